@@ -1,0 +1,113 @@
+import { Option, type Command } from 'commander';
+import { checkManifest, checkManifestValue, LIMITS, manifestDigest, refusalCode, serverNameProblem, toolsSetDigest, versionProblem, type Finding, type Manifest } from '@sigil/manifest';
+import { CliError, UsageError } from '../errors.js';
+import { readBounded, writeAtomic } from '../files.js';
+import { introspect, type ServerTarget } from '../introspect.js';
+import { formatFindings, safeText } from '../output.js';
+import type { Context } from '../context.js';
+
+/** A manifest file is read with a little headroom over the limit, so the limit finding can name the size. */
+const READ_LIMIT = LIMITS.manifestBytes + 1;
+
+/** Reads and checks a manifest file; refuses it with every finding on any error. */
+export async function loadManifest(path: string): Promise<{ manifest: Manifest; bytes: Uint8Array; findings: Finding[] }> {
+  const bytes = await readBounded(path, READ_LIMIT, 'MANIFEST_TOO_LARGE').catch((e: unknown) => {
+    if (e instanceof CliError && e.code === 'MANIFEST_TOO_LARGE') {
+      const finding: Finding = { path: '', code: 'MANIFEST_TOO_LARGE', severity: 'error', message: `the manifest is larger than ${LIMITS.manifestBytes} bytes` };
+      throw new CliError('MANIFEST_TOO_LARGE', `${path}: ${finding.message}`, [finding]);
+    }
+    throw e;
+  });
+  const check = checkManifest(bytes);
+  if (!check.manifest) {
+    throw new CliError(refusalCode(check.findings), `${path} is not a valid manifest (${check.findings.filter((f) => f.severity === 'error').length} errors)`, check.findings);
+  }
+  return { manifest: check.manifest, bytes, findings: check.findings };
+}
+
+export function registerManifest(program: Command, ctx: Context): void {
+  const manifest = program.command('manifest').description('build, check and digest Sigil manifests (sigil.json)');
+
+  manifest
+    .command('check')
+    .description('check a manifest against the format and the limits; exit 1 on any error')
+    .argument('<file>', 'manifest file')
+    .action(async (file: string) => {
+      const bytes = await readBounded(file, READ_LIMIT, 'MANIFEST_TOO_LARGE').catch((e: unknown) => {
+        if (e instanceof CliError && e.code === 'MANIFEST_TOO_LARGE') return new Uint8Array(READ_LIMIT + 1);
+        throw e;
+      });
+      const check = checkManifest(bytes);
+      const findings = check.findings;
+      const errors = findings.filter((f) => f.severity === 'error').length;
+      const warnings = findings.filter((f) => f.severity === 'warning').length;
+      const ok = errors === 0;
+      const summary = ok ? `${file}: ok (${errors} errors, ${warnings} warnings)` : `${file}: refused (${errors} errors, ${warnings} warnings)`;
+      const result = { file, ok, code: ok ? undefined : refusalCode(findings), digest: check.manifest ? manifestDigest(check.manifest) : undefined, findings };
+      ctx.out.result(result, findings.length ? `${formatFindings(findings)}\n${summary}` : summary);
+      ctx.exitCode = ok ? 0 : 1;
+    });
+
+  manifest
+    .command('digest')
+    .description('print the manifest digest, sha256:<hex> over its RFC 8785 canonical JSON')
+    .argument('<file>', 'manifest file')
+    .action(async (file: string) => {
+      const { manifest: m } = await loadManifest(file);
+      const digest = manifestDigest(m);
+      ctx.out.result({ name: m.name, version: m.version, digest, toolsDigest: toolsSetDigest(m.tools) }, digest);
+    });
+
+  manifest
+    .command('init')
+    .description('introspect a real MCP server (stdio command after --, or --url) and write its manifest')
+    .requiredOption('--name <name>', 'server name <namespace>/<name>, e.g. io.github.acme/weather')
+    .requiredOption('--version <version>', 'exact SemVer version of this manifest')
+    .option('--description <text>', 'one-line description (at most 100 characters)')
+    .option('--url <url>', 'streamable-HTTP URL of a running MCP server, instead of a command')
+    .option('--out <file>', 'write the manifest here instead of standard output')
+    .addOption(new Option('--timeout <ms>', 'longest wait for the server, in milliseconds').default(30_000).argParser(positiveInt))
+    .argument('[command...]', 'stdio server command and its arguments, after --')
+    .action(async (command: string[], opts: { name: string; version: string; description?: string; url?: string; out?: string; timeout: number }) => {
+      if (opts.url && command.length > 0) throw new UsageError('give either --url or a command after --, not both');
+      if (!opts.url && command.length === 0) throw new UsageError('give the server command after -- (e.g. -- npx -y @modelcontextprotocol/server-everything), or --url');
+      const nameProblem = serverNameProblem(opts.name);
+      if (nameProblem) throw new CliError('NAME_INVALID', nameProblem);
+      const problem = versionProblem(opts.version);
+      if (problem) throw new CliError('VERSION_INVALID', problem);
+
+      const target: ServerTarget = opts.url ? { url: opts.url } : { command: command[0]!, args: command.slice(1) };
+      const seen = await introspect(target, opts.timeout);
+      for (const d of seen.dropped) ctx.out.note(`note: left out ${safeText(d)}: not part of the manifest format`);
+      const description = (opts.description ?? seen.serverInfo.title ?? `MCP server ${seen.serverInfo.name} ${seen.serverInfo.version}`).slice(0, 100);
+      const doc: Record<string, unknown> = {
+        $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
+        name: opts.name,
+        description,
+        version: opts.version,
+        ...(opts.url ? { remotes: [{ type: 'streamable-http', url: opts.url }] } : {}),
+        ...(seen.instructions !== undefined ? { instructions: seen.instructions } : {}),
+        tools: seen.tools,
+      };
+      const check = checkManifestValue(doc);
+      if (!check.manifest) {
+        throw new CliError(refusalCode(check.findings), `the server's tools do not make a valid manifest (${check.findings.length} findings); nothing was written`, check.findings);
+      }
+      const text = `${JSON.stringify(check.manifest, null, 2)}\n`;
+      const digest = manifestDigest(check.manifest);
+      if (opts.out) {
+        await writeAtomic(opts.out, text);
+        ctx.out.result({ file: opts.out, name: opts.name, version: opts.version, digest, tools: seen.tools.map((t) => t.name) }, `wrote ${opts.out}: ${seen.tools.length} tools, ${digest}`);
+      } else if (ctx.out.json) {
+        ctx.out.result(check.manifest, '');
+      } else {
+        process.stdout.write(text);
+      }
+    });
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`expected a positive whole number, got ${JSON.stringify(value)}`);
+  return n;
+}

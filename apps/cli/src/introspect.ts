@@ -1,0 +1,87 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { LIMITS, normalizeTool, type Tool } from '@sigil/manifest';
+import { CliError } from './errors.js';
+
+export type ServerTarget = { command: string; args: string[] } | { url: string };
+
+export interface Introspection {
+  serverInfo: { name: string; version: string; title?: string };
+  instructions: string | undefined;
+  tools: Tool[];
+  /** Tool fields outside the manifest format that were left out, as `tool.field`. */
+  dropped: string[];
+}
+
+/** Most `tools/list` pages followed: a server that pages forever is refused, not waited on. */
+const MAX_PAGES = 64;
+/** Most bytes of a child's stderr kept for the error message. */
+const STDERR_TAIL = 4096;
+
+/**
+ * Connects to a real MCP server (a child over stdio, or a streamable-HTTP URL), runs
+ * `initialize` and every page of `tools/list`, and disconnects. The whole exchange is bounded by
+ * `timeoutMs`; the child is closed on every path, success or failure.
+ */
+export async function introspect(target: ServerTarget, timeoutMs: number): Promise<Introspection> {
+  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: {} });
+  let stderrTail = '';
+  let transport: Transport;
+  if ('url' in target) {
+    let url: URL;
+    try {
+      url = new URL(target.url);
+    } catch {
+      throw new CliError('URL_INVALID', `${JSON.stringify(target.url)} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('URL_INVALID', `the URL must be http or https, not ${url.protocol}`);
+    transport = new StreamableHTTPClientTransport(url);
+  } else {
+    const stdio = new StdioClientTransport({ command: target.command, args: target.args, stderr: 'pipe' });
+    stdio.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    });
+    transport = stdio;
+  }
+
+  const controller = new AbortController();
+  const deadline = Date.now() + timeoutMs;
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const remaining = () => Math.max(1, deadline - Date.now());
+  const where = 'url' in target ? target.url : [target.command, ...target.args].join(' ');
+  try {
+    await client.connect(transport, { signal: controller.signal, timeout: remaining() });
+    const serverInfo = client.getServerVersion() ?? { name: 'unknown', version: '0.0.0' };
+    const instructions = client.getInstructions();
+    const tools: Tool[] = [];
+    const dropped: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; ; page++) {
+      if (page >= MAX_PAGES) throw new CliError('SERVER_INVALID', `the server returned more than ${MAX_PAGES} pages of tools`);
+      const result = await client.listTools(cursor === undefined ? {} : { cursor }, { signal: controller.signal, timeout: remaining() });
+      for (const live of result.tools) {
+        const normal = normalizeTool(live as Record<string, unknown>);
+        tools.push(normal.tool);
+        dropped.push(...normal.dropped.map((d) => `${normal.tool.name}.${d}`));
+      }
+      // One past the limit is enough to refuse; stop reading rather than hold an unbounded list.
+      if (tools.length > LIMITS.tools) break;
+      cursor = result.nextCursor;
+      if (cursor === undefined) break;
+    }
+    return { serverInfo: { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title ? { title: serverInfo.title } : {}) }, instructions, tools, dropped };
+  } catch (cause) {
+    if (cause instanceof CliError) throw cause;
+    const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
+    const detail = stderrTail.trim() ? `; the server said: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}` : '';
+    if (timedOut) throw new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail}`, [], 1, { cause });
+    throw new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail}`, [], 1, { cause });
+  } finally {
+    clearTimeout(timer);
+    await client.close().catch(() => undefined);
+    // Client.close() closes the transport it holds; closing ours too covers a failed connect.
+    await transport.close().catch(() => undefined);
+  }
+}

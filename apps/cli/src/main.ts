@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { ManifestError } from '@sigil/manifest';
+import { registerManifest } from './commands/manifest.js';
+import type { Context } from './context.js';
+import { CliError, EXIT } from './errors.js';
+import { createOutput, formatFindings, safeText } from './output.js';
+
+/**
+ * Runs `sigil` with the given arguments and returns the exit code: 0 success, 1 refused,
+ * invalid or failed, 2 wrong usage. Never throws and never calls `process.exit`, so tests call it
+ * in-process and the process ends only when every child and handle is closed.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const out = createOutput(json);
+  const program = new Command('sigil');
+  const ctx: Context = {
+    out,
+    exitCode: EXIT.ok,
+    globals: () => program.opts<{ registry?: string; token?: string; json: boolean }>(),
+  };
+  program
+    .description('Sigil: signed, reviewed MCP tool manifests for publishers, reviewers and agent hosts')
+    .option('--registry <url>', 'registry URL (env SIGIL_REGISTRY)', process.env.SIGIL_REGISTRY)
+    .option('--token <token>', 'API token (env SIGIL_TOKEN)', process.env.SIGIL_TOKEN)
+    .option('--json', 'machine-readable output', false)
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  registerManifest(program, ctx);
+  for (const cmd of allCommands(program)) cmd.exitOverride().showHelpAfterError();
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (e) {
+    return report(e, out);
+  }
+}
+
+function* allCommands(cmd: Command): Generator<Command> {
+  for (const sub of cmd.commands) {
+    yield sub;
+    yield* allCommands(sub);
+  }
+}
+
+function report(e: unknown, out: ReturnType<typeof createOutput>): number {
+  if (e instanceof CommanderError) {
+    // Help and version are successes; everything else commander throws is wrong usage.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return EXIT.ok;
+    if (out.json) out.result({ error: { code: 'USAGE', message: e.message } }, '');
+    return EXIT.usage;
+  }
+  let err: CliError;
+  if (e instanceof CliError) err = e;
+  else if (e instanceof ManifestError) err = new CliError(e.code, e.message, e.findings);
+  else err = new CliError('INTERNAL', `unexpected failure: ${(e as Error)?.message ?? String(e)}`);
+  if (out.json) {
+    out.result({ error: { code: err.code, message: err.message, ...(err.findings.length ? { findings: err.findings } : {}) } }, '');
+  } else {
+    if (err.findings.length) process.stderr.write(`${formatFindings(err.findings)}\n`);
+    process.stderr.write(`error ${err.code}: ${safeText(err.message)}\n`);
+  }
+  return err.exitCode;
+}

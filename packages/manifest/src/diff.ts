@@ -1,0 +1,98 @@
+import { canonicalJson, toolDigest } from './digest.js';
+import type { Digest, Tool } from './schema.js';
+
+/** One difference between two JSON values, at a JSON Pointer path. */
+export interface JsonChange {
+  path: string;
+  op: 'add' | 'remove' | 'replace';
+  before?: unknown;
+  after?: unknown;
+}
+
+/** What changed in one tool that kept its name. */
+export interface ToolChange {
+  name: string;
+  before: Digest;
+  after: Digest;
+  /** Top-level fields of the tool that differ (`description`, `inputSchema`, `annotations`, …). */
+  fields: string[];
+  description?: { before: string; after: string };
+  /** Changes inside the input and output schemas and the annotations, path-addressed. */
+  changes: JsonChange[];
+}
+
+/**
+ * Tool-level difference between two tool lists. A removed tool and an added tool with otherwise
+ * identical definitions are reported as a rename. Empty lists everywhere mean "no change".
+ */
+export interface ToolsDiff {
+  added: string[];
+  removed: string[];
+  renamed: Array<{ from: string; to: string }>;
+  changed: ToolChange[];
+}
+
+export function isEmptyDiff(diff: ToolsDiff): boolean {
+  return diff.added.length + diff.removed.length + diff.renamed.length + diff.changed.length === 0;
+}
+
+/**
+ * Compares two tool lists by canonical digest; order does not matter.
+ * @example diffTools(approved.tools, candidate.tools).changed.map((c) => c.name)
+ */
+export function diffTools(before: readonly Tool[], after: readonly Tool[]): ToolsDiff {
+  const old = new Map(before.map((t) => [t.name, t]));
+  const cur = new Map(after.map((t) => [t.name, t]));
+  let removed = before.filter((t) => !cur.has(t.name));
+  let added = after.filter((t) => !old.has(t.name));
+  const renamed: Array<{ from: string; to: string }> = [];
+  const body = (t: Tool): string => canonicalJson({ ...t, name: '' });
+  for (const r of [...removed]) {
+    const match = added.find((a) => body(a) === body(r));
+    if (match) {
+      renamed.push({ from: r.name, to: match.name });
+      removed = removed.filter((t) => t !== r);
+      added = added.filter((t) => t !== match);
+    }
+  }
+  const changed: ToolChange[] = [];
+  for (const t of after) {
+    const prev = old.get(t.name);
+    if (!prev) continue;
+    const a = toolDigest(prev);
+    const b = toolDigest(t);
+    if (a === b) continue;
+    const keys = [...new Set([...Object.keys(prev), ...Object.keys(t)])].sort();
+    const fields = keys.filter((k) => canonicalJson((prev as Record<string, unknown>)[k] ?? null) !== canonicalJson((t as Record<string, unknown>)[k] ?? null));
+    const change: ToolChange = { name: t.name, before: a, after: b, fields, changes: diffJson(prev, t, '').filter((c) => !c.path.startsWith('/description')) };
+    if (fields.includes('description')) change.description = { before: prev.description, after: t.description };
+    changed.push(change);
+  }
+  return {
+    added: added.map((t) => t.name).sort(),
+    removed: removed.map((t) => t.name).sort(),
+    renamed: renamed.sort((x, y) => x.from.localeCompare(y.from)),
+    changed: changed.sort((x, y) => x.name.localeCompare(y.name)),
+  };
+}
+
+/** Structural difference of two JSON values, as a list of path-addressed changes. */
+export function diffJson(before: unknown, after: unknown, path = ''): JsonChange[] {
+  if (canonicalJson(before ?? null) === canonicalJson(after ?? null) && (before === undefined) === (after === undefined)) return [];
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObj(before) && isObj(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((k) => {
+      const at = `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (!(k in before)) return [{ path: at, op: 'add' as const, after: after[k] }];
+      if (!(k in after)) return [{ path: at, op: 'remove' as const, before: before[k] }];
+      return diffJson(before[k], after[k], at);
+    });
+  }
+  if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
+    return before.flatMap((b, i) => diffJson(b, after[i], `${path}/${i}`));
+  }
+  if (before === undefined) return [{ path, op: 'add', after }];
+  if (after === undefined) return [{ path, op: 'remove', before }];
+  return [{ path, op: 'replace', before, after }];
+}

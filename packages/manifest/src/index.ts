@@ -1,0 +1,45 @@
+export { LIMITS, type Limits } from './limits.js';
+export { hasErrors, pointer, refusalCode, type Finding, type FindingCode, type ManifestRefusalCode, type Severity } from './findings.js';
+export { ManifestError } from './errors.js';
+export {
+  compareVersions,
+  formatReference,
+  isServerName,
+  isVersion,
+  MAX_NAME_LENGTH,
+  NAME_RULE,
+  NAMESPACE_PATTERN,
+  parseReference,
+  SERVER_PART_PATTERN,
+  serverNameProblem,
+  splitServerName,
+  VERSION_RULE,
+  versionProblem,
+  type Reference,
+} from './names.js';
+export {
+  Argument,
+  Digest,
+  Icon,
+  Input,
+  JsonValue,
+  KeyValueInput,
+  LocalTransport,
+  Manifest,
+  Meta,
+  Package,
+  ReferenceObject,
+  RemoteTransport,
+  Repository,
+  ServerName,
+  Tool,
+  ToolAnnotations,
+  ToolJsonSchema,
+  ToolName,
+  Version,
+} from './schema.js';
+export { checkManifest, checkManifestValue, MAX_FINDINGS, parseManifest, type ManifestCheck } from './parse.js';
+export { scanJson, utf8Length } from './json-scan.js';
+export { canonicalJson, digestHex, manifestDigest, sha256, toolDigest, toolsSetDigest } from './digest.js';
+export { normalizeTool } from './normalize.js';
+export { diffJson, diffTools, isEmptyDiff, type JsonChange, type ToolChange, type ToolsDiff } from './diff.js';

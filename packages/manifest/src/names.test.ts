@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { compareVersions, ManifestError, parseReference, serverNameProblem, versionProblem } from './index.js';
+
+describe('server names', () => {
+  it.each(['io.github.acme/weather', 'com.example.tools/a', 'io.github.a-b/x.y_z-1', 'io.github.acme/' + 'a'.repeat(64)])('accepts %s', (name) => {
+    expect(serverNameProblem(name)).toBeUndefined();
+  });
+  it.each(['', 'weather', 'io/weather', 'io.github.acme/', '/weather', 'io.github.acme/we ather', 'io..github/x', 'io.github.-acme/x', 'io.github.acme/weAther', 'iо.github.acme/x'])(
+    'refuses %j',
+    (name) => {
+      expect(serverNameProblem(name)).toMatch(/namespace|name/);
+    },
+  );
+});
+
+describe('versions', () => {
+  it.each(['0.0.1', '1.2.0', '1.0.0-alpha.1', '10.20.30-rc.1.2'])('accepts %s', (v) => {
+    expect(versionProblem(v)).toBeUndefined();
+  });
+  it.each(['latest', 'v1.0.0', '1.0', '~1.0.0', '>=1.0.0', '1.0.0 - 2.0.0', '1.x', '*', '', '1.0.0+build.5'])('refuses %j', (v) => {
+    expect(versionProblem(v)).toBeDefined();
+  });
+  it('orders by SemVer precedence', () => {
+    expect(compareVersions('1.10.0', '1.9.0')).toBeGreaterThan(0);
+    expect(compareVersions('1.0.0-rc.1', '1.0.0')).toBeLessThan(0);
+  });
+});
+
+describe('references', () => {
+  it('parses name@version', () => {
+    expect(parseReference('io.github.acme/weather@1.2.0')).toEqual({ name: 'io.github.acme/weather', version: '1.2.0' });
+  });
+  it.each([
+    ['io.github.acme/weather', 'VERSION_INVALID'],
+    ['io.github.acme/weather@latest', 'VERSION_INVALID'],
+    ['io.github.acme/weather@^1.0.0', 'VERSION_INVALID'],
+    ['Acme/weather@1.0.0', 'NAME_INVALID'],
+  ])('refuses %s with %s', (ref, code) => {
+    expect(() => parseReference(ref)).toThrow(ManifestError);
+    try {
+      parseReference(ref);
+    } catch (e) {
+      expect((e as ManifestError).code).toBe(code);
+    }
+  });
+});

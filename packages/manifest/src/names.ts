@@ -1,0 +1,100 @@
+import semver from 'semver';
+import { ManifestError } from './errors.js';
+
+/** One DNS label: lowercase letters, digits and inner hyphens, at most 63 characters. */
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+/** Reverse-DNS namespace: at least two labels (`io.github.acme`, `com.example.tools`). */
+export const NAMESPACE_PATTERN = new RegExp(`^${LABEL}(?:\\.${LABEL})+$`);
+/** The server part after the slash: the official registry's pattern narrowed to lowercase. */
+export const SERVER_PART_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Longest whole name, as in the official registry's server.json schema. */
+export const MAX_NAME_LENGTH = 200;
+/** Longest version string (semver's own bound is 256). */
+export const MAX_VERSION_LENGTH = 255;
+
+export const NAME_RULE =
+  'a server name is "<namespace>/<name>": the namespace is reverse-DNS in lowercase ASCII ' +
+  '(labels of a-z, 0-9 and inner "-", joined by ".", at least two, e.g. "io.github.acme"), ' +
+  'the name matches [a-z0-9][a-z0-9._-]{0,63}, and the whole is at most 200 characters';
+
+export const VERSION_RULE =
+  'a version is one exact SemVer 2.0.0 version such as "1.2.0" or "2.0.0-rc.1": no range, no "latest", no leading "v", no build metadata';
+
+/** Why `name` is not a valid server name, or `undefined` when it is. */
+export function serverNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return `expected a string; ${NAME_RULE}`;
+  if (name.length > MAX_NAME_LENGTH) return `the name is ${name.length} characters long; ${NAME_RULE}`;
+  const slash = name.indexOf('/');
+  if (slash < 0 || slash !== name.lastIndexOf('/')) return `the name must contain exactly one "/"; ${NAME_RULE}`;
+  const namespace = name.slice(0, slash);
+  const server = name.slice(slash + 1);
+  if (!NAMESPACE_PATTERN.test(namespace)) return `the namespace ${JSON.stringify(namespace)} is not allowed; ${NAME_RULE}`;
+  if (!SERVER_PART_PATTERN.test(server)) return `the server name ${JSON.stringify(server)} is not allowed; ${NAME_RULE}`;
+  return undefined;
+}
+
+/** Why `version` is not an exact SemVer version, or `undefined` when it is. */
+export function versionProblem(version: unknown): string | undefined {
+  if (typeof version !== 'string') return `expected a string; ${VERSION_RULE}`;
+  if (version.length > MAX_VERSION_LENGTH) return `the version is ${version.length} characters long; ${VERSION_RULE}`;
+  if (version.includes('+')) {
+    return `${JSON.stringify(version)} carries build metadata ("+…"), which SemVer ignores when ordering versions, so two such versions could not be told apart for rollback checks; ${VERSION_RULE}`;
+  }
+  // semver.valid() normalises ("v1.2.3" -> "1.2.3", "=1.2.3" -> "1.2.3"); only an exact round trip is accepted.
+  if (semver.valid(version) !== version) return `${JSON.stringify(version)} is not allowed; ${VERSION_RULE}`;
+  return undefined;
+}
+
+export function isServerName(name: unknown): name is string {
+  return serverNameProblem(name) === undefined;
+}
+
+export function isVersion(version: unknown): version is string {
+  return versionProblem(version) === undefined;
+}
+
+/** Splits a valid server name into namespace and server part. */
+export function splitServerName(name: string): { namespace: string; server: string } {
+  const slash = name.indexOf('/');
+  return { namespace: name.slice(0, slash), server: name.slice(slash + 1) };
+}
+
+export interface Reference {
+  name: string;
+  version: string;
+}
+
+/**
+ * Parses `<name>@<version>`, refusing anything that is not an exact reference.
+ * @example parseReference('io.github.acme/weather@1.2.0') // { name: 'io.github.acme/weather', version: '1.2.0' }
+ * @throws ManifestError with `NAME_INVALID` or `VERSION_INVALID`
+ */
+export function parseReference(ref: string): Reference {
+  const at = ref.lastIndexOf('@');
+  if (at <= 0) {
+    throw new ManifestError('VERSION_INVALID', `${JSON.stringify(ref)} is not a reference "<name>@<version>"`, [
+      { path: '', code: 'VERSION_INVALID', severity: 'error', message: `a reference is "<name>@<version>"; ${VERSION_RULE}` },
+    ]);
+  }
+  const name = ref.slice(0, at);
+  const version = ref.slice(at + 1);
+  const nameProblem = serverNameProblem(name);
+  if (nameProblem) {
+    throw new ManifestError('NAME_INVALID', nameProblem, [{ path: '', code: 'NAME_INVALID', severity: 'error', message: nameProblem }]);
+  }
+  const problem = versionProblem(version);
+  if (problem) {
+    throw new ManifestError('VERSION_INVALID', problem, [{ path: '', code: 'VERSION_INVALID', severity: 'error', message: problem }]);
+  }
+  return { name, version };
+}
+
+/** Formats a reference as `<name>@<version>`. */
+export function formatReference(ref: Reference): string {
+  return `${ref.name}@${ref.version}`;
+}
+
+/** SemVer precedence of two exact versions: negative, zero or positive. */
+export function compareVersions(a: string, b: string): number {
+  return semver.compare(a, b);
+}

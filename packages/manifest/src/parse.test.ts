@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkManifest, LIMITS, ManifestError, parseManifest, refusalCode, type FindingCode } from './index.js';
+
+const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
+const base = (): Record<string, unknown> => JSON.parse(vectorText) as Record<string, unknown>;
+const tool = (i: number, description = `Tool number ${i}.`) => ({
+  name: `tool_${i}`,
+  description,
+  inputSchema: { type: 'object', properties: {} },
+});
+
+function codes(input: string): FindingCode[] {
+  return checkManifest(input).findings.map((f) => f.code);
+}
+
+describe('a valid manifest', () => {
+  it('parses, with no findings', () => {
+    const check = checkManifest(vectorText);
+    expect(check.findings).toEqual([]);
+    expect(check.manifest?.name).toBe('io.github.acme/weather');
+  });
+
+  it('accepts bytes as well as text', () => {
+    expect(checkManifest(new TextEncoder().encode(vectorText)).manifest).toBeDefined();
+  });
+
+  it('accepts server.json documents of the official registry plus tools', () => {
+    const minimal = { name: 'io.github.example/minimal', description: 'A minimal server', version: '0.1.0', tools: [] };
+    const remote = {
+      $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
+      name: 'com.example.tools/remote',
+      title: 'Remote',
+      description: 'A remote server',
+      version: '2.0.0-rc.1',
+      icons: [{ src: 'https://example.com/icon.png', mimeType: 'image/png', sizes: ['48x48'] }],
+      remotes: [
+        {
+          type: 'streamable-http',
+          url: 'https://{tenant}.example.com/mcp',
+          headers: [{ name: 'Authorization', description: 'Bearer token', isRequired: true, isSecret: true }],
+          variables: { tenant: { description: 'Tenant id', isRequired: true } },
+        },
+      ],
+      _meta: { 'io.modelcontextprotocol.registry/publisher-provided': { tool: 'publisher-cli', version: '1.2.3' } },
+      tools: [tool(1)],
+    };
+    const withPackage = {
+      name: 'io.github.example/pkg',
+      description: 'With a package',
+      version: '1.0.0',
+      packages: [
+        {
+          registryType: 'oci',
+          identifier: 'docker.io/example/server:1.0.0',
+          runtimeHint: 'docker',
+          transport: { type: 'stdio' },
+          runtimeArguments: [{ type: 'named', name: '--mount', value: 'type=bind,src={source_path},dst=/data', isRequired: true }],
+          packageArguments: [{ type: 'positional', valueHint: 'target_dir', value: '/project' }],
+        },
+      ],
+      tools: [],
+    };
+    for (const doc of [minimal, remote, withPackage]) {
+      expect(checkManifest(JSON.stringify(doc)).findings).toEqual([]);
+    }
+  });
+});
+
+describe('when the input is bad', () => {
+  it.each([
+    ['IO.github.acme/weather', 'NAME_INVALID'],
+    ['acme/weather', 'NAME_INVALID'],
+    ['io.github.acme/Weather', 'NAME_INVALID'],
+    ['io.github.acme/weather/extra', 'NAME_INVALID'],
+    ['io.github.acme/-weather', 'NAME_INVALID'],
+    ['io.github.acme/' + 'a'.repeat(65), 'NAME_INVALID'],
+    [42, 'NAME_INVALID'],
+  ] as const)('refuses the name %j with %s', (name, code) => {
+    const check = checkManifest(JSON.stringify({ ...base(), name }));
+    expect(check.manifest).toBeUndefined();
+    expect(check.findings).toContainEqual(expect.objectContaining({ path: '/name', code }));
+    expect(refusalCode(check.findings)).toBe('NAME_INVALID');
+  });
+
+  it.each(['v1.2.0', 'latest', '^1.2.0', '1.2', '1.2.x', '=1.2.0', '01.2.0', ' 1.2.0'])('refuses the version %j with VERSION_INVALID', (version) => {
+    const check = checkManifest(JSON.stringify({ ...base(), version }));
+    expect(check.findings).toContainEqual(expect.objectContaining({ path: '/version', code: 'VERSION_INVALID' }));
+    expect(refusalCode(check.findings)).toBe('VERSION_INVALID');
+  });
+
+  it('refuses unknown keys at the top and in a tool, each with its path', () => {
+    const doc = base();
+    doc.extra = true;
+    (doc.tools as Array<Record<string, unknown>>)[1]!.hidden = 'x';
+    const check = checkManifest(JSON.stringify(doc));
+    expect(check.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/extra', code: 'KEY_UNKNOWN' }),
+        expect.objectContaining({ path: '/tools/1/hidden', code: 'KEY_UNKNOWN' }),
+      ]),
+    );
+  });
+
+  it('refuses 129 tools with TOOLS_TOO_MANY', () => {
+    const doc = { ...base(), tools: Array.from({ length: LIMITS.tools + 1 }, (_, i) => tool(i)) };
+    const check = checkManifest(JSON.stringify(doc));
+    expect(check.findings).toEqual([expect.objectContaining({ path: '/tools', code: 'TOOLS_TOO_MANY' })]);
+    expect(refusalCode(check.findings)).toBe('MANIFEST_TOO_LARGE');
+  });
+
+  it('accepts exactly 128 tools', () => {
+    const doc = { ...base(), tools: Array.from({ length: LIMITS.tools }, (_, i) => tool(i)) };
+    expect(checkManifest(JSON.stringify(doc)).findings).toEqual([]);
+  });
+
+  it('refuses a 9 KiB description with DESCRIPTION_TOO_LONG at its path', () => {
+    const doc = { ...base(), tools: [tool(0), tool(1, 'x'.repeat(9 * 1024))] };
+    expect(checkManifest(JSON.stringify(doc)).findings).toEqual([
+      expect.objectContaining({ path: '/tools/1/description', code: 'DESCRIPTION_TOO_LONG' }),
+    ]);
+  });
+
+  it('counts description bytes, not characters', () => {
+    // 3000 characters of 3 bytes each: under 8192 characters but over 8 KiB.
+    const doc = { ...base(), tools: [tool(0, '€'.repeat(3000))] };
+    expect(codes(JSON.stringify(doc))).toEqual(['DESCRIPTION_TOO_LONG']);
+  });
+
+  it('refuses an over-long description inside a tool input schema', () => {
+    const t = { ...tool(0), inputSchema: { type: 'object', properties: { a: { type: 'string', description: 'y'.repeat(8193) } } } };
+    expect(checkManifest(JSON.stringify({ ...base(), tools: [t] })).findings).toEqual([
+      expect.objectContaining({ path: '/tools/0/inputSchema/properties/a/description', code: 'DESCRIPTION_TOO_LONG' }),
+    ]);
+  });
+
+  it('refuses 100,000-deep nesting with JSON_TOO_DEEP before parsing', () => {
+    const deep = '{"a":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
+    const check = checkManifest(deep);
+    expect(check.findings).toEqual([expect.objectContaining({ code: 'JSON_TOO_DEEP' })]);
+    expect(refusalCode(check.findings)).toBe('MANIFEST_TOO_LARGE');
+  });
+
+  it('refuses nesting one past the limit and accepts it at the limit', () => {
+    const nest = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    const at = { ...base(), _meta: { x: JSON.parse(nest(LIMITS.depth - 2)) as unknown } };
+    expect(checkManifest(JSON.stringify(at)).findings).toEqual([]);
+    const over = JSON.stringify({ ...base(), _meta: { x: JSON.parse(nest(LIMITS.depth - 1)) as unknown } });
+    expect(codes(over)).toEqual(['JSON_TOO_DEEP']);
+  });
+
+  it('does not count brackets inside strings as nesting', () => {
+    const doc = { ...base(), instructions: '['.repeat(1000) + '{'.repeat(1000) };
+    expect(checkManifest(JSON.stringify(doc)).findings).toEqual([]);
+  });
+
+  it('refuses truncated JSON with JSON_INVALID', () => {
+    expect(codes(vectorText.slice(0, vectorText.length / 2))).toEqual(['JSON_INVALID']);
+  });
+
+  it.each(['[]', '"a string"', 'null', '42', 'true'])('refuses the non-object %s at the top', (text) => {
+    expect(codes(text)).toEqual(['MANIFEST_INVALID']);
+  });
+
+  it('refuses duplicate tool names', () => {
+    const doc = { ...base(), tools: [tool(1), tool(2), tool(1)] };
+    expect(checkManifest(JSON.stringify(doc)).findings).toEqual([expect.objectContaining({ path: '/tools/2/name', code: 'TOOL_DUPLICATE' })]);
+  });
+
+  it('refuses duplicate object keys, which JSON.parse would silently collapse', () => {
+    const text = vectorText.replace('"title": "Acme Weather",', '"title": "Acme Weather", "title": "Other",');
+    expect(checkManifest(text).findings).toEqual([expect.objectContaining({ path: '/title', code: 'JSON_DUPLICATE_KEY' })]);
+    const escaped = '{"name":"io.github.acme/x","na\\u006de":"io.github.acme/y"}';
+    expect(codes(escaped)).toContain('JSON_DUPLICATE_KEY');
+  });
+
+  it('refuses a manifest over 256 KiB before parsing it', () => {
+    const doc = { ...base(), _meta: { pad: 'x'.repeat(LIMITS.manifestBytes) } };
+    expect(codes(JSON.stringify(doc))).toEqual(['MANIFEST_TOO_LARGE']);
+  });
+
+  it('refuses invalid UTF-8 bytes and lone surrogates', () => {
+    expect(codes(new Uint8Array([0x7b, 0xff, 0x7d]) as unknown as string)).toEqual(['JSON_INVALID']);
+    const doc = vectorText.replace('Acme Weather', 'Acme \\ud800 Weather');
+    expect(checkManifest(doc).findings).toEqual([expect.objectContaining({ path: '/title', code: 'STRING_INVALID' })]);
+  });
+
+  it('reports every finding, not just the first', () => {
+    const doc = { ...base(), name: 'Bad Name', version: 'v1', extra: 1, tools: [tool(1), tool(1, 'z'.repeat(9000))] };
+    const found = new Set(codes(JSON.stringify(doc)));
+    expect(found).toEqual(new Set(['NAME_INVALID', 'VERSION_INVALID', 'KEY_UNKNOWN', 'TOOL_DUPLICATE', 'DESCRIPTION_TOO_LONG']));
+  });
+
+  it('throws only ManifestError from parseManifest, carrying the contract code and all findings', () => {
+    try {
+      parseManifest(JSON.stringify({ ...base(), version: 'latest' }));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ManifestError);
+      expect((e as ManifestError).code).toBe('VERSION_INVALID');
+      expect((e as ManifestError).findings.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('property: the parser never throws', () => {
+  it('returns findings for arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
+        const check = checkManifest(text);
+        expect(check.manifest === undefined || check.findings.every((f) => f.severity !== 'error')).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('returns findings for arbitrary JSON and mutations of a valid manifest', () => {
+    const valid = base();
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.constantFrom(...Object.keys(valid), 'tools', 'extra'), (junk, key) => {
+        expect(() => checkManifest(JSON.stringify(junk) ?? 'null')).not.toThrow();
+        expect(() => checkManifest(JSON.stringify({ ...valid, [key]: junk }))).not.toThrow();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('throws nothing but ManifestError from parseManifest', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        try {
+          parseManifest(text);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ManifestError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,216 @@
+import type { z } from 'zod';
+import { ManifestError } from './errors.js';
+import { hasErrors, pointer, refusalCode, type Finding, type FindingCode } from './findings.js';
+import { scanJson, utf8Length } from './json-scan.js';
+import { LIMITS, type Limits } from './limits.js';
+import { Manifest } from './schema.js';
+
+/** Most findings reported for one document; the rest are summarised in one more finding. */
+export const MAX_FINDINGS = 100;
+
+export interface ManifestCheck {
+  /** The manifest exactly as parsed from the text, present only when there is no error finding. */
+  manifest: Manifest | undefined;
+  /** Every finding, errors first, in document order within each severity. */
+  findings: Finding[];
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Checks manifest text (or its UTF-8 bytes) against the format and the limits, reporting every
+ * finding. Order matters for safety: the size is checked before decoding, the nesting depth and
+ * duplicate keys on the raw text before `JSON.parse`, and only then the schema.
+ * Never throws.
+ */
+export function checkManifest(input: string | Uint8Array, limits: Limits = LIMITS): ManifestCheck {
+  try {
+    const size = typeof input === 'string' ? utf8Length(input) : input.byteLength;
+    if (size > limits.manifestBytes) {
+      return fail([
+        error('', 'MANIFEST_TOO_LARGE', `the manifest is ${size} bytes; the limit is ${limits.manifestBytes} bytes (${limits.manifestBytes / 1024} KiB)`),
+      ]);
+    }
+    let text: string;
+    if (typeof input === 'string') text = input;
+    else {
+      try {
+        text = decoder.decode(input);
+      } catch {
+        return fail([error('', 'JSON_INVALID', 'the manifest is not valid UTF-8')]);
+      }
+    }
+    const scan = scanJson(text, limits.depth);
+    if (scan.some((f) => f.code === 'JSON_TOO_DEEP')) return fail(scan);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      return fail([...scan, error('', 'JSON_INVALID', `the manifest is not valid JSON: ${(cause as Error).message}`)]);
+    }
+    return finish([...scan, ...checkValue(value, limits)], value);
+  } catch (cause) {
+    // Fail closed: an unexpected failure in a check is a refusal, never an acceptance.
+    return fail([error('', 'MANIFEST_INVALID', `the manifest could not be checked: ${String((cause as Error)?.message ?? cause)}`)]);
+  }
+}
+
+/**
+ * Checks an already-parsed value (for manifests built in memory, such as by introspection).
+ * The text limits (size, depth) are checked on its JSON serialisation.
+ */
+export function checkManifestValue(value: unknown, limits: Limits = LIMITS): ManifestCheck {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return fail([error('', 'MANIFEST_INVALID', 'the manifest is not a JSON value')]);
+  return checkManifest(text, limits);
+}
+
+/**
+ * Parses and checks a manifest, throwing on any error finding.
+ * @example const manifest = parseManifest(await readFile('sigil.json'));
+ * @throws ManifestError whose `code` is the contract code and whose `findings` list every problem
+ */
+export function parseManifest(input: string | Uint8Array, limits: Limits = LIMITS): Manifest {
+  const { manifest, findings } = checkManifest(input, limits);
+  if (manifest === undefined) {
+    const code = refusalCode(findings);
+    const first = findings.find((f) => f.severity === 'error');
+    throw new ManifestError(code, first ? `${first.path || '/'}: ${first.message}` : 'the manifest is invalid', findings);
+  }
+  return manifest;
+}
+
+function checkValue(value: unknown, limits: Limits): Finding[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [error('', 'MANIFEST_INVALID', `the manifest must be a JSON object, not ${describe(value)}`)];
+  }
+  const findings: Finding[] = [];
+  const parsed = Manifest.safeParse(value);
+  if (!parsed.success) findings.push(...parsed.error.issues.flatMap(issueFindings));
+  findings.push(...limitFindings(value as Record<string, unknown>, limits));
+  findings.push(...stringFindings(value));
+  return findings;
+}
+
+function issueFindings(issue: z.core.$ZodIssue): Finding[] {
+  const segments = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
+  const path = pointer(segments);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) =>
+      error(pointer([...segments, key]), 'KEY_UNKNOWN', `unknown key ${JSON.stringify(key)}: signed content must not carry fields outside the format`),
+    );
+  }
+  if (issue.code === 'too_big' && segments.length === 1 && segments[0] === 'tools') {
+    return []; // reported by limitFindings with its own code
+  }
+  let code: FindingCode = 'MANIFEST_INVALID';
+  const custom = issue.code === 'custom' ? (issue.params as { finding?: FindingCode } | undefined)?.finding : undefined;
+  if (custom) code = custom;
+  else if (segments.length === 1 && segments[0] === 'name') code = 'NAME_INVALID';
+  else if (segments.length === 1 && segments[0] === 'version') code = 'VERSION_INVALID';
+  return [error(path, code, issue.message)];
+}
+
+function limitFindings(manifest: Record<string, unknown>, limits: Limits): Finding[] {
+  const findings: Finding[] = [];
+  const { tools, instructions } = manifest;
+  if (typeof instructions === 'string' && utf8Length(instructions) > limits.instructionsBytes) {
+    findings.push(error('/instructions', 'INSTRUCTIONS_TOO_LONG', `the instructions are ${utf8Length(instructions)} bytes; the limit is ${limits.instructionsBytes}`));
+  }
+  if (!Array.isArray(tools)) return findings;
+  if (tools.length > limits.tools) {
+    findings.push(error('/tools', 'TOOLS_TOO_MANY', `the manifest lists ${tools.length} tools; the limit is ${limits.tools}`));
+  }
+  const seen = new Map<string, number>();
+  tools.forEach((tool: unknown, i) => {
+    if (typeof tool !== 'object' || tool === null) return;
+    const t = tool as Record<string, unknown>;
+    if (typeof t.name === 'string') {
+      const first = seen.get(t.name);
+      if (first !== undefined) {
+        findings.push(error(pointer(['tools', i, 'name']), 'TOOL_DUPLICATE', `the tool name ${JSON.stringify(t.name)} is already used by /tools/${first}; tool names must be unique`));
+      } else seen.set(t.name, i);
+    }
+    for (const [at, description] of descriptions(t, ['tools', i])) {
+      const bytes = utf8Length(description);
+      if (bytes > limits.descriptionBytes) {
+        findings.push(error(pointer(at), 'DESCRIPTION_TOO_LONG', `the description is ${bytes} bytes; the limit is ${limits.descriptionBytes} bytes (${limits.descriptionBytes / 1024} KiB)`));
+      }
+    }
+  });
+  return findings;
+}
+
+/** The tool's own description and every `description` string inside its schemas, with paths. */
+function* descriptions(tool: Record<string, unknown>, base: Array<string | number>): Generator<[Array<string | number>, string]> {
+  if (typeof tool.description === 'string') yield [[...base, 'description'], tool.description];
+  for (const key of ['inputSchema', 'outputSchema'] as const) {
+    yield* schemaDescriptions(tool[key], [...base, key]);
+  }
+}
+
+function* schemaDescriptions(node: unknown, at: Array<string | number>): Generator<[Array<string | number>, string]> {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) yield* schemaDescriptions(node[i], [...at, i]);
+  } else if (typeof node === 'object' && node !== null) {
+    for (const [key, child] of Object.entries(node)) {
+      if (key === 'description' && typeof child === 'string') yield [[...at, key], child];
+      else yield* schemaDescriptions(child, [...at, key]);
+    }
+  }
+}
+
+/** With the `u` flag a paired surrogate is one code point, so only lone surrogates match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** RFC 8785 canonicalisation is defined only for well-formed Unicode: lone surrogates are refused. */
+function stringFindings(value: unknown): Finding[] {
+  const findings: Finding[] = [];
+  const walk = (node: unknown, at: Array<string | number>): void => {
+    if (typeof node === 'string') {
+      if (LONE_SURROGATE.test(node)) findings.push(error(pointer(at), 'STRING_INVALID', 'the string holds a lone UTF-16 surrogate, which JSON canonicalisation (RFC 8785) forbids'));
+    } else if (Array.isArray(node)) {
+      node.forEach((child, i) => walk(child, [...at, i]));
+    } else if (typeof node === 'object' && node !== null) {
+      for (const [key, child] of Object.entries(node)) {
+        if (LONE_SURROGATE.test(key)) findings.push(error(pointer([...at, key]), 'STRING_INVALID', 'the key holds a lone UTF-16 surrogate'));
+        walk(child, [...at, key]);
+      }
+    }
+  };
+  walk(value, []);
+  return findings;
+}
+
+function finish(findings: Finding[], value: unknown): ManifestCheck {
+  if (hasErrors(findings)) return fail(findings);
+  return { manifest: value as Manifest, findings };
+}
+
+function fail(findings: Finding[]): ManifestCheck {
+  const order = { error: 0, warning: 1, info: 2 } as const;
+  const sorted = findings.map((f, i) => [f, i] as const).sort((a, b) => order[a[0].severity] - order[b[0].severity] || a[1] - b[1]).map(([f]) => f);
+  if (sorted.length > MAX_FINDINGS) {
+    const rest = sorted.length - MAX_FINDINGS + 1;
+    return {
+      manifest: undefined,
+      findings: [...sorted.slice(0, MAX_FINDINGS - 1), error('', 'MANIFEST_INVALID', `${rest} more findings not shown`)],
+    };
+  }
+  return { manifest: undefined, findings: sorted };
+}
+
+function error(path: string, code: FindingCode, message: string): Finding {
+  return { path, code, message, severity: 'error' };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { NAME_RULE, serverNameProblem, VERSION_RULE, versionProblem } from './names.js';
+
+/**
+ * Wire schemas. The manifest is a superset of the official MCP registry's server.json
+ * (schema 2025-12-11) plus `tools` and `instructions`. Every object is strict except `_meta`
+ * and the JSON Schemas inside tools, which are JSON Schema documents by nature: signed content
+ * must not carry fields nobody looked at.
+ */
+
+/** A JSON value (the nesting bound is enforced on the raw text, before parsing). */
+export const JsonValue = z.json();
+export type JsonValue = z.infer<typeof JsonValue>;
+
+/** Server name `<namespace>/<name>`. */
+export const ServerName = z.string().superRefine((value, ctx) => {
+  const problem = serverNameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { finding: 'NAME_INVALID' } });
+});
+export type ServerName = z.infer<typeof ServerName>;
+
+/** Exact SemVer 2.0.0 version. */
+export const Version = z.string().superRefine((value, ctx) => {
+  const problem = versionProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { finding: 'VERSION_INVALID' } });
+});
+export type Version = z.infer<typeof Version>;
+
+/** `sha256:<64 lowercase hex>`. */
+export const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" and 64 lowercase hex digits');
+export type Digest = z.infer<typeof Digest>;
+
+export const Meta = z.record(z.string(), JsonValue);
+
+const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+export const Icon = z.strictObject({
+  src: z.url({ protocol: /^https$/ }).max(255),
+  mimeType: z.enum(['image/png', 'image/jpeg', 'image/jpg', 'image/svg+xml', 'image/webp']).optional(),
+  sizes: z.array(z.string().regex(/^(\d+x\d+|any)$/)).max(16).optional(),
+  theme: z.enum(['light', 'dark']).optional(),
+});
+
+export const Repository = z.strictObject({
+  url: HttpUrl,
+  source: z.string().min(1).max(64),
+  id: z.string().max(255).optional(),
+  subfolder: z.string().max(255).optional(),
+});
+
+const inputFields = {
+  description: z.string().optional(),
+  isRequired: z.boolean().optional(),
+  format: z.enum(['string', 'number', 'boolean', 'filepath']).optional(),
+  value: z.string().optional(),
+  isSecret: z.boolean().optional(),
+  default: z.string().optional(),
+  placeholder: z.string().optional(),
+  choices: z.array(z.string()).optional(),
+};
+export const Input = z.strictObject(inputFields);
+const variables = z.record(z.string(), Input).optional();
+
+export const KeyValueInput = z.strictObject({ ...inputFields, variables, name: z.string().min(1) });
+
+export const PositionalArgument = z
+  .strictObject({
+    ...inputFields,
+    variables,
+    type: z.literal('positional'),
+    valueHint: z.string().optional(),
+    isRepeated: z.boolean().optional(),
+  })
+  .refine((a) => a.valueHint !== undefined || a.value !== undefined, 'a positional argument needs "valueHint" or "value"');
+
+export const NamedArgument = z.strictObject({
+  ...inputFields,
+  variables,
+  type: z.literal('named'),
+  name: z.string().min(1),
+  isRepeated: z.boolean().optional(),
+});
+
+export const Argument = z.union([PositionalArgument, NamedArgument]);
+
+const TransportUrl = z.string().regex(/^(https?:\/\/[^\s]+|\{[a-zA-Z_][a-zA-Z0-9_]*\}[^\s]*)$/, 'expected an http(s) URL or a {variable} template');
+
+export const StdioTransport = z.strictObject({ type: z.literal('stdio') });
+export const StreamableHttpTransport = z.strictObject({
+  type: z.literal('streamable-http'),
+  url: TransportUrl,
+  headers: z.array(KeyValueInput).optional(),
+});
+export const SseTransport = z.strictObject({ type: z.literal('sse'), url: TransportUrl, headers: z.array(KeyValueInput).optional() });
+export const LocalTransport = z.discriminatedUnion('type', [StdioTransport, StreamableHttpTransport, SseTransport]);
+export const RemoteTransport = z.discriminatedUnion('type', [
+  StreamableHttpTransport.extend({ variables }),
+  SseTransport.extend({ variables }),
+]);
+
+export const Package = z.strictObject({
+  registryType: z.string().min(1).max(64),
+  registryBaseUrl: HttpUrl.optional(),
+  identifier: z.string().min(1).max(1024),
+  version: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((v) => v !== 'latest', 'a package version must be exact, not "latest"')
+    .optional(),
+  fileSha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  runtimeHint: z.string().max(64).optional(),
+  transport: LocalTransport,
+  runtimeArguments: z.array(Argument).optional(),
+  packageArguments: z.array(Argument).optional(),
+  environmentVariables: z.array(KeyValueInput).optional(),
+});
+
+/** MCP tool annotations: hints only, but `readOnlyHint` drives the registry's risk level. */
+export const ToolAnnotations = z.strictObject({
+  title: z.string().optional(),
+  readOnlyHint: z.boolean().optional(),
+  destructiveHint: z.boolean().optional(),
+  idempotentHint: z.boolean().optional(),
+  openWorldHint: z.boolean().optional(),
+});
+export type ToolAnnotations = z.infer<typeof ToolAnnotations>;
+
+/** A JSON Schema for a tool's input or output: an object schema, otherwise open. */
+export const ToolJsonSchema = z.looseObject({
+  type: z.literal('object'),
+  properties: z.record(z.string(), JsonValue).optional(),
+  required: z.array(z.string()).optional(),
+});
+export type ToolJsonSchema = z.infer<typeof ToolJsonSchema>;
+
+/** MCP tool names: 1-128 of A-Z a-z 0-9 _ - . (MCP specification 2025-11-25, "Tool names"). */
+export const ToolName = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tool name is 1 to 128 characters of A-Z, a-z, 0-9, "_", "-" and "."');
+
+/** One MCP tool definition, as `tools/list` returns it. */
+export const Tool = z.strictObject({
+  name: ToolName,
+  title: z.string().optional(),
+  description: z.string(),
+  inputSchema: ToolJsonSchema,
+  outputSchema: ToolJsonSchema.optional(),
+  annotations: ToolAnnotations.optional(),
+  _meta: Meta.optional(),
+});
+export type Tool = z.infer<typeof Tool>;
+
+/** The Sigil manifest, `sigil.json`. */
+export const Manifest = z.strictObject({
+  $schema: z.url().optional(),
+  name: ServerName,
+  title: z.string().min(1).max(100).optional(),
+  description: z.string().min(1).max(100),
+  version: Version,
+  websiteUrl: HttpUrl.optional(),
+  repository: Repository.optional(),
+  icons: z.array(Icon).max(16).optional(),
+  packages: z.array(Package).max(32).optional(),
+  remotes: z.array(RemoteTransport).max(32).optional(),
+  _meta: Meta.optional(),
+  instructions: z.string().optional(),
+  tools: z.array(Tool).max(LIMITS.tools),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+/** A reference `<name>@<version>` as a structured value. */
+export const ReferenceObject = z.strictObject({ name: ServerName, version: Version });
+
+export { NAME_RULE, VERSION_RULE };
