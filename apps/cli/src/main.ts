@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ManifestError } from '@sigil/manifest';
+import { registerHost } from './commands/host.js';
 import { registerManifest } from './commands/manifest.js';
+import { registerRegistry } from './commands/registry.js';
+import { registerSigning } from './commands/signing.js';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { createOutput, formatFindings, safeText } from './output.js';
@@ -28,6 +31,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   registerManifest(program, ctx);
+  registerSigning(program, ctx);
+  registerRegistry(program, ctx);
+  registerHost(program, ctx);
   for (const cmd of allCommands(program)) cmd.exitOverride().showHelpAfterError();
 
   try {
