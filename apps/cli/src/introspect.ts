@@ -39,7 +39,14 @@ export async function introspect(target: ServerTarget, timeoutMs: number): Promi
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('URL_INVALID', `the URL must be http or https, not ${url.protocol}`);
     transport = new StreamableHTTPClientTransport(url);
   } else {
-    const stdio = new StdioClientTransport({ command: target.command, args: target.args, stderr: 'pipe' });
+    const stdio = new StdioClientTransport({
+      command: target.command,
+      args: target.args,
+      // The SDK passes only a few "safe" variables by default; the person running init expects
+      // the server to see their environment (API keys, config), as when they run it themselves.
+      env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      stderr: 'pipe',
+    });
     stdio.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });

@@ -7,6 +7,9 @@ export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 }
 
+/** Path of the configurable MCP stdio test server (see its header for the environment it reads). */
+export const configurableServerPath = (): string => fixturePath('servers/configurable-server.mjs');
+
 /** Text of a fixture file. */
 export function readFixture(name: string): string {
   return readFileSync(fixturePath(name), 'utf8');
@@ -62,3 +65,5 @@ export function manyTools(count: number, descriptionBytes = 80): Tool[] {
     annotations: { readOnlyHint: true },
   }));
 }
+
+export { freePort, isAlive, repoRoot, runProcess, runSigil, sigilBin, type RunResult } from './process.js';

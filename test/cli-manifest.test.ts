@@ -1,0 +1,202 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { manifestDigest, parseManifest, type Manifest } from '@sigil/manifest';
+import { configurableServerPath, freePort, isAlive, readFixture, repoRoot, runSigil } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'sigil-cli-manifest-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const vector = (): Record<string, unknown> => JSON.parse(readFixture('weather-1.2.0.sigil.json')) as Record<string, unknown>;
+const tool = (i: number, description = `Tool ${i}.`) => ({ name: `tool_${i}`, description, inputSchema: { type: 'object' } });
+
+/** The tool names a real MCP client sees from the server, listed independently of sigil. */
+async function listToolNames(command: string, args: string[]): Promise<string[]> {
+  const client = new Client({ name: 'test', version: '0.0.0' });
+  await client.connect(new StdioClientTransport({ command, args, stderr: 'ignore' }));
+  try {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : {});
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    return names;
+  } finally {
+    await client.close();
+  }
+}
+
+describe('sigil manifest init against @modelcontextprotocol/server-everything', () => {
+  it('writes a manifest that sigil manifest check accepts, with every tool the server lists', async () => {
+    const out = join(dir, 'everything.json');
+    const run = await runSigil(
+      ['manifest', 'init', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', out, '--', 'npx', '-y', '@modelcontextprotocol/server-everything'],
+      { cwd: repoRoot(), timeoutMs: 60_000 },
+    );
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.code).toBe(0);
+    const manifest = parseManifest(readFileSync(out));
+    expect(manifest.name).toBe('io.github.acme/everything');
+    const live = await listToolNames('npx', ['-y', '@modelcontextprotocol/server-everything']);
+    expect(live.length).toBeGreaterThan(5);
+    expect(manifest.tools.map((t) => t.name).sort()).toEqual([...live].sort());
+
+    const check = await runSigil(['manifest', 'check', out]);
+    expect(check.code).toBe(0);
+    const digest = await runSigil(['manifest', 'digest', out]);
+    expect(digest.code).toBe(0);
+    expect(digest.stdout.trim()).toBe(manifestDigest(manifest));
+  });
+
+  describe('when the server speaks streamable HTTP', () => {
+    let server: ChildProcess;
+    let url: string;
+    beforeAll(async () => {
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}/mcp`;
+      server = spawn(process.execPath, [join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'], {
+        env: { ...process.env, PORT: String(port) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+        server.stderr!.on('data', (d: Buffer) => {
+          if (d.toString().includes('listening')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    });
+    afterAll(() => {
+      server.kill('SIGKILL');
+    });
+
+    it('introspects it with --url and records the remote', async () => {
+      const run = await runSigil(['manifest', 'init', '--name', 'io.github.acme/everything-http', '--version', '2.0.0', '--url', url, '--json']);
+      expect(run.code).toBe(0);
+      const manifest = JSON.parse(run.stdout) as Manifest;
+      expect(manifest.remotes).toEqual([{ type: 'streamable-http', url }]);
+      expect(manifest.tools.length).toBeGreaterThan(5);
+      expect(parseManifest(JSON.stringify(manifest)).version).toBe('2.0.0');
+    });
+  });
+});
+
+describe('sigil manifest init against a test server', () => {
+  const init = (env: Record<string, string>, extra: string[] = []) =>
+    runSigil(['manifest', 'init', '--name', 'io.github.acme/configurable', '--version', '1.0.0', ...extra, '--', process.execPath, configurableServerPath()], { env });
+
+  it('follows tools/list pagination and keeps the instructions', async () => {
+    const run = await init({ TOOL_COUNT: '10', PAGE_SIZE: '3', INSTRUCTIONS: 'Call tool_0 first.' }, ['--json']);
+    expect(run.code).toBe(0);
+    const manifest = JSON.parse(run.stdout) as Manifest;
+    expect(manifest.tools.map((t) => t.name)).toEqual(Array.from({ length: 10 }, (_, i) => `tool_${i}`));
+    expect(manifest.instructions).toBe('Call tool_0 first.');
+  });
+
+  it('refuses a server with 129 tools with the finding, and writes nothing', async () => {
+    const out = join(dir, 'too-many.json');
+    const run = await init({ TOOL_COUNT: '129', PAGE_SIZE: '50' }, ['--out', out]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('TOOLS_TOO_MANY');
+    expect(run.stderr).toContain('MANIFEST_TOO_LARGE');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a server with a 9 KiB description with the finding and its path', async () => {
+    const run = await init({ TOOL_COUNT: '2', DESC_BYTES: String(9 * 1024) }, ['--json']);
+    expect(run.code).toBe(1);
+    const body = JSON.parse(run.stdout) as { error: { code: string; findings: Array<{ code: string; path: string }> } };
+    expect(body.error.code).toBe('MANIFEST_TOO_LARGE');
+    expect(body.error.findings).toContainEqual(expect.objectContaining({ code: 'DESCRIPTION_TOO_LONG', path: '/tools/0/description' }));
+  });
+
+  it('gives up on a server that never answers within --timeout, and kills it', async () => {
+    const pidFile = join(dir, 'hang.pid');
+    const started = Date.now();
+    const run = await init({ HANG: '1', PID_FILE: pidFile }, ['--timeout', '1500']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('SERVER_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // The child gets SIGTERM, then SIGKILL if it lingers; give the kernel a moment to reap it.
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('refuses a command that does not exist', async () => {
+    const run = await runSigil(['manifest', 'init', '--name', 'io.github.acme/x', '--version', '1.0.0', '--timeout', '5000', '--', join(dir, 'no-such-command')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/SERVER_(UNREACHABLE|TIMEOUT)/);
+  });
+
+  it('refuses an invalid name or version before starting anything (exit 1), and wrong usage with exit 2', async () => {
+    const badName = await runSigil(['manifest', 'init', '--name', 'Acme/x', '--version', '1.0.0', '--', 'true']);
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toContain('NAME_INVALID');
+    const badVersion = await runSigil(['manifest', 'init', '--name', 'io.github.acme/x', '--version', 'latest', '--', 'true']);
+    expect(badVersion.code).toBe(1);
+    expect(badVersion.stderr).toContain('VERSION_INVALID');
+    expect((await runSigil(['manifest', 'init', '--version', '1.0.0', '--', 'true'])).code).toBe(2);
+    expect((await runSigil(['manifest', 'init', '--name', 'io.github.acme/x', '--version', '1.0.0'])).code).toBe(2);
+    expect((await runSigil(['manifest', 'frobnicate'])).code).toBe(2);
+    expect((await runSigil(['manifest', 'check'])).code).toBe(2);
+  });
+});
+
+describe('sigil manifest check and digest on bad input', () => {
+  const cases: Array<[string, string, string]> = [
+    ['an invalid name', JSON.stringify({ ...vector(), name: 'io.github.Acme/weather' }), 'NAME_INVALID'],
+    ['an invalid version', JSON.stringify({ ...vector(), version: 'v1.2.0' }), 'VERSION_INVALID'],
+    ['unknown keys', JSON.stringify({ ...vector(), surprise: 1 }), 'KEY_UNKNOWN'],
+    ['129 tools', JSON.stringify({ ...vector(), tools: Array.from({ length: 129 }, (_, i) => tool(i)) }), 'TOOLS_TOO_MANY'],
+    ['a 9 KiB description', JSON.stringify({ ...vector(), tools: [tool(0, 'd'.repeat(9 * 1024))] }), 'DESCRIPTION_TOO_LONG'],
+    ['100,000-deep nesting', '{"_meta":{"a":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}}', 'JSON_TOO_DEEP'],
+    ['truncated JSON', readFixture('weather-1.2.0.sigil.json').slice(0, 300), 'JSON_INVALID'],
+    ['a non-object at the top', '[1, 2, 3]', 'MANIFEST_INVALID'],
+    ['duplicate tool names', JSON.stringify({ ...vector(), tools: [tool(1), tool(1)] }), 'TOOL_DUPLICATE'],
+  ];
+
+  it.each(cases)('check refuses %s with a clear finding and exit 1, never a stack trace', async (label, text, code) => {
+    const path = file(`${label.replaceAll(/\W+/g, '-')}.json`, text);
+    const run = await runSigil(['manifest', 'check', path]);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toContain(code);
+    expect(run.stdout + run.stderr).not.toMatch(/^\s+at /m);
+    const json = await runSigil(['manifest', 'check', path, '--json']);
+    expect(json.code).toBe(1);
+    const body = JSON.parse(json.stdout) as { ok: boolean; findings: Array<{ code: string; path: string }> };
+    expect(body.ok).toBe(false);
+    expect(body.findings.map((f) => f.code)).toContain(code);
+  });
+
+  it.each(cases)('digest refuses %s with exit 1', async (label, text, code) => {
+    const path = file(`digest-${label.replaceAll(/\W+/g, '-')}.json`, text);
+    const run = await runSigil(['manifest', 'digest', path]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(code);
+    expect(run.stdout).toBe('');
+  });
+
+  it('refuses a file over 256 KiB without reading it all, and a missing file', async () => {
+    const big = file('big.json', JSON.stringify({ ...vector(), _meta: { pad: 'x'.repeat(300 * 1024) } }));
+    const run = await runSigil(['manifest', 'check', big]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('MANIFEST_TOO_LARGE');
+    const missing = await runSigil(['manifest', 'digest', join(dir, 'nope.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('FILE_UNREADABLE');
+  });
+});
