@@ -1,0 +1,49 @@
+/** Refusal codes of the resolver (CONTRACT.md, "Resolver and sigil resolve/sigil run"), plus its own input errors. */
+export type ResolveErrorCode =
+  | 'UNSIGNED'
+  | 'SIGNATURE_INVALID'
+  | 'SIGNER_UNTRUSTED'
+  | 'DIGEST_MISMATCH'
+  | 'NAME_MISMATCH'
+  | 'NOT_APPROVED'
+  | 'REVOKED'
+  | 'ROLLBACK'
+  | 'STATUS_STALE'
+  | 'RESPONSE_TOO_LARGE'
+  | 'REGISTRY_UNREACHABLE'
+  | 'TOOL_DRIFT'
+  | 'POLICY_INVALID'
+  | 'LOCKFILE_INVALID'
+  | 'NOT_LOCKED';
+
+/** Why one server was refused. */
+export interface Refusal {
+  name: string;
+  code: ResolveErrorCode;
+  message: string;
+  /** Extra facts for the code, e.g. the tool diff for `TOOL_DRIFT`. */
+  details?: unknown;
+}
+
+/**
+ * The only error the resolver throws. A resolution either returns only verified manifests or
+ * throws this with every refused server listed; `code` is the first refusal's code.
+ */
+export class ResolveError extends Error {
+  override readonly name = 'ResolveError';
+  readonly code: ResolveErrorCode;
+  readonly refusals: readonly Refusal[];
+
+  constructor(refusals: readonly Refusal[], options?: { cause?: unknown }) {
+    const first = refusals[0] ?? { name: '', code: 'POLICY_INVALID' as const, message: 'refused' };
+    const message = refusals.length === 1 ? `${first.name ? `${first.name}: ` : ''}${first.message}` : `${refusals.length} servers refused: ${refusals.map((r) => `${r.name} ${r.code}`).join(', ')}`;
+    super(message, options);
+    this.code = first.code;
+    this.refusals = refusals;
+  }
+
+  /** A refusal of one server. */
+  static of(name: string, code: ResolveErrorCode, message: string, details?: unknown, cause?: unknown): ResolveError {
+    return new ResolveError([{ name, code, message, ...(details === undefined ? {} : { details }) }], cause === undefined ? undefined : { cause });
+  }
+}
