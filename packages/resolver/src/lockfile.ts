@@ -1,0 +1,113 @@
+import { open, rename, writeFile, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Digest, ServerName, Version } from '@sigil/manifest';
+import { z } from 'zod';
+import { ResolveError } from './errors.js';
+
+/** One pinned server: exactly what the host accepted, and nothing it did not verify. */
+export const LockEntry = z.strictObject({
+  version: Version,
+  /** Manifest digest: sha256 over the RFC 8785 canonical manifest. */
+  digest: Digest,
+  /** Tools-set digest, compared against the live server by `sigil run` and `verifyLiveTools`. */
+  toolsDigest: Digest,
+  /** The verified signer: `SHA256:<base64>` key fingerprint or a certificate identity (SAN URI). */
+  signer: z.string().min(1).max(512),
+  /** Digests of the approval bundles that were counted, sorted. */
+  approvals: z.array(Digest).max(64),
+});
+export type LockEntry = z.infer<typeof LockEntry>;
+
+export const Lockfile = z.strictObject({
+  lockfileVersion: z.literal(1),
+  servers: z.record(ServerName, LockEntry),
+});
+export type Lockfile = z.infer<typeof Lockfile>;
+
+/** Largest lockfile read. */
+export const MAX_LOCKFILE_BYTES = 4 * 1024 * 1024;
+
+export function emptyLockfile(): Lockfile {
+  return { lockfileVersion: 1, servers: {} };
+}
+
+/**
+ * Reads and validates a lockfile. A missing file is an empty lock when `allowMissing`;
+ * anything unreadable or invalid is refused with `LOCKFILE_INVALID`.
+ */
+export async function readLockfile(path: string, options: { allowMissing?: boolean } = {}): Promise<Lockfile> {
+  let text: string;
+  try {
+    text = await readBoundedText(path, MAX_LOCKFILE_BYTES);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && options.allowMissing) return emptyLockfile();
+    throw ResolveError.of('', 'LOCKFILE_INVALID', `cannot read the lockfile ${path}: ${(e as Error).message}`, undefined, e);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is not valid JSON`, undefined, e);
+  }
+  const parsed = Lockfile.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error.issues);
+  }
+  return parsed.data;
+}
+
+/**
+ * Writes a lockfile atomically (temporary file in the same directory, then rename) with keys in
+ * a stable order, so diffs of it are reviewable and a crash never leaves half a lock.
+ */
+export async function writeLockfile(path: string, lock: Lockfile): Promise<void> {
+  await writeJsonAtomic(path, Lockfile.parse(lock));
+}
+
+/** Stable, indented JSON: object keys sorted at every level. */
+export function stableStringify(value: unknown): string {
+  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** Writes JSON atomically with stable key order. */
+export async function writeJsonAtomic(path: string, value: unknown, mode = 0o644): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    await writeFile(tmp, stableStringify(value), { mode, flag: 'wx' });
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Reads a UTF-8 file of at most `limit` bytes; larger files are refused, not read whole. */
+export async function readBoundedText(path: string, limit: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, size, limit + 1 - size, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
+    }
+    return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, size));
+  } finally {
+    await handle.close();
+  }
+}
