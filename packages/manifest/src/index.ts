@@ -42,4 +42,5 @@ export { checkManifest, checkManifestValue, MAX_FINDINGS, parseManifest, type Ma
 export { scanJson, utf8Length } from './json-scan.js';
 export { canonicalJson, digestHex, manifestDigest, sha256, toolDigest, toolsSetDigest } from './digest.js';
 export { normalizeTool } from './normalize.js';
+export { matchesNamespace, mostSpecificPattern, NAMESPACE_PATTERN_RULE, namespacePatternProblem } from './namespace-pattern.js';
 export { diffJson, diffTools, isEmptyDiff, type JsonChange, type ToolChange, type ToolsDiff } from './diff.js';
