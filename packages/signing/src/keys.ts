@@ -1,0 +1,67 @@
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { SigningError } from './errors.js';
+
+/** Longest PEM text accepted for one key or certificate chain. */
+export const MAX_PEM_BYTES = 64 * 1024;
+
+/**
+ * `SHA256:<base64>` (unpadded) of the DER SubjectPublicKeyInfo: the public-key hint we put in
+ * bundles and the fingerprint people compare (the form npm's registry keys use).
+ * @example publicKeyFingerprint(readFileSync('acme.pub', 'utf8')) // 'SHA256:jl3bwswu80Pj…'
+ */
+export function publicKeyFingerprint(key: string | KeyObject): string {
+  const spki = toPublicKey(key).export({ type: 'spki', format: 'der' });
+  return `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * `SHA256:<base64>` (unpadded) of a certificate's DER: how policies name a CA certificate.
+ * @example certificateFingerprint(caPem) // 'SHA256:Q2h…'
+ */
+export function certificateFingerprint(certificate: string | Uint8Array): string {
+  const der = typeof certificate === 'string' ? parseCertificate(certificate).raw : certificate;
+  return `SHA256:${createHash('sha256').update(der).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** Parses an SPKI PEM public key (or a private key, whose public half is taken), refusing anything but ECDSA P-256. */
+export function toPublicKey(key: string | KeyObject): KeyObject {
+  let object: KeyObject;
+  if (typeof key === 'string') {
+    if (key.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the key is longer than ${MAX_PEM_BYTES} bytes`);
+    try {
+      object = createPublicKey(key);
+    } catch (cause) {
+      throw new SigningError('KEY_INVALID', 'not a PEM public key', { cause });
+    }
+  } else {
+    object = key.type === 'public' ? key : createPublicKey(key);
+  }
+  assertP256(object);
+  return object;
+}
+
+/** Refuses a key that is not ECDSA P-256. */
+export function assertP256(key: KeyObject): void {
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new SigningError('KEY_INVALID', `expected an ECDSA P-256 key, got ${key.asymmetricKeyType ?? 'unknown'} ${key.asymmetricKeyDetails?.namedCurve ?? ''}`.trim());
+  }
+}
+
+/** Parses one PEM certificate (the first block of the text). */
+export function parseCertificate(pem: string): X509Certificate {
+  if (pem.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the certificate is longer than ${MAX_PEM_BYTES} bytes`);
+  try {
+    return new X509Certificate(pem);
+  } catch (cause) {
+    throw new SigningError('KEY_INVALID', 'not a PEM certificate', { cause });
+  }
+}
+
+/** Splits PEM text into its CERTIFICATE blocks (at most 16), in order. */
+export function splitPemCertificates(pem: string): string[] {
+  if (pem.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the certificate chain is longer than ${MAX_PEM_BYTES} bytes`);
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new SigningError('KEY_INVALID', 'no PEM certificate found');
+  if (blocks.length > 16) throw new SigningError('KEY_INVALID', 'more than 16 certificates in one chain');
+  return blocks.map((b) => `${b}\n`);
+}

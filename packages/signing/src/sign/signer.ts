@@ -1,0 +1,104 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
+import { DSSEBundleBuilder, TSAWitness, type Signature, type Signer, type Witness } from '@sigstore/sign';
+import { SigningError, wrapAsync } from '../errors.js';
+import { parseCertificate, publicKeyFingerprint } from '../keys.js';
+import { parsePrivateKey, readPem, readPrivateKey } from './keys.js';
+import { ecdsaSign } from './der.js';
+import type { TimestampResponder } from './tsa.js';
+
+export type { SerializedBundle };
+
+/** Signs DSSE payloads into Sigstore bundles (v0.3 JSON). */
+export interface BundleSigner {
+  /** `SHA256:<base64>` of the signing key. */
+  readonly keyFingerprint: string;
+  /** The leaf certificate (PEM) when signing with one. */
+  readonly certificatePem?: string;
+  /** Signs `payload` as a DSSE envelope of `payloadType`, with a timestamp when one is configured. */
+  signDsse(payload: Uint8Array, payloadType: string): Promise<SerializedBundle>;
+}
+
+/** Where a signer gets its RFC 3161 timestamp. */
+export type TimestampSource =
+  /** A Sigstore timestamp-authority compatible URL (base URL, or the full `/api/v1/timestamp` URL), through the stock `TSAWitness`. */
+  | { url: string; timeoutMs?: number }
+  /** An in-process responder (tests, benchmarks, the registry signing for itself). */
+  | { responder: TimestampResponder };
+
+/** Options for {@link createSigner}. */
+export interface SignerOptions {
+  /** ECDSA P-256 private key (PEM or KeyObject). */
+  privateKey: string | KeyObject;
+  /** Leaf certificate (PEM) for `privateKey`; without it the bundle names the key by its fingerprint. */
+  certificate?: string;
+  /** Required with a certificate: a certificate bundle only verifies with a trusted timestamp. */
+  timestamp?: TimestampSource;
+}
+
+/**
+ * Makes a signer from a key, or a key and its leaf certificate plus a timestamp source.
+ * @example
+ * const signer = createSigner({ privateKey: keyPem });
+ * const signer2 = createSigner({ privateKey: keyPem, certificate: certPem, timestamp: { url: 'https://registry.example' } });
+ * @throws SigningError `KEY_INVALID` (not P-256, certificate of another key), `CERTIFICATE_INVALID` (not valid now), `TIMESTAMP_INVALID` (certificate without timestamp source)
+ */
+export function createSigner(options: SignerOptions): BundleSigner {
+  const key = parsePrivateKey(options.privateKey);
+  const keyFingerprint = publicKeyFingerprint(key);
+  const certificatePem = options.certificate;
+  if (certificatePem !== undefined) {
+    const cert = parseCertificate(certificatePem);
+    if (!cert.checkPrivateKey(key)) throw new SigningError('KEY_INVALID', 'the certificate is not for this private key');
+    const now = Date.now();
+    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new SigningError('CERTIFICATE_INVALID', `the certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})`);
+    if (!options.timestamp) throw new SigningError('TIMESTAMP_INVALID', 'signing with a certificate needs a timestamp authority (--tsa), or the bundle would not verify once the certificate expires');
+  }
+  const publicKeyPem = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
+  const signer: Signer = {
+    async sign(data: Buffer): Promise<Signature> {
+      return {
+        signature: ecdsaSign(data, key),
+        key: certificatePem !== undefined ? { $case: 'x509Certificate', certificate: certificatePem } : { $case: 'publicKey', publicKey: publicKeyPem, hint: keyFingerprint },
+      };
+    },
+  };
+  const witnesses: Witness[] = [];
+  if (options.timestamp && 'url' in options.timestamp) {
+    witnesses.push(new TSAWitness({ tsaBaseURL: options.timestamp.url, timeout: options.timestamp.timeoutMs ?? 10_000, retry: 1 }));
+  } else if (options.timestamp) {
+    witnesses.push(responderWitness(options.timestamp.responder));
+  }
+  const builder = new DSSEBundleBuilder({ signer, witnesses, certificateChain: false });
+  return {
+    keyFingerprint,
+    ...(certificatePem !== undefined ? { certificatePem } : {}),
+    async signDsse(payload, payloadType) {
+      const bundle = await wrapAsync('SIGNING_FAILED', 'signing failed', () => builder.create({ data: Buffer.from(payload), type: payloadType }));
+      return bundleToJSON(bundle);
+    },
+  };
+}
+
+/**
+ * Reads a signer's key (and certificate) from files.
+ * @example const signer = await loadSigner({ keyPath: 'acme.key', certificatePath: 'acme.crt', tsaUrl: 'http://127.0.0.1:8787' });
+ * @throws SigningError as {@link createSigner}, or `IO_FAILED`
+ */
+export async function loadSigner(options: { keyPath: string; certificatePath?: string; tsaUrl?: string }): Promise<BundleSigner> {
+  const privateKey = await readPrivateKey(options.keyPath);
+  const certificate = options.certificatePath ? await readPem(options.certificatePath) : undefined;
+  return createSigner({ privateKey, ...(certificate !== undefined ? { certificate } : {}), ...(options.tsaUrl ? { timestamp: { url: options.tsaUrl } } : {}) });
+}
+
+/** A witness that asks an in-process responder, with the same request the stock TSA client sends. */
+function responderWitness(responder: TimestampResponder): Witness {
+  return {
+    async testify(content) {
+      const signature = content.$case === 'dsseEnvelope' ? content.dsseEnvelope.signatures[0]!.sig : content.messageSignature.signature;
+      const request = { artifactHash: createHash('sha256').update(signature).digest('base64'), hashAlgorithm: 'sha256' };
+      const response = responder(Buffer.from(JSON.stringify(request)), 'application/json');
+      return { rfc3161Timestamps: [{ signedTimestamp: Buffer.from(response) }] };
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import { manifestDigest, toolsSetDigest, type Manifest } from '@sigil/manifest';
+import { z } from 'zod';
+import { SigningError, type SigningErrorCode } from '../errors.js';
+import { toPublicKey } from '../keys.js';
+import {
+  APPROVAL_PREDICATE_TYPE,
+  ApprovalPredicate,
+  IN_TOTO_PAYLOAD_TYPE,
+  MANIFEST_PREDICATE_TYPE,
+  ManifestPredicate,
+  SLSA_PROVENANCE_PREDICATE_TYPE,
+  SlsaProvenancePredicate,
+  Statement,
+  statementSubject,
+  type SubjectRef,
+} from '../statements.js';
+import { verifyEnvelopeBundle, type BundleInput } from './bundle.js';
+import type { VerifiedSigner } from './types.js';
+import type { VerificationCache } from './cache.js';
+import { SignerPolicy, type ProvenancePolicy } from './policy.js';
+import { compileTrust } from './trust.js';
+
+/** Options of every verify function. */
+export interface VerifyOptions {
+  /** Reuse cryptographic results across calls (see {@link VerificationCache}). */
+  cache?: VerificationCache;
+}
+
+/** A verified statement: what was signed, by whom. */
+export interface VerifiedStatement<P> {
+  signer: VerifiedSigner;
+  statement: Statement;
+  predicate: P;
+  /** `sha256:<hex>` of the bundle: the approval digest hosts record in lockfiles. */
+  bundleDigest: string;
+}
+
+/**
+ * Verifies a publisher's manifest bundle: signature and signer under `policy`, then that the
+ * statement is about exactly this manifest (name, version, canonical digest, tools-set digest).
+ * @example
+ * const { signer } = verifyManifestBundle(readFileSync('sigil.bundle.json'), manifest, policy);
+ * // signer: { kind: 'key', keyFingerprint: 'SHA256:…' }
+ * @throws SigningError `BUNDLE_INVALID`, `UNSIGNED`, `SIGNATURE_INVALID`, `SIGNER_UNTRUSTED`,
+ * `TIMESTAMP_INVALID`, `CERTIFICATE_INVALID`, `STATEMENT_INVALID`, `NAME_MISMATCH`, `SUBJECT_MISMATCH`
+ */
+export function verifyManifestBundle(bundle: BundleInput, manifest: Manifest, policy: SignerPolicy, options: VerifyOptions = {}): VerifiedStatement<ManifestPredicate> {
+  const subject = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+  const result = verifyAttestation(bundle, subject, policy, MANIFEST_PREDICATE_TYPE, ManifestPredicate, 'STATEMENT_INVALID', options);
+  if (result.predicate.name !== manifest.name || result.predicate.version !== manifest.version) {
+    throw new SigningError('NAME_MISMATCH', 'the manifest statement names another server or version than its subject');
+  }
+  if (result.predicate.toolsDigest !== toolsSetDigest(manifest.tools)) {
+    throw new SigningError('SUBJECT_MISMATCH', 'the signed tools-set digest is not the digest of the manifest tools');
+  }
+  return result;
+}
+
+/**
+ * Verifies a reviewer's approval (or rejection) bundle for one version.
+ * @example
+ * const { predicate, signer } = verifyApprovalBundle(bundle, { name, version, digest }, reviewers);
+ * if (predicate.decision !== 'approved') …
+ * @throws SigningError as {@link verifyManifestBundle}
+ */
+export function verifyApprovalBundle(bundle: BundleInput, subject: SubjectRef, policy: SignerPolicy, options: VerifyOptions = {}): VerifiedStatement<ApprovalPredicate> {
+  return verifyAttestation(bundle, subject, policy, APPROVAL_PREDICATE_TYPE, ApprovalPredicate, 'STATEMENT_INVALID', options);
+}
+
+/**
+ * Verifies SLSA v1 provenance for a manifest: signed by an allowed build signer, built by an
+ * allowed builder, from the source repository the manifest names (`repository.url`).
+ * @example
+ * verifyProvenanceBundle(bundle, manifest, {
+ *   signers: buildSigners,
+ *   builderIds: ['https://github.com/actions/runner/github-hosted'],
+ * });
+ * @throws SigningError `PROVENANCE_INVALID`, or as {@link verifyManifestBundle}
+ */
+export function verifyProvenanceBundle(bundle: BundleInput, manifest: Manifest, policy: ProvenancePolicy, options: VerifyOptions = {}): VerifiedStatement<SlsaProvenancePredicate> {
+  const subject = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+  const result = verifyAttestation(bundle, subject, policy.signers, SLSA_PROVENANCE_PREDICATE_TYPE, SlsaProvenancePredicate, 'PROVENANCE_INVALID', options);
+  const builder = result.predicate.runDetails.builder.id;
+  if (!policy.builderIds.includes(builder)) throw new SigningError('PROVENANCE_INVALID', `the builder ${JSON.stringify(builder.slice(0, 200))} is not allowed`);
+  const expected = manifest.repository?.url;
+  if (!expected) throw new SigningError('PROVENANCE_INVALID', 'the manifest names no repository.url to check the provenance source against');
+  const sources = provenanceSources(result.predicate);
+  if (sources.length === 0) throw new SigningError('PROVENANCE_INVALID', 'the provenance names no source repository');
+  if (!sources.every((s) => sameRepository(s, expected))) {
+    throw new SigningError('PROVENANCE_INVALID', `the provenance source ${JSON.stringify(sources[0]!.slice(0, 200))} is not the manifest repository ${expected}`);
+  }
+  return result;
+}
+
+/**
+ * Verifies an in-toto bundle signed by one pinned public key (e.g. the registry's status key),
+ * of the given predicate type; the caller checks subjects and predicate.
+ * @example
+ * const { statement } = verifyStatementBundle(body.bundle, pinnedStatusKeyPem, { predicateType: STATUS_PREDICATE_TYPE });
+ * @throws SigningError `SIGNATURE_INVALID`, `SIGNER_UNTRUSTED`, `STATEMENT_INVALID`, `BUNDLE_INVALID`
+ */
+export function verifyStatementBundle(bundle: BundleInput, publicKey: string, expect: { predicateType: string }, options: VerifyOptions = {}): { statement: Statement; signer: VerifiedSigner; bundleDigest: string } {
+  const policy = singleKeyPolicy(publicKey);
+  const envelope = verifyEnvelopeBundle(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache);
+  const statement = parseStatement(envelope.payload);
+  if (statement.predicateType !== expect.predicateType) throw new SigningError('STATEMENT_INVALID', `the predicate type is ${JSON.stringify(statement.predicateType.slice(0, 200))}, expected ${expect.predicateType}`);
+  return { statement, signer: envelope.signer, bundleDigest: envelope.bundleDigest };
+}
+
+const singleKeyPolicies = new Map<string, SignerPolicy>();
+function singleKeyPolicy(publicKey: string): SignerPolicy {
+  let policy = singleKeyPolicies.get(publicKey);
+  if (!policy) {
+    toPublicKey(publicKey);
+    policy = SignerPolicy.parse({ publicKeys: [publicKey] });
+    if (singleKeyPolicies.size >= 64) singleKeyPolicies.clear();
+    singleKeyPolicies.set(publicKey, policy);
+  }
+  return policy;
+}
+
+function verifyAttestation<S extends z.ZodType>(
+  bundle: BundleInput,
+  subject: SubjectRef,
+  policy: SignerPolicy,
+  predicateType: string,
+  schema: S,
+  predicateCode: SigningErrorCode,
+  options: VerifyOptions,
+): VerifiedStatement<z.infer<S>> {
+  const envelope = verifyEnvelopeBundle(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache);
+  // Parse only what the signature covers, exactly as signed.
+  const statement = parseStatement(envelope.payload);
+  checkSubject(statement, subject);
+  if (statement.predicateType !== predicateType) {
+    throw new SigningError(predicateCode, `the predicate type is ${JSON.stringify(statement.predicateType.slice(0, 200))}, expected ${predicateType}`);
+  }
+  const predicate = schema.safeParse(statement.predicate);
+  if (!predicate.success) throw new SigningError(predicateCode, `the predicate does not match ${predicateType}: ${z.prettifyError(predicate.error).slice(0, 500)}`, { cause: predicate.error });
+  return { signer: envelope.signer, statement, predicate: predicate.data as z.infer<S>, bundleDigest: envelope.bundleDigest };
+}
+
+/** Parses verified payload bytes as an in-toto Statement v1. */
+export function parseStatement(payload: Uint8Array): Statement {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (cause) {
+    throw new SigningError('STATEMENT_INVALID', 'the signed payload is not JSON', { cause });
+  }
+  const parsed = Statement.safeParse(json);
+  if (!parsed.success) throw new SigningError('STATEMENT_INVALID', `the signed payload is not an in-toto Statement v1: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+  return parsed.data;
+}
+
+/** Exactly one subject, named `<name>@<version>`, with the manifest's sha256 and no other digest claims. */
+function checkSubject(statement: Statement, ref: SubjectRef): void {
+  if (statement.subject.length !== 1) throw new SigningError('SUBJECT_MISMATCH', `the statement has ${statement.subject.length} subjects; exactly one is accepted`);
+  const subject = statement.subject[0]!;
+  const expected = statementSubject(ref);
+  if (subject.name !== expected.name) throw new SigningError('NAME_MISMATCH', `the statement is about ${JSON.stringify(subject.name.slice(0, 300))}, not ${expected.name}`);
+  if (subject.digest.sha256 !== expected.digest.sha256) throw new SigningError('SUBJECT_MISMATCH', `the signed digest is not the digest of ${expected.name} (${ref.digest})`);
+}
+
+/** Source repositories the provenance claims, from the GitHub Actions workflow parameters and the resolved git dependencies. */
+function provenanceSources(predicate: SlsaProvenancePredicate): string[] {
+  const sources: string[] = [];
+  const workflow = predicate.buildDefinition.externalParameters.workflow;
+  if (workflow && typeof workflow === 'object' && typeof (workflow as { repository?: unknown }).repository === 'string') {
+    sources.push((workflow as { repository: string }).repository);
+  }
+  for (const dep of predicate.buildDefinition.resolvedDependencies ?? []) {
+    if (!dep.uri?.startsWith('git+')) continue;
+    // `git+https://github.com/o/r@refs/heads/main`: the ref follows the last '@'.
+    const uri = dep.uri.slice('git+'.length);
+    const at = uri.lastIndexOf('@');
+    sources.push(at > uri.indexOf('/', 'https://'.length) ? uri.slice(0, at) : uri);
+  }
+  return sources;
+}
+
+/** Same repository: scheme and host case-insensitive, no trailing `.git` or `/`. */
+export function sameRepository(a: string, b: string): boolean {
+  const norm = (url: string): string | undefined => {
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'https:' || u.search || u.hash || u.username || u.password) return undefined;
+      return `${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, '').replace(/\.git$/, '')}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const x = norm(a);
+  return x !== undefined && x === norm(b);
+}

@@ -1,0 +1,223 @@
+import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
+import { assertBundleLatest, bundleFromJSON, type Bundle, type BundleWithDsseEnvelope } from '@sigstore/bundle';
+import type { RFC3161Timestamp, X509Certificate} from '@sigstore/core';
+import { crypto as sigstoreCrypto } from '@sigstore/core';
+import { PolicyError, toSignedEntity, VerificationError, Verifier, type SignedEntity } from '@sigstore/verify';
+import { canonicalJson } from '@sigil/manifest';
+import { SigningError } from '../errors.js';
+import { publicKeyFingerprint } from '../keys.js';
+import { STATEMENT_LIMITS } from '../statements.js';
+import type { VerificationCache } from './cache.js';
+import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
+import { exactIdentityPattern } from './policy.js';
+import type { CompiledTrust, TrustedCa } from './trust.js';
+
+/** Media types of a Sigstore bundle v0.3, the only version we accept for our own attestations. */
+export const BUNDLE_V03_MEDIA_TYPES: readonly string[] = ['application/vnd.dev.sigstore.bundle.v0.3+json', 'application/vnd.dev.sigstore.bundle+json;version=0.3'];
+
+/** A bundle as received: its exact bytes or text (preferred), or already-parsed JSON. */
+export type BundleInput = string | Uint8Array | Record<string, unknown>;
+
+/**
+ * Verifies a DSSE bundle against compiled trust, in named steps, each failing with its own code:
+ * read (bounded) → shape (v0.3, one DSSE signature) → payload type → Sigstore verification
+ * (timestamps, key or chain at the timestamp, signature) → signer allowed by the policy.
+ */
+export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache): VerifiedEnvelope {
+  const { json, digest } = readBundle(input);
+  const key = `${trust.id}:${digest}`;
+  let verified = cache?.get(key);
+  if (!verified) {
+    const bundle = checkShape(json);
+    verified = verifyCrypto(bundle, trust, digest);
+    cache?.set(key, verified);
+  }
+  if (verified.payloadType !== payloadType) {
+    throw new SigningError('STATEMENT_INVALID', `the DSSE payload type is ${JSON.stringify(verified.payloadType.slice(0, 100))}, expected ${payloadType}`);
+  }
+  checkSignerAllowed(verified.signer, trust);
+  return verified;
+}
+
+/** Step 1: the bundle's bytes, bounded, parsed as JSON; and its digest. */
+export function readBundle(input: BundleInput): { json: unknown; digest: string } {
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    if (bytes.length > STATEMENT_LIMITS.bundleBytes) throw new SigningError('BUNDLE_INVALID', `the bundle is larger than ${STATEMENT_LIMITS.bundleBytes} bytes`);
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (cause) {
+      throw new SigningError('BUNDLE_INVALID', 'the bundle is not JSON (malformed or truncated)', { cause });
+    }
+    return { json, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` };
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new SigningError('BUNDLE_INVALID', 'the bundle is not a JSON object');
+  let text: string;
+  try {
+    text = canonicalJson(input);
+  } catch (cause) {
+    throw new SigningError('BUNDLE_INVALID', 'the bundle is not JSON data', { cause });
+  }
+  if (text.length > STATEMENT_LIMITS.bundleBytes) throw new SigningError('BUNDLE_INVALID', `the bundle is larger than ${STATEMENT_LIMITS.bundleBytes} bytes`);
+  return { json: input, digest: `sha256:${createHash('sha256').update(text).digest('hex')}` };
+}
+
+/** Step 2: a v0.3 bundle holding one DSSE envelope with exactly one signature. */
+function checkShape(json: unknown): BundleWithDsseEnvelope {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new SigningError('BUNDLE_INVALID', 'the bundle is not a JSON object');
+  const raw = json as { mediaType?: unknown; dsseEnvelope?: { signatures?: unknown } };
+  if (typeof raw.mediaType !== 'string' || !BUNDLE_V03_MEDIA_TYPES.includes(raw.mediaType)) {
+    throw new SigningError('BUNDLE_INVALID', `the bundle media type is not Sigstore bundle v0.3 (${JSON.stringify(String(raw.mediaType).slice(0, 100))})`);
+  }
+  if (typeof raw.dsseEnvelope !== 'object' || raw.dsseEnvelope === null) throw new SigningError('BUNDLE_INVALID', 'the bundle holds no DSSE envelope');
+  const signatures = raw.dsseEnvelope.signatures;
+  if (!Array.isArray(signatures) || signatures.length === 0) throw new SigningError('UNSIGNED', 'the DSSE envelope carries no signature');
+  // DSSE allows several signatures; @sigstore/verify checks only the first. One, or refuse.
+  if (signatures.length !== 1) throw new SigningError('SIGNATURE_INVALID', `the DSSE envelope carries ${signatures.length} signatures; exactly one is accepted`);
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+    assertBundleLatest(bundle);
+  } catch (cause) {
+    throw new SigningError('BUNDLE_INVALID', `the bundle is not a valid Sigstore bundle: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+  if (bundle.content.$case !== 'dsseEnvelope') throw new SigningError('BUNDLE_INVALID', 'the bundle holds no DSSE envelope');
+  if (bundle.content.dsseEnvelope.payload.length > STATEMENT_LIMITS.payloadBytes) {
+    throw new SigningError('BUNDLE_INVALID', `the DSSE payload is larger than ${STATEMENT_LIMITS.payloadBytes} bytes`);
+  }
+  return bundle as BundleWithDsseEnvelope;
+}
+
+/** Step 3: timestamps, the signing key or certificate chain at the timestamp, then the signature. */
+function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bundleDigest: string): VerifiedEnvelope {
+  let entity: SignedEntity;
+  try {
+    entity = toSignedEntity(bundle);
+  } catch (cause) {
+    throw new SigningError('BUNDLE_INVALID', 'the bundle holds a certificate or timestamp that does not parse', { cause });
+  }
+  const envelope = bundle.content.dsseEnvelope;
+  const base = { payload: envelope.payload, payloadType: envelope.payloadType, bundleDigest };
+
+  if (entity.key.$case === 'public-key') {
+    runVerifier(entity, trust, { timestampThreshold: 0 });
+    const hint = entity.key.hint;
+    return { ...base, signer: { kind: 'key', keyFingerprint: publicKeyFingerprint(trust.keys.get(hint)!) } };
+  }
+
+  // @sigstore/verify throws a TypeError on a certificate bundle without a timestamp (no time to
+  // judge the chain at): refuse it first, with our code.
+  const timestamps = entity.timestamps.filter((t) => t.$case === 'timestamp-authority');
+  if (timestamps.length === 0 || bundle.verificationMaterial.tlogEntries.length > 0) {
+    throw new SigningError('TIMESTAMP_INVALID', 'a certificate-signed bundle must carry an RFC 3161 timestamp from a trusted TSA (and no transparency log entry)');
+  }
+  const leaf = entity.key.certificate;
+  const identity = leafIdentity(leaf);
+  const allowed = trust.identities.find((i) => i.identity === identity);
+  // Timestamps first: with timestampThreshold 1 the chain is judged at the TSA's time, so an
+  // expired short-lived leaf still verifies when it was valid when it signed.
+  runVerifier(entity, trust, { timestampThreshold: 1 }, leaf, allowed ? exactIdentityPattern(bareSan(identity)) : undefined);
+  const ca = issuingCa(leaf, trust.cas);
+  if (!ca) throw new SigningError('SIGNER_UNTRUSTED', 'the certificate was not issued by a CA of the trusted root');
+  const signedAt = timestamps
+    .map((t) => (t.$case === 'timestamp-authority' ? (t.timestamp as RFC3161Timestamp).signingTime : new Date(0)))
+    .sort((a, b) => a.getTime() - b.getTime())[0]!;
+  return {
+    ...base,
+    signer: {
+      kind: 'certificate',
+      identity,
+      keyFingerprint: publicKeyFingerprint(sigstoreCrypto.createPublicKey(leaf.publicKey)),
+      ca: ca.fingerprints[0]!,
+      caChain: ca.fingerprints,
+      signedAt: signedAt.toISOString(),
+    },
+  };
+}
+
+function runVerifier(entity: SignedEntity, trust: CompiledTrust, options: { timestampThreshold: number }, leaf?: X509Certificate, sanPattern?: string): void {
+  try {
+    new Verifier(trust.material, { tlogThreshold: 0, ctlogThreshold: 0, ...options }).verify(entity, sanPattern ? { subjectAlternativeName: sanPattern } : undefined);
+  } catch (cause) {
+    throw mapVerifierError(cause, trust, leaf);
+  }
+}
+
+/** Maps what @sigstore/verify throws to our codes; anything unexpected (a TypeError) is a refusal, never a pass. */
+function mapVerifierError(cause: unknown, trust: CompiledTrust, leaf?: X509Certificate): SigningError {
+  if (cause instanceof SigningError) return cause;
+  if (cause instanceof PolicyError) return new SigningError('SIGNER_UNTRUSTED', `the signer is not allowed: ${cause.message}`, { cause });
+  if (cause instanceof VerificationError) {
+    switch (cause.code) {
+      case 'TIMESTAMP_ERROR':
+        return new SigningError('TIMESTAMP_INVALID', `the timestamp does not verify against a trusted TSA: ${cause.message}`, { cause });
+      case 'PUBLIC_KEY_ERROR':
+        return new SigningError('SIGNER_UNTRUSTED', `the signing key is not trusted: ${cause.message}`, { cause });
+      case 'CERTIFICATE_ERROR':
+        // Either no trusted CA issued the leaf, or one did and the leaf (or its CA) was not valid
+        // at the timestamp.
+        if (leaf && issuingCa(leaf, trust.cas, true)) {
+          return new SigningError('TIMESTAMP_INVALID', 'the certificate was not valid at the time of its timestamp (expired or not yet valid)', { cause });
+        }
+        return new SigningError('SIGNER_UNTRUSTED', 'the certificate does not chain to a CA of the trusted root', { cause });
+      case 'SIGNATURE_ERROR':
+        return new SigningError('SIGNATURE_INVALID', 'the signature does not verify', { cause });
+      default:
+        return new SigningError('SIGNATURE_INVALID', `the bundle does not verify: ${cause.message}`, { cause });
+    }
+  }
+  return new SigningError('SIGNATURE_INVALID', `the bundle does not verify: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+
+/** The CA of the trusted root whose issuing certificate signed `leaf`. */
+function issuingCa(leaf: X509Certificate, cas: readonly TrustedCa[], verifySignature = false): TrustedCa | undefined {
+  const candidates = cas.filter((ca) => ca.subjectDer.equals(leaf.issuer));
+  // After a successful chain verification one candidate is the issuer; check signatures only to
+  // tell several same-named CAs apart, or when classifying a failure.
+  if (candidates.length === 1 && !verifySignature) return candidates[0];
+  return candidates.find((ca) => {
+    try {
+      return sigstoreCrypto.verify(leaf.tbsCertificate.toDER(), sigstoreCrypto.createPublicKey(ca.issuerKey), leaf.signatureValue, leaf.signatureAlgorithm);
+    } catch {
+      return false;
+    }
+  });
+}
+
+const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+
+/** The leaf's identity: exactly one SAN, an email or URI; the leaf is no CA and may sign code. */
+function leafIdentity(leaf: X509Certificate): string {
+  let names;
+  let node: NodeX509;
+  try {
+    // extnValue OCTET STRING > GeneralNames SEQUENCE > each GeneralName
+    names = leaf.extSubjectAltName?.valueObj.subs[0]?.subs ?? [];
+    node = new NodeX509(leaf.root.toDER());
+  } catch (cause) {
+    throw new SigningError('CERTIFICATE_INVALID', 'the certificate does not parse', { cause });
+  }
+  if (node.ca) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate is a CA certificate');
+  if (!(node.keyUsage ?? []).includes(OID_CODE_SIGNING)) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
+  if (names.length !== 1) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate must carry exactly one SAN, it carries ${names.length}`);
+  const name = names[0]!;
+  const value = name.value.toString('utf8');
+  if (name.tag.isContextSpecific(0x01)) return `mailto:${value}`;
+  if (name.tag.isContextSpecific(0x06)) return value;
+  throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate SAN is neither an email address nor a URI');
+}
+
+function bareSan(identity: string): string {
+  return identity.startsWith('mailto:') ? identity.slice('mailto:'.length) : identity;
+}
+
+/** Step 4: the verified signer must be one the policy names. */
+function checkSignerAllowed(signer: VerifiedSigner, trust: CompiledTrust): void {
+  if (signer.kind === 'key') {
+    if (!trust.keys.has(signer.keyFingerprint)) throw new SigningError('SIGNER_UNTRUSTED', `the signing key ${signer.keyFingerprint} is not in the policy`);
+    return;
+  }
+  const ok = trust.identities.some((i) => i.identity === signer.identity && (i.ca === undefined || signer.caChain.includes(i.ca)));
+  if (!ok) throw new SigningError('SIGNER_UNTRUSTED', `the certificate identity ${JSON.stringify(signer.identity.slice(0, 200))} under CA ${signer.ca} is not allowed by the policy`);
+}

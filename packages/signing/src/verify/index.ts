@@ -1,0 +1,40 @@
+/**
+ * `@sigil/signing/verify`: everything a host or the registry needs to verify Sigil bundles.
+ * Loads no signing code and no node-forge.
+ */
+export { SigningError, contractCode, type SigningErrorCode } from '../errors.js';
+export { certificateFingerprint, publicKeyFingerprint } from '../keys.js';
+export {
+  APPROVAL_PREDICATE_TYPE,
+  ApprovalDecision,
+  ApprovalPredicate,
+  IN_TOTO_PAYLOAD_TYPE,
+  MANIFEST_PREDICATE_TYPE,
+  ManifestPredicate,
+  RiskLevel,
+  SLSA_PROVENANCE_PREDICATE_TYPE,
+  SlsaProvenancePredicate,
+  Statement,
+  STATEMENT_LIMITS,
+  STATEMENT_TYPE,
+  StatementSubject,
+  STATUS_PREDICATE_TYPE,
+  statementSubject,
+  type SubjectRef,
+} from '../statements.js';
+export { buildTrustedRoot, parseTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, TrustedRootJson, type AuthorityInput } from '../trusted-root.js';
+export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint, ProvenancePolicy, SignerPolicy, type SignerPolicyInput } from './policy.js';
+export { BUNDLE_V03_MEDIA_TYPES, type BundleInput } from './bundle.js';
+export type { VerifiedEnvelope, VerifiedSigner } from './types.js';
+export { VerificationCache } from './cache.js';
+export {
+  parseStatement,
+  sameRepository,
+  verifyApprovalBundle,
+  verifyManifestBundle,
+  verifyProvenanceBundle,
+  verifyStatementBundle,
+  type VerifiedStatement,
+  type VerifyOptions,
+} from './attestations.js';
+export { verifyNpmProvenance, verifySigstoreBundle, type SigstoreVerifyOptions, type VerifiedSigstoreBundle } from './sigstore.js';

@@ -1,0 +1,75 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { canonicalJson } from '@sigil/manifest';
+import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import { SigningError } from '../errors.js';
+import { certificateFingerprint, publicKeyFingerprint, toPublicKey } from '../keys.js';
+import { parseTrustedRoot } from '../trusted-root.js';
+import type { AllowedIdentity, SignerPolicy } from './policy.js';
+
+/** One CA of the trusted root, with the fingerprints policies name it by. */
+export interface TrustedCa {
+  /** Fingerprints of every certificate of the chain, issuing CA first. */
+  fingerprints: string[];
+  /** Subject of the issuing CA certificate, for messages. */
+  subject: string;
+  /** DER of the issuing CA certificate's subject, to match a leaf's issuer quickly. */
+  subjectDer: Buffer;
+  /** The issuing CA's public key, to confirm which CA signed a leaf. */
+  issuerKey: Buffer;
+}
+
+/** A signer policy compiled once into what the verifier needs. */
+export interface CompiledTrust {
+  /** Identifies the trust material: cached verification results are keyed by it. */
+  id: string;
+  material: TrustMaterial;
+  keys: Map<string, KeyObject>;
+  cas: TrustedCa[];
+  identities: AllowedIdentity[];
+}
+
+const compiled = new WeakMap<SignerPolicy, CompiledTrust>();
+
+/**
+ * Compiles a policy (memoised per policy object, so build the policy once and reuse it).
+ * @throws SigningError `KEY_INVALID` or `POLICY_INVALID`
+ */
+export function compileTrust(policy: SignerPolicy): CompiledTrust {
+  const hit = compiled.get(policy);
+  if (hit) return hit;
+  const keys = new Map<string, KeyObject>();
+  for (const pem of policy.publicKeys) {
+    const key = toPublicKey(pem);
+    keys.set(publicKeyFingerprint(key), key);
+  }
+  const root = policy.trustedRoot ? parseTrustedRoot(policy.trustedRoot) : undefined;
+  let material: TrustMaterial;
+  try {
+    material = toTrustMaterial(root?.message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, findKey);
+  } catch (cause) {
+    throw new SigningError('POLICY_INVALID', 'the trusted root holds a certificate or key that does not parse', { cause });
+  }
+  const cas: TrustedCa[] = material.certificateAuthorities.map((ca) => {
+    const issuing = ca.certChain[0];
+    if (!issuing) throw new SigningError('POLICY_INVALID', 'a certificate authority of the trusted root has no certificate');
+    return {
+      fingerprints: ca.certChain.map((c) => certificateFingerprint(c.root.toDER())),
+      subject: issuing.subject.toString('hex'),
+      subjectDer: issuing.subject,
+      issuerKey: issuing.publicKey,
+    };
+  });
+  const id = createHash('sha256')
+    .update(canonicalJson({ keys: [...keys.keys()].sort(), root: root?.json ?? null }))
+    .digest('hex');
+  const trust: CompiledTrust = { id, material, keys, cas, identities: policy.identities };
+  compiled.set(policy, trust);
+  return trust;
+
+  function findKey(hint: string) {
+    const key = keys.get(hint);
+    // The hint is unauthenticated: it only selects a key of the policy, the signature decides.
+    if (!key) throw new SigningError('SIGNER_UNTRUSTED', `the bundle was signed with a key that is not in the policy (${hint.slice(0, 80) || 'no key hint'})`);
+    return { publicKey: key, validFor: () => true };
+  }
+}
