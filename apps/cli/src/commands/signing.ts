@@ -1,5 +1,223 @@
-import type { Command } from 'commander';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { Option, type Command } from 'commander';
+import { manifestDigest, mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
+import {
+  certificateFingerprint,
+  createCa,
+  generateKeyPair,
+  issueLeaf,
+  loadSigner,
+  readCa,
+  readPublicKey,
+  signManifestStatement,
+  VALIDITY_LIMITS,
+  writeCa,
+  writeKeyPair,
+} from '@sigil/signing/sign';
+import { AllowedIdentity, SignerPolicy, SigningError, STATEMENT_LIMITS, TrustedRootJson, verifyManifestBundle, type VerifiedSigner } from '@sigil/signing/verify';
+import { z } from 'zod';
 import type { Context } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { readBounded, writeAtomic } from '../files.js';
+import { safeText } from '../output.js';
+import { loadManifest } from './manifest.js';
 
-/** Registers the signing commands (filled in by the signing work). */
-export function registerSigning(_program: Command, _ctx: Context): void {}
+/** Largest policy file, and largest file it points to (keys, trusted root). */
+const MAX_POLICY_BYTES = 1024 * 1024;
+
+const RelativePath = z.string().min(1).max(1024);
+const NamespacePattern = z.string().superRefine((value, ctx) => {
+  const problem = namespacePatternProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/**
+ * The publisher part of `sigil.policy.json`, as `sigil verify` reads it. Not strict at the top:
+ * the same file carries the host's `registry`, `reviewers` and `maxStatusAgeSeconds`, which
+ * `sigil resolve` reads. Certificate signers need a trusted root (CAs and TSAs): the one pinned
+ * at `registry.trustedRoot`.
+ */
+export const PublisherPolicyFile = z.looseObject({
+  policyVersion: z.literal(1),
+  registry: z.looseObject({ trustedRoot: RelativePath.optional() }).optional(),
+  publishers: z
+    .array(
+      z.strictObject({
+        namespace: NamespacePattern,
+        publicKeys: z.array(RelativePath).max(256).default([]),
+        identities: z.array(AllowedIdentity).max(256).default([]),
+      }),
+    )
+    .max(256)
+    .default([]),
+});
+export type PublisherPolicyFile = z.infer<typeof PublisherPolicyFile>;
+
+export function registerSigning(program: Command, ctx: Context): void {
+  program
+    .command('keygen')
+    .description('generate an ECDSA P-256 key pair: <file> (PKCS#8, mode 0600) and <file>.pub (SPKI)')
+    .requiredOption('--out <file>', 'private key file; the public key goes to <file>.pub')
+    .action(async (opts: { out: string }) => {
+      const pair = generateKeyPair();
+      const paths = await signing(() => writeKeyPair(opts.out, pair));
+      ctx.out.result({ privateKey: paths.privateKeyPath, publicKey: paths.publicKeyPath, fingerprint: pair.fingerprint }, `wrote ${paths.privateKeyPath} and ${paths.publicKeyPath}\nfingerprint ${pair.fingerprint}`);
+    });
+
+  const ca = program.command('ca').description("your organisation's own certificate authority for short-lived signing certificates");
+  ca.command('init')
+    .description('create a root CA (ECDSA P-256) in a new directory: ca.crt, ca.key (0600), chain.pem')
+    .requiredOption('--out <dir>', 'directory for the CA files')
+    .option('--name <CN>', 'common name of the CA', 'Sigil CA')
+    .addOption(new Option('--days <n>', 'validity in days').default(VALIDITY_LIMITS.defaultCaDays).argParser(days(VALIDITY_LIMITS.caDays)))
+    .action(async (opts: { out: string; name: string; days: number }) => {
+      const material = await signing(async () => {
+        const made = createCa({ name: opts.name, days: opts.days });
+        await writeCa(opts.out, made);
+        return made;
+      });
+      const fingerprint = certificateFingerprint(material.certificatePem);
+      ctx.out.result({ dir: opts.out, certificate: resolvePath(opts.out, 'ca.crt'), fingerprint }, `created CA ${safeText(opts.name)} in ${opts.out}\nfingerprint ${fingerprint}`);
+    });
+
+  ca.command('issue')
+    .description('issue a short-lived code-signing certificate for a public key, with one identity (SAN)')
+    .requiredOption('--ca <dir>', 'CA directory made by `sigil ca init`')
+    .requiredOption('--public-key <file.pub>', "the signer's public key (SPKI PEM)")
+    .requiredOption('--identity <mailto:…|https://…>', 'the identity: mailto:<email> or an https:// URI')
+    .addOption(new Option('--days <n>', 'validity in days').default(VALIDITY_LIMITS.defaultLeafDays).argParser(days(VALIDITY_LIMITS.leafDays)))
+    .requiredOption('--out <file.crt>', 'certificate file to write')
+    .action(async (opts: { ca: string; publicKey: string; identity: string; days: number; out: string }) => {
+      if (!/^(mailto:|https:\/\/)/.test(opts.identity)) throw new UsageError('--identity must be mailto:<email> or an https:// URI');
+      const pem = await signing(async () => {
+        const authority = await readCa(opts.ca);
+        const publicKey = await readPublicKey(opts.publicKey);
+        return issueLeaf(authority, { publicKey, identity: opts.identity, days: opts.days });
+      });
+      await writeAtomic(opts.out, pem);
+      ctx.out.result({ certificate: opts.out, identity: opts.identity, days: opts.days }, `wrote ${opts.out} for ${safeText(opts.identity)}, valid ${opts.days} days`);
+    });
+
+  program
+    .command('sign')
+    .description('sign a manifest: a Sigstore bundle (DSSE, in-toto statement) with a key, or a key + certificate + TSA timestamp')
+    .argument('<manifest>', 'manifest file (sigil.json)')
+    .requiredOption('--key <file>', 'private key (PKCS#8 PEM, ECDSA P-256)')
+    .option('--cert <file.crt>', 'leaf certificate for the key (needs --tsa)')
+    .option('--tsa <url>', 'RFC 3161 timestamp authority (Sigstore API), e.g. the registry URL')
+    .requiredOption('--out <bundle>', 'bundle file to write')
+    .action(async (file: string, opts: { key: string; cert?: string; tsa?: string; out: string }) => {
+      if (opts.cert && !opts.tsa) throw new UsageError('--cert needs --tsa: a certificate-signed bundle only verifies with a trusted timestamp');
+      if (opts.tsa) checkUrl(opts.tsa);
+      const { manifest } = await loadManifest(file);
+      const bundle = await signing(async () => {
+        const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert } : {}), ...(opts.tsa ? { tsaUrl: opts.tsa } : {}) });
+        return signManifestStatement(manifest, signer);
+      });
+      await writeAtomic(opts.out, `${JSON.stringify(bundle, null, 2)}\n`);
+      const digest = manifestDigest(manifest);
+      ctx.out.result({ bundle: opts.out, name: manifest.name, version: manifest.version, digest }, `signed ${manifest.name}@${manifest.version} (${digest}) -> ${opts.out}`);
+    });
+
+  program
+    .command('verify')
+    .description('verify a manifest bundle against the publisher part of a trust policy')
+    .argument('<manifest>', 'manifest file (sigil.json)')
+    .requiredOption('--bundle <bundle>', 'Sigstore bundle made by `sigil sign`')
+    .requiredOption('--policy <file>', 'trust policy (sigil.policy.json)')
+    .action(async (file: string, opts: { bundle: string; policy: string }) => {
+      const { manifest } = await loadManifest(file);
+      const bundle = await readBounded(opts.bundle, STATEMENT_LIMITS.bundleBytes, 'BUNDLE_INVALID');
+      const publishers = await loadPublisherPolicy(opts.policy);
+      const pattern = mostSpecificPattern(
+        publishers.map((p) => p.namespace),
+        manifest.name,
+      );
+      if (pattern === undefined) throw new CliError('SIGNER_UNTRUSTED', `the policy names no publisher for the namespace of ${manifest.name}`);
+      const policy = publishers.find((p) => p.namespace === pattern)!.signers;
+      const verified = await signing(async () => verifyManifestBundle(bundle, manifest, policy));
+      const digest = manifestDigest(manifest);
+      ctx.out.result(
+        { verified: true, name: manifest.name, version: manifest.version, digest, namespace: pattern, signer: verified.signer, bundleDigest: verified.bundleDigest },
+        `verified ${manifest.name}@${manifest.version} (${digest})\nsigned by ${describeSigner(verified.signer)}`,
+      );
+    });
+}
+
+/**
+ * Reads the publisher part of a policy file and the keys and trusted root it points to (paths
+ * relative to the policy file).
+ */
+export async function loadPublisherPolicy(path: string): Promise<Array<{ namespace: string; signers: SignerPolicy }>> {
+  const text = Buffer.from(await readBounded(path, MAX_POLICY_BYTES, 'POLICY_INVALID')).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new CliError('POLICY_INVALID', `${path} is not JSON`, [], 1, { cause });
+  }
+  const parsed = PublisherPolicyFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CliError('POLICY_INVALID', `${path} is invalid at /${issue.path.join('/')}: ${issue.message}`);
+  }
+  const base = dirname(resolvePath(path));
+  const read = async (rel: string): Promise<string> => {
+    const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
+    return Buffer.from(await readBounded(target, MAX_POLICY_BYTES, 'POLICY_INVALID')).toString('utf8');
+  };
+  let trustedRoot: TrustedRootJson | undefined;
+  if (parsed.data.registry?.trustedRoot) {
+    const root = TrustedRootJson.safeParse(parseJson(await read(parsed.data.registry.trustedRoot)));
+    if (!root.success) throw new CliError('POLICY_INVALID', `${parsed.data.registry.trustedRoot} is not a Sigstore trusted_root.json`);
+    trustedRoot = root.data;
+  }
+  return Promise.all(
+    parsed.data.publishers.map(async (entry, i) => {
+      const keys = await Promise.all(entry.publicKeys.map(read));
+      if (entry.identities.length > 0 && !trustedRoot) throw new CliError('POLICY_INVALID', `publishers/${i} names certificate identities but the policy pins no registry.trustedRoot`);
+      const signers = SignerPolicy.safeParse({ publicKeys: keys, identities: entry.identities, ...(trustedRoot ? { trustedRoot } : {}) });
+      if (!signers.success) throw new CliError('POLICY_INVALID', `publishers/${i} is invalid: ${signers.error.issues[0]?.message ?? ''}`);
+      return { namespace: entry.namespace, signers: signers.data };
+    }),
+  );
+}
+
+function describeSigner(signer: VerifiedSigner): string {
+  return signer.kind === 'key' ? `key ${signer.keyFingerprint}` : `${safeText(signer.identity)} (certificate from CA ${signer.ca}, timestamped ${signer.signedAt})`;
+}
+
+/** Runs library code, turning its coded errors into CLI refusals with the same code. */
+async function signing<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof SigningError) throw new CliError(e.code, e.message, [], 1, { cause: e });
+    throw e;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function checkUrl(url: string): void {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme');
+  } catch {
+    throw new UsageError(`--tsa must be an http(s) URL, got ${JSON.stringify(url)}`);
+  }
+}
+
+function days(max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--days must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
