@@ -34,6 +34,8 @@ export interface SignerOptions {
   certificate?: string;
   /** Required with a certificate: a certificate bundle only verifies with a trusted timestamp. */
   timestamp?: TimestampSource;
+  /** The time the certificate must be valid at (default: now); tests sign "in the past" with it. */
+  now?: Date;
 }
 
 /**
@@ -50,7 +52,7 @@ export function createSigner(options: SignerOptions): BundleSigner {
   if (certificatePem !== undefined) {
     const cert = parseCertificate(certificatePem);
     if (!cert.checkPrivateKey(key)) throw new SigningError('KEY_INVALID', 'the certificate is not for this private key');
-    const now = Date.now();
+    const now = (options.now ?? new Date()).getTime();
     if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new SigningError('CERTIFICATE_INVALID', `the certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})`);
     if (!options.timestamp) throw new SigningError('TIMESTAMP_INVALID', 'signing with a certificate needs a timestamp authority (--tsa), or the bundle would not verify once the certificate expires');
   }

@@ -1,0 +1,302 @@
+import { bundleFromJSON } from '@sigstore/bundle';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { manifestDigest } from '@sigil/manifest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, signStatement } from '../sign/index.js';
+import { certSigner, makeManifest, makePki, type Pki } from '../testkit.js';
+import {
+  APPROVAL_PREDICATE_TYPE,
+  certificateFingerprint,
+  exactIdentityPattern,
+  MANIFEST_PREDICATE_TYPE,
+  SignerPolicy,
+  SigningError,
+  STATEMENT_TYPE,
+  STATUS_PREDICATE_TYPE,
+  statementSubject,
+  VerificationCache,
+  verifyApprovalBundle,
+  verifyManifestBundle,
+  verifyProvenanceBundle,
+  verifyStatementBundle,
+} from './index.js';
+
+const manifest = makeManifest();
+const IDENTITY = 'mailto:release@acme.example';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SigningError);
+    return (e as SigningError).code;
+  }
+  throw new Error('expected a SigningError, nothing was thrown');
+}
+
+const keys = generateKeyPair();
+const keyPolicy = SignerPolicy.parse({ publicKeys: [keys.publicKeyPem] });
+let pki: Pki;
+let certPolicy: SignerPolicy;
+let keyBundle: Record<string, unknown>;
+let certBundle: Record<string, unknown>;
+
+beforeAll(async () => {
+  pki = makePki();
+  certPolicy = SignerPolicy.parse({ identities: [{ identity: IDENTITY, ca: certificateFingerprint(pki.ca.certificatePem) }], trustedRoot: pki.trustedRoot });
+  keyBundle = (await signManifestStatement(manifest, createSigner({ privateKey: keys.privateKeyPem }))) as unknown as Record<string, unknown>;
+  certBundle = (await signManifestStatement(manifest, certSigner(pki, IDENTITY).signer)) as unknown as Record<string, unknown>;
+});
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+type Json = { dsseEnvelope: { payload: string; payloadType: string; signatures: Array<{ sig: string; keyid: string }> }; verificationMaterial: Record<string, unknown> & { timestampVerificationData: { rfc3161Timestamps: unknown[] } } };
+
+describe('when a manifest is signed with a key', () => {
+  it('verifies from its bytes and names the key', () => {
+    const result = verifyManifestBundle(JSON.stringify(keyBundle), manifest, keyPolicy);
+    expect(result.signer).toEqual({ kind: 'key', keyFingerprint: keys.fingerprint });
+    expect(result.statement.subject).toEqual([statementSubject({ name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) })]);
+    expect(result.predicate.name).toBe(manifest.name);
+  });
+
+  it('is a bundle stock Sigstore tooling reads', () => {
+    const bundle = bundleFromJSON(keyBundle);
+    expect(bundle.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
+    expect(bundle.content.$case).toBe('dsseEnvelope');
+  });
+
+  it('refuses a changed byte in the manifest', () => {
+    const changed = makeManifest({ description: 'Weather for agentz' });
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(keyBundle), changed, keyPolicy))).toBe('SUBJECT_MISMATCH');
+  });
+
+  it('refuses a payload changed after signing', () => {
+    const b = clone(keyBundle) as unknown as Json;
+    const statement = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()) as { subject: Array<{ digest: { sha256: string } }> };
+    statement.subject[0]!.digest.sha256 = '0'.repeat(64);
+    b.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, keyPolicy))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('refuses a signed statement whose subject digest is another', async () => {
+    const signer = createSigner({ privateKey: keys.privateKeyPem });
+    const bundle = await signStatement(
+      { _type: STATEMENT_TYPE, subject: [{ name: `${manifest.name}@${manifest.version}`, digest: { sha256: '1'.repeat(64) } }], predicateType: MANIFEST_PREDICATE_TYPE, predicate: { name: manifest.name, version: manifest.version, toolsDigest: 'sha256:' + '2'.repeat(64) } },
+      signer,
+    );
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, keyPolicy))).toBe('SUBJECT_MISMATCH');
+  });
+
+  it('refuses a statement for another name or another version', async () => {
+    const signer = createSigner({ privateKey: keys.privateKeyPem });
+    const otherName = await signManifestStatement(makeManifest({ name: 'io.github.acme/weather2' }), signer);
+    const otherVersion = await signManifestStatement(makeManifest({ version: '1.2.1' }), signer);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(otherName), manifest, keyPolicy))).toBe('NAME_MISMATCH');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(otherVersion), manifest, keyPolicy))).toBe('NAME_MISMATCH');
+  });
+
+  it('refuses a key that is not in the policy', () => {
+    const other = SignerPolicy.parse({ publicKeys: [generateKeyPair().publicKeyPem] });
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(keyBundle), manifest, other))).toBe('SIGNER_UNTRUSTED');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(keyBundle), manifest, SignerPolicy.parse({})))).toBe('SIGNER_UNTRUSTED');
+  });
+
+  it('refuses a signature by another key that claims the trusted key hint', async () => {
+    const intruder = generateKeyPair();
+    const b = clone((await signManifestStatement(manifest, createSigner({ privateKey: intruder.privateKeyPem }))) as unknown as Json);
+    (b.verificationMaterial as unknown as { publicKey: { hint: string } }).publicKey.hint = keys.fingerprint;
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, keyPolicy))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('refuses a bundle with two signatures', () => {
+    const b = clone(keyBundle) as unknown as Json;
+    b.dsseEnvelope.signatures.push({ ...b.dsseEnvelope.signatures[0]! });
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, keyPolicy))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('refuses a bundle with no signature', () => {
+    const b = clone(keyBundle) as unknown as Json;
+    b.dsseEnvelope.signatures = [];
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, keyPolicy))).toBe('UNSIGNED');
+  });
+
+  it('refuses malformed JSON, a truncated bundle and a bundle of another version', () => {
+    const text = JSON.stringify(keyBundle);
+    expect(codeOf(() => verifyManifestBundle('{"mediaType":', manifest, keyPolicy))).toBe('BUNDLE_INVALID');
+    expect(codeOf(() => verifyManifestBundle(text.slice(0, text.length - 20), manifest, keyPolicy))).toBe('BUNDLE_INVALID');
+    expect(codeOf(() => verifyManifestBundle('[]', manifest, keyPolicy))).toBe('BUNDLE_INVALID');
+    expect(codeOf(() => verifyManifestBundle({ ...keyBundle, mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2' }, manifest, keyPolicy))).toBe('BUNDLE_INVALID');
+    expect(codeOf(() => verifyManifestBundle(Buffer.alloc(300 * 1024, 0x20), manifest, keyPolicy))).toBe('BUNDLE_INVALID');
+  });
+
+  it('refuses a wrong payloadType, even when validly signed', async () => {
+    const signer = createSigner({ privateKey: keys.privateKeyPem });
+    const b = await signer.signDsse(Buffer.from(Buffer.from((keyBundle as unknown as Json).dsseEnvelope.payload, 'base64')), 'application/json');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, keyPolicy))).toBe('STATEMENT_INVALID');
+  });
+
+  it('refuses a manifest bundle offered as an approval', () => {
+    const subject = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+    expect(codeOf(() => verifyApprovalBundle(JSON.stringify(keyBundle), subject, keyPolicy))).toBe('STATEMENT_INVALID');
+  });
+});
+
+describe('when a manifest is signed with a certificate and a timestamp', () => {
+  it('verifies and names the identity, the CA and the time', () => {
+    const { signer } = verifyManifestBundle(JSON.stringify(certBundle), manifest, certPolicy);
+    expect(signer.kind).toBe('certificate');
+    if (signer.kind !== 'certificate') return;
+    expect(signer.identity).toBe(IDENTITY);
+    expect(signer.ca).toBe(certificateFingerprint(pki.ca.certificatePem));
+    expect(Math.abs(Date.parse(signer.signedAt) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('verifies with stock @sigstore/verify given only the trusted root and an anchored identity', () => {
+    const material = toTrustMaterial(TrustedRoot.fromJSON(pki.trustedRoot));
+    const verifier = new Verifier(material, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 1 });
+    const signer = verifier.verify(toSignedEntity(bundleFromJSON(certBundle)), { subjectAlternativeName: exactIdentityPattern('release@acme.example') });
+    expect(signer.identity?.subjectAlternativeName).toBe('release@acme.example');
+  });
+
+  describe('when the short-lived leaf has expired since', () => {
+    const hour = 3600_000;
+    const old = makePki('Acme CA', new Date(Date.now() - 24 * hour));
+    const policy = SignerPolicy.parse({ identities: [{ identity: IDENTITY }], trustedRoot: old.trustedRoot });
+    const validity = { notBefore: new Date(Date.now() - 3 * hour), notAfter: new Date(Date.now() - 2 * hour) };
+
+    it('verifies when the timestamp fell inside its validity', async () => {
+      const tsaNow = new Date(Math.floor((Date.now() - 2.5 * hour) / 1000) * 1000);
+      const bundle = await signManifestStatement(manifest, certSigner(old, IDENTITY, { ...validity, tsaNow }).signer);
+      const result = verifyManifestBundle(JSON.stringify(bundle), manifest, policy);
+      expect(result.signer).toMatchObject({ kind: 'certificate', identity: IDENTITY, signedAt: tsaNow.toISOString() });
+    });
+
+    it('refuses it when the timestamp is outside its validity', async () => {
+      const { certificate, keys: leafKeys } = certSigner(old, IDENTITY, { ...validity, tsaNow: new Date(Date.now() - 2.5 * hour) });
+      // Signed while the leaf was valid, but the TSA saw the signature only now, after it expired.
+      const signer = createSigner({ privateKey: leafKeys.privateKeyPem, certificate, timestamp: { responder: old.respond }, now: new Date(Date.now() - 2.5 * hour) });
+      const bundle = await signManifestStatement(manifest, signer);
+      expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, policy))).toBe('TIMESTAMP_INVALID');
+    });
+  });
+
+  it('refuses a leaf from an untrusted CA', async () => {
+    const rogue = makePki('Acme CA');
+    const bundle = await signManifestStatement(manifest, certSigner(rogue, IDENTITY, { respond: pki.respond }).signer);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, certPolicy))).toBe('SIGNER_UNTRUSTED');
+  });
+
+  it('refuses a timestamp from an untrusted TSA', async () => {
+    const rogue = makePki('Rogue CA');
+    const bundle = await signManifestStatement(manifest, certSigner(pki, IDENTITY, { respond: rogue.respond }).signer);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, certPolicy))).toBe('TIMESTAMP_INVALID');
+  });
+
+  it('refuses a certificate bundle that carries no timestamp, with a code and not a TypeError', () => {
+    const b = clone(certBundle) as unknown as Json;
+    b.verificationMaterial.timestampVerificationData.rfc3161Timestamps = [];
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, certPolicy))).toBe('TIMESTAMP_INVALID');
+  });
+
+  it.each([
+    ['a longer identity that starts with the allowed one', 'mailto:release@acme.example.evil.test'],
+    ['a look-alike where "." is any character', 'mailto:release@acmeXexample'],
+    ['a look-alike local part', 'mailto:xrelease@acme.example'],
+    ['the same address as a URI', 'https://release@acme.example'],
+  ])('refuses %s', async (_label, identity) => {
+    const bundle = await signManifestStatement(manifest, certSigner(pki, identity).signer);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, certPolicy))).toBe('SIGNER_UNTRUSTED');
+  });
+
+  it('refuses the right identity under another CA than the policy names', async () => {
+    const policy = SignerPolicy.parse({ identities: [{ identity: IDENTITY, ca: certificateFingerprint(makePki().ca.certificatePem) }], trustedRoot: pki.trustedRoot });
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(certBundle), manifest, policy))).toBe('SIGNER_UNTRUSTED');
+  });
+
+  it('refuses a certificate that may not sign code (a TSA certificate)', async () => {
+    const signer = createSigner({ privateKey: pki.tsa.privateKeyPem, certificate: pki.tsa.certificatePem, timestamp: { responder: pki.respond } });
+    const bundle = await signManifestStatement(manifest, signer);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, certPolicy))).toBe('CERTIFICATE_INVALID');
+  });
+});
+
+describe('when verification results are cached', () => {
+  it('reuses the cryptographic result but applies each policy afresh', () => {
+    const cache = new VerificationCache({ maxEntries: 2 });
+    const text = JSON.stringify(certBundle);
+    verifyManifestBundle(text, manifest, certPolicy, { cache });
+    verifyManifestBundle(text, manifest, certPolicy, { cache });
+    expect(cache.size).toBe(1);
+    const narrower = SignerPolicy.parse({ identities: [{ identity: 'mailto:other@acme.example' }], trustedRoot: pki.trustedRoot });
+    expect(codeOf(() => verifyManifestBundle(text, manifest, narrower, { cache }))).toBe('SIGNER_UNTRUSTED');
+    expect(codeOf(() => verifyManifestBundle(text, makeManifest({ version: '9.9.9' }), certPolicy, { cache }))).toBe('NAME_MISMATCH');
+  });
+
+  it('stays within its bound', () => {
+    const cache = new VerificationCache({ maxEntries: 1 });
+    verifyManifestBundle(JSON.stringify(keyBundle), manifest, keyPolicy, { cache });
+    verifyManifestBundle(JSON.stringify(certBundle), manifest, certPolicy, { cache });
+    expect(cache.size).toBe(1);
+  });
+});
+
+describe('when a reviewer approves', () => {
+  it('verifies the decision, reviewer, risk and time', async () => {
+    const subject = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+    const bundle = await signApprovalStatement(subject, { decision: 'approved', reviewer: 'alice', risk: 'low', time: '2026-01-02T03:04:05.000Z', comment: 'read-only' }, createSigner({ privateKey: keys.privateKeyPem }));
+    const result = verifyApprovalBundle(JSON.stringify(bundle), subject, keyPolicy);
+    expect(result.predicate).toEqual({ decision: 'approved', reviewer: 'alice', risk: 'low', time: '2026-01-02T03:04:05.000Z', comment: 'read-only' });
+    expect(result.statement.predicateType).toBe(APPROVAL_PREDICATE_TYPE);
+    expect(codeOf(() => verifyApprovalBundle(JSON.stringify(bundle), { ...subject, digest: 'sha256:' + 'f'.repeat(64) }, keyPolicy))).toBe('SUBJECT_MISMATCH');
+  });
+
+  it('refuses to sign an approval with an unknown risk level', async () => {
+    const subject = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+    await expect(signApprovalStatement(subject, { decision: 'approved', reviewer: 'a', risk: 'extreme' as 'low' }, createSigner({ privateKey: keys.privateKeyPem }))).rejects.toMatchObject({ code: 'STATEMENT_INVALID' });
+  });
+});
+
+describe('when a build signs provenance', () => {
+  const env = {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'acme/weather-mcp',
+    GITHUB_WORKFLOW_REF: 'acme/weather-mcp/.github/workflows/release.yml@refs/heads/main',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_SHA: '26d16513386ffaa790b1c32f927544f1322e4194',
+    GITHUB_RUN_ID: '42',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_EVENT_NAME: 'push',
+    RUNNER_ENVIRONMENT: 'github-hosted',
+  };
+  const builder = 'https://github.com/actions/runner/github-hosted';
+
+  it('verifies builder and source repository against the manifest', async () => {
+    const bundle = await signProvenance(manifest, provenanceFromGitHubActions(env), createSigner({ privateKey: keys.privateKeyPem }));
+    const result = verifyProvenanceBundle(JSON.stringify(bundle), manifest, { signers: keyPolicy, builderIds: [builder] });
+    expect(result.predicate.runDetails.builder.id).toBe(builder);
+    expect(codeOf(() => verifyProvenanceBundle(JSON.stringify(bundle), manifest, { signers: keyPolicy, builderIds: ['https://example.test/builder'] }))).toBe('PROVENANCE_INVALID');
+    const elsewhere = makeManifest({ repository: { url: 'https://github.com/evil/weather-mcp', source: 'github' } });
+    const forElsewhere = await signProvenance(elsewhere, provenanceFromGitHubActions(env), createSigner({ privateKey: keys.privateKeyPem }));
+    expect(codeOf(() => verifyProvenanceBundle(JSON.stringify(forElsewhere), elsewhere, { signers: keyPolicy, builderIds: [builder] }))).toBe('PROVENANCE_INVALID');
+  });
+
+  it('refuses to make provenance outside GitHub Actions', () => {
+    expect(codeOf(() => provenanceFromGitHubActions({}))).toBe('PROVENANCE_INVALID');
+    expect(codeOf(() => provenanceFromGitHubActions({ ...env, GITHUB_WORKFLOW_REF: 'other/repo/.github/workflows/x.yml@refs/heads/main' }))).toBe('PROVENANCE_INVALID');
+  });
+});
+
+describe('when the registry signs a status statement with its pinned key', () => {
+  it('verifies under that key only', async () => {
+    const status = generateKeyPair();
+    const bundle = await signStatement(
+      { _type: STATEMENT_TYPE, subject: [{ name: `${manifest.name}@${manifest.version}`, digest: { sha256: manifestDigest(manifest).slice(7) } }], predicateType: STATUS_PREDICATE_TYPE, predicate: { status: 'approved' } },
+      createSigner({ privateKey: status.privateKeyPem }),
+    );
+    expect(verifyStatementBundle(JSON.stringify(bundle), status.publicKeyPem, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate).toEqual({ status: 'approved' });
+    expect(codeOf(() => verifyStatementBundle(JSON.stringify(bundle), generateKeyPair().publicKeyPem, { predicateType: STATUS_PREDICATE_TYPE }))).toBe('SIGNER_UNTRUSTED');
+    expect(codeOf(() => verifyStatementBundle(JSON.stringify(bundle), status.publicKeyPem, { predicateType: MANIFEST_PREDICATE_TYPE }))).toBe('STATEMENT_INVALID');
+  });
+});
