@@ -8,21 +8,22 @@ import { parseCertificate, splitPemCertificates } from './keys.js';
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
 const Base64 = z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/);
-const ValidFor = z.object({ start: z.string().max(64).optional(), end: z.string().max(64).optional() });
+// protobuf JSON writes absent fields as null as well as leaving them out: accept both.
+const ValidFor = z.object({ start: z.string().max(64).nullish(), end: z.string().max(64).nullish() });
 const CertChain = z.object({ certificates: z.array(z.object({ rawBytes: Base64 })).min(1).max(16) });
 const Authority = z.object({
-  subject: z.object({ organization: z.string().max(256).optional(), commonName: z.string().max(256).optional() }).optional(),
-  uri: z.string().max(2048).optional(),
+  subject: z.object({ organization: z.string().max(256).nullish(), commonName: z.string().max(256).nullish() }).nullish(),
+  uri: z.string().max(2048).nullish(),
   certChain: CertChain,
-  validFor: ValidFor.optional(),
+  validFor: ValidFor.nullish(),
 });
 const Log = z.object({
-  baseUrl: z.string().max(2048).optional(),
-  hashAlgorithm: z.string().max(64).optional(),
-  publicKey: z.object({ rawBytes: Base64, keyDetails: z.string().max(64), validFor: ValidFor.optional() }),
+  baseUrl: z.string().max(2048).nullish(),
+  hashAlgorithm: z.string().max(64).nullish(),
+  publicKey: z.object({ rawBytes: Base64, keyDetails: z.string().max(64), validFor: ValidFor.nullish() }),
   logId: z.object({ keyId: Base64 }),
-  checkpointKeyId: z.object({ keyId: Base64 }).optional(),
-  operator: z.string().max(256).optional(),
+  checkpointKeyId: z.object({ keyId: Base64 }).nullish(),
+  operator: z.string().max(256).nullish(),
 });
 
 /**

@@ -140,16 +140,16 @@ function verifyAttestation<S extends z.ZodType>(
   return { signer: envelope.signer, statement, predicate: predicate.data as z.infer<S>, bundleDigest: envelope.bundleDigest };
 }
 
-/** Parses verified payload bytes as an in-toto Statement v1. */
-export function parseStatement(payload: Uint8Array): Statement {
+/** Parses verified payload bytes as an in-toto Statement v1 (or with another statement schema). */
+export function parseStatement(payload: Uint8Array, schema: z.ZodType<Statement> = Statement): Statement {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
   } catch (cause) {
     throw new SigningError('STATEMENT_INVALID', 'the signed payload is not JSON', { cause });
   }
-  const parsed = Statement.safeParse(json);
-  if (!parsed.success) throw new SigningError('STATEMENT_INVALID', `the signed payload is not an in-toto Statement v1: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new SigningError('STATEMENT_INVALID', `the signed payload is not an in-toto Statement: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
   return parsed.data;
 }
 

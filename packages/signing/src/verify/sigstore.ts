@@ -4,7 +4,7 @@ import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity, type Sign
 import { z } from 'zod';
 import { SigningError } from '../errors.js';
 import { toPublicKey } from '../keys.js';
-import { IN_TOTO_PAYLOAD_TYPE } from '../statements.js';
+import { IN_TOTO_PAYLOAD_TYPE, Statement } from '../statements.js';
 import { parseTrustedRoot } from '../trusted-root.js';
 import { readBundle, type BundleInput } from './bundle.js';
 import { parseStatement } from './attestations.js';
@@ -25,7 +25,7 @@ export interface VerifiedSigstoreBundle {
 export interface SigstoreVerifyOptions {
   /** A Sigstore trusted_root.json (e.g. the public-good root @sigstore/tuf ships). */
   trustedRoot: unknown;
-  /** The signed artifact, required for message-signature bundles. */
+  /** The signed artifact: required for message-signature bundles; for an in-toto DSSE bundle, one subject must carry its sha256. */
   artifact?: Uint8Array;
   /** A managed public key (PEM) instead of a certificate. */
   publicKey?: string;
@@ -80,9 +80,17 @@ export function verifySigstoreBundle(input: BundleInput, options: SigstoreVerify
   if (bundle.content.$case === 'dsseEnvelope') {
     result.payloadType = bundle.content.dsseEnvelope.payloadType;
     result.payload = Buffer.from(bundle.content.dsseEnvelope.payload);
+    if (options.artifact) {
+      if (result.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new SigningError('STATEMENT_INVALID', 'an artifact was given but the envelope is not an in-toto statement');
+      const sha256 = createHash('sha256').update(options.artifact).digest('hex');
+      if (!parseStatement(result.payload).subject.some((s) => s.digest.sha256 === sha256)) throw new SigningError('SUBJECT_MISMATCH', 'no subject of the statement is the artifact');
+    }
   }
   return result;
 }
+
+/** npm published early attestations as in-toto Statement v0.1; the fields we read are the same. */
+const NpmStatement = Statement.extend({ _type: z.enum(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']) }) as unknown as z.ZodType<Statement>;
 
 const NpmIntegrity = z.string().regex(/^sha512-[A-Za-z0-9+/]{86}==$/, 'expected an npm sha512 integrity string');
 
@@ -107,7 +115,7 @@ export function verifyNpmProvenance(
   else throw new SigningError('SUBJECT_MISMATCH', 'give the package tarball or its sha512 integrity');
   const verified = verifySigstoreBundle(input, options);
   if (verified.payloadType !== IN_TOTO_PAYLOAD_TYPE || !verified.payload) throw new SigningError('STATEMENT_INVALID', 'the npm attestation is not an in-toto DSSE envelope');
-  const statement = parseStatement(verified.payload);
+  const statement = parseStatement(verified.payload, NpmStatement);
   const purl = `pkg:npm/${pkg.name.replace(/^@/, '%40')}@${pkg.version}`;
   const subject = statement.subject.find((s) => s.name === purl);
   if (!subject) throw new SigningError('NAME_MISMATCH', `the attestation is not about ${purl}`);
