@@ -44,3 +44,17 @@ export { canonicalJson, digestHex, manifestDigest, sha256, toolDigest, toolsSetD
 export { normalizeTool } from './normalize.js';
 export { matchesNamespace, mostSpecificPattern, NAMESPACE_PATTERN_RULE, namespacePatternProblem } from './namespace-pattern.js';
 export { diffJson, diffTools, isEmptyDiff, type JsonChange, type ToolChange, type ToolsDiff } from './diff.js';
+export {
+  ApprovalRecord,
+  BundleJson,
+  MAX_STATUS_REFS,
+  RiskLevel,
+  SignerRecord,
+  StatusEntry,
+  StatusPredicate,
+  StatusRequest,
+  StatusResponse,
+  Timestamp,
+  VersionRecord,
+  VersionStatus,
+} from './wire/index.js';

@@ -1,0 +1,3 @@
+export { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
+export { ApprovalRecord, SignerRecord, VersionRecord } from './version.js';
+export { MAX_STATUS_REFS, StatusEntry, StatusPredicate, StatusRequest, StatusResponse } from './status.js';

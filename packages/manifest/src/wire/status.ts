@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { Digest } from '../schema.js';
+import { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
+
+/** Most references in one status request. */
+export const MAX_STATUS_REFS = 256;
+
+/** `POST /v1/status` request: the references to report on, and an optional nonce echoed in the signed answer. */
+export const StatusRequest = z.strictObject({
+  refs: z.array(z.string().min(3).max(512)).min(1).max(MAX_STATUS_REFS),
+  /** Random value from the host; the signed statement repeats it, so an old answer cannot be replayed to this request. */
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/).optional(),
+});
+export type StatusRequest = z.infer<typeof StatusRequest>;
+
+/** One reference's status inside the signed statement. */
+export const StatusEntry = z.strictObject({
+  ref: z.string().min(3).max(512),
+  /** `unknown` when the registry has no such version. */
+  status: z.union([VersionStatus, z.literal('unknown')]),
+  digest: Digest.optional(),
+  risk: RiskLevel.optional(),
+  /** Digests of the approval bundles the registry counts for this version. */
+  approvals: z.array(Digest).max(64),
+  revokedAt: Timestamp.optional(),
+  reason: z.string().max(4096).optional(),
+});
+export type StatusEntry = z.infer<typeof StatusEntry>;
+
+/**
+ * Predicate of the registry's status statement (`https://sigil.dev/attestation/status/v1`), an
+ * in-toto Statement v1 signed with the registry's status key, whose subjects are the known
+ * versions (`<name>@<version>`, sha256 of the manifest).
+ */
+export const StatusPredicate = z.strictObject({
+  registry: z.string().min(1).max(2048),
+  issuedAt: Timestamp,
+  expiresAt: Timestamp,
+  nonce: z.string().max(128).optional(),
+  entries: z.array(StatusEntry).max(MAX_STATUS_REFS),
+});
+export type StatusPredicate = z.infer<typeof StatusPredicate>;
+
+/** `POST /v1/status` answer: one Sigstore bundle holding the signed status statement. */
+export const StatusResponse = z.strictObject({ bundle: BundleJson });
+export type StatusResponse = z.infer<typeof StatusResponse>;
