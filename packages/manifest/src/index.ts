@@ -46,6 +46,8 @@ export { matchesNamespace, mostSpecificPattern, NAMESPACE_PATTERN_RULE, namespac
 export { diffJson, diffTools, isEmptyDiff, type JsonChange, type ToolChange, type ToolsDiff } from './diff.js';
 export {
   ApprovalRecord,
+  KeysResponse,
+  RegistryKey,
   BundleJson,
   MAX_STATUS_REFS,
   RiskLevel,
