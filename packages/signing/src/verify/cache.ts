@@ -1,4 +1,5 @@
-import type { VerifiedEnvelope } from './types.js';
+import { z } from 'zod';
+import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 
 /**
  * A bounded cache of cryptographic verification results, keyed by the trust material and the
@@ -42,4 +43,52 @@ export class VerificationCache {
   clear(): void {
     this.entries.clear();
   }
+
+  /**
+   * The cached results as plain JSON, most recently used last, so a host can keep them across
+   * processes (verify once per bundle, not once per start). Entries are keyed by the trust
+   * material's digest and the bundle's digest, so a changed policy or bundle never hits.
+   */
+  toJSON(): SerializedCacheEntry[] {
+    return [...this.entries].map(([key, v]) => ({ key, signer: v.signer, payload: v.payload.toString('base64'), payloadType: v.payloadType, bundleDigest: v.bundleDigest }));
+  }
+
+  /**
+   * Loads entries written by {@link toJSON}. Malformed entries are skipped: the cache only
+   * ever saves work, a miss costs a full verification.
+   */
+  load(entries: unknown): number {
+    if (!Array.isArray(entries)) return 0;
+    let loaded = 0;
+    for (const raw of entries.slice(-this.maxEntries)) {
+      const parsed = SerializedCacheEntry.safeParse(raw);
+      if (!parsed.success) continue;
+      const { key, signer, payload, payloadType, bundleDigest } = parsed.data;
+      this.set(key, { signer: signer as VerifiedSigner, payload: Buffer.from(payload, 'base64'), payloadType, bundleDigest });
+      loaded++;
+    }
+    return loaded;
+  }
 }
+
+const SerializedSigner = z.union([
+  z.strictObject({ kind: z.literal('key'), keyFingerprint: z.string().max(128) }),
+  z.strictObject({
+    kind: z.literal('certificate'),
+    identity: z.string().max(1024),
+    keyFingerprint: z.string().max(128),
+    ca: z.string().max(128),
+    caChain: z.array(z.string().max(128)).max(16),
+    signedAt: z.string().max(64),
+  }),
+]);
+
+/** One persisted verification result. */
+export const SerializedCacheEntry = z.strictObject({
+  key: z.string().max(256),
+  signer: SerializedSigner,
+  payload: z.string().max(256 * 1024),
+  payloadType: z.string().max(256),
+  bundleDigest: z.string().max(128),
+});
+export type SerializedCacheEntry = z.infer<typeof SerializedCacheEntry>;

@@ -239,6 +239,25 @@ describe('when verification results are cached', () => {
     verifyManifestBundle(JSON.stringify(certBundle), manifest, certPolicy, { cache });
     expect(cache.size).toBe(1);
   });
+
+  it('survives a round trip through JSON, and applies each policy afresh after loading', () => {
+    const cache = new VerificationCache();
+    const text = JSON.stringify(certBundle);
+    const first = verifyManifestBundle(text, manifest, certPolicy, { cache });
+    const loaded = new VerificationCache();
+    expect(loaded.load(JSON.parse(JSON.stringify(cache.toJSON())))).toBe(1);
+    const again = verifyManifestBundle(text, manifest, certPolicy, { cache: loaded });
+    expect(again.signer).toEqual(first.signer);
+    expect(again.bundleDigest).toBe(first.bundleDigest);
+    const narrower = SignerPolicy.parse({ identities: [{ identity: 'mailto:other@acme.example' }], trustedRoot: pki.trustedRoot });
+    expect(codeOf(() => verifyManifestBundle(text, manifest, narrower, { cache: loaded }))).toBe('SIGNER_UNTRUSTED');
+  });
+
+  it('skips malformed persisted entries', () => {
+    const loaded = new VerificationCache();
+    expect(loaded.load([{ key: 'x' }, 'junk', null])).toBe(0);
+    expect(loaded.load({ not: 'an array' })).toBe(0);
+  });
 });
 
 describe('when a reviewer approves', () => {
