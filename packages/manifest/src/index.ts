@@ -51,6 +51,7 @@ export {
   BundleJson,
   MAX_STATUS_REFS,
   RiskLevel,
+  ServerRecord,
   SignerRecord,
   StatusEntry,
   StatusPredicate,
@@ -59,4 +60,5 @@ export {
   Timestamp,
   VersionRecord,
   VersionStatus,
+  VersionSummary,
 } from './wire/index.js';

@@ -2,3 +2,4 @@ export { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
 export { ApprovalRecord, SignerRecord, VersionRecord } from './version.js';
 export { MAX_STATUS_REFS, StatusEntry, StatusPredicate, StatusRequest, StatusResponse } from './status.js';
 export { KeysResponse, RegistryKey } from './keys.js';
+export { ServerRecord, VersionSummary } from './server.js';
