@@ -14,7 +14,8 @@ export type ResolveErrorCode =
   | 'TOOL_DRIFT'
   | 'POLICY_INVALID'
   | 'LOCKFILE_INVALID'
-  | 'NOT_LOCKED';
+  | 'NOT_LOCKED'
+  | 'RESPONSE_INVALID';
 
 /** Why one server was refused. */
 export interface Refusal {

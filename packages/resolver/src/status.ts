@@ -1,0 +1,50 @@
+import { StatusPredicate, type StatusEntry } from '@sigil/manifest';
+import { STATUS_PREDICATE_TYPE, verifyStatementBundle, type VerificationCache } from '@sigil/signing/verify';
+import { ResolveError } from './errors.js';
+import type { TrustPolicy } from './policy.js';
+
+/** Clock skew tolerated for a status issued "in the future". */
+const MAX_SKEW_MS = 5 * 60 * 1000;
+
+export interface VerifiedStatus {
+  predicate: StatusPredicate;
+  entries: Map<string, StatusEntry>;
+}
+
+/**
+ * Verifies the registry's status statement once for a whole resolution, in the TUF spirit of
+ * "timestamp role" checks (TUF specification 5.4: signature by the pinned key, then version
+ * and expiry): signed by the status key the policy pins (SIGNATURE_INVALID); for this request
+ * when a nonce was sent, and not older than the newest one this host accepted (STATUS_STALE:
+ * a replay); issued within the policy's accepted age and not expired (STATUS_STALE).
+ */
+export function verifyStatus(
+  bundle: unknown,
+  policy: TrustPolicy,
+  context: { now: Date; nonce?: string; lastIssuedAt?: string; cache?: VerificationCache },
+): VerifiedStatus {
+  const refuse = (code: 'SIGNATURE_INVALID' | 'STATUS_STALE' | 'RESPONSE_INVALID', message: string, cause?: unknown): never => {
+    throw ResolveError.of('', code, message, undefined, cause);
+  };
+  if (bundle === null || typeof bundle !== 'object' || Array.isArray(bundle)) refuse('RESPONSE_INVALID', 'the registry sent no status bundle');
+  let predicate: unknown;
+  try {
+    predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.statusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache: context.cache }).statement.predicate;
+  } catch (e) {
+    return refuse('SIGNATURE_INVALID', `the status is not signed by the registry key pinned in the policy: ${(e as Error).message}`, e);
+  }
+  const parsed = StatusPredicate.safeParse(predicate);
+  if (!parsed.success) refuse('RESPONSE_INVALID', `the signed status is malformed: ${parsed.error.issues[0]?.message}`);
+  const status = parsed.data!;
+  const now = context.now.getTime();
+  const issued = Date.parse(status.issuedAt);
+  const expires = Date.parse(status.expiresAt);
+  if (context.nonce !== undefined && status.nonce !== context.nonce) refuse('STATUS_STALE', 'the signed status does not answer this request (its nonce differs): a replayed answer');
+  if (context.lastIssuedAt !== undefined && issued < Date.parse(context.lastIssuedAt)) {
+    refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, before the one this host already accepted (${context.lastIssuedAt}): a replayed answer`);
+  }
+  if (issued > now + MAX_SKEW_MS) refuse('STATUS_STALE', `the signed status claims to be issued in the future (${status.issuedAt})`);
+  if (now - issued > policy.maxStatusAgeMs) refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, longer ago than the policy accepts (${policy.maxStatusAgeMs / 1000} s)`);
+  if (expires <= now) refuse('STATUS_STALE', `the signed status expired at ${status.expiresAt}`);
+  return { predicate: status, entries: new Map(status.entries.map((e) => [e.ref, e])) };
+}

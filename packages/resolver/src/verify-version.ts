@@ -1,0 +1,150 @@
+import {
+  checkManifestValue,
+  manifestDigest,
+  toolsSetDigest,
+  VersionRecord,
+  type Digest,
+  type Manifest,
+  type StatusEntry,
+  type VersionStatus,
+} from '@sigil/manifest';
+import { contractCode, SigningError, verifyApprovalBundle, verifyManifestBundle, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
+import { ResolveError, type ResolveErrorCode } from './errors.js';
+import { publishersFor, type TrustPolicy } from './policy.js';
+
+/** A version every check passed for: safe to run. */
+export interface VerifiedVersion {
+  name: string;
+  version: string;
+  digest: Digest;
+  toolsDigest: Digest;
+  manifest: Manifest;
+  /** The verified publisher: key fingerprint, or certificate identity. */
+  signer: string;
+  /** Digests of the counted approval bundles, sorted. */
+  approvals: Digest[];
+  risk: 'low' | 'high';
+  status: VersionStatus;
+  /** The record as received, for the local cache. */
+  record: VersionRecord;
+}
+
+/** What the host already pinned, when it has a lock entry. */
+export interface Expectation {
+  digest?: Digest;
+  signer?: string;
+}
+
+/** The identity by which a verified signer is pinned and compared. */
+export function signerId(signer: VerifiedSigner): string {
+  return signer.kind === 'certificate' ? signer.identity : signer.keyFingerprint;
+}
+
+/**
+ * Verifies one version record against the host's policy, its pin and the signed status entry,
+ * in the order of the resolver's contract, throwing the first refusal:
+ * 1. the answer is one version record, about exactly the server and version asked (NAME_MISMATCH);
+ * 2. its manifest's canonical digest equals the pin (DIGEST_MISMATCH: the rug pull);
+ * 3. a publisher signature exists (UNSIGNED), verifies over this manifest (SIGNATURE_INVALID,
+ *    NAME_MISMATCH inside the statement) and comes from a signer the policy allows for the
+ *    namespace and the lock pinned (SIGNER_UNTRUSTED);
+ * 4. enough distinct policy reviewers approved this exact digest (NOT_APPROVED);
+ * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED).
+ * The status statement itself (signature, freshness) is checked once per resolution by the caller.
+ */
+export function verifyVersion(
+  name: string,
+  version: string,
+  raw: unknown,
+  policy: TrustPolicy,
+  entry: StatusEntry | undefined,
+  expect: Expectation,
+  cache?: VerificationCache,
+): VerifiedVersion {
+  const refuse = (code: ResolveErrorCode, message: string, details?: unknown, cause?: unknown): never => {
+    throw ResolveError.of(name, code, message, details, cause);
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) refuse('RESPONSE_INVALID', 'the registry did not answer with a version record');
+  const rawRecord = raw as Record<string, unknown>;
+  if (rawRecord.name !== name || rawRecord.version !== version) {
+    refuse('NAME_MISMATCH', `asked for ${name}@${version}, the registry answered about ${String(rawRecord.name).slice(0, 200)}@${String(rawRecord.version).slice(0, 100)}`);
+  }
+  if (rawRecord.bundle === undefined || rawRecord.bundle === null) refuse('UNSIGNED', `${name}@${version} carries no publisher signature`);
+  const parsed = VersionRecord.safeParse(raw);
+  if (!parsed.success) refuse('RESPONSE_INVALID', `the version record is malformed at /${parsed.error.issues[0]?.path.join('/')}: ${parsed.error.issues[0]?.message}`);
+  const record = parsed.data!;
+  const check = checkManifestValue(record.manifest);
+  if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
+  const manifest = check.manifest!;
+  if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
+
+  const digest = manifestDigest(manifest);
+  if (expect.digest !== undefined && digest !== expect.digest) {
+    refuse('DIGEST_MISMATCH', `the manifest of ${name}@${version} has digest ${digest}, but the lock pins ${expect.digest}: it changed after it was locked`);
+  }
+  if (record.digest !== digest) refuse('DIGEST_MISMATCH', `the registry states digest ${record.digest} for a manifest whose digest is ${digest}`);
+
+  const publishers = publishersFor(policy, name);
+  if (!publishers) refuse('SIGNER_UNTRUSTED', `the policy names no publisher for the namespace of ${name}`);
+  let signer: VerifiedSigner;
+  try {
+    signer = verifyManifestBundle(record.bundle, manifest, publishers!, { cache }).signer;
+  } catch (e) {
+    return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
+  }
+  const publisher = signerId(signer);
+  if (expect.signer !== undefined && publisher !== expect.signer) {
+    refuse('SIGNER_UNTRUSTED', `${name}@${version} is signed by ${publisher}, but the lock pins ${expect.signer}`);
+  }
+
+  const readOnly = manifest.tools.every((t) => t.annotations?.readOnlyHint === true);
+  const risk: 'low' | 'high' = !readOnly || entry?.risk === 'high' || record.risk === 'high' ? 'high' : 'low';
+  const needed = risk === 'high' ? policy.highRiskThreshold : policy.threshold;
+  const counted = new Map<string, Digest>();
+  const ignored: string[] = [];
+  for (const approval of record.approvals) {
+    try {
+      const verified = verifyApprovalBundle(approval.bundle, { name, version, digest }, policy.reviewers, { cache });
+      const who = signerId(verified.signer);
+      if (verified.predicate.decision !== 'approved') ignored.push(`${who}: decision ${verified.predicate.decision}`);
+      else if (verified.signer.keyFingerprint === signer.keyFingerprint || who === publisher) ignored.push(`${who}: the publisher cannot approve its own manifest`);
+      else if (entry && !entry.approvals.includes(verified.bundleDigest as Digest)) ignored.push(`${who}: not counted by the registry's signed status`);
+      else if (!counted.has(who)) counted.set(who, verified.bundleDigest as Digest);
+    } catch (e) {
+      ignored.push(`${approval.reviewer}: ${e instanceof SigningError ? e.code : 'invalid'}`);
+    }
+  }
+  if (counted.size < needed) {
+    refuse(
+      'NOT_APPROVED',
+      `${name}@${version} has ${counted.size} valid approval(s) from policy reviewers; a ${risk}-risk version needs ${needed}${ignored.length ? ` (not counted: ${ignored.join('; ')})` : ''}`,
+      { counted: [...counted.keys()], ignored, risk, needed },
+    );
+  }
+
+  if (!entry || entry.status === 'unknown') refuse('NOT_APPROVED', `the registry's signed status does not cover ${name}@${version}`);
+  if (entry!.digest !== digest) refuse('DIGEST_MISMATCH', `the registry's signed status is for digest ${entry!.digest}, not ${digest}`);
+  if (entry!.status === 'revoked') refuse('REVOKED', `${name}@${version} was revoked${entry!.reason ? `: ${entry!.reason}` : ''}`);
+  if (entry!.status !== 'approved') refuse('NOT_APPROVED', `${name}@${version} is ${entry!.status} in the registry`);
+
+  return {
+    name,
+    version,
+    digest,
+    toolsDigest: toolsSetDigest(manifest.tools),
+    manifest,
+    signer: publisher,
+    approvals: [...counted.values()].sort(),
+    risk,
+    status: 'approved',
+    record,
+  };
+}
+
+/** Maps a signing refusal to the resolver's contract code. */
+export function fromSigning(e: unknown): ResolveErrorCode {
+  if (!(e instanceof SigningError)) return 'SIGNATURE_INVALID';
+  const code = contractCode(e);
+  if (code === 'UNSIGNED' || code === 'SIGNER_UNTRUSTED' || code === 'NAME_MISMATCH') return code;
+  return 'SIGNATURE_INVALID';
+}
