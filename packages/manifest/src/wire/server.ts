@@ -13,7 +13,7 @@ export const VersionSummary = z.strictObject({
 export type VersionSummary = z.infer<typeof VersionSummary>;
 
 /** `GET /v1/servers/{namespace}/{name}`: every version of one server and its status, newest first. */
-export const ServerRecord = z.strictObject({
+export const ServerRecord = z.object({
   name: ServerName,
   versions: z.array(VersionSummary).max(10_000),
 });

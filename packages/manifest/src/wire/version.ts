@@ -26,9 +26,10 @@ export type SignerRecord = z.infer<typeof SignerRecord>;
 /**
  * `GET /v1/servers/{namespace}/{name}/versions/{version}`: one published version, everything a
  * host needs to verify it again itself (it trusts none of the registry's own verdicts but the
- * signed status).
+ * signed status). Not signed itself, so unknown fields are dropped rather than refused: a
+ * newer registry may add fields without breaking older hosts.
  */
-export const VersionRecord = z.strictObject({
+export const VersionRecord = z.object({
   name: ServerName,
   version: Version,
   digest: Digest,
