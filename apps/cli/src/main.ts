@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ManifestError } from '@sigil/manifest';
+import { ResolveError } from '@sigil/resolver';
+import { SigningError } from '@sigil/signing/verify';
 import { registerHost } from './commands/host.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerRegistry } from './commands/registry.js';
@@ -51,6 +53,17 @@ function* allCommands(cmd: Command): Generator<Command> {
   }
 }
 
+/** Every refused server on its own line (or in `refusals` with --json); the first code leads. */
+function reportRefusals(e: ResolveError, out: ReturnType<typeof createOutput>): number {
+  if (out.json) {
+    out.result({ error: { code: e.code, message: e.message, refusals: e.refusals } }, '');
+  } else {
+    for (const r of e.refusals) process.stderr.write(`refused ${r.name || '(all)'} ${r.code}: ${safeText(r.message)}\n`);
+    process.stderr.write(`error ${e.code}: ${safeText(e.message)}\n`);
+  }
+  return EXIT.refused;
+}
+
 function report(e: unknown, out: ReturnType<typeof createOutput>): number {
   if (e instanceof CommanderError) {
     // Help and version are successes; everything else commander throws is wrong usage.
@@ -61,6 +74,8 @@ function report(e: unknown, out: ReturnType<typeof createOutput>): number {
   let err: CliError;
   if (e instanceof CliError) err = e;
   else if (e instanceof ManifestError) err = new CliError(e.code, e.message, e.findings);
+  else if (e instanceof SigningError) err = new CliError(e.code, e.message);
+  else if (e instanceof ResolveError) return reportRefusals(e, out);
   else err = new CliError('INTERNAL', `unexpected failure: ${(e as Error)?.message ?? String(e)}`);
   if (out.json) {
     out.result({ error: { code: err.code, message: err.message, ...(err.findings.length ? { findings: err.findings } : {}) } }, '');

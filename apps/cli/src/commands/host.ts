@@ -1,5 +1,284 @@
-import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, relative, resolve as resolvePath } from 'node:path';
+import { Option, type Command } from 'commander';
+import { compareVersions, diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
+import {
+  DEFAULT_FETCH_LIMITS,
+  fetchJson,
+  fetchServer,
+  fetchVerifiedVersion,
+  HostStore,
+  loadPolicy,
+  newestApproved,
+  pinVersions,
+  readLockfile,
+  resolve,
+  ResolveError,
+  writeJsonAtomic,
+  type PolicyFile,
+  type ResolvedServer,
+  type TrustPolicy,
+} from '@sigil/resolver';
+import { certificateFingerprint, CertificateIdentity, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { writeAtomic } from '../files.js';
+import { safeText } from '../output.js';
+import { runGuardProxy } from '../proxy/guard-proxy.js';
 
-/** Registers the host commands (filled in by the host work). */
-export function registerHost(_program: Command, _ctx: Context): void {}
+const DEFAULT_POLICY = 'sigil.policy.json';
+const DEFAULT_LOCKFILE = 'sigil.lock.json';
+
+export function registerHost(program: Command, ctx: Context): void {
+  const policy = program.command('policy').description("the host's trust policy, sigil.policy.json");
+  policy
+    .command('init')
+    .description("fetch and pin the registry's status key and trusted root; print their fingerprints to compare out of band")
+    .requiredOption('--out <file>', 'policy file to write (the pinned files go beside it)')
+    .option('--publisher <pattern=signer>', 'allow a signer for a namespace pattern: <pattern>=<file.pub> or <pattern>=<mailto:…|https://…> (repeatable)', collect, [])
+    .option('--reviewer <signer>', 'count approvals by this reviewer: <file.pub> or <mailto:…|https://…> (repeatable)', collect, [])
+    .addOption(new Option('--threshold <n>', 'approvals needed for a low-risk version').default(1).argParser(int(1, 16)))
+    .addOption(new Option('--high-risk-threshold <n>', 'approvals needed for a high-risk version').default(2).argParser(int(1, 16)))
+    .addOption(new Option('--max-status-age <seconds>', 'longest accepted age of a signed status').default(86_400).argParser(int(1, 30 * 86_400)))
+    .option('--force', 'overwrite an existing policy file', false)
+    .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; force: boolean }) => {
+      const registry = registryUrl(ctx);
+      if (existsSync(opts.out) && !opts.force) throw new CliError('FILE_EXISTS', `${opts.out} exists; pass --force to overwrite it`);
+      if (opts.highRiskThreshold < opts.threshold) throw new UsageError('--high-risk-threshold must be at least --threshold');
+      const token = ctx.globals().token;
+      const rootAnswer = await fetchJson(`${registry}/v1/trusted-root`, { token }, DEFAULT_FETCH_LIMITS);
+      if (rootAnswer.status !== 200) throw new CliError('REGISTRY_UNREACHABLE', `GET /v1/trusted-root answered HTTP ${rootAnswer.status}`);
+      const root = TrustedRootJson.safeParse(rootAnswer.json);
+      if (!root.success) throw new CliError('RESPONSE_INVALID', 'the registry trusted root is not a Sigstore trusted_root.json');
+      const keysAnswer = await fetchJson(`${registry}/v1/keys`, { token }, DEFAULT_FETCH_LIMITS);
+      const keys = KeysResponse.safeParse(keysAnswer.json);
+      if (keysAnswer.status !== 200 || !keys.success) throw new CliError('RESPONSE_INVALID', `GET /v1/keys did not answer with the registry keys (HTTP ${keysAnswer.status})`);
+      const statusKey = keys.data.keys.find((k) => k.use === 'status')!;
+      const fingerprint = publicKeyFingerprint(statusKey.publicKey);
+      if (fingerprint !== statusKey.fingerprint) throw new CliError('RESPONSE_INVALID', `the registry states fingerprint ${statusKey.fingerprint} for a key whose fingerprint is ${fingerprint}`);
+
+      const dir = dirname(resolvePath(opts.out));
+      await mkdir(dir, { recursive: true });
+      const rootFile = resolvePath(dir, 'sigil.registry.trusted_root.json');
+      const keyFile = resolvePath(dir, 'sigil.registry.status.pub');
+      await writeJsonAtomic(rootFile, root.data);
+      await writeAtomic(keyFile, statusKey.publicKey);
+
+      const rel = (p: string) => relative(dir, resolvePath(p)) || '.';
+      const publishers = new Map<string, { namespace: string; publicKeys: string[]; identities: Array<{ identity: string }> }>();
+      for (const spec of opts.publisher) {
+        const eq = spec.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--publisher takes <pattern>=<file.pub|identity>, not ${JSON.stringify(spec)}`);
+        const namespace = spec.slice(0, eq);
+        const entry = publishers.get(namespace) ?? { namespace, publicKeys: [], identities: [] };
+        addSigner(entry, spec.slice(eq + 1), rel);
+        publishers.set(namespace, entry);
+      }
+      const reviewers = { publicKeys: [] as string[], identities: [] as Array<{ identity: string }>, threshold: opts.threshold, highRiskThreshold: opts.highRiskThreshold };
+      for (const spec of opts.reviewer) addSigner(reviewers, spec, rel);
+      const file: PolicyFile = {
+        policyVersion: 1,
+        registry: { url: registry, trustedRoot: rel(rootFile), statusKey: rel(keyFile), statusKeyFingerprint: fingerprint },
+        publishers: [...publishers.values()],
+        reviewers,
+        maxStatusAgeSeconds: opts.maxStatusAge,
+      };
+      await writeJsonAtomic(resolvePath(opts.out), file);
+      await loadPolicy(opts.out).catch((e: unknown) => {
+        throw e instanceof ResolveError ? new CliError(e.code, e.message) : e;
+      });
+      const cas = (root.data.certificateAuthorities ?? []).flatMap((ca) => ca.certChain.certificates.slice(0, 1).map((c) => ({ subject: ca.subject?.commonName ?? '', fingerprint: certificateFingerprint(Buffer.from(c.rawBytes, 'base64')) })));
+      const tsas = (root.data.timestampAuthorities ?? []).flatMap((ca) => ca.certChain.certificates.slice(0, 1).map((c) => ({ subject: ca.subject?.commonName ?? '', fingerprint: certificateFingerprint(Buffer.from(c.rawBytes, 'base64')) })));
+      ctx.out.result(
+        { policy: opts.out, registry, statusKey: { file: keyFile, fingerprint }, trustedRoot: { file: rootFile, certificateAuthorities: cas, timestampAuthorities: tsas } },
+        [
+          `wrote ${opts.out}, pinning ${registry}`,
+          `status key      ${fingerprint}`,
+          ...cas.map((c) => `CA              ${c.fingerprint}  ${safeText(c.subject)}`),
+          ...tsas.map((c) => `timestamp auth. ${c.fingerprint}  ${safeText(c.subject)}`),
+          'Compare these fingerprints with the registry operator through another channel before you trust them.',
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('lock')
+    .description('pin exact versions after full verification (sigil lock <ref>…), or move pinned servers to their newest approved version (--update <name>…)')
+    .argument('[refs...]', 'references <name>@<version> to pin, or names with --update')
+    .option('--update', 'move each named server to its newest approved version', false)
+    .option('--allow-downgrade', 'allow pinning a lower version than the locked one', false)
+    .option('--policy <file>', 'trust policy', DEFAULT_POLICY)
+    .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
+    .action(async (refs: string[], opts: { update: boolean; allowDowngrade: boolean; policy: string; lockfile: string }) => {
+      if (refs.length === 0) throw new UsageError(opts.update ? 'name the servers to update' : 'name at least one reference <name>@<version>');
+      const trust = await load(opts.policy);
+      const lock = await readLockfile(opts.lockfile, { allowMissing: true });
+      const store = HostStore.besideLockfile(opts.lockfile);
+      const state = await store.readState();
+      const registry = { policy: trust, token: ctx.globals().token, store, lastIssuedAt: state.lastStatusIssuedAt };
+      const wanted: Array<{ name: string; version: string }> = [];
+      for (const arg of refs) {
+        if (opts.update) {
+          const problem = serverNameProblem(arg);
+          if (problem) throw new CliError('NAME_INVALID', problem);
+          if (!lock.servers[arg]) throw new CliError('NOT_LOCKED', `${arg} is not in ${opts.lockfile}; pin it first with sigil lock <name>@<version>`);
+          const newest = newestApproved(await fetchServer(registry, arg));
+          if (!newest) throw new CliError('NOT_APPROVED', `the registry has no approved version of ${arg}`);
+          wanted.push({ name: arg, version: newest });
+        } else {
+          wanted.push(parseReference(arg));
+        }
+      }
+      const accepted: Array<ResolvedServer & { previous?: string; diff?: ToolsDiff }> = [];
+      for (const { name, version } of wanted) {
+        const locked = lock.servers[name];
+        if (locked && compareVersions(version, locked.version) < 0 && !opts.allowDowngrade) {
+          throw new CliError('ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; pass --allow-downgrade if you mean it`);
+        }
+        const same = locked && locked.version === version;
+        const verified = await fetchVerifiedVersion(registry, name, version, same ? { digest: locked.digest } : {});
+        let diff: ToolsDiff | undefined;
+        if (locked && !same) {
+          const before = await store.readRecord(locked.digest);
+          const previous: Manifest | undefined = before?.manifest ?? (await fetchVerifiedVersion(registry, name, locked.version, { digest: locked.digest }).then((v) => v.manifest).catch(() => undefined));
+          if (previous) diff = diffTools(previous.tools, verified.manifest.tools);
+        }
+        accepted.push({ ...verified, ...(locked && !same ? { previous: locked.version } : {}), ...(diff ? { diff } : {}) });
+      }
+      await pinVersions(opts.lockfile, accepted);
+      ctx.out.result(
+        { lockfile: opts.lockfile, pinned: accepted.map(({ manifest: _m, ...rest }) => ({ ...rest, record: undefined })) },
+        accepted.map((a) => [`pinned ${a.name}@${a.version} ${a.digest}${a.previous ? ` (was ${a.previous})` : ''}`, `  signer ${a.signer}, ${a.approvals.length} approval(s), ${a.risk} risk`, ...(a.diff ? describeDiff(a.diff) : [])].join('\n')).join('\n'),
+      );
+    });
+
+  program
+    .command('resolve')
+    .description('verify every locked server against the policy (signatures, approvals, pins, signed status); exit 1 on any refusal')
+    .option('--policy <file>', 'trust policy', DEFAULT_POLICY)
+    .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
+    .option('--offline', 'verify from the local cache only, without the network', false)
+    .action(async (opts: { policy: string; lockfile: string; offline: boolean }) => {
+      const trust = await load(opts.policy);
+      const started = performance.now();
+      const servers = await resolve({ policy: trust, lockfile: opts.lockfile, offline: opts.offline, token: ctx.globals().token });
+      const ms = performance.now() - started;
+      ctx.out.result(
+        { ok: true, offline: opts.offline, servers: servers.map(({ manifest, ...rest }) => ({ ...rest, tools: manifest.tools.map((t) => t.name) })), ms: Math.round(ms) },
+        servers.length ? servers.map((s) => `ok ${s.name}@${s.version} ${s.digest} (${s.manifest.tools.length} tools, ${s.risk} risk)`).join('\n') : 'the lockfile pins no servers',
+      );
+    });
+
+  program
+    .command('run')
+    .description('MCP stdio proxy: start the locked server and pass nothing until its live tools match the pinned manifest')
+    .argument('<name>', 'locked server name')
+    .argument('<command...>', 'the server command and its arguments, after --')
+    .option('--policy <file>', 'trust policy', DEFAULT_POLICY)
+    .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
+    .option('--offline', 'verify from the local cache only', false)
+    .action(async (name: string, command: string[], opts: { policy: string; lockfile: string; offline: boolean }) => {
+      const log = (event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+      let manifest: Manifest;
+      try {
+        const trust = await load(opts.policy);
+        const token = ctx.globals().token;
+        let servers: ResolvedServer[];
+        try {
+          servers = await resolve({ policy: trust, lockfile: opts.lockfile, names: [name], offline: opts.offline, token });
+        } catch (e) {
+          // With the registry down, a cached status still within the accepted age is enough.
+          if (!(e instanceof ResolveError) || e.code !== 'REGISTRY_UNREACHABLE' || opts.offline) throw e;
+          log({ level: 'warn', event: 'sigil.run.offline', reason: e.message });
+          servers = await resolve({ policy: trust, lockfile: opts.lockfile, names: [name], offline: true, token });
+        }
+        manifest = servers[0]!.manifest;
+      } catch (e) {
+        const code = e instanceof ResolveError || e instanceof CliError ? e.code : 'INTERNAL';
+        const message = (e as Error).message;
+        log({ level: 'error', event: 'sigil.run.refused', code, server: name, message, ...(e instanceof ResolveError ? { refusals: e.refusals } : {}) });
+        ctx.exitCode = await refuseHost(code, `${name} was refused: ${message}`);
+        return;
+      }
+      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input: process.stdin, output: process.stdout, log });
+    });
+}
+
+/**
+ * When the server cannot be trusted, still speak MCP to the host: answer each request with an
+ * error naming the refusal code, so the host shows why, then exit 1 (after at most 10 s, or when
+ * the host closes our input).
+ */
+function refuseHost(code: string, message: string): Promise<number> {
+  return new Promise((done) => {
+    let buffered = '';
+    const finish = () => {
+      clearTimeout(timer);
+      process.stdin.pause();
+      done(1);
+    };
+    const timer = setTimeout(finish, 10_000);
+    process.stdin.on('data', (chunk: Buffer) => {
+      buffered = (buffered + chunk.toString('utf8')).slice(-1024 * 1024);
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const m = JSON.parse(line) as { id?: unknown; method?: unknown };
+          if (m.method !== undefined && m.id !== undefined) process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32001, message: `${code}: ${message}`, data: { code } } })}\n`);
+        } catch {
+          // not JSON: nothing to answer
+        }
+      }
+    });
+    process.stdin.on('end', finish);
+  });
+}
+
+async function load(path: string): Promise<TrustPolicy> {
+  return loadPolicy(path);
+}
+
+function registryUrl(ctx: Context): string {
+  const url = ctx.globals().registry;
+  if (!url) throw new UsageError('give the registry with --registry <url> or SIGIL_REGISTRY');
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new UsageError(`${JSON.stringify(url)} is not an http(s) URL`);
+  }
+  return url.replace(/\/+$/, '');
+}
+
+function addSigner(into: { publicKeys: string[]; identities: Array<{ identity: string }> }, spec: string, rel: (p: string) => string): void {
+  if (CertificateIdentity.safeParse(spec).success) into.identities.push({ identity: spec });
+  else {
+    if (!existsSync(spec)) throw new CliError('FILE_UNREADABLE', `${spec} is neither a certificate identity (mailto:… or https://…) nor a public key file`);
+    into.publicKeys.push(rel(spec));
+  }
+}
+
+function describeDiff(diff: ToolsDiff): string[] {
+  if (isEmptyDiff(diff)) return ['  tools unchanged'];
+  return [
+    ...diff.added.map((t) => `  + tool ${t}`),
+    ...diff.removed.map((t) => `  - tool ${t}`),
+    ...diff.renamed.map((r) => `  ~ tool ${r.from} renamed to ${r.to}`),
+    ...diff.changed.flatMap((c) => [`  ~ tool ${c.name}: ${c.fields.join(', ')} changed`, ...(c.description ? [`      description: ${safeText(c.description.before)}`, `               -> ${safeText(c.description.after)}`] : [])]),
+  ];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function int(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
