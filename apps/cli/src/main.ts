@@ -2,10 +2,6 @@ import { Command, CommanderError } from 'commander';
 import { ManifestError } from '@sigil/manifest';
 import { ResolveError } from '@sigil/resolver';
 import { SigningError } from '@sigil/signing/verify';
-import { registerHost } from './commands/host.js';
-import { registerManifest } from './commands/manifest.js';
-import { registerRegistry } from './commands/registry.js';
-import { registerSigning } from './commands/signing.js';
 import type { Context } from './context.js';
 import { CliError, EXIT } from './errors.js';
 import { createOutput, formatFindings, safeText } from './output.js';
@@ -32,10 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
-  registerManifest(program, ctx);
-  registerSigning(program, ctx);
-  registerRegistry(program, ctx);
-  registerHost(program, ctx);
+  for (const register of await commandGroups(argv)) register(program, ctx);
   for (const cmd of allCommands(program)) cmd.exitOverride().showHelpAfterError();
 
   try {
@@ -44,6 +37,53 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     return report(e, out);
   }
+}
+
+type Register = (program: Command, ctx: Context) => void;
+
+/** Which module registers each top-level command. */
+const GROUPS: Record<string, () => Promise<Register>> = {
+  manifest: async () => (await import('./commands/manifest.js')).registerManifest,
+  signing: async () => (await import('./commands/signing.js')).registerSigning,
+  registry: async () => (await import('./commands/registry.js')).registerRegistry,
+  host: async () => (await import('./commands/host.js')).registerHost,
+};
+const GROUP_OF: Record<string, keyof typeof GROUPS> = {
+  manifest: 'manifest',
+  keygen: 'signing',
+  ca: 'signing',
+  sign: 'signing',
+  verify: 'signing',
+  policy: 'host',
+  lock: 'host',
+  resolve: 'host',
+  run: 'host',
+  publish: 'registry',
+  review: 'registry',
+  revoke: 'registry',
+  allowlist: 'registry',
+  reviewer: 'registry',
+  token: 'registry',
+};
+
+/**
+ * Loads only the command group the arguments name, so `sigil resolve` at host start-up does not
+ * pay for the signing side, node-forge or the registry client; help and unknown commands load all.
+ */
+async function commandGroups(argv: readonly string[]): Promise<Register[]> {
+  let first: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === '--registry' || a === '--token') i++; // the option's value
+    else if (!a.startsWith('-')) {
+      first = a;
+      break;
+    }
+  }
+  const group = first === undefined ? undefined : GROUP_OF[first];
+  const wanted = group && !argv.includes('--help') && !argv.includes('-h') ? [group] : (Object.keys(GROUPS) as Array<keyof typeof GROUPS>);
+  return Promise.all(wanted.map((g) => GROUPS[g]!()));
 }
 
 function* allCommands(cmd: Command): Generator<Command> {
@@ -58,7 +98,7 @@ function reportRefusals(e: ResolveError, out: ReturnType<typeof createOutput>): 
   if (out.json) {
     out.result({ error: { code: e.code, message: e.message, refusals: e.refusals } }, '');
   } else {
-    for (const r of e.refusals) process.stderr.write(`refused ${r.name || '(all)'} ${r.code}: ${safeText(r.message)}\n`);
+    if (e.refusals.length > 1 || e.refusals[0]?.name) for (const r of e.refusals) process.stderr.write(`refused ${r.name || '(all)'} ${r.code}: ${safeText(r.message)}\n`);
     process.stderr.write(`error ${e.code}: ${safeText(e.message)}\n`);
   }
   return EXIT.refused;

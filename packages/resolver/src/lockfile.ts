@@ -94,18 +94,30 @@ export async function writeJsonAtomic(path: string, value: unknown, mode = 0o644
   }
 }
 
-/** Reads a UTF-8 file of at most `limit` bytes; larger files are refused, not read whole. */
+/**
+ * Reads a UTF-8 file of at most `limit` bytes; larger files are refused, not read whole. Sized
+ * from fstat so a small file costs a small buffer, and read to EOF so a file that grows while
+ * being read is still bounded.
+ */
 export async function readBoundedText(path: string, limit: number): Promise<string> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(limit + 1);
+    const { size: statSize } = await handle.stat();
+    if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
+    let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);
     let size = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, size, limit + 1 - size, size);
+      if (size === buffer.length) {
+        if (buffer.length > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
+        const grown = Buffer.allocUnsafe(Math.min(limit + 1, buffer.length * 2));
+        buffer.copy(grown, 0, 0, size);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
-      if (size > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
     }
+    if (size > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
     return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, size));
   } finally {
     await handle.close();

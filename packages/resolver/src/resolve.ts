@@ -102,12 +102,13 @@ export async function resolve(options: ResolveOptions): Promise<ResolvedServer[]
   }
   if (refusals.length) throw new ResolveError(refusals);
 
-  await Promise.all(resolved.map((v) => store.writeRecord(v.record)));
   if (!options.offline) {
+    // Offline, everything came from the cache already: nothing new to keep.
+    await Promise.all(resolved.map((v) => store.writeRecord(v.record)));
     await store.writeStatus(statusBundle);
     await store.writeState({ ...state, lastStatusIssuedAt: status.predicate.issuedAt });
   }
-  await store.saveVerified(cache);
+  if (cache.misses > 0) await store.saveVerified(cache);
   return resolved.map(publicView);
 }
 

@@ -8,9 +8,16 @@ import {
   type StatusEntry,
   type VersionStatus,
 } from '@sigil/manifest';
+import { z } from 'zod';
 import { contractCode, SigningError, verifyApprovalBundle, verifyManifestBundle, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { publishersFor, type TrustPolicy } from './policy.js';
+
+/**
+ * The record's shape without its manifest: the manifest is checked once, on its own, by
+ * `checkManifestValue` (format, limits, every finding), rather than twice.
+ */
+const RecordEnvelope = VersionRecord.omit({ manifest: true }).extend({ manifest: z.unknown() });
 
 /** A version every check passed for: safe to run. */
 export interface VerifiedVersion {
@@ -70,12 +77,12 @@ export function verifyVersion(
     refuse('NAME_MISMATCH', `asked for ${name}@${version}, the registry answered about ${String(rawRecord.name).slice(0, 200)}@${String(rawRecord.version).slice(0, 100)}`);
   }
   if (rawRecord.bundle === undefined || rawRecord.bundle === null) refuse('UNSIGNED', `${name}@${version} carries no publisher signature`);
-  const parsed = VersionRecord.safeParse(raw);
+  const parsed = RecordEnvelope.safeParse(raw);
   if (!parsed.success) refuse('RESPONSE_INVALID', `the version record is malformed at /${parsed.error.issues[0]?.path.join('/')}: ${parsed.error.issues[0]?.message}`);
-  const record = parsed.data!;
-  const check = checkManifestValue(record.manifest);
+  const check = checkManifestValue(parsed.data!.manifest);
   if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
   const manifest = check.manifest!;
+  const record: VersionRecord = { ...parsed.data!, manifest };
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 
   const digest = manifestDigest(manifest);

@@ -13,6 +13,7 @@ import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 export class VerificationCache {
   readonly maxEntries: number;
   private readonly entries = new Map<string, VerifiedEnvelope>();
+  private missCount = 0;
 
   constructor(options: { maxEntries?: number } = {}) {
     this.maxEntries = Math.max(1, Math.min(options.maxEntries ?? 1024, 1_000_000));
@@ -22,6 +23,11 @@ export class VerificationCache {
     return this.entries.size;
   }
 
+  /** Lookups that found nothing since this cache was made: a caller persisting the cache saves only when this is non-zero. */
+  get misses(): number {
+    return this.missCount;
+  }
+
   /** @internal */
   get(key: string): VerifiedEnvelope | undefined {
     const hit = this.entries.get(key);
@@ -29,7 +35,7 @@ export class VerificationCache {
       // Least recently used goes first: re-insert on every hit.
       this.entries.delete(key);
       this.entries.set(key, hit);
-    }
+    } else this.missCount++;
     return hit;
   }
 
