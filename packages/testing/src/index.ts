@@ -67,3 +67,4 @@ export function manyTools(count: number, descriptionBytes = 80): Tool[] {
 }
 
 export { freePort, isAlive, repoRoot, runProcess, runSigil, sigilBin, type RunResult } from './process.js';
+export { buildHostWorld, type HostWorld, type HostWorldOptions } from './host-world.js';

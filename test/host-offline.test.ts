@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { parseManifest, type Manifest } from '@sigil/manifest';
+import { buildHostWorld, configurableServerPath, repoRoot, runSigil, sigilBin } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Host-side end to end without a registry process: the world a host has after locking and one
+// online resolve (policy, lockfile, cache with real signed records and status), driven through
+// the real `sigil` executable and a host built with the MCP SDK.
+const root = mkdtempSync(join(tmpdir(), 'sigil-host-offline-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const everything = join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+let pinned: Manifest;
+
+beforeAll(async () => {
+  const out = join(root, 'everything.json');
+  const init = await runSigil(['manifest', 'init', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', out, '--', process.execPath, everything, 'stdio']);
+  expect(init.code).toBe(0);
+  pinned = parseManifest(readFileSync(out));
+});
+
+function host(world: { dir: string }, name: string, server: string[], env: Record<string, string> = {}): { client: Client; transport: StdioClientTransport } {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [sigilBin(), 'run', name, '--offline', '--', process.execPath, ...server],
+    cwd: world.dir,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stderr: 'pipe',
+  });
+  return { client: new Client({ name: 'sdk-host', version: '1.0.0' }), transport };
+}
+
+describe('sigil resolve --offline', () => {
+  it('verifies a locked, signed, approved server from the cache', async () => {
+    const world = await buildHostWorld(join(root, 'ok'), [pinned]);
+    const run = await runSigil(['resolve', '--offline', '--json'], { cwd: world.dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, servers: [{ name: 'io.github.acme/everything', version: '1.0.0' }] });
+  });
+
+  it('refuses a revoked version with REVOKED and a pending one with NOT_APPROVED', async () => {
+    const revoked = await buildHostWorld(join(root, 'revoked'), [pinned], { status: 'revoked' });
+    const r1 = await runSigil(['resolve', '--offline'], { cwd: revoked.dir });
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toContain('REVOKED');
+    const pending = await buildHostWorld(join(root, 'pending'), [pinned], { status: 'pending' });
+    const r2 = await runSigil(['resolve', '--offline', '--json'], { cwd: pending.dir });
+    expect(r2.code).toBe(1);
+    expect(JSON.parse(r2.stdout).error.code).toBe('NOT_APPROVED');
+  });
+
+  it('refuses a cached status older than the policy accepts with STATUS_STALE', async () => {
+    const stale = await buildHostWorld(join(root, 'stale'), [pinned], { issuedAt: new Date(Date.now() - 3 * 86_400_000) });
+    const run = await runSigil(['resolve', '--offline', '--json'], { cwd: stale.dir });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).error.code).toBe('STATUS_STALE');
+  });
+
+  it('refuses with REGISTRY_UNREACHABLE when there is no cache', async () => {
+    const world = await buildHostWorld(join(root, 'nocache'), [pinned]);
+    rmSync(join(world.dir, '.sigil-cache'), { recursive: true });
+    const run = await runSigil(['resolve', '--offline', '--json'], { cwd: world.dir });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).error.code).toBe('REGISTRY_UNREACHABLE');
+  });
+});
+
+describe('sigil run in front of @modelcontextprotocol/server-everything', () => {
+  it('lets an SDK host list the tools and call one through the proxy', async () => {
+    const world = await buildHostWorld(join(root, 'run-ok'), [pinned]);
+    const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio']);
+    await client.connect(transport);
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).sort());
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'hello through sigil run' } });
+    expect(JSON.stringify(result.content)).toContain('hello through sigil run');
+    await client.close();
+  });
+
+  it('answers TOOL_DRIFT when the locked manifest differs from what the server lists, and no call reaches it', async () => {
+    const callLog = join(root, 'drift-calls.log');
+    const seen = await runSigil(['manifest', 'init', '--name', 'io.github.acme/items', '--version', '1.0.0', '--json', '--', process.execPath, configurableServerPath()], { env: { TOOL_COUNT: '3' } });
+    const reviewed = JSON.parse(seen.stdout) as Manifest;
+    reviewed.tools[2]!.description = 'Returns item 2, as it was reviewed.';
+    const world = await buildHostWorld(join(root, 'run-drift'), [reviewed]);
+    const { client, transport } = host(world, 'io.github.acme/items', [configurableServerPath()], { TOOL_COUNT: '3', CALL_LOG: callLog });
+    await expect(client.connect(transport)).rejects.toThrow(/TOOL_DRIFT/);
+    await client.close().catch(() => undefined);
+    expect(() => readFileSync(callLog)).toThrow();
+  });
+
+  it('answers the host with the refusal code when the lock entry is refused', async () => {
+    const world = await buildHostWorld(join(root, 'run-revoked'), [pinned], { status: 'revoked' });
+    const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio']);
+    await expect(client.connect(transport)).rejects.toThrow(/REVOKED/);
+    await client.close().catch(() => undefined);
+  });
+});
