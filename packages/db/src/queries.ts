@@ -1,0 +1,152 @@
+import { and, asc, desc, eq, gt, isNull, like, or } from 'drizzle-orm';
+import type { Executor } from './database.js';
+import { allowlist, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions } from './schema.js';
+
+export type TokenRow = typeof tokens.$inferSelect;
+export type VersionRow = typeof versions.$inferSelect;
+export type ApprovalRow = typeof approvals.$inferSelect;
+export type ServerRow = typeof servers.$inferSelect;
+export type ReviewerRow = typeof reviewers.$inferSelect;
+export type AllowlistSignerRow = typeof allowlistSigners.$inferSelect;
+
+// Principals and tokens
+
+export function ensurePrincipal(db: Executor, name: string, at: string): void {
+  db.insert(principals).values({ name, createdAt: at }).onConflictDoNothing().run();
+}
+
+export function insertToken(db: Executor, row: typeof tokens.$inferInsert): void {
+  db.insert(tokens).values(row).run();
+}
+
+export function tokenBySecretHash(db: Executor, secretHash: string): TokenRow | undefined {
+  return db.select().from(tokens).where(eq(tokens.secretHash, secretHash)).get();
+}
+
+export function tokenById(db: Executor, id: string): TokenRow | undefined {
+  return db.select().from(tokens).where(eq(tokens.id, id)).get();
+}
+
+export function revokeToken(db: Executor, id: string, at: string): boolean {
+  return db.update(tokens).set({ revokedAt: at }).where(and(eq(tokens.id, id), isNull(tokens.revokedAt))).run().changes > 0;
+}
+
+export function countTokens(db: Executor): number {
+  return db.select({ id: tokens.id }).from(tokens).limit(1).all().length;
+}
+
+// Allowlist
+
+export function upsertAllowlist(db: Executor, pattern: string, signers: Array<{ kind: 'key' | 'identity'; value: string; fingerprint: string }>, at: string): void {
+  db.insert(allowlist).values({ pattern, createdAt: at, updatedAt: at }).onConflictDoUpdate({ target: allowlist.pattern, set: { updatedAt: at } }).run();
+  db.delete(allowlistSigners).where(eq(allowlistSigners.pattern, pattern)).run();
+  for (const s of signers) db.insert(allowlistSigners).values({ pattern, ...s }).run();
+}
+
+export function deleteAllowlist(db: Executor, pattern: string): boolean {
+  return db.delete(allowlist).where(eq(allowlist.pattern, pattern)).run().changes > 0;
+}
+
+export function listAllowlist(db: Executor): Array<{ pattern: string; createdAt: string; updatedAt: string; signers: AllowlistSignerRow[] }> {
+  const entries = db.select().from(allowlist).orderBy(asc(allowlist.pattern)).all();
+  const signers = db.select().from(allowlistSigners).all();
+  return entries.map((e) => ({ ...e, signers: signers.filter((s) => s.pattern === e.pattern) }));
+}
+
+// Reviewers and CAs
+
+export function insertReviewer(db: Executor, row: typeof reviewers.$inferInsert): void {
+  db.insert(reviewers).values(row).onConflictDoNothing().run();
+}
+
+export function listReviewers(db: Executor): ReviewerRow[] {
+  return db.select().from(reviewers).orderBy(asc(reviewers.principal)).all();
+}
+
+export function insertCertificateAuthority(db: Executor, row: typeof certificateAuthorities.$inferInsert): void {
+  db.insert(certificateAuthorities).values(row).onConflictDoNothing().run();
+}
+
+export function listCertificateAuthorities(db: Executor): Array<typeof certificateAuthorities.$inferSelect> {
+  return db.select().from(certificateAuthorities).orderBy(asc(certificateAuthorities.createdAt)).all();
+}
+
+// Servers and versions
+
+export function serverByName(db: Executor, name: string): ServerRow | undefined {
+  return db.select().from(servers).where(eq(servers.name, name)).get();
+}
+
+export function allServers(db: Executor): ServerRow[] {
+  return db.select().from(servers).all();
+}
+
+export function insertServer(db: Executor, row: typeof servers.$inferInsert): void {
+  db.insert(servers).values(row).onConflictDoNothing().run();
+}
+
+export function searchServers(db: Executor, search: string | undefined, after: string | undefined, limit: number): ServerRow[] {
+  const conditions = [];
+  if (search) conditions.push(like(servers.name, `%${search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
+  if (after) conditions.push(gt(servers.name, after));
+  return db
+    .select()
+    .from(servers)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(asc(servers.name))
+    .limit(limit)
+    .all();
+}
+
+export function versionOf(db: Executor, server: string, version: string): VersionRow | undefined {
+  return db.select().from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).get();
+}
+
+export function isTombstoned(db: Executor, server: string, version: string): boolean {
+  return db.select().from(tombstones).where(and(eq(tombstones.server, server), eq(tombstones.version, version))).get() !== undefined;
+}
+
+export function versionsOf(db: Executor, server: string): VersionRow[] {
+  return db.select().from(versions).where(eq(versions.server, server)).orderBy(desc(versions.id)).all();
+}
+
+export function insertVersion(db: Executor, row: typeof versions.$inferInsert): VersionRow {
+  return db.insert(versions).values(row).returning().get();
+}
+
+export function setVersionStatus(db: Executor, id: number, set: Partial<Pick<VersionRow, 'status' | 'rejectionReason' | 'rejectedBy' | 'rejectedAt' | 'revocationReason' | 'revokedBy' | 'revokedAt'>>): void {
+  db.update(versions).set(set).where(eq(versions.id, id)).run();
+}
+
+export function versionsByStatus(db: Executor, status: VersionRow['status'] | undefined, limit: number): VersionRow[] {
+  return db
+    .select()
+    .from(versions)
+    .where(status ? eq(versions.status, status) : undefined)
+    .orderBy(asc(versions.id))
+    .limit(limit)
+    .all();
+}
+
+/** Approved versions of other servers, newest first (for tool-shadowing checks). */
+export function approvedVersions(db: Executor, limit: number): VersionRow[] {
+  return db.select().from(versions).where(eq(versions.status, 'approved')).orderBy(desc(versions.id)).limit(limit).all();
+}
+
+// Approvals
+
+export function approvalsOf(db: Executor, versionId: number): ApprovalRow[] {
+  return db.select().from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).all();
+}
+
+export function insertApproval(db: Executor, row: typeof approvals.$inferInsert): void {
+  db.insert(approvals).values(row).run();
+}
+
+export function approvalByReviewerOrKey(db: Executor, versionId: number, reviewer: string, fingerprint: string): ApprovalRow | undefined {
+  return db
+    .select()
+    .from(approvals)
+    .where(and(eq(approvals.versionId, versionId), or(eq(approvals.reviewer, reviewer), eq(approvals.signerFingerprint, fingerprint))))
+    .get();
+}

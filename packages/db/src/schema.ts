@@ -1,0 +1,160 @@
+
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** People and machines that hold tokens. */
+export const principals = sqliteTable('principals', {
+  name: text('name').primaryKey(),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Opaque bearer tokens: only the SHA-256 of the secret is stored. */
+export const tokens = sqliteTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    principal: text('principal')
+      .notNull()
+      .references(() => principals.name),
+    secretHash: text('secret_hash').notNull(),
+    role: text('role', { enum: ['admin', 'security', 'publisher', 'reader'] }).notNull(),
+    /** JSON array of namespace patterns (publishers). */
+    namespaces: text('namespaces').notNull().default('[]'),
+    createdAt: text('created_at').notNull(),
+    createdBy: text('created_by'),
+    expiresAt: text('expires_at').notNull(),
+    revokedAt: text('revoked_at'),
+  },
+  (t) => [uniqueIndex('tokens_secret_hash_idx').on(t.secretHash), index('tokens_principal_idx').on(t.principal)],
+);
+
+/** Namespace patterns that may be published to, and who may sign in them. */
+export const allowlist = sqliteTable('allowlist', {
+  pattern: text('pattern').primaryKey(),
+  createdAt: text('created_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+});
+
+export const allowlistSigners = sqliteTable(
+  'allowlist_signers',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    pattern: text('pattern')
+      .notNull()
+      .references(() => allowlist.pattern, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['key', 'identity'] }).notNull(),
+    /** SPKI PEM for keys, the exact SAN for identities. */
+    value: text('value').notNull(),
+    /** `SHA256:<base64>` of the key, or the identity again. */
+    fingerprint: text('fingerprint').notNull(),
+  },
+  (t) => [uniqueIndex('allowlist_signers_pattern_fingerprint_idx').on(t.pattern, t.fingerprint)],
+);
+
+/** Principals whose signed approvals count, bound to a key or certificate identity. */
+export const reviewers = sqliteTable(
+  'reviewers',
+  {
+    principal: text('principal').notNull(),
+    kind: text('kind', { enum: ['key', 'identity'] }).notNull(),
+    value: text('value').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principal, t.fingerprint] }), index('reviewers_fingerprint_idx').on(t.fingerprint)],
+);
+
+/** Organisation CAs whose leaves may sign (part of the registry trusted root). */
+export const certificateAuthorities = sqliteTable('certificate_authorities', {
+  fingerprint: text('fingerprint').primaryKey(),
+  /** PEM chain, leaf-issuing CA first. */
+  chainPem: text('chain_pem').notNull(),
+  createdAt: text('created_at').notNull(),
+});
+
+export const servers = sqliteTable(
+  'servers',
+  {
+    name: text('name').primaryKey(),
+    namespace: text('namespace').notNull(),
+    /** Principal of the first publish: the owner for look-alike checks. */
+    owner: text('owner').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('servers_namespace_idx').on(t.namespace)],
+);
+
+/** Published versions: immutable (triggers refuse changes of content), never deleted without a tombstone. */
+export const versions = sqliteTable(
+  'versions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    server: text('server')
+      .notNull()
+      .references(() => servers.name),
+    version: text('version').notNull(),
+    digest: text('digest').notNull(),
+    toolsDigest: text('tools_digest').notNull(),
+    /** The manifest as canonical JSON (RFC 8785). */
+    manifest: text('manifest').notNull(),
+    bundle: text('bundle').notNull(),
+    provenance: text('provenance'),
+    signerKind: text('signer_kind', { enum: ['key', 'certificate'] }).notNull(),
+    signerFingerprint: text('signer_fingerprint').notNull(),
+    signerIdentity: text('signer_identity'),
+    publisher: text('publisher').notNull(),
+    status: text('status', { enum: ['pending', 'approved', 'rejected', 'revoked'] }).notNull(),
+    risk: text('risk', { enum: ['low', 'high'] }).notNull(),
+    /** JSON array of lint findings. */
+    findings: text('findings').notNull().default('[]'),
+    publishedAt: text('published_at').notNull(),
+    rejectionReason: text('rejection_reason'),
+    rejectedBy: text('rejected_by'),
+    rejectedAt: text('rejected_at'),
+    revocationReason: text('revocation_reason'),
+    revokedBy: text('revoked_by'),
+    revokedAt: text('revoked_at'),
+  },
+  (t) => [uniqueIndex('versions_server_version_idx').on(t.server, t.version), index('versions_status_idx').on(t.status)],
+);
+
+export const approvals = sqliteTable(
+  'approvals',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    versionId: integer('version_id')
+      .notNull()
+      .references(() => versions.id),
+    reviewer: text('reviewer').notNull(),
+    digest: text('digest').notNull(),
+    bundle: text('bundle').notNull(),
+    signerFingerprint: text('signer_fingerprint').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('approvals_digest_idx').on(t.digest), uniqueIndex('approvals_version_reviewer_idx').on(t.versionId, t.reviewer)],
+);
+
+/** What a deleted version leaves behind: `name@version` is never reusable. */
+export const tombstones = sqliteTable(
+  'tombstones',
+  {
+    server: text('server').notNull(),
+    version: text('version').notNull(),
+    digest: text('digest').notNull(),
+    deletedAt: text('deleted_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.server, t.version] })],
+);
+
+/** Append-only, hash-chained governance events. */
+export const auditEvents = sqliteTable('audit_events', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  at: text('at').notNull(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  subject: text('subject').notNull(),
+  /** JSON object. */
+  details: text('details').notNull(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+});
+
