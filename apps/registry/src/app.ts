@@ -1,0 +1,103 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Deps } from './deps.js';
+import { ERROR_STATUS, problem, ServiceError } from './errors.js';
+import type { Env } from './http.js';
+import { RateLimiter } from './rate-limit.js';
+import { allowlistRoutes, caRoutes, reviewerRoutes, tokenRoutes } from './routes/admin.js';
+import { auditRoutes } from './routes/audit.js';
+import { metaRoutes } from './routes/meta.js';
+import { publishRoutes } from './routes/publish.js';
+import { reviewRoutes } from './routes/reviews.js';
+import { serverRoutes } from './routes/servers.js';
+import { statusRoutes } from './routes/status.js';
+
+/** Headers whose values never reach a log line. */
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/**
+ * Builds the registry's HTTP app over its dependencies. Pure: no I/O at import or build time, so
+ * tests build it over a fresh database and call `app.request(...)` in-process.
+ * @example const app = createApp({ db, keys, settings, logger, metrics });
+ */
+export function createApp(deps: Deps) {
+  const perAddress = new RateLimiter(deps.settings.rateLimitPerAddress);
+  const perToken = new RateLimiter(deps.settings.rateLimitPerToken);
+  const app = new Hono<Env>();
+
+  app.use(requestId({ headerName: 'x-request-id', limitLength: 64 }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set('limitToken', (key) => perToken.hit(key));
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    deps.metrics.latency.observe({ method: c.req.method, route }, seconds);
+    deps.logger.info(
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        route,
+        status: c.res.status,
+        ms: Math.round(seconds * 10_000) / 10,
+        principal: c.get('principal')?.name,
+        headers: Object.fromEntries([...c.req.raw.headers].map(([k, v]) => [k, SECRET_HEADERS.has(k) ? '[redacted]' : v]).filter(([k]) => k === 'user-agent' || SECRET_HEADERS.has(k as string))),
+      },
+      'request',
+    );
+  });
+  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'unsafe-inline'"] } }));
+  if (deps.settings.corsOrigins.length) app.use(cors({ origin: deps.settings.corsOrigins, allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
+  app.use(async (c, next) => {
+    const address = c.req.header('x-forwarded-for') === undefined ? remoteAddress(c.env) : 'proxied';
+    const wait = perAddress.hit(address ?? 'unknown');
+    if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
+    await next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: deps.settings.bodyLimit,
+      onError: () => {
+        throw new ServiceError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.settings.bodyLimit} bytes`);
+      },
+    }),
+  );
+
+  app.route('/', metaRoutes(deps));
+  app.route('/v1/publish', publishRoutes(deps));
+  app.route('/v1/servers', serverRoutes(deps));
+  app.route('/v1/status', statusRoutes(deps));
+  app.route('/v1/reviews', reviewRoutes(deps));
+  app.route('/v1/allowlist', allowlistRoutes(deps));
+  app.route('/v1/reviewers', reviewerRoutes(deps));
+  app.route('/v1/certificate-authorities', caRoutes(deps));
+  app.route('/v1/tokens', tokenRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
+
+  app.notFound((c) => problem(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    if (err instanceof ServiceError) {
+      deps.metrics.refusals.inc({ code: err.code });
+      const retry: Record<string, string> = typeof err.extra.retryAfter === 'number' ? { 'retry-after': String(err.extra.retryAfter) } : {};
+      const { retryAfter: _r, ...extra } = err.extra;
+      return problem(c, err.code, err.message, extra, retry);
+    }
+    // Never leak internals: the log has the details, the client a request id.
+    deps.metrics.refusals.inc({ code: 'INTERNAL' });
+    deps.logger.error({ requestId: c.get('requestId'), err }, 'unhandled error');
+    return problem(c, 'INTERNAL', 'the registry failed to handle this request; quote the request id when reporting it');
+  });
+  return app;
+}
+
+function remoteAddress(env: unknown): string | undefined {
+  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+}
+
+export type App = ReturnType<typeof createApp>;
+export { ERROR_STATUS };

@@ -1,0 +1,50 @@
+import type { Db } from '@sigil/db';
+import type { Manifest } from '@sigil/manifest';
+import type { Logger } from 'pino';
+import type { Settings } from './config.js';
+import type { RegistryKeys } from './keys.js';
+import type { Metrics } from './metrics.js';
+
+/** One lint finding as the registry stores and shows it. */
+export interface LintFinding {
+  path: string;
+  rule: string;
+  severity: 'error' | 'warning';
+  message: string;
+  excerpt?: string;
+}
+
+/**
+ * The descriptor lint as the registry uses it at publish: findings for the manifest, look-alike
+ * names against existing servers (with their owners), tool shadowing against approved servers.
+ */
+export interface Linter {
+  lintManifest(manifest: Manifest, options: { errorRules: string[] }): LintFinding[];
+  checkName(candidate: { name: string; owner: string }, existing: ReadonlyArray<{ name: string; owner: string }>): LintFinding[];
+  checkShadowing(manifest: Manifest, others: ReadonlyArray<{ name: string; tools: readonly string[] }>): LintFinding[];
+}
+
+/** Everything the app needs, made in main.ts (or a test) and passed in: no I/O at import time. */
+export interface Deps {
+  db: Db;
+  keys: RegistryKeys;
+  settings: Settings;
+  logger: Logger;
+  metrics: Metrics;
+  linter?: Linter;
+  now?: () => Date;
+}
+
+/** Who is calling, from the verified token (never from the body). */
+export interface Principal {
+  name: string;
+  role: Role;
+  namespaces: string[];
+  tokenId: string | null;
+}
+
+export type Role = 'admin' | 'security' | 'publisher' | 'reader';
+
+export const ANONYMOUS: Principal = { name: 'anonymous', role: 'reader', namespaces: [], tokenId: null };
+
+export const nowIso = (deps: Deps): string => (deps.now ? deps.now() : new Date()).toISOString();

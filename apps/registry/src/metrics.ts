@@ -1,0 +1,27 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one app instance (a registry per instance, so tests do not share counters). */
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status'>;
+  latency: Histogram<'method' | 'route'>;
+  publishes: Counter;
+  refusals: Counter<'code'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  return {
+    registry,
+    requests: new Counter({ name: 'sigil_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    latency: new Histogram({
+      name: 'sigil_http_request_duration_seconds',
+      help: 'HTTP request latency by method and route',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    publishes: new Counter({ name: 'sigil_publishes_total', help: 'Versions published', registers: [registry] }),
+    refusals: new Counter({ name: 'sigil_refusals_total', help: 'Refused requests by error code', labelNames: ['code'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,28 @@
+import { BundleJson, Digest, namespacePatternProblem, StatusRequest } from '@sigil/manifest';
+import { z } from 'zod';
+
+/** Request bodies of the registry API (responses are the wire schemas of @sigil/manifest). */
+export const PublishBody = z.strictObject({ manifest: z.record(z.string(), z.unknown()), bundle: BundleJson, provenance: BundleJson.optional() });
+export const ApprovalBody = z.strictObject({ bundle: BundleJson });
+export const ReasonBody = z.strictObject({ reason: z.string().min(1).max(4096) });
+export const SignerBody = z.strictObject({ publicKey: z.string().min(1).max(8192).optional(), identity: z.string().min(1).max(1024).optional() });
+export const AllowlistBody = z.strictObject({ signers: z.array(SignerBody).min(1).max(64) });
+export const ReviewerBody = z.strictObject({ principal: z.string().min(1).max(128), publicKey: z.string().min(1).max(8192).optional(), identity: z.string().min(1).max(1024).optional() });
+export const TokenBody = z.strictObject({
+  principal: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, 'a principal is 1-128 letters, digits and . _ @ -'),
+  role: z.enum(['admin', 'security', 'publisher', 'reader']),
+  namespaces: z
+    .array(z.string().refine((p) => namespacePatternProblem(p) === undefined, 'not a namespace pattern'))
+    .max(64)
+    .optional(),
+  ttlSeconds: z.number().int().min(60).max(366 * 86_400).optional(),
+});
+export const CaBody = z.strictObject({ certificates: z.string().min(1).max(64 * 1024) });
+export { StatusRequest };
+
+export const TokenResponse = z.object({ id: z.string(), token: z.string(), principal: z.string(), role: z.string(), namespaces: z.array(z.string()), expiresAt: z.string() });
+export const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string(), requestId: z.string(), instance: z.string().optional() });
+export const AuditPage = z.object({
+  events: z.array(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), details: z.record(z.string(), z.unknown()), prevHash: Digest, hash: Digest })),
+  next: z.number().nullable(),
+});

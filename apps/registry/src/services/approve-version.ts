@@ -1,0 +1,61 @@
+import { appendAudit, approvalByReviewerOrKey, approvalsOf, insertApproval, listReviewers, setVersionStatus, versionOf } from '@sigil/db';
+import { canonicalJson, manifestDigest, sha256, type Manifest, type VersionRecord } from '@sigil/manifest';
+import { SignerPolicy, verifyApprovalBundle, type VerifiedSigner } from '@sigil/signing/verify';
+import { nowIso, type Deps, type Principal } from '../deps.js';
+import { ServiceError } from '../errors.js';
+import { signingRefusal } from './publish-version.js';
+import { trustedRoot } from './register-ca.js';
+import { requireVersion, versionRecord } from './views.js';
+
+/**
+ * Records a reviewer's signed approval. The caller must be a registered reviewer and the bundle
+ * signed with the key or identity bound to that reviewer (SIGNER_NOT_ALLOWED otherwise).
+ * Separation of duties: neither the publishing principal nor the manifest's signer may approve
+ * (SELF_APPROVAL). A version needs one approval, or the high-risk setting's count of distinct
+ * reviewers when it is high-risk; it stays pending until then. Decided versions refuse
+ * (ALREADY_DECIDED). Verification runs before the write transaction.
+ */
+export function approveVersion(deps: Deps, actor: Principal, name: string, version: string, bundle: Record<string, unknown>): VersionRecord {
+  const row = requireVersion(deps, name, version);
+  if (row.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${row.status}`);
+  if (actor.name === row.publisher) throw new ServiceError('SELF_APPROVAL', `${actor.name} published ${name}@${version} and cannot approve it`);
+  const bound = listReviewers(deps.db).filter((r) => r.principal === actor.name);
+  if (bound.length === 0) throw new ServiceError('SIGNER_NOT_ALLOWED', `${actor.name} is not a registered reviewer`);
+  const policy = SignerPolicy.parse({
+    publicKeys: bound.filter((r) => r.kind === 'key').map((r) => r.value),
+    identities: bound.filter((r) => r.kind === 'identity').map((r) => ({ identity: r.value })),
+    trustedRoot: trustedRoot(deps),
+  });
+  const manifest = JSON.parse(row.manifest) as Manifest;
+  const digest = manifestDigest(manifest);
+  let signer: VerifiedSigner;
+  let decision: string;
+  try {
+    const verified = verifyApprovalBundle(bundle, { name, version, digest }, policy);
+    signer = verified.signer;
+    decision = verified.predicate.decision;
+  } catch (e) {
+    throw signingRefusal(e, 'the approval signature');
+  }
+  if (decision !== 'approved') throw new ServiceError('APPROVAL_INVALID', `the signed statement records the decision ${decision}; post it as an approval only when it approves`);
+  if (signer.keyFingerprint === row.signerFingerprint || (signer.kind === 'certificate' && signer.identity === row.signerIdentity)) {
+    throw new ServiceError('SELF_APPROVAL', 'the approval is signed by the same key or identity that signed the manifest');
+  }
+  const approvalDigest = sha256(canonicalJson(bundle));
+  const now = nowIso(deps);
+  const updated = deps.db.transaction((tx) => {
+    const current = versionOf(tx, name, version)!;
+    if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
+    if (approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
+    insertApproval(tx, { versionId: current.id, reviewer: actor.name, digest: approvalDigest, bundle: JSON.stringify(bundle), signerFingerprint: signer.keyFingerprint, createdAt: now });
+    const count = approvalsOf(tx, current.id).length;
+    const needed = current.risk === 'high' ? deps.settings.highRiskApprovals : 1;
+    appendAudit(tx, { actor: actor.name, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approvalDigest, count, needed } });
+    if (count >= needed) {
+      setVersionStatus(tx, current.id, { status: 'approved' });
+      appendAudit(tx, { actor: actor.name, action: 'version.approved', subject: `${name}@${version}`, details: { approvals: count } });
+    }
+    return versionOf(tx, name, version)!;
+  });
+  return versionRecord(deps, updated);
+}

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import { appendAudit, tokenBySecretHash } from '@sigil/db';
+import { matchesNamespace } from '@sigil/manifest';
+import { ANONYMOUS, nowIso, type Deps, type Principal, type Role } from '../deps.js';
+import { ServiceError } from '../errors.js';
+
+/** Tokens are opaque: only this hash of the whole secret is stored. */
+export function hashToken(secret: string): string {
+  return `sha256:${createHash('sha256').update(secret, 'utf8').digest('hex')}`;
+}
+
+/**
+ * The principal of a bearer token: refused when absent (unless anonymous reads are on and the
+ * route allows them), unknown, malformed, expired or revoked. Failures are audited.
+ */
+export function authenticate(deps: Deps, authorization: string | undefined, allowAnonymous: boolean): Principal {
+  if (!authorization) {
+    if (allowAnonymous && deps.settings.anonymousRead) return ANONYMOUS;
+    throw new ServiceError('UNAUTHENTICATED', 'this endpoint needs a bearer token (Authorization: Bearer <token>)');
+  }
+  const match = /^Bearer ([\x21-\x7e]{16,512})$/.exec(authorization);
+  if (!match) return denied(deps, 'malformed', 'the Authorization header is not "Bearer <token>"');
+  const row = tokenBySecretHash(deps.db, hashToken(match[1]!));
+  if (!row) return denied(deps, 'unknown', 'the token is not valid');
+  const now = nowIso(deps);
+  if (row.revokedAt) return denied(deps, 'revoked', 'the token was revoked', row.id);
+  if (row.expiresAt <= now) return denied(deps, 'expired', 'the token has expired', row.id);
+  return { name: row.principal, role: row.role, namespaces: JSON.parse(row.namespaces) as string[], tokenId: row.id };
+}
+
+function denied(deps: Deps, reason: string, message: string, tokenId?: string): never {
+  deps.db.transaction((tx) => appendAudit(tx, { actor: tokenId ? `token:${tokenId}` : 'unknown', action: 'auth.denied', subject: reason, details: { reason } }));
+  throw new ServiceError('UNAUTHENTICATED', message);
+}
+
+/** Refuses (and audits) a principal whose role is not one of `roles`. */
+export function requireRole(deps: Deps, principal: Principal, roles: readonly Role[], action: string): void {
+  if (roles.includes(principal.role)) return;
+  deps.db.transaction((tx) => appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: action, details: { role: principal.role, needed: roles } }));
+  throw new ServiceError('FORBIDDEN', `${action} needs the role ${roles.join(' or ')}; this token has ${principal.role}`);
+}
+
+/** Refuses (and audits) a publisher token whose namespace patterns do not cover `name`. */
+export function requireNamespace(deps: Deps, principal: Principal, name: string): void {
+  if (principal.role !== 'publisher') return;
+  if (principal.namespaces.some((p) => matchesNamespace(p, name))) return;
+  deps.db.transaction((tx) => appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: name, details: { reason: 'namespace', namespaces: principal.namespaces } }));
+  throw new ServiceError('FORBIDDEN', `this token may publish only in ${principal.namespaces.join(', ') || 'no namespace'}, not ${name}`);
+}

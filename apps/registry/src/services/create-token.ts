@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { appendAudit, countTokens, ensurePrincipal, insertToken } from '@sigil/db';
+import { namespacePatternProblem } from '@sigil/manifest';
+import { nowIso, type Deps, type Principal, type Role } from '../deps.js';
+import { ServiceError } from '../errors.js';
+import { hashToken } from './authenticate.js';
+
+export interface CreateTokenInput {
+  principal: string;
+  role: Role;
+  namespaces?: string[];
+  ttlSeconds?: number;
+}
+
+/** Default token lifetime: one hour. */
+export const DEFAULT_TOKEN_TTL = 3600;
+
+/** Makes a random opaque token; the secret is returned once and only its hash is kept. */
+export function newTokenSecret(): { id: string; secret: string } {
+  const id = randomBytes(8).toString('hex');
+  return { id, secret: `sigil_${id}_${randomBytes(32).toString('base64url')}` };
+}
+
+/**
+ * Creates a token for a principal (admin only). Publisher tokens must name the namespace
+ * patterns they may publish in; the lifetime is bounded by the registry setting.
+ */
+export function createToken(deps: Deps, actor: Principal, input: CreateTokenInput): { id: string; token: string; principal: string; role: Role; namespaces: string[]; expiresAt: string } {
+  const namespaces = input.namespaces ?? [];
+  for (const p of namespaces) {
+    const problem = namespacePatternProblem(p);
+    if (problem) throw new ServiceError('REQUEST_INVALID', problem);
+  }
+  if (input.role === 'publisher' && namespaces.length === 0) throw new ServiceError('REQUEST_INVALID', 'a publisher token needs at least one namespace pattern');
+  const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL;
+  if (ttl > deps.settings.tokenMaxTtlSeconds) throw new ServiceError('REQUEST_INVALID', `the lifetime ${ttl} s is longer than the registry allows (${deps.settings.tokenMaxTtlSeconds} s)`);
+  const now = nowIso(deps);
+  const expiresAt = new Date(Date.parse(now) + ttl * 1000).toISOString();
+  const { id, secret } = newTokenSecret();
+  deps.db.transaction((tx) => {
+    ensurePrincipal(tx, input.principal, now);
+    insertToken(tx, { id, principal: input.principal, secretHash: hashToken(secret), role: input.role, namespaces: JSON.stringify(namespaces), createdAt: now, createdBy: actor.name, expiresAt });
+    appendAudit(tx, { actor: actor.name, action: 'token.create', subject: id, details: { principal: input.principal, role: input.role, namespaces, expiresAt } });
+  });
+  return { id, token: secret, principal: input.principal, role: input.role, namespaces, expiresAt };
+}
+
+/**
+ * The first admin, on an empty database: its token is `configured` when given, otherwise a
+ * random one the caller writes down once. Returns undefined when tokens already exist.
+ */
+export function bootstrapAdmin(deps: Deps, configured: string | undefined): { token: string; generated: boolean } | undefined {
+  const now = nowIso(deps);
+  return deps.db.transaction((tx) => {
+    if (countTokens(tx) > 0) return undefined;
+    const { id, secret } = newTokenSecret();
+    const token = configured ?? secret;
+    const expiresAt = new Date(Date.parse(now) + deps.settings.tokenMaxTtlSeconds * 1000).toISOString();
+    ensurePrincipal(tx, 'admin', now);
+    insertToken(tx, { id, principal: 'admin', secretHash: hashToken(token), role: 'admin', namespaces: '[]', createdAt: now, createdBy: 'bootstrap', expiresAt });
+    appendAudit(tx, { actor: 'bootstrap', action: 'token.create', subject: id, details: { principal: 'admin', role: 'admin', bootstrap: true, expiresAt } });
+    return { token, generated: configured === undefined };
+  });
+}

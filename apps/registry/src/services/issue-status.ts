@@ -1,0 +1,50 @@
+import { approvalsOf, versionOf } from '@sigil/db';
+import { parseReference, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
+import { signStatement } from '@sigil/signing/sign';
+import { STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
+import { nowIso, type Deps } from '../deps.js';
+
+/**
+ * One signed, expiring statement of the status of the versions asked for, signed with the
+ * registry's status key: status, risk, counted approval digests, revocation. Unknown or invalid
+ * references are reported as `unknown`, never silently dropped. The host's nonce is repeated.
+ */
+export async function issueStatus(deps: Deps, refs: readonly string[], nonce: string | undefined, registryUrl: string): Promise<{ bundle: Record<string, unknown> }> {
+  const entries: StatusEntry[] = refs.map((ref) => {
+    let name: string;
+    let version: string;
+    try {
+      ({ name, version } = parseReference(ref));
+    } catch {
+      return { ref, status: 'unknown', approvals: [] };
+    }
+    const row = versionOf(deps.db, name, version);
+    if (!row) return { ref, status: 'unknown', approvals: [] };
+    return {
+      ref,
+      status: row.status,
+      digest: row.digest,
+      risk: row.risk,
+      approvals: row.status === 'approved' ? approvalsOf(deps.db, row.id).map((a) => a.digest) : [],
+      ...(row.revokedAt ? { revokedAt: row.revokedAt, reason: row.revocationReason ?? '' } : {}),
+    };
+  });
+  const issuedAt = nowIso(deps);
+  const predicate: StatusPredicate = {
+    registry: registryUrl,
+    issuedAt,
+    expiresAt: new Date(Date.parse(issuedAt) + deps.settings.statusTtlSeconds * 1000).toISOString(),
+    ...(nonce ? { nonce } : {}),
+    entries,
+  };
+  const subject = entries
+    .filter((e) => e.digest)
+    .map((e) => {
+      const at = e.ref.lastIndexOf('@');
+      return statementSubject({ name: e.ref.slice(0, at), version: e.ref.slice(at + 1), digest: e.digest! });
+    });
+  // An in-toto statement needs a subject; a status about nothing known names the registry itself.
+  const subjects = subject.length ? subject : [{ name: registryUrl, digest: { sha256: '0'.repeat(64) } }];
+  const bundle = await signStatement({ _type: STATEMENT_TYPE, subject: subjects, predicateType: STATUS_PREDICATE_TYPE, predicate: predicate as unknown as Record<string, unknown> }, deps.keys.statusSigner);
+  return { bundle: bundle as unknown as Record<string, unknown> };
+}

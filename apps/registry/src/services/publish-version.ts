@@ -1,0 +1,140 @@
+import { allServers, appendAudit, approvedVersions, insertServer, insertVersion, isTombstoned, listAllowlist, serverByName, versionOf } from '@sigil/db';
+import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
+import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
+import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
+import { ServiceError } from '../errors.js';
+import { requireNamespace } from './authenticate.js';
+import { trustedRoot } from './register-ca.js';
+import { versionRecord } from './views.js';
+
+export interface PublishInput {
+  manifest: unknown;
+  bundle: Record<string, unknown>;
+  provenance?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Publishes a signed manifest. Every slow or failing step runs before the write transaction
+ * opens (better-sqlite3 transactions are synchronous): manifest format and limits, namespace
+ * allowlist, the bundle verified over this exact manifest by a signer bound to the namespace,
+ * provenance, lint. Then, in one transaction: idempotency and immutability (same digest answers
+ * the existing record, another digest is VERSION_EXISTS, forever), the insert and its audit event.
+ */
+export function publishVersion(deps: Deps, actor: Principal, input: PublishInput): { created: boolean; record: VersionRecord } {
+  const check = checkManifestValue(input.manifest);
+  if (!check.manifest) {
+    const code = refusalCode(check.findings);
+    throw new ServiceError(code, `the manifest is not valid: ${check.findings[0]?.path || '/'} ${check.findings[0]?.message ?? ''}`.trim(), { findings: check.findings });
+  }
+  const manifest = check.manifest;
+  requireNamespace(deps, actor, manifest.name);
+  const digest = manifestDigest(manifest);
+
+  // Idempotent replays and conflicts are answered before any verification cost.
+  const existing = versionOf(deps.db, manifest.name, manifest.version);
+  if (existing) {
+    if (existing.digest === digest) return { created: false, record: versionRecord(deps, existing) };
+    throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest (${existing.digest}); versions are immutable: publish a new version`);
+  }
+  if (isTombstoned(deps.db, manifest.name, manifest.version)) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} was published before and deleted; it is never reusable`);
+
+  const signers = namespaceSigners(deps, manifest.name);
+  let signer: VerifiedSigner;
+  try {
+    signer = verifyManifestBundle(input.bundle, manifest, signers).signer;
+  } catch (e) {
+    throw signingRefusal(e, 'the manifest signature');
+  }
+  if (input.provenance !== undefined) {
+    try {
+      verifyProvenanceBundle(input.provenance, manifest, { signers, builderIds: deps.settings.provenanceBuilders });
+    } catch (e) {
+      const code = e instanceof SigningError && e.code === 'PROVENANCE_INVALID' ? 'PROVENANCE_INVALID' : 'PROVENANCE_INVALID';
+      throw new ServiceError(code, `the provenance does not hold: ${(e as Error).message}`, {}, { cause: e });
+    }
+  }
+
+  const lint = lintFindings(deps, manifest, actor);
+  const errors = lint.filter((f) => f.severity === 'error');
+  const confusable = errors.find((f) => f.rule === 'NAME_CONFUSABLE');
+  if (confusable) throw new ServiceError('NAME_CONFUSABLE', confusable.message, { findings: errors });
+  if (errors.length) throw new ServiceError('LINT_BLOCKED', `the manifest has ${errors.length} blocking lint finding(s): ${errors[0]!.rule} at ${errors[0]!.path}`, { findings: lint });
+  const readOnly = manifest.tools.every((t) => t.annotations?.readOnlyHint === true);
+  const risk = !readOnly || lint.some((f) => f.severity === 'warning') ? 'high' : 'low';
+
+  const now = nowIso(deps);
+  const { namespace } = splitServerName(manifest.name);
+  const row = deps.db.transaction((tx) => {
+    // Re-check inside the transaction: a concurrent publish of the same version may have won.
+    const raced = versionOf(tx, manifest.name, manifest.version);
+    if (raced) {
+      if (raced.digest === digest) return { row: raced, created: false };
+      throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest`);
+    }
+    if (!serverByName(tx, manifest.name)) insertServer(tx, { name: manifest.name, namespace, owner: actor.name, createdAt: now });
+    const inserted = insertVersion(tx, {
+      server: manifest.name,
+      version: manifest.version,
+      digest,
+      toolsDigest: toolsSetDigest(manifest.tools),
+      manifest: canonicalJson(manifest),
+      bundle: JSON.stringify(input.bundle),
+      provenance: input.provenance === undefined ? null : JSON.stringify(input.provenance),
+      signerKind: signer.kind,
+      signerFingerprint: signer.keyFingerprint,
+      signerIdentity: signer.kind === 'certificate' ? signer.identity : null,
+      publisher: actor.name,
+      status: 'pending',
+      risk,
+      findings: JSON.stringify(lint),
+      publishedAt: now,
+    });
+    appendAudit(tx, { actor: actor.name, action: 'version.publish', subject: `${manifest.name}@${manifest.version}`, details: { digest, signer: signer.kind === 'certificate' ? signer.identity : signer.keyFingerprint, risk } });
+    return { row: inserted, created: true };
+  });
+  if (row.created) deps.metrics.publishes.inc();
+  return { created: row.created, record: versionRecord(deps, row.row) };
+}
+
+/** The signer policy of the most specific allowlist pattern covering `name`. */
+export function namespaceSigners(deps: Deps, name: string): SignerPolicy {
+  const entries = listAllowlist(deps.db);
+  const pattern = mostSpecificPattern(
+    entries.map((e) => e.pattern),
+    name,
+  );
+  if (pattern === undefined) throw new ServiceError('NAMESPACE_NOT_ALLOWED', `no allowlist entry covers the namespace of ${name}`);
+  const entry = entries.find((e) => e.pattern === pattern)!;
+  return SignerPolicy.parse({
+    publicKeys: entry.signers.filter((s) => s.kind === 'key').map((s) => s.value),
+    identities: entry.signers.filter((s) => s.kind === 'identity').map((s) => ({ identity: s.value })),
+    trustedRoot: trustedRoot(deps),
+  });
+}
+
+export function signingRefusal(e: unknown, what: string): ServiceError {
+  if (!(e instanceof SigningError)) return new ServiceError('SIGNATURE_INVALID', `${what} could not be verified`, {}, { cause: e });
+  switch (e.code) {
+    case 'SIGNER_UNTRUSTED':
+      return new ServiceError('SIGNER_NOT_ALLOWED', `${what} is by a signer not allowed here: ${e.message}`, {}, { cause: e });
+    case 'SUBJECT_MISMATCH':
+    case 'NAME_MISMATCH':
+      return new ServiceError('SUBJECT_MISMATCH', `${what} is not about this manifest: ${e.message}`, {}, { cause: e });
+    default:
+      return new ServiceError('SIGNATURE_INVALID', `${what} does not verify: ${e.message}`, { reason: e.code }, { cause: e });
+  }
+}
+
+function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): LintFinding[] {
+  const linter = deps.linter;
+  if (!linter) return [];
+  const findings = linter.lintManifest(manifest, { errorRules: deps.settings.lintErrorRules });
+  if (!serverByName(deps.db, manifest.name)) {
+    findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, allServers(deps.db).map((s) => ({ name: s.name, owner: s.owner }))));
+  }
+  const others = approvedVersions(deps.db, 1000)
+    .filter((v) => v.server !== manifest.name)
+    .map((v) => ({ name: v.server, tools: (JSON.parse(v.manifest) as Manifest).tools.map((t) => t.name) }));
+  findings.push(...linter.checkShadowing(manifest, others));
+  return findings;
+}

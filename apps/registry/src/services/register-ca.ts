@@ -1,0 +1,34 @@
+import { appendAudit, insertCertificateAuthority, listCertificateAuthorities } from '@sigil/db';
+import { buildTrustedRoot, certificateFingerprint, type TrustedRootJson } from '@sigil/signing/verify';
+import { nowIso, type Deps, type Principal } from '../deps.js';
+import { ServiceError } from '../errors.js';
+
+/**
+ * Registers an organisation CA (admin only): its PEM chain, issuing CA first and root last.
+ * Leaves under it may then sign, for the identities the allowlist names.
+ */
+export function registerCa(deps: Deps, actor: Principal, chainPem: string): { fingerprint: string } {
+  let fingerprint: string;
+  try {
+    buildTrustedRoot({ certificateAuthorities: [{ certificates: chainPem }] });
+    const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem)?.[0];
+    if (!first) throw new Error('no certificate');
+    fingerprint = certificateFingerprint(first);
+  } catch (cause) {
+    throw new ServiceError('REQUEST_INVALID', 'certificates must be a PEM chain of CA certificates, issuing CA first', {}, { cause });
+  }
+  const now = nowIso(deps);
+  deps.db.transaction((tx) => {
+    insertCertificateAuthority(tx, { fingerprint, chainPem, createdAt: now });
+    appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint });
+  });
+  return { fingerprint };
+}
+
+/** The registry's Sigstore trusted root: registered organisation CAs and its own TSA. */
+export function trustedRoot(deps: Deps): TrustedRootJson {
+  return buildTrustedRoot({
+    certificateAuthorities: listCertificateAuthorities(deps.db).map((c) => ({ certificates: c.chainPem })),
+    timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }],
+  });
+}

@@ -1,0 +1,19 @@
+import { appendAudit, setVersionStatus, versionOf } from '@sigil/db';
+import type { VersionRecord } from '@sigil/manifest';
+import { nowIso, type Deps, type Principal } from '../deps.js';
+import { ServiceError } from '../errors.js';
+import { requireVersion, versionRecord } from './views.js';
+
+/** Rejects a pending version with a reason; final (ALREADY_DECIDED for any later decision). */
+export function rejectVersion(deps: Deps, actor: Principal, name: string, version: string, reason: string): VersionRecord {
+  requireVersion(deps, name, version);
+  const now = nowIso(deps);
+  const row = deps.db.transaction((tx) => {
+    const current = versionOf(tx, name, version)!;
+    if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
+    setVersionStatus(tx, current.id, { status: 'rejected', rejectionReason: reason, rejectedBy: actor.name, rejectedAt: now });
+    appendAudit(tx, { actor: actor.name, action: 'version.reject', subject: `${name}@${version}`, details: { reason } });
+    return versionOf(tx, name, version)!;
+  });
+  return versionRecord(deps, row);
+}

@@ -1,0 +1,22 @@
+import { appendAudit, setVersionStatus, versionOf } from '@sigil/db';
+import type { VersionRecord } from '@sigil/manifest';
+import { nowIso, type Deps, type Principal } from '../deps.js';
+import { ServiceError } from '../errors.js';
+import { requireVersion, versionRecord } from './views.js';
+
+/**
+ * Revokes a pending or approved version with a reason. The version stays readable with its
+ * status, and every signed status issued from now on says revoked. Final.
+ */
+export function revokeVersion(deps: Deps, actor: Principal, name: string, version: string, reason: string): VersionRecord {
+  requireVersion(deps, name, version);
+  const now = nowIso(deps);
+  const row = deps.db.transaction((tx) => {
+    const current = versionOf(tx, name, version)!;
+    if (current.status === 'revoked' || current.status === 'rejected') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
+    setVersionStatus(tx, current.id, { status: 'revoked', revocationReason: reason, revokedBy: actor.name, revokedAt: now });
+    appendAudit(tx, { actor: actor.name, action: 'version.revoke', subject: `${name}@${version}`, details: { reason } });
+    return versionOf(tx, name, version)!;
+  });
+  return versionRecord(deps, row);
+}
