@@ -7,7 +7,7 @@ import type { Deps } from './deps.js';
 import { ERROR_STATUS, problem, ServiceError } from './errors.js';
 import type { Env } from './http.js';
 import { RateLimiter } from './rate-limit.js';
-import { allowlistRoutes, caRoutes, reviewerRoutes, tokenRoutes } from './routes/admin.js';
+import { allowlistRoutes, caRoutes, reviewerRoutes, tokenRoutes, whoamiRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { metaRoutes } from './routes/meta.js';
 import { publishRoutes } from './routes/publish.js';
@@ -77,6 +77,7 @@ export function createApp(deps: Deps) {
   app.route('/v1/reviewers', reviewerRoutes(deps));
   app.route('/v1/certificate-authorities', caRoutes(deps));
   app.route('/v1/tokens', tokenRoutes(deps));
+  app.route('/v1/whoami', whoamiRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
 
   app.notFound((c) => problem(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));

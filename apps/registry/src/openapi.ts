@@ -41,6 +41,7 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/v1/certificate-authorities', summary: 'Register an organisation CA (PEM chain)', roles: 'admin', body: CaBody, status: 201 },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token (the secret is returned once)', roles: 'admin', body: TokenBody, response: TokenResponse, status: 201 },
   { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token', roles: 'admin' },
+  { method: 'get', path: '/v1/whoami', summary: 'The principal, role and namespaces of the calling token', roles: 'any token' },
   { method: 'get', path: '/v1/audit', summary: 'Hash-chained governance events (?after=&limit=)', roles: 'security, admin', response: AuditPage },
   { method: 'get', path: '/v1/audit/verify', summary: 'Verify the audit hash chain from the first event', roles: 'security, admin' },
 ];

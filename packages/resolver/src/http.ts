@@ -25,7 +25,7 @@ export interface JsonResponse {
  * `maxBytes` (`RESPONSE_TOO_LARGE`); the whole exchange is aborted after `timeoutMs`, and any
  * network failure is `REGISTRY_UNREACHABLE`. Never follows redirects.
  */
-export async function fetchJson(url: string, init: { method?: 'GET' | 'POST'; body?: unknown; token?: string; name?: string }, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<JsonResponse> {
+export async function fetchJson(url: string, init: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown; token?: string; name?: string }, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<JsonResponse> {
   const name = init.name ?? '';
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), limits.timeoutMs);

@@ -1,5 +1,227 @@
-import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { parseReference, type ToolsDiff, type VersionRecord } from '@sigil/manifest';
+import { readPublicKey } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { readBounded } from '../files.js';
+import { callRegistry, registryBase, versionPath } from '../http.js';
+import { formatFindings, safeText } from '../output.js';
+import { loadManifest } from './manifest.js';
 
-/** Registers the registry commands (filled in by the registry work). */
-export function registerRegistry(_program: Command, _ctx: Context): void {}
+const BUNDLE_LIMIT = 512 * 1024;
+
+async function readJsonFile(path: string, limit: number): Promise<Record<string, unknown>> {
+  const bytes = await readBounded(path, limit);
+  try {
+    const value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new CliError('BUNDLE_INVALID', `${path} is not a JSON object`);
+  }
+}
+
+/** A signer for the API: a public key file, or a certificate identity. */
+async function signerOf(opts: { publicKey?: string; identity?: string }): Promise<{ publicKey?: string; identity?: string }> {
+  if ((opts.publicKey === undefined) === (opts.identity === undefined)) throw new UsageError('give exactly one of --public-key <file.pub> and --identity <san>');
+  if (opts.publicKey !== undefined) return { publicKey: await readPublicKey(opts.publicKey).catch(() => readFile(opts.publicKey!, 'utf8')) };
+  return { identity: opts.identity! };
+}
+
+function ttlSeconds(value: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
+  if (!m) throw new UsageError(`--ttl takes a duration like 30m, 1h or 7d, not ${JSON.stringify(value)}`);
+  const n = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  if (n < 60) throw new UsageError('--ttl must be at least 60 seconds');
+  return n;
+}
+
+export function registerRegistry(program: Command, ctx: Context): void {
+  program
+    .command('publish')
+    .description('publish a signed manifest to the registry (it starts pending review)')
+    .argument('<manifest>', 'manifest file')
+    .requiredOption('--bundle <bundle>', 'Sigstore bundle from sigil sign')
+    .option('--provenance <bundle>', 'SLSA provenance bundle')
+    .action(async (file: string, opts: { bundle: string; provenance?: string }) => {
+      const { manifest } = await loadManifest(file);
+      const bundle = await readJsonFile(opts.bundle, BUNDLE_LIMIT);
+      const provenance = opts.provenance ? await readJsonFile(opts.provenance, BUNDLE_LIMIT) : undefined;
+      const { status, body } = await callRegistry<VersionRecord>(ctx, 'POST', '/v1/publish', { manifest, bundle, ...(provenance ? { provenance } : {}) });
+      ctx.out.result(body, `${status === 201 ? 'published' : 'already published'} ${body.name}@${body.version} ${body.digest} (${body.status}, ${body.risk} risk)`);
+    });
+
+  const review = program.command('review').description('the review queue and decisions (security role)');
+  review
+    .command('list')
+    .description('versions by status (default pending)')
+    .addOption(new Option('--status <status>', 'pending|approved|rejected|revoked').choices(['pending', 'approved', 'rejected', 'revoked']).default('pending'))
+    .action(async (opts: { status: string }) => {
+      const { body } = await callRegistry<{ reviews: Array<{ name: string; version: string; digest: string; status: string; risk: string; publisher: string; findings: number }> }>(ctx, 'GET', `/v1/reviews?status=${opts.status}`);
+      ctx.out.result(body, body.reviews.length ? body.reviews.map((r) => `${r.name}@${r.version}  ${r.status}  ${r.risk} risk  ${r.findings} findings  by ${r.publisher}  ${r.digest}`).join('\n') : `no ${opts.status} versions`);
+    });
+  review
+    .command('show')
+    .description('lint findings, the diff against the last approved version, signer and provenance')
+    .argument('<ref>', '<name>@<version>')
+    .action(async (ref: string) => {
+      const { name, version } = parseReference(ref);
+      const { body } = await callRegistry<ReviewView>(ctx, 'GET', `${versionPath(name, version)}/review`);
+      ctx.out.result(body, describeReview(body));
+    });
+  review
+    .command('approve')
+    .description('sign an approval statement for this exact version and post it')
+    .argument('<ref>', '<name>@<version>')
+    .requiredOption('--key <file>', 'your reviewer private key')
+    .option('--cert <file.crt>', 'your short-lived certificate (timestamped by the registry TSA)')
+    .option('--comment <text>', 'a comment recorded in the signed statement')
+    .action(async (ref: string, opts: { key: string; cert?: string; comment?: string }) => {
+      const { name, version } = parseReference(ref);
+      const { body: record } = await callRegistry<VersionRecord>(ctx, 'GET', versionPath(name, version));
+      const { loadSigner, signApprovalStatement } = await import('@sigil/signing/sign');
+      const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert, tsaUrl: `${registryBase(ctx)}/api/v1/timestamp` } : {}) });
+      // The statement names the reviewer; the registry checks it is the principal of the token.
+      const { body: me } = await callRegistry<{ principal: string }>(ctx, 'GET', '/v1/whoami');
+      const principal = me.principal;
+      const bundle = await signApprovalStatement(
+        { name, version, digest: record.digest },
+        { decision: 'approved', reviewer: principal, risk: record.risk === 'high' ? 'high' : 'low', ...(opts.comment ? { comment: opts.comment } : {}) },
+        signer,
+      );
+      const { body } = await callRegistry<VersionRecord>(ctx, 'POST', `${versionPath(name, version)}/approvals`, { bundle });
+      ctx.out.result(body, `approved ${name}@${version}: ${body.approvals.length} approval(s), status ${body.status}`);
+    });
+  review
+    .command('reject')
+    .description('reject a pending version')
+    .argument('<ref>', '<name>@<version>')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (ref: string, opts: { reason: string }) => {
+      const { name, version } = parseReference(ref);
+      const { body } = await callRegistry<VersionRecord>(ctx, 'POST', `${versionPath(name, version)}/rejections`, { reason: opts.reason });
+      ctx.out.result(body, `rejected ${name}@${version}`);
+    });
+
+  program
+    .command('revoke')
+    .description('revoke a version: hosts refuse it at their next resolve')
+    .argument('<ref>', '<name>@<version>')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (ref: string, opts: { reason: string }) => {
+      const { name, version } = parseReference(ref);
+      const { body } = await callRegistry<VersionRecord>(ctx, 'POST', `${versionPath(name, version)}/revocations`, { reason: opts.reason });
+      ctx.out.result(body, `revoked ${name}@${version}`);
+    });
+
+  const allowlist = program.command('allowlist').description('namespace patterns and who may sign in them (admin)');
+  allowlist
+    .command('add')
+    .description('allow a signer (public key or certificate identity) in a namespace pattern')
+    .argument('<namespace-pattern>', 'e.g. io.github.acme or com.example.*')
+    .option('--public-key <file.pub>', 'signer public key')
+    .option('--identity <san>', 'signer certificate identity (mailto:… or https://…)')
+    .action(async (pattern: string, opts: { publicKey?: string; identity?: string }) => {
+      const signer = await signerOf(opts);
+      const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
+      const existing = await callRegistry<{ signers: Array<{ publicKey?: string; identity?: string }> }>(ctx, 'GET', path).catch((e: unknown) => {
+        if (e instanceof CliError && e.code === 'NOT_FOUND') return { body: { signers: [] } };
+        throw e;
+      });
+      const signers = [...existing.body.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! })), signer];
+      const { body } = await callRegistry<{ pattern: string; signers: unknown[] }>(ctx, 'PUT', path, { signers });
+      ctx.out.result(body, `${pattern}: ${body.signers.length} signer(s)`);
+    });
+  allowlist
+    .command('list')
+    .description('list the allowlist')
+    .action(async () => {
+      const { body } = await callRegistry<{ entries: Array<{ pattern: string; signers: Array<{ kind: string; fingerprint: string }> }> }>(ctx, 'GET', '/v1/allowlist');
+      ctx.out.result(body, body.entries.map((e) => `${e.pattern}\n${e.signers.map((s) => `  ${s.kind} ${s.fingerprint}`).join('\n')}`).join('\n') || 'the allowlist is empty');
+    });
+  allowlist
+    .command('remove')
+    .description('remove a namespace pattern')
+    .argument('<namespace-pattern>')
+    .action(async (pattern: string) => {
+      await callRegistry(ctx, 'DELETE', `/v1/allowlist/${encodeURIComponent(pattern)}`);
+      ctx.out.result({ removed: pattern }, `removed ${pattern}`);
+    });
+
+  program
+    .command('reviewer')
+    .description('reviewers whose signed approvals count (admin)')
+    .command('add')
+    .argument('<principal>', 'the reviewer principal (the name on their tokens)')
+    .option('--public-key <file.pub>', 'reviewer public key')
+    .option('--identity <san>', 'reviewer certificate identity')
+    .action(async (principal: string, opts: { publicKey?: string; identity?: string }) => {
+      const signer = await signerOf(opts);
+      const { body } = await callRegistry<{ principal: string; fingerprint: string }>(ctx, 'POST', '/v1/reviewers', { principal, ...signer });
+      ctx.out.result(body, `reviewer ${body.principal} bound to ${body.fingerprint}`);
+    });
+
+  program
+    .command('token')
+    .description('API tokens (admin)')
+    .command('create')
+    .requiredOption('--principal <name>', 'who the token is for')
+    .addOption(new Option('--role <role>', 'admin|security|publisher|reader').choices(['admin', 'security', 'publisher', 'reader']).makeOptionMandatory())
+    .option('--namespace <pattern>', 'namespace pattern a publisher may publish in (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--ttl <duration>', 'lifetime, e.g. 30m, 1h, 7d (default 1h)')
+    .action(async (opts: { principal: string; role: string; namespace: string[]; ttl?: string }) => {
+      const { body } = await callRegistry<{ id: string; token: string; expiresAt: string }>(ctx, 'POST', '/v1/tokens', {
+        principal: opts.principal,
+        role: opts.role,
+        ...(opts.namespace.length ? { namespaces: opts.namespace } : {}),
+        ...(opts.ttl ? { ttlSeconds: ttlSeconds(opts.ttl) } : {}),
+      });
+      ctx.out.result(body, `${body.token}\n(token ${body.id} for ${opts.principal}, ${opts.role}, expires ${body.expiresAt}; shown once)`);
+    });
+
+}
+
+interface ReviewView {
+  name: string;
+  version: string;
+  digest: string;
+  status: string;
+  risk: string;
+  publisher: string;
+  signer: { kind: string; keyFingerprint: string; identity?: string };
+  provenance: boolean;
+  findings: Array<{ path: string; rule: string; severity: 'error' | 'warning'; message: string; excerpt?: string }>;
+  baseline: { version: string; digest: string } | null;
+  diff: ToolsDiff | null;
+  instructionsChanged: boolean;
+}
+
+function describeReview(r: ReviewView): string {
+  const lines = [
+    `${r.name}@${r.version}  ${r.status}  ${r.risk} risk`,
+    `digest     ${r.digest}`,
+    `publisher  ${r.publisher}`,
+    `signer     ${r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint})` : r.signer.keyFingerprint}`,
+    `provenance ${r.provenance ? 'attached and verified at publish' : 'none'}`,
+    '',
+    r.findings.length ? `findings (${r.findings.length}):\n${formatFindings(r.findings.map((f) => ({ path: f.path, code: f.rule as never, severity: f.severity, message: f.message })))}` : 'findings: none',
+    '',
+  ];
+  if (!r.baseline || !r.diff) lines.push('diff: no earlier approved version to compare with');
+  else {
+    lines.push(`diff against approved ${r.baseline.version} (${r.baseline.digest}):`);
+    const d = r.diff;
+    if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged) lines.push('  no tool changes');
+    for (const t of d.added) lines.push(`  + tool ${t}`);
+    for (const t of d.removed) lines.push(`  - tool ${t}`);
+    for (const t of d.renamed) lines.push(`  ~ tool ${t.from} renamed to ${t.to}`);
+    for (const c of d.changed) {
+      lines.push(`  ~ tool ${c.name}: ${c.fields.join(', ')} changed`);
+      if (c.description) lines.push(`      - ${safeText(c.description.before)}`, `      + ${safeText(c.description.after)}`);
+      for (const ch of c.changes.slice(0, 20)) lines.push(`      ${ch.op} ${ch.path}${ch.after !== undefined ? ` = ${safeText(JSON.stringify(ch.after)).slice(0, 200)}` : ''}`);
+    }
+    if (r.instructionsChanged) lines.push('  ~ instructions changed');
+  }
+  return lines.join('\n');
+}

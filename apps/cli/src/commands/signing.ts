@@ -80,6 +80,19 @@ export function registerSigning(program: Command, ctx: Context): void {
       ctx.out.result({ dir: opts.out, certificate: resolvePath(opts.out, 'ca.crt'), fingerprint }, `created CA ${safeText(opts.name)} in ${opts.out}\nfingerprint ${fingerprint}`);
     });
 
+  ca.command('register')
+    .description("register your organisation CA's public chain with the registry (admin), so leaves under it can sign")
+    .requiredOption('--ca <dir>', 'CA directory from sigil ca init (only chain.pem is sent)')
+    .action(async (opts: { ca: string }) => {
+      const { readFile } = await import('node:fs/promises');
+      const { callRegistry } = await import('../http.js');
+      const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8').catch(() => {
+        throw new CliError('FILE_UNREADABLE', `cannot read ${resolvePath(opts.ca, 'chain.pem')}`);
+      });
+      const { body } = await callRegistry<{ fingerprint: string }>(ctx, 'POST', '/v1/certificate-authorities', { certificates: chain });
+      ctx.out.result(body, `registered CA ${body.fingerprint}`);
+    });
+
   ca.command('issue')
     .description('issue a short-lived code-signing certificate for a public key, with one identity (SAN)')
     .requiredOption('--ca <dir>', 'CA directory made by `sigil ca init`')

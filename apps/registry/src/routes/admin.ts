@@ -50,6 +50,14 @@ export function caRoutes(deps: Deps) {
   });
 }
 
+/** `GET /v1/whoami`: the principal, role and namespaces of the calling token. */
+export function whoamiRoutes(deps: Deps) {
+  return new Hono<Env>().get('/', (c) => {
+    const principal = caller(c, deps, ['admin', 'security', 'publisher', 'reader'], 'reading your token');
+    return c.json({ principal: principal.name, role: principal.role, namespaces: principal.namespaces });
+  });
+}
+
 export function tokenRoutes(deps: Deps) {
   return new Hono<Env>()
     .post('/', async (c) => {

@@ -30,13 +30,16 @@ export function approveVersion(deps: Deps, actor: Principal, name: string, versi
   const digest = manifestDigest(manifest);
   let signer: VerifiedSigner;
   let decision: string;
+  let reviewer: string;
   try {
     const verified = verifyApprovalBundle(bundle, { name, version, digest }, policy);
     signer = verified.signer;
     decision = verified.predicate.decision;
+    reviewer = verified.predicate.reviewer;
   } catch (e) {
     throw signingRefusal(e, 'the approval signature');
   }
+  if (reviewer !== actor.name) throw new ServiceError('APPROVAL_INVALID', `the signed statement names the reviewer ${JSON.stringify(reviewer)}, but the token is ${actor.name}'s`);
   if (decision !== 'approved') throw new ServiceError('APPROVAL_INVALID', `the signed statement records the decision ${decision}; post it as an approval only when it approves`);
   if (signer.keyFingerprint === row.signerFingerprint || (signer.kind === 'certificate' && signer.identity === row.signerIdentity)) {
     throw new ServiceError('SELF_APPROVAL', 'the approval is signed by the same key or identity that signed the manifest');
