@@ -25,7 +25,8 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
       status: row.status,
       digest: row.digest,
       risk: row.risk,
-      approvals: row.status === 'approved' ? approvalsOf(deps.db, row.id).map((a) => a.digest) : [],
+      // Revoked versions keep their approvals listed: the refusal is then the revocation itself.
+      approvals: row.status === 'approved' || row.status === 'revoked' ? approvalsOf(deps.db, row.id).map((a) => a.digest) : [],
       ...(row.revokedAt ? { revokedAt: row.revokedAt, reason: row.revocationReason ?? '' } : {}),
     };
   });
