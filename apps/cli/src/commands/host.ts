@@ -159,10 +159,11 @@ export function registerHost(program: Command, ctx: Context): void {
     .option('--policy <file>', 'trust policy', DEFAULT_POLICY)
     .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
     .option('--offline', 'verify from the local cache only, without the network', false)
-    .action(async (opts: { policy: string; lockfile: string; offline: boolean }) => {
+    .addOption(new Option('--timeout <ms>', 'longest wait for the registry').default(10_000).argParser(int(100, 300_000)))
+    .action(async (opts: { policy: string; lockfile: string; offline: boolean; timeout: number }) => {
       const trust = await load(opts.policy);
       const started = performance.now();
-      const servers = await resolve({ policy: trust, lockfile: opts.lockfile, offline: opts.offline, token: ctx.globals().token });
+      const servers = await resolve({ policy: trust, lockfile: opts.lockfile, offline: opts.offline, token: ctx.globals().token, limits: { timeoutMs: opts.timeout } });
       const ms = performance.now() - started;
       ctx.out.result(
         { ok: true, offline: opts.offline, servers: servers.map(({ manifest, ...rest }) => ({ ...rest, tools: manifest.tools.map((t) => t.name) })), ms: Math.round(ms) },

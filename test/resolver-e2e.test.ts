@@ -1,0 +1,186 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '@sigil/signing/sign';
+import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The host's refusals against the real registry process. Attacks on the network path are played
+// by a small HTTP relay in front of the real registry, which forwards everything unless a test
+// tells it to replay, swap, inflate or withhold an answer.
+const dir = mkdtempSync(join(tmpdir(), 'sigil-resolver-e2e-'));
+const path = (name: string) => join(dir, name);
+let registry: RegistryProcess;
+let relay: Server;
+let relayUrl: string;
+type Mode = { kind: 'forward' } | { kind: 'replay-status'; body: Buffer } | { kind: 'swap-version'; from: string; to: string } | { kind: 'huge' } | { kind: 'silent' };
+let mode: Mode = { kind: 'forward' };
+let lastStatus: Buffer | undefined;
+const tokens: Record<string, string> = {};
+
+async function ok(args: string[], token?: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  const run = await registry.sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
+  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
+  return run.stdout;
+}
+async function refusedVia(args: string[], cwd: string): Promise<string> {
+  const run = await registry.sigil([...args, '--json'], tokens.reader, { cwd, env: { SIGIL_REGISTRY: relayUrl } });
+  expect(run.code, run.stderr).toBe(1);
+  return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
+}
+async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
+  const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
+  return (JSON.parse(out) as { token: string }).token;
+}
+async function publishApproved(version: string, approvers: string[], name = 'io.github.acme/weather'): Promise<void> {
+  const file = path(`${name.replace('/', '_')}-${version}.json`);
+  writeFileSync(file, JSON.stringify(weatherManifest({ name, version })));
+  await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`]);
+  await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher);
+  for (const who of approvers) await ok(['review', 'approve', `${name}@${version}`, '--key', path(`${who}.key`)], tokens[who]);
+}
+/** A host directory whose policy pins the registry but reaches it through the relay. */
+async function host(name: string, extra: string[] = []): Promise<string> {
+  const h = path(name);
+  await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, ...extra], tokens.reader, undefined, { SIGIL_REGISTRY: relayUrl });
+  return h;
+}
+
+beforeAll(async () => {
+  registry = await startRegistry({ dataDir: path('registry') });
+  relay = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (mode.kind === 'silent') return; // never answers
+      if (mode.kind === 'huge') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const block = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const push = (): void => {
+          while (sent < 50) {
+            sent++;
+            if (!res.write(block)) return void res.once('drain', push);
+          }
+          res.end();
+        };
+        return push();
+      }
+      if (mode.kind === 'replay-status' && req.url === '/v1/status') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(mode.body);
+      }
+      const target = mode.kind === 'swap-version' ? req.url!.replace(mode.from, mode.to) : req.url!;
+      const upstream = request(`${registry.url}${target}`, { method: req.method, headers: req.headers }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (c: Buffer) => body.push(c));
+        answer.on('end', () => {
+          const all = Buffer.concat(body);
+          if (req.url === '/v1/status') lastStatus = all;
+          res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
+          res.end(all);
+        });
+      });
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+
+  for (const k of ['publisher', 'alice', 'bob', 'carol']) await ok(['keygen', '--out', path(`${k}.key`)]);
+  tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
+  for (const r of ['alice', 'bob', 'carol']) {
+    tokens[r] = await token(r, 'security');
+    await ok(['reviewer', 'add', r, '--public-key', path(`${r}.key.pub`)], registry.adminToken);
+  }
+  tokens.reader = await token('host', 'reader');
+  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await publishApproved('1.0.0', ['alice']);
+  await publishApproved('1.0.0', ['alice'], 'io.github.acme/other');
+}, 180_000);
+afterAll(async () => {
+  relay?.closeAllConnections();
+  relay?.close();
+  await registry?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the resolver against the real registry', () => {
+  it('refuses a status signed by another key than the pinned one', async () => {
+    const h = await host('other-key', ['--reviewer', path('alice.key.pub')]);
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    const impostor = generateKeyPair();
+    writeFileSync(join(h, 'sigil.registry.status.pub'), impostor.publicKeyPem);
+    const policy = JSON.parse((await import('node:fs')).readFileSync(join(h, 'sigil.policy.json'), 'utf8')) as { registry: { statusKeyFingerprint?: string } };
+    delete policy.registry.statusKeyFingerprint;
+    writeFileSync(join(h, 'sigil.policy.json'), JSON.stringify(policy));
+    expect(await refusedVia(['resolve'], h)).toBe('SIGNATURE_INVALID');
+  });
+
+  it('refuses a replayed older status (answering another request) with STATUS_STALE', async () => {
+    const h = await host('replay', ['--reviewer', path('alice.key.pub')]);
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['resolve'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    mode = { kind: 'replay-status', body: lastStatus! };
+    try {
+      expect(await refusedVia(['resolve'], h)).toBe('STATUS_STALE');
+    } finally {
+      mode = { kind: 'forward' };
+    }
+  });
+
+  it('refuses a cached status older than the policy accepts, offline, with STATUS_STALE', async () => {
+    const h = await host('stale', ['--reviewer', path('alice.key.pub'), '--max-status-age', '1']);
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['resolve'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await refusedVia(['resolve', '--offline'], h)).toBe('STATUS_STALE');
+  });
+
+  it('refuses a response about a different server with NAME_MISMATCH', async () => {
+    const h = await host('swap', ['--reviewer', path('alice.key.pub')]);
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    mode = { kind: 'swap-version', from: '/io.github.acme/weather/', to: '/io.github.acme/other/' };
+    try {
+      expect(await refusedVia(['resolve'], h)).toBe('NAME_MISMATCH');
+    } finally {
+      mode = { kind: 'forward' };
+    }
+  });
+
+  it('does not count approvals by reviewers outside the policy (NOT_APPROVED)', async () => {
+    const h = await host('outsiders', ['--reviewer', path('bob.key.pub')]);
+    expect(await refusedVia(['lock', 'io.github.acme/weather@1.0.0'], h)).toBe('NOT_APPROVED');
+  });
+
+  it('refuses one approval where the policy needs two (NOT_APPROVED)', async () => {
+    const h = await host('two', ['--reviewer', path('alice.key.pub'), '--reviewer', path('bob.key.pub'), '--threshold', '2', '--high-risk-threshold', '2']);
+    expect(await refusedVia(['lock', 'io.github.acme/weather@1.0.0'], h)).toBe('NOT_APPROVED');
+  });
+
+  it('refuses a 50 MB response with RESPONSE_TOO_LARGE', async () => {
+    const h = await host('huge', ['--reviewer', path('alice.key.pub')]);
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    mode = { kind: 'huge' };
+    try {
+      expect(await refusedVia(['resolve'], h)).toBe('RESPONSE_TOO_LARGE');
+    } finally {
+      mode = { kind: 'forward' };
+    }
+  });
+
+  it('gives up on a registry that never answers, within the bound (REGISTRY_UNREACHABLE)', async () => {
+    const h = await host('silent', ['--reviewer', path('alice.key.pub')]);
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    mode = { kind: 'silent' };
+    const started = Date.now();
+    try {
+      expect(await refusedVia(['resolve', '--timeout', '1000'], h)).toBe('REGISTRY_UNREACHABLE');
+    } finally {
+      mode = { kind: 'forward' };
+    }
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
