@@ -46,7 +46,7 @@ export async function startRegistry(options: { dataDir?: string; env?: NodeJS.Pr
     sigil: (args, token, opts = {}) => runSigil(args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), env: { SIGIL_REGISTRY: url, SIGIL_TOKEN: token ?? '', ...opts.env } }),
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
         child.once('exit', (code) => resolve(code));
         child.kill(signal);
       }),
