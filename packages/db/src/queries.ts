@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, like, or } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
 import type { Executor } from './database.js';
 import { allowlist, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions } from './schema.js';
 
@@ -8,6 +8,31 @@ export type ApprovalRow = typeof approvals.$inferSelect;
 export type ServerRow = typeof servers.$inferSelect;
 export type ReviewerRow = typeof reviewers.$inferSelect;
 export type AllowlistSignerRow = typeof allowlistSigners.$inferSelect;
+
+/**
+ * Prepared statements for the hottest reads (every authenticated request, every version read),
+ * built once per connection or transaction handle instead of on every call.
+ */
+const prepared = new WeakMap<object, ReturnType<typeof prepare>>();
+function prepare(db: Executor) {
+  return {
+    tokenByHash: db.select().from(tokens).where(eq(tokens.secretHash, sql.placeholder('hash'))).prepare(),
+    version: db
+      .select()
+      .from(versions)
+      .where(and(eq(versions.server, sql.placeholder('server')), eq(versions.version, sql.placeholder('version'))))
+      .prepare(),
+    approvals: db.select().from(approvals).where(eq(approvals.versionId, sql.placeholder('id'))).orderBy(asc(approvals.id)).prepare(),
+  };
+}
+function statements(db: Executor): ReturnType<typeof prepare> {
+  let s = prepared.get(db);
+  if (!s) {
+    s = prepare(db);
+    prepared.set(db, s);
+  }
+  return s;
+}
 
 // Principals and tokens
 
@@ -20,7 +45,7 @@ export function insertToken(db: Executor, row: typeof tokens.$inferInsert): void
 }
 
 export function tokenBySecretHash(db: Executor, secretHash: string): TokenRow | undefined {
-  return db.select().from(tokens).where(eq(tokens.secretHash, secretHash)).get();
+  return statements(db).tokenByHash.get({ hash: secretHash });
 }
 
 export function tokenById(db: Executor, id: string): TokenRow | undefined {
@@ -99,7 +124,7 @@ export function searchServers(db: Executor, search: string | undefined, after: s
 }
 
 export function versionOf(db: Executor, server: string, version: string): VersionRow | undefined {
-  return db.select().from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).get();
+  return statements(db).version.get({ server, version });
 }
 
 export function isTombstoned(db: Executor, server: string, version: string): boolean {
@@ -136,7 +161,7 @@ export function approvedVersions(db: Executor, limit: number): VersionRow[] {
 // Approvals
 
 export function approvalsOf(db: Executor, versionId: number): ApprovalRow[] {
-  return db.select().from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).all();
+  return statements(db).approvals.all({ id: versionId });
 }
 
 export function insertApproval(db: Executor, row: typeof approvals.$inferInsert): void {

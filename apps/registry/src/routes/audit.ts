@@ -5,12 +5,14 @@ import { ServiceError } from '../errors.js';
 import { caller, type Env } from '../http.js';
 import { checkAudit, readAudit } from '../services/read-audit.js';
 
+const AuditQuery = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
 /** `GET /v1/audit?after=`: hash-chained governance events, oldest first, with the chain check. */
 export function auditRoutes(deps: Deps) {
   return new Hono<Env>()
     .get('/', (c) => {
       caller(c, deps, ['security', 'admin'], 'reading the audit log');
-      const q = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }).safeParse(c.req.query());
+      const q = AuditQuery.safeParse(c.req.query());
       if (!q.success) throw new ServiceError('REQUEST_INVALID', 'after and limit are whole numbers');
       return c.json(readAudit(deps, q.data.after, q.data.limit));
     })

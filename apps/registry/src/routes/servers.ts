@@ -12,6 +12,8 @@ import { revokeVersion } from '../services/revoke-version.js';
 import { getServer, getVersion } from '../services/views.js';
 import { ApprovalBody, ReasonBody } from '../schemas.js';
 
+const ListQuery = z.object({ search: z.string().max(200).optional(), cursor: z.string().max(256).optional(), limit: z.coerce.number().int().min(1).max(100).default(30) });
+
 function nameOf(namespace: string, server: string): string {
   const name = `${namespace}/${server}`;
   const problem = serverNameProblem(name);
@@ -30,9 +32,7 @@ export function serverRoutes(deps: Deps) {
   return new Hono<Env>()
     .get('/', (c) => {
       caller(c, deps, READ_ROLES, 'listing servers', { anonymous: true });
-      const query = z
-        .object({ search: z.string().max(200).optional(), cursor: z.string().max(256).optional(), limit: z.coerce.number().int().min(1).max(100).default(30) })
-        .safeParse(c.req.query());
+      const query = ListQuery.safeParse(c.req.query());
       if (!query.success) throw new ServiceError('REQUEST_INVALID', query.error.issues[0]?.message ?? 'bad query');
       return c.json(listServers(deps, query.data.search, query.data.cursor, query.data.limit));
     })

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Requests per second and p99 latency over loopback, measured with wrk (a load generator that
+// does not compete with the server for JavaScript time), for:
+//   GET  /v1/servers/{ns}/{name}/versions/{v}   (reading a version)
+//   POST /v1/status                             (one freshly signed status statement per request)
+// each beside a bare node:http server returning the same bytes in the same run, and publishes
+// per second (concurrent signed publishes through the full pipeline). Prints the ratios.
+// Usage: node scripts/bench/registry.mjs [seconds per wrk run, default 8] [connections, default 32]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import { manifestDigest } from '@sigil/manifest';
+
+const seconds = Number(process.argv[2] ?? 8);
+const connections = Number(process.argv[3] ?? 32);
+const work = mkdtempSync(join(tmpdir(), 'sigil-bench-registry-'));
+const admin = 'bench-admin-token-0123456789abcdef';
+const port = 18000 + Math.floor(Math.random() * 2000);
+const base = `http://127.0.0.1:${port}`;
+
+const registry = spawn(process.execPath, ['apps/registry/bin/sigil-registry.js'], {
+  env: { ...process.env, PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const stopAll = [];
+process.on('exit', () => {
+  registry.kill('SIGKILL');
+  for (const s of stopAll) s();
+  rmSync(work, { recursive: true, force: true });
+});
+for (let i = 0; ; i++) {
+  if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+  if (i > 300 || registry.exitCode !== null) throw new Error('the registry did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const api = async (method, path, body, token = admin) => {
+  const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const json = await res.json().catch(() => ({}));
+  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+};
+const publisher = generateKeyPair();
+const reviewer = generateKeyPair();
+await api('PUT', '/v1/allowlist/io.github.acme', { signers: [{ publicKey: publisher.publicKeyPem }] });
+await api('POST', '/v1/reviewers', { principal: 'alice', publicKey: reviewer.publicKeyPem });
+const pub = (await api('POST', '/v1/tokens', { principal: 'ci', role: 'publisher', namespaces: ['io.github.acme'], ttlSeconds: 86400 })).token;
+const sec = (await api('POST', '/v1/tokens', { principal: 'alice', role: 'security', ttlSeconds: 86400 })).token;
+const reader = (await api('POST', '/v1/tokens', { principal: 'host', role: 'reader', ttlSeconds: 86400 })).token;
+const signer = createSigner({ privateKey: publisher.privateKeyPem });
+const tools = Array.from({ length: 12 }, (_, i) => ({ name: `tool_${i}`, description: `Looks up item ${i}.`, inputSchema: { type: 'object', properties: { id: { type: 'string' } } }, annotations: { readOnlyHint: true } }));
+const manifest = { name: 'io.github.acme/weather', description: 'Bench server', version: '1.0.0', tools };
+await api('POST', '/v1/publish', { manifest, bundle: await signManifestStatement(manifest, signer) }, pub);
+const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: reviewer.privateKeyPem }));
+await api('POST', '/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', { bundle: approval }, sec);
+
+const versionPath = '/v1/servers/io.github.acme/weather/versions/1.0.0';
+const versionBytes = Buffer.from(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
+const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'] });
+const statusBytes = Buffer.from(await (await fetch(`${base}/v1/status`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: statusBody })).arrayBuffer());
+
+// The baseline: bare node:http returning the same bytes, in a child process like the registry.
+const bare = spawn(
+  process.execPath,
+  [
+    '-e',
+    `const http=require('node:http');const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');
+     http.createServer((q,r)=>{const b=q.url==='/v1/status'?s:v;q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
+  ],
+  { env: { ...process.env, V: versionBytes.toString('base64'), S: statusBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+stopAll.push(() => bare.kill('SIGKILL'));
+await new Promise((r) => bare.stdout.once('data', r));
+
+const lua = join(work, 'post.lua');
+writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(statusBody)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+function wrk(url, post) {
+  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', lua] : []), url], { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99 = p99raw ? Number(p99raw[1]) * { us: 0.001, ms: 1, s: 1000 }[p99raw[2]] : NaN;
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  if (non2xx > 0) throw new Error(`${url}: ${non2xx} non-2xx answers`);
+  return { rps, p99 };
+}
+
+const rows = [];
+for (const [label, path, post] of [['GET version', versionPath, false], ['POST /v1/status', '/v1/status', true]]) {
+  const sigil = wrk(`${base}${path}`, post);
+  const floor = wrk(`http://127.0.0.1:${port + 1}${path}`, post);
+  rows.push({ label, sigil, floor });
+}
+
+// Publishes per second: distinct signed versions, 8 at a time, through the whole pipeline.
+const count = 200;
+const bodies = await Promise.all(Array.from({ length: count }, async (_, i) => {
+  const m = { ...manifest, version: `2.0.${i}` };
+  return JSON.stringify({ manifest: m, bundle: await signManifestStatement(m, signer) });
+}));
+let next = 0;
+const started = performance.now();
+await Promise.all(Array.from({ length: 8 }, async () => {
+  while (next < count) {
+    const body = bodies[next++];
+    // Connections the client kept alive through the wrk runs may have been closed by the
+    // server's keep-alive timeout meanwhile: retry once on a fresh socket.
+    const send = () => fetch(`${base}/v1/publish`, { method: 'POST', headers: { authorization: `Bearer ${pub}`, 'content-type': 'application/json' }, body });
+    const res = await send().catch(send);
+    if (res.status !== 201) throw new Error(`publish: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer().catch(() => undefined);
+  }
+}));
+const publishes = count / ((performance.now() - started) / 1000);
+
+console.log(`node ${process.version}; wrk -t2 -c${connections} -d${seconds}s over loopback; ${versionBytes.length} B version, ${statusBytes.length} B status`);
+console.log('endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | sigil/bare');
+for (const r of rows) {
+  console.log(`${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2)}`);
+}
+console.log(`publishes/s (8 concurrent, signed, verified, audited): ${publishes.toFixed(0)}`);
+process.exit(0);
