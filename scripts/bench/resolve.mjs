@@ -5,7 +5,7 @@
 // the same run (the same count of node:crypto P-256 verifies) and a bare `node` start.
 // Needs the workspaces built (scripts/bench/resolve does it).
 // Usage: node scripts/bench/resolve.mjs [runs per size, default 7]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
