@@ -1,0 +1,44 @@
+/** One lint finding. `path` is a JSON Pointer into the manifest; `excerpt` is safe to print. */
+export interface LintFinding {
+  path: string;
+  rule: string;
+  severity: 'error' | 'warning';
+  message: string;
+  excerpt: string;
+}
+
+/** True when any finding is an error (publishing is then refused with LINT_BLOCKED). */
+export function hasErrors(findings: readonly LintFinding[]): boolean {
+  return findings.some((f) => f.severity === 'error');
+}
+
+/** Shows hidden, control and non-ASCII-space characters as `\u{…}` so an excerpt cannot drive a terminal or hide text. */
+export function safeExcerpt(text: string, max = 160): string {
+  const shown = [...text]
+    .map((c) => {
+      const cp = c.codePointAt(0)!;
+      if (c === '\n') return '\\n';
+      if (c === '\t') return '\\t';
+      if (isHidden(cp) || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || /[\p{Z}]/u.test(c) && c !== ' ') return `\\u{${cp.toString(16)}}`;
+      return c;
+    })
+    .join('');
+  return shown.length > max ? `${shown.slice(0, max)}…` : shown;
+}
+
+/** Unicode tag characters, default-ignorable and bidi formatting characters: invisible when rendered. */
+export function isHidden(cp: number): boolean {
+  return (
+    (cp >= 0xe0000 && cp <= 0xe007f) || // tags
+    cp === 0x00ad || cp === 0x034f || cp === 0x061c || cp === 0x115f || cp === 0x1160 || cp === 0x17b4 || cp === 0x17b5 || cp === 0x180e ||
+    (cp >= 0x180b && cp <= 0x180f) ||
+    (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2060 && cp <= 0x206f) ||
+    cp === 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp === 0xfeff || cp === 0xffa0 ||
+    (cp >= 0xfff0 && cp <= 0xfff8) ||
+    (cp >= 0x1bca0 && cp <= 0x1bca3) ||
+    (cp >= 0x1d173 && cp <= 0x1d17a) ||
+    (cp >= 0xe0100 && cp <= 0xe01ef)
+  );
+}
