@@ -1,9 +1,11 @@
+import { checkNameConfusable, checkToolShadowing, lintManifest } from '@sigil/lint';
 import type { Linter } from './deps.js';
 
-/**
- * The descriptor lint, when @sigil/lint is installed and built (it is being built alongside);
- * undefined otherwise, in which case publishes carry no lint findings.
- */
-export async function createLinter(): Promise<Linter | undefined> {
-  return undefined;
+/** The descriptor lint of @sigil/lint, as the registry runs it at publish. */
+export function createLinter(): Linter {
+  return {
+    lintManifest: (manifest, options) => lintManifest(manifest, { errorRules: options.errorRules }),
+    checkName: checkNameConfusable,
+    checkShadowing: checkToolShadowing,
+  };
 }

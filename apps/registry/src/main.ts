@@ -16,7 +16,7 @@ const dataDir = resolve(env.SIGIL_DATA_DIR);
 const logger = pino({ level: env.SIGIL_LOG_LEVEL, redact: { paths: ['headers.authorization', 'token', '*.token', 'secret'], censor: '[redacted]' } });
 const database = openDatabase(join(dataDir, 'registry.db'));
 const keys = await loadRegistryKeys(join(dataDir, 'keys'));
-const deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: await createLinter() };
+const deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
 const boot = bootstrapAdmin(deps, env.SIGIL_BOOTSTRAP_TOKEN);
 if (boot?.generated) {

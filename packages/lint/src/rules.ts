@@ -33,18 +33,23 @@ type Emit = (rule: RuleId, s: ManifestString, message: string, excerpt?: string)
 
 /** Rule 1: characters that hide or disguise text. Refused, never stripped. */
 export function hiddenText(s: ManifestString, emit: Emit): void {
-  const found = new Set<RuleId>();
+  const found = new Map<RuleId, number>();
+  let index = 0;
   for (const c of s.text) {
     const cp = c.codePointAt(0)!;
-    if (cp >= 0xe0000 && cp <= 0xe007f) found.add('hidden-tag-characters');
-    else if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x200e || cp === 0x200f || cp === 0x061c) found.add('hidden-bidi-controls');
-    else if (cp === 0x1b || cp === 0x9b || cp === 0x9d) found.add('terminal-escape');
-    else if (isHidden(cp)) found.add('hidden-invisible-characters');
-    else if ((cp < 0x20 && cp !== 0x09 && cp !== 0x0a) || (cp >= 0x7f && cp <= 0x9f)) found.add('control-characters');
+    let rule: RuleId | undefined;
+    if (cp >= 0xe0000 && cp <= 0xe007f) rule = 'hidden-tag-characters';
+    else if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x200e || cp === 0x200f || cp === 0x061c) rule = 'hidden-bidi-controls';
+    else if (cp === 0x1b || cp === 0x9b || cp === 0x9d) rule = 'terminal-escape';
+    else if (isHidden(cp)) rule = 'hidden-invisible-characters';
+    else if ((cp < 0x20 && cp !== 0x09 && cp !== 0x0a) || (cp >= 0x7f && cp <= 0x9f)) rule = 'control-characters';
+    if (rule && !found.has(rule)) found.set(rule, index);
+    index += c.length;
   }
   // ESC written out, for a renderer that interprets escapes later.
-  if (/\\x1b|\\u001b|\\u\{1b\}|\\033\[|\\e\[|\^\[\[/i.test(s.text)) found.add('terminal-escape');
-  for (const rule of found) emit(rule, s, `${RULES[rule].summary}; refused, not stripped`);
+  const written = /\\x1b|\\u001b|\\u\{1b\}|\\033\[|\\e\[|\^\[\[/i.exec(s.text);
+  if (written && !found.has('terminal-escape')) found.set('terminal-escape', written.index);
+  for (const [rule, at] of found) emit(rule, s, `${RULES[rule].summary}; refused, not stripped`, excerptAround(s.text, at, 1));
 }
 
 const ADDRESS_MODEL = [

@@ -38,12 +38,16 @@ export function registerManifest(program: Command, ctx: Context): void {
         throw e;
       });
       const check = checkManifest(bytes);
-      const findings = check.findings;
+      // The same descriptor lint the registry runs at publish, before a publisher ever pushes.
+      const { lintManifest } = await import('@sigil/lint');
+      const lint = check.manifest ? lintManifest(check.manifest) : [];
+      const findings: Finding[] = [...check.findings, ...lint.map((f) => ({ path: f.path, code: f.rule as Finding['code'], severity: f.severity, message: f.excerpt ? `${f.message} [${f.excerpt}]` : f.message }))];
       const errors = findings.filter((f) => f.severity === 'error').length;
       const warnings = findings.filter((f) => f.severity === 'warning').length;
       const ok = errors === 0;
       const summary = ok ? `${file}: ok (${errors} errors, ${warnings} warnings)` : `${file}: refused (${errors} errors, ${warnings} warnings)`;
-      const result = { file, ok, code: ok ? undefined : refusalCode(findings), digest: check.manifest ? manifestDigest(check.manifest) : undefined, findings };
+      const code = ok ? undefined : check.manifest ? 'LINT_BLOCKED' : refusalCode(findings);
+      const result = { file, ok, code, digest: check.manifest ? manifestDigest(check.manifest) : undefined, findings, lint };
       ctx.out.result(result, findings.length ? `${formatFindings(findings)}\n${summary}` : summary);
       ctx.exitCode = ok ? 0 : 1;
     });
