@@ -254,6 +254,21 @@ describe('hardening', () => {
     expect(Number(retry)).toBeGreaterThan(0);
   });
 
+  it('logs one JSON line per request and per governance event, with no secret in any line', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const logged = createApp({ ...deps, logger });
+    const res = await logged.request('/v1/tokens', auth(ADMIN, json({ principal: 'logtest', role: 'reader' })));
+    const { token } = (await res.json()) as { token: string };
+    const parsed = lines.map((l) => JSON.parse(l) as { msg: string; audit?: { action: string }; status?: number });
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: 'audit event', audit: expect.objectContaining({ action: 'token.create' }) }));
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: 'request', status: 201 }));
+    for (const line of lines) {
+      expect(line).not.toContain(token);
+      expect(line).not.toContain(ADMIN);
+    }
+  });
+
   it('serves the OpenAPI document, docs and metrics', async () => {
     const doc = await call('/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');

@@ -14,6 +14,7 @@ import { publishRoutes } from './routes/publish.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { serverRoutes } from './routes/servers.js';
 import { statusRoutes } from './routes/status.js';
+import { auditSince, currentAuditHead } from './services/read-audit.js';
 
 /**
  * Builds the registry's HTTP app over its dependencies. Pure: no I/O at import or build time, so
@@ -24,6 +25,15 @@ export function createApp(deps: Deps) {
   const perAddress = new RateLimiter(deps.settings.rateLimitPerAddress);
   const perToken = new RateLimiter(deps.settings.rateLimitPerToken);
   const app = new Hono<Env>();
+  // One log line per governance event, each logged once, after it committed.
+  let loggedAudit = currentAuditHead(deps);
+  const logAudit = (): void => {
+    if (!deps.logger.isLevelEnabled('info')) return;
+    for (const e of auditSince(deps, loggedAudit)) {
+      deps.logger.info({ audit: { seq: e.seq, actor: e.actor, action: e.action, subject: e.subject, details: e.details, hash: e.hash } }, 'audit event');
+      loggedAudit = e.seq;
+    }
+  };
 
   app.use(requestId({ headerName: 'x-request-id', limitLength: 64 }));
   app.use(async (c, next) => {
@@ -34,6 +44,7 @@ export function createApp(deps: Deps) {
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     deps.metrics.latency.observe({ method: c.req.method, route }, seconds);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') logAudit();
     if (deps.logger.isLevelEnabled('info'))
       deps.logger.info(
       {

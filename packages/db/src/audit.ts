@@ -54,6 +54,11 @@ export function appendAudit(tx: Executor, input: AuditInput): AuditEvent {
   return { ...event, hash };
 }
 
+/** The sequence number of the newest event (0 when there is none). */
+export function auditHead(db: Executor): number {
+  return db.select({ seq: auditEvents.seq }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get()?.seq ?? 0;
+}
+
 /** Events after `after` (a sequence number), oldest first. */
 export function listAudit(db: Executor, after: number, limit: number): AuditEvent[] {
   return db

@@ -1,5 +1,5 @@
 export { defaultMigrationsFolder, openDatabase, type Db, type Executor, type OpenDatabase, type Tx } from './database.js';
-export { appendAudit, auditHash, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
+export { appendAudit, auditHash, auditHead, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
 export {
   allServers,
   approvalByReviewerOrKey,

@@ -1,4 +1,4 @@
-import { listAudit, verifyAuditChain, type AuditEvent } from '@sigil/db';
+import { auditHead, listAudit, verifyAuditChain, type AuditEvent } from '@sigil/db';
 import type { Deps } from '../deps.js';
 
 /** A page of audit events after `after`, and where the next page starts. */
@@ -10,4 +10,16 @@ export function readAudit(deps: Deps, after: number, limit: number): { events: A
 /** Verifies the hash chain from the first event. */
 export function checkAudit(deps: Deps): ReturnType<typeof verifyAuditChain> {
   return verifyAuditChain(deps.db);
+}
+
+/**
+ * Events committed since `after`, for the one-log-line-per-event stream. Only committed events
+ * are visible here, so a refused change (rolled back) is never logged as if it happened.
+ */
+export function auditSince(deps: Deps, after: number): AuditEvent[] {
+  return listAudit(deps.db, after, 1000);
+}
+
+export function currentAuditHead(deps: Deps): number {
+  return auditHead(deps.db);
 }
