@@ -1,14 +1,15 @@
-import { remove } from 'confusables';
+import unhomoglyph from 'unhomoglyph';
 import { splitServerName, type Manifest } from '@sigil/manifest';
 import type { LintFinding } from './finding.js';
 
 /**
- * The skeleton two names are compared by: NFKC, Unicode confusables to Latin (UTS #39 style),
- * case folding, separators removed, and ASCII look-alikes folded (rn→m, vv→w, 1/l/i/|→i, 0→o),
- * and runs of a repeated letter collapsed.
+ * The skeleton two names are compared by: case folding and NFKC, the UTS #39 confusable skeleton
+ * (unhomoglyph, Unicode's confusables.txt data: m→rn, 1/I→l, Cyrillic and Greek look-alikes to
+ * Latin…), separators removed, the remaining ASCII look-alikes folded (rn→m, vv→w, 1/l/i/|→i,
+ * 0→o), and runs of a repeated letter collapsed.
  */
 export function nameSkeleton(text: string): string {
-  return remove(text.normalize('NFKC'))
+  return unhomoglyph(text.toLowerCase().normalize('NFKC'))
     .toLowerCase()
     .replace(/[-_.\s]/g, '')
     .replace(/rn/g, 'm')
