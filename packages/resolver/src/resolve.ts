@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { compareVersions, ServerRecord, splitServerName, type Digest, type Manifest } from '@sigil/manifest';
+import { compareVersions, ServerRecord, splitServerName } from '@sigil/manifest';
 import { VerificationCache } from '@sigil/signing/verify';
 import { ResolveError, type Refusal } from './errors.js';
 import { DEFAULT_FETCH_LIMITS, fetchJson, type FetchLimits } from './http.js';
@@ -10,16 +10,7 @@ import { HostStore } from './store.js';
 import { verifyVersion, type Expectation, type VerifiedVersion } from './verify-version.js';
 
 /** A server whose every check passed: what a host may start. */
-export interface ResolvedServer {
-  name: string;
-  version: string;
-  digest: Digest;
-  toolsDigest: Digest;
-  manifest: Manifest;
-  signer: string;
-  approvals: Digest[];
-  risk: 'low' | 'high';
-}
+export type ResolvedServer = Omit<VerifiedVersion, 'record' | 'status'>;
 
 export interface RegistryOptions {
   policy: TrustPolicy;

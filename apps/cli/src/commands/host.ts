@@ -24,6 +24,7 @@ import { certificateFingerprint, CertificateIdentity, publicKeyFingerprint, Trus
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { writeAtomic } from '../files.js';
+import { registryBase } from '../http.js';
 import { safeText } from '../output.js';
 import { runGuardProxy } from '../proxy/guard-proxy.js';
 
@@ -43,7 +44,7 @@ export function registerHost(program: Command, ctx: Context): void {
     .addOption(new Option('--max-status-age <seconds>', 'longest accepted age of a signed status').default(86_400).argParser(int(1, 30 * 86_400)))
     .option('--force', 'overwrite an existing policy file', false)
     .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; force: boolean }) => {
-      const registry = registryUrl(ctx);
+      const registry = registryBase(ctx);
       if (existsSync(opts.out) && !opts.force) throw new CliError('FILE_EXISTS', `${opts.out} exists; pass --force to overwrite it`);
       if (opts.highRiskThreshold < opts.threshold) throw new UsageError('--high-risk-threshold must be at least --threshold');
       const token = ctx.globals().token;
@@ -240,18 +241,6 @@ function refuseHost(code: string, message: string): Promise<number> {
 
 async function load(path: string): Promise<TrustPolicy> {
   return loadPolicy(path);
-}
-
-function registryUrl(ctx: Context): string {
-  const url = ctx.globals().registry;
-  if (!url) throw new UsageError('give the registry with --registry <url> or SIGIL_REGISTRY');
-  try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-  } catch {
-    throw new UsageError(`${JSON.stringify(url)} is not an http(s) URL`);
-  }
-  return url.replace(/\/+$/, '');
 }
 
 function addSigner(into: { publicKeys: string[]; identities: Array<{ identity: string }> }, spec: string, rel: (p: string) => string): void {
