@@ -87,7 +87,10 @@ describe('the publish -> review -> approve -> lock -> resolve path', () => {
     await ok(['keygen', '--out', path('release.key')]);
     await ok(['ca', 'issue', '--ca', path('org-ca'), '--public-key', path('release.key.pub'), '--identity', 'mailto:release@certco.example', '--days', '1', '--out', path('release.crt')]);
     const certToken = await token('certco-ci', 'publisher', 'io.github.certco');
-    const manifest = writeManifest('certco.json', weatherManifest({ name: 'io.github.certco/forecast', version: '2.0.0' }));
+    // Its own tool names: tools named like another approved server's would be a shadowing warning.
+    const forecast = weatherManifest({ name: 'io.github.certco/forecast', version: '2.0.0' });
+    forecast.tools = forecast.tools.map((t) => ({ ...t, name: `certco_${t.name}` }));
+    const manifest = writeManifest('certco.json', forecast);
     await signAndPublish(manifest, path('release.key'), ['--cert', path('release.crt'), '--tsa', `${registry.url}/api/v1/timestamp`], certToken);
     await ok(['review', 'approve', 'io.github.certco/forecast@2.0.0', '--key', path('bob.key')], tokens.bob);
     const status = JSON.parse(await ok(['review', 'show', 'io.github.certco/forecast@2.0.0', '--json'], tokens.bob)) as { status: string; signer: { identity: string } };
@@ -167,6 +170,13 @@ describe('the host refuses', () => {
     expect(await refused(['lock', 'io.github.acme/weather@1.2.0'], tokens.reader, host)).toBe('ROLLBACK');
     const update = await ok(['lock', '--update', 'io.github.acme/weather'], tokens.reader, host);
     expect(update).toContain('2.0.0');
+    // The newest approved version can fall below the lock when a newer one is revoked.
+    await signAndPublish(writeManifest('w3.json', weatherManifest({ version: '3.0.0' })));
+    await ok(['review', 'approve', 'io.github.acme/weather@3.0.0', '--key', path('alice.key')], tokens.alice);
+    await ok(['lock', '--update', 'io.github.acme/weather'], tokens.reader, host);
+    await ok(['revoke', 'io.github.acme/weather@3.0.0', '--reason', 'bad release'], tokens.alice);
+    expect(await refused(['lock', '--update', 'io.github.acme/weather'], tokens.reader, host)).toBe('ROLLBACK');
+    expect(await ok(['lock', '--update', 'io.github.acme/weather', '--allow-downgrade'], tokens.reader, host)).toContain('2.0.0');
   });
 
   it('a version revoked after it was locked, with REVOKED', async () => {

@@ -188,6 +188,43 @@ describe('publishing', () => {
   });
 });
 
+describe('refusals on decisions write nothing', () => {
+  it('refuses outside the allowlist (NAMESPACE_NOT_ALLOWED)', async () => {
+    const wide = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'wide-ci', role: 'publisher', namespaces: ['io.github.*'] }).token;
+    const before = snapshot();
+    const r = await call('/v1/publish', auth(wide, json(await publishBody(weatherManifest({ name: 'io.github.nobody/weather' })))));
+    expect(r.body.code).toBe('NAMESPACE_NOT_ALLOWED');
+    expect(r.status).toBe(403);
+    expect(snapshot()).toBe(before);
+  });
+
+  it('refuses self-approval by principal and by key, and a second decision', async () => {
+    const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+    const m = weatherManifest({ version: '6.0.0' });
+    expect((await call('/v1/publish', auth(t.publisher, json(await publishBody(m))))).status).toBe(201);
+    const subject = { name: m.name, version: m.version, digest: manifestDigest(m) };
+    // the publishing principal, as a security reviewer with its own key
+    const ciKey = generateKeyPair();
+    expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'acme-ci', publicKey: ciKey.publicKeyPem })))).status).toBe(201);
+    const ciSecurity = createToken(deps, admin, { principal: 'acme-ci', role: 'security' }).token;
+    // a reviewer bound to the publisher's signing key
+    expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'dave', publicKey: publisherKey.publicKeyPem })))).status).toBe(201);
+    const dave = createToken(deps, admin, { principal: 'dave', role: 'security' }).token;
+    const before = snapshot();
+    const byPrincipal = await signApprovalStatement(subject, { decision: 'approved', reviewer: 'acme-ci', risk: 'low' }, createSigner({ privateKey: ciKey.privateKeyPem }));
+    expect((await call('/v1/servers/io.github.acme/weather/versions/6.0.0/approvals', auth(ciSecurity, json({ bundle: byPrincipal })))).body.code).toBe('SELF_APPROVAL');
+    const byKey = await signApprovalStatement(subject, { decision: 'approved', reviewer: 'dave', risk: 'low' }, createSigner({ privateKey: publisherKey.privateKeyPem }));
+    expect((await call('/v1/servers/io.github.acme/weather/versions/6.0.0/approvals', auth(dave, json({ bundle: byKey })))).body.code).toBe('SELF_APPROVAL');
+    expect(snapshot()).toBe(before);
+    expect((await call('/v1/servers/io.github.acme/weather/versions/6.0.0/rejections', auth(t.alice, json({ reason: 'no' })))).status).toBe(201);
+    const decided = snapshot();
+    const second = await call('/v1/servers/io.github.acme/weather/versions/6.0.0/revocations', auth(t.alice, json({ reason: 'again' })));
+    expect(second.status).toBe(409);
+    expect(second.body.code).toBe('ALREADY_DECIDED');
+    expect(snapshot()).toBe(decided);
+  });
+});
+
 describe('when the lint finds something', () => {
   it('refuses hidden text with LINT_BLOCKED and the findings, writing nothing', async () => {
     const m = weatherManifest({ version: '4.0.0' });
