@@ -98,6 +98,33 @@ describe('the publish -> review -> approve -> lock -> resolve path', () => {
   });
 });
 
+describe('SLSA provenance at publish', () => {
+  const gha = {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_REPOSITORY: 'acme/weather-mcp',
+    GITHUB_WORKFLOW_REF: 'acme/weather-mcp/.github/workflows/release.yml@refs/tags/v7.0.0',
+    GITHUB_REF: 'refs/tags/v7.0.0',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_RUN_ID: '123',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_EVENT_NAME: 'push',
+  };
+  it('accepts provenance from the manifest repository, and refuses provenance from another one', async () => {
+    const file = writeManifest('prov.json', weatherManifest({ version: '7.0.0' }));
+    await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle.json`]);
+    const good = await registry.sigil(['provenance', file, '--key', path('publisher.key'), '--out', `${file}.prov.json`], undefined, { env: gha });
+    expect(good.code, good.stderr).toBe(0);
+    await ok(['publish', file, '--bundle', `${file}.bundle.json`, '--provenance', `${file}.prov.json`], tokens.publisher);
+
+    const other = writeManifest('prov2.json', weatherManifest({ version: '7.0.1' }));
+    await ok(['sign', other, '--key', path('publisher.key'), '--out', `${other}.bundle.json`]);
+    const bad = await registry.sigil(['provenance', other, '--key', path('publisher.key'), '--out', `${other}.prov.json`], undefined, { env: { ...gha, GITHUB_REPOSITORY: 'mallory/fork', GITHUB_WORKFLOW_REF: 'mallory/fork/.github/workflows/x.yml@refs/heads/main' } });
+    expect(bad.code).toBe(0);
+    expect(await refused(['publish', other, '--bundle', `${other}.bundle.json`, '--provenance', `${other}.prov.json`], tokens.publisher)).toBe('PROVENANCE_INVALID');
+  });
+});
+
 describe('when a high-risk version is approved by one reviewer only', () => {
   it('stays pending until a second, distinct reviewer approves', async () => {
     await signAndPublish(writeManifest('fs.json', filesystemManifest()));

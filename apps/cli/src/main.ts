@@ -54,6 +54,7 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   ca: 'signing',
   sign: 'signing',
   verify: 'signing',
+  provenance: 'signing',
   policy: 'host',
   lock: 'host',
   resolve: 'host',

@@ -80,6 +80,24 @@ export function registerSigning(program: Command, ctx: Context): void {
       ctx.out.result({ dir: opts.out, certificate: resolvePath(opts.out, 'ca.crt'), fingerprint }, `created CA ${safeText(opts.name)} in ${opts.out}\nfingerprint ${fingerprint}`);
     });
 
+  program
+    .command('provenance')
+    .description('sign SLSA v1 provenance for a manifest from the CI environment (GitHub Actions variables)')
+    .argument('<manifest>', 'manifest file')
+    .requiredOption('--key <file>', 'the build signing key')
+    .option('--cert <file.crt>', 'a short-lived certificate for the key (needs --tsa)')
+    .option('--tsa <url>', 'RFC 3161 timestamp authority, e.g. <registry>/api/v1/timestamp')
+    .requiredOption('--out <bundle>', 'where to write the provenance bundle')
+    .action(async (file: string, opts: { key: string; cert?: string; tsa?: string; out: string }) => {
+      const { provenanceFromGitHubActions, signProvenance } = await import('@sigil/signing/sign');
+      const { manifest } = await loadManifest(file);
+      const predicate = await signing(() => provenanceFromGitHubActions(process.env));
+      const signer = await signing(() => loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert } : {}), ...(opts.tsa ? { tsaUrl: opts.tsa } : {}) }));
+      const bundle = await signing(() => signProvenance(manifest, predicate, signer));
+      await writeAtomic(opts.out, `${JSON.stringify(bundle, null, 2)}\n`);
+      ctx.out.result({ bundle: opts.out, builder: predicate.runDetails.builder.id, digest: manifestDigest(manifest) }, `wrote ${opts.out}: SLSA provenance by ${predicate.runDetails.builder.id}`);
+    });
+
   ca.command('register')
     .description("register your organisation CA's public chain with the registry (admin), so leaves under it can sign")
     .requiredOption('--ca <dir>', 'CA directory from sigil ca init (only chain.pem is sent)')
