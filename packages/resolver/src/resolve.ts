@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { compareVersions, ServerRecord, splitServerName } from '@sigil/manifest';
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson, compareVersions, Digest, ServerRecord, splitServerName, type VersionRecord } from '@sigil/manifest';
+import { z } from 'zod';
 import { VerificationCache } from '@sigil/signing/verify';
 import { ResolveError, type Refusal } from './errors.js';
 import { DEFAULT_FETCH_LIMITS, fetchJson, type FetchLimits } from './http.js';
@@ -7,7 +8,7 @@ import { readLockfile, writeLockfile, type LockEntry, type Lockfile } from './lo
 import type { TrustPolicy } from './policy.js';
 import { verifyStatus, type VerifiedStatus } from './status.js';
 import { HostStore } from './store.js';
-import { verifyVersion, type Expectation, type VerifiedVersion } from './verify-version.js';
+import { judgeVersion, proveRecord, verifyVersion, type Expectation, type RecordProof, type VerifiedVersion } from './verify-version.js';
 
 /** A server whose every check passed: what a host may start. */
 export type ResolvedServer = Omit<VerifiedVersion, 'record' | 'status'>;
@@ -28,6 +29,25 @@ export interface ResolveOptions extends RegistryOptions {
   /** Only these names from the lock (default: all). */
   names?: readonly string[];
   store?: HostStore;
+}
+
+/** A kept proof, validated when read back (a malformed one is simply not used). */
+const KeptProof = z.strictObject({
+  digest: Digest,
+  toolsDigest: Digest,
+  signer: z.string().max(1024),
+  readOnly: z.boolean(),
+  recordRisk: z.enum(['low', 'high']),
+  approvals: z.array(z.strictObject({ who: z.string().max(1024), digest: Digest })).max(64),
+  ignored: z.array(z.string().max(2048)).max(64),
+});
+const MAX_PROOFS = 10_000;
+
+/** Digest of everything in the policy that a record proof depends on. */
+function policyDigest(policy: TrustPolicy): string {
+  return createHash('sha256')
+    .update(canonicalJson({ publishers: policy.publishers, reviewers: policy.reviewers, trustedRoot: policy.trustedRoot }))
+    .digest('hex');
 }
 
 /** Most version records fetched at once. */
@@ -62,7 +82,7 @@ export async function resolve(options: ResolveOptions): Promise<ResolvedServer[]
     statusBundle = await store.readStatus();
     if (statusBundle === undefined) throw ResolveError.of('', 'REGISTRY_UNREACHABLE', 'offline, and the local cache holds no verified status: run `sigil resolve` once with the registry reachable');
     status = verifyStatus(statusBundle, options.policy, { now, lastIssuedAt: state.lastStatusIssuedAt, cache });
-    records = await Promise.all(names.map((n) => store.readRecord(lock.servers[n]!.digest)));
+    records = await Promise.all(names.map((n) => store.readRecordText(lock.servers[n]!.digest)));
     const missing = names.filter((_, i) => records[i] === undefined);
     if (missing.length) {
       throw new ResolveError(missing.map((name) => ({ name, code: 'REGISTRY_UNREACHABLE', message: `offline, and the local cache holds no copy of ${name}@${lock.servers[name]!.version}` })));
@@ -75,14 +95,34 @@ export async function resolve(options: ResolveOptions): Promise<ResolvedServer[]
     status = verifyStatus(statusBundle, options.policy, { now, nonce, lastIssuedAt: state.lastStatusIssuedAt, cache });
   }
 
+  // Record proofs are kept by the exact record bytes and the policy: an unchanged record is
+  // verified once, and only the cheap, time-dependent judgement runs on every start.
+  const proofs = await store.readProofs();
+  const policyKey = policyDigest(options.policy);
+  let newProofs = 0;
   const refusals: Refusal[] = [];
   const resolved: VerifiedVersion[] = [];
   names.forEach((name, i) => {
     const entry = lock.servers[name]!;
-    const record = records[i];
-    if (record instanceof ResolveError) return void refusals.push(...record.refusals);
+    const fetched = records[i];
+    if (fetched instanceof ResolveError) return void refusals.push(...fetched.refusals);
     try {
-      resolved.push(verifyVersion(name, entry.version, record, options.policy, status.entries.get(refs[i]!), { digest: entry.digest, signer: entry.signer }, cache));
+      const text = typeof fetched === 'string' ? fetched : undefined;
+      const key = text === undefined ? undefined : `${createHash('sha256').update(text).digest('hex')}:${policyKey}`;
+      const kept = key === undefined ? undefined : KeptProof.safeParse(proofs[key]);
+      let proof: RecordProof;
+      let record: VersionRecord;
+      if (kept?.success) {
+        proof = kept.data as RecordProof;
+        record = JSON.parse(text!) as VersionRecord;
+      } else {
+        ({ proof, record } = proveRecord(name, entry.version, text === undefined ? fetched : JSON.parse(text), options.policy, entry.digest, cache));
+        if (key !== undefined) {
+          proofs[key] = proof;
+          newProofs++;
+        }
+      }
+      resolved.push(judgeVersion(name, entry.version, proof, record, options.policy, status.entries.get(refs[i]!), { digest: entry.digest, signer: entry.signer }));
     } catch (e) {
       if (e instanceof ResolveError) refusals.push(...e.refusals.map((r) => ({ ...r, name: r.name || name })));
       else refusals.push({ name, code: 'SIGNATURE_INVALID', message: `verification failed: ${(e as Error).message}` });
@@ -100,6 +140,10 @@ export async function resolve(options: ResolveOptions): Promise<ResolvedServer[]
     await store.writeState({ ...state, lastStatusIssuedAt: status.predicate.issuedAt });
   }
   if (cache.misses > 0) await store.saveVerified(cache);
+  if (newProofs > 0) {
+    const entries = Object.entries(proofs);
+    await store.writeProofs(Object.fromEntries(entries.slice(-MAX_PROOFS)));
+  }
   return resolved.map(publicView);
 }
 
@@ -114,7 +158,7 @@ export async function fetchVerifiedVersion(options: RegistryOptions & { store?: 
   const [bundle, [record]] = await Promise.all([fetchStatus(options, [ref], nonce), fetchRecords(options, [{ name, version }])]);
   const status = verifyStatus(bundle, options.policy, { now: (options.now ?? (() => new Date()))(), nonce, lastIssuedAt: options.lastIssuedAt });
   if (record instanceof ResolveError) throw record;
-  const verified = verifyVersion(name, version, record, options.policy, status.entries.get(ref), expect);
+  const verified = verifyVersion(name, version, typeof record === 'string' ? JSON.parse(record) : record, options.policy, status.entries.get(ref), expect);
   await options.store?.writeRecord(verified.record);
   return { ...publicView(verified), record: verified.record };
 }
@@ -181,7 +225,9 @@ async function fetchRecords(options: RegistryOptions, wanted: Array<{ name: stri
         );
         if (response.status === 404) out[i] = ResolveError.of(name, 'NOT_APPROVED', `the registry has no ${name}@${version}`);
         else if (response.status !== 200) out[i] = httpRefusal(name, response.status, response.json);
-        else out[i] = response.json;
+        // fetchJson parsed it only if it is JSON within the depth bound; keep the exact text.
+        else if (response.json === undefined) out[i] = ResolveError.of(name, 'RESPONSE_INVALID', `the registry's answer for ${name}@${version} is not JSON within the nesting bound`);
+        else out[i] = new TextDecoder('utf-8', { fatal: true }).decode(response.bytes);
       } catch (e) {
         out[i] = e instanceof ResolveError ? e : ResolveError.of(name, 'REGISTRY_UNREACHABLE', (e as Error).message, undefined, e);
       }

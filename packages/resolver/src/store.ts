@@ -47,12 +47,38 @@ export class HostStore {
 
   /** A cached version record whose manifest has this digest (the caller verifies it all again). */
   async readRecord(digest: Digest): Promise<VersionRecord | undefined> {
+    const text = await this.readRecordText(digest);
+    if (text === undefined) return undefined;
     try {
-      const parsed = VersionRecord.safeParse(JSON.parse(await readBoundedText(join(this.cacheDir, 'records', `${digestHex(digest)}.json`), MAX_RECORD_BYTES)));
+      const parsed = VersionRecord.safeParse(JSON.parse(text));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** The exact text of a cached record, unparsed. */
+  async readRecordText(digest: Digest): Promise<string | undefined> {
+    try {
+      return await readBoundedText(join(this.cacheDir, 'records', `${digestHex(digest)}.json`), MAX_RECORD_BYTES);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Kept record proofs (see RecordProof), keyed by record bytes and policy. */
+  async readProofs(): Promise<Record<string, unknown>> {
+    try {
+      const value = JSON.parse(await readBoundedText(join(this.cacheDir, 'proofs.json'), MAX_CACHE_BYTES)) as unknown;
+      return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  async writeProofs(proofs: Record<string, unknown>): Promise<void> {
+    await mkdir(this.cacheDir, { recursive: true });
+    await writeJsonAtomic(join(this.cacheDir, 'proofs.json'), proofs);
   }
 
   async writeRecord(record: VersionRecord): Promise<void> {

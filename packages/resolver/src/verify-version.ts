@@ -48,26 +48,37 @@ export function signerId(signer: VerifiedSigner): string {
 }
 
 /**
- * Verifies one version record against the host's policy, its pin and the signed status entry,
- * in the order of the resolver's contract, throwing the first refusal:
- * 1. the answer is one version record, about exactly the server and version asked (NAME_MISMATCH);
- * 2. its manifest's canonical digest equals the pin (DIGEST_MISMATCH: the rug pull);
- * 3. a publisher signature exists (UNSIGNED), verifies over this manifest (SIGNATURE_INVALID,
- *    NAME_MISMATCH inside the statement) and comes from a signer the policy allows for the
- *    namespace and the lock pinned (SIGNER_UNTRUSTED);
- * 4. enough distinct policy reviewers approved this exact digest (NOT_APPROVED);
- * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED).
- * The status statement itself (signature, freshness) is checked once per resolution by the caller.
+ * What a version record proves under a policy, independent of time and of the registry's
+ * current status: digests, the allowed publisher, and the approvals that verify. Safe to keep,
+ * keyed by the exact record bytes and the policy, so an unchanged record is verified once.
  */
-export function verifyVersion(
+export interface RecordProof {
+  digest: Digest;
+  toolsDigest: Digest;
+  signer: string;
+  readOnly: boolean;
+  recordRisk: 'low' | 'high';
+  /** Approvals by policy reviewers that verify over this digest, not by the publisher's key. */
+  approvals: Array<{ who: string; digest: Digest }>;
+  /** Approvals that do not count, and why. */
+  ignored: string[];
+}
+
+/**
+ * Steps 1-3 and the cryptographic part of step 4 of {@link verifyVersion}: the answer is about
+ * the name and version asked (NAME_MISMATCH), its manifest digest equals the pin
+ * (DIGEST_MISMATCH: the rug pull), a publisher signature exists (UNSIGNED) and verifies over
+ * this manifest (SIGNATURE_INVALID) by a signer the policy allows (SIGNER_UNTRUSTED); approvals
+ * are verified but not yet counted.
+ */
+export function proveRecord(
   name: string,
   version: string,
   raw: unknown,
   policy: TrustPolicy,
-  entry: StatusEntry | undefined,
-  expect: Expectation,
+  expectDigest: Digest | undefined,
   cache?: VerificationCache,
-): VerifiedVersion {
+): { proof: RecordProof; record: VersionRecord } {
   const refuse = (code: ResolveErrorCode, message: string, details?: unknown, cause?: unknown): never => {
     throw ResolveError.of(name, code, message, details, cause);
   };
@@ -86,8 +97,8 @@ export function verifyVersion(
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 
   const digest = manifestDigest(manifest);
-  if (expect.digest !== undefined && digest !== expect.digest) {
-    refuse('DIGEST_MISMATCH', `the manifest of ${name}@${version} has digest ${digest}, but the lock pins ${expect.digest}: it changed after it was locked`);
+  if (expectDigest !== undefined && digest !== expectDigest) {
+    refuse('DIGEST_MISMATCH', `the manifest of ${name}@${version} has digest ${digest}, but the lock pins ${expectDigest}: it changed after it was locked`);
   }
   if (record.digest !== digest) refuse('DIGEST_MISMATCH', `the registry states digest ${record.digest} for a manifest whose digest is ${digest}`);
 
@@ -100,14 +111,7 @@ export function verifyVersion(
     return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
   }
   const publisher = signerId(signer);
-  if (expect.signer !== undefined && publisher !== expect.signer) {
-    refuse('SIGNER_UNTRUSTED', `${name}@${version} is signed by ${publisher}, but the lock pins ${expect.signer}`);
-  }
-
-  const readOnly = manifest.tools.every((t) => t.annotations?.readOnlyHint === true);
-  const risk: 'low' | 'high' = !readOnly || entry?.risk === 'high' || record.risk === 'high' ? 'high' : 'low';
-  const needed = risk === 'high' ? policy.highRiskThreshold : policy.threshold;
-  const counted = new Map<string, Digest>();
+  const approvals: RecordProof['approvals'] = [];
   const ignored: string[] = [];
   for (const approval of record.approvals) {
     try {
@@ -115,11 +119,41 @@ export function verifyVersion(
       const who = signerId(verified.signer);
       if (verified.predicate.decision !== 'approved') ignored.push(`${who}: decision ${verified.predicate.decision}`);
       else if (verified.signer.keyFingerprint === signer.keyFingerprint || who === publisher) ignored.push(`${who}: the publisher cannot approve its own manifest`);
-      else if (entry && !entry.approvals.includes(verified.bundleDigest as Digest)) ignored.push(`${who}: not counted by the registry's signed status`);
-      else if (!counted.has(who)) counted.set(who, verified.bundleDigest as Digest);
+      else approvals.push({ who, digest: verified.bundleDigest as Digest });
     } catch (e) {
       ignored.push(`${approval.reviewer}: ${e instanceof SigningError ? e.code : 'invalid'}`);
     }
+  }
+  const proof: RecordProof = {
+    digest,
+    toolsDigest: toolsSetDigest(manifest.tools),
+    signer: publisher,
+    readOnly: manifest.tools.every((t) => t.annotations?.readOnlyHint === true),
+    recordRisk: record.risk,
+    approvals,
+    ignored,
+  };
+  return { proof, record };
+}
+
+/**
+ * The rest of {@link verifyVersion}, cheap and applied on every resolution: the pins (digest,
+ * signer), enough distinct approvals the signed status also counts (NOT_APPROVED), and the
+ * status itself (REVOKED, NOT_APPROVED, DIGEST_MISMATCH).
+ */
+export function judgeVersion(name: string, version: string, proof: RecordProof, record: VersionRecord, policy: TrustPolicy, entry: StatusEntry | undefined, expect: Expectation): VerifiedVersion {
+  const refuse = (code: ResolveErrorCode, message: string, details?: unknown): never => {
+    throw ResolveError.of(name, code, message, details);
+  };
+  if (expect.digest !== undefined && proof.digest !== expect.digest) refuse('DIGEST_MISMATCH', `the manifest of ${name}@${version} has digest ${proof.digest}, but the lock pins ${expect.digest}`);
+  if (expect.signer !== undefined && proof.signer !== expect.signer) refuse('SIGNER_UNTRUSTED', `${name}@${version} is signed by ${proof.signer}, but the lock pins ${expect.signer}`);
+  const risk: 'low' | 'high' = !proof.readOnly || entry?.risk === 'high' || proof.recordRisk === 'high' ? 'high' : 'low';
+  const needed = risk === 'high' ? policy.highRiskThreshold : policy.threshold;
+  const counted = new Map<string, Digest>();
+  const ignored = [...proof.ignored];
+  for (const a of proof.approvals) {
+    if (entry && !entry.approvals.includes(a.digest)) ignored.push(`${a.who}: not counted by the registry's signed status`);
+    else if (!counted.has(a.who)) counted.set(a.who, a.digest);
   }
   if (counted.size < needed) {
     refuse(
@@ -128,24 +162,28 @@ export function verifyVersion(
       { counted: [...counted.keys()], ignored, risk, needed },
     );
   }
-
   if (!entry || entry.status === 'unknown') refuse('NOT_APPROVED', `the registry's signed status does not cover ${name}@${version}`);
-  if (entry!.digest !== digest) refuse('DIGEST_MISMATCH', `the registry's signed status is for digest ${entry!.digest}, not ${digest}`);
+  if (entry!.digest !== proof.digest) refuse('DIGEST_MISMATCH', `the registry's signed status is for digest ${entry!.digest}, not ${proof.digest}`);
   if (entry!.status === 'revoked') refuse('REVOKED', `${name}@${version} was revoked${entry!.reason ? `: ${entry!.reason}` : ''}`);
   if (entry!.status !== 'approved') refuse('NOT_APPROVED', `${name}@${version} is ${entry!.status} in the registry`);
+  return { name, version, digest: proof.digest, toolsDigest: proof.toolsDigest, manifest: record.manifest, signer: proof.signer, approvals: [...counted.values()].sort(), risk, status: 'approved', record };
+}
 
-  return {
-    name,
-    version,
-    digest,
-    toolsDigest: toolsSetDigest(manifest.tools),
-    manifest,
-    signer: publisher,
-    approvals: [...counted.values()].sort(),
-    risk,
-    status: 'approved',
-    record,
-  };
+/**
+ * Verifies one version record against the host's policy, its pin and the signed status entry,
+ * in the order of the resolver's contract, throwing the first refusal:
+ * 1. the answer is one version record, about exactly the server and version asked (NAME_MISMATCH);
+ * 2. its manifest's canonical digest equals the pin (DIGEST_MISMATCH: the rug pull);
+ * 3. a publisher signature exists (UNSIGNED), verifies over this manifest (SIGNATURE_INVALID,
+ *    NAME_MISMATCH inside the statement) and comes from a signer the policy allows for the
+ *    namespace and the lock pinned (SIGNER_UNTRUSTED);
+ * 4. enough distinct policy reviewers approved this exact digest (NOT_APPROVED);
+ * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED).
+ * The status statement itself (signature, freshness) is checked once per resolution by the caller.
+ */
+export function verifyVersion(name: string, version: string, raw: unknown, policy: TrustPolicy, entry: StatusEntry | undefined, expect: Expectation, cache?: VerificationCache): VerifiedVersion {
+  const { proof, record } = proveRecord(name, version, raw, policy, expect.digest, cache);
+  return judgeVersion(name, version, proof, record, policy, entry, expect);
 }
 
 /** Maps a signing refusal to the resolver's contract code. */
