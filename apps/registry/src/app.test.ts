@@ -258,6 +258,22 @@ describe('when the lint finds something', () => {
   });
 });
 
+describe('reading a version', () => {
+  it('reflects approvals and decisions at once (the serialized record is never stale)', async () => {
+    const m = weatherManifest({ version: '4.2.0' });
+    expect((await call('/v1/publish', auth(t.publisher, json(await publishBody(m))))).status).toBe(201);
+    const path = '/v1/servers/io.github.acme/weather/versions/4.2.0';
+    expect((await call(path, auth(t.reader))).body.status).toBe('pending');
+    const approval = await signApprovalStatement({ name: m.name, version: m.version, digest: manifestDigest(m) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+    expect((await call(`${path}/approvals`, auth(t.alice, json({ bundle: approval })))).status).toBe(201);
+    const approved = await call(path, auth(t.reader));
+    expect(approved.body.status).toBe('approved');
+    expect((approved.body.approvals as unknown[]).length).toBe(1);
+    expect((await call(`${path}/revocations`, auth(t.alice, json({ reason: 'found a problem' })))).status).toBe(201);
+    expect((await call(path, auth(t.reader))).body).toMatchObject({ status: 'revoked', revocation: { reason: 'found a problem' } });
+  });
+});
+
 describe('the audit chain', () => {
   it('verifies from the first event, over the API too', async () => {
     const r = await call('/v1/audit/verify', auth(ADMIN));

@@ -9,7 +9,7 @@ import { listServers } from '../services/list-servers.js';
 import { rejectVersion } from '../services/reject-version.js';
 import { reviewVersion } from '../services/review-version.js';
 import { revokeVersion } from '../services/revoke-version.js';
-import { getServer, getVersion } from '../services/views.js';
+import { getServer, getVersionJson } from '../services/views.js';
 import { ApprovalBody, ReasonBody } from '../schemas.js';
 
 const ListQuery = z.object({ search: z.string().max(200).optional(), cursor: z.string().max(256).optional(), limit: z.coerce.number().int().min(1).max(100).default(30) });
@@ -42,7 +42,8 @@ export function serverRoutes(deps: Deps) {
     })
     .get('/:namespace/:name/versions/:version', (c) => {
       caller(c, deps, READ_ROLES, 'reading a version', { anonymous: true });
-      return c.json(getVersion(deps, nameOf(c.req.param('namespace'), c.req.param('name')), versionOf(c.req.param('version'))));
+      const text = getVersionJson(deps, nameOf(c.req.param('namespace'), c.req.param('name')), versionOf(c.req.param('version')));
+      return c.body(text, 200, { 'content-type': 'application/json' });
     })
     .get('/:namespace/:name/versions/:version/review', (c) => {
       caller(c, deps, ['admin', 'security', 'publisher'], 'reading a review');
