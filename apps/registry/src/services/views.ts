@@ -39,26 +39,13 @@ export function getVersion(deps: Deps, name: string, version: string): VersionRe
   return versionRecord(deps, requireVersion(deps, name, version));
 }
 
-/** Serialized version records, keyed by everything that can change about a stored version. */
-const serialized = new WeakMap<Deps, Map<string, string>>();
-const MAX_SERIALIZED = 1000;
-
 /**
- * The version record as JSON text. Content is immutable; status, decisions and approvals are in
- * the key, so a cached text is never stale. Reading a version is the hottest path of the API.
+ * The version record as JSON text, built from the database on every read: the database is the
+ * one source of truth, so a row changed behind the registry's back is served as it is and a
+ * host's pin refuses it (a cache here would hide that until a restart).
  */
 export function getVersionJson(deps: Deps, name: string, version: string): string {
-  const row = requireVersion(deps, name, version);
-  const key = `${row.id}:${row.status}:${row.rejectedAt ?? ''}:${row.revokedAt ?? ''}:${approvalsOf(deps.db, row.id).length}`;
-  let cache = serialized.get(deps);
-  if (!cache) serialized.set(deps, (cache = new Map()));
-  let text = cache.get(key);
-  if (text === undefined) {
-    text = JSON.stringify(versionRecord(deps, row));
-    cache.set(key, text);
-    if (cache.size > MAX_SERIALIZED) cache.delete(cache.keys().next().value as string);
-  }
-  return text;
+  return JSON.stringify(getVersion(deps, name, version));
 }
 
 export function getServer(deps: Deps, name: string): ServerRecord {
