@@ -132,10 +132,10 @@ describe('the resolver against the real registry', () => {
   });
 
   it('refuses a cached status older than the policy accepts, offline, with STATUS_STALE', async () => {
-    const h = await host('stale', ['--reviewer', path('alice.key.pub'), '--max-status-age', '1']);
+    const h = await host('stale', ['--reviewer', path('alice.key.pub'), '--max-status-age', '3']);
     await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
     await ok(['resolve'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    await new Promise((r) => setTimeout(r, 2100));
+    await new Promise((r) => setTimeout(r, 3200));
     expect(await refusedVia(['resolve', '--offline'], h)).toBe('STATUS_STALE');
   });
 
