@@ -92,9 +92,21 @@ describe('the publish -> review -> approve -> lock -> resolve path', () => {
     forecast.tools = forecast.tools.map((t) => ({ ...t, name: `certco_${t.name}` }));
     const manifest = writeManifest('certco.json', forecast);
     await signAndPublish(manifest, path('release.key'), ['--cert', path('release.crt'), '--tsa', `${registry.url}/api/v1/timestamp`], certToken);
-    await ok(['review', 'approve', 'io.github.certco/forecast@2.0.0', '--key', path('bob.key')], tokens.bob);
+    // The reviewer signs with a short-lived certificate too, timestamped by the registry TSA.
+    await ok(['keygen', '--out', path('erin.key')]);
+    await ok(['ca', 'issue', '--ca', path('org-ca'), '--public-key', path('erin.key.pub'), '--identity', 'mailto:erin@certco.example', '--days', '1', '--out', path('erin.crt')]);
+    await ok(['reviewer', 'add', 'erin', '--identity', 'mailto:erin@certco.example'], registry.adminToken);
+    const erin = await token('erin', 'security');
+    await ok(['review', 'approve', 'io.github.certco/forecast@2.0.0', '--key', path('erin.key'), '--cert', path('erin.crt'), '--comment', 'read-only forecast tools'], erin);
     const status = JSON.parse(await ok(['review', 'show', 'io.github.certco/forecast@2.0.0', '--json'], tokens.bob)) as { status: string; signer: { identity: string } };
     expect(status).toMatchObject({ status: 'approved', signer: { identity: 'mailto:release@certco.example' } });
+
+    // A host trusting only certificate identities under the registered CA locks and resolves it.
+    const host = path('host-certco');
+    await ok(['policy', 'init', '--out', join(host, 'sigil.policy.json'), '--publisher', 'io.github.certco=mailto:release@certco.example', '--reviewer', 'mailto:erin@certco.example'], tokens.reader);
+    await ok(['lock', 'io.github.certco/forecast@2.0.0'], tokens.reader, host);
+    const resolved = JSON.parse(await ok(['resolve', '--json'], tokens.reader, host)) as { servers: Array<{ signer: string }> };
+    expect(resolved.servers[0]!.signer).toBe('mailto:release@certco.example');
   });
 });
 
