@@ -127,6 +127,18 @@ describe.each(ROUTES)('the shared security cases on $name', (route) => {
   });
 });
 
+describe('when a publisher reads a review outside its token namespaces', () => {
+  it('refuses with 403 FORBIDDEN, and lets it read its own', async () => {
+    const outsider = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'other-ci', role: 'publisher', namespaces: ['io.github.other'] }).token;
+    const r = await call('/v1/servers/io.github.acme/weather/versions/1.2.0/review', auth(outsider));
+    expect(r.status).toBe(403);
+    expect(r.body.code).toBe('FORBIDDEN');
+    // Its own namespace passes the check (the version is not published yet at this point).
+    const own = await call('/v1/servers/io.github.acme/weather/versions/0.0.1/review', auth(t.publisher));
+    expect(own.body.code).toBe('NOT_FOUND');
+  });
+});
+
 describe('when a publisher publishes outside its token namespaces', () => {
   it('refuses with 403 FORBIDDEN', async () => {
     const r = await call('/v1/publish', auth(t.publisher, json(await publishBody(weatherManifest({ name: 'io.github.other/weather' })))));
@@ -268,6 +280,7 @@ describe('reading a version', () => {
     expect((await call(`${path}/approvals`, auth(t.alice, json({ bundle: approval })))).status).toBe(201);
     const approved = await call(path, auth(t.reader));
     expect(approved.body.status).toBe('approved');
+    expect((await call(`${path}/review`, auth(t.alice))).body.approvals).toBe(1);
     expect((approved.body.approvals as unknown[]).length).toBe(1);
     expect((await call(`${path}/revocations`, auth(t.alice, json({ reason: 'found a problem' })))).status).toBe(201);
     expect((await call(path, auth(t.reader))).body).toMatchObject({ status: 'revoked', revocation: { reason: 'found a problem' } });

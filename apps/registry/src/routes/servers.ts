@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { caller, READ_ROLES, readJson, type Env } from '../http.js';
 import { approveVersion } from '../services/approve-version.js';
+import { requireNamespace } from '../services/authenticate.js';
 import { listServers } from '../services/list-servers.js';
 import { rejectVersion } from '../services/reject-version.js';
 import { reviewVersion } from '../services/review-version.js';
@@ -46,8 +47,11 @@ export function serverRoutes(deps: Deps) {
       return c.body(text, 200, { 'content-type': 'application/json' });
     })
     .get('/:namespace/:name/versions/:version/review', (c) => {
-      caller(c, deps, ['admin', 'security', 'publisher'], 'reading a review');
-      return c.json(reviewVersion(deps, nameOf(c.req.param('namespace'), c.req.param('name')), versionOf(c.req.param('version'))));
+      const principal = caller(c, deps, ['admin', 'security', 'publisher'], 'reading a review');
+      const name = nameOf(c.req.param('namespace'), c.req.param('name'));
+      // A publisher reads the reviews of its own namespaces only.
+      requireNamespace(deps, principal, name);
+      return c.json(reviewVersion(deps, name, versionOf(c.req.param('version'))));
     })
     .post('/:namespace/:name/versions/:version/approvals', async (c) => {
       const principal = caller(c, deps, ['security'], 'approving a version');

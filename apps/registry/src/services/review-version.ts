@@ -1,4 +1,4 @@
-import { versionsOf, versionsByStatus, type VersionRow } from '@sigil/db';
+import { approvalsOf, versionsOf, versionsByStatus, type VersionRow } from '@sigil/db';
 import { diffTools, type Manifest, type ToolsDiff } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { findings, requireVersion } from './views.js';
@@ -17,6 +17,7 @@ export interface Review {
   baseline: { version: string; digest: string } | null;
   diff: ToolsDiff | null;
   instructionsChanged: boolean;
+  /** Approvals recorded so far. */
   approvals: number;
 }
 
@@ -39,7 +40,7 @@ export function reviewVersion(deps: Deps, name: string, version: string): Review
     baseline: baseline ? { version: baseline.version, digest: baseline.digest } : null,
     diff: base ? diffTools(base.tools, manifest.tools) : null,
     instructionsChanged: base ? (base.instructions ?? null) !== (manifest.instructions ?? null) : false,
-    approvals: 0,
+    approvals: approvalsOf(deps.db, row.id).length,
   };
 }
 
