@@ -118,9 +118,9 @@ describe('sigil manifest init against a test server', () => {
   it('refuses a server with a 9 KiB description with the finding and its path', async () => {
     const run = await init({ TOOL_COUNT: '2', DESC_BYTES: String(9 * 1024) }, ['--json']);
     expect(run.code).toBe(1);
-    const body = JSON.parse(run.stdout) as { error: { code: string; findings: Array<{ code: string; path: string }> } };
+    const body = JSON.parse(run.stdout) as { error: { code: string; findings: Array<{ rule: string; path: string }> } };
     expect(body.error.code).toBe('MANIFEST_TOO_LARGE');
-    expect(body.error.findings).toContainEqual(expect.objectContaining({ code: 'DESCRIPTION_TOO_LONG', path: '/tools/0/description' }));
+    expect(body.error.findings).toContainEqual(expect.objectContaining({ rule: 'DESCRIPTION_TOO_LONG', path: '/tools/0/description' }));
   });
 
   it('gives up on a server that never answers within --timeout, and kills it', async () => {
@@ -177,9 +177,9 @@ describe('sigil manifest check and digest on bad input', () => {
     expect(run.stdout + run.stderr).not.toMatch(/^\s+at /m);
     const json = await runSigil(['manifest', 'check', path, '--json']);
     expect(json.code).toBe(1);
-    const body = JSON.parse(json.stdout) as { ok: boolean; findings: Array<{ code: string; path: string }> };
+    const body = JSON.parse(json.stdout) as { ok: boolean; findings: Array<{ rule: string; path: string }> };
     expect(body.ok).toBe(false);
-    expect(body.findings.map((f) => f.code)).toContain(code);
+    expect(body.findings.map((f) => f.rule)).toContain(code);
   });
 
   it.each(cases)('digest refuses %s with exit 1', async (label, text, code) => {

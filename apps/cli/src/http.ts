@@ -1,3 +1,5 @@
+import { Finding } from '@sigil/manifest';
+import { z } from 'zod';
 import { fetchJson, ResolveError } from '@sigil/resolver';
 import type { Context } from './context.js';
 import { CliError, UsageError } from './errors.js';
@@ -33,7 +35,9 @@ export async function callRegistry<T = unknown>(ctx: Context, method: 'GET' | 'P
   }
   if (answer.status >= 400) {
     const problem = answer.json as { code?: string; detail?: string; findings?: unknown[] } | undefined;
-    const findings = Array.isArray(problem?.findings) ? (problem.findings as never[]) : [];
+    // Findings are data from the network: parsed, never cast; a malformed list is dropped, not printed.
+    const parsed = z.array(Finding).max(1000).safeParse(problem?.findings ?? []);
+    const findings = parsed.success ? parsed.data : [];
     throw new CliError(problem?.code ?? `HTTP_${answer.status}`, problem?.detail ?? `the registry answered HTTP ${answer.status}`, findings);
   }
   return { status: answer.status, body: answer.json as T };

@@ -26,7 +26,9 @@ export function safeText(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
 
-/** One line per finding: severity, path, code, message. */
+/** One line per finding: severity, path, rule, message, and the excerpt of the original text when there is one. */
 export function formatFindings(findings: readonly Finding[]): string {
-  return findings.map((f) => `${f.severity.padEnd(7)} ${(f.path || '/').padEnd(32)} ${f.code.padEnd(22)} ${safeText(f.message)}`).join('\n');
+  return findings
+    .map((f) => `${f.severity.padEnd(7)} ${safeText(f.path || '/').padEnd(32)} ${safeText(f.rule).padEnd(22)} ${safeText(f.message)}${f.excerpt ? ` [${safeText(f.excerpt)}]` : ''}`)
+    .join('\n');
 }

@@ -1,18 +1,12 @@
 import type { Db } from '@sigil/db';
-import type { Manifest } from '@sigil/manifest';
+import type { Finding, Manifest } from '@sigil/manifest';
 import type { Logger } from 'pino';
 import type { Settings } from './config.js';
 import type { RegistryKeys } from './keys.js';
 import type { Metrics } from './metrics.js';
 
-/** One lint finding as the registry stores and shows it. */
-export interface LintFinding {
-  path: string;
-  rule: string;
-  severity: 'error' | 'warning';
-  message: string;
-  excerpt?: string;
-}
+/** One lint finding as the registry stores and shows it: the one findings shape of @sigil/manifest. */
+export type LintFinding = Finding;
 
 /**
  * The descriptor lint as the registry uses it at publish: findings for the manifest, look-alike

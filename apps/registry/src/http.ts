@@ -18,7 +18,7 @@ export async function readJson<S extends z.ZodType>(c: Context<Env>, schema: S):
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
   const text = await c.req.text();
-  const deep = scanJson(text, MAX_BODY_DEPTH).find((f) => f.code === 'JSON_TOO_DEEP');
+  const deep = scanJson(text, MAX_BODY_DEPTH).find((f) => f.rule === 'JSON_TOO_DEEP');
   if (deep) throw new ServiceError('PAYLOAD_TOO_LARGE', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, { findings: [deep] });
   let value: unknown;
   try {

@@ -1,4 +1,4 @@
-import { BundleJson, Digest, namespacePatternProblem, StatusRequest } from '@sigil/manifest';
+import { BundleJson, Digest, Finding, namespacePatternProblem, StatusRequest } from '@sigil/manifest';
 import { z } from 'zod';
 
 /** Request bodies of the registry API (responses are the wire schemas of @sigil/manifest). */
@@ -21,7 +21,7 @@ export const CaBody = z.strictObject({ certificates: z.string().min(1).max(64 * 
 export { StatusRequest };
 
 export const TokenResponse = z.object({ id: z.string(), token: z.string(), principal: z.string(), role: z.string(), namespaces: z.array(z.string()), expiresAt: z.string() });
-export const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string(), requestId: z.string(), instance: z.string().optional() });
+export const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string(), requestId: z.string(), instance: z.string().optional(), findings: z.array(Finding).optional() });
 export const AuditPage = z.object({
   events: z.array(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), details: z.record(z.string(), z.unknown()), prevHash: Digest, hash: Digest })),
   next: z.number().nullable(),

@@ -1,11 +1,7 @@
-/** One lint finding. `path` is a JSON Pointer into the manifest; `excerpt` is safe to print. */
-export interface LintFinding {
-  path: string;
-  rule: string;
-  severity: 'error' | 'warning';
-  message: string;
-  excerpt: string;
-}
+import type { Finding } from '@sigil/manifest';
+
+/** A lint finding: the project's one findings shape (`Finding` of @sigil/manifest). */
+export type LintFinding = Finding;
 
 /** True when any finding is an error (publishing is then refused with LINT_BLOCKED). */
 export function hasErrors(findings: readonly LintFinding[]): boolean {

@@ -1,4 +1,6 @@
-/** Machine-readable codes carried by manifest findings. */
+import { z } from 'zod';
+
+/** Rules of the manifest format check (the lint adds its own, such as `hidden-tag-characters`). */
 export type FindingCode =
   | 'JSON_INVALID'
   | 'JSON_TOO_DEEP'
@@ -14,19 +16,26 @@ export type FindingCode =
   | 'KEY_UNKNOWN'
   | 'TOOL_DUPLICATE';
 
-export type Severity = 'error' | 'warning' | 'info';
+export const Severity = z.enum(['error', 'warning', 'info']);
+export type Severity = z.infer<typeof Severity>;
 
 /**
- * One problem found in a manifest. Findings are data, not exceptions: a check reports every
- * finding it can, so a publisher fixes them all in one round.
- * `path` is a JSON Pointer (RFC 6901) into the manifest; `''` is the whole document.
+ * One problem found in a manifest, by the format check or the lint: the one findings shape of
+ * the project (manifest, lint, registry answers and the CLI all use it). Findings are data, not
+ * exceptions: a check reports every finding it can, so a publisher fixes them all in one round.
+ * `path` is a JSON Pointer (RFC 6901) into the manifest, `''` the whole document; `rule` a stable
+ * machine-readable id; `excerpt`, when present, the original text around the match with hidden
+ * and control characters escaped (safe to print; never a secret).
+ * @example { path: '/tools/0/description', rule: 'conceal-from-user', severity: 'warning', message: '…', excerpt: '…do not tell the user…' }
  */
-export interface Finding {
-  path: string;
-  code: FindingCode;
-  message: string;
-  severity: Severity;
-}
+export const Finding = z.object({
+  path: z.string().max(4096),
+  rule: z.string().min(1).max(64),
+  severity: Severity,
+  message: z.string().max(4096),
+  excerpt: z.string().max(1024).optional(),
+});
+export type Finding = z.infer<typeof Finding>;
 
 /** Builds a JSON Pointer from path segments, escaping `~` and `/` as RFC 6901 requires. */
 export function pointer(segments: ReadonlyArray<string | number>): string {
@@ -38,7 +47,7 @@ export function hasErrors(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === 'error');
 }
 
-const LIMIT_CODES: ReadonlySet<FindingCode> = new Set([
+const LIMIT_CODES: ReadonlySet<string> = new Set<FindingCode>([
   'MANIFEST_TOO_LARGE',
   'TOOLS_TOO_MANY',
   'DESCRIPTION_TOO_LONG',
@@ -55,8 +64,8 @@ export type ManifestRefusalCode = 'MANIFEST_TOO_LARGE' | 'NAME_INVALID' | 'VERSI
  */
 export function refusalCode(findings: readonly Finding[]): ManifestRefusalCode {
   const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.some((f) => LIMIT_CODES.has(f.code))) return 'MANIFEST_TOO_LARGE';
-  if (errors.some((f) => f.code === 'NAME_INVALID')) return 'NAME_INVALID';
-  if (errors.some((f) => f.code === 'VERSION_INVALID')) return 'VERSION_INVALID';
+  if (errors.some((f) => LIMIT_CODES.has(f.rule))) return 'MANIFEST_TOO_LARGE';
+  if (errors.some((f) => f.rule === 'NAME_INVALID')) return 'NAME_INVALID';
+  if (errors.some((f) => f.rule === 'VERSION_INVALID')) return 'VERSION_INVALID';
   return 'MANIFEST_INVALID';
 }

@@ -1,5 +1,5 @@
 export { LIMITS, type Limits } from './limits.js';
-export { hasErrors, pointer, refusalCode, type Finding, type FindingCode, type ManifestRefusalCode, type Severity } from './findings.js';
+export { Finding, hasErrors, pointer, refusalCode, Severity, type FindingCode, type ManifestRefusalCode } from './findings.js';
 export { ManifestError } from './errors.js';
 export {
   compareVersions,

@@ -53,7 +53,7 @@ export function scanJson(text: string, maxDepth: number): Finding[] {
           if (top.keys.has(key)) {
             findings.push({
               path: pointer([...path().slice(0, -1), key]),
-              code: 'JSON_DUPLICATE_KEY',
+              rule: 'JSON_DUPLICATE_KEY',
               severity: 'error',
               message: `the key ${JSON.stringify(key)} appears twice in one object; duplicate keys are not allowed (RFC 8785, I-JSON)`,
             });
@@ -66,7 +66,7 @@ export function scanJson(text: string, maxDepth: number): Finding[] {
       if (stack.length >= maxDepth) {
         findings.push({
           path: pointer(path()),
-          code: 'JSON_TOO_DEEP',
+          rule: 'JSON_TOO_DEEP',
           severity: 'error',
           message: `JSON nesting is deeper than ${maxDepth} levels (at character ${i}); flatten the document`,
         });

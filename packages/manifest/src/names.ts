@@ -73,18 +73,18 @@ export function parseReference(ref: string): Reference {
   const at = ref.lastIndexOf('@');
   if (at <= 0) {
     throw new ManifestError('VERSION_INVALID', `${JSON.stringify(ref)} is not a reference "<name>@<version>"`, [
-      { path: '', code: 'VERSION_INVALID', severity: 'error', message: `a reference is "<name>@<version>"; ${VERSION_RULE}` },
+      { path: '', rule: 'VERSION_INVALID', severity: 'error', message: `a reference is "<name>@<version>"; ${VERSION_RULE}` },
     ]);
   }
   const name = ref.slice(0, at);
   const version = ref.slice(at + 1);
   const nameProblem = serverNameProblem(name);
   if (nameProblem) {
-    throw new ManifestError('NAME_INVALID', nameProblem, [{ path: '', code: 'NAME_INVALID', severity: 'error', message: nameProblem }]);
+    throw new ManifestError('NAME_INVALID', nameProblem, [{ path: '', rule: 'NAME_INVALID', severity: 'error', message: nameProblem }]);
   }
   const problem = versionProblem(version);
   if (problem) {
-    throw new ManifestError('VERSION_INVALID', problem, [{ path: '', code: 'VERSION_INVALID', severity: 'error', message: problem }]);
+    throw new ManifestError('VERSION_INVALID', problem, [{ path: '', rule: 'VERSION_INVALID', severity: 'error', message: problem }]);
   }
   return { name, version };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkManifest, LIMITS, ManifestError, parseManifest, refusalCode, type FindingCode } from './index.js';
+import { checkManifest, LIMITS, ManifestError, parseManifest, refusalCode } from './index.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 const base = (): Record<string, unknown> => JSON.parse(vectorText) as Record<string, unknown>;
@@ -11,8 +11,8 @@ const tool = (i: number, description = `Tool number ${i}.`) => ({
   inputSchema: { type: 'object', properties: {} },
 });
 
-function codes(input: string): FindingCode[] {
-  return checkManifest(input).findings.map((f) => f.code);
+function codes(input: string): string[] {
+  return checkManifest(input).findings.map((f) => f.rule);
 }
 
 describe('a valid manifest', () => {
@@ -80,13 +80,13 @@ describe('when the input is bad', () => {
   ] as const)('refuses the name %j with %s', (name, code) => {
     const check = checkManifest(JSON.stringify({ ...base(), name }));
     expect(check.manifest).toBeUndefined();
-    expect(check.findings).toContainEqual(expect.objectContaining({ path: '/name', code }));
+    expect(check.findings).toContainEqual(expect.objectContaining({ path: '/name', rule: code }));
     expect(refusalCode(check.findings)).toBe('NAME_INVALID');
   });
 
   it.each(['v1.2.0', 'latest', '^1.2.0', '1.2', '1.2.x', '=1.2.0', '01.2.0', ' 1.2.0'])('refuses the version %j with VERSION_INVALID', (version) => {
     const check = checkManifest(JSON.stringify({ ...base(), version }));
-    expect(check.findings).toContainEqual(expect.objectContaining({ path: '/version', code: 'VERSION_INVALID' }));
+    expect(check.findings).toContainEqual(expect.objectContaining({ path: '/version', rule: 'VERSION_INVALID' }));
     expect(refusalCode(check.findings)).toBe('VERSION_INVALID');
   });
 
@@ -97,8 +97,8 @@ describe('when the input is bad', () => {
     const check = checkManifest(JSON.stringify(doc));
     expect(check.findings).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ path: '/extra', code: 'KEY_UNKNOWN' }),
-        expect.objectContaining({ path: '/tools/1/hidden', code: 'KEY_UNKNOWN' }),
+        expect.objectContaining({ path: '/extra', rule: 'KEY_UNKNOWN' }),
+        expect.objectContaining({ path: '/tools/1/hidden', rule: 'KEY_UNKNOWN' }),
       ]),
     );
   });
@@ -106,7 +106,7 @@ describe('when the input is bad', () => {
   it('refuses 129 tools with TOOLS_TOO_MANY', () => {
     const doc = { ...base(), tools: Array.from({ length: LIMITS.tools + 1 }, (_, i) => tool(i)) };
     const check = checkManifest(JSON.stringify(doc));
-    expect(check.findings).toEqual([expect.objectContaining({ path: '/tools', code: 'TOOLS_TOO_MANY' })]);
+    expect(check.findings).toEqual([expect.objectContaining({ path: '/tools', rule: 'TOOLS_TOO_MANY' })]);
     expect(refusalCode(check.findings)).toBe('MANIFEST_TOO_LARGE');
   });
 
@@ -118,7 +118,7 @@ describe('when the input is bad', () => {
   it('refuses a 9 KiB description with DESCRIPTION_TOO_LONG at its path', () => {
     const doc = { ...base(), tools: [tool(0), tool(1, 'x'.repeat(9 * 1024))] };
     expect(checkManifest(JSON.stringify(doc)).findings).toEqual([
-      expect.objectContaining({ path: '/tools/1/description', code: 'DESCRIPTION_TOO_LONG' }),
+      expect.objectContaining({ path: '/tools/1/description', rule: 'DESCRIPTION_TOO_LONG' }),
     ]);
   });
 
@@ -131,14 +131,14 @@ describe('when the input is bad', () => {
   it('refuses an over-long description inside a tool input schema', () => {
     const t = { ...tool(0), inputSchema: { type: 'object', properties: { a: { type: 'string', description: 'y'.repeat(8193) } } } };
     expect(checkManifest(JSON.stringify({ ...base(), tools: [t] })).findings).toEqual([
-      expect.objectContaining({ path: '/tools/0/inputSchema/properties/a/description', code: 'DESCRIPTION_TOO_LONG' }),
+      expect.objectContaining({ path: '/tools/0/inputSchema/properties/a/description', rule: 'DESCRIPTION_TOO_LONG' }),
     ]);
   });
 
   it('refuses 100,000-deep nesting with JSON_TOO_DEEP before parsing', () => {
     const deep = '{"a":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
     const check = checkManifest(deep);
-    expect(check.findings).toEqual([expect.objectContaining({ code: 'JSON_TOO_DEEP' })]);
+    expect(check.findings).toEqual([expect.objectContaining({ rule: 'JSON_TOO_DEEP' })]);
     expect(refusalCode(check.findings)).toBe('MANIFEST_TOO_LARGE');
   });
 
@@ -165,12 +165,12 @@ describe('when the input is bad', () => {
 
   it('refuses duplicate tool names', () => {
     const doc = { ...base(), tools: [tool(1), tool(2), tool(1)] };
-    expect(checkManifest(JSON.stringify(doc)).findings).toEqual([expect.objectContaining({ path: '/tools/2/name', code: 'TOOL_DUPLICATE' })]);
+    expect(checkManifest(JSON.stringify(doc)).findings).toEqual([expect.objectContaining({ path: '/tools/2/name', rule: 'TOOL_DUPLICATE' })]);
   });
 
   it('refuses duplicate object keys, which JSON.parse would silently collapse', () => {
     const text = vectorText.replace('"title": "Acme Weather",', '"title": "Acme Weather", "title": "Other",');
-    expect(checkManifest(text).findings).toEqual([expect.objectContaining({ path: '/title', code: 'JSON_DUPLICATE_KEY' })]);
+    expect(checkManifest(text).findings).toEqual([expect.objectContaining({ path: '/title', rule: 'JSON_DUPLICATE_KEY' })]);
     const escaped = '{"name":"io.github.acme/x","na\\u006de":"io.github.acme/y"}';
     expect(codes(escaped)).toContain('JSON_DUPLICATE_KEY');
   });
@@ -183,7 +183,7 @@ describe('when the input is bad', () => {
   it('refuses invalid UTF-8 bytes and lone surrogates', () => {
     expect(codes(new Uint8Array([0x7b, 0xff, 0x7d]) as unknown as string)).toEqual(['JSON_INVALID']);
     const doc = vectorText.replace('Acme Weather', 'Acme \\ud800 Weather');
-    expect(checkManifest(doc).findings).toEqual([expect.objectContaining({ path: '/title', code: 'STRING_INVALID' })]);
+    expect(checkManifest(doc).findings).toEqual([expect.objectContaining({ path: '/title', rule: 'STRING_INVALID' })]);
   });
 
   it('reports every finding, not just the first', () => {

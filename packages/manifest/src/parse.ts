@@ -41,7 +41,7 @@ export function checkManifest(input: string | Uint8Array, limits: Limits = LIMIT
       }
     }
     const scan = scanJson(text, limits.depth);
-    if (scan.some((f) => f.code === 'JSON_TOO_DEEP')) return fail(scan);
+    if (scan.some((f) => f.rule === 'JSON_TOO_DEEP')) return fail(scan);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -206,7 +206,7 @@ function fail(findings: Finding[]): ManifestCheck {
 }
 
 function error(path: string, code: FindingCode, message: string): Finding {
-  return { path, code, message, severity: 'error' };
+  return { path, rule: code, message, severity: 'error' };
 }
 
 function describe(value: unknown): string {

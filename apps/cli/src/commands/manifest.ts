@@ -13,7 +13,7 @@ const READ_LIMIT = LIMITS.manifestBytes + 1;
 export async function loadManifest(path: string): Promise<{ manifest: Manifest; bytes: Uint8Array; findings: Finding[] }> {
   const bytes = await readBounded(path, READ_LIMIT, 'MANIFEST_TOO_LARGE').catch((e: unknown) => {
     if (e instanceof CliError && e.code === 'MANIFEST_TOO_LARGE') {
-      const finding: Finding = { path: '', code: 'MANIFEST_TOO_LARGE', severity: 'error', message: `the manifest is larger than ${LIMITS.manifestBytes} bytes` };
+      const finding: Finding = { path: '', rule: 'MANIFEST_TOO_LARGE', severity: 'error', message: `the manifest is larger than ${LIMITS.manifestBytes} bytes` };
       throw new CliError('MANIFEST_TOO_LARGE', `${path}: ${finding.message}`, [finding]);
     }
     throw e;
@@ -41,7 +41,7 @@ export function registerManifest(program: Command, ctx: Context): void {
       // The same descriptor lint the registry runs at publish, before a publisher ever pushes.
       const { lintManifest } = await import('@sigil/lint');
       const lint = check.manifest ? lintManifest(check.manifest) : [];
-      const findings: Finding[] = [...check.findings, ...lint.map((f) => ({ path: f.path, code: f.rule as Finding['code'], severity: f.severity, message: f.excerpt ? `${f.message} [${f.excerpt}]` : f.message }))];
+      const findings: Finding[] = [...check.findings, ...lint];
       const errors = findings.filter((f) => f.severity === 'error').length;
       const warnings = findings.filter((f) => f.severity === 'warning').length;
       const ok = errors === 0;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { parseReference, type ToolsDiff, type VersionRecord } from '@sigil/manifest';
+import { parseReference, type Finding, type ToolsDiff, type VersionRecord } from '@sigil/manifest';
 import { readPublicKey } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -191,7 +191,7 @@ interface ReviewView {
   publisher: string;
   signer: { kind: string; keyFingerprint: string; identity?: string };
   provenance: boolean;
-  findings: Array<{ path: string; rule: string; severity: 'error' | 'warning'; message: string; excerpt?: string }>;
+  findings: Finding[];
   baseline: { version: string; digest: string } | null;
   diff: ToolsDiff | null;
   instructionsChanged: boolean;
@@ -205,7 +205,7 @@ function describeReview(r: ReviewView): string {
     `signer     ${r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint})` : r.signer.keyFingerprint}`,
     `provenance ${r.provenance ? 'attached and verified at publish' : 'none'}`,
     '',
-    r.findings.length ? `findings (${r.findings.length}):\n${formatFindings(r.findings.map((f) => ({ path: f.path, code: f.rule as never, severity: f.severity, message: f.message })))}` : 'findings: none',
+    r.findings.length ? `findings (${r.findings.length}):\n${formatFindings(r.findings)}` : 'findings: none',
     '',
   ];
   if (!r.baseline || !r.diff) lines.push('diff: no earlier approved version to compare with');
