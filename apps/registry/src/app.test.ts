@@ -8,6 +8,7 @@ import { filesystemManifest, weatherManifest } from '@sigil/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from './app.js';
+import { AuthFailureLog } from './auth-failures.js';
 import { DEFAULT_SETTINGS } from './config.js';
 import type { Deps } from './deps.js';
 import { loadRegistryKeys } from './keys.js';
@@ -108,14 +109,14 @@ describe.each(ROUTES)('the shared security cases on $name', (route) => {
     ['an unknown token', 'Bearer sigil_0000_unknown-token-value-000000'],
     ['an expired token', () => `Bearer ${t.expired}`],
     ['a revoked token', () => `Bearer ${t.revoked}`],
-  ])('refuses %s with 401 UNAUTHENTICATED, writing nothing but the audit event', async (_label, header) => {
-    const before = database.sqlite.prepare('select count(*) as n from versions').get();
+  ])('refuses %s with 401 UNAUTHENTICATED, writing nothing, not even an audit event', async (_label, header) => {
+    const before = snapshot();
     const r = await request(route, typeof header === 'function' ? header() : header);
     expect(r.status).toBe(401);
     expect(r.body.code).toBe('UNAUTHENTICATED');
     expect(r.headers.get('content-type')).toBe('application/problem+json');
     expect(typeof r.body.requestId).toBe('string');
-    expect(database.sqlite.prepare('select count(*) as n from versions').get()).toEqual(before);
+    expect(snapshot()).toBe(before);
   });
 
   it('refuses the wrong role with 403 FORBIDDEN', async () => {
@@ -124,6 +125,48 @@ describe.each(ROUTES)('the shared security cases on $name', (route) => {
     const r = await request(route, `Bearer ${t[wrong]}`);
     expect(r.status).toBe(403);
     expect(r.body.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('when authentication fails again and again', () => {
+  it('counts each failure by reason in a metric, and logs one line per reason and source per interval', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const metrics = createMetrics();
+    const counted = createApp({ ...deps, logger, metrics });
+    const before = snapshot();
+    for (let i = 0; i < 30; i++) await counted.request('/v1/servers', { headers: { authorization: 'Bearer sigil_0000_unknown-token-value-000000' } });
+    for (let i = 0; i < 5; i++) await counted.request('/v1/servers', { headers: { authorization: 'Bearer short' } });
+    await counted.request('/v1/servers', { headers: { authorization: `Bearer ${t.expired}` } });
+    expect(snapshot()).toBe(before);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sigil_auth_failures_total{reason="unknown"} 30');
+    expect(text).toContain('sigil_auth_failures_total{reason="malformed"} 5');
+    expect(text).toContain('sigil_auth_failures_total{reason="expired"} 1');
+    // No per-failure line: the aggregate comes when the interval ends.
+    expect(lines.filter((l) => l.includes('authentication failures'))).toEqual([]);
+  });
+
+  it('aggregates the log lines per reason and source', async () => {
+    const lines: string[] = [];
+    const metrics = createMetrics();
+    const log = new AuthFailureLog(pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }), metrics, 50);
+    for (let i = 0; i < 100; i++) log.record('unknown', '198.51.100.4');
+    log.record('unknown', '2001:db8:1:2::/64');
+    log.record('revoked', '198.51.100.4');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const events = lines.map((l) => (JSON.parse(l) as { authFailures: { reason: string; source: string; count: number } }).authFailures);
+    expect(events).toHaveLength(3);
+    expect(events).toContainEqual(expect.objectContaining({ reason: 'unknown', source: '198.51.100.4', count: 100 }));
+    expect(events).toContainEqual(expect.objectContaining({ reason: 'revoked', source: '198.51.100.4', count: 1 }));
+  });
+});
+
+describe('the Authorization scheme', () => {
+  it('is case-insensitive (RFC 9110)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      expect((await call('/v1/whoami', { headers: { authorization: `${scheme} ${t.reader}` } })).status).toBe(200);
+    }
   });
 });
 

@@ -1,8 +1,11 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { AuthFailureLog } from './auth-failures.js';
+import { clientKey, TrustedProxies } from './client-address.js';
 import type { Deps } from './deps.js';
 import { ERROR_STATUS, problem, ServiceError } from './errors.js';
 import type { Env } from './http.js';
@@ -24,6 +27,8 @@ import { auditSince, currentAuditHead } from './services/read-audit.js';
 export function createApp(deps: Deps) {
   const perAddress = new RateLimiter(deps.settings.rateLimitPerAddress);
   const perToken = new RateLimiter(deps.settings.rateLimitPerToken);
+  const trustedProxies = new TrustedProxies(deps.settings.trustedProxies);
+  const authFailures = new AuthFailureLog(deps.logger, deps.metrics);
   const app = new Hono<Env>();
   // One log line per governance event, each logged once, after it committed.
   let loggedAudit = currentAuditHead(deps);
@@ -39,6 +44,7 @@ export function createApp(deps: Deps) {
   app.use(async (c, next) => {
     const started = performance.now();
     c.set('limitToken', (key) => perToken.hit(key));
+    c.set('authFailed', (reason) => authFailures.record(reason, c.get('clientAddress') ?? 'unknown'));
     await next();
     const route = c.req.routePath || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
@@ -64,8 +70,11 @@ export function createApp(deps: Deps) {
   app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'unsafe-inline'"] } }));
   if (deps.settings.corsOrigins.length) app.use(cors({ origin: deps.settings.corsOrigins, allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
   app.use(async (c, next) => {
-    const address = c.req.header('x-forwarded-for') === undefined ? remoteAddress(c.env) : 'proxied';
-    const wait = perAddress.hit(address ?? 'unknown');
+    // The client is the socket peer, or the right-most untrusted X-Forwarded-For hop when the
+    // peer is a configured reverse proxy; a header from anyone else is ignored (issue 11, 1).
+    const address = clientKey(c.env?.incoming ? getConnInfo(c).remote.address : undefined, c.req.header('x-forwarded-for'), trustedProxies);
+    c.set('clientAddress', address);
+    const wait = perAddress.hit(address);
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
     await next();
   });
@@ -104,10 +113,6 @@ export function createApp(deps: Deps) {
     return problem(c, 'INTERNAL', 'the registry failed to handle this request; quote the request id when reporting it');
   });
   return app;
-}
-
-function remoteAddress(env: unknown): string | undefined {
-  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 export type App = ReturnType<typeof createApp>;

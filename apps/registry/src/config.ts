@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { cidrProblem } from './client-address.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** The registry's settings, read from the environment once, in main.ts. */
@@ -10,7 +12,12 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8787),
   SIGIL_DATA_DIR: z.string().min(1).default('./.sigil'),
-  SIGIL_BOOTSTRAP_TOKEN: z.string().min(16, 'SIGIL_BOOTSTRAP_TOKEN must be at least 16 characters').max(512).optional(),
+  SIGIL_BOOTSTRAP_TOKEN: z
+    .string()
+    .min(32, 'SIGIL_BOOTSTRAP_TOKEN must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    .max(512)
+    .regex(/^[\x21-\x7e]+$/, 'SIGIL_BOOTSTRAP_TOKEN must be printable ASCII without spaces')
+    .optional(),
   /** Allow reads (servers, versions, status, keys) without a token. Off by default. */
   SIGIL_ANONYMOUS_READ: bool.default(false),
   /** Longest token lifetime, seconds (default 30 days); tokens default to 1 hour. */
@@ -24,12 +31,32 @@ export const ConfigSchema = z.object({
   /** Requests per minute per token, and per client address. */
   SIGIL_RATE_LIMIT_TOKEN: int(1, 1_000_000).default(1200),
   SIGIL_RATE_LIMIT_ADDRESS: int(1, 1_000_000).default(2400),
+  /**
+   * Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed;
+   * none by default, so the header is ignored and the socket address is the client.
+   */
+  SIGIL_TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      for (const cidr of list(v)) {
+        const problem = cidrProblem(cidr);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }
+    }),
   /** Comma-separated origins allowed by CORS; none by default. */
   SIGIL_CORS_ORIGINS: z.string().optional(),
   /** Comma-separated lint rules raised from warning to error. */
   SIGIL_LINT_ERROR_RULES: z.string().optional(),
   /** Comma-separated SLSA builder ids accepted in provenance. */
   SIGIL_PROVENANCE_BUILDERS: z.string().default('https://github.com/actions/runner/github-hosted'),
+  /** Open connections in all, and per client address (trusted proxies are exempt from the second). */
+  SIGIL_MAX_CONNECTIONS: int(1, 1_000_000).default(1024),
+  SIGIL_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(64),
+  /** Pending (unreviewed) versions a namespace may hold at once. */
+  SIGIL_PENDING_LIMIT: int(1, 1_000_000).default(50),
+  /** `pretty` (one readable line per event) or `json` (one JSON object per line); `auto`: pretty on a terminal. */
+  SIGIL_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   SIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof ConfigSchema>;
@@ -43,12 +70,14 @@ export interface Settings {
   bodyLimit: number;
   rateLimitPerToken: number;
   rateLimitPerAddress: number;
+  /** Reverse proxies (CIDRs) whose X-Forwarded-For names the client. */
+  trustedProxies: string[];
+  /** Pending versions a namespace may hold at once (PENDING_LIMIT beyond). */
+  pendingLimit: number;
   corsOrigins: string[];
   lintErrorRules: string[];
   provenanceBuilders: string[];
 }
-
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 export function settingsFrom(env: Env): Settings {
   return {
@@ -59,6 +88,8 @@ export function settingsFrom(env: Env): Settings {
     bodyLimit: env.SIGIL_BODY_LIMIT,
     rateLimitPerToken: env.SIGIL_RATE_LIMIT_TOKEN,
     rateLimitPerAddress: env.SIGIL_RATE_LIMIT_ADDRESS,
+    trustedProxies: list(env.SIGIL_TRUSTED_PROXIES),
+    pendingLimit: env.SIGIL_PENDING_LIMIT,
     corsOrigins: list(env.SIGIL_CORS_ORIGINS),
     lintErrorRules: list(env.SIGIL_LINT_ERROR_RULES),
     provenanceBuilders: list(env.SIGIL_PROVENANCE_BUILDERS),
@@ -69,10 +100,17 @@ export const DEFAULT_SETTINGS: Settings = settingsFrom(ConfigSchema.parse({}));
 
 /** Parses the environment; a bad setting stops the start with a clear message. */
 export function loadEnv(env: NodeJS.ProcessEnv): Env {
-  const parsed = ConfigSchema.safeParse(env);
+  // An empty variable is an unset one (`SIGIL_BOOTSTRAP_TOKEN= npm start`).
+  const parsed = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`invalid setting ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid setting ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** A setting the registry cannot start with. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
 }

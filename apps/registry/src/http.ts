@@ -1,14 +1,16 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { scanJson } from '@sigil/manifest';
 import type { z } from 'zod';
 import type { Deps, Principal, Role } from './deps.js';
 import { ServiceError } from './errors.js';
-import { authenticate, requireRole } from './services/authenticate.js';
+import { authenticate, requireRole, type AuthFailure } from './services/authenticate.js';
 
 /** Deepest JSON nesting accepted in a request body (a manifest inside it has its own bound of 32). */
 export const MAX_BODY_DEPTH = 64;
 
-export type Env = { Variables: { requestId: string; principal?: Principal; limitToken: (key: string) => number } };
+/** Node bindings are absent when tests call `app.request` in-process (there is no socket then). */
+export type Env = { Bindings: Partial<HttpBindings>; Variables: { requestId: string; principal?: Principal; limitToken: (key: string) => number; authFailed: (reason: AuthFailure) => void; clientAddress: string } };
 
 /**
  * Reads a JSON body: content type, nesting depth on the raw text before parsing, then the zod
@@ -36,7 +38,7 @@ export async function readJson<S extends z.ZodType>(c: Context<Env>, schema: S):
 
 /** Authenticates the caller and checks its role; the principal comes from the token only. */
 export function caller(c: Context<Env>, deps: Deps, roles: readonly Role[], action: string, options: { anonymous?: boolean } = {}): Principal {
-  const principal = authenticate(deps, c.req.header('authorization'), options.anonymous ?? false);
+  const principal = authenticate(deps, c.req.header('authorization'), options.anonymous ?? false, c.get('authFailed'));
   if (principal.tokenId) {
     const wait = c.get('limitToken')(principal.tokenId);
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests for this token; retry in ${wait} s`, { retryAfter: wait });

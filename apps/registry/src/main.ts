@@ -1,60 +1,158 @@
-import { writeFile } from 'node:fs/promises';
+import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
-import { openDatabase } from '@sigil/db';
+import { openDatabase, type OpenDatabase } from '@sigil/db';
 import { pino } from 'pino';
 import { createApp } from './app.js';
-import { loadEnv, settingsFrom } from './config.js';
+import { addressKey, TrustedProxies } from './client-address.js';
+import { ConfigError, loadEnv, settingsFrom, type Env } from './config.js';
+import type { Deps } from './deps.js';
 import { loadRegistryKeys } from './keys.js';
 import { createLinter } from './linter.js';
+import { prettyDestination } from './log-format.js';
 import { createMetrics } from './metrics.js';
-import { bootstrapAdmin } from './services/create-token.js';
+import { bootstrapAdmin, needsBootstrap, newTokenSecret } from './services/create-token.js';
+
+/** A start-up refusal: one line on stderr with a code and what to do, exit 1, no stack trace. */
+class StartError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let database: OpenDatabase | undefined;
 
 // The only place that reads the environment, opens the database and listens.
-const env = loadEnv(process.env);
-const dataDir = resolve(env.SIGIL_DATA_DIR);
-const logger = pino({ level: env.SIGIL_LOG_LEVEL, redact: { paths: ['headers.authorization', 'token', '*.token', 'secret'], censor: '[redacted]' } });
-const database = openDatabase(join(dataDir, 'registry.db'));
-const keys = await loadRegistryKeys(join(dataDir, 'keys'));
-const deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
+async function start(): Promise<void> {
+  const env = loadEnv(process.env);
+  const dataDir = resolve(env.SIGIL_DATA_DIR);
+  const pretty = env.SIGIL_LOG_FORMAT === 'pretty' || (env.SIGIL_LOG_FORMAT === 'auto' && process.stdout.isTTY === true);
+  const logger = pino(
+    { level: env.SIGIL_LOG_LEVEL, redact: { paths: ['headers.authorization', 'token', '*.token', 'secret'], censor: '[redacted]' } },
+    pretty ? prettyDestination((line) => process.stdout.write(line)) : undefined,
+  );
+  // Token hashes, bundles, the audit log and the keys: readable by this user only (issue 11, 5).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  database = openDatabase(join(dataDir, 'registry.db'));
+  const keys = await loadRegistryKeys(join(dataDir, 'keys'));
+  const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
-const boot = bootstrapAdmin(deps, env.SIGIL_BOOTSTRAP_TOKEN);
-if (boot?.generated) {
-  const file = join(dataDir, 'bootstrap-token');
-  await writeFile(file, `${boot.token}\n`, { mode: 0o600, flag: 'wx' });
-  process.stderr.write(`sigil-registry: created the admin principal; its token is in ${file} (shown once, mode 0600)\n`);
-} else if (boot) {
-  process.stderr.write('sigil-registry: created the admin principal with the token from SIGIL_BOOTSTRAP_TOKEN\n');
-}
+  bootstrap(deps, env, dataDir);
 
-const app = createApp(deps);
-const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
-  logger.info({ address: info.address, port: info.port, dataDir }, 'listening');
-  process.stderr.write(`sigil-registry: listening on http://${env.HOST}:${info.port} (data in ${dataDir})\n`);
-});
-// Slow clients cannot hold a connection forever.
-const http = server as unknown as { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
-http.requestTimeout = 30_000;
-http.headersTimeout = 10_000;
-http.keepAliveTimeout = 5_000;
-
-let stopping = false;
-function shutdown(signal: string): void {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down: finishing in-flight requests');
-  const force = setTimeout(() => {
-    logger.warn('in-flight requests did not finish in 10 s; closing anyway');
-    database.close();
-    process.exit(1);
-  }, 10_000);
-  force.unref();
-  server.close(() => {
-    database.close();
-    logger.info('stopped');
-    process.exit(0);
+  const app = createApp(deps);
+  const server = serve({
+    fetch: app.fetch,
+    hostname: env.HOST,
+    port: env.PORT,
+    // Slow clients cannot hold a connection: Node checks these timeouts every
+    // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
+    serverOptions: { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
   });
-  (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  limitConnections(server as unknown as import('node:net').Server, env, new TrustedProxies(deps.settings.trustedProxies));
+  await new Promise<void>((ok, fail) => {
+    server.once('listening', ok);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') fail(new StartError('PORT_IN_USE', `${env.HOST}:${env.PORT} is already in use (is another registry running?); stop it, or start on another port: PORT=${env.PORT + 1} npm start`));
+      else if (e.code === 'EACCES') fail(new StartError('PORT_DENIED', `not allowed to listen on ${env.HOST}:${env.PORT}; use a port above 1023`));
+      else if (e.code === 'EADDRNOTAVAIL') fail(new StartError('HOST_INVALID', `${env.HOST} is not an address of this machine; set HOST (e.g. HOST=127.0.0.1)`));
+      else fail(e);
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
+  logger.info({ address: env.HOST, port, dataDir }, 'listening');
+  process.stderr.write(`sigil-registry: listening on http://${env.HOST}:${port} (data in ${dataDir})\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in 10 s; closing anyway');
+      database?.close();
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close(() => {
+      database?.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+
+/**
+ * The first admin, on a database without tokens. A generated token is written to
+ * `<data dir>/bootstrap-token` (0600, exclusive create) before the token is committed, so the
+ * admin can never be committed without its secret being kept somewhere (issue 11, 6).
+ */
+function bootstrap(deps: Deps, env: Env, dataDir: string): void {
+  if (!needsBootstrap(deps)) return;
+  if (env.SIGIL_BOOTSTRAP_TOKEN) {
+    bootstrapAdmin(deps, env.SIGIL_BOOTSTRAP_TOKEN);
+    process.stderr.write('sigil-registry: created the admin principal with the token from SIGIL_BOOTSTRAP_TOKEN\n');
+    return;
+  }
+  const file = join(dataDir, 'bootstrap-token');
+  const { secret } = newTokenSecret();
+  try {
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx', flush: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    throw new StartError(
+      'BOOTSTRAP_FILE_EXISTS',
+      `${file} already exists, but this database has no token yet (the file is left from an earlier database): move it away and start again to get a new admin token, or set SIGIL_BOOTSTRAP_TOKEN`,
+    );
+  }
+  let created = false;
+  try {
+    created = bootstrapAdmin(deps, secret) !== undefined;
+  } finally {
+    if (!created) unlinkSync(file);
+  }
+  if (created) process.stderr.write(`sigil-registry: created the admin principal; its token is in ${file} (mode 0600): keep it somewhere safe, then delete the file\n`);
+}
+
+/** At most SIGIL_MAX_CONNECTIONS open, and SIGIL_MAX_CONNECTIONS_PER_ADDRESS per client address. */
+function limitConnections(server: import('node:net').Server, env: Env, trusted: TrustedProxies): void {
+  server.maxConnections = env.SIGIL_MAX_CONNECTIONS;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress ?? 'unknown';
+    // A reverse proxy carries many clients; the rate limit still tells them apart.
+    if (trusted.has(peer)) return;
+    const key = addressKey(peer);
+    const count = (open.get(key) ?? 0) + 1;
+    if (count > env.SIGIL_MAX_CONNECTIONS_PER_ADDRESS) {
+      socket.destroy();
+      return;
+    }
+    open.set(key, count);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    });
+  });
+}
+
+try {
+  await start();
+} catch (e) {
+  database?.close();
+  if (e instanceof StartError || e instanceof ConfigError) {
+    process.stderr.write(`sigil-registry: error ${e.code}: ${e.message}\n`);
+  } else {
+    process.stderr.write(`sigil-registry: error INTERNAL: the registry failed to start: ${(e as Error)?.stack ?? String(e)}\n`);
+  }
+  process.exit(1);
+}

@@ -7,6 +7,8 @@ export interface Metrics {
   latency: Histogram<'method' | 'route'>;
   publishes: Counter;
   refusals: Counter<'code'>;
+  /** Failed authentications by reason (malformed, unknown, expired, revoked, missing). */
+  authFailures: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -23,5 +25,6 @@ export function createMetrics(): Metrics {
     }),
     publishes: new Counter({ name: 'sigil_publishes_total', help: 'Versions published', registers: [registry] }),
     refusals: new Counter({ name: 'sigil_refusals_total', help: 'Refused requests by error code', labelNames: ['code'], registers: [registry] }),
+    authFailures: new Counter({ name: 'sigil_auth_failures_total', help: 'Failed authentications by reason', labelNames: ['reason'], registers: [registry] }),
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -29,7 +29,13 @@ export function defaultMigrationsFolder(): string {
  * @example const { db, close } = openDatabase('.sigil/registry.db');
  */
 export function openDatabase(path: string, options: { migrationsFolder?: string } = {}): OpenDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // The database holds token hashes, bundles and the audit log: this user only. SQLite creates
+    // the -wal and -shm files with the database file's mode; existing files are tightened.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  }
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   // FULL: an acknowledged write survives power loss, not just a process crash.

@@ -9,28 +9,32 @@ export function hashToken(secret: string): string {
   return `sha256:${createHash('sha256').update(secret, 'utf8').digest('hex')}`;
 }
 
+/** Why an authentication failed: the label of `sigil_auth_failures_total`. */
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
+
 /**
  * The principal of a bearer token: refused when absent (unless anonymous reads are on and the
- * route allows them), unknown, malformed, expired or revoked. Failures are audited.
+ * route allows them), unknown, malformed, expired or revoked. The scheme is case-insensitive
+ * (RFC 9110, 11.1). Failures change nothing, so they write no audit row: `onFailure` counts them
+ * (a metric and an aggregated log line), so a flood of bad tokens cannot grow the chain.
  */
-export function authenticate(deps: Deps, authorization: string | undefined, allowAnonymous: boolean): Principal {
+export function authenticate(deps: Deps, authorization: string | undefined, allowAnonymous: boolean, onFailure: (reason: AuthFailure) => void = () => {}): Principal {
+  const denied = (reason: AuthFailure, message: string): never => {
+    onFailure(reason);
+    throw new ServiceError('UNAUTHENTICATED', message);
+  };
   if (!authorization) {
     if (allowAnonymous && deps.settings.anonymousRead) return ANONYMOUS;
-    throw new ServiceError('UNAUTHENTICATED', 'this endpoint needs a bearer token (Authorization: Bearer <token>)');
+    return denied('missing', 'this endpoint needs a bearer token (Authorization: Bearer <token>)');
   }
-  const match = /^Bearer ([\x21-\x7e]{16,512})$/.exec(authorization);
-  if (!match) return denied(deps, 'malformed', 'the Authorization header is not "Bearer <token>"');
+  const match = /^Bearer +([\x21-\x7e]{16,512})$/i.exec(authorization);
+  if (!match) return denied('malformed', 'the Authorization header is not "Bearer <token>"');
   const row = tokenBySecretHash(deps.db, hashToken(match[1]!));
-  if (!row) return denied(deps, 'unknown', 'the token is not valid');
+  if (!row) return denied('unknown', 'the token is not valid');
   const now = nowIso(deps);
-  if (row.revokedAt) return denied(deps, 'revoked', 'the token was revoked', row.id);
-  if (row.expiresAt <= now) return denied(deps, 'expired', 'the token has expired', row.id);
+  if (row.revokedAt) return denied('revoked', 'the token was revoked');
+  if (row.expiresAt <= now) return denied('expired', 'the token has expired');
   return { name: row.principal, role: row.role, namespaces: JSON.parse(row.namespaces) as string[], tokenId: row.id };
-}
-
-function denied(deps: Deps, reason: string, message: string, tokenId?: string): never {
-  deps.db.transaction((tx) => appendAudit(tx, { actor: tokenId ? `token:${tokenId}` : 'unknown', action: 'auth.denied', subject: reason, details: { reason } }));
-  throw new ServiceError('UNAUTHENTICATED', message);
 }
 
 /** Refuses (and audits) a principal whose role is not one of `roles`. */

@@ -45,20 +45,29 @@ export function createToken(deps: Deps, actor: Principal, input: CreateTokenInpu
   return { id, token: secret, principal: input.principal, role: input.role, namespaces, expiresAt };
 }
 
+/** True when the database holds no token yet: the first start creates the admin. */
+export function needsBootstrap(deps: Deps): boolean {
+  return countTokens(deps.db) === 0;
+}
+
+/** Shortest bootstrap token accepted: as strong as the 32 random bytes of a generated one. */
+export const MIN_BOOTSTRAP_TOKEN = 32;
+
 /**
- * The first admin, on an empty database: its token is `configured` when given, otherwise a
- * random one the caller writes down once. Returns undefined when tokens already exist.
+ * The first admin, on a database without tokens, with `token` as its secret (the caller has
+ * already stored it: an environment variable, or the bootstrap file written first). Returns
+ * undefined when tokens already exist.
  */
-export function bootstrapAdmin(deps: Deps, configured: string | undefined): { token: string; generated: boolean } | undefined {
+export function bootstrapAdmin(deps: Deps, token: string): { token: string } | undefined {
+  if (token.length < MIN_BOOTSTRAP_TOKEN) throw new ServiceError('REQUEST_INVALID', `a bootstrap token is at least ${MIN_BOOTSTRAP_TOKEN} characters`);
   const now = nowIso(deps);
   return deps.db.transaction((tx) => {
     if (countTokens(tx) > 0) return undefined;
-    const { id, secret } = newTokenSecret();
-    const token = configured ?? secret;
+    const { id } = newTokenSecret();
     const expiresAt = new Date(Date.parse(now) + deps.settings.tokenMaxTtlSeconds * 1000).toISOString();
     ensurePrincipal(tx, 'admin', now);
     insertToken(tx, { id, principal: 'admin', secretHash: hashToken(token), role: 'admin', namespaces: '[]', createdAt: now, createdBy: 'bootstrap', expiresAt });
     appendAudit(tx, { actor: 'bootstrap', action: 'token.create', subject: id, details: { principal: 'admin', role: 'admin', bootstrap: true, expiresAt } });
-    return { token, generated: configured === undefined };
+    return { token };
   });
 }

@@ -1,0 +1,163 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '@sigil/db';
+import { freePort, startRegistry, type RegistryProcess } from '@sigil/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// The real registry process (apps/registry/bin/sigil-registry.js over the built dist), for what
+// only a process shows: rate limits keyed on sockets, slow clients, file modes, bootstrap.
+
+const running: RegistryProcess[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.stop('SIGKILL')));
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+async function start(env: NodeJS.ProcessEnv = {}, dataDir?: string): Promise<RegistryProcess> {
+  const r = await startRegistry({ env, ...(dataDir ? { dataDir } : {}) });
+  running.push(r);
+  dirs.push(r.dataDir);
+  return r;
+}
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'sigil-proc-'));
+  dirs.push(d);
+  return d;
+}
+async function until429(url: string, headers: Record<string, string> = {}, max = 50): Promise<number> {
+  for (let i = 1; i <= max; i++) {
+    const res = await fetch(url, { headers });
+    await res.arrayBuffer();
+    if (res.status === 429) return i;
+  }
+  return -1;
+}
+
+describe('when a client sends X-Forwarded-For to a registry without trusted proxies', () => {
+  it('keys the rate limit on its socket address, so the header buys no second allowance', async () => {
+    const r = await start({ SIGIL_RATE_LIMIT_ADDRESS: '20' });
+    expect(await until429(`${r.url}/healthz`, { 'x-forwarded-for': '203.0.113.1' })).toBeGreaterThan(0);
+    // The same client without the header, and with another forged address: the same bucket.
+    expect((await fetch(`${r.url}/healthz`)).status).toBe(429);
+    const forged = await fetch(`${r.url}/healthz`, { headers: { 'x-forwarded-for': '198.51.100.77' } });
+    expect(forged.status).toBe(429);
+    expect((await forged.json()) as { code: string }).toMatchObject({ code: 'RATE_LIMITED' });
+  }, 40_000);
+});
+
+describe('when the registry runs behind a trusted reverse proxy', () => {
+  it('keys on the right-most untrusted X-Forwarded-For hop, one bucket per client', async () => {
+    const r = await start({ SIGIL_RATE_LIMIT_ADDRESS: '20', SIGIL_TRUSTED_PROXIES: '127.0.0.0/8,::1' });
+    expect(await until429(`${r.url}/healthz`, { 'x-forwarded-for': '203.0.113.1' })).toBe(21);
+    // Another client behind the proxy is still served; a forged left-most hop changes nothing.
+    expect((await fetch(`${r.url}/healthz`, { headers: { 'x-forwarded-for': '203.0.113.2' } })).status).toBe(200);
+    expect((await fetch(`${r.url}/healthz`, { headers: { 'x-forwarded-for': '198.51.100.9, 203.0.113.1' } })).status).toBe(429);
+  }, 40_000);
+
+  it('refuses to start on a proxy entry that is not an address or CIDR', async () => {
+    await expect(start({ SIGIL_TRUSTED_PROXIES: '10.0.0.0/99' })).rejects.toThrow(/CONFIG_INVALID.*SIGIL_TRUSTED_PROXIES/);
+  }, 40_000);
+});
+
+describe('when a client sends its headers slowly', () => {
+  it('is cut at about 10 s while other clients are served', async () => {
+    const r = await start();
+    const port = Number(new URL(r.url).port);
+    const started = Date.now();
+    const slow: Socket = connect(port, '127.0.0.1');
+    const closed = new Promise<number>((resolve) => slow.once('close', () => resolve(Date.now() - started)));
+    slow.on('error', () => {});
+    slow.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const drip = setInterval(() => slow.writable && slow.write('X-Slow: 1\r\n'), 500);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect((await fetch(`${r.url}/healthz`)).status).toBe(200);
+      const after = await closed;
+      expect(after).toBeGreaterThan(9_000);
+      expect(after).toBeLessThan(14_000);
+    } finally {
+      clearInterval(drip);
+      slow.destroy();
+    }
+  }, 40_000);
+
+  it('caps the connections one address holds open', async () => {
+    const r = await start({ SIGIL_MAX_CONNECTIONS_PER_ADDRESS: '3' });
+    const port = Number(new URL(r.url).port);
+    const sockets = Array.from({ length: 6 }, () => {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      return { s, closed: new Promise<boolean>((resolve) => s.once('close', () => resolve(true))) };
+    });
+    const closedSoon = await Promise.all(sockets.map((x) => Promise.race([x.closed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000))])));
+    // Three stay open (fewer if the health check's keep-alive connection still holds one); the rest are closed at once.
+    expect(closedSoon.filter((c) => !c).length).toBeLessThanOrEqual(3);
+    expect(closedSoon.filter(Boolean).length).toBeGreaterThanOrEqual(3);
+    sockets.forEach((x) => x.s.destroy());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await fetch(`${r.url}/healthz`)).status).toBe(200);
+  }, 40_000);
+});
+
+describe('the data directory', () => {
+  it('is created 0700, with the database files 0600', async () => {
+    const parent = tempDir();
+    const dataDir = join(parent, 'data');
+    const r = await start({}, dataDir);
+    expect((await fetch(`${r.url}/v1/whoami`, { headers: { authorization: `Bearer ${r.adminToken}` } })).status).toBe(200);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const file of ['registry.db', 'registry.db-wal', 'registry.db-shm']) {
+      expect(existsSync(join(dataDir, file))).toBe(true);
+      expect(statSync(join(dataDir, file)).mode & 0o777).toBe(0o600);
+    }
+  }, 40_000);
+
+  it('is tightened when an earlier start left it readable by others', async () => {
+    const dataDir = join(tempDir(), 'data');
+    mkdirSync(dataDir, { mode: 0o755 });
+    openDatabase(join(dataDir, 'registry.db')).close();
+    await start({}, dataDir);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, 'registry.db')).mode & 0o777).toBe(0o600);
+  }, 40_000);
+
+  it('refuses a bootstrap token under 32 characters', async () => {
+    await expect(start({ SIGIL_BOOTSTRAP_TOKEN: 'short-token-0123456789abcdef' })).rejects.toThrow(/CONFIG_INVALID.*SIGIL_BOOTSTRAP_TOKEN.*32/);
+  }, 40_000);
+});
+
+describe('when a bootstrap-token file already exists on an empty database', () => {
+  it('refuses to start before committing any token, says what to do, and starts once it is moved', async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'bootstrap-token'), 'sigil_old_token-from-an-earlier-database\n', { mode: 0o600 });
+    const error = await start({ SIGIL_BOOTSTRAP_TOKEN: undefined }, dataDir).catch((e: Error) => e.message);
+    expect(error).toMatch(/BOOTSTRAP_FILE_EXISTS/);
+    expect(error).toMatch(/move it away/);
+    const db = openDatabase(join(dataDir, 'registry.db'));
+    expect(db.sqlite.prepare('select count(*) as n from tokens').get()).toEqual({ n: 0 });
+    db.close();
+
+    rmSync(join(dataDir, 'bootstrap-token'));
+    const r = await start({ SIGIL_BOOTSTRAP_TOKEN: undefined }, dataDir);
+    const token = readFileSync(join(dataDir, 'bootstrap-token'), 'utf8').trim();
+    expect(statSync(join(dataDir, 'bootstrap-token')).mode & 0o777).toBe(0o600);
+    expect((await fetch(`${r.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  }, 40_000);
+});
+
+describe('when the port is taken', () => {
+  it('says so in one line with a code and what to do, without a stack trace', async () => {
+    const port = await freePort();
+    const blocker = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const error = await startRegistry({ port, dataDir: tempDir() }).catch((e: Error) => e.message);
+      expect(error).toMatch(/error PORT_IN_USE: 127\.0\.0\.1:\d+ is already in use.*PORT=/);
+      expect(error).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  }, 40_000);
+});
