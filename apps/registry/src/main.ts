@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { openDatabase, type OpenDatabase } from '@sigil/db';
@@ -53,7 +53,7 @@ async function start(): Promise<void> {
     // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
     serverOptions: { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
   });
-  limitConnections(server as unknown as import('node:net').Server, env, new TrustedProxies(deps.settings.trustedProxies));
+  limitConnections(server as unknown as Server, env, new TrustedProxies(deps.settings.trustedProxies));
   await new Promise<void>((ok, fail) => {
     server.once('listening', ok);
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -123,7 +123,7 @@ function bootstrap(deps: Deps, env: Env, dataDir: string): void {
 }
 
 /** At most SIGIL_MAX_CONNECTIONS open, and SIGIL_MAX_CONNECTIONS_PER_ADDRESS per client address. */
-function limitConnections(server: import('node:net').Server, env: Env, trusted: TrustedProxies): void {
+function limitConnections(server: Server, env: Env, trusted: TrustedProxies): void {
   server.maxConnections = env.SIGIL_MAX_CONNECTIONS;
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
