@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { asc, desc, gt } from 'drizzle-orm';
-import { canonicalize } from 'json-canonicalize';
+import { canonicalJson } from '@sigil/manifest';
 import type { Executor } from './database.js';
 import { auditEvents } from './schema.js';
 
@@ -28,7 +28,7 @@ export interface AuditEvent {
 /** The hash of an event: sha256 over the RFC 8785 canonical JSON of every field but `hash`. */
 export function auditHash(e: Omit<AuditEvent, 'hash'>): string {
   return `sha256:${createHash('sha256')
-    .update(canonicalize({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, details: e.details, prevHash: e.prevHash }))
+    .update(canonicalJson({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, subject: e.subject, details: e.details, prevHash: e.prevHash }))
     .digest('hex')}`;
 }
 
