@@ -5,4 +5,6 @@ export interface Context {
   out: Output;
   exitCode: number;
   globals(): { registry?: string; token?: string; json: boolean };
+  /** The environment the command runs in (process.env unless a test gives its own). */
+  env: NodeJS.ProcessEnv;
 }

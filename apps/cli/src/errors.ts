@@ -14,10 +14,14 @@ export class CliError extends Error {
     message: string,
     readonly findings: readonly Finding[] = [],
     readonly exitCode: number = EXIT.refused,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; requestId?: string },
   ) {
     super(message, options);
+    if (options?.requestId) this.requestId = options.requestId;
   }
+
+  /** The registry's request id when the registry refused: always printed, so people can quote it. */
+  readonly requestId?: string;
 }
 
 /** A wrong use of the command line: exit 2. */

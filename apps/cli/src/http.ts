@@ -10,7 +10,7 @@ const LIMITS = { maxBytes: 8 * 1024 * 1024, timeoutMs: 30_000 };
 /** The registry base URL from --registry / SIGIL_REGISTRY, checked. */
 export function registryBase(ctx: Context): string {
   const url = ctx.globals().registry;
-  if (!url) throw new UsageError('give the registry with --registry <url> or SIGIL_REGISTRY');
+  if (!url) throw new UsageError('no registry: set SIGIL_REGISTRY=<url> (e.g. http://127.0.0.1:8787) or pass --registry <url>');
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
@@ -33,13 +33,7 @@ export async function callRegistry<T = unknown>(ctx: Context, method: 'GET' | 'P
     if (e instanceof ResolveError) throw new CliError(e.code, e.message);
     throw e;
   }
-  if (answer.status >= 400) {
-    const problem = answer.json as { code?: string; detail?: string; findings?: unknown[] } | undefined;
-    // Findings are data from the network: parsed, never cast; a malformed list is dropped, not printed.
-    const parsed = z.array(Finding).max(1000).safeParse(problem?.findings ?? []);
-    const findings = parsed.success ? parsed.data : [];
-    throw new CliError(problem?.code ?? `HTTP_${answer.status}`, problem?.detail ?? `the registry answered HTTP ${answer.status}`, findings);
-  }
+  if (answer.status >= 400) throw problemError(ctx, answer.status, answer.json);
   return { status: answer.status, body: answer.json as T };
 }
 
@@ -47,4 +41,25 @@ export async function callRegistry<T = unknown>(ctx: Context, method: 'GET' | 'P
 export function versionPath(name: string, version: string): string {
   const slash = name.indexOf('/');
   return `/v1/servers/${encodeURIComponent(name.slice(0, slash))}/${encodeURIComponent(name.slice(slash + 1))}/versions/${encodeURIComponent(version)}`;
+}
+
+/**
+ * The registry's problem+json as a CLI refusal: its code, its sentence, its request id (always
+ * printed, so people can quote it), and what to do where the registry's words are about HTTP.
+ */
+export function problemError(ctx: Context, status: number, json: unknown): CliError {
+  const problem = (json ?? {}) as { code?: unknown; detail?: unknown; findings?: unknown; requestId?: unknown };
+  // Findings are data from the network: parsed, never cast; a malformed list is dropped, not printed.
+  const parsed = z.array(Finding).max(1000).safeParse(problem.findings ?? []);
+  const findings = parsed.success ? parsed.data : [];
+  const code = typeof problem.code === 'string' ? problem.code : `HTTP_${status}`;
+  let detail = typeof problem.detail === 'string' ? problem.detail : `the registry answered HTTP ${status}`;
+  if (code === 'UNAUTHENTICATED') {
+    detail = ctx.globals().token
+      ? `the registry did not accept the token from SIGIL_TOKEN (or --token): it is malformed, unknown, expired or revoked; ask an admin for a new one (sigil token create) (${detail})`
+      : 'this needs an API token: set SIGIL_TOKEN=<token> or pass --token <token> (an admin creates one with sigil token create)';
+  } else if (code === 'INTERNAL') {
+    detail = `${detail.replace(/;?\s*quote the request id.*$/i, '')}; quote the request id when you report it`;
+  }
+  return new CliError(code, detail, findings, 1, typeof problem.requestId === 'string' ? { requestId: problem.requestId } : {});
 }

@@ -1,42 +1,129 @@
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { ManifestError } from '@sigil/manifest';
 import { ResolveError } from '@sigil/resolver';
 import { SigningError } from '@sigil/signing/verify';
 import type { Context } from './context.js';
+import { decorateHelp } from './help.js';
 import { CliError, EXIT } from './errors.js';
-import { createOutput, formatFindings, safeText } from './output.js';
+import { createOutput, formatFindings, safeText, type Output } from './output.js';
+
+/** Where `main` reads and writes: the process's own streams and environment unless a test gives its own. */
+export interface MainIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The CLI's version, from the package.json beside dist/ (in the checkout and in the packed tarball). */
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+const EXAMPLES = `
+Examples:
+  sigil keygen --out publisher.key
+  sigil manifest init --name io.github.acme/everything --version 1.0.0 --out sigil.json -- mcp-server-everything
+  sigil sign sigil.json --key publisher.key --out sigil.bundle.json
+  sigil publish sigil.json --bundle sigil.bundle.json
+  sigil lock io.github.acme/everything@1.0.0 && sigil resolve
+  sigil run io.github.acme/everything -- mcp-server-everything
+
+Environment:
+  SIGIL_REGISTRY  the registry URL (same as --registry)
+  SIGIL_TOKEN     your API token (same as --token; never printed)
+
+Exit codes: 0 success, 1 refused, invalid or failed, 2 wrong usage.
+Every command has --help with examples: sigil <command> --help`;
 
 /**
  * Runs `sigil` with the given arguments and returns the exit code: 0 success, 1 refused,
  * invalid or failed, 2 wrong usage. Never throws and never calls `process.exit`, so tests call it
  * in-process and the process ends only when every child and handle is closed.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2));
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
   const json = argv.includes('--json');
-  const out = createOutput(json);
+  const fieldAt = argv.indexOf('--field');
+  const field = fieldAt >= 0 && fieldAt < (argv.includes('--') ? argv.indexOf('--') : argv.length) ? argv[fieldAt + 1] : undefined;
+  const out = createOutput({ json, field, stdout, stderr });
   const program = new Command('sigil');
   const ctx: Context = {
     out,
     exitCode: EXIT.ok,
-    globals: () => program.opts<{ registry?: string; token?: string; json: boolean }>(),
+    // The token and registry come from the environment here, never as commander defaults:
+    // a default is printed by --help, and a token must never be printed.
+    globals: () => {
+      const o = program.opts<{ registry?: string; token?: string; json: boolean }>();
+      const registry = o.registry ?? (env.SIGIL_REGISTRY || undefined);
+      const token = o.token ?? (env.SIGIL_TOKEN || undefined);
+      return { json: o.json || field !== undefined, ...(registry ? { registry } : {}), ...(token ? { token } : {}) };
+    },
+    env,
   };
   program
+    .name('sigil')
+    .usage('<command> [options]')
     .description('Sigil: signed, reviewed MCP tool manifests for publishers, reviewers and agent hosts')
-    .option('--registry <url>', 'registry URL (env SIGIL_REGISTRY)', process.env.SIGIL_REGISTRY)
-    .option('--token <token>', 'API token (env SIGIL_TOKEN)', process.env.SIGIL_TOKEN)
-    .option('--json', 'machine-readable output', false)
-    .showHelpAfterError()
+    .option('--registry <url>', 'registry URL (env SIGIL_REGISTRY)')
+    .option('--token <token>', 'API token (env SIGIL_TOKEN); never printed')
+    .option('--json', 'machine-readable output: one JSON document on stdout')
+    .option('--field <path>', 'print one field of the JSON result (e.g. token, servers.0.digest); strings print bare')
+    .helpCommand('help [command]', 'show help for a command')
+    .helpOption('-h, --help', 'show help for a command')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run sigil --help, or sigil <command> --help, for usage and examples)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureHelp(HELP)
+    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s), outputError: (s, write) => write(s) });
   for (const register of await commandGroups(argv)) register(program, ctx);
-  for (const cmd of allCommands(program)) cmd.exitOverride().showHelpAfterError();
+  for (const cmd of allCommands(program)) {
+    decorateHelp(cmd);
+    cmd.exitOverride().showHelpAfterError(`(run ${commandPath(cmd)} --help for usage and examples)`).configureHelp(HELP).configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) });
+  }
 
+  // `--version` before any command: commander's own version option would also take
+  // `manifest init --version 1.0.0`, so it is handled here.
+  const first = argv.findIndex((a) => !a.startsWith('-'));
+  if (argv.slice(0, first < 0 ? argv.length : first).some((a) => a === '--version' || a === '-V')) {
+    out.result({ version: VERSION }, VERSION);
+    return EXIT.ok;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
   } catch (e) {
     return report(e, out);
   }
+}
+
+/** Help that marks required options `(required)` and never shows an option's default taken from the environment. */
+const HELP: Partial<Help> = {
+  // `-V, --version` is handled before commander parses (see main), so that a command's own
+  // `--version <v>` is never taken for it; the root help still lists it.
+  visibleOptions(cmd) {
+    const options = new Help().visibleOptions(cmd);
+    return cmd.parent ? options : [new Option('-V, --version', 'print the version of sigil'), ...options];
+  },
+  optionDescription(option) {
+    const base = new Help().optionDescription(option);
+    return option.mandatory ? `${base} (required)` : base;
+  },
+};
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 type Register = (program: Command, ctx: Context) => void;
@@ -65,6 +152,9 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   allowlist: 'registry',
   reviewer: 'registry',
   token: 'registry',
+  whoami: 'registry',
+  search: 'registry',
+  audit: 'registry',
 };
 
 /**
@@ -76,7 +166,7 @@ async function commandGroups(argv: readonly string[]): Promise<Register[]> {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
-    if (a === '--registry' || a === '--token') i++; // the option's value
+    if (a === '--registry' || a === '--token' || a === '--field') i++; // the option's value
     else if (!a.startsWith('-')) {
       first = a;
       break;
@@ -94,21 +184,27 @@ function* allCommands(cmd: Command): Generator<Command> {
   }
 }
 
-/** Every refused server on its own line (or in `refusals` with --json); the first code leads. */
-function reportRefusals(e: ResolveError, out: ReturnType<typeof createOutput>): number {
+/**
+ * One refused server: one line. Several: one line each, then one summary line. Never the same
+ * refusal twice.
+ */
+function reportRefusals(e: ResolveError, out: Output): number {
   if (out.json) {
     out.result({ error: { code: e.code, message: e.message, refusals: e.refusals } }, '');
+  } else if (e.refusals.length > 1) {
+    for (const r of e.refusals) out.error(`refused ${r.name || '(all)'} ${r.code}: ${safeText(r.message)}\n`);
+    out.error(`error ${e.code}: ${e.refusals.length} servers refused (each above)\n`);
   } else {
-    if (e.refusals.length > 1 || e.refusals[0]?.name) for (const r of e.refusals) process.stderr.write(`refused ${r.name || '(all)'} ${r.code}: ${safeText(r.message)}\n`);
-    process.stderr.write(`error ${e.code}: ${safeText(e.message)}\n`);
+    out.error(`error ${e.code}: ${safeText(e.message)}\n`);
   }
   return EXIT.refused;
 }
 
-function report(e: unknown, out: ReturnType<typeof createOutput>): number {
+function report(e: unknown, out: Output): number {
   if (e instanceof CommanderError) {
-    // Help and version are successes; everything else commander throws is wrong usage.
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return EXIT.ok;
+    // Help and version are successes; everything else commander throws is wrong usage (bare
+    // `sigil` shows the help on stderr and is wrong usage too).
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || (e.code === 'commander.help' && e.exitCode === 0)) return EXIT.ok;
     if (out.json) out.result({ error: { code: 'USAGE', message: e.message } }, '');
     return EXIT.usage;
   }
@@ -119,10 +215,10 @@ function report(e: unknown, out: ReturnType<typeof createOutput>): number {
   else if (e instanceof ResolveError) return reportRefusals(e, out);
   else err = new CliError('INTERNAL', `unexpected failure: ${(e as Error)?.message ?? String(e)}`);
   if (out.json) {
-    out.result({ error: { code: err.code, message: err.message, ...(err.findings.length ? { findings: err.findings } : {}) } }, '');
+    out.result({ error: { code: err.code, message: err.message, ...(err.requestId ? { requestId: err.requestId } : {}), ...(err.findings.length ? { findings: err.findings } : {}) } }, '');
   } else {
-    if (err.findings.length) process.stderr.write(`${formatFindings(err.findings)}\n`);
-    process.stderr.write(`error ${err.code}: ${safeText(err.message)}\n`);
+    if (err.findings.length) out.error(`${formatFindings(err.findings)}\n`);
+    out.error(`error ${err.code}: ${safeText(err.message)}${err.requestId ? ` (request id ${safeText(err.requestId)})` : ''}\n`);
   }
   return err.exitCode;
 }

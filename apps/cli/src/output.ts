@@ -1,24 +1,87 @@
 import type { Finding } from '@sigil/manifest';
+import { CliError } from './errors.js';
 
 /** Where and how a command prints: human text, or one JSON document on stdout with `--json`. */
 export interface Output {
   json: boolean;
-  /** A result: a line of text for people, or the value as JSON. */
+  /** A result: a line of text for people, or the value as JSON (or one field of it with `--field`). */
   result(value: unknown, human: string): void;
   /** A note for people on stderr (never part of `--json` output). */
   note(text: string): void;
+  /** Text as is on standard output (e.g. a manifest written to stdout). */
+  raw(text: string): void;
+  /** Text as is on standard error (error lines). */
+  error(text: string): void;
+  /**
+   * Progress for something that may take more than a second: on stderr, only when stderr is a
+   * terminal, so logs and pipes stay clean. Returns the function that ends it.
+   */
+  progress(text: string): () => void;
 }
 
-export function createOutput(json: boolean, stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
+export interface OutputOptions {
+  json: boolean;
+  /** `--field a.b`: print only this field of the JSON result (strings bare), for shell scripts. */
+  field?: string | undefined;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+export function createOutput(options: OutputOptions): Output {
+  const { json, field } = options;
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const tty = (stderr as NodeJS.WriteStream).isTTY === true;
   return {
-    json,
+    json: json || field !== undefined,
     result(value, human) {
-      stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith('\n') || human === '' ? human : `${human}\n`);
+      if (field !== undefined) {
+        const picked = pickField(value, field);
+        stdout.write(`${typeof picked === 'string' ? picked : JSON.stringify(picked)}\n`);
+      } else stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith('\n') || human === '' ? human : `${human}\n`);
     },
     note(text) {
       stderr.write(`${text}\n`);
     },
+    raw(text) {
+      stdout.write(text);
+    },
+    error(text) {
+      stderr.write(text);
+    },
+    progress(text) {
+      if (!tty || json || field !== undefined) return () => undefined;
+      const started = Date.now();
+      const frames = ['|', '/', '-', '\\'];
+      let i = 0;
+      const draw = () => stderr.write(`\r${frames[i++ % frames.length]} ${text} ${Math.round((Date.now() - started) / 1000)} s`);
+      // Only something that takes more than a second shows progress at all.
+      const timer = setInterval(draw, 250);
+      const first = setTimeout(draw, 1000);
+      return () => {
+        clearInterval(timer);
+        clearTimeout(first);
+        if (Date.now() - started >= 1000) stderr.write('\r\u001b[2K');
+      };
+    },
   };
+}
+
+/** The value at a dotted path (`token`, `servers.0.name`); a missing field is a refusal, not an empty line. */
+export function pickField(value: unknown, path: string): unknown {
+  let at: unknown = value;
+  for (const key of path.split('.')) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) {
+      throw new CliError('FIELD_MISSING', `the result has no field ${JSON.stringify(path)}; run the command with --json to see its fields`);
+    }
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+/** `1 error`, `2 errors`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** Shows a string with control and invisible characters escaped, so printing it cannot drive the terminal. */

@@ -25,7 +25,7 @@ import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { writeAtomic } from '../files.js';
 import { registryBase } from '../http.js';
-import { safeText } from '../output.js';
+import { plural, safeText } from '../output.js';
 import { runGuardProxy } from '../proxy/guard-proxy.js';
 
 const DEFAULT_POLICY = 'sigil.policy.json';
@@ -150,7 +150,7 @@ export function registerHost(program: Command, ctx: Context): void {
       await pinVersions(opts.lockfile, accepted);
       ctx.out.result(
         { lockfile: opts.lockfile, pinned: accepted.map(({ manifest: _m, ...rest }) => ({ ...rest, record: undefined })) },
-        accepted.map((a) => [`pinned ${a.name}@${a.version} ${a.digest}${a.previous ? ` (was ${a.previous})` : ''}`, `  signer ${a.signer}, ${a.approvals.length} approval(s), ${a.risk} risk`, ...(a.diff ? describeDiff(a.diff) : [])].join('\n')).join('\n'),
+        accepted.map((a) => [`pinned ${a.name}@${a.version} ${a.digest}${a.previous ? ` (was ${a.previous})` : ''}`, `  signer ${a.signer}, ${plural(a.approvals.length, 'approval')}, ${a.risk} risk`, ...(a.diff ? describeDiff(a.diff) : [])].join('\n')).join('\n'),
       );
     });
 
@@ -168,7 +168,9 @@ export function registerHost(program: Command, ctx: Context): void {
       const ms = performance.now() - started;
       ctx.out.result(
         { ok: true, offline: opts.offline, servers: servers.map(({ manifest, ...rest }) => ({ ...rest, tools: manifest.tools.map((t) => t.name) })), ms: Math.round(ms) },
-        servers.length ? servers.map((s) => `ok ${s.name}@${s.version} ${s.digest} (${s.manifest.tools.length} tools, ${s.risk} risk)`).join('\n') : 'the lockfile pins no servers',
+        servers.length
+          ? `${servers.map((s) => `ok ${s.name}@${s.version} ${s.digest} (${plural(s.manifest.tools.length, 'tool')}, ${s.risk} risk)`).join('\n')}\nresolved ${plural(servers.length, 'server')}${opts.offline ? ' offline, from the cache' : ''} in ${Math.round(ms)} ms`
+          : 'the lockfile pins no servers',
       );
     });
 

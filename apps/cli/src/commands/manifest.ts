@@ -105,7 +105,7 @@ export function registerManifest(program: Command, ctx: Context): void {
       } else if (ctx.out.json) {
         ctx.out.result(check.manifest, '');
       } else {
-        process.stdout.write(text);
+        ctx.out.raw(text);
       }
     });
 }

@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { readBounded } from '../files.js';
 import { callRegistry, registryBase, versionPath } from '../http.js';
-import { formatFindings, safeText } from '../output.js';
+import { formatFindings, plural, safeText } from '../output.js';
 import { loadManifest } from './manifest.js';
 
 const BUNDLE_LIMIT = 512 * 1024;
@@ -91,7 +91,9 @@ export function registerRegistry(program: Command, ctx: Context): void {
         signer,
       );
       const { body } = await callRegistry<VersionRecord>(ctx, 'POST', `${versionPath(name, version)}/approvals`, { bundle });
-      ctx.out.result(body, `approved ${name}@${version}: ${body.approvals.length} approval(s), status ${body.status}`);
+      // The review view says how many approvals this version needs and why, so the reviewer knows what happens next.
+      const { body: view } = await callRegistry<ReviewView>(ctx, 'GET', `${versionPath(name, version)}/review`);
+      ctx.out.result({ ...body, approvalsRequired: view.approvalsRequired, riskReasons: view.riskReasons }, [`approved ${name}@${version}: ${approvalLine(body.status, body.approvals.length, view)}`, ...view.riskReasons.map((r) => `  high risk: ${safeText(r)}`)].join('\n'));
     });
   review
     .command('reject')
@@ -129,9 +131,14 @@ export function registerRegistry(program: Command, ctx: Context): void {
         if (e instanceof CliError && e.code === 'NOT_FOUND') return { body: { signers: [] } };
         throw e;
       });
-      const signers = [...existing.body.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! })), signer];
+      const current = existing.body.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! }));
+      if (current.some((s) => (signer.publicKey ? s.publicKey?.trim() === signer.publicKey.trim() : s.identity === signer.identity))) {
+        ctx.out.result({ pattern, signers: current, unchanged: true }, `${pattern}: this signer is already allowed (${plural(current.length, 'signer')}); nothing changed`);
+        return;
+      }
+      const signers = [...current, signer];
       const { body } = await callRegistry<{ pattern: string; signers: unknown[] }>(ctx, 'PUT', path, { signers });
-      ctx.out.result(body, `${pattern}: ${body.signers.length} signer(s)`);
+      ctx.out.result(body, `${pattern}: ${plural(body.signers.length, 'signer')}`);
     });
   allowlist
     .command('list')
@@ -153,6 +160,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .command('reviewer')
     .description('reviewers whose signed approvals count (admin)')
     .command('add')
+    .description('bind a reviewer principal to the key or certificate identity their approvals are signed with (admin)')
     .argument('<principal>', 'the reviewer principal (the name on their tokens)')
     .option('--public-key <file.pub>', 'reviewer public key')
     .option('--identity <san>', 'reviewer certificate identity')
@@ -162,10 +170,10 @@ export function registerRegistry(program: Command, ctx: Context): void {
       ctx.out.result(body, `reviewer ${body.principal} bound to ${body.fingerprint}`);
     });
 
-  program
-    .command('token')
-    .description('API tokens (admin)')
+  const tokens = program.command('token').description('API tokens (admin)');
+  tokens
     .command('create')
+    .description('create an API token for a principal with one role; printed once (admin)')
     .requiredOption('--principal <name>', 'who the token is for')
     .addOption(new Option('--role <role>', 'admin|security|publisher|reader').choices(['admin', 'security', 'publisher', 'reader']).makeOptionMandatory())
     .option('--namespace <pattern>', 'namespace pattern a publisher may publish in (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
@@ -178,6 +186,58 @@ export function registerRegistry(program: Command, ctx: Context): void {
         ...(opts.ttl ? { ttlSeconds: ttlSeconds(opts.ttl) } : {}),
       });
       ctx.out.result(body, `${body.token}\n(token ${body.id} for ${opts.principal}, ${opts.role}, expires ${body.expiresAt}; shown once)`);
+    });
+  tokens
+    .command('revoke')
+    .description('revoke a token by its id (tok_…, printed by token create); it stops working at once (admin)')
+    .argument('<id>', 'the token id, not the token itself')
+    .action(async (id: string) => {
+      const { body } = await callRegistry<{ id: string; revokedAt: string }>(ctx, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+      ctx.out.result(body, `revoked token ${body.id} at ${body.revokedAt}`);
+    });
+
+  program
+    .command('whoami')
+    .description('the principal, role and namespaces of your token (SIGIL_TOKEN or --token)')
+    .action(async () => {
+      const { body } = await callRegistry<{ principal: string; role: string; namespaces: string[] }>(ctx, 'GET', '/v1/whoami');
+      ctx.out.result(body, `${body.principal} (${body.role}${body.namespaces.length ? `; namespaces ${body.namespaces.join(', ')}` : ''}) at ${registryBase(ctx)}`);
+    });
+
+  program
+    .command('search')
+    .description('servers in the registry whose name contains the text, with their latest version')
+    .argument('[text]', 'part of a server name; none lists all')
+    .addOption(new Option('--limit <n>', 'most servers shown (1 to 100)').default(30).argParser((v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--limit takes a whole number from 1 to 100, not ${JSON.stringify(v)}`);
+      return n;
+    }))
+    .action(async (text: string | undefined, opts: { limit: number }) => {
+      const query = new URLSearchParams({ limit: String(opts.limit), ...(text ? { search: text } : {}) });
+      const { body } = await callRegistry<{ servers: Array<{ name: string; latest: { version: string; status: string; digest: string } | null }>; next: string | null }>(ctx, 'GET', `/v1/servers?${query}`);
+      const lines = body.servers.map((s) => `${s.name}${s.latest ? `@${s.latest.version}  ${s.latest.status}  ${s.latest.digest}` : ''}`);
+      ctx.out.result(body, lines.length ? `${lines.join('\n')}\n${plural(lines.length, 'server')}${body.next ? ' (more: raise --limit or narrow the text)' : ''}` : text ? `no server name contains ${JSON.stringify(text)}` : 'the registry has no servers yet');
+    });
+
+  const audit = program.command('audit').description('the hash-chained audit log of governance events (security, admin)');
+  audit
+    .command('list')
+    .description('audit events, oldest first')
+    .addOption(new Option('--after <seq>', 'show events after this sequence number').default(0).argParser(wholeNumber('--after', 0, Number.MAX_SAFE_INTEGER)))
+    .addOption(new Option('--limit <n>', 'most events (1 to 1000)').default(100).argParser(wholeNumber('--limit', 1, 1000)))
+    .action(async (opts: { after: number; limit: number }) => {
+      const { body } = await callRegistry<{ events: Array<{ seq: number; at: string; actor: string; action: string; subject: string }>; next: number | null }>(ctx, 'GET', `/v1/audit?after=${opts.after}&limit=${opts.limit}`);
+      const lines = body.events.map((e) => `${String(e.seq).padStart(6)}  ${e.at}  ${safeText(e.actor)}  ${e.action}  ${safeText(e.subject)}`);
+      ctx.out.result(body, lines.length ? `${lines.join('\n')}\n${plural(lines.length, 'event')}${body.next !== null ? ` (more: --after ${body.next})` : ''}` : 'no events');
+    });
+  audit
+    .command('verify')
+    .description('check the hash chain from the first event; exit 1 if it is broken')
+    .action(async () => {
+      const { body } = await callRegistry<{ ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string }>(ctx, 'GET', '/v1/audit/verify');
+      if (!body.ok) throw new CliError('AUDIT_BROKEN', `the audit chain is broken at event ${body.brokenAt}: ${body.reason}`);
+      ctx.out.result(body, `the audit chain holds: ${plural(body.events, 'event')}, head ${body.head}`);
     });
 
 }
@@ -195,11 +255,24 @@ interface ReviewView {
   baseline: { version: string; digest: string } | null;
   diff: ToolsDiff | null;
   instructionsChanged: boolean;
+  approvals: number;
+  approvalsRequired: number;
+  riskReasons: string[];
+}
+
+/** `1 of 2 approvals; needs 1 more from another reviewer`, or the decided status. */
+function approvalLine(status: string, approvals: number, view: Pick<ReviewView, 'approvalsRequired' | 'risk'>): string {
+  const have = `${approvals} of ${plural(view.approvalsRequired, 'approval')}`;
+  if (status !== 'pending') return `${have}, status ${status}`;
+  const missing = Math.max(0, view.approvalsRequired - approvals);
+  return `${have}, status pending: needs ${missing} more from ${missing === 1 ? 'another reviewer' : 'other reviewers'}${view.risk === 'high' ? ' (high risk)' : ''}`;
 }
 
 function describeReview(r: ReviewView): string {
   const lines = [
     `${r.name}@${r.version}  ${r.status}  ${r.risk} risk`,
+    `approvals  ${approvalLine(r.status, r.approvals, r)}`,
+    ...r.riskReasons.map((reason) => `high risk  ${safeText(reason)}`),
     `digest     ${r.digest}`,
     `publisher  ${r.publisher}`,
     `signer     ${r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint})` : r.signer.keyFingerprint}`,
@@ -224,4 +297,12 @@ function describeReview(r: ReviewView): string {
     if (r.instructionsChanged) lines.push('  ~ instructions changed');
   }
   return lines.join('\n');
+}
+
+function wholeNumber(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+    return n;
+  };
 }

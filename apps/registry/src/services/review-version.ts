@@ -19,6 +19,10 @@ export interface Review {
   instructionsChanged: boolean;
   /** Approvals recorded so far. */
   approvals: number;
+  /** Distinct approvals this version needs before it is approved (high risk needs more). */
+  approvalsRequired: number;
+  /** Why the version is high risk (empty when low): tools not marked read-only, lint warnings. */
+  riskReasons: string[];
 }
 
 /** Lint findings and the structured diff against the last approved version of the same server. */
@@ -41,7 +45,22 @@ export function reviewVersion(deps: Deps, name: string, version: string): Review
     diff: base ? diffTools(base.tools, manifest.tools) : null,
     instructionsChanged: base ? (base.instructions ?? null) !== (manifest.instructions ?? null) : false,
     approvals: approvalsOf(deps.db, row.id).length,
+    approvalsRequired: row.risk === 'high' ? deps.settings.highRiskApprovals : 1,
+    riskReasons: row.risk === 'high' ? riskReasons(manifest, findings(row)) : [],
   };
+}
+
+/** The same two reasons publish uses to call a version high risk, spelled out for the reviewer. */
+function riskReasons(manifest: Manifest, lint: LintFinding[]): string[] {
+  const writers = manifest.tools.filter((t) => t.annotations?.readOnlyHint !== true).map((t) => t.name);
+  const warnings = lint.filter((f) => f.severity === 'warning').length;
+  const reasons: string[] = [];
+  if (writers.length) {
+    const shown = writers.slice(0, 8).join(', ');
+    reasons.push(`${writers.length} of ${manifest.tools.length} tools are not marked read-only (readOnlyHint): ${shown}${writers.length > 8 ? ', …' : ''}`);
+  }
+  if (warnings) reasons.push(`${warnings} lint warning${warnings === 1 ? '' : 's'}`);
+  return reasons;
 }
 
 /** The review queue: versions with a status (default pending), oldest first. */

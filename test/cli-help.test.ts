@@ -1,0 +1,99 @@
+import { Writable } from 'node:stream';
+import { main } from '@sigil/cli/main';
+import { runSigil } from '@sigil/testing';
+import { describe, expect, it } from 'vitest';
+
+/** Runs `sigil` in-process with its own streams and environment; returns the exit code and everything printed. */
+async function sigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        add(chunk.toString('utf8'));
+        done();
+      },
+    });
+  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
+  return { code, stdout, stderr };
+}
+
+const ENV_TOKEN = 'sigil_envSECRET_0123456789abcdefghijkl';
+const FLAG_TOKEN = 'sigil_flagSECRET_0123456789abcdefghijk';
+
+describe('when help is printed with a token in SIGIL_TOKEN or --token', () => {
+  const cases: string[][] = [
+    ['--help'],
+    ['-h'],
+    ['help'],
+    [],
+    ['bogus'],
+    ['--bogus'],
+    ['token', 'create', '--help'],
+    ['token', '--help'],
+    ['help', 'lock'],
+    ['lock', '--bogus'],
+    ['publish'],
+    ['review', 'approve', 'x@1.0.0'],
+    ['token', 'create', '--role', 'emperor', '--principal', 'p'],
+    ['--json', 'bogus'],
+  ];
+  for (const args of cases) {
+    it(`sigil ${args.join(' ') || '(nothing)'} prints neither token`, async () => {
+      for (const run of [await sigil(args, { SIGIL_TOKEN: ENV_TOKEN }), await sigil(['--token', FLAG_TOKEN, ...args], { SIGIL_TOKEN: ENV_TOKEN })]) {
+        const printed = run.stdout + run.stderr;
+        expect(printed.length).toBeGreaterThan(0);
+        expect(printed).not.toContain(ENV_TOKEN);
+        expect(printed).not.toContain(FLAG_TOKEN);
+        expect(printed).not.toContain('envSECRET');
+      }
+    });
+  }
+
+  it('also in a real process, where commander writes to the real stdout and stderr', async () => {
+    for (const args of [['--help'], [], ['nope']]) {
+      const run = await runSigil(['--token', FLAG_TOKEN, ...args], { env: { SIGIL_TOKEN: ENV_TOKEN } });
+      expect(run.stdout + run.stderr).not.toContain('SECRET');
+      expect(run.code).toBe(args[0] === '--help' ? 0 : 2);
+    }
+  });
+});
+
+describe('help', () => {
+  it('has --version, examples, and marks required options', async () => {
+    const version = await sigil(['--version']);
+    expect(version).toMatchObject({ code: 0 });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const root = await sigil(['--help']);
+    expect(root.code).toBe(0);
+    expect(root.stdout).toContain('-V, --version');
+    expect(root.stdout).toContain('Examples:');
+    const create = await sigil(['token', 'create', '--help']);
+    expect(create.stdout).toMatch(/--principal <name>\s+who the token is for \(required\)/);
+    expect(create.stdout).toContain('Examples:');
+    // A command's own --version (the manifest version) is not taken for sigil's.
+    const init = await sigil(['manifest', 'init', '--version', '1.0.0', '--name', 'io.github.acme/x']);
+    expect(init.code).toBe(2);
+    expect(init.stderr).toContain('give the server command after --');
+  });
+
+  it('gives every command a description and examples', async () => {
+    const root = await sigil(['--help']);
+    const commands = [...root.stdout.matchAll(/^ {2}([a-z]+)\b.*$/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(commands).toEqual(expect.arrayContaining(['whoami', 'search', 'audit', 'token', 'reviewer']));
+    for (const c of commands) {
+      const help = await sigil([c, '--help']);
+      expect(help.code, c).toBe(0);
+      const subs = [...help.stdout.matchAll(/^Commands:\n([\s\S]*?)(\n\n|$)/gm)].flatMap((m) => [...m[1]!.matchAll(/^ {2}([a-z]+)\b(.*)$/gm)].map((s) => ({ name: s[1]!, description: s[2]!.trim() })));
+      if (subs.length === 0) {
+        expect(help.stdout, c).toContain('Examples:');
+        continue;
+      }
+      for (const sub of subs.filter((s) => s.name !== 'help')) {
+        const subHelp = await sigil([c, sub.name, '--help']);
+        expect(subHelp.stdout, `${c} ${sub.name}`).toContain('Examples:');
+        expect(subHelp.stdout.split('\n')[2]?.trim(), `${c} ${sub.name} description`).not.toBe('');
+      }
+    }
+  });
+});
