@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// `npm run pack:cli`: one installable tarball of the `sigil` command, sigil-cli-<version>.tgz.
+//
+// The CLI and everything it imports (our workspace packages and their npm dependencies) are
+// bundled by esbuild into dist/, so the tarball declares no dependencies: `npm install -g
+// ./sigil-cli-<version>.tgz` needs Node.js alone and no registry, and never resolves a name on
+// npm (the unscoped `sigil` is someone else's). Chunks stay split so `sigil resolve` at host
+// start-up loads only its own command group. Run after `npm run build` (the script does).
+//
+// Usage: node apps/cli/scripts/pack.mjs [--out <dir>]   (default: the repository root)
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const cliDir = fileURLToPath(new URL('..', import.meta.url));
+const root = resolve(cliDir, '../..');
+const outAt = process.argv.indexOf('--out');
+const outDir = resolve(outAt > 0 ? process.argv[outAt + 1] : root);
+const cli = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+const stage = mkdtempSync(join(tmpdir(), 'sigil-cli-pack-'));
+try {
+  const result = await build({
+    entryPoints: { main: join(cliDir, 'dist/main.js') },
+    outdir: join(stage, 'dist'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    // Same folder for chunks: main.js reads ../package.json for --version.
+    chunkNames: '[name]-[hash]',
+    metafile: true,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // CommonJS dependencies call require() for Node built-ins; ESM output needs one.
+    banner: { js: "import { createRequire as __sigilCreateRequire } from 'node:module';\nconst require = __sigilCreateRequire(import.meta.url);" },
+  });
+
+  mkdirSync(join(stage, 'bin'));
+  cpSync(join(cliDir, 'bin/sigil.js'), join(stage, 'bin/sigil.js'));
+  const manifest = {
+    name: cli.name,
+    version: cli.version,
+    description: cli.description,
+    license: rootPkg.license,
+    type: 'module',
+    bin: { sigil: 'bin/sigil.js' },
+    engines: { node: rootPkg.engines.node },
+    files: ['bin', 'dist', 'THIRD-PARTY-NOTICES.txt'],
+  };
+  writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(
+    join(stage, 'README.md'),
+    `# sigil ${cli.version}\n\nThe Sigil command line: sign, publish and review MCP tool manifests, and pin, verify and run them in agent hosts.\nRun \`sigil --help\`. Host configurations call the installed \`sigil run\` by name or absolute path, never through npx.\n`,
+  );
+  writeFileSync(join(stage, 'THIRD-PARTY-NOTICES.txt'), notices(result.metafile));
+  execFileSync('npm', ['pack', '--pack-destination', outDir, '--silent'], { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
+  const tarball = join(outDir, `${cli.name.replace(/^@/, '').replace('/', '-')}-${cli.version}.tgz`);
+  process.stdout.write(`wrote ${tarball}\ninstall: npm install -g ${tarball}\n`);
+} finally {
+  rmSync(stage, { recursive: true, force: true });
+}
+
+/** The npm packages bundled into dist/, with their versions and licenses. */
+function notices(metafile) {
+  const seen = new Map();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (!m || seen.has(m[1])) continue;
+    const pkgDir = input.slice(0, m.index + m[0].length);
+    try {
+      const pkg = JSON.parse(readFileSync(resolve(root, pkgDir, 'package.json'), 'utf8'));
+      seen.set(m[1], `${pkg.name}@${pkg.version}  ${typeof pkg.license === 'string' ? pkg.license : 'see the package'}`);
+    } catch {
+      seen.set(m[1], `${m[1]}  (license: see the package)`);
+    }
+  }
+  const lines = [...seen.values()].sort();
+  return `The sigil bundle (dist/) contains these npm packages, each under its own license:\n\n${lines.join('\n')}\n`;
+}

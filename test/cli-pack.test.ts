@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { parseManifest, type Manifest } from '@sigil/manifest';
+import { buildHostWorld, repoRoot, runProcess } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `npm run pack:cli` makes one tarball; installed into a prefix outside the checkout with npm
+// offline (so nothing can come from the registry, and no `sigil` name is ever resolved there),
+// it gives a `sigil` that works with Node alone: --version, keygen, manifest init and run.
+const root = repoRoot();
+const dir = mkdtempSync(join(tmpdir(), 'sigil-pack-'));
+const prefix = join(dir, 'prefix');
+const work = join(dir, 'work');
+const everything = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+let sigil: string;
+let tarball: string;
+// Only Node and the installed prefix on PATH; no NODE_PATH, and a cwd outside the checkout.
+const env = { PATH: [join(prefix, 'bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: join(dir, 'home'), NODE_PATH: '' };
+
+beforeAll(() => {
+  mkdirSync(work, { recursive: true });
+  execFileSync(process.execPath, [join(root, 'apps/cli/scripts/pack.mjs'), '--out', dir], { stdio: 'pipe' });
+  tarball = join(dir, readdirSync(dir).find((f) => /^sigil-cli-\d+\.\d+\.\d+.*\.tgz$/.test(f))!);
+  execFileSync('npm', ['install', '--global', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], { stdio: 'pipe', cwd: work, env: { ...process.env, npm_config_offline: 'true' } });
+  sigil = join(prefix, 'bin', 'sigil');
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('when the packed CLI is installed outside the checkout', () => {
+  it('is one tarball named sigil-cli-<version> that declares no dependencies', () => {
+    const installed = join(prefix, 'lib/node_modules/@sigil/cli');
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { name: string; version: string; dependencies?: object; private?: boolean };
+    expect(pkg.name).toBe('@sigil/cli');
+    expect(tarball.endsWith(`sigil-cli-${pkg.version}.tgz`)).toBe(true);
+    expect(pkg.dependencies ?? {}).toEqual({});
+    expect(pkg.private).toBeUndefined();
+    // Nothing under it resolves back into the checkout.
+    expect(existsSync(join(installed, 'node_modules'))).toBe(false);
+    expect(readFileSync(join(installed, 'THIRD-PARTY-NOTICES.txt'), 'utf8')).toContain('commander@');
+  });
+
+  it('runs sigil --version and sigil keygen', async () => {
+    const version = await runProcess(sigil, ['--version'], { cwd: work, env });
+    expect(version.code, version.stderr).toBe(0);
+    const cliVersion = (JSON.parse(readFileSync(join(root, 'apps/cli/package.json'), 'utf8')) as { version: string }).version;
+    expect(version.stdout.trim()).toBe(cliVersion);
+    const keygen = await runProcess(sigil, ['keygen', '--out', join(work, 'host.key'), '--json'], { cwd: work, env });
+    expect(keygen.code, keygen.stderr).toBe(0);
+    expect(JSON.parse(keygen.stdout)).toMatchObject({ fingerprint: expect.stringMatching(/^SHA256:/) });
+    expect(existsSync(join(work, 'host.key.pub'))).toBe(true);
+  });
+
+  it('runs sigil run as a host would start it, and the host lists and calls the pinned tools', async () => {
+    const out = join(work, 'everything.json');
+    const init = await runProcess(sigil, ['manifest', 'init', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', out, '--', process.execPath, everything, 'stdio'], { cwd: work, env });
+    expect(init.code, init.stderr).toBe(0);
+    const pinned: Manifest = parseManifest(readFileSync(out));
+    const world = await buildHostWorld(join(work, 'host'), [pinned]);
+    const transport = new StdioClientTransport({ command: sigil, args: ['run', 'io.github.acme/everything', '--offline', '--', process.execPath, everything, 'stdio'], cwd: world.dir, env, stderr: 'pipe' });
+    const client = new Client({ name: 'packed-host', version: '1.0.0' });
+    await client.connect(transport);
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).sort());
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'from the packed sigil' } });
+    expect(JSON.stringify(result.content)).toContain('from the packed sigil');
+    await client.close();
+  });
+});
