@@ -2,7 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { LIMITS, normalizeTool, type Tool } from '@sigil/manifest';
+import type { Tool } from '@sigil/manifest';
+import { collectToolPages, ResolveError } from '@sigil/resolver';
 import { CliError } from './errors.js';
 
 export type ServerTarget = { command: string; args: string[] } | { url: string };
@@ -15,8 +16,6 @@ export interface Introspection {
   dropped: string[];
 }
 
-/** Most `tools/list` pages followed: a server that pages forever is refused, not waited on. */
-const MAX_PAGES = 64;
 /** Most bytes of a child's stderr kept for the error message. */
 const STDERR_TAIL = 4096;
 
@@ -62,25 +61,11 @@ export async function introspect(target: ServerTarget, timeoutMs: number): Promi
     await client.connect(transport, { signal: controller.signal, timeout: remaining() });
     const serverInfo = client.getServerVersion() ?? { name: 'unknown', version: '0.0.0' };
     const instructions = client.getInstructions();
-    const tools: Tool[] = [];
-    const dropped: string[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; ; page++) {
-      if (page >= MAX_PAGES) throw new CliError('SERVER_INVALID', `the server returned more than ${MAX_PAGES} pages of tools`);
-      const result = await client.listTools(cursor === undefined ? {} : { cursor }, { signal: controller.signal, timeout: remaining() });
-      for (const live of result.tools) {
-        const normal = normalizeTool(live as Record<string, unknown>);
-        tools.push(normal.tool);
-        dropped.push(...normal.dropped.map((d) => `${normal.tool.name}.${d}`));
-      }
-      // One past the limit is enough to refuse; stop reading rather than hold an unbounded list.
-      if (tools.length > LIMITS.tools) break;
-      cursor = result.nextCursor;
-      if (cursor === undefined) break;
-    }
+    const { tools, dropped } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { signal: controller.signal, timeout: remaining() }));
     return { serverInfo: { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title ? { title: serverInfo.title } : {}) }, instructions, tools, dropped };
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
+    if (cause instanceof ResolveError) throw new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
     const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
     const detail = stderrTail.trim() ? `; the server said: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}` : '';
     if (timedOut) throw new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail}`, [], 1, { cause });

@@ -1,5 +1,6 @@
 export { ResolveError, type Refusal, type ResolveErrorCode } from './errors.js';
 export { compareLiveTools, driftSentence, listLiveTools, verifyLiveTools, type LiveTools, type LiveToolsOptions, type ToolListingClient } from './live-tools.js';
+export { collectToolPages, MAX_TOOL_PAGES, type CollectedTools, type ToolsPage } from './tools-paging.js';
 export { emptyLockfile, LockEntry, Lockfile, MAX_LOCKFILE_BYTES, readLockfile, stableStringify, writeJsonAtomic, writeLockfile } from './lockfile.js';
 export { DEFAULT_FETCH_LIMITS, fetchJson, type FetchLimits, type JsonResponse } from './http.js';
 export { loadPolicy, PolicyFile, publishersFor, type TrustPolicy } from './policy.js';

@@ -1,5 +1,6 @@
-import { diffTools, LIMITS, normalizeTool, toolsSetDigest, type Manifest, type Tool, type ToolsDiff } from '@sigil/manifest';
+import { diffTools, toolsSetDigest, type Manifest, type Tool, type ToolsDiff } from '@sigil/manifest';
 import { ResolveError } from './errors.js';
+import { collectToolPages } from './tools-paging.js';
 
 /**
  * The part of an MCP client (`Client` of @modelcontextprotocol/sdk) the live check needs. Typed
@@ -9,9 +10,6 @@ export interface ToolListingClient {
   listTools(params?: { cursor?: string }, options?: { timeout?: number; signal?: AbortSignal }): Promise<{ tools: Array<Record<string, unknown>>; nextCursor?: string | undefined }>;
   getInstructions(): string | undefined;
 }
-
-/** Most `tools/list` pages read before refusing. */
-const MAX_PAGES = 64;
 
 export interface LiveToolsOptions {
   /** Per-request timeout in milliseconds (default 10 s). */
@@ -26,16 +24,8 @@ export interface LiveTools {
 
 /** Reads every page of `tools/list`, bounded in pages and count, normalised for comparison. */
 export async function listLiveTools(client: ToolListingClient, options: LiveToolsOptions = {}): Promise<LiveTools> {
-  const tools: Tool[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; ; page++) {
-    if (page >= MAX_PAGES) throw ResolveError.of('', 'TOOL_DRIFT', `the server returned more than ${MAX_PAGES} pages of tools`);
-    const result = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: options.timeoutMs ?? 10_000 });
-    tools.push(...result.tools.map((t) => normalizeTool(t).tool));
-    if (tools.length > LIMITS.tools) break;
-    cursor = result.nextCursor;
-    if (cursor === undefined) break;
-  }
+  const timeout = options.timeoutMs ?? 10_000;
+  const { tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout }));
   return { instructions: client.getInstructions(), tools };
 }
 

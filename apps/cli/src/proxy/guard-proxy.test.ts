@@ -26,7 +26,7 @@ class StreamTransport implements Transport {
     private readonly fromProxy: PassThrough,
   ) {}
   async start(): Promise<void> {
-    onLines(this.fromProxy, 1 << 24, (line) => this.onmessage?.(JSON.parse(line) as JSONRPCMessage), () => this.onerror?.(new Error('too large')));
+    onLines(this.fromProxy, 1 << 24, (line) => this.onmessage?.(JSON.parse(line.toString("utf8")) as JSONRPCMessage), () => this.onerror?.(new Error('too large')));
     this.fromProxy.on('end', () => this.onclose?.());
   }
   async send(message: JSONRPCMessage): Promise<void> {

@@ -1,33 +1,38 @@
 import type { Readable } from 'node:stream';
 
 /**
- * Splits a byte stream into newline-delimited messages (the MCP stdio framing), refusing any
- * line longer than `maxBytes` instead of buffering it without bound.
+ * MCP stdio framing: splits a byte stream into newline-delimited messages, handing each line over
+ * as bytes (decoding is the parser's job, so invalid UTF-8 is refused rather than replaced). A line
+ * longer than `maxBytes` is never buffered whole: its bytes are discarded up to the next newline
+ * and `onOversize` is called once for it.
  */
-export function onLines(stream: Readable, maxBytes: number, onLine: (line: string) => void, onOversize: () => void): void {
+export function onLines(stream: Readable, maxBytes: number, onLine: (line: Buffer) => void, onOversize: () => void): void {
   let parts: Buffer[] = [];
   let size = 0;
   let oversize = false;
+  const emit = (line: Buffer): void => {
+    const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
+    const body = line.subarray(0, end);
+    if (body.some((b) => b !== 0x20 && b !== 0x09)) onLine(body);
+  };
   stream.on('data', (chunk: Buffer) => {
     let start = 0;
     for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, i);
       start = i + 1;
       if (oversize || size + piece.length > maxBytes) {
+        if (!oversize) onOversize();
         parts = [];
         size = 0;
-        if (!oversize) onOversize();
         oversize = false;
         continue;
       }
-      parts.push(piece);
-      const line = Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
+      emit(parts.length === 0 ? piece : Buffer.concat([...parts, piece]));
       parts = [];
       size = 0;
-      if (line.trim() !== '') onLine(line);
     }
+    if (oversize || start === chunk.length) return;
     const rest = chunk.subarray(start);
-    if (oversize) return;
     if (size + rest.length > maxBytes) {
       parts = [];
       size = 0;
@@ -35,9 +40,8 @@ export function onLines(stream: Readable, maxBytes: number, onLine: (line: strin
       onOversize();
       return;
     }
-    if (rest.length) {
-      parts.push(rest);
-      size += rest.length;
-    }
+    // Copy: the stream may reuse the chunk's memory.
+    parts.push(Buffer.from(rest));
+    size += rest.length;
   });
 }

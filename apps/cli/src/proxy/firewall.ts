@@ -1,0 +1,422 @@
+import type { Manifest } from '@sigil/manifest';
+import { collectToolPages } from '@sigil/resolver';
+import { IdMap, hostKey } from './ids.js';
+import { classify, parseStrict, type Classified, type JsonRpcId } from './message.js';
+import { ToolsCheck, type Drift } from './tools-check.js';
+
+/**
+ * The firewall's states:
+ * - `starting`: no opening request from the host yet; everything is held.
+ * - `verifying`: the opening (`initialize`, or `server/discover` in the 2026-07-28 era) went to the
+ *   server, or a `tools/list_changed` re-check runs; the proxy lists the tools itself and compares
+ *   them with the pin. Nothing from the server reaches the host; host traffic is held.
+ * - `open`: traffic flows, each message checked on the way.
+ * - `closed`: the session ended (the server went away) or Sigil refused it (`refusal` is set).
+ */
+export type FirewallState = 'starting' | 'verifying' | 'open' | 'closed';
+
+/** Codes Sigil answers or refuses with. */
+export type FirewallCode = 'TOOL_DRIFT' | 'TOOL_NOT_PINNED' | 'MESSAGE_INVALID' | 'BATCH_REFUSED' | 'MESSAGE_TOO_LARGE' | 'SERVER_UNREACHABLE' | 'HELD_LIMIT';
+
+/** JSON-RPC error numbers: the standard ones, then the implementation-defined server-error range. */
+const RPC: Record<FirewallCode, number> = {
+  MESSAGE_INVALID: -32600,
+  BATCH_REFUSED: -32600,
+  MESSAGE_TOO_LARGE: -32700,
+  TOOL_DRIFT: -32001,
+  TOOL_NOT_PINNED: -32002,
+  SERVER_UNREACHABLE: -32004,
+  HELD_LIMIT: -32005,
+};
+const PARSE_ERROR = -32700;
+
+/** What the host is told for each refusal of the whole session. */
+const REFUSED: Record<FirewallCode, string> = {
+  TOOL_DRIFT: 'the live server differs from the pinned manifest',
+  TOOL_NOT_PINNED: 'a tool outside the pinned manifest was called',
+  MESSAGE_INVALID: 'the server sent a message that cannot be checked',
+  BATCH_REFUSED: 'the server sent a JSON-RPC batch',
+  MESSAGE_TOO_LARGE: 'the server sent a message over the size limit',
+  SERVER_UNREACHABLE: 'the server could not be started',
+  HELD_LIMIT: 'the server sent too much before its tools were checked',
+};
+
+/** Most messages held in each direction while the firewall is not open. */
+export const MAX_HELD = 1024;
+
+const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clientInfo: 'io.modelcontextprotocol/clientInfo', clientCapabilities: 'io.modelcontextprotocol/clientCapabilities', subscriptionId: 'io.modelcontextprotocol/subscriptionId' } as const;
+
+type Obj = Record<string, unknown>;
+type Request = Extract<Classified, { kind: 'request' }>;
+type Response = Extract<Classified, { kind: 'response' }>;
+type Answer = { result?: Obj | undefined; error?: Obj | undefined };
+
+export interface FirewallOptions {
+  /** The pinned, verified manifest the server must match. */
+  manifest: Manifest;
+  /** Writes one message (without the newline) to the host, and to the server. */
+  toHost: (text: string) => void;
+  toServer: (text: string) => void;
+  /** One structured log line. */
+  log: (event: Obj) => void;
+  /** Called once when Sigil refuses the session, to stop the server. */
+  onRefused: (code: FirewallCode) => void;
+  /** Longest wait for each answer to the proxy's own requests. */
+  checkTimeoutMs: number;
+}
+
+/**
+ * The message firewall of `sigil run`, as an explicit state machine over whole messages (framing
+ * and the server process live in guard-proxy.ts). Every host request travels under a proxy-owned
+ * id; what is forwarded is `JSON.stringify` of the strictly parsed, checked message; every tools
+ * listing the host receives is checked tool by tool against the pin.
+ */
+export class Firewall {
+  state: FirewallState = 'starting';
+  /** Set when Sigil refused the session. */
+  refusal: { code: FirewallCode; reason: string } | undefined;
+  private era: 'legacy' | 'modern' | undefined;
+  /** The modern per-request envelope the host opened with, reused on the proxy's own requests. */
+  private envelope: Obj | undefined;
+  /** The opening exchange: the host's own `initialize`/`server/discover`, or the proxy's `server/discover`. */
+  private opening: { proxyId: string; host: Request | undefined } | undefined;
+  private heldHost: Classified[] = [];
+  private heldServer: Classified[] = [];
+  private readonly ids = new IdMap();
+  /** Server-to-host requests awaiting the host's answer (typed keys). */
+  private readonly serverRequests = new Set<string>();
+  private readonly check: ToolsCheck;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Legacy era: the proxy sent `notifications/initialized` itself, so the host's copy is dropped. */
+  private dropHostInitialized = false;
+
+  constructor(private readonly options: FirewallOptions) {
+    this.check = new ToolsCheck(options.manifest);
+  }
+
+  // ---- host side ----------------------------------------------------------------------------
+
+  /** One line from the host. */
+  fromHost(bytes: Uint8Array): void {
+    if (this.state === 'closed' && !this.refusal) return;
+    const parsed = parseStrict(bytes);
+    if (!parsed.ok) return this.answerHost(null, 'MESSAGE_INVALID', parsed.reason, PARSE_ERROR);
+    this.hostMessage(classify(parsed.value));
+  }
+
+  /** A host line over the size limit: refused, never forwarded. */
+  hostOversize(limit: number): void {
+    this.answerHost(null, 'MESSAGE_TOO_LARGE', `the message is larger than ${limit} bytes`);
+  }
+
+  private hostMessage(m: Classified): void {
+    if (m.kind === 'batch') return this.answerHost(null, 'BATCH_REFUSED', 'JSON-RPC batches are not part of MCP since revision 2025-06-18');
+    if (m.kind === 'invalid') return this.answerHost(m.id, 'MESSAGE_INVALID', m.reason);
+    if (this.state === 'closed') {
+      if (m.kind === 'request') this.answerHost(m.id, this.refusal!.code, this.refusal!.reason);
+      return;
+    }
+    if (m.kind === 'response') return this.hostResponse(m);
+    if (this.state === 'open') return this.admit(m);
+    if (this.state === 'starting' && m.kind === 'request') {
+      if (m.method === 'initialize') return this.begin('legacy', m);
+      if (m.method === 'server/discover' || typeof m.params?._meta === 'object') {
+        const meta = (m.params?._meta ?? {}) as Obj;
+        if (m.method === 'server/discover' || typeof meta[META.protocolVersion] === 'string') return this.begin('modern', m);
+      }
+    }
+    this.holdHost(m);
+  }
+
+  private holdHost(m: Classified): void {
+    if (this.heldHost.length >= MAX_HELD) {
+      if (m.kind === 'request') this.answerHost(m.id, 'HELD_LIMIT', `more than ${MAX_HELD} messages are waiting for the tools check`);
+      return;
+    }
+    this.heldHost.push(m);
+  }
+
+  /** A host answer to a server request: forwarded only if the server asked it. */
+  private hostResponse(m: Response): void {
+    if (this.serverRequests.delete(hostKey(m.id))) this.sendServer(m.message);
+  }
+
+  /** Open state: checks one host message and forwards it under a proxy id. */
+  private admit(m: Exclude<Classified, { kind: 'batch' | 'invalid' | 'response' }>): void {
+    if (m.kind === 'notification') {
+      if (m.method === 'notifications/initialized' && this.dropHostInitialized) {
+        this.dropHostInitialized = false;
+        return;
+      }
+      if (m.method === 'notifications/cancelled') {
+        const proxyId = this.ids.cancel(m.params?.requestId);
+        if (proxyId !== undefined) this.sendServer({ ...m.message, params: { ...m.params, requestId: proxyId } });
+        return;
+      }
+      return this.sendServer(m.message);
+    }
+    if (m.method === 'tools/call' && !this.check.allows(m.params?.name)) {
+      const name = m.params?.name;
+      this.options.log({ level: 'warn', event: 'sigil.run.refused-call', code: 'TOOL_NOT_PINNED', server: this.options.manifest.name, tool: typeof name === 'string' ? name : null });
+      return this.answerHost(m.id, 'TOOL_NOT_PINNED', `the tool ${JSON.stringify(name ?? null)} is not in the pinned manifest of ${this.options.manifest.name}@${this.options.manifest.version}`);
+    }
+    if (m.method === 'initialize') return this.answerHost(m.id, 'MESSAGE_INVALID', 'the session is already initialized');
+    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+    this.sendServer({ ...m.message, id: proxyId });
+  }
+
+  /** The host's opening request: start verifying. */
+  private begin(era: 'legacy' | 'modern', m: Request): void {
+    this.state = 'verifying';
+    this.era = era;
+    if (era === 'modern') {
+      const meta = (m.params?._meta ?? {}) as Obj;
+      this.envelope = Object.fromEntries([META.protocolVersion, META.clientInfo, META.clientCapabilities].filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+      if (this.envelope[META.protocolVersion] === undefined) this.envelope[META.protocolVersion] = '2026-07-28';
+    }
+    if (m.method === 'initialize' || m.method === 'server/discover') {
+      const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+      this.opening = { proxyId, host: m };
+      this.sendServer({ ...m.message, id: proxyId });
+      return;
+    }
+    // A modern host that skipped discovery (a cached result): the proxy discovers for itself.
+    this.holdHost(m);
+    const proxyId = this.ask('server/discover', { _meta: this.envelope }, (answer) => this.openingAnswered(answer));
+    this.opening = { proxyId, host: undefined };
+  }
+
+  // ---- server side --------------------------------------------------------------------------
+
+  /** One line from the server. */
+  fromServer(bytes: Uint8Array): void {
+    if (this.state === 'closed') return;
+    const parsed = parseStrict(bytes);
+    if (!parsed.ok) return this.refuse('MESSAGE_INVALID', { reason: `the server sent a message that cannot be checked: ${parsed.reason}`, details: {} });
+    const m = classify(parsed.value);
+    if (m.kind === 'batch') return this.refuse('BATCH_REFUSED', { reason: 'the server sent a JSON-RPC batch, which MCP no longer has', details: {} });
+    if (m.kind === 'invalid') return this.refuse('MESSAGE_INVALID', { reason: `the server sent an invalid message: ${m.reason}`, details: {} });
+    this.serverMessage(m);
+  }
+
+  /** A server line over the size limit. */
+  serverOversize(limit: number): void {
+    this.refuse('MESSAGE_TOO_LARGE', { reason: `the server sent a message larger than ${limit} bytes`, details: {} });
+  }
+
+  private serverMessage(m: Exclude<Classified, { kind: 'batch' | 'invalid' }>): void {
+    if (this.state === 'closed') return;
+    if (m.kind === 'response') {
+      const entry = this.ids.peek(m.id);
+      if (!entry) return this.refuse('TOOL_DRIFT', { reason: 'the server answered a request that is not outstanding (an unknown, reused or retyped id)', details: { id: m.id } });
+      if (entry.origin === 'proxy') {
+        this.ids.take(m.id);
+        return entry.settle({ result: m.result, error: m.error });
+      }
+      if (this.opening?.proxyId === m.id) {
+        this.ids.take(m.id);
+        return this.openingAnswered({ result: m.result, error: m.error });
+      }
+      // Answers to host requests wait for `open` (a re-check may be running).
+      if (this.state !== 'open') return this.holdServer(m);
+      this.ids.take(m.id);
+      if (entry.cancelled) return;
+      return this.deliver(entry.hostId, entry.method, m);
+    }
+    if (this.state !== 'open') return this.holdServer(m);
+    if (m.kind === 'request') {
+      this.serverRequests.add(hostKey(m.id));
+      return this.sendHost(m.message);
+    }
+    if (m.method === 'notifications/tools/list_changed') return this.recheck(m.message);
+    this.sendHost(this.withHostSubscription(m.message));
+  }
+
+  private holdServer(m: Classified): void {
+    if (this.heldServer.length >= MAX_HELD) return this.refuse('HELD_LIMIT', { reason: `the server sent more than ${MAX_HELD} messages before its tools were checked`, details: {} });
+    this.heldServer.push(m);
+  }
+
+  /** Checks a server answer to a host request and forwards it under the host's own id. */
+  private deliver(hostId: JsonRpcId, method: string, m: Response): void {
+    if (m.error) return this.sendHost({ jsonrpc: '2.0', id: hostId, error: m.error });
+    let result = m.result!;
+    if (method === 'tools/list') {
+      const checked = this.check.page(result.tools);
+      if ('drift' in checked) {
+        this.refuse('TOOL_DRIFT', checked.drift);
+        return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
+      }
+      result = { ...result, tools: checked.tools };
+    } else if (method === 'initialize' || method === 'server/discover') {
+      const drift = this.check.instructions(result);
+      if (drift) {
+        this.refuse('TOOL_DRIFT', drift);
+        return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
+      }
+    }
+    this.sendHost({ jsonrpc: '2.0', id: hostId, result });
+  }
+
+  /** The server answered the opening exchange: check the instructions, then every tool. */
+  private openingAnswered(answer: Answer): void {
+    const host = this.opening?.host;
+    if (answer.error || !answer.result) {
+      // The server refused the opening (a 2025-only server answering `server/discover`): pass the
+      // refusal on, so the host can fall back, and wait for another opening.
+      const askedBy = host ?? this.heldHost.find((h): h is Request => h.kind === 'request');
+      if (askedBy) {
+        this.heldHost = this.heldHost.filter((h) => h !== askedBy);
+        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: answer.error ?? { code: -32603, message: 'the server gave no answer' } });
+      }
+      this.state = 'starting';
+      this.era = undefined;
+      this.opening = undefined;
+      const held = this.heldHost;
+      this.heldHost = [];
+      for (const m of held) this.hostMessage(m);
+      return;
+    }
+    const drift = this.check.instructions(answer.result);
+    if (drift) return this.refuse('TOOL_DRIFT', drift);
+    if (this.era === 'legacy') {
+      this.sendServer({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      this.dropHostInitialized = true;
+    }
+    const result = answer.result;
+    void this.verifyTools(result.instructions as string | undefined).then((ok) => {
+      if (!ok) return;
+      this.options.log({ level: 'info', event: 'sigil.run.verified', server: this.options.manifest.name, version: this.options.manifest.version, tools: this.options.manifest.tools.length, era: this.era });
+      this.opening = undefined;
+      if (host) this.sendHost({ jsonrpc: '2.0', id: host.id, result });
+      this.openUp();
+    });
+  }
+
+  /** `tools/list_changed`: hold everything, list and compare again, then pass the notice on. */
+  private recheck(notice: Obj): void {
+    this.state = 'verifying';
+    this.options.log({ level: 'info', event: 'sigil.run.recheck', server: this.options.manifest.name });
+    void this.verifyTools(this.options.manifest.instructions).then((ok) => {
+      if (!ok) return;
+      this.sendHost(this.withHostSubscription(notice));
+      this.openUp();
+    });
+  }
+
+  /** Lists every page of tools with the proxy's own requests and compares the whole set. */
+  private async verifyTools(instructions: string | undefined): Promise<boolean> {
+    try {
+      const { tools } = await collectToolPages(async (cursor) => {
+        const params: Obj = { ...(cursor === undefined ? {} : { cursor }), ...(this.era === 'modern' ? { _meta: this.envelope } : {}) };
+        const answer = await new Promise<Answer>((settle) => this.ask('tools/list', params, settle));
+        if (answer.error || !answer.result) throw new Error(`the server answered tools/list with ${JSON.stringify(answer.error ?? null).slice(0, 200)}`);
+        return answer.result as { tools: unknown; nextCursor?: unknown };
+      });
+      if (this.state === 'closed') return false;
+      const drift = this.check.whole(tools, instructions);
+      if (drift) this.refuse('TOOL_DRIFT', drift);
+      return !drift;
+    } catch (e) {
+      this.refuse('TOOL_DRIFT', { reason: `the tools could not be checked: ${(e as Error).message}`, details: {} });
+      return false;
+    }
+  }
+
+  private openUp(): void {
+    if (this.state === 'closed') return;
+    this.state = 'open';
+    // In order; a held message that starts a re-check makes the rest wait again.
+    const server = this.heldServer;
+    this.heldServer = [];
+    for (const m of server) this.serverMessage(m as Exclude<Classified, { kind: 'batch' | 'invalid' }>);
+    const host = this.heldHost;
+    this.heldHost = [];
+    for (const m of host) this.hostMessage(m);
+  }
+
+  /** Sends a request of the proxy's own; returns its id. */
+  private ask(method: string, params: Obj, settle: (answer: Answer) => void): string {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.ids.take(id)) settle({ error: { code: -32001, message: `no answer to ${method} within ${this.options.checkTimeoutMs} ms` } });
+    }, this.options.checkTimeoutMs);
+    this.timers.add(timer);
+    const id = this.ids.issue({
+      origin: 'proxy',
+      method,
+      settle: (answer) => {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        settle(answer);
+      },
+    });
+    this.sendServer({ jsonrpc: '2.0', id, method, params });
+    return id;
+  }
+
+  // ---- endings ------------------------------------------------------------------------------
+
+  /**
+   * Sigil refuses the session: one log line with the code, every waiting host request answered
+   * with it, everything held from the server discarded, and the server stopped.
+   */
+  refuse(code: FirewallCode, drift: Drift): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const { manifest } = this.options;
+    // The host hears a fixed sentence: the reason can quote server text (tool names, instructions),
+    // which must not reach the host's model through an error message. The log has the details.
+    const reason = `Sigil refused ${manifest.name}@${manifest.version}: ${REFUSED[code]} (details in the sigil run log)`;
+    this.refusal = { code, reason };
+    this.options.log({ level: 'error', event: 'sigil.run.refused', code, server: manifest.name, version: manifest.version, reason: drift.reason, ...drift.details });
+    this.endWaiting(code, reason);
+    this.options.onRefused(code);
+  }
+
+  /** The server went away by itself: answer whatever waits on it. */
+  serverGone(description: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.endWaiting('SERVER_UNREACHABLE', description);
+  }
+
+  private endWaiting(code: FirewallCode, reason: string): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.heldServer = [];
+    // The host's opening request, answered by the server but held for the check.
+    if (this.opening?.host && !this.ids.peek(this.opening.proxyId)) this.answerHost(this.opening.host.id, code, reason);
+    this.opening = undefined;
+    for (const entry of this.ids.drain()) {
+      if (entry.origin === 'proxy') entry.settle({ error: { code: RPC[code], message: reason } });
+      else if (!entry.cancelled) this.answerHost(entry.hostId, code, reason);
+    }
+    const held = this.heldHost;
+    this.heldHost = [];
+    for (const m of held) if (m.kind === 'request') this.answerHost(m.id, code, reason);
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  /** Rewrites a subscription id the server echoes (the proxy id of `subscriptions/listen`) to the host's. */
+  private withHostSubscription(message: Obj): Obj {
+    const params = message.params as Obj | undefined;
+    const meta = params?._meta as Obj | undefined;
+    const hostId = meta ? this.ids.hostIdOf(meta[META.subscriptionId]) : undefined;
+    if (hostId === undefined) return message;
+    return { ...message, params: { ...params, _meta: { ...meta, [META.subscriptionId]: hostId } } };
+  }
+
+  private answerHost(id: JsonRpcId | null, code: FirewallCode, message: string, rpc: number = RPC[code], data: Obj = {}): void {
+    this.sendHost({ jsonrpc: '2.0', id, error: { code: rpc, message: `${code}: ${message}`, data: { code, ...data } } });
+  }
+
+  private sendHost(message: Obj): void {
+    this.options.toHost(JSON.stringify(message));
+  }
+
+  private sendServer(message: Obj): void {
+    this.options.toServer(JSON.stringify(message));
+  }
+}

@@ -1,0 +1,60 @@
+import { normalizeTool, toolDigest, type Manifest, type Tool } from '@sigil/manifest';
+import { compareLiveTools, driftSentence } from '@sigil/resolver';
+
+/** Why what the server showed is not what was pinned. */
+export interface Drift {
+  reason: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * The tools check of the firewall: every tool a host would see is compared, by canonical digest,
+ * with the pinned manifest; so are the server's instructions wherever they appear. The pinned
+ * form of a tool (not the live object with its unpinned extra fields) is what the host receives.
+ */
+export class ToolsCheck {
+  private readonly pinned: Map<string, string>;
+
+  constructor(private readonly manifest: Manifest) {
+    this.pinned = new Map(manifest.tools.map((t) => [t.name, toolDigest(t)]));
+  }
+
+  /** Whether a `tools/call` may name this tool. */
+  allows(name: unknown): name is string {
+    return typeof name === 'string' && this.pinned.has(name);
+  }
+
+  /** Checks one page of a `tools/list` answer, tool by tool; returns the pinned forms to forward. */
+  page(tools: unknown): { tools: Tool[] } | { drift: Drift } {
+    if (!Array.isArray(tools)) return { drift: { reason: 'the server answered tools/list without a list of tools', details: {} } };
+    const out: Tool[] = [];
+    const seen = new Set<string>();
+    for (const live of tools as unknown[]) {
+      if (typeof live !== 'object' || live === null || Array.isArray(live)) return { drift: { reason: 'the server listed a tool that is not an object', details: {} } };
+      const tool = normalizeTool(live as Record<string, unknown>).tool;
+      const name = typeof tool.name === 'string' ? tool.name : JSON.stringify(tool.name);
+      const digest = this.pinned.get(name);
+      if (digest === undefined) return { drift: { reason: `the server listed ${name}, which is not in the pinned manifest`, details: { tool: name } } };
+      if (digest !== toolDigest(tool)) return { drift: { reason: `the server listed a changed definition of ${name}`, details: { tool: name } } };
+      if (seen.has(name)) return { drift: { reason: `the server listed ${name} twice`, details: { tool: name } } };
+      seen.add(name);
+      out.push(tool);
+    }
+    return { tools: out };
+  }
+
+  /** Checks instructions as they appear in an `initialize` or `server/discover` result. */
+  instructions(result: Record<string, unknown>): Drift | undefined {
+    const live = result.instructions;
+    if (live !== undefined && typeof live !== 'string') return { reason: 'the server sent instructions that are not text', details: {} };
+    if ((live ?? undefined) === (this.manifest.instructions ?? undefined)) return undefined;
+    return { reason: "the live server's instructions differ from the pinned manifest", details: { instructions: { pinned: this.manifest.instructions, live } } };
+  }
+
+  /** Compares a whole listing (every page) and the instructions with the pin. */
+  whole(tools: Tool[], instructions: string | undefined): Drift | undefined {
+    const found = compareLiveTools(this.manifest, { instructions, tools });
+    if (!found) return undefined;
+    return { reason: driftSentence(found.diff, found.instructions !== undefined), details: { diff: found.diff, ...(found.instructions ? { instructions: found.instructions } : {}) } };
+  }
+}
