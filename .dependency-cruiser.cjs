@@ -37,10 +37,24 @@ module.exports = {
       to: { dependencyTypes: ['core'], path: NODE_IO },
     },
     {
-      name: 'resolver-minimal',
-      comment: 'The resolver loads the least code possible: never the db, hono, drizzle, node-forge or the signing side.',
+      name: 'tlog-pure',
+      comment: 'packages/tlog is pure: node builtins and @sigil/manifest only; no HTTP, no database driver, no other package.',
       severity: 'error',
-      from: { path: '^packages/resolver/' },
+      from: { path: '^packages/tlog/src/', pathNot: '\\.test\\.ts$' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^packages/tlog/', '^packages/manifest/'] },
+    },
+    {
+      name: 'tlog-no-io',
+      comment: 'packages/tlog does no Node I/O (node:crypto is its only builtin need).',
+      severity: 'error',
+      from: { path: '^packages/tlog/src/', pathNot: '\\.test\\.ts$' },
+      to: { dependencyTypes: ['core'], path: NODE_IO },
+    },
+    {
+      name: 'resolver-minimal',
+      comment: 'The resolver loads the least code possible: never the db, hono, drizzle, node-forge or the signing side (its tests may sign fixtures).',
+      severity: 'error',
+      from: { path: '^packages/resolver/', pathNot: '\\.test\\.ts$' },
       to: {
         path: [
           '^packages/db/',
@@ -87,7 +101,10 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: ['node_modules', '/dist/'] },
-    exclude: { path: ['/dist/', 'node_modules', '/coverage/'] },
+    // Only coverage is excluded: an excluded module loses its incoming edges too, so excluding
+    // dist/ and node_modules (where workspace and npm imports resolve) hid every import of
+    // another package from the rules above. doNotFollow keeps them as leaves instead.
+    exclude: { path: ['/coverage/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'default', 'node'], extensions: ['.ts', '.js', '.json'] },

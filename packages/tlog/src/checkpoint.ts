@@ -1,6 +1,6 @@
 import { TlogError } from './errors.js';
 import { type Hash, HASH_SIZE, MAX_TREE_SIZE } from './hash.js';
-import { checkKeyName, type NoteSignature, type NoteSigner, type NoteVerifier, openNote, signNote, strictBase64, type VerifiedNote } from './note.js';
+import { checkKeyName, hasControlCharacter, type NoteSignature, type NoteSigner, type NoteVerifier, openNote, signNote, strictBase64, type VerifiedNote } from './note.js';
 
 /**
  * C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint): a signed note whose text is the
@@ -54,7 +54,7 @@ export function formatCheckpoint(cp: Checkpoint): string {
   if (!(cp.root instanceof Uint8Array) || cp.root.length !== HASH_SIZE) malformed(`the root hash is not ${HASH_SIZE} bytes`);
   if (cp.extensions.length > MAX_CHECKPOINT_EXTENSIONS) malformed(`more than ${MAX_CHECKPOINT_EXTENSIONS} extension lines`);
   for (const line of cp.extensions) {
-    if (line.length === 0 || /[\u0000-\u001f]/.test(line)) malformed('an extension line is empty or contains a control character');
+    if (line.length === 0 || hasControlCharacter(line, false)) malformed('an extension line is empty or contains a control character');
   }
   return [cp.origin, String(cp.size), Buffer.from(cp.root).toString('base64'), ...cp.extensions].map((l) => `${l}\n`).join('');
 }

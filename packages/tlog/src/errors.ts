@@ -28,6 +28,8 @@ export type TlogErrorCode =
   | 'CHECKPOINT_ORIGIN_MISMATCH'
   /** A log entry body or its input (envelope, verifier, digest) is malformed or too large. */
   | 'ENTRY_INVALID'
+  /** A log entry is well formed but records another signature or payload than the one it is offered for. */
+  | 'ENTRY_MISMATCH'
   /** A new checkpoint is not a consistent extension of the one stored (a fork, or a bad proof). */
   | 'LOG_INCONSISTENT'
   /** A new checkpoint is smaller than the one stored: the log was shrunk or an old view replayed. */

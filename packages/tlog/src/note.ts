@@ -182,8 +182,17 @@ export function strictBase64(text: string): Uint8Array | undefined {
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Control characters other than newline (signed-note: "MUST NOT contain any ASCII control characters … other than newline"). */
-const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
+/**
+ * Whether `text` holds an ASCII control character (below U+0020) other than newline, which
+ * signed-note forbids ("MUST NOT contain any ASCII control characters … other than newline").
+ */
+export function hasControlCharacter(text: string, allowNewline = true): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 && !(allowNewline && c === 0x0a)) return true;
+  }
+  return false;
+}
 
 function malformed(why: string): never {
   throw new TlogError('NOTE_MALFORMED', why);
@@ -191,7 +200,7 @@ function malformed(why: string): never {
 
 function checkText(text: string): void {
   if (/\p{Cs}/u.test(text)) malformed('the note is not valid UTF-8 (lone surrogate)');
-  if (CONTROL.test(text)) malformed('the note contains a control character other than newline');
+  if (hasControlCharacter(text)) malformed('the note contains a control character other than newline');
 }
 
 /**
