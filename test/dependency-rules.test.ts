@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,5 +71,38 @@ describe('the dependency-direction check', () => {
     });
     expect(code).not.toBe(0);
     expect(out).toContain('manifest-no-io');
+  });
+
+  it('fails when the resolver imports the db through its package name (exports to dist/)', async () => {
+    const dir = join(scratch, 'resolver-db-by-name');
+    mkdirSync(join(dir, 'node_modules/@sigil'), { recursive: true });
+    symlinkSync('../../packages/db', join(dir, 'node_modules/@sigil/db'));
+    const { code, out } = await cruise('resolver-db-by-name', {
+      'packages/resolver/src/a.ts': "import { x } from '@sigil/db';\nexport const y = x;\n",
+      'packages/db/package.json': JSON.stringify({ name: '@sigil/db', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+      'packages/db/dist/index.js': 'export const x = 1;\n',
+      'packages/db/dist/index.d.ts': 'export declare const x: number;\n',
+    });
+    expect(code).not.toBe(0);
+    expect(out).toContain('resolver-minimal');
+  });
+
+  it('fails when the tlog package imports another package or does I/O', async () => {
+    const other = await cruise('tlog-other', {
+      'packages/tlog/src/a.ts': "import { x } from '../../signing/src/b.js';\nexport const y = x;\n",
+      'packages/signing/src/b.ts': 'export const x = 1;\n',
+    });
+    expect(other.code).not.toBe(0);
+    expect(other.out).toContain('tlog-pure');
+    const io = await cruise('tlog-io', {
+      'packages/tlog/src/a.ts': "import { createServer } from 'node:http';\nexport const y = createServer;\n",
+    });
+    expect(io.code).not.toBe(0);
+    expect(io.out).toContain('tlog-no-io');
+    const ok = await cruise('tlog-ok', {
+      'packages/tlog/src/a.ts': "import { createHash } from 'node:crypto';\nimport { x } from './b.js';\nexport const y = [createHash, x];\n",
+      'packages/tlog/src/b.ts': 'export const x = 1;\n',
+    });
+    expect(ok.code).toBe(0);
   });
 });
