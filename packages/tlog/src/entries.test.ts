@@ -98,6 +98,7 @@ describe('when writing Rekor v2 entry bodies', () => {
       expect(codeOf(() => parseEntryBody(Buffer.from(body))), what).toBe('ENTRY_INVALID');
     }
     expect(codeOf(() => parseEntryBody(Uint8Array.of(0xff)))).toBe('ENTRY_INVALID');
+    expect(codeOf(() => parseEntryBody(Buffer.from('{"apiVersion":1e400}')))).toBe('ENTRY_INVALID');
     expect(codeOf(() => parseEntryBody(new Uint8Array(70_000)))).toBe('ENTRY_INVALID');
   });
 

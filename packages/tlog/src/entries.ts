@@ -187,7 +187,13 @@ export function parseEntryBody(bytes: Uint8Array): EntryBody {
   } catch (cause) {
     throw new TlogError('ENTRY_INVALID', 'the entry body is not UTF-8 JSON', { cause });
   }
-  if (canonicalJson(value) !== text) invalid('the entry body is not in RFC 8785 canonical form');
+  let canonical: string;
+  try {
+    canonical = canonicalJson(value);
+  } catch (cause) {
+    throw new TlogError('ENTRY_INVALID', 'the entry body has no RFC 8785 canonical form', { cause });
+  }
+  if (canonical !== text) invalid('the entry body is not in RFC 8785 canonical form');
   const top = object(value, ['apiVersion', 'kind', 'spec'], 'the entry');
   if (top.apiVersion !== '0.0.2') invalid('the entry apiVersion is not 0.0.2');
   const leafHash = hashLeaf(bytes);
