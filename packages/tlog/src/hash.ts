@@ -17,17 +17,21 @@ export const MAX_TREE_SIZE = Number.MAX_SAFE_INTEGER;
 /** Root of the empty tree: SHA-256 of the empty string (RFC 6962 section 2.1, MTH({})). */
 export const EMPTY_ROOT: Hash = hash('sha256', new Uint8Array(0), 'buffer');
 
+const leafInput = new Uint8Array(1 + 0xffff);
+
 /**
  * RFC 6962 section 2.1 leaf hash: SHA-256(0x00 || entry). The 0x00 prefix keeps a leaf from
  * ever being taken for an interior node (second-preimage resistance).
  * @example hashLeaf(new TextEncoder().encode('{"kind":"hashedrekord",…}'))
  */
 export function hashLeaf(entry: Uint8Array): Hash {
-  const input = new Uint8Array(1 + entry.length);
+  // Entries fit a tile entry bundle (65,535 bytes): hash them from one reused buffer.
+  const input = entry.length < leafInput.length ? leafInput : new Uint8Array(1 + entry.length);
   input[0] = 0x00;
   input.set(entry, 1);
-  return hash('sha256', input, 'buffer');
+  return hash('sha256', input.subarray(0, 1 + entry.length), 'buffer');
 }
+
 
 const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
 nodeInput[0] = 0x01;

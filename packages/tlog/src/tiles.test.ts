@@ -18,7 +18,7 @@ import {
   tilesForNodes,
   tileWidth,
 } from './tiles.js';
-import { consistencyProof, consistencyProofNodes, inclusionProof, inclusionProofNodes, MemoryHashStore, treeRoot, treeRootNodes } from './tree.js';
+import { consistencyProof, consistencyProofNodes, inclusionProof, inclusionProofNodes, MemoryHashStore, merkleTreeHash, treeRoot, treeRootNodes } from './tree.js';
 import { verifyInclusion } from './verify.js';
 
 function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
@@ -104,6 +104,14 @@ describe('when naming tiles (C2SP tlog-tiles paths)', () => {
     expect(tileWidth(0, 272, 70_000)).toBe(256);
     expect(tileWidth(0, 273, 70_000)).toBe(112);
     expect(tileWidth(0, 274, 70_000)).toBe(0);
+  });
+});
+
+describe('when the node store grows past one buffer chunk (32,768 hashes)', () => {
+  it('still gives the root the RFC 6962 definition gives', () => {
+    const leaves = Array.from({ length: BIG }, (_, i) => hashLeaf(entry(i)));
+    expect(hex(big.root())).toBe(hex(merkleTreeHash(leaves)));
+    expect(hex(big.root(32_769))).toBe(hex(merkleTreeHash(leaves.slice(0, 32_769))));
   });
 });
 

@@ -274,7 +274,7 @@ export class MemoryHashStore implements HashReader {
     let i = index;
     this.put(level, i, h);
     while (i % 2 === 1) {
-      h = hashChildren(this.get(level, i - 1), h);
+      h = hashChildren(this.view(level, i - 1), h);
       level += 1;
       i = (i - 1) / 2;
       this.put(level, i, h);
@@ -297,16 +297,28 @@ export class MemoryHashStore implements HashReader {
     });
   }
 
+  /** A copy: callers never hold a view into the store. */
   private get(level: number, index: number): Hash {
+    return this.view(level, index).slice();
+  }
+
+  private view(level: number, index: number): Hash {
     const chunk = this.levels[level]![Math.floor(index / CHUNK_NODES)]!;
     const at = (index % CHUNK_NODES) * 32;
-    return chunk.slice(at, at + 32);
+    return chunk.subarray(at, at + 32);
   }
 
   private put(level: number, index: number, h: Hash): void {
     const chunks = (this.levels[level] ??= []);
     const c = Math.floor(index / CHUNK_NODES);
-    const chunk = (chunks[c] ??= new Uint8Array(CHUNK_NODES * 32));
-    chunk.set(h, (index % CHUNK_NODES) * 32);
+    const at = (index % CHUNK_NODES) * 32;
+    let chunk = chunks[c];
+    if (!chunk || chunk.length <= at) {
+      // Chunks start small and double up to CHUNK_NODES hashes, so small trees stay small.
+      const grown = new Uint8Array(Math.min(CHUNK_NODES * 32, Math.max(32 * 32, (chunk?.length ?? 0) * 2, at + 32)));
+      if (chunk) grown.set(chunk);
+      chunks[c] = chunk = grown;
+    }
+    chunk.set(h, at);
   }
 }
