@@ -94,6 +94,9 @@ describe("when a new user runs the README's round as written", () => {
   it('publishes, reviews twice, locks, resolves and runs server-everything behind the guard', async () => {
     const { code, stdout, stderr } = await runRound(roundBlock(readme));
     expect(code, `${stderr}\n${stdout}`).toBe(0);
+    // One note per dropped field, not one per tool (item 7).
+    expect(stderr).toMatch(/note: left out the execution field of \d+ tools \(echo, /);
+    expect(stderr).not.toContain('left out echo.execution');
     expect(stdout).toMatch(/published io\.github\.acme\/everything@1\.0\.0 sha256:[0-9a-f]{64} \(pending, high risk\)/);
     // The reviewer is told why it is high risk and how many approvals are still needed.
     expect(stdout).toContain('high risk  ');

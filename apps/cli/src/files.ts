@@ -1,4 +1,4 @@
-import { open, rename, writeFile } from 'node:fs/promises';
+import { open, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { CliError } from './errors.js';
 
@@ -8,7 +8,7 @@ export async function readBounded(path: string, limit: number, code = 'FILE_TOO_
   try {
     handle = await open(path, 'r');
   } catch (cause) {
-    throw new CliError('FILE_UNREADABLE', `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, [], 1, { cause });
+    throw fileError(path, cause);
   }
   try {
     const buffer = Buffer.alloc(limit + 1);
@@ -31,3 +31,26 @@ export async function writeAtomic(path: string, data: string | Uint8Array, mode 
   await writeFile(tmp, data, { mode, flag: 'wx' });
   await rename(tmp, path);
 }
+
+/**
+ * One code for a missing input file, whichever command reads it: FILE_NOT_FOUND, naming the file
+ * as given (never a temporary name), what it is, and how to make it.
+ */
+export async function requireFile(path: string, what: string, howToMake = ''): Promise<void> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new CliError('FILE_UNREADABLE', `${what} ${path} is not a file`);
+  } catch (cause) {
+    if (cause instanceof CliError) throw cause;
+    throw fileError(path, cause, what, howToMake);
+  }
+}
+
+function fileError(path: string, cause: unknown, what = 'the file', howToMake = ''): CliError {
+  const errno = (cause as NodeJS.ErrnoException)?.code;
+  if (errno === 'ENOENT') return new CliError('FILE_NOT_FOUND', `${what} ${path} does not exist${howToMake ? `; ${howToMake}` : ''}`, [], 1, { cause });
+  return new CliError('FILE_UNREADABLE', `cannot read ${what} ${path}: ${errno ?? String(cause)}`, [], 1, { cause });
+}
+
+/** How to make a key pair, for messages about a missing key file. */
+export const MAKE_KEY = 'make a key pair with sigil keygen --out <file> (it writes <file> and <file>.pub)';

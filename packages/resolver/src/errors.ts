@@ -6,6 +6,7 @@ export type ResolveErrorCode =
   | 'DIGEST_MISMATCH'
   | 'NAME_MISMATCH'
   | 'NOT_APPROVED'
+  | 'NOT_FOUND'
   | 'REVOKED'
   | 'ROLLBACK'
   | 'STATUS_STALE'

@@ -167,7 +167,8 @@ export async function fetchVerifiedVersion(options: RegistryOptions & { store?: 
 export async function fetchServer(options: RegistryOptions, name: string): Promise<ServerRecord> {
   const { namespace, server } = splitServerName(name);
   const response = await fetchJson(`${options.policy.registryUrl}/v1/servers/${encodeURIComponent(namespace)}/${encodeURIComponent(server)}`, { token: options.token, name }, limitsOf(options));
-  if (response.status === 404) throw ResolveError.of(name, 'NOT_APPROVED', `the registry has no server named ${name}`);
+  // A name the registry does not know is a typo or a missing publish, not a pending review.
+  if (response.status === 404) throw ResolveError.of(name, 'NOT_FOUND', `the registry has no server named ${name}; check the spelling (sigil search <part of the name>)`);
   if (response.status !== 200) throw httpRefusal(name, response.status, response.json);
   const parsed = ServerRecord.safeParse(response.json);
   if (!parsed.success || parsed.data.name !== name) throw ResolveError.of(name, parsed.success ? 'NAME_MISMATCH' : 'RESPONSE_INVALID', `the registry's listing of ${name} is not usable`);
@@ -223,7 +224,7 @@ async function fetchRecords(options: RegistryOptions, wanted: Array<{ name: stri
           { token: options.token, name },
           limitsOf(options),
         );
-        if (response.status === 404) out[i] = ResolveError.of(name, 'NOT_APPROVED', `the registry has no ${name}@${version}`);
+        if (response.status === 404) out[i] = ResolveError.of(name, 'NOT_FOUND', `the registry has no ${name}@${version}; check the name and version (sigil search <part of the name>)`);
         else if (response.status !== 200) out[i] = httpRefusal(name, response.status, response.json);
         // fetchJson parsed it only if it is JSON within the depth bound; keep the exact text.
         else if (response.json === undefined) out[i] = ResolveError.of(name, 'RESPONSE_INVALID', `the registry's answer for ${name}@${version} is not JSON within the nesting bound`);

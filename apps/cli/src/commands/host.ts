@@ -23,7 +23,7 @@ import {
 import { certificateFingerprint, CertificateIdentity, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
-import { writeAtomic } from '../files.js';
+import { requireFile, writeAtomic } from '../files.js';
 import { registryBase } from '../http.js';
 import { plural, safeText } from '../output.js';
 import { runGuardProxy } from '../proxy/guard-proxy.js';
@@ -85,6 +85,10 @@ export function registerHost(program: Command, ctx: Context): void {
         reviewers,
         maxStatusAgeSeconds: opts.maxStatusAge,
       };
+      // An empty trust policy is valid but refuses everything: say so rather than let lock fail later.
+      if (publishers.size === 0) ctx.out.note('warning: the policy trusts no publisher, so every server will be refused (SIGNER_UNTRUSTED); add --publisher <namespace>=<file.pub|identity>');
+      if (reviewers.publicKeys.length === 0 && reviewers.identities.length === 0) ctx.out.note('warning: the policy counts no reviewer, so every server will be refused (NOT_APPROVED); add --reviewer <file.pub|identity>');
+      else if (reviewers.publicKeys.length + reviewers.identities.length < opts.highRiskThreshold) ctx.out.note(`warning: the policy counts ${plural(reviewers.publicKeys.length + reviewers.identities.length, 'reviewer')} but a high-risk version needs ${opts.highRiskThreshold} approvals (--high-risk-threshold), so high-risk servers will be refused (NOT_APPROVED)`);
       await writeJsonAtomic(resolvePath(opts.out), file);
       await loadPolicy(opts.out).catch((e: unknown) => {
         throw e instanceof ResolveError ? new CliError(e.code, e.message) : e;
@@ -94,7 +98,9 @@ export function registerHost(program: Command, ctx: Context): void {
       ctx.out.result(
         { policy: opts.out, registry, statusKey: { file: keyFile, fingerprint }, trustedRoot: { file: rootFile, certificateAuthorities: cas, timestampAuthorities: tsas } },
         [
-          `wrote ${opts.out}, pinning ${registry}`,
+          `wrote ${opts.out}, pinning ${registry}, and beside it the two files it names:`,
+          `  ${relative(process.cwd(), rootFile) || rootFile}  the registry's trusted root (CAs and timestamp authorities)`,
+          `  ${relative(process.cwd(), keyFile) || keyFile}  the registry's status key`,
           `status key      ${fingerprint}`,
           ...cas.map((c) => `CA              ${c.fingerprint}  ${safeText(c.subject)}`),
           ...tsas.map((c) => `timestamp auth. ${c.fingerprint}  ${safeText(c.subject)}`),
@@ -121,6 +127,7 @@ export function registerHost(program: Command, ctx: Context): void {
       const wanted: Array<{ name: string; version: string }> = [];
       for (const arg of refs) {
         if (opts.update) {
+          if (arg.includes('@')) throw new UsageError(`--update takes server names and finds their newest approved version: sigil lock --update ${arg.slice(0, arg.lastIndexOf('@'))} (or pin an exact version with sigil lock ${arg})`);
           const problem = serverNameProblem(arg);
           if (problem) throw new CliError('NAME_INVALID', problem);
           if (!lock.servers[arg]) throw new CliError('NOT_LOCKED', `${arg} is not in ${opts.lockfile}; pin it first with sigil lock <name>@<version>`);
@@ -163,6 +170,7 @@ export function registerHost(program: Command, ctx: Context): void {
     .addOption(new Option('--timeout <ms>', 'longest wait for the registry').default(10_000).argParser(int(100, 300_000)))
     .action(async (opts: { policy: string; lockfile: string; offline: boolean; timeout: number }) => {
       const trust = await load(opts.policy);
+      requireLockfile(opts.lockfile);
       const started = performance.now();
       const servers = await resolve({ policy: trust, lockfile: opts.lockfile, offline: opts.offline, token: ctx.globals().token, limits: { timeoutMs: opts.timeout } });
       const ms = performance.now() - started;
@@ -187,6 +195,7 @@ export function registerHost(program: Command, ctx: Context): void {
       let manifest: Manifest;
       try {
         const trust = await load(opts.policy);
+        requireLockfile(opts.lockfile);
         const token = ctx.globals().token;
         let servers: ResolvedServer[];
         try {
@@ -242,13 +251,19 @@ function refuseHost(code: string, message: string): Promise<number> {
 }
 
 async function load(path: string): Promise<TrustPolicy> {
+  await requireFile(path, 'the trust policy', `create it with sigil policy init --out ${path} (or pass --policy <file>)`);
   return loadPolicy(path);
+}
+
+/** Resolving needs a lockfile: a missing one says how to make it, not ENOENT. */
+function requireLockfile(path: string): void {
+  if (!existsSync(path)) throw new CliError('NOT_LOCKED', `there is no lockfile ${path}: run sigil lock <name>@<version> first (or pass --lockfile <file>)`);
 }
 
 function addSigner(into: { publicKeys: string[]; identities: Array<{ identity: string }> }, spec: string, rel: (p: string) => string): void {
   if (CertificateIdentity.safeParse(spec).success) into.identities.push({ identity: spec });
   else {
-    if (!existsSync(spec)) throw new CliError('FILE_UNREADABLE', `${spec} is neither a certificate identity (mailto:… or https://…) nor a public key file`);
+    if (!existsSync(spec)) throw new CliError('FILE_NOT_FOUND', `${spec} is neither a certificate identity (mailto:… or https://…) nor an existing public key file; make a key pair with sigil keygen --out <file>`);
     into.publicKeys.push(rel(spec));
   }
 }

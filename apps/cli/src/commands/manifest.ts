@@ -3,7 +3,7 @@ import { checkManifest, checkManifestValue, LIMITS, manifestDigest, refusalCode,
 import { CliError, UsageError } from '../errors.js';
 import { readBounded, writeAtomic } from '../files.js';
 import { introspect, type ServerTarget } from '../introspect.js';
-import { formatFindings, safeText } from '../output.js';
+import { formatFindings, plural, safeText } from '../output.js';
 import type { Context } from '../context.js';
 
 /** A manifest file is read with a little headroom over the limit, so the limit finding can name the size. */
@@ -20,7 +20,7 @@ export async function loadManifest(path: string): Promise<{ manifest: Manifest; 
   });
   const check = checkManifest(bytes);
   if (!check.manifest) {
-    throw new CliError(refusalCode(check.findings), `${path} is not a valid manifest (${check.findings.filter((f) => f.severity === 'error').length} errors)`, check.findings);
+    throw new CliError(refusalCode(check.findings), `${path} is not a valid manifest (${plural(check.findings.filter((f) => f.severity === 'error').length, 'error')})`, check.findings);
   }
   return { manifest: check.manifest, bytes, findings: check.findings };
 }
@@ -45,7 +45,7 @@ export function registerManifest(program: Command, ctx: Context): void {
       const errors = findings.filter((f) => f.severity === 'error').length;
       const warnings = findings.filter((f) => f.severity === 'warning').length;
       const ok = errors === 0;
-      const summary = ok ? `${file}: ok (${errors} errors, ${warnings} warnings)` : `${file}: refused (${errors} errors, ${warnings} warnings)`;
+      const summary = `${file}: ${ok ? 'ok' : 'refused'} (${plural(errors, 'error')}, ${plural(warnings, 'warning')})`;
       const code = ok ? undefined : check.manifest ? 'LINT_BLOCKED' : refusalCode(findings);
       const result = { file, ok, code, digest: check.manifest ? manifestDigest(check.manifest) : undefined, findings, lint };
       ctx.out.result(result, findings.length ? `${formatFindings(findings)}\n${summary}` : summary);
@@ -81,8 +81,20 @@ export function registerManifest(program: Command, ctx: Context): void {
       if (problem) throw new CliError('VERSION_INVALID', problem);
 
       const target: ServerTarget = opts.url ? { url: opts.url } : { command: command[0]!, args: command.slice(1) };
-      const seen = await introspect(target, opts.timeout);
-      for (const d of seen.dropped) ctx.out.note(`note: left out ${safeText(d)}: not part of the manifest format`);
+      const stop = ctx.out.progress(`waiting for the MCP server (${opts.url ?? command[0]}): initialize and tools/list`);
+      const seen = await introspect(target, opts.timeout).finally(stop);
+      // One line per dropped field, not per tool: `execution` from 13 tools reads as one fact.
+      const byField = new Map<string, string[]>();
+      for (const d of seen.dropped) {
+        const dot = d.lastIndexOf('.');
+        const list = byField.get(d.slice(dot + 1)) ?? [];
+        list.push(d.slice(0, dot));
+        byField.set(d.slice(dot + 1), list);
+      }
+      for (const [field, tools] of byField) {
+        const shown = tools.slice(0, 3).map(safeText).join(', ');
+        ctx.out.note(`note: left out the ${safeText(field)} field of ${plural(tools.length, 'tool')} (${shown}${tools.length > 3 ? ', …' : ''}): not part of the manifest format`);
+      }
       const description = (opts.description ?? seen.serverInfo.title ?? `MCP server ${seen.serverInfo.name} ${seen.serverInfo.version}`).slice(0, 100);
       const doc: Record<string, unknown> = {
         $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
@@ -95,13 +107,13 @@ export function registerManifest(program: Command, ctx: Context): void {
       };
       const check = checkManifestValue(doc);
       if (!check.manifest) {
-        throw new CliError(refusalCode(check.findings), `the server's tools do not make a valid manifest (${check.findings.length} findings); nothing was written`, check.findings);
+        throw new CliError(refusalCode(check.findings), `the server's tools do not make a valid manifest (${plural(check.findings.length, 'finding')}); nothing was written`, check.findings);
       }
       const text = `${JSON.stringify(check.manifest, null, 2)}\n`;
       const digest = manifestDigest(check.manifest);
       if (opts.out) {
         await writeAtomic(opts.out, text);
-        ctx.out.result({ file: opts.out, name: opts.name, version: opts.version, digest, tools: seen.tools.map((t) => t.name) }, `wrote ${opts.out}: ${seen.tools.length} tools, ${digest}`);
+        ctx.out.result({ file: opts.out, name: opts.name, version: opts.version, digest, tools: seen.tools.map((t) => t.name) }, `wrote ${opts.out}: ${plural(seen.tools.length, 'tool')}, ${digest}`);
       } else if (ctx.out.json) {
         ctx.out.result(check.manifest, '');
       } else {

@@ -4,7 +4,7 @@ import { parseReference, type Finding, type ToolsDiff, type VersionRecord } from
 import { readPublicKey } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
-import { readBounded } from '../files.js';
+import { MAKE_KEY, readBounded, requireFile } from '../files.js';
 import { callRegistry, registryBase, versionPath } from '../http.js';
 import { formatFindings, plural, safeText } from '../output.js';
 import { loadManifest } from './manifest.js';
@@ -25,7 +25,10 @@ async function readJsonFile(path: string, limit: number): Promise<Record<string,
 /** A signer for the API: a public key file, or a certificate identity. */
 async function signerOf(opts: { publicKey?: string; identity?: string }): Promise<{ publicKey?: string; identity?: string }> {
   if ((opts.publicKey === undefined) === (opts.identity === undefined)) throw new UsageError('give exactly one of --public-key <file.pub> and --identity <san>');
-  if (opts.publicKey !== undefined) return { publicKey: await readPublicKey(opts.publicKey).catch(() => readFile(opts.publicKey!, 'utf8')) };
+  if (opts.publicKey !== undefined) {
+    await requireFile(opts.publicKey, 'the public key', MAKE_KEY);
+    return { publicKey: await readPublicKey(opts.publicKey).catch(() => readFile(opts.publicKey!, 'utf8')) };
+  }
   return { identity: opts.identity! };
 }
 
@@ -79,6 +82,8 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .option('--comment <text>', 'a comment recorded in the signed statement')
     .action(async (ref: string, opts: { key: string; cert?: string; comment?: string }) => {
       const { name, version } = parseReference(ref);
+      await requireFile(opts.key, 'your reviewer key', MAKE_KEY);
+      if (opts.cert) await requireFile(opts.cert, 'your certificate', 'ask your CA for one (sigil ca issue)');
       const { body: record } = await callRegistry<VersionRecord>(ctx, 'GET', versionPath(name, version));
       const { loadSigner, signApprovalStatement } = await import('@sigil/signing/sign');
       const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert, tsaUrl: `${registryBase(ctx)}/api/v1/timestamp` } : {}) });
@@ -129,6 +134,8 @@ export function registerRegistry(program: Command, ctx: Context): void {
       const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
       const existing = await callRegistry<{ signers: Array<{ publicKey?: string; identity?: string }> }>(ctx, 'GET', path).catch((e: unknown) => {
         if (e instanceof CliError && e.code === 'NOT_FOUND') return { body: { signers: [] } };
+        // The read is only a step of this write: name the write, and who may do it.
+        if (e instanceof CliError && e.code === 'FORBIDDEN') throw new CliError('FORBIDDEN', 'changing the allowlist needs an admin token (SIGIL_TOKEN)', [], 1, e.requestId ? { requestId: e.requestId } : {});
         throw e;
       });
       const current = existing.body.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! }));

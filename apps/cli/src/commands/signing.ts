@@ -18,7 +18,7 @@ import { AllowedIdentity, SignerPolicy, SigningError, STATEMENT_LIMITS, TrustedR
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
-import { readBounded, writeAtomic } from '../files.js';
+import { MAKE_KEY, readBounded, requireFile, writeAtomic } from '../files.js';
 import { safeText } from '../output.js';
 import { loadManifest } from './manifest.js';
 
@@ -91,7 +91,8 @@ export function registerSigning(program: Command, ctx: Context): void {
     .action(async (file: string, opts: { key: string; cert?: string; tsa?: string; out: string }) => {
       const { provenanceFromGitHubActions, signProvenance } = await import('@sigil/signing/sign');
       const { manifest } = await loadManifest(file);
-      const predicate = await signing(() => provenanceFromGitHubActions(process.env));
+      await requireFile(opts.key, 'the signing key', MAKE_KEY);
+      const predicate = await signing(() => provenanceFromGitHubActions(ctx.env));
       const signer = await signing(() => loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert } : {}), ...(opts.tsa ? { tsaUrl: opts.tsa } : {}) }));
       const bundle = await signing(() => signProvenance(manifest, predicate, signer));
       await writeAtomic(opts.out, `${JSON.stringify(bundle, null, 2)}\n`);
@@ -104,9 +105,8 @@ export function registerSigning(program: Command, ctx: Context): void {
     .action(async (opts: { ca: string }) => {
       const { readFile } = await import('node:fs/promises');
       const { callRegistry } = await import('../http.js');
-      const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8').catch(() => {
-        throw new CliError('FILE_UNREADABLE', `cannot read ${resolvePath(opts.ca, 'chain.pem')}`);
-      });
+      await requireFile(resolvePath(opts.ca, 'chain.pem'), 'the CA chain', 'create the CA with sigil ca init --out <dir>');
+      const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8');
       const { body } = await callRegistry<{ fingerprint: string }>(ctx, 'POST', '/v1/certificate-authorities', { certificates: chain });
       ctx.out.result(body, `registered CA ${body.fingerprint}`);
     });
@@ -120,6 +120,8 @@ export function registerSigning(program: Command, ctx: Context): void {
     .requiredOption('--out <file.crt>', 'certificate file to write')
     .action(async (opts: { ca: string; publicKey: string; identity: string; days: number; out: string }) => {
       if (!/^(mailto:|https:\/\/)/.test(opts.identity)) throw new UsageError('--identity must be mailto:<email> or an https:// URI');
+      await requireFile(resolvePath(opts.ca, 'ca.key'), 'the CA key', 'create the CA with sigil ca init --out <dir>');
+      await requireFile(opts.publicKey, 'the public key', MAKE_KEY);
       const pem = await signing(async () => {
         const authority = await readCa(opts.ca);
         const publicKey = await readPublicKey(opts.publicKey);
@@ -141,6 +143,8 @@ export function registerSigning(program: Command, ctx: Context): void {
       if (opts.cert && !opts.tsa) throw new UsageError('--cert needs --tsa: a certificate-signed bundle only verifies with a trusted timestamp');
       if (opts.tsa) checkUrl(opts.tsa);
       const { manifest } = await loadManifest(file);
+      await requireFile(opts.key, 'the private key', MAKE_KEY);
+      if (opts.cert) await requireFile(opts.cert, 'the certificate', 'issue one with sigil ca issue');
       const bundle = await signing(async () => {
         const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert } : {}), ...(opts.tsa ? { tsaUrl: opts.tsa } : {}) });
         return signManifestStatement(manifest, signer);

@@ -116,7 +116,8 @@ export function signingRefusal(e: unknown, what: string): ServiceError {
   if (!(e instanceof SigningError)) return new ServiceError('SIGNATURE_INVALID', `${what} could not be verified`, {}, { cause: e });
   switch (e.code) {
     case 'SIGNER_UNTRUSTED':
-      return new ServiceError('SIGNER_NOT_ALLOWED', `${what} is by a signer not allowed here: ${e.message}`, {}, { cause: e });
+      // The verifier speaks of its policy; here that policy is the registry's allowlist (publish) or reviewer binding (approve).
+      return new ServiceError('SIGNER_NOT_ALLOWED', `${what} is by a signer the registry does not allow here (see sigil allowlist list, or the reviewer's binding): ${e.message.replace(/ (is )?not in the policy/, ' $1not allowed')}`, {}, { cause: e });
     case 'SUBJECT_MISMATCH':
     case 'NAME_MISMATCH':
       return new ServiceError('SUBJECT_MISMATCH', `${what} is not about this manifest: ${e.message}`, {}, { cause: e });

@@ -1,0 +1,60 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { CliError } from './errors.js';
+import { createOutput, pickField, plural } from './output.js';
+
+function sink(tty: boolean): Writable & { text: string; isTTY?: boolean } {
+  const s = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      s.text += chunk.toString('utf8');
+      done();
+    },
+  }) as Writable & { text: string; isTTY?: boolean };
+  s.text = '';
+  if (tty) s.isTTY = true;
+  return s;
+}
+
+describe('progress', () => {
+  it('shows on a terminal after a second, and clears its line', async () => {
+    const stderr = sink(true);
+    const out = createOutput({ json: false, stdout: sink(false), stderr });
+    const stop = out.progress('waiting for the server');
+    await new Promise((r) => setTimeout(r, 1300));
+    stop();
+    expect(stderr.text).toContain('waiting for the server');
+    expect(stderr.text.endsWith('\r\u001b[2K')).toBe(true);
+  });
+
+  it('prints nothing when stderr is not a terminal, or with --json, or for a short wait', async () => {
+    for (const [tty, json] of [[false, false], [true, true]] as const) {
+      const stderr = sink(tty);
+      const stop = createOutput({ json, stdout: sink(false), stderr }).progress('slow');
+      await new Promise((r) => setTimeout(r, 1100));
+      stop();
+      expect(stderr.text).toBe('');
+    }
+    const stderr = sink(true);
+    createOutput({ json: false, stdout: sink(false), stderr }).progress('quick')();
+    expect(stderr.text).toBe('');
+  });
+});
+
+describe('--field', () => {
+  it('prints one field, strings bare, and refuses a missing one with FIELD_MISSING', () => {
+    const stdout = sink(false);
+    createOutput({ json: false, field: 'token', stdout, stderr: sink(false) }).result({ token: 'abc', id: 'x' }, 'human');
+    expect(stdout.text).toBe('abc\n');
+    expect(pickField({ servers: [{ digest: 'sha256:1' }] }, 'servers.0.digest')).toBe('sha256:1');
+    expect(() => pickField({ token: 'a' }, 'tokn')).toThrow(CliError);
+    expect(() => pickField({ a: { b: 1 } }, 'a.b.c')).toThrow(/no field "a.b.c"/);
+  });
+});
+
+describe('plural', () => {
+  it('says 1 error and 2 errors', () => {
+    expect(plural(1, 'error')).toBe('1 error');
+    expect(plural(0, 'error')).toBe('0 errors');
+    expect(plural(2, 'approval')).toBe('2 approvals');
+  });
+});

@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '@sigil/cli/main';
+import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The first-hour messages: each refusal has one stable code and a sentence that says what to
+// do. `sigil` runs in-process through main() against a real registry process.
+const dir = mkdtempSync(join(tmpdir(), 'sigil-cli-errors-'));
+const p = (name: string) => join(dir, name);
+let registry: RegistryProcess;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The parsed `--json` error, when the run printed one. */
+  error?: { code: string; message: string; requestId?: string };
+}
+
+async function sigil(args: string[], token?: string): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        add(chunk.toString('utf8'));
+        done();
+      },
+    });
+  const env = { SIGIL_REGISTRY: registry.url, ...(token ? { SIGIL_TOKEN: token } : {}) };
+  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
+  let error: Run['error'];
+  if (args.includes('--json') && code !== 0) error = (JSON.parse(stdout) as { error: Run['error'] }).error;
+  return { code, stdout, stderr, ...(error ? { error } : {}) };
+}
+const admin = () => registry.adminToken;
+
+beforeAll(async () => {
+  registry = await startRegistry({ dataDir: p('registry') });
+  expect((await sigil(['keygen', '--out', p('publisher.key')])).code).toBe(0);
+  expect((await sigil(['keygen', '--out', p('alice.key')])).code).toBe(0);
+  writeFileSync(p('weather.json'), JSON.stringify(weatherManifest(), null, 2));
+}, 60_000);
+afterAll(async () => {
+  await registry?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('when a file the command needs is missing (item 5)', () => {
+  it('is FILE_NOT_FOUND naming the file and how to make it, for every kind of key and input', async () => {
+    const cases: string[][] = [
+      ['sign', p('weather.json'), '--key', p('missing.key'), '--out', p('b.json')],
+      ['sign', p('missing.json'), '--key', p('publisher.key'), '--out', p('b.json')],
+      ['allowlist', 'add', 'io.github.acme', '--public-key', p('missing.key.pub')],
+      ['reviewer', 'add', 'alice', '--public-key', p('missing.key.pub')],
+      ['review', 'approve', 'io.github.acme/weather@1.2.0', '--key', p('missing.key')],
+      ['ca', 'issue', '--ca', p('no-ca'), '--public-key', p('publisher.key.pub'), '--identity', 'mailto:a@acme.example', '--out', p('c.crt')],
+      ['policy', 'init', '--out', p('host/sigil.policy.json'), '--publisher', `io.github.acme=${p('missing.key.pub')}`, '--reviewer', p('alice.key.pub')],
+      ['resolve', '--policy', p('missing.policy.json')],
+    ];
+    for (const args of cases) {
+      const run = await sigil([...args, '--json'], admin());
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.error?.code, `${args.join(' ')}: ${run.error?.message}`).toBe('FILE_NOT_FOUND');
+      expect(run.error?.message).toContain(p('missing').slice(0, -'missing'.length));
+      expect(run.error?.message).not.toMatch(/\.tmp\b|ENOENT|unexpected failure/);
+    }
+  });
+
+  it('a missing lockfile is NOT_LOCKED and says to run sigil lock first', async () => {
+    await sigil(['allowlist', 'add', 'io.github.acme', '--public-key', p('publisher.key.pub')], admin());
+    const policy = await sigil(['policy', 'init', '--out', p('host/sigil.policy.json'), '--publisher', `io.github.acme=${p('publisher.key.pub')}`, '--reviewer', p('alice.key.pub')], admin());
+    expect(policy.code, policy.stderr).toBe(0);
+    const run = await sigil(['resolve', '--policy', p('host/sigil.policy.json'), '--lockfile', p('host/sigil.lock.json'), '--json'], admin());
+    expect(run.error?.code).toBe('NOT_LOCKED');
+    expect(run.error?.message).toContain('sigil lock <name>@<version>');
+  });
+
+  it('a typo in a server name is NOT_FOUND, not NOT_APPROVED', async () => {
+    const run = await sigil(['lock', 'io.github.acme/wether@1.2.0', '--policy', p('host/sigil.policy.json'), '--lockfile', p('host/sigil.lock.json'), '--json'], admin());
+    expect(run.error?.code).toBe('NOT_FOUND');
+    expect(run.error?.message).toContain('io.github.acme/wether@1.2.0');
+  });
+
+  it('lock --update with a version keeps the namespace in the sentence and says what to type', async () => {
+    const run = await sigil(['lock', '--update', 'io.github.acme/weather@1.0.0', '--policy', p('host/sigil.policy.json'), '--lockfile', p('host/sigil.lock.json')], admin());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('sigil lock --update io.github.acme/weather');
+  });
+});
+
+describe('when the token is missing or wrong (item 5)', () => {
+  it('names SIGIL_TOKEN, not the Authorization header', async () => {
+    const none = await sigil(['allowlist', 'list', '--json']);
+    expect(none.error?.code).toBe('UNAUTHENTICATED');
+    expect(none.error?.message).toContain('SIGIL_TOKEN');
+    const bad = await sigil(['allowlist', 'list', '--json'], 'sigil_not-a-real-token-0123456789');
+    expect(bad.error?.code).toBe('UNAUTHENTICATED');
+    expect(bad.error?.message).toContain('SIGIL_TOKEN');
+    expect(bad.error?.message).not.toMatch(/^the Authorization header/);
+  });
+
+  it('a publisher adding to the allowlist is told the write needs an admin, not "reading"', async () => {
+    const pub = (await sigil(['token', 'create', '--principal', 'acme-ci', '--role', 'publisher', '--namespace', 'io.github.acme', '--field', 'token'], admin())).stdout.trim();
+    const run = await sigil(['allowlist', 'add', 'io.github.acme', '--public-key', p('alice.key.pub'), '--json'], pub);
+    expect(run.error?.code).toBe('FORBIDDEN');
+    expect(run.error?.message).toContain('changing the allowlist');
+  });
+});
+
+describe('when the registry refuses (item 3)', () => {
+  it('allowlist add of the same signer twice changes nothing and does not fail', async () => {
+    const again = await sigil(['allowlist', 'add', 'io.github.acme', '--public-key', p('publisher.key.pub')], admin());
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already allowed');
+  });
+
+  it('prints the request id of every registry error, in text and in JSON', async () => {
+    const text = await sigil(['review', 'show', 'io.github.acme/nothing@1.0.0'], admin());
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/^error NOT_FOUND: .* \(request id [\w-]+\)$/m);
+    const json = await sigil(['review', 'show', 'io.github.acme/nothing@1.0.0', '--json'], admin());
+    expect(json.error).toMatchObject({ code: 'NOT_FOUND', requestId: expect.stringMatching(/^[\w-]+$/) });
+  });
+});
+
+describe('policy init (item 11)', () => {
+  it('names the two files it writes beside the policy, and warns about a policy that trusts nobody', async () => {
+    const run = await sigil(['policy', 'init', '--out', p('empty/sigil.policy.json')], admin());
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('sigil.registry.trusted_root.json');
+    expect(run.stdout).toContain('sigil.registry.status.pub');
+    expect(run.stderr).toContain('trusts no publisher');
+    expect(run.stderr).toContain('counts no reviewer');
+    const one = await sigil(['policy', 'init', '--out', p('one/sigil.policy.json'), '--publisher', `io.github.acme=${p('publisher.key.pub')}`, '--reviewer', p('alice.key.pub')], admin());
+    expect(one.stderr).toContain('high-risk version needs 2 approvals');
+    expect(one.stderr).not.toContain('trusts no publisher');
+  });
+});
+
+describe('output (item 7)', () => {
+  it('says "1 error", never "1 errors", and prints a refusal once', async () => {
+    writeFileSync(p('bad.json'), JSON.stringify({ ...weatherManifest(), version: 'one' }));
+    const run = await sigil(['manifest', 'digest', p('bad.json')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\(1 error\)/);
+    const lock = await sigil(['lock', 'io.github.acme/wether@1.2.0', '--policy', p('host/sigil.policy.json'), '--lockfile', p('host/sigil.lock.json')], admin());
+    expect(lock.code).toBe(1);
+    expect(lock.stderr.match(/NOT_FOUND/g)).toHaveLength(1);
+  });
+});
