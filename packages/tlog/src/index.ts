@@ -18,9 +18,11 @@ export {
 export { MAX_PROOF_HASHES, rootFromInclusionProof, verifyConsistency, verifyInclusion } from './verify.js';
 export {
   checkEntryBundle,
+  consistencyProofFromTiles,
   encodeEntryBundle,
   encodeTileIndex,
   entriesPath,
+  inclusionProofFromTiles,
   MAX_ENTRY_SIZE,
   MAX_TILE_LEVEL,
   parseEntryBundle,
@@ -83,4 +85,4 @@ export {
   preAuthEncoding,
 } from './entries.js';
 export { buildTlogEntry, ed25519Spki, logOrigin, type TlogEntryJson, transparencyLogInstance, type VerifiedTlogEntry, verifyTlogEntry } from './bundle-entry.js';
-export { checkLogExtension, type LogExtension } from './log-state.js';
+export { acceptCheckpoint, checkLogExtension, type LogExtension } from './log-state.js';

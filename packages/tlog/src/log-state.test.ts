@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from './checkpoint.js';
 import { TlogError, type TlogErrorCode } from './errors.js';
 import { hashLeaf } from './hash.js';
-import { checkLogExtension } from './log-state.js';
+import { acceptCheckpoint, checkLogExtension } from './log-state.js';
 import { ed25519NoteSigner, ed25519NoteVerifier } from './note.js';
 import { consistencyProof, MemoryHashStore } from './tree.js';
 
@@ -30,7 +30,8 @@ function setup() {
   };
   /** A signed checkpoint of `s`, as the host receives it, opened with the log key. */
   const checkpointOf = (s: MemoryHashStore): Checkpoint => openCheckpoint(signCheckpoint({ origin: ORIGIN, size: s.size, root: s.root(), extensions: [] }, signer), verifier).checkpoint;
-  return { store, grow, checkpointOf };
+  const envelopeOf = (s: MemoryHashStore): string => signCheckpoint({ origin: ORIGIN, size: s.size, root: s.root(), extensions: [] }, signer);
+  return { store, grow, checkpointOf, envelopeOf, verifier };
 }
 
 describe('when a host checks a new checkpoint against the one it stored', () => {
@@ -93,5 +94,28 @@ describe('when a host checks a new checkpoint against the one it stored', () => 
     grow(3);
     const stored = checkpointOf(store);
     expect(codeOf(() => checkLogExtension(stored, { ...stored, origin: 'other.log' }, []))).toBe('LOG_INCONSISTENT');
+  });
+});
+
+describe('when a host accepts checkpoint envelopes (acceptCheckpoint)', () => {
+  it('takes the first, then consistent extensions; refuses rollback, forks and a tampered stored file', () => {
+    const { store, grow, envelopeOf, verifier } = setup();
+    grow(7);
+    const first = envelopeOf(store);
+    expect(acceptCheckpoint({ stored: undefined, next: first, proof: [], logVerifier: verifier }).change).toBe('first');
+    grow(9);
+    const second = envelopeOf(store);
+    const accepted = acceptCheckpoint({ stored: first, next: second, proof: consistencyProof(7, 16, store), logVerifier: verifier });
+    expect(accepted.change).toBe('extended');
+    expect(accepted.checkpoint.envelope).toBe(second);
+    expect(acceptCheckpoint({ stored: second, next: second, proof: [], logVerifier: verifier }).change).toBe('unchanged');
+    const rollback = (() => { try { acceptCheckpoint({ stored: second, next: first, proof: [], logVerifier: verifier }); return 'accepted'; } catch (e) { return (e as TlogError).code; } })();
+    expect(rollback).toBe('LOG_ROLLBACK');
+    const other = setup();
+    other.grow(16);
+    // Another key signs a tree of the same size: not the log's checkpoint at all.
+    expect(codeOf(() => acceptCheckpoint({ stored: second, next: other.envelopeOf(other.store), proof: [], logVerifier: verifier }))).toBe('NOTE_UNVERIFIED');
+    expect(codeOf(() => acceptCheckpoint({ stored: second.replace('\n16\n', '\n17\n'), next: second, proof: [], logVerifier: verifier }))).toBe('NOTE_SIGNATURE_INVALID');
+    expect(codeOf(() => acceptCheckpoint({ stored: first, next: second, proof: [], logVerifier: verifier }))).toBe('LOG_INCONSISTENT');
   });
 });

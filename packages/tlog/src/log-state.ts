@@ -1,6 +1,7 @@
-import type { Checkpoint } from './checkpoint.js';
+import { type Checkpoint, openCheckpoint, type VerifiedCheckpoint } from './checkpoint.js';
 import { TlogError } from './errors.js';
 import { equalHashes, type Hash } from './hash.js';
+import type { NoteVerifier } from './note.js';
 import { verifyConsistency } from './verify.js';
 
 /** What {@link checkLogExtension} found: the same tree again, or a longer one that extends it. */
@@ -40,4 +41,29 @@ export function checkLogExtension(stored: Checkpoint, next: Checkpoint, proof: r
     throw new TlogError('LOG_INCONSISTENT', `the tree of size ${next.size} is not an extension of the stored tree of size ${stored.size}`, { cause });
   }
   return 'extended';
+}
+
+/**
+ * The whole host-side step in one place: open the stored checkpoint envelope (a local file that
+ * must still verify under the log key) and the new one, then apply {@link checkLogExtension}.
+ * With nothing stored yet the new checkpoint is accepted as the first (trust on first use of a
+ * log the pinned trusted root lists). Returns the verified new checkpoint; store its
+ * `envelope` only after this returns.
+ * @throws TlogError `NOTE_*`, `CHECKPOINT_*` (either envelope), `LOG_ROLLBACK`, `LOG_INCONSISTENT`
+ * @example
+ * const { checkpoint } = acceptCheckpoint({ stored: readStored(), next: fetched, proof, logVerifier });
+ * writeStored(checkpoint.envelope);
+ */
+export function acceptCheckpoint(input: {
+  stored: string | undefined;
+  next: string;
+  proof: readonly Hash[];
+  logVerifier: NoteVerifier;
+  origin?: string;
+}): { checkpoint: VerifiedCheckpoint; change: 'first' | LogExtension } {
+  const options = input.origin === undefined ? {} : { origin: input.origin };
+  const next = openCheckpoint(input.next, input.logVerifier, options);
+  if (input.stored === undefined) return { checkpoint: next, change: 'first' };
+  const stored = openCheckpoint(input.stored, input.logVerifier, options);
+  return { checkpoint: next, change: checkLogExtension(stored.checkpoint, next.checkpoint, input.proof) };
 }

@@ -5,9 +5,11 @@ import { TlogError, type TlogErrorCode } from './errors.js';
 import { hashLeaf } from './hash.js';
 import {
   checkEntryBundle,
+  consistencyProofFromTiles,
   encodeEntryBundle,
   encodeTileIndex,
   entriesPath,
+  inclusionProofFromTiles,
   parseEntryBundle,
   parseTilePath,
   partialTiles,
@@ -19,7 +21,7 @@ import {
   tileWidth,
 } from './tiles.js';
 import { consistencyProof, consistencyProofNodes, inclusionProof, inclusionProofNodes, MemoryHashStore, merkleTreeHash, treeRoot, treeRootNodes } from './tree.js';
-import { verifyInclusion } from './verify.js';
+import { verifyConsistency, verifyInclusion } from './verify.js';
 
 function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
   try {
@@ -207,5 +209,38 @@ describe('when bundling entries', () => {
     expect(codeOf(() => encodeEntryBundle([]))).toBe('TILE_INVALID');
     expect(codeOf(() => encodeEntryBundle(Array.from({ length: 257 }, () => entry(0))))).toBe('TILE_INVALID');
     expect(hex(createHash('sha256').update(encodeEntryBundle([new Uint8Array(0xffff)])).digest()).length).toBe(64);
+  });
+});
+
+describe('when a client computes proofs from tiles it fetches', () => {
+  it('fetches each needed tile once, by its path, and gets proofs that verify', async () => {
+    const size = 69_999;
+    const fetched: string[] = [];
+    const fetchTile = async (tile: TileId, path: string): Promise<Uint8Array> => {
+      expect(path).toBe(tilePath(tile));
+      fetched.push(path);
+      return readTile(big, tile);
+    };
+    const proof = await inclusionProofFromTiles(12_345, size, fetchTile);
+    verifyInclusion(12_345, size, hashLeaf(entry(12_345)), proof, big.root(size));
+    expect(new Set(fetched).size).toBe(fetched.length);
+    expect(fetched).toContain('tile/0/048');
+    fetched.length = 0;
+    const consistency = await consistencyProofFromTiles(1000, size, fetchTile);
+    verifyConsistency(1000, size, consistency, big.root(1000), big.root(size));
+    expect(new Set(fetched).size).toBe(fetched.length);
+  });
+
+  it('lets a forged tile through only as a proof that fails, and passes fetch errors on', async () => {
+    const size = 5000;
+    const forged = await inclusionProofFromTiles(7, size, async (tile) => {
+      const data = readTile(big, tile);
+      if (tile.level === 1) data[32]! ^= 1; // hash 1: leaves 256..511, a sibling on the path of leaf 7
+      return data;
+    });
+    expect(codeOf(() => verifyInclusion(7, size, hashLeaf(entry(7)), forged, big.root(size)))).toBe('INCLUSION_PROOF_INVALID');
+    await expect(inclusionProofFromTiles(7, size, () => Promise.reject(new Error('network down')))).rejects.toThrow('network down');
+    const short = inclusionProofFromTiles(7, size, async (tile) => readTile(big, tile).subarray(32));
+    await expect(short).rejects.toMatchObject({ code: 'TILE_INVALID' });
   });
 });

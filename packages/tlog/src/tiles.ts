@@ -1,6 +1,6 @@
 import { TlogError } from './errors.js';
 import { checkHash, equalHashes, type Hash, hashChildren, hashLeaf, HASH_SIZE } from './hash.js';
-import { checkSize, type HashReader, type NodeId } from './tree.js';
+import { checkSize, consistencyProof, consistencyProofNodes, type HashReader, inclusionProof, inclusionProofNodes, type NodeId } from './tree.js';
 
 /**
  * C2SP tlog-tiles (https://c2sp.org/tlog-tiles): the tree served as static, cacheable tiles.
@@ -261,4 +261,38 @@ export function checkEntryBundle(entries: readonly Uint8Array[], levelZeroTile: 
       throw new TlogError('TILE_INVALID', `entry ${i} of the bundle does not hash to the tile's leaf hash`);
     }
   });
+}
+
+async function tileReaderFor(ids: readonly NodeId[], size: number, fetchTile: (tile: TileId, path: string) => Promise<Uint8Array>): Promise<TileHashReader> {
+  const tiles = tilesForNodes(ids, size);
+  const fetched = new Map<string, Uint8Array>();
+  await Promise.all(
+    tiles.map(async (tile) => {
+      const path = tilePath(tile);
+      fetched.set(path, await fetchTile(tile, path));
+    }),
+  );
+  return new TileHashReader(size, (tile) => fetched.get(tilePath(tile)));
+}
+
+/**
+ * An inclusion proof computed from tiles fetched with `fetchTile` (in parallel, each once).
+ * The tiles are untrusted: verify the proof against a signed checkpoint before relying on it.
+ * Errors of `fetchTile` propagate unchanged.
+ * @example
+ * const proof = await inclusionProofFromTiles(i, cp.size, (_, path) => get(`${prefix}/${path}`));
+ * verifyInclusion(i, cp.size, leafHash, proof, cp.root);
+ */
+export async function inclusionProofFromTiles(index: number, size: number, fetchTile: (tile: TileId, path: string) => Promise<Uint8Array>): Promise<Hash[]> {
+  const ids = inclusionProofNodes(index, size);
+  return inclusionProof(index, size, await tileReaderFor(ids, size, fetchTile));
+}
+
+/**
+ * A consistency proof computed from tiles of the newer tree (the older tree's nodes are all
+ * complete in it). Untrusted until verified against both checkpoints.
+ */
+export async function consistencyProofFromTiles(oldSize: number, newSize: number, fetchTile: (tile: TileId, path: string) => Promise<Uint8Array>): Promise<Hash[]> {
+  const ids = consistencyProofNodes(oldSize, newSize);
+  return consistencyProof(oldSize, newSize, await tileReaderFor(ids, newSize, fetchTile));
 }
