@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, verifyAuditChain, type OpenDatabase } from '@sigil/db';
-import { manifestDigest } from '@sigil/manifest';
+import { auditTip, insertServer, insertVersion, openDatabase, verifyAuditChain, type OpenDatabase } from '@sigil/db';
+import { manifestDigest, StatusPredicate } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
 import { filesystemManifest, weatherManifest } from '@sigil/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,22 +76,34 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Route = { name: string; method: string; path: string; roles: string[]; body?: () => Promise<unknown> | unknown };
+type Route = { name: string; method: string; path: string; roles: string[]; body?: () => Promise<unknown> | unknown; scoped?: boolean };
+// Every route behind a token (a test below checks the list is complete). `scoped`: a publisher
+// may use it only inside its token namespaces.
 const ROUTES: Route[] = [
-  { name: 'publish', method: 'POST', path: '/v1/publish', roles: ['publisher', 'admin'], body: () => publishBody(weatherManifest({ version: '7.7.7' })) },
+  { name: 'publish', method: 'POST', path: '/v1/publish', roles: ['publisher', 'admin'], body: () => publishBody(weatherManifest({ version: '7.7.7' })), scoped: true },
   { name: 'review queue', method: 'GET', path: '/v1/reviews', roles: ['security', 'admin'] },
+  { name: 'review', method: 'GET', path: '/v1/servers/io.github.acme/weather/versions/1.2.0/review', roles: ['security', 'admin', 'publisher'], scoped: true },
   { name: 'approvals', method: 'POST', path: '/v1/servers/io.github.acme/weather/versions/1.2.0/approvals', roles: ['security'], body: () => ({ bundle: {} }) },
   { name: 'rejections', method: 'POST', path: '/v1/servers/io.github.acme/weather/versions/1.2.0/rejections', roles: ['security'], body: () => ({ reason: 'x' }) },
   { name: 'revocations', method: 'POST', path: '/v1/servers/io.github.acme/weather/versions/1.2.0/revocations', roles: ['security'], body: () => ({ reason: 'x' }) },
+  { name: 'allowlist list', method: 'GET', path: '/v1/allowlist', roles: ['admin', 'security'] },
+  { name: 'allowlist get', method: 'GET', path: '/v1/allowlist/io.github.acme', roles: ['admin', 'security'] },
   { name: 'allowlist put', method: 'PUT', path: '/v1/allowlist/io.github.evil', roles: ['admin'], body: () => ({ signers: [{ identity: 'mailto:a@b.example' }] }) },
   { name: 'allowlist delete', method: 'DELETE', path: '/v1/allowlist/io.github.acme', roles: ['admin'] },
   { name: 'reviewers', method: 'POST', path: '/v1/reviewers', roles: ['admin'], body: () => ({ principal: 'eve', identity: 'mailto:eve@b.example' }) },
+  { name: 'certificate authorities', method: 'POST', path: '/v1/certificate-authorities', roles: ['admin'], body: () => ({ certificates: 'x' }) },
   { name: 'tokens', method: 'POST', path: '/v1/tokens', roles: ['admin'], body: () => ({ principal: 'eve', role: 'admin' }) },
   { name: 'token revoke', method: 'DELETE', path: '/v1/tokens/0000000000000000', roles: ['admin'] },
+  { name: 'whoami', method: 'GET', path: '/v1/whoami', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'audit', method: 'GET', path: '/v1/audit', roles: ['security', 'admin'] },
+  { name: 'audit verify', method: 'GET', path: '/v1/audit/verify', roles: ['security', 'admin'] },
+  { name: 'servers', method: 'GET', path: '/v1/servers', roles: ['reader', 'security', 'publisher', 'admin'] },
+  { name: 'server', method: 'GET', path: '/v1/servers/io.github.acme/weather', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'versions', method: 'GET', path: '/v1/servers/io.github.acme/weather/versions/1.2.0', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'status', method: 'POST', path: '/v1/status', roles: ['reader', 'security', 'publisher', 'admin'], body: () => ({ refs: ['io.github.acme/weather@1.2.0'] }) },
 ];
+/** Routes anyone may call: health, documents, metrics, the registry's public keys and timestamps. */
+const PUBLIC = ['/healthz', '/openapi.json', '/docs', '/metrics', '/v1/keys', '/v1/trusted-root', '/api/v1/timestamp'];
 
 async function request(route: Route, authorization?: string) {
   const body = route.body ? await route.body() : undefined;
@@ -167,6 +180,35 @@ describe('the Authorization scheme', () => {
     for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
       expect((await call('/v1/whoami', { headers: { authorization: `${scheme} ${t.reader}` } })).status).toBe(200);
     }
+  });
+});
+
+describe('the shared security suite', () => {
+  it('covers every route of the app', () => {
+    const pattern = (p: string) => new RegExp(`^${p.replace(/:[^/]+/g, '[^/]+')}$`);
+    const routes = app.routes.filter((r) => r.method !== 'ALL' && !PUBLIC.includes(r.path));
+    const missing = routes.filter((r) => !ROUTES.some((t) => t.method === r.method && pattern(r.path).test(t.path)));
+    expect(missing.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+});
+
+describe.each(ROUTES)('a publisher token outside its namespaces on $name', (route) => {
+  it('is refused or only reads, writing nothing', async () => {
+    const outsider = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: `outsider-${route.name.replaceAll(' ', '-')}`, role: 'publisher', namespaces: ['io.github.other'] }).token;
+    const before = snapshot();
+    const r = await request(route, `Bearer ${outsider}`);
+    if (route.scoped || !route.roles.includes('publisher')) {
+      expect(r.status).toBe(403);
+      expect(r.body.code).toBe('FORBIDDEN');
+    } else {
+      expect(r.status).toBeLessThan(500);
+      expect(route.method === 'GET' || route.path === '/v1/status').toBe(true);
+    }
+    // Refusals of an authenticated caller are audited; nothing else changes.
+    const after = JSON.parse(snapshot()) as { counts: Array<{ n: number }>; statuses: string | null };
+    const was = JSON.parse(before) as { counts: Array<{ n: number }>; statuses: string | null };
+    expect(after.counts.slice(0, -1)).toEqual(was.counts.slice(0, -1));
+    expect(after.statuses).toBe(was.statuses);
   });
 });
 
@@ -386,5 +428,124 @@ describe('hardening', () => {
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toContain('sigil_refusals_total');
     expect(metrics).toContain('sigil_publishes_total');
+  });
+});
+
+describe('the signed status', () => {
+  it('carries the audit chain head, and the chain check refuses a head it no longer holds', async () => {
+    const r = await call('/v1/status', auth(t.reader, json({ refs: ['io.github.acme/weather@1.2.0'] })));
+    expect(r.status).toBe(200);
+    const { statement } = verifyStatementBundle(r.body.bundle as Record<string, unknown>, deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE });
+    const predicate = StatusPredicate.parse(statement.predicate);
+    const tip = auditTip(database.db);
+    expect(predicate.audit).toEqual({ seq: tip.seq, hash: tip.hash });
+    expect((await call(`/v1/audit/verify?seq=${tip.seq}&hash=${tip.hash}`, auth(t.alice))).body).toMatchObject({ ok: true });
+    // A head signed later than what the chain now holds: its tail was cut.
+    const cut = await call(`/v1/audit/verify?seq=${tip.seq + 3}&hash=${tip.hash}`, auth(t.alice));
+    expect(cut.body).toMatchObject({ ok: false, brokenAt: tip.seq + 1 });
+    expect((await call(`/v1/audit/verify?seq=${tip.seq}`, auth(t.alice))).body.code).toBe('REQUEST_INVALID');
+  });
+
+  it('cannot be changed behind the registry: no approval deleted, no status changed without its audit event', () => {
+    const approved = database.sqlite.prepare("select id from versions where status = 'approved' or status = 'revoked' limit 1").get() as { id: number };
+    expect(() => database.sqlite.prepare('delete from approvals where version_id = ?').run(approved.id)).toThrow(/APPROVAL_PERMANENT/);
+    const pending = database.sqlite.prepare("select id from versions where status = 'pending' limit 1").get() as { id: number };
+    expect(() => database.sqlite.prepare("update versions set status = 'approved' where id = ?").run(pending.id)).toThrow(/AUDIT_REQUIRED/);
+    expect(verifyAuditChain(database.db).ok).toBe(true);
+  });
+});
+
+describe('when a body repeats a key', () => {
+  it('refuses it with REQUEST_INVALID, writing nothing', async () => {
+    const before = snapshot();
+    const body = '{"principal":"dup","role":"reader","role":"admin"}';
+    const r = await call('/v1/tokens', auth(ADMIN, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('REQUEST_INVALID');
+    expect(r.body.findings).toContainEqual(expect.objectContaining({ rule: 'JSON_DUPLICATE_KEY', path: '/role' }));
+    expect(snapshot()).toBe(before);
+  });
+});
+
+describe('when an allowlist entry is put twice with the same signer', () => {
+  it('keeps one signer and answers 200 (sigil allowlist add run twice)', async () => {
+    const key = generateKeyPair().publicKeyPem;
+    const put = () => call('/v1/allowlist/io.github.twice', auth(ADMIN, { ...json({ signers: [{ publicKey: key }, { publicKey: key }] }), method: 'PUT' }));
+    const first = await put();
+    expect(first.status).toBe(200);
+    const second = await put();
+    expect(second.status).toBe(200);
+    expect((second.body.signers as unknown[]).length).toBe(1);
+  });
+});
+
+describe('the lint', () => {
+  it('is required to build the app', () => {
+    // @ts-expect-error a registry without the lint would publish what it should refuse
+    const bad: Deps = { ...deps, linter: undefined };
+    expect(bad.linter).toBeUndefined();
+  });
+
+  it('finds tool shadowing across every approved version, past the first 1,000', async () => {
+    const at = '2026-11-24T00:00:00.000Z';
+    insertServer(database.db, { name: 'io.github.bulk/many', namespace: 'io.github.bulk', owner: 'bulk', createdAt: at });
+    const insert = database.sqlite.transaction(() => {
+      for (let i = 0; i < 1_050; i++) {
+        insertVersion(database.db, {
+          server: 'io.github.bulk/many', version: `1.0.${i}`, digest: `sha256:${i.toString(16).padStart(64, '0')}`, toolsDigest: `sha256:${'b'.repeat(64)}`,
+          manifest: JSON.stringify({ tools: [{ name: `bulk_tool_${i}` }] }), bundle: '{}', signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'bulk', status: 'approved', risk: 'low', publishedAt: at,
+        });
+      }
+    });
+    insert();
+    const m = weatherManifest({ version: '4.3.0' });
+    m.tools[0]!.name = 'bulk_tool_0'; // the oldest of 1,050 approved versions
+    const r = await call('/v1/publish', auth(t.publisher, json(await publishBody(m))));
+    expect(r.status).toBe(201);
+    const review = await call('/v1/servers/io.github.acme/weather/versions/4.3.0/review', auth(t.alice));
+    expect(review.body.findings).toContainEqual(expect.objectContaining({ rule: 'tool-shadowing', path: '/tools/0/name' }));
+  });
+});
+
+describe('the review queue', () => {
+  it('pages with a cursor through every pending version, oldest first', async () => {
+    const all = database.sqlite.prepare("select server || '@' || version as ref from versions where status = 'pending' order by id").all() as Array<{ ref: string }>;
+    expect(all.length).toBeGreaterThan(3);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call(`/v1/reviews?limit=2${cursor ? `&cursor=${cursor}` : ''}`, auth(t.alice));
+      expect(page.status).toBe(200);
+      const reviews = page.body.reviews as Array<{ name: string; version: string }>;
+      expect(reviews.length).toBeLessThanOrEqual(2);
+      seen.push(...reviews.map((v) => `${v.name}@${v.version}`));
+      cursor = page.body.next as string | null;
+    } while (cursor);
+    expect(seen).toEqual(all.map((a) => a.ref));
+  });
+
+  it('filters by namespace, publisher and risk', async () => {
+    const high = await call('/v1/reviews?namespace=io.github.acme&publisher=acme-ci&risk=high&limit=500', auth(t.alice));
+    const reviews = high.body.reviews as Array<{ name: string; risk: string; publisher: string }>;
+    expect(reviews.length).toBeGreaterThan(0);
+    for (const v of reviews) expect(v).toMatchObject({ risk: 'high', publisher: 'acme-ci', name: expect.stringMatching(/^io\.github\.acme\//) });
+    expect(((await call('/v1/reviews?namespace=io.github.nobody', auth(t.alice))).body.reviews as unknown[]).length).toBe(0);
+    expect((await call('/v1/reviews?risk=extreme', auth(t.alice))).body.code).toBe('REQUEST_INVALID');
+    expect((await call('/v1/reviews?cursor=abc', auth(t.alice))).body.code).toBe('REQUEST_INVALID');
+  });
+
+  it('refuses a publish past the pending quota of the namespace with PENDING_LIMIT and the count', async () => {
+    const pending = (database.sqlite.prepare("select count(*) as n from versions where status = 'pending' and server like 'io.github.acme/%'").get() as { n: number }).n;
+    const small = createApp({ ...deps, settings: { ...deps.settings, pendingLimit: pending + 1 } });
+    const publish = async (version: string) => {
+      const res = await small.request('/v1/publish', auth(t.publisher, json(await publishBody(weatherManifest({ version })))));
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await publish('5.0.0')).status).toBe(201);
+    const before = snapshot();
+    const refused = await publish('5.0.1');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'PENDING_LIMIT', pending: pending + 1, limit: pending + 1 });
+    expect(snapshot()).toBe(before);
   });
 });

@@ -25,7 +25,8 @@ export interface Deps {
   settings: Settings;
   logger: Logger;
   metrics: Metrics;
-  linter?: Linter;
+  /** Required: a registry without the lint would publish what it should refuse. */
+  linter: Linter;
   now?: () => Date;
 }
 

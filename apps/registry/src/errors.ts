@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   APPROVAL_INVALID: 422,
   TIMESTAMP_INVALID: 400,
   RATE_LIMITED: 429,
+  PENDING_LIMIT: 429,
   INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 export type ErrorCode = keyof typeof ERROR_STATUS;

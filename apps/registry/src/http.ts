@@ -20,8 +20,12 @@ export async function readJson<S extends z.ZodType>(c: Context<Env>, schema: S):
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
   const text = await c.req.text();
-  const deep = scanJson(text, MAX_BODY_DEPTH).find((f) => f.rule === 'JSON_TOO_DEEP');
+  const scan = scanJson(text, MAX_BODY_DEPTH);
+  const deep = scan.find((f) => f.rule === 'JSON_TOO_DEEP');
   if (deep) throw new ServiceError('PAYLOAD_TOO_LARGE', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, { findings: [deep] });
+  // JSON.parse keeps the last of two equal keys; another reader may keep the first. Refuse.
+  const duplicates = scan.filter((f) => f.rule === 'JSON_DUPLICATE_KEY');
+  if (duplicates.length) throw new ServiceError('REQUEST_INVALID', `the body repeats the key at ${duplicates[0]!.path}; every key appears once per object`, { findings: duplicates.slice(0, 20) });
   let value: unknown;
   try {
     value = JSON.parse(text);

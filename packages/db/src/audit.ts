@@ -59,6 +59,12 @@ export function auditHead(db: Executor): number {
   return db.select({ seq: auditEvents.seq }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get()?.seq ?? 0;
 }
 
+/** The newest event's sequence number and hash: what a signed status carries (0 and the genesis hash when empty). */
+export function auditTip(db: Executor): { seq: number; hash: string } {
+  const last = db.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get();
+  return last ?? { seq: 0, hash: GENESIS_HASH };
+}
+
 /** Events after `after` (a sequence number), oldest first. */
 export function listAudit(db: Executor, after: number, limit: number): AuditEvent[] {
   return db
@@ -73,9 +79,20 @@ export function listAudit(db: Executor, after: number, limit: number): AuditEven
 
 /**
  * Verifies the whole chain from the first event: consecutive sequence numbers, each event's
- * `prevHash` the previous event's hash, each hash recomputed from its fields.
+ * `prevHash` the previous event's hash, each hash recomputed from its fields. With `signedHead`
+ * (a head seen earlier, e.g. inside a signed status), also that the chain still holds that event
+ * with that hash: a deleted or rewritten tail shows as a regression.
  */
-export function verifyAuditChain(db: Executor): { ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string } {
+export function verifyAuditChain(db: Executor, signedHead?: { seq: number; hash: string }): { ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string } {
+  const result = verifyChain(db);
+  if (!result.ok || !signedHead || signedHead.seq === 0) return result;
+  if (signedHead.seq > result.events) return { ok: false, brokenAt: result.events + 1, reason: `the chain ends at event ${result.events}, but event ${signedHead.seq} was signed earlier: its tail was removed` };
+  const event = listAudit(db, signedHead.seq - 1, 1)[0];
+  if (event?.hash !== signedHead.hash) return { ok: false, brokenAt: signedHead.seq, reason: `event ${signedHead.seq} does not have the hash signed earlier: the chain was rewritten` };
+  return result;
+}
+
+function verifyChain(db: Executor): { ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string } {
   let prev = GENESIS_HASH;
   let expected = 1;
   let after = 0;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendAudit, insertServer, insertVersion, openDatabase, setVersionStatus, verifyAuditChain, versionOf, type OpenDatabase } from './index.js';
+import { appendAudit, auditTip, insertApproval, insertServer, insertVersion, openDatabase, setVersionStatus, verifyAuditChain, versionOf, type OpenDatabase } from './index.js';
 
 const dirs: string[] = [];
 const opened: OpenDatabase[] = [];
@@ -41,6 +41,7 @@ describe('the database', () => {
       for (const column of ['manifest', 'digest', 'bundle', 'tools_digest', 'version']) {
         expect(() => o.sqlite.prepare(`update versions set ${column} = 'x' where id = ?`).run(v.id)).toThrow(/VERSION_IMMUTABLE/);
       }
+      appendAudit(o.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@1.0.0' });
       setVersionStatus(o.db, v.id, { status: 'approved' });
       expect(versionOf(o.db, 'io.github.acme/weather', '1.0.0')?.status).toBe('approved');
     });
@@ -48,7 +49,9 @@ describe('the database', () => {
     it('keeps a rejection or revocation final', () => {
       const o = fresh();
       const v = publish(o);
+      appendAudit(o.db, { actor: 'sec', action: 'version.revoke', subject: 'io.github.acme/weather@1.0.0' });
       setVersionStatus(o.db, v.id, { status: 'revoked', revocationReason: 'bad', revokedBy: 'sec', revokedAt: at });
+      appendAudit(o.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@1.0.0' });
       expect(() => setVersionStatus(o.db, v.id, { status: 'approved' })).toThrow(/ALREADY_DECIDED/);
     });
 
@@ -60,7 +63,57 @@ describe('the database', () => {
     });
   });
 
+  describe('when something changes a status or an approval behind the registry', () => {
+    it('refuses a status change without its audit event', () => {
+      const o = fresh();
+      const v = publish(o);
+      expect(() => o.sqlite.prepare("update versions set status = 'approved' where id = ?").run(v.id)).toThrow(/AUDIT_REQUIRED/);
+      // An event about another version does not count either.
+      appendAudit(o.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@9.9.9' });
+      expect(() => o.sqlite.prepare("update versions set status = 'approved' where id = ?").run(v.id)).toThrow(/AUDIT_REQUIRED/);
+      appendAudit(o.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@1.0.0' });
+      o.sqlite.prepare("update versions set status = 'approved' where id = ?").run(v.id);
+      expect(versionOf(o.db, 'io.github.acme/weather', '1.0.0')?.status).toBe('approved');
+    });
+
+    it('moves a status forward only', () => {
+      const o = fresh();
+      const v = publish(o);
+      appendAudit(o.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@1.0.0' });
+      setVersionStatus(o.db, v.id, { status: 'approved' });
+      expect(() => o.sqlite.prepare("update versions set status = 'pending' where id = ?").run(v.id)).toThrow(/ALREADY_DECIDED|AUDIT_REQUIRED/);
+      appendAudit(o.db, { actor: 'sec', action: 'version.reject', subject: 'io.github.acme/weather@1.0.0' });
+      expect(() => o.sqlite.prepare("update versions set status = 'rejected' where id = ?").run(v.id)).toThrow(/ALREADY_DECIDED/);
+    });
+
+    it('refuses an approval without its audit event, and never deletes one', () => {
+      const o = fresh();
+      const v = publish(o);
+      const approval = { versionId: v.id, reviewer: 'alice', digest: `sha256:${'c'.repeat(64)}`, bundle: '{}', signerFingerprint: 'SHA256:a', createdAt: at };
+      expect(() => insertApproval(o.db, approval)).toThrow(/AUDIT_REQUIRED/);
+      appendAudit(o.db, { actor: 'alice', action: 'version.approve', subject: 'io.github.acme/weather@1.0.0', details: { approval: approval.digest } });
+      insertApproval(o.db, approval);
+      expect(() => o.sqlite.prepare('delete from approvals').run()).toThrow(/APPROVAL_PERMANENT/);
+    });
+  });
+
   describe('the audit chain', () => {
+    it('shows a removed tail against a head signed earlier', () => {
+      const o = fresh();
+      for (let i = 0; i < 5; i++) appendAudit(o.db, { actor: 'admin', action: 'token.create', subject: `t${i}` });
+      const signed = auditTip(o.db);
+      expect(signed.seq).toBe(5);
+      expect(verifyAuditChain(o.db, signed)).toMatchObject({ ok: true, events: 5 });
+      o.sqlite.exec('drop trigger audit_events_no_delete');
+      o.sqlite.prepare('delete from audit_events where seq >= 4').run();
+      // The rest of the chain still verifies on its own: only the signed head gives it away.
+      expect(verifyAuditChain(o.db)).toMatchObject({ ok: true, events: 3 });
+      expect(verifyAuditChain(o.db, signed)).toMatchObject({ ok: false, brokenAt: 4 });
+      appendAudit(o.db, { actor: 'admin', action: 'token.create', subject: 'x' });
+      appendAudit(o.db, { actor: 'admin', action: 'token.create', subject: 'y' });
+      expect(verifyAuditChain(o.db, signed)).toMatchObject({ ok: false, brokenAt: 5 });
+    });
+
     it('verifies from the first event and is append-only', () => {
       const o = fresh();
       for (let i = 0; i < 5; i++) appendAudit(o.db, { actor: 'admin', action: 'token.create', subject: `t${i}`, details: { i } });

@@ -1,10 +1,12 @@
 export { defaultMigrationsFolder, openDatabase, type Db, type Executor, type OpenDatabase, type Tx } from './database.js';
-export { appendAudit, auditHash, auditHead, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
+export { appendAudit, auditHash, auditHead, auditTip, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
 export {
   allServers,
   approvalByReviewerOrKey,
   approvalsOf,
+  approvedToolOwners,
   approvedVersions,
+  countPending,
   countTokens,
   deleteAllowlist,
   ensurePrincipal,
@@ -33,5 +35,6 @@ export {
   type ReviewerRow,
   type ServerRow,
   type TokenRow,
+  type VersionFilter,
   type VersionRow,
 } from './queries.js';

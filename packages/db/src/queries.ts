@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, gt, isNull, like, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, like, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from './database.js';
-import { allowlist, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions } from './schema.js';
+import { allowlist, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
 export type VersionRow = typeof versions.$inferSelect;
@@ -135,22 +135,74 @@ export function versionsOf(db: Executor, server: string): VersionRow[] {
   return db.select().from(versions).where(eq(versions.server, server)).orderBy(desc(versions.id)).all();
 }
 
+/** Inserts a version and indexes its tool names (for the shadowing check). */
 export function insertVersion(db: Executor, row: typeof versions.$inferInsert): VersionRow {
-  return db.insert(versions).values(row).returning().get();
+  const inserted = db.insert(versions).values(row).returning().get();
+  const tools = (JSON.parse(row.manifest) as { tools?: Array<{ name?: unknown }> }).tools ?? [];
+  const names = [...new Set(tools.map((t) => t.name).filter((n): n is string => typeof n === 'string'))];
+  if (names.length) db.insert(versionTools).values(names.map((tool) => ({ versionId: inserted.id, server: inserted.server, tool }))).run();
+  return inserted;
+}
+
+/**
+ * Approved servers other than `server` that expose a tool named like one of `tools`, with those
+ * tool names: every one of them, found through the tool-name index.
+ */
+export function approvedToolOwners(db: Executor, tools: readonly string[], server: string): Array<{ server: string; tools: string[] }> {
+  if (tools.length === 0) return [];
+  const rows = db
+    .selectDistinct({ server: versionTools.server, tool: versionTools.tool })
+    .from(versionTools)
+    .innerJoin(versions, eq(versions.id, versionTools.versionId))
+    .where(and(inArray(versionTools.tool, [...tools]), eq(versions.status, 'approved'), ne(versionTools.server, server)))
+    .orderBy(asc(versionTools.server), asc(versionTools.tool))
+    .all();
+  const owners = new Map<string, string[]>();
+  for (const r of rows) owners.set(r.server, [...(owners.get(r.server) ?? []), r.tool]);
+  return [...owners].map(([name, names]) => ({ server: name, tools: names }));
 }
 
 export function setVersionStatus(db: Executor, id: number, set: Partial<Pick<VersionRow, 'status' | 'rejectionReason' | 'rejectedBy' | 'rejectedAt' | 'revocationReason' | 'revokedBy' | 'revokedAt'>>): void {
   db.update(versions).set(set).where(eq(versions.id, id)).run();
 }
 
-export function versionsByStatus(db: Executor, status: VersionRow['status'] | undefined, limit: number): VersionRow[] {
+export interface VersionFilter {
+  status?: VersionRow['status'] | undefined;
+  /** Exact namespace: versions of servers named `<namespace>/…`. */
+  namespace?: string | undefined;
+  publisher?: string | undefined;
+  risk?: VersionRow['risk'] | undefined;
+  /** Only versions with an id above this one (the cursor of the previous page). */
+  afterId?: number | undefined;
+}
+
+/** Versions matching every filter given, oldest first, at most `limit`. */
+export function versionsByStatus(db: Executor, filter: VersionFilter | VersionRow['status'] | undefined, limit: number): VersionRow[] {
+  const f: VersionFilter = typeof filter === 'object' ? filter : { status: filter };
+  const conditions = [];
+  if (f.status) conditions.push(eq(versions.status, f.status));
+  if (f.namespace) conditions.push(sql`substr(${versions.server}, 1, ${f.namespace.length + 1}) = ${`${f.namespace}/`}`);
+  if (f.publisher) conditions.push(eq(versions.publisher, f.publisher));
+  if (f.risk) conditions.push(eq(versions.risk, f.risk));
+  if (f.afterId !== undefined) conditions.push(gt(versions.id, f.afterId));
   return db
     .select()
     .from(versions)
-    .where(status ? eq(versions.status, status) : undefined)
+    .where(conditions.length ? and(...conditions) : undefined)
     .orderBy(asc(versions.id))
     .limit(limit)
     .all();
+}
+
+/** How many versions of the namespace's servers wait for review. */
+export function countPending(db: Executor, namespace: string): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(versions)
+      .where(and(eq(versions.status, 'pending'), sql`substr(${versions.server}, 1, ${namespace.length + 1}) = ${`${namespace}/`}`))
+      .get()?.n ?? 0
+  );
 }
 
 /** Approved versions of other servers, newest first (for tool-shadowing checks). */

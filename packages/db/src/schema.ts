@@ -133,6 +133,22 @@ export const approvals = sqliteTable(
   (t) => [uniqueIndex('approvals_digest_idx').on(t.digest), uniqueIndex('approvals_version_reviewer_idx').on(t.versionId, t.reviewer)],
 );
 
+/**
+ * The tool names of every version, indexed by name, so the tool-shadowing check at publish finds
+ * every approved server exposing a tool of the same name, however many there are.
+ */
+export const versionTools = sqliteTable(
+  'version_tools',
+  {
+    versionId: integer('version_id')
+      .notNull()
+      .references(() => versions.id, { onDelete: 'cascade' }),
+    server: text('server').notNull(),
+    tool: text('tool').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.versionId, t.tool] }), index('version_tools_tool_idx').on(t.tool)],
+);
+
 /** What a deleted version leaves behind: `name@version` is never reusable. */
 export const tombstones = sqliteTable(
   'tombstones',

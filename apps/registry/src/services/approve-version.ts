@@ -50,13 +50,14 @@ export function approveVersion(deps: Deps, actor: Principal, name: string, versi
     const current = versionOf(tx, name, version)!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
     if (approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
-    insertApproval(tx, { versionId: current.id, reviewer: actor.name, digest: approvalDigest, bundle: JSON.stringify(bundle), signerFingerprint: signer.keyFingerprint, createdAt: now });
-    const count = approvalsOf(tx, current.id).length;
+    const count = approvalsOf(tx, current.id).length + 1;
     const needed = current.risk === 'high' ? deps.settings.highRiskApprovals : 1;
+    // The audit event first: the database refuses an approval or a status change without it.
     appendAudit(tx, { actor: actor.name, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approvalDigest, count, needed } });
+    insertApproval(tx, { versionId: current.id, reviewer: actor.name, digest: approvalDigest, bundle: JSON.stringify(bundle), signerFingerprint: signer.keyFingerprint, createdAt: now });
     if (count >= needed) {
-      setVersionStatus(tx, current.id, { status: 'approved' });
       appendAudit(tx, { actor: actor.name, action: 'version.approved', subject: `${name}@${version}`, details: { approvals: count } });
+      setVersionStatus(tx, current.id, { status: 'approved' });
     }
     return versionOf(tx, name, version)!;
   });

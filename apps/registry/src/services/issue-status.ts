@@ -1,5 +1,5 @@
-import { approvalsOf, versionOf } from '@sigil/db';
-import { parseReference, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
+import { approvalsOf, auditTip, versionOf } from '@sigil/db';
+import { parseReference, type Digest, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
 import { signStatement } from '@sigil/signing/sign';
 import { STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
 import { nowIso, type Deps } from '../deps.js';
@@ -31,12 +31,16 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
     };
   });
   const issuedAt = nowIso(deps);
+  const tip = auditTip(deps.db);
   const predicate: StatusPredicate = {
     registry: registryUrl,
     issuedAt,
     expiresAt: new Date(Date.parse(issuedAt) + deps.settings.statusTtlSeconds * 1000).toISOString(),
     ...(nonce ? { nonce } : {}),
     entries,
+    // The audit chain head, signed: a host or auditor holding an earlier status sees a chain
+    // that was cut back or rewritten (GET /v1/audit/verify?seq=&hash=).
+    audit: { seq: tip.seq, hash: tip.hash as Digest },
   };
   const subject = entries
     .filter((e) => e.digest)

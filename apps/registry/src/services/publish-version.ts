@@ -1,4 +1,4 @@
-import { allServers, appendAudit, approvedVersions, insertServer, insertVersion, isTombstoned, listAllowlist, serverByName, versionOf } from '@sigil/db';
+import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, serverByName, versionOf } from '@sigil/db';
 import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
@@ -71,6 +71,12 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
       if (raced.digest === digest) return { row: raced, created: false };
       throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest`);
     }
+    // A namespace holds a bounded number of versions awaiting review, so a flood cannot bury
+    // an urgent one (the queue is also paged and filterable).
+    const pending = countPending(tx, namespace);
+    if (pending >= deps.settings.pendingLimit) {
+      throw new ServiceError('PENDING_LIMIT', `${namespace} already has ${pending} versions waiting for review (the limit is ${deps.settings.pendingLimit}); publish again once some are approved or rejected`, { pending, limit: deps.settings.pendingLimit });
+    }
     if (!serverByName(tx, manifest.name)) insertServer(tx, { name: manifest.name, namespace, owner: actor.name, createdAt: now });
     const inserted = insertVersion(tx, {
       server: manifest.name,
@@ -128,14 +134,16 @@ export function signingRefusal(e: unknown, what: string): ServiceError {
 
 function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): LintFinding[] {
   const linter = deps.linter;
-  if (!linter) return [];
   const findings = linter.lintManifest(manifest, { errorRules: deps.settings.lintErrorRules });
   if (!serverByName(deps.db, manifest.name)) {
     findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, allServers(deps.db).map((s) => ({ name: s.name, owner: s.owner }))));
   }
-  const others = approvedVersions(deps.db, 1000)
-    .filter((v) => v.server !== manifest.name)
-    .map((v) => ({ name: v.server, tools: (JSON.parse(v.manifest) as Manifest).tools.map((t) => t.name) }));
+  // Every approved server exposing a tool of the same name, through the tool-name index.
+  const others = approvedToolOwners(
+    deps.db,
+    manifest.tools.map((t) => t.name),
+    manifest.name,
+  ).map((o) => ({ name: o.server, tools: o.tools }));
   findings.push(...linter.checkShadowing(manifest, others));
   return findings;
 }

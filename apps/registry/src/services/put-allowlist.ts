@@ -16,7 +16,8 @@ export function putAllowlist(deps: Deps, actor: Principal, pattern: string, sign
   const problem = namespacePatternProblem(pattern);
   if (problem) throw new ServiceError('REQUEST_INVALID', problem);
   if (signers.length === 0) throw new ServiceError('REQUEST_INVALID', 'an allowlist entry needs at least one signer');
-  const normal = signers.map(normalizeSigner);
+  // The same signer twice (e.g. `sigil allowlist add` run again) is one signer: idempotent.
+  const normal = [...new Map(signers.map(normalizeSigner).map((s) => [s.fingerprint, s])).values()];
   const now = nowIso(deps);
   deps.db.transaction((tx) => {
     upsertAllowlist(tx, pattern, normal, now);

@@ -7,9 +7,9 @@ export function readAudit(deps: Deps, after: number, limit: number): { events: A
   return { events, next: events.length === limit ? events.at(-1)!.seq : null };
 }
 
-/** Verifies the hash chain from the first event. */
-export function checkAudit(deps: Deps): ReturnType<typeof verifyAuditChain> {
-  return verifyAuditChain(deps.db);
+/** Verifies the hash chain from the first event, and that it still holds a head signed earlier. */
+export function checkAudit(deps: Deps, signedHead?: { seq: number; hash: string }): ReturnType<typeof verifyAuditChain> {
+  return verifyAuditChain(deps.db, signedHead);
 }
 
 /**

@@ -11,8 +11,9 @@ export function rejectVersion(deps: Deps, actor: Principal, name: string, versio
   const row = deps.db.transaction((tx) => {
     const current = versionOf(tx, name, version)!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
-    setVersionStatus(tx, current.id, { status: 'rejected', rejectionReason: reason, rejectedBy: actor.name, rejectedAt: now });
+    // The audit event first: the database refuses a status change without it.
     appendAudit(tx, { actor: actor.name, action: 'version.reject', subject: `${name}@${version}`, details: { reason } });
+    setVersionStatus(tx, current.id, { status: 'rejected', rejectionReason: reason, rejectedBy: actor.name, rejectedAt: now });
     return versionOf(tx, name, version)!;
   });
   return versionRecord(deps, row);

@@ -1,4 +1,4 @@
-import { approvalsOf, versionsOf, versionsByStatus, type VersionRow } from '@sigil/db';
+import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter, type VersionRow } from '@sigil/db';
 import { diffTools, type Manifest, type ToolsDiff } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { findings, requireVersion } from './views.js';
@@ -63,7 +63,26 @@ function riskReasons(manifest: Manifest, lint: LintFinding[]): string[] {
   return reasons;
 }
 
-/** The review queue: versions with a status (default pending), oldest first. */
-export function reviewQueue(deps: Deps, status: VersionRow['status'] | undefined, limit: number): Array<{ name: string; version: string; digest: string; status: string; risk: string; publisher: string; publishedAt: string; findings: number }> {
-  return versionsByStatus(deps.db, status, limit).map((v) => ({ name: v.server, version: v.version, digest: v.digest, status: v.status, risk: v.risk, publisher: v.publisher, publishedAt: v.publishedAt, findings: findings(v).length }));
+export interface ReviewQueueItem {
+  name: string;
+  version: string;
+  digest: string;
+  status: string;
+  risk: string;
+  publisher: string;
+  publishedAt: string;
+  findings: number;
+}
+
+/**
+ * One page of the review queue: versions matching the filters (default pending), oldest first,
+ * and the cursor of the next page (null on the last), so nothing hides behind a flood.
+ */
+export function reviewQueue(deps: Deps, filter: VersionFilter, limit: number): { reviews: ReviewQueueItem[]; next: string | null } {
+  const rows = versionsByStatus(deps.db, filter, limit + 1);
+  const page = rows.slice(0, limit);
+  return {
+    reviews: page.map((v) => ({ name: v.server, version: v.version, digest: v.digest, status: v.status, risk: v.risk, publisher: v.publisher, publishedAt: v.publishedAt, findings: findings(v).length })),
+    next: rows.length > limit ? String(page.at(-1)!.id) : null,
+  };
 }

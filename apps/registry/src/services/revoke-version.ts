@@ -14,8 +14,9 @@ export function revokeVersion(deps: Deps, actor: Principal, name: string, versio
   const row = deps.db.transaction((tx) => {
     const current = versionOf(tx, name, version)!;
     if (current.status === 'revoked' || current.status === 'rejected') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
-    setVersionStatus(tx, current.id, { status: 'revoked', revocationReason: reason, revokedBy: actor.name, revokedAt: now });
+    // The audit event first: the database refuses a status change without it.
     appendAudit(tx, { actor: actor.name, action: 'version.revoke', subject: `${name}@${version}`, details: { reason } });
+    setVersionStatus(tx, current.id, { status: 'revoked', revocationReason: reason, revokedBy: actor.name, revokedAt: now });
     return versionOf(tx, name, version)!;
   });
   return versionRecord(deps, row);

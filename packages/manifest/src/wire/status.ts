@@ -38,6 +38,12 @@ export const StatusPredicate = z.strictObject({
   expiresAt: Timestamp,
   nonce: z.string().max(128).optional(),
   entries: z.array(StatusEntry).max(MAX_STATUS_REFS),
+  /**
+   * The registry's audit chain head when it signed: sequence number and hash of the newest event.
+   * A later status (or `GET /v1/audit/verify?seq=&hash=`) with a lower sequence, or another hash
+   * at this one, shows the chain was cut back or rewritten.
+   */
+  audit: z.strictObject({ seq: z.number().int().min(0), hash: Digest }).optional(),
 });
 export type StatusPredicate = z.infer<typeof StatusPredicate>;
 
