@@ -5,14 +5,17 @@ import { ResolveError } from '@sigil/resolver';
 import { SigningError } from '@sigil/signing/verify';
 import type { Context } from './context.js';
 import { decorateHelp } from './help.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, UsageError } from './errors.js';
 import { createOutput, formatFindings, safeText, type Output } from './output.js';
+import { readTokenFile, TOKEN_FLAG_WARNING } from './token-source.js';
 
 /** Where `main` reads and writes: the process's own streams and environment unless a test gives its own. */
 export interface MainIo {
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
   env?: NodeJS.ProcessEnv;
+  /** Reads all of stdin, for `--token-file -` (process stdin unless a test gives its own). */
+  stdin?: () => string;
 }
 
 /** The CLI's version, from the package.json beside dist/ (in the checkout and in the packed tarball). */
@@ -57,15 +60,23 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   const field = fieldAt >= 0 && fieldAt < (argv.includes('--') ? argv.indexOf('--') : argv.length) ? argv[fieldAt + 1] : undefined;
   const out = createOutput({ json, field, stdout, stderr });
   const program = new Command('sigil');
+  let warnedToken = false;
+  let fileToken: string | undefined;
   const ctx: Context = {
     out,
     exitCode: EXIT.ok,
     // The token and registry come from the environment here, never as commander defaults:
     // a default is printed by --help, and a token must never be printed.
     globals: () => {
-      const o = program.opts<{ registry?: string; token?: string; json: boolean }>();
+      const o = program.opts<{ registry?: string; token?: string; tokenFile?: string; json: boolean }>();
       const registry = o.registry ?? (env.SIGIL_REGISTRY || undefined);
-      const token = o.token ?? (env.SIGIL_TOKEN || undefined);
+      if (o.token !== undefined && o.tokenFile !== undefined) throw new UsageError('give --token or --token-file, not both');
+      if (o.token !== undefined && !warnedToken) {
+        warnedToken = true;
+        stderr.write(TOKEN_FLAG_WARNING);
+      }
+      if (o.tokenFile !== undefined) fileToken ??= readTokenFile(o.tokenFile, io.stdin);
+      const token = o.token ?? fileToken ?? (env.SIGIL_TOKEN || undefined);
       return { json: o.json || field !== undefined, ...(registry ? { registry } : {}), ...(token ? { token } : {}) };
     },
     env,
@@ -75,7 +86,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     .usage('<command> [options]')
     .description('Sigil: signed, reviewed MCP tool manifests for publishers, reviewers and agent hosts')
     .option('--registry <url>', 'registry URL (env SIGIL_REGISTRY)')
-    .option('--token <token>', 'API token (env SIGIL_TOKEN); never printed')
+    .option('--token <token>', 'API token (env SIGIL_TOKEN); never printed; visible in the process list, prefer --token-file')
+    .option('--token-file <file>', 'read the API token from the first line of <file>, or from stdin with -')
     .option('--json', 'machine-readable output: one JSON document on stdout')
     .option('--field <path>', 'print one field of the JSON result (e.g. token, servers.0.digest); strings print bare')
     .helpCommand('help [command]', 'show help for a command')
@@ -166,7 +178,7 @@ async function commandGroups(argv: readonly string[]): Promise<Register[]> {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
-    if (a === '--registry' || a === '--token' || a === '--field') i++; // the option's value
+    if (a === '--registry' || a === '--token' || a === '--token-file' || a === '--field') i++; // the option's value
     else if (!a.startsWith('-')) {
       first = a;
       break;
