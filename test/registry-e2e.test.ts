@@ -5,21 +5,28 @@ import Database from 'better-sqlite3';
 import { canonicalJson, type Manifest } from '@sigil/manifest';
 import { filesystemManifest, startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sigilInProcess } from './sigil-in-process.js';
 
-// End to end: the real registry process on 127.0.0.1, driven by the real `sigil` executable,
-// with real keys, a real organisation CA and the registry's own timestamp authority.
+// End to end: the real registry process on 127.0.0.1, driven by `sigil` in-process through
+// main() (the same commands, without a Node start per call), with real keys, a real
+// organisation CA and the registry's own timestamp authority. A few steps run the real
+// executable (`registry.sigil`): exit codes and output of a true process.
 const dir = mkdtempSync(join(tmpdir(), 'sigil-e2e-'));
 const path = (name: string) => join(dir, name);
 let registry: RegistryProcess;
 const tokens: Record<string, string> = {};
 
+/** `sigil` against this registry with a token, in-process. */
+function sigil(args: readonly string[], token?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token ?? '', ...options.env } });
+}
 async function ok(args: string[], token?: string, cwd?: string): Promise<string> {
-  const run = await registry.sigil(args, token, cwd ? { cwd } : {});
+  const run = await sigil(args, token, cwd ? { cwd } : {});
   if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
   return run.stdout;
 }
 async function refused(args: string[], token?: string, cwd?: string): Promise<string> {
-  const run = await registry.sigil([...args, '--json'], token, cwd ? { cwd } : {});
+  const run = await sigil([...args, '--json'], token, cwd ? { cwd } : {});
   expect(run.code, run.stderr).toBe(1);
   return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
 }
@@ -125,13 +132,13 @@ describe('SLSA provenance at publish', () => {
   it('accepts provenance from the manifest repository, and refuses provenance from another one', async () => {
     const file = writeManifest('prov.json', weatherManifest({ version: '7.0.0' }));
     await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle.json`]);
-    const good = await registry.sigil(['provenance', file, '--key', path('publisher.key'), '--out', `${file}.prov.json`], undefined, { env: gha });
+    const good = await sigil(['provenance', file, '--key', path('publisher.key'), '--out', `${file}.prov.json`], undefined, { env: gha });
     expect(good.code, good.stderr).toBe(0);
     await ok(['publish', file, '--bundle', `${file}.bundle.json`, '--provenance', `${file}.prov.json`], tokens.publisher);
 
     const other = writeManifest('prov2.json', weatherManifest({ version: '7.0.1' }));
     await ok(['sign', other, '--key', path('publisher.key'), '--out', `${other}.bundle.json`]);
-    const bad = await registry.sigil(['provenance', other, '--key', path('publisher.key'), '--out', `${other}.prov.json`], undefined, { env: { ...gha, GITHUB_REPOSITORY: 'mallory/fork', GITHUB_WORKFLOW_REF: 'mallory/fork/.github/workflows/x.yml@refs/heads/main' } });
+    const bad = await sigil(['provenance', other, '--key', path('publisher.key'), '--out', `${other}.prov.json`], undefined, { env: { ...gha, GITHUB_REPOSITORY: 'mallory/fork', GITHUB_WORKFLOW_REF: 'mallory/fork/.github/workflows/x.yml@refs/heads/main' } });
     expect(bad.code).toBe(0);
     expect(await refused(['publish', other, '--bundle', `${other}.bundle.json`, '--provenance', `${other}.prov.json`], tokens.publisher)).toBe('PROVENANCE_INVALID');
   });

@@ -24,7 +24,7 @@ const STDERR_TAIL = 4096;
  * `initialize` and every page of `tools/list`, and disconnects. The whole exchange is bounded by
  * `timeoutMs`; the child is closed on every path, success or failure.
  */
-export async function introspect(target: ServerTarget, timeoutMs: number): Promise<Introspection> {
+export async function introspect(target: ServerTarget, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Introspection> {
   const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: {} });
   let stderrTail = '';
   let transport: Transport;
@@ -43,7 +43,7 @@ export async function introspect(target: ServerTarget, timeoutMs: number): Promi
       args: target.args,
       // The SDK passes only a few "safe" variables by default; the person running init expects
       // the server to see their environment (API keys, config), as when they run it themselves.
-      env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
       stderr: 'pipe',
     });
     stdio.stderr?.on('data', (chunk: Buffer) => {

@@ -82,7 +82,7 @@ export function registerManifest(program: Command, ctx: Context): void {
 
       const target: ServerTarget = opts.url ? { url: opts.url } : { command: command[0]!, args: command.slice(1) };
       const stop = ctx.out.progress(`waiting for the MCP server (${opts.url ?? command[0]}): initialize and tools/list`);
-      const seen = await introspect(target, opts.timeout).finally(stop);
+      const seen = await introspect(target, opts.timeout, ctx.env).finally(stop);
       // One line per dropped field, not per tool: `execution` from 13 tools reads as one fact.
       const byField = new Map<string, string[]>();
       for (const d of seen.dropped) {
