@@ -1,7 +1,5 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
 import { collectToolPages, ResolveError } from '@sigil/resolver';
 import { CliError } from './errors.js';
@@ -14,18 +12,24 @@ export interface Introspection {
   tools: Tool[];
   /** Tool fields outside the manifest format that were left out, as `tool.field`. */
   dropped: string[];
+  /** The protocol era and revision the server spoke: `modern` when it answered `server/discover`. */
+  protocol: { era: 'legacy' | 'modern'; version: string | undefined };
 }
 
 /** Most bytes of a child's stderr kept for the error message. */
 const STDERR_TAIL = 4096;
 
 /**
- * Connects to a real MCP server (a child over stdio, or a streamable-HTTP URL), runs
- * `initialize` and every page of `tools/list`, and disconnects. The whole exchange is bounded by
+ * Connects to a real MCP server (a child over stdio, or a streamable-HTTP URL), probes it with
+ * `server/discover` (MCP 2026-07-28) and falls back to the 2025 `initialize` handshake when it does
+ * not offer the modern era, reads every page of `tools/list`, and disconnects. The whole exchange is bounded by
  * `timeoutMs`; the child is closed on every path, success or failure.
  */
 export async function introspect(target: ServerTarget, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Introspection> {
-  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: {} });
+  // 'auto': server/discover first, the 2025 handshake when the server does not offer 2026-07-28. On
+  // stdio the SDK probes on a short-lived sibling of the server, so a server that exits on an
+  // unknown first request is simply a 2025 server.
+  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(100, Math.min(5000, Math.floor(timeoutMs / 3))) } } });
   let stderrTail = '';
   let transport: Transport;
   if ('url' in target) {
@@ -62,7 +66,8 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     const serverInfo = client.getServerVersion() ?? { name: 'unknown', version: '0.0.0' };
     const instructions = client.getInstructions();
     const { tools, dropped } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { signal: controller.signal, timeout: remaining() }));
-    return { serverInfo: { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title ? { title: serverInfo.title } : {}) }, instructions, tools, dropped };
+    const protocol = { era: client.getProtocolEra() ?? 'legacy', version: client.getNegotiatedProtocolVersion() };
+    return { serverInfo: { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol };
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
     if (cause instanceof ResolveError) throw new CliError('SERVER_INVALID', cause.message, [], 1, { cause });

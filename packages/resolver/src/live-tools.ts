@@ -3,12 +3,17 @@ import { ResolveError } from './errors.js';
 import { collectToolPages } from './tools-paging.js';
 
 /**
- * The part of an MCP client (`Client` of @modelcontextprotocol/sdk) the live check needs. Typed
- * structurally, so the resolver does not load the SDK itself.
+ * The part of an MCP client the live check needs: `Client` of @modelcontextprotocol/sdk 1.x, or of
+ * @modelcontextprotocol/client 2.x, which in `versionNegotiation: 'auto'` mode probes with
+ * `server/discover` (MCP 2026-07-28) and reads the instructions from its result. Typed
+ * structurally, so the resolver does not load either SDK.
  */
 export interface ToolListingClient {
   listTools(params?: { cursor?: string }, options?: { timeout?: number; signal?: AbortSignal }): Promise<{ tools: Array<Record<string, unknown>>; nextCursor?: string | undefined }>;
   getInstructions(): string | undefined;
+  /** 2.x clients: `modern` when the server answered `server/discover`. */
+  getProtocolEra?(): 'legacy' | 'modern' | undefined;
+  getNegotiatedProtocolVersion?(): string | undefined;
 }
 
 export interface LiveToolsOptions {
@@ -20,13 +25,16 @@ export interface LiveToolsOptions {
 export interface LiveTools {
   instructions: string | undefined;
   tools: Tool[];
+  /** The protocol era and revision the client negotiated, when it says (2.x clients). */
+  protocol?: { era: 'legacy' | 'modern'; version: string | undefined };
 }
 
 /** Reads every page of `tools/list`, bounded in pages and count, normalised for comparison. */
 export async function listLiveTools(client: ToolListingClient, options: LiveToolsOptions = {}): Promise<LiveTools> {
   const timeout = options.timeoutMs ?? 10_000;
   const { tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout }));
-  return { instructions: client.getInstructions(), tools };
+  const era = client.getProtocolEra?.();
+  return { instructions: client.getInstructions(), tools, ...(era ? { protocol: { era, version: client.getNegotiatedProtocolVersion?.() } } : {}) };
 }
 
 /** Compares live tools and instructions with the pinned manifest; `undefined` when they match. */
@@ -41,18 +49,20 @@ export function compareLiveTools(manifest: Manifest, live: LiveTools): { diff: T
 }
 
 /**
- * Checks a live MCP server against its pinned manifest: the `initialize` instructions and every
- * page of `tools/list`, compared by canonical digests. Any added, removed, renamed or changed
- * tool, or changed instructions, is refused with `TOOL_DRIFT` and the diff in `details`.
+ * Checks a live MCP server against its pinned manifest: the instructions (from `initialize`, or
+ * from `server/discover` with a 2026-07-28 client) and every page of `tools/list`, compared by
+ * canonical digests. Any added, removed, renamed or changed tool, or changed instructions, is
+ * refused with `TOOL_DRIFT` and the diff in `details`. Returns what it saw, protocol included.
  * @example
  * const client = new Client({ name: 'host', version: '1.0.0' });
  * await client.connect(transport);
  * await verifyLiveTools(client, resolved.manifest); // throws ResolveError TOOL_DRIFT on a rug pull
  */
-export async function verifyLiveTools(client: ToolListingClient, manifest: Manifest, options: LiveToolsOptions = {}): Promise<void> {
+export async function verifyLiveTools(client: ToolListingClient, manifest: Manifest, options: LiveToolsOptions = {}): Promise<LiveTools> {
   const live = await listLiveTools(client, options);
   const drift = compareLiveTools(manifest, live);
   if (drift) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', driftSentence(drift.diff, drift.instructions !== undefined), drift);
+  return live;
 }
 
 /** One sentence naming what drifted. */

@@ -113,7 +113,7 @@ export function registerManifest(program: Command, ctx: Context): void {
       const digest = manifestDigest(check.manifest);
       if (opts.out) {
         await writeAtomic(opts.out, text);
-        ctx.out.result({ file: opts.out, name: opts.name, version: opts.version, digest, tools: seen.tools.map((t) => t.name) }, `wrote ${opts.out}: ${plural(seen.tools.length, 'tool')}, ${digest}`);
+        ctx.out.result({ file: opts.out, name: opts.name, version: opts.version, digest, tools: seen.tools.map((t) => t.name), protocol: seen.protocol }, `wrote ${opts.out}: ${plural(seen.tools.length, 'tool')}, ${digest} (MCP ${seen.protocol.version ?? 'unknown'}, ${seen.protocol.era} era)`);
       } else if (ctx.out.json) {
         ctx.out.result(check.manifest, '');
       } else {
