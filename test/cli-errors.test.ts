@@ -152,3 +152,37 @@ describe('output (item 7)', () => {
     expect(lock.stderr.match(/NOT_FOUND/g)).toHaveLength(1);
   });
 });
+
+describe('the verbs the API already had (item 9)', () => {
+  it('whoami, search, audit list and verify, token revoke', async () => {
+    const me = await sigil(['whoami', '--json'], admin());
+    expect(JSON.parse(me.stdout)).toMatchObject({ role: 'admin' });
+    const created = JSON.parse((await sigil(['token', 'create', '--principal', 'temp', '--role', 'reader', '--json'], admin())).stdout) as { id: string; token: string };
+    expect((await sigil(['whoami', '--field', 'principal'], created.token)).stdout).toBe('temp\n');
+    const revoked = await sigil(['token', 'revoke', created.id], admin());
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await sigil(['whoami', '--json'], created.token)).error?.code).toBe('UNAUTHENTICATED');
+    expect((await sigil(['token', 'revoke', created.id, '--json'], admin())).error?.code).toBe('ALREADY_DECIDED');
+
+    const pub = (await sigil(['token', 'create', '--principal', 'acme-ci', '--role', 'publisher', '--namespace', 'io.github.acme', '--field', 'token'], admin())).stdout.trim();
+    expect((await sigil(['sign', p('weather.json'), '--key', p('publisher.key'), '--out', p('weather.bundle.json')])).code).toBe(0);
+    expect((await sigil(['publish', p('weather.json'), '--bundle', p('weather.bundle.json')], pub)).code).toBe(0);
+    const found = await sigil(['search', 'weath'], admin());
+    expect(found.stdout).toContain('io.github.acme/weather@1.2.0  pending');
+    expect(found.stdout).toContain('1 server');
+    expect((await sigil(['search', 'nothing-like-it'], admin())).stdout).toContain('no server name contains');
+
+    const events = JSON.parse((await sigil(['audit', 'list', '--json'], admin())).stdout) as { events: Array<{ action: string }> };
+    expect(events.events.map((e) => e.action)).toEqual(expect.arrayContaining(['token.revoke', 'version.publish']));
+    const verify = await sigil(['audit', 'verify'], admin());
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/the audit chain holds: \d+ events/);
+  });
+
+  it('review show says how many approvals are still needed (item 6)', async () => {
+    const show = await sigil(['review', 'show', 'io.github.acme/weather@1.2.0'], admin());
+    expect(show.stdout).toMatch(/approvals {2}0 of 1 approval, status pending: needs 1 more from another reviewer/);
+    const json = JSON.parse((await sigil(['review', 'show', 'io.github.acme/weather@1.2.0', '--json'], admin())).stdout) as { approvalsRequired: number; riskReasons: string[] };
+    expect(json).toMatchObject({ approvalsRequired: 1, riskReasons: [] });
+  });
+});
