@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { generateKeyPair } from '@sigil/signing/sign';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sigilInProcess } from './sigil-in-process.js';
 
-// The host's refusals against the real registry process. Attacks on the network path are played
+// The host's refusals against the real registry process, `sigil` running in-process. Attacks on the network path are played
 // by a small HTTP relay in front of the real registry, which forwards everything unless a test
 // tells it to replay, swap, inflate or withhold an answer.
 const dir = mkdtempSync(join(tmpdir(), 'sigil-resolver-e2e-'));
@@ -20,13 +21,17 @@ let mode: Mode = { kind: 'forward' };
 let lastStatus: Buffer | undefined;
 const tokens: Record<string, string> = {};
 
+/** `sigil` in-process through main() against this registry (the relay's answers reach it the same way). */
+function sigil(args: readonly string[], token?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token ?? '', ...options.env } });
+}
 async function ok(args: string[], token?: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
-  const run = await registry.sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
+  const run = await sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
   if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
   return run.stdout;
 }
 async function refusedVia(args: string[], cwd: string): Promise<string> {
-  const run = await registry.sigil([...args, '--json'], tokens.reader, { cwd, env: { SIGIL_REGISTRY: relayUrl } });
+  const run = await sigil([...args, '--json'], tokens.reader, { cwd, env: { SIGIL_REGISTRY: relayUrl } });
   expect(run.code, run.stderr).toBe(1);
   return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
 }
