@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Manifests linted per second: a realistic 128-tool manifest (descriptions, schemas with
-// property descriptions, enums and defaults), beside the cost of only parsing and checking the
-// same manifest, measured in the same run.
-// Usage: node scripts/bench/lint.mjs [seconds per case, default 3]
+// The lint and the format check of a realistic 128-tool manifest (descriptions, schemas with
+// property descriptions, enums and defaults), each beside a bare JSON.parse of the same bytes
+// measured in the same run, and the lint of 1,024 tools beside 128 (linear growth).
+// Goals (issue 14): lint <= 15x JSON.parse, checkManifestValue <= 5x JSON.parse, 1,024 tools <= 9x 128 tools.
+// Usage: node scripts/bench/lint.mjs [seconds per case, default 2]
 import { checkManifestValue } from '@sigil/manifest';
 import { lintManifest } from '@sigil/lint';
 
-const seconds = Number(process.argv[2] ?? 3);
-const tools = Array.from({ length: 128 }, (_, i) => ({
+const seconds = Number(process.argv[2] ?? 2);
+const tool = (i) => ({
   name: `tool_${i}`,
   title: `Tool ${i}`,
   description: `Looks up record ${i} in the inventory and returns its fields. Use the filter to narrow results; pagination is supported through the cursor parameter. More at https://docs.example.com/tools/${i}.`,
@@ -22,29 +23,42 @@ const tools = Array.from({ length: 128 }, (_, i) => ({
     required: ['id'],
   },
   annotations: { readOnlyHint: true },
-}));
-const manifest = { name: 'io.github.acme/inventory', description: 'Inventory lookups', version: '1.0.0', instructions: 'Call list before get.', tools };
-const bytes = Buffer.byteLength(JSON.stringify(manifest));
+});
+const manifestOf = (n) => ({ name: 'io.github.acme/inventory', description: 'Inventory lookups', version: '1.0.0', instructions: 'Call list before get.', tools: Array.from({ length: n }, (_, i) => tool(i)) });
+const manifest = manifestOf(128);
+const large = manifestOf(1024);
+const text = JSON.stringify(manifest);
+const bytes = Buffer.byteLength(text);
 
-function rate(fn) {
-  for (let i = 0; i < 5; i++) fn();
-  let n = 0;
-  const start = process.hrtime.bigint();
-  const end = start + BigInt(Math.round(seconds * 1e9));
-  let now = start;
-  while (now < end) {
-    fn();
-    n++;
-    now = process.hrtime.bigint();
+/** Milliseconds per call: the best of five rounds of `seconds / 5` each, after a warm-up. */
+function msPerCall(fn) {
+  for (let i = 0; i < 20; i++) fn();
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    let n = 0;
+    const start = process.hrtime.bigint();
+    const end = start + BigInt(Math.round((seconds / 5) * 1e9));
+    let now = start;
+    while (now < end) {
+      fn();
+      n++;
+      now = process.hrtime.bigint();
+    }
+    best = Math.min(best, Number(now - start) / 1e6 / n);
   }
-  return n / (Number(now - start) / 1e9);
+  return best;
 }
 
 const findings = lintManifest(manifest);
 if (findings.length) throw new Error(`the bench manifest should lint clean: ${findings.map((f) => f.rule).join(', ')}`);
-const check = rate(() => checkManifestValue(manifest));
-const lint = rate(() => lintManifest(manifest));
-console.log(`node ${process.version}; 128 tools, ${bytes} bytes`);
-console.log(`lintManifest:        ${lint.toFixed(1)} manifests/s (${(1000 / lint).toFixed(2)} ms each)`);
-console.log(`checkManifestValue:  ${check.toFixed(1)} manifests/s (${(1000 / check).toFixed(2)} ms each), the format check alone`);
-console.log(`lint / format check: ${(check / lint).toFixed(2)}x the time`);
+if (!checkManifestValue(manifest).manifest) throw new Error('the bench manifest should be valid');
+const parse = msPerCall(() => JSON.parse(text));
+const check = msPerCall(() => checkManifestValue(manifest));
+const lint = msPerCall(() => lintManifest(manifest));
+const lintLarge = msPerCall(() => lintManifest(large));
+const row = (label, ms, ratio, goal) => console.log(`${label.padEnd(34)} ${ms.toFixed(3).padStart(8)} ms   ${ratio.toFixed(1).padStart(5)}x  (goal <= ${goal}x)`);
+console.log(`node ${process.version}; 128 tools, ${bytes} bytes; best of 5 rounds`);
+console.log(`${'JSON.parse (baseline)'.padEnd(34)} ${parse.toFixed(3).padStart(8)} ms`);
+row('lintManifest, 128 tools', lint, lint / parse, 15);
+row('checkManifestValue, 128 tools', check, check / parse, 5);
+row('lintManifest, 1,024 vs 128 tools', lintLarge, lintLarge / lint, 9);

@@ -1,23 +1,98 @@
 import { remove } from 'confusables';
 import { isHidden } from './finding.js';
 
+/** Printable ASCII, tab and newline: the text the rules read as it is (no folding needed). */
+const PLAIN = /^[\x20-\x7e\n\t]*$/;
+
+/** One string as the rules read it, with the way back to the original for excerpts. */
+export interface FoldedText {
+  /** The text matched by the rules. */
+  text: string;
+  /** Offset in the original of each offset in `text` (one more entry for the end); absent when they are the same. */
+  map: Int32Array | undefined;
+}
+
+const cache = new Map<number, string>();
+
 /**
- * Text as the keyword rules see it: NFKC (fullwidth and compatibility forms to plain), confusable
- * characters to their Latin look-alikes (Cyrillic "і", Greek "Ι"…), lowercase, and the ASCII
- * look-alikes folded together (l, 1, | and i; 0 and o), so a disguised keyword matches as plainly
- * as the real one. Hidden characters are dropped here: they are errors of their own.
+ * Text as the keyword rules see it, computed once per string: NFKC (fullwidth and compatibility
+ * forms to plain), diacritics dropped, confusable characters to their Latin look-alikes
+ * (Cyrillic "і", Greek "Ι"…), lowercase. Hidden characters are dropped here (they are errors of
+ * their own). Printable ASCII is returned as it is: the rules match case-insensitively and spell
+ * the ASCII look-alikes (`l`, `1`, `|` for `i`, `0` for `o`) in their patterns, so the common
+ * case costs one test. Each character is folded on its own (and cached), so every offset of the
+ * folded text maps back to the original.
  */
+export function foldText(text: string): FoldedText {
+  if (PLAIN.test(text)) return { text, map: undefined };
+  let out = '';
+  const map: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const folded = foldCodePoint(cp);
+    for (let k = 0; k < folded.length; k++) map.push(i);
+    out += folded;
+    i += width;
+  }
+  map.push(text.length);
+  return { text: out, map: Int32Array.from(map) };
+}
+
+/** The fold of one code point (cached: text repeats its characters). */
+function foldCodePoint(cp: number): string {
+  if (cp < 0x80) return cp >= 0x41 && cp <= 0x5a ? String.fromCharCode(cp + 32) : String.fromCharCode(cp);
+  let folded = cache.get(cp);
+  if (folded === undefined) {
+    if (isHidden(cp)) folded = '';
+    else {
+      const c = String.fromCodePoint(cp);
+      // NFKD then no combining marks: "é" reads as "e"; then the confusable skeleton.
+      const base = c.normalize('NFKD').replace(/\p{M}/gu, '') || c;
+      folded = remove(base.normalize('NFKC')).toLowerCase();
+      if (cp === 0x2019 || cp === 0x2018 || cp === 0x02bc) folded = "'";
+    }
+    if (cache.size < 65_536) cache.set(cp, folded);
+  }
+  return folded;
+}
+
+/** The fold as plain text (for callers that need no offsets). */
 export function fold(text: string): string {
-  const plain = [...text.normalize('NFKC')].filter((c) => !isHidden(c.codePointAt(0)!)).join('');
-  return foldAscii(remove(plain).toLowerCase());
+  return foldText(text).text.toLowerCase();
 }
 
-/** The ASCII part of the fold: l, 1 and | read as i; 0 reads as o. */
-export function foldAscii(text: string): string {
-  return text.replace(/[l1|]/g, 'i').replace(/0/g, 'o');
-}
-
-/** Builds a rule pattern in the folded alphabet (write it in plain lowercase English). */
-export function folded(source: string, flags = 'g'): RegExp {
-  return new RegExp(source.replace(/l/g, 'i'), flags);
+/**
+ * Builds a rule pattern in the folded alphabet from plain lowercase source: outside character
+ * classes and escapes, `i` and `l` also match `1`, `|`, `!` and each other, `o` also matches
+ * `0`, so `1gn0re` and `ignore` match alike. Quantifier braces and group syntax are kept.
+ */
+export function lookalike(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let k = 0; k < source.length; k++) {
+    const c = source[k]!;
+    if (c === '\\') {
+      out += c + (source[k + 1] ?? '');
+      k++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else if (c === '(' && source[k + 1] === '?') {
+      // (?: (?= (?! (?<= (?<!
+      const end = source[k + 2] === '<' ? k + 4 : k + 3;
+      out += source.slice(k, end);
+      k = end - 1;
+    } else if (c === '{') {
+      const end = source.indexOf('}', k);
+      out += source.slice(k, end + 1);
+      k = end;
+    } else if (c === 'i' || c === 'l') out += '[il1|!]';
+    else if (c === 'o') out += '[o0]';
+    else out += c;
+  }
+  return out;
 }

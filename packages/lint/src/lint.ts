@@ -1,7 +1,10 @@
 import type { Manifest } from '@sigil/manifest';
 import type { LintFinding } from './finding.js';
-import { hiddenText, poisoning, RULES, secrets, type RuleId } from './rules.js';
-import { manifestStrings } from './walk.js';
+import { decodeInline, decodeRun, readable } from './encoded.js';
+import { foldText } from './fold.js';
+import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type TextPattern } from './patterns.js';
+import { excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
+import { walk, type ManifestString } from './walk.js';
 
 export interface LintOptions {
   /** Warning rules a registry raises to errors (a registry setting). */
@@ -10,10 +13,67 @@ export interface LintOptions {
   maxFindings?: number;
 }
 
+// Compiled once: the trigger pass and its anchored patterns, the symbol-led patterns, secrets
+// for strings that are not prose, and scripts the fold would mangle.
+const RULESET = compileRules();
+const SECRET_RE = combine(SECRET_PATTERNS);
+const OTHER_RE = combine(OTHER_SCRIPT_PATTERNS);
+const ENCODED: TextPattern = { rule: 'encoded-blob', raw: true, encoded: true, source: '' };
+
+/**
+ * Every match of the prose rules in `text` (already folded), in two linear passes: the trigger
+ * pass (words, prefixes, encoded runs) with anchored patterns tried only at its hits, and the
+ * symbol-led patterns. `found` gets the pattern, the offset and the length.
+ */
+function matchProse(text: string, found: (pattern: TextPattern, index: number, length: number) => void): void {
+  const { trigger, words, prefixed, symbols, symbolPatterns } = RULESET;
+  trigger.lastIndex = 0;
+  for (let m = trigger.exec(text); m; m = trigger.exec(text)) {
+    if (m[3] !== undefined) {
+      found(ENCODED, m.index, m[0].length);
+      continue;
+    }
+    // A trigger word may also begin a prefixed pattern (`password: …` is both), so both are tried.
+    for (const anchored of m[1] !== undefined ? [words.get(asciiFold(m[1])), prefixed] : [prefixed]) {
+      if (!anchored) continue;
+      anchored.re.lastIndex = m.index;
+      const hit = anchored.re.exec(text);
+      if (hit) found(anchored.patterns[hit.indexOf(hit[0], 1) - 1]!, m.index, hit[0].length);
+    }
+  }
+  symbols.lastIndex = 0;
+  for (let m = symbols.exec(text); m; m = symbols.exec(text)) {
+    if (m[0].length === 0) {
+      symbols.lastIndex++;
+      continue;
+    }
+    found(symbolPatterns[m.indexOf(m[0], 1) - 1]!, m.index, m[0].length);
+  }
+}
+/** Between a tool's strings when they are read together: a paragraph separator (`\s`, not `.`). */
+const JOIN = '\u2029';
+/** Decoding bounds: depth of nesting, and characters decoded per manifest. */
+const MAX_DEPTH = 2;
+const MAX_DECODED = 256 * 1024;
+/** A base64 or hex run this long is a warning even when it decodes to nothing readable. */
+const BLOB_BASE64 = 100;
+const BLOB_HEX = 96;
+const HEX_RUN = /^[0-9a-fA-F]+$/;
+const NOT_PLAIN = /[^\x20-\x7e\n\t]/;
+/** Quick tests before the per-character scans: any control, format, variation-selector or tag character; any Greek, Cyrillic, Armenian or Cherokee letter. */
+// eslint-disable-next-line no-control-regex, no-misleading-character-class -- finding these characters (and the high surrogates of planes holding tags) is the point
+const MAYBE_HIDDEN = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\ud82f\ud834\udb40]/;
+const MAYBE_MIXED = /[\u0370-\u058f\u13a0-\u13ff\uab70-\uabbf]/;
+/** Base64 of text mixes cases; a run in one case (an identifier such as `firecrawl_monitor_create`) is not tried, unless it is hex. */
+const MIXED_CASE = /[a-z]/;
+const UPPER = /[A-Z]/;
+
 /**
  * Lints every string of a manifest: hidden and control text (errors), poisoning patterns
- * (warnings, matched after NFKC and confusable folding), secrets (errors). Pure and
- * deterministic: the same manifest gives the same findings, in document order.
+ * (warnings, matched after NFKC and confusable folding), secrets (errors), encoded payloads
+ * (decoded and linted again). A tool's prose strings are also read together, in document order,
+ * so an instruction split over its description, parameter descriptions, defaults and enums is
+ * found. Pure and deterministic: the same manifest gives the same findings, in document order.
  * @example
  * const findings = lintManifest(manifest);
  * if (hasErrors(findings)) refuse('LINT_BLOCKED', findings);
@@ -23,17 +83,245 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
   const max = options.maxFindings ?? 500;
   const findings: LintFinding[] = [];
   const seen = new Set<string>();
-  const emit = (rule: RuleId, s: { path: string; text: string }, message: string, excerpt?: string): void => {
+  const emit: Emit = (rule, s, message, excerpt) => {
     const key = `${rule} ${s.path}`;
     if (seen.has(key) || findings.length >= max) return;
     seen.add(key);
     const severity = RULES[rule].severity === 'error' || raised.has(rule) ? 'error' : 'warning';
-    findings.push({ path: s.path, rule, severity, message, excerpt: excerpt ?? '' });
+    findings.push({ path: s.path, rule, severity, message, ...(excerpt ? { excerpt } : {}) });
   };
-  for (const s of manifestStrings(manifest)) {
-    hiddenText(s, emit);
-    secrets(s, emit);
-    poisoning(s, emit);
+  const linter = new Reader(emit);
+  // Tool by tool (its strings read together), each other string on its own; nothing is kept
+  // beyond one tool, so the cost stays linear in the size of the manifest.
+  for (const key in manifest) {
+    if (!Object.hasOwn(manifest, key)) continue;
+    const value = (manifest as unknown as Record<string, unknown>)[key];
+    if (key === 'tools' && Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const strings: ManifestString[] = [];
+        walk(value[i], `/tools/${i}`, 'tools', i, false, strings);
+        linter.group(strings, `/tools/${i}`);
+      }
+      continue;
+    }
+    const strings: ManifestString[] = [];
+    walk(value, `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, key, -1, key === 'headers' || key === 'environmentVariables', strings);
+    for (const s of strings) linter.group([s], undefined);
   }
   return findings;
 }
+
+interface Segment {
+  s: ManifestString;
+  /** Start of the string in the joined original and folded texts. */
+  start: number;
+  foldStart: number;
+}
+
+/** Reads groups of strings (one tool's, or one string outside tools) and emits findings. */
+class Reader {
+  private decoded = 0;
+  constructor(private readonly emit: Emit) {}
+
+  group(strings: readonly ManifestString[], toolPath: string | undefined): void {
+    const segments: Segment[] = [];
+    let original = '';
+    let folded = '';
+    let map: number[] | undefined;
+    let plain = true;
+    for (const s of strings) {
+      const nonPlain = NOT_PLAIN.test(s.text);
+      if (nonPlain && MAYBE_HIDDEN.test(s.text)) {
+        hiddenText(s, this.emit);
+        const tags = tagText(s.text);
+        if (tags) this.decodedText(s, tags, 'Unicode tag characters', 1);
+      }
+      if (nonPlain && MAYBE_MIXED.test(s.text)) {
+        if (s.prose) {
+          const word = mixedScriptWord(s.text);
+          if (word) this.emit('mixed-script-words', s, `the word ${JSON.stringify(excerptAround(word, 0, word.length))} mixes Latin with look-alike letters of another script`, excerptAround(word, 0, word.length));
+        }
+      }
+      if (s.kind === 'key') {
+        this.key(s);
+        continue;
+      }
+      if (s.secretBearing && s.text.length >= 24 && looksRandom(s.text)) {
+        this.emit('secret-in-manifest', s, 'this configured value is a long high-entropy string, probably a secret; use an input with isSecret instead', `[redacted ${s.text.length} characters]`);
+      }
+      if (!s.prose) {
+        if (s.text.length >= 8) this.secrets(s);
+        continue;
+      }
+      if (segments.length) {
+        original += JOIN;
+        folded += JOIN;
+        map?.push(original.length - 1);
+      }
+      const f = nonPlain ? foldText(s.text) : { text: s.text, map: undefined };
+      if (f.map || map) {
+        // Offsets of the folded text in the original, kept only once a string needed folding.
+        map ??= Array.from({ length: folded.length }, (_, k) => k);
+        const base = original.length;
+        if (f.map) for (let k = 0; k < f.text.length; k++) map.push(base + f.map[k]!);
+        else for (let k = 0; k < f.text.length; k++) map.push(base + k);
+      }
+      segments.push({ s, start: original.length, foldStart: folded.length });
+      original += s.text;
+      folded += f.text;
+      if (nonPlain) plain = false;
+      for (const inline of decodeInline(s.text)) this.decodedText(s, inline.text, inline.encoding, 1);
+    }
+    if (!segments.length) return;
+    map?.push(original.length);
+    matchProse(folded, (pattern, index, length) => this.report(pattern, index, length, original, map, segments, toolPath));
+    if (!plain) {
+      const other = original.normalize('NFKC').toLowerCase();
+      OTHER_RE.lastIndex = 0;
+      for (let m = OTHER_RE.exec(other); m; m = OTHER_RE.exec(other)) {
+        this.report(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, original.length - 1), m[0].length, original, undefined, segments, toolPath);
+      }
+    }
+  }
+
+  /** One match in the joined text: reported on the string it lies in, or on the tool when it spans strings. */
+  private report(pattern: TextPattern, index: number, length: number, original: string, map: number[] | undefined, segments: readonly Segment[], toolPath: string | undefined): void {
+      const from = map ? map[index]! : index;
+      const to = Math.min(original.length, map ? map[Math.min(index + length, map.length - 1)]! : index + length);
+      const seg = segmentAt(segments, from);
+      const inOne = to <= seg.start + seg.s.text.length;
+      if (pattern.encoded) {
+        if (inOne) this.run(seg.s, original.slice(from, to), 1);
+        return;
+      }
+      if (pattern.rule === 'secret-in-manifest') {
+        this.emit('secret-in-manifest', seg.s, `this looks like ${pattern.what}; secrets never belong in a signed manifest (use an input with isSecret)`, `[redacted ${seg.s.text.length} characters]`);
+        return;
+      }
+      const summary = RULES[pattern.rule].summary;
+      if (inOne || toolPath === undefined) {
+        this.emit(pattern.rule, seg.s, summary, excerptAround(seg.s.text, from - seg.start, to - from));
+      } else {
+        const last = segmentAt(segments, Math.max(from, to - 1));
+        const excerpt = excerptAround(original, from, to - from).replaceAll('\\u{2029}', ' ⏎ ');
+        this.emit(pattern.rule, { path: toolPath }, `${summary}, read across the tool's strings ${seg.s.path} … ${last.s.path}`, excerpt);
+      }
+  }
+
+  /** A base64 or hex run: decoded text is linted again; a long run that decodes to nothing readable is a blob. */
+  private run(s: ManifestString, run: string, depth: number): void {
+    const hex = HEX_RUN.test(run);
+    if (!hex && run.length < BLOB_BASE64 && !(MIXED_CASE.test(run) && UPPER.test(run))) return;
+    const decoded = decodeRun(run);
+    let found = false;
+    if (decoded && (readable(decoded.text) || NOT_PLAIN.test(decoded.text))) found = this.decodedText(s, decoded.text, decoded.encoding, depth);
+    const blob = hex ? run.length >= BLOB_HEX : run.length >= BLOB_BASE64;
+    if (blob && !found) this.emit('encoded-blob', s, `${RULES['encoded-blob'].summary} (${run.length} characters)`, `${run.slice(0, 24)}…`);
+  }
+
+  /** Lints decoded text with every rule; true when it gave a finding. Bounded in depth and in total size. */
+  private decodedText(s: ManifestString, text: string, encoding: string, depth: number): boolean {
+    if (depth > MAX_DEPTH || this.decoded + text.length > MAX_DECODED) return false;
+    this.decoded += text.length;
+    let found = false;
+    const how = `, hidden inside ${encoding}`;
+    const hiddenEmit: Emit = (rule, at, message, excerpt) => {
+      found = true;
+      this.emit(rule, at, message, excerpt);
+    };
+    if (NOT_PLAIN.test(text)) hiddenText({ path: s.path, text }, hiddenEmit, how);
+    const f = foldText(text);
+    const hit = (pattern: TextPattern, index: number, length: number): void => {
+      if (pattern.encoded) {
+        if (depth < MAX_DEPTH) {
+          const decoded = decodeRun(f.text.slice(index, index + length));
+          if (decoded && (readable(decoded.text) || NOT_PLAIN.test(decoded.text)) && this.decodedText(s, decoded.text, `${decoded.encoding} inside ${encoding}`, depth + 1)) found = true;
+        }
+        return;
+      }
+      if (pattern.rule === 'whitespace-padding') return;
+      found = true;
+      if (pattern.rule === 'secret-in-manifest' || pattern.rule === 'terminal-escape') {
+        this.emit(pattern.rule, s, `${RULES[pattern.rule].summary}${how}`, pattern.rule === 'secret-in-manifest' ? `[redacted ${s.text.length} characters]` : undefined);
+        return;
+      }
+      const at = Math.min(f.map ? f.map[index]! : index, text.length);
+      this.emit('encoded-instruction', s, `${encoding} that decodes to text the ${pattern.rule} rule flags: ${RULES[pattern.rule].summary}`, excerptAround(text, at, length));
+    };
+    matchProse(f.text, hit);
+    if (NOT_PLAIN.test(text)) {
+      const other = text.normalize('NFKC').toLowerCase();
+      OTHER_RE.lastIndex = 0;
+      for (let m = OTHER_RE.exec(other); m; m = OTHER_RE.exec(other)) hit(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, text.length - 1), m[0].length);
+    }
+    if (depth < MAX_DEPTH) for (const inline of decodeInline(text)) if (this.decodedText(s, inline.text, `${inline.encoding} inside ${encoding}`, depth + 1)) found = true;
+    return found;
+  }
+
+  private secrets(s: ManifestString): void {
+    SECRET_RE.lastIndex = 0;
+    const m = SECRET_RE.exec(s.text);
+    if (m) {
+      const pattern = SECRET_PATTERNS[m.indexOf(m[0], 1) - 1]!;
+      this.emit('secret-in-manifest', s, `this looks like ${pattern.what}; secrets never belong in a signed manifest (use an input with isSecret)`, `[redacted ${s.text.length} characters]`);
+    }
+  }
+
+  /** A parameter named for the conversation or the model's context, that can carry text. */
+  private key(s: ManifestString): void {
+    const words = s.text.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    if (!harvests(words) || !carriesText(s.schema)) return;
+    this.emit('context-harvesting', s, `the parameter ${JSON.stringify(s.text)} asks for the conversation or the model's context, which a tool should not need`, excerptAround(s.text, 0, s.text.length));
+  }
+}
+
+/** Words that name a domain object (an id, a flag, a meeting's transcript), not the conversation. */
+const DOMAIN_WORDS = new Set(['id', 'ids', 'url', 'uri', 'name', 'title', 'count', 'limit', 'page', 'cursor', 'include', 'with', 'show', 'fetch', 'enable', 'meeting', 'video', 'audio', 'call', 'media', 'file', 'path', 'format', 'type', 'language', 'lang', 'mode', 'channel', 'thread', 'ts']);
+
+function harvests(words: readonly string[]): boolean {
+  if (words.some((w) => DOMAIN_WORDS.has(w))) return false;
+  const has = (w: string) => words.includes(w);
+  const joined = words.join('');
+  return (
+    joined === 'sidenote' ||
+    has('conversation') ||
+    has('conversations') ||
+    (has('chat') && (has('history') || has('log') || has('transcript') || has('context'))) ||
+    (has('system') && has('prompt')) ||
+    ((has('previous') || has('prior') || has('past') || has('all') || has('user')) && has('messages')) ||
+    (has('message') && has('history')) ||
+    (has('context') && (has('dump') || has('full') || has('entire') || has('whole')))
+  );
+}
+
+/** A property schema that can hold free text: a string, or no type given. Booleans, numbers and enums cannot carry a conversation. */
+function carriesText(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return true;
+  const sc = schema as { type?: unknown; enum?: unknown; const?: unknown };
+  if (Array.isArray(sc.enum) || sc.const !== undefined) return false;
+  const types = Array.isArray(sc.type) ? sc.type : sc.type === undefined ? [] : [sc.type];
+  return types.length === 0 || types.some((t) => t === 'string' || t === 'array' || t === 'object');
+}
+
+/** The ASCII that Unicode tag characters (U+E0020–E007E) spell, when there are any. */
+function tagText(text: string): string | undefined {
+  let out = '';
+  for (const c of text) {
+    const cp = c.codePointAt(0)!;
+    if (cp >= 0xe0020 && cp <= 0xe007e) out += String.fromCharCode(cp - 0xe0000);
+  }
+  return out.length >= 4 ? out : undefined;
+}
+
+function segmentAt(segments: readonly Segment[], offset: number): Segment {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segments[mid]!.start <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return segments[lo]!;
+}
+
+export type { RuleId };

@@ -1,9 +1,9 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ManifestError } from './errors.js';
 import { hasErrors, pointer, refusalCode, type Finding, type FindingCode } from './findings.js';
 import { scanJson, utf8Length } from './json-scan.js';
 import { LIMITS, type Limits } from './limits.js';
-import { Manifest } from './schema.js';
+import { Manifest, Tool, ToolJsonSchema } from './schema.js';
 
 /** Most findings reported for one document; the rest are summarised in one more finding. */
 export const MAX_FINDINGS = 100;
@@ -56,8 +56,12 @@ export function checkManifest(input: string | Uint8Array, limits: Limits = LIMIT
 }
 
 /**
- * Checks an already-parsed value (for manifests built in memory, such as by introspection).
- * The text limits (size, depth) are checked on its JSON serialisation.
+ * Checks an already-parsed value (for manifests built in memory, such as by introspection, or a
+ * request body). A plain JSON value (objects, arrays, strings, finite numbers, booleans, null) is
+ * checked in place, without printing and parsing it again: one walk for the depth, lone
+ * surrogates and plainness, the size from its serialisation, then the schema. Anything
+ * `JSON.stringify` would change (undefined, NaN, a Date, a class instance) is checked as its
+ * serialisation, as before. On success `manifest` is the value itself.
  */
 export function checkManifestValue(value: unknown, limits: Limits = LIMITS): ManifestCheck {
   let text: string | undefined;
@@ -67,7 +71,82 @@ export function checkManifestValue(value: unknown, limits: Limits = LIMITS): Man
     text = undefined;
   }
   if (text === undefined) return fail([error('', 'MANIFEST_INVALID', 'the manifest is not a JSON value')]);
-  return checkManifest(text, limits);
+  try {
+    const size = utf8Length(text);
+    if (size > limits.manifestBytes) {
+      return fail([error('', 'MANIFEST_TOO_LARGE', `the manifest is ${size} bytes; the limit is ${limits.manifestBytes} bytes (${limits.manifestBytes / 1024} KiB)`)]);
+    }
+    const walked = plainJson(value, limits.depth);
+    if (walked === undefined) return checkManifest(text, limits);
+    if (walked.some((f) => f.rule === 'JSON_TOO_DEEP')) return fail(walked);
+    return finish([...walked, ...checkValue(value, limits, FastManifest, false)], value);
+  } catch (cause) {
+    return fail([error('', 'MANIFEST_INVALID', `the manifest could not be checked: ${String((cause as Error)?.message ?? cause)}`)]);
+  }
+}
+
+/**
+ * The manifest schema for a value already proven to be plain JSON: the same zod schema, with
+ * only its JSON-value leaves (tool schema properties, `_meta`) taken as they are, since the walk
+ * (`plainJson`) has checked every value in them. Everything else, strictness included, is the
+ * wire schema's own.
+ */
+const AnyJson = z.record(z.string(), z.unknown());
+const FastToolJsonSchema = ToolJsonSchema.extend({ properties: AnyJson.optional() });
+const FastManifest = Manifest.extend({
+  _meta: AnyJson.optional(),
+  tools: z.array(Tool.extend({ inputSchema: FastToolJsonSchema, outputSchema: FastToolJsonSchema.optional(), _meta: AnyJson.optional() })).max(LIMITS.tools),
+});
+
+/**
+ * One walk over a value: undefined unless it is plain JSON; else the findings the raw-text scan
+ * would give (nesting deeper than `maxDepth`, lone surrogates). Never recurses past the bound.
+ */
+function plainJson(value: unknown, maxDepth: number): Finding[] | undefined {
+  const findings: Finding[] = [];
+  const at: Array<string | number> = [];
+  const walk = (node: unknown, depth: number): boolean => {
+    switch (typeof node) {
+      case 'string':
+        if (LONE_SURROGATE.test(node)) findings.push(error(pointer(at), 'STRING_INVALID', 'the string holds a lone UTF-16 surrogate, which JSON canonicalisation (RFC 8785) forbids'));
+        return true;
+      case 'number':
+        return Number.isFinite(node);
+      case 'boolean':
+        return true;
+      case 'object': {
+        if (node === null) return true;
+        if (depth >= maxDepth) {
+          findings.push(error(pointer(at), 'JSON_TOO_DEEP', `JSON nesting is deeper than ${maxDepth} levels; flatten the document`));
+          return true;
+        }
+        if (Array.isArray(node)) {
+          for (let i = 0; i < node.length; i++) {
+            at.push(i);
+            const ok = walk(node[i], depth + 1);
+            at.pop();
+            if (!ok) return false;
+          }
+          return true;
+        }
+        const proto = Object.getPrototypeOf(node) as unknown;
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const key in node) {
+          if (!Object.hasOwn(node, key)) continue;
+          at.push(key);
+          if (LONE_SURROGATE.test(key)) findings.push(error(pointer(at), 'STRING_INVALID', 'the key holds a lone UTF-16 surrogate'));
+          const ok = walk((node as Record<string, unknown>)[key], depth + 1);
+          at.pop();
+          if (!ok) return false;
+          if (findings.length > MAX_FINDINGS) return true;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  return walk(value, 0) ? findings : undefined;
 }
 
 /**
@@ -85,15 +164,15 @@ export function parseManifest(input: string | Uint8Array, limits: Limits = LIMIT
   return manifest;
 }
 
-function checkValue(value: unknown, limits: Limits): Finding[] {
+function checkValue(value: unknown, limits: Limits, schema: z.ZodType = Manifest, strings = true): Finding[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return [error('', 'MANIFEST_INVALID', `the manifest must be a JSON object, not ${describe(value)}`)];
   }
   const findings: Finding[] = [];
-  const parsed = Manifest.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) findings.push(...parsed.error.issues.flatMap(issueFindings));
   findings.push(...limitFindings(value as Record<string, unknown>, limits));
-  findings.push(...stringFindings(value));
+  if (strings) findings.push(...stringFindings(value));
   return findings;
 }
 

@@ -1,0 +1,311 @@
+import { lookalike } from './fold.js';
+import type { RuleId } from './rules.js';
+
+/**
+ * The text rules, written as one alternative each and compiled into a single regular
+ * expression, so each string (and each tool's strings read together) is read in one pass.
+ *
+ * Written in plain lowercase English (or the language named); unless `raw`, the letters `i`, `l`
+ * and `o` also match their ASCII look-alikes (see `lookalike`). Every repetition that can meet
+ * text it does not consume is bounded (`{0,60}`, never `*` or `+` before a fallible tail), so no
+ * alternative backtracks more than a constant per starting position: the pass is linear in the
+ * length of the text (test/lint-adversarial.test.ts checks it on 100 KB inputs).
+ * No capturing groups inside a pattern: group k+1 of the combined expression is pattern k.
+ */
+export interface TextPattern {
+  rule: RuleId;
+  source: string;
+  /** Exact characters (URLs, paths, commands, key formats): no look-alike expansion. */
+  raw?: boolean;
+  /** For `secret-in-manifest`: what the secret looks like. */
+  what?: string;
+  /** A base64 or hex run, decoded and linted again rather than reported as it is. */
+  encoded?: boolean;
+  /**
+   * Words a match starts with (plain lowercase; inflections added by `forms`). The pattern is
+   * tried only where one of them stands, anchored there. Without triggers or prefixes, the
+   * pattern is one of the symbol-led ones, read in their own pass.
+   */
+  triggers?: readonly string[];
+  /** Like triggers, but the start of a word (a regular-expression fragment in the folded alphabet). */
+  prefixes?: readonly string[];
+}
+
+// Whoever the model answers to.
+const USER = String.raw`(?:the\s+|your\s+|any\s+|an?\s+)?(?:end[\s-]?)?(?:users?|humans?|person|people|customers?|operators?|anyone|anybody)\b(?!['’]|\s*-)`;
+// Negations that open an instruction not to do something.
+const NOT = String.raw`(?:do\s*n[o'’]?t|never|must\s*n[o'’]?t|should\s*n[o'’]?t|shall\s+not|need\s*n[o'’]?t|no\s+need\s+to|avoid|refrain\s+from|without|not\s+to)`;
+const TELL = String.raw`(?:tell|inform|notify|alert|warn|bother|disturb|trouble|involve|let)(?:s|ed|ing)?`;
+const SAY = String.raw`(?:mention|reveal|show|display|disclose|explain|report|share|say|surface|expose|describe|admit|acknowledge|divulge|relay|communicate|narrate|repeat|print|output|echo|include|tell|list|confirm|indicate)(?:s|ed|ing|n)?`;
+const ADMIT = String.raw`(?:mention|reveal|disclose|divulge|admit|acknowledge|say|tell|explain|report|discuss)(?:s|ed|ing)?`;
+const ACT = String.raw`(?:send|post|upload|copy|cop(?:y|ie)|forward|add|include|call|run|execute|change|append|bcc|cc|email|transmit|read|fetch|collect|save|store|record|log|write|share|attach|submit|sync|replace|redirect|modify|delete|remove|exfiltrate|pass|invoke|use|install|download|grant|create|report|leak|insert|overwrite|set|enable|disable)(?:s|es|ed|d|ing)?\b`;
+const COVERTLY = String.raw`(?:silently|secretly|covertly|quietly|discreetly|stealthily|surreptitiously|invisibly|unobtrusively)`;
+const PEOPLE = String.raw`(?:the\s+)?(?:end[\s-]?)?(?:users?|humans?|customers?|operators?)`;
+const SEP = String.raw`[\n\u2029]`;
+
+const NOT_WORDS = ['do', 'don', 'dont', 'donot', 'never', 'must', 'mustn', 'mustnt', 'mustnot', 'should', 'shouldn', 'shouldnt', 'shall', 'need', 'needn', 'neednt', 'no', 'avoid', 'refrain', 'without', 'not'];
+const PEOPLE_WORDS = ['the', 'end', 'user', 'human', 'customer', 'operator'];
+const VERBS_OUT = ['send', 'post', 'upload', 'copy', 'forward', 'bcc', 'email', 'transmit', 'exfiltrate', 'leak', 'share', 'report', 'log', 'record', 'collect'];
+
+type Entry = [rule: RuleId, triggers: readonly string[], source: string];
+
+const CONCEAL_EN: Entry[] = [
+  ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${TELL}\s+${USER}`],
+  ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${SAY}\b[^.\n]{0,60}?\b(?:to|with|for)\s+${USER}`],
+  ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${SAY}\s+${USER}`],
+  ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${ADMIT}\b[^.\n]{0,60}?\bin\s+(?:your|the|any)\s+(?:final\s+)?(?:response|reply|answer|output|message|summary|explanation|chat)s?\b`],
+  ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:ever\s+)?(?:mention|reveal|disclose|divulge|admit|acknowledge|bring\s+up|talk\s+about|speak\s+(?:of|about)|explain|discuss|say\s+anything\s+about|tell\s+any(?:one|body))\s+(?:this|it|that|these|them|the\s+(?:above|following|step|steps|call|calls|action|actions|instruction|instructions|request|fact|side\s+effect|upload|copy|forwarding|bcc))\b`],
+  ['conceal-from-user', ['silently', 'secretly', 'covertly', 'quietly', 'discreetly', 'stealthily', 'surreptitiously', 'invisibly', 'unobtrusively'], String.raw`\b${COVERTLY}\b[^.\n]{0,30}?\b${ACT}`],
+  ['conceal-from-user', VERBS_OUT, String.raw`\b(?:send|post|upload|copy|cop(?:ie|y)|forward|bcc|email|transmit|exfiltrate|leak|share|report|log|record|collect)\w{0,3}\b[^.\n]{0,40}?\b(?:silently|secretly|covertly|discreetly|stealthily|surreptitiously|without\s+(?:notice|a\s+trace|telling|asking))\b`],
+  ['conceal-from-user', ['without'], String.raw`\bwithout\s+(?:\w+\s+)?(?:informing|telling|notifying|alerting|mentioning\s+it|letting\s+(?:the\s+)?(?:user|them)\s+know)\b`],
+  ['conceal-from-user', ['without'], String.raw`\bwithout\s+(?:the\s+)?(?:user(?:['’]s|s['’])?|their|his|her)\s+(?:consent|knowledge|knowing|noticing|awareness|approval|permission)\b`],
+  ['conceal-from-user', PEOPLE_WORDS, String.raw`\b${PEOPLE}\s+(?:(?:must|should|shall|need|needs|will|would|does|do|is|are|may|can|could|was|were)\s*)?(?:n[o'’]?t|never)\s+(?:\w+\s+){0,2}?(?:know|see|notice|learn|find\s+out|discover|hear|suspect|realize|realise|be\s+(?:told|informed|aware|notified|shown|alerted|bothered)|become\s+aware|told|informed|notified|aware|shown|alerted|bothered)\b`],
+  ['conceal-from-user', ['hide', 'hiding', 'conceal', 'mask', 'obscure', 'withhold', 'omit', 'suppress', 'keep'], String.raw`\b(?:hide|hides|hiding|conceal|conceals|concealing|mask|masking|obscure|withhold|withholds|withholding|omit|omits|suppress|keep|keeps|keeping)\b[^.\n]{0,40}?\bfrom\s+${USER}`],
+  ['conceal-from-user', ['hidden', 'invisible', 'unknown', 'secret', 'concealed', 'undisclosed', 'unseen', 'opaque'], String.raw`\b(?:hidden|invisible|unknown|secret|concealed|undisclosed|unseen|opaque)\s+(?:to|from)\s+${USER}`],
+  ['conceal-from-user', ['keep', 'treat'], String.raw`\b(?:keep|treat)\s+(?:this|it|that|these|them|the\s+(?:above|following|step|steps|call|instruction|instructions))\s+(?:a\s+|as\s+)?(?:secret|confidential|hidden|classified|between\s+(?:us|ourselves))\b`],
+  ['conceal-from-user', ['this', 'these'], String.raw`\b(?:this|these)\s+(?:step|steps|instruction|instructions|action|actions|call|calls)\s+(?:is|are|must\s+(?:be|remain|stay)|should\s+(?:be|remain|stay))\s+(?:hidden|secret|confidential|invisible)\b`],
+  ['conceal-from-user', ['no'], String.raw`\bno\s+need\s+to\s+(?:\w+\s+)?(?:mention|tell|inform|notify|bother|explain|report|alert)`],
+  ['conceal-from-user', ['not'], String.raw`\bnot\s+(?:worth|necessary|needed)\s+(?:to\s+)?(?:mention|tell|inform|notify|bother|report)`],
+  ['conceal-from-user', ['behind'], String.raw`\bbehind\s+(?:the\s+)?(?:user|users|human)(?:['’]s|s['’])?\s+backs?\b`],
+  ['conceal-from-user', ['out'], String.raw`\bout\s+of\s+(?:the\s+)?(?:user|users|human)(?:['’]s|s['’])?\s+(?:sight|view|awareness)\b`],
+  ['conceal-from-user', ['stay', 'remain', 'keep'], String.raw`\b(?:stay|stays|remain|remains|keep|keeps)\s+(?:silent|quiet|mum)\s+(?:about|on|regarding)\b`],
+  ['conceal-from-user', ['say'], String.raw`\bsay\s+nothing\s+(?:about|of|to)\b`],
+  ['conceal-from-user', ['keep', 'leave'], String.raw`\b(?:keep|leave)\s+${PEOPLE}\s+(?:unaware|in\s+the\s+dark|uninformed|out\s+of\s+the\s+loop)\b`],
+];
+
+// The same in the Latin-script languages covered (matched after folding: diacritics dropped).
+const CONCEAL_OTHER: Entry[] = [
+  // French
+  ['conceal-from-user', ['ne'], String.raw`\bne\s+(?:(?:le|la|les|lui|leur|en|rien|jamais)\s+){0,3}(?:dis|dites|dire|mentionne|mentionnez|mentionner|revele|revelez|reveler|montre|montrez|signale|signalez|informe|informez|previens|prevenez|parle|parlez|affiche|affichez)\s+(?:pas|jamais|rien)\b[^.\n]{0,40}?\b(?:a\s+)?l['’]?\s?utilisat(?:eur|rice)`],
+  ['conceal-from-user', ['sans'], String.raw`\bsans\s+(?:en\s+)?(?:informer|prevenir|avertir|aviser|le\s+dire\s+a|rien\s+dire\s+a)\s+l['’]?\s?utilisat`],
+  ['conceal-from-user', ['a'], String.raw`\ba\s+l['’]?\s?insu\s+de\b`],
+  ['conceal-from-user', ['l', 'lutilisateur', 'lutilisatrice'], String.raw`\bl['’]?\s?utilisat(?:eur|rice)\s+ne\s+doit\s+(?:pas|jamais|rien)\s+(?:le\s+)?(?:savoir|voir|remarquer|apprendre|etre\s+(?:informe|averti|prevenu))`],
+  ['conceal-from-user', ['cache', 'cachez', 'cacher', 'dissimule', 'dissimulez', 'dissimuler'], String.raw`\b(?:cache|cachez|cacher|dissimule|dissimulez|dissimuler)\b[^.\n]{0,40}?\ba\s+l['’]?\s?utilisat`],
+  ['conceal-from-user', ['en', 'discretement', 'silencieusement'], String.raw`\b(?:en\s+cachette|discretement|silencieusement)\b`],
+  // Spanish
+  ['conceal-from-user', ['no'], String.raw`\bno\s+(?:(?:le|les|se|lo|la|nada)\s+){0,3}(?:digas|diga|digan|menciones|mencione|mencionen|reveles|revele|muestres|muestre|informes|informe|avises|avise|cuentes|cuente|notifiques|notifique)\b[^.\n]{0,40}?\b(?:al|a\s+los|a\s+las|a\s+la)\s+usuari[oa]s?`],
+  ['conceal-from-user', ['sin'], String.raw`\bsin\s+(?:informar|avisar|decir(?:le)?|notificar)(?:le|les)?\s+(?:nada\s+)?(?:al|a\s+los)\s+usuari`],
+  ['conceal-from-user', ['sin'], String.raw`\bsin\s+que\s+(?:el|la)\s+usuari[oa]\s+(?:lo\s+)?(?:sepa|note|vea|se\s+entere)`],
+  ['conceal-from-user', ['el', 'la'], String.raw`\b(?:el|la)\s+usuari[oa]\s+no\s+(?:debe|tiene\s+que|necesita|puede)\s+(?:saber|enterarse|ver|notar)`],
+  ['conceal-from-user', ['oculta', 'oculte', 'ocultar', 'esconde', 'esconda', 'esconder'], String.raw`\b(?:oculta|oculte|ocultar|esconde|esconda|esconder)\b[^.\n]{0,40}?\bal\s+usuari`],
+  ['conceal-from-user', ['a', 'en', 'silenciosamente', 'secretamente', 'sigilosamente'], String.raw`\b(?:a\s+escondidas|en\s+secreto|silenciosamente|secretamente|sigilosamente)\b`],
+  // Portuguese
+  ['conceal-from-user', ['nao'], String.raw`\bnao\s+(?:(?:lhe|o|a|nada)\s+){0,2}(?:diga|conte|mencione|revele|mostre|informe|avise|fale)\b[^.\n]{0,40}?\b(?:ao|aos|a|para\s+o)\s+(?:usuari|utilizador)`],
+  ['conceal-from-user', ['sem'], String.raw`\bsem\s+(?:informar|avisar|contar|notificar)\s+(?:o|ao|os|aos)\s+(?:usuari|utilizador)`],
+  ['conceal-from-user', ['sem'], String.raw`\bsem\s+que\s+o\s+(?:usuario|utilizador)\s+(?:saiba|perceba|veja)`],
+  ['conceal-from-user', ['o'], String.raw`\bo\s+(?:usuario|utilizador)\s+nao\s+(?:deve|precisa|pode)\s+(?:saber|ver|perceber|notar)`],
+  ['conceal-from-user', ['as', 'em'], String.raw`\b(?:as\s+escondidas|em\s+segredo)\b`],
+  // German
+  ['conceal-from-user', ['sag', 'sage', 'sagt', 'sagen', 'erwahne', 'erwahnt', 'erwahnen', 'zeig', 'zeige', 'zeigen', 'verrate', 'verraten', 'informiere', 'informieren', 'teile', 'teilen'], String.raw`\b(?:sag|sage|sagt|sagen\s+sie|erwahne|erwahnt|erwahnen\s+sie|zeig|zeige|zeigen\s+sie|verrate|verraten\s+sie|informiere|informieren\s+sie|teile|teilen\s+sie)\s+(?:dem|den|der)\s+(?:nutzer|benutzer|anwender|user)(?:in|n)?\s+(?:davon\s+|das\s+|es\s+)?(?:nichts|nicht|kein)`],
+  ['conceal-from-user', ['ohne'], String.raw`\bohne\s+(?:den|die|dem)\s+(?:nutzer|benutzer|anwender|user)(?:in|n)?\s+(?:davon\s+|daruber\s+)?zu\s+(?:informieren|benachrichtigen|fragen|warnen)`],
+  ['conceal-from-user', ['ohne'], String.raw`\bohne\s+(?:dass|das)\s+(?:der|die)\s+(?:nutzer|benutzer|anwender|user)(?:in)?\s+(?:es\s+|das\s+)?(?:merkt|weiss|bemerkt|erfahrt|sieht)`],
+  ['conceal-from-user', ['der', 'die'], String.raw`\b(?:der|die)\s+(?:nutzer|benutzer|anwender|user)(?:in)?\s+(?:darf|soll|muss)\s+(?:es\s+|das\s+|davon\s+)?(?:nichts|nicht|niemals)\s+(?:wissen|erfahren|sehen|merken|bemerken)`],
+  ['conceal-from-user', ['heimlich', 'unbemerkt', 'stillschweigend', 'verschweige', 'verschweigen'], String.raw`\b(?:heimlich|unbemerkt|stillschweigend|verschweige|verschweigen)\b`],
+  ['conceal-from-user', ['nicht'], String.raw`\bnicht\s+(?:erwahnen|verraten|mitteilen)\b`],
+  // Italian
+  ['conceal-from-user', ['non'], String.raw`\bnon\s+(?:(?:lo|la|gli|le|nulla|niente)\s+){0,2}(?:dire|dirlo|dirgli|menzionare|menzionarlo|rivelare|rivelarlo|mostrare|mostrarlo|informare|avvisare|segnalare)\b[^.\n]{0,40}?\b(?:all['’]?\s?utente|agli\s+utenti|l['’]?\s?utente)`],
+  ['conceal-from-user', ['senza'], String.raw`\bsenza\s+(?:informare|avvisare|avvertire)\s+l['’]?\s?utente`],
+  ['conceal-from-user', ['senza'], String.raw`\bsenza\s+che\s+l['’]?\s?utente\s+(?:lo\s+)?(?:sappia|noti|veda)`],
+  ['conceal-from-user', ['l', 'lutente'], String.raw`\bl['’]?\s?utente\s+non\s+(?:deve|dovrebbe)\s+(?:mai\s+)?(?:saperlo|sapere|vedere|notare|accorgersene)`],
+  ['conceal-from-user', ['di', 'segretamente'], String.raw`\b(?:di\s+nascosto|segretamente)\b`],
+];
+
+const IGNORE: Entry[] = [
+  ['ignore-instructions', ['ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'drop', 'discard'], String.raw`\b(?:ignor(?:e|es|ed|ing)|disregard\w{0,3}|forget|forgets|forgot|override\w{0,2}|bypass\w{0,3}|skip\w{0,3}|drop\w{0,3}|discard\w{0,3})\s+(?:(?:all|any|the|your|of|every|these)\s+){0,3}(?:previous|prior|above|earlier|preceding|former|original|existing|other|system|safety|initial)\s+(?:instructions|prompts?|rules|directions|guidelines|guidance|messages|context|constraints|policies|directives|programming|commands)`],
+  ['ignore-instructions', ['previous', 'prior', 'above', 'earlier', 'original'], String.raw`\b(?:previous|prior|above|earlier|original)\s+(?:instructions|rules|guidelines)\s+(?:do\s*n[o'’]?t|no\s+longer|don['’]?t)\s+apply\b`],
+  ['ignore-instructions', ['pay'], String.raw`\bpay\s+no\s+attention\s+to\s+(?:the\s+|any\s+)?(?:previous|prior|above|earlier|system)\b`],
+  // French, Spanish, Italian, Portuguese, German
+  ['ignore-instructions', ['ignore', 'ignorer', 'ignorez'], String.raw`\bignore[rz]?\s+(?:toutes\s+)?(?:les\s+)?(?:instructions|consignes|directives|regles)\s+(?:precedentes|anterieures)`],
+  ['ignore-instructions', ['ignora', 'ignore', 'ignorar', 'ignorare', 'olvida', 'olvidar', 'dimentica', 'esqueca', 'esquece'], String.raw`\b(?:ignora|ignore|ignorar|ignorare|olvida|olvidar|dimentica|esqueca|esquece)\s+(?:todas\s+|tutte\s+)?(?:las\s+|le\s+|as\s+)?(?:instrucciones|istruzioni|instrucoes)\s+(?:anteriores|precedentes|precedenti|previas)`],
+  ['ignore-instructions', ['ignoriere', 'ignorieren', 'vergiss', 'vergessen'], String.raw`\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+(?:alle\s+)?(?:vorherigen|bisherigen|fruheren|vorigen|obigen)\s+(?:anweisungen|instruktionen|regeln|befehle)`],
+];
+
+const AGENT_COMMAND: Entry[] = [
+  ['agent-command', ['prefix'], String.raw`\bprefix\s+(?:every|each|all|any|your)\s+(?:\w+\s+){0,2}?(?:commands?|calls?|requests?|queries|invocations?|messages?)\s+with\b`],
+  ['agent-command', ['run', 'execute', 'exec'], String.raw`\b(?:run|execute|exec)\s+(?:the\s+command\s+)?[\x60'"][^\x60'"\n]{1,200}[\x60'"]\s+(?:first|before|beforehand|prior|each\s+time|every\s+time|at\s+the\s+start)\b`],
+  ['agent-command', ['first', 'always', 'before'], String.raw`\b(?:first|always|before\s+(?:anything|answering|responding|proceeding|replying|you\s+\w+|using|calling|running)[^.\n]{0,60}?)[,:]?\s+(?:you\s+(?:must|should)\s+)?(?:run|execute)\s+(?:the\s+)?(?:following\s+|this\s+)?(?:shell\s+|terminal\s+|bash\s+)?(?:commands?\b|[\x60'"])`],
+  ['agent-command', ['run', 'execute', 'type', 'paste'], String.raw`\b(?:run|execute|type|paste)\s+(?:the\s+)?(?:following|this)\s+(?:shell\s+|terminal\s+|bash\s+)?command\s+(?:in|into)\s+(?:the|a|your)\s+(?:terminal|shell|console)\b`],
+];
+
+// Destructive or permission-changing commands, exact (raw): matched wherever they stand in prose.
+const DANGEROUS_COMMAND: Entry[] = [
+  ['agent-command', ['chmod'], String.raw`\bchmod\s+(?:-[a-z]+\s+){0,3}(?:[0-7]{3,4}|[ugoa]{0,3}[+=][rwxst]{1,4})\b`],
+  ['agent-command', ['chown'], String.raw`\bchown\s+(?:-[a-z]+\s+){0,3}[\w.-]{1,64}(?::[\w.-]{0,64})?\s`],
+  ['agent-command', ['rm'], String.raw`\brm\s+(?:-[a-z]*r[a-z]*f|-[a-z]*f[a-z]*r|-r\s+-f|-f\s+-r|--recursive\s+--force|--force\s+--recursive)\b`],
+  ['agent-command', ['curl', 'wget', 'fetch', 'iwr', 'invoke'], String.raw`\b(?:curl|wget|fetch|iwr|invoke-webrequest)\b[^|\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k|c|tc|fi)?sh\b`],
+  ['agent-command', ['curl', 'wget'], String.raw`\b(?:curl|wget)\b[^|\n]{0,200}\|\s*(?:sudo\s+)?(?:python3?|perl|ruby|node|php)\b`],
+  ['agent-command', ['sudo'], String.raw`\bsudo\s+(?:-[a-z]+\s+){0,3}(?:rm|chmod|chown|sh|bash|zsh|curl|wget|apt|apt-get|yum|dnf|pip3?|npm|cp|mv|tee|dd|su|systemctl|kill|useradd|usermod|passwd|visudo|echo|cat|mkdir|install|python3?|node)\b`],
+  ['agent-command', ['sudo'], String.raw`\bsudo\s+-[is]\b`],
+  ['agent-command', ['mkfs'], String.raw`\bmkfs(?:\.\w+)?\s`],
+  ['agent-command', ['dd'], String.raw`\bdd\s+if=`],
+  ['agent-command', ['base64'], String.raw`\bbase64\s+(?:-d|--decode|-D)\b[^|\n]{0,60}\|\s*(?:ba|z)?sh\b`],
+  ['agent-command', ['eval', 'exec'], String.raw`\b(?:eval|exec)\s+["']?\$\(\s*(?:curl|wget)\b`],
+  ['agent-command', ['nc', 'ncat'], String.raw`\bnc(?:at)?\s+(?:-[a-z]*[ec][a-z]*\s)`],
+  ['agent-command', ['powershell'], String.raw`\bpowershell(?:\.exe)?\s+(?:-\w+\s+){0,4}-(?:e|en|enc|encodedcommand)\s`],
+  ['agent-command', ['iex', 'invoke'], String.raw`\b(?:iex\s*\(|invoke-expression\b)`],
+  ['agent-command', ['setfacl', 'icacls', 'chattr'], String.raw`\b(?:setfacl\s+-m|icacls\b[^\n]{0,80}\/grant|chattr\s+[+-]i)\b`],
+];
+
+const VERBS_EXFIL = ['send', 'post', 'upload', 'forward', 'transmit', 'copy', 'report', 'bcc', 'cc', 'mail', 'email', 'redirect', 'relay', 'leak', 'exfiltrate'];
+
+/** Every pattern of the prose rules that starts with a word. */
+const WORD_ENTRIES: Entry[] = [
+  ...IGNORE,
+  ...CONCEAL_EN,
+  ...CONCEAL_OTHER,
+  ['role-override', ['you', 'act', 'system', 'developer', 'devmode', 'jailbreak', 'new', 'from', 'obey'], String.raw`\byou\s+are\s+now\b|\bact\s+as\s+(?:an?\s+)?(?:unrestricted|jailbroken|different|new)|\b(?:system\s+prompt|developer\s+mode|devmode|jailbreak)\b|\bnew\s+instructions\b|\bfrom\s+(?:now|this\s+point)\s+(?:on|onwards?|forward)\b|\byou\s+are\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b|\bobey\s+(?:the\s+)?(?:instructions|commands)\s+in\b`],
+  ['tool-precedence', ['before', 'never', 'do', 'don', 'dont', 'this', 'when', 'side', 'use', 'is'], String.raw`\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|other|another|the\s+other)\s+(?:other\s+)?tools?\b|\bbefore\s+(?:calling|using)\s+any\s+other\b|\b(?:never|do\s*n[o'’]?t)\s+use\s+\S{1,64}\s+from\s+(?:any\s+)?other\b|\bthis\s+is\s+the\s+only\s+(?:trusted|safe|valid|real|official)\b|\bwhen\s+(?:\(\S{1,64}\)\s+)?\S{1,64}\s+is\s+(?:invoked|called|used)\b|\bside\s+effect\s+on\b|\buse\s+this\s+tool\s+instead\b|\bis\s+(?:broken|deprecated|insecure|compromised|unsafe)\b[^.]{0,80}\binstead\b`],
+  ['coercion', ['otherwise', 'or', 'all', 'your', 'required', 'mandatory'], String.raw`\b(?:otherwise|or\s+else)\s+(?:the|this)\s+(?:tool|system|server)\s+(?:will|would|may)\s+(?:not\s+work|fail|crash|break|stop)|\b(?:all|your)\s+(?:data|files|work)\s+(?:will|would)\s+be\s+(?:lost|deleted|destroyed)|\brequired\s+for\s+compliance\b|\bmandatory\s+[^.]{0,30}side\s+effect`],
+  ['cross-server-reference', ['from', 'on', 'of', 'also', 'other'], String.raw`\b(?:from|on|of)\s+(?:any\s+)?other\s+(?:mcp\s+)?servers?\b|\balso\s+present\b|\bother\s+mcp\s+servers?\b`],
+  ['credential-request', ['api', 'password', 'secret', 'credential', 'private', 'access', 'session', 'auth', 'authentication'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|private\s+keys?|access\s+tokens?|session\s+(?:cookies?|tokens?)|auth(?:entication)?\s+tokens?)\b[^.]{0,40}\b(?:you\s+have\s+seen|you\s+(?:can\s+)?find|in\s+(?:the\s+)?(?:context|conversation|environment))`],
+  ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
+  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'all', 'your', 'the', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b|\bconversation\s+so\s+far\b|\ball\s+(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\b(?:your|the)\s+system\s+prompt\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
+  ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
+  ['exfiltration-url', ['change'], String.raw`\bchange\s+the\s+recipient\b`],
+  ['exfiltration-url', ['webhook', 'requestbin', 'pipedream', 'ngrok', 'burpcollaborator', 'interact', 'oast'], String.raw`\b(?:webhook\.site|requestbin|pipedream\.net|ngrok\.(?:io|app)|burpcollaborator|interact\.sh|oast\.)`],
+  ...AGENT_COMMAND,
+];
+
+/** Patterns that start with a word, tried only where one of their trigger words stands. */
+export const WORD_PATTERNS: TextPattern[] = [
+  ...WORD_ENTRIES.map(([rule, triggers, source]) => ({ rule, triggers, source })),
+  ...DANGEROUS_COMMAND.map(([rule, triggers, source]) => ({ rule, triggers, source, raw: true })),
+  { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)` },
+  { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|\bkeychain\b` },
+  { rule: 'sensitive-paths', prefixes: ['id_'], raw: true, source: String.raw`\bid_(?:rsa|dsa|ecdsa|ed25519)\b` },
+  { rule: 'cross-server-reference', prefixes: ['mcp_tooi_'], source: String.raw`\bmcp_tool_\w{1,64}` },
+];
+
+/** Patterns that start with a symbol (tags, paths, images, padding, escapes), read in one pass of their own. */
+export const SYMBOL_PATTERNS: TextPattern[] = [
+  {
+    rule: 'instruction-tags',
+    source: String.raw`<\s*\/?\s*(?:important|system|instructions?|admin|secret|hidden|critical|assistant|sys|note[_ -]?to[_ -]?(?:ai|assistant|model|llm))\b[^>\n]{0,40}>|\[\/?(?:inst|system)\]|<\|(?:im_start|im_end|system|endoftext)\|>|(?:^|${SEP})[ \t]{0,8}(?:#{1,6}[ \t]{0,8}(?:system|assistant|instructions?|developer)[ \t]{0,8}:?[ \t]{0,8}(?:$|${SEP})|(?:system|assistant)[ \t]{0,8}:[ \t])`,
+  },
+  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.env\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history` },
+  { rule: 'cross-server-reference', source: String.raw`\(mcp_\w{1,64}\)` },
+  { rule: 'agent-command', raw: true, source: String.raw`>\s*\/dev\/(?:sd[a-z]|nvme|disk)|\/dev\/tcp\/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}` },
+  { rule: 'markdown-image', raw: true, source: String.raw`!\[[^\]]{0,200}\]\(\s*<?https?:\/\/|<img\b[^>]{0,200}\bsrc\s*=\s*["']?https?:\/\/` },
+  { rule: 'whitespace-padding', raw: true, source: String.raw`[ \t\u00a0\u2000-\u200a\u3000]{40,}|(?:\r?\n[ \t]{0,40}){12,}` },
+  { rule: 'terminal-escape', raw: true, source: String.raw`\\x1b|\\u001b|\\u\{1b\}|\\033\[|\\e\[|\^\[\[` },
+  { rule: 'secret-in-manifest', raw: true, what: 'a private key', source: String.raw`-----BEGIN (?:[A-Z]+ ){0,3}PRIVATE KEY-----` },
+  { rule: 'secret-in-manifest', raw: true, what: 'a URL with credentials', source: String.raw`:\/\/[^\s/:@]{1,128}:[^\s/@]{6,128}@` },
+];
+
+/** Secrets: matched in every string, prose or not. Never echoed. */
+export const SECRET_PATTERNS: TextPattern[] = (
+  [
+    ['a private key', [], String.raw`-----BEGIN (?:[A-Z]+ ){0,3}PRIVATE KEY-----`],
+    ['an AWS access key id', ['akia', 'asia', 'agpa', 'aida', 'aroa'], String.raw`\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b`],
+    ['a GitHub token', ['gh[pousr]_', 'github_pat_'], String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})\b`],
+    ['a Slack token', ['xox[abposr]-'], String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,}`],
+    ['a Stripe key', ['[sr]k_iive_'], String.raw`\b(?:sk|rk)_live_[0-9a-zA-Z]{20,}`],
+    ['an Anthropic or OpenAI key', ['sk-'], String.raw`\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}`],
+    ['a Google API key', ['aiza'], String.raw`\bAIza[0-9A-Za-z_-]{35}\b`],
+    ['an npm token', ['npm_'], String.raw`\bnpm_[A-Za-z0-9]{36}\b`],
+    ['a JSON Web Token', ['eyj'], String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`],
+    ['a URL with credentials', [], String.raw`\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s/:@]{1,128}:[^\s/@]{6,128}@`],
+    ['a password or key written out', ['password', 'passwd', 'pwd', 'api[_-]?key', 'secret[_-]?key', 'access[_-]?token'], String.raw`\b(?:password|passwd|pwd|api[_-]?key|secret[_-]?key|access[_-]?token)\s*(?:is\s*)?[:=]\s*["']?(?=[^\s"'<{]{8,})(?=[^\s"'<{]{0,200}[0-9!@#$%^&*])[^\s"'<{]{8,200}`],
+  ] as const
+).map(([what, prefixes, source]) => ({ rule: 'secret-in-manifest' as const, raw: true, what, prefixes, source }));
+
+/** A base64 (standard or URL-safe) or hex run: decoded, and the decoded text linted again. Matched in the trigger pass. */
+export const ENCODED_SOURCE = String.raw`[a-z0-9+\/_-]{16,}={0,2}`;
+
+/** The same families in scripts the fold would mangle (Cyrillic, CJK, Hangul): matched on NFKC, lowercased, unfolded text. */
+export const OTHER_SCRIPT_PATTERNS: TextPattern[] = [
+  { rule: 'conceal-from-user', raw: true, source: String.raw`не\s+(?:(?:говори|говорите|сообщай|сообщайте|упоминай|упоминайте|показывай|показывайте|рассказывай|рассказывайте|раскрывай|раскрывайте|сообщать|говорить|упоминать)\s+(?:об\s+этом\s+|это\s+|ничего\s+){0,2}пользовател)` },
+  { rule: 'conceal-from-user', raw: true, source: String.raw`без\s+(?:ведома|уведомления|информирования|согласия)\s+пользовател|пользовател[ья]\s+не\s+(?:должен|должна|должны|нужно)\s+(?:об\s+этом\s+)?(?:знать|видеть|узнать|замечать)|(?:незаметно|тайно|скрытно|втайне)\s+от\s+пользовател|скрой\s+[^.\n]{0,30}от\s+пользовател` },
+  { rule: 'conceal-from-user', raw: true, source: String.raw`(?:不要|别|勿|不得|切勿)(?:向|对|跟)?(?:用户|使用者)(?:透露|提及|提到|说|告知|显示)|(?:不要|别|勿|不得|切勿)(?:告诉|告知|通知|提醒|提及|提到|透露)(?:用户|使用者)|(?:对|向)(?:用户|使用者)(?:隐瞒|保密)|不(?:要)?让(?:用户|使用者)(?:知道|发现|看到|察觉)|(?:悄悄|偷偷|秘密)地?(?:发送|上传|读取|转发|调用|执行)` },
+  { rule: 'conceal-from-user', raw: true, source: String.raw`ユーザー(?:に|には)(?:伝え|知らせ|言わ|見せ|教え|通知し)ない|ユーザーに(?:知られ|気づかれ|気付かれ)ない(?:よう|ように)|(?:こっそり|密かに|ひそかに)` },
+  { rule: 'conceal-from-user', raw: true, source: String.raw`사용자(?:에게|한테)\s*(?:알리지|말하지|보여주지|언급하지)\s*(?:마|말)` },
+  { rule: 'ignore-instructions', raw: true, source: String.raw`(?:игнорируй|игнорируйте|забудь|забудьте)\s+(?:все\s+)?(?:предыдущие|прежние|прошлые|вышеуказанные)\s+(?:инструкции|указания|правила)` },
+  { rule: 'ignore-instructions', raw: true, source: String.raw`(?:忽略|无视|忘记|忘掉)(?:之前|以前|先前|上面|上述|所有|前面)(?:的)?(?:所有)?(?:指令|指示|说明|规则|提示)|(?:以前|前|これまで|上記)の(?:指示|命令|ルール)を(?:無視|忘れ)|이전\s*(?:지시|명령)(?:를|을)?\s*무시` },
+];
+
+/** Lowercase, then the ASCII look-alikes folded: `l`, `1`, `|` read as `i`, `0` as `o`. Same length as the input. */
+export function asciiFold(text: string): string {
+  return text.toLowerCase().replace(/[l1|]/g, 'i').replace(/0/g, 'o');
+}
+
+/** Compiles patterns into one case-insensitive expression, group k+1 being pattern k (patterns.test.ts checks no pattern captures). */
+export function combine(patterns: readonly TextPattern[], flags = 'gi'): RegExp {
+  return new RegExp(patterns.map((p) => `(${p.raw ? p.source : lookalike(p.source)})`).join('|'), flags);
+}
+
+/**
+ * One expression matching any of `words`, factored as a trie (`s(?:end|ilently)`), so at each
+ * position the engine follows one branch rather than trying every word.
+ */
+export function trieSource(words: readonly string[]): string {
+  interface Node { end: boolean; next: Map<string, Node> }
+  const root: Node = { end: false, next: new Map() };
+  for (const w of words) {
+    let n = root;
+    for (const c of w) {
+      let child = n.next.get(c);
+      if (!child) n.next.set(c, (child = { end: false, next: new Map() }));
+      n = child;
+    }
+    n.end = true;
+  }
+  // Words are in the folded alphabet; `i` and `o` stand for their look-alikes in the text.
+  const esc = (c: string) => (c === 'i' ? '[il1|!]' : c === 'o' ? '[o0]' : c.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
+  const emit = (n: Node): string => {
+    const branches = [...n.next].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, child]) => esc(c) + emit(child));
+    if (!branches.length) return '';
+    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    return n.end ? `(?:${body})?` : body;
+  };
+  return emit(root);
+}
+
+/** Patterns anchored where a word stands: one sticky expression per trigger word. */
+export interface Anchored {
+  re: RegExp;
+  patterns: readonly TextPattern[];
+}
+
+/**
+ * The compiled rule set. One pass of `trigger` over the text finds, in order, every
+ * trigger word (group 1), every word prefix (group 2) and every base64 or hex run (group 3);
+ * the anchored expressions run only there. `symbols` reads the symbol-led patterns in one pass.
+ */
+export interface RuleSet {
+  trigger: RegExp;
+  words: Map<string, Anchored>;
+  prefixed: Anchored;
+  symbols: RegExp;
+  symbolPatterns: readonly TextPattern[];
+}
+
+export function compileRules(): RuleSet {
+  const byWord = new Map<string, TextPattern[]>();
+  for (const p of WORD_PATTERNS) {
+    for (const t of p.triggers ?? []) {
+      const key = asciiFold(t);
+      const list = byWord.get(key) ?? [];
+      if (!list.includes(p)) list.push(p);
+      byWord.set(key, list);
+    }
+  }
+  // Words that start the same patterns share one expression (fewer to compile and warm up).
+  const shared = new Map<string, Anchored>();
+  const words = new Map<string, Anchored>();
+  for (const [word, patterns] of byWord) {
+    const key = patterns.map((p) => WORD_PATTERNS.indexOf(p)).join(',');
+    let anchored = shared.get(key);
+    if (!anchored) shared.set(key, (anchored = { re: combine(patterns, 'iy'), patterns }));
+    words.set(word, anchored);
+  }
+  const prefixedPatterns = [...WORD_PATTERNS, ...SECRET_PATTERNS].filter((p) => p.prefixes?.length);
+  const prefixes = prefixedPatterns.flatMap((p) => p.prefixes ?? []);
+  return {
+    // Group 1 is the trigger word without its inflection (send, sends, sending…).
+    trigger: new RegExp(String.raw`\b(?:(${trieSource([...words.keys()])})(?:s|es|ed|d|ing|ies|ied)?\b|(${prefixes.map(lookalike).join('|')})|(${ENCODED_SOURCE}))`, 'gi'),
+    words,
+    prefixed: { re: combine(prefixedPatterns, 'iy'), patterns: prefixedPatterns },
+    symbols: combine(SYMBOL_PATTERNS),
+    symbolPatterns: SYMBOL_PATTERNS,
+  };
+}
