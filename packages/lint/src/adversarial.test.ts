@@ -1,0 +1,75 @@
+import type { Manifest } from '@sigil/manifest';
+import { describe, expect, it } from 'vitest';
+import { lintManifest } from './index.js';
+
+// Inputs built to make a backtracking pattern go quadratic: the lint must take time in
+// proportion to their size. Each input is linted at 10 KB and at 100 KB; ten times the text may
+// cost about ten times the time (allowed: 30x, far below the 100x of a quadratic pattern, with
+// room for a loaded machine), and never more than a few seconds.
+const manifestWith = (description: string): Manifest => ({ name: 'io.github.acme/x', description: 'x', version: '1.0.0', tools: [{ name: 'tool', description, inputSchema: { type: 'object' } }] });
+const fill = (unit: string, size: number, prefix = ''): string => prefix + unit.repeat(Math.ceil((size - prefix.length) / unit.length)).slice(0, size - prefix.length);
+
+function bestMs(text: string): number {
+  const m = manifestWith(text);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    lintManifest(m);
+    best = Math.min(best, performance.now() - start);
+  }
+  return best;
+}
+
+describe('when the input is adversarial', () => {
+  it.each([
+    ['one letter', 'a'],
+    ['spaces', ' '],
+    ['newlines', '\n'],
+    ['a trigger word', 'send '],
+    ['a negation', 'do not '],
+    ['a negation and a verb', 'do not tell '],
+    ['covert adverbs', 'silently '],
+    ['people', 'the user '],
+    ['base64 alphabet', 'Aa0+'],
+    ['hex', 'a1'],
+    ['percent-encoding', '%41'],
+    ['HTML entities', '&#65;'],
+    ['escapes', '\\u0041'],
+    ['open tags', '<'],
+    ['tag names', '<important '],
+    ['paths', '~/.'],
+    ['URL placeholders', 'https://x.example/{'],
+    ['image openers', '!['],
+    ['addresses', 'x@'],
+    ['a password', 'password=a1'],
+    ['pipes', 'curl x | '],
+    ['Cyrillic look-alikes', 'і'],
+    ['zero-width spaces', '\u200b'],
+    ['accents', 'é '],
+    ['CJK', '不要'],
+  ])('lints 100 KB of %s in time proportional to its size', (_label, unit) => {
+    const small = bestMs(fill(unit, 10_000, 'Tool. '));
+    const large = bestMs(fill(unit, 100_000, 'Tool. '));
+    expect(large).toBeLessThan(5_000);
+    expect(large).toBeLessThan(30 * small + 100);
+  });
+
+  it('lints a tool whose 2,000 strings are read together in time proportional to their number', () => {
+    const tool = (n: number): Manifest => ({
+      ...manifestWith('Do not'),
+      tools: [{ name: 'tool', description: 'Do not', inputSchema: { type: 'object', properties: Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, { type: 'string', description: 'tell', enum: ['do not', 'send to'] }])) } }],
+    });
+    const time = (m: Manifest) => {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        lintManifest(m);
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
+    };
+    const small = time(tool(200));
+    const large = time(tool(2_000));
+    expect(large).toBeLessThan(30 * small + 100);
+  });
+});
