@@ -37,6 +37,9 @@ describe('when help is printed with a token in SIGIL_TOKEN or --token', () => {
     ['review', 'approve', 'x@1.0.0'],
     ['token', 'create', '--role', 'emperor', '--principal', 'p'],
     ['--json', 'bogus'],
+    // A token pasted where a command goes: the message echoes the word, never the token.
+    [ENV_TOKEN],
+    ['lock', `--policy=${ENV_TOKEN}`],
   ];
   for (const args of cases) {
     it(`sigil ${args.join(' ') || '(nothing)'} prints neither token`, async () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { ManifestError } from '@sigil/manifest';
 import { ResolveError } from '@sigil/resolver';
@@ -53,8 +54,11 @@ Every command has --help with examples: sigil <command> --help`;
  */
 export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
   const env = io.env ?? process.env;
-  const stdout = io.stdout ?? process.stdout;
-  const stderr = io.stderr ?? process.stderr;
+  // Belt and braces: whatever a message echoes (a mistyped command, an option value), the token
+  // in use is never printed; it reads [redacted] instead.
+  const secrets = knownSecrets(argv, env);
+  const stdout = redacting(io.stdout ?? process.stdout, secrets);
+  const stderr = redacting(io.stderr ?? process.stderr, secrets);
   const json = argv.includes('--json');
   const fieldAt = argv.indexOf('--field');
   const field = fieldAt >= 0 && fieldAt < (argv.includes('--') ? argv.indexOf('--') : argv.length) ? argv[fieldAt + 1] : undefined;
@@ -75,7 +79,10 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
         warnedToken = true;
         stderr.write(TOKEN_FLAG_WARNING);
       }
-      if (o.tokenFile !== undefined) fileToken ??= readTokenFile(o.tokenFile, io.stdin);
+      if (o.tokenFile !== undefined && fileToken === undefined) {
+        fileToken = readTokenFile(o.tokenFile, io.stdin);
+        if (fileToken) secrets.push(fileToken);
+      }
       const token = o.token ?? fileToken ?? (env.SIGIL_TOKEN || undefined);
       return { json: o.json || field !== undefined, ...(registry ? { registry } : {}), ...(token ? { token } : {}) };
     },
@@ -116,6 +123,31 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   } catch (e) {
     return report(e, out);
   }
+}
+
+/** The token values this run knows: SIGIL_TOKEN and --token (the --token-file one is added when read). */
+function knownSecrets(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const found = [env.SIGIL_TOKEN ?? ''];
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === '--token') found.push(argv[i + 1] ?? '');
+    else if (argv[i]!.startsWith('--token=')) found.push(argv[i]!.slice('--token='.length));
+  }
+  // A very short value would redact ordinary words; tokens are long.
+  return found.filter((t) => t.length >= 8);
+}
+
+/** A stream that writes through to `target` with every secret replaced by [redacted]. */
+function redacting(target: NodeJS.WritableStream, secrets: string[]): NodeJS.WritableStream {
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      for (const secret of secrets) text = text.split(secret).join('[redacted]');
+      target.write(text);
+      done();
+    },
+  });
+  // Progress shows only on a terminal: keep the answer to "is this a terminal?".
+  return Object.assign(stream, { isTTY: (target as NodeJS.WriteStream).isTTY === true });
 }
 
 /** Help that marks required options `(required)` and never shows an option's default taken from the environment. */
