@@ -25,10 +25,12 @@ export type BundleInput = string | Uint8Array | Record<string, unknown>;
  */
 export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache): VerifiedEnvelope {
   const { json, digest } = readBundle(input);
-  const key = `${trust.id}:${digest}`;
+  // Keyed by the verifier's version too: a check added later is never skipped by an older result.
+  const key = `${VERIFIER_VERSION}:${trust.id}:${digest}`;
+  const bundle = checkShape(json);
   let verified = cache?.get(key);
+  if (verified && !recheckCached(bundle, verified, trust)) verified = undefined;
   if (!verified) {
-    const bundle = checkShape(json);
     verified = verifyCrypto(bundle, trust, digest);
     cache?.set(key, verified);
   }
@@ -37,6 +39,40 @@ export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, p
   }
   checkSignerAllowed(verified.signer, trust);
   return verified;
+}
+
+/**
+ * Version of this verification pipeline, part of every cache key: bump it whenever a check is
+ * added or changed, so results kept by an older verifier are never reused.
+ */
+export const VERIFIER_VERSION = 'sigil-verify-2';
+
+/**
+ * A cached result (possibly read from disk, so possibly forged) saves only the chain and timestamp
+ * checks. The payload is the bundle's own and must equal the cached one; the signature over it is
+ * verified again with the key the result names (from the policy, or the bundle's own leaf
+ * certificate, whose key fingerprint and identity must match the result). Any doubt is a miss.
+ */
+function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust): boolean {
+  const envelope = bundle.content.dsseEnvelope;
+  if (envelope.payloadType !== cached.payloadType || !Buffer.from(envelope.payload).equals(cached.payload)) return false;
+  try {
+    const entity = toSignedEntity(bundle);
+    let key;
+    if (cached.signer.kind === 'key') {
+      if (entity.key.$case !== 'public-key') return false;
+      key = trust.keys.get(cached.signer.keyFingerprint);
+      if (!key || publicKeyFingerprint(key) !== cached.signer.keyFingerprint) return false;
+    } else {
+      if (entity.key.$case !== 'certificate') return false;
+      const leaf = entity.key.certificate;
+      key = sigstoreCrypto.createPublicKey(leaf.publicKey);
+      if (publicKeyFingerprint(key) !== cached.signer.keyFingerprint || leafIdentity(leaf) !== cached.signer.identity) return false;
+    }
+    return entity.signature.verifySignature(key);
+  } catch {
+    return false;
+  }
 }
 
 /** Step 1: the bundle's bytes, bounded, parsed as JSON; and its digest. */

@@ -52,8 +52,10 @@ export class VerificationCache {
 
   /**
    * The cached results as plain JSON, most recently used last, so a host can keep them across
-   * processes (verify once per bundle, not once per start). Entries are keyed by the trust
-   * material's digest and the bundle's digest, so a changed policy or bundle never hits.
+   * processes (verify chains and timestamps once per bundle, not once per start). Entries are
+   * keyed by the verifier's version, the trust material's digest and the bundle's digest, so a
+   * changed verifier, policy or bundle never hits; a hit still re-checks the payload against the
+   * bundle's own and the signature with the signer's key, so a forged entry is only a miss.
    */
   toJSON(): SerializedCacheEntry[] {
     return [...this.entries].map(([key, v]) => ({ key, signer: v.signer, payload: v.payload.toString('base64'), payloadType: v.payloadType, bundleDigest: v.bundleDigest }));

@@ -24,7 +24,7 @@ export {
 } from '../statements.js';
 export { buildTrustedRoot, parseTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, TrustedRootJson, type AuthorityInput } from '../trusted-root.js';
 export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint, ProvenancePolicy, SignerPolicy, type SignerPolicyInput } from './policy.js';
-export { BUNDLE_V03_MEDIA_TYPES, type BundleInput } from './bundle.js';
+export { BUNDLE_V03_MEDIA_TYPES, VERIFIER_VERSION, type BundleInput } from './bundle.js';
 export type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 export { SerializedCacheEntry, VerificationCache } from './cache.js';
 export {
