@@ -1,5 +1,5 @@
-import { approvalsOf, auditTip, versionOf } from '@sigil/db';
-import { parseReference, type Digest, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
+import { approvalsOf, auditTip, versionOf, versionsOf } from '@sigil/db';
+import { compareVersions, parseReference, type Digest, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
 import { signStatement } from '@sigil/signing/sign';
 import { STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
 import { nowIso, type Deps } from '../deps.js';
@@ -10,6 +10,22 @@ import { nowIso, type Deps } from '../deps.js';
  * references are reported as `unknown`, never silently dropped. The host's nonce is repeated.
  */
 export async function issueStatus(deps: Deps, refs: readonly string[], nonce: string | undefined, registryUrl: string): Promise<{ bundle: Record<string, unknown> }> {
+  // Per server asked about, its newest approved version: hosts compare it with the (unsigned)
+  // server listing before `lock --update`, so a listing that hides a version is caught.
+  const newest = new Map<string, string | undefined>();
+  const newestApprovedOf = (name: string): string | undefined => {
+    if (!newest.has(name)) {
+      newest.set(
+        name,
+        versionsOf(deps.db, name)
+          .filter((v) => v.status === 'approved')
+          .map((v) => v.version)
+          .sort(compareVersions)
+          .at(-1),
+      );
+    }
+    return newest.get(name);
+  };
   const entries: StatusEntry[] = refs.map((ref) => {
     let name: string;
     let version: string;
@@ -19,7 +35,8 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
       return { ref, status: 'unknown', approvals: [] };
     }
     const row = versionOf(deps.db, name, version);
-    if (!row) return { ref, status: 'unknown', approvals: [] };
+    const newestApproved = newestApprovedOf(name);
+    if (!row) return { ref, status: 'unknown', approvals: [], ...(newestApproved ? { newestApproved } : {}) };
     return {
       ref,
       status: row.status,
@@ -28,6 +45,7 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
       // Revoked versions keep their approvals listed: the refusal is then the revocation itself.
       approvals: row.status === 'approved' || row.status === 'revoked' ? approvalsOf(deps.db, row.id).map((a) => a.digest) : [],
       ...(row.revokedAt ? { revokedAt: row.revokedAt, reason: row.revocationReason ?? '' } : {}),
+      ...(newestApproved ? { newestApproved } : {}),
     };
   });
   const issuedAt = nowIso(deps);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Digest } from '../schema.js';
+import { Digest, Version } from '../schema.js';
 import { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
 
 /** Most references in one status request. */
@@ -24,6 +24,11 @@ export const StatusEntry = z.strictObject({
   approvals: z.array(Digest).max(64),
   revokedAt: Timestamp.optional(),
   reason: z.string().max(4096).optional(),
+  /**
+   * The newest approved version of this reference's server, by SemVer precedence (absent when it
+   * has none): signed, so a host can tell a server listing that hides a newer version (a freeze).
+   */
+  newestApproved: Version.optional(),
 });
 export type StatusEntry = z.infer<typeof StatusEntry>;
 
