@@ -42,10 +42,10 @@ describe('sigil resolve --offline', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, servers: [{ name: 'io.github.acme/everything', version: '1.0.0' }] });
   });
 
-  it('verifies a record once, and still refuses it when its cached bytes change', async () => {
+  it('keeps signature results, and still refuses a record when its cached bytes change', async () => {
     const world = await buildHostWorld(join(root, 'kept'), [pinned]);
     expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir })).code).toBe(0);
-    expect(readdirSync(join(world.dir, '.sigil-cache'))).toContain('proofs.json');
+    expect(readdirSync(join(world.dir, '.sigil-cache'))).toContain('verified.json');
     expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir })).code).toBe(0);
     const recordFile = join(world.dir, '.sigil-cache', 'records', readdirSync(join(world.dir, '.sigil-cache', 'records'))[0]!);
     const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { manifest: Manifest };

@@ -121,6 +121,10 @@ describe('the resolver against the real registry', () => {
     const policy = JSON.parse((await import('node:fs')).readFileSync(join(h, 'sigil.policy.json'), 'utf8')) as { registry: { statusKeyFingerprint?: string } };
     delete policy.registry.statusKeyFingerprint;
     writeFileSync(join(h, 'sigil.policy.json'), JSON.stringify(policy));
+    // The stored status (the replay floor) no longer verifies under the new key: refused, not
+    // silently reset; removing it is the host's deliberate act.
+    expect(await refusedVia(['resolve'], h)).toBe('STORE_INVALID');
+    rmSync(join(h, '.sigil-cache', 'status.json'));
     expect(await refusedVia(['resolve'], h)).toBe('SIGNATURE_INVALID');
   });
 

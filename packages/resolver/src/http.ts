@@ -18,6 +18,8 @@ export interface JsonResponse {
   /** The exact bytes received (verify these, then parse). */
   bytes: Uint8Array;
   json: unknown;
+  /** The registry's `x-request-id` header, to quote in refusals. */
+  requestId?: string;
 }
 
 /**
@@ -83,10 +85,41 @@ export async function fetchJson(url: string, init: { method?: 'GET' | 'POST' | '
     } catch {
       json = undefined;
     }
-    return { status: response.status, bytes, json };
+    const requestId = response.headers.get('x-request-id')?.slice(0, 64);
+    return { status: response.status, bytes, json, ...(requestId ? { requestId } : {}) };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The refusal for an HTTP answer other than the one expected. An answer is never "unreachable":
+ * the registry (or whoever answers in its name) said something, and a host must not treat it as
+ * a network failure that may fall back to a cached status (a man in the middle, an exhausted rate
+ * limit or an expired token would then keep a revoked version alive). 401 `UNAUTHENTICATED`,
+ * 403 `FORBIDDEN`, 429 `RATE_LIMITED`, anything else `REGISTRY_ERROR`; the registry's problem
+ * code and request id are quoted in the sentence and kept in `details`.
+ */
+export function httpRefusal(name: string, url: string, response: Pick<JsonResponse, 'status' | 'json' | 'requestId'>): ResolveError {
+  const problem = response.json && typeof response.json === 'object' && !Array.isArray(response.json) ? (response.json as { code?: unknown; requestId?: unknown }) : {};
+  const clean = (v: unknown): string | undefined => (typeof v === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(v) ? v : undefined);
+  const problemCode = clean(problem.code);
+  const requestId = clean(problem.requestId) ?? clean(response.requestId);
+  const code = response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : response.status === 429 ? 'RATE_LIMITED' : 'REGISTRY_ERROR';
+  const why =
+    code === 'UNAUTHENTICATED'
+      ? 'the token is missing, expired or revoked'
+      : code === 'FORBIDDEN'
+        ? 'the token may not read this'
+        : code === 'RATE_LIMITED'
+          ? 'too many requests'
+          : 'the registry failed or answered unexpectedly';
+  const facts = [problemCode ? `code ${problemCode}` : undefined, requestId ? `request ${requestId}` : undefined].filter(Boolean).join(', ');
+  return ResolveError.of(name, code, `${new URL(url).origin}${new URL(url).pathname} answered HTTP ${response.status}${facts ? ` (${facts})` : ''}: ${why}; no cached status is used in its place`, {
+    status: response.status,
+    ...(problemCode ? { problemCode } : {}),
+    ...(requestId ? { requestId } : {}),
+  });
 }
 
 function unreachable(name: string, url: string, why: string, cause: unknown): ResolveError {

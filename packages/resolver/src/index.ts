@@ -1,10 +1,10 @@
 export { ResolveError, type Refusal, type ResolveErrorCode } from './errors.js';
 export { compareLiveTools, driftSentence, listLiveTools, verifyLiveTools, type LiveTools, type LiveToolsOptions, type ToolListingClient } from './live-tools.js';
 export { collectToolPages, MAX_TOOL_PAGES, type CollectedTools, type ToolsPage } from './tools-paging.js';
-export { emptyLockfile, LockEntry, Lockfile, MAX_LOCKFILE_BYTES, readLockfile, stableStringify, writeJsonAtomic, writeLockfile } from './lockfile.js';
-export { DEFAULT_FETCH_LIMITS, fetchJson, type FetchLimits, type JsonResponse } from './http.js';
-export { loadPolicy, PolicyFile, publishersFor, type TrustPolicy } from './policy.js';
-export { HostState, HostStore } from './store.js';
-export { verifyStatus, type VerifiedStatus } from './status.js';
+export { emptyLockfile, LockEntry, Lockfile, MAX_LOCKFILE_BYTES, readLockfile, stableStringify, writeJsonAtomic, writeLockfile, writeTextAtomic } from './lockfile.js';
+export { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal, type FetchLimits, type JsonResponse } from './http.js';
+export { loadPolicy, loadPublisherPolicy, MAX_OFFLINE_FALLBACK_SECONDS, PolicyFile, PublisherPolicyFile, publishersFor, type TrustPolicy } from './policy.js';
+export { HostTrustStore, resolve, type HostTrustStoreOptions, type LockChange, type Resolution, type ResolveOptions } from './store.js';
+export { verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 export { signerId, verifyVersion, type Expectation, type VerifiedVersion } from './verify-version.js';
-export { fetchServer, fetchVerifiedVersion, newestApproved, pinVersions, resolve, type RegistryOptions, type ResolvedServer, type ResolveOptions } from './resolve.js';
+export { fetchServer, newestApproved, type RegistryOptions, type ResolvedServer } from './resolve.js';

@@ -84,9 +84,14 @@ function sortKeys(value: unknown): unknown {
 
 /** Writes JSON atomically with stable key order. */
 export async function writeJsonAtomic(path: string, value: unknown, mode = 0o644): Promise<void> {
+  await writeTextAtomic(path, stableStringify(value), mode);
+}
+
+/** Writes exact text atomically (temporary file in the same directory, then rename). */
+export async function writeTextAtomic(path: string, text: string, mode = 0o644): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    await writeFile(tmp, stableStringify(value), { mode, flag: 'wx' });
+    await writeFile(tmp, text, { mode, flag: 'wx' });
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);

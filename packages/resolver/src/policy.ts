@@ -22,21 +22,23 @@ const SignerSetFields = {
   identities: z.array(AllowedIdentity).max(256).default([]),
 };
 
-/**
- * The trust policy file, `sigil.policy.json`. Paths are relative to the file. Everything a host
- * trusts is written here, reviewed like code, and nothing is taken from the registry unpinned.
- */
-export const PolicyFile = z.strictObject({
+/** Where the registry is and the trust material pinned for it. */
+const RegistryFields = {
+  url: z.url({ protocol: /^https?$/ }),
+  /** The registry's Sigstore trusted_root.json (organisation CAs and its timestamp authority). */
+  trustedRoot: RelativePath,
+  /** The registry's status-signing public key (SPKI PEM). */
+  statusKey: RelativePath,
+  /** Fingerprint the status key must have: `sigil policy init` prints it to compare out of band. */
+  statusKeyFingerprint: z.string().optional(),
+};
+
+/** Longest age a host may opt in to for the network-failure fallback: much shorter than online. */
+export const MAX_OFFLINE_FALLBACK_SECONDS = 3600;
+
+const PolicyFields = {
   policyVersion: z.literal(1),
-  registry: z.strictObject({
-    url: z.url({ protocol: /^https?$/ }),
-    /** The registry's Sigstore trusted_root.json (organisation CAs and its timestamp authority). */
-    trustedRoot: RelativePath,
-    /** The registry's status-signing public key (SPKI PEM). */
-    statusKey: RelativePath,
-    /** Fingerprint the status key must have: `sigil policy init` prints it to compare out of band. */
-    statusKeyFingerprint: z.string().optional(),
-  }),
+  registry: z.strictObject(RegistryFields),
   /** Per namespace pattern, who may sign manifests; the most specific matching pattern applies. */
   publishers: z.array(z.strictObject({ namespace: NamespacePatternString, ...SignerSetFields })).max(256).default([]),
   /** Whose approvals count, and how many distinct reviewers must approve. */
@@ -51,6 +53,23 @@ export const PolicyFile = z.strictObject({
     .refine((r) => r.highRiskThreshold >= r.threshold, 'highRiskThreshold must be at least threshold'),
   /** Longest accepted age of a signed status, in seconds (default 24 hours). */
   maxStatusAgeSeconds: z.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
+  /**
+   * Opt-in fallback when the registry cannot be reached at all (connection refused, DNS, timeout):
+   * the stored signed status is then accepted up to this age, with a warning. Absent: no fallback.
+   * An HTTP answer (401, 403, 429, 5xx) never falls back.
+   */
+  offline: z.strictObject({ maxStatusAgeSeconds: z.number().int().min(1).max(MAX_OFFLINE_FALLBACK_SECONDS) }).optional(),
+};
+
+/**
+ * The trust policy file, `sigil.policy.json`. Paths are relative to the file. Everything a host
+ * trusts is written here, reviewed like code, and nothing is taken from the registry unpinned.
+ * The one schema of this file: `sigil resolve|lock|run` read it whole, `sigil verify` reads its
+ * publisher part through {@link PublisherPolicyFile}, derived from the same fields.
+ */
+export const PolicyFile = z.strictObject(PolicyFields).refine((p) => p.offline === undefined || p.offline.maxStatusAgeSeconds <= p.maxStatusAgeSeconds, {
+  message: 'offline.maxStatusAgeSeconds must not exceed maxStatusAgeSeconds',
+  path: ['offline', 'maxStatusAgeSeconds'],
 });
 export type PolicyFile = z.infer<typeof PolicyFile>;
 
@@ -65,6 +84,8 @@ export interface TrustPolicy {
   threshold: number;
   highRiskThreshold: number;
   maxStatusAgeMs: number;
+  /** Opt-in age for the network-failure fallback (`offline.maxStatusAgeSeconds`); absent: no fallback. */
+  offlineFallbackMaxAgeMs?: number;
 }
 
 /**
@@ -73,30 +94,8 @@ export interface TrustPolicy {
  * @example const policy = await loadPolicy('sigil.policy.json');
  */
 export async function loadPolicy(path: string): Promise<TrustPolicy> {
-  const text = await readBoundedText(path, MAX_POLICY_BYTES).catch((e: unknown) => {
-    throw invalid(`cannot read the policy ${path}: ${(e as Error).message}`, e);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw invalid(`the policy ${path} is not valid JSON`, e);
-  }
-  const parsed = PolicyFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw invalid(`the policy ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error);
-  }
-  const file = parsed.data;
-  const base = dirname(resolvePath(path));
-  const read = async (rel: string, at: string): Promise<string> => {
-    const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
-    try {
-      return await readBoundedText(target, MAX_REFERENCED_FILE_BYTES);
-    } catch (e) {
-      throw invalid(`the policy's ${at} points to ${target}, which cannot be read: ${(e as Error).message}`, e);
-    }
-  };
+  const file = await parsePolicyFile(path, PolicyFile);
+  const read = referencedFileReader(path);
   let trustedRoot: TrustedRootJson;
   try {
     trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
@@ -114,12 +113,7 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
   if (file.registry.statusKeyFingerprint && file.registry.statusKeyFingerprint !== fingerprint) {
     throw invalid(`the registry status key has fingerprint ${fingerprint}, but the policy pins ${file.registry.statusKeyFingerprint}`);
   }
-  const signers = async (set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string): Promise<SignerPolicy> => {
-    const keys = await Promise.all(set.publicKeys.map((p, i) => read(p, `${at}/publicKeys/${i}`)));
-    const policy = SignerPolicy.safeParse({ publicKeys: keys, identities: set.identities, trustedRoot });
-    if (!policy.success) throw invalid(`the signers at ${at} are invalid: ${policy.error.issues[0]?.message}`, policy.error);
-    return policy.data;
-  };
+  const signers = (set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string) => readSigners(read, set, at, trustedRoot);
   return {
     path,
     registryUrl: file.registry.url.replace(/\/+$/, ''),
@@ -130,7 +124,85 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
     threshold: file.reviewers.threshold,
     highRiskThreshold: file.reviewers.highRiskThreshold,
     maxStatusAgeMs: file.maxStatusAgeSeconds * 1000,
+    ...(file.offline ? { offlineFallbackMaxAgeMs: file.offline.maxStatusAgeSeconds * 1000 } : {}),
   };
+}
+
+/**
+ * The publisher part of the policy file, as `sigil verify` reads it: the same fields and the same
+ * strictness as {@link PolicyFile}, but the registry's status key and the reviewers may be absent
+ * (a publisher checking its own bundle pins no registry status).
+ */
+export const PublisherPolicyFile = z.strictObject({
+  ...PolicyFields,
+  registry: z.strictObject({ ...RegistryFields, url: RegistryFields.url.optional(), trustedRoot: RegistryFields.trustedRoot.optional(), statusKey: RegistryFields.statusKey.optional() }).optional(),
+  reviewers: PolicyFields.reviewers.optional(),
+});
+export type PublisherPolicyFile = z.infer<typeof PublisherPolicyFile>;
+
+/**
+ * Reads the publisher part of a policy file and the keys and trusted root it points to
+ * (certificate identities need the trusted root pinned at `registry.trustedRoot`).
+ * @example const publishers = await loadPublisherPolicy('sigil.policy.json');
+ */
+export async function loadPublisherPolicy(path: string): Promise<Array<{ namespace: string; signers: SignerPolicy }>> {
+  const file = await parsePolicyFile(path, PublisherPolicyFile);
+  const read = referencedFileReader(path);
+  let trustedRoot: TrustedRootJson | undefined;
+  if (file.registry?.trustedRoot) {
+    try {
+      trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
+    } catch (e) {
+      if (e instanceof ResolveError) throw e;
+      throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
+    }
+  }
+  return Promise.all(
+    file.publishers.map(async (p, i) => {
+      if (p.identities.length > 0 && !trustedRoot) throw invalid(`/publishers/${i} names certificate identities but the policy pins no registry.trustedRoot`);
+      return { namespace: p.namespace, signers: await readSigners(read, p, `/publishers/${i}`, trustedRoot) };
+    }),
+  );
+}
+
+async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
+  const text = await readBoundedText(path, MAX_POLICY_BYTES).catch((e: unknown) => {
+    throw invalid(`cannot read the policy ${path}: ${(e as Error).message}`, e);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`the policy ${path} is not valid JSON`, e);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid(`the policy ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error);
+  }
+  return parsed.data;
+}
+
+type FileReader = (rel: string, at: string) => Promise<string>;
+
+/** Reads a file the policy names, relative to the policy, bounded. */
+function referencedFileReader(policyPath: string): FileReader {
+  const base = dirname(resolvePath(policyPath));
+  return async (rel, at) => {
+    const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
+    try {
+      return await readBoundedText(target, MAX_REFERENCED_FILE_BYTES);
+    } catch (e) {
+      throw invalid(`the policy's ${at} points to ${target}, which cannot be read: ${(e as Error).message}`, e);
+    }
+  };
+}
+
+async function readSigners(read: FileReader, set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string, trustedRoot: TrustedRootJson | undefined): Promise<SignerPolicy> {
+  const keys = await Promise.all(set.publicKeys.map((p, i) => read(p, `${at}/publicKeys/${i}`)));
+  const policy = SignerPolicy.safeParse({ publicKeys: keys, identities: set.identities, ...(trustedRoot ? { trustedRoot } : {}) });
+  if (!policy.success) throw invalid(`the signers at ${at} are invalid: ${policy.error.issues[0]?.message}`, policy.error);
+  return policy.data;
 }
 
 /** The publisher signers the policy allows for a server name (most specific pattern), if any. */

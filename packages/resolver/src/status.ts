@@ -21,30 +21,44 @@ export interface VerifiedStatus {
 export function verifyStatus(
   bundle: unknown,
   policy: TrustPolicy,
-  context: { now: Date; nonce?: string; lastIssuedAt?: string; cache?: VerificationCache },
+  context: { now: Date; nonce?: string; lastIssuedAt?: string; cache?: VerificationCache; maxAgeMs?: number },
 ): VerifiedStatus {
-  const refuse = (code: 'SIGNATURE_INVALID' | 'STATUS_STALE' | 'RESPONSE_INVALID', message: string, cause?: unknown): never => {
+  const refuse = (code: 'STATUS_STALE', message: string, details?: unknown): never => {
+    throw ResolveError.of('', code, message, details);
+  };
+  const status = verifyStatusSignature(bundle, policy, context.cache);
+  const maxAgeMs = context.maxAgeMs ?? policy.maxStatusAgeMs;
+  const now = context.now.getTime();
+  const issued = Date.parse(status.issuedAt);
+  const expires = Date.parse(status.expiresAt);
+  // TUF 5.4.3: never accept a statement older than the trusted one (the host's stored status).
+  if (context.lastIssuedAt !== undefined && issued < Date.parse(context.lastIssuedAt)) {
+    refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, before the one this host already accepted (${context.lastIssuedAt}): a replayed answer`, { check: 'replay-floor', floor: context.lastIssuedAt });
+  }
+  if (context.nonce !== undefined && status.nonce !== context.nonce) refuse('STATUS_STALE', 'the signed status does not answer this request (its nonce differs): a replayed answer', { check: 'nonce' });
+  if (issued > now + MAX_SKEW_MS) refuse('STATUS_STALE', `the signed status claims to be issued in the future (${status.issuedAt})`);
+  if (now - issued > maxAgeMs) refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, longer ago than the policy accepts (${maxAgeMs / 1000} s)`);
+  if (expires <= now) refuse('STATUS_STALE', `the signed status expired at ${status.expiresAt}`);
+  return { predicate: status, entries: new Map(status.entries.map((e) => [e.ref, e])) };
+}
+
+/**
+ * The signature and shape of a status statement only (no freshness): signed by the status key
+ * the policy pins (SIGNATURE_INVALID), a well-formed predicate (RESPONSE_INVALID). The host's
+ * stored status is loaded through this to serve as its replay floor, whatever its age.
+ */
+export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cache?: VerificationCache): StatusPredicate {
+  const refuse = (code: 'SIGNATURE_INVALID' | 'RESPONSE_INVALID', message: string, cause?: unknown): never => {
     throw ResolveError.of('', code, message, undefined, cause);
   };
   if (bundle === null || typeof bundle !== 'object' || Array.isArray(bundle)) refuse('RESPONSE_INVALID', 'the registry sent no status bundle');
   let predicate: unknown;
   try {
-    predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.statusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache: context.cache }).statement.predicate;
+    predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.statusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
   } catch (e) {
     return refuse('SIGNATURE_INVALID', `the status is not signed by the registry key pinned in the policy: ${(e as Error).message}`, e);
   }
   const parsed = StatusPredicate.safeParse(predicate);
   if (!parsed.success) refuse('RESPONSE_INVALID', `the signed status is malformed: ${parsed.error.issues[0]?.message}`);
-  const status = parsed.data!;
-  const now = context.now.getTime();
-  const issued = Date.parse(status.issuedAt);
-  const expires = Date.parse(status.expiresAt);
-  if (context.nonce !== undefined && status.nonce !== context.nonce) refuse('STATUS_STALE', 'the signed status does not answer this request (its nonce differs): a replayed answer');
-  if (context.lastIssuedAt !== undefined && issued < Date.parse(context.lastIssuedAt)) {
-    refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, before the one this host already accepted (${context.lastIssuedAt}): a replayed answer`);
-  }
-  if (issued > now + MAX_SKEW_MS) refuse('STATUS_STALE', `the signed status claims to be issued in the future (${status.issuedAt})`);
-  if (now - issued > policy.maxStatusAgeMs) refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, longer ago than the policy accepts (${policy.maxStatusAgeMs / 1000} s)`);
-  if (expires <= now) refuse('STATUS_STALE', `the signed status expired at ${status.expiresAt}`);
-  return { predicate: status, entries: new Map(status.entries.map((e) => [e.ref, e])) };
+  return parsed.data!;
 }

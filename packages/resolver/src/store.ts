@@ -1,116 +1,383 @@
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { digestHex, VersionRecord, type Digest } from '@sigil/manifest';
-import type { VerificationCache } from '@sigil/signing/verify';
-import { z } from 'zod';
-import { readBoundedText, writeJsonAtomic } from './lockfile.js';
+import { compareVersions, digestHex, manifestDigest, VersionRecord, type Digest, type Manifest, type StatusPredicate } from '@sigil/manifest';
+import { VerificationCache } from '@sigil/signing/verify';
+import { ResolveError, type Refusal } from './errors.js';
+import { readBoundedText, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
+import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
+import { verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
+import { verifyVersion, type VerifiedVersion } from './verify-version.js';
 
 const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+/** Most persisted signature verifications kept (each is re-checked on use, see VerificationCache). */
+const MAX_VERIFIED_ENTRIES = 4096;
 
-/** What the host remembers between starts, beside the lockfile (`sigil.lock.state.json`). */
-export const HostState = z.strictObject({
-  /** Issue time of the newest status statement this host accepted: an older one is a replay. */
-  lastStatusIssuedAt: z.iso.datetime({ offset: false }).optional(),
-});
-export type HostState = z.infer<typeof HostState>;
+export interface HostTrustStoreOptions extends RegistryOptions {
+  /** The lockfile; the store's files live beside it. */
+  lockfile: string;
+  /** Where records, the last status and the verification cache are kept (default `.sigil-cache/` beside the lockfile). */
+  cacheDir?: string;
+  /** Receives the one warning line printed when a network failure falls back to the stored status. */
+  onWarning?: (line: string) => void;
+}
+
+/** The outcome of a resolution: only verified servers, and where the signed status came from. */
+export interface Resolution {
+  servers: ResolvedServer[];
+  /** `registry`: a fresh answer to our nonce; `offline`: the stored status, asked for; `fallback`: the stored status after a network failure (opt-in). */
+  statusSource: 'registry' | 'offline' | 'fallback';
+  /** Issue time of the signed status the resolution was judged against (absent when nothing is locked). */
+  statusIssuedAt?: string;
+}
+
+/** One server pinned by `lock` or `update`, with what it replaced. */
+export interface LockChange extends ResolvedServer {
+  /** The version locked before, when it changed. */
+  previous?: string;
+  /** The manifest locked before, when the store still holds its record (for the tool diff). */
+  previousManifest?: Manifest;
+}
 
 /**
- * The host's local store: a content-addressed cache of version records (by manifest digest),
- * the last verified status bundle, the persisted crypto verification results, and the small
- * state file that makes status replays detectable. Everything read back is verified again.
+ * The host's trust state, shaped like a TUF client's trusted metadata store: it owns the lockfile,
+ * the signed status and the version records, and every change to them goes through one method
+ * that verifies first and writes after. Only signed bytes are kept (records as received, the
+ * last status bundle), and each is verified again when loaded: manifest digests recomputed
+ * against the lock, the status signature checked against the pinned key. The stored status is
+ * also the replay floor: a status issued before it is refused. A cache of signature results may
+ * save crypto, but a miss only costs time and a hit still re-checks the signature.
+ * @example
+ * const store = new HostTrustStore({ policy: await loadPolicy('sigil.policy.json'), lockfile: 'sigil.lock.json' });
+ * await store.lock([{ name: 'io.github.acme/weather', version: '1.2.0' }]);
+ * const { servers } = await store.resolve();
  */
-export class HostStore {
-  constructor(
-    readonly cacheDir: string,
-    readonly statePath: string,
-  ) {}
+export class HostTrustStore {
+  readonly lockfile: string;
+  readonly cacheDir: string;
+  private readonly cache = new VerificationCache({ maxEntries: MAX_VERIFIED_ENTRIES });
+  private cacheLoaded = false;
 
-  /** Default locations beside a lockfile: `.sigil-cache/` and `<lock>.state.json`. */
-  static besideLockfile(lockfilePath: string): HostStore {
-    const dir = dirname(lockfilePath);
-    return new HostStore(join(dir, '.sigil-cache'), lockfilePath.replace(/\.json$/, '') + '.state.json');
+  constructor(readonly options: HostTrustStoreOptions) {
+    this.lockfile = options.lockfile;
+    this.cacheDir = options.cacheDir ?? join(dirname(options.lockfile), '.sigil-cache');
   }
 
-  async readState(): Promise<HostState> {
+  /** Path of the stored status bundle. */
+  get statusPath(): string {
+    return join(this.cacheDir, 'status.json');
+  }
+
+  private now(): Date {
+    return (this.options.now ?? (() => new Date()))();
+  }
+
+  /**
+   * Verifies every locked server (or `names`) and returns them, or throws one `ResolveError`
+   * listing every refusal. Online: a fresh status for the whole lock (with our nonce, not older
+   * than the stored one) and each record. `offline`: the stored status within
+   * `maxStatusAgeSeconds` and the stored records. A network failure (never an HTTP answer) falls
+   * back to the stored status only when the policy opts in with `offline.maxStatusAgeSeconds`,
+   * within that shorter age, with one warning line.
+   */
+  async resolve(request: { names?: readonly string[]; offline?: boolean } = {}): Promise<Resolution> {
+    const lock = await readLockfile(this.lockfile);
+    const names = request.names ?? Object.keys(lock.servers).sort();
+    for (const name of names) if (!lock.servers[name]) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in the lockfile ${this.lockfile}`);
+    if (names.length === 0) return { servers: [], statusSource: request.offline ? 'offline' : 'registry' };
+    const floor = await this.storedStatus();
+    if (request.offline) return this.fromStore(lock, names, floor, this.options.policy.maxStatusAgeMs, 'offline');
+
+    // The status asked for covers the whole lock, so the stored copy serves any later offline start.
+    const allRefs = Object.entries(lock.servers).map(([n, e]) => `${n}@${e.version}`);
+    const nonce = randomBytes(18).toString('base64url');
+    let bundle: unknown;
+    let records: Array<string | ResolveError>;
     try {
-      const parsed = HostState.safeParse(JSON.parse(await readBoundedText(this.statePath, 64 * 1024)));
-      return parsed.success ? parsed.data : {};
-    } catch {
-      return {};
+      [bundle, records] = await Promise.all([fetchStatus(this.options, allRefs, nonce), fetchRecords(this.options, names.map((n) => ({ name: n, version: lock.servers[n]!.version })))]);
+    } catch (e) {
+      const fallbackMs = this.options.policy.offlineFallbackMaxAgeMs;
+      // Only a failure to reach the registry at all may fall back, and only by the host's choice.
+      if (!(e instanceof ResolveError) || e.code !== 'REGISTRY_UNREACHABLE' || fallbackMs === undefined) throw e;
+      return this.fromStore(lock, names, floor, fallbackMs, 'fallback', e.message);
+    }
+    await this.loadCache();
+    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, cache: this.cache });
+    const verified = this.judge(lock, names, records, status);
+    // judge() returned every name, in order, or threw: each record text verified.
+    await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
+    await this.writeStatus(bundle);
+    await this.saveCache();
+    return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: status.predicate.issuedAt };
+  }
+
+  /**
+   * Pins exact versions after full verification against a fresh status (which then becomes the
+   * stored status, covering the whole new lock). A lower version than the one locked is
+   * `ROLLBACK` unless `allowDowngrade`.
+   */
+  async lock(wanted: ReadonlyArray<{ name: string; version: string }>, options: { allowDowngrade?: boolean } = {}): Promise<LockChange[]> {
+    return this.pin(wanted, options.allowDowngrade ?? false, undefined);
+  }
+
+  /**
+   * Moves locked servers to their newest approved version. The target comes from the server
+   * listing and must agree with the newest approved version the signed status states for each
+   * server: a listing that hides a newer version is `FREEZE_SUSPECTED` (TUF 5.5's freeze attack,
+   * caught by the signed statement rather than by an unsigned listing).
+   */
+  async update(names: readonly string[], options: { allowDowngrade?: boolean } = {}): Promise<LockChange[]> {
+    const lock = await readLockfile(this.lockfile, { allowMissing: true });
+    const wanted: Array<{ name: string; version: string }> = [];
+    const listed = new Map<string, string>();
+    for (const name of names) {
+      if (!lock.servers[name]) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in ${this.lockfile}; pin it first with a version`);
+      const newest = newestApproved(await fetchServer(this.options, name));
+      if (!newest) throw ResolveError.of(name, 'NOT_APPROVED', `the registry lists no approved version of ${name}`);
+      listed.set(name, newest);
+      wanted.push({ name, version: newest });
+    }
+    return this.pin(wanted, options.allowDowngrade ?? false, listed);
+  }
+
+  private async pin(wanted: ReadonlyArray<{ name: string; version: string }>, allowDowngrade: boolean, listed: Map<string, string> | undefined): Promise<LockChange[]> {
+    const lock = await readLockfile(this.lockfile, { allowMissing: true });
+    for (const { name, version } of wanted) {
+      const locked = lock.servers[name];
+      // TUF 5.3.5-style rollback rule, applied to the host's own pin: never move backwards unasked.
+      if (locked && compareVersions(version, locked.version) < 0 && !allowDowngrade) {
+        throw ResolveError.of(name, 'ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; allow a downgrade explicitly if you mean it`);
+      }
+    }
+    const floor = await this.storedStatus();
+    const next = new Map(Object.entries(lock.servers).map(([n, e]) => [n, e.version]));
+    for (const w of wanted) next.set(w.name, w.version);
+    const refs = [...next].map(([n, v]) => `${n}@${v}`);
+    const nonce = randomBytes(18).toString('base64url');
+    const [bundle, records] = await Promise.all([fetchStatus(this.options, refs, nonce), fetchRecords(this.options, wanted)]);
+    await this.loadCache();
+    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, cache: this.cache });
+    const refusals: Refusal[] = [];
+    const accepted: Array<{ verified: VerifiedVersion; text: string }> = [];
+    wanted.forEach(({ name, version }, i) => {
+      const text = records[i]!;
+      if (text instanceof ResolveError) return void refusals.push(...text.refusals);
+      const ref = `${name}@${version}`;
+      const entry = status.entries.get(ref);
+      if (listed) {
+        const signed = entry?.newestApproved;
+        if (signed !== listed.get(name)) {
+          return void refusals.push({
+            name,
+            code: 'FREEZE_SUSPECTED',
+            message: `the server listing names ${listed.get(name)} as the newest approved version of ${name}, but the registry's signed status says ${signed ?? 'none'}: the listing may be hiding a version`,
+            details: { listed: listed.get(name), signed: signed ?? null },
+          });
+        }
+      }
+      const locked = lock.servers[name];
+      const same = locked !== undefined && locked.version === version;
+      try {
+        accepted.push({ verified: verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest } : {}, this.cache), text });
+      } catch (e) {
+        refusals.push(...asRefusals(name, e));
+      }
+    });
+    if (refusals.length) throw new ResolveError(refusals);
+
+    const changes: LockChange[] = [];
+    for (const { verified, text } of accepted) {
+      const locked = lock.servers[verified.name];
+      const change: LockChange = publicView(verified);
+      if (locked && locked.version !== verified.version) {
+        change.previous = locked.version;
+        const before = await this.storedManifest(locked.digest);
+        if (before) change.previousManifest = before;
+      }
+      const entry: LockEntry = { version: verified.version, digest: verified.digest, toolsDigest: verified.toolsDigest, signer: verified.signer, approvals: [...verified.approvals].sort() };
+      lock.servers[verified.name] = entry;
+      await this.writeRecordText(verified.digest, text);
+      changes.push(change);
+    }
+    // Records first, then the lock, then the status that covers it: `resolve --offline` right
+    // after finds everything it needs, and a crash in between leaves the old lock valid.
+    await writeLockfile(this.lockfile, lock);
+    await this.writeStatus(bundle);
+    await this.saveCache();
+    return changes;
+  }
+
+  /** Judges the stored status and records, as `--offline` or as the opt-in fallback. */
+  private async fromStore(lock: Lockfile, names: readonly string[], floor: StatusPredicate | undefined, maxAgeMs: number, source: 'offline' | 'fallback', reason?: string): Promise<Resolution> {
+    const bundle = await this.readStatusBundle();
+    if (bundle === undefined || floor === undefined) {
+      throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no signed status to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
+    }
+    await this.loadCache();
+    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), cache: this.cache, maxAgeMs });
+    if (source === 'fallback') {
+      const age = Math.max(0, Math.round((this.now().getTime() - Date.parse(status.predicate.issuedAt)) / 1000));
+      this.options.onWarning?.(
+        `WARNING: the registry is unreachable (${reason ?? 'network failure'}); using the stored signed status issued at ${status.predicate.issuedAt}, ${age} s old (the policy accepts up to ${maxAgeMs / 1000} s offline): a revocation since then is not seen`,
+      );
+    }
+    const records = await Promise.all(
+      names.map(async (name) => {
+        const entry = lock.servers[name]!;
+        const text = await this.readRecordText(entry.digest);
+        return text ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
+      }),
+    );
+    const verified = this.judge(lock, names, records, status);
+    await this.saveCache();
+    return { servers: verified.map(publicView), statusSource: source, statusIssuedAt: status.predicate.issuedAt };
+  }
+
+  /** Full verification of each record against the policy, the lock and the signed status. */
+  private judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError>, status: VerifiedStatus): VerifiedVersion[] {
+    const refusals: Refusal[] = [];
+    const verified: VerifiedVersion[] = [];
+    names.forEach((name, i) => {
+      const entry = lock.servers[name]!;
+      const text = records[i]!;
+      if (text instanceof ResolveError) return void refusals.push(...text.refusals);
+      try {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch (e) {
+          throw ResolveError.of(name, 'RESPONSE_INVALID', `the record of ${name}@${entry.version} is not JSON`, undefined, e);
+        }
+        const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache);
+        if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
+        verified.push(v);
+      } catch (e) {
+        refusals.push(...asRefusals(name, e));
+      }
+    });
+    if (refusals.length) throw new ResolveError(refusals);
+    return verified;
+  }
+
+  /**
+   * The stored status, verified against the pinned status key whatever its age: the replay floor.
+   * Absent: no floor yet. Present but not verifiable: `STORE_INVALID`, never silently reset.
+   */
+  async storedStatus(): Promise<StatusPredicate | undefined> {
+    const bundle = await this.readStatusBundle();
+    if (bundle === undefined) return undefined;
+    try {
+      return verifyStatusSignature(bundle, this.options.policy);
+    } catch (e) {
+      throw ResolveError.of(
+        '',
+        'STORE_INVALID',
+        `the stored status ${this.statusPath} does not verify under the policy's status key (${(e as Error).message}); it is this host's replay floor, so it is not discarded silently: if the registry key was rotated on purpose, remove the file`,
+        undefined,
+        e,
+      );
     }
   }
 
-  async writeState(state: HostState): Promise<void> {
-    await writeJsonAtomic(this.statePath, state);
+  private async readStatusBundle(): Promise<unknown> {
+    let text: string;
+    try {
+      text = await readBoundedText(this.statusPath, MAX_RECORD_BYTES);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw ResolveError.of('', 'STORE_INVALID', `cannot read the stored status ${this.statusPath}: ${(e as Error).message}`, undefined, e);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw ResolveError.of('', 'STORE_INVALID', `the stored status ${this.statusPath} is not JSON`, undefined, e);
+    }
   }
 
-  /** A cached version record whose manifest has this digest (the caller verifies it all again). */
-  async readRecord(digest: Digest): Promise<VersionRecord | undefined> {
+  private async writeStatus(bundle: unknown): Promise<void> {
+    await mkdir(this.cacheDir, { recursive: true });
+    await writeJsonAtomic(this.statusPath, bundle);
+  }
+
+  private recordPath(digest: Digest): string {
+    return join(this.cacheDir, 'records', `${digestHex(digest)}.json`);
+  }
+
+  /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable. */
+  private async readRecordText(digest: Digest): Promise<string | undefined> {
+    try {
+      return await readBoundedText(this.recordPath(digest), MAX_RECORD_BYTES);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeRecordText(digest: Digest, text: string): Promise<void> {
+    await mkdir(join(this.cacheDir, 'records'), { recursive: true });
+    await writeTextAtomic(this.recordPath(digest), text);
+  }
+
+  /** A stored record's manifest, only if it still hashes to the digest asked for (for diffs, not trust). */
+  private async storedManifest(digest: Digest): Promise<Manifest | undefined> {
     const text = await this.readRecordText(digest);
     if (text === undefined) return undefined;
     try {
       const parsed = VersionRecord.safeParse(JSON.parse(text));
-      return parsed.success ? parsed.data : undefined;
+      return parsed.success && manifestDigest(parsed.data.manifest) === digest ? parsed.data.manifest : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** The exact text of a cached record, unparsed. */
-  async readRecordText(digest: Digest): Promise<string | undefined> {
+  /** Loads persisted signature results (a miss, or an unreadable file, only costs time). */
+  private async loadCache(): Promise<void> {
+    if (this.cacheLoaded) return;
+    this.cacheLoaded = true;
     try {
-      return await readBoundedText(join(this.cacheDir, 'records', `${digestHex(digest)}.json`), MAX_RECORD_BYTES);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Kept record proofs (see RecordProof), keyed by record bytes and policy. */
-  async readProofs(): Promise<Record<string, unknown>> {
-    try {
-      const value = JSON.parse(await readBoundedText(join(this.cacheDir, 'proofs.json'), MAX_CACHE_BYTES)) as unknown;
-      return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
-  }
-
-  async writeProofs(proofs: Record<string, unknown>): Promise<void> {
-    await mkdir(this.cacheDir, { recursive: true });
-    await writeJsonAtomic(join(this.cacheDir, 'proofs.json'), proofs);
-  }
-
-  async writeRecord(record: VersionRecord): Promise<void> {
-    await mkdir(join(this.cacheDir, 'records'), { recursive: true });
-    await writeJsonAtomic(join(this.cacheDir, 'records', `${digestHex(record.digest)}.json`), record);
-  }
-
-  /** The last status bundle that verified, as received. */
-  async readStatus(): Promise<unknown> {
-    try {
-      return JSON.parse(await readBoundedText(join(this.cacheDir, 'status.json'), MAX_RECORD_BYTES));
-    } catch {
-      return undefined;
-    }
-  }
-
-  async writeStatus(bundle: unknown): Promise<void> {
-    await mkdir(this.cacheDir, { recursive: true });
-    await writeJsonAtomic(join(this.cacheDir, 'status.json'), bundle);
-  }
-
-  /** Loads persisted crypto results into a verification cache (a miss only costs time). */
-  async loadVerified(cache: VerificationCache): Promise<void> {
-    try {
-      cache.load(JSON.parse(await readBoundedText(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES)));
+      this.cache.load(JSON.parse(await readBoundedText(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES)));
     } catch {
       // no cache yet, or unreadable: verify from scratch
     }
   }
 
-  async saveVerified(cache: VerificationCache): Promise<void> {
+  private async saveCache(): Promise<void> {
+    if (this.cache.misses === 0) return;
     await mkdir(this.cacheDir, { recursive: true });
-    await writeJsonAtomic(join(this.cacheDir, 'verified.json'), cache.toJSON());
+    await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON());
   }
+
+  /** Removes the stored records and signature results (not the status: it is the replay floor). */
+  async clearCache(): Promise<void> {
+    await rm(join(this.cacheDir, 'records'), { recursive: true, force: true });
+    await rm(join(this.cacheDir, 'verified.json'), { force: true });
+  }
+}
+
+function asRefusals(name: string, e: unknown): Refusal[] {
+  if (e instanceof ResolveError) return e.refusals.map((r) => ({ ...r, name: r.name || name }));
+  return [{ name, code: 'SIGNATURE_INVALID', message: `verification failed: ${(e as Error).message}` }];
+}
+
+export interface ResolveOptions extends RegistryOptions {
+  lockfile: string;
+  /** Verify from the store only, without the network. */
+  offline?: boolean;
+  /** Only these names from the lock (default: all). */
+  names?: readonly string[];
+  cacheDir?: string;
+  onWarning?: (line: string) => void;
+}
+
+/**
+ * Resolves every locked server at host start-up through a {@link HostTrustStore}: the verified
+ * manifests, or one `ResolveError` listing every refused server. Never a partly verified result.
+ * @example
+ * const policy = await loadPolicy('sigil.policy.json');
+ * const servers = await resolve({ policy, lockfile: 'sigil.lock.json' });
+ * // offline, from the store: await resolve({ policy, lockfile: 'sigil.lock.json', offline: true });
+ */
+export async function resolve(options: ResolveOptions): Promise<ResolvedServer[]> {
+  const store = new HostTrustStore(options);
+  return (await store.resolve({ ...(options.names ? { names: options.names } : {}), ...(options.offline ? { offline: true } : {}) })).servers;
 }

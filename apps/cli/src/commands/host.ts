@@ -2,24 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
-import { compareVersions, diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
-import {
-  DEFAULT_FETCH_LIMITS,
-  fetchJson,
-  fetchServer,
-  fetchVerifiedVersion,
-  HostStore,
-  loadPolicy,
-  newestApproved,
-  pinVersions,
-  readLockfile,
-  resolve,
-  ResolveError,
-  writeJsonAtomic,
-  type PolicyFile,
-  type ResolvedServer,
-  type TrustPolicy,
-} from '@sigil/resolver';
+import { diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
+import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolicy, ResolveError, writeJsonAtomic, type PolicyFile, type TrustPolicy } from '@sigil/resolver';
 import { certificateFingerprint, CertificateIdentity, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -42,17 +26,19 @@ export function registerHost(program: Command, ctx: Context): void {
     .addOption(new Option('--threshold <n>', 'approvals needed for a low-risk version').default(1).argParser(int(1, 16)))
     .addOption(new Option('--high-risk-threshold <n>', 'approvals needed for a high-risk version').default(2).argParser(int(1, 16)))
     .addOption(new Option('--max-status-age <seconds>', 'longest accepted age of a signed status').default(86_400).argParser(int(1, 30 * 86_400)))
+    .addOption(new Option('--offline-max-status-age <seconds>', 'opt in to a fallback on the stored status when the registry cannot be reached, up to this age (at most 3600)').argParser(int(1, 3600)))
     .option('--force', 'overwrite an existing policy file', false)
-    .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; force: boolean }) => {
+    .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; offlineMaxStatusAge?: number; force: boolean }) => {
       const registry = registryBase(ctx);
       if (existsSync(opts.out) && !opts.force) throw new CliError('FILE_EXISTS', `${opts.out} exists; pass --force to overwrite it`);
       if (opts.highRiskThreshold < opts.threshold) throw new UsageError('--high-risk-threshold must be at least --threshold');
       const token = ctx.globals().token;
       const rootAnswer = await fetchJson(`${registry}/v1/trusted-root`, { token }, DEFAULT_FETCH_LIMITS);
-      if (rootAnswer.status !== 200) throw new CliError('REGISTRY_UNREACHABLE', `GET /v1/trusted-root answered HTTP ${rootAnswer.status}`);
+      if (rootAnswer.status !== 200) throw httpRefusal('', `${registry}/v1/trusted-root`, rootAnswer);
       const root = TrustedRootJson.safeParse(rootAnswer.json);
       if (!root.success) throw new CliError('RESPONSE_INVALID', 'the registry trusted root is not a Sigstore trusted_root.json');
       const keysAnswer = await fetchJson(`${registry}/v1/keys`, { token }, DEFAULT_FETCH_LIMITS);
+      if (keysAnswer.status !== 200) throw httpRefusal('', `${registry}/v1/keys`, keysAnswer);
       const keys = KeysResponse.safeParse(keysAnswer.json);
       if (keysAnswer.status !== 200 || !keys.success) throw new CliError('RESPONSE_INVALID', `GET /v1/keys did not answer with the registry keys (HTTP ${keysAnswer.status})`);
       const statusKey = keys.data.keys.find((k) => k.use === 'status')!;
@@ -84,6 +70,7 @@ export function registerHost(program: Command, ctx: Context): void {
         publishers: [...publishers.values()],
         reviewers,
         maxStatusAgeSeconds: opts.maxStatusAge,
+        ...(opts.offlineMaxStatusAge !== undefined ? { offline: { maxStatusAgeSeconds: opts.offlineMaxStatusAge } } : {}),
       };
       // An empty trust policy is valid but refuses everything: say so rather than let lock fail later.
       if (publishers.size === 0) ctx.out.note('warning: the policy trusts no publisher, so every server will be refused (SIGNER_UNTRUSTED); add --publisher <namespace>=<file.pub|identity>');
@@ -119,45 +106,20 @@ export function registerHost(program: Command, ctx: Context): void {
     .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
     .action(async (refs: string[], opts: { update: boolean; allowDowngrade: boolean; policy: string; lockfile: string }) => {
       if (refs.length === 0) throw new UsageError(opts.update ? 'name the servers to update' : 'name at least one reference <name>@<version>');
-      const trust = await load(opts.policy);
-      const lock = await readLockfile(opts.lockfile, { allowMissing: true });
-      const store = HostStore.besideLockfile(opts.lockfile);
-      const state = await store.readState();
-      const registry = { policy: trust, token: ctx.globals().token, store, lastIssuedAt: state.lastStatusIssuedAt };
-      const wanted: Array<{ name: string; version: string }> = [];
-      for (const arg of refs) {
-        if (opts.update) {
+      if (opts.update) {
+        for (const arg of refs) {
           if (arg.includes('@')) throw new UsageError(`--update takes server names and finds their newest approved version: sigil lock --update ${arg.slice(0, arg.lastIndexOf('@'))} (or pin an exact version with sigil lock ${arg})`);
           const problem = serverNameProblem(arg);
           if (problem) throw new CliError('NAME_INVALID', problem);
-          if (!lock.servers[arg]) throw new CliError('NOT_LOCKED', `${arg} is not in ${opts.lockfile}; pin it first with sigil lock <name>@<version>`);
-          const newest = newestApproved(await fetchServer(registry, arg));
-          if (!newest) throw new CliError('NOT_APPROVED', `the registry has no approved version of ${arg}`);
-          wanted.push({ name: arg, version: newest });
-        } else {
-          wanted.push(parseReference(arg));
         }
       }
-      const accepted: Array<ResolvedServer & { previous?: string; diff?: ToolsDiff }> = [];
-      for (const { name, version } of wanted) {
-        const locked = lock.servers[name];
-        if (locked && compareVersions(version, locked.version) < 0 && !opts.allowDowngrade) {
-          throw new CliError('ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; pass --allow-downgrade if you mean it`);
-        }
-        const same = locked && locked.version === version;
-        const verified = await fetchVerifiedVersion(registry, name, version, same ? { digest: locked.digest } : {});
-        let diff: ToolsDiff | undefined;
-        if (locked && !same) {
-          const before = await store.readRecord(locked.digest);
-          const previous: Manifest | undefined = before?.manifest ?? (await fetchVerifiedVersion(registry, name, locked.version, { digest: locked.digest }).then((v) => v.manifest).catch(() => undefined));
-          if (previous) diff = diffTools(previous.tools, verified.manifest.tools);
-        }
-        accepted.push({ ...verified, ...(locked && !same ? { previous: locked.version } : {}), ...(diff ? { diff } : {}) });
-      }
-      await pinVersions(opts.lockfile, accepted);
+      const wanted = opts.update ? [] : refs.map((r) => parseReference(r));
+      const store = new HostTrustStore({ policy: await load(opts.policy), lockfile: opts.lockfile, token: ctx.globals().token });
+      const accepted = opts.update ? await store.update(refs, { allowDowngrade: opts.allowDowngrade }) : await store.lock(wanted, { allowDowngrade: opts.allowDowngrade });
+      const described = accepted.map(({ previousManifest, ...a }) => ({ ...a, ...(previousManifest ? { diff: diffTools(previousManifest.tools, a.manifest.tools) } : {}) }));
       ctx.out.result(
-        { lockfile: opts.lockfile, pinned: accepted.map(({ manifest: _m, ...rest }) => ({ ...rest, record: undefined })) },
-        accepted.map((a) => [`pinned ${a.name}@${a.version} ${a.digest}${a.previous ? ` (was ${a.previous})` : ''}`, `  signer ${a.signer}, ${plural(a.approvals.length, 'approval')}, ${a.risk} risk`, ...(a.diff ? describeDiff(a.diff) : [])].join('\n')).join('\n'),
+        { lockfile: opts.lockfile, pinned: described.map(({ manifest: _m, ...rest }) => rest) },
+        described.map((a) => [`pinned ${a.name}@${a.version} ${a.digest}${a.previous ? ` (was ${a.previous})` : ''}`, `  signer ${a.signer}, ${plural(a.approvals.length, 'approval')}, ${a.risk} risk`, ...(a.diff ? describeDiff(a.diff) : [])].join('\n')).join('\n'),
       );
     });
 
@@ -172,12 +134,13 @@ export function registerHost(program: Command, ctx: Context): void {
       const trust = await load(opts.policy);
       requireLockfile(opts.lockfile);
       const started = performance.now();
-      const servers = await resolve({ policy: trust, lockfile: opts.lockfile, offline: opts.offline, token: ctx.globals().token, limits: { timeoutMs: opts.timeout } });
+      const store = new HostTrustStore({ policy: trust, lockfile: opts.lockfile, token: ctx.globals().token, limits: { timeoutMs: opts.timeout }, onWarning: (line) => process.stderr.write(`${line}\n`) });
+      const { servers, statusSource, statusIssuedAt } = await store.resolve({ offline: opts.offline });
       const ms = performance.now() - started;
       ctx.out.result(
-        { ok: true, offline: opts.offline, servers: servers.map(({ manifest, ...rest }) => ({ ...rest, tools: manifest.tools.map((t) => t.name) })), ms: Math.round(ms) },
+        { ok: true, offline: opts.offline, statusSource, statusIssuedAt, servers: servers.map(({ manifest, ...rest }) => ({ ...rest, tools: manifest.tools.map((t) => t.name) })), ms: Math.round(ms) },
         servers.length
-          ? `${servers.map((s) => `ok ${s.name}@${s.version} ${s.digest} (${plural(s.manifest.tools.length, 'tool')}, ${s.risk} risk)`).join('\n')}\nresolved ${plural(servers.length, 'server')}${opts.offline ? ' offline, from the cache' : ''} in ${Math.round(ms)} ms`
+          ? `${servers.map((s) => `ok ${s.name}@${s.version} ${s.digest} (${plural(s.manifest.tools.length, 'tool')}, ${s.risk} risk)`).join('\n')}\nresolved ${plural(servers.length, 'server')}${statusSource === 'offline' ? ' offline, from the cache' : statusSource === 'fallback' ? ' from the stored status (registry unreachable)' : ''} in ${Math.round(ms)} ms`
           : 'the lockfile pins no servers',
       );
     });
@@ -194,18 +157,11 @@ export function registerHost(program: Command, ctx: Context): void {
       const log = (event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
       let manifest: Manifest;
       try {
-        const trust = await load(opts.policy);
         requireLockfile(opts.lockfile);
-        const token = ctx.globals().token;
-        let servers: ResolvedServer[];
-        try {
-          servers = await resolve({ policy: trust, lockfile: opts.lockfile, names: [name], offline: opts.offline, token });
-        } catch (e) {
-          // With the registry down, a cached status still within the accepted age is enough.
-          if (!(e instanceof ResolveError) || e.code !== 'REGISTRY_UNREACHABLE' || opts.offline) throw e;
-          log({ level: 'warn', event: 'sigil.run.offline', reason: e.message });
-          servers = await resolve({ policy: trust, lockfile: opts.lockfile, names: [name], offline: true, token });
-        }
+        // The store decides about the registry being down: a fallback to the stored status only on
+        // a network failure, only when the policy opts in, and with one warning line.
+        const store = new HostTrustStore({ policy: await load(opts.policy), lockfile: opts.lockfile, token: ctx.globals().token, onWarning: (line) => log({ level: 'warn', event: 'sigil.run.offline', message: line }) });
+        const { servers } = await store.resolve({ names: [name], offline: opts.offline });
         manifest = servers[0]!.manifest;
       } catch (e) {
         const code = e instanceof ResolveError || e instanceof CliError ? e.code : 'INTERNAL';

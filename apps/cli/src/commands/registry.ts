@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { parseReference, type Finding, type ToolsDiff, type VersionRecord } from '@sigil/manifest';
+import { manifestDigest, parseReference, VersionRecord, type Finding, type ToolsDiff } from '@sigil/manifest';
 import { readPublicKey } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -85,13 +85,19 @@ export function registerRegistry(program: Command, ctx: Context): void {
       await requireFile(opts.key, 'your reviewer key', MAKE_KEY);
       if (opts.cert) await requireFile(opts.cert, 'your certificate', 'ask your CA for one (sigil ca issue)');
       const { body: record } = await callRegistry<VersionRecord>(ctx, 'GET', versionPath(name, version));
+      // Sign only what was reviewed: the digest is recomputed from the manifest fetched, never
+      // taken on the registry's word (a swapped digest would approve another manifest).
+      const parsed = VersionRecord.safeParse(record);
+      if (!parsed.success || parsed.data.name !== name || parsed.data.version !== version) throw new CliError('RESPONSE_INVALID', `the registry's answer for ${name}@${version} is not its version record`);
+      const computed = manifestDigest(parsed.data.manifest);
+      if (computed !== parsed.data.digest) throw new CliError('DIGEST_MISMATCH', `the registry states digest ${parsed.data.digest} for ${name}@${version}, but the manifest it served has digest ${computed}: nothing was signed`);
       const { loadSigner, signApprovalStatement } = await import('@sigil/signing/sign');
       const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert, tsaUrl: `${registryBase(ctx)}/api/v1/timestamp` } : {}) });
       // The statement names the reviewer; the registry checks it is the principal of the token.
       const { body: me } = await callRegistry<{ principal: string }>(ctx, 'GET', '/v1/whoami');
       const principal = me.principal;
       const bundle = await signApprovalStatement(
-        { name, version, digest: record.digest },
+        { name, version, digest: computed },
         { decision: 'approved', reviewer: principal, risk: record.risk === 'high' ? 'high' : 'low', ...(opts.comment ? { comment: opts.comment } : {}) },
         signer,
       );

@@ -1,6 +1,6 @@
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
-import { manifestDigest, mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
+import { manifestDigest, mostSpecificPattern } from '@sigil/manifest';
 import {
   certificateFingerprint,
   createCa,
@@ -14,44 +14,12 @@ import {
   writeCa,
   writeKeyPair,
 } from '@sigil/signing/sign';
-import { AllowedIdentity, SignerPolicy, SigningError, STATEMENT_LIMITS, TrustedRootJson, verifyManifestBundle, type VerifiedSigner } from '@sigil/signing/verify';
-import { z } from 'zod';
+import { SigningError, STATEMENT_LIMITS, verifyManifestBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { MAKE_KEY, readBounded, requireFile, writeAtomic } from '../files.js';
 import { safeText } from '../output.js';
 import { loadManifest } from './manifest.js';
-
-/** Largest policy file, and largest file it points to (keys, trusted root). */
-const MAX_POLICY_BYTES = 1024 * 1024;
-
-const RelativePath = z.string().min(1).max(1024);
-const NamespacePattern = z.string().superRefine((value, ctx) => {
-  const problem = namespacePatternProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-/**
- * The publisher part of `sigil.policy.json`, as `sigil verify` reads it. Not strict at the top:
- * the same file carries the host's `registry`, `reviewers` and `maxStatusAgeSeconds`, which
- * `sigil resolve` reads. Certificate signers need a trusted root (CAs and TSAs): the one pinned
- * at `registry.trustedRoot`.
- */
-export const PublisherPolicyFile = z.looseObject({
-  policyVersion: z.literal(1),
-  registry: z.looseObject({ trustedRoot: RelativePath.optional() }).optional(),
-  publishers: z
-    .array(
-      z.strictObject({
-        namespace: NamespacePattern,
-        publicKeys: z.array(RelativePath).max(256).default([]),
-        identities: z.array(AllowedIdentity).max(256).default([]),
-      }),
-    )
-    .max(256)
-    .default([]),
-});
-export type PublisherPolicyFile = z.infer<typeof PublisherPolicyFile>;
 
 export function registerSigning(program: Command, ctx: Context): void {
   program
@@ -163,6 +131,8 @@ export function registerSigning(program: Command, ctx: Context): void {
     .action(async (file: string, opts: { bundle: string; policy: string }) => {
       const { manifest } = await loadManifest(file);
       const bundle = await readBounded(opts.bundle, STATEMENT_LIMITS.bundleBytes, 'BUNDLE_INVALID');
+      // The policy schema lives in the resolver, one for `sigil verify` and the host commands.
+      const { loadPublisherPolicy } = await import('@sigil/resolver');
       const publishers = await loadPublisherPolicy(opts.policy);
       const pattern = mostSpecificPattern(
         publishers.map((p) => p.namespace),
@@ -179,45 +149,6 @@ export function registerSigning(program: Command, ctx: Context): void {
     });
 }
 
-/**
- * Reads the publisher part of a policy file and the keys and trusted root it points to (paths
- * relative to the policy file).
- */
-export async function loadPublisherPolicy(path: string): Promise<Array<{ namespace: string; signers: SignerPolicy }>> {
-  const text = Buffer.from(await readBounded(path, MAX_POLICY_BYTES, 'POLICY_INVALID')).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new CliError('POLICY_INVALID', `${path} is not JSON`, [], 1, { cause });
-  }
-  const parsed = PublisherPolicyFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CliError('POLICY_INVALID', `${path} is invalid at /${issue.path.join('/')}: ${issue.message}`);
-  }
-  const base = dirname(resolvePath(path));
-  const read = async (rel: string): Promise<string> => {
-    const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
-    return Buffer.from(await readBounded(target, MAX_POLICY_BYTES, 'POLICY_INVALID')).toString('utf8');
-  };
-  let trustedRoot: TrustedRootJson | undefined;
-  if (parsed.data.registry?.trustedRoot) {
-    const root = TrustedRootJson.safeParse(parseJson(await read(parsed.data.registry.trustedRoot)));
-    if (!root.success) throw new CliError('POLICY_INVALID', `${parsed.data.registry.trustedRoot} is not a Sigstore trusted_root.json`);
-    trustedRoot = root.data;
-  }
-  return Promise.all(
-    parsed.data.publishers.map(async (entry, i) => {
-      const keys = await Promise.all(entry.publicKeys.map(read));
-      if (entry.identities.length > 0 && !trustedRoot) throw new CliError('POLICY_INVALID', `publishers/${i} names certificate identities but the policy pins no registry.trustedRoot`);
-      const signers = SignerPolicy.safeParse({ publicKeys: keys, identities: entry.identities, ...(trustedRoot ? { trustedRoot } : {}) });
-      if (!signers.success) throw new CliError('POLICY_INVALID', `publishers/${i} is invalid: ${signers.error.issues[0]?.message ?? ''}`);
-      return { namespace: entry.namespace, signers: signers.data };
-    }),
-  );
-}
-
 function describeSigner(signer: VerifiedSigner): string {
   return signer.kind === 'key' ? `key ${signer.keyFingerprint}` : `${safeText(signer.identity)} (certificate from CA ${signer.ca}, timestamped ${signer.signedAt})`;
 }
@@ -229,14 +160,6 @@ async function signing<T>(fn: () => Promise<T> | T): Promise<T> {
   } catch (e) {
     if (e instanceof SigningError) throw new CliError(e.code, e.message, [], 1, { cause: e });
     throw e;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,0 +1,112 @@
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * What the relay does with the next requests: forward them to the real registry, or play an
+ * attacker on the network path (or an overloaded registry) for some of them.
+ */
+export type RelayMode =
+  | { kind: 'forward' }
+  /** Answers `POST /v1/status` with these bytes (a replay). */
+  | { kind: 'replay-status'; body: Buffer }
+  /** Answers `POST /v1/status` with this HTTP status and a problem+json body. */
+  | { kind: 'status-http'; status: number; code: string }
+  /** Removes a version from the server listing `GET /v1/servers/{ns}/{name}` (a freeze). */
+  | { kind: 'hide-version'; version: string }
+  /** Rewrites the `digest` field of version records (GET .../versions/{v}) to this value. */
+  | { kind: 'claim-digest'; digest: string }
+  | { kind: 'swap-version'; from: string; to: string }
+  | { kind: 'huge' }
+  | { kind: 'silent' };
+
+export interface HostileRelay {
+  url: string;
+  mode: RelayMode;
+  /** The last status answer forwarded from the registry. */
+  lastStatus?: Buffer;
+  /** Stops listening (connections are then refused) until `start()`. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A small HTTP relay in front of the real registry process, on 127.0.0.1: it forwards everything
+ * unless a test sets a hostile `mode`. Hosts pin the relay's URL in their policy.
+ */
+export async function startHostileRelay(upstream: string): Promise<HostileRelay> {
+  let server: Server;
+  let port = 0;
+  const relay: HostileRelay = {
+    url: '',
+    mode: { kind: 'forward' },
+    stop: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+    start: async () => {
+      server = createServer(handle);
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      port = (server.address() as AddressInfo).port;
+      relay.url = `http://127.0.0.1:${port}`;
+    },
+    close: () => relay.stop(),
+  };
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const mode = relay.mode;
+      if (mode.kind === 'silent') return; // never answers
+      if (mode.kind === 'huge') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const block = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const push = (): void => {
+          while (sent < 50) {
+            sent++;
+            if (!res.write(block)) return void res.once('drain', push);
+          }
+          res.end();
+        };
+        return push();
+      }
+      if (req.url === '/v1/status' && mode.kind === 'replay-status') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(mode.body);
+      }
+      if (req.url === '/v1/status' && mode.kind === 'status-http') {
+        const requestId = `relay-${Date.now()}`;
+        res.writeHead(mode.status, { 'content-type': 'application/problem+json', 'x-request-id': requestId });
+        return void res.end(JSON.stringify({ type: 'about:blank', title: mode.code, status: mode.status, code: mode.code, detail: 'refused by the relay', requestId }));
+      }
+      const target = mode.kind === 'swap-version' ? req.url!.replace(mode.from, mode.to) : req.url!;
+      const upstreamRequest = request(`${upstream}${target}`, { method: req.method, headers: req.headers }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (c: Buffer) => body.push(c));
+        answer.on('end', () => {
+          let all = Buffer.concat(body);
+          if (req.url === '/v1/status') relay.lastStatus = all;
+          if (answer.statusCode === 200 && mode.kind === 'hide-version' && /^\/v1\/servers\/[^/]+\/[^/]+$/.test(req.url!)) {
+            const listing = JSON.parse(all.toString('utf8')) as { versions: Array<{ version: string }> };
+            listing.versions = listing.versions.filter((v) => v.version !== mode.version);
+            all = Buffer.from(JSON.stringify(listing));
+          }
+          if (answer.statusCode === 200 && mode.kind === 'claim-digest' && /\/versions\/[^/]+$/.test(req.url!)) {
+            const record = JSON.parse(all.toString('utf8')) as { digest: string };
+            record.digest = mode.digest;
+            all = Buffer.from(JSON.stringify(record));
+          }
+          res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
+          res.end(all);
+        });
+      });
+      upstreamRequest.end(Buffer.concat(chunks));
+    });
+  }
+
+  await relay.start();
+  return relay;
+}
