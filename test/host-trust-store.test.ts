@@ -7,6 +7,7 @@ import { createSigner, generateKeyPair, signManifestStatement } from '@sigil/sig
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileRelay, type HostileRelay } from './host-relay.js';
+import { sigilInProcess } from './sigil-in-process.js';
 
 // The host trust store (issue 10) against the real registry process, through a hostile relay:
 // each refusal once through the library API (HostTrustStore, no CLI) and once through `sigil`.
@@ -18,19 +19,23 @@ const tokens: Record<string, string> = {};
 const WEATHER = 'io.github.acme/weather';
 const FROZEN = 'io.github.acme/frozen';
 
+/** `sigil` in-process through main() against this registry (or the relay, with SIGIL_REGISTRY). */
+function sigil(args: readonly string[], token?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token ?? '', ...options.env } });
+}
 async function ok(args: string[], token?: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
-  const run = await registry.sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
+  const run = await sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
   if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
   return run.stdout;
 }
 /** Runs `sigil` through the relay and returns its refusal code (it must exit 1). */
 async function refusedVia(args: string[], cwd: string, token = tokens.reader): Promise<string> {
-  const run = await registry.sigil([...args, '--json'], token, { cwd, env: { SIGIL_REGISTRY: relay.url } });
+  const run = await sigil([...args, '--json'], token, { cwd, env: { SIGIL_REGISTRY: relay.url } });
   expect(run.code, run.stderr + run.stdout).toBe(1);
   return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
 }
 async function viaRelay(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
-  const run = await registry.sigil(args, tokens.reader, { cwd, env: { SIGIL_REGISTRY: relay.url } });
+  const run = await sigil(args, tokens.reader, { cwd, env: { SIGIL_REGISTRY: relay.url } });
   if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
   return run;
 }
@@ -300,7 +305,7 @@ describe('when the stored status is the replay floor', () => {
     const older = relay.lastStatus!;
     await new Promise((r) => setTimeout(r, 1100));
     await viaRelay(['resolve'], h);
-    const run = await withMode({ kind: 'replay-status', body: older }, () => registry.sigil(['resolve', '--json'], tokens.reader, { cwd: h, env: { SIGIL_REGISTRY: relay.url } }));
+    const run = await withMode({ kind: 'replay-status', body: older }, () => sigil(['resolve', '--json'], tokens.reader, { cwd: h, env: { SIGIL_REGISTRY: relay.url } }));
     const error = (JSON.parse(run.stdout) as { error: { code: string; refusals: Array<{ details?: { check?: string } }> } }).error;
     expect(error.code).toBe('STATUS_STALE');
     expect(error.refusals[0]!.details?.check).toBe('replay-floor');
@@ -313,7 +318,7 @@ describe('when a reviewer approves', () => {
   it('CLI: review approve refuses to sign a digest that is not the digest of the manifest served (DIGEST_MISMATCH)', async () => {
     await publish('io.github.acme/pending', '1.0.0', []);
     const run = await withMode({ kind: 'claim-digest', digest: `sha256:${'ab'.repeat(32)}` }, () =>
-      registry.sigil(['review', 'approve', 'io.github.acme/pending@1.0.0', '--key', path('alice.key'), '--json'], tokens.alice, { env: { SIGIL_REGISTRY: relay.url } }),
+      sigil(['review', 'approve', 'io.github.acme/pending@1.0.0', '--key', path('alice.key'), '--json'], tokens.alice, { env: { SIGIL_REGISTRY: relay.url } }),
     );
     expect(run.code).toBe(1);
     expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe('DIGEST_MISMATCH');

@@ -134,7 +134,7 @@ export function registerHost(program: Command, ctx: Context): void {
       const trust = await load(opts.policy);
       requireLockfile(opts.lockfile);
       const started = performance.now();
-      const store = new HostTrustStore({ policy: trust, lockfile: opts.lockfile, token: ctx.globals().token, limits: { timeoutMs: opts.timeout }, onWarning: (line) => process.stderr.write(`${line}\n`) });
+      const store = new HostTrustStore({ policy: trust, lockfile: opts.lockfile, token: ctx.globals().token, limits: { timeoutMs: opts.timeout }, onWarning: (line) => ctx.out.error(`${line}\n`) });
       const { servers, statusSource, statusIssuedAt } = await store.resolve({ offline: opts.offline });
       const ms = performance.now() - started;
       ctx.out.result(
