@@ -132,13 +132,20 @@ describe('SLSA provenance at publish', () => {
   it('accepts provenance from the manifest repository, and refuses provenance from another one', async () => {
     const file = writeManifest('prov.json', weatherManifest({ version: '7.0.0' }));
     await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle.json`]);
-    const good = await sigil(['provenance', file, '--key', path('publisher.key'), '--out', `${file}.prov.json`], undefined, { env: gha });
+    // Signed with the publisher's own key, provenance is a self-attestation: refused.
+    const self = await sigil(['provenance', file, '--key', path('publisher.key'), '--out', `${file}.self.json`], undefined, { env: gha });
+    expect(self.code, self.stderr).toBe(0);
+    expect(await refused(['publish', file, '--bundle', `${file}.bundle.json`, '--provenance', `${file}.self.json`], tokens.publisher)).toBe('PROVENANCE_INVALID');
+    // A build key bound to the builder id in the allowlist entry.
+    await ok(['keygen', '--out', path('build.key')]);
+    await ok(['allowlist', 'add-builder', 'io.github.acme', '--builder', 'https://github.com/actions/runner/github-hosted', '--public-key', path('build.key.pub')], registry.adminToken);
+    const good = await sigil(['provenance', file, '--key', path('build.key'), '--out', `${file}.prov.json`], undefined, { env: gha });
     expect(good.code, good.stderr).toBe(0);
     await ok(['publish', file, '--bundle', `${file}.bundle.json`, '--provenance', `${file}.prov.json`], tokens.publisher);
 
     const other = writeManifest('prov2.json', weatherManifest({ version: '7.0.1' }));
     await ok(['sign', other, '--key', path('publisher.key'), '--out', `${other}.bundle.json`]);
-    const bad = await sigil(['provenance', other, '--key', path('publisher.key'), '--out', `${other}.prov.json`], undefined, { env: { ...gha, GITHUB_REPOSITORY: 'mallory/fork', GITHUB_WORKFLOW_REF: 'mallory/fork/.github/workflows/x.yml@refs/heads/main' } });
+    const bad = await sigil(['provenance', other, '--key', path('build.key'), '--out', `${other}.prov.json`], undefined, { env: { ...gha, GITHUB_REPOSITORY: 'mallory/fork', GITHUB_WORKFLOW_REF: 'mallory/fork/.github/workflows/x.yml@refs/heads/main' } });
     expect(bad.code).toBe(0);
     expect(await refused(['publish', other, '--bundle', `${other}.bundle.json`, '--provenance', `${other}.prov.json`], tokens.publisher)).toBe('PROVENANCE_INVALID');
   });

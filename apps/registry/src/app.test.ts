@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTip, insertServer, insertVersion, openDatabase, verifyAuditChain, type OpenDatabase } from '@sigil/db';
 import { manifestDigest, StatusPredicate } from '@sigil/manifest';
-import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance } from '@sigil/signing/sign';
 import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
 import { filesystemManifest, weatherManifest } from '@sigil/testing';
 import { pino } from 'pino';
@@ -547,5 +547,48 @@ describe('the review queue', () => {
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ code: 'PENDING_LIMIT', pending: pending + 1, limit: pending + 1 });
     expect(snapshot()).toBe(before);
+  });
+});
+
+describe('provenance at publish', () => {
+  const gha = {
+    GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/weather-mcp',
+    GITHUB_WORKFLOW_REF: 'acme/weather-mcp/.github/workflows/release.yml@refs/tags/v9.0.0', GITHUB_REF: 'refs/tags/v9.0.0',
+    GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '1', GITHUB_RUN_ATTEMPT: '1', GITHUB_EVENT_NAME: 'push',
+  };
+  const buildKey = generateKeyPair();
+  const builderId = 'https://github.com/actions/runner/github-hosted';
+  const withProvenance = async (version: string, key: { privateKeyPem: string }) => {
+    const m = weatherManifest({ version });
+    return { ...(await publishBody(m)), provenance: (await signProvenance(m, provenanceFromGitHubActions(gha), createSigner({ privateKey: key.privateKeyPem }))) as unknown as Record<string, unknown> };
+  };
+  const putAcme = (builders?: unknown[]) => call('/v1/allowlist/io.github.acme', auth(ADMIN, { ...json({ signers: [{ publicKey: publisherKey.publicKeyPem }], ...(builders ? { builders } : {}) }), method: 'PUT' }));
+
+  it('refuses provenance signed by the publisher itself (a self-attestation)', async () => {
+    const before = snapshot();
+    const r = await call('/v1/publish', auth(t.publisher, json(await withProvenance('9.0.0', publisherKey))));
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('PROVENANCE_INVALID');
+    expect(snapshot()).toBe(before);
+  });
+
+  it('refuses to bind a publisher signer as a builder', async () => {
+    const r = await putAcme([{ builderId, publicKey: publisherKey.publicKeyPem }]);
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('REQUEST_INVALID');
+  });
+
+  it('accepts provenance from a builder bound in the allowlist entry, and keeps the builders when signers change', async () => {
+    expect((await putAcme([{ builderId, publicKey: buildKey.publicKeyPem }])).status).toBe(200);
+    const other = await putAcme([{ builderId: 'https://example.com/other-builder', publicKey: buildKey.publicKeyPem }]);
+    expect(other.status).toBe(200);
+    // Bound to another builder id than the one its provenance claims: refused.
+    expect((await call('/v1/publish', auth(t.publisher, json(await withProvenance('9.0.1', buildKey))))).body.code).toBe('PROVENANCE_INVALID');
+    expect((await putAcme([{ builderId, publicKey: buildKey.publicKeyPem }])).status).toBe(200);
+    const kept = await putAcme();
+    expect((kept.body.builders as unknown[]).length).toBe(1);
+    const r = await call('/v1/publish', auth(t.publisher, json(await withProvenance('9.0.1', buildKey))));
+    expect(r.status).toBe(201);
+    expect((await call('/v1/servers/io.github.acme/weather/versions/9.0.1/review', auth(t.alice))).body.provenance).toBe(true);
   });
 });

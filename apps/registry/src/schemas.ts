@@ -6,7 +6,8 @@ export const PublishBody = z.strictObject({ manifest: z.record(z.string(), z.unk
 export const ApprovalBody = z.strictObject({ bundle: BundleJson });
 export const ReasonBody = z.strictObject({ reason: z.string().min(1).max(4096) });
 export const SignerBody = z.strictObject({ publicKey: z.string().min(1).max(8192).optional(), identity: z.string().min(1).max(1024).optional() });
-export const AllowlistBody = z.strictObject({ signers: z.array(SignerBody).min(1).max(64) });
+export const BuilderBody = z.strictObject({ builderId: z.string().min(1).max(1024), publicKey: z.string().min(1).max(8192).optional(), identity: z.string().min(1).max(1024).optional() });
+export const AllowlistBody = z.strictObject({ signers: z.array(SignerBody).min(1).max(64), builders: z.array(BuilderBody).max(16).optional() });
 export const ReviewerBody = z.strictObject({ principal: z.string().min(1).max(128), publicKey: z.string().min(1).max(8192).optional(), identity: z.string().min(1).max(1024).optional() });
 export const TokenBody = z.strictObject({
   principal: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, 'a principal is 1-128 letters, digits and . _ @ -'),

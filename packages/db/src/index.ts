@@ -30,6 +30,7 @@ export {
   versionOf,
   versionsByStatus,
   versionsOf,
+  type AllowlistBuilderRow,
   type AllowlistSignerRow,
   type ApprovalRow,
   type ReviewerRow,

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, like, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from './database.js';
-import { allowlist, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
+import { allowlist, allowlistBuilders, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
 export type VersionRow = typeof versions.$inferSelect;
@@ -62,20 +62,33 @@ export function countTokens(db: Executor): number {
 
 // Allowlist
 
-export function upsertAllowlist(db: Executor, pattern: string, signers: Array<{ kind: 'key' | 'identity'; value: string; fingerprint: string }>, at: string): void {
+export type AllowlistBuilderRow = typeof allowlistBuilders.$inferSelect;
+
+/** Replaces the entry's signers, and its builders when given (left out: kept as they are). */
+export function upsertAllowlist(
+  db: Executor,
+  pattern: string,
+  signers: Array<{ kind: 'key' | 'identity'; value: string; fingerprint: string }>,
+  at: string,
+  builders?: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string }>,
+): void {
   db.insert(allowlist).values({ pattern, createdAt: at, updatedAt: at }).onConflictDoUpdate({ target: allowlist.pattern, set: { updatedAt: at } }).run();
   db.delete(allowlistSigners).where(eq(allowlistSigners.pattern, pattern)).run();
   for (const s of signers) db.insert(allowlistSigners).values({ pattern, ...s }).run();
+  if (builders === undefined) return;
+  db.delete(allowlistBuilders).where(eq(allowlistBuilders.pattern, pattern)).run();
+  for (const b of builders) db.insert(allowlistBuilders).values({ pattern, ...b }).run();
 }
 
 export function deleteAllowlist(db: Executor, pattern: string): boolean {
   return db.delete(allowlist).where(eq(allowlist.pattern, pattern)).run().changes > 0;
 }
 
-export function listAllowlist(db: Executor): Array<{ pattern: string; createdAt: string; updatedAt: string; signers: AllowlistSignerRow[] }> {
+export function listAllowlist(db: Executor): Array<{ pattern: string; createdAt: string; updatedAt: string; signers: AllowlistSignerRow[]; builders: AllowlistBuilderRow[] }> {
   const entries = db.select().from(allowlist).orderBy(asc(allowlist.pattern)).all();
   const signers = db.select().from(allowlistSigners).all();
-  return entries.map((e) => ({ ...e, signers: signers.filter((s) => s.pattern === e.pattern) }));
+  const builders = db.select().from(allowlistBuilders).orderBy(asc(allowlistBuilders.id)).all();
+  return entries.map((e) => ({ ...e, signers: signers.filter((s) => s.pattern === e.pattern), builders: builders.filter((b) => b.pattern === e.pattern) }));
 }
 
 // Reviewers and CAs

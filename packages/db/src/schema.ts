@@ -50,6 +50,27 @@ export const allowlistSigners = sqliteTable(
   (t) => [uniqueIndex('allowlist_signers_pattern_fingerprint_idx').on(t.pattern, t.fingerprint)],
 );
 
+/**
+ * Builders whose SLSA provenance counts in a namespace pattern: a builder id bound to the key or
+ * certificate identity that signs for it (e.g. a release workflow's identity), never the
+ * publisher's own signer, so provenance is a statement by someone other than the publisher.
+ */
+export const allowlistBuilders = sqliteTable(
+  'allowlist_builders',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    pattern: text('pattern')
+      .notNull()
+      .references(() => allowlist.pattern, { onDelete: 'cascade' }),
+    /** SLSA `runDetails.builder.id` this signer may claim. */
+    builderId: text('builder_id').notNull(),
+    kind: text('kind', { enum: ['key', 'identity'] }).notNull(),
+    value: text('value').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+  },
+  (t) => [uniqueIndex('allowlist_builders_pattern_builder_fingerprint_idx').on(t.pattern, t.builderId, t.fingerprint)],
+);
+
 /** Principals whose signed approvals count, bound to a key or certificate identity. */
 export const reviewers = sqliteTable(
   'reviewers',

@@ -154,6 +154,23 @@ export function registerRegistry(program: Command, ctx: Context): void {
       ctx.out.result(body, `${pattern}: ${plural(body.signers.length, 'signer')}`);
     });
   allowlist
+    .command('add-builder')
+    .description('accept SLSA provenance in a namespace pattern from a builder id, signed by its own key or certificate identity (never the publisher\'s)')
+    .argument('<namespace-pattern>', 'an existing allowlist pattern, e.g. io.github.acme')
+    .requiredOption('--builder <id>', 'the SLSA builder id it may claim, e.g. https://github.com/actions/runner/github-hosted')
+    .option('--public-key <file.pub>', 'the build signing public key')
+    .option('--identity <san>', 'the build certificate identity, e.g. https://github.com/acme/x/.github/workflows/release.yml@refs/heads/main')
+    .action(async (pattern: string, opts: { builder: string; publicKey?: string; identity?: string }) => {
+      const signer = await signerOf(opts);
+      const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
+      type Entry = { signers: Array<{ publicKey?: string; identity?: string }>; builders?: Array<{ builderId: string; publicKey?: string; identity?: string }> };
+      const { body: entry } = await callRegistry<Entry>(ctx, 'GET', path);
+      const signers = entry.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! }));
+      const builders = [...(entry.builders ?? []).map((b) => ({ builderId: b.builderId, ...(b.publicKey ? { publicKey: b.publicKey } : { identity: b.identity! }) })), { builderId: opts.builder, ...signer }];
+      const { body } = await callRegistry<{ pattern: string; builders: unknown[] }>(ctx, 'PUT', path, { signers, builders });
+      ctx.out.result(body, `${pattern}: ${plural(body.builders.length, 'builder')}`);
+    });
+  allowlist
     .command('list')
     .description('list the allowlist')
     .action(async () => {

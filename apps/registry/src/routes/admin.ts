@@ -25,7 +25,7 @@ export function allowlistRoutes(deps: Deps) {
     .put('/:pattern', async (c) => {
       const principal = caller(c, deps, ['admin'], 'changing the allowlist');
       const body = await readJson(c, AllowlistBody);
-      return c.json(putAllowlist(deps, principal, c.req.param('pattern'), body.signers));
+      return c.json(putAllowlist(deps, principal, c.req.param('pattern'), body.signers, body.builders));
     })
     .delete('/:pattern', (c) => {
       const principal = caller(c, deps, ['admin'], 'changing the allowlist');

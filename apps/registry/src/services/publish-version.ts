@@ -38,21 +38,14 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
   }
   if (isTombstoned(deps.db, manifest.name, manifest.version)) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} was published before and deleted; it is never reusable`);
 
-  const signers = namespaceSigners(deps, manifest.name);
+  const { signers, builders } = namespacePolicy(deps, manifest.name);
   let signer: VerifiedSigner;
   try {
     signer = verifyManifestBundle(input.bundle, manifest, signers).signer;
   } catch (e) {
     throw signingRefusal(e, 'the manifest signature');
   }
-  if (input.provenance !== undefined) {
-    try {
-      verifyProvenanceBundle(input.provenance, manifest, { signers, builderIds: deps.settings.provenanceBuilders });
-    } catch (e) {
-      const code = e instanceof SigningError && e.code === 'PROVENANCE_INVALID' ? 'PROVENANCE_INVALID' : 'PROVENANCE_INVALID';
-      throw new ServiceError(code, `the provenance does not hold: ${(e as Error).message}`, {}, { cause: e });
-    }
-  }
+  if (input.provenance !== undefined) checkProvenance(deps, input.provenance, manifest, builders);
 
   const lint = lintFindings(deps, manifest, actor);
   const errors = lint.filter((f) => f.severity === 'error');
@@ -102,8 +95,44 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
   return { created: row.created, record: versionRecord(deps, row.row) };
 }
 
-/** The signer policy of the most specific allowlist pattern covering `name`. */
-export function namespaceSigners(deps: Deps, name: string): SignerPolicy {
+/**
+ * Provenance proves that a builder bound to the namespace (its signer and builder id are in the
+ * allowlist entry, apart from the publisher's signers) says it built this exact manifest from
+ * the manifest's repository. It does not prove the source is benign, nor that the publisher's
+ * key was not used elsewhere; without a bound builder it would prove nothing, so it is refused.
+ */
+function checkProvenance(deps: Deps, provenance: Record<string, unknown>, manifest: Manifest, builders: NamespaceBuilders): void {
+  const refuse = (message: string, cause?: unknown): never => {
+    throw new ServiceError('PROVENANCE_INVALID', message, {}, { cause });
+  };
+  if (builders.entries.length === 0) refuse(`no builder is bound to ${builders.pattern} in the allowlist; provenance signed by the publisher itself would be a self-attestation`);
+  const accepted = builders.entries.filter((b) => deps.settings.provenanceBuilders.includes(b.builderId));
+  if (accepted.length === 0) refuse(`the builders bound to ${builders.pattern} are not among the registry's accepted builder ids (SIGIL_PROVENANCE_BUILDERS)`);
+  const policy = SignerPolicy.parse({
+    publicKeys: [...new Set(accepted.filter((b) => b.kind === 'key').map((b) => b.value))],
+    identities: [...new Set(accepted.filter((b) => b.kind === 'identity').map((b) => b.value))].map((identity) => ({ identity })),
+    trustedRoot: trustedRoot(deps),
+  });
+  let verified: ReturnType<typeof verifyProvenanceBundle>;
+  try {
+    verified = verifyProvenanceBundle(provenance, manifest, { signers: policy, builderIds: [...new Set(accepted.map((b) => b.builderId))] });
+  } catch (e) {
+    return refuse(`the provenance does not hold: ${(e as Error).message}`, e);
+  }
+  // The signer must be bound to the very builder id the provenance claims.
+  const claimed = verified.predicate.runDetails.builder.id;
+  const signer = verified.signer;
+  const bound = accepted.some((b) => b.builderId === claimed && (b.kind === 'key' ? signer.keyFingerprint === b.fingerprint : signer.kind === 'certificate' && signer.identity === b.value));
+  if (!bound) refuse(`the provenance claims the builder ${claimed}, but its signer is not bound to that builder in ${builders.pattern}`);
+}
+
+interface NamespaceBuilders {
+  pattern: string;
+  entries: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string }>;
+}
+
+/** The signer policy of the most specific allowlist pattern covering `name`, and its bound builders. */
+export function namespacePolicy(deps: Deps, name: string): { signers: SignerPolicy; builders: NamespaceBuilders } {
   const entries = listAllowlist(deps.db);
   const pattern = mostSpecificPattern(
     entries.map((e) => e.pattern),
@@ -111,11 +140,12 @@ export function namespaceSigners(deps: Deps, name: string): SignerPolicy {
   );
   if (pattern === undefined) throw new ServiceError('NAMESPACE_NOT_ALLOWED', `no allowlist entry covers the namespace of ${name}`);
   const entry = entries.find((e) => e.pattern === pattern)!;
-  return SignerPolicy.parse({
+  const signers = SignerPolicy.parse({
     publicKeys: entry.signers.filter((s) => s.kind === 'key').map((s) => s.value),
     identities: entry.signers.filter((s) => s.kind === 'identity').map((s) => ({ identity: s.value })),
     trustedRoot: trustedRoot(deps),
   });
+  return { signers, builders: { pattern, entries: entry.builders } };
 }
 
 export function signingRefusal(e: unknown, what: string): ServiceError {

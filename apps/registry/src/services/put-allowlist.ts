@@ -7,21 +7,33 @@ import { normalizeSigner, type SignerSpec } from './signer-spec.js';
 export interface AllowlistEntry {
   pattern: string;
   signers: Array<{ kind: 'key' | 'identity'; fingerprint: string; publicKey?: string; identity?: string }>;
+  /** Who may sign provenance for which SLSA builder id (none: provenance is refused). */
+  builders: Array<{ builderId: string; kind: 'key' | 'identity'; fingerprint: string; publicKey?: string; identity?: string }>;
   createdAt: string;
   updatedAt: string;
 }
 
-/** Sets who may sign in a namespace pattern (admin only); replaces the entry's signer list. */
-export function putAllowlist(deps: Deps, actor: Principal, pattern: string, signers: SignerSpec[]): AllowlistEntry {
+/**
+ * Sets who may sign in a namespace pattern (admin only), and which builders' provenance counts
+ * there; replaces the entry's lists. A builder signer is never one of the entry's signers: a
+ * provenance signed by the publisher's own key would be a self-attestation.
+ */
+export function putAllowlist(deps: Deps, actor: Principal, pattern: string, signers: SignerSpec[], builders?: Array<SignerSpec & { builderId: string }>): AllowlistEntry {
   const problem = namespacePatternProblem(pattern);
   if (problem) throw new ServiceError('REQUEST_INVALID', problem);
   if (signers.length === 0) throw new ServiceError('REQUEST_INVALID', 'an allowlist entry needs at least one signer');
   // The same signer twice (e.g. `sigil allowlist add` run again) is one signer: idempotent.
   const normal = [...new Map(signers.map(normalizeSigner).map((s) => [s.fingerprint, s])).values()];
+  // Builders left out are kept (so adding a signer never drops them); given, they replace.
+  const given = builders?.map((b) => ({ builderId: b.builderId, ...normalizeSigner(b) }));
+  const bound = given ? [...new Map(given.map((b) => [`${b.builderId} ${b.fingerprint}`, b])).values()] : undefined;
+  const effective = bound ?? getAllowlist(deps, pattern)?.builders ?? [];
+  const self = effective.find((b) => normal.some((s) => s.fingerprint === b.fingerprint));
+  if (self) throw new ServiceError('REQUEST_INVALID', `the builder signer ${self.fingerprint} is also a signer of ${pattern}; provenance it signs would be the publisher vouching for itself`);
   const now = nowIso(deps);
   deps.db.transaction((tx) => {
-    upsertAllowlist(tx, pattern, normal, now);
-    appendAudit(tx, { actor: actor.name, action: 'allowlist.put', subject: pattern, details: { signers: normal.map((s) => s.fingerprint) } });
+    upsertAllowlist(tx, pattern, normal, now, bound);
+    appendAudit(tx, { actor: actor.name, action: 'allowlist.put', subject: pattern, details: { signers: normal.map((s) => s.fingerprint), ...(bound ? { builders: bound.map((b) => ({ builderId: b.builderId, signer: b.fingerprint })) } : {}) } });
   });
   return getAllowlist(deps, pattern)!;
 }
@@ -40,6 +52,7 @@ export function allowlistEntries(deps: Deps): AllowlistEntry[] {
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     signers: e.signers.map((s) => (s.kind === 'key' ? { kind: 'key' as const, fingerprint: s.fingerprint, publicKey: s.value } : { kind: 'identity' as const, fingerprint: s.fingerprint, identity: s.value })),
+    builders: e.builders.map((b) => ({ builderId: b.builderId, ...(b.kind === 'key' ? { kind: 'key' as const, fingerprint: b.fingerprint, publicKey: b.value } : { kind: 'identity' as const, fingerprint: b.fingerprint, identity: b.value }) })),
   }));
 }
 
