@@ -73,10 +73,10 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       log,
       checkTimeoutMs: options.checkTimeoutMs ?? 30_000,
       toHost: (text) => {
-        if (outputOpen) output.write(`${text}\n`);
+        if (outputOpen) batched(output, `${text}\n`);
       },
       toServer: (text) => {
-        if (!childGone && child.stdin?.writable) child.stdin.write(`${text}\n`);
+        if (!childGone && child.stdin?.writable) batched(child.stdin, `${text}\n`);
       },
       onRefused: () => {
         stopChild(1000);
@@ -115,4 +115,21 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       maybeFinish();
     });
   });
+}
+
+const corked = new WeakSet<Writable>();
+/**
+ * Writes one message, coalescing every message written in the same tick into one write: a burst
+ * of pipelined answers then costs one pipe write, not one each.
+ */
+function batched(stream: Writable, text: string): void {
+  if (!corked.has(stream)) {
+    corked.add(stream);
+    stream.cork();
+    process.nextTick(() => {
+      corked.delete(stream);
+      stream.uncork();
+    });
+  }
+  stream.write(text);
 }
