@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkEntryForEnvelope, dsseEntry, type EntryVerifier, hashedRekordEntry, parseEntryBody, preAuthEncoding } from './entries.js';
+import { checkEntryForEnvelope, dsseEntry, type EntryVerifier, hashedRekordEntry, hashedRekordEntryForDigest, parseEntryBody, preAuthEncoding } from './entries.js';
 import { TlogError, type TlogErrorCode } from './errors.js';
 import { hashLeaf } from './hash.js';
 
@@ -76,6 +76,8 @@ describe('when writing Rekor v2 entry bodies', () => {
     expect(codeOf(() => dsseEntry({ envelope: { ...envelope, signatures: [{ sig: Buffer.from('a') }, { sig: Buffer.from('a') }] }, verifiers: [key, key] }))).toBe('ENTRY_INVALID');
     expect(codeOf(() => dsseEntry({ envelope: { ...envelope, signatures: Array.from({ length: 11 }, (_, i) => ({ sig: Buffer.from([i + 1]) })) }, verifiers: Array(11).fill(key) }))).toBe('ENTRY_INVALID');
     expect(codeOf(() => hashedRekordEntry({ envelope, verifier: { certificate: new Uint8Array(60_000), keyDetails: 'PKIX_ECDSA_P256_SHA_256' } }))).toBe('ENTRY_INVALID');
+    expect(codeOf(() => hashedRekordEntryForDigest({ digest: new Uint8Array(31), signature: Buffer.from('s'), verifier: key }))).toBe('ENTRY_INVALID');
+    expect(codeOf(() => hashedRekordEntryForDigest({ digest: new Uint8Array(32), signature: new Uint8Array(0), verifier: key }))).toBe('ENTRY_INVALID');
   });
 
   it('refuses bodies that are not exactly one of the two canonical forms', () => {

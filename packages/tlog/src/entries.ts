@@ -102,16 +102,26 @@ export function hashedRekordEntry(input: { envelope: DsseEnvelopeInput; verifier
   const { envelope, verifier } = input;
   checkEnvelope(envelope);
   if (envelope.signatures.length !== 1) invalid('a hashedrekord entry records exactly one signature');
+  return hashedRekordEntryForDigest({ digest: sha256(preAuthEncoding(envelope.payloadType, envelope.payload)), signature: envelope.signatures[0]!.sig, verifier });
+}
+
+/**
+ * A `hashedrekord` 0.0.2 entry for a signature over bytes whose SHA-256 is `digest` (for a DSSE
+ * envelope, the PAE: use {@link hashedRekordEntry}).
+ * @throws TlogError `ENTRY_INVALID`
+ */
+export function hashedRekordEntryForDigest(input: { digest: Uint8Array; signature: Uint8Array; verifier: EntryVerifier }): EntryBody {
+  const { digest, signature, verifier } = input;
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) invalid('a hashedrekord digest is 32 bytes (SHA-256)');
+  if (!(signature instanceof Uint8Array) || signature.length === 0) invalid('the signature is empty');
   if (verifier.keyDetails !== 'PKIX_ECDSA_P256_SHA_256') invalid(`a hashedrekord entry needs a SHA-256 key, not ${String(verifier.keyDetails)}`);
-  const digest = sha256(preAuthEncoding(envelope.payloadType, envelope.payload));
-  const content = envelope.signatures[0]!.sig;
   const spec = {
     hashedRekordV002: {
       data: { algorithm: 'SHA2_256', digest: b64(digest) },
-      signature: { content: b64(content), verifier: verifierJson(verifier) },
+      signature: { content: b64(signature), verifier: verifierJson(verifier) },
     },
   };
-  return finish('hashedrekord', spec, { digest, signatures: [{ content, verifier }] });
+  return finish('hashedrekord', spec, { digest, signatures: [{ content: signature, verifier }] });
 }
 
 /**

@@ -78,6 +78,7 @@ export {
   type EntryBody,
   type EntryVerifier,
   hashedRekordEntry,
+  hashedRekordEntryForDigest,
   KEY_DETAILS,
   type KeyDetails,
   MAX_DSSE_SIGNATURES,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { logOrigin, type TlogEntryJson, verifyTlogEntry } from './bundle-entry.js';
-import { checkEntryForEnvelope, dsseEntry, parseEntryBody } from './entries.js';
+import { checkEntryForEnvelope, dsseEntry, hashedRekordEntryForDigest, parseEntryBody } from './entries.js';
 import { TlogError, type TlogErrorCode } from './errors.js';
 import { ed25519NoteVerifier, keyHash, SIG_TYPE_ED25519 } from './note.js';
 
@@ -13,7 +13,7 @@ import { ed25519NoteVerifier, keyHash, SIG_TYPE_ED25519 } from './note.js';
 interface RekorVectors {
   log: { baseUrl: string; publicKey: string; logId: string };
   dsse: { tlogEntry: TlogEntryJson; dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string }[] } };
-  hashedrekord: { tlogEntry: TlogEntryJson };
+  hashedrekord: { tlogEntry: TlogEntryJson; messageSignature: { messageDigest: { digest: string }; signature: string } };
 }
 const vectors = JSON.parse(readFileSync(new URL('../test-vectors/rekor-v2.json', import.meta.url), 'utf8')) as RekorVectors;
 const rawKey = Buffer.from(vectors.log.publicKey, 'base64').subarray(-32); // SPKI DER of Ed25519: the key is the last 32 bytes
@@ -50,11 +50,15 @@ describe('when reading entries of the production Rekor v2 log', () => {
     expect(Buffer.from(rebuilt.bytes).toString()).toBe(Buffer.from(vectors.dsse.tlogEntry.canonicalizedBody, 'base64').toString());
   });
 
-  it('verifies a real hashedrekord 0.0.2 entry and reads its fields', () => {
+  it('verifies a real hashedrekord 0.0.2 entry, and rebuilds its body byte for byte', () => {
     const verified = verifyTlogEntry(vectors.hashedrekord.tlogEntry, { logVerifier, logId });
     expect(verified.entry.kind).toBe('hashedrekord');
     expect(verified.entry.signatures[0]!.verifier.keyDetails).toBe('PKIX_ECDSA_P256_SHA_256');
     expect(Buffer.from(parseEntryBody(Buffer.from(vectors.hashedrekord.tlogEntry.canonicalizedBody, 'base64')).leafHash).equals(Buffer.from(verified.entry.leafHash))).toBe(true);
+    // Rebuilt from the bundle's message signature and the entry's key: the same bytes.
+    const sig = vectors.hashedrekord.messageSignature;
+    const rebuilt = hashedRekordEntryForDigest({ digest: Buffer.from(sig.messageDigest.digest, 'base64'), signature: Buffer.from(sig.signature, 'base64'), verifier: verified.entry.signatures[0]!.verifier });
+    expect(Buffer.from(rebuilt.bytes).toString()).toBe(Buffer.from(vectors.hashedrekord.tlogEntry.canonicalizedBody, 'base64').toString());
   });
 
   it('refuses the real entry under another key or another log id, and with a proof hash changed', () => {
