@@ -159,6 +159,14 @@ describe('the verbs the API already had (item 9)', () => {
     expect(JSON.parse(me.stdout)).toMatchObject({ role: 'admin' });
     const created = JSON.parse((await sigil(['token', 'create', '--principal', 'temp', '--role', 'reader', '--json'], admin())).stdout) as { id: string; token: string };
     expect((await sigil(['whoami', '--field', 'principal'], created.token)).stdout).toBe('temp\n');
+    // With --field, a refusal goes to stderr as a line, so X=$(sigil … --field f) never captures it as the value.
+    const failed = await sigil(['token', 'create', '--principal', 'x', '--role', 'reader', '--field', 'token'], created.token);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toMatch(/^error FORBIDDEN: .*\(request id /m);
+    const missing = await sigil(['whoami', '--field', 'nope'], created.token);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('error FIELD_MISSING');
     const revoked = await sigil(['token', 'revoke', created.id], admin());
     expect(revoked.code, revoked.stderr).toBe(0);
     expect((await sigil(['whoami', '--json'], created.token)).error?.code).toBe('UNAUTHENTICATED');

@@ -233,8 +233,8 @@ function* allCommands(cmd: Command): Generator<Command> {
  * refusal twice.
  */
 function reportRefusals(e: ResolveError, out: Output): number {
-  if (out.json) {
-    out.result({ error: { code: e.code, message: e.message, refusals: e.refusals } }, '');
+  if (out.jsonErrors) {
+    out.raw(`${JSON.stringify({ error: { code: e.code, message: e.message, refusals: e.refusals } }, null, 2)}\n`);
   } else if (e.refusals.length > 1) {
     for (const r of e.refusals) out.error(`refused ${r.name || '(all)'} ${r.code}: ${safeText(r.message)}\n`);
     out.error(`error ${e.code}: ${e.refusals.length} servers refused (each above)\n`);
@@ -249,7 +249,7 @@ function report(e: unknown, out: Output): number {
     // Help and version are successes; everything else commander throws is wrong usage (bare
     // `sigil` shows the help on stderr and is wrong usage too).
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || (e.code === 'commander.help' && e.exitCode === 0)) return EXIT.ok;
-    if (out.json) out.result({ error: { code: 'USAGE', message: e.message } }, '');
+    if (out.jsonErrors) out.raw(`${JSON.stringify({ error: { code: 'USAGE', message: e.message } }, null, 2)}\n`);
     return EXIT.usage;
   }
   let err: CliError;
@@ -258,8 +258,8 @@ function report(e: unknown, out: Output): number {
   else if (e instanceof SigningError) err = new CliError(e.code, e.message);
   else if (e instanceof ResolveError) return reportRefusals(e, out);
   else err = new CliError('INTERNAL', `unexpected failure: ${(e as Error)?.message ?? String(e)}`);
-  if (out.json) {
-    out.result({ error: { code: err.code, message: err.message, ...(err.requestId ? { requestId: err.requestId } : {}), ...(err.findings.length ? { findings: err.findings } : {}) } }, '');
+  if (out.jsonErrors) {
+    out.raw(`${JSON.stringify({ error: { code: err.code, message: err.message, ...(err.requestId ? { requestId: err.requestId } : {}), ...(err.findings.length ? { findings: err.findings } : {}) } }, null, 2)}\n`);
   } else {
     if (err.findings.length) out.error(`${formatFindings(err.findings)}\n`);
     out.error(`error ${err.code}: ${safeText(err.message)}${err.requestId ? ` (request id ${safeText(err.requestId)})` : ''}\n`);

@@ -4,6 +4,11 @@ import { CliError } from './errors.js';
 /** Where and how a command prints: human text, or one JSON document on stdout with `--json`. */
 export interface Output {
   json: boolean;
+  /**
+   * Errors as one JSON document on stdout: with `--json` only. With `--field` alone an error is a
+   * human line on stderr, so `X=$(sigil … --field token)` never captures an error as the value.
+   */
+  jsonErrors: boolean;
   /** A result: a line of text for people, or the value as JSON (or one field of it with `--field`). */
   result(value: unknown, human: string): void;
   /** A note for people on stderr (never part of `--json` output). */
@@ -34,6 +39,7 @@ export function createOutput(options: OutputOptions): Output {
   const tty = (stderr as NodeJS.WriteStream).isTTY === true;
   return {
     json: json || field !== undefined,
+    jsonErrors: json,
     result(value, human) {
       if (field !== undefined) {
         const picked = pickField(value, field);
