@@ -117,6 +117,19 @@ describe('when the server talks before its tools are checked', () => {
   });
 });
 
+describe('when the server floods the host before its tools are checked', () => {
+  it('refuses the session with HELD_LIMIT past 1024 held messages and forwards none of them', async () => {
+    const flood = Array.from({ length: 1030 }, () => '{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"POISON"}}');
+    const h = hostile({ on: { initialize: [...flood, '#honest'] } });
+    h.send(initialize(0));
+    expect(errorCode(await h.waitFor(answerTo(0)))).toBe('HELD_LIMIT');
+    h.close();
+    expect(await h.exit).toBe(1);
+    expect(h.received).toHaveLength(1);
+    expect(refusals(h)).toEqual([expect.objectContaining({ code: 'HELD_LIMIT' })]);
+  });
+});
+
 describe('when the host sends lines a lenient server could read another way', () => {
   const cases: Array<[string, string | Buffer]> = [
     ['a NaN id', '{"jsonrpc":"2.0","id":NaN,"method":"tools/call","params":{"name":"evil","arguments":{}}}'],

@@ -41,8 +41,9 @@ const REFUSED: Record<FirewallCode, string> = {
   HELD_LIMIT: 'the server sent too much before its tools were checked',
 };
 
-/** Most messages held in each direction while the firewall is not open. */
+/** Most messages, and bytes, held in each direction while the firewall is not open. */
 export const MAX_HELD = 1024;
+export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clientInfo: 'io.modelcontextprotocol/clientInfo', clientCapabilities: 'io.modelcontextprotocol/clientCapabilities', subscriptionId: 'io.modelcontextprotocol/subscriptionId' } as const;
 
@@ -82,6 +83,10 @@ export class Firewall {
   private opening: { proxyId: string; host: Request | undefined } | undefined;
   private heldHost: Classified[] = [];
   private heldServer: Classified[] = [];
+  private heldHostBytes = 0;
+  private heldServerBytes = 0;
+  /** Size on the wire of each parsed message, for the held-bytes bound. */
+  private readonly sizes = new WeakMap<object, number>();
   private readonly ids = new IdMap();
   /** Server-to-host requests awaiting the host's answer (typed keys). */
   private readonly serverRequests = new Set<string>();
@@ -101,7 +106,9 @@ export class Firewall {
     if (this.state === 'closed' && !this.refusal) return;
     const parsed = parseStrict(bytes);
     if (!parsed.ok) return this.answerHost(null, 'MESSAGE_INVALID', parsed.reason, PARSE_ERROR);
-    this.hostMessage(classify(parsed.value));
+    const m = classify(parsed.value);
+    if ('message' in m) this.sizes.set(m.message, bytes.length);
+    this.hostMessage(m);
   }
 
   /** A host line over the size limit: refused, never forwarded. */
@@ -129,11 +136,25 @@ export class Firewall {
   }
 
   private holdHost(m: Classified): void {
-    if (this.heldHost.length >= MAX_HELD) {
-      if (m.kind === 'request') this.answerHost(m.id, 'HELD_LIMIT', `more than ${MAX_HELD} messages are waiting for the tools check`);
+    const size = this.sizeOf(m);
+    if (this.heldHost.length >= MAX_HELD || this.heldHostBytes + size > MAX_HELD_BYTES) {
+      if (m.kind === 'request') this.answerHost(m.id, 'HELD_LIMIT', `more than ${MAX_HELD} messages or ${MAX_HELD_BYTES} bytes are waiting for the tools check`);
       return;
     }
+    this.heldHostBytes += size;
     this.heldHost.push(m);
+  }
+
+  private sizeOf(m: Classified): number {
+    return 'message' in m ? (this.sizes.get(m.message) ?? 0) : 0;
+  }
+
+  /** Empties the host queue (to re-dispatch or answer it). */
+  private takeHeldHost(): Classified[] {
+    const held = this.heldHost;
+    this.heldHost = [];
+    this.heldHostBytes = 0;
+    return held;
   }
 
   /** A host answer to a server request: forwarded only if the server asked it. */
@@ -196,6 +217,7 @@ export class Firewall {
     const m = classify(parsed.value);
     if (m.kind === 'batch') return this.refuse('BATCH_REFUSED', { reason: 'the server sent a JSON-RPC batch, which MCP no longer has', details: {} });
     if (m.kind === 'invalid') return this.refuse('MESSAGE_INVALID', { reason: `the server sent an invalid message: ${m.reason}`, details: {} });
+    this.sizes.set(m.message, bytes.length);
     this.serverMessage(m);
   }
 
@@ -233,7 +255,9 @@ export class Firewall {
   }
 
   private holdServer(m: Classified): void {
-    if (this.heldServer.length >= MAX_HELD) return this.refuse('HELD_LIMIT', { reason: `the server sent more than ${MAX_HELD} messages before its tools were checked`, details: {} });
+    const size = this.sizeOf(m);
+    if (this.heldServer.length >= MAX_HELD || this.heldServerBytes + size > MAX_HELD_BYTES) return this.refuse('HELD_LIMIT', { reason: `the server sent more than ${MAX_HELD} messages or ${MAX_HELD_BYTES} bytes before its tools were checked`, details: {} });
+    this.heldServerBytes += size;
     this.heldServer.push(m);
   }
 
@@ -267,14 +291,13 @@ export class Firewall {
       const askedBy = host ?? this.heldHost.find((h): h is Request => h.kind === 'request');
       if (askedBy) {
         this.heldHost = this.heldHost.filter((h) => h !== askedBy);
+        this.heldHostBytes -= this.sizeOf(askedBy);
         this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: answer.error ?? { code: -32603, message: 'the server gave no answer' } });
       }
       this.state = 'starting';
       this.era = undefined;
       this.opening = undefined;
-      const held = this.heldHost;
-      this.heldHost = [];
-      for (const m of held) this.hostMessage(m);
+      for (const m of this.takeHeldHost()) this.hostMessage(m);
       return;
     }
     const drift = this.check.instructions(answer.result);
@@ -329,10 +352,9 @@ export class Firewall {
     // In order; a held message that starts a re-check makes the rest wait again.
     const server = this.heldServer;
     this.heldServer = [];
+    this.heldServerBytes = 0;
     for (const m of server) this.serverMessage(m as Exclude<Classified, { kind: 'batch' | 'invalid' }>);
-    const host = this.heldHost;
-    this.heldHost = [];
-    for (const m of host) this.hostMessage(m);
+    for (const m of this.takeHeldHost()) this.hostMessage(m);
   }
 
   /** Sends a request of the proxy's own; returns its id. */
@@ -385,6 +407,7 @@ export class Firewall {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.heldServer = [];
+    this.heldServerBytes = 0;
     // The host's opening request, answered by the server but held for the check.
     if (this.opening?.host && !this.ids.peek(this.opening.proxyId)) this.answerHost(this.opening.host.id, code, reason);
     this.opening = undefined;
@@ -392,9 +415,7 @@ export class Firewall {
       if (entry.origin === 'proxy') entry.settle({ error: { code: RPC[code], message: reason } });
       else if (!entry.cancelled) this.answerHost(entry.hostId, code, reason);
     }
-    const held = this.heldHost;
-    this.heldHost = [];
-    for (const m of held) if (m.kind === 'request') this.answerHost(m.id, code, reason);
+    for (const m of this.takeHeldHost()) if (m.kind === 'request') this.answerHost(m.id, code, reason);
   }
 
   // ---- output -------------------------------------------------------------------------------
