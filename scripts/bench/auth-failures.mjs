@@ -29,7 +29,7 @@ for (let i = 0; ; i++) {
 }
 
 const auditHead = async () => ((await (await fetch(`${base}/v1/audit/verify`, { headers: { authorization: `Bearer ${admin}` } })).json()).events);
-const dbBytes = () => ['registry.db', 'registry.db-wal'].reduce((n, f) => n + statSync(join(work, 'data', f), { throwIfNoEntry: false })?.size ?? n, 0);
+const dbBytes = () => ['registry.db', 'registry.db-wal'].reduce((n, f) => n + (statSync(join(work, 'data', f), { throwIfNoEntry: false })?.size ?? 0), 0);
 
 async function run(token, expect) {
   let next = 0;
