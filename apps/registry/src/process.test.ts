@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openDatabase } from '@sigil/db';
 import { freePort, startRegistry, type RegistryProcess } from '@sigil/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,5 +161,52 @@ describe('when the port is taken', () => {
     } finally {
       blocker.close();
     }
+  }, 40_000);
+});
+
+/** Starts the registry with stdout piped (not a terminal), until it says it listens; then stops it. */
+async function firstStart(env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; dataDir: string }> {
+  const dataDir = tempDir();
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/sigil-registry.js', import.meta.url))], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: undefined, SIGIL_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!stderr.includes('listening on') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await fetch(`http://127.0.0.1:${port}/healthz`);
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return { stdout, stderr, dataDir };
+}
+
+describe('the first start', () => {
+  it('says where the admin token is written, never that it is shown', async () => {
+    const { stderr, dataDir } = await firstStart({});
+    expect(stderr).toContain(`its token is in ${join(dataDir, 'bootstrap-token')} (mode 0600)`);
+    expect(stderr).not.toMatch(/shown once/);
+    expect(stderr).not.toContain(readFileSync(join(dataDir, 'bootstrap-token'), 'utf8').trim());
+  }, 40_000);
+});
+
+describe('the log format', () => {
+  it('is JSON lines when stdout is not a terminal', async () => {
+    const { stdout } = await firstStart({});
+    const lines = stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('request');
+  }, 40_000);
+
+  it('is one readable line per event with SIGIL_LOG_FORMAT=pretty', async () => {
+    const { stdout } = await firstStart({ SIGIL_LOG_FORMAT: 'pretty' });
+    expect(stdout).toMatch(/^\d\d:\d\d:\d\d info {2}listening address=127\.0\.0\.1 port=\d+/m);
+    expect(stdout).toMatch(/^\d\d:\d\d:\d\d info {2}request GET \/healthz 200 [\d.]+ms requestId=/m);
+    expect(stdout).not.toContain('{"level"');
   }, 40_000);
 });
