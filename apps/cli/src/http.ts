@@ -33,7 +33,7 @@ export async function callRegistry<T = unknown>(ctx: Context, method: 'GET' | 'P
     if (e instanceof ResolveError) throw new CliError(e.code, e.message);
     throw e;
   }
-  if (answer.status >= 400) throw problemError(ctx, answer.status, answer.json);
+  if (answer.status >= 400) throw problemError(ctx, answer.status, answer.json, answer.requestId);
   return { status: answer.status, body: answer.json as T };
 }
 
@@ -47,7 +47,7 @@ export function versionPath(name: string, version: string): string {
  * The registry's problem+json as a CLI refusal: its code, its sentence, its request id (always
  * printed, so people can quote it), and what to do where the registry's words are about HTTP.
  */
-export function problemError(ctx: Context, status: number, json: unknown): CliError {
+export function problemError(ctx: Context, status: number, json: unknown, headerRequestId?: string): CliError {
   const problem = (json ?? {}) as { code?: unknown; detail?: unknown; findings?: unknown; requestId?: unknown };
   // Findings are data from the network: parsed, never cast; a malformed list is dropped, not printed.
   const parsed = z.array(Finding).max(1000).safeParse(problem.findings ?? []);
@@ -61,5 +61,12 @@ export function problemError(ctx: Context, status: number, json: unknown): CliEr
   } else if (code === 'INTERNAL') {
     detail = `${detail.replace(/;?\s*quote the request id.*$/i, '')}; quote the request id when you report it`;
   }
-  return new CliError(code, detail, findings, 1, typeof problem.requestId === 'string' ? { requestId: problem.requestId } : {});
+  // The body's id, else the x-request-id header (an answer that is not problem+json still has one).
+  const requestId = typeof problem.requestId === 'string' ? problem.requestId : headerRequestId;
+  return new CliError(code, detail, findings, 1, requestId ? { requestId: safeId(requestId) } : {});
+}
+
+/** A request id as printed: short, and only characters that cannot drive a terminal. */
+function safeId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.:-]/g, '?').slice(0, 64);
 }
