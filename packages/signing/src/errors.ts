@@ -19,6 +19,8 @@ export type SigningErrorCode =
   | 'STATEMENT_INVALID'
   /** SLSA provenance does not parse or does not satisfy the provenance policy. */
   | 'PROVENANCE_INVALID'
+  /** A transparency log entry does not verify: unknown log, bad checkpoint or inclusion proof, or the entry of another signature. */
+  | 'LOG_ENTRY_INVALID'
   /** A timestamp is missing, does not verify, comes from an untrusted TSA or falls outside the certificate's validity. */
   | 'TIMESTAMP_INVALID'
   /** A certificate chain does not verify to a trusted CA, or a certificate is unfit for its use. */

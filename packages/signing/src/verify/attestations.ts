@@ -15,6 +15,7 @@ import {
   type SubjectRef,
 } from '../statements.js';
 import { verifyEnvelopeBundle, type BundleInput } from './bundle.js';
+import type { VerifiedLogEntry } from './log.js';
 import type { VerifiedSigner } from './types.js';
 import type { VerificationCache } from './cache.js';
 import { SignerPolicy, type ProvenancePolicy } from './policy.js';
@@ -33,6 +34,8 @@ export interface VerifiedStatement<P> {
   predicate: P;
   /** `sha256:<hex>` of the bundle: the approval digest hosts record in lockfiles. */
   bundleDigest: string;
+  /** The bundle's transparency log entries that verified against the trusted root's logs, when any. */
+  log?: VerifiedLogEntry[];
 }
 
 /**
@@ -137,7 +140,7 @@ function verifyAttestation<S extends z.ZodType>(
   }
   const predicate = schema.safeParse(statement.predicate);
   if (!predicate.success) throw new SigningError(predicateCode, `the predicate does not match ${predicateType}: ${z.prettifyError(predicate.error).slice(0, 500)}`, { cause: predicate.error });
-  return { signer: envelope.signer, statement, predicate: predicate.data as z.infer<S>, bundleDigest: envelope.bundleDigest };
+  return { signer: envelope.signer, statement, predicate: predicate.data as z.infer<S>, bundleDigest: envelope.bundleDigest, ...(envelope.log ? { log: envelope.log } : {}) };
 }
 
 /** Parses verified payload bytes as an in-toto Statement v1 (or with another statement schema). */

@@ -9,6 +9,7 @@ import { publicKeyFingerprint } from '../keys.js';
 import { STATEMENT_LIMITS } from '../statements.js';
 import type { VerificationCache } from './cache.js';
 import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
+import { verifyLogEntries } from './log.js';
 import { exactIdentityPattern } from './policy.js';
 import type { CompiledTrust, TrustedCa } from './trust.js';
 
@@ -31,7 +32,7 @@ export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, p
   let verified = cache?.get(key);
   if (verified && !recheckCached(bundle, verified, trust)) verified = undefined;
   if (!verified) {
-    verified = verifyCrypto(bundle, trust, digest);
+    verified = verifyCrypto(bundle, trust, digest, json);
     cache?.set(key, verified);
   }
   if (verified.payloadType !== payloadType) {
@@ -45,7 +46,7 @@ export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, p
  * Version of this verification pipeline, part of every cache key: bump it whenever a check is
  * added or changed, so results kept by an older verifier are never reused.
  */
-export const VERIFIER_VERSION = 'sigil-verify-2';
+export const VERIFIER_VERSION = 'sigil-verify-3';
 
 /**
  * A cached result (possibly read from disk, so possibly forged) saves only the chain and timestamp
@@ -126,7 +127,7 @@ function checkShape(json: unknown): BundleWithDsseEnvelope {
 }
 
 /** Step 3: timestamps, the signing key or certificate chain at the timestamp, then the signature. */
-function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bundleDigest: string): VerifiedEnvelope {
+function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bundleDigest: string, json: unknown): VerifiedEnvelope {
   let entity: SignedEntity;
   try {
     entity = toSignedEntity(bundle);
@@ -135,17 +136,24 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
   }
   const envelope = bundle.content.dsseEnvelope;
   const base = { payload: envelope.payload, payloadType: envelope.payloadType, bundleDigest };
+  // Transparency log entries count only against a trusted root that lists their log: each is
+  // checked by @sigil/tlog first (checkpoint signature, inclusion proof, entry of this very
+  // signature), then again by the stock verifier, which checks every entry whatever the threshold.
+  // Against a root without a log, a certificate bundle with entries is refused as before.
+  const rawEntries = (json as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
+  const logged = Array.isArray(rawEntries) && rawEntries.length > 0 && trust.logs.length > 0 ? verifyLogEntries(rawEntries, trust.logs, envelope) : [];
+  const log = logged.length > 0 ? { log: logged } : {};
 
   if (entity.key.$case === 'public-key') {
     runVerifier(entity, trust, { timestampThreshold: 0 });
     const hint = entity.key.hint;
-    return { ...base, signer: { kind: 'key', keyFingerprint: publicKeyFingerprint(trust.keys.get(hint)!) } };
+    return { ...base, ...log, signer: { kind: 'key', keyFingerprint: publicKeyFingerprint(trust.keys.get(hint)!) } };
   }
 
   // @sigstore/verify throws a TypeError on a certificate bundle without a timestamp (no time to
   // judge the chain at): refuse it first, with our code.
   const timestamps = entity.timestamps.filter((t) => t.$case === 'timestamp-authority');
-  if (timestamps.length === 0 || bundle.verificationMaterial.tlogEntries.length > 0) {
+  if (timestamps.length === 0 || (bundle.verificationMaterial.tlogEntries.length > 0 && logged.length === 0)) {
     throw new SigningError('TIMESTAMP_INVALID', 'a certificate-signed bundle must carry an RFC 3161 timestamp from a trusted TSA (and no transparency log entry)');
   }
   const leaf = entity.key.certificate;
@@ -161,6 +169,7 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
     .sort((a, b) => a.getTime() - b.getTime())[0]!;
   return {
     ...base,
+    ...log,
     signer: {
       kind: 'certificate',
       identity,
@@ -199,6 +208,12 @@ function mapVerifierError(cause: unknown, trust: CompiledTrust, leaf?: X509Certi
         return new SigningError('SIGNER_UNTRUSTED', 'the certificate does not chain to a CA of the trusted root', { cause });
       case 'SIGNATURE_ERROR':
         return new SigningError('SIGNATURE_INVALID', 'the signature does not verify', { cause });
+      case 'TLOG_ERROR':
+      case 'TLOG_BODY_ERROR':
+      case 'TLOG_INCLUSION_PROOF_ERROR':
+      case 'TLOG_INCLUSION_PROMISE_ERROR':
+      case 'TLOG_MISSING_INCLUSION_ERROR':
+        return new SigningError('LOG_ENTRY_INVALID', `a transparency log entry does not verify: ${cause.message}`, { cause });
       default:
         return new SigningError('SIGNATURE_INVALID', `the bundle does not verify: ${cause.message}`, { cause });
     }

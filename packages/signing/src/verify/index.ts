@@ -26,6 +26,7 @@ export { buildTrustedRoot, parseTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, TrustedRoo
 export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint, ProvenancePolicy, SignerPolicy, type SignerPolicyInput } from './policy.js';
 export { BUNDLE_V03_MEDIA_TYPES, VERIFIER_VERSION, type BundleInput } from './bundle.js';
 export type { VerifiedEnvelope, VerifiedSigner } from './types.js';
+export { MAX_LOG_ENTRIES, type TrustedLog, trustedLogs, type VerifiedLogEntry, verifyLogEntries } from './log.js';
 export { SerializedCacheEntry, VerificationCache } from './cache.js';
 export {
   parseStatement,

@@ -4,6 +4,7 @@ import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { SigningError } from '../errors.js';
 import { certificateFingerprint, publicKeyFingerprint, toPublicKey } from '../keys.js';
 import { parseTrustedRoot } from '../trusted-root.js';
+import { type TrustedLog, trustedLogs } from './log.js';
 import type { AllowedIdentity, SignerPolicy } from './policy.js';
 
 /** One CA of the trusted root, with the fingerprints policies name it by. */
@@ -26,6 +27,8 @@ export interface CompiledTrust {
   keys: Map<string, KeyObject>;
   cas: TrustedCa[];
   identities: AllowedIdentity[];
+  /** The trusted root's transparency logs Sigil checks entries against (none: entries are refused). */
+  logs: TrustedLog[];
 }
 
 const compiled = new WeakMap<SignerPolicy, CompiledTrust>();
@@ -62,7 +65,7 @@ export function compileTrust(policy: SignerPolicy): CompiledTrust {
   const id = createHash('sha256')
     .update(canonicalJson({ keys: [...keys.keys()].sort(), root: root?.json ?? null }))
     .digest('hex');
-  const trust: CompiledTrust = { id, material, keys, cas, identities: policy.identities };
+  const trust: CompiledTrust = { id, material, keys, cas, identities: policy.identities, logs: trustedLogs(root?.json) };
   compiled.set(policy, trust);
   return trust;
 

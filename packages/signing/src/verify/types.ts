@@ -1,3 +1,5 @@
+import type { VerifiedLogEntry } from './log.js';
+
 /** Who signed, as proven by the verification. */
 export type VerifiedSigner =
   | {
@@ -27,4 +29,6 @@ export interface VerifiedEnvelope {
   payloadType: string;
   /** `sha256:<hex>` of the bundle (its bytes as received, or canonical JSON when given parsed). */
   bundleDigest: string;
+  /** The transparency log entries that verified against the trusted root's logs, when any. */
+  log?: VerifiedLogEntry[];
 }
