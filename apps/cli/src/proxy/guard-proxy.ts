@@ -43,6 +43,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     timers.push(setTimeout(fn, ms));
   };
   let outputOpen = true;
+  const toHost = batchedWriter(output);
+  const toServer = batchedWriter(child.stdin!);
   let childGone = false;
   let hostGone = false;
   let status = 0;
@@ -53,12 +55,14 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       if (finished) return;
       finished = true;
       for (const t of timers) clearTimeout(t);
+      toHost.flush();
       outputOpen = false;
       output.end();
       input.pause();
       resolveExit(firewall.refusal ? 1 : status);
     };
     const stopChild = (graceMs: number): void => {
+      toServer.flush();
       child.stdin?.end();
       later(graceMs, () => !childGone && child.kill('SIGTERM'));
       later(graceMs * 2, () => !childGone && child.kill('SIGKILL'));
@@ -73,10 +77,10 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       log,
       checkTimeoutMs: options.checkTimeoutMs ?? 30_000,
       toHost: (text) => {
-        if (outputOpen) batched(output, `${text}\n`);
+        if (outputOpen) toHost.write(`${text}\n`);
       },
       toServer: (text) => {
-        if (!childGone && child.stdin?.writable) batched(child.stdin, `${text}\n`);
+        if (!childGone && child.stdin?.writable) toServer.write(`${text}\n`);
       },
       onRefused: () => {
         stopChild(1000);
@@ -117,19 +121,22 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   });
 }
 
-const corked = new WeakSet<Writable>();
 /**
- * Writes one message, coalescing every message written in the same tick into one write: a burst
- * of pipelined answers then costs one pipe write, not one each.
+ * A writer that joins every message written in the same tick into one write: a burst of pipelined
+ * answers then costs one pipe write, not one each. `flush` writes what waits at once (before end).
  */
-function batched(stream: Writable, text: string): void {
-  if (!corked.has(stream)) {
-    corked.add(stream);
-    stream.cork();
-    process.nextTick(() => {
-      corked.delete(stream);
-      stream.uncork();
-    });
-  }
-  stream.write(text);
+function batchedWriter(stream: Writable): { write(text: string): void; flush(): void } {
+  let queued: string[] = [];
+  const flush = (): void => {
+    if (queued.length === 0) return;
+    const text = queued.length === 1 ? queued[0]! : queued.join('');
+    queued = [];
+    if (!stream.writableEnded && !stream.destroyed) stream.write(text);
+  };
+  return {
+    write: (text) => {
+      if (queued.push(text) === 1) process.nextTick(flush);
+    },
+    flush,
+  };
 }
