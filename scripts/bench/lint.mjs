@@ -30,21 +30,26 @@ const large = manifestOf(1024);
 const text = JSON.stringify(manifest);
 const bytes = Buffer.byteLength(text);
 
-/** Milliseconds per call: the best of five rounds of `seconds / 5` each, after a warm-up. */
-function msPerCall(fn) {
-  for (let i = 0; i < 20; i++) fn();
-  let best = Infinity;
-  for (let round = 0; round < 5; round++) {
-    let n = 0;
-    const start = process.hrtime.bigint();
-    const end = start + BigInt(Math.round((seconds / 5) * 1e9));
-    let now = start;
-    while (now < end) {
-      fn();
-      n++;
-      now = process.hrtime.bigint();
-    }
-    best = Math.min(best, Number(now - start) / 1e6 / n);
+/**
+ * Milliseconds per call of each case: rounds interleave the cases (each runs for `seconds / 10`
+ * per round, after a warm-up) so all see the same machine load; the best round of each counts.
+ */
+function msPerCall(cases) {
+  const best = cases.map(() => Infinity);
+  for (const fn of cases) for (let i = 0; i < 20; i++) fn();
+  for (let round = 0; round < 10; round++) {
+    cases.forEach((fn, k) => {
+      let n = 0;
+      const start = process.hrtime.bigint();
+      const end = start + BigInt(Math.round((seconds / 10) * 1e9));
+      let now = start;
+      while (now < end) {
+        fn();
+        n++;
+        now = process.hrtime.bigint();
+      }
+      best[k] = Math.min(best[k], Number(now - start) / 1e6 / n);
+    });
   }
   return best;
 }
@@ -52,12 +57,9 @@ function msPerCall(fn) {
 const findings = lintManifest(manifest);
 if (findings.length) throw new Error(`the bench manifest should lint clean: ${findings.map((f) => f.rule).join(', ')}`);
 if (!checkManifestValue(manifest).manifest) throw new Error('the bench manifest should be valid');
-const parse = msPerCall(() => JSON.parse(text));
-const check = msPerCall(() => checkManifestValue(manifest));
-const lint = msPerCall(() => lintManifest(manifest));
-const lintLarge = msPerCall(() => lintManifest(large));
+const [parse, check, lint, lintLarge] = msPerCall([() => JSON.parse(text), () => checkManifestValue(manifest), () => lintManifest(manifest), () => lintManifest(large)]);
 const row = (label, ms, ratio, goal) => console.log(`${label.padEnd(34)} ${ms.toFixed(3).padStart(8)} ms   ${ratio.toFixed(1).padStart(5)}x  (goal <= ${goal}x)`);
-console.log(`node ${process.version}; 128 tools, ${bytes} bytes; best of 5 rounds`);
+console.log(`node ${process.version}; 128 tools, ${bytes} bytes; cases interleaved, best of 10 rounds`);
 console.log(`${'JSON.parse (baseline)'.padEnd(34)} ${parse.toFixed(3).padStart(8)} ms`);
 row('lintManifest, 128 tools', lint, lint / parse, 15);
 row('checkManifestValue, 128 tools', check, check / parse, 5);

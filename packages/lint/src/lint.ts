@@ -2,7 +2,7 @@ import type { Manifest } from '@sigil/manifest';
 import type { LintFinding } from './finding.js';
 import { decodeInline, decodeRun, readable } from './encoded.js';
 import { foldText } from './fold.js';
-import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type TextPattern } from './patterns.js';
+import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type Anchored, type TextPattern } from './patterns.js';
 import { excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
 import { walk, type ManifestString } from './walk.js';
 
@@ -20,6 +20,17 @@ const SECRET_RE = combine(SECRET_PATTERNS);
 const OTHER_RE = combine(OTHER_SCRIPT_PATTERNS);
 const ENCODED: TextPattern = { rule: 'encoded-blob', raw: true, encoded: true, source: '' };
 
+const folds = new Map<string, string>();
+/** The anchored patterns of a trigger word as written (`Silently`, `si1ently`), its fold cached. */
+function wordAt(words: Map<string, Anchored>, word: string): Anchored | undefined {
+  let key = folds.get(word);
+  if (key === undefined) {
+    key = asciiFold(word);
+    if (folds.size < 10_000) folds.set(word, key);
+  }
+  return words.get(key);
+}
+
 /**
  * Every match of the prose rules in `text` (already folded), in two linear passes: the trigger
  * pass (words, prefixes, encoded runs) with anchored patterns tried only at its hits, and the
@@ -34,7 +45,7 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
       continue;
     }
     // A trigger word may also begin a prefixed pattern (`password: …` is both), so both are tried.
-    for (const anchored of m[1] !== undefined ? [words.get(asciiFold(m[1])), prefixed] : [prefixed]) {
+    for (const anchored of m[1] !== undefined ? [wordAt(words, m[1]), prefixed] : [prefixed]) {
       if (!anchored) continue;
       anchored.re.lastIndex = m.index;
       const hit = anchored.re.exec(text);
@@ -269,11 +280,15 @@ class Reader {
 
   /** A parameter named for the conversation or the model's context, that can carry text. */
   private key(s: ManifestString): void {
+    if (!HARVEST_HINT.test(s.text)) return;
     const words = s.text.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
     if (!harvests(words) || !carriesText(s.schema)) return;
     this.emit('context-harvesting', s, `the parameter ${JSON.stringify(s.text)} asks for the conversation or the model's context, which a tool should not need`, excerptAround(s.text, 0, s.text.length));
   }
 }
+
+/** Any parameter name `harvests` can accept holds one of these. */
+const HARVEST_HINT = /side_?note|conversation|chat|prompt|messages|history|context/i;
 
 /** Words that name a domain object (an id, a flag, a meeting's transcript), not the conversation. */
 const DOMAIN_WORDS = new Set(['id', 'ids', 'url', 'uri', 'name', 'title', 'count', 'limit', 'page', 'cursor', 'include', 'with', 'show', 'fetch', 'enable', 'meeting', 'video', 'audio', 'call', 'media', 'file', 'path', 'format', 'type', 'language', 'lang', 'mode', 'channel', 'thread', 'ts']);

@@ -17,7 +17,8 @@ export interface ManifestString {
   schema?: unknown;
 }
 
-const escape = (s: string | number) => String(s).replaceAll('~', '~0').replaceAll('/', '~1');
+const NEEDS_ESCAPE = /[~/]/;
+const escape = (s: string) => (NEEDS_ESCAPE.test(s) ? s.replaceAll('~', '~0').replaceAll('/', '~1') : s);
 const PROSE_FIELDS = new Set(['description', 'title', 'instructions', 'placeholder', 'examples', 'example', 'enum', 'const', 'default', 'choices', 'valueHint']);
 const NOT_PROSE = new Set(['$schema', 'websiteUrl', 'url', 'src', 'registryBaseUrl', 'identifier', 'fileSha256', 'mimeType', 'registryType', 'runtimeHint', 'source', 'id', 'subfolder', 'type', 'format', 'pattern', '$ref', 'name', 'version', 'required']);
 const SECRET_FIELDS = new Set(['default', 'value', 'const', 'examples', 'example']);

@@ -88,8 +88,11 @@ export function scanJson(text: string, maxDepth: number): Finding[] {
   return findings;
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** UTF-8 length of a JS string without allocating its encoding. Lone surrogates count as U+FFFD (3 bytes). */
 export function utf8Length(s: string): number {
+  if (!NON_ASCII.test(s)) return s.length;
   let bytes = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

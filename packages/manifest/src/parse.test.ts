@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkManifest, LIMITS, ManifestError, parseManifest, refusalCode } from './index.js';
+import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest, refusalCode } from './index.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 const base = (): Record<string, unknown> => JSON.parse(vectorText) as Record<string, unknown>;
@@ -237,5 +237,45 @@ describe('property: the parser never throws', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('when a manifest is checked as a value (checkManifestValue)', () => {
+  // The value path checks in place; it must find exactly what the text path finds.
+  const deep = (n: number): unknown => (n === 0 ? 'leaf' : { d: deep(n - 1) });
+  const cases: Array<[string, () => Record<string, unknown>]> = [
+    ['the test vector', base],
+    ['a lone surrogate in a string', () => ({ ...base(), title: 'Acme \ud800 Weather' })],
+    ['a lone surrogate in a key', () => ({ ...base(), _meta: { ['k\udc00']: 1 } })],
+    ['nesting past the bound', () => ({ ...base(), _meta: { x: deep(40) } })],
+    ['an unknown key', () => ({ ...base(), extra: 1 })],
+    ['too many tools', () => ({ ...base(), tools: Array.from({ length: LIMITS.tools + 1 }, (_, i) => tool(i)) })],
+    ['a long schema description', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'object', properties: { a: { type: 'string', description: 'é'.repeat(5000) } } } }] })],
+    ['a JSON value inside tool schemas', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'object', properties: { a: { type: 'string', default: null, enum: [1, 'b', true, { c: [null] }] } } } }] })],
+    ['an invalid name and version', () => ({ ...base(), name: 'Bad Name', version: 'v1' })],
+    ['too large', () => ({ ...base(), _meta: { pad: 'x'.repeat(LIMITS.manifestBytes) } })],
+  ];
+  it.each(cases)('finds what the text path finds: %s', (_label, make) => {
+    const value = make();
+    const shape = (fs: ReadonlyArray<{ path: string; rule: string; severity: string }>) => fs.map((f) => `${f.severity} ${f.rule} ${f.path}`);
+    const byValue = checkManifestValue(value);
+    const byText = checkManifest(JSON.stringify(value));
+    expect(shape(byValue.findings)).toEqual(shape(byText.findings));
+    expect(byValue.manifest === undefined).toBe(byText.manifest === undefined);
+  });
+
+  it('checks a value that is not plain JSON (undefined, NaN, a Date) as its serialisation', () => {
+    const value = { ...base(), title: undefined, _meta: { at: new Date(0), n: Number.NaN } };
+    const check = checkManifestValue(value);
+    expect(check.findings).toEqual([]);
+    expect(check.manifest).toEqual(JSON.parse(JSON.stringify(value)));
+    expect(checkManifestValue({ ...base(), _meta: { f: () => 1 } }).manifest).toEqual({ ...base(), _meta: {} });
+  });
+
+  it('refuses what is not a JSON value at all', () => {
+    expect(checkManifestValue(undefined).findings).toEqual([expect.objectContaining({ rule: 'MANIFEST_INVALID' })]);
+    const cyclic: Record<string, unknown> = base();
+    cyclic.self = cyclic;
+    expect(checkManifestValue(cyclic).findings).toEqual([expect.objectContaining({ rule: 'MANIFEST_INVALID' })]);
   });
 });

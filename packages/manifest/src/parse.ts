@@ -76,7 +76,8 @@ export function checkManifestValue(value: unknown, limits: Limits = LIMITS): Man
     if (size > limits.manifestBytes) {
       return fail([error('', 'MANIFEST_TOO_LARGE', `the manifest is ${size} bytes; the limit is ${limits.manifestBytes} bytes (${limits.manifestBytes / 1024} KiB)`)]);
     }
-    const walked = plainJson(value, limits.depth);
+    // JSON.stringify writes a lone surrogate as a \uXXXX escape: without one, no string needs the test.
+    const walked = plainJson(value, limits.depth, ESCAPED_SURROGATE.test(text));
     if (walked === undefined) return checkManifest(text, limits);
     if (walked.some((f) => f.rule === 'JSON_TOO_DEEP')) return fail(walked);
     return finish([...walked, ...checkValue(value, limits, FastManifest, false)], value);
@@ -102,13 +103,13 @@ const FastManifest = Manifest.extend({
  * One walk over a value: undefined unless it is plain JSON; else the findings the raw-text scan
  * would give (nesting deeper than `maxDepth`, lone surrogates). Never recurses past the bound.
  */
-function plainJson(value: unknown, maxDepth: number): Finding[] | undefined {
+function plainJson(value: unknown, maxDepth: number, surrogates: boolean): Finding[] | undefined {
   const findings: Finding[] = [];
   const at: Array<string | number> = [];
   const walk = (node: unknown, depth: number): boolean => {
     switch (typeof node) {
       case 'string':
-        if (LONE_SURROGATE.test(node)) findings.push(error(pointer(at), 'STRING_INVALID', 'the string holds a lone UTF-16 surrogate, which JSON canonicalisation (RFC 8785) forbids'));
+        if (surrogates && LONE_SURROGATE.test(node)) findings.push(error(pointer(at), 'STRING_INVALID', 'the string holds a lone UTF-16 surrogate, which JSON canonicalisation (RFC 8785) forbids'));
         return true;
       case 'number':
         return Number.isFinite(node);
@@ -134,7 +135,7 @@ function plainJson(value: unknown, maxDepth: number): Finding[] | undefined {
         for (const key in node) {
           if (!Object.hasOwn(node, key)) continue;
           at.push(key);
-          if (LONE_SURROGATE.test(key)) findings.push(error(pointer(at), 'STRING_INVALID', 'the key holds a lone UTF-16 surrogate'));
+          if (surrogates && LONE_SURROGATE.test(key)) findings.push(error(pointer(at), 'STRING_INVALID', 'the key holds a lone UTF-16 surrogate'));
           const ok = walk((node as Record<string, unknown>)[key], depth + 1);
           at.pop();
           if (!ok) return false;
@@ -215,34 +216,54 @@ function limitFindings(manifest: Record<string, unknown>, limits: Limits): Findi
         findings.push(error(pointer(['tools', i, 'name']), 'TOOL_DUPLICATE', `the tool name ${JSON.stringify(t.name)} is already used by /tools/${first}; tool names must be unique`));
       } else seen.set(t.name, i);
     }
-    for (const [at, description] of descriptions(t, ['tools', i])) {
-      const bytes = utf8Length(description);
-      if (bytes > limits.descriptionBytes) {
-        findings.push(error(pointer(at), 'DESCRIPTION_TOO_LONG', `the description is ${bytes} bytes; the limit is ${limits.descriptionBytes} bytes (${limits.descriptionBytes / 1024} KiB)`));
-      }
+    for (const [at, bytes] of longDescriptions(t, ['tools', i], limits.descriptionBytes)) {
+      findings.push(error(pointer(at), 'DESCRIPTION_TOO_LONG', `the description is ${bytes} bytes; the limit is ${limits.descriptionBytes} bytes (${limits.descriptionBytes / 1024} KiB)`));
     }
   });
   return findings;
 }
 
-/** The tool's own description and every `description` string inside its schemas, with paths. */
-function* descriptions(tool: Record<string, unknown>, base: Array<string | number>): Generator<[Array<string | number>, string]> {
-  if (typeof tool.description === 'string') yield [[...base, 'description'], tool.description];
+/**
+ * The tool's own description and every `description` string inside its schemas that is longer
+ * than `limit` UTF-8 bytes, with paths. A string of n UTF-16 units is at most 3n bytes, so most
+ * are passed over without counting.
+ */
+function longDescriptions(tool: Record<string, unknown>, base: Array<string | number>, limit: number): Array<[Array<string | number>, number]> {
+  const out: Array<[Array<string | number>, number]> = [];
+  const check = (text: string, at: Array<string | number>) => {
+    if (text.length * 3 <= limit) return;
+    const bytes = utf8Length(text);
+    if (bytes > limit) out.push([at, bytes]);
+  };
+  if (typeof tool.description === 'string') check(tool.description, [...base, 'description']);
+  const at: Array<string | number> = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        at.push(i);
+        walk(node[i]);
+        at.pop();
+      }
+    } else if (typeof node === 'object' && node !== null) {
+      for (const key in node) {
+        if (!Object.hasOwn(node, key)) continue;
+        const child = (node as Record<string, unknown>)[key];
+        at.push(key);
+        if (key === 'description' && typeof child === 'string') check(child, [...base, ...at]);
+        else walk(child);
+        at.pop();
+      }
+    }
+  };
   for (const key of ['inputSchema', 'outputSchema'] as const) {
-    yield* schemaDescriptions(tool[key], [...base, key]);
+    at.push(key);
+    walk(tool[key]);
+    at.pop();
   }
+  return out;
 }
 
-function* schemaDescriptions(node: unknown, at: Array<string | number>): Generator<[Array<string | number>, string]> {
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) yield* schemaDescriptions(node[i], [...at, i]);
-  } else if (typeof node === 'object' && node !== null) {
-    for (const [key, child] of Object.entries(node)) {
-      if (key === 'description' && typeof child === 'string') yield [[...at, key], child];
-      else yield* schemaDescriptions(child, [...at, key]);
-    }
-  }
-}
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
 
 /** With the `u` flag a paired surrogate is one code point, so only lone surrogates match. */
 const LONE_SURROGATE = /\p{Cs}/u;
