@@ -21,7 +21,7 @@ export interface VerifiedStatus {
 export function verifyStatus(
   bundle: unknown,
   policy: TrustPolicy,
-  context: { now: Date; nonce?: string; lastIssuedAt?: string; cache?: VerificationCache; maxAgeMs?: number },
+  context: { now: Date; nonce?: string; lastIssuedAt?: string; lastAudit?: StatusPredicate['audit']; cache?: VerificationCache; maxAgeMs?: number },
 ): VerifiedStatus {
   const refuse = (code: 'STATUS_STALE', message: string, details?: unknown): never => {
     throw ResolveError.of('', code, message, details);
@@ -34,6 +34,15 @@ export function verifyStatus(
   // TUF 5.4.3: never accept a statement older than the trusted one (the host's stored status).
   if (context.lastIssuedAt !== undefined && issued < Date.parse(context.lastIssuedAt)) {
     refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, before the one this host already accepted (${context.lastIssuedAt}): a replayed answer`, { check: 'replay-floor', floor: context.lastIssuedAt });
+  }
+  // The registry's audit chain head never moves back: a lower sequence than the one this host
+  // already accepted, or another hash at the same one, means the chain was cut or rewritten.
+  const floorAudit = context.lastAudit;
+  if (floorAudit !== undefined && floorAudit.seq > 0) {
+    const audit = status.audit;
+    if (!audit || audit.seq < floorAudit.seq || (audit.seq === floorAudit.seq && audit.hash !== floorAudit.hash)) {
+      refuse('STATUS_STALE', `the signed status carries the audit chain head ${audit ? audit.seq : 'none'}, behind or different from ${floorAudit.seq} this host already accepted: the registry's audit log was cut back or rewritten`, { check: 'audit-floor', floor: floorAudit });
+    }
   }
   if (context.nonce !== undefined && status.nonce !== context.nonce) refuse('STATUS_STALE', 'the signed status does not answer this request (its nonce differs): a replayed answer', { check: 'nonce' });
   if (issued > now + MAX_SKEW_MS) refuse('STATUS_STALE', `the signed status claims to be issued in the future (${status.issuedAt})`);

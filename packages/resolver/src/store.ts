@@ -103,7 +103,7 @@ export class HostTrustStore {
       return this.fromStore(lock, names, floor, fallbackMs, 'fallback', e.message);
     }
     await this.loadCache();
-    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, cache: this.cache });
+    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
     const verified = this.judge(lock, names, records, status);
     // judge() returned every name, in order, or threw: each record text verified.
     await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
@@ -157,7 +157,7 @@ export class HostTrustStore {
     const nonce = randomBytes(18).toString('base64url');
     const [bundle, records] = await Promise.all([fetchStatus(this.options, refs, nonce), fetchRecords(this.options, wanted)]);
     await this.loadCache();
-    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, cache: this.cache });
+    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
     const refusals: Refusal[] = [];
     const accepted: Array<{ verified: VerifiedVersion; text: string }> = [];
     wanted.forEach(({ name, version }, i) => {
