@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 
 const runArgs = (kind: ServerKind): string[] => [sigilBin(), 'run', servers[kind].name, '--offline', '--', process.execPath, servers[kind].path];
-const env = (drift: boolean): Record<string, string> => ({ PATH: process.env.PATH ?? '', ...(drift ? { DRIFT: '1' } : {}) });
+const env = (drift: boolean | Record<string, string>): Record<string, string> => ({ PATH: process.env.PATH ?? '', ...(drift === true ? { DRIFT: '1' } : drift === false ? {} : drift) });
 
 type Host = { connect(): Promise<void>; list(): Promise<string[]>; call(): Promise<string>; era(): string | undefined; close(): Promise<void>; log(): string };
 
@@ -46,7 +46,7 @@ function collect(stream: NodeJS.ReadableStream | null): () => string {
   return () => text;
 }
 
-function legacyHost(kind: ServerKind, drift = false): Host {
+function legacyHost(kind: ServerKind, drift: boolean | Record<string, string> = false): Host {
   const client = new LegacyClient({ name: 'host-2025', version: '1.0.0' });
   const transport = new LegacyStdio({ command: process.execPath, args: runArgs(kind), cwd: world.dir, env: env(drift), stderr: 'pipe' });
   const log = collect(transport.stderr as NodeJS.ReadableStream | null);
@@ -63,8 +63,10 @@ function legacyHost(kind: ServerKind, drift = false): Host {
 /** A subclass of the SDK's stdio transport: the SDK then probes on this connection, not on a sibling process. */
 class InPlaceStdio extends ModernStdio {}
 
-function modernHost(kind: ServerKind, mode: 'auto' | { pin: string }, drift = false): Host {
-  const client = new ModernClient({ name: 'host-2026', version: '1.0.0' }, { versionNegotiation: { mode, probe: { timeoutMs: 5000 } } });
+function modernHost(kind: ServerKind, mode: 'auto' | { pin: string }, drift: boolean | Record<string, string> = false, subscribe = false): Host {
+  // With a listChanged handler the client opens subscriptions/listen, and list changes arrive on it.
+  const listChanged = subscribe ? { listChanged: { tools: { onChanged: () => undefined } } } : {};
+  const client = new ModernClient({ name: 'host-2026', version: '1.0.0' }, { versionNegotiation: { mode, probe: { timeoutMs: 5000 } }, ...listChanged });
   // 'auto' runs the SDK's probe on a sibling `sigil run`; pinned, the probe runs in place.
   const transport = new (mode === 'auto' ? ModernStdio : InPlaceStdio)({ command: process.execPath, args: runArgs(kind), cwd: world.dir, env: env(drift), stderr: 'pipe' });
   const log = collect(transport.stderr as NodeJS.ReadableStream | null);
@@ -109,6 +111,28 @@ describe.each(pairings)('%s, through sigil run', (_label, host, _kind, era) => {
     // The SDKs surface the refusal in the connect error, except the pinned modern client, which
     // reports only that discovery failed; sigil run's own log line says why.
     expect(`${refused!.message}\n${h.log()}`).toMatch(/TOOL_DRIFT/);
+  });
+});
+
+describe.each([
+  ['a 2025 host (tools/list_changed)', () => legacyHost('dual', { ADD_AFTER_MS: '1500' }), true],
+  ["a modern host ('auto') listening on subscriptions/listen", () => modernHost('dual', 'auto', { ADD_AFTER_MS: '1500' }, true), true],
+  ["a modern host ('auto') that only lists again (the re-list is checked)", () => modernHost('dual', 'auto', { ADD_AFTER_MS: '1500' }), false],
+])('when the dual-era server adds a tool after the check, for %s', (_label, host, notified) => {
+  it('refuses the session and the host never lists the new tool', async () => {
+    const h = host();
+    await h.connect();
+    expect(await h.list()).toEqual(['echo']);
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await h.list().then(
+      (names) => names,
+      (e: Error) => e,
+    );
+    expect(after).toBeInstanceOf(Error);
+    expect(h.log()).toContain('"code":"TOOL_DRIFT"');
+    // Notified hosts: sigil run re-listed by itself on the change notice.
+    expect(h.log().includes('sigil.run.recheck')).toBe(notified);
+    await h.close();
   });
 });
 
