@@ -1,6 +1,21 @@
 export { defaultMigrationsFolder, openDatabase, type Db, type Executor, type OpenDatabase, type Tx } from './database.js';
 export { appendAudit, auditHash, auditHead, auditTip, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
 export {
+  appendLogEntries,
+  checkpointAt,
+  insertCheckpoint,
+  latestCheckpoint,
+  logEntriesFor,
+  logEntriesRange,
+  logEntryAt,
+  logEntryByLeafHash,
+  logHashReader,
+  logSize,
+  type CheckpointRow,
+  type LogEntryInput,
+  type LogEntryRow,
+} from './log.js';
+export {
   allServers,
   approvalByReviewerOrKey,
   approvalsOf,

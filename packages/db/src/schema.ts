@@ -1,5 +1,5 @@
 
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** People and machines that hold tokens. */
 export const principals = sqliteTable('principals', {
@@ -195,3 +195,47 @@ export const auditEvents = sqliteTable('audit_events', {
   hash: text('hash').notNull(),
 });
 
+
+/**
+ * The transparency log's leaves (issue 15): entry `idx` of the RFC 6962 tree, its exact body
+ * (the bundle's `canonicalizedBody`) and leaf hash. Written in the same transaction as the
+ * record it logs; never updated nor deleted (triggers in the migration).
+ */
+export const logEntries = sqliteTable(
+  'log_entries',
+  {
+    idx: integer('idx').primaryKey(),
+    /** What the entry records: `manifest`, `approval`, `rejection`, `revocation`, `key`. */
+    kind: text('kind').notNull(),
+    /** What it is about, e.g. `io.github.acme/weather@1.2.0`, for lookups. */
+    subject: text('subject').notNull(),
+    /** Which form the body is: `dsse`, `hashedrekord` (Rekor v2 0.0.2) or `sigil-event`. */
+    form: text('form').notNull(),
+    body: blob('body', { mode: 'buffer' }).notNull(),
+    leafHash: blob('leaf_hash', { mode: 'buffer' }).notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('log_entries_subject_idx').on(t.subject, t.kind), index('log_entries_leaf_hash_idx').on(t.leafHash)],
+);
+
+/**
+ * Complete subtree hashes of the log (`level`, `idx`: leaves [idx * 2^level, (idx + 1) * 2^level)).
+ * They never change once written, so a restart reads them instead of rebuilding the tree.
+ */
+export const logNodes = sqliteTable(
+  'log_nodes',
+  {
+    level: integer('level').notNull(),
+    idx: integer('idx').notNull(),
+    hash: blob('hash', { mode: 'buffer' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);
+
+/** Every checkpoint the registry signed: the exact C2SP signed-note envelope, by tree size. */
+export const logCheckpoints = sqliteTable('log_checkpoints', {
+  size: integer('size').primaryKey(),
+  root: blob('root', { mode: 'buffer' }).notNull(),
+  envelope: text('envelope').notNull(),
+  signedAt: text('signed_at').notNull(),
+});
