@@ -32,7 +32,7 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/v1/servers/{namespace}/{name}/versions/{version}/rejections', summary: 'Reject a pending version', roles: 'security', body: ReasonBody, response: VersionRecord, status: 201 },
   { method: 'post', path: '/v1/servers/{namespace}/{name}/versions/{version}/revocations', summary: 'Revoke a version', roles: 'security', body: ReasonBody, response: VersionRecord, status: 201 },
   { method: 'post', path: '/v1/status', summary: 'One signed, expiring status statement for the references asked', roles: 'reader+', body: StatusRequest, response: StatusResponse },
-  { method: 'get', path: '/v1/reviews', summary: 'Review queue (?status=pending|approved|rejected|revoked)', roles: 'security, admin' },
+  { method: 'get', path: '/v1/reviews', summary: 'Review queue, oldest first, paged: {reviews, next} (?status=&namespace=&publisher=&risk=&cursor=&limit=)', roles: 'security, admin' },
   { method: 'get', path: '/v1/allowlist', summary: 'Allowlist entries', roles: 'admin, security' },
   { method: 'get', path: '/v1/allowlist/{pattern}', summary: 'One allowlist entry', roles: 'admin, security' },
   { method: 'put', path: '/v1/allowlist/{pattern}', summary: 'Set the signers of a namespace pattern', roles: 'admin', body: AllowlistBody },
@@ -43,7 +43,7 @@ const OPERATIONS: Op[] = [
   { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token', roles: 'admin' },
   { method: 'get', path: '/v1/whoami', summary: 'The principal, role and namespaces of the calling token', roles: 'any token' },
   { method: 'get', path: '/v1/audit', summary: 'Hash-chained governance events (?after=&limit=)', roles: 'security, admin', response: AuditPage },
-  { method: 'get', path: '/v1/audit/verify', summary: 'Verify the audit hash chain from the first event', roles: 'security, admin' },
+  { method: 'get', path: '/v1/audit/verify', summary: 'Verify the audit hash chain from the first event, and that it still holds a signed head (?seq=&hash=)', roles: 'security, admin' },
 ];
 
 const schema = (s: z.ZodType) => {
