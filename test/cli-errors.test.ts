@@ -167,7 +167,14 @@ describe('the verbs the API already had (item 9)', () => {
     const missing = await sigil(['whoami', '--field', 'nope'], created.token);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('error FIELD_MISSING');
+    const listed = JSON.parse((await sigil(['token', 'list', '--json'], admin())).stdout) as { tokens: Array<Record<string, unknown>> };
+    expect(listed.tokens.find((t) => t.id === created.id)).toMatchObject({ principal: 'temp', role: 'reader', active: true });
+    expect(JSON.stringify(listed)).not.toContain(created.token);
+    expect(JSON.stringify(listed)).not.toMatch(/secret|hash/i);
     const revoked = await sigil(['token', 'revoke', created.id], admin());
+    expect((await sigil(['token', 'list'], admin())).stdout).not.toContain(created.id);
+    expect((await sigil(['token', 'list', '--all'], admin())).stdout).toMatch(new RegExp(`${created.id} +temp +reader +revoked`));
+    expect((await sigil(['token', 'list', '--json'], created.token)).error?.code).toBe('UNAUTHENTICATED');
     expect(revoked.code, revoked.stderr).toBe(0);
     expect((await sigil(['whoami', '--json'], created.token)).error?.code).toBe('UNAUTHENTICATED');
     expect((await sigil(['token', 'revoke', created.id, '--json'], admin())).error?.code).toBe('ALREADY_DECIDED');

@@ -94,6 +94,7 @@ const ROUTES: Route[] = [
   { name: 'certificate authorities', method: 'POST', path: '/v1/certificate-authorities', roles: ['admin'], body: () => ({ certificates: 'x' }) },
   { name: 'tokens', method: 'POST', path: '/v1/tokens', roles: ['admin'], body: () => ({ principal: 'eve', role: 'admin' }) },
   { name: 'token revoke', method: 'DELETE', path: '/v1/tokens/0000000000000000', roles: ['admin'] },
+  { name: 'token list', method: 'GET', path: '/v1/tokens', roles: ['admin'] },
   { name: 'whoami', method: 'GET', path: '/v1/whoami', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'audit', method: 'GET', path: '/v1/audit', roles: ['security', 'admin'] },
   { name: 'audit verify', method: 'GET', path: '/v1/audit/verify', roles: ['security', 'admin'] },

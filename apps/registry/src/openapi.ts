@@ -39,6 +39,7 @@ const OPERATIONS: Op[] = [
   { method: 'delete', path: '/v1/allowlist/{pattern}', summary: 'Remove a namespace pattern', roles: 'admin', status: 204 },
   { method: 'post', path: '/v1/reviewers', summary: 'Bind a reviewer principal to a key or certificate identity', roles: 'admin', body: ReviewerBody, status: 201 },
   { method: 'post', path: '/v1/certificate-authorities', summary: 'Register an organisation CA (PEM chain)', roles: 'admin', body: CaBody, status: 201 },
+  { method: 'get', path: '/v1/tokens', summary: 'Tokens issued, newest first (ids, principals, roles, expiry, revocation; never secrets)', roles: 'admin' },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token (the secret is returned once)', roles: 'admin', body: TokenBody, response: TokenResponse, status: 201 },
   { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke a token', roles: 'admin' },
   { method: 'get', path: '/v1/whoami', summary: 'The principal, role and namespaces of the calling token', roles: 'any token' },

@@ -35,6 +35,7 @@ export {
   listAllowlist,
   listCertificateAuthorities,
   listReviewers,
+  listTokens,
   revokeToken,
   searchServers,
   serverByName,

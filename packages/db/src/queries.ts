@@ -56,6 +56,16 @@ export function revokeToken(db: Executor, id: string, at: string): boolean {
   return db.update(tokens).set({ revokedAt: at }).where(and(eq(tokens.id, id), isNull(tokens.revokedAt))).run().changes > 0;
 }
 
+/** Tokens, newest first, without their secret hashes (what `GET /v1/tokens` lists). */
+export function listTokens(db: Executor, limit: number): Array<Omit<TokenRow, 'secretHash'>> {
+  return db
+    .select({ id: tokens.id, principal: tokens.principal, role: tokens.role, namespaces: tokens.namespaces, createdAt: tokens.createdAt, createdBy: tokens.createdBy, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt })
+    .from(tokens)
+    .orderBy(desc(tokens.createdAt), desc(tokens.id))
+    .limit(limit)
+    .all();
+}
+
 export function countTokens(db: Executor): number {
   return db.select({ id: tokens.id }).from(tokens).limit(1).all().length;
 }

@@ -218,6 +218,16 @@ export function registerRegistry(program: Command, ctx: Context): void {
       ctx.out.result(body, `${body.token}\n(token ${body.id} for ${opts.principal}, ${opts.role}, expires ${body.expiresAt}; shown once)`);
     });
   tokens
+    .command('list')
+    .description('tokens the registry issued, newest first: id, principal, role, expiry; never the secrets (admin)')
+    .option('--all', 'include revoked and expired tokens', false)
+    .action(async (opts: { all: boolean }) => {
+      const { body } = await callRegistry<{ tokens: Array<{ id: string; principal: string; role: string; namespaces: string[]; expiresAt: string; revokedAt: string | null; active: boolean }> }>(ctx, 'GET', '/v1/tokens');
+      const shown = opts.all ? body.tokens : body.tokens.filter((t) => t.active);
+      const lines = shown.map((t) => `${t.id}  ${safeText(t.principal)}  ${t.role}${t.namespaces.length ? ` (${t.namespaces.join(', ')})` : ''}  ${t.revokedAt ? `revoked ${t.revokedAt}` : t.active ? `expires ${t.expiresAt}` : `expired ${t.expiresAt}`}`);
+      ctx.out.result({ tokens: shown }, lines.length ? `${lines.join('\n')}\n${plural(lines.length, opts.all ? 'token' : 'active token')}` : 'no active tokens (--all shows revoked and expired ones)');
+    });
+  tokens
     .command('revoke')
     .description('revoke a token by its id (tok_…, printed by token create); it stops working at once (admin)')
     .argument('<id>', 'the token id, not the token itself')

@@ -5,6 +5,7 @@ import { caller, readJson, type Env } from '../http.js';
 import { addReviewer } from '../services/add-reviewer.js';
 import { createToken } from '../services/create-token.js';
 import { allowlistEntries, deleteAllowlist, getAllowlist, putAllowlist } from '../services/put-allowlist.js';
+import { listTokens } from '../services/list-tokens.js';
 import { registerCa } from '../services/register-ca.js';
 import { revokeToken } from '../services/revoke-token.js';
 import { AllowlistBody, CaBody, ReviewerBody, TokenBody } from '../schemas.js';
@@ -60,6 +61,10 @@ export function whoamiRoutes(deps: Deps) {
 
 export function tokenRoutes(deps: Deps) {
   return new Hono<Env>()
+    .get('/', (c) => {
+      caller(c, deps, ['admin'], 'listing tokens');
+      return c.json(listTokens(deps));
+    })
     .post('/', async (c) => {
       const principal = caller(c, deps, ['admin'], 'creating a token');
       const body = await readJson(c, TokenBody);
