@@ -10,7 +10,6 @@ import { CliError, UsageError } from '../errors.js';
 import { requireFile, writeAtomic } from '../files.js';
 import { registryBase } from '../http.js';
 import { plural, safeText } from '../output.js';
-import { runGuardProxy } from '../proxy/guard-proxy.js';
 
 const DEFAULT_POLICY = 'sigil.policy.json';
 const DEFAULT_LOCKFILE = 'sigil.lock.json';
@@ -170,6 +169,8 @@ export function registerHost(program: Command, ctx: Context): void {
         ctx.exitCode = await refuseHost(code, `${name} was refused: ${message}`);
         return;
       }
+      // Loaded only here: resolve and lock at host start-up do not pay for the proxy.
+      const { runGuardProxy } = await import('../proxy/guard-proxy.js');
       ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input: process.stdin, output: process.stdout, log });
     });
 }

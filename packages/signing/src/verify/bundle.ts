@@ -1,7 +1,7 @@
-import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
+import { createHash, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import { assertBundleLatest, bundleFromJSON, type Bundle, type BundleWithDsseEnvelope } from '@sigstore/bundle';
 import type { RFC3161Timestamp, X509Certificate} from '@sigstore/core';
-import { crypto as sigstoreCrypto } from '@sigstore/core';
+import { crypto as sigstoreCrypto, dsse, X509Certificate as SigstoreX509 } from '@sigstore/core';
 import { PolicyError, toSignedEntity, VerificationError, Verifier, type SignedEntity } from '@sigstore/verify';
 import { canonicalJson } from '@sigil/manifest';
 import { SigningError } from '../errors.js';
@@ -57,23 +57,43 @@ export const VERIFIER_VERSION = 'sigil-verify-3';
 function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust): boolean {
   const envelope = bundle.content.dsseEnvelope;
   if (envelope.payloadType !== cached.payloadType || !Buffer.from(envelope.payload).equals(cached.payload)) return false;
+  const signature = envelope.signatures[0]?.sig;
+  const material = bundle.verificationMaterial.content;
+  if (!signature) return false;
   try {
-    const entity = toSignedEntity(bundle);
-    let key;
+    let key: KeyObject | undefined;
     if (cached.signer.kind === 'key') {
-      if (entity.key.$case !== 'public-key') return false;
+      if (material.$case !== 'publicKey') return false;
       key = trust.keys.get(cached.signer.keyFingerprint);
-      if (!key || publicKeyFingerprint(key) !== cached.signer.keyFingerprint) return false;
     } else {
-      if (entity.key.$case !== 'certificate') return false;
-      const leaf = entity.key.certificate;
-      key = sigstoreCrypto.createPublicKey(leaf.publicKey);
-      if (publicKeyFingerprint(key) !== cached.signer.keyFingerprint || leafIdentity(leaf) !== cached.signer.identity) return false;
+      const raw = material.$case === 'certificate' ? material.certificate.rawBytes : material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+      if (!raw) return false;
+      const leaf = SigstoreX509.parse(Buffer.from(raw));
+      if (spkiFingerprint(leaf.publicKey) !== cached.signer.keyFingerprint || sanIdentity(leaf) !== cached.signer.identity) return false;
+      key = leafKey(leaf.publicKey);
     }
-    return entity.signature.verifySignature(key);
+    return key !== undefined && sigstoreCrypto.verify(dsse.preAuthEncoding(envelope.payloadType, envelope.payload), key, signature);
   } catch {
     return false;
   }
+}
+
+/** `SHA256:<base64>` of SPKI DER bytes: the same as publicKeyFingerprint, without a key export. */
+function spkiFingerprint(spki: Buffer): string {
+  return `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
+}
+
+const leafKeys = new Map<string, KeyObject>();
+/** Public keys of leaf certificates, by SPKI (a host re-checks many bundles by few signers). */
+function leafKey(spki: Buffer): KeyObject {
+  const id = spki.toString('base64');
+  let key = leafKeys.get(id);
+  if (!key) {
+    key = sigstoreCrypto.createPublicKey(spki);
+    if (leafKeys.size >= 256) leafKeys.clear();
+    leafKeys.set(id, key);
+  }
+  return key;
 }
 
 /** Step 1: the bundle's bytes, bounded, parsed as JSON; and its digest. */
@@ -240,17 +260,26 @@ const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 
 /** The leaf's identity: exactly one SAN, an email or URI; the leaf is no CA and may sign code. */
 function leafIdentity(leaf: X509Certificate): string {
-  let names;
   let node: NodeX509;
   try {
-    // extnValue OCTET STRING > GeneralNames SEQUENCE > each GeneralName
-    names = leaf.extSubjectAltName?.valueObj.subs[0]?.subs ?? [];
     node = new NodeX509(leaf.root.toDER());
   } catch (cause) {
     throw new SigningError('CERTIFICATE_INVALID', 'the certificate does not parse', { cause });
   }
   if (node.ca) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate is a CA certificate');
   if (!(node.keyUsage ?? []).includes(OID_CODE_SIGNING)) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
+  return sanIdentity(leaf);
+}
+
+/** The leaf's one SAN as an identity: `mailto:<email>` or a URI. */
+function sanIdentity(leaf: X509Certificate): string {
+  let names;
+  try {
+    // extnValue OCTET STRING > GeneralNames SEQUENCE > each GeneralName
+    names = leaf.extSubjectAltName?.valueObj.subs[0]?.subs ?? [];
+  } catch (cause) {
+    throw new SigningError('CERTIFICATE_INVALID', 'the certificate does not parse', { cause });
+  }
   if (names.length !== 1) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate must carry exactly one SAN, it carries ${names.length}`);
   const name = names[0]!;
   const value = name.value.toString('utf8');

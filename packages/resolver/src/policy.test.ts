@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '@sigil/signing/sign';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ResolveError } from './errors.js';
+import { loadPolicy, loadPublisherPolicy } from './policy.js';
+
+// One schema for sigil.policy.json: the host commands and `sigil verify` parse the same fields
+// with the same strictness, and the offline fallback is opt-in and bounded.
+const dir = mkdtempSync(join(tmpdir(), 'sigil-policy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const key = generateKeyPair();
+writeFileSync(join(dir, 'status.pub'), key.publicKeyPem);
+writeFileSync(join(dir, 'publisher.pub'), key.publicKeyPem);
+writeFileSync(join(dir, 'root.json'), JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }));
+const base = {
+  policyVersion: 1,
+  registry: { url: 'http://127.0.0.1:9', trustedRoot: 'root.json', statusKey: 'status.pub' },
+  publishers: [{ namespace: 'io.github.acme', publicKeys: ['publisher.pub'] }],
+  reviewers: { publicKeys: ['publisher.pub'] },
+};
+let n = 0;
+function write(policy: unknown): string {
+  const file = join(dir, `policy-${n++}.json`);
+  writeFileSync(file, JSON.stringify(policy));
+  return file;
+}
+async function code(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'none',
+    (e: unknown) => (e instanceof ResolveError ? e.code : `thrown ${String(e)}`),
+  );
+}
+
+describe('when a policy opts in to the offline fallback', () => {
+  it('is absent by default: no fallback', async () => {
+    expect((await loadPolicy(write(base))).offlineFallbackMaxAgeMs).toBeUndefined();
+  });
+  it('is accepted up to an hour, and never above the online age', async () => {
+    expect((await loadPolicy(write({ ...base, offline: { maxStatusAgeSeconds: 900 } }))).offlineFallbackMaxAgeMs).toBe(900_000);
+    expect(await code(loadPolicy(write({ ...base, offline: { maxStatusAgeSeconds: 7200 } })))).toBe('POLICY_INVALID');
+    expect(await code(loadPolicy(write({ ...base, maxStatusAgeSeconds: 600, offline: { maxStatusAgeSeconds: 900 } })))).toBe('POLICY_INVALID');
+  });
+});
+
+describe('when sigil verify reads the publisher part', () => {
+  it('reads a publisher-only policy with the same fields', async () => {
+    const publishers = await loadPublisherPolicy(write({ policyVersion: 1, publishers: base.publishers }));
+    expect(publishers.map((p) => p.namespace)).toEqual(['io.github.acme']);
+  });
+  it('refuses a misspelt key like the host commands do (POLICY_INVALID)', async () => {
+    const typo = { ...base, publisher: base.publishers };
+    expect(await code(loadPublisherPolicy(write(typo)))).toBe('POLICY_INVALID');
+    expect(await code(loadPolicy(write(typo)))).toBe('POLICY_INVALID');
+  });
+  it('refuses certificate identities without a pinned trusted root', async () => {
+    expect(await code(loadPublisherPolicy(write({ policyVersion: 1, publishers: [{ namespace: 'io.github.acme', identities: [{ identity: 'mailto:a@acme.example' }] }] })))).toBe('POLICY_INVALID');
+  });
+});

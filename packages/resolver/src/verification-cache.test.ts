@@ -1,0 +1,65 @@
+import { weatherManifest } from '@sigil/testing';
+import { buildTrustedRoot, createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, issueLeaf, signManifestStatement } from '@sigil/signing/sign';
+import { SignerPolicy, VERIFIER_VERSION, VerificationCache, verifyManifestBundle, type SerializedCacheEntry } from '@sigil/signing/verify';
+import { describe, expect, it } from 'vitest';
+
+// The signature results a host keeps on disk (.sigil-cache/verified.json) are a cache, never a
+// verdict: a hit must re-check the bundle's own payload and signature, and an entry made by
+// another verifier version must not be used at all.
+const ca = createCa({ name: 'Cache Test CA' });
+const tsa = createTsa(ca);
+const identity = 'mailto:release@acme.example';
+const keys = generateKeyPair();
+const publisher = createSigner({
+  privateKey: keys.privateKeyPem,
+  certificate: issueLeaf(ca, { publicKey: keys.publicKeyPem, identity }),
+  timestamp: { responder: createTimestampResponder({ privateKey: tsa.privateKeyPem, certificateChain: tsa.chainPem }) },
+});
+const policy = SignerPolicy.parse({
+  identities: [{ identity }, { identity: 'mailto:other@acme.example' }],
+  trustedRoot: buildTrustedRoot({ certificateAuthorities: [{ certificates: ca.chainPem }], timestampAuthorities: [{ certificates: tsa.chainPem }] }),
+});
+const manifest = weatherManifest();
+
+async function warmEntries(): Promise<{ bundle: Record<string, unknown>; entries: SerializedCacheEntry[] }> {
+  const bundle = (await signManifestStatement(manifest, publisher)) as unknown as Record<string, unknown>;
+  const cache = new VerificationCache();
+  verifyManifestBundle(bundle, manifest, policy, { cache });
+  return { bundle, entries: cache.toJSON() };
+}
+
+describe('when signature results are read back from disk', () => {
+  it('a genuine entry is a hit, carrying the verifier version in its key', async () => {
+    const { bundle, entries } = await warmEntries();
+    expect(entries[0]!.key.startsWith(`${VERIFIER_VERSION}:`)).toBe(true);
+    const cache = new VerificationCache();
+    cache.load(entries);
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache }).signer).toMatchObject({ kind: 'certificate', identity });
+    expect(cache.misses).toBe(0);
+  });
+
+  it('an entry claiming another identity for the same certificate is not believed', async () => {
+    const { bundle, entries } = await warmEntries();
+    const cache = new VerificationCache();
+    cache.load(entries.map((e) => ({ ...e, signer: { ...e.signer, identity: 'mailto:other@acme.example' } })));
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache }).signer).toMatchObject({ identity });
+    expect(cache.toJSON()[0]!.signer).toMatchObject({ identity });
+  });
+
+  it('an entry whose payload is not the bundle own payload is not believed', async () => {
+    const { bundle, entries } = await warmEntries();
+    const cache = new VerificationCache();
+    cache.load(entries.map((e) => ({ ...e, payload: Buffer.from('{"forged":true}').toString('base64') })));
+    // Believed, the planted payload would not even parse as a statement (STATEMENT_INVALID).
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache }).signer).toMatchObject({ identity });
+    expect(cache.toJSON()[0]!.payload).toBe(entries[0]!.payload);
+  });
+
+  it('an entry made by another verifier version is never used', async () => {
+    const { bundle, entries } = await warmEntries();
+    const cache = new VerificationCache();
+    cache.load(entries.map((e) => ({ ...e, key: e.key.replace(`${VERIFIER_VERSION}:`, 'sigil-verify-1:') })));
+    verifyManifestBundle(bundle, manifest, policy, { cache });
+    expect(cache.misses).toBe(1);
+  });
+});
