@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, like, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from './database.js';
 import { allowlist, allowlistBuilders, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
@@ -135,7 +135,9 @@ export function insertServer(db: Executor, row: typeof servers.$inferInsert): vo
 
 export function searchServers(db: Executor, search: string | undefined, after: string | undefined, limit: number): ServerRow[] {
   const conditions = [];
-  if (search) conditions.push(like(servers.name, `%${search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
+  // LIKE treats `%` and `_` as wildcards and has no escape character unless ESCAPE names one:
+  // escape both, and the escape character itself, so the search text matches literally.
+  if (search) conditions.push(sql`${servers.name} LIKE ${`%${search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
   if (after) conditions.push(gt(servers.name, after));
   return db
     .select()
