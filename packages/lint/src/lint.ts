@@ -49,7 +49,9 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
       if (!anchored) continue;
       anchored.re.lastIndex = m.index;
       const hit = anchored.re.exec(text);
-      if (hit) found(anchored.patterns[hit.indexOf(hit[0], 1) - 1]!, m.index, hit[0].length);
+      if (!hit) continue;
+      const pattern = anchored.patterns[hit.indexOf(hit[0], 1) - 1]!;
+      if (!pattern.verify || pattern.verify.test(hit[0])) found(pattern, m.index, hit[0].length);
     }
   }
   symbols.lastIndex = 0;

@@ -29,6 +29,8 @@ export interface TextPattern {
   triggers?: readonly string[];
   /** Like triggers, but the start of a word (a regular-expression fragment in the folded alphabet). */
   prefixes?: readonly string[];
+  /** A case-sensitive test the matched text must also pass (the patterns match case-insensitively). */
+  verify?: RegExp;
 }
 
 // Whoever the model answers to.
@@ -55,7 +57,11 @@ const CONCEAL_EN: Entry[] = [
   ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${SAY}\s+${USER}`],
   ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${ADMIT}\b[^.\n]{0,60}?\bin\s+(?:your|the|any)\s+(?:final\s+)?(?:response|reply|answer|output|message|summary|explanation|chat)s?\b`],
   ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:ever\s+)?(?:mention|reveal|disclose|divulge|admit|acknowledge|bring\s+up|talk\s+about|speak\s+(?:of|about)|explain|discuss|say\s+anything\s+about|tell\s+any(?:one|body))\s+(?:this|it|that|these|them|the\s+(?:above|following|step|steps|call|calls|action|actions|instruction|instructions|request|fact|side\s+effect|upload|copy|forwarding|bcc))\b`],
-  ['conceal-from-user', ['silently', 'secretly', 'covertly', 'quietly', 'discreetly', 'stealthily', 'surreptitiously', 'invisibly', 'unobtrusively'], String.raw`\b${COVERTLY}\b[^.\n]{0,30}?\b${ACT}`],
+  ['conceal-from-user', ['silently', 'secretly', 'covertly', 'quietly', 'discreetly', 'stealthily', 'surreptitiously', 'invisibly', 'unobtrusively'], String.raw`\b${COVERTLY}\s+(?:(?:and|then|also|automatically|always)\s+){0,2}${ACT}`],
+  ['conceal-from-user', ['lie', 'lies', 'lying'], String.raw`\b(?:lie|lies|lying)\s+(?:to\s+(?:the\s+)?(?:user|users|human)|and\s+(?:say|tell|claim)|about)\b`],
+  ['conceal-from-user', ['pretend'], String.raw`\bpretend\s+(?:that\s+)?(?:you\s+)?(?:did\s*n[o'’]?t|do\s*n[o'’]?t|never|have\s*n[o'’]?t)\s+(?:see|seen|read|receive|received|get|got|notice|noticed|call|called)\b`],
+  ['conceal-from-user', ['respond', 'answer', 'act', 'behave', 'reply'], String.raw`\b(?:respond|answer|act|behave|reply)\s+as\s+(?:if|though)\s+(?:this|these|the)\s+(?:note|instruction|instructions|message|text|step|section|call)s?\s+(?:does|do|did)\s*n[o'’]?t\s+exist`],
+  ['conceal-from-user', ['mention', 'reveal', 'disclose', 'say', 'tell'], String.raw`\b(?:mention|reveal|disclose|say|tell)\s+nothing\b`],
   ['conceal-from-user', VERBS_OUT, String.raw`\b(?:send|post|upload|copy|cop(?:ie|y)|forward|bcc|email|transmit|exfiltrate|leak|share|report|log|record|collect)\w{0,3}\b[^.\n]{0,40}?\b(?:silently|secretly|covertly|discreetly|stealthily|surreptitiously|without\s+(?:notice|a\s+trace|telling|asking))\b`],
   ['conceal-from-user', ['without'], String.raw`\bwithout\s+(?:\w+\s+)?(?:informing|telling|notifying|alerting|mentioning\s+it|letting\s+(?:the\s+)?(?:user|them)\s+know)\b`],
   ['conceal-from-user', ['without'], String.raw`\bwithout\s+(?:the\s+)?(?:user(?:['’]s|s['’])?|their|his|her)\s+(?:consent|knowledge|knowing|noticing|awareness|approval|permission)\b`],
@@ -69,7 +75,8 @@ const CONCEAL_EN: Entry[] = [
   ['conceal-from-user', ['behind'], String.raw`\bbehind\s+(?:the\s+)?(?:user|users|human)(?:['’]s|s['’])?\s+backs?\b`],
   ['conceal-from-user', ['out'], String.raw`\bout\s+of\s+(?:the\s+)?(?:user|users|human)(?:['’]s|s['’])?\s+(?:sight|view|awareness)\b`],
   ['conceal-from-user', ['stay', 'remain', 'keep'], String.raw`\b(?:stay|stays|remain|remains|keep|keeps)\s+(?:silent|quiet|mum)\s+(?:about|on|regarding)\b`],
-  ['conceal-from-user', ['say'], String.raw`\bsay\s+nothing\s+(?:about|of|to)\b`],
+  ['conceal-from-user', ['make', 'ensure', 'ensuring'], String.raw`\b(?:make\s+sure|ensure|ensuring)\s+(?:that\s+)?${PEOPLE}\s+(?:is|are|remains?|stays?)\s+(?:unaware|uninformed|oblivious|in\s+the\s+dark)\b`],
+  ['conceal-from-user', PEOPLE_WORDS, String.raw`\b${PEOPLE}\s+(?:is|are|remains?|stays?|must\s+(?:be|remain|stay)|should\s+(?:be|remain|stay))\s+(?:unaware|oblivious|in\s+the\s+dark)\b`],
   ['conceal-from-user', ['keep', 'leave'], String.raw`\b(?:keep|leave)\s+${PEOPLE}\s+(?:unaware|in\s+the\s+dark|uninformed|out\s+of\s+the\s+loop)\b`],
 ];
 
@@ -114,6 +121,10 @@ const IGNORE: Entry[] = [
   ['ignore-instructions', ['ignore', 'disregard', 'forget', 'override', 'bypass', 'skip', 'drop', 'discard'], String.raw`\b(?:ignor(?:e|es|ed|ing)|disregard\w{0,3}|forget|forgets|forgot|override\w{0,2}|bypass\w{0,3}|skip\w{0,3}|drop\w{0,3}|discard\w{0,3})\s+(?:(?:all|any|the|your|of|every|these)\s+){0,3}(?:previous|prior|above|earlier|preceding|former|original|existing|other|system|safety|initial)\s+(?:instructions|prompts?|rules|directions|guidelines|guidance|messages|context|constraints|policies|directives|programming|commands)`],
   ['ignore-instructions', ['previous', 'prior', 'above', 'earlier', 'original'], String.raw`\b(?:previous|prior|above|earlier|original)\s+(?:instructions|rules|guidelines)\s+(?:do\s*n[o'’]?t|no\s+longer|don['’]?t)\s+apply\b`],
   ['ignore-instructions', ['pay'], String.raw`\bpay\s+no\s+attention\s+to\s+(?:the\s+|any\s+)?(?:previous|prior|above|earlier|system)\b`],
+  ['ignore-instructions', ['forget', 'ignore', 'disregard'], String.raw`\b(?:forget|ignore|disregard)\s+(?:everything|anything|all)\s+(?:above|before|previously|prior|earlier|you\s+(?:were|have\s+been)\s+told)\b`],
+  ['ignore-instructions', ['disregard', 'ignore', 'override', 'bypass'], String.raw`\b(?:disregard|ignore|override|bypass)\s+(?:the|any|all|your)\s+(?:\w+\s+){0,2}?(?:instructions|guidelines|rules|guidance|policies|directives|safeguards)\s+(?:from|of|given\s+by|set\s+by)\s+(?:the\s+|your\s+)?(?:developer|system|user|operator|assistant|host|administrator|admin)s?\b`],
+  ['ignore-instructions', ['ignore', 'disregard'], String.raw`\b(?:ignore|disregard)\s+(?:the\s+|your\s+)?(?:user|human)(?:['’]s)?\s+(?:request|requests|instructions|message|messages|question|and)\b`],
+  ['ignore-instructions', ['guidelines', 'rules', 'restrictions', 'policies', 'instructions', 'safeguards', 'filters', 'limits'], String.raw`\b(?:safety\s+)?(?:guidelines|rules|restrictions|policies|instructions|safeguards|filters|limits)\s+(?:no\s+longer|do\s*n[o'’]?t|don['’]?t)\s+apply\b`],
   // French, Spanish, Italian, Portuguese, German
   ['ignore-instructions', ['ignore', 'ignorer', 'ignorez'], String.raw`\bignore[rz]?\s+(?:toutes\s+)?(?:les\s+)?(?:instructions|consignes|directives|regles)\s+(?:precedentes|anterieures)`],
   ['ignore-instructions', ['ignora', 'ignore', 'ignorar', 'ignorare', 'olvida', 'olvidar', 'dimentica', 'esqueca', 'esquece'], String.raw`\b(?:ignora|ignore|ignorar|ignorare|olvida|olvidar|dimentica|esqueca|esquece)\s+(?:todas\s+|tutte\s+)?(?:las\s+|le\s+|as\s+)?(?:instrucciones|istruzioni|instrucoes)\s+(?:anteriores|precedentes|precedenti|previas)`],
@@ -121,6 +132,7 @@ const IGNORE: Entry[] = [
 ];
 
 const AGENT_COMMAND: Entry[] = [
+  ['agent-command', ['prepend', 'prefix'], String.raw`\b(?:prepend|prefix)\s+[^.\n]{1,120}?\s+(?:to|before)\s+(?:(?:every|each|all|any|your|the)\s+)?(?:\w+\s+){0,2}?(?:commands?|calls?|requests?|queries)\b`],
   ['agent-command', ['prefix'], String.raw`\bprefix\s+(?:every|each|all|any|your)\s+(?:\w+\s+){0,2}?(?:commands?|calls?|requests?|queries|invocations?|messages?)\s+with\b`],
   ['agent-command', ['run', 'execute', 'exec'], String.raw`\b(?:run|execute|exec)\s+(?:the\s+command\s+)?[\x60'"][^\x60'"\n]{1,200}[\x60'"]\s+(?:first|before|beforehand|prior|each\s+time|every\s+time|at\s+the\s+start)\b`],
   ['agent-command', ['first', 'always', 'before'], String.raw`\b(?:first|always|before\s+(?:anything|answering|responding|proceeding|replying|you\s+\w+|using|calling|running)[^.\n]{0,60}?)[,:]?\s+(?:you\s+(?:must|should)\s+)?(?:run|execute)\s+(?:the\s+)?(?:following\s+|this\s+)?(?:shell\s+|terminal\s+|bash\s+)?(?:commands?\b|[\x60'"])`],
@@ -154,21 +166,41 @@ const WORD_ENTRIES: Entry[] = [
   ...CONCEAL_EN,
   ...CONCEAL_OTHER,
   ['role-override', ['you', 'act', 'system', 'developer', 'devmode', 'jailbreak', 'new', 'from', 'obey'], String.raw`\byou\s+are\s+now\b|\bact\s+as\s+(?:an?\s+)?(?:unrestricted|jailbroken|different|new)|\b(?:system\s+prompt|developer\s+mode|devmode|jailbreak)\b|\bnew\s+instructions\b|\bfrom\s+(?:now|this\s+point)\s+(?:on|onwards?|forward)\b|\byou\s+are\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b|\bobey\s+(?:the\s+)?(?:instructions|commands)\s+in\b`],
+  ['role-override', ['your'], String.raw`\byour\s+new\s+(?:role|persona|identity|instructions|task|purpose|goal)\b`],
+  ['role-override', ['you', 'act', 'behave'], String.raw`\b(?:you\s+are|act|behave)\s+(?:now\s+)?(?:in|as)\s+(?:an?\s+)?(?:maintenance|developer|debug|god|admin|root|unrestricted)\s+mode\b`],
+  ['role-override', ['act', 'behave', 'respond', 'answer'], String.raw`\b(?:act|behave|respond|answer)\s+(?:as\s+(?:an?\s+)?\w{1,30}(?:\s+\w{1,30})?\s+)?(?:with\s+no|without\s+(?:any\s+)?)\s*(?:restrictions|limits|limitations|filters|rules|guardrails|safeguards)\b`],
+  ['tool-precedence', ['assistant', 'model', 'ai', 'agent', 'llm', 'the'], String.raw`\b(?:the\s+)?(?:assistant|model|ai|agent|llm)\s+(?:must|should|shall|needs?\s+to|is\s+required\s+to)\s+(?:now\s+)?(?:also\s+|always\s+|first\s+)?(?:call|invoke|use|run|execute|send|read|include|forward|upload)\b`],
+  ['tool-precedence', ['after', 'before', 'with'], String.raw`\b(?:after|before|with)\s+(?:every|each|any)\s+(?:answer|response|reply|message|turn)\b[^.\n]{0,40}?\b(?:call|invoke|run|send|upload|include|append|render)\b`],
+  ['instruction-tags', ['note'], String.raw`\bnote\s+to\s+(?:the\s+)?(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot)\b`],
+  ['tool-precedence', ['supersedes', 'supersede', 'replaces'], String.raw`\b(?:supersedes|supersede|replaces)\s+(?:any|all|every|the)\s+other\s+(?:\w+\s+)?tools?\b`],
+  ['tool-precedence', ['before'], String.raw`\bbefore\s+(?:any|all|every)\s+other\s+tools?\b`],
+  ['tool-precedence', ['is', 'are'], String.raw`\b(?:is|are)\s+(?:broken|deprecated|insecure|compromised|unsafe|outdated|obsolete|disabled)\b[^.]{0,20}?[;,:.]?\s+(?:use|call|prefer)\s+this\s+(?:one|tool|server)\b`],
+  ['coercion', ['or', 'otherwise'], String.raw`\b(?:or|otherwise)\s+(?:else\s+)?(?:the|your|this)\s+(?:session|conversation|account|tool|system|server|request|access)\s+(?:will|would|may)\s+(?:be\s+)?(?:terminated|blocked|suspended|revoked|lost|deleted|closed|locked|banned|fail)\b`],
   ['tool-precedence', ['before', 'never', 'do', 'don', 'dont', 'this', 'when', 'side', 'use', 'is'], String.raw`\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|other|another|the\s+other)\s+(?:other\s+)?tools?\b|\bbefore\s+(?:calling|using)\s+any\s+other\b|\b(?:never|do\s*n[o'’]?t)\s+use\s+\S{1,64}\s+from\s+(?:any\s+)?other\b|\bthis\s+is\s+the\s+only\s+(?:trusted|safe|valid|real|official)\b|\bwhen\s+(?:\(\S{1,64}\)\s+)?\S{1,64}\s+is\s+(?:invoked|called|used)\b|\bside\s+effect\s+on\b|\buse\s+this\s+tool\s+instead\b|\bis\s+(?:broken|deprecated|insecure|compromised|unsafe)\b[^.]{0,80}\binstead\b`],
   ['coercion', ['otherwise', 'or', 'all', 'your', 'required', 'mandatory'], String.raw`\b(?:otherwise|or\s+else)\s+(?:the|this)\s+(?:tool|system|server)\s+(?:will|would|may)\s+(?:not\s+work|fail|crash|break|stop)|\b(?:all|your)\s+(?:data|files|work)\s+(?:will|would)\s+be\s+(?:lost|deleted|destroyed)|\brequired\s+for\s+compliance\b|\bmandatory\s+[^.]{0,30}side\s+effect`],
   ['cross-server-reference', ['from', 'on', 'of', 'also', 'other'], String.raw`\b(?:from|on|of)\s+(?:any\s+)?other\s+(?:mcp\s+)?servers?\b|\balso\s+present\b|\bother\s+mcp\s+servers?\b`],
   ['credential-request', ['api', 'password', 'secret', 'credential', 'private', 'access', 'session', 'auth', 'authentication'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|private\s+keys?|access\s+tokens?|session\s+(?:cookies?|tokens?)|auth(?:entication)?\s+tokens?)\b[^.]{0,40}\b(?:you\s+have\s+seen|you\s+(?:can\s+)?find|in\s+(?:the\s+)?(?:context|conversation|environment))`],
   ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
-  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'all', 'your', 'the', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b|\bconversation\s+so\s+far\b|\ball\s+(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\b(?:your|the)\s+system\s+prompt\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
+  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'all', 'your', 'the', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\ball\s+(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\b(?:your|the)\s+system\s+prompt\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
   ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
   ['exfiltration-url', ['change'], String.raw`\bchange\s+the\s+recipient\b`],
+  ['exfiltration-url', ['http', 'https'], String.raw`\bhttps?:\/\/\S{1,200}\s+(?:followed\s+by|with|containing|plus)\s+(?:the\s+)?(?:user['’]?s|their|your)\s+(?:query|message|input|question|request|prompt|conversation|data|keys?)\b`],
   ['exfiltration-url', ['webhook', 'requestbin', 'pipedream', 'ngrok', 'burpcollaborator', 'interact', 'oast'], String.raw`\b(?:webhook\.site|requestbin|pipedream\.net|ngrok\.(?:io|app)|burpcollaborator|interact\.sh|oast\.)`],
   ...AGENT_COMMAND,
 ];
 
+/** An environment variable holding a credential, asked for by name (checked case-sensitively: `OPENAI_API_KEY`, not `page_token`). */
+const ENV_CREDENTIAL: TextPattern = {
+  rule: 'credential-request',
+  triggers: ['include', 'pass', 'send', 'append', 'attach', 'contain', 'put', 'insert', 'copy', 'paste', 'add', 'provide', 'read', 'print', 'echo'],
+  source: String.raw`\b(?:include|pass|send|append|attach|contain|put|insert|copy|paste|add|provide|read|print|echo)\w{0,3}\s+(?:the\s+)?(?:(?:value|contents?)\s+of\s+)?(?:the\s+|your\s+)?\$?\{?[a-z][a-z0-9]{0,30}(?:_[a-z0-9]{1,30}){0,4}_(?:api_)?(?:key|token|secret|password|passwd|credentials?)\b`,
+  verify: /\$?\{?[A-Z][A-Z0-9]{0,30}(?:_[A-Z0-9]{1,30}){0,4}_(?:API_)?(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)\b/,
+};
+
 /** Patterns that start with a word, tried only where one of their trigger words stands. */
 export const WORD_PATTERNS: TextPattern[] = [
   ...WORD_ENTRIES.map(([rule, triggers, source]) => ({ rule, triggers, source })),
+  ENV_CREDENTIAL,
   ...DANGEROUS_COMMAND.map(([rule, triggers, source]) => ({ rule, triggers, source, raw: true })),
   { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)` },
   { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|\bkeychain\b` },
@@ -184,6 +216,7 @@ export const SYMBOL_PATTERNS: TextPattern[] = [
   },
   { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.env\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history` },
   { rule: 'cross-server-reference', source: String.raw`\(mcp_\w{1,64}\)` },
+  { rule: 'instruction-tags', source: String.raw`[.!?][ \t]{1,4}(?:system|assistant|human|ai)[ \t]{0,4}:[ \t]|["']role["'][ \t]{0,4}:[ \t]{0,4}["'](?:system|developer|assistant)["']` },
   { rule: 'agent-command', raw: true, source: String.raw`>\s*\/dev\/(?:sd[a-z]|nvme|disk)|\/dev\/tcp\/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}` },
   { rule: 'markdown-image', raw: true, source: String.raw`!\[[^\]]{0,200}\]\(\s*<?https?:\/\/|<img\b[^>]{0,200}\bsrc\s*=\s*["']?https?:\/\/` },
   { rule: 'whitespace-padding', raw: true, source: String.raw`[ \t\u00a0\u2000-\u200a\u3000]{40,}|(?:\r?\n[ \t]{0,40}){12,}` },
