@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { canonicalJson, manifestDigest, sha256, toolsSetDigest, type Manifest } from '@sigil/manifest';
 import { HostTrustStore, loadPolicy, ResolveError, type ResolveErrorCode } from '@sigil/resolver';
 import { createSigner, generateKeyPair, signManifestStatement } from '@sigil/signing/sign';
-import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
+import { configurableServerPath, runSigil, startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileRelay, type HostileRelay } from './host-relay.js';
 import { sigilInProcess } from './sigil-in-process.js';
@@ -170,6 +170,18 @@ describe('when the cache on disk is edited (verdicts are never taken from disk)'
     await tamper(resigned, 'resign');
     expect(await refusedVia(['resolve', '--offline'], resigned)).toBe('SIGNER_UNTRUSTED');
   });
+
+  it('CLI: sigil run --offline refuses the edited record before starting anything', async () => {
+    const h = await host('edit-run');
+    await viaRelay(['lock', `${WEATHER}@1.0.0`], h);
+    await tamper(h, 'edit');
+    const pidFile = join(h, 'server.pid');
+    const run = await runSigil(['run', WEATHER, '--offline', '--', process.execPath, configurableServerPath()], { cwd: h, env: { PID_FILE: pidFile } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('"code":"DIGEST_MISMATCH"');
+    // The server writes its pid when it starts: it never did.
+    expect(() => readFileSync(pidFile)).toThrow();
+  });
 });
 
 describe('when the registry answers with an error (revocation cannot be suppressed)', () => {
@@ -225,6 +237,13 @@ describe('when the registry answers with an error (revocation cannot be suppress
       expect(await withMode({ kind: 'status-http', status, code }, () => refusedVia(['resolve'], h))).toBe(expected);
     }
     expect(await refusedVia(['resolve'], h, '')).toBe('UNAUTHENTICATED');
+    // sigil run (a real process) does not fall back either: the host is told the code.
+    const run = await withMode({ kind: 'status-http', status: 503, code: 'UNAVAILABLE' }, () =>
+      runSigil(['run', WEATHER, '--', process.execPath, configurableServerPath()], { cwd: h, env: { SIGIL_TOKEN: tokens.reader } }),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('"code":"REGISTRY_ERROR"');
+    expect(run.stderr).not.toContain('sigil.run.offline');
     const plain = await host('nofallback-cli');
     await viaRelay(['lock', `${WEATHER}@1.0.0`], plain);
     await whileRefused(async () => {
