@@ -282,6 +282,18 @@ class Reader {
 
   /** A parameter named for the conversation or the model's context, that can carry text. */
   private key(s: ManifestString): void {
+    // A parameter name is shown to the model too: read as written and with its words spaced
+    // (`ignore_previous_instructions`, `readSshIdRsaFirst`), every prose rule applies.
+    if (s.text.length >= 12) {
+      const spaced = s.text.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ');
+      for (const text of spaced === s.text ? [s.text] : [s.text, spaced]) {
+        matchProse(text, (pattern) => {
+          if (pattern.encoded || pattern.rule === 'whitespace-padding') return;
+          const message = pattern.rule === 'secret-in-manifest' ? `this looks like ${pattern.what}; secrets never belong in a signed manifest` : `${RULES[pattern.rule].summary}, in a parameter name`;
+          this.emit(pattern.rule, s, message, pattern.rule === 'secret-in-manifest' ? `[redacted ${s.text.length} characters]` : excerptAround(s.text, 0, s.text.length));
+        });
+      }
+    }
     if (!HARVEST_HINT.test(s.text)) return;
     const words = s.text.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
     if (!harvests(words) || !carriesText(s.schema)) return;
