@@ -19,7 +19,7 @@ export const EXAMPLES: Record<string, string[]> = {
   verify: ['sigil verify sigil.json --bundle sigil.bundle.json --policy sigil.policy.json'],
   provenance: ['sigil provenance sigil.json --key build.key --out sigil.provenance.json    # in GitHub Actions'],
   publish: ['SIGIL_TOKEN=$PUB sigil publish sigil.json --bundle sigil.bundle.json'],
-  'review list': ['sigil review list', 'sigil review list --status approved'],
+  'review list': ['sigil review list', 'sigil review list --namespace io.github.acme --risk high --all', 'sigil review list --status approved --limit 50 --cursor 120'],
   'review show': ['sigil review show io.github.acme/everything@1.0.0'],
   'review approve': ['sigil review approve io.github.acme/everything@1.0.0 --key alice.key --comment "read the diff"'],
   'review reject': ['sigil review reject io.github.acme/everything@1.0.0 --reason "sends files to a remote URL"'],

@@ -10,6 +10,9 @@ import { formatFindings, plural, safeText } from '../output.js';
 import { loadManifest } from './manifest.js';
 
 const BUNDLE_LIMIT = 512 * 1024;
+/** The registry's largest review-queue page, and the most versions `review list --all` collects. */
+const REVIEW_PAGE_MAX = 500;
+const REVIEW_LIST_MAX = 100_000;
 
 async function readJsonFile(path: string, limit: number): Promise<Record<string, unknown>> {
   const bytes = await readBounded(path, limit);
@@ -58,11 +61,40 @@ export function registerRegistry(program: Command, ctx: Context): void {
   const review = program.command('review').description('the review queue and decisions (security role)');
   review
     .command('list')
-    .description('versions by status (default pending)')
+    .description('the review queue, oldest first, one page at a time (--all follows every page)')
     .addOption(new Option('--status <status>', 'pending|approved|rejected|revoked').choices(['pending', 'approved', 'rejected', 'revoked']).default('pending'))
-    .action(async (opts: { status: string }) => {
-      const { body } = await callRegistry<{ reviews: Array<{ name: string; version: string; digest: string; status: string; risk: string; publisher: string; findings: number }> }>(ctx, 'GET', `/v1/reviews?status=${opts.status}`);
-      ctx.out.result(body, body.reviews.length ? body.reviews.map((r) => `${r.name}@${r.version}  ${r.status}  ${r.risk} risk  ${r.findings} findings  by ${r.publisher}  ${r.digest}`).join('\n') : `no ${opts.status} versions`);
+    .option('--namespace <namespace>', 'only servers in this exact namespace, e.g. io.github.acme')
+    .option('--publisher <principal>', 'only versions published by this principal')
+    .addOption(new Option('--risk <risk>', 'low|high').choices(['low', 'high']))
+    .addOption(new Option('--limit <n>', `versions per page (1 to ${REVIEW_PAGE_MAX}; default 100, ${REVIEW_PAGE_MAX} with --all)`).argParser(wholeNumber('--limit', 1, REVIEW_PAGE_MAX)))
+    .option('--cursor <cursor>', 'start after this cursor (printed after a page that is not the last)')
+    .option('--all', 'follow the cursor to the last page', false)
+    .action(async (opts: { status: string; namespace?: string; publisher?: string; risk?: string; limit?: number; cursor?: string; all: boolean }) => {
+      type Page = { reviews: Array<{ name: string; version: string; digest: string; status: string; risk: string; publisher: string; findings: number }>; next: string | null };
+      const filter = { status: opts.status, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.publisher ? { publisher: opts.publisher } : {}), ...(opts.risk ? { risk: opts.risk } : {}) };
+      const limit = String(opts.limit ?? (opts.all ? REVIEW_PAGE_MAX : 100));
+      const reviews: Page['reviews'] = [];
+      // A registry that repeats a cursor would page forever, and one that never ends would fill
+      // memory: both are refused rather than followed.
+      const seen = new Set<string>();
+      let cursor = opts.cursor;
+      let next: string | null;
+      for (;;) {
+        const query = new URLSearchParams({ ...filter, limit, ...(cursor !== undefined ? { cursor } : {}) });
+        const { body } = await callRegistry<Page>(ctx, 'GET', `/v1/reviews?${query}`);
+        reviews.push(...body.reviews);
+        next = body.next;
+        if (!opts.all || next === null) break;
+        if (seen.has(next) || next === opts.cursor) throw new CliError('RESPONSE_INVALID', `the registry returned the review cursor ${JSON.stringify(next)} twice`);
+        if (reviews.length >= REVIEW_LIST_MAX) throw new CliError('LIST_TOO_LONG', `the review queue has more than ${REVIEW_LIST_MAX} versions; narrow it with --namespace, --publisher or --risk, or page with --cursor`);
+        seen.add(next);
+        cursor = next;
+      }
+      const lines = reviews.map((r) => `${r.name}@${r.version}  ${r.status}  ${r.risk} risk  ${r.findings} findings  by ${safeText(r.publisher)}  ${r.digest}`);
+      ctx.out.result(
+        { reviews, next },
+        lines.length || next !== null ? `${lines.join('\n')}\n${plural(lines.length, 'version')}${next !== null ? `; more with --all or --cursor ${next}` : ''}` : `no ${opts.status} versions${opts.namespace || opts.publisher || opts.risk ? ' match the filters' : ''}`,
+      );
     });
   review
     .command('show')

@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Manifest } from '@sigil/manifest';
+import { filesystemManifest, startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sigilInProcess } from './sigil-in-process.js';
+
+// The list commands of `sigil` against a real registry process on 127.0.0.1 (the CLI runs
+// in-process through main()): every page of the review queue, its filters, and the allowlist
+// with its builders.
+const dir = mkdtempSync(join(tmpdir(), 'sigil-lists-'));
+const path = (name: string) => join(dir, name);
+let registry: RegistryProcess;
+const tokens: Record<string, string> = {};
+
+function sigil(args: readonly string[], token?: string) {
+  return sigilInProcess(args, { env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token ?? '' } });
+}
+async function ok(args: string[], token?: string): Promise<string> {
+  const run = await sigil(args, token);
+  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
+  return run.stdout;
+}
+async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
+  return (await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--field', 'token'], registry.adminToken)).trim();
+}
+async function publish(file: string, manifest: Manifest, publisherToken: string): Promise<void> {
+  writeFileSync(path(file), JSON.stringify(manifest));
+  await ok(['sign', path(file), '--key', path('publisher.key'), '--out', path(`${file}.bundle`)]);
+  await ok(['publish', path(file), '--bundle', path(`${file}.bundle`)], publisherToken);
+}
+type Queue = { reviews: Array<{ name: string; version: string; risk: string; publisher: string }>; next: string | null };
+const refs = (q: Queue) => q.reviews.map((r) => `${r.name}@${r.version}`);
+
+/** Every pending version, oldest first, as published in beforeAll. */
+const ALL = ['io.github.acme/weather@1.0.0', 'io.github.acme/weather@1.1.0', 'io.github.acme/weather@1.2.0', 'io.github.acme/filesystem@1.0.0', 'io.github.other/forecast@2.0.0'];
+
+beforeAll(async () => {
+  registry = await startRegistry({ dataDir: path('registry') });
+  await ok(['keygen', '--out', path('publisher.key')]);
+  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await ok(['allowlist', 'add', 'io.github.other', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  tokens.acme = await token('acme-ci', 'publisher', 'io.github.acme');
+  tokens.other = await token('other-ci', 'publisher', 'io.github.other');
+  tokens.alice = await token('alice', 'security');
+  for (const version of ['1.0.0', '1.1.0', '1.2.0']) await publish(`weather-${version}.json`, weatherManifest({ version }), tokens.acme);
+  await publish('fs.json', filesystemManifest(), tokens.acme);
+  const forecast = weatherManifest({ name: 'io.github.other/forecast', version: '2.0.0' });
+  forecast.tools = forecast.tools.map((t) => ({ ...t, name: `other_${t.name}` }));
+  await publish('forecast.json', forecast, tokens.other);
+}, 120_000);
+afterAll(async () => {
+  await registry?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sigil review list', () => {
+  it('shows one page and the cursor of the next, which --cursor continues from', async () => {
+    const first = await ok(['review', 'list', '--limit', '2'], tokens.alice);
+    expect(first).toContain('io.github.acme/weather@1.0.0');
+    expect(first).toContain('io.github.acme/weather@1.1.0');
+    expect(first).not.toContain('io.github.acme/weather@1.2.0');
+    const cursor = /--cursor (\S+)/.exec(first)?.[1];
+    expect(cursor).toBeDefined();
+
+    const seen: string[] = [];
+    let page = JSON.parse(await ok(['review', 'list', '--limit', '2', '--json'], tokens.alice)) as Queue;
+    expect(page.next).toBe(cursor);
+    seen.push(...refs(page));
+    while (page.next !== null) {
+      page = JSON.parse(await ok(['review', 'list', '--limit', '2', '--cursor', page.next, '--json'], tokens.alice)) as Queue;
+      seen.push(...refs(page));
+    }
+    expect(seen).toEqual(ALL);
+    // A page that is not the last names the next cursor; the last page names none.
+    expect(await ok(['review', 'list', '--limit', '2', '--cursor', cursor!], tokens.alice)).toContain('--cursor');
+    expect(await ok(['review', 'list', '--limit', '5'], tokens.alice)).not.toContain('--cursor');
+  });
+
+  it('follows every page with --all', async () => {
+    const all = JSON.parse(await ok(['review', 'list', '--all', '--limit', '2', '--json'], tokens.alice)) as Queue;
+    expect(refs(all)).toEqual(ALL);
+    expect(all.next).toBeNull();
+    const human = await ok(['review', 'list', '--all', '--limit', '1'], tokens.alice);
+    for (const ref of ALL) expect(human).toContain(ref);
+    expect(human).not.toContain('--cursor');
+  });
+
+  it('filters by namespace, publisher and risk', async () => {
+    const list = async (...args: string[]) => refs(JSON.parse(await ok(['review', 'list', '--all', '--limit', '1', ...args, '--json'], tokens.alice)) as Queue);
+    expect(await list('--namespace', 'io.github.other')).toEqual(['io.github.other/forecast@2.0.0']);
+    expect(await list('--publisher', 'acme-ci')).toEqual(ALL.slice(0, 4));
+    expect(await list('--risk', 'high')).toEqual(['io.github.acme/filesystem@1.0.0']);
+    expect(await list('--namespace', 'io.github.acme', '--risk', 'low')).toEqual(ALL.slice(0, 3));
+    expect(await list('--publisher', 'nobody')).toEqual([]);
+    expect(await ok(['review', 'list', '--publisher', 'nobody'], tokens.alice)).toContain('no pending versions');
+  });
+
+  it('refuses a wrong --risk or --limit as wrong usage, and the registry refuses a forged cursor', async () => {
+    expect((await sigil(['review', 'list', '--risk', 'medium'], tokens.alice)).code).toBe(2);
+    expect((await sigil(['review', 'list', '--limit', '0'], tokens.alice)).code).toBe(2);
+    expect((await sigil(['review', 'list', '--limit', '501'], tokens.alice)).code).toBe(2);
+    const bad = await sigil(['review', 'list', '--cursor', 'not-a-cursor', '--json'], tokens.alice);
+    expect(bad.code).toBe(1);
+    expect((JSON.parse(bad.stdout) as { error: { code: string } }).error.code).toBe('REQUEST_INVALID');
+  });
+});
