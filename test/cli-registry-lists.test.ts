@@ -106,3 +106,28 @@ describe('sigil review list', () => {
     expect((JSON.parse(bad.stdout) as { error: { code: string } }).error.code).toBe('REQUEST_INVALID');
   });
 });
+
+describe('sigil allowlist list', () => {
+  it('shows the builders bound to an entry, in the human output and in --json', async () => {
+    const builderId = 'https://github.com/actions/runner/github-hosted';
+    await ok(['keygen', '--out', path('build.key')]);
+    await ok(['allowlist', 'add-builder', 'io.github.acme', '--builder', builderId, '--public-key', path('build.key.pub')], registry.adminToken);
+    await ok(['allowlist', 'add-builder', 'io.github.acme', '--builder', 'https://ci.acme.example/release', '--identity', 'https://ci.acme.example/release.yml@refs/heads/main'], registry.adminToken);
+    type Listing = { entries: Array<{ pattern: string; signers: Array<{ fingerprint: string }>; builders: Array<{ builderId: string; kind: string; fingerprint: string }> }> };
+    const listing = JSON.parse(await ok(['allowlist', 'list', '--json'], registry.adminToken)) as Listing;
+    const acme = listing.entries.find((e) => e.pattern === 'io.github.acme')!;
+    expect(acme.builders.map((b) => [b.builderId, b.kind])).toEqual([
+      [builderId, 'key'],
+      ['https://ci.acme.example/release', 'identity'],
+    ]);
+    expect(listing.entries.find((e) => e.pattern === 'io.github.other')!.builders).toEqual([]);
+
+    const human = await ok(['allowlist', 'list'], registry.adminToken);
+    const block = human.slice(human.indexOf('io.github.acme'), human.indexOf('io.github.other'));
+    expect(block).toContain(`builder ${builderId}  key ${acme.builders[0]!.fingerprint}`);
+    expect(block).toContain(`builder https://ci.acme.example/release  identity ${acme.builders[1]!.fingerprint}`);
+    expect(block).toContain(`key ${acme.signers[0]!.fingerprint}`);
+    // An entry without builders says so: provenance is refused there.
+    expect(human.slice(human.indexOf('io.github.other'))).toContain('no builders');
+  });
+});

@@ -206,8 +206,15 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .command('list')
     .description('list the allowlist')
     .action(async () => {
-      const { body } = await callRegistry<{ entries: Array<{ pattern: string; signers: Array<{ kind: string; fingerprint: string }> }> }>(ctx, 'GET', '/v1/allowlist');
-      ctx.out.result(body, body.entries.map((e) => `${e.pattern}\n${e.signers.map((s) => `  ${s.kind} ${s.fingerprint}`).join('\n')}`).join('\n') || 'the allowlist is empty');
+      type Signer = { kind: string; fingerprint: string };
+      const { body } = await callRegistry<{ entries: Array<{ pattern: string; signers: Signer[]; builders?: Array<Signer & { builderId: string }> }> }>(ctx, 'GET', '/v1/allowlist');
+      // The builders are part of who is trusted in a namespace: whose provenance counts there.
+      const entry = (e: (typeof body.entries)[number]) => [
+        e.pattern,
+        ...e.signers.map((s) => `  ${s.kind} ${s.fingerprint}`),
+        ...(e.builders?.length ? e.builders.map((b) => `  builder ${safeText(b.builderId)}  ${b.kind} ${b.fingerprint}`) : ['  no builders (provenance is refused here)']),
+      ];
+      ctx.out.result(body, body.entries.flatMap(entry).join('\n') || 'the allowlist is empty');
     });
   allowlist
     .command('remove')
