@@ -32,7 +32,7 @@ const auth = (token: string, init: RequestInit = {}): RequestInit => ({ ...init,
 async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await app.request(path, init);
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
 }
 /** Everything a refusal must leave untouched: every table's row count and the audit head. */
 function snapshot(): string {
@@ -102,6 +102,10 @@ const ROUTES: Route[] = [
   { name: 'server', method: 'GET', path: '/v1/servers/io.github.acme/weather', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'versions', method: 'GET', path: '/v1/servers/io.github.acme/weather/versions/1.2.0', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'status', method: 'POST', path: '/v1/status', roles: ['reader', 'security', 'publisher', 'admin'], body: () => ({ refs: ['io.github.acme/weather@1.2.0'] }) },
+  { name: 'log checkpoint', method: 'GET', path: '/v1/log/checkpoint', roles: ['reader', 'security', 'publisher', 'admin'] },
+  { name: 'log proof', method: 'GET', path: '/v1/log/proof', roles: ['reader', 'security', 'publisher', 'admin'] },
+  { name: 'log consistency', method: 'GET', path: '/v1/log/consistency', roles: ['reader', 'security', 'publisher', 'admin'] },
+  { name: 'log tiles', method: 'GET', path: '/v1/log/tile/', roles: ['reader', 'security', 'publisher', 'admin'] },
 ];
 /** Routes anyone may call: health, documents, metrics, the registry's public keys and timestamps. */
 const PUBLIC = ['/healthz', '/openapi.json', '/docs', '/metrics', '/v1/keys', '/v1/trusted-root', '/api/v1/timestamp'];

@@ -58,6 +58,10 @@ export const ConfigSchema = z.object({
   /** `pretty` (one readable line per event) or `json` (one JSON object per line); `auto`: pretty on a terminal. */
   SIGIL_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   SIGIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Public base URL of the transparency log (`<registry>/v1/log`); its hostname is the checkpoint origin and key name. */
+  SIGIL_TLOG_URL: z.url({ protocol: /^https?$/ }).max(2048).default('http://localhost/v1/log'),
+  /** Shortest interval between two signed checkpoints under load, ms; an idle log signs at once. */
+  SIGIL_LOG_CHECKPOINT_MS: int(0, 3_600_000).default(1000),
 });
 export type Env = z.infer<typeof ConfigSchema>;
 
@@ -77,6 +81,9 @@ export interface Settings {
   corsOrigins: string[];
   lintErrorRules: string[];
   provenanceBuilders: string[];
+  /** Transparency log base URL (origin = its hostname) and checkpoint interval under load. */
+  tlogUrl: string;
+  logCheckpointMs: number;
 }
 
 export function settingsFrom(env: Env): Settings {
@@ -93,6 +100,8 @@ export function settingsFrom(env: Env): Settings {
     corsOrigins: list(env.SIGIL_CORS_ORIGINS),
     lintErrorRules: list(env.SIGIL_LINT_ERROR_RULES),
     provenanceBuilders: list(env.SIGIL_PROVENANCE_BUILDERS),
+    tlogUrl: env.SIGIL_TLOG_URL,
+    logCheckpointMs: env.SIGIL_LOG_CHECKPOINT_MS,
   };
 }
 

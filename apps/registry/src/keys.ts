@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, readCa, writeCa, type BundleSigner } from '@sigil/signing/sign';
@@ -12,6 +13,10 @@ export interface RegistryKeys {
   /** The TSA's certificate chain (TSA certificate first, root last). */
   tsaChainPem: string;
   timestamp: (body: Uint8Array, contentType?: string) => Uint8Array | Promise<Uint8Array>;
+  /** The transparency log's Ed25519 checkpoint key (`log.key`, 0600) and when it was made. */
+  logPrivateKey: KeyObject;
+  logPublicKey: KeyObject;
+  logCreatedAt: string;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -50,6 +55,18 @@ export async function loadRegistryKeys(dir: string): Promise<RegistryKeys> {
     await writeFile(join(tsaDir, 'chain.pem'), tsa.chainPem);
   }
   await readCa(join(dir, 'tsa-ca')); // fails loudly if the CA files were damaged
+  // The transparency log's checkpoint key: Ed25519 (C2SP signed-note), apart from the status key.
+  const logKeyPath = join(dir, 'log.key');
+  if (!(await exists(logKeyPath))) {
+    const pair = generateKeyPairSync('ed25519');
+    await writeFile(logKeyPath, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+    await writeFile(join(dir, 'log.pub'), pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(join(dir, 'log.created'), new Date().toISOString());
+  }
+  await chmod(logKeyPath, 0o600);
+  const logPrivateKey = createPrivateKey(await readFile(logKeyPath, 'utf8'));
+  if (logPrivateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${logKeyPath} is not an Ed25519 key`);
+  const logCreatedAt = (await readFile(join(dir, 'log.created'), 'utf8').catch(() => new Date(0).toISOString())).trim();
   const tsaKey = await readFile(join(tsaDir, 'tsa.key'), 'utf8');
   const tsaChainPem = await readFile(join(tsaDir, 'chain.pem'), 'utf8');
   return {
@@ -59,5 +76,8 @@ export async function loadRegistryKeys(dir: string): Promise<RegistryKeys> {
     statusCreatedAt,
     tsaChainPem,
     timestamp: createTimestampResponder({ privateKey: tsaKey, certificateChain: tsaChainPem }),
+    logPrivateKey,
+    logPublicKey: createPublicKey(logPrivateKey),
+    logCreatedAt,
   };
 }

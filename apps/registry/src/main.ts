@@ -9,6 +9,7 @@ import { addressKey, TrustedProxies } from './client-address.js';
 import { ConfigError, loadEnv, settingsFrom, type Env } from './config.js';
 import type { Deps } from './deps.js';
 import { loadRegistryKeys } from './keys.js';
+import { logRegistryKeys } from './services/append-log.js';
 import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { createMetrics } from './metrics.js';
@@ -43,6 +44,7 @@ async function start(): Promise<void> {
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
   bootstrap(deps, env, dataDir);
+  logRegistryKeys(deps, new Date().toISOString());
 
   const app = createApp(deps);
   const server = serve({

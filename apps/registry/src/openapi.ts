@@ -45,6 +45,11 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/v1/whoami', summary: 'The principal, role and namespaces of the calling token', roles: 'any token' },
   { method: 'get', path: '/v1/audit', summary: 'Hash-chained governance events (?after=&limit=)', roles: 'security, admin', response: AuditPage },
   { method: 'get', path: '/v1/audit/verify', summary: 'Verify the audit hash chain from the first event, and that it still holds a signed head (?seq=&hash=)', roles: 'security, admin' },
+  { method: 'get', path: '/v1/log/checkpoint', summary: "The transparency log's newest signed checkpoint (C2SP tlog-checkpoint)", roles: 'reader+', responseType: 'text/plain' },
+  { method: 'get', path: '/v1/log/tile/{L}/{N}', summary: 'C2SP tlog-tiles hash tile (N in x-prefixed 3-digit parts; .p/<W> for a partial tile); immutable', roles: 'reader+', responseType: 'application/octet-stream' },
+  { method: 'get', path: '/v1/log/tile/entries/{N}', summary: 'C2SP tlog-tiles entry bundle (.p/<W> for a partial one); immutable', roles: 'reader+', responseType: 'application/octet-stream' },
+  { method: 'get', path: '/v1/log/proof', summary: 'Inclusion proof of a leaf (?leaf=<index>|<leaf hash hex>|<name@version>&size=), with its checkpoint, the bundle tlogEntries item and, for a manifest, the bundle carrying it', roles: 'reader+' },
+  { method: 'get', path: '/v1/log/consistency', summary: 'Consistency proof between two tree sizes (?from=&to=)', roles: 'reader+' },
 ];
 
 const schema = (s: z.ZodType) => {

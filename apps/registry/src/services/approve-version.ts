@@ -3,6 +3,7 @@ import { canonicalJson, manifestDigest, sha256, type Manifest, type VersionRecor
 import { SignerPolicy, verifyApprovalBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
 import { signingRefusal } from './publish-version.js';
 import { trustedRoot } from './register-ca.js';
 import { requireVersion, versionRecord } from './views.js';
@@ -45,6 +46,7 @@ export function approveVersion(deps: Deps, actor: Principal, name: string, versi
     throw new ServiceError('SELF_APPROVAL', 'the approval is signed by the same key or identity that signed the manifest');
   }
   const approvalDigest = sha256(canonicalJson(bundle));
+  const logged = bundleLogEntries('approval', `${name}@${version}`, bundle, policy.publicKeys);
   const now = nowIso(deps);
   const updated = deps.db.transaction((tx) => {
     const current = versionOf(tx, name, version)!;
@@ -55,11 +57,13 @@ export function approveVersion(deps: Deps, actor: Principal, name: string, versi
     // The audit event first: the database refuses an approval or a status change without it.
     appendAudit(tx, { actor: actor.name, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approvalDigest, count, needed } });
     insertApproval(tx, { versionId: current.id, reviewer: actor.name, digest: approvalDigest, bundle: JSON.stringify(bundle), signerFingerprint: signer.keyFingerprint, createdAt: now });
+    appendLog(tx, logged, now);
     if (count >= needed) {
       appendAudit(tx, { actor: actor.name, action: 'version.approved', subject: `${name}@${version}`, details: { approvals: count } });
       setVersionStatus(tx, current.id, { status: 'approved' });
     }
     return versionOf(tx, name, version)!;
   });
+  logAppended(deps);
   return versionRecord(deps, updated);
 }

@@ -3,6 +3,7 @@ import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern,
 import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
 import { requireNamespace } from './authenticate.js';
 import { trustedRoot } from './register-ca.js';
 import { versionRecord } from './views.js';
@@ -57,6 +58,7 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
 
   const now = nowIso(deps);
   const { namespace } = splitServerName(manifest.name);
+  const logged = bundleLogEntries('manifest', `${manifest.name}@${manifest.version}`, input.bundle, signers.publicKeys);
   const row = deps.db.transaction((tx) => {
     // Re-check inside the transaction: a concurrent publish of the same version may have won.
     const raced = versionOf(tx, manifest.name, manifest.version);
@@ -89,9 +91,13 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
       publishedAt: now,
     });
     appendAudit(tx, { actor: actor.name, action: 'version.publish', subject: `${manifest.name}@${manifest.version}`, details: { digest, signer: signer.kind === 'certificate' ? signer.identity : signer.keyFingerprint, risk } });
+    appendLog(tx, logged, now);
     return { row: inserted, created: true };
   });
-  if (row.created) deps.metrics.publishes.inc();
+  if (row.created) {
+    deps.metrics.publishes.inc();
+    logAppended(deps);
+  }
   return { created: row.created, record: versionRecord(deps, row.row) };
 }
 

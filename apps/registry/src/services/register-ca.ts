@@ -2,6 +2,7 @@ import { appendAudit, insertCertificateAuthority, listCertificateAuthorities } f
 import { buildTrustedRoot, certificateFingerprint, type TrustedRootJson } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { logInstance } from './read-log.js';
 
 /**
  * Registers an organisation CA (admin only): its PEM chain, issuing CA first and root last.
@@ -25,10 +26,11 @@ export function registerCa(deps: Deps, actor: Principal, chainPem: string): { fi
   return { fingerprint };
 }
 
-/** The registry's Sigstore trusted root: registered organisation CAs and its own TSA. */
+/** The registry's Sigstore trusted root: registered organisation CAs, its own TSA and its transparency log. */
 export function trustedRoot(deps: Deps): TrustedRootJson {
-  return buildTrustedRoot({
+  const root = buildTrustedRoot({
     certificateAuthorities: listCertificateAuthorities(deps.db).map((c) => ({ certificates: c.chainPem })),
     timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }],
   });
+  return { ...root, tlogs: [logInstance(deps)] };
 }

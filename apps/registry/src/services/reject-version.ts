@@ -2,6 +2,7 @@ import { appendAudit, setVersionStatus, versionOf } from '@sigil/db';
 import type { VersionRecord } from '@sigil/manifest';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { appendLog, eventLogEntry, logAppended } from './append-log.js';
 import { requireVersion, versionRecord } from './views.js';
 
 /** Rejects a pending version with a reason; final (ALREADY_DECIDED for any later decision). */
@@ -12,9 +13,11 @@ export function rejectVersion(deps: Deps, actor: Principal, name: string, versio
     const current = versionOf(tx, name, version)!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
     // The audit event first: the database refuses a status change without it.
-    appendAudit(tx, { actor: actor.name, action: 'version.reject', subject: `${name}@${version}`, details: { reason } });
+    const audit = appendAudit(tx, { actor: actor.name, action: 'version.reject', subject: `${name}@${version}`, details: { reason } });
+    appendLog(tx, [eventLogEntry('rejection', `${name}@${version}`, { actor: actor.name, reason, at: now, audit: { seq: audit.seq, hash: audit.hash } })], now);
     setVersionStatus(tx, current.id, { status: 'rejected', rejectionReason: reason, rejectedBy: actor.name, rejectedAt: now });
     return versionOf(tx, name, version)!;
   });
+  logAppended(deps);
   return versionRecord(deps, row);
 }

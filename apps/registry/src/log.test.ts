@@ -1,0 +1,219 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import { createPublicKey } from 'node:crypto';
+import { logSize, openDatabase, type OpenDatabase } from '@sigil/db';
+import { manifestDigest } from '@sigil/manifest';
+import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import type { SigningError} from '@sigil/signing/verify';
+import { publicKeyFingerprint, SignerPolicy, verifyManifestBundle } from '@sigil/signing/verify';
+import { ed25519NoteVerifier, hashLeaf, logOrigin, openCheckpoint, parseEntryBundle, verifyConsistency, verifyInclusion } from '@sigil/tlog';
+import { weatherManifest } from '@sigil/testing';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from './app.js';
+import { DEFAULT_SETTINGS } from './config.js';
+import type { Deps } from './deps.js';
+import { loadRegistryKeys } from './keys.js';
+import { createLinter } from './linter.js';
+import { createMetrics } from './metrics.js';
+import { logRegistryKeys } from './services/append-log.js';
+import { bootstrapAdmin, createToken } from './services/create-token.js';
+
+/**
+ * The registry's transparency log end to end in-process: real SQLite file, real signed bundles,
+ * the log's checkpoints, tiles and proofs read back over HTTP and checked with @sigil/tlog and
+ * the stock @sigstore/verify Verifier.
+ */
+
+const TLOG_URL = 'https://registry.sigil.test/v1/log';
+const INTERVAL = 400;
+const dir = mkdtempSync(join(tmpdir(), 'sigil-log-'));
+let database: OpenDatabase;
+let deps: Deps;
+let app: App;
+const ADMIN = 'log-test-admin-token-0000000000000';
+const publisherKey = generateKeyPair();
+const aliceKey = generateKeyPair();
+const t = {} as { publisher: string; alice: string; reader: string };
+
+const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const auth = (token: string, init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+async function call(path: string, init: RequestInit = {}) {
+  const res = await app.request(path, init);
+  const text = await res.text();
+  return { status: res.status, text, body: text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+}
+async function publish(version: string) {
+  const manifest = weatherManifest({ version });
+  const bundle = (await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem }))) as unknown as Record<string, unknown>;
+  const r = await call('/v1/publish', auth(t.publisher, json({ manifest, bundle })));
+  expect(r.status).toBe(201);
+  return { manifest, bundle };
+}
+const verifier = () => ed25519NoteVerifier(logOrigin(TLOG_URL), deps.keys.logPublicKey);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  database = openDatabase(join(dir, 'registry.db'));
+  deps = {
+    db: database.db,
+    keys: await loadRegistryKeys(join(dir, 'keys')),
+    settings: { ...DEFAULT_SETTINGS, tlogUrl: TLOG_URL, logCheckpointMs: INTERVAL },
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics(),
+    linter: createLinter(),
+  };
+  bootstrapAdmin(deps, ADMIN);
+  logRegistryKeys(deps, new Date().toISOString());
+  app = createApp(deps);
+  const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+  t.publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
+  t.alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
+  t.reader = createToken(deps, admin, { principal: 'host', role: 'reader' }).token;
+  expect((await call('/v1/allowlist/io.github.acme', auth(ADMIN, { ...json({ signers: [{ publicKey: publisherKey.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
+  expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'alice', publicKey: aliceKey.publicKeyPem })))).status).toBe(201);
+});
+afterAll(() => {
+  database.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('when the registry accepts a publish, an approval, a rejection and a revocation', () => {
+  it('logs each in the same transaction as its record, and signs a checkpoint at once when idle', async () => {
+    const keysLogged = logSize(database.db);
+    expect(keysLogged).toBe(2); // the status key and the log key
+    await sleep(INTERVAL);
+    await publish('1.0.0');
+    expect(logSize(database.db)).toBe(keysLogged + 2); // dsse and hashedrekord forms
+    const cp = await call('/v1/log/checkpoint', auth(t.reader));
+    expect(cp.status).toBe(200);
+    const opened = openCheckpoint(cp.text, verifier());
+    expect(opened.checkpoint.size).toBe(keysLogged + 2);
+    expect(opened.checkpoint.origin).toBe('registry.sigil.test');
+
+    const manifest = weatherManifest({ version: '1.0.0' });
+    const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { reviewer: 'alice', decision: 'approved', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+    expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', auth(t.alice, json({ bundle: approval })))).status).toBe(201);
+    expect(logSize(database.db)).toBe(keysLogged + 4);
+    await publish('1.0.1');
+    expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.1/rejections', auth(t.alice, json({ reason: 'no' })))).status).toBe(201);
+    expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/revocations', auth(t.alice, json({ reason: 'key leaked' })))).status).toBe(201);
+    expect(logSize(database.db)).toBe(keysLogged + 8);
+    // A refused decision logs nothing.
+    expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/revocations', auth(t.alice, json({ reason: 'again' })))).status).toBe(409);
+    expect(logSize(database.db)).toBe(keysLogged + 8);
+  });
+
+  it('signs at most one checkpoint per interval under load, then covers every entry', async () => {
+    // Idle: a checkpoint pending from the last test is signed within one interval, then one more passes.
+    await sleep(2 * INTERVAL + 100);
+    await publish('2.0.0'); // idle: signed at once
+    const first = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size;
+    expect(first).toBe(logSize(database.db));
+    await publish('2.0.1'); // within the interval: not yet
+    expect(openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size).toBe(first);
+    await sleep(INTERVAL + 100);
+    expect(openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size).toBe(logSize(database.db));
+  });
+});
+
+describe('when a host reads the log', () => {
+  it('lists the log in /v1/trusted-root', async () => {
+    const root = (await call('/v1/trusted-root')).body as { tlogs: { baseUrl: string; publicKey: { keyDetails: string } }[] };
+    expect(root.tlogs).toHaveLength(1);
+    expect(root.tlogs[0]!.baseUrl).toBe(TLOG_URL);
+    expect(root.tlogs[0]!.publicKey.keyDetails).toBe('PKIX_ED25519');
+  });
+
+  it('returns the bundle with its tlogEntries item, which the stock Verifier counts with threshold 1', async () => {
+    const r = await call('/v1/log/proof?leaf=io.github.acme/weather@2.0.0', auth(t.reader));
+    expect(r.status).toBe(200);
+    const bundle = r.body.bundle as Record<string, unknown>;
+    const root = (await call('/v1/trusted-root')).body;
+    const key = createPublicKey(publisherKey.publicKeyPem);
+    const stock = (b: unknown, trustedRoot: unknown) => {
+      try {
+        const material = toTrustMaterial(TrustedRoot.fromJSON(trustedRoot), () => ({ publicKey: key, validFor: () => true }));
+        new Verifier(material, { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundleFromJSON(b)));
+        return 'verified';
+      } catch (e) {
+        if (e instanceof VerificationError) return e.code;
+        throw e;
+      }
+    };
+    expect(stock(bundle, root)).toBe('verified');
+    expect(stock({ ...bundle, verificationMaterial: { ...(bundle.verificationMaterial as object), tlogEntries: [] } }, root)).toBe('TLOG_ERROR');
+    // And Sigil's own verification, given the registry's trusted root, reports where it sits.
+    const policy = SignerPolicy.parse({ publicKeys: [publisherKey.publicKeyPem], trustedRoot: root });
+    const verified = verifyManifestBundle(bundle, weatherManifest({ version: '2.0.0' }), policy);
+    expect(verified.log?.[0]?.logIndex).toBe(r.body.logIndex);
+    expect(verified.signer.kind === 'key' && verified.signer.keyFingerprint).toBe(publicKeyFingerprint(publisherKey.publicKeyPem));
+  });
+
+  it('refuses a bundle whose inclusion proof is for another leaf (LOG_ENTRY_INVALID)', async () => {
+    const mine = (await call('/v1/log/proof?leaf=io.github.acme/weather@2.0.0', auth(t.reader))).body;
+    const other = (await call('/v1/log/proof?leaf=io.github.acme/weather@2.0.1', auth(t.reader))).body;
+    const bundle = mine.bundle as { verificationMaterial: Record<string, unknown> };
+    const swapped = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [other.tlogEntry] } };
+    const root = (await call('/v1/trusted-root')).body;
+    const policy = SignerPolicy.parse({ publicKeys: [publisherKey.publicKeyPem], trustedRoot: root });
+    try {
+      verifyManifestBundle(swapped, weatherManifest({ version: '2.0.0' }), policy);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as SigningError).code).toBe('LOG_ENTRY_INVALID');
+    }
+  });
+
+  it('serves proofs by index and leaf hash that verify against the signed checkpoint', async () => {
+    const byIndex = (await call('/v1/log/proof?leaf=3', auth(t.reader))).body as { leafHash: string; treeSize: number; hashes: string[]; checkpoint: string; logIndex: number };
+    const cp = openCheckpoint(byIndex.checkpoint, verifier()).checkpoint;
+    expect(cp.size).toBe(byIndex.treeSize);
+    const byHash = (await call(`/v1/log/proof?leaf=${byIndex.leafHash}`, auth(t.reader))).body;
+    expect(byHash.logIndex).toBe(3);
+    verifyInclusion(3, cp.size, Buffer.from(byIndex.leafHash, 'hex'), byIndex.hashes.map((h) => Buffer.from(h, 'base64')), cp.root);
+    expect((await call('/v1/log/proof?leaf=999999', auth(t.reader))).status).toBe(404);
+    expect((await call('/v1/log/proof?leaf=%20', auth(t.reader))).body.code).toBe('REQUEST_INVALID');
+  });
+
+  it('serves consistency proofs between two sizes', async () => {
+    const to = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint;
+    const old = (await call('/v1/log/proof?leaf=0&size=' + String(2), auth(t.reader))).body as { rootHash: string };
+    const r = (await call(`/v1/log/consistency?from=2&to=${to.size}`, auth(t.reader))).body as { hashes: string[] };
+    verifyConsistency(2, to.size, r.hashes.map((h) => Buffer.from(h, 'base64')), Buffer.from(old.rootHash, 'base64'), to.root);
+    expect((await call(`/v1/log/consistency?from=${to.size + 1}`, auth(t.reader))).body.code).toBe('REQUEST_INVALID');
+  });
+
+  it('serves immutable hash and entry tiles under the signed size, and nothing beyond', async () => {
+    const size = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size;
+    const hashes = await app.request(`/v1/log/tile/0/000.p/${size}`, auth(t.reader));
+    expect(hashes.status).toBe(200);
+    expect(hashes.headers.get('cache-control')).toContain('immutable');
+    const bytes = new Uint8Array(await hashes.arrayBuffer());
+    expect(bytes.length).toBe(size * 32);
+    const entries = await app.request(`/v1/log/tile/entries/000.p/${size}`, auth(t.reader));
+    const bodies = parseEntryBundle(new Uint8Array(await entries.arrayBuffer()), size);
+    bodies.forEach((body, i) => expect(Buffer.from(hashLeaf(body))).toEqual(Buffer.from(bytes.subarray(i * 32, (i + 1) * 32))));
+    expect((await app.request(`/v1/log/tile/0/000.p/${size + 1}`, auth(t.reader))).status).toBe(404);
+    expect((await app.request('/v1/log/tile/0/000.p/256', auth(t.reader))).status).toBe(422);
+    expect((await app.request('/v1/log/tile/0/x000/001', auth(t.reader))).status).toBe(422);
+  });
+});
+
+describe('when the registry restarts', () => {
+  it('reads the log back without a rebuild and extends it consistently', async () => {
+    const before = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint;
+    const again = openDatabase(join(dir, 'registry.db'));
+    try {
+      const restarted = createApp({ ...deps, db: again.db });
+      const text = await (await restarted.request('/v1/log/checkpoint', auth(t.reader))).text();
+      expect(openCheckpoint(text, verifier()).checkpoint.size).toBe(before.size);
+    } finally {
+      again.close();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { X509Certificate } from 'node:crypto';
+import { appendLogEntries, type LogEntryInput, logEntriesFor, type Tx } from '@sigil/db';
+import { canonicalJson } from '@sigil/manifest';
+import { publicKeyFingerprint } from '@sigil/signing/verify';
+import { dsseEntry, type EntryVerifier, formatVerifierKey, hashedRekordEntry, logOrigin } from '@sigil/tlog';
+import type { Deps } from '../deps.js';
+import { checkpointer } from './sign-checkpoint.js';
+
+interface BundleJson {
+  dsseEnvelope?: { payload?: string; payloadType?: string; signatures?: { sig?: string }[] };
+  verificationMaterial?: { certificate?: { rawBytes?: string }; publicKey?: { hint?: string } };
+}
+
+/**
+ * The log entries of an accepted, already verified DSSE bundle: the `dsse` 0.0.2 form (what
+ * @sigstore/verify 3.1.x checks, and what bundles carry) and the `hashedrekord` 0.0.2 form over
+ * the DSSE PAE (what Rekor v2 logs today and @sigstore/verify 4.1+ checks). Built before the
+ * write transaction; `publicKeys` are the PEM keys the bundle was verified against (for a
+ * key-signed bundle, the one whose fingerprint is the hint is the entry's verifier).
+ */
+export function bundleLogEntries(kind: string, subject: string, bundle: Record<string, unknown>, publicKeys: readonly string[]): LogEntryInput[] {
+  const b = bundle as BundleJson;
+  const env = b.dsseEnvelope;
+  const sig = env?.signatures?.[0]?.sig;
+  if (!env?.payload || !env.payloadType || !sig) throw new Error('a verified bundle holds a DSSE envelope with one signature');
+  const envelope = { payloadType: env.payloadType, payload: Buffer.from(env.payload, 'base64'), signatures: [{ sig: Buffer.from(sig, 'base64') }] };
+  let verifier: EntryVerifier;
+  const cert = b.verificationMaterial?.certificate?.rawBytes;
+  if (cert) {
+    verifier = { certificate: new X509Certificate(Buffer.from(cert, 'base64')).raw, keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
+  } else {
+    const hint = b.verificationMaterial?.publicKey?.hint;
+    const pem = publicKeys.find((k) => publicKeyFingerprint(k) === hint);
+    if (!pem) throw new Error('the key of a verified key-signed bundle is among the keys it was verified with');
+    const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    verifier = { publicKey: der, keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
+  }
+  return [
+    { kind, subject, form: 'dsse', body: dsseEntry({ envelope, verifiers: [verifier] }).bytes },
+    { kind, subject, form: 'hashedrekord', body: hashedRekordEntry({ envelope, verifier }).bytes },
+  ];
+}
+
+/**
+ * The log entry of an unsigned decision (rejection, revocation) or key: canonical JSON (RFC 8785)
+ * of what was decided, by whom, when, and the audit event that records it.
+ */
+export function eventLogEntry(kind: string, subject: string, details: Record<string, unknown>): LogEntryInput {
+  return { kind, subject, form: 'sigil-event', body: Buffer.from(canonicalJson({ apiVersion: '0.0.1', kind: 'sigil-event', spec: { event: kind, subject, ...details } })) };
+}
+
+/** Appends inside the caller's transaction (synchronous); sign a checkpoint after it commits with {@link logAppended}. */
+export function appendLog(tx: Tx, entries: readonly LogEntryInput[], at: string): void {
+  appendLogEntries(tx, entries, at);
+}
+
+/** After a transaction that appended committed: a checkpoint now when idle, else within the interval. */
+export function logAppended(deps: Deps): void {
+  checkpointer(deps).appended();
+}
+
+/**
+ * Logs the registry's keys (status key, log key) once each: a key change is an entry of the log,
+ * so a host or monitor sees a new status key appear. Run at start, after the migrations.
+ */
+export function logRegistryKeys(deps: Deps, at: string): void {
+  // The log key as a C2SP verifier key: `<origin>+<key id>+<key>`.
+  const vkey = formatVerifierKey(logOrigin(deps.settings.tlogUrl), deps.keys.logPublicKey);
+  const keys = [
+    { subject: `status:${deps.keys.statusFingerprint}`, details: { use: 'status', publicKey: deps.keys.statusPublicKey, createdAt: deps.keys.statusCreatedAt } },
+    { subject: `log:${vkey}`, details: { use: 'log', verifierKey: vkey, publicKey: deps.keys.logPublicKey.export({ type: 'spki', format: 'pem' }).toString(), createdAt: deps.keys.logCreatedAt } },
+  ];
+  const appended = deps.db.transaction((tx) => {
+    const missing = keys.filter((k) => logEntriesFor(tx, k.subject, 'key').length === 0);
+    appendLogEntries(tx, missing.map((k) => eventLogEntry('key', k.subject, k.details)), at);
+    return missing.length;
+  });
+  if (appended > 0) logAppended(deps);
+}
