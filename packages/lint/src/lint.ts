@@ -32,7 +32,7 @@ function wordAt(words: Map<string, Anchored>, word: string): Anchored | undefine
 }
 
 /**
- * Every match of the prose rules in `text` (already folded), in two linear passes: the trigger
+ * Every match of the prose rules in `text` (folded when it is not plain ASCII), in two linear passes: the trigger
  * pass (words, prefixes, encoded runs) with anchored patterns tried only at its hits, and the
  * symbol-led patterns. `found` gets the pattern, the offset and the length.
  */
@@ -86,7 +86,8 @@ const UPPER = /[A-Z]/;
  * (warnings, matched after NFKC and confusable folding), secrets (errors), encoded payloads
  * (decoded and linted again). A tool's prose strings are also read together, in document order,
  * so an instruction split over its description, parameter descriptions, defaults and enums is
- * found. Pure and deterministic: the same manifest gives the same findings, in document order.
+ * found. Pure and deterministic: the same manifest gives the same findings in the same order
+ * (tool by tool, in document order of the tools).
  * @example
  * const findings = lintManifest(manifest);
  * if (hasErrors(findings)) refuse('LINT_BLOCKED', findings);
@@ -126,9 +127,8 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
 
 interface Segment {
   s: ManifestString;
-  /** Start of the string in the joined original and folded texts. */
+  /** Start of the string in the joined original text. */
   start: number;
-  foldStart: number;
 }
 
 /** Reads groups of strings (one tool's, or one string outside tools) and emits findings. */
@@ -179,7 +179,7 @@ class Reader {
         if (f.map) for (let k = 0; k < f.text.length; k++) map.push(base + f.map[k]!);
         else for (let k = 0; k < f.text.length; k++) map.push(base + k);
       }
-      segments.push({ s, start: original.length, foldStart: folded.length });
+      segments.push({ s, start: original.length });
       original += s.text;
       folded += f.text;
       if (nonPlain) plain = false;
