@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compareVersions, digestHex, manifestDigest, VersionRecord, type Digest, type Manifest, type StatusPredicate } from '@sigil/manifest';
+import { compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type Manifest, type StatusPredicate } from '@sigil/manifest';
 import { VerificationCache } from '@sigil/signing/verify';
 import { ResolveError, type Refusal } from './errors.js';
 import { readBoundedText, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
@@ -90,7 +90,7 @@ export class HostTrustStore {
     if (request.offline) return this.fromStore(lock, names, floor, this.options.policy.maxStatusAgeMs, 'offline');
 
     // The status asked for covers the whole lock, so the stored copy serves any later offline start.
-    const allRefs = Object.entries(lock.servers).map(([n, e]) => `${n}@${e.version}`);
+    const allRefs = coveredRefs(Object.entries(lock.servers).map(([n, e]) => `${n}@${e.version}`));
     const nonce = randomBytes(18).toString('base64url');
     let bundle: unknown;
     let records: Array<string | ResolveError>;
@@ -153,7 +153,7 @@ export class HostTrustStore {
     const floor = await this.storedStatus();
     const next = new Map(Object.entries(lock.servers).map(([n, e]) => [n, e.version]));
     for (const w of wanted) next.set(w.name, w.version);
-    const refs = [...next].map(([n, v]) => `${n}@${v}`);
+    const refs = coveredRefs([...next].map(([n, v]) => `${n}@${v}`));
     const nonce = randomBytes(18).toString('base64url');
     const [bundle, records] = await Promise.all([fetchStatus(this.options, refs, nonce), fetchRecords(this.options, wanted)]);
     await this.loadCache();
@@ -352,6 +352,12 @@ export class HostTrustStore {
     await rm(join(this.cacheDir, 'records'), { recursive: true, force: true });
     await rm(join(this.cacheDir, 'verified.json'), { force: true });
   }
+}
+
+/** The references one signed status covers: the whole lock, so a lock larger than one status allows is refused. */
+function coveredRefs(refs: string[]): string[] {
+  if (refs.length > MAX_STATUS_REFS) throw ResolveError.of('', 'LOCKFILE_INVALID', `the lock would pin ${refs.length} servers; one signed status covers at most ${MAX_STATUS_REFS}: split the host's servers across lockfiles`);
+  return refs;
 }
 
 function asRefusals(name: string, e: unknown): Refusal[] {
