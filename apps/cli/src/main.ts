@@ -178,6 +178,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   signing: async () => (await import('./commands/signing.js')).registerSigning,
   registry: async () => (await import('./commands/registry.js')).registerRegistry,
   host: async () => (await import('./commands/host.js')).registerHost,
+  log: async () => (await import('./commands/log.js')).registerLog,
 };
 const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   manifest: 'manifest',
@@ -199,6 +200,7 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
   whoami: 'registry',
   search: 'registry',
   audit: 'registry',
+  log: 'log',
 };
 
 /**
