@@ -31,6 +31,15 @@ function wordAt(words: Map<string, Anchored>, word: string): Anchored | undefine
   return words.get(key);
 }
 
+function anchoredAt(anchored: Anchored | undefined, text: string, index: number, found: (pattern: TextPattern, index: number, length: number) => void): void {
+  if (!anchored) return;
+  anchored.re.lastIndex = index;
+  const hit = anchored.re.exec(text);
+  if (!hit) return;
+  const pattern = anchored.patterns[hit.indexOf(hit[0], 1) - 1]!;
+  if (!pattern.verify || pattern.verify.test(hit[0])) found(pattern, index, hit[0].length);
+}
+
 /**
  * Every match of the prose rules in `text` (folded when it is not plain ASCII), in two linear passes: the trigger
  * pass (words, prefixes, encoded runs) with anchored patterns tried only at its hits, and the
@@ -45,14 +54,8 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
       continue;
     }
     // A trigger word may also begin a prefixed pattern (`password: …` is both), so both are tried.
-    for (const anchored of m[1] !== undefined ? [wordAt(words, m[1]), prefixed] : [prefixed]) {
-      if (!anchored) continue;
-      anchored.re.lastIndex = m.index;
-      const hit = anchored.re.exec(text);
-      if (!hit) continue;
-      const pattern = anchored.patterns[hit.indexOf(hit[0], 1) - 1]!;
-      if (!pattern.verify || pattern.verify.test(hit[0])) found(pattern, m.index, hit[0].length);
-    }
+    if (m[1] !== undefined) anchoredAt(wordAt(words, m[1]), text, m.index, found);
+    anchoredAt(prefixed, text, m.index, found);
   }
   symbols.lastIndex = 0;
   for (let m = symbols.exec(text); m; m = symbols.exec(text)) {

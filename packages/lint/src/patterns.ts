@@ -46,7 +46,7 @@ const PEOPLE = String.raw`(?:the\s+)?(?:end[\s-]?)?(?:users?|humans?|customers?|
 const SEP = String.raw`[\n\u2029]`;
 
 const NOT_WORDS = ['do', 'don', 'dont', 'donot', 'never', 'must', 'mustn', 'mustnt', 'mustnot', 'should', 'shouldn', 'shouldnt', 'shall', 'need', 'needn', 'neednt', 'no', 'avoid', 'refrain', 'without', 'not'];
-const PEOPLE_WORDS = ['the', 'end', 'user', 'human', 'customer', 'operator'];
+const PEOPLE_WORDS = ['end', 'user', 'human', 'customer', 'operator'];
 const VERBS_OUT = ['send', 'post', 'upload', 'copy', 'forward', 'bcc', 'email', 'transmit', 'exfiltrate', 'leak', 'share', 'report', 'log', 'record', 'collect'];
 
 type Entry = [rule: RuleId, triggers: readonly string[], source: string];
@@ -85,28 +85,28 @@ const CONCEAL_OTHER: Entry[] = [
   // French
   ['conceal-from-user', ['ne'], String.raw`\bne\s+(?:(?:le|la|les|lui|leur|en|rien|jamais)\s+){0,3}(?:dis|dites|dire|mentionne|mentionnez|mentionner|revele|revelez|reveler|montre|montrez|signale|signalez|informe|informez|previens|prevenez|parle|parlez|affiche|affichez)\s+(?:pas|jamais|rien)\b[^.\n]{0,40}?\b(?:a\s+)?l['’]?\s?utilisat(?:eur|rice)`],
   ['conceal-from-user', ['sans'], String.raw`\bsans\s+(?:en\s+)?(?:informer|prevenir|avertir|aviser|le\s+dire\s+a|rien\s+dire\s+a)\s+l['’]?\s?utilisat`],
-  ['conceal-from-user', ['a'], String.raw`\ba\s+l['’]?\s?insu\s+de\b`],
+  ['conceal-from-user', ['insu'], String.raw`\binsu\s+de\b`],
   ['conceal-from-user', ['l', 'lutilisateur', 'lutilisatrice'], String.raw`\bl['’]?\s?utilisat(?:eur|rice)\s+ne\s+doit\s+(?:pas|jamais|rien)\s+(?:le\s+)?(?:savoir|voir|remarquer|apprendre|etre\s+(?:informe|averti|prevenu))`],
   ['conceal-from-user', ['cache', 'cachez', 'cacher', 'dissimule', 'dissimulez', 'dissimuler'], String.raw`\b(?:cache|cachez|cacher|dissimule|dissimulez|dissimuler)\b[^.\n]{0,40}?\ba\s+l['’]?\s?utilisat`],
-  ['conceal-from-user', ['en', 'discretement', 'silencieusement'], String.raw`\b(?:en\s+cachette|discretement|silencieusement)\b`],
+  ['conceal-from-user', ['cachette', 'discretement', 'silencieusement'], String.raw`\b(?:cachette|discretement|silencieusement)\b`],
   // Spanish
   ['conceal-from-user', ['no'], String.raw`\bno\s+(?:(?:le|les|se|lo|la|nada)\s+){0,3}(?:digas|diga|digan|menciones|mencione|mencionen|reveles|revele|muestres|muestre|informes|informe|avises|avise|cuentes|cuente|notifiques|notifique)\b[^.\n]{0,40}?\b(?:al|a\s+los|a\s+las|a\s+la)\s+usuari[oa]s?`],
   ['conceal-from-user', ['sin'], String.raw`\bsin\s+(?:informar|avisar|decir(?:le)?|notificar)(?:le|les)?\s+(?:nada\s+)?(?:al|a\s+los)\s+usuari`],
   ['conceal-from-user', ['sin'], String.raw`\bsin\s+que\s+(?:el|la)\s+usuari[oa]\s+(?:lo\s+)?(?:sepa|note|vea|se\s+entere)`],
-  ['conceal-from-user', ['el', 'la'], String.raw`\b(?:el|la)\s+usuari[oa]\s+no\s+(?:debe|tiene\s+que|necesita|puede)\s+(?:saber|enterarse|ver|notar)`],
+  ['conceal-from-user', ['usuario', 'usuaria'], String.raw`\busuari[oa]\s+no\s+(?:debe|tiene\s+que|necesita|puede)\s+(?:saber|enterarse|ver|notar)`],
   ['conceal-from-user', ['oculta', 'oculte', 'ocultar', 'esconde', 'esconda', 'esconder'], String.raw`\b(?:oculta|oculte|ocultar|esconde|esconda|esconder)\b[^.\n]{0,40}?\bal\s+usuari`],
-  ['conceal-from-user', ['a', 'en', 'silenciosamente', 'secretamente', 'sigilosamente'], String.raw`\b(?:a\s+escondidas|en\s+secreto|silenciosamente|secretamente|sigilosamente)\b`],
+  ['conceal-from-user', ['escondidas', 'secreto', 'silenciosamente', 'secretamente', 'sigilosamente'], String.raw`\b(?:escondidas|secreto|silenciosamente|secretamente|sigilosamente)\b`],
   // Portuguese
   ['conceal-from-user', ['nao'], String.raw`\bnao\s+(?:(?:lhe|o|a|nada)\s+){0,2}(?:diga|conte|mencione|revele|mostre|informe|avise|fale)\b[^.\n]{0,40}?\b(?:ao|aos|a|para\s+o)\s+(?:usuari|utilizador)`],
   ['conceal-from-user', ['sem'], String.raw`\bsem\s+(?:informar|avisar|contar|notificar)\s+(?:o|ao|os|aos)\s+(?:usuari|utilizador)`],
   ['conceal-from-user', ['sem'], String.raw`\bsem\s+que\s+o\s+(?:usuario|utilizador)\s+(?:saiba|perceba|veja)`],
-  ['conceal-from-user', ['o'], String.raw`\bo\s+(?:usuario|utilizador)\s+nao\s+(?:deve|precisa|pode)\s+(?:saber|ver|perceber|notar)`],
-  ['conceal-from-user', ['as', 'em'], String.raw`\b(?:as\s+escondidas|em\s+segredo)\b`],
+  ['conceal-from-user', ['usuario', 'utilizador'], String.raw`\b(?:usuario|utilizador)\s+nao\s+(?:deve|precisa|pode)\s+(?:saber|ver|perceber|notar)`],
+  ['conceal-from-user', ['segredo'], String.raw`\bem\s+segredo\b|\bsegredo\b`],
   // German
   ['conceal-from-user', ['sag', 'sage', 'sagt', 'sagen', 'erwahne', 'erwahnt', 'erwahnen', 'zeig', 'zeige', 'zeigen', 'verrate', 'verraten', 'informiere', 'informieren', 'teile', 'teilen'], String.raw`\b(?:sag|sage|sagt|sagen\s+sie|erwahne|erwahnt|erwahnen\s+sie|zeig|zeige|zeigen\s+sie|verrate|verraten\s+sie|informiere|informieren\s+sie|teile|teilen\s+sie)\s+(?:dem|den|der)\s+(?:nutzer|benutzer|anwender|user)(?:in|n)?\s+(?:davon\s+|das\s+|es\s+)?(?:nichts|nicht|kein)`],
   ['conceal-from-user', ['ohne'], String.raw`\bohne\s+(?:den|die|dem)\s+(?:nutzer|benutzer|anwender|user)(?:in|n)?\s+(?:davon\s+|daruber\s+)?zu\s+(?:informieren|benachrichtigen|fragen|warnen)`],
   ['conceal-from-user', ['ohne'], String.raw`\bohne\s+(?:dass|das)\s+(?:der|die)\s+(?:nutzer|benutzer|anwender|user)(?:in)?\s+(?:es\s+|das\s+)?(?:merkt|weiss|bemerkt|erfahrt|sieht)`],
-  ['conceal-from-user', ['der', 'die'], String.raw`\b(?:der|die)\s+(?:nutzer|benutzer|anwender|user)(?:in)?\s+(?:darf|soll|muss)\s+(?:es\s+|das\s+|davon\s+)?(?:nichts|nicht|niemals)\s+(?:wissen|erfahren|sehen|merken|bemerken)`],
+  ['conceal-from-user', ['nutzer', 'benutzer', 'anwender', 'user', 'nutzerin', 'benutzerin', 'anwenderin'], String.raw`\b(?:nutzer|benutzer|anwender|user)(?:in)?\s+(?:darf|soll|muss)\s+(?:es\s+|das\s+|davon\s+)?(?:nichts|nicht|niemals)\s+(?:wissen|erfahren|sehen|merken|bemerken)`],
   ['conceal-from-user', ['heimlich', 'unbemerkt', 'stillschweigend', 'verschweige', 'verschweigen'], String.raw`\b(?:heimlich|unbemerkt|stillschweigend|verschweige|verschweigen)\b`],
   ['conceal-from-user', ['nicht'], String.raw`\bnicht\s+(?:erwahnen|verraten|mitteilen)\b`],
   // Italian
@@ -114,7 +114,7 @@ const CONCEAL_OTHER: Entry[] = [
   ['conceal-from-user', ['senza'], String.raw`\bsenza\s+(?:informare|avvisare|avvertire)\s+l['’]?\s?utente`],
   ['conceal-from-user', ['senza'], String.raw`\bsenza\s+che\s+l['’]?\s?utente\s+(?:lo\s+)?(?:sappia|noti|veda)`],
   ['conceal-from-user', ['l', 'lutente'], String.raw`\bl['’]?\s?utente\s+non\s+(?:deve|dovrebbe)\s+(?:mai\s+)?(?:saperlo|sapere|vedere|notare|accorgersene)`],
-  ['conceal-from-user', ['di', 'segretamente'], String.raw`\b(?:di\s+nascosto|segretamente)\b`],
+  ['conceal-from-user', ['nascosto', 'segretamente'], String.raw`\b(?:nascosto|segretamente)\b`],
 ];
 
 const IGNORE: Entry[] = [
@@ -169,19 +169,19 @@ const WORD_ENTRIES: Entry[] = [
   ['role-override', ['your'], String.raw`\byour\s+new\s+(?:role|persona|identity|instructions|task|purpose|goal)\b`],
   ['role-override', ['you', 'act', 'behave'], String.raw`\b(?:you\s+are|act|behave)\s+(?:now\s+)?(?:in|as)\s+(?:an?\s+)?(?:maintenance|developer|debug|god|admin|root|unrestricted)\s+mode\b`],
   ['role-override', ['act', 'behave', 'respond', 'answer'], String.raw`\b(?:act|behave|respond|answer)\s+(?:as\s+(?:an?\s+)?\w{1,30}(?:\s+\w{1,30})?\s+)?(?:with\s+no|without\s+(?:any\s+)?)\s*(?:restrictions|limits|limitations|filters|rules|guardrails|safeguards)\b`],
-  ['tool-precedence', ['assistant', 'model', 'ai', 'agent', 'llm', 'the'], String.raw`\b(?:the\s+)?(?:assistant|model|ai|agent|llm)\s+(?:must|should|shall|needs?\s+to|is\s+required\s+to)\s+(?:now\s+)?(?:also\s+|always\s+|first\s+)?(?:call|invoke|use|run|execute|send|read|include|forward|upload)\b`],
-  ['tool-precedence', ['after', 'before', 'with'], String.raw`\b(?:after|before|with)\s+(?:every|each|any)\s+(?:answer|response|reply|message|turn)\b[^.\n]{0,40}?\b(?:call|invoke|run|send|upload|include|append|render)\b`],
+  ['tool-precedence', ['assistant', 'model', 'ai', 'agent', 'llm'], String.raw`\b(?:assistant|model|ai|agent|llm)\s+(?:must|should|shall|needs?\s+to|is\s+required\s+to)\s+(?:now\s+)?(?:also\s+|always\s+|first\s+)?(?:call|invoke|use|run|execute|send|read|include|forward|upload)\b`],
+  ['tool-precedence', ['after', 'before'], String.raw`\b(?:after|before|with)\s+(?:every|each|any)\s+(?:answer|response|reply|message|turn)\b[^.\n]{0,40}?\b(?:call|invoke|run|send|upload|include|append|render)\b`],
   ['instruction-tags', ['note'], String.raw`\bnote\s+to\s+(?:the\s+)?(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot)\b`],
   ['tool-precedence', ['supersedes', 'supersede', 'replaces'], String.raw`\b(?:supersedes|supersede|replaces)\s+(?:any|all|every|the)\s+other\s+(?:\w+\s+)?tools?\b`],
   ['tool-precedence', ['before'], String.raw`\bbefore\s+(?:any|all|every)\s+other\s+tools?\b`],
   ['tool-precedence', ['is', 'are'], String.raw`\b(?:is|are)\s+(?:broken|deprecated|insecure|compromised|unsafe|outdated|obsolete|disabled)\b[^.]{0,20}?[;,:.]?\s+(?:use|call|prefer)\s+this\s+(?:one|tool|server)\b`],
   ['coercion', ['or', 'otherwise'], String.raw`\b(?:or|otherwise)\s+(?:else\s+)?(?:the|your|this)\s+(?:session|conversation|account|tool|system|server|request|access)\s+(?:will|would|may)\s+(?:be\s+)?(?:terminated|blocked|suspended|revoked|lost|deleted|closed|locked|banned|fail)\b`],
   ['tool-precedence', ['before', 'never', 'do', 'don', 'dont', 'this', 'when', 'side', 'use', 'is'], String.raw`\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|other|another|the\s+other)\s+(?:other\s+)?tools?\b|\bbefore\s+(?:calling|using)\s+any\s+other\b|\b(?:never|do\s*n[o'’]?t)\s+use\s+\S{1,64}\s+from\s+(?:any\s+)?other\b|\bthis\s+is\s+the\s+only\s+(?:trusted|safe|valid|real|official)\b|\bwhen\s+(?:\(\S{1,64}\)\s+)?\S{1,64}\s+is\s+(?:invoked|called|used)\b|\bside\s+effect\s+on\b|\buse\s+this\s+tool\s+instead\b|\bis\s+(?:broken|deprecated|insecure|compromised|unsafe)\b[^.]{0,80}\binstead\b`],
-  ['coercion', ['otherwise', 'or', 'all', 'your', 'required', 'mandatory'], String.raw`\b(?:otherwise|or\s+else)\s+(?:the|this)\s+(?:tool|system|server)\s+(?:will|would|may)\s+(?:not\s+work|fail|crash|break|stop)|\b(?:all|your)\s+(?:data|files|work)\s+(?:will|would)\s+be\s+(?:lost|deleted|destroyed)|\brequired\s+for\s+compliance\b|\bmandatory\s+[^.]{0,30}side\s+effect`],
-  ['cross-server-reference', ['from', 'on', 'of', 'also', 'other'], String.raw`\b(?:from|on|of)\s+(?:any\s+)?other\s+(?:mcp\s+)?servers?\b|\balso\s+present\b|\bother\s+mcp\s+servers?\b`],
+  ['coercion', ['otherwise', 'or', 'data', 'files', 'work', 'required', 'mandatory'], String.raw`\b(?:otherwise|or\s+else)\s+(?:the|this)\s+(?:tool|system|server)\s+(?:will|would|may)\s+(?:not\s+work|fail|crash|break|stop)|\b(?:data|files|work)\s+(?:will|would)\s+be\s+(?:lost|deleted|destroyed)|\brequired\s+for\s+compliance\b|\bmandatory\s+[^.]{0,30}side\s+effect`],
+  ['cross-server-reference', ['also', 'other'], String.raw`\bother\s+(?:mcp\s+)?servers?\b|\balso\s+present\b`],
   ['credential-request', ['api', 'password', 'secret', 'credential', 'private', 'access', 'session', 'auth', 'authentication'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|private\s+keys?|access\s+tokens?|session\s+(?:cookies?|tokens?)|auth(?:entication)?\s+tokens?)\b[^.]{0,40}\b(?:you\s+have\s+seen|you\s+(?:can\s+)?find|in\s+(?:the\s+)?(?:context|conversation|environment))`],
   ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
-  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'all', 'your', 'the', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\ball\s+(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\b(?:your|the)\s+system\s+prompt\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
+  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'previous', 'earlier', 'system', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\b(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\bsystem\s+prompt\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
   ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
   ['exfiltration-url', ['change'], String.raw`\bchange\s+the\s+recipient\b`],
   ['exfiltration-url', ['http', 'https'], String.raw`\bhttps?:\/\/\S{1,200}\s+(?:followed\s+by|with|containing|plus)\s+(?:the\s+)?(?:user['’]?s|their|your)\s+(?:query|message|input|question|request|prompt|conversation|data|keys?)\b`],
