@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest } from '@sigil/manifest';
@@ -95,6 +97,42 @@ describe('sigil review list', () => {
     expect(await list('--namespace', 'io.github.acme', '--risk', 'low')).toEqual(ALL.slice(0, 3));
     expect(await list('--publisher', 'nobody')).toEqual([]);
     expect(await ok(['review', 'list', '--publisher', 'nobody'], tokens.alice)).toContain('no pending versions');
+  });
+
+  describe('when the registry pages without end', () => {
+    // A relay in front of the real registry rewrites the queue's answers: the same cursor again,
+    // or full pages forever. `--all` must stop with a code, not loop or fill memory.
+    let relay: Server;
+    let mode: 'repeat' | 'endless' = 'repeat';
+    beforeAll(async () => {
+      relay = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', registry.url);
+        void fetch(url, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (answer) => {
+          const page = (await answer.json()) as Queue;
+          const cursor = Number(url.searchParams.get('cursor') ?? '0');
+          const rewritten: Queue =
+            mode === 'repeat' ? { reviews: page.reviews, next: '7' } : { reviews: Array.from({ length: 500 }, (_, i) => page.reviews[i % page.reviews.length]!), next: String(cursor + 1) };
+          res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(rewritten));
+        });
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+    const viaRelay = async (args: string[]) => {
+      const run = await sigilInProcess([...args, '--json'], { env: { SIGIL_REGISTRY: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`, SIGIL_TOKEN: tokens.alice! } });
+      expect(run.code, run.stderr).toBe(1);
+      return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
+    };
+
+    it('refuses a cursor it was already given as RESPONSE_INVALID', async () => {
+      mode = 'repeat';
+      expect(await viaRelay(['review', 'list', '--all', '--limit', '2'])).toBe('RESPONSE_INVALID');
+    });
+
+    it('stops at 100000 versions with LIST_TOO_LONG', async () => {
+      mode = 'endless';
+      expect(await viaRelay(['review', 'list', '--all'])).toBe('LIST_TOO_LONG');
+    });
   });
 
   it('refuses a wrong --risk or --limit as wrong usage, and the registry refuses a forged cursor', async () => {
