@@ -70,6 +70,15 @@ describe('when a file the command needs is missing (item 5)', () => {
     }
   });
 
+  it('an output file in a folder that does not exist is FILE_UNWRITABLE naming that file, not a temporary one', async () => {
+    const run = await sigil(['sign', p('weather.json'), '--key', p('publisher.key'), '--out', p('no-such-folder/b.json'), '--json']);
+    expect(run.error?.code).toBe('FILE_UNWRITABLE');
+    expect(run.error?.message).toContain(p('no-such-folder/b.json'));
+    expect(run.error?.message).not.toContain('.tmp');
+    const keygen = await sigil(['keygen', '--out', p('no-such-folder/k.key'), '--json']);
+    expect(keygen.error?.code).toBe('FILE_UNWRITABLE');
+  });
+
   it('a missing lockfile is NOT_LOCKED and says to run sigil lock first', async () => {
     await sigil(['allowlist', 'add', 'io.github.acme', '--public-key', p('publisher.key.pub')], admin());
     const policy = await sigil(['policy', 'init', '--out', p('host/sigil.policy.json'), '--publisher', `io.github.acme=${p('publisher.key.pub')}`, '--reviewer', p('alice.key.pub')], admin());

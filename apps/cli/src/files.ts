@@ -1,4 +1,4 @@
-import { open, rename, stat, writeFile } from 'node:fs/promises';
+import { open, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { CliError } from './errors.js';
 
@@ -28,8 +28,16 @@ export async function readBounded(path: string, limit: number, code = 'FILE_TOO_
 /** Writes a file atomically: a temporary file beside it, then a rename. */
 export async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  await writeFile(tmp, data, { mode, flag: 'wx' });
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data, { mode, flag: 'wx' });
+    await rename(tmp, path);
+  } catch (cause) {
+    await unlink(tmp).catch(() => undefined);
+    // Name the file the person asked for, never the temporary one beside it.
+    const errno = (cause as NodeJS.ErrnoException)?.code;
+    const why = errno === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : errno === 'EACCES' || errno === 'EPERM' ? `no permission to write in ${dirname(path)}` : (errno ?? 'the write failed');
+    throw new CliError('FILE_UNWRITABLE', `cannot write ${path}: ${why}`, [], 1, { cause });
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
-import { resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { manifestDigest, mostSpecificPattern } from '@sigil/manifest';
 import {
@@ -27,6 +28,8 @@ export function registerSigning(program: Command, ctx: Context): void {
     .description('generate an ECDSA P-256 key pair: <file> (PKCS#8, mode 0600) and <file>.pub (SPKI)')
     .requiredOption('--out <file>', 'private key file; the public key goes to <file>.pub')
     .action(async (opts: { out: string }) => {
+      const folder = dirname(resolvePath(opts.out));
+      if (!existsSync(folder)) throw new CliError('FILE_UNWRITABLE', `cannot write ${opts.out}: the folder ${folder} does not exist`);
       const pair = generateKeyPair();
       const paths = await signing(() => writeKeyPair(opts.out, pair));
       ctx.out.result({ privateKey: paths.privateKeyPath, publicKey: paths.publicKeyPath, fingerprint: pair.fingerprint }, `wrote ${paths.privateKeyPath} and ${paths.publicKeyPath}\nfingerprint ${pair.fingerprint}`);
