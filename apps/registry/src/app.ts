@@ -1,5 +1,5 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
@@ -9,6 +9,7 @@ import { clientKey, TrustedProxies } from './client-address.js';
 import type { Deps } from './deps.js';
 import { ERROR_STATUS, problem, ServiceError } from './errors.js';
 import type { Env } from './http.js';
+import { openApiDocument } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
 import { allowlistRoutes, caRoutes, reviewerRoutes, tokenRoutes, whoamiRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
@@ -30,7 +31,7 @@ export function createApp(deps: Deps) {
   const perToken = new RateLimiter(deps.settings.rateLimitPerToken);
   const trustedProxies = new TrustedProxies(deps.settings.trustedProxies);
   const authFailures = new AuthFailureLog(deps.logger, deps.metrics);
-  const app = new Hono<Env>();
+  const app = new OpenAPIHono<Env>();
   // One log line per governance event, each logged once, after it committed.
   let loggedAudit = currentAuditHead(deps);
   const logAudit = (): void => {
@@ -68,7 +69,7 @@ export function createApp(deps: Deps) {
       'request',
     );
   });
-  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'unsafe-inline'"] } }));
+  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } }));
   if (deps.settings.corsOrigins.length) app.use(cors({ origin: deps.settings.corsOrigins, allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
   app.use(async (c, next) => {
     // The client is the socket peer, or the right-most untrusted X-Forwarded-For hop when the
@@ -88,7 +89,7 @@ export function createApp(deps: Deps) {
     }),
   );
 
-  app.route('/', metaRoutes(deps));
+  app.route('/', metaRoutes(deps, (origin) => openApiDocument(app, origin)));
   app.route('/v1/publish', publishRoutes(deps));
   app.route('/v1/servers', serverRoutes(deps));
   app.route('/v1/status', statusRoutes(deps));

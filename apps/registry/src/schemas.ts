@@ -1,5 +1,5 @@
-import { BundleJson, Digest, Finding, namespacePatternProblem, StatusRequest } from '@sigil/manifest';
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
+import { BundleJson, namespacePatternProblem, StatusRequest } from '@sigil/manifest';
 
 /** Request bodies of the registry API (responses are the wire schemas of @sigil/manifest). */
 export const PublishBody = z.strictObject({ manifest: z.record(z.string(), z.unknown()), bundle: BundleJson, provenance: BundleJson.optional() });
@@ -20,10 +20,3 @@ export const TokenBody = z.strictObject({
 });
 export const CaBody = z.strictObject({ certificates: z.string().min(1).max(64 * 1024) });
 export { StatusRequest };
-
-export const TokenResponse = z.object({ id: z.string(), token: z.string(), principal: z.string(), role: z.string(), namespaces: z.array(z.string()), expiresAt: z.string() });
-export const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string(), requestId: z.string(), instance: z.string().optional(), findings: z.array(Finding).optional() });
-export const AuditPage = z.object({
-  events: z.array(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), details: z.record(z.string(), z.unknown()), prevHash: Digest, hash: Digest })),
-  next: z.number().nullable(),
-});

@@ -10,8 +10,14 @@ import { NAME_RULE, serverNameProblem, VERSION_RULE, versionProblem } from './na
  */
 
 /** A JSON value (the nesting bound is enforced on the raw text, before parsing). */
-export const JsonValue = z.json();
-export type JsonValue = z.infer<typeof JsonValue>;
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/**
+ * Recursive, so it refers to itself by name: OpenAPI generators give it one named component
+ * (`JsonValue`) instead of unrolling it forever or emitting dangling `$defs` references.
+ */
+export const JsonValue: z.ZodType<JsonValue> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]))
+  .meta({ id: 'JsonValue', description: 'Any JSON value' });
 
 /** Server name `<namespace>/<name>`. */
 export const ServerName = z.string().superRefine((value, ctx) => {

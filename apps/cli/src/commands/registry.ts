@@ -1,6 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { manifestDigest, parseReference, VersionRecord, type Finding, type ToolsDiff } from '@sigil/manifest';
+import {
+  manifestDigest,
+  parseReference,
+  VersionRecord,
+  type AllowlistEntry,
+  type AllowlistList,
+  type AuditCheck,
+  type AuditPage,
+  type ReviewerRecord,
+  type ReviewQueue,
+  type ReviewView,
+  type ServerList,
+  type TokenCreated,
+  type TokenList,
+  type TokenRevoked,
+  type Whoami,
+} from '@sigil/manifest';
 import { readPublicKey } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -70,7 +86,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .option('--cursor <cursor>', 'start after this cursor (printed after a page that is not the last)')
     .option('--all', 'follow the cursor to the last page', false)
     .action(async (opts: { status: string; namespace?: string; publisher?: string; risk?: string; limit?: number; cursor?: string; all: boolean }) => {
-      type Page = { reviews: Array<{ name: string; version: string; digest: string; status: string; risk: string; publisher: string; findings: number }>; next: string | null };
+      type Page = ReviewQueue;
       const filter = { status: opts.status, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.publisher ? { publisher: opts.publisher } : {}), ...(opts.risk ? { risk: opts.risk } : {}) };
       const limit = String(opts.limit ?? (opts.all ? REVIEW_PAGE_MAX : 100));
       const reviews: Page['reviews'] = [];
@@ -126,7 +142,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
       const { loadSigner, signApprovalStatement } = await import('@sigil/signing/sign');
       const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert, tsaUrl: `${registryBase(ctx)}/api/v1/timestamp` } : {}) });
       // The statement names the reviewer; the registry checks it is the principal of the token.
-      const { body: me } = await callRegistry<{ principal: string }>(ctx, 'GET', '/v1/whoami');
+      const { body: me } = await callRegistry<Whoami>(ctx, 'GET', '/v1/whoami');
       const principal = me.principal;
       const bundle = await signApprovalStatement(
         { name, version, digest: computed },
@@ -170,7 +186,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .action(async (pattern: string, opts: { publicKey?: string; identity?: string }) => {
       const signer = await signerOf(opts);
       const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
-      const existing = await callRegistry<{ signers: Array<{ publicKey?: string; identity?: string }> }>(ctx, 'GET', path).catch((e: unknown) => {
+      const existing = await callRegistry<AllowlistEntry>(ctx, 'GET', path).catch((e: unknown) => {
         if (e instanceof CliError && e.code === 'NOT_FOUND') return { body: { signers: [] } };
         // The read is only a step of this write: name the write, and who may do it.
         if (e instanceof CliError && e.code === 'FORBIDDEN') throw new CliError('FORBIDDEN', 'changing the allowlist needs an admin token (SIGIL_TOKEN)', [], 1, e.requestId ? { requestId: e.requestId } : {});
@@ -182,7 +198,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
         return;
       }
       const signers = [...current, signer];
-      const { body } = await callRegistry<{ pattern: string; signers: unknown[] }>(ctx, 'PUT', path, { signers });
+      const { body } = await callRegistry<AllowlistEntry>(ctx, 'PUT', path, { signers });
       ctx.out.result(body, `${pattern}: ${plural(body.signers.length, 'signer')}`);
     });
   allowlist
@@ -199,15 +215,14 @@ export function registerRegistry(program: Command, ctx: Context): void {
       const { body: entry } = await callRegistry<Entry>(ctx, 'GET', path);
       const signers = entry.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! }));
       const builders = [...(entry.builders ?? []).map((b) => ({ builderId: b.builderId, ...(b.publicKey ? { publicKey: b.publicKey } : { identity: b.identity! }) })), { builderId: opts.builder, ...signer }];
-      const { body } = await callRegistry<{ pattern: string; builders: unknown[] }>(ctx, 'PUT', path, { signers, builders });
+      const { body } = await callRegistry<AllowlistEntry>(ctx, 'PUT', path, { signers, builders });
       ctx.out.result(body, `${pattern}: ${plural(body.builders.length, 'builder')}`);
     });
   allowlist
     .command('list')
     .description('list the allowlist')
     .action(async () => {
-      type Signer = { kind: string; fingerprint: string };
-      const { body } = await callRegistry<{ entries: Array<{ pattern: string; signers: Signer[]; builders?: Array<Signer & { builderId: string }> }> }>(ctx, 'GET', '/v1/allowlist');
+      const { body } = await callRegistry<AllowlistList>(ctx, 'GET', '/v1/allowlist');
       // The builders are part of who is trusted in a namespace: whose provenance counts there.
       const entry = (e: (typeof body.entries)[number]) => [
         e.pattern,
@@ -235,7 +250,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .option('--identity <san>', 'reviewer certificate identity')
     .action(async (principal: string, opts: { publicKey?: string; identity?: string }) => {
       const signer = await signerOf(opts);
-      const { body } = await callRegistry<{ principal: string; fingerprint: string }>(ctx, 'POST', '/v1/reviewers', { principal, ...signer });
+      const { body } = await callRegistry<ReviewerRecord>(ctx, 'POST', '/v1/reviewers', { principal, ...signer });
       ctx.out.result(body, `reviewer ${body.principal} bound to ${body.fingerprint}`);
     });
 
@@ -248,7 +263,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .option('--namespace <pattern>', 'namespace pattern a publisher may publish in (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ttl <duration>', 'lifetime, e.g. 30m, 1h, 7d (default 1h)')
     .action(async (opts: { principal: string; role: string; namespace: string[]; ttl?: string }) => {
-      const { body } = await callRegistry<{ id: string; token: string; expiresAt: string }>(ctx, 'POST', '/v1/tokens', {
+      const { body } = await callRegistry<TokenCreated>(ctx, 'POST', '/v1/tokens', {
         principal: opts.principal,
         role: opts.role,
         ...(opts.namespace.length ? { namespaces: opts.namespace } : {}),
@@ -261,7 +276,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .description('tokens the registry issued, newest first: id, principal, role, expiry; never the secrets (admin)')
     .option('--all', 'include revoked and expired tokens', false)
     .action(async (opts: { all: boolean }) => {
-      const { body } = await callRegistry<{ tokens: Array<{ id: string; principal: string; role: string; namespaces: string[]; expiresAt: string; revokedAt: string | null; active: boolean }> }>(ctx, 'GET', '/v1/tokens');
+      const { body } = await callRegistry<TokenList>(ctx, 'GET', '/v1/tokens');
       const shown = opts.all ? body.tokens : body.tokens.filter((t) => t.active);
       const lines = shown.map((t) => `${t.id}  ${safeText(t.principal)}  ${t.role}${t.namespaces.length ? ` (${t.namespaces.join(', ')})` : ''}  ${t.revokedAt ? `revoked ${t.revokedAt}` : t.active ? `expires ${t.expiresAt}` : `expired ${t.expiresAt}`}`);
       ctx.out.result({ tokens: shown }, lines.length ? `${lines.join('\n')}\n${plural(lines.length, opts.all ? 'token' : 'active token')}` : 'no active tokens (--all shows revoked and expired ones)');
@@ -271,7 +286,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .description('revoke a token by its id (tok_…, printed by token create); it stops working at once (admin)')
     .argument('<id>', 'the token id, not the token itself')
     .action(async (id: string) => {
-      const { body } = await callRegistry<{ id: string; revokedAt: string }>(ctx, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+      const { body } = await callRegistry<TokenRevoked>(ctx, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
       ctx.out.result(body, `revoked token ${body.id} at ${body.revokedAt}`);
     });
 
@@ -279,7 +294,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .command('whoami')
     .description('the principal, role and namespaces of your token (SIGIL_TOKEN or --token)')
     .action(async () => {
-      const { body } = await callRegistry<{ principal: string; role: string; namespaces: string[] }>(ctx, 'GET', '/v1/whoami');
+      const { body } = await callRegistry<Whoami>(ctx, 'GET', '/v1/whoami');
       ctx.out.result(body, `${body.principal} (${body.role}${body.namespaces.length ? `; namespaces ${body.namespaces.join(', ')}` : ''}) at ${registryBase(ctx)}`);
     });
 
@@ -294,7 +309,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     }))
     .action(async (text: string | undefined, opts: { limit: number }) => {
       const query = new URLSearchParams({ limit: String(opts.limit), ...(text ? { search: text } : {}) });
-      const { body } = await callRegistry<{ servers: Array<{ name: string; latest: { version: string; status: string; digest: string } | null }>; next: string | null }>(ctx, 'GET', `/v1/servers?${query}`);
+      const { body } = await callRegistry<ServerList>(ctx, 'GET', `/v1/servers?${query}`);
       const lines = body.servers.map((s) => `${s.name}${s.latest ? `@${s.latest.version}  ${s.latest.status}  ${s.latest.digest}` : ''}`);
       ctx.out.result(body, lines.length ? `${lines.join('\n')}\n${plural(lines.length, 'server')}${body.next ? ' (more: raise --limit or narrow the text)' : ''}` : text ? `no server name contains ${JSON.stringify(text)}` : 'the registry has no servers yet');
     });
@@ -306,7 +321,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .addOption(new Option('--after <seq>', 'show events after this sequence number').default(0).argParser(wholeNumber('--after', 0, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option('--limit <n>', 'most events (1 to 1000)').default(100).argParser(wholeNumber('--limit', 1, 1000)))
     .action(async (opts: { after: number; limit: number }) => {
-      const { body } = await callRegistry<{ events: Array<{ seq: number; at: string; actor: string; action: string; subject: string }>; next: number | null }>(ctx, 'GET', `/v1/audit?after=${opts.after}&limit=${opts.limit}`);
+      const { body } = await callRegistry<AuditPage>(ctx, 'GET', `/v1/audit?after=${opts.after}&limit=${opts.limit}`);
       const lines = body.events.map((e) => `${String(e.seq).padStart(6)}  ${e.at}  ${safeText(e.actor)}  ${e.action}  ${safeText(e.subject)}`);
       ctx.out.result(body, lines.length ? `${lines.join('\n')}\n${plural(lines.length, 'event')}${body.next !== null ? ` (more: --after ${body.next})` : ''}` : 'no events');
     });
@@ -314,29 +329,11 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .command('verify')
     .description('check the hash chain from the first event; exit 1 if it is broken')
     .action(async () => {
-      const { body } = await callRegistry<{ ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string }>(ctx, 'GET', '/v1/audit/verify');
+      const { body } = await callRegistry<AuditCheck>(ctx, 'GET', '/v1/audit/verify');
       if (!body.ok) throw new CliError('AUDIT_BROKEN', `the audit chain is broken at event ${body.brokenAt}: ${body.reason}`);
       ctx.out.result(body, `the audit chain holds: ${plural(body.events, 'event')}, head ${body.head}`);
     });
 
-}
-
-interface ReviewView {
-  name: string;
-  version: string;
-  digest: string;
-  status: string;
-  risk: string;
-  publisher: string;
-  signer: { kind: string; keyFingerprint: string; identity?: string };
-  provenance: boolean;
-  findings: Finding[];
-  baseline: { version: string; digest: string } | null;
-  diff: ToolsDiff | null;
-  instructionsChanged: boolean;
-  approvals: number;
-  approvalsRequired: number;
-  riskReasons: string[];
 }
 
 /** `1 of 2 approvals; needs 1 more from another reviewer`, or the decided status. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
-import { manifestDigest, mostSpecificPattern } from '@sigil/manifest';
+import { manifestDigest, mostSpecificPattern, type CaRecord } from '@sigil/manifest';
 import {
   certificateFingerprint,
   createCa,
@@ -78,7 +78,7 @@ export function registerSigning(program: Command, ctx: Context): void {
       const { callRegistry } = await import('../http.js');
       await requireFile(resolvePath(opts.ca, 'chain.pem'), 'the CA chain', 'create the CA with sigil ca init --out <dir>');
       const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8');
-      const { body } = await callRegistry<{ fingerprint: string }>(ctx, 'POST', '/v1/certificate-authorities', { certificates: chain });
+      const { body } = await callRegistry<CaRecord>(ctx, 'POST', '/v1/certificate-authorities', { certificates: chain });
       ctx.out.result(body, `registered CA ${body.fingerprint}`);
     });
 

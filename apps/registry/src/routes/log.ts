@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { caller, type Env, READ_ROLES } from '../http.js';
+import { BEARER_OR_ANONYMOUS, problems } from './kit.js';
 import { readCheckpoint, readConsistencyProof, readInclusionProof, readTileResource } from '../services/read-log.js';
 
 /** Tiles and checkpoints below a signed size never change: cache them for a year. */
@@ -26,22 +27,31 @@ const Consistency = z.object({ from: z.number().int(), to: z.number().int(), has
 const checkpointRoute = createRoute({
   method: 'get',
   path: '/checkpoint',
+  operationId: 'getLogCheckpoint',
+  tags: ['log'],
+  security: BEARER_OR_ANONYMOUS,
   summary: "The log's newest signed checkpoint (C2SP tlog-checkpoint signed note)",
-  responses: { 200: { description: 'The checkpoint envelope', content: { 'text/plain': { schema: z.string() } } } },
+  responses: { 200: { description: 'The checkpoint envelope', content: { 'text/plain': { schema: z.string() } } }, ...problems(401, 403, 404) },
 });
 const proofRoute = createRoute({
   method: 'get',
   path: '/proof',
+  operationId: 'getLogInclusionProof',
+  tags: ['log'],
+  security: BEARER_OR_ANONYMOUS,
   summary: 'Inclusion proof of a leaf (index, leaf hash or name@version) in the newest checkpoint, or the one of `size`',
   request: { query: z.object({ leaf: z.string().min(1).max(420), size: size.optional() }) },
-  responses: { 200: { description: 'The proof, its checkpoint and the bundle tlogEntries item', content: { 'application/json': { schema: Proof } } } },
+  responses: { 200: { description: 'The proof, its checkpoint and the bundle tlogEntries item', content: { 'application/json': { schema: Proof } } }, ...problems(401, 403, 404, 422) },
 });
 const consistencyRoute = createRoute({
   method: 'get',
   path: '/consistency',
+  operationId: 'getLogConsistencyProof',
+  tags: ['log'],
+  security: BEARER_OR_ANONYMOUS,
   summary: 'Consistency proof from the tree of `from` leaves to the one of `to` (default: the newest checkpoint)',
   request: { query: z.object({ from: size, to: size.optional() }) },
-  responses: { 200: { description: 'RFC 9162 consistency proof', content: { 'application/json': { schema: Consistency } } } },
+  responses: { 200: { description: 'RFC 9162 consistency proof', content: { 'application/json': { schema: Consistency } } }, ...problems(401, 403, 404, 422) },
 });
 
 /**

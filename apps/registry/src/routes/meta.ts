@@ -1,32 +1,103 @@
-import { Hono } from 'hono';
-import type { KeysResponse } from '@sigil/manifest';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createRoute, z } from '@hono/zod-openapi';
+import { Health, KeysResponse, TrustedRootView } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import type { Env } from '../http.js';
-import { openApiDocument } from '../openapi.js';
 import { trustedRoot } from '../services/register-ca.js';
+import { json, NO_AUTH, problems, router } from './kit.js';
 
+/** The Swagger UI page: its scripts and styles come from the swagger-ui-dist package, served here (no CDN). */
 const DOCS_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sigil registry API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .2rem}li{margin:.3rem 0}</style></head>
-<body><h1>Sigil registry API</h1><p>The OpenAPI 3.1 document is at <a href="/openapi.json"><code>/openapi.json</code></a>. Errors are RFC 9457 <code>application/problem+json</code> with a stable <code>code</code> and a <code>requestId</code>.</p>
-<ul id="ops"></ul>
-<script>fetch('/openapi.json').then(r=>r.json()).then(d=>{const ul=document.getElementById('ops');for(const [p,ops] of Object.entries(d.paths))for(const [m,o] of Object.entries(ops)){const li=document.createElement('li');li.textContent=m.toUpperCase()+' '+p+' — '+(o.summary||'');ul.appendChild(li)}})</script>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
 </body></html>`;
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });\n`;
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  'swagger-ui.css': { file: 'swagger-ui.css', type: 'text/css; charset=utf-8' },
+  'swagger-ui-bundle.js': { file: 'swagger-ui-bundle.js', type: 'text/javascript; charset=utf-8' },
+};
+const assetCache = new Map<string, string>();
+/** Read on first use and kept: the package's files do not change while the registry runs. */
+function asset(name: string): string {
+  let text = assetCache.get(name);
+  if (text === undefined) {
+    const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+    text = readFileSync(join(dir, ASSETS[name]!.file), 'utf8');
+    assetCache.set(name, text);
+  }
+  return text;
+}
+
+const OpenApiDocument = z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });
 
 /** Health, documentation, metrics, and the registry's trust material. */
-export function metaRoutes(deps: Deps) {
-  return new Hono<Env>()
-    .get('/healthz', (c) => c.json({ ok: true }))
-    .get('/openapi.json', (c) => c.json(openApiDocument()))
-    .get('/docs', (c) => c.html(DOCS_HTML))
-    .get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }))
-    .get('/v1/keys', (c) => {
-      const body: KeysResponse = { keys: [{ use: 'status', publicKey: deps.keys.statusPublicKey, fingerprint: deps.keys.statusFingerprint, createdAt: deps.keys.statusCreatedAt }] };
-      return c.json(body);
+export function metaRoutes(deps: Deps, document: (origin: string) => Record<string, unknown>) {
+  const get = (path: string, operationId: string, tags: string[], summary: string, description: string) => ({ method: 'get' as const, path, operationId, tags, summary, description, security: NO_AUTH });
+  const health = createRoute({ ...get('/healthz', 'health', ['meta'], 'Liveness', 'Answers while the process serves requests.'), responses: { 200: json(Health, 'Alive'), ...problems() } });
+  const openapi = createRoute({ ...get('/openapi.json', 'getOpenApiDocument', ['meta'], 'This OpenAPI 3.1 document', 'Generated from the same zod schemas the handlers validate with.'), responses: { 200: json(OpenApiDocument, 'The document'), ...problems() } });
+  const docs = createRoute({
+    ...get('/docs', 'getDocs', ['meta'], 'API documentation page', 'Swagger UI over /openapi.json, served from the swagger-ui-dist package.'),
+    responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: z.string() } } }, ...problems() },
+  });
+  const docsAsset = createRoute({
+    ...get('/docs/{asset}', 'getDocsAsset', ['meta'], 'A script or style of the documentation page', 'The files of the swagger-ui-dist package.'),
+    hide: true,
+    request: { params: z.object({ asset: z.string() }) },
+    responses: { 200: { description: 'The file' }, ...problems(404) },
+  });
+  const metrics = createRoute({
+    ...get('/metrics', 'getMetrics', ['meta'], 'Prometheus metrics', 'Requests, latency, publishes and refusals by code.'),
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...problems() },
+  });
+  const keys = createRoute({
+    ...get('/v1/keys', 'getKeys', ['trust'], 'The registry’s status-signing key', 'Pin its fingerprint in the host policy, compared out of band.'),
+    responses: { 200: json(KeysResponse, 'The keys'), ...problems() },
+  });
+  const root = createRoute({
+    ...get('/v1/trusted-root', 'getTrustedRoot', ['trust'], 'The registry’s Sigstore trusted_root.json', 'Registered organisation CAs and the registry’s timestamp authority.'),
+    responses: { 200: json(TrustedRootView, 'A Sigstore trusted root'), ...problems() },
+  });
+  const timestamp = createRoute({
+    method: 'post',
+    path: '/api/v1/timestamp',
+    operationId: 'timestamp',
+    tags: ['trust'],
+    summary: 'RFC 3161 timestamp',
+    description: 'The Sigstore timestamp-authority request format (JSON) or a DER TimeStampReq.',
+    security: NO_AUTH,
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: { type: 'object', description: 'Sigstore timestamp-authority JSON request (artifactHash, hashAlgorithm, nonce, certificates)' } },
+          'application/timestamp-query': { schema: { type: 'string', format: 'binary' } },
+        },
+      },
+    },
+    responses: { 200: { description: 'A DER TimeStampResp', content: { 'application/timestamp-reply': { schema: { type: 'string', format: 'binary' } } } }, ...problems(400) },
+  });
+
+  return router()
+    .openapi(health, (c) => c.json({ ok: true as const }, 200))
+    .openapi(openapi, (c) => c.json(document(new URL(c.req.url).origin) as z.infer<typeof OpenApiDocument>, 200))
+    .openapi(docs, (c) => c.html(DOCS_HTML, 200))
+    .openapi(docsAsset, (c) => {
+      const name = c.req.valid('param').asset;
+      if (name === 'init.js') return c.body(DOCS_INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' });
+      const known = ASSETS[name];
+      if (!known) throw new ServiceError('NOT_FOUND', `no documentation asset ${name}`);
+      return c.body(asset(name), 200, { 'content-type': known.type, 'cache-control': 'public, max-age=3600' });
     })
-    .get('/v1/trusted-root', (c) => c.json(trustedRoot(deps)))
-    .post('/api/v1/timestamp', async (c) => {
+    .openapi(metrics, async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }))
+    .openapi(keys, (c) => c.json({ keys: [{ use: 'status' as const, publicKey: deps.keys.statusPublicKey, fingerprint: deps.keys.statusFingerprint, createdAt: deps.keys.statusCreatedAt }] }, 200))
+    .openapi(root, (c) => c.json(trustedRoot(deps), 200))
+    .openapi(timestamp, async (c) => {
       const type = c.req.header('content-type') ?? 'application/json';
       const body = new Uint8Array(await c.req.arrayBuffer());
       let reply: Uint8Array;

@@ -1,15 +1,31 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import { VersionRecord } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
-import { caller, readJson, type Env } from '../http.js';
 import { publishVersion } from '../services/publish-version.js';
 import { PublishBody } from '../schemas.js';
+import { authorize, BEARER, json, jsonBody, principalOf, problems, router } from './kit.js';
 
 /** `POST /v1/publish`: 201 with the new version, 200 with the existing one on an identical replay. */
 export function publishRoutes(deps: Deps) {
-  return new Hono<Env>().post('/', async (c) => {
-    const principal = caller(c, deps, ['publisher', 'admin'], 'publishing');
-    const body = await readJson(c, PublishBody);
-    const { created, record } = publishVersion(deps, principal, body);
-    return c.json(record, created ? 201 : 200);
+  const publish = createRoute({
+    method: 'post',
+    path: '/',
+    operationId: 'publishVersion',
+    tags: ['publish'],
+    summary: 'Publish a signed manifest',
+    description:
+      'Verifies the bundle against the exact manifest, the signer against the allowlist, lints the manifest and stores the version as pending. An identical replay of a stored version answers 200 with it. Roles: publisher (within its namespaces), admin.',
+    security: BEARER,
+    middleware: [authorize(deps, ['publisher', 'admin'], 'publishing'), jsonBody] as const,
+    request: { body: { required: true, content: { 'application/json': { schema: PublishBody } } } },
+    responses: {
+      201: json(VersionRecord, 'Published: the new version, pending review'),
+      200: json(VersionRecord, 'An identical replay: the version already stored'),
+      ...problems(400, 401, 403, 409, 413, 415, 422),
+    },
+  });
+  return router().openapi(publish, (c) => {
+    const { created, record } = publishVersion(deps, principalOf(c), c.req.valid('json'));
+    return created ? c.json(record, 201) : c.json(record, 200);
   });
 }

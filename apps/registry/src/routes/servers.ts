@@ -1,9 +1,8 @@
-import { Hono } from 'hono';
-import { serverNameProblem, versionProblem } from '@sigil/manifest';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
+import { ReviewView, ServerList, ServerRecord, serverNameProblem, VersionRecord, versionProblem } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import { caller, READ_ROLES, readJson, type Env } from '../http.js';
+import { READ_ROLES } from '../http.js';
 import { approveVersion } from '../services/approve-version.js';
 import { requireNamespace } from '../services/authenticate.js';
 import { listServers } from '../services/list-servers.js';
@@ -12,17 +11,22 @@ import { reviewVersion } from '../services/review-version.js';
 import { revokeVersion } from '../services/revoke-version.js';
 import { getServer, getVersionJson } from '../services/views.js';
 import { ApprovalBody, ReasonBody } from '../schemas.js';
+import { authorize, BEARER, BEARER_OR_ANONYMOUS, json, jsonBody, principalOf, problems, rawJson, router, ServerParams, VersionParams } from './kit.js';
 
-const ListQuery = z.object({ search: z.string().max(200).optional(), cursor: z.string().max(256).optional(), limit: z.coerce.number().int().min(1).max(100).default(30) });
+export const ListQuery = z.object({
+  search: z.string().max(200).optional().openapi({ description: 'Substring of the server name', example: 'weather' }),
+  cursor: z.string().max(256).optional().openapi({ description: 'The `next` value of the previous page' }),
+  limit: z.coerce.number().int().min(1).max(100).default(30).openapi({ description: 'Servers per page (1-100)', example: 30 }),
+});
 
-function nameOf(namespace: string, server: string): string {
+export function nameOf(namespace: string, server: string): string {
   const name = `${namespace}/${server}`;
   const problem = serverNameProblem(name);
   if (problem) throw new ServiceError('NAME_INVALID', problem);
   return name;
 }
 
-function versionOf(version: string): string {
+export function versionOf(version: string): string {
   const problem = versionProblem(version);
   if (problem) throw new ServiceError('VERSION_INVALID', problem);
   return version;
@@ -30,48 +34,103 @@ function versionOf(version: string): string {
 
 /** `/v1/servers…`: reading servers and versions, and the decisions on a version. */
 export function serverRoutes(deps: Deps) {
-  return new Hono<Env>()
-    .get('/', (c) => {
-      caller(c, deps, READ_ROLES, 'listing servers', { anonymous: true });
-      const query = ListQuery.safeParse(c.req.query());
-      if (!query.success) throw new ServiceError('REQUEST_INVALID', query.error.issues[0]?.message ?? 'bad query');
-      return c.json(listServers(deps, query.data.search, query.data.cursor, query.data.limit));
+  const read = (action: string) => authorize(deps, READ_ROLES, action, { anonymous: true });
+  const decision = <S extends z.ZodType>(operationId: string, path: string, summary: string, description: string, action: string, body: S) =>
+    createRoute({
+      method: 'post',
+      path,
+      operationId,
+      tags: ['review'],
+      summary,
+      description,
+      security: BEARER,
+      middleware: [authorize(deps, ['security'], action), jsonBody] as const,
+      request: { params: VersionParams, body: { required: true, content: { 'application/json': { schema: body } } } },
+      responses: { 201: json(VersionRecord, 'The version with the decision recorded'), ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
+    });
+
+  const list = createRoute({
+    method: 'get',
+    path: '/',
+    operationId: 'listServers',
+    tags: ['servers'],
+    summary: 'List servers',
+    description: 'Servers by name, each with its newest version and that version’s status; `next` continues. Roles: reader and up (or anonymous when the registry allows anonymous reads).',
+    security: BEARER_OR_ANONYMOUS,
+    middleware: [read('listing servers')] as const,
+    request: { query: ListQuery },
+    responses: { 200: json(ServerList, 'A page of servers'), ...problems(401, 403, 422) },
+  });
+  const server = createRoute({
+    method: 'get',
+    path: '/{namespace}/{name}',
+    operationId: 'getServer',
+    tags: ['servers'],
+    summary: 'Versions of a server and their status',
+    description: 'Every version of one server, newest first. Roles: reader and up (or anonymous).',
+    security: BEARER_OR_ANONYMOUS,
+    middleware: [read('reading a server')] as const,
+    request: { params: ServerParams },
+    responses: { 200: json(ServerRecord, 'The server'), ...problems(401, 403, 404, 422) },
+  });
+  const version = createRoute({
+    method: 'get',
+    path: '/{namespace}/{name}/versions/{version}',
+    operationId: 'getVersion',
+    tags: ['servers'],
+    summary: 'One version: manifest, digests, bundles, status, approvals',
+    description: 'Everything a host needs to verify the version again itself. Roles: reader and up (or anonymous).',
+    security: BEARER_OR_ANONYMOUS,
+    middleware: [read('reading a version')] as const,
+    request: { params: VersionParams },
+    responses: { 200: json(VersionRecord, 'The version'), ...problems(401, 403, 404, 422) },
+  });
+  const review = createRoute({
+    method: 'get',
+    path: '/{namespace}/{name}/versions/{version}/review',
+    operationId: 'getReview',
+    tags: ['review'],
+    summary: 'Lint findings and the diff against the last approved version',
+    description: 'Roles: security, admin, and publishers for their own namespaces.',
+    security: BEARER,
+    middleware: [authorize(deps, ['admin', 'security', 'publisher'], 'reading a review')] as const,
+    request: { params: VersionParams },
+    responses: { 200: json(ReviewView, 'What a reviewer decides on'), ...problems(401, 403, 404, 422) },
+  });
+  const approve = decision('approveVersion', '/{namespace}/{name}/versions/{version}/approvals', 'Post a signed approval statement', 'Roles: security (a registered reviewer, not the publisher).', 'approving a version', ApprovalBody);
+  const reject = decision('rejectVersion', '/{namespace}/{name}/versions/{version}/rejections', 'Reject a pending version', 'Roles: security.', 'rejecting a version', ReasonBody);
+  const revoke = decision('revokeVersion', '/{namespace}/{name}/versions/{version}/revocations', 'Revoke a version', 'Roles: security.', 'revoking a version', ReasonBody);
+
+  return router()
+    .openapi(list, (c) => {
+      const q = c.req.valid('query');
+      return c.json(listServers(deps, q.search, q.cursor, q.limit), 200);
     })
-    .get('/:namespace/:name', (c) => {
-      caller(c, deps, READ_ROLES, 'reading a server', { anonymous: true });
-      return c.json(getServer(deps, nameOf(c.req.param('namespace'), c.req.param('name'))));
+    .openapi(server, (c) => {
+      const p = c.req.valid('param');
+      return c.json(getServer(deps, nameOf(p.namespace, p.name)), 200);
     })
-    .get('/:namespace/:name/versions/:version', (c) => {
-      caller(c, deps, READ_ROLES, 'reading a version', { anonymous: true });
-      const text = getVersionJson(deps, nameOf(c.req.param('namespace'), c.req.param('name')), versionOf(c.req.param('version')));
-      return c.body(text, 200, { 'content-type': 'application/json' });
+    .openapi(version, (c) => {
+      const p = c.req.valid('param');
+      return rawJson(getVersionJson(deps, nameOf(p.namespace, p.name), versionOf(p.version)));
     })
-    .get('/:namespace/:name/versions/:version/review', (c) => {
-      const principal = caller(c, deps, ['admin', 'security', 'publisher'], 'reading a review');
-      const name = nameOf(c.req.param('namespace'), c.req.param('name'));
+    .openapi(review, (c) => {
+      const p = c.req.valid('param');
+      const name = nameOf(p.namespace, p.name);
       // A publisher reads the reviews of its own namespaces only.
-      requireNamespace(deps, principal, name);
-      return c.json(reviewVersion(deps, name, versionOf(c.req.param('version'))));
+      requireNamespace(deps, principalOf(c), name);
+      return c.json(reviewVersion(deps, name, versionOf(p.version)), 200);
     })
-    .post('/:namespace/:name/versions/:version/approvals', async (c) => {
-      const principal = caller(c, deps, ['security'], 'approving a version');
-      const name = nameOf(c.req.param('namespace'), c.req.param('name'));
-      const version = versionOf(c.req.param('version'));
-      const body = await readJson(c, ApprovalBody);
-      return c.json(approveVersion(deps, principal, name, version, body.bundle), 201);
+    .openapi(approve, (c) => {
+      const p = c.req.valid('param');
+      return c.json(approveVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').bundle), 201);
     })
-    .post('/:namespace/:name/versions/:version/rejections', async (c) => {
-      const principal = caller(c, deps, ['security'], 'rejecting a version');
-      const name = nameOf(c.req.param('namespace'), c.req.param('name'));
-      const version = versionOf(c.req.param('version'));
-      const body = await readJson(c, ReasonBody);
-      return c.json(rejectVersion(deps, principal, name, version, body.reason), 201);
+    .openapi(reject, (c) => {
+      const p = c.req.valid('param');
+      return c.json(rejectVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').reason), 201);
     })
-    .post('/:namespace/:name/versions/:version/revocations', async (c) => {
-      const principal = caller(c, deps, ['security'], 'revoking a version');
-      const name = nameOf(c.req.param('namespace'), c.req.param('name'));
-      const version = versionOf(c.req.param('version'));
-      const body = await readJson(c, ReasonBody);
-      return c.json(revokeVersion(deps, principal, name, version, body.reason), 201);
+    .openapi(revoke, (c) => {
+      const p = c.req.valid('param');
+      return c.json(revokeVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').reason), 201);
     });
 }

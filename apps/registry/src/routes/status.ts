@@ -1,14 +1,27 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import { StatusResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
-import { caller, READ_ROLES, readJson, type Env } from '../http.js';
+import { READ_ROLES } from '../http.js';
 import { issueStatus } from '../services/issue-status.js';
 import { StatusRequest } from '../schemas.js';
+import { authorize, BEARER_OR_ANONYMOUS, json, jsonBody, problems, router } from './kit.js';
 
 /** `POST /v1/status`: one signed, expiring status statement for the references asked. */
 export function statusRoutes(deps: Deps) {
-  return new Hono<Env>().post('/', async (c) => {
-    caller(c, deps, READ_ROLES, 'reading status', { anonymous: true });
-    const body = await readJson(c, StatusRequest);
-    return c.json(await issueStatus(deps, body.refs, body.nonce, new URL(c.req.url).origin));
+  const status = createRoute({
+    method: 'post',
+    path: '/',
+    operationId: 'issueStatus',
+    tags: ['status'],
+    summary: 'Signed, expiring status of versions',
+    description: 'One in-toto statement, signed with the registry’s status key (GET /v1/keys), covering every reference asked and echoing the nonce. Roles: reader and up (or anonymous).',
+    security: BEARER_OR_ANONYMOUS,
+    middleware: [authorize(deps, READ_ROLES, 'reading status', { anonymous: true }), jsonBody] as const,
+    request: { body: { required: true, content: { 'application/json': { schema: StatusRequest.meta({ example: { refs: ['io.github.acme/weather@1.2.0'], nonce: 'c2lnaWwtbm9uY2UtMDAwMQ' } }) } } } },
+    responses: { 200: json(StatusResponse, 'A Sigstore bundle of the signed status statement'), ...problems(400, 401, 403, 413, 415, 422) },
+  });
+  return router().openapi(status, async (c) => {
+    const body = c.req.valid('json');
+    return c.json(await issueStatus(deps, body.refs, body.nonce, new URL(c.req.url).origin), 200);
   });
 }

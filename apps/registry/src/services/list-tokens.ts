@@ -1,11 +1,12 @@
 import { listTokens as listTokenRows } from '@sigil/db';
+import type { TokenList } from '@sigil/manifest';
 import { nowIso, type Deps } from '../deps.js';
 
 /** Most tokens one listing returns (newest first). */
 export const TOKEN_LIST_LIMIT = 500;
 
 /** The tokens the registry issued, newest first: who, which role, until when; never a secret or its hash. */
-export function listTokens(deps: Deps): { tokens: Array<{ id: string; principal: string; role: string; namespaces: string[]; createdAt: string; createdBy: string | null; expiresAt: string; revokedAt: string | null; active: boolean }> } {
+export function listTokens(deps: Deps): TokenList {
   const now = nowIso(deps);
   return {
     tokens: listTokenRows(deps.db, TOKEN_LIST_LIMIT).map((t) => ({

@@ -1,29 +1,10 @@
-import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter, type VersionRow } from '@sigil/db';
-import { diffTools, type Manifest, type ToolsDiff } from '@sigil/manifest';
+import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter } from '@sigil/db';
+import { diffTools, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { findings, requireVersion } from './views.js';
 
-export interface Review {
-  name: string;
-  version: string;
-  digest: string;
-  status: VersionRow['status'];
-  risk: VersionRow['risk'];
-  publisher: string;
-  signer: { kind: string; keyFingerprint: string; identity?: string };
-  provenance: boolean;
-  findings: LintFinding[];
-  /** The last approved version of the same server, and the tool diff against it (a rug pull shows here). */
-  baseline: { version: string; digest: string } | null;
-  diff: ToolsDiff | null;
-  instructionsChanged: boolean;
-  /** Approvals recorded so far. */
-  approvals: number;
-  /** Distinct approvals this version needs before it is approved (high risk needs more). */
-  approvalsRequired: number;
-  /** Why the version is high risk (empty when low): tools not marked read-only, lint warnings. */
-  riskReasons: string[];
-}
+/** What a reviewer decides on: the wire schema `ReviewView` of @sigil/manifest. */
+export type Review = ReviewView;
 
 /** Lint findings and the structured diff against the last approved version of the same server. */
 export function reviewVersion(deps: Deps, name: string, version: string): Review {
@@ -38,7 +19,7 @@ export function reviewVersion(deps: Deps, name: string, version: string): Review
     status: row.status,
     risk: row.risk,
     publisher: row.publisher,
-    signer: { kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
+    signer: { kind: row.signerKind as ReviewView['signer']['kind'], keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
     provenance: row.provenance !== null,
     findings: findings(row),
     baseline: baseline ? { version: baseline.version, digest: baseline.digest } : null,
@@ -63,22 +44,11 @@ function riskReasons(manifest: Manifest, lint: LintFinding[]): string[] {
   return reasons;
 }
 
-export interface ReviewQueueItem {
-  name: string;
-  version: string;
-  digest: string;
-  status: string;
-  risk: string;
-  publisher: string;
-  publishedAt: string;
-  findings: number;
-}
-
 /**
  * One page of the review queue: versions matching the filters (default pending), oldest first,
  * and the cursor of the next page (null on the last), so nothing hides behind a flood.
  */
-export function reviewQueue(deps: Deps, filter: VersionFilter, limit: number): { reviews: ReviewQueueItem[]; next: string | null } {
+export function reviewQueue(deps: Deps, filter: VersionFilter, limit: number): ReviewQueue {
   const rows = versionsByStatus(deps.db, filter, limit + 1);
   const page = rows.slice(0, limit);
   return {

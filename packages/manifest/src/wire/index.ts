@@ -3,3 +3,29 @@ export { ApprovalRecord, SignerRecord, VersionRecord } from './version.js';
 export { MAX_STATUS_REFS, StatusEntry, StatusPredicate, StatusRequest, StatusResponse } from './status.js';
 export { KeysResponse, RegistryKey } from './keys.js';
 export { ServerRecord, VersionSummary } from './server.js';
+export {
+  AllowlistEntry,
+  AllowlistList,
+  AllowlistSignerView,
+  AuditCheck,
+  AuditEventView,
+  AuditPage,
+  CaRecord,
+  Health,
+  LintFindingView,
+  Problem,
+  ReviewerRecord,
+  ReviewQueue,
+  ReviewQueueItem,
+  ReviewView,
+  ServerList,
+  ServerListItem,
+  TokenCreated,
+  TokenList,
+  TokenSummary,
+  TokenRevoked,
+  TokenRole,
+  ToolsDiffView,
+  TrustedRootView,
+  Whoami,
+} from './api.js';

@@ -1,0 +1,111 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { Problem, scanJson } from '@sigil/manifest';
+import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
+import type { Deps, Principal, Role } from '../deps.js';
+import { ServiceError } from '../errors.js';
+import { caller, MAX_BODY_DEPTH, type Env } from '../http.js';
+
+/**
+ * Shared pieces of every route: the router with the one validation hook, the body reader run
+ * before zod sees a body, the documented refusals, and the security requirements.
+ */
+
+/** A router whose request validation failures become REQUEST_INVALID refusals with their issues. */
+export function router(): OpenAPIHono<Env> {
+  return new OpenAPIHono<Env>({
+    defaultHook: (result) => {
+      if (result.success) return;
+      const issues = result.error.issues.slice(0, 20).map((i) => ({ path: `/${i.path.map(String).join('/')}`, message: i.message }));
+      const where = result.target === 'json' ? 'the body' : `the ${result.target === 'param' ? 'path' : result.target}`;
+      throw new ServiceError('REQUEST_INVALID', `${where} is invalid at ${issues[0]?.path}: ${issues[0]?.message}`, { issues });
+    },
+  });
+}
+
+/**
+ * Runs before the zod validator of a JSON body: the content type (415), the nesting depth on the
+ * raw text before anything parses it (413), duplicate keys (422), and JSON syntax (400). Hono keeps the text, so the
+ * validator parses the same bytes without reading the stream again.
+ */
+export const jsonBody: MiddlewareHandler<Env> = async (c, next) => {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  const text = await c.req.text();
+  const scan = scanJson(text, MAX_BODY_DEPTH);
+  const deep = scan.find((f) => f.rule === 'JSON_TOO_DEEP');
+  if (deep) throw new ServiceError('PAYLOAD_TOO_LARGE', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, { findings: [deep] });
+  // JSON.parse keeps the last of two equal keys; another reader may keep the first. Refuse.
+  const duplicates = scan.filter((f) => f.rule === 'JSON_DUPLICATE_KEY');
+  if (duplicates.length) throw new ServiceError('REQUEST_INVALID', `the body repeats the key at ${duplicates[0]!.path}; every key appears once per object`, { findings: duplicates.slice(0, 20) });
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new ServiceError('BAD_REQUEST', 'the body is not valid JSON');
+  }
+  await next();
+};
+
+const PROBLEM_TEXT: Record<number, string> = {
+  400: 'Malformed request (BAD_REQUEST, TIMESTAMP_INVALID)',
+  401: 'No valid bearer token (UNAUTHENTICATED)',
+  403: 'The token may not do this (FORBIDDEN, NAMESPACE_NOT_ALLOWED, SIGNER_NOT_ALLOWED, SELF_APPROVAL)',
+  404: 'No such resource (NOT_FOUND)',
+  409: 'Conflicts with what is stored (VERSION_EXISTS, ALREADY_DECIDED, CONFLICT)',
+  413: 'Body too large or too deep (PAYLOAD_TOO_LARGE)',
+  415: 'Body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
+  422: 'Refused content, with a stable code (REQUEST_INVALID, NAME_INVALID, MANIFEST_INVALID, SIGNATURE_INVALID, LINT_BLOCKED, NAME_CONFUSABLE, …)',
+  429: 'Rate limited (RATE_LIMITED); see Retry-After',
+  500: 'The registry failed (INTERNAL); quote the requestId',
+};
+
+const problemContent = { 'application/problem+json': { schema: Problem } };
+
+/** The refusals an operation can answer with, each an RFC 9457 problem with a stable `code`. */
+export function problems(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 422>) {
+  const out: Record<string, { description: string; content: typeof problemContent }> = {};
+  for (const s of [...new Set([...statuses, 429, 500])].sort()) out[String(s)] = { description: PROBLEM_TEXT[s]!, content: problemContent };
+  return out as Record<'429' | '500', { description: string; content: typeof problemContent }>;
+}
+
+/** Security requirements: a bearer token, or anonymous when the registry allows anonymous reads. */
+type Security = Array<Record<string, string[]>>;
+export const BEARER: Security = [{ bearer: [] }];
+export const BEARER_OR_ANONYMOUS: Security = [{ bearer: [] }, {}];
+export const NO_AUTH: Security = [];
+
+/** Path parameters of `/v1/servers/{namespace}/{name}…`; checked in the handler for NAME_INVALID and VERSION_INVALID. */
+export const ServerParams = z.object({
+  namespace: z.string().openapi({ example: 'io.github.acme', description: 'The reverse-DNS namespace of the server name' }),
+  name: z.string().openapi({ example: 'weather', description: 'The part of the server name after the slash' }),
+});
+export const VersionParams = ServerParams.extend({ version: z.string().openapi({ example: '1.2.0', description: 'An exact SemVer version' }) });
+
+/**
+ * JSON text already serialised from the database, sent as it is. Its type cannot be checked
+ * here (it is text), so it stands in for the route's documented type; the route tests parse it
+ * with the same schema.
+ */
+export function rawJson(text: string): TypedResponse<never, 200, 'json'> {
+  return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } }) as unknown as TypedResponse<never, 200, 'json'>;
+}
+
+/**
+ * Authenticates the caller and checks its role before anything reads the body: an unauthenticated
+ * request learns nothing about how its body would have been judged.
+ */
+export function authorize(deps: Deps, roles: readonly Role[], action: string, options: { anonymous?: boolean } = {}): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    caller(c, deps, roles, action, options);
+    await next();
+  };
+}
+
+/** The principal `authorize` set for this request. */
+export function principalOf(c: Context<Env>): Principal {
+  const principal = c.get('principal');
+  if (!principal) throw new ServiceError('UNAUTHENTICATED', 'this endpoint needs a bearer token (Authorization: Bearer <token>)');
+  return principal;
+}
+
+/** A documented JSON response. */
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { Finding } from '../findings.js';
+import { Digest, JsonValue } from '../schema.js';
+import { RiskLevel, Timestamp, VersionStatus } from './common.js';
+
+/**
+ * Response bodies of the registry's governance and review endpoints. The registry validates its
+ * routes against these and documents them in its OpenAPI document; the CLI reads its answers with
+ * the same types, so the two cannot drift apart.
+ */
+
+/** One finding as the registry stores and shows it (the one findings shape of @sigil/manifest). */
+export const LintFindingView = Finding;
+export type LintFindingView = Finding;
+
+const JsonChangeView = z.object({ path: z.string(), op: z.enum(['add', 'remove', 'replace']), before: z.unknown().optional(), after: z.unknown().optional() });
+const ToolChangeView = z.object({
+  name: z.string(),
+  before: Digest,
+  after: Digest,
+  fields: z.array(z.string()),
+  description: z.object({ before: z.string(), after: z.string() }).optional(),
+  changes: z.array(JsonChangeView),
+});
+
+/** The tool-level difference between two versions (see `diffTools`). */
+export const ToolsDiffView = z.object({
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  renamed: z.array(z.object({ from: z.string(), to: z.string() })),
+  changed: z.array(ToolChangeView),
+});
+
+/** `GET …/versions/{version}/review`: what a reviewer decides on. */
+export const ReviewView = z.object({
+  name: z.string(),
+  version: z.string(),
+  digest: Digest,
+  status: VersionStatus,
+  risk: RiskLevel,
+  publisher: z.string(),
+  signer: z.object({ kind: z.enum(['key', 'certificate']), keyFingerprint: z.string(), identity: z.string().optional() }),
+  provenance: z.boolean().meta({ description: 'Whether a provenance bundle was attached (and verified at publish)' }),
+  findings: z.array(LintFindingView),
+  /** The last approved version of the same server, and the tool diff against it (a rug pull shows here). */
+  baseline: z.object({ version: z.string(), digest: Digest }).nullable(),
+  diff: ToolsDiffView.nullable(),
+  instructionsChanged: z.boolean(),
+  approvals: z.int().min(0).meta({ description: 'Approvals recorded so far' }),
+  approvalsRequired: z.int().min(1).meta({ description: 'Distinct approvals this version needs before it is approved (high risk needs more)' }),
+  riskReasons: z.array(z.string()).meta({ description: 'Why the version is high risk (empty when low): tools not marked read-only, lint warnings' }),
+});
+export type ReviewView = z.infer<typeof ReviewView>;
+
+/** One entry of `GET /v1/reviews`. */
+export const ReviewQueueItem = z.object({
+  name: z.string(),
+  version: z.string(),
+  digest: Digest,
+  status: VersionStatus,
+  risk: RiskLevel,
+  publisher: z.string(),
+  publishedAt: Timestamp,
+  findings: z.int().min(0).meta({ description: 'Number of lint findings' }),
+});
+export type ReviewQueueItem = z.infer<typeof ReviewQueueItem>;
+export const ReviewQueue = z.object({ reviews: z.array(ReviewQueueItem), next: z.string().nullable().meta({ description: 'Cursor of the next page, or null on the last' }) });
+export type ReviewQueue = z.infer<typeof ReviewQueue>;
+
+/** One entry of `GET /v1/servers`: a server and its newest version. */
+export const ServerListItem = z.object({
+  name: z.string(),
+  latest: z.object({ version: z.string(), status: VersionStatus, digest: Digest }).nullable(),
+});
+export const ServerList = z.object({
+  servers: z.array(ServerListItem),
+  next: z.string().nullable().meta({ description: 'Cursor for the next page, or null on the last page' }),
+});
+export type ServerList = z.infer<typeof ServerList>;
+
+export const AllowlistSignerView = z.object({
+  kind: z.enum(['key', 'identity']),
+  fingerprint: z.string(),
+  publicKey: z.string().optional(),
+  identity: z.string().optional(),
+});
+export const AllowlistEntry = z.object({
+  pattern: z.string(),
+  signers: z.array(AllowlistSignerView),
+  builders: z.array(AllowlistSignerView.extend({ builderId: z.string() })).meta({ description: 'Who may sign provenance for which SLSA builder id (none: provenance is refused)' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type AllowlistEntry = z.infer<typeof AllowlistEntry>;
+export const AllowlistList = z.object({ entries: z.array(AllowlistEntry) });
+export type AllowlistList = z.infer<typeof AllowlistList>;
+
+export const ReviewerRecord = z.object({ principal: z.string(), kind: z.enum(['key', 'identity']), fingerprint: z.string() });
+export type ReviewerRecord = z.infer<typeof ReviewerRecord>;
+
+export const CaRecord = z.object({ fingerprint: z.string() });
+export type CaRecord = z.infer<typeof CaRecord>;
+
+export const TokenRole = z.enum(['admin', 'security', 'publisher', 'reader']);
+export const TokenCreated = z.object({
+  id: z.string(),
+  token: z.string().meta({ description: 'The secret, shown once' }),
+  principal: z.string(),
+  role: TokenRole,
+  namespaces: z.array(z.string()),
+  expiresAt: Timestamp,
+});
+export type TokenCreated = z.infer<typeof TokenCreated>;
+export const TokenSummary = z.object({
+  id: z.string(),
+  principal: z.string(),
+  role: TokenRole,
+  namespaces: z.array(z.string()),
+  createdAt: Timestamp,
+  createdBy: z.string().nullable(),
+  expiresAt: Timestamp,
+  revokedAt: Timestamp.nullable(),
+  active: z.boolean(),
+});
+export const TokenList = z.object({ tokens: z.array(TokenSummary) });
+export type TokenList = z.infer<typeof TokenList>;
+export const TokenRevoked = z.object({ id: z.string(), revokedAt: Timestamp });
+export type TokenRevoked = z.infer<typeof TokenRevoked>;
+
+export const Whoami = z.object({ principal: z.string(), role: TokenRole, namespaces: z.array(z.string()) });
+export type Whoami = z.infer<typeof Whoami>;
+
+export const AuditEventView = z.object({
+  seq: z.int().min(1),
+  at: Timestamp,
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  details: z.record(z.string(), JsonValue),
+  prevHash: Digest,
+  hash: Digest,
+});
+export const AuditPage = z.object({ events: z.array(AuditEventView), next: z.int().nullable() });
+export type AuditPage = z.infer<typeof AuditPage>;
+export const AuditCheck = z.union([
+  z.object({ ok: z.literal(true), events: z.int().min(0), head: z.string() }),
+  z.object({ ok: z.literal(false), brokenAt: z.int(), reason: z.string() }),
+]);
+export type AuditCheck = z.infer<typeof AuditCheck>;
+
+export const Health = z.object({ ok: z.literal(true) });
+
+/** A Sigstore `trusted_root.json` (protobuf-specs `TrustedRoot`, JSON form); read it with @sigil/signing. */
+export const TrustedRootView = z.looseObject({ mediaType: z.string() });
+
+/** RFC 9457 problem details with Sigil's stable `code` and the request id. */
+export const Problem = z.looseObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+  code: z.string().meta({ description: 'Stable machine-readable error code' }),
+  requestId: z.string(),
+  instance: z.string().optional(),
+  findings: z.array(Finding).optional().meta({ description: 'What was refused, where, by which rule' }),
+});
+export type Problem = z.infer<typeof Problem>;
