@@ -205,7 +205,7 @@ describe('when a host reads the log', () => {
 });
 
 describe('when the registry restarts', () => {
-  it('reads the log back without a rebuild and extends it consistently', async () => {
+  it('reads the log and its newest checkpoint back from the database file, with no rebuild', async () => {
     const before = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint;
     const again = openDatabase(join(dir, 'registry.db'));
     try {
