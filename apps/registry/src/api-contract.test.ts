@@ -111,6 +111,10 @@ beforeAll(async () => {
   await record('get', '/v1/log/checkpoint', '/v1/log/checkpoint', undefined);
   await record('get', '/v1/log/proof', '/v1/log/proof?leaf=0', undefined);
   await record('get', '/v1/log/consistency', '/v1/log/consistency?from=1', undefined);
+  await record('get', '/v0.1/servers', '/v0.1/servers?version=latest', undefined);
+  await record('get', '/v0.1/servers/{serverName}/versions', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions`, undefined);
+  await record('get', '/v0.1/servers/{serverName}/versions/{version}', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions/latest`, undefined);
+  await record('get', '/v0.1/servers/{serverName}/versions/{version}', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions/1.2.0`, undefined);
   await record('get', '/healthz', '/healthz', undefined);
   await record('get', '/openapi.json', '/openapi.json', undefined);
   await record('get', '/docs', '/docs', undefined);

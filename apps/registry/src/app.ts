@@ -14,6 +14,7 @@ import { RateLimiter } from './rate-limit.js';
 import { allowlistRoutes, caRoutes, reviewerRoutes, tokenRoutes, whoamiRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { logRoutes } from './routes/log.js';
+import { mcpRegistryRoutes } from './routes/mcp-registry.js';
 import { metaRoutes } from './routes/meta.js';
 import { publishRoutes } from './routes/publish.js';
 import { reviewRoutes } from './routes/reviews.js';
@@ -101,6 +102,7 @@ export function createApp(deps: Deps) {
   app.route('/v1/whoami', whoamiRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/log', logRoutes(deps));
+  app.route('/v0.1', mcpRegistryRoutes(deps));
 
   app.notFound((c) => problem(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

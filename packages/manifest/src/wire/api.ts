@@ -165,3 +165,29 @@ export const Problem = z.looseObject({
   findings: z.array(Finding).optional().meta({ description: 'What was refused, where, by which rule' }),
 });
 export type Problem = z.infer<typeof Problem>;
+
+/**
+ * The official MCP registry's read API (v0.1, modelcontextprotocol/registry docs/reference/api):
+ * `server` is the server.json part of a manifest (its tools and instructions stay Sigil's), and
+ * `_meta` carries registry facts under reverse-DNS keys.
+ */
+export const McpServerDetail = z.looseObject({
+  $schema: z.string().optional(),
+  name: z.string().min(3).max(200),
+  description: z.string().min(1).max(100),
+  version: z.string().max(255),
+  title: z.string().optional(),
+  websiteUrl: z.string().optional(),
+  repository: z.looseObject({ url: z.string(), source: z.string() }).optional(),
+  icons: z.array(z.record(z.string(), JsonValue)).optional(),
+  packages: z.array(z.record(z.string(), JsonValue)).optional(),
+  remotes: z.array(z.record(z.string(), JsonValue)).optional(),
+  _meta: z.record(z.string(), JsonValue).optional(),
+});
+export const McpServerResponse = z.object({ server: McpServerDetail, _meta: z.record(z.string(), z.record(z.string(), JsonValue)).optional() });
+export type McpServerResponse = z.infer<typeof McpServerResponse>;
+export const McpServerList = z.object({
+  servers: z.array(McpServerResponse),
+  metadata: z.object({ nextCursor: z.string().optional(), count: z.int().min(0) }),
+});
+export type McpServerList = z.infer<typeof McpServerList>;
