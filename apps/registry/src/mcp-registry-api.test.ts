@@ -23,6 +23,7 @@ const NAME = 'io.github.acme/weather';
 const ENCODED = encodeURIComponent(NAME);
 let database: OpenDatabase;
 let app: App;
+let publish: (manifest: ReturnType<typeof weatherManifest>) => Promise<{ status: number; body: { code?: string; risk?: string } }>;
 
 // The official registry's OpenAPI document, vendored with its licence (test/official-mcp-registry).
 const official = JSON.parse(readFileSync(new URL('../test/official-mcp-registry/openapi.json', import.meta.url), 'utf8')) as { components: { schemas: Record<string, unknown> } };
@@ -49,6 +50,10 @@ beforeAll(async () => {
   const aliceKey = generateKeyPair();
   const send = (path: string, token: string, body: unknown, method = 'POST') =>
     app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  publish = async (manifest) => {
+    const res = await send('/v1/publish', publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
+    return { status: res.status, body: (await res.json()) as { code?: string } };
+  };
   expect((await send('/v1/allowlist/io.github.acme', ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] }, 'PUT')).status).toBe(200);
   expect((await send('/v1/reviewers', ADMIN, { principal: 'alice', publicKey: aliceKey.publicKeyPem })).status).toBe(201);
   // 1.0.0 approved, 1.1.0 approved then revoked, 1.2.0 approved, 1.3.0 pending, 1.4.0 rejected.
@@ -136,5 +141,18 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
     const pre = await app.request('/v0.1/servers', { method: 'OPTIONS', headers: { origin: 'https://vscode.dev', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
+  });
+});
+
+describe('when a name differs from a stored one only in case', () => {
+  it('refuses it as NAME_CONFUSABLE, even for the same owner, and accepts a new mixed-case name', async () => {
+    const twin = await publish(weatherManifest({ name: 'io.github.acme/Weather', version: '1.0.0' }));
+    expect(twin.status).toBe(422);
+    expect(twin.body.code).toBe('NAME_CONFUSABLE');
+    // The token's namespace pattern io.github.acme covers io.github.ACME, and the allowlist too.
+    const mixed = await publish(weatherManifest({ name: 'io.github.ACME/Storm-Watch', version: '1.0.0' }));
+    expect(mixed.status).toBe(201);
+    const again = await publish(weatherManifest({ name: 'io.github.acme/storm-watch', version: '1.0.0' }));
+    expect(again.body.code).toBe('NAME_CONFUSABLE');
   });
 });

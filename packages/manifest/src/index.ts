@@ -8,6 +8,7 @@ export {
   isVersion,
   MAX_NAME_LENGTH,
   NAME_RULE,
+  nameKey,
   NAMESPACE_PATTERN,
   parseReference,
   SERVER_PART_PATTERN,

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { compareVersions, ManifestError, parseReference, serverNameProblem, versionProblem } from './index.js';
 
 describe('server names', () => {
-  it.each(['io.github.acme/weather', 'com.example.tools/a', 'io.github.a-b/x.y_z-1', 'io.github.acme/' + 'a'.repeat(64)])('accepts %s', (name) => {
+  // Mixed case as the official server.json schema allows, in names published on the official registry.
+  it.each(['io.github.acme/weather', 'com.example.tools/a', 'io.github.a-b/x.y_z-1', 'io.github.acme/' + 'a'.repeat(185), 'io.github.ChromeDevTools/chrome-devtools-mcp', 'io.github.GLips/Figma-Context-MCP'])('accepts %s', (name) => {
     expect(serverNameProblem(name)).toBeUndefined();
   });
-  it.each(['', 'weather', 'io/weather', 'io.github.acme/', '/weather', 'io.github.acme/we ather', 'io..github/x', 'io.github.-acme/x', 'io.github.acme/weAther', 'iо.github.acme/x'])(
+  it.each(['', 'weather', 'io/weather', 'io.github.acme/', '/weather', 'io.github.acme/we ather', 'io..github/x', 'io.github.-acme/x', 'iо.github.acme/x', 'io.github.acme/' + 'a'.repeat(186), 'io.github.acme/.hidden'])(
     'refuses %j',
     (name) => {
       expect(serverNameProblem(name)).toMatch(/namespace|name/);

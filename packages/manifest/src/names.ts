@@ -1,21 +1,25 @@
 import semver from 'semver';
 import { ManifestError } from './errors.js';
 
-/** One DNS label: lowercase letters, digits and inner hyphens, at most 63 characters. */
-const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+/**
+ * One DNS label: letters, digits and inner hyphens, at most 63 characters. Mixed case is accepted
+ * as the official server.json schema does (`io.github.ChromeDevTools`); names are compared
+ * case-insensitively (`nameKey`), so case never makes two names different.
+ */
+const LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?';
 /** Reverse-DNS namespace: at least two labels (`io.github.acme`, `com.example.tools`). */
 export const NAMESPACE_PATTERN = new RegExp(`^${LABEL}(?:\\.${LABEL})+$`);
-/** The server part after the slash: the official registry's pattern narrowed to lowercase. */
-export const SERVER_PART_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The server part after the slash: the official registry's pattern, starting with a letter or digit. */
+export const SERVER_PART_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 /** Longest whole name, as in the official registry's server.json schema. */
 export const MAX_NAME_LENGTH = 200;
 /** Longest version string (semver's own bound is 256). */
 export const MAX_VERSION_LENGTH = 255;
 
 export const NAME_RULE =
-  'a server name is "<namespace>/<name>": the namespace is reverse-DNS in lowercase ASCII ' +
-  '(labels of a-z, 0-9 and inner "-", joined by ".", at least two, e.g. "io.github.acme"), ' +
-  'the name matches [a-z0-9][a-z0-9._-]{0,63}, and the whole is at most 200 characters';
+  'a server name is "<namespace>/<name>": the namespace is reverse-DNS ASCII ' +
+  '(labels of letters, digits and inner "-", joined by ".", at least two, e.g. "io.github.acme"), ' +
+  'the name matches [a-zA-Z0-9][a-zA-Z0-9._-]*, and the whole is 3 to 200 characters; case does not distinguish names';
 
 export const VERSION_RULE =
   'a version is one exact SemVer 2.0.0 version such as "1.2.0" or "2.0.0-rc.1": no range, no "latest", no leading "v", no build metadata';
@@ -31,6 +35,14 @@ export function serverNameProblem(name: unknown): string | undefined {
   if (!NAMESPACE_PATTERN.test(namespace)) return `the namespace ${JSON.stringify(namespace)} is not allowed; ${NAME_RULE}`;
   if (!SERVER_PART_PATTERN.test(server)) return `the server name ${JSON.stringify(server)} is not allowed; ${NAME_RULE}`;
   return undefined;
+}
+
+/**
+ * The key names are unique by: two names that differ only in case are the same name.
+ * @example nameKey('io.github.ChromeDevTools/chrome-devtools-mcp') // 'io.github.chromedevtools/chrome-devtools-mcp'
+ */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
 }
 
 /** Why `version` is not an exact SemVer version, or `undefined` when it is. */

@@ -23,6 +23,11 @@ describe('namespace patterns', () => {
     for (const bad of ['', 'acme', '*.example.com', 'io.github.acme/*', 'io..x', 'Io.github.x', '**']) expect(namespacePatternProblem(bad)).toBeDefined();
   });
 
+  it('matches names whatever the case of their namespace', () => {
+    expect(mostSpecificPattern(['io.github.chromedevtools'], 'io.github.ChromeDevTools/chrome-devtools-mcp')).toBe('io.github.chromedevtools');
+    expect(mostSpecificPattern(['io.github.*'], 'IO.GitHub.Acme/x')).toBe('io.github.*');
+  });
+
   it('picks the most specific pattern', () => {
     expect(mostSpecificPattern(['*', 'io.github.*', 'io.github.acme'], 'io.github.acme/x')).toBe('io.github.acme');
     expect(mostSpecificPattern(['*', 'io.github.*'], 'io.github.acme/x')).toBe('io.github.*');

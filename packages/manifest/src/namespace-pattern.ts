@@ -14,6 +14,8 @@ export const NAMESPACE_PATTERN_RULE =
 export function namespacePatternProblem(pattern: unknown): string | undefined {
   if (typeof pattern !== 'string') return `expected a string; ${NAMESPACE_PATTERN_RULE}`;
   if (pattern === '*') return undefined;
+  // Patterns are written in lowercase: names compare case-insensitively against them.
+  if (pattern !== pattern.toLowerCase()) return `${JSON.stringify(pattern)} has capitals; write namespace patterns in lowercase (names match them whatever their case); ${NAMESPACE_PATTERN_RULE}`;
   const base = pattern.endsWith('.*') ? pattern.slice(0, -2) : pattern;
   // A bare top-level label ("com.*") is allowed as a base; a namespace itself needs two labels.
   if (pattern.endsWith('.*') ? /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(base) : NAMESPACE_PATTERN.test(base)) return undefined;
@@ -28,7 +30,9 @@ export function namespacePatternProblem(pattern: unknown): string | undefined {
 export function matchesNamespace(pattern: string, nameOrNamespace: string): boolean {
   if (namespacePatternProblem(pattern) !== undefined) return false;
   const slash = nameOrNamespace.indexOf('/');
-  const namespace = slash < 0 ? nameOrNamespace : nameOrNamespace.slice(0, slash);
+  // Namespaces compare case-insensitively, as DNS names and GitHub accounts do: the pattern
+  // `io.github.chromedevtools` covers `io.github.ChromeDevTools/…` (patterns are lowercase).
+  const namespace = (slash < 0 ? nameOrNamespace : nameOrNamespace.slice(0, slash)).toLowerCase();
   if (pattern === '*') return true;
   if (pattern.endsWith('.*')) return namespace.startsWith(pattern.slice(0, -1)) && namespace.length > pattern.length - 1;
   return namespace === pattern;

@@ -39,10 +39,12 @@ export type Digest = z.infer<typeof Digest>;
 
 export const Meta = z.record(z.string(), JsonValue);
 
-const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+/** No whitespace anywhere: the official schema's `format: uri` refuses it, and a URL parser would quietly encode it. */
+const NoSpace = /^\S+$/;
+const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048).regex(NoSpace, 'a URL has no spaces');
 
 export const Icon = z.strictObject({
-  src: z.url({ protocol: /^https$/ }).max(255),
+  src: z.url({ protocol: /^https$/ }).max(255).regex(NoSpace, 'a URL has no spaces'),
   mimeType: z.enum(['image/png', 'image/jpeg', 'image/jpg', 'image/svg+xml', 'image/webp']).optional(),
   sizes: z.array(z.string().regex(/^(\d+x\d+|any)$/)).max(16).optional(),
   theme: z.enum(['light', 'dark']).optional(),
@@ -90,7 +92,8 @@ export const NamedArgument = z.strictObject({
 
 export const Argument = z.union([PositionalArgument, NamedArgument]);
 
-const TransportUrl = z.string().regex(/^(https?:\/\/[^\s]+|\{[a-zA-Z_][a-zA-Z0-9_]*\}[^\s]*)$/, 'expected an http(s) URL or a {variable} template');
+/** As the official server.json schema (2025-12-11): an http(s) URL without spaces; `{variables}` may follow the scheme and host part, not replace it. */
+const TransportUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL without spaces (a "{base_url}/mcp" template is refused, as by the official schema)');
 
 export const StdioTransport = z.strictObject({ type: z.literal('stdio') });
 export const StreamableHttpTransport = z.strictObject({

@@ -1,5 +1,5 @@
 import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, serverByName, versionOf } from '@sigil/db';
-import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
+import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, nameKey, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -172,7 +172,11 @@ function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): LintFin
   const linter = deps.linter;
   const findings = linter.lintManifest(manifest, { errorRules: deps.settings.lintErrorRules });
   if (!serverByName(deps.db, manifest.name)) {
-    findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, allServers(deps.db).map((s) => ({ name: s.name, owner: s.owner }))));
+    const existing = allServers(deps.db);
+    findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, existing.map((s) => ({ name: s.name, owner: s.owner }))));
+    // Names are unique case-insensitively: a case-only variant is refused whoever holds the other.
+    const twin = existing.find((s) => nameKey(s.name) === nameKey(manifest.name));
+    if (twin) findings.push({ path: '/name', rule: 'NAME_CONFUSABLE', severity: 'error', message: `${manifest.name} differs only in case from ${twin.name}; names are unique whatever their case`, excerpt: twin.name });
   }
   // Every approved server exposing a tool of the same name, through the tool-name index.
   const others = approvedToolOwners(

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { checkManifestValue } from './index.js';
+
+// The official server.json schema (2025-12-11) and real server.json files, vendored with their
+// licence in test-vectors/official.
+const vector = (name: string) => JSON.parse(readFileSync(new URL(`../test-vectors/official/${name}`, import.meta.url), 'utf8')) as unknown;
+const ajv = new Ajv({ strict: false, allErrors: true });
+(addFormats as unknown as (a: Ajv) => void)(ajv);
+const official = ajv.compile(vector('server.schema.2025-12-11.json') as object);
+/** A Sigil manifest is a server.json plus its tools. */
+const sigil = (serverJson: Record<string, unknown>) => checkManifestValue({ ...serverJson, tools: [] }).manifest !== undefined;
+
+const base = { $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json', description: 'A probe', version: '1.0.0' };
+const remote = (url: string) => ({ ...base, name: 'io.github.acme/probe', remotes: [{ type: 'streamable-http', url }] });
+
+/** Accepted by the official schema, so accepted by Sigil. */
+const ACCEPTED: Array<[string, Record<string, unknown>]> = [
+  ['a mixed-case namespace', { ...base, name: 'io.github.ChromeDevTools/chrome-devtools-mcp' }],
+  ['a mixed-case server part', { ...base, name: 'io.github.GLips/Figma-Context-MCP' }],
+  ['an upper-case first label', { ...base, name: 'IO.github.acme/weather' }],
+  ['a long server part', { ...base, name: `io.github.acme/${'a'.repeat(150)}` }],
+  ['a remote URL with a path variable', remote('https://api.example.com/{tenant}/mcp')],
+  ['a package without a version', { ...base, name: 'io.github.acme/pkg', packages: [{ registryType: 'npm', identifier: 'pkg', transport: { type: 'stdio' } }] }],
+];
+
+/** Refused by the official schema, so refused by Sigil. */
+const REFUSED: Array<[string, Record<string, unknown>]> = [
+  ['a {base_url}/mcp transport URL', remote('{base_url}/mcp')],
+  ['a transport URL with a space', remote('https://api.example.com/m cp')],
+  ['a website URL with a space', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://example.com/a b' }],
+  ['a name with two slashes', { ...base, name: 'io.github.acme/a/b' }],
+  ['a description over 100 characters', { ...base, name: 'io.github.acme/probe', description: 'x'.repeat(101) }],
+  ['a package version "latest"', { ...base, name: 'io.github.acme/pkg', packages: [{ registryType: 'npm', identifier: 'pkg', version: 'latest', transport: { type: 'stdio' } }] }],
+  ['an ftp transport URL', remote('ftp://example.com/mcp')],
+];
+
+/** Accepted by the official schema, refused by Sigil: each listed with its reason in docs/manifest.md. */
+const STRICTER: Array<[string, Record<string, unknown>]> = [
+  ['a version that is not SemVer', { ...base, name: 'io.github.acme/probe', version: '2025.1' }],
+  ['a one-label namespace', { ...base, name: 'acme/probe' }],
+  ['a server part starting with "."', { ...base, name: 'io.github.acme/.probe' }],
+  ['an unknown top-level field', { ...base, name: 'io.github.acme/probe', status: 'active' }],
+];
+
+describe('when a server.json is checked by the official schema and by Sigil', () => {
+  it('reads every real server.json of the official registry seed', () => {
+    const seed = vector('seed.json') as Array<Record<string, unknown>>;
+    expect(seed.length).toBeGreaterThan(0);
+    for (const doc of seed) {
+      expect(official(doc), JSON.stringify(official.errors)).toBe(true);
+      expect(sigil(doc), String(doc.name)).toBe(true);
+    }
+  });
+  it.each(ACCEPTED)('accepts %s, as the official schema does', (_label, doc) => {
+    expect(official(doc), JSON.stringify(official.errors)).toBe(true);
+    expect(sigil(doc)).toBe(true);
+  });
+  it.each(REFUSED)('refuses %s, as the official schema does', (_label, doc) => {
+    expect(official(doc)).toBe(false);
+    expect(sigil(doc)).toBe(false);
+  });
+  it.each(STRICTER)('refuses %s, a documented stricter rule', (_label, doc) => {
+    expect(official(doc)).toBe(true);
+    expect(sigil(doc)).toBe(false);
+  });
+});
