@@ -162,7 +162,7 @@ describe('sigil manifest init against a test server', () => {
 
 describe('sigil manifest check and digest on bad input', () => {
   const cases: Array<[string, string, string]> = [
-    ['an invalid name', JSON.stringify({ ...vector(), name: 'io.github.Acme/weather' }), 'NAME_INVALID'],
+    ['an invalid name', JSON.stringify({ ...vector(), name: 'io.github.acme/weather/extra' }), 'NAME_INVALID'],
     ['an invalid version', JSON.stringify({ ...vector(), version: 'v1.2.0' }), 'VERSION_INVALID'],
     ['unknown keys', JSON.stringify({ ...vector(), surprise: 1 }), 'KEY_UNKNOWN'],
     ['129 tools', JSON.stringify({ ...vector(), tools: Array.from({ length: 129 }, (_, i) => tool(i)) }), 'TOOLS_TOO_MANY'],
