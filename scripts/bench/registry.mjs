@@ -2,6 +2,8 @@
 // Requests per second and p99 latency over loopback, measured with wrk (a load generator that
 // does not compete with the server for JavaScript time), for:
 //   GET  /v1/servers/{ns}/{name}/versions/{v}   (reading a version)
+//   GET  /v1/servers/{ns}/{name}                (a server and its versions)
+//   GET  /v0.1/servers/{name}/versions/latest    (the official MCP registry read API)
 //   POST /v1/status                             (one freshly signed status statement per request)
 // each beside a bare node:http server returning the same bytes in the same run, and publishes
 // per second (concurrent signed publishes through the full pipeline). Prints the ratios.
@@ -21,7 +23,7 @@ const port = 18000 + Math.floor(Math.random() * 2000);
 const base = `http://127.0.0.1:${port}`;
 
 const registry = spawn(process.execPath, ['apps/registry/bin/sigil-registry.js'], {
-  env: { ...process.env, PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000' },
+  env: { ...process.env, PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000', SIGIL_PENDING_LIMIT: '100000' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const stopAll = [];
@@ -58,6 +60,10 @@ await api('POST', '/v1/servers/io.github.acme/weather/versions/1.0.0/approvals',
 
 const versionPath = '/v1/servers/io.github.acme/weather/versions/1.0.0';
 const versionBytes = Buffer.from(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
+const serverPath = '/v1/servers/io.github.acme/weather';
+const serverBytes = Buffer.from(await (await fetch(`${base}${serverPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
+const mcpPath = '/v0.1/servers/io.github.acme%2Fweather/versions/latest';
+const mcpBytes = Buffer.from(await (await fetch(`${base}${mcpPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
 const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'] });
 const statusBytes = Buffer.from(await (await fetch(`${base}/v1/status`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: statusBody })).arrayBuffer());
 
@@ -66,10 +72,10 @@ const bare = spawn(
   process.execPath,
   [
     '-e',
-    `const http=require('node:http');const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');
-     http.createServer((q,r)=>{const b=q.url==='/v1/status'?s:v;q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
+    `const http=require('node:http');const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');const sv=Buffer.from(process.env.SV,'base64');const m=Buffer.from(process.env.M,'base64');
+     http.createServer((q,r)=>{const b=q.url==='/v1/status'?s:q.url.startsWith('/v0.1/')?m:q.url.endsWith('/weather')?sv:v;q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
   ],
-  { env: { ...process.env, V: versionBytes.toString('base64'), S: statusBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
+  { env: { ...process.env, V: versionBytes.toString('base64'), S: statusBytes.toString('base64'), SV: serverBytes.toString('base64'), M: mcpBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
 );
 stopAll.push(() => bare.kill('SIGKILL'));
 await new Promise((r) => bare.stdout.once('data', r));
@@ -87,7 +93,7 @@ function wrk(url, post) {
 }
 
 const rows = [];
-for (const [label, path, post] of [['GET version', versionPath, false], ['POST /v1/status', '/v1/status', true]]) {
+for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true]]) {
   const sigil = wrk(`${base}${path}`, post);
   const floor = wrk(`http://127.0.0.1:${port + 1}${path}`, post);
   rows.push({ label, sigil, floor });
@@ -115,9 +121,14 @@ await Promise.all(Array.from({ length: 8 }, async () => {
 const publishes = count / ((performance.now() - started) / 1000);
 
 console.log(`node ${process.version}; wrk -t2 -c${connections} -d${seconds}s over loopback; ${versionBytes.length} B version, ${statusBytes.length} B status`);
-console.log('endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | sigil/bare');
+// Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
+// POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
+const goal = { 'GET version': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3 };
+console.log('endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal)');
 for (const r of rows) {
-  console.log(`${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2)}`);
+  console.log(
+    `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})`,
+  );
 }
-console.log(`publishes/s (8 concurrent, signed, verified, audited): ${publishes.toFixed(0)}`);
+console.log(`publishes/s (8 concurrent, signed, verified, linted, audited): ${publishes.toFixed(0)}, ${(publishes / 200).toFixed(2)}x the goal of 200/s`);
 process.exit(0);
