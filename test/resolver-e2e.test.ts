@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '@sigil/signing/sign';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHostileRelay, type HostileRelay } from './host-relay.js';
 import { sigilInProcess } from './sigil-in-process.js';
 
 // The host's refusals against the real registry process, `sigil` running in-process. Attacks on the network path are played
@@ -14,11 +13,8 @@ import { sigilInProcess } from './sigil-in-process.js';
 const dir = mkdtempSync(join(tmpdir(), 'sigil-resolver-e2e-'));
 const path = (name: string) => join(dir, name);
 let registry: RegistryProcess;
-let relay: Server;
+let relay: HostileRelay;
 let relayUrl: string;
-type Mode = { kind: 'forward' } | { kind: 'replay-status'; body: Buffer } | { kind: 'swap-version'; from: string; to: string } | { kind: 'huge' } | { kind: 'silent' };
-let mode: Mode = { kind: 'forward' };
-let lastStatus: Buffer | undefined;
 const tokens: Record<string, string> = {};
 
 /** `sigil` in-process through main() against this registry (the relay's answers reach it the same way). */
@@ -55,44 +51,8 @@ async function host(name: string, extra: string[] = []): Promise<string> {
 
 beforeAll(async () => {
   registry = await startRegistry({ dataDir: path('registry') });
-  relay = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (mode.kind === 'silent') return; // never answers
-      if (mode.kind === 'huge') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        const block = Buffer.alloc(1024 * 1024, 0x20);
-        let sent = 0;
-        const push = (): void => {
-          while (sent < 50) {
-            sent++;
-            if (!res.write(block)) return void res.once('drain', push);
-          }
-          res.end();
-        };
-        return push();
-      }
-      if (mode.kind === 'replay-status' && req.url === '/v1/status') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(mode.body);
-      }
-      const target = mode.kind === 'swap-version' ? req.url!.replace(mode.from, mode.to) : req.url!;
-      const upstream = request(`${registry.url}${target}`, { method: req.method, headers: req.headers }, (answer) => {
-        const body: Buffer[] = [];
-        answer.on('data', (c: Buffer) => body.push(c));
-        answer.on('end', () => {
-          const all = Buffer.concat(body);
-          if (req.url === '/v1/status') lastStatus = all;
-          res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
-          res.end(all);
-        });
-      });
-      upstream.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  relay = await startHostileRelay(registry.url);
+  relayUrl = relay.url;
 
   for (const k of ['publisher', 'alice', 'bob', 'carol']) await ok(['keygen', '--out', path(`${k}.key`)]);
   tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
@@ -106,8 +66,7 @@ beforeAll(async () => {
   await publishApproved('1.0.0', ['alice'], 'io.github.acme/other');
 }, 180_000);
 afterAll(async () => {
-  relay?.closeAllConnections();
-  relay?.close();
+  await relay?.close();
   await registry?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -132,11 +91,11 @@ describe('the resolver against the real registry', () => {
     const h = await host('replay', ['--reviewer', path('alice.key.pub')]);
     await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
     await ok(['resolve'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    mode = { kind: 'replay-status', body: lastStatus! };
+    relay.mode = { kind: 'replay-status', body: relay.lastStatus! };
     try {
       expect(await refusedVia(['resolve'], h)).toBe('STATUS_STALE');
     } finally {
-      mode = { kind: 'forward' };
+      relay.mode = { kind: 'forward' };
     }
   });
 
@@ -151,11 +110,11 @@ describe('the resolver against the real registry', () => {
   it('refuses a response about a different server with NAME_MISMATCH', async () => {
     const h = await host('swap', ['--reviewer', path('alice.key.pub')]);
     await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    mode = { kind: 'swap-version', from: '/io.github.acme/weather/', to: '/io.github.acme/other/' };
+    relay.mode = { kind: 'swap-version', from: '/io.github.acme/weather/', to: '/io.github.acme/other/' };
     try {
       expect(await refusedVia(['resolve'], h)).toBe('NAME_MISMATCH');
     } finally {
-      mode = { kind: 'forward' };
+      relay.mode = { kind: 'forward' };
     }
   });
 
@@ -172,23 +131,23 @@ describe('the resolver against the real registry', () => {
   it('refuses a 50 MB response with RESPONSE_TOO_LARGE', async () => {
     const h = await host('huge', ['--reviewer', path('alice.key.pub')]);
     await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    mode = { kind: 'huge' };
+    relay.mode = { kind: 'huge' };
     try {
       expect(await refusedVia(['resolve'], h)).toBe('RESPONSE_TOO_LARGE');
     } finally {
-      mode = { kind: 'forward' };
+      relay.mode = { kind: 'forward' };
     }
   });
 
   it('gives up on a registry that never answers, within the bound (REGISTRY_UNREACHABLE)', async () => {
     const h = await host('silent', ['--reviewer', path('alice.key.pub')]);
     await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    mode = { kind: 'silent' };
+    relay.mode = { kind: 'silent' };
     const started = Date.now();
     try {
       expect(await refusedVia(['resolve', '--timeout', '1000'], h)).toBe('REGISTRY_UNREACHABLE');
     } finally {
-      mode = { kind: 'forward' };
+      relay.mode = { kind: 'forward' };
     }
     expect(Date.now() - started).toBeLessThan(15_000);
   });
