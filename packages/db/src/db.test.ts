@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendAudit, auditTip, insertApproval, insertServer, insertVersion, openDatabase, setVersionStatus, verifyAuditChain, versionOf, type OpenDatabase } from './index.js';
+import { appendAudit, auditTip, insertApproval, insertServer, insertVersion, openDatabase, serverByFoldedName, setVersionStatus, verifyAuditChain, versionOf, type OpenDatabase } from './index.js';
 
 const dirs: string[] = [];
 const opened: OpenDatabase[] = [];
@@ -60,6 +60,17 @@ describe('the database', () => {
       const v = publish(o);
       o.sqlite.prepare('delete from versions where id = ?').run(v.id);
       expect(() => publish(o)).toThrow(/VERSION_EXISTS/);
+    });
+  });
+
+  describe('when two servers differ only in the case of their names', () => {
+    it('keeps one of them: names are unique whatever their case, at the database level', () => {
+      const o = fresh();
+      publish(o);
+      expect(serverByFoldedName(o.db, 'IO.GitHub.Acme/Weather')?.name).toBe('io.github.acme/weather');
+      expect(serverByFoldedName(o.db, 'io.github.acme/weather2')).toBeUndefined();
+      expect(() => o.sqlite.prepare("insert into servers (name, namespace, owner, created_at) values ('io.github.acme/Weather', 'io.github.acme', 'mallory', ?)").run(at)).toThrow(/UNIQUE/);
+      expect(o.sqlite.prepare('select count(*) as n from servers').get()).toEqual({ n: 1 });
     });
   });
 

@@ -38,6 +38,7 @@ export {
   listTokens,
   revokeToken,
   searchServers,
+  serverByFoldedName,
   serverByName,
   setVersionStatus,
   tokenById,

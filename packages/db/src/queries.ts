@@ -125,6 +125,11 @@ export function serverByName(db: Executor, name: string): ServerRow | undefined 
   return db.select().from(servers).where(eq(servers.name, name)).get();
 }
 
+/** The server whose name equals `name` ignoring case (names are ASCII), through `servers_name_lower_idx`. */
+export function serverByFoldedName(db: Executor, name: string): ServerRow | undefined {
+  return db.select().from(servers).where(sql`lower(${servers.name}) = lower(${name})`).get();
+}
+
 export function allServers(db: Executor): ServerRow[] {
   return db.select().from(servers).all();
 }

@@ -1,4 +1,5 @@
 
+import { sql } from 'drizzle-orm';
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** People and machines that hold tokens. */
@@ -101,7 +102,10 @@ export const servers = sqliteTable(
     owner: text('owner').notNull(),
     createdAt: text('created_at').notNull(),
   },
-  (t) => [index('servers_namespace_idx').on(t.namespace)],
+  // Names are unique whatever their case (server.json allows mixed case): the database holds
+  // that too, so two concurrent publishes of `Foo` and `foo` cannot both create a server.
+  // Names are ASCII, where SQLite's lower() is exact.
+  (t) => [index('servers_namespace_idx').on(t.namespace), uniqueIndex('servers_name_lower_idx').on(sql`lower(${t.name})`)],
 );
 
 /** Published versions: immutable (triggers refuse changes of content), never deleted without a tombstone. */

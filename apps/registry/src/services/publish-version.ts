@@ -1,4 +1,4 @@
-import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, serverByName, versionOf } from '@sigil/db';
+import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
 import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, nameKey, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
@@ -72,7 +72,13 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
     if (pending >= deps.settings.pendingLimit) {
       throw new ServiceError('PENDING_LIMIT', `${namespace} already has ${pending} versions waiting for review (the limit is ${deps.settings.pendingLimit}); publish again once some are approved or rejected`, { pending, limit: deps.settings.pendingLimit });
     }
-    if (!serverByName(tx, manifest.name)) insertServer(tx, { name: manifest.name, namespace, owner: actor.name, createdAt: now });
+    if (!serverByName(tx, manifest.name)) {
+      // Checked again here: a concurrent publish of a case variant may have created its server
+      // since the lint ran (the database's servers_name_lower_idx refuses it too).
+      const twin = serverByFoldedName(tx, manifest.name);
+      if (twin) throw new ServiceError('NAME_CONFUSABLE', caseTwin(manifest.name, twin.name).message, { findings: [caseTwin(manifest.name, twin.name)] });
+      insertServer(tx, { name: manifest.name, namespace, owner: actor.name, createdAt: now });
+    }
     const inserted = insertVersion(tx, {
       server: manifest.name,
       version: manifest.version,
@@ -176,7 +182,7 @@ function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): LintFin
     findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, existing.map((s) => ({ name: s.name, owner: s.owner }))));
     // Names are unique case-insensitively: a case-only variant is refused whoever holds the other.
     const twin = existing.find((s) => nameKey(s.name) === nameKey(manifest.name));
-    if (twin) findings.push({ path: '/name', rule: 'NAME_CONFUSABLE', severity: 'error', message: `${manifest.name} differs only in case from ${twin.name}; names are unique whatever their case`, excerpt: twin.name });
+    if (twin) findings.push(caseTwin(manifest.name, twin.name));
   }
   // Every approved server exposing a tool of the same name, through the tool-name index.
   const others = approvedToolOwners(
@@ -186,4 +192,9 @@ function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): LintFin
   ).map((o) => ({ name: o.server, tools: o.tools }));
   findings.push(...linter.checkShadowing(manifest, others));
   return findings;
+}
+
+/** The finding for a name that differs only in case from a stored one. */
+function caseTwin(name: string, stored: string): LintFinding {
+  return { path: '/name', rule: 'NAME_CONFUSABLE', severity: 'error', message: `${name} differs only in case from ${stored}; names are unique whatever their case`, excerpt: stored };
 }

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX `servers_name_lower_idx` ON `servers` (lower("name"));
