@@ -1,22 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.test-helper.js';
 import { buildTlogEntry, logOrigin, type TlogEntryJson, transparencyLogInstance, verifyTlogEntry } from './bundle-entry.js';
 import { signCheckpoint } from './checkpoint.js';
 import { dsseEntry, hashedRekordEntry } from './entries.js';
-import { TlogError, type TlogErrorCode } from './errors.js';
+import { type TlogErrorCode } from './errors.js';
 import { hashLeaf } from './hash.js';
 import { ed25519NoteSigner, ed25519NoteVerifier, ed25519PublicKeyBytes, keyHash, SIG_TYPE_ED25519 } from './note.js';
 import { inclusionProof, MemoryHashStore } from './tree.js';
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 const ORIGIN = 'registry.sigil.test';
 const verifier = { publicKey: Buffer.from('spki'), keyDetails: 'PKIX_ECDSA_P256_SHA_256' as const };

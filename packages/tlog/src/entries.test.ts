@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.test-helper.js';
 import { checkEntryForEnvelope, dsseEntry, type EntryVerifier, hashedRekordEntry, hashedRekordEntryForDigest, parseEntryBody, preAuthEncoding } from './entries.js';
-import { TlogError, type TlogErrorCode } from './errors.js';
 import { hashLeaf } from './hash.js';
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 const b64 = (s: string): string => Buffer.from(s).toString('base64');

@@ -1,21 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.test-helper.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from './checkpoint.js';
-import { TlogError, type TlogErrorCode } from './errors.js';
+import type { TlogError } from './errors.js';
 import { hashLeaf } from './hash.js';
 import { acceptCheckpoint, checkLogExtension } from './log-state.js';
 import { ed25519NoteSigner, ed25519NoteVerifier } from './note.js';
 import { consistencyProof, MemoryHashStore } from './tree.js';
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 const ORIGIN = 'log.sigil.test';
 

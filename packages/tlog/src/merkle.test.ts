@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TlogError, type TlogErrorCode } from './errors.js';
+import { codeOf } from './code-of.test-helper.js';
 import { EMPTY_ROOT, type Hash, hashLeaf } from './hash.js';
 import { appendLeafHashes, consistencyProof, type HashReader, inclusionProof, MemoryHashStore, merkleTreeHash, type NodeId, treeRoot } from './tree.js';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from './verify.js';
@@ -19,15 +19,6 @@ const hex = (h: string): Hash => Buffer.from(h, 'hex');
 const toHex = (h: Uint8Array): string => Buffer.from(h).toString('hex');
 const SOME_HASH = hex('abacaba000000000000000000000000000000000000000000060061e00123456');
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 function vectorStore(): MemoryHashStore {
   const store = new MemoryHashStore();

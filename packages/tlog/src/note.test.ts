@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.test-helper.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.js';
-import { TlogError, type TlogErrorCode } from './errors.js';
 import { EMPTY_ROOT, hashLeaf } from './hash.js';
 import {
   ed25519NoteSigner,
@@ -19,15 +19,6 @@ import {
   signNote,
 } from './note.js';
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 // Known answers. C2SP signed-note, "Verifier keys / Example" (c2sp.org/signed-note):
 const C2SP_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.test-helper.js';
 import { logOrigin, type TlogEntryJson, verifyTlogEntry } from './bundle-entry.js';
 import { checkEntryForEnvelope, dsseEntry, hashedRekordEntryForDigest, parseEntryBody } from './entries.js';
-import { TlogError, type TlogErrorCode } from './errors.js';
 import { ed25519NoteVerifier, keyHash, SIG_TYPE_ED25519 } from './note.js';
 
 /**
@@ -21,15 +21,6 @@ const origin = logOrigin(vectors.log.baseUrl);
 const logId = Buffer.from(vectors.log.logId, 'base64');
 const logVerifier = ed25519NoteVerifier(origin, rawKey);
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 describe('when reading entries of the production Rekor v2 log', () => {
   it('computes its log ID as SHA-256(origin || 0x0A || 0x01 || key), with origin the base URL host', () => {

@@ -3,10 +3,10 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.test-helper.js';
 import { buildTlogEntry, transparencyLogInstance, verifyTlogEntry, type TlogEntryJson } from './bundle-entry.js';
 import { signCheckpoint } from './checkpoint.js';
 import { checkEntryForEnvelope, dsseEntry, type EntryBody, hashedRekordEntry, preAuthEncoding } from './entries.js';
-import { TlogError, type TlogErrorCode } from './errors.js';
 import { hashLeaf } from './hash.js';
 import { ed25519NoteSigner, ed25519NoteVerifier, keyHash, SIG_TYPE_ED25519, ed25519PublicKeyBytes } from './note.js';
 import { inclusionProof, MemoryHashStore } from './tree.js';
@@ -88,15 +88,6 @@ function stockCode(fn: () => void): string {
   }
 }
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 const verifierOf = (w: World) => ({ publicKey: w.spki, keyDetails: 'PKIX_ECDSA_P256_SHA_256' as const });
 

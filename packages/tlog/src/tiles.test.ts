@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TlogError, type TlogErrorCode } from './errors.js';
+import { codeOf } from './code-of.test-helper.js';
 import { hashLeaf } from './hash.js';
 import {
   checkEntryBundle,
@@ -23,15 +23,6 @@ import {
 import { consistencyProof, consistencyProofNodes, inclusionProof, inclusionProofNodes, MemoryHashStore, merkleTreeHash, treeRoot, treeRootNodes } from './tree.js';
 import { verifyConsistency, verifyInclusion } from './verify.js';
 
-function codeOf(fn: () => unknown): TlogErrorCode | 'no error' {
-  try {
-    fn();
-    return 'no error';
-  } catch (e) {
-    if (e instanceof TlogError) return e.code;
-    throw e;
-  }
-}
 
 const entry = (i: number): Uint8Array => new TextEncoder().encode(`entry ${i}`);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
