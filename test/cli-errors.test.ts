@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '@sigil/cli/main';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sigilInProcess } from './sigil-in-process.js';
 
 // The first-hour messages: each refusal has one stable code and a sentence that says what to
 // do. `sigil` runs in-process through main() against a real registry process.
@@ -21,17 +20,7 @@ interface Run {
 }
 
 async function sigil(args: string[], token?: string): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        add(chunk.toString('utf8'));
-        done();
-      },
-    });
-  const env = { SIGIL_REGISTRY: registry.url, ...(token ? { SIGIL_TOKEN: token } : {}) };
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
+  const { code, stdout, stderr } = await sigilInProcess(args, { env: { SIGIL_REGISTRY: registry.url, ...(token ? { SIGIL_TOKEN: token } : {}) } });
   let error: Run['error'];
   if (args.includes('--json') && code !== 0) error = (JSON.parse(stdout) as { error: Run['error'] }).error;
   return { code, stdout, stderr, ...(error ? { error } : {}) };

@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
-import { main } from '@sigil/cli/main';
 import { runSigil } from '@sigil/testing';
 import { describe, expect, it } from 'vitest';
+import { sigilInProcess } from './sigil-in-process.js';
 
-/** Runs `sigil` in-process with its own streams and environment; returns the exit code and everything printed. */
-async function sigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        add(chunk.toString('utf8'));
-        done();
-      },
-    });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env });
-  return { code, stdout, stderr };
+/** `sigil` in-process through main(); SIGIL_REGISTRY and SIGIL_TOKEN are empty unless `env` sets them. */
+function sigil(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return sigilInProcess(args, { env });
 }
 
 const ENV_TOKEN = 'sigil_envSECRET_0123456789abcdefghijkl';

@@ -9,7 +9,7 @@ import type { RunResult } from '@sigil/testing';
  * for exit codes, stdio and signals). `cwd` is entered for the call and left after it: test files
  * run in their own worker process and their tests one at a time, so nothing else sees it.
  */
-export async function sigilInProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export async function sigilInProcess(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult & { code: number }> {
   let stdout = '';
   let stderr = '';
   const sink = (add: (s: string) => void) =>
