@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendAudit, auditTip, insertApproval, insertServer, insertVersion, openDatabase, serverByFoldedName, setVersionStatus, verifyAuditChain, versionOf, type OpenDatabase } from './index.js';
+import { appendAudit, approvalsOf, auditTip, insertApproval, insertServer, insertVersion, openDatabase, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
 
 const dirs: string[] = [];
 const opened: OpenDatabase[] = [];
@@ -27,6 +27,24 @@ function publish(o: OpenDatabase, version = '1.0.0') {
 }
 
 describe('the database', () => {
+  it('answers the hot reads with the rows the query builder gives, without findings', () => {
+    const o = fresh();
+    const v = publish(o);
+    publish(o, '1.1.0');
+    appendAudit(o.db, { actor: 'alice', action: 'version.approve', subject: 'io.github.acme/weather@1.0.0', details: { approval: `sha256:${'c'.repeat(64)}` } });
+    insertApproval(o.db, { versionId: v.id, reviewer: 'alice', digest: `sha256:${'c'.repeat(64)}`, bundle: '{"b":1}', signerFingerprint: 'SHA256:y', createdAt: at });
+    const { findings: _f, ...row } = versionOf(o.db, 'io.github.acme/weather', '1.0.0')!;
+    expect(readVersion(o.db, 'io.github.acme/weather', '1.0.0')).toEqual(row);
+    expect(readVersionById(o.db, v.id)).toEqual(row);
+    expect(readVersion(o.db, 'io.github.acme/weather', '9.0.0')).toBeUndefined();
+    expect(readApprovals(o.db, v.id)).toEqual(approvalsOf(o.db, v.id).map((a) => ({ digest: a.digest, reviewer: a.reviewer, bundle: a.bundle, createdAt: a.createdAt })));
+    expect(readVersionSummaries(o.db, 'io.github.acme/weather')).toEqual(versionsOf(o.db, 'io.github.acme/weather').map((r) => ({ id: r.id, version: r.version, digest: r.digest, status: r.status, risk: r.risk, publishedAt: r.publishedAt })));
+    expect(readLatestVersion(o.db, 'io.github.acme/weather')).toEqual({ version: '1.1.0', status: 'pending', digest: `sha256:${'a'.repeat(64)}` });
+    expect(serverExists(o.db, 'io.github.acme/weather')).toBe(true);
+    expect(serverExists(o.db, 'io.github.acme/Weather')).toBe(false);
+    expect(readApprovedVersions(o.db, 'io.github.acme/weather')).toEqual([]);
+  });
+
   it('opens with WAL and foreign keys, migrations applied', () => {
     const o = fresh();
     expect(o.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -56,3 +56,15 @@ export {
   type VersionFilter,
   type VersionRow,
 } from './queries.js';
+export {
+  readApprovals,
+  readApprovedVersions,
+  readLatestVersion,
+  readVersion,
+  readVersionById,
+  readVersionSummaries,
+  serverExists,
+  type ApprovalRecordRow,
+  type VersionRecordRow,
+  type VersionSummaryRow,
+} from './reads.js';
