@@ -29,7 +29,8 @@ function prepare(sqlite: Database.Database) {
 }
 
 function statements(db: Db): ReturnType<typeof prepare> {
-  const sqlite = db.$client;
+  // drizzle() puts the connection on the handle it returns; the Db type leaves it out.
+  const sqlite = (db as Db & { $client: Database.Database }).$client;
   let s = cache.get(sqlite);
   if (!s) {
     s = prepare(sqlite);
