@@ -16,6 +16,10 @@ export type RelayMode =
   /** Rewrites the `digest` field of version records (GET .../versions/{v}) to this value. */
   | { kind: 'claim-digest'; digest: string }
   | { kind: 'swap-version'; from: string; to: string }
+  /** Sends requests whose path starts with `prefix` to another upstream (say, a fork of the registry holding its keys). */
+  | { kind: 'reroute'; prefix: string; upstream: string }
+  /** Rewrites the JSON of 200 answers to requests whose path matches (any method). */
+  | { kind: 'rewrite'; path: RegExp; rewrite: (json: unknown, url: string) => unknown }
   | { kind: 'huge' }
   | { kind: 'silent' };
 
@@ -83,7 +87,8 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
         return void res.end(JSON.stringify({ type: 'about:blank', title: mode.code, status: mode.status, code: mode.code, detail: 'refused by the relay', requestId }));
       }
       const target = mode.kind === 'swap-version' ? req.url!.replace(mode.from, mode.to) : req.url!;
-      const upstreamRequest = request(`${upstream}${target}`, { method: req.method, headers: req.headers }, (answer) => {
+      const base = mode.kind === 'reroute' && req.url!.startsWith(mode.prefix) ? mode.upstream : upstream;
+      const upstreamRequest = request(`${base}${target}`, { method: req.method, headers: req.headers }, (answer) => {
         const body: Buffer[] = [];
         answer.on('data', (c: Buffer) => body.push(c));
         answer.on('end', () => {
@@ -98,6 +103,9 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
             const record = JSON.parse(all.toString('utf8')) as { digest: string };
             record.digest = mode.digest;
             all = Buffer.from(JSON.stringify(record));
+          }
+          if (answer.statusCode === 200 && mode.kind === 'rewrite' && mode.path.test(req.url!)) {
+            all = Buffer.from(JSON.stringify(mode.rewrite(JSON.parse(all.toString('utf8')), req.url!)));
           }
           res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
           res.end(all);

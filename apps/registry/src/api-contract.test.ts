@@ -111,6 +111,7 @@ beforeAll(async () => {
   await record('get', '/v1/log/checkpoint', '/v1/log/checkpoint', undefined);
   await record('get', '/v1/log/proof', '/v1/log/proof?leaf=0', undefined);
   await record('get', '/v1/log/consistency', '/v1/log/consistency?from=1', undefined);
+  await record('post', '/v1/log/proofs', '/v1/log/proofs', undefined, { refs: ['io.github.acme/weather@1.2.0', 'io.github.acme/weather@9.9.9'] });
   await record('get', '/v0.1/servers', '/v0.1/servers?version=latest', undefined);
   await record('get', '/v0.1/servers/{serverName}/versions', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions`, undefined);
   await record('get', '/v0.1/servers/{serverName}/versions/{version}', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions/latest`, undefined);

@@ -22,7 +22,15 @@ export type ResolveErrorCode =
   | 'POLICY_INVALID'
   | 'LOCKFILE_INVALID'
   | 'NOT_LOCKED'
-  | 'RESPONSE_INVALID';
+  | 'RESPONSE_INVALID'
+  /** The log's new checkpoint is not an extension of the one this host accepted (a fork, or a bad consistency proof). */
+  | 'LOG_INCONSISTENT'
+  /** The log's new checkpoint is smaller than the one this host accepted (the log shrank, or an old view is replayed). */
+  | 'LOG_ROLLBACK'
+  /** A signature the host relies on (the manifest's, a counted approval's) has no entry in the log. */
+  | 'LOG_ENTRY_MISSING'
+  /** A log entry offered for a signature records another one, or its inclusion proof does not lead to the accepted checkpoint. */
+  | 'LOG_ENTRY_INVALID';
 
 /** Why one server was refused. */
 export interface Refusal {

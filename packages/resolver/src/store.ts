@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type Manifest, type StatusPredicate } from '@sigil/manifest';
+import { compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
 import { VerificationCache } from '@sigil/signing/verify';
+import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
+import { checkLogged, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
 import { readBoundedText, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
 import { verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
@@ -58,10 +60,13 @@ export class HostTrustStore {
   readonly cacheDir: string;
   private readonly cache = new VerificationCache({ maxEntries: MAX_VERIFIED_ENTRIES });
   private cacheLoaded = false;
+  /** The stored log checkpoint and per-version log proofs (used when the pinned trusted root lists a log). */
+  readonly log: CheckpointStore;
 
   constructor(readonly options: HostTrustStoreOptions) {
     this.lockfile = options.lockfile;
     this.cacheDir = options.cacheDir ?? join(dirname(options.lockfile), '.sigil-cache');
+    this.log = new CheckpointStore(this.cacheDir);
   }
 
   /** Path of the stored status bundle. */
@@ -87,26 +92,37 @@ export class HostTrustStore {
     for (const name of names) if (!lock.servers[name]) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in the lockfile ${this.lockfile}`);
     if (names.length === 0) return { servers: [], statusSource: request.offline ? 'offline' : 'registry' };
     const floor = await this.storedStatus();
-    if (request.offline) return this.fromStore(lock, names, floor, this.options.policy.maxStatusAgeMs, 'offline');
+    const logs = pinnedLogs(this.options.policy);
+    const logFloor = logs.length ? await this.log.checkpoint(logs) : undefined;
+    if (request.offline) return this.fromStore(lock, names, floor, this.options.policy.maxStatusAgeMs, 'offline', undefined, logFloor);
 
     // The status asked for covers the whole lock, so the stored copy serves any later offline start.
     const allRefs = coveredRefs(Object.entries(lock.servers).map(([n, e]) => `${n}@${e.version}`));
+    const refs = names.map((n) => `${n}@${lock.servers[n]!.version}`);
     const nonce = randomBytes(18).toString('base64url');
     let bundle: unknown;
     let records: Array<string | ResolveError>;
+    let logAnswers: LogProofsResponse[] | undefined;
     try {
-      [bundle, records] = await Promise.all([fetchStatus(this.options, allRefs, nonce), fetchRecords(this.options, names.map((n) => ({ name: n, version: lock.servers[n]!.version })))]);
+      [bundle, records, logAnswers] = await Promise.all([
+        fetchStatus(this.options, allRefs, nonce),
+        fetchRecords(this.options, names.map((n) => ({ name: n, version: lock.servers[n]!.version }))),
+        logs.length ? fetchLogProofs(this.options, refs) : undefined,
+      ]);
     } catch (e) {
       const fallbackMs = this.options.policy.offlineFallbackMaxAgeMs;
       // Only a failure to reach the registry at all may fall back, and only by the host's choice.
       if (!(e instanceof ResolveError) || e.code !== 'REGISTRY_UNREACHABLE' || fallbackMs === undefined) throw e;
-      return this.fromStore(lock, names, floor, fallbackMs, 'fallback', e.message);
+      return this.fromStore(lock, names, floor, fallbackMs, 'fallback', e.message, logFloor);
     }
     await this.loadCache();
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
-    const verified = this.judge(lock, names, records, status);
+    const log = logAnswers ? await settleLogView(this.options, logs, refs, logAnswers, logFloor) : undefined;
+    const proofs = new Map<string, LogProofEntry[]>();
+    const verified = this.judge(lock, names, records, status, log && ((v) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint))));
     // judge() returned every name, in order, or threw: each record text verified.
     await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
+    if (log) await this.writeLog(log, verified, proofs);
     await this.writeStatus(bundle);
     await this.saveCache();
     return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: status.predicate.issuedAt };
@@ -154,10 +170,15 @@ export class HostTrustStore {
     const next = new Map(Object.entries(lock.servers).map(([n, e]) => [n, e.version]));
     for (const w of wanted) next.set(w.name, w.version);
     const refs = coveredRefs([...next].map(([n, v]) => `${n}@${v}`));
+    const logs = pinnedLogs(this.options.policy);
+    const logFloor = logs.length ? await this.log.checkpoint(logs) : undefined;
+    const wantedRefs = wanted.map((w) => `${w.name}@${w.version}`);
     const nonce = randomBytes(18).toString('base64url');
-    const [bundle, records] = await Promise.all([fetchStatus(this.options, refs, nonce), fetchRecords(this.options, wanted)]);
+    const [bundle, records, logAnswers] = await Promise.all([fetchStatus(this.options, refs, nonce), fetchRecords(this.options, wanted), logs.length && wantedRefs.length ? fetchLogProofs(this.options, wantedRefs) : undefined]);
     await this.loadCache();
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
+    const log = logAnswers ? await settleLogView(this.options, logs, wantedRefs, logAnswers, logFloor) : undefined;
+    const proofs = new Map<string, LogProofEntry[]>();
     const refusals: Refusal[] = [];
     const accepted: Array<{ verified: VerifiedVersion; text: string }> = [];
     wanted.forEach(({ name, version }, i) => {
@@ -179,7 +200,9 @@ export class HostTrustStore {
       const locked = lock.servers[name];
       const same = locked !== undefined && locked.version === version;
       try {
-        accepted.push({ verified: verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest } : {}, this.cache), text });
+        const v = verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest } : {}, this.cache);
+        if (log) proofs.set(name, checkLogged(v, log.entries.get(ref) ?? [], log.checkpoint.verified.checkpoint));
+        accepted.push({ verified: v, text });
       } catch (e) {
         refusals.push(...asRefusals(name, e));
       }
@@ -200,8 +223,10 @@ export class HostTrustStore {
       await this.writeRecordText(verified.digest, text);
       changes.push(change);
     }
-    // Records first, then the lock, then the status that covers it: `resolve --offline` right
-    // after finds everything it needs, and a crash in between leaves the old lock valid.
+    // Records first (and the log checkpoint before the proofs, which are never for a newer tree
+    // than it), then the lock, then the status that covers it: `resolve --offline` right after
+    // finds everything it needs, and a crash in between leaves the old lock valid.
+    if (log) await this.writeLog(log, accepted.map((a) => a.verified), proofs);
     await writeLockfile(this.lockfile, lock);
     await this.writeStatus(bundle);
     await this.saveCache();
@@ -209,7 +234,15 @@ export class HostTrustStore {
   }
 
   /** Judges the stored status and records, as `--offline` or as the opt-in fallback. */
-  private async fromStore(lock: Lockfile, names: readonly string[], floor: StatusPredicate | undefined, maxAgeMs: number, source: 'offline' | 'fallback', reason?: string): Promise<Resolution> {
+  private async fromStore(
+    lock: Lockfile,
+    names: readonly string[],
+    floor: StatusPredicate | undefined,
+    maxAgeMs: number,
+    source: 'offline' | 'fallback',
+    reason: string | undefined,
+    logFloor: LogCheckpoint | undefined,
+  ): Promise<Resolution> {
     const bundle = await this.readStatusBundle();
     if (bundle === undefined || floor === undefined) {
       throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no signed status to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
@@ -229,13 +262,24 @@ export class HostTrustStore {
         return text ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
       }),
     );
-    const verified = this.judge(lock, names, records, status);
+    // The log, offline: the stored checkpoint (verified on load) and each version's stored proofs.
+    const logs = pinnedLogs(this.options.policy);
+    let logCheck: ((v: VerifiedVersion, i: number) => void) | undefined;
+    if (logs.length) {
+      if (!logFloor) {
+        throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no log checkpoint to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
+      }
+      const texts = await Promise.all(names.map((name) => this.log.proofText(lock.servers[name]!.digest)));
+      const opened = new Map<string, LogCheckpoint>();
+      logCheck = (v, i) => checkStoredProof(v, texts[i], logFloor, logs, opened);
+    }
+    const verified = this.judge(lock, names, records, status, logCheck);
     await this.saveCache();
     return { servers: verified.map(publicView), statusSource: source, statusIssuedAt: status.predicate.issuedAt };
   }
 
   /** Full verification of each record against the policy, the lock and the signed status. */
-  private judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError>, status: VerifiedStatus): VerifiedVersion[] {
+  private judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError>, status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): VerifiedVersion[] {
     const refusals: Refusal[] = [];
     const verified: VerifiedVersion[] = [];
     names.forEach((name, i) => {
@@ -251,6 +295,7 @@ export class HostTrustStore {
         }
         const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache);
         if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
+        logCheck?.(v, i);
         verified.push(v);
       } catch (e) {
         refusals.push(...asRefusals(name, e));
@@ -293,6 +338,13 @@ export class HostTrustStore {
     } catch (e) {
       throw ResolveError.of('', 'STORE_INVALID', `the stored status ${this.statusPath} is not JSON`, undefined, e);
     }
+  }
+
+  /** The accepted checkpoint (when it moved), then each version's proofs in its tree. */
+  private async writeLog(log: LogView, verified: readonly VerifiedVersion[], proofs: Map<string, LogProofEntry[]>): Promise<void> {
+    const envelope = log.checkpoint.verified.envelope;
+    if (log.change !== 'unchanged') await this.log.writeCheckpoint(envelope);
+    await Promise.all(verified.map((v) => this.log.writeProof(v.digest, { checkpoint: envelope, entries: proofs.get(v.name) ?? [] })));
   }
 
   private async writeStatus(bundle: unknown): Promise<void> {
@@ -347,9 +399,10 @@ export class HostTrustStore {
     await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON());
   }
 
-  /** Removes the stored records and signature results (not the status: it is the replay floor). */
+  /** Removes the stored records, log proofs and signature results (not the status nor the log checkpoint: they are floors). */
   async clearCache(): Promise<void> {
     await rm(join(this.cacheDir, 'records'), { recursive: true, force: true });
+    await this.log.clear();
     await rm(join(this.cacheDir, 'verified.json'), { force: true });
   }
 }

@@ -190,6 +190,6 @@ export function verifyVersion(name: string, version: string, raw: unknown, polic
 export function fromSigning(e: unknown): ResolveErrorCode {
   if (!(e instanceof SigningError)) return 'SIGNATURE_INVALID';
   const code = contractCode(e);
-  if (code === 'UNSIGNED' || code === 'SIGNER_UNTRUSTED' || code === 'NAME_MISMATCH') return code;
+  if (code === 'UNSIGNED' || code === 'SIGNER_UNTRUSTED' || code === 'NAME_MISMATCH' || code === 'LOG_ENTRY_INVALID') return code;
   return 'SIGNATURE_INVALID';
 }

@@ -2,8 +2,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { caller, type Env, READ_ROLES } from '../http.js';
-import { BEARER_OR_ANONYMOUS, problems } from './kit.js';
-import { readCheckpoint, readConsistencyProof, readInclusionProof, readTileResource } from '../services/read-log.js';
+import { LogConsistencyProof, LogProofsRequest, LogProofsResponse } from '@sigil/manifest';
+import { BEARER_OR_ANONYMOUS, json, jsonBody, problems } from './kit.js';
+import { readCheckpoint, readConsistencyProof, readInclusionProof, readTileResource, readVersionProofs } from '../services/read-log.js';
 
 /** Tiles and checkpoints below a signed size never change: cache them for a year. */
 const IMMUTABLE = { 'cache-control': 'public, max-age=31536000, immutable' };
@@ -22,7 +23,6 @@ const Proof = z.object({
   tlogEntry: z.record(z.string(), z.unknown()).optional(),
   bundle: z.record(z.string(), z.unknown()).optional(),
 });
-const Consistency = z.object({ from: z.number().int(), to: z.number().int(), hashes: z.array(z.string()), rootHash: z.string(), checkpoint: z.string().optional() });
 
 const checkpointRoute = createRoute({
   method: 'get',
@@ -43,6 +43,19 @@ const proofRoute = createRoute({
   request: { query: z.object({ leaf: z.string().min(1).max(420), size: size.optional() }) },
   responses: { 200: { description: 'The proof, its checkpoint and the bundle tlogEntries item', content: { 'application/json': { schema: Proof } } }, ...problems(401, 403, 404, 422) },
 });
+const versionProofsRoute = createRoute({
+  method: 'post',
+  path: '/proofs',
+  operationId: 'getLogVersionProofs',
+  tags: ['log'],
+  security: BEARER_OR_ANONYMOUS,
+  summary: "Inclusion proofs of versions' manifest and approval signatures in one signed tree",
+  description:
+    'For each `name@version`, the `dsse` entries of its manifest signature and approvals with their inclusion proofs in one checkpoint (the newest, once it covers them; or the one signed at `size`). What a host checks its whole lock against. Roles: reader and up (or anonymous).',
+  middleware: [jsonBody] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: LogProofsRequest.meta({ example: { refs: ['io.github.acme/weather@1.2.0'] } }) } } } },
+  responses: { 200: json(LogProofsResponse, 'The checkpoint envelope and each entry with its inclusion proof'), ...problems(400, 401, 403, 404, 413, 415, 422) },
+});
 const consistencyRoute = createRoute({
   method: 'get',
   path: '/consistency',
@@ -51,7 +64,7 @@ const consistencyRoute = createRoute({
   security: BEARER_OR_ANONYMOUS,
   summary: 'Consistency proof from the tree of `from` leaves to the one of `to` (default: the newest checkpoint)',
   request: { query: z.object({ from: size, to: size.optional() }) },
-  responses: { 200: { description: 'RFC 9162 consistency proof', content: { 'application/json': { schema: Consistency } } }, ...problems(401, 403, 404, 422) },
+  responses: { 200: { description: 'RFC 9162 consistency proof', content: { 'application/json': { schema: LogConsistencyProof } } }, ...problems(401, 403, 404, 422) },
 });
 
 /**
@@ -77,6 +90,10 @@ export function logRoutes(deps: Deps) {
   app.openapi(proofRoute, async (c) => {
     const q = c.req.valid('query');
     return c.json(await readInclusionProof(deps, q.leaf, q.size), 200);
+  });
+  app.openapi(versionProofsRoute, async (c) => {
+    const body = c.req.valid('json');
+    return c.json(await readVersionProofs(deps, body.refs, body.size), 200);
   });
   app.openapi(consistencyRoute, (c) => {
     const q = c.req.valid('query');

@@ -19,6 +19,7 @@ import {
   transparencyLogInstance,
   treeRoot,
 } from '@sigil/tlog';
+import type { LogProofsResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { checkpointer } from './sign-checkpoint.js';
@@ -128,6 +129,35 @@ export async function readInclusionProof(deps: Deps, leaf: string, size?: number
     }
   }
   return out;
+}
+
+/**
+ * The log entries of versions' signatures (`POST /v1/log/proofs`): for each `name@version`, the
+ * `dsse` entry of its manifest signature and of every approval, with inclusion proofs in one
+ * signed tree, so a host proves a whole lock against one checkpoint. Without `size`, the newest
+ * checkpoint once one covers every entry asked for (waiting at most the signing interval);
+ * with `size`, the checkpoint signed at exactly that size and the entries it holds. A version
+ * the log has no entry for simply has none listed: the host decides what is missing.
+ */
+export async function readVersionProofs(deps: Deps, refs: readonly string[], size?: number): Promise<LogProofsResponse> {
+  const rows = [...new Set(refs)].flatMap((ref) =>
+    (['manifest', 'approval'] as const).flatMap((kind) => logEntriesFor(deps.db, ref, kind).filter((e) => e.form === 'dsse').map((row) => ({ ref, kind, row }))),
+  );
+  let cp: CheckpointRow;
+  if (size === undefined) cp = rows.length ? await checkpointer(deps).covering(Math.max(...rows.map((r) => r.row.idx)) + 1) : readCheckpoint(deps);
+  else {
+    const at = checkpointAt(deps.db, size);
+    if (!at) throw new ServiceError('NOT_FOUND', `the log signed no checkpoint of size ${size}`);
+    cp = at;
+  }
+  const reader = logHashReader(deps.db);
+  return {
+    checkpoint: cp.envelope,
+    treeSize: cp.size,
+    entries: rows
+      .filter((r) => r.row.idx < cp.size)
+      .map(({ ref, kind, row }) => ({ ref, kind, logIndex: row.idx, body: b64(row.body), hashes: inclusionProof(row.idx, cp.size, reader).map(b64) })),
+  };
 }
 
 /** A consistency proof from the tree of `from` leaves to the one of `to` (default: the newest checkpoint). */

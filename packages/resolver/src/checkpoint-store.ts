@@ -1,0 +1,116 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
+import type { TrustedLog } from '@sigil/signing/verify';
+import { z } from 'zod';
+import { ResolveError } from './errors.js';
+import { readBoundedText, writeJsonAtomic, writeTextAtomic } from './lockfile.js';
+import { checkLogged, openLogCheckpoint, type LogCheckpoint } from './log-check.js';
+import type { VerifiedVersion } from './verify-version.js';
+
+/** A signed note is at most 256 KiB (C2SP signed-note bound kept by @sigil/tlog). */
+const MAX_CHECKPOINT_BYTES = 256 * 1024;
+const MAX_PROOF_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A locked version's log proofs as stored beside its record: the checkpoint they were verified
+ * against online (exact signed note) and the entries used, each with its inclusion proof.
+ */
+const StoredLogProof = z.strictObject({ checkpoint: z.string().min(1).max(MAX_CHECKPOINT_BYTES), entries: z.array(LogProofEntry).max(65) });
+type StoredLogProof = z.infer<typeof StoredLogProof>;
+
+/**
+ * The host's log state beside the lockfile: `checkpoint`, the newest checkpoint it accepted
+ * (a signed note, its exact bytes, opened with the pinned log key on every load), and
+ * `proofs/<hex of the manifest digest>.json` per locked version. Like the stored status, the
+ * checkpoint is a floor: one that no longer verifies is `STORE_INVALID`, never reset silently.
+ */
+export class CheckpointStore {
+  constructor(readonly cacheDir: string) {}
+
+  /** Path of the stored checkpoint (a C2SP signed note). */
+  get checkpointPath(): string {
+    return join(this.cacheDir, 'checkpoint');
+  }
+
+  private proofPath(digest: Digest): string {
+    return join(this.cacheDir, 'proofs', `${digestHex(digest)}.json`);
+  }
+
+  /** The stored checkpoint, verified under the pinned logs; absent: none yet. */
+  async checkpoint(logs: readonly TrustedLog[]): Promise<LogCheckpoint | undefined> {
+    let text: string;
+    try {
+      text = await readBoundedText(this.checkpointPath, MAX_CHECKPOINT_BYTES);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw ResolveError.of('', 'STORE_INVALID', `cannot read the stored log checkpoint ${this.checkpointPath}: ${(e as Error).message}`, undefined, e);
+    }
+    try {
+      return openLogCheckpoint(text, logs, 'store');
+    } catch (e) {
+      throw ResolveError.of(
+        '',
+        'STORE_INVALID',
+        `${(e as Error).message} (${this.checkpointPath}); it is this host's floor for the log, so it is not discarded silently: after a deliberate log key rotation, remove the file`,
+        undefined,
+        e,
+      );
+    }
+  }
+
+  async writeCheckpoint(envelope: string): Promise<void> {
+    await mkdir(this.cacheDir, { recursive: true });
+    await writeTextAtomic(this.checkpointPath, envelope);
+  }
+
+  /** The stored proof text of a version (verified by whoever uses it); undefined when absent or unreadable. */
+  async proofText(digest: Digest): Promise<string | undefined> {
+    try {
+      return await readBoundedText(this.proofPath(digest), MAX_PROOF_BYTES);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async writeProof(digest: Digest, proof: StoredLogProof): Promise<void> {
+    await mkdir(join(this.cacheDir, 'proofs'), { recursive: true });
+    await writeJsonAtomic(this.proofPath(digest), proof);
+  }
+
+  async clear(): Promise<void> {
+    await rm(join(this.cacheDir, 'proofs'), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Offline (or the fallback): a verified version's stored log proof, checked against the stored
+ * checkpoint without the network. The proof's own checkpoint must open with the same log key
+ * and be no newer than the stored one (same size: same root); it is the tree this version was
+ * proved in online, which the stored checkpoint extends, since each checkpoint accepted was
+ * proved an extension of the one stored before it. Then every signature the version relies on
+ * must be in that tree ({@link checkLogged}). `opened` memoises checkpoint signatures (most
+ * proofs share one).
+ */
+export function checkStoredProof(v: VerifiedVersion, text: string | undefined, stored: LogCheckpoint, logs: readonly TrustedLog[], opened: Map<string, LogCheckpoint>): void {
+  const ref = `${v.name}@${v.version}`;
+  if (text === undefined) throw ResolveError.of(v.name, 'REGISTRY_UNREACHABLE', `the store holds no log proof of ${ref}: resolve once with the registry reachable`);
+  let proof: StoredLogProof;
+  try {
+    proof = StoredLogProof.parse(JSON.parse(text));
+  } catch (e) {
+    throw ResolveError.of(v.name, 'STORE_INVALID', `the stored log proof of ${ref} is malformed`, undefined, e);
+  }
+  let cp = opened.get(proof.checkpoint);
+  if (!cp) {
+    cp = openLogCheckpoint(proof.checkpoint, logs, 'store');
+    opened.set(proof.checkpoint, cp);
+  }
+  const floor = stored.verified.checkpoint;
+  const mine = cp.verified.checkpoint;
+  const sameRoot = Buffer.from(mine.root).equals(Buffer.from(floor.root));
+  if (!cp.log.logId.equals(stored.log.logId) || mine.size > floor.size || (mine.size === floor.size && !sameRoot)) {
+    throw ResolveError.of(v.name, 'STORE_INVALID', `the stored log proof of ${ref} is for a tree (size ${mine.size}) the stored checkpoint (size ${floor.size}) does not extend: resolve once with the registry reachable`);
+  }
+  checkLogged(v, proof.entries, mine);
+}

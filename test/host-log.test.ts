@@ -1,0 +1,225 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LogProofsResponse } from '@sigil/manifest';
+import { HostTrustStore, loadPolicy, ResolveError, type ResolveErrorCode } from '@sigil/resolver';
+import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHostileRelay, type HostileRelay, type RelayMode } from './host-relay.js';
+import { sigilInProcess } from './sigil-in-process.js';
+
+// The host's transparency-log checks (issue 15) against the real registry process, through the
+// shared hostile relay: each refusal once through the library API (HostTrustStore) and once
+// through `sigil resolve`. The forked and shrunk logs are real: a second registry process
+// started from a copy of the first one's data directory (same log key), which the relay serves
+// the log from while the records and the status still come from the genuine registry.
+const dir = mkdtempSync(join(tmpdir(), 'sigil-host-log-'));
+const path = (name: string) => join(dir, name);
+let registry: RegistryProcess;
+let fork: RegistryProcess;
+let relay: HostileRelay;
+const tokens: Record<string, string> = {};
+const WEATHER = 'io.github.acme/weather';
+const ENV = { SIGIL_LOG_CHECKPOINT_MS: '200' };
+
+function sigil(args: readonly string[], token: string, options: { cwd?: string; registryUrl?: string } = {}) {
+  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: options.registryUrl ?? registry.url, SIGIL_TOKEN: token } });
+}
+async function ok(args: string[], token: string, options: { cwd?: string; registryUrl?: string } = {}): Promise<string> {
+  const run = await sigil(args, token, options);
+  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
+  return run.stdout;
+}
+/** Runs `sigil` through the relay and returns its refusal code (it must exit 1). */
+async function refusedVia(args: string[], cwd: string): Promise<string> {
+  const run = await sigil([...args, '--json'], tokens.reader!, { cwd, registryUrl: relay.url });
+  expect(run.code, run.stderr + run.stdout).toBe(1);
+  return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
+}
+async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
+  const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
+  return (JSON.parse(out) as { token: string }).token;
+}
+async function publish(on: RegistryProcess, version: string, approvers: string[] = []): Promise<void> {
+  const file = path(`weather-${version}.json`);
+  writeFileSync(file, JSON.stringify(weatherManifest({ name: WEATHER, version })));
+  await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`], '');
+  await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher!, { registryUrl: on.url });
+  for (const who of approvers) await ok(['review', 'approve', `${WEATHER}@${version}`, '--key', path(`${who}.key`)], tokens[who]!, { registryUrl: on.url });
+  // The proof API answers once a checkpoint covers the entry: the log's size is settled after it.
+  expect((await fetch(`${on.url}/v1/log/proof?leaf=${WEATHER}@${version}`, { headers: { authorization: `Bearer ${tokens.reader}` } })).status).toBe(200);
+}
+/** The size of a registry's newest signed checkpoint (its second line). */
+async function logSize(on: RegistryProcess): Promise<number> {
+  const text = await (await fetch(`${on.url}/v1/log/checkpoint`, { headers: { authorization: `Bearer ${tokens.reader}` } })).text();
+  return Number(text.split('\n')[1]);
+}
+/** A host directory whose policy pins the registry (its trusted root lists the log) but reaches it through the relay. */
+async function host(name: string): Promise<string> {
+  const h = path(name);
+  await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, '--reviewer', path('alice.key.pub')], tokens.reader!, { registryUrl: relay.url });
+  return h;
+}
+async function store(h: string): Promise<HostTrustStore> {
+  return new HostTrustStore({ policy: await loadPolicy(join(h, 'sigil.policy.json')), lockfile: join(h, 'sigil.lock.json'), token: tokens.reader!, limits: { timeoutMs: 5000 } });
+}
+async function codeOf(p: Promise<unknown>): Promise<ResolveErrorCode | 'none'> {
+  try {
+    await p;
+    return 'none';
+  } catch (e) {
+    if (e instanceof ResolveError) return e.code;
+    throw e;
+  }
+}
+/** Library and CLI under the same relay mode: both must refuse with `code`, and the host's stored checkpoint stays as it was. */
+async function refusedBoth(h: string, mode: RelayMode, code: ResolveErrorCode, args: string[] = ['resolve']): Promise<void> {
+  const stored = readFileSync(join(h, '.sigil-cache', 'checkpoint'), 'utf8');
+  relay.mode = mode;
+  try {
+    expect(await codeOf((await store(h)).resolve())).toBe(code);
+    expect(await refusedVia(args, h)).toBe(code);
+  } finally {
+    relay.mode = { kind: 'forward' };
+  }
+  expect(readFileSync(join(h, '.sigil-cache', 'checkpoint'), 'utf8')).toBe(stored);
+}
+const proofsOf = (rewrite: (answer: LogProofsResponse) => LogProofsResponse): RelayMode => ({ kind: 'rewrite', path: /^\/v1\/log\/proofs$/, rewrite: (json) => rewrite(json as LogProofsResponse) });
+
+beforeAll(async () => {
+  registry = await startRegistry({ dataDir: path('registry'), env: ENV });
+  relay = await startHostileRelay(registry.url);
+  for (const k of ['publisher', 'alice']) await ok(['keygen', '--out', path(`${k}.key`)], '');
+  tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
+  tokens.alice = await token('alice', 'security');
+  tokens.reader = await token('host', 'reader');
+  await ok(['reviewer', 'add', 'alice', '--public-key', path('alice.key.pub')], registry.adminToken);
+  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await publish(registry, '1.0.0', ['alice']);
+
+  // The fork: the registry's data directory (database and keys, the log key among them) copied
+  // while it is stopped, then both run on. Same history so far; what each appends next differs.
+  const port = Number(new URL(registry.url).port);
+  await registry.stop();
+  cpSync(path('registry'), path('fork'), { recursive: true });
+  registry = await startRegistry({ dataDir: path('registry'), port, env: ENV });
+  fork = await startRegistry({ dataDir: path('fork'), env: ENV });
+  // The genuine log moves on past the fork point.
+  await publish(registry, '1.1.0');
+}, 180_000);
+afterAll(async () => {
+  await relay?.close();
+  await registry?.stop();
+  await fork?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('when the pinned trusted root lists the registry log', () => {
+  it('locks and resolves online with every signature proved in the log, keeps the checkpoint and the proofs, and resolves offline from them', async () => {
+    const h = await host('happy');
+    const s = await store(h);
+    await s.lock([{ name: WEATHER, version: '1.0.0' }]);
+    const cache = join(h, '.sigil-cache');
+    const first = readFileSync(join(cache, 'checkpoint'), 'utf8');
+    expect(first.split('\n')[1]).toBe(String(await logSize(registry)));
+    const proof = JSON.parse(readFileSync(join(cache, 'proofs', readdirSync(join(cache, 'proofs'))[0]!), 'utf8')) as { checkpoint: string; entries: Array<{ kind: string }> };
+    expect(proof.checkpoint).toBe(first);
+    expect(proof.entries.map((e) => e.kind).sort()).toEqual(['approval', 'manifest']);
+    expect((await s.resolve()).servers.map((x) => x.version)).toEqual(['1.0.0']);
+    expect((await (await store(h)).resolve({ offline: true })).statusSource).toBe('offline');
+
+    // The log grows: the next online start proves the new tree extends the stored one.
+    await publish(registry, '1.2.0');
+    await ok(['resolve'], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    const second = readFileSync(join(cache, 'checkpoint'), 'utf8');
+    expect(Number(second.split('\n')[1])).toBeGreaterThan(Number(first.split('\n')[1]));
+    await ok(['resolve', '--offline'], tokens.reader!, { cwd: h, registryUrl: relay.url });
+  });
+
+  it('refuses a shrunk log (the fork, still at the size it was copied at) with LOG_ROLLBACK', async () => {
+    const h = await host('shrunk');
+    await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    expect(await logSize(fork)).toBeLessThan(await logSize(registry));
+    await refusedBoth(h, { kind: 'reroute', prefix: '/v1/log/', upstream: fork.url }, 'LOG_ROLLBACK');
+  });
+
+  it('refuses a forked log (same size, another root) and a larger tree that does not extend the stored one with LOG_INCONSISTENT', async () => {
+    const h = await host('forked');
+    await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    const size = await logSize(registry);
+    // The fork appends other entries until it reaches the stored size: two trees of one size.
+    for (let v = 0; (await logSize(fork)) < size; v++) await publish(fork, `3.0.${v}`);
+    expect(await logSize(fork)).toBe(size);
+    await refusedBoth(h, { kind: 'reroute', prefix: '/v1/log/', upstream: fork.url }, 'LOG_INCONSISTENT');
+    await publish(fork, '4.0.0');
+    expect(await logSize(fork)).toBeGreaterThan(size);
+    await refusedBoth(h, { kind: 'reroute', prefix: '/v1/log/', upstream: fork.url }, 'LOG_INCONSISTENT');
+  });
+
+  it("refuses a manifest entry whose inclusion proof is another leaf's, or another leaf offered for it, with LOG_ENTRY_INVALID", async () => {
+    const h = await host('other-leaf');
+    await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    const swapProof = proofsOf((a) => {
+      const approval = a.entries.find((e) => e.kind === 'approval')!;
+      return { ...a, entries: a.entries.map((e) => (e.kind === 'manifest' ? { ...e, logIndex: approval.logIndex, hashes: approval.hashes } : e)) };
+    });
+    await refusedBoth(h, swapProof, 'LOG_ENTRY_INVALID');
+    const swapLeaf = proofsOf((a) => {
+      const approval = a.entries.find((e) => e.kind === 'approval')!;
+      return { ...a, entries: a.entries.map((e) => (e.kind === 'manifest' ? { ...approval, kind: 'manifest' as const } : e)) };
+    });
+    await refusedBoth(h, swapLeaf, 'LOG_ENTRY_INVALID');
+  });
+
+  it("refuses a record whose bundle carries another leaf's inclusion proof with LOG_ENTRY_INVALID", async () => {
+    const h = await host('bundle-leaf');
+    await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    const read = async (leaf: string) => (await (await fetch(`${registry.url}/v1/log/proof?leaf=${leaf}`, { headers: { authorization: `Bearer ${tokens.reader}` } })).json()) as { logIndex: number; tlogEntry: Record<string, unknown> };
+    const mine = await read(`${WEATHER}@1.0.0`);
+    const other = await read(`${WEATHER}@1.1.0`);
+    const proofOf = (e: Record<string, unknown>) => e.inclusionProof as Record<string, unknown>;
+    // Genuine checkpoint and body, but the index and path of another leaf.
+    const forged = { ...mine.tlogEntry, logIndex: other.tlogEntry.logIndex, inclusionProof: { ...proofOf(mine.tlogEntry), logIndex: proofOf(other.tlogEntry).logIndex, hashes: proofOf(other.tlogEntry).hashes } };
+    const mode: RelayMode = {
+      kind: 'rewrite',
+      path: /\/versions\/1\.0\.0$/,
+      rewrite: (json) => {
+        const record = json as { bundle: { verificationMaterial: Record<string, unknown> } };
+        record.bundle.verificationMaterial.tlogEntries = [forged];
+        return record;
+      },
+    };
+    await refusedBoth(h, mode, 'LOG_ENTRY_INVALID');
+  });
+
+  it('refuses an approval missing from the log with LOG_ENTRY_MISSING, through lock and resolve', async () => {
+    const h = await host('no-approval');
+    const dropApprovals = proofsOf((a) => ({ ...a, entries: a.entries.filter((e) => e.kind !== 'approval') }));
+    relay.mode = dropApprovals;
+    try {
+      expect(await codeOf((await store(h)).lock([{ name: WEATHER, version: '1.0.0' }]))).toBe('LOG_ENTRY_MISSING');
+      expect(await refusedVia(['lock', `${WEATHER}@1.0.0`], h)).toBe('LOG_ENTRY_MISSING');
+    } finally {
+      relay.mode = { kind: 'forward' };
+    }
+    expect(existsSync(join(h, 'sigil.lock.json'))).toBe(false);
+    await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    await refusedBoth(h, dropApprovals, 'LOG_ENTRY_MISSING');
+    await refusedBoth(h, proofsOf((a) => ({ ...a, entries: [] })), 'LOG_ENTRY_MISSING');
+  });
+
+  it('offline, refuses a stored checkpoint that no longer verifies (STORE_INVALID) and never resets it silently', async () => {
+    const h = await host('offline-tamper');
+    await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    const file = join(h, '.sigil-cache', 'checkpoint');
+    const genuine = readFileSync(file, 'utf8');
+    const lines = genuine.split('\n');
+    lines[1] = String(Number(lines[1]) + 1);
+    writeFileSync(file, lines.join('\n'));
+    expect(await codeOf((await store(h)).resolve({ offline: true }))).toBe('STORE_INVALID');
+    expect(await refusedVia(['resolve', '--offline'], h)).toBe('STORE_INVALID');
+    expect(await refusedVia(['resolve'], h)).toBe('STORE_INVALID');
+    writeFileSync(file, genuine);
+    await ok(['resolve', '--offline'], tokens.reader!, { cwd: h, registryUrl: relay.url });
+  });
+});
