@@ -5,7 +5,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { createPublicKey } from 'node:crypto';
-import { logSize, openDatabase, type OpenDatabase } from '@sigil/db';
+import { auditTip, checkpointCovering, logEntriesFor, logEntriesRange, logEntryAt, logSize, openDatabase, type OpenDatabase } from '@sigil/db';
 import { manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import type { SigningError} from '@sigil/signing/verify';
@@ -56,6 +56,8 @@ async function publish(version: string) {
 }
 const verifier = () => ed25519NoteVerifier(logOrigin(TLOG_URL), deps.keys.logPublicKey);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Entries logged for records (every entry but the audit heads the checkpoints add). */
+const logged = () => logEntriesRange(database.db, 0, 256).filter((e) => e.kind !== 'audit-head').length;
 
 beforeAll(async () => {
   database = openDatabase(join(dir, 'registry.db'));
@@ -84,28 +86,67 @@ afterAll(() => {
 
 describe('when the registry accepts a publish, an approval, a rejection and a revocation', () => {
   it('logs each in the same transaction as its record, and signs a checkpoint at once when idle', async () => {
-    const keysLogged = logSize(database.db);
+    const keysLogged = logged();
     expect(keysLogged).toBe(2); // the status key and the log key
     await sleep(INTERVAL);
     await publish('1.0.0');
-    expect(logSize(database.db)).toBe(keysLogged + 2); // dsse and hashedrekord forms
+    expect(logged()).toBe(keysLogged + 2); // dsse and hashedrekord forms
     const cp = await call('/v1/log/checkpoint', auth(t.reader));
     expect(cp.status).toBe(200);
     const opened = openCheckpoint(cp.text, verifier());
-    expect(opened.checkpoint.size).toBe(keysLogged + 2);
+    expect(opened.checkpoint.size).toBe(logSize(database.db));
     expect(opened.checkpoint.origin).toBe('registry.sigil.test');
 
     const manifest = weatherManifest({ version: '1.0.0' });
     const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { reviewer: 'alice', decision: 'approved', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', auth(t.alice, json({ bundle: approval })))).status).toBe(201);
-    expect(logSize(database.db)).toBe(keysLogged + 4);
+    expect(logged()).toBe(keysLogged + 4);
     await publish('1.0.1');
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.1/rejections', auth(t.alice, json({ reason: 'no' })))).status).toBe(201);
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/revocations', auth(t.alice, json({ reason: 'key leaked' })))).status).toBe(201);
-    expect(logSize(database.db)).toBe(keysLogged + 8);
+    expect(logged()).toBe(keysLogged + 8);
     // A refused decision logs nothing.
+    const size = logSize(database.db);
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/revocations', auth(t.alice, json({ reason: 'again' })))).status).toBe(409);
-    expect(logSize(database.db)).toBe(keysLogged + 8);
+    expect(logSize(database.db)).toBe(size);
+  });
+
+  it("logs the audit chain's head at every checkpoint, so a truncated chain no longer matches", async () => {
+    await sleep(INTERVAL + 100); // the checkpoint pending from the last test is signed
+    const checkpoints = database.sqlite.prepare('SELECT size FROM log_checkpoints ORDER BY size').all() as { size: number }[];
+    const heads = logEntriesRange(database.db, 0, 256).filter((e) => e.kind === 'audit-head');
+    // Every checkpoint but the empty tree's covers the audit head logged just before it was signed.
+    for (const { size } of checkpoints.filter((c) => c.size > 0)) {
+      const last = logEntryAt(database.db, size - 1)!;
+      expect(last.kind).toBe('audit-head');
+    }
+    expect(heads.length).toBe(checkpoints.filter((c) => c.size > 0).length);
+    const spec = (body: Buffer) => (JSON.parse(body.toString('utf8')) as { spec: { event: string; subject: string; audit: { seq: number; hash: string } } }).spec;
+    const newest = spec(heads.at(-1)!.body);
+    expect(newest.event).toBe('audit-head');
+    expect(newest.subject).toBe(`audit:${newest.audit.seq}`);
+    // The logged head is an event of the chain as it stands (an auditor's check against /v1/audit).
+    const event = database.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(newest.audit.seq) as { hash: string } | undefined;
+    expect(event?.hash).toBe(newest.audit.hash);
+    expect(auditTip(database.db)).toEqual(newest.audit);
+  });
+
+  it('returns version records whose bundle carries its entry, proved in the first checkpoint covering it', async () => {
+    const record = (await call('/v1/servers/io.github.acme/weather/versions/1.0.0', auth(t.reader))).body as { bundle: { verificationMaterial: { tlogEntries?: { logIndex: string; inclusionProof: { treeSize: string } }[] } } };
+    const items = record.bundle.verificationMaterial.tlogEntries!;
+    expect(items).toHaveLength(1);
+    const row = logEntriesFor(database.db, 'io.github.acme/weather@1.0.0', 'manifest').find((e) => e.form === 'dsse')!;
+    expect(items[0]!.logIndex).toBe(String(row.idx));
+    expect(Number(items[0]!.inclusionProof.treeSize)).toBe(checkpointCovering(database.db, row.idx + 1)!.size);
+    // The same bytes on every read: the proof is never recomputed against a newer checkpoint.
+    await publish('1.0.2');
+    await sleep(INTERVAL + 100);
+    const again = (await call('/v1/servers/io.github.acme/weather/versions/1.0.0', auth(t.reader))).text;
+    expect(JSON.parse(again)).toEqual(record);
+    // Sigil's verifier with the registry's trusted root checks and reports the entry.
+    const root = (await call('/v1/trusted-root')).body;
+    const verified = verifyManifestBundle(record.bundle, weatherManifest({ version: '1.0.0' }), SignerPolicy.parse({ publicKeys: [publisherKey.publicKeyPem], trustedRoot: root }));
+    expect(verified.log?.[0]?.logIndex).toBe(row.idx);
   });
 
   it('signs at most one checkpoint per interval under load, then covers every entry', async () => {
@@ -182,9 +223,10 @@ describe('when a host reads the log', () => {
 
   it('serves consistency proofs between two sizes', async () => {
     const to = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint;
-    const old = (await call('/v1/log/proof?leaf=0&size=' + String(2), auth(t.reader))).body as { rootHash: string };
-    const r = (await call(`/v1/log/consistency?from=2&to=${to.size}`, auth(t.reader))).body as { hashes: string[] };
-    verifyConsistency(2, to.size, r.hashes.map((h) => Buffer.from(h, 'base64')), Buffer.from(old.rootHash, 'base64'), to.root);
+    const from = checkpointCovering(database.db, 1)!.size; // the first signed checkpoint
+    const old = (await call(`/v1/log/proof?leaf=0&size=${from}`, auth(t.reader))).body as { rootHash: string };
+    const r = (await call(`/v1/log/consistency?from=${from}&to=${to.size}`, auth(t.reader))).body as { hashes: string[] };
+    verifyConsistency(from, to.size, r.hashes.map((h) => Buffer.from(h, 'base64')), Buffer.from(old.rootHash, 'base64'), to.root);
     expect((await call(`/v1/log/consistency?from=${to.size + 1}`, auth(t.reader))).body.code).toBe('REQUEST_INVALID');
   });
 

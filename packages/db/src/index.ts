@@ -3,6 +3,7 @@ export { appendAudit, auditHash, auditHead, auditTip, GENESIS_HASH, listAudit, v
 export {
   appendLogEntries,
   checkpointAt,
+  checkpointCovering,
   insertCheckpoint,
   latestCheckpoint,
   logEntriesFor,

@@ -133,3 +133,11 @@ export function latestCheckpoint(db: Executor): CheckpointRow | undefined {
 export function checkpointAt(db: Executor, size: number): CheckpointRow | undefined {
   return db.select().from(logCheckpoints).where(eq(logCheckpoints.size, size)).get();
 }
+
+/**
+ * The first signed checkpoint holding at least `size` leaves: the one an entry's inclusion proof
+ * is given against in the bundles the registry serves, so that proof never changes once signed.
+ */
+export function checkpointCovering(db: Executor, size: number): CheckpointRow | undefined {
+  return db.select().from(logCheckpoints).where(gte(logCheckpoints.size, size)).orderBy(asc(logCheckpoints.size)).limit(1).get();
+}

@@ -1,6 +1,7 @@
-import { type CheckpointRow, type Db, insertCheckpoint, latestCheckpoint, logHashReader, logSize } from '@sigil/db';
+import { appendLogEntries, auditTip, type CheckpointRow, type Db, insertCheckpoint, latestCheckpoint, logEntriesFor, logHashReader, logSize } from '@sigil/db';
 import { ed25519NoteSigner, logOrigin, signCheckpoint, treeRoot } from '@sigil/tlog';
 import type { Deps } from '../deps.js';
+import { eventLogEntry } from './append-log.js';
 
 /**
  * Signs the log's checkpoints: at once when the log has been idle for the interval
@@ -34,23 +35,31 @@ export class Checkpointer {
     this.timer.unref();
   }
 
-  /** Signs a checkpoint of the current size unless the newest one already covers it. */
+  /**
+   * Signs a checkpoint of the current size unless the newest one already covers it. First, in
+   * the same transaction, the audit chain's head (`{seq, hash}`) is appended when the log does
+   * not hold it yet: every checkpoint then covers the head of the audit chain as it was, so a
+   * truncated or rewritten chain no longer matches a logged head (docs/transparency-log.md).
+   */
   signNow(): CheckpointRow {
-    const db = this.deps.db;
-    const size = logSize(db);
-    let latest = latestCheckpoint(db);
-    if (!latest || latest.size < size) {
-      const origin = logOrigin(this.deps.settings.tlogUrl);
-      const root = treeRoot(size, logHashReader(db));
-      const envelope = signCheckpoint({ origin, size, root, extensions: [] }, ed25519NoteSigner(origin, this.deps.keys.logPrivateKey));
-      const signedAt = new Date().toISOString();
-      insertCheckpoint(db, { size, root, envelope, signedAt });
-      latest = { size, root: Buffer.from(root), envelope, signedAt };
-      this.lastSignedAt = Date.now();
-    }
-    const ready = latest;
-    this.waiters = this.waiters.filter((w) => (w.size <= ready.size ? (w.resolve(ready), false) : true));
-    return ready;
+    const origin = logOrigin(this.deps.settings.tlogUrl);
+    const signedAt = new Date().toISOString();
+    const { latest, signed } = this.deps.db.transaction((tx) => {
+      const size = logSize(tx);
+      const newest = latestCheckpoint(tx);
+      if (newest && newest.size >= size) return { latest: newest, signed: false };
+      const head = auditTip(tx);
+      const subject = `audit:${head.seq}`;
+      if (head.seq > 0 && logEntriesFor(tx, subject, 'audit-head').length === 0) appendLogEntries(tx, [eventLogEntry('audit-head', subject, { audit: head, at: signedAt })], signedAt);
+      const total = logSize(tx);
+      const root = treeRoot(total, logHashReader(tx));
+      const envelope = signCheckpoint({ origin, size: total, root, extensions: [] }, ed25519NoteSigner(origin, this.deps.keys.logPrivateKey));
+      insertCheckpoint(tx, { size: total, root, envelope, signedAt });
+      return { latest: { size: total, root: Buffer.from(root), envelope, signedAt }, signed: true };
+    });
+    if (signed) this.lastSignedAt = Date.now();
+    this.waiters = this.waiters.filter((w) => (w.size <= latest.size ? (w.resolve(latest), false) : true));
+    return latest;
   }
 
   /** The first checkpoint covering `size` leaves (signed within the interval). */

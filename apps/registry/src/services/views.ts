@@ -2,6 +2,7 @@ import { approvalsOf, serverByName, versionOf, versionsOf, type VersionRow } fro
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { withLogEntry } from './attach-log-entry.js';
 
 /** The wire view of a stored version: everything a host needs to verify it again itself. */
 export function versionRecord(deps: Deps, row: VersionRow): VersionRecord {
@@ -16,7 +17,8 @@ export function versionRecord(deps: Deps, row: VersionRow): VersionRecord {
     publisher: row.publisher,
     signer: { kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
     publishedAt: row.publishedAt,
-    bundle: JSON.parse(row.bundle) as Record<string, unknown>,
+    // The publisher's bundle with its transparency log entry, once a checkpoint covers it.
+    bundle: withLogEntry(deps, 'manifest', `${row.server}@${row.version}`, JSON.parse(row.bundle) as Record<string, unknown>),
     ...(row.provenance ? { provenance: JSON.parse(row.provenance) as Record<string, unknown> } : {}),
     approvals: approvalsOf(deps.db, row.id).map((a) => ({ digest: a.digest as VersionRecord['digest'], reviewer: a.reviewer, bundle: JSON.parse(a.bundle) as Record<string, unknown>, createdAt: a.createdAt })),
     ...(row.rejectedAt ? { rejection: { reason: row.rejectionReason ?? '', by: row.rejectedBy ?? '', at: row.rejectedAt } } : {}),

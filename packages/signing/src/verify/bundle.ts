@@ -148,6 +148,13 @@ function checkShape(json: unknown): BundleWithDsseEnvelope {
 
 /** Step 3: timestamps, the signing key or certificate chain at the timestamp, then the signature. */
 function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bundleDigest: string, json: unknown): VerifiedEnvelope {
+  // A trusted root that lists no log Sigil checks (one pinned before the registry had its log, or
+  // a key-only policy) can neither check nor count log entries: they are ignored, and the bundle
+  // is verified exactly as one without them (signature, key or chain, RFC 3161 timestamp). The
+  // entries add evidence only for a host whose root lists the log; they never replace a check.
+  if (trust.logs.length === 0 && bundle.verificationMaterial.tlogEntries.length > 0) {
+    bundle = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } };
+  }
   let entity: SignedEntity;
   try {
     entity = toSignedEntity(bundle);
@@ -159,7 +166,6 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
   // Transparency log entries count only against a trusted root that lists their log: each is
   // checked by @sigil/tlog first (checkpoint signature, inclusion proof, entry of this very
   // signature), then again by the stock verifier, which checks every entry whatever the threshold.
-  // Against a root without a log, a certificate bundle with entries is refused as before.
   const rawEntries = (json as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
   const logged = Array.isArray(rawEntries) && rawEntries.length > 0 && trust.logs.length > 0 ? verifyLogEntries(rawEntries, trust.logs, envelope) : [];
   const log = logged.length > 0 ? { log: logged } : {};
@@ -173,8 +179,8 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
   // @sigstore/verify throws a TypeError on a certificate bundle without a timestamp (no time to
   // judge the chain at): refuse it first, with our code.
   const timestamps = entity.timestamps.filter((t) => t.$case === 'timestamp-authority');
-  if (timestamps.length === 0 || (bundle.verificationMaterial.tlogEntries.length > 0 && logged.length === 0)) {
-    throw new SigningError('TIMESTAMP_INVALID', 'a certificate-signed bundle must carry an RFC 3161 timestamp from a trusted TSA (and no transparency log entry)');
+  if (timestamps.length === 0) {
+    throw new SigningError('TIMESTAMP_INVALID', 'a certificate-signed bundle must carry an RFC 3161 timestamp from a trusted TSA');
   }
   const leaf = entity.key.certificate;
   const identity = leafIdentity(leaf);

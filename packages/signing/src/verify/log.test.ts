@@ -155,10 +155,29 @@ describe('when a certificate bundle carries a log entry and the trusted root lis
   });
 });
 
-describe('when the trusted root lists no log', () => {
-  it('refuses a certificate bundle carrying a log entry, as before', () => {
+describe('when the trusted root lists no log (pinned before the registry had one)', () => {
+  it('ignores the entries of a certificate bundle and verifies it as one without them', () => {
     const bundle = withEntry(certBundle, log, { certificate: certDer });
+    const verified = verifyManifestBundle(JSON.stringify(bundle), manifest, policyWithoutLog);
+    expect(verified.signer.kind).toBe('certificate');
+    expect(verified.log).toBeUndefined();
+  });
+
+  it('still needs the RFC 3161 timestamp: entries never stand in for it', () => {
+    const bundle = withEntry(certBundle, log, { certificate: certDer });
+    delete bundle.verificationMaterial.timestampVerificationData;
     expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, policyWithoutLog))).toBe('TIMESTAMP_INVALID');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, policyWithLog))).toBe('TIMESTAMP_INVALID');
+  });
+
+  it('ignores the entries of a key-signed bundle under a key-only policy (no trusted root)', async () => {
+    const keys = generateKeyPair();
+    const bundle = (await signManifestStatement(manifest, createSigner({ privateKey: keys.privateKeyPem }))) as unknown as BundleJson;
+    const spki = Buffer.from(keys.publicKeyPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s/g, ''), 'base64');
+    const logged = withEntry(bundle, log, { publicKey: spki });
+    const verified = verifyManifestBundle(JSON.stringify(logged), manifest, SignerPolicy.parse({ publicKeys: [keys.publicKeyPem] }));
+    expect(verified.signer.kind).toBe('key');
+    expect(verified.log).toBeUndefined();
   });
 });
 

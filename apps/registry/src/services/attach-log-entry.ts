@@ -1,0 +1,32 @@
+import { checkpointCovering, logEntriesFor, logHashReader } from '@sigil/db';
+import { buildTlogEntry, inclusionProof, logOrigin, type TlogEntryJson } from '@sigil/tlog';
+import type { Deps } from '../deps.js';
+import { logId } from './read-log.js';
+
+/**
+ * The bundle's `tlogEntries` item for the `dsse` entry of `subject` (kind `manifest`), with its
+ * inclusion proof in the **first** signed checkpoint that covers it: that checkpoint never
+ * changes, so neither does the item, nor the record serving it. Undefined until that checkpoint
+ * is signed (at once when the log was idle, else within `SIGIL_LOG_CHECKPOINT_MS`).
+ */
+export function logEntryItem(deps: Deps, kind: string, subject: string): TlogEntryJson | undefined {
+  const row = logEntriesFor(deps.db, subject, kind).find((e) => e.form === 'dsse');
+  if (!row) return undefined;
+  const cp = checkpointCovering(deps.db, row.idx + 1);
+  if (!cp) return undefined;
+  // The registry signed this envelope over exactly this size and root; buildTlogEntry still
+  // verifies the proof against that root before handing it out.
+  const checkpoint = { origin: logOrigin(deps.settings.tlogUrl), size: cp.size, root: cp.root, extensions: [] };
+  return buildTlogEntry({ body: row.body, logIndex: row.idx, proof: inclusionProof(row.idx, cp.size, logHashReader(deps.db)), checkpoint: { checkpoint, envelope: cp.envelope }, logId: logId(deps) });
+}
+
+/**
+ * The publisher's bundle as stored, carrying its log entry (`verificationMaterial.tlogEntries`)
+ * once a checkpoint covers it; as stored before that. A host whose trusted root lists the log
+ * checks and counts the entry; one whose root predates the log ignores it (docs/transparency-log.md).
+ */
+export function withLogEntry(deps: Deps, kind: string, subject: string, bundle: Record<string, unknown>): Record<string, unknown> {
+  const item = logEntryItem(deps, kind, subject);
+  if (!item) return bundle;
+  return { ...bundle, verificationMaterial: { ...(bundle.verificationMaterial as Record<string, unknown>), tlogEntries: [item] } };
+}
