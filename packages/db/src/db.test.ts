@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendAudit, approvalsOf, auditTip, insertApproval, insertServer, insertVersion, openDatabase, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
+import { appendAudit, approvalsOf, ensurePrincipal, insertToken, tokenBySecretHash, auditTip, insertApproval, insertServer, insertVersion, openDatabase, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
 
 const dirs: string[] = [];
 const opened: OpenDatabase[] = [];
@@ -43,6 +43,11 @@ describe('the database', () => {
     expect(serverExists(o.db, 'io.github.acme/weather')).toBe(true);
     expect(serverExists(o.db, 'io.github.acme/Weather')).toBe(false);
     expect(readApprovedVersions(o.db, 'io.github.acme/weather')).toEqual([]);
+    ensurePrincipal(o.db, 'acme', at);
+    insertToken(o.db, { id: 't1', principal: 'acme', secretHash: 'sha256:x', role: 'reader', createdAt: at, expiresAt: at });
+    const viaBuilder = o.db.transaction((tx) => tokenBySecretHash(tx, 'sha256:x'));
+    expect(viaBuilder).toMatchObject({ id: 't1', namespaces: '[]', createdBy: null, revokedAt: null });
+    expect(tokenBySecretHash(o.db, 'sha256:x')).toEqual(viaBuilder);
   });
 
   it('opens with WAL and foreign keys, migrations applied', () => {

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
-import type { Executor } from './database.js';
+import type { Db, Executor } from './database.js';
+import { clientOf, readToken } from './reads.js';
 import { allowlist, allowlistBuilders, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
@@ -45,6 +46,8 @@ export function insertToken(db: Executor, row: typeof tokens.$inferInsert): void
 }
 
 export function tokenBySecretHash(db: Executor, secretHash: string): TokenRow | undefined {
+  // Every authenticated request reads this: through the plain prepared statement when the handle has one.
+  if (clientOf(db)) return readToken(db as Db, secretHash);
   return statements(db).tokenByHash.get({ hash: secretHash });
 }
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
-import type { VersionRow } from './queries.js';
+import type { TokenRow, VersionRow } from './queries.js';
 
 /**
  * The registry's hottest reads (a version, a server's versions, a page of servers, the approvals
@@ -25,18 +25,33 @@ function prepare(sqlite: Database.Database) {
     summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions WHERE server = ? ORDER BY id DESC'),
     latest: sqlite.prepare('SELECT version, status, digest FROM versions WHERE server = ? ORDER BY id DESC LIMIT 1'),
     approvedOf: sqlite.prepare("SELECT id, version FROM versions WHERE server = ? AND status = 'approved'"),
+    token: sqlite.prepare(
+      'SELECT id, principal, secret_hash AS secretHash, role, namespaces, created_at AS createdAt, created_by AS createdBy, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?',
+    ),
   };
 }
 
 function statements(db: Db): ReturnType<typeof prepare> {
-  // drizzle() puts the connection on the handle it returns; the Db type leaves it out.
-  const sqlite = (db as Db & { $client: Database.Database }).$client;
+  const sqlite = clientOf(db)!;
   let s = cache.get(sqlite);
   if (!s) {
     s = prepare(sqlite);
     cache.set(sqlite, s);
   }
   return s;
+}
+
+/**
+ * The better-sqlite3 connection of a database handle: drizzle() puts it on the handle it returns
+ * (the Db type leaves it out); a transaction handle has none.
+ */
+export function clientOf(db: object): Database.Database | undefined {
+  return (db as { $client?: Database.Database }).$client;
+}
+
+/** The token whose secret hashes to `secretHash` (what every authenticated request reads). */
+export function readToken(db: Db, secretHash: string): TokenRow | undefined {
+  return statements(db).token.get(secretHash) as TokenRow | undefined;
 }
 
 /** A stored version without its lint findings (what a version record is made of). */
