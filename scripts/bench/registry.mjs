@@ -9,7 +9,7 @@
 // per second (concurrent signed publishes through the full pipeline). Prints the ratios.
 // Usage: node scripts/bench/registry.mjs [seconds per wrk run, default 8] [connections, default 32]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
@@ -82,20 +82,29 @@ await new Promise((r) => bare.stdout.once('data', r));
 
 const lua = join(work, 'post.lua');
 writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(statusBody)}\nwrk.headers["Content-Type"] = "application/json"\n`);
-function wrk(url, post) {
+// CPU seconds a process has used (user + system), from /proc: under a loaded machine the
+// requests per second swing with what else runs, the CPU time per request much less.
+const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const cpuOf = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticks;
+};
+function wrk(url, post, pid) {
+  const cpu = cpuOf(pid);
   const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', lua] : []), url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99 = p99raw ? Number(p99raw[1]) * { us: 0.001, ms: 1, s: 1000 }[p99raw[2]] : NaN;
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   if (non2xx > 0) throw new Error(`${url}: ${non2xx} non-2xx answers`);
-  return { rps, p99 };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  return { rps, p99, cpuUs: ((cpuOf(pid) - cpu) / requests) * 1e6 };
 }
 
 const rows = [];
 for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true]]) {
-  const sigil = wrk(`${base}${path}`, post);
-  const floor = wrk(`http://127.0.0.1:${port + 1}${path}`, post);
+  const sigil = wrk(`${base}${path}`, post, registry.pid);
+  const floor = wrk(`http://127.0.0.1:${port + 1}${path}`, post, bare.pid);
   rows.push({ label, sigil, floor });
 }
 
@@ -124,10 +133,10 @@ console.log(`node ${process.version}; wrk -t2 -c${connections} -d${seconds}s ove
 // Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
 // POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
 const goal = { 'GET version': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3 };
-console.log('endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal)');
+console.log('endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil');
 for (const r of rows) {
   console.log(
-    `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})`,
+    `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}`,
   );
 }
 console.log(`publishes/s (8 concurrent, signed, verified, linted, audited): ${publishes.toFixed(0)}, ${(publishes / 200).toFixed(2)}x the goal of 200/s`);

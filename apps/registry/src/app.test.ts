@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditTip, insertServer, insertVersion, openDatabase, verifyAuditChain, type OpenDatabase } from '@sigil/db';
+import { auditTip, insertServer, insertVersion, openDatabase, readVersion, verifyAuditChain, type OpenDatabase } from '@sigil/db';
 import { manifestDigest, StatusPredicate } from '@sigil/manifest';
 import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance } from '@sigil/signing/sign';
 import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
@@ -16,6 +16,7 @@ import { loadRegistryKeys } from './keys.js';
 import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapAdmin, createToken } from './services/create-token.js';
+import { versionJson, versionRecord } from './services/views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-app-'));
 let database: OpenDatabase;
@@ -598,5 +599,18 @@ describe('provenance at publish', () => {
     const r = await call('/v1/publish', auth(t.publisher, json(await withProvenance('9.0.1', buildKey))));
     expect(r.status).toBe(201);
     expect((await call('/v1/servers/io.github.acme/weather/versions/9.0.1/review', auth(t.alice))).body.provenance).toBe(true);
+  });
+});
+
+describe('a version read as stored JSON text', () => {
+  it('is the text JSON.stringify gives for the record, for every stored version (approved, rejected, revoked, with provenance)', () => {
+    const rows = database.sqlite.prepare('select server, version from versions').all() as Array<{ server: string; version: string }>;
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) {
+      const row = readVersion(deps.db, r.server, r.version)!;
+      expect(versionJson(deps, row)).toBe(JSON.stringify(versionRecord(deps, row)));
+    }
+    const kinds = database.sqlite.prepare("select count(*) filter (where provenance is not null) as p, count(*) filter (where revoked_at is not null) as v, count(*) filter (where rejected_at is not null) as j, (select count(*) from approvals) as a from versions").get() as Record<string, number>;
+    expect(Object.values(kinds).every((n) => n > 0)).toBe(true);
   });
 });

@@ -2,15 +2,12 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
-import { AuthFailureLog } from './auth-failures.js';
-import { clientKey, TrustedProxies } from './client-address.js';
+import { clientKey } from './client-address.js';
 import type { Deps } from './deps.js';
 import { ERROR_STATUS, problem, ServiceError } from './errors.js';
+import { createFront, requestIdOf, SECURITY_HEADERS, type Front } from './front.js';
 import type { Env } from './http.js';
 import { openApiDocument } from './openapi.js';
-import { RateLimiter } from './rate-limit.js';
 import { allowlistRoutes, caRoutes, reviewerRoutes, tokenRoutes, whoamiRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { logRoutes } from './routes/log.js';
@@ -25,13 +22,11 @@ import { auditSince, currentAuditHead } from './services/read-audit.js';
 /**
  * Builds the registry's HTTP app over its dependencies. Pure: no I/O at import or build time, so
  * tests build it over a fresh database and call `app.request(...)` in-process.
+ * `front` holds the rate limiters and the like, shared with the read hot path (fast-reads.ts).
  * @example const app = createApp({ db, keys, settings, logger, metrics });
  */
-export function createApp(deps: Deps) {
-  const perAddress = new RateLimiter(deps.settings.rateLimitPerAddress);
-  const perToken = new RateLimiter(deps.settings.rateLimitPerToken);
-  const trustedProxies = new TrustedProxies(deps.settings.trustedProxies);
-  const authFailures = new AuthFailureLog(deps.logger, deps.metrics);
+export function createApp(deps: Deps, front: Front = createFront(deps)) {
+  const { perAddress, perToken, trustedProxies, authFailures } = front;
   const app = new OpenAPIHono<Env>();
   // One log line per governance event, each logged once, after it committed.
   let loggedAudit = currentAuditHead(deps);
@@ -43,7 +38,16 @@ export function createApp(deps: Deps) {
     }
   };
 
-  app.use(requestId({ headerName: 'x-request-id', limitLength: 64 }));
+  // A request id and the security headers on every response, refusals included (set after the
+  // handler or the error handler made the response).
+  app.use(async (c, next) => {
+    const id = requestIdOf(c.req.header('x-request-id'));
+    c.set('requestId', id);
+    await next();
+    const headers = c.res.headers;
+    for (const [name, value] of SECURITY_HEADERS) headers.set(name, value);
+    headers.set('x-request-id', id);
+  });
   app.use(async (c, next) => {
     const started = performance.now();
     c.set('limitToken', (key) => perToken.hit(key));
@@ -51,8 +55,7 @@ export function createApp(deps: Deps) {
     await next();
     const route = c.req.routePath || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
-    deps.metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    deps.metrics.latency.observe({ method: c.req.method, route }, seconds);
+    deps.metrics.observeRequest(c.req.method, route, c.res.status, seconds);
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') logAudit();
     if (deps.logger.isLevelEnabled('info'))
       deps.logger.info(
@@ -70,7 +73,6 @@ export function createApp(deps: Deps) {
       'request',
     );
   });
-  app.use(secureHeaders({ crossOriginResourcePolicy: 'same-origin', contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } }));
   if (deps.settings.corsOrigins.length) app.use(cors({ origin: deps.settings.corsOrigins, allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
   app.use(async (c, next) => {
     // The client is the socket peer, or the right-most untrusted X-Forwarded-For hop when the
@@ -81,14 +83,15 @@ export function createApp(deps: Deps) {
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
     await next();
   });
-  app.use(
-    bodyLimit({
-      maxSize: deps.settings.bodyLimit,
-      onError: () => {
-        throw new ServiceError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.settings.bodyLimit} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.settings.bodyLimit,
+    onError: () => {
+      throw new ServiceError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.settings.bodyLimit} bytes`);
+    },
+  });
+  // GET and HEAD bodies are never read. bodyLimit looks at the request's body stream, which makes
+  // @hono/node-server build a full undici Request (and its AbortSignal) for every request.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
   app.route('/', metaRoutes(deps, (origin) => openApiDocument(app, origin)));
   app.route('/v1/publish', publishRoutes(deps));

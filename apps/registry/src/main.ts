@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { openDatabase, type OpenDatabase } from '@sigil/db';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -12,6 +13,8 @@ import { loadRegistryKeys } from './keys.js';
 import { logRegistryKeys } from './services/append-log.js';
 import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
+import { fastReads } from './fast-reads.js';
+import { createFront } from './front.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapAdmin, needsBootstrap, newTokenSecret } from './services/create-token.js';
 
@@ -46,16 +49,16 @@ async function start(): Promise<void> {
   bootstrap(deps, env, dataDir);
   logRegistryKeys(deps, new Date().toISOString());
 
-  const app = createApp(deps);
-  const server = serve({
-    fetch: app.fetch,
-    hostname: env.HOST,
-    port: env.PORT,
-    // Slow clients cannot hold a connection: Node checks these timeouts every
-    // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
-    serverOptions: { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
-  });
-  limitConnections(server as unknown as Server, env, new TrustedProxies(deps.settings.trustedProxies));
+  const front = createFront(deps);
+  const app = createApp(deps, front);
+  // The hottest reads are answered before Hono builds its request objects; everything else, and
+  // every refusal, is the Hono app's (fast-reads.ts).
+  const listener = fastReads(deps, front, getRequestListener(app.fetch, { hostname: env.HOST }));
+  // Slow clients cannot hold a connection: Node checks these timeouts every
+  // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, listener);
+  server.listen(env.PORT, env.HOST);
+  limitConnections(server, env, new TrustedProxies(deps.settings.trustedProxies));
   await new Promise<void>((ok, fail) => {
     server.once('listening', ok);
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -86,7 +89,7 @@ async function start(): Promise<void> {
       logger.info('stopped');
       process.exit(0);
     });
-    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    server.closeIdleConnections();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -22,4 +22,10 @@ export class RateLimiter {
     w.count++;
     return w.count > this.limit ? Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) : 0;
   }
+
+  /** Whether one more request under `key` would be within the limit, counting nothing. */
+  allows(key: string, now = Date.now()): boolean {
+    const w = this.windows.get(key);
+    return !w || now - w.start >= this.windowMs || w.count < this.limit;
+  }
 }

@@ -9,7 +9,7 @@ import { listServers } from '../services/list-servers.js';
 import { rejectVersion } from '../services/reject-version.js';
 import { reviewVersion } from '../services/review-version.js';
 import { revokeVersion } from '../services/revoke-version.js';
-import { getServer, getVersionJson } from '../services/views.js';
+import { getServerJson, getVersionJson } from '../services/views.js';
 import { ApprovalBody, ReasonBody } from '../schemas.js';
 import { authorize, BEARER, BEARER_OR_ANONYMOUS, json, jsonBody, principalOf, problems, rawJson, router, ServerParams, VersionParams } from './kit.js';
 
@@ -108,7 +108,7 @@ export function serverRoutes(deps: Deps) {
     })
     .openapi(server, (c) => {
       const p = c.req.valid('param');
-      return c.json(getServer(deps, nameOf(p.namespace, p.name)), 200);
+      return rawJson(getServerJson(deps, nameOf(p.namespace, p.name)));
     })
     .openapi(version, (c) => {
       const p = c.req.valid('param');

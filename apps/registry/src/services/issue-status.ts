@@ -1,4 +1,4 @@
-import { approvalsOf, auditTip, versionOf, versionsOf } from '@sigil/db';
+import { auditTip, readApprovals, readApprovedVersions, readVersion } from '@sigil/db';
 import { compareVersions, parseReference, type Digest, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
 import { signStatement } from '@sigil/signing/sign';
 import { STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
@@ -17,8 +17,7 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
     if (!newest.has(name)) {
       newest.set(
         name,
-        versionsOf(deps.db, name)
-          .filter((v) => v.status === 'approved')
+        readApprovedVersions(deps.db, name)
           .map((v) => v.version)
           .sort(compareVersions)
           .at(-1),
@@ -34,7 +33,7 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
     } catch {
       return { ref, status: 'unknown', approvals: [] };
     }
-    const row = versionOf(deps.db, name, version);
+    const row = readVersion(deps.db, name, version);
     const newestApproved = newestApprovedOf(name);
     if (!row) return { ref, status: 'unknown', approvals: [], ...(newestApproved ? { newestApproved } : {}) };
     return {
@@ -43,7 +42,7 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
       digest: row.digest,
       risk: row.risk,
       // Revoked versions keep their approvals listed: the refusal is then the revocation itself.
-      approvals: row.status === 'approved' || row.status === 'revoked' ? approvalsOf(deps.db, row.id).map((a) => a.digest) : [],
+      approvals: row.status === 'approved' || row.status === 'revoked' ? readApprovals(deps.db, row.id).map((a) => a.digest) : [],
       ...(row.revokedAt ? { revokedAt: row.revokedAt, reason: row.revocationReason ?? '' } : {}),
       ...(newestApproved ? { newestApproved } : {}),
     };

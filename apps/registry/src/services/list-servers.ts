@@ -1,4 +1,4 @@
-import { searchServers, versionsOf } from '@sigil/db';
+import { readLatestVersion, searchServers } from '@sigil/db';
 import type { Deps } from '../deps.js';
 
 /** A page of servers by name, with their latest version and its status; `next` continues. */
@@ -8,7 +8,7 @@ export function listServers(deps: Deps, search: string | undefined, cursor: stri
   const page = rows.slice(0, limit);
   return {
     servers: page.map((s) => {
-      const latest = versionsOf(deps.db, s.name)[0];
+      const latest = readLatestVersion(deps.db, s.name);
       return { name: s.name, latest: latest ? { version: latest.version, status: latest.status, digest: latest.digest } : null };
     }),
     next: rows.length > limit ? Buffer.from(page.at(-1)!.name, 'utf8').toString('base64url') : null,

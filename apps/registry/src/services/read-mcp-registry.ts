@@ -1,4 +1,4 @@
-import { approvalsOf, searchServers, versionsOf, type VersionRow } from '@sigil/db';
+import { readApprovals, readApprovedVersions, readVersionById, searchServers, type VersionRecordRow } from '@sigil/db';
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -11,15 +11,20 @@ const OFFICIAL_META_KEY = 'io.modelcontextprotocol.registry/official';
  * Only approved versions are served: pending, rejected and revoked ones (revocation is a status
  * of its own) never appear, so a host reading this API sees exactly what the organisation allows.
  */
-function approved(deps: Deps, name: string): VersionRow[] {
-  return versionsOf(deps.db, name)
-    .filter((v) => v.status === 'approved')
-    .sort((a, b) => compareVersions(b.version, a.version));
+function approved(deps: Deps, name: string): Array<{ id: number; version: string }> {
+  return readApprovedVersions(deps.db, name).sort((a, b) => compareVersions(b.version, a.version));
 }
 
-function response(deps: Deps, row: VersionRow, latest: boolean, origin: string): McpServerResponse {
+/** One approved version's answer: only the rows served are read in full. */
+function answer(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string): McpServerResponse {
+  const row = readVersionById(deps.db, v.id);
+  if (!row) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
+  return response(deps, row, latest, origin);
+}
+
+function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string): McpServerResponse {
   const { tools: _tools, instructions: _instructions, ...server } = JSON.parse(row.manifest) as Record<string, unknown>;
-  const approvals = approvalsOf(deps.db, row.id);
+  const approvals = readApprovals(deps.db, row.id);
   const updatedAt = approvals.map((a) => a.createdAt).sort().at(-1) ?? row.publishedAt;
   const record = `${origin}/v1/servers/${row.server}/versions/${encodeURIComponent(row.version)}`;
   return {
@@ -60,7 +65,7 @@ export function listMcpServers(
         next = Buffer.from(`${name}\n${i}`, 'utf8').toString('base64url');
         return false;
       }
-      const item = response(deps, chosen[i]!, chosen[i] === versions[0], origin);
+      const item = answer(deps, name, chosen[i]!, chosen[i] === versions[0], origin);
       const updated = (item._meta?.[OFFICIAL_META_KEY] as { updatedAt: string }).updatedAt;
       if (q.updatedSince === undefined || updated >= q.updatedSince) out.push(item);
     }
@@ -84,7 +89,7 @@ export function listMcpServers(
 export function listMcpVersions(deps: Deps, name: string, origin: string): McpServerList {
   const versions = approved(deps, name);
   if (!versions.length) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
-  const servers = versions.map((v, i) => response(deps, v, i === 0, origin));
+  const servers = versions.map((v, i) => answer(deps, name, v, i === 0, origin));
   return { servers, metadata: { count: servers.length } };
 }
 
@@ -93,5 +98,5 @@ export function getMcpVersion(deps: Deps, name: string, version: string, origin:
   const versions = approved(deps, name);
   const row = version === 'latest' ? versions[0] : versions.find((v) => v.version === version);
   if (!row) throw new ServiceError('NOT_FOUND', `no approved version ${name}@${version}`);
-  return response(deps, row, row === versions[0], origin);
+  return answer(deps, name, row, row === versions[0], origin);
 }

@@ -1,11 +1,11 @@
-import { approvalsOf, serverByName, versionOf, versionsOf, type VersionRow } from '@sigil/db';
+import { approvalsOf, readApprovals, readVersion, readVersionSummaries, serverExists, versionOf, type VersionRecordRow, type VersionRow } from '@sigil/db';
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { withLogEntry } from './attach-log-entry.js';
 
 /** The wire view of a stored version: everything a host needs to verify it again itself. */
-export function versionRecord(deps: Deps, row: VersionRow): VersionRecord {
+export function versionRecord(deps: Deps, row: VersionRecordRow): VersionRecord {
   return {
     name: row.server,
     version: row.version,
@@ -37,25 +37,45 @@ export function requireVersion(deps: Deps, name: string, version: string): Versi
   return row;
 }
 
-export function getVersion(deps: Deps, name: string, version: string): VersionRecord {
-  return versionRecord(deps, requireVersion(deps, name, version));
-}
-
 /**
- * The version record as JSON text, built from the database on every read: the database is the
+ * The version record as JSON text, read from the database on every request: the database is the
  * one source of truth, so a row changed behind the registry's back is served as it is and a
- * host's pin refuses it (a cache here would hide that until a restart).
+ * host's pin refuses it (a cache here would hide that until a restart). The immutable parts are
+ * stored as JSON text already (the canonical manifest, the bundles), so they are spliced in as
+ * stored rather than parsed and serialised again; the result is the text `JSON.stringify` gives
+ * for {@link versionRecord} of the same row (a test holds the two together).
  */
 export function getVersionJson(deps: Deps, name: string, version: string): string {
-  return JSON.stringify(getVersion(deps, name, version));
+  const row = readVersion(deps.db, name, version);
+  if (!row) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
+  return versionJson(deps, row);
 }
 
-export function getServer(deps: Deps, name: string): ServerRecord {
-  if (!serverByName(deps.db, name)) throw new ServiceError('NOT_FOUND', `no server ${name}`);
-  return {
-    name,
-    versions: versionsOf(deps.db, name).map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt })),
-  };
+const str = JSON.stringify;
+
+/** {@link versionRecord} of `row` as JSON text, with the stored JSON columns spliced in. */
+export function versionJson(deps: Deps, row: VersionRecordRow): string {
+  const signer = str({ kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) });
+  let approvals = '';
+  for (const a of readApprovals(deps.db, row.id)) {
+    approvals += `${approvals ? ',' : ''}{"digest":${str(a.digest)},"reviewer":${str(a.reviewer)},"bundle":${a.bundle},"createdAt":${str(a.createdAt)}}`;
+  }
+  return (
+    `{"name":${str(row.server)},"version":${str(row.version)},"digest":${str(row.digest)},"toolsDigest":${str(row.toolsDigest)},"manifest":${row.manifest}` +
+    `,"status":${str(row.status)},"risk":${str(row.risk)},"publisher":${str(row.publisher)},"signer":${signer},"publishedAt":${str(row.publishedAt)},"bundle":${row.bundle}` +
+    (row.provenance ? `,"provenance":${row.provenance}` : '') +
+    `,"approvals":[${approvals}]` +
+    (row.rejectedAt ? `,"rejection":${str({ reason: row.rejectionReason ?? '', by: row.rejectedBy ?? '', at: row.rejectedAt })}` : '') +
+    (row.revokedAt ? `,"revocation":${str({ reason: row.revocationReason ?? '', by: row.revokedBy ?? '', at: row.revokedAt })}` : '') +
+    '}'
+  );
+}
+
+/** A server and its versions, newest first, as JSON text (only the columns the answer shows are read). */
+export function getServerJson(deps: Deps, name: string): string {
+  if (!serverExists(deps.db, name)) throw new ServiceError('NOT_FOUND', `no server ${name}`);
+  const versions: ServerRecord['versions'] = readVersionSummaries(deps.db, name).map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt }));
+  return str({ name, versions } satisfies ServerRecord);
 }
 
 /** Splits a `<name>@<version>` reference, refusing anything else with the contract codes. */

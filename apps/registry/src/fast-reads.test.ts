@@ -1,0 +1,226 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import { openDatabase, type OpenDatabase } from '@sigil/db';
+import { manifestDigest } from '@sigil/manifest';
+import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import { weatherManifest } from '@sigil/testing';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+import { DEFAULT_SETTINGS } from './config.js';
+import type { Deps } from './deps.js';
+import { fastReads } from './fast-reads.js';
+import { createFront } from './front.js';
+import { loadRegistryKeys } from './keys.js';
+import { createLinter } from './linter.js';
+import { createMetrics } from './metrics.js';
+import { bootstrapAdmin, createToken } from './services/create-token.js';
+
+/**
+ * The read hot path (fast-reads.ts) against the Hono app alone, over real sockets on one
+ * database: the same requests must get the same status, headers and bytes, count the same
+ * metrics and log the same lines; and only answers that succeed are the hot path's own.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'sigil-fast-'));
+const ADMIN = 'fast-reads-test-admin-token-0000';
+const NAME = 'io.github.acme/weather';
+let database: OpenDatabase;
+interface Side {
+  server: Server;
+  url: string;
+  deps: Deps;
+  lines: Array<Record<string, unknown>>;
+  /** Requests the hot path passed on to Hono. */
+  fallbacks: number;
+}
+const sides: Side[] = [];
+const t = {} as { reader: string; revoked: string; publisher: string };
+
+async function side(fast: boolean, base: Deps, settings: Partial<Deps['settings']> = {}): Promise<Side> {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  const deps: Deps = { ...base, settings: { ...base.settings, ...settings }, metrics: createMetrics(), logger: pino({ level: 'info' }, sink) };
+  const front = createFront(deps);
+  const hono = getRequestListener(createApp(deps, front).fetch);
+  const s = { lines, fallbacks: 0 } as Side;
+  const listener = fast
+    ? fastReads(deps, front, (req, res) => {
+        s.fallbacks++;
+        void hono(req, res);
+      })
+    : hono;
+  s.server = createServer(listener);
+  await new Promise<void>((ok) => s.server.listen(0, '127.0.0.1', ok));
+  s.url = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
+  s.deps = deps;
+  sides.push(s);
+  return s;
+}
+
+/** A raw GET (fetch would add and normalise headers): status, headers, body. */
+function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((ok, fail) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => ok({ status: res.statusCode!, headers: res.headers as Record<string, string>, body }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/** What may differ between two answers to the same request: the date, and a generated request id. */
+function comparable(r: { status: number; headers: Record<string, string>; body: string }) {
+  const { date: _date, 'x-request-id': id, ...headers } = r.headers;
+  return { status: r.status, headers, body: id ? r.body.replaceAll(id, '<request id>') : r.body };
+}
+
+let fast: Side;
+let hono: Side;
+
+beforeAll(async () => {
+  database = openDatabase(join(dir, 'registry.db'));
+  const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
+  bootstrapAdmin(deps, ADMIN);
+  const app = createApp(deps);
+  const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+  t.publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
+  t.reader = createToken(deps, admin, { principal: 'host', role: 'reader' }).token;
+  const alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
+  const revoked = createToken(deps, admin, { principal: 'gone', role: 'reader' });
+  t.revoked = revoked.token;
+  const publisherKey = generateKeyPair();
+  const aliceKey = generateKeyPair();
+  const send = async (path: string, token: string, body?: unknown, method = 'POST') => {
+    const res = await app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    expect(res.status, await res.clone().text()).toBeLessThan(300);
+  };
+  await send(`/v1/tokens/${revoked.id}`, ADMIN, undefined, 'DELETE');
+  await send('/v1/allowlist/io.github.acme', ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] }, 'PUT');
+  await send('/v1/reviewers', ADMIN, { principal: 'alice', publicKey: aliceKey.publicKeyPem });
+  // 1.0.0 approved, 1.1.0 approved then revoked, 1.2.0 pending, 1.3.0 rejected.
+  for (const version of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
+    const manifest = weatherManifest({ version });
+    await send('/v1/publish', t.publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
+    const v = `/v1/servers/${NAME}/versions/${version}`;
+    if (version === '1.0.0' || version === '1.1.0') {
+      const bundle = await signApprovalStatement({ name: NAME, version, digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'high' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+      await send(`${v}/approvals`, alice, { bundle });
+    }
+    if (version === '1.1.0') await send(`${v}/revocations`, alice, { reason: 'compromised' });
+    if (version === '1.3.0') await send(`${v}/rejections`, alice, { reason: 'no' });
+  }
+  fast = await side(true, deps);
+  hono = await side(false, deps);
+});
+
+afterAll(async () => {
+  await Promise.all(sides.map((s) => new Promise((ok) => s.server.close(ok))));
+  database.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const reader = () => ({ authorization: `Bearer ${t.reader}` });
+const answered = [
+  ['a version', `/v1/servers/${NAME}/versions/1.0.0`, reader],
+  ['a revoked version', `/v1/servers/${NAME}/versions/1.1.0`, reader],
+  ['a pending version, anonymously', `/v1/servers/${NAME}/versions/1.2.0`, () => ({})],
+  ['a rejected version, with a query string and a request id', `/v1/servers/${NAME}/versions/1.3.0?x=1`, () => ({ ...reader(), 'x-request-id': 'caller-id-1' })],
+  ['a server', `/v1/servers/${NAME}`, reader],
+  ['the v0.1 latest version', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'registry.example:8443' })],
+  ['a v0.1 version, lower-case %2f, no port', `/v0.1/servers/io.github.acme%2fweather/versions/1.0.0`, () => ({ ...reader(), host: 'registry.example' })],
+] as const;
+const passedOn = [
+  ['an unknown version', `/v1/servers/${NAME}/versions/9.9.9`, reader],
+  ['an unknown server', '/v1/servers/io.github.acme/nothing', reader],
+  ['an invalid version', `/v1/servers/${NAME}/versions/latest`, reader],
+  ['an invalid name', '/v1/servers/io.github.acme/-x', reader],
+  ['a revoked token', `/v1/servers/${NAME}/versions/1.0.0`, () => ({ authorization: `Bearer ${t.revoked}` })],
+  ['a malformed token', `/v1/servers/${NAME}/versions/1.0.0`, () => ({ authorization: 'Basic x' })],
+  ['a request id too long to keep', `/v1/servers/${NAME}/versions/9.9.9`, () => ({ ...reader(), 'x-request-id': 'x'.repeat(65) })],
+  ['a v0.1 version not approved', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/1.1.0`, reader],
+  ['a percent-encoded path', `/v1/servers/io.github.acme/weath%65r/versions/1.0.0`, reader],
+  ['a trailing slash', `/v1/servers/${NAME}/`, reader],
+  ['a v0.1 read with an unusual Host header', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'Registry.Example' })],
+] as const;
+
+describe('the read hot path', () => {
+  it.each(answered)('answers %s itself, exactly as the Hono app does', async (_label, path, headers) => {
+    const before = fast.fallbacks;
+    const a = await get(`${fast.url}${path}`, headers());
+    expect(fast.fallbacks).toBe(before);
+    const b = await get(`${hono.url}${path}`, headers());
+    expect(a.status).toBe(200);
+    expect(comparable(a)).toEqual(comparable(b));
+    expect(a.headers['x-request-id']).toMatch(/^[\w-=]+$/);
+  });
+
+  it.each(passedOn)('passes %s to the Hono app', async (_label, path, headers) => {
+    const before = fast.fallbacks;
+    const a = await get(`${fast.url}${path}`, headers());
+    expect(fast.fallbacks).toBe(before + 1);
+    const b = await get(`${hono.url}${path}`, headers());
+    expect(comparable(a)).toEqual(comparable(b));
+    expect(a.headers['x-request-id']).toBeDefined();
+  });
+
+  it('passes HEAD and other methods to the Hono app', async () => {
+    const before = fast.fallbacks;
+    const a = await get(`${fast.url}/v1/servers/${NAME}/versions/1.0.0`, reader(), 'HEAD');
+    const b = await get(`${hono.url}/v1/servers/${NAME}/versions/1.0.0`, reader(), 'HEAD');
+    expect(fast.fallbacks).toBe(before + 1);
+    expect(comparable(a)).toEqual(comparable(b));
+  });
+
+  it('counted the same requests in the metrics, and logged the same lines', async () => {
+    const requests = async (s: Side) => (await s.deps.metrics.registry.getSingleMetricAsString('sigil_http_requests_total')).split('\n').sort();
+    expect(await requests(fast)).toEqual(await requests(hono));
+    const counts = async (s: Side) => (await s.deps.metrics.registry.getSingleMetricAsString('sigil_http_request_duration_seconds')).split('\n').filter((l) => l.includes('_count')).sort();
+    expect(await counts(fast)).toEqual(await counts(hono));
+    const plain = (s: Side) => s.lines.filter((l) => l.msg === 'request').map(({ time: _t, pid: _p, hostname: _h, ms: _ms, requestId: _r, ...rest }) => rest);
+    expect(plain(fast).length).toBe(answered.length + passedOn.length + 1);
+    expect(plain(fast)).toEqual(plain(hono));
+  });
+
+  it('shares the rate limits with the Hono app: a client over its limit is refused by it', async () => {
+    const limited = await side(true, fast.deps, { rateLimitPerAddress: 2 });
+    const path = `${limited.url}/v1/servers/${NAME}/versions/1.0.0`;
+    expect((await get(path, reader())).status).toBe(200);
+    expect((await get(`${limited.url}/v1/servers/${NAME}/versions/9.9.9`, reader())).status).toBe(404);
+    expect(limited.fallbacks).toBe(1);
+    const over = await get(path, reader());
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limited.fallbacks).toBe(2);
+  });
+
+  it('steps aside when CORS origins are configured (the Hono app negotiates them)', async () => {
+    const cors = await side(true, fast.deps, { corsOrigins: ['https://app.example'] });
+    const r = await get(`${cors.url}/v1/servers/${NAME}/versions/1.0.0`, { ...reader(), origin: 'https://app.example' });
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(cors.fallbacks).toBe(1);
+  });
+
+  it('serves a row changed behind the registry as it now is (the database is the one source of truth)', async () => {
+    const path = `/v1/servers/${NAME}/versions/1.2.0`;
+    const before = JSON.parse((await get(`${fast.url}${path}`, reader())).body) as { manifest: { description: string } };
+    database.sqlite.exec('DROP TRIGGER versions_content_immutable');
+    const changed = { ...before.manifest, description: 'Changed in the database' };
+    database.sqlite.prepare("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.2.0'").run(JSON.stringify(changed), NAME);
+    const after = JSON.parse((await get(`${fast.url}${path}`, reader())).body) as { manifest: { description: string } };
+    expect(after.manifest.description).toBe('Changed in the database');
+  });
+});

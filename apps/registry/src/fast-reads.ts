@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { serverNameProblem, versionProblem } from '@sigil/manifest';
+import { clientKey } from './client-address.js';
+import type { Deps, Principal } from './deps.js';
+import { requestIdOf, SECURITY_HEADERS, type Front } from './front.js';
+import { READ_ROLES } from './http.js';
+import { authenticate } from './services/authenticate.js';
+import { getMcpVersion } from './services/read-mcp-registry.js';
+import { getServerJson, getVersionJson } from './services/views.js';
+
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** One path segment of plain characters (RFC 3986 pchar without percent-encoding or dot segments). */
+const SEGMENT = "[A-Za-z0-9_~!$&'()*+,;=:@.-]+";
+const VERSION_PATH = new RegExp(`^/v1/servers/(${SEGMENT})/(${SEGMENT})/versions/(${SEGMENT})$`);
+const SERVER_PATH = new RegExp(`^/v1/servers/(${SEGMENT})/(${SEGMENT})$`);
+// The official API's `{serverName}` carries its slash as %2F.
+const MCP_VERSION_PATH = new RegExp(`^/v0\\.1/servers/(${SEGMENT})%2[Ff](${SEGMENT})/versions/(${SEGMENT})$`);
+/** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+interface Answer {
+  /** The route pattern Hono reports for the same request (the metrics label). */
+  route: string;
+  body: string;
+  cors: boolean;
+}
+
+/**
+ * The hottest reads, answered before Hono builds its request objects: GET a version, GET a
+ * server, GET a v0.1 version. Only a request that will succeed is answered here, with what the
+ * Hono route would answer (the same services, request id, security headers, rate limits, metrics
+ * and log line); anything else (a refusal of any kind, another route, a body, CORS origins to
+ * negotiate) goes to `fallback`, the Hono app, untouched, so every refusal keeps its one shape.
+ * Every step before the answer is free of side effects: the rate limits are checked first and
+ * counted only once the answer is ready. `fast-reads.test.ts` compares both paths byte for byte.
+ */
+export function fastReads(deps: Deps, front: Front, fallback: NodeListener): NodeListener {
+  const corsConfigured = deps.settings.corsOrigins.length > 0;
+  const notAuthenticated = new Error('not authenticated');
+  const refuse = (): never => {
+    throw notAuthenticated;
+  };
+
+  function answer(req: IncomingMessage, path: string): Answer | undefined {
+    let m = VERSION_PATH.exec(path);
+    if (m) {
+      const name = plainName(m[1]!, m[2]!);
+      if (name === undefined || versionProblem(m[3]!)) return undefined;
+      return { route: '/v1/servers/:namespace/:name/versions/:version', body: getVersionJson(deps, name, m[3]!), cors: false };
+    }
+    m = SERVER_PATH.exec(path);
+    if (m) {
+      const name = plainName(m[1]!, m[2]!);
+      if (name === undefined) return undefined;
+      return { route: '/v1/servers/:namespace/:name', body: getServerJson(deps, name), cors: false };
+    }
+    m = MCP_VERSION_PATH.exec(path);
+    if (m) {
+      const name = plainName(m[1]!, m[2]!);
+      const version = m[3]!;
+      const host = req.headers.host;
+      if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || host === undefined || !PLAIN_HOST.test(host)) return undefined;
+      const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+      const origin = new URL(`${scheme}://${host}`).origin;
+      return { route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(getMcpVersion(deps, name, version, origin)), cors: true };
+    }
+    return undefined;
+  }
+
+  function tryAnswer(req: IncomingMessage, res: ServerResponse): boolean {
+    const started = performance.now();
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    if (!path.startsWith('/v1/servers/') && !path.startsWith('/v0.1/servers/')) return false;
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
+    const address = clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies);
+    if (!front.perAddress.allows(address)) return false;
+    let principal: Principal;
+    try {
+      principal = authenticate(deps, req.headers.authorization, true, refuse);
+    } catch {
+      return false;
+    }
+    if (!READ_ROLES.includes(principal.role) || (principal.tokenId !== null && !front.perToken.allows(principal.tokenId))) return false;
+    let found: Answer | undefined;
+    try {
+      found = answer(req, path);
+    } catch {
+      // NOT_FOUND and every other refusal: Hono answers it (the reads changed nothing).
+      return false;
+    }
+    if (!found) return false;
+    // Counted now, as the Hono path would have counted them (address, then token).
+    front.perAddress.hit(address);
+    if (principal.tokenId !== null) front.perToken.hit(principal.tokenId);
+    const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
+    const body = Buffer.from(found.body, 'utf8');
+    const headers: string[] = [];
+    if (found.cors) headers.push('access-control-allow-origin', '*');
+    headers.push('content-type', 'application/json', 'content-length', String(body.length));
+    for (const [name, value] of SECURITY_HEADERS) headers.push(name, value);
+    headers.push('x-request-id', id);
+    res.writeHead(200, headers);
+    res.end(body);
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.observeRequest('GET', found.route, 200, seconds);
+    if (deps.logger.isLevelEnabled('info'))
+      deps.logger.info(
+        { requestId: id, method: 'GET', path, route: found.route, status: 200, ms: Math.round(seconds * 10_000) / 10, principal: principal.name, userAgent: req.headers['user-agent'] },
+        'request',
+      );
+    return true;
+  }
+
+  return (req, res) => {
+    if (req.method !== 'GET' || corsConfigured || !tryAnswer(req, res)) fallback(req, res);
+  };
+}
+
+/** `namespace/name` when it is a valid server name, else undefined (Hono then refuses it). */
+function plainName(namespace: string, server: string): string | undefined {
+  const name = `${namespace}/${server}`;
+  return serverNameProblem(name) ? undefined : name;
+}

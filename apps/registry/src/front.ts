@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { AuthFailureLog } from './auth-failures.js';
+import { TrustedProxies } from './client-address.js';
+import type { Deps } from './deps.js';
+import { RateLimiter } from './rate-limit.js';
+
+/**
+ * What every response gets whichever path answers it (the Hono app, or the read hot path in
+ * fast-reads.ts): the same rate limiters, request ids, security headers and metrics. Made once
+ * per app and shared, so a client cannot double its rate limit by alternating paths.
+ */
+export interface Front {
+  perAddress: RateLimiter;
+  perToken: RateLimiter;
+  trustedProxies: TrustedProxies;
+  authFailures: AuthFailureLog;
+}
+
+export function createFront(deps: Deps): Front {
+  return {
+    perAddress: new RateLimiter(deps.settings.rateLimitPerAddress),
+    perToken: new RateLimiter(deps.settings.rateLimitPerToken),
+    trustedProxies: new TrustedProxies(deps.settings.trustedProxies),
+    authFailures: new AuthFailureLog(deps.logger, deps.metrics),
+  };
+}
+
+/**
+ * Security headers on every response, as hono/secure-headers set them (its defaults with
+ * `crossOriginResourcePolicy: same-origin` and this CSP, which the /docs page needs): one table
+ * for both paths, so they cannot drift apart.
+ */
+export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"],
+  ['cross-origin-opener-policy', 'same-origin'],
+  ['cross-origin-resource-policy', 'same-origin'],
+  ['origin-agent-cluster', '?1'],
+  ['referrer-policy', 'no-referrer'],
+  ['strict-transport-security', 'max-age=15552000; includeSubDomains'],
+  ['x-content-type-options', 'nosniff'],
+  ['x-dns-prefetch-control', 'off'],
+  ['x-download-options', 'noopen'],
+  ['x-frame-options', 'SAMEORIGIN'],
+  ['x-permitted-cross-domain-policies', 'none'],
+  ['x-xss-protection', '0'],
+];
+
+const REQUEST_ID = /^[\w\-=]{1,64}$/;
+
+/** The caller's `X-Request-Id` when it is short and plain (as hono/request-id accepts it), else a new UUID. */
+export function requestIdOf(header: string | undefined): string {
+  return header !== undefined && REQUEST_ID.test(header) ? header : randomUUID();
+}
