@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
-import type { TokenRow, VersionRow } from './queries.js';
+import type { tokens, versions } from './schema.js';
+
+type TokenRow = typeof tokens.$inferSelect;
+type VersionRow = typeof versions.$inferSelect;
 
 /**
  * The registry's hottest reads (a version, a server's versions, a page of servers, the approvals
