@@ -16,7 +16,11 @@ const MAX_PROOF_BYTES = 8 * 1024 * 1024;
  * A locked version's log proofs as stored beside its record: the checkpoint they were verified
  * against online (exact signed note) and the entries used, each with its inclusion proof.
  */
-const StoredLogProof = z.strictObject({ checkpoint: z.string().min(1).max(MAX_CHECKPOINT_BYTES), entries: z.array(LogProofEntry).max(65) });
+const StoredLogProof = z.strictObject({
+  checkpoint: z.string().min(1).max(MAX_CHECKPOINT_BYTES),
+  // The wire shape without its base64 patterns: checkLogged decodes every field strictly anyway.
+  entries: z.array(LogProofEntry.extend({ body: z.string().max(87_384), hashes: z.array(z.string().max(44)).max(128) })).max(65),
+});
 type StoredLogProof = z.infer<typeof StoredLogProof>;
 
 /**

@@ -255,23 +255,25 @@ export class HostTrustStore {
         `WARNING: the registry is unreachable (${reason ?? 'network failure'}); using the stored signed status issued at ${status.predicate.issuedAt}, ${age} s old (the policy accepts up to ${maxAgeMs / 1000} s offline): a revocation since then is not seen`,
       );
     }
-    const records = await Promise.all(
-      names.map(async (name) => {
-        const entry = lock.servers[name]!;
-        const text = await this.readRecordText(entry.digest);
-        return text ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
-      }),
-    );
     // The log, offline: the stored checkpoint (verified on load) and each version's stored proofs.
     const logs = pinnedLogs(this.options.policy);
+    if (logs.length && !logFloor) {
+      throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no log checkpoint to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
+    }
+    const [records, proofTexts] = await Promise.all([
+      Promise.all(
+        names.map(async (name) => {
+          const entry = lock.servers[name]!;
+          const text = await this.readRecordText(entry.digest);
+          return text ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
+        }),
+      ),
+      logs.length ? Promise.all(names.map((name) => this.log.proofText(lock.servers[name]!.digest))) : undefined,
+    ]);
     let logCheck: ((v: VerifiedVersion, i: number) => void) | undefined;
-    if (logs.length) {
-      if (!logFloor) {
-        throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no log checkpoint to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
-      }
-      const texts = await Promise.all(names.map((name) => this.log.proofText(lock.servers[name]!.digest)));
+    if (logFloor && proofTexts) {
       const opened = new Map<string, LogCheckpoint>();
-      logCheck = (v, i) => checkStoredProof(v, texts[i], logFloor, logs, opened);
+      logCheck = (v, i) => checkStoredProof(v, proofTexts[i], logFloor, logs, opened);
     }
     const verified = this.judge(lock, names, records, status, logCheck);
     await this.saveCache();
