@@ -7,8 +7,6 @@ export class CanonicalJsonError extends Error {
   readonly code = 'JSON_NOT_CANONICALISABLE';
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
  * RFC 8785 (JSON Canonicalization Scheme) text of a JSON value: object keys sorted by UTF-16
  * code units (3.2.3), no whitespace, numbers as ECMAScript `Number.prototype.toString` (3.2.2.3),
@@ -22,66 +20,62 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * @example canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
 export function canonicalJson(value: unknown): string {
-  const parts: string[] = [];
-  serialise(value, parts, new Set());
-  return parts.join('');
+  return serialise(value, new Set());
 }
 
-function serialise(value: unknown, out: string[], open: Set<object>): void {
+type WellFormedString = string & { isWellFormed(): boolean };
+
+// Built by string concatenation rather than an array of parts joined at the end: a host
+// recomputes the digest of every locked manifest at each start, and this allocates less.
+function serialise(value: unknown, open: Set<object>): string {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new CanonicalJsonError('a string holds a lone UTF-16 surrogate, which RFC 8785 forbids');
-      out.push(JSON.stringify(value));
-      return;
+      // String.prototype.isWellFormed (ES2024, Node 20+): false exactly when a lone surrogate is in it.
+      if (!(value as WellFormedString).isWellFormed()) throw new CanonicalJsonError('a string holds a lone UTF-16 surrogate, which RFC 8785 forbids');
+      return JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) throw new CanonicalJsonError(`${value} is not a JSON number`);
       // ES Number::toString is the RFC 8785 form; -0 becomes "0" (3.2.2.3).
-      out.push(Object.is(value, -0) ? '0' : String(value));
-      return;
+      return Object.is(value, -0) ? '0' : String(value);
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'object':
       break;
     default:
       throw new CanonicalJsonError(`a ${typeof value} is not JSON data`);
   }
-  if (value === null) {
-    out.push('null');
-    return;
-  }
+  if (value === null) return 'null';
   if (open.has(value)) throw new CanonicalJsonError('the value contains a cycle');
   open.add(value);
+  let out: string;
   if (Array.isArray(value)) {
-    out.push('[');
+    out = '[';
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
+      if (i > 0) out += ',';
       const item: unknown = value[i];
       // As JSON.stringify: a hole or undefined in an array is null.
-      if (item === undefined) out.push('null');
-      else serialise(item, out, open);
+      out += item === undefined ? 'null' : serialise(item, open);
     }
-    out.push(']');
+    out += ']';
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) throw new CanonicalJsonError('only plain objects are JSON data');
     const record = value as Record<string, unknown>;
     // Default sort compares UTF-16 code units, as RFC 8785 3.2.3 requires.
     const keys = Object.keys(record).sort();
-    out.push('{');
+    out = '{';
     let first = true;
     for (const key of keys) {
       const item = Object.getOwnPropertyDescriptor(record, key)!.value as unknown;
       if (item === undefined) continue;
-      if (!first) out.push(',');
+      if (!first) out += ',';
       first = false;
-      serialise(key, out, open);
-      out.push(':');
-      serialise(item, out, open);
+      out += `${serialise(key, open)}:${serialise(item, open)}`;
     }
-    out.push('}');
+    out += '}';
   }
   open.delete(value);
+  return out;
 }
 
 /** `sha256:<hex>` of bytes, or of a string's UTF-8 encoding. */

@@ -1,7 +1,6 @@
 import {
   checkManifestValue,
   manifestDigest,
-  toolsSetDigest,
   VersionRecord,
   type Digest,
   type Manifest,
@@ -105,8 +104,12 @@ export function proveRecord(
   const publishers = publishersFor(policy, name);
   if (!publishers) refuse('SIGNER_UNTRUSTED', `the policy names no publisher for the namespace of ${name}`);
   let signer: VerifiedSigner;
+  let toolsDigest: Digest;
   try {
-    signer = verifyManifestBundle(record.bundle, manifest, publishers!, { cache }).signer;
+    const signed = verifyManifestBundle(record.bundle, manifest, publishers!, { cache });
+    signer = signed.signer;
+    // verifyManifestBundle refuses (SUBJECT_MISMATCH) unless this equals toolsSetDigest(manifest.tools).
+    toolsDigest = signed.predicate.toolsDigest as Digest;
   } catch (e) {
     return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
   }
@@ -126,7 +129,7 @@ export function proveRecord(
   }
   const proof: RecordProof = {
     digest,
-    toolsDigest: toolsSetDigest(manifest.tools),
+    toolsDigest: toolsDigest!,
     signer: publisher,
     readOnly: manifest.tools.every((t) => t.annotations?.readOnlyHint === true),
     recordRisk: record.risk,

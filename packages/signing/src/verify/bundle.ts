@@ -1,7 +1,7 @@
 import { createHash, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import { assertBundleLatest, bundleFromJSON, type Bundle, type BundleWithDsseEnvelope } from '@sigstore/bundle';
 import type { RFC3161Timestamp, X509Certificate} from '@sigstore/core';
-import { crypto as sigstoreCrypto, dsse, X509Certificate as SigstoreX509 } from '@sigstore/core';
+import { crypto as sigstoreCrypto, dsse } from '@sigstore/core';
 import { PolicyError, toSignedEntity, VerificationError, Verifier, type SignedEntity } from '@sigstore/verify';
 import { canonicalJson } from '@sigil/manifest';
 import { SigningError } from '../errors.js';
@@ -11,6 +11,7 @@ import type { VerificationCache } from './cache.js';
 import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 import { verifyLogEntries } from './log.js';
 import { exactIdentityPattern } from './policy.js';
+import { perCertificate, sharedCertificate } from './x509-memo.js';
 import type { CompiledTrust, TrustedCa } from './trust.js';
 
 /** Media types of a Sigstore bundle v0.3, the only version we accept for our own attestations. */
@@ -66,11 +67,11 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
       if (material.$case !== 'publicKey') return false;
       key = trust.keys.get(cached.signer.keyFingerprint);
     } else {
-      const raw = material.$case === 'certificate' ? material.certificate.rawBytes : material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]?.rawBytes : undefined;
+      const raw = leafBytes(bundle);
       if (!raw) return false;
-      const leaf = SigstoreX509.parse(Buffer.from(raw));
-      if (spkiFingerprint(leaf.publicKey) !== cached.signer.keyFingerprint || sanIdentity(leaf) !== cached.signer.identity) return false;
-      key = leafKey(leaf.publicKey);
+      const leaf = sharedCertificate(raw);
+      if (leafSpkiFingerprint(leaf) !== cached.signer.keyFingerprint || sanIdentity(leaf) !== cached.signer.identity) return false;
+      key = leafKey(leaf);
     }
     return key !== undefined && sigstoreCrypto.verify(dsse.preAuthEncoding(envelope.payloadType, envelope.payload), key, signature);
   } catch {
@@ -78,22 +79,16 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
   }
 }
 
-/** `SHA256:<base64>` of SPKI DER bytes: the same as publicKeyFingerprint, without a key export. */
-function spkiFingerprint(spki: Buffer): string {
-  return `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
-}
+/** `SHA256:<base64>` of the leaf's SPKI DER bytes: the same as publicKeyFingerprint, without a key export. */
+const leafSpkiFingerprint = perCertificate((leaf) => `SHA256:${createHash('sha256').update(leaf.publicKey).digest('base64').replace(/=+$/, '')}`);
 
-const leafKeys = new Map<string, KeyObject>();
-/** Public keys of leaf certificates, by SPKI (a host re-checks many bundles by few signers). */
-function leafKey(spki: Buffer): KeyObject {
-  const id = spki.toString('base64');
-  let key = leafKeys.get(id);
-  if (!key) {
-    key = sigstoreCrypto.createPublicKey(spki);
-    if (leafKeys.size >= 256) leafKeys.clear();
-    leafKeys.set(id, key);
-  }
-  return key;
+/** Public keys of leaf certificates (a host re-checks many bundles by few signers). */
+const leafKey = perCertificate((leaf): KeyObject => sigstoreCrypto.createPublicKey(leaf.publicKey));
+
+/** The leaf certificate's bytes as the bundle carries them (v0.3: one certificate; older: a chain, leaf first). */
+function leafBytes(bundle: BundleWithDsseEnvelope): Uint8Array | undefined {
+  const material = bundle.verificationMaterial.content;
+  return material.$case === 'certificate' ? material.certificate.rawBytes : material.$case === 'x509CertificateChain' ? material.x509CertificateChain.certificates[0]?.rawBytes : undefined;
 }
 
 /** Step 1: the bundle's bytes, bounded, parsed as JSON; and its digest. */
@@ -161,6 +156,10 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
   } catch (cause) {
     throw new SigningError('BUNDLE_INVALID', 'the bundle holds a certificate or timestamp that does not parse', { cause });
   }
+  // One instance per distinct certificate in this process: its chain is checked once, however
+  // many bundles it signed (x509-memo.ts); every bundle still goes through every check.
+  const raw = entity.key.$case === 'certificate' ? leafBytes(bundle) : undefined;
+  if (raw) entity = { ...entity, key: { $case: 'certificate', certificate: sharedCertificate(raw) } };
   const envelope = bundle.content.dsseEnvelope;
   const base = { payload: envelope.payload, payloadType: envelope.payloadType, bundleDigest };
   // Transparency log entries count only against a trusted root that lists their log: each is
@@ -173,7 +172,8 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
   if (entity.key.$case === 'public-key') {
     runVerifier(entity, trust, { timestampThreshold: 0 });
     const hint = entity.key.hint;
-    return { ...base, ...log, signer: { kind: 'key', keyFingerprint: publicKeyFingerprint(trust.keys.get(hint)!) } };
+    // The verifier found the key under this hint in trust.keys, whose keys are publicKeyFingerprint values.
+    return { ...base, ...log, signer: { kind: 'key', keyFingerprint: hint } };
   }
 
   // @sigstore/verify throws a TypeError on a certificate bundle without a timestamp (no time to
@@ -199,7 +199,7 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
     signer: {
       kind: 'certificate',
       identity,
-      keyFingerprint: publicKeyFingerprint(sigstoreCrypto.createPublicKey(leaf.publicKey)),
+      keyFingerprint: leafFingerprint(leaf),
       ca: ca.fingerprints[0]!,
       caChain: ca.fingerprints,
       signedAt: signedAt.toISOString(),
@@ -264,8 +264,13 @@ function issuingCa(leaf: X509Certificate, cas: readonly TrustedCa[], verifySigna
 
 const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 
+/** The key fingerprint of a shared leaf instance, once per process. */
+const leafFingerprint = perCertificate((leaf) => publicKeyFingerprint(leafKey(leaf)));
+
 /** The leaf's identity: exactly one SAN, an email or URI; the leaf is no CA and may sign code. */
-function leafIdentity(leaf: X509Certificate): string {
+const leafIdentity = perCertificate(checkLeafIdentity);
+
+function checkLeafIdentity(leaf: X509Certificate): string {
   let node: NodeX509;
   try {
     node = new NodeX509(leaf.root.toDER());

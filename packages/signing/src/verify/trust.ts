@@ -6,6 +6,7 @@ import { certificateFingerprint, publicKeyFingerprint, toPublicKey } from '../ke
 import { parseTrustedRoot } from '../trusted-root.js';
 import { type TrustedLog, trustedLogs } from './log.js';
 import type { AllowedIdentity, SignerPolicy } from './policy.js';
+import { memoTrustMaterial } from './x509-memo.js';
 
 /** One CA of the trusted root, with the fingerprints policies name it by. */
 export interface TrustedCa {
@@ -48,7 +49,7 @@ export function compileTrust(policy: SignerPolicy): CompiledTrust {
   const root = policy.trustedRoot ? parseTrustedRoot(policy.trustedRoot) : undefined;
   let material: TrustMaterial;
   try {
-    material = toTrustMaterial(root?.message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, findKey);
+    material = memoTrustMaterial(toTrustMaterial(root?.message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, findKey));
   } catch (cause) {
     throw new SigningError('POLICY_INVALID', 'the trusted root holds a certificate or key that does not parse', { cause });
   }

@@ -7,6 +7,7 @@ import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprova
 import { certSigner, makeManifest, makePki, type Pki } from '../testkit.js';
 import {
   APPROVAL_PREDICATE_TYPE,
+  buildTrustedRoot,
   certificateFingerprint,
   exactIdentityPattern,
   MANIFEST_PREDICATE_TYPE,
@@ -218,6 +219,44 @@ describe('when a manifest is signed with a certificate and a timestamp', () => {
     const signer = createSigner({ privateKey: pki.tsa.privateKeyPem, certificate: pki.tsa.certificatePem, timestamp: { responder: pki.respond } });
     const bundle = await signManifestStatement(manifest, signer);
     expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, certPolicy))).toBe('CERTIFICATE_INVALID');
+  });
+});
+
+describe('when one certificate signed many bundles in one process', () => {
+  // x509-memo.ts keeps each certificate's encodings and chain signatures for the process: every
+  // bundle must still be judged on its own signature and its own timestamp.
+  const hour = 3600_000;
+  const old = makePki('Acme CA', new Date(Date.now() - 24 * hour));
+  const policy = SignerPolicy.parse({ identities: [{ identity: IDENTITY }], trustedRoot: old.trustedRoot });
+  const validity = { notBefore: new Date(Date.now() - 3 * hour), notAfter: new Date(Date.now() - 2 * hour) };
+
+  it('still refuses a later bundle of that certificate timestamped after it expired', async () => {
+    const inside = new Date(Math.floor((Date.now() - 2.5 * hour) / 1000) * 1000);
+    const { certificate, keys: leafKeys, signer } = certSigner(old, IDENTITY, { ...validity, tsaNow: inside });
+    for (let i = 0; i < 3; i++) {
+      const bundle = await signManifestStatement(makeManifest({ version: `1.0.${i}` }), signer);
+      expect(verifyManifestBundle(JSON.stringify(bundle), makeManifest({ version: `1.0.${i}` }), policy).signer).toMatchObject({ identity: IDENTITY, signedAt: inside.toISOString() });
+    }
+    const late = createSigner({ privateKey: leafKeys.privateKeyPem, certificate, timestamp: { responder: old.respond }, now: inside });
+    const bundle = await signManifestStatement(manifest, late);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(bundle), manifest, policy))).toBe('TIMESTAMP_INVALID');
+  });
+
+  it('still refuses a later bundle of that certificate whose payload changed', () => {
+    expect(verifyManifestBundle(JSON.stringify(certBundle), manifest, certPolicy).signer.kind).toBe('certificate');
+    const b = clone(certBundle) as unknown as Json;
+    const statement = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()) as { predicate: { description?: string } };
+    statement.predicate.description = 'changed';
+    b.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(b), manifest, certPolicy))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('still refuses the same certificate under a trusted root that lacks its CA', () => {
+    expect(verifyManifestBundle(JSON.stringify(certBundle), manifest, certPolicy).signer.kind).toBe('certificate');
+    // Same TSA, another CA of the same name: the timestamp holds, the chain does not.
+    const trustedRoot = buildTrustedRoot({ certificateAuthorities: [{ certificates: makePki('Acme CA').ca.chainPem }], timestampAuthorities: [{ certificates: pki.tsa.chainPem }] });
+    const other = SignerPolicy.parse({ identities: [{ identity: IDENTITY }], trustedRoot });
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(certBundle), manifest, other))).toBe('SIGNER_UNTRUSTED');
   });
 });
 
