@@ -6,7 +6,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { createPublicKey } from 'node:crypto';
 import { auditTip, checkpointCovering, logEntriesFor, logEntriesRange, logEntryAt, logSize, openDatabase, type OpenDatabase } from '@sigil/db';
-import { manifestDigest } from '@sigil/manifest';
+import { LogProofsResponse, manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import type { SigningError} from '@sigil/signing/verify';
 import { publicKeyFingerprint, SignerPolicy, verifyManifestBundle } from '@sigil/signing/verify';
@@ -228,6 +228,35 @@ describe('when a host reads the log', () => {
     const r = (await call(`/v1/log/consistency?from=${from}&to=${to.size}`, auth(t.reader))).body as { hashes: string[] };
     verifyConsistency(from, to.size, r.hashes.map((h) => Buffer.from(h, 'base64')), Buffer.from(old.rootHash, 'base64'), to.root);
     expect((await call(`/v1/log/consistency?from=${to.size + 1}`, auth(t.reader))).body.code).toBe('REQUEST_INVALID');
+  });
+
+  it("proves versions' manifest and approval entries in one signed tree (POST /v1/log/proofs), or in the tree of a given signed size", async () => {
+    const ref = 'io.github.acme/weather@1.0.0';
+    const r = await call('/v1/log/proofs', auth(t.reader, json({ refs: [ref, 'io.github.acme/weather@9.9.9'] })));
+    expect(r.status).toBe(200);
+    const answer = LogProofsResponse.parse(r.body);
+    const cp = openCheckpoint(answer.checkpoint, verifier()).checkpoint;
+    expect(answer.treeSize).toBe(cp.size);
+    expect(answer.entries.map((e) => e.kind).sort()).toEqual(['approval', 'manifest']);
+    for (const e of answer.entries) {
+      const body = Buffer.from(e.body, 'base64');
+      expect(e.ref).toBe(ref);
+      expect((JSON.parse(body.toString('utf8')) as { kind: string }).kind).toBe('dsse');
+      verifyInclusion(e.logIndex, cp.size, hashLeaf(body), e.hashes.map((h) => Buffer.from(h, 'base64')), cp.root);
+    }
+    // In an older signed tree: the same entries that tree holds, proved in it.
+    const manifestIndex = answer.entries.find((e) => e.kind === 'manifest')!.logIndex;
+    const signed = (database.sqlite.prepare('SELECT size FROM log_checkpoints ORDER BY size').all() as { size: number }[]).map((c) => c.size);
+    const older = signed.find((size) => size > manifestIndex)!;
+    const atOlder = LogProofsResponse.parse((await call('/v1/log/proofs', auth(t.reader, json({ refs: [ref], size: older })))).body);
+    expect(atOlder.treeSize).toBe(older);
+    expect(atOlder.entries.map((e) => e.logIndex)).toEqual(answer.entries.filter((e) => e.logIndex < older).map((e) => e.logIndex));
+    const olderRoot = openCheckpoint(atOlder.checkpoint, verifier()).checkpoint.root;
+    for (const e of atOlder.entries) verifyInclusion(e.logIndex, older, hashLeaf(Buffer.from(e.body, 'base64')), e.hashes.map((h) => Buffer.from(h, 'base64')), olderRoot);
+    const unsigned = [...Array(cp.size).keys()].find((size) => size > 0 && !signed.includes(size));
+    if (unsigned !== undefined) expect((await call('/v1/log/proofs', auth(t.reader, json({ refs: [ref], size: unsigned })))).body.code).toBe('NOT_FOUND');
+    expect((await call('/v1/log/proofs', auth(t.reader, json({ refs: Array.from({ length: 65 }, () => ref) })))).body.code).toBe('REQUEST_INVALID');
+    expect((await call('/v1/log/proofs', json({ refs: [ref] }))).status).toBe(401);
   });
 
   it('serves immutable hash and entry tiles under the signed size, and nothing beyond', async () => {
