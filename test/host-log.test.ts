@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,14 +41,18 @@ async function token(principal: string, role: string, ...namespaces: string[]): 
   const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
   return (JSON.parse(out) as { token: string }).token;
 }
-async function publish(on: RegistryProcess, version: string, approvers: string[] = []): Promise<void> {
-  const file = path(`weather-${version}.json`);
-  writeFileSync(file, JSON.stringify(weatherManifest({ name: WEATHER, version })));
+async function publish(on: RegistryProcess, version: string, approvers: string[] = [], name = WEATHER): Promise<void> {
+  const file = path(`${name.replace('/', '_')}-${version}.json`);
+  const manifest = weatherManifest({ name, version });
+  // Other servers get tool names of their own: a tool name another approved server exposes is a
+  // lint warning (tool-shadowing), which makes a version high-risk.
+  if (name !== WEATHER) manifest.tools = manifest.tools.map((t) => ({ ...t, name: `${t.name}_${name.slice(-6)}` }));
+  writeFileSync(file, JSON.stringify(manifest));
   await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`], '');
   await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher!, { registryUrl: on.url });
-  for (const who of approvers) await ok(['review', 'approve', `${WEATHER}@${version}`, '--key', path(`${who}.key`)], tokens[who]!, { registryUrl: on.url });
+  for (const who of approvers) await ok(['review', 'approve', `${name}@${version}`, '--key', path(`${who}.key`)], tokens[who]!, { registryUrl: on.url });
   // The proof API answers once a checkpoint covers the entry: the log's size is settled after it.
-  expect((await fetch(`${on.url}/v1/log/proof?leaf=${WEATHER}@${version}`, { headers: { authorization: `Bearer ${tokens.reader}` } })).status).toBe(200);
+  expect((await fetch(`${on.url}/v1/log/proof?leaf=${name}@${version}`, { headers: { authorization: `Bearer ${tokens.reader}` } })).status).toBe(200);
 }
 /** The size of a registry's newest signed checkpoint (its second line). */
 async function logSize(on: RegistryProcess): Promise<number> {
@@ -206,6 +211,38 @@ describe('when the pinned trusted root lists the registry log', () => {
     await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
     await refusedBoth(h, dropApprovals, 'LOG_ENTRY_MISSING');
     await refusedBoth(h, proofsOf((a) => ({ ...a, entries: [] })), 'LOG_ENTRY_MISSING');
+  });
+
+  it('asks again, in the newest tree, for proofs an answer gave in an older one (a lock of more servers than one request carries)', async () => {
+    // 33 servers: two proof requests. The last one's entries come first in the log, so the relay
+    // can have the registry answer its request in the older tree signed right after them.
+    // Names far apart from each other (near-identical ones are flagged as confusable: high risk).
+    const names = Array.from({ length: 33 }, (_, i) => `io.github.acme/s${createHash('sha256').update(String(i)).digest('hex').slice(0, 12)}`);
+    await publish(registry, '1.0.0', ['alice'], names[32]);
+    const older = await logSize(registry);
+    for (const name of names.slice(0, 32)) await publish(registry, '1.0.0', ['alice'], name);
+    const h = await host('many');
+    const sizes: Array<number | undefined> = [];
+    relay.mode = {
+      kind: 'rewrite',
+      path: /^\/v1\/log\/proofs$/,
+      request: (json) => {
+        const body = json as { refs: string[]; size?: number };
+        sizes.push(body.size);
+        return body.refs.includes(`${names[32]}@1.0.0`) && body.size === undefined ? { ...body, size: older } : body;
+      },
+    };
+    try {
+      await (await store(h)).lock(names.map((name) => ({ name, version: '1.0.0' })));
+    } finally {
+      relay.mode = { kind: 'forward' };
+    }
+    const newest = await logSize(registry);
+    expect(older).toBeLessThan(newest);
+    // Two answers, one in the older tree; that one asked again at the newest size.
+    expect(sizes.sort()).toEqual([newest, undefined, undefined]);
+    expect(readFileSync(join(h, '.sigil-cache', 'checkpoint'), 'utf8').split('\n')[1]).toBe(String(newest));
+    await ok(['resolve', '--offline'], tokens.reader!, { cwd: h, registryUrl: relay.url });
   });
 
   it('offline, refuses a stored checkpoint that no longer verifies (STORE_INVALID) and never resets it silently', async () => {

@@ -18,8 +18,8 @@ export type RelayMode =
   | { kind: 'swap-version'; from: string; to: string }
   /** Sends requests whose path starts with `prefix` to another upstream (say, a fork of the registry holding its keys). */
   | { kind: 'reroute'; prefix: string; upstream: string }
-  /** Rewrites the JSON of 200 answers to requests whose path matches (any method). */
-  | { kind: 'rewrite'; path: RegExp; rewrite: (json: unknown, url: string) => unknown }
+  /** Rewrites the JSON body of requests whose path matches (`request`), and the JSON of their 200 answers (`rewrite`). */
+  | { kind: 'rewrite'; path: RegExp; rewrite?: (json: unknown, url: string) => unknown; request?: (json: unknown, url: string) => unknown }
   | { kind: 'huge' }
   | { kind: 'silent' };
 
@@ -88,7 +88,13 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
       }
       const target = mode.kind === 'swap-version' ? req.url!.replace(mode.from, mode.to) : req.url!;
       const base = mode.kind === 'reroute' && req.url!.startsWith(mode.prefix) ? mode.upstream : upstream;
-      const upstreamRequest = request(`${base}${target}`, { method: req.method, headers: req.headers }, (answer) => {
+      let sent = Buffer.concat(chunks);
+      const headers = { ...req.headers };
+      if (mode.kind === 'rewrite' && mode.request && mode.path.test(req.url!) && sent.length > 0) {
+        sent = Buffer.from(JSON.stringify(mode.request(JSON.parse(sent.toString('utf8')), req.url!)));
+        headers['content-length'] = String(sent.length);
+      }
+      const upstreamRequest = request(`${base}${target}`, { method: req.method, headers }, (answer) => {
         const body: Buffer[] = [];
         answer.on('data', (c: Buffer) => body.push(c));
         answer.on('end', () => {
@@ -104,14 +110,14 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
             record.digest = mode.digest;
             all = Buffer.from(JSON.stringify(record));
           }
-          if (answer.statusCode === 200 && mode.kind === 'rewrite' && mode.path.test(req.url!)) {
+          if (answer.statusCode === 200 && mode.kind === 'rewrite' && mode.rewrite && mode.path.test(req.url!)) {
             all = Buffer.from(JSON.stringify(mode.rewrite(JSON.parse(all.toString('utf8')), req.url!)));
           }
           res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
           res.end(all);
         });
       });
-      upstreamRequest.end(Buffer.concat(chunks));
+      upstreamRequest.end(sent);
     });
   }
 
