@@ -101,6 +101,9 @@ function wrk(url, post, pid) {
   return { rps, p99, cpuUs: ((cpuOf(pid) - cpu) / requests) * 1e6 };
 }
 
+// Warm both servers up first (JIT, caches), so the first endpoint measured is not the cold one.
+execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', '-H', `Authorization: Bearer ${reader}`, `${base}${versionPath}`], { encoding: 'utf8' });
+execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', `http://127.0.0.1:${port + 1}${versionPath}`], { encoding: 'utf8' });
 const rows = [];
 for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true]]) {
   const sigil = wrk(`${base}${path}`, post, registry.pid);

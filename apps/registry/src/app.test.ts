@@ -16,6 +16,7 @@ import { loadRegistryKeys } from './keys.js';
 import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapAdmin, createToken } from './services/create-token.js';
+import { checkpointer } from './services/sign-checkpoint.js';
 import { versionJson, versionRecord } from './services/views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-app-'));
@@ -606,10 +607,17 @@ describe('a version read as stored JSON text', () => {
   it('is the text JSON.stringify gives for the record, for every stored version (approved, rejected, revoked, with provenance)', () => {
     const rows = database.sqlite.prepare('select server, version from versions').all() as Array<{ server: string; version: string }>;
     expect(rows.length).toBeGreaterThan(5);
+    checkpointer(deps).signNow();
+    let logged = 0;
     for (const r of rows) {
       const row = readVersion(deps.db, r.server, r.version)!;
-      expect(versionJson(deps, row)).toBe(JSON.stringify(versionRecord(deps, row)));
+      const record = versionRecord(deps, row);
+      expect(versionJson(deps, row)).toBe(JSON.stringify(record));
+      if ((record.bundle.verificationMaterial as { tlogEntries?: unknown[] } | undefined)?.tlogEntries) logged++;
     }
+    // Bundles with their transparency log entry (once a checkpoint covers it) and without.
+    expect(logged).toBeGreaterThan(0);
+    expect(logged).toBeLessThan(rows.length);
     const kinds = database.sqlite.prepare("select count(*) filter (where provenance is not null) as p, count(*) filter (where revoked_at is not null) as v, count(*) filter (where rejected_at is not null) as j, (select count(*) from approvals) as a from versions").get() as Record<string, number>;
     expect(Object.values(kinds).every((n) => n > 0)).toBe(true);
   });

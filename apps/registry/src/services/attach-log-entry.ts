@@ -28,5 +28,10 @@ export function logEntryItem(deps: Deps, kind: string, subject: string): TlogEnt
 export function withLogEntry(deps: Deps, kind: string, subject: string, bundle: Record<string, unknown>): Record<string, unknown> {
   const item = logEntryItem(deps, kind, subject);
   if (!item) return bundle;
+  return bundleWithEntry(bundle, item);
+}
+
+/** `bundle` with `item` as its one `verificationMaterial.tlogEntries` item. */
+export function bundleWithEntry(bundle: Record<string, unknown>, item: TlogEntryJson): Record<string, unknown> {
   return { ...bundle, verificationMaterial: { ...(bundle.verificationMaterial as Record<string, unknown>), tlogEntries: [item] } };
 }

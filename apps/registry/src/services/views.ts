@@ -2,7 +2,7 @@ import { approvalsOf, readApprovals, readVersion, readVersionSummaries, serverEx
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import { withLogEntry } from './attach-log-entry.js';
+import { bundleWithEntry, logEntryItem, withLogEntry } from './attach-log-entry.js';
 
 /** The wire view of a stored version: everything a host needs to verify it again itself. */
 export function versionRecord(deps: Deps, row: VersionRecordRow): VersionRecord {
@@ -60,9 +60,13 @@ export function versionJson(deps: Deps, row: VersionRecordRow): string {
   for (const a of readApprovals(deps.db, row.id)) {
     approvals += `${approvals ? ',' : ''}{"digest":${str(a.digest)},"reviewer":${str(a.reviewer)},"bundle":${a.bundle},"createdAt":${str(a.createdAt)}}`;
   }
+  // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
+  // stored text until then, the same object versionRecord builds after.
+  const entry = logEntryItem(deps, 'manifest', `${row.server}@${row.version}`);
+  const bundle = entry ? str(bundleWithEntry(JSON.parse(row.bundle) as Record<string, unknown>, entry)) : row.bundle;
   return (
     `{"name":${str(row.server)},"version":${str(row.version)},"digest":${str(row.digest)},"toolsDigest":${str(row.toolsDigest)},"manifest":${row.manifest}` +
-    `,"status":${str(row.status)},"risk":${str(row.risk)},"publisher":${str(row.publisher)},"signer":${signer},"publishedAt":${str(row.publishedAt)},"bundle":${row.bundle}` +
+    `,"status":${str(row.status)},"risk":${str(row.risk)},"publisher":${str(row.publisher)},"signer":${signer},"publishedAt":${str(row.publishedAt)},"bundle":${bundle}` +
     (row.provenance ? `,"provenance":${row.provenance}` : '') +
     `,"approvals":[${approvals}]` +
     (row.rejectedAt ? `,"rejection":${str({ reason: row.rejectionReason ?? '', by: row.rejectedBy ?? '', at: row.rejectedAt })}` : '') +
