@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { asc, desc, gt } from 'drizzle-orm';
 import { canonicalJson } from '@sigil/manifest';
-import type { Executor } from './database.js';
+import type { Db, Executor } from './database.js';
+import { clientOf, readAuditTip } from './reads.js';
 import { auditEvents } from './schema.js';
 
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -61,6 +62,8 @@ export function auditHead(db: Executor): number {
 
 /** The newest event's sequence number and hash: what a signed status carries (0 and the genesis hash when empty). */
 export function auditTip(db: Executor): { seq: number; hash: string } {
+  // Every signed status reads this: through the plain prepared statement when the handle has one.
+  if (clientOf(db)) return readAuditTip(db as Db) ?? { seq: 0, hash: GENESIS_HASH };
   const last = db.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get();
   return last ?? { seq: 0, hash: GENESIS_HASH };
 }

@@ -48,6 +48,8 @@ describe('the database', () => {
     const viaBuilder = o.db.transaction((tx) => tokenBySecretHash(tx, 'sha256:x'));
     expect(viaBuilder).toMatchObject({ id: 't1', namespaces: '[]', createdBy: null, revokedAt: null });
     expect(tokenBySecretHash(o.db, 'sha256:x')).toEqual(viaBuilder);
+    expect(auditTip(o.db)).toEqual(o.db.transaction((tx) => auditTip(tx)));
+    expect(auditTip(o.db).seq).toBeGreaterThan(0);
   });
 
   it('opens with WAL and foreign keys, migrations applied', () => {

@@ -28,6 +28,7 @@ function prepare(sqlite: Database.Database) {
     summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions WHERE server = ? ORDER BY id DESC'),
     latest: sqlite.prepare('SELECT version, status, digest FROM versions WHERE server = ? ORDER BY id DESC LIMIT 1'),
     approvedOf: sqlite.prepare("SELECT id, version FROM versions WHERE server = ? AND status = 'approved'"),
+    auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     token: sqlite.prepare(
       'SELECT id, principal, secret_hash AS secretHash, role, namespaces, created_at AS createdAt, created_by AS createdBy, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?',
     ),
@@ -55,6 +56,11 @@ export function clientOf(db: object): Database.Database | undefined {
 /** The token whose secret hashes to `secretHash` (what every authenticated request reads). */
 export function readToken(db: Db, secretHash: string): TokenRow | undefined {
   return statements(db).token.get(secretHash) as TokenRow | undefined;
+}
+
+/** The newest audit event's sequence number and hash, or undefined for an empty chain (what every signed status carries). */
+export function readAuditTip(db: Db): { seq: number; hash: string } | undefined {
+  return statements(db).auditTip.get() as { seq: number; hash: string } | undefined;
 }
 
 /** A stored version without its lint findings (what a version record is made of). */
