@@ -124,7 +124,7 @@ export function registerHost(program: Command, ctx: Context): void {
 
   program
     .command('resolve')
-    .description('verify every locked server against the policy (signatures, approvals, pins, signed status); exit 1 on any refusal')
+    .description('verify every locked server against the policy (signatures, approvals, pins, signed status, and the transparency log when the pinned trusted root lists one); exit 1 on any refusal')
     .option('--policy <file>', 'trust policy', DEFAULT_POLICY)
     .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
     .option('--offline', 'verify from the local cache only, without the network', false)
