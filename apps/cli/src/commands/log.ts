@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseTrustedRoot, trustedLogs, type TrustedLog } from '@sigil/signing/verify';
+import { parseTrustedRoot, trustedLogs, type TrustedLog, type TrustedRootJson } from '@sigil/signing/verify';
 import {
   checkEntryForEnvelope,
   encodeTileIndex,
@@ -17,17 +17,18 @@ import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { readBounded, writeAtomic } from '../files.js';
 import { callRegistry, registryBase } from '../http.js';
+import { registerLogMonitor } from './log-monitor.js';
 
 /** Bounds on what the log commands read: one tile, one checkpoint, the whole log. */
-const LIMITS = { tileBytes: 256 * (2 + 65_535), checkpointBytes: 256 * 1024, timeoutMs: 30_000, maxEntries: 10_000_000, trustedRootBytes: 1024 * 1024 };
+export const LOG_LIMITS = { tileBytes: 256 * (2 + 65_535), checkpointBytes: 256 * 1024, timeoutMs: 30_000, maxEntries: 10_000_000, trustedRootBytes: 1024 * 1024 };
 
 /** Bytes from the registry (tiles and checkpoints are not JSON), bounded in size and time. */
-async function fetchBytes(ctx: Context, path: string, maxBytes: number): Promise<Uint8Array> {
+export async function fetchBytes(ctx: Context, path: string, maxBytes: number): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetch(`${registryBase(ctx)}${path}`, {
       headers: ctx.globals().token ? { authorization: `Bearer ${ctx.globals().token}` } : {},
-      signal: AbortSignal.timeout(LIMITS.timeoutMs),
+      signal: AbortSignal.timeout(LOG_LIMITS.timeoutMs),
       redirect: 'error',
     });
   } catch (cause) {
@@ -53,19 +54,25 @@ async function fetchBytes(ctx: Context, path: string, maxBytes: number): Promise
  * The log to check against: from a pinned trusted root file (--trusted-root), else the
  * registry's own /v1/trusted-root (trust on first use: pin the file to detect a swapped key).
  */
-async function theLog(ctx: Context, file: string | undefined): Promise<TrustedLog> {
-  const json = file ? JSON.parse(Buffer.from(await readBounded(file, LIMITS.trustedRootBytes)).toString('utf8')) : (await callRegistry(ctx, 'GET', '/v1/trusted-root')).body;
-  const logs = trustedLogs(parseTrustedRoot(json).json);
+export async function trustedLogOf(ctx: Context, file: string | undefined): Promise<{ log: TrustedLog; root: TrustedRootJson }> {
+  const json = file ? JSON.parse(Buffer.from(await readBounded(file, LOG_LIMITS.trustedRootBytes)).toString('utf8')) : (await callRegistry(ctx, 'GET', '/v1/trusted-root')).body;
+  const root = parseTrustedRoot(json).json;
+  const logs = trustedLogs(root);
   if (logs.length === 0) throw new CliError('LOG_UNKNOWN', 'the trusted root lists no Ed25519 transparency log');
-  return logs[0]!;
+  return { log: logs[0]!, root };
 }
 
-async function checkpoint(ctx: Context, log: TrustedLog) {
-  const text = Buffer.from(await fetchBytes(ctx, '/v1/log/checkpoint', LIMITS.checkpointBytes)).toString('utf8');
+async function theLog(ctx: Context, file: string | undefined): Promise<TrustedLog> {
+  return (await trustedLogOf(ctx, file)).log;
+}
+
+/** The registry's newest checkpoint, opened with the log key for its origin. */
+export async function openLatestCheckpoint(ctx: Context, log: TrustedLog) {
+  const text = Buffer.from(await fetchBytes(ctx, '/v1/log/checkpoint', LOG_LIMITS.checkpointBytes)).toString('utf8');
   return refuseTlog(() => openCheckpoint(text, log.verifier, { origin: log.origin }));
 }
 
-function refuseTlog<T>(fn: () => T): T {
+export function refuseTlog<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
@@ -76,7 +83,7 @@ function refuseTlog<T>(fn: () => T): T {
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 
-/** `sigil log verify` and `sigil log proof <ref>`: check the registry's transparency log from the outside. */
+/** `sigil log verify`, `sigil log monitor` and `sigil log proof <ref>`: check the registry's transparency log from the outside. */
 export function registerLog(program: Command, ctx: Context): void {
   const log = program.command('log').description("check the registry's transparency log (docs/transparency-log.md)");
   log
@@ -85,19 +92,21 @@ export function registerLog(program: Command, ctx: Context): void {
     .option('--trusted-root <file>', 'pinned trusted root listing the log (default: the registry\'s /v1/trusted-root)')
     .action(async (opts: { trustedRoot?: string }) => {
       const theLogKey = await theLog(ctx, opts.trustedRoot);
-      const { checkpoint: cp } = await checkpoint(ctx, theLogKey);
-      if (cp.size > LIMITS.maxEntries) throw new CliError('LOG_TOO_LARGE', `the log holds ${cp.size} entries; this command re-derives at most ${LIMITS.maxEntries}`);
+      const { checkpoint: cp } = await openLatestCheckpoint(ctx, theLogKey);
+      if (cp.size > LOG_LIMITS.maxEntries) throw new CliError('LOG_TOO_LARGE', `the log holds ${cp.size} entries; this command re-derives at most ${LOG_LIMITS.maxEntries}`);
       const leaves: Hash[] = [];
       for (let n = 0; n * TILE_WIDTH < cp.size; n++) {
         const width = Math.min(TILE_WIDTH, cp.size - n * TILE_WIDTH);
         const path = `/v1/log/tile/entries/${encodeTileIndex(n)}${width < TILE_WIDTH ? `.p/${width}` : ''}`;
-        const bytes = await fetchBytes(ctx, path, LIMITS.tileBytes);
+        const bytes = await fetchBytes(ctx, path, LOG_LIMITS.tileBytes);
         leaves.push(...refuseTlog(() => parseEntryBundle(bytes, width)).map((e) => hashLeaf(e)));
       }
       const root = merkleTreeHash(leaves);
       if (!equalHashes(root, cp.root)) throw new CliError('LOG_INCONSISTENT', `the ${cp.size} logged entries hash to ${b64(root)}, but the signed checkpoint says ${b64(cp.root)}`);
       ctx.out.result({ origin: cp.origin, size: cp.size, root: b64(cp.root) }, `the log holds: ${cp.size} entries re-derive the signed root ${b64(cp.root)} (${cp.origin})`);
     });
+
+  registerLogMonitor(log, ctx);
 
   log
     .command('proof')
