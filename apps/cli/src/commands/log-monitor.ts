@@ -6,7 +6,7 @@ import { checkEntryForEnvelope, encodeTileIndex, equalHashes, type EntryBody, ty
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { callRegistry } from '../http.js';
-import { fetchBytes, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from './log.js';
+import { fetchBytes, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from '../log-reads.js';
 
 /** At most this many signature entries are attributed per run (one lookup each): monitor with --since. */
 const MAX_ATTRIBUTED = 20_000;

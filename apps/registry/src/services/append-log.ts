@@ -1,10 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { appendLogEntries, type LogEntryInput, logEntriesFor, type Tx } from '@sigil/db';
-import { canonicalJson } from '@sigil/manifest';
 import { publicKeyFingerprint } from '@sigil/signing/verify';
 import { dsseEntry, type EntryVerifier, formatVerifierKey, hashedRekordEntry, logOrigin } from '@sigil/tlog';
 import type { Deps } from '../deps.js';
+import { eventLogEntry } from './log-event.js';
 import { checkpointer } from './sign-checkpoint.js';
+
+export { eventLogEntry };
 
 interface BundleJson {
   dsseEnvelope?: { payload?: string; payloadType?: string; signatures?: { sig?: string }[] };
@@ -41,13 +43,6 @@ export function bundleLogEntries(kind: string, subject: string, bundle: Record<s
   ];
 }
 
-/**
- * The log entry of an unsigned decision (rejection, revocation) or key: canonical JSON (RFC 8785)
- * of what was decided, by whom, when, and the audit event that records it.
- */
-export function eventLogEntry(kind: string, subject: string, details: Record<string, unknown>): LogEntryInput {
-  return { kind, subject, form: 'sigil-event', body: Buffer.from(canonicalJson({ apiVersion: '0.0.1', kind: 'sigil-event', spec: { event: kind, subject, ...details } })) };
-}
 
 /** Appends inside the caller's transaction (synchronous); sign a checkpoint after it commits with {@link logAppended}. */
 export function appendLog(tx: Tx, entries: readonly LogEntryInput[], at: string): void {

@@ -1,7 +1,7 @@
 import { appendLogEntries, auditTip, type CheckpointRow, type Db, insertCheckpoint, latestCheckpoint, logEntriesFor, logHashReader, logSize } from '@sigil/db';
 import { ed25519NoteSigner, logOrigin, signCheckpoint, treeRoot } from '@sigil/tlog';
 import type { Deps } from '../deps.js';
-import { eventLogEntry } from './append-log.js';
+import { eventLogEntry } from './log-event.js';
 
 /**
  * Signs the log's checkpoints: at once when the log has been idle for the interval
