@@ -342,10 +342,18 @@ export class HostTrustStore {
     }
   }
 
-  /** The accepted checkpoint (when it moved), then each version's proofs in its tree. */
+  /**
+   * The accepted checkpoint (when it moved), then each version's proofs in its tree. Another
+   * process of this host (`sigil run` of another server) may have stored a newer checkpoint
+   * meanwhile: it is then kept (looked at again just before writing), so the floor does not move
+   * back and the proofs that process stored stay within it.
+   */
   private async writeLog(log: LogView, verified: readonly VerifiedVersion[], proofs: Map<string, LogProofEntry[]>): Promise<void> {
     const envelope = log.checkpoint.verified.envelope;
-    if (log.change !== 'unchanged') await this.log.writeCheckpoint(envelope);
+    if (log.change !== 'unchanged') {
+      const current = await this.log.checkpoint(pinnedLogs(this.options.policy)).catch(() => undefined);
+      if (!current || current.verified.checkpoint.size < log.checkpoint.verified.checkpoint.size) await this.log.writeCheckpoint(envelope);
+    }
     await Promise.all(verified.map((v) => this.log.writeProof(v.digest, { checkpoint: envelope, entries: proofs.get(v.name) ?? [] })));
   }
 
