@@ -46,7 +46,7 @@ async function depsOver(name) {
 
 // P: the whole publish.
 const full = await depsOver('full');
-bootstrapAdmin(full.deps, ADMIN);
+await bootstrapAdmin(full.deps, ADMIN);
 const app = createApp(full.deps);
 const call = (method, path, body) => app.request(path, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 if ((await call('PUT', '/v1/allowlist/io.github.acme', { signers: [{ publicKey: publisher.publicKeyPem }] })).status !== 200) throw new Error('allowlist');
@@ -63,10 +63,10 @@ const cps = checkpointer(logOnly.deps);
 t = performance.now();
 for (let i = 0; i < n; i++) {
   const entries = bundleLogEntries('manifest', `io.github.acme/weather@1.0.${i}`, bundles[i], [publisher.publicKeyPem]);
-  logOnly.database.db.transaction((tx) => appendLogEntries(tx, entries, new Date().toISOString()));
-  cps.appended();
+  await logOnly.database.db.transaction((tx) => appendLogEntries(tx, entries, new Date().toISOString()));
+  await cps.appended();
 }
-cps.signNow();
+await cps.signNow();
 const L = (performance.now() - t) / n;
 
 // C: one write transaction of one small row on the same kind of file: the commit (and its

@@ -55,13 +55,13 @@ beforeAll(async () => {
     metrics: createMetrics(),
     linter: createLinter(),
   };
-  bootstrapAdmin(deps, ADMIN);
+  await bootstrapAdmin(deps, ADMIN);
   app = createApp(deps);
   const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
-  tokens.publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
-  tokens.alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
-  tokens.reader = createToken(deps, admin, { principal: 'host', role: 'reader' }).token;
-  const spare = createToken(deps, admin, { principal: 'spare', role: 'reader' });
+  tokens.publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
+  tokens.alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
+  tokens.reader = (await createToken(deps, admin, { principal: 'host', role: 'reader' })).token;
+  const spare = await createToken(deps, admin, { principal: 'spare', role: 'reader' });
   tokens.spare = spare.token;
   tokens.spareId = spare.id;
   doc = (await (await app.request('http://127.0.0.1:8787/openapi.json')).json()) as Record<string, unknown>;

@@ -59,14 +59,14 @@ beforeAll(async () => {
     linter: createLinter(),
     now: () => clock,
   };
-  bootstrapAdmin(deps, ADMIN);
+  await bootstrapAdmin(deps, ADMIN);
   app = createApp(deps);
   const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
-  t.publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
-  t.alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
-  t.reader = createToken(deps, admin, { principal: 'host', role: 'reader' }).token;
-  t.expired = createToken(deps, admin, { principal: 'old', role: 'admin', ttlSeconds: 60 }).token;
-  const revoked = createToken(deps, admin, { principal: 'gone', role: 'admin' });
+  t.publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
+  t.alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
+  t.reader = (await createToken(deps, admin, { principal: 'host', role: 'reader' })).token;
+  t.expired = (await createToken(deps, admin, { principal: 'old', role: 'admin', ttlSeconds: 60 })).token;
+  const revoked = await createToken(deps, admin, { principal: 'gone', role: 'admin' });
   t.revoked = revoked.token;
   expect((await call(`/v1/tokens/${revoked.id}`, auth(ADMIN, { method: 'DELETE' }))).status).toBe(200);
   expect((await call('/v1/allowlist/io.github.acme', auth(ADMIN, { ...json({ signers: [{ publicKey: publisherKey.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
@@ -204,7 +204,7 @@ describe('the shared security suite', () => {
 
 describe.each(ROUTES)('a publisher token outside its namespaces on $name', (route) => {
   it('is refused or only reads, writing nothing', async () => {
-    const outsider = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: `outsider-${route.name.replaceAll(' ', '-')}`, role: 'publisher', namespaces: ['io.github.other'] }).token;
+    const outsider = (await createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: `outsider-${route.name.replaceAll(' ', '-')}`, role: 'publisher', namespaces: ['io.github.other'] })).token;
     const before = snapshot();
     const r = await request(route, `Bearer ${outsider}`);
     if (route.scoped || !route.roles.includes('publisher')) {
@@ -224,7 +224,7 @@ describe.each(ROUTES)('a publisher token outside its namespaces on $name', (rout
 
 describe('when a publisher reads a review outside its token namespaces', () => {
   it('refuses with 403 FORBIDDEN, and lets it read its own', async () => {
-    const outsider = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'other-ci', role: 'publisher', namespaces: ['io.github.other'] }).token;
+    const outsider = (await createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'other-ci', role: 'publisher', namespaces: ['io.github.other'] })).token;
     const r = await call('/v1/servers/io.github.acme/weather/versions/1.2.0/review', auth(outsider));
     expect(r.status).toBe(403);
     expect(r.body.code).toBe('FORBIDDEN');
@@ -297,7 +297,7 @@ describe('publishing', () => {
 
 describe('refusals on decisions write nothing', () => {
   it('refuses outside the allowlist (NAMESPACE_NOT_ALLOWED)', async () => {
-    const wide = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'wide-ci', role: 'publisher', namespaces: ['io.github.*'] }).token;
+    const wide = (await createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'wide-ci', role: 'publisher', namespaces: ['io.github.*'] })).token;
     const before = snapshot();
     const r = await call('/v1/publish', auth(wide, json(await publishBody(weatherManifest({ name: 'io.github.nobody/weather' })))));
     expect(r.body.code).toBe('NAMESPACE_NOT_ALLOWED');
@@ -313,10 +313,10 @@ describe('refusals on decisions write nothing', () => {
     // the publishing principal, as a security reviewer with its own key
     const ciKey = generateKeyPair();
     expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'acme-ci', publicKey: ciKey.publicKeyPem })))).status).toBe(201);
-    const ciSecurity = createToken(deps, admin, { principal: 'acme-ci', role: 'security' }).token;
+    const ciSecurity = (await createToken(deps, admin, { principal: 'acme-ci', role: 'security' })).token;
     // a reviewer bound to the publisher's signing key
     expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'dave', publicKey: publisherKey.publicKeyPem })))).status).toBe(201);
-    const dave = createToken(deps, admin, { principal: 'dave', role: 'security' }).token;
+    const dave = (await createToken(deps, admin, { principal: 'dave', role: 'security' })).token;
     const before = snapshot();
     const byPrincipal = await signApprovalStatement(subject, { decision: 'approved', reviewer: 'acme-ci', risk: 'low' }, createSigner({ privateKey: ciKey.privateKeyPem }));
     expect((await call('/v1/servers/io.github.acme/weather/versions/6.0.0/approvals', auth(ciSecurity, json({ bundle: byPrincipal })))).body.code).toBe('SELF_APPROVAL');
@@ -355,7 +355,7 @@ describe('when the lint finds something', () => {
   });
 
   it('refuses a look-alike of another owner\'s server with NAME_CONFUSABLE, naming it', async () => {
-    const other = createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'mallory-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
+    const other = (await createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'mallory-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
     const before = snapshot();
     const r = await call('/v1/publish', auth(other, json(await publishBody(weatherManifest({ name: 'io.github.acme/weatner', version: '1.0.0' })))));
     expect(r.status).toBe(422);
@@ -386,7 +386,7 @@ describe('the audit chain', () => {
   it('verifies from the first event, over the API too', async () => {
     const r = await call('/v1/audit/verify', auth(ADMIN));
     expect(r.body).toMatchObject({ ok: true });
-    expect(verifyAuditChain(database.db).ok).toBe(true);
+    expect((await verifyAuditChain(database.db)).ok).toBe(true);
     const page = await call('/v1/audit?after=0&limit=2', auth(t.alice));
     expect((page.body.events as unknown[]).length).toBe(2);
     expect(page.body.next).toBe(2);
@@ -447,7 +447,7 @@ describe('the signed status', () => {
     expect(r.status).toBe(200);
     const { statement } = verifyStatementBundle(r.body.bundle as Record<string, unknown>, deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE });
     const predicate = StatusPredicate.parse(statement.predicate);
-    const tip = auditTip(database.db);
+    const tip = await auditTip(database.db);
     expect(predicate.audit).toEqual({ seq: tip.seq, hash: tip.hash });
     expect((await call(`/v1/audit/verify?seq=${tip.seq}&hash=${tip.hash}`, auth(t.alice))).body).toMatchObject({ ok: true });
     // A head signed later than what the chain now holds: its tail was cut.
@@ -456,12 +456,12 @@ describe('the signed status', () => {
     expect((await call(`/v1/audit/verify?seq=${tip.seq}`, auth(t.alice))).body.code).toBe('REQUEST_INVALID');
   });
 
-  it('cannot be changed behind the registry: no approval deleted, no status changed without its audit event', () => {
+  it('cannot be changed behind the registry: no approval deleted, no status changed without its audit event', async () => {
     const approved = database.sqlite.prepare("select id from versions where status = 'approved' or status = 'revoked' limit 1").get() as { id: number };
     expect(() => database.sqlite.prepare('delete from approvals where version_id = ?').run(approved.id)).toThrow(/APPROVAL_PERMANENT/);
     const pending = database.sqlite.prepare("select id from versions where status = 'pending' limit 1").get() as { id: number };
     expect(() => database.sqlite.prepare("update versions set status = 'approved' where id = ?").run(pending.id)).toThrow(/AUDIT_REQUIRED/);
-    expect(verifyAuditChain(database.db).ok).toBe(true);
+    expect((await verifyAuditChain(database.db)).ok).toBe(true);
   });
 });
 
@@ -498,16 +498,15 @@ describe('the lint', () => {
 
   it('finds tool shadowing across every approved version, past the first 1,000', async () => {
     const at = '2026-11-24T00:00:00.000Z';
-    insertServer(database.db, { name: 'io.github.bulk/many', namespace: 'io.github.bulk', owner: 'bulk', createdAt: at });
-    const insert = database.sqlite.transaction(() => {
+    await insertServer(database.db, { name: 'io.github.bulk/many', namespace: 'io.github.bulk', owner: 'bulk', createdAt: at });
+    await database.db.transaction(async (tx) => {
       for (let i = 0; i < 1_050; i++) {
-        insertVersion(database.db, {
+        await insertVersion(tx, {
           server: 'io.github.bulk/many', version: `1.0.${i}`, digest: `sha256:${i.toString(16).padStart(64, '0')}`, toolsDigest: `sha256:${'b'.repeat(64)}`,
           manifest: JSON.stringify({ tools: [{ name: `bulk_tool_${i}` }] }), bundle: '{}', signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'bulk', status: 'approved', risk: 'low', publishedAt: at,
         });
       }
     });
-    insert();
     const m = weatherManifest({ version: '4.3.0' });
     m.tools[0]!.name = 'bulk_tool_0'; // the oldest of 1,050 approved versions
     const r = await call('/v1/publish', auth(t.publisher, json(await publishBody(m))));
@@ -604,15 +603,15 @@ describe('provenance at publish', () => {
 });
 
 describe('a version read as stored JSON text', () => {
-  it('is the text JSON.stringify gives for the record, for every stored version (approved, rejected, revoked, with provenance)', () => {
+  it('is the text JSON.stringify gives for the record, for every stored version (approved, rejected, revoked, with provenance)', async () => {
     const rows = database.sqlite.prepare('select server, version from versions').all() as Array<{ server: string; version: string }>;
     expect(rows.length).toBeGreaterThan(5);
-    checkpointer(deps).signNow();
+    await checkpointer(deps).signNow();
     let logged = 0;
     for (const r of rows) {
-      const row = readVersion(deps.db, r.server, r.version)!;
-      const record = versionRecord(deps, row);
-      expect(versionJson(deps, row)).toBe(JSON.stringify(record));
+      const row = (await readVersion(deps.db, r.server, r.version))!;
+      const record = await versionRecord(deps, row);
+      expect(await versionJson(deps, row)).toBe(JSON.stringify(record));
       if ((record.bundle.verificationMaterial as { tlogEntries?: unknown[] } | undefined)?.tlogEntries) logged++;
     }
     // Bundles with their transparency log entry (once a checkpoint covers it) and without.

@@ -29,13 +29,19 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
   const { perAddress, perToken, trustedProxies, authFailures } = front;
   const app = new OpenAPIHono<Env>();
   // One log line per governance event, each logged once, after it committed.
-  let loggedAudit = currentAuditHead(deps);
-  const logAudit = (): void => {
+  // A chain of promises, so concurrent requests log each event once and in order.
+  let loggedAudit: Promise<number> = currentAuditHead(deps);
+  const logAudit = async (): Promise<void> => {
     if (!deps.logger.isLevelEnabled('info')) return;
-    for (const e of auditSince(deps, loggedAudit)) {
-      deps.logger.info({ audit: { seq: e.seq, actor: e.actor, action: e.action, subject: e.subject, details: e.details, hash: e.hash } }, 'audit event');
-      loggedAudit = e.seq;
-    }
+    loggedAudit = loggedAudit.then(async (after) => {
+      let last = after;
+      for (const e of await auditSince(deps, after)) {
+        deps.logger.info({ audit: { seq: e.seq, actor: e.actor, action: e.action, subject: e.subject, details: e.details, hash: e.hash } }, 'audit event');
+        last = e.seq;
+      }
+      return last;
+    });
+    await loggedAudit;
   };
 
   // A request id and the security headers on every response, refusals included (set after the
@@ -56,7 +62,7 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
     const route = c.req.routePath || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.observeRequest(c.req.method, route, c.res.status, seconds);
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') logAudit();
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') await logAudit();
     if (deps.logger.isLevelEnabled('info'))
       deps.logger.info(
       {

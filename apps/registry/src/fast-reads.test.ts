@@ -94,13 +94,13 @@ let hono: Side;
 beforeAll(async () => {
   database = openDatabase(join(dir, 'registry.db'));
   const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-  bootstrapAdmin(deps, ADMIN);
+  await bootstrapAdmin(deps, ADMIN);
   const app = createApp(deps);
   const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
-  t.publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
-  t.reader = createToken(deps, admin, { principal: 'host', role: 'reader' }).token;
-  const alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
-  const revoked = createToken(deps, admin, { principal: 'gone', role: 'reader' });
+  t.publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
+  t.reader = (await createToken(deps, admin, { principal: 'host', role: 'reader' })).token;
+  const alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
+  const revoked = await createToken(deps, admin, { principal: 'gone', role: 'reader' });
   t.revoked = revoked.token;
   const publisherKey = generateKeyPair();
   const aliceKey = generateKeyPair();

@@ -43,18 +43,18 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     throw notAuthenticated;
   };
 
-  function answer(req: IncomingMessage, path: string): Answer | undefined {
+  async function answer(req: IncomingMessage, path: string): Promise<Answer | undefined> {
     let m = VERSION_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       if (name === undefined || versionProblem(m[3]!)) return undefined;
-      return { route: '/v1/servers/:namespace/:name/versions/:version', body: getVersionJson(deps, name, m[3]!), cors: false };
+      return { route: '/v1/servers/:namespace/:name/versions/:version', body: await getVersionJson(deps, name, m[3]!), cors: false };
     }
     m = SERVER_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       if (name === undefined) return undefined;
-      return { route: '/v1/servers/:namespace/:name', body: getServerJson(deps, name), cors: false };
+      return { route: '/v1/servers/:namespace/:name', body: await getServerJson(deps, name), cors: false };
     }
     m = MCP_VERSION_PATH.exec(path);
     if (m) {
@@ -64,12 +64,12 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || host === undefined || !PLAIN_HOST.test(host)) return undefined;
       const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
       const origin = new URL(`${scheme}://${host}`).origin;
-      return { route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(getMcpVersion(deps, name, version, origin)), cors: true };
+      return { route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(await getMcpVersion(deps, name, version, origin)), cors: true };
     }
     return undefined;
   }
 
-  function tryAnswer(req: IncomingMessage, res: ServerResponse): boolean {
+  async function tryAnswer(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const started = performance.now();
     const url = req.url ?? '';
     const query = url.indexOf('?');
@@ -80,14 +80,14 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (!front.perAddress.allows(address)) return false;
     let principal: Principal;
     try {
-      principal = authenticate(deps, req.headers.authorization, true, refuse);
+      principal = await authenticate(deps, req.headers.authorization, true, refuse);
     } catch {
       return false;
     }
     if (!READ_ROLES.includes(principal.role) || (principal.tokenId !== null && !front.perToken.allows(principal.tokenId))) return false;
     let found: Answer | undefined;
     try {
-      found = answer(req, path);
+      found = await answer(req, path);
     } catch {
       // NOT_FOUND and every other refusal: Hono answers it (the reads changed nothing).
       return false;
@@ -116,7 +116,12 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
   }
 
   return (req, res) => {
-    if (req.method !== 'GET' || corsConfigured || !tryAnswer(req, res)) fallback(req, res);
+    if (req.method !== 'GET' || corsConfigured) return fallback(req, res);
+    // A failure before the answer was written changed nothing: Hono answers (and logs) it.
+    tryAnswer(req, res).then(
+      (answered) => answered || fallback(req, res),
+      () => res.headersSent || fallback(req, res),
+    );
   };
 }
 

@@ -11,13 +11,13 @@ export const MAX_BODY_DEPTH = 64;
 export type Env = { Bindings: Partial<HttpBindings>; Variables: { requestId: string; principal?: Principal; limitToken: (key: string) => number; authFailed: (reason: AuthFailure) => void; clientAddress: string } };
 
 /** Authenticates the caller and checks its role; the principal comes from the token only. */
-export function caller(c: Context<Env>, deps: Deps, roles: readonly Role[], action: string, options: { anonymous?: boolean } = {}): Principal {
-  const principal = authenticate(deps, c.req.header('authorization'), options.anonymous ?? false, c.get('authFailed'));
+export async function caller(c: Context<Env>, deps: Deps, roles: readonly Role[], action: string, options: { anonymous?: boolean } = {}): Promise<Principal> {
+  const principal = await authenticate(deps, c.req.header('authorization'), options.anonymous ?? false, c.get('authFailed'));
   if (principal.tokenId) {
     const wait = c.get('limitToken')(principal.tokenId);
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests for this token; retry in ${wait} s`, { retryAfter: wait });
   }
-  requireRole(deps, principal, roles, action);
+  await requireRole(deps, principal, roles, action);
   c.set('principal', principal);
   return principal;
 }

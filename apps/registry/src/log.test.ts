@@ -57,7 +57,7 @@ async function publish(version: string) {
 const verifier = () => ed25519NoteVerifier(logOrigin(TLOG_URL), deps.keys.logPublicKey);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Entries logged for records (every entry but the audit heads the checkpoints add). */
-const logged = () => logEntriesRange(database.db, 0, 256).filter((e) => e.kind !== 'audit-head').length;
+const logged = async () => (await logEntriesRange(database.db, 0, 256)).filter((e) => e.kind !== 'audit-head').length;
 
 beforeAll(async () => {
   database = openDatabase(join(dir, 'registry.db'));
@@ -69,13 +69,13 @@ beforeAll(async () => {
     metrics: createMetrics(),
     linter: createLinter(),
   };
-  bootstrapAdmin(deps, ADMIN);
-  logRegistryKeys(deps, new Date().toISOString());
+  await bootstrapAdmin(deps, ADMIN);
+  await logRegistryKeys(deps, new Date().toISOString());
   app = createApp(deps);
   const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
-  t.publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
-  t.alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
-  t.reader = createToken(deps, admin, { principal: 'host', role: 'reader' }).token;
+  t.publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
+  t.alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
+  t.reader = (await createToken(deps, admin, { principal: 'host', role: 'reader' })).token;
   expect((await call('/v1/allowlist/io.github.acme', auth(ADMIN, { ...json({ signers: [{ publicKey: publisherKey.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
   expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'alice', publicKey: aliceKey.publicKeyPem })))).status).toBe(201);
 });
@@ -86,38 +86,38 @@ afterAll(() => {
 
 describe('when the registry accepts a publish, an approval, a rejection and a revocation', () => {
   it('logs each in the same transaction as its record, and signs a checkpoint at once when idle', async () => {
-    const keysLogged = logged();
+    const keysLogged = await logged();
     expect(keysLogged).toBe(2); // the status key and the log key
     await sleep(INTERVAL);
     await publish('1.0.0');
-    expect(logged()).toBe(keysLogged + 2); // dsse and hashedrekord forms
+    expect((await logged())).toBe(keysLogged + 2); // dsse and hashedrekord forms
     const cp = await call('/v1/log/checkpoint', auth(t.reader));
     expect(cp.status).toBe(200);
     const opened = openCheckpoint(cp.text, verifier());
-    expect(opened.checkpoint.size).toBe(logSize(database.db));
+    expect(opened.checkpoint.size).toBe(await logSize(database.db));
     expect(opened.checkpoint.origin).toBe('registry.sigil.test');
 
     const manifest = weatherManifest({ version: '1.0.0' });
     const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { reviewer: 'alice', decision: 'approved', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', auth(t.alice, json({ bundle: approval })))).status).toBe(201);
-    expect(logged()).toBe(keysLogged + 4);
+    expect((await logged())).toBe(keysLogged + 4);
     await publish('1.0.1');
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.1/rejections', auth(t.alice, json({ reason: 'no' })))).status).toBe(201);
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/revocations', auth(t.alice, json({ reason: 'key leaked' })))).status).toBe(201);
-    expect(logged()).toBe(keysLogged + 8);
+    expect((await logged())).toBe(keysLogged + 8);
     // A refused decision logs nothing.
-    const size = logSize(database.db);
+    const size = await logSize(database.db);
     expect((await call('/v1/servers/io.github.acme/weather/versions/1.0.0/revocations', auth(t.alice, json({ reason: 'again' })))).status).toBe(409);
-    expect(logSize(database.db)).toBe(size);
+    expect(await logSize(database.db)).toBe(size);
   });
 
   it("logs the audit chain's head at every checkpoint, so a truncated chain no longer matches", async () => {
     await sleep(INTERVAL + 100); // the checkpoint pending from the last test is signed
     const checkpoints = database.sqlite.prepare('SELECT size FROM log_checkpoints ORDER BY size').all() as { size: number }[];
-    const heads = logEntriesRange(database.db, 0, 256).filter((e) => e.kind === 'audit-head');
+    const heads = (await logEntriesRange(database.db, 0, 256)).filter((e) => e.kind === 'audit-head');
     // Every checkpoint but the empty tree's covers the audit head logged just before it was signed.
     for (const { size } of checkpoints.filter((c) => c.size > 0)) {
-      const last = logEntryAt(database.db, size - 1)!;
+      const last = (await logEntryAt(database.db, size - 1))!;
       expect(last.kind).toBe('audit-head');
     }
     expect(heads.length).toBe(checkpoints.filter((c) => c.size > 0).length);
@@ -128,16 +128,16 @@ describe('when the registry accepts a publish, an approval, a rejection and a re
     // The logged head is an event of the chain as it stands (an auditor's check against /v1/audit).
     const event = database.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(newest.audit.seq) as { hash: string } | undefined;
     expect(event?.hash).toBe(newest.audit.hash);
-    expect(auditTip(database.db)).toEqual(newest.audit);
+    expect(await auditTip(database.db)).toEqual(newest.audit);
   });
 
   it('returns version records whose bundle carries its entry, proved in the first checkpoint covering it', async () => {
     const record = (await call('/v1/servers/io.github.acme/weather/versions/1.0.0', auth(t.reader))).body as { bundle: { verificationMaterial: { tlogEntries?: { logIndex: string; inclusionProof: { treeSize: string } }[] } } };
     const items = record.bundle.verificationMaterial.tlogEntries!;
     expect(items).toHaveLength(1);
-    const row = logEntriesFor(database.db, 'io.github.acme/weather@1.0.0', 'manifest').find((e) => e.form === 'dsse')!;
+    const row = (await logEntriesFor(database.db, 'io.github.acme/weather@1.0.0', 'manifest')).find((e) => e.form === 'dsse')!;
     expect(items[0]!.logIndex).toBe(String(row.idx));
-    expect(Number(items[0]!.inclusionProof.treeSize)).toBe(checkpointCovering(database.db, row.idx + 1)!.size);
+    expect(Number(items[0]!.inclusionProof.treeSize)).toBe((await checkpointCovering(database.db, row.idx + 1))!.size);
     // The same bytes on every read: the proof is never recomputed against a newer checkpoint.
     await publish('1.0.2');
     await sleep(INTERVAL + 100);
@@ -154,11 +154,11 @@ describe('when the registry accepts a publish, an approval, a rejection and a re
     await sleep(2 * INTERVAL + 100);
     await publish('2.0.0'); // idle: signed at once
     const first = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size;
-    expect(first).toBe(logSize(database.db));
+    expect(first).toBe(await logSize(database.db));
     await publish('2.0.1'); // within the interval: not yet
     expect(openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size).toBe(first);
     await sleep(INTERVAL + 100);
-    expect(openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size).toBe(logSize(database.db));
+    expect(openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint.size).toBe(await logSize(database.db));
   });
 });
 
@@ -223,7 +223,7 @@ describe('when a host reads the log', () => {
 
   it('serves consistency proofs between two sizes', async () => {
     const to = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint;
-    const from = checkpointCovering(database.db, 1)!.size; // the first signed checkpoint
+    const from = (await checkpointCovering(database.db, 1))!.size; // the first signed checkpoint
     const old = (await call(`/v1/log/proof?leaf=0&size=${from}`, auth(t.reader))).body as { rootHash: string };
     const r = (await call(`/v1/log/consistency?from=${from}&to=${to.size}`, auth(t.reader))).body as { hashes: string[] };
     verifyConsistency(from, to.size, r.hashes.map((h) => Buffer.from(h, 'base64')), Buffer.from(old.rootHash, 'base64'), to.root);

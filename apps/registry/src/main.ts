@@ -46,8 +46,8 @@ async function start(): Promise<void> {
   const keys = await loadRegistryKeys(join(dataDir, 'keys'));
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
-  bootstrap(deps, env, dataDir);
-  logRegistryKeys(deps, new Date().toISOString());
+  await bootstrap(deps, env, dataDir);
+  await logRegistryKeys(deps, new Date().toISOString());
 
   const front = createFront(deps);
   const app = createApp(deps, front);
@@ -100,10 +100,10 @@ async function start(): Promise<void> {
  * `<data dir>/bootstrap-token` (0600, exclusive create) before the token is committed, so the
  * admin can never be committed without its secret being kept somewhere (issue 11, 6).
  */
-function bootstrap(deps: Deps, env: Env, dataDir: string): void {
-  if (!needsBootstrap(deps)) return;
+async function bootstrap(deps: Deps, env: Env, dataDir: string): Promise<void> {
+  if (!(await needsBootstrap(deps))) return;
   if (env.SIGIL_BOOTSTRAP_TOKEN) {
-    bootstrapAdmin(deps, env.SIGIL_BOOTSTRAP_TOKEN);
+    await bootstrapAdmin(deps, env.SIGIL_BOOTSTRAP_TOKEN);
     process.stderr.write('sigil-registry: created the admin principal with the token from SIGIL_BOOTSTRAP_TOKEN\n');
     return;
   }
@@ -120,7 +120,7 @@ function bootstrap(deps: Deps, env: Env, dataDir: string): void {
   }
   let created = false;
   try {
-    created = bootstrapAdmin(deps, secret) !== undefined;
+    created = (await bootstrapAdmin(deps, secret)) !== undefined;
   } finally {
     if (!created) unlinkSync(file);
   }

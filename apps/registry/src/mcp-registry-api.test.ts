@@ -41,11 +41,11 @@ async function get(path: string, headers: Record<string, string> = {}) {
 beforeAll(async () => {
   database = openDatabase(join(dir, 'registry.db'));
   const deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-  bootstrapAdmin(deps, ADMIN);
+  await bootstrapAdmin(deps, ADMIN);
   app = createApp(deps);
   const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
-  const publisher = createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] }).token;
-  const alice = createToken(deps, admin, { principal: 'alice', role: 'security' }).token;
+  const publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
+  const alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
   const publisherKey = generateKeyPair();
   const aliceKey = generateKeyPair();
   const send = (path: string, token: string, body: unknown, method = 'POST') =>

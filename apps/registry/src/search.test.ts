@@ -27,11 +27,11 @@ beforeAll(async () => {
     linter: createLinter(),
     now: () => new Date('2026-11-24T12:00:00.000Z'),
   };
-  bootstrapAdmin(deps, ADMIN);
+  await bootstrapAdmin(deps, ADMIN);
   app = createApp(deps);
   // `_` is a legal character in a server name and a LIKE wildcard; `%` is only a wildcard.
   for (const name of ['io.github.acme/a_b', 'io.github.acme/axb', 'io.github.acme/a-b', 'io.github.acme/ab'])
-    insertServer(database.db, { name, namespace: 'io.github.acme', owner: 'acme-ci', createdAt: '2026-11-24T12:00:00.000Z' });
+    await insertServer(database.db, { name, namespace: 'io.github.acme', owner: 'acme-ci', createdAt: '2026-11-24T12:00:00.000Z' });
 });
 afterAll(() => {
   database.close();

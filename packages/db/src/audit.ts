@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { asc, desc, gt } from 'drizzle-orm';
 import { canonicalJson } from '@sigil/manifest';
-import type { Db, Executor } from './database.js';
-import { clientOf, readAuditTip } from './reads.js';
+import { type Executor, query } from './database.js';
+import { readAuditTip } from './reads.js';
 import { auditEvents } from './schema.js';
 
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -37,8 +37,8 @@ export function auditHash(e: Omit<AuditEvent, 'hash'>): string {
  * Appends one event to the hash chain. Call it inside the transaction that makes the change it
  * records, so the change and its audit event commit or roll back together.
  */
-export function appendAudit(tx: Executor, input: AuditInput): AuditEvent {
-  const last = tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get();
+export async function appendAudit(tx: Executor, input: AuditInput): Promise<AuditEvent> {
+  const last = await auditTipRow(tx);
   const event: Omit<AuditEvent, 'hash'> = {
     seq: (last?.seq ?? 0) + 1,
     at: input.at ?? new Date().toISOString(),
@@ -49,35 +49,29 @@ export function appendAudit(tx: Executor, input: AuditInput): AuditEvent {
     prevHash: last?.hash ?? GENESIS_HASH,
   };
   const hash = auditHash(event);
-  tx.insert(auditEvents)
-    .values({ ...event, details: JSON.stringify(event.details), hash })
-    .run();
+  await query(tx, (q) => q.insert(auditEvents).values({ ...event, details: JSON.stringify(event.details), hash }));
   return { ...event, hash };
 }
 
 /** The sequence number of the newest event (0 when there is none). */
-export function auditHead(db: Executor): number {
-  return db.select({ seq: auditEvents.seq }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get()?.seq ?? 0;
+export async function auditHead(db: Executor): Promise<number> {
+  return (await auditTipRow(db))?.seq ?? 0;
+}
+
+async function auditTipRow(db: Executor): Promise<{ seq: number; hash: string } | undefined> {
+  return (await query(db, (q) => q.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1)))[0];
 }
 
 /** The newest event's sequence number and hash: what a signed status carries (0 and the genesis hash when empty). */
-export function auditTip(db: Executor): { seq: number; hash: string } {
-  // Every signed status reads this: through the plain prepared statement when the handle has one.
-  if (clientOf(db)) return readAuditTip(db as Db) ?? { seq: 0, hash: GENESIS_HASH };
-  const last = db.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1).get();
-  return last ?? { seq: 0, hash: GENESIS_HASH };
+export async function auditTip(db: Executor): Promise<{ seq: number; hash: string }> {
+  // Every signed status reads this: a plain prepared statement on SQLite.
+  return (await readAuditTip(db)) ?? { seq: 0, hash: GENESIS_HASH };
 }
 
 /** Events after `after` (a sequence number), oldest first. */
-export function listAudit(db: Executor, after: number, limit: number): AuditEvent[] {
-  return db
-    .select()
-    .from(auditEvents)
-    .where(gt(auditEvents.seq, after))
-    .orderBy(asc(auditEvents.seq))
-    .limit(limit)
-    .all()
-    .map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+export async function listAudit(db: Executor, after: number, limit: number): Promise<AuditEvent[]> {
+  const rows = await query(db, (q) => q.select().from(auditEvents).where(gt(auditEvents.seq, after)).orderBy(asc(auditEvents.seq)).limit(limit));
+  return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
 }
 
 /**
@@ -86,21 +80,21 @@ export function listAudit(db: Executor, after: number, limit: number): AuditEven
  * (a head seen earlier, e.g. inside a signed status), also that the chain still holds that event
  * with that hash: a deleted or rewritten tail shows as a regression.
  */
-export function verifyAuditChain(db: Executor, signedHead?: { seq: number; hash: string }): { ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string } {
-  const result = verifyChain(db);
+export async function verifyAuditChain(db: Executor, signedHead?: { seq: number; hash: string }): Promise<{ ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string }> {
+  const result = await verifyChain(db);
   if (!result.ok || !signedHead || signedHead.seq === 0) return result;
   if (signedHead.seq > result.events) return { ok: false, brokenAt: result.events + 1, reason: `the chain ends at event ${result.events}, but event ${signedHead.seq} was signed earlier: its tail was removed` };
-  const event = listAudit(db, signedHead.seq - 1, 1)[0];
+  const event = (await listAudit(db, signedHead.seq - 1, 1))[0];
   if (event?.hash !== signedHead.hash) return { ok: false, brokenAt: signedHead.seq, reason: `event ${signedHead.seq} does not have the hash signed earlier: the chain was rewritten` };
   return result;
 }
 
-function verifyChain(db: Executor): { ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string } {
+async function verifyChain(db: Executor): Promise<{ ok: true; events: number; head: string } | { ok: false; brokenAt: number; reason: string }> {
   let prev = GENESIS_HASH;
   let expected = 1;
   let after = 0;
   for (;;) {
-    const page = listAudit(db, after, 1000);
+    const page = await listAudit(db, after, 1000);
     if (page.length === 0) return { ok: true, events: expected - 1, head: prev };
     for (const e of page) {
       if (e.seq !== expected) return { ok: false, brokenAt: e.seq, reason: `expected event ${expected}, found ${e.seq}` };

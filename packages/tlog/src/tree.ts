@@ -19,8 +19,8 @@ export interface StoredNode extends NodeId {
 /**
  * Where the tree's node hashes live: memory ({@link MemoryHashStore}), a database table, or
  * tiles fetched from a log ({@link TileHashReader}). One batch call per proof, so a SQL store
- * answers with one query. Synchronous on purpose: better-sqlite3 is, and a log append must stay
- * inside one synchronous transaction with the record it logs.
+ * answers with one query. Synchronous on purpose: a database store reads the nodes it will be
+ * asked for first (the `*Nodes` functions name them), and the tree code runs without I/O.
  */
 export interface HashReader {
   /** The hashes of `ids`, in the same order. Throw (or return a short array) when one is missing. */

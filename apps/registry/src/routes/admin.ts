@@ -41,16 +41,16 @@ export function allowlistRoutes(deps: Deps) {
     responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404) },
   });
   return router()
-    .openapi(list, (c) => c.json({ entries: allowlistEntries(deps) }, 200))
-    .openapi(one, (c) => {
+    .openapi(list, async (c) => c.json({ entries: await allowlistEntries(deps) }, 200))
+    .openapi(one, async (c) => {
       const { pattern } = c.req.valid('param');
-      const entry = getAllowlist(deps, pattern);
+      const entry = await getAllowlist(deps, pattern);
       if (!entry) throw new ServiceError('NOT_FOUND', `no allowlist entry ${pattern}`);
       return c.json(entry, 200);
     })
-    .openapi(put, (c) => c.json(putAllowlist(deps, principalOf(c), c.req.valid('param').pattern, c.req.valid('json').signers, c.req.valid('json').builders), 200))
-    .openapi(remove, (c) => {
-      deleteAllowlist(deps, principalOf(c), c.req.valid('param').pattern);
+    .openapi(put, async (c) => c.json(await putAllowlist(deps, principalOf(c), c.req.valid('param').pattern, c.req.valid('json').signers, c.req.valid('json').builders), 200))
+    .openapi(remove, async (c) => {
+      await deleteAllowlist(deps, principalOf(c), c.req.valid('param').pattern);
       return c.body(null, 204);
     });
 }
@@ -63,9 +63,9 @@ export function reviewerRoutes(deps: Deps) {
     request: { body: body(ReviewerBody) },
     responses: { 201: json(ReviewerRecord, 'The binding'), ...problems(400, 401, 403, 409, 413, 415, 422) },
   });
-  return router().openapi(add, (c) => {
+  return router().openapi(add, async (c) => {
     const b = c.req.valid('json');
-    return c.json(addReviewer(deps, principalOf(c), b.principal, b), 201);
+    return c.json(await addReviewer(deps, principalOf(c), b.principal, b), 201);
   });
 }
 
@@ -77,7 +77,7 @@ export function caRoutes(deps: Deps) {
     request: { body: body(CaBody) },
     responses: { 201: json(CaRecord, 'The CA’s fingerprint'), ...problems(400, 401, 403, 409, 413, 415, 422) },
   });
-  return router().openapi(add, (c) => c.json(registerCa(deps, principalOf(c), c.req.valid('json').certificates), 201));
+  return router().openapi(add, async (c) => c.json(await registerCa(deps, principalOf(c), c.req.valid('json').certificates), 201));
 }
 
 /** `GET /v1/whoami`: the principal, role and namespaces of the calling token. */
@@ -115,7 +115,7 @@ export function tokenRoutes(deps: Deps) {
     responses: { 200: json(TokenRevoked, 'Revoked'), ...problems(401, 403, 404, 409) },
   });
   return router()
-    .openapi(list, (c) => c.json(listTokens(deps), 200))
-    .openapi(create, (c) => c.json(createToken(deps, principalOf(c), c.req.valid('json')), 201))
-    .openapi(revoke, (c) => c.json(revokeToken(deps, principalOf(c), c.req.valid('param').id), 200));
+    .openapi(list, async (c) => c.json(await listTokens(deps), 200))
+    .openapi(create, async (c) => c.json(await createToken(deps, principalOf(c), c.req.valid('json')), 201))
+    .openapi(revoke, async (c) => c.json(await revokeToken(deps, principalOf(c), c.req.valid('param').id), 200));
 }

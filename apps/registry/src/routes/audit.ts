@@ -45,12 +45,12 @@ export function auditRoutes(deps: Deps) {
     responses: { 200: json(AuditCheck, 'Whether the chain holds, or where it breaks'), ...problems(401, 403, 422) },
   });
   return router()
-    .openapi(page, (c) => {
+    .openapi(page, async (c) => {
       const q = c.req.valid('query');
-      return c.json(readAudit(deps, q.after, q.limit) as AuditPage, 200);
+      return c.json(await readAudit(deps, q.after, q.limit) as AuditPage, 200);
     })
-    .openapi(verify, (c) => {
+    .openapi(verify, async (c) => {
       const q = c.req.valid('query');
-      return c.json(checkAudit(deps, q.seq === undefined ? undefined : { seq: q.seq, hash: q.hash! }), 200);
+      return c.json(await checkAudit(deps, q.seq === undefined ? undefined : { seq: q.seq, hash: q.hash! }), 200);
     });
 }

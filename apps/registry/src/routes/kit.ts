@@ -95,7 +95,7 @@ export function rawJson(text: string): TypedResponse<never, 200, 'json'> {
  */
 export function authorize(deps: Deps, roles: readonly Role[], action: string, options: { anonymous?: boolean } = {}): MiddlewareHandler<Env> {
   return async (c, next) => {
-    caller(c, deps, roles, action, options);
+    await caller(c, deps, roles, action, options);
     await next();
   };
 }

@@ -80,12 +80,12 @@ export function logRoutes(deps: Deps) {
   });
   // Authentication before query validation: no token is 401 whatever the query.
   app.use('*', async (c, next) => {
-    caller(c, deps, READ_ROLES, 'reading the log', { anonymous: true });
+    await caller(c, deps, READ_ROLES, 'reading the log', { anonymous: true });
     await next();
   });
-  app.openapi(checkpointRoute, (c) => {
+  app.openapi(checkpointRoute, async (c) => {
     // The newest checkpoint changes: revalidate, never cache long.
-    return c.text(readCheckpoint(deps).envelope, 200, { 'cache-control': 'no-cache' });
+    return c.text((await readCheckpoint(deps)).envelope, 200, { 'cache-control': 'no-cache' });
   });
   app.openapi(proofRoute, async (c) => {
     const q = c.req.valid('query');
@@ -95,14 +95,14 @@ export function logRoutes(deps: Deps) {
     const body = c.req.valid('json');
     return c.json(await readVersionProofs(deps, body.refs, body.size), 200);
   });
-  app.openapi(consistencyRoute, (c) => {
+  app.openapi(consistencyRoute, async (c) => {
     const q = c.req.valid('query');
-    return c.json(readConsistencyProof(deps, q.from, q.to), 200);
+    return c.json(await readConsistencyProof(deps, q.from, q.to), 200);
   });
   // Tile paths span several segments (`tile/1/x001/234.p/17`): one wildcard route, parsed strictly.
-  app.get('/tile/*', (c) => {
+  app.get('/tile/*', async (c) => {
     const path = c.req.path.slice(c.req.path.indexOf('/tile/') + 1);
-    const bytes = readTileResource(deps, path);
+    const bytes = await readTileResource(deps, path);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream', ...IMMUTABLE });
   });
   return app;

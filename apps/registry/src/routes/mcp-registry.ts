@@ -66,15 +66,15 @@ export function mcpRegistryRoutes(deps: Deps) {
   const app = router();
   app.use('*', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
   return app
-    .openapi(list, (c) => {
+    .openapi(list, async (c) => {
       const q = c.req.valid('query');
       const since = q.updated_since === undefined ? undefined : new Date(q.updated_since).toISOString();
-      return c.json(listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, new URL(c.req.url).origin), 200);
+      return c.json(await listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, new URL(c.req.url).origin), 200);
     })
-    .openapi(versions, (c) => c.json(listMcpVersions(deps, serverName(c.req.valid('param').serverName), new URL(c.req.url).origin), 200))
-    .openapi(version, (c) => {
+    .openapi(versions, async (c) => c.json(await listMcpVersions(deps, serverName(c.req.valid('param').serverName), new URL(c.req.url).origin), 200))
+    .openapi(version, async (c) => {
       const p = c.req.valid('param');
       const v = p.version === 'latest' ? 'latest' : versionOf(p.version);
-      return c.json(getMcpVersion(deps, serverName(p.serverName), v, new URL(c.req.url).origin), 200);
+      return c.json(await getMcpVersion(deps, serverName(p.serverName), v, new URL(c.req.url).origin), 200);
     });
 }

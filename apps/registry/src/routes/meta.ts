@@ -96,7 +96,7 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
     })
     .openapi(metrics, async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }))
     .openapi(keys, (c) => c.json({ keys: [{ use: 'status' as const, publicKey: deps.keys.statusPublicKey, fingerprint: deps.keys.statusFingerprint, createdAt: deps.keys.statusCreatedAt }] }, 200))
-    .openapi(root, (c) => c.json(trustedRoot(deps), 200))
+    .openapi(root, async (c) => c.json(await trustedRoot(deps), 200))
     .openapi(timestamp, async (c) => {
       const type = c.req.header('content-type') ?? 'application/json';
       const body = new Uint8Array(await c.req.arrayBuffer());

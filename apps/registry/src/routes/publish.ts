@@ -24,8 +24,8 @@ export function publishRoutes(deps: Deps) {
       ...problems(400, 401, 403, 409, 413, 415, 422),
     },
   });
-  return router().openapi(publish, (c) => {
-    const { created, record } = publishVersion(deps, principalOf(c), c.req.valid('json'));
+  return router().openapi(publish, async (c) => {
+    const { created, record } = await publishVersion(deps, principalOf(c), c.req.valid('json'));
     return created ? c.json(record, 201) : c.json(record, 200);
   });
 }

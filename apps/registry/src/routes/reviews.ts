@@ -27,8 +27,8 @@ export function reviewRoutes(deps: Deps) {
     request: { query: ReviewQuery },
     responses: { 200: json(ReviewQueue, 'A page of the queue'), ...problems(401, 403, 422) },
   });
-  return router().openapi(queue, (c) => {
+  return router().openapi(queue, async (c) => {
     const { cursor, limit, ...filter } = c.req.valid('query');
-    return c.json(reviewQueue(deps, { ...filter, ...(cursor ? { afterId: Number(cursor) } : {}) }, limit), 200);
+    return c.json(await reviewQueue(deps, { ...filter, ...(cursor ? { afterId: Number(cursor) } : {}) }, limit), 200);
   });
 }

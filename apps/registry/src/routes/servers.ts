@@ -102,35 +102,35 @@ export function serverRoutes(deps: Deps) {
   const revoke = decision('revokeVersion', '/{namespace}/{name}/versions/{version}/revocations', 'Revoke a version', 'Roles: security.', 'revoking a version', ReasonBody);
 
   return router()
-    .openapi(list, (c) => {
+    .openapi(list, async (c) => {
       const q = c.req.valid('query');
-      return c.json(listServers(deps, q.search, q.cursor, q.limit), 200);
+      return c.json(await listServers(deps, q.search, q.cursor, q.limit), 200);
     })
-    .openapi(server, (c) => {
+    .openapi(server, async (c) => {
       const p = c.req.valid('param');
-      return rawJson(getServerJson(deps, nameOf(p.namespace, p.name)));
+      return rawJson(await getServerJson(deps, nameOf(p.namespace, p.name)));
     })
-    .openapi(version, (c) => {
+    .openapi(version, async (c) => {
       const p = c.req.valid('param');
-      return rawJson(getVersionJson(deps, nameOf(p.namespace, p.name), versionOf(p.version)));
+      return rawJson(await getVersionJson(deps, nameOf(p.namespace, p.name), versionOf(p.version)));
     })
-    .openapi(review, (c) => {
+    .openapi(review, async (c) => {
       const p = c.req.valid('param');
       const name = nameOf(p.namespace, p.name);
       // A publisher reads the reviews of its own namespaces only.
-      requireNamespace(deps, principalOf(c), name);
-      return c.json(reviewVersion(deps, name, versionOf(p.version)), 200);
+      await requireNamespace(deps, principalOf(c), name);
+      return c.json(await reviewVersion(deps, name, versionOf(p.version)), 200);
     })
-    .openapi(approve, (c) => {
+    .openapi(approve, async (c) => {
       const p = c.req.valid('param');
-      return c.json(approveVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').bundle), 201);
+      return c.json(await approveVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').bundle), 201);
     })
-    .openapi(reject, (c) => {
+    .openapi(reject, async (c) => {
       const p = c.req.valid('param');
-      return c.json(rejectVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').reason), 201);
+      return c.json(await rejectVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').reason), 201);
     })
-    .openapi(revoke, (c) => {
+    .openapi(revoke, async (c) => {
       const p = c.req.valid('param');
-      return c.json(revokeVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').reason), 201);
+      return c.json(await revokeVersion(deps, principalOf(c), nameOf(p.namespace, p.name), versionOf(p.version), c.req.valid('json').reason), 201);
     });
 }

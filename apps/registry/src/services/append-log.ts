@@ -44,31 +44,32 @@ export function bundleLogEntries(kind: string, subject: string, bundle: Record<s
 }
 
 
-/** Appends inside the caller's transaction (synchronous); sign a checkpoint after it commits with {@link logAppended}. */
-export function appendLog(tx: Tx, entries: readonly LogEntryInput[], at: string): void {
-  appendLogEntries(tx, entries, at);
+/** Appends inside the caller's transaction; sign a checkpoint after it commits with {@link logAppended}. */
+export async function appendLog(tx: Tx, entries: readonly LogEntryInput[], at: string): Promise<void> {
+  await appendLogEntries(tx, entries, at);
 }
 
 /** After a transaction that appended committed: a checkpoint now when idle, else within the interval. */
-export function logAppended(deps: Deps): void {
-  checkpointer(deps).appended();
+export function logAppended(deps: Deps): Promise<void> {
+  return checkpointer(deps).appended();
 }
 
 /**
  * Logs the registry's keys (status key, log key) once each: a key change is an entry of the log,
  * so a host or monitor sees a new status key appear. Run at start, after the migrations.
  */
-export function logRegistryKeys(deps: Deps, at: string): void {
+export async function logRegistryKeys(deps: Deps, at: string): Promise<void> {
   // The log key as a C2SP verifier key: `<origin>+<key id>+<key>`.
   const vkey = formatVerifierKey(logOrigin(deps.settings.tlogUrl), deps.keys.logPublicKey);
   const keys = [
     { subject: `status:${deps.keys.statusFingerprint}`, details: { use: 'status', publicKey: deps.keys.statusPublicKey, createdAt: deps.keys.statusCreatedAt } },
     { subject: `log:${vkey}`, details: { use: 'log', verifierKey: vkey, publicKey: deps.keys.logPublicKey.export({ type: 'spki', format: 'pem' }).toString(), createdAt: deps.keys.logCreatedAt } },
   ];
-  const appended = deps.db.transaction((tx) => {
-    const missing = keys.filter((k) => logEntriesFor(tx, k.subject, 'key').length === 0);
-    appendLogEntries(tx, missing.map((k) => eventLogEntry('key', k.subject, k.details)), at);
+  const appended = await deps.db.transaction(async (tx) => {
+    const missing = [];
+    for (const k of keys) if ((await logEntriesFor(tx, k.subject, 'key')).length === 0) missing.push(k);
+    await appendLogEntries(tx, missing.map((k) => eventLogEntry('key', k.subject, k.details)), at);
     return missing.length;
   });
-  if (appended > 0) logAppended(deps);
+  if (appended > 0) await logAppended(deps);
 }

@@ -16,16 +16,16 @@ import { requireVersion, versionRecord } from './views.js';
  * reviewers when it is high-risk; it stays pending until then. Decided versions refuse
  * (ALREADY_DECIDED). Verification runs before the write transaction.
  */
-export function approveVersion(deps: Deps, actor: Principal, name: string, version: string, bundle: Record<string, unknown>): VersionRecord {
-  const row = requireVersion(deps, name, version);
+export async function approveVersion(deps: Deps, actor: Principal, name: string, version: string, bundle: Record<string, unknown>): Promise<VersionRecord> {
+  const row = await requireVersion(deps, name, version);
   if (row.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${row.status}`);
   if (actor.name === row.publisher) throw new ServiceError('SELF_APPROVAL', `${actor.name} published ${name}@${version} and cannot approve it`);
-  const bound = listReviewers(deps.db).filter((r) => r.principal === actor.name);
+  const bound = (await listReviewers(deps.db)).filter((r) => r.principal === actor.name);
   if (bound.length === 0) throw new ServiceError('SIGNER_NOT_ALLOWED', `${actor.name} is not a registered reviewer`);
   const policy = SignerPolicy.parse({
     publicKeys: bound.filter((r) => r.kind === 'key').map((r) => r.value),
     identities: bound.filter((r) => r.kind === 'identity').map((r) => ({ identity: r.value })),
-    trustedRoot: trustedRoot(deps),
+    trustedRoot: await trustedRoot(deps),
   });
   const manifest = JSON.parse(row.manifest) as Manifest;
   const digest = manifestDigest(manifest);
@@ -48,22 +48,22 @@ export function approveVersion(deps: Deps, actor: Principal, name: string, versi
   const approvalDigest = sha256(canonicalJson(bundle));
   const logged = bundleLogEntries('approval', `${name}@${version}`, bundle, policy.publicKeys);
   const now = nowIso(deps);
-  const updated = deps.db.transaction((tx) => {
-    const current = versionOf(tx, name, version)!;
+  const updated = await deps.db.transaction(async (tx) => {
+    const current = (await versionOf(tx, name, version))!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
-    if (approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
-    const count = approvalsOf(tx, current.id).length + 1;
+    if (await approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
+    const count = (await approvalsOf(tx, current.id)).length + 1;
     const needed = current.risk === 'high' ? deps.settings.highRiskApprovals : 1;
     // The audit event first: the database refuses an approval or a status change without it.
-    appendAudit(tx, { actor: actor.name, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approvalDigest, count, needed } });
-    insertApproval(tx, { versionId: current.id, reviewer: actor.name, digest: approvalDigest, bundle: JSON.stringify(bundle), signerFingerprint: signer.keyFingerprint, createdAt: now });
-    appendLog(tx, logged, now);
+    await appendAudit(tx, { actor: actor.name, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approvalDigest, count, needed } });
+    await insertApproval(tx, { versionId: current.id, reviewer: actor.name, digest: approvalDigest, bundle: JSON.stringify(bundle), signerFingerprint: signer.keyFingerprint, createdAt: now });
+    await appendLog(tx, logged, now);
     if (count >= needed) {
-      appendAudit(tx, { actor: actor.name, action: 'version.approved', subject: `${name}@${version}`, details: { approvals: count } });
-      setVersionStatus(tx, current.id, { status: 'approved' });
+      await appendAudit(tx, { actor: actor.name, action: 'version.approved', subject: `${name}@${version}`, details: { approvals: count } });
+      await setVersionStatus(tx, current.id, { status: 'approved' });
     }
-    return versionOf(tx, name, version)!;
+    return (await versionOf(tx, name, version))!;
   });
-  logAppended(deps);
+  await logAppended(deps);
   return versionRecord(deps, updated);
 }

@@ -1,5 +1,5 @@
-import { checkpointCovering, logEntriesFor, logHashReader } from '@sigil/db';
-import { buildTlogEntry, inclusionProof, logOrigin, type TlogEntryJson } from '@sigil/tlog';
+import { checkpointCovering, logEntriesFor, logHashes } from '@sigil/db';
+import { buildTlogEntry, inclusionProof, inclusionProofNodes, logOrigin, type TlogEntryJson } from '@sigil/tlog';
 import type { Deps } from '../deps.js';
 import { logId } from './read-log.js';
 
@@ -9,15 +9,15 @@ import { logId } from './read-log.js';
  * changes, so neither does the item, nor the record serving it. Undefined until that checkpoint
  * is signed (at once when the log was idle, else within `SIGIL_LOG_CHECKPOINT_MS`).
  */
-export function logEntryItem(deps: Deps, kind: string, subject: string): TlogEntryJson | undefined {
-  const row = logEntriesFor(deps.db, subject, kind).find((e) => e.form === 'dsse');
+export async function logEntryItem(deps: Deps, kind: string, subject: string): Promise<TlogEntryJson | undefined> {
+  const row = (await logEntriesFor(deps.db, subject, kind)).find((e) => e.form === 'dsse');
   if (!row) return undefined;
-  const cp = checkpointCovering(deps.db, row.idx + 1);
+  const cp = await checkpointCovering(deps.db, row.idx + 1);
   if (!cp) return undefined;
   // The registry signed this envelope over exactly this size and root; buildTlogEntry still
   // verifies the proof against that root before handing it out.
   const checkpoint = { origin: logOrigin(deps.settings.tlogUrl), size: cp.size, root: cp.root, extensions: [] };
-  return buildTlogEntry({ body: row.body, logIndex: row.idx, proof: inclusionProof(row.idx, cp.size, logHashReader(deps.db)), checkpoint: { checkpoint, envelope: cp.envelope }, logId: logId(deps) });
+  return buildTlogEntry({ body: row.body, logIndex: row.idx, proof: inclusionProof(row.idx, cp.size, await logHashes(deps.db, inclusionProofNodes(row.idx, cp.size))), checkpoint: { checkpoint, envelope: cp.envelope }, logId: logId(deps) });
 }
 
 /**
@@ -25,8 +25,8 @@ export function logEntryItem(deps: Deps, kind: string, subject: string): TlogEnt
  * once a checkpoint covers it; as stored before that. A host whose trusted root lists the log
  * checks and counts the entry; one whose root predates the log ignores it (docs/transparency-log.md).
  */
-export function withLogEntry(deps: Deps, kind: string, subject: string, bundle: Record<string, unknown>): Record<string, unknown> {
-  const item = logEntryItem(deps, kind, subject);
+export async function withLogEntry(deps: Deps, kind: string, subject: string, bundle: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const item = await logEntryItem(deps, kind, subject);
   if (!item) return bundle;
   return bundleWithEntry(bundle, item);
 }

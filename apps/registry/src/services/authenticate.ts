@@ -18,7 +18,7 @@ export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'exp
  * (RFC 9110, 11.1). Failures change nothing, so they write no audit row: `onFailure` counts them
  * (a metric and an aggregated log line), so a flood of bad tokens cannot grow the chain.
  */
-export function authenticate(deps: Deps, authorization: string | undefined, allowAnonymous: boolean, onFailure: (reason: AuthFailure) => void = () => {}): Principal {
+export async function authenticate(deps: Deps, authorization: string | undefined, allowAnonymous: boolean, onFailure: (reason: AuthFailure) => void = () => {}): Promise<Principal> {
   const denied = (reason: AuthFailure, message: string): never => {
     onFailure(reason);
     throw new ServiceError('UNAUTHENTICATED', message);
@@ -29,7 +29,7 @@ export function authenticate(deps: Deps, authorization: string | undefined, allo
   }
   const match = /^Bearer +([\x21-\x7e]{16,512})$/i.exec(authorization);
   if (!match) return denied('malformed', 'the Authorization header is not "Bearer <token>"');
-  const row = tokenBySecretHash(deps.db, hashToken(match[1]!));
+  const row = await tokenBySecretHash(deps.db, hashToken(match[1]!));
   if (!row) return denied('unknown', 'the token is not valid');
   const now = nowIso(deps);
   if (row.revokedAt) return denied('revoked', 'the token was revoked');
@@ -38,16 +38,16 @@ export function authenticate(deps: Deps, authorization: string | undefined, allo
 }
 
 /** Refuses (and audits) a principal whose role is not one of `roles`. */
-export function requireRole(deps: Deps, principal: Principal, roles: readonly Role[], action: string): void {
+export async function requireRole(deps: Deps, principal: Principal, roles: readonly Role[], action: string): Promise<void> {
   if (roles.includes(principal.role)) return;
-  deps.db.transaction((tx) => appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: action, details: { role: principal.role, needed: roles } }));
+  await deps.db.transaction(async (tx) => await appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: action, details: { role: principal.role, needed: roles } }));
   throw new ServiceError('FORBIDDEN', `${action} needs the role ${roles.join(' or ')}; this token has ${principal.role}`);
 }
 
 /** Refuses (and audits) a publisher token whose namespace patterns do not cover `name`. */
-export function requireNamespace(deps: Deps, principal: Principal, name: string): void {
+export async function requireNamespace(deps: Deps, principal: Principal, name: string): Promise<void> {
   if (principal.role !== 'publisher') return;
   if (principal.namespaces.some((p) => matchesNamespace(p, name))) return;
-  deps.db.transaction((tx) => appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: name, details: { reason: 'namespace', namespaces: principal.namespaces } }));
+  await deps.db.transaction(async (tx) => await appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: name, details: { reason: 'namespace', namespaces: principal.namespaces } }));
   throw new ServiceError('FORBIDDEN', `this token may publish only in ${principal.namespaces.join(', ') || 'no namespace'}, not ${name}`);
 }

@@ -25,7 +25,7 @@ export function newTokenSecret(): { id: string; secret: string } {
  * Creates a token for a principal (admin only). Publisher tokens must name the namespace
  * patterns they may publish in; the lifetime is bounded by the registry setting.
  */
-export function createToken(deps: Deps, actor: Principal, input: CreateTokenInput): { id: string; token: string; principal: string; role: Role; namespaces: string[]; expiresAt: string } {
+export async function createToken(deps: Deps, actor: Principal, input: CreateTokenInput): Promise<{ id: string; token: string; principal: string; role: Role; namespaces: string[]; expiresAt: string }> {
   const namespaces = input.namespaces ?? [];
   for (const p of namespaces) {
     const problem = namespacePatternProblem(p);
@@ -37,17 +37,17 @@ export function createToken(deps: Deps, actor: Principal, input: CreateTokenInpu
   const now = nowIso(deps);
   const expiresAt = new Date(Date.parse(now) + ttl * 1000).toISOString();
   const { id, secret } = newTokenSecret();
-  deps.db.transaction((tx) => {
-    ensurePrincipal(tx, input.principal, now);
-    insertToken(tx, { id, principal: input.principal, secretHash: hashToken(secret), role: input.role, namespaces: JSON.stringify(namespaces), createdAt: now, createdBy: actor.name, expiresAt });
-    appendAudit(tx, { actor: actor.name, action: 'token.create', subject: id, details: { principal: input.principal, role: input.role, namespaces, expiresAt } });
+  await deps.db.transaction(async (tx) => {
+    await ensurePrincipal(tx, input.principal, now);
+    await insertToken(tx, { id, principal: input.principal, secretHash: hashToken(secret), role: input.role, namespaces: JSON.stringify(namespaces), createdAt: now, createdBy: actor.name, expiresAt });
+    await appendAudit(tx, { actor: actor.name, action: 'token.create', subject: id, details: { principal: input.principal, role: input.role, namespaces, expiresAt } });
   });
   return { id, token: secret, principal: input.principal, role: input.role, namespaces, expiresAt };
 }
 
 /** True when the database holds no token yet: the first start creates the admin. */
-export function needsBootstrap(deps: Deps): boolean {
-  return countTokens(deps.db) === 0;
+export async function needsBootstrap(deps: Deps): Promise<boolean> {
+  return (await countTokens(deps.db)) === 0;
 }
 
 /** Shortest bootstrap token accepted: as strong as the 32 random bytes of a generated one. */
@@ -58,16 +58,16 @@ export const MIN_BOOTSTRAP_TOKEN = 32;
  * already stored it: an environment variable, or the bootstrap file written first). Returns
  * undefined when tokens already exist.
  */
-export function bootstrapAdmin(deps: Deps, token: string): { token: string } | undefined {
+export async function bootstrapAdmin(deps: Deps, token: string): Promise<{ token: string } | undefined> {
   if (token.length < MIN_BOOTSTRAP_TOKEN) throw new ServiceError('REQUEST_INVALID', `a bootstrap token is at least ${MIN_BOOTSTRAP_TOKEN} characters`);
   const now = nowIso(deps);
-  return deps.db.transaction((tx) => {
-    if (countTokens(tx) > 0) return undefined;
+  return deps.db.transaction(async (tx) => {
+    if (await countTokens(tx) > 0) return undefined;
     const { id } = newTokenSecret();
     const expiresAt = new Date(Date.parse(now) + deps.settings.tokenMaxTtlSeconds * 1000).toISOString();
-    ensurePrincipal(tx, 'admin', now);
-    insertToken(tx, { id, principal: 'admin', secretHash: hashToken(token), role: 'admin', namespaces: '[]', createdAt: now, createdBy: 'bootstrap', expiresAt });
-    appendAudit(tx, { actor: 'bootstrap', action: 'token.create', subject: id, details: { principal: 'admin', role: 'admin', bootstrap: true, expiresAt } });
+    await ensurePrincipal(tx, 'admin', now);
+    await insertToken(tx, { id, principal: 'admin', secretHash: hashToken(token), role: 'admin', namespaces: '[]', createdAt: now, createdBy: 'bootstrap', expiresAt });
+    await appendAudit(tx, { actor: 'bootstrap', action: 'token.create', subject: id, details: { principal: 'admin', role: 'admin', bootstrap: true, expiresAt } });
     return { token };
   });
 }

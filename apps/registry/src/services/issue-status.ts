@@ -13,11 +13,11 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
   // Per server asked about, its newest approved version: hosts compare it with the (unsigned)
   // server listing before `lock --update`, so a listing that hides a version is caught.
   const newest = new Map<string, string | undefined>();
-  const newestApprovedOf = (name: string): string | undefined => {
+  const newestApprovedOf = async (name: string): Promise<string | undefined> => {
     if (!newest.has(name)) {
       newest.set(
         name,
-        readApprovedVersions(deps.db, name)
+        (await readApprovedVersions(deps.db, name))
           .map((v) => v.version)
           .sort(compareVersions)
           .at(-1),
@@ -25,7 +25,9 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
     }
     return newest.get(name);
   };
-  const entries: StatusEntry[] = refs.map((ref) => {
+  const entries: StatusEntry[] = [];
+  for (const ref of refs) entries.push(await statusEntry(ref));
+  async function statusEntry(ref: string): Promise<StatusEntry> {
     let name: string;
     let version: string;
     try {
@@ -33,8 +35,8 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
     } catch {
       return { ref, status: 'unknown', approvals: [] };
     }
-    const row = readVersion(deps.db, name, version);
-    const newestApproved = newestApprovedOf(name);
+    const row = await readVersion(deps.db, name, version);
+    const newestApproved = await newestApprovedOf(name);
     if (!row) return { ref, status: 'unknown', approvals: [], ...(newestApproved ? { newestApproved } : {}) };
     return {
       ref,
@@ -42,13 +44,13 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
       digest: row.digest,
       risk: row.risk,
       // Revoked versions keep their approvals listed: the refusal is then the revocation itself.
-      approvals: row.status === 'approved' || row.status === 'revoked' ? readApprovals(deps.db, row.id).map((a) => a.digest) : [],
+      approvals: row.status === 'approved' || row.status === 'revoked' ? (await readApprovals(deps.db, row.id)).map((a) => a.digest) : [],
       ...(row.revokedAt ? { revokedAt: row.revokedAt, reason: row.revocationReason ?? '' } : {}),
       ...(newestApproved ? { newestApproved } : {}),
     };
-  });
+  }
   const issuedAt = nowIso(deps);
-  const tip = auditTip(deps.db);
+  const tip = await auditTip(deps.db);
   const predicate: StatusPredicate = {
     registry: registryUrl,
     issuedAt,

@@ -6,10 +6,10 @@ import { nowIso, type Deps } from '../deps.js';
 export const TOKEN_LIST_LIMIT = 500;
 
 /** The tokens the registry issued, newest first: who, which role, until when; never a secret or its hash. */
-export function listTokens(deps: Deps): TokenList {
+export async function listTokens(deps: Deps): Promise<TokenList> {
   const now = nowIso(deps);
   return {
-    tokens: listTokenRows(deps.db, TOKEN_LIST_LIMIT).map((t) => ({
+    tokens: (await listTokenRows(deps.db, TOKEN_LIST_LIMIT)).map((t) => ({
       id: t.id,
       principal: t.principal,
       role: t.role,

@@ -16,39 +16,39 @@ export interface PublishInput {
 
 /**
  * Publishes a signed manifest. Every slow or failing step runs before the write transaction
- * opens (better-sqlite3 transactions are synchronous): manifest format and limits, namespace
+ * opens (the transaction holds the writer lock): manifest format and limits, namespace
  * allowlist, the bundle verified over this exact manifest by a signer bound to the namespace,
  * provenance, lint. Then, in one transaction: idempotency and immutability (same digest answers
  * the existing record, another digest is VERSION_EXISTS, forever), the insert and its audit event.
  */
-export function publishVersion(deps: Deps, actor: Principal, input: PublishInput): { created: boolean; record: VersionRecord } {
+export async function publishVersion(deps: Deps, actor: Principal, input: PublishInput): Promise<{ created: boolean; record: VersionRecord }> {
   const check = checkManifestValue(input.manifest);
   if (!check.manifest) {
     const code = refusalCode(check.findings);
     throw new ServiceError(code, `the manifest is not valid: ${check.findings[0]?.path || '/'} ${check.findings[0]?.message ?? ''}`.trim(), { findings: check.findings });
   }
   const manifest = check.manifest;
-  requireNamespace(deps, actor, manifest.name);
+  await requireNamespace(deps, actor, manifest.name);
   const digest = manifestDigest(manifest);
 
   // Idempotent replays and conflicts are answered before any verification cost.
-  const existing = versionOf(deps.db, manifest.name, manifest.version);
+  const existing = await versionOf(deps.db, manifest.name, manifest.version);
   if (existing) {
-    if (existing.digest === digest) return { created: false, record: versionRecord(deps, existing) };
+    if (existing.digest === digest) return { created: false, record: await versionRecord(deps, existing) };
     throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest (${existing.digest}); versions are immutable: publish a new version`);
   }
-  if (isTombstoned(deps.db, manifest.name, manifest.version)) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} was published before and deleted; it is never reusable`);
+  if (await isTombstoned(deps.db, manifest.name, manifest.version)) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} was published before and deleted; it is never reusable`);
 
-  const { signers, builders } = namespacePolicy(deps, manifest.name);
+  const { signers, builders } = await namespacePolicy(deps, manifest.name);
   let signer: VerifiedSigner;
   try {
     signer = verifyManifestBundle(input.bundle, manifest, signers).signer;
   } catch (e) {
     throw signingRefusal(e, 'the manifest signature');
   }
-  if (input.provenance !== undefined) checkProvenance(deps, input.provenance, manifest, builders);
+  if (input.provenance !== undefined) await checkProvenance(deps, input.provenance, manifest, builders);
 
-  const lint = lintFindings(deps, manifest, actor);
+  const lint = await lintFindings(deps, manifest, actor);
   const errors = lint.filter((f) => f.severity === 'error');
   const confusable = errors.find((f) => f.rule === 'NAME_CONFUSABLE');
   if (confusable) throw new ServiceError('NAME_CONFUSABLE', confusable.message, { findings: errors });
@@ -59,27 +59,27 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
   const now = nowIso(deps);
   const { namespace } = splitServerName(manifest.name);
   const logged = bundleLogEntries('manifest', `${manifest.name}@${manifest.version}`, input.bundle, signers.publicKeys);
-  const row = deps.db.transaction((tx) => {
+  const row = await deps.db.transaction(async (tx) => {
     // Re-check inside the transaction: a concurrent publish of the same version may have won.
-    const raced = versionOf(tx, manifest.name, manifest.version);
+    const raced = await versionOf(tx, manifest.name, manifest.version);
     if (raced) {
       if (raced.digest === digest) return { row: raced, created: false };
       throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest`);
     }
     // A namespace holds a bounded number of versions awaiting review, so a flood cannot bury
     // an urgent one (the queue is also paged and filterable).
-    const pending = countPending(tx, namespace);
+    const pending = await countPending(tx, namespace);
     if (pending >= deps.settings.pendingLimit) {
       throw new ServiceError('PENDING_LIMIT', `${namespace} already has ${pending} versions waiting for review (the limit is ${deps.settings.pendingLimit}); publish again once some are approved or rejected`, { pending, limit: deps.settings.pendingLimit });
     }
-    if (!serverByName(tx, manifest.name)) {
+    if (!(await serverByName(tx, manifest.name))) {
       // Checked again here: a concurrent publish of a case variant may have created its server
       // since the lint ran (the database's servers_name_lower_idx refuses it too).
-      const twin = serverByFoldedName(tx, manifest.name);
+      const twin = await serverByFoldedName(tx, manifest.name);
       if (twin) throw new ServiceError('NAME_CONFUSABLE', caseTwin(manifest.name, twin.name).message, { findings: [caseTwin(manifest.name, twin.name)] });
-      insertServer(tx, { name: manifest.name, namespace, owner: actor.name, createdAt: now });
+      await insertServer(tx, { name: manifest.name, namespace, owner: actor.name, createdAt: now });
     }
-    const inserted = insertVersion(tx, {
+    const inserted = await insertVersion(tx, {
       server: manifest.name,
       version: manifest.version,
       digest,
@@ -96,15 +96,15 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
       findings: JSON.stringify(lint),
       publishedAt: now,
     });
-    appendAudit(tx, { actor: actor.name, action: 'version.publish', subject: `${manifest.name}@${manifest.version}`, details: { digest, signer: signer.kind === 'certificate' ? signer.identity : signer.keyFingerprint, risk } });
-    appendLog(tx, logged, now);
+    await appendAudit(tx, { actor: actor.name, action: 'version.publish', subject: `${manifest.name}@${manifest.version}`, details: { digest, signer: signer.kind === 'certificate' ? signer.identity : signer.keyFingerprint, risk } });
+    await appendLog(tx, logged, now);
     return { row: inserted, created: true };
   });
   if (row.created) {
     deps.metrics.publishes.inc();
-    logAppended(deps);
+    await logAppended(deps);
   }
-  return { created: row.created, record: versionRecord(deps, row.row) };
+  return { created: row.created, record: await versionRecord(deps, row.row) };
 }
 
 /**
@@ -113,7 +113,7 @@ export function publishVersion(deps: Deps, actor: Principal, input: PublishInput
  * the manifest's repository. It does not prove the source is benign, nor that the publisher's
  * key was not used elsewhere; without a bound builder it would prove nothing, so it is refused.
  */
-function checkProvenance(deps: Deps, provenance: Record<string, unknown>, manifest: Manifest, builders: NamespaceBuilders): void {
+async function checkProvenance(deps: Deps, provenance: Record<string, unknown>, manifest: Manifest, builders: NamespaceBuilders): Promise<void> {
   const refuse = (message: string, cause?: unknown): never => {
     throw new ServiceError('PROVENANCE_INVALID', message, {}, { cause });
   };
@@ -123,7 +123,7 @@ function checkProvenance(deps: Deps, provenance: Record<string, unknown>, manife
   const policy = SignerPolicy.parse({
     publicKeys: [...new Set(accepted.filter((b) => b.kind === 'key').map((b) => b.value))],
     identities: [...new Set(accepted.filter((b) => b.kind === 'identity').map((b) => b.value))].map((identity) => ({ identity })),
-    trustedRoot: trustedRoot(deps),
+    trustedRoot: await trustedRoot(deps),
   });
   let verified: ReturnType<typeof verifyProvenanceBundle>;
   try {
@@ -144,8 +144,8 @@ interface NamespaceBuilders {
 }
 
 /** The signer policy of the most specific allowlist pattern covering `name`, and its bound builders. */
-export function namespacePolicy(deps: Deps, name: string): { signers: SignerPolicy; builders: NamespaceBuilders } {
-  const entries = listAllowlist(deps.db);
+export async function namespacePolicy(deps: Deps, name: string): Promise<{ signers: SignerPolicy; builders: NamespaceBuilders }> {
+  const entries = await listAllowlist(deps.db);
   const pattern = mostSpecificPattern(
     entries.map((e) => e.pattern),
     name,
@@ -155,7 +155,7 @@ export function namespacePolicy(deps: Deps, name: string): { signers: SignerPoli
   const signers = SignerPolicy.parse({
     publicKeys: entry.signers.filter((s) => s.kind === 'key').map((s) => s.value),
     identities: entry.signers.filter((s) => s.kind === 'identity').map((s) => ({ identity: s.value })),
-    trustedRoot: trustedRoot(deps),
+    trustedRoot: await trustedRoot(deps),
   });
   return { signers, builders: { pattern, entries: entry.builders } };
 }
@@ -174,22 +174,22 @@ export function signingRefusal(e: unknown, what: string): ServiceError {
   }
 }
 
-function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): LintFinding[] {
+async function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): Promise<LintFinding[]> {
   const linter = deps.linter;
   const findings = linter.lintManifest(manifest, { errorRules: deps.settings.lintErrorRules });
-  if (!serverByName(deps.db, manifest.name)) {
-    const existing = allServers(deps.db);
+  if (!(await serverByName(deps.db, manifest.name))) {
+    const existing = await allServers(deps.db);
     findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, existing.map((s) => ({ name: s.name, owner: s.owner }))));
     // Names are unique case-insensitively: a case-only variant is refused whoever holds the other.
     const twin = existing.find((s) => nameKey(s.name) === nameKey(manifest.name));
     if (twin) findings.push(caseTwin(manifest.name, twin.name));
   }
   // Every approved server exposing a tool of the same name, through the tool-name index.
-  const others = approvedToolOwners(
+  const others = (await approvedToolOwners(
     deps.db,
     manifest.tools.map((t) => t.name),
     manifest.name,
-  ).map((o) => ({ name: o.server, tools: o.tools }));
+  )).map((o) => ({ name: o.server, tools: o.tools }));
   findings.push(...linter.checkShadowing(manifest, others));
   return findings;
 }

@@ -18,7 +18,7 @@ export interface AllowlistEntry {
  * there; replaces the entry's lists. A builder signer is never one of the entry's signers: a
  * provenance signed by the publisher's own key would be a self-attestation.
  */
-export function putAllowlist(deps: Deps, actor: Principal, pattern: string, signers: SignerSpec[], builders?: Array<SignerSpec & { builderId: string }>): AllowlistEntry {
+export async function putAllowlist(deps: Deps, actor: Principal, pattern: string, signers: SignerSpec[], builders?: Array<SignerSpec & { builderId: string }>): Promise<AllowlistEntry> {
   const problem = namespacePatternProblem(pattern);
   if (problem) throw new ServiceError('REQUEST_INVALID', problem);
   if (signers.length === 0) throw new ServiceError('REQUEST_INVALID', 'an allowlist entry needs at least one signer');
@@ -27,27 +27,27 @@ export function putAllowlist(deps: Deps, actor: Principal, pattern: string, sign
   // Builders left out are kept (so adding a signer never drops them); given, they replace.
   const given = builders?.map((b) => ({ builderId: b.builderId, ...normalizeSigner(b) }));
   const bound = given ? [...new Map(given.map((b) => [`${b.builderId} ${b.fingerprint}`, b])).values()] : undefined;
-  const effective = bound ?? getAllowlist(deps, pattern)?.builders ?? [];
+  const effective = bound ?? (await getAllowlist(deps, pattern))?.builders ?? [];
   const self = effective.find((b) => normal.some((s) => s.fingerprint === b.fingerprint));
   if (self) throw new ServiceError('REQUEST_INVALID', `the builder signer ${self.fingerprint} is also a signer of ${pattern}; provenance it signs would be the publisher vouching for itself`);
   const now = nowIso(deps);
-  deps.db.transaction((tx) => {
-    upsertAllowlist(tx, pattern, normal, now, bound);
-    appendAudit(tx, { actor: actor.name, action: 'allowlist.put', subject: pattern, details: { signers: normal.map((s) => s.fingerprint), ...(bound ? { builders: bound.map((b) => ({ builderId: b.builderId, signer: b.fingerprint })) } : {}) } });
+  await deps.db.transaction(async (tx) => {
+    await upsertAllowlist(tx, pattern, normal, now, bound);
+    await appendAudit(tx, { actor: actor.name, action: 'allowlist.put', subject: pattern, details: { signers: normal.map((s) => s.fingerprint), ...(bound ? { builders: bound.map((b) => ({ builderId: b.builderId, signer: b.fingerprint })) } : {}) } });
   });
-  return getAllowlist(deps, pattern)!;
+  return (await getAllowlist(deps, pattern))!;
 }
 
 /** Removes a namespace pattern (admin only). */
-export function deleteAllowlist(deps: Deps, actor: Principal, pattern: string): void {
-  deps.db.transaction((tx) => {
-    if (!deleteAllowlistRow(tx, pattern)) throw new ServiceError('NOT_FOUND', `no allowlist entry ${pattern}`);
-    appendAudit(tx, { actor: actor.name, action: 'allowlist.delete', subject: pattern });
+export async function deleteAllowlist(deps: Deps, actor: Principal, pattern: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    if (!(await deleteAllowlistRow(tx, pattern))) throw new ServiceError('NOT_FOUND', `no allowlist entry ${pattern}`);
+    await appendAudit(tx, { actor: actor.name, action: 'allowlist.delete', subject: pattern });
   });
 }
 
-export function allowlistEntries(deps: Deps): AllowlistEntry[] {
-  return listAllowlist(deps.db).map((e) => ({
+export async function allowlistEntries(deps: Deps): Promise<AllowlistEntry[]> {
+  return (await listAllowlist(deps.db)).map((e) => ({
     pattern: e.pattern,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
@@ -56,6 +56,6 @@ export function allowlistEntries(deps: Deps): AllowlistEntry[] {
   }));
 }
 
-export function getAllowlist(deps: Deps, pattern: string): AllowlistEntry | undefined {
-  return allowlistEntries(deps).find((e) => e.pattern === pattern);
+export async function getAllowlist(deps: Deps, pattern: string): Promise<AllowlistEntry | undefined> {
+  return (await allowlistEntries(deps)).find((e) => e.pattern === pattern);
 }

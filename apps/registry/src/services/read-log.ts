@@ -1,23 +1,27 @@
-import { type CheckpointRow, checkpointAt, latestCheckpoint, logEntriesFor, logEntriesRange, logEntryAt, logEntryByLeafHash, logHashReader, type LogEntryRow, versionOf } from '@sigil/db';
+import { type CheckpointRow, checkpointAt, latestCheckpoint, logEntriesFor, logEntriesRange, logEntryAt, logEntryByLeafHash, logHashes, type LogEntryRow, versionOf } from '@sigil/db';
 import {
   buildTlogEntry,
   consistencyProof,
+  consistencyProofNodes,
   ed25519NoteVerifier,
   ed25519PublicKeyBytes,
   encodeEntryBundle,
   inclusionProof,
+  inclusionProofNodes,
   keyHash,
   logOrigin,
   openCheckpoint,
   parseTilePath,
   readTile,
   SIG_TYPE_ED25519,
+  TILE_HEIGHT,
   TILE_WIDTH,
   tileWidth,
   TlogError,
   type TlogEntryJson,
   transparencyLogInstance,
   treeRoot,
+  treeRootNodes,
 } from '@sigil/tlog';
 import type { LogProofsResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
@@ -37,8 +41,8 @@ export function logInstance(deps: Deps) {
 }
 
 /** The newest signed checkpoint (an empty log's is signed on first read). */
-export function readCheckpoint(deps: Deps): CheckpointRow {
-  return latestCheckpoint(deps.db) ?? checkpointer(deps).signNow();
+export async function readCheckpoint(deps: Deps): Promise<CheckpointRow> {
+  return (await latestCheckpoint(deps.db)) ?? checkpointer(deps).signNow();
 }
 
 /**
@@ -46,29 +50,32 @@ export function readCheckpoint(deps: Deps): CheckpointRow {
  * `tile/entries/<N>[.p/<W>]` (entry bundle). Only what a signed checkpoint covers is served, so
  * every response is immutable. NOT_FOUND beyond it, REQUEST_INVALID for a non-canonical path.
  */
-export function readTileResource(deps: Deps, path: string): Uint8Array {
+export async function readTileResource(deps: Deps, path: string): Promise<Uint8Array> {
   let tile;
   try {
     tile = parseTilePath(path);
   } catch (cause) {
     throw new ServiceError('REQUEST_INVALID', `not a canonical tile path: ${cause instanceof TlogError ? cause.message : 'malformed'}`, {}, { cause });
   }
-  const size = readCheckpoint(deps).size;
+  const size = (await readCheckpoint(deps)).size;
   const level = tile.kind === 'hashes' ? tile.level : 0;
   const available = tileWidth(level, tile.index, size);
   // Any width up to what the newest signed tree holds: those hashes never change.
   if (tile.width > available) throw new ServiceError('NOT_FOUND', `the log's newest checkpoint (size ${size}) does not cover ${path}`);
-  if (tile.kind === 'hashes') return readTile(logHashReader(deps.db), { level: tile.level, index: tile.index, width: tile.width });
+  if (tile.kind === 'hashes') {
+    const ids = Array.from({ length: tile.width }, (_, i) => ({ level: tile.level * TILE_HEIGHT, index: tile.index * TILE_WIDTH + i }));
+    return readTile(await logHashes(deps.db, ids), { level: tile.level, index: tile.index, width: tile.width });
+  }
   const from = tile.index * TILE_WIDTH;
-  return encodeEntryBundle(logEntriesRange(deps.db, from, from + tile.width).map((e) => e.body));
+  return encodeEntryBundle((await logEntriesRange(deps.db, from, from + tile.width)).map((e) => e.body));
 }
 
 /** How `GET /v1/log/proof?leaf=` names a leaf: its index, its leaf hash (64 hex), or `name@version` (the manifest's dsse entry). */
-function findLeaf(deps: Deps, leaf: string): LogEntryRow {
+async function findLeaf(deps: Deps, leaf: string): Promise<LogEntryRow> {
   let row: LogEntryRow | undefined;
-  if (/^(0|[1-9][0-9]{0,15})$/.test(leaf)) row = logEntryAt(deps.db, Number(leaf));
-  else if (/^(sha256:)?[0-9a-f]{64}$/.test(leaf)) row = logEntryByLeafHash(deps.db, Buffer.from(leaf.replace(/^sha256:/, ''), 'hex'));
-  else if (/^[^@\s]{1,300}@[^@\s]{1,100}$/.test(leaf)) row = logEntriesFor(deps.db, leaf, 'manifest').find((e) => e.form === 'dsse');
+  if (/^(0|[1-9][0-9]{0,15})$/.test(leaf)) row = await logEntryAt(deps.db, Number(leaf));
+  else if (/^(sha256:)?[0-9a-f]{64}$/.test(leaf)) row = await logEntryByLeafHash(deps.db, Buffer.from(leaf.replace(/^sha256:/, ''), 'hex'));
+  else if (/^[^@\s]{1,300}@[^@\s]{1,100}$/.test(leaf)) row = (await logEntriesFor(deps.db, leaf, 'manifest')).find((e) => e.form === 'dsse');
   else throw new ServiceError('REQUEST_INVALID', 'leaf is a leaf index, a leaf hash (64 hex digits) or name@version');
   if (!row) throw new ServiceError('NOT_FOUND', `no log entry ${JSON.stringify(leaf.slice(0, 120))}`);
   return row;
@@ -96,16 +103,16 @@ export interface InclusionProofResponse {
  * when the leaf is newer than the newest one.
  */
 export async function readInclusionProof(deps: Deps, leaf: string, size?: number): Promise<InclusionProofResponse> {
-  const row = findLeaf(deps, leaf);
+  const row = await findLeaf(deps, leaf);
   let cp: CheckpointRow;
   if (size === undefined) cp = await checkpointer(deps).covering(row.idx + 1);
   else {
-    const at = checkpointAt(deps.db, size);
+    const at = await checkpointAt(deps.db, size);
     if (!at) throw new ServiceError('NOT_FOUND', `the log signed no checkpoint of size ${size}`);
     if (row.idx >= size) throw new ServiceError('REQUEST_INVALID', `leaf ${row.idx} is not in the tree of size ${size}`);
     cp = at;
   }
-  const proof = inclusionProof(row.idx, cp.size, logHashReader(deps.db));
+  const proof = inclusionProof(row.idx, cp.size, await logHashes(deps.db, inclusionProofNodes(row.idx, cp.size)));
   const out: InclusionProofResponse = {
     logIndex: row.idx,
     kind: row.kind,
@@ -122,7 +129,7 @@ export async function readInclusionProof(deps: Deps, leaf: string, size?: number
   }
   if (row.kind === 'manifest' && row.form === 'dsse' && out.tlogEntry) {
     const at = row.subject.lastIndexOf('@');
-    const version = versionOf(deps.db, row.subject.slice(0, at), row.subject.slice(at + 1));
+    const version = await versionOf(deps.db, row.subject.slice(0, at), row.subject.slice(at + 1));
     if (version) {
       const bundle = JSON.parse(version.bundle) as Record<string, unknown>;
       out.bundle = { ...bundle, verificationMaterial: { ...(bundle.verificationMaterial as Record<string, unknown>), tlogEntries: [out.tlogEntry] } };
@@ -161,12 +168,12 @@ export async function readVersionProofs(deps: Deps, refs: readonly string[], siz
 }
 
 /** A consistency proof from the tree of `from` leaves to the one of `to` (default: the newest checkpoint). */
-export function readConsistencyProof(deps: Deps, from: number, to?: number): { from: number; to: number; hashes: string[]; rootHash: string; checkpoint?: string } {
-  const latest = readCheckpoint(deps);
+export async function readConsistencyProof(deps: Deps, from: number, to?: number): Promise<{ from: number; to: number; hashes: string[]; rootHash: string; checkpoint?: string }> {
+  const latest = await readCheckpoint(deps);
   const target = to ?? latest.size;
   if (from > target || target > latest.size) throw new ServiceError('REQUEST_INVALID', `sizes must satisfy from <= to <= ${latest.size} (the newest checkpoint)`);
-  const reader = logHashReader(deps.db);
-  const signed = checkpointAt(deps.db, target);
+  const reader = await logHashes(deps.db, [...consistencyProofNodes(from, target), ...treeRootNodes(target)]);
+  const signed = await checkpointAt(deps.db, target);
   return {
     from,
     to: target,

@@ -8,7 +8,7 @@ import { logInstance } from './read-log.js';
  * Registers an organisation CA (admin only): its PEM chain, issuing CA first and root last.
  * Leaves under it may then sign, for the identities the allowlist names.
  */
-export function registerCa(deps: Deps, actor: Principal, chainPem: string): { fingerprint: string } {
+export async function registerCa(deps: Deps, actor: Principal, chainPem: string): Promise<{ fingerprint: string }> {
   let fingerprint: string;
   try {
     buildTrustedRoot({ certificateAuthorities: [{ certificates: chainPem }] });
@@ -19,17 +19,17 @@ export function registerCa(deps: Deps, actor: Principal, chainPem: string): { fi
     throw new ServiceError('REQUEST_INVALID', 'certificates must be a PEM chain of CA certificates, issuing CA first', {}, { cause });
   }
   const now = nowIso(deps);
-  deps.db.transaction((tx) => {
-    insertCertificateAuthority(tx, { fingerprint, chainPem, createdAt: now });
-    appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint });
+  await deps.db.transaction(async (tx) => {
+    await insertCertificateAuthority(tx, { fingerprint, chainPem, createdAt: now });
+    await appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint });
   });
   return { fingerprint };
 }
 
 /** The registry's Sigstore trusted root: registered organisation CAs, its own TSA and its transparency log. */
-export function trustedRoot(deps: Deps): TrustedRootJson {
+export async function trustedRoot(deps: Deps): Promise<TrustedRootJson> {
   const root = buildTrustedRoot({
-    certificateAuthorities: listCertificateAuthorities(deps.db).map((c) => ({ certificates: c.chainPem })),
+    certificateAuthorities: (await listCertificateAuthorities(deps.db)).map((c) => ({ certificates: c.chainPem })),
     timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }],
   });
   return { ...root, tlogs: [logInstance(deps)] };

@@ -7,10 +7,10 @@ import { findings, requireVersion } from './views.js';
 export type Review = ReviewView;
 
 /** Lint findings and the structured diff against the last approved version of the same server. */
-export function reviewVersion(deps: Deps, name: string, version: string): Review {
-  const row = requireVersion(deps, name, version);
+export async function reviewVersion(deps: Deps, name: string, version: string): Promise<Review> {
+  const row = await requireVersion(deps, name, version);
   const manifest = JSON.parse(row.manifest) as Manifest;
-  const baseline = versionsOf(deps.db, name).find((v) => v.status === 'approved' && v.id !== row.id && v.id < row.id) ?? versionsOf(deps.db, name).find((v) => v.status === 'approved' && v.id !== row.id);
+  const baseline = (await versionsOf(deps.db, name)).find((v) => v.status === 'approved' && v.id !== row.id && v.id < row.id) ?? (await versionsOf(deps.db, name)).find((v) => v.status === 'approved' && v.id !== row.id);
   const base = baseline ? (JSON.parse(baseline.manifest) as Manifest) : undefined;
   return {
     name,
@@ -25,7 +25,7 @@ export function reviewVersion(deps: Deps, name: string, version: string): Review
     baseline: baseline ? { version: baseline.version, digest: baseline.digest } : null,
     diff: base ? diffTools(base.tools, manifest.tools) : null,
     instructionsChanged: base ? (base.instructions ?? null) !== (manifest.instructions ?? null) : false,
-    approvals: approvalsOf(deps.db, row.id).length,
+    approvals: (await approvalsOf(deps.db, row.id)).length,
     approvalsRequired: row.risk === 'high' ? deps.settings.highRiskApprovals : 1,
     riskReasons: row.risk === 'high' ? riskReasons(manifest, findings(row)) : [],
   };
@@ -48,8 +48,8 @@ function riskReasons(manifest: Manifest, lint: LintFinding[]): string[] {
  * One page of the review queue: versions matching the filters (default pending), oldest first,
  * and the cursor of the next page (null on the last), so nothing hides behind a flood.
  */
-export function reviewQueue(deps: Deps, filter: VersionFilter, limit: number): ReviewQueue {
-  const rows = versionsByStatus(deps.db, filter, limit + 1);
+export async function reviewQueue(deps: Deps, filter: VersionFilter, limit: number): Promise<ReviewQueue> {
+  const rows = await versionsByStatus(deps.db, filter, limit + 1);
   const page = rows.slice(0, limit);
   return {
     reviews: page.map((v) => ({ name: v.server, version: v.version, digest: v.digest, status: v.status, risk: v.risk, publisher: v.publisher, publishedAt: v.publishedAt, findings: findings(v).length })),

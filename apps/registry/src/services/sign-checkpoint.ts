@@ -1,5 +1,5 @@
-import { appendLogEntries, auditTip, type CheckpointRow, type Db, insertCheckpoint, latestCheckpoint, logEntriesFor, logHashReader, logSize } from '@sigil/db';
-import { ed25519NoteSigner, logOrigin, signCheckpoint, treeRoot } from '@sigil/tlog';
+import { appendLogEntries, auditTip, type CheckpointRow, type Db, insertCheckpoint, latestCheckpoint, logEntriesFor, logHashes, logSize } from '@sigil/db';
+import { ed25519NoteSigner, logOrigin, signCheckpoint, treeRoot, treeRootNodes } from '@sigil/tlog';
 import type { Deps } from '../deps.js';
 import { eventLogEntry } from './log-event.js';
 
@@ -16,21 +16,19 @@ export class Checkpointer {
   constructor(private readonly deps: Deps) {}
 
   /** Called after a transaction that appended to the log has committed. */
-  appended(): void {
+  async appended(): Promise<void> {
     if (this.timer) return;
     const wait = this.lastSignedAt + this.deps.settings.logCheckpointMs - Date.now();
     if (wait <= 0) {
-      this.signNow();
+      await this.signNow();
       return;
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      try {
-        this.signNow();
-      } catch (err) {
+      this.signNow().catch((err: unknown) => {
         // The next append or read signs again; a closed database (shutdown) ends here.
         this.deps.logger.error({ err }, 'signing a log checkpoint failed');
-      }
+      });
     }, wait);
     this.timer.unref();
   }
@@ -41,20 +39,20 @@ export class Checkpointer {
    * not hold it yet: every checkpoint then covers the head of the audit chain as it was, so a
    * truncated or rewritten chain no longer matches a logged head (docs/transparency-log.md).
    */
-  signNow(): CheckpointRow {
+  async signNow(): Promise<CheckpointRow> {
     const origin = logOrigin(this.deps.settings.tlogUrl);
     const signedAt = new Date().toISOString();
-    const { latest, signed } = this.deps.db.transaction((tx) => {
-      const size = logSize(tx);
-      const newest = latestCheckpoint(tx);
+    const { latest, signed } = await this.deps.db.transaction(async (tx) => {
+      const size = await logSize(tx);
+      const newest = await latestCheckpoint(tx);
       if (newest && newest.size >= size) return { latest: newest, signed: false };
-      const head = auditTip(tx);
+      const head = await auditTip(tx);
       const subject = `audit:${head.seq}`;
-      if (head.seq > 0 && logEntriesFor(tx, subject, 'audit-head').length === 0) appendLogEntries(tx, [eventLogEntry('audit-head', subject, { audit: head, at: signedAt })], signedAt);
-      const total = logSize(tx);
-      const root = treeRoot(total, logHashReader(tx));
+      if (head.seq > 0 && (await logEntriesFor(tx, subject, 'audit-head')).length === 0) await appendLogEntries(tx, [eventLogEntry('audit-head', subject, { audit: head, at: signedAt })], signedAt);
+      const total = await logSize(tx);
+      const root = treeRoot(total, await logHashes(tx, treeRootNodes(total)));
       const envelope = signCheckpoint({ origin, size: total, root, extensions: [] }, ed25519NoteSigner(origin, this.deps.keys.logPrivateKey));
-      insertCheckpoint(tx, { size: total, root, envelope, signedAt });
+      await insertCheckpoint(tx, { size: total, root, envelope, signedAt });
       return { latest: { size: total, root: Buffer.from(root), envelope, signedAt }, signed: true };
     });
     if (signed) this.lastSignedAt = Date.now();
@@ -63,12 +61,12 @@ export class Checkpointer {
   }
 
   /** The first checkpoint covering `size` leaves (signed within the interval). */
-  covering(size: number): Promise<CheckpointRow> {
-    const latest = latestCheckpoint(this.deps.db);
-    if (latest && latest.size >= size) return Promise.resolve(latest);
-    return new Promise((resolve) => {
+  async covering(size: number): Promise<CheckpointRow> {
+    const latest = await latestCheckpoint(this.deps.db);
+    if (latest && latest.size >= size) return latest;
+    return new Promise((resolve, reject) => {
       this.waiters.push({ size, resolve });
-      this.appended();
+      this.appended().catch(reject);
     });
   }
 }

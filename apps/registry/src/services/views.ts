@@ -5,7 +5,7 @@ import { ServiceError } from '../errors.js';
 import { bundleWithEntry, logEntryItem, withLogEntry } from './attach-log-entry.js';
 
 /** The wire view of a stored version: everything a host needs to verify it again itself. */
-export function versionRecord(deps: Deps, row: VersionRecordRow): VersionRecord {
+export async function versionRecord(deps: Deps, row: VersionRecordRow): Promise<VersionRecord> {
   return {
     name: row.server,
     version: row.version,
@@ -18,9 +18,9 @@ export function versionRecord(deps: Deps, row: VersionRecordRow): VersionRecord 
     signer: { kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
     publishedAt: row.publishedAt,
     // The publisher's bundle with its transparency log entry, once a checkpoint covers it.
-    bundle: withLogEntry(deps, 'manifest', `${row.server}@${row.version}`, JSON.parse(row.bundle) as Record<string, unknown>),
+    bundle: await withLogEntry(deps, 'manifest', `${row.server}@${row.version}`, JSON.parse(row.bundle) as Record<string, unknown>),
     ...(row.provenance ? { provenance: JSON.parse(row.provenance) as Record<string, unknown> } : {}),
-    approvals: approvalsOf(deps.db, row.id).map((a) => ({ digest: a.digest as VersionRecord['digest'], reviewer: a.reviewer, bundle: JSON.parse(a.bundle) as Record<string, unknown>, createdAt: a.createdAt })),
+    approvals: (await approvalsOf(deps.db, row.id)).map((a) => ({ digest: a.digest as VersionRecord['digest'], reviewer: a.reviewer, bundle: JSON.parse(a.bundle) as Record<string, unknown>, createdAt: a.createdAt })),
     ...(row.rejectedAt ? { rejection: { reason: row.rejectionReason ?? '', by: row.rejectedBy ?? '', at: row.rejectedAt } } : {}),
     ...(row.revokedAt ? { revocation: { reason: row.revocationReason ?? '', by: row.revokedBy ?? '', at: row.revokedAt } } : {}),
   };
@@ -31,8 +31,8 @@ export function findings(row: VersionRow): LintFinding[] {
 }
 
 /** The stored version `name@version`, or NOT_FOUND. */
-export function requireVersion(deps: Deps, name: string, version: string): VersionRow {
-  const row = versionOf(deps.db, name, version);
+export async function requireVersion(deps: Deps, name: string, version: string): Promise<VersionRow> {
+  const row = await versionOf(deps.db, name, version);
   if (!row) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
   return row;
 }
@@ -45,8 +45,8 @@ export function requireVersion(deps: Deps, name: string, version: string): Versi
  * stored rather than parsed and serialised again; the result is the text `JSON.stringify` gives
  * for {@link versionRecord} of the same row (a test holds the two together).
  */
-export function getVersionJson(deps: Deps, name: string, version: string): string {
-  const row = readVersion(deps.db, name, version);
+export async function getVersionJson(deps: Deps, name: string, version: string): Promise<string> {
+  const row = await readVersion(deps.db, name, version);
   if (!row) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
   return versionJson(deps, row);
 }
@@ -54,10 +54,10 @@ export function getVersionJson(deps: Deps, name: string, version: string): strin
 const str = JSON.stringify;
 
 /** {@link versionRecord} of `row` as JSON text, with the stored JSON columns spliced in. */
-export function versionJson(deps: Deps, row: VersionRecordRow): string {
+export async function versionJson(deps: Deps, row: VersionRecordRow): Promise<string> {
   const signer = str({ kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) });
   let approvals = '';
-  for (const a of readApprovals(deps.db, row.id)) {
+  for (const a of await readApprovals(deps.db, row.id)) {
     approvals += `${approvals ? ',' : ''}{"digest":${str(a.digest)},"reviewer":${str(a.reviewer)},"bundle":${a.bundle},"createdAt":${str(a.createdAt)}}`;
   }
   // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
@@ -76,9 +76,9 @@ export function versionJson(deps: Deps, row: VersionRecordRow): string {
 }
 
 /** A server and its versions, newest first, as JSON text (only the columns the answer shows are read). */
-export function getServerJson(deps: Deps, name: string): string {
-  if (!serverExists(deps.db, name)) throw new ServiceError('NOT_FOUND', `no server ${name}`);
-  const versions: ServerRecord['versions'] = readVersionSummaries(deps.db, name).map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt }));
+export async function getServerJson(deps: Deps, name: string): Promise<string> {
+  if (!(await serverExists(deps.db, name))) throw new ServiceError('NOT_FOUND', `no server ${name}`);
+  const versions: ServerRecord['versions'] = (await readVersionSummaries(deps.db, name)).map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt }));
   return str({ name, versions } satisfies ServerRecord);
 }
 
