@@ -147,23 +147,28 @@ export async function readInclusionProof(deps: Deps, leaf: string, size?: number
  * the log has no entry for simply has none listed: the host decides what is missing.
  */
 export async function readVersionProofs(deps: Deps, refs: readonly string[], size?: number): Promise<LogProofsResponse> {
-  const rows = [...new Set(refs)].flatMap((ref) =>
-    (['manifest', 'approval'] as const).flatMap((kind) => logEntriesFor(deps.db, ref, kind).filter((e) => e.form === 'dsse').map((row) => ({ ref, kind, row }))),
-  );
+  const rows: { ref: string; kind: 'manifest' | 'approval'; row: LogEntryRow }[] = [];
+  for (const ref of new Set(refs)) {
+    for (const kind of ['manifest', 'approval'] as const) {
+      for (const row of await logEntriesFor(deps.db, ref, kind)) if (row.form === 'dsse') rows.push({ ref, kind, row });
+    }
+  }
   let cp: CheckpointRow;
-  if (size === undefined) cp = rows.length ? await checkpointer(deps).covering(Math.max(...rows.map((r) => r.row.idx)) + 1) : readCheckpoint(deps);
+  if (size === undefined) cp = rows.length ? await checkpointer(deps).covering(Math.max(...rows.map((r) => r.row.idx)) + 1) : await readCheckpoint(deps);
   else {
-    const at = checkpointAt(deps.db, size);
+    const at = await checkpointAt(deps.db, size);
     if (!at) throw new ServiceError('NOT_FOUND', `the log signed no checkpoint of size ${size}`);
     cp = at;
   }
-  const reader = logHashReader(deps.db);
+  const proven = rows.filter((r) => r.row.idx < cp.size);
+  const reader = await logHashes(
+    deps.db,
+    proven.flatMap((r) => inclusionProofNodes(r.row.idx, cp.size)),
+  );
   return {
     checkpoint: cp.envelope,
     treeSize: cp.size,
-    entries: rows
-      .filter((r) => r.row.idx < cp.size)
-      .map(({ ref, kind, row }) => ({ ref, kind, logIndex: row.idx, body: b64(row.body), hashes: inclusionProof(row.idx, cp.size, reader).map(b64) })),
+    entries: proven.map(({ ref, kind, row }) => ({ ref, kind, logIndex: row.idx, body: b64(row.body), hashes: inclusionProof(row.idx, cp.size, reader).map(b64) })),
   };
 }
 
