@@ -62,7 +62,7 @@ export async function versionJson(deps: Deps, row: VersionRecordRow): Promise<st
   }
   // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
   // stored text until then, the same object versionRecord builds after.
-  const entry = logEntryItem(deps, 'manifest', `${row.server}@${row.version}`);
+  const entry = await logEntryItem(deps, 'manifest', `${row.server}@${row.version}`);
   const bundle = entry ? str(bundleWithEntry(JSON.parse(row.bundle) as Record<string, unknown>, entry)) : row.bundle;
   return (
     `{"name":${str(row.server)},"version":${str(row.version)},"digest":${str(row.digest)},"toolsDigest":${str(row.toolsDigest)},"manifest":${row.manifest}` +
