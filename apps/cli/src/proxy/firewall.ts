@@ -51,6 +51,7 @@ type Obj = Record<string, unknown>;
 type Request = Extract<Classified, { kind: 'request' }>;
 type Response = Extract<Classified, { kind: 'response' }>;
 type Answer = { result?: Obj | undefined; error?: Obj | undefined };
+type Held = { m: Classified; size: number };
 
 export interface FirewallOptions {
   /** The pinned, verified manifest the server must match. */
@@ -81,12 +82,11 @@ export class Firewall {
   private envelope: Obj | undefined;
   /** The opening exchange: the host's own `initialize`/`server/discover`, or the proxy's `server/discover`. */
   private opening: { proxyId: string; host: Request | undefined } | undefined;
-  private heldHost: Classified[] = [];
-  private heldServer: Classified[] = [];
+  /** Held messages with their size on the wire (for the held-bytes bound). */
+  private heldHost: Held[] = [];
+  private heldServer: Held[] = [];
   private heldHostBytes = 0;
   private heldServerBytes = 0;
-  /** Size on the wire of each parsed message, for the held-bytes bound. */
-  private readonly sizes = new WeakMap<object, number>();
   private readonly ids = new IdMap();
   /** Server-to-host requests awaiting the host's answer (typed keys). */
   private readonly serverRequests = new Set<string>();
@@ -106,9 +106,7 @@ export class Firewall {
     if (this.state === 'closed' && !this.refusal) return;
     const parsed = parseStrict(bytes);
     if (!parsed.ok) return this.answerHost(null, 'MESSAGE_INVALID', parsed.reason, PARSE_ERROR);
-    const m = classify(parsed.value);
-    if ('message' in m) this.sizes.set(m.message, bytes.length);
-    this.hostMessage(m);
+    this.hostMessage(classify(parsed.value), bytes.length);
   }
 
   /** A host line over the size limit: refused, never forwarded. */
@@ -116,7 +114,7 @@ export class Firewall {
     this.answerHost(null, 'MESSAGE_TOO_LARGE', `the message is larger than ${limit} bytes`);
   }
 
-  private hostMessage(m: Classified): void {
+  private hostMessage(m: Classified, size: number): void {
     if (m.kind === 'batch') return this.answerHost(null, 'BATCH_REFUSED', 'JSON-RPC batches are not part of MCP since revision 2025-06-18');
     if (m.kind === 'invalid') return this.answerHost(m.id, 'MESSAGE_INVALID', m.reason);
     if (this.state === 'closed') {
@@ -126,31 +124,26 @@ export class Firewall {
     if (m.kind === 'response') return this.hostResponse(m);
     if (this.state === 'open') return this.admit(m);
     if (this.state === 'starting' && m.kind === 'request') {
-      if (m.method === 'initialize') return this.begin('legacy', m);
+      if (m.method === 'initialize') return this.begin('legacy', m, size);
       if (m.method === 'server/discover' || typeof m.params?._meta === 'object') {
         const meta = (m.params?._meta ?? {}) as Obj;
-        if (m.method === 'server/discover' || typeof meta[META.protocolVersion] === 'string') return this.begin('modern', m);
+        if (m.method === 'server/discover' || typeof meta[META.protocolVersion] === 'string') return this.begin('modern', m, size);
       }
     }
-    this.holdHost(m);
+    this.holdHost(m, size);
   }
 
-  private holdHost(m: Classified): void {
-    const size = this.sizeOf(m);
+  private holdHost(m: Classified, size: number): void {
     if (this.heldHost.length >= MAX_HELD || this.heldHostBytes + size > MAX_HELD_BYTES) {
       if (m.kind === 'request') this.answerHost(m.id, 'HELD_LIMIT', `more than ${MAX_HELD} messages or ${MAX_HELD_BYTES} bytes are waiting for the tools check`);
       return;
     }
     this.heldHostBytes += size;
-    this.heldHost.push(m);
-  }
-
-  private sizeOf(m: Classified): number {
-    return 'message' in m ? (this.sizes.get(m.message) ?? 0) : 0;
+    this.heldHost.push({ m, size });
   }
 
   /** Empties the host queue (to re-dispatch or answer it). */
-  private takeHeldHost(): Classified[] {
+  private takeHeldHost(): Held[] {
     const held = this.heldHost;
     this.heldHost = [];
     this.heldHostBytes = 0;
@@ -182,12 +175,13 @@ export class Firewall {
       return this.answerHost(m.id, 'TOOL_NOT_PINNED', `the tool ${JSON.stringify(name ?? null)} is not in the pinned manifest of ${this.options.manifest.name}@${this.options.manifest.version}`);
     }
     if (m.method === 'initialize') return this.answerHost(m.id, 'MESSAGE_INVALID', 'the session is already initialized');
-    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
-    this.sendServer({ ...m.message, id: proxyId });
+    // The parsed message is the firewall's own: its id is replaced in place (same key order as a copy).
+    m.message.id = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+    this.sendServer(m.message);
   }
 
   /** The host's opening request: start verifying. */
-  private begin(era: 'legacy' | 'modern', m: Request): void {
+  private begin(era: 'legacy' | 'modern', m: Request, size: number): void {
     this.state = 'verifying';
     this.era = era;
     if (era === 'modern') {
@@ -202,7 +196,7 @@ export class Firewall {
       return;
     }
     // A modern host that skipped discovery (a cached result): the proxy discovers for itself.
-    this.holdHost(m);
+    this.holdHost(m, size);
     const proxyId = this.ask('server/discover', { _meta: this.envelope }, (answer) => this.openingAnswered(answer));
     this.opening = { proxyId, host: undefined };
   }
@@ -217,8 +211,7 @@ export class Firewall {
     const m = classify(parsed.value);
     if (m.kind === 'batch') return this.refuse('BATCH_REFUSED', { reason: 'the server sent a JSON-RPC batch, which MCP no longer has', details: {} });
     if (m.kind === 'invalid') return this.refuse('MESSAGE_INVALID', { reason: `the server sent an invalid message: ${m.reason}`, details: {} });
-    this.sizes.set(m.message, bytes.length);
-    this.serverMessage(m);
+    this.serverMessage(m, bytes.length);
   }
 
   /** A server line over the size limit. */
@@ -226,7 +219,7 @@ export class Firewall {
     this.refuse('MESSAGE_TOO_LARGE', { reason: `the server sent a message larger than ${limit} bytes`, details: {} });
   }
 
-  private serverMessage(m: Exclude<Classified, { kind: 'batch' | 'invalid' }>): void {
+  private serverMessage(m: Exclude<Classified, { kind: 'batch' | 'invalid' }>, size: number): void {
     if (this.state === 'closed') return;
     if (m.kind === 'response') {
       const entry = this.ids.peek(m.id);
@@ -240,12 +233,12 @@ export class Firewall {
         return this.openingAnswered({ result: m.result, error: m.error });
       }
       // Answers to host requests wait for `open` (a re-check may be running).
-      if (this.state !== 'open') return this.holdServer(m);
+      if (this.state !== 'open') return this.holdServer(m, size);
       this.ids.take(m.id);
       if (entry.cancelled) return;
       return this.deliver(entry.hostId, entry.method, m);
     }
-    if (this.state !== 'open') return this.holdServer(m);
+    if (this.state !== 'open') return this.holdServer(m, size);
     if (m.kind === 'request') {
       this.serverRequests.add(hostKey(m.id));
       return this.sendHost(m.message);
@@ -254,11 +247,10 @@ export class Firewall {
     this.sendHost(this.withHostSubscription(m.message));
   }
 
-  private holdServer(m: Classified): void {
-    const size = this.sizeOf(m);
+  private holdServer(m: Classified, size: number): void {
     if (this.heldServer.length >= MAX_HELD || this.heldServerBytes + size > MAX_HELD_BYTES) return this.refuse('HELD_LIMIT', { reason: `the server sent more than ${MAX_HELD} messages or ${MAX_HELD_BYTES} bytes before its tools were checked`, details: {} });
     this.heldServerBytes += size;
-    this.heldServer.push(m);
+    this.heldServer.push({ m, size });
   }
 
   /** Checks a server answer to a host request and forwards it under the host's own id. */
@@ -288,16 +280,19 @@ export class Firewall {
     if (answer.error || !answer.result) {
       // The server refused the opening (a 2025-only server answering `server/discover`): pass the
       // refusal on, so the host can fall back, and wait for another opening.
-      const askedBy = host ?? this.heldHost.find((h): h is Request => h.kind === 'request');
+      const held = host ? undefined : this.heldHost.find((h) => h.m.kind === 'request');
+      const askedBy = host ?? (held?.m as Request | undefined);
       if (askedBy) {
-        this.heldHost = this.heldHost.filter((h) => h !== askedBy);
-        this.heldHostBytes -= this.sizeOf(askedBy);
+        if (held) {
+          this.heldHost = this.heldHost.filter((h) => h !== held);
+          this.heldHostBytes -= held.size;
+        }
         this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: answer.error ?? { code: -32603, message: 'the server gave no answer' } });
       }
       this.state = 'starting';
       this.era = undefined;
       this.opening = undefined;
-      for (const m of this.takeHeldHost()) this.hostMessage(m);
+      for (const h of this.takeHeldHost()) this.hostMessage(h.m, h.size);
       return;
     }
     const drift = this.check.instructions(answer.result);
@@ -353,8 +348,8 @@ export class Firewall {
     const server = this.heldServer;
     this.heldServer = [];
     this.heldServerBytes = 0;
-    for (const m of server) this.serverMessage(m as Exclude<Classified, { kind: 'batch' | 'invalid' }>);
-    for (const m of this.takeHeldHost()) this.hostMessage(m);
+    for (const h of server) this.serverMessage(h.m as Exclude<Classified, { kind: 'batch' | 'invalid' }>, h.size);
+    for (const h of this.takeHeldHost()) this.hostMessage(h.m, h.size);
   }
 
   /** Sends a request of the proxy's own; returns its id. */
@@ -415,7 +410,7 @@ export class Firewall {
       if (entry.origin === 'proxy') entry.settle({ error: { code: RPC[code], message: reason } });
       else if (!entry.cancelled) this.answerHost(entry.hostId, code, reason);
     }
-    for (const m of this.takeHeldHost()) if (m.kind === 'request') this.answerHost(m.id, code, reason);
+    for (const { m } of this.takeHeldHost()) if (m.kind === 'request') this.answerHost(m.id, code, reason);
   }
 
   // ---- output -------------------------------------------------------------------------------

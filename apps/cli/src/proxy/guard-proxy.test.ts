@@ -15,6 +15,8 @@ import { runGuardProxy } from './guard-proxy.js';
 const dir = mkdtempSync(join(tmpdir(), 'sigil-proxy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const everything = [join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
+/** Each test starts real servers (server-everything twice): 4-6 s on a loaded 2-core machine, over the 5 s default. */
+const SERVERS = { timeout: 30_000 };
 
 /** A host-side MCP transport over the proxy's own streams: the host talks to the proxy exactly as over stdio. */
 class StreamTransport implements Transport {
@@ -65,7 +67,7 @@ async function manifestOf(command: string, args: string[], env: Record<string, s
   }
 }
 
-describe('when the server matches the pinned manifest', () => {
+describe('when the server matches the pinned manifest', SERVERS, () => {
   it('lets a host built with the SDK list tools and call one, through the proxy', async () => {
     const manifest = await manifestOf(process.execPath, everything);
     const host = startHost(manifest, process.execPath, everything);
@@ -94,7 +96,7 @@ describe('when the server matches the pinned manifest', () => {
   });
 });
 
-describe('when the server differs from the pinned manifest', () => {
+describe('when the server differs from the pinned manifest', SERVERS, () => {
   it('answers the host with TOOL_DRIFT and lets no call reach the server', async () => {
     const callLog = join(dir, 'drift.log');
     const env = { TOOL_COUNT: '3', CALL_LOG: callLog };
@@ -135,8 +137,8 @@ describe('when the server differs from the pinned manifest', () => {
     expect(await host.exit).toBe(1);
     expect(readFileSync(callLog, 'utf8')).toBe('tool_0\n');
     expect(host.logs).toContainEqual(expect.objectContaining({ event: 'sigil.run.refused', code: 'TOOL_DRIFT' }));
-    // The server changes 2 s in and the wait above allows 10 s: the 5 s default cut it short on a loaded machine.
-  }, 30_000);
+    // The server changes 2 s in and the wait above allows 10 s (within the describe's 30 s).
+  });
 });
 
 describe('when the server cannot start', () => {

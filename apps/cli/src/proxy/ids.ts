@@ -15,15 +15,13 @@ export type Outstanding =
 export class IdMap {
   private readonly prefix = `sigil-${randomBytes(6).toString('hex')}-`;
   private seq = 0;
+  /** In the order issued (a Map keeps insertion order). */
   private readonly byProxy = new Map<string, Outstanding>();
-  /** Host id (typed key) -> the proxy id of its latest request, for `notifications/cancelled`. */
-  private readonly byHost = new Map<string, string>();
 
   /** A fresh proxy id for a request. */
   issue(entry: Outstanding): string {
-    const id = `${this.prefix}${++this.seq}`;
+    const id = this.prefix + ++this.seq;
     this.byProxy.set(id, entry);
-    if (entry.origin === 'host') this.byHost.set(hostKey(entry.hostId), id);
     return id;
   }
 
@@ -36,15 +34,19 @@ export class IdMap {
   take(id: unknown): Outstanding | undefined {
     if (typeof id !== 'string') return undefined;
     const entry = this.byProxy.get(id);
-    if (!entry) return undefined;
-    this.byProxy.delete(id);
-    if (entry.origin === 'host' && this.byHost.get(hostKey(entry.hostId)) === id) this.byHost.delete(hostKey(entry.hostId));
+    if (entry !== undefined) this.byProxy.delete(id);
     return entry;
   }
 
-  /** The proxy id an outstanding host request travels under. */
+  /**
+   * The proxy id the host's latest outstanding request with this id travels under. A scan, not an
+   * index: only `notifications/cancelled` asks, and an index would cost every request on the hot path.
+   */
   proxyIdOf(hostId: unknown): string | undefined {
-    return typeof hostId === 'string' || typeof hostId === 'number' ? this.byHost.get(hostKey(hostId)) : undefined;
+    if (typeof hostId !== 'string' && typeof hostId !== 'number') return undefined;
+    let found: string | undefined;
+    for (const [id, entry] of this.byProxy) if (entry.origin === 'host' && entry.hostId === hostId) found = id;
+    return found;
   }
 
   /** The host id behind an outstanding proxy id (for a subscription id the server echoes). */
@@ -65,7 +67,6 @@ export class IdMap {
   drain(): Outstanding[] {
     const all = [...this.byProxy.values()];
     this.byProxy.clear();
-    this.byHost.clear();
     return all;
   }
 }

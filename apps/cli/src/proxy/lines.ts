@@ -12,8 +12,10 @@ export function onLines(stream: Readable, maxBytes: number, onLine: (line: Buffe
   let oversize = false;
   const emit = (line: Buffer): void => {
     const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
-    const body = line.subarray(0, end);
-    if (body.some((b) => b !== 0x20 && b !== 0x09)) onLine(body);
+    // Blank lines (spaces and tabs only) are skipped; the first other byte ends the scan.
+    for (let i = 0; i < end; i++) {
+      if (line[i] !== 0x20 && line[i] !== 0x09) return onLine(end === line.length ? line : line.subarray(0, end));
+    }
   };
   stream.on('data', (chunk: Buffer) => {
     let start = 0;

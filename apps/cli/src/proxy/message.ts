@@ -40,32 +40,40 @@ export function parseStrict(bytes: Uint8Array): { ok: true; value: unknown } | {
   } catch {
     return { ok: false, reason: 'the line is not JSON' };
   }
-  const seen = { keys: 0 };
-  const problem = walk(value, 0, seen);
+  // The fatal decoder refused raw surrogates (UTF-8 cannot hold them), so a lone surrogate can only
+  // come from a `\u` escape: without one in the text, no string needs the check.
+  const scan = { keys: 0, strings: text.includes('\\u') };
+  const problem = walk(value, 0, scan);
   if (problem) return { ok: false, reason: problem };
   // JSON.parse keeps the last of duplicate keys silently; the text holds more keys than the value then.
-  if (countKeys(text) !== seen.keys) return { ok: false, reason: 'an object holds the same key twice' };
+  if (countKeys(text) !== scan.keys) return { ok: false, reason: 'an object holds the same key twice' };
   return { ok: true, value };
 }
 
-function walk(value: unknown, depth: number, seen: { keys: number }): string | undefined {
-  if (typeof value === 'string') return wellFormed(value) ? undefined : 'a string holds a lone surrogate';
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a number is not finite';
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (depth >= MAX_DEPTH) return `the message is nested deeper than ${MAX_DEPTH}`;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = walk(item, depth + 1, seen);
+/** One pass over a parsed value: counts its keys, and finds what the strict reading refuses. */
+function walk(value: unknown, depth: number, scan: { keys: number; strings: boolean }): string | undefined {
+  if (typeof value === 'object') {
+    if (value === null) return undefined;
+    if (depth >= MAX_DEPTH) return `the message is nested deeper than ${MAX_DEPTH}`;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const problem = walk(value[i], depth + 1, scan);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    // for-in sees exactly the own keys of a JSON.parse object (an enumerable key on a polluted
+    // prototype would add to the count, and so refuse the line: fail closed, never open).
+    for (const key in value) {
+      scan.keys++;
+      if (scan.strings && !wellFormed(key)) return 'a key holds a lone surrogate';
+      const problem = walk((value as Obj)[key], depth + 1, scan);
       if (problem) return problem;
     }
     return undefined;
   }
-  for (const key of Object.keys(value)) {
-    seen.keys++;
-    if (!wellFormed(key)) return 'a key holds a lone surrogate';
-    const problem = walk((value as Obj)[key], depth + 1, seen);
-    if (problem) return problem;
-  }
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a number is not finite';
+  if (typeof value === 'string' && scan.strings && !wellFormed(value)) return 'a string holds a lone surrogate';
   return undefined;
 }
 

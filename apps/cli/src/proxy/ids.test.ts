@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { IdMap, type Outstanding } from './ids.js';
+
+const hostEntry = (hostId: string | number, method = 'tools/call'): Outstanding => ({ origin: 'host', hostId, method, cancelled: false });
+
+describe('IdMap', () => {
+  it('matches an answer only by the exact proxy id it issued', () => {
+    const ids = new IdMap();
+    const id = ids.issue(hostEntry(1));
+    const seq = id.slice(id.lastIndexOf('-') + 1);
+    for (const other of [Number(seq), `${id} `, id.toUpperCase(), id.replace(/-(\d+)$/, '-0$1'), `${id.slice(0, -seq.length)}${seq}.0`, null, undefined]) {
+      expect(ids.peek(other)).toBeUndefined();
+      expect(ids.take(other)).toBeUndefined();
+    }
+    expect(ids.take(id)).toMatchObject({ hostId: 1 });
+    expect(ids.take(id)).toBeUndefined(); // an id answered once is no longer outstanding
+  });
+
+  it('gives each run its own ids', () => {
+    expect(new IdMap().issue(hostEntry(1))).not.toBe(new IdMap().issue(hostEntry(1)));
+  });
+
+  it('finds the outstanding request behind a host id by type and value, the latest first', () => {
+    const ids = new IdMap();
+    const first = ids.issue(hostEntry(7));
+    const text = ids.issue(hostEntry('7'));
+    expect(ids.proxyIdOf(7)).toBe(first);
+    expect(ids.proxyIdOf('7')).toBe(text);
+    const again = ids.issue(hostEntry(7));
+    expect(ids.proxyIdOf(7)).toBe(again);
+    ids.take(again);
+    expect(ids.proxyIdOf(7)).toBe(first);
+    ids.take(first);
+    expect(ids.proxyIdOf(7)).toBeUndefined();
+    expect(ids.proxyIdOf(null)).toBeUndefined();
+  });
+
+  it('marks a cancelled host request and leaves it outstanding until answered', () => {
+    const ids = new IdMap();
+    const id = ids.issue(hostEntry('a'));
+    expect(ids.cancel('a')).toBe(id);
+    expect(ids.peek(id)).toMatchObject({ cancelled: true });
+    expect(ids.cancel('b')).toBeUndefined();
+  });
+
+  it('maps a proxy id back to the host id, never for its own requests', () => {
+    const ids = new IdMap();
+    const host = ids.issue(hostEntry('sub', 'subscriptions/listen'));
+    const own = ids.issue({ origin: 'proxy', method: 'tools/list', settle: () => undefined });
+    expect(ids.hostIdOf(host)).toBe('sub');
+    expect(ids.hostIdOf(own)).toBeUndefined();
+    expect(ids.drain()).toHaveLength(2);
+    expect(ids.peek(host)).toBeUndefined();
+  });
+});
