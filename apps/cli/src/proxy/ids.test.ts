@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IdMap, type Outstanding } from './ids.js';
 
@@ -14,6 +15,22 @@ describe('IdMap', () => {
     }
     expect(ids.take(id)).toMatchObject({ hostId: 1 });
     expect(ids.take(id)).toBeUndefined(); // an id answered once is no longer outstanding
+  });
+
+  it('matches exactly the ids it issued and nothing else, whatever the text', () => {
+    const ids = new IdMap();
+    const issued = Array.from({ length: 12 }, (_, i) => ids.issue(hostEntry(i)));
+    ids.take(issued[3]); // answered: no longer outstanding
+    const outstanding = new Set(issued.filter((_, i) => i !== 3));
+    const prefix = issued[0]!.slice(0, issued[0]!.lastIndexOf('-') + 1);
+    const tail = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('0', '00', '01', '1.0', '1e0', '+1', '-1', ' 1', '1 ', '4', '12', '13', '0x1', '9007199254740993', 'Infinity', 'NaN'));
+    const candidate = fc.oneof(fc.constantFrom(...issued), tail.map((t) => prefix + t), fc.string(), fc.constantFrom(prefix, prefix.toUpperCase(), `${issued[1]}\n`));
+    fc.assert(
+      fc.property(candidate, (id) => {
+        expect(ids.peek(id) !== undefined).toBe(outstanding.has(id));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('gives each run its own ids', () => {

@@ -15,26 +15,41 @@ export type Outstanding =
 export class IdMap {
   private readonly prefix = `sigil-${randomBytes(6).toString('hex')}-`;
   private seq = 0;
-  /** In the order issued (a Map keeps insertion order). */
-  private readonly byProxy = new Map<string, Outstanding>();
+  /**
+   * Keyed by the sequence number, in the order issued (a Map keeps insertion order). A number key
+   * costs a fraction of a string key built by concatenation, on every request and every answer.
+   */
+  private readonly byProxy = new Map<number, Outstanding>();
 
   /** A fresh proxy id for a request. */
   issue(entry: Outstanding): string {
-    const id = this.prefix + ++this.seq;
-    this.byProxy.set(id, entry);
-    return id;
+    this.byProxy.set(++this.seq, entry);
+    return this.prefix + this.seq;
+  }
+
+  /**
+   * The sequence number of a proxy id, only for the exact text `issue` wrote: this run's prefix and
+   * the number in canonical decimal (no `01`, `1.0`, `1e0`, sign or space), so the match stays exact.
+   */
+  private seqOf(id: unknown): number | undefined {
+    if (typeof id !== 'string' || id.length <= this.prefix.length || id.length > this.prefix.length + 16 || !id.startsWith(this.prefix)) return undefined;
+    const digits = id.slice(this.prefix.length);
+    const seq = Number(digits);
+    return Number.isSafeInteger(seq) && String(seq) === digits ? seq : undefined;
   }
 
   /** What an exact proxy id stands for, left outstanding; `undefined` for anything else. */
   peek(id: unknown): Outstanding | undefined {
-    return typeof id === 'string' ? this.byProxy.get(id) : undefined;
+    const seq = this.seqOf(id);
+    return seq === undefined ? undefined : this.byProxy.get(seq);
   }
 
   /** Removes and returns what an exact proxy id stands for; `undefined` for anything else. */
   take(id: unknown): Outstanding | undefined {
-    if (typeof id !== 'string') return undefined;
-    const entry = this.byProxy.get(id);
-    if (entry !== undefined) this.byProxy.delete(id);
+    const seq = this.seqOf(id);
+    if (seq === undefined) return undefined;
+    const entry = this.byProxy.get(seq);
+    if (entry !== undefined) this.byProxy.delete(seq);
     return entry;
   }
 
@@ -44,21 +59,21 @@ export class IdMap {
    */
   proxyIdOf(hostId: unknown): string | undefined {
     if (typeof hostId !== 'string' && typeof hostId !== 'number') return undefined;
-    let found: string | undefined;
-    for (const [id, entry] of this.byProxy) if (entry.origin === 'host' && entry.hostId === hostId) found = id;
-    return found;
+    let found: number | undefined;
+    for (const [seq, entry] of this.byProxy) if (entry.origin === 'host' && entry.hostId === hostId) found = seq;
+    return found === undefined ? undefined : this.prefix + found;
   }
 
   /** The host id behind an outstanding proxy id (for a subscription id the server echoes). */
   hostIdOf(proxyId: unknown): JsonRpcId | undefined {
-    const entry = typeof proxyId === 'string' ? this.byProxy.get(proxyId) : undefined;
+    const entry = this.peek(proxyId);
     return entry?.origin === 'host' ? entry.hostId : undefined;
   }
 
   /** Marks a host request cancelled: its late answer is dropped quietly (MCP cancellation). */
   cancel(hostId: unknown): string | undefined {
     const id = this.proxyIdOf(hostId);
-    const entry = id === undefined ? undefined : this.byProxy.get(id);
+    const entry = this.peek(id);
     if (entry?.origin === 'host') entry.cancelled = true;
     return id;
   }
