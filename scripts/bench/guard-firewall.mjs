@@ -7,6 +7,7 @@
 // Needs apps/cli built. Usage: node scripts/bench/guard-firewall.mjs [round trips, default 200000]
 // FIREWALL_JS=<path to dist/proxy/firewall.js>: measure another build the same way.
 import { readFileSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { normalizeTool } from '@sigil/manifest';
 
@@ -30,7 +31,7 @@ async function serve() {
       const result = m.method === 'initialize' ? { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bench', version: '1.0.0' } } : { tools };
       firewall.fromServer(bytes({ jsonrpc: '2.0', id: m.id, result }));
     }
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
   }
   if (firewall.state !== 'open') throw new Error(`the firewall did not open (${firewall.state})`);
 }
