@@ -66,7 +66,10 @@ class InPlaceStdio extends ModernStdio {}
 function modernHost(kind: ServerKind, mode: 'auto' | { pin: string }, drift: boolean | Record<string, string> = false, subscribe = false): Host {
   // With a listChanged handler the client opens subscriptions/listen, and list changes arrive on it.
   const listChanged = subscribe ? { listChanged: { tools: { onChanged: () => undefined } } } : {};
-  const client = new ModernClient({ name: 'host-2026', version: '1.0.0' }, { versionNegotiation: { mode, probe: { timeoutMs: 5000 } }, ...listChanged });
+  // The probe waits for `sigil run` to start, verify the lock entry and check the tools: 5 s ran out
+  // on a loaded 2-core machine ('auto' then fell back to 2025, pinned failed). A 2025-only server
+  // answers the probe with an error at once, so the longer bound costs nothing when it is not needed.
+  const client = new ModernClient({ name: 'host-2026', version: '1.0.0' }, { versionNegotiation: { mode, probe: { timeoutMs: 20_000 } }, ...listChanged });
   // 'auto' runs the SDK's probe on a sibling `sigil run`; pinned, the probe runs in place.
   const transport = new (mode === 'auto' ? ModernStdio : InPlaceStdio)({ command: process.execPath, args: runArgs(kind), cwd: world.dir, env: env(drift), stderr: 'pipe' });
   const log = collect(transport.stderr as NodeJS.ReadableStream | null);
