@@ -104,19 +104,20 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     .exitOverride()
     .configureHelp(HELP)
     .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s), outputError: (s, write) => write(s) });
+  // `--version` before any command: commander's own version option would also take
+  // `manifest init --version 1.0.0`, so it is handled here,
+  // before any command group is loaded (it needs none).
+  const first = argv.findIndex((a) => !a.startsWith('-'));
+  if (argv.slice(0, first < 0 ? argv.length : first).some((a) => a === '--version' || a === '-V')) {
+    out.result({ version: VERSION }, VERSION);
+    return EXIT.ok;
+  }
   for (const register of await commandGroups(argv)) register(program, ctx);
   for (const cmd of allCommands(program)) {
     decorateHelp(cmd);
     cmd.exitOverride().showHelpAfterError(`(run ${commandPath(cmd)} --help for usage and examples)`).configureHelp(HELP).configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) });
   }
 
-  // `--version` before any command: commander's own version option would also take
-  // `manifest init --version 1.0.0`, so it is handled here.
-  const first = argv.findIndex((a) => !a.startsWith('-'));
-  if (argv.slice(0, first < 0 ? argv.length : first).some((a) => a === '--version' || a === '-V')) {
-    out.result({ version: VERSION }, VERSION);
-    return EXIT.ok;
-  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
