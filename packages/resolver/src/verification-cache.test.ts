@@ -1,6 +1,7 @@
+import { canonicalJson, sha256 } from '@sigil/manifest';
 import { weatherManifest } from '@sigil/testing';
 import { buildTrustedRoot, createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, issueLeaf, signManifestStatement } from '@sigil/signing/sign';
-import { SignerPolicy, VERIFIER_VERSION, VerificationCache, verifyManifestBundle, type SerializedCacheEntry } from '@sigil/signing/verify';
+import { publicKeyFingerprint, SignerPolicy, VERIFIER_VERSION, VerificationCache, verifyManifestBundle, type SerializedCacheEntry, type SigningError } from '@sigil/signing/verify';
 import { describe, expect, it } from 'vitest';
 
 // The signature results a host keeps on disk (.sigil-cache/verified.json) are a cache, never a
@@ -61,5 +62,32 @@ describe('when signature results are read back from disk', () => {
     cache.load(entries.map((e) => ({ ...e, key: e.key.replace(`${VERIFIER_VERSION}:`, 'sigil-verify-1:') })));
     verifyManifestBundle(bundle, manifest, policy, { cache });
     expect(cache.misses).toBe(1);
+  });
+
+  it('an entry vouching for a certificate of another CA is not believed', async () => {
+    const { bundle, entries } = await warmEntries();
+    // Someone who can write the cache makes their own CA, a leaf with the publisher's identity, signs,
+    // and plants a result copied from the genuine one with their leaf's key.
+    const rogueCa = createCa({ name: 'Cache Test CA' });
+    const rogueKeys = generateKeyPair();
+    const rogue = createSigner({
+      privateKey: rogueKeys.privateKeyPem,
+      certificate: issueLeaf(rogueCa, { publicKey: rogueKeys.publicKeyPem, identity }),
+      timestamp: { responder: createTimestampResponder({ privateKey: tsa.privateKeyPem, certificateChain: tsa.chainPem }) },
+    });
+    const forged = (await signManifestStatement(manifest, rogue)) as unknown as Record<string, unknown>;
+    const genuine = entries[0]!;
+    const original = sha256(canonicalJson(bundle));
+    const forgedDigest = sha256(canonicalJson(forged));
+    const planted = { ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${forgedDigest}`, bundleDigest: forgedDigest, signer: { ...genuine.signer, keyFingerprint: publicKeyFingerprint(rogueKeys.publicKeyPem) } };
+    const cache = new VerificationCache();
+    expect(cache.load([planted])).toBe(1);
+    let code: string | undefined;
+    try {
+      verifyManifestBundle(forged, manifest, policy, { cache });
+    } catch (e) {
+      code = (e as SigningError).code;
+    }
+    expect(code).toBe('SIGNER_UNTRUSTED');
   });
 });

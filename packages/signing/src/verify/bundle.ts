@@ -50,10 +50,13 @@ export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, p
 export const VERIFIER_VERSION = 'sigil-verify-3';
 
 /**
- * A cached result (possibly read from disk, so possibly forged) saves only the chain and timestamp
- * checks. The payload is the bundle's own and must equal the cached one; the signature over it is
+ * A cached result (possibly read from disk, so possibly forged) saves only the timestamp check.
+ * The payload is the bundle's own and must equal the cached one; the signature over it is
  * verified again with the key the result names (from the policy, or the bundle's own leaf
- * certificate, whose key fingerprint and identity must match the result). Any doubt is a miss.
+ * certificate, whose key fingerprint and identity must match the result). A leaf must also be a
+ * signing certificate issued by the very CA of the trusted root the result names, and be valid at
+ * the time the result names (checked once per certificate and process, so nearly free: a planted
+ * result cannot vouch for a certificate from another CA). Any doubt is a miss.
  */
 function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust): boolean {
   const envelope = bundle.content.dsseEnvelope;
@@ -70,7 +73,10 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
       const raw = leafBytes(bundle);
       if (!raw) return false;
       const leaf = sharedCertificate(raw);
-      if (leafSpkiFingerprint(leaf) !== cached.signer.keyFingerprint || sanIdentity(leaf) !== cached.signer.identity) return false;
+      if (leafSpkiFingerprint(leaf) !== cached.signer.keyFingerprint || leafIdentity(leaf) !== cached.signer.identity) return false;
+      const ca = leafIssuer(leaf, trust);
+      const signedAt = new Date(cached.signer.signedAt);
+      if (!ca || ca.fingerprints.join() !== cached.signer.caChain.join() || ca.fingerprints[0] !== cached.signer.ca || !leaf.validForDate(signedAt)) return false;
       key = leafKey(leaf);
     }
     return key !== undefined && sigstoreCrypto.verify(dsse.preAuthEncoding(envelope.payloadType, envelope.payload), key, signature);
@@ -84,6 +90,15 @@ const leafSpkiFingerprint = perCertificate((leaf) => `SHA256:${createHash('sha25
 
 /** Public keys of leaf certificates (a host re-checks many bundles by few signers). */
 const leafKey = perCertificate((leaf): KeyObject => sigstoreCrypto.createPublicKey(leaf.publicKey));
+
+const leafIssuers = new WeakMap<X509Certificate, Map<string, TrustedCa | undefined>>();
+/** The CA of `trust` whose key signed this shared leaf, once per leaf and trust material. */
+function leafIssuer(leaf: X509Certificate, trust: CompiledTrust): TrustedCa | undefined {
+  let byTrust = leafIssuers.get(leaf);
+  if (!byTrust) leafIssuers.set(leaf, (byTrust = new Map()));
+  if (!byTrust.has(trust.id)) byTrust.set(trust.id, issuingCa(leaf, trust.cas, true));
+  return byTrust.get(trust.id);
+}
 
 /** The leaf certificate's bytes as the bundle carries them (v0.3: one certificate; older: a chain, leaf first). */
 function leafBytes(bundle: BundleWithDsseEnvelope): Uint8Array | undefined {
