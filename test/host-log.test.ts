@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogProofsResponse } from '@sigil/manifest';
+import Database from 'better-sqlite3';
 import { HostTrustStore, loadPolicy, ResolveError, type ResolveErrorCode } from '@sigil/resolver';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -258,5 +259,25 @@ describe('when the pinned trusted root lists the registry log', () => {
     expect(await refusedVia(['resolve'], h)).toBe('STORE_INVALID');
     writeFileSync(file, genuine);
     await ok(['resolve', '--offline'], tokens.reader!, { cwd: h, registryUrl: relay.url });
+  });
+  // Last: it drops the registry database's status triggers, as a thief with the database would.
+  it('refuses a version whose revocation was dropped from the database behind the registry, from the log (REVOKED)', async () => {
+    await publish(registry, '5.0.0', ['alice']);
+    const h = await host('revoked-behind');
+    await ok(['lock', `${WEATHER}@5.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
+    await ok(['revoke', `${WEATHER}@5.0.0`, '--reason', 'the signing key leaked'], tokens.alice!);
+    expect(await refusedVia(['resolve'], h)).toBe('REVOKED');
+    // Whoever holds the database un-revokes the row; the append-only log still holds the revocation.
+    const db = new Database(path('registry/registry.db'));
+    try {
+      db.exec('DROP TRIGGER versions_decision_final; DROP TRIGGER versions_status_forward; DROP TRIGGER versions_status_audited;');
+      db.prepare("UPDATE versions SET status = 'approved', revoked_at = NULL, revoked_by = NULL, revocation_reason = NULL WHERE server = ? AND version = '5.0.0'").run(WEATHER);
+    } finally {
+      db.close();
+    }
+    const status = (await (await fetch(`${registry.url}/v1/status`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.reader}` }, body: JSON.stringify({ refs: [`${WEATHER}@5.0.0`] }) })).json()) as { bundle: { dsseEnvelope: { payload: string } } };
+    expect(Buffer.from(status.bundle.dsseEnvelope.payload, 'base64').toString('utf8')).toContain('"status":"approved"');
+    expect(await codeOf((await store(h)).resolve())).toBe('REVOKED');
+    expect(await refusedVia(['resolve'], h)).toBe('REVOKED');
   });
 });

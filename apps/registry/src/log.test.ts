@@ -230,18 +230,19 @@ describe('when a host reads the log', () => {
     expect((await call(`/v1/log/consistency?from=${to.size + 1}`, auth(t.reader))).body.code).toBe('REQUEST_INVALID');
   });
 
-  it("proves versions' manifest and approval entries in one signed tree (POST /v1/log/proofs), or in the tree of a given signed size", async () => {
+  it("proves versions' manifest, approval and decision entries in one signed tree (POST /v1/log/proofs), or in the tree of a given signed size", async () => {
     const ref = 'io.github.acme/weather@1.0.0';
     const r = await call('/v1/log/proofs', auth(t.reader, json({ refs: [ref, 'io.github.acme/weather@9.9.9'] })));
     expect(r.status).toBe(200);
     const answer = LogProofsResponse.parse(r.body);
     const cp = openCheckpoint(answer.checkpoint, verifier()).checkpoint;
     expect(answer.treeSize).toBe(cp.size);
-    expect(answer.entries.map((e) => e.kind).sort()).toEqual(['approval', 'manifest']);
+    // 1.0.0 was approved, then revoked (first test): its signatures' dsse entries and the decision.
+    expect(answer.entries.map((e) => e.kind).sort()).toEqual(['approval', 'manifest', 'revocation']);
     for (const e of answer.entries) {
       const body = Buffer.from(e.body, 'base64');
       expect(e.ref).toBe(ref);
-      expect((JSON.parse(body.toString('utf8')) as { kind: string }).kind).toBe('dsse');
+      expect((JSON.parse(body.toString('utf8')) as { kind: string }).kind).toBe(e.kind === 'revocation' ? 'sigil-event' : 'dsse');
       verifyInclusion(e.logIndex, cp.size, hashLeaf(body), e.hashes.map((h) => Buffer.from(h, 'base64')), cp.root);
     }
     // In an older signed tree: the same entries that tree holds, proved in it.

@@ -3,7 +3,7 @@ import { canonicalJson, manifestDigest, sha256, type LogProofEntry, type Version
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { trustedLogs, type TrustedLog } from '@sigil/signing/verify';
 import { weatherManifest } from '@sigil/testing';
-import { dsseEntry, ed25519NoteSigner, inclusionProof, logOrigin, MemoryHashStore, signCheckpoint, transparencyLogInstance, treeRoot } from '@sigil/tlog';
+import { dsseEntry, ed25519NoteSigner, hashLeaf, inclusionProof, logOrigin, MemoryHashStore, signCheckpoint, transparencyLogInstance, treeRoot } from '@sigil/tlog';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkStoredProof } from './checkpoint-store.js';
 import { ResolveError } from './errors.js';
@@ -128,5 +128,22 @@ describe('when a version is checked offline from its stored proofs', () => {
     expect(code(() => checkStoredProof(version, text(), opened(fork), logs, memo))).toBe('STORE_INVALID');
     expect(code(() => checkStoredProof(version, '{"checkpoint":1}', opened(checkpoint), logs, memo))).toBe('STORE_INVALID');
     expect(code(() => checkStoredProof(version, undefined, opened(checkpoint), logs, memo))).toBe('REGISTRY_UNREACHABLE');
+  });
+});
+
+describe('when the log records a decision the signed status does not show', () => {
+  it('refuses a proved revocation (REVOKED) or rejection (NOT_APPROVED), and one that does not prove (LOG_ENTRY_INVALID)', () => {
+    const ref = `${version.name}@1.0.0`;
+    const event = (kind: string) => Buffer.from(canonicalJson({ apiVersion: '0.0.1', kind: 'sigil-event', spec: { event: kind, subject: ref, reason: 'key leaked' } }));
+    const placed = (['revocation', 'rejection'] as const).map((kind) => ({ ref, kind, logIndex: store.append(hashLeaf(event(kind))), body: b64(event(kind)) }));
+    const cp = opened(sign(store.size)).verified.checkpoint;
+    const proved = (list: Array<Omit<LogProofEntry, 'hashes'>>) => list.map((e) => ({ ...e, hashes: inclusionProof(e.logIndex, store.size, store).map(b64) }));
+    const base = proved(entries);
+    const [revocation, rejection] = proved(placed) as [LogProofEntry, LogProofEntry];
+    expect(code(() => checkLogged(version, base, cp))).toBe('none');
+    expect(code(() => checkLogged(version, [...base, revocation], cp))).toBe('REVOKED');
+    expect(code(() => checkLogged(version, [...base, rejection], cp))).toBe('NOT_APPROVED');
+    expect(code(() => checkLogged(version, [...base, { ...revocation, logIndex: rejection.logIndex }], cp))).toBe('LOG_ENTRY_INVALID');
+    expect(code(() => checkLogged(version, [...base, { ...revocation, kind: 'rejection' }], cp))).toBe('LOG_ENTRY_INVALID');
   });
 });

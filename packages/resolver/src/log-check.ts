@@ -1,6 +1,6 @@
 import { canonicalJson, LogConsistencyProof, LogProofsResponse, sha256, type Digest, type LogProofEntry, type VersionRecord } from '@sigil/manifest';
 import { trustedLogs, type TrustedLog } from '@sigil/signing/verify';
-import { checkEntryForEnvelope, checkLogExtension, type Checkpoint, type DsseEnvelopeInput, type EntryBody, openCheckpoint, parseEntryBody, TlogError, type VerifiedCheckpoint, verifyInclusion } from '@sigil/tlog';
+import { checkEntryForEnvelope, checkLogExtension, type Checkpoint, type DsseEnvelopeInput, type EntryBody, hashLeaf, openCheckpoint, parseEntryBody, TlogError, type VerifiedCheckpoint, verifyInclusion } from '@sigil/tlog';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal } from './http.js';
 import type { TrustPolicy } from './policy.js';
@@ -239,5 +239,37 @@ export function checkLogged(v: VerifiedVersion, entries: readonly LogProofEntry[
     if (!approval) throw ResolveError.of(v.name, 'LOG_ENTRY_MISSING', `the counted approval ${digest} of ${ref} is not in the record`);
     prove('approval', envelopeOf(approval.bundle), `the approval by ${approval.reviewer}`);
   }
+  checkDecisions(v, entries, checkpoint);
   return used;
+}
+
+/**
+ * A revocation or rejection the log records for this version, proved in the accepted tree,
+ * refuses it even when the signed status says approved: the database behind the registry was
+ * edited (a revocation dropped from the record) while the append-only log kept it. A decision
+ * entry that does not prove is `LOG_ENTRY_INVALID`. (A registry that hides the entry from its
+ * answer is not caught here: inclusion proofs cannot show an absence; monitors can.)
+ * @throws ResolveError `REVOKED`, `NOT_APPROVED`, `LOG_ENTRY_INVALID`
+ */
+function checkDecisions(v: VerifiedVersion, entries: readonly LogProofEntry[], checkpoint: Checkpoint): void {
+  const ref = `${v.name}@${v.version}`;
+  for (const e of entries) {
+    if (e.ref !== ref || (e.kind !== 'revocation' && e.kind !== 'rejection')) continue;
+    const bytes = decodeBase64(e.body);
+    const hashes = e.hashes.map((h) => decodeBase64(h));
+    let spec: { event?: unknown; subject?: unknown; reason?: unknown } | undefined;
+    try {
+      spec = (JSON.parse(Buffer.from(bytes ?? []).toString('utf8')) as { kind?: unknown; spec?: typeof spec }).spec;
+      if (!bytes || hashes.some((h) => h === undefined) || spec?.event !== e.kind || spec.subject !== ref) throw new TlogError('ENTRY_INVALID', `not a ${e.kind} of ${ref}`);
+      verifyInclusion(e.logIndex, checkpoint.size, hashLeaf(bytes), hashes as Uint8Array[], checkpoint.root);
+    } catch (cause) {
+      throw ResolveError.of(v.name, 'LOG_ENTRY_INVALID', `the ${e.kind} entry offered for ${ref} (leaf ${e.logIndex}) does not prove in the log checkpoint of size ${checkpoint.size} (${tlogCode(cause)})`, undefined, cause);
+    }
+    const reason = typeof spec?.reason === 'string' ? `: ${spec.reason.slice(0, 300)}` : '';
+    throw ResolveError.of(
+      v.name,
+      e.kind === 'revocation' ? 'REVOKED' : 'NOT_APPROVED',
+      `the transparency log records the ${e.kind} of ${ref} (leaf ${e.logIndex})${reason}, which the registry's signed status does not show: its record was changed behind the log`,
+    );
+  }
 }

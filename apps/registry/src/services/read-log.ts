@@ -140,17 +140,19 @@ export async function readInclusionProof(deps: Deps, leaf: string, size?: number
 
 /**
  * The log entries of versions' signatures (`POST /v1/log/proofs`): for each `name@version`, the
- * `dsse` entry of its manifest signature and of every approval, with inclusion proofs in one
+ * `dsse` entry of its manifest signature and of every approval, and the `sigil-event` entry of
+ * a revocation or rejection, with inclusion proofs in one
  * signed tree, so a host proves a whole lock against one checkpoint. Without `size`, the newest
  * checkpoint once one covers every entry asked for (waiting at most the signing interval);
  * with `size`, the checkpoint signed at exactly that size and the entries it holds. A version
  * the log has no entry for simply has none listed: the host decides what is missing.
  */
 export async function readVersionProofs(deps: Deps, refs: readonly string[], size?: number): Promise<LogProofsResponse> {
-  const rows: { ref: string; kind: 'manifest' | 'approval'; row: LogEntryRow }[] = [];
+  const forms = { manifest: 'dsse', approval: 'dsse', revocation: 'sigil-event', rejection: 'sigil-event' } as const;
+  const rows: { ref: string; kind: keyof typeof forms; row: LogEntryRow }[] = [];
   for (const ref of new Set(refs)) {
-    for (const kind of ['manifest', 'approval'] as const) {
-      for (const row of await logEntriesFor(deps.db, ref, kind)) if (row.form === 'dsse') rows.push({ ref, kind, row });
+    for (const kind of Object.keys(forms) as Array<keyof typeof forms>) {
+      for (const row of await logEntriesFor(deps.db, ref, kind)) if (row.form === forms[kind]) rows.push({ ref, kind, row });
     }
   }
   let cp: CheckpointRow;

@@ -3,8 +3,8 @@ import { z } from 'zod';
 /** Most references in one `POST /v1/log/proofs` request (a host asks in chunks). */
 export const MAX_LOG_PROOF_REFS = 64;
 
-/** Most entries one answer carries: a manifest entry and up to 64 approvals per reference. */
-const MAX_LOG_PROOF_ENTRIES = MAX_LOG_PROOF_REFS * 65;
+/** Most entries one answer carries: per reference a manifest entry, up to 64 approvals and a decision or two. */
+const MAX_LOG_PROOF_ENTRIES = MAX_LOG_PROOF_REFS * 67;
 
 /** Standard base64 (the tlog package decodes it strictly before use). */
 const Base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/);
@@ -21,13 +21,14 @@ export const LogProofsRequest = z.strictObject({
 export type LogProofsRequest = z.infer<typeof LogProofsRequest>;
 
 /**
- * One logged signature of a version, in the `dsse` 0.0.2 form: the publisher's manifest
- * signature (`manifest`) or a reviewer's approval (`approval`), its exact entry body (the
- * bundle's `canonicalizedBody`) and its RFC 9162 inclusion proof in the answer's tree.
+ * One logged entry of a version with its exact body and its RFC 9162 inclusion proof in the
+ * answer's tree: a signature in the `dsse` 0.0.2 form, the publisher's (`manifest`) or a
+ * reviewer's approval (`approval`), the bundle's `canonicalizedBody`; or a decision the
+ * registry logged as a `sigil-event` (`revocation`, `rejection`).
  */
 export const LogProofEntry = z.strictObject({
   ref: z.string().min(3).max(512),
-  kind: z.enum(['manifest', 'approval']),
+  kind: z.enum(['manifest', 'approval', 'revocation', 'rejection']),
   logIndex: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** base64 of the entry body (at most 65,535 bytes). */
   body: Base64(87_384),
