@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { appendLogEntries, type LogEntryInput, logEntriesFor, type Tx } from '@sigil/db';
 import { publicKeyFingerprint } from '@sigil/signing/verify';
 import { dsseEntry, type EntryVerifier, formatVerifierKey, hashedRekordEntry, logOrigin } from '@sigil/tlog';
@@ -32,9 +32,13 @@ export function bundleLogEntries(kind: string, subject: string, bundle: Record<s
     verifier = { certificate: new X509Certificate(Buffer.from(cert, 'base64')).raw, keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
   } else {
     const hint = b.verificationMaterial?.publicKey?.hint;
-    const pem = publicKeys.find((k) => publicKeyFingerprint(k) === hint);
-    if (!pem) throw new Error('the key of a verified key-signed bundle is among the keys it was verified with');
-    const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    // The hint is the key's fingerprint, SHA256:<base64> of its SPKI DER (publicKeyFingerprint):
+    // hashing each PEM's DER finds it without building a key object per allowed key.
+    // A PEM that is not plain SPKI DER (another encoding of the same key) takes the slow path.
+    const der =
+      publicKeys.map(spkiOfPem).find((d) => `SHA256:${createHash('sha256').update(d).digest('base64').replace(/=+$/, '')}` === hint) ??
+      publicKeys.filter((k) => publicKeyFingerprint(k) === hint).map((k) => createPublicKey(k).export({ type: 'spki', format: 'der' }))[0];
+    if (!der) throw new Error('the key of a verified key-signed bundle is among the keys it was verified with');
     verifier = { publicKey: der, keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
   }
   return [
@@ -43,6 +47,11 @@ export function bundleLogEntries(kind: string, subject: string, bundle: Record<s
   ];
 }
 
+
+/** The SPKI DER of a PEM public key (what a PEM's base64 body is). */
+function spkiOfPem(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+}
 
 /** Appends inside the caller's transaction; sign a checkpoint after it commits with {@link logAppended}. */
 export async function appendLog(tx: Tx, entries: readonly LogEntryInput[], at: string): Promise<void> {

@@ -32,5 +32,16 @@ export async function trustedRoot(deps: Deps): Promise<TrustedRootJson> {
     certificateAuthorities: (await listCertificateAuthorities(deps.db)).map((c) => ({ certificates: c.chainPem })),
     timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }],
   });
-  return { ...root, tlogs: [logInstance(deps)] };
+  return { ...root, tlogs: [logListing(deps)] };
+}
+
+const listings = new WeakMap<Deps['keys'], { url: string; instance: ReturnType<typeof logInstance> }>();
+
+/** The log's `tlogs` item, built once per log key and URL (every publish and approval reads the trusted root). */
+function logListing(deps: Deps): ReturnType<typeof logInstance> {
+  const hit = listings.get(deps.keys);
+  if (hit && hit.url === deps.settings.tlogUrl) return hit.instance;
+  const instance = logInstance(deps);
+  listings.set(deps.keys, { url: deps.settings.tlogUrl, instance });
+  return instance;
 }
