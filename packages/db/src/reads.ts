@@ -26,9 +26,11 @@ function prepare(sqlite: Database.Database) {
     versionById: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id = ?`),
     approvals: sqlite.prepare('SELECT digest, reviewer, bundle, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
     serverExists: sqlite.prepare('SELECT 1 FROM servers WHERE name = ?').pluck(),
-    summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions WHERE server = ? ORDER BY id DESC'),
-    latest: sqlite.prepare('SELECT version, status, digest FROM versions WHERE server = ? ORDER BY id DESC LIMIT 1'),
-    approvedOf: sqlite.prepare("SELECT id, version FROM versions WHERE server = ? AND status = 'approved'"),
+    // By the server's own index: with many versions the planner would otherwise walk every row
+    // in id order (ORDER BY id … LIMIT) or every approved version (status index) to find one server's.
+    summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC'),
+    latest: sqlite.prepare('SELECT version, status, digest FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC LIMIT 1'),
+    approvedOf: sqlite.prepare("SELECT id, version FROM versions INDEXED BY versions_server_version_idx WHERE server = ? AND status = 'approved'"),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     token: sqlite.prepare(
       'SELECT id, principal, secret_hash AS secretHash, role, namespaces, created_at AS createdAt, created_by AS createdBy, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?',
