@@ -9,11 +9,13 @@
 // per second (concurrent signed publishes through the full pipeline). Prints the ratios.
 // Usage: node scripts/bench/registry.mjs [seconds per wrk run, default 8] [connections, default 32]
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { manifestDigest } from '@sigil/manifest';
+import Database from 'better-sqlite3';
 
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 32);
@@ -111,6 +113,50 @@ for (const [label, path, post] of [['GET version', versionPath, false], ['GET se
   rows.push({ label, sigil, floor });
 }
 
+// Scale: the same reads with 100 stored versions, then with 100,000 (goal: GET version p99
+// within 1.5x of the 100-version case; listing and search paginated, p99 under 20 ms). The
+// versions are seeded by plain SQL inserts of realistic rows (the real version's manifest and
+// bundle texts under other names, 5 versions per server) through a second connection.
+const file = join(work, 'data', 'registry.db');
+const seedDb = new Database(file);
+seedDb.pragma('busy_timeout = 10000');
+const model = seedDb.prepare("SELECT * FROM versions WHERE server = 'io.github.acme/weather' AND version = '1.0.0'").get();
+const addServer = seedDb.prepare('INSERT INTO servers (name, namespace, owner, created_at) VALUES (?, ?, ?, ?)');
+const addVersion = seedDb.prepare(
+  'INSERT INTO versions (server, version, digest, tools_digest, manifest, bundle, signer_kind, signer_fingerprint, publisher, status, risk, findings, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+);
+let seeded = 0;
+const seedTo = (total) => {
+  const t0 = performance.now();
+  seedDb.transaction(() => {
+    const stored = seedDb.prepare('SELECT count(*) AS n FROM versions').get().n;
+    const from = seeded;
+    for (let i = from; stored + (i - from) < total; i++) {
+      const server = `io.github.seed${Math.floor(i / 5000)}/server-${String(Math.floor(i / 5)).padStart(6, '0')}`;
+      if (i % 5 === 0) addServer.run(server, server.split('/')[0], 'seed', model.published_at);
+      addVersion.run(server, `1.0.${i % 5}`, `sha256:${createHash('sha256').update(server + i).digest('hex')}`, model.tools_digest, model.manifest, model.bundle, model.signer_kind, model.signer_fingerprint, 'seed', i % 5 === 4 ? 'pending' : 'approved', 'low', '[]', model.published_at);
+      seeded = i + 1;
+    }
+  })();
+  return ((performance.now() - t0) / 1000).toFixed(1);
+};
+const scalePaths = [
+  ['GET version', versionPath],
+  ['list servers (page of 30)', '/v1/servers?limit=30'],
+  ['list servers, later page', `/v1/servers?limit=30&cursor=${Buffer.from('io.github.seed9/server-004000').toString('base64url')}`],
+  ['search servers', '/v1/servers?search=server-0123&limit=30'],
+  ['v0.1 list (latest)', '/v0.1/servers?version=latest&limit=30'],
+];
+const scale = {};
+const measureScale = (total) => {
+  const took = seedTo(total);
+  seedDb.pragma('wal_checkpoint(TRUNCATE)');
+  const stored = seedDb.prepare('SELECT count(*) AS n FROM versions').get().n;
+  console.log(`scale: ${stored} versions stored (seeded in ${took} s)`);
+  for (const [label, path] of scalePaths) (scale[label] ??= {})[total] = wrk(`${base}${path}`, false, registry.pid);
+};
+// The 100-version case now (the publishes below add 200 versions).
+measureScale(100);
 // Publishes per second: distinct signed versions, 8 at a time, through the whole pipeline.
 const count = 200;
 const bodies = await Promise.all(Array.from({ length: count }, async (_, i) => {
@@ -143,4 +189,13 @@ for (const r of rows) {
   );
 }
 console.log(`publishes/s (8 concurrent, signed, verified, linted, audited): ${publishes.toFixed(0)}, ${(publishes / 200).toFixed(2)}x the goal of 200/s`);
+
+measureScale(100_000);
+seedDb.close();
+console.log('scale read                 | p99 ms at 100 versions | at 100,000 | ratio (goal)          | req/s at 100 | at 100,000');
+for (const [label] of scalePaths) {
+  const [small, large] = [scale[label][100], scale[label][100_000]];
+  const goalText = label === 'GET version' ? `${(large.p99 / small.p99).toFixed(2)} (<= 1.5)` : `${large.p99.toFixed(1)} ms (< 20 ms)`;
+  console.log(`${label.padEnd(26)} | ${small.p99.toFixed(2).padStart(22)} | ${large.p99.toFixed(2).padStart(10)} | ${goalText.padEnd(21)} | ${small.rps.toFixed(0).padStart(12)} | ${large.rps.toFixed(0).padStart(10)}`);
+}
 process.exit(0);
