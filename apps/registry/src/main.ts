@@ -11,6 +11,7 @@ import { ConfigError, loadEnv, settingsFrom, type Env } from './config.js';
 import type { Deps } from './deps.js';
 import { loadRegistryKeys } from './keys.js';
 import { logRegistryKeys } from './services/append-log.js';
+import { backfillLog } from './services/backfill-log.js';
 import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
@@ -47,6 +48,10 @@ async function start(): Promise<void> {
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
   await bootstrap(deps, env, dataDir);
+  // A database from before the log (migration 0004): its accepted history is logged first.
+  const backfilled = await backfillLog(deps, new Date().toISOString());
+  logger.info({ logged: backfilled.logged, unlogged: backfilled.unlogged.length }, 'log backfill: logged the accepted records that had no log entry');
+  if (backfilled.unlogged.length > 0) logger.warn({ unlogged: backfilled.unlogged }, 'log backfill: these records could not be logged (a key-signed bundle whose key the registry no longer lists); hosts pinning the log refuse them with LOG_ENTRY_MISSING');
   await logRegistryKeys(deps, new Date().toISOString());
 
   const front = createFront(deps);
