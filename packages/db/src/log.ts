@@ -35,26 +35,23 @@ export async function logSize(db: Executor): Promise<number> {
 }
 
 /**
- * The stored hashes of the nodes `ids` as a @sigil/tlog `HashReader`: one SQL query per level
- * (an `IN` list), read before the synchronous tree code runs. Name the nodes with @sigil/tlog's
+ * The stored hashes of the nodes `ids` as a @sigil/tlog `HashReader`: one SQL query per 200
+ * nodes (a row-value `IN` list), read before the synchronous tree code runs. Name the nodes with @sigil/tlog's
  * `*Nodes` functions (`treeRootNodes`, `inclusionProofNodes`, `consistencyProofNodes`); a node
  * not read here reads as missing (NODE_MISSING).
  * @example inclusionProof(i, size, await logHashes(db, inclusionProofNodes(i, size)))
  */
 export async function logHashes(db: Executor, ids: readonly NodeId[]): Promise<HashReader> {
-  const byLevel = new Map<number, number[]>();
-  for (const id of ids) {
-    const list = byLevel.get(id.level) ?? [];
-    list.push(id.index);
-    byLevel.set(id.level, list);
-  }
   const found = new Map<string, Hash>();
-  for (const [level, indexes] of byLevel) {
+  // One statement for every node, whatever its level (a row-value IN list: SQLite 3.15+ and
+  // PostgreSQL): an append reads the tree's frontier, one node per set bit of its size.
+  for (let i = 0; i < ids.length; i += 200) {
+    const batch = ids.slice(i, i + 200);
     const rows = await query(db, (q) =>
       q
         .select()
         .from(logNodes)
-        .where(and(eq(logNodes.level, level), sql`${logNodes.idx} IN (${sql.join(indexes.map((i) => sql`${i}`), sql`, `)})`)),
+        .where(sql`(${logNodes.level}, ${logNodes.idx}) IN (VALUES ${sql.join(batch.map((id) => sql`(${id.level}, ${id.index})`), sql`, `)})`),
     );
     for (const r of rows) found.set(`${r.level}/${r.idx}`, new Uint8Array(r.hash));
   }
