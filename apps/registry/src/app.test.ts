@@ -78,9 +78,9 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Route = { name: string; method: string; path: string; roles: string[]; body?: () => Promise<unknown> | unknown; scoped?: boolean };
+type Route = { name: string; method: string; path: string; roles: string[]; body?: () => Promise<unknown> | unknown; scoped?: boolean; reads?: boolean };
 // Every route behind a token (a test below checks the list is complete). `scoped`: a publisher
-// may use it only inside its token namespaces.
+// may use it only inside its token namespaces. `reads`: a POST that only reads (its body is a query).
 const ROUTES: Route[] = [
   { name: 'publish', method: 'POST', path: '/v1/publish', roles: ['publisher', 'admin'], body: () => publishBody(weatherManifest({ version: '7.7.7' })), scoped: true },
   { name: 'review queue', method: 'GET', path: '/v1/reviews', roles: ['security', 'admin'] },
@@ -106,9 +106,10 @@ const ROUTES: Route[] = [
   { name: 'v0.1 servers', method: 'GET', path: '/v0.1/servers', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'v0.1 versions', method: 'GET', path: '/v0.1/servers/io.github.acme%2Fweather/versions', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'v0.1 version', method: 'GET', path: '/v0.1/servers/io.github.acme%2Fweather/versions/latest', roles: ['reader', 'security', 'publisher', 'admin'] },
-  { name: 'status', method: 'POST', path: '/v1/status', roles: ['reader', 'security', 'publisher', 'admin'], body: () => ({ refs: ['io.github.acme/weather@1.2.0'] }) },
+  { name: 'status', method: 'POST', path: '/v1/status', roles: ['reader', 'security', 'publisher', 'admin'], body: () => ({ refs: ['io.github.acme/weather@1.2.0'] }), reads: true },
   { name: 'log checkpoint', method: 'GET', path: '/v1/log/checkpoint', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'log proof', method: 'GET', path: '/v1/log/proof', roles: ['reader', 'security', 'publisher', 'admin'] },
+  { name: 'log proofs', method: 'POST', path: '/v1/log/proofs', roles: ['reader', 'security', 'publisher', 'admin'], body: () => ({ refs: ['io.github.acme/weather@1.2.0'] }), reads: true },
   { name: 'log consistency', method: 'GET', path: '/v1/log/consistency', roles: ['reader', 'security', 'publisher', 'admin'] },
   { name: 'log tiles', method: 'GET', path: '/v1/log/tile/', roles: ['reader', 'security', 'publisher', 'admin'] },
 ];
@@ -212,7 +213,7 @@ describe.each(ROUTES)('a publisher token outside its namespaces on $name', (rout
       expect(r.body.code).toBe('FORBIDDEN');
     } else {
       expect(r.status).toBeLessThan(500);
-      expect(route.method === 'GET' || route.path === '/v1/status').toBe(true);
+      expect(route.method === 'GET' || route.reads === true).toBe(true);
     }
     // Refusals of an authenticated caller are audited; nothing else changes.
     const after = JSON.parse(snapshot()) as { counts: Array<{ n: number }>; statuses: string | null };

@@ -211,7 +211,8 @@ describe('property: the parser never throws', () => {
       }),
       { numRuns: 500 },
     );
-  });
+    // 500 parses take about a second; a loaded 2-core CI machine needs more than the 5 s default.
+  }, 60_000);
 
   it('returns findings for arbitrary JSON and mutations of a valid manifest', () => {
     const valid = base();
