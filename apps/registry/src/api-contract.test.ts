@@ -117,6 +117,7 @@ beforeAll(async () => {
   await record('get', '/v0.1/servers/{serverName}/versions/{version}', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions/latest`, undefined);
   await record('get', '/v0.1/servers/{serverName}/versions/{version}', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions/1.2.0`, undefined);
   await record('get', '/healthz', '/healthz', undefined);
+  await record('get', '/readyz', '/readyz', undefined);
   await record('get', '/openapi.json', '/openapi.json', undefined);
   await record('get', '/docs', '/docs', undefined);
   await record('get', '/metrics', '/metrics', undefined);

@@ -114,7 +114,7 @@ const ROUTES: Route[] = [
   { name: 'log tiles', method: 'GET', path: '/v1/log/tile/', roles: ['reader', 'security', 'publisher', 'admin'] },
 ];
 /** Routes anyone may call: health, documents, metrics, the registry's public keys and timestamps. */
-const PUBLIC = ['/healthz', '/openapi.json', '/docs', '/docs/:asset', '/metrics', '/v1/keys', '/v1/trusted-root', '/api/v1/timestamp'];
+const PUBLIC = ['/healthz', '/readyz', '/openapi.json', '/docs', '/docs/:asset', '/metrics', '/v1/keys', '/v1/trusted-root', '/api/v1/timestamp'];
 
 async function request(route: Route, authorization?: string) {
   const body = route.body ? await route.body() : undefined;

@@ -12,6 +12,11 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8787),
   SIGIL_DATA_DIR: z.string().min(1).default('./.sigil'),
+  /** PostgreSQL instead of SQLite in SIGIL_DATA_DIR: `postgres://user@host:5432/db` (several instances share it). */
+  SIGIL_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
   SIGIL_BOOTSTRAP_TOKEN: z
     .string()
     .min(32, 'SIGIL_BOOTSTRAP_TOKEN must be at least 32 characters (e.g. `openssl rand -base64 32`)')

@@ -31,6 +31,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   PENDING_LIMIT: 429,
   INTERNAL: 500,
+  NOT_READY: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

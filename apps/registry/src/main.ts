@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
-import { openDatabase, type OpenDatabase } from '@sigil/db';
+import { type Db, openDatabase, openPostgres } from '@sigil/db';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { addressKey, TrustedProxies } from './client-address.js';
@@ -29,7 +29,7 @@ class StartError extends Error {
   }
 }
 
-let database: OpenDatabase | undefined;
+let database: { db: Db; close(): unknown } | undefined;
 
 // The only place that reads the environment, opens the database and listens.
 async function start(): Promise<void> {
@@ -43,7 +43,8 @@ async function start(): Promise<void> {
   // Token hashes, bundles, the audit log and the keys: readable by this user only (issue 11, 5).
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  database = openDatabase(join(dataDir, 'registry.db'));
+  // PostgreSQL when SIGIL_DATABASE_URL names one (several instances share it), else SQLite here.
+  database = env.SIGIL_DATABASE_URL ? await openPostgres(env.SIGIL_DATABASE_URL) : openDatabase(join(dataDir, 'registry.db'));
   const keys = await loadRegistryKeys(join(dataDir, 'keys'));
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 

@@ -3,8 +3,13 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { DrizzleQueryError } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import * as schema from './schema.js';
 
 /**
@@ -28,6 +33,11 @@ export interface Db {
    * @example await db.transaction(async (tx) => { await insertVersion(tx, row); await appendAudit(tx, event); })
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Resolves when the database answers and holds every migration this build knows (what
+   * `/readyz` reports); rejects with the reason otherwise.
+   */
+  ready(): Promise<void>;
   /** @internal the drizzle handle for one statement now, or undefined while another transaction holds the connection. */
   handle(): Drizzle | undefined;
   /** @internal resolves when the transaction holding the connection has ended. */
@@ -58,7 +68,13 @@ export async function query<T>(ex: Executor, build: (q: Drizzle) => { execute():
     await ex.idle();
     q = ex.handle();
   }
-  return build(q).execute();
+  if (ex.dialect === 'sqlite') return build(q).execute();
+  try {
+    return await build(q).execute();
+  } catch (e) {
+    // drizzle wraps the driver's error in "Failed query: …"; the trigger's code is in the cause.
+    throw e instanceof DrizzleQueryError && e.cause instanceof Error ? e.cause : e;
+  }
 }
 
 export interface OpenDatabase {
@@ -68,9 +84,9 @@ export interface OpenDatabase {
   close(): void;
 }
 
-/** The repository's `migrations/` folder (written by drizzle-kit, append-only). */
-export function defaultMigrationsFolder(): string {
-  return fileURLToPath(new URL('../../../migrations', import.meta.url));
+/** The repository's `migrations/` folder (written by drizzle-kit, append-only); PostgreSQL's are in `migrations/pg`. */
+export function defaultMigrationsFolder(dialect: Dialect = 'sqlite'): string {
+  return fileURLToPath(new URL(dialect === 'sqlite' ? '../../../migrations' : '../../../migrations/pg', import.meta.url));
 }
 
 /**
@@ -93,9 +109,10 @@ export function openDatabase(path: string, options: { migrationsFolder?: string 
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const drizzled = drizzle(sqlite, { schema });
-  migrate(drizzled, { migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder() });
+  const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder();
+  migrate(drizzled, { migrationsFolder });
   return {
-    db: new SqliteDb(sqlite, drizzled),
+    db: new SqliteDb(sqlite, drizzled, readMigrationFiles({ migrationsFolder }).length),
     sqlite,
     close: () => {
       if (sqlite.open) sqlite.close();
@@ -119,7 +136,14 @@ class SqliteDb implements Db {
   constructor(
     private readonly sqlite: Database.Database,
     private readonly drizzled: Drizzle,
+    private readonly migrations: number,
   ) {}
+
+  async ready(): Promise<void> {
+    await this.idle();
+    const applied = (this.sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
+    if (applied < this.migrations) throw new Error(`${applied} of ${this.migrations} migrations applied`);
+  }
 
   handle(): Drizzle | undefined {
     return !this.open || this.inside.getStore() === this.open ? this.drizzled : undefined;
@@ -160,6 +184,115 @@ class SqliteDb implements Db {
 
 class SqliteTx implements Tx {
   readonly dialect = 'sqlite' as const;
+  constructor(private readonly drizzled: Drizzle) {}
+  handle(): Drizzle {
+    return this.drizzled;
+  }
+  idle(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** A PostgreSQL database: the pool, for health checks and shutdown. */
+export interface OpenPostgres {
+  db: Db;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/**
+ * The key of the advisory locks: one for migrations (two instances starting together apply them
+ * once), one every write transaction takes first (writers run one at a time, as on SQLite, so
+ * the audit chain, the approval count and the version-exists check stay exact across instances).
+ */
+const MIGRATION_LOCK = 0x5161_0001;
+const WRITE_LOCK = 0x5161_0002;
+
+/**
+ * Connects to PostgreSQL (`postgres://…`) and applies every migration under an advisory lock
+ * before anything else runs.
+ * @example const { db, close } = await openPostgres(process.env.SIGIL_DATABASE_URL);
+ */
+export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number } = {}): Promise<OpenPostgres> {
+  // bigint columns and count(*) as numbers (every value here stays far below 2^53), as SQLite
+  // gives them. Set on the driver's global table: drizzle passes that table with each query.
+  pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migratePg(drizzlePg(client), { migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') });
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+  const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') }).length;
+  return { db: new PostgresDb(pool, migrations), pool, close: () => pool.end() };
+}
+
+/**
+ * PostgreSQL behind the async interface. A write transaction holds one pooled connection and
+ * first takes a transaction-scoped advisory lock, so writers are serialised across every
+ * instance; reads outside a transaction go to the pool. Inside a transaction (AsyncLocalStorage)
+ * the database handle is the transaction's, as with SQLite's one connection.
+ */
+class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  private readonly inside = new AsyncLocalStorage<PostgresTx>();
+  private readonly drizzled: Drizzle;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly migrations: number,
+  ) {
+    // The same table objects on both dialects: the queries use only what both builders share.
+    this.drizzled = drizzlePg(pool) as unknown as Drizzle;
+  }
+
+  async ready(): Promise<void> {
+    const { rows } = await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations');
+    const applied = Number(rows[0]?.n ?? 0);
+    if (applied < this.migrations) throw new Error(`${applied} of ${this.migrations} migrations applied`);
+  }
+
+  handle(): Drizzle {
+    return this.inside.getStore()?.handle() ?? this.drizzled;
+  }
+
+  idle(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const current = this.inside.getStore();
+    if (current) return fn(current);
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      const tx = new PostgresTx(drizzlePg(client) as unknown as Drizzle);
+      try {
+        const result = await this.inside.run(tx, () => fn(tx));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw e;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+class PostgresTx implements Tx {
+  readonly dialect = 'postgres' as const;
   constructor(private readonly drizzled: Drizzle) {}
   handle(): Drizzle {
     return this.drizzled;

@@ -33,8 +33,9 @@ function statements(q: Drizzle): ReturnType<typeof prepare> {
   }
   return s;
 }
-/** A prepared statement's rows, run like any other statement through {@link query}. */
-function rows<T>(ex: Executor, run: (s: ReturnType<typeof prepare>) => T[]): Promise<T[]> {
+/** A prepared statement's rows on SQLite, the builder's elsewhere, run like any other statement through {@link query}. */
+function rows<T>(ex: Executor, run: (s: ReturnType<typeof prepare>) => T[], builder: (q: Drizzle) => Promise<T[]>): Promise<T[]> {
+  if (ex.dialect !== 'sqlite') return query(ex, (q) => ({ execute: () => builder(q) }));
   return query(ex, (q) => ({ execute: async () => run(statements(q)) }));
 }
 
@@ -168,7 +169,13 @@ export function searchServers(db: Executor, search: string | undefined, after: s
 }
 
 export async function versionOf(db: Executor, server: string, version: string): Promise<VersionRow | undefined> {
-  return (await rows(db, (s) => s.version.all({ server, version })))[0];
+  return (
+    await rows(
+      db,
+      (s) => s.version.all({ server, version }),
+      (q) => q.select().from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1).execute(),
+    )
+  )[0];
 }
 
 export async function isTombstoned(db: Executor, server: string, version: string): Promise<boolean> {
@@ -268,7 +275,11 @@ export function approvedVersions(db: Executor, limit: number): Promise<VersionRo
 // Approvals
 
 export function approvalsOf(db: Executor, versionId: number): Promise<ApprovalRow[]> {
-  return rows(db, (s) => s.approvals.all({ id: versionId }));
+  return rows(
+    db,
+    (s) => s.approvals.all({ id: versionId }),
+    (q) => q.select().from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).execute(),
+  );
 }
 
 export async function insertApproval(db: Executor, row: typeof approvals.$inferInsert): Promise<void> {

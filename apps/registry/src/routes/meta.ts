@@ -5,6 +5,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { Health, KeysResponse, TrustedRootView } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { checkReady } from '../services/check-ready.js';
 import { trustedRoot } from '../services/register-ca.js';
 import { json, NO_AUTH, problems, router } from './kit.js';
 
@@ -40,6 +41,10 @@ const OpenApiDocument = z.looseObject({ openapi: z.string(), info: z.looseObject
 export function metaRoutes(deps: Deps, document: (origin: string) => Record<string, unknown>) {
   const get = (path: string, operationId: string, tags: string[], summary: string, description: string) => ({ method: 'get' as const, path, operationId, tags, summary, description, security: NO_AUTH });
   const health = createRoute({ ...get('/healthz', 'health', ['meta'], 'Liveness', 'Answers while the process serves requests.'), responses: { 200: json(Health, 'Alive'), ...problems() } });
+  const ready = createRoute({
+    ...get('/readyz', 'ready', ['meta'], 'Readiness', 'Answers 200 when the database answers and holds every migration; 503 NOT_READY otherwise (take the instance out of the balancer).'),
+    responses: { 200: json(Health, 'Ready'), ...problems(503) },
+  });
   const openapi = createRoute({ ...get('/openapi.json', 'getOpenApiDocument', ['meta'], 'This OpenAPI 3.1 document', 'Generated from the same zod schemas the handlers validate with.'), responses: { 200: json(OpenApiDocument, 'The document'), ...problems() } });
   const docs = createRoute({
     ...get('/docs', 'getDocs', ['meta'], 'API documentation page', 'Swagger UI over /openapi.json, served from the swagger-ui-dist package.'),
@@ -85,6 +90,10 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
 
   return router()
     .openapi(health, (c) => c.json({ ok: true as const }, 200))
+    .openapi(ready, async (c) => {
+      await checkReady(deps);
+      return c.json({ ok: true as const }, 200);
+    })
     .openapi(openapi, (c) => c.json(document(new URL(c.req.url).origin) as z.infer<typeof OpenApiDocument>, 200))
     .openapi(docs, (c) => c.html(DOCS_HTML, 200))
     .openapi(docsAsset, (c) => {

@@ -1,0 +1,82 @@
+import { createTestDatabase, type TestDatabase } from '@sigil/testing';
+import { hashLeaf, merkleTreeHash, treeRoot, treeRootNodes } from '@sigil/tlog';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit, appendLogEntries, auditTip, insertApproval, insertServer, insertVersion, logHashes, logSize, openPostgres, setVersionStatus, verifyAuditChain, versionOf, type OpenPostgres } from './index.js';
+
+// The same query functions over a real PostgreSQL server (a database of this file's own).
+let pgdb: TestDatabase;
+let a: OpenPostgres;
+let b: OpenPostgres;
+beforeAll(async () => {
+  pgdb = await createTestDatabase('sigil_db');
+  // Two "instances" starting together: the migrations run once, under the advisory lock.
+  [a, b] = await Promise.all([openPostgres(pgdb.url), openPostgres(pgdb.url)]);
+}, 60_000);
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await pgdb?.drop();
+});
+
+const at = '2026-11-30T00:00:00.000Z';
+async function publish(o: OpenPostgres, server: string, version = '1.0.0') {
+  await insertServer(o.db, { name: server, namespace: server.split('/')[0]!, owner: 'acme', createdAt: at });
+  return insertVersion(o.db, {
+    server, version, digest: `sha256:${'a'.repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{"tools":[{"name":"t"}]}', bundle: '{}',
+    signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: 'pending', risk: 'low', publishedAt: at,
+  });
+}
+const raw = (sql: string, params: unknown[] = []) => a.pool.query(sql, params);
+
+describe('PostgreSQL', () => {
+  it('keeps versions immutable, decisions final and a tombstone for a deleted version', async () => {
+    const v = await publish(a, 'io.github.acme/weather');
+    await expect(raw("update versions set manifest = 'x' where id = $1", [v.id])).rejects.toThrow(/VERSION_IMMUTABLE/);
+    await expect(raw("update versions set status = 'approved' where id = $1", [v.id])).rejects.toThrow(/AUDIT_REQUIRED/);
+    await appendAudit(a.db, { actor: 'sec', action: 'version.revoke', subject: 'io.github.acme/weather@1.0.0' });
+    await setVersionStatus(a.db, v.id, { status: 'revoked', revocationReason: 'bad', revokedBy: 'sec', revokedAt: at });
+    await appendAudit(a.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@1.0.0' });
+    await expect(setVersionStatus(a.db, v.id, { status: 'approved' })).rejects.toThrow(/ALREADY_DECIDED/);
+    expect((await versionOf(b.db, 'io.github.acme/weather', '1.0.0'))?.status).toBe('revoked');
+    const other = await publish(a, 'io.github.acme/gone');
+    await raw('delete from version_tools where version_id = $1', [other.id]);
+    await raw('delete from versions where id = $1', [other.id]);
+    await expect(publish(a, 'io.github.acme/gone')).rejects.toThrow(/VERSION_EXISTS/);
+    await expect(raw("insert into servers (name, namespace, owner, created_at) values ('io.github.acme/Weather', 'io.github.acme', 'm', 'x')")).rejects.toThrow(/servers_name_lower_idx/);
+  });
+
+  it('keeps the audit chain append-only and approvals with their audit event', async () => {
+    const v = await publish(a, 'io.github.acme/approved');
+    const approval = { versionId: v.id, reviewer: 'alice', digest: `sha256:${'c'.repeat(64)}`, bundle: '{}', signerFingerprint: 'SHA256:a', createdAt: at };
+    await expect(insertApproval(a.db, approval)).rejects.toThrow(/AUDIT_REQUIRED/);
+    await a.db.transaction(async (tx) => {
+      await appendAudit(tx, { actor: 'alice', action: 'version.approve', subject: 'io.github.acme/approved@1.0.0', details: { approval: approval.digest } });
+      await insertApproval(tx, approval);
+    });
+    await expect(raw('delete from approvals')).rejects.toThrow(/APPROVAL_PERMANENT/);
+    await expect(raw("update audit_events set actor = 'x'")).rejects.toThrow(/AUDIT_APPEND_ONLY/);
+    await expect(raw('delete from audit_events')).rejects.toThrow(/AUDIT_APPEND_ONLY/);
+    expect(await verifyAuditChain(b.db)).toMatchObject({ ok: true });
+  });
+
+  it('keeps one exact audit chain and log with writers on two instances at once', async () => {
+    const before = (await auditTip(a.db)).seq;
+    const size = await logSize(a.db);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).db.transaction(async (tx) => {
+          await appendAudit(tx, { actor: 'w', action: 'token.create', subject: `t${i}` });
+          await appendLogEntries(tx, [{ kind: 'manifest', subject: `s${i}`, form: 'sigil-event', body: Buffer.from(`e${i}`) }], at);
+        }),
+      ),
+    );
+    expect((await auditTip(b.db)).seq).toBe(before + 40);
+    expect(await verifyAuditChain(a.db)).toMatchObject({ ok: true, events: before + 40 });
+    const n = await logSize(b.db);
+    expect(n).toBe(size + 40);
+    const rows = await a.pool.query('select body from log_entries order by idx');
+    const root = treeRoot(n, await logHashes(a.db, treeRootNodes(n)));
+    expect(Buffer.from(root)).toEqual(Buffer.from(merkleTreeHash(rows.rows.map((r: { body: Buffer }) => hashLeaf(r.body)))));
+    await expect(raw('delete from log_entries')).rejects.toThrow(/LOG_APPEND_ONLY/);
+  }, 60_000);
+});
