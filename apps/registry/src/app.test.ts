@@ -620,5 +620,6 @@ describe('a version read as stored JSON text', () => {
     expect(logged).toBeLessThan(rows.length);
     const kinds = database.sqlite.prepare("select count(*) filter (where provenance is not null) as p, count(*) filter (where revoked_at is not null) as v, count(*) filter (where rejected_at is not null) as j, (select count(*) from approvals) as a from versions").get() as Record<string, number>;
     expect(Object.values(kinds).every((n) => n > 0)).toBe(true);
-  });
+    // Every stored version (over a thousand after the shadowing test), each read twice: slow on a loaded machine.
+  }, 60_000);
 });
