@@ -137,7 +137,9 @@ const seedTo = (total) => {
       addVersion.run(server, `1.0.${i % 5}`, `sha256:${createHash('sha256').update(server + i).digest('hex')}`, model.tools_digest, model.manifest, model.bundle, model.signer_kind, model.signer_fingerprint, 'seed', i % 5 === 4 ? 'pending' : 'approved', 'low', '[]', model.published_at);
       seeded = i + 1;
     }
-  })();
+    // IMMEDIATE: take the write lock first (waiting out the registry's own writes), never
+    // upgrade a read lock the registry's checkpointer may be racing for (SQLITE_BUSY at once).
+  }).immediate();
   return ((performance.now() - t0) / 1000).toFixed(1);
 };
 const scalePaths = [
