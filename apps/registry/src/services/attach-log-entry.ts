@@ -35,3 +35,27 @@ export async function withLogEntry(deps: Deps, kind: string, subject: string, bu
 export function bundleWithEntry(bundle: Record<string, unknown>, item: TlogEntryJson): Record<string, unknown> {
   return { ...bundle, verificationMaterial: { ...(bundle.verificationMaterial as Record<string, unknown>), tlogEntries: [item] } };
 }
+
+const servedBundles = new WeakMap<Deps, Map<string, { stored: string; served: string }>>();
+
+/**
+ * The publisher's bundle text as {@link versionJson} serves it: the stored text with its log
+ * entry once a checkpoint covers it. Once covered, the item never changes (the first covering
+ * checkpoint, append-only log rows), so the served text is kept per subject beside the stored
+ * text it was made from, and made again whenever the stored text differs: the database still
+ * answers every read of the record, and a bundle changed behind the registry's back is served as
+ * it now is (its old entry no longer matches its signature, so a host refuses it). Bounded:
+ * cleared at 10,000 subjects. Until a checkpoint covers the entry nothing is kept.
+ */
+export async function bundleTextWithEntry(deps: Deps, subject: string, stored: string): Promise<string> {
+  let kept = servedBundles.get(deps);
+  if (!kept) servedBundles.set(deps, (kept = new Map()));
+  const hit = kept.get(subject);
+  if (hit && hit.stored === stored) return hit.served;
+  const item = await logEntryItem(deps, 'manifest', subject);
+  if (!item) return stored;
+  const served = JSON.stringify(bundleWithEntry(JSON.parse(stored) as Record<string, unknown>, item));
+  if (kept.size >= 10_000) kept.clear();
+  kept.set(subject, { stored, served });
+  return served;
+}

@@ -2,7 +2,7 @@ import { approvalsOf, readApprovals, readVersion, readVersionSummaries, serverEx
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import { bundleWithEntry, logEntryItem, withLogEntry } from './attach-log-entry.js';
+import { bundleTextWithEntry, withLogEntry } from './attach-log-entry.js';
 
 /** The wire view of a stored version: everything a host needs to verify it again itself. */
 export async function versionRecord(deps: Deps, row: VersionRecordRow): Promise<VersionRecord> {
@@ -62,8 +62,7 @@ export async function versionJson(deps: Deps, row: VersionRecordRow): Promise<st
   }
   // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
   // stored text until then, the same object versionRecord builds after.
-  const entry = await logEntryItem(deps, 'manifest', `${row.server}@${row.version}`);
-  const bundle = entry ? str(bundleWithEntry(JSON.parse(row.bundle) as Record<string, unknown>, entry)) : row.bundle;
+  const bundle = await bundleTextWithEntry(deps, `${row.server}@${row.version}`, row.bundle);
   return (
     `{"name":${str(row.server)},"version":${str(row.version)},"digest":${str(row.digest)},"toolsDigest":${str(row.toolsDigest)},"manifest":${row.manifest}` +
     `,"status":${str(row.status)},"risk":${str(row.risk)},"publisher":${str(row.publisher)},"signer":${signer},"publishedAt":${str(row.publishedAt)},"bundle":${bundle}` +
