@@ -56,7 +56,16 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
   });
   app.use(async (c, next) => {
     const started = performance.now();
-    c.set('limitToken', (key) => perToken.hit(key));
+    // The read hot path may have counted this request already (front.counted): take its hits.
+    const counted = c.env?.incoming ? front.counted.get(c.env.incoming) : undefined;
+    c.set('limitToken', (key) => {
+      const token = counted?.token;
+      if (token && token.key === key) {
+        counted.token = undefined;
+        return token.wait;
+      }
+      return perToken.hit(key);
+    });
     c.set('authFailed', (reason) => authFailures.record(reason, c.get('clientAddress') ?? 'unknown'));
     await next();
     const route = c.req.routePath || 'unmatched';
@@ -85,7 +94,8 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
     // peer is a configured reverse proxy; a header from anyone else is ignored (issue 11, 1).
     const address = clientKey(c.env?.incoming ? getConnInfo(c).remote.address : undefined, c.req.header('x-forwarded-for'), trustedProxies);
     c.set('clientAddress', address);
-    const wait = perAddress.hit(address);
+    const counted = c.env?.incoming ? front.counted.get(c.env.incoming) : undefined;
+    const wait = counted ? counted.address : perAddress.hit(address);
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
     await next();
   });

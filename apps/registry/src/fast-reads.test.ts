@@ -209,6 +209,22 @@ describe('the read hot path', () => {
     expect(limited.fallbacks).toBe(2);
   });
 
+  it('counts each request of a concurrent burst once, before any await: exactly the limit is answered', async () => {
+    const limited = await side(true, fast.deps, { rateLimitPerAddress: 5 });
+    // A write transaction held open meanwhile: every read of the burst waits on it, so all twelve
+    // are in flight at once (as on PostgreSQL, where every read is a round trip).
+    let release!: () => void;
+    const held = limited.deps.db.transaction(() => new Promise<void>((resolve) => (release = resolve)));
+    const burst = Promise.all(Array.from({ length: 12 }, (_, i) => get(`${limited.url}/v1/servers/${NAME}/versions/${i % 4 === 3 ? '9.9.9' : '1.0.0'}`, reader())));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await held;
+    const statuses = (await burst).map((r) => r.status);
+    // 5 within the limit (found or not found), the other 7 refused, whichever path answered.
+    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    expect(statuses.filter((s) => s === 200 || s === 404)).toHaveLength(5);
+  });
+
   it('steps aside when CORS origins are configured (the Hono app negotiates them)', async () => {
     const cors = await side(true, fast.deps, { corsOrigins: ['https://app.example'] });
     const r = await get(`${cors.url}/v1/servers/${NAME}/versions/1.0.0`, { ...reader(), origin: 'https://app.example' });

@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { serverNameProblem, versionProblem } from '@sigil/manifest';
 import { clientKey } from './client-address.js';
 import type { Deps, Principal } from './deps.js';
-import { requestIdOf, SECURITY_HEADERS, type Front } from './front.js';
+import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { getMcpVersion } from './services/read-mcp-registry.js';
@@ -33,8 +33,10 @@ interface Answer {
  * Hono route would answer (the same services, request id, security headers, rate limits, metrics
  * and log line); anything else (a refusal of any kind, another route, a body, CORS origins to
  * negotiate) goes to `fallback`, the Hono app, untouched, so every refusal keeps its one shape.
- * Every step before the answer is free of side effects: the rate limits are checked first and
- * counted only once the answer is ready. `fast-reads.test.ts` compares both paths byte for byte.
+ * The rate limits are counted first, before any await (a check now and a count after the reads
+ * would let a concurrent burst through); a request passed on carries its counts to the Hono app
+ * (`front.counted`), which takes them instead of counting again. Every other step before the
+ * answer is free of side effects. `fast-reads.test.ts` compares both paths byte for byte.
  */
 export function fastReads(deps: Deps, front: Front, fallback: NodeListener): NodeListener {
   const corsConfigured = deps.settings.corsOrigins.length > 0;
@@ -77,14 +79,22 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (!path.startsWith('/v1/servers/') && !path.startsWith('/v0.1/servers/')) return false;
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
     const address = clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies);
-    if (!front.perAddress.allows(address)) return false;
+    // Counted now, before any await, in the Hono app's order (address, then token once
+    // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
+    const counted: Counted = { address: front.perAddress.hit(address) };
+    front.counted.set(req, counted);
+    if (counted.address > 0) return false;
     let principal: Principal;
     try {
       principal = await authenticate(deps, req.headers.authorization, true, refuse);
     } catch {
       return false;
     }
-    if (!READ_ROLES.includes(principal.role) || (principal.tokenId !== null && !front.perToken.allows(principal.tokenId))) return false;
+    if (principal.tokenId !== null) {
+      counted.token = { key: principal.tokenId, wait: front.perToken.hit(principal.tokenId) };
+      if (counted.token.wait > 0) return false;
+    }
+    if (!READ_ROLES.includes(principal.role)) return false;
     let found: Answer | undefined;
     try {
       found = await answer(req, path);
@@ -93,9 +103,6 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       return false;
     }
     if (!found) return false;
-    // Counted now, as the Hono path would have counted them (address, then token).
-    front.perAddress.hit(address);
-    if (principal.tokenId !== null) front.perToken.hit(principal.tokenId);
     const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
     const body = Buffer.from(found.body, 'utf8');
     const headers: string[] = [];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { AuthFailureLog } from './auth-failures.js';
 import { TrustedProxies } from './client-address.js';
 import type { Deps } from './deps.js';
@@ -14,6 +15,19 @@ export interface Front {
   perToken: RateLimiter;
   trustedProxies: TrustedProxies;
   authFailures: AuthFailureLog;
+  /**
+   * The rate-limit hits the read hot path already made for a request it then passed on to the
+   * Hono app, which takes them instead of counting again: every request is counted once, at
+   * once (before any await, so concurrent requests cannot all pass one check), whichever path
+   * answers it.
+   */
+  counted: WeakMap<IncomingMessage, Counted>;
+}
+
+/** Seconds to wait (0: within the limit) from the hits already made, per limiter. */
+export interface Counted {
+  address: number;
+  token?: { key: string; wait: number };
 }
 
 export function createFront(deps: Deps): Front {
@@ -22,6 +36,7 @@ export function createFront(deps: Deps): Front {
     perToken: new RateLimiter(deps.settings.rateLimitPerToken),
     trustedProxies: new TrustedProxies(deps.settings.trustedProxies),
     authFailures: new AuthFailureLog(deps.logger, deps.metrics),
+    counted: new WeakMap(),
   };
 }
 
