@@ -44,14 +44,15 @@ export async function logSize(db: Executor): Promise<number> {
 export async function logHashes(db: Executor, ids: readonly NodeId[]): Promise<HashReader> {
   const found = new Map<string, Hash>();
   // One statement for every node, whatever its level (a row-value IN list: SQLite 3.15+ and
-  // PostgreSQL): an append reads the tree's frontier, one node per set bit of its size.
+  // PostgreSQL): an append reads the tree's frontier, one node per set bit of its size. The casts:
+  // PostgreSQL types a bare parameter in VALUES as text, and bigint = text does not exist.
   for (let i = 0; i < ids.length; i += 200) {
     const batch = ids.slice(i, i + 200);
     const rows = await query(db, (q) =>
       q
         .select()
         .from(logNodes)
-        .where(sql`(${logNodes.level}, ${logNodes.idx}) IN (VALUES ${sql.join(batch.map((id) => sql`(${id.level}, ${id.index})`), sql`, `)})`),
+        .where(sql`(${logNodes.level}, ${logNodes.idx}) IN (VALUES ${sql.join(batch.map((id) => sql`(CAST(${id.level} AS BIGINT), CAST(${id.index} AS BIGINT))`), sql`, `)})`),
     );
     for (const r of rows) found.set(`${r.level}/${r.idx}`, new Uint8Array(r.hash));
   }
