@@ -60,6 +60,46 @@ async function logSize(on: RegistryProcess): Promise<number> {
   const text = await (await fetch(`${on.url}/v1/log/checkpoint`, { headers: { authorization: `Bearer ${tokens.reader}` } })).text();
   return Number(text.split('\n')[1]);
 }
+/** The size once a write's checkpoint (and its audit-head entry) is signed: two equal reads in a row. */
+async function settledSize(on: RegistryProcess): Promise<number> {
+  for (let last = -1; ; ) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const size = await logSize(on);
+    if (size === last) return size;
+    last = size;
+  }
+}
+/**
+ * Two trees of one size (another root each, past the fork point): writes to the smaller log of
+ * a filler server until the sizes meet. A publish adds two signature entries and a rejection one
+ * event, each with the audit-head entry of its checkpoint, so the gap closes by threes and twos
+ * (a rejection when the gap is 2 or 4); the sizes are read again after every write.
+ */
+async function sameSize(a: RegistryProcess, b: RegistryProcess): Promise<void> {
+  const filler = 'io.github.acme/filler';
+  const pending = new Map<RegistryProcess, string[]>([[a, []], [b, []]]);
+  let n = 0;
+  const write = async (on: RegistryProcess, reject: boolean) => {
+    const waiting = pending.get(on)!;
+    if (reject && waiting.length > 0) {
+      await ok(['review', 'reject', `${filler}@${waiting.shift()}`, '--reason', 'filler'], tokens.alice!, { registryUrl: on.url });
+    } else {
+      const version = `9.0.${n++}`;
+      await publish(on, version, [], filler);
+      waiting.push(version);
+    }
+  };
+  // A pending filler version on each side first, for the rejections.
+  await write(a, false);
+  await write(b, false);
+  for (let round = 0; round < 30; round++) {
+    const [sa, sb] = [await settledSize(a), await settledSize(b)];
+    if (sa === sb) return;
+    const gap = Math.abs(sa - sb);
+    await write(sa < sb ? a : b, gap === 2 || gap === 4);
+  }
+  throw new Error('the two logs never reached one size');
+}
 /** A host directory whose policy pins the registry (its trusted root lists the log) but reaches it through the relay. */
 async function host(name: string): Promise<string> {
   const h = path(name);
@@ -151,10 +191,10 @@ describe('when the pinned trusted root lists the registry log', () => {
 
   it('refuses a forked log (same size, another root) and a larger tree that does not extend the stored one with LOG_INCONSISTENT', async () => {
     const h = await host('forked');
+    await sameSize(registry, fork);
     await ok(['lock', `${WEATHER}@1.0.0`], tokens.reader!, { cwd: h, registryUrl: relay.url });
     const size = await logSize(registry);
-    // The fork appends other entries until it reaches the stored size: two trees of one size.
-    for (let v = 0; (await logSize(fork)) < size; v++) await publish(fork, `3.0.${v}`);
+    expect(Number(readFileSync(join(h, '.sigil-cache', 'checkpoint'), 'utf8').split('\n')[1])).toBe(size);
     expect(await logSize(fork)).toBe(size);
     await refusedBoth(h, { kind: 'reroute', prefix: '/v1/log/', upstream: fork.url }, 'LOG_INCONSISTENT');
     await publish(fork, '4.0.0');
