@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
-import { type Db, openDatabase, openPostgres } from '@sigil/db';
+import { openStore, type Store } from '@sigil/db';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { addressKey, TrustedProxies } from './client-address.js';
@@ -29,7 +29,7 @@ class StartError extends Error {
   }
 }
 
-let database: { db: Db; close(): unknown } | undefined;
+let database: Store | undefined;
 
 // The only place that reads the environment, opens the database and listens.
 async function start(): Promise<void> {
@@ -44,7 +44,7 @@ async function start(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   // PostgreSQL when SIGIL_DATABASE_URL names one (several instances share it), else SQLite here.
-  database = env.SIGIL_DATABASE_URL ? await openPostgres(env.SIGIL_DATABASE_URL) : openDatabase(join(dataDir, 'registry.db'));
+  database = await openStore({ url: env.SIGIL_DATABASE_URL, path: join(dataDir, 'registry.db') });
   const keys = await loadRegistryKeys(join(dataDir, 'keys'));
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
@@ -86,19 +86,26 @@ async function start(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in 10 s; closing anyway');
-      database?.close();
-      process.exit(1);
+      void closeDatabase().finally(() => process.exit(1));
     }, 10_000);
     force.unref();
+    // The database closes (PostgreSQL: every pooled connection ended) before the process exits.
     server.close(() => {
-      database?.close();
-      logger.info('stopped');
-      process.exit(0);
+      void closeDatabase().finally(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Closes the database once; never rejects (shutdown goes on whatever the connection's state). */
+let closing: Promise<void> | undefined;
+function closeDatabase(): Promise<void> {
+  return (closing ??= (database?.close() ?? Promise.resolve()).catch(() => {}));
 }
 
 /**
@@ -159,7 +166,7 @@ function limitConnections(server: Server, env: Env, trusted: TrustedProxies): vo
 try {
   await start();
 } catch (e) {
-  database?.close();
+  await closeDatabase();
   if (e instanceof StartError || e instanceof ConfigError) {
     process.stderr.write(`sigil-registry: error ${e.code}: ${e.message}\n`);
   } else {

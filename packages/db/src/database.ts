@@ -77,10 +77,49 @@ export async function query<T>(ex: Executor, build: (q: Drizzle) => { execute():
   }
 }
 
+/**
+ * Statements outside the query functions, on either dialect: for tests that tamper with rows
+ * behind the registry, and for one-off checks. Placeholders are `?` on both (rewritten to `$1`,
+ * `$2`, … for PostgreSQL, outside quoted text); the SQL itself must be what both dialects
+ * understand, or be chosen by `dialect`. On SQLite a statement waits until the open write
+ * transaction has ended, as the query functions do.
+ * @example await raw.run('update versions set status = ? where id = ?', ['approved', id]);
+ */
+export interface RawSql {
+  readonly dialect: Dialect;
+  all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Runs one statement; resolves with the number of rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+/** `?` placeholders as PostgreSQL's `$1`, `$2`, …; a `?` inside '…', "…" or a comment is left alone. */
+export function numberedPlaceholders(sql: string): string {
+  let out = '';
+  let n = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    const quote = c === "'" || c === '"' ? c : undefined;
+    if (quote) {
+      const end = sql.indexOf(quote, i + 1);
+      const stop = end === -1 ? sql.length : end + 1;
+      out += sql.slice(i, stop);
+      i = stop - 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      const stop = end === -1 ? sql.length : end;
+      out += sql.slice(i, stop);
+      i = stop - 1;
+    } else out += c === '?' ? `$${++n}` : c;
+  }
+  return out;
+}
+
 export interface OpenDatabase {
   db: Db;
   /** The underlying connection, for PRAGMAs and tests. */
   sqlite: Database.Database;
+  raw: RawSql;
   close(): void;
 }
 
@@ -111,9 +150,21 @@ export function openDatabase(path: string, options: { migrationsFolder?: string 
   const drizzled = drizzle(sqlite, { schema });
   const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder();
   migrate(drizzled, { migrationsFolder });
+  const db = new SqliteDb(sqlite, drizzled, readMigrationFiles({ migrationsFolder }).length);
+  // Outside anyone's open transaction (query()'s rule), then synchronously.
+  const statement = async (sql: string) => {
+    while (!db.handle()) await db.idle();
+    return sqlite.prepare(sql);
+  };
   return {
-    db: new SqliteDb(sqlite, drizzled, readMigrationFiles({ migrationsFolder }).length),
+    db,
     sqlite,
+    raw: {
+      dialect: 'sqlite',
+      all: async <T>(sql: string, params: readonly unknown[] = []) => (await statement(sql)).all(...params) as T[],
+      get: async <T>(sql: string, params: readonly unknown[] = []) => (await statement(sql)).get(...params) as T | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => (await statement(sql)).run(...params).changes,
+    },
     close: () => {
       if (sqlite.open) sqlite.close();
     },
@@ -197,6 +248,7 @@ class SqliteTx implements Tx {
 export interface OpenPostgres {
   db: Db;
   pool: pg.Pool;
+  raw: RawSql;
   close(): Promise<void>;
 }
 
@@ -209,15 +261,41 @@ const MIGRATION_LOCK = 0x5161_0001;
 const WRITE_LOCK = 0x5161_0002;
 
 /**
+ * bigint columns and count(*) as numbers (every value here stays far below 2^53), as SQLite
+ * gives them: for this pool's connections only, never on the driver's global table, which other
+ * users of `pg` in the process share.
+ */
+const INT8_AS_NUMBER = {
+  getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 && format !== 'binary' ? Number : pg.types.getTypeParser(oid, format as 'text')),
+} as unknown as pg.CustomTypesConfig;
+
+/**
+ * A connection that keeps INT8_AS_NUMBER under drizzle too: drizzle gives each query its own
+ * parser table (text dates), which falls back to the driver's global table, not the
+ * connection's, so that table is wrapped once more here.
+ */
+class NumbersClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const [config] = args;
+    if (config && typeof config === 'object' && 'types' in config && (config as pg.QueryConfig).types) {
+      const inner = (config as pg.QueryConfig).types!;
+      const types = { getTypeParser: (oid: number, format?: string) => (oid === pg.types.builtins.INT8 && format !== 'binary' ? Number : inner.getTypeParser(oid, format as 'text')) };
+      args[0] = { ...config, types };
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+/**
  * Connects to PostgreSQL (`postgres://…`) and applies every migration under an advisory lock
  * before anything else runs.
  * @example const { db, close } = await openPostgres(process.env.SIGIL_DATABASE_URL);
  */
 export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number } = {}): Promise<OpenPostgres> {
-  // bigint columns and count(*) as numbers (every value here stays far below 2^53), as SQLite
-  // gives them. Set on the driver's global table: drizzle passes that table with each query.
-  pg.types.setTypeParser(pg.types.builtins.INT8, Number);
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types: INT8_AS_NUMBER, Client: NumbersClient });
+  // An idle connection the server ends (a restart, a terminated backend) is dropped by the pool,
+  // and the next query opens another; unheard, the pool's 'error' would end the process.
+  pool.on('error', () => {});
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -230,7 +308,32 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
     client.release();
   }
   const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') }).length;
-  return { db: new PostgresDb(pool, migrations), pool, close: () => pool.end() };
+  const db = new PostgresDb(pool, migrations);
+  const rows = async <T>(sql: string, params: readonly unknown[]) => (await pool.query(numberedPlaceholders(sql), params as unknown[])) as unknown as pg.QueryResult<T & pg.QueryResultRow>;
+  return {
+    db,
+    pool,
+    raw: {
+      dialect: 'postgres',
+      all: async <T>(sql: string, params: readonly unknown[] = []) => (await rows<T>(sql, params)).rows,
+      get: async <T>(sql: string, params: readonly unknown[] = []) => (await rows<T>(sql, params)).rows[0],
+      run: async (sql: string, params: readonly unknown[] = []) => (await rows(sql, params)).rowCount ?? 0,
+    },
+    close: () => endPool(pool),
+  };
+}
+
+/** Resolves once every connection has closed (`pool.end()` resolves when none is idle, before the sockets end). */
+async function endPool(pool: pg.Pool): Promise<void> {
+  let open = pool.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      if (--open === 0) resolve();
+    });
+  });
+  await pool.end();
+  await closed;
 }
 
 /**
@@ -300,4 +403,27 @@ class PostgresTx implements Tx {
   idle(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** An open database of either dialect, as the registry's configuration names it. */
+export interface Store {
+  readonly dialect: Dialect;
+  db: Db;
+  raw: RawSql;
+  /** Resolves once every connection is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * PostgreSQL when `url` is given (`postgres://…`), else the SQLite file at `path`; migrated,
+ * as openPostgres and openDatabase leave it.
+ * @example const store = await openStore({ url: env.SIGIL_DATABASE_URL, path: join(dataDir, 'registry.db') });
+ */
+export async function openStore(location: { path: string; url?: string | undefined }): Promise<Store> {
+  if (location.url) {
+    const opened = await openPostgres(location.url);
+    return { dialect: 'postgres', db: opened.db, raw: opened.raw, close: opened.close };
+  }
+  const opened = openDatabase(location.path);
+  return { dialect: 'sqlite', db: opened.db, raw: opened.raw, close: async () => opened.close() };
 }

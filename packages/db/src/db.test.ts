@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { desc, eq } from 'drizzle-orm';
-import { query } from './database.js';
+import { numberedPlaceholders, query } from './database.js';
 import { auditEvents, tokens } from './schema.js';
 import { appendAudit, approvalsOf, ensurePrincipal, insertToken, tokenBySecretHash, auditTip, insertApproval, insertServer, insertVersion, openDatabase, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
 
@@ -169,5 +169,26 @@ describe('the database', () => {
       o.sqlite.prepare("update audit_events set actor = 'mallory' where seq = 3").run();
       expect(await verifyAuditChain(o.db)).toMatchObject({ ok: false, brokenAt: 3 });
     });
+  });
+});
+
+describe('raw statements', () => {
+  it('number ? placeholders for PostgreSQL, but not inside quoted text or a comment', () => {
+    expect(numberedPlaceholders(`select '?', "a?b", x -- why?\nfrom t where a = ? and b = ?`)).toBe(`select '?', "a?b", x -- why?\nfrom t where a = $1 and b = $2`);
+  });
+
+  it('run on SQLite after the open write transaction, never inside it', async () => {
+    const o = fresh();
+    let release!: () => void;
+    const held = o.db.transaction(async (tx) => {
+      await insertServer(tx, { name: 'io.github.acme/held', namespace: 'io.github.acme', owner: 'acme', createdAt: at });
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    const read = o.raw.get<{ n: number }>('select count(*) as n from servers where name = ?', ['io.github.acme/held']);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    await held;
+    expect(await read).toEqual({ n: 1 });
+    expect(await o.raw.run('update servers set owner = ? where name = ?', ['someone', 'io.github.acme/held'])).toBe(1);
   });
 });

@@ -1,4 +1,18 @@
-export { defaultMigrationsFolder, openDatabase, openPostgres, type Db, type Dialect, type Executor, type OpenDatabase, type OpenPostgres, type Tx } from './database.js';
+export {
+  defaultMigrationsFolder,
+  numberedPlaceholders,
+  openDatabase,
+  openPostgres,
+  openStore,
+  type Db,
+  type Dialect,
+  type Executor,
+  type OpenDatabase,
+  type OpenPostgres,
+  type RawSql,
+  type Store,
+  type Tx,
+} from './database.js';
 export { appendAudit, auditHash, auditHead, auditTip, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
 export {
   appendLogEntries,

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@sigil/testing';
 import { hashLeaf, merkleTreeHash, treeRoot, treeRootNodes } from '@sigil/tlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,4 +80,17 @@ describe('PostgreSQL', () => {
     expect(Buffer.from(root)).toEqual(Buffer.from(merkleTreeHash(rows.rows.map((r: { body: Buffer }) => hashLeaf(r.body)))));
     await expect(raw('delete from log_entries')).rejects.toThrow(/LOG_APPEND_ONLY/);
   }, 60_000);
+
+  it("reads bigints as numbers on its own connections, and leaves the pg driver's global parsers alone", async () => {
+    expect(await a.raw.get('select count(*) as n, ?::bigint as big from audit_events where actor = ?', [2 ** 40, 'nobody'])).toEqual({ n: 0, big: 2 ** 40 });
+    expect(await a.raw.all("select '?' as q, ? as p", ['x'])).toEqual([{ q: '?', p: 'x' }]);
+    expect(pg.types.getTypeParser(pg.types.builtins.INT8, 'text')('7')).toBe('7');
+    const other = new pg.Client({ connectionString: pgdb.url });
+    await other.connect();
+    try {
+      expect((await other.query('select 7::bigint as n')).rows[0]).toEqual({ n: '7' });
+    } finally {
+      await other.end();
+    }
+  });
 });

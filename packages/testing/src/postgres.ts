@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
 
 /** The server the project's machines run (trust authentication); override with SIGIL_TEST_POSTGRES_URL. */
@@ -40,4 +41,40 @@ export async function createTestDatabase(prefix = 'sigil_test'): Promise<TestDat
       }
     },
   };
+}
+
+export type TestDialect = 'sqlite' | 'postgres';
+
+/**
+ * The dialect this run's registry suites use: `SIGIL_TEST_DIALECT` (the vitest projects named
+ * `… (postgres)` set it to `postgres`), SQLite otherwise. Anything else fails loudly.
+ */
+export function testDialect(): TestDialect {
+  const value = process.env.SIGIL_TEST_DIALECT ?? 'sqlite';
+  if (value !== 'sqlite' && value !== 'postgres') throw new Error(`SIGIL_TEST_DIALECT must be sqlite or postgres, not ${value}`);
+  return value;
+}
+
+/**
+ * Where a test's registry keeps its rows, in this run's dialect: the SQLite file in `dataDir`,
+ * or a fresh PostgreSQL database of the test's own. `env` is what a registry process needs to
+ * use it; `drop()` removes the PostgreSQL database (the SQLite file goes with `dataDir`).
+ * @example const store = await createTestStore(dir); const database = await openStore(store); … await database.close(); await store.drop();
+ */
+export interface TestStore {
+  dialect: TestDialect;
+  /** The SQLite file (what the registry opens in its data directory when `url` is unset). */
+  path: string;
+  /** The PostgreSQL database, on `postgres`. */
+  url: string | undefined;
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/** A store in this run's dialect (or the one given): see TestStore. */
+export async function createTestStore(dataDir: string, dialect: TestDialect = testDialect()): Promise<TestStore> {
+  const path = join(dataDir, 'registry.db');
+  if (dialect === 'sqlite') return { dialect, path, url: undefined, env: {}, drop: async () => {} };
+  const database = await createTestDatabase();
+  return { dialect, path, url: database.url, env: { SIGIL_DATABASE_URL: database.url }, drop: database.drop };
 }
