@@ -178,7 +178,9 @@ async function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): P
   const linter = deps.linter;
   const findings = linter.lintManifest(manifest, { errorRules: deps.settings.lintErrorRules });
   if (!(await serverByName(deps.db, manifest.name))) {
-    const existing = await allServers(deps.db);
+    // Without the name itself: a concurrent publish (another request or instance) may have
+    // stored it since the check above, and a name is no twin of itself.
+    const existing = (await allServers(deps.db)).filter((s) => s.name !== manifest.name);
     findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, existing.map((s) => ({ name: s.name, owner: s.owner }))));
     // Names are unique case-insensitively: a case-only variant is refused whoever holds the other.
     const twin = existing.find((s) => nameKey(s.name) === nameKey(manifest.name));
