@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * The registry's suites a second time, on PostgreSQL: SIGIL_TEST_DIALECT tells each file's
+ * createTestStore to make (and drop) a database of its own on the test server instead of a
+ * SQLite file. The same `npm test` runs both projects.
+ */
+export default defineProject({
+  test: {
+    name: 'registry (postgres)',
+    include: ['src/app.test.ts'],
+    env: { SIGIL_TEST_DIALECT: 'postgres' },
+  },
+});
