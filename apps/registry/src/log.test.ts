@@ -5,13 +5,13 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { createPublicKey } from 'node:crypto';
-import { auditTip, checkpointCovering, logEntriesFor, logEntriesRange, logEntryAt, logSize, openDatabase, type OpenDatabase } from '@sigil/db';
+import { auditTip, checkpointCovering, logEntriesFor, logEntriesRange, logEntryAt, logSize, openStore, type Store } from '@sigil/db';
 import { LogProofsResponse, manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import type { SigningError} from '@sigil/signing/verify';
 import { publicKeyFingerprint, SignerPolicy, verifyManifestBundle } from '@sigil/signing/verify';
 import { ed25519NoteVerifier, hashLeaf, logOrigin, openCheckpoint, parseEntryBundle, verifyConsistency, verifyInclusion } from '@sigil/tlog';
-import { weatherManifest } from '@sigil/testing';
+import { createTestStore, weatherManifest, type TestStore } from '@sigil/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from './app.js';
@@ -24,15 +24,16 @@ import { logRegistryKeys } from './services/append-log.js';
 import { bootstrapAdmin, createToken } from './services/create-token.js';
 
 /**
- * The registry's transparency log end to end in-process: real SQLite file, real signed bundles,
- * the log's checkpoints, tiles and proofs read back over HTTP and checked with @sigil/tlog and
- * the stock @sigstore/verify Verifier.
+ * The registry's transparency log end to end in-process: real SQLite file (or PostgreSQL
+ * database), real signed bundles, the log's checkpoints, tiles and proofs read back over HTTP
+ * and checked with @sigil/tlog and the stock @sigstore/verify Verifier.
  */
 
 const TLOG_URL = 'https://registry.sigil.test/v1/log';
 const INTERVAL = 400;
 const dir = mkdtempSync(join(tmpdir(), 'sigil-log-'));
-let database: OpenDatabase;
+let store: TestStore;
+let database: Store;
 let deps: Deps;
 let app: App;
 const ADMIN = 'log-test-admin-token-0000000000000';
@@ -60,7 +61,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logged = async () => (await logEntriesRange(database.db, 0, 256)).filter((e) => e.kind !== 'audit-head').length;
 
 beforeAll(async () => {
-  database = openDatabase(join(dir, 'registry.db'));
+  store = await createTestStore(dir);
+  database = await openStore(store);
   deps = {
     db: database.db,
     keys: await loadRegistryKeys(join(dir, 'keys')),
@@ -79,8 +81,9 @@ beforeAll(async () => {
   expect((await call('/v1/allowlist/io.github.acme', auth(ADMIN, { ...json({ signers: [{ publicKey: publisherKey.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
   expect((await call('/v1/reviewers', auth(ADMIN, json({ principal: 'alice', publicKey: aliceKey.publicKeyPem })))).status).toBe(201);
 });
-afterAll(() => {
-  database.close();
+afterAll(async () => {
+  await database?.close();
+  await store?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -113,7 +116,7 @@ describe('when the registry accepts a publish, an approval, a rejection and a re
 
   it("logs the audit chain's head at every checkpoint, so a truncated chain no longer matches", async () => {
     await sleep(INTERVAL + 100); // the checkpoint pending from the last test is signed
-    const checkpoints = database.sqlite.prepare('SELECT size FROM log_checkpoints ORDER BY size').all() as { size: number }[];
+    const checkpoints = await database.raw.all<{ size: number }>('SELECT size FROM log_checkpoints ORDER BY size');
     const heads = (await logEntriesRange(database.db, 0, 256)).filter((e) => e.kind === 'audit-head');
     // Every checkpoint but the empty tree's covers the audit head logged just before it was signed.
     for (const { size } of checkpoints.filter((c) => c.size > 0)) {
@@ -126,7 +129,7 @@ describe('when the registry accepts a publish, an approval, a rejection and a re
     expect(newest.event).toBe('audit-head');
     expect(newest.subject).toBe(`audit:${newest.audit.seq}`);
     // The logged head is an event of the chain as it stands (an auditor's check against /v1/audit).
-    const event = database.sqlite.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(newest.audit.seq) as { hash: string } | undefined;
+    const event = await database.raw.get<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = ?', [newest.audit.seq]);
     expect(event?.hash).toBe(newest.audit.hash);
     expect(await auditTip(database.db)).toEqual(newest.audit);
   });
@@ -247,7 +250,7 @@ describe('when a host reads the log', () => {
     }
     // In an older signed tree: the same entries that tree holds, proved in it.
     const manifestIndex = answer.entries.find((e) => e.kind === 'manifest')!.logIndex;
-    const signed = (database.sqlite.prepare('SELECT size FROM log_checkpoints ORDER BY size').all() as { size: number }[]).map((c) => c.size);
+    const signed = (await database.raw.all<{ size: number }>('SELECT size FROM log_checkpoints ORDER BY size')).map((c) => c.size);
     const older = signed.find((size) => size > manifestIndex)!;
     const atOlder = LogProofsResponse.parse((await call('/v1/log/proofs', auth(t.reader, json({ refs: [ref], size: older })))).body);
     expect(atOlder.treeSize).toBe(older);
@@ -277,15 +280,15 @@ describe('when a host reads the log', () => {
 });
 
 describe('when the registry restarts', () => {
-  it('reads the log and its newest checkpoint back from the database file, with no rebuild', async () => {
+  it('reads the log and its newest checkpoint back from the database, with no rebuild', async () => {
     const before = openCheckpoint((await call('/v1/log/checkpoint', auth(t.reader))).text, verifier()).checkpoint;
-    const again = openDatabase(join(dir, 'registry.db'));
+    const again = await openStore(store);
     try {
       const restarted = createApp({ ...deps, db: again.db });
       const text = await (await restarted.request('/v1/log/checkpoint', auth(t.reader))).text();
       expect(openCheckpoint(text, verifier()).checkpoint.size).toBe(before.size);
     } finally {
-      again.close();
+      await again.close();
     }
   });
 });
