@@ -249,6 +249,8 @@ export interface OpenPostgres {
   db: Db;
   pool: pg.Pool;
   raw: RawSql;
+  /** Write transactions run again after a serialization failure (only with `writes: 'serializable'`). */
+  readonly stats: { retries: number };
   close(): Promise<void>;
 }
 
@@ -291,7 +293,7 @@ class NumbersClient extends pg.Client {
  * before anything else runs.
  * @example const { db, close } = await openPostgres(process.env.SIGIL_DATABASE_URL);
  */
-export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number } = {}): Promise<OpenPostgres> {
+export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number; writes?: PostgresWrites } = {}): Promise<OpenPostgres> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types: INT8_AS_NUMBER, Client: NumbersClient });
   // An idle connection the server ends (a restart, a terminated backend) is dropped by the pool,
   // and the next query opens another; unheard, the pool's 'error' would end the process.
@@ -308,11 +310,13 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
     client.release();
   }
   const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') }).length;
-  const db = new PostgresDb(pool, migrations);
+  const stats = { retries: 0 };
+  const db = new PostgresDb(pool, migrations, options.writes ?? 'advisory-lock', stats);
   const rows = async <T>(sql: string, params: readonly unknown[]) => (await pool.query(numberedPlaceholders(sql), params as unknown[])) as unknown as pg.QueryResult<T & pg.QueryResultRow>;
   return {
     db,
     pool,
+    stats,
     raw: {
       dialect: 'postgres',
       all: async <T>(sql: string, params: readonly unknown[] = []) => (await rows<T>(sql, params)).rows,
@@ -337,6 +341,19 @@ async function endPool(pool: pg.Pool): Promise<void> {
 }
 
 /**
+ * How write transactions stay exact with several writers: `advisory-lock` (the registry's choice)
+ * takes one transaction-scoped advisory lock first, so writers run one at a time across every
+ * instance; `serializable` runs them at SERIALIZABLE isolation and runs one again (up to
+ * SERIALIZABLE_ATTEMPTS times) when PostgreSQL refuses it as a serialization failure (40001), a
+ * deadlock (40P01) or a unique violation (23505: two writers that read the same audit tip or log
+ * size both insert its successor). Measured against each other by scripts/bench/pg-writers.mjs
+ * (docs/deploy.md); only the lock is used by the registry.
+ */
+export type PostgresWrites = 'advisory-lock' | 'serializable';
+const SERIALIZABLE_ATTEMPTS = 30;
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+
+/**
  * PostgreSQL behind the async interface. A write transaction holds one pooled connection and
  * first takes a transaction-scoped advisory lock, so writers are serialised across every
  * instance; reads outside a transaction go to the pool. Inside a transaction (AsyncLocalStorage)
@@ -350,6 +367,8 @@ class PostgresDb implements Db {
   constructor(
     private readonly pool: pg.Pool,
     private readonly migrations: number,
+    private readonly writes: PostgresWrites,
+    private readonly stats: { retries: number },
   ) {
     // The same table objects on both dialects: the queries use only what both builders share.
     this.drizzled = drizzlePg(pool) as unknown as Drizzle;
@@ -372,11 +391,30 @@ class PostgresDb implements Db {
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const current = this.inside.getStore();
     if (current) return fn(current);
+    if (this.writes === 'advisory-lock') return this.attempt(fn);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(fn);
+      } catch (e) {
+        if (attempt >= SERIALIZABLE_ATTEMPTS || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
+        this.stats.retries++;
+        // A random pause that doubles with the attempts (at most 100 ms), so the writers that
+        // collided spread out.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+      }
+    }
+  }
+
+  private async attempt<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      if (this.writes === 'advisory-lock') {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      } else {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      }
       const tx = new PostgresTx(drizzlePg(client) as unknown as Drizzle);
       try {
         const result = await this.inside.run(tx, () => fn(tx));

@@ -3,6 +3,7 @@ export {
   numberedPlaceholders,
   openDatabase,
   openPostgres,
+  type PostgresWrites,
   openStore,
   type Db,
   type Dialect,

@@ -81,6 +81,39 @@ describe('PostgreSQL', () => {
     await expect(raw('delete from log_entries')).rejects.toThrow(/LOG_APPEND_ONLY/);
   }, 60_000);
 
+  it('keeps them exact with serializable writers too (the alternative scripts/bench/pg-writers.mjs measures), retrying refused ones', async () => {
+    const [s1, s2] = await Promise.all([openPostgres(pgdb.url, { writes: 'serializable' }), openPostgres(pgdb.url, { writes: 'serializable' })]);
+    try {
+      const before = (await auditTip(a.db)).seq;
+      const size = await logSize(a.db);
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 2 ? s1 : s2).db.transaction(async (tx) => {
+            await appendAudit(tx, { actor: 'w', action: 'token.create', subject: `ser${i}` });
+            await appendLogEntries(tx, [{ kind: 'manifest', subject: `ser${i}`, form: 'sigil-event', body: Buffer.from(`ser${i}`) }], at);
+          }),
+        ),
+      );
+      expect(await verifyAuditChain(a.db)).toMatchObject({ ok: true, events: before + 30 });
+      const n = await logSize(a.db);
+      expect(n).toBe(size + 30);
+      const rows = await a.pool.query('select body from log_entries order by idx');
+      expect(Buffer.from(treeRoot(n, await logHashes(a.db, treeRootNodes(n))))).toEqual(Buffer.from(merkleTreeHash(rows.rows.map((r: { body: Buffer }) => hashLeaf(r.body)))));
+      // A refusal that is not a serialization conflict is not retried.
+      let runs = 0;
+      await expect(
+        s1.db.transaction(async () => {
+          runs++;
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      expect(runs).toBe(1);
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  }, 60_000);
+
   it("reads bigints as numbers on its own connections, and leaves the pg driver's global parsers alone", async () => {
     expect(await a.raw.get('select count(*) as n, ?::bigint as big from audit_events where actor = ?', [2 ** 40, 'nobody'])).toEqual({ n: 0, big: 2 ** 40 });
     expect(await a.raw.all("select '?' as q, ? as p", ['x'])).toEqual([{ q: '?', p: 'x' }]);
