@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, manifestDigest, parseManifest, sha256, toolDigest, toolsSetDigest, type Manifest } from './index.js';
+import { CanonicalJsonError, canonicalJson, manifestDigest, manifestDigests, parseManifest, sha256, toolDigest, toolsSetDigest, type Manifest } from './index.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 
@@ -61,6 +61,30 @@ describe('the tools-set digest', () => {
 
   it('changes when a tool is removed', () => {
     expect(toolsSetDigest(manifest.tools.slice(1))).not.toBe(toolsSetDigest(manifest.tools));
+  });
+});
+
+describe('manifestDigests (both digests, each tool serialised once)', () => {
+  const manifest = parseManifest(vectorText);
+
+  it('equals manifestDigest and toolsSetDigest of the pinned vector', () => {
+    expect(manifestDigests(manifest)).toEqual({ digest: 'sha256:3572c40d4d28e23833689266e9e47054ab098f831520824972085dc856b2008d', toolsDigest: toolsSetDigest(manifest.tools) });
+  });
+
+  it('equals the two separate digests for arbitrary tools and extra top-level keys, nested "tools" keys included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })), { maxLength: 5 }), fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })), (tools, extra) => {
+        const value = { ...extra, meta: { tools: [] }, name: manifest.name, tools } as unknown as Manifest;
+        expect(manifestDigests(value)).toEqual({ digest: manifestDigest(value), toolsDigest: toolsSetDigest(value.tools) });
+      }),
+    );
+  });
+
+  it('refuses a tool that refers back to the manifest, as canonicalJson does', () => {
+    const cyclic = structuredClone(manifest) as Manifest & { tools: Array<Record<string, unknown>> };
+    cyclic.tools[0]!.self = cyclic;
+    expect(() => manifestDigests(cyclic)).toThrow(CanonicalJsonError);
+    expect(() => manifestDigest(cyclic)).toThrow(CanonicalJsonError);
   });
 });
 

@@ -23,11 +23,19 @@ export function canonicalJson(value: unknown): string {
   return serialise(value, new Set());
 }
 
+/** The two digests of a manifest, computed together (see {@link manifestDigests}). */
+export interface ManifestDigests {
+  /** {@link manifestDigest}: sha256 of the whole manifest's canonical JSON. */
+  digest: Digest;
+  /** {@link toolsSetDigest}: sha256 of the canonical JSON of the sorted tool digests. */
+  toolsDigest: Digest;
+}
+
 type WellFormedString = string & { isWellFormed(): boolean };
 
 // Built by string concatenation rather than an array of parts joined at the end: a host
 // recomputes the digest of every locked manifest at each start, and this allocates less.
-function serialise(value: unknown, open: Set<object>): string {
+function serialise(value: unknown, open: Set<object>, toolsText?: string): string {
   switch (typeof value) {
     case 'string':
       // String.prototype.isWellFormed (ES2024, Node 20+): false exactly when a lone surrogate is in it.
@@ -70,7 +78,9 @@ function serialise(value: unknown, open: Set<object>): string {
       if (item === undefined) continue;
       if (!first) out += ',';
       first = false;
-      out += `${serialise(key, open)}:${serialise(item, open)}`;
+      // manifestDigests: the top-level tools array, already serialised (its canonical text is its
+      // elements' texts, in order, between brackets).
+      out += `${serialise(key, open)}:${toolsText !== undefined && key === 'tools' ? toolsText : serialise(item, open)}`;
     }
     out += '}';
   }
@@ -108,4 +118,17 @@ export function toolDigest(tool: Tool): Digest {
  */
 export function toolsSetDigest(tools: readonly Tool[]): Digest {
   return sha256(canonicalJson(tools.map(toolDigest).sort()));
+}
+
+/**
+ * {@link manifestDigest} and {@link toolsSetDigest} of one manifest, equal to calling both, with
+ * each tool serialised once instead of twice: a host recomputes both for every locked manifest at
+ * each start.
+ * @example const { digest, toolsDigest } = manifestDigests(manifest);
+ */
+export function manifestDigests(manifest: Manifest): ManifestDigests {
+  const open = new Set<object>([manifest, manifest.tools]);
+  const tools = manifest.tools.map((tool) => serialise(tool, open));
+  const toolsDigest = sha256(canonicalJson(tools.map((text) => sha256(text)).sort()));
+  return { digest: sha256(serialise(manifest, new Set(), `[${tools.join(',')}]`)), toolsDigest };
 }

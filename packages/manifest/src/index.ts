@@ -41,7 +41,7 @@ export {
 } from './schema.js';
 export { checkManifest, checkManifestValue, MAX_FINDINGS, parseManifest, type ManifestCheck } from './parse.js';
 export { scanJson, utf8Length } from './json-scan.js';
-export { CanonicalJsonError, canonicalJson, digestHex, manifestDigest, sha256, toolDigest, toolsSetDigest } from './digest.js';
+export { CanonicalJsonError, canonicalJson, digestHex, manifestDigest, manifestDigests, sha256, toolDigest, toolsSetDigest, type ManifestDigests } from './digest.js';
 export { normalizeTool } from './normalize.js';
 export { matchesNamespace, mostSpecificPattern, NAMESPACE_PATTERN_RULE, namespacePatternProblem } from './namespace-pattern.js';
 export { diffJson, diffTools, isEmptyDiff, type JsonChange, type ToolChange, type ToolsDiff } from './diff.js';

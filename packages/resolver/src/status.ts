@@ -23,10 +23,18 @@ export function verifyStatus(
   policy: TrustPolicy,
   context: { now: Date; nonce?: string; lastIssuedAt?: string; lastAudit?: StatusPredicate['audit']; cache?: VerificationCache; maxAgeMs?: number },
 ): VerifiedStatus {
+  return judgeStatus(verifyStatusSignature(bundle, policy, context.cache), policy, context);
+}
+
+/**
+ * The checks of {@link verifyStatus} after the signature, on a predicate that
+ * {@link verifyStatusSignature} returned: the host's stored status, verified once when loaded,
+ * is judged for freshness through this without being read and verified a second time.
+ */
+export function judgeStatus(status: StatusPredicate, policy: TrustPolicy, context: { now: Date; nonce?: string; lastIssuedAt?: string; lastAudit?: StatusPredicate['audit']; maxAgeMs?: number }): VerifiedStatus {
   const refuse = (code: 'STATUS_STALE', message: string, details?: unknown): never => {
     throw ResolveError.of('', code, message, details);
   };
-  const status = verifyStatusSignature(bundle, policy, context.cache);
   const maxAgeMs = context.maxAgeMs ?? policy.maxStatusAgeMs;
   const now = context.now.getTime();
   const issued = Date.parse(status.issuedAt);

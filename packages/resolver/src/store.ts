@@ -8,7 +8,7 @@ import { ResolveError, type Refusal } from './errors.js';
 import { checkLogged, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
 import { readBoundedText, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
-import { verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
+import { judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 import { verifyVersion, type VerifiedVersion } from './verify-version.js';
 
 const MAX_RECORD_BYTES = 4 * 1024 * 1024;
@@ -233,7 +233,7 @@ export class HostTrustStore {
     return changes;
   }
 
-  /** Judges the stored status and records, as `--offline` or as the opt-in fallback. */
+  /** Judges the stored status (`floor`, verified when loaded) and records, as `--offline` or as the opt-in fallback. */
   private async fromStore(
     lock: Lockfile,
     names: readonly string[],
@@ -243,12 +243,13 @@ export class HostTrustStore {
     reason: string | undefined,
     logFloor: LogCheckpoint | undefined,
   ): Promise<Resolution> {
-    const bundle = await this.readStatusBundle();
-    if (bundle === undefined || floor === undefined) {
+    // The stored status was read and its signature verified once, as the replay floor
+    // (storedStatus): the same predicate is judged here for its age.
+    if (floor === undefined) {
       throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no signed status to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
     }
     await this.loadCache();
-    const status = verifyStatus(bundle, this.options.policy, { now: this.now(), cache: this.cache, maxAgeMs });
+    const status = judgeStatus(floor, this.options.policy, { now: this.now(), maxAgeMs });
     if (source === 'fallback') {
       const age = Math.max(0, Math.round((this.now().getTime() - Date.parse(status.predicate.issuedAt)) / 1000));
       this.options.onWarning?.(

@@ -1,6 +1,6 @@
 import {
   checkManifestValue,
-  manifestDigest,
+  manifestDigests,
   VersionRecord,
   type Digest,
   type Manifest,
@@ -8,7 +8,7 @@ import {
   type VersionStatus,
 } from '@sigil/manifest';
 import { z } from 'zod';
-import { contractCode, SigningError, verifyApprovalBundle, verifyManifestBundle, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
+import { contractCode, SigningError, verifyApprovalBundle, verifyManifestSubject, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { publishersFor, type TrustPolicy } from './policy.js';
 
@@ -95,7 +95,9 @@ export function proveRecord(
   const record: VersionRecord = { ...parsed.data!, manifest };
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 
-  const digest = manifestDigest(manifest);
+  // Both digests once, from the manifest parsed above; the signature check below compares the
+  // signed subject with these, not with digests of anything else.
+  const { digest, toolsDigest } = manifestDigests(manifest);
   if (expectDigest !== undefined && digest !== expectDigest) {
     refuse('DIGEST_MISMATCH', `the manifest of ${name}@${version} has digest ${digest}, but the lock pins ${expectDigest}: it changed after it was locked`);
   }
@@ -104,12 +106,9 @@ export function proveRecord(
   const publishers = publishersFor(policy, name);
   if (!publishers) refuse('SIGNER_UNTRUSTED', `the policy names no publisher for the namespace of ${name}`);
   let signer: VerifiedSigner;
-  let toolsDigest: Digest;
   try {
-    const signed = verifyManifestBundle(record.bundle, manifest, publishers!, { cache });
-    signer = signed.signer;
-    // verifyManifestBundle refuses (SUBJECT_MISMATCH) unless this equals toolsSetDigest(manifest.tools).
-    toolsDigest = signed.predicate.toolsDigest as Digest;
+    // Refuses (SUBJECT_MISMATCH) unless the signed digests are these.
+    signer = verifyManifestSubject(record.bundle, { name, version, digest, toolsDigest }, publishers!, { cache }).signer;
   } catch (e) {
     return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
   }
@@ -129,7 +128,7 @@ export function proveRecord(
   }
   const proof: RecordProof = {
     digest,
-    toolsDigest: toolsDigest!,
+    toolsDigest,
     signer: publisher,
     readOnly: manifest.tools.every((t) => t.annotations?.readOnlyHint === true),
     recordRisk: record.risk,

@@ -1,4 +1,4 @@
-import { manifestDigest, toolsSetDigest, type Manifest } from '@sigil/manifest';
+import { manifestDigest, manifestDigests, type Digest, type Manifest } from '@sigil/manifest';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from '../errors.js';
 import { toPublicKey } from '../keys.js';
@@ -48,12 +48,31 @@ export interface VerifiedStatement<P> {
  * `TIMESTAMP_INVALID`, `CERTIFICATE_INVALID`, `STATEMENT_INVALID`, `NAME_MISMATCH`, `SUBJECT_MISMATCH`
  */
 export function verifyManifestBundle(bundle: BundleInput, manifest: Manifest, policy: SignerPolicy, options: VerifyOptions = {}): VerifiedStatement<ManifestPredicate> {
-  const subject = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+  return verifyManifestSubject(bundle, { name: manifest.name, version: manifest.version, ...manifestDigests(manifest) }, policy, options);
+}
+
+/** A manifest as its publisher statement names it: name, version and both digests. */
+export interface ManifestSubject extends SubjectRef {
+  /** `toolsSetDigest(manifest.tools)`. */
+  toolsDigest: Digest;
+}
+
+/**
+ * {@link verifyManifestBundle} for a caller that already computed the manifest's two digests
+ * with `manifestDigests` (a host checks them against its lock first, and hashes each manifest
+ * once): the same checks, against the subject given. Its digests must be computed from the
+ * manifest the caller will use; the function cannot check that.
+ * @example
+ * const subject = { name: manifest.name, version: manifest.version, ...manifestDigests(manifest) };
+ * const { signer } = verifyManifestSubject(bundle, subject, policy);
+ * @throws SigningError as {@link verifyManifestBundle}
+ */
+export function verifyManifestSubject(bundle: BundleInput, subject: ManifestSubject, policy: SignerPolicy, options: VerifyOptions = {}): VerifiedStatement<ManifestPredicate> {
   const result = verifyAttestation(bundle, subject, policy, MANIFEST_PREDICATE_TYPE, ManifestPredicate, 'STATEMENT_INVALID', options);
-  if (result.predicate.name !== manifest.name || result.predicate.version !== manifest.version) {
+  if (result.predicate.name !== subject.name || result.predicate.version !== subject.version) {
     throw new SigningError('NAME_MISMATCH', 'the manifest statement names another server or version than its subject');
   }
-  if (result.predicate.toolsDigest !== toolsSetDigest(manifest.tools)) {
+  if (result.predicate.toolsDigest !== subject.toolsDigest) {
     throw new SigningError('SUBJECT_MISMATCH', 'the signed tools-set digest is not the digest of the manifest tools');
   }
   return result;

@@ -33,6 +33,8 @@ export {
   sameRepository,
   verifyApprovalBundle,
   verifyManifestBundle,
+  verifyManifestSubject,
+  type ManifestSubject,
   verifyProvenanceBundle,
   verifyStatementBundle,
   type VerifiedStatement,
