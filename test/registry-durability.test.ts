@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signManifestStatement } from '@sigil/signing/sign';
-import { freePort, startRegistry, weatherManifest } from '@sigil/testing';
+import { openStore } from '@sigil/db';
+import { createTestStore, freePort, startRegistry, weatherManifest } from '@sigil/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-durability-'));
@@ -13,8 +13,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('when the registry is killed with SIGKILL during a burst of concurrent publishes', () => {
   it('keeps every acknowledged publish after a restart, half-writes nothing, and its audit chain verifies', async () => {
     const dataDir = join(dir, 'data');
+    const store = await createTestStore(dataDir);
     const port = await freePort();
-    let registry = await startRegistry({ dataDir, port });
+    let registry = await startRegistry({ dataDir, port, env: store.env });
     const admin = { authorization: `Bearer ${registry.adminToken}`, 'content-type': 'application/json' };
     const key = generateKeyPair();
     expect((await fetch(`${registry.url}/v1/allowlist/io.github.acme`, { method: 'PUT', headers: admin, body: JSON.stringify({ signers: [{ publicKey: key.publicKeyPem }] }) })).status).toBe(200);
@@ -51,7 +52,7 @@ describe('when the registry is killed with SIGKILL during a burst of concurrent 
     await registry.stop('SIGKILL');
     expect(acknowledged.size).toBeGreaterThanOrEqual(25);
 
-    registry = await startRegistry({ dataDir, port });
+    registry = await startRegistry({ dataDir, port, env: store.env });
     try {
       for (const [version, digest] of acknowledged) {
         const res = await fetch(`${registry.url}/v1/servers/io.github.acme/weather/versions/${version}`, { headers: { authorization: `Bearer ${registry.adminToken}` } });
@@ -64,10 +65,11 @@ describe('when the registry is killed with SIGKILL during a burst of concurrent 
       await registry.stop();
     }
     // Nothing half-written: every stored version has its publish event, and every publish event its version.
-    const db = new Database(join(dataDir, 'registry.db'), { readonly: true });
-    const versions = (db.prepare("select version from versions where server = 'io.github.acme/weather'").all() as Array<{ version: string }>).map((r) => r.version).sort();
-    const events = (db.prepare("select subject from audit_events where action = 'version.publish'").all() as Array<{ subject: string }>).map((r) => r.subject.split('@')[1]!).sort();
-    db.close();
+    const db = await openStore(store);
+    const versions = (await db.raw.all<{ version: string }>("select version from versions where server = 'io.github.acme/weather'")).map((r) => r.version).sort();
+    const events = (await db.raw.all<{ subject: string }>("select subject from audit_events where action = 'version.publish'")).map((r) => r.subject.split('@')[1]!).sort();
+    await db.close();
+    await store.drop();
     expect(events).toEqual(versions);
     for (const v of acknowledged.keys()) expect(versions).toContain(v);
   });

@@ -8,7 +8,7 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
   test: {
     name: 'e2e (postgres)',
-    include: ['registry-e2e.test.ts'],
+    include: ['registry-e2e.test.ts', 'registry-durability.test.ts'],
     env: { SIGIL_TEST_DIALECT: 'postgres' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
