@@ -17,6 +17,20 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
     .optional(),
+  /**
+   * The registry's keys, the same for every instance: PEM text (a one-line value may carry `\n`
+   * escapes) or a file's path. Text wins over the file, both over `SIGIL_DATA_DIR/keys`.
+   */
+  SIGIL_STATUS_KEY: z.string().optional(),
+  SIGIL_STATUS_KEY_FILE: z.string().optional(),
+  SIGIL_LOG_KEY: z.string().optional(),
+  SIGIL_LOG_KEY_FILE: z.string().optional(),
+  SIGIL_TSA_KEY: z.string().optional(),
+  SIGIL_TSA_KEY_FILE: z.string().optional(),
+  SIGIL_TSA_CHAIN: z.string().optional(),
+  SIGIL_TSA_CHAIN_FILE: z.string().optional(),
+  /** More TSA chains the trusted root lists (rotation: retired TSAs, whose timestamps must still verify, and the next one). */
+  SIGIL_TSA_EXTRA_CHAINS_FILE: z.string().optional(),
   SIGIL_BOOTSTRAP_TOKEN: z
     .string()
     .min(32, 'SIGIL_BOOTSTRAP_TOKEN must be at least 32 characters (e.g. `openssl rand -base64 32`)')

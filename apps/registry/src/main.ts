@@ -9,7 +9,7 @@ import { createApp } from './app.js';
 import { addressKey, TrustedProxies } from './client-address.js';
 import { ConfigError, loadEnv, settingsFrom, type Env } from './config.js';
 import type { Deps } from './deps.js';
-import { loadRegistryKeys } from './keys.js';
+import { givenKeys, KeyError, loadRegistryKeys } from './keys.js';
 import { logRegistryKeys } from './services/append-log.js';
 import { backfillLog } from './services/backfill-log.js';
 import { createLinter } from './linter.js';
@@ -34,6 +34,8 @@ let database: Store | undefined;
 // The only place that reads the environment, opens the database and listens.
 async function start(): Promise<void> {
   const env = loadEnv(process.env);
+  // Private keys given as text are not left in the environment for anything this process might start.
+  for (const name of ['SIGIL_STATUS_KEY', 'SIGIL_LOG_KEY', 'SIGIL_TSA_KEY'] as const) delete process.env[name];
   const dataDir = resolve(env.SIGIL_DATA_DIR);
   const pretty = env.SIGIL_LOG_FORMAT === 'pretty' || (env.SIGIL_LOG_FORMAT === 'auto' && process.stdout.isTTY === true);
   const logger = pino(
@@ -45,7 +47,8 @@ async function start(): Promise<void> {
   chmodSync(dataDir, 0o700);
   // PostgreSQL when SIGIL_DATABASE_URL names one (several instances share it), else SQLite here.
   database = await openStore({ url: env.SIGIL_DATABASE_URL, path: join(dataDir, 'registry.db') });
-  const keys = await loadRegistryKeys(join(dataDir, 'keys'));
+  // On PostgreSQL several instances share the database: none may make keys of its own.
+  const keys = await loadRegistryKeys(join(dataDir, 'keys'), givenKeys(env), { generate: !env.SIGIL_DATABASE_URL });
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
 
   await bootstrap(deps, env, dataDir);
@@ -167,7 +170,7 @@ try {
   await start();
 } catch (e) {
   await closeDatabase();
-  if (e instanceof StartError || e instanceof ConfigError) {
+  if (e instanceof StartError || e instanceof ConfigError || e instanceof KeyError) {
     process.stderr.write(`sigil-registry: error ${e.code}: ${e.message}\n`);
   } else {
     process.stderr.write(`sigil-registry: error INTERNAL: the registry failed to start: ${(e as Error)?.stack ?? String(e)}\n`);

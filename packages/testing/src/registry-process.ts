@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { freePort, runSigil, type RunResult } from './process.js';
 
 export interface RegistryProcess {
@@ -20,7 +21,14 @@ export async function startRegistry(options: { dataDir?: string; env?: NodeJS.Pr
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sigil-registry-'));
   const port = options.port ?? (await freePort());
   const adminToken = 'test-admin-token-0123456789abcdef';
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../../../apps/registry/bin/sigil-registry.js', import.meta.url))], {
+  const bin = fileURLToPath(new URL('../../../apps/registry/bin/sigil-registry.js', import.meta.url));
+  // On PostgreSQL the registry makes no keys of its own: make them once in the data directory,
+  // as an operator would (`sigil-registry keys init`), unless the test gives its own.
+  const env = options.env ?? {};
+  if (env.SIGIL_DATABASE_URL && !env.SIGIL_STATUS_KEY && !env.SIGIL_STATUS_KEY_FILE && !existsSync(join(dataDir, 'keys', 'status.key'))) {
+    await promisify(execFile)(process.execPath, [bin, 'keys', 'init', join(dataDir, 'keys')]);
+  }
+  const child = spawn(process.execPath, [bin], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: adminToken, SIGIL_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -65,7 +65,8 @@ export function logAppended(deps: Deps): Promise<void> {
 
 /**
  * Logs the registry's keys (status key, log key) once each: a key change is an entry of the log,
- * so a host or monitor sees a new status key appear. Run at start, after the migrations.
+ * so a host or monitor sees a new status key appear. Run at start, after the migrations; then
+ * each key's time is the one its first log entry holds.
  */
 export async function logRegistryKeys(deps: Deps, at: string): Promise<void> {
   // The log key as a C2SP verifier key: `<origin>+<key id>+<key>`.
@@ -81,4 +82,13 @@ export async function logRegistryKeys(deps: Deps, at: string): Promise<void> {
     return missing.length;
   });
   if (appended > 0) await logAppended(deps);
+  // Every instance given the same key answers with the same time: the one its first entry holds
+  // (the instance that logged it first chose it; a key given by environment has no file to keep one).
+  for (const k of keys) {
+    const first = (await logEntriesFor(deps.db, k.subject, 'key'))[0];
+    const logged = first ? (JSON.parse(Buffer.from(first.body).toString('utf8')) as { spec?: { createdAt?: unknown } }).spec?.createdAt : undefined;
+    if (typeof logged !== 'string') continue;
+    if (k.details.use === 'status') deps.keys.statusCreatedAt = logged;
+    else deps.keys.logCreatedAt = logged;
+  }
 }

@@ -30,18 +30,19 @@ export async function registerCa(deps: Deps, actor: Principal, chainPem: string)
 export async function trustedRoot(deps: Deps): Promise<TrustedRootJson> {
   const root = buildTrustedRoot({
     certificateAuthorities: (await listCertificateAuthorities(deps.db)).map((c) => ({ certificates: c.chainPem })),
-    timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }],
+    // The TSA that signs now, then the others (retired ones whose timestamps stored bundles carry, the next one).
+    timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }, ...deps.keys.tsaExtraChainPems.map((certificates) => ({ certificates }))],
   });
   return { ...root, tlogs: [logListing(deps)] };
 }
 
-const listings = new WeakMap<Deps['keys'], { url: string; instance: ReturnType<typeof logInstance> }>();
+const listings = new WeakMap<Deps['keys'], { url: string; validFrom: string; instance: ReturnType<typeof logInstance> }>();
 
 /** The log's `tlogs` item, built once per log key and URL (every publish and approval reads the trusted root). */
 function logListing(deps: Deps): ReturnType<typeof logInstance> {
   const hit = listings.get(deps.keys);
-  if (hit && hit.url === deps.settings.tlogUrl) return hit.instance;
+  if (hit && hit.url === deps.settings.tlogUrl && hit.validFrom === deps.keys.logCreatedAt) return hit.instance;
   const instance = logInstance(deps);
-  listings.set(deps.keys, { url: deps.settings.tlogUrl, instance });
+  listings.set(deps.keys, { url: deps.settings.tlogUrl, validFrom: deps.keys.logCreatedAt, instance });
   return instance;
 }

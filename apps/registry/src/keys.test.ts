@@ -1,0 +1,174 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, startRegistry, type RegistryProcess, type TestDatabase } from '@sigil/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyFiles, KEY_FILES, KeyError, loadRegistryKeys } from './keys.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'sigil-keys-'));
+  dirs.push(d);
+  return d;
+}
+async function keyDir(): Promise<string> {
+  const d = tempDir();
+  await createKeyFiles(d);
+  return d;
+}
+const text = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
+async function refusal(p: Promise<unknown>): Promise<KeyError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(KeyError);
+  return e as KeyError;
+}
+const running: RegistryProcess[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.stop('SIGKILL')));
+});
+afterAll(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('the registry keys, on one instance with SQLite', () => {
+  it('are made once in the data directory and read back the same', async () => {
+    const dir = join(tempDir(), 'keys');
+    const first = await loadRegistryKeys(dir);
+    const again = await loadRegistryKeys(dir);
+    expect(again.statusFingerprint).toBe(first.statusFingerprint);
+    expect(again.statusPublicKey).toBe(text(dir, KEY_FILES.statusPub));
+    expect(again.logPublicKey.equals(first.logPublicKey)).toBe(true);
+    expect(again.tsaChainPem).toBe(first.tsaChainPem);
+    expect(again.statusCreatedAt).toBe(text(dir, KEY_FILES.statusCreated));
+  });
+
+  it('refuses a data directory whose public key is not its private key’s', async () => {
+    const dir = await keyDir();
+    writeFileSync(join(dir, KEY_FILES.statusPub), text(await keyDir(), KEY_FILES.statusPub));
+    const e = await refusal(loadRegistryKeys(dir));
+    expect(e.code).toBe('KEY_MISMATCH');
+    expect(e.message).toContain('status.pub');
+  });
+});
+
+describe('keys given to the instance', () => {
+  it('win over the data directory, text over a file, and make no file there', async () => {
+    const [a, b, c] = [await keyDir(), await keyDir(), await keyDir()];
+    const fingerprint = async (d: string) => (await loadRegistryKeys(d)).statusFingerprint;
+    const empty = join(tempDir(), 'keys');
+    const all = { logKeyFile: join(a, KEY_FILES.logKey), tsaKeyFile: join(a, KEY_FILES.tsaKey), tsaChainFile: join(a, KEY_FILES.tsaChain) };
+    const fromFile = await loadRegistryKeys(empty, { ...all, statusKeyFile: join(b, KEY_FILES.statusKey) }, { generate: false });
+    expect(fromFile.statusFingerprint).toBe(await fingerprint(b));
+    expect(existsSync(empty)).toBe(false);
+    // One line with `\n` escapes, as an env file carries it; it wins over the file.
+    const oneLine = text(c, KEY_FILES.statusKey).trim().replaceAll('\n', '\\n');
+    const fromText = await loadRegistryKeys(empty, { ...all, statusKey: oneLine, statusKeyFile: join(b, KEY_FILES.statusKey) }, { generate: false });
+    expect(fromText.statusFingerprint).toBe(await fingerprint(c));
+    // The given TSA answers timestamp requests with its own chain; the log key is the given one.
+    expect(fromText.tsaChainPem).toBe(text(a, KEY_FILES.tsaChain));
+    expect(fromText.logPublicKey.equals((await loadRegistryKeys(a)).logPublicKey)).toBe(true);
+    const request = JSON.stringify({ artifactHash: Buffer.alloc(32, 7).toString('base64'), hashAlgorithm: 'sha256' });
+    expect((await fromText.timestamp(new TextEncoder().encode(request), 'application/json')).length).toBeGreaterThan(100);
+  });
+
+  it('list more TSA chains in the trusted root (retired, next), each whole from its TSA to its root', async () => {
+    const [a, b, c] = [await keyDir(), await keyDir(), await keyDir()];
+    const retired = join(tempDir(), 'retired.pem');
+    writeFileSync(retired, text(b, KEY_FILES.tsaChain) + text(c, KEY_FILES.tsaChain));
+    const keys = await loadRegistryKeys(a, { tsaExtraChainsFile: retired });
+    expect(keys.tsaExtraChainPems.map((pem) => new X509Certificate(pem).fingerprint256)).toEqual(
+      [b, c].map((d) => new X509Certificate(text(d, KEY_FILES.tsaChain)).fingerprint256),
+    );
+    // A chain cut before its root is refused rather than half-trusted.
+    writeFileSync(retired, text(b, KEY_FILES.tsaChain) + text(c, KEY_FILES.tsaChain).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)![0]);
+    const e = await refusal(loadRegistryKeys(a, { tsaExtraChainsFile: retired }));
+    expect([e.code, e.message]).toEqual(['KEY_INVALID', expect.stringMatching(/SIGIL_TSA_EXTRA_CHAINS_FILE .* ends with a chain that does not reach a self-signed root/)]);
+  });
+
+  it('refuse to start when malformed, of the wrong kind, unreadable, or not a pair', async () => {
+    const [a, b] = [await keyDir(), await keyDir()];
+    const dir = await keyDir();
+    const edKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const cases: Array<[Parameters<typeof loadRegistryKeys>[1], string, RegExp]> = [
+      [{ statusKey: 'not a key' }, 'KEY_INVALID', /SIGIL_STATUS_KEY is not a PEM private key/],
+      [{ statusKey: edKey }, 'KEY_INVALID', /ed25519 key, not ECDSA P-256/],
+      [{ logKeyFile: join(a, KEY_FILES.statusKey) }, 'KEY_INVALID', /SIGIL_LOG_KEY_FILE .* is a ec key, not Ed25519/],
+      [{ statusKeyFile: join(a, 'missing.key') }, 'KEY_INVALID', /SIGIL_STATUS_KEY_FILE names .*missing\.key, which cannot be read \(ENOENT\)/],
+      [{ tsaKeyFile: join(a, KEY_FILES.tsaKey) }, 'KEY_INVALID', /without its pair/],
+      [{ tsaKeyFile: join(a, KEY_FILES.tsaKey), tsaChainFile: join(b, KEY_FILES.tsaChain) }, 'KEY_MISMATCH', /is not the key of the first certificate/],
+      [{ tsaKeyFile: join(a, KEY_FILES.tsaKey), tsaChain: 'no certificate here' }, 'KEY_INVALID', /SIGIL_TSA_CHAIN holds no PEM certificate/],
+    ];
+    for (const [given, code, message] of cases) {
+      const e = await refusal(loadRegistryKeys(dir, given));
+      expect([e.code, e.message]).toEqual([code, expect.stringMatching(message)]);
+    }
+  });
+
+  it('are required where none may be made (PostgreSQL): the refusal names each missing key', async () => {
+    const a = await keyDir();
+    const empty = join(tempDir(), 'keys');
+    const none = await refusal(loadRegistryKeys(empty, {}, { generate: false }));
+    expect(none.code).toBe('KEYS_REQUIRED');
+    expect(none.message).toMatch(/the status key .*, the log key .*, the TSA key and chain .* are missing; make them once with `sigil-registry keys init <dir>`/);
+    const some = await refusal(loadRegistryKeys(empty, { statusKeyFile: join(a, KEY_FILES.statusKey) }, { generate: false }));
+    expect(some.message).not.toContain('the status key');
+    expect(some.message).toContain('the log key');
+    expect(existsSync(empty)).toBe(false);
+    // A provisioned key directory (a mounted secret) is used as it is.
+    expect((await loadRegistryKeys(a, {}, { generate: false })).statusFingerprint).toBe((await loadRegistryKeys(a)).statusFingerprint);
+  });
+});
+
+describe('several registry processes on one PostgreSQL database', () => {
+  let pgdb: TestDatabase;
+  beforeAll(async () => {
+    pgdb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all(running.splice(0).map((r) => r.stop('SIGKILL')));
+    await pgdb.drop();
+  });
+
+  it('refuse to start without keys, with a code and a sentence, instead of making their own', async () => {
+    const a = await keyDir();
+    const dataDir = tempDir();
+    await expect(startRegistry({ dataDir, env: { SIGIL_DATABASE_URL: pgdb.url, SIGIL_STATUS_KEY_FILE: join(a, KEY_FILES.statusKey) } })).rejects.toThrow(
+      /sigil-registry: error KEYS_REQUIRED: on PostgreSQL every instance must sign with the same keys.*the log key/,
+    );
+    expect(existsSync(join(dataDir, 'keys'))).toBe(false);
+    await expect(startRegistry({ env: { SIGIL_DATABASE_URL: pgdb.url, SIGIL_STATUS_KEY: 'garbage' } })).rejects.toThrow(/sigil-registry: error KEY_INVALID: SIGIL_STATUS_KEY is not a PEM private key/);
+  }, 60_000);
+
+  it('given the same key files, answer with the same keys, times and trusted root', async () => {
+    const k = await keyDir();
+    const env = {
+      SIGIL_DATABASE_URL: pgdb.url,
+      SIGIL_STATUS_KEY_FILE: join(k, KEY_FILES.statusKey),
+      SIGIL_LOG_KEY: text(k, KEY_FILES.logKey),
+      SIGIL_TSA_KEY_FILE: join(k, KEY_FILES.tsaKey),
+      SIGIL_TSA_CHAIN_FILE: join(k, KEY_FILES.tsaChain),
+      SIGIL_TSA_EXTRA_CHAINS_FILE: join(await keyDir(), KEY_FILES.tsaChain),
+      SIGIL_ANONYMOUS_READ: 'true',
+    };
+    const a = await startRegistry({ dataDir: tempDir(), env });
+    running.push(a);
+    await new Promise((r) => setTimeout(r, 20)); // a later start, so a time of its own would differ
+    const b = await startRegistry({ dataDir: tempDir(), env });
+    running.push(b);
+    const read = async (r: RegistryProcess, path: string) => (await fetch(`${r.url}${path}`)).json();
+    const [keysA, keysB] = [await read(a, '/v1/keys'), await read(b, '/v1/keys')];
+    expect(keysB).toEqual(keysA);
+    expect(keysA).toMatchObject({ keys: [{ fingerprint: (await loadRegistryKeys(k)).statusFingerprint }] });
+    const root = (await read(a, '/v1/trusted-root')) as { timestampAuthorities: Array<{ certChain: { certificates: Array<{ rawBytes: string }> } }> };
+    expect(await read(b, '/v1/trusted-root')).toEqual(root);
+    // The signing TSA first, then the other one.
+    expect(root.timestampAuthorities.map((t) => new X509Certificate(Buffer.from(t.certChain.certificates[0]!.rawBytes, 'base64')).fingerprint256)).toEqual(
+      [text(k, KEY_FILES.tsaChain), readFileSync(env.SIGIL_TSA_EXTRA_CHAINS_FILE, 'utf8')].map((pem) => new X509Certificate(pem).fingerprint256),
+    );
+    // Neither wrote a key into its data directory.
+    expect(existsSync(join(a.dataDir, 'keys'))).toBe(false);
+    expect(existsSync(join(b.dataDir, 'keys'))).toBe(false);
+  }, 90_000);
+});
