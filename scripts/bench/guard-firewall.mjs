@@ -4,6 +4,8 @@
 // (the same for the answer, back under the host's id), next to the floor any proxy that forwards
 // what it parsed must pay in the same run: decode, JSON.parse and JSON.stringify of both messages.
 // CPU time, not wall time, so a loaded machine moves it little; compare the ratio, not the µs.
+// `node --no-opt scripts/bench/guard-firewall.mjs` gives the unoptimised cost, what a session pays
+// before V8 has optimised the hot path (its first ~3300 round trips).
 // Needs apps/cli built. Usage: node scripts/bench/guard-firewall.mjs [round trips, default 200000]
 // FIREWALL_JS=<path to dist/proxy/firewall.js>: measure another build the same way.
 import { readFileSync } from 'node:fs';
