@@ -142,6 +142,26 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
   });
+
+  it('serves the manifest the database holds now, even one changed behind its back after a read', async () => {
+    const path = `/v0.1/servers/${ENCODED}/versions/1.0.0`;
+    const description = async () => ((await get(path)).body.server as { description: string }).description;
+    const before = await description();
+    // Read once, so the answer's server part is kept; then change the stored manifest as a
+    // database thief would (the immutability trigger dropped), and put both back after.
+    const trigger = database.sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'versions_content_immutable'").pluck().get() as string;
+    const stored = database.sqlite.prepare("SELECT manifest FROM versions WHERE server = ? AND version = '1.0.0'").pluck().get(NAME) as string;
+    database.sqlite.exec('DROP TRIGGER versions_content_immutable');
+    try {
+      const tampered = JSON.stringify({ ...(JSON.parse(stored) as Record<string, unknown>), description: 'tampered' });
+      database.sqlite.prepare("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'").run(tampered, NAME);
+      expect(await description()).toBe('tampered');
+      database.sqlite.prepare("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'").run(stored, NAME);
+      expect(await description()).toBe(before);
+    } finally {
+      database.sqlite.exec(trigger);
+    }
+  });
 });
 
 describe('when a name differs from a stored one only in case', () => {

@@ -73,14 +73,19 @@ export {
   type VersionRow,
 } from './queries.js';
 export {
+  readApprovalDigests,
   readApprovals,
+  readApprovedPage,
   readApprovedVersions,
   readLatestVersion,
+  readServerPage,
   readVersion,
   readVersionById,
   readVersionSummaries,
   serverExists,
   type ApprovalRecordRow,
+  type ApprovedPageRow,
+  type ServerPageRow,
   type VersionRecordRow,
   type VersionSummaryRow,
 } from './reads.js';

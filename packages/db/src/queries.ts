@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type Drizzle, type Executor, query } from './database.js';
-import { readToken } from './reads.js';
+import { nameContains, readToken } from './reads.js';
 import { allowlist, allowlistBuilders, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
@@ -154,9 +154,7 @@ export async function insertServer(db: Executor, row: typeof servers.$inferInser
 
 export function searchServers(db: Executor, search: string | undefined, after: string | undefined, limit: number): Promise<ServerRow[]> {
   const conditions: SQL[] = [];
-  // LIKE treats `%` and `_` as wildcards and has no escape character unless ESCAPE names one:
-  // escape both, and the escape character itself, so the search text matches literally.
-  if (search) conditions.push(sql`${servers.name} LIKE ${`%${search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
+  if (search) conditions.push(nameContains(search));
   if (after) conditions.push(gt(servers.name, after));
   return query(db, (q) =>
     q

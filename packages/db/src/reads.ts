@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { type Drizzle, type Executor, query } from './database.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
 
@@ -20,17 +20,34 @@ const VERSION_COLUMNS = `id, server, version, digest, tools_digest AS toolsDiges
   rejection_reason AS rejectionReason, rejected_by AS rejectedBy, rejected_at AS rejectedAt,
   revocation_reason AS revocationReason, revoked_by AS revokedBy, revoked_at AS revokedAt`;
 
+// A page of servers by name, each with its newest version (the highest id, by the server's own
+// index), in one statement: a page was one query plus one per server.
+const SERVER_PAGE = `SELECT s.name AS name, v.version AS version, v.status AS status, v.digest AS digest FROM servers s
+  LEFT JOIN versions v ON v.id = (SELECT max(l.id) FROM versions l INDEXED BY versions_server_version_idx WHERE l.server = s.name)
+  WHERE s.name > ?`;
+
+// A page of server names with each one's approved versions (a row with null id and version for a
+// server without one), in one statement.
+const APPROVED_PAGE = (search: string) => `SELECT s.name AS name, v.id AS id, v.version AS version
+  FROM (SELECT name FROM servers WHERE name > ? ${search} ORDER BY name LIMIT ?) s
+  LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = s.name AND v.status = 'approved'`;
+
 function prepare(sqlite: Database.Database) {
   return {
     version: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE server = ? AND version = ?`),
     versionById: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id = ?`),
     approvals: sqlite.prepare('SELECT digest, reviewer, bundle, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
+    approvalDigests: sqlite.prepare('SELECT digest, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
     serverExists: sqlite.prepare('SELECT 1 FROM servers WHERE name = ?').pluck(),
     // By the server's own index: with many versions the planner would otherwise walk every row
     // in id order (ORDER BY id … LIMIT) or every approved version (status index) to find one server's.
     summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC'),
     latest: sqlite.prepare('SELECT version, status, digest FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC LIMIT 1'),
     approvedOf: sqlite.prepare("SELECT id, version FROM versions INDEXED BY versions_server_version_idx WHERE server = ? AND status = 'approved'"),
+    serverPage: sqlite.prepare(`${SERVER_PAGE} ORDER BY s.name LIMIT ?`),
+    serverPageSearch: sqlite.prepare(`${SERVER_PAGE} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name LIMIT ?`),
+    approvedPage: sqlite.prepare(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`),
+    approvedPageSearch: sqlite.prepare(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     token: sqlite.prepare(
       'SELECT id, principal, secret_hash AS secretHash, role, namespaces, created_at AS createdAt, created_by AS createdBy, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?',
@@ -140,6 +157,15 @@ export function readApprovals(db: Executor, versionId: number): Promise<Approval
   );
 }
 
+/** The digests and times of a version's approvals, oldest first (without their bundles). */
+export function readApprovalDigests(db: Executor, versionId: number): Promise<Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>>> {
+  return read(
+    db,
+    (s) => s.approvalDigests.all(versionId) as Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>>,
+    (q) => q.select({ digest: approvals.digest, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).execute(),
+  );
+}
+
 export function serverExists(db: Executor, name: string): Promise<boolean> {
   return read(
     db,
@@ -172,5 +198,83 @@ export function readApprovedVersions(db: Executor, server: string): Promise<Arra
     db,
     (s) => s.approvedOf.all(server) as Array<{ id: number; version: string }>,
     (q) => q.select({ id: versions.id, version: versions.version }).from(versions).where(and(eq(versions.server, server), eq(versions.status, 'approved'))).execute(),
+  );
+}
+
+/** A server of a page, with its newest published version (any status), if any. */
+export interface ServerPageRow {
+  name: string;
+  version: string | null;
+  status: VersionRow['status'] | null;
+  digest: string | null;
+}
+
+/**
+ * `search` as a LIKE pattern that matches it literally anywhere in a name: LIKE treats `%` and
+ * `_` as wildcards and has no escape character unless ESCAPE names one, so both are escaped, and
+ * the escape character itself.
+ */
+export function containsPattern(search: string): string {
+  return `%${search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The condition "the server's name contains `search`" ({@link containsPattern}). */
+export function nameContains(search: string): SQL {
+  return sql`${servers.name} LIKE ${containsPattern(search)} ESCAPE '\\'`;
+}
+
+/**
+ * Up to `limit` servers by name after `after` (exclusive), whose names contain `search` when
+ * given, each with its newest version: one statement for the page. The names are read in order
+ * from the primary key index and the scan stops once the page is full, so a page costs the names
+ * it passes over (every name only when few or none match `search`).
+ */
+export function readServerPage(db: Executor, search: string | undefined, after: string | undefined, limit: number): Promise<ServerPageRow[]> {
+  return read(
+    db,
+    (s) => (search ? s.serverPageSearch.all(after ?? '', containsPattern(search), limit) : s.serverPage.all(after ?? '', limit)) as ServerPageRow[],
+    (q) =>
+      q
+        .select({ name: servers.name, version: versions.version, status: versions.status, digest: versions.digest })
+        .from(servers)
+        .leftJoin(versions, eq(versions.id, sql`(SELECT max(l.id) FROM ${versions} l WHERE l.server = ${servers.name})`))
+        .where(and(gt(servers.name, after ?? ''), search ? nameContains(search) : undefined))
+        .orderBy(asc(servers.name))
+        .limit(limit)
+        .execute(),
+  );
+}
+
+/** A server of a page with one of its approved versions, or (id and version null) with none. */
+export interface ApprovedPageRow {
+  name: string;
+  id: number | null;
+  version: string | null;
+}
+
+/**
+ * The approved versions of up to `limit` servers by name after `after` (exclusive), whose names
+ * contain `search` when given: one row per approved version, one with null id and version for a
+ * server that has none, by name then version text. One statement for the page.
+ */
+export function readApprovedPage(db: Executor, search: string | undefined, after: string | undefined, limit: number): Promise<ApprovedPageRow[]> {
+  return read(
+    db,
+    (s) => (search ? s.approvedPageSearch.all(after ?? '', containsPattern(search), limit) : s.approvedPage.all(after ?? '', limit)) as ApprovedPageRow[],
+    (q) => {
+      const page = q
+        .select({ name: servers.name })
+        .from(servers)
+        .where(and(gt(servers.name, after ?? ''), search ? nameContains(search) : undefined))
+        .orderBy(asc(servers.name))
+        .limit(limit)
+        .as('page');
+      return q
+        .select({ name: page.name, id: versions.id, version: versions.version })
+        .from(page)
+        .leftJoin(versions, and(eq(versions.server, page.name), eq(versions.status, 'approved')))
+        .orderBy(asc(page.name), asc(versions.version))
+        .execute();
+    },
   );
 }

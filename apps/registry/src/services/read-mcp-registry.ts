@@ -1,4 +1,4 @@
-import { readApprovals, readApprovedVersions, readVersionById, searchServers, type VersionRecordRow } from '@sigil/db';
+import { readApprovalDigests, readApprovedPage, readApprovedVersions, readVersionById, type VersionRecordRow } from '@sigil/db';
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -22,13 +22,42 @@ async function answer(deps: Deps, name: string, v: { id: number }, latest: boole
   return response(deps, row, latest, origin);
 }
 
-async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string): Promise<McpServerResponse> {
+const servedServers = new WeakMap<Deps, Map<number, { manifest: string; server: McpServerResponse['server'] }>>();
+
+/**
+ * The manifest without its tools and instructions: the server.json part a v0.1 answer carries.
+ * Parsing the whole manifest was most of an answer's cost, so the part is kept per version beside
+ * the stored text it was made from, and made again whenever the text just read differs (the
+ * database still answers every read; a manifest changed behind the registry's back is served as
+ * it now is). Frozen, since answers share it. Bounded: cleared at 5,000 versions.
+ */
+function serverPart(deps: Deps, row: VersionRecordRow): McpServerResponse['server'] {
+  let kept = servedServers.get(deps);
+  if (!kept) servedServers.set(deps, (kept = new Map()));
+  const hit = kept.get(row.id);
+  if (hit && hit.manifest === row.manifest) return hit.server;
   const { tools: _tools, instructions: _instructions, ...server } = JSON.parse(row.manifest) as Record<string, unknown>;
-  const approvals = await readApprovals(deps.db, row.id);
+  const frozen = deepFreeze(server) as McpServerResponse['server'];
+  if (kept.size >= 5_000) kept.clear();
+  kept.set(row.id, { manifest: row.manifest, server: frozen });
+  return frozen;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string): Promise<McpServerResponse> {
+  const server = serverPart(deps, row);
+  const approvals = await readApprovalDigests(deps.db, row.id);
   const updatedAt = approvals.map((a) => a.createdAt).sort().at(-1) ?? row.publishedAt;
   const record = `${origin}/v1/servers/${row.server}/versions/${encodeURIComponent(row.version)}`;
   return {
-    server: server as McpServerResponse['server'],
+    server,
     _meta: {
       [OFFICIAL_META_KEY]: { status: 'active', publishedAt: row.publishedAt, updatedAt, isLatest: latest },
       [SIGIL_META_KEY]: {
@@ -57,8 +86,7 @@ export async function listMcpServers(
   // The cursor is `<server name>\n<versions of it already served>`, so a page may end inside a server.
   const [resumeName, resumeSkip] = q.cursor ? Buffer.from(q.cursor, 'base64url').toString('utf8').split('\n') : [];
   let next: string | undefined;
-  const take = async (name: string, skip: number): Promise<boolean> => {
-    const versions = await approved(deps, name);
+  const take = async (name: string, versions: Array<{ id: number; version: string }>, skip: number): Promise<boolean> => {
     const chosen = q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version);
     for (let i = skip; i < chosen.length; i++) {
       if (out.length >= q.limit) {
@@ -72,15 +100,24 @@ export async function listMcpServers(
     return true;
   };
   let after = resumeName;
-  if (resumeName !== undefined && !(await take(resumeName, Number(resumeSkip) || 0))) return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
-  // Servers without an approved version are skipped, so read pages of names until the page fills.
+  if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), Number(resumeSkip) || 0))) return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
+  // Servers without an approved version are skipped, so read pages of servers (each with its
+  // approved versions, one statement a page) until the page fills: as many as the page could
+  // use first, more each round after.
   for (let round = 0; round < 50 && next === undefined; round++) {
-    const rows = await searchServers(deps.db, q.search, after, 100);
-    for (const s of rows) {
-      if (!(await take(s.name, 0))) break;
-      after = s.name;
+    const size = Math.min(200, (q.limit + 1) * 2 ** round);
+    const rows = await readApprovedPage(deps.db, q.search, after, size);
+    const servers = new Map<string, Array<{ id: number; version: string }>>();
+    for (const r of rows) {
+      let versions = servers.get(r.name);
+      if (!versions) servers.set(r.name, (versions = []));
+      if (r.id !== null && r.version !== null) versions.push({ id: r.id, version: r.version });
     }
-    if (rows.length < 100) break;
+    for (const [name, versions] of servers) {
+      if (!(await take(name, versions.sort((a, b) => compareVersions(b.version, a.version)), 0))) break;
+      after = name;
+    }
+    if (servers.size < size) break;
   }
   return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
 }

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertServer, insertVersion, openDatabase, openPostgres, readApprovedPage, readApprovedVersions, readLatestVersion, readServerPage, searchServers, type Db } from './index.js';
+
+// A page of servers with each one's newest version, in one statement: the same rows on SQLite
+// (its prepared statement) and PostgreSQL (the query builder), and the same rows as the page of
+// names (searchServers) with each server's newest version read on its own (readLatestVersion).
+const dir = mkdtempSync(join(tmpdir(), 'sigil-page-'));
+let pgdb: TestDatabase;
+const closers: Array<() => unknown> = [];
+const dbs: Array<[string, Db]> = [];
+const at = '2026-11-30T00:00:00.000Z';
+const NAMES = ['io.github.acme/a_b', 'io.github.acme/axb', 'io.github.acme/a-b', 'io.github.acme/ab', 'io.github.acme/empty', 'io.github.beta/x\\y', 'io.github.beta/weather'];
+
+async function fill(db: Db) {
+  for (const name of NAMES) {
+    await insertServer(db, { name, namespace: name.split('/')[0]!, owner: 'acme', createdAt: at });
+    if (name.endsWith('/empty')) continue;
+    for (const [i, version] of ['1.0.0', '1.2.0', '1.1.0'].entries())
+      await insertVersion(db, {
+        server: name, version, digest: `sha256:${String(i).repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{}', bundle: '{}',
+        signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: name.endsWith('b') && version !== '1.1.0' ? 'approved' : 'pending', risk: 'low', publishedAt: at,
+      });
+  }
+}
+
+beforeAll(async () => {
+  const sqlite = openDatabase(join(dir, 'registry.db'));
+  closers.push(() => sqlite.close());
+  pgdb = await createTestDatabase('sigil_page');
+  const pg = await openPostgres(pgdb.url);
+  closers.push(() => pg.close());
+  dbs.push(['SQLite', sqlite.db], ['PostgreSQL', pg.db]);
+  for (const [, db] of dbs) await fill(db);
+}, 60_000);
+afterAll(async () => {
+  for (const close of closers) await close();
+  await pgdb?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What the page was made of before: the names, then each server's newest version on its own. */
+async function oneByOne(db: Db, search: string | undefined, after: string | undefined, limit: number) {
+  const out = [];
+  for (const s of await searchServers(db, search, after, limit)) {
+    const latest = await readLatestVersion(db, s.name);
+    out.push({ name: s.name, version: latest?.version ?? null, status: latest?.status ?? null, digest: latest?.digest ?? null });
+  }
+  return out;
+}
+
+describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
+  const db = () => dbs.find(([l]) => l === label)![1];
+
+  it('gives each server with its newest published version, or none', async () => {
+    const page = await readServerPage(db(), undefined, undefined, 100);
+    expect(page.map((r) => r.name)).toEqual([...NAMES].sort());
+    expect(page.find((r) => r.name === 'io.github.acme/ab')).toEqual({ name: 'io.github.acme/ab', version: '1.1.0', status: 'pending', digest: `sha256:${'2'.repeat(64)}` });
+    expect(page.find((r) => r.name === 'io.github.acme/a_b')?.status).toBe('pending');
+    const approved = await readApprovedPage(db(), undefined, undefined, 100);
+    expect(approved.filter((r) => r.name === 'io.github.acme/ab').map((r) => r.version)).toEqual(['1.0.0', '1.2.0']);
+    expect(approved.filter((r) => r.name === 'io.github.beta/weather')).toEqual([{ name: 'io.github.beta/weather', id: null, version: null }]);
+    expect(page.find((r) => r.name === 'io.github.acme/empty')).toEqual({ name: 'io.github.acme/empty', version: null, status: null, digest: null });
+  });
+
+  it.each([
+    ['the first page', undefined, undefined, 3],
+    ['a later page', undefined, 'io.github.acme/axb', 3],
+    ['the last page', undefined, 'io.github.beta/weather', 3],
+    ['a search with "_" (literal)', 'a_b', undefined, 10],
+    ['a search with "%" (literal)', 'a%b', undefined, 10],
+    ['a search with a backslash (literal)', 'x\\y', undefined, 10],
+    ['a search, a later page', 'b', 'io.github.acme/ab', 2],
+  ])('gives the rows one read per server gave: %s', async (_label, search, after, limit) => {
+    expect(await readServerPage(db(), search, after, limit)).toEqual(await oneByOne(db(), search, after, limit));
+  });
+
+  it.each([
+    ['the first page', undefined, undefined, 3],
+    ['a later page', undefined, 'io.github.acme/ab', 3],
+    ['every server', undefined, undefined, 100],
+    ['a search with "_" (literal)', 'a_b', undefined, 10],
+    ['a search, a later page', 'b', 'io.github.acme/ab', 2],
+  ])('gives the approved versions of each server of a page (none for some): %s', async (_label, search, after, limit) => {
+    const expected = [];
+    for (const s of await searchServers(db(), search, after, limit)) {
+      const approved = (await readApprovedVersions(db(), s.name)).map((v) => ({ name: s.name, id: v.id, version: v.version })).sort((a, b) => (a.version < b.version ? -1 : 1));
+      expected.push(...(approved.length ? approved : [{ name: s.name, id: null, version: null }]));
+    }
+    expect(await readApprovedPage(db(), search, after, limit)).toEqual(expected);
+  });
+});
