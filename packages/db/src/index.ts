@@ -22,6 +22,7 @@ export {
   insertCheckpoint,
   latestCheckpoint,
   logEntriesFor,
+  logEntriesForAny,
   logEntriesRange,
   logEntryAt,
   logEntryByLeafHash,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consistencyProof, hashLeaf, type NodeId, inclusionProof, merkleTreeHash, readTile, treeRoot, verifyConsistency, verifyInclusion } from '@sigil/tlog';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendLogEntries, checkpointAt, insertCheckpoint, latestCheckpoint, logEntriesFor, logEntriesRange, logEntryByLeafHash, logHashes, logSize, openDatabase, type OpenDatabase } from './index.js';
+import { appendLogEntries, checkpointAt, insertCheckpoint, latestCheckpoint, logEntriesFor, logEntriesForAny, logEntriesRange, logEntryByLeafHash, logHashes, logSize, openDatabase, type OpenDatabase } from './index.js';
 
 const dirs: string[] = [];
 const opened: OpenDatabase[] = [];
@@ -54,6 +54,8 @@ describe('the log tables', () => {
     expect((await logEntryByLeafHash(o.db, leaves[42]!))?.idx).toBe(42);
     expect(await logEntriesRange(o.db, 0, 1000)).toHaveLength(n);
     expect(await logEntriesFor(o.db, 's0', 'manifest')).toHaveLength(1);
+    expect((await logEntriesForAny(o.db, ['s2', 's0', 'nothing'], ['manifest', 'approval'])).map((r) => [r.subject, r.idx])).toEqual([['s0', 0], ['s2', 3], ['s2', 4], ['s2', 5]]);
+    expect(await logEntriesForAny(o.db, [], ['manifest'])).toEqual([]);
     expect(readTile(reader, { level: 0, index: 0, width: n })).toHaveLength(n * 32);
   });
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { appendLeafHashes, type Hash, type HashReader, hashLeaf, type NodeId, treeRootNodes } from '@sigil/tlog';
 import { type Executor, query } from './database.js';
 import { logCheckpoints, logEntries, logNodes } from './schema.js';
@@ -119,6 +119,21 @@ export function logEntriesFor(db: Executor, subject: string, kind: string): Prom
       .select()
       .from(logEntries)
       .where(and(eq(logEntries.subject, subject), eq(logEntries.kind, kind)))
+      .orderBy(asc(logEntries.idx)),
+  );
+}
+
+/**
+ * The entries about any of `subjects` of any of `kinds`, oldest first: one statement for what
+ * `logEntriesFor` would ask once per subject and kind (one round trip each on PostgreSQL).
+ */
+export async function logEntriesForAny(db: Executor, subjects: readonly string[], kinds: readonly string[]): Promise<LogEntryRow[]> {
+  if (subjects.length === 0 || kinds.length === 0) return [];
+  return query(db, (q) =>
+    q
+      .select()
+      .from(logEntries)
+      .where(and(inArray(logEntries.subject, [...subjects]), inArray(logEntries.kind, [...kinds])))
       .orderBy(asc(logEntries.idx)),
   );
 }

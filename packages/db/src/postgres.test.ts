@@ -2,7 +2,7 @@ import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@sigil/testing';
 import { hashLeaf, merkleTreeHash, treeRoot, treeRootNodes } from '@sigil/tlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, appendLogEntries, auditTip, insertApproval, insertServer, insertVersion, logHashes, logSize, openPostgres, setVersionStatus, verifyAuditChain, versionOf, type OpenPostgres } from './index.js';
+import { appendAudit, appendLogEntries, auditTip, logEntriesForAny, insertApproval, insertServer, insertVersion, logHashes, logSize, openPostgres, setVersionStatus, verifyAuditChain, versionOf, type OpenPostgres } from './index.js';
 
 // The same query functions over a real PostgreSQL server (a database of this file's own).
 let pgdb: TestDatabase;
@@ -78,6 +78,7 @@ describe('PostgreSQL', () => {
     const rows = await a.pool.query('select body from log_entries order by idx');
     const root = treeRoot(n, await logHashes(a.db, treeRootNodes(n)));
     expect(Buffer.from(root)).toEqual(Buffer.from(merkleTreeHash(rows.rows.map((r: { body: Buffer }) => hashLeaf(r.body)))));
+    expect((await logEntriesForAny(b.db, ['s3', 's1'], ['manifest'])).map((r) => r.subject).sort()).toEqual(['s1', 's3']);
     await expect(raw('delete from log_entries')).rejects.toThrow(/LOG_APPEND_ONLY/);
   }, 60_000);
 

@@ -1,4 +1,4 @@
-import { type CheckpointRow, checkpointAt, latestCheckpoint, logEntriesFor, logEntriesRange, logEntryAt, logEntryByLeafHash, logHashes, type LogEntryRow, versionOf } from '@sigil/db';
+import { type CheckpointRow, checkpointAt, latestCheckpoint, logEntriesFor, logEntriesForAny, logEntriesRange, logEntryAt, logEntryByLeafHash, logHashes, type LogEntryRow, versionOf } from '@sigil/db';
 import {
   buildTlogEntry,
   consistencyProof,
@@ -149,10 +149,14 @@ export async function readInclusionProof(deps: Deps, leaf: string, size?: number
  */
 export async function readVersionProofs(deps: Deps, refs: readonly string[], size?: number): Promise<LogProofsResponse> {
   const forms = { manifest: 'dsse', approval: 'dsse', revocation: 'sigil-event', rejection: 'sigil-event' } as const;
+  const kinds = Object.keys(forms) as Array<keyof typeof forms>;
+  const unique = [...new Set(refs)];
+  // One statement for every ref and kind, then listed by ref, kind and log order as asked.
+  const found = await logEntriesForAny(deps.db, unique, kinds);
   const rows: { ref: string; kind: keyof typeof forms; row: LogEntryRow }[] = [];
-  for (const ref of new Set(refs)) {
-    for (const kind of Object.keys(forms) as Array<keyof typeof forms>) {
-      for (const row of await logEntriesFor(deps.db, ref, kind)) if (row.form === forms[kind]) rows.push({ ref, kind, row });
+  for (const ref of unique) {
+    for (const kind of kinds) {
+      for (const row of found) if (row.subject === ref && row.kind === kind && row.form === forms[kind]) rows.push({ ref, kind, row });
     }
   }
   let cp: CheckpointRow;
