@@ -82,6 +82,7 @@ export {
   readServerPage,
   readVersion,
   readVersionById,
+  readVersionWithApprovals,
   readVersionSummaries,
   serverExists,
   type ApprovalRecordRow,

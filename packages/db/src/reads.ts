@@ -58,11 +58,52 @@ function prepare(sqlite: Database.Database) {
 type Statements = ReturnType<typeof prepare>;
 
 /**
- * One read: the prepared SQLite statement when `ex` is SQLite, the query builder otherwise. Run
- * through {@link query}, so it never reads inside someone else's open transaction.
+ * The hot reads on PostgreSQL: the same columns under the same names, as named statements. The
+ * server parses and plans a named statement once per connection and the driver then sends only
+ * Bind and Execute, and no query builder runs per call: with every read a round trip to another
+ * process on the same cores, the builder and the server's parse were most of a GET's cost.
  */
-function read<T>(ex: Executor, sqlite: (s: Statements) => T, builder: (q: Drizzle) => Promise<T>): Promise<T> {
-  if (ex.dialect !== 'sqlite') return query(ex, (q) => ({ execute: () => builder(q) }));
+const PG_VERSION_COLUMNS = VERSION_COLUMNS.replace(/ AS (\w+)/g, ' AS "$1"');
+const PG = {
+  version: { name: 'sigil_read_version', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE server = $1 AND version = $2` },
+  // The version and its approvals in one statement (one round trip for GET version).
+  versionWithApprovals: {
+    name: 'sigil_read_version_with_approvals',
+    text: `SELECT ${PG_VERSION_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('digest', a.digest, 'reviewer', a.reviewer, 'bundle', a.bundle, 'createdAt', a.created_at) ORDER BY a.id), '[]')
+      FROM approvals a WHERE a.version_id = versions.id) AS approvals FROM versions WHERE server = $1 AND version = $2`,
+  },
+  versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1` },
+  approvals: { name: 'sigil_read_approvals', text: 'SELECT digest, reviewer, bundle, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id' },
+  serverExists: { name: 'sigil_read_server_exists', text: 'SELECT 1 AS one FROM servers WHERE name = $1' },
+  summaries: { name: 'sigil_read_summaries', text: 'SELECT id, version, digest, status, risk, published_at AS "publishedAt" FROM versions WHERE server = $1 ORDER BY id DESC' },
+  latest: { name: 'sigil_read_latest', text: 'SELECT version, status, digest FROM versions WHERE server = $1 ORDER BY id DESC LIMIT 1' },
+  approvedOf: { name: 'sigil_read_approved_of', text: "SELECT id, version FROM versions WHERE server = $1 AND status = 'approved'" },
+  auditTip: { name: 'sigil_read_audit_tip', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1' },
+  token: {
+    name: 'sigil_read_token',
+    text: 'SELECT id, principal, secret_hash AS "secretHash", role, namespaces, created_at AS "createdAt", created_by AS "createdBy", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM tokens WHERE secret_hash = $1',
+  },
+} as const;
+
+/** What node-postgres' Pool and Client both answer (drizzle puts one of them on its handle). */
+interface PgQueryable {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/** A named statement of {@link PG} on the executor's connection (the pool, or the transaction's client). */
+function readPg<R>(ex: Executor, statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+  return query(ex, (q) => ({
+    execute: async () => (await (q as Drizzle & { $client: PgQueryable }).$client.query({ ...statement, values })).rows as R[],
+  }));
+}
+
+/**
+ * One read: the prepared SQLite statement when `ex` is SQLite; on PostgreSQL the named statement
+ * when one is given, the query builder otherwise. Run through {@link query}, so it never reads
+ * inside someone else's open transaction.
+ */
+function read<T>(ex: Executor, sqlite: (s: Statements) => T, builder: (q: Drizzle) => Promise<T>, pg?: () => Promise<T>): Promise<T> {
+  if (ex.dialect !== 'sqlite') return pg ? pg() : query(ex, (q) => ({ execute: () => builder(q) }));
   return query(ex, (q) => ({
     execute: async () => {
       // drizzle() puts the connection on the handle it returns; the Drizzle type leaves it out.
@@ -83,6 +124,7 @@ export function readToken(db: Executor, secretHash: string): Promise<TokenRow | 
     db,
     (s) => s.token.get(secretHash) as TokenRow | undefined,
     async (q) => (await q.select().from(tokens).where(eq(tokens.secretHash, secretHash)).limit(1))[0],
+    async () => (await readPg<TokenRow>(db, PG.token, [secretHash]))[0],
   );
 }
 
@@ -92,6 +134,7 @@ export function readAuditTip(db: Executor): Promise<{ seq: number; hash: string 
     db,
     (s) => s.auditTip.get() as { seq: number; hash: string } | undefined,
     async (q) => (await q.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1))[0],
+    async () => (await readPg<{ seq: number; hash: string }>(db, PG.auditTip, []))[0],
   );
 }
 
@@ -136,6 +179,34 @@ export function readVersion(db: Executor, server: string, version: string): Prom
     db,
     (s) => s.version.get(server, version) as VersionRecordRow | undefined,
     async (q) => (await q.select(recordColumns).from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1))[0],
+    async () => (await readPg<VersionRecordRow>(db, PG.version, [server, version]))[0],
+  );
+}
+
+/**
+ * The version `server@version` (without its findings) and its approvals, oldest first, read
+ * together: one statement on PostgreSQL, where every read is a round trip; the two prepared
+ * statements at once on SQLite.
+ */
+export function readVersionWithApprovals(db: Executor, server: string, version: string): Promise<{ row: VersionRecordRow; approvals: ApprovalRecordRow[] } | undefined> {
+  return read(
+    db,
+    (s) => {
+      const row = s.version.get(server, version) as VersionRecordRow | undefined;
+      return row && { row, approvals: s.approvals.all(row.id) as ApprovalRecordRow[] };
+    },
+    async (q) => {
+      const [row] = await q.select(recordColumns).from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1);
+      if (!row) return undefined;
+      const found = await q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, row.id)).orderBy(asc(approvals.id));
+      return { row, approvals: found };
+    },
+    async () => {
+      const [found] = await readPg<VersionRecordRow & { approvals: ApprovalRecordRow[] }>(db, PG.versionWithApprovals, [server, version]);
+      if (!found) return undefined;
+      const { approvals: list, ...row } = found;
+      return { row, approvals: list };
+    },
   );
 }
 
@@ -145,6 +216,7 @@ export function readVersionById(db: Executor, id: number): Promise<VersionRecord
     db,
     (s) => s.versionById.get(id) as VersionRecordRow | undefined,
     async (q) => (await q.select(recordColumns).from(versions).where(eq(versions.id, id)).limit(1))[0],
+    async () => (await readPg<VersionRecordRow>(db, PG.versionById, [id]))[0],
   );
 }
 
@@ -154,6 +226,7 @@ export function readApprovals(db: Executor, versionId: number): Promise<Approval
     db,
     (s) => s.approvals.all(versionId) as ApprovalRecordRow[],
     (q) => q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).execute(),
+    () => readPg<ApprovalRecordRow>(db, PG.approvals, [versionId]),
   );
 }
 
@@ -171,6 +244,7 @@ export function serverExists(db: Executor, name: string): Promise<boolean> {
     db,
     (s) => s.serverExists.get(name) !== undefined,
     async (q) => (await q.select({ name: servers.name }).from(servers).where(eq(servers.name, name)).limit(1)).length > 0,
+    async () => (await readPg(db, PG.serverExists, [name])).length > 0,
   );
 }
 
@@ -180,6 +254,7 @@ export function readVersionSummaries(db: Executor, server: string): Promise<Vers
     db,
     (s) => s.summaries.all(server) as VersionSummaryRow[],
     (q) => q.select({ id: versions.id, version: versions.version, digest: versions.digest, status: versions.status, risk: versions.risk, publishedAt: versions.publishedAt }).from(versions).where(eq(versions.server, server)).orderBy(desc(versions.id)).execute(),
+    () => readPg<VersionSummaryRow>(db, PG.summaries, [server]),
   );
 }
 
@@ -189,6 +264,7 @@ export function readLatestVersion(db: Executor, server: string): Promise<Pick<Ve
     db,
     (s) => s.latest.get(server) as Pick<VersionRow, 'version' | 'status' | 'digest'> | undefined,
     async (q) => (await q.select({ version: versions.version, status: versions.status, digest: versions.digest }).from(versions).where(eq(versions.server, server)).orderBy(desc(versions.id)).limit(1))[0],
+    async () => (await readPg<Pick<VersionRow, 'version' | 'status' | 'digest'>>(db, PG.latest, [server]))[0],
   );
 }
 
@@ -198,6 +274,7 @@ export function readApprovedVersions(db: Executor, server: string): Promise<Arra
     db,
     (s) => s.approvedOf.all(server) as Array<{ id: number; version: string }>,
     (q) => q.select({ id: versions.id, version: versions.version }).from(versions).where(and(eq(versions.server, server), eq(versions.status, 'approved'))).execute(),
+    () => readPg<{ id: number; version: string }>(db, PG.approvedOf, [server]),
   );
 }
 

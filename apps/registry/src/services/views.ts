@@ -1,4 +1,4 @@
-import { approvalsOf, readApprovals, readVersion, readVersionSummaries, serverExists, versionOf, type VersionRecordRow, type VersionRow } from '@sigil/db';
+import { approvalsOf, readApprovals, readVersionSummaries, readVersionWithApprovals, serverExists, versionOf, type ApprovalRecordRow, type VersionRecordRow, type VersionRow } from '@sigil/db';
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -46,18 +46,18 @@ export async function requireVersion(deps: Deps, name: string, version: string):
  * for {@link versionRecord} of the same row (a test holds the two together).
  */
 export async function getVersionJson(deps: Deps, name: string, version: string): Promise<string> {
-  const row = await readVersion(deps.db, name, version);
-  if (!row) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
-  return versionJson(deps, row);
+  const found = await readVersionWithApprovals(deps.db, name, version);
+  if (!found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
+  return versionJson(deps, found.row, found.approvals);
 }
 
 const str = JSON.stringify;
 
-/** {@link versionRecord} of `row` as JSON text, with the stored JSON columns spliced in. */
-export async function versionJson(deps: Deps, row: VersionRecordRow): Promise<string> {
+/** {@link versionRecord} of `row` as JSON text, with the stored JSON columns spliced in (its approvals read now unless given, as read with the row). */
+export async function versionJson(deps: Deps, row: VersionRecordRow, approvalRows?: readonly ApprovalRecordRow[]): Promise<string> {
   const signer = str({ kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) });
   let approvals = '';
-  for (const a of await readApprovals(deps.db, row.id)) {
+  for (const a of approvalRows ?? (await readApprovals(deps.db, row.id))) {
     approvals += `${approvals ? ',' : ''}{"digest":${str(a.digest)},"reviewer":${str(a.reviewer)},"bundle":${a.bundle},"createdAt":${str(a.createdAt)}}`;
   }
   // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
