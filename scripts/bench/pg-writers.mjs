@@ -31,13 +31,15 @@ import {
   verifyAuditChain,
   versionOf,
 } from '@sigil/db';
-import { createTestDatabase } from '@sigil/testing';
+import { createTestDatabase, TEST_POSTGRES_URL } from '@sigil/testing';
 import { merkleTreeHash, treeRoot, treeRootNodes } from '@sigil/tlog';
 
 const writers = Number(process.argv[2] ?? 8);
 const perRound = Number(process.argv[3] ?? 150);
 const roundsPerMode = Number(process.argv[4] ?? 3);
 const pgdb = await createTestDatabase('sigil_bench_writers');
+// Dropped at exit whatever happened (an exit handler cannot wait: psql, synchronously).
+process.on('exit', () => execFileSync('psql', [TEST_POSTGRES_URL, '-qc', `DROP DATABASE IF EXISTS "${pgdb.name}" WITH (FORCE)`], { stdio: 'ignore' }));
 const stores = {
   'advisory-lock': await openPostgres(pgdb.url, { writes: 'advisory-lock', max: writers }),
   serializable: await openPostgres(pgdb.url, { writes: 'serializable', max: writers }),
@@ -163,4 +165,3 @@ for (const mode of ['advisory-lock', 'serializable']) {
 console.log(`serializable / advisory-lock: throughput ${(summary.serializable.tps / summary['advisory-lock'].tps).toFixed(2)}x, p99 ${(summary.serializable.p99 / summary['advisory-lock'].p99).toFixed(2)}x`);
 await stores['advisory-lock'].close();
 await stores.serializable.close();
-await pgdb.drop();
