@@ -1,16 +1,16 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifestDigest, type Manifest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement, type KeyPair } from '@sigil/signing/sign';
-import { createTestDatabase, startRegistry, weatherManifest, type RegistryProcess, type TestDatabase } from '@sigil/testing';
+import { createTestDatabase, repoRoot, runProcess, startRegistry, weatherManifest, type RegistryProcess, type TestDatabase } from '@sigil/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
 
 // Three real registry processes on one fresh PostgreSQL database, each with a data directory of
-// its own holding a copy of the same keys, behind a small round-robin balancer written here
+// its own and all given the same key files (made once with `sigil-registry keys init`), behind a small round-robin balancer written here
 // (node:http): it health-checks `/readyz`, skips an instance that is down, and retries a request
 // on the next instance when the connection was refused (nothing was sent) or when the request is
 // a read; a write whose instance died after it was sent is answered 502, as nginx and Caddy do
@@ -19,7 +19,7 @@ import { sigilInProcess } from './sigil-in-process.js';
 // middle of a burst loses no acknowledged write and leaves no half-written one.
 const dir = mkdtempSync(join(tmpdir(), 'sigil-cluster-'));
 const path = (name: string) => join(dir, name);
-const ENV = { SIGIL_LOG_CHECKPOINT_MS: '200', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000', SIGIL_PENDING_LIMIT: '100000' };
+const ENV: Record<string, string> = { SIGIL_LOG_CHECKPOINT_MS: '200', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000', SIGIL_PENDING_LIMIT: '100000' };
 const SERVERS = ['io.github.acme/alpha', 'io.github.acme/bravo', 'io.github.acme/charlie'];
 let pgdb: TestDatabase;
 let sql: pg.Client;
@@ -219,13 +219,19 @@ async function sigilOk(args: string[], token: string, cwd?: string): Promise<str
 beforeAll(async () => {
   pgdb = await createTestDatabase('sigil_cluster');
   sql = new pg.Client({ connectionString: pgdb.url });
-  const env = { ...ENV, SIGIL_DATABASE_URL: pgdb.url };
-  // The first instance creates the keys (and applies the migrations); the others get copies of
-  // the same key files, as a deployment mounts one secret into every instance. They start
-  // together: the migration lock lets one of them check the schema at a time.
-  instances.push(await startRegistry({ dataDir: path('registry-0'), env }));
-  for (const i of [1, 2]) cpSync(path('registry-0/keys'), path(`registry-${i}/keys`), { recursive: true });
-  instances.push(...(await Promise.all([1, 2].map((i) => startRegistry({ dataDir: path(`registry-${i}`), env })))));
+  // The keys are made once, offline, and every instance is given the same files, as a
+  // deployment mounts one secret into each. The three start together on the empty database: the
+  // migration lock lets one of them apply the migrations.
+  const made = await runProcess(process.execPath, [join(repoRoot(), 'apps/registry/bin/sigil-registry.js'), 'keys', 'init', path('keys')]);
+  if (made.code !== 0) throw new Error(`keys init: ${made.stderr}`);
+  Object.assign(ENV, {
+    SIGIL_DATABASE_URL: pgdb.url,
+    SIGIL_STATUS_KEY_FILE: path('keys/status.key'),
+    SIGIL_LOG_KEY_FILE: path('keys/log.key'),
+    SIGIL_TSA_KEY_FILE: path('keys/tsa/tsa.key'),
+    SIGIL_TSA_CHAIN_FILE: path('keys/tsa/chain.pem'),
+  });
+  instances.push(...(await Promise.all([0, 1, 2].map((i) => startRegistry({ dataDir: path(`registry-${i}`), env: ENV })))));
   await sql.connect();
   balancer = await startBalancer(instances.map((r) => r.url));
   tokens.admin = instances[0]!.adminToken;
@@ -250,6 +256,7 @@ describe('three registry instances on one PostgreSQL behind a round-robin balanc
     // The keys are the same on every instance: hosts see one registry.
     const keys = await Promise.all(instances.map(async (r) => (await fetch(`${r.url}/v1/keys`)).text()));
     expect(new Set(keys).size).toBe(1);
+    expect((JSON.parse(keys[0]!) as { keys: Array<{ publicKey: string }> }).keys[0]!.publicKey.trim()).toBe(readFileSync(path('keys/status.pub'), 'utf8').trim());
     const auditBefore = await count('select seq from audit_events');
 
     // Four versions of three servers, each published twice at once (the pair lands on two
@@ -406,7 +413,7 @@ describe('three registry instances on one PostgreSQL behind a round-robin balanc
     await sigilOk(['log', 'verify'], tokens.reader!);
 
     // Restarted on the same port and keys, it passes /readyz again and the balancer sends it work.
-    instances[1] = await startRegistry({ dataDir: victim.dataDir, env: { ...ENV, SIGIL_DATABASE_URL: pgdb.url }, port: Number(new URL(victim.url).port) });
+    instances[1] = await startRegistry({ dataDir: victim.dataDir, env: ENV, port: Number(new URL(victim.url).port) });
     for (let i = 0; !victimBackend.healthy; i++) {
       if (i > 100) throw new Error('the restarted instance was not taken back');
       await new Promise((resolve) => setTimeout(resolve, 50));
