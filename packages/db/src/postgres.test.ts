@@ -127,4 +127,11 @@ describe('PostgreSQL', () => {
       await other.end();
     }
   });
+
+  it('keys rows past 2^31 (bigint identity columns, as SQLite integer keys are 64-bit)', async () => {
+    await a.raw.run("select setval('versions_id_seq', 3000000000)");
+    const v = await publish(a, 'io.github.acme/far');
+    expect(v.id).toBe(3_000_000_001);
+    expect((await versionOf(b.db, 'io.github.acme/far', '1.0.0'))?.id).toBe(3_000_000_001);
+  });
 });

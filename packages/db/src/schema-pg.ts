@@ -17,7 +17,7 @@ function column(c: SQLiteColumn): PgColumnBuilderBase {
   const type = c.getSQLType();
   let b;
   if (type === 'text') b = text(c.name);
-  else if (type === 'integer') b = c.primary && (c as unknown as { autoIncrement?: boolean }).autoIncrement ? integer(c.name).generatedByDefaultAsIdentity() : bigint(c.name, { mode: 'number' });
+  else if (type === 'integer') b = c.primary && (c as unknown as { autoIncrement?: boolean }).autoIncrement ? bigint(c.name, { mode: 'number' }).generatedByDefaultAsIdentity() : bigint(c.name, { mode: 'number' });
   else if (type === 'blob') b = bytea(c.name);
   else throw new Error(`schema-pg: no PostgreSQL type for the SQLite column ${c.name} (${type})`);
   if (c.primary) b = b.primaryKey();
