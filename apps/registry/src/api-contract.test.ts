@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { openDatabase, type OpenDatabase } from '@sigil/db';
+import { openStore, type Store } from '@sigil/db';
 import { createCa, createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
-import { repoRoot, weatherManifest } from '@sigil/testing';
+import { createTestStore, repoRoot, type TestStore, weatherManifest } from '@sigil/testing';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,8 @@ import { manifestDigest } from '@sigil/manifest';
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'sigil-contract-'));
 const ADMIN = 'contract-test-admin-token-0000000';
-let database: OpenDatabase;
+let store: TestStore;
+let database: Store;
 let app: App;
 let doc: Record<string, unknown>;
 const tokens = {} as { publisher: string; alice: string; reader: string; spare: string; spareId: string };
@@ -46,7 +47,8 @@ async function record(method: string, template: string, path: string, token: str
 }
 
 beforeAll(async () => {
-  database = openDatabase(join(dir, 'registry.db'));
+  store = await createTestStore(dir);
+  database = await openStore(store);
   const deps = {
     db: database.db,
     keys: await loadRegistryKeys(join(dir, 'keys')),
@@ -128,8 +130,9 @@ beforeAll(async () => {
   await record('post', '/v1/status', '/v1/status', undefined, { refs: [] });
 });
 
-afterAll(() => {
-  database.close();
+afterAll(async () => {
+  await database?.close();
+  await store?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type OpenDatabase } from '@sigil/db';
+import { openStore, type Store } from '@sigil/db';
 import { manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
-import { weatherManifest } from '@sigil/testing';
+import { createTestStore, type TestStore, weatherManifest } from '@sigil/testing';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { pino } from 'pino';
@@ -21,7 +21,8 @@ const dir = mkdtempSync(join(tmpdir(), 'sigil-v01-'));
 const ADMIN = 'mcp-registry-test-admin-token-000';
 const NAME = 'io.github.acme/weather';
 const ENCODED = encodeURIComponent(NAME);
-let database: OpenDatabase;
+let store: TestStore;
+let database: Store;
 let app: App;
 let publish: (manifest: ReturnType<typeof weatherManifest>) => Promise<{ status: number; body: { code?: string; risk?: string } }>;
 
@@ -39,7 +40,8 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  database = openDatabase(join(dir, 'registry.db'));
+  store = await createTestStore(dir);
+  database = await openStore(store);
   const deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
   await bootstrapAdmin(deps, ADMIN);
   app = createApp(deps);
@@ -72,8 +74,9 @@ beforeAll(async () => {
   }
 });
 
-afterAll(() => {
-  database.close();
+afterAll(async () => {
+  await database?.close();
+  await store?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -148,18 +151,19 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
     const description = async () => ((await get(path)).body.server as { description: string }).description;
     const before = await description();
     // Read once, so the answer's server part is kept; then change the stored manifest as a
-    // database thief would (the immutability trigger dropped), and put both back after.
-    const trigger = database.sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'versions_content_immutable'").pluck().get() as string;
-    const stored = database.sqlite.prepare("SELECT manifest FROM versions WHERE server = ? AND version = '1.0.0'").pluck().get(NAME) as string;
-    database.sqlite.exec('DROP TRIGGER versions_content_immutable');
+    // database thief would (the immutability trigger dropped or disabled), and put both back after.
+    const sqlite = database.dialect === 'sqlite';
+    const trigger = sqlite ? (await database.raw.get<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'versions_content_immutable'"))!.sql : '';
+    const stored = (await database.raw.get<{ manifest: string }>("SELECT manifest FROM versions WHERE server = ? AND version = '1.0.0'", [NAME]))!.manifest;
+    await database.raw.run(sqlite ? 'DROP TRIGGER versions_content_immutable' : 'ALTER TABLE versions DISABLE TRIGGER versions_guard');
     try {
       const tampered = JSON.stringify({ ...(JSON.parse(stored) as Record<string, unknown>), description: 'tampered' });
-      database.sqlite.prepare("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'").run(tampered, NAME);
+      await database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'", [tampered, NAME]);
       expect(await description()).toBe('tampered');
-      database.sqlite.prepare("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'").run(stored, NAME);
+      await database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'", [stored, NAME]);
       expect(await description()).toBe(before);
     } finally {
-      database.sqlite.exec(trigger);
+      await database.raw.run(sqlite ? trigger : 'ALTER TABLE versions ENABLE TRIGGER versions_guard');
     }
   });
 });

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { insertServer, openDatabase, type OpenDatabase } from '@sigil/db';
+import { insertServer, openStore, type Store } from '@sigil/db';
+import { createTestStore, type TestStore } from '@sigil/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from './app.js';
@@ -13,11 +14,13 @@ import { bootstrapAdmin } from './services/create-token.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-search-'));
 const ADMIN = 'search-test-admin-token-00000000';
-let database: OpenDatabase;
+let store: TestStore;
+let database: Store;
 let app: App;
 
 beforeAll(async () => {
-  database = openDatabase(join(dir, 'registry.db'));
+  store = await createTestStore(dir);
+  database = await openStore(store);
   const deps = {
     db: database.db,
     keys: await loadRegistryKeys(join(dir, 'keys')),
@@ -33,8 +36,9 @@ beforeAll(async () => {
   for (const name of ['io.github.acme/a_b', 'io.github.acme/axb', 'io.github.acme/a-b', 'io.github.acme/ab'])
     await insertServer(database.db, { name, namespace: 'io.github.acme', owner: 'acme-ci', createdAt: '2026-11-24T12:00:00.000Z' });
 });
-afterAll(() => {
-  database.close();
+afterAll(async () => {
+  await database?.close();
+  await store?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
