@@ -1,5 +1,5 @@
 import { getTableColumns, is, SQL } from 'drizzle-orm';
-import { bigint, customType, foreignKey, index, integer, pgTable, type PgColumnBuilderBase, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, customType, foreignKey, index, pgTable, type PgColumnBuilderBase, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { getTableConfig, type SQLiteColumn, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as sqlite from './schema.js';
 
