@@ -15,6 +15,7 @@ import { backfillLog } from './services/backfill-log.js';
 import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
+import { fastStatus } from './fast-status.js';
 import { createFront } from './front.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapAdmin, needsBootstrap, newTokenSecret } from './services/create-token.js';
@@ -60,9 +61,9 @@ async function start(): Promise<void> {
 
   const front = createFront(deps);
   const app = createApp(deps, front);
-  // The hottest reads are answered before Hono builds its request objects; everything else, and
-  // every refusal, is the Hono app's (fast-reads.ts).
-  const listener = fastReads(deps, front, getRequestListener(app.fetch, { hostname: env.HOST }));
+  // The hottest reads and POST /v1/status are answered before Hono builds its request objects;
+  // everything else, and every refusal, is the Hono app's (fast-reads.ts, fast-status.ts).
+  const listener = fastStatus(deps, front, fastReads(deps, front, getRequestListener(app.fetch, { hostname: env.HOST })));
   // Slow clients cannot hold a connection: Node checks these timeouts every
   // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, listener);

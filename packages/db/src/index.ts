@@ -91,3 +91,4 @@ export {
   type VersionRecordRow,
   type VersionSummaryRow,
 } from './reads.js';
+export { readStatusSnapshot, type StatusSnapshot, type StatusVersionRow } from './status-reads.js';

@@ -1,4 +1,4 @@
-import { auditTip, readApprovals, readApprovedVersions, readVersion } from '@sigil/db';
+import { readStatusSnapshot } from '@sigil/db';
 import { compareVersions, parseReference, type Digest, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
 import { signStatement } from '@sigil/signing/sign';
 import { STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
@@ -10,47 +10,46 @@ import { nowIso, type Deps } from '../deps.js';
  * references are reported as `unknown`, never silently dropped. The host's nonce is repeated.
  */
 export async function issueStatus(deps: Deps, refs: readonly string[], nonce: string | undefined, registryUrl: string): Promise<{ bundle: Record<string, unknown> }> {
+  const parsed = refs.map((ref) => {
+    try {
+      return parseReference(ref);
+    } catch {
+      return undefined;
+    }
+  });
+  // One read for the whole answer: the versions, their servers' approved versions and the
+  // audit chain head, as one consistent view (on SQLite), small columns only.
+  const snapshot = await readStatusSnapshot(
+    deps.db,
+    parsed.filter((p) => p !== undefined).map((p) => [p.name, p.version] as const),
+  );
   // Per server asked about, its newest approved version: hosts compare it with the (unsigned)
   // server listing before `lock --update`, so a listing that hides a version is caught.
   const newest = new Map<string, string | undefined>();
-  const newestApprovedOf = async (name: string): Promise<string | undefined> => {
-    if (!newest.has(name)) {
-      newest.set(
-        name,
-        (await readApprovedVersions(deps.db, name))
-          .map((v) => v.version)
-          .sort(compareVersions)
-          .at(-1),
-      );
-    }
+  const newestApprovedOf = (name: string): string | undefined => {
+    if (!newest.has(name)) newest.set(name, [...(snapshot.approved.get(name) ?? [])].sort(compareVersions).at(-1));
     return newest.get(name);
   };
-  const entries: StatusEntry[] = [];
-  for (const ref of refs) entries.push(await statusEntry(ref));
-  async function statusEntry(ref: string): Promise<StatusEntry> {
-    let name: string;
-    let version: string;
-    try {
-      ({ name, version } = parseReference(ref));
-    } catch {
-      return { ref, status: 'unknown', approvals: [] };
-    }
-    const row = await readVersion(deps.db, name, version);
-    const newestApproved = await newestApprovedOf(name);
+  // Unknown or invalid references are reported as `unknown`, never silently dropped.
+  const entries: StatusEntry[] = refs.map((ref, i) => {
+    const p = parsed[i];
+    if (!p) return { ref, status: 'unknown', approvals: [] };
+    const row = snapshot.versions.get(p.name)?.get(p.version);
+    const newestApproved = newestApprovedOf(p.name);
     if (!row) return { ref, status: 'unknown', approvals: [], ...(newestApproved ? { newestApproved } : {}) };
     return {
       ref,
       status: row.status,
-      digest: row.digest,
+      digest: row.digest as Digest,
       risk: row.risk,
       // Revoked versions keep their approvals listed: the refusal is then the revocation itself.
-      approvals: row.status === 'approved' || row.status === 'revoked' ? (await readApprovals(deps.db, row.id)).map((a) => a.digest) : [],
+      approvals: (row.status === 'approved' || row.status === 'revoked' ? row.approvals : []) as Digest[],
       ...(row.revokedAt ? { revokedAt: row.revokedAt, reason: row.revocationReason ?? '' } : {}),
       ...(newestApproved ? { newestApproved } : {}),
     };
-  }
+  });
   const issuedAt = nowIso(deps);
-  const tip = await auditTip(deps.db);
+  const tip = snapshot.audit;
   const predicate: StatusPredicate = {
     registry: registryUrl,
     issuedAt,

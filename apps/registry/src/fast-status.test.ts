@@ -1,0 +1,238 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import { openDatabase, type OpenDatabase } from '@sigil/db';
+import { manifestDigest } from '@sigil/manifest';
+import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
+import { weatherManifest } from '@sigil/testing';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+import { DEFAULT_SETTINGS } from './config.js';
+import type { Deps } from './deps.js';
+import { fastStatus } from './fast-status.js';
+import { createFront } from './front.js';
+import { loadRegistryKeys } from './keys.js';
+import { createLinter } from './linter.js';
+import { createMetrics } from './metrics.js';
+import { bootstrapAdmin, createToken } from './services/create-token.js';
+
+/**
+ * POST /v1/status answered before Hono (fast-status.ts) against the Hono app alone, over real
+ * sockets on one database: the same requests get the same status, headers and signed statement
+ * (but for its times and signature), count the same metrics and log the same lines; every
+ * refusal is the Hono app's, with the body the hot path already read.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'sigil-fast-status-'));
+const ADMIN = 'fast-status-test-admin-token-000';
+const NAME = 'io.github.acme/weather';
+let database: OpenDatabase;
+interface Side {
+  server: Server;
+  url: string;
+  deps: Deps;
+  lines: Array<Record<string, unknown>>;
+  fallbacks: number;
+}
+const sides: Side[] = [];
+const t = {} as { reader: string; revoked: string };
+
+async function side(fast: boolean, base: Deps, settings: Partial<Deps['settings']> = {}): Promise<Side> {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  const deps: Deps = { ...base, settings: { ...base.settings, ...settings }, metrics: createMetrics(), logger: pino({ level: 'info' }, sink) };
+  const front = createFront(deps);
+  const hono = getRequestListener(createApp(deps, front).fetch);
+  const s = { lines, fallbacks: 0 } as Side;
+  const listener = fast
+    ? fastStatus(deps, front, (req, res) => {
+        s.fallbacks++;
+        void hono(req, res);
+      })
+    : hono;
+  s.server = createServer(listener);
+  await new Promise<void>((ok) => s.server.listen(0, '127.0.0.1', ok));
+  s.url = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
+  s.deps = deps;
+  sides.push(s);
+  return s;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A raw POST (fetch would add and normalise headers); `chunked` sends the body without a Content-Length. */
+function post(url: string, body: string, headers: Record<string, string> = {}, chunked = false): Promise<Answer> {
+  return new Promise((ok, fail) => {
+    const req = request(url, { method: 'POST', headers: { ...(chunked ? {} : { 'content-length': String(Buffer.byteLength(body)) }), ...headers }, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => ok({ status: res.statusCode!, headers: res.headers as Record<string, string>, body: text }));
+    });
+    req.on('error', fail);
+    if (chunked) req.write(body.slice(0, 5));
+    req.end(chunked ? body.slice(5) : body);
+  });
+}
+
+/** What may differ between two answers: the date, the request id, and for a status its times and signature. */
+function comparable(r: Answer, statusKey: string) {
+  const { date: _date, 'x-request-id': id, 'content-length': _length, ...headers } = r.headers;
+  if (r.status !== 200) return { status: r.status, headers, body: id ? r.body.replaceAll(id, '<request id>') : r.body };
+  const { statement } = verifyStatementBundle((JSON.parse(r.body) as { bundle: Record<string, unknown> }).bundle, statusKey, { predicateType: STATUS_PREDICATE_TYPE });
+  // The registry is named by the origin asked (each side listens on its own port).
+  const { issuedAt: _i, expiresAt: _e, registry: _r, ...predicate } = statement.predicate as Record<string, unknown>;
+  return { status: r.status, headers, body: { ...statement, predicate } };
+}
+
+let fast: Side;
+let hono: Side;
+
+beforeAll(async () => {
+  database = openDatabase(join(dir, 'registry.db'));
+  const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
+  await bootstrapAdmin(deps, ADMIN);
+  const app = createApp(deps);
+  const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+  const publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
+  t.reader = (await createToken(deps, admin, { principal: 'host', role: 'reader' })).token;
+  const alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
+  const revoked = await createToken(deps, admin, { principal: 'gone', role: 'reader' });
+  t.revoked = revoked.token;
+  const publisherKey = generateKeyPair();
+  const aliceKey = generateKeyPair();
+  const send = async (path: string, token: string, body?: unknown, method = 'POST') => {
+    const res = await app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    expect(res.status, await res.clone().text()).toBeLessThan(300);
+  };
+  await send(`/v1/tokens/${revoked.id}`, ADMIN, undefined, 'DELETE');
+  await send('/v1/allowlist/io.github.acme', ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] }, 'PUT');
+  await send('/v1/reviewers', ADMIN, { principal: 'alice', publicKey: aliceKey.publicKeyPem });
+  // 1.0.0 approved, 1.1.0 approved then revoked, 1.2.0 pending, 1.3.0 rejected.
+  for (const version of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
+    const manifest = weatherManifest({ version });
+    await send('/v1/publish', publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
+    const v = `/v1/servers/${NAME}/versions/${version}`;
+    if (version === '1.0.0' || version === '1.1.0') {
+      const bundle = await signApprovalStatement({ name: NAME, version, digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'high' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+      await send(`${v}/approvals`, alice, { bundle });
+    }
+    if (version === '1.1.0') await send(`${v}/revocations`, alice, { reason: 'compromised' });
+    if (version === '1.3.0') await send(`${v}/rejections`, alice, { reason: 'no' });
+  }
+  fast = await side(true, deps);
+  hono = await side(false, deps);
+});
+
+afterAll(async () => {
+  await Promise.all(sides.map((s) => new Promise((ok) => s.server.close(ok))));
+  database.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const json = { 'content-type': 'application/json' };
+const reader = () => ({ ...json, authorization: `Bearer ${t.reader}` });
+const body = (refs: string[], nonce?: string) => JSON.stringify({ refs, ...(nonce ? { nonce } : {}) });
+type Headers = () => Record<string, string>;
+const answered: Array<readonly [string, string, Headers]> = [
+  ['one approved version', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwMQ'), reader],
+  ['every state, an unknown version, an unknown server and an invalid reference', body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`, `${NAME}@1.3.0`, `${NAME}@9.9.9`, 'io.github.acme/nothing@1.0.0', 'no-at-sign'], 'c2lnaWwtbm9uY2UtMDAwMg'), reader],
+  ['a repeated reference, anonymously, with a request id', body([`${NAME}@1.0.0`, `${NAME}@1.0.0`]), () => ({ ...json, 'x-request-id': 'caller-id-1' })],
+  ['a JSON media type with parameters', body([`${NAME}@1.2.0`]), () => ({ ...reader(), 'content-type': 'application/json; charset=utf-8' })],
+];
+const passedOn: Array<readonly [string, number, string, Headers]> = [
+  ['a revoked token', 401, body([`${NAME}@1.0.0`]), () => ({ ...json, authorization: `Bearer ${t.revoked}` })],
+  ['a malformed token', 401, body([`${NAME}@1.0.0`]), () => ({ ...json, authorization: 'Basic x' })],
+  ['a body that is not JSON', 400, '{"refs":', reader],
+  ['a body with a repeated key', 422, `{"refs":["${NAME}@1.0.0"],"refs":["${NAME}@1.1.0"]}`, reader],
+  ['a body nested too deep', 413, `{"refs":["${NAME}@1.0.0"],"x":${'['.repeat(70)}${']'.repeat(70)}}`, reader],
+  ['an unknown field', 422, JSON.stringify({ refs: [`${NAME}@1.0.0`], extra: 1 }), reader],
+  ['no references', 422, body([]), reader],
+  ['a nonce too short', 422, body([`${NAME}@1.0.0`], 'short'), reader],
+  ['another media type', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'text/plain' })],
+  ['an unusual Host header', 200, body([`${NAME}@1.0.0`]), () => ({ ...reader(), host: 'Registry.Example' })],
+];
+
+describe('the status hot path', () => {
+  it.each(answered)('answers %s itself, as the Hono app does', async (_label, text, headers) => {
+    const before = fast.fallbacks;
+    const a = await post(`${fast.url}/v1/status`, text, headers());
+    expect(fast.fallbacks).toBe(before);
+    const b = await post(`${hono.url}/v1/status`, text, headers());
+    expect(a.status, a.body).toBe(200);
+    const key = fast.deps.keys.statusPublicKey;
+    expect(comparable(a, key)).toEqual(comparable(b, key));
+    expect(a.headers['x-request-id']).toMatch(/^[\w-=]+$/);
+  });
+
+  it.each(passedOn)('passes %s to the Hono app, body and all (answered %i)', async (_label, status, text, headers) => {
+    const before = fast.fallbacks;
+    const a = await post(`${fast.url}/v1/status`, text, headers());
+    expect(fast.fallbacks).toBe(before + 1);
+    const b = await post(`${hono.url}/v1/status`, text, headers());
+    expect(a.status).toBe(status);
+    const key = fast.deps.keys.statusPublicKey;
+    expect(comparable(a, key)).toEqual(comparable(b, key));
+  });
+
+  it('passes a body without a Content-Length (chunked) to the Hono app, which answers it', async () => {
+    const text = body([`${NAME}@1.0.0`]);
+    const before = fast.fallbacks;
+    const a = await post(`${fast.url}/v1/status`, text, reader(), true);
+    expect(fast.fallbacks).toBe(before + 1);
+    const b = await post(`${hono.url}/v1/status`, text, reader(), true);
+    const key = fast.deps.keys.statusPublicKey;
+    expect(a.status).toBe(200);
+    expect(comparable(a, key)).toEqual(comparable(b, key));
+  });
+
+  it('passes a body over the limit to the Hono app, which refuses it', async () => {
+    const limited = await side(true, fast.deps, { bodyLimit: 64 });
+    const text = body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`]);
+    const a = await post(`${limited.url}/v1/status`, text, reader());
+    expect(limited.fallbacks).toBe(1);
+    expect(a.status).toBe(413);
+    expect(JSON.parse(a.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('counted the same requests in the metrics, and logged the same lines', async () => {
+    const requests = async (s: Side) => (await s.deps.metrics.registry.getSingleMetricAsString('sigil_http_requests_total')).split('\n').sort();
+    expect(await requests(fast)).toEqual(await requests(hono));
+    const plain = (s: Side) => s.lines.filter((l) => l.msg === 'request').map(({ time: _t, pid: _p, hostname: _h, ms: _ms, requestId: _r, ...rest }) => rest);
+    expect(plain(fast).length).toBe(answered.length + passedOn.length + 1);
+    expect(plain(fast)).toEqual(plain(hono));
+  });
+
+  it('shares the rate limits with the Hono app: a client over its limit is refused by it', async () => {
+    const limited = await side(true, fast.deps, { rateLimitPerAddress: 2 });
+    const text = body([`${NAME}@1.0.0`]);
+    expect((await post(`${limited.url}/v1/status`, text, reader())).status).toBe(200);
+    expect((await post(`${limited.url}/v1/status`, '{', reader())).status).toBe(400);
+    const over = await post(`${limited.url}/v1/status`, text, reader());
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(limited.fallbacks).toBe(2);
+  });
+
+  it('steps aside when CORS origins are configured (the Hono app negotiates them)', async () => {
+    const cors = await side(true, fast.deps, { corsOrigins: ['https://app.example'] });
+    const r = await post(`${cors.url}/v1/status`, body([`${NAME}@1.0.0`]), { ...reader(), origin: 'https://app.example' });
+    expect(r.status).toBe(200);
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(cors.fallbacks).toBe(1);
+  });
+});

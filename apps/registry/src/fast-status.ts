@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { scanJson, StatusRequest } from '@sigil/manifest';
+import { clientKey } from './client-address.js';
+import type { Deps, Principal } from './deps.js';
+import type { NodeListener } from './fast-reads.js';
+import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
+import { MAX_BODY_DEPTH, READ_ROLES } from './http.js';
+import { authenticate } from './services/authenticate.js';
+import { issueStatus } from './services/issue-status.js';
+
+/** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+const JSON_TYPE = /^application\/(.+\+)?json\b/i;
+const ROUTE = '/v1/status';
+
+/**
+ * `POST /v1/status` answered before Hono builds its request objects (an undici Request, a web
+ * stream for the body, an AbortSignal, the validator chain: most of the CPU time of a status
+ * request that is not the signature). Only a request that will succeed is answered here, with
+ * what the Hono route answers (the same service, request id, security headers, rate limits,
+ * metrics and log line); anything else (a refusal of any kind, CORS to negotiate, a body without
+ * a Content-Length or over the limit) goes to `fallback`, the Hono app, with the body already
+ * read handed over as `rawBody` (which @hono/node-server reads instead of the spent stream), so
+ * every refusal keeps its one shape. Like the read hot path (fast-reads.ts), the rate limits are
+ * counted first, before any await, and a request passed on carries its counts (`front.counted`).
+ * `fast-status.test.ts` compares both paths.
+ */
+export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): NodeListener {
+  const corsConfigured = deps.settings.corsOrigins.length > 0;
+  const notAuthenticated = new Error('not authenticated');
+  const refuse = (): never => {
+    throw notAuthenticated;
+  };
+
+  /** The answer's JSON text, or undefined when the Hono app must answer (and refuse). */
+  async function answer(req: IncomingMessage, body: Buffer): Promise<{ text: string; principal: Principal } | undefined> {
+    const host = req.headers.host;
+    if (host === undefined || !PLAIN_HOST.test(host)) return undefined;
+    let principal: Principal;
+    try {
+      principal = await authenticate(deps, req.headers.authorization, true, refuse);
+    } catch {
+      return undefined;
+    }
+    const counted = front.counted.get(req)!;
+    if (principal.tokenId !== null) {
+      counted.token = { key: principal.tokenId, wait: front.perToken.hit(principal.tokenId) };
+      if (counted.token.wait > 0) return undefined;
+    }
+    if (!READ_ROLES.includes(principal.role)) return undefined;
+    // The checks of kit.ts `jsonBody`, then the route's schema: any finding is Hono's to refuse.
+    const text = body.toString('utf8');
+    if (scanJson(text, MAX_BODY_DEPTH).length > 0) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const request = StatusRequest.safeParse(parsed);
+    if (!request.success) return undefined;
+    const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+    const origin = new URL(`${scheme}://${host}`).origin;
+    return { text: JSON.stringify(await issueStatus(deps, request.data.refs, request.data.nonce, origin)), principal };
+  }
+
+  function passOn(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+    fallback(req, res);
+  }
+
+  function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, started: number): void {
+    answer(req, body).then(
+      (found) => {
+        if (!found) return passOn(req, res, body);
+        const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
+        const bytes = Buffer.from(found.text, 'utf8');
+        const headers: string[] = ['content-type', 'application/json', 'content-length', String(bytes.length)];
+        for (const [name, value] of SECURITY_HEADERS) headers.push(name, value);
+        headers.push('x-request-id', id);
+        res.writeHead(200, headers);
+        res.end(bytes);
+        const seconds = (performance.now() - started) / 1000;
+        deps.metrics.observeRequest('POST', ROUTE, 200, seconds);
+        if (deps.logger.isLevelEnabled('info'))
+          deps.logger.info(
+            { requestId: id, method: 'POST', path: ROUTE, route: ROUTE, status: 200, ms: Math.round(seconds * 10_000) / 10, principal: found.principal.name, userAgent: req.headers['user-agent'] },
+            'request',
+          );
+      },
+      // A failure before the answer was written changed nothing: Hono answers (and logs) it.
+      () => res.headersSent || passOn(req, res, body),
+    );
+  }
+
+  return (req, res) => {
+    if (req.method !== 'POST' || corsConfigured || req.url !== ROUTE) return fallback(req, res);
+    const length = Number(req.headers['content-length']);
+    if (
+      req.headers['transfer-encoding'] !== undefined ||
+      !Number.isSafeInteger(length) ||
+      length <= 0 ||
+      length > deps.settings.bodyLimit ||
+      !JSON_TYPE.test(req.headers['content-type'] ?? '')
+    )
+      return fallback(req, res);
+    const started = performance.now();
+    // Counted now, before any await, in the Hono app's order (address, then token once
+    // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
+    const counted: Counted = { address: front.perAddress.hit(clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies)) };
+    front.counted.set(req, counted);
+    if (counted.address > 0) return fallback(req, res);
+    // An aborted upload ends here (no 'end'); without a listener its error would be thrown.
+    req.on('error', () => undefined);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Node ends the body at Content-Length; a shorter one is an aborted request.
+      if (size !== length) return passOn(req, res, body);
+      respond(req, res, body, started);
+    });
+  };
+}
