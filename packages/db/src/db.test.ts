@@ -180,10 +180,15 @@ describe('raw statements', () => {
   it('run on SQLite after the open write transaction, never inside it', async () => {
     const o = fresh();
     let release!: () => void;
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
     const held = o.db.transaction(async (tx) => {
       await insertServer(tx, { name: 'io.github.acme/held', namespace: 'io.github.acme', owner: 'acme', createdAt: at });
+      opened();
       await new Promise<void>((resolve) => (release = resolve));
     });
+    // Once the transaction is open (it begins on the writer's next turn, with any others queued).
+    await open;
     const read = o.raw.get<{ n: number }>('select count(*) as n from servers where name = ?', ['io.github.acme/held']);
     await new Promise((resolve) => setTimeout(resolve, 20));
     release();

@@ -1,11 +1,11 @@
-import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
+import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, listCertificateAuthorities, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
 import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, nameKey, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
 import { requireNamespace } from './authenticate.js';
-import { trustedRoot } from './register-ca.js';
+import { trustedRoot, trustedRootOf } from './register-ca.js';
 import { versionRecord } from './views.js';
 
 export interface PublishInput {
@@ -143,6 +143,16 @@ interface NamespaceBuilders {
   entries: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string }>;
 }
 
+/**
+ * Signer policies already built, per registry key set, keyed by everything one is built from
+ * (the entry's signers, the registered CAs, the log URL): a policy object is compiled once
+ * (`compileTrust` memoises per object: keys parsed, CA certificates and the trusted root read),
+ * so a publish under an unchanged allowlist reuses it. The allowlist and CAs are still read from
+ * the database on every publish; an edit of either makes another key.
+ */
+const policies = new WeakMap<Deps['keys'], Map<string, SignerPolicy>>();
+const MAX_POLICIES = 256;
+
 /** The signer policy of the most specific allowlist pattern covering `name`, and its bound builders. */
 export async function namespacePolicy(deps: Deps, name: string): Promise<{ signers: SignerPolicy; builders: NamespaceBuilders }> {
   const entries = await listAllowlist(deps.db);
@@ -152,11 +162,21 @@ export async function namespacePolicy(deps: Deps, name: string): Promise<{ signe
   );
   if (pattern === undefined) throw new ServiceError('NAMESPACE_NOT_ALLOWED', `no allowlist entry covers the namespace of ${name}`);
   const entry = entries.find((e) => e.pattern === pattern)!;
-  const signers = SignerPolicy.parse({
-    publicKeys: entry.signers.filter((s) => s.kind === 'key').map((s) => s.value),
-    identities: entry.signers.filter((s) => s.kind === 'identity').map((s) => ({ identity: s.value })),
-    trustedRoot: await trustedRoot(deps),
-  });
+  const cas = await listCertificateAuthorities(deps.db);
+  const key = JSON.stringify([entry.signers.map((s) => [s.kind, s.value]), cas.map((c) => c.chainPem), deps.settings.tlogUrl]);
+  let built = policies.get(deps.keys);
+  if (!built) policies.set(deps.keys, (built = new Map()));
+  let signers = built.get(key);
+  if (!signers) {
+    signers = SignerPolicy.parse({
+      publicKeys: entry.signers.filter((s) => s.kind === 'key').map((s) => s.value),
+      identities: entry.signers.filter((s) => s.kind === 'identity').map((s) => ({ identity: s.value })),
+      trustedRoot: trustedRootOf(deps, cas),
+    });
+    // The oldest goes first (a Map keeps insertion order).
+    if (built.size >= MAX_POLICIES) built.delete(built.keys().next().value!);
+    built.set(key, signers);
+  }
   return { signers, builders: { pattern, entries: entry.builders } };
 }
 

@@ -28,8 +28,13 @@ export async function registerCa(deps: Deps, actor: Principal, chainPem: string)
 
 /** The registry's Sigstore trusted root: registered organisation CAs, its own TSA and its transparency log. */
 export async function trustedRoot(deps: Deps): Promise<TrustedRootJson> {
+  return trustedRootOf(deps, await listCertificateAuthorities(deps.db));
+}
+
+/** The trusted root over these registered CAs (as `listCertificateAuthorities` reads them). */
+export function trustedRootOf(deps: Deps, cas: ReadonlyArray<{ chainPem: string }>): TrustedRootJson {
   const root = buildTrustedRoot({
-    certificateAuthorities: (await listCertificateAuthorities(deps.db)).map((c) => ({ certificates: c.chainPem })),
+    certificateAuthorities: cas.map((c) => ({ certificates: c.chainPem })),
     // The TSA that signs now, then the others (retired ones whose timestamps stored bundles carry, the next one).
     timestampAuthorities: [{ certificates: deps.keys.tsaChainPem, uri: '/api/v1/timestamp' }, ...deps.keys.tsaExtraChainPems.map((certificates) => ({ certificates }))],
   });
