@@ -32,6 +32,8 @@ const admin = 'bench-admin-token-0123456789abcdef';
 const port = 18000 + Math.floor(Math.random() * 2000);
 const base = `http://127.0.0.1:${port}`;
 
+// On PostgreSQL no instance makes keys (docs/deploy.md, "Keys"): made once, as an operator would.
+if (pgdb) execFileSync(process.execPath, ['apps/registry/bin/sigil-registry.js', 'keys', 'init', join(work, 'data', 'keys')], { stdio: 'ignore' });
 const registry = spawn(process.execPath, ['apps/registry/bin/sigil-registry.js'], {
   env: { ...process.env, ...(pgdb ? { SIGIL_DATABASE_URL: pgdb.url } : {}), PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000', SIGIL_PENDING_LIMIT: '100000' },
   stdio: ['ignore', 'ignore', 'inherit'],
