@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Digest, Manifest, Tool } from './schema.js';
 
 /** A value RFC 8785 cannot canonicalise: not JSON data (a function, NaN, a lone surrogate…). */
@@ -90,7 +90,9 @@ function serialise(value: unknown, open: Set<object>, toolsText?: string): strin
 
 /** `sha256:<hex>` of bytes, or of a string's UTF-8 encoding. */
 export function sha256(data: string | Uint8Array): Digest {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  // One-shot crypto.hash (Node 20.12+): about half the CPU of createHash for the small inputs a
+  // host hashes at each start (every tool of every locked manifest).
+  return `sha256:${hash('sha256', data, 'hex')}`;
 }
 
 /** Hex part of a `sha256:<hex>` digest. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ResolveError } from './errors.js';
-import { readLockfile, writeLockfile, type Lockfile } from './lockfile.js';
+import { readBoundedText, readBoundedTextSync, readLockfile, writeLockfile, type Lockfile } from './lockfile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-lock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,5 +47,35 @@ describe('the lockfile', () => {
     const error = await readLockfile(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResolveError);
     expect((error as ResolveError).code).toBe('LOCKFILE_INVALID');
+  });
+});
+
+describe('bounded reads, asynchronous and synchronous alike', () => {
+  const file = (name: string, content: string | Buffer) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('return the exact text of a file within the limit, the limit included', async () => {
+    const path = file('exact.txt', 'é'.repeat(10)); // 20 bytes
+    expect(readBoundedTextSync(path, 20)).toBe('é'.repeat(10));
+    expect(await readBoundedText(path, 20)).toBe('é'.repeat(10));
+    const empty = file('empty.txt', '');
+    expect(readBoundedTextSync(empty, 20)).toBe('');
+  });
+
+  it('refuse a file larger than the limit (EFBIG) and bytes that are not UTF-8', async () => {
+    const big = file('big.txt', 'x'.repeat(21));
+    expect(() => readBoundedTextSync(big, 20)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+    await expect(readBoundedText(big, 20)).rejects.toMatchObject({ code: 'EFBIG' });
+    const bad = file('bad.txt', Buffer.from([0x7b, 0xff, 0x7d]));
+    expect(() => readBoundedTextSync(bad, 20)).toThrow(TypeError);
+    await expect(readBoundedText(bad, 20)).rejects.toThrow(TypeError);
+  });
+
+  it('pass on a missing file as ENOENT', async () => {
+    expect(() => readBoundedTextSync(join(dir, 'absent.txt'), 20)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    await expect(readBoundedText(join(dir, 'absent.txt'), 20)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -6,7 +6,7 @@ import { VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
 import { checkLogged, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
-import { readBoundedText, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
+import { readBoundedText, readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
 import { judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 import { verifyVersion, type VerifiedVersion } from './verify-version.js';
@@ -370,7 +370,9 @@ export class HostTrustStore {
   /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable. */
   private async readRecordText(digest: Digest): Promise<string | undefined> {
     try {
-      return await readBoundedText(this.recordPath(digest), MAX_RECORD_BYTES);
+      // Synchronous: a start reads every locked record, and the thread pool's round trips cost
+      // more CPU than the reads themselves (see readBoundedTextSync).
+      return readBoundedTextSync(this.recordPath(digest), MAX_RECORD_BYTES);
     } catch {
       return undefined;
     }

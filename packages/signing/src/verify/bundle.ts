@@ -1,4 +1,4 @@
-import { createHash, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createHash, hash, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import { assertBundleLatest, bundleFromJSON, type Bundle, type BundleWithDsseEnvelope } from '@sigstore/bundle';
 import type { RFC3161Timestamp, X509Certificate} from '@sigstore/core';
 import { crypto as sigstoreCrypto, dsse } from '@sigstore/core';
@@ -117,7 +117,7 @@ export function readBundle(input: BundleInput): { json: unknown; digest: string 
     } catch (cause) {
       throw new SigningError('BUNDLE_INVALID', 'the bundle is not JSON (malformed or truncated)', { cause });
     }
-    return { json, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` };
+    return { json, digest: `sha256:${hash('sha256', bytes, 'hex')}` };
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new SigningError('BUNDLE_INVALID', 'the bundle is not a JSON object');
   let text: string;
@@ -127,7 +127,7 @@ export function readBundle(input: BundleInput): { json: unknown; digest: string 
     throw new SigningError('BUNDLE_INVALID', 'the bundle is not JSON data', { cause });
   }
   if (text.length > STATEMENT_LIMITS.bundleBytes) throw new SigningError('BUNDLE_INVALID', `the bundle is larger than ${STATEMENT_LIMITS.bundleBytes} bytes`);
-  return { json: input, digest: `sha256:${createHash('sha256').update(text).digest('hex')}` };
+  return { json: input, digest: `sha256:${hash('sha256', text, 'hex')}` };
 }
 
 /** Step 2: a v0.3 bundle holding one DSSE envelope with exactly one signature. */
