@@ -7,7 +7,7 @@ import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { getMcpVersion } from './services/read-mcp-registry.js';
-import { getServerJson, getVersionJson } from './services/views.js';
+import { getServerJson, getVersionBytes } from './services/views.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -20,10 +20,15 @@ const MCP_VERSION_PATH = new RegExp(`^/v0\\.1/servers/(${SEGMENT})%2[Ff](${SEGME
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
+/** The headers before content-length, as the Hono app orders them; then the security headers. */
+const HEADERS: readonly string[] = ['content-type', 'application/json'];
+const CORS_HEADERS: readonly string[] = ['access-control-allow-origin', '*', ...HEADERS];
+const SECURITY_FLAT: readonly string[] = SECURITY_HEADERS.flat();
+
 interface Answer {
   /** The route pattern Hono reports for the same request (the metrics label). */
   route: string;
-  body: string;
+  body: string | Buffer;
   cors: boolean;
 }
 
@@ -50,7 +55,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       if (name === undefined || versionProblem(m[3]!)) return undefined;
-      return { route: '/v1/servers/:namespace/:name/versions/:version', body: await getVersionJson(deps, name, m[3]!), cors: false };
+      return { route: '/v1/servers/:namespace/:name/versions/:version', body: await getVersionBytes(deps, name, m[3]!), cors: false };
     }
     m = SERVER_PATH.exec(path);
     if (m) {
@@ -104,12 +109,9 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     }
     if (!found) return false;
     const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
-    const body = Buffer.from(found.body, 'utf8');
-    const headers: string[] = [];
-    if (found.cors) headers.push('access-control-allow-origin', '*');
-    headers.push('content-type', 'application/json', 'content-length', String(body.length));
-    for (const [name, value] of SECURITY_HEADERS) headers.push(name, value);
-    headers.push('x-request-id', id);
+    const body = typeof found.body === 'string' ? Buffer.from(found.body, 'utf8') : found.body;
+    const headers = (found.cors ? CORS_HEADERS : HEADERS).slice();
+    headers.push('content-length', String(body.length), ...SECURITY_FLAT, 'x-request-id', id);
     res.writeHead(200, headers);
     res.end(body);
     const seconds = (performance.now() - started) / 1000;

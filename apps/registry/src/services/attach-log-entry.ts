@@ -36,7 +36,7 @@ export function bundleWithEntry(bundle: Record<string, unknown>, item: TlogEntry
   return { ...bundle, verificationMaterial: { ...(bundle.verificationMaterial as Record<string, unknown>), tlogEntries: [item] } };
 }
 
-const servedBundles = new WeakMap<Deps, Map<string, { stored: string; served: string }>>();
+const servedBundles = new WeakMap<Deps, Map<string, { stored: string; served: string; bytes?: Buffer }>>();
 
 /**
  * The publisher's bundle text as {@link versionJson} serves it: the stored text with its log
@@ -48,14 +48,28 @@ const servedBundles = new WeakMap<Deps, Map<string, { stored: string; served: st
  * cleared at 10,000 subjects. Until a checkpoint covers the entry nothing is kept.
  */
 export async function bundleTextWithEntry(deps: Deps, subject: string, stored: string): Promise<string> {
+  return (await servedBundle(deps, subject, stored)).served;
+}
+
+/**
+ * {@link bundleTextWithEntry} as UTF-8 bytes, kept beside the served text: the checkpoint's
+ * signed note carries a non-Latin-1 character (its signature line's em dash), which made every
+ * version record a two-byte string, slow to measure and encode on every read.
+ */
+export async function bundleBytesWithEntry(deps: Deps, subject: string, stored: string): Promise<Buffer> {
+  const kept = await servedBundle(deps, subject, stored);
+  return (kept.bytes ??= Buffer.from(kept.served, 'utf8'));
+}
+
+async function servedBundle(deps: Deps, subject: string, stored: string): Promise<{ stored: string; served: string; bytes?: Buffer }> {
   let kept = servedBundles.get(deps);
   if (!kept) servedBundles.set(deps, (kept = new Map()));
   const hit = kept.get(subject);
-  if (hit && hit.stored === stored) return hit.served;
+  if (hit && hit.stored === stored) return hit;
   const item = await logEntryItem(deps, 'manifest', subject);
-  if (!item) return stored;
-  const served = JSON.stringify(bundleWithEntry(JSON.parse(stored) as Record<string, unknown>, item));
+  if (!item) return { stored, served: stored };
+  const entry = { stored, served: JSON.stringify(bundleWithEntry(JSON.parse(stored) as Record<string, unknown>, item)) };
   if (kept.size >= 10_000) kept.clear();
-  kept.set(subject, { stored, served });
-  return served;
+  kept.set(subject, entry);
+  return entry;
 }

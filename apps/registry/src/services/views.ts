@@ -2,7 +2,7 @@ import { approvalsOf, readApprovals, readVersionSummaries, readVersionWithApprov
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import { bundleTextWithEntry, withLogEntry } from './attach-log-entry.js';
+import { bundleBytesWithEntry, bundleTextWithEntry, withLogEntry } from './attach-log-entry.js';
 
 /** The wire view of a stored version: everything a host needs to verify it again itself. */
 export async function versionRecord(deps: Deps, row: VersionRecordRow): Promise<VersionRecord> {
@@ -46,32 +46,65 @@ export async function requireVersion(deps: Deps, name: string, version: string):
  * for {@link versionRecord} of the same row (a test holds the two together).
  */
 export async function getVersionJson(deps: Deps, name: string, version: string): Promise<string> {
+  const found = await requireRecord(deps, name, version);
+  return versionJson(deps, found.row, found.approvals);
+}
+
+/** {@link getVersionJson} as UTF-8 bytes (what the read hot path writes). */
+export async function getVersionBytes(deps: Deps, name: string, version: string): Promise<Buffer> {
+  const found = await requireRecord(deps, name, version);
+  return versionBytes(deps, found.row, found.approvals);
+}
+
+async function requireRecord(deps: Deps, name: string, version: string): Promise<{ row: VersionRecordRow; approvals: ApprovalRecordRow[] }> {
   const found = await readVersionWithApprovals(deps.db, name, version);
   if (!found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
-  return versionJson(deps, found.row, found.approvals);
+  return found;
 }
 
 const str = JSON.stringify;
 
 /** {@link versionRecord} of `row` as JSON text, with the stored JSON columns spliced in (its approvals read now unless given, as read with the row). */
 export async function versionJson(deps: Deps, row: VersionRecordRow, approvalRows?: readonly ApprovalRecordRow[]): Promise<string> {
+  const { head, tail } = await recordParts(deps, row, approvalRows);
+  // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
+  // stored text until then, the same object versionRecord builds after.
+  return head + (await bundleTextWithEntry(deps, `${row.server}@${row.version}`, row.bundle)) + tail;
+}
+
+/**
+ * {@link versionJson} as UTF-8 bytes, the same text: the parts around the bundle encoded into one
+ * buffer with the bundle's bytes (kept with its served text) copied between them.
+ */
+export async function versionBytes(deps: Deps, row: VersionRecordRow, approvalRows?: readonly ApprovalRecordRow[]): Promise<Buffer> {
+  const { head, tail } = await recordParts(deps, row, approvalRows);
+  const bundle = await bundleBytesWithEntry(deps, `${row.server}@${row.version}`, row.bundle);
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + bundle.length + Buffer.byteLength(tail, 'utf8'));
+  out.write(head, 0, 'utf8');
+  bundle.copy(out, headLength);
+  out.write(tail, headLength + bundle.length, 'utf8');
+  return out;
+}
+
+/** The record's text before its publisher bundle and after it. */
+async function recordParts(deps: Deps, row: VersionRecordRow, approvalRows?: readonly ApprovalRecordRow[]): Promise<{ head: string; tail: string }> {
   const signer = str({ kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) });
   let approvals = '';
   for (const a of approvalRows ?? (await readApprovals(deps.db, row.id))) {
     approvals += `${approvals ? ',' : ''}{"digest":${str(a.digest)},"reviewer":${str(a.reviewer)},"bundle":${a.bundle},"createdAt":${str(a.createdAt)}}`;
   }
-  // The publisher's bundle carries its log entry once a checkpoint covers it (versionRecord):
-  // stored text until then, the same object versionRecord builds after.
-  const bundle = await bundleTextWithEntry(deps, `${row.server}@${row.version}`, row.bundle);
-  return (
-    `{"name":${str(row.server)},"version":${str(row.version)},"digest":${str(row.digest)},"toolsDigest":${str(row.toolsDigest)},"manifest":${row.manifest}` +
-    `,"status":${str(row.status)},"risk":${str(row.risk)},"publisher":${str(row.publisher)},"signer":${signer},"publishedAt":${str(row.publishedAt)},"bundle":${bundle}` +
-    (row.provenance ? `,"provenance":${row.provenance}` : '') +
-    `,"approvals":[${approvals}]` +
-    (row.rejectedAt ? `,"rejection":${str({ reason: row.rejectionReason ?? '', by: row.rejectedBy ?? '', at: row.rejectedAt })}` : '') +
-    (row.revokedAt ? `,"revocation":${str({ reason: row.revocationReason ?? '', by: row.revokedBy ?? '', at: row.revokedAt })}` : '') +
-    '}'
-  );
+  return {
+    head:
+      `{"name":${str(row.server)},"version":${str(row.version)},"digest":${str(row.digest)},"toolsDigest":${str(row.toolsDigest)},"manifest":${row.manifest}` +
+      `,"status":${str(row.status)},"risk":${str(row.risk)},"publisher":${str(row.publisher)},"signer":${signer},"publishedAt":${str(row.publishedAt)},"bundle":`,
+    tail:
+      (row.provenance ? `,"provenance":${row.provenance}` : '') +
+      `,"approvals":[${approvals}]` +
+      (row.rejectedAt ? `,"rejection":${str({ reason: row.rejectionReason ?? '', by: row.rejectedBy ?? '', at: row.rejectedAt })}` : '') +
+      (row.revokedAt ? `,"revocation":${str({ reason: row.revocationReason ?? '', by: row.revokedBy ?? '', at: row.revokedAt })}` : '') +
+      '}',
+  };
 }
 
 /** A server and its versions, newest first, as JSON text (only the columns the answer shows are read). */
