@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
-import { type Drizzle, type Executor, query } from './database.js';
+import { type Drizzle, type Executor, numberedPlaceholders, query } from './database.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
 
 type TokenRow = typeof tokens.$inferSelect;
@@ -65,6 +65,9 @@ type Statements = ReturnType<typeof prepare>;
  * Bind and Execute, and no query builder runs per call: with every read a round trip to another
  * process on the same cores, the builder and the server's parse were most of a GET's cost.
  */
+function pgListing(text: string): string {
+  return text.replaceAll('INDEXED BY versions_server_version_idx ', '');
+}
 const PG_VERSION_COLUMNS = VERSION_COLUMNS.replace(/ AS (\w+)/g, ' AS "$1"');
 const PG = {
   version: { name: 'sigil_read_version', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE server = $1 AND version = $2` },
@@ -75,6 +78,13 @@ const PG = {
       FROM approvals a WHERE a.version_id = versions.id) AS approvals FROM versions WHERE server = $1 AND version = $2`,
   },
   versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1` },
+  approvalDigests: { name: 'sigil_read_approval_digests', text: 'SELECT digest, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id' },
+  // The listing pages: SQLite's statements without its index hints (PostgreSQL's planner takes the
+  // server's index by itself), with numbered parameters.
+  serverPage: { name: 'sigil_read_server_page', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} ORDER BY s.name LIMIT ?`)) },
+  serverPageSearch: { name: 'sigil_read_server_page_search', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name LIMIT ?`)) },
+  approvedPage: { name: 'sigil_read_approved_page', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`)) },
+  approvedPageSearch: { name: 'sigil_read_approved_page_search', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`)) },
   approvals: { name: 'sigil_read_approvals', text: 'SELECT digest, reviewer, bundle, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id' },
   serverExists: { name: 'sigil_read_server_exists', text: 'SELECT 1 AS one FROM servers WHERE name = $1' },
   summaries: { name: 'sigil_read_summaries', text: 'SELECT id, version, digest, status, risk, published_at AS "publishedAt" FROM versions WHERE server = $1 ORDER BY id DESC' },
@@ -268,6 +278,7 @@ export function readApprovalDigests(db: Executor, versionId: number): Promise<Ar
     db,
     (s) => s.approvalDigests.all(versionId) as Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>>,
     (q) => q.select({ digest: approvals.digest, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).execute(),
+    () => readPg<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>>(db, PG.approvalDigests, [versionId]),
   );
 }
 
@@ -351,6 +362,7 @@ export function readServerPage(db: Executor, search: string | undefined, after: 
         .orderBy(asc(servers.name))
         .limit(limit)
         .execute(),
+    () => (search ? readPg<ServerPageRow>(db, PG.serverPageSearch, [after ?? '', containsPattern(search), limit]) : readPg<ServerPageRow>(db, PG.serverPage, [after ?? '', limit])),
   );
 }
 
@@ -385,5 +397,6 @@ export function readApprovedPage(db: Executor, search: string | undefined, after
         .orderBy(asc(page.name), asc(versions.version))
         .execute();
     },
+    () => (search ? readPg<ApprovedPageRow>(db, PG.approvedPageSearch, [after ?? '', containsPattern(search), limit]) : readPg<ApprovedPageRow>(db, PG.approvedPage, [after ?? '', limit])),
   );
 }
