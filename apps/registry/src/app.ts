@@ -95,7 +95,8 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
     const address = clientKey(c.env?.incoming ? getConnInfo(c).remote.address : undefined, c.req.header('x-forwarded-for'), trustedProxies);
     c.set('clientAddress', address);
     const counted = c.env?.incoming ? front.counted.get(c.env.incoming) : undefined;
-    const wait = counted ? counted.address : perAddress.hit(address);
+    const hit = counted ? counted.address : perAddress.hit(address);
+    const wait = typeof hit === 'number' ? hit : await hit;
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
     await next();
   });

@@ -51,6 +51,20 @@ export const ConfigSchema = z.object({
   SIGIL_RATE_LIMIT_TOKEN: int(1, 1_000_000).default(1200),
   SIGIL_RATE_LIMIT_ADDRESS: int(1, 1_000_000).default(2400),
   /**
+   * Where the rate limits are counted: `redis` (shared by every instance; SIGIL_REDIS_URL) or
+   * `local` (in this process). Default: redis when SIGIL_REDIS_URL is set; else local on SQLite,
+   * and on PostgreSQL the start refuses until one is chosen (N instances counting alone allow N
+   * times the rate).
+   */
+  SIGIL_RATE_LIMIT_STORE: z.enum(['local', 'redis']).optional(),
+  /** `redis://[user:password@]host:6379[/db]` or `rediss://…`: the shared rate-limit counters. */
+  SIGIL_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .optional(),
+  /** Prefix of this registry's keys in Redis (several registries may share one Redis). */
+  SIGIL_REDIS_PREFIX: z.string().min(1).max(100).default('sigil:rate:'),
+  /**
    * Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed;
    * none by default, so the header is ignored and the socket address is the client.
    */
@@ -134,6 +148,9 @@ export function loadEnv(env: NodeJS.ProcessEnv): Env {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`invalid setting ${issue.path.join('.')}: ${issue.message}`);
   }
+  const store = parsed.data.SIGIL_RATE_LIMIT_STORE;
+  if (store === 'redis' && !parsed.data.SIGIL_REDIS_URL) throw new ConfigError('invalid setting SIGIL_RATE_LIMIT_STORE: redis needs SIGIL_REDIS_URL');
+  if (store === 'local' && parsed.data.SIGIL_REDIS_URL) throw new ConfigError('invalid setting SIGIL_RATE_LIMIT_STORE: local, but SIGIL_REDIS_URL is set too; unset one of them');
   return parsed.data;
 }
 

@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   PENDING_LIMIT: 429,
   INTERNAL: 500,
   NOT_READY: 503,
+  RATE_LIMIT_UNAVAILABLE: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -88,7 +88,8 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
     const counted: Counted = { address: front.perAddress.hit(address) };
     front.counted.set(req, counted);
-    if (counted.address > 0) return false;
+    // In process the count is a number; a shared store's is a promise (counted there, atomically).
+    if ((typeof counted.address === 'number' ? counted.address : await counted.address) > 0) return false;
     let principal: Principal;
     try {
       principal = await authenticate(deps, req.headers.authorization, true, refuse);
@@ -96,8 +97,9 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       return false;
     }
     if (principal.tokenId !== null) {
-      counted.token = { key: principal.tokenId, wait: front.perToken.hit(principal.tokenId) };
-      if (counted.token.wait > 0) return false;
+      const wait = front.perToken.hit(principal.tokenId);
+      counted.token = { key: principal.tokenId, wait };
+      if ((typeof wait === 'number' ? wait : await wait) > 0) return false;
     }
     if (!READ_ROLES.includes(principal.role)) return false;
     let found: Answer | undefined;

@@ -45,8 +45,9 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     }
     const counted = front.counted.get(req)!;
     if (principal.tokenId !== null) {
-      counted.token = { key: principal.tokenId, wait: front.perToken.hit(principal.tokenId) };
-      if (counted.token.wait > 0) return undefined;
+      const wait = front.perToken.hit(principal.tokenId);
+      counted.token = { key: principal.tokenId, wait };
+      if ((typeof wait === 'number' ? wait : await wait) > 0) return undefined;
     }
     if (!READ_ROLES.includes(principal.role)) return undefined;
     // The checks of kit.ts `jsonBody`, then the route's schema: any finding is Hono's to refuse.
@@ -110,7 +111,8 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
     const counted: Counted = { address: front.perAddress.hit(clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies)) };
     front.counted.set(req, counted);
-    if (counted.address > 0) return fallback(req, res);
+    // A shared store's count is a promise: the Hono app awaits it (counted once all the same).
+    if (typeof counted.address !== 'number' || counted.address > 0) return fallback(req, res);
     // An aborted upload ends here (no 'end'); without a listener its error would be thrown.
     req.on('error', () => undefined);
     const chunks: Buffer[] = [];

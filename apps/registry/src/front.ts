@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { AuthFailureLog } from './auth-failures.js';
 import { TrustedProxies } from './client-address.js';
 import type { Deps } from './deps.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, type Limiter } from './rate-limit.js';
 
 /**
  * What every response gets whichever path answers it (the Hono app, or the read hot path in
@@ -11,8 +11,8 @@ import { RateLimiter } from './rate-limit.js';
  * per app and shared, so a client cannot double its rate limit by alternating paths.
  */
 export interface Front {
-  perAddress: RateLimiter;
-  perToken: RateLimiter;
+  perAddress: Limiter;
+  perToken: Limiter;
   trustedProxies: TrustedProxies;
   authFailures: AuthFailureLog;
   /**
@@ -24,16 +24,17 @@ export interface Front {
   counted: WeakMap<IncomingMessage, Counted>;
 }
 
-/** Seconds to wait (0: within the limit) from the hits already made, per limiter. */
+/** Seconds to wait (0: within the limit) from the hits already made, per limiter (a promise from a shared store). */
 export interface Counted {
-  address: number;
-  token?: { key: string; wait: number };
+  address: number | Promise<number>;
+  token?: { key: string; wait: number | Promise<number> } | undefined;
 }
 
-export function createFront(deps: Deps): Front {
+/** In-process counters unless `limiters` are given (shared ones, when several instances run). */
+export function createFront(deps: Deps, limiters?: { perAddress: Limiter; perToken: Limiter }): Front {
   return {
-    perAddress: new RateLimiter(deps.settings.rateLimitPerAddress),
-    perToken: new RateLimiter(deps.settings.rateLimitPerToken),
+    perAddress: limiters?.perAddress ?? new RateLimiter(deps.settings.rateLimitPerAddress),
+    perToken: limiters?.perToken ?? new RateLimiter(deps.settings.rateLimitPerToken),
     trustedProxies: new TrustedProxies(deps.settings.trustedProxies),
     authFailures: new AuthFailureLog(deps.logger, deps.metrics),
     counted: new WeakMap(),

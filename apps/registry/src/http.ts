@@ -8,13 +8,14 @@ import { authenticate, requireRole, type AuthFailure } from './services/authenti
 export const MAX_BODY_DEPTH = 64;
 
 /** Node bindings are absent when tests call `app.request` in-process (there is no socket then). */
-export type Env = { Bindings: Partial<HttpBindings>; Variables: { requestId: string; principal?: Principal; limitToken: (key: string) => number; authFailed: (reason: AuthFailure) => void; clientAddress: string } };
+export type Env = { Bindings: Partial<HttpBindings>; Variables: { requestId: string; principal?: Principal; limitToken: (key: string) => number | Promise<number>; authFailed: (reason: AuthFailure) => void; clientAddress: string } };
 
 /** Authenticates the caller and checks its role; the principal comes from the token only. */
 export async function caller(c: Context<Env>, deps: Deps, roles: readonly Role[], action: string, options: { anonymous?: boolean } = {}): Promise<Principal> {
   const principal = await authenticate(deps, c.req.header('authorization'), options.anonymous ?? false, c.get('authFailed'));
   if (principal.tokenId) {
-    const wait = c.get('limitToken')(principal.tokenId);
+    const hit = c.get('limitToken')(principal.tokenId);
+    const wait = typeof hit === 'number' ? hit : await hit;
     if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests for this token; retry in ${wait} s`, { retryAfter: wait });
   }
   await requireRole(deps, principal, roles, action);

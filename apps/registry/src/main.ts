@@ -18,6 +18,8 @@ import { fastReads } from './fast-reads.js';
 import { fastStatus } from './fast-status.js';
 import { createFront } from './front.js';
 import { createMetrics } from './metrics.js';
+import type { Limiter } from './rate-limit.js';
+import { connectRedisCounters, type RedisCounters } from './shared-rate-limit.js';
 import { bootstrapAdmin, needsBootstrap, newTokenSecret } from './services/create-token.js';
 
 /** A start-up refusal: one line on stderr with a code and what to do, exit 1, no stack trace. */
@@ -31,6 +33,7 @@ class StartError extends Error {
 }
 
 let database: Store | undefined;
+let counters: RedisCounters | undefined;
 
 // The only place that reads the environment, opens the database and listens.
 async function start(): Promise<void> {
@@ -59,7 +62,7 @@ async function start(): Promise<void> {
   if (backfilled.unlogged.length > 0) logger.warn({ unlogged: backfilled.unlogged }, 'log backfill: these records could not be logged (a key-signed bundle whose key the registry no longer lists); hosts pinning the log refuse them with LOG_ENTRY_MISSING');
   await logRegistryKeys(deps, new Date().toISOString());
 
-  const front = createFront(deps);
+  const front = createFront(deps, await rateLimiters(env, deps));
   const app = createApp(deps, front);
   // The hottest reads and POST /v1/status are answered before Hono builds its request objects;
   // everything else, and every refusal, is the Hono app's (fast-reads.ts, fast-status.ts).
@@ -106,10 +109,10 @@ async function start(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-/** Closes the database once; never rejects (shutdown goes on whatever the connection's state). */
+/** Closes the database (and the rate-limit store) once; never rejects (shutdown goes on whatever the connections' state). */
 let closing: Promise<void> | undefined;
 function closeDatabase(): Promise<void> {
-  return (closing ??= (database?.close() ?? Promise.resolve()).catch(() => {}));
+  return (closing ??= Promise.allSettled([database?.close(), counters?.close()]).then(() => {}));
 }
 
 /**
@@ -142,6 +145,40 @@ async function bootstrap(deps: Deps, env: Env, dataDir: string): Promise<void> {
     if (!created) unlinkSync(file);
   }
   if (created) process.stderr.write(`sigil-registry: created the admin principal; its token is in ${file} (mode 0600): keep it somewhere safe, then delete the file\n`);
+}
+
+/**
+ * The rate-limit counters: in Redis when SIGIL_REDIS_URL is set (every instance counts in the
+ * same windows), else in this process. On PostgreSQL, in-process counting must be chosen
+ * explicitly: instances counting alone allow the rate once per instance.
+ */
+async function rateLimiters(env: Env, deps: Deps): Promise<{ perAddress: Limiter; perToken: Limiter } | undefined> {
+  if (env.SIGIL_REDIS_URL) {
+    const url = env.SIGIL_REDIS_URL;
+    try {
+      counters = await connectRedisCounters(url, env.SIGIL_REDIS_PREFIX, (e) => deps.logger.warn({ err: e.message }, 'rate-limit store: connection lost; requests are refused (RATE_LIMIT_UNAVAILABLE) until it is back'));
+    } catch (cause) {
+      throw new StartError('REDIS_UNREACHABLE', `cannot reach the rate-limit store at ${redactUrl(url)} (${(cause as Error).message}); start Redis or correct SIGIL_REDIS_URL`);
+    }
+    return { perAddress: counters.limiter('address', deps.settings.rateLimitPerAddress), perToken: counters.limiter('token', deps.settings.rateLimitPerToken) };
+  }
+  if (env.SIGIL_DATABASE_URL && env.SIGIL_RATE_LIMIT_STORE !== 'local')
+    throw new StartError(
+      'RATE_LIMIT_STORE_REQUIRED',
+      'on PostgreSQL several instances would each count the rate limits alone (N instances allow N times the rate): set SIGIL_REDIS_URL so they share counters, or SIGIL_RATE_LIMIT_STORE=local to count in each instance (docs/deploy.md)',
+    );
+  return undefined;
+}
+
+/** A URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'SIGIL_REDIS_URL';
+  }
 }
 
 /** At most SIGIL_MAX_CONNECTIONS open, and SIGIL_MAX_CONNECTIONS_PER_ADDRESS per client address. */

@@ -1,8 +1,17 @@
 /**
+ * Counts one request under a key; answers the seconds to wait when over the limit, else 0. In
+ * process (RateLimiter) the count is synchronous; a shared store (shared-rate-limit.ts) answers
+ * a promise, which rejects with RATE_LIMIT_UNAVAILABLE when the store cannot count.
+ */
+export interface Limiter {
+  hit(key: string): number | Promise<number>;
+}
+
+/**
  * Fixed-window request counters per key (token or client address), bounded in memory: at most
  * `maxKeys` keys are tracked; the oldest windows are dropped first.
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   constructor(
     private readonly limit: number,

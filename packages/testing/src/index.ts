@@ -68,5 +68,5 @@ export function manyTools(count: number, descriptionBytes = 80): Tool[] {
 
 export { freePort, isAlive, repoRoot, runProcess, runSigil, sigilBin, type RunResult } from './process.js';
 export { buildHostWorld, type HostWorld, type HostWorldOptions } from './host-world.js';
-export { startRegistry, type RegistryProcess } from './registry-process.js';
+export { provisionRegistryKeys, startRegistry, type RegistryProcess } from './registry-process.js';
 export { createTestDatabase, createTestStore, TEST_POSTGRES_URL, testDialect, type TestDatabase, type TestDialect, type TestStore } from './postgres.js';

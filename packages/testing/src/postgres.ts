@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
+import { provisionRegistryKeys } from './registry-process.js';
 
 /** The server the project's machines run (trust authentication); override with SIGIL_TEST_POSTGRES_URL. */
 export const TEST_POSTGRES_URL = process.env.SIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -76,5 +77,8 @@ export async function createTestStore(dataDir: string, dialect: TestDialect = te
   const path = join(dataDir, 'registry.db');
   if (dialect === 'sqlite') return { dialect, path, url: undefined, env: {}, drop: async () => {} };
   const database = await createTestDatabase();
-  return { dialect, path, url: database.url, env: { SIGIL_DATABASE_URL: database.url }, drop: database.drop };
+  // What a registry process on PostgreSQL must be given: keys made once (it makes none), and
+  // where it counts rate limits (here: in the process; a test sharing them sets SIGIL_REDIS_URL).
+  await provisionRegistryKeys(dataDir);
+  return { dialect, path, url: database.url, env: { SIGIL_DATABASE_URL: database.url, SIGIL_RATE_LIMIT_STORE: 'local' }, drop: database.drop };
 }

@@ -16,20 +16,29 @@ export interface RegistryProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const BIN = fileURLToPath(new URL('../../../apps/registry/bin/sigil-registry.js', import.meta.url));
+
+/**
+ * On PostgreSQL the registry makes no keys of its own: this makes them once in `<dataDir>/keys`,
+ * as an operator would (`sigil-registry keys init`), unless they are there.
+ */
+export async function provisionRegistryKeys(dataDir: string): Promise<void> {
+  if (!existsSync(join(dataDir, 'keys', 'status.key'))) await promisify(execFile)(process.execPath, [BIN, 'keys', 'init', join(dataDir, 'keys')]);
+}
+
 /** Starts the real registry (`node apps/registry/bin/sigil-registry.js`) on 127.0.0.1 and a free port. */
 export async function startRegistry(options: { dataDir?: string; env?: NodeJS.ProcessEnv; port?: number } = {}): Promise<RegistryProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sigil-registry-'));
   const port = options.port ?? (await freePort());
   const adminToken = 'test-admin-token-0123456789abcdef';
-  const bin = fileURLToPath(new URL('../../../apps/registry/bin/sigil-registry.js', import.meta.url));
-  // On PostgreSQL the registry makes no keys of its own: make them once in the data directory,
-  // as an operator would (`sigil-registry keys init`), unless the test gives its own.
+  const bin = BIN;
+  // On PostgreSQL, keys made once in the data directory unless the test gives its own.
   const env = options.env ?? {};
-  if (env.SIGIL_DATABASE_URL && !env.SIGIL_STATUS_KEY && !env.SIGIL_STATUS_KEY_FILE && !existsSync(join(dataDir, 'keys', 'status.key'))) {
-    await promisify(execFile)(process.execPath, [bin, 'keys', 'init', join(dataDir, 'keys')]);
-  }
+  if (env.SIGIL_DATABASE_URL && !env.SIGIL_STATUS_KEY && !env.SIGIL_STATUS_KEY_FILE) await provisionRegistryKeys(dataDir);
+  // One process per test on PostgreSQL counts rate limits alone unless the test shares them in Redis.
+  const store = env.SIGIL_DATABASE_URL && !env.SIGIL_REDIS_URL ? { SIGIL_RATE_LIMIT_STORE: 'local' } : {};
   const child = spawn(process.execPath, [bin], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: adminToken, SIGIL_LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: adminToken, SIGIL_LOG_LEVEL: 'warn', ...store, ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
