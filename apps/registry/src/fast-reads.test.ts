@@ -147,6 +147,9 @@ const answered = [
   ['a server', `/v1/servers/${NAME}`, reader],
   ['the v0.1 latest version', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'registry.example:8443' })],
   ['a v0.1 version, lower-case %2f, no port', `/v0.1/servers/io.github.acme%2fweather/versions/1.0.0`, () => ({ ...reader(), host: 'registry.example' })],
+  ['a page of servers', '/v1/servers', reader],
+  ['a page of servers, anonymously', '/v1/servers?limit=1', () => ({})],
+  ['a search, a later page', `/v1/servers?search=weath&limit=100&cursor=${Buffer.from('io.github.acme/a').toString('base64url')}`, reader],
 ] as const;
 const passedOn = [
   ['an unknown version', `/v1/servers/${NAME}/versions/9.9.9`, reader],
@@ -159,6 +162,12 @@ const passedOn = [
   ['a v0.1 version not approved', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/1.1.0`, reader],
   ['a percent-encoded path', `/v1/servers/io.github.acme/weath%65r/versions/1.0.0`, reader],
   ['a trailing slash', `/v1/servers/${NAME}/`, reader],
+  ['a page of servers with a limit out of range', '/v1/servers?limit=0', reader],
+  ['a page of servers with a limit to coerce', '/v1/servers?limit=010', reader],
+  ['a page of servers with an unknown parameter', '/v1/servers?x=1', reader],
+  ['a page of servers with a parameter given twice', '/v1/servers?limit=1&limit=2', reader],
+  ['a percent-encoded search', '/v1/servers?search=weath%65r', reader],
+  ['a search too long', `/v1/servers?search=${'a'.repeat(201)}`, reader],
   ['a v0.1 read with an unusual Host header', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'Registry.Example' })],
 ] as const;
 

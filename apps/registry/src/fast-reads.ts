@@ -6,6 +6,7 @@ import type { Deps, Principal } from './deps.js';
 import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
+import { listServers } from './services/list-servers.js';
 import { getMcpVersion } from './services/read-mcp-registry.js';
 import { getServerJson, getVersionBytes } from './services/views.js';
 
@@ -17,6 +18,11 @@ const VERSION_PATH = new RegExp(`^/v1/servers/(${SEGMENT})/(${SEGMENT})/versions
 const SERVER_PATH = new RegExp(`^/v1/servers/(${SEGMENT})/(${SEGMENT})$`);
 // The official API's `{serverName}` carries its slash as %2F.
 const MCP_VERSION_PATH = new RegExp(`^/v0\\.1/servers/(${SEGMENT})%2[Ff](${SEGMENT})/versions/(${SEGMENT})$`);
+/** A query value taken as it is: no percent-encoding, `+`, or separators to decode. */
+const PLAIN_VALUE = /^[A-Za-z0-9._~:@!$'()*,;/-]*$/;
+/** A page size the list route's schema takes as it is (1-100, no leading zero). */
+const PLAIN_LIMIT = /^(?:[1-9]\d?|100)$/;
+const LIST_KEYS: ReadonlySet<string> = new Set(['search', 'cursor', 'limit']);
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
@@ -34,9 +40,9 @@ interface Answer {
 
 /**
  * The hottest reads, answered before Hono builds its request objects: GET a version, GET a
- * server, GET a v0.1 version. Only a request that will succeed is answered here, with what the
- * Hono route would answer (the same services, request id, security headers, rate limits, metrics
- * and log line); anything else (a refusal of any kind, another route, a body, CORS origins to
+ * server, GET a v0.1 version, a page of servers (a plain query only). Only a request that will
+ * succeed is answered here, with what the Hono route would answer (the same services, request
+ * id, security headers, rate limits, metrics and log line); anything else (a refusal of any kind, another route, a body, CORS origins to
  * negotiate) goes to `fallback`, the Hono app, untouched, so every refusal keeps its one shape.
  * The rate limits are counted first, before any await (a check now and a count after the reads
  * would let a concurrent burst through); a request passed on carries its counts to the Hono app
@@ -50,7 +56,17 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     throw notAuthenticated;
   };
 
-  async function answer(req: IncomingMessage, path: string): Promise<Answer | undefined> {
+  async function answer(req: IncomingMessage, path: string, query: string): Promise<Answer | undefined> {
+    if (path === '/v1/servers') {
+      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ 256, limit 1-100).
+      const q = plainQuery(query, LIST_KEYS);
+      if (!q) return undefined;
+      const search = q.get('search');
+      const cursor = q.get('cursor');
+      const limit = q.get('limit');
+      if ((search !== undefined && search.length > 200) || (cursor !== undefined && cursor.length > 256) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
+      return { route: '/v1/servers', body: JSON.stringify(await listServers(deps, search, cursor, limit === undefined ? 30 : Number(limit))), cors: false };
+    }
     let m = VERSION_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
@@ -79,9 +95,9 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
   async function tryAnswer(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const started = performance.now();
     const url = req.url ?? '';
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
-    if (!path.startsWith('/v1/servers/') && !path.startsWith('/v0.1/servers/')) return false;
+    const mark = url.indexOf('?');
+    const path = mark < 0 ? url : url.slice(0, mark);
+    if (!path.startsWith('/v1/servers') && !path.startsWith('/v0.1/servers/')) return false;
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
     const address = clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies);
     // Counted now, before any await, in the Hono app's order (address, then token once
@@ -104,7 +120,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (!READ_ROLES.includes(principal.role)) return false;
     let found: Answer | undefined;
     try {
-      found = await answer(req, path);
+      found = await answer(req, path, mark < 0 ? '' : url.slice(mark + 1));
     } catch {
       // NOT_FOUND and every other refusal: Hono answers it (the reads changed nothing).
       return false;
@@ -134,6 +150,21 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       () => res.headersSent || fallback(req, res),
     );
   };
+}
+
+/** The query's parameters when each is one of `keys`, given once, with a plain value; else undefined. */
+function plainQuery(query: string, keys: ReadonlySet<string>): Map<string, string> | undefined {
+  const out = new Map<string, string>();
+  if (query === '') return out;
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return undefined;
+    const key = part.slice(0, eq);
+    const value = part.slice(eq + 1);
+    if (!keys.has(key) || out.has(key) || !PLAIN_VALUE.test(value)) return undefined;
+    out.set(key, value);
+  }
+  return out;
 }
 
 /** `namespace/name` when it is a valid server name, else undefined (Hono then refuses it). */
