@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { openDatabase, openStore } from '@sigil/db';
 import { createTestStore, freePort, startRegistry, testDialect, type RegistryProcess, type TestStore } from '@sigil/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -186,8 +187,12 @@ databaseFree('when the port is taken', () => {
 async function firstStart(env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; dataDir: string }> {
   const dataDir = tempDir();
   const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/sigil-registry.js', import.meta.url))], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: undefined, SIGIL_LOG_LEVEL: 'info', ...(await storeOf(dataDir)).env, ...env },
+  const bin = fileURLToPath(new URL('../bin/sigil-registry.js', import.meta.url));
+  const store = await storeOf(dataDir);
+  // On PostgreSQL the registry makes no keys of its own: made first, as an operator does.
+  if (store.url) await promisify(execFile)(process.execPath, [bin, 'keys', 'init', join(dataDir, 'keys')]);
+  const child = spawn(process.execPath, [bin], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: undefined, SIGIL_LOG_LEVEL: 'info', ...store.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -93,7 +93,7 @@ export interface RawSql {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
-/** `?` placeholders as PostgreSQL's `$1`, `$2`, …; a `?` inside '…', "…" or a comment is left alone. */
+/** `?` placeholders as PostgreSQL's `$1`, `$2`, …; a `?` inside '…', "…" or a `--` comment is left alone (not `$$` bodies or block comments: raw statements are plain). */
 export function numberedPlaceholders(sql: string): string {
   let out = '';
   let n = 0;
