@@ -1,4 +1,7 @@
-import semver from 'semver';
+// The two functions used, not the whole package (ranges, classes, every helper): the CLI bundles
+// this, and every host start evaluated all of semver for valid() and compare().
+import compare from 'semver/functions/compare.js';
+import valid from 'semver/functions/valid.js';
 import { ManifestError } from './errors.js';
 
 /**
@@ -53,7 +56,7 @@ export function versionProblem(version: unknown): string | undefined {
     return `${JSON.stringify(version)} carries build metadata ("+…"), which SemVer ignores when ordering versions, so two such versions could not be told apart for rollback checks; ${VERSION_RULE}`;
   }
   // semver.valid() normalises ("v1.2.3" -> "1.2.3", "=1.2.3" -> "1.2.3"); only an exact round trip is accepted.
-  if (semver.valid(version) !== version) return `${JSON.stringify(version)} is not allowed; ${VERSION_RULE}`;
+  if (valid(version) !== version) return `${JSON.stringify(version)} is not allowed; ${VERSION_RULE}`;
   return undefined;
 }
 
@@ -108,5 +111,5 @@ export function formatReference(ref: Reference): string {
 
 /** SemVer precedence of two exact versions: negative, zero or positive. */
 export function compareVersions(a: string, b: string): number {
-  return semver.compare(a, b);
+  return compare(a, b);
 }

@@ -50,7 +50,8 @@ export async function readLockfile(path: string, options: { allowMissing?: boole
   } catch (e) {
     throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is not valid JSON`, undefined, e);
   }
-  const parsed = Lockfile.safeParse(value);
+  // Once per start: zod's compiled fast path would cost more than it saves (see policy.ts).
+  const parsed = Lockfile.safeParse(value, { jitless: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error.issues);

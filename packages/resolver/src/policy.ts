@@ -6,6 +6,9 @@ import { ResolveError } from './errors.js';
 import { readBoundedText } from './lockfile.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
+// Parsed once per start: zod's compiled fast path (built with new Function on a schema's first
+// parse) costs more than it saves for a single parse, so it is skipped (\`jitless\`).
+const ONCE = { jitless: true } as const;
 const MAX_REFERENCED_FILE_BYTES = 1024 * 1024;
 
 /** A path inside the policy, relative to the policy file. */
@@ -98,7 +101,7 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
   const read = referencedFileReader(path);
   let trustedRoot: TrustedRootJson;
   try {
-    trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
+    trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')), ONCE);
   } catch (e) {
     if (e instanceof ResolveError) throw e;
     throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
@@ -151,7 +154,7 @@ export async function loadPublisherPolicy(path: string): Promise<Array<{ namespa
   let trustedRoot: TrustedRootJson | undefined;
   if (file.registry?.trustedRoot) {
     try {
-      trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
+      trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')), ONCE);
     } catch (e) {
       if (e instanceof ResolveError) throw e;
       throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
@@ -175,7 +178,7 @@ async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Pr
   } catch (e) {
     throw invalid(`the policy ${path} is not valid JSON`, e);
   }
-  const parsed = schema.safeParse(json);
+  const parsed = schema.safeParse(json, ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw invalid(`the policy ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error);
@@ -200,7 +203,7 @@ function referencedFileReader(policyPath: string): FileReader {
 
 async function readSigners(read: FileReader, set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string, trustedRoot: TrustedRootJson | undefined): Promise<SignerPolicy> {
   const keys = await Promise.all(set.publicKeys.map((p, i) => read(p, `${at}/publicKeys/${i}`)));
-  const policy = SignerPolicy.safeParse({ publicKeys: keys, identities: set.identities, ...(trustedRoot ? { trustedRoot } : {}) });
+  const policy = SignerPolicy.safeParse({ publicKeys: keys, identities: set.identities, ...(trustedRoot ? { trustedRoot } : {}) }, ONCE);
   if (!policy.success) throw invalid(`the signers at ${at} are invalid: ${policy.error.issues[0]?.message}`, policy.error);
   return policy.data;
 }

@@ -100,7 +100,9 @@ function distinguishedName(cert: X509Certificate): { organization?: string; comm
  * @throws SigningError `POLICY_INVALID`
  */
 export function parseTrustedRoot(value: unknown): { json: TrustedRootJson; message: TrustedRootMessage } {
-  const parsed = TrustedRootJson.safeParse(value);
+  // Once per trusted root: zod's compiled fast path (new Function on the first parse) would cost
+  // more than it saves.
+  const parsed = TrustedRootJson.safeParse(value, { jitless: true });
   if (!parsed.success) throw new SigningError('POLICY_INVALID', `not a Sigstore trusted root: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
   try {
     return { json: parsed.data, message: TrustedRootMessage.fromJSON(parsed.data) };
