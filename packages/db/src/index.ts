@@ -75,6 +75,7 @@ export {
 } from './queries.js';
 export {
   readApprovalDigests,
+  readApprovalDigestsOf,
   readApprovals,
   readApprovedPage,
   readApprovedVersions,
@@ -82,6 +83,7 @@ export {
   readServerPage,
   readVersion,
   readVersionById,
+  readVersionsByIds,
   readVersionWithApprovals,
   readVersionSummaries,
   serverExists,

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import { type Drizzle, type Executor, numberedPlaceholders, query } from './database.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
 
@@ -39,6 +39,9 @@ function prepare(sqlite: Database.Database) {
     version: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE server = ? AND version = ?`).raw(true),
     versionById: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id = ?`).raw(true),
     approvals: sqlite.prepare('SELECT digest, reviewer, bundle, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id').raw(true),
+    // The ids as one JSON array parameter: one prepared statement whatever their number.
+    versionsByIds: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
+    approvalDigestsOf: sqlite.prepare('SELECT version_id AS versionId, digest, created_at AS createdAt FROM approvals WHERE version_id IN (SELECT value FROM json_each(?)) ORDER BY id'),
     approvalDigests: sqlite.prepare('SELECT digest, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
     serverExists: sqlite.prepare('SELECT 1 FROM servers WHERE name = ?').pluck(),
     // By the server's own index: with many versions the planner would otherwise walk every row
@@ -78,6 +81,8 @@ const PG = {
       FROM approvals a WHERE a.version_id = versions.id) AS approvals FROM versions WHERE server = $1 AND version = $2`,
   },
   versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1` },
+  versionsByIds: { name: 'sigil_read_versions_by_ids', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = ANY($1::bigint[])` },
+  approvalDigestsOf: { name: 'sigil_read_approval_digests_of', text: 'SELECT version_id AS "versionId", digest, created_at AS "createdAt" FROM approvals WHERE version_id = ANY($1::bigint[]) ORDER BY id' },
   approvalDigests: { name: 'sigil_read_approval_digests', text: 'SELECT digest, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id' },
   // The listing pages: SQLite's statements without its index hints (PostgreSQL's planner takes the
   // server's index by itself), with numbered parameters.
@@ -269,6 +274,29 @@ export function readApprovals(db: Executor, versionId: number): Promise<Approval
     (s) => approvalRows(s.approvals.all(versionId)),
     (q) => q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, versionId)).orderBy(asc(approvals.id)).execute(),
     () => readPg<ApprovalRecordRow>(db, PG.approvals, [versionId]),
+  );
+}
+
+/** The versions with these ids (without their findings), in no particular order; ids not found are left out. */
+export function readVersionsByIds(db: Executor, ids: readonly number[]): Promise<VersionRecordRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return read(
+    db,
+    (s) => (s.versionsByIds.all(JSON.stringify(ids)) as unknown[][]).map((r) => versionRow(r)!),
+    (q) => q.select(recordColumns).from(versions).where(inArray(versions.id, [...ids])).execute(),
+    () => readPg<VersionRecordRow>(db, PG.versionsByIds, [ids]),
+  );
+}
+
+/** The digests and times of the approvals of these versions, oldest first (without their bundles). */
+export function readApprovalDigestsOf(db: Executor, ids: readonly number[]): Promise<Array<{ versionId: number; digest: string; createdAt: string }>> {
+  if (ids.length === 0) return Promise.resolve([]);
+  type Row = { versionId: number; digest: string; createdAt: string };
+  return read(
+    db,
+    (s) => s.approvalDigestsOf.all(JSON.stringify(ids)) as Row[],
+    (q) => q.select({ versionId: approvals.versionId, digest: approvals.digest, createdAt: approvals.createdAt }).from(approvals).where(inArray(approvals.versionId, [...ids])).orderBy(asc(approvals.id)).execute(),
+    () => readPg<Row>(db, PG.approvalDigestsOf, [ids]),
   );
 }
 

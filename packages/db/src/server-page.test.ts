@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertServer, insertVersion, openDatabase, openPostgres, readApprovedPage, readApprovedVersions, readLatestVersion, readServerPage, searchServers, type Db } from './index.js';
+import { appendAudit, insertApproval, insertServer, insertVersion, openDatabase, openPostgres, readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readLatestVersion, readServerPage, readVersionById, readVersionsByIds, searchServers, type Db } from './index.js';
 
 // A page of servers with each one's newest version, in one statement: the same rows on SQLite
 // (its prepared statement) and PostgreSQL (the query builder), and the same rows as the page of
@@ -19,11 +19,21 @@ async function fill(db: Db) {
   for (const name of NAMES) {
     await insertServer(db, { name, namespace: name.split('/')[0]!, owner: 'acme', createdAt: at });
     if (name.endsWith('/empty')) continue;
-    for (const [i, version] of ['1.0.0', '1.2.0', '1.1.0'].entries())
-      await insertVersion(db, {
+    for (const [i, version] of ['1.0.0', '1.2.0', '1.1.0'].entries()) {
+      const v = await insertVersion(db, {
         server: name, version, digest: `sha256:${String(i).repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{}', bundle: '{}',
         signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: name.endsWith('b') && version !== '1.1.0' ? 'approved' : 'pending', risk: 'low', publishedAt: at,
       });
+      // Two approvals of each approved version of one server (each with its audit event).
+      if (name === 'io.github.acme/ab' && version !== '1.1.0')
+        for (const reviewer of ['alice', 'bob']) {
+          const approval = { versionId: v.id, reviewer, digest: `sha256:${reviewer[0]!.repeat(63)}${i}`, bundle: '{}', signerFingerprint: `SHA256:${reviewer}`, createdAt: at };
+          await db.transaction(async (tx) => {
+            await appendAudit(tx, { actor: reviewer, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approval.digest } });
+            await insertApproval(tx, approval);
+          });
+        }
+    }
   }
 }
 
@@ -76,6 +86,17 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     ['a search, a later page', 'b', 'io.github.acme/ab', 2],
   ])('gives the rows one read per server gave: %s', async (_label, search, after, limit) => {
     expect(await readServerPage(db(), search, after, limit)).toEqual(await oneByOne(db(), search, after, limit));
+  });
+
+  it('reads versions and their approval digests by ids as one by one', async () => {
+    const ids = (await readApprovedPage(db(), undefined, undefined, 100)).flatMap((r) => (r.id === null ? [] : [r.id]));
+    expect(ids.length).toBeGreaterThan(3);
+    const rows = await readVersionsByIds(db(), [...ids, 999_999]);
+    expect(rows.sort((a, b) => a.id - b.id)).toEqual(await Promise.all([...ids].sort((a, b) => a - b).map(async (id) => (await readVersionById(db(), id))!)));
+    const digests = await readApprovalDigestsOf(db(), ids);
+    expect(digests.length).toBe(4);
+    for (const id of ids) expect(digests.filter((d) => d.versionId === id).map(({ digest, createdAt }) => ({ digest, createdAt }))).toEqual(await readApprovalDigests(db(), id));
+    expect(await readVersionsByIds(db(), [])).toEqual([]);
   });
 
   it.each([

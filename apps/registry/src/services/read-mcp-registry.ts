@@ -1,4 +1,4 @@
-import { readApprovalDigests, readApprovedPage, readApprovedVersions, readVersionById, type VersionRecordRow } from '@sigil/db';
+import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readVersionById, readVersionsByIds, type VersionRecordRow } from '@sigil/db';
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -51,9 +51,11 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string): Promise<McpServerResponse> {
+type ApprovalDigest = { digest: string; createdAt: string };
+
+async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string, approvalDigests?: readonly ApprovalDigest[]): Promise<McpServerResponse> {
   const server = serverPart(deps, row);
-  const approvals = await readApprovalDigests(deps.db, row.id);
+  const approvals = approvalDigests ?? (await readApprovalDigests(deps.db, row.id));
   const updatedAt = approvals.map((a) => a.createdAt).sort().at(-1) ?? row.publishedAt;
   const record = `${origin}/v1/servers/${row.server}/versions/${encodeURIComponent(row.version)}`;
   return {
@@ -86,14 +88,24 @@ export async function listMcpServers(
   // The cursor is `<server name>\n<versions of it already served>`, so a page may end inside a server.
   const [resumeName, resumeSkip] = q.cursor ? Buffer.from(q.cursor, 'base64url').toString('utf8').split('\n') : [];
   let next: string | undefined;
+  const choose = (versions: Array<{ id: number; version: string }>) => (q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version));
+  // The rows and approval digests of the versions a round will serve, read together (two
+  // statements for the page, not two per version); a version not read ahead is read on its own.
+  const ahead = new Map<number, { row: VersionRecordRow; approvals: ApprovalDigest[] }>();
+  const readAhead = async (ids: number[]) => {
+    const [rows, digests] = await Promise.all([readVersionsByIds(deps.db, ids), readApprovalDigestsOf(deps.db, ids)]);
+    for (const row of rows) ahead.set(row.id, { row, approvals: [] });
+    for (const d of digests) ahead.get(d.versionId)?.approvals.push({ digest: d.digest, createdAt: d.createdAt });
+  };
   const take = async (name: string, versions: Array<{ id: number; version: string }>, skip: number): Promise<boolean> => {
-    const chosen = q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version);
+    const chosen = choose(versions);
     for (let i = skip; i < chosen.length; i++) {
       if (out.length >= q.limit) {
         next = Buffer.from(`${name}\n${i}`, 'utf8').toString('base64url');
         return false;
       }
-      const item = await answer(deps, name, chosen[i]!, chosen[i] === versions[0], origin);
+      const read = ahead.get(chosen[i]!.id);
+      const item = read ? await response(deps, read.row, chosen[i] === versions[0], origin, read.approvals) : await answer(deps, name, chosen[i]!, chosen[i] === versions[0], origin);
       const updated = (item._meta?.[OFFICIAL_META_KEY] as { updatedAt: string }).updatedAt;
       if (q.updatedSince === undefined || updated >= q.updatedSince) out.push(item);
     }
@@ -113,8 +125,12 @@ export async function listMcpServers(
       if (!versions) servers.set(r.name, (versions = []));
       if (r.id !== null && r.version !== null) versions.push({ id: r.id, version: r.version });
     }
+    for (const versions of servers.values()) versions.sort((a, b) => compareVersions(b.version, a.version));
+    // As many as the page still has room for (fewer are served when updated_since drops some).
+    const wanted = [...servers.values()].flatMap((versions) => choose(versions)).slice(0, q.limit - out.length);
+    await readAhead(wanted.map((v) => v.id));
     for (const [name, versions] of servers) {
-      if (!(await take(name, versions.sort((a, b) => compareVersions(b.version, a.version)), 0))) break;
+      if (!(await take(name, versions, 0))) break;
       after = name;
     }
     if (servers.size < size) break;
