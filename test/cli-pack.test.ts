@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -48,6 +49,10 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(version.code, version.stderr).toBe(0);
     const cliVersion = (JSON.parse(readFileSync(join(root, 'apps/cli/package.json'), 'utf8')) as { version: string }).version;
     expect(version.stdout.trim()).toBe(cliVersion);
+    // Node >= 22.1 keeps the compiled bundle in the user's own cache folder (never a shared
+    // temporary one); Node 20 has no compile cache and makes no folder.
+    const compileCache = join(dir, 'home', '.cache', 'sigil', 'node-compile-cache');
+    expect(existsSync(compileCache)).toBe(typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function');
     const keygen = await runProcess(sigil, ['keygen', '--out', join(work, 'host.key'), '--json'], { cwd: work, env });
     expect(keygen.code, keygen.stderr).toBe(0);
     expect(JSON.parse(keygen.stdout)).toMatchObject({ fingerprint: expect.stringMatching(/^SHA256:/) });
