@@ -35,6 +35,10 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
 
   /** The answer's JSON text, or undefined when the Hono app must answer (and refuse). */
   async function answer(req: IncomingMessage, body: Buffer): Promise<{ text: string; principal: Principal } | undefined> {
+    // A shared store's address count: over the limit, or the store unreachable (a rejection),
+    // the Hono app refuses with the same count.
+    const address = front.counted.get(req)!.address;
+    if (typeof address !== 'number' && (await address) > 0) return undefined;
     const host = req.headers.host;
     if (host === undefined || !PLAIN_HOST.test(host)) return undefined;
     let principal: Principal;
@@ -111,8 +115,8 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
     const counted: Counted = { address: front.perAddress.hit(clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies)) };
     front.counted.set(req, counted);
-    // A shared store's count is a promise: the Hono app awaits it (counted once all the same).
-    if (typeof counted.address !== 'number' || counted.address > 0) return fallback(req, res);
+    // A shared store's count is a promise, awaited in answer() once the body is in.
+    if (typeof counted.address === 'number' && counted.address > 0) return fallback(req, res);
     // An aborted upload ends here (no 'end'); without a listener its error would be thrown.
     req.on('error', () => undefined);
     const chunks: Buffer[] = [];

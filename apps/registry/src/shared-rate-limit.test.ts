@@ -58,11 +58,13 @@ describe('two registry instances sharing their rate limits in Redis', () => {
     const [a, b] = [await start(env), await start(env)];
     const headers = { 'x-forwarded-for': '203.0.113.7' };
     // Health checks (the Hono app) and server reads (the read hot path first), alternating instances.
-    const paths = ['/healthz', '/v1/servers/io.github.acme/weather', '/v0.1/servers/io.github.acme%2Fweather/versions/latest'];
-    const burst = Array.from({ length: 36 }, (_, i) => () => fetch(`${(i % 2 ? a : b).url}${paths[i % 3]}`, { headers }));
+    // POST /v1/status too (its own hot path), with a body every path refuses or answers the same.
+    const paths = ['/healthz', '/v1/servers/io.github.acme/weather', '/v0.1/servers/io.github.acme%2Fweather/versions/latest', '/v1/status'];
+    const post = { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ servers: [{ name: 'io.github.acme/weather', version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` }] }) };
+    const burst = Array.from({ length: 36 }, (_, i) => () => fetch(`${(i % 2 ? a : b).url}${paths[i % 4]}`, i % 4 === 3 ? post : { headers }));
     const counts = await statuses(burst);
     expect(counts[429]).toBe(26);
-    expect((counts[200] ?? 0) + (counts[404] ?? 0)).toBe(10);
+    expect(36 - counts[429]!).toBe(10);
     // Still refused on both, with the time left.
     const refused = await fetch(`${a.url}/healthz`, { headers });
     expect(refused.status).toBe(429);
@@ -129,8 +131,9 @@ describe('when the shared rate-limit store cannot be reached', () => {
     const r = await start({ SIGIL_REDIS_URL: `redis://127.0.0.1:${port}`, SIGIL_REDIS_PREFIX: prefix(), SIGIL_RATE_LIMIT_ADDRESS: '1000' });
     expect((await fetch(`${r.url}/healthz`)).status).toBe(200);
     await redis.cut();
-    for (const path of ['/healthz', '/readyz', '/v1/servers/io.github.acme/weather', '/v1/keys']) {
-      const res = await fetch(`${r.url}${path}`);
+    const statusRequest = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ servers: [] }) };
+    for (const [path, init] of [['/healthz'], ['/readyz'], ['/v1/servers/io.github.acme/weather'], ['/v1/keys'], ['/v1/status', statusRequest]] as const) {
+      const res = await fetch(`${r.url}${path}`, init);
       expect([path, res.status, res.headers.get('retry-after')]).toEqual([path, 503, '1']);
       expect(((await res.json()) as { code: string }).code).toBe('RATE_LIMIT_UNAVAILABLE');
     }

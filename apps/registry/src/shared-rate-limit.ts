@@ -73,9 +73,13 @@ export async function connectRedisCounters(url: string, prefix: string, onError:
   return {
     limiter(name, limit, windowMs = 60_000) {
       return {
-        async hit(key) {
-          const [n, ttl] = await count(`${prefix}${name}:${key}`, windowMs);
-          return n > limit ? Math.max(1, Math.ceil(ttl / 1000)) : 0;
+        hit(key) {
+          const wait = count(`${prefix}${name}:${key}`, windowMs).then(([n, ttl]) => (n > limit ? Math.max(1, Math.ceil(ttl / 1000)) : 0));
+          // Marked handled now: a caller may await it only later (fast-status.ts reads the body
+          // first), and a rejection nobody had awaited yet would end the process. Every await
+          // of it still gets the rejection.
+          wait.catch(() => {});
+          return wait;
         },
       };
     },
