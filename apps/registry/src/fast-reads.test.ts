@@ -150,6 +150,9 @@ const answered = [
   ['a page of servers', '/v1/servers', reader],
   ['a page of servers, anonymously', '/v1/servers?limit=1', () => ({})],
   ['a search, a later page', `/v1/servers?search=weath&limit=100&cursor=${Buffer.from('io.github.acme/a').toString('base64url')}`, reader],
+  ['the v0.1 listing', '/v0.1/servers', () => ({ ...reader(), host: 'registry.example:8443' })],
+  ['the v0.1 listing, latest, a page of one, a search', '/v0.1/servers?version=latest&limit=1&search=weather', () => ({ ...reader(), host: 'registry.example' })],
+  ['the v0.1 listing, one version, a later page', `/v0.1/servers?version=1.0.0&limit=1&cursor=${Buffer.from(`${NAME}\n0`).toString('base64url')}`, () => ({ ...reader(), host: 'registry.example' })],
 ] as const;
 const passedOn = [
   ['an unknown version', `/v1/servers/${NAME}/versions/9.9.9`, reader],
@@ -168,6 +171,9 @@ const passedOn = [
   ['a page of servers with a parameter given twice', '/v1/servers?limit=1&limit=2', reader],
   ['a percent-encoded search', '/v1/servers?search=weath%65r', reader],
   ['a search too long', `/v1/servers?search=${'a'.repeat(201)}`, reader],
+  ['the v0.1 listing since a time', '/v0.1/servers?updated_since=2026-01-01T00:00:00Z', () => ({ ...reader(), host: 'registry.example' })],
+  ['the v0.1 listing with a limit out of range', '/v0.1/servers?limit=101', () => ({ ...reader(), host: 'registry.example' })],
+  ['the v0.1 listing with an unusual Host header', '/v0.1/servers', () => ({ ...reader(), host: 'Registry.Example' })],
   ['a v0.1 read with an unusual Host header', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'Registry.Example' })],
 ] as const;
 

@@ -7,7 +7,7 @@ import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { listServers } from './services/list-servers.js';
-import { getMcpVersion } from './services/read-mcp-registry.js';
+import { getMcpVersion, listMcpServers } from './services/read-mcp-registry.js';
 import { getServerJson, getVersionBytes } from './services/views.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -23,6 +23,8 @@ const PLAIN_VALUE = /^[A-Za-z0-9._~:@!$'()*,;/-]*$/;
 /** A page size the list route's schema takes as it is (1-100, no leading zero). */
 const PLAIN_LIMIT = /^(?:[1-9]\d?|100)$/;
 const LIST_KEYS: ReadonlySet<string> = new Set(['search', 'cursor', 'limit']);
+/** The v0.1 listing's parameters answered here (`updated_since`, a time to parse, goes to the route). */
+const MCP_LIST_KEYS: ReadonlySet<string> = new Set(['search', 'cursor', 'limit', 'version']);
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
@@ -40,10 +42,11 @@ interface Answer {
 
 /**
  * The hottest reads, answered before Hono builds its request objects: GET a version, GET a
- * server, GET a v0.1 version, a page of servers (a plain query only). Only a request that will
- * succeed is answered here, with what the Hono route would answer (the same services, request
- * id, security headers, rate limits, metrics and log line); anything else (a refusal of any kind, another route, a body, CORS origins to
- * negotiate) goes to `fallback`, the Hono app, untouched, so every refusal keeps its one shape.
+ * server, GET a v0.1 version, a page of servers or of the v0.1 listing (a plain query only). Only
+ * a request that will succeed is answered here, with what the Hono route would answer (the same
+ * services, request id, security headers, rate limits, metrics and log line); anything else (a
+ * refusal of any kind, another route, a body, CORS origins to negotiate) goes to `fallback`, the
+ * Hono app, untouched, so every refusal keeps its one shape.
  * The rate limits are counted first, before any await (a check now and a count after the reads
  * would let a concurrent burst through); a request passed on carries its counts to the Hono app
  * (`front.counted`), which takes them instead of counting again. Every other step before the
@@ -67,6 +70,16 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       if ((search !== undefined && search.length > 200) || (cursor !== undefined && cursor.length > 256) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
       return { route: '/v1/servers', body: JSON.stringify(await listServers(deps, search, cursor, limit === undefined ? 30 : Number(limit))), cors: false };
     }
+    if (path === '/v0.1/servers') {
+      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ 512, limit 1-100, version ≤ 255).
+      const q = plainQuery(query, MCP_LIST_KEYS);
+      const origin = q && originOf(req);
+      if (!q || origin === undefined) return undefined;
+      const [search, cursor, limit, version] = [q.get('search'), q.get('cursor'), q.get('limit'), q.get('version')];
+      if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > 512 || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
+      const list = await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin);
+      return { route: '/v0.1/servers', body: JSON.stringify(list), cors: true };
+    }
     let m = VERSION_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
@@ -83,10 +96,8 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       const version = m[3]!;
-      const host = req.headers.host;
-      if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || host === undefined || !PLAIN_HOST.test(host)) return undefined;
-      const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-      const origin = new URL(`${scheme}://${host}`).origin;
+      const origin = originOf(req);
+      if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || origin === undefined) return undefined;
       return { route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(await getMcpVersion(deps, name, version, origin)), cors: true };
     }
     return undefined;
@@ -97,7 +108,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     const url = req.url ?? '';
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
-    if (!path.startsWith('/v1/servers') && !path.startsWith('/v0.1/servers/')) return false;
+    if (!path.startsWith('/v1/servers') && !path.startsWith('/v0.1/servers')) return false;
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
     const address = clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies);
     // Counted now, before any await, in the Hono app's order (address, then token once
@@ -150,6 +161,14 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       () => res.headersSent || fallback(req, res),
     );
   };
+}
+
+/** The request's origin as the Hono app sees it, when its Host header is one taken as it is. */
+function originOf(req: IncomingMessage): string | undefined {
+  const host = req.headers.host;
+  if (host === undefined || !PLAIN_HOST.test(host)) return undefined;
+  const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+  return new URL(`${scheme}://${host}`).origin;
 }
 
 /** The query's parameters when each is one of `keys`, given once, with a plain value; else undefined. */
