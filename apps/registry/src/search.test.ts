@@ -70,3 +70,15 @@ describe('when a search contains a LIKE wildcard', () => {
     expect(await search('acme/a')).toEqual(['io.github.acme/a-b', 'io.github.acme/a_b', 'io.github.acme/ab', 'io.github.acme/axb']);
   });
 });
+
+describe('a server without versions', () => {
+  it('is answered with no versions, and an unknown one is NOT_FOUND', async () => {
+    const read = async (path: string) => {
+      const res = await app.request(path, { headers: { authorization: `Bearer ${ADMIN}` } });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await read('/v1/servers/io.github.acme/ab')).toEqual({ status: 200, body: { name: 'io.github.acme/ab', versions: [] } });
+    const unknown = await read('/v1/servers/io.github.acme/none');
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'NOT_FOUND']);
+  });
+});

@@ -109,8 +109,10 @@ async function recordParts(deps: Deps, row: VersionRecordRow, approvalRows?: rea
 
 /** A server and its versions, newest first, as JSON text (only the columns the answer shows are read). */
 export async function getServerJson(deps: Deps, name: string): Promise<string> {
-  if (!(await serverExists(deps.db, name))) throw new ServiceError('NOT_FOUND', `no server ${name}`);
-  const versions: ServerRecord['versions'] = (await readVersionSummaries(deps.db, name)).map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt }));
+  const rows = await readVersionSummaries(deps.db, name);
+  // A version's server exists (a foreign key): only a server without versions needs the check.
+  if (rows.length === 0 && !(await serverExists(deps.db, name))) throw new ServiceError('NOT_FOUND', `no server ${name}`);
+  const versions: ServerRecord['versions'] = rows.map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt }));
   return str({ name, versions } satisfies ServerRecord);
 }
 
