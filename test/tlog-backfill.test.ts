@@ -48,6 +48,15 @@ function versionEntries(dataDir: string): Entry[] {
     db.close();
   }
 }
+/** The audit sequence number of the newest audit-chain head in the log (`audit:<seq>`). */
+function newestAuditHead(dataDir: string): number {
+  const db = new Database(join(dataDir, 'registry.db'), { readonly: true });
+  try {
+    return Number((db.prepare("SELECT subject FROM log_entries WHERE kind = 'audit-head' ORDER BY idx DESC LIMIT 1").get() as { subject: string }).subject.slice('audit:'.length));
+  } finally {
+    db.close();
+  }
+}
 function logRows(dataDir: string): number {
   const db = new Database(join(dataDir, 'registry.db'), { readonly: true });
   try {
@@ -136,9 +145,14 @@ describe('a registry upgraded from a database without the log', () => {
     expect(versionEntries(path('upgraded'))).toEqual(original);
     expect(original.map((e) => `${e.kind} ${e.subject}`)).toEqual(expect.arrayContaining([`revocation ${WEATHER}@1.2.0`, `rejection ${WEATHER}@1.3.0`]));
     const size = logRows(path('upgraded'));
-    registry = await startRegistry({ dataDir: path('upgraded'), port: Number(new URL(registry.url).port), env: ENV });
+    registry = await startRegistry({ dataDir: path('upgraded'), port: Number(new URL(registry.url).port), env: { ...ENV, SIGIL_LOG_LEVEL: 'info' } });
     await registry.stop();
     expect(logRows(path('upgraded'))).toBe(size);
+    // The restart read the audit chain only after the newest head the log holds, not from the start.
+    const line = registry.stdout().split('\n').find((l) => l.includes('log backfill: logged'));
+    const after = (JSON.parse(line!) as { afterAuditSeq: number }).afterAuditSeq;
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBe(newestAuditHead(path('upgraded')));
     registry = await startRegistry({ dataDir: path('upgraded'), env: ENV });
   });
 });

@@ -58,7 +58,7 @@ async function start(): Promise<void> {
   await bootstrap(deps, env, dataDir);
   // A database from before the log (migration 0004): its accepted history is logged first.
   const backfilled = await backfillLog(deps, new Date().toISOString());
-  logger.info({ logged: backfilled.logged, unlogged: backfilled.unlogged.length }, 'log backfill: logged the accepted records that had no log entry');
+  logger.info({ logged: backfilled.logged, unlogged: backfilled.unlogged.length, afterAuditSeq: backfilled.after }, 'log backfill: logged the accepted records that had no log entry');
   if (backfilled.unlogged.length > 0) logger.warn({ unlogged: backfilled.unlogged }, 'log backfill: these records could not be logged (a key-signed bundle whose key the registry no longer lists); hosts pinning the log refuse them with LOG_ENTRY_MISSING');
   await logRegistryKeys(deps, new Date().toISOString());
 

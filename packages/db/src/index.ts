@@ -23,6 +23,7 @@ export {
   latestCheckpoint,
   logEntriesFor,
   logEntriesForAny,
+  newestLoggedAuditSeq,
   logEntriesRange,
   logEntryAt,
   logEntryByLeafHash,

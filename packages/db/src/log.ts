@@ -112,6 +112,17 @@ export async function logEntryByLeafHash(db: Executor, leafHash: Uint8Array): Pr
   return (await query(db, (q) => q.select().from(logEntries).where(eq(logEntries.leafHash, Buffer.from(leafHash))).orderBy(asc(logEntries.idx)).limit(1)))[0];
 }
 
+/**
+ * The audit sequence number of the newest audit-chain head the log holds, 0 when it holds none.
+ * Every checkpoint logs the head first (`audit-head`, subject `audit:<seq>`), and every accepted
+ * record is logged in the transaction of its audit event, so each event up to it is logged.
+ */
+export async function newestLoggedAuditSeq(db: Executor): Promise<number> {
+  const row = (await query(db, (q) => q.select({ subject: logEntries.subject }).from(logEntries).where(eq(logEntries.kind, 'audit-head')).orderBy(desc(logEntries.idx)).limit(1)))[0];
+  const seq = row ? Number(row.subject.slice('audit:'.length)) : 0;
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+}
+
 /** The entries about `subject` of `kind`, oldest first. */
 export function logEntriesFor(db: Executor, subject: string, kind: string): Promise<LogEntryRow[]> {
   return query(db, (q) =>

@@ -14,6 +14,8 @@ export interface RegistryProcess {
   /** Runs the real `sigil` against this registry with the given token. */
   sigil(args: readonly string[], token?: string, options?: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** What the process has written to stdout so far: its log lines (SIGIL_LOG_LEVEL is `warn` unless the test sets it). */
+  stdout(): string;
 }
 
 const BIN = fileURLToPath(new URL('../../../apps/registry/bin/sigil-registry.js', import.meta.url));
@@ -39,8 +41,10 @@ export async function startRegistry(options: { dataDir?: string; env?: NodeJS.Pr
   const store = env.SIGIL_DATABASE_URL && !env.SIGIL_REDIS_URL ? { SIGIL_RATE_LIMIT_STORE: 'local' } : {};
   const child = spawn(process.execPath, [bin], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SIGIL_DATA_DIR: dataDir, SIGIL_BOOTSTRAP_TOKEN: adminToken, SIGIL_LOG_LEVEL: 'warn', ...store, ...options.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -60,6 +64,7 @@ export async function startRegistry(options: { dataDir?: string; env?: NodeJS.Pr
     dataDir,
     adminToken,
     child,
+    stdout: () => stdout,
     sigil: (args, token, opts = {}) => runSigil(args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), env: { SIGIL_REGISTRY: url, SIGIL_TOKEN: token ?? '', ...opts.env } }),
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {

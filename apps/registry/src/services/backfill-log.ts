@@ -1,4 +1,4 @@
-import { approvalsOf, type AuditEvent, type LogEntryInput, listAllowlist, listAudit, listReviewers, logEntriesFor, type Tx, versionOf } from '@sigil/db';
+import { approvalsOf, type AuditEvent, type LogEntryInput, listAllowlist, listAudit, listReviewers, logEntriesFor, newestLoggedAuditSeq, type Tx, versionOf } from '@sigil/db';
 import type { Deps } from '../deps.js';
 import { appendLog, bundleLogEntries, eventLogEntry, logAppended } from './append-log.js';
 
@@ -11,16 +11,20 @@ const BATCH = 200;
  * appended with the entries the live path writes (`bundleLogEntries`, `eventLogEntry`) from the
  * records' stored bytes, in the order the audit chain recorded them, one transaction per batch;
  * then a checkpoint is signed. Idempotent: a record that has its entry is skipped, so a second
- * start appends nothing. Run at start, after the migrations and before listening.
- * Returns the number of records logged and of records that could not be (a key-signed bundle
- * whose key the registry no longer lists: its version stays LOG_ENTRY_MISSING for hosts).
+ * start appends nothing. Run at start, after the migrations and before listening. It reads the
+ * audit chain only after the newest head the log holds (every event up to it is logged, or was
+ * found unloggable by the backfill before that checkpoint), so a start does not read the whole
+ * chain again. Returns the number of records logged, the records that could not be (a
+ * key-signed bundle whose key the registry no longer lists: its version stays LOG_ENTRY_MISSING
+ * for hosts), and the audit sequence number it read after.
  */
-export async function backfillLog(deps: Deps, at: string): Promise<{ logged: number; unlogged: string[] }> {
+export async function backfillLog(deps: Deps, at: string): Promise<{ logged: number; unlogged: string[]; after: number }> {
   // Every key a bundle may have been verified with: the allowlist's and the reviewers'.
   const keys = [...new Set([...(await listAllowlist(deps.db)).flatMap((e) => e.signers.filter((s) => s.kind === 'key').map((s) => s.value)), ...(await listReviewers(deps.db)).filter((r) => r.kind === 'key').map((r) => r.value)])];
   let logged = 0;
   const unlogged: string[] = [];
-  let after = 0;
+  const from = await newestLoggedAuditSeq(deps.db);
+  let after = from;
   for (;;) {
     const events = await listAudit(deps.db, after, BATCH);
     if (events.length === 0) break;
@@ -37,7 +41,7 @@ export async function backfillLog(deps: Deps, at: string): Promise<{ logged: num
     });
   }
   if (logged > 0) await logAppended(deps);
-  return { logged, unlogged };
+  return { logged, unlogged, after: from };
 }
 
 /** The entries the live path would have appended with this audit event, unless the log holds them. */
