@@ -34,6 +34,13 @@ const RegistryFields = {
   statusKey: RelativePath,
   /** Fingerprint the status key must have: `sigil policy init` prints it to compare out of band. */
   statusKeyFingerprint: z.string().optional(),
+  /**
+   * During a status-key rotation only: the announced next status key (SPKI PEM), accepted beside
+   * `statusKey` until the host pins it alone (docs/deploy.md, "Rotation").
+   */
+  nextStatusKey: RelativePath.optional(),
+  /** Fingerprint the next status key must have. */
+  nextStatusKeyFingerprint: z.string().optional(),
 };
 
 /** Longest age a host may opt in to for the network-failure fallback: much shorter than online. */
@@ -82,6 +89,8 @@ export interface TrustPolicy {
   registryUrl: string;
   trustedRoot: TrustedRootJson;
   statusKey: string;
+  /** The announced next status key during a rotation: a status signed by it is accepted too. */
+  nextStatusKey?: string;
   publishers: Array<{ namespace: string; signers: SignerPolicy }>;
   reviewers: SignerPolicy;
   threshold: number;
@@ -106,22 +115,26 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
     if (e instanceof ResolveError) throw e;
     throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
   }
-  const statusKey = await read(file.registry.statusKey, '/registry/statusKey');
-  let fingerprint: string;
-  try {
-    fingerprint = publicKeyFingerprint(statusKey);
-  } catch (e) {
-    throw invalid('the registry status key named by the policy is not a P-256 public key', e);
-  }
-  if (file.registry.statusKeyFingerprint && file.registry.statusKeyFingerprint !== fingerprint) {
-    throw invalid(`the registry status key has fingerprint ${fingerprint}, but the policy pins ${file.registry.statusKeyFingerprint}`);
-  }
+  const pinnedKey = async (file: string, at: string, what: string, pinned: string | undefined): Promise<string> => {
+    const key = await read(file, at);
+    let fingerprint: string;
+    try {
+      fingerprint = publicKeyFingerprint(key);
+    } catch (e) {
+      throw invalid(`the registry ${what} named by the policy is not a P-256 public key`, e);
+    }
+    if (pinned && pinned !== fingerprint) throw invalid(`the registry ${what} has fingerprint ${fingerprint}, but the policy pins ${pinned}`);
+    return key;
+  };
+  const statusKey = await pinnedKey(file.registry.statusKey, '/registry/statusKey', 'status key', file.registry.statusKeyFingerprint);
+  const nextStatusKey = file.registry.nextStatusKey === undefined ? undefined : await pinnedKey(file.registry.nextStatusKey, '/registry/nextStatusKey', 'next status key', file.registry.nextStatusKeyFingerprint);
   const signers = (set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string) => readSigners(read, set, at, trustedRoot);
   return {
     path,
     registryUrl: file.registry.url.replace(/\/+$/, ''),
     trustedRoot,
     statusKey,
+    ...(nextStatusKey === undefined ? {} : { nextStatusKey }),
     publishers: await Promise.all(file.publishers.map(async (p, i) => ({ namespace: p.namespace, signers: await signers(p, `/publishers/${i}`) }))),
     reviewers: await signers(file.reviewers, '/reviewers'),
     threshold: file.reviewers.threshold,

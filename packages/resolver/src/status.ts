@@ -73,7 +73,13 @@ export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cach
   try {
     predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.statusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
   } catch (e) {
-    return refuse('SIGNATURE_INVALID', `the status is not signed by the registry key pinned in the policy: ${(e as Error).message}`, e);
+    // During a rotation the policy also names the announced next key; either one verifies.
+    if (policy.nextStatusKey === undefined) return refuse('SIGNATURE_INVALID', `the status is not signed by the registry key pinned in the policy: ${(e as Error).message}`, e);
+    try {
+      predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.nextStatusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
+    } catch (next) {
+      return refuse('SIGNATURE_INVALID', `the status is signed by neither the registry key nor the next key pinned in the policy: ${(e as Error).message}; ${(next as Error).message}`, next);
+    }
   }
   // Once per resolution: zod's compiled fast path would cost more than it saves (see policy.ts).
   const parsed = StatusPredicate.safeParse(predicate, { jitless: true });
