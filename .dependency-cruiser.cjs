@@ -87,10 +87,17 @@ module.exports = {
     },
     {
       name: 'testing-only-in-tests',
-      comment: '@sigil/testing holds fixtures for tests; production code never imports it.',
+      comment: '@sigil/testing holds fixtures for tests; production code never imports it (a *.fixture.ts file is imported by tests only).',
       severity: 'error',
-      from: { path: '^(apps|packages)/', pathNot: ['\\.test\\.ts$', '^packages/testing/'] },
+      from: { path: '^(apps|packages)/', pathNot: ['\\.(test|fixture)\\.ts$', '^packages/testing/'] },
       to: { path: '^packages/testing/' },
+    },
+    {
+      name: 'fixtures-only-in-tests',
+      comment: 'A *.fixture.ts file is test support kept beside the code it exercises; only tests import it.',
+      severity: 'error',
+      from: { path: '^(apps|packages)/', pathNot: ['\\.(test|fixture)\\.ts$'] },
+      to: { path: '\\.fixture\\.ts$' },
     },
     {
       name: 'no-circular',

@@ -1,26 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { getRequestListener } from '@hono/node-server';
 import { openDatabase, type OpenDatabase } from '@sigil/db';
-import { manifestDigest } from '@sigil/manifest';
-import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
-import { weatherManifest } from '@sigil/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from './app.js';
 import { DEFAULT_SETTINGS } from './config.js';
 import type { Deps } from './deps.js';
 import { fastStatus } from './fast-status.js';
-import { createFront } from './front.js';
 import { loadRegistryKeys } from './keys.js';
 import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
-import { bootstrapAdmin, createToken } from './services/create-token.js';
+import { type PairedListener, seedVersionStates, startPairedListener } from './paired-listeners.fixture.js';
+import { bootstrapAdmin } from './services/create-token.js';
 
 /**
  * POST /v1/status answered before Hono (fast-status.ts) against the Hono app alone, over real
@@ -32,38 +25,12 @@ const dir = mkdtempSync(join(tmpdir(), 'sigil-fast-status-'));
 const ADMIN = 'fast-status-test-admin-token-000';
 const NAME = 'io.github.acme/weather';
 let database: OpenDatabase;
-interface Side {
-  server: Server;
-  url: string;
-  deps: Deps;
-  lines: Array<Record<string, unknown>>;
-  fallbacks: number;
-}
+type Side = PairedListener;
 const sides: Side[] = [];
 const t = {} as { reader: string; revoked: string };
 
 async function side(fast: boolean, base: Deps, settings: Partial<Deps['settings']> = {}): Promise<Side> {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  const deps: Deps = { ...base, settings: { ...base.settings, ...settings }, metrics: createMetrics(), logger: pino({ level: 'info' }, sink) };
-  const front = createFront(deps);
-  const hono = getRequestListener(createApp(deps, front).fetch);
-  const s = { lines, fallbacks: 0 } as Side;
-  const listener = fast
-    ? fastStatus(deps, front, (req, res) => {
-        s.fallbacks++;
-        void hono(req, res);
-      })
-    : hono;
-  s.server = createServer(listener);
-  await new Promise<void>((ok) => s.server.listen(0, '127.0.0.1', ok));
-  s.url = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
-  s.deps = deps;
+  const s = await startPairedListener(fast ? fastStatus : undefined, base, settings);
   sides.push(s);
   return s;
 }
@@ -106,34 +73,9 @@ beforeAll(async () => {
   database = openDatabase(join(dir, 'registry.db'));
   const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
   await bootstrapAdmin(deps, ADMIN);
-  const app = createApp(deps);
-  const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
-  const publisher = (await createToken(deps, admin, { principal: 'acme-ci', role: 'publisher', namespaces: ['io.github.acme'] })).token;
-  t.reader = (await createToken(deps, admin, { principal: 'host', role: 'reader' })).token;
-  const alice = (await createToken(deps, admin, { principal: 'alice', role: 'security' })).token;
-  const revoked = await createToken(deps, admin, { principal: 'gone', role: 'reader' });
-  t.revoked = revoked.token;
-  const publisherKey = generateKeyPair();
-  const aliceKey = generateKeyPair();
-  const send = async (path: string, token: string, body?: unknown, method = 'POST') => {
-    const res = await app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-  };
-  await send(`/v1/tokens/${revoked.id}`, ADMIN, undefined, 'DELETE');
-  await send('/v1/allowlist/io.github.acme', ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] }, 'PUT');
-  await send('/v1/reviewers', ADMIN, { principal: 'alice', publicKey: aliceKey.publicKeyPem });
-  // 1.0.0 approved, 1.1.0 approved then revoked, 1.2.0 pending, 1.3.0 rejected.
-  for (const version of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
-    const manifest = weatherManifest({ version });
-    await send('/v1/publish', publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
-    const v = `/v1/servers/${NAME}/versions/${version}`;
-    if (version === '1.0.0' || version === '1.1.0') {
-      const bundle = await signApprovalStatement({ name: NAME, version, digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'high' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
-      await send(`${v}/approvals`, alice, { bundle });
-    }
-    if (version === '1.1.0') await send(`${v}/revocations`, alice, { reason: 'compromised' });
-    if (version === '1.3.0') await send(`${v}/rejections`, alice, { reason: 'no' });
-  }
+  const seeded = await seedVersionStates(deps, ADMIN);
+  t.reader = seeded.reader;
+  t.revoked = seeded.revoked;
   fast = await side(true, deps);
   hono = await side(false, deps);
 });
