@@ -287,6 +287,20 @@ describe('publishing', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('refuses a body in another media type with 415, even one that only starts like JSON, writing nothing', async () => {
+    const before = await snapshot();
+    for (const type of ['text/plain', 'application/json-seq', 'application/jsonx', 'application/a b+json', 'application/x.json']) {
+      const r = await call('/v1/publish', auth(t.publisher, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ manifest: {}, bundle: {} }) }));
+      expect([type, r.status, r.body.code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+    }
+    // A JSON media type, with parameters or a +json suffix, reaches the body's own checks.
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/vnd.sigil+json']) {
+      const r = await call('/v1/publish', auth(t.publisher, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ manifest: {}, bundle: {} }) }));
+      expect([type, r.status]).toEqual([type, 422]);
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
   it('refuses an approval signed by an unregistered key, and self-approval, writing nothing', async () => {
     const m = filesystemManifest();
     expect((await call('/v1/publish', auth(t.publisher, json(await publishBody(m))))).status).toBe(201);

@@ -106,6 +106,8 @@ const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['no references', 422, body([]), reader],
   ['a nonce too short', 422, body([`${NAME}@1.0.0`], 'short'), reader],
   ['another media type', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'text/plain' })],
+  ['a media type that only starts like JSON', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/json-seq' })],
+  ['a media type with a space before +json', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/a b+json' })],
   ['an unusual Host header', 200, body([`${NAME}@1.0.0`]), () => ({ ...reader(), host: 'Registry.Example' })],
 ];
 

@@ -6,12 +6,12 @@ import type { Deps, Principal } from './deps.js';
 import type { NodeListener } from './fast-reads.js';
 import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { MAX_BODY_DEPTH, READ_ROLES } from './http.js';
+import { isJsonMediaType } from './routes/kit.js';
 import { authenticate } from './services/authenticate.js';
 import { issueStatus } from './services/issue-status.js';
 
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
-const JSON_TYPE = /^application\/(.+\+)?json\b/i;
 const ROUTE = '/v1/status';
 
 /**
@@ -107,7 +107,7 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
       !Number.isSafeInteger(length) ||
       length <= 0 ||
       length > deps.settings.bodyLimit ||
-      !JSON_TYPE.test(req.headers['content-type'] ?? '')
+      !isJsonMediaType(req.headers['content-type'])
     )
       return fallback(req, res);
     const started = performance.now();

@@ -23,13 +23,23 @@ export function router(): OpenAPIHono<Env> {
 }
 
 /**
+ * A JSON body as Hono's validator reads one (hono/validator): the media type before any
+ * parameter, lower-cased, exactly `application/json` or `application/<name>+json`. Any other type
+ * is 415 before the validator runs; a looser test once let `application/json-seq` through to a
+ * validator that read no body (500).
+ */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/;
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  return contentType !== undefined && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim().toLowerCase());
+}
+
+/**
  * Runs before the zod validator of a JSON body: the content type (415), the nesting depth on the
  * raw text before anything parses it (413), duplicate keys (422), and JSON syntax (400). Hono keeps the text, so the
  * validator parses the same bytes without reading the stream again.
  */
 export const jsonBody: MiddlewareHandler<Env> = async (c, next) => {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  if (!isJsonMediaType(c.req.header('content-type'))) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
   const text = await c.req.text();
   const scan = scanJson(text, MAX_BODY_DEPTH);
   const deep = scan.find((f) => f.rule === 'JSON_TOO_DEEP');
