@@ -275,8 +275,20 @@ class SqliteDb implements Db {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.runGroup(this.queue.splice(0, MAX_GROUP));
-    this.draining = false;
+    try {
+      while (this.queue.length > 0) await this.runGroup(this.queue.splice(0, MAX_GROUP));
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Ends the open transaction without its writes; a ROLLBACK that fails leaves the callers' errors as they are. */
+  private rollback(): void {
+    try {
+      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+    } catch {
+      // Nothing is acknowledged from this group; the next BEGIN fails if the connection is broken.
+    }
   }
 
   private async runGroup(group: Queued[]): Promise<void> {
@@ -297,6 +309,7 @@ class SqliteDb implements Db {
       return;
     }
     const alone = group.length === 1;
+    let abandoned = false;
     let next = 0;
     for (; next < group.length; next++) {
       const member = group[next]!;
@@ -319,7 +332,8 @@ class SqliteDb implements Db {
           // SQLite rolled the whole transaction back (an I/O error, a full disk), or its
           // savepoint could not be undone: the members before this one fail with it; those
           // after it have not run and go again in the next group.
-          if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+          this.rollback();
+          abandoned = true;
           next++;
           break;
         }
@@ -327,14 +341,16 @@ class SqliteDb implements Db {
     }
     const rest = group.slice(next);
     try {
-      if (this.sqlite.inTransaction) {
+      if (this.sqlite.inTransaction && !abandoned) {
         if (done.length > 0) this.sqlite.exec('COMMIT');
         else this.sqlite.exec('ROLLBACK');
       } else {
+        // Rolled back, or abandoned with a ROLLBACK that failed: never committed.
+        this.rollback();
         for (const d of done.splice(0)) failed.push({ member: d.member, error: new Error('the transaction was rolled back with the group it was committed in') });
       }
     } catch (e) {
-      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+      this.rollback();
       for (const d of done.splice(0)) failed.push({ member: d.member, error: e });
     } finally {
       this.open = undefined;
