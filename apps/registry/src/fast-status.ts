@@ -66,8 +66,21 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     const request = StatusRequest.safeParse(parsed);
     if (!request.success) return undefined;
     const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-    const origin = new URL(`${scheme}://${host}`).origin;
+    const origin = originOf(`${scheme}://${host}`);
     return { text: JSON.stringify(await issueStatus(deps, request.data.refs, request.data.nonce, origin)), principal };
+  }
+
+  // The origin URL parsing gives a Host (a plain one still normalises, `0x7f.1` is 127.0.0.1),
+  // kept for the few hosts an instance is reached by.
+  const origins = new Map<string, string>();
+  function originOf(base: string): string {
+    let origin = origins.get(base);
+    if (origin === undefined) {
+      if (origins.size >= 64) origins.clear();
+      origin = new URL(base).origin;
+      origins.set(base, origin);
+    }
+    return origin;
   }
 
   function passOn(req: IncomingMessage, res: ServerResponse, body: Buffer): void {

@@ -1,7 +1,7 @@
 import { readStatusSnapshot } from '@sigil/db';
 import { compareVersions, parseReference, type Digest, type StatusEntry, type StatusPredicate } from '@sigil/manifest';
-import { signStatement } from '@sigil/signing/sign';
-import { STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
+import { SigningError } from '@sigil/signing/sign';
+import { IN_TOTO_PAYLOAD_TYPE, STATEMENT_LIMITS, STATEMENT_TYPE, STATUS_PREDICATE_TYPE, statementSubject } from '@sigil/signing/verify';
 import { nowIso, type Deps } from '../deps.js';
 
 /**
@@ -68,6 +68,10 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
     });
   // An in-toto statement needs a subject; a status about nothing known names the registry itself.
   const subjects = subject.length ? subject : [{ name: registryUrl, digest: { sha256: '0'.repeat(64) } }];
-  const bundle = await signStatement({ _type: STATEMENT_TYPE, subject: subjects, predicateType: STATUS_PREDICATE_TYPE, predicate: predicate as unknown as Record<string, unknown> }, deps.keys.statusSigner);
+  // Built here from values read and checked above (the stored rows, the refs and nonce the
+  // request schema bounded), so signed as it is: no second schema pass over our own statement.
+  const payload = Buffer.from(JSON.stringify({ _type: STATEMENT_TYPE, subject: subjects, predicateType: STATUS_PREDICATE_TYPE, predicate }), 'utf8');
+  if (payload.length > STATEMENT_LIMITS.payloadBytes) throw new SigningError('STATEMENT_INVALID', `the statement is larger than ${STATEMENT_LIMITS.payloadBytes} bytes`);
+  const bundle = await deps.keys.statusSigner.signDsse(payload, IN_TOTO_PAYLOAD_TYPE);
   return { bundle: bundle as unknown as Record<string, unknown> };
 }

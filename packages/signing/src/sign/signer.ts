@@ -72,6 +72,18 @@ export function createSigner(options: SignerOptions): BundleSigner {
     witnesses.push(responderWitness(options.timestamp.responder));
   }
   const builder = new DSSEBundleBuilder({ signer, witnesses, certificateChain: false });
+  // A key-only signer needs no witness: its bundle is the envelope and the key's hint, built
+  // here in one step (the same JSON bundleToJSON writes for it; signer.test.ts holds them equal)
+  // instead of through the builder's promises and protobuf-shaped objects (the registry signs a
+  // status per request this way).
+  if (certificatePem === undefined && witnesses.length === 0) {
+    return {
+      keyFingerprint,
+      async signDsse(payload, payloadType) {
+        return keyOnlyDsseBundle(payload, payloadType, key, keyFingerprint);
+      },
+    };
+  }
   return {
     keyFingerprint,
     ...(certificatePem !== undefined ? { certificatePem } : {}),
@@ -80,6 +92,28 @@ export function createSigner(options: SignerOptions): BundleSigner {
       return bundleToJSON(bundle);
     },
   };
+}
+
+/** DSSE v1 pre-authentication encoding: what a DSSE signature covers. */
+export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
+  const type = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${payload.length} `, 'ascii'), payload]);
+}
+
+/** A v0.3 bundle of one DSSE envelope signed by a bare key, named by its fingerprint. */
+function keyOnlyDsseBundle(payload: Uint8Array, payloadType: string, key: KeyObject, keyFingerprint: string): SerializedBundle {
+  let sig: Buffer;
+  try {
+    sig = ecdsaSign(preAuthEncoding(payloadType, payload), key);
+  } catch (e) {
+    throw new SigningError('SIGNING_FAILED', `signing failed: ${(e as Error).message}`, { cause: e });
+  }
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: { publicKey: { hint: keyFingerprint }, timestampVerificationData: {} },
+    dsseEnvelope: { payload: bytes.toString('base64'), payloadType, signatures: [{ sig: sig.toString('base64'), keyid: keyFingerprint }] },
+  } as SerializedBundle;
 }
 
 /**

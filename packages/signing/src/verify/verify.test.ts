@@ -1,4 +1,6 @@
-import { bundleFromJSON } from '@sigstore/bundle';
+import { createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { bundleFromJSON, bundleToJSON } from '@sigstore/bundle';
+import { DSSEBundleBuilder } from '@sigstore/sign';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { manifestDigest } from '@sigil/manifest';
@@ -10,6 +12,7 @@ import {
   buildTrustedRoot,
   certificateFingerprint,
   exactIdentityPattern,
+  publicKeyFingerprint,
   MANIFEST_PREDICATE_TYPE,
   SignerPolicy,
   SigningError,
@@ -65,6 +68,20 @@ describe('when a manifest is signed with a key', () => {
     const bundle = bundleFromJSON(keyBundle);
     expect(bundle.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
     expect(bundle.content.$case).toBe('dsseEnvelope');
+  });
+
+  it('is, but for the signature, the JSON the stock DSSE bundle builder writes for the same key', async () => {
+    // createSigner builds a key-only bundle itself (no witness to ask): it must stay the builder's shape.
+    const key = createPrivateKey(keys.privateKeyPem);
+    const hint = publicKeyFingerprint(keys.publicKeyPem);
+    const publicKey = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
+    const builder = new DSSEBundleBuilder({ signer: { sign: async (data: Buffer) => ({ signature: cryptoSign('sha256', data, key), key: { $case: 'publicKey', publicKey, hint } }) }, witnesses: [], certificateChain: false });
+    const payload = Buffer.from((keyBundle as unknown as Json).dsseEnvelope.payload, 'base64');
+    const stock = bundleToJSON(await builder.create({ data: payload, type: 'application/vnd.in-toto+json' })) as unknown as Json;
+    const ours = clone(keyBundle) as unknown as Json;
+    expect(JSON.stringify({ ...ours, dsseEnvelope: { ...ours.dsseEnvelope, signatures: [{ ...ours.dsseEnvelope.signatures[0]!, sig: '' }] } })).toBe(
+      JSON.stringify({ ...stock, dsseEnvelope: { ...stock.dsseEnvelope, signatures: [{ ...stock.dsseEnvelope.signatures[0]!, sig: '' }] } }),
+    );
   });
 
   it('refuses a changed byte in the manifest', () => {
