@@ -25,7 +25,7 @@ async function main(args: string[]): Promise<number> {
   const keys = await loadRegistryKeys(dir);
   process.stdout.write(
     [
-      created.length > 0 ? `created ${created.join(', ')} in ${dir} (private keys 0600; tsa-ca/ holds the TSA's CA key: keep it offline, no instance needs it)` : `${dir} already holds every key; nothing created`,
+      created.length > 0 ? `created ${created.join(', ')} in ${dir} (private keys 0600, directories 0700; tsa-ca/ holds the TSA's CA key: keep it offline, no instance needs it)` : `${dir} already holds every key; nothing created`,
       `status key  ${keys.statusFingerprint}   (give every instance SIGIL_STATUS_KEY_FILE=${dir}/status.key)`,
       `log key     ${formatVerifierKey(logOrigin(logUrl), keys.logPublicKey)}   (SIGIL_LOG_KEY_FILE=${dir}/log.key)`,
       `TSA         SIGIL_TSA_KEY_FILE=${dir}/tsa/tsa.key SIGIL_TSA_CHAIN_FILE=${dir}/tsa/chain.pem`,

@@ -1,9 +1,10 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, startRegistry, type RegistryProcess, type TestDatabase } from '@sigil/testing';
+import { createTestDatabase, repoRoot, runProcess, startRegistry, type RegistryProcess, type TestDatabase } from '@sigil/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keyFileProblem } from './key-file.js';
 import { createKeyFiles, KEY_FILES, KeyError, loadRegistryKeys } from './keys.js';
 
 const dirs: string[] = [];
@@ -119,6 +120,83 @@ describe('keys given to the instance', () => {
     // A provisioned key directory (a mounted secret) is used as it is.
     expect((await loadRegistryKeys(a, {}, { generate: false })).statusFingerprint).toBe((await loadRegistryKeys(a)).statusFingerprint);
   });
+});
+
+describe('a private key file others could read or replace', () => {
+  const uid = process.getuid!();
+  const mode = (file: string) => statSync(file).mode & 0o777;
+
+  it('is judged by its owner and mode, as OpenSSH and PostgreSQL judge theirs', () => {
+    const judge = (fileMode: number, owner: number, processUid = 1000, platform: NodeJS.Platform = 'linux') => keyFileProblem({ mode: 0o100000 | fileMode, uid: owner }, processUid, '/k/status.key', platform);
+    // The process's own file: nothing for group or others.
+    expect([0o600, 0o400, 0o700].map((m) => judge(m, 1000))).toEqual([undefined, undefined, undefined]);
+    expect(judge(0o644, 1000)).toMatch(/^has mode 0644 \(its group can read and others can read\): an unprotected private key file.*; chmod 600 \/k\/status\.key$/);
+    expect(judge(0o640, 1000)).toMatch(/mode 0640 \(its group can read\)/);
+    expect(judge(0o602, 1000)).toMatch(/mode 0602 \(others can write\)/);
+    // Root's file may be readable by the group root chose (a Kubernetes secret with fsGroup), no more.
+    expect([0o600, 0o440, 0o640].map((m) => judge(m, 0))).toEqual([undefined, undefined, undefined]);
+    expect(judge(0o660, 0)).toMatch(/mode 0660 \(its group can read, write\).*chmod 640 \/k\/status\.key/);
+    expect(judge(0o644, 0)).toMatch(/mode 0644 \(others can read\)/);
+    // Root's own process is held to its own files' rule.
+    expect(judge(0o640, 0, 0)).toMatch(/mode 0640/);
+    // Another user's file: that user could replace the key.
+    expect(judge(0o600, 1001)).toMatch(/^is owned by uid 1001, not by this process's user \(uid 1000\) or root.*chown 1000 \/k\/status\.key && chmod 600/);
+    // Windows has no such modes.
+    expect(judge(0o666, 1001, 1000, 'win32')).toBeUndefined();
+  });
+
+  it('refuses the start, given or in the data directory, naming the file, its mode and the fix; a chain is public', async () => {
+    const k = await keyDir();
+    const given = { statusKeyFile: join(k, KEY_FILES.statusKey), logKeyFile: join(k, KEY_FILES.logKey), tsaKeyFile: join(k, KEY_FILES.tsaKey), tsaChainFile: join(k, KEY_FILES.tsaChain) };
+    const empty = join(tempDir(), 'keys');
+    // keys init's files are private; the public chain may be read by anyone.
+    chmodSync(given.tsaChainFile, 0o644);
+    await loadRegistryKeys(empty, given, { generate: false });
+    for (const [name, file] of [['SIGIL_STATUS_KEY_FILE', given.statusKeyFile], ['SIGIL_LOG_KEY_FILE', given.logKeyFile], ['SIGIL_TSA_KEY_FILE', given.tsaKeyFile]] as const) {
+      chmodSync(file, 0o644);
+      const e = await refusal(loadRegistryKeys(empty, given, { generate: false }));
+      expect(e.code).toBe('KEY_FILE_PERMISSIONS');
+      expect(e.message).toBe(`${name} (${file}) has mode 0644 (its group can read and others can read): an unprotected private key file, which must be accessible by its owner only; chmod 600 ${file}`);
+      chmodSync(file, 0o600);
+    }
+    // Another user's file, though this process could read it.
+    chownSync(given.logKeyFile, uid + 4242, -1);
+    const owned = await refusal(loadRegistryKeys(empty, given, { generate: false }));
+    expect([owned.code, owned.message]).toEqual(['KEY_FILE_PERMISSIONS', expect.stringMatching(new RegExp(`is owned by uid ${uid + 4242}`))]);
+    chownSync(given.logKeyFile, uid, -1);
+    // The data directory's keys, its TSA's CA key included, are checked too (never silently fixed).
+    for (const file of [KEY_FILES.statusKey, KEY_FILES.logKey, KEY_FILES.tsaKey, join(KEY_FILES.tsaCa, 'ca.key')]) {
+      chmodSync(join(k, file), 0o640);
+      const e = await refusal(loadRegistryKeys(k));
+      expect([e.code, e.message]).toEqual(['KEY_FILE_PERMISSIONS', `${join(k, file)} has mode 0640 (its group can read): an unprotected private key file, which must be accessible by its owner only; chmod 600 ${join(k, file)}`]);
+      expect(mode(join(k, file))).toBe(0o640);
+      chmodSync(join(k, file), 0o600);
+    }
+    await loadRegistryKeys(k);
+  });
+
+  it('is never what keys init writes: private keys 0600 in 0700 directories, a directory made beforehand tightened', async () => {
+    const dir = join(tempDir(), 'registry-keys');
+    mkdirSync(dir, { mode: 0o755 });
+    const made = await runProcess(process.execPath, [join(repoRoot(), 'apps/registry/bin/sigil-registry.js'), 'keys', 'init', dir]);
+    expect(made.code).toBe(0);
+    expect(mode(dir)).toBe(0o700);
+    expect(mode(join(dir, 'tsa'))).toBe(0o700);
+    expect(mode(join(dir, KEY_FILES.tsaCa))).toBe(0o700);
+    for (const file of [KEY_FILES.statusKey, KEY_FILES.logKey, KEY_FILES.tsaKey, join(KEY_FILES.tsaCa, 'ca.key')]) expect([file, mode(join(dir, file))]).toEqual([file, 0o600]);
+    // Run again over a key made readable since: refused, with the same code and sentence as a start.
+    chmodSync(join(dir, KEY_FILES.statusKey), 0o644);
+    const again = await runProcess(process.execPath, [join(repoRoot(), 'apps/registry/bin/sigil-registry.js'), 'keys', 'init', dir]);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/^sigil-registry: error KEY_FILE_PERMISSIONS: .*status\.key has mode 0644 .*chmod 600 /)]);
+  });
+
+  it('stops a registry process before it listens', async () => {
+    const k = await keyDir();
+    chmodSync(join(k, KEY_FILES.statusKey), 0o604);
+    await expect(startRegistry({ env: { SIGIL_STATUS_KEY_FILE: join(k, KEY_FILES.statusKey) } })).rejects.toThrow(
+      new RegExp(`sigil-registry: error KEY_FILE_PERMISSIONS: SIGIL_STATUS_KEY_FILE \\(${join(k, KEY_FILES.statusKey)}\\) has mode 0604 \\(others can read\\)`),
+    );
+  }, 40_000);
 });
 
 describe('several registry processes on one PostgreSQL database', () => {

@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, readCa, writeCa, type BundleSigner } from '@sigil/signing/sign';
+import { CA_FILES, createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, readCa, writeCa, type BundleSigner } from '@sigil/signing/sign';
 import { publicKeyFingerprint } from '@sigil/signing/verify';
+import { keyFileProblem } from './key-file.js';
 
 /** The registry's own key material: given to every instance, or created on first start in the data directory. */
 export interface RegistryKeys {
@@ -68,9 +69,9 @@ export function givenKeys(env: {
   };
 }
 
-export type KeyErrorCode = 'KEY_INVALID' | 'KEY_MISMATCH' | 'KEYS_REQUIRED';
+export type KeyErrorCode = 'KEY_INVALID' | 'KEY_MISMATCH' | 'KEYS_REQUIRED' | 'KEY_FILE_PERMISSIONS';
 
-/** A key the registry cannot start with: malformed, not the pair it should be, or missing where none may be made. */
+/** A key the registry cannot start with: malformed, not the pair it should be, missing where none may be made, or in a file others could read or replace. */
 export class KeyError extends Error {
   override readonly name = 'KeyError';
   constructor(
@@ -97,8 +98,9 @@ export const KEY_FILES = {
 
 const EPOCH = new Date(0).toISOString();
 
+/** A file or a directory (`tsa-ca/`) is there. */
 async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(
+  return access(path).then(
     () => true,
     () => false,
   );
@@ -107,11 +109,14 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Creates every key in `dir` that is not there yet (`status.key` 0600 and `status.pub`; `log.key`
  * 0600 and `log.pub`; `tsa-ca/`, the registry's own CA for its TSA, and `tsa/` with the TSA key
- * and chain), each with its creation time. Existing keys are kept. Returns what it created.
+ * and chain), each with its creation time. Existing keys are kept. `dir` and `tsa/` are made, or
+ * tightened, to 0700 when a key is to be written there. Returns what it created.
  */
 export async function createKeyFiles(dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
+  // A directory the user made beforehand (`mkdir keys`, 0755) is tightened before a key goes in.
+  if (!(await exists(join(dir, KEY_FILES.statusKey))) || !(await exists(join(dir, KEY_FILES.tsaKey))) || !(await exists(join(dir, KEY_FILES.logKey)))) await chmod(dir, 0o700);
   if (!(await exists(join(dir, KEY_FILES.statusKey)))) {
     const pair = generateKeyPair();
     await writeFile(join(dir, KEY_FILES.statusKey), pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
@@ -124,6 +129,7 @@ export async function createKeyFiles(dir: string): Promise<string[]> {
     await writeCa(join(dir, KEY_FILES.tsaCa), ca);
     const tsa = createTsa(ca, { name: 'Sigil registry timestamp authority' });
     await mkdir(join(dir, 'tsa'), { recursive: true, mode: 0o700 });
+    await chmod(join(dir, 'tsa'), 0o700);
     await writeFile(join(dir, KEY_FILES.tsaKey), tsa.privateKeyPem, { mode: 0o600, flag: 'wx' });
     await writeFile(join(dir, KEY_FILES.tsaChain), tsa.chainPem);
     created.push('tsa');
@@ -145,20 +151,38 @@ interface Source {
   from: string;
 }
 
-async function given(text: string | undefined, textVar: string, file: string | undefined, fileVar: string): Promise<Source | undefined> {
+/**
+ * A file's text; a private key's only once its owner and mode are checked (key-file.ts), on
+ * the open file itself, so the file checked is the file read.
+ */
+async function readKeyFile(path: string, from: string, secret: boolean): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const problem = secret ? keyFileProblem(await handle.stat(), process.getuid?.(), path) : undefined;
+    if (problem) throw new KeyError('KEY_FILE_PERMISSIONS', `${from} ${problem}`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `secret`: a private key, whose file must be protected; a certificate chain is public. */
+async function given(text: string | undefined, textVar: string, file: string | undefined, fileVar: string, secret: boolean): Promise<Source | undefined> {
   // A PEM in an environment variable often arrives on one line with `\n` escapes (env files).
   if (text !== undefined) return { pem: text.includes('\n') ? text : text.replaceAll('\\n', '\n'), from: textVar };
   if (file === undefined) return undefined;
+  const from = `${fileVar} (${file})`;
   try {
-    return { pem: await readFile(file, 'utf8'), from: `${fileVar} (${file})` };
+    return { pem: await readKeyFile(file, from, secret), from };
   } catch (cause) {
+    if (cause instanceof KeyError) throw cause;
     throw new KeyError('KEY_INVALID', `${fileVar} names ${file}, which cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}); give a readable PEM file`, { cause });
   }
 }
 
-async function fromDir(dir: string, file: string): Promise<Source | undefined> {
+async function fromDir(dir: string, file: string, secret: boolean): Promise<Source | undefined> {
   const path = join(dir, file);
-  return (await exists(path)) ? { pem: await readFile(path, 'utf8'), from: path } : undefined;
+  return (await exists(path)) ? { pem: await readKeyFile(path, path, secret), from: path } : undefined;
 }
 
 function privateKey(source: Source, kind: 'status' | 'log'): KeyObject {
@@ -252,14 +276,14 @@ async function createdAt(dir: string, file: string): Promise<string> {
  */
 export async function loadRegistryKeys(dir: string, keys: GivenKeys = {}, options: { generate?: boolean; now?: Date } = {}): Promise<RegistryKeys> {
   const now = options.now ?? new Date();
-  const status = await given(keys.statusKey, 'SIGIL_STATUS_KEY', keys.statusKeyFile, 'SIGIL_STATUS_KEY_FILE');
-  const log = await given(keys.logKey, 'SIGIL_LOG_KEY', keys.logKeyFile, 'SIGIL_LOG_KEY_FILE');
-  const tsaKey = await given(keys.tsaKey, 'SIGIL_TSA_KEY', keys.tsaKeyFile, 'SIGIL_TSA_KEY_FILE');
-  const tsaChain = await given(keys.tsaChain, 'SIGIL_TSA_CHAIN', keys.tsaChainFile, 'SIGIL_TSA_CHAIN_FILE');
+  const status = await given(keys.statusKey, 'SIGIL_STATUS_KEY', keys.statusKeyFile, 'SIGIL_STATUS_KEY_FILE', true);
+  const log = await given(keys.logKey, 'SIGIL_LOG_KEY', keys.logKeyFile, 'SIGIL_LOG_KEY_FILE', true);
+  const tsaKey = await given(keys.tsaKey, 'SIGIL_TSA_KEY', keys.tsaKeyFile, 'SIGIL_TSA_KEY_FILE', true);
+  const tsaChain = await given(keys.tsaChain, 'SIGIL_TSA_CHAIN', keys.tsaChainFile, 'SIGIL_TSA_CHAIN_FILE', false);
   if ((tsaKey === undefined) !== (tsaChain === undefined))
     throw new KeyError('KEY_INVALID', `${tsaKey ? tsaKey.from : tsaChain!.from} is given without its pair: give the TSA key (SIGIL_TSA_KEY or SIGIL_TSA_KEY_FILE) and its chain (SIGIL_TSA_CHAIN or SIGIL_TSA_CHAIN_FILE) together`);
 
-  const extra = await given(undefined, '', keys.tsaExtraChainsFile, 'SIGIL_TSA_EXTRA_CHAINS_FILE');
+  const extra = await given(undefined, '', keys.tsaExtraChainsFile, 'SIGIL_TSA_EXTRA_CHAINS_FILE', false);
   const tsaExtraChainPems = extra ? extraChains(extra) : [];
   // Given keys are checked first: a malformed one is the problem to report, not a missing other.
   const givenStatus = status && privateKey(status, 'status');
@@ -288,8 +312,7 @@ export async function loadRegistryKeys(dir: string, keys: GivenKeys = {}, option
   let statusCreatedAt = now.toISOString();
   if (givenStatus) statusKey = givenStatus;
   else {
-    await chmod(join(dir, KEY_FILES.statusKey), 0o600);
-    statusKey = privateKey((await fromDir(dir, KEY_FILES.statusKey))!, 'status');
+    statusKey = privateKey((await fromDir(dir, KEY_FILES.statusKey, true))!, 'status');
     await matchingPublic(dir, KEY_FILES.statusPub, statusKey);
     statusCreatedAt = await createdAt(dir, KEY_FILES.statusCreated);
   }
@@ -299,8 +322,7 @@ export async function loadRegistryKeys(dir: string, keys: GivenKeys = {}, option
   let logCreatedAt = now.toISOString();
   if (givenLog) logPrivateKey = givenLog;
   else {
-    await chmod(join(dir, KEY_FILES.logKey), 0o600);
-    logPrivateKey = privateKey((await fromDir(dir, KEY_FILES.logKey))!, 'log');
+    logPrivateKey = privateKey((await fromDir(dir, KEY_FILES.logKey, true))!, 'log');
     await matchingPublic(dir, KEY_FILES.logPub, logPrivateKey);
     logCreatedAt = await createdAt(dir, KEY_FILES.logCreated);
   }
@@ -308,9 +330,13 @@ export async function loadRegistryKeys(dir: string, keys: GivenKeys = {}, option
   let tsa: { key: KeyObject; chain: X509Certificate[]; chainPem: string };
   if (givenTsa) tsa = givenTsa;
   else {
-    if (await exists(join(dir, KEY_FILES.tsaCa))) await readCa(join(dir, KEY_FILES.tsaCa)); // fails loudly if the CA files were damaged
-    const chainSource = (await fromDir(dir, KEY_FILES.tsaChain)) ?? { pem: '', from: join(dir, KEY_FILES.tsaChain) };
-    tsa = { ...checkTsa((await fromDir(dir, KEY_FILES.tsaKey))!, chainSource, now), chainPem: chainSource.pem };
+    if (await exists(join(dir, KEY_FILES.tsaCa))) {
+      // The TSA's CA key is a private key in this directory too; then the CA fails loudly if damaged.
+      await fromDir(join(dir, KEY_FILES.tsaCa), CA_FILES.privateKey, true);
+      await readCa(join(dir, KEY_FILES.tsaCa));
+    }
+    const chainSource = (await fromDir(dir, KEY_FILES.tsaChain, false)) ?? { pem: '', from: join(dir, KEY_FILES.tsaChain) };
+    tsa = { ...checkTsa((await fromDir(dir, KEY_FILES.tsaKey, true))!, chainSource, now), chainPem: chainSource.pem };
   }
 
   return {
