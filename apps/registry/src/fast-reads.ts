@@ -8,7 +8,7 @@ import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { listServers } from './services/list-servers.js';
 import { getMcpVersion, listMcpServers } from './services/read-mcp-registry.js';
-import { getServerJson, getVersionBytes } from './services/views.js';
+import { getServerJson, versionWithToken } from './services/views.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -59,7 +59,15 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     throw notAuthenticated;
   };
 
-  async function answer(req: IncomingMessage, path: string, query: string): Promise<Answer | undefined> {
+  /** GET version's name and version when the path asks for one plainly (else undefined: Hono refuses it). */
+  function versionAsked(path: string): { name: string; version: string } | undefined {
+    const m = VERSION_PATH.exec(path);
+    if (!m) return undefined;
+    const name = plainName(m[1]!, m[2]!);
+    return name === undefined || versionProblem(m[3]!) ? undefined : { name, version: m[3]! };
+  }
+
+  async function answer(req: IncomingMessage, path: string, query: string, version: ReturnType<typeof versionWithToken> | undefined): Promise<Answer | undefined> {
     if (path === '/v1/servers') {
       // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ 256, limit 1-100).
       const q = plainQuery(query, LIST_KEYS);
@@ -80,13 +88,9 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const list = await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin);
       return { route: '/v0.1/servers', body: JSON.stringify(list), cors: true };
     }
-    let m = VERSION_PATH.exec(path);
-    if (m) {
-      const name = plainName(m[1]!, m[2]!);
-      if (name === undefined || versionProblem(m[3]!)) return undefined;
-      return { route: '/v1/servers/:namespace/:name/versions/:version', body: await getVersionBytes(deps, name, m[3]!), cors: false };
-    }
-    m = SERVER_PATH.exec(path);
+    if (version) return { route: '/v1/servers/:namespace/:name/versions/:version', body: await version.bytes(), cors: false };
+    if (VERSION_PATH.test(path)) return undefined;
+    let m = SERVER_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       if (name === undefined) return undefined;
@@ -117,9 +121,12 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     front.counted.set(req, counted);
     // In process the count is a number; a shared store's is a promise (counted there, atomically).
     if ((typeof counted.address === 'number' ? counted.address : await counted.address) > 0) return false;
+    // GET version: the token and the version in one read (one round trip on PostgreSQL).
+    const asked = versionAsked(path);
+    const version = asked && versionWithToken(deps, asked.name, asked.version);
     let principal: Principal;
     try {
-      principal = await authenticate(deps, req.headers.authorization, true, refuse);
+      principal = await authenticate(deps, req.headers.authorization, true, refuse, version?.lookup);
     } catch {
       return false;
     }
@@ -131,7 +138,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (!READ_ROLES.includes(principal.role)) return false;
     let found: Answer | undefined;
     try {
-      found = await answer(req, path, mark < 0 ? '' : url.slice(mark + 1));
+      found = await answer(req, path, mark < 0 ? '' : url.slice(mark + 1), version);
     } catch {
       // NOT_FOUND and every other refusal: Hono answers it (the reads changed nothing).
       return false;

@@ -85,13 +85,16 @@ export {
   readVersion,
   readVersionById,
   readVersionsByIds,
+  readTokenAndVersion,
   readVersionWithApprovals,
   readVersionSummaries,
   serverExists,
   type ApprovalRecordRow,
   type ApprovedPageRow,
   type ServerPageRow,
+  type TokenAuthRow,
   type VersionRecordRow,
+  type VersionWithApprovals,
   type VersionSummaryRow,
 } from './reads.js';
 export { readStatusSnapshot, type StatusSnapshot, type StatusVersionRow } from './status-reads.js';

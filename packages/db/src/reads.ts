@@ -54,6 +54,7 @@ function prepare(sqlite: Database.Database) {
     approvedPage: sqlite.prepare(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`),
     approvedPageSearch: sqlite.prepare(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
+    tokenAuth: sqlite.prepare('SELECT id, principal, role, namespaces, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?'),
     token: sqlite
       .prepare('SELECT id, principal, secret_hash AS secretHash, role, namespaces, created_at AS createdAt, created_by AS createdBy, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?')
       .raw(true),
@@ -96,6 +97,17 @@ const PG = {
   latest: { name: 'sigil_read_latest', text: 'SELECT version, status, digest FROM versions WHERE server = $1 ORDER BY id DESC LIMIT 1' },
   approvedOf: { name: 'sigil_read_approved_of', text: "SELECT id, version FROM versions WHERE server = $1 AND status = 'approved'" },
   auditTip: { name: 'sigil_read_audit_tip', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1' },
+  // The token asking and the version it asks for (with its approvals) in one statement: one
+  // round trip for an authenticated GET version. Rows as arrays (the token's columns, then the
+  // version's, then its approvals): no column names to match up per row.
+  tokenAndVersion: {
+    name: 'sigil_read_token_and_version',
+    text: `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, v.* FROM (SELECT) AS one
+      LEFT JOIN tokens t ON t.secret_hash = $1
+      LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('digest', a.digest, 'reviewer', a.reviewer, 'bundle', a.bundle, 'createdAt', a.created_at) ORDER BY a.id), '[]')
+        FROM approvals a WHERE a.version_id = versions.id) FROM versions WHERE server = $2 AND version = $3) AS v ON true`,
+    rowMode: 'array',
+  },
   token: {
     name: 'sigil_read_token',
     text: 'SELECT id, principal, secret_hash AS "secretHash", role, namespaces, created_at AS "createdAt", created_by AS "createdBy", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM tokens WHERE secret_hash = $1',
@@ -104,11 +116,11 @@ const PG = {
 
 /** What node-postgres' Pool and Client both answer (drizzle puts one of them on its handle). */
 interface PgQueryable {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[] }>;
 }
 
 /** A named statement of {@link PG} on the executor's connection (the pool, or the transaction's client). */
-function readPg<R>(ex: Executor, statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array' }, values: unknown[]): Promise<R[]> {
   return query(ex, (q) => ({
     execute: async () => (await (q as Drizzle & { $client: PgQueryable }).$client.query({ ...statement, values })).rows as R[],
   }));
@@ -175,6 +187,46 @@ export function readToken(db: Executor, secretHash: string): Promise<TokenRow | 
   );
 }
 
+/** What authenticating a request reads of its token. */
+export type TokenAuthRow = Pick<TokenRow, 'id' | 'principal' | 'role' | 'namespaces' | 'expiresAt' | 'revokedAt'>;
+
+/** A stored version (without its findings) and its approvals, oldest first. */
+export interface VersionWithApprovals {
+  row: VersionRecordRow;
+  approvals: ApprovalRecordRow[];
+}
+
+/**
+ * The token whose secret hashes to `secretHash` and the version `server@version` with its
+ * approvals, read together (an authenticated GET version): one statement on PostgreSQL, where
+ * every read is a round trip to another process; the prepared statements at once on SQLite.
+ * Each is undefined when not stored; the caller checks the token before using the version.
+ */
+export function readTokenAndVersion(db: Executor, secretHash: string, server: string, version: string): Promise<{ token: TokenAuthRow | undefined; found: VersionWithApprovals | undefined }> {
+  return read(
+    db,
+    (s) => {
+      const token = s.tokenAuth.get(secretHash) as TokenAuthRow | undefined;
+      const row = versionRow(s.version.get(server, version) as Raw);
+      return { token, found: row && { row, approvals: approvalRows(s.approvals.all(row.id)) } };
+    },
+    async (q) => {
+      const [token] = await q.select({ id: tokens.id, principal: tokens.principal, role: tokens.role, namespaces: tokens.namespaces, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt }).from(tokens).where(eq(tokens.secretHash, secretHash)).limit(1);
+      const [row] = await q.select(recordColumns).from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1);
+      if (!row) return { token, found: undefined };
+      const found = await q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, row.id)).orderBy(asc(approvals.id));
+      return { token, found: { row, approvals: found } };
+    },
+    async () => {
+      const [r] = await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version]);
+      // One row always (the tokens and versions joined to nothing): null ids where none is stored.
+      const token = r![0] === null ? undefined : ({ id: r![0], principal: r![1], role: r![2], namespaces: r![3], expiresAt: r![4], revokedAt: r![5] } as TokenAuthRow);
+      const row = r![6] === null ? undefined : versionRow(r!.slice(6, 27));
+      return { token, found: row && { row, approvals: r![27] as ApprovalRecordRow[] } };
+    },
+  );
+}
+
 /** The newest audit event's sequence number and hash, or undefined for an empty chain (what every signed status carries). */
 export function readAuditTip(db: Executor): Promise<{ seq: number; hash: string } | undefined> {
   return read(
@@ -235,7 +287,7 @@ export function readVersion(db: Executor, server: string, version: string): Prom
  * together: one statement on PostgreSQL, where every read is a round trip; the two prepared
  * statements at once on SQLite.
  */
-export function readVersionWithApprovals(db: Executor, server: string, version: string): Promise<{ row: VersionRecordRow; approvals: ApprovalRecordRow[] } | undefined> {
+export function readVersionWithApprovals(db: Executor, server: string, version: string): Promise<VersionWithApprovals | undefined> {
   return read(
     db,
     (s) => {

@@ -3,7 +3,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, insertApproval, insertServer, insertVersion, openDatabase, openPostgres, readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readLatestVersion, readServerPage, readVersionById, readVersionsByIds, searchServers, type Db } from './index.js';
+import {
+  appendAudit,
+  ensurePrincipal,
+  insertApproval,
+  insertServer,
+  insertToken,
+  insertVersion,
+  openDatabase,
+  openPostgres,
+  readApprovalDigests,
+  readApprovalDigestsOf,
+  readApprovedPage,
+  readApprovedVersions,
+  readLatestVersion,
+  readServerPage,
+  readTokenAndVersion,
+  readVersionById,
+  readVersionsByIds,
+  readVersionWithApprovals,
+  revokeToken,
+  searchServers,
+  tokenBySecretHash,
+  type Db,
+} from './index.js';
 
 // A page of servers with each one's newest version, in one statement: the same rows on SQLite
 // (its prepared statement) and PostgreSQL (the query builder), and the same rows as the page of
@@ -35,6 +58,8 @@ async function fill(db: Db) {
         }
     }
   }
+  await ensurePrincipal(db, 'host', at);
+  await insertToken(db, { id: 'tok-1', principal: 'host', secretHash: 'sha256:host', role: 'reader', namespaces: '["io.github.acme"]', createdAt: at, createdBy: 'admin', expiresAt: '2099-01-01T00:00:00.000Z' });
 }
 
 beforeAll(async () => {
@@ -112,5 +137,23 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
       expected.push(...(approved.length ? approved : [{ name: s.name, id: null, version: null }]));
     }
     expect(await readApprovedPage(db(), search, after, limit)).toEqual(expected);
+  });
+
+  it.each([
+    ['a version with approvals', 'sha256:host', 'io.github.acme/ab', '1.2.0'],
+    ['a version without approvals', 'sha256:host', 'io.github.acme/ab', '1.1.0'],
+    ['an unknown version', 'sha256:host', 'io.github.acme/ab', '9.9.9'],
+    ['an unknown token', 'sha256:nobody', 'io.github.acme/ab', '1.0.0'],
+    ['neither', 'sha256:nobody', 'io.github.acme/zz', '1.0.0'],
+  ])('reads a token and a version together as each on its own: %s', async (_label, hash, server, version) => {
+    const token = await tokenBySecretHash(db(), hash);
+    const both = await readTokenAndVersion(db(), hash, server, version);
+    expect(both.token).toEqual(token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt });
+    expect(both.found).toEqual(await readVersionWithApprovals(db(), server, version));
+  });
+
+  it('reads a revoked token with its revocation', async () => {
+    await revokeToken(db(), 'tok-1', at);
+    expect((await readTokenAndVersion(db(), 'sha256:host', 'io.github.acme/ab', '1.0.0')).token?.revokedAt).toBe(at);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendAudit, tokenBySecretHash } from '@sigil/db';
+import { appendAudit, tokenBySecretHash, type TokenAuthRow } from '@sigil/db';
 import { matchesNamespace } from '@sigil/manifest';
 import { ANONYMOUS, nowIso, type Deps, type Principal, type Role } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -17,8 +17,16 @@ export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'exp
  * route allows them), unknown, malformed, expired or revoked. The scheme is case-insensitive
  * (RFC 9110, 11.1). Failures change nothing, so they write no audit row: `onFailure` counts them
  * (a metric and an aggregated log line), so a flood of bad tokens cannot grow the chain.
+ * `lookup` reads the token by its hash (a read that also fetches what the request asks for, so
+ * both take one round trip); by default the token alone.
  */
-export async function authenticate(deps: Deps, authorization: string | undefined, allowAnonymous: boolean, onFailure: (reason: AuthFailure) => void = () => {}): Promise<Principal> {
+export async function authenticate(
+  deps: Deps,
+  authorization: string | undefined,
+  allowAnonymous: boolean,
+  onFailure: (reason: AuthFailure) => void = () => {},
+  lookup: (secretHash: string) => Promise<TokenAuthRow | undefined> = (secretHash) => tokenBySecretHash(deps.db, secretHash),
+): Promise<Principal> {
   const denied = (reason: AuthFailure, message: string): never => {
     onFailure(reason);
     throw new ServiceError('UNAUTHENTICATED', message);
@@ -29,7 +37,7 @@ export async function authenticate(deps: Deps, authorization: string | undefined
   }
   const match = /^Bearer +([\x21-\x7e]{16,512})$/i.exec(authorization);
   if (!match) return denied('malformed', 'the Authorization header is not "Bearer <token>"');
-  const row = await tokenBySecretHash(deps.db, hashToken(match[1]!));
+  const row = await lookup(hashToken(match[1]!));
   if (!row) return denied('unknown', 'the token is not valid');
   const now = nowIso(deps);
   if (row.revokedAt) return denied('revoked', 'the token was revoked');

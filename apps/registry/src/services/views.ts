@@ -1,4 +1,17 @@
-import { approvalsOf, readApprovals, readVersionSummaries, readVersionWithApprovals, serverExists, versionOf, type ApprovalRecordRow, type VersionRecordRow, type VersionRow } from '@sigil/db';
+import {
+  approvalsOf,
+  readApprovals,
+  readTokenAndVersion,
+  readVersionSummaries,
+  readVersionWithApprovals,
+  serverExists,
+  versionOf,
+  type ApprovalRecordRow,
+  type TokenAuthRow,
+  type VersionRecordRow,
+  type VersionRow,
+  type VersionWithApprovals,
+} from '@sigil/db';
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -56,7 +69,29 @@ export async function getVersionBytes(deps: Deps, name: string, version: string)
   return versionBytes(deps, found.row, found.approvals);
 }
 
-async function requireRecord(deps: Deps, name: string, version: string): Promise<{ row: VersionRecordRow; approvals: ApprovalRecordRow[] }> {
+/**
+ * An authenticated GET version in one read: `lookup` is the token lookup for `authenticate`,
+ * which reads `name@version` (and its approvals) in the same statement as the token (one round
+ * trip on PostgreSQL); `bytes()` then answers {@link getVersionBytes} from that read, or reads
+ * the version now when no token was looked up (an anonymous read).
+ */
+export function versionWithToken(deps: Deps, name: string, version: string): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; bytes: () => Promise<Buffer> } {
+  let read: { found: VersionWithApprovals | undefined } | undefined;
+  return {
+    lookup: async (secretHash) => {
+      const both = await readTokenAndVersion(deps.db, secretHash, name, version);
+      read = both;
+      return both.token;
+    },
+    bytes: async () => {
+      if (!read) return getVersionBytes(deps, name, version);
+      if (!read.found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
+      return versionBytes(deps, read.found.row, read.found.approvals);
+    },
+  };
+}
+
+async function requireRecord(deps: Deps, name: string, version: string): Promise<VersionWithApprovals> {
   const found = await readVersionWithApprovals(deps.db, name, version);
   if (!found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
   return found;
