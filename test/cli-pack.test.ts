@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import * as module from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -49,14 +48,38 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(version.code, version.stderr).toBe(0);
     const cliVersion = (JSON.parse(readFileSync(join(root, 'apps/cli/package.json'), 'utf8')) as { version: string }).version;
     expect(version.stdout.trim()).toBe(cliVersion);
-    // Node >= 22.1 keeps the compiled bundle in the user's own cache folder (never a shared
-    // temporary one); Node 20 has no compile cache and makes no folder.
-    const compileCache = join(dir, 'home', '.cache', 'sigil', 'node-compile-cache');
-    expect(existsSync(compileCache)).toBe(typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function');
+    // V8's compiled code for the bundle is kept per command in the user's own cache folder
+    // (never a shared temporary one), readable and writable by the user alone.
+    const codeCache = join(dir, 'home', '.cache', 'sigil', 'code-cache');
+    const [build] = readdirSync(codeCache);
+    expect(build).toMatch(new RegExp(`^[0-9a-f]{32}-node${process.version.replace(/\./g, '\\.')}-${process.arch}$`));
+    expect(statSync(join(codeCache, build!)).mode & 0o777).toBe(0o700);
+    const [cached] = readdirSync(join(codeCache, build!));
+    expect(cached).toMatch(/^_\.\d+\.\d+\.\d+\.\d+\.v8$/);
+    expect(statSync(join(codeCache, build!, cached!)).mode & 0o777).toBe(0o600);
     const keygen = await runProcess(sigil, ['keygen', '--out', join(work, 'host.key'), '--json'], { cwd: work, env });
     expect(keygen.code, keygen.stderr).toBe(0);
     expect(JSON.parse(keygen.stdout)).toMatchObject({ fingerprint: expect.stringMatching(/^SHA256:/) });
     expect(existsSync(join(work, 'host.key.pub'))).toBe(true);
+  });
+
+  it('runs from its own source when the code cache is damaged, and writes a good one again; NODE_DISABLE_COMPILE_CACHE=1 writes none', async () => {
+    const home = join(dir, 'home-cache');
+    const codeCache = join(home, '.cache', 'sigil', 'code-cache');
+    const first = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: home } });
+    expect(first.code, first.stderr).toBe(0);
+    const [build] = readdirSync(codeCache);
+    const file = join(codeCache, build!, readdirSync(join(codeCache, build!))[0]!);
+    const good = readFileSync(file);
+    writeFileSync(file, Buffer.alloc(good.length, 0x5a), { mode: 0o600 });
+    const damaged = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: home } });
+    expect(damaged.code, damaged.stderr).toBe(0);
+    expect(damaged.stdout.trim()).toBe(first.stdout.trim());
+    expect(readFileSync(file).equals(Buffer.alloc(good.length, 0x5a))).toBe(false);
+    const bare = join(dir, 'home-nocache');
+    const off = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: bare, NODE_DISABLE_COMPILE_CACHE: '1' } });
+    expect(off.code, off.stderr).toBe(0);
+    expect(existsSync(join(bare, '.cache', 'sigil'))).toBe(false);
   });
 
   it('runs sigil run as a host would start it, and the host lists and calls the pinned tools', async () => {
