@@ -279,6 +279,12 @@ class SqliteDb implements Db {
       while (this.queue.length > 0) await this.runGroup(this.queue.splice(0, MAX_GROUP));
     } finally {
       this.draining = false;
+      // No transaction is open now: the context is off until the next one's run() turns it on
+      // again. On Node 20 an enabled AsyncLocalStorage runs an async hook at every promise and
+      // tick of every request (a read never needs it: handle() asks for it only while a
+      // transaction is open). A context left from an ended transaction never matched a later
+      // one (each has its own SqliteTx), so nothing waits or joins differently.
+      this.inside.disable();
     }
   }
 

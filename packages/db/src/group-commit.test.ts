@@ -94,4 +94,29 @@ describe('group commit', () => {
     await inner;
     expect(['io.github.acme/k1', 'io.github.acme/k2'].map(committed)).toEqual([true, true]);
   });
+
+  it('tracks each transaction again after the last one ended: its reads through db and a nested transaction go straight through, a read from outside waits', async () => {
+    // The transaction context is turned off between transactions; each one turns it on again.
+    for (const n of [1, 2, 3]) {
+      let opened!: () => void;
+      let release!: () => void;
+      const open = new Promise<void>((resolve) => (opened = resolve));
+      const held = o.db.transaction(async (tx) => {
+        await insertServer(tx, server(`io.github.acme/again${n}`));
+        // A read through db from inside sees the uncommitted row (it would wait forever if the transaction were not its own).
+        expect(await serverExists(o.db, `io.github.acme/again${n}`)).toBe(true);
+        await o.db.transaction(async (nested) => void (await insertServer(nested, server(`io.github.acme/nested${n}`))));
+        opened();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await open;
+      // From outside the transaction's context: runs only after the commit.
+      const outside = serverExists(o.db, `io.github.acme/nested${n}`).then((found) => found && committed(`io.github.acme/nested${n}`));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(committed(`io.github.acme/again${n}`)).toBe(false);
+      release();
+      await held;
+      expect(await outside).toBe(true);
+    }
+  });
 });
