@@ -34,6 +34,65 @@ const withoutZodLocales = {
   },
 };
 
+/**
+ * esbuild writes non-ASCII characters as escapes everywhere but in String.raw templates, which
+ * it must keep as they are; @sigil/lint's multilingual patterns are such templates. A bundle with
+ * one non-ASCII character must be decoded as UTF-8 at every start (40 M instructions for 2.9 MB,
+ * 5 % of a warm 1-server `sigil resolve --offline`); an ASCII one is read as Latin-1, a copy. In
+ * those templates (every one is a RegExp source: `combine` and `compileRules` are their only
+ * readers), each non-ASCII UTF-16 unit becomes `\uXXXX`, which a RegExp reads as that very
+ * character, in a class or not, with or without the u flag (`SEP` there is written so already).
+ * The pack test runs the packed CLI's lint on Russian, Chinese and Japanese text.
+ */
+const asciiRawTemplates = {
+  name: 'ascii-raw-templates',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]packages[\\/]lint[\\/]dist[\\/]patterns\.js$/ }, (args) => ({ contents: escapeRawTemplates(readFileSync(args.path, 'utf8')), loader: 'js' }));
+  },
+};
+
+/** `text` with every non-ASCII unit inside the literal parts of its String.raw templates written as `\uXXXX`. */
+function escapeRawTemplates(text) {
+  const tag = /String\.raw\s*`/g;
+  let out = '';
+  let at = 0;
+  for (let m = tag.exec(text); m; m = tag.exec(text)) {
+    let i = m.index + m[0].length;
+    out += text.slice(at, i);
+    for (;;) {
+      if (i >= text.length) throw new Error('pack: an unterminated String.raw template in @sigil/lint');
+      const c = text[i];
+      if (c === '`') break;
+      if (c === '\\') {
+        out += text.slice(i, i + 2);
+        i += 2;
+      } else if (c === '$' && text[i + 1] === '{') {
+        // A substitution is code: copied as it is, up to its closing brace.
+        let depth = 0;
+        let j = i + 1;
+        for (; j < text.length; j++) {
+          const d = text[j];
+          if (d === '`') throw new Error('pack: a template inside a String.raw substitution in @sigil/lint; extend escapeRawTemplates');
+          if (d === "'" || d === '"') {
+            // A string literal in the substitution: skipped whole, escapes included.
+            for (j++; j < text.length && text[j] !== d; j++) if (text[j] === '\\') j++;
+          } else if (d === '{') depth++;
+          else if (d === '}' && --depth === 0) break;
+        }
+        out += text.slice(i, j + 1);
+        i = j + 1;
+      } else {
+        const unit = c.charCodeAt(0);
+        out += unit < 0x80 ? c : `\\u${unit.toString(16).padStart(4, '0')}`;
+        i++;
+      }
+    }
+    at = i;
+    tag.lastIndex = i + 1;
+  }
+  return out + text.slice(at);
+}
+
 const cliDir = fileURLToPath(new URL('..', import.meta.url));
 const root = resolve(cliDir, '../..');
 const outAt = process.argv.indexOf('--out');
@@ -57,7 +116,7 @@ try {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [withoutZodLocales],
+    plugins: [withoutZodLocales, asciiRawTemplates],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.
@@ -65,9 +124,11 @@ try {
     footer: { js: '})' },
   });
   const bundle = readFileSync(join(stage, 'dist/sigil.bundle.js'));
+  const ascii = bundle.every((byte) => byte < 0x80);
+  if (!ascii) process.stderr.write('pack: the bundle is not all ASCII, so every start decodes it as UTF-8 (slower); see asciiRawTemplates\n');
   const bin = readFileSync(join(cliDir, 'scripts/packed-bin.cjs'), 'utf8')
     .replace('@@BUNDLE_SHA256@@', hash('sha256', bundle))
-    .replace('@@BUNDLE_ENCODING@@', bundle.every((b) => b < 0x80) ? 'latin1' : 'utf8');
+    .replace('@@BUNDLE_ENCODING@@', ascii ? 'latin1' : 'utf8');
   mkdirSync(join(stage, 'bin'));
   writeFileSync(join(stage, 'bin/sigil.js'), bin, { mode: 0o755 });
   const manifest = {
