@@ -55,6 +55,16 @@ function prepare(sqlite: Database.Database) {
     approvedPageSearch: sqlite.prepare(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     tokenAuth: sqlite.prepare('SELECT id, principal, role, namespaces, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?'),
+    // An authenticated GET version in one statement (one read transaction, one consistent
+    // snapshot): the token's columns, the version's, then one of its approvals per row (the
+    // token and version repeated; a row of nulls where none is stored). Unordered: the approvals'
+    // index is by reviewer, so a sort here would cost a temporary b-tree every read; sorted by id after.
+    tokenAndVersion: sqlite
+      .prepare(
+        `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, ${VERSION_COLUMNS.replace(/(^|, |\n\s*)(\w+)/g, '$1v.$2')}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
+        FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v ON v.server = ? AND v.version = ? LEFT JOIN approvals a ON a.version_id = v.id`,
+      )
+      .raw(true),
     token: sqlite
       .prepare('SELECT id, principal, secret_hash AS secretHash, role, namespaces, created_at AS createdAt, created_by AS createdBy, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?')
       .raw(true),
@@ -206,9 +216,15 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
   return read(
     db,
     (s) => {
-      const token = s.tokenAuth.get(secretHash) as TokenAuthRow | undefined;
-      const row = versionRow(s.version.get(server, version) as Raw);
-      return { token, found: row && { row, approvals: approvalRows(s.approvals.all(row.id)) } };
+      const rows = s.tokenAndVersion.all(secretHash, server, version) as unknown[][];
+      const r = rows[0]!;
+      const token = r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
+      const row = r[6] === null ? undefined : versionRow(r.slice(6, 27));
+      if (!row) return { token, found: undefined };
+      if (rows.length > 1) rows.sort((x, y) => (x[27] as number) - (y[27] as number));
+      const list: ApprovalRecordRow[] = [];
+      for (const a of rows) if (a[27] !== null) list.push({ digest: a[28], reviewer: a[29], bundle: a[30], createdAt: a[31] } as ApprovalRecordRow);
+      return { token, found: { row, approvals: list } };
     },
     async (q) => {
       const [token] = await q.select({ id: tokens.id, principal: tokens.principal, role: tokens.role, namespaces: tokens.namespaces, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt }).from(tokens).where(eq(tokens.secretHash, secretHash)).limit(1);

@@ -47,9 +47,10 @@ async function fill(db: Db) {
         server: name, version, digest: `sha256:${String(i).repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{}', bundle: '{}',
         signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: name.endsWith('b') && version !== '1.1.0' ? 'approved' : 'pending', risk: 'low', publishedAt: at,
       });
-      // Two approvals of each approved version of one server (each with its audit event).
+      // Two approvals of each approved version of one server (each with its audit event), the
+      // later one by the reviewer first by name: approvals are served by id, not by reviewer.
       if (name === 'io.github.acme/ab' && version !== '1.1.0')
-        for (const reviewer of ['alice', 'bob']) {
+        for (const reviewer of ['bob', 'alice']) {
           const approval = { versionId: v.id, reviewer, digest: `sha256:${reviewer[0]!.repeat(63)}${i}`, bundle: '{}', signerFingerprint: `SHA256:${reviewer}`, createdAt: at };
           await db.transaction(async (tx) => {
             await appendAudit(tx, { actor: reviewer, action: 'version.approve', subject: `${name}@${version}`, details: { approval: approval.digest } });
