@@ -259,6 +259,58 @@ describe('when the server shows the proxy one thing and the host another', () =>
   });
 });
 
+describe('what is forwarded, in whatever form a peer wrote it', () => {
+  // The firewall forwards a line as it came only when its text is exactly JSON.stringify of what
+  // was checked (the wire fast path); any other form is serialised again. Either way every line a
+  // peer reads is JSON.stringify of the checked message, and a server's answer carries no member
+  // beyond jsonrpc, id and result or error.
+  const canonical = (line: string): boolean => line === JSON.stringify(JSON.parse(line));
+  const forms = [
+    '{"jsonrpc":"2.0","id":$ID,"result":{"content":[{"type":"text","text":"plain \\/ \\u0041 \\u001F"}],"n":1.0,"m":1e2,"big":12345678901234567890}}',
+    '{ "result" : { "content" : [ ] } , "jsonrpc" : "2.0" , "id" : $ID }',
+    '{"jsonrpc":"2.0","id":$ID,"result":{"content":[]},"extra":"POISON"}',
+    '{"result":{"content":[],"x":"\\u001f"},"id":$ID,"jsonrpc":"2.0"}',
+    '{"jsonrpc":"2.0","id":$ID,"error":{"code":-1,"message":"no"},"extra":"POISON"}',
+  ];
+
+  it.each(forms.map((f) => [f]))('answers the host with JSON.stringify of the checked answer to %s', async (form) => {
+    const h = hostile({ on: { 'tools/call': [form] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 'call', method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } });
+    const answer = await h.waitFor(answerTo('call'));
+    h.close();
+    expect(await h.exit).toBe(0);
+    const line = h.lines[h.received.indexOf(answer)]!;
+    expect(canonical(line)).toBe(true);
+    expect(Object.keys(answer).sort()).toEqual(['id', 'jsonrpc', answer.error ? 'error' : 'result'].sort());
+    expect(line).not.toContain('POISON');
+    const sent = JSON.parse(form.replace('$ID', '"x"')) as Message;
+    expect(answer.result ?? answer.error).toEqual(sent.result ?? sent.error);
+  });
+
+  it('sends the server JSON.stringify of each checked host request, whatever its form', async () => {
+    const received = file('received');
+    const h = hostile({}, { RECEIVED_LOG: received });
+    await open(h);
+    h.send('{ "jsonrpc" : "2.0", "id" : 7, "method" : "tools\\/call", "params" : { "name" : "add", "arguments" : { "a" : 1.0, "b" : 2e0 } } }');
+    h.send('{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}');
+    h.send('{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"\\u0041"}}');
+    await h.waitFor(answerTo(7));
+    await h.waitFor(answerTo(8));
+    h.close();
+    expect(await h.exit).toBe(0);
+    const got = lines(received);
+    for (const line of got) expect(canonical(line)).toBe(true);
+    const calls = got.map((l) => JSON.parse(l) as Message).filter((m) => m.method === 'tools/call');
+    expect(calls.map((m) => m.params)).toEqual([
+      { name: 'add', arguments: { a: 1, b: 2 } },
+      { name: 'add', arguments: { a: 1, b: 2 } },
+    ]);
+    expect(calls.every((m) => typeof m.id === 'string' && m.id.startsWith('sigil-'))).toBe(true);
+    expect(got).toContain('{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"A"}}');
+  });
+});
+
 describe('when the host calls a tool outside the pin', () => {
   it('answers TOOL_NOT_PINNED, never reaches the server, and keeps the session', async () => {
     const calls = file('calls');

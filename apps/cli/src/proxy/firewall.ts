@@ -1,7 +1,7 @@
 import type { Manifest } from '@sigil/manifest';
 import { collectToolPages } from '@sigil/resolver';
 import { IdMap, hostKey } from './ids.js';
-import { classify, parseStrict, type Classified, type JsonRpcId } from './message.js';
+import { classify, parseStrict, withId, type Classified, type JsonRpcId } from './message.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
 /**
@@ -106,7 +106,7 @@ export class Firewall {
     if (this.state === 'closed' && !this.refusal) return;
     const parsed = parseStrict(bytes);
     if (!parsed.ok) return this.answerHost(null, 'MESSAGE_INVALID', parsed.reason, PARSE_ERROR);
-    this.hostMessage(classify(parsed.value), bytes.length);
+    this.hostMessage(classify(parsed.value, parsed.wire), bytes.length);
   }
 
   /** A host line over the size limit: refused, never forwarded. */
@@ -152,7 +152,7 @@ export class Firewall {
 
   /** A host answer to a server request: forwarded only if the server asked it. */
   private hostResponse(m: Response): void {
-    if (this.serverRequests.delete(hostKey(m.id))) this.sendServer(m.message);
+    if (this.serverRequests.delete(hostKey(m.id))) this.forwardServer(m);
   }
 
   /** Open state: checks one host message and forwards it under a proxy id. */
@@ -167,7 +167,7 @@ export class Firewall {
         if (proxyId !== undefined) this.sendServer({ ...m.message, params: { ...m.params, requestId: proxyId } });
         return;
       }
-      return this.sendServer(m.message);
+      return this.forwardServer(m);
     }
     if (m.method === 'tools/call' && !this.check.allows(m.params?.name)) {
       const name = m.params?.name;
@@ -175,8 +175,11 @@ export class Firewall {
       return this.answerHost(m.id, 'TOOL_NOT_PINNED', `the tool ${JSON.stringify(name ?? null)} is not in the pinned manifest of ${this.options.manifest.name}@${this.options.manifest.version}`);
     }
     if (m.method === 'initialize') return this.answerHost(m.id, 'MESSAGE_INVALID', 'the session is already initialized');
+    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+    const text = m.wire && withId(m.wire, proxyId);
+    if (text !== undefined) return this.options.toServer(text);
     // The parsed message is the firewall's own: its id is replaced in place (same key order as a copy).
-    m.message.id = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+    m.message.id = proxyId;
     this.sendServer(m.message);
   }
 
@@ -208,7 +211,7 @@ export class Firewall {
     if (this.state === 'closed') return;
     const parsed = parseStrict(bytes);
     if (!parsed.ok) return this.refuse('MESSAGE_INVALID', { reason: `the server sent a message that cannot be checked: ${parsed.reason}`, details: {} });
-    const m = classify(parsed.value);
+    const m = classify(parsed.value, parsed.wire);
     if (m.kind === 'batch') return this.refuse('BATCH_REFUSED', { reason: 'the server sent a JSON-RPC batch, which MCP no longer has', details: {} });
     if (m.kind === 'invalid') return this.refuse('MESSAGE_INVALID', { reason: `the server sent an invalid message: ${m.reason}`, details: {} });
     this.serverMessage(m, bytes.length);
@@ -241,10 +244,12 @@ export class Firewall {
     if (this.state !== 'open') return this.holdServer(m, size);
     if (m.kind === 'request') {
       this.serverRequests.add(hostKey(m.id));
-      return this.sendHost(m.message);
+      return this.forwardHost(m);
     }
     if (m.method === 'notifications/tools/list_changed') return this.recheck(m.message);
-    this.sendHost(this.withHostSubscription(m.message));
+    const message = this.withHostSubscription(m.message);
+    if (message === m.message) return this.forwardHost(m);
+    this.sendHost(message);
   }
 
   private holdServer(m: Classified, size: number): void {
@@ -255,7 +260,18 @@ export class Firewall {
 
   /** Checks a server answer to a host request and forwards it under the host's own id. */
   private deliver(hostId: JsonRpcId, method: string, m: Response): void {
-    if (m.error) return this.sendHost({ jsonrpc: '2.0', id: hostId, error: m.error });
+    // An answer forwarded unchanged: its own text under the host's id, when that text is what
+    // JSON.stringify would write and it has no member beside jsonrpc, id and result or error
+    // (classify saw those three), so the bytes equal those of the object built below.
+    const asIs = (): boolean => {
+      const text = m.wire && m.wire.members === 3 ? withId(m.wire, hostId) : undefined;
+      if (text !== undefined) this.options.toHost(text);
+      return text !== undefined;
+    };
+    if (m.error) {
+      if (!asIs()) this.sendHost({ jsonrpc: '2.0', id: hostId, error: m.error });
+      return;
+    }
     let result = m.result!;
     if (method === 'tools/list') {
       const checked = this.check.page(result.tools);
@@ -271,6 +287,7 @@ export class Firewall {
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
     }
+    if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
   }
 
@@ -434,5 +451,19 @@ export class Firewall {
 
   private sendServer(message: Obj): void {
     this.options.toServer(JSON.stringify(message));
+  }
+
+  /**
+   * Forwards a message unchanged: its own text when that is exactly what JSON.stringify writes for
+   * what was checked (parseStrict's wire), the serialised value otherwise; the same bytes either way.
+   */
+  private forwardHost(m: Exclude<Classified, { kind: 'batch' | 'invalid' }>): void {
+    if (m.wire) this.options.toHost(m.wire.text);
+    else this.sendHost(m.message);
+  }
+
+  private forwardServer(m: Exclude<Classified, { kind: 'batch' | 'invalid' }>): void {
+    if (m.wire) this.options.toServer(m.wire.text);
+    else this.sendServer(m.message);
   }
 }

@@ -122,18 +122,23 @@ describe('parseStrict agrees with the reference strict reading', () => {
         if (form === 'escaped') text = escapeAll(text);
         if (form === 'duplicate') text = duplicateFirstKey(text);
         if (form === 'spaced') text = JSON.stringify(value, null, 1);
-        expect(parseStrict(bytes(text)).ok).toBe(referenceStrict(bytes(text)));
+        const parsed = parseStrict(bytes(text));
+        expect(parsed.ok).toBe(referenceStrict(bytes(text)));
+        // A line forwarded as it is must be exactly what JSON.stringify writes for what was checked.
+        if (parsed.ok && parsed.wire) expect(parsed.wire.text).toBe(JSON.stringify(parsed.value));
       }),
       { numRuns: 500 },
     );
   });
 
   it('on arbitrary short texts over a JSON-ish alphabet', () => {
-    const token = fc.constantFrom('{', '}', '[', ']', ',', ':', '"a"', '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '1', '1e400', '-0', '1.5', 'null', 'true', ' ', '"\\u0061"', '"\\\\u0061"');
+    const token = fc.constantFrom('{', '}', '[', ']', ',', ':', '"a"', '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '1', '1e400', '-0', '1.5', 'null', 'true', ' ', '"\\u0061"', '"\\\\u0061"', '1.0', '1E+21', '"\\/"', '"\\u001f"', '"\\u001F"', '"1"', '"id"');
     fc.assert(
       fc.property(fc.array(token, { maxLength: 12 }), (tokens) => {
         const text = tokens.join('');
-        expect(parseStrict(bytes(text)).ok).toBe(referenceStrict(bytes(text)));
+        const parsed = parseStrict(bytes(text));
+        expect(parsed.ok).toBe(referenceStrict(bytes(text)));
+        if (parsed.ok && parsed.wire) expect(parsed.wire.text).toBe(JSON.stringify(parsed.value));
       }),
       { numRuns: 2000 },
     );

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classify, MAX_DEPTH, parseStrict } from './message.js';
+import { classify, MAX_DEPTH, parseStrict, withId } from './message.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -49,6 +49,86 @@ describe('parseStrict', () => {
     expect(parseStrict(bytes('"\\ud83d\\ude00"'))).toMatchObject({ ok: true });
     expect(parseStrict(bytes(`${'['.repeat(MAX_DEPTH)}${']'.repeat(MAX_DEPTH)}`))).toMatchObject({ ok: true });
     expect(parseStrict(bytes(`${'['.repeat(MAX_DEPTH + 1)}${']'.repeat(MAX_DEPTH + 1)}`))).toMatchObject({ ok: false });
+  });
+});
+
+describe('the wire text (a line forwarded as it is, or with its id replaced)', () => {
+  const wireOf = (text: string) => {
+    const parsed = parseStrict(bytes(text));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.wire;
+  };
+
+  it('is the line itself for any value JSON.stringify writes, unless a key starts with a digit', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+        const text = JSON.stringify(value);
+        const wire = wireOf(text);
+        // The parse may reorder integer keys: no wire is claimed where a key starts with a digit.
+        const digitKey = (v: unknown): boolean => typeof v === 'object' && v !== null && (Array.isArray(v) ? v.some(digitKey) : Object.entries(v).some(([k, x]) => /^\d/.test(k) || digitKey(x)));
+        if (digitKey(value)) expect(wire).toBeUndefined();
+        else expect(wire?.text).toBe(text);
+      }),
+    );
+  });
+
+  it.each([
+    ['whitespace', '{"a": 1}'],
+    ['a trailing space', '{"a":1} '],
+    ['an escaped slash', '{"a":"\\/"}'],
+    ['a needless \\u escape', '{"a":"\\u0041"}'],
+    ['an uppercase \\u escape', '{"a":"\\u001F"}'],
+    ['a \\u escape for a short form', '{"a":"\\u000a"}'],
+    ['an escaped surrogate pair', '{"a":"\\ud83d\\ude00"}'],
+    ['1.0', '{"a":1.0}'],
+    ['1e0', '{"a":1e0}'],
+    ['1E+21', '{"a":1E+21}'],
+    ['-0', '{"a":-0}'],
+    ['digits past double precision', '{"a":12345678901234567890}'],
+    ['an integer key the parse moves first', '{"b":1,"1":2}'],
+  ])('is not claimed for %s (JSON.stringify would write other bytes)', (_label, text) => {
+    expect(JSON.stringify(JSON.parse(text))).not.toBe(text);
+    expect(wireOf(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['a lowercase \\u escape for a control character', '{"a":"\\u001f\\u0000"}'],
+    ['short escapes', '{"a":"\\"\\\\\\b\\f\\n\\r\\t"}'],
+    ['raw non-ASCII, U+2028 and DEL', '{"a":"é😀\u2028\u007f/"}'],
+    ['numbers in their shortest form', '{"a":[0,-1,1.5,1e+21,1e-7,-2.5e-8]}'],
+  ])('is the line itself with %s', (_label, text) => {
+    expect(JSON.stringify(JSON.parse(text))).toBe(text);
+    expect(wireOf(text)?.text).toBe(text);
+  });
+
+  it('replaces only the top-level id, giving the bytes of JSON.stringify after an in-place replacement', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string().filter((k) => !/^\d/.test(k) && k !== 'id'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+        fc.nat(4),
+        fc.oneof(fc.string(), fc.integer()),
+        fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+        (rest, at, oldId, newId) => {
+          const entries = Object.entries(rest);
+          entries.splice(Math.min(at, entries.length), 0, ['id', oldId]);
+          // a nested "id" that must stay as it is
+          entries.push(['nested', { id: oldId, list: [{ id: oldId }] }]);
+          const message = Object.fromEntries(entries);
+          const text = JSON.stringify(message);
+          const wire = wireOf(text);
+          if (!wire) return; // a lone surrogate in fc.string() makes the line refused: nothing to replace
+          expect(wire.members).toBe(entries.length);
+          message.id = newId;
+          expect(withId(wire, newId)).toBe(JSON.stringify(message));
+        },
+      ),
+    );
+  });
+
+  it('has no id to replace when the top-level id is not a string or a number', () => {
+    expect(withId(wireOf('{"id":{"id":1}}')!, 2)).toBeUndefined();
+    expect(withId(wireOf('{"x":{"id":1}}')!, 2)).toBeUndefined();
+    expect(withId(wireOf('{"x":{"id":1},"id":"a"}')!, 2)).toBe('{"x":{"id":1},"id":2}');
   });
 });
 

@@ -7,10 +7,25 @@
 export type JsonRpcId = string | number;
 type Obj = Record<string, unknown>;
 
+/**
+ * A line whose text is exactly what `JSON.stringify` writes for its parsed value (no whitespace,
+ * only the escapes and number forms JSON.stringify uses, no key the parse would reorder), so the
+ * text can be forwarded as it is, or with its top-level id replaced (`withId`), instead of
+ * serialising the value again: the bytes are the same either way. `idStart`/`idEnd` bound the
+ * top-level id's value (-1 when it has none that is a string or a number); `members` counts the
+ * top-level object's keys.
+ */
+export interface Wire {
+  text: string;
+  idStart: number;
+  idEnd: number;
+  members: number;
+}
+
 export type Classified =
-  | { kind: 'request'; id: JsonRpcId; method: string; params: Obj | undefined; message: Obj }
-  | { kind: 'notification'; method: string; params: Obj | undefined; message: Obj }
-  | { kind: 'response'; id: JsonRpcId; result: Obj | undefined; error: Obj | undefined; message: Obj }
+  | { kind: 'request'; id: JsonRpcId; method: string; params: Obj | undefined; message: Obj; wire: Wire | undefined }
+  | { kind: 'notification'; method: string; params: Obj | undefined; message: Obj; wire: Wire | undefined }
+  | { kind: 'response'; id: JsonRpcId; result: Obj | undefined; error: Obj | undefined; message: Obj; wire: Wire | undefined }
   | { kind: 'batch' }
   | { kind: 'invalid'; reason: string; id: JsonRpcId | null };
 
@@ -27,7 +42,7 @@ const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): bo
  * number that overflows to a non-finite value (Python's `json.loads` takes `NaN` and `1e400`),
  * no lone surrogate in any string or key, bounded depth.
  */
-export function parseStrict(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false; reason: string } {
+export function parseStrict(bytes: Uint8Array): { ok: true; value: unknown; wire: Wire | undefined } | { ok: false; reason: string } {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -46,8 +61,99 @@ export function parseStrict(bytes: Uint8Array): { ok: true; value: unknown } | {
   const problem = walk(value, 0, scan);
   if (problem) return { ok: false, reason: problem };
   // JSON.parse keeps the last of duplicate keys silently; the text holds more keys than the value then.
-  if (countKeys(text) !== scan.keys) return { ok: false, reason: 'an object holds the same key twice' };
-  return { ok: true, value };
+  // The wire scan counts keys as countKeys does, in the same pass that finds the text canonical.
+  const wire = wireOf(text);
+  if ((wire === undefined ? countKeys(text) : wire.keys) !== scan.keys) return { ok: false, reason: 'an object holds the same key twice' };
+  return { ok: true, value, wire: wire === undefined ? undefined : { text, idStart: wire.idStart, idEnd: wire.idEnd, members: wire.members } };
+}
+
+/**
+ * The wire text of a message with its top-level id replaced: the same bytes as `JSON.stringify` of
+ * the parsed message after `message.id = id` (the id keeps its place among the keys). Undefined
+ * when the message has no string or number id to replace.
+ */
+export function withId(wire: Wire, id: JsonRpcId): string | undefined {
+  if (wire.idEnd < 0) return undefined;
+  return wire.text.slice(0, wire.idStart) + JSON.stringify(id) + wire.text.slice(wire.idEnd);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether a JSON text (already parsed, so well formed) is exactly what `JSON.stringify` writes for
+ * its value, and if so its key count, top-level key count and the span of its top-level id value.
+ * Undefined as soon as anything differs from JSON.stringify's output: whitespace between tokens; an
+ * escape other than \" \\ \b \f \n \r \t or a lowercase \u00XX for a control character
+ * without a short form (so `\/`, `\u0041`, any escaped surrogate); a number not in its shortest
+ * round-trip form (`1.0`, `1e0`, `-0`, digits past double precision); a key starting with a digit
+ * (the parse moves integer keys first). One pass: strings are skipped with indexOf, a backslash
+ * cursor visits each escape once.
+ */
+function wireOf(text: string): { keys: number; members: number; idStart: number; idEnd: number } | undefined {
+  const n = text.length;
+  let i = 0;
+  let depth = 0;
+  let keys = 0;
+  let members = 0;
+  let idStart = -1;
+  let idEnd = -1;
+  // Backslashes occur only inside strings, which are visited in order: one cursor serves them all.
+  let backslash = text.indexOf('\\');
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let close = text.indexOf('"', i + 1);
+      while (backslash !== -1 && backslash < close) {
+        const e = text.charCodeAt(backslash + 1);
+        let next = backslash + 2;
+        if (e === 0x75) {
+          // \u00XX, lowercase hex, for a control character JSON.stringify has no short escape for.
+          const hi = text.charCodeAt(backslash + 4);
+          const lo = text.charCodeAt(backslash + 5);
+          const low = lo >= 0x30 && lo <= 0x39 ? lo - 0x30 : lo >= 0x61 && lo <= 0x66 ? lo - 0x57 : -1;
+          if (text.charCodeAt(backslash + 2) !== 0x30 || text.charCodeAt(backslash + 3) !== 0x30 || (hi !== 0x30 && hi !== 0x31) || low < 0) return undefined;
+          const code = (hi - 0x30) * 16 + low;
+          if (code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d) return undefined;
+          next = backslash + 6;
+        } else if (e !== QUOTE && e !== BACKSLASH && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+          return undefined;
+        }
+        backslash = text.indexOf('\\', next);
+        // The quote found may have been the escaped one.
+        if (close < next) close = text.indexOf('"', next);
+      }
+      if (text.charCodeAt(close + 1) === 0x3a) {
+        const first = text.charCodeAt(i + 1);
+        if (first >= 0x30 && first <= 0x39) return undefined;
+        keys++;
+        if (depth === 1) {
+          members++;
+          if (close - i === 3 && first === 0x69 && text.charCodeAt(i + 2) === 0x64) idStart = close + 2;
+        }
+        i = close + 2;
+        continue;
+      }
+      if (i === idStart) idEnd = close + 1;
+      i = close + 1;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x74 || c === 0x6e) i += 3; // true, null
+    else if (c === 0x66) i += 4; // false
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      for (let d = text.charCodeAt(end); (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = text.charCodeAt(++end));
+      const token = text.slice(i, end);
+      if (String(Number(token)) !== token) return undefined;
+      if (i === idStart) idEnd = end;
+      i = end;
+      continue;
+    } else if (c !== 0x2c) return undefined; // whitespace: JSON.stringify writes none
+    i++;
+  }
+  return { keys, members, idStart, idEnd };
 }
 
 /** One pass over a parsed value: counts its keys, and finds what the strict reading refuses. */
@@ -103,7 +209,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const isId = (v: unknown): v is JsonRpcId => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
 /** Classifies a parsed message as JSON-RPC 2.0 (MCP uses no batches since 2025-06-18). */
-export function classify(value: unknown): Classified {
+export function classify(value: unknown, wire?: Wire): Classified {
   if (Array.isArray(value)) return { kind: 'batch' };
   if (!isObj(value)) return { kind: 'invalid', reason: 'the message is not a JSON object', id: null };
   const id = isId(value.id) ? value.id : null;
@@ -115,8 +221,8 @@ export function classify(value: unknown): Classified {
     if ('result' in value || 'error' in value) return { kind: 'invalid', reason: 'a request carries a result or an error', id };
     if (value.params !== undefined && !isObj(value.params)) return { kind: 'invalid', reason: 'the params are not an object', id };
     const params = value.params as Obj | undefined;
-    if ('id' in value) return { kind: 'request', id: id!, method: value.method, params, message: value };
-    return { kind: 'notification', method: value.method, params, message: value };
+    if ('id' in value) return { kind: 'request', id: id!, method: value.method, params, message: value, wire };
+    return { kind: 'notification', method: value.method, params, message: value, wire };
   }
   if (id === null) return { kind: 'invalid', reason: 'a response without a usable id', id: null };
   const hasResult = 'result' in value;
@@ -124,5 +230,5 @@ export function classify(value: unknown): Classified {
   if (hasResult === hasError) return { kind: 'invalid', reason: 'a response must carry exactly one of result and error', id };
   if (hasResult && !isObj(value.result)) return { kind: 'invalid', reason: 'the result is not an object', id };
   if (hasError && !(isObj(value.error) && typeof value.error.code === 'number' && typeof value.error.message === 'string')) return { kind: 'invalid', reason: 'the error is not a JSON-RPC error object', id };
-  return { kind: 'response', id, result: hasResult ? (value.result as Obj) : undefined, error: hasError ? (value.error as Obj) : undefined, message: value };
+  return { kind: 'response', id, result: hasResult ? (value.result as Obj) : undefined, error: hasError ? (value.error as Obj) : undefined, message: value, wire };
 }
