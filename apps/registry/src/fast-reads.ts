@@ -8,7 +8,7 @@ import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { listServers } from './services/list-servers.js';
 import { getMcpVersion, listMcpServers } from './services/read-mcp-registry.js';
-import { getServerJson, versionWithToken } from './services/views.js';
+import { serverWithToken, versionWithToken } from './services/views.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -59,15 +59,30 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     throw notAuthenticated;
   };
 
-  /** GET version's name and version when the path asks for one plainly (else undefined: Hono refuses it). */
-  function versionAsked(path: string): { name: string; version: string } | undefined {
-    const m = VERSION_PATH.exec(path);
-    if (!m) return undefined;
-    const name = plainName(m[1]!, m[2]!);
-    return name === undefined || versionProblem(m[3]!) ? undefined : { name, version: m[3]! };
+  /**
+   * GET version or GET server when the path asks plainly (else undefined: Hono refuses it): the
+   * token lookup that reads the record in the same statement (one round trip on PostgreSQL for
+   * a version; one statement on SQLite for both), and the answer from that read.
+   */
+  function pointRead(path: string): { lookup: ReturnType<typeof versionWithToken>['lookup']; answer: () => Promise<Answer> } | undefined {
+    let m = VERSION_PATH.exec(path);
+    if (m) {
+      const name = plainName(m[1]!, m[2]!);
+      if (name === undefined || versionProblem(m[3]!)) return undefined;
+      const read = versionWithToken(deps, name, m[3]!);
+      return { lookup: read.lookup, answer: async () => ({ route: '/v1/servers/:namespace/:name/versions/:version', body: await read.bytes(), cors: false }) };
+    }
+    m = SERVER_PATH.exec(path);
+    if (m) {
+      const name = plainName(m[1]!, m[2]!);
+      if (name === undefined) return undefined;
+      const read = serverWithToken(deps, name);
+      return { lookup: read.lookup, answer: async () => ({ route: '/v1/servers/:namespace/:name', body: await read.json(), cors: false }) };
+    }
+    return undefined;
   }
 
-  async function answer(req: IncomingMessage, path: string, query: string, version: ReturnType<typeof versionWithToken> | undefined): Promise<Answer | undefined> {
+  async function answer(req: IncomingMessage, path: string, query: string, point: ReturnType<typeof pointRead>): Promise<Answer | undefined> {
     if (path === '/v1/servers') {
       // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ 256, limit 1-100).
       const q = plainQuery(query, LIST_KEYS);
@@ -88,15 +103,9 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const list = await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin);
       return { route: '/v0.1/servers', body: JSON.stringify(list), cors: true };
     }
-    if (version) return { route: '/v1/servers/:namespace/:name/versions/:version', body: await version.bytes(), cors: false };
-    if (VERSION_PATH.test(path)) return undefined;
-    let m = SERVER_PATH.exec(path);
-    if (m) {
-      const name = plainName(m[1]!, m[2]!);
-      if (name === undefined) return undefined;
-      return { route: '/v1/servers/:namespace/:name', body: await getServerJson(deps, name), cors: false };
-    }
-    m = MCP_VERSION_PATH.exec(path);
+    if (point) return point.answer();
+    if (VERSION_PATH.test(path) || SERVER_PATH.test(path)) return undefined;
+    const m = MCP_VERSION_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       const version = m[3]!;
@@ -121,12 +130,11 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     front.counted.set(req, counted);
     // In process the count is a number; a shared store's is a promise (counted there, atomically).
     if ((typeof counted.address === 'number' ? counted.address : await counted.address) > 0) return false;
-    // GET version: the token and the version in one read (one round trip on PostgreSQL).
-    const asked = versionAsked(path);
-    const version = asked && versionWithToken(deps, asked.name, asked.version);
+    // GET version and GET server: the token and the record in one read.
+    const point = pointRead(path);
     let principal: Principal;
     try {
-      principal = await authenticate(deps, req.headers.authorization, true, refuse, version?.lookup);
+      principal = await authenticate(deps, req.headers.authorization, true, refuse, point?.lookup);
     } catch {
       return false;
     }
@@ -138,7 +146,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (!READ_ROLES.includes(principal.role)) return false;
     let found: Answer | undefined;
     try {
-      found = await answer(req, path, mark < 0 ? '' : url.slice(mark + 1), version);
+      found = await answer(req, path, mark < 0 ? '' : url.slice(mark + 1), point);
     } catch {
       // NOT_FOUND and every other refusal: Hono answers it (the reads changed nothing).
       return false;

@@ -85,6 +85,7 @@ export {
   readVersion,
   readVersionById,
   readVersionsByIds,
+  readTokenAndSummaries,
   readTokenAndVersion,
   readVersionWithApprovals,
   readVersionSummaries,

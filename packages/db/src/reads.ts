@@ -47,6 +47,14 @@ function prepare(sqlite: Database.Database) {
     // By the server's own index: with many versions the planner would otherwise walk every row
     // in id order (ORDER BY id … LIMIT) or every approved version (status index) to find one server's.
     summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC'),
+    // An authenticated GET server in one statement: the token's columns, then one version summary
+    // per row (the token repeated; nulls where none is stored), newest first.
+    tokenAndSummaries: sqlite
+      .prepare(
+        `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, v.id, v.version, v.digest, v.status, v.risk, v.published_at
+        FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = ? ORDER BY v.id DESC`,
+      )
+      .raw(true),
     latest: sqlite.prepare('SELECT version, status, digest FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC LIMIT 1'),
     approvedOf: sqlite.prepare("SELECT id, version FROM versions INDEXED BY versions_server_version_idx WHERE server = ? AND status = 'approved'"),
     serverPage: sqlite.prepare(`${SERVER_PAGE} ORDER BY s.name LIMIT ?`),
@@ -240,6 +248,32 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
       const row = r![6] === null ? undefined : versionRow(r!.slice(6, 27));
       return { token, found: row && { row, approvals: r![27] as ApprovalRecordRow[] } };
     },
+  );
+}
+
+/**
+ * The token whose secret hashes to `secretHash` and every version of `server`, newest first
+ * (what {@link readVersionSummaries} gives), read together for an authenticated GET server: one
+ * statement on SQLite; on PostgreSQL the two named statements.
+ */
+export function readTokenAndSummaries(db: Executor, secretHash: string, server: string): Promise<{ token: TokenAuthRow | undefined; summaries: VersionSummaryRow[] }> {
+  const apart = async () => {
+    const token = await readToken(db, secretHash);
+    const summaries = await readVersionSummaries(db, server);
+    return { token: token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt }, summaries };
+  };
+  return read(
+    db,
+    (s) => {
+      const rows = s.tokenAndSummaries.all(secretHash, server) as unknown[][];
+      const r = rows[0]!;
+      const token = r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
+      const summaries: VersionSummaryRow[] = [];
+      for (const v of rows) if (v[6] !== null) summaries.push({ id: v[6], version: v[7], digest: v[8], status: v[9], risk: v[10], publishedAt: v[11] } as VersionSummaryRow);
+      return { token, summaries };
+    },
+    apart,
+    apart,
   );
 }
 

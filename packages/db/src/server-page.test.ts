@@ -18,9 +18,11 @@ import {
   readApprovedVersions,
   readLatestVersion,
   readServerPage,
+  readTokenAndSummaries,
   readTokenAndVersion,
   readVersionById,
   readVersionsByIds,
+  readVersionSummaries,
   readVersionWithApprovals,
   revokeToken,
   searchServers,
@@ -151,6 +153,18 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     const both = await readTokenAndVersion(db(), hash, server, version);
     expect(both.token).toEqual(token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt });
     expect(both.found).toEqual(await readVersionWithApprovals(db(), server, version));
+  });
+
+  it.each([
+    ['a server with versions', 'sha256:host', 'io.github.acme/ab'],
+    ['a server without versions', 'sha256:host', 'io.github.acme/empty'],
+    ['an unknown server', 'sha256:host', 'io.github.acme/zz'],
+    ['an unknown token', 'sha256:nobody', 'io.github.acme/ab'],
+  ])('reads a token and a server\'s versions together as each on its own: %s', async (_label, hash, server) => {
+    const token = await tokenBySecretHash(db(), hash);
+    const both = await readTokenAndSummaries(db(), hash, server);
+    expect(both.token).toEqual(token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt });
+    expect(both.summaries).toEqual(await readVersionSummaries(db(), server));
   });
 
   it('reads a revoked token with its revocation', async () => {

@@ -1,6 +1,7 @@
 import {
   approvalsOf,
   readApprovals,
+  readTokenAndSummaries,
   readTokenAndVersion,
   readVersionSummaries,
   readVersionWithApprovals,
@@ -10,6 +11,7 @@ import {
   type TokenAuthRow,
   type VersionRecordRow,
   type VersionRow,
+  type VersionSummaryRow,
   type VersionWithApprovals,
 } from '@sigil/db';
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
@@ -144,7 +146,28 @@ async function recordParts(deps: Deps, row: VersionRecordRow, approvalRows?: rea
 
 /** A server and its versions, newest first, as JSON text (only the columns the answer shows are read). */
 export async function getServerJson(deps: Deps, name: string): Promise<string> {
-  const rows = await readVersionSummaries(deps.db, name);
+  return serverJson(deps, name, await readVersionSummaries(deps.db, name));
+}
+
+/**
+ * An authenticated GET server in one read: `lookup` is the token lookup for `authenticate`,
+ * which reads the server's versions in the same statement as the token (on SQLite); `json()`
+ * then answers {@link getServerJson} from that read, or reads now when no token was looked up
+ * (an anonymous read).
+ */
+export function serverWithToken(deps: Deps, name: string): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; json: () => Promise<string> } {
+  let summaries: VersionSummaryRow[] | undefined;
+  return {
+    lookup: async (secretHash) => {
+      const both = await readTokenAndSummaries(deps.db, secretHash, name);
+      summaries = both.summaries;
+      return both.token;
+    },
+    json: () => (summaries ? serverJson(deps, name, summaries) : getServerJson(deps, name)),
+  };
+}
+
+async function serverJson(deps: Deps, name: string, rows: readonly VersionSummaryRow[]): Promise<string> {
   // A version's server exists (a foreign key): only a server without versions needs the check.
   if (rows.length === 0 && !(await serverExists(deps.db, name))) throw new ServiceError('NOT_FOUND', `no server ${name}`);
   const versions: ServerRecord['versions'] = rows.map((v) => ({ version: v.version, digest: v.digest as VersionRecord['digest'], status: v.status, risk: v.risk, publishedAt: v.publishedAt }));
