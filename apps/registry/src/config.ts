@@ -6,6 +6,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'a key fingerprint, SHA256:<base64 of 43 characters>');
 
 /** The registry's settings, read from the environment once, in main.ts. */
 export const ConfigSchema = z.object({
@@ -29,6 +30,13 @@ export const ConfigSchema = z.object({
   SIGIL_TSA_KEY_FILE: z.string().optional(),
   SIGIL_TSA_CHAIN: z.string().optional(),
   SIGIL_TSA_CHAIN_FILE: z.string().optional(),
+  /**
+   * On PostgreSQL, a deliberate key rotation: the fingerprint (`SHA256:<base64>`) of the status
+   * or log key the instances sign with now, which this instance's key replaces. Without it an
+   * instance whose key is not the one the database records refuses to start (KEY_MISMATCH).
+   */
+  SIGIL_STATUS_KEY_REPLACES: fingerprint.optional(),
+  SIGIL_LOG_KEY_REPLACES: fingerprint.optional(),
   /** More TSA chains the trusted root lists (rotation: retired TSAs, whose timestamps must still verify, and the next one). */
   SIGIL_TSA_EXTRA_CHAINS_FILE: z.string().optional(),
   SIGIL_BOOTSTRAP_TOKEN: z

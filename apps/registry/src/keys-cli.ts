@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { createKeyFiles, loadRegistryKeys } from './keys.js';
+import { keyFingerprint } from './services/check-registry-keys.js';
 import { formatVerifierKey, logOrigin } from '@sigil/tlog';
 
 // `sigil-registry keys init <dir> [--log-url URL]`: makes the registry's keys once, for every
@@ -27,7 +28,7 @@ async function main(args: string[]): Promise<number> {
     [
       created.length > 0 ? `created ${created.join(', ')} in ${dir} (private keys 0600, directories 0700; tsa-ca/ holds the TSA's CA key: keep it offline, no instance needs it)` : `${dir} already holds every key; nothing created`,
       `status key  ${keys.statusFingerprint}   (give every instance SIGIL_STATUS_KEY_FILE=${dir}/status.key)`,
-      `log key     ${formatVerifierKey(logOrigin(logUrl), keys.logPublicKey)}   (SIGIL_LOG_KEY_FILE=${dir}/log.key)`,
+      `log key     ${keyFingerprint(keys.logPublicKey)}   ${formatVerifierKey(logOrigin(logUrl), keys.logPublicKey)}   (SIGIL_LOG_KEY_FILE=${dir}/log.key)`,
       `TSA         SIGIL_TSA_KEY_FILE=${dir}/tsa/tsa.key SIGIL_TSA_CHAIN_FILE=${dir}/tsa/chain.pem`,
       '',
     ].join('\n'),

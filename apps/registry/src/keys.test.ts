@@ -2,10 +2,12 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openStore, registryKey } from '@sigil/db';
 import { createTestDatabase, repoRoot, runProcess, startRegistry, type RegistryProcess, type TestDatabase } from '@sigil/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keyFileProblem } from './key-file.js';
 import { createKeyFiles, KEY_FILES, KeyError, loadRegistryKeys } from './keys.js';
+import { keyFingerprint } from './services/check-registry-keys.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -249,4 +251,127 @@ describe('several registry processes on one PostgreSQL database', () => {
     expect(existsSync(join(a.dataDir, 'keys'))).toBe(false);
     expect(existsSync(join(b.dataDir, 'keys'))).toBe(false);
   }, 90_000);
+});
+
+describe('instances on one PostgreSQL database with different keys', () => {
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    await Promise.all(running.splice(0).map((r) => r.stop('SIGKILL')));
+    await Promise.all(databases.map((d) => d.drop()));
+  });
+  const fresh = async () => {
+    const d = await createTestDatabase();
+    databases.push(d);
+    return d;
+  };
+  const filesOf = (k: string) => ({
+    SIGIL_STATUS_KEY_FILE: join(k, KEY_FILES.statusKey),
+    SIGIL_LOG_KEY_FILE: join(k, KEY_FILES.logKey),
+    SIGIL_TSA_KEY_FILE: join(k, KEY_FILES.tsaKey),
+    SIGIL_TSA_CHAIN_FILE: join(k, KEY_FILES.tsaChain),
+  });
+  const start = async (env: Record<string, string>) => {
+    const r = await startRegistry({ dataDir: tempDir(), env: { SIGIL_ANONYMOUS_READ: 'true', ...env } });
+    running.push(r);
+    return r;
+  };
+  const fingerprints = async (k: string) => {
+    const keys = await loadRegistryKeys(k);
+    return { status: keys.statusFingerprint, log: keyFingerprint(keys.logPublicKey) };
+  };
+  const recorded = async (url: string) => {
+    const store = await openStore({ url, path: '' });
+    try {
+      return { status: await registryKey(store.db, 'status'), log: await registryKey(store.db, 'log') };
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('refuse the second instance when each made its own keys in its data directory (a cluster upgraded from per-instance keys)', async () => {
+    const db = await fresh();
+    // No key given: each instance is provisioned keys of its own in its data directory.
+    const first = await start({ SIGIL_DATABASE_URL: db.url });
+    const mine = await fingerprints(join(first.dataDir, 'keys'));
+    expect(await recorded(db.url)).toMatchObject({ status: { fingerprint: mine.status, replaces: null }, log: { fingerprint: mine.log, replaces: null } });
+    const other = tempDir();
+    const refused = await startRegistry({ dataDir: other, env: { SIGIL_DATABASE_URL: db.url } }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    const theirs = await fingerprints(join(other, 'keys'));
+    expect(refused).toContain(
+      `sigil-registry: error KEY_MISMATCH: this instance's status key is ${theirs.status}, and the instances on this database sign with ${mine.status} (recorded `,
+    );
+    expect(refused).toContain(`start it with SIGIL_STATUS_KEY_REPLACES=${mine.status} (docs/deploy.md, "Rotation")`);
+    // Only the log key differs: refused as well, naming the log key.
+    const k = join(first.dataDir, 'keys');
+    const logOnly = await start({ SIGIL_DATABASE_URL: db.url, ...filesOf(k), SIGIL_LOG_KEY_FILE: join(other, 'keys', KEY_FILES.logKey) }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(logOnly).toMatch(new RegExp(`error KEY_MISMATCH: this instance's log key is ${theirs.log.replace(/[+/]/g, '\\$&')}, and the instances on this database sign with`));
+    // Given the first instance's keys, it starts and answers with the same status key.
+    const second = await start({ SIGIL_DATABASE_URL: db.url, ...filesOf(k) });
+    expect(await (await fetch(`${second.url}/v1/keys`)).json()).toEqual(await (await fetch(`${first.url}/v1/keys`)).json());
+    expect((await recorded(db.url)).status?.fingerprint).toBe(mine.status);
+  }, 120_000);
+
+  it('rotate only when told which key is replaced, and then refuse the old key', async () => {
+    const db = await fresh();
+    const [a, b] = [await keyDir(), await keyDir()];
+    const [fa, fb] = [await fingerprints(a), await fingerprints(b)];
+    await start({ SIGIL_DATABASE_URL: db.url, ...filesOf(a) });
+    const newStatus = { SIGIL_DATABASE_URL: db.url, ...filesOf(a), SIGIL_STATUS_KEY_FILE: join(b, KEY_FILES.statusKey) };
+    // A replacement that names another key than the recorded one is refused, and says so.
+    const wrong = await start({ ...newStatus, SIGIL_STATUS_KEY_REPLACES: fb.status }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(wrong).toContain(`error KEY_MISMATCH: SIGIL_STATUS_KEY_REPLACES names ${fb.status}, but this instance's status key is ${fb.status}, and the instances on this database sign with ${fa.status}`);
+    const rotated = await start({ ...newStatus, SIGIL_STATUS_KEY_REPLACES: fa.status });
+    expect(await (await fetch(`${rotated.url}/v1/keys`)).json()).toMatchObject({ keys: [{ fingerprint: fb.status }] });
+    expect(await recorded(db.url)).toMatchObject({ status: { fingerprint: fb.status, replaces: fa.status }, log: { fingerprint: fa.log, replaces: null } });
+    // Another instance restarted on the new key starts (the setting left in changes nothing); one on the old key does not.
+    await start({ ...newStatus, SIGIL_STATUS_KEY_REPLACES: fa.status });
+    await expect(start({ SIGIL_DATABASE_URL: db.url, ...filesOf(a) })).rejects.toThrow(`error KEY_MISMATCH: this instance's status key is ${fa.status}, and the instances on this database sign with ${fb.status}`);
+    // The log key likewise: a cut-over names the key it replaces.
+    const newLog = { ...newStatus, SIGIL_LOG_KEY_FILE: join(b, KEY_FILES.logKey) };
+    await expect(start(newLog)).rejects.toThrow(`SIGIL_LOG_KEY_REPLACES=${fa.log}`);
+    await start({ ...newLog, SIGIL_LOG_KEY_REPLACES: fa.log });
+    expect(await recorded(db.url)).toMatchObject({ log: { fingerprint: fb.log, replaces: fa.log } });
+  }, 120_000);
+
+  it('take the log key of a log from before the record to be the one that signed its newest checkpoint', async () => {
+    const db = await fresh();
+    const [a, b] = [await keyDir(), await keyDir()];
+    const first = await start({ SIGIL_DATABASE_URL: db.url, ...filesOf(a) });
+    await first.stop();
+    // A database migrated from before registry_keys: a log and its checkpoints, no record.
+    const forget = async () => {
+      const store = await openStore({ url: db.url, path: '' });
+      await store.raw.run('delete from registry_keys');
+      await store.close();
+    };
+    await forget();
+    const other = { SIGIL_DATABASE_URL: db.url, ...filesOf(a), SIGIL_LOG_KEY_FILE: join(b, KEY_FILES.logKey) };
+    await expect(start(other)).rejects.toThrow(new RegExp(`error KEY_MISMATCH: this instance's log key \\S+ did not sign the log's newest checkpoint \\(size \\d+, signed .*SIGIL_LOG_KEY_REPLACES=<the old log key's fingerprint>`));
+    const [fa, fb] = [await fingerprints(a), await fingerprints(b)];
+    // The key that signed it is recorded as it is.
+    await (await start({ SIGIL_DATABASE_URL: db.url, ...filesOf(a) })).stop();
+    expect(await recorded(db.url)).toMatchObject({ log: { fingerprint: fa.log, replaces: null } });
+    await forget();
+    await start({ ...other, SIGIL_LOG_KEY_REPLACES: fa.log });
+    expect(await recorded(db.url)).toMatchObject({ status: { fingerprint: fa.status, replaces: null }, log: { fingerprint: fb.log, replaces: fa.log } });
+  }, 120_000);
+
+  it('record the keys of the first of two instances starting together with different keys, and refuse the other', async () => {
+    const db = await fresh();
+    const [a, b] = [await keyDir(), await keyDir()];
+    const outcomes = await Promise.allSettled([a, b].map((k) => start({ SIGIL_DATABASE_URL: db.url, ...filesOf(k) })));
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const winner = outcomes[0]!.status === 'fulfilled' ? a : b;
+    expect((await recorded(db.url)).status?.fingerprint).toBe((await fingerprints(winner)).status);
+    expect(String((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/error KEY_MISMATCH: this instance's status key is/);
+  }, 120_000);
 });

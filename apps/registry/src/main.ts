@@ -11,6 +11,7 @@ import { ConfigError, loadEnv, settingsFrom, type Env } from './config.js';
 import type { Deps } from './deps.js';
 import { givenKeys, KeyError, loadRegistryKeys } from './keys.js';
 import { logRegistryKeys } from './services/append-log.js';
+import { checkRegistryKeys } from './services/check-registry-keys.js';
 import { backfillLog } from './services/backfill-log.js';
 import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
@@ -54,6 +55,14 @@ async function start(): Promise<void> {
   // On PostgreSQL several instances share the database: none may make keys of its own.
   const keys = await loadRegistryKeys(join(dataDir, 'keys'), givenKeys(env), { generate: !env.SIGIL_DATABASE_URL });
   const deps: Deps = { db: database.db, keys, settings: settingsFrom(env), logger, metrics: createMetrics(), linter: createLinter() };
+  // Several instances on one database sign with the keys it records, or none starts with another
+  // (KEY_MISMATCH); checked before this instance signs anything (the backfill signs checkpoints).
+  if (env.SIGIL_DATABASE_URL) {
+    for (const k of await checkRegistryKeys(deps, { status: env.SIGIL_STATUS_KEY_REPLACES, log: env.SIGIL_LOG_KEY_REPLACES }, new Date().toISOString())) {
+      if (k.replaces) logger.warn({ use: k.use, fingerprint: k.fingerprint, replaces: k.replaces }, `${k.use} key rotated: every instance on this database must now sign with this key`);
+      else logger.info({ use: k.use, fingerprint: k.fingerprint }, `${k.use} key recorded: every instance on this database must sign with this key`);
+    }
+  }
 
   await bootstrap(deps, env, dataDir);
   // A database from before the log (migration 0004): its accepted history is logged first.

@@ -33,6 +33,7 @@ export {
   type LogEntryInput,
   type LogEntryRow,
 } from './log.js';
+export { recordRegistryKey, registryKey, type RegistryKeyRow, type RegistryKeyUse } from './registry-keys.js';
 export {
   allServers,
   approvalByReviewerOrKey,

@@ -71,3 +71,4 @@ export const auditEvents = convert(sqlite.auditEvents);
 export const logEntries = convert(sqlite.logEntries);
 export const logNodes = convert(sqlite.logNodes);
 export const logCheckpoints = convert(sqlite.logCheckpoints);
+export const registryKeys = convert(sqlite.registryKeys);

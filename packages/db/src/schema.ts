@@ -243,3 +243,20 @@ export const logCheckpoints = sqliteTable('log_checkpoints', {
   envelope: text('envelope').notNull(),
   signedAt: text('signed_at').notNull(),
 });
+
+/**
+ * The keys the registry signs with, one row per use (`status`, `log`): every instance on one
+ * database must sign with these, so the first instance records its keys and any other refuses to
+ * start with a different one. A row changes only by a deliberate rotation, which names the key it
+ * replaces (`SIGIL_STATUS_KEY_REPLACES`, `SIGIL_LOG_KEY_REPLACES`; docs/deploy.md, "Keys").
+ */
+export const registryKeys = sqliteTable('registry_keys', {
+  /** `status` or `log`. */
+  use: text('use').primaryKey(),
+  /** `SHA256:<base64>` of the public key's SPKI DER (publicKeyFingerprint). */
+  fingerprint: text('fingerprint').notNull(),
+  publicKey: text('public_key').notNull(),
+  recordedAt: text('recorded_at').notNull(),
+  /** The fingerprint of the key this one replaced; null for the first. */
+  replaces: text('replaces'),
+});
