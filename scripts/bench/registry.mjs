@@ -111,7 +111,14 @@ const cpuOf = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticks;
 };
-function wrk(url, post, pid) {
+// On PostgreSQL the server's processes for the registry's database (its pool and pipelined
+// connections) work for every read too: their CPU time per request is shown beside the node's.
+const monitor = pgdb ? new pg.Client({ connectionString: TEST_POSTGRES_URL }) : undefined;
+await monitor?.connect();
+const backends = async () => (monitor ? (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [pgdb.name])).rows.map((r) => r.pid) : []);
+const cpuOfAll = (pids) => new Map(pids.map((p) => [p, (() => { try { return cpuOf(p); } catch { return 0; } })()]));
+async function wrk(url, post, pid) {
+  const before = cpuOfAll(await backends());
   const cpu = cpuOf(pid);
   const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', lua] : []), url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -120,7 +127,11 @@ function wrk(url, post, pid) {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   if (non2xx > 0) throw new Error(`${url}: ${non2xx} non-2xx answers`);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  return { rps, p99, cpuUs: ((cpuOf(pid) - cpu) / requests) * 1e6 };
+  const cpuUs = ((cpuOf(pid) - cpu) / requests) * 1e6;
+  // A backend that ended during the run is left out; one that began counts from zero.
+  let db = 0;
+  for (const [p, after] of cpuOfAll([...before.keys(), ...(await backends())])) db += after - (before.get(p) ?? 0);
+  return { rps, p99, cpuUs, dbUs: (db / requests) * 1e6 };
 }
 
 // Warm both servers up first (JIT, caches), so the first endpoint measured is not the cold one.
@@ -128,8 +139,8 @@ execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', '-H', `Authorization: Be
 execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', `http://127.0.0.1:${port + 1}${versionPath}`], { encoding: 'utf8' });
 const rows = [];
 for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true]]) {
-  const sigil = wrk(`${base}${path}`, post, registry.pid);
-  const floor = wrk(`http://127.0.0.1:${port + 1}${path}`, post, bare.pid);
+  const sigil = await wrk(`${base}${path}`, post, registry.pid);
+  const floor = await wrk(`http://127.0.0.1:${port + 1}${path}`, post, bare.pid);
   rows.push({ label, sigil, floor });
 }
 
@@ -201,7 +212,7 @@ const measureScale = async (total) => {
   seedDb?.pragma('wal_checkpoint(TRUNCATE)');
   const stored = seedDb ? seedDb.prepare('SELECT count(*) AS n FROM versions').get().n : Number((await seedPg.query('SELECT count(*) AS n FROM versions')).rows[0].n);
   console.log(`scale: ${stored} versions stored (seeded in ${took} s)`);
-  for (const [label, path] of scalePaths) (scale[label] ??= {})[total] = wrk(`${base}${path}`, false, registry.pid);
+  for (const [label, path] of scalePaths) (scale[label] ??= {})[total] = await wrk(`${base}${path}`, false, registry.pid);
 };
 // The 100-version case now (the publishes below add 200 versions).
 await measureScale(100);
@@ -230,10 +241,10 @@ console.log(`${postgres ? 'PostgreSQL' : 'SQLite'}; node ${process.version}; loa
 // Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
 // POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
 const goal = { 'GET version': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3 };
-console.log('endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil');
+console.log(`endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil${pgdb ? ' | PostgreSQL CPU µs/req' : ''}`);
 for (const r of rows) {
   console.log(
-    `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}`,
+    `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}${pgdb ? ` | ${r.sigil.dbUs.toFixed(0)}` : ''}`,
   );
 }
 console.log(`publishes/s (8 concurrent, signed, verified, linted, audited): ${publishes.toFixed(0)}, ${(publishes / 200).toFixed(2)}x the goal of 200/s`);
@@ -241,6 +252,7 @@ console.log(`publishes/s (8 concurrent, signed, verified, linted, audited): ${pu
 await measureScale(100_000);
 seedDb?.close();
 await seedPg?.end();
+await monitor?.end();
 // CPU µs per request beside the p99: under a loaded machine the p99 is mostly the wait for a
 // core, the CPU time is what the read itself costs.
 console.log('scale read                 | p99 ms at 100 versions | at 100,000 | ratio (goal)          | req/s at 100 | at 100,000 | CPU µs/req at 100 | at 100,000');

@@ -428,7 +428,7 @@ class NumbersClient extends pg.Client {
  * before anything else runs.
  * @example const { db, close } = await openPostgres(process.env.SIGIL_DATABASE_URL);
  */
-export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number; writes?: PostgresWrites } = {}): Promise<OpenPostgres> {
+export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number; writes?: PostgresWrites; pipelines?: number } = {}): Promise<OpenPostgres> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types: INT8_AS_NUMBER, Client: NumbersClient });
   // An idle connection the server ends (a restart, a terminated backend) is dropped by the pool,
   // and the next query opens another; unheard, the pool's 'error' would end the process.
@@ -446,7 +446,8 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
   }
   const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') }).length;
   const stats = { retries: 0 };
-  const db = new PostgresDb(pool, migrations, options.writes ?? 'advisory-lock', stats);
+  const pipelines = new Pipelines(url, options.pipelines ?? 2);
+  const db = new PostgresDb(pool, migrations, options.writes ?? 'advisory-lock', stats, pipelines);
   const rows = async <T>(sql: string, params: readonly unknown[]) => (await pool.query(numberedPlaceholders(sql), params as unknown[])) as unknown as pg.QueryResult<T & pg.QueryResultRow>;
   return {
     db,
@@ -458,7 +459,10 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
       get: async <T>(sql: string, params: readonly unknown[] = []) => (await rows<T>(sql, params)).rows[0],
       run: async (sql: string, params: readonly unknown[] = []) => (await rows(sql, params)).rowCount ?? 0,
     },
-    close: () => endPool(pool),
+    close: async () => {
+      await pipelines.end();
+      await endPool(pool);
+    },
   };
 }
 
@@ -504,6 +508,7 @@ class PostgresDb implements Db {
     private readonly migrations: number,
     private readonly writes: PostgresWrites,
     private readonly stats: { retries: number },
+    private readonly pipelines: Pipelines,
   ) {
     // The same table objects on both dialects: the queries use only what both builders share.
     this.drizzled = drizzlePg(pool) as unknown as Drizzle;
@@ -517,6 +522,11 @@ class PostgresDb implements Db {
 
   handle(): Drizzle {
     return this.inside.getStore()?.handle() ?? this.drizzled;
+  }
+
+  /** @internal a pipelined connection for one short read now, or undefined inside a transaction (its own connection) or while none is connected. */
+  pipelined(): PgQueryable | undefined {
+    return this.inside.getStore() ? undefined : this.pipelines.client();
   }
 
   idle(): Promise<void> {
@@ -564,6 +574,87 @@ class PostgresDb implements Db {
     } finally {
       client.release(broken);
     }
+  }
+}
+
+/** What node-postgres' Pool and Client both answer. */
+export interface PgQueryable {
+  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Connections in node-postgres' pipeline mode for the short hot reads (point lookups by index):
+ * a statement is written without waiting for the one before it to be answered, and the
+ * statements of one turn of the event loop leave in one write (the socket is corked until
+ * setImmediate), so a burst of concurrent reads costs one write on each side and one wake-up of
+ * the server process instead of one per read, and the server answers them back to back. The
+ * turns alternate between `size` connections, so the server works on two batches at once. Every
+ * read is still a statement of its own, answered from the database. A connection that fails is
+ * dropped (its reads fail, and the read path answers through the Hono app, on the pool) and made
+ * again on the next read; until it is connected, reads use the pool.
+ */
+/** The `application_name` of the pipelined read connections. */
+export const PIPELINED_READS = 'sigil-pipelined-reads';
+
+class Pipelines {
+  private readonly clients: Array<pg.Client | undefined>;
+  private readonly ready: boolean[];
+  private turn = 0;
+  private corked: pg.Client | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly url: string,
+    size: number,
+  ) {
+    this.clients = new Array<pg.Client | undefined>(size).fill(undefined);
+    this.ready = new Array<boolean>(size).fill(false);
+  }
+
+  /** The connection for this turn of the event loop, corked until the turn ends; undefined while it connects. */
+  client(): PgQueryable | undefined {
+    if (this.clients.length === 0 || this.ended) return undefined;
+    if (this.corked) return this.corked;
+    const slot = this.turn++ % this.clients.length;
+    const client = this.clients[slot] ?? this.open(slot);
+    if (!this.ready[slot]) return undefined;
+    const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+    stream.cork();
+    this.corked = client;
+    setImmediate(() => {
+      this.corked = undefined;
+      stream.uncork();
+    });
+    return client;
+  }
+
+  private open(slot: number): pg.Client {
+    // Named in pg_stat_activity, apart from the pool's connections.
+    const client = new NumbersClient({ connectionString: this.url, types: INT8_AS_NUMBER, pipeline: true, application_name: PIPELINED_READS } as pg.ClientConfig);
+    this.clients[slot] = client;
+    const drop = () => {
+      if (this.clients[slot] !== client) return;
+      this.clients[slot] = undefined;
+      this.ready[slot] = false;
+      client.end().catch(() => {});
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    client.connect().then(
+      () => {
+        if (this.clients[slot] === client) this.ready[slot] = true;
+      },
+      drop,
+    );
+    return client;
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    const open = this.clients.filter((c) => c !== undefined);
+    this.clients.fill(undefined);
+    this.ready.fill(false);
+    await Promise.all(open.map((c) => c.end().catch(() => {})));
   }
 }
 

@@ -2,7 +2,25 @@ import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@sigil/testing';
 import { hashLeaf, merkleTreeHash, treeRoot, treeRootNodes } from '@sigil/tlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, appendLogEntries, auditTip, logEntriesForAny, insertApproval, insertServer, insertVersion, logHashes, logSize, openPostgres, setVersionStatus, verifyAuditChain, versionOf, type OpenPostgres } from './index.js';
+import {
+  appendAudit,
+  appendLogEntries,
+  auditTip,
+  logEntriesForAny,
+  insertApproval,
+  insertServer,
+  insertVersion,
+  logHashes,
+  logSize,
+  openPostgres,
+  readVersion,
+  readVersionWithApprovals,
+  setVersionStatus,
+  verifyAuditChain,
+  versionOf,
+  type OpenPostgres,
+} from './index.js';
+import { PIPELINED_READS } from './database.js';
 
 // The same query functions over a real PostgreSQL server (a database of this file's own).
 let pgdb: TestDatabase;
@@ -134,4 +152,42 @@ describe('PostgreSQL', () => {
     expect(v.id).toBe(3_000_000_001);
     expect((await versionOf(b.db, 'io.github.acme/far', '1.0.0'))?.id).toBe(3_000_000_001);
   });
+
+  it('answers the short reads of one turn on pipelined connections, each with its own row, and replaces a connection the server ends', async () => {
+    const o = await openPostgres(pgdb.url);
+    const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
+    try {
+      const names = Array.from({ length: 40 }, (_, i) => `io.github.acme/pipe-${i}`);
+      for (const name of names.slice(0, 20)) await publish(o, name);
+      // The first reads open the connections (answered on the pool meanwhile).
+      for (let i = 0; (await pipelined()) < 2; i++) {
+        expect(i).toBeLessThan(200);
+        await readVersion(o.db, names[0]!, '1.0.0');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Forty reads in one turn, half of versions that exist: each answer is its own.
+      const read = await Promise.all(names.map((name) => readVersion(o.db, name, '1.0.0')));
+      expect(read.map((r) => r?.server)).toEqual(names.map((name, i) => (i < 20 ? name : undefined)));
+      const both = await Promise.all(names.slice(18, 22).map((name) => readVersionWithApprovals(o.db, name, '1.0.0')));
+      expect(both.map((r) => r?.row.server)).toEqual([names[18], names[19], undefined, undefined]);
+      // Inside a transaction a read through the database sees the transaction's own rows (its connection, not a pipeline).
+      await o.db.transaction(async () => {
+        await publish(o, 'io.github.acme/in-tx');
+        expect((await readVersion(o.db, 'io.github.acme/in-tx', '1.0.0'))?.server).toBe('io.github.acme/in-tx');
+      });
+      // The server ends both pipelined connections: reads in flight may fail, later ones are answered.
+      await raw('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS]);
+      for (let i = 0; ; i++) {
+        expect(i).toBeLessThan(200);
+        const r = await readVersion(o.db, names[1]!, '1.0.0').catch(() => undefined);
+        if (r && (await pipelined()) === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect((await readVersion(o.db, names[2]!, '1.0.0'))?.server).toBe(names[2]);
+    } finally {
+      await o.close();
+    }
+    // Closed with the pool.
+    expect(await pipelined()).toBe(0);
+  }, 60_000);
 });

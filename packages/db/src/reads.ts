@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
-import { type Drizzle, type Executor, numberedPlaceholders, query } from './database.js';
+import { type Drizzle, type Executor, numberedPlaceholders, type PgQueryable, query } from './database.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
 
 type TokenRow = typeof tokens.$inferSelect;
@@ -86,35 +86,39 @@ type Statements = ReturnType<typeof prepare>;
  * server parses and plans a named statement once per connection and the driver then sends only
  * Bind and Execute, and no query builder runs per call: with every read a round trip to another
  * process on the same cores, the builder and the server's parse were most of a GET's cost.
+ * `pipelined`: a short read by index (one token, one version, one server's versions), sent on a
+ * pipelined connection outside transactions (database.ts, Pipelines); the listing pages, whose
+ * time grows with a search, go to the pool so they never hold up the reads queued behind them.
  */
 function pgListing(text: string): string {
   return text.replaceAll('INDEXED BY versions_server_version_idx ', '');
 }
 const PG_VERSION_COLUMNS = VERSION_COLUMNS.replace(/ AS (\w+)/g, ' AS "$1"');
 const PG = {
-  version: { name: 'sigil_read_version', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE server = $1 AND version = $2` },
+  version: { name: 'sigil_read_version', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE server = $1 AND version = $2`, pipelined: true },
   // The version and its approvals in one statement (one round trip for GET version).
   versionWithApprovals: {
     name: 'sigil_read_version_with_approvals',
     text: `SELECT ${PG_VERSION_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('digest', a.digest, 'reviewer', a.reviewer, 'bundle', a.bundle, 'createdAt', a.created_at) ORDER BY a.id), '[]')
       FROM approvals a WHERE a.version_id = versions.id) AS approvals FROM versions WHERE server = $1 AND version = $2`,
+    pipelined: true,
   },
-  versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1` },
+  versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1`, pipelined: true },
   versionsByIds: { name: 'sigil_read_versions_by_ids', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = ANY($1::bigint[])` },
   approvalDigestsOf: { name: 'sigil_read_approval_digests_of', text: 'SELECT version_id AS "versionId", digest, created_at AS "createdAt" FROM approvals WHERE version_id = ANY($1::bigint[]) ORDER BY id' },
-  approvalDigests: { name: 'sigil_read_approval_digests', text: 'SELECT digest, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id' },
+  approvalDigests: { name: 'sigil_read_approval_digests', text: 'SELECT digest, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id', pipelined: true },
   // The listing pages: SQLite's statements without its index hints (PostgreSQL's planner takes the
   // server's index by itself), with numbered parameters.
   serverPage: { name: 'sigil_read_server_page', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} ORDER BY s.name LIMIT ?`)) },
   serverPageSearch: { name: 'sigil_read_server_page_search', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name LIMIT ?`)) },
   approvedPage: { name: 'sigil_read_approved_page', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`)) },
   approvedPageSearch: { name: 'sigil_read_approved_page_search', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`)) },
-  approvals: { name: 'sigil_read_approvals', text: 'SELECT digest, reviewer, bundle, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id' },
-  serverExists: { name: 'sigil_read_server_exists', text: 'SELECT 1 AS one FROM servers WHERE name = $1' },
-  summaries: { name: 'sigil_read_summaries', text: 'SELECT id, version, digest, status, risk, published_at AS "publishedAt" FROM versions WHERE server = $1 ORDER BY id DESC' },
-  latest: { name: 'sigil_read_latest', text: 'SELECT version, status, digest FROM versions WHERE server = $1 ORDER BY id DESC LIMIT 1' },
-  approvedOf: { name: 'sigil_read_approved_of', text: "SELECT id, version FROM versions WHERE server = $1 AND status = 'approved'" },
-  auditTip: { name: 'sigil_read_audit_tip', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1' },
+  approvals: { name: 'sigil_read_approvals', text: 'SELECT digest, reviewer, bundle, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id', pipelined: true },
+  serverExists: { name: 'sigil_read_server_exists', text: 'SELECT 1 AS one FROM servers WHERE name = $1', pipelined: true },
+  summaries: { name: 'sigil_read_summaries', text: 'SELECT id, version, digest, status, risk, published_at AS "publishedAt" FROM versions WHERE server = $1 ORDER BY id DESC', pipelined: true },
+  latest: { name: 'sigil_read_latest', text: 'SELECT version, status, digest FROM versions WHERE server = $1 ORDER BY id DESC LIMIT 1', pipelined: true },
+  approvedOf: { name: 'sigil_read_approved_of', text: "SELECT id, version FROM versions WHERE server = $1 AND status = 'approved'", pipelined: true },
+  auditTip: { name: 'sigil_read_audit_tip', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1', pipelined: true },
   // The token asking and the version it asks for (with its approvals) in one statement: one
   // round trip for an authenticated GET version. Rows as arrays (the token's columns, then the
   // version's, then its approvals): no column names to match up per row.
@@ -125,20 +129,24 @@ const PG = {
       LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('digest', a.digest, 'reviewer', a.reviewer, 'bundle', a.bundle, 'createdAt', a.created_at) ORDER BY a.id), '[]')
         FROM approvals a WHERE a.version_id = versions.id) FROM versions WHERE server = $2 AND version = $3) AS v ON true`,
     rowMode: 'array',
+    pipelined: true,
   },
   token: {
     name: 'sigil_read_token',
     text: 'SELECT id, principal, secret_hash AS "secretHash", role, namespaces, created_at AS "createdAt", created_by AS "createdBy", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM tokens WHERE secret_hash = $1',
+    pipelined: true,
   },
 } as const;
 
-/** What node-postgres' Pool and Client both answer (drizzle puts one of them on its handle). */
-interface PgQueryable {
-  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[] }>;
-}
-
-/** A named statement of {@link PG} on the executor's connection (the pool, or the transaction's client). */
-function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array' }, values: unknown[]): Promise<R[]> {
+/**
+ * A named statement of {@link PG} on the executor's connection (the pool, or the transaction's
+ * client); a short one (`pipelined`) on a pipelined connection when outside a transaction.
+ */
+function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean }, values: unknown[]): Promise<R[]> {
+  if (statement.pipelined) {
+    const client = (ex as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
+    if (client) return client.query({ name: statement.name, text: statement.text, values, ...(statement.rowMode ? { rowMode: statement.rowMode } : {}) }).then((r) => r.rows as R[]);
+  }
   return query(ex, (q) => ({
     execute: async () => (await (q as Drizzle & { $client: PgQueryable }).$client.query({ ...statement, values })).rows as R[],
   }));
