@@ -3,7 +3,7 @@ import { mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
 import { AllowedIdentity, SignerPolicy, TrustedRootJson, publicKeyFingerprint } from '@sigil/signing/verify';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
-import { readBoundedText } from './lockfile.js';
+import { readBoundedTextSync } from './lockfile.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
 // Parsed once per start: zod's compiled fast path (built with new Function on a schema's first
@@ -182,9 +182,12 @@ export async function loadPublisherPolicy(path: string): Promise<Array<{ namespa
 }
 
 async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
-  const text = await readBoundedText(path, MAX_POLICY_BYTES).catch((e: unknown) => {
+  let text: string;
+  try {
+    text = readBoundedTextSync(path, MAX_POLICY_BYTES);
+  } catch (e) {
     throw invalid(`cannot read the policy ${path}: ${(e as Error).message}`, e);
-  });
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -207,7 +210,7 @@ function referencedFileReader(policyPath: string): FileReader {
   return async (rel, at) => {
     const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
     try {
-      return await readBoundedText(target, MAX_REFERENCED_FILE_BYTES);
+      return readBoundedTextSync(target, MAX_REFERENCED_FILE_BYTES);
     } catch (e) {
       throw invalid(`the policy's ${at} points to ${target}, which cannot be read: ${(e as Error).message}`, e);
     }

@@ -6,7 +6,7 @@ import { VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
 import { checkLogged, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
-import { readBoundedText, readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
+import { readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
 import { judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 import { verifyVersion, type VerifiedVersion } from './verify-version.js';
@@ -331,7 +331,7 @@ export class HostTrustStore {
   private async readStatusBundle(): Promise<unknown> {
     let text: string;
     try {
-      text = await readBoundedText(this.statusPath, MAX_RECORD_BYTES);
+      text = readBoundedTextSync(this.statusPath, MAX_RECORD_BYTES);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw ResolveError.of('', 'STORE_INVALID', `cannot read the stored status ${this.statusPath}: ${(e as Error).message}`, undefined, e);
@@ -400,7 +400,7 @@ export class HostTrustStore {
     if (this.cacheLoaded) return;
     this.cacheLoaded = true;
     try {
-      this.cache.load(JSON.parse(await readBoundedText(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES)));
+      this.cache.load(JSON.parse(readBoundedTextSync(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES)));
     } catch {
       // no cache yet, or unreadable: verify from scratch
     }
