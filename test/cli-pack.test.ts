@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -63,7 +63,7 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(existsSync(join(work, 'host.key.pub'))).toBe(true);
   });
 
-  it('runs from its own source when the code cache is damaged, and writes a good one again; NODE_DISABLE_COMPILE_CACHE=1 writes none', async () => {
+  it('runs from its own source when the code cache is damaged or others may write it, and writes a good one again; NODE_DISABLE_COMPILE_CACHE=1 writes none', async () => {
     const home = join(dir, 'home-cache');
     const codeCache = join(home, '.cache', 'sigil', 'code-cache');
     const first = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: home } });
@@ -76,6 +76,11 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(damaged.code, damaged.stderr).toBe(0);
     expect(damaged.stdout.trim()).toBe(first.stdout.trim());
     expect(readFileSync(file).equals(Buffer.alloc(good.length, 0x5a))).toBe(false);
+    // A cache file others may write is never used: it is replaced by one of this run's (0600).
+    chmodSync(file, 0o666);
+    const loose = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: home } });
+    expect(loose.code, loose.stderr).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     const bare = join(dir, 'home-nocache');
     const off = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: bare, NODE_DISABLE_COMPILE_CACHE: '1' } });
     expect(off.code, off.stderr).toBe(0);

@@ -63,7 +63,9 @@ function readCache() {
   try {
     cacheFd = openSync(cacheFile, 'r');
     const cacheStat = fstatSync(cacheFd);
-    if (!cacheStat.isFile() || (process.getuid !== undefined && cacheStat.uid !== process.getuid()) || (cacheStat.mode & 0o022) !== 0) return undefined;
+    // POSIX owner and mode; Windows reports neither (a user's profile folder is private there).
+    const foreign = process.platform !== 'win32' && ((process.getuid !== undefined && cacheStat.uid !== process.getuid()) || (cacheStat.mode & 0o022) !== 0);
+    if (!cacheStat.isFile() || foreign) return undefined;
     return readFileSync(cacheFd);
   } catch {
     return undefined;
