@@ -309,12 +309,19 @@ describe('when the stored status is the replay floor', () => {
     const s = await store(h);
     await s.lock([{ name: WEATHER, version: '1.0.0' }]);
     const file = join(h, '.sigil-cache', 'status.json');
-    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { dsseEnvelope: { signatures: Array<{ sig: string }> } };
-    const sig = Buffer.from(bundle.dsseEnvelope.signatures[0]!.sig, 'base64');
+    // Stored as received: a batched answer, the batch's bundle beside the statement and its proof.
+    const stored = readFileSync(file, 'utf8');
+    const answer = JSON.parse(stored) as { bundle: { dsseEnvelope: { signatures: Array<{ sig: string }> } }; statement: string };
+    const sig = Buffer.from(answer.bundle.dsseEnvelope.signatures[0]!.sig, 'base64');
     sig[sig.length - 1]! ^= 1;
-    bundle.dsseEnvelope.signatures[0]!.sig = sig.toString('base64');
-    writeFileSync(file, JSON.stringify(bundle));
+    answer.bundle.dsseEnvelope.signatures[0]!.sig = sig.toString('base64');
+    writeFileSync(file, JSON.stringify(answer));
     expect(await codeOf(s.resolve())).toBe('STORE_INVALID');
+    expect(await codeOf(s.resolve({ offline: true }))).toBe('STORE_INVALID');
+    // The batch signature intact, the statement changed: its proof no longer leads to the signed root.
+    const leaf = JSON.parse(stored) as { statement: string };
+    leaf.statement = Buffer.from(Buffer.from(leaf.statement, 'base64').toString().replace('"approved"', '"pending"')).toString('base64');
+    writeFileSync(file, JSON.stringify(leaf));
     expect(await codeOf(s.resolve({ offline: true }))).toBe('STORE_INVALID');
   });
 

@@ -4,7 +4,8 @@
 //   GET  /v1/servers/{ns}/{name}/versions/{v}   (reading a version)
 //   GET  /v1/servers/{ns}/{name}                (a server and its versions)
 //   GET  /v0.1/servers/{name}/versions/latest    (the official MCP registry read API)
-//   POST /v1/status                             (one freshly signed status statement per request)
+//   POST /v1/status                             (a fresh status statement per request, batched as hosts ask: one signature per batch)
+//   POST /v1/status without batch               (the same, signed on its own)
 // each beside a bare node:http server returning the same bytes in the same run, and publishes
 // per second (concurrent signed publishes through the full pipeline). Prints the ratios.
 // Usage: node scripts/bench/registry.mjs [seconds per wrk run, default 8] [connections, default 32] [--postgres]
@@ -86,24 +87,31 @@ const serverPath = '/v1/servers/io.github.acme/weather';
 const serverBytes = Buffer.from(await (await fetch(`${base}${serverPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
 const mcpPath = '/v0.1/servers/io.github.acme%2Fweather/versions/latest';
 const mcpBytes = Buffer.from(await (await fetch(`${base}${mcpPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
-const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'] });
-const statusBytes = Buffer.from(await (await fetch(`${base}/v1/status`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: statusBody })).arrayBuffer());
+// As hosts ask it (packages/resolver: a nonce, batched), and signed on its own (batch left out).
+const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'], nonce: 'YmVuY2gtbm9uY2UtMDAwMDAx', batch: true });
+const singleBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'], nonce: 'YmVuY2gtbm9uY2UtMDAwMDAx' });
+const statusOf = async (body) => Buffer.from(await (await fetch(`${base}/v1/status`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body })).arrayBuffer());
+const statusBytes = await statusOf(statusBody);
+const singleBytes = await statusOf(singleBody);
 
 // The baseline: bare node:http returning the same bytes, in a child process like the registry.
 const bare = spawn(
   process.execPath,
   [
     '-e',
-    `const http=require('node:http');const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');const sv=Buffer.from(process.env.SV,'base64');const m=Buffer.from(process.env.M,'base64');
-     http.createServer((q,r)=>{const b=q.url==='/v1/status'?s:q.url.startsWith('/v0.1/')?m:q.url.endsWith('/weather')?sv:v;q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
+    `const http=require('node:http');const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');const s1=Buffer.from(process.env.S1,'base64');const sv=Buffer.from(process.env.SV,'base64');const m=Buffer.from(process.env.M,'base64');
+     http.createServer((q,r)=>{const b=q.url==='/v1/status'?(q.headers['x-bench']==='single'?s1:s):q.url.startsWith('/v0.1/')?m:q.url.endsWith('/weather')?sv:v;q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
   ],
-  { env: { ...process.env, V: versionBytes.toString('base64'), S: statusBytes.toString('base64'), SV: serverBytes.toString('base64'), M: mcpBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
+  { env: { ...process.env, V: versionBytes.toString('base64'), S: statusBytes.toString('base64'), S1: singleBytes.toString('base64'), SV: serverBytes.toString('base64'), M: mcpBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
 );
 stopAll.push(() => bare.kill('SIGKILL'));
 await new Promise((r) => bare.stdout.once('data', r));
 
 const lua = join(work, 'post.lua');
 writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(statusBody)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+// The same request signed on its own; X-Bench tells the bare server which bytes to return (the registry ignores it).
+const singleLua = join(work, 'post-single.lua');
+writeFileSync(singleLua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(singleBody)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["X-Bench"] = "single"\n`);
 // CPU seconds a process has used (user + system), from /proc: under a loaded machine the
 // requests per second swing with what else runs, the CPU time per request much less.
 const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -120,7 +128,7 @@ const cpuOfAll = (pids) => new Map(pids.map((p) => [p, (() => { try { return cpu
 async function wrk(url, post, pid) {
   const before = cpuOfAll(await backends());
   const cpu = cpuOf(pid);
-  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', lua] : []), url], { encoding: 'utf8' });
+  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', post === 'single' ? singleLua : lua] : []), url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99 = p99raw ? Number(p99raw[1]) * { us: 0.001, ms: 1, s: 1000 }[p99raw[2]] : NaN;
@@ -138,7 +146,7 @@ async function wrk(url, post, pid) {
 execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', '-H', `Authorization: Bearer ${reader}`, `${base}${versionPath}`], { encoding: 'utf8' });
 execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', `http://127.0.0.1:${port + 1}${versionPath}`], { encoding: 'utf8' });
 const rows = [];
-for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true]]) {
+for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true], ['POST status 1 sig', '/v1/status', 'single']]) {
   const sigil = await wrk(`${base}${path}`, post, registry.pid);
   const floor = await wrk(`http://127.0.0.1:${port + 1}${path}`, post, bare.pid);
   rows.push({ label, sigil, floor });
@@ -237,10 +245,10 @@ await Promise.all(Array.from({ length: 8 }, async () => {
 }));
 const publishes = count / ((performance.now() - started) / 1000);
 
-console.log(`${postgres ? 'PostgreSQL' : 'SQLite'}; node ${process.version}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; wrk -t2 -c${connections} -d${seconds}s over loopback; ${versionBytes.length} B version, ${statusBytes.length} B status`);
+console.log(`${postgres ? 'PostgreSQL' : 'SQLite'}; node ${process.version}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; wrk -t2 -c${connections} -d${seconds}s over loopback; ${versionBytes.length} B version, ${statusBytes.length} B status (${singleBytes.length} B signed on its own)`);
 // Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
 // POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
-const goal = { 'GET version': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3 };
+const goal = { 'GET version': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3, 'POST status 1 sig': '-' };
 console.log(`endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil${pgdb ? ' | PostgreSQL CPU µs/req' : ''}`);
 for (const r of rows) {
   console.log(

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type OpenDatabase } from '@sigil/db';
-import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
+import { openStore, type Store } from '@sigil/db';
+import { createTestStore, type TestStore } from '@sigil/testing';
+import { type BatchedStatement, SigningError, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle } from '@sigil/signing/verify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from './config.js';
@@ -14,6 +15,8 @@ import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
 import { type PairedListener, seedVersionStates, startPairedListener } from './paired-listeners.fixture.js';
 import { bootstrapAdmin } from './services/create-token.js';
+import { issueStatus } from './services/issue-status.js';
+import { revokeVersion } from './services/revoke-version.js';
 
 /**
  * POST /v1/status answered before Hono (fast-status.ts) against the Hono app alone, over real
@@ -24,7 +27,8 @@ import { bootstrapAdmin } from './services/create-token.js';
 const dir = mkdtempSync(join(tmpdir(), 'sigil-fast-status-'));
 const ADMIN = 'fast-status-test-admin-token-000';
 const NAME = 'io.github.acme/weather';
-let database: OpenDatabase;
+let database: Store;
+let store: TestStore;
 type Side = PairedListener;
 const sides: Side[] = [];
 const t = {} as { reader: string; revoked: string };
@@ -60,17 +64,20 @@ function post(url: string, body: string, headers: Record<string, string> = {}, c
 function comparable(r: Answer, statusKey: string) {
   const { date: _date, 'x-request-id': id, 'content-length': _length, ...headers } = r.headers;
   if (r.status !== 200) return { status: r.status, headers, body: id ? r.body.replaceAll(id, '<request id>') : r.body };
-  const { statement } = verifyStatementBundle((JSON.parse(r.body) as { bundle: Record<string, unknown> }).bundle, statusKey, { predicateType: STATUS_PREDICATE_TYPE });
+  const answer = JSON.parse(r.body) as { bundle: Record<string, unknown>; proof?: unknown };
+  // A batched answer: its statement, verified through its proof and the batch's signature.
+  const { statement } = answer.proof ? verifyBatchedStatement(answer as unknown as BatchedStatement, statusKey, { predicateType: STATUS_PREDICATE_TYPE }) : verifyStatementBundle(answer.bundle, statusKey, { predicateType: STATUS_PREDICATE_TYPE });
   // The registry is named by the origin asked (each side listens on its own port).
   const { issuedAt: _i, expiresAt: _e, registry: _r, ...predicate } = statement.predicate as Record<string, unknown>;
-  return { status: r.status, headers, body: { ...statement, predicate } };
+  return { status: r.status, headers, fields: Object.keys(answer), body: { ...statement, predicate } };
 }
 
 let fast: Side;
 let hono: Side;
 
 beforeAll(async () => {
-  database = openDatabase(join(dir, 'registry.db'));
+  store = await createTestStore(dir);
+  database = await openStore(store);
   const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
   await bootstrapAdmin(deps, ADMIN);
   const seeded = await seedVersionStates(deps, ADMIN);
@@ -82,19 +89,23 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(sides.map((s) => new Promise((ok) => s.server.close(ok))));
-  database.close();
+  await database?.close();
+  await store?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const json = { 'content-type': 'application/json' };
 const reader = () => ({ ...json, authorization: `Bearer ${t.reader}` });
-const body = (refs: string[], nonce?: string) => JSON.stringify({ refs, ...(nonce ? { nonce } : {}) });
+const body = (refs: string[], nonce?: string, batch?: unknown) => JSON.stringify({ refs, ...(nonce ? { nonce } : {}), ...(batch !== undefined ? { batch } : {}) });
 type Headers = () => Record<string, string>;
 const answered: Array<readonly [string, string, Headers]> = [
   ['one approved version', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwMQ'), reader],
   ['every state, an unknown version, an unknown server and an invalid reference', body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`, `${NAME}@1.3.0`, `${NAME}@9.9.9`, 'io.github.acme/nothing@1.0.0', 'no-at-sign'], 'c2lnaWwtbm9uY2UtMDAwMg'), reader],
   ['a repeated reference, anonymously, with a request id', body([`${NAME}@1.0.0`, `${NAME}@1.0.0`]), () => ({ ...json, 'x-request-id': 'caller-id-1' })],
   ['a JSON media type with parameters', body([`${NAME}@1.2.0`]), () => ({ ...reader(), 'content-type': 'application/json; charset=utf-8' })],
+  ['one approved version, batched', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwMw', true), reader],
+  ['every state, batched', body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`, `${NAME}@1.3.0`, `${NAME}@9.9.9`, 'no-at-sign'], 'c2lnaWwtbm9uY2UtMDAwNA', true), reader],
+  ['batch: false, signed on its own', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwNQ', false), reader],
 ];
 const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['a revoked token', 401, body([`${NAME}@1.0.0`]), () => ({ ...json, authorization: `Bearer ${t.revoked}` })],
@@ -105,6 +116,7 @@ const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['an unknown field', 422, JSON.stringify({ refs: [`${NAME}@1.0.0`], extra: 1 }), reader],
   ['no references', 422, body([]), reader],
   ['a nonce too short', 422, body([`${NAME}@1.0.0`], 'short'), reader],
+  ['a batch flag that is not a boolean', 422, body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwNg', 'yes'), reader],
   ['another media type', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'text/plain' })],
   ['a media type that only starts like JSON', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/json-seq' })],
   ['a media type with a space before +json', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/a b+json' })],
@@ -178,5 +190,53 @@ describe('the status hot path', () => {
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example');
     expect(cors.fallbacks).toBe(1);
+  });
+});
+
+describe('when status questions are batched', () => {
+  const nonce = (i: number) => `c2lnaWwtYmF0Y2gtbm9uY2Ut${i}`;
+  const ask = (deps: Deps, n: number, refs = [`${NAME}@1.0.0`]) =>
+    Promise.all(Array.from({ length: n }, (_, i) => issueStatus(deps, refs, nonce(i), 'http://registry.example', true))) as Promise<BatchedStatement[]>;
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+      return 'accepted';
+    } catch (e) {
+      return e instanceof SigningError ? e.code : `thrown ${String(e)}`;
+    }
+  };
+
+  it('signs the questions of one turn once: one batch bundle, each answer its own leaf and proof', async () => {
+    const answers = await ask(fast.deps, 5);
+    const key = fast.deps.keys.statusPublicKey;
+    expect(new Set(answers.map((a) => JSON.stringify(a.bundle))).size).toBe(1);
+    expect(answers.map((a) => [a.proof.index, a.proof.treeSize])).toEqual([0, 1, 2, 3, 4].map((i) => [i, 5]));
+    answers.forEach((a, i) => {
+      const { statement } = verifyBatchedStatement(a, key, { predicateType: STATUS_PREDICATE_TYPE });
+      expect(statement.predicate).toMatchObject({ nonce: nonce(i), entries: [{ ref: `${NAME}@1.0.0`, status: 'approved' }] });
+    });
+  });
+
+  it('refuses a proof of another answer, a changed leaf, a wrong tree size and a changed path (SIGNATURE_INVALID)', async () => {
+    const [a, b] = await ask(fast.deps, 3);
+    const key = fast.deps.keys.statusPublicKey;
+    const verify = (x: BatchedStatement) => () => verifyBatchedStatement(x, key, { predicateType: STATUS_PREDICATE_TYPE });
+    expect(codeOf(verify({ ...a!, proof: b!.proof }))).toBe('SIGNATURE_INVALID');
+    const text = Buffer.from(a!.statement, 'base64').toString().replace('"approved"', '"revoked"');
+    expect(codeOf(verify({ ...a!, statement: Buffer.from(text).toString('base64') }))).toBe('SIGNATURE_INVALID');
+    expect(codeOf(verify({ ...a!, proof: { ...a!.proof, treeSize: 4 } }))).toBe('SIGNATURE_INVALID');
+    expect(codeOf(verify({ ...a!, proof: { ...a!.proof, hashes: [...a!.proof.hashes.slice(1), a!.proof.hashes[0]!] } }))).toBe('SIGNATURE_INVALID');
+    const [other] = await ask(fast.deps, 3);
+    expect(codeOf(verify({ ...a!, bundle: other!.bundle }))).toBe('SIGNATURE_INVALID');
+    expect(codeOf(verify(a!))).toBe('accepted');
+  });
+
+  it('answers from the database as it is when the batch is made: a revocation shows in the next batch', async () => {
+    const [before] = await ask(fast.deps, 2, [`${NAME}@1.2.0`]);
+    const entry = (a: BatchedStatement) => (verifyBatchedStatement(a, fast.deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate as { entries: Array<{ status: string }> }).entries[0]!.status;
+    expect(entry(before!)).toBe('pending');
+    await revokeVersion(fast.deps, { name: 'alice', role: 'security', namespaces: [], tokenId: null }, NAME, '1.2.0', 'withdrawn');
+    const [after] = await ask(fast.deps, 2, [`${NAME}@1.2.0`]);
+    expect(entry(after!)).toBe('revoked');
   });
 });

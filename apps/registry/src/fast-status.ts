@@ -8,7 +8,7 @@ import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front
 import { MAX_BODY_DEPTH, READ_ROLES } from './http.js';
 import { isJsonMediaType } from './routes/kit.js';
 import { authenticate } from './services/authenticate.js';
-import { issueStatus } from './services/issue-status.js';
+import { issueStatusText } from './services/issue-status.js';
 
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
@@ -67,7 +67,7 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     if (!request.success) return undefined;
     const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
     const origin = originOf(`${scheme}://${host}`);
-    return { text: JSON.stringify(await issueStatus(deps, request.data.refs, request.data.nonce, origin)), principal };
+    return { text: await issueStatusText(deps, request.data.refs, request.data.nonce, origin, request.data.batch === true), principal };
   }
 
   // The origin URL parsing gives a Host (a plain one still normalises, `0x7f.1` is 127.0.0.1),

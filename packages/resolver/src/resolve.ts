@@ -49,12 +49,19 @@ function limitsOf(options: RegistryOptions): FetchLimits {
   return { ...DEFAULT_FETCH_LIMITS, ...options.limits };
 }
 
-/** One signed status for these references, answering this nonce (the bundle, unverified). */
+/**
+ * One signed status for these references, answering this nonce, unverified: asked batched (one
+ * registry signature over many answers, each with its inclusion proof), so the batched answer
+ * `{bundle, statement, proof}`; a registry that signs each answer on its own sends `{bundle}`,
+ * and its bundle is returned. verifyStatusSignature takes both.
+ */
 export async function fetchStatus(options: RegistryOptions, refs: string[], nonce: string): Promise<unknown> {
   const url = `${options.policy.registryUrl}/v1/status`;
-  const response = await fetchJson(url, { method: 'POST', body: { refs, nonce }, token: options.token }, limitsOf(options));
+  const response = await fetchJson(url, { method: 'POST', body: { refs, nonce, batch: true }, token: options.token }, limitsOf(options));
   if (response.status !== 200) throw httpRefusal('', url, response);
-  return (response.json as { bundle?: unknown } | undefined)?.bundle;
+  const answer = response.json as { bundle?: unknown; statement?: unknown; proof?: unknown } | undefined;
+  if (answer !== null && typeof answer === 'object' && 'proof' in answer) return { bundle: answer.bundle, statement: answer.statement, proof: answer.proof };
+  return answer?.bundle;
 }
 
 /**

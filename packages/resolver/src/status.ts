@@ -1,5 +1,5 @@
-import { StatusPredicate, type StatusEntry } from '@sigil/manifest';
-import { STATUS_PREDICATE_TYPE, verifyStatementBundle, type VerificationCache } from '@sigil/signing/verify';
+import { StatusPredicate, StatusResponse, type StatusEntry } from '@sigil/manifest';
+import { type BatchedStatement, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle, type VerificationCache } from '@sigil/signing/verify';
 import { ResolveError } from './errors.js';
 import type { TrustPolicy } from './policy.js';
 
@@ -63,20 +63,35 @@ export function judgeStatus(status: StatusPredicate, policy: TrustPolicy, contex
  * The signature and shape of a status statement only (no freshness): signed by the status key
  * the policy pins (SIGNATURE_INVALID), a well-formed predicate (RESPONSE_INVALID). The host's
  * stored status is loaded through this to serve as its replay floor, whatever its age.
+ *
+ * Two forms are accepted, each as the registry signs it: a Sigstore bundle of the statement
+ * (signed on its own; every status stored before batching), or a batched answer
+ * `{bundle, statement, proof}` whose statement is a leaf of a Merkle tree whose root the bundle
+ * signs (docs/resolver.md, "Batched status"): the proof must lead the exact statement bytes to
+ * the signed root, of the signed tree size, or it is SIGNATURE_INVALID like a bad signature.
  */
 export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cache?: VerificationCache): StatusPredicate {
   const refuse = (code: 'SIGNATURE_INVALID' | 'RESPONSE_INVALID', message: string, cause?: unknown): never => {
     throw ResolveError.of('', code, message, undefined, cause);
   };
   if (bundle === null || typeof bundle !== 'object' || Array.isArray(bundle)) refuse('RESPONSE_INVALID', 'the registry sent no status bundle');
+  let verify: (key: string) => unknown;
+  if ('proof' in (bundle as object)) {
+    const answer = StatusResponse.safeParse(bundle, { jitless: true });
+    if (!answer.success || answer.data.statement === undefined || answer.data.proof === undefined) return refuse('RESPONSE_INVALID', 'the batched status is not {bundle, statement, proof}');
+    const batched = answer.data as BatchedStatement;
+    verify = (key) => verifyBatchedStatement(batched, key, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
+  } else {
+    verify = (key) => verifyStatementBundle(bundle as Record<string, unknown>, key, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
+  }
   let predicate: unknown;
   try {
-    predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.statusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
+    predicate = verify(policy.statusKey);
   } catch (e) {
     // During a rotation the policy also names the announced next key; either one verifies.
     if (policy.nextStatusKey === undefined) return refuse('SIGNATURE_INVALID', `the status is not signed by the registry key pinned in the policy: ${(e as Error).message}`, e);
     try {
-      predicate = verifyStatementBundle(bundle as Record<string, unknown>, policy.nextStatusKey, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
+      predicate = verify(policy.nextStatusKey);
     } catch (next) {
       return refuse('SIGNATURE_INVALID', `the status is signed by neither the registry key nor the next key pinned in the policy: ${(e as Error).message}; ${(next as Error).message}`, next);
     }

@@ -12,6 +12,20 @@ export const MANIFEST_PREDICATE_TYPE = 'https://sigil.dev/attestation/manifest/v
 export const APPROVAL_PREDICATE_TYPE = 'https://sigil.dev/attestation/approval/v1';
 /** Predicate type of the registry's signed, expiring status statement (schema owned by the registry). */
 export const STATUS_PREDICATE_TYPE = 'https://sigil.dev/attestation/status/v1';
+/**
+ * Predicate type of the registry's one signature over a batch of status statements: its one
+ * subject, named {@link STATUS_BATCH_SUBJECT}, has the batch's Merkle tree root as its sha256
+ * (RFC 9162 section 2.1 hashing over the exact statement bytes), and the predicate states the
+ * tree size (docs/api.md, "Batched status").
+ */
+export const STATUS_BATCH_PREDICATE_TYPE = 'https://sigil.dev/attestation/status-batch/v1';
+/** Subject name of a status batch statement. */
+export const STATUS_BATCH_SUBJECT = 'status-batch';
+/** Most leaves one status batch signature covers, as a verifier accepts them. */
+export const MAX_STATUS_BATCH_LEAVES = 65_536;
+/** Predicate of a status batch statement. */
+export const StatusBatchPredicate = z.strictObject({ treeSize: z.number().int().min(1).max(MAX_STATUS_BATCH_LEAVES) });
+export type StatusBatchPredicate = z.infer<typeof StatusBatchPredicate>;
 /** SLSA provenance v1 (the standard predicate type, not ours). */
 export const SLSA_PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
 

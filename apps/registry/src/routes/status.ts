@@ -14,14 +14,15 @@ export function statusRoutes(deps: Deps) {
     operationId: 'issueStatus',
     tags: ['status'],
     summary: 'Signed, expiring status of versions',
-    description: 'One in-toto statement, signed with the registry’s status key (GET /v1/keys), covering every reference asked and echoing the nonce. Roles: reader and up (or anonymous).',
+    description:
+      'One in-toto statement, signed with the registry’s status key (GET /v1/keys), covering every reference asked and echoing the nonce. With `batch: true` the statement is signed as a leaf of a Merkle tree over the answers of a short window: `bundle` signs the tree’s root, `statement` and `proof` are this answer’s leaf and inclusion path. Roles: reader and up (or anonymous).',
     security: BEARER_OR_ANONYMOUS,
     middleware: [authorize(deps, READ_ROLES, 'reading status', { anonymous: true }), jsonBody] as const,
-    request: { body: { required: true, content: { 'application/json': { schema: StatusRequest.meta({ example: { refs: ['io.github.acme/weather@1.2.0'], nonce: 'c2lnaWwtbm9uY2UtMDAwMQ' } }) } } } },
+    request: { body: { required: true, content: { 'application/json': { schema: StatusRequest.meta({ example: { refs: ['io.github.acme/weather@1.2.0'], nonce: 'c2lnaWwtbm9uY2UtMDAwMQ', batch: true } }) } } } },
     responses: { 200: json(StatusResponse, 'A Sigstore bundle of the signed status statement'), ...problems(400, 401, 403, 413, 415, 422) },
   });
   return router().openapi(status, async (c) => {
     const body = c.req.valid('json');
-    return c.json(await issueStatus(deps, body.refs, body.nonce, new URL(c.req.url).origin), 200);
+    return c.json(await issueStatus(deps, body.refs, body.nonce, new URL(c.req.url).origin, body.batch === true), 200);
   });
 }

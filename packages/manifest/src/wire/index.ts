@@ -1,6 +1,6 @@
 export { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
 export { ApprovalRecord, SignerRecord, VersionRecord } from './version.js';
-export { MAX_STATUS_REFS, StatusEntry, StatusPredicate, StatusRequest, StatusResponse } from './status.js';
+export { MAX_STATUS_BATCH, MAX_STATUS_REFS, StatusBatchProof, StatusEntry, StatusPredicate, StatusRequest, StatusResponse } from './status.js';
 export { KeysResponse, RegistryKey } from './keys.js';
 export { LogConsistencyProof, LogProofEntry, LogProofsRequest, LogProofsResponse, MAX_LOG_PROOF_REFS } from './log.js';
 export { ServerRecord, VersionSummary } from './server.js';

@@ -10,6 +10,12 @@ export const StatusRequest = z.strictObject({
   refs: z.array(z.string().min(3).max(512)).min(1).max(MAX_STATUS_REFS),
   /** Random value from the host; the signed statement repeats it, so an old answer cannot be replayed to this request. */
   nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/).optional(),
+  /**
+   * Ask for the batched answer: the statement signed as a leaf of a Merkle tree over the answers
+   * of a short window, with its inclusion proof (docs/api.md, "Batched status"). Without it, the
+   * statement is signed on its own, as before.
+   */
+  batch: z.boolean().optional(),
 });
 export type StatusRequest = z.infer<typeof StatusRequest>;
 
@@ -52,6 +58,32 @@ export const StatusPredicate = z.strictObject({
 });
 export type StatusPredicate = z.infer<typeof StatusPredicate>;
 
-/** `POST /v1/status` answer: one Sigstore bundle holding the signed status statement. */
-export const StatusResponse = z.strictObject({ bundle: BundleJson });
+/** Most answers one batch signature covers, as a host accepts them (the registry signs at most 256). */
+export const MAX_STATUS_BATCH = 65_536;
+/** Longest base64 text of a status statement (128 KiB, the statement payload limit). */
+const MAX_STATEMENT_BASE64 = 4 * Math.ceil((128 * 1024) / 3);
+
+/**
+ * Where a batched status statement sits in the batch's Merkle tree (RFC 9162 section 2.1: leaf
+ * hash SHA-256(0x00 || statement bytes), interior SHA-256(0x01 || left || right)): its index,
+ * the tree size the batch signature states, and the inclusion path, leaf to root.
+ */
+export const StatusBatchProof = z.strictObject({
+  index: z.number().int().min(0).max(MAX_STATUS_BATCH - 1),
+  treeSize: z.number().int().min(1).max(MAX_STATUS_BATCH),
+  hashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(16),
+});
+export type StatusBatchProof = z.infer<typeof StatusBatchProof>;
+
+/**
+ * `POST /v1/status` answer. By default one Sigstore bundle holding the signed status statement.
+ * Batched (`batch: true` asked): `bundle` signs the batch (predicate
+ * `https://sigil.dev/attestation/status-batch/v1`, subject the tree's root), `statement` is this
+ * answer's status statement (base64 of its exact bytes) and `proof` leads it to that root.
+ */
+export const StatusResponse = z.strictObject({
+  bundle: BundleJson,
+  statement: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(MAX_STATEMENT_BASE64).optional(),
+  proof: StatusBatchProof.optional(),
+});
 export type StatusResponse = z.infer<typeof StatusResponse>;

@@ -29,6 +29,8 @@ export {
   SlsaProvenancePredicate,
   Statement,
   STATEMENT_TYPE,
+  STATUS_BATCH_PREDICATE_TYPE,
+  STATUS_BATCH_SUBJECT,
   STATUS_PREDICATE_TYPE,
   statementSubject,
   type SubjectRef,

@@ -18,7 +18,11 @@ export {
   STATEMENT_LIMITS,
   STATEMENT_TYPE,
   StatementSubject,
+  MAX_STATUS_BATCH_LEAVES,
+  STATUS_BATCH_PREDICATE_TYPE,
+  STATUS_BATCH_SUBJECT,
   STATUS_PREDICATE_TYPE,
+  StatusBatchPredicate,
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
@@ -41,3 +45,4 @@ export {
   type VerifyOptions,
 } from './attestations.js';
 export { verifyNpmProvenance, verifySigstoreBundle, type SigstoreVerifyOptions, type VerifiedSigstoreBundle } from './sigstore.js';
+export { type BatchedStatement, verifyBatchedStatement } from './batch.js';

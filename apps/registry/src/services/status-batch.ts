@@ -1,0 +1,118 @@
+import { IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, STATUS_BATCH_PREDICATE_TYPE, STATUS_BATCH_SUBJECT } from '@sigil/signing/verify';
+import { type Hash, hashChildren, hashLeaf, type HashReader, inclusionProof, type NodeId, treeRoot } from '@sigil/tlog';
+import type { BundleSigner } from '@sigil/signing/sign';
+
+/** What one status request asks: the references, the host's nonce, and the registry's origin as asked. */
+export interface StatusQuestion {
+  refs: readonly string[];
+  nonce: string | undefined;
+  registryUrl: string;
+}
+
+/** Most statements one batch signature covers: a proof is then at most 8 hashes. */
+export const MAX_STATUS_BATCH = 256;
+
+/** A status statement signed in a batch, as `POST /v1/status` answers it when asked with `batch: true`. */
+export interface BatchedStatus {
+  /** The Sigstore bundle of the batch statement (subject: the tree's root). */
+  bundle: Record<string, unknown>;
+  /** This answer's status statement, base64 of its exact bytes (the tree's leaf). */
+  statement: string;
+  /** Its index, the tree size, and the inclusion path from leaf to root (hex). */
+  proof: { index: number; treeSize: number; hashes: string[] };
+}
+
+/** A batched answer and its JSON text (what JSON.stringify writes for it, spliced from the batch's parts). */
+export interface BatchedAnswer {
+  answer: BatchedStatus;
+  text: string;
+}
+
+/** Every complete subtree's hash of one small tree (RFC 9162 shape), read by @sigil/tlog's proof code. */
+class BatchTree implements HashReader {
+  private readonly levels: Hash[][];
+
+  constructor(leaves: Hash[]) {
+    this.levels = [leaves];
+    for (let level = leaves; level.length > 1; ) {
+      const up: Hash[] = [];
+      for (let j = 0; 2 * j + 1 < level.length; j++) up.push(hashChildren(level[2 * j]!, level[2 * j + 1]!));
+      this.levels.push(up);
+      level = up;
+    }
+  }
+
+  readHashes(ids: readonly NodeId[]): Hash[] {
+    return ids.map(({ level, index }) => {
+      const hash = this.levels[level]?.[index];
+      if (!hash) throw new Error(`node ${level}/${index} is not in this batch`);
+      return hash;
+    });
+  }
+}
+
+/**
+ * Answers status questions in batches, as Roughtime signs its answers: the questions asked in one
+ * turn of the event loop (the requests read in one poll of the sockets, at most
+ * {@link MAX_STATUS_BATCH}) are answered from one read of the database made at the end of that
+ * turn (`setImmediate`), their statements become the leaves of a Merkle tree, and one ECDSA
+ * signature over an in-toto statement naming its root covers them all; each answer carries its
+ * inclusion proof. Nothing is cached across batches: every answer says what the database held
+ * when it was made, a turn after its request was read.
+ */
+export class StatusBatcher {
+  private queue: Array<{ question: StatusQuestion; resolve: (answer: BatchedAnswer) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+
+  /**
+   * @param statements makes the statements answering questions, in order, from one read of the database made then (issue-status.ts `statusStatements`)
+   * @param signer the registry's status key
+   */
+  constructor(
+    private readonly statements: (questions: readonly StatusQuestion[]) => Promise<Buffer[]>,
+    private readonly signer: BundleSigner,
+  ) {}
+
+  /** Resolves with the batched answer to `question` once its batch is read and signed. */
+  answer(question: StatusQuestion): Promise<BatchedAnswer> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ question, resolve, reject });
+      if (this.queue.length >= MAX_STATUS_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    this.sign(batch.map((b) => b.question)).then(
+      (answers) => batch.forEach((b, i) => b.resolve(answers[i]!)),
+      (e: unknown) => {
+        for (const b of batch) b.reject(e);
+      },
+    );
+  }
+
+  private async sign(questions: StatusQuestion[]): Promise<BatchedAnswer[]> {
+    const payloads = await this.statements(questions);
+    const treeSize = payloads.length;
+    const tree = new BatchTree(payloads.map((p) => hashLeaf(p)));
+    const root = Buffer.from(treeRoot(treeSize, tree)).toString('hex');
+    const statement = { _type: STATEMENT_TYPE, subject: [{ name: STATUS_BATCH_SUBJECT, digest: { sha256: root } }], predicateType: STATUS_BATCH_PREDICATE_TYPE, predicate: { treeSize } };
+    const bundle = (await this.signer.signDsse(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE)) as unknown as Record<string, unknown>;
+    // The bundle's text once for the batch; each answer splices it (JSON.stringify's bytes for the whole answer).
+    const head = `{"bundle":${JSON.stringify(bundle)},"statement":"`;
+    return payloads.map((payload, index) => {
+      const statementText = payload.toString('base64');
+      const proof = { index, treeSize, hashes: inclusionProof(index, treeSize, tree).map((h) => Buffer.from(h).toString('hex')) };
+      return { answer: { bundle, statement: statementText, proof }, text: `${head}${statementText}","proof":${JSON.stringify(proof)}}` };
+    });
+  }
+}
