@@ -131,6 +131,14 @@ const PG = {
     rowMode: 'array',
     pipelined: true,
   },
+  // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
+  tokenAndSummaries: {
+    name: 'sigil_read_token_and_summaries',
+    text: `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, v.id, v.version, v.digest, v.status, v.risk, v.published_at
+      FROM (SELECT) AS one LEFT JOIN tokens t ON t.secret_hash = $1 LEFT JOIN versions v ON v.server = $2 ORDER BY v.id DESC`,
+    rowMode: 'array',
+    pipelined: true,
+  },
   token: {
     name: 'sigil_read_token',
     text: 'SELECT id, principal, secret_hash AS "secretHash", role, namespaces, created_at AS "createdAt", created_by AS "createdBy", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM tokens WHERE secret_hash = $1',
@@ -262,7 +270,7 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
 /**
  * The token whose secret hashes to `secretHash` and every version of `server`, newest first
  * (what {@link readVersionSummaries} gives), read together for an authenticated GET server: one
- * statement on SQLite; on PostgreSQL the two named statements.
+ * statement on either dialect.
  */
 export function readTokenAndSummaries(db: Executor, secretHash: string, server: string): Promise<{ token: TokenAuthRow | undefined; summaries: VersionSummaryRow[] }> {
   const apart = async () => {
@@ -270,18 +278,19 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
     const summaries = await readVersionSummaries(db, server);
     return { token: token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt }, summaries };
   };
+  // One row per version (the token repeated), or one row of nulls: the token's columns, then the summary's.
+  const named = (rows: unknown[][]) => {
+    const r = rows[0]!;
+    const token = r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
+    const summaries: VersionSummaryRow[] = [];
+    for (const v of rows) if (v[6] !== null) summaries.push({ id: v[6], version: v[7], digest: v[8], status: v[9], risk: v[10], publishedAt: v[11] } as VersionSummaryRow);
+    return { token, summaries };
+  };
   return read(
     db,
-    (s) => {
-      const rows = s.tokenAndSummaries.all(secretHash, server) as unknown[][];
-      const r = rows[0]!;
-      const token = r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
-      const summaries: VersionSummaryRow[] = [];
-      for (const v of rows) if (v[6] !== null) summaries.push({ id: v[6], version: v[7], digest: v[8], status: v[9], risk: v[10], publishedAt: v[11] } as VersionSummaryRow);
-      return { token, summaries };
-    },
+    (s) => named(s.tokenAndSummaries.all(secretHash, server) as unknown[][]),
     apart,
-    apart,
+    async () => named(await readPg<unknown[]>(db, PG.tokenAndSummaries, [secretHash, server])),
   );
 }
 
