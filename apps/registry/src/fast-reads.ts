@@ -7,7 +7,7 @@ import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { listServers } from './services/list-servers.js';
-import { getMcpVersion, listMcpServers } from './services/read-mcp-registry.js';
+import { listMcpServers, mcpVersionWithToken } from './services/read-mcp-registry.js';
 import { serverWithToken, versionWithToken } from './services/views.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -60,11 +60,12 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
   };
 
   /**
-   * GET version or GET server when the path asks plainly (else undefined: Hono refuses it): the
-   * token lookup that reads the record in the same statement (one round trip on PostgreSQL for
-   * a version; one statement on SQLite for both), and the answer from that read.
+   * GET version, GET server or v0.1 GET version when the path asks plainly (else undefined: Hono
+   * refuses it): the token lookup that reads the record (or the approved versions) in the same
+   * statement (one round trip on PostgreSQL for a version; one statement on SQLite for each), and
+   * the answer from that read.
    */
-  function pointRead(path: string): { lookup: ReturnType<typeof versionWithToken>['lookup']; answer: () => Promise<Answer> } | undefined {
+  function pointRead(req: IncomingMessage, path: string): { lookup: ReturnType<typeof versionWithToken>['lookup']; answer: () => Promise<Answer> } | undefined {
     let m = VERSION_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
@@ -78,6 +79,15 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       if (name === undefined) return undefined;
       const read = serverWithToken(deps, name);
       return { lookup: read.lookup, answer: async () => ({ route: '/v1/servers/:namespace/:name', body: await read.json(), cors: false }) };
+    }
+    m = MCP_VERSION_PATH.exec(path);
+    if (m) {
+      const name = plainName(m[1]!, m[2]!);
+      const version = m[3]!;
+      const origin = originOf(req);
+      if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || origin === undefined) return undefined;
+      const read = mcpVersionWithToken(deps, name, version, origin);
+      return { lookup: read.lookup, answer: async () => ({ route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(await read.response()), cors: true }) };
     }
     return undefined;
   }
@@ -103,17 +113,8 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const list = await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin);
       return { route: '/v0.1/servers', body: JSON.stringify(list), cors: true };
     }
-    if (point) return point.answer();
-    if (VERSION_PATH.test(path) || SERVER_PATH.test(path)) return undefined;
-    const m = MCP_VERSION_PATH.exec(path);
-    if (m) {
-      const name = plainName(m[1]!, m[2]!);
-      const version = m[3]!;
-      const origin = originOf(req);
-      if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || origin === undefined) return undefined;
-      return { route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(await getMcpVersion(deps, name, version, origin)), cors: true };
-    }
-    return undefined;
+    // The point reads asked plainly were read with the token (pointRead); any other is Hono's to refuse.
+    return point?.answer();
   }
 
   async function tryAnswer(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -130,8 +131,8 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     front.counted.set(req, counted);
     // In process the count is a number; a shared store's is a promise (counted there, atomically).
     if ((typeof counted.address === 'number' ? counted.address : await counted.address) > 0) return false;
-    // GET version and GET server: the token and the record in one read.
-    const point = pointRead(path);
+    // GET version, GET server and v0.1 GET version: the token and the record in one read.
+    const point = pointRead(req, path);
     let principal: Principal;
     try {
       principal = await authenticate(deps, req.headers.authorization, true, refuse, point?.lookup);

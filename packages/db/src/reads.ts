@@ -20,6 +20,11 @@ const VERSION_COLUMNS = `id, server, version, digest, tools_digest AS toolsDiges
   rejection_reason AS rejectionReason, rejected_by AS rejectedBy, rejected_at AS rejectedAt,
   revocation_reason AS revocationReason, revoked_by AS revokedBy, revoked_at AS revokedAt`;
 
+/** VERSION_COLUMNS of the table aliased `v` (in statements that join it). */
+const V_VERSION_COLUMNS = VERSION_COLUMNS.replace(/(^|, |\n\s*)(\w+)/g, '$1v.$2');
+/** What authenticating a request reads of its token, from the table aliased `t` (the first six columns of the joined reads). */
+const T_AUTH_COLUMNS = 't.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at';
+
 // A page of servers by name, each with its newest version (the highest id, by the server's own
 // index), in one statement: a page was one query plus one per server.
 const SERVER_PAGE = `SELECT s.name AS name, v.version AS version, v.status AS status, v.digest AS digest FROM servers s
@@ -47,11 +52,22 @@ function prepare(sqlite: Database.Database) {
     // By the server's own index: with many versions the planner would otherwise walk every row
     // in id order (ORDER BY id … LIMIT) or every approved version (status index) to find one server's.
     summaries: sqlite.prepare('SELECT id, version, digest, status, risk, published_at AS publishedAt FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC'),
+    // An authenticated v0.1 GET version in one statement: the token's columns, then one of the
+    // server's approved versions per row (the token repeated; nulls where none is stored).
+    tokenAndApproved: sqlite
+      .prepare(
+        `SELECT ${T_AUTH_COLUMNS}, v.id, v.version
+        FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = ? AND v.status = 'approved'`,
+      )
+      .raw(true),
+    // A version and the digests and times of its approvals in one statement (one per row,
+    // unordered: sorted by id after, as for tokenAndVersion).
+    versionAndDigests: sqlite.prepare(`SELECT ${V_VERSION_COLUMNS}, a.id, a.digest, a.created_at FROM versions v LEFT JOIN approvals a ON a.version_id = v.id WHERE v.id = ?`).raw(true),
     // An authenticated GET server in one statement: the token's columns, then one version summary
     // per row (the token repeated; nulls where none is stored), newest first.
     tokenAndSummaries: sqlite
       .prepare(
-        `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, v.id, v.version, v.digest, v.status, v.risk, v.published_at
+        `SELECT ${T_AUTH_COLUMNS}, v.id, v.version, v.digest, v.status, v.risk, v.published_at
         FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = ? ORDER BY v.id DESC`,
       )
       .raw(true),
@@ -69,7 +85,7 @@ function prepare(sqlite: Database.Database) {
     // index is by reviewer, so a sort here would cost a temporary b-tree every read; sorted by id after.
     tokenAndVersion: sqlite
       .prepare(
-        `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, ${VERSION_COLUMNS.replace(/(^|, |\n\s*)(\w+)/g, '$1v.$2')}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
+        `SELECT ${T_AUTH_COLUMNS}, ${V_VERSION_COLUMNS}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
         FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v ON v.server = ? AND v.version = ? LEFT JOIN approvals a ON a.version_id = v.id`,
       )
       .raw(true),
@@ -198,6 +214,11 @@ function tokenRow(r: Raw): TokenRow | undefined {
   return { id: r[0], principal: r[1], secretHash: r[2], role: r[3], namespaces: r[4], createdAt: r[5], createdBy: r[6], expiresAt: r[7], revokedAt: r[8] } as TokenRow;
 }
 
+/** The token of a joined read's raw row (its first six columns: T_AUTH_COLUMNS), or undefined when none was stored. */
+function tokenAuthRow(r: unknown[]): TokenAuthRow | undefined {
+  return r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
+}
+
 /** A raw row of VERSION_COLUMNS, named (in the same order). */
 function versionRow(r: Raw): VersionRecordRow | undefined {
   if (!r) return undefined;
@@ -242,7 +263,7 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
     (s) => {
       const rows = s.tokenAndVersion.all(secretHash, server, version) as unknown[][];
       const r = rows[0]!;
-      const token = r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
+      const token = tokenAuthRow(r);
       const row = r[6] === null ? undefined : versionRow(r.slice(6, 27));
       if (!row) return { token, found: undefined };
       if (rows.length > 1) rows.sort((x, y) => (x[27] as number) - (y[27] as number));
@@ -280,8 +301,7 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
   };
   // One row per version (the token repeated), or one row of nulls: the token's columns, then the summary's.
   const named = (rows: unknown[][]) => {
-    const r = rows[0]!;
-    const token = r[0] === null ? undefined : ({ id: r[0], principal: r[1], role: r[2], namespaces: r[3], expiresAt: r[4], revokedAt: r[5] } as TokenAuthRow);
+    const token = tokenAuthRow(rows[0]!);
     const summaries: VersionSummaryRow[] = [];
     for (const v of rows) if (v[6] !== null) summaries.push({ id: v[6], version: v[7], digest: v[8], status: v[9], risk: v[10], publishedAt: v[11] } as VersionSummaryRow);
     return { token, summaries };
@@ -291,6 +311,55 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
     (s) => named(s.tokenAndSummaries.all(secretHash, server) as unknown[][]),
     apart,
     async () => named(await readPg<unknown[]>(db, PG.tokenAndSummaries, [secretHash, server])),
+  );
+}
+
+/**
+ * The token whose secret hashes to `secretHash` and the ids and versions of `server`'s approved
+ * versions (what {@link readApprovedVersions} gives), read together for an authenticated v0.1
+ * GET version: one statement on SQLite; on PostgreSQL the two named statements.
+ */
+export function readTokenAndApproved(db: Executor, secretHash: string, server: string): Promise<{ token: TokenAuthRow | undefined; approved: Array<{ id: number; version: string }> }> {
+  const apart = async () => {
+    const token = await readToken(db, secretHash);
+    const approved = await readApprovedVersions(db, server);
+    return { token: token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt }, approved };
+  };
+  return read(
+    db,
+    (s) => {
+      const rows = s.tokenAndApproved.all(secretHash, server) as unknown[][];
+      const approved: Array<{ id: number; version: string }> = [];
+      for (const v of rows) if (v[6] !== null) approved.push({ id: v[6] as number, version: v[7] as string });
+      return { token: tokenAuthRow(rows[0]!), approved };
+    },
+    apart,
+    apart,
+  );
+}
+
+/**
+ * The version with this id (without its findings) and the digests and times of its approvals,
+ * oldest first: one statement on SQLite; on PostgreSQL the two named statements.
+ */
+export function readVersionWithApprovalDigests(db: Executor, id: number): Promise<{ row: VersionRecordRow; approvals: Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>> } | undefined> {
+  const apart = async () => {
+    const row = await readVersionById(db, id);
+    return row && { row, approvals: await readApprovalDigests(db, id) };
+  };
+  return read(
+    db,
+    (s) => {
+      const rows = s.versionAndDigests.all(id) as unknown[][];
+      const row = versionRow(rows[0]);
+      if (!row) return undefined;
+      if (rows.length > 1) rows.sort((x, y) => (x[21] as number) - (y[21] as number));
+      const approvals: Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>> = [];
+      for (const a of rows) if (a[21] !== null) approvals.push({ digest: a[22] as string, createdAt: a[23] as string });
+      return { row, approvals };
+    },
+    apart,
+    apart,
   );
 }
 

@@ -18,11 +18,13 @@ import {
   readApprovedVersions,
   readLatestVersion,
   readServerPage,
+  readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
   readVersionById,
   readVersionsByIds,
   readVersionSummaries,
+  readVersionWithApprovalDigests,
   readVersionWithApprovals,
   revokeToken,
   searchServers,
@@ -165,6 +167,31 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     const both = await readTokenAndSummaries(db(), hash, server);
     expect(both.token).toEqual(token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt });
     expect(both.summaries).toEqual(await readVersionSummaries(db(), server));
+  });
+
+  it.each([
+    ['a server with approved versions', 'sha256:host', 'io.github.acme/ab'],
+    ['a server with none approved', 'sha256:host', 'io.github.beta/weather'],
+    ['an unknown server', 'sha256:host', 'io.github.acme/zz'],
+    ['an unknown token', 'sha256:nobody', 'io.github.acme/ab'],
+  ])('reads a token and a server\'s approved versions together as each on its own: %s', async (_label, hash, server) => {
+    const token = await tokenBySecretHash(db(), hash);
+    const both = await readTokenAndApproved(db(), hash, server);
+    expect(both.token).toEqual(token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt });
+    const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+    expect(both.approved.sort(byId)).toEqual((await readApprovedVersions(db(), server)).sort(byId));
+  });
+
+  it('reads a version and its approval digests together as each on its own (oldest approval first)', async () => {
+    const ids = (await readApprovedVersions(db(), 'io.github.acme/ab')).map((v) => v.id);
+    // Those of acme/ab with two approvals each; those of acme/a_b with none.
+    for (const id of [...ids, ...(await readApprovedVersions(db(), 'io.github.acme/a_b')).map((v) => v.id)]) {
+      const both = await readVersionWithApprovalDigests(db(), id);
+      expect(both).toEqual({ row: await readVersionById(db(), id), approvals: await readApprovalDigests(db(), id) });
+    }
+    expect(ids.length).toBe(2);
+    expect((await readVersionWithApprovalDigests(db(), ids[0]!))!.approvals.length).toBe(2);
+    expect(await readVersionWithApprovalDigests(db(), 999_999)).toBeUndefined();
   });
 
   it('reads a revoked token with its revocation', async () => {

@@ -1,4 +1,4 @@
-import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readVersionById, readVersionsByIds, type VersionRecordRow } from '@sigil/db';
+import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readTokenAndApproved, readVersionsByIds, readVersionWithApprovalDigests, type TokenAuthRow, type VersionRecordRow } from '@sigil/db';
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -12,14 +12,18 @@ const OFFICIAL_META_KEY = 'io.modelcontextprotocol.registry/official';
  * of its own) never appear, so a host reading this API sees exactly what the organisation allows.
  */
 async function approved(deps: Deps, name: string): Promise<Array<{ id: number; version: string }>> {
-  return (await readApprovedVersions(deps.db, name)).sort((a, b) => compareVersions(b.version, a.version));
+  return newestFirst(await readApprovedVersions(deps.db, name));
 }
 
-/** One approved version's answer: only the rows served are read in full. */
+function newestFirst(versions: Array<{ id: number; version: string }>): Array<{ id: number; version: string }> {
+  return versions.sort((a, b) => compareVersions(b.version, a.version));
+}
+
+/** One approved version's answer: only the rows served are read in full (the row and its approval digests, together). */
 async function answer(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string): Promise<McpServerResponse> {
-  const row = await readVersionById(deps.db, v.id);
-  if (!row) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
-  return response(deps, row, latest, origin);
+  const found = await readVersionWithApprovalDigests(deps.db, v.id);
+  if (!found) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
+  return response(deps, found.row, latest, origin, found.approvals);
 }
 
 const servedServers = new WeakMap<Deps, Map<number, { manifest: string; server: McpServerResponse['server'] }>>();
@@ -149,7 +153,33 @@ export async function listMcpVersions(deps: Deps, name: string, origin: string):
 
 /** `GET /v0.1/servers/{serverName}/versions/{version}` (or `latest`): one approved version; 404 otherwise. */
 export async function getMcpVersion(deps: Deps, name: string, version: string, origin: string): Promise<McpServerResponse> {
-  const versions = await approved(deps, name);
+  return chosen(deps, name, await approved(deps, name), version, origin);
+}
+
+/**
+ * An authenticated v0.1 GET version with fewer reads: `lookup` is the token lookup for
+ * `authenticate`, which reads the server's approved versions in the same statement as the token
+ * (on SQLite); `response()` then answers {@link getMcpVersion} from that read, or reads now when
+ * no token was looked up (an anonymous read).
+ */
+export function mcpVersionWithToken(
+  deps: Deps,
+  name: string,
+  version: string,
+  origin: string,
+): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; response: () => Promise<McpServerResponse> } {
+  let read: Array<{ id: number; version: string }> | undefined;
+  return {
+    lookup: async (secretHash) => {
+      const both = await readTokenAndApproved(deps.db, secretHash, name);
+      read = both.approved;
+      return both.token;
+    },
+    response: () => (read ? chosen(deps, name, newestFirst(read), version, origin) : getMcpVersion(deps, name, version, origin)),
+  };
+}
+
+async function chosen(deps: Deps, name: string, versions: Array<{ id: number; version: string }>, version: string, origin: string): Promise<McpServerResponse> {
   const row = version === 'latest' ? versions[0] : versions.find((v) => v.version === version);
   if (!row) throw new ServiceError('NOT_FOUND', `no approved version ${name}@${version}`);
   return answer(deps, name, row, row === versions[0], origin);
