@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '@sigil/db';
 import { createTestStore, type TestStore } from '@sigil/testing';
+import { hashLeaf, merkleTreeHash } from '@sigil/tlog';
 import { type BatchedStatement, SigningError, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle } from '@sigil/signing/verify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -215,6 +216,20 @@ describe('when status questions are batched', () => {
       const { statement } = verifyBatchedStatement(a, key, { predicateType: STATUS_PREDICATE_TYPE });
       expect(statement.predicate).toMatchObject({ nonce: nonce(i), entries: [{ ref: `${NAME}@1.0.0`, status: 'approved' }] });
     });
+  });
+
+  it('makes the tree RFC 9162 defines, whatever the batch size: every answer of batches of 1 to 20 verifies, with the path its size needs', async () => {
+    const key = fast.deps.keys.statusPublicKey;
+    for (let size = 1; size <= 20; size++) {
+      const answers = await ask(fast.deps, size);
+      answers.forEach((a, i) => {
+        expect(a.proof).toMatchObject({ index: i, treeSize: size });
+        expect(verifyBatchedStatement(a, key, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate).toMatchObject({ nonce: nonce(i) });
+      });
+      // The root stated is the RFC 9162 Merkle tree hash of the leaves, as @sigil/tlog computes it.
+      const root = JSON.parse(Buffer.from((answers[0]!.bundle as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256;
+      expect(root).toBe(Buffer.from(merkleTreeHash(answers.map((a) => hashLeaf(Buffer.from(a.statement, 'base64'))))).toString('hex'));
+    }
   });
 
   it('refuses a proof of another answer, a changed leaf, a wrong tree size and a changed path (SIGNATURE_INVALID)', async () => {

@@ -1,5 +1,5 @@
 import { IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, STATUS_BATCH_PREDICATE_TYPE, STATUS_BATCH_SUBJECT } from '@sigil/signing/verify';
-import { type Hash, hashChildren, hashLeaf, type HashReader, inclusionProof, type NodeId, treeRoot } from '@sigil/tlog';
+import { type Hash, hashChildren, hashLeaf } from '@sigil/tlog';
 import type { BundleSigner } from '@sigil/signing/sign';
 
 /** What one status request asks: the references, the host's nonce, and the registry's origin as asked. */
@@ -28,26 +28,37 @@ export interface BatchedAnswer {
   text: string;
 }
 
-/** Every complete subtree's hash of one small tree (RFC 9162 shape), read by @sigil/tlog's proof code. */
-class BatchTree implements HashReader {
+/**
+ * One batch's tree, level by level from the leaves, a lone last node carried up unchanged: the
+ * tree RFC 9162 section 2.1 defines (split at the largest power of two below the size), so the
+ * root and each inclusion path are the ones its section 2.1.3.2 check recomputes.
+ */
+class BatchTree {
   private readonly levels: Hash[][];
 
   constructor(leaves: Hash[]) {
     this.levels = [leaves];
     for (let level = leaves; level.length > 1; ) {
       const up: Hash[] = [];
-      for (let j = 0; 2 * j + 1 < level.length; j++) up.push(hashChildren(level[2 * j]!, level[2 * j + 1]!));
+      for (let j = 0; j + 1 < level.length; j += 2) up.push(hashChildren(level[j]!, level[j + 1]!));
+      if (level.length % 2 === 1) up.push(level[level.length - 1]!);
       this.levels.push(up);
       level = up;
     }
   }
 
-  readHashes(ids: readonly NodeId[]): Hash[] {
-    return ids.map(({ level, index }) => {
-      const hash = this.levels[level]?.[index];
-      if (!hash) throw new Error(`node ${level}/${index} is not in this batch`);
-      return hash;
-    });
+  get root(): Hash {
+    return this.levels[this.levels.length - 1]![0]!;
+  }
+
+  /** The inclusion path of leaf `index`, leaf to root: the sibling at each level that has one. */
+  proof(index: number): Hash[] {
+    const path: Hash[] = [];
+    for (let l = 0, i = index; l < this.levels.length - 1; l++, i >>= 1) {
+      const sibling = this.levels[l]![i ^ 1];
+      if (sibling !== undefined) path.push(sibling);
+    }
+    return path;
   }
 }
 
@@ -104,14 +115,14 @@ export class StatusBatcher {
     const payloads = await this.statements(questions);
     const treeSize = payloads.length;
     const tree = new BatchTree(payloads.map((p) => hashLeaf(p)));
-    const root = Buffer.from(treeRoot(treeSize, tree)).toString('hex');
+    const root = Buffer.from(tree.root).toString('hex');
     const statement = { _type: STATEMENT_TYPE, subject: [{ name: STATUS_BATCH_SUBJECT, digest: { sha256: root } }], predicateType: STATUS_BATCH_PREDICATE_TYPE, predicate: { treeSize } };
     const bundle = (await this.signer.signDsse(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE)) as unknown as Record<string, unknown>;
     // The bundle's text once for the batch; each answer splices it (JSON.stringify's bytes for the whole answer).
     const head = `{"bundle":${JSON.stringify(bundle)},"statement":"`;
     return payloads.map((payload, index) => {
       const statementText = payload.toString('base64');
-      const proof = { index, treeSize, hashes: inclusionProof(index, treeSize, tree).map((h) => Buffer.from(h).toString('hex')) };
+      const proof = { index, treeSize, hashes: tree.proof(index).map((h) => Buffer.from(h).toString('hex')) };
       return { answer: { bundle, statement: statementText, proof }, text: `${head}${statementText}","proof":${JSON.stringify(proof)}}` };
     });
   }
