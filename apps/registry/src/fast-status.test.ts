@@ -246,6 +246,18 @@ describe('when status questions are batched', () => {
     expect(codeOf(verify(a!))).toBe('accepted');
   });
 
+  it('fails a question whose statement is over the limit alone: the others of its batch are answered', async () => {
+    const big = Array.from({ length: 256 }, (_, i) => `${'x'.repeat(500)}${i}`);
+    const [over, fine] = await Promise.allSettled([
+      issueStatus(fast.deps, big, nonce(0), 'http://registry.example', true),
+      issueStatus(fast.deps, [`${NAME}@1.0.0`], nonce(1), 'http://registry.example', true),
+    ]);
+    expect(over.status === 'rejected' && (over.reason as SigningError).code).toBe('STATEMENT_INVALID');
+    const answer = (fine as PromiseFulfilledResult<BatchedStatement>).value;
+    expect(answer.proof).toMatchObject({ index: 0, treeSize: 1 });
+    expect(verifyBatchedStatement(answer, fast.deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate).toMatchObject({ nonce: nonce(1) });
+  });
+
   it('answers from the database as it is when the batch is made: a revocation shows in the next batch', async () => {
     const [before] = await ask(fast.deps, 2, [`${NAME}@1.2.0`]);
     const entry = (a: BatchedStatement) => (verifyBatchedStatement(a, fast.deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate as { entries: Array<{ status: string }> }).entries[0]!.status;

@@ -28,6 +28,7 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
   const question = { refs, nonce, registryUrl };
   if (batch) return (await statusBatcher(deps).answer(question)).answer;
   const [payload] = await statusStatements(deps, [question]);
+  if (payload instanceof Error) throw payload;
   const bundle = await deps.keys.statusSigner.signDsse(payload!, IN_TOTO_PAYLOAD_TYPE);
   return { bundle: bundle as unknown as Record<string, unknown> };
 }
@@ -41,11 +42,12 @@ export async function issueStatusText(deps: Deps, refs: readonly string[], nonce
 /**
  * The status statements (in-toto Statement v1 JSON bytes, what is signed) answering `questions`,
  * in order, from one read of the database made now: each says what the database held at this
- * moment. Questions about the same references from the same origin share their entries, so a
+ * moment (an error in place of a statement over the statement limit, which fails its question
+ * alone). Questions about the same references from the same origin share their entries, so a
  * batch of them costs one read and one set of entries; only the nonce differs, spliced into the
  * text (the bytes are those JSON.stringify writes for the whole statement).
  */
-export async function statusStatements(deps: Deps, questions: readonly StatusQuestion[]): Promise<Buffer[]> {
+export async function statusStatements(deps: Deps, questions: readonly StatusQuestion[]): Promise<Array<Buffer | Error>> {
   const parsedOf = new Map<string, Reference | undefined>();
   const parse = (ref: string): Reference | undefined => {
     if (parsedOf.has(ref)) return parsedOf.get(ref);
@@ -84,7 +86,7 @@ export async function statusStatements(deps: Deps, questions: readonly StatusQue
     }
     // The request schema bounds a nonce to [A-Za-z0-9_-]: JSON.stringify would write it as it is.
     const payload = Buffer.from(`${f.head}${q.nonce ? `"nonce":${JSON.stringify(q.nonce)},` : ''}${f.tail}`, 'utf8');
-    if (payload.length > STATEMENT_LIMITS.payloadBytes) throw new SigningError('STATEMENT_INVALID', `the statement is larger than ${STATEMENT_LIMITS.payloadBytes} bytes`);
+    if (payload.length > STATEMENT_LIMITS.payloadBytes) return new SigningError('STATEMENT_INVALID', `the statement is larger than ${STATEMENT_LIMITS.payloadBytes} bytes`);
     return payload;
   });
 }

@@ -76,11 +76,11 @@ export class StatusBatcher {
   private scheduled = false;
 
   /**
-   * @param statements makes the statements answering questions, in order, from one read of the database made then (issue-status.ts `statusStatements`)
+   * @param statements makes the statements answering questions, in order (an Error in place of one it could not make), from one read of the database made then (issue-status.ts `statusStatements`)
    * @param signer the registry's status key
    */
   constructor(
-    private readonly statements: (questions: readonly StatusQuestion[]) => Promise<Buffer[]>,
+    private readonly statements: (questions: readonly StatusQuestion[]) => Promise<Array<Buffer | Error>>,
     private readonly signer: BundleSigner,
   ) {}
 
@@ -104,15 +104,19 @@ export class StatusBatcher {
     if (batch.length === 0) return;
     this.queue = [];
     this.sign(batch.map((b) => b.question)).then(
-      (answers) => batch.forEach((b, i) => b.resolve(answers[i]!)),
+      // A question whose statement could not be made (one over the statement limit) fails alone.
+      (answers) => batch.forEach((b, i) => (answers[i] instanceof Error ? b.reject(answers[i]) : b.resolve(answers[i] as BatchedAnswer))),
       (e: unknown) => {
         for (const b of batch) b.reject(e);
       },
     );
   }
 
-  private async sign(questions: StatusQuestion[]): Promise<BatchedAnswer[]> {
-    const payloads = await this.statements(questions);
+  private async sign(questions: StatusQuestion[]): Promise<Array<BatchedAnswer | Error>> {
+    const made = await this.statements(questions);
+    // Only the statements made are leaves: one question's failure is never its batch's.
+    const payloads = made.filter((p): p is Buffer => !(p instanceof Error));
+    if (payloads.length === 0) return made as Error[];
     const treeSize = payloads.length;
     const tree = new BatchTree(payloads.map((p) => hashLeaf(p)));
     const root = Buffer.from(tree.root).toString('hex');
@@ -120,9 +124,12 @@ export class StatusBatcher {
     const bundle = (await this.signer.signDsse(Buffer.from(JSON.stringify(statement), 'utf8'), IN_TOTO_PAYLOAD_TYPE)) as unknown as Record<string, unknown>;
     // The bundle's text once for the batch; each answer splices it (JSON.stringify's bytes for the whole answer).
     const head = `{"bundle":${JSON.stringify(bundle)},"statement":"`;
-    return payloads.map((payload, index) => {
+    let index = 0;
+    return made.map((payload) => {
+      if (payload instanceof Error) return payload;
       const statementText = payload.toString('base64');
-      const proof = { index, treeSize, hashes: tree.proof(index).map((h) => Buffer.from(h).toString('hex')) };
+      index += 1;
+      const proof = { index: index - 1, treeSize, hashes: tree.proof(index - 1).map((h) => Buffer.from(h).toString('hex')) };
       return { answer: { bundle, statement: statementText, proof }, text: `${head}${statementText}","proof":${JSON.stringify(proof)}}` };
     });
   }
