@@ -6,13 +6,17 @@ import {
   appendAudit,
   appendLogEntries,
   auditTip,
+  ensurePrincipal,
   logEntriesForAny,
   insertApproval,
   insertServer,
+  insertToken,
   insertVersion,
   logHashes,
   logSize,
   openPostgres,
+  readTokenAndSummaries,
+  readTokenAndVersion,
   readVersion,
   readVersionWithApprovals,
   setVersionStatus,
@@ -170,6 +174,23 @@ describe('PostgreSQL', () => {
       expect(read.map((r) => r?.server)).toEqual(names.map((name, i) => (i < 20 ? name : undefined)));
       const both = await Promise.all(names.slice(18, 22).map((name) => readVersionWithApprovals(o.db, name, '1.0.0')));
       expect(both.map((r) => r?.row.server)).toEqual([names[18], names[19], undefined, undefined]);
+      // The hot reads read as text on a pipeline give what the driver's typed rows give on a transaction's connection.
+      await ensurePrincipal(o.db, 'host', at);
+      await insertToken(o.db, { id: 'tok-pipe', principal: 'host', secretHash: 'sha256:pipe', role: 'reader', namespaces: '[]', createdAt: at, createdBy: null, expiresAt: '2099-01-01T00:00:00.000Z' });
+      const v = (await readVersion(o.db, names[3]!, '1.0.0'))!;
+      for (const reviewer of ['bob', 'alice'])
+        await o.db.transaction(async (tx) => {
+          const approval = { versionId: v.id, reviewer, digest: `sha256:${reviewer[0]!.repeat(64)}`, bundle: '{"b":"\\"x\\""}', signerFingerprint: 'SHA256:r', createdAt: at };
+          await appendAudit(tx, { actor: reviewer, action: 'version.approve', subject: `${names[3]}@1.0.0`, details: { approval: approval.digest } });
+          await insertApproval(tx, approval);
+        });
+      for (const [hash, name, version] of [['sha256:pipe', names[3]!, '1.0.0'], ['sha256:pipe', names[4]!, '1.0.0'], ['sha256:pipe', names[30]!, '1.0.0'], ['sha256:nobody', names[3]!, '1.0.0']] as const) {
+        const pipelinedRead = await readTokenAndVersion(o.db, hash, name, version);
+        expect(pipelinedRead).toEqual(await o.db.transaction(() => readTokenAndVersion(o.db, hash, name, version)));
+        expect(await readTokenAndSummaries(o.db, hash, name)).toEqual(await o.db.transaction(() => readTokenAndSummaries(o.db, hash, name)));
+      }
+      const both3 = await readTokenAndVersion(o.db, 'sha256:pipe', names[3]!, '1.0.0');
+      expect([typeof both3.found?.row.id, both3.found?.approvals.map((a) => a.reviewer), both3.found?.approvals[0]?.bundle, both3.token?.principal]).toEqual(['number', ['bob', 'alice'], '{"b":"\\"x\\""}', 'host']);
       // Inside a transaction a read through the database sees the transaction's own rows (its connection, not a pipeline).
       await o.db.transaction(async () => {
         await publish(o, 'io.github.acme/in-tx');

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
-import { type Drizzle, type Executor, numberedPlaceholders, type PgQueryable, query } from './database.js';
+import { type Drizzle, type Executor, numberedPlaceholders, type PgQueryable, query, textRows } from './database.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
 
 type TokenRow = typeof tokens.$inferSelect;
@@ -146,6 +146,9 @@ const PG = {
         FROM approvals a WHERE a.version_id = versions.id) FROM versions WHERE server = $2 AND version = $3) AS v ON true`,
     rowMode: 'array',
     pipelined: true,
+    // Read as text on a pipelined connection: the version's id a number, its approvals parsed.
+    numbers: [6],
+    json: [27],
   },
   // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
   tokenAndSummaries: {
@@ -154,6 +157,7 @@ const PG = {
       FROM (SELECT) AS one LEFT JOIN tokens t ON t.secret_hash = $1 LEFT JOIN versions v ON v.server = $2 ORDER BY v.id DESC`,
     rowMode: 'array',
     pipelined: true,
+    numbers: [6],
   },
   token: {
     name: 'sigil_read_token',
@@ -166,14 +170,24 @@ const PG = {
  * A named statement of {@link PG} on the executor's connection (the pool, or the transaction's
  * client); a short one (`pipelined`) on a pipelined connection when outside a transaction.
  */
-function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean }, values: unknown[]): Promise<R[]> {
+function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean; numbers?: readonly number[]; json?: readonly number[] }, values: unknown[]): Promise<R[]> {
   if (statement.pipelined) {
     const client = (ex as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
+    if (client && statement.numbers) return textRows(client, statement, values as string[]).then((rows) => typedRows(rows, statement.numbers!, statement.json ?? []) as R[]);
     if (client) return client.query({ name: statement.name, text: statement.text, values, ...(statement.rowMode ? { rowMode: statement.rowMode } : {}) }).then((r) => r.rows as R[]);
   }
   return query(ex, (q) => ({
     execute: async () => (await (q as Drizzle & { $client: PgQueryable }).$client.query({ ...statement, values })).rows as R[],
   }));
+}
+
+/** Rows of server text as the driver gives them: the `numbers` columns (bigint, integer) as numbers, the `json` ones parsed. */
+function typedRows(rows: Array<Array<unknown>>, numbers: readonly number[], json: readonly number[]): unknown[][] {
+  for (const row of rows) {
+    for (const i of numbers) if (row[i] !== null) row[i] = Number(row[i]);
+    for (const i of json) if (row[i] !== null) row[i] = JSON.parse(row[i] as string);
+  }
+  return rows;
 }
 
 /**
