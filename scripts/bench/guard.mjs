@@ -10,7 +10,8 @@
 // what one more process costs on this machine before any checking; the p99 through `sigil run`
 // over the p99 through the relay, round by round, is the firewall's own share of the tail. The CPU
 // time per call of each process (Linux /proc/<pid>/task/*/schedstat: nanoseconds, every thread,
-// so V8's compiler and GC threads count) shows each one's own cost, which machine load barely moves.
+// so V8's compiler and GC threads count) shows each one's own cost, which machine load barely moves;
+// their sum per path gives the throughput ratio the paths can reach when no core is spare.
 // Steady state: every session first makes `warm-up` calls (two thirds sequential, one third 32 in
 // flight) before anything is timed. V8 optimises the proxy's hot path only after about 3300
 // round trips and its writer after about 5800 (--trace-opt); a 2000-call warm-up left those
@@ -195,6 +196,12 @@ try {
     const cpuRow = (xs, k) => (xs.every((x) => x[k]) ? xs[0][k].map((_, i) => median(xs.map((x) => x[k][i])).toFixed(1)).join(' / ') : 'n/a');
     console.log(`  CPU µs per call, sequential (host / each process of the path): ${names.map((n) => `${n} ${cpuRow(runs[n], 'cpuSeq')}`).join('; ')}`);
     console.log(`  CPU µs per call, ${WINDOW} in flight: ${names.map((n) => `${n} ${cpuRow(runs[n], 'cpu')}`).join('; ')}`);
+    // With no core to spare (two cores and three busy processes, or other work taking a core) the
+    // processes of a path take turns, and its throughput is about 1 / (their CPU time per call added
+    // up): direct's sum over a path's is the throughput ratio it can reach then, which machine load
+    // moves far less than the wall-time ratio.
+    const sum = (n) => median(runs[n].map((x) => (x.cpu ? x.cpu.reduce((a, b) => a + b, 0) : Number.NaN)));
+    if (!Number.isNaN(sum('direct'))) console.log(`  CPU µs per call of every process together, ${WINDOW} in flight: ${names.map((n) => `${n} ${sum(n).toFixed(1)}`).join('; ')} (direct's sum over each: ${names.filter((n) => n !== 'direct').map((n) => `${n} ${(sum('direct') / sum(n)).toFixed(2)}x`).join(', ')})`);
     const tail = runs['sigil run'].map((x, r) => x.p99 / runs.relay[r].p99);
     console.log(`  p99 through sigil run / p99 through the relay, same round: median ${median(tail).toFixed(2)} (rounds: ${tail.map((x) => x.toFixed(2)).join(' ')})`);
     const added = (n) => ({ p50: rows[n].p50 - rows.direct.p50, p99: rows[n].p99 - rows.direct.p99, ratio: rows[n].rate / rows.direct.rate });
