@@ -626,11 +626,12 @@ class TextRowsQuery extends PgQuery {
 
 /**
  * The rows of the named statement `name` as the server's text (one array per row), on a client
- * (pipelined or not) of this package: see {@link TextRowsQuery}. `values` are strings.
+ * (pipelined or not) of this package: see {@link TextRowsQuery}. `values` are strings or numbers (sent as text).
  */
-export function textRows(client: PgQueryable, statement: { name: string; text: string }, values: readonly string[]): Promise<Array<Array<string | null>>> {
+export function textRows(client: PgQueryable, statement: { name: string; text: string }, values: ReadonlyArray<string | number>): Promise<Array<Array<string | null>>> {
   return new Promise((resolve, reject) => {
-    const q: TextRowsQuery = new TextRowsQuery({ name: statement.name, text: statement.text, values }, undefined, (error) => (error ? reject(error) : resolve(q.textRows)));
+    const text = values.map(String);
+    const q: TextRowsQuery = new TextRowsQuery({ name: statement.name, text: statement.text, values: text }, undefined, (error) => (error ? reject(error) : resolve(q.textRows)));
     (client as unknown as pg.Client).query(q as unknown as pg.QueryConfig);
   });
 }

@@ -15,9 +15,11 @@ import {
   logHashes,
   logSize,
   openPostgres,
+  readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
   readVersion,
+  readVersionWithApprovalDigests,
   readVersionWithApprovals,
   setVersionStatus,
   verifyAuditChain,
@@ -184,11 +186,19 @@ describe('PostgreSQL', () => {
           await appendAudit(tx, { actor: reviewer, action: 'version.approve', subject: `${names[3]}@1.0.0`, details: { approval: approval.digest } });
           await insertApproval(tx, approval);
         });
+      await o.db.transaction(async (tx) => {
+        await appendAudit(tx, { actor: 'alice', action: 'version.approved', subject: `${names[3]}@1.0.0` });
+        await setVersionStatus(tx, v.id, { status: 'approved' });
+      });
+      expect((await readTokenAndApproved(o.db, 'sha256:pipe', names[3]!)).approved).toEqual([{ id: v.id, version: '1.0.0' }]);
       for (const [hash, name, version] of [['sha256:pipe', names[3]!, '1.0.0'], ['sha256:pipe', names[4]!, '1.0.0'], ['sha256:pipe', names[30]!, '1.0.0'], ['sha256:nobody', names[3]!, '1.0.0']] as const) {
         const pipelinedRead = await readTokenAndVersion(o.db, hash, name, version);
         expect(pipelinedRead).toEqual(await o.db.transaction(() => readTokenAndVersion(o.db, hash, name, version)));
         expect(await readTokenAndSummaries(o.db, hash, name)).toEqual(await o.db.transaction(() => readTokenAndSummaries(o.db, hash, name)));
+        expect(await readTokenAndApproved(o.db, hash, name)).toEqual(await o.db.transaction(() => readTokenAndApproved(o.db, hash, name)));
       }
+      for (const id of [v.id, v.id + 1, 999_999]) expect(await readVersionWithApprovalDigests(o.db, id)).toEqual(await o.db.transaction(() => readVersionWithApprovalDigests(o.db, id)));
+      expect((await readVersionWithApprovalDigests(o.db, v.id))?.approvals.map((a) => a.digest)).toEqual([`sha256:${'b'.repeat(64)}`, `sha256:${'a'.repeat(64)}`]);
       const both3 = await readTokenAndVersion(o.db, 'sha256:pipe', names[3]!, '1.0.0');
       expect([typeof both3.found?.row.id, both3.found?.approvals.map((a) => a.reviewer), both3.found?.approvals[0]?.bundle, both3.token?.principal]).toEqual(['number', ['bob', 'alice'], '{"b":"\\"x\\""}', 'host']);
       // Inside a transaction a read through the database sees the transaction's own rows (its connection, not a pipeline).

@@ -159,6 +159,22 @@ const PG = {
     pipelined: true,
     numbers: [6],
   },
+  // v0.1 GET version: the token and a server's approved versions, then the version served and
+  // its approval digests (one per row, sorted by id after): SQLite's statements.
+  tokenAndApproved: {
+    name: 'sigil_read_token_and_approved',
+    text: `SELECT ${T_AUTH_COLUMNS}, v.id, v.version FROM (SELECT) AS one LEFT JOIN tokens t ON t.secret_hash = $1 LEFT JOIN versions v ON v.server = $2 AND v.status = 'approved'`,
+    rowMode: 'array',
+    pipelined: true,
+    numbers: [6],
+  },
+  versionAndDigests: {
+    name: 'sigil_read_version_and_digests',
+    text: `SELECT ${V_VERSION_COLUMNS}, a.id, a.digest, a.created_at FROM versions v LEFT JOIN approvals a ON a.version_id = v.id WHERE v.id = $1`,
+    rowMode: 'array',
+    pipelined: true,
+    numbers: [0, 21],
+  },
   token: {
     name: 'sigil_read_token',
     text: 'SELECT id, principal, secret_hash AS "secretHash", role, namespaces, created_at AS "createdAt", created_by AS "createdBy", expires_at AS "expiresAt", revoked_at AS "revokedAt" FROM tokens WHERE secret_hash = $1',
@@ -173,7 +189,7 @@ const PG = {
 function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean; numbers?: readonly number[]; json?: readonly number[] }, values: unknown[]): Promise<R[]> {
   if (statement.pipelined) {
     const client = (ex as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
-    if (client && statement.numbers) return textRows(client, statement, values as string[]).then((rows) => typedRows(rows, statement.numbers!, statement.json ?? []) as R[]);
+    if (client && statement.numbers) return textRows(client, statement, values as Array<string | number>).then((rows) => typedRows(rows, statement.numbers!, statement.json ?? []) as R[]);
     if (client) return client.query({ name: statement.name, text: statement.text, values, ...(statement.rowMode ? { rowMode: statement.rowMode } : {}) }).then((r) => r.rows as R[]);
   }
   return query(ex, (q) => ({
@@ -331,7 +347,7 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
 /**
  * The token whose secret hashes to `secretHash` and the ids and versions of `server`'s approved
  * versions (what {@link readApprovedVersions} gives), read together for an authenticated v0.1
- * GET version: one statement on SQLite; on PostgreSQL the two named statements.
+ * GET version: one statement on either dialect.
  */
 export function readTokenAndApproved(db: Executor, secretHash: string, server: string): Promise<{ token: TokenAuthRow | undefined; approved: Array<{ id: number; version: string }> }> {
   const apart = async () => {
@@ -339,41 +355,41 @@ export function readTokenAndApproved(db: Executor, secretHash: string, server: s
     const approved = await readApprovedVersions(db, server);
     return { token: token && { id: token.id, principal: token.principal, role: token.role, namespaces: token.namespaces, expiresAt: token.expiresAt, revokedAt: token.revokedAt }, approved };
   };
+  const named = (rows: unknown[][]) => {
+    const approved: Array<{ id: number; version: string }> = [];
+    for (const v of rows) if (v[6] !== null) approved.push({ id: v[6] as number, version: v[7] as string });
+    return { token: tokenAuthRow(rows[0]!), approved };
+  };
   return read(
     db,
-    (s) => {
-      const rows = s.tokenAndApproved.all(secretHash, server) as unknown[][];
-      const approved: Array<{ id: number; version: string }> = [];
-      for (const v of rows) if (v[6] !== null) approved.push({ id: v[6] as number, version: v[7] as string });
-      return { token: tokenAuthRow(rows[0]!), approved };
-    },
+    (s) => named(s.tokenAndApproved.all(secretHash, server) as unknown[][]),
     apart,
-    apart,
+    async () => named(await readPg<unknown[]>(db, PG.tokenAndApproved, [secretHash, server])),
   );
 }
 
 /**
  * The version with this id (without its findings) and the digests and times of its approvals,
- * oldest first: one statement on SQLite; on PostgreSQL the two named statements.
+ * oldest first: one statement on either dialect.
  */
 export function readVersionWithApprovalDigests(db: Executor, id: number): Promise<{ row: VersionRecordRow; approvals: Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>> } | undefined> {
   const apart = async () => {
     const row = await readVersionById(db, id);
     return row && { row, approvals: await readApprovalDigests(db, id) };
   };
+  const named = (rows: unknown[][]) => {
+    const row = versionRow(rows[0]);
+    if (!row) return undefined;
+    if (rows.length > 1) rows.sort((x, y) => (x[21] as number) - (y[21] as number));
+    const approvals: Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>> = [];
+    for (const a of rows) if (a[21] !== null) approvals.push({ digest: a[22] as string, createdAt: a[23] as string });
+    return { row, approvals };
+  };
   return read(
     db,
-    (s) => {
-      const rows = s.versionAndDigests.all(id) as unknown[][];
-      const row = versionRow(rows[0]);
-      if (!row) return undefined;
-      if (rows.length > 1) rows.sort((x, y) => (x[21] as number) - (y[21] as number));
-      const approvals: Array<Pick<ApprovalRecordRow, 'digest' | 'createdAt'>> = [];
-      for (const a of rows) if (a[21] !== null) approvals.push({ digest: a[22] as string, createdAt: a[23] as string });
-      return { row, approvals };
-    },
+    (s) => named(s.versionAndDigests.all(id) as unknown[][]),
     apart,
-    apart,
+    async () => named(await readPg<unknown[]>(db, PG.versionAndDigests, [id])),
   );
 }
 
