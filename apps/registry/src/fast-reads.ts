@@ -117,7 +117,8 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     return point?.answer();
   }
 
-  async function tryAnswer(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  /** Answers `req` when it is one of the reads above and will succeed; `pass.counted` gets the rate-limit hits made, for the Hono app when it is passed on. */
+  async function tryAnswer(req: IncomingMessage, res: ServerResponse, pass: { counted?: Counted }): Promise<boolean> {
     const started = performance.now();
     const url = req.url ?? '';
     const mark = url.indexOf('?');
@@ -128,7 +129,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     // Counted now, before any await, in the Hono app's order (address, then token once
     // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
     const counted: Counted = { address: front.perAddress.hit(address) };
-    front.counted.set(req, counted);
+    pass.counted = counted;
     // In process the count is a number; a shared store's is a promise (counted there, atomically).
     if ((typeof counted.address === 'number' ? counted.address : await counted.address) > 0) return false;
     // GET version, GET server and v0.1 GET version: the token and the record in one read.
@@ -172,9 +173,16 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
   return (req, res) => {
     if (req.method !== 'GET' || corsConfigured) return fallback(req, res);
     // A failure before the answer was written changed nothing: Hono answers (and logs) it.
-    tryAnswer(req, res).then(
-      (answered) => answered || fallback(req, res),
-      () => res.headersSent || fallback(req, res),
+    const pass: { counted?: Counted } = {};
+    const passOn = () => {
+      // The hits are handed over only with a request passed on: a WeakMap entry per answered
+      // request cost more than the rest of its rate limiting (an ephemeron for the collector).
+      if (pass.counted) front.counted.set(req, pass.counted);
+      fallback(req, res);
+    };
+    tryAnswer(req, res, pass).then(
+      (answered) => answered || passOn(),
+      () => res.headersSent || passOn(),
     );
   };
 }
