@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '@sigil/db';
+import { type Db, openStore, type Store } from '@sigil/db';
 import { manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
-import { createTestStore, type TestStore, weatherManifest } from '@sigil/testing';
+import { createTestStore, manyTools, type TestStore, weatherManifest } from '@sigil/testing';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { pino } from 'pino';
@@ -15,7 +15,9 @@ import { loadRegistryKeys } from './keys.js';
 import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapAdmin, createToken } from './services/create-token.js';
-import { SIGIL_META_KEY } from './services/read-mcp-registry.js';
+import type { Deps } from './deps.js';
+import { getMcpVersion, listMcpServers, SIGIL_META_KEY } from './services/read-mcp-registry.js';
+import { revokeVersion } from './services/revoke-version.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-v01-'));
 const ADMIN = 'mcp-registry-test-admin-token-000';
@@ -25,6 +27,9 @@ let store: TestStore;
 let database: Store;
 let app: App;
 let publish: (manifest: ReturnType<typeof weatherManifest>) => Promise<{ status: number; body: { code?: string; risk?: string } }>;
+let deps: Deps;
+/** Publishes a version and has alice approve it. */
+let publishApproved: (manifest: ReturnType<typeof weatherManifest>) => Promise<void>;
 
 // The official registry's OpenAPI document, vendored with its licence (test/official-mcp-registry).
 const official = JSON.parse(readFileSync(new URL('../test/official-mcp-registry/openapi.json', import.meta.url), 'utf8')) as { components: { schemas: Record<string, unknown> } };
@@ -42,7 +47,7 @@ async function get(path: string, headers: Record<string, string> = {}) {
 beforeAll(async () => {
   store = await createTestStore(dir);
   database = await openStore(store);
-  const deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
+  deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
   await bootstrapAdmin(deps, ADMIN);
   app = createApp(deps);
   const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
@@ -55,6 +60,13 @@ beforeAll(async () => {
   publish = async (manifest) => {
     const res = await send('/v1/publish', publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
     return { status: res.status, body: (await res.json()) as { code?: string } };
+  };
+  publishApproved = async (manifest) => {
+    const published = await send('/v1/publish', publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
+    expect(published.status).toBe(201);
+    const { risk } = (await published.json()) as { risk: 'low' | 'high' };
+    const bundle = await signApprovalStatement({ name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+    expect((await send(`/v1/servers/${manifest.name}/versions/${manifest.version}/approvals`, alice, { bundle })).status).toBe(201);
   };
   expect((await send('/v1/allowlist/io.github.acme', ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] }, 'PUT')).status).toBe(200);
   expect((await send('/v1/reviewers', ADMIN, { principal: 'alice', publicKey: aliceKey.publicKeyPem })).status).toBe(201);
@@ -178,5 +190,59 @@ describe('when a name differs from a stored one only in case', () => {
     expect(mixed.status).toBe(201);
     const again = await publish(weatherManifest({ name: 'io.github.acme/storm-watch', version: '1.0.0' }));
     expect(again.body.code).toBe('NAME_CONFUSABLE');
+  });
+});
+
+describe('when a version is revoked while a page of servers is read', () => {
+  it('serves the page as one snapshot (the state before the revocation, whole), and GET latest never the revoked one', async () => {
+    // A server of its own (last in this file), so the pages above are unchanged.
+    const FORECAST = 'io.github.acme/forecast';
+    // Tools of its own: the weather server's would shadow an approved server's and make it high-risk.
+    for (const version of ['1.0.0', '2.0.0']) await publishApproved(weatherManifest({ name: FORECAST, version, tools: manyTools(2) }));
+    const q = { limit: 30, search: 'forecast', version: 'latest' };
+    const before = await listMcpServers(deps, q, 'http://localhost');
+    expect(before.servers.map((s) => s.server.version)).toEqual(['2.0.0']);
+    // Deterministically between the page's first read (the servers and their approved versions)
+    // and its second (the rows of those served), another connection to the same database revokes
+    // 2.0.0 and commits: the second read is made to wait (handle() answers "busy") until it has.
+    const other = await openStore(store);
+    const alice = { name: 'alice', role: 'security' as const, namespaces: [], tokenId: null };
+    const db = deps.db;
+    let reads = 0;
+    let revoking: Promise<unknown> | undefined;
+    let revoked = false;
+    const pausing = (version: string): Db => {
+      reads = 0;
+      revoking = undefined;
+      revoked = false;
+      return {
+        dialect: db.dialect,
+        transaction: (fn) => db.transaction(fn),
+        snapshot: (fn) => db.snapshot(fn),
+        ready: () => db.ready(),
+        handle: () => {
+          if (++reads === 2) revoking = revokeVersion({ ...deps, db: other.db }, alice, FORECAST, version, 'compromised').then(() => (revoked = true));
+          return revoking && !revoked ? undefined : db.handle();
+        },
+        idle: () => (revoking && !revoked ? revoking.then(() => {}) : db.idle()),
+      };
+    };
+    try {
+      const during = await listMcpServers({ ...deps, db: pausing('2.0.0') }, q, 'http://localhost');
+      expect(revoked).toBe(true);
+      expect(reads).toBeGreaterThan(2);
+      expect(during).toEqual(before);
+      // Read after the revocation committed, the page no longer holds it.
+      expect((await listMcpServers(deps, q, 'http://localhost')).servers.map((s) => [s.server.version, s._meta?.['io.modelcontextprotocol.registry/official']])).toEqual([
+        ['1.0.0', expect.objectContaining({ isLatest: true })],
+      ]);
+      // GET …/versions/latest reads its list and the row without a snapshot: the newest, revoked
+      // between the two, is not served; the list read again names the one before it.
+      await publishApproved(weatherManifest({ name: FORECAST, version: '3.0.0', tools: manyTools(2) }));
+      const latest = await getMcpVersion({ ...deps, db: pausing('3.0.0') }, FORECAST, 'latest', 'http://localhost');
+      expect([revoked, latest.server.version, latest._meta?.['io.modelcontextprotocol.registry/official']]).toEqual([true, '1.0.0', expect.objectContaining({ isLatest: true })]);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -34,6 +34,17 @@ export interface Db {
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * Runs `fn`'s reads on one consistent state of the database, as one statement would see it:
+   * no write commits between two of them (a page that lists what is approved, then reads what it
+   * listed, never serves what was revoked in between). Reads only: a write transaction started
+   * inside waits for the snapshot to end. PostgreSQL: a REPEATABLE READ, READ ONLY transaction on
+   * one connection (no lock: writers go on, unseen). SQLite: a read transaction that write
+   * transactions wait for (better-sqlite3 reads do not wait on I/O, so it is held for microseconds).
+   * Inside a write transaction, `fn` runs in it.
+   * @example const page = await db.snapshot(async () => { const ids = await listIds(db); return readRows(db, ids); });
+   */
+  snapshot<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Resolves when the database answers and holds every migration this build knows (what
    * `/readyz` reports); rejects with the reason otherwise.
    */
@@ -239,6 +250,10 @@ class SqliteDb implements Db {
   private open: SqliteTx | undefined;
   private readonly queue: Queued[] = [];
   private draining = false;
+  /** Snapshots reading now (they share one read transaction), and when the last one ends. */
+  private snapshots = 0;
+  private snapshotsDone: Promise<void> = Promise.resolve();
+  private endSnapshots: () => void = () => {};
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -274,6 +289,24 @@ class SqliteDb implements Db {
     });
   }
 
+  async snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    const current = this.inside.getStore();
+    if (current && current === this.open) return fn();
+    // After the open write transaction (its reads are not this one's); reads of others go on
+    // meanwhile, inside the same read transaction (WAL: other processes' commits stay unseen).
+    while (this.open) await this.tail;
+    if (this.snapshots++ === 0) this.snapshotsDone = new Promise<void>((resolve) => (this.endSnapshots = resolve));
+    try {
+      if (!this.sqlite.inTransaction) this.sqlite.exec('BEGIN');
+      return await fn();
+    } finally {
+      if (--this.snapshots === 0) {
+        if (this.sqlite.inTransaction) this.sqlite.exec('COMMIT');
+        this.endSnapshots();
+      }
+    }
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) await this.runGroup(this.queue.splice(0, MAX_GROUP));
@@ -298,6 +331,8 @@ class SqliteDb implements Db {
   }
 
   private async runGroup(group: Queued[]): Promise<void> {
+    // A snapshot reading now ends first: no write commits in the middle of it.
+    while (this.snapshots > 0) await this.snapshotsDone;
     let release!: () => void;
     this.tail = new Promise<void>((resolve) => (release = resolve));
     const tx = new SqliteTx(this.drizzled);
@@ -531,6 +566,27 @@ class PostgresDb implements Db {
 
   idle(): Promise<void> {
     return Promise.resolve();
+  }
+
+  async snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inside.getStore()) return fn();
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const result = await this.inside.run(new PostgresTx(drizzlePg(client) as unknown as Drizzle), fn);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw e;
+      }
+    } finally {
+      client.release(broken);
+    }
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -120,3 +120,20 @@ describe('group commit', () => {
     }
   });
 });
+
+describe('a snapshot', () => {
+  it('reads one state: a write transaction started during it waits until it ends, then commits', async () => {
+    const name = 'io.github.acme/snapshot';
+    let writing: Promise<unknown> | undefined;
+    const seen = await o.db.snapshot(async () => {
+      const first = await serverExists(o.db, name);
+      writing = o.db.transaction((tx) => insertServer(tx, server(name)));
+      // Turns of the event loop in which the group would run (it starts on setImmediate).
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      return [first, committed(name), await serverExists(o.db, name)];
+    });
+    expect(seen).toEqual([false, false, false]);
+    await writing;
+    expect([committed(name), await serverExists(o.db, name)]).toEqual([true, true]);
+  });
+});

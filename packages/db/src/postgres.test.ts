@@ -21,6 +21,7 @@ import {
   readVersion,
   readVersionWithApprovalDigests,
   readVersionWithApprovals,
+  serverExists,
   setVersionStatus,
   verifyAuditChain,
   versionOf,
@@ -54,6 +55,17 @@ async function publish(o: OpenPostgres, server: string, version = '1.0.0') {
 const raw = (sql: string, params: unknown[] = []) => a.pool.query(sql, params);
 
 describe('PostgreSQL', () => {
+  it('reads one state in a snapshot: a write another instance commits during it stays unseen until it ends', async () => {
+    const name = 'io.github.acme/snapshot';
+    const seen = await a.db.snapshot(async () => {
+      const first = await serverExists(a.db, name);
+      await insertServer(b.db, { name, namespace: 'io.github.acme', owner: 'acme', createdAt: at });
+      return [first, await serverExists(b.db, name), await serverExists(a.db, name)];
+    });
+    expect(seen).toEqual([false, true, false]);
+    expect(await serverExists(a.db, name)).toBe(true);
+  });
+
   it('keeps versions immutable, decisions final and a tombstone for a deleted version', async () => {
     const v = await publish(a, 'io.github.acme/weather');
     await expect(raw("update versions set manifest = 'x' where id = $1", [v.id])).rejects.toThrow(/VERSION_IMMUTABLE/);

@@ -19,11 +19,22 @@ function newestFirst(versions: Array<{ id: number; version: string }>): Array<{ 
   return versions.sort((a, b) => compareVersions(b.version, a.version));
 }
 
-/** One approved version's answer: only the rows served are read in full (the row and its approval digests, together). */
-async function answer(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string): Promise<McpServerResponse> {
+/**
+ * One approved version's answer: only the rows served are read in full (the row and its
+ * approval digests, together). Inside a snapshot the row read is the approved one listed;
+ * outside one it may have been revoked since, and then there is no answer (undefined) rather
+ * than a revoked version served as approved.
+ */
+async function answer(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string): Promise<McpServerResponse | undefined> {
   const found = await readVersionWithApprovalDigests(deps.db, v.id);
   if (!found) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
   return response(deps, found.row, latest, origin, found.approvals);
+}
+
+/** Within one snapshot a version listed as approved is read as approved: anything else is a bug here, never served. */
+function listed<T>(item: T | undefined, name: string): T {
+  if (item === undefined) throw new Error(`a version of ${name} listed as approved was read as not approved: the page's reads are not one snapshot`);
+  return item;
 }
 
 const servedServers = new WeakMap<Deps, Map<number, { manifest: string; server: McpServerResponse['server'] }>>();
@@ -57,7 +68,8 @@ function deepFreeze<T>(value: T): T {
 
 type ApprovalDigest = { digest: string; createdAt: string };
 
-async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string, approvalDigests?: readonly ApprovalDigest[]): Promise<McpServerResponse> {
+async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string, approvalDigests?: readonly ApprovalDigest[]): Promise<McpServerResponse | undefined> {
+  if (row.status !== 'approved') return undefined;
   const server = serverPart(deps, row);
   const approvals = approvalDigests ?? (await readApprovalDigests(deps.db, row.id));
   const updatedAt = approvals.map((a) => a.createdAt).sort().at(-1) ?? row.publishedAt;
@@ -82,8 +94,22 @@ async function response(deps: Deps, row: VersionRecordRow, latest: boolean, orig
   };
 }
 
-/** `GET /v0.1/servers`: servers by name with their approved versions (only the newest with `version=latest`). */
-export async function listMcpServers(
+/**
+ * `GET /v0.1/servers`: servers by name with their approved versions (only the newest with
+ * `version=latest`). Every read of a page (the servers and their approved versions, then the
+ * rows and approvals of those served, in one round or several) is made on one snapshot
+ * (Db.snapshot): a version revoked while the page is read is either listed and read as
+ * approved, or neither; never listed by one read and served from a later one that saw it revoked.
+ */
+export function listMcpServers(
+  deps: Deps,
+  q: { cursor?: string | undefined; limit: number; search?: string | undefined; updatedSince?: string | undefined; version?: string | undefined },
+  origin: string,
+): Promise<McpServerList> {
+  return deps.db.snapshot(() => listPage(deps, q, origin));
+}
+
+async function listPage(
   deps: Deps,
   q: { cursor?: string | undefined; limit: number; search?: string | undefined; updatedSince?: string | undefined; version?: string | undefined },
   origin: string,
@@ -109,7 +135,7 @@ export async function listMcpServers(
         return false;
       }
       const read = ahead.get(chosen[i]!.id);
-      const item = read ? await response(deps, read.row, chosen[i] === versions[0], origin, read.approvals) : await answer(deps, name, chosen[i]!, chosen[i] === versions[0], origin);
+      const item = listed(read ? await response(deps, read.row, chosen[i] === versions[0], origin, read.approvals) : await answer(deps, name, chosen[i]!, chosen[i] === versions[0], origin), name);
       const updated = (item._meta?.[OFFICIAL_META_KEY] as { updatedAt: string }).updatedAt;
       if (q.updatedSince === undefined || updated >= q.updatedSince) out.push(item);
     }
@@ -143,17 +169,26 @@ export async function listMcpServers(
 }
 
 /** `GET /v0.1/servers/{serverName}/versions`: every approved version, newest first; 404 when none. */
-export async function listMcpVersions(deps: Deps, name: string, origin: string): Promise<McpServerList> {
-  const versions = await approved(deps, name);
-  if (!versions.length) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
-  const servers: McpServerResponse[] = [];
-  for (const [i, v] of versions.entries()) servers.push(await answer(deps, name, v, i === 0, origin));
-  return { servers, metadata: { count: servers.length } };
+export function listMcpVersions(deps: Deps, name: string, origin: string): Promise<McpServerList> {
+  // One snapshot, as a page of servers (listMcpServers).
+  return deps.db.snapshot(async () => {
+    const versions = await approved(deps, name);
+    if (!versions.length) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
+    const servers: McpServerResponse[] = [];
+    for (const [i, v] of versions.entries()) servers.push(listed(await answer(deps, name, v, i === 0, origin), name));
+    return { servers, metadata: { count: servers.length } };
+  });
 }
 
 /** `GET /v0.1/servers/{serverName}/versions/{version}` (or `latest`): one approved version; 404 otherwise. */
 export async function getMcpVersion(deps: Deps, name: string, version: string, origin: string): Promise<McpServerResponse> {
-  return chosen(deps, name, await approved(deps, name), version, origin);
+  // Two reads without a snapshot (this is a hot read, and on PostgreSQL a snapshot costs two
+  // round trips): a version revoked between them is not served; the list is read again, and no
+  // longer holds it (a revocation is final, so each round drops one version at least).
+  for (;;) {
+    const item = await chosen(deps, name, await approved(deps, name), version, origin);
+    if (item) return item;
+  }
 }
 
 /**
@@ -175,11 +210,13 @@ export function mcpVersionWithToken(
       read = both.approved;
       return both.token;
     },
-    response: () => (read ? chosen(deps, name, newestFirst(read), version, origin) : getMcpVersion(deps, name, version, origin)),
+    // A version revoked since the token's statement read the list: read again (getMcpVersion).
+    response: async () => (read && (await chosen(deps, name, newestFirst(read), version, origin))) || getMcpVersion(deps, name, version, origin),
   };
 }
 
-async function chosen(deps: Deps, name: string, versions: Array<{ id: number; version: string }>, version: string, origin: string): Promise<McpServerResponse> {
+/** The chosen version's answer, or undefined when its row no longer says approved (revoked after `versions` was read). */
+async function chosen(deps: Deps, name: string, versions: Array<{ id: number; version: string }>, version: string, origin: string): Promise<McpServerResponse | undefined> {
   const row = version === 'latest' ? versions[0] : versions.find((v) => v.version === version);
   if (!row) throw new ServiceError('NOT_FOUND', `no approved version ${name}@${version}`);
   return answer(deps, name, row, row === versions[0], origin);
