@@ -6,6 +6,7 @@ import { openStore, type Store } from '@sigil/db';
 import { createTestStore, type TestStore } from '@sigil/testing';
 import { hashLeaf, merkleTreeHash } from '@sigil/tlog';
 import { type BatchedStatement, SigningError, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle } from '@sigil/signing/verify';
+import { StatusPredicate } from '@sigil/manifest';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from './config.js';
@@ -215,6 +216,8 @@ describe('when status questions are batched', () => {
     answers.forEach((a, i) => {
       const { statement } = verifyBatchedStatement(a, key, { predicateType: STATUS_PREDICATE_TYPE });
       expect(statement.predicate).toMatchObject({ nonce: nonce(i), entries: [{ ref: `${NAME}@1.0.0`, status: 'approved' }] });
+      // What a host then parses it with (numbers as numbers on either dialect).
+      expect(StatusPredicate.safeParse(statement.predicate).success).toBe(true);
     });
   });
 

@@ -186,7 +186,7 @@ const PG = {
  * A named statement of {@link PG} on the executor's connection (the pool, or the transaction's
  * client); a short one (`pipelined`) on a pipelined connection when outside a transaction.
  */
-function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean; numbers?: readonly number[]; json?: readonly number[] }, values: unknown[]): Promise<R[]> {
+export function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean; numbers?: readonly number[]; json?: readonly number[] }, values: unknown[]): Promise<R[]> {
   if (statement.pipelined) {
     const client = (ex as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
     if (client && statement.numbers) return textRows(client, statement, values as Array<string | number>).then((rows) => typedRows(rows, statement.numbers!, statement.json ?? []) as R[]);

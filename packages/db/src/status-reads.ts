@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq } from 'drizzle-orm';
 import { GENESIS_HASH } from './audit.js';
 import { type Drizzle, type Executor, query } from './database.js';
-import { approvals, auditEvents, versions } from './schema.js';
+import { readPg } from './reads.js';
+import type { versions } from './schema.js';
 
 type VersionRow = typeof versions.$inferSelect;
 
@@ -37,29 +37,12 @@ function prepare(sqlite: Database.Database) {
  * The stored status of the versions asked (`[server, version]` pairs), their servers' approved
  * versions and the audit chain head, for `POST /v1/status`: only the small columns a status
  * carries (never the manifest or bundle texts). On SQLite one synchronous step over statements
- * prepared once per connection, so the answer is one consistent view of the database; elsewhere
- * the same columns through the query builder.
+ * prepared once per connection, so the answer is one consistent view of the database; on
+ * PostgreSQL three named statements for all the references at once, sent together (pipelined).
  */
 export function readStatusSnapshot(db: Executor, refs: ReadonlyArray<readonly [server: string, version: string]>): Promise<StatusSnapshot> {
   const snapshot = (): StatusSnapshot => ({ versions: new Map(), approved: new Map(), audit: { seq: 0, hash: GENESIS_HASH } });
-  if (db.dialect !== 'sqlite') {
-    return query(db, (q) => ({
-      execute: async () => {
-        const out = snapshot();
-        for (const [server, version] of refs) {
-          const byVersion = out.versions.get(server) ?? new Map<string, StatusVersionRow | undefined>();
-          out.versions.set(server, byVersion);
-          if (!out.approved.has(server)) out.approved.set(server, (await q.select({ version: versions.version }).from(versions).where(and(eq(versions.server, server), eq(versions.status, 'approved')))).map((r) => r.version));
-          if (byVersion.has(version)) continue;
-          const row = (await q.select({ id: versions.id, status: versions.status, digest: versions.digest, risk: versions.risk, revokedAt: versions.revokedAt, revocationReason: versions.revocationReason }).from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1))[0];
-          byVersion.set(version, row && { ...row, approvals: (await q.select({ digest: approvals.digest }).from(approvals).where(eq(approvals.versionId, row.id)).orderBy(asc(approvals.id))).map((a) => a.digest) });
-        }
-        const tip = (await q.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1))[0];
-        if (tip) out.audit = tip;
-        return out;
-      },
-    }));
-  }
+  if (db.dialect !== 'sqlite') return readStatusSnapshotPg(db, refs, snapshot());
   return query(db, (q) => ({
     execute: async () => {
       // drizzle() puts the connection on the handle it returns; the Drizzle type leaves it out.
@@ -86,4 +69,40 @@ export function readStatusSnapshot(db: Executor, refs: ReadonlyArray<readonly [s
       return out;
     },
   }));
+}
+
+/**
+ * On PostgreSQL: three named statements whatever the number of references (the versions asked
+ * with their approval digests, the approved versions of their servers, the audit chain head),
+ * sent together on a pipelined connection: one round trip, not three per reference through the
+ * query builder.
+ */
+const PG_STATUS = {
+  versions: {
+    name: 'sigil_status_versions',
+    text: `SELECT v.server, v.version, v.id, v.status, v.digest, v.risk, v.revoked_at AS "revokedAt", v.revocation_reason AS "revocationReason",
+      ARRAY(SELECT a.digest FROM approvals a WHERE a.version_id = v.id ORDER BY a.id) AS approvals
+      FROM unnest($1::text[], $2::text[]) AS q(server, version) JOIN versions v ON v.server = q.server AND v.version = q.version`,
+    pipelined: true,
+  },
+  approved: { name: 'sigil_status_approved', text: "SELECT server, version FROM versions WHERE server = ANY($1::text[]) AND status = 'approved'", pipelined: true },
+  auditTip: { name: 'sigil_status_audit_tip', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1', pipelined: true },
+} as const;
+
+async function readStatusSnapshotPg(db: Executor, refs: ReadonlyArray<readonly [server: string, version: string]>, out: StatusSnapshot): Promise<StatusSnapshot> {
+  const servers = [...new Set(refs.map(([server]) => server))];
+  const [rows, approved, tip] = await Promise.all([
+    readPg<StatusVersionRow & { server: string; version: string }>(db, PG_STATUS.versions, [refs.map(([s]) => s), refs.map(([, v]) => v)]),
+    readPg<{ server: string; version: string }>(db, PG_STATUS.approved, [servers]),
+    readPg<{ seq: number; hash: string }>(db, PG_STATUS.auditTip, []),
+  ]);
+  for (const server of servers) {
+    out.versions.set(server, new Map());
+    out.approved.set(server, []);
+  }
+  for (const [server, version] of refs) out.versions.get(server)!.set(version, undefined);
+  for (const { server, version, ...row } of rows) out.versions.get(server)!.set(version, row);
+  for (const { server, version } of approved) out.approved.get(server)!.push(version);
+  if (tip[0]) out.audit = tip[0];
+  return out;
 }
