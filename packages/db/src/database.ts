@@ -40,6 +40,9 @@ export interface Db {
    * inside waits for the snapshot to end. PostgreSQL: a REPEATABLE READ, READ ONLY transaction on
    * one connection (no lock: writers go on, unseen). SQLite: a read transaction that write
    * transactions wait for (better-sqlite3 reads do not wait on I/O, so it is held for microseconds).
+   * So `fn` awaits nothing but this database's reads: no timer, network or file I/O, and no
+   * snapshot inside it. A pending write group waits while any snapshot reads, so a body that awaited
+   * I/O would let a stream of overlapping listings hold off every write (a revocation included).
    * Inside a write transaction, `fn` runs in it.
    * @example const page = await db.snapshot(async () => { const ids = await listIds(db); return readRows(db, ids); });
    */
