@@ -655,7 +655,8 @@ interface PgQueryInternals {
   values: readonly unknown[];
   hasBeenParsed(connection: PgConnection): boolean;
 }
-const PgQuery = pg.Query as unknown as new (config: { name: string; text: string; values: readonly unknown[] }, values: undefined, callback: (error: Error | null) => void) => PgQueryInternals;
+// Made from the text (not a config object, which the driver copies property by property), named after.
+const PgQuery = pg.Query as unknown as new (text: string, values: readonly unknown[], callback: (error: Error | null) => void) => PgQueryInternals;
 
 /**
  * A named statement whose rows are wanted as the server's text, one array per row, with the
@@ -690,7 +691,8 @@ class TextRowsQuery extends PgQuery {
 export function textRows(client: PgQueryable, statement: { name: string; text: string }, values: ReadonlyArray<string | number>): Promise<Array<Array<string | null>>> {
   return new Promise((resolve, reject) => {
     const text = values.map(String);
-    const q: TextRowsQuery = new TextRowsQuery({ name: statement.name, text: statement.text, values: text }, undefined, (error) => (error ? reject(error) : resolve(q.textRows)));
+    const q: TextRowsQuery = new TextRowsQuery(statement.text, text, (error) => (error ? reject(error) : resolve(q.textRows)));
+    q.name = statement.name;
     (client as unknown as pg.Client).query(q as unknown as pg.QueryConfig);
   });
 }
