@@ -261,6 +261,17 @@ describe('when status questions are batched', () => {
     expect(verifyBatchedStatement(answer, fast.deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate).toMatchObject({ nonce: nonce(1) });
   });
 
+  it('answers each question with its own references, even when one question\'s references joined by newlines are another\'s', async () => {
+    const [a, b] = [`${NAME}@1.0.0`, `${NAME}@1.2.0`];
+    const entries = (x: BatchedStatement) => (verifyBatchedStatement(x, fast.deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate as { entries: Array<{ ref: string; status: string }> }).entries.map((e) => [e.ref, e.status]);
+    const [joined, apart] = (await Promise.all([
+      issueStatus(fast.deps, [`${a}\n${b}`], nonce(0), 'http://registry.example', true),
+      issueStatus(fast.deps, [a, b], nonce(1), 'http://registry.example', true),
+    ])) as BatchedStatement[];
+    expect(entries(joined!)).toEqual([[`${a}\n${b}`, 'unknown']]);
+    expect(entries(apart!)).toEqual([[a, 'approved'], [b, 'pending']]);
+  });
+
   it('answers from the database as it is when the batch is made: a revocation shows in the next batch', async () => {
     const [before] = await ask(fast.deps, 2, [`${NAME}@1.2.0`]);
     const entry = (a: BatchedStatement) => (verifyBatchedStatement(a, fast.deps.keys.statusPublicKey, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate as { entries: Array<{ status: string }> }).entries[0]!.status;

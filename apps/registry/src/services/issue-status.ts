@@ -78,7 +78,9 @@ export async function statusStatements(deps: Deps, questions: readonly StatusQue
   const newest = new Map<string, string | undefined>();
   const fragments = new Map<string, { head: string; tail: string }>();
   return questions.map((q) => {
-    const key = `${q.registryUrl}\n${q.refs.join('\n')}`;
+    // JSON, not a join: a reference may hold any character, a newline too, and `["a\nb"]` must
+    // never share the statement of `["a", "b"]` (another question's answer, signed with this nonce).
+    const key = JSON.stringify([q.registryUrl, q.refs]);
     let f = fragments.get(key);
     if (!f) {
       f = statementFragments(q, snapshot, parse, newest, issuedAt, expiresAt, audit);
