@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Node >= 22.1 keeps V8's compiled code for the CLI's bundle between runs (a host starts
-// `sigil` at every launch; compiling ~1 MB of JavaScript is most of a warm start). The cache
+// The workspace's `sigil` (`npx sigil` in the checkout: the unbundled dist/ of every package).
+// The packed CLI has its own bin, scripts/packed-bin.cjs, with V8's code cache on every Node.
+// Here Node >= 22.1 keeps V8's compiled code for the CLI's modules between runs. The cache
 // lives in the user's own cache folder, never a shared temporary one where another local user
 // could plant code; NODE_DISABLE_COMPILE_CACHE=1 turns it off. Node 20 has no such cache.
 import module from 'node:module';
