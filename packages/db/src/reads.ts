@@ -140,15 +140,14 @@ const PG = {
   // version's, then its approvals): no column names to match up per row.
   tokenAndVersion: {
     name: 'sigil_read_token_and_version',
-    text: `SELECT t.id, t.principal, t.role, t.namespaces, t.expires_at, t.revoked_at, v.* FROM (SELECT) AS one
-      LEFT JOIN tokens t ON t.secret_hash = $1
-      LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}, (SELECT coalesce(json_agg(json_build_object('digest', a.digest, 'reviewer', a.reviewer, 'bundle', a.bundle, 'createdAt', a.created_at) ORDER BY a.id), '[]')
-        FROM approvals a WHERE a.version_id = versions.id) FROM versions WHERE server = $2 AND version = $3) AS v ON true`,
+    // SQLite's statement: one row per approval (the token and version repeated), or one with
+    // nulls; the approval bundles come back as the text stored, not escaped into JSON and parsed.
+    text: `SELECT ${T_AUTH_COLUMNS}, ${V_VERSION_COLUMNS}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
+      FROM (SELECT) AS one LEFT JOIN tokens t ON t.secret_hash = $1 LEFT JOIN versions v ON v.server = $2 AND v.version = $3 LEFT JOIN approvals a ON a.version_id = v.id`,
     rowMode: 'array',
     pipelined: true,
-    // Read as text on a pipelined connection: the version's id a number, its approvals parsed.
-    numbers: [6],
-    json: [27],
+    // Read as text on a pipelined connection: the ids as numbers.
+    numbers: [6, 27],
   },
   // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
   tokenAndSummaries: {
@@ -186,10 +185,10 @@ const PG = {
  * A named statement of {@link PG} on the executor's connection (the pool, or the transaction's
  * client); a short one (`pipelined`) on a pipelined connection when outside a transaction.
  */
-export function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean; numbers?: readonly number[]; json?: readonly number[] }, values: unknown[]): Promise<R[]> {
+export function readPg<R>(ex: Executor, statement: { name: string; text: string; rowMode?: 'array'; pipelined?: boolean; numbers?: readonly number[] }, values: unknown[]): Promise<R[]> {
   if (statement.pipelined) {
     const client = (ex as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
-    if (client && statement.numbers) return textRows(client, statement, values as Array<string | number>).then((rows) => typedRows(rows, statement.numbers!, statement.json ?? []) as R[]);
+    if (client && statement.numbers) return textRows(client, statement, values as Array<string | number>).then((rows) => typedRows(rows, statement.numbers!) as R[]);
     if (client) return client.query({ name: statement.name, text: statement.text, values, ...(statement.rowMode ? { rowMode: statement.rowMode } : {}) }).then((r) => r.rows as R[]);
   }
   return query(ex, (q) => ({
@@ -197,12 +196,9 @@ export function readPg<R>(ex: Executor, statement: { name: string; text: string;
   }));
 }
 
-/** Rows of server text as the driver gives them: the `numbers` columns (bigint, integer) as numbers, the `json` ones parsed. */
-function typedRows(rows: Array<Array<unknown>>, numbers: readonly number[], json: readonly number[]): unknown[][] {
-  for (const row of rows) {
-    for (const i of numbers) if (row[i] !== null) row[i] = Number(row[i]);
-    for (const i of json) if (row[i] !== null) row[i] = JSON.parse(row[i] as string);
-  }
+/** Rows of server text as the driver gives them, with the `numbers` columns (bigint, integer) as numbers. */
+function typedRows(rows: Array<Array<unknown>>, numbers: readonly number[]): unknown[][] {
+  for (const row of rows) for (const i of numbers) if (row[i] !== null) row[i] = Number(row[i]);
   return rows;
 }
 
@@ -288,19 +284,20 @@ export interface VersionWithApprovals {
  * Each is undefined when not stored; the caller checks the token before using the version.
  */
 export function readTokenAndVersion(db: Executor, secretHash: string, server: string, version: string): Promise<{ token: TokenAuthRow | undefined; found: VersionWithApprovals | undefined }> {
+  // The same rows from either dialect's statement: the first carries the token and the version.
+  const named = (rows: unknown[][]) => {
+    const r = rows[0]!;
+    const token = tokenAuthRow(r);
+    const row = r[6] === null ? undefined : versionRow(r.slice(6, 27));
+    if (!row) return { token, found: undefined };
+    if (rows.length > 1) rows.sort((x, y) => (x[27] as number) - (y[27] as number));
+    const list: ApprovalRecordRow[] = [];
+    for (const a of rows) if (a[27] !== null) list.push({ digest: a[28], reviewer: a[29], bundle: a[30], createdAt: a[31] } as ApprovalRecordRow);
+    return { token, found: { row, approvals: list } };
+  };
   return read(
     db,
-    (s) => {
-      const rows = s.tokenAndVersion.all(secretHash, server, version) as unknown[][];
-      const r = rows[0]!;
-      const token = tokenAuthRow(r);
-      const row = r[6] === null ? undefined : versionRow(r.slice(6, 27));
-      if (!row) return { token, found: undefined };
-      if (rows.length > 1) rows.sort((x, y) => (x[27] as number) - (y[27] as number));
-      const list: ApprovalRecordRow[] = [];
-      for (const a of rows) if (a[27] !== null) list.push({ digest: a[28], reviewer: a[29], bundle: a[30], createdAt: a[31] } as ApprovalRecordRow);
-      return { token, found: { row, approvals: list } };
-    },
+    (s) => named(s.tokenAndVersion.all(secretHash, server, version) as unknown[][]),
     async (q) => {
       const [token] = await q.select({ id: tokens.id, principal: tokens.principal, role: tokens.role, namespaces: tokens.namespaces, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt }).from(tokens).where(eq(tokens.secretHash, secretHash)).limit(1);
       const [row] = await q.select(recordColumns).from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1);
@@ -308,13 +305,7 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
       const found = await q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, row.id)).orderBy(asc(approvals.id));
       return { token, found: { row, approvals: found } };
     },
-    async () => {
-      const [r] = await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version]);
-      // One row always (the tokens and versions joined to nothing): null ids where none is stored.
-      const token = r![0] === null ? undefined : ({ id: r![0], principal: r![1], role: r![2], namespaces: r![3], expiresAt: r![4], revokedAt: r![5] } as TokenAuthRow);
-      const row = r![6] === null ? undefined : versionRow(r!.slice(6, 27));
-      return { token, found: row && { row, approvals: r![27] as ApprovalRecordRow[] } };
-    },
+    async () => named(await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version])),
   );
 }
 
