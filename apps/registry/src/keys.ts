@@ -332,8 +332,9 @@ export async function loadRegistryKeys(dir: string, keys: GivenKeys = {}, option
   else {
     if (await exists(join(dir, KEY_FILES.tsaCa))) {
       // The TSA's CA key is a private key in this directory too; then the CA fails loudly if damaged.
-      await fromDir(join(dir, KEY_FILES.tsaCa), CA_FILES.privateKey, true);
-      await readCa(join(dir, KEY_FILES.tsaCa));
+      // readCa parses the text checked on the open file, never the path again (a swap in between).
+      const caKey = await fromDir(join(dir, KEY_FILES.tsaCa), CA_FILES.privateKey, true);
+      await readCa(join(dir, KEY_FILES.tsaCa), caKey ? { privateKeyPem: caKey.pem } : {});
     }
     const chainSource = (await fromDir(dir, KEY_FILES.tsaChain, false)) ?? { pem: '', from: join(dir, KEY_FILES.tsaChain) };
     tsa = { ...checkTsa((await fromDir(dir, KEY_FILES.tsaKey, true))!, chainSource, now), chainPem: chainSource.pem };

@@ -84,6 +84,15 @@ describe('when an organisation runs its own CA', () => {
     expect((await readCa(caDir)).certificatePem).toBe(ca.certificatePem);
     await expect(writeCa(caDir, ca)).rejects.toMatchObject({ code: 'FILE_EXISTS' });
   });
+
+  it('parses the key text a caller already read and checked, not the file a second time', async () => {
+    const caDir = join(dir, 'ca-swapped');
+    await writeCa(caDir, ca);
+    // The file now holds another key (as if swapped after the caller's check): only the given text is used.
+    writeFileSync(join(caDir, 'ca.key'), generateKeyPair().privateKeyPem);
+    await expect(readCa(caDir)).rejects.toMatchObject({ code: 'KEY_INVALID' });
+    expect((await readCa(caDir, { privateKeyPem: ca.privateKeyPem })).privateKeyPem).toBe(ca.privateKeyPem);
+  });
 });
 
 describe('when the timestamp responder answers', () => {

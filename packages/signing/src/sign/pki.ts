@@ -166,11 +166,15 @@ export async function writeCa(dir: string, ca: CaMaterial): Promise<void> {
 }
 
 /**
- * Reads a CA directory written by {@link writeCa} (or by `sigil ca init`).
+ * Reads a CA directory written by {@link writeCa} (or by `sigil ca init`). A caller that has
+ * already read `ca.key` (to check its owner and mode on the open file) passes that text as
+ * `privateKeyPem`, so the key checked is the key used: the file is not opened a second time,
+ * when it could have been swapped.
  * @throws SigningError `IO_FAILED` or `KEY_INVALID`
+ * @example const ca = await readCa('ca', { privateKeyPem: checkedKeyText });
  */
-export async function readCa(dir: string): Promise<CaMaterial> {
-  const privateKeyPem = await readPem(join(dir, CA_FILES.privateKey));
+export async function readCa(dir: string, options: { privateKeyPem?: string } = {}): Promise<CaMaterial> {
+  const privateKeyPem = options.privateKeyPem ?? (await readPem(join(dir, CA_FILES.privateKey)));
   const certificatePem = await readPem(join(dir, CA_FILES.certificate));
   const chainPem = await readPem(join(dir, CA_FILES.chain)).catch(() => certificatePem);
   const cert = parseCertificate(certificatePem);
