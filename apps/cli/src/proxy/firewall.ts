@@ -261,8 +261,10 @@ export class Firewall {
   /** Checks a server answer to a host request and forwards it under the host's own id. */
   private deliver(hostId: JsonRpcId, method: string, m: Response): void {
     // An answer forwarded unchanged: its own text under the host's id, when that text is what
-    // JSON.stringify would write and it has no member beside jsonrpc, id and result or error
-    // (classify saw those three), so the bytes equal those of the object built below.
+    // JSON.stringify would write for it and it has no member beside jsonrpc, id and result or error
+    // (classify saw those three). Same content as the object built below, and the same bytes when
+    // the server wrote the keys in that order; a server that wrote them in another order (`id`
+    // first, say) is forwarded in its own order, which JSON-RPC gives no meaning.
     const asIs = (): boolean => {
       const text = m.wire && m.wire.members === 3 ? withId(m.wire, hostId) : undefined;
       if (text !== undefined) this.options.toHost(text);
