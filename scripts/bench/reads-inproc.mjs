@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// CPU per request of the point reads without the kernel: the registry's own listener (the read
+// hot path in front of the Hono app, as main.ts builds it) and a bare node:http listener answering
+// the same bytes, each driven in this process over an in-memory connection (no socket, no wrk),
+// batches of 16 keep-alive requests at a time, alternating. On a shared machine the loopback
+// bench (registry.mjs) measures mostly the scheduler; this measures what the registry's
+// JavaScript adds per request, steadily enough to compare two builds (run it in each).
+// Usage: node scripts/bench/reads-inproc.mjs [requests per round, default 60000] [rounds, default 3]
+// The data (a published, approved version whose log entry a checkpoint covers, and a reader
+// token) is made by the registry itself, started once here as registry.mjs starts it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import { manifestDigest } from '@sigil/manifest';
+import { openStore } from '@sigil/db';
+import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
+import { pino } from 'pino';
+
+const perRound = Number(process.argv[2] ?? 60_000);
+const rounds = Number(process.argv[3] ?? 3);
+const registryDist = new URL('../../apps/registry/dist/', import.meta.url);
+const work = mkdtempSync(join(tmpdir(), 'sigil-bench-inproc-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const admin = 'bench-admin-token-0123456789abcdef';
+const limits = { SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000' };
+
+// 1. The data, written by the registry through its API.
+const port = 20000 + Math.floor(Math.random() * 2000);
+const base = `http://127.0.0.1:${port}`;
+const registry = spawn(process.execPath, [new URL('../../apps/registry/bin/sigil-registry.js', import.meta.url).pathname], {
+  env: { ...process.env, ...limits, PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent' },
+  stdio: ['ignore', 'ignore', 'ignore'],
+});
+process.on('exit', () => registry.kill('SIGKILL'));
+for (let i = 0; ; i++) {
+  if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+  if (i > 300 || registry.exitCode !== null) throw new Error('the registry did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+const api = async (method, path, body, token = admin) => {
+  const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const json = await res.json().catch(() => ({}));
+  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+};
+const publisher = generateKeyPair();
+const reviewer = generateKeyPair();
+await api('PUT', '/v1/allowlist/io.github.acme', { signers: [{ publicKey: publisher.publicKeyPem }] });
+await api('POST', '/v1/reviewers', { principal: 'alice', publicKey: reviewer.publicKeyPem });
+const pub = (await api('POST', '/v1/tokens', { principal: 'ci', role: 'publisher', namespaces: ['io.github.acme'], ttlSeconds: 86400 })).token;
+const sec = (await api('POST', '/v1/tokens', { principal: 'alice', role: 'security', ttlSeconds: 86400 })).token;
+const reader = (await api('POST', '/v1/tokens', { principal: 'host', role: 'reader', ttlSeconds: 86400 })).token;
+const tools = Array.from({ length: 12 }, (_, i) => ({ name: `tool_${i}`, description: `Looks up item ${i}.`, inputSchema: { type: 'object', properties: { id: { type: 'string' } } }, annotations: { readOnlyHint: true } }));
+const manifest = { name: 'io.github.acme/weather', description: 'Bench server', version: '1.0.0', tools };
+await api('POST', '/v1/publish', { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisher.privateKeyPem })) }, pub);
+const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: reviewer.privateKeyPem }));
+await api('POST', '/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', { bundle: approval }, sec);
+const versionPath = '/v1/servers/io.github.acme/weather/versions/1.0.0';
+// As hosts get it once a checkpoint covers its log entry (registry.mjs waits the same way).
+for (let i = 0; !(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).text()).includes('"tlogEntries"'); i++) {
+  if (i > 100) throw new Error('no checkpoint covered the version within 10 s');
+  await new Promise((r) => setTimeout(r, 100));
+}
+registry.kill('SIGTERM');
+await new Promise((r) => registry.once('exit', r));
+
+// 2. The same data dir, opened here, with the listener main.ts builds.
+const { loadEnv, settingsFrom } = await import(new URL('config.js', registryDist));
+const { loadRegistryKeys } = await import(new URL('keys.js', registryDist));
+const { createMetrics } = await import(new URL('metrics.js', registryDist));
+const { createLinter } = await import(new URL('linter.js', registryDist));
+const { createApp } = await import(new URL('app.js', registryDist));
+const { createFront } = await import(new URL('front.js', registryDist));
+const { fastReads } = await import(new URL('fast-reads.js', registryDist));
+const { fastStatus } = await import(new URL('fast-status.js', registryDist));
+const env = loadEnv({ ...limits, SIGIL_DATA_DIR: join(work, 'data'), SIGIL_LOG_LEVEL: 'silent' });
+const store = await openStore({ path: join(work, 'data', 'registry.db') });
+const deps = { db: store.db, keys: await loadRegistryKeys(join(work, 'data', 'keys')), settings: settingsFrom(env), logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
+const front = createFront(deps);
+const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(createApp(deps, front).fetch)));
+
+/** An HTTP connection over an in-memory duplex: `send` writes raw request bytes, `onData` sees every chunk the server writes. */
+function connect(listener, onData) {
+  const socket = new Duplex({
+    decodeStrings: false,
+    read() {},
+    write(chunk, _encoding, done) {
+      onData(chunk);
+      done();
+    },
+    writev(chunks, done) {
+      for (const c of chunks) onData(c.chunk);
+      done();
+    },
+  });
+  Object.assign(socket, { remoteAddress: '127.0.0.1', setTimeout: () => socket, setNoDelay: () => socket, setKeepAlive: () => socket });
+  createServer(listener).emit('connection', socket);
+  return (bytes) => socket.push(bytes);
+}
+const request = (path) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\n\r\n`);
+
+/** CPU µs per request answering `count` requests for `path`, 16 in flight; every answer must be a 200. */
+async function measure(listener, path, count) {
+  let pending = 0;
+  let batchDone;
+  const send = connect(listener, (chunk) => {
+    for (let i = chunk.indexOf('HTTP/1.1 '); i >= 0; i = chunk.indexOf('HTTP/1.1 ', i + 1)) {
+      if (chunk.indexOf('HTTP/1.1 200', i) !== i) throw new Error(`${path}: ${String(chunk).slice(i, i + 120)}`);
+      if (--pending === 0) batchDone();
+    }
+  });
+  const batch = Buffer.concat(Array.from({ length: 16 }, () => request(path)));
+  const run = async (n) => {
+    for (let k = 0; k < n / 16; k++) {
+      pending = 16;
+      const done = new Promise((r) => (batchDone = r));
+      send(batch);
+      await done;
+    }
+  };
+  await run(Math.min(count, 20_000));
+  const before = process.cpuUsage();
+  await run(count);
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / count;
+}
+
+/** The body the registry answers for `path`, for the bare listener to answer. */
+async function bodyOf(path) {
+  const chunks = [];
+  const send = connect(sigil, (c) => chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c)));
+  send(request(path));
+  for (let i = 0; i < 100 && !Buffer.concat(chunks).includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  const text = Buffer.concat(chunks);
+  return text.subarray(text.indexOf('\r\n\r\n') + 4);
+}
+
+console.log(`node ${process.version}; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}; ${perRound} requests per round, ${rounds} rounds`);
+console.log('read              | CPU µs/req sigil (each round) | bare node:http (each round) | bare/sigil');
+for (const [label, path] of [['GET version', versionPath], ['GET server', '/v1/servers/io.github.acme/weather'], ['GET v0.1 latest', '/v0.1/servers/io.github.acme%2Fweather/versions/latest']]) {
+  const body = await bodyOf(path);
+  const bare = (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    });
+  };
+  const s = [];
+  const b = [];
+  for (let r = 0; r < rounds; r++) {
+    s.push(await measure(sigil, path, perRound));
+    b.push(await measure(bare, path, perRound));
+  }
+  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  console.log(`${label.padEnd(17)} | ${s.map((x) => x.toFixed(1)).join(', ').padEnd(29)} | ${b.map((x) => x.toFixed(1)).join(', ').padEnd(27)} | ${(median(b) / median(s)).toFixed(2)}`);
+}
+await store.close();
+process.exit(0);
