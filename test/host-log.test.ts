@@ -1,57 +1,39 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogProofsResponse } from '@sigil/manifest';
 import Database from 'better-sqlite3';
-import { HostTrustStore, loadPolicy, ResolveError, type ResolveErrorCode } from '@sigil/resolver';
+import { HostTrustStore, loadPolicy, type ResolveErrorCode } from '@sigil/resolver';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileRelay, type HostileRelay, type RelayMode } from './host-relay.js';
-import { sigilInProcess } from './sigil-in-process.js';
+import { acmeWorld, codeOf } from './acme-world.js';
 
 // The host's transparency-log checks (issue 15) against the real registry process, through the
 // shared hostile relay: each refusal once through the library API (HostTrustStore) and once
 // through `sigil resolve`. The forked and shrunk logs are real: a second registry process
 // started from a copy of the first one's data directory (same log key), which the relay serves
 // the log from while the records and the status still come from the genuine registry.
-const dir = mkdtempSync(join(tmpdir(), 'sigil-host-log-'));
-const path = (name: string) => join(dir, name);
 let registry: RegistryProcess;
 let fork: RegistryProcess;
 let relay: HostileRelay;
-const tokens: Record<string, string> = {};
+const world = acmeWorld('sigil-host-log-', () => registry);
+const { path, tokens, sigil, ok } = world;
 const WEATHER = 'io.github.acme/weather';
 const ENV = { SIGIL_LOG_CHECKPOINT_MS: '200' };
 
-function sigil(args: readonly string[], token: string, options: { cwd?: string; registryUrl?: string } = {}) {
-  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: options.registryUrl ?? registry.url, SIGIL_TOKEN: token } });
-}
-async function ok(args: string[], token: string, options: { cwd?: string; registryUrl?: string } = {}): Promise<string> {
-  const run = await sigil(args, token, options);
-  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
-  return run.stdout;
-}
 /** Runs `sigil` through the relay and returns its refusal code (it must exit 1). */
 async function refusedVia(args: string[], cwd: string): Promise<string> {
   const run = await sigil([...args, '--json'], tokens.reader!, { cwd, registryUrl: relay.url });
   expect(run.code, run.stderr + run.stdout).toBe(1);
   return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
 }
-async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
-  const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
-  return (JSON.parse(out) as { token: string }).token;
-}
 async function publish(on: RegistryProcess, version: string, approvers: string[] = [], name = WEATHER): Promise<void> {
-  const file = path(`${name.replace('/', '_')}-${version}.json`);
   const manifest = weatherManifest({ name, version });
   // Other servers get tool names of their own: a tool name another approved server exposes is a
   // lint warning (tool-shadowing), which makes a version high-risk.
   if (name !== WEATHER) manifest.tools = manifest.tools.map((t) => ({ ...t, name: `${t.name}_${name.slice(-6)}` }));
-  writeFileSync(file, JSON.stringify(manifest));
-  await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`], '');
-  await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher!, { registryUrl: on.url });
-  for (const who of approvers) await ok(['review', 'approve', `${name}@${version}`, '--key', path(`${who}.key`)], tokens[who]!, { registryUrl: on.url });
+  await world.publish(manifest, approvers, on.url);
   // The proof API answers once a checkpoint covers the entry: the log's size is settled after it.
   expect((await fetch(`${on.url}/v1/log/proof?leaf=${name}@${version}`, { headers: { authorization: `Bearer ${tokens.reader}` } })).status).toBe(200);
 }
@@ -109,15 +91,6 @@ async function host(name: string): Promise<string> {
 async function store(h: string): Promise<HostTrustStore> {
   return new HostTrustStore({ policy: await loadPolicy(join(h, 'sigil.policy.json')), lockfile: join(h, 'sigil.lock.json'), token: tokens.reader!, limits: { timeoutMs: 5000 } });
 }
-async function codeOf(p: Promise<unknown>): Promise<ResolveErrorCode | 'none'> {
-  try {
-    await p;
-    return 'none';
-  } catch (e) {
-    if (e instanceof ResolveError) return e.code;
-    throw e;
-  }
-}
 /** Library and CLI under the same relay mode: both must refuse with `code`, and the host's stored checkpoint stays as it was. */
 async function refusedBoth(h: string, mode: RelayMode, code: ResolveErrorCode, args: string[] = ['resolve']): Promise<void> {
   const stored = readFileSync(join(h, '.sigil-cache', 'checkpoint'), 'utf8');
@@ -135,12 +108,7 @@ const proofsOf = (rewrite: (answer: LogProofsResponse) => LogProofsResponse): Re
 beforeAll(async () => {
   registry = await startRegistry({ dataDir: path('registry'), env: ENV });
   relay = await startHostileRelay(registry.url);
-  for (const k of ['publisher', 'alice']) await ok(['keygen', '--out', path(`${k}.key`)], '');
-  tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
-  tokens.alice = await token('alice', 'security');
-  tokens.reader = await token('host', 'reader');
-  await ok(['reviewer', 'add', 'alice', '--public-key', path('alice.key.pub')], registry.adminToken);
-  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await world.provision(['alice']);
   await publish(registry, '1.0.0', ['alice']);
 
   // The fork: the registry's data directory (database and keys, the log key among them) copied
@@ -157,7 +125,7 @@ afterAll(async () => {
   await relay?.close();
   await registry?.stop();
   await fork?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  world.remove();
 });
 
 describe('when the pinned trusted root lists the registry log', () => {

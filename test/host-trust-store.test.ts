@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, manifestDigest, sha256, toolsSetDigest, type Manifest } from '@sigil/manifest';
 import { HostTrustStore, loadPolicy, ResolveError, type ResolveErrorCode } from '@sigil/resolver';
@@ -7,53 +6,35 @@ import { createSigner, generateKeyPair, signManifestStatement } from '@sigil/sig
 import { configurableServerPath, runSigil, startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileRelay, type HostileRelay } from './host-relay.js';
-import { sigilInProcess } from './sigil-in-process.js';
+import { acmeWorld, codeOf } from './acme-world.js';
 
 // The host trust store (issue 10) against the real registry process, through a hostile relay:
 // each refusal once through the library API (HostTrustStore, no CLI) and once through `sigil`.
-const dir = mkdtempSync(join(tmpdir(), 'sigil-host-trust-'));
-const path = (name: string) => join(dir, name);
 let registry: RegistryProcess;
 let relay: HostileRelay;
-const tokens: Record<string, string> = {};
+const world = acmeWorld('sigil-host-trust-', () => registry);
+const { path, tokens, sigil, ok } = world;
 const WEATHER = 'io.github.acme/weather';
 const FROZEN = 'io.github.acme/frozen';
 
-/** `sigil` in-process through main() against this registry (or the relay, with SIGIL_REGISTRY). */
-function sigil(args: readonly string[], token?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token ?? '', ...options.env } });
-}
-async function ok(args: string[], token?: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
-  const run = await sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
-  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
-  return run.stdout;
-}
 /** Runs `sigil` through the relay and returns its refusal code (it must exit 1). */
 async function refusedVia(args: string[], cwd: string, token = tokens.reader): Promise<string> {
-  const run = await sigil([...args, '--json'], token, { cwd, env: { SIGIL_REGISTRY: relay.url } });
+  const run = await sigil([...args, '--json'], token, { cwd, registryUrl: relay.url });
   expect(run.code, run.stderr + run.stdout).toBe(1);
   return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
 }
 async function viaRelay(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
-  const run = await sigil(args, tokens.reader, { cwd, env: { SIGIL_REGISTRY: relay.url } });
+  const run = await sigil(args, tokens.reader, { cwd, registryUrl: relay.url });
   if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
   return run;
 }
-async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
-  const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
-  return (JSON.parse(out) as { token: string }).token;
-}
 async function publish(name: string, version: string, approvers: string[]): Promise<void> {
-  const file = path(`${name.replace('/', '_')}-${version}.json`);
-  writeFileSync(file, JSON.stringify(weatherManifest({ name, version })));
-  await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`]);
-  await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher);
-  for (const who of approvers) await ok(['review', 'approve', `${name}@${version}`, '--key', path(`${who}.key`)], tokens[who]);
+  await world.publish(weatherManifest({ name, version }), approvers);
 }
 /** A host directory whose policy pins the registry but reaches it through the relay. */
 async function host(name: string, extra: string[] = []): Promise<string> {
   const h = path(name);
-  await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, '--reviewer', path('alice.key.pub'), '--reviewer', path('bob.key.pub'), ...extra], tokens.reader, undefined, { SIGIL_REGISTRY: relay.url });
+  await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, '--reviewer', path('alice.key.pub'), '--reviewer', path('bob.key.pub'), ...extra], tokens.reader, { registryUrl: relay.url });
   return h;
 }
 async function store(h: string, token: string | undefined = tokens.reader, warnings?: string[]): Promise<HostTrustStore> {
@@ -64,15 +45,6 @@ async function store(h: string, token: string | undefined = tokens.reader, warni
     limits: { timeoutMs: 5000 },
     ...(warnings ? { onWarning: (line: string) => void warnings.push(line) } : {}),
   });
-}
-async function codeOf(p: Promise<unknown>): Promise<ResolveErrorCode | 'none'> {
-  try {
-    await p;
-    return 'none';
-  } catch (e) {
-    if (e instanceof ResolveError) return e.code;
-    throw e;
-  }
 }
 async function withMode<T>(mode: HostileRelay['mode'], fn: () => Promise<T>): Promise<T> {
   relay.mode = mode;
@@ -123,14 +95,7 @@ async function tamper(h: string, how: 'edit' | 'resign'): Promise<void> {
 beforeAll(async () => {
   registry = await startRegistry({ dataDir: path('registry') });
   relay = await startHostileRelay(registry.url);
-  for (const k of ['publisher', 'alice', 'bob']) await ok(['keygen', '--out', path(`${k}.key`)]);
-  tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
-  for (const r of ['alice', 'bob']) {
-    tokens[r] = await token(r, 'security');
-    await ok(['reviewer', 'add', r, '--public-key', path(`${r}.key.pub`)], registry.adminToken);
-  }
-  tokens.reader = await token('host', 'reader');
-  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await world.provision(['alice', 'bob']);
   // The registry's lint finds the frozen manifest high-risk: two policy reviewers approve it.
   await publish(WEATHER, '1.0.0', ['alice']);
   await publish(FROZEN, '1.0.0', ['alice', 'bob']);
@@ -139,7 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.close();
   await registry?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  world.remove();
 });
 
 describe('when the cache on disk is edited (verdicts are never taken from disk)', () => {
@@ -331,7 +296,7 @@ describe('when the stored status is the replay floor', () => {
     const older = relay.lastStatus!;
     await new Promise((r) => setTimeout(r, 1100));
     await viaRelay(['resolve'], h);
-    const run = await withMode({ kind: 'replay-status', body: older }, () => sigil(['resolve', '--json'], tokens.reader, { cwd: h, env: { SIGIL_REGISTRY: relay.url } }));
+    const run = await withMode({ kind: 'replay-status', body: older }, () => sigil(['resolve', '--json'], tokens.reader, { cwd: h, registryUrl: relay.url }));
     const error = (JSON.parse(run.stdout) as { error: { code: string; refusals: Array<{ details?: { check?: string } }> } }).error;
     expect(error.code).toBe('STATUS_STALE');
     expect(error.refusals[0]!.details?.check).toBe('replay-floor');
@@ -344,7 +309,7 @@ describe('when a reviewer approves', () => {
   it('CLI: review approve refuses to sign a digest that is not the digest of the manifest served (DIGEST_MISMATCH)', async () => {
     await publish('io.github.acme/pending', '1.0.0', []);
     const run = await withMode({ kind: 'claim-digest', digest: `sha256:${'ab'.repeat(32)}` }, () =>
-      sigil(['review', 'approve', 'io.github.acme/pending@1.0.0', '--key', path('alice.key'), '--json'], tokens.alice, { env: { SIGIL_REGISTRY: relay.url } }),
+      sigil(['review', 'approve', 'io.github.acme/pending@1.0.0', '--key', path('alice.key'), '--json'], tokens.alice, { registryUrl: relay.url }),
     );
     expect(run.code).toBe(1);
     expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe('DIGEST_MISMATCH');

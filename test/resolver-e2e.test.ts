@@ -1,51 +1,32 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair } from '@sigil/signing/sign';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileRelay, type HostileRelay } from './host-relay.js';
-import { sigilInProcess } from './sigil-in-process.js';
+import { acmeWorld } from './acme-world.js';
 
 // The host's refusals against the real registry process, `sigil` running in-process. Attacks on the network path are played
 // by a small HTTP relay in front of the real registry, which forwards everything unless a test
 // tells it to replay, swap, inflate or withhold an answer.
-const dir = mkdtempSync(join(tmpdir(), 'sigil-resolver-e2e-'));
-const path = (name: string) => join(dir, name);
 let registry: RegistryProcess;
+const world = acmeWorld('sigil-resolver-e2e-', () => registry);
+const { path, tokens, ok } = world;
 let relay: HostileRelay;
 let relayUrl: string;
-const tokens: Record<string, string> = {};
 
-/** `sigil` in-process through main() against this registry (the relay's answers reach it the same way). */
-function sigil(args: readonly string[], token?: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return sigilInProcess(args, { ...(options.cwd ? { cwd: options.cwd } : {}), env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token ?? '', ...options.env } });
-}
-async function ok(args: string[], token?: string, cwd?: string, env?: NodeJS.ProcessEnv): Promise<string> {
-  const run = await sigil(args, token, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
-  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
-  return run.stdout;
-}
 async function refusedVia(args: string[], cwd: string): Promise<string> {
-  const run = await sigil([...args, '--json'], tokens.reader, { cwd, env: { SIGIL_REGISTRY: relayUrl } });
+  const run = await world.sigil([...args, '--json'], tokens.reader, { cwd, registryUrl: relayUrl });
   expect(run.code, run.stderr).toBe(1);
   return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
 }
-async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
-  const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
-  return (JSON.parse(out) as { token: string }).token;
-}
 async function publishApproved(version: string, approvers: string[], name = 'io.github.acme/weather'): Promise<void> {
-  const file = path(`${name.replace('/', '_')}-${version}.json`);
-  writeFileSync(file, JSON.stringify(weatherManifest({ name, version })));
-  await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`]);
-  await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher);
-  for (const who of approvers) await ok(['review', 'approve', `${name}@${version}`, '--key', path(`${who}.key`)], tokens[who]);
+  await world.publish(weatherManifest({ name, version }), approvers);
 }
 /** A host directory whose policy pins the registry but reaches it through the relay. */
 async function host(name: string, extra: string[] = []): Promise<string> {
   const h = path(name);
-  await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, ...extra], tokens.reader, undefined, { SIGIL_REGISTRY: relayUrl });
+  await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, ...extra], tokens.reader, { registryUrl: relayUrl });
   return h;
 }
 
@@ -54,27 +35,20 @@ beforeAll(async () => {
   relay = await startHostileRelay(registry.url);
   relayUrl = relay.url;
 
-  for (const k of ['publisher', 'alice', 'bob', 'carol']) await ok(['keygen', '--out', path(`${k}.key`)]);
-  tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
-  for (const r of ['alice', 'bob', 'carol']) {
-    tokens[r] = await token(r, 'security');
-    await ok(['reviewer', 'add', r, '--public-key', path(`${r}.key.pub`)], registry.adminToken);
-  }
-  tokens.reader = await token('host', 'reader');
-  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await world.provision(['alice', 'bob', 'carol']);
   await publishApproved('1.0.0', ['alice']);
   await publishApproved('1.0.0', ['alice'], 'io.github.acme/other');
 }, 180_000);
 afterAll(async () => {
   await relay?.close();
   await registry?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  world.remove();
 });
 
 describe('the resolver against the real registry', () => {
   it('refuses a status signed by another key than the pinned one', async () => {
     const h = await host('other-key', ['--reviewer', path('alice.key.pub')]);
-    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, { cwd: h, registryUrl: relayUrl });
     const impostor = generateKeyPair();
     writeFileSync(join(h, 'sigil.registry.status.pub'), impostor.publicKeyPem);
     const policy = JSON.parse((await import('node:fs')).readFileSync(join(h, 'sigil.policy.json'), 'utf8')) as { registry: { statusKeyFingerprint?: string } };
@@ -89,8 +63,8 @@ describe('the resolver against the real registry', () => {
 
   it('refuses a replayed older status (answering another request) with STATUS_STALE', async () => {
     const h = await host('replay', ['--reviewer', path('alice.key.pub')]);
-    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    await ok(['resolve'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, { cwd: h, registryUrl: relayUrl });
+    await ok(['resolve'], tokens.reader, { cwd: h, registryUrl: relayUrl });
     relay.mode = { kind: 'replay-status', body: relay.lastStatus! };
     try {
       expect(await refusedVia(['resolve'], h)).toBe('STATUS_STALE');
@@ -101,15 +75,15 @@ describe('the resolver against the real registry', () => {
 
   it('refuses a cached status older than the policy accepts, offline, with STATUS_STALE', async () => {
     const h = await host('stale', ['--reviewer', path('alice.key.pub'), '--max-status-age', '3']);
-    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
-    await ok(['resolve'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, { cwd: h, registryUrl: relayUrl });
+    await ok(['resolve'], tokens.reader, { cwd: h, registryUrl: relayUrl });
     await new Promise((r) => setTimeout(r, 3200));
     expect(await refusedVia(['resolve', '--offline'], h)).toBe('STATUS_STALE');
   });
 
   it('refuses a response about a different server with NAME_MISMATCH', async () => {
     const h = await host('swap', ['--reviewer', path('alice.key.pub')]);
-    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, { cwd: h, registryUrl: relayUrl });
     relay.mode = { kind: 'swap-version', from: '/io.github.acme/weather/', to: '/io.github.acme/other/' };
     try {
       expect(await refusedVia(['resolve'], h)).toBe('NAME_MISMATCH');
@@ -130,7 +104,7 @@ describe('the resolver against the real registry', () => {
 
   it('refuses a 50 MB response with RESPONSE_TOO_LARGE', async () => {
     const h = await host('huge', ['--reviewer', path('alice.key.pub')]);
-    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, { cwd: h, registryUrl: relayUrl });
     relay.mode = { kind: 'huge' };
     try {
       expect(await refusedVia(['resolve'], h)).toBe('RESPONSE_TOO_LARGE');
@@ -141,7 +115,7 @@ describe('the resolver against the real registry', () => {
 
   it('gives up on a registry that never answers, within the bound (REGISTRY_UNREACHABLE)', async () => {
     const h = await host('silent', ['--reviewer', path('alice.key.pub')]);
-    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, h, { SIGIL_REGISTRY: relayUrl });
+    await ok(['lock', 'io.github.acme/weather@1.0.0'], tokens.reader, { cwd: h, registryUrl: relayUrl });
     relay.mode = { kind: 'silent' };
     const started = Date.now();
     try {

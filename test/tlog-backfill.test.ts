@@ -1,12 +1,11 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultMigrationsFolder, openDatabase } from '@sigil/db';
 import { HostTrustStore, loadPolicy } from '@sigil/resolver';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sigilInProcess } from './sigil-in-process.js';
+import { acmeWorld } from './acme-world.js';
 
 // A registry upgraded from a release without the transparency log (migration 0004) logs the
 // history it accepted before at start (backfill-log.ts), so hosts whose pinned trusted root lists
@@ -14,28 +13,14 @@ import { sigilInProcess } from './sigil-in-process.js';
 // append-only, so instead of deleting entries, a database is opened at migration 0003 and the
 // records a real registry accepted (real signed bundles, its audit chain) are written into it in
 // audit order, the way that release wrote them; then the registry starts on it.
-const dir = mkdtempSync(join(tmpdir(), 'sigil-tlog-backfill-'));
-const path = (name: string) => join(dir, name);
+let registry: RegistryProcess;
+const world = acmeWorld('sigil-tlog-backfill-', () => registry);
+const { path, tokens, ok } = world;
 const WEATHER = 'io.github.acme/weather';
 const ENV = { SIGIL_LOG_CHECKPOINT_MS: '200' };
-const tokens: Record<string, string> = {};
-let registry: RegistryProcess;
 
-async function ok(args: string[], token: string, cwd?: string): Promise<string> {
-  const run = await sigilInProcess(args, { ...(cwd ? { cwd } : {}), env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: token } });
-  if (run.code !== 0) throw new Error(`sigil ${args.join(' ')} exited ${run.code}: ${run.stderr}${run.stdout}`);
-  return run.stdout;
-}
-async function token(principal: string, role: string, ...namespaces: string[]): Promise<string> {
-  const out = await ok(['token', 'create', '--principal', principal, '--role', role, ...namespaces.flatMap((n) => ['--namespace', n]), '--ttl', '2h', '--json'], registry.adminToken);
-  return (JSON.parse(out) as { token: string }).token;
-}
 async function publish(version: string, approve: boolean): Promise<void> {
-  const file = path(`weather-${version}.json`);
-  writeFileSync(file, JSON.stringify(weatherManifest({ name: WEATHER, version })));
-  await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`], '');
-  await ok(['publish', file, '--bundle', `${file}.bundle`], tokens.publisher!);
-  if (approve) await ok(['review', 'approve', `${WEATHER}@${version}`, '--key', path('alice.key')], tokens.alice!);
+  await world.publish(weatherManifest({ name: WEATHER, version }), approve ? ['alice'] : []);
 }
 
 type Entry = { kind: string; subject: string; form: string; body: Buffer };
@@ -107,12 +92,7 @@ let original: Entry[];
 
 beforeAll(async () => {
   registry = await startRegistry({ dataDir: path('origin'), env: ENV });
-  for (const k of ['publisher', 'alice']) await ok(['keygen', '--out', path(`${k}.key`)], '');
-  tokens.publisher = await token('acme-ci', 'publisher', 'io.github.acme');
-  tokens.alice = await token('alice', 'security');
-  tokens.reader = await token('host', 'reader');
-  await ok(['reviewer', 'add', 'alice', '--public-key', path('alice.key.pub')], registry.adminToken);
-  await ok(['allowlist', 'add', 'io.github.acme', '--public-key', path('publisher.key.pub')], registry.adminToken);
+  await world.provision(['alice']);
   await publish('1.0.0', true);
   await publish('1.1.0', true);
   await publish('1.2.0', true);
@@ -126,7 +106,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await registry?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  world.remove();
 });
 
 describe('a registry upgraded from a database without the log', () => {
