@@ -253,6 +253,23 @@ describe('when a manifest is checked as a value (checkManifestValue)', () => {
     ['a JSON value inside tool schemas', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'object', properties: { a: { type: 'string', default: null, enum: [1, 'b', true, { c: [null] }] } } } }] })],
     ['an invalid name and version', () => ({ ...base(), name: 'Bad Name', version: 'v1' })],
     ['too large', () => ({ ...base(), _meta: { pad: 'x'.repeat(LIMITS.manifestBytes) } })],
+    // Tools the plain-tool test takes, and tools it must leave to zod.
+    ['tools with every optional field', () => ({ ...base(), tools: [{ ...tool(1), title: 'T', outputSchema: { type: 'object', required: ['a'], $defs: { x: 1 } }, annotations: { title: 'A', readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false }, _meta: { k: [1] } }] })],
+    ['a tool name off the pattern', () => ({ ...base(), tools: [{ ...tool(1), name: 'bad name' }] })],
+    ['an unknown key in a tool', () => ({ ...base(), tools: [{ ...tool(1), extra: 1 }] })],
+    ['a tool without a description', () => ({ ...base(), tools: [{ name: 'a', inputSchema: { type: 'object' } }] })],
+    ['a numeric tool title', () => ({ ...base(), tools: [{ ...tool(1), title: 1 }] })],
+    ['an input schema of another type', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'array' } }] })],
+    ['an input schema that is an array', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: [] }] })],
+    ['properties that are an array', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'object', properties: [] } }] })],
+    ['a property named constructor', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'object', properties: { constructor: { type: 'string' } } } }] })],
+    ['a property named __proto__', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}') as unknown }] })],
+    ['_meta with a constructor string', () => ({ ...base(), tools: [{ ...tool(1), _meta: { constructor: 'x' } }] })],
+    ['required holding a number', () => ({ ...base(), tools: [{ ...tool(1), inputSchema: { type: 'object', required: ['a', 1] } }] })],
+    ['an unknown annotation', () => ({ ...base(), tools: [{ ...tool(1), annotations: { readOnlyHint: true, sideEffects: false } }] })],
+    ['a string hint', () => ({ ...base(), tools: [{ ...tool(1), annotations: { readOnlyHint: 'yes' } }] })],
+    ['a tool that is not an object', () => ({ ...base(), tools: [tool(1), 'tool'] })],
+    ['tools that are not an array', () => ({ ...base(), tools: { a: tool(1) } })],
   ];
   it.each(cases)('finds what the text path finds: %s', (_label, make) => {
     const value = make();

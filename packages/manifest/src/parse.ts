@@ -3,7 +3,7 @@ import { ManifestError } from './errors.js';
 import { hasErrors, pointer, refusalCode, type Finding, type FindingCode } from './findings.js';
 import { scanJson, utf8Length } from './json-scan.js';
 import { LIMITS, type Limits } from './limits.js';
-import { Manifest, Tool, ToolJsonSchema } from './schema.js';
+import { Manifest, Tool, TOOL_NAME_PATTERN, ToolJsonSchema } from './schema.js';
 
 /** Most findings reported for one document; the rest are summarised in one more finding. */
 export const MAX_FINDINGS = 100;
@@ -80,7 +80,7 @@ export function checkManifestValue(value: unknown, limits: Limits = LIMITS): Man
     const walked = plainJson(value, limits.depth, ESCAPED_SURROGATE.test(text));
     if (walked === undefined) return checkManifest(text, limits);
     if (walked.some((f) => f.rule === 'JSON_TOO_DEEP')) return fail(walked);
-    return finish([...walked, ...checkValue(value, limits, FastManifest, false)], value);
+    return finish([...walked, ...checkValue(value, limits, plainTools(value) ? ManifestOfPlainTools : FastManifest, false)], value);
   } catch (cause) {
     return fail([error('', 'MANIFEST_INVALID', `the manifest could not be checked: ${String((cause as Error)?.message ?? cause)}`)]);
   }
@@ -98,6 +98,72 @@ const FastManifest = Manifest.extend({
   _meta: AnyJson.optional(),
   tools: z.array(Tool.extend({ inputSchema: FastToolJsonSchema, outputSchema: FastToolJsonSchema.optional(), _meta: AnyJson.optional() })).max(LIMITS.tools),
 });
+
+/**
+ * FastManifest with its tools taken as they are: only for a manifest whose every tool
+ * `plainTools` has shown FastManifest's tool schema accepts. zod's parse of each tool costs more
+ * than the manifest's other fields together (a host checks every tool of every locked manifest at
+ * each start); the outcome is the same, since a tool the test is unsure of sends the whole
+ * manifest through FastManifest, for its findings.
+ */
+const ManifestOfPlainTools = FastManifest.extend({ tools: z.array(z.unknown()).max(LIMITS.tools) });
+
+const TOOL_KEYS: ReadonlySet<string> = new Set(Object.keys(Tool.shape));
+const ANNOTATION_KEYS: ReadonlySet<string> = new Set(['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']);
+
+/**
+ * True only when `value.tools` is an array each of whose items FastManifest's tool schema accepts
+ * (strict keys, name pattern, string title and description, object input and output schemas of
+ * `type: "object"` with a plain-object `properties` and a string-array `required`, strict
+ * boolean annotations, a plain-object `_meta`). Conservative: anything unusual (a key named
+ * `constructor` or `__proto__` in a record, which zod's plain-object test treats apart) is false,
+ * and zod then decides. For values already proven plain JSON (`plainJson`).
+ */
+function plainTools(value: unknown): boolean {
+  const tools = (value as { tools?: unknown } | null)?.tools;
+  if (!Array.isArray(tools)) return false;
+  for (const tool of tools) if (!plainTool(tool)) return false;
+  return true;
+}
+
+function plainTool(tool: unknown): boolean {
+  if (!isRecordObject(tool)) return false;
+  for (const key of Object.keys(tool)) if (!TOOL_KEYS.has(key)) return false;
+  const { name, title, description, inputSchema, outputSchema, annotations, _meta } = tool;
+  if (typeof name !== 'string' || !TOOL_NAME_PATTERN.test(name)) return false;
+  if (title !== undefined && typeof title !== 'string') return false;
+  if (typeof description !== 'string') return false;
+  if (!plainToolSchema(inputSchema) || (outputSchema !== undefined && !plainToolSchema(outputSchema))) return false;
+  if (annotations !== undefined) {
+    if (!isRecordObject(annotations)) return false;
+    for (const key of Object.keys(annotations)) {
+      if (!ANNOTATION_KEYS.has(key)) return false;
+      const v = annotations[key];
+      if (key === 'title' ? typeof v !== 'string' : typeof v !== 'boolean') return false;
+    }
+  }
+  return _meta === undefined || isRecordObject(_meta);
+}
+
+/** FastToolJsonSchema: a loose object, `type: "object"`, `properties` a record, `required` strings. */
+function plainToolSchema(schema: unknown): boolean {
+  if (!isRecordObject(schema)) return false;
+  const { type, properties, required } = schema;
+  if (type !== 'object') return false;
+  if (properties !== undefined && !isRecordObject(properties)) return false;
+  if (required !== undefined) {
+    if (!Array.isArray(required)) return false;
+    for (const item of required) if (typeof item !== 'string') return false;
+  }
+  return true;
+}
+
+/** A plain JSON object both zod's object and record schemas take: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
+function isRecordObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
+}
 
 /**
  * One walk over a value: undefined unless it is plain JSON; else the findings the raw-text scan

@@ -145,7 +145,9 @@ export const ToolJsonSchema = z.looseObject({
 export type ToolJsonSchema = z.infer<typeof ToolJsonSchema>;
 
 /** MCP tool names: 1-128 of A-Z a-z 0-9 _ - . (MCP specification 2025-11-25, "Tool names"). */
-export const ToolName = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tool name is 1 to 128 characters of A-Z, a-z, 0-9, "_", "-" and "."');
+/** @internal The tool-name rule, shared with the manifest check's plain-tool test (parse.ts). */
+export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+export const ToolName = z.string().regex(TOOL_NAME_PATTERN, 'a tool name is 1 to 128 characters of A-Z, a-z, 0-9, "_", "-" and "."');
 
 /** One MCP tool definition, as `tools/list` returns it. */
 export const Tool = z.strictObject({
