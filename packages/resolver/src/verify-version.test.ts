@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ResolveError } from './errors.js';
 import type { TrustPolicy } from './policy.js';
 import { verifyStatus } from './status.js';
-import { verifyVersion } from './verify-version.js';
+import { plainEnvelope, RecordEnvelope, verifyVersion } from './verify-version.js';
 
 const publisher = generateKeyPair();
 const alice = generateKeyPair();
@@ -229,5 +229,51 @@ describe('the signed status', () => {
 
   it('refuses no bundle at all', () => {
     expect(refusal(() => verifyStatus(undefined, policy(), { now: NOW }))).toBe('RESPONSE_INVALID');
+  });
+});
+
+describe('the record envelope test that spares zod (plainEnvelope)', () => {
+  // Whenever the test takes a record, zod must accept it and give back the same value; every
+  // mutation below is either taken (then that holds) or left to zod.
+  const mutations: Array<[string, (r: Record<string, unknown>) => void]> = [
+    ['none', () => {}],
+    ['an extra key (zod strips it)', (r) => (r.extra = 1)],
+    ['a bad name', (r) => (r.name = 'Bad Name')],
+    ['a version with build metadata', (r) => (r.version = '1.0.0+x')],
+    ['a digest in upper case', (r) => (r.digest = String(r.digest).toUpperCase())],
+    ['a numeric tools digest', (r) => (r.toolsDigest = 1)],
+    ['an unknown status', (r) => (r.status = 'live')],
+    ['an unknown risk', (r) => (r.risk = 'none')],
+    ['an empty publisher', (r) => (r.publisher = '')],
+    ['a long publisher', (r) => (r.publisher = 'x'.repeat(257))],
+    ['a certificate signer', (r) => (r.signer = { kind: 'certificate', keyFingerprint: 'SHA256:x', identity: 'mailto:a@b.example' })],
+    ['a signer with an extra key', (r) => (r.signer = { kind: 'key', keyFingerprint: 'SHA256:x', extra: 1 })],
+    ['a signer of another kind', (r) => (r.signer = { kind: 'cert', keyFingerprint: 'SHA256:x' })],
+    ['an empty identity', (r) => (r.signer = { kind: 'key', keyFingerprint: 'SHA256:x', identity: '' })],
+    ['a date with an offset', (r) => (r.publishedAt = '2026-11-24T09:00:00+01:00')],
+    ['a date that is not one', (r) => (r.publishedAt = '2026-02-30T09:00:00Z')],
+    ['a bundle that is an array', (r) => (r.bundle = [])],
+    ['a bundle with a constructor key', (r) => (r.bundle = { ...(r.bundle as object), constructor: 1 })],
+    ['a provenance bundle', (r) => (r.provenance = { mediaType: 'x' })],
+    ['a provenance that is a string', (r) => (r.provenance = 'x')],
+    ['approvals that are not an array', (r) => (r.approvals = {})],
+    ['65 approvals', (r) => (r.approvals = Array.from({ length: 65 }, () => (r.approvals as unknown[])[0]))],
+    ['an approval with an extra key', (r) => (r.approvals = [{ ...(r.approvals as Array<Record<string, unknown>>)[0], extra: 1 }])],
+    ['an approval without its date', (r) => (r.approvals = [{ ...(r.approvals as Array<Record<string, unknown>>)[0], createdAt: undefined }])],
+    ['a rejection', (r) => (r.rejection = { reason: '', by: 'alice', at: '2026-11-24T09:00:00Z' })],
+    ['a revocation with an extra key', (r) => (r.revocation = { reason: 'r', by: 'alice', at: '2026-11-24T09:00:00Z', extra: 1 })],
+    ['a revocation with a long reason', (r) => (r.revocation = { reason: 'x'.repeat(4097), by: 'alice', at: '2026-11-24T09:00:00Z' })],
+    ['no manifest (zod refuses a missing key even for z.unknown())', (r) => delete r.manifest],
+    ['a __proto__ key', (r) => Object.defineProperty(r, '__proto__', { value: {}, enumerable: true, writable: true, configurable: true })],
+  ];
+  it.each(mutations)('agrees with zod: %s', (_label, mutate) => {
+    const r = JSON.parse(JSON.stringify(approved)) as Record<string, unknown>;
+    mutate(r);
+    const parsed = RecordEnvelope.safeParse(r);
+    if (plainEnvelope(r)) {
+      expect(parsed.success).toBe(true);
+      expect(parsed.data).toEqual(r);
+    }
+    if (_label === 'none' || _label.startsWith('a certificate') || _label.startsWith('a provenance bundle') || _label === 'a rejection') expect(plainEnvelope(r)).toBe(true);
   });
 });

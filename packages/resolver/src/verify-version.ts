@@ -1,6 +1,10 @@
 import {
   checkManifestValue,
+  Digest as DigestSchema,
   manifestDigests,
+  serverNameProblem,
+  Timestamp,
+  versionProblem,
   VersionRecord,
   type Digest,
   type Manifest,
@@ -16,7 +20,76 @@ import { publishersFor, type TrustPolicy } from './policy.js';
  * The record's shape without its manifest: the manifest is checked once, on its own, by
  * `checkManifestValue` (format, limits, every finding), rather than twice.
  */
-const RecordEnvelope = VersionRecord.omit({ manifest: true }).extend({ manifest: z.unknown() });
+/** @internal exported for its test */
+export const RecordEnvelope = VersionRecord.omit({ manifest: true }).extend({ manifest: z.unknown() });
+
+const ENVELOPE_KEYS: ReadonlySet<string> = new Set(Object.keys(RecordEnvelope.shape));
+const SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'keyFingerprint', 'identity']);
+const APPROVAL_KEYS: ReadonlySet<string> = new Set(['digest', 'reviewer', 'bundle', 'createdAt']);
+const NOTE_KEYS: ReadonlySet<string> = new Set(['reason', 'by', 'at']);
+const STATUSES: ReadonlySet<unknown> = new Set(['pending', 'approved', 'rejected', 'revoked']);
+
+/**
+ * True only when RecordEnvelope accepts `raw` and would give it back as it is: every field of
+ * the schema checked as the schema checks it (the leaf strings by the same schemas or rule
+ * functions), and no key outside the shape at any level, so zod would strip nothing. zod's parse
+ * of the whole envelope costs a host about as much per locked server as the manifest check; an
+ * envelope this test is unsure of (an extra key, a record with a `constructor` key, anything
+ * malformed) goes through zod, which decides and words the refusal.
+ */
+/** @internal exported for its test */
+export function plainEnvelope(raw: Record<string, unknown>): boolean {
+  if (!isRecordObject(raw)) return false;
+  for (const key of Object.keys(raw)) if (!ENVELOPE_KEYS.has(key)) return false;
+  // zod's object refuses a missing key even for z.unknown().
+  if (!Object.hasOwn(raw, 'manifest')) return false;
+  const { name, version, digest, toolsDigest, status, risk, publisher, signer, publishedAt, bundle, provenance, approvals, rejection, revocation } = raw;
+  if (typeof name !== 'string' || serverNameProblem(name) !== undefined) return false;
+  if (typeof version !== 'string' || versionProblem(version) !== undefined) return false;
+  if (!isDigest(digest) || !isDigest(toolsDigest)) return false;
+  if (!STATUSES.has(status) || (risk !== 'low' && risk !== 'high')) return false;
+  if (!boundedText(publisher, 1, 256)) return false;
+  if (!isRecordObject(signer)) return false;
+  for (const key of Object.keys(signer)) if (!SIGNER_KEYS.has(key)) return false;
+  if ((signer.kind !== 'key' && signer.kind !== 'certificate') || !boundedText(signer.keyFingerprint, 1, 128)) return false;
+  if (signer.identity !== undefined && !boundedText(signer.identity, 1, 1024)) return false;
+  if (!isTimestamp(publishedAt) || !isRecordObject(bundle) || (provenance !== undefined && !isRecordObject(provenance))) return false;
+  if (!Array.isArray(approvals) || approvals.length > 64) return false;
+  for (const approval of approvals as unknown[]) {
+    if (!isRecordObject(approval)) return false;
+    for (const key of Object.keys(approval)) if (!APPROVAL_KEYS.has(key)) return false;
+    if (!isDigest(approval.digest) || !boundedText(approval.reviewer, 1, 256) || !isRecordObject(approval.bundle) || !isTimestamp(approval.createdAt)) return false;
+  }
+  return plainNote(rejection) && plainNote(revocation);
+}
+
+/** The optional `{reason, by, at}` of a rejection or revocation. */
+function plainNote(note: unknown): boolean {
+  if (note === undefined) return true;
+  if (!isRecordObject(note)) return false;
+  for (const key of Object.keys(note)) if (!NOTE_KEYS.has(key)) return false;
+  return boundedText(note.reason, 0, 4096) && boundedText(note.by, 0, 256) && isTimestamp(note.at);
+}
+
+/** zod's `z.string().min(min).max(max)`: bounds in UTF-16 code units. */
+function boundedText(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'string' && value.length >= min && value.length <= max;
+}
+
+function isDigest(value: unknown): boolean {
+  return typeof value === 'string' && DigestSchema.safeParse(value).success;
+}
+
+function isTimestamp(value: unknown): boolean {
+  return typeof value === 'string' && Timestamp.safeParse(value).success;
+}
+
+/** A plain object zod's object and record schemas both take as it is: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
+function isRecordObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
+}
 
 /** A version every check passed for: safe to run. */
 export interface VerifiedVersion {
@@ -87,12 +160,17 @@ export function proveRecord(
     refuse('NAME_MISMATCH', `asked for ${name}@${version}, the registry answered about ${String(rawRecord.name).slice(0, 200)}@${String(rawRecord.version).slice(0, 100)}`);
   }
   if (rawRecord.bundle === undefined || rawRecord.bundle === null) refuse('UNSIGNED', `${name}@${version} carries no publisher signature`);
-  const parsed = RecordEnvelope.safeParse(raw);
-  if (!parsed.success) refuse('RESPONSE_INVALID', `the version record is malformed at /${parsed.error.issues[0]?.path.join('/')}: ${parsed.error.issues[0]?.message}`);
-  const check = checkManifestValue(parsed.data!.manifest);
+  let envelope: z.infer<typeof RecordEnvelope>;
+  if (plainEnvelope(rawRecord)) envelope = rawRecord as z.infer<typeof RecordEnvelope>;
+  else {
+    const parsed = RecordEnvelope.safeParse(raw);
+    if (!parsed.success) refuse('RESPONSE_INVALID', `the version record is malformed at /${parsed.error.issues[0]?.path.join('/')}: ${parsed.error.issues[0]?.message}`);
+    envelope = parsed.data!;
+  }
+  const check = checkManifestValue(envelope.manifest);
   if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
   const manifest = check.manifest!;
-  const record: VersionRecord = { ...parsed.data!, manifest };
+  const record: VersionRecord = { ...envelope, manifest };
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 
   // Both digests once, from the manifest parsed above; the signature check below compares the
