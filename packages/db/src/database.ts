@@ -466,7 +466,7 @@ class NumbersClient extends pg.Client {
  * before anything else runs.
  * @example const { db, close } = await openPostgres(process.env.SIGIL_DATABASE_URL);
  */
-export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number; writes?: PostgresWrites; pipelines?: number } = {}): Promise<OpenPostgres> {
+export async function openPostgres(url: string, options: { migrationsFolder?: string; max?: number; writes?: PostgresWrites; pipelines?: number; pipelinedReadTimeoutMs?: number } = {}): Promise<OpenPostgres> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types: INT8_AS_NUMBER, Client: NumbersClient });
   // An idle connection the server ends (a restart, a terminated backend) is dropped by the pool,
   // and the next query opens another; unheard, the pool's 'error' would end the process.
@@ -484,7 +484,7 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
   }
   const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') }).length;
   const stats = { retries: 0 };
-  const pipelines = new Pipelines(url, options.pipelines ?? 2);
+  const pipelines = new Pipelines(url, options.pipelines ?? 2, options.pipelinedReadTimeoutMs ?? PIPELINED_READ_TIMEOUT_MS);
   const db = new PostgresDb(pool, migrations, options.writes ?? 'advisory-lock', stats, pipelines);
   const rows = async <T>(sql: string, params: readonly unknown[]) => (await pool.query(numberedPlaceholders(sql), params as unknown[])) as unknown as pg.QueryResult<T & pg.QueryResultRow>;
   return {
@@ -706,14 +706,25 @@ export function textRows(client: PgQueryable, statement: { name: string; text: s
  * turns alternate between `size` connections, so the server works on two batches at once. Every
  * read is still a statement of its own, answered from the database. A connection that fails is
  * dropped (its reads fail, and the read path answers through the Hono app, on the pool) and made
- * again on the next read; until it is connected, reads use the pool.
+ * again on the next read; until it is connected, reads use the pool. A connection that stops
+ * answering is failed too: a read unanswered after {@link PIPELINED_READ_TIMEOUT_MS} ends the
+ * connection (node-postgres' query_timeout destroys a pipelined socket, failing every read queued
+ * on it), TCP keep-alive notices a peer gone silently, and a slot whose connection could not be
+ * made waits before the next attempt (1 s, doubling to 30 s), never one attempt per request.
  */
 /** The `application_name` of the pipelined read connections. */
 export const PIPELINED_READS = 'sigil-pipelined-reads';
+/** How long a pipelined point read may go unanswered before its connection is ended (openPostgres' `pipelinedReadTimeoutMs`). */
+export const PIPELINED_READ_TIMEOUT_MS = 10_000;
+const RECONNECT_FIRST_MS = 1_000;
+const RECONNECT_MOST_MS = 30_000;
 
 class Pipelines {
   private readonly clients: Array<pg.Client | undefined>;
   private readonly ready: boolean[];
+  /** Per slot: no new connection before this time (ms), and the wait after the next failure. */
+  private readonly retryAt: number[];
+  private readonly backoff: number[];
   private turn = 0;
   private corked: pg.Client | undefined;
   private ended = false;
@@ -721,9 +732,12 @@ class Pipelines {
   constructor(
     private readonly url: string,
     size: number,
+    private readonly timeoutMs: number,
   ) {
     this.clients = new Array<pg.Client | undefined>(size).fill(undefined);
     this.ready = new Array<boolean>(size).fill(false);
+    this.retryAt = new Array<number>(size).fill(0);
+    this.backoff = new Array<number>(size).fill(RECONNECT_FIRST_MS);
   }
 
   /** The connection for this turn of the event loop, corked until the turn ends; undefined while it connects. */
@@ -731,8 +745,8 @@ class Pipelines {
     if (this.clients.length === 0 || this.ended) return undefined;
     if (this.corked) return this.corked;
     const slot = this.turn++ % this.clients.length;
-    const client = this.clients[slot] ?? this.open(slot);
-    if (!this.ready[slot]) return undefined;
+    const client = this.clients[slot] ?? (Date.now() >= this.retryAt[slot]! ? this.open(slot) : undefined);
+    if (!client || !this.ready[slot]) return undefined;
     const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
     stream.cork();
     this.corked = client;
@@ -745,19 +759,36 @@ class Pipelines {
 
   private open(slot: number): pg.Client {
     // Named in pg_stat_activity, apart from the pool's connections.
-    const client = new NumbersClient({ connectionString: this.url, types: INT8_AS_NUMBER, pipeline: true, application_name: PIPELINED_READS } as pg.ClientConfig);
+    const client = new NumbersClient({
+      connectionString: this.url,
+      types: INT8_AS_NUMBER,
+      pipeline: true,
+      application_name: PIPELINED_READS,
+      query_timeout: this.timeoutMs,
+      connectionTimeoutMillis: this.timeoutMs,
+      keepAlive: true,
+    } as pg.ClientConfig);
     this.clients[slot] = client;
+    let connected = false;
     const drop = () => {
       if (this.clients[slot] !== client) return;
       this.clients[slot] = undefined;
       this.ready[slot] = false;
+      // A connection that never came up (or failed at once) makes the slot wait before the next.
+      if (!connected) {
+        this.retryAt[slot] = Date.now() + this.backoff[slot]!;
+        this.backoff[slot] = Math.min(this.backoff[slot]! * 2, RECONNECT_MOST_MS);
+      }
       client.end().catch(() => {});
     };
     client.on('error', drop);
     client.on('end', drop);
     client.connect().then(
       () => {
-        if (this.clients[slot] === client) this.ready[slot] = true;
+        if (this.clients[slot] !== client) return;
+        connected = true;
+        this.ready[slot] = true;
+        this.backoff[slot] = RECONNECT_FIRST_MS;
       },
       drop,
     );

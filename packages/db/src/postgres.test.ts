@@ -233,4 +233,34 @@ describe('PostgreSQL', () => {
     // Closed with the pool.
     expect(await pipelined()).toBe(0);
   }, 60_000);
+
+  it('ends a pipelined connection whose read goes unanswered, and reads on a new one', async () => {
+    const o = await openPostgres(pgdb.url, { pipelines: 1, pipelinedReadTimeoutMs: 300 });
+    const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
+    const locker = new pg.Client({ connectionString: pgdb.url });
+    await locker.connect();
+    try {
+      await publish(o, 'io.github.acme/stuck');
+      for (let i = 0; (await pipelined()) < 1; i++) {
+        expect(i).toBeLessThan(200);
+        await readVersion(o.db, 'io.github.acme/stuck', '1.0.0');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Another session holds the table: the pipelined read waits unanswered, then fails (never hangs).
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE versions IN ACCESS EXCLUSIVE MODE');
+      await expect(readVersion(o.db, 'io.github.acme/stuck', '1.0.0')).rejects.toThrow(/timeout/i);
+      await locker.query('COMMIT');
+      for (let i = 0; ; i++) {
+        expect(i).toBeLessThan(300);
+        const r = await readVersion(o.db, 'io.github.acme/stuck', '1.0.0').catch(() => undefined);
+        if (r && (await pipelined()) === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect((await readVersion(o.db, 'io.github.acme/stuck', '1.0.0'))?.server).toBe('io.github.acme/stuck');
+    } finally {
+      await locker.end();
+      await o.close();
+    }
+  }, 60_000);
 });

@@ -73,5 +73,10 @@ describe.each(['sqlite', 'postgres'] as const)('readStatusSnapshot on %s', (dial
     expect(snap.approved.get('io.github.acme/none')).toEqual([]);
     expect(snap.audit).toEqual(await auditTip(db));
     expect(snap.audit.seq).toBeGreaterThan(0);
+    // A long question (read on the pool on PostgreSQL, not a pipelined connection) reads the same.
+    const long = await readStatusSnapshot(db, Array.from({ length: 40 }, (_, i) => [SERVER, ['1.0.0', '1.1.0', '1.2.0'][i % 3]!] as const));
+    for (const v of ['1.0.0', '1.1.0', '1.2.0']) expect(long.versions.get(SERVER)?.get(v)).toEqual(snap.versions.get(SERVER)?.get(v));
+    expect(long.approved.get(SERVER)).toEqual(['1.0.0']);
+    expect(long.audit).toEqual(snap.audit);
   });
 });

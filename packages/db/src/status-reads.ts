@@ -72,30 +72,39 @@ export function readStatusSnapshot(db: Executor, refs: ReadonlyArray<readonly [s
 }
 
 /**
- * On PostgreSQL: three named statements whatever the number of references (the versions asked
- * with their approval digests, the approved versions of their servers, the audit chain head),
- * sent together on a pipelined connection: one round trip, not three per reference through the
- * query builder.
+ * On PostgreSQL: one named statement whatever the number of references (the versions asked with
+ * their approval digests, the approved versions of their servers, the audit chain head, each as
+ * one JSON column of its one row), so the three come from one snapshot of the database, as on
+ * SQLite: a revocation that commits meanwhile is in all of them or in none (three statements
+ * each read their own moment, and a signed status could say `approved` beside an audit head that
+ * already held the revocation). A short question goes on a pipelined connection; a long one
+ * (more than {@link PIPELINED_REFS} references) on the pool, so it never holds up the point
+ * reads queued behind it there.
  */
 const PG_STATUS = {
-  versions: {
-    name: 'sigil_status_versions',
-    text: `SELECT v.server, v.version, v.id, v.status, v.digest, v.risk, v.revoked_at AS "revokedAt", v.revocation_reason AS "revocationReason",
+  name: 'sigil_status_snapshot',
+  text: `WITH q AS (SELECT * FROM unnest($1::text[], $2::text[]) AS q(server, version)),
+    v AS (SELECT v.server, v.version, v.id, v.status, v.digest, v.risk, v.revoked_at AS "revokedAt", v.revocation_reason AS "revocationReason",
       ARRAY(SELECT a.digest FROM approvals a WHERE a.version_id = v.id ORDER BY a.id) AS approvals
-      FROM unnest($1::text[], $2::text[]) AS q(server, version) JOIN versions v ON v.server = q.server AND v.version = q.version`,
-    pipelined: true,
-  },
-  approved: { name: 'sigil_status_approved', text: "SELECT server, version FROM versions WHERE server = ANY($1::text[]) AND status = 'approved'", pipelined: true },
-  auditTip: { name: 'sigil_status_audit_tip', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1', pipelined: true },
+      FROM q JOIN versions v ON v.server = q.server AND v.version = q.version),
+    a AS (SELECT server, version FROM versions WHERE server = ANY($3::text[]) AND status = 'approved'),
+    t AS (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1)
+    SELECT (SELECT coalesce(json_agg(v), '[]'::json) FROM v) AS versions, (SELECT coalesce(json_agg(a), '[]'::json) FROM a) AS approved, (SELECT row_to_json(t) FROM t) AS tip`,
 } as const;
+
+/** Most references of a status read sent on a pipelined connection (more go to the pool). */
+export const PIPELINED_REFS = 32;
 
 async function readStatusSnapshotPg(db: Executor, refs: ReadonlyArray<readonly [server: string, version: string]>, out: StatusSnapshot): Promise<StatusSnapshot> {
   const servers = [...new Set(refs.map(([server]) => server))];
-  const [rows, approved, tip] = await Promise.all([
-    readPg<StatusVersionRow & { server: string; version: string }>(db, PG_STATUS.versions, [refs.map(([s]) => s), refs.map(([, v]) => v)]),
-    readPg<{ server: string; version: string }>(db, PG_STATUS.approved, [servers]),
-    readPg<{ seq: number; hash: string }>(db, PG_STATUS.auditTip, []),
-  ]);
+  const [row] = await readPg<{ versions: Array<StatusVersionRow & { server: string; version: string }>; approved: Array<{ server: string; version: string }>; tip: { seq: number; hash: string } | null }>(
+    db,
+    { ...PG_STATUS, pipelined: refs.length <= PIPELINED_REFS },
+    [refs.map(([s]) => s), refs.map(([, v]) => v), servers],
+  );
+  const rows = row!.versions;
+  const approved = row!.approved;
+  const tip = row!.tip ? [row!.tip] : [];
   for (const server of servers) {
     out.versions.set(server, new Map());
     out.approved.set(server, []);
