@@ -573,23 +573,7 @@ class PostgresDb implements Db {
 
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inside.getStore()) return fn();
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      try {
-        const result = await this.inside.run(new PostgresTx(drizzlePg(client) as unknown as Drizzle), fn);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw e;
-      }
-    } finally {
-      client.release(broken);
-    }
+    return this.onConnection((client) => client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'), fn);
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -609,16 +593,23 @@ class PostgresDb implements Db {
     }
   }
 
-  private async attempt<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
+  private attempt<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.onConnection(async (client) => {
       if (this.writes === 'advisory-lock') {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
       } else {
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
       }
+    }, fn);
+  }
+
+  /** `fn` in a transaction of its own on a pooled connection, begun by `begin`; a connection whose ROLLBACK fails is dropped, not reused. */
+  private async onConnection<T>(begin: (client: pg.PoolClient) => Promise<unknown>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await begin(client);
       const tx = new PostgresTx(drizzlePg(client) as unknown as Drizzle);
       try {
         const result = await this.inside.run(tx, () => fn(tx));
