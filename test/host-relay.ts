@@ -9,7 +9,7 @@ export type RelayMode =
   | { kind: 'forward' }
   /** Answers `POST /v1/status` with these bytes (a replay). */
   | { kind: 'replay-status'; body: Buffer }
-  /** Answers `POST /v1/status` with this HTTP status and a problem+json body. */
+  /** Answers `POST /v1/status` with this HTTP status and a problem+json body (a 3xx also with a `location` on another origin). */
   | { kind: 'status-http'; status: number; code: string }
   /** Removes a version from the server listing `GET /v1/servers/{ns}/{name}` (a freeze). */
   | { kind: 'hide-version'; version: string }
@@ -83,7 +83,9 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
       }
       if (req.url === '/v1/status' && mode.kind === 'status-http') {
         const requestId = `relay-${Date.now()}`;
-        res.writeHead(mode.status, { 'content-type': 'application/problem+json', 'x-request-id': requestId });
+        // A redirect names another origin (a captive portal, or an attacker hoping the token follows).
+        const location = mode.status >= 300 && mode.status < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {};
+        res.writeHead(mode.status, { 'content-type': 'application/problem+json', 'x-request-id': requestId, ...location });
         return void res.end(JSON.stringify({ type: 'about:blank', title: mode.code, status: mode.status, code: mode.code, detail: 'refused by the relay', requestId }));
       }
       const target = mode.kind === 'swap-version' ? req.url!.replace(mode.from, mode.to) : req.url!;

@@ -154,6 +154,7 @@ describe('when the registry answers with an error (revocation cannot be suppress
     [401, 'UNAUTHENTICATED', 'UNAUTHENTICATED'],
     [429, 'RATE_LIMITED', 'RATE_LIMITED'],
     [503, 'UNAVAILABLE', 'REGISTRY_ERROR'],
+    [307, 'MOVED', 'REGISTRY_ERROR'],
   ];
 
   it('library: 401, 429 and 503 are refused with their own codes, never a fallback, even when the host opted in', async () => {

@@ -28,6 +28,10 @@ beforeAll(async () => {
       res.write('{');
     } else if (req.url === '/silent') {
       // never answers
+    } else if (req.url === '/redirect') {
+      // Another origin, as a captive portal or a man in the middle would send.
+      res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere', 'x-request-id': 'req-307' });
+      res.end(JSON.stringify({ code: 'MOVED' }));
     } else if (req.url === '/deep') {
       res.end('['.repeat(10_000) + ']'.repeat(10_000));
     }
@@ -78,6 +82,14 @@ describe('fetchJson', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     expect(await codeOf(fetchJson(`http://127.0.0.1:${port}/`, {}))).toBe('REGISTRY_UNREACHABLE');
+  });
+
+  it('returns a redirect as the answer it is: not followed, never REGISTRY_UNREACHABLE', async () => {
+    // An answer is never a network failure: one treated as unreachable may fall back to the
+    // stored status, so whoever can answer 3xx could keep a revoked version starting.
+    const r = await fetchJson(`${base}/redirect`, { token: 'sgl_secret' });
+    expect(r.status).toBe(307);
+    expect(r.requestId).toBe('req-307');
   });
 
   it('does not parse an answer nested past the bound', async () => {

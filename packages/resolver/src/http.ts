@@ -25,7 +25,8 @@ export interface JsonResponse {
 /**
  * One bounded HTTP exchange with the registry: the body is read incrementally and abandoned past
  * `maxBytes` (`RESPONSE_TOO_LARGE`); the whole exchange is aborted after `timeoutMs`, and any
- * network failure is `REGISTRY_UNREACHABLE`. Never follows redirects.
+ * network failure is `REGISTRY_UNREACHABLE`. Never follows redirects: a 3xx is returned as the
+ * answer it is (and refused by the caller like any other unexpected status).
  */
 export async function fetchJson(url: string, init: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown; token?: string; name?: string }, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<JsonResponse> {
   const name = init.name ?? '';
@@ -36,7 +37,10 @@ export async function fetchJson(url: string, init: { method?: 'GET' | 'POST' | '
     try {
       response = await fetch(url, {
         method: init.method ?? 'GET',
-        redirect: 'error',
+        // Not followed (the token would go with it to whatever origin it names), and not an
+        // error either: fetch turns 'error' into a network failure, and a network failure may
+        // fall back to the stored status. A 3xx is an answer; callers refuse it as REGISTRY_ERROR.
+        redirect: 'manual',
         signal: controller.signal,
         headers: {
           accept: 'application/json',
