@@ -42,7 +42,9 @@ export const STATEMENT_LIMITS = {
 } as const;
 
 const Text = z.string().min(1).max(STATEMENT_LIMITS.text);
-const Hex = z.string().regex(/^[0-9a-f]+$/).max(256);
+/** @internal Shared with parseStatement's plain test (verify/attestations.ts). */
+export const HEX_PATTERN = /^[0-9a-f]+$/;
+const Hex = z.string().regex(HEX_PATTERN).max(256);
 
 /** One in-toto ResourceDescriptor as used for subjects: a name and its digests. */
 export const StatementSubject = z.object({

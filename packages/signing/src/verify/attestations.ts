@@ -5,12 +5,15 @@ import { toPublicKey } from '../keys.js';
 import {
   APPROVAL_PREDICATE_TYPE,
   ApprovalPredicate,
+  HEX_PATTERN,
   IN_TOTO_PAYLOAD_TYPE,
   MANIFEST_PREDICATE_TYPE,
   ManifestPredicate,
   SLSA_PROVENANCE_PREDICATE_TYPE,
   SlsaProvenancePredicate,
   Statement,
+  STATEMENT_LIMITS,
+  STATEMENT_TYPE,
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
@@ -162,17 +165,68 @@ function verifyAttestation<S extends z.ZodType>(
   return { signer: envelope.signer, statement, predicate: predicate.data as z.infer<S>, bundleDigest: envelope.bundleDigest, ...(envelope.log ? { log: envelope.log } : {}) };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses verified payload bytes as an in-toto Statement v1 (or with another statement schema). */
 export function parseStatement(payload: Uint8Array, schema: z.ZodType<Statement> = Statement): Statement {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    json = JSON.parse(utf8.decode(payload));
   } catch (cause) {
     throw new SigningError('STATEMENT_INVALID', 'the signed payload is not JSON', { cause });
   }
+  // A host parses two statements per locked server at each start; zod decides only what the
+  // plain test is unsure of.
+  if (schema === Statement && plainStatement(json)) return json;
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new SigningError('STATEMENT_INVALID', `the signed payload is not an in-toto Statement: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
   return parsed.data;
+}
+
+const STATEMENT_KEYS: ReadonlySet<string> = new Set(Object.keys(Statement.shape));
+const SUBJECT_KEYS: ReadonlySet<string> = new Set(['name', 'digest']);
+
+/**
+ * True only when the Statement schema accepts `json` and would give it back as it is: every
+ * field checked as the schema checks it, and no key outside the shape (zod would strip it).
+ * Anything else (an extra key, a record with a `constructor` key, anything malformed) is false,
+ * and zod then decides and words the refusal.
+ * @internal exported for its test
+ */
+export function plainStatement(json: unknown): json is Statement {
+  if (!isRecordObject(json)) return false;
+  let present = 0;
+  for (const key of Object.keys(json)) {
+    if (!STATEMENT_KEYS.has(key)) return false;
+    present++;
+  }
+  if (present !== STATEMENT_KEYS.size) return false;
+  const { _type, subject, predicateType, predicate } = json;
+  if (_type !== STATEMENT_TYPE || !isRecordObject(predicate)) return false;
+  if (typeof predicateType !== 'string' || predicateType.length < 1 || predicateType.length > 512) return false;
+  if (!Array.isArray(subject) || subject.length < 1 || subject.length > STATEMENT_LIMITS.subjects) return false;
+  for (const item of subject as unknown[]) {
+    if (!isRecordObject(item)) return false;
+    let keys = 0;
+    for (const key of Object.keys(item)) {
+      if (!SUBJECT_KEYS.has(key)) return false;
+      keys++;
+    }
+    const { name, digest } = item;
+    if (keys !== 2 || typeof name !== 'string' || name.length < 1 || name.length > 512 || !isRecordObject(digest)) return false;
+    for (const algorithm of Object.keys(digest)) {
+      const value = digest[algorithm];
+      if (algorithm.length > 32 || typeof value !== 'string' || value.length > 256 || !HEX_PATTERN.test(value)) return false;
+    }
+  }
+  return true;
+}
+
+/** A plain object zod's object and record schemas both take as it is: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
+function isRecordObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
 }
 
 /** Exactly one subject, named `<name>@<version>`, with the manifest's sha256 and no other digest claims. */

@@ -69,9 +69,14 @@ export class VerificationCache {
     if (!Array.isArray(entries)) return 0;
     let loaded = 0;
     for (const raw of entries.slice(-this.maxEntries)) {
-      const parsed = SerializedCacheEntry.safeParse(raw);
-      if (!parsed.success) continue;
-      const { key, signer, payload, payloadType, bundleDigest } = parsed.data;
+      let entry: SerializedCacheEntry;
+      if (plainCacheEntry(raw)) entry = raw;
+      else {
+        const parsed = SerializedCacheEntry.safeParse(raw);
+        if (!parsed.success) continue;
+        entry = parsed.data;
+      }
+      const { key, signer, payload, payloadType, bundleDigest } = entry;
       this.set(key, { signer: signer as VerifiedSigner, payload: Buffer.from(payload, 'base64'), payloadType, bundleDigest });
       loaded++;
     }
@@ -100,3 +105,41 @@ export const SerializedCacheEntry = z.strictObject({
   bundleDigest: z.string().max(128),
 });
 export type SerializedCacheEntry = z.infer<typeof SerializedCacheEntry>;
+
+const ENTRY_KEYS: ReadonlySet<string> = new Set(Object.keys(SerializedCacheEntry.shape));
+const KEY_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'keyFingerprint']);
+const CERTIFICATE_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'identity', 'keyFingerprint', 'ca', 'caChain', 'signedAt']);
+
+/**
+ * True only when SerializedCacheEntry accepts `raw` as it is (every key of its shape present,
+ * none other, each field as the schema bounds it): a host loads one entry per bundle at each
+ * start. Anything else goes through zod, which decides.
+ * @internal exported for its test
+ */
+export function plainCacheEntry(raw: unknown): raw is SerializedCacheEntry {
+  if (!hasExactly(raw, ENTRY_KEYS)) return false;
+  const { key, signer, payload, payloadType, bundleDigest } = raw;
+  if (!bounded(key, 256) || !bounded(payload, 256 * 1024) || !bounded(payloadType, 256) || !bounded(bundleDigest, 128)) return false;
+  if (hasExactly(signer, KEY_SIGNER_KEYS)) return signer.kind === 'key' && bounded(signer.keyFingerprint, 128);
+  if (!hasExactly(signer, CERTIFICATE_SIGNER_KEYS)) return false;
+  const { kind, identity, keyFingerprint, ca, caChain, signedAt } = signer;
+  if (kind !== 'certificate' || !bounded(identity, 1024) || !bounded(keyFingerprint, 128) || !bounded(ca, 128) || !bounded(signedAt, 64)) return false;
+  return Array.isArray(caChain) && caChain.length <= 16 && caChain.every((c) => bounded(c, 128));
+}
+
+function bounded(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max;
+}
+
+/** A plain object holding exactly these own keys (zod's strict objects: all required here). */
+function hasExactly(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  let n = 0;
+  for (const key of Object.keys(value)) {
+    if (!keys.has(key)) return false;
+    n++;
+  }
+  return n === keys.size;
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { Statement, STATEMENT_TYPE } from '../statements.js';
+import { plainStatement } from './attestations.js';
+import { plainCacheEntry, SerializedCacheEntry } from './cache.js';
+
+// Whenever a plain test takes a value, zod must accept it and give back the same value;
+// every mutation below is either taken (then that holds) or left to zod.
+const base = (): Record<string, unknown> => ({
+  _type: STATEMENT_TYPE,
+  subject: [{ name: 'io.github.acme/weather@1.0.0', digest: { sha256: 'ab'.repeat(32) } }],
+  predicateType: 'https://sigil.dev/manifest/v1',
+  predicate: { name: 'io.github.acme/weather', version: '1.0.0' },
+});
+const subject = (s: Record<string, unknown>) => (s.subject as Array<Record<string, unknown>>)[0]!;
+
+const mutations: Array<[string, boolean, (s: Record<string, unknown>) => void]> = [
+  ['none', true, () => {}],
+  ['many subjects, several digests', true, (s) => (s.subject = Array.from({ length: 3 }, (_, i) => ({ name: `n${i}`, digest: { sha256: 'ab', sha512: 'cd' } })))],
+  ['an empty digest record', true, (s) => (subject(s).digest = {})],
+  ['an extra key (zod strips it)', false, (s) => (s.extra = 1)],
+  ['another _type', false, (s) => (s._type = 'https://in-toto.io/Statement/v0.1')],
+  ['no predicate', false, (s) => delete s.predicate],
+  ['a predicate that is an array', false, (s) => (s.predicate = [])],
+  ['a predicate with a constructor key', false, (s) => (s.predicate = { constructor: 1 })],
+  ['an empty predicate type', false, (s) => (s.predicateType = '')],
+  ['a long predicate type', false, (s) => (s.predicateType = 'x'.repeat(513))],
+  ['no subject', false, (s) => (s.subject = [])],
+  ['too many subjects', false, (s) => (s.subject = Array.from({ length: 1025 }, () => subject(s)))],
+  ['a subject with an extra key', false, (s) => (subject(s).uri = 'x')],
+  ['a subject without a digest', false, (s) => delete subject(s).digest],
+  ['an empty subject name', false, (s) => (subject(s).name = '')],
+  ['a digest in upper case', false, (s) => (subject(s).digest = { sha256: 'AB' })],
+  ['an empty digest value', false, (s) => (subject(s).digest = { sha256: '' })],
+  ['a long algorithm name', false, (s) => (subject(s).digest = { ['a'.repeat(33)]: 'ab' })],
+  ['a numeric digest', false, (s) => (subject(s).digest = { sha256: 1 })],
+  ['a __proto__ key', false, (s) => Object.defineProperty(s, '__proto__', { value: {}, enumerable: true, writable: true, configurable: true })],
+];
+
+describe('the statement test that spares zod (plainStatement)', () => {
+  it.each(mutations)('agrees with zod: %s', (_label, taken, mutate) => {
+    const s = base();
+    mutate(s);
+    const parsed = Statement.safeParse(s);
+    expect(plainStatement(s)).toBe(taken);
+    if (taken) {
+      expect(parsed.success).toBe(true);
+      expect(parsed.data).toEqual(s);
+    }
+  });
+});
+
+const entry = (): Record<string, unknown> => ({
+  key: 'sigil-verify-3:abc:sha256:00',
+  signer: { kind: 'certificate', identity: 'mailto:a@b.example', keyFingerprint: 'SHA256:x', ca: 'SHA256:c', caChain: ['SHA256:c', 'SHA256:r'], signedAt: '2026-11-24T09:00:00.000Z' },
+  payload: 'eyJ9',
+  payloadType: 'application/vnd.in-toto+json',
+  bundleDigest: 'sha256:00',
+});
+const signer = (e: Record<string, unknown>) => e.signer as Record<string, unknown>;
+
+const entryMutations: Array<[string, boolean, (e: Record<string, unknown>) => void]> = [
+  ['none', true, () => {}],
+  ['a key signer', true, (e) => (e.signer = { kind: 'key', keyFingerprint: 'SHA256:x' })],
+  ['empty strings', true, (e) => ((e.payload = ''), (signer(e).identity = ''))],
+  ['a key signer with an identity', false, (e) => (e.signer = { kind: 'key', keyFingerprint: 'SHA256:x', identity: 'i' })],
+  ['a certificate signer without its chain', false, (e) => delete signer(e).caChain],
+  ['a signer of another kind', false, (e) => (signer(e).kind = 'key')],
+  ['an extra key', false, (e) => (e.extra = 1)],
+  ['no bundle digest', false, (e) => delete e.bundleDigest],
+  ['a long key', false, (e) => (e.key = 'k'.repeat(257))],
+  ['a long identity', false, (e) => (signer(e).identity = 'i'.repeat(1025))],
+  ['a chain of 17', false, (e) => (signer(e).caChain = Array.from({ length: 17 }, () => 'c'))],
+  ['a numeric chain item', false, (e) => (signer(e).caChain = [1])],
+  ['a long signing time', false, (e) => (signer(e).signedAt = 't'.repeat(65))],
+  ['a numeric payload', false, (e) => (e.payload = 1)],
+];
+
+describe('the cache entry test that spares zod (plainCacheEntry)', () => {
+  it.each(entryMutations)('agrees with zod: %s', (_label, taken, mutate) => {
+    const e = entry();
+    mutate(e);
+    const parsed = SerializedCacheEntry.safeParse(e);
+    expect(plainCacheEntry(e)).toBe(taken);
+    if (taken) {
+      expect(parsed.success).toBe(true);
+      expect(parsed.data).toEqual(e);
+    }
+  });
+});
