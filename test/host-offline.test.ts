@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,37 @@ describe('sigil resolve --offline', () => {
     const run = await sigilInProcess(['resolve', '--offline', '--json'], { cwd: world.dir });
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout).error.code).toBe('REGISTRY_UNREACHABLE');
+  });
+});
+
+describe('a cache directory whose files are not files (someone who can write it, not the lockfile)', () => {
+  // A FIFO with no writer blocked the synchronous open for ever: `sigil resolve` and `sigil run`
+  // hung instead of refusing. Run as real processes, so a hang is a kill, not a stuck test worker.
+  const fifo = (path: string): void => {
+    rmSync(path, { recursive: true, force: true });
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  };
+  const offline = (dir: string) => runSigil(['resolve', '--offline', '--json'], { cwd: dir, timeoutMs: 30_000 });
+
+  it('refuses a FIFO as the stored status with STORE_INVALID, and treats a FIFO record or signature cache as absent', async () => {
+    const world = await buildHostWorld(join(root, 'fifo-status'), [pinned]);
+    fifo(join(world.dir, '.sigil-cache', 'status.json'));
+    const status = await offline(world.dir);
+    expect(status.signal).toBeNull();
+    expect(JSON.parse(status.stdout).error.code).toBe('STORE_INVALID');
+
+    const records = await buildHostWorld(join(root, 'fifo-record'), [pinned]);
+    const dir = join(records.dir, '.sigil-cache', 'records');
+    fifo(join(dir, readdirSync(dir)[0]!));
+    const record = await offline(records.dir);
+    expect(record.signal).toBeNull();
+    expect(JSON.parse(record.stdout).error.code).toBe('REGISTRY_UNREACHABLE');
+
+    const kept = await buildHostWorld(join(root, 'fifo-kept'), [pinned]);
+    fifo(join(kept.dir, '.sigil-cache', 'verified.json'));
+    const verified = await offline(kept.dir);
+    expect(verified.signal).toBeNull();
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
   });
 });
 

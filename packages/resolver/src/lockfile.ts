@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open, rename, writeFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Digest, ServerName, Version } from '@sigil/manifest';
@@ -24,6 +24,18 @@ export const Lockfile = z.strictObject({
   servers: z.record(ServerName, LockEntry),
 });
 export type Lockfile = z.infer<typeof Lockfile>;
+
+/**
+ * How the bounded reads open a file: non-blocking, so a FIFO (or a device) planted where a file
+ * is expected opens at once instead of waiting for ever for a writer, and is then refused as not a
+ * regular file. No effect on regular files.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** Refuses anything but a regular file (a FIFO, a device such as /dev/zero, a directory). */
+function regularFile(path: string, stat: { isFile(): boolean }): void {
+  if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+}
 
 /** Largest lockfile read. */
 export const MAX_LOCKFILE_BYTES = 4 * 1024 * 1024;
@@ -102,14 +114,17 @@ export async function writeTextAtomic(path: string, text: string, mode = 0o644):
 }
 
 /**
- * Reads a UTF-8 file of at most `limit` bytes; larger files are refused, not read whole. Sized
+ * Reads a UTF-8 regular file of at most `limit` bytes; larger files are refused, not read whole,
+ * and so is anything but a regular file (a FIFO would block the open for ever). Sized
  * from fstat so a small file costs a small buffer, and read to EOF so a file that grows while
  * being read is still bounded.
  */
 export async function readBoundedText(path: string, limit: number): Promise<string> {
-  const handle = await open(path, 'r');
+  const handle = await open(path, READ_FLAGS);
   try {
-    const { size: statSize } = await handle.stat();
+    const stat = await handle.stat();
+    regularFile(path, stat);
+    const statSize = stat.size;
     if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
     let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);
     let size = 0;
@@ -140,9 +155,11 @@ export async function readBoundedText(path: string, limit: number): Promise<stri
  * scheduled. It holds the event loop for the read, so it is for local files of bounded size only.
  */
 export function readBoundedTextSync(path: string, limit: number): string {
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, READ_FLAGS);
   try {
-    const statSize = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    regularFile(path, stat);
+    const statSize = stat.size;
     if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
     let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);
     let size = 0;
