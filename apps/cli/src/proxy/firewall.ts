@@ -162,6 +162,13 @@ export class Firewall {
         this.dropHostInitialized = false;
         return;
       }
+      // Every MCP notification is named `notifications/…`. Any other method without an id (a
+      // `tools/call`, say) is a request in disguise: a lenient server may run it all the same, and
+      // the pin check below is for requests, so it is dropped here (a notification gets no answer).
+      if (!m.method.startsWith('notifications/')) {
+        this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the host sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+        return;
+      }
       if (m.method === 'notifications/cancelled') {
         const proxyId = this.ids.cancel(m.params?.requestId);
         if (proxyId !== undefined) this.sendServer({ ...m.message, params: { ...m.params, requestId: proxyId } });

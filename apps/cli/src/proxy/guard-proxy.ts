@@ -9,6 +9,8 @@ import { onLines } from './lines.js';
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 /** After the host leaves, how long the server may take to exit before SIGTERM, then SIGKILL. */
 const EXIT_GRACE_MS = 5000;
+/** After the server exits, how long its stdout may stay open (held by a process it left behind). */
+const STDOUT_GRACE_MS = 1000;
 /** After a refusal, how long the host may keep asking (each request answered with the code). */
 const REFUSED_LINGER_MS = 10_000;
 
@@ -109,6 +111,10 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       hostGone = true;
       maybeFinish();
     });
+    // 'close' waits for the server's stdout to end, which a process it started and left running
+    // (holding the same pipe) can put off for ever: once the server itself has exited, what it
+    // wrote is read for a short while, then its stdout is closed so the session ends.
+    child.on('exit', () => later(STDOUT_GRACE_MS, () => child.stdout?.destroy()));
     child.on('close', (code, signal) => {
       childGone = true;
       status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);

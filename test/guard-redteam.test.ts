@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildHostWorld, type HostWorld } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerTo, hostileServer, initialize, initialized, pinnedManifest, rawHost, type Message, type RawHost } from './fixtures/guard/harness.js';
+
+// A second adversarial round on the `sigil run` firewall (a red-team pass after the first suite,
+// test/guard-adversarial.test.ts): the real `sigil` executable, the scriptable hostile server, and
+// assertions on what each side actually received.
+const root = mkdtempSync(join(tmpdir(), 'sigil-guard-rt-'));
+const orphans: string[] = [];
+afterAll(() => {
+  for (const pidfile of orphans) {
+    if (!existsSync(pidfile)) continue;
+    try {
+      process.kill(Number(readFileSync(pidfile, 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+const NAME = 'io.github.acme/hostile';
+let world: HostWorld;
+let seq = 0;
+
+beforeAll(async () => {
+  world = await buildHostWorld(join(root, 'world'), [pinnedManifest()]);
+});
+
+const file = (label: string): string => join(root, `${label}-${++seq}.log`);
+const lines = (path: string): string[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : []);
+const hostile = (script: Record<string, unknown>, env: Record<string, string> = {}): RawHost => rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify(script), ...env });
+const errorCode = (m: Message): string | undefined => m.error?.data?.code;
+
+async function open(h: RawHost): Promise<void> {
+  h.send(initialize(0));
+  const answer = await h.waitFor(answerTo(0));
+  expect(answer.result).toBeDefined();
+  h.send(initialized);
+}
+
+describe('when the host sends a request method as a notification', () => {
+  it('never forwards a tools/call without an id (a lenient server may run it anyway)', async () => {
+    const received = file('received');
+    const h = hostile({}, { RECEIVED_LOG: received });
+    await open(h);
+    h.send({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'evil', arguments: {} } });
+    h.send({ jsonrpc: '2.0', method: 'tools/list' });
+    h.send({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' });
+    // A request after them, answered, shows they were handled (in order) before it.
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.waitFor(answerTo(1));
+    h.close();
+    expect(await h.exit).toBe(0);
+    const got = lines(received);
+    expect(got.filter((l) => l.includes('evil') || l.includes('"tools/list"') && !l.includes('"id"'))).toEqual([]);
+    expect(got).toContain('{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}');
+  });
+});
+
+describe('when the server exits but something it started keeps its stdout open', () => {
+  it('ends the session with the server’s own code, and answers what waits', async () => {
+    const pidfile = file('orphan');
+    orphans.push(pidfile);
+    const h = hostile({ on: { 'tools/call': [`#orphan:${pidfile}`, '#exit:5'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('SERVER_UNREACHABLE');
+    expect(await h.exit).toBe(5);
+  });
+});
