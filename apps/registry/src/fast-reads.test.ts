@@ -36,10 +36,12 @@ async function side(fast: boolean, base: Deps, settings: Partial<Deps['settings'
   return s;
 }
 
-/** A raw GET (fetch would add and normalise headers): status, headers, body. */
-function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+/** A raw GET (fetch would add and normalise headers): status, headers, body; headers as raw lines (name, value, …) may repeat one. */
+function get(url: string, headers: Record<string, string> | string[] = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((ok, fail) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
+    // Raw lines get no Host header from Node: given here, as for an object.
+    const lines = Array.isArray(headers) ? ['host', new URL(url).host, ...headers] : headers;
+    const req = request(url, { method, headers: lines, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -115,6 +117,10 @@ const passedOn = [
   ['the v0.1 listing with a limit out of range', '/v0.1/servers?limit=101', () => ({ ...reader(), host: 'registry.example' })],
   ['the v0.1 listing with an unusual Host header', '/v0.1/servers', () => ({ ...reader(), host: 'Registry.Example' })],
   ['a v0.1 read with an unusual Host header', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'Registry.Example' })],
+  // Node keeps the first line of these (req.headers); the app reads every line, joined.
+  ['an Authorization header given twice', `/v1/servers/${NAME}/versions/1.0.0`, () => ['authorization', `Bearer ${t.reader}`, 'authorization', `Bearer ${t.reader}`]],
+  ['an empty Authorization header, then a token', `/v1/servers/${NAME}`, () => ['authorization', '', 'authorization', `Bearer ${t.reader}`]],
+  ['a User-Agent header given twice', '/v1/servers', () => ['authorization', `Bearer ${t.reader}`, 'user-agent', 'a', 'user-agent', 'b']],
 ] as const;
 
 describe('the read hot path', () => {

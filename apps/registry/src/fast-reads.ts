@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { serverNameProblem, versionProblem } from '@sigil/manifest';
 import { clientKey } from './client-address.js';
 import type { Deps, Principal } from './deps.js';
-import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
+import { repeatsFirstLineHeader, requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
 import { listServers } from './services/list-servers.js';
@@ -45,7 +45,9 @@ interface Answer {
  * server, GET a v0.1 version, a page of servers or of the v0.1 listing (a plain query only). Only
  * a request that will succeed is answered here, with what the Hono route would answer (the same
  * services, request id, security headers, rate limits, metrics and log line); anything else (a
- * refusal of any kind, another route, a body, CORS origins to negotiate) goes to `fallback`, the
+ * refusal of any kind, another route, a body, a repeated Authorization, Content-Type or User-Agent
+ * header (the app reads every line of one, Node's `req.headers` the first), CORS origins to
+ * negotiate) goes to `fallback`, the
  * Hono app, untouched, so every refusal keeps its one shape.
  * The rate limits are counted first, before any await (a check now and a count after the reads
  * would let a concurrent burst through); a request passed on carries its counts to the Hono app
@@ -124,7 +126,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
     if (!path.startsWith('/v1/servers') && !path.startsWith('/v0.1/servers')) return false;
-    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || repeatsFirstLineHeader(req.rawHeaders)) return false;
     const address = clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies);
     // Counted now, before any await, in the Hono app's order (address, then token once
     // authenticated); a request passed on carries its hits (front.counted), so it is counted once.

@@ -47,10 +47,16 @@ interface Answer {
   body: string;
 }
 
-/** A raw POST (fetch would add and normalise headers); `chunked` sends the body without a Content-Length. */
-function post(url: string, body: string, headers: Record<string, string> = {}, chunked = false): Promise<Answer> {
+/**
+ * A raw POST (fetch would add and normalise headers); `chunked` sends the body without a
+ * Content-Length. Headers as raw lines (name, value, …) may repeat one.
+ */
+function post(url: string, body: string, headers: Record<string, string> | string[] = {}, chunked = false): Promise<Answer> {
+  const length = chunked ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+  // Raw lines get no Host header from Node: given here, as for an object.
+  const lines = Array.isArray(headers) ? ['host', new URL(url).host, ...Object.entries(length).flat(), ...headers] : { ...length, ...headers };
   return new Promise((ok, fail) => {
-    const req = request(url, { method: 'POST', headers: { ...(chunked ? {} : { 'content-length': String(Buffer.byteLength(body)) }), ...headers }, agent: false }, (res) => {
+    const req = request(url, { method: 'POST', headers: lines, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -99,7 +105,7 @@ afterAll(async () => {
 const json = { 'content-type': 'application/json' };
 const reader = () => ({ ...json, authorization: `Bearer ${t.reader}` });
 const body = (refs: string[], nonce?: string, batch?: unknown) => JSON.stringify({ refs, ...(nonce ? { nonce } : {}), ...(batch !== undefined ? { batch } : {}) });
-type Headers = () => Record<string, string>;
+type Headers = () => Record<string, string> | string[];
 const answered: Array<readonly [string, string, Headers]> = [
   ['one approved version', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwMQ'), reader],
   ['every state, an unknown version, an unknown server and an invalid reference', body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`, `${NAME}@1.3.0`, `${NAME}@9.9.9`, 'io.github.acme/nothing@1.0.0', 'no-at-sign'], 'c2lnaWwtbm9uY2UtMDAwMg'), reader],
@@ -123,6 +129,10 @@ const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['a media type that only starts like JSON', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/json-seq' })],
   ['a media type with a space before +json', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/a b+json' })],
   ['an unusual Host header', 200, body([`${NAME}@1.0.0`]), () => ({ ...reader(), host: 'Registry.Example' })],
+  // Node keeps the first line of these (req.headers); the app reads every line, joined.
+  ['an Authorization header given twice', 401, body([`${NAME}@1.0.0`]), () => ['content-type', 'application/json', 'authorization', `Bearer ${t.reader}`, 'authorization', `Bearer ${t.reader}`]],
+  ['a Content-Type header given twice', 415, body([`${NAME}@1.0.0`]), () => ['authorization', `Bearer ${t.reader}`, 'content-type', 'application/json', 'content-type', 'application/json']],
+  ['a User-Agent header given twice', 200, body([`${NAME}@1.0.0`]), () => [...Object.entries(reader()).flat(), 'user-agent', 'a', 'user-agent', 'b']],
 ];
 
 describe('the status hot path', () => {

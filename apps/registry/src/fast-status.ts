@@ -4,7 +4,7 @@ import { scanJson, StatusRequest } from '@sigil/manifest';
 import { clientKey } from './client-address.js';
 import type { Deps, Principal } from './deps.js';
 import type { NodeListener } from './fast-reads.js';
-import { requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
+import { repeatsFirstLineHeader, requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { MAX_BODY_DEPTH, READ_ROLES } from './http.js';
 import { isJsonMediaType } from './routes/kit.js';
 import { authenticate } from './services/authenticate.js';
@@ -20,7 +20,8 @@ const ROUTE = '/v1/status';
  * request that is not the signature). Only a request that will succeed is answered here, with
  * what the Hono route answers (the same service, request id, security headers, rate limits,
  * metrics and log line); anything else (a refusal of any kind, CORS to negotiate, a body without
- * a Content-Length or over the limit) goes to `fallback`, the Hono app, with the body already
+ * a Content-Length or over the limit, a repeated Authorization, Content-Type or User-Agent
+ * header) goes to `fallback`, the Hono app, with the body already
  * read handed over as `rawBody` (which @hono/node-server reads instead of the spent stream), so
  * every refusal keeps its one shape. Like the read hot path (fast-reads.ts), the rate limits are
  * counted first, before any await, and a request passed on carries its counts (`front.counted`).
@@ -120,7 +121,8 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
       !Number.isSafeInteger(length) ||
       length <= 0 ||
       length > deps.settings.bodyLimit ||
-      !isJsonMediaType(req.headers['content-type'])
+      !isJsonMediaType(req.headers['content-type']) ||
+      repeatsFirstLineHeader(req.rawHeaders)
     )
       return fallback(req, res);
     const started = performance.now();

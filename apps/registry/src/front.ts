@@ -67,3 +67,24 @@ const REQUEST_ID = /^[\w\-=]{1,64}$/;
 export function requestIdOf(header: string | undefined): string {
   return header !== undefined && REQUEST_ID.test(header) ? header : randomUUID();
 }
+
+/**
+ * Whether `rawHeaders` repeat a header that Node keeps only the first line of in `req.headers`
+ * (Authorization, Content-Type, User-Agent) while the Hono app reads every line, joined with ", "
+ * (@hono/node-server): two Authorization lines are a malformed token to the app (401), two
+ * Content-Type lines an unsupported type (415). A hot path that read the first line alone would
+ * answer 200 where the app refuses (and log another User-Agent), so it steps aside instead.
+ * A loop over the raw lines, names compared by length first: no object is built.
+ */
+export function repeatsFirstLineHeader(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const bit =
+      name.length === 13 && name.toLowerCase() === 'authorization' ? 1 : name.length === 12 && name.toLowerCase() === 'content-type' ? 2 : name.length === 10 && name.toLowerCase() === 'user-agent' ? 4 : 0;
+    if (bit === 0) continue;
+    if (seen & bit) return true;
+    seen |= bit;
+  }
+  return false;
+}
