@@ -289,7 +289,9 @@ describe('publishing', () => {
 
   it('refuses a body in another media type with 415, even one that only starts like JSON, writing nothing', async () => {
     const before = await snapshot();
-    for (const type of ['text/plain', 'application/json-seq', 'application/jsonx', 'application/a b+json', 'application/x.json']) {
+    // The last three are refused by the route's own media-type check (@hono/zod-openapi's), which
+    // once answered them with a 500 after the body's checks had let them through.
+    for (const type of ['text/plain', 'application/json-seq', 'application/jsonx', 'application/a b+json', 'application/x.json', 'application/json ; charset=utf-8', 'application/vnd.a2+json', 'application/json;']) {
       const r = await call('/v1/publish', auth(t.publisher, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ manifest: {}, bundle: {} }) }));
       expect([type, r.status, r.body.code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
     }

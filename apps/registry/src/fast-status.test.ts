@@ -133,6 +133,10 @@ const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['an Authorization header given twice', 401, body([`${NAME}@1.0.0`]), () => ['content-type', 'application/json', 'authorization', `Bearer ${t.reader}`, 'authorization', `Bearer ${t.reader}`]],
   ['a Content-Type header given twice', 415, body([`${NAME}@1.0.0`]), () => ['authorization', `Bearer ${t.reader}`, 'content-type', 'application/json', 'content-type', 'application/json']],
   ['a User-Agent header given twice', 200, body([`${NAME}@1.0.0`]), () => [...Object.entries(reader()).flat(), 'user-agent', 'a', 'user-agent', 'b']],
+  // JSON media types the route's own media-type check (@hono/zod-openapi) refuses.
+  ['a JSON media type with a space before its parameter', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/json ; charset=utf-8' })],
+  ['a +json media type with a digit in its name', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/vnd.a2+json' })],
+  ['a JSON media type with an empty parameter', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/json;' })],
 ];
 
 describe('the status hot path', () => {

@@ -23,14 +23,18 @@ export function router(): OpenAPIHono<Env> {
 }
 
 /**
- * A JSON body as Hono's validator reads one (hono/validator): the media type before any
- * parameter, lower-cased, exactly `application/json` or `application/<name>+json`. Any other type
- * is 415 before the validator runs; a looser test once let `application/json-seq` through to a
- * validator that read no body (500).
+ * A JSON body as the route's own media-type check takes one (@hono/zod-openapi's gate before the
+ * validator, `jsonRequestRegex` there; stricter than hono/validator's, so both agree): the whole
+ * Content-Type, any case, `application/json` or `application/<letters . ->+json`, then only
+ * `;name=value` parameters (no space before a `;`, none empty). Any other type is 415 here,
+ * before the body is read: a looser test once let `application/json-seq` through to a validator
+ * that read no body, and later `application/json ; charset=utf-8` through to the gate, whose own
+ * 415 the error handler answered as a 500 (while the status hot path, which uses this test too,
+ * answered 200).
  */
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/;
+const JSON_CONTENT_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-z0-9-]+=[^;]+)*$/i;
 export function isJsonMediaType(contentType: string | undefined): boolean {
-  return contentType !== undefined && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim().toLowerCase());
+  return contentType !== undefined && JSON_CONTENT_TYPE.test(contentType);
 }
 
 /**
