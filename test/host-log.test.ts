@@ -268,6 +268,22 @@ describe('when the pinned trusted root lists the registry log', () => {
     writeFileSync(file, genuine);
     await ok(['resolve', '--offline'], tokens.reader!, { cwd: h, registryUrl: relay.url });
   });
+  it('never sets a fresh signed status aside for the stored one when only the log proofs cannot be reached (fallback opted in): REVOKED', async () => {
+    await publish(registry, '6.0.0', ['alice']);
+    const h = path('revoked-fallback');
+    await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, '--reviewer', path('alice.key.pub'), '--offline-max-status-age', '600'], tokens.reader!, { registryUrl: relay.url });
+    await (await store(h)).lock([{ name: WEATHER, version: '6.0.0' }]);
+    await ok(['revoke', `${WEATHER}@6.0.0`, '--reason', 'the signing key leaked'], tokens.alice!);
+    // The registry answers the status (which says revoked); the proofs request fails on the network.
+    relay.mode = { kind: 'drop', prefix: '/v1/log/' };
+    try {
+      expect(await codeOf((await store(h)).resolve())).toBe('REVOKED');
+      expect(await refusedVia(['resolve'], h)).toBe('REVOKED');
+    } finally {
+      relay.mode = { kind: 'forward' };
+    }
+  });
+
   // Last: it drops the registry database's status triggers, as a thief with the database would.
   it('refuses a version whose revocation was dropped from the database behind the registry, from the log (REVOKED)', async () => {
     await publish(registry, '5.0.0', ['alice']);

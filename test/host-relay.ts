@@ -20,6 +20,8 @@ export type RelayMode =
   | { kind: 'reroute'; prefix: string; upstream: string }
   /** Rewrites the JSON body of requests whose path matches (`request`), and the JSON of their 200 answers (`rewrite`). */
   | { kind: 'rewrite'; path: RegExp; rewrite?: (json: unknown, url: string) => unknown; request?: (json: unknown, url: string) => unknown }
+  /** Drops the connection of requests whose path starts with `prefix`, unanswered (a network failure on that path only). */
+  | { kind: 'drop'; prefix: string }
   | { kind: 'huge' }
   | { kind: 'silent' };
 
@@ -64,6 +66,7 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
     req.on('end', () => {
       const mode = relay.mode;
       if (mode.kind === 'silent') return; // never answers
+      if (mode.kind === 'drop' && req.url!.startsWith(mode.prefix)) return void req.socket.destroy();
       if (mode.kind === 'huge') {
         res.writeHead(200, { 'content-type': 'application/json' });
         const block = Buffer.alloc(1024 * 1024, 0x20);

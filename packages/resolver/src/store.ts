@@ -103,9 +103,10 @@ export class HostTrustStore {
     let bundle: unknown;
     let records: Array<string | ResolveError>;
     let logAnswers: LogProofsResponse[] | undefined;
+    const fetchingStatus = fetchStatus(this.options, allRefs, nonce);
     try {
       [bundle, records, logAnswers] = await Promise.all([
-        fetchStatus(this.options, allRefs, nonce),
+        fetchingStatus,
         fetchRecords(this.options, names.map((n) => ({ name: n, version: lock.servers[n]!.version }))),
         logs.length ? fetchLogProofs(this.options, refs) : undefined,
       ]);
@@ -113,7 +114,21 @@ export class HostTrustStore {
       const fallbackMs = this.options.policy.offlineFallbackMaxAgeMs;
       // Only a failure to reach the registry at all may fall back, and only by the host's choice.
       if (!(e instanceof ResolveError) || e.code !== 'REGISTRY_UNREACHABLE' || fallbackMs === undefined) throw e;
-      return this.fromStore(lock, names, floor, fallbackMs, 'fallback', e.message, logFloor);
+      // The failure may have been another request's (the log proofs): a status the registry did
+      // answer is verified and judged against, never set aside for the older stored one (it may
+      // revoke what the stored one approved). Only the records and log proofs come from the store.
+      // A status refused by an HTTP answer (401, 429, 5xx) keeps its own code, whichever failed first.
+      const fresh = await fetchingStatus.then(
+        (answer) => ({ answer }),
+        (error: unknown) => ({ error }),
+      );
+      if ('error' in fresh) {
+        if (!(fresh.error instanceof ResolveError) || fresh.error.code !== 'REGISTRY_UNREACHABLE') throw fresh.error;
+        return this.fromStore(lock, names, floor, fallbackMs, 'fallback', fresh.error.message, logFloor);
+      }
+      await this.loadCache();
+      const status = verifyStatus(fresh.answer, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
+      return this.fromStore(lock, names, status.predicate, fallbackMs, 'fallback', e.message, logFloor);
     }
     await this.loadCache();
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
@@ -253,7 +268,7 @@ export class HostTrustStore {
     if (source === 'fallback') {
       const age = Math.max(0, Math.round((this.now().getTime() - Date.parse(status.predicate.issuedAt)) / 1000));
       this.options.onWarning?.(
-        `WARNING: the registry is unreachable (${reason ?? 'network failure'}); using the stored signed status issued at ${status.predicate.issuedAt}, ${age} s old (the policy accepts up to ${maxAgeMs / 1000} s offline): a revocation since then is not seen`,
+        `WARNING: the registry is unreachable (${reason ?? 'network failure'}); using the stored records and the signed status issued at ${status.predicate.issuedAt}, ${age} s old (the policy accepts up to ${maxAgeMs / 1000} s offline): a revocation since then is not seen`,
       );
     }
     // The log, offline: the stored checkpoint (verified on load) and each version's stored proofs.
