@@ -71,3 +71,31 @@ describe('when the server exits but something it started keeps its stdout open',
     expect(await h.exit).toBe(5);
   });
 });
+
+describe('when the host reads slower than the server writes', () => {
+  it('stops reading the server (backpressure) instead of buffering without bound, and loses nothing', async () => {
+    const mark = file('flood-written');
+    const LINES = 200;
+    const h = hostile({ on: { 'tools/call': [...Array.from({ length: LINES }, () => '#big:1000000'), `#mark:${mark}`, '#honest'] } });
+    await open(h);
+    h.pause();
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
+    // The server has handed its 200 MB to its stdout (Node queues what the pipe does not take)...
+    while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 50));
+    // ...and the proxy, whose host reads nothing, must not take it all in: its resident memory is
+    // watched for a while (a proxy that buffers for the host passes 150 MB within it; a slow
+    // machine can only make the old behaviour pass, never this one fail).
+    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
+    let peak = 0;
+    for (let i = 0; i < 30 && peak < 150; i++) {
+      peak = Math.max(peak, rss());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(peak).toBeLessThan(150);
+    h.resume();
+    await h.waitFor(answerTo(1), 120_000);
+    expect(h.received.filter((m) => m.method === 'notifications/message')).toHaveLength(LINES);
+    h.close();
+    expect(await h.exit).toBe(0);
+  }, 180_000);
+});

@@ -45,8 +45,28 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     timers.push(setTimeout(fn, ms));
   };
   let outputOpen = true;
-  const toHost = batchedWriter(output);
-  const toServer = batchedWriter(child.stdin!);
+  // Backpressure: while the host's pipe is full, the server's stdout is not read (so a server
+  // cannot grow the proxy's memory by writing faster than the host reads: it blocks, as it would
+  // talking to the host directly), nor the host's stdin (the firewall may answer it); while the
+  // server's pipe is full, the host's stdin is not read.
+  let hostFull = false;
+  let serverFull = false;
+  let flowing = true;
+  const flow = (): void => {
+    if (!flowing) return;
+    if (hostFull) child.stdout?.pause();
+    else child.stdout?.resume();
+    if (hostFull || serverFull) input.pause();
+    else input.resume();
+  };
+  const toHost = batchedWriter(output, (full) => {
+    hostFull = full;
+    flow();
+  });
+  const toServer = batchedWriter(child.stdin!, (full) => {
+    serverFull = full;
+    flow();
+  });
   let childGone = false;
   let hostGone = false;
   let status = 0;
@@ -56,6 +76,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     const finish = (): void => {
       if (finished) return;
       finished = true;
+      flowing = false;
       for (const t of timers) clearTimeout(t);
       toHost.flush();
       outputOpen = false;
@@ -114,7 +135,9 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // 'close' waits for the server's stdout to end, which a process it started and left running
     // (holding the same pipe) can put off for ever: once the server itself has exited, what it
     // wrote is read for a short while, then its stdout is closed so the session ends.
-    child.on('exit', () => later(STDOUT_GRACE_MS, () => child.stdout?.destroy()));
+    // (Not while the host's backpressure holds the pipe unread: what is in it is still to come.)
+    const closeStdout = (): void => later(STDOUT_GRACE_MS, () => (hostFull ? closeStdout() : child.stdout?.destroy()));
+    child.on('exit', closeStdout);
     child.on('close', (code, signal) => {
       childGone = true;
       status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
@@ -130,14 +153,23 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
 /**
  * A writer that joins every message written in the same tick into one write: a burst of pipelined
  * answers then costs one pipe write, not one each. `flush` writes what waits at once (before end).
+ * `onFull(true)` when the stream's buffer is past its high-water mark, `onFull(false)` at its drain.
  */
-function batchedWriter(stream: Writable): { write(text: string): void; flush(): void } {
+function batchedWriter(stream: Writable, onFull: (full: boolean) => void): { write(text: string): void; flush(): void } {
   let queued: string[] = [];
+  let full = false;
+  const drained = (): void => {
+    full = false;
+    onFull(false);
+  };
   const flush = (): void => {
     if (queued.length === 0) return;
     const text = queued.length === 1 ? queued[0]! : queued.join('');
     queued = [];
-    if (!stream.writableEnded && !stream.destroyed) stream.write(text);
+    if (stream.writableEnded || stream.destroyed || stream.write(text) || full) return;
+    full = true;
+    stream.once('drain', drained);
+    onFull(true);
   };
   return {
     write: (text) => {
