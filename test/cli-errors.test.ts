@@ -199,3 +199,26 @@ describe('the verbs the API already had (item 9)', () => {
     expect(json).toMatchObject({ approvalsRequired: 1, riskReasons: [] });
   });
 });
+
+describe('an answer that redirects (a captive portal, a proxy, a man in the middle)', () => {
+  it('is a refusal, never a success: sigil revoke through a 307 exits 1 and says nothing was done', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere', 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const run = await sigilInProcess(['revoke', 'io.github.acme/weather@1.0.0', '--reason', 'key leaked', '--json'], { env: { SIGIL_REGISTRY: url, SIGIL_TOKEN: 'sgl_x' } });
+      expect(run.code).toBe(1);
+      expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe('HTTP_307');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

@@ -33,7 +33,11 @@ export async function callRegistry<T = unknown>(ctx: Context, method: 'GET' | 'P
     if (e instanceof ResolveError) throw new CliError(e.code, e.message);
     throw e;
   }
-  if (answer.status >= 400) throw problemError(ctx, answer.status, answer.json, answer.requestId);
+  // Only a 2xx is a success: a redirect (never followed, so the token stays here) did nothing.
+  if (answer.status >= 300 && answer.status < 400) {
+    throw new CliError(`HTTP_${answer.status}`, `the registry answered HTTP ${answer.status}, a redirect, which is not followed (the token would go with it): nothing was done; check the registry URL`);
+  }
+  if (answer.status < 200 || answer.status >= 300) throw problemError(ctx, answer.status, answer.json, answer.requestId);
   return { status: answer.status, body: answer.json as T };
 }
 
