@@ -47,8 +47,9 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   let outputOpen = true;
   // Backpressure: while the host's pipe is full, the server's stdout is not read (so a server
   // cannot grow the proxy's memory by writing faster than the host reads: it blocks, as it would
-  // talking to the host directly), nor the host's stdin (the firewall may answer it); while the
-  // server's pipe is full, the host's stdin is not read.
+  // talking to the host directly); while the server's pipe is full, the host's stdin is not read.
+  // The host's stdin stays read while its own pipe is full: a host that writes a burst before it
+  // reads must not deadlock on the proxy (what the firewall answers it itself is its own doing).
   let hostFull = false;
   let serverFull = false;
   let flowing = true;
@@ -56,7 +57,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     if (!flowing) return;
     if (hostFull) child.stdout?.pause();
     else child.stdout?.resume();
-    if (hostFull || serverFull) input.pause();
+    if (serverFull) input.pause();
     else input.resume();
   };
   const toHost = batchedWriter(output, (full) => {
