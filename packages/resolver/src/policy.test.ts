@@ -58,3 +58,14 @@ describe('when sigil verify reads the publisher part', () => {
     expect(await code(loadPublisherPolicy(write({ policyVersion: 1, publishers: [{ namespace: 'io.github.acme', identities: [{ identity: 'mailto:a@acme.example' }] }] })))).toBe('POLICY_INVALID');
   });
 });
+
+describe('when a namespace pattern is listed twice', () => {
+  it('refuses the policy (POLICY_INVALID) rather than silently taking the first entry', async () => {
+    // A hand-edited policy (or a merge) with two entries for one pattern: the most specific match
+    // found the first and ignored the second, so a reviewer reading the file could not tell which
+    // signers a namespace trusts.
+    const twice = { ...base, publishers: [{ namespace: 'io.github.acme', publicKeys: ['publisher.pub'] }, { namespace: 'io.github.acme', identities: [{ identity: 'mailto:a@acme.example' }] }] };
+    expect(await code(loadPolicy(write(twice)))).toBe('POLICY_INVALID');
+    expect(await code(loadPublisherPolicy(write(twice)))).toBe('POLICY_INVALID');
+  });
+});

@@ -50,7 +50,12 @@ const PolicyFields = {
   policyVersion: z.literal(1),
   registry: z.strictObject(RegistryFields),
   /** Per namespace pattern, who may sign manifests; the most specific matching pattern applies. */
-  publishers: z.array(z.strictObject({ namespace: NamespacePatternString, ...SignerSetFields })).max(256).default([]),
+  publishers: z
+    .array(z.strictObject({ namespace: NamespacePatternString, ...SignerSetFields }))
+    .max(256)
+    .default([])
+    // One entry per pattern: with two, the lookup took the first and silently ignored the other.
+    .refine((list) => new Set(list.map((p) => p.namespace)).size === list.length, 'a namespace pattern is listed twice: merge its signers into one entry'),
   /** Whose approvals count, and how many distinct reviewers must approve. */
   reviewers: z
     .strictObject({
