@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { AuthFailureLog } from './auth-failures.js';
 import { TrustedProxies } from './client-address.js';
 import type { Deps } from './deps.js';
+import { PROBLEM_TYPE_BASE } from './errors.js';
 import { RateLimiter, type Limiter } from './rate-limit.js';
 
 /**
@@ -87,4 +88,23 @@ export function repeatsFirstLineHeader(rawHeaders: readonly string[]): boolean {
     seen |= bit;
   }
   return false;
+}
+
+/**
+ * The answer to a request @hono/node-server cannot make a URL of, so the app never sees it (a
+ * Host header such as `user@host` or with a port over 65535, a backslash in the path, an
+ * absolute target that does not parse): its `errorHandler`. Without it that is a bare 400, with
+ * none of what every other answer carries; here it is the app's refusal, BAD_REQUEST as
+ * problem+json with a new request id and the security headers, counted with the refusals and
+ * logged. Nothing of the request is known here (node-server hands over only the error).
+ */
+export function unreadableRequest(deps: Deps): (error: unknown) => Response {
+  return (error) => {
+    const requestId = randomUUID();
+    const detail = 'the request target or its Host header is not a URL this registry can read';
+    const body = { type: `${PROBLEM_TYPE_BASE}bad-request`, title: 'BAD_REQUEST', status: 400, detail, code: 'BAD_REQUEST', requestId };
+    deps.metrics.refusals.inc({ code: 'BAD_REQUEST' });
+    if (deps.logger.isLevelEnabled('info')) deps.logger.info({ requestId, status: 400, route: 'unmatched', reason: error instanceof Error ? error.message : String(error) }, 'request');
+    return new Response(JSON.stringify(body), { status: 400, headers: [['content-type', 'application/problem+json'], ...SECURITY_HEADERS.map(([name, value]): [string, string] => [name, value]), ['x-request-id', requestId]] });
+  };
 }

@@ -17,7 +17,7 @@ import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
 import { fastStatus } from './fast-status.js';
-import { createFront } from './front.js';
+import { createFront, unreadableRequest } from './front.js';
 import { createMetrics } from './metrics.js';
 import type { Limiter } from './rate-limit.js';
 import { connectRedisCounters, type RedisCounters } from './shared-rate-limit.js';
@@ -74,8 +74,9 @@ async function start(): Promise<void> {
   const front = createFront(deps, await rateLimiters(env, deps));
   const app = createApp(deps, front);
   // The hottest reads and POST /v1/status are answered before Hono builds its request objects;
-  // everything else, and every refusal, is the Hono app's (fast-reads.ts, fast-status.ts).
-  const listener = fastStatus(deps, front, fastReads(deps, front, getRequestListener(app.fetch, { hostname: env.HOST })));
+  // everything else, and every refusal, is the Hono app's (fast-reads.ts, fast-status.ts); a
+  // request node-server cannot make a URL of is refused like the app's refusals (front.ts).
+  const listener = fastStatus(deps, front, fastReads(deps, front, getRequestListener(app.fetch, { hostname: env.HOST, errorHandler: unreadableRequest(deps) })));
   // Slow clients cannot hold a connection: Node checks these timeouts every
   // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, listener);

@@ -168,6 +168,39 @@ describe('when a bootstrap-token file already exists on an empty database', () =
   }, 40_000);
 });
 
+databaseFree('when a request has a Host header or target no URL can be made of', () => {
+  /** One raw request on its own connection: the status line, the headers (lower-case names) and the body. */
+  const send = (url: string, head: string): Promise<{ status: number; headers: Record<string, string>; body: string }> =>
+    new Promise((resolve, reject) => {
+      const s = connect(Number(new URL(url).port), '127.0.0.1');
+      let text = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => (text += d));
+      s.on('error', reject);
+      s.on('close', () => {
+        const [top = '', body = ''] = text.split('\r\n\r\n');
+        const [line = '', ...fields] = top.split('\r\n');
+        const headers = Object.fromEntries(fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]));
+        resolve({ status: Number(line.split(' ')[1]), headers, body });
+      });
+      s.write(`${head}Connection: close\r\n\r\n`);
+    });
+
+  it('refuses it 400 BAD_REQUEST like any other refusal: a problem, a request id, the security headers', async () => {
+    const r = await start();
+    for (const head of ['GET /healthz HTTP/1.1\r\nHost: user@127.0.0.1\r\n', 'GET /v1/servers HTTP/1.1\r\nHost: 127.0.0.1:99999\r\n', 'GET /v1\\servers HTTP/1.1\r\nHost: 127.0.0.1:1\r\n']) {
+      const a = await send(r.url, head);
+      expect([head, a.status, a.headers['content-type']]).toEqual([head, 400, 'application/problem+json']);
+      expect(a.headers['x-request-id']).toMatch(/^[\w-]{36}$/);
+      expect(a.headers['x-content-type-options']).toBe('nosniff');
+      expect(a.headers['content-security-policy']).toBeDefined();
+      expect(JSON.parse(a.body)).toMatchObject({ code: 'BAD_REQUEST', status: 400, requestId: a.headers['x-request-id'] });
+    }
+    // Counted with the other refusals.
+    expect(await (await fetch(`${r.url}/metrics`)).text()).toMatch(/sigil_refusals_total\{code="BAD_REQUEST"\} 3/);
+  }, 40_000);
+});
+
 databaseFree('when the port is taken', () => {
   it('says so in one line with a code and what to do, without a stack trace', async () => {
     const port = await freePort();
