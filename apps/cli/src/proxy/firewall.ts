@@ -313,7 +313,7 @@ export class Firewall {
           this.heldHost = this.heldHost.filter((h) => h !== held);
           this.heldHostBytes -= held.size;
         }
-        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: answer.error ?? { code: -32603, message: 'the server gave no answer' } });
+        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: this.openingRefusal(answer.error) });
       }
       this.state = 'starting';
       this.era = undefined;
@@ -335,6 +335,27 @@ export class Firewall {
       if (host) this.sendHost({ jsonrpc: '2.0', id: host.id, result });
       this.openUp();
     });
+  }
+
+  /**
+   * The error the host gets when the server refused the opening. The firewall is not open, so no
+   * server text goes through: the code (a host falls back on it), a fixed sentence, and for
+   * `-32022` (unsupported protocol version) only the version strings a modern host negotiates
+   * with. The server's own message and data go to the log.
+   */
+  private openingRefusal(error: Obj | undefined): Obj {
+    const code = typeof error?.code === 'number' && Number.isInteger(error.code) ? error.code : -32603;
+    this.options.log({ level: 'warn', event: 'sigil.run.opening-refused', server: this.options.manifest.name, code, error: error ?? null });
+    const out: Obj = { code, message: `the server refused the opening request with error ${code} (its message is in the sigil run log)` };
+    const data = error?.data as Obj | undefined;
+    if (code === -32022 && typeof data === 'object' && data !== null) {
+      const versions = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 64 && v.every((x) => typeof x === 'string' && x.length <= 64);
+      const kept: Obj = {};
+      if (versions(data.supported)) kept.supported = data.supported;
+      if (typeof data.requested === 'string' && data.requested.length <= 64) kept.requested = data.requested;
+      out.data = kept;
+    }
+    return out;
   }
 
   /** `tools/list_changed`: hold everything, list and compare again, then pass the notice on. */
