@@ -121,6 +121,9 @@ const passedOn = [
   ['an Authorization header given twice', `/v1/servers/${NAME}/versions/1.0.0`, () => ['authorization', `Bearer ${t.reader}`, 'authorization', `Bearer ${t.reader}`]],
   ['an empty Authorization header, then a token', `/v1/servers/${NAME}`, () => ['authorization', '', 'authorization', `Bearer ${t.reader}`]],
   ['a User-Agent header given twice', '/v1/servers', () => ['authorization', `Bearer ${t.reader}`, 'user-agent', 'a', 'user-agent', 'b']],
+  // @hono/node-server makes no URL of these (400 before the app), whatever the route.
+  ['a version with a Host header no URL can be made of', `/v1/servers/${NAME}/versions/1.0.0`, () => ({ ...reader(), host: 'user@registry.example' })],
+  ['a page of servers with a Host header whose port is over 65535', '/v1/servers', () => ({ ...reader(), host: 'registry.example:99999' })],
 ] as const;
 
 describe('the read hot path', () => {

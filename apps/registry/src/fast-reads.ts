@@ -46,8 +46,8 @@ interface Answer {
  * a request that will succeed is answered here, with what the Hono route would answer (the same
  * services, request id, security headers, rate limits, metrics and log line); anything else (a
  * refusal of any kind, another route, a body, a repeated Authorization, Content-Type or User-Agent
- * header (the app reads every line of one, Node's `req.headers` the first), CORS origins to
- * negotiate) goes to `fallback`, the
+ * header (the app reads every line of one, Node's `req.headers` the first), a Host header
+ * node-server would not take as it is, CORS origins to negotiate) goes to `fallback`, the
  * Hono app, untouched, so every refusal keeps its one shape.
  * The rate limits are counted first, before any await (a check now and a count after the reads
  * would let a concurrent burst through); a request passed on carries its counts to the Hono app
@@ -127,6 +127,10 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     const path = mark < 0 ? url : url.slice(0, mark);
     if (!path.startsWith('/v1/servers') && !path.startsWith('/v0.1/servers')) return false;
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || repeatsFirstLineHeader(req.rawHeaders)) return false;
+    // Only a Host node-server takes as it is: of another it may make no URL (400 before the app,
+    // whatever the route; `user@host`, a port over 65535), or no Host at all (HTTP/1.0).
+    const host = req.headers.host;
+    if (host === undefined || !PLAIN_HOST.test(host)) return false;
     const address = clientKey(req.socket.remoteAddress, req.headers['x-forwarded-for'] as string | undefined, front.trustedProxies);
     // Counted now, before any await, in the Hono app's order (address, then token once
     // authenticated); a request passed on carries its hits (front.counted), so it is counted once.
@@ -189,10 +193,10 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
   };
 }
 
-/** The request's origin as the Hono app sees it, when its Host header is one taken as it is. */
+/** The request's origin as the Hono app sees it (its Host header is one taken as it is: checked in tryAnswer). */
 function originOf(req: IncomingMessage): string | undefined {
   const host = req.headers.host;
-  if (host === undefined || !PLAIN_HOST.test(host)) return undefined;
+  if (host === undefined) return undefined;
   const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
   return new URL(`${scheme}://${host}`).origin;
 }

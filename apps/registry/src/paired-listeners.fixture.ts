@@ -8,7 +8,7 @@ import { weatherManifest } from '@sigil/testing';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import type { Deps } from './deps.js';
-import { createFront, type Front } from './front.js';
+import { createFront, unreadableRequest, type Front } from './front.js';
 import { createMetrics } from './metrics.js';
 import { createToken } from './services/create-token.js';
 
@@ -38,7 +38,8 @@ export async function startPairedListener(hotPath: HotPath | undefined, base: De
   });
   const deps: Deps = { ...base, settings: { ...base.settings, ...settings }, metrics: createMetrics(), logger: pino({ level: 'info' }, sink) };
   const front = createFront(deps);
-  const hono = getRequestListener(createApp(deps, front).fetch);
+  // As main.ts makes it: a request node-server makes no URL of is refused like the app's refusals.
+  const hono = getRequestListener(createApp(deps, front).fetch, { errorHandler: unreadableRequest(deps) });
   const side = { lines, fallbacks: 0, deps } as PairedListener;
   const listener = hotPath
     ? hotPath(deps, front, (req, res) => {
