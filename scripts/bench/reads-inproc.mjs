@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// CPU per request of the point reads without the kernel: the registry's own listener (the read
+// CPU per request of the point reads and POST /v1/status without the kernel: the registry's own listener (the read
 // hot path in front of the Hono app, as main.ts builds it) and a bare node:http listener answering
 // the same bytes, each driven in this process over an in-memory connection (no socket, no wrk),
 // batches of 16 keep-alive requests at a time, alternating. On a shared machine the loopback
 // bench (registry.mjs) measures mostly the scheduler; this measures what the registry's
 // JavaScript adds per request, steadily enough to compare two builds (run it in each).
 // Usage: node scripts/bench/reads-inproc.mjs [requests per round, default 60000] [rounds, default 3]
+// (SIGIL_BENCH_ONLY=status runs the POST /v1/status row alone: batched, as hosts ask it.)
 // The data (a published, approved version whose log entry a checkpoint covers, and a reader
 // token) is made by the registry itself, started once here as registry.mjs starts it.
 import { spawn } from 'node:child_process';
@@ -85,8 +86,9 @@ const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(
 
 /** An HTTP connection over an in-memory duplex: `send` writes raw request bytes, `onData` sees every chunk the server writes. */
 function connect(listener, onData) {
+  // Strings written are encoded to bytes, as a socket does (in C++ there, here by Writable).
   const socket = new Duplex({
-    decodeStrings: false,
+    decodeStrings: true,
     read() {},
     write(chunk, _encoding, done) {
       onData(chunk);
@@ -101,7 +103,12 @@ function connect(listener, onData) {
   createServer(listener).emit('connection', socket);
   return (bytes) => socket.push(bytes);
 }
-const request = (path) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\n\r\n`);
+// POST /v1/status as hosts ask it (batched, with a nonce), the body registry.mjs sends.
+const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'], nonce: 'YmVuY2gtbm9uY2UtMDAwMDAx', batch: true });
+const request = (path) =>
+  path === '/v1/status'
+    ? Buffer.from(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(statusBody)}\r\n\r\n${statusBody}`)
+    : Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\n\r\n`);
 
 /** CPU µs per request answering `count` requests for `path`, 16 in flight; every answer must be a 200. */
 async function measure(listener, path, count) {
@@ -142,7 +149,10 @@ async function bodyOf(path) {
 
 console.log(`node ${process.version}; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}; ${perRound} requests per round, ${rounds} rounds`);
 console.log('read              | CPU µs/req sigil (each round) | bare node:http (each round) | bare/sigil');
-for (const [label, path] of [['GET version', versionPath], ['GET server', '/v1/servers/io.github.acme/weather'], ['GET v0.1 latest', '/v0.1/servers/io.github.acme%2Fweather/versions/latest']]) {
+// Rows to run: every row, or those whose label includes SIGIL_BENCH_ONLY (e.g. "status").
+const only = process.env.SIGIL_BENCH_ONLY;
+const rows = [['GET version', versionPath], ['GET server', '/v1/servers/io.github.acme/weather'], ['GET v0.1 latest', '/v0.1/servers/io.github.acme%2Fweather/versions/latest'], ['POST /v1/status', '/v1/status']];
+for (const [label, path] of rows.filter(([label]) => !only || label.includes(only))) {
   const body = await bodyOf(path);
   const bare = (req, res) => {
     req.resume();

@@ -6,12 +6,12 @@ import { openStore, type Store } from '@sigil/db';
 import { createTestStore, type TestStore } from '@sigil/testing';
 import { hashLeaf, merkleTreeHash } from '@sigil/tlog';
 import { type BatchedStatement, SigningError, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle } from '@sigil/signing/verify';
-import { StatusPredicate } from '@sigil/manifest';
+import { MAX_STATUS_REFS, StatusPredicate, StatusRequest } from '@sigil/manifest';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from './config.js';
 import type { Deps } from './deps.js';
-import { fastStatus } from './fast-status.js';
+import { fastStatus, plainStatusRequestLength, statusRequestOf } from './fast-status.js';
 import { loadRegistryKeys } from './keys.js';
 import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
@@ -114,6 +114,8 @@ const answered: Array<readonly [string, string, Headers]> = [
   ['one approved version, batched', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwMw', true), reader],
   ['every state, batched', body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`, `${NAME}@1.3.0`, `${NAME}@9.9.9`, 'no-at-sign'], 'c2lnaWwtbm9uY2UtMDAwNA', true), reader],
   ['batch: false, signed on its own', body([`${NAME}@1.0.0`], 'c2lnaWwtbm9uY2UtMDAwNQ', false), reader],
+  ['a body with spaces and its keys in another order (scanned and checked by zod)', `{ "batch": true, "nonce": "c2lnaWwtbm9uY2UtMDAwNw", "refs": [ "${NAME}@1.0.0" ] }`, reader],
+  ['a reference with an escaped character (scanned and checked by zod)', `{"refs":["${NAME}\\u00401.0.0"],"batch":true}`, reader],
 ];
 const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['a revoked token', 401, body([`${NAME}@1.0.0`]), () => ({ ...json, authorization: `Bearer ${t.revoked}` })],
@@ -138,6 +140,62 @@ const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['a +json media type with a digit in its name', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/vnd.a2+json' })],
   ['a JSON media type with an empty parameter', 415, body([`${NAME}@1.0.0`]), () => ({ ...reader(), 'content-type': 'application/json;' })],
 ];
+
+describe('the status request without zod', () => {
+  const ref = `${NAME}@1.0.0`;
+  const probes: unknown[] = [
+    { refs: [ref] },
+    { refs: [ref], nonce: 'c2lnaWwtbm9uY2UtMDAwMQ', batch: true },
+    { batch: false, refs: ['abc', 'x'.repeat(512)] },
+    { refs: Array.from({ length: MAX_STATUS_REFS }, () => ref) },
+    { refs: Array.from({ length: MAX_STATUS_REFS + 1 }, () => ref) },
+    { refs: [] },
+    { refs: ['ab'] },
+    { refs: ['x'.repeat(513)] },
+    { refs: [ref, 1] },
+    { refs: ref },
+    { refs: [ref], nonce: 'short' },
+    { refs: [ref], nonce: 'c2lnaWwtbm9uY2UtMDAwMQ=' },
+    { refs: [ref], nonce: 'x'.repeat(128) },
+    { refs: [ref], nonce: 'x'.repeat(129) },
+    { refs: [ref], nonce: null },
+    { refs: [ref], batch: 'yes' },
+    { refs: [ref], batch: null },
+    { refs: [ref], extra: 1 },
+    { refs: [ref, 'x'.repeat(3)], batch: false, nonce: 'A'.repeat(16) },
+    { nonce: 'A'.repeat(16), refs: [ref] },
+    { refs: ['a"bc'] },
+    { refs: ['a\\bc'] },
+    { refs: ['io.github.acme/wétter@1.0.0'] },
+    { refs: ['tab\there'] },
+    JSON.parse(`{"refs":["${ref}"],"__proto__":{"batch":true}}`),
+    {},
+    [ref],
+    null,
+    'refs',
+  ];
+  it.each(probes.map((p) => [JSON.stringify(p)?.slice(0, 80), p]))('takes %s only when StatusRequest takes it unchanged, measuring its JSON text', (_label, probe) => {
+    const zod = StatusRequest.safeParse(probe);
+    const length = plainStatusRequestLength(probe);
+    if (length >= 0) {
+      expect(zod.data).toEqual(probe);
+      expect(length).toBe(JSON.stringify(probe).length);
+    } else if (zod.success) {
+      // A valid body is left to scanJson and zod only when its text needs an escape or non-ASCII.
+      expect(JSON.stringify(probe)).toMatch(/\\|[^\x20-\x7e]/);
+    }
+  });
+
+  it('scans a body the plain check does not prove: repeated keys, deep nesting and bad JSON are refused', () => {
+    expect(statusRequestOf(`{"refs":["${ref}"],"refs":["${ref}"]}`)).toBeUndefined();
+    expect(statusRequestOf(`{"batch":true,"batch":true}`)).toBeUndefined();
+    expect(statusRequestOf(`{"refs":["abc"],"batch":1,"batch":true}`)).toBeUndefined();
+    expect(statusRequestOf(`{"refs":["${ref}"],"x":${'['.repeat(70)}${']'.repeat(70)}}`)).toBeUndefined();
+    expect(statusRequestOf('{"refs":')).toBeUndefined();
+    expect(statusRequestOf(`{ "refs": ["${ref}"] }`)).toEqual({ refs: [ref] });
+    expect(statusRequestOf(JSON.stringify({ refs: [ref], batch: true }))).toEqual({ refs: [ref], batch: true });
+  });
+});
 
 describe('the status hot path', () => {
   it.each(answered)('answers %s itself, as the Hono app does', async (_label, text, headers) => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { scanJson, StatusRequest } from '@sigil/manifest';
+import { MAX_STATUS_REFS, scanJson, StatusRequest } from '@sigil/manifest';
 import { clientKey } from './client-address.js';
 import type { Deps, Principal } from './deps.js';
 import type { NodeListener } from './fast-reads.js';
@@ -55,20 +55,11 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
       if ((typeof wait === 'number' ? wait : await wait) > 0) return undefined;
     }
     if (!READ_ROLES.includes(principal.role)) return undefined;
-    // The checks of kit.ts `jsonBody`, then the route's schema: any finding is Hono's to refuse.
-    const text = body.toString('utf8');
-    if (scanJson(text, MAX_BODY_DEPTH).length > 0) return undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    const request = StatusRequest.safeParse(parsed);
-    if (!request.success) return undefined;
+    const request = statusRequestOf(body.toString('utf8'));
+    if (!request) return undefined;
     const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
     const origin = originOf(`${scheme}://${host}`);
-    return { text: await issueStatusText(deps, request.data.refs, request.data.nonce, origin, request.data.batch === true), principal };
+    return { text: await issueStatusText(deps, request.refs, request.nonce, origin, request.batch === true), principal };
   }
 
   // The origin URL parsing gives a Host (a plain one still normalises, `0x7f.1` is 127.0.0.1),
@@ -94,12 +85,12 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
       (found) => {
         if (!found) return passOn(req, res, body);
         const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
-        const bytes = Buffer.from(found.text, 'utf8');
-        const headers: string[] = ['content-type', 'application/json', 'content-length', String(bytes.length)];
+        // The text itself, not a Buffer of it: Node then writes the head and the body as one string.
+        const headers: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(found.text, 'utf8'))];
         for (const [name, value] of SECURITY_HEADERS) headers.push(name, value);
         headers.push('x-request-id', id);
         res.writeHead(200, headers);
-        res.end(bytes);
+        res.end(found.text, 'utf8');
         const seconds = (performance.now() - started) / 1000;
         deps.metrics.observeRequest('POST', ROUTE, 200, seconds);
         if (deps.logger.isLevelEnabled('info'))
@@ -115,13 +106,14 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
 
   return (req, res) => {
     if (req.method !== 'POST' || corsConfigured || req.url !== ROUTE) return fallback(req, res);
+    const type = req.headers['content-type'];
     const length = Number(req.headers['content-length']);
     if (
       req.headers['transfer-encoding'] !== undefined ||
       !Number.isSafeInteger(length) ||
       length <= 0 ||
       length > deps.settings.bodyLimit ||
-      !isJsonMediaType(req.headers['content-type']) ||
+      (type !== 'application/json' && !isJsonMediaType(type)) ||
       repeatsFirstLineHeader(req.rawHeaders)
     )
       return fallback(req, res);
@@ -136,15 +128,73 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     req.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let size = 0;
+    // Node ends the body at Content-Length: once that many bytes are in, the body is whole, and
+    // is answered then, without waiting for 'end' (a turn later); a shorter one is an aborted request.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       chunks.push(chunk);
+      if (size === length) respond(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), started);
     });
     req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      // Node ends the body at Content-Length; a shorter one is an aborted request.
-      if (size !== length) return passOn(req, res, body);
-      respond(req, res, body, started);
+      if (size !== length) passOn(req, res, Buffer.concat(chunks, size));
     });
   };
+}
+
+const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+/** A reference JSON writes as it is: printable ASCII but `"` and `\`, within the schema's bounds. */
+const PLAIN_REF = /^[\x20\x21\x23-\x5b\x5d-\x7e]{3,512}$/;
+
+/**
+ * The status request in `text`, or undefined when the Hono route must answer (and refuse): the
+ * checks of kit.ts `jsonBody` (nesting depth, duplicate keys, syntax), then the route's schema.
+ * A body a plain test proves valid skips the scan and zod: what JSON.parse read has
+ * StatusRequest's shape field by field (the only keys refs, nonce, batch; the same bounds) with
+ * strings JSON writes without escapes, and the text is exactly as long as JSON.stringify's text
+ * for it. No JSON text of a value is shorter than that text, and a repeated key or any space
+ * would make it longer, so the text repeats no key and nests as deep as the shape (two levels).
+ * Anything else goes through scanJson and zod, as before.
+ */
+export function statusRequestOf(text: string): StatusRequest | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (text.length === plainStatusRequestLength(parsed)) return parsed as StatusRequest;
+  if (scanJson(text, MAX_BODY_DEPTH).length > 0) return undefined;
+  const request = StatusRequest.safeParse(parsed);
+  return request.success ? request.data : undefined;
+}
+
+/**
+ * The length of JSON.stringify's text for `value` when StatusRequest.parse would take it
+ * unchanged and its strings need no escape, else -1 (`fast-status.test.ts` compares both on probes).
+ */
+export function plainStatusRequestLength(value: unknown): number {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return -1;
+  let keys = 0;
+  for (const key in value) {
+    if (key !== 'refs' && key !== 'nonce' && key !== 'batch') return -1;
+    keys += 1;
+  }
+  if (keys !== Object.keys(value).length) return -1;
+  const { refs, nonce, batch } = value as Record<string, unknown>;
+  if (!Array.isArray(refs) || refs.length < 1 || refs.length > MAX_STATUS_REFS) return -1;
+  // {"refs":[...]}: the braces, the key, the brackets, each reference quoted, the commas between.
+  let length = 2 + 7 + 2 + (refs.length - 1);
+  for (const ref of refs as unknown[]) {
+    if (typeof ref !== 'string' || !PLAIN_REF.test(ref)) return -1;
+    length += ref.length + 2;
+  }
+  if (nonce !== undefined) {
+    if (typeof nonce !== 'string' || !NONCE.test(nonce)) return -1;
+    length += 1 + 8 + nonce.length + 2; // ,"nonce":"…"
+  }
+  if (batch !== undefined) {
+    if (typeof batch !== 'boolean') return -1;
+    length += 1 + 8 + (batch ? 4 : 5); // ,"batch":true
+  }
+  return length;
 }

@@ -35,6 +35,7 @@ export interface BatchedAnswer {
  */
 class BatchTree {
   private readonly levels: Hash[][];
+  private hex: string[][] | undefined;
 
   constructor(leaves: Hash[]) {
     this.levels = [leaves];
@@ -51,11 +52,13 @@ class BatchTree {
     return this.levels[this.levels.length - 1]![0]!;
   }
 
-  /** The inclusion path of leaf `index`, leaf to root: the sibling at each level that has one. */
-  proof(index: number): Hash[] {
-    const path: Hash[] = [];
-    for (let l = 0, i = index; l < this.levels.length - 1; l++, i >>= 1) {
-      const sibling = this.levels[l]![i ^ 1];
+  /** The inclusion path of leaf `index`, leaf to root: the sibling at each level that has one, in hex. */
+  proof(index: number): string[] {
+    // Each node's hex once per batch: the proofs of a batch share most of their nodes.
+    const hex = (this.hex ??= this.levels.map((level) => level.map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex'))));
+    const path: string[] = [];
+    for (let l = 0, i = index; l < hex.length - 1; l++, i >>= 1) {
+      const sibling = hex[l]![i ^ 1];
       if (sibling !== undefined) path.push(sibling);
     }
     return path;
@@ -129,8 +132,10 @@ export class StatusBatcher {
       if (payload instanceof Error) return payload;
       const statementText = payload.toString('base64');
       index += 1;
-      const proof = { index: index - 1, treeSize, hashes: tree.proof(index - 1).map((h) => Buffer.from(h).toString('hex')) };
-      return { answer: { bundle, statement: statementText, proof }, text: `${head}${statementText}","proof":${JSON.stringify(proof)}}` };
+      const proof = { index: index - 1, treeSize, hashes: tree.proof(index - 1) };
+      // JSON.stringify's text for the proof: numbers and hex strings, nothing to escape.
+      const proofText = `{"index":${index - 1},"treeSize":${treeSize},"hashes":[${proof.hashes.length ? `"${proof.hashes.join('","')}"` : ''}]}`;
+      return { answer: { bundle, statement: statementText, proof }, text: `${head}${statementText}","proof":${proofText}}` };
     });
   }
 }
