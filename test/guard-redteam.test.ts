@@ -125,3 +125,44 @@ describe('when the server refuses the opening request', () => {
     expect(await h.exit).toBe(0);
   });
 });
+
+describe('when the server reads slower than the host writes', () => {
+  it('stops reading the host while the server’s pipe is full, instead of buffering without bound', async () => {
+    const pidfile = file('server-pid');
+    orphans.push(pidfile);
+    const h = hostile({ on: { ping: [`#pid:${pidfile}`, '#stall', '#honest'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.waitFor(answerTo(1));
+    // The server reads nothing more; the host sends 200 MB of pinned calls.
+    const big = 'x'.repeat(1_000_000);
+    for (let i = 0; i < 200; i++) h.send({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'echo', arguments: { message: big } } });
+    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
+    let peak = 0;
+    for (let i = 0; i < 30 && peak < 150; i++) {
+      peak = Math.max(peak, rss());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(peak).toBeLessThan(150);
+    // Its stdin's end is behind 200 MB nobody reads: the host stops it as SDK hosts do.
+    process.kill(h.pid, 'SIGTERM');
+    expect(await h.exit).toBe(143);
+  }, 60_000);
+});
+
+describe('when the host stops sigil run with a signal', () => {
+  it('passes it on to the server and ends with the server’s status, leaving no server behind', async () => {
+    const pidfile = file('server-pid');
+    orphans.push(pidfile);
+    // A server that no longer reads its stdin never sees the host leave; the host then signals.
+    const h = hostile({ on: { ping: [`#pid:${pidfile}`, '#stall', '#honest'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.waitFor(answerTo(1));
+    h.close();
+    process.kill(h.pid, 'SIGTERM');
+    expect(await h.exit).toBe(143);
+    const server = Number(readFileSync(pidfile, 'utf8'));
+    expect(() => process.kill(server, 0)).toThrow();
+  }, 60_000);
+});

@@ -11,6 +11,10 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const EXIT_GRACE_MS = 5000;
 /** After the server exits, how long its stdout may stay open (held by a process it left behind). */
 const STDOUT_GRACE_MS = 1000;
+/** Signals a host may stop `sigil run` with, passed on to the server. */
+const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/** After passing a signal on, how long the server may take to exit before SIGKILL. */
+const SIGNAL_GRACE_MS = 1000;
 /** After a refusal, how long the host may keep asking (each request answered with the code). */
 const REFUSED_LINGER_MS = 10_000;
 
@@ -78,6 +82,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       if (finished) return;
       finished = true;
       flowing = false;
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
       for (const t of timers) clearTimeout(t);
       toHost.flush();
       outputOpen = false;
@@ -91,6 +96,16 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       later(graceMs, () => !childGone && child.kill('SIGTERM'));
       later(graceMs * 2, () => !childGone && child.kill('SIGKILL'));
     };
+    // A host stops a server that does not leave after its stdin closed by signalling it (the SDKs
+    // send SIGTERM, then SIGKILL); here it signals `sigil run`, which passes the signal on and
+    // ends with the server, instead of dying at once and leaving the server running unparented.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      hostGone = true;
+      if (childGone) return maybeFinish();
+      child.kill(signal);
+      later(SIGNAL_GRACE_MS, () => !childGone && child.kill('SIGKILL'));
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
     const maybeFinish = (): void => {
       if (!childGone) return;
       if (!firewall.refusal || hostGone) finish();
