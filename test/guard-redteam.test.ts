@@ -126,6 +126,20 @@ describe('when the server refuses the opening request', () => {
   });
 });
 
+describe('when the host goes away while the proxy holds the server back for it', () => {
+  it('ends the session instead of waiting for ever on a host that will never read', async () => {
+    const h = hostile({ on: { 'tools/call': [...Array.from({ length: 20 }, () => '#big:1000000'), '#honest'] } });
+    await open(h);
+    h.pause();
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
+    // 20 MB is past what the pipes hold: the proxy stops reading the server meanwhile.
+    await new Promise((r) => setTimeout(r, 500));
+    h.abandon();
+    expect(typeof (await h.exit)).toBe('number');
+    expect(await h.exit).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+});
+
 describe('when the server reads slower than the host writes', () => {
   it('stops reading the host while the server’s pipe is full, instead of buffering without bound', async () => {
     const pidfile = file('server-pid');

@@ -134,6 +134,9 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     child.stdin?.on('error', () => undefined); // EPIPE once the server is gone: the exit event says the rest
     output.on('error', () => {
       outputOpen = false;
+      // The host will never read again: nothing is held back for it any more.
+      hostFull = false;
+      flow();
     });
     onLines(input, MAX_MESSAGE_BYTES, (line) => firewall.fromHost(line), () => firewall.hostOversize(MAX_MESSAGE_BYTES));
     onLines(child.stdout!, MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
