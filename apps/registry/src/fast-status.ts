@@ -196,5 +196,7 @@ export function plainStatusRequestLength(value: unknown): number {
     if (typeof batch !== 'boolean') return -1;
     length += 1 + 8 + (batch ? 4 : 5); // ,"batch":true
   }
+  // The schema's one rule across fields: a batched question carries a nonce.
+  if (batch === true && nonce === undefined) return -1;
   return length;
 }

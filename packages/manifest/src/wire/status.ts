@@ -16,6 +16,11 @@ export const StatusRequest = z.strictObject({
    * statement is signed on its own, as before.
    */
   batch: z.boolean().optional(),
+}).refine((r) => r.batch !== true || r.nonce !== undefined, {
+  // An inclusion path shows the hashes of the batch's other answers: a statement with the asker's
+  // random nonce in it cannot be guessed from its hash, one without could be (who asked what, when).
+  message: 'a batched status needs a nonce (the other answers of a batch see the hash of this one)',
+  path: ['nonce'],
 });
 export type StatusRequest = z.infer<typeof StatusRequest>;
 
