@@ -9,12 +9,14 @@ import { onLines } from './lines.js';
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 /** After the host leaves, how long the server may take to exit before SIGTERM, then SIGKILL. */
 const EXIT_GRACE_MS = 5000;
-/** After the server exits, how long its stdout may stay open (held by a process it left behind). */
+/** After the server exits, how long its stdout and stderr may stay open (held by a process it left behind). */
 const STDOUT_GRACE_MS = 1000;
 /** Signals a host may stop `sigil run` with, passed on to the server. */
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** After passing a signal on, how long the server may take to exit before SIGKILL. */
 const SIGNAL_GRACE_MS = 1000;
+/** Longest line of the server's stderr logged (longer ones are left out, and said so). */
+const MAX_STDERR_LINE_BYTES = 64 * 1024;
 /** After a refusal, how long the host may keep asking (each request answered with the code). */
 const REFUSED_LINGER_MS = 10_000;
 
@@ -43,7 +45,7 @@ export interface GuardProxyOptions {
  */
 export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   const { manifest, input, output, log } = options;
-  const child: ChildProcess = spawn(options.command, [...options.args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(options.command, [...options.args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   const timers: NodeJS.Timeout[] = [];
   const later = (ms: number, fn: () => void): void => {
     timers.push(setTimeout(fn, ms));
@@ -139,6 +141,16 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       flow();
     });
     onLines(input, MAX_MESSAGE_BYTES, (line) => firewall.fromHost(line), () => firewall.hostOversize(MAX_MESSAGE_BYTES));
+    // The server's stderr is not passed through to the log stream as it is: there it could write
+    // lines that read as Sigil's own events (a forged `sigil.run.verified`), or an unfinished line
+    // that Sigil's next line (a refusal) would be glued onto and lost. Each of its lines is logged
+    // as one event of its own instead.
+    onLines(
+      child.stderr!,
+      MAX_STDERR_LINE_BYTES,
+      (line) => log({ level: 'info', event: 'sigil.run.server-stderr', server: manifest.name, text: line.toString('utf8') }),
+      () => log({ level: 'warn', event: 'sigil.run.server-stderr', server: manifest.name, text: null, reason: `a line over ${MAX_STDERR_LINE_BYTES} bytes was left out` }),
+    );
     onLines(child.stdout!, MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
     input.on('end', () => {
       hostGone = true;
@@ -153,9 +165,14 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     });
     // 'close' waits for the server's stdout to end, which a process it started and left running
     // (holding the same pipe) can put off for ever: once the server itself has exited, what it
-    // wrote is read for a short while, then its stdout is closed so the session ends.
+    // wrote is read for a short while, then its stdout and stderr are closed so the session ends.
     // (Not while the host's backpressure holds the pipe unread: what is in it is still to come.)
-    const closeStdout = (): void => later(STDOUT_GRACE_MS, () => (hostFull ? closeStdout() : child.stdout?.destroy()));
+    const closeStdout = (): void =>
+      later(STDOUT_GRACE_MS, () => {
+        if (hostFull) return closeStdout();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      });
     child.on('exit', closeStdout);
     child.on('close', (code, signal) => {
       childGone = true;
