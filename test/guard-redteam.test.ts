@@ -126,6 +126,29 @@ describe('when the server refuses the opening request', () => {
   });
 });
 
+describe('when a modern server asks hosts to keep its answers for a long time', () => {
+  it('caps ttlMs at 5 minutes on server/discover and tools/list, so a host asks again (and is checked again)', async () => {
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
+    const day = 86_400_000;
+    const serverInfo = '"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"hostile","version":"1.0.0"}}';
+    const h = hostile({
+      modern: true,
+      on: {
+        'server/discover': [`{"jsonrpc":"2.0","id":$ID,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{"listChanged":true}},"resultType":"complete","ttlMs":${day},"cacheScope":"public",${serverInfo}}}`],
+        // The first tools/list is the proxy's own check at the opening; the second is the host's.
+        'tools/list#2': [`{"jsonrpc":"2.0","id":$ID,"result":{"tools":$TOOLS,"resultType":"complete","ttlMs":${day},"cacheScope":"public"}}`],
+      },
+    });
+    h.send({ jsonrpc: '2.0', id: 0, method: 'server/discover', params: { _meta: meta } });
+    expect((await h.waitFor(answerTo(0))).result?.ttlMs).toBe(300_000);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } });
+    const listed = (await h.waitFor(answerTo(1))).result!;
+    expect([listed.ttlMs, listed.cacheScope, (listed.tools as Array<{ name: string }>).map((t) => t.name)]).toEqual([300_000, 'public', ['echo', 'add']]);
+    h.close();
+    expect(await h.exit).toBe(0);
+  });
+});
+
 describe('when the host goes away while the proxy holds the server back for it', () => {
   it('ends the session instead of waiting for ever on a host that will never read', async () => {
     const h = hostile({ on: { 'tools/call': [...Array.from({ length: 20 }, () => '#big:1000000'), '#honest'] } });

@@ -288,13 +288,14 @@ export class Firewall {
         this.refuse('TOOL_DRIFT', checked.drift);
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
-      result = { ...result, tools: checked.tools };
+      result = cappedTtl({ ...result, tools: checked.tools });
     } else if (method === 'initialize' || method === 'server/discover') {
       const drift = this.check.instructions(result);
       if (drift) {
         this.refuse('TOOL_DRIFT', drift);
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
+      result = cappedTtl(result);
     }
     if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
@@ -327,7 +328,7 @@ export class Firewall {
       this.sendServer({ jsonrpc: '2.0', method: 'notifications/initialized' });
       this.dropHostInitialized = true;
     }
-    const result = answer.result;
+    const result = cappedTtl(answer.result);
     void this.verifyTools(result.instructions as string | undefined).then((ok) => {
       if (!ok) return;
       this.options.log({ level: 'info', event: 'sigil.run.verified', server: this.options.manifest.name, version: this.options.manifest.version, tools: this.options.manifest.tools.length, era: this.era });
@@ -496,4 +497,20 @@ export class Firewall {
     if (m.wire) this.options.toServer(m.wire.text);
     else this.sendServer(m.message);
   }
+}
+
+/**
+ * The longest a host may keep a cacheable result (`ttlMs` of a modern `tools/list` or
+ * `server/discover` answer) that passed through `sigil run`: 5 minutes. A server could otherwise
+ * ask for days, and a host with a lasting cache would go on showing the descriptions and
+ * instructions of a version revoked since; after the cap the host asks again, and the answer is
+ * checked again (and a revoked version no longer starts at all).
+ */
+export const MAX_CACHE_TTL_MS = 300_000;
+
+/** `result` with its `ttlMs` at most {@link MAX_CACHE_TTL_MS} (the same object when it already is, or has none). */
+function cappedTtl<T extends Record<string, unknown>>(result: T): T {
+  const ttl = result.ttlMs;
+  if (ttl === undefined || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_CACHE_TTL_MS)) return result;
+  return { ...result, ttlMs: typeof ttl === 'number' && ttl > MAX_CACHE_TTL_MS ? MAX_CACHE_TTL_MS : 0 };
 }
