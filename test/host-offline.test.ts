@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { parseManifest, type Manifest } from '@sigil/manifest';
@@ -112,6 +112,27 @@ describe('a cache directory whose files are not files (someone who can write it,
     const verified = await offline(kept.dir);
     expect(verified.signal).toBeNull();
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
+  });
+
+  it('refuses (STORE_UNSAFE) a record owned by another user, a world-writable signature cache and a group-writable records directory, which a FIFO-free store would otherwise read', async () => {
+    const owned = await buildHostWorld(join(root, 'unsafe-record'), [pinned]);
+    const dir = join(owned.dir, '.sigil-cache', 'records');
+    const file = join(dir, readdirSync(dir)[0]!);
+    chownSync(file, 65534, 65534); // tests run as root here: nobody's file, mode 0600 untouched
+    const record = JSON.parse((await offline(owned.dir)).stdout) as { error: { code: string; message: string } };
+    expect(record.error.code).toBe('STORE_UNSAFE');
+    expect(record.error.message).toContain(`${join('.sigil-cache', 'records', basename(file))} is owned by uid 65534`);
+
+    const kept = await buildHostWorld(join(root, 'unsafe-kept'), [pinned]);
+    expect(JSON.parse((await offline(kept.dir)).stdout)).toMatchObject({ ok: true });
+    chmodSync(join(kept.dir, '.sigil-cache', 'verified.json'), 0o666);
+    expect(JSON.parse((await offline(kept.dir)).stdout).error.code).toBe('STORE_UNSAFE');
+
+    const group = await buildHostWorld(join(root, 'unsafe-dir'), [pinned]);
+    chmodSync(join(group.dir, '.sigil-cache', 'records'), 0o770);
+    const refused = JSON.parse((await offline(group.dir)).stdout) as { error: { code: string; message: string } };
+    expect(refused.error.code).toBe('STORE_UNSAFE');
+    expect(refused.error.message).toContain('chmod 700 .sigil-cache/records');
   });
 });
 

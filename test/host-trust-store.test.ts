@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, manifestDigest, sha256, toolsSetDigest, type Manifest } from '@sigil/manifest';
 import { HostTrustStore, loadPolicy, ResolveError, type ResolveErrorCode } from '@sigil/resolver';
@@ -316,5 +316,98 @@ describe('when a reviewer approves', () => {
     expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe('DIGEST_MISMATCH');
     const listing = JSON.parse(await ok(['review', 'list', '--json'], tokens.alice)) as { reviews: Array<{ name: string; status: string }> };
     expect(listing.reviews.find((r) => r.name === 'io.github.acme/pending')?.status).toBe('pending');
+  });
+});
+
+describe('when others could write the store (STORE_UNSAFE, as OpenSSH StrictModes)', () => {
+  const modeOf = (p: string): number => statSync(p).mode & 0o777;
+  const uid = process.geteuid!();
+  /** Every path under the store, directories first. */
+  const walk = (dir: string): Array<{ path: string; dir: boolean }> =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [{ path: join(dir, e.name), dir: true }, ...walk(join(dir, e.name))] : [{ path: join(dir, e.name), dir: false }]));
+  async function refusal(p: Promise<unknown>): Promise<ResolveError> {
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(ResolveError);
+    return e as ResolveError;
+  }
+
+  it('library: a fresh store has 0700 directories and 0600 files', async () => {
+    const h = await host('perm-fresh');
+    const s = await store(h);
+    await s.lock([{ name: WEATHER, version: '1.0.0' }]);
+    await s.resolve();
+    const cache = join(h, '.sigil-cache');
+    expect(modeOf(cache)).toBe(0o700);
+    const paths = walk(cache);
+    expect(paths.map((p) => p.path)).toEqual(expect.arrayContaining([join(cache, 'records'), join(cache, 'status.json'), join(cache, 'verified.json')]));
+    for (const p of paths) expect([p.path, modeOf(p.path)]).toEqual([p.path, p.dir ? 0o700 : 0o600]);
+    // The lockfile is the project's file, not the store's: it stays readable by others.
+    expect(modeOf(join(h, 'sigil.lock.json'))).toBe(0o644);
+  });
+
+  it('library: a group-writable store directory (an older store made under umask 002) is refused by resolve, offline and lock, with the fix named', async () => {
+    const h = await host('perm-group');
+    await (await store(h)).lock([{ name: WEATHER, version: '1.0.0' }]);
+    const cache = join(h, '.sigil-cache');
+    // What an older sigil left under umask 002: 0775 directories, 0664 files.
+    for (const p of walk(cache)) chmodSync(p.path, p.dir ? 0o775 : 0o664);
+    chmodSync(cache, 0o775);
+    const s = await store(h);
+    const offline = await refusal(s.resolve({ offline: true }));
+    expect(offline.code).toBe('STORE_UNSAFE');
+    expect(offline.message).toContain(`${cache} is writable by its group (mode 0775, owner uid ${uid})`);
+    expect(offline.message).toContain(`chmod 700 ${cache}`);
+    expect(offline.message).toContain(`chmod -R go-w ${cache}`);
+    expect(offline.refusals[0]!.details).toMatchObject({ path: cache, mode: '0775', uid });
+    expect(await codeOf(s.resolve())).toBe('STORE_UNSAFE');
+    expect(await codeOf(s.lock([{ name: FROZEN, version: '1.0.0' }]))).toBe('STORE_UNSAFE');
+    // The directory fixed, the files are still group-writable: the status is refused on its own descriptor.
+    for (const p of walk(cache)) if (p.dir) chmodSync(p.path, 0o700);
+    chmodSync(cache, 0o700);
+    const file = await refusal((await store(h)).resolve({ offline: true }));
+    expect(file.code).toBe('STORE_UNSAFE');
+    expect(file.message).toContain(`chmod 600 ${join(cache, 'status.json')}`);
+    // The fix the message names for a whole older store.
+    for (const p of walk(cache)) chmodSync(p.path, p.dir ? 0o755 : 0o644);
+    chmodSync(cache, 0o755);
+    expect((await (await store(h)).resolve({ offline: true })).servers.map((v) => v.version)).toEqual(['1.0.0']);
+  });
+
+  it('CLI: a world-writable status.json, and a store owned by another user, are refused by resolve, resolve --offline, lock and run --offline', async () => {
+    const h = await host('perm-cli');
+    await viaRelay(['lock', `${WEATHER}@1.0.0`], h);
+    const cache = join(h, '.sigil-cache');
+    const status = join(cache, 'status.json');
+    chmodSync(status, 0o666);
+    // The CLI names the paths as the lockfile option does: relative to where it runs.
+    const shown = join('.sigil-cache', 'status.json');
+    const pidFile = join(h, 'server.pid');
+    const refusedAll = async (): Promise<void> => {
+      expect(await refusedVia(['resolve', '--offline'], h)).toBe('STORE_UNSAFE');
+      expect(await refusedVia(['resolve'], h)).toBe('STORE_UNSAFE');
+      expect(await refusedVia(['lock', `${FROZEN}@1.0.0`], h)).toBe('STORE_UNSAFE');
+      const run = await runSigil(['run', WEATHER, '--offline', '--', process.execPath, configurableServerPath()], { cwd: h, env: { PID_FILE: pidFile } });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('"code":"STORE_UNSAFE"');
+      expect(() => readFileSync(pidFile)).toThrow();
+    };
+    await refusedAll();
+    const printed = await sigil(['resolve', '--offline'], tokens.reader, { cwd: h, registryUrl: relay.url });
+    expect(printed.stderr).toContain(`error STORE_UNSAFE: the host store file ${shown} is writable by every user (mode 0666, owner uid ${uid})`);
+    expect(printed.stderr).toContain(`chmod 600 ${shown}`);
+    chmodSync(status, 0o600);
+    await viaRelay(['resolve', '--offline'], h);
+    // Owned by nobody (uid 65534; the suites run as root, so it can be made), modes untouched: whoever that is could have written it all.
+    chownSync(cache, 65534, 65534);
+    await refusedAll();
+    const owned = await sigil(['resolve', '--offline', '--json'], tokens.reader, { cwd: h, registryUrl: relay.url });
+    const error = (JSON.parse(owned.stdout) as { error: { message: string } }).error;
+    expect(error.message).toContain('the host store directory .sigil-cache is owned by uid 65534, not by this process (uid ${uid}) nor root'.replace('${uid}', String(uid)));
+    expect(error.message).toContain('rm -r .sigil-cache');
+    chownSync(cache, 0, 0);
+    await viaRelay(['resolve', '--offline'], h);
   });
 });

@@ -5,6 +5,7 @@ import type { TrustedLog } from '@sigil/signing/verify';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { readBoundedText, writeJsonAtomic, writeTextAtomic } from './lockfile.js';
+import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
 import { checkLogged, openLogCheckpoint, type LogCheckpoint } from './log-check.js';
 import type { VerifiedVersion } from './verify-version.js';
 
@@ -30,7 +31,11 @@ type StoredLogProof = z.infer<typeof StoredLogProof>;
  * checkpoint is a floor: one that no longer verifies is `STORE_INVALID`, never reset silently.
  */
 export class CheckpointStore {
-  constructor(readonly cacheDir: string) {}
+  /** `guard`: the mode and owner checks of the store it is part of (`STORE_UNSAFE`). */
+  constructor(
+    readonly cacheDir: string,
+    private readonly guard = new StoreGuard(cacheDir),
+  ) {}
 
   /** Path of the stored checkpoint (a C2SP signed note). */
   get checkpointPath(): string {
@@ -43,11 +48,13 @@ export class CheckpointStore {
 
   /** The stored checkpoint, verified under the pinned logs; absent: none yet. */
   async checkpoint(logs: readonly TrustedLog[]): Promise<LogCheckpoint | undefined> {
+    this.guard.dirs();
     let text: string;
     try {
-      text = await readBoundedText(this.checkpointPath, MAX_CHECKPOINT_BYTES);
+      text = await readBoundedText(this.checkpointPath, MAX_CHECKPOINT_BYTES, this.guard.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (e instanceof ResolveError) throw e;
       throw ResolveError.of('', 'STORE_INVALID', `cannot read the stored log checkpoint ${this.checkpointPath}: ${(e as Error).message}`, undefined, e);
     }
     try {
@@ -64,22 +71,24 @@ export class CheckpointStore {
   }
 
   async writeCheckpoint(envelope: string): Promise<void> {
-    await mkdir(this.cacheDir, { recursive: true });
-    await writeTextAtomic(this.checkpointPath, envelope);
+    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+    await writeTextAtomic(this.checkpointPath, envelope, STORE_FILE_MODE);
   }
 
-  /** The stored proof text of a version (verified by whoever uses it); undefined when absent or unreadable. */
+  /** The stored proof text of a version (verified by whoever uses it); undefined when absent or unreadable, `STORE_UNSAFE` when others could have written it. */
   async proofText(digest: Digest): Promise<string | undefined> {
+    this.guard.dirs(join(this.cacheDir, 'proofs'));
     try {
-      return await readBoundedText(this.proofPath(digest), MAX_PROOF_BYTES);
-    } catch {
+      return await readBoundedText(this.proofPath(digest), MAX_PROOF_BYTES, this.guard.file);
+    } catch (e) {
+      if (e instanceof ResolveError) throw e;
       return undefined;
     }
   }
 
   async writeProof(digest: Digest, proof: StoredLogProof): Promise<void> {
-    await mkdir(join(this.cacheDir, 'proofs'), { recursive: true });
-    await writeJsonAtomic(this.proofPath(digest), proof);
+    await mkdir(join(this.cacheDir, 'proofs'), { recursive: true, mode: STORE_DIR_MODE });
+    await writeJsonAtomic(this.proofPath(digest), proof, STORE_FILE_MODE);
   }
 
   async clear(): Promise<void> {

@@ -18,6 +18,8 @@ export type ResolveErrorCode =
   | 'REGISTRY_ERROR'
   | 'FREEZE_SUSPECTED'
   | 'STORE_INVALID'
+  /** A directory or file of the host store is writable by its group or by others, or owned by another user than this process's (or root). */
+  | 'STORE_UNSAFE'
   | 'TOOL_DRIFT'
   | 'POLICY_INVALID'
   | 'LOCKFILE_INVALID'

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, rename, writeFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Digest, ServerName, Version } from '@sigil/manifest';
@@ -36,6 +36,12 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 function regularFile(path: string, stat: { isFile(): boolean }): void {
   if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
 }
+
+/**
+ * A check of the file actually opened (its fstat, on the descriptor then read), e.g. the host
+ * store's mode and owner check; it throws to refuse the file.
+ */
+export type StatCheck = (path: string, stat: Stats) => void;
 
 /** Largest lockfile read. */
 export const MAX_LOCKFILE_BYTES = 4 * 1024 * 1024;
@@ -117,13 +123,15 @@ export async function writeTextAtomic(path: string, text: string, mode = 0o644):
  * Reads a UTF-8 regular file of at most `limit` bytes; larger files are refused, not read whole,
  * and so is anything but a regular file (a FIFO would block the open for ever). Sized
  * from fstat so a small file costs a small buffer, and read to EOF so a file that grows while
- * being read is still bounded.
+ * being read is still bounded. `check` sees the fstat of the descriptor that is then read (the
+ * host store's mode and owner check), so a file swapped in between a check and the read is not read.
  */
-export async function readBoundedText(path: string, limit: number): Promise<string> {
+export async function readBoundedText(path: string, limit: number, check?: StatCheck): Promise<string> {
   const handle = await open(path, READ_FLAGS);
   try {
     const stat = await handle.stat();
     regularFile(path, stat);
+    check?.(path, stat);
     const statSize = stat.size;
     if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
     let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);
@@ -154,11 +162,12 @@ export async function readBoundedText(path: string, limit: number): Promise<stri
  * on 100 stored records, and on a busy machine each round trip waits for a thread to be
  * scheduled. It holds the event loop for the read, so it is for local files of bounded size only.
  */
-export function readBoundedTextSync(path: string, limit: number): string {
+export function readBoundedTextSync(path: string, limit: number, check?: StatCheck): string {
   const fd = openSync(path, READ_FLAGS);
   try {
     const stat = fstatSync(fd);
     regularFile(path, stat);
+    check?.(path, stat);
     const statSize = stat.size;
     if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
     let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);

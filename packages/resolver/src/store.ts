@@ -5,6 +5,7 @@ import { compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRec
 import { VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
+import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
 import { checkLogged, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
 import { readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
@@ -62,11 +63,14 @@ export class HostTrustStore {
   private cacheLoaded = false;
   /** The stored log checkpoint and per-version log proofs (used when the pinned trusted root lists a log). */
   readonly log: CheckpointStore;
+  /** Mode and owner checks of the store's directories and files before they are read (`STORE_UNSAFE`). */
+  private readonly guard: StoreGuard;
 
   constructor(readonly options: HostTrustStoreOptions) {
     this.lockfile = options.lockfile;
     this.cacheDir = options.cacheDir ?? join(dirname(options.lockfile), '.sigil-cache');
-    this.log = new CheckpointStore(this.cacheDir);
+    this.guard = new StoreGuard(this.cacheDir);
+    this.log = new CheckpointStore(this.cacheDir, this.guard);
   }
 
   /** Path of the stored status bundle. */
@@ -344,11 +348,15 @@ export class HostTrustStore {
   }
 
   private async readStatusBundle(): Promise<unknown> {
+    // The first read of every operation: the store's directories are checked here, all of them,
+    // so a lock that only writes records/ later does not write into a directory others can change.
+    this.guard.dirs(join(this.cacheDir, 'records'), join(this.cacheDir, 'proofs'));
     let text: string;
     try {
-      text = readBoundedTextSync(this.statusPath, MAX_RECORD_BYTES);
+      text = readBoundedTextSync(this.statusPath, MAX_RECORD_BYTES, this.guard.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (e instanceof ResolveError) throw e;
       throw ResolveError.of('', 'STORE_INVALID', `cannot read the stored status ${this.statusPath}: ${(e as Error).message}`, undefined, e);
     }
     try {
@@ -374,28 +382,30 @@ export class HostTrustStore {
   }
 
   private async writeStatus(bundle: unknown): Promise<void> {
-    await mkdir(this.cacheDir, { recursive: true });
-    await writeJsonAtomic(this.statusPath, bundle);
+    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+    await writeJsonAtomic(this.statusPath, bundle, STORE_FILE_MODE);
   }
 
   private recordPath(digest: Digest): string {
     return join(this.cacheDir, 'records', `${digestHex(digest)}.json`);
   }
 
-  /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable. */
+  /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable, `STORE_UNSAFE` when others could have written it. */
   private async readRecordText(digest: Digest): Promise<string | undefined> {
+    this.guard.dirs(join(this.cacheDir, 'records'));
     try {
       // Synchronous: a start reads every locked record, and the thread pool's round trips cost
       // more CPU than the reads themselves (see readBoundedTextSync).
-      return readBoundedTextSync(this.recordPath(digest), MAX_RECORD_BYTES);
-    } catch {
+      return readBoundedTextSync(this.recordPath(digest), MAX_RECORD_BYTES, this.guard.file);
+    } catch (e) {
+      if (e instanceof ResolveError) throw e;
       return undefined;
     }
   }
 
   private async writeRecordText(digest: Digest, text: string): Promise<void> {
-    await mkdir(join(this.cacheDir, 'records'), { recursive: true });
-    await writeTextAtomic(this.recordPath(digest), text);
+    await mkdir(join(this.cacheDir, 'records'), { recursive: true, mode: STORE_DIR_MODE });
+    await writeTextAtomic(this.recordPath(digest), text, STORE_FILE_MODE);
   }
 
   /** A stored record's manifest, only if it still hashes to the digest asked for (for diffs, not trust). */
@@ -410,21 +420,23 @@ export class HostTrustStore {
     }
   }
 
-  /** Loads persisted signature results (a miss, or an unreadable file, only costs time). */
+  /** Loads persisted signature results (a miss, or an unreadable file, only costs time; one others could have written is `STORE_UNSAFE`, like the rest of the store). */
   private async loadCache(): Promise<void> {
     if (this.cacheLoaded) return;
     this.cacheLoaded = true;
+    this.guard.dirs();
     try {
-      this.cache.load(JSON.parse(readBoundedTextSync(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES)));
-    } catch {
+      this.cache.load(JSON.parse(readBoundedTextSync(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES, this.guard.file)));
+    } catch (e) {
+      if (e instanceof ResolveError) throw e;
       // no cache yet, or unreadable: verify from scratch
     }
   }
 
   private async saveCache(): Promise<void> {
     if (this.cache.misses === 0) return;
-    await mkdir(this.cacheDir, { recursive: true });
-    await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON());
+    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+    await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON(), STORE_FILE_MODE);
   }
 
   /** Removes the stored records, log proofs and signature results (not the status nor the log checkpoint: they are floors). */

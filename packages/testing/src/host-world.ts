@@ -32,7 +32,8 @@ export async function buildHostWorld(dir: string, manifests: readonly Manifest[]
   const publisher = generateKeyPair();
   const reviewers = Array.from({ length: options.approvers ?? 1 }, () => generateKeyPair());
   const statusKey = generateKeyPair();
-  mkdirSync(join(dir, '.sigil-cache', 'records'), { recursive: true });
+  // As the resolver makes them (0700 directories, 0600 files): a store others can write is STORE_UNSAFE.
+  mkdirSync(join(dir, '.sigil-cache', 'records'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'publisher.pub'), publisher.publicKeyPem);
   reviewers.forEach((r, i) => writeFileSync(join(dir, `reviewer-${i}.pub`), r.publicKeyPem));
   writeFileSync(join(dir, 'status.pub'), statusKey.publicKeyPem);
@@ -79,7 +80,7 @@ export async function buildHostWorld(dir: string, manifests: readonly Manifest[]
       bundle: (await signManifestStatement(manifest, createSigner({ privateKey: publisher.privateKeyPem }))) as unknown as Record<string, unknown>,
       approvals,
     };
-    writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(digest)}.json`), JSON.stringify(record));
+    writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(digest)}.json`), JSON.stringify(record), { mode: 0o600 });
     servers[manifest.name] = { version: manifest.version, digest, toolsDigest: record.toolsDigest, signer: publisher.fingerprint, approvals: approvals.map((a) => a.digest).sort() };
     entries.push({ ref: `${manifest.name}@${manifest.version}`, status: options.status ?? 'approved', digest, risk: 'low', approvals: approvals.map((a) => a.digest) });
   }
@@ -92,7 +93,7 @@ export async function buildHostWorld(dir: string, manifests: readonly Manifest[]
     },
     createSigner({ privateKey: statusKey.privateKeyPem }),
   );
-  writeFileSync(join(dir, '.sigil-cache', 'status.json'), JSON.stringify(status));
+  writeFileSync(join(dir, '.sigil-cache', 'status.json'), JSON.stringify(status), { mode: 0o600 });
   const lockfilePath = join(dir, 'sigil.lock.json');
   writeFileSync(lockfilePath, JSON.stringify({ lockfileVersion: 1, servers }));
   return { dir, policyPath, lockfilePath, publisher, reviewers, statusKey };
