@@ -96,7 +96,7 @@ async function world(n) {
     statusSigner,
   );
   for (const [kind, dir] of Object.entries(dirs)) {
-    mkdirSync(join(dir, '.sigil-cache', 'records'), { recursive: true });
+    mkdirSync(join(dir, '.sigil-cache', 'records'), { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, 'root.json'), JSON.stringify(kind === 'with' ? rootWith : rootWithout));
     writeFileSync(join(dir, 'status.pub'), statusKeys.publicKeyPem);
     writeFileSync(join(dir, 'publisher.pub'), publisherKeys.publicKeyPem);
@@ -110,8 +110,8 @@ async function world(n) {
         reviewers: { publicKeys: ['reviewer.pub'], threshold: 1, highRiskThreshold: 2 },
       }),
     );
-    for (const { record } of records) writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(record.digest)}.json`), JSON.stringify(record));
-    writeFileSync(join(dir, '.sigil-cache', 'status.json'), JSON.stringify(status));
+    for (const { record } of records) writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(record.digest)}.json`), JSON.stringify(record), { mode: 0o600 });
+    writeFileSync(join(dir, '.sigil-cache', 'status.json'), JSON.stringify(status), { mode: 0o600 });
     writeFileSync(join(dir, 'sigil.lock.json'), JSON.stringify({ lockfileVersion: 1, servers }));
     if (kind === 'with') {
       mkdirSync(join(dir, '.sigil-cache', 'proofs'));

@@ -41,7 +41,7 @@ const trustedRoot = buildTrustedRoot({ certificateAuthorities: [{ certificates: 
 
 async function world(n) {
   const dir = join(work, `n${n}`);
-  mkdirSync(join(dir, '.sigil-cache', 'records'), { recursive: true });
+  mkdirSync(join(dir, '.sigil-cache', 'records'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'root.json'), JSON.stringify(trustedRoot));
   writeFileSync(join(dir, 'status.pub'), statusKeys.publicKeyPem);
   writeFileSync(join(dir, 'reviewer.pub'), reviewerKeys.publicKeyPem);
@@ -78,7 +78,7 @@ async function world(n) {
       publisher: 'acme-ci', signer: { kind: 'certificate', keyFingerprint: publisherKeys.fingerprint, identity }, publishedAt: now.toISOString(),
       bundle, approvals: [{ digest: approvalDigest, reviewer: 'alice', bundle: approval, createdAt: now.toISOString() }],
     };
-    writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(digest)}.json`), JSON.stringify(record));
+    writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(digest)}.json`), JSON.stringify(record), { mode: 0o600 });
     servers[manifest.name] = { version: '1.0.0', digest, toolsDigest: record.toolsDigest, signer: identity, approvals: [approvalDigest] };
     entries.push({ ref: `${manifest.name}@1.0.0`, status: 'approved', digest, risk: 'low', approvals: [approvalDigest] });
   }
@@ -91,7 +91,7 @@ async function world(n) {
     },
     statusSigner,
   );
-  writeFileSync(join(dir, '.sigil-cache', 'status.json'), JSON.stringify(status));
+  writeFileSync(join(dir, '.sigil-cache', 'status.json'), JSON.stringify(status), { mode: 0o600 });
   writeFileSync(join(dir, 'sigil.lock.json'), JSON.stringify({ lockfileVersion: 1, servers }));
   return dir;
 }
