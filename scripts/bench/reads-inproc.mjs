@@ -27,7 +27,7 @@ const registryDist = new URL('../../apps/registry/dist/', import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-inproc-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const admin = 'bench-admin-token-0123456789abcdef';
-const limits = { SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000' };
+const limits = { SIGIL_RATE_LIMIT_TOKEN: '100000000', SIGIL_RATE_LIMIT_ADDRESS: '100000000' };
 
 // 1. The data, written by the registry through its API.
 const port = 20000 + Math.floor(Math.random() * 2000);

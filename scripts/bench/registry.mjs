@@ -38,7 +38,7 @@ if (pgdb) execFileSync(process.execPath, ['apps/registry/bin/sigil-registry.js',
 const registry = spawn(process.execPath, ['apps/registry/bin/sigil-registry.js'], {
   // On PostgreSQL the rate limits are counted in this one process unless SIGIL_REDIS_URL (or
   // SIGIL_RATE_LIMIT_STORE) is set in the environment (docs/deploy.md, "Rate limits shared by every instance").
-  env: { ...process.env, ...(pgdb ? { SIGIL_DATABASE_URL: pgdb.url } : {}), ...(pgdb && !process.env.SIGIL_REDIS_URL && !process.env.SIGIL_RATE_LIMIT_STORE ? { SIGIL_RATE_LIMIT_STORE: 'local' } : {}), PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '1000000', SIGIL_RATE_LIMIT_ADDRESS: '1000000', SIGIL_PENDING_LIMIT: '100000' },
+  env: { ...process.env, ...(pgdb ? { SIGIL_DATABASE_URL: pgdb.url } : {}), ...(pgdb && !process.env.SIGIL_REDIS_URL && !process.env.SIGIL_RATE_LIMIT_STORE ? { SIGIL_RATE_LIMIT_STORE: 'local' } : {}), PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '100000000', SIGIL_RATE_LIMIT_ADDRESS: '100000000', SIGIL_PENDING_LIMIT: '100000' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const stopAll = [];

@@ -56,8 +56,8 @@ export const ConfigSchema = z.object({
   /** Largest request body, bytes. */
   SIGIL_BODY_LIMIT: int(1024, 16 * 1024 * 1024).default(1024 * 1024),
   /** Requests per minute per token, and per client address. */
-  SIGIL_RATE_LIMIT_TOKEN: int(1, 1_000_000).default(1200),
-  SIGIL_RATE_LIMIT_ADDRESS: int(1, 1_000_000).default(2400),
+  SIGIL_RATE_LIMIT_TOKEN: int(1, 100_000_000).default(1200),
+  SIGIL_RATE_LIMIT_ADDRESS: int(1, 100_000_000).default(2400),
   /**
    * Where the rate limits are counted: `redis` (shared by every instance; SIGIL_REDIS_URL) or
    * `local` (in this process). Default: redis when SIGIL_REDIS_URL is set; else local on SQLite,
