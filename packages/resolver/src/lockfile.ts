@@ -129,26 +129,15 @@ export async function writeTextAtomic(path: string, text: string, mode = 0o644):
 export async function readBoundedText(path: string, limit: number, check?: StatCheck): Promise<string> {
   const handle = await open(path, READ_FLAGS);
   try {
-    const stat = await handle.stat();
-    regularFile(path, stat);
-    check?.(path, stat);
-    const statSize = stat.size;
-    if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
-    let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);
+    let buffer = firstBuffer(path, await handle.stat(), limit, check);
     let size = 0;
     for (;;) {
-      if (size === buffer.length) {
-        if (buffer.length > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
-        const grown = Buffer.allocUnsafe(Math.min(limit + 1, buffer.length * 2));
-        buffer.copy(grown, 0, 0, size);
-        buffer = grown;
-      }
+      buffer = roomIn(path, buffer, size, limit);
       const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
     }
-    if (size > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
-    return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, size));
+    return decoded(path, buffer, size, limit);
   } finally {
     await handle.close();
   }
@@ -165,27 +154,42 @@ export async function readBoundedText(path: string, limit: number, check?: StatC
 export function readBoundedTextSync(path: string, limit: number, check?: StatCheck): string {
   const fd = openSync(path, READ_FLAGS);
   try {
-    const stat = fstatSync(fd);
-    regularFile(path, stat);
-    check?.(path, stat);
-    const statSize = stat.size;
-    if (statSize > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
-    let buffer = Buffer.allocUnsafe(Math.min(limit, statSize) + 1);
+    let buffer = firstBuffer(path, fstatSync(fd), limit, check);
     let size = 0;
     for (;;) {
-      if (size === buffer.length) {
-        if (buffer.length > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
-        const grown = Buffer.allocUnsafe(Math.min(limit + 1, buffer.length * 2));
-        buffer.copy(grown, 0, 0, size);
-        buffer = grown;
-      }
+      buffer = roomIn(path, buffer, size, limit);
       const bytesRead = readSync(fd, buffer, size, buffer.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
     }
-    if (size > limit) throw Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
-    return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, size));
+    return decoded(path, buffer, size, limit);
   } finally {
     closeSync(fd);
   }
+}
+
+// The steps both bounded readers share, around their one difference (how they read).
+const tooLarge = (path: string, limit: number): Error => Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
+
+/** After the checks of the open file (a regular file, `check`, its size), a buffer one byte larger than it claims. */
+function firstBuffer(path: string, stat: Stats, limit: number, check: StatCheck | undefined): Buffer {
+  regularFile(path, stat);
+  check?.(path, stat);
+  if (stat.size > limit) throw tooLarge(path, limit);
+  return Buffer.allocUnsafe(Math.min(limit, stat.size) + 1);
+}
+
+/** `buffer`, or a larger copy when it is full (a file that grows while read), never past `limit` + 1 bytes. */
+function roomIn(path: string, buffer: Buffer, size: number, limit: number): Buffer {
+  if (size < buffer.length) return buffer;
+  if (buffer.length > limit) throw tooLarge(path, limit);
+  const grown = Buffer.allocUnsafe(Math.min(limit + 1, buffer.length * 2));
+  buffer.copy(grown, 0, 0, size);
+  return grown;
+}
+
+/** The `size` bytes read, as strict UTF-8, once known to be within `limit`. */
+function decoded(path: string, buffer: Buffer, size: number, limit: number): string {
+  if (size > limit) throw tooLarge(path, limit);
+  return new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, size));
 }
