@@ -577,6 +577,20 @@ describe('the review queue', () => {
     expect(refused.body).toMatchObject({ code: 'PENDING_LIMIT', pending: pending + 1, limit: pending + 1 });
     expect(await snapshot()).toBe(before);
   });
+
+  it('counts the pending versions of a namespace whatever the case of its name (no fresh quota per case variant)', async () => {
+    const pending = (await database.raw.get<{ n: number }>("select count(*) as n from versions where status = 'pending' and lower(server) like 'io.github.acme/%'"))!.n;
+    const small = createApp({ ...deps, settings: { ...deps.settings, pendingLimit: pending } });
+    // The token's pattern and the allowlist cover io.github.ACME (namespaces compare case-insensitively),
+    // so the quota of io.github.acme must count it too.
+    const before = await snapshot();
+    const res = await small.request('/v1/publish', auth(t.publisher, json(await publishBody(weatherManifest({ name: 'io.github.ACME/quota-case', version: '1.0.0' })))));
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ code: 'PENDING_LIMIT', pending, limit: pending });
+    expect(await snapshot()).toBe(before);
+    const queue = await call('/v1/reviews?namespace=io.github.acme&limit=500', auth(t.alice));
+    expect((queue.body.reviews as unknown[]).length).toBe(pending);
+  });
 });
 
 describe('provenance at publish', () => {

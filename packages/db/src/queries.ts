@@ -226,7 +226,7 @@ export async function setVersionStatus(db: Executor, id: number, set: Partial<Pi
 
 export interface VersionFilter {
   status?: VersionRow['status'] | undefined;
-  /** Exact namespace: versions of servers named `<namespace>/…`. */
+  /** Exact namespace, whatever its case: versions of servers named `<namespace>/…`. */
   namespace?: string | undefined;
   publisher?: string | undefined;
   risk?: VersionRow['risk'] | undefined;
@@ -239,7 +239,7 @@ export function versionsByStatus(db: Executor, filter: VersionFilter | VersionRo
   const f: VersionFilter = typeof filter === 'object' ? filter : { status: filter };
   const conditions: SQL[] = [];
   if (f.status) conditions.push(eq(versions.status, f.status));
-  if (f.namespace) conditions.push(sql`substr(${versions.server}, 1, ${f.namespace.length + 1}) = ${`${f.namespace}/`}`);
+  if (f.namespace) conditions.push(inNamespace(f.namespace));
   if (f.publisher) conditions.push(eq(versions.publisher, f.publisher));
   if (f.risk) conditions.push(eq(versions.risk, f.risk));
   if (f.afterId !== undefined) conditions.push(gt(versions.id, f.afterId));
@@ -253,13 +253,23 @@ export function versionsByStatus(db: Executor, filter: VersionFilter | VersionRo
   );
 }
 
-/** How many versions of the namespace's servers wait for review. */
+/**
+ * Versions of servers named `<namespace>/…`, whatever the case of either: namespaces compare
+ * case-insensitively (token patterns and the allowlist match `io.github.ACME` as `io.github.acme`),
+ * so a case variant is the same namespace for its pending quota and the review queue filter.
+ * Names are ASCII, where SQLite's and PostgreSQL's `lower` agree with JavaScript's.
+ */
+function inNamespace(namespace: string): SQL {
+  return sql`lower(substr(${versions.server}, 1, ${namespace.length + 1})) = ${`${namespace.toLowerCase()}/`}`;
+}
+
+/** How many versions of the namespace's servers wait for review (whatever the case of its name). */
 export async function countPending(db: Executor, namespace: string): Promise<number> {
   const [row] = await query(db, (q) =>
     q
       .select({ n: sql<number>`count(*)` })
       .from(versions)
-      .where(and(eq(versions.status, 'pending'), sql`substr(${versions.server}, 1, ${namespace.length + 1}) = ${`${namespace}/`}`)),
+      .where(and(eq(versions.status, 'pending'), inNamespace(namespace))),
   );
   // PostgreSQL's count(*) is a bigint, which its driver hands over as a string.
   return Number(row?.n ?? 0);
