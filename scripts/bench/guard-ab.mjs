@@ -7,13 +7,13 @@
 // Needs the workspaces built. Usage:
 //   node scripts/bench/guard-ab.mjs <other checkout's apps/cli/bin/sigil.js> [pairs, default 10] [calls, default 40000]
 // BENCH_SERVER=sdk: the @modelcontextprotocol/sdk 1.x fixture server instead of the raw JSON one.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeTool } from '@sigil/manifest';
 import { buildHostWorld } from '@sigil/testing';
+import { cpuNs, session } from './lib/mcp-session.mjs';
 
 const other = process.argv[2];
 const pairs = Number(process.argv[3] ?? 10);
@@ -26,37 +26,6 @@ const sdk = process.env.BENCH_SERVER === 'sdk';
 const server = { name: sdk ? 'io.github.acme/bench-sdk1' : 'io.github.acme/bench-raw', path: fileURLToPath(new URL(`../../test/fixtures/guard/${sdk ? 'sdk1-server' : 'hostile-server'}.mjs`, import.meta.url)) };
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-guard-ab-'));
 
-/** One MCP session over a child's stdio, requests matched to answers by id. */
-function session(args, cwd) {
-  const child = spawn(process.execPath, args, { cwd, stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } });
-  const waiting = new Map();
-  let buffered = '';
-  let seq = 0;
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk.toString('utf8');
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const m = JSON.parse(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-      waiting.get(m.id)?.(m);
-      waiting.delete(m.id);
-    }
-  });
-  const request = (method, params) =>
-    new Promise((resolve) => {
-      const id = ++seq;
-      waiting.set(id, resolve);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-    });
-  const open = async () => {
-    const init = await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });
-    if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init)}`);
-    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-  };
-  const close = () => new Promise((resolve) => (child.on('close', resolve), child.stdin.end()));
-  return { pid: child.pid, request, open, close };
-}
-
 async function pipelined(s, n) {
   let next = 0;
   const lane = async () => {
@@ -68,11 +37,9 @@ async function pipelined(s, n) {
   await Promise.all(Array.from({ length: 32 }, lane));
 }
 
-const cpuNs = (pid) => readdirSync(`/proc/${pid}/task`).reduce((ns, t) => { try { return ns + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]); } catch { return ns; } }, 0);
-
 /** CPU µs per call of the proxy process, after as many calls again of warm-up. */
 async function measure(bin, dir) {
-  const s = session([bin, 'run', server.name, '--offline', '--', process.execPath, server.path], dir);
+  const s = session(process.execPath, [bin, 'run', server.name, '--offline', '--', process.execPath, server.path], dir);
   await s.open();
   await pipelined(s, calls);
   const before = cpuNs(s.pid);
@@ -83,7 +50,7 @@ async function measure(bin, dir) {
 }
 
 try {
-  const pin = session([server.path], work);
+  const pin = session(process.execPath, [server.path], work);
   await pin.open();
   const listed = await pin.request('tools/list', {});
   await pin.close();

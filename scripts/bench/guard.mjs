@@ -19,13 +19,13 @@
 // and made most of the p99 the firewall seemed to add.
 // Needs the workspaces built (scripts/bench/guard does it).
 // Usage: node scripts/bench/guard.mjs [rounds, default 3] [calls per round, default 2000] [warm-up calls, default 12000]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeTool } from '@sigil/manifest';
 import { buildHostWorld } from '@sigil/testing';
+import { cpuNs, session } from './lib/mcp-session.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
 const calls = Number(process.argv[3] ?? 2000);
@@ -40,46 +40,6 @@ const relay = fileURLToPath(new URL('./guard-relay.mjs', import.meta.url));
 // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each `sigil run` process there (to find where its time goes).
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-guard-'));
-
-/** One MCP session over a child's stdio, with requests matched to answers by id. */
-function session(command, args, cwd) {
-  const child = spawn(command, args, { cwd, stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '' } });
-  const waiting = new Map();
-  let buffered = '';
-  let seq = 0;
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk.toString('utf8');
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const m = JSON.parse(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-      const done = waiting.get(m.id);
-      if (done) {
-        waiting.delete(m.id);
-        done(m);
-      }
-    }
-  });
-  const request = (method, params) =>
-    new Promise((resolve) => {
-      const id = ++seq;
-      waiting.set(id, resolve);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-    });
-  return {
-    pid: child.pid,
-    request,
-    open: async () => {
-      const init = await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } });
-      if (!init.result) throw new Error(`initialize failed: ${JSON.stringify(init)}`);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-    },
-    close: () => new Promise((resolve) => {
-      child.on('close', resolve);
-      child.stdin.end();
-    }),
-  };
-}
 
 const call = (s, i) => s.request('tools/call', { name: 'echo', arguments: { message: `message ${i}` } });
 
@@ -119,13 +79,6 @@ function lineage(pid) {
   } catch {
     return null;
   }
-}
-
-/** CPU time (ns) a process has run so far, every thread summed (schedstat's first field). */
-function cpuNs(pid) {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) try { ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]); } catch { /* thread gone */ }
-  return ns;
 }
 
 /** Starts a CPU clock on the host (this process) and each process of the path; `stop` gives µs per call of each. */

@@ -9,63 +9,27 @@
 // (SIGIL_BENCH_ONLY=status runs the POST /v1/status row alone: batched, as hosts ask it.)
 // The data (a published, approved version whose log entry a checkpoint covers, and a reader
 // token) is made by the registry itself, started once here as registry.mjs starts it.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
-import { manifestDigest } from '@sigil/manifest';
 import { openStore } from '@sigil/db';
-import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { pino } from 'pino';
+import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const perRound = Number(process.argv[2] ?? 60_000);
 const rounds = Number(process.argv[3] ?? 3);
 const registryDist = new URL('../../apps/registry/dist/', import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-inproc-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-const admin = 'bench-admin-token-0123456789abcdef';
-const limits = { SIGIL_RATE_LIMIT_TOKEN: '100000000', SIGIL_RATE_LIMIT_ADDRESS: '100000000' };
+const limits = NO_RATE_LIMITS;
 
 // 1. The data, written by the registry through its API.
 const port = 20000 + Math.floor(Math.random() * 2000);
-const base = `http://127.0.0.1:${port}`;
-const registry = spawn(process.execPath, [new URL('../../apps/registry/bin/sigil-registry.js', import.meta.url).pathname], {
-  env: { ...process.env, ...limits, PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent' },
-  stdio: ['ignore', 'ignore', 'ignore'],
-});
-process.on('exit', () => registry.kill('SIGKILL'));
-for (let i = 0; ; i++) {
-  if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
-  if (i > 300 || registry.exitCode !== null) throw new Error('the registry did not start');
-  await new Promise((r) => setTimeout(r, 100));
-}
-const api = async (method, path, body, token = admin) => {
-  const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const json = await res.json().catch(() => ({}));
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-};
-const publisher = generateKeyPair();
-const reviewer = generateKeyPair();
-await api('PUT', '/v1/allowlist/io.github.acme', { signers: [{ publicKey: publisher.publicKeyPem }] });
-await api('POST', '/v1/reviewers', { principal: 'alice', publicKey: reviewer.publicKeyPem });
-const pub = (await api('POST', '/v1/tokens', { principal: 'ci', role: 'publisher', namespaces: ['io.github.acme'], ttlSeconds: 86400 })).token;
-const sec = (await api('POST', '/v1/tokens', { principal: 'alice', role: 'security', ttlSeconds: 86400 })).token;
-const reader = (await api('POST', '/v1/tokens', { principal: 'host', role: 'reader', ttlSeconds: 86400 })).token;
-const tools = Array.from({ length: 12 }, (_, i) => ({ name: `tool_${i}`, description: `Looks up item ${i}.`, inputSchema: { type: 'object', properties: { id: { type: 'string' } } }, annotations: { readOnlyHint: true } }));
-const manifest = { name: 'io.github.acme/weather', description: 'Bench server', version: '1.0.0', tools };
-await api('POST', '/v1/publish', { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisher.privateKeyPem })) }, pub);
-const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: reviewer.privateKeyPem }));
-await api('POST', '/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', { bundle: approval }, sec);
-const versionPath = '/v1/servers/io.github.acme/weather/versions/1.0.0';
-// As hosts get it once a checkpoint covers its log entry (registry.mjs waits the same way).
-for (let i = 0; !(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).text()).includes('"tlogEntries"'); i++) {
-  if (i > 100) throw new Error('no checkpoint covered the version within 10 s');
-  await new Promise((r) => setTimeout(r, 100));
-}
+const { child: registry, base } = await startRegistry({ port, dataDir: join(work, 'data'), env: limits, stdio: ['ignore', 'ignore', 'ignore'] });
+const { reader, versionPath } = await seedWeather(base);
 registry.kill('SIGTERM');
 await new Promise((r) => registry.once('exit', r));
 

@@ -17,11 +17,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
-import { manifestDigest } from '@sigil/manifest';
+import { signManifestStatement } from '@sigil/signing/sign';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createTestDatabase, TEST_POSTGRES_URL } from '@sigil/testing';
+import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const postgres = process.argv.includes('--postgres');
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -29,59 +29,29 @@ const seconds = Number(args[0] ?? 8);
 const connections = Number(args[1] ?? 32);
 const pgdb = postgres ? await createTestDatabase('sigil_bench_registry') : undefined;
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-registry-'));
-const admin = 'bench-admin-token-0123456789abcdef';
 const port = 18000 + Math.floor(Math.random() * 2000);
 const base = `http://127.0.0.1:${port}`;
 
 // On PostgreSQL no instance makes keys (docs/deploy.md, "Keys"): made once, as an operator would.
 if (pgdb) execFileSync(process.execPath, ['apps/registry/bin/sigil-registry.js', 'keys', 'init', join(work, 'data', 'keys')], { stdio: 'ignore' });
-const registry = spawn(process.execPath, ['apps/registry/bin/sigil-registry.js'], {
-  // On PostgreSQL the rate limits are counted in this one process unless SIGIL_REDIS_URL (or
-  // SIGIL_RATE_LIMIT_STORE) is set in the environment (docs/deploy.md, "Rate limits shared by every instance").
-  env: { ...process.env, ...(pgdb ? { SIGIL_DATABASE_URL: pgdb.url } : {}), ...(pgdb && !process.env.SIGIL_REDIS_URL && !process.env.SIGIL_RATE_LIMIT_STORE ? { SIGIL_RATE_LIMIT_STORE: 'local' } : {}), PORT: String(port), SIGIL_DATA_DIR: join(work, 'data'), SIGIL_BOOTSTRAP_TOKEN: admin, SIGIL_LOG_LEVEL: 'silent', SIGIL_RATE_LIMIT_TOKEN: '100000000', SIGIL_RATE_LIMIT_ADDRESS: '100000000', SIGIL_PENDING_LIMIT: '100000' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
 const stopAll = [];
+// Registered before the registry starts, so a failed start still leaves nothing behind.
 process.on('exit', () => {
-  registry.kill('SIGKILL');
   for (const s of stopAll) s();
   rmSync(work, { recursive: true, force: true });
   // Synchronous here (an exit handler cannot wait): psql ends the registry's sessions and drops it.
   if (pgdb) execFileSync('psql', [TEST_POSTGRES_URL, '-qc', `DROP DATABASE IF EXISTS "${pgdb.name}" WITH (FORCE)`], { stdio: 'ignore' });
 });
-for (let i = 0; ; i++) {
-  if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
-  if (i > 300 || registry.exitCode !== null) throw new Error('the registry did not start');
-  await new Promise((r) => setTimeout(r, 100));
-}
-
-const api = async (method, path, body, token = admin) => {
-  const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const json = await res.json().catch(() => ({}));
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-};
-const publisher = generateKeyPair();
-const reviewer = generateKeyPair();
-await api('PUT', '/v1/allowlist/io.github.acme', { signers: [{ publicKey: publisher.publicKeyPem }] });
-await api('POST', '/v1/reviewers', { principal: 'alice', publicKey: reviewer.publicKeyPem });
-const pub = (await api('POST', '/v1/tokens', { principal: 'ci', role: 'publisher', namespaces: ['io.github.acme'], ttlSeconds: 86400 })).token;
-const sec = (await api('POST', '/v1/tokens', { principal: 'alice', role: 'security', ttlSeconds: 86400 })).token;
-const reader = (await api('POST', '/v1/tokens', { principal: 'host', role: 'reader', ttlSeconds: 86400 })).token;
-const signer = createSigner({ privateKey: publisher.privateKeyPem });
-const tools = Array.from({ length: 12 }, (_, i) => ({ name: `tool_${i}`, description: `Looks up item ${i}.`, inputSchema: { type: 'object', properties: { id: { type: 'string' } } }, annotations: { readOnlyHint: true } }));
-const manifest = { name: 'io.github.acme/weather', description: 'Bench server', version: '1.0.0', tools };
-await api('POST', '/v1/publish', { manifest, bundle: await signManifestStatement(manifest, signer) }, pub);
-const approval = await signApprovalStatement({ name: manifest.name, version: '1.0.0', digest: manifestDigest(manifest) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: reviewer.privateKeyPem }));
-await api('POST', '/v1/servers/io.github.acme/weather/versions/1.0.0/approvals', { bundle: approval }, sec);
-
-const versionPath = '/v1/servers/io.github.acme/weather/versions/1.0.0';
-// The version as hosts get it once a checkpoint covers its log entry (signed just after the
-// approval returns): captured before that, the baseline would serve shorter bytes than the registry.
-for (let i = 0; !(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).text()).includes('"tlogEntries"'); i++) {
-  if (i > 100) throw new Error('no checkpoint covered the version within 10 s');
-  await new Promise((r) => setTimeout(r, 100));
-}
+const { child: registry } = await startRegistry({
+  port,
+  dataDir: join(work, 'data'),
+  // On PostgreSQL the rate limits are counted in this one process unless SIGIL_REDIS_URL (or
+  // SIGIL_RATE_LIMIT_STORE) is set in the environment (docs/deploy.md, "Rate limits shared by every instance").
+  env: { ...(pgdb ? { SIGIL_DATABASE_URL: pgdb.url } : {}), ...(pgdb && !process.env.SIGIL_REDIS_URL && !process.env.SIGIL_RATE_LIMIT_STORE ? { SIGIL_RATE_LIMIT_STORE: 'local' } : {}), ...NO_RATE_LIMITS, SIGIL_PENDING_LIMIT: '100000' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+stopAll.push(() => registry.kill('SIGKILL'));
+const { signer, manifest, pub, reader, versionPath } = await seedWeather(base);
 const versionBytes = Buffer.from(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
 const serverPath = '/v1/servers/io.github.acme/weather';
 const serverBytes = Buffer.from(await (await fetch(`${base}${serverPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
