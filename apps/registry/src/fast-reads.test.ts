@@ -1,19 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type Store } from '@sigil/db';
-import { createTestStore, type TestStore } from '@sigil/testing';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from './config.js';
-import type { Deps } from './deps.js';
 import { fastReads } from './fast-reads.js';
-import { loadRegistryKeys } from './keys.js';
-import { createLinter } from './linter.js';
-import { createMetrics } from './metrics.js';
-import { type PairedListener, seedVersionStates, startPairedListener } from './paired-listeners.fixture.js';
-import { bootstrapAdmin } from './services/create-token.js';
+import { openPairedWorld, type PairedListener, type PairedWorld } from './paired-listeners.fixture.js';
 import { checkpointer } from './services/sign-checkpoint.js';
 
 /**
@@ -21,20 +9,11 @@ import { checkpointer } from './services/sign-checkpoint.js';
  * database: the same requests must get the same status, headers and bytes, count the same
  * metrics and log the same lines; and only answers that succeed are the hot path's own.
  */
-const dir = mkdtempSync(join(tmpdir(), 'sigil-fast-'));
 const ADMIN = 'fast-reads-test-admin-token-0000';
 const NAME = 'io.github.acme/weather';
-let store: TestStore;
-let database: Store;
 type Side = PairedListener;
-const sides: Side[] = [];
+let world: PairedWorld;
 const t = {} as { reader: string; revoked: string; publisher: string };
-
-async function side(fast: boolean, base: Deps, settings: Partial<Deps['settings']> = {}): Promise<Side> {
-  const s = await startPairedListener(fast ? fastReads : undefined, base, settings);
-  sides.push(s);
-  return s;
-}
 
 /** A raw GET (fetch would add and normalise headers): status, headers, body; headers as raw lines (name, value, …) may repeat one. */
 function get(url: string, headers: Record<string, string> | string[] = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
@@ -62,23 +41,13 @@ let fast: Side;
 let hono: Side;
 
 beforeAll(async () => {
-  store = await createTestStore(dir);
-  database = await openStore(store);
-  const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-  await bootstrapAdmin(deps, ADMIN);
-  Object.assign(t, await seedVersionStates(deps, ADMIN));
   // Every entry under a signed checkpoint, so no record gains its log entry between two reads.
-  await checkpointer(deps).signNow();
-  fast = await side(true, deps);
-  hono = await side(false, deps);
+  world = await openPairedWorld(fastReads, 'sigil-fast-', ADMIN, (deps) => checkpointer(deps).signNow());
+  ({ fast, hono } = world);
+  Object.assign(t, world.tokens);
 });
 
-afterAll(async () => {
-  await Promise.all(sides.map((s) => new Promise((ok) => s.server.close(ok))));
-  await database?.close();
-  await store?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close());
 
 const reader = () => ({ authorization: `Bearer ${t.reader}` });
 const answered = [
@@ -165,7 +134,7 @@ describe('the read hot path', () => {
   });
 
   it('shares the rate limits with the Hono app: a client over its limit is refused by it', async () => {
-    const limited = await side(true, fast.deps, { rateLimitPerAddress: 2 });
+    const limited = await world.side({ rateLimitPerAddress: 2 });
     const path = `${limited.url}/v1/servers/${NAME}/versions/1.0.0`;
     expect((await get(path, reader())).status).toBe(200);
     expect((await get(`${limited.url}/v1/servers/${NAME}/versions/9.9.9`, reader())).status).toBe(404);
@@ -177,7 +146,7 @@ describe('the read hot path', () => {
   });
 
   it('counts each request of a concurrent burst once, before any await: exactly the limit is answered', async () => {
-    const limited = await side(true, fast.deps, { rateLimitPerAddress: 5 });
+    const limited = await world.side({ rateLimitPerAddress: 5 });
     // A write transaction held open meanwhile: every read of the burst waits on it, so all twelve
     // are in flight at once (as on PostgreSQL, where every read is a round trip).
     let release!: () => void;
@@ -193,7 +162,7 @@ describe('the read hot path', () => {
   });
 
   it('steps aside when CORS origins are configured (the Hono app negotiates them)', async () => {
-    const cors = await side(true, fast.deps, { corsOrigins: ['https://app.example'] });
+    const cors = await world.side({ corsOrigins: ['https://app.example'] });
     const r = await get(`${cors.url}/v1/servers/${NAME}/versions/1.0.0`, { ...reader(), origin: 'https://app.example' });
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example');
@@ -204,9 +173,9 @@ describe('the read hot path', () => {
     const path = `/v1/servers/${NAME}/versions/1.2.0`;
     const before = JSON.parse((await get(`${fast.url}${path}`, reader())).body) as { manifest: { description: string } };
     // The immutability trigger out of the way first, as someone with the database's keys could.
-    await database.raw.run(database.dialect === 'sqlite' ? 'DROP TRIGGER versions_content_immutable' : 'ALTER TABLE versions DISABLE TRIGGER versions_guard');
+    await world.database.raw.run(world.database.dialect === 'sqlite' ? 'DROP TRIGGER versions_content_immutable' : 'ALTER TABLE versions DISABLE TRIGGER versions_guard');
     const changed = { ...before.manifest, description: 'Changed in the database' };
-    await database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.2.0'", [JSON.stringify(changed), NAME]);
+    await world.database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.2.0'", [JSON.stringify(changed), NAME]);
     const after = JSON.parse((await get(`${fast.url}${path}`, reader())).body) as { manifest: { description: string } };
     expect(after.manifest.description).toBe('Changed in the database');
   });

@@ -1,22 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type Store } from '@sigil/db';
-import { createTestStore, type TestStore } from '@sigil/testing';
 import { hashLeaf, merkleTreeHash } from '@sigil/tlog';
 import { type BatchedStatement, SigningError, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle } from '@sigil/signing/verify';
 import { MAX_STATUS_REFS, StatusPredicate, StatusRequest } from '@sigil/manifest';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from './config.js';
 import type { Deps } from './deps.js';
 import { fastStatus, plainStatusRequestLength, statusRequestOf } from './fast-status.js';
-import { loadRegistryKeys } from './keys.js';
-import { createLinter } from './linter.js';
-import { createMetrics } from './metrics.js';
-import { type PairedListener, seedVersionStates, startPairedListener } from './paired-listeners.fixture.js';
-import { bootstrapAdmin } from './services/create-token.js';
+import { openPairedWorld, type PairedListener, type PairedWorld } from './paired-listeners.fixture.js';
 import { issueStatus } from './services/issue-status.js';
 import { revokeVersion } from './services/revoke-version.js';
 
@@ -26,20 +15,11 @@ import { revokeVersion } from './services/revoke-version.js';
  * (but for its times and signature), count the same metrics and log the same lines; every
  * refusal is the Hono app's, with the body the hot path already read.
  */
-const dir = mkdtempSync(join(tmpdir(), 'sigil-fast-status-'));
 const ADMIN = 'fast-status-test-admin-token-000';
 const NAME = 'io.github.acme/weather';
-let database: Store;
-let store: TestStore;
 type Side = PairedListener;
-const sides: Side[] = [];
+let world: PairedWorld;
 const t = {} as { reader: string; revoked: string };
-
-async function side(fast: boolean, base: Deps, settings: Partial<Deps['settings']> = {}): Promise<Side> {
-  const s = await startPairedListener(fast ? fastStatus : undefined, base, settings);
-  sides.push(s);
-  return s;
-}
 
 interface Answer {
   status: number;
@@ -84,23 +64,13 @@ let fast: Side;
 let hono: Side;
 
 beforeAll(async () => {
-  store = await createTestStore(dir);
-  database = await openStore(store);
-  const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-  await bootstrapAdmin(deps, ADMIN);
-  const seeded = await seedVersionStates(deps, ADMIN);
-  t.reader = seeded.reader;
-  t.revoked = seeded.revoked;
-  fast = await side(true, deps);
-  hono = await side(false, deps);
+  world = await openPairedWorld(fastStatus, 'sigil-fast-status-', ADMIN);
+  ({ fast, hono } = world);
+  t.reader = world.tokens.reader;
+  t.revoked = world.tokens.revoked;
 });
 
-afterAll(async () => {
-  await Promise.all(sides.map((s) => new Promise((ok) => s.server.close(ok))));
-  await database?.close();
-  await store?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close());
 
 const json = { 'content-type': 'application/json' };
 const reader = () => ({ ...json, authorization: `Bearer ${t.reader}` });
@@ -236,7 +206,7 @@ describe('the status hot path', () => {
   });
 
   it('passes a body over the limit to the Hono app, which refuses it', async () => {
-    const limited = await side(true, fast.deps, { bodyLimit: 64 });
+    const limited = await world.side({ bodyLimit: 64 });
     const text = body([`${NAME}@1.0.0`, `${NAME}@1.1.0`, `${NAME}@1.2.0`]);
     const a = await post(`${limited.url}/v1/status`, text, reader());
     expect(limited.fallbacks).toBe(1);
@@ -253,7 +223,7 @@ describe('the status hot path', () => {
   });
 
   it('shares the rate limits with the Hono app: a client over its limit is refused by it', async () => {
-    const limited = await side(true, fast.deps, { rateLimitPerAddress: 2 });
+    const limited = await world.side({ rateLimitPerAddress: 2 });
     const text = body([`${NAME}@1.0.0`]);
     expect((await post(`${limited.url}/v1/status`, text, reader())).status).toBe(200);
     expect((await post(`${limited.url}/v1/status`, '{', reader())).status).toBe(400);
@@ -264,7 +234,7 @@ describe('the status hot path', () => {
   });
 
   it('steps aside when CORS origins are configured (the Hono app negotiates them)', async () => {
-    const cors = await side(true, fast.deps, { corsOrigins: ['https://app.example'] });
+    const cors = await world.side({ corsOrigins: ['https://app.example'] });
     const r = await post(`${cors.url}/v1/status`, body([`${NAME}@1.0.0`]), { ...reader(), origin: 'https://app.example' });
     expect(r.status).toBe(200);
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example');

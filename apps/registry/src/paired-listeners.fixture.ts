@@ -1,16 +1,23 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
+import { openStore, type Store } from '@sigil/db';
 import { manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
-import { weatherManifest } from '@sigil/testing';
+import { createTestStore, weatherManifest } from '@sigil/testing';
 import { pino } from 'pino';
 import { createApp } from './app.js';
+import { DEFAULT_SETTINGS } from './config.js';
 import type { Deps } from './deps.js';
 import { createFront, unreadableRequest, type Front } from './front.js';
+import { loadRegistryKeys } from './keys.js';
+import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
-import { createToken } from './services/create-token.js';
+import { bootstrapAdmin, createToken } from './services/create-token.js';
 
 /**
  * For the tests that hold a hot path (fast-reads.ts, fast-status.ts) equal to the Hono app: one
@@ -86,4 +93,50 @@ export async function seedVersionStates(deps: Deps, admin: string): Promise<{ pu
     if (version === '1.3.0') await send(`${v}/rejections`, alice, { reason: 'no' });
   }
   return { publisher, reader, revoked: revoked.token };
+}
+
+/** Both sides of a comparison on one seeded database (see `openPairedWorld`). */
+export interface PairedWorld {
+  database: Store;
+  /** The hot path in front of the app, and the app alone. */
+  fast: PairedListener;
+  hono: PairedListener;
+  tokens: { publisher: string; reader: string; revoked: string };
+  /** One more hot-path side on the same database, with other settings; closed with the others. */
+  side(settings: Partial<Deps['settings']>): Promise<PairedListener>;
+  /** Closes every side and the database, drops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * A registry database in a fresh directory named from `prefix` (SQLite, or PostgreSQL under
+ * SIGIL_TEST_DIALECT), anonymous reads allowed, `admin` bootstrapped and `seedVersionStates`
+ * written; `prepare` then runs on it before the two sides, `hotPath`'s and the app's, start.
+ */
+export async function openPairedWorld(hotPath: HotPath, prefix: string, admin: string, prepare?: (deps: Deps) => Promise<unknown>): Promise<PairedWorld> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const store = await createTestStore(dir);
+  const database = await openStore(store);
+  const sides: PairedListener[] = [];
+  const close = async () => {
+    await Promise.all(sides.map((s) => new Promise((ok) => s.server.close(ok))));
+    await database.close();
+    await store.drop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const deps: Deps = { db: database.db, keys: await loadRegistryKeys(join(dir, 'keys')), settings: { ...DEFAULT_SETTINGS, anonymousRead: true }, logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
+    await bootstrapAdmin(deps, admin);
+    const tokens = await seedVersionStates(deps, admin);
+    await prepare?.(deps);
+    const side = async (fast: boolean, settings: Partial<Deps['settings']> = {}) => {
+      const s = await startPairedListener(fast ? hotPath : undefined, deps, settings);
+      sides.push(s);
+      return s;
+    };
+    return { database, fast: await side(true), hono: await side(false), tokens, side: (settings) => side(true, settings), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
