@@ -657,3 +657,37 @@ describe('a version read as stored JSON text', () => {
     // Every stored version (over a thousand after the shadowing test), each read twice: slow on a loaded machine.
   }, 60_000);
 });
+
+describe('when a signer is removed from the allowlist while its versions wait for review', () => {
+  it('refuses to approve them (SIGNER_NOT_ALLOWED), writing nothing, and approves again once the signer is back', async () => {
+    const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+    const oldKey = generateKeyPair();
+    const newKey = generateKeyPair();
+    const put = (keys: Array<{ publicKeyPem: string }>) => call('/v1/allowlist/io.github.rotate', auth(ADMIN, { ...json({ signers: keys.map((k) => ({ publicKey: k.publicKeyPem })) }), method: 'PUT' }));
+    expect((await put([oldKey])).status).toBe(200);
+    const ci = (await createToken(deps, admin, { principal: 'rotate-ci', role: 'publisher', namespaces: ['io.github.rotate'] })).token;
+    const m = weatherManifest({ name: 'io.github.rotate/weather', version: '1.0.0' });
+    expect((await call('/v1/publish', auth(ci, json(await publishBody(m, oldKey))))).status).toBe(201);
+    // The key is found compromised: the admin replaces it.
+    expect((await put([newKey])).status).toBe(200);
+    const approval = await signApprovalStatement({ name: m.name, version: m.version, digest: manifestDigest(m) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+    const path = '/v1/servers/io.github.rotate/weather/versions/1.0.0/approvals';
+    const before = await snapshot();
+    const refused = await call(path, auth(t.alice, json({ bundle: approval })));
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('SIGNER_NOT_ALLOWED');
+    expect(await snapshot()).toBe(before);
+    // No entry covering the namespace at all.
+    expect((await call('/v1/allowlist/io.github.rotate', auth(ADMIN, { method: 'DELETE' }))).status).toBe(204);
+    const gone = await snapshot();
+    const none = await call(path, auth(t.alice, json({ bundle: approval })));
+    expect(none.status).toBe(403);
+    expect(none.body.code).toBe('NAMESPACE_NOT_ALLOWED');
+    expect(await snapshot()).toBe(gone);
+    // Allowed again: the approval counts.
+    expect((await put([newKey, oldKey])).status).toBe(200);
+    const approved = await call(path, auth(t.alice, json({ bundle: approval })));
+    expect(approved.status).toBe(201);
+    expect(approved.body.status).toBe('approved');
+  });
+});

@@ -1,5 +1,5 @@
-import { appendAudit, approvalByReviewerOrKey, approvalsOf, insertApproval, listReviewers, setVersionStatus, versionOf } from '@sigil/db';
-import { canonicalJson, manifestDigest, sha256, type Manifest, type VersionRecord } from '@sigil/manifest';
+import { appendAudit, approvalByReviewerOrKey, approvalsOf, insertApproval, listAllowlist, listReviewers, setVersionStatus, versionOf, type Executor, type VersionRow } from '@sigil/db';
+import { canonicalJson, manifestDigest, mostSpecificPattern, sha256, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, verifyApprovalBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -14,7 +14,10 @@ import { requireVersion, versionRecord } from './views.js';
  * Separation of duties: neither the publishing principal nor the manifest's signer may approve
  * (SELF_APPROVAL). A version needs one approval, or the high-risk setting's count of distinct
  * reviewers when it is high-risk; it stays pending until then. Decided versions refuse
- * (ALREADY_DECIDED). Verification runs before the write transaction.
+ * (ALREADY_DECIDED). The manifest's signer must still be allowed in the namespace: a key the
+ * admin removed from the allowlist since the publish signs nothing that becomes approved
+ * (SIGNER_NOT_ALLOWED, or NAMESPACE_NOT_ALLOWED when no entry covers it). Verification runs
+ * before the write transaction.
  */
 export async function approveVersion(deps: Deps, actor: Principal, name: string, version: string, bundle: Record<string, unknown>): Promise<VersionRecord> {
   const row = await requireVersion(deps, name, version);
@@ -52,6 +55,7 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
     const current = (await versionOf(tx, name, version))!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
     if (await approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
+    await requireSignerAllowed(tx, current);
     const count = (await approvalsOf(tx, current.id)).length + 1;
     const needed = current.risk === 'high' ? deps.settings.highRiskApprovals : 1;
     // The audit event first: the database refuses an approval or a status change without it.
@@ -66,4 +70,26 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
   });
   await logAppended(deps);
   return versionRecord(deps, updated);
+}
+
+/**
+ * Refuses to approve a version whose manifest signer is no longer in the allowlist entry that
+ * covers its namespace (read in the write transaction, so an allowlist change cannot slip in
+ * between): removing a compromised key must also stop what it already published and is
+ * still waiting for review.
+ */
+async function requireSignerAllowed(tx: Executor, row: VersionRow): Promise<void> {
+  const entries = await listAllowlist(tx);
+  const pattern = mostSpecificPattern(
+    entries.map((e) => e.pattern),
+    row.server,
+  );
+  if (pattern === undefined) throw new ServiceError('NAMESPACE_NOT_ALLOWED', `no allowlist entry covers the namespace of ${row.server} any more; ${row.server}@${row.version} cannot be approved`);
+  const allowed = entries
+    .find((e) => e.pattern === pattern)!
+    .signers.some((s) => (s.kind === 'key' ? row.signerKind === 'key' && s.fingerprint === row.signerFingerprint : row.signerKind === 'certificate' && s.value === row.signerIdentity));
+  if (!allowed) {
+    const who = row.signerKind === 'certificate' ? row.signerIdentity : row.signerFingerprint;
+    throw new ServiceError('SIGNER_NOT_ALLOWED', `${row.server}@${row.version} was signed by ${who}, which is no longer allowed in ${pattern}; it cannot be approved (reject it, or publish a new version signed by an allowed signer)`);
+  }
 }
