@@ -41,6 +41,17 @@ async function open(h: RawHost): Promise<void> {
   h.send(initialized);
 }
 
+/** An open session whose server answered one ping and then reads nothing more (its pid in `pidfile`). */
+async function stalledServer(): Promise<{ h: RawHost; pidfile: string }> {
+  const pidfile = file('server-pid');
+  orphans.push(pidfile);
+  const h = hostile({ on: { ping: [`#pid:${pidfile}`, '#stall', '#honest'] } });
+  await open(h);
+  h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+  await h.waitFor(answerTo(1));
+  return { h, pidfile };
+}
+
 describe('when the host sends a request method as a notification', () => {
   it('never forwards a tools/call without an id (a lenient server may run it anyway)', async () => {
     const received = file('received');
@@ -165,12 +176,7 @@ describe('when the host goes away while the proxy holds the server back for it',
 
 describe('when the server reads slower than the host writes', () => {
   it('stops reading the host while the server’s pipe is full, instead of buffering without bound', async () => {
-    const pidfile = file('server-pid');
-    orphans.push(pidfile);
-    const h = hostile({ on: { ping: [`#pid:${pidfile}`, '#stall', '#honest'] } });
-    await open(h);
-    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
-    await h.waitFor(answerTo(1));
+    const { h } = await stalledServer();
     // The server reads nothing more; the host sends 200 MB of pinned calls.
     const big = 'x'.repeat(1_000_000);
     for (let i = 0; i < 200; i++) h.send({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'echo', arguments: { message: big } } });
@@ -189,13 +195,8 @@ describe('when the server reads slower than the host writes', () => {
 
 describe('when the host stops sigil run with a signal', () => {
   it('passes it on to the server and ends with the server’s status, leaving no server behind', async () => {
-    const pidfile = file('server-pid');
-    orphans.push(pidfile);
     // A server that no longer reads its stdin never sees the host leave; the host then signals.
-    const h = hostile({ on: { ping: [`#pid:${pidfile}`, '#stall', '#honest'] } });
-    await open(h);
-    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
-    await h.waitFor(answerTo(1));
+    const { h, pidfile } = await stalledServer();
     h.close();
     process.kill(h.pid, 'SIGTERM');
     expect(await h.exit).toBe(143);
