@@ -30,6 +30,11 @@ export interface HostileRelay {
   mode: RelayMode;
   /** The last status answer forwarded from the registry. */
   lastStatus?: Buffer;
+  /**
+   * Holds the next request whose path matches until `open()` (whatever the mode): `arrived`
+   * resolves when it is held, so a test orders two hosts' steps by events, not by time.
+   */
+  gate(path: RegExp): { arrived: Promise<void>; open: () => void };
   /** Stops listening (connections are then refused) until `start()`. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -58,12 +63,33 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
       relay.url = `http://127.0.0.1:${port}`;
     },
     close: () => relay.stop(),
+    gate: (path) => {
+      let arrive!: () => void;
+      let open!: () => void;
+      const arrived = new Promise<void>((r) => (arrive = r));
+      const opened = new Promise<void>((r) => (open = r));
+      gates.push({ path, arrive, opened });
+      return { arrived, open };
+    },
   };
+  const gates: Array<{ path: RegExp; arrive: () => void; opened: Promise<void> }> = [];
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const held = gates.findIndex((g) => g.path.test(req.url!));
+      if (held >= 0) {
+        const [gate] = gates.splice(held, 1);
+        gate!.arrive();
+        return void gate!.opened.then(() => answer(req, res, chunks));
+      }
+      answer(req, res, chunks);
+    });
+  }
+
+  function answer(req: IncomingMessage, res: ServerResponse, chunks: Buffer[]): void {
+    {
       const mode = relay.mode;
       if (mode.kind === 'silent') return; // never answers
       if (mode.kind === 'drop' && req.url!.startsWith(mode.prefix)) return void req.socket.destroy();
@@ -123,7 +149,7 @@ export async function startHostileRelay(upstream: string): Promise<HostileRelay>
         });
       });
       upstreamRequest.end(sent);
-    });
+    }
   }
 
   await relay.start();

@@ -1,17 +1,27 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
 import type { TrustedLog } from '@sigil/signing/verify';
+import { checkLogExtension } from '@sigil/tlog';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { readBoundedText, writeJsonAtomic, writeTextAtomic } from './lockfile.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
-import { checkLogged, openLogCheckpoint, type LogCheckpoint } from './log-check.js';
+import { checkLogged, logRefusal, openLogCheckpoint, type LogCheckpoint } from './log-check.js';
 import type { VerifiedVersion } from './verify-version.js';
 
 /** A signed note is at most 256 KiB (C2SP signed-note bound kept by @sigil/tlog). */
 const MAX_CHECKPOINT_BYTES = 256 * 1024;
 const MAX_PROOF_BYTES = 8 * 1024 * 1024;
+/** Times the floor may move under one process storing its own checkpoint before it gives up. */
+const MAX_ADVANCE_TURNS = 16;
+/** Age past which `checkpoint.lock` was left by a process that died holding it. */
+const STALE_LOCK_MS = 30_000;
+
+function sameTree(a: LogCheckpoint, b: LogCheckpoint): boolean {
+  const [x, y] = [a.verified.checkpoint, b.verified.checkpoint];
+  return a.log.logId.equals(b.log.logId) && x.size === y.size && Buffer.from(x.root).equals(Buffer.from(y.root));
+}
 
 /**
  * A locked version's log proofs as stored beside its record: the checkpoint they were verified
@@ -67,6 +77,88 @@ export class CheckpointStore {
         undefined,
         e,
       );
+    }
+  }
+
+  /**
+   * Moves the floor to `next`, a checkpoint this process accepted against `base` (the stored
+   * checkpoint it read before; undefined: none). Another process of this host (two `sigil run`
+   * started together) may have stored another checkpoint meanwhile, maybe shown another fork of
+   * the log: each accepted tree alone extends `base`, so the two must be related here, or the
+   * host would have seen a split view and kept no trace of it. So the stored checkpoint is read
+   * again: when it moved, `next` must be a prefix of it (it is kept) or extend it (`next` is
+   * stored), each proved with an RFC 9162 consistency proof from `prove`; a fork is
+   * `LOG_INCONSISTENT`, and the stored one stays the floor. The last read and the write happen
+   * under `checkpoint.lock`, so every checkpoint stored extends the one stored before it (what
+   * the offline check of stored proofs relies on).
+   * @throws ResolveError `LOG_INCONSISTENT`, `STORE_INVALID`
+   */
+  async advance(next: LogCheckpoint, base: LogCheckpoint | undefined, logs: readonly TrustedLog[], prove: (from: number, to: number) => Promise<Uint8Array[]>): Promise<void> {
+    // Each turn either ends or starts from a checkpoint another process stored since the last one.
+    for (let expected = base, turn = 0; turn < MAX_ADVANCE_TURNS; turn++) {
+      if (expected && sameTree(expected, next)) return; // unchanged: whatever is stored since extends it
+      const current = await this.checkpoint(logs);
+      if (current && !(expected && sameTree(current, expected))) {
+        if (await this.related(current, next, prove)) return;
+        expected = current;
+        continue;
+      }
+      if (!current) expected = undefined; // none (or removed by hand after a key rotation): the first again
+      const wrote = await this.locked(async () => {
+        const again = await this.checkpoint(logs);
+        if (again === undefined ? expected !== undefined : !(expected && sameTree(again, expected))) return false;
+        await this.writeCheckpoint(next.verified.envelope);
+        return true;
+      });
+      if (wrote) return;
+    }
+    throw ResolveError.of('', 'STORE_INVALID', `the stored log checkpoint ${this.checkpointPath} changed ${MAX_ADVANCE_TURNS} times while this process was storing its own`);
+  }
+
+  /**
+   * How `next` relates to `current`, a checkpoint another process stored: true when `current`
+   * extends it (keep `current`), false when `next` extends `current` (store `next`).
+   * @throws ResolveError `LOG_INCONSISTENT` (a fork: neither extends the other)
+   */
+  private async related(current: LogCheckpoint, next: LogCheckpoint, prove: (from: number, to: number) => Promise<Uint8Array[]>): Promise<boolean> {
+    if (!current.log.logId.equals(next.log.logId)) {
+      throw ResolveError.of('', 'LOG_INCONSISTENT', 'another process of this host stored a log checkpoint signed by another log key meanwhile; after a deliberate log key rotation, remove the stored checkpoint');
+    }
+    const [a, b] = [current.verified.checkpoint, next.verified.checkpoint];
+    const [older, newer] = a.size >= b.size ? [b, a] : [a, b];
+    const proof = newer.size > older.size ? await prove(older.size, newer.size) : [];
+    try {
+      checkLogExtension(older, newer, proof);
+    } catch (e) {
+      logRefusal(e, `another process of this host stored the log tree of size ${a.size} meanwhile, and this one was shown a tree of size ${b.size}: `);
+    }
+    return a.size >= b.size;
+  }
+
+  /** Runs `section` holding `checkpoint.lock` (created exclusively; one older than {@link STALE_LOCK_MS} was left by a process that died in it). */
+  private async locked<T>(section: () => Promise<T>): Promise<T> {
+    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+    const path = join(this.cacheDir, 'checkpoint.lock');
+    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+      try {
+        const handle = await open(path, 'wx', STORE_FILE_MODE);
+        await handle.close();
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
+      }
+      const age = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      // The section only reads and renames local files: a lock this old belongs to a dead process.
+      if (age > STALE_LOCK_MS) await unlink(path).catch(() => undefined);
+      else await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    try {
+      return await section();
+    } finally {
+      await unlink(path).catch(() => undefined);
     }
   }
 

@@ -19,6 +19,8 @@ export interface LogCheckpoint {
 /** What the registry showed, once the checkpoint was accepted: the tree, and each version's entries in it. */
 export interface LogView {
   checkpoint: LogCheckpoint;
+  /** The stored checkpoint it was checked against (undefined: none was stored). */
+  floor: LogCheckpoint | undefined;
   /** `first`: nothing was stored; `unchanged`: the stored tree again; `extended`: proved an extension of it. */
   change: 'first' | 'unchanged' | 'extended';
   entries: Map<string, LogProofEntry[]>;
@@ -91,9 +93,15 @@ async function postProofs(options: RegistryOptions, refs: readonly string[], siz
   return parsed.data;
 }
 
-async function fetchConsistency(options: RegistryOptions, from: number, to: number): Promise<Uint8Array[]> {
+/** The registry's RFC 9162 consistency proof from the tree of `from` leaves to the one of `to` (verified by the caller). */
+export async function fetchConsistency(options: RegistryOptions, from: number, to: number): Promise<Uint8Array[]> {
   const url = `${options.policy.registryUrl}/v1/log/consistency?from=${from}&to=${to}`;
   const response = await fetchJson(url, { token: options.token }, { ...DEFAULT_FETCH_LIMITS, ...options.limits });
+  // `to` is the size of a checkpoint the log key signed: a registry that says it has no such tree
+  // (404, 422: beyond its newest) shows a log that does not extend what it signed.
+  if (response.status === 404 || response.status === 422) {
+    throw ResolveError.of('', 'LOG_INCONSISTENT', `the transparency log: the registry gives no consistency proof from its tree of size ${from} to its tree of size ${to} (HTTP ${response.status}), though its log key signed both`, { status: response.status });
+  }
   if (response.status !== 200) throw httpRefusal('', url, response);
   const parsed = LogConsistencyProof.safeParse(response.json);
   if (!parsed.success || parsed.data.from !== from || parsed.data.to !== to) {
@@ -102,9 +110,10 @@ async function fetchConsistency(options: RegistryOptions, from: number, to: numb
   return parsed.data.hashes.map((h) => decodeBase64(h) ?? new Uint8Array(0));
 }
 
-function logRefusal(e: unknown): never {
-  if (e instanceof TlogError && (e.code === 'LOG_INCONSISTENT' || e.code === 'LOG_ROLLBACK')) throw ResolveError.of('', e.code, `the transparency log: ${e.message}`, undefined, e);
-  throw ResolveError.of('', 'LOG_INCONSISTENT', `the transparency log: ${(e as Error).message}`, undefined, e);
+/** A refusal of `checkLogExtension` as the resolver's own code (`LOG_ROLLBACK`, else `LOG_INCONSISTENT`). */
+export function logRefusal(e: unknown, context = ''): never {
+  if (e instanceof TlogError && (e.code === 'LOG_INCONSISTENT' || e.code === 'LOG_ROLLBACK')) throw ResolveError.of('', e.code, `the transparency log: ${context}${e.message}`, undefined, e);
+  throw ResolveError.of('', 'LOG_INCONSISTENT', `the transparency log: ${context}${(e as Error).message}`, undefined, e);
 }
 
 /**
@@ -163,7 +172,7 @@ export async function settleLogView(options: RegistryOptions, logs: readonly Tru
       entries.set(e.ref, list);
     }
   }
-  return { checkpoint: newest, change, entries };
+  return { checkpoint: newest, floor: stored, change, entries };
 }
 
 /** Strict standard base64: undefined unless it re-encodes to the same text. */

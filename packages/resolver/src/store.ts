@@ -6,7 +6,7 @@ import { VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
-import { checkLogged, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
+import { checkLogged, fetchConsistency, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
 import { readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
 import { judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
@@ -368,16 +368,13 @@ export class HostTrustStore {
 
   /**
    * The accepted checkpoint (when it moved), then each version's proofs in its tree. Another
-   * process of this host (`sigil run` of another server) may have stored a newer checkpoint
-   * meanwhile: it is then kept (looked at again just before writing), so the floor does not move
-   * back and the proofs that process stored stay within it.
+   * process of this host (`sigil run` of another server) may have stored another checkpoint
+   * meanwhile: `advance` relates the two with a consistency proof (a fork is `LOG_INCONSISTENT`)
+   * and keeps the larger, so the floor never moves back and the proofs stay within it.
    */
   private async writeLog(log: LogView, verified: readonly VerifiedVersion[], proofs: Map<string, LogProofEntry[]>): Promise<void> {
     const envelope = log.checkpoint.verified.envelope;
-    if (log.change !== 'unchanged') {
-      const current = await this.log.checkpoint(pinnedLogs(this.options.policy)).catch(() => undefined);
-      if (!current || current.verified.checkpoint.size < log.checkpoint.verified.checkpoint.size) await this.log.writeCheckpoint(envelope);
-    }
+    await this.log.advance(log.checkpoint, log.floor, pinnedLogs(this.options.policy), (from, to) => fetchConsistency(this.options, from, to));
     await Promise.all(verified.map((v) => this.log.writeProof(v.digest, { checkpoint: envelope, entries: proofs.get(v.name) ?? [] })));
   }
 
