@@ -8,7 +8,16 @@ import { readCheckpoint, readConsistencyProof, readInclusionProof, readTileResou
 
 /** Tiles and checkpoints below a signed size never change: cache them for a year. */
 const IMMUTABLE = { 'cache-control': 'public, max-age=31536000, immutable' };
-const size = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * A tree size or leaf index in a query: decimal digits without a sign, spaces, exponent or leading
+ * zero, at most 2^53 - 1. `z.coerce.number()` took '' as 0 and '1e1', '0x1', ' 1' as numbers, so
+ * one size had many spellings.
+ */
+const size = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,15})$/, 'a decimal integer without sign or leading zeros')
+  .transform(Number)
+  .refine((n) => Number.isSafeInteger(n), 'at most 2^53 - 1');
 
 const Proof = z.object({
   logIndex: z.number().int(),
@@ -101,7 +110,9 @@ export function logRoutes(deps: Deps) {
   });
   // Tile paths span several segments (`tile/1/x001/234.p/17`): one wildcard route, parsed strictly.
   app.get('/tile/*', async (c) => {
-    const path = c.req.path.slice(c.req.path.indexOf('/tile/') + 1);
+    // The raw path, not the decoded one: `tile/0/%30%30%30` is not a spelling of `tile/0/000`.
+    const raw = new URL(c.req.url).pathname;
+    const path = raw.slice(raw.indexOf('/tile/') + 1);
     const bytes = await readTileResource(deps, path);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream', ...IMMUTABLE });
   });

@@ -73,7 +73,11 @@ export async function readTileResource(deps: Deps, path: string): Promise<Uint8A
 /** How `GET /v1/log/proof?leaf=` names a leaf: its index, its leaf hash (64 hex), or `name@version` (the manifest's dsse entry). */
 async function findLeaf(deps: Deps, leaf: string): Promise<LogEntryRow> {
   let row: LogEntryRow | undefined;
-  if (/^(0|[1-9][0-9]{0,15})$/.test(leaf)) row = await logEntryAt(deps.db, Number(leaf));
+  if (/^(0|[1-9][0-9]{0,15})$/.test(leaf)) {
+    // Past 2^53 - 1 a number no longer holds the index asked for (9007199254740993 reads as ...992).
+    if (!Number.isSafeInteger(Number(leaf))) throw new ServiceError('REQUEST_INVALID', 'a leaf index is at most 2^53 - 1');
+    row = await logEntryAt(deps.db, Number(leaf));
+  }
   else if (/^(sha256:)?[0-9a-f]{64}$/.test(leaf)) row = await logEntryByLeafHash(deps.db, Buffer.from(leaf.replace(/^sha256:/, ''), 'hex'));
   else if (/^[^@\s]{1,300}@[^@\s]{1,100}$/.test(leaf)) row = (await logEntriesFor(deps.db, leaf, 'manifest')).find((e) => e.form === 'dsse');
   else throw new ServiceError('REQUEST_INVALID', 'leaf is a leaf index, a leaf hash (64 hex digits) or name@version');
