@@ -2,9 +2,10 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import { mostSpecificPattern, namespacePatternProblem, parseReference, type Manifest } from '@sigil/manifest';
 import { publicKeyFingerprint, SignerPolicy, SigningError, type TrustedRootJson, verifyManifestBundle } from '@sigil/signing/verify';
-import { checkEntryForEnvelope, encodeTileIndex, equalHashes, type EntryBody, type Hash, hashLeaf, HASH_SIZE, merkleTreeHash, parseEntryBody, parseEntryBundle, TILE_WIDTH, TlogError } from '@sigil/tlog';
+import { acceptCheckpoint, checkEntryForEnvelope, consistencyProof, encodeTileIndex, equalHashes, type EntryBody, type Hash, hashLeaf, HASH_SIZE, MemoryHashStore, merkleTreeHash, openCheckpoint, parseEntryBody, parseEntryBundle, TILE_WIDTH, TlogError } from '@sigil/tlog';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
+import { readBounded, writeAtomic } from '../files.js';
 import { callRegistry } from '../http.js';
 import { fetchBytes, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from '../log-reads.js';
 
@@ -123,21 +124,35 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
     .command('monitor')
     .description('list the log entries of a namespace since a size; exit 1 when a signer is not allowed (run it in CI to learn of a key compromise)')
     .requiredOption('--namespace <pattern>', 'namespace pattern, e.g. io.github.acme or io.github.*')
-    .option('--since <size>', 'the tree size already monitored (the `size` a previous run printed)', '0')
+    .option('--since <size>', 'the tree size already monitored (the `size` a previous run printed); --checkpoint is safer')
+    .option('--checkpoint <file>', 'the signed checkpoint of the last run that passed, kept between runs: the run starts from its size, refuses a log that does not extend it (LOG_INCONSISTENT), and stores the new one when it passes')
     .option('--policy <file>', 'trust policy whose publishers say who may sign (default: the registry allowlist, which needs an admin or security token)')
     .option('--trusted-root <file>', "pinned trusted root listing the log (default: the registry's /v1/trusted-root)")
-    .action(async (opts: { namespace: string; since: string; policy?: string; trustedRoot?: string }) => {
+    .action(async (opts: { namespace: string; since?: string; checkpoint?: string; policy?: string; trustedRoot?: string }) => {
       const problem = namespacePatternProblem(opts.namespace);
       if (problem) throw new CliError('USAGE', `--namespace: ${problem}`, [], 2);
-      if (!/^(0|[1-9][0-9]{0,15})$/.test(opts.since) || !Number.isSafeInteger(Number(opts.since))) throw new CliError('USAGE', '--since is a tree size (a non-negative integer)', [], 2);
-      const since = Number(opts.since);
+      if (opts.since !== undefined && opts.checkpoint !== undefined) throw new CliError('USAGE', '--since and --checkpoint both say where to start: give one (--checkpoint starts from the size of the checkpoint it holds)', [], 2);
+      if (opts.since !== undefined && (!/^(0|[1-9][0-9]{0,15})$/.test(opts.since) || !Number.isSafeInteger(Number(opts.since)))) throw new CliError('USAGE', '--since is a tree size (a non-negative integer)', [], 2);
       const { log: theLog, root: trustedRoot } = await trustedLogOf(ctx, opts.trustedRoot);
-      const { checkpoint: cp } = await openLatestCheckpoint(ctx, theLog);
+      // The floor: the exact signed note a previous run stored, opened with the pinned log key.
+      const floor = opts.checkpoint === undefined ? undefined : await readFloor(opts.checkpoint);
+      const floorSize = floor === undefined ? undefined : refuseTlog(() => openCheckpoint(floor, theLog.verifier, { origin: theLog.origin })).checkpoint.size;
+      const since = floorSize ?? Number(opts.since ?? '0');
+      const latest = await openLatestCheckpoint(ctx, theLog);
+      const cp = latest.checkpoint;
       if (since > cp.size) throw new CliError('LOG_ROLLBACK', `the signed log holds ${cp.size} entries, fewer than the ${since} already monitored: it shrank, or this is another log`);
       if (cp.size > LOG_LIMITS.maxEntries) throw new CliError('LOG_TOO_LARGE', `the log holds ${cp.size} entries; this command reads at most ${LOG_LIMITS.maxEntries}`);
       const { leaves, bodies } = await readLeaves(ctx, cp.size, since);
       const root = merkleTreeHash(leaves);
       if (!equalHashes(root, cp.root)) throw new CliError('LOG_INCONSISTENT', `the log's entries hash to ${b64(root)}, but the signed checkpoint says ${b64(cp.root)}`);
+      if (floor !== undefined) {
+        // The hashes below the floor came from the registry, authenticated only by the new root:
+        // without this, a log rewritten below the floor (a fork) would be re-derived and pass. The
+        // consistency proof is computed from those authenticated leaves; @sigil/tlog decides.
+        const tree = new MemoryHashStore();
+        for (const leaf of leaves) tree.append(leaf);
+        refuseTlog(() => acceptCheckpoint({ stored: floor, next: latest.envelope, proof: consistencyProof(since, cp.size, tree), logVerifier: theLog.verifier, origin: theLog.origin }));
+      }
 
       const signed = [...bodies].filter(([, body]) => !isEvent(body));
       if (signed.length > MAX_ATTRIBUTED) throw new CliError('LOG_TOO_LARGE', `${signed.length} signature entries since ${since}; monitor at most ${MAX_ATTRIBUTED} per run (raise --since)`);
@@ -203,9 +218,21 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
         ...unattributed.map((e) => `${e.logIndex}\t${e.kind}\t${e.form}\t${e.subject}\tUNATTRIBUTED: ${e.reason ?? ''}`),
         `${cp.origin}: ${found.length} entr${found.length === 1 ? 'y' : 'ies'} of ${opts.namespace} in [${since}, ${cp.size}), root ${b64(cp.root)} re-derived; ${ok ? 'every manifest signer is allowed' : `${code}: ${refused.length} signer(s) not allowed, ${unattributed.length} entr(ies) not attributable`}; next: --since ${cp.size}`,
       ];
+      // The floor moves only on a run that passed: a refused entry is reported again next time.
+      if (ok && opts.checkpoint !== undefined) await writeAtomic(opts.checkpoint, latest.envelope);
       ctx.out.result({ ok, ...(code ? { code } : {}), origin: cp.origin, namespace: opts.namespace, since, size: cp.size, root: b64(cp.root), entries: found, unattributed }, lines.join('\n'));
       ctx.exitCode = ok ? 0 : 1;
     });
+}
+
+/** The stored floor's exact text; none on the first run (the file does not exist yet). */
+async function readFloor(path: string): Promise<string | undefined> {
+  try {
+    return Buffer.from(await readBounded(path, LOG_LIMITS.checkpointBytes)).toString('utf8');
+  } catch (e) {
+    if (e instanceof CliError && e.code === 'FILE_NOT_FOUND') return undefined;
+    throw e;
+  }
 }
 
 function isEvent(body: Uint8Array): boolean {
