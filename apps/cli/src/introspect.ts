@@ -7,7 +7,8 @@ import { CliError } from './errors.js';
 export type ServerTarget = { command: string; args: string[] } | { url: string };
 
 export interface Introspection {
-  serverInfo: { name: string; version: string; title?: string };
+  /** The identity the server gave (`undefined` when a modern server gave none: it is a SHOULD there). */
+  serverInfo: { name: string; version: string; title?: string } | undefined;
   instructions: string | undefined;
   tools: Tool[];
   /** Tool fields outside the manifest format that were left out, as `tool.field`. */
@@ -63,11 +64,14 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   const where = 'url' in target ? target.url : [target.command, ...target.args].join(' ');
   try {
     await client.connect(transport, { signal: controller.signal, timeout: remaining() });
-    const serverInfo = client.getServerVersion() ?? { name: 'unknown', version: '0.0.0' };
+    const serverInfo = client.getServerVersion();
     const instructions = client.getInstructions();
-    const { tools, dropped } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { signal: controller.signal, timeout: remaining() }));
+    // Page by page with the client's plain request, not listTools(): a 2.x client's listTools() walks
+    // every page itself (silently stopping where a cursor repeats with the same page), so the
+    // shared helper's bounds (pages, tools, cursor loops and lengths) would never see the pages.
+    const { tools, dropped } = await collectToolPages((cursor) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { signal: controller.signal, timeout: remaining() }));
     const protocol = { era: client.getProtocolEra() ?? 'legacy', version: client.getNegotiatedProtocolVersion() };
-    return { serverInfo: { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol };
+    return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol };
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
     if (cause instanceof ResolveError) throw new CliError('SERVER_INVALID', cause.message, [], 1, { cause });

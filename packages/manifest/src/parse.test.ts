@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest, refusalCode } from './index.js';
+import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest, refusalCode, SERVER_INFO_META_KEY } from './index.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 const base = (): Record<string, unknown> => JSON.parse(vectorText) as Record<string, unknown>;
@@ -159,6 +159,15 @@ describe('when the input is bad', () => {
 
   it.each(['[]', '"a string"', 'null', '42', 'true'])('refuses the non-object %s at the top', (text) => {
     expect(codes(text)).toEqual(['MANIFEST_INVALID']);
+  });
+
+  it('refuses a malformed serverInfo record (sigil run pins it), and accepts a well-formed one', () => {
+    for (const bad of [{ name: 'x' }, { name: '', version: '1' }, { name: 'x', version: '1', icons: [] }, 'x', { name: 'x', version: '1', title: 3 }]) {
+      const check = checkManifestValue({ ...base(), _meta: { [SERVER_INFO_META_KEY]: bad } });
+      expect(check.manifest).toBeUndefined();
+      expect(check.findings).toEqual([expect.objectContaining({ path: '/_meta/dev.sigil~1serverInfo', rule: 'MANIFEST_INVALID' })]);
+    }
+    expect(checkManifestValue({ ...base(), _meta: { [SERVER_INFO_META_KEY]: { name: 'weather', version: '1.2.0', title: 'Weather' } } }).manifest).toBeDefined();
   });
 
   it('refuses duplicate tool names', () => {

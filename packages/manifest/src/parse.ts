@@ -4,6 +4,7 @@ import { hasErrors, pointer, refusalCode, type Finding, type FindingCode } from 
 import { scanJson, utf8Length } from './json-scan.js';
 import { LIMITS, type Limits } from './limits.js';
 import { Manifest, Tool, TOOL_NAME_PATTERN, ToolJsonSchema } from './schema.js';
+import { SERVER_INFO_META_KEY, serverInfoProblem } from './server-info.js';
 
 /** Most findings reported for one document; the rest are summarised in one more finding. */
 export const MAX_FINDINGS = 100;
@@ -264,10 +265,14 @@ function issueFindings(issue: z.core.$ZodIssue): Finding[] {
 
 function limitFindings(manifest: Record<string, unknown>, limits: Limits): Finding[] {
   const findings: Finding[] = [];
-  const { tools, instructions } = manifest;
+  const { tools, instructions, _meta } = manifest;
   if (typeof instructions === 'string' && utf8Length(instructions) > limits.instructionsBytes) {
     findings.push(error('/instructions', 'INSTRUCTIONS_TOO_LONG', `the instructions are ${utf8Length(instructions)} bytes; the limit is ${limits.instructionsBytes}`));
   }
+  // `_meta` is open, but the identity `sigil run` pins is read from it: a malformed record is refused, not ignored.
+  const serverInfo = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>)[SERVER_INFO_META_KEY] : undefined;
+  const serverInfoFinding = serverInfo === undefined ? undefined : serverInfoProblem(serverInfo);
+  if (serverInfoFinding) findings.push(error(pointer(['_meta', SERVER_INFO_META_KEY]), 'MANIFEST_INVALID', serverInfoFinding));
   if (!Array.isArray(tools)) return findings;
   if (tools.length > limits.tools) {
     findings.push(error('/tools', 'TOOLS_TOO_MANY', `the manifest lists ${tools.length} tools; the limit is ${limits.tools}`));

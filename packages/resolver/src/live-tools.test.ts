@@ -3,7 +3,7 @@ import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdio } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { Manifest } from '@sigil/manifest';
+import { SERVER_INFO_META_KEY, type Manifest } from '@sigil/manifest';
 import { configurableServerPath, repoRoot } from '@sigil/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResolveError } from './errors.js';
@@ -60,6 +60,18 @@ describe('verifyLiveTools', () => {
       await expect(verifyLiveTools(client, more)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { removed: ['tool_x'] } } }] });
       const renamed = { ...manifest, tools: manifest.tools.map((t, i) => (i === 0 ? { ...t, name: 'get_item' } : t)) };
       await expect(verifyLiveTools(client, renamed)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { renamed: [{ from: 'get_item', to: 'tool_0' }] } } }] });
+    });
+
+    it('refuses a server that names itself otherwise than the pinned serverInfo, and accepts the pinned one', async () => {
+      const client = await connect({ TOOL_COUNT: '2' });
+      const manifest = await pinnedFrom(client);
+      const pin = (info: Record<string, string>): Manifest => ({ ...manifest, _meta: { [SERVER_INFO_META_KEY]: info } });
+      await expect(verifyLiveTools(client, pin({ name: 'configurable-test-server', version: '1.0.0' }))).resolves.toMatchObject({ serverInfo: { name: 'configurable-test-server' } });
+      await expect(verifyLiveTools(client, pin({ name: 'github', version: '1.0.0' }))).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { serverInfo: { pinned: { name: 'github' }, live: { name: 'configurable-test-server' } } } }] });
+      await expect(verifyLiveTools(client, pin({ name: 'configurable-test-server', version: '2.0.0' }))).rejects.toMatchObject({ code: 'TOOL_DRIFT' });
+      // A client that cannot say what the server gave cannot check the pin: refused, not passed.
+      const blind: ToolListingClient = { listTools: (p, o) => client.listTools(p, o), getInstructions: () => client.getInstructions() };
+      await expect(verifyLiveTools(blind, pin({ name: 'configurable-test-server', version: '1.0.0' }))).rejects.toMatchObject({ code: 'TOOL_DRIFT' });
     });
 
     it('refuses changed instructions', async () => {

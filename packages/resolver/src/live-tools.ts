@@ -1,4 +1,4 @@
-import { diffTools, toolsSetDigest, type Manifest, type Tool, type ToolsDiff } from '@sigil/manifest';
+import { diffTools, pinnedServerInfo, serverInfoDrift, toolsSetDigest, type Manifest, type Tool, type ToolsDiff } from '@sigil/manifest';
 import { ResolveError } from './errors.js';
 import { collectToolPages } from './tools-paging.js';
 
@@ -14,6 +14,8 @@ export interface ToolListingClient {
   /** 2.x clients: `modern` when the server answered `server/discover`. */
   getProtocolEra?(): 'legacy' | 'modern' | undefined;
   getNegotiatedProtocolVersion?(): string | undefined;
+  /** The `serverInfo` the server gave (both SDKs); checked when the manifest pins one. */
+  getServerVersion?(): { name: string; version: string; title?: string | undefined } | undefined;
 }
 
 export interface LiveToolsOptions {
@@ -27,6 +29,8 @@ export interface LiveTools {
   tools: Tool[];
   /** The protocol era and revision the client negotiated, when it says (2.x clients). */
   protocol?: { era: 'legacy' | 'modern'; version: string | undefined };
+  /** The identity the server gave, when the client says. */
+  serverInfo?: { name: string; version: string; title?: string | undefined } | undefined;
 }
 
 /** Reads every page of `tools/list`, bounded in pages and count, normalised for comparison. */
@@ -34,7 +38,8 @@ export async function listLiveTools(client: ToolListingClient, options: LiveTool
   const timeout = options.timeoutMs ?? 10_000;
   const { tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout }));
   const era = client.getProtocolEra?.();
-  return { instructions: client.getInstructions(), tools, ...(era ? { protocol: { era, version: client.getNegotiatedProtocolVersion?.() } } : {}) };
+  const serverInfo = client.getServerVersion?.();
+  return { instructions: client.getInstructions(), tools, ...(era ? { protocol: { era, version: client.getNegotiatedProtocolVersion?.() } } : {}), ...(serverInfo ? { serverInfo } : {}) };
 }
 
 /** Compares live tools and instructions with the pinned manifest; `undefined` when they match. */
@@ -60,6 +65,13 @@ export function compareLiveTools(manifest: Manifest, live: LiveTools): { diff: T
  */
 export async function verifyLiveTools(client: ToolListingClient, manifest: Manifest, options: LiveToolsOptions = {}): Promise<LiveTools> {
   const live = await listLiveTools(client, options);
+  // The identity first: a server naming itself as another is refused whatever its tools.
+  const pinned = pinnedServerInfo(manifest);
+  if (pinned) {
+    // A client that cannot say what the server gave is refused too: the pin cannot be checked.
+    const problem = client.getServerVersion ? (live.serverInfo === undefined ? undefined : serverInfoDrift(pinned, live.serverInfo)) : 'the client cannot tell which serverInfo the server gave';
+    if (problem) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', problem, { serverInfo: { pinned, live: live.serverInfo ?? null } });
+  }
   const drift = compareLiveTools(manifest, live);
   if (drift) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', driftSentence(drift.diff, drift.instructions !== undefined), drift);
   return live;

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { checkManifest, checkManifestValue, LIMITS, manifestDigest, refusalCode, serverNameProblem, toolsSetDigest, versionProblem, type Finding, type Manifest } from '@sigil/manifest';
+import { checkManifest, checkManifestValue, LIMITS, manifestDigest, refusalCode, SERVER_INFO_META_KEY, serverNameProblem, toolsSetDigest, versionProblem, type Finding, type Manifest } from '@sigil/manifest';
 import { CliError, UsageError } from '../errors.js';
 import { readBounded, writeAtomic } from '../files.js';
 import { introspect, type ServerTarget } from '../introspect.js';
@@ -95,13 +95,15 @@ export function registerManifest(program: Command, ctx: Context): void {
         const shown = tools.slice(0, 3).map(safeText).join(', ');
         ctx.out.note(`note: left out the ${safeText(field)} field of ${plural(tools.length, 'tool')} (${shown}${tools.length > 3 ? ', …' : ''}): not part of the manifest format`);
       }
-      const description = (opts.description ?? seen.serverInfo.title ?? `MCP server ${seen.serverInfo.name} ${seen.serverInfo.version}`).slice(0, 100);
+      const description = (opts.description ?? (seen.serverInfo?.title || (seen.serverInfo ? `MCP server ${seen.serverInfo.name} ${seen.serverInfo.version}` : `MCP server ${opts.name}`))).slice(0, 100);
       const doc: Record<string, unknown> = {
         $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
         name: opts.name,
         description,
         version: opts.version,
         ...(opts.url ? { remotes: [{ type: 'streamable-http', url: opts.url }] } : {}),
+        // The identity the server gave, pinned: `sigil run` holds the live server to it.
+        ...(seen.serverInfo ? { _meta: { [SERVER_INFO_META_KEY]: seen.serverInfo } } : {}),
         ...(seen.instructions !== undefined ? { instructions: seen.instructions } : {}),
         tools: seen.tools,
       };

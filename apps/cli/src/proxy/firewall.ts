@@ -1,7 +1,10 @@
 import type { Manifest } from '@sigil/manifest';
 import { collectToolPages } from '@sigil/resolver';
-import { IdMap, hostKey } from './ids.js';
+import { IdentityCheck } from './identity-check.js';
+import { IdMap } from './ids.js';
 import { classify, parseStrict, withId, type Classified, type JsonRpcId } from './message.js';
+import { callResultProblem } from './result-check.js';
+import { MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
 /**
@@ -16,7 +19,7 @@ import { ToolsCheck, type Drift } from './tools-check.js';
 export type FirewallState = 'starting' | 'verifying' | 'open' | 'closed';
 
 /** Codes Sigil answers or refuses with. */
-export type FirewallCode = 'TOOL_DRIFT' | 'TOOL_NOT_PINNED' | 'MESSAGE_INVALID' | 'BATCH_REFUSED' | 'MESSAGE_TOO_LARGE' | 'SERVER_UNREACHABLE' | 'HELD_LIMIT';
+export type FirewallCode = 'TOOL_DRIFT' | 'TOOL_NOT_PINNED' | 'MESSAGE_INVALID' | 'BATCH_REFUSED' | 'MESSAGE_TOO_LARGE' | 'SERVER_UNREACHABLE' | 'HELD_LIMIT' | 'RESULT_INVALID';
 
 /** JSON-RPC error numbers: the standard ones, then the implementation-defined server-error range. */
 const RPC: Record<FirewallCode, number> = {
@@ -27,6 +30,7 @@ const RPC: Record<FirewallCode, number> = {
   TOOL_NOT_PINNED: -32002,
   SERVER_UNREACHABLE: -32004,
   HELD_LIMIT: -32005,
+  RESULT_INVALID: -32006,
 };
 const PARSE_ERROR = -32700;
 
@@ -39,6 +43,7 @@ const REFUSED: Record<FirewallCode, string> = {
   MESSAGE_TOO_LARGE: 'the server sent a message over the size limit',
   SERVER_UNREACHABLE: 'the server could not be started',
   HELD_LIMIT: 'the server sent too much before its tools were checked',
+  RESULT_INVALID: 'the server answered a tool call with a result that is not a CallToolResult',
 };
 
 /** Most messages, and bytes, held in each direction while the firewall is not open. */
@@ -88,15 +93,19 @@ export class Firewall {
   private heldHostBytes = 0;
   private heldServerBytes = 0;
   private readonly ids = new IdMap();
-  /** Server-to-host requests awaiting the host's answer (typed keys). */
-  private readonly serverRequests = new Set<string>();
+  /** Server-to-host requests awaiting the host's answer, under proxy-owned ids. */
+  private readonly serverRequests = new ServerRequests();
+  /** A `tools/list_changed` that arrived while a check ran: one re-check follows it, however many came. */
+  private pendingListChanged: Obj | undefined;
   private readonly check: ToolsCheck;
+  private readonly identity: IdentityCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Legacy era: the proxy sent `notifications/initialized` itself, so the host's copy is dropped. */
   private dropHostInitialized = false;
 
   constructor(private readonly options: FirewallOptions) {
     this.check = new ToolsCheck(options.manifest);
+    this.identity = new IdentityCheck(options.manifest);
   }
 
   // ---- host side ----------------------------------------------------------------------------
@@ -150,9 +159,16 @@ export class Firewall {
     return held;
   }
 
-  /** A host answer to a server request: forwarded only if the server asked it. */
+  /** A host answer to a server request: forwarded, under the server's own id, only if it names an outstanding one exactly. */
   private hostResponse(m: Response): void {
-    if (this.serverRequests.delete(hostKey(m.id))) this.forwardServer(m);
+    const serverId = this.serverRequests.take(m.id);
+    if (serverId === undefined) {
+      this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the host answered a request the server has not sent (or no longer waits for)' });
+      return;
+    }
+    const text = m.wire && withId(m.wire, serverId);
+    if (text !== undefined) return this.options.toServer(text);
+    this.sendServer({ ...m.message, id: serverId });
   }
 
   /** Open state: checks one host message and forwards it under a proxy id. */
@@ -182,7 +198,7 @@ export class Firewall {
       return this.answerHost(m.id, 'TOOL_NOT_PINNED', `the tool ${JSON.stringify(name ?? null)} is not in the pinned manifest of ${this.options.manifest.name}@${this.options.manifest.version}`);
     }
     if (m.method === 'initialize') return this.answerHost(m.id, 'MESSAGE_INVALID', 'the session is already initialized');
-    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? (m.params!.name as string) : undefined });
     const text = m.wire && withId(m.wire, proxyId);
     if (text !== undefined) return this.options.toServer(text);
     // The parsed message is the firewall's own: its id is replaced in place (same key order as a copy).
@@ -200,7 +216,7 @@ export class Firewall {
       if (this.envelope[META.protocolVersion] === undefined) this.envelope[META.protocolVersion] = '2026-07-28';
     }
     if (m.method === 'initialize' || m.method === 'server/discover') {
-      const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false });
+      const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: undefined });
       this.opening = { proxyId, host: m };
       this.sendServer({ ...m.message, id: proxyId });
       return;
@@ -246,17 +262,47 @@ export class Firewall {
       if (this.state !== 'open') return this.holdServer(m, size);
       this.ids.take(m.id);
       if (entry.cancelled) return;
-      return this.deliver(entry.hostId, entry.method, m);
+      return this.deliver(entry.hostId, entry.method, m, entry.tool);
+    }
+    if (m.kind === 'notification' && m.method === 'notifications/tools/list_changed') {
+      // Coalesced: while a check runs (or before the first), any number of notices make one re-check after it.
+      if (this.state !== 'open') {
+        this.pendingListChanged = m.message;
+        return;
+      }
+      return this.recheck(m.message);
     }
     if (this.state !== 'open') return this.holdServer(m, size);
-    if (m.kind === 'request') {
-      this.serverRequests.add(hostKey(m.id));
-      return this.forwardHost(m);
+    if (m.kind === 'request') return this.serverRequest(m);
+    if (m.method === 'notifications/cancelled') return this.serverCancelled(m.message);
+    if (!m.method.startsWith('notifications/')) {
+      this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the server sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+      return;
     }
-    if (m.method === 'notifications/tools/list_changed') return this.recheck(m.message);
     const message = this.withHostSubscription(m.message);
     if (message === m.message) return this.forwardHost(m);
     this.sendHost(message);
+  }
+
+  /** A server-to-host request, open state: an MCP one goes to the host under a proxy id; anything else is answered here. */
+  private serverRequest(m: Request): void {
+    const refuse = (reason: string, rpc: number): void => {
+      this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason, method: m.method.slice(0, 200) });
+      this.sendServer({ jsonrpc: '2.0', id: m.id, error: { code: rpc, message: `MESSAGE_INVALID: ${reason}`, data: { code: 'MESSAGE_INVALID' } } });
+    };
+    if (!SERVER_REQUEST_METHODS.has(m.method)) return refuse('the server sent a request that is not one an MCP server sends its host', -32601);
+    if (this.serverRequests.size >= MAX_SERVER_REQUESTS) return refuse(`more than ${MAX_SERVER_REQUESTS} server requests are waiting for the host`, -32603);
+    const proxyId = this.serverRequests.issue(m.id);
+    const text = m.wire && withId(m.wire, proxyId);
+    if (text !== undefined) return this.options.toHost(text);
+    this.sendHost({ ...m.message, id: proxyId });
+  }
+
+  /** The server cancelled a request of its own: the host hears it under the id it knows, or not at all. */
+  private serverCancelled(notice: Obj): void {
+    const params = notice.params as Obj | undefined;
+    const proxyId = this.serverRequests.cancel(params?.requestId);
+    if (proxyId !== undefined) this.sendHost({ ...notice, params: { ...params, requestId: proxyId } });
   }
 
   private holdServer(m: Classified, size: number): void {
@@ -266,7 +312,7 @@ export class Firewall {
   }
 
   /** Checks a server answer to a host request and forwards it under the host's own id. */
-  private deliver(hostId: JsonRpcId, method: string, m: Response): void {
+  private deliver(hostId: JsonRpcId, method: string, m: Response, tool?: string): void {
     // An answer forwarded unchanged: its own text under the host's id, when that text is what
     // JSON.stringify would write for it and it has no member beside jsonrpc, id and result or error
     // (classify saw those three). Same content as the object built below, and the same bytes when
@@ -289,13 +335,28 @@ export class Firewall {
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
       result = cappedTtl({ ...result, tools: checked.tools });
+    } else if (tool !== undefined) {
+      const problem = callResultProblem(result, this.check.hasOutputSchema(tool));
+      if (problem) {
+        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered tools/call with a result that is not a CallToolResult: ${problem}` });
+        return this.answerHost(hostId, 'RESULT_INVALID', `the server answered the call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
+      }
     } else if (method === 'initialize' || method === 'server/discover') {
-      const drift = this.check.instructions(result);
-      if (drift) {
-        this.refuse('TOOL_DRIFT', drift);
+      const checked = this.checkOpening(method, result);
+      if ('drift' in checked) {
+        this.refuse('TOOL_DRIFT', checked.drift);
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
-      result = cappedTtl(result);
+      result = cappedTtl(checked.result);
+    }
+    // A modern result may name the server in its `_meta`: checked only when the manifest pins a name.
+    if (this.identity.pinned !== undefined && result._meta !== undefined && method !== 'initialize' && method !== 'server/discover') {
+      const checked = this.identity.stamped(result);
+      if ('drift' in checked) {
+        this.refuse('TOOL_DRIFT', checked.drift);
+        return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
+      }
+      result = checked.result;
     }
     if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
@@ -322,13 +383,13 @@ export class Firewall {
       for (const h of this.takeHeldHost()) this.hostMessage(h.m, h.size);
       return;
     }
-    const drift = this.check.instructions(answer.result);
-    if (drift) return this.refuse('TOOL_DRIFT', drift);
+    const checked = this.checkOpening(this.era === 'legacy' ? 'initialize' : 'server/discover', answer.result);
+    if ('drift' in checked) return this.refuse('TOOL_DRIFT', checked.drift);
     if (this.era === 'legacy') {
       this.sendServer({ jsonrpc: '2.0', method: 'notifications/initialized' });
       this.dropHostInitialized = true;
     }
-    const result = cappedTtl(answer.result);
+    const result = cappedTtl(checked.result);
     void this.verifyTools(result.instructions as string | undefined).then((ok) => {
       if (!ok) return;
       this.options.log({ level: 'info', event: 'sigil.run.verified', server: this.options.manifest.name, version: this.options.manifest.version, tools: this.options.manifest.tools.length, era: this.era });
@@ -336,6 +397,12 @@ export class Firewall {
       if (host) this.sendHost({ jsonrpc: '2.0', id: host.id, result });
       this.openUp();
     });
+  }
+
+  /** The instructions and the server's identity in an `initialize` or `server/discover` result; the result to forward. */
+  private checkOpening(method: string, result: Obj): { result: Obj } | { drift: Drift } {
+    const drift = this.check.instructions(result);
+    return drift ? { drift } : this.identity.opening(method, result);
   }
 
   /**
@@ -398,6 +465,11 @@ export class Firewall {
     this.heldServerBytes = 0;
     for (const h of server) this.serverMessage(h.m as Exclude<Classified, { kind: 'batch' | 'invalid' }>, h.size);
     for (const h of this.takeHeldHost()) this.hostMessage(h.m, h.size);
+    const notice = this.pendingListChanged;
+    if (notice !== undefined && this.state === 'open') {
+      this.pendingListChanged = undefined;
+      this.recheck(notice);
+    }
   }
 
   /** Sends a request of the proxy's own; returns its id. */
@@ -451,6 +523,8 @@ export class Firewall {
     this.timers.clear();
     this.heldServer = [];
     this.heldServerBytes = 0;
+    this.pendingListChanged = undefined;
+    this.serverRequests.clear();
     // The host's opening request, answered by the server but held for the check.
     if (this.opening?.host && !this.ids.peek(this.opening.proxyId)) this.answerHost(this.opening.host.id, code, reason);
     this.opening = undefined;

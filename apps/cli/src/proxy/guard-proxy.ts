@@ -150,6 +150,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       MAX_STDERR_LINE_BYTES,
       (line) => log({ level: 'info', event: 'sigil.run.server-stderr', server: manifest.name, text: line.toString('utf8') }),
       () => log({ level: 'warn', event: 'sigil.run.server-stderr', server: manifest.name, text: null, reason: `a line over ${MAX_STDERR_LINE_BYTES} bytes was left out` }),
+      true,
     );
     onLines(child.stdout!, MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
     input.on('end', () => {

@@ -4,9 +4,11 @@ import type { Readable } from 'node:stream';
  * MCP stdio framing: splits a byte stream into newline-delimited messages, handing each line over
  * as bytes (decoding is the parser's job, so invalid UTF-8 is refused rather than replaced). A line
  * longer than `maxBytes` is never buffered whole: its bytes are discarded up to the next newline
- * and `onOversize` is called once for it.
+ * and `onOversize` is called once for it. With `tail`, what follows the last newline when the
+ * stream ends (or is destroyed) is handed over as a last line: for a log, whose last words (a
+ * crash message) often lack the newline, never for messages, where it is a truncated one.
  */
-export function onLines(stream: Readable, maxBytes: number, onLine: (line: Buffer) => void, onOversize: () => void): void {
+export function onLines(stream: Readable, maxBytes: number, onLine: (line: Buffer) => void, onOversize: () => void, tail = false): void {
   let parts: Buffer[] = [];
   let size = 0;
   let oversize = false;
@@ -46,4 +48,14 @@ export function onLines(stream: Readable, maxBytes: number, onLine: (line: Buffe
     parts.push(Buffer.from(rest));
     size += rest.length;
   });
+  if (!tail) return;
+  const last = (): void => {
+    if (parts.length === 0) return;
+    const line = Buffer.concat(parts);
+    parts = [];
+    size = 0;
+    emit(line);
+  };
+  stream.on('end', last);
+  stream.on('close', last);
 }

@@ -15,8 +15,17 @@ export interface Drift {
 export class ToolsCheck {
   private readonly pinned: Map<string, string>;
 
+  /** Pinned tools that declare an outputSchema (their results must carry structuredContent). */
+  private readonly structured: ReadonlySet<string>;
+
   constructor(private readonly manifest: Manifest) {
     this.pinned = new Map(manifest.tools.map((t) => [t.name, toolDigest(t)]));
+    this.structured = new Set(manifest.tools.filter((t) => t.outputSchema !== undefined).map((t) => t.name));
+  }
+
+  /** Whether the pinned tool declares an outputSchema. */
+  hasOutputSchema(name: string): boolean {
+    return this.structured.has(name);
   }
 
   /** Whether a `tools/call` may name this tool. */

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import type { JsonRpcId } from './message.js';
+
+/**
+ * Requests an MCP server may send to its host (MCP 2025-11-25, "Client features", and the tasks a
+ * host runs for it). Anything else the server asks is answered `-32601` by the proxy and never
+ * reaches the host: a host that answers whatever it is asked (a hand-written one, say) must not be
+ * made to run a `tools/call` of the server's choosing.
+ */
+export const SERVER_REQUEST_METHODS: ReadonlySet<string> = new Set(['ping', 'sampling/createMessage', 'elicitation/create', 'roots/list', 'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel']);
+
+/** Most server requests waiting for the host's answer at once. */
+export const MAX_SERVER_REQUESTS = 1024;
+
+/**
+ * Id mapping in the other direction: a server request reaches the host under an id the proxy chose
+ * (`sigil-s-<nonce>-<n>`, never a number), and the host's answer goes back under the server's own
+ * id only when it names exactly an outstanding one. The host never sees an id the server chose, so
+ * a server request cannot collide with the host's own pending requests (a hand-written host keeping
+ * one table for both), and no host answer can be taken for another.
+ */
+export class ServerRequests {
+  private readonly prefix = `sigil-s-${randomBytes(6).toString('hex')}-`;
+  private seq = 0;
+  private readonly byProxy = new Map<number, JsonRpcId>();
+
+  get size(): number {
+    return this.byProxy.size;
+  }
+
+  /** The id the host sees for a server request. */
+  issue(serverId: JsonRpcId): string {
+    this.byProxy.set(++this.seq, serverId);
+    return this.prefix + this.seq;
+  }
+
+  /** The server's own id for an exact proxy id the host answered, removed; `undefined` for anything else. */
+  take(id: unknown): JsonRpcId | undefined {
+    if (typeof id !== 'string' || !id.startsWith(this.prefix) || id.length > this.prefix.length + 16) return undefined;
+    const digits = id.slice(this.prefix.length);
+    const seq = Number(digits);
+    if (!Number.isSafeInteger(seq) || String(seq) !== digits) return undefined;
+    const serverId = this.byProxy.get(seq);
+    if (serverId !== undefined) this.byProxy.delete(seq);
+    return serverId;
+  }
+
+  /**
+   * The server cancelled one of its requests: the proxy id the host knows it by (the latest
+   * outstanding one with that server id), removed, so a late answer from the host goes nowhere.
+   */
+  cancel(serverId: unknown): string | undefined {
+    let found: number | undefined;
+    for (const [seq, id] of this.byProxy) if (id === serverId) found = seq;
+    if (found === undefined) return undefined;
+    this.byProxy.delete(found);
+    return this.prefix + found;
+  }
+
+  clear(): void {
+    this.byProxy.clear();
+  }
+}
