@@ -273,3 +273,25 @@ describe('when the server sends sigil run round a tools/list cursor loop', () =>
     expect(refusals(h)).toEqual([expect.objectContaining({ code: 'TOOL_DRIFT', reason: expect.stringContaining('cursor') })]);
   });
 });
+
+describe('when sigil manifest init meets a giant or endless listing', () => {
+  const initWith = (script: Record<string, unknown>) => runSigil(['manifest', 'init', '--name', 'io.github.acme/giant', '--version', '1.0.0', '--json', '--', process.execPath, hostileServer], { env: { HOSTILE: JSON.stringify(script) } });
+
+  it('refuses a single message over the client’s 10 MiB (SERVER_INVALID), naming the cause', async () => {
+    const run = await initWith({ on: { 'tools/list': ['#bigtool:20000000'] } });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'SERVER_INVALID', message: expect.stringContaining('10 MiB') } });
+  });
+
+  it('refuses one giant tool under that size by the manifest limit (MANIFEST_TOO_LARGE)', async () => {
+    const run = await initWith({ on: { 'tools/list': ['#bigtool:5000000'] } });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'MANIFEST_TOO_LARGE' } });
+  });
+
+  it('refuses a listing past 64 pages, each with a new cursor (SERVER_INVALID)', async () => {
+    const run = await initWith({ on: { 'tools/list': ['{"jsonrpc":"2.0","id":$ID,"result":{"tools":[],"nextCursor":"page-$ID"}}'] } });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'SERVER_INVALID', message: expect.stringContaining('more than 64 pages') } });
+  });
+});

@@ -57,6 +57,12 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     transport = stdio;
   }
 
+  // The transport's own errors (a message over the SDK's 10 MiB read buffer closes the connection,
+  // which the pending request only sees as "Connection closed"): the first one names the cause.
+  let transportError: Error | undefined;
+  client.onerror = (e: Error) => {
+    transportError ??= e;
+  };
   const controller = new AbortController();
   const deadline = Date.now() + timeoutMs;
   const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -75,6 +81,9 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
     if (cause instanceof ResolveError) throw new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
+    if (transportError && /ReadBuffer exceeded/i.test(transportError.message)) {
+      throw new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
+    }
     const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
     const detail = stderrTail.trim() ? `; the server said: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}` : '';
     if (timedOut) throw new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail}`, [], 1, { cause });

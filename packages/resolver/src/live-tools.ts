@@ -21,6 +21,12 @@ export interface ToolListingClient {
 export interface LiveToolsOptions {
   /** Per-request timeout in milliseconds (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Longest the whole listing may take, every page together, in milliseconds (default 30 s): a
+   * server answering each page just inside the per-request timeout, with a new cursor each time,
+   * would otherwise hold the host for 64 of them.
+   */
+  deadlineMs?: number;
 }
 
 /** What the live server showed, normalised to the manifest's form. */
@@ -33,10 +39,27 @@ export interface LiveTools {
   serverInfo?: { name: string; version: string; title?: string | undefined } | undefined;
 }
 
-/** Reads every page of `tools/list`, bounded in pages and count, normalised for comparison. */
+/**
+ * Reads every page of `tools/list`, bounded in pages, count and time, normalised for comparison.
+ * Whatever goes wrong on the way (a timeout, the deadline, a closed connection, a page the client
+ * could not parse) is a `ResolveError` with `TOOL_DRIFT`: tools that cannot be listed cannot be
+ * shown to match the pin.
+ */
 export async function listLiveTools(client: ToolListingClient, options: LiveToolsOptions = {}): Promise<LiveTools> {
   const timeout = options.timeoutMs ?? 10_000;
-  const { tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout }));
+  const deadline = options.deadlineMs ?? 30_000;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), deadline);
+  let tools: Tool[];
+  try {
+    ({ tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout, signal: controller.signal })));
+  } catch (cause) {
+    if (cause instanceof ResolveError) throw cause;
+    const why = controller.signal.aborted ? `the listing took longer than ${deadline} ms` : String((cause as Error)?.message ?? cause).slice(0, 200);
+    throw ResolveError.of('', 'TOOL_DRIFT', `the live tools could not be listed: ${why}`, undefined, cause);
+  } finally {
+    clearTimeout(timer);
+  }
   const era = client.getProtocolEra?.();
   const serverInfo = client.getServerVersion?.();
   return { instructions: client.getInstructions(), tools, ...(era ? { protocol: { era, version: client.getNegotiatedProtocolVersion?.() } } : {}), ...(serverInfo ? { serverInfo } : {}) };
