@@ -281,7 +281,12 @@ export class Firewall {
     }
     const message = this.withHostSubscription(m.message);
     if (message === m.message) return this.forwardHost(m);
+    if (message === undefined) return this.droppedSubscription(m.method);
     this.sendHost(message);
+  }
+
+  private droppedSubscription(method: string): void {
+    this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the server sent a notification for a subscription the host has not opened', method: method.slice(0, 200) });
   }
 
   /** A server-to-host request, open state: an MCP one goes to the host under a proxy id; anything else is answered here. */
@@ -335,6 +340,10 @@ export class Firewall {
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
       result = cappedTtl({ ...result, tools: checked.tools });
+    } else if (method === 'subscriptions/listen') {
+      // Its end carries the subscription id (the proxy id it travelled under): the host's own goes back.
+      const meta = result._meta;
+      if (typeof meta === 'object' && meta !== null && (meta as Obj)[META.subscriptionId] !== undefined) result = { ...result, _meta: { ...meta, [META.subscriptionId]: hostId } };
     } else if (tool !== undefined) {
       const problem = callResultProblem(result, this.check.hasOutputSchema(tool));
       if (problem) {
@@ -432,7 +441,9 @@ export class Firewall {
     this.options.log({ level: 'info', event: 'sigil.run.recheck', server: this.options.manifest.name });
     void this.verifyTools(this.options.manifest.instructions).then((ok) => {
       if (!ok) return;
-      this.sendHost(this.withHostSubscription(notice));
+      const out = this.withHostSubscription(notice);
+      if (out === undefined) this.droppedSubscription('notifications/tools/list_changed');
+      else this.sendHost(out);
       this.openUp();
     });
   }
@@ -537,13 +548,21 @@ export class Firewall {
 
   // ---- output -------------------------------------------------------------------------------
 
-  /** Rewrites a subscription id the server echoes (the proxy id of `subscriptions/listen`) to the host's. */
-  private withHostSubscription(message: Obj): Obj {
+  /**
+   * Rewrites the subscription id a server notification carries (the proxy id of an outstanding
+   * `subscriptions/listen`) to the host's own. The same object when it carries none; `undefined`
+   * (dropped) when it names anything else: an id the server chose could collide with one of the
+   * host's, and the proxy id of another request is no subscription.
+   */
+  private withHostSubscription(message: Obj): Obj | undefined {
     const params = message.params as Obj | undefined;
     const meta = params?._meta as Obj | undefined;
-    const hostId = meta ? this.ids.hostIdOf(meta[META.subscriptionId]) : undefined;
-    if (hostId === undefined) return message;
-    return { ...message, params: { ...params, _meta: { ...meta, [META.subscriptionId]: hostId } } };
+    if (typeof meta !== 'object' || meta === null) return message;
+    const subscription = meta[META.subscriptionId];
+    if (subscription === undefined) return message;
+    const entry = this.ids.peek(subscription);
+    if (entry?.origin !== 'host' || entry.method !== 'subscriptions/listen') return undefined;
+    return { ...message, params: { ...params, _meta: { ...meta, [META.subscriptionId]: entry.hostId } } };
   }
 
   private answerHost(id: JsonRpcId | null, code: FirewallCode, message: string, rpc: number = RPC[code], data: Obj = {}): void {
