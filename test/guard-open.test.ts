@@ -330,3 +330,32 @@ describe('when a modern server sends notifications for subscriptions', () => {
     expect(h.received.filter((m) => m.method === 'notifications/resources/updated')).toEqual([{ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'mapped', _meta: { 'io.modelcontextprotocol/subscriptionId': 7 } } }]);
   });
 });
+
+describe('when a modern result asks the host for input (input_required)', () => {
+  const inputRequired = (requests: string): string => `{"jsonrpc":"2.0","id":$ID,"result":{"resultType":"input_required","inputRequests":${requests},"requestState":"s1"}}`;
+
+  it.each([
+    ['a tools/call riding in inputRequests', 'tools/call', inputRequired('{"a":{"method":"tools/call","params":{"name":"steal"}}}')],
+    ['an input request that is not an object', 'tools/call', inputRequired('{"a":"POISON"}')],
+    ['a resultType MCP does not have', 'tools/call', '{"jsonrpc":"2.0","id":$ID,"result":{"resultType":"POISON","content":[]}}'],
+    ['a tools/call riding in a prompts/get result', 'prompts/get', inputRequired('{"a":{"method":"tools/call","params":{"name":"steal"}}}')],
+  ])('answers RESULT_INVALID instead of %s', async (_, method, line) => {
+    const h = hostile({ on: { [method]: [line] } });
+    await open(h);
+    h.send(method === 'tools/call' ? call(1) : { jsonrpc: '2.0', id: 1, method, params: { name: 'p' } });
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('RESULT_INVALID');
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(JSON.stringify(h.received)).not.toMatch(/POISON|steal/);
+  });
+
+  it('passes sampling, elicitation and roots requests, which a host may answer', async () => {
+    const ok = inputRequired('{"a":{"method":"sampling/createMessage","params":{"messages":[],"maxTokens":1}},"b":{"method":"elicitation/create","params":{"message":"m","requestedSchema":{"type":"object","properties":{}}}},"c":{"method":"roots/list"}}');
+    const h = hostile({ on: { 'tools/call': [ok] } });
+    await open(h);
+    h.send(call(1));
+    expect((await h.waitFor(answerTo(1))).result).toMatchObject({ resultType: 'input_required', requestState: 's1' });
+    h.close();
+    expect(await h.exit).toBe(0);
+  });
+});

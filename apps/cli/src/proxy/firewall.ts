@@ -3,7 +3,7 @@ import { collectToolPages } from '@sigil/resolver';
 import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
 import { classify, parseStrict, withId, type Classified, type JsonRpcId } from './message.js';
-import { callResultProblem } from './result-check.js';
+import { callResultProblem, inputRequiredProblem } from './result-check.js';
 import { MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
@@ -349,6 +349,12 @@ export class Firewall {
       if (problem) {
         this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered tools/call with a result that is not a CallToolResult: ${problem}` });
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered the call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
+      }
+    } else if (result.resultType !== undefined && result.resultType !== 'complete') {
+      const problem = inputRequiredProblem(result);
+      if (problem) {
+        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, method, reason: `the server answered ${method} with a result that is not complete and not a valid input_required: ${problem}` });
+        return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} with an input_required result that cannot be checked (details in the sigil run log)`);
       }
     } else if (method === 'initialize' || method === 'server/discover') {
       const checked = this.checkOpening(method, result);

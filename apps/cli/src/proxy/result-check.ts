@@ -7,8 +7,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * `content` a list of content blocks, each with a string `type` and, for the types MCP defines, the
  * fields that carry it; `isError` a boolean; `structuredContent` an object, and present when the
  * pinned tool declares an `outputSchema` (the specification: servers MUST give structured results
- * conforming to it) unless the call failed. A task (`task`, 2025-11-25) and a modern result that is
- * not `complete` (`resultType: "input_required"`) are other shapes, passed as they are.
+ * conforming to it) unless the call failed. A task (`task`, 2025-11-25) is another shape, passed
+ * as it is; a modern result that is not `complete` is checked by {@link inputRequiredProblem}.
  *
  * Not checked here: `structuredContent` against the `outputSchema` itself. That needs a JSON Schema
  * validator on the hot path, and both official clients validate it against the outputSchema they
@@ -16,7 +16,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * `undefined`; cheap (one pass over the content blocks).
  */
 export function callResultProblem(result: Obj, hasOutputSchema: boolean): string | undefined {
-  if (result.task !== undefined || (result.resultType !== undefined && result.resultType !== 'complete')) return undefined;
+  if (result.resultType !== undefined && result.resultType !== 'complete') return inputRequiredProblem(result);
+  if (result.task !== undefined) return undefined;
   const { content, isError, structuredContent } = result;
   if (content !== undefined) {
     if (!Array.isArray(content)) return 'its content is not a list';
@@ -47,4 +48,28 @@ function blockProblem(block: unknown): string | undefined {
       // A content type of a later revision: the host ignores what it does not know.
       return undefined;
   }
+}
+
+/** What a 2026-07-28 `input_required` result may ask the host for (the InputRequest union). */
+const INPUT_REQUEST_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+
+/**
+ * A modern result that is not `complete` (any method's, MCP 2026-07-28): `resultType` must be
+ * `input_required`, and each of its `inputRequests` one of the requests a server may make of its
+ * host (sampling, elicitation, roots), as for server-to-host requests; `requestState` a string.
+ * An input request is a server request riding inside a result: a host that ran whatever it names
+ * must not be made to run a `tools/call` of the server's choosing this way either.
+ */
+export function inputRequiredProblem(result: Obj): string | undefined {
+  if (result.resultType !== 'input_required') return 'its resultType is neither complete nor input_required';
+  const { inputRequests, requestState } = result;
+  if (requestState !== undefined && typeof requestState !== 'string') return 'its requestState is not a string';
+  if (inputRequests === undefined) return undefined;
+  if (!isObj(inputRequests)) return 'its inputRequests is not an object';
+  for (const key in inputRequests) {
+    const request = inputRequests[key];
+    if (!isObj(request) || typeof request.method !== 'string' || !INPUT_REQUEST_METHODS.has(request.method)) return 'one of its inputRequests is not a request a server may make of its host';
+    if (request.params !== undefined && !isObj(request.params)) return 'one of its inputRequests has params that are not an object';
+  }
+  return undefined;
 }
