@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson, type Manifest } from '@sigil/manifest';
 import { openStore } from '@sigil/db';
+import { certificateFingerprint } from '@sigil/signing/verify';
 import { createTestStore, filesystemManifest, startRegistry, weatherManifest, type RegistryProcess, type TestStore } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
@@ -117,6 +118,43 @@ describe('the publish -> review -> approve -> lock -> resolve path', () => {
     await ok(['lock', 'io.github.certco/forecast@2.0.0'], tokens.reader, host);
     const resolved = JSON.parse(await ok(['resolve', '--json'], tokens.reader, host)) as { servers: Array<{ signer: string }> };
     expect(resolved.servers[0]!.signer).toBe('mailto:release@certco.example');
+  });
+
+  it('binds certificate identities to their CA once a second organisation CA is registered, on the registry and the host', async () => {
+    const orgCa = certificateFingerprint(readFileSync(path('org-ca/ca.crt'), 'utf8'));
+    await ok(['ca', 'init', '--out', path('other-ca'), '--name', 'Other Team CA']);
+    await ok(['ca', 'register', '--ca', path('other-ca')], registry.adminToken);
+    // What was stored under the only CA stays bound to it: the second CA gains no one's identity.
+    const listed = JSON.parse(await ok(['reviewer', 'list', '--json'], registry.adminToken)) as { reviewers: Array<{ principal: string; fingerprint: string; ca?: string }> };
+    expect(listed.reviewers.find((r) => r.principal === 'erin')).toEqual({ principal: 'erin', kind: 'identity', fingerprint: `mailto:erin@certco.example ${orgCa}`, ca: orgCa });
+    const entry = JSON.parse(await ok(['allowlist', 'list', '--json'], registry.adminToken)) as { entries: Array<{ pattern: string; signers: Array<{ ca?: string }> }> };
+    expect(entry.entries.find((e) => e.pattern === 'io.github.certco')!.signers).toEqual([expect.objectContaining({ identity: 'mailto:release@certco.example', ca: orgCa })]);
+    // With two CAs an identity needs its CA: as a directory, a certificate file or a fingerprint.
+    expect(await refused(['allowlist', 'add', 'io.github.certco', '--identity', 'mailto:ops@certco.example'], registry.adminToken)).toBe('REQUEST_INVALID');
+    await ok(['allowlist', 'add', 'io.github.certco', '--identity', 'mailto:ops@certco.example', '--ca', path('org-ca')], registry.adminToken);
+    await ok(['reviewer', 'add', 'olga', '--identity', 'mailto:erin@certco.example', '--ca', path('other-ca/ca.crt')], registry.adminToken);
+    // A leaf of the other CA carrying the release identity is not the release signer.
+    await ok(['ca', 'issue', '--ca', path('other-ca'), '--public-key', path('release.key.pub'), '--identity', 'mailto:release@certco.example', '--days', '1', '--out', path('other-release.crt')]);
+    const forecast = weatherManifest({ name: 'io.github.certco/forecast', version: '2.0.1' });
+    forecast.tools = forecast.tools.map((t) => ({ ...t, name: `certco_${t.name}` }));
+    const manifest = writeManifest('certco-2.0.1.json', forecast);
+    await ok(['sign', manifest, '--key', path('release.key'), '--cert', path('other-release.crt'), '--tsa', `${registry.url}/api/v1/timestamp`, '--out', `${manifest}.bundle.json`]);
+    expect(await refused(['publish', manifest, '--bundle', `${manifest}.bundle.json`], await token('certco-ci-2', 'publisher', 'io.github.certco'))).toBe('SIGNER_NOT_ALLOWED');
+
+    // The host: policy init wants the CA of each identity now, and the resolver refuses the other CA's leaf.
+    const host = path('host-two-cas');
+    const policy = join(host, 'sigil.policy.json');
+    const unbound = await sigil(['policy', 'init', '--out', policy, '--publisher', 'io.github.certco=mailto:release@certco.example', '--reviewer', 'mailto:erin@certco.example'], tokens.reader);
+    expect(unbound.code, unbound.stderr).toBe(2);
+    await ok(['policy', 'init', '--out', policy, '--publisher', `io.github.certco=mailto:release@certco.example ${orgCa}`, '--reviewer', `mailto:erin@certco.example ${orgCa}`], tokens.reader);
+    expect((JSON.parse(readFileSync(policy, 'utf8')) as { publishers: unknown[] }).publishers).toEqual([{ namespace: 'io.github.certco', publicKeys: [], identities: [{ identity: 'mailto:release@certco.example', ca: orgCa }] }]);
+    expect(await refused(['verify', manifest, '--bundle', `${manifest}.bundle.json`, '--policy', policy])).toBe('SIGNER_UNTRUSTED');
+    await ok(['verify', path('certco.json'), '--bundle', `${path('certco.json')}.bundle.json`, '--policy', policy]);
+
+    // A binding removed is gone from the list, and audited.
+    await ok(['reviewer', 'remove', 'olga', '--fingerprint', `mailto:erin@certco.example ${certificateFingerprint(readFileSync(path('other-ca/ca.crt'), 'utf8'))}`], registry.adminToken);
+    expect((JSON.parse(await ok(['reviewer', 'list', '--json'], registry.adminToken)) as { reviewers: Array<{ principal: string }> }).reviewers.map((r) => r.principal)).not.toContain('olga');
+    expect(await refused(['reviewer', 'remove', 'olga'], registry.adminToken)).toBe('NOT_FOUND');
   });
 });
 

@@ -8,7 +8,7 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
   test: {
     name: 'registry (postgres)',
-    include: ['src/app.test.ts', 'src/api-contract.test.ts', 'src/fast-reads.test.ts', 'src/fast-status.test.ts', 'src/log.test.ts', 'src/mcp-registry-api.test.ts', 'src/process.test.ts', 'src/search.test.ts'],
+    include: ['src/app.test.ts', 'src/api-contract.test.ts', 'src/identity-ca.test.ts', 'src/fast-reads.test.ts', 'src/fast-status.test.ts', 'src/log.test.ts', 'src/mcp-registry-api.test.ts', 'src/process.test.ts', 'src/search.test.ts'],
     env: { SIGIL_TEST_DIALECT: 'postgres' },
   },
 });

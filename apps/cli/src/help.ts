@@ -24,10 +24,15 @@ export const EXAMPLES: Record<string, string[]> = {
   'review approve': ['sigil review approve io.github.acme/everything@1.0.0 --key alice.key --comment "read the diff"'],
   'review reject': ['sigil review reject io.github.acme/everything@1.0.0 --reason "sends files to a remote URL"'],
   revoke: ['sigil revoke io.github.acme/everything@1.0.0 --reason "exfiltration found"'],
-  'allowlist add': ['sigil allowlist add io.github.acme --public-key publisher.key.pub', "sigil allowlist add 'com.example.*' --identity mailto:release@example.com"],
+  'allowlist add': [
+    'sigil allowlist add io.github.acme --public-key publisher.key.pub',
+    "sigil allowlist add 'com.example.*' --identity mailto:release@example.com --ca example-ca    # or --ca SHA256:… as sigil ca register printed",
+  ],
   'allowlist list': ['sigil allowlist list'],
   'allowlist remove': ['sigil allowlist remove io.github.acme'],
-  'reviewer add': ['sigil reviewer add alice --public-key alice.key.pub', 'sigil reviewer add erin --identity mailto:erin@acme.example'],
+  'reviewer add': ['sigil reviewer add alice --public-key alice.key.pub', 'sigil reviewer add erin --identity mailto:erin@acme.example --ca acme-ca'],
+  'reviewer list': ['sigil reviewer list'],
+  'reviewer remove': ['sigil reviewer remove erin    # every binding of erin', "sigil reviewer remove erin --fingerprint 'mailto:erin@acme.example SHA256:…'"],
   'token create': [
     'sigil token create --principal acme-ci --role publisher --namespace io.github.acme --ttl 7d --field token',
     'sigil token create --principal my-laptop --role reader --ttl 30d --field token    # a host reader token',

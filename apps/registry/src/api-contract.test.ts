@@ -74,6 +74,10 @@ beforeAll(async () => {
   await record('put', '/v1/allowlist/{pattern}', '/v1/allowlist/io.github.acme', ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] });
   await record('put', '/v1/allowlist/{pattern}', '/v1/allowlist/io.github.gone', ADMIN, { signers: [{ identity: 'mailto:ci@gone.example' }] });
   await record('post', '/v1/reviewers', '/v1/reviewers', ADMIN, { principal: 'alice', publicKey: aliceKey.publicKeyPem });
+  await record('post', '/v1/reviewers', '/v1/reviewers', ADMIN, { principal: 'gone', identity: 'mailto:gone@acme.example' });
+  await record('get', '/v1/reviewers', '/v1/reviewers', tokens.alice);
+  await record('delete', '/v1/reviewers/{principal}', '/v1/reviewers/gone', ADMIN);
+  await record('delete', '/v1/reviewers/{principal}', '/v1/reviewers/gone', ADMIN); // the 404
   await record('post', '/v1/certificate-authorities', '/v1/certificate-authorities', ADMIN, { certificates: createCa({ name: 'Contract CA' }).chainPem });
   await record('post', '/api/v1/timestamp', '/api/v1/timestamp', undefined, { artifactHash: Buffer.alloc(32, 7).toString('base64'), hashAlgorithm: 'sha256' });
   const signer = createSigner({ privateKey: publisherKey.privateKeyPem });

@@ -96,6 +96,8 @@ const ROUTES: Route[] = [
   { name: 'allowlist put', method: 'PUT', path: '/v1/allowlist/io.github.evil', roles: ['admin'], body: () => ({ signers: [{ identity: 'mailto:a@b.example' }] }) },
   { name: 'allowlist delete', method: 'DELETE', path: '/v1/allowlist/io.github.acme', roles: ['admin'] },
   { name: 'reviewers', method: 'POST', path: '/v1/reviewers', roles: ['admin'], body: () => ({ principal: 'eve', identity: 'mailto:eve@b.example' }) },
+  { name: 'reviewer list', method: 'GET', path: '/v1/reviewers', roles: ['admin', 'security'] },
+  { name: 'reviewer remove', method: 'DELETE', path: '/v1/reviewers/nobody', roles: ['admin'] },
   { name: 'certificate authorities', method: 'POST', path: '/v1/certificate-authorities', roles: ['admin'], body: () => ({ certificates: 'x' }) },
   { name: 'tokens', method: 'POST', path: '/v1/tokens', roles: ['admin'], body: () => ({ principal: 'eve', role: 'admin' }) },
   { name: 'token revoke', method: 'DELETE', path: '/v1/tokens/0000000000000000', roles: ['admin'] },

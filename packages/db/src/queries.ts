@@ -92,9 +92,9 @@ export type AllowlistBuilderRow = typeof allowlistBuilders.$inferSelect;
 export async function upsertAllowlist(
   db: Executor,
   pattern: string,
-  signers: Array<{ kind: 'key' | 'identity'; value: string; fingerprint: string }>,
+  signers: Array<{ kind: 'key' | 'identity'; value: string; fingerprint: string; ca: string | null }>,
   at: string,
-  builders?: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string }>,
+  builders?: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string; ca: string | null }>,
 ): Promise<void> {
   await query(db, (q) => q.insert(allowlist).values({ pattern, createdAt: at, updatedAt: at }).onConflictDoUpdate({ target: allowlist.pattern, set: { updatedAt: at } }));
   await query(db, (q) => q.delete(allowlistSigners).where(eq(allowlistSigners.pattern, pattern)));
@@ -123,6 +123,57 @@ export async function insertReviewer(db: Executor, row: typeof reviewers.$inferI
 
 export function listReviewers(db: Executor): Promise<ReviewerRow[]> {
   return query(db, (q) => q.select().from(reviewers).orderBy(asc(reviewers.principal), asc(reviewers.fingerprint)));
+}
+
+/** Removes a reviewer's bindings: the one with `fingerprint`, or all of them. The rows removed. */
+export function deleteReviewer(db: Executor, principal: string, fingerprint?: string): Promise<ReviewerRow[]> {
+  const where = fingerprint === undefined ? eq(reviewers.principal, principal) : and(eq(reviewers.principal, principal), eq(reviewers.fingerprint, fingerprint));
+  return query(db, (q) => q.delete(reviewers).where(where).returning());
+}
+
+/**
+ * The stored fingerprint of a certificate identity: the identity, then a space and the CA it is
+ * bound to. Identities hold no whitespace, so it is unambiguous; the same identity under two CAs
+ * is two signers (two rows), and an unbound identity keeps its old fingerprint, the identity.
+ */
+export function identityFingerprint(identity: string, ca: string | null | undefined): string {
+  return ca ? `${identity} ${ca}` : identity;
+}
+
+/**
+ * Binds every identity without a CA (allowlist signers, builders, reviewers) to `ca`, the one CA
+ * they meant while it was the only one. An unbound row whose bound twin already exists is
+ * dropped (they were the same signer). The number of rows bound or merged.
+ */
+export async function bindUnboundIdentities(db: Executor, ca: string): Promise<number> {
+  let bound = 0;
+  for (const row of await query(db, (q) => q.select().from(allowlistSigners).where(and(eq(allowlistSigners.kind, 'identity'), isNull(allowlistSigners.ca))))) {
+    const fingerprint = identityFingerprint(row.value, ca);
+    const twin = await query(db, (q) => q.select({ id: allowlistSigners.id }).from(allowlistSigners).where(and(eq(allowlistSigners.pattern, row.pattern), eq(allowlistSigners.fingerprint, fingerprint))));
+    if (twin.length > 0) await query(db, (q) => q.delete(allowlistSigners).where(eq(allowlistSigners.id, row.id)));
+    else await query(db, (q) => q.update(allowlistSigners).set({ ca, fingerprint }).where(eq(allowlistSigners.id, row.id)));
+    bound++;
+  }
+  for (const row of await query(db, (q) => q.select().from(allowlistBuilders).where(and(eq(allowlistBuilders.kind, 'identity'), isNull(allowlistBuilders.ca))))) {
+    const fingerprint = identityFingerprint(row.value, ca);
+    const twin = await query(db, (q) =>
+      q
+        .select({ id: allowlistBuilders.id })
+        .from(allowlistBuilders)
+        .where(and(eq(allowlistBuilders.pattern, row.pattern), eq(allowlistBuilders.builderId, row.builderId), eq(allowlistBuilders.fingerprint, fingerprint))),
+    );
+    if (twin.length > 0) await query(db, (q) => q.delete(allowlistBuilders).where(eq(allowlistBuilders.id, row.id)));
+    else await query(db, (q) => q.update(allowlistBuilders).set({ ca, fingerprint }).where(eq(allowlistBuilders.id, row.id)));
+    bound++;
+  }
+  for (const row of await query(db, (q) => q.select().from(reviewers).where(and(eq(reviewers.kind, 'identity'), isNull(reviewers.ca))))) {
+    const fingerprint = identityFingerprint(row.value, ca);
+    const twin = await query(db, (q) => q.select({ p: reviewers.principal }).from(reviewers).where(and(eq(reviewers.principal, row.principal), eq(reviewers.fingerprint, fingerprint))));
+    if (twin.length === 0) await query(db, (q) => q.update(reviewers).set({ ca, fingerprint }).where(and(eq(reviewers.principal, row.principal), eq(reviewers.fingerprint, row.fingerprint))));
+    else await query(db, (q) => q.delete(reviewers).where(and(eq(reviewers.principal, row.principal), eq(reviewers.fingerprint, row.fingerprint))));
+    bound++;
+  }
+  return bound;
 }
 
 export async function insertCertificateAuthority(db: Executor, row: typeof certificateAuthorities.$inferInsert): Promise<void> {

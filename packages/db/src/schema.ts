@@ -45,8 +45,17 @@ export const allowlistSigners = sqliteTable(
     kind: text('kind', { enum: ['key', 'identity'] }).notNull(),
     /** SPKI PEM for keys, the exact SAN for identities. */
     value: text('value').notNull(),
-    /** `SHA256:<base64>` of the key, or the identity again. */
+    /**
+     * `SHA256:<base64>` of the key; for an identity, the identity, then a space and its CA when
+     * bound to one (`signerFingerprint`): the same identity under two CAs is two signers.
+     */
     fingerprint: text('fingerprint').notNull(),
+    /**
+     * Identities only: the `SHA256:<base64>` fingerprint of the CA certificate (a registered CA or
+     * a certificate of its chain) the leaf must chain to. Null: unbound, which counts only while
+     * the registry trusts exactly one CA (docs/api.md, "Certificate identities and their CA").
+     */
+    ca: text('ca'),
   },
   (t) => [uniqueIndex('allowlist_signers_pattern_fingerprint_idx').on(t.pattern, t.fingerprint)],
 );
@@ -68,6 +77,8 @@ export const allowlistBuilders = sqliteTable(
     kind: text('kind', { enum: ['key', 'identity'] }).notNull(),
     value: text('value').notNull(),
     fingerprint: text('fingerprint').notNull(),
+    /** The identity's CA, as in `allowlist_signers.ca`. */
+    ca: text('ca'),
   },
   (t) => [uniqueIndex('allowlist_builders_pattern_builder_fingerprint_idx').on(t.pattern, t.builderId, t.fingerprint)],
 );
@@ -81,6 +92,8 @@ export const reviewers = sqliteTable(
     value: text('value').notNull(),
     fingerprint: text('fingerprint').notNull(),
     createdAt: text('created_at').notNull(),
+    /** The identity's CA, as in `allowlist_signers.ca`. */
+    ca: text('ca'),
   },
   (t) => [primaryKey({ columns: [t.principal, t.fingerprint] }), index('reviewers_fingerprint_idx').on(t.fingerprint)],
 );

@@ -4,7 +4,7 @@ import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
 import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolicy, ResolveError, writeJsonAtomic, type PolicyFile, type TrustPolicy } from '@sigil/resolver';
-import { certificateFingerprint, CertificateIdentity, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
+import { certificateFingerprint, CertificateIdentity, Fingerprint, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { requireFile, writeAtomic } from '../files.js';
@@ -52,17 +52,28 @@ export function registerHost(program: Command, ctx: Context): void {
       await writeAtomic(keyFile, statusKey.publicKey);
 
       const rel = (p: string) => relative(dir, resolvePath(p)) || '.';
-      const publishers = new Map<string, { namespace: string; publicKeys: string[]; identities: Array<{ identity: string }> }>();
+      // Identities are bound to the CA that must issue them, as the registry binds its own.
+      const authorities = (root.data.certificateAuthorities ?? []).map((ca) => ca.certChain.certificates.map((c) => certificateFingerprint(Buffer.from(c.rawBytes, 'base64'))));
+      const bindCa = (identity: string, ca: string | undefined): string => {
+        if (ca !== undefined) {
+          if (!authorities.some((chain) => chain.includes(ca))) throw new UsageError(`${ca} is no CA of the registry's trusted root; name one that sigil policy init lists`);
+          return ca;
+        }
+        if (authorities.length === 1) return authorities[0]![0]!;
+        if (authorities.length === 0) throw new UsageError(`the registry trusts no CA, so no certificate of ${identity} can verify; register the CA first (sigil ca register)`);
+        throw new UsageError(`the registry trusts ${authorities.length} CAs; name the one that issues ${identity}'s certificates: '${identity} SHA256:…'`);
+      };
+      const publishers = new Map<string, { namespace: string; publicKeys: string[]; identities: Array<{ identity: string; ca: string }> }>();
       for (const spec of opts.publisher) {
         const eq = spec.indexOf('=');
         if (eq <= 0) throw new UsageError(`--publisher takes <pattern>=<file.pub|identity>, not ${JSON.stringify(spec)}`);
         const namespace = spec.slice(0, eq);
         const entry = publishers.get(namespace) ?? { namespace, publicKeys: [], identities: [] };
-        addSigner(entry, spec.slice(eq + 1), rel);
+        addSigner(entry, spec.slice(eq + 1), rel, bindCa);
         publishers.set(namespace, entry);
       }
-      const reviewers = { publicKeys: [] as string[], identities: [] as Array<{ identity: string }>, threshold: opts.threshold, highRiskThreshold: opts.highRiskThreshold };
-      for (const spec of opts.reviewer) addSigner(reviewers, spec, rel);
+      const reviewers = { publicKeys: [] as string[], identities: [] as Array<{ identity: string; ca: string }>, threshold: opts.threshold, highRiskThreshold: opts.highRiskThreshold };
+      for (const spec of opts.reviewer) addSigner(reviewers, spec, rel, bindCa);
       const file: PolicyFile = {
         policyVersion: 1,
         registry: { url: registry, trustedRoot: rel(rootFile), statusKey: rel(keyFile), statusKeyFingerprint: fingerprint },
@@ -217,9 +228,17 @@ function requireLockfile(path: string): void {
   if (!existsSync(path)) throw new CliError('NOT_LOCKED', `there is no lockfile ${path}: run sigil lock <name>@<version> first (or pass --lockfile <file>)`);
 }
 
-function addSigner(into: { publicKeys: string[]; identities: Array<{ identity: string }> }, spec: string, rel: (p: string) => string): void {
-  if (CertificateIdentity.safeParse(spec).success) into.identities.push({ identity: spec });
-  else {
+/**
+ * A `--publisher`/`--reviewer` signer: a public key file, or a certificate identity, optionally
+ * followed by a space and the `SHA256:` fingerprint of its CA (the registry's form); without it,
+ * the trusted root's only CA (`bindCa` refuses when there are several).
+ */
+function addSigner(into: { publicKeys: string[]; identities: Array<{ identity: string; ca: string }> }, spec: string, rel: (p: string) => string, bindCa: (identity: string, ca: string | undefined) => string): void {
+  const [identity, ca, ...rest] = spec.trim().split(/\s+/);
+  if (identity !== undefined && CertificateIdentity.safeParse(identity).success && rest.length === 0) {
+    if (ca !== undefined && !Fingerprint.safeParse(ca).success) throw new UsageError(`${JSON.stringify(ca)} is not a CA fingerprint: write '<identity> SHA256:<base64>'`);
+    into.identities.push({ identity, ca: bindCa(identity, ca) });
+  } else {
     if (!existsSync(spec)) throw new CliError('FILE_NOT_FOUND', `${spec} is neither a certificate identity (mailto:… or https://…) nor an existing public key file; make a key pair with sigil keygen --out <file>`);
     into.publicKeys.push(rel(spec));
   }

@@ -57,13 +57,16 @@ async function allowedSigners(ctx: Context, policyFile: string | undefined, trus
     const { loadPublisherPolicy } = await import('@sigil/resolver');
     return loadPublisherPolicy(policyFile);
   }
-  type Allowlist = { entries: { pattern: string; signers: ({ kind: 'key'; publicKey: string } | { kind: 'identity'; identity: string })[] }[] };
+  type Allowlist = { entries: { pattern: string; signers: ({ kind: 'key'; publicKey: string } | { kind: 'identity'; identity: string; ca?: string })[] }[] };
   const { body } = await callRegistry<Allowlist>(ctx, 'GET', '/v1/allowlist');
+  // An identity counts only under its CA; one listed without a CA counts for the registry's only
+  // CA, and for nothing while it trusts several (docs/api.md, "Certificate identities and their CA").
+  const severalCas = trustedRoot.certificateAuthorities.length > 1;
   return body.entries.map((e) => ({
     namespace: e.pattern,
     signers: SignerPolicy.parse({
       publicKeys: e.signers.flatMap((s) => (s.kind === 'key' ? [s.publicKey] : [])),
-      identities: e.signers.flatMap((s) => (s.kind === 'identity' ? [{ identity: s.identity }] : [])),
+      identities: e.signers.flatMap((s) => (s.kind !== 'identity' ? [] : s.ca ? [{ identity: s.identity, ca: s.ca }] : severalCas ? [] : [{ identity: s.identity }])),
       trustedRoot,
     }),
   }));

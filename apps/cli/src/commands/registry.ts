@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   manifestDigest,
@@ -8,7 +9,9 @@ import {
   type AllowlistList,
   type AuditCheck,
   type AuditPage,
+  type ReviewerList,
   type ReviewerRecord,
+  type ReviewerRemoved,
   type ReviewQueue,
   type ReviewView,
   type ServerList,
@@ -17,7 +20,7 @@ import {
   type TokenRevoked,
   type Whoami,
 } from '@sigil/manifest';
-import { readPublicKey } from '@sigil/signing/sign';
+import { CA_FILES, certificateFingerprint, readPublicKey } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { MAKE_KEY, readBounded, requireFile } from '../files.js';
@@ -41,14 +44,38 @@ async function readJsonFile(path: string, limit: number): Promise<Record<string,
   }
 }
 
-/** A signer for the API: a public key file, or a certificate identity. */
-async function signerOf(opts: { publicKey?: string; identity?: string }): Promise<{ publicKey?: string; identity?: string }> {
+type SignerOptions = { publicKey?: string; identity?: string; ca?: string };
+type SignerBody = { publicKey?: string; identity?: string; ca?: string };
+
+/**
+ * A signer for the API: a public key file, or a certificate identity and the CA it is bound to
+ * (`--ca`: a `SHA256:` fingerprint, a CA directory from `sigil ca init`, or a CA certificate file).
+ */
+async function signerOf(opts: SignerOptions): Promise<SignerBody> {
   if ((opts.publicKey === undefined) === (opts.identity === undefined)) throw new UsageError('give exactly one of --public-key <file.pub> and --identity <san>');
   if (opts.publicKey !== undefined) {
+    if (opts.ca !== undefined) throw new UsageError('--ca binds a certificate identity to its CA; it does not go with --public-key');
     await requireFile(opts.publicKey, 'the public key', MAKE_KEY);
     return { publicKey: await readPublicKey(opts.publicKey).catch(() => readFile(opts.publicKey!, 'utf8')) };
   }
-  return { identity: opts.identity! };
+  return { identity: opts.identity!, ...(opts.ca !== undefined ? { ca: await caFingerprint(opts.ca) } : {}) };
+}
+
+/** `--ca` as the registry takes it: a fingerprint as given, or the fingerprint of a CA directory's or file's certificate. */
+async function caFingerprint(value: string): Promise<string> {
+  if (value.startsWith('SHA256:')) return value;
+  const file = (await stat(value).catch(() => undefined))?.isDirectory() ? join(value, CA_FILES.certificate) : value;
+  await requireFile(file, 'the CA certificate', 'give the SHA256: fingerprint sigil ca register printed, or the CA directory from sigil ca init');
+  try {
+    return certificateFingerprint(await readFile(file, 'utf8'));
+  } catch {
+    throw new CliError('CERTIFICATE_INVALID', `${file} is not a PEM certificate; --ca takes a SHA256: fingerprint, a CA directory or a CA certificate file`);
+  }
+}
+
+/** A stored signer (as the registry lists it) as the API takes it back. */
+function signerBody(s: { publicKey?: string | undefined; identity?: string | undefined; ca?: string | undefined }): SignerBody {
+  return s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity!, ...(s.ca ? { ca: s.ca } : {}) };
 }
 
 function ttlSeconds(value: string): number {
@@ -183,7 +210,8 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .argument('<namespace-pattern>', 'e.g. io.github.acme or com.example.*')
     .option('--public-key <file.pub>', 'signer public key')
     .option('--identity <san>', 'signer certificate identity (mailto:… or https://…)')
-    .action(async (pattern: string, opts: { publicKey?: string; identity?: string }) => {
+    .option('--ca <fingerprint|dir|file.crt>', 'the CA that issues the identity\'s certificates (needed when the registry trusts several)')
+    .action(async (pattern: string, opts: SignerOptions) => {
       const signer = await signerOf(opts);
       const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
       const existing = await callRegistry<AllowlistEntry>(ctx, 'GET', path).catch((e: unknown) => {
@@ -192,8 +220,9 @@ export function registerRegistry(program: Command, ctx: Context): void {
         if (e instanceof CliError && e.code === 'FORBIDDEN') throw new CliError('FORBIDDEN', 'changing the allowlist needs an admin token (SIGIL_TOKEN)', [], 1, e.requestId ? { requestId: e.requestId } : {});
         throw e;
       });
-      const current = existing.body.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! }));
-      if (current.some((s) => (signer.publicKey ? s.publicKey?.trim() === signer.publicKey.trim() : s.identity === signer.identity))) {
+      const current = existing.body.signers.map(signerBody);
+      // Without --ca the registry binds the identity to its only CA: then one stored under any CA is the same.
+      if (current.some((s) => (signer.publicKey ? s.publicKey?.trim() === signer.publicKey.trim() : s.identity === signer.identity && (signer.ca === undefined || s.ca === signer.ca)))) {
         ctx.out.result({ pattern, signers: current, unchanged: true }, `${pattern}: this signer is already allowed (${plural(current.length, 'signer')}); nothing changed`);
         return;
       }
@@ -208,13 +237,13 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .requiredOption('--builder <id>', 'the SLSA builder id it may claim, e.g. https://github.com/actions/runner/github-hosted')
     .option('--public-key <file.pub>', 'the build signing public key')
     .option('--identity <san>', 'the build certificate identity, e.g. https://github.com/acme/x/.github/workflows/release.yml@refs/heads/main')
-    .action(async (pattern: string, opts: { builder: string; publicKey?: string; identity?: string }) => {
+    .option('--ca <fingerprint|dir|file.crt>', 'the CA that issues the build identity\'s certificates (needed when the registry trusts several)')
+    .action(async (pattern: string, opts: SignerOptions & { builder: string }) => {
       const signer = await signerOf(opts);
       const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
-      type Entry = { signers: Array<{ publicKey?: string; identity?: string }>; builders?: Array<{ builderId: string; publicKey?: string; identity?: string }> };
-      const { body: entry } = await callRegistry<Entry>(ctx, 'GET', path);
-      const signers = entry.signers.map((s) => (s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity! }));
-      const builders = [...(entry.builders ?? []).map((b) => ({ builderId: b.builderId, ...(b.publicKey ? { publicKey: b.publicKey } : { identity: b.identity! }) })), { builderId: opts.builder, ...signer }];
+      const { body: entry } = await callRegistry<AllowlistEntry>(ctx, 'GET', path);
+      const signers = entry.signers.map(signerBody);
+      const builders = [...(entry.builders ?? []).map((b) => ({ builderId: b.builderId, ...signerBody(b) })), { builderId: opts.builder, ...signer }];
       const { body } = await callRegistry<AllowlistEntry>(ctx, 'PUT', path, { signers, builders });
       ctx.out.result(body, `${pattern}: ${plural(body.builders.length, 'builder')}`);
     });
@@ -240,18 +269,35 @@ export function registerRegistry(program: Command, ctx: Context): void {
       ctx.out.result({ removed: pattern }, `removed ${pattern}`);
     });
 
-  program
-    .command('reviewer')
-    .description('reviewers whose signed approvals count (admin)')
+  const reviewer = program.command('reviewer').description('reviewers whose signed approvals count (admin)');
+  reviewer
     .command('add')
     .description('bind a reviewer principal to the key or certificate identity their approvals are signed with (admin)')
     .argument('<principal>', 'the reviewer principal (the name on their tokens)')
     .option('--public-key <file.pub>', 'reviewer public key')
     .option('--identity <san>', 'reviewer certificate identity')
-    .action(async (principal: string, opts: { publicKey?: string; identity?: string }) => {
+    .option('--ca <fingerprint|dir|file.crt>', 'the CA that issues the identity\'s certificates (needed when the registry trusts several)')
+    .action(async (principal: string, opts: SignerOptions) => {
       const signer = await signerOf(opts);
       const { body } = await callRegistry<ReviewerRecord>(ctx, 'POST', '/v1/reviewers', { principal, ...signer });
       ctx.out.result(body, `reviewer ${body.principal} bound to ${body.fingerprint}`);
+    });
+  reviewer
+    .command('list')
+    .description('list reviewer principals and the keys or identities (under their CA) their approvals must be signed with')
+    .action(async () => {
+      const { body } = await callRegistry<ReviewerList>(ctx, 'GET', '/v1/reviewers');
+      ctx.out.result(body, body.reviewers.map((r) => `${r.principal}  ${r.kind} ${safeText(r.fingerprint)}`).join('\n') || 'no reviewer is registered');
+    });
+  reviewer
+    .command('remove')
+    .description('remove a reviewer binding, or all of a principal\'s (admin); their recorded approvals stay')
+    .argument('<principal>', 'the reviewer principal')
+    .option('--fingerprint <fingerprint>', 'the one binding to remove, as sigil reviewer list shows it')
+    .action(async (principal: string, opts: { fingerprint?: string }) => {
+      const query = opts.fingerprint === undefined ? '' : `?fingerprint=${encodeURIComponent(opts.fingerprint)}`;
+      const { body } = await callRegistry<ReviewerRemoved>(ctx, 'DELETE', `/v1/reviewers/${encodeURIComponent(principal)}${query}`);
+      ctx.out.result(body, `removed ${plural(body.removed.length, 'binding')} of ${body.principal}`);
     });
 
   const tokens = program.command('token').description('API tokens (admin)');

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AllowlistEntry, AllowlistList, CaRecord, ReviewerRecord, TokenCreated, TokenList, TokenRevoked, Whoami } from '@sigil/manifest';
+import { AllowlistEntry, AllowlistList, CaRecord, ReviewerList, ReviewerRecord, ReviewerRemoved, TokenCreated, TokenList, TokenRevoked, Whoami } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { READ_ROLES } from '../http.js';
-import { addReviewer } from '../services/add-reviewer.js';
+import { addReviewer, removeReviewer, reviewerBindings } from '../services/add-reviewer.js';
 import { createToken } from '../services/create-token.js';
 import { allowlistEntries, deleteAllowlist, getAllowlist, putAllowlist } from '../services/put-allowlist.js';
 import { listTokens } from '../services/list-tokens.js';
@@ -59,14 +59,33 @@ export function allowlistRoutes(deps: Deps) {
 export function reviewerRoutes(deps: Deps) {
   const add = createRoute({
     method: 'post', path: '/', operationId: 'addReviewer', tags: ['governance'], summary: 'Bind a reviewer principal to a key or certificate identity',
-    description: 'Roles: admin.', security: BEARER, middleware: [authorize(deps, ['admin'], 'registering a reviewer'), jsonBody] as const,
+    description: 'An identity is bound to the CA that must issue its certificates (`ca`; left out: the only registered CA, refused while several are registered). Roles: admin.', security: BEARER, middleware: [authorize(deps, ['admin'], 'registering a reviewer'), jsonBody] as const,
     request: { body: body(ReviewerBody) },
     responses: { 201: json(ReviewerRecord, 'The binding'), ...problems(400, 401, 403, 409, 413, 415, 422) },
   });
-  return router().openapi(add, async (c) => {
-    const b = c.req.valid('json');
-    return c.json(await addReviewer(deps, principalOf(c), b.principal, b), 201);
+  const list = createRoute({
+    method: 'get', path: '/', operationId: 'listReviewers', tags: ['governance'], summary: 'Reviewer bindings',
+    description: 'Every reviewer principal and the keys or identities (with their CA) its approvals must be signed with. Roles: admin, security.', security: BEARER,
+    middleware: [authorize(deps, ['admin', 'security'], 'reading the reviewers')] as const,
+    responses: { 200: json(ReviewerList, 'The bindings'), ...problems(401, 403) },
   });
+  const remove = createRoute({
+    method: 'delete', path: '/{principal}', operationId: 'removeReviewer', tags: ['governance'], summary: 'Remove a reviewer binding',
+    description: 'Removes the binding named by `fingerprint` (as listed), or every binding of the principal. Approvals already recorded stay; new ones signed with a removed key or identity are refused. Audited (`reviewer.remove`). Roles: admin.', security: BEARER,
+    middleware: [authorize(deps, ['admin'], 'removing a reviewer')] as const,
+    request: {
+      params: z.object({ principal: z.string().max(128).openapi({ description: 'The reviewer principal' }) }),
+      query: z.object({ fingerprint: z.string().min(1).max(2048).optional().openapi({ description: 'The binding to remove (its fingerprint); all of the principal’s when left out' }) }),
+    },
+    responses: { 200: json(ReviewerRemoved, 'The bindings removed'), ...problems(401, 403, 404, 422) },
+  });
+  return router()
+    .openapi(list, async (c) => c.json({ reviewers: await reviewerBindings(deps) }, 200))
+    .openapi(add, async (c) => {
+      const b = c.req.valid('json');
+      return c.json(await addReviewer(deps, principalOf(c), b.principal, b), 201);
+    })
+    .openapi(remove, async (c) => c.json(await removeReviewer(deps, principalOf(c), c.req.valid('param').principal, c.req.valid('query').fingerprint), 200));
 }
 
 /** Governance: organisation certificate authorities. */

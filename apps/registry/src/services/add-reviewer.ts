@@ -1,20 +1,54 @@
-import { appendAudit, ensurePrincipal, insertReviewer, listReviewers } from '@sigil/db';
+import { appendAudit, deleteReviewer, ensurePrincipal, insertReviewer, listCertificateAuthorities, listReviewers } from '@sigil/db';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import { normalizeSigner, type SignerSpec } from './signer-spec.js';
+import { normalizeSigner, sameSigner, trustedCas, type SignerSpec } from './signer-spec.js';
 
-/** Binds a reviewer principal to a public key or certificate identity (admin only). */
-export async function addReviewer(deps: Deps, actor: Principal, principal: string, spec: SignerSpec): Promise<{ principal: string; kind: 'key' | 'identity'; fingerprint: string }> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(principal)) throw new ServiceError('REQUEST_INVALID', 'a principal is 1-128 characters of letters, digits and . _ @ -');
-  const signer = normalizeSigner(spec);
+/** A reviewer binding as the API shows it. */
+export interface ReviewerBinding {
+  principal: string;
+  kind: 'key' | 'identity';
+  fingerprint: string;
+  /** The CA the identity's certificates must chain to (identities only; absent: unbound). */
+  ca?: string;
+}
+
+const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+/**
+ * Binds a reviewer principal to a public key or certificate identity (admin only). An identity
+ * is bound to its CA as on the allowlist (signer-spec.ts): the same identity under another CA is
+ * another signer, which may be bound to another reviewer.
+ */
+export async function addReviewer(deps: Deps, actor: Principal, principal: string, spec: SignerSpec): Promise<ReviewerBinding> {
+  if (!PRINCIPAL.test(principal)) throw new ServiceError('REQUEST_INVALID', 'a principal is 1-128 characters of letters, digits and . _ @ -');
   const now = nowIso(deps);
-  await deps.db.transaction(async (tx) => {
-    if ((await listReviewers(tx)).some((r) => r.fingerprint === signer.fingerprint && r.principal !== principal)) {
-      throw new ServiceError('CONFLICT', 'this key or identity is already bound to another reviewer');
+  return deps.db.transaction(async (tx) => {
+    const signer = normalizeSigner(spec, trustedCas(await listCertificateAuthorities(tx)));
+    if ((await listReviewers(tx)).some((r) => r.principal !== principal && sameSigner(r, signer))) {
+      throw new ServiceError('CONFLICT', 'this key or identity (under this CA) is already bound to another reviewer');
     }
     await ensurePrincipal(tx, principal, now);
-    await insertReviewer(tx, { principal, kind: signer.kind, value: signer.value, fingerprint: signer.fingerprint, createdAt: now });
-    await appendAudit(tx, { actor: actor.name, action: 'reviewer.add', subject: principal, details: { kind: signer.kind, fingerprint: signer.fingerprint } });
+    await insertReviewer(tx, { principal, kind: signer.kind, value: signer.value, fingerprint: signer.fingerprint, ca: signer.ca, createdAt: now });
+    await appendAudit(tx, { actor: actor.name, action: 'reviewer.add', subject: principal, details: { kind: signer.kind, fingerprint: signer.fingerprint, ...(signer.ca ? { ca: signer.ca } : {}) } });
+    return { principal, kind: signer.kind, fingerprint: signer.fingerprint, ...(signer.ca ? { ca: signer.ca } : {}) };
   });
-  return { principal, kind: signer.kind, fingerprint: signer.fingerprint };
+}
+
+/** Every reviewer binding (admin, security). */
+export async function reviewerBindings(deps: Deps): Promise<ReviewerBinding[]> {
+  return (await listReviewers(deps.db)).map((r) => ({ principal: r.principal, kind: r.kind, fingerprint: r.fingerprint, ...(r.ca ? { ca: r.ca } : {}) }));
+}
+
+/**
+ * Removes a reviewer's binding (admin only): the one with `fingerprint`, or every binding of the
+ * principal. Their approvals already recorded stay (they were valid when made); new ones signed
+ * with the removed key or identity are refused (SIGNER_NOT_ALLOWED).
+ */
+export async function removeReviewer(deps: Deps, actor: Principal, principal: string, fingerprint?: string): Promise<{ principal: string; removed: ReviewerBinding[] }> {
+  return deps.db.transaction(async (tx) => {
+    const removed = await deleteReviewer(tx, principal, fingerprint);
+    if (removed.length === 0) throw new ServiceError('NOT_FOUND', fingerprint === undefined ? `${principal} is not a registered reviewer` : `${principal} has no binding ${fingerprint}`);
+    await appendAudit(tx, { actor: actor.name, action: 'reviewer.remove', subject: principal, details: { fingerprints: removed.map((r) => r.fingerprint) } });
+    return { principal, removed: removed.map((r) => ({ principal: r.principal, kind: r.kind, fingerprint: r.fingerprint, ...(r.ca ? { ca: r.ca } : {}) })) };
+  });
 }

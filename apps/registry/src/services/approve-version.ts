@@ -1,11 +1,12 @@
-import { appendAudit, approvalByReviewerOrKey, approvalsOf, insertApproval, listAllowlist, listReviewers, setVersionStatus, versionOf, type Executor, type VersionRow } from '@sigil/db';
+import { appendAudit, approvalByReviewerOrKey, approvalsOf, insertApproval, listAllowlist, listCertificateAuthorities, listReviewers, setVersionStatus, versionOf, type Executor, type VersionRow } from '@sigil/db';
 import { canonicalJson, manifestDigest, mostSpecificPattern, sha256, type Manifest, type VersionRecord } from '@sigil/manifest';
-import { SignerPolicy, verifyApprovalBundle, type VerifiedSigner } from '@sigil/signing/verify';
+import { SignerPolicy, verifyApprovalBundle, verifyManifestBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
 import { signingRefusal } from './publish-version.js';
-import { trustedRoot } from './register-ca.js';
+import { trustedRootOf } from './register-ca.js';
+import { identityMatches, policyIdentities, trustedCas } from './signer-spec.js';
 import { requireVersion, versionRecord } from './views.js';
 
 /**
@@ -25,10 +26,14 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
   if (actor.name === row.publisher) throw new ServiceError('SELF_APPROVAL', `${actor.name} published ${name}@${version} and cannot approve it`);
   const bound = (await listReviewers(deps.db)).filter((r) => r.principal === actor.name);
   if (bound.length === 0) throw new ServiceError('SIGNER_NOT_ALLOWED', `${actor.name} is not a registered reviewer`);
+  const caRows = await listCertificateAuthorities(deps.db);
+  const root = trustedRootOf(deps, caRows);
+  // A reviewer's identity counts only under the CA it is bound to: another trusted CA's leaf with
+  // the same identity is not this reviewer (SIGNER_NOT_ALLOWED).
   const policy = SignerPolicy.parse({
     publicKeys: bound.filter((r) => r.kind === 'key').map((r) => r.value),
-    identities: bound.filter((r) => r.kind === 'identity').map((r) => ({ identity: r.value })),
-    trustedRoot: await trustedRoot(deps),
+    identities: policyIdentities(bound, trustedCas(caRows)),
+    trustedRoot: root,
   });
   const manifest = JSON.parse(row.manifest) as Manifest;
   const digest = manifestDigest(manifest);
@@ -48,6 +53,7 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
   if (signer.keyFingerprint === row.signerFingerprint || (signer.kind === 'certificate' && signer.identity === row.signerIdentity)) {
     throw new ServiceError('SELF_APPROVAL', 'the approval is signed by the same key or identity that signed the manifest');
   }
+  const manifestChain = manifestSignerChain(row, manifest, root);
   const approvalDigest = sha256(canonicalJson(bundle));
   const logged = bundleLogEntries('approval', `${name}@${version}`, bundle, policy.publicKeys);
   const now = nowIso(deps);
@@ -55,7 +61,7 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
     const current = (await versionOf(tx, name, version))!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
     if (await approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
-    await requireSignerAllowed(tx, current);
+    await requireSignerAllowed(tx, current, manifestChain);
     const count = (await approvalsOf(tx, current.id)).length + 1;
     const needed = current.risk === 'high' ? deps.settings.highRiskApprovals : 1;
     // The audit event first: the database refuses an approval or a status change without it.
@@ -73,23 +79,41 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
 }
 
 /**
+ * The CA chain (issuing CA first) of the certificate that signed a version's manifest, read by
+ * verifying its stored bundle again under the trusted root: the row keeps the identity, not the
+ * CA. Empty for a key, or when the bundle no longer verifies (then no CA-bound identity matches:
+ * fail closed).
+ */
+function manifestSignerChain(row: VersionRow, manifest: Manifest, trustedRoot: ReturnType<typeof trustedRootOf>): string[] {
+  if (row.signerKind !== 'certificate' || !row.signerIdentity) return [];
+  try {
+    const { signer } = verifyManifestBundle(JSON.parse(row.bundle) as Record<string, unknown>, manifest, SignerPolicy.parse({ identities: [{ identity: row.signerIdentity }], trustedRoot }));
+    return signer.kind === 'certificate' ? signer.caChain : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Refuses to approve a version whose manifest signer is no longer in the allowlist entry that
  * covers its namespace (read in the write transaction, so an allowlist change cannot slip in
  * between): removing a compromised key must also stop what it already published and is
- * still waiting for review.
+ * still waiting for review. An identity counts only under the CA it is bound to now.
  */
-async function requireSignerAllowed(tx: Executor, row: VersionRow): Promise<void> {
+async function requireSignerAllowed(tx: Executor, row: VersionRow, chain: readonly string[]): Promise<void> {
   const entries = await listAllowlist(tx);
   const pattern = mostSpecificPattern(
     entries.map((e) => e.pattern),
     row.server,
   );
   if (pattern === undefined) throw new ServiceError('NAMESPACE_NOT_ALLOWED', `no allowlist entry covers the namespace of ${row.server} any more; ${row.server}@${row.version} cannot be approved`);
+  const cas = trustedCas(await listCertificateAuthorities(tx));
+  const identity = row.signerKind === 'certificate' ? (row.signerIdentity ?? undefined) : undefined;
   const allowed = entries
     .find((e) => e.pattern === pattern)!
-    .signers.some((s) => (s.kind === 'key' ? row.signerKind === 'key' && s.fingerprint === row.signerFingerprint : row.signerKind === 'certificate' && s.value === row.signerIdentity));
+    .signers.some((s) => (s.kind === 'key' ? row.signerKind === 'key' && s.fingerprint === row.signerFingerprint : identityMatches(s, identity, chain, cas)));
   if (!allowed) {
-    const who = row.signerKind === 'certificate' ? row.signerIdentity : row.signerFingerprint;
+    const who = row.signerKind === 'certificate' ? `${row.signerIdentity} (certificate from CA ${chain[0] ?? 'unknown'})` : row.signerFingerprint;
     throw new ServiceError('SIGNER_NOT_ALLOWED', `${row.server}@${row.version} was signed by ${who}, which is no longer allowed in ${pattern}; it cannot be approved (reject it, or publish a new version signed by an allowed signer)`);
   }
 }

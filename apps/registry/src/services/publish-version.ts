@@ -5,7 +5,8 @@ import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js'
 import { ServiceError } from '../errors.js';
 import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
 import { requireNamespace } from './authenticate.js';
-import { trustedRoot, trustedRootOf } from './register-ca.js';
+import { trustedRootOf } from './register-ca.js';
+import { identityMatches, policyIdentities, trustedCas } from './signer-spec.js';
 import { versionRecord } from './views.js';
 
 export interface PublishInput {
@@ -120,10 +121,12 @@ async function checkProvenance(deps: Deps, provenance: Record<string, unknown>, 
   if (builders.entries.length === 0) refuse(`no builder is bound to ${builders.pattern} in the allowlist; provenance signed by the publisher itself would be a self-attestation`);
   const accepted = builders.entries.filter((b) => deps.settings.provenanceBuilders.includes(b.builderId));
   if (accepted.length === 0) refuse(`the builders bound to ${builders.pattern} are not among the registry's accepted builder ids (SIGIL_PROVENANCE_BUILDERS)`);
+  const rows = await listCertificateAuthorities(deps.db);
+  const cas = trustedCas(rows);
   const policy = SignerPolicy.parse({
     publicKeys: [...new Set(accepted.filter((b) => b.kind === 'key').map((b) => b.value))],
-    identities: [...new Set(accepted.filter((b) => b.kind === 'identity').map((b) => b.value))].map((identity) => ({ identity })),
-    trustedRoot: await trustedRoot(deps),
+    identities: policyIdentities(accepted, cas),
+    trustedRoot: trustedRootOf(deps, rows),
   });
   let verified: ReturnType<typeof verifyProvenanceBundle>;
   try {
@@ -131,16 +134,17 @@ async function checkProvenance(deps: Deps, provenance: Record<string, unknown>, 
   } catch (e) {
     return refuse(`the provenance does not hold: ${(e as Error).message}`, e);
   }
-  // The signer must be bound to the very builder id the provenance claims.
+  // The signer must be bound to the very builder id the provenance claims, an identity under the
+  // CA it is bound to: the same identity from another CA is another signer.
   const claimed = verified.predicate.runDetails.builder.id;
   const signer = verified.signer;
-  const bound = accepted.some((b) => b.builderId === claimed && (b.kind === 'key' ? signer.keyFingerprint === b.fingerprint : signer.kind === 'certificate' && signer.identity === b.value));
+  const bound = accepted.some((b) => b.builderId === claimed && (b.kind === 'key' ? signer.keyFingerprint === b.fingerprint : signer.kind === 'certificate' && identityMatches(b, signer.identity, signer.caChain, cas)));
   if (!bound) refuse(`the provenance claims the builder ${claimed}, but its signer is not bound to that builder in ${builders.pattern}`);
 }
 
 interface NamespaceBuilders {
   pattern: string;
-  entries: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string }>;
+  entries: Array<{ builderId: string; kind: 'key' | 'identity'; value: string; fingerprint: string; ca: string | null }>;
 }
 
 /**
@@ -163,14 +167,15 @@ export async function namespacePolicy(deps: Deps, name: string): Promise<{ signe
   if (pattern === undefined) throw new ServiceError('NAMESPACE_NOT_ALLOWED', `no allowlist entry covers the namespace of ${name}`);
   const entry = entries.find((e) => e.pattern === pattern)!;
   const cas = await listCertificateAuthorities(deps.db);
-  const key = JSON.stringify([entry.signers.map((s) => [s.kind, s.value]), cas.map((c) => c.chainPem), deps.settings.tlogUrl]);
+  const key = JSON.stringify([entry.signers.map((s) => [s.kind, s.value, s.ca]), cas.map((c) => c.chainPem), deps.settings.tlogUrl]);
   let built = policies.get(deps.keys);
   if (!built) policies.set(deps.keys, (built = new Map()));
   let signers = built.get(key);
   if (!signers) {
     signers = SignerPolicy.parse({
       publicKeys: entry.signers.filter((s) => s.kind === 'key').map((s) => s.value),
-      identities: entry.signers.filter((s) => s.kind === 'identity').map((s) => ({ identity: s.value })),
+      // Each identity only under the CA it is bound to (signer-spec.ts, effectiveCa).
+      identities: policyIdentities(entry.signers, trustedCas(cas)),
       trustedRoot: trustedRootOf(deps, cas),
     });
     // The oldest goes first (a Map keeps insertion order).

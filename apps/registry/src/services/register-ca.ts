@@ -1,4 +1,4 @@
-import { appendAudit, insertCertificateAuthority, listCertificateAuthorities } from '@sigil/db';
+import { appendAudit, bindUnboundIdentities, insertCertificateAuthority, listCertificateAuthorities } from '@sigil/db';
 import { buildTrustedRoot, certificateFingerprint, type TrustedRootJson } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -6,7 +6,9 @@ import { logInstance } from './read-log.js';
 
 /**
  * Registers an organisation CA (admin only): its PEM chain, issuing CA first and root last.
- * Leaves under it may then sign, for the identities the allowlist names.
+ * Leaves under it may then sign, for the identities the allowlist names under it. An identity
+ * stored without a CA meant the registry's only CA; registering a second one binds every such
+ * identity to the first in the same transaction (audited), so the new CA never gains them.
  */
 export async function registerCa(deps: Deps, actor: Principal, chainPem: string): Promise<{ fingerprint: string }> {
   let fingerprint: string;
@@ -20,8 +22,11 @@ export async function registerCa(deps: Deps, actor: Principal, chainPem: string)
   }
   const now = nowIso(deps);
   await deps.db.transaction(async (tx) => {
+    const before = await listCertificateAuthorities(tx);
+    const only = before.length === 1 && before[0]!.fingerprint !== fingerprint ? before[0]!.fingerprint : undefined;
+    const bound = only ? await bindUnboundIdentities(tx, only) : 0;
     await insertCertificateAuthority(tx, { fingerprint, chainPem, createdAt: now });
-    await appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint });
+    await appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint, ...(bound > 0 ? { details: { boundTo: only, identities: bound } } : {}) });
   });
   return { fingerprint };
 }

@@ -1,23 +1,128 @@
-import { CertificateIdentity, publicKeyFingerprint } from '@sigil/signing/verify';
+import { identityFingerprint } from '@sigil/db';
+import { CertificateIdentity, certificateFingerprint, Fingerprint, publicKeyFingerprint, type AllowedIdentity } from '@sigil/signing/verify';
 import { ServiceError } from '../errors.js';
 
-/** A signer as the API takes it: a public key (SPKI PEM) or an exact certificate identity. */
+/**
+ * A signer as the API takes it: a public key (SPKI PEM), or an exact certificate identity and
+ * the CA its certificates must chain to (`SHA256:<base64>` of a registered CA's certificate).
+ */
 export interface SignerSpec {
   publicKey?: string | undefined;
   identity?: string | undefined;
+  ca?: string | undefined;
 }
 
-/** Validates a signer and gives its stored form: kind, value and fingerprint (the identity for identities). */
-export function normalizeSigner(spec: SignerSpec): { kind: 'key' | 'identity'; value: string; fingerprint: string } {
+/** A signer as stored: kind, value, fingerprint and, for an identity, its CA (null: unbound). */
+export interface StoredSigner {
+  kind: 'key' | 'identity';
+  value: string;
+  fingerprint: string;
+  ca: string | null;
+}
+
+/** The CAs the registry trusts, as identities name them. */
+export interface TrustedCas {
+  /** Each registered CA's fingerprint (its issuing certificate), in registration order. */
+  registered: string[];
+  /** Every certificate of every registered chain: what an identity's `ca` may name. */
+  names: ReadonlySet<string>;
+}
+
+const chainNames = new Map<string, string[]>();
+
+/** The trusted CAs of these registered rows (as `listCertificateAuthorities` reads them). */
+export function trustedCas(rows: ReadonlyArray<{ fingerprint: string; chainPem: string }>): TrustedCas {
+  const names = new Set<string>();
+  for (const row of rows) {
+    let chain = chainNames.get(row.chainPem);
+    if (!chain) {
+      chain = (row.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => certificateFingerprint(pem));
+      if (chainNames.size >= 256) chainNames.delete(chainNames.keys().next().value!);
+      chainNames.set(row.chainPem, chain);
+    }
+    names.add(row.fingerprint);
+    for (const name of chain) names.add(name);
+  }
+  return { registered: rows.map((r) => r.fingerprint), names };
+}
+
+/**
+ * Validates a signer and gives its stored form. An identity is bound to a CA: the one it names,
+ * which must be trusted; without one, the registry's only CA, or none while no CA is registered
+ * (it then counts for the first CA registered). With several CAs trusted, an identity without
+ * `ca` is refused: any of them could issue a certificate with that identity.
+ */
+export function normalizeSigner(spec: SignerSpec, cas: TrustedCas): StoredSigner {
   if ((spec.publicKey === undefined) === (spec.identity === undefined)) throw new ServiceError('REQUEST_INVALID', 'give exactly one of publicKey and identity');
   if (spec.publicKey !== undefined) {
+    if (spec.ca !== undefined) throw new ServiceError('REQUEST_INVALID', 'ca binds a certificate identity to its CA; a publicKey takes none');
     try {
-      return { kind: 'key', value: spec.publicKey, fingerprint: publicKeyFingerprint(spec.publicKey) };
+      const fingerprint = publicKeyFingerprint(spec.publicKey);
+      return { kind: 'key', value: spec.publicKey, fingerprint, ca: null };
     } catch (cause) {
       throw new ServiceError('REQUEST_INVALID', 'publicKey is not an ECDSA P-256 public key (SPKI PEM)', {}, { cause });
     }
   }
   const identity = CertificateIdentity.safeParse(spec.identity);
   if (!identity.success) throw new ServiceError('REQUEST_INVALID', 'identity must be mailto:<email> or an https:// URI');
-  return { kind: 'identity', value: identity.data, fingerprint: identity.data };
+  const ca = spec.ca === undefined ? implicitCa(identity.data, cas) : namedCa(spec.ca, cas);
+  return { kind: 'identity', value: identity.data, fingerprint: identityFingerprint(identity.data, ca), ca };
+}
+
+function namedCa(ca: string, cas: TrustedCas): string {
+  if (!Fingerprint.safeParse(ca).success) throw new ServiceError('REQUEST_INVALID', 'ca must be a CA certificate fingerprint, SHA256: and 43 base64 characters (sigil ca register prints it)');
+  if (!cas.names.has(ca)) throw new ServiceError('REQUEST_INVALID', `ca ${ca} is no certificate authority this registry trusts; register it first (sigil ca register), or name a registered one`);
+  return ca;
+}
+
+function implicitCa(identity: string, cas: TrustedCas): string | null {
+  if (cas.registered.length === 0) return null;
+  if (cas.registered.length === 1) return cas.registered[0]!;
+  throw new ServiceError('REQUEST_INVALID', `the registry trusts ${cas.registered.length} certificate authorities, and any of them could issue a certificate for ${identity}; name the one that issues it (ca, or --ca)`);
+}
+
+/**
+ * The CA a stored identity counts for now: its own; unbound, the registry's only CA (or none while
+ * no CA is registered, when no certificate verifies anyway). `false`: it counts for nothing, as an
+ * unbound identity stored while several CAs were trusted (fail closed; re-add it with its ca).
+ */
+export function effectiveCa(row: { ca: string | null }, cas: TrustedCas): string | undefined | false {
+  if (row.ca !== null) return row.ca;
+  if (cas.registered.length === 0) return undefined;
+  if (cas.registered.length === 1) return cas.registered[0]!;
+  return false;
+}
+
+/** The policy identities of these stored signers (keys and unusable identities left out). */
+export function policyIdentities(rows: ReadonlyArray<{ kind: 'key' | 'identity'; value: string; ca: string | null }>, cas: TrustedCas): AllowedIdentity[] {
+  const out = new Map<string, AllowedIdentity>();
+  for (const row of rows) {
+    if (row.kind !== 'identity') continue;
+    const ca = effectiveCa(row, cas);
+    if (ca === false) continue;
+    out.set(identityFingerprint(row.value, ca), ca === undefined ? { identity: row.value } : { identity: row.value, ca });
+  }
+  return [...out.values()];
+}
+
+/**
+ * Whether a verified certificate signer (its SAN and CA chain, issuing CA first) is this stored
+ * identity: the same SAN, under the CA the identity is bound to.
+ */
+export function identityMatches(row: { value: string; ca: string | null }, identity: string | undefined, caChain: readonly string[], cas: TrustedCas): boolean {
+  if (identity === undefined || identity !== row.value) return false;
+  const ca = effectiveCa(row, cas);
+  return ca !== false && (ca === undefined || caChain.includes(ca));
+}
+
+/** Whether two stored signers may be the same signer: one key, or one identity under a CA both allow. */
+export function sameSigner(a: StoredSigner, b: StoredSigner): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'key') return a.fingerprint === b.fingerprint;
+  return a.value === b.value && (a.ca === null || b.ca === null || a.ca === b.ca);
+}
+
+/** How a stored signer reads in a sentence. */
+export function signerLabel(s: { kind: 'key' | 'identity'; fingerprint: string; value: string; ca: string | null }): string {
+  return s.kind === 'key' ? s.fingerprint : s.ca ? `${s.value} (under CA ${s.ca})` : s.value;
 }

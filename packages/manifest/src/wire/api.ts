@@ -78,11 +78,13 @@ export const ServerList = z.object({
 });
 export type ServerList = z.infer<typeof ServerList>;
 
+const IdentityCa = z.string().optional().meta({ description: 'Identities only: the SHA256 fingerprint of the CA the signer’s certificate must chain to; absent on an identity stored unbound, which counts only while the registry trusts exactly one CA' });
 export const AllowlistSignerView = z.object({
   kind: z.enum(['key', 'identity']),
-  fingerprint: z.string(),
+  fingerprint: z.string().meta({ description: 'A key’s SHA256 fingerprint; an identity, then a space and its CA when bound' }),
   publicKey: z.string().optional(),
   identity: z.string().optional(),
+  ca: IdentityCa,
 });
 export const AllowlistEntry = z.object({
   pattern: z.string(),
@@ -95,8 +97,12 @@ export type AllowlistEntry = z.infer<typeof AllowlistEntry>;
 export const AllowlistList = z.object({ entries: z.array(AllowlistEntry) });
 export type AllowlistList = z.infer<typeof AllowlistList>;
 
-export const ReviewerRecord = z.object({ principal: z.string(), kind: z.enum(['key', 'identity']), fingerprint: z.string() });
+export const ReviewerRecord = z.object({ principal: z.string(), kind: z.enum(['key', 'identity']), fingerprint: z.string(), ca: IdentityCa });
 export type ReviewerRecord = z.infer<typeof ReviewerRecord>;
+export const ReviewerList = z.object({ reviewers: z.array(ReviewerRecord) });
+export type ReviewerList = z.infer<typeof ReviewerList>;
+export const ReviewerRemoved = z.object({ principal: z.string(), removed: z.array(ReviewerRecord) });
+export type ReviewerRemoved = z.infer<typeof ReviewerRemoved>;
 
 export const CaRecord = z.object({ fingerprint: z.string() });
 export type CaRecord = z.infer<typeof CaRecord>;
