@@ -151,8 +151,22 @@ describe('the publish -> review -> approve -> lock -> resolve path', () => {
     expect(await refused(['verify', manifest, '--bundle', `${manifest}.bundle.json`, '--policy', policy])).toBe('SIGNER_UNTRUSTED');
     await ok(['verify', path('certco.json'), '--bundle', `${path('certco.json')}.bundle.json`, '--policy', policy]);
 
+    // olga's binding is erin's identity under the other CA: the registry counts her approval, a host
+    // that trusts erin under the organisation CA does not (the approval's leaf is the other CA's).
+    const legit = writeManifest('certco-2.0.2.json', { ...forecast, version: '2.0.2' });
+    await signAndPublish(legit, path('release.key'), ['--cert', path('release.crt'), '--tsa', `${registry.url}/api/v1/timestamp`], await token('certco-ci-3', 'publisher', 'io.github.certco'));
+    await ok(['keygen', '--out', path('olga.key')]);
+    await ok(['ca', 'issue', '--ca', path('other-ca'), '--public-key', path('olga.key.pub'), '--identity', 'mailto:erin@certco.example', '--days', '1', '--out', path('olga.crt')]);
+    await ok(['review', 'approve', 'io.github.certco/forecast@2.0.2', '--key', path('olga.key'), '--cert', path('olga.crt')], await token('olga', 'security'));
+    expect((JSON.parse(await ok(['review', 'show', 'io.github.certco/forecast@2.0.2', '--json'], tokens.bob)) as { status: string }).status).toBe('approved');
+    expect(await refused(['lock', 'io.github.certco/forecast@2.0.2'], tokens.reader, host)).toBe('NOT_APPROVED');
+    const otherCa = certificateFingerprint(readFileSync(path('other-ca/ca.crt'), 'utf8'));
+    const trustsOlga = path('host-trusts-other-ca');
+    await ok(['policy', 'init', '--out', join(trustsOlga, 'sigil.policy.json'), '--publisher', `io.github.certco=mailto:release@certco.example ${orgCa}`, '--reviewer', `mailto:erin@certco.example ${otherCa}`], tokens.reader);
+    await ok(['lock', 'io.github.certco/forecast@2.0.2'], tokens.reader, trustsOlga);
+
     // A binding removed is gone from the list, and audited.
-    await ok(['reviewer', 'remove', 'olga', '--fingerprint', `mailto:erin@certco.example ${certificateFingerprint(readFileSync(path('other-ca/ca.crt'), 'utf8'))}`], registry.adminToken);
+    await ok(['reviewer', 'remove', 'olga', '--fingerprint', `mailto:erin@certco.example ${otherCa}`], registry.adminToken);
     expect((JSON.parse(await ok(['reviewer', 'list', '--json'], registry.adminToken)) as { reviewers: Array<{ principal: string }> }).reviewers.map((r) => r.principal)).not.toContain('olga');
     expect(await refused(['reviewer', 'remove', 'olga'], registry.adminToken)).toBe('NOT_FOUND');
   });
