@@ -292,7 +292,7 @@ describe('when sigil manifest init meets a giant or endless listing', () => {
   });
 
   it('refuses a listing past 64 pages, each with a new cursor (SERVER_INVALID)', async () => {
-    const run = await initWith({ on: { 'tools/list': ['{"jsonrpc":"2.0","id":$ID,"result":{"tools":[],"nextCursor":"page-$ID"}}'] } });
+    const run = await initWith({ on: { 'tools/list': ['{"jsonrpc":"2.0","id":$ID,"result":{"tools":[],"nextCursor":"page-$N"}}'] } });
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'SERVER_INVALID', message: expect.stringContaining('more than 64 pages') } });
   });

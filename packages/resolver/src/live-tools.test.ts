@@ -109,7 +109,7 @@ describe('verifyLiveTools against a server that stalls its listing', () => {
   it('gives up on the whole listing at the deadline, however each page keeps within its own timeout', async () => {
     const received = join(dir, 'drip.log');
     // Each page comes 200 ms late, with a new cursor: 64 of them would take 13 s.
-    const client = await connectHostile({ on: { 'tools/list': ['#sleep:200', '{"jsonrpc":"2.0","id":$ID,"result":{"tools":[],"nextCursor":"page-$ID"}}'] } }, received);
+    const client = await connectHostile({ on: { 'tools/list': ['#sleep:200', '{"jsonrpc":"2.0","id":$ID,"result":{"tools":[],"nextCursor":"page-$N"}}'] } }, received);
     const error = await verifyLiveTools(client, { name: 'io.github.acme/x', description: 'x', version: '1.0.0', tools: [] }, { timeoutMs: 5000, deadlineMs: 1000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TOOL_DRIFT', message: expect.stringContaining('longer than 1000 ms') });
     expect(pages(received)).toBeLessThan(64);

@@ -70,6 +70,12 @@ export interface FirewallOptions {
   onRefused: (code: FirewallCode) => void;
   /** Longest wait for each answer to the proxy's own requests. */
   checkTimeoutMs: number;
+  /**
+   * Longest a whole tools check may take, every page together (default 60 s): a server answering
+   * each page of the proxy's listing just inside `checkTimeoutMs`, with a new cursor each time,
+   * would otherwise hold the host's traffic for 64 of them.
+   */
+  checkDeadlineMs?: number;
 }
 
 /**
@@ -456,13 +462,22 @@ export class Firewall {
 
   /** Lists every page of tools with the proxy's own requests and compares the whole set. */
   private async verifyTools(instructions: string | undefined): Promise<boolean> {
+    let deadline: NodeJS.Timeout | undefined;
+    const ms = this.options.checkDeadlineMs ?? 60_000;
+    const late = new Promise<never>((_, reject) => {
+      deadline = setTimeout(() => reject(new Error(`the listing took longer than ${ms} ms`)), ms);
+      this.timers.add(deadline);
+    });
     try {
-      const { tools } = await collectToolPages(async (cursor) => {
+      const listing = collectToolPages(async (cursor) => {
         const params: Obj = { ...(cursor === undefined ? {} : { cursor }), ...(this.era === 'modern' ? { _meta: this.envelope } : {}) };
         const answer = await new Promise<Answer>((settle) => this.ask('tools/list', params, settle));
         if (answer.error || !answer.result) throw new Error(`the server answered tools/list with ${JSON.stringify(answer.error ?? null).slice(0, 200)}`);
         return answer.result as { tools: unknown; nextCursor?: unknown };
       });
+      // The listing goes on in the background after the deadline; the refusal below ends what it waits on.
+      listing.catch(() => undefined);
+      const { tools } = await Promise.race([listing, late]);
       if (this.state === 'closed') return false;
       const drift = this.check.whole(tools, instructions);
       if (drift) this.refuse('TOOL_DRIFT', drift);
@@ -470,6 +485,9 @@ export class Firewall {
     } catch (e) {
       this.refuse('TOOL_DRIFT', { reason: `the tools could not be checked: ${(e as Error).message}`, details: {} });
       return false;
+    } finally {
+      clearTimeout(deadline);
+      this.timers.delete(deadline!);
     }
   }
 

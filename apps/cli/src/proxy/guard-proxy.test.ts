@@ -150,3 +150,23 @@ describe('when the server cannot start', () => {
     expect(await host.exit).toBe(1);
   });
 });
+
+describe('when the server drip-feeds the proxy’s own listing', () => {
+  it('refuses the session at the check’s deadline (TOOL_DRIFT), however each page keeps within its own timeout', async () => {
+    const hostile = join(repoRoot(), 'test/fixtures/guard/hostile-server.mjs');
+    const received = join(dir, 'drip.log');
+    // Every page 200 ms late with a new cursor: 64 of them would hold the host for 13 s.
+    const script = { on: { 'tools/list': ['#sleep:200', '{"jsonrpc":"2.0","id":$ID,"result":{"tools":[],"nextCursor":"page-$N"}}'] } };
+    const toProxy = new PassThrough();
+    const fromProxy = new PassThrough();
+    const logs: Array<Record<string, unknown>> = [];
+    const manifest: Manifest = { name: 'io.github.acme/drip', description: 'drip', version: '1.0.0', tools: [] };
+    const exit = runGuardProxy({ manifest, command: process.execPath, args: [hostile], env: { ...process.env, HOSTILE: JSON.stringify(script), RECEIVED_LOG: received }, input: toProxy, output: fromProxy, log: (e) => logs.push(e), checkTimeoutMs: 5000, checkDeadlineMs: 1000 });
+    const client = new Client({ name: 'test-host', version: '1.0.0' });
+    await expect(client.connect(new StreamTransport(toProxy, fromProxy))).rejects.toThrow(/TOOL_DRIFT/);
+    toProxy.end();
+    expect(await exit).toBe(1);
+    expect(logs.filter((l) => l.event === 'sigil.run.refused')).toEqual([expect.objectContaining({ code: 'TOOL_DRIFT', reason: expect.stringContaining('longer than 1000 ms') })]);
+    expect(readFileSync(received, 'utf8').split('\n').filter((l) => l.includes('"tools/list"')).length).toBeLessThan(64);
+  }, 30_000);
+});

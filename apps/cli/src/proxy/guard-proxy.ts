@@ -33,6 +33,8 @@ export interface GuardProxyOptions {
   log: (event: Record<string, unknown>) => void;
   /** Longest wait for each server answer during a tools check (default 30 s). */
   checkTimeoutMs?: number;
+  /** Longest a whole tools check may take (default 60 s). */
+  checkDeadlineMs?: number;
 }
 
 /**
@@ -117,6 +119,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       manifest,
       log,
       checkTimeoutMs: options.checkTimeoutMs ?? 30_000,
+      ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
       toHost: (text) => {
         if (outputOpen) toHost.write(`${text}\n`);
       },
