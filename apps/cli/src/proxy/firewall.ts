@@ -351,6 +351,9 @@ export class Firewall {
       const meta = result._meta;
       if (typeof meta === 'object' && meta !== null && (meta as Obj)[META.subscriptionId] !== undefined) result = { ...result, _meta: { ...meta, [META.subscriptionId]: hostId } };
     } else if (tool !== undefined) {
+      // Every tools/call result is checked here, every result that is not `complete` in the next
+      // branch (any method), a listen's end above, and every result's `_meta` identity below: a
+      // faster reading of answers must keep all four (test/guard-open.test.ts asserts on each).
       const problem = callResultProblem(result, this.check.hasOutputSchema(tool));
       if (problem) {
         this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered tools/call with a result that is not a CallToolResult: ${problem}` });
