@@ -61,6 +61,7 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
     const current = (await versionOf(tx, name, version))!;
     if (current.status !== 'pending') throw new ServiceError('ALREADY_DECIDED', `${name}@${version} is already ${current.status}`);
     if (await approvalByReviewerOrKey(tx, current.id, actor.name, signer.keyFingerprint)) throw new ServiceError('ALREADY_DECIDED', `${actor.name} already approved ${name}@${version}`);
+    await requireReviewerBound(tx, actor.name, signer);
     await requireSignerAllowed(tx, current, manifestChain);
     const count = (await approvalsOf(tx, current.id)).length + 1;
     const needed = current.risk === 'high' ? deps.settings.highRiskApprovals : 1;
@@ -76,6 +77,19 @@ export async function approveVersion(deps: Deps, actor: Principal, name: string,
   });
   await logAppended(deps);
   return versionRecord(deps, updated);
+}
+
+/**
+ * The reviewer's binding the approval verified under must still be there, read in the write
+ * transaction: a binding removed meanwhile (`DELETE /v1/reviewers/…`, or an identity re-bound to
+ * another CA) stops this approval too, as an allowlist change stops the manifest signer's.
+ */
+async function requireReviewerBound(tx: Executor, principal: string, signer: VerifiedSigner): Promise<void> {
+  const cas = trustedCas(await listCertificateAuthorities(tx));
+  const still = (await listReviewers(tx)).some(
+    (r) => r.principal === principal && (r.kind === 'key' ? signer.keyFingerprint === r.fingerprint : signer.kind === 'certificate' && identityMatches(r, signer.identity, signer.caChain, cas)),
+  );
+  if (!still) throw new ServiceError('SIGNER_NOT_ALLOWED', `${principal} is no longer bound to the key or identity that signed this approval; it does not count`);
 }
 
 /**
