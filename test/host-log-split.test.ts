@@ -1,4 +1,4 @@
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostTrustStore, loadPolicy } from '@sigil/resolver';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
@@ -130,5 +130,23 @@ describe('when two processes of one host are shown two forks of the log at once'
     expect(await race(h, genuine, genuine)).toBe('ok');
     expect(sizeOf(checkpointOf(h))).toBe(before);
     await ok(['resolve', '--offline'], tokens.reader!, { cwd: h, registryUrl: genuine.url });
+  });
+});
+
+describe('when the registry serves another bundle than the one it logged', () => {
+  it('refuses a second signature of the same manifest by the same key, not in the log, with LOG_ENTRY_INVALID', async () => {
+    const h = await host('other-bundle');
+    // The publisher's key signs the same manifest again (ECDSA: another signature): a bundle the
+    // registry could hold back and serve instead, while the log has only the first one.
+    const file = path('resigned.json');
+    writeFileSync(file, JSON.stringify(weatherManifest({ name: WEATHER, version: '1.0.0' })));
+    await ok(['sign', file, '--key', path('publisher.key'), '--out', `${file}.bundle`]);
+    const resigned = JSON.parse(readFileSync(`${file}.bundle`, 'utf8')) as Record<string, unknown>;
+    genuine.mode = { kind: 'rewrite', path: /\/versions\/1\.0\.0$/, rewrite: (json) => ({ ...(json as Record<string, unknown>), bundle: resigned }) };
+    try {
+      expect(await codeOf((await processOf(h, genuine)).resolve())).toBe('LOG_ENTRY_INVALID');
+    } finally {
+      genuine.mode = { kind: 'forward' };
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { TlogError } from './errors.js';
-import { type Hash, HASH_SIZE, MAX_TREE_SIZE } from './hash.js';
+import { EMPTY_ROOT, equalHashes, type Hash, HASH_SIZE, MAX_TREE_SIZE } from './hash.js';
 import { checkKeyName, hasControlCharacter, type NoteSignature, type NoteSigner, type NoteVerifier, openNote, signNote, strictBase64, type VerifiedNote } from './note.js';
 
 /**
@@ -52,6 +52,7 @@ export function formatCheckpoint(cp: Checkpoint): string {
   }
   if (!Number.isSafeInteger(cp.size) || cp.size < 0 || cp.size > MAX_TREE_SIZE) malformed('the tree size is not an integer in range');
   if (!(cp.root instanceof Uint8Array) || cp.root.length !== HASH_SIZE) malformed(`the root hash is not ${HASH_SIZE} bytes`);
+  if (cp.size === 0 && !equalHashes(cp.root, EMPTY_ROOT)) malformed('a checkpoint of size 0 has the empty tree\'s root, SHA-256 of nothing');
   if (cp.extensions.length > MAX_CHECKPOINT_EXTENSIONS) malformed(`more than ${MAX_CHECKPOINT_EXTENSIONS} extension lines`);
   for (const line of cp.extensions) {
     if (line.length === 0 || hasControlCharacter(line, false)) malformed('an extension line is empty or contains a control character');
@@ -75,6 +76,9 @@ export function parseCheckpoint(text: string): Checkpoint {
   if (!SIZE.test(sizeText) || sizeText.length > 16 || Number(sizeText) > MAX_TREE_SIZE) malformed('the tree size is not a decimal integer without leading zeros, at most 2^53 - 1');
   const root = strictBase64(rootText);
   if (!root || root.length !== HASH_SIZE) malformed(`the root hash is not canonical base64 of ${HASH_SIZE} bytes`);
+  // RFC 6962 MTH({}): a tree of no leaves has one root. Any other is a tree that cannot exist,
+  // which every later tree would otherwise "extend" (a consistency proof from size 0 is empty).
+  if (sizeText === '0' && !equalHashes(root, EMPTY_ROOT)) malformed('a checkpoint of size 0 has the empty tree\'s root, SHA-256 of nothing');
   return { origin, size: Number(sizeText), root, extensions };
 }
 

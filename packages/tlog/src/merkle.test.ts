@@ -149,6 +149,24 @@ describe('when hashing the RFC 6962 test vectors', () => {
     expect(codeOf(() => verifyConsistency(1, 2, [a], a, Buffer.from('short')))).toBe('CONSISTENCY_PROOF_INVALID');
   });
 
+  it('never takes an interior node for a leaf (second preimage): its bytes hash as a leaf with the 0x00 prefix', () => {
+    const store = new MemoryHashStore();
+    const leaves = Array.from({ length: 4 }, (_, i) => hashLeaf(Buffer.from(`entry ${i}`)));
+    for (const l of leaves) store.append(l);
+    const root = treeRoot(4, store);
+    // Node (1, 0) is SHA-256(0x01 || leaf0 || leaf1); its "entry" would be leaf0 || leaf1 at index 0 of a 2-leaf view.
+    const node = createHash('sha256').update(Uint8Array.of(1)).update(leaves[0]!).update(leaves[1]!).digest();
+    const parentPath = [inclusionProof(0, 4, store)[1]!];
+    expect(codeOf(() => verifyInclusion(0, 2, node, parentPath, root))).toBe('no error'); // what a caller trusting a given leaf hash would accept
+    expect(codeOf(() => verifyInclusion(0, 2, hashLeaf(Buffer.concat([leaves[0]!, leaves[1]!])), parentPath, root))).toBe('INCLUSION_PROOF_INVALID');
+    for (const [index, extra] of [[0, 1], [3, 1], [0, -1], [3, -1]] as const) {
+      const proof = inclusionProof(index, 4, store);
+      const changed = extra > 0 ? [...proof, leaves[0]!] : proof.slice(0, -1);
+      expect(codeOf(() => verifyInclusion(index, 4, leaves[index]!, changed, root)), `${index} ${extra}`).toBe('INCLUSION_PROOF_INVALID');
+    }
+    expect(codeOf(() => verifyInclusion(4, 4, leaves[0]!, inclusionProof(0, 4, store), root))).toBe('INCLUSION_PROOF_INVALID');
+  });
+
   it('refuses out-of-range inclusion inputs and over-long proofs before hashing', () => {
     const leaf = hashLeaf(Buffer.from('x'));
     expect(codeOf(() => verifyInclusion(0, 0, leaf, [], leaf))).toBe('INCLUSION_PROOF_INVALID');

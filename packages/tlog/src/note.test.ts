@@ -80,6 +80,18 @@ describe('when signing and opening notes (C2SP signed-note)', () => {
     expect(codeOf(() => openNote(note, [log.verifier, log.verifier]))).toBe('KEY_INVALID');
   });
 
+  it('refuses a signature whose name and key id are the known key\'s but whose key is another (a key id collision), even beside the genuine one', () => {
+    const log = newKey('log.example.com');
+    const impostor = newKey('log.example.com');
+    // A signer claiming the log's key id: what a 32-bit key id collision (or a relay) would write.
+    const colliding = { name: 'log.example.com', keyId: log.signer.keyId, sign: impostor.signer.sign };
+    expect(codeOf(() => openNote(signNote('hello\n', [colliding]), [log.verifier]))).toBe('NOTE_SIGNATURE_INVALID');
+    const both = signNote('hello\n', [log.signer]).replace(/\n$/, '') + '\n' + signNote('hello\n', [colliding]).slice('hello\n\n'.length);
+    expect(codeOf(() => openNote(both, [log.verifier]))).toBe('NOTE_SIGNATURE_INVALID');
+    // Only an unknown key signed: nothing verifies.
+    expect(codeOf(() => openNote(signNote('hello\n', [impostor.signer]), [log.verifier]))).toBe('NOTE_UNVERIFIED');
+  });
+
   it('separates text from signatures at the last blank line, so text may hold blank lines', () => {
     const log = newKey('log.example.com');
     const text = 'a\n\nb\n\n';
@@ -201,6 +213,8 @@ describe('when writing and reading checkpoints (C2SP tlog-checkpoint)', () => {
       `o\n1\n${b64}\n\next\n`,
       `\n1\n${b64}\n`,
       `o\n1\n${b64}\n${'e\n'.repeat(17)}`,
+      // The empty tree has one root, SHA-256 of nothing (RFC 6962 MTH({})).
+      `o\n0\n${b64}\n`,
     ]) {
       expect(codeOf(() => parseCheckpoint(text)), JSON.stringify(text)).toBe('CHECKPOINT_MALFORMED');
     }
@@ -213,6 +227,7 @@ describe('when writing and reading checkpoints (C2SP tlog-checkpoint)', () => {
       { origin: 'has space', size: 1, root, extensions: [] },
       { origin: 'a+b', size: 1, root, extensions: [] },
       { origin: 'o', size: -1, root, extensions: [] },
+      { origin: 'o', size: 0, root, extensions: [] },
       { origin: 'o', size: 1.5, root, extensions: [] },
       { origin: 'o', size: 1, root: root.subarray(1), extensions: [] },
       { origin: 'o', size: 1, root, extensions: [''] },
