@@ -1,11 +1,12 @@
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '@sigil/db';
+import { fileURLToPath } from 'node:url';
+import { openDatabase, openPostgres, openStore, type Store } from '@sigil/db';
 import { manifestDigest, type Manifest } from '@sigil/manifest';
 import { createCa, createSigner, createTimestampResponder, generateKeyPair, issueLeaf, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, type BundleSigner, type CaMaterial } from '@sigil/signing/sign';
 import { certificateFingerprint } from '@sigil/signing/verify';
-import { createTestStore, weatherManifest, type TestStore } from '@sigil/testing';
+import { createTestStore, testDialect, weatherManifest, type TestStore } from '@sigil/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from './app.js';
@@ -22,6 +23,8 @@ import { bootstrapAdmin, createToken } from './services/create-token.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-identity-ca-'));
 let store: TestStore;
+/** The database of a previous version's registry, upgraded (the last describe). */
+let upgraded: TestStore | undefined;
 let database: Store;
 let deps: Deps;
 let app: App;
@@ -100,6 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.close();
   await store?.drop();
+  await upgraded?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -227,5 +231,53 @@ describe('when a reviewer binding is removed', () => {
     expect([refused.status, refused.body.code]).toEqual([403, 'SIGNER_NOT_ALLOWED']);
     expect((await call('/v1/reviewers/frank', ADMIN, 'DELETE')).body.code).toBe('NOT_FOUND');
     expect((await call('/v1/reviewers/erin', t.erin, 'DELETE')).status).toBe(403);
+  });
+});
+
+/**
+ * The migrations folder of this dialect as it was before identities carried their CA (without
+ * 0007_identity_ca, pg/0004_identity_ca): a registry of the previous version.
+ */
+function previousMigrations(): string {
+  const dialect = testDialect();
+  const from = fileURLToPath(new URL(dialect === 'sqlite' ? '../../../migrations' : '../../../migrations/pg', import.meta.url));
+  const to = join(dir, `migrations-before-ca-${dialect}`);
+  cpSync(from, to, { recursive: true });
+  const journalPath = join(to, 'meta', '_journal.json');
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<{ tag: string }> };
+  const last = journal.entries.pop()!;
+  expect(last.tag).toMatch(/_identity_ca$/);
+  rmSync(join(to, `${last.tag}.sql`));
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return to;
+}
+
+describe('when a registry of the previous version is upgraded with one CA registered', () => {
+  beforeAll(async () => {
+    // The rows the previous version wrote: an identity without a CA, beside its one CA.
+    upgraded = await createTestStore(join(dir, 'upgraded'));
+    const before = upgraded.url ? await openPostgres(upgraded.url, { migrationsFolder: previousMigrations() }) : openDatabase(upgraded.path, { migrationsFolder: previousMigrations() });
+    const at = '2026-11-01T00:00:00.000Z';
+    await before.raw.run('insert into certificate_authorities (fingerprint, chain_pem, created_at) values (?, ?, ?)', [A, caA.chainPem, at]);
+    await before.raw.run('insert into allowlist (pattern, created_at, updated_at) values (?, ?, ?)', ['io.github.older', at, at]);
+    await before.raw.run("insert into allowlist_signers (pattern, kind, value, fingerprint) values (?, 'identity', ?, ?)", ['io.github.older', RELEASE, RELEASE]);
+    await before.close();
+    // This version over that database: the migration runs, and the helpers above talk to it.
+    await database.close();
+    database = await openStore(upgraded);
+    deps = { ...deps, db: database.db };
+    app = createApp(deps);
+    await bootstrapAdmin(deps, ADMIN);
+    t.publisher = (await createToken(deps, { name: 'admin', role: 'admin', namespaces: [], tokenId: null }, { principal: 'older-ci', role: 'publisher', namespaces: ['io.github.*'] })).token;
+  });
+
+  it('keeps its unbound identity signing under its only CA, and binds it to that CA when a second is registered', async () => {
+    expect((await call('/v1/allowlist/io.github.older', ADMIN, 'GET')).body.signers).toEqual([{ kind: 'identity', fingerprint: RELEASE, identity: RELEASE }]);
+    expect((await publish(manifestOf('io.github.older', '1.0.0'), leafSigner(caA, RELEASE))).status).toBe(201);
+    expect((await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: caB.chainPem })).status).toBe(201);
+    expect((await call('/v1/allowlist/io.github.older', ADMIN, 'GET')).body.signers).toEqual([{ kind: 'identity', fingerprint: `${RELEASE} ${A}`, identity: RELEASE, ca: A }]);
+    const forged = await publish(manifestOf('io.github.older', '1.1.0'), leafSigner(caB, RELEASE));
+    expect([forged.status, forged.body.code]).toEqual([403, 'SIGNER_NOT_ALLOWED']);
+    expect((await publish(manifestOf('io.github.older', '1.1.0'), leafSigner(caA, RELEASE))).status).toBe(201);
   });
 });
