@@ -50,6 +50,11 @@ async function monitor(on: RegistryProcess, args: string[]) {
   return { code: r.code, out: JSON.parse(r.stdout || r.stderr) as { ok?: boolean; code?: string; size?: number; error?: { code: string } } };
 }
 
+async function logVerify(on: RegistryProcess, floor: string): Promise<[number, string | undefined]> {
+  const r = await sigilInProcess(['log', 'verify', '--json', '--trusted-root', trustedRootFile, '--checkpoint', floor], { env: { SIGIL_REGISTRY: on.url, SIGIL_TOKEN: on.adminToken } });
+  return [r.code, r.code === 0 ? undefined : (JSON.parse(r.stdout || r.stderr) as { error: { code: string } }).error.code];
+}
+
 beforeAll(async () => {
   registry = await startRegistry({ dataDir: join(dir, 'registry'), env: ENV });
   await admin(registry, 'PUT', '/v1/allowlist/io.github.acme', { signers: [{ publicKey: publisherKey.publicKeyPem }] });
@@ -96,6 +101,13 @@ describe('when the registry rewrites the log below what the monitor already read
     const caught = await monitor(fork, ['--checkpoint', floorFile]);
     expect([caught.code, caught.out.error?.code]).toEqual([1, 'LOG_INCONSISTENT']);
     expect(readFileSync(floorFile, 'utf8')).toBe(floor);
+    // `sigil log verify` keeps the same floor: the genuine log passes, the fork does not.
+    const verifyFloor = join(dir, 'verify.checkpoint');
+    writeFileSync(verifyFloor, floor);
+    expect(await logVerify(fork, verifyFloor)).toEqual([1, 'LOG_INCONSISTENT']);
+    expect(readFileSync(verifyFloor, 'utf8')).toBe(floor);
+    expect(await logVerify(registry, verifyFloor)).toEqual([0, undefined]);
+    expect(readFileSync(verifyFloor, 'utf8').split('\n\n')[0]).toBe(await treeOf(registry));
     // From 0 the attacker's signature is found and refused, and the floor is not moved by a failed run.
     const fresh = join(dir, 'fresh.checkpoint');
     const full = await monitor(fork, ['--checkpoint', fresh]);

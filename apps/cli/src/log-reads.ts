@@ -1,8 +1,8 @@
 import { parseTrustedRoot, trustedLogs, type TrustedLog, type TrustedRootJson } from '@sigil/signing/verify';
-import { openCheckpoint, TlogError } from '@sigil/tlog';
+import { acceptCheckpoint, consistencyProof, type Hash, MemoryHashStore, openCheckpoint, TlogError } from '@sigil/tlog';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
-import { readBounded } from './files.js';
+import { readBounded, writeAtomic } from './files.js';
 import { callRegistry, registryBase } from './http.js';
 
 /* What `sigil log verify|proof|monitor` share: bounded reads of the log's resources and its key. */
@@ -65,3 +65,37 @@ export function refuseTlog<T>(fn: () => T): T {
     throw e;
   }
 }
+
+/**
+ * `--checkpoint <file>` of `sigil log verify|monitor`: the signed checkpoint of the last run that
+ * passed, its exact note. A run that keeps only a size trusts the registry's hashes below it; one
+ * that keeps the note refuses a log rewritten below it.
+ */
+export const floorFile = {
+  /** The stored note and its size (opened with the pinned log key: `NOTE_*`, `CHECKPOINT_*`); undefined on the first run (no file yet). */
+  async read(path: string, log: TrustedLog): Promise<{ envelope: string; size: number } | undefined> {
+    let envelope: string;
+    try {
+      envelope = Buffer.from(await readBounded(path, LOG_LIMITS.checkpointBytes)).toString('utf8');
+    } catch (e) {
+      if (e instanceof CliError && e.code === 'FILE_NOT_FOUND') return undefined;
+      throw e;
+    }
+    return { envelope, size: refuseTlog(() => openCheckpoint(envelope, log.verifier, { origin: log.origin })).checkpoint.size };
+  },
+  /**
+   * Whether the newest checkpoint extends the stored one, decided by `acceptCheckpoint` of
+   * @sigil/tlog (`LOG_ROLLBACK`, `LOG_INCONSISTENT`) over a consistency proof computed from
+   * `leaves`: every leaf hash of the newest tree, already checked to re-derive its signed root.
+   */
+  check(stored: { envelope: string; size: number }, latest: string, leaves: readonly Hash[], log: TrustedLog): void {
+    const tree = new MemoryHashStore();
+    for (const leaf of leaves) tree.append(leaf);
+    refuseTlog(() => {
+      const proof = stored.size <= leaves.length ? consistencyProof(stored.size, leaves.length, tree) : [];
+      acceptCheckpoint({ stored: stored.envelope, next: latest, proof, logVerifier: log.verifier, origin: log.origin });
+    });
+  },
+  /** Stores the newest checkpoint once a run passed (atomically). */
+  write: (path: string, envelope: string): Promise<void> => writeAtomic(path, envelope),
+};

@@ -2,12 +2,11 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import { mostSpecificPattern, namespacePatternProblem, parseReference, type Manifest } from '@sigil/manifest';
 import { publicKeyFingerprint, SignerPolicy, SigningError, type TrustedRootJson, verifyManifestBundle } from '@sigil/signing/verify';
-import { acceptCheckpoint, checkEntryForEnvelope, consistencyProof, encodeTileIndex, equalHashes, type EntryBody, type Hash, hashLeaf, HASH_SIZE, MemoryHashStore, merkleTreeHash, openCheckpoint, parseEntryBody, parseEntryBundle, TILE_WIDTH, TlogError } from '@sigil/tlog';
+import { checkEntryForEnvelope, encodeTileIndex, equalHashes, type EntryBody, type Hash, hashLeaf, HASH_SIZE, merkleTreeHash, parseEntryBody, parseEntryBundle, TILE_WIDTH, TlogError } from '@sigil/tlog';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
-import { readBounded, writeAtomic } from '../files.js';
 import { callRegistry } from '../http.js';
-import { fetchBytes, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from '../log-reads.js';
+import { fetchBytes, floorFile, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from '../log-reads.js';
 
 /** At most this many signature entries are attributed per run (one lookup each): monitor with --since. */
 const MAX_ATTRIBUTED = 20_000;
@@ -138,9 +137,8 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
       if (opts.since !== undefined && (!/^(0|[1-9][0-9]{0,15})$/.test(opts.since) || !Number.isSafeInteger(Number(opts.since)))) throw new CliError('USAGE', '--since is a tree size (a non-negative integer)', [], 2);
       const { log: theLog, root: trustedRoot } = await trustedLogOf(ctx, opts.trustedRoot);
       // The floor: the exact signed note a previous run stored, opened with the pinned log key.
-      const floor = opts.checkpoint === undefined ? undefined : await readFloor(opts.checkpoint);
-      const floorSize = floor === undefined ? undefined : refuseTlog(() => openCheckpoint(floor, theLog.verifier, { origin: theLog.origin })).checkpoint.size;
-      const since = floorSize ?? Number(opts.since ?? '0');
+      const floor = opts.checkpoint === undefined ? undefined : await floorFile.read(opts.checkpoint, theLog);
+      const since = floor?.size ?? Number(opts.since ?? '0');
       const latest = await openLatestCheckpoint(ctx, theLog);
       const cp = latest.checkpoint;
       if (since > cp.size) throw new CliError('LOG_ROLLBACK', `the signed log holds ${cp.size} entries, fewer than the ${since} already monitored: it shrank, or this is another log`);
@@ -148,14 +146,9 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
       const { leaves, bodies } = await readLeaves(ctx, cp.size, since);
       const root = merkleTreeHash(leaves);
       if (!equalHashes(root, cp.root)) throw new CliError('LOG_INCONSISTENT', `the log's entries hash to ${b64(root)}, but the signed checkpoint says ${b64(cp.root)}`);
-      if (floor !== undefined) {
-        // The hashes below the floor came from the registry, authenticated only by the new root:
-        // without this, a log rewritten below the floor (a fork) would be re-derived and pass. The
-        // consistency proof is computed from those authenticated leaves; @sigil/tlog decides.
-        const tree = new MemoryHashStore();
-        for (const leaf of leaves) tree.append(leaf);
-        refuseTlog(() => acceptCheckpoint({ stored: floor, next: latest.envelope, proof: consistencyProof(since, cp.size, tree), logVerifier: theLog.verifier, origin: theLog.origin }));
-      }
+      // The hashes below the floor came from the registry, authenticated only by the new root:
+      // without this, a log rewritten below the floor (a fork) would be re-derived and pass.
+      if (floor !== undefined) floorFile.check(floor, latest.envelope, leaves, theLog);
 
       const signed = [...bodies].filter(([, body]) => !isEvent(body));
       if (signed.length > MAX_ATTRIBUTED) throw new CliError('LOG_TOO_LARGE', `${signed.length} signature entries since ${since}; monitor at most ${MAX_ATTRIBUTED} per run (raise --since)`);
@@ -222,20 +215,10 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
         `${cp.origin}: ${found.length} entr${found.length === 1 ? 'y' : 'ies'} of ${opts.namespace} in [${since}, ${cp.size}), root ${b64(cp.root)} re-derived; ${ok ? 'every manifest signer is allowed' : `${code}: ${refused.length} signer(s) not allowed, ${unattributed.length} entr(ies) not attributable`}; next: --since ${cp.size}`,
       ];
       // The floor moves only on a run that passed: a refused entry is reported again next time.
-      if (ok && opts.checkpoint !== undefined) await writeAtomic(opts.checkpoint, latest.envelope);
+      if (ok && opts.checkpoint !== undefined) await floorFile.write(opts.checkpoint, latest.envelope);
       ctx.out.result({ ok, ...(code ? { code } : {}), origin: cp.origin, namespace: opts.namespace, since, size: cp.size, root: b64(cp.root), entries: found, unattributed }, lines.join('\n'));
       ctx.exitCode = ok ? 0 : 1;
     });
-}
-
-/** The stored floor's exact text; none on the first run (the file does not exist yet). */
-async function readFloor(path: string): Promise<string | undefined> {
-  try {
-    return Buffer.from(await readBounded(path, LOG_LIMITS.checkpointBytes)).toString('utf8');
-  } catch (e) {
-    if (e instanceof CliError && e.code === 'FILE_NOT_FOUND') return undefined;
-    throw e;
-  }
 }
 
 function isEvent(body: Uint8Array): boolean {

@@ -15,7 +15,7 @@ import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { writeAtomic } from '../files.js';
 import { callRegistry } from '../http.js';
-import { fetchBytes, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from '../log-reads.js';
+import { fetchBytes, floorFile, LOG_LIMITS, openLatestCheckpoint, refuseTlog, trustedLogOf } from '../log-reads.js';
 import { registerLogMonitor } from './log-monitor.js';
 
 async function theLog(ctx: Context, file: string | undefined): Promise<TrustedLog> {
@@ -31,9 +31,12 @@ export function registerLog(program: Command, ctx: Context): void {
     .command('verify')
     .description('re-derive the whole Merkle tree from the logged entries and compare it with the signed checkpoint')
     .option('--trusted-root <file>', 'pinned trusted root listing the log (default: the registry\'s /v1/trusted-root)')
-    .action(async (opts: { trustedRoot?: string }) => {
+    .option('--checkpoint <file>', 'the signed checkpoint of the last run that passed, kept between runs: refuses a log that does not extend it (LOG_ROLLBACK, LOG_INCONSISTENT), and stores the new one when it passes')
+    .action(async (opts: { trustedRoot?: string; checkpoint?: string }) => {
       const theLogKey = await theLog(ctx, opts.trustedRoot);
-      const { checkpoint: cp } = await openLatestCheckpoint(ctx, theLogKey);
+      const floor = opts.checkpoint === undefined ? undefined : await floorFile.read(opts.checkpoint, theLogKey);
+      const latest = await openLatestCheckpoint(ctx, theLogKey);
+      const cp = latest.checkpoint;
       if (cp.size > LOG_LIMITS.maxEntries) throw new CliError('LOG_TOO_LARGE', `the log holds ${cp.size} entries; this command re-derives at most ${LOG_LIMITS.maxEntries}`);
       const leaves: Hash[] = [];
       for (let n = 0; n * TILE_WIDTH < cp.size; n++) {
@@ -44,6 +47,10 @@ export function registerLog(program: Command, ctx: Context): void {
       }
       const root = merkleTreeHash(leaves);
       if (!equalHashes(root, cp.root)) throw new CliError('LOG_INCONSISTENT', `the ${cp.size} logged entries hash to ${b64(root)}, but the signed checkpoint says ${b64(cp.root)}`);
+      if (opts.checkpoint !== undefined) {
+        if (floor !== undefined) floorFile.check(floor, latest.envelope, leaves, theLogKey);
+        await floorFile.write(opts.checkpoint, latest.envelope);
+      }
       ctx.out.result({ origin: cp.origin, size: cp.size, root: b64(cp.root) }, `the log holds: ${cp.size} entries re-derive the signed root ${b64(cp.root)} (${cp.origin})`);
     });
 
