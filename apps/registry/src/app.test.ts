@@ -17,7 +17,7 @@ import { createLinter } from './linter.js';
 import { createMetrics } from './metrics.js';
 import { bootstrapAdmin, createToken } from './services/create-token.js';
 import { checkpointer } from './services/sign-checkpoint.js';
-import { versionBytes, versionJson, versionRecord } from './services/views.js';
+import { versionBytes, versionJson, versionRecord, versionWithToken } from './services/views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-app-'));
 let store: TestStore;
@@ -649,6 +649,10 @@ describe('a version read as stored JSON text', () => {
       const record = await versionRecord(deps, row);
       expect(await versionJson(deps, row)).toBe(JSON.stringify(record));
       expect((await versionBytes(deps, row)).toString('utf8')).toBe(JSON.stringify(record));
+      // As the read hot path reads it (on SQLite: the record as JSON text written by SQLite).
+      const hot = versionWithToken(deps, r.server, r.version);
+      await hot.lookup('sha256:no-such-token');
+      expect((await hot.bytes()).toString('utf8')).toBe(JSON.stringify(record));
       if ((record.bundle.verificationMaterial as { tlogEntries?: unknown[] } | undefined)?.tlogEntries) logged++;
     }
     // Bundles with their transparency log entry (once a checkpoint covers it) and without.

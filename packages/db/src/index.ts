@@ -92,6 +92,7 @@ export {
   readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
+  readTokenAndVersionText,
   readVersionWithApprovalDigests,
   readVersionWithApprovals,
   readVersionSummaries,
@@ -102,6 +103,7 @@ export {
   type TokenAuthRow,
   type VersionRecordRow,
   type VersionWithApprovals,
+  type VersionText,
   type VersionSummaryRow,
 } from './reads.js';
 export { readStatusSnapshot, type StatusSnapshot, type StatusVersionRow } from './status-reads.js';

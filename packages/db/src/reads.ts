@@ -37,6 +37,32 @@ const APPROVED_PAGE = (search: string) => `SELECT s.name AS name, v.id AS id, v.
   FROM (SELECT name FROM servers WHERE name > ? ${search} ORDER BY name LIMIT ?) s
   LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = s.name AND v.status = 'approved'`;
 
+/** `x` as JSON text, escaped as JSON.stringify escapes a string (SQLite's json_quote, the same for every valid text). */
+const q = (x: string) => `json_quote(${x})`;
+/** The record's text columns are all text (the nullable ones text or null): else the record is read as usual (a row written behind the registry's back). */
+const TEXT_RECORD = [
+  ...['server', 'version', 'digest', 'tools_digest', 'manifest', 'bundle', 'signer_kind', 'signer_fingerprint', 'publisher', 'status', 'risk', 'published_at'].map((c) => `typeof(v.${c}) = 'text'`),
+  ...['provenance', 'signer_identity', 'rejection_reason', 'rejected_by', 'rejected_at', 'revocation_reason', 'revoked_by', 'revoked_at'].map((c) => `typeof(v.${c}) IN ('text', 'null')`),
+].join(' AND ');
+/**
+ * A version record's JSON text before its publisher bundle, as versionJson (apps/registry)
+ * writes it with JSON.stringify: made by SQLite in one pass (concat), so a read hands over one
+ * string, not twenty-one columns each set into an array and escaped again in JavaScript.
+ * `<> ''` is JavaScript's truthiness of a text or null.
+ */
+const RECORD_HEAD = `CASE WHEN ${TEXT_RECORD} THEN concat('{"name":', ${q('v.server')}, ',"version":', ${q('v.version')}, ',"digest":', ${q('v.digest')}, ',"toolsDigest":', ${q('v.tools_digest')},
+  ',"manifest":', v.manifest, ',"status":', ${q('v.status')}, ',"risk":', ${q('v.risk')}, ',"publisher":', ${q('v.publisher')}, ',"signer":{"kind":', ${q('v.signer_kind')},
+  ',"keyFingerprint":', ${q('v.signer_fingerprint')}, CASE WHEN v.signer_identity <> '' THEN concat(',"identity":', ${q('v.signer_identity')}) ELSE '' END,
+  '},"publishedAt":', ${q('v.published_at')}, ',"bundle":') END`;
+/** What comes between the bundle and the approvals (the provenance), and after the approvals (rejection, revocation, the closing brace). */
+const RECORD_BEFORE_APPROVALS = `CASE WHEN v.provenance <> '' THEN concat(',"provenance":', v.provenance) ELSE '' END`;
+const RECORD_END = `concat(
+  CASE WHEN v.rejected_at <> '' THEN concat(',"rejection":{"reason":', ${q("coalesce(v.rejection_reason, '')")}, ',"by":', ${q("coalesce(v.rejected_by, '')")}, ',"at":', ${q('v.rejected_at')}, '}') ELSE '' END,
+  CASE WHEN v.revoked_at <> '' THEN concat(',"revocation":{"reason":', ${q("coalesce(v.revocation_reason, '')")}, ',"by":', ${q("coalesce(v.revoked_by, '')")}, ',"at":', ${q('v.revoked_at')}, '}') ELSE '' END, '}')`;
+/** One approval of a record as JSON text (null when a column is not text: the record is then read as usual). */
+const APPROVAL_TEXT = `CASE WHEN typeof(a.digest) = 'text' AND typeof(a.reviewer) = 'text' AND typeof(a.bundle) = 'text' AND typeof(a.created_at) = 'text'
+  THEN concat('{"digest":', ${q('a.digest')}, ',"reviewer":', ${q('a.reviewer')}, ',"bundle":', a.bundle, ',"createdAt":', ${q('a.created_at')}, '}') END`;
+
 function prepare(sqlite: Database.Database) {
   return {
     // Raw rows (arrays), named by versionRow(): better-sqlite3 builds each row object key by key,
@@ -86,6 +112,15 @@ function prepare(sqlite: Database.Database) {
     tokenAndVersion: sqlite
       .prepare(
         `SELECT ${T_AUTH_COLUMNS}, ${V_VERSION_COLUMNS}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
+        FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v ON v.server = ? AND v.version = ? LEFT JOIN approvals a ON a.version_id = v.id`,
+      )
+      .raw(true),
+    // tokenAndVersion with the record as JSON text (RECORD_HEAD, …): the token's six columns, the
+    // version's id and stored bundle, its text before the bundle, before the approvals and after
+    // them, then one approval's id and text per row (unordered, as tokenAndVersion: sorted by id after).
+    tokenAndVersionText: sqlite
+      .prepare(
+        `SELECT ${T_AUTH_COLUMNS}, v.id, v.bundle, ${RECORD_HEAD}, ${RECORD_BEFORE_APPROVALS}, ${RECORD_END}, a.id, ${APPROVAL_TEXT}
         FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v ON v.server = ? AND v.version = ? LEFT JOIN approvals a ON a.version_id = v.id`,
       )
       .raw(true),
@@ -306,6 +341,46 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
       return { token, found: { row, approvals: found } };
     },
     async () => named(await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version])),
+  );
+}
+
+/** A version record as JSON text around its publisher bundle (what versionJson writes), and the bundle as stored. */
+export interface VersionText {
+  /** The text before the publisher bundle. */
+  head: string;
+  /** The publisher bundle as stored (served with its log entry once a checkpoint covers it). */
+  bundle: string;
+  /** The text after the publisher bundle. */
+  tail: string;
+}
+
+/**
+ * {@link readTokenAndVersion} with the version as JSON text, on SQLite only (undefined elsewhere):
+ * one statement, whose record SQLite writes as the registry's versionJson does (a test holds the
+ * two together). `found` is undefined when no such version is stored, null when a stored column
+ * is not text (written behind the registry's back: read it as usual then, so it is served as
+ * JSON.stringify writes it).
+ */
+export function readTokenAndVersionText(db: Executor, secretHash: string, server: string, version: string): Promise<{ token: TokenAuthRow | undefined; found: VersionText | null | undefined }> | undefined {
+  if (db.dialect !== 'sqlite') return undefined;
+  const named = (rows: unknown[][]) => {
+    const r = rows[0]!;
+    const token = tokenAuthRow(r);
+    if (r[6] === null) return { token, found: undefined };
+    if (r[8] === null) return { token, found: null };
+    if (rows.length > 1) rows.sort((x, y) => (x[11] as number) - (y[11] as number));
+    let approvalsText = '';
+    for (const a of rows) {
+      if (a[11] === null) continue;
+      if (a[12] === null) return { token, found: null };
+      approvalsText += approvalsText === '' ? a[12] : `,${a[12] as string}`;
+    }
+    return { token, found: { head: r[8] as string, bundle: r[7] as string, tail: `${r[9] as string},"approvals":[${approvalsText}]${r[10] as string}` } };
+  };
+  return read(
+    db,
+    (s) => named(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
+    () => Promise.reject(new Error('SQLite only')),
   );
 }
 

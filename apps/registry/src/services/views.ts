@@ -3,6 +3,7 @@ import {
   readApprovals,
   readTokenAndSummaries,
   readTokenAndVersion,
+  readTokenAndVersionText,
   readVersionSummaries,
   readVersionWithApprovals,
   serverExists,
@@ -12,6 +13,7 @@ import {
   type VersionRecordRow,
   type VersionRow,
   type VersionSummaryRow,
+  type VersionText,
   type VersionWithApprovals,
 } from '@sigil/db';
 import { parseReference, type ServerRecord, type VersionRecord } from '@sigil/manifest';
@@ -74,23 +76,53 @@ export async function getVersionBytes(deps: Deps, name: string, version: string)
 /**
  * An authenticated GET version in one read: `lookup` is the token lookup for `authenticate`,
  * which reads `name@version` (and its approvals) in the same statement as the token (one round
- * trip on PostgreSQL); `bytes()` then answers {@link getVersionBytes} from that read, or reads
- * the version now when no token was looked up (an anonymous read).
+ * trip on PostgreSQL; on SQLite the record comes as its JSON text, written by SQLite as
+ * {@link versionJson} writes it); `bytes()` then answers {@link getVersionBytes} from that read,
+ * or reads the version now when no token was looked up (an anonymous read) or a stored column was
+ * not text.
  */
 export function versionWithToken(deps: Deps, name: string, version: string): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; bytes: () => Promise<Buffer> } {
   let read: { found: VersionWithApprovals | undefined } | undefined;
+  let text: { found: VersionText | null | undefined } | undefined;
   return {
     lookup: async (secretHash) => {
+      const asText = readTokenAndVersionText(deps.db, secretHash, name, version);
+      if (asText) {
+        const both = await asText;
+        text = both;
+        return both.token;
+      }
       const both = await readTokenAndVersion(deps.db, secretHash, name, version);
       read = both;
       return both.token;
     },
     bytes: async () => {
+      if (text) {
+        if (text.found === undefined) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
+        // A stored column that is not text: read as usual, so it is served as JSON.stringify writes it.
+        return text.found ? textBytes(deps, name, version, text.found) : getVersionBytes(deps, name, version);
+      }
       if (!read) return getVersionBytes(deps, name, version);
       if (!read.found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
       return versionBytes(deps, read.found.row, read.found.approvals);
     },
   };
+}
+
+/** A record read as JSON text (readTokenAndVersionText) as the bytes {@link versionBytes} makes of the same row. */
+async function textBytes(deps: Deps, name: string, version: string, found: VersionText): Promise<Buffer> {
+  const bundle = await bundleBytesWithEntry(deps, `${name}@${version}`, found.bundle);
+  return spliced(found.head, bundle, found.tail);
+}
+
+/** `head`, `bundle` and `tail` in one buffer: the text encoded as UTF-8 around the bundle's bytes, copied between. */
+function spliced(head: string, bundle: Buffer, tail: string): Buffer {
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + bundle.length + Buffer.byteLength(tail, 'utf8'));
+  out.write(head, 0, 'utf8');
+  bundle.copy(out, headLength);
+  out.write(tail, headLength + bundle.length, 'utf8');
+  return out;
 }
 
 async function requireRecord(deps: Deps, name: string, version: string): Promise<VersionWithApprovals> {
@@ -115,13 +147,7 @@ export async function versionJson(deps: Deps, row: VersionRecordRow, approvalRow
  */
 export async function versionBytes(deps: Deps, row: VersionRecordRow, approvalRows?: readonly ApprovalRecordRow[]): Promise<Buffer> {
   const { head, tail } = await recordParts(deps, row, approvalRows);
-  const bundle = await bundleBytesWithEntry(deps, `${row.server}@${row.version}`, row.bundle);
-  const headLength = Buffer.byteLength(head, 'utf8');
-  const out = Buffer.allocUnsafe(headLength + bundle.length + Buffer.byteLength(tail, 'utf8'));
-  out.write(head, 0, 'utf8');
-  bundle.copy(out, headLength);
-  out.write(tail, headLength + bundle.length, 'utf8');
-  return out;
+  return spliced(head, await bundleBytesWithEntry(deps, `${row.server}@${row.version}`, row.bundle), tail);
 }
 
 /** The record's text before its publisher bundle and after it. */
