@@ -4,7 +4,9 @@
 // (the same for the answer, back under the host's id), next to what a proxy that parses both
 // messages and serialises them again pays in the same run: decode, JSON.parse and JSON.stringify of
 // both. The firewall can cost less than that: a line already in JSON.stringify's exact form is
-// forwarded as its own text (message.ts, wireOf), so only lines in other forms are serialised again.
+// forwarded as its own text (message.ts, wireOf), so only lines in other forms are serialised again,
+// and once the firewall is open a request or a tools/call result in that form is not parsed at all
+// (hot-path.ts, readHot).
 // CPU time, not wall time, so a loaded machine moves it little; compare the ratio, not the µs.
 // `node --no-opt scripts/bench/guard-firewall.mjs` gives the unoptimised cost, what a session pays
 // before V8 has optimised the hot path (its first ~3300 round trips).

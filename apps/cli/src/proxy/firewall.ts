@@ -1,8 +1,9 @@
 import type { Manifest } from '@sigil/manifest';
 import { collectToolPages } from '@sigil/resolver';
+import { readHot, type Hot } from './hot-path.js';
 import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
-import { classify, parseStrict, withId, type Classified, type JsonRpcId } from './message.js';
+import { classify, decodeLine, NOT_UTF8, parseText, withId, type Classified, type JsonRpcId } from './message.js';
 import { callResultProblem, inputRequiredProblem } from './result-check.js';
 import { MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
@@ -51,6 +52,9 @@ export const MAX_HELD = 1024;
 export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clientInfo: 'io.modelcontextprotocol/clientInfo', clientCapabilities: 'io.modelcontextprotocol/clientCapabilities', subscriptionId: 'io.modelcontextprotocol/subscriptionId' } as const;
+
+/** Methods whose results `deliver` checks, caps or rewrites before the host sees them. */
+const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen']);
 
 type Obj = Record<string, unknown>;
 type Request = Extract<Classified, { kind: 'request' }>;
@@ -119,7 +123,13 @@ export class Firewall {
   /** One line from the host. */
   fromHost(bytes: Uint8Array): void {
     if (this.state === 'closed' && !this.refusal) return;
-    const parsed = parseStrict(bytes);
+    const text = decodeLine(bytes);
+    if (text === undefined) return this.answerHost(null, 'MESSAGE_INVALID', NOT_UTF8, PARSE_ERROR);
+    if (this.state === 'open') {
+      const hot = readHot(text);
+      if (hot?.kind === 'request' && this.admitHot(hot)) return;
+    }
+    const parsed = parseText(text);
     if (!parsed.ok) return this.answerHost(null, 'MESSAGE_INVALID', parsed.reason, PARSE_ERROR);
     this.hostMessage(classify(parsed.value, parsed.wire), bytes.length);
   }
@@ -212,6 +222,19 @@ export class Firewall {
     this.sendServer(m.message);
   }
 
+  /**
+   * Open state, a request read by the hot path (hot-path.ts: a canonical line, so its own text is
+   * JSON.stringify of what it holds): what `admit` does with it, without the parsed value. False,
+   * and nothing done, for what admit answers itself (an unpinned tool, a second initialize): the
+   * line then takes the full path.
+   */
+  private admitHot(m: Extract<Hot, { kind: 'request' }>): boolean {
+    if (m.method === 'initialize' || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
+    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? m.name : undefined });
+    this.options.toServer(withId(m.wire, proxyId)!);
+    return true;
+  }
+
   /** The host's opening request: start verifying. */
   private begin(era: 'legacy' | 'modern', m: Request, size: number): void {
     this.state = 'verifying';
@@ -238,7 +261,13 @@ export class Firewall {
   /** One line from the server. */
   fromServer(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
-    const parsed = parseStrict(bytes);
+    const text = decodeLine(bytes);
+    if (text === undefined) return this.refuse('MESSAGE_INVALID', { reason: `the server sent a message that cannot be checked: ${NOT_UTF8}`, details: {} });
+    if (this.state === 'open') {
+      const hot = readHot(text);
+      if (hot?.kind === 'answer' && this.deliverHot(hot)) return;
+    }
+    const parsed = parseText(text);
     if (!parsed.ok) return this.refuse('MESSAGE_INVALID', { reason: `the server sent a message that cannot be checked: ${parsed.reason}`, details: {} });
     const m = classify(parsed.value, parsed.wire);
     if (m.kind === 'batch') return this.refuse('BATCH_REFUSED', { reason: 'the server sent a JSON-RPC batch, which MCP no longer has', details: {} });
@@ -314,6 +343,26 @@ export class Firewall {
     const params = notice.params as Obj | undefined;
     const proxyId = this.serverRequests.cancel(params?.requestId);
     if (proxyId !== undefined) this.sendHost({ ...notice, params: { ...params, requestId: proxyId } });
+  }
+
+  /**
+   * Open state, a result read by the hot path: what `serverMessage` and `deliver` do with it,
+   * without the parsed value, when it answers an outstanding host request and passes deliver's
+   * checks as they stand: not a listing, an opening result or a listen's end (checked against the
+   * pin, or rewritten); for a `tools/call`, a plain CallToolResult of text blocks for a tool
+   * without an outputSchema (what callResultProblem passes; any other result goes to it); no
+   * `resultType` (a result that may not be complete goes to inputRequiredProblem); no `_meta` when
+   * the manifest pins the server's identity. Its own text goes to the host, under the host's id.
+   * False, and nothing done, for anything else, which then takes the full path.
+   */
+  private deliverHot(m: Extract<Hot, { kind: 'answer' }>): boolean {
+    const entry = this.ids.peek(m.id);
+    if (entry?.origin !== 'host' || CHECKED_RESULTS.has(entry.method) || this.opening?.proxyId === m.id) return false;
+    if (entry.tool !== undefined && (!m.callResult || this.check.hasOutputSchema(entry.tool))) return false;
+    if (m.resultType || (m.meta && this.identity.pinned !== undefined)) return false;
+    this.ids.take(m.id);
+    if (!entry.cancelled) this.options.toHost(withId(m.wire, entry.hostId)!);
+    return true;
   }
 
   private holdServer(m: Classified, size: number): void {

@@ -43,12 +43,24 @@ const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): bo
  * no lone surrogate in any string or key, bounded depth.
  */
 export function parseStrict(bytes: Uint8Array): { ok: true; value: unknown; wire: Wire | undefined } | { ok: false; reason: string } {
-  let text: string;
+  const text = decodeLine(bytes);
+  return text === undefined ? { ok: false, reason: NOT_UTF8 } : parseText(text);
+}
+
+/** Why a line that {@link decodeLine} refused is refused. */
+export const NOT_UTF8 = 'the line is not valid UTF-8';
+
+/** A line's text, or undefined when it is not valid UTF-8 (never replaced, so never read two ways). */
+export function decodeLine(bytes: Uint8Array): string | undefined {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
-    return { ok: false, reason: 'the line is not valid UTF-8' };
+    return undefined;
   }
+}
+
+/** {@link parseStrict} of a line already decoded by {@link decodeLine}. */
+export function parseText(text: string): { ok: true; value: unknown; wire: Wire | undefined } | { ok: false; reason: string } {
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
