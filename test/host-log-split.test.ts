@@ -1,6 +1,9 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import type { LogProofsResponse } from '@sigil/manifest';
 import { HostTrustStore, loadPolicy } from '@sigil/resolver';
+import { ed25519NoteSigner, signNote } from '@sigil/tlog';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostileRelay, type HostileRelay } from './host-relay.js';
@@ -150,3 +153,45 @@ describe('when the registry serves another bundle than the one it logged', () =>
     }
   });
 });
+
+describe("when the log checkpoint note is rewritten on the way to the host", () => {
+  it('refuses a changed text, another origin spelling, CRLF, an unknown key alone, or a bad signature beside a good one; accepts an unknown cosignature beside the log one', async () => {
+    const h = await host('notes');
+    await publish(registry, '1.4.0');
+    const witness = ed25519NoteSigner('witness.example.net', generateKeyPairSync('ed25519').privateKey);
+    const textOf = (note: string) => note.slice(0, note.lastIndexOf('\n\n') + 1);
+    const sigLines = (note: string) => note.slice(note.lastIndexOf('\n\n') + 2);
+    const rewrites: Array<[string, (note: string) => string, string]> = [
+      ['another size in the text', (n) => n.replace(/\n(\d+)\n/, (_, d: string) => `\n${Number(d) + 1}\n`), 'SIGNATURE_INVALID'],
+      ['a space after the origin', (n) => n.replace('\n', ' \n'), 'SIGNATURE_INVALID'],
+      ['CRLF line endings', (n) => n.replaceAll('\n', '\r\n'), 'RESPONSE_INVALID'],
+      ['an extension line the log did not sign', (n) => `${textOf(n)}ext\n\n${sigLines(n)}`, 'SIGNATURE_INVALID'],
+      ['only an unknown key signed', (n) => signNote(textOf(n), [witness]), 'SIGNATURE_INVALID'],
+      ["the log's key id with another key's signature beside the good one", (n) => n + sigLines(signNote(textOf(n), [{ ...witness, name: 'localhost', keyId: keyIdOf(n) }])), 'SIGNATURE_INVALID'],
+    ];
+    for (const [what, rewrite, code] of rewrites) {
+      const before = checkpointOf(h);
+      genuine.mode = { kind: 'rewrite', path: /^\/v1\/log\/proofs$/, rewrite: (json) => ({ ...(json as LogProofsResponse), checkpoint: rewrite((json as LogProofsResponse).checkpoint) }) };
+      try {
+        expect(await codeOf((await processOf(h, genuine)).resolve()), what).toBe(code);
+      } finally {
+        genuine.mode = { kind: 'forward' };
+      }
+      expect(checkpointOf(h), what).toBe(before);
+    }
+    // A cosignature by a key the host does not know is ignored (C2SP signed-note): the log's own signature counts.
+    genuine.mode = { kind: 'rewrite', path: /^\/v1\/log\/proofs$/, rewrite: (json) => ({ ...(json as LogProofsResponse), checkpoint: (json as LogProofsResponse).checkpoint + sigLines(signNote(textOf((json as LogProofsResponse).checkpoint), [witness])) }) };
+    try {
+      await (await processOf(h, genuine)).resolve();
+    } finally {
+      genuine.mode = { kind: 'forward' };
+    }
+    expect(sizeOf(checkpointOf(h))).toBe(await logSize(registry));
+  });
+});
+
+/** The key id (first four signature bytes) of a note's first signature line. */
+function keyIdOf(note: string): number {
+  const line = note.slice(note.lastIndexOf('\n\n') + 2).split('\n')[0]!;
+  return Buffer.from(line.split(' ')[2]!, 'base64').readUInt32BE(0);
+}

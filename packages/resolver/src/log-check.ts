@@ -1,6 +1,6 @@
 import { canonicalJson, LogConsistencyProof, LogProofsResponse, sha256, type Digest, type LogProofEntry, type VersionRecord } from '@sigil/manifest';
 import { trustedLogs, type TrustedLog } from '@sigil/signing/verify';
-import { checkEntryForEnvelope, checkLogExtension, type Checkpoint, type DsseEnvelopeInput, type EntryBody, hashLeaf, openCheckpoint, parseEntryBody, TlogError, type VerifiedCheckpoint, verifyInclusion } from '@sigil/tlog';
+import { checkEntryForEnvelope, checkLogExtension, type Checkpoint, type DsseEnvelopeInput, type EntryBody, hashLeaf, openCheckpoint, parseEntryBody, parseNote, TlogError, type VerifiedCheckpoint, verifyInclusion } from '@sigil/tlog';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal } from './http.js';
 import type { TrustPolicy } from './policy.js';
@@ -52,10 +52,18 @@ function tlogCode(e: unknown): string {
  * `RESPONSE_INVALID`) or the host's own store (`STORE_INVALID`: never silently replaced).
  */
 export function openLogCheckpoint(envelope: string, logs: readonly TrustedLog[], where: 'registry' | 'store'): LogCheckpoint {
-  const origin = envelope.slice(0, Math.max(0, envelope.indexOf('\n'))).slice(0, 256);
   const refuse = (code: ResolveErrorCode, message: string, cause?: unknown): never => {
     throw ResolveError.of('', where === 'store' ? 'STORE_INVALID' : code, message, undefined, cause);
   };
+  // A malformed note (CRLF, control characters, no signature block) is said to be malformed, not
+  // taken for a checkpoint of an unlisted log by its first line.
+  let text = '';
+  try {
+    text = parseNote(envelope).text;
+  } catch (e) {
+    refuse('RESPONSE_INVALID', `the log checkpoint ${where === 'store' ? 'stored by this host ' : ''}is malformed (${tlogCode(e)}): ${(e as Error).message}`, e);
+  }
+  const origin = text.slice(0, Math.max(0, text.indexOf('\n'))).slice(0, 256);
   const candidates = logs.filter((l) => l.origin === origin);
   if (candidates.length === 0) refuse('SIGNATURE_INVALID', `the log checkpoint ${where === 'store' ? 'stored by this host ' : ''}is for log ${JSON.stringify(origin)}, which the pinned trusted root does not list`);
   let last: unknown;
