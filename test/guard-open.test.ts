@@ -154,6 +154,18 @@ describe('when the server sends requests to the host after open', () => {
     expect(h.logs()).toContainEqual(expect.objectContaining({ event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', method: 'tools/call' }));
   });
 
+  it('answers a request whose id is over 256 characters itself (it would be held until the host answers)', async () => {
+    const id = `"${'i'.repeat(1000)}"`;
+    const h = hostile({ on: { 'tools/call': [`{"jsonrpc":"2.0","id":${id},"method":"roots/list"}`, '#honest'] } });
+    await open(h);
+    h.send(call(1));
+    await h.waitFor(answerTo(1));
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(h.received.filter((m) => m.method === 'roots/list')).toEqual([]);
+    expect(h.logs()).toContainEqual(expect.objectContaining({ event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', method: 'roots/list' }));
+  });
+
   it('drops a server notification whose method is not a notification', async () => {
     const h = hostile({ on: { 'tools/call': ['{"jsonrpc":"2.0","method":"sampling/createMessage","params":{"messages":[]}}', '#honest'] } });
     await open(h);

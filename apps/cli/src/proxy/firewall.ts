@@ -5,7 +5,7 @@ import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
 import { classify, decodeLine, NOT_UTF8, parseText, withId, type Classified, type JsonRpcId } from './message.js';
 import { callResultProblem, inputRequiredProblem } from './result-check.js';
-import { MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
+import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
 /**
@@ -331,6 +331,7 @@ export class Firewall {
       this.sendServer({ jsonrpc: '2.0', id: m.id, error: { code: rpc, message: `MESSAGE_INVALID: ${reason}`, data: { code: 'MESSAGE_INVALID' } } });
     };
     if (!SERVER_REQUEST_METHODS.has(m.method)) return refuse('the server sent a request that is not one an MCP server sends its host', -32601);
+    if (typeof m.id === 'string' && m.id.length > MAX_SERVER_ID_LENGTH) return refuse(`the server sent a request id longer than ${MAX_SERVER_ID_LENGTH} characters`, -32600);
     if (this.serverRequests.size >= MAX_SERVER_REQUESTS) return refuse(`more than ${MAX_SERVER_REQUESTS} server requests are waiting for the host`, -32603);
     const proxyId = this.serverRequests.issue(m.id);
     const text = m.wire && withId(m.wire, proxyId);

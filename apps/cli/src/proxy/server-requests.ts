@@ -11,6 +11,11 @@ export const SERVER_REQUEST_METHODS: ReadonlySet<string> = new Set(['ping', 'sam
 
 /** Most server requests waiting for the host's answer at once. */
 export const MAX_SERVER_REQUESTS = 1024;
+/**
+ * Longest server request id kept while the host answers (characters): each is held until then, and
+ * 1,024 ids of nearly 8 MiB each (the line limit) would hold gigabytes.
+ */
+export const MAX_SERVER_ID_LENGTH = 256;
 
 /**
  * Id mapping in the other direction: a server request reaches the host under an id the proxy chose
