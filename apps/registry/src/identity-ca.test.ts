@@ -167,6 +167,8 @@ describe('when two CAs are registered', () => {
     expect(await counts()).toBe(before);
     const real = await publish(manifest, leafSigner(caA, RELEASE));
     expect(real.status).toBe(201);
+    // The reviewer sees which CA vouched for the identity.
+    expect((await call('/v1/servers/io.github.teama/weather/versions/1.0.0/review', t.erin, 'GET')).body.signer).toEqual({ kind: 'certificate', identity: RELEASE, keyFingerprint: expect.any(String), ca: A });
   });
 
   it('refuses provenance signed by CA B for a builder identity bound to CA A, and takes it from CA A', async () => {

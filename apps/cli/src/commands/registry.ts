@@ -397,7 +397,7 @@ function describeReview(r: ReviewView): string {
     ...r.riskReasons.map((reason) => `high risk  ${safeText(reason)}`),
     `digest     ${r.digest}`,
     `publisher  ${r.publisher}`,
-    `signer     ${r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint})` : r.signer.keyFingerprint}`,
+    `signer     ${r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint}, CA ${r.signer.ca ?? 'unknown'})` : r.signer.keyFingerprint}`,
     `provenance ${r.provenance ? 'attached and verified at publish' : 'none'}`,
     '',
     r.findings.length ? `findings (${r.findings.length}):\n${formatFindings(r.findings)}` : 'findings: none',

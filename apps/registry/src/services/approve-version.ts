@@ -1,12 +1,12 @@
 import { appendAudit, approvalByReviewerOrKey, approvalsOf, insertApproval, listAllowlist, listCertificateAuthorities, listReviewers, setVersionStatus, versionOf, type Executor, type VersionRow } from '@sigil/db';
 import { canonicalJson, manifestDigest, mostSpecificPattern, sha256, type Manifest, type VersionRecord } from '@sigil/manifest';
-import { SignerPolicy, verifyApprovalBundle, verifyManifestBundle, type VerifiedSigner } from '@sigil/signing/verify';
+import { SignerPolicy, verifyApprovalBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
 import { signingRefusal } from './publish-version.js';
 import { trustedRootOf } from './register-ca.js';
-import { identityMatches, policyIdentities, trustedCas } from './signer-spec.js';
+import { identityMatches, manifestSignerChain, policyIdentities, trustedCas } from './signer-spec.js';
 import { requireVersion, versionRecord } from './views.js';
 
 /**
@@ -90,22 +90,6 @@ async function requireReviewerBound(tx: Executor, principal: string, signer: Ver
     (r) => r.principal === principal && (r.kind === 'key' ? signer.keyFingerprint === r.fingerprint : signer.kind === 'certificate' && identityMatches(r, signer.identity, signer.caChain, cas)),
   );
   if (!still) throw new ServiceError('SIGNER_NOT_ALLOWED', `${principal} is no longer bound to the key or identity that signed this approval; it does not count`);
-}
-
-/**
- * The CA chain (issuing CA first) of the certificate that signed a version's manifest, read by
- * verifying its stored bundle again under the trusted root: the row keeps the identity, not the
- * CA. Empty for a key, or when the bundle no longer verifies (then no CA-bound identity matches:
- * fail closed).
- */
-function manifestSignerChain(row: VersionRow, manifest: Manifest, trustedRoot: ReturnType<typeof trustedRootOf>): string[] {
-  if (row.signerKind !== 'certificate' || !row.signerIdentity) return [];
-  try {
-    const { signer } = verifyManifestBundle(JSON.parse(row.bundle) as Record<string, unknown>, manifest, SignerPolicy.parse({ identities: [{ identity: row.signerIdentity }], trustedRoot }));
-    return signer.kind === 'certificate' ? signer.caChain : [];
-  } catch {
-    return [];
-  }
 }
 
 /**

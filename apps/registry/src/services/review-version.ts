@@ -1,6 +1,8 @@
 import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter } from '@sigil/db';
 import { diffTools, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
+import { trustedRoot } from './register-ca.js';
+import { manifestSignerChain } from './signer-spec.js';
 import { findings, requireVersion } from './views.js';
 
 /** What a reviewer decides on: the wire schema `ReviewView` of @sigil/manifest. */
@@ -12,6 +14,8 @@ export async function reviewVersion(deps: Deps, name: string, version: string): 
   const manifest = JSON.parse(row.manifest) as Manifest;
   const baseline = (await versionsOf(deps.db, name)).find((v) => v.status === 'approved' && v.id !== row.id && v.id < row.id) ?? (await versionsOf(deps.db, name)).find((v) => v.status === 'approved' && v.id !== row.id);
   const base = baseline ? (JSON.parse(baseline.manifest) as Manifest) : undefined;
+  // Which CA issued the signer's certificate: the identity alone does not say who vouched for it.
+  const ca = row.signerKind === 'certificate' ? manifestSignerChain(row, manifest, await trustedRoot(deps))[0] : undefined;
   return {
     name,
     version,
@@ -19,7 +23,7 @@ export async function reviewVersion(deps: Deps, name: string, version: string): 
     status: row.status,
     risk: row.risk,
     publisher: row.publisher,
-    signer: { kind: row.signerKind as ReviewView['signer']['kind'], keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
+    signer: { kind: row.signerKind as ReviewView['signer']['kind'], keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}), ...(ca ? { ca } : {}) },
     provenance: row.provenance !== null,
     findings: findings(row),
     baseline: baseline ? { version: baseline.version, digest: baseline.digest } : null,

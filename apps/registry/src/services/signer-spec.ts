@@ -1,5 +1,6 @@
 import { identityFingerprint } from '@sigil/db';
-import { CertificateIdentity, certificateFingerprint, Fingerprint, publicKeyFingerprint, type AllowedIdentity } from '@sigil/signing/verify';
+import type { Manifest } from '@sigil/manifest';
+import { CertificateIdentity, certificateFingerprint, Fingerprint, publicKeyFingerprint, SignerPolicy, verifyManifestBundle, type AllowedIdentity, type TrustedRootJson } from '@sigil/signing/verify';
 import { ServiceError } from '../errors.js';
 
 /**
@@ -125,4 +126,20 @@ export function sameSigner(a: StoredSigner, b: StoredSigner): boolean {
 /** How a stored signer reads in a sentence. */
 export function signerLabel(s: { kind: 'key' | 'identity'; fingerprint: string; value: string; ca: string | null }): string {
   return s.kind === 'key' ? s.fingerprint : s.ca ? `${s.value} (under CA ${s.ca})` : s.value;
+}
+
+/**
+ * The CA chain (issuing CA first) of the certificate that signed a version's manifest, read by
+ * verifying its stored bundle again under the trusted root: a version row keeps the identity, not
+ * the CA. Empty for a key, or when the bundle no longer verifies (then no CA-bound identity
+ * matches it: fail closed).
+ */
+export function manifestSignerChain(row: { signerKind: string; signerIdentity: string | null; bundle: string }, manifest: Manifest, trustedRoot: TrustedRootJson): string[] {
+  if (row.signerKind !== 'certificate' || !row.signerIdentity) return [];
+  try {
+    const { signer } = verifyManifestBundle(JSON.parse(row.bundle) as Record<string, unknown>, manifest, SignerPolicy.parse({ identities: [{ identity: row.signerIdentity }], trustedRoot }));
+    return signer.kind === 'certificate' ? signer.caChain : [];
+  } catch {
+    return [];
+  }
 }

@@ -39,7 +39,12 @@ export const ReviewView = z.object({
   status: VersionStatus,
   risk: RiskLevel,
   publisher: z.string(),
-  signer: z.object({ kind: z.enum(['key', 'certificate']), keyFingerprint: z.string(), identity: z.string().optional() }),
+  signer: z.object({
+    kind: z.enum(['key', 'certificate']),
+    keyFingerprint: z.string(),
+    identity: z.string().optional(),
+    ca: z.string().optional().meta({ description: 'Certificates: the SHA256 fingerprint of the registered CA that issued the signing certificate' }),
+  }),
   provenance: z.boolean().meta({ description: 'Whether a provenance bundle was attached (and verified at publish)' }),
   findings: z.array(LintFindingView),
   /** The last approved version of the same server, and the tool diff against it (a rug pull shows here). */
