@@ -79,7 +79,7 @@ export function registerSigning(program: Command, ctx: Context): void {
       await requireFile(resolvePath(opts.ca, 'chain.pem'), 'the CA chain', 'create the CA with sigil ca init --out <dir>');
       const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8');
       const { body } = await callRegistry<CaRecord>(ctx, 'POST', '/v1/certificate-authorities', { certificates: chain });
-      ctx.out.result(body, `registered CA ${body.fingerprint}`);
+      ctx.out.result(body, `registered CA ${body.fingerprint}\nidentities it issues are bound to it with --ca ${opts.ca} (or --ca ${body.fingerprint}) on sigil allowlist add, allowlist add-builder and reviewer add`);
     });
 
   ca.command('issue')
