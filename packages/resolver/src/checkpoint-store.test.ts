@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trustedLogs, type TrustedLog } from '@sigil/signing/verify';
@@ -111,5 +111,9 @@ describe('when a process died holding the floor lock', () => {
     utimesSync(lock, old, old);
     await store.advance(at(30), undefined, logs, prove());
     expect(stored()).toBe(30);
+    // Released: the lock file is gone, and the next update takes it again.
+    expect(existsSync(lock)).toBe(false);
+    await store.advance(at(40), at(30), logs, prove());
+    expect(stored()).toBe(40);
   });
 });

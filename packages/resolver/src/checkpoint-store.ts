@@ -1,4 +1,5 @@
-import { mkdir, open, rm, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
 import type { TrustedLog } from '@sigil/signing/verify';
@@ -135,30 +136,36 @@ export class CheckpointStore {
     return a.size >= b.size;
   }
 
-  /** Runs `section` holding `checkpoint.lock` (created exclusively; one older than {@link STALE_LOCK_MS} was left by a process that died in it). */
+  /**
+   * Runs `section` holding `checkpoint.lock`: created exclusively, holding a random token. One
+   * older than {@link STALE_LOCK_MS} was left by a process that died holding it and is removed,
+   * only if it still holds the token read when it was judged stale; a holder removes only its own.
+   */
   private async locked<T>(section: () => Promise<T>): Promise<T> {
     await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
     const path = join(this.cacheDir, 'checkpoint.lock');
+    const token = randomBytes(16).toString('hex');
+    const held = (): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
     for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
       try {
-        const handle = await open(path, 'wx', STORE_FILE_MODE);
-        await handle.close();
+        await writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
       }
+      const holder = await held();
       const age = await stat(path).then(
-        (s) => Date.now() - s.mtimeMs,
+        (st) => Date.now() - st.mtimeMs,
         () => 0,
       );
       // The section only reads and renames local files: a lock this old belongs to a dead process.
-      if (age > STALE_LOCK_MS) await unlink(path).catch(() => undefined);
+      if (age > STALE_LOCK_MS && (await held()) === holder) await unlink(path).catch(() => undefined);
       else await new Promise((resolve) => setTimeout(resolve, wait));
     }
     try {
       return await section();
     } finally {
-      await unlink(path).catch(() => undefined);
+      if ((await held()) === token) await unlink(path).catch(() => undefined);
     }
   }
 
