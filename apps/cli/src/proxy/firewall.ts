@@ -3,7 +3,7 @@ import { collectToolPages } from '@sigil/resolver';
 import { readHot, type Hot } from './hot-path.js';
 import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
-import { classify, decodeLine, NOT_UTF8, parseText, withId, type Classified, type JsonRpcId } from './message.js';
+import { classify, decodeLine, NOT_UTF8, parseText, withId, withProxyId, type Classified, type JsonRpcId } from './message.js';
 import { callResultProblem, inputRequiredProblem } from './result-check.js';
 import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
@@ -231,7 +231,7 @@ export class Firewall {
   private admitHot(m: Extract<Hot, { kind: 'request' }>): boolean {
     if (m.method === 'initialize' || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
     const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? m.name : undefined });
-    this.options.toServer(withId(m.wire, proxyId)!);
+    this.options.toServer(withProxyId(m.wire, proxyId)!);
     return true;
   }
 

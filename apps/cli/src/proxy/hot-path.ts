@@ -40,9 +40,6 @@ const RBRACKET = 0x5d;
 
 /** Keys in one object the duplicate check compares pairwise; an object with more takes the full path (it has no quadratic worst case). */
 const MAX_KEYS = 32;
-/** Any control character: JSON.stringify writes none outside strings, and none raw inside them. */
-// eslint-disable-next-line no-control-regex -- finding them is the point
-const CONTROL = /[\u0000-\u001f]/;
 
 // The scan's stacks, reused (the scan is synchronous and not reentrant): per open container, its
 // kind, where it starts and where its keys start on the key stack; per key of an open object, its
@@ -79,12 +76,10 @@ const keyEnd = new Int32Array(MAX_DEPTH * MAX_KEYS);
  */
 export function readHot(text: string): Hot | undefined {
   const n = text.length;
-  if (n < 2 || text.charCodeAt(0) !== LBRACE || CONTROL.test(text)) return undefined;
+  if (n < 2 || text.charCodeAt(0) !== LBRACE) return undefined;
   let i = 0;
   let depth = 0;
   let keys = 0;
-  // Backslashes occur only inside strings, which are visited in order: one cursor serves them all.
-  let backslash = text.indexOf('\\');
   // The top-level member being read, and the spans of the values of interest (-1: absent).
   let member = OTHER;
   let members = 0;
@@ -122,17 +117,8 @@ export function readHot(text: string): Hot | undefined {
     if (expectKey) {
       if (c !== QUOTE) return undefined;
       const start = i;
-      // The closing quote: the next quote not escaped (each escape checked on the way).
-      let close = text.indexOf('"', i + 1);
-      while (backslash !== -1 && backslash < close) {
-        const next = escapeEnd(text, backslash);
-        if (next < 0) return undefined;
-        backslash = text.indexOf('\\', next);
-        if (close < next) close = text.indexOf('"', next);
-      }
-      if (close < 0) return undefined;
-      const end = close + 1;
-      if (text.charCodeAt(end) !== COLON) return undefined;
+      const end = stringEnd(text, i);
+      if (end < 0 || text.charCodeAt(end) !== COLON) return undefined;
       const first = text.charCodeAt(start + 1);
       if (first >= 0x30 && first <= 0x39) return undefined;
       const base = firstKey[depth]!;
@@ -188,15 +174,8 @@ export function readHot(text: string): Hot | undefined {
       i++;
       depth--;
     } else if (c === QUOTE) {
-      let close = text.indexOf('"', i + 1);
-      while (backslash !== -1 && backslash < close) {
-        const next = escapeEnd(text, backslash);
-        if (next < 0) return undefined;
-        backslash = text.indexOf('\\', next);
-        if (close < next) close = text.indexOf('"', next);
-      }
-      if (close < 0) return undefined;
-      i = close + 1;
+      i = stringEnd(text, i);
+      if (i < 0) return undefined;
     } else if (c === 0x74) {
       if (!text.startsWith('true', i)) return undefined;
       i += 4;
@@ -208,10 +187,16 @@ export function readHot(text: string): Hot | undefined {
       i += 4;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       let end = i + 1;
-      for (let d = text.charCodeAt(end); (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = text.charCodeAt(++end));
-      const token = text.slice(i, end);
-      // The shortest round-trip form; this also proves the token a finite JSON number (no `1e400`, `-0`, `1.0`, `01`).
-      if (String(Number(token)) !== token) return undefined;
+      let digits = c === 0x2d ? 0 : 1;
+      for (let d = text.charCodeAt(end); (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = text.charCodeAt(++end)) if (d >= 0x30 && d <= 0x39) digits++;
+      // An integer of at most 15 digits without a leading zero (not `-0`) is its own shortest form;
+      // any other token must read back as itself, which also proves it a finite JSON number (no
+      // `1e400`, `-0`, `1.0`, `01`, digits past double precision).
+      const first = c === 0x2d ? text.charCodeAt(i + 1) : c;
+      if (!(digits === end - i - (c === 0x2d ? 1 : 0) && digits > 0 && digits <= 15 && (first !== 0x30 || (digits === 1 && c !== 0x2d)))) {
+        const token = text.slice(i, end);
+        if (String(Number(token)) !== token) return undefined;
+      }
       i = end;
     } else {
       return undefined;
@@ -285,8 +270,26 @@ export function readHot(text: string): Hot | undefined {
 
 /** Whether a string's span holds an escape. */
 function escaped(text: string, start: number, end: number): boolean {
-  const at = text.indexOf('\\', start);
-  return at !== -1 && at < end;
+  for (let k = start; k < end; k++) if (text.charCodeAt(k) === BACKSLASH) return true;
+  return false;
+}
+
+/**
+ * Where the string whose opening quote is at `at` ends (after its closing quote), or -1 when it is
+ * not as JSON.stringify writes strings: an escape it does not write, a raw control character, or
+ * no closing quote. A plain loop: the strings of a message are short, and a call per quote or
+ * backslash (indexOf) cost more than the characters.
+ */
+function stringEnd(text: string, at: number): number {
+  for (let j = at + 1; ; ) {
+    const c = text.charCodeAt(j);
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH) {
+      j = escapeEnd(text, j);
+      if (j < 0) return -1;
+    } else if (c >= 0x20) j++;
+    else return -1; // a raw control character, or past the end (NaN)
+  }
 }
 
 const isNumberStart = (c: number): boolean => c === 0x2d || (c >= 0x30 && c <= 0x39);

@@ -17,6 +17,14 @@ describe('IdMap', () => {
     expect(ids.take(id)).toBeUndefined(); // an id answered once is no longer outstanding
   });
 
+  it('issues ids whose JSON text is the id between quotes (withProxyId writes them so)', () => {
+    const ids = new IdMap();
+    for (let i = 0; i < 20; i++) {
+      const id = ids.issue(hostEntry(i));
+      expect(JSON.stringify(id)).toBe(`"${id}"`);
+    }
+  });
+
   it('matches exactly the ids it issued and nothing else, whatever the text', () => {
     const ids = new IdMap();
     const issued = Array.from({ length: 12 }, (_, i) => ids.issue(hostEntry(i)));

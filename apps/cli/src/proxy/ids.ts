@@ -32,10 +32,18 @@ export class IdMap {
    * the number in canonical decimal (no `01`, `1.0`, `1e0`, sign or space), so the match stays exact.
    */
   private seqOf(id: unknown): number | undefined {
-    if (typeof id !== 'string' || id.length <= this.prefix.length || id.length > this.prefix.length + 16 || !id.startsWith(this.prefix)) return undefined;
-    const digits = id.slice(this.prefix.length);
-    const seq = Number(digits);
-    return Number.isSafeInteger(seq) && String(seq) === digits ? seq : undefined;
+    const at = this.prefix.length;
+    if (typeof id !== 'string' || id.length <= at || id.length > at + 16 || !id.startsWith(this.prefix)) return undefined;
+    // Digit by digit, without a slice and a number-to-string round trip per answer: `issue` never
+    // writes a leading zero (the first is 1), and a number past 2^53 - 1 is not a safe integer.
+    if (id.charCodeAt(at) === 0x30) return undefined;
+    let seq = 0;
+    for (let k = at; k < id.length; k++) {
+      const digit = id.charCodeAt(k) - 0x30;
+      if (digit < 0 || digit > 9) return undefined;
+      seq = seq * 10 + digit;
+    }
+    return Number.isSafeInteger(seq) ? seq : undefined;
   }
 
   /** What an exact proxy id stands for, left outstanding; `undefined` for anything else. */

@@ -89,6 +89,15 @@ export function withId(wire: Wire, id: JsonRpcId): string | undefined {
   return wire.text.slice(0, wire.idStart) + JSON.stringify(id) + wire.text.slice(wire.idEnd);
 }
 
+/**
+ * {@link withId} for a proxy id (`sigil-<hex>-<n>`: letters, digits and dashes, so its JSON text is
+ * the id between quotes), without serialising it.
+ */
+export function withProxyId(wire: Wire, proxyId: string): string | undefined {
+  if (wire.idEnd < 0) return undefined;
+  return `${wire.text.slice(0, wire.idStart)}"${proxyId}"${wire.text.slice(wire.idEnd)}`;
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
