@@ -195,3 +195,30 @@ function keyIdOf(note: string): number {
   const line = note.slice(note.lastIndexOf('\n\n') + 2).split('\n')[0]!;
   return Buffer.from(line.split(' ')[2]!, 'base64').readUInt32BE(0);
 }
+
+describe("when a record's bundle carries another view of the log than the proofs", () => {
+  it("refuses a record whose tlogEntries checkpoint is the fork's, larger than the tree the proofs are in (LOG_INCONSISTENT)", async () => {
+    const h = await host('record-view');
+    // The fork signed a larger tree that also holds 1.0.0's entry (common history): its proof of
+    // that entry verifies under the pinned log key, so the bundle alone cannot tell.
+    for (let n = 0; (await logSize(fork)) <= (await logSize(registry)) && n < 20; n++) await publish(fork, `2.1.${n}`);
+    const forkItem = ((await (await fetch(`${fork.url}/v1/log/proof?leaf=${WEATHER}@1.0.0`, { headers: { authorization: `Bearer ${tokens.reader}` } })).json()) as { tlogEntry: unknown }).tlogEntry;
+    expect(await logSize(fork)).toBeGreaterThan(await logSize(registry));
+    const before = checkpointOf(h);
+    genuine.mode = {
+      kind: 'rewrite',
+      path: /\/versions\/1\.0\.0$/,
+      rewrite: (json) => {
+        const record = json as { bundle: { verificationMaterial: Record<string, unknown> } };
+        record.bundle.verificationMaterial.tlogEntries = [forkItem];
+        return record;
+      },
+    };
+    try {
+      expect(await codeOf((await processOf(h, genuine)).resolve())).toBe('LOG_INCONSISTENT');
+    } finally {
+      genuine.mode = { kind: 'forward' };
+    }
+    expect(checkpointOf(h)).toBe(before);
+  });
+});

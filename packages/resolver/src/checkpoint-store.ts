@@ -224,5 +224,5 @@ export function checkStoredProof(v: VerifiedVersion, text: string | undefined, s
   if (!cp.log.logId.equals(stored.log.logId) || mine.size > floor.size || (mine.size === floor.size && !sameRoot)) {
     throw ResolveError.of(v.name, 'STORE_INVALID', `the stored log proof of ${ref} is for a tree (size ${mine.size}) the stored checkpoint (size ${floor.size}) does not extend: resolve once with the registry reachable`);
   }
-  checkLogged(v, proof.entries, mine);
+  checkLogged(v, proof.entries, mine, cp.log.logId);
 }

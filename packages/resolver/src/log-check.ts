@@ -1,6 +1,6 @@
 import { canonicalJson, LogConsistencyProof, LogProofsResponse, sha256, type Digest, type LogProofEntry, type VersionRecord } from '@sigil/manifest';
 import { trustedLogs, type TrustedLog } from '@sigil/signing/verify';
-import { checkEntryForEnvelope, checkLogExtension, type Checkpoint, type DsseEnvelopeInput, type EntryBody, hashLeaf, openCheckpoint, parseEntryBody, parseNote, TlogError, type VerifiedCheckpoint, verifyInclusion } from '@sigil/tlog';
+import { checkEntryForEnvelope, checkLogExtension, type Checkpoint, type DsseEnvelopeInput, type EntryBody, hashLeaf, openCheckpoint, parseCheckpoint, parseEntryBody, parseNote, TlogError, type VerifiedCheckpoint, verifyInclusion } from '@sigil/tlog';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal } from './http.js';
 import type { TrustPolicy } from './policy.js';
@@ -219,8 +219,9 @@ function approvalOf(record: VersionRecord, digest: Digest): VersionRecord['appro
  * checkpoint's root (RFC 9162 2.1.3.2). Returns the entries used, to store for offline starts.
  * @throws ResolveError `LOG_ENTRY_MISSING`, `LOG_ENTRY_INVALID`
  */
-export function checkLogged(v: VerifiedVersion, entries: readonly LogProofEntry[], checkpoint: Checkpoint): LogProofEntry[] {
+export function checkLogged(v: VerifiedVersion, entries: readonly LogProofEntry[], checkpoint: Checkpoint, logId?: Buffer): LogProofEntry[] {
   const ref = `${v.name}@${v.version}`;
+  if (logId) checkRecordTree(v, checkpoint, logId);
   const used: LogProofEntry[] = [];
   const prove = (kind: LogProofEntry['kind'], envelope: DsseEnvelopeInput, what: string): void => {
     const candidates = entries.filter((e) => e.kind === kind && e.ref === ref);
@@ -258,6 +259,38 @@ export function checkLogged(v: VerifiedVersion, entries: readonly LogProofEntry[
   }
   checkDecisions(v, entries, checkpoint);
   return used;
+}
+
+/**
+ * The checkpoint a record's bundle carries in its `tlogEntries` item (the first one covering its
+ * entry, already signature-checked by `@sigil/signing/verify`) against the tree the host proved
+ * the version in: that tree covers the entry too, so it is never smaller, and at its own size it
+ * has its root. A larger one, or another root at the same size, is a second view of the log that
+ * the registry showed in the same answer (a fork): `LOG_INCONSISTENT`. A smaller one is not
+ * compared (that needs a consistency proof per record).
+ * @throws ResolveError `LOG_INCONSISTENT`
+ */
+function checkRecordTree(v: VerifiedVersion, tree: Checkpoint, logId: Buffer): void {
+  const items = (v.record.bundle as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
+  if (!Array.isArray(items)) return;
+  for (const item of items as Array<{ logId?: { keyId?: unknown }; inclusionProof?: { checkpoint?: { envelope?: unknown } } }>) {
+    const envelope = item?.inclusionProof?.checkpoint?.envelope;
+    if (typeof envelope !== 'string' || typeof item.logId?.keyId !== 'string' || !Buffer.from(item.logId.keyId, 'base64').equals(logId)) continue;
+    let cp: Checkpoint;
+    try {
+      cp = parseCheckpoint(parseNote(envelope).text);
+    } catch {
+      continue; // not one @sigil/signing/verify accepted for this log: it refused the record already
+    }
+    if (cp.origin !== tree.origin) continue;
+    if (cp.size > tree.size || (cp.size === tree.size && !Buffer.from(cp.root).equals(Buffer.from(tree.root)))) {
+      throw ResolveError.of(
+        v.name,
+        'LOG_INCONSISTENT',
+        `the transparency log: the record of ${v.name}@${v.version} carries a checkpoint of size ${cp.size}${cp.size === tree.size ? ' with another root than' : ', larger than'} the tree of size ${tree.size} its entries were proved in (two views of the log in one answer)`,
+      );
+    }
+  }
 }
 
 /**

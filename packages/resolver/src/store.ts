@@ -138,7 +138,7 @@ export class HostTrustStore {
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
     const log = logAnswers ? await settleLogView(this.options, logs, refs, logAnswers, logFloor) : undefined;
     const proofs = new Map<string, LogProofEntry[]>();
-    const verified = this.judge(lock, names, records, status, log && ((v) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint))));
+    const verified = this.judge(lock, names, records, status, log && ((v) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId))));
     // judge() returned every name, in order, or threw: each record text verified.
     await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
     if (log) await this.writeLog(log, verified, proofs);
@@ -220,7 +220,7 @@ export class HostTrustStore {
       const same = locked !== undefined && locked.version === version;
       try {
         const v = verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest } : {}, this.cache);
-        if (log) proofs.set(name, checkLogged(v, log.entries.get(ref) ?? [], log.checkpoint.verified.checkpoint));
+        if (log) proofs.set(name, checkLogged(v, log.entries.get(ref) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId));
         accepted.push({ verified: v, text });
       } catch (e) {
         refusals.push(...asRefusals(name, e));
