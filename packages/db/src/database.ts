@@ -534,12 +534,16 @@ const RETRYABLE = new Set(['40001', '40P01', '23505']);
  * PostgreSQL behind the async interface. A write transaction holds one pooled connection and
  * first takes a transaction-scoped advisory lock, so writers are serialised across every
  * instance; reads outside a transaction go to the pool. Inside a transaction (AsyncLocalStorage)
- * the database handle is the transaction's, as with SQLite's one connection.
+ * the database handle is the transaction's, as with SQLite's one connection. The context is on
+ * only while a transaction or snapshot is open (as on SQLite, between groups): enabled, Node 20
+ * runs an async hook at every promise of every request, reads included, which never need it.
  */
 class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
   private readonly inside = new AsyncLocalStorage<PostgresTx>();
   private readonly drizzled: Drizzle;
+  /** Transactions and snapshots open now (they overlap, each on its own connection). */
+  private open = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -558,13 +562,23 @@ class PostgresDb implements Db {
     if (applied < this.migrations) throw new Error(`${applied} of ${this.migrations} migrations applied`);
   }
 
+  /**
+   * The transaction of this async context, if it is still open: a callback a transaction left
+   * behind (a timer, a promise not awaited) keeps its context after the COMMIT, and must not run
+   * on the connection handed back to the pool.
+   */
+  private current(): PostgresTx | undefined {
+    const tx = this.inside.getStore();
+    return tx && !tx.ended ? tx : undefined;
+  }
+
   handle(): Drizzle {
-    return this.inside.getStore()?.handle() ?? this.drizzled;
+    return this.current()?.handle() ?? this.drizzled;
   }
 
   /** @internal a pipelined connection for one short read now, or undefined inside a transaction (its own connection) or while none is connected. */
   pipelined(): PgQueryable | undefined {
-    return this.inside.getStore() ? undefined : this.pipelines.client();
+    return this.current() ? undefined : this.pipelines.client();
   }
 
   idle(): Promise<void> {
@@ -572,12 +586,12 @@ class PostgresDb implements Db {
   }
 
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inside.getStore()) return fn();
+    if (this.current()) return fn();
     return this.onConnection((client) => client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'), fn);
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const current = this.inside.getStore();
+    const current = this.current();
     if (current) return fn(current);
     if (this.writes === 'advisory-lock') return this.attempt(fn);
     for (let attempt = 1; ; attempt++) {
@@ -611,6 +625,7 @@ class PostgresDb implements Db {
     try {
       await begin(client);
       const tx = new PostgresTx(drizzlePg(client) as unknown as Drizzle);
+      this.open++;
       try {
         const result = await this.inside.run(tx, () => fn(tx));
         await client.query('COMMIT');
@@ -620,6 +635,10 @@ class PostgresDb implements Db {
           broken = true;
         });
         throw e;
+      } finally {
+        tx.ended = true;
+        // None open now: the context is off until the next one's run() turns it on again.
+        if (--this.open === 0) this.inside.disable();
       }
     } finally {
       client.release(broken);
@@ -797,6 +816,8 @@ class Pipelines {
 
 class PostgresTx implements Tx {
   readonly dialect = 'postgres' as const;
+  /** Set once its COMMIT or ROLLBACK has run: its context no longer makes a handle its own. */
+  ended = false;
   constructor(private readonly drizzled: Drizzle) {}
   handle(): Drizzle {
     return this.drizzled;

@@ -66,6 +66,32 @@ describe('PostgreSQL', () => {
     expect(await serverExists(a.db, name)).toBe(true);
   });
 
+  it('keeps each transaction its own while others begin and end beside it, and again after none was open', async () => {
+    // The transaction context is off while no transaction is open; the first one to begin turns it on again.
+    const server = (name: string) => ({ name, namespace: 'io.github.acme', owner: 'acme', createdAt: at });
+    for (const n of [1, 2]) {
+      let opened!: () => void;
+      let release!: () => void;
+      const open = new Promise<void>((resolve) => (opened = resolve));
+      const held = a.db.transaction(async (tx) => {
+        await insertServer(tx, server(`io.github.acme/own${n}`));
+        opened();
+        await new Promise<void>((resolve) => (release = resolve));
+        // A snapshot began and ended meanwhile: reads through db are still on this one's connection.
+        const own = await serverExists(a.db, `io.github.acme/own${n}`);
+        await a.db.transaction(async (nested) => void (await insertServer(nested, server(`io.github.acme/joined${n}`))));
+        return [own, await serverExists(a.db, `io.github.acme/joined${n}`)];
+      });
+      await open;
+      // A snapshot beside it (writers wait for the write lock it holds): its own context, begun and ended.
+      expect(await a.db.snapshot(() => serverExists(a.db, `io.github.acme/own${n}`))).toBe(false);
+      expect(await serverExists(a.db, `io.github.acme/own${n}`)).toBe(false);
+      release();
+      expect(await held).toEqual([true, true]);
+      expect(await serverExists(b.db, `io.github.acme/joined${n}`)).toBe(true);
+    }
+  });
+
   it('keeps versions immutable, decisions final and a tombstone for a deleted version', async () => {
     const v = await publish(a, 'io.github.acme/weather');
     await expect(raw("update versions set manifest = 'x' where id = $1", [v.id])).rejects.toThrow(/VERSION_IMMUTABLE/);
