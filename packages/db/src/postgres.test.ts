@@ -239,6 +239,22 @@ describe('PostgreSQL', () => {
       expect((await readVersionWithApprovalDigests(o.db, v.id))?.approvals.map((a) => a.digest)).toEqual([`sha256:${'b'.repeat(64)}`, `sha256:${'a'.repeat(64)}`]);
       const both3 = await readTokenAndVersion(o.db, 'sha256:pipe', names[3]!, '1.0.0');
       expect([typeof both3.found?.row.id, both3.found?.approvals.map((a) => a.reviewer), both3.found?.approvals[0]?.bundle, both3.token?.principal]).toEqual(['number', ['bob', 'alice'], '{"b":"\\"x\\""}', 'host']);
+      // The GET versions of one turn in one statement: every question its own answer, one asked twice answered alike
+      // to both, more than one statement's worth (64) in the turn, and names the array parameter must quote.
+      const odd = 'io.github.acme/q"u\\o,t{e}';
+      await publish(o, odd);
+      const questions: Array<[string, string, string]> = [];
+      for (let i = 0; i < 70; i++) questions.push([i % 3 ? 'sha256:pipe' : 'sha256:nobody', names[i % 25]!, i % 7 ? '1.0.0' : '2.0.0']);
+      questions.push(['sha256:pipe', odd, '1.0.0'], ['sha256:pipe', names[3]!, '1.0.0'], ['sha256:pipe', names[3]!, '1.0.0']);
+      const batched = await Promise.all(questions.map(([hash, name, version]) => readTokenAndVersion(o.db, hash, name, version)));
+      const alone = await o.db.transaction(async () => {
+        const each = [];
+        for (const [hash, name, version] of questions) each.push(await readTokenAndVersion(o.db, hash, name, version));
+        return each;
+      });
+      expect(batched).toEqual(alone);
+      expect(batched.slice(-3).map((r) => [r.token?.principal, r.found?.row.server, r.found?.approvals.length])).toEqual([['host', odd, 0], ['host', names[3], 2], ['host', names[3], 2]]);
+      expect(batched.filter((r) => r.found).length).toBeGreaterThan(20);
       // Inside a transaction a read through the database sees the transaction's own rows (its connection, not a pipeline).
       await o.db.transaction(async () => {
         await publish(o, 'io.github.acme/in-tx');

@@ -184,6 +184,16 @@ const PG = {
     // Read as text on a pipelined connection: the ids as numbers.
     numbers: [6, 27],
   },
+  // The same for the GET versions of one turn of the event loop, in one statement: one row per
+  // distinct (token, version) asked and approval (the ordinal of its question first, then the
+  // columns above); read by readTokenAndVersion through batchedTokenAndVersion.
+  tokenAndVersionBatch: {
+    name: 'sigil_read_token_and_version_batch',
+    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${V_VERSION_COLUMNS}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
+      FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(secret_hash, server, version, i)
+      LEFT JOIN tokens t ON t.secret_hash = q.secret_hash LEFT JOIN versions v ON v.server = q.server AND v.version = q.version LEFT JOIN approvals a ON a.version_id = v.id`,
+    numbers: [0, 7, 28],
+  },
   // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
   tokenAndSummaries: {
     name: 'sigil_read_token_and_summaries',
@@ -312,27 +322,22 @@ export interface VersionWithApprovals {
   approvals: ApprovalRecordRow[];
 }
 
+/** A token and a version read together ({@link readTokenAndVersion}); each undefined when not stored. */
+export interface TokenAndVersion {
+  token: TokenAuthRow | undefined;
+  found: VersionWithApprovals | undefined;
+}
+
 /**
  * The token whose secret hashes to `secretHash` and the version `server@version` with its
  * approvals, read together (an authenticated GET version): one statement on PostgreSQL, where
  * every read is a round trip to another process; the prepared statements at once on SQLite.
  * Each is undefined when not stored; the caller checks the token before using the version.
  */
-export function readTokenAndVersion(db: Executor, secretHash: string, server: string, version: string): Promise<{ token: TokenAuthRow | undefined; found: VersionWithApprovals | undefined }> {
-  // The same rows from either dialect's statement: the first carries the token and the version.
-  const named = (rows: unknown[][]) => {
-    const r = rows[0]!;
-    const token = tokenAuthRow(r);
-    const row = r[6] === null ? undefined : versionRow(r.slice(6, 27));
-    if (!row) return { token, found: undefined };
-    if (rows.length > 1) rows.sort((x, y) => (x[27] as number) - (y[27] as number));
-    const list: ApprovalRecordRow[] = [];
-    for (const a of rows) if (a[27] !== null) list.push({ digest: a[28], reviewer: a[29], bundle: a[30], createdAt: a[31] } as ApprovalRecordRow);
-    return { token, found: { row, approvals: list } };
-  };
+export function readTokenAndVersion(db: Executor, secretHash: string, server: string, version: string): Promise<TokenAndVersion> {
   return read(
     db,
-    (s) => named(s.tokenAndVersion.all(secretHash, server, version) as unknown[][]),
+    (s) => tokenAndVersionOf(s.tokenAndVersion.all(secretHash, server, version) as unknown[][]),
     async (q) => {
       const [token] = await q.select({ id: tokens.id, principal: tokens.principal, role: tokens.role, namespaces: tokens.namespaces, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt }).from(tokens).where(eq(tokens.secretHash, secretHash)).limit(1);
       const [row] = await q.select(recordColumns).from(versions).where(and(eq(versions.server, server), eq(versions.version, version))).limit(1);
@@ -340,7 +345,11 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
       const found = await q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, row.id)).orderBy(asc(approvals.id));
       return { token, found: { row, approvals: found } };
     },
-    async () => named(await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version])),
+    async () => {
+      const client = (db as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
+      if (!client) return tokenAndVersionOf(await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version]));
+      return batchedTokenAndVersion(client, secretHash, server, version);
+    },
   );
 }
 
@@ -382,6 +391,78 @@ export function readTokenAndVersionText(db: Executor, secretHash: string, server
     (s) => named(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
     () => Promise.reject(new Error('SQLite only')),
   );
+}
+
+/** The rows of either dialect's tokenAndVersion statement, named: the first carries the token and the version. */
+function tokenAndVersionOf(rows: unknown[][]): TokenAndVersion {
+  const r = rows[0]!;
+  const token = tokenAuthRow(r);
+  const row = r[6] === null ? undefined : versionRow(r.slice(6, 27));
+  if (!row) return { token, found: undefined };
+  if (rows.length > 1) rows.sort((x, y) => (x[27] as number) - (y[27] as number));
+  const list: ApprovalRecordRow[] = [];
+  for (const a of rows) if (a[27] !== null) list.push({ digest: a[28], reviewer: a[29], bundle: a[30], createdAt: a[31] } as ApprovalRecordRow);
+  return { token, found: { row, approvals: list } };
+}
+
+/** Most distinct questions in one batched statement (a larger turn sends several). */
+const BATCH_MOST = 64;
+
+interface Batch {
+  client: PgQueryable;
+  /** The questions, in order, by their key; each with the resolvers of everyone who asked it. */
+  asked: Map<string, { values: [string, string, string]; waiting: Array<{ resolve: (read: TokenAndVersion) => void; reject: (e: unknown) => void }> }>;
+}
+let open: Batch | undefined;
+
+/**
+ * {@link PG}'s tokenAndVersion for every GET version of this turn of the event loop in one
+ * statement (tokenAndVersionBatch), sent at its end (setImmediate) on the pipelined connection
+ * of the turn: the server starts one executor and answers one Sync for the batch instead of one
+ * per read, and the driver handles one query. The same question asked twice in the turn (same
+ * token, same version) is asked once and both get the same answer (one object: read it, never
+ * change it); every question is read after it was asked (nothing is kept from one turn to the
+ * next). A failed statement fails every read of it.
+ */
+function batchedTokenAndVersion(client: PgQueryable, secretHash: string, server: string, version: string): Promise<TokenAndVersion> {
+  if (!open || open.client !== client || open.asked.size >= BATCH_MOST) {
+    const batch: Batch = { client, asked: new Map() };
+    open = batch;
+    setImmediate(() => {
+      if (open === batch) open = undefined;
+      sendBatch(batch);
+    });
+  }
+  // Lengths first: no two questions make the same key.
+  const key = `${secretHash.length}:${secretHash}${server.length}:${server}${version}`;
+  let question = open.asked.get(key);
+  if (!question) open.asked.set(key, (question = { values: [secretHash, server, version], waiting: [] }));
+  const waiting = question.waiting;
+  return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+}
+
+function sendBatch(batch: Batch): void {
+  const questions = [...batch.asked.values()];
+  const column = (n: number) => arrayLiteral(questions.map((q) => q.values[n]!));
+  textRows(batch.client, PG.tokenAndVersionBatch, [column(0), column(1), column(2)]).then(
+    (rows) => {
+      // Each question's rows (its ordinal first, from 1), without the ordinal: the single statement's rows.
+      const of: unknown[][][] = questions.map(() => []);
+      for (const row of typedRows(rows, PG.tokenAndVersionBatch.numbers)) of[(row[0] as number) - 1]!.push(row.slice(1));
+      questions.forEach((q, i) => {
+        const read = tokenAndVersionOf(of[i]!);
+        for (const w of q.waiting) w.resolve(read);
+      });
+    },
+    (error: unknown) => {
+      for (const q of questions) for (const w of q.waiting) w.reject(error);
+    },
+  );
+}
+
+/** A PostgreSQL array literal of `items` (each quoted, its `"` and `\` escaped), for a text[] parameter sent as text. */
+function arrayLiteral(items: readonly string[]): string {
+  return `{${items.map((item) => `"${item.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
 /**
