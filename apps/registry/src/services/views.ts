@@ -104,7 +104,7 @@ export function versionWithToken(deps: Deps, name: string, version: string): { l
       }
       if (!read) return getVersionBytes(deps, name, version);
       if (!read.found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
-      return versionBytes(deps, read.found.row, read.found.approvals);
+      return answerOf(deps, read.found);
     },
   };
 }
@@ -123,6 +123,22 @@ function spliced(head: string, bundle: Buffer, tail: string): Buffer {
   bundle.copy(out, headLength);
   out.write(tail, headLength + bundle.length, 'utf8');
   return out;
+}
+
+/** The bytes last made from a read (see {@link answerOf}). */
+let lastAnswer: { deps: Deps; found: VersionWithApprovals; bytes: Promise<Buffer> } | undefined;
+
+/**
+ * {@link versionBytes} of one read. On PostgreSQL the requests that asked the same question in
+ * one turn of the event loop share one read (readTokenAndVersion: one object for all of them), so
+ * they share its bytes too: made once for the first and handed to the others. Only the same read
+ * object matches: a request never gets bytes made from any read but its own.
+ */
+function answerOf(deps: Deps, found: VersionWithApprovals): Promise<Buffer> {
+  if (lastAnswer?.found === found && lastAnswer.deps === deps) return lastAnswer.bytes;
+  const bytes = versionBytes(deps, found.row, found.approvals);
+  lastAnswer = { deps, found, bytes };
+  return bytes;
 }
 
 async function requireRecord(deps: Deps, name: string, version: string): Promise<VersionWithApprovals> {
