@@ -108,6 +108,33 @@ describe('when only the publisher signed in its namespace', () => {
   });
 });
 
+describe('what a run says about where the next one starts (text output)', () => {
+  const text = (args: string[]) => sigilInProcess(['log', ...args, '--trusted-root', trustedRootFile], { env: { SIGIL_REGISTRY: registry.url, SIGIL_TOKEN: registry.adminToken } });
+
+  it('monitor names --since without --checkpoint, and the kept file with it', async () => {
+    const plain = await text(['monitor', '--namespace', 'io.github.acme']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/; next: --since \d+\n$/);
+    const file = join(dir, 'text-monitor.checkpoint');
+    const kept = await text(['monitor', '--namespace', 'io.github.acme', '--checkpoint', file]);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toContain(`; checkpoint kept in ${file}\n`);
+    expect(kept.stdout).not.toContain('--since');
+  });
+
+  it('log verify --checkpoint says a first run from one that extends the kept size', async () => {
+    const file = join(dir, 'text-verify.checkpoint');
+    const first = await text(['verify', '--checkpoint', file]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`; first run, checkpoint kept in ${file}\n`);
+    const again = await text(['verify', '--checkpoint', file]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/; extends the last passing run's size \d+, checkpoint kept in /);
+    expect(again.stdout.endsWith(`checkpoint kept in ${file}\n`)).toBe(true);
+    expect((await text(['verify'])).stdout).not.toContain('checkpoint kept');
+  });
+});
+
 describe('when a key the publisher never held signs in its namespace (a compromise)', () => {
   let since: number;
   beforeAll(async () => {

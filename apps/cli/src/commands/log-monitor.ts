@@ -209,10 +209,12 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
       const refused = found.filter((e) => e.allowed === false);
       const ok = refused.length === 0 && unattributed.length === 0;
       const code = refused.length ? 'SIGNER_NOT_ALLOWED' : unattributed.length ? 'LOG_ENTRY_UNKNOWN' : undefined;
+      // With --checkpoint the file is the next run's start (moved only when this run passed); without it, --since is.
+      const next = opts.checkpoint === undefined ? `next: --since ${cp.size}` : ok ? `checkpoint kept in ${opts.checkpoint}` : `${opts.checkpoint} left at size ${since}`;
       const lines = [
         ...found.map((e) => `${e.logIndex}\t${e.kind}\t${e.form}\t${e.subject}${e.signer ? `\t${e.signer}` : ''}${e.allowed === false ? `\tNOT ALLOWED: ${e.reason ?? ''}` : ''}`),
         ...unattributed.map((e) => `${e.logIndex}\t${e.kind}\t${e.form}\t${e.subject}\tUNATTRIBUTED: ${e.reason ?? ''}`),
-        `${cp.origin}: ${found.length} entr${found.length === 1 ? 'y' : 'ies'} of ${opts.namespace} in [${since}, ${cp.size}), root ${b64(cp.root)} re-derived; ${ok ? 'every manifest signer is allowed' : `${code}: ${refused.length} signer(s) not allowed, ${unattributed.length} entr(ies) not attributable`}; next: --since ${cp.size}`,
+        `${cp.origin}: ${found.length} entr${found.length === 1 ? 'y' : 'ies'} of ${opts.namespace} in [${since}, ${cp.size}), root ${b64(cp.root)} re-derived; ${ok ? 'every manifest signer is allowed' : `${code}: ${refused.length} signer(s) not allowed, ${unattributed.length} entr(ies) not attributable`}; ${next}`,
       ];
       // The floor moves only on a run that passed: a refused entry is reported again next time.
       if (ok && opts.checkpoint !== undefined) await floorFile.write(opts.checkpoint, latest.envelope);

@@ -51,7 +51,9 @@ export function registerLog(program: Command, ctx: Context): void {
         if (floor !== undefined) floorFile.check(floor, latest.envelope, leaves, theLogKey);
         await floorFile.write(opts.checkpoint, latest.envelope);
       }
-      ctx.out.result({ origin: cp.origin, size: cp.size, root: b64(cp.root) }, `the log holds: ${cp.size} entries re-derive the signed root ${b64(cp.root)} (${cp.origin})`);
+      // Say where the floor went, so a first run's silent file is not a surprise.
+      const kept = opts.checkpoint === undefined ? '' : `; ${floor === undefined ? 'first run, ' : `extends the last passing run's size ${floor.size}, `}checkpoint kept in ${opts.checkpoint}`;
+      ctx.out.result({ origin: cp.origin, size: cp.size, root: b64(cp.root) }, `the log holds: ${cp.size} entries re-derive the signed root ${b64(cp.root)} (${cp.origin})${kept}`);
     });
 
   registerLogMonitor(log, ctx);
