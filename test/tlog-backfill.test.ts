@@ -72,7 +72,9 @@ function preLogDatabase(origin: string, target: string): void {
     db.prepare('ATTACH DATABASE ? AS origin').run(join(origin, 'registry.db'));
     db.transaction(() => {
       for (const table of ['principals', 'tokens', 'allowlist', 'allowlist_signers', 'allowlist_builders', 'reviewers', 'certificate_authorities', 'servers', 'versions', 'version_tools', 'tombstones']) {
-        db.exec(`INSERT INTO main.${table} SELECT * FROM origin.${table}`);
+        // The columns the pre-log schema has: later migrations add some (the CA a certificate identity is bound to).
+        const columns = (db.prepare(`PRAGMA main.table_info(${table})`).all() as Array<{ name: string }>).map((c) => `"${c.name}"`).join(', ');
+        db.exec(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM origin.${table}`);
       }
       const approvals = db.prepare('SELECT * FROM origin.approvals').all() as Array<{ digest: string }>;
       const insertApproval = db.prepare('INSERT INTO main.approvals (id, version_id, reviewer, digest, bundle, signer_fingerprint, created_at) VALUES (@id, @version_id, @reviewer, @digest, @bundle, @signer_fingerprint, @created_at)');
