@@ -63,6 +63,19 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(existsSync(join(work, 'host.key.pub'))).toBe(true);
   });
 
+  it('runs a command from the code cache as from source: sigil ca register reaches the registry, not INTERNAL', async () => {
+    // ca init passes, so its compiled code is kept for every `sigil ca …`; register then starts from it.
+    const ca = join(work, 'cached-ca');
+    const init = await runProcess(sigil, ['ca', 'init', '--out', ca], { cwd: work, env });
+    expect(init.code, init.stderr).toBe(0);
+    const codeCache = join(dir, 'home', '.cache', 'sigil', 'code-cache');
+    expect(readdirSync(join(codeCache, readdirSync(codeCache)[0]!)).some((f) => f.startsWith('ca.'))).toBe(true);
+    const register = await runProcess(sigil, ['ca', 'register', '--ca', ca, '--json'], { cwd: work, env: { ...env, SIGIL_REGISTRY: 'http://127.0.0.1:9', SIGIL_TOKEN: 'sigil_unused' } });
+    expect(register.code).toBe(1);
+    expect((JSON.parse(register.stdout) as { error: { code: string } }).error.code).toBe('REGISTRY_UNREACHABLE');
+    expect(register.stderr).not.toContain('ExperimentalWarning');
+  });
+
   it('runs from its own source when the code cache is damaged or others may write it, and writes a good one again; NODE_DISABLE_COMPILE_CACHE=1 writes none', async () => {
     const home = join(dir, 'home-cache');
     const codeCache = join(home, '.cache', 'sigil', 'code-cache');

@@ -124,6 +124,14 @@ try {
     footer: { js: '})' },
   });
   const bundle = readFileSync(join(stage, 'dist/sigil.bundle.js'));
+  // A dynamic import() left in the bundle (esbuild keeps Node built-ins external) fails once the
+  // bundle runs from V8's code cache: the compiled script no longer carries bin/sigil.js's
+  // importModuleDynamically ('A dynamic import callback was not specified', seen as INTERNAL on
+  // every cached run of `sigil ca register`). Import built-ins statically. The one left is
+  // pkce-challenge's fallback behind globalThis.crypto, which Node 20 always has.
+  const dynamicImports = bundle.toString('latin1').split('import("').length - 1;
+  const unreachable = bundle.toString('latin1').split('globalThis.crypto??import("node:crypto")').length - 1;
+  if (dynamicImports !== unreachable) throw new Error(`pack: the bundle has ${dynamicImports - unreachable} dynamic import() call(s), which fail when it runs from the code cache; import them statically`);
   const ascii = bundle.every((byte) => byte < 0x80);
   if (!ascii) process.stderr.write('pack: the bundle is not all ASCII, so every start decodes it as UTF-8 (slower); see asciiRawTemplates\n');
   const bin = readFileSync(join(cliDir, 'scripts/packed-bin.cjs'), 'utf8')

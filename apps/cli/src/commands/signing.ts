@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { manifestDigest, mostSpecificPattern, type CaRecord } from '@sigil/manifest';
@@ -74,7 +75,6 @@ export function registerSigning(program: Command, ctx: Context): void {
     .description("register your organisation CA's public chain with the registry (admin), so leaves under it can sign")
     .requiredOption('--ca <dir>', 'CA directory from sigil ca init (only chain.pem is sent)')
     .action(async (opts: { ca: string }) => {
-      const { readFile } = await import('node:fs/promises');
       const { callRegistry } = await import('../http.js');
       await requireFile(resolvePath(opts.ca, 'chain.pem'), 'the CA chain', 'create the CA with sigil ca init --out <dir>');
       const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8');
