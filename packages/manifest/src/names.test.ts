@@ -1,3 +1,4 @@
+import valid from 'semver/functions/valid.js';
 import { describe, expect, it } from 'vitest';
 import { compareVersions, ManifestError, parseReference, serverNameProblem, versionProblem } from './index.js';
 
@@ -21,6 +22,12 @@ describe('versions', () => {
   it.each(['latest', 'v1.0.0', '1.0', '~1.0.0', '>=1.0.0', '1.0.0 - 2.0.0', '1.x', '*', '', '1.0.0+build.5'])('refuses %j', (v) => {
     expect(versionProblem(v)).toBeDefined();
   });
+  it.each(['1.0.0', '0.0.0', '01.0.0', '1.00.0', '1.0.0 ', ' 1.0.0', '1.0.0\n', '=1.0.0', '999999999999999.0.0', '1000000000000000.0.0', '9007199254740991.0.0', '9007199254740992.0.0', '1.999999999999999.1'])(
+    'takes %j exactly when semver.valid() gives it back unchanged (the plain-version shortcut included)',
+    (v) => {
+      expect(versionProblem(v) === undefined).toBe(valid(v) === v);
+    },
+  );
   it('orders by SemVer precedence', () => {
     expect(compareVersions('1.10.0', '1.9.0')).toBeGreaterThan(0);
     expect(compareVersions('1.0.0-rc.1', '1.0.0')).toBeLessThan(0);

@@ -48,10 +48,18 @@ export function nameKey(name: string): string {
   return name.toLowerCase();
 }
 
+/**
+ * A plain `MAJOR.MINOR.PATCH` that semver.valid() gives back unchanged: no leading zero, each
+ * number at most 15 digits (below Number.MAX_SAFE_INTEGER, semver's bound). Most versions are
+ * this, checked on every read of one; anything else goes through semver.
+ */
+const PLAIN_VERSION = /^(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})$/;
+
 /** Why `version` is not an exact SemVer version, or `undefined` when it is. */
 export function versionProblem(version: unknown): string | undefined {
   if (typeof version !== 'string') return `expected a string; ${VERSION_RULE}`;
   if (version.length > MAX_VERSION_LENGTH) return `the version is ${version.length} characters long; ${VERSION_RULE}`;
+  if (PLAIN_VERSION.test(version)) return undefined;
   if (version.includes('+')) {
     return `${JSON.stringify(version)} carries build metadata ("+…"), which SemVer ignores when ordering versions, so two such versions could not be told apart for rollback checks; ${VERSION_RULE}`;
   }
