@@ -130,6 +130,17 @@ describe('when a publisher signs with a certificate from the organisation CA', (
     expect(evil.json.error?.code).toBe('SIGNER_UNTRUSTED');
   });
 
+  it('refuses a certificate of a CA the pinned root does not hold, and says how to pin a newer root', async () => {
+    expect((await sigil('ca', 'init', '--out', p('later-ca'), '--name', 'Later CA')).code).toBe(0);
+    await sigil('keygen', '--out', p('later.key'));
+    expect((await sigil('ca', 'issue', '--ca', p('later-ca'), '--public-key', p('later.key.pub'), '--identity', 'mailto:release@acme.example', '--out', p('later.crt'))).code).toBe(0);
+    expect((await sigil('sign', p('sigil.json'), '--key', p('later.key'), '--cert', p('later.crt'), '--tsa', tsaUrl, '--out', p('later.bundle.json'))).code).toBe(0);
+    const later = await sigil('verify', p('sigil.json'), '--bundle', p('later.bundle.json'), '--policy', p('sigil.policy.json'));
+    expect(later.code).toBe(1);
+    expect(later.json.error?.code).toBe('SIGNER_UNTRUSTED');
+    expect((later.json.error as unknown as { message: string }).message).toContain(`does not chain to a CA of the trusted root pinned by ${p('sigil.policy.json')}; if its CA was registered after the policy was made, re-run sigil policy init --force`);
+  });
+
   it('treats --cert without --tsa and a bad identity as wrong usage', async () => {
     expect((await sigil('sign', p('sigil.json'), '--key', p('release.key'), '--cert', p('release.crt'), '--out', p('x.json'))).code).toBe(2);
     expect((await sigil('ca', 'issue', '--ca', p('ca'), '--public-key', p('release.key.pub'), '--identity', 'release@acme.example', '--out', p('x.crt'))).code).toBe(2);

@@ -143,7 +143,13 @@ export function registerSigning(program: Command, ctx: Context): void {
       );
       if (pattern === undefined) throw new CliError('SIGNER_UNTRUSTED', `the policy names no publisher for the namespace of ${manifest.name}`);
       const policy = publishers.find((p) => p.namespace === pattern)!.signers;
-      const verified = await signing(async () => verifyManifestBundle(bundle, manifest, policy));
+      const verified = await signing(async () => verifyManifestBundle(bundle, manifest, policy)).catch((e: unknown) => {
+        // The policy pins the trusted root of its day: a CA the registry trusts since is not in it.
+        if (e instanceof CliError && e.code === 'SIGNER_UNTRUSTED' && e.cause instanceof SigningError && /does not chain/.test(e.message)) {
+          throw new CliError(e.code, `${e.message} pinned by ${opts.policy}; if its CA was registered after the policy was made, re-run sigil policy init --force to pin the registry's current trusted root (compare the fingerprints it prints)`, [], 1, { cause: e });
+        }
+        throw e;
+      });
       const digest = manifestDigest(manifest);
       ctx.out.result(
         { verified: true, name: manifest.name, version: manifest.version, digest, namespace: pattern, signer: verified.signer, bundleDigest: verified.bundleDigest },
