@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase, openPostgres, openStore, type Store } from '@sigil/db';
 import { manifestDigest, type Manifest } from '@sigil/manifest';
-import { createCa, createSigner, createTimestampResponder, generateKeyPair, issueLeaf, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, type BundleSigner, type CaMaterial } from '@sigil/signing/sign';
+import { createCa, createIntermediateCa, createSigner, createTimestampResponder, generateKeyPair, issueLeaf, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, type BundleSigner, type CaMaterial } from '@sigil/signing/sign';
 import { certificateFingerprint } from '@sigil/signing/verify';
 import { createTestStore, testDialect, weatherManifest, type TestStore } from '@sigil/testing';
 import { pino } from 'pino';
@@ -233,6 +233,60 @@ describe('when a reviewer binding is removed', () => {
     expect([refused.status, refused.body.code]).toEqual([403, 'SIGNER_NOT_ALLOWED']);
     expect((await call('/v1/reviewers/frank', ADMIN, 'DELETE')).body.code).toBe('NOT_FOUND');
     expect((await call('/v1/reviewers/erin', t.erin, 'DELETE')).status).toBe(403);
+  });
+});
+
+describe('when an identity names another certificate of a registered chain (its root)', () => {
+  // One chain, two names: the intermediate I that issues the leaves (what `sigil ca register`
+  // answers) and its root R. Both name the same CA, so both are stored as I.
+  const root = createCa({ name: 'Org Root' });
+  const inter = createIntermediateCa(root, { name: 'Org Issuing' });
+  const I = certificateFingerprint(inter.certificatePem);
+  const R = certificateFingerprint(root.certificatePem);
+  const DUAL = 'mailto:dual@a.example';
+  beforeAll(async () => {
+    expect((await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: inter.chainPem })).body).toEqual({ fingerprint: I });
+  });
+
+  it('stores a ca naming the root as the registered CA, so a signer and a builder under I and R are one identity (self-vouching refused)', async () => {
+    const before = await counts();
+    const put = await call('/v1/allowlist/io.github.chain', ADMIN, 'PUT', { signers: [{ identity: RELEASE, ca: I }], builders: [{ builderId, identity: RELEASE, ca: R }] });
+    expect([put.status, put.body.code]).toEqual([422, 'REQUEST_INVALID']);
+    expect(String(put.body.detail)).toContain('vouching for itself');
+    expect(await counts()).toBe(before);
+    const ok = await call('/v1/allowlist/io.github.chain', ADMIN, 'PUT', { signers: [{ identity: RELEASE, ca: R }, { identity: RELEASE, ca: I }], builders: [{ builderId, identity: BUILD, ca: R }] });
+    expect(ok.status).toBe(200);
+    expect(ok.body.signers).toEqual([{ kind: 'identity', fingerprint: `${RELEASE} ${I}`, identity: RELEASE, ca: I }]);
+    expect(ok.body.builders).toEqual([{ builderId, kind: 'identity', fingerprint: `${BUILD} ${I}`, identity: BUILD, ca: I }]);
+    // A leaf issued by I matches the binding written as R, for the manifest and the provenance.
+    const manifest = manifestOf('io.github.chain', '1.0.0');
+    const self = await publish(manifest, leafSigner(inter, RELEASE), leafSigner(inter, RELEASE));
+    expect([self.status, self.body.code]).toEqual([422, 'PROVENANCE_INVALID']);
+    expect((await publish(manifest, leafSigner(inter, RELEASE), leafSigner(inter, BUILD))).status).toBe(201);
+  });
+
+  it('refuses to bind one identity to two reviewers under I and under R (CONFLICT)', async () => {
+    expect((await call('/v1/reviewers', ADMIN, 'POST', { principal: 'erin', identity: DUAL, ca: I })).status).toBe(201);
+    const before = await counts();
+    const second = await call('/v1/reviewers', ADMIN, 'POST', { principal: 'frank', identity: DUAL, ca: R });
+    expect([second.status, second.body.code]).toEqual([409, 'CONFLICT']);
+    expect(await counts()).toBe(before);
+    // The same principal again under R is the binding it already has: stored as I.
+    expect((await call('/v1/reviewers', ADMIN, 'POST', { principal: 'erin', identity: DUAL, ca: R })).body).toEqual({ principal: 'erin', kind: 'identity', fingerprint: `${DUAL} ${I}`, ca: I });
+  });
+
+  it('refuses a root shared by two registered chains as ambiguous, and sees overlapping legacy rows as one identity', async () => {
+    const other = createIntermediateCa(root, { name: 'Org Issuing 2' });
+    const I2 = certificateFingerprint(other.certificatePem);
+    expect((await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: other.chainPem })).body).toEqual({ fingerprint: I2 });
+    const ambiguous = await call('/v1/reviewers', ADMIN, 'POST', { principal: 'frank', identity: 'mailto:solo@a.example', ca: R });
+    expect([ambiguous.status, ambiguous.body.code]).toEqual([422, 'REQUEST_INVALID']);
+    expect(String(ambiguous.body.detail)).toContain(I2);
+    // A row written as R before names were normalised overlaps both chains: one identity.
+    const fp = `${DUAL} ${R}`;
+    await database.raw.run("insert into reviewers (principal, kind, value, fingerprint, ca, created_at) values ('grace', 'identity', ?, ?, ?, ?)", [DUAL, fp, R, '2026-11-30T00:00:00.000Z']);
+    const overlapping = await call('/v1/reviewers', ADMIN, 'POST', { principal: 'frank', identity: DUAL, ca: I2 });
+    expect([overlapping.status, overlapping.body.code]).toEqual([409, 'CONFLICT']);
   });
 });
 

@@ -23,8 +23,9 @@ export async function addReviewer(deps: Deps, actor: Principal, principal: strin
   if (!PRINCIPAL.test(principal)) throw new ServiceError('REQUEST_INVALID', 'a principal is 1-128 characters of letters, digits and . _ @ -');
   const now = nowIso(deps);
   return deps.db.transaction(async (tx) => {
-    const signer = normalizeSigner(spec, trustedCas(await listCertificateAuthorities(tx)));
-    if ((await listReviewers(tx)).some((r) => r.principal !== principal && sameSigner(r, signer))) {
+    const cas = trustedCas(await listCertificateAuthorities(tx));
+    const signer = normalizeSigner(spec, cas);
+    if ((await listReviewers(tx)).some((r) => r.principal !== principal && sameSigner(r, signer, cas))) {
       throw new ServiceError('CONFLICT', 'this key or identity (under this CA) is already bound to another reviewer');
     }
     await ensurePrincipal(tx, principal, now);

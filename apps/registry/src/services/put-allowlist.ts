@@ -42,7 +42,7 @@ export async function putAllowlist(deps: Deps, actor: Principal, pattern: string
     const given = builders?.map((b) => ({ builderId: b.builderId, ...normalizeSigner(b, cas) }));
     const bound = given ? [...new Map(given.map((b) => [`${b.builderId} ${b.fingerprint}`, b])).values()] : undefined;
     const effective: StoredSigner[] = bound ?? (await listAllowlist(tx)).find((e) => e.pattern === pattern)?.builders ?? [];
-    const self = effective.find((b) => normal.some((s) => sameSigner(s, b)));
+    const self = effective.find((b) => normal.some((s) => sameSigner(s, b, cas)));
     if (self) throw new ServiceError('REQUEST_INVALID', `the builder signer ${signerLabel(self)} is also a signer of ${pattern}; provenance it signs would be the publisher vouching for itself`);
     await upsertAllowlist(tx, pattern, normal, now, bound);
     await appendAudit(tx, { actor: actor.name, action: 'allowlist.put', subject: pattern, details: { signers: normal.map((s) => s.fingerprint), ...(bound ? { builders: bound.map((b) => ({ builderId: b.builderId, signer: b.fingerprint })) } : {}) } });

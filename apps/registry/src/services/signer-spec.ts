@@ -27,6 +27,8 @@ export interface TrustedCas {
   registered: string[];
   /** Every certificate of every registered chain: what an identity's `ca` may name. */
   names: ReadonlySet<string>;
+  /** Each registered CA's chain (its fingerprint first, then up to its root). */
+  chains: ReadonlyMap<string, readonly string[]>;
 }
 
 const chainNames = new Map<string, string[]>();
@@ -34,6 +36,7 @@ const chainNames = new Map<string, string[]>();
 /** The trusted CAs of these registered rows (as `listCertificateAuthorities` reads them). */
 export function trustedCas(rows: ReadonlyArray<{ fingerprint: string; chainPem: string }>): TrustedCas {
   const names = new Set<string>();
+  const chains = new Map<string, readonly string[]>();
   for (const row of rows) {
     let chain = chainNames.get(row.chainPem);
     if (!chain) {
@@ -43,8 +46,9 @@ export function trustedCas(rows: ReadonlyArray<{ fingerprint: string; chainPem: 
     }
     names.add(row.fingerprint);
     for (const name of chain) names.add(name);
+    chains.set(row.fingerprint, chain[0] === row.fingerprint ? chain : [row.fingerprint, ...chain]);
   }
-  return { registered: rows.map((r) => r.fingerprint), names };
+  return { registered: rows.map((r) => r.fingerprint), names, chains };
 }
 
 /**
@@ -73,7 +77,24 @@ export function normalizeSigner(spec: SignerSpec, cas: TrustedCas): StoredSigner
 function namedCa(ca: string, cas: TrustedCas): string {
   if (!Fingerprint.safeParse(ca).success) throw new ServiceError('REQUEST_INVALID', 'ca must be a CA certificate fingerprint, SHA256: and 43 base64 characters (sigil ca register prints it)');
   if (!cas.names.has(ca)) throw new ServiceError('REQUEST_INVALID', `ca ${ca} is no certificate authority this registry trusts; register it first (sigil ca register), or name a registered one`);
-  return ca;
+  // One name per CA: a registered CA is itself; another certificate of a registered chain (its
+  // root, an intermediate above it) is the registered CA whose chain holds it, so I and its root
+  // R give one stored string, one fingerprint, one signer. Held by several chains, it is refused:
+  // which CA's leaves it would admit is then a choice the registry does not make.
+  if (cas.chains.has(ca)) return ca;
+  const holders = [...cas.chains].filter(([, chain]) => chain.includes(ca)).map(([registered]) => registered);
+  if (holders.length === 1) return holders[0]!;
+  throw new ServiceError('REQUEST_INVALID', `ca ${ca} is in the chains of ${holders.length} registered certificate authorities (${holders.join(', ')}); name the one that issues the identity's certificates`);
+}
+
+/**
+ * Whether a leaf could be under both CAs: either unbound, the same, or both in one registered
+ * chain (a leaf of that chain matches a binding to either, as enforcement checks the whole chain).
+ */
+export function casOverlap(a: string | null, b: string | null, cas: TrustedCas): boolean {
+  if (a === null || b === null || a === b) return true;
+  for (const chain of cas.chains.values()) if (chain.includes(a) && chain.includes(b)) return true;
+  return false;
 }
 
 function implicitCa(identity: string, cas: TrustedCas): string | null {
@@ -116,11 +137,14 @@ export function identityMatches(row: { value: string; ca: string | null }, ident
   return ca !== false && (ca === undefined || caChain.includes(ca));
 }
 
-/** Whether two stored signers may be the same signer: one key, or one identity under a CA both allow. */
-export function sameSigner(a: StoredSigner, b: StoredSigner): boolean {
+/**
+ * Whether two stored signers may be the same signer: one key, or one identity under CAs that
+ * overlap (casOverlap), so that one leaf could be both.
+ */
+export function sameSigner(a: StoredSigner, b: StoredSigner, cas: TrustedCas): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'key') return a.fingerprint === b.fingerprint;
-  return a.value === b.value && (a.ca === null || b.ca === null || a.ca === b.ca);
+  return a.value === b.value && casOverlap(a.ca, b.ca, cas);
 }
 
 /** How a stored signer reads in a sentence. */
