@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTip, insertServer, insertVersion, openStore, readVersion, verifyAuditChain, type Store } from '@sigil/db';
-import { manifestDigest, StatusPredicate } from '@sigil/manifest';
+import { manifestDigest, SERVER_INFO_META_KEY, StatusPredicate } from '@sigil/manifest';
 import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance } from '@sigil/signing/sign';
 import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
 import { createTestStore, filesystemManifest, weatherManifest, type TestStore } from '@sigil/testing';
@@ -695,5 +695,33 @@ describe('when a signer is removed from the allowlist while its versions wait fo
     const approved = await call(path, auth(t.alice, json({ bundle: approval })));
     expect(approved.status).toBe(201);
     expect(approved.body.status).toBe('approved');
+  });
+});
+
+describe('the review of a version whose pinned server identity changed', () => {
+  it('shows the identity before and after, not "no tool changes"', async () => {
+    const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+    const key = generateKeyPair();
+    expect((await call('/v1/allowlist/io.github.ident', auth(ADMIN, { ...json({ signers: [{ publicKey: key.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
+    const ci = (await createToken(deps, admin, { principal: 'ident-ci', role: 'publisher', namespaces: ['io.github.ident'] })).token;
+    const pinned = (version: string, info: { name: string; version: string; title?: string } | undefined) =>
+      weatherManifest({ name: 'io.github.ident/weather', version, ...(info ? { _meta: { [SERVER_INFO_META_KEY]: info } } : {}) });
+    const base = pinned('1.0.0', { name: 'weather', version: '1.0.0' });
+    expect((await call('/v1/publish', auth(ci, json(await publishBody(base, key))))).status).toBe(201);
+    const approval = await signApprovalStatement({ name: base.name, version: base.version, digest: manifestDigest(base) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+    const approved = await call('/v1/servers/io.github.ident/weather/versions/1.0.0/approvals', auth(t.alice, json({ bundle: approval })));
+    expect(approved.body.status).toBe('approved');
+    const review = async (m: ReturnType<typeof pinned>) => {
+      expect((await call('/v1/publish', auth(ci, json(await publishBody(m, key))))).status).toBe(201);
+      return (await call(`/v1/servers/io.github.ident/weather/versions/${m.version}/review`, auth(t.alice))).body;
+    };
+    // The same tools, another name: a server naming itself as another.
+    const renamed = await review(pinned('1.0.1', { name: 'bank', version: '1.0.0', title: 'Bank' }));
+    expect(renamed.diff).toEqual({ added: [], removed: [], renamed: [], changed: [] });
+    expect(renamed.serverInfoChanged).toEqual({ before: { name: 'weather', version: '1.0.0' }, after: { name: 'bank', version: '1.0.0', title: 'Bank' } });
+    // The pin dropped: a host would no longer hold the server to any identity.
+    expect((await review(pinned('1.0.2', undefined))).serverInfoChanged).toEqual({ before: { name: 'weather', version: '1.0.0' }, after: null });
+    // The same identity as the approved version: nothing to show.
+    expect((await review(pinned('1.0.3', { name: 'weather', version: '1.0.0' }))).serverInfoChanged).toBeNull();
   });
 });

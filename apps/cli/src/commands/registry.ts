@@ -407,7 +407,7 @@ function describeReview(r: ReviewView): string {
   else {
     lines.push(`diff against approved ${r.baseline.version} (${r.baseline.digest}):`);
     const d = r.diff;
-    if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged) lines.push('  no tool changes');
+    if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged && !r.serverInfoChanged) lines.push('  no tool changes');
     for (const t of d.added) lines.push(`  + tool ${t}`);
     for (const t of d.removed) lines.push(`  - tool ${t}`);
     for (const t of d.renamed) lines.push(`  ~ tool ${t.from} renamed to ${t.to}`);
@@ -417,8 +417,14 @@ function describeReview(r: ReviewView): string {
       for (const ch of c.changes.slice(0, 20)) lines.push(`      ${ch.op} ${ch.path}${ch.after !== undefined ? ` = ${safeText(JSON.stringify(ch.after)).slice(0, 200)}` : ''}`);
     }
     if (r.instructionsChanged) lines.push('  ~ instructions changed');
+    if (r.serverInfoChanged) lines.push(`  ~ server identity ${serverIdentity(r.serverInfoChanged.before)} -> ${serverIdentity(r.serverInfoChanged.after)}`);
   }
   return lines.join('\n');
+}
+
+/** A pinned server identity in one line (`name@version "title"`), or that none is pinned. */
+function serverIdentity(info: { name: string; version: string; title?: string | undefined } | null): string {
+  return info ? safeText(`${info.name}@${info.version}${info.title !== undefined ? ` ${JSON.stringify(info.title)}` : ''}`) : '(none pinned)';
 }
 
 function wholeNumber(flag: string, min: number, max: number): (value: string) => number {

@@ -1,5 +1,5 @@
 import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter } from '@sigil/db';
-import { diffTools, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
+import { diffTools, pinnedServerInfo, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { trustedRoot } from './register-ca.js';
 import { manifestSignerChain } from './signer-spec.js';
@@ -29,10 +29,19 @@ export async function reviewVersion(deps: Deps, name: string, version: string): 
     baseline: baseline ? { version: baseline.version, digest: baseline.digest } : null,
     diff: base ? diffTools(base.tools, manifest.tools) : null,
     instructionsChanged: base ? (base.instructions ?? null) !== (manifest.instructions ?? null) : false,
+    serverInfoChanged: base ? serverInfoChange(base, manifest) : null,
     approvals: (await approvalsOf(deps.db, row.id)).length,
     approvalsRequired: row.risk === 'high' ? deps.settings.highRiskApprovals : 1,
     riskReasons: row.risk === 'high' ? riskReasons(manifest, findings(row)) : [],
   };
+}
+
+/** The pinned server identities of `base` and `manifest` when they differ (a new name or version is what a host's `sigil run` will hold the server to), else null. */
+function serverInfoChange(base: Manifest, manifest: Manifest): Review['serverInfoChanged'] {
+  const before = pinnedServerInfo(base) ?? null;
+  const after = pinnedServerInfo(manifest) ?? null;
+  const same = before?.name === after?.name && before?.version === after?.version && before?.title === after?.title;
+  return same ? null : { before, after };
 }
 
 /** The same two reasons publish uses to call a version high risk, spelled out for the reviewer. */

@@ -32,6 +32,9 @@ export const ToolsDiffView = z.object({
 });
 
 /** `GET …/versions/{version}/review`: what a reviewer decides on. */
+/** A pinned server identity as `manifest init` recorded it (see server-info.ts). */
+export const PinnedServerInfoView = z.object({ name: z.string(), version: z.string(), title: z.string().optional() });
+
 export const ReviewView = z.object({
   name: z.string(),
   version: z.string(),
@@ -51,6 +54,10 @@ export const ReviewView = z.object({
   baseline: z.object({ version: z.string(), digest: Digest }).nullable(),
   diff: ToolsDiffView.nullable(),
   instructionsChanged: z.boolean(),
+  serverInfoChanged: z
+    .object({ before: PinnedServerInfoView.nullable(), after: PinnedServerInfoView.nullable() })
+    .nullable()
+    .meta({ description: "The server identity `sigil run` holds the live server to (`_meta['dev.sigil/serverInfo']`), before and after, when it differs from the baseline's (null: unchanged, or no baseline)" }),
   approvals: z.int().min(0).meta({ description: 'Approvals recorded so far' }),
   approvalsRequired: z.int().min(1).meta({ description: 'Distinct approvals this version needs before it is approved (high risk needs more)' }),
   riskReasons: z.array(z.string()).meta({ description: 'Why the version is high risk (empty when low): tools not marked read-only, lint warnings' }),
