@@ -117,6 +117,10 @@ beforeAll(async () => {
   await record('get', '/v1/log/checkpoint', '/v1/log/checkpoint', undefined);
   await record('get', '/v1/log/proof', '/v1/log/proof?leaf=0', undefined);
   await record('get', '/v1/log/consistency', '/v1/log/consistency?from=1', undefined);
+  expect((await record('get', '/v1/log/tile/{tilePath}', '/v1/log/tile/0/000.p/1', undefined)).status).toBe(200);
+  expect((await record('get', '/v1/log/tile/{tilePath}', '/v1/log/tile/entries/000.p/1', undefined)).status).toBe(200);
+  expect((await record('get', '/v1/log/tile/{tilePath}', '/v1/log/tile/0/x999/000', undefined)).status).toBe(404);
+  expect((await record('get', '/v1/log/tile/{tilePath}', '/v1/log/tile/0/%30%30%30', undefined)).status).toBe(422);
   await record('post', '/v1/log/proofs', '/v1/log/proofs', undefined, { refs: ['io.github.acme/weather@1.2.0', 'io.github.acme/weather@9.9.9'] });
   await record('get', '/v0.1/servers', '/v0.1/servers?version=latest', undefined);
   await record('get', '/v0.1/servers/{serverName}/versions', `/v0.1/servers/${encodeURIComponent('io.github.acme/weather')}/versions`, undefined);

@@ -77,6 +77,27 @@ const consistencyRoute = createRoute({
 });
 
 /**
+ * Tiles and entry bundles: one wildcard route in Hono (a tile path spans several segments), so the
+ * document describes it here and the handler below serves it. OpenAPI has no multi-segment path
+ * parameter; `tilePath` says in words that it spans segments.
+ */
+const tileRoute = createRoute({
+  method: 'get',
+  path: '/tile/{tilePath}',
+  operationId: 'getLogTile',
+  tags: ['log'],
+  security: BEARER_OR_ANONYMOUS,
+  summary: 'A C2SP tlog-tiles hash tile or entry bundle (immutable once served)',
+  description:
+    "`tilePath` spans several path segments and is read as sent, never percent-decoded: `<L>/<N>[.p/<W>]` for a hash tile of level L, `entries/<N>[.p/<W>]` for an entry bundle, N in the spec's `x`-prefixed three-digit groups (`x001/234`). A tile beyond the newest checkpoint is 404; a path that is not the canonical spelling of a tile is 422.",
+  request: { params: z.object({ tilePath: z.string().meta({ description: 'The tile path after `tile/`, several segments', example: '0/000.p/1' }) }) },
+  responses: {
+    200: { description: 'The tile: hashes of 32 bytes each, or an entry bundle', content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
+    ...problems(401, 403, 404, 422),
+  },
+});
+
+/**
  * The transparency log's read API (issue 15), under `/v1/log`: the C2SP tlog-tiles resources
  * (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`), inclusion and consistency
  * proofs. Readable by whoever may read the registry.
@@ -109,6 +130,7 @@ export function logRoutes(deps: Deps) {
     return c.json(await readConsistencyProof(deps, q.from, q.to), 200);
   });
   // Tile paths span several segments (`tile/1/x001/234.p/17`): one wildcard route, parsed strictly.
+  app.openAPIRegistry.registerPath(tileRoute);
   app.get('/tile/*', async (c) => {
     // The raw path, not the decoded one: `tile/0/%30%30%30` is not a spelling of `tile/0/000`.
     const raw = new URL(c.req.url).pathname;
