@@ -10,5 +10,7 @@ export default defineProject({
     name: 'registry (postgres)',
     include: ['src/app.test.ts', 'src/api-contract.test.ts', 'src/identity-ca.test.ts', 'src/fast-reads.test.ts', 'src/fast-status.test.ts', 'src/log.test.ts', 'src/mcp-registry-api.test.ts', 'src/process.test.ts', 'src/search.test.ts'],
     env: { SIGIL_TEST_DIALECT: 'postgres' },
+    // Each file creates, migrates and seeds a database of its own before its first test.
+    hookTimeout: 60_000,
   },
 });
