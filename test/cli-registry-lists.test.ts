@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openDatabase } from '@sigil/db';
 import type { Manifest } from '@sigil/manifest';
+import { certificateFingerprint } from '@sigil/signing/verify';
 import { filesystemManifest, startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
@@ -167,5 +169,42 @@ describe('sigil allowlist list', () => {
     expect(block).toContain(`key ${acme.signers[0]!.fingerprint}`);
     // An entry without builders says so: provenance is refused there.
     expect(human.slice(human.indexOf('io.github.other'))).toContain('no builders');
+  });
+});
+
+describe('sigil allowlist add with --ca', () => {
+  type Entry = { signers: Array<{ identity?: string; ca?: string; fingerprint: string }>; builders: Array<{ builderId: string; identity?: string; ca?: string; fingerprint: string }> };
+  const listing = async () => JSON.parse(await ok(['allowlist', 'list', '--json'], registry.adminToken)) as { entries: Array<Entry & { pattern: string }> };
+  const REL = 'mailto:rel@legacy.example';
+  const OLD = 'mailto:old@legacy.example';
+  const CI = 'https://ci.legacy.example/release.yml@refs/heads/main';
+  const BUILDER = 'https://ci.legacy.example/release';
+
+  it('says a signer is already allowed only when the registry would bind it as stored, and replaces a legacy unbound identity', async () => {
+    await ok(['ca', 'init', '--out', path('ca-a'), '--name', 'Legacy A CA']);
+    await ok(['ca', 'init', '--out', path('ca-b'), '--name', 'Legacy B CA']);
+    const A = certificateFingerprint(readFileSync(path('ca-a/ca.crt'), 'utf8'));
+    await ok(['ca', 'register', '--ca', path('ca-a')], registry.adminToken);
+    await ok(['allowlist', 'add', 'io.github.legacy', '--identity', REL], registry.adminToken);
+    // One CA: the registry binds REL to it, as it is stored: already allowed is true.
+    expect(await ok(['allowlist', 'add', 'io.github.legacy', '--identity', REL], registry.adminToken)).toContain('already allowed');
+    await ok(['ca', 'register', '--ca', path('ca-b')], registry.adminToken);
+    // Two CAs: without --ca the registry refuses REL, whatever CA it is stored under.
+    const again = await sigil(['allowlist', 'add', 'io.github.legacy', '--identity', REL, '--json'], registry.adminToken);
+    expect([again.code, (JSON.parse(again.stdout) as { error: { code: string } }).error.code]).toEqual([1, 'REQUEST_INVALID']);
+    expect(await ok(['allowlist', 'add', 'io.github.legacy', '--identity', REL, '--ca', A], registry.adminToken)).toContain('already allowed');
+
+    // What a registry that trusted two CAs before identities carried one holds: unbound rows.
+    const db = openDatabase(join(registry.dataDir, 'registry.db'));
+    await db.raw.run("insert into allowlist_signers (pattern, kind, value, fingerprint) values ('io.github.legacy', 'identity', ?, ?)", [OLD, OLD]);
+    await db.raw.run("insert into allowlist_builders (pattern, builder_id, kind, value, fingerprint) values ('io.github.legacy', ?, 'identity', ?, ?)", [BUILDER, CI, CI]);
+    await db.close();
+    const out = await ok(['allowlist', 'add', 'io.github.legacy', '--identity', OLD, '--ca', path('ca-a')], registry.adminToken);
+    expect(out).toContain(`replaced the unbound ${OLD}`);
+    const built = await ok(['allowlist', 'add-builder', 'io.github.legacy', '--builder', BUILDER, '--identity', CI, '--ca', path('ca-a')], registry.adminToken);
+    expect(built).toContain(`replaced the unbound ${CI}`);
+    const legacy = (await listing()).entries.find((e) => e.pattern === 'io.github.legacy')!;
+    expect(legacy.signers.map((s) => [s.identity, s.ca])).toEqual([[REL, A], [OLD, A]]);
+    expect(legacy.builders.map((b) => [b.builderId, b.identity, b.ca])).toEqual([[BUILDER, CI, A]]);
   });
 });

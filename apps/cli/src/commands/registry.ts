@@ -78,6 +78,11 @@ function signerBody(s: { publicKey?: string | undefined; identity?: string | und
   return s.publicKey ? { publicKey: s.publicKey } : { identity: s.identity!, ...(s.ca ? { ca: s.ca } : {}) };
 }
 
+/** The stored rows of this identity without a CA, when `--ca` gives it one (they are replaced). */
+function unboundOf<T extends { identity?: string | undefined; ca?: string | undefined }>(stored: readonly T[], signer: SignerBody): T[] {
+  return signer.identity !== undefined && signer.ca !== undefined ? stored.filter((s) => s.identity === signer.identity && !s.ca) : [];
+}
+
 function ttlSeconds(value: string): number {
   const m = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
   if (!m) throw new UsageError(`--ttl takes a duration like 30m, 1h or 7d, not ${JSON.stringify(value)}`);
@@ -220,15 +225,22 @@ export function registerRegistry(program: Command, ctx: Context): void {
         if (e instanceof CliError && e.code === 'FORBIDDEN') throw new CliError('FORBIDDEN', 'changing the allowlist needs an admin token (SIGIL_TOKEN)', [], 1, e.requestId ? { requestId: e.requestId } : {});
         throw e;
       });
-      const current = existing.body.signers.map(signerBody);
-      // Without --ca the registry binds the identity to its only CA: then one stored under any CA is the same.
-      if (current.some((s) => (signer.publicKey ? s.publicKey?.trim() === signer.publicKey.trim() : s.identity === signer.identity && (signer.ca === undefined || s.ca === signer.ca)))) {
-        ctx.out.result({ pattern, signers: current, unchanged: true }, `${pattern}: this signer is already allowed (${plural(current.length, 'signer')}); nothing changed`);
+      const stored = existing.body.signers;
+      // The same key, or the identity under the CA given: nothing to write. Without --ca the
+      // registry decides (its only CA, or a refusal when it trusts several), so it is asked.
+      if (stored.some((s) => (signer.publicKey ? s.publicKey?.trim() === signer.publicKey.trim() : signer.ca !== undefined && s.identity === signer.identity && s.ca === signer.ca))) {
+        ctx.out.result({ pattern, signers: stored.map(signerBody), unchanged: true }, `${pattern}: this signer is already allowed (${plural(stored.length, 'signer')}); nothing changed`);
         return;
       }
-      const signers = [...current, signer];
+      // With --ca, a stored unbound row of this identity (from before identities carried their CA)
+      // is replaced: sent back, the registry would refuse it beside several CAs.
+      const replaced = unboundOf(stored, signer);
+      const signers = [...stored.filter((s) => !replaced.includes(s)).map(signerBody), signer];
       const { body } = await callRegistry<AllowlistEntry>(ctx, 'PUT', path, { signers });
-      ctx.out.result(body, `${pattern}: ${plural(body.signers.length, 'signer')}`);
+      const before = new Set(stored.map((s) => s.fingerprint));
+      const same = body.signers.length === before.size && body.signers.every((s) => before.has(s.fingerprint));
+      const lines = [same ? `${pattern}: this signer is already allowed (${plural(body.signers.length, 'signer')}); its signers are unchanged` : `${pattern}: ${plural(body.signers.length, 'signer')}`, ...replaced.map((s) => `  replaced the unbound ${safeText(s.identity ?? '')} (it signed nothing) with it under CA ${signer.ca}`)];
+      ctx.out.result(body, lines.join('\n'));
     });
   allowlist
     .command('add-builder')
@@ -243,9 +255,12 @@ export function registerRegistry(program: Command, ctx: Context): void {
       const path = `/v1/allowlist/${encodeURIComponent(pattern)}`;
       const { body: entry } = await callRegistry<AllowlistEntry>(ctx, 'GET', path);
       const signers = entry.signers.map(signerBody);
-      const builders = [...(entry.builders ?? []).map((b) => ({ builderId: b.builderId, ...signerBody(b) })), { builderId: opts.builder, ...signer }];
+      // As for allowlist add: with --ca, this builder's unbound row of the identity is replaced.
+      const current = entry.builders ?? [];
+      const replaced = unboundOf(current.filter((b) => b.builderId === opts.builder), signer);
+      const builders = [...current.filter((b) => !replaced.includes(b)).map((b) => ({ builderId: b.builderId, ...signerBody(b) })), { builderId: opts.builder, ...signer }];
       const { body } = await callRegistry<AllowlistEntry>(ctx, 'PUT', path, { signers, builders });
-      ctx.out.result(body, `${pattern}: ${plural(body.builders.length, 'builder')}`);
+      ctx.out.result(body, [`${pattern}: ${plural(body.builders.length, 'builder')}`, ...replaced.map((b) => `  replaced the unbound ${safeText(b.identity ?? '')} (it built nothing) with it under CA ${signer.ca}`)].join('\n'));
     });
   allowlist
     .command('list')
