@@ -74,6 +74,12 @@ describe('verifyLiveTools', () => {
       // A client that cannot say what the server gave cannot check the pin: refused, not passed.
       const blind: ToolListingClient = { listTools: (p, o) => client.listTools(p, o), getInstructions: () => client.getInstructions() };
       await expect(verifyLiveTools(blind, pin({ name: 'configurable-test-server', version: '1.0.0' }))).rejects.toMatchObject({ code: 'TOOL_DRIFT' });
+      // A server that gave no serverInfo at initialize: refused, with what was pinned and `live: null`.
+      const anonymous: ToolListingClient = { ...blind, getServerVersion: () => undefined };
+      await expect(verifyLiveTools(anonymous, pin({ name: 'configurable-test-server', version: '1.0.0' }))).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { serverInfo: { pinned: { name: 'configurable-test-server' }, live: null } } }] });
+      // A modern server (server/discover) that gives none claims none, as under sigil run.
+      const modern: ToolListingClient = { ...anonymous, getProtocolEra: () => 'modern' };
+      await expect(verifyLiveTools(modern, pin({ name: 'configurable-test-server', version: '1.0.0' }))).resolves.toMatchObject({ protocol: { era: 'modern' } });
     });
 
     it('refuses changed instructions', async () => {

@@ -91,8 +91,16 @@ export async function verifyLiveTools(client: ToolListingClient, manifest: Manif
   // The identity first: a server naming itself as another is refused whatever its tools.
   const pinned = pinnedServerInfo(manifest);
   if (pinned) {
-    // A client that cannot say what the server gave is refused too: the pin cannot be checked.
-    const problem = client.getServerVersion ? (live.serverInfo === undefined ? undefined : serverInfoDrift(pinned, live.serverInfo)) : 'the client cannot tell which serverInfo the server gave';
+    // A client that cannot say what the server gave is refused too: the pin cannot be checked. A
+    // server that gave none is refused unless it opened with `server/discover` (2026-07-28), where
+    // the identity is an optional claim, as `sigil run` does (its IdentityCheck).
+    const problem = !client.getServerVersion
+      ? 'the client cannot tell which serverInfo the server gave'
+      : live.serverInfo === undefined
+        ? live.protocol?.era === 'modern'
+          ? undefined
+          : 'the server gave no serverInfo, and the manifest pins one'
+        : serverInfoDrift(pinned, live.serverInfo);
     if (problem) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', problem, { serverInfo: { pinned, live: live.serverInfo ?? null } });
   }
   const drift = compareLiveTools(manifest, live);

@@ -72,12 +72,6 @@ export class IdMap {
     return found === undefined ? undefined : this.prefix + found;
   }
 
-  /** The host id behind an outstanding proxy id (for a subscription id the server echoes). */
-  hostIdOf(proxyId: unknown): JsonRpcId | undefined {
-    const entry = this.peek(proxyId);
-    return entry?.origin === 'host' ? entry.hostId : undefined;
-  }
-
   /** Marks a host request cancelled: its late answer is dropped quietly (MCP cancellation). */
   cancel(hostId: unknown): string | undefined {
     const id = this.proxyIdOf(hostId);
@@ -92,9 +86,4 @@ export class IdMap {
     this.byProxy.clear();
     return all;
   }
-}
-
-/** A map key that keeps `1` and `"1"` apart. */
-export function hostKey(id: JsonRpcId): string {
-  return `${typeof id}:${String(id)}`;
 }
