@@ -54,7 +54,10 @@ export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clientInfo: 'io.modelcontextprotocol/clientInfo', clientCapabilities: 'io.modelcontextprotocol/clientCapabilities', subscriptionId: 'io.modelcontextprotocol/subscriptionId' } as const;
 
 /** Methods whose results `deliver` checks, caps or rewrites before the host sees them. */
-const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen']);
+const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen', 'tasks/result']);
+
+/** Most tasks a session remembers (task id to the pinned tool whose call started it); past it, the oldest is forgotten. */
+export const MAX_TASKS = 1024;
 
 type Obj = Record<string, unknown>;
 type Request = Extract<Classified, { kind: 'request' }>;
@@ -110,6 +113,12 @@ export class Firewall {
   private readonly check: ToolsCheck;
   private readonly identity: IdentityCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /**
+   * Tasks started by a `tools/call` (its result was a task), by task id, to the pinned tool called:
+   * the `tasks/result` answer is that tool's result, checked as one. Forgotten once answered, and
+   * the oldest past {@link MAX_TASKS}.
+   */
+  private readonly tasks = new Map<string, string>();
   /** Legacy era: the proxy sent `notifications/initialized` itself, so the host's copy is dropped. */
   private dropHostInitialized = false;
 
@@ -214,7 +223,21 @@ export class Firewall {
       return this.answerHost(m.id, 'TOOL_NOT_PINNED', `the tool ${JSON.stringify(name ?? null)} is not in the pinned manifest of ${this.options.manifest.name}@${this.options.manifest.version}`);
     }
     if (m.method === 'initialize') return this.answerHost(m.id, 'MESSAGE_INVALID', 'the session is already initialized');
-    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? (m.params!.name as string) : undefined });
+    let tool = m.method === 'tools/call' ? (m.params!.name as string) : undefined;
+    let task: string | undefined;
+    if (m.method === 'tasks/result') {
+      // Its answer is the result of the tool whose call started the task, and is checked as one: a
+      // task this session did not see started by a pinned tool's call (or already answered) has no
+      // tool to check it against, so the request is refused here and never reaches the server.
+      const taskId = m.params?.taskId;
+      tool = typeof taskId === 'string' ? this.tasks.get(taskId) : undefined;
+      if (tool === undefined) {
+        this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the host asked tasks/result for a task no call of a pinned tool started in this session, or one already answered', method: m.method });
+        return this.answerHost(m.id, 'MESSAGE_INVALID', 'tasks/result names a task that no call of a pinned tool started in this session (or that was already answered)');
+      }
+      task = taskId as string;
+    }
+    const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool, task });
     const text = m.wire && withId(m.wire, proxyId);
     if (text !== undefined) return this.options.toServer(text);
     // The parsed message is the firewall's own: its id is replaced in place (same key order as a copy).
@@ -229,7 +252,7 @@ export class Firewall {
    * line then takes the full path.
    */
   private admitHot(m: Extract<Hot, { kind: 'request' }>): boolean {
-    if (m.method === 'initialize' || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
+    if (m.method === 'initialize' || m.method === 'tasks/result' || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
     const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? m.name : undefined });
     this.options.toServer(withProxyId(m.wire, proxyId)!);
     return true;
@@ -297,7 +320,7 @@ export class Firewall {
       if (this.state !== 'open') return this.holdServer(m, size);
       this.ids.take(m.id);
       if (entry.cancelled) return;
-      return this.deliver(entry.hostId, entry.method, m, entry.tool);
+      return this.deliver(entry.hostId, entry.method, m, entry.tool, entry.task);
     }
     if (m.kind === 'notification' && m.method === 'notifications/tools/list_changed') {
       // Coalesced: while a check runs (or before the first), any number of notices make one re-check after it.
@@ -372,8 +395,11 @@ export class Firewall {
     this.heldServer.push({ m, size });
   }
 
-  /** Checks a server answer to a host request and forwards it under the host's own id. */
-  private deliver(hostId: JsonRpcId, method: string, m: Response, tool?: string): void {
+  /**
+   * Checks a server answer to a host request and forwards it under the host's own id. `tool` is the
+   * pinned tool whose result this is (a `tools/call`, or a `tasks/result` for the task `task` it started).
+   */
+  private deliver(hostId: JsonRpcId, method: string, m: Response, tool?: string, task?: string): void {
     // An answer forwarded unchanged: its own text under the host's id, when that text is what
     // JSON.stringify would write for it and it has no member beside jsonrpc, id and result or error
     // (classify saw those three). Same content as the object built below, and the same bytes when
@@ -384,38 +410,49 @@ export class Firewall {
       if (text !== undefined) this.options.toHost(text);
       return text !== undefined;
     };
-    if (m.error) {
+    const opening = method === 'initialize' || method === 'server/discover';
+    let result = m.result;
+    // A task's result is answered once (tasks/result); a result still asking for input is not the end.
+    if (task !== undefined && (result === undefined || result.resultType === undefined || result.resultType === 'complete')) this.tasks.delete(task);
+    if (m.error || result === undefined) {
       if (!asIs()) this.sendHost({ jsonrpc: '2.0', id: hostId, error: m.error });
       return;
     }
-    let result = m.result!;
-    if (method === 'tools/list') {
-      const checked = this.check.page(result.tools);
-      if ('drift' in checked) {
-        this.refuse('TOOL_DRIFT', checked.drift);
-        return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
+    // Every result that is not `complete` is checked first, whatever the method (a listing, a
+    // listen's end, an opening and a tool result included); then every tools/call result (and a
+    // task's, through tasks/result), a listing, a listen's end, an opening's instructions and
+    // identity, and every result's `_meta` identity below: a faster reading of answers must keep
+    // them all (test/guard-open.test.ts asserts on each).
+    if (result.resultType !== undefined && result.resultType !== 'complete') {
+      // An opening asks the host for nothing; one that is not complete would skip its own checks.
+      const problem = opening ? 'an opening result is always complete' : inputRequiredProblem(result);
+      if (problem) {
+        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, method, reason: `the server answered ${method} with a result that is not complete and not a valid input_required: ${problem}` });
+        return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} with an input_required result that cannot be checked (details in the sigil run log)`);
       }
-      result = cappedTtl({ ...result, tools: checked.tools });
+    }
+    if (method === 'tools/list') {
+      // A valid input_required listing may carry no tools yet; any tools it carries are checked.
+      if (result.resultType === undefined || result.resultType === 'complete' || result.tools !== undefined) {
+        const checked = this.check.page(result.tools);
+        if ('drift' in checked) {
+          this.refuse('TOOL_DRIFT', checked.drift);
+          return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
+        }
+        result = cappedTtl({ ...result, tools: checked.tools });
+      }
     } else if (method === 'subscriptions/listen') {
       // Its end carries the subscription id (the proxy id it travelled under): the host's own goes back.
       const meta = result._meta;
       if (typeof meta === 'object' && meta !== null && (meta as Obj)[META.subscriptionId] !== undefined) result = { ...result, _meta: { ...meta, [META.subscriptionId]: hostId } };
     } else if (tool !== undefined) {
-      // Every tools/call result is checked here, every result that is not `complete` in the next
-      // branch (any method), a listen's end above, and every result's `_meta` identity below: a
-      // faster reading of answers must keep all four (test/guard-open.test.ts asserts on each).
       const problem = callResultProblem(result, this.check.hasOutputSchema(tool));
       if (problem) {
-        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered tools/call with a result that is not a CallToolResult: ${problem}` });
+        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered ${method} with a result that is not a CallToolResult: ${problem}` });
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered the call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
       }
-    } else if (result.resultType !== undefined && result.resultType !== 'complete') {
-      const problem = inputRequiredProblem(result);
-      if (problem) {
-        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, method, reason: `the server answered ${method} with a result that is not complete and not a valid input_required: ${problem}` });
-        return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} with an input_required result that cannot be checked (details in the sigil run log)`);
-      }
-    } else if (method === 'initialize' || method === 'server/discover') {
+      if (method === 'tools/call' && result.task !== undefined) this.rememberTask((result.task as Obj).taskId as string, tool);
+    } else if (opening) {
       const checked = this.checkOpening(method, result);
       if ('drift' in checked) {
         this.refuse('TOOL_DRIFT', checked.drift);
@@ -424,7 +461,7 @@ export class Firewall {
       result = cappedTtl(checked.result);
     }
     // A modern result may name the server in its `_meta`: checked only when the manifest pins a name.
-    if (this.identity.pinned !== undefined && result._meta !== undefined && method !== 'initialize' && method !== 'server/discover') {
+    if (this.identity.pinned !== undefined && result._meta !== undefined && !opening) {
       const checked = this.identity.stamped(result);
       if ('drift' in checked) {
         this.refuse('TOOL_DRIFT', checked.drift);
@@ -434,6 +471,13 @@ export class Firewall {
     }
     if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
+  }
+
+  /** A task a pinned tool's call started: its `tasks/result` is checked as that tool's result. */
+  private rememberTask(taskId: string, tool: string): void {
+    this.tasks.delete(taskId);
+    if (this.tasks.size >= MAX_TASKS) this.tasks.delete(this.tasks.keys().next().value!);
+    this.tasks.set(taskId, tool);
   }
 
   /** The server answered the opening exchange: check the instructions, then every tool. */
@@ -457,6 +501,9 @@ export class Firewall {
       for (const h of this.takeHeldHost()) this.hostMessage(h.m, h.size);
       return;
     }
+    // An opening asks the host for nothing: one that is not complete would reach the host unchecked.
+    const { resultType } = answer.result;
+    if (resultType !== undefined && resultType !== 'complete') return this.refuse('MESSAGE_INVALID', { reason: 'the server answered the opening request with a result that is not complete', details: { resultType: typeof resultType === 'string' ? resultType.slice(0, 200) : null } });
     const checked = this.checkOpening(this.era === 'legacy' ? 'initialize' : 'server/discover', answer.result);
     if ('drift' in checked) return this.refuse('TOOL_DRIFT', checked.drift);
     if (this.era === 'legacy') {

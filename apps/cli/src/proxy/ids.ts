@@ -3,7 +3,7 @@ import type { JsonRpcId } from './message.js';
 
 /** What a proxy-owned request id stands for. */
 export type Outstanding =
-  | { origin: 'host'; hostId: JsonRpcId; method: string; cancelled: boolean; /** The pinned tool a `tools/call` names (its result is checked against it). */ tool?: string | undefined }
+  | { origin: 'host'; hostId: JsonRpcId; method: string; cancelled: boolean; /** The pinned tool a `tools/call` names, or whose call started the task a `tasks/result` names (its result is checked against it). */ tool?: string | undefined; /** The task a `tasks/result` names. */ task?: string | undefined }
   | { origin: 'proxy'; method: string; settle: (answer: { result?: Record<string, unknown>; error?: Record<string, unknown> }) => void };
 
 /**

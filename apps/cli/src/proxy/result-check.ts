@@ -8,7 +8,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * fields that carry it; `isError` a boolean; `structuredContent` an object, and present when the
  * pinned tool declares an `outputSchema` (the specification: servers MUST give structured results
  * conforming to it) unless the call failed. A task (`task`, 2025-11-25) is another shape, passed
- * as it is; a modern result that is not `complete` is checked by {@link inputRequiredProblem}.
+ * as it is when it has a string `taskId` (its `tasks/result` answer is checked by this function); a modern result that is not `complete` is checked by {@link inputRequiredProblem}.
  *
  * Not checked here: `structuredContent` against the `outputSchema` itself. That needs a JSON Schema
  * validator on the hot path, and both official clients validate it against the outputSchema they
@@ -17,7 +17,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  */
 export function callResultProblem(result: Obj, hasOutputSchema: boolean): string | undefined {
   if (result.resultType !== undefined && result.resultType !== 'complete') return inputRequiredProblem(result);
-  if (result.task !== undefined) return undefined;
+  if (result.task !== undefined) return isObj(result.task) && typeof result.task.taskId === 'string' ? undefined : 'its task has no taskId';
   const { content, isError, structuredContent } = result;
   if (content !== undefined) {
     if (!Array.isArray(content)) return 'its content is not a list';
