@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
 import type { TrustedLog } from '@sigil/signing/verify';
@@ -8,6 +7,7 @@ import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { readBoundedText, writeJsonAtomic, writeTextAtomic } from './lockfile.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
+import { withStoreLock } from './store-lock.js';
 import { checkLogged, logRefusal, openLogCheckpoint, type LogCheckpoint } from './log-check.js';
 import type { VerifiedVersion } from './verify-version.js';
 
@@ -16,8 +16,6 @@ const MAX_CHECKPOINT_BYTES = 256 * 1024;
 const MAX_PROOF_BYTES = 8 * 1024 * 1024;
 /** Times the floor may move under one process storing its own checkpoint before it gives up. */
 const MAX_ADVANCE_TURNS = 16;
-/** Age past which `checkpoint.lock` was left by a process that died holding it. */
-const STALE_LOCK_MS = 30_000;
 
 function sameTree(a: LogCheckpoint, b: LogCheckpoint): boolean {
   const [x, y] = [a.verified.checkpoint, b.verified.checkpoint];
@@ -105,7 +103,7 @@ export class CheckpointStore {
         continue;
       }
       if (!current) expected = undefined; // none (or removed by hand after a key rotation): the first again
-      const wrote = await this.locked(async () => {
+      const wrote = await withStoreLock(this.cacheDir, 'checkpoint.lock', async () => {
         const again = await this.checkpoint(logs);
         if (again === undefined ? expected !== undefined : !(expected && sameTree(again, expected))) return false;
         await this.writeCheckpoint(next.verified.envelope);
@@ -134,39 +132,6 @@ export class CheckpointStore {
       logRefusal(e, `another process of this host stored the log tree of size ${a.size} meanwhile, and this one was shown a tree of size ${b.size}: `);
     }
     return a.size >= b.size;
-  }
-
-  /**
-   * Runs `section` holding `checkpoint.lock`: created exclusively, holding a random token. One
-   * older than {@link STALE_LOCK_MS} was left by a process that died holding it and is removed,
-   * only if it still holds the token read when it was judged stale; a holder removes only its own.
-   */
-  private async locked<T>(section: () => Promise<T>): Promise<T> {
-    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
-    const path = join(this.cacheDir, 'checkpoint.lock');
-    const token = randomBytes(16).toString('hex');
-    const held = (): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
-    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
-      try {
-        await writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
-      }
-      const holder = await held();
-      const age = await stat(path).then(
-        (st) => Date.now() - st.mtimeMs,
-        () => 0,
-      );
-      // The section only reads and renames local files: a lock this old belongs to a dead process.
-      if (age > STALE_LOCK_MS && (await held()) === holder) await unlink(path).catch(() => undefined);
-      else await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-    try {
-      return await section();
-    } finally {
-      if ((await held()) === token) await unlink(path).catch(() => undefined);
-    }
   }
 
   async writeCheckpoint(envelope: string): Promise<void> {

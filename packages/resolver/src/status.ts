@@ -39,24 +39,36 @@ export function judgeStatus(status: StatusPredicate, policy: TrustPolicy, contex
   const now = context.now.getTime();
   const issued = Date.parse(status.issuedAt);
   const expires = Date.parse(status.expiresAt);
-  // TUF 5.4.3: never accept a statement older than the trusted one (the host's stored status).
-  if (context.lastIssuedAt !== undefined && issued < Date.parse(context.lastIssuedAt)) {
-    refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, before the one this host already accepted (${context.lastIssuedAt}): a replayed answer`, { check: 'replay-floor', floor: context.lastIssuedAt });
-  }
-  // The registry's audit chain head never moves back: a lower sequence than the one this host
-  // already accepted, or another hash at the same one, means the chain was cut or rewritten.
-  const floorAudit = context.lastAudit;
-  if (floorAudit !== undefined && floorAudit.seq > 0) {
-    const audit = status.audit;
-    if (!audit || audit.seq < floorAudit.seq || (audit.seq === floorAudit.seq && audit.hash !== floorAudit.hash)) {
-      refuse('STATUS_STALE', `the signed status carries the audit chain head ${audit ? audit.seq : 'none'}, behind or different from ${floorAudit.seq} this host already accepted: the registry's audit log was cut back or rewritten`, { check: 'audit-floor', floor: floorAudit });
-    }
-  }
+  checkStatusFloor(status, context.lastIssuedAt, context.lastAudit);
   if (context.nonce !== undefined && status.nonce !== context.nonce) refuse('STATUS_STALE', 'the signed status does not answer this request (its nonce differs): a replayed answer', { check: 'nonce' });
   if (issued > now + MAX_SKEW_MS) refuse('STATUS_STALE', `the signed status claims to be issued in the future (${status.issuedAt})`);
   if (now - issued > maxAgeMs) refuse('STATUS_STALE', `the signed status was issued at ${status.issuedAt}, longer ago than the policy accepts (${maxAgeMs / 1000} s)`);
   if (expires <= now) refuse('STATUS_STALE', `the signed status expired at ${status.expiresAt}`);
   return { predicate: status, entries: new Map(status.entries.map((e) => [e.ref, e])) };
+}
+
+/**
+ * The replay floor alone: `status` is not older than the stored status (`lastIssuedAt`, TUF
+ * 5.4.3) and its audit chain head is not behind it (`lastAudit`); otherwise `STATUS_STALE`.
+ * Checked when a status is verified, and again when it is stored (another process of the host
+ * may have stored a newer one meanwhile).
+ */
+export function checkStatusFloor(status: StatusPredicate, lastIssuedAt: string | undefined, lastAudit: StatusPredicate['audit'] | undefined): void {
+  const refuse = (message: string, details: unknown): never => {
+    throw ResolveError.of('', 'STATUS_STALE', message, details);
+  };
+  // TUF 5.4.3: never accept a statement older than the trusted one (the host's stored status).
+  if (lastIssuedAt !== undefined && Date.parse(status.issuedAt) < Date.parse(lastIssuedAt)) {
+    refuse(`the signed status was issued at ${status.issuedAt}, before the one this host already accepted (${lastIssuedAt}): a replayed answer`, { check: 'replay-floor', floor: lastIssuedAt });
+  }
+  // The registry's audit chain head never moves back: a lower sequence than the one this host
+  // already accepted, or another hash at the same one, means the chain was cut or rewritten.
+  if (lastAudit !== undefined && lastAudit.seq > 0) {
+    const audit = status.audit;
+    if (!audit || audit.seq < lastAudit.seq || (audit.seq === lastAudit.seq && audit.hash !== lastAudit.hash)) {
+      refuse(`the signed status carries the audit chain head ${audit ? audit.seq : 'none'}, behind or different from ${lastAudit.seq} this host already accepted: the registry's audit log was cut back or rewritten`, { check: 'audit-floor', floor: lastAudit });
+    }
+  }
 }
 
 /**

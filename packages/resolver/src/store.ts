@@ -9,7 +9,8 @@ import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
 import { checkLogged, fetchConsistency, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
 import { readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
-import { judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
+import { checkStatusFloor, judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
+import { withStoreLock } from './store-lock.js';
 import { verifyVersion, type VerifiedVersion } from './verify-version.js';
 
 const MAX_RECORD_BYTES = 4 * 1024 * 1024;
@@ -138,13 +139,18 @@ export class HostTrustStore {
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
     const log = logAnswers ? await settleLogView(this.options, logs, refs, logAnswers, logFloor) : undefined;
     const proofs = new Map<string, LogProofEntry[]>();
-    const verified = this.judge(lock, names, records, status, log && ((v) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId))));
+    const logCheck = log && ((v: VerifiedVersion) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId)));
+    let verified = this.judge(lock, names, records, status, logCheck);
     // judge() returned every name, in order, or threw: each record text verified.
     await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
     if (log) await this.writeLog(log, verified, proofs);
-    await this.writeStatus(bundle);
+    // Another process of this host stored a newer status meanwhile: this answer is older than the
+    // floor now, so the same records are judged again against that one (a revocation it carries
+    // refuses them), never served on the older answer.
+    const newer = await this.advanceStatus(bundle, status.predicate);
+    if (newer) verified = this.judge(lock, names, records, judgeStatus(newer, this.options.policy, { now: this.now() }), logCheck);
     await this.saveCache();
-    return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: status.predicate.issuedAt };
+    return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: (newer ?? status.predicate).issuedAt };
   }
 
   /**
@@ -244,10 +250,13 @@ export class HostTrustStore {
     }
     // Records first (and the log checkpoint before the proofs, which are never for a newer tree
     // than it), then the lock, then the status that covers it: `resolve --offline` right after
-    // finds everything it needs, and a crash in between leaves the old lock valid.
+    // finds everything it needs, and a crash in between leaves the old lock valid. The lock is
+    // written only once the status is known not to move the floor back (advanceStatus).
     if (log) await this.writeLog(log, accepted.map((a) => a.verified), proofs);
-    await writeLockfile(this.lockfile, lock);
-    await this.writeStatus(bundle);
+    const newer = await this.advanceStatus(bundle, status.predicate, () => writeLockfile(this.lockfile, lock));
+    if (newer) {
+      throw ResolveError.of('', 'STATUS_STALE', `another process of this host stored a signed status issued at ${newer.issuedAt}, after the one this lock was verified against (${status.predicate.issuedAt}): the lockfile is unchanged; run the command again`, { check: 'replay-floor', floor: newer.issuedAt });
+    }
     await this.saveCache();
     return changes;
   }
@@ -378,9 +387,35 @@ export class HostTrustStore {
     await Promise.all(verified.map((v) => this.log.writeProof(v.digest, { checkpoint: envelope, entries: proofs.get(v.name) ?? [] })));
   }
 
-  private async writeStatus(bundle: unknown): Promise<void> {
-    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
-    await writeJsonAtomic(this.statusPath, bundle, STORE_FILE_MODE);
+  /**
+   * Stores `bundle`, a status this process verified (`verified`, its predicate) against the floor
+   * it read at start. Another process of this host (two `sigil run` started together, or another
+   * worker of an embedder) may have stored another status meanwhile, so under `status.lock` the
+   * stored status is read and verified again (`STORE_INVALID` when it no longer verifies: it is
+   * never written over). When it was issued later than `verified`, it stays the floor, nothing is
+   * written, and it is returned: the caller must not go on with its older answer. Otherwise
+   * `verified` is judged against it as the replay floor (`STATUS_STALE` when its audit head is
+   * behind), `alongside` (the lockfile write of `lock`) runs under the same lock, and `bundle` is
+   * stored when it is newer (of the same issue time the stored one is kept: the floor is the same).
+   * @returns the newer stored status, or undefined when `verified` is (or equals) the floor
+   * @throws ResolveError `STATUS_STALE`, `STORE_INVALID`
+   */
+  async advanceStatus(bundle: unknown, verified: StatusPredicate, alongside?: () => Promise<void>): Promise<StatusPredicate | undefined> {
+    return withStoreLock(this.cacheDir, 'status.lock', async () => {
+      const stored = await this.storedStatus();
+      if (stored !== undefined && Date.parse(stored.issuedAt) > Date.parse(verified.issuedAt)) {
+        // The newer one must itself not be behind this answer's audit head (a rewritten chain).
+        checkStatusFloor(stored, verified.issuedAt, verified.audit);
+        return stored;
+      }
+      checkStatusFloor(verified, stored?.issuedAt, stored?.audit);
+      await alongside?.();
+      if (stored === undefined || Date.parse(verified.issuedAt) > Date.parse(stored.issuedAt)) {
+        await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+        await writeJsonAtomic(this.statusPath, bundle, STORE_FILE_MODE);
+      }
+      return undefined;
+    });
   }
 
   private recordPath(digest: Digest): string {

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ResolveError } from './errors.js';
+import { STORE_DIR_MODE, STORE_FILE_MODE } from './store-safety.js';
+
+/** Age past which a lock file was left by a process that died holding it. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Runs `section` holding `<dir>/<name>`, a lock file between the processes of one host (the
+ * floors' compare-then-write: the log checkpoint, the stored status). Created exclusively,
+ * holding a random token. One older than {@link STALE_LOCK_MS} was left by a process that died
+ * holding it and is removed, only if it still holds the token read when it was judged stale; a
+ * holder removes only its own. A section only reads, verifies and renames local files.
+ * @throws ResolveError `STORE_INVALID` when the lock cannot be created
+ */
+export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>): Promise<T> {
+  await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+  const path = join(dir, name);
+  const token = randomBytes(16).toString('hex');
+  const held = (): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
+  for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      await writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
+    }
+    const holder = await held();
+    const age = await stat(path).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    );
+    // The section only reads and renames local files: a lock this old belongs to a dead process.
+    if (age > STALE_LOCK_MS && (await held()) === holder) await unlink(path).catch(() => undefined);
+    else await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  try {
+    return await section();
+  } finally {
+    if ((await held()) === token) await unlink(path).catch(() => undefined);
+  }
+}
