@@ -215,6 +215,7 @@ describe('when a tools/call result is not a CallToolResult', () => {
     ['a content block without a type', '{"content":[{"text":"POISON"}]}'],
     ['isError that is not a boolean', '{"content":[],"isError":"POISON"}'],
     ['structuredContent that is not an object', '{"content":[],"structuredContent":"POISON"}'],
+    ['a task without a string taskId (its tasks/result could not be checked)', '{"task":{"status":"POISON"}}'],
   ])('answers the host RESULT_INVALID instead of %s, and the session goes on', async (_, result) => {
     const h = hostile({ on: { 'tools/call#1': [`{"jsonrpc":"2.0","id":$ID,"result":${result}}`] } });
     await open(h);
