@@ -1,4 +1,4 @@
-import { manifestDigest, manifestDigests, type Digest, type Manifest } from '@sigil/manifest';
+import { Digest as DigestSchema, manifestDigest, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from '../errors.js';
 import { toPublicKey } from '../keys.js';
@@ -160,9 +160,58 @@ function verifyAttestation<S extends z.ZodType>(
   if (statement.predicateType !== predicateType) {
     throw new SigningError(predicateCode, `the predicate type is ${JSON.stringify(statement.predicateType.slice(0, 200))}, expected ${predicateType}`);
   }
-  const predicate = schema.safeParse(statement.predicate);
-  if (!predicate.success) throw new SigningError(predicateCode, `the predicate does not match ${predicateType}: ${z.prettifyError(predicate.error).slice(0, 500)}`, { cause: predicate.error });
-  return { signer: envelope.signer, statement, predicate: predicate.data as z.infer<S>, bundleDigest: envelope.bundleDigest, ...(envelope.log ? { log: envelope.log } : {}) };
+  let predicate: z.infer<S>;
+  // A host checks a manifest and an approval predicate per locked server at each start; zod
+  // decides (and words the refusal) only what the plain test is unsure of.
+  if (plainPredicate(schema, statement.predicate)) predicate = statement.predicate as z.infer<S>;
+  else {
+    const parsed = schema.safeParse(statement.predicate);
+    if (!parsed.success) throw new SigningError(predicateCode, `the predicate does not match ${predicateType}: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+    predicate = parsed.data as z.infer<S>;
+  }
+  return { signer: envelope.signer, statement, predicate, bundleDigest: envelope.bundleDigest, ...(envelope.log ? { log: envelope.log } : {}) };
+}
+
+const MANIFEST_PREDICATE_KEYS: ReadonlySet<string> = new Set(Object.keys(ManifestPredicate.shape));
+const APPROVAL_PREDICATE_KEYS: ReadonlySet<string> = new Set(Object.keys(ApprovalPredicate.shape));
+const DECISIONS: ReadonlySet<unknown> = new Set(ApprovalPredicate.shape.decision.options);
+const RISKS: ReadonlySet<unknown> = new Set(ApprovalPredicate.shape.risk.options);
+const APPROVAL_TIME = ApprovalPredicate.shape.time;
+
+/**
+ * True only when `schema` is ManifestPredicate or ApprovalPredicate and it accepts `json` and
+ * would give it back as it is: every field checked as the schema checks it (names, versions,
+ * digests and times by the same rule functions or schemas), no key outside the strict shape.
+ * Anything else (another schema, an optional key present as undefined, a `constructor` key) is
+ * false, and zod then decides and words the refusal.
+ * @internal exported for its test
+ */
+export function plainPredicate(schema: z.ZodType, json: unknown): boolean {
+  if (schema === ManifestPredicate) {
+    if (!hasOnlyKeys(json, MANIFEST_PREDICATE_KEYS)) return false;
+    const { name, version, toolsDigest } = json;
+    return typeof name === 'string' && serverNameProblem(name) === undefined && typeof version === 'string' && versionProblem(version) === undefined && DigestSchema.safeParse(toolsDigest).success;
+  }
+  if (schema === ApprovalPredicate) {
+    if (!hasOnlyKeys(json, APPROVAL_PREDICATE_KEYS)) return false;
+    const { decision, reviewer, risk, time } = json;
+    if (!DECISIONS.has(decision) || !RISKS.has(risk) || !boundedText(reviewer, 1, 256)) return false;
+    if (Object.hasOwn(json, 'comment') && !boundedText(json.comment, 1, STATEMENT_LIMITS.text)) return false;
+    return typeof time === 'string' && APPROVAL_TIME.safeParse(time).success;
+  }
+  return false;
+}
+
+/** A plain record object (see isRecordObject) with no key outside `keys`. */
+function hasOnlyKeys(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
+  if (!isRecordObject(value)) return false;
+  for (const key of Object.keys(value)) if (!keys.has(key)) return false;
+  return true;
+}
+
+/** zod's `z.string().min(min).max(max)`: bounds in UTF-16 code units. */
+function boundedText(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'string' && value.length >= min && value.length <= max;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

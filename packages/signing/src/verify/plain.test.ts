@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Statement, STATEMENT_TYPE } from '../statements.js';
-import { plainStatement } from './attestations.js';
+import type { z } from 'zod';
+import { ApprovalPredicate, ManifestPredicate, Statement, STATEMENT_TYPE } from '../statements.js';
+import { plainPredicate, plainStatement } from './attestations.js';
 import { plainCacheEntry, SerializedCacheEntry } from './cache.js';
 
 // Whenever a plain test takes a value, zod must accept it and give back the same value;
@@ -86,6 +87,57 @@ describe('the cache entry test that spares zod (plainCacheEntry)', () => {
     if (taken) {
       expect(parsed.success).toBe(true);
       expect(parsed.data).toEqual(e);
+    }
+  });
+});
+
+const manifestPredicate = (): Record<string, unknown> => ({ name: 'io.github.acme/weather', version: '1.0.0', toolsDigest: `sha256:${'ab'.repeat(32)}` });
+const approvalPredicate = (): Record<string, unknown> => ({ decision: 'approved', reviewer: 'alice', risk: 'low', time: '2026-11-24T10:00:00.000Z' });
+const asProperty = (value: unknown) => ({ value, enumerable: true, writable: true, configurable: true });
+
+const predicateMutations: Array<[string, z.ZodType, () => Record<string, unknown>, boolean, (p: Record<string, unknown>) => void]> = [
+  ['manifest: none', ManifestPredicate, manifestPredicate, true, () => {}],
+  ['manifest: a prerelease version', ManifestPredicate, manifestPredicate, true, (p) => (p.version = '1.0.0-rc.1')],
+  ['manifest: an extra key', ManifestPredicate, manifestPredicate, false, (p) => (p.extra = 1)],
+  ['manifest: no tools digest', ManifestPredicate, manifestPredicate, false, (p) => delete p.toolsDigest],
+  ['manifest: a tools digest in upper case', ManifestPredicate, manifestPredicate, false, (p) => (p.toolsDigest = String(p.toolsDigest).toUpperCase())],
+  ['manifest: a short tools digest', ManifestPredicate, manifestPredicate, false, (p) => (p.toolsDigest = 'sha256:ab')],
+  ['manifest: a bad name', ManifestPredicate, manifestPredicate, false, (p) => (p.name = 'Bad Name')],
+  ['manifest: a name without namespace', ManifestPredicate, manifestPredicate, false, (p) => (p.name = 'weather')],
+  ['manifest: a version with build metadata', ManifestPredicate, manifestPredicate, false, (p) => (p.version = '1.0.0+x')],
+  ['manifest: a numeric version', ManifestPredicate, manifestPredicate, false, (p) => (p.version = 1)],
+  ['manifest: a constructor key', ManifestPredicate, manifestPredicate, false, (p) => Object.defineProperty(p, 'constructor', asProperty(1))],
+  ['manifest: a __proto__ key', ManifestPredicate, manifestPredicate, false, (p) => Object.defineProperty(p, '__proto__', asProperty({}))],
+  ['approval: none', ApprovalPredicate, approvalPredicate, true, () => {}],
+  ['approval: a rejection at high risk with a comment', ApprovalPredicate, approvalPredicate, true, (p) => Object.assign(p, { decision: 'rejected', risk: 'critical', comment: 'no' })],
+  ['approval: a time without fraction', ApprovalPredicate, approvalPredicate, true, (p) => (p.time = '2026-11-24T10:00:00Z')],
+  ['approval: a reviewer of 256', ApprovalPredicate, approvalPredicate, true, (p) => (p.reviewer = 'r'.repeat(256))],
+  ['approval: a comment of 4096', ApprovalPredicate, approvalPredicate, true, (p) => (p.comment = 'c'.repeat(4096))],
+  ['approval: a reviewer of 257', ApprovalPredicate, approvalPredicate, false, (p) => (p.reviewer = 'r'.repeat(257))],
+  ['approval: an empty reviewer', ApprovalPredicate, approvalPredicate, false, (p) => (p.reviewer = '')],
+  ['approval: an empty comment', ApprovalPredicate, approvalPredicate, false, (p) => (p.comment = '')],
+  ['approval: a comment of 4097', ApprovalPredicate, approvalPredicate, false, (p) => (p.comment = 'c'.repeat(4097))],
+  ['approval: a comment that is undefined', ApprovalPredicate, approvalPredicate, false, (p) => (p.comment = undefined)],
+  ['approval: another decision', ApprovalPredicate, approvalPredicate, false, (p) => (p.decision = 'maybe')],
+  ['approval: another risk', ApprovalPredicate, approvalPredicate, false, (p) => (p.risk = 'none')],
+  ['approval: a time with an offset', ApprovalPredicate, approvalPredicate, false, (p) => (p.time = '2026-11-24T10:00:00+01:00')],
+  ['approval: a time that is no date', ApprovalPredicate, approvalPredicate, false, (p) => (p.time = '2026-02-30T10:00:00Z')],
+  ['approval: a date without time', ApprovalPredicate, approvalPredicate, false, (p) => (p.time = '2026-11-24')],
+  ['approval: no time', ApprovalPredicate, approvalPredicate, false, (p) => delete p.time],
+  ['approval: an extra key', ApprovalPredicate, approvalPredicate, false, (p) => (p.extra = 1)],
+  ['approval: an array', ApprovalPredicate, () => [] as unknown as Record<string, unknown>, false, () => {}],
+  ['the statement schema (no plain test)', Statement, base, false, () => {}],
+];
+
+describe('the predicate test that spares zod (plainPredicate)', () => {
+  it.each(predicateMutations)('agrees with zod: %s', (_label, schema, make, taken, mutate) => {
+    const p = make();
+    mutate(p);
+    const parsed = schema.safeParse(p);
+    expect(plainPredicate(schema, p)).toBe(taken);
+    if (taken) {
+      expect(parsed.success).toBe(true);
+      expect(parsed.data).toEqual(p);
     }
   });
 });
