@@ -21,6 +21,7 @@ export {
 export {
   Argument,
   Digest,
+  DIGEST_PATTERN,
   Icon,
   Input,
   JsonValue,

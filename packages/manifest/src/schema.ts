@@ -33,8 +33,10 @@ export const Version = z.string().superRefine((value, ctx) => {
 });
 export type Version = z.infer<typeof Version>;
 
+/** @internal The digest rule, shared with the plain tests that spare zod (resolver, signing). */
+export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** `sha256:<64 lowercase hex>`. */
-export const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:" and 64 lowercase hex digits');
+export const Digest = z.string().regex(DIGEST_PATTERN, 'expected "sha256:" and 64 lowercase hex digits');
 export type Digest = z.infer<typeof Digest>;
 
 export const Meta = z.record(z.string(), JsonValue);

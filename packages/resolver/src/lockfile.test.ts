@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ResolveError } from './errors.js';
-import { readBoundedText, readBoundedTextSync, readLockfile, writeLockfile, type Lockfile } from './lockfile.js';
+import { Lockfile as LockfileSchema, plainLockfile, readBoundedText, readBoundedTextSync, readLockfile, writeLockfile, type Lockfile } from './lockfile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-lock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,5 +77,49 @@ describe('bounded reads, asynchronous and synchronous alike', () => {
   it('pass on a missing file as ENOENT', async () => {
     expect(() => readBoundedTextSync(join(dir, 'absent.txt'), 20)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     await expect(readBoundedText(join(dir, 'absent.txt'), 20)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('the lockfile test that spares zod (plainLockfile)', () => {
+  // Whenever the test takes a lock, zod must accept it and give back the same value; every
+  // mutation below is either taken (then that holds) or left to zod.
+  const entry = (l: Record<string, unknown>) => (l.servers as Record<string, Record<string, unknown>>)['io.github.acme/a']!;
+  const asProperty = (value: unknown) => ({ value, enumerable: true, writable: true, configurable: true });
+  const mutations: Array<[string, boolean, (l: Record<string, unknown>) => void]> = [
+    ['none', true, () => {}],
+    ['no servers', true, (l) => (l.servers = {})],
+    ['64 approvals', true, (l) => (entry(l).approvals = Array.from({ length: 64 }, () => d('a')))],
+    ['a signer of 512', true, (l) => (entry(l).signer = 's'.repeat(512))],
+    ['a prerelease version', true, (l) => (entry(l).version = '1.0.0-rc.1')],
+    ['65 approvals', false, (l) => (entry(l).approvals = Array.from({ length: 65 }, () => d('a')))],
+    ['an approval in upper case', false, (l) => (entry(l).approvals = [d('A')])],
+    // eslint-disable-next-line no-sparse-arrays -- a hole, which every() would skip
+    ['approvals with a hole', false, (l) => (entry(l).approvals = [, d('a')])],
+    ['a signer of 513', false, (l) => (entry(l).signer = 's'.repeat(513))],
+    ['an empty signer', false, (l) => (entry(l).signer = '')],
+    ['a version with build metadata', false, (l) => (entry(l).version = '1.0.0+x')],
+    ['a short digest', false, (l) => (entry(l).digest = 'sha256:ab')],
+    ['a numeric tools digest', false, (l) => (entry(l).toolsDigest = 1)],
+    ['an entry with an extra key', false, (l) => (entry(l).extra = 1)],
+    ['an entry without approvals', false, (l) => delete entry(l).approvals],
+    ['an entry that is an array', false, (l) => ((l.servers as Record<string, unknown>)['io.github.acme/a'] = [])],
+    ['a bad server name', false, (l) => ((l.servers as Record<string, unknown>)['Bad Name'] = entry(l))],
+    ['a name without namespace', false, (l) => ((l.servers as Record<string, unknown>)['weather'] = entry(l))],
+    ['another lockfile version', false, (l) => (l.lockfileVersion = 2)],
+    ['no lockfile version', false, (l) => delete l.lockfileVersion],
+    ['an extra top-level key', false, (l) => (l.extra = 1)],
+    ['servers that are an array', false, (l) => (l.servers = [])],
+    ['a constructor key in servers', false, (l) => Object.defineProperty(l.servers, 'constructor', asProperty(entry(l)))],
+    ['a __proto__ key in an entry', false, (l) => Object.defineProperty(entry(l), '__proto__', asProperty({}))],
+  ];
+  it.each(mutations)('agrees with zod: %s', (_label, taken, mutate) => {
+    const l = JSON.parse(JSON.stringify(lock)) as Record<string, unknown>;
+    mutate(l);
+    const parsed = LockfileSchema.safeParse(l);
+    expect(plainLockfile(l)).toBe(taken);
+    if (taken) {
+      expect(parsed.success).toBe(true);
+      expect(parsed.data).toEqual(l);
+    }
   });
 });

@@ -1,9 +1,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, rename, writeFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Digest, ServerName, Version } from '@sigil/manifest';
+import { Digest, ServerName, serverNameProblem, Version } from '@sigil/manifest';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
+import { boundedText, hasOnlyKeys, isDigest, isDigestList, isRecordObject, isVersion } from './plain.js';
 
 /** One pinned server: exactly what the host accepted, and nothing it did not verify. */
 export const LockEntry = z.strictObject({
@@ -24,6 +25,29 @@ export const Lockfile = z.strictObject({
   servers: z.record(ServerName, LockEntry),
 });
 export type Lockfile = z.infer<typeof Lockfile>;
+
+const LOCKFILE_KEYS: ReadonlySet<string> = new Set(Object.keys(Lockfile.shape));
+const LOCK_ENTRY_KEYS: ReadonlySet<string> = new Set(Object.keys(LockEntry.shape));
+
+/**
+ * True only when Lockfile accepts `value` and would give it back as it is: every name by the
+ * rule ServerName applies, every entry as LockEntry checks it, no key outside the strict shapes.
+ * A host reads its whole lock at each start, and zod's parse of it cost about half a million
+ * instructions per locked server; anything this test is unsure of goes through zod, which
+ * decides and words the refusal.
+ * @internal exported for its test
+ */
+export function plainLockfile(value: unknown): value is Lockfile {
+  if (!hasOnlyKeys(value, LOCKFILE_KEYS) || value.lockfileVersion !== 1 || !isRecordObject(value.servers)) return false;
+  const servers = value.servers;
+  for (const name of Object.keys(servers)) {
+    if (serverNameProblem(name) !== undefined) return false;
+    const entry = servers[name];
+    if (!hasOnlyKeys(entry, LOCK_ENTRY_KEYS)) return false;
+    if (!isVersion(entry.version) || !isDigest(entry.digest) || !isDigest(entry.toolsDigest) || !boundedText(entry.signer, 1, 512) || !isDigestList(entry.approvals, 64)) return false;
+  }
+  return true;
+}
 
 /**
  * How the bounded reads open a file: non-blocking, so a FIFO (or a device) planted where a file
@@ -68,6 +92,7 @@ export async function readLockfile(path: string, options: { allowMissing?: boole
   } catch (e) {
     throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is not valid JSON`, undefined, e);
   }
+  if (plainLockfile(value)) return value;
   // Once per start: zod's compiled fast path would cost more than it saves (see policy.ts).
   const parsed = Lockfile.safeParse(value, { jitless: true });
   if (!parsed.success) {

@@ -1,9 +1,7 @@
 import {
   checkManifestValue,
-  Digest as DigestSchema,
   manifestDigests,
   serverNameProblem,
-  Timestamp,
   versionProblem,
   VersionRecord,
   type Digest,
@@ -14,6 +12,7 @@ import {
 import { z } from 'zod';
 import { contractCode, SigningError, verifyApprovalBundle, verifyManifestSubject, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
+import { boundedText, isDigest, isRecordObject, isTimestamp } from './plain.js';
 import { publishersFor, type TrustPolicy } from './policy.js';
 
 /**
@@ -69,26 +68,6 @@ function plainNote(note: unknown): boolean {
   if (!isRecordObject(note)) return false;
   for (const key of Object.keys(note)) if (!NOTE_KEYS.has(key)) return false;
   return boundedText(note.reason, 0, 4096) && boundedText(note.by, 0, 256) && isTimestamp(note.at);
-}
-
-/** zod's `z.string().min(min).max(max)`: bounds in UTF-16 code units. */
-function boundedText(value: unknown, min: number, max: number): boolean {
-  return typeof value === 'string' && value.length >= min && value.length <= max;
-}
-
-function isDigest(value: unknown): boolean {
-  return typeof value === 'string' && DigestSchema.safeParse(value).success;
-}
-
-function isTimestamp(value: unknown): boolean {
-  return typeof value === 'string' && Timestamp.safeParse(value).success;
-}
-
-/** A plain object zod's object and record schemas both take as it is: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
-function isRecordObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
 }
 
 /** A version every check passed for: safe to run. */

@@ -1,4 +1,4 @@
-import { Digest as DigestSchema, manifestDigest, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
+import { DIGEST_PATTERN, manifestDigest, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from '../errors.js';
 import { toPublicKey } from '../keys.js';
@@ -190,7 +190,7 @@ export function plainPredicate(schema: z.ZodType, json: unknown): boolean {
   if (schema === ManifestPredicate) {
     if (!hasOnlyKeys(json, MANIFEST_PREDICATE_KEYS)) return false;
     const { name, version, toolsDigest } = json;
-    return typeof name === 'string' && serverNameProblem(name) === undefined && typeof version === 'string' && versionProblem(version) === undefined && DigestSchema.safeParse(toolsDigest).success;
+    return typeof name === 'string' && serverNameProblem(name) === undefined && typeof version === 'string' && versionProblem(version) === undefined && typeof toolsDigest === 'string' && DIGEST_PATTERN.test(toolsDigest);
   }
   if (schema === ApprovalPredicate) {
     if (!hasOnlyKeys(json, APPROVAL_PREDICATE_KEYS)) return false;
