@@ -1,6 +1,7 @@
-import { StatusPredicate, StatusResponse, type StatusEntry } from '@sigil/manifest';
+import { MAX_STATUS_REFS, RiskLevel, StatusEntry, StatusPredicate, StatusResponse, VersionStatus } from '@sigil/manifest';
 import { type BatchedStatement, STATUS_PREDICATE_TYPE, verifyBatchedStatement, verifyStatementBundle, type VerificationCache } from '@sigil/signing/verify';
 import { ResolveError } from './errors.js';
+import { boundedText, hasOnlyKeys, isDigest, isDigestList, isTimestamp, isVersion } from './plain.js';
 import type { TrustPolicy } from './policy.js';
 
 /** Clock skew tolerated for a status issued "in the future". */
@@ -108,8 +109,45 @@ export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cach
       return refuse('SIGNATURE_INVALID', `the status is signed by neither the registry key nor the next key pinned in the policy: ${(e as Error).message}; ${(next as Error).message}`, next);
     }
   }
+  if (plainStatusPredicate(predicate)) return predicate;
   // Once per resolution: zod's compiled fast path would cost more than it saves (see policy.ts).
   const parsed = StatusPredicate.safeParse(predicate, { jitless: true });
   if (!parsed.success) refuse('RESPONSE_INVALID', `the signed status is malformed: ${parsed.error.issues[0]?.message}`);
   return parsed.data!;
+}
+
+const PREDICATE_KEYS: ReadonlySet<string> = new Set(Object.keys(StatusPredicate.shape));
+const ENTRY_KEYS: ReadonlySet<string> = new Set(Object.keys(StatusEntry.shape));
+const AUDIT_KEYS: ReadonlySet<string> = new Set(['seq', 'hash']);
+const ENTRY_STATUSES: ReadonlySet<unknown> = new Set([...VersionStatus.options, 'unknown']);
+const RISKS: ReadonlySet<unknown> = new Set(RiskLevel.options);
+
+/**
+ * True only when StatusPredicate accepts `value` and would give it back as it is: every field
+ * of the predicate and of each entry checked as the schema checks it, no key outside the strict
+ * shapes, and an optional key either absent or valid. A host parses the signed status, one entry
+ * per locked server, at each start; zod's parse of it cost about half a million instructions per
+ * entry. Anything this test is unsure of goes through zod, which decides and words the refusal.
+ * @internal exported for its test
+ */
+export function plainStatusPredicate(value: unknown): value is StatusPredicate {
+  if (!hasOnlyKeys(value, PREDICATE_KEYS)) return false;
+  if (!boundedText(value.registry, 1, 2048) || !isTimestamp(value.issuedAt) || !isTimestamp(value.expiresAt)) return false;
+  if (Object.hasOwn(value, 'nonce') && !boundedText(value.nonce, 0, 128)) return false;
+  if (Object.hasOwn(value, 'audit')) {
+    const audit = value.audit;
+    if (!hasOnlyKeys(audit, AUDIT_KEYS) || !Number.isSafeInteger(audit.seq) || (audit.seq as number) < 0 || !isDigest(audit.hash)) return false;
+  }
+  const entries = value.entries;
+  if (!Array.isArray(entries) || entries.length > MAX_STATUS_REFS) return false;
+  for (let i = 0; i < entries.length; i++) {
+    const entry: unknown = entries[i];
+    if (!hasOnlyKeys(entry, ENTRY_KEYS) || !boundedText(entry.ref, 3, 512) || !ENTRY_STATUSES.has(entry.status) || !isDigestList(entry.approvals, 64)) return false;
+    if (Object.hasOwn(entry, 'digest') && !isDigest(entry.digest)) return false;
+    if (Object.hasOwn(entry, 'risk') && !RISKS.has(entry.risk)) return false;
+    if (Object.hasOwn(entry, 'revokedAt') && !isTimestamp(entry.revokedAt)) return false;
+    if (Object.hasOwn(entry, 'reason') && !boundedText(entry.reason, 0, 4096)) return false;
+    if (Object.hasOwn(entry, 'newestApproved') && !isVersion(entry.newestApproved)) return false;
+  }
+  return true;
 }
