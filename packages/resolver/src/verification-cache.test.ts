@@ -56,6 +56,17 @@ describe('when signature results are read back from disk', () => {
     expect(cache.toJSON()[0]!.payload).toBe(entries[0]!.payload);
   });
 
+  it('an entry stating another bundle digest than the one it is keyed by is not believed', async () => {
+    const { bundle, entries } = await warmEntries();
+    const cache = new VerificationCache();
+    // Believed, the planted digest would be returned as the bundle's (for an approval: the digest
+    // counted against the lock and the signed status).
+    cache.load(entries.map((e) => ({ ...e, bundleDigest: `sha256:${'0'.repeat(64)}` })));
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache }).bundleDigest).toBe(sha256(canonicalJson(bundle)));
+    expect(cache.misses).toBe(0);
+    expect(cache.toJSON()[0]!.bundleDigest).toBe(sha256(canonicalJson(bundle)));
+  });
+
   it('an entry made by another verifier version is never used', async () => {
     const { bundle, entries } = await warmEntries();
     const cache = new VerificationCache();

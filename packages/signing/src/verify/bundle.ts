@@ -31,7 +31,9 @@ export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, p
   const key = `${VERIFIER_VERSION}:${trust.id}:${digest}`;
   const bundle = checkShape(json);
   let verified = cache?.get(key);
-  if (verified && !recheckCached(bundle, verified, trust)) verified = undefined;
+  // The digest a result states is returned as the bundle's (an approval's digest, counted against
+  // the lock and the signed status): one read from disk must state the digest it is keyed by.
+  if (verified && (verified.bundleDigest !== digest || !recheckCached(bundle, verified, trust))) verified = undefined;
   if (!verified) {
     verified = verifyCrypto(bundle, trust, digest, json);
     cache?.set(key, verified);
