@@ -704,8 +704,10 @@ describe('the review of a version whose pinned server identity changed', () => {
     const key = generateKeyPair();
     expect((await call('/v1/allowlist/io.github.ident', auth(ADMIN, { ...json({ signers: [{ publicKey: key.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
     const ci = (await createToken(deps, admin, { principal: 'ident-ci', role: 'publisher', namespaces: ['io.github.ident'] })).token;
+    // Tool names of its own: another approved server's (tool-shadowing) would make it high risk.
+    const tools = weatherManifest().tools.map((tool) => ({ ...tool, name: `ident_${tool.name}` }));
     const pinned = (version: string, info: { name: string; version: string; title?: string } | undefined) =>
-      weatherManifest({ name: 'io.github.ident/weather', version, ...(info ? { _meta: { [SERVER_INFO_META_KEY]: info } } : {}) });
+      weatherManifest({ name: 'io.github.ident/weather', version, tools, ...(info ? { _meta: { [SERVER_INFO_META_KEY]: info } } : {}) });
     const base = pinned('1.0.0', { name: 'weather', version: '1.0.0' });
     expect((await call('/v1/publish', auth(ci, json(await publishBody(base, key))))).status).toBe(201);
     const approval = await signApprovalStatement({ name: base.name, version: base.version, digest: manifestDigest(base) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
