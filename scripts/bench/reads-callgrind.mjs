@@ -12,11 +12,10 @@
 // callgrind files there, for callgrind_annotate.) Needs valgrind; several minutes per row.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { connect } from './lib/inproc-connection.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const ROWS = [
@@ -115,21 +114,3 @@ async function serve(dataDir, reader, port, side, path, warmup, count) {
   process.exit(0);
 }
 
-/** An HTTP connection over an in-memory duplex (as reads-inproc.mjs): `send` writes raw request bytes, `onData` sees every chunk the server writes. */
-function connect(listener, onData) {
-  const socket = new Duplex({
-    decodeStrings: true,
-    read() {},
-    write(chunk, _encoding, done) {
-      onData(chunk);
-      done();
-    },
-    writev(chunks, done) {
-      for (const c of chunks) onData(c.chunk);
-      done();
-    },
-  });
-  Object.assign(socket, { remoteAddress: '127.0.0.1', setTimeout: () => socket, setNoDelay: () => socket, setKeepAlive: () => socket });
-  createServer(listener).emit('connection', socket);
-  return (bytes) => socket.push(bytes);
-}

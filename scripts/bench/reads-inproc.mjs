@@ -10,13 +10,12 @@
 // The data (a published, approved version whose log entry a checkpoint covers, and a reader
 // token) is made by the registry itself, started once here as registry.mjs starts it.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { openStore } from '@sigil/db';
 import { pino } from 'pino';
+import { connect } from './lib/inproc-connection.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const perRound = Number(process.argv[2] ?? 60_000);
@@ -48,25 +47,6 @@ const deps = { db: store.db, keys: await loadRegistryKeys(join(work, 'data', 'ke
 const front = createFront(deps);
 const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(createApp(deps, front).fetch)));
 
-/** An HTTP connection over an in-memory duplex: `send` writes raw request bytes, `onData` sees every chunk the server writes. */
-function connect(listener, onData) {
-  // Strings written are encoded to bytes, as a socket does (in C++ there, here by Writable).
-  const socket = new Duplex({
-    decodeStrings: true,
-    read() {},
-    write(chunk, _encoding, done) {
-      onData(chunk);
-      done();
-    },
-    writev(chunks, done) {
-      for (const c of chunks) onData(c.chunk);
-      done();
-    },
-  });
-  Object.assign(socket, { remoteAddress: '127.0.0.1', setTimeout: () => socket, setNoDelay: () => socket, setKeepAlive: () => socket });
-  createServer(listener).emit('connection', socket);
-  return (bytes) => socket.push(bytes);
-}
 // POST /v1/status as hosts ask it (batched, with a nonce), the body registry.mjs sends.
 const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'], nonce: 'YmVuY2gtbm9uY2UtMDAwMDAx', batch: true });
 const request = (path) =>
