@@ -6,6 +6,9 @@ import { LIMITS, type Limits } from './limits.js';
 import { Manifest, Tool, TOOL_NAME_PATTERN, ToolJsonSchema } from './schema.js';
 import { SERVER_INFO_META_KEY, serverInfoProblem } from './server-info.js';
 
+/** The publisher's own metadata for downstream registries, in the official server.json schema. */
+export const PUBLISHER_PROVIDED_META_KEY = 'io.modelcontextprotocol.registry/publisher-provided';
+
 /** Most findings reported for one document; the rest are summarised in one more finding. */
 export const MAX_FINDINGS = 100;
 
@@ -273,6 +276,11 @@ function limitFindings(manifest: Record<string, unknown>, limits: Limits): Findi
   const serverInfo = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>)[SERVER_INFO_META_KEY] : undefined;
   const serverInfoFinding = serverInfo === undefined ? undefined : serverInfoProblem(serverInfo);
   if (serverInfoFinding) findings.push(error(pointer(['_meta', SERVER_INFO_META_KEY]), 'MANIFEST_INVALID', serverInfoFinding));
+  // The one `_meta` key the official server.json schema defines: an object when present.
+  const provided = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>)[PUBLISHER_PROVIDED_META_KEY] : undefined;
+  if (provided !== undefined && (typeof provided !== 'object' || provided === null || Array.isArray(provided))) {
+    findings.push(error(pointer(['_meta', PUBLISHER_PROVIDED_META_KEY]), 'MANIFEST_INVALID', `expected an object, as the official server.json schema says, not ${describe(provided)}`));
+  }
   if (!Array.isArray(tools)) return findings;
   if (tools.length > limits.tools) {
     findings.push(error('/tools', 'TOOLS_TOO_MANY', `the manifest lists ${tools.length} tools; the limit is ${limits.tools}`));

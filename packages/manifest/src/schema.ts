@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { NAME_RULE, serverNameProblem, VERSION_RULE, versionProblem } from './names.js';
+import { parseUri } from './uri.js';
 
 /**
  * Wire schemas. The manifest is a superset of the official MCP registry's server.json
@@ -41,20 +42,47 @@ export type Digest = z.infer<typeof Digest>;
 
 export const Meta = z.record(z.string(), JsonValue);
 
-/** No whitespace anywhere: the official schema's `format: uri` refuses it, and a URL parser would quietly encode it. */
-const NoSpace = /^\S+$/;
-const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048).regex(NoSpace, 'a URL has no spaces');
+/**
+ * A URI as the official schema's `format: uri` (RFC 3986: ASCII, no spaces), at most 2,048
+ * characters, with one of `schemes` when given: a link shown to reviewers and hosts is never
+ * `javascript:`, `data:` or `file:`.
+ */
+function uri(schemes?: readonly string[]) {
+  const expected = schemes ? `an RFC 3986 URI with scheme ${schemes.map((s) => `"${s}"`).join(', ')}` : 'an RFC 3986 URI';
+  return z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      const parsed = parseUri(value);
+      if (!parsed) ctx.addIssue({ code: 'custom', message: `expected ${expected} (ASCII only, no spaces)` });
+      else if (parsed.badPort) ctx.addIssue({ code: 'custom', message: `expected ${expected}: the port after the host is not a number` });
+      else if (schemes && !schemes.includes(parsed.scheme)) ctx.addIssue({ code: 'custom', message: `expected ${expected}, not "${parsed.scheme}:"` });
+    });
+}
+/** http(s) only: `websiteUrl` and `registryBaseUrl` are links a reviewer or a client opens. */
+const HttpUrl = uri(['https', 'http']);
+/** Where source can be browsed or cloned: http(s) and git's own transports. */
+const RepositoryUrl = uri(['https', 'http', 'git', 'ssh', 'git+https', 'git+ssh']);
+
+/** At most `max` Unicode code points, as JSON Schema's maxLength counts (not UTF-16 units). */
+function text(min: number, max: number) {
+  return z
+    .string()
+    .min(min)
+    .refine((value) => value.length <= max || [...value].length <= max, `at most ${max} characters`);
+}
 
 export const Icon = z.strictObject({
-  src: z.url({ protocol: /^https$/ }).max(255).regex(NoSpace, 'a URL has no spaces'),
+  // The official schema's description: "Must be an HTTPS URL". Clients fetch icons.
+  src: uri(['https']).max(255),
   mimeType: z.enum(['image/png', 'image/jpeg', 'image/jpg', 'image/svg+xml', 'image/webp']).optional(),
   sizes: z.array(z.string().regex(/^(\d+x\d+|any)$/)).max(16).optional(),
   theme: z.enum(['light', 'dark']).optional(),
 });
 
 export const Repository = z.strictObject({
-  url: HttpUrl,
-  source: z.string().min(1).max(64),
+  url: RepositoryUrl,
+  source: z.string().max(64),
   id: z.string().max(255).optional(),
   subfolder: z.string().max(255).optional(),
 });
@@ -72,7 +100,7 @@ const inputFields = {
 export const Input = z.strictObject(inputFields);
 const variables = z.record(z.string(), Input).optional();
 
-export const KeyValueInput = z.strictObject({ ...inputFields, variables, name: z.string().min(1) });
+export const KeyValueInput = z.strictObject({ ...inputFields, variables, name: z.string().max(1024) });
 
 export const PositionalArgument = z
   .strictObject({
@@ -88,7 +116,7 @@ export const NamedArgument = z.strictObject({
   ...inputFields,
   variables,
   type: z.literal('named'),
-  name: z.string().min(1),
+  name: z.string().max(1024),
   isRepeated: z.boolean().optional(),
 });
 
@@ -111,9 +139,9 @@ export const RemoteTransport = z.discriminatedUnion('type', [
 ]);
 
 export const Package = z.strictObject({
-  registryType: z.string().min(1).max(64),
+  registryType: z.string().max(64),
   registryBaseUrl: HttpUrl.optional(),
-  identifier: z.string().min(1).max(1024),
+  identifier: z.string().max(1024),
   version: z
     .string()
     .min(1)
@@ -165,10 +193,10 @@ export type Tool = z.infer<typeof Tool>;
 
 /** The Sigil manifest, `sigil.json`. */
 export const Manifest = z.strictObject({
-  $schema: z.url().optional(),
+  $schema: uri().optional(),
   name: ServerName,
-  title: z.string().min(1).max(100).optional(),
-  description: z.string().min(1).max(100),
+  title: text(1, 100).optional(),
+  description: text(1, 100),
   version: Version,
   websiteUrl: HttpUrl.optional(),
   repository: Repository.optional(),

@@ -24,6 +24,10 @@ const ACCEPTED: Array<[string, Record<string, unknown>]> = [
   ['a long server part', { ...base, name: `io.github.acme/${'a'.repeat(150)}` }],
   ['a remote URL with a path variable', remote('https://api.example.com/{tenant}/mcp')],
   ['a package without a version', { ...base, name: 'io.github.acme/pkg', packages: [{ registryType: 'npm', identifier: 'pkg', transport: { type: 'stdio' } }] }],
+  ['an ssh repository URL (older real server.json files)', { ...base, name: 'io.github.acme/probe', repository: { url: 'ssh://git@github.com/acme/probe', source: 'github' } }],
+  ['a description of 100 emoji (code points, not UTF-16 units)', { ...base, name: 'io.github.acme/probe', description: '😀'.repeat(100) }],
+  ['an environment variable with an empty name', { ...base, name: 'io.github.acme/pkg', packages: [{ registryType: 'npm', identifier: 'pkg', transport: { type: 'stdio' }, environmentVariables: [{ name: '' }] }] }],
+  ['a website URL on an IPv6 literal with a port', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://[2001:db8::1]:8443/docs' }],
 ];
 
 /** Refused by the official schema, so refused by Sigil. */
@@ -35,6 +39,10 @@ const REFUSED: Array<[string, Record<string, unknown>]> = [
   ['a description over 100 characters', { ...base, name: 'io.github.acme/probe', description: 'x'.repeat(101) }],
   ['a package version "latest"', { ...base, name: 'io.github.acme/pkg', packages: [{ registryType: 'npm', identifier: 'pkg', version: 'latest', transport: { type: 'stdio' } }] }],
   ['an ftp transport URL', remote('ftp://example.com/mcp')],
+  ['a website URL with Unicode (WHATWG URL parsing would encode it)', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://例え.jp/' }],
+  ['a website URL with "<"', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://example.com/<script>' }],
+  ['a $schema with a bad percent-escape', { ...base, name: 'io.github.acme/probe', $schema: 'https://example.com/%zz' }],
+  ['a publisher-provided _meta that is not an object', { ...base, name: 'io.github.acme/probe', _meta: { 'io.modelcontextprotocol.registry/publisher-provided': 'x' } }],
 ];
 
 /** Accepted by the official schema, refused by Sigil: each listed with its reason in docs/manifest.md. */
@@ -43,6 +51,9 @@ const STRICTER: Array<[string, Record<string, unknown>]> = [
   ['a one-label namespace', { ...base, name: 'acme/probe' }],
   ['a server part starting with "."', { ...base, name: 'io.github.acme/.probe' }],
   ['an unknown top-level field', { ...base, name: 'io.github.acme/probe', status: 'active' }],
+  ['a javascript: website URL', { ...base, name: 'io.github.acme/probe', websiteUrl: 'javascript:alert(1)' }],
+  ['an http icon', { ...base, name: 'io.github.acme/probe', icons: [{ src: 'http://example.com/icon.png' }] }],
+  ['a non-numeric port', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://example.com:port/' }],
 ];
 
 describe('when a server.json is checked by the official schema and by Sigil', () => {
