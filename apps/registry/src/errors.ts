@@ -58,6 +58,8 @@ export const PROBLEM_TYPE_BASE = 'https://sigil.dev/problems/';
 export function problem(c: Context, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
   const status = ERROR_STATUS[code];
   const requestId = (c.get('requestId' as never) as string | undefined) ?? 'unknown';
-  const body = { type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`, title: code, status, detail, code, requestId, instance: c.req.path, ...extra };
+  const body: Record<string, unknown> = { type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`, title: code, status, detail, code, requestId, instance: c.req.path, ...extra };
+  // The official MCP registry API's error shape is { error: <sentence> }: a host reading v0.1 finds it there too.
+  if (c.req.path.startsWith('/v0.1/')) body.error = detail;
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/problem+json', ...headers } });
 }

@@ -150,6 +150,53 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
     expect((await get(`/v0.1/servers/${encodeURIComponent('not a name')}/versions`)).body.code).toBe('NAME_INVALID');
   });
 
+  it('answers every route, successes and refusals, in the shapes the official OpenAPI document gives them', async () => {
+    type Operation = { responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+    const paths = (official as unknown as { paths: Record<string, { get: Operation }> }).paths;
+    /** The response schema the official document gives a route and status, its references into the vendored components. */
+    const schemaOf = (template: string, status: number) => {
+      const schema = paths[template]!.get.responses[String(status)]?.content?.['application/json']?.schema;
+      return schema === undefined ? undefined : ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"official#/components/')) as object);
+    };
+    const none = encodeURIComponent('io.github.acme/none');
+    const cases: Array<[string, string, number]> = [
+      ['/v0.1/servers', '/v0.1/servers', 200],
+      ['/v0.1/servers?version=latest', '/v0.1/servers', 200],
+      ['/v0.1/servers?version=1.0.0', '/v0.1/servers', 200],
+      ['/v0.1/servers?limit=1', '/v0.1/servers', 200],
+      ['/v0.1/servers?search=weather&include_deleted=true', '/v0.1/servers', 200],
+      [`/v0.1/servers/${ENCODED}/versions`, '/v0.1/servers/{serverName}/versions', 200],
+      [`/v0.1/servers/${ENCODED}/versions/1.0.0`, '/v0.1/servers/{serverName}/versions/{version}', 200],
+      [`/v0.1/servers/${ENCODED}/versions/latest`, '/v0.1/servers/{serverName}/versions/{version}', 200],
+      [`/v0.1/servers/${ENCODED}/versions/1.1.0`, '/v0.1/servers/{serverName}/versions/{version}', 404],
+      [`/v0.1/servers/${none}/versions`, '/v0.1/servers/{serverName}/versions', 404],
+      [`/v0.1/servers/${none}/versions/latest`, '/v0.1/servers/{serverName}/versions/{version}', 404],
+      ['/v0.1/servers?updated_since=yesterday', '/v0.1/servers', 422],
+      [`/v0.1/servers/${encodeURIComponent('not a name')}/versions`, '/v0.1/servers/{serverName}/versions', 422],
+      [`/v0.1/servers/${ENCODED}/versions/v1.0.0`, '/v0.1/servers/{serverName}/versions/{version}', 422],
+    ];
+    for (const [path, template, status] of cases) {
+      const r = await get(path);
+      expect(r.status, path).toBe(status);
+      const validate = schemaOf(template, status);
+      if (validate) expect(validate(r.body), `${path}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      if (status === 200) {
+        expect(r.headers.get('content-type'), path).toMatch(/^application\/json/);
+        const servers = r.body.servers as unknown[] | undefined;
+        if (servers) {
+          const metadata = r.body.metadata as { count: number; nextCursor?: unknown };
+          expect(metadata.count, path).toBe(servers.length);
+          if ('nextCursor' in metadata) expect(typeof metadata.nextCursor === 'string' && metadata.nextCursor.length > 0, path).toBe(true);
+        }
+      } else {
+        // The official API's error key, beside Sigil's problem document and its stable code.
+        expect(typeof r.body.error === 'string' && r.body.error.length > 0, path).toBe(true);
+        expect(r.body.error, path).toBe(r.body.detail);
+        expect(typeof r.body.code, path).toBe('string');
+      }
+    }
+  });
+
   it('sends CORS headers for any origin, and answers the preflight', async () => {
     const r = await get('/v0.1/servers', { origin: 'https://vscode.dev' });
     expect(r.headers.get('access-control-allow-origin')).toBe('*');

@@ -181,6 +181,7 @@ export const Problem = z.looseObject({
   requestId: z.string(),
   instance: z.string().optional(),
   findings: z.array(Finding).optional().meta({ description: 'What was refused, where, by which rule' }),
+  error: z.string().optional().meta({ description: 'On /v0.1 paths only: `detail` again, under the key the official MCP registry API answers errors with' }),
 });
 export type Problem = z.infer<typeof Problem>;
 
