@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Requests per second and p99 latency over loopback, measured with wrk (a load generator that
 // does not compete with the server for JavaScript time), for:
-//   GET  /v1/servers/{ns}/{name}/versions/{v}   (reading a version)
+//   GET  /v1/servers/{ns}/{name}/versions/{v}   (reading a version: one version asked again and again)
+//   the same over 200 distinct versions          (each request the next of 200 approved versions of 10 servers, as a population of hosts asks)
 //   GET  /v1/servers/{ns}/{name}                (a server and its versions)
 //   GET  /v0.1/servers/{name}/versions/latest    (the official MCP registry read API)
 //   POST /v1/status                             (a fresh status statement per request, batched as hosts ask: one signature per batch)
 //   POST /v1/status without batch               (the same, signed on its own)
 // each beside a bare node:http server returning the same bytes in the same run, and publishes
 // per second (concurrent signed publishes through the full pipeline). Prints the ratios.
-// Usage: node scripts/bench/registry.mjs [seconds per wrk run, default 8] [connections, default 32] [--postgres]
+// Usage: node scripts/bench/registry.mjs [seconds per wrk run, default 8] [connections, default 32] [--postgres] [--reads]
+// --reads: the reads' table only (no publishes, no scale runs), for comparing builds back to back.
 // --postgres: the registry on PostgreSQL (SIGIL_DATABASE_URL), in a fresh database on the test
 // server (SIGIL_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres) created
 // here and dropped at exit; the seeding below runs the same rows as SQL there.
@@ -21,9 +23,10 @@ import { signManifestStatement } from '@sigil/signing/sign';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createTestDatabase, TEST_POSTGRES_URL } from '@sigil/testing';
-import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
+import { NO_RATE_LIMITS, seedDistinct, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const postgres = process.argv.includes('--postgres');
+const readsOnly = process.argv.includes('--reads');
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const seconds = Number(args[0] ?? 8);
 const connections = Number(args[1] ?? 32);
@@ -51,7 +54,14 @@ const { child: registry } = await startRegistry({
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 stopAll.push(() => registry.kill('SIGKILL'));
-const { signer, manifest, pub, reader, versionPath } = await seedWeather(base);
+const world = await seedWeather(base);
+const { signer, manifest, pub, reader, versionPath } = world;
+// The distinct questions: their bytes as hosts get them (a checkpoint covers every one), for the bare server too.
+const distinctPaths = await seedDistinct(base, world, { servers: 10, perServer: 20 });
+const distinctBytes = {};
+for (const path of distinctPaths) distinctBytes[path] = Buffer.from(await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer()).toString('base64');
+const distinctFile = join(work, 'distinct.json');
+writeFileSync(distinctFile, JSON.stringify(distinctBytes));
 const versionBytes = Buffer.from(await (await fetch(`${base}${versionPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
 const serverPath = '/v1/servers/io.github.acme/weather';
 const serverBytes = Buffer.from(await (await fetch(`${base}${serverPath}`, { headers: { authorization: `Bearer ${reader}` } })).arrayBuffer());
@@ -69,10 +79,10 @@ const bare = spawn(
   process.execPath,
   [
     '-e',
-    `const http=require('node:http');const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');const s1=Buffer.from(process.env.S1,'base64');const sv=Buffer.from(process.env.SV,'base64');const m=Buffer.from(process.env.M,'base64');
-     http.createServer((q,r)=>{const b=q.url==='/v1/status'?(q.headers['x-bench']==='single'?s1:s):q.url.startsWith('/v0.1/')?m:q.url.endsWith('/weather')?sv:v;q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
+    `const http=require('node:http');const d=new Map(Object.entries(JSON.parse(require('node:fs').readFileSync(process.env.D,'utf8'))).map(([p,b])=>[p,Buffer.from(b,'base64')]));const v=Buffer.from(process.env.V,'base64');const s=Buffer.from(process.env.S,'base64');const s1=Buffer.from(process.env.S1,'base64');const sv=Buffer.from(process.env.SV,'base64');const m=Buffer.from(process.env.M,'base64');
+     http.createServer((q,r)=>{const b=q.url==='/v1/status'?(q.headers['x-bench']==='single'?s1:s):q.url.startsWith('/v0.1/')?m:q.url.endsWith('/weather')?sv:(d.get(q.url)??v);q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${port + 1},'127.0.0.1',()=>console.log('up'))`,
   ],
-  { env: { ...process.env, V: versionBytes.toString('base64'), S: statusBytes.toString('base64'), S1: singleBytes.toString('base64'), SV: serverBytes.toString('base64'), M: mcpBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
+  { env: { ...process.env, D: distinctFile, V: versionBytes.toString('base64'), S: statusBytes.toString('base64'), S1: singleBytes.toString('base64'), SV: serverBytes.toString('base64'), M: mcpBytes.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] },
 );
 stopAll.push(() => bare.kill('SIGKILL'));
 await new Promise((r) => bare.stdout.once('data', r));
@@ -82,6 +92,16 @@ writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(statusBody)
 // The same request signed on its own; X-Bench tells the bare server which bytes to return (the registry ignores it).
 const singleLua = join(work, 'post-single.lua');
 writeFileSync(singleLua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(singleBody)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["X-Bench"] = "single"\n`);
+// Each request the next of the distinct paths (each wrk thread from its own place in the list,
+// its connections taking them in turn), so the requests of one moment ask different questions.
+const distinctLua = join(work, 'distinct.lua');
+writeFileSync(
+  distinctLua,
+  `local paths = {${distinctPaths.map((p) => JSON.stringify(p)).join(',')}}\nlocal threads = 0\n` +
+    'function setup(thread) thread:set("start", threads * 97) threads = threads + 1 end\n' +
+    'function init(args) i = (start or 0) % #paths end\n' +
+    'function request() i = i % #paths + 1 return wrk.format(nil, paths[i]) end\n',
+);
 // CPU seconds a process has used (user + system), from /proc: under a loaded machine the
 // requests per second swing with what else runs, the CPU time per request much less.
 const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -94,11 +114,12 @@ const cpuOf = (pid) => {
 const monitor = pgdb ? new pg.Client({ connectionString: TEST_POSTGRES_URL }) : undefined;
 await monitor?.connect();
 const backends = async () => (monitor ? (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [pgdb.name])).rows.map((r) => r.pid) : []);
-const cpuOfAll = (pids) => new Map(pids.map((p) => [p, (() => { try { return cpuOf(p); } catch { return 0; } })()]));
+// A process gone (its /proc entry with it) is left out.
+const cpuOfAll = (pids) => new Map(pids.flatMap((p) => { try { return [[p, cpuOf(p)]]; } catch { return []; } }));
 async function wrk(url, post, pid) {
   const before = cpuOfAll(await backends());
   const cpu = cpuOf(pid);
-  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', post === 'single' ? singleLua : lua] : []), url], { encoding: 'utf8' });
+  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', { single: singleLua, distinct: distinctLua }[post] ?? lua] : []), url], { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99raw = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99 = p99raw ? Number(p99raw[1]) * { us: 0.001, ms: 1, s: 1000 }[p99raw[2]] : NaN;
@@ -116,14 +137,18 @@ async function wrk(url, post, pid) {
 execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', '-H', `Authorization: Bearer ${reader}`, `${base}${versionPath}`], { encoding: 'utf8' });
 execFileSync('wrk', ['-t2', `-c${connections}`, '-d2s', `http://127.0.0.1:${port + 1}${versionPath}`], { encoding: 'utf8' });
 const rows = [];
-for (const [label, path, post] of [['GET version', versionPath, false], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true], ['POST status 1 sig', '/v1/status', 'single']]) {
+for (const [label, path, post] of [['GET version', versionPath, false], ['GET 200 versions', versionPath, 'distinct'], ['GET server', serverPath, false], ['GET v0.1 latest', mcpPath, false], ['POST /v1/status', '/v1/status', true], ['POST status 1 sig', '/v1/status', 'single']]) {
   const sigil = await wrk(`${base}${path}`, post, registry.pid);
   const floor = await wrk(`http://127.0.0.1:${port + 1}${path}`, post, bare.pid);
   rows.push({ label, sigil, floor });
 }
+if (readsOnly) {
+  printReads();
+  process.exit(0);
+}
 
-// Scale: the same reads with 100 stored versions, then with 100,000 (goal: GET version p99
-// within 1.5x of the 100-version case; listing and search paginated, p99 under 20 ms). The
+// Scale: the same reads with the versions stored so far (the weather version and the 200
+// distinct ones: 201), then with 100,000 (goal: GET version p99 within 1.5x of the first case; listing and search paginated, p99 under 20 ms). The
 // versions are seeded by plain SQL inserts of realistic rows (the real version's manifest and
 // bundle texts under other names, 5 versions per server) through a second connection.
 const seedDb = pgdb ? undefined : new Database(join(work, 'data', 'registry.db'));
@@ -185,14 +210,17 @@ const scalePaths = [
   ['v0.1 list (latest)', '/v0.1/servers?version=latest&limit=30'],
 ];
 const scale = {};
+// The versions stored at each case (the first holds the weather version, the 200 distinct ones and any seeded up to 100).
+const storedAt = {};
 const measureScale = async (total) => {
   const took = await seedTo(total);
   seedDb?.pragma('wal_checkpoint(TRUNCATE)');
   const stored = seedDb ? seedDb.prepare('SELECT count(*) AS n FROM versions').get().n : Number((await seedPg.query('SELECT count(*) AS n FROM versions')).rows[0].n);
+  storedAt[total] = stored;
   console.log(`scale: ${stored} versions stored (seeded in ${took} s)`);
   for (const [label, path] of scalePaths) (scale[label] ??= {})[total] = await wrk(`${base}${path}`, false, registry.pid);
 };
-// The 100-version case now (the publishes below add 200 versions).
+// The first case now (the publishes below add 200 versions); seeds nothing once 100 are stored.
 await measureScale(100);
 // Publishes per second: distinct signed versions, 8 at a time, through the whole pipeline.
 const count = 200;
@@ -215,16 +243,7 @@ await Promise.all(Array.from({ length: 8 }, async () => {
 }));
 const publishes = count / ((performance.now() - started) / 1000);
 
-console.log(`${postgres ? 'PostgreSQL' : 'SQLite'}; node ${process.version}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; wrk -t2 -c${connections} -d${seconds}s over loopback; ${versionBytes.length} B version, ${statusBytes.length} B status (${singleBytes.length} B signed on its own)`);
-// Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
-// POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
-const goal = { 'GET version': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3, 'POST status 1 sig': '-' };
-console.log(`endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil${pgdb ? ' | PostgreSQL CPU µs/req' : ''}`);
-for (const r of rows) {
-  console.log(
-    `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}${pgdb ? ` | ${r.sigil.dbUs.toFixed(0)}` : ''}`,
-  );
-}
+printReads();
 console.log(`publishes/s (8 concurrent, signed, verified, linted, audited): ${publishes.toFixed(0)}, ${(publishes / 200).toFixed(2)}x the goal of 200/s`);
 
 await measureScale(100_000);
@@ -233,7 +252,8 @@ await seedPg?.end();
 await monitor?.end();
 // CPU µs per request beside the p99: under a loaded machine the p99 is mostly the wait for a
 // core, the CPU time is what the read itself costs.
-console.log('scale read                 | p99 ms at 100 versions | at 100,000 | ratio (goal)          | req/s at 100 | at 100,000 | CPU µs/req at 100 | at 100,000');
+const [few, many] = [storedAt[100], storedAt[100_000]].map((n) => n.toLocaleString('en'));
+console.log(`scale read                 | ${`p99 ms at ${few} versions`.padStart(22)} | ${`at ${many}`.padStart(10)} | ratio (goal)          | ${`req/s at ${few}`.padStart(12)} | ${`at ${many}`.padStart(10)} | ${`CPU µs/req at ${few}`.padStart(17)} | ${`at ${many}`.padStart(10)}`);
 for (const [label] of scalePaths) {
   const [small, large] = [scale[label][100], scale[label][100_000]];
   const goalText = label === 'GET version' ? `${(large.p99 / small.p99).toFixed(2)} (<= 1.5)` : `${large.p99.toFixed(1)} ms (< 20 ms)`;
@@ -242,3 +262,17 @@ for (const [label] of scalePaths) {
   );
 }
 process.exit(0);
+
+/** The reads' table: each row beside bare node:http in the same run. */
+function printReads() {
+  console.log(`${postgres ? 'PostgreSQL' : 'SQLite'}; node ${process.version}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; wrk -t2 -c${connections} -d${seconds}s over loopback; ${versionBytes.length} B version, ${statusBytes.length} B status (${singleBytes.length} B signed on its own)`);
+  // Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
+  // POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
+  const goal = { 'GET version': 0.6, 'GET 200 versions': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3, 'POST status 1 sig': '-' };
+  console.log(`endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil${pgdb ? ' | PostgreSQL CPU µs/req' : ''}`);
+  for (const r of rows) {
+    console.log(
+      `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}${pgdb ? ` | ${r.sigil.dbUs.toFixed(0)}` : ''}`,
+    );
+  }
+}
