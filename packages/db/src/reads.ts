@@ -35,7 +35,16 @@ const SERVER_PAGE = `SELECT s.name AS name, v.version AS version, v.status AS st
 // server without one), in one statement.
 const APPROVED_PAGE = (search: string) => `SELECT s.name AS name, v.id AS id, v.version AS version
   FROM (SELECT name FROM servers WHERE name > ? ${search} ORDER BY name LIMIT ?) s
-  LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = s.name AND v.status = 'approved'`;
+  LEFT JOIN versions v INDEXED BY versions_server_status_idx ON v.server = s.name AND v.status = 'approved'`;
+
+// The names of up to `limit` servers after `after` whose names contain a search (LIKE, the
+// pattern of containsPattern), from the trigram index (migration 0008): the names holding the
+// search's rarest trigram, walked in name order, each tested by LIKE, the walk stopping once the
+// page is full. A trigram no name holds has no count row: the walk then finds nothing, rightly.
+// Parameters: the search's trigrams (searchTrigrams, as a JSON array), after, pattern, limit.
+const TRIGRAM_NAMES = `SELECT t.name AS name FROM server_trigrams t
+  WHERE t.trigram = (SELECT j.value FROM json_each(?) j LEFT JOIN server_trigram_counts c ON c.trigram = j.value ORDER BY coalesce(c.n, 0) LIMIT 1)
+    AND t.name > ? AND t.name LIKE ? ESCAPE '\\' ORDER BY t.name LIMIT ?`;
 
 /** `x` as JSON text, escaped as JSON.stringify escapes a string (SQLite's json_quote, the same for every valid text). */
 const q = (x: string) => `json_quote(${x})`;
@@ -83,7 +92,7 @@ function prepare(sqlite: Database.Database) {
     tokenAndApproved: sqlite
       .prepare(
         `SELECT ${T_AUTH_COLUMNS}, v.id, v.version
-        FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v INDEXED BY versions_server_version_idx ON v.server = ? AND v.status = 'approved'`,
+        FROM (SELECT 1) AS one LEFT JOIN tokens t ON t.secret_hash = ? LEFT JOIN versions v INDEXED BY versions_server_status_idx ON v.server = ? AND v.status = 'approved'`,
       )
       .raw(true),
     // A version and the digests and times of its approvals in one statement (one per row,
@@ -98,11 +107,19 @@ function prepare(sqlite: Database.Database) {
       )
       .raw(true),
     latest: sqlite.prepare('SELECT version, status, digest FROM versions INDEXED BY versions_server_version_idx WHERE server = ? ORDER BY id DESC LIMIT 1'),
-    approvedOf: sqlite.prepare("SELECT id, version FROM versions INDEXED BY versions_server_version_idx WHERE server = ? AND status = 'approved'"),
+    approvedOf: sqlite.prepare("SELECT id, version FROM versions INDEXED BY versions_server_status_idx WHERE server = ? AND status = 'approved'"),
     serverPage: sqlite.prepare(`${SERVER_PAGE} ORDER BY s.name LIMIT ?`),
     serverPageSearch: sqlite.prepare(`${SERVER_PAGE} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name LIMIT ?`),
+    serverPageTrigrams: sqlite.prepare(
+      `SELECT s.name AS name, v.version AS version, v.status AS status, v.digest AS digest FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name
+      LEFT JOIN versions v ON v.id = (SELECT max(l.id) FROM versions l INDEXED BY versions_server_version_idx WHERE l.server = s.name) ORDER BY s.name`,
+    ),
     approvedPage: sqlite.prepare(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`),
     approvedPageSearch: sqlite.prepare(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`),
+    approvedPageTrigrams: sqlite.prepare(
+      `SELECT s.name AS name, v.id AS id, v.version AS version FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name
+      LEFT JOIN versions v INDEXED BY versions_server_status_idx ON v.server = s.name AND v.status = 'approved' ORDER BY s.name, v.version`,
+    ),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     tokenAuth: sqlite.prepare('SELECT id, principal, role, namespaces, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?'),
     // An authenticated GET version in one statement (one read transaction, one consistent
@@ -142,7 +159,7 @@ type Statements = ReturnType<typeof prepare>;
  * time grows with a search, go to the pool so they never hold up the reads queued behind them.
  */
 function pgListing(text: string): string {
-  return text.replaceAll('INDEXED BY versions_server_version_idx ', '');
+  return text.replace(/INDEXED BY \w+ /g, '');
 }
 const PG_VERSION_COLUMNS = VERSION_COLUMNS.replace(/ AS (\w+)/g, ' AS "$1"');
 const PG = {
@@ -731,6 +748,21 @@ export function containsPattern(search: string): string {
   return `%${search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * The distinct trigrams of `search` as a JSON array, as migration 0008's triggers index a server
+ * name's: three characters each (code points, as SQLite's substr counts them), ASCII letters
+ * lowered (as SQLite's lower() and LIKE fold them, and no other letter). Every name that contains
+ * `search` by LIKE holds each of them. Undefined for a search under three characters, which has
+ * none: such a search tests every name in order.
+ */
+export function searchTrigrams(search: string): string | undefined {
+  const chars = Array.from(search.replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+  if (chars.length < 3) return undefined;
+  const trigrams = new Set<string>();
+  for (let i = 0; i + 3 <= chars.length; i++) trigrams.add(chars[i]! + chars[i + 1]! + chars[i + 2]!);
+  return JSON.stringify([...trigrams]);
+}
+
 /** The condition "the server's name contains `search`" ({@link containsPattern}). */
 export function nameContains(search: string): SQL {
   return sql`${servers.name} LIKE ${containsPattern(search)} ESCAPE '\\'`;
@@ -745,7 +777,11 @@ export function nameContains(search: string): SQL {
 export function readServerPage(db: Executor, search: string | undefined, after: string | undefined, limit: number): Promise<ServerPageRow[]> {
   return read(
     db,
-    (s) => (search ? s.serverPageSearch.all(after ?? '', containsPattern(search), limit) : s.serverPage.all(after ?? '', limit)) as ServerPageRow[],
+    (s) => {
+      if (!search) return s.serverPage.all(after ?? '', limit) as ServerPageRow[];
+      const trigrams = searchTrigrams(search);
+      return (trigrams ? s.serverPageTrigrams.all(trigrams, after ?? '', containsPattern(search), limit) : s.serverPageSearch.all(after ?? '', containsPattern(search), limit)) as ServerPageRow[];
+    },
     (q) =>
       q
         .select({ name: servers.name, version: versions.version, status: versions.status, digest: versions.digest })
@@ -774,7 +810,11 @@ export interface ApprovedPageRow {
 export function readApprovedPage(db: Executor, search: string | undefined, after: string | undefined, limit: number): Promise<ApprovedPageRow[]> {
   return read(
     db,
-    (s) => (search ? s.approvedPageSearch.all(after ?? '', containsPattern(search), limit) : s.approvedPage.all(after ?? '', limit)) as ApprovedPageRow[],
+    (s) => {
+      if (!search) return s.approvedPage.all(after ?? '', limit) as ApprovedPageRow[];
+      const trigrams = searchTrigrams(search);
+      return (trigrams ? s.approvedPageTrigrams.all(trigrams, after ?? '', containsPattern(search), limit) : s.approvedPageSearch.all(after ?? '', containsPattern(search), limit)) as ApprovedPageRow[];
+    },
     (q) => {
       const page = q
         .select({ name: servers.name })

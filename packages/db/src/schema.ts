@@ -152,7 +152,9 @@ export const versions = sqliteTable(
     revokedBy: text('revoked_by'),
     revokedAt: text('revoked_at'),
   },
-  (t) => [uniqueIndex('versions_server_version_idx').on(t.server, t.version), index('versions_status_idx').on(t.status)],
+  // versions_server_status_idx: a server's approved versions (the v0.1 API's listings and reads)
+  // from the index alone, never from the rows, whose manifests and bundles fill a page each.
+  (t) => [uniqueIndex('versions_server_version_idx').on(t.server, t.version), index('versions_status_idx').on(t.status), index('versions_server_status_idx').on(t.server, t.status, t.version)],
 );
 
 export const approvals = sqliteTable(

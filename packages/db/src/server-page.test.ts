@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -114,6 +115,14 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     ['a search with "%" (literal)', 'a%b', undefined, 10],
     ['a search with a backslash (literal)', 'x\\y', undefined, 10],
     ['a search, a later page', 'b', 'io.github.acme/ab', 2],
+    // Three characters or more: on SQLite from the trigram index (migration 0008).
+    ['a search of a name part', 'acme/a', undefined, 10],
+    ['a search of a name part, a later page', 'acme/a', 'io.github.acme/a_b', 2],
+    ['a search in other case (SQLite folds ASCII as LIKE does)', 'ACME/A', undefined, 10],
+    ['a search whose every trigram some name holds, no name the whole', 'b/ab', undefined, 10],
+    ['a search no name holds', 'nothing-here', undefined, 10],
+    ['a search beyond ASCII', 'accmé/a\u{1F600}', undefined, 10],
+    ['a search of a whole name', 'io.github.beta/weather', undefined, 10],
   ])('gives the rows one read per server gave: %s', async (_label, search, after, limit) => {
     expect(await readServerPage(db(), search, after, limit)).toEqual(await oneByOne(db(), search, after, limit));
   });
@@ -135,6 +144,9 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     ['every server', undefined, undefined, 100],
     ['a search with "_" (literal)', 'a_b', undefined, 10],
     ['a search, a later page', 'b', 'io.github.acme/ab', 2],
+    ['a search of a name part', 'acme/a', undefined, 10],
+    ['a search in other case', 'ACME/A', 'io.github.acme/a-b', 2],
+    ['a search no name holds', 'nothing-here', undefined, 10],
   ])('gives the approved versions of each server of a page (none for some): %s', async (_label, search, after, limit) => {
     const expected = [];
     for (const s of await searchServers(db(), search, after, limit)) {
@@ -197,5 +209,53 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
   it('reads a revoked token with its revocation', async () => {
     await revokeToken(db(), 'tok-1', at);
     expect((await readTokenAndVersion(db(), 'sha256:host', 'io.github.acme/ab', '1.0.0')).token?.revokedAt).toBe(at);
+  });
+});
+
+describe('the trigram index of server names (SQLite)', () => {
+  /** What the index should hold: each name's distinct trigrams (ASCII lowered), and how many names hold each. */
+  const expected = (names: string[]) => {
+    const rows: Array<{ trigram: string; name: string }> = [];
+    for (const name of names) {
+      const chars = Array.from(name.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+      const grams = new Set<string>();
+      for (let i = 0; i + 3 <= chars.length; i++) grams.add(chars.slice(i, i + 3).join(''));
+      for (const trigram of grams) rows.push({ trigram, name });
+    }
+    const counts = new Map<string, number>();
+    for (const r of rows) counts.set(r.trigram, (counts.get(r.trigram) ?? 0) + 1);
+    // By UTF-8 bytes, as SQLite's BINARY collation orders text.
+    const byText = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    return {
+      rows: rows.sort((a, b) => byText(a.trigram, b.trigram) || byText(a.name, b.name)),
+      counts: [...counts].map(([trigram, n]) => ({ trigram, n })).sort((a, b) => byText(a.trigram, b.trigram)),
+    };
+  };
+
+  it('follows names written behind the registry (inserted, renamed, deleted), and was filled for names stored before it', async () => {
+    const opened = openDatabase(join(dir, 'trigrams.db'));
+    try {
+      const { raw } = opened;
+      const stored = async () => ({
+        rows: await raw.all<{ trigram: string; name: string }>('SELECT trigram, name FROM server_trigrams ORDER BY trigram, name'),
+        counts: await raw.all<{ trigram: string; n: number }>('SELECT trigram, n FROM server_trigram_counts ORDER BY trigram'),
+      });
+      const names = ['io.github.Acme/AbcAbc', 'io.github.acme/ab', 'io.github.acme/x\u00e9\u{1F600}y', 'io.github.acme/xyzxyz'];
+      for (const name of names) await raw.run('INSERT INTO servers (name, namespace, owner, created_at) VALUES (?, ?, ?, ?)', [name, name.split('/')[0], 'acme', at]);
+      expect(await stored()).toEqual(expected(names));
+      await raw.run('UPDATE servers SET name = ? WHERE name = ?', ['io.github.acme/zzz', 'io.github.Acme/AbcAbc']);
+      expect(await stored()).toEqual(expected([...names.slice(1), 'io.github.acme/zzz']));
+      await raw.run('DELETE FROM servers WHERE name IN (?, ?)', ['io.github.acme/zzz', 'io.github.acme/xyzxyz']);
+      expect(await stored()).toEqual(expected(names.slice(1, 3)));
+      expect((await readServerPage(opened.db, 'ACME/X\u00e9', undefined, 10)).map((r) => r.name)).toEqual(['io.github.acme/x\u00e9\u{1F600}y']);
+      // The migration's own filling of the index, run again over what is stored, gives the same rows.
+      await raw.run('DELETE FROM server_trigrams');
+      await raw.run('DELETE FROM server_trigram_counts');
+      const migration = readFileSync(fileURLToPath(new URL('../../../migrations/0008_server_search.sql', import.meta.url)), 'utf8').split('--> statement-breakpoint');
+      for (const statement of migration.slice(-2)) await raw.run(statement);
+      expect(await stored()).toEqual(expected(names.slice(1, 3)));
+    } finally {
+      opened.close();
+    }
   });
 });

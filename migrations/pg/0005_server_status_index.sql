@@ -1,0 +1,1 @@
+CREATE INDEX "versions_server_status_idx" ON "versions" USING btree ("server","status","version");
