@@ -293,3 +293,58 @@ describe('when a version is revoked while a page of servers is read', () => {
     }
   });
 });
+
+describe('when real server.json documents are published into Sigil and read back through v0.1', () => {
+  it('serves each one unchanged as the server part, valid for the official ServerResponse schema', async () => {
+    // The official registry's seed documents (vendored with its licence) and one with every field
+    // of the schema, each with one read-only tool of its own (so one approval makes it approved).
+    const seed = JSON.parse(readFileSync(new URL('../../../packages/manifest/test-vectors/official/seed.json', import.meta.url), 'utf8')) as Array<Record<string, unknown>>;
+    const everyField = {
+      $schema: 'https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json',
+      name: 'io.github.Probe-Org/Every-Field',
+      title: 'Every field',
+      description: '😀'.repeat(100),
+      version: '2.0.0-rc.1',
+      websiteUrl: 'https://[2001:db8::1]:8443/docs?x=1#top',
+      repository: { url: 'ssh://git@github.com/probe-org/every-field', source: '', id: '42', subfolder: 'src' },
+      icons: [{ src: 'https://example.com/icon.svg', mimeType: 'image/svg+xml', sizes: ['any'], theme: 'dark' }],
+      packages: [
+        {
+          registryType: '',
+          identifier: '',
+          transport: { type: 'streamable-http', url: 'http://localhost:{port}/mcp', headers: [{ name: '', value: '{v}', variables: { v: { choices: ['a'] } } }] },
+          runtimeArguments: [{ type: 'named', name: '' }, { type: 'positional', value: 'x', isRepeated: true }],
+          environmentVariables: [{ name: '', format: 'filepath' }],
+        },
+      ],
+      remotes: [{ type: 'sse', url: 'https://api.example.com/{tenant}/sse', variables: { tenant: { isRequired: true } } }],
+      _meta: { 'io.modelcontextprotocol.registry/publisher-provided': { ok: [1, null, { deep: true }] } },
+    };
+    const docs = [...seed, everyField];
+    const namespaces = [...new Set(docs.map((d) => String(d.name).split('/')[0]!.toLowerCase()))];
+    const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+    const publisher = (await createToken(deps, admin, { principal: 'seed-ci', role: 'publisher', namespaces })).token;
+    const carol = (await createToken(deps, admin, { principal: 'carol', role: 'security' })).token;
+    const publisherKey = generateKeyPair();
+    const carolKey = generateKeyPair();
+    const send = (path: string, token: string, body: unknown, method = 'POST') =>
+      app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const ns of namespaces) expect((await send(`/v1/allowlist/${ns}`, ADMIN, { signers: [{ publicKey: publisherKey.publicKeyPem }] }, 'PUT')).status).toBe(200);
+    expect((await send('/v1/reviewers', ADMIN, { principal: 'carol', publicKey: carolKey.publicKeyPem })).status).toBe(201);
+    for (const [i, doc] of docs.entries()) {
+      expect(serverResponse({ server: doc }), `${String(doc.name)}: ${JSON.stringify(serverResponse.errors)}`).toBe(true);
+      const tool = { name: `seed_lookup_${i}`, description: 'Looks a record up by its id and returns it.', inputSchema: { type: 'object', properties: { id: { type: 'string' } } }, annotations: { readOnlyHint: true } };
+      const manifest = { ...doc, tools: [tool] } as unknown as ReturnType<typeof weatherManifest>;
+      const published = await send('/v1/publish', publisher, { manifest, bundle: await signManifestStatement(manifest, createSigner({ privateKey: publisherKey.privateKeyPem })) });
+      const body = (await published.json()) as { risk: 'low' | 'high'; code?: string; detail?: string };
+      expect(published.status, `${String(doc.name)}@${String(doc.version)}: ${body.code} ${body.detail}`).toBe(201);
+      const statement = { name: manifest.name, version: manifest.version, digest: manifestDigest(manifest) };
+      const approval = await signApprovalStatement(statement, { decision: 'approved', reviewer: 'carol', risk: body.risk }, createSigner({ privateKey: carolKey.privateKeyPem }));
+      expect((await send(`/v1/servers/${manifest.name}/versions/${manifest.version}/approvals`, carol, { bundle: approval })).status).toBe(201);
+      const read = await get(`/v0.1/servers/${encodeURIComponent(manifest.name)}/versions/${manifest.version}`);
+      expect(read.status).toBe(200);
+      expect(serverResponse(read.body), JSON.stringify(serverResponse.errors)).toBe(true);
+      expect(read.body.server).toEqual(doc);
+    }
+  });
+});
