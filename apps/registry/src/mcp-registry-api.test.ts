@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Db, openStore, type Store } from '@sigil/db';
-import { manifestDigest } from '@sigil/manifest';
+import { checkManifestValue, manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { createTestStore, manyTools, type TestStore, weatherManifest } from '@sigil/testing';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -296,7 +296,7 @@ describe('when a version is revoked while a page of servers is read', () => {
 
 describe('when real server.json documents are published into Sigil and read back through v0.1', () => {
   it('serves each one unchanged as the server part, valid for the official ServerResponse schema', async () => {
-    // The official registry's seed documents (vendored with its licence) and one with every field
+    // The official registry's seed documents (vendored with its licence), real ones, and one with every field
     // of the schema, each with one read-only tool of its own (so one approval makes it approved).
     const seed = JSON.parse(readFileSync(new URL('../../../packages/manifest/test-vectors/official/seed.json', import.meta.url), 'utf8')) as Array<Record<string, unknown>>;
     const everyField = {
@@ -320,7 +320,12 @@ describe('when real server.json documents are published into Sigil and read back
       remotes: [{ type: 'sse', url: 'https://api.example.com/{tenant}/sse', variables: { tenant: { isRequired: true } } }],
       _meta: { 'io.modelcontextprotocol.registry/publisher-provided': { ok: [1, null, { deep: true }] } },
     };
-    const docs = [...seed, everyField];
+    // And the real server.json files of MCP server repositories (vendored with their licences) that Sigil accepts as they are.
+    const real = (JSON.parse(readFileSync(new URL('../../../packages/manifest/test-vectors/real-server-json/documents.json', import.meta.url), 'utf8')) as Array<{ document: Record<string, unknown> }>)
+      .map((d) => d.document)
+      .filter((doc) => checkManifestValue({ ...doc, tools: [] }).manifest !== undefined);
+    expect(real.length).toBeGreaterThanOrEqual(8);
+    const docs = [...seed, ...real, everyField];
     const namespaces = [...new Set(docs.map((d) => String(d.name).split('/')[0]!.toLowerCase()))];
     const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
     const publisher = (await createToken(deps, admin, { principal: 'seed-ci', role: 'publisher', namespaces })).token;
