@@ -172,6 +172,10 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
       [`/v0.1/servers/${none}/versions`, '/v0.1/servers/{serverName}/versions', 404],
       [`/v0.1/servers/${none}/versions/latest`, '/v0.1/servers/{serverName}/versions/{version}', 404],
       ['/v0.1/servers?updated_since=yesterday', '/v0.1/servers', 422],
+      // A cursor this registry did not give is refused, never read as the end of the list.
+      ['/v0.1/servers?cursor=bogus', '/v0.1/servers', 422],
+      [`/v0.1/servers?cursor=${Buffer.from(`${NAME}\nx`).toString('base64url')}`, '/v0.1/servers', 422],
+      [`/v0.1/servers?cursor=${Buffer.from('not a name\n0').toString('base64url')}`, '/v0.1/servers', 422],
       [`/v0.1/servers/${encodeURIComponent('not a name')}/versions`, '/v0.1/servers/{serverName}/versions', 422],
       [`/v0.1/servers/${ENCODED}/versions/v1.0.0`, '/v0.1/servers/{serverName}/versions/{version}', 422],
     ];
@@ -195,6 +199,20 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
         expect(typeof r.body.code, path).toBe('string');
       }
     }
+  });
+
+  it('refuses a listing cursor it did not give, on /v1/servers too, and follows the ones it gave', async () => {
+    for (const cursor of ['bogus', '%%%', Buffer.from('io.github.acme/weather\n3').toString('base64url')]) {
+      const r = await get(`/v1/servers?cursor=${encodeURIComponent(cursor)}`);
+      expect([cursor, r.status, r.body.code]).toEqual([cursor, 422, 'REQUEST_INVALID']);
+    }
+    const first = await get('/v1/servers?limit=1');
+    expect(first.status).toBe(200);
+    const next = first.body.next as string | null;
+    if (next) expect((await get(`/v1/servers?limit=1&cursor=${next}`)).status).toBe(200);
+    const page = await get('/v0.1/servers?limit=1');
+    const cursor = (page.body.metadata as { nextCursor?: string }).nextCursor!;
+    expect((await get(`/v0.1/servers?limit=1&cursor=${cursor}`)).status).toBe(200);
   });
 
   it('sends CORS headers for any origin, and answers the preflight', async () => {

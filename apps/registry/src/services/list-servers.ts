@@ -1,9 +1,10 @@
 import { readServerPage } from '@sigil/db';
 import type { Deps } from '../deps.js';
+import { decodeCursor } from './cursor.js';
 
 /** A page of servers by name, with their latest version and its status; `next` continues. */
 export async function listServers(deps: Deps, search: string | undefined, cursor: string | undefined, limit: number) {
-  const after = cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
+  const after = cursor ? decodeCursor(cursor, false).name : undefined;
   const rows = await readServerPage(deps.db, search, after, limit + 1);
   const page = rows.slice(0, limit);
   return {

@@ -2,6 +2,7 @@ import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readAppro
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { decodeCursor } from './cursor.js';
 
 /** The `_meta` key under which Sigil's own facts about a version travel in the v0.1 API. */
 export const SIGIL_META_KEY = 'dev.sigil.registry/verification';
@@ -116,7 +117,8 @@ async function listPage(
 ): Promise<McpServerList> {
   const out: McpServerResponse[] = [];
   // The cursor is `<server name>\n<versions of it already served>`, so a page may end inside a server.
-  const [resumeName, resumeSkip] = q.cursor ? Buffer.from(q.cursor, 'base64url').toString('utf8').split('\n') : [];
+  const resume = q.cursor === undefined ? undefined : decodeCursor(q.cursor, true);
+  const resumeName = resume?.name;
   let next: string | undefined;
   const choose = (versions: Array<{ id: number; version: string }>) => (q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version));
   // The rows and approval digests of the versions a round will serve, read together (two
@@ -142,7 +144,7 @@ async function listPage(
     return true;
   };
   let after = resumeName;
-  if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), Number(resumeSkip) || 0))) return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
+  if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), resume!.skip))) return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
   // Servers without an approved version are skipped, so read pages of servers (each with its
   // approved versions, one statement a page) until the page fills: as many as the page could
   // use first, more each round after.
