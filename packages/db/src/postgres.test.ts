@@ -18,6 +18,7 @@ import {
   readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
+  readTokenAndVersionText,
   readVersion,
   readVersionWithApprovalDigests,
   readVersionWithApprovals,
@@ -232,6 +233,7 @@ describe('PostgreSQL', () => {
       for (const [hash, name, version] of [['sha256:pipe', names[3]!, '1.0.0'], ['sha256:pipe', names[4]!, '1.0.0'], ['sha256:pipe', names[30]!, '1.0.0'], ['sha256:nobody', names[3]!, '1.0.0']] as const) {
         const pipelinedRead = await readTokenAndVersion(o.db, hash, name, version);
         expect(pipelinedRead).toEqual(await o.db.transaction(() => readTokenAndVersion(o.db, hash, name, version)));
+        expect(await readTokenAndVersionText(o.db, hash, name, version)).toEqual(await o.db.transaction(() => readTokenAndVersionText(o.db, hash, name, version)));
         expect(await readTokenAndSummaries(o.db, hash, name)).toEqual(await o.db.transaction(() => readTokenAndSummaries(o.db, hash, name)));
         expect(await readTokenAndApproved(o.db, hash, name)).toEqual(await o.db.transaction(() => readTokenAndApproved(o.db, hash, name)));
       }
@@ -246,15 +248,27 @@ describe('PostgreSQL', () => {
       const questions: Array<[string, string, string]> = [];
       for (let i = 0; i < 70; i++) questions.push([i % 3 ? 'sha256:pipe' : 'sha256:nobody', names[i % 25]!, i % 7 ? '1.0.0' : '2.0.0']);
       questions.push(['sha256:pipe', odd, '1.0.0'], ['sha256:pipe', names[3]!, '1.0.0'], ['sha256:pipe', names[3]!, '1.0.0']);
-      const batched = await Promise.all(questions.map(([hash, name, version]) => readTokenAndVersion(o.db, hash, name, version)));
+      const batched = await Promise.all(questions.map(([hash, name, version]) => readTokenAndVersionText(o.db, hash, name, version)));
       const alone = await o.db.transaction(async () => {
         const each = [];
-        for (const [hash, name, version] of questions) each.push(await readTokenAndVersion(o.db, hash, name, version));
+        for (const [hash, name, version] of questions) each.push(await readTokenAndVersionText(o.db, hash, name, version));
         return each;
       });
       expect(batched).toEqual(alone);
-      expect(batched.slice(-3).map((r) => [r.token?.principal, r.found?.row.server, r.found?.approvals.length])).toEqual([['host', odd, 0], ['host', names[3], 2], ['host', names[3], 2]]);
+      // The record's text parses as the stored row says (its approvals oldest first, their bundles as stored).
+      const record = (r: (typeof batched)[number]) => r.found && (JSON.parse(`${r.found.head}${r.found.bundle}${r.found.tail}`) as { name: string; version: string; manifest: unknown; approvals: Array<{ reviewer: string; bundle: unknown }> });
+      expect(batched.slice(-3).map((r) => [r.token?.principal, record(r)?.name, record(r)?.approvals.map((a) => a.reviewer)])).toEqual([['host', odd, []], ['host', names[3], ['bob', 'alice']], ['host', names[3], ['bob', 'alice']]]);
+      expect([record(batched.at(-1)!)?.manifest, record(batched.at(-1)!)?.approvals[0]?.bundle]).toEqual([{ tools: [{ name: 't' }] }, { b: '"x"' }]);
       expect(batched.filter((r) => r.found).length).toBeGreaterThan(20);
+      // The server escapes the record's strings as JSON.stringify does: quotes, backslashes, control characters as \u00xx, the rest as it is.
+      const nasty = 'a "q" \\ b\nl\tt\r\b\f \u0001\u001f\u007f é ✓ 😀 \u2028 </script>';
+      const rejected = await publish(o, 'io.github.acme/nasty');
+      await o.db.transaction(async (tx) => {
+        await appendAudit(tx, { actor: 'alice', action: 'version.reject', subject: 'io.github.acme/nasty@1.0.0' });
+        await setVersionStatus(tx, rejected.id, { status: 'rejected', rejectionReason: nasty, rejectedBy: 'ali\u00e7e', rejectedAt: at });
+      });
+      const text = (await readTokenAndVersionText(o.db, 'sha256:pipe', 'io.github.acme/nasty', '1.0.0')).found!;
+      expect(text.tail).toBe(`,"approvals":[],"rejection":${JSON.stringify({ reason: nasty, by: 'ali\u00e7e', at })}}`);
       // Inside a transaction a read through the database sees the transaction's own rows (its connection, not a pipeline).
       await o.db.transaction(async () => {
         await publish(o, 'io.github.acme/in-tx');

@@ -48,6 +48,12 @@ const TRIGRAM_NAMES = `SELECT t.name AS name FROM server_trigrams t
 
 /** `x` as JSON text, escaped as JSON.stringify escapes a string (SQLite's json_quote, the same for every valid text). */
 const q = (x: string) => `json_quote(${x})`;
+/**
+ * The same on PostgreSQL: to_json of a text escapes `"`, `\`, \b \f \n \r \t and the other
+ * control characters as \u00xx (lower-case hex), as JSON.stringify does, and passes everything
+ * else as it is (a text there holds no NUL and no lone surrogate).
+ */
+const pq = (x: string) => `to_json(${x}::text)::text`;
 /** The record's text columns are all text (the nullable ones text or null): else the record is read as usual (a row written behind the registry's back). */
 const TEXT_RECORD = [
   ...['server', 'version', 'digest', 'tools_digest', 'manifest', 'bundle', 'signer_kind', 'signer_fingerprint', 'publisher', 'status', 'risk', 'published_at'].map((c) => `typeof(v.${c}) = 'text'`),
@@ -59,18 +65,27 @@ const TEXT_RECORD = [
  * string, not twenty-one columns each set into an array and escaped again in JavaScript.
  * `<> ''` is JavaScript's truthiness of a text or null.
  */
-const RECORD_HEAD = `CASE WHEN ${TEXT_RECORD} THEN concat('{"name":', ${q('v.server')}, ',"version":', ${q('v.version')}, ',"digest":', ${q('v.digest')}, ',"toolsDigest":', ${q('v.tools_digest')},
+const recordHead = (q: (x: string) => string) => `concat('{"name":', ${q('v.server')}, ',"version":', ${q('v.version')}, ',"digest":', ${q('v.digest')}, ',"toolsDigest":', ${q('v.tools_digest')},
   ',"manifest":', v.manifest, ',"status":', ${q('v.status')}, ',"risk":', ${q('v.risk')}, ',"publisher":', ${q('v.publisher')}, ',"signer":{"kind":', ${q('v.signer_kind')},
   ',"keyFingerprint":', ${q('v.signer_fingerprint')}, CASE WHEN v.signer_identity <> '' THEN concat(',"identity":', ${q('v.signer_identity')}) ELSE '' END,
-  '},"publishedAt":', ${q('v.published_at')}, ',"bundle":') END`;
+  '},"publishedAt":', ${q('v.published_at')}, ',"bundle":')`;
+const RECORD_HEAD = `CASE WHEN ${TEXT_RECORD} THEN ${recordHead(q)} END`;
 /** What comes between the bundle and the approvals (the provenance), and after the approvals (rejection, revocation, the closing brace). */
 const RECORD_BEFORE_APPROVALS = `CASE WHEN v.provenance <> '' THEN concat(',"provenance":', v.provenance) ELSE '' END`;
-const RECORD_END = `concat(
+const recordEnd = (q: (x: string) => string) => `concat(
   CASE WHEN v.rejected_at <> '' THEN concat(',"rejection":{"reason":', ${q("coalesce(v.rejection_reason, '')")}, ',"by":', ${q("coalesce(v.rejected_by, '')")}, ',"at":', ${q('v.rejected_at')}, '}') ELSE '' END,
   CASE WHEN v.revoked_at <> '' THEN concat(',"revocation":{"reason":', ${q("coalesce(v.revocation_reason, '')")}, ',"by":', ${q("coalesce(v.revoked_by, '')")}, ',"at":', ${q('v.revoked_at')}, '}') ELSE '' END, '}')`;
+const RECORD_END = recordEnd(q);
+const approvalText = (q: (x: string) => string) => `concat('{"digest":', ${q('a.digest')}, ',"reviewer":', ${q('a.reviewer')}, ',"bundle":', a.bundle, ',"createdAt":', ${q('a.created_at')}, '}')`;
 /** One approval of a record as JSON text (null when a column is not text: the record is then read as usual). */
 const APPROVAL_TEXT = `CASE WHEN typeof(a.digest) = 'text' AND typeof(a.reviewer) = 'text' AND typeof(a.bundle) = 'text' AND typeof(a.created_at) = 'text'
-  THEN concat('{"digest":', ${q('a.digest')}, ',"reviewer":', ${q('a.reviewer')}, ',"bundle":', a.bundle, ',"createdAt":', ${q('a.created_at')}, '}') END`;
+  THEN ${approvalText(q)} END`;
+/**
+ * The record text of one GET version on PostgreSQL, as SQLite's tokenAndVersionText: its columns
+ * are typed text there, so no check of their types; an approval's text is null only when no
+ * approval is stored (a.id null).
+ */
+const PG_RECORD_TEXT = `v.id, v.bundle, ${recordHead(pq)}, ${RECORD_BEFORE_APPROVALS}, ${recordEnd(pq)}, a.id, CASE WHEN a.id IS NOT NULL THEN ${approvalText(pq)} END`;
 
 function prepare(sqlite: Database.Database) {
   return {
@@ -201,15 +216,27 @@ const PG = {
     // Read as text on a pipelined connection: the ids as numbers.
     numbers: [6, 27],
   },
+  // SQLite's tokenAndVersionText: the token's six columns, the version's id and stored bundle,
+  // the record's JSON text before the bundle, before the approvals and after them, then one
+  // approval's id and text per row (sorted by id after), made by the server in one pass: no
+  // twenty-one columns each made a string, set into an array and escaped again in JavaScript.
+  tokenAndVersionText: {
+    name: 'sigil_read_token_and_version_text',
+    text: `SELECT ${T_AUTH_COLUMNS}, ${PG_RECORD_TEXT}
+      FROM (SELECT) AS one LEFT JOIN tokens t ON t.secret_hash = $1 LEFT JOIN versions v ON v.server = $2 AND v.version = $3 LEFT JOIN approvals a ON a.version_id = v.id`,
+    rowMode: 'array',
+    pipelined: true,
+    numbers: [6, 11],
+  },
   // The same for the GET versions of one turn of the event loop, in one statement: one row per
   // distinct (token, version) asked and approval (the ordinal of its question first, then the
-  // columns above); read by readTokenAndVersion through batchedTokenAndVersion.
+  // columns above); read by readTokenAndVersionText through batchedTokenAndVersion.
   tokenAndVersionBatch: {
-    name: 'sigil_read_token_and_version_batch',
-    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${V_VERSION_COLUMNS}, a.id, a.digest, a.reviewer, a.bundle, a.created_at
+    name: 'sigil_read_token_and_version_text_batch',
+    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${PG_RECORD_TEXT}
       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(secret_hash, server, version, i)
       LEFT JOIN tokens t ON t.secret_hash = q.secret_hash LEFT JOIN versions v ON v.server = q.server AND v.version = q.version LEFT JOIN approvals a ON a.version_id = v.id`,
-    numbers: [0, 7, 28],
+    numbers: [0, 7, 12],
   },
   // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
   tokenAndSummaries: {
@@ -362,11 +389,7 @@ export function readTokenAndVersion(db: Executor, secretHash: string, server: st
       const found = await q.select({ digest: approvals.digest, reviewer: approvals.reviewer, bundle: approvals.bundle, createdAt: approvals.createdAt }).from(approvals).where(eq(approvals.versionId, row.id)).orderBy(asc(approvals.id));
       return { token, found: { row, approvals: found } };
     },
-    async () => {
-      const client = (db as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
-      if (!client) return tokenAndVersionOf(await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version]));
-      return batchedTokenAndVersion(client, secretHash, server, version);
-    },
+    async () => tokenAndVersionOf(await readPg<unknown[]>(db, PG.tokenAndVersion, [secretHash, server, version])),
   );
 }
 
@@ -380,34 +403,47 @@ export interface VersionText {
   tail: string;
 }
 
+/** {@link readTokenAndVersionText}'s answer. */
+export interface TokenAndVersionText {
+  token: TokenAuthRow | undefined;
+  found: VersionText | null | undefined;
+}
+
 /**
- * {@link readTokenAndVersion} with the version as JSON text, on SQLite only (undefined elsewhere):
- * one statement, whose record SQLite writes as the registry's versionJson does (a test holds the
- * two together). `found` is undefined when no such version is stored, null when a stored column
- * is not text (written behind the registry's back: read it as usual then, so it is served as
- * JSON.stringify writes it).
+ * {@link readTokenAndVersion} with the version as JSON text: one statement, whose record the
+ * database writes as the registry's versionJson does (a test holds the two together, on both
+ * dialects). `found` is undefined when no such version is stored, null when a stored column is
+ * not text (SQLite only, a row written behind the registry's back: read it as usual then, so it
+ * is served as JSON.stringify writes it). On PostgreSQL the GET versions of one turn of the event
+ * loop are one statement on a pipelined connection (batchedTokenAndVersion).
  */
-export function readTokenAndVersionText(db: Executor, secretHash: string, server: string, version: string): Promise<{ token: TokenAuthRow | undefined; found: VersionText | null | undefined }> | undefined {
-  if (db.dialect !== 'sqlite') return undefined;
-  const named = (rows: unknown[][]) => {
-    const r = rows[0]!;
-    const token = tokenAuthRow(r);
-    if (r[6] === null) return { token, found: undefined };
-    if (r[8] === null) return { token, found: null };
-    if (rows.length > 1) rows.sort((x, y) => (x[11] as number) - (y[11] as number));
-    let approvalsText = '';
-    for (const a of rows) {
-      if (a[11] === null) continue;
-      if (a[12] === null) return { token, found: null };
-      approvalsText += approvalsText === '' ? a[12] : `,${a[12] as string}`;
-    }
-    return { token, found: { head: r[8] as string, bundle: r[7] as string, tail: `${r[9] as string},"approvals":[${approvalsText}]${r[10] as string}` } };
-  };
+export function readTokenAndVersionText(db: Executor, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
   return read(
     db,
-    (s) => named(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
-    () => Promise.reject(new Error('SQLite only')),
+    (s) => tokenAndVersionTextOf(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
+    () => Promise.reject(new Error('unreachable: PostgreSQL reads through its statement')),
+    async () => {
+      const client = (db as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
+      if (!client) return tokenAndVersionTextOf(await readPg<unknown[]>(db, PG.tokenAndVersionText, [secretHash, server, version]));
+      return batchedTokenAndVersion(client, secretHash, server, version);
+    },
   );
+}
+
+/** The rows of either dialect's tokenAndVersionText statement, named: the first carries the token and the version's text. */
+function tokenAndVersionTextOf(rows: unknown[][]): TokenAndVersionText {
+  const r = rows[0]!;
+  const token = tokenAuthRow(r);
+  if (r[6] === null) return { token, found: undefined };
+  if (r[8] === null) return { token, found: null };
+  if (rows.length > 1) rows.sort((x, y) => (x[11] as number) - (y[11] as number));
+  let approvalsText = '';
+  for (const a of rows) {
+    if (a[11] === null) continue;
+    if (a[12] === null) return { token, found: null };
+    approvalsText += approvalsText === '' ? a[12] : `,${a[12] as string}`;
+  }
+  return { token, found: { head: r[8] as string, bundle: r[7] as string, tail: `${r[9] as string},"approvals":[${approvalsText}]${r[10] as string}` } };
 }
 
 /** The rows of either dialect's tokenAndVersion statement, named: the first carries the token and the version. */
@@ -428,12 +464,12 @@ const BATCH_MOST = 64;
 interface Batch {
   client: PgQueryable;
   /** The questions, in order, by their key; each with the resolvers of everyone who asked it. */
-  asked: Map<string, { values: [string, string, string]; waiting: Array<{ resolve: (read: TokenAndVersion) => void; reject: (e: unknown) => void }> }>;
+  asked: Map<string, { values: [string, string, string]; waiting: Array<{ resolve: (read: TokenAndVersionText) => void; reject: (e: unknown) => void }> }>;
 }
 let open: Batch | undefined;
 
 /**
- * {@link PG}'s tokenAndVersion for every GET version of this turn of the event loop in one
+ * {@link PG}'s tokenAndVersionText for every GET version of this turn of the event loop in one
  * statement (tokenAndVersionBatch), sent at its end (setImmediate) on the pipelined connection
  * of the turn: the server starts one executor and answers one Sync for the batch instead of one
  * per read, and the driver handles one query. The same question asked twice in the turn (same
@@ -441,7 +477,7 @@ let open: Batch | undefined;
  * change it); every question is read after it was asked (nothing is kept from one turn to the
  * next). A failed statement fails every read of it.
  */
-function batchedTokenAndVersion(client: PgQueryable, secretHash: string, server: string, version: string): Promise<TokenAndVersion> {
+function batchedTokenAndVersion(client: PgQueryable, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
   if (!open || open.client !== client || open.asked.size >= BATCH_MOST) {
     const batch: Batch = { client, asked: new Map() };
     open = batch;
@@ -467,7 +503,7 @@ function sendBatch(batch: Batch): void {
       const of: unknown[][][] = questions.map(() => []);
       for (const row of typedRows(rows, PG.tokenAndVersionBatch.numbers)) of[(row[0] as number) - 1]!.push(row.slice(1));
       questions.forEach((q, i) => {
-        const read = tokenAndVersionOf(of[i]!);
+        const read = tokenAndVersionTextOf(of[i]!);
         for (const w of q.waiting) w.resolve(read);
       });
     },

@@ -2,7 +2,6 @@ import {
   approvalsOf,
   readApprovals,
   readTokenAndSummaries,
-  readTokenAndVersion,
   readTokenAndVersionText,
   readVersionSummaries,
   readVersionWithApprovals,
@@ -76,35 +75,24 @@ export async function getVersionBytes(deps: Deps, name: string, version: string)
 /**
  * An authenticated GET version in one read: `lookup` is the token lookup for `authenticate`,
  * which reads `name@version` (and its approvals) in the same statement as the token (one round
- * trip on PostgreSQL; on SQLite the record comes as its JSON text, written by SQLite as
- * {@link versionJson} writes it); `bytes()` then answers {@link getVersionBytes} from that read,
+ * trip on PostgreSQL), the record as its JSON text, written by the database as
+ * {@link versionJson} writes it; `bytes()` then answers {@link getVersionBytes} from that read,
  * or reads the version now when no token was looked up (an anonymous read) or a stored column was
  * not text.
  */
 export function versionWithToken(deps: Deps, name: string, version: string): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; bytes: () => Promise<Buffer> } {
-  let read: { found: VersionWithApprovals | undefined } | undefined;
   let text: { found: VersionText | null | undefined } | undefined;
   return {
     lookup: async (secretHash) => {
-      const asText = readTokenAndVersionText(deps.db, secretHash, name, version);
-      if (asText) {
-        const both = await asText;
-        text = both;
-        return both.token;
-      }
-      const both = await readTokenAndVersion(deps.db, secretHash, name, version);
-      read = both;
+      const both = await readTokenAndVersionText(deps.db, secretHash, name, version);
+      text = both;
       return both.token;
     },
     bytes: async () => {
-      if (text) {
-        if (text.found === undefined) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
-        // A stored column that is not text: read as usual, so it is served as JSON.stringify writes it.
-        return text.found ? textBytes(deps, name, version, text.found) : getVersionBytes(deps, name, version);
-      }
-      if (!read) return getVersionBytes(deps, name, version);
-      if (!read.found) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
-      return answerOf(deps, read.found);
+      if (!text) return getVersionBytes(deps, name, version);
+      if (text.found === undefined) throw new ServiceError('NOT_FOUND', `no version ${name}@${version}`);
+      // A stored column that is not text: read as usual, so it is served as JSON.stringify writes it.
+      return text.found ? answerOf(deps, name, version, text.found) : getVersionBytes(deps, name, version);
     },
   };
 }
@@ -126,17 +114,17 @@ function spliced(head: string, bundle: Buffer, tail: string): Buffer {
 }
 
 /** The bytes last made from a read (see {@link answerOf}). */
-let lastAnswer: { deps: Deps; found: VersionWithApprovals; bytes: Promise<Buffer> } | undefined;
+let lastAnswer: { deps: Deps; found: VersionText; bytes: Promise<Buffer> } | undefined;
 
 /**
- * {@link versionBytes} of one read. On PostgreSQL the requests that asked the same question in
- * one turn of the event loop share one read (readTokenAndVersion: one object for all of them), so
+ * {@link textBytes} of one read. On PostgreSQL the requests that asked the same question in one
+ * turn of the event loop share one read (readTokenAndVersionText: one object for all of them), so
  * they share its bytes too: made once for the first and handed to the others. Only the same read
  * object matches: a request never gets bytes made from any read but its own.
  */
-function answerOf(deps: Deps, found: VersionWithApprovals): Promise<Buffer> {
+function answerOf(deps: Deps, name: string, version: string, found: VersionText): Promise<Buffer> {
   if (lastAnswer?.found === found && lastAnswer.deps === deps) return lastAnswer.bytes;
-  const bytes = versionBytes(deps, found.row, found.approvals);
+  const bytes = textBytes(deps, name, version, found);
   lastAnswer = { deps, found, bytes };
   return bytes;
 }
