@@ -78,7 +78,8 @@ async function world(n) {
       publisher: 'acme-ci', signer: { kind: 'certificate', keyFingerprint: publisherKeys.fingerprint, identity }, publishedAt: now.toISOString(),
       bundle, approvals: [{ digest: approvalDigest, reviewer: 'alice', bundle: approval, createdAt: now.toISOString() }],
     };
-    writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(digest)}.json`), JSON.stringify(record), { mode: 0o600 });
+    // As HostTrustStore stores a verified record: its canonical JSON.
+    writeFileSync(join(dir, '.sigil-cache', 'records', `${digestHex(digest)}.json`), canonicalJson(record), { mode: 0o600 });
     servers[manifest.name] = { version: '1.0.0', digest, toolsDigest: record.toolsDigest, signer: identity, approvals: [approvalDigest] };
     entries.push({ ref: `${manifest.name}@1.0.0`, status: 'approved', digest, risk: 'low', approvals: [approvalDigest] });
   }

@@ -134,3 +134,35 @@ export function manifestDigests(manifest: Manifest): ManifestDigests {
   const toolsDigest = sha256(canonicalJson(tools.map((text) => sha256(text)).sort()));
   return { digest: sha256(serialise(manifest, new Set(), `[${tools.join(',')}]`)), toolsDigest };
 }
+
+/** Where one tool of a canonical tools array ends and the next begins: a tool's first key (sorted) is one of these. */
+const NEXT_TOOL = /\},\{"(?=_meta"|annotations"|description"|inputSchema")/;
+
+/**
+ * {@link manifestDigests} of a manifest stored as its RFC 8785 canonical JSON `text`, hashed as it
+ * is instead of serialised again, when they are the digests the caller already trusts (`pinned`:
+ * a lockfile's pins); otherwise undefined, and the caller parses the manifest and computes both
+ * digests from it. Why the bytes can be trusted: the pinned digest is the SHA-256 of the pinned
+ * manifest's canonical text, and SHA-256 is collision resistant, so a text with that SHA-256 is
+ * that very text and `JSON.parse(text)` is the pinned manifest. The tools array is then cut into
+ * tools where a tool's first key follows `},{`; a cut a schema inside a tool could fool only gives
+ * other pieces, whose tools-set digest is not the pinned one (collision resistance again), so a
+ * tools-set digest equal to the pin is the pinned manifest's own. `toolCount` is the number of
+ * tools of the manifest parsed from `text`.
+ * @example
+ * const stored = canonicalManifestDigests(text, JSON.parse(text).tools.length, { digest: lock.digest, toolsDigest: lock.toolsDigest });
+ */
+export function canonicalManifestDigests(text: string, toolCount: number, pinned: ManifestDigests): ManifestDigests | undefined {
+  if (sha256(text) !== pinned.digest) return undefined;
+  // Canonical key order: "tools" is the last key but "version" (the manifest schema's keys after
+  // it hold strings only); a manifest of other keys only misses the shortcut.
+  const start = text.indexOf(',"tools":[{');
+  const end = text.lastIndexOf('}],"version":"');
+  if (start < 0 || end < start || toolCount < 1) return undefined;
+  const parts = text.slice(start + 10, end + 1).split(NEXT_TOOL);
+  if (parts.length !== toolCount) return undefined;
+  const last = parts.length - 1;
+  const digests = parts.map((part, i) => sha256(`${i === 0 ? '' : '{"'}${part}${i === last ? '' : '}'}`));
+  const toolsDigest = sha256(canonicalJson(digests.sort()));
+  return toolsDigest === pinned.toolsDigest ? { digest: pinned.digest, toolsDigest } : undefined;
+}

@@ -65,14 +65,20 @@ export function checkManifest(input: string | Uint8Array, limits: Limits = LIMIT
  * checked in place, without printing and parsing it again: one walk for the depth, lone
  * surrogates and plainness, the size from its serialisation, then the schema. Anything
  * `JSON.stringify` would change (undefined, NaN, a Date, a class instance) is checked as its
- * serialisation, as before. On success `manifest` is the value itself.
+ * serialisation, as before. On success `manifest` is the value itself. `canonicalText`, when the
+ * caller holds it (a host's stored manifest, checked against its pinned digest): the value's RFC
+ * 8785 canonical JSON, which has the same characters as `JSON.stringify`'s text of it in another
+ * key order (same size, same escapes), so it stands in for that text instead of serialising the
+ * value again.
  */
-export function checkManifestValue(value: unknown, limits: Limits = LIMITS): ManifestCheck {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
+export function checkManifestValue(value: unknown, limits: Limits = LIMITS, canonicalText?: string): ManifestCheck {
+  let text: string | undefined = canonicalText;
+  if (text === undefined) {
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      text = undefined;
+    }
   }
   if (text === undefined) return fail([error('', 'MANIFEST_INVALID', 'the manifest is not a JSON value')]);
   try {

@@ -6,5 +6,5 @@ export { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal, type FetchLimits, type Js
 export { loadPolicy, loadPublisherPolicy, MAX_OFFLINE_FALLBACK_SECONDS, PolicyFile, PublisherPolicyFile, publishersFor, type TrustPolicy } from './policy.js';
 export { HostTrustStore, resolve, type HostTrustStoreOptions, type LockChange, type Resolution, type ResolveOptions } from './store.js';
 export { verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
-export { signerId, verifyVersion, type Expectation, type VerifiedVersion } from './verify-version.js';
+export { recordTexts, signerId, verifyVersion, type Expectation, type RecordTexts, type VerifiedVersion } from './verify-version.js';
 export { fetchServer, newestApproved, type RegistryOptions, type ResolvedServer } from './resolve.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
+import { canonicalJson, compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
 import { VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
@@ -11,7 +11,7 @@ import { readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writ
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
 import { checkStatusFloor, judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 import { withStoreLock } from './store-lock.js';
-import { verifyVersion, type VerifiedVersion } from './verify-version.js';
+import { recordTexts, verifyVersion, type VerifiedVersion } from './verify-version.js';
 
 const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
@@ -324,7 +324,7 @@ export class HostTrustStore {
         } catch (e) {
           throw ResolveError.of(name, 'RESPONSE_INVALID', `the record of ${name}@${entry.version} is not JSON`, undefined, e);
         }
-        const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache);
+        const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache, recordTexts(text, name, entry.toolsDigest));
         if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
         logCheck?.(v, i);
         verified.push(v);
@@ -435,9 +435,22 @@ export class HostTrustStore {
     }
   }
 
+  /**
+   * Stores a verified record as RFC 8785 canonical JSON: its manifest's bytes are then the
+   * canonical text the lock's digest is the SHA-256 of, so a start hashes them as they are
+   * (recordTexts, canonicalManifestDigests) instead of serialising every manifest and bundle
+   * again. Still only a copy: every load verifies it in full. A record canonical JSON cannot
+   * hold (a lone surrogate in a string) is stored as received.
+   */
   private async writeRecordText(digest: Digest, text: string): Promise<void> {
+    let stored = text;
+    try {
+      stored = canonicalJson(JSON.parse(text));
+    } catch {
+      // kept as received: verified the same way, only without the shortcut
+    }
     await mkdir(join(this.cacheDir, 'records'), { recursive: true, mode: STORE_DIR_MODE });
-    await writeTextAtomic(this.recordPath(digest), text, STORE_FILE_MODE);
+    await writeTextAtomic(this.recordPath(digest), stored, STORE_FILE_MODE);
   }
 
   /** A stored record's manifest, only if it still hashes to the digest asked for (for diffs, not trust). */

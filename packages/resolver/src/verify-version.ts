@@ -1,11 +1,14 @@
 import {
+  canonicalManifestDigests,
   checkManifestValue,
   manifestDigests,
+  sha256,
   serverNameProblem,
   versionProblem,
   VersionRecord,
   type Digest,
   type Manifest,
+  type ManifestDigests,
   type StatusEntry,
   type VersionStatus,
 } from '@sigil/manifest';
@@ -70,6 +73,45 @@ function plainNote(note: unknown): boolean {
   return boundedText(note.reason, 0, 4096) && boundedText(note.by, 0, 256) && isTimestamp(note.at);
 }
 
+/**
+ * The texts of a record's manifest, publisher bundle and approval bundles (by index), cut out of
+ * the record's own text when it is canonical JSON (as HostTrustStore stores records): for
+ * {@link verifyVersion}, which hashes them as they are instead of serialising the parsed values
+ * again. They are found by their neighbours, not by a parse, so a cut can be wrong; a wrong one
+ * only loses the shortcut, never changes an outcome: the manifest's text must hash to the lock's
+ * pins, an approval's to the digest the record states for it, and the publisher bundle's text is
+ * used only if it verifies (otherwise the parsed bundle is verified, as without texts).
+ */
+export interface RecordTexts {
+  manifest?: string;
+  bundle?: string;
+  approvals?: ReadonlyArray<string | undefined>;
+  /** The tools-set digest the lock pins, which the manifest's text must also hash to. */
+  toolsDigest?: Digest;
+}
+
+/**
+ * {@link RecordTexts} of the canonical JSON text of `name`'s record (keys sorted: approvals,
+ * bundle, digest, manifest, name, then keys from "p" on); undefined when the text is not laid out
+ * so (a record stored as the registry sent it).
+ */
+export function recordTexts(text: string, name: string, toolsDigest?: Digest): RecordTexts | undefined {
+  if (!text.startsWith('{"approvals":[')) return undefined;
+  const bundleAt = text.indexOf('],"bundle":{');
+  const digestAt = text.indexOf('},"digest":"sha256:', bundleAt);
+  const manifestAt = text.indexOf('","manifest":{', digestAt);
+  const nameAt = text.indexOf(`},"name":${JSON.stringify(name)},"p`, manifestAt);
+  if (bundleAt < 0 || digestAt < 0 || manifestAt < 0 || nameAt < 0) return undefined;
+  const approvals: string[] = [];
+  for (let at = text.indexOf('{"bundle":{', 14); at >= 0 && at < bundleAt; at = text.indexOf('{"bundle":{', at)) {
+    const end = text.indexOf('},"createdAt":"', at);
+    if (end < 0 || end > bundleAt) break;
+    approvals.push(text.slice(at + 10, end + 1));
+    at = end;
+  }
+  return { manifest: text.slice(manifestAt + 13, nameAt + 1), bundle: text.slice(bundleAt + 11, digestAt + 1), approvals, ...(toolsDigest ? { toolsDigest } : {}) };
+}
+
 /** A version every check passed for: safe to run. */
 export interface VerifiedVersion {
   name: string;
@@ -129,6 +171,7 @@ export function proveRecord(
   policy: TrustPolicy,
   expectDigest: Digest | undefined,
   cache?: VerificationCache,
+  texts?: RecordTexts,
 ): { proof: RecordProof; record: VersionRecord } {
   const refuse = (code: ResolveErrorCode, message: string, details?: unknown, cause?: unknown): never => {
     throw ResolveError.of(name, code, message, details, cause);
@@ -146,15 +189,35 @@ export function proveRecord(
     if (!parsed.success) refuse('RESPONSE_INVALID', `the version record is malformed at /${parsed.error.issues[0]?.path.join('/')}: ${parsed.error.issues[0]?.message}`);
     envelope = parsed.data!;
   }
-  const check = checkManifestValue(envelope.manifest);
+  // A record kept as canonical JSON (HostTrustStore stores them so) holds its manifest's canonical
+  // bytes: when they hash to the pin, both digests come from those bytes as they are, and the
+  // manifest checked and used is the one parsed from them. Anything else (a record stored as the
+  // registry sent it, an edited one) is digested from the parsed manifest, as without texts.
+  let canonical: ManifestDigests | undefined;
+  let manifestValue: unknown = envelope.manifest;
+  if (texts?.manifest !== undefined && texts.toolsDigest !== undefined && expectDigest !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(texts.manifest);
+    } catch {
+      parsed = undefined;
+    }
+    const tools = (parsed as { tools?: unknown } | undefined)?.tools;
+    canonical = Array.isArray(tools) ? canonicalManifestDigests(texts.manifest, tools.length, { digest: expectDigest, toolsDigest: texts.toolsDigest }) : undefined;
+    if (canonical) manifestValue = parsed;
+  }
+  const check = checkManifestValue(manifestValue, undefined, canonical ? texts!.manifest : undefined);
   if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
   const manifest = check.manifest!;
+  // checkManifestValue returns the value it checked unless zod rebuilt it: the bytes' digests are
+  // then not the digests of what it returned.
+  if (manifest !== manifestValue) canonical = undefined;
   const record: VersionRecord = { ...envelope, manifest };
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 
   // Both digests once, from the manifest parsed above; the signature check below compares the
   // signed subject with these, not with digests of anything else.
-  const { digest, toolsDigest } = manifestDigests(manifest);
+  const { digest, toolsDigest } = canonical ?? manifestDigests(manifest);
   if (expectDigest !== undefined && digest !== expectDigest) {
     refuse('DIGEST_MISMATCH', `the manifest of ${name}@${version} has digest ${digest}, but the lock pins ${expectDigest}: it changed after it was locked`);
   }
@@ -165,16 +228,34 @@ export function proveRecord(
   let signer: VerifiedSigner;
   try {
     // Refuses (SUBJECT_MISMATCH) unless the signed digests are these.
-    signer = verifyManifestSubject(record.bundle, { name, version, digest, toolsDigest }, publishers!, { cache }).signer;
+    const subject = { name, version, digest, toolsDigest };
+    // The bundle's own bytes in a canonical record: hashed as they are (its digest keys the kept
+    // signature results), parsed and verified from the same bytes. Any bundle that verifies is a
+    // valid publisher signature over this very manifest; if the text cut out does not, the parsed
+    // bundle decides, as without texts.
+    let viaText: VerifiedSigner | undefined;
+    if (canonical && texts?.bundle !== undefined) {
+      try {
+        viaText = verifyManifestSubject(texts.bundle, subject, publishers!, { cache }).signer;
+      } catch {
+        viaText = undefined;
+      }
+    }
+    signer = viaText ?? verifyManifestSubject(record.bundle, subject, publishers!, { cache }).signer;
   } catch (e) {
     return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
   }
   const publisher = signerId(signer);
   const approvals: RecordProof['approvals'] = [];
   const ignored: string[] = [];
-  for (const approval of record.approvals) {
+  record.approvals.forEach((approval, i) => {
+    // An approval's bytes only when they hash to the digest the record states for it: the digest
+    // counted is then that of the very bytes verified, and a bundle stored in another form is
+    // verified as before (from its parsed value, under its canonical digest).
+    const text = canonical ? texts?.approvals?.[i] : undefined;
+    const input = text !== undefined && sha256(text) === approval.digest ? text : approval.bundle;
     try {
-      const verified = verifyApprovalBundle(approval.bundle, { name, version, digest }, policy.reviewers, { cache });
+      const verified = verifyApprovalBundle(input, { name, version, digest }, policy.reviewers, { cache });
       const who = signerId(verified.signer);
       if (verified.predicate.decision !== 'approved') ignored.push(`${who}: decision ${verified.predicate.decision}`);
       else if (verified.signer.keyFingerprint === signer.keyFingerprint || who === publisher) ignored.push(`${who}: the publisher cannot approve its own manifest`);
@@ -182,7 +263,7 @@ export function proveRecord(
     } catch (e) {
       ignored.push(`${approval.reviewer}: ${e instanceof SigningError ? e.code : 'invalid'}`);
     }
-  }
+  });
   const proof: RecordProof = {
     digest,
     toolsDigest,
@@ -240,8 +321,8 @@ export function judgeVersion(name: string, version: string, proof: RecordProof, 
  * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED).
  * The status statement itself (signature, freshness) is checked once per resolution by the caller.
  */
-export function verifyVersion(name: string, version: string, raw: unknown, policy: TrustPolicy, entry: StatusEntry | undefined, expect: Expectation, cache?: VerificationCache): VerifiedVersion {
-  const { proof, record } = proveRecord(name, version, raw, policy, expect.digest, cache);
+export function verifyVersion(name: string, version: string, raw: unknown, policy: TrustPolicy, entry: StatusEntry | undefined, expect: Expectation, cache?: VerificationCache, texts?: RecordTexts): VerifiedVersion {
+  const { proof, record } = proveRecord(name, version, raw, policy, expect.digest, cache, texts);
   return judgeVersion(name, version, proof, record, policy, entry, expect);
 }
 
