@@ -247,13 +247,14 @@ function checkValue(value: unknown, limits: Limits, schema: z.ZodType = Manifest
   }
   const findings: Finding[] = [];
   const parsed = schema.safeParse(value);
-  if (!parsed.success) findings.push(...parsed.error.issues.flatMap(issueFindings));
+  const missingTools = (value as { tools?: unknown }).tools === undefined;
+  if (!parsed.success) findings.push(...parsed.error.issues.flatMap((issue) => issueFindings(issue, missingTools)));
   findings.push(...limitFindings(value as Record<string, unknown>, limits));
   if (strings) findings.push(...stringFindings(value));
   return findings;
 }
 
-function issueFindings(issue: z.core.$ZodIssue): Finding[] {
+function issueFindings(issue: z.core.$ZodIssue, missingTools = false): Finding[] {
   const segments = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
   const path = pointer(segments);
   if (issue.code === 'unrecognized_keys') {
@@ -263,6 +264,10 @@ function issueFindings(issue: z.core.$ZodIssue): Finding[] {
   }
   if (issue.code === 'too_big' && segments.length === 1 && segments[0] === 'tools') {
     return []; // reported by limitFindings with its own code
+  }
+  if (issue.code === 'invalid_type' && segments.length === 1 && segments[0] === 'tools' && missingTools) {
+    // A plain server.json: say what is missing and how to get it, not only the type.
+    return [error(path, 'MANIFEST_INVALID', 'no "tools": a Sigil manifest is a server.json plus the tools the server exposes; `sigil manifest init` writes them from the live server')];
   }
   let code: FindingCode = 'MANIFEST_INVALID';
   const custom = issue.code === 'custom' ? (issue.params as { finding?: FindingCode } | undefined)?.finding : undefined;

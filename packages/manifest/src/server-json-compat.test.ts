@@ -65,6 +65,11 @@ describe('when a server.json is checked by the official schema and by Sigil', ()
       expect(sigil(doc), String(doc.name)).toBe(true);
     }
   });
+  it('says of a plain server.json, without tools, what is missing and how to get it', () => {
+    const check = checkManifestValue({ ...base, name: 'io.github.acme/probe' });
+    expect(check.manifest).toBeUndefined();
+    expect(check.findings).toEqual([{ path: '/tools', rule: 'MANIFEST_INVALID', severity: 'error', message: expect.stringContaining('`sigil manifest init` writes them') }]);
+  });
   it.each(ACCEPTED)('accepts %s, as the official schema does', (_label, doc) => {
     expect(official(doc), JSON.stringify(official.errors)).toBe(true);
     expect(sigil(doc)).toBe(true);
