@@ -22,8 +22,8 @@ const vector = (): Record<string, unknown> => JSON.parse(readFixture('weather-1.
 const tool = (i: number, description = `Tool ${i}.`) => ({ name: `tool_${i}`, description, inputSchema: { type: 'object' } });
 
 /** The tool names a real MCP client sees from the server, listed independently of sigil. */
-async function listToolNames(command: string, args: string[]): Promise<string[]> {
-  const client = new Client({ name: 'test', version: '0.0.0' });
+async function listToolNames(command: string, args: string[], capabilities: Record<string, unknown> = {}): Promise<string[]> {
+  const client = new Client({ name: 'test', version: '0.0.0' }, { capabilities });
   await client.connect(new StdioClientTransport({ command, args, stderr: 'ignore' }));
   try {
     const names: string[] = [];
@@ -50,9 +50,18 @@ describe('sigil manifest init against @modelcontextprotocol/server-everything', 
     expect(run.code).toBe(0);
     const manifest = parseManifest(readFileSync(out));
     expect(manifest.name).toBe('io.github.acme/everything');
-    const live = await listToolNames('npx', ['-y', '@modelcontextprotocol/server-everything']);
-    expect(live.length).toBeGreaterThan(5);
-    expect(manifest.tools.map((t) => t.name).sort()).toEqual([...live].sort());
+    // init introspects as a host declaring every capability: server-everything shows its sampling,
+    // elicitation and roots tools only to such a host, and a bare host a subset of them.
+    // Listed from the installed package, not through npx again: each npx start costs seconds.
+    const installed = [join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
+    const capable = await listToolNames(process.execPath, installed, { roots: { listChanged: true }, sampling: {}, elicitation: { form: {}, url: {} }, tasks: { requests: { sampling: { createMessage: {} }, elicitation: { create: {} } } } });
+    const bare = await listToolNames(process.execPath, installed);
+    expect(bare.length).toBeGreaterThan(5);
+    const pinned = manifest.tools.map((t) => t.name).sort();
+    expect(pinned).toEqual([...capable].sort());
+    expect(pinned).toEqual(expect.arrayContaining(bare));
+    expect(pinned).toEqual(expect.arrayContaining(['get-roots-list', 'trigger-sampling-request', 'trigger-elicitation-request']));
+    expect(bare).not.toContain('trigger-sampling-request');
 
     const check = await runSigil(['manifest', 'check', out]);
     expect(check.code).toBe(0);
@@ -136,6 +145,20 @@ describe('sigil manifest init against a test server', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     // The child gets SIGTERM, then SIGKILL if it lingers; give the kernel a moment to reap it.
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('stops a server started through a launcher that does not pass signals on, and does not wait for it', async () => {
+    // As `npx` starts a package's bin: sigil spawns the launcher, the server is its child, and it
+    // does not exit when its stdin closes. Signalled alone, the launcher left the server running,
+    // holding sigil's pipes: init waited for it (a minute for server-everything under npx).
+    const pidFile = join(dir, 'launched.pid');
+    const launcher = new URL('./fixtures/launcher/npm-like.mjs', import.meta.url).pathname;
+    const run = await runSigil(['manifest', 'init', '--name', 'io.github.acme/configurable', '--version', '1.0.0', '--json', '--', process.execPath, launcher], { env: { TOOL_COUNT: '2', PID_FILE: pidFile }, timeoutMs: 30_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { tools: Array<{ name: string }> }).tools.map((t) => t.name)).toEqual(['tool_0', 'tool_1']);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
     for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     expect(isAlive(pid)).toBe(false);
   });

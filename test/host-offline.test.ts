@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { parseManifest, type Manifest } from '@sigil/manifest';
-import { buildHostWorld, configurableServerPath, repoRoot, runSigil, sigilBin } from '@sigil/testing';
+import { buildHostWorld, configurableServerPath, isAlive, repoRoot, runSigil, sigilBin } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
   pinned = parseManifest(readFileSync(out));
 });
 
-function host(world: { dir: string }, name: string, server: string[], env: Record<string, string> = {}): { client: Client; transport: StdioClientTransport } {
+function host(world: { dir: string }, name: string, server: string[], env: Record<string, string> = {}, capabilities: Record<string, unknown> = {}): { client: Client; transport: StdioClientTransport } {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [sigilBin(), 'run', name, '--offline', '--', process.execPath, ...server],
@@ -32,8 +33,11 @@ function host(world: { dir: string }, name: string, server: string[], env: Recor
     env: { PATH: process.env.PATH ?? '', ...env },
     stderr: 'pipe',
   });
-  return { client: new Client({ name: 'sdk-host', version: '1.0.0' }), transport };
+  return { client: new Client({ name: 'sdk-host', version: '1.0.0' }, { capabilities }), transport };
 }
+
+/** server-everything's tools that it shows only to a host declaring sampling, elicitation, roots or tasks. */
+const CAPABILITY_TOOLS = ['get-roots-list', 'trigger-elicitation-request', 'trigger-elicitation-request-async', 'trigger-sampling-request', 'trigger-sampling-request-async', 'trigger-url-elicitation'];
 
 describe('sigil resolve --offline', () => {
   it('verifies a locked, signed, approved server from the cache', async () => {
@@ -140,12 +144,54 @@ describe('sigil run in front of @modelcontextprotocol/server-everything', () => 
   it('lets an SDK host list the tools and call one through the proxy', async () => {
     const world = await buildHostWorld(join(root, 'run-ok'), [pinned]);
     const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio']);
+    let log = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
     await client.connect(transport);
     const tools = await client.listTools();
-    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).sort());
+    // manifest init pinned what a host declaring every capability is shown; this host declares none,
+    // and the server shows it the rest: a subset of the pin, which is no drift.
+    expect(pinned.tools.map((t) => t.name)).toEqual(expect.arrayContaining(CAPABILITY_TOOLS));
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).filter((n) => !CAPABILITY_TOOLS.includes(n)).sort());
     const result = await client.callTool({ name: 'echo', arguments: { message: 'hello through sigil run' } });
     expect(JSON.stringify(result.content)).toContain('hello through sigil run');
     await client.close();
+    const verified = log.split('\n').find((l) => l.includes('"sigil.run.verified"'));
+    expect(JSON.parse(verified!)).toMatchObject({ tools: pinned.tools.length - CAPABILITY_TOOLS.length, pinned: pinned.tools.length, missing: CAPABILITY_TOOLS });
+  });
+
+  it('shows a host declaring sampling, elicitation and roots the tools the server gives such a host, and carries their requests both ways', async () => {
+    // As VS Code declares them: server-everything then registers get-roots-list, trigger-sampling-request
+    // and trigger-elicitation-request, which a pin made by a bare client lacked (TOOL_DRIFT at connect).
+    const world = await buildHostWorld(join(root, 'run-capable'), [pinned]);
+    const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio'], {}, { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } });
+    client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///srv/project', name: 'project' }] }));
+    client.setRequestHandler(CreateMessageRequestSchema, () => ({ role: 'assistant', content: { type: 'text', text: 'sampled by the host' }, model: 'host-model' }));
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { name: 'Ada' } }));
+    await client.connect(transport);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['get-roots-list', 'trigger-sampling-request', 'trigger-elicitation-request', 'echo']));
+    expect(pinned.tools.map((t) => t.name)).toEqual(expect.arrayContaining(names));
+    expect(JSON.stringify((await client.callTool({ name: 'get-roots-list', arguments: {} })).content)).toContain('file:///srv/project');
+    expect(JSON.stringify((await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 10 } })).content)).toContain('sampled by the host');
+    expect(JSON.stringify((await client.callTool({ name: 'trigger-elicitation-request', arguments: {} })).content)).toContain('Ada');
+    await client.close();
+  });
+
+  it('stops a server started through a launcher that does not pass signals on, once the host leaves', async () => {
+    // As `npx` starts a package's bin: the server is the launcher's child and does not exit when its
+    // stdin closes. Signalling the launcher alone left the server running, unparented, for ever.
+    const launcher = new URL('./fixtures/launcher/npm-like.mjs', import.meta.url).pathname;
+    const seen = await runSigil(['manifest', 'init', '--name', 'io.github.acme/launched', '--version', '1.0.0', '--json', '--', process.execPath, launcher], { env: { TOOL_COUNT: '2' } });
+    expect(seen.code, seen.stderr).toBe(0);
+    const world = await buildHostWorld(join(root, 'run-launched'), [JSON.parse(seen.stdout) as Manifest]);
+    const pidFile = join(root, 'run-launched.pid');
+    const { client, transport } = host(world, 'io.github.acme/launched', [launcher], { TOOL_COUNT: '2', PID_FILE: pidFile });
+    await client.connect(transport);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['tool_0', 'tool_1']);
+    await client.close();
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(isAlive(pid)).toBe(false);
   });
 
   it('answers TOOL_DRIFT when the locked manifest differs from what the server lists, and no call reaches it', async () => {

@@ -3,6 +3,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
 import { collectToolPages, ResolveError } from '@sigil/resolver';
 import { CliError } from './errors.js';
+import { inOwnProcessGroup } from './process-group.js';
 
 export type ServerTarget = { command: string; args: string[] } | { url: string };
 
@@ -17,6 +18,21 @@ export interface Introspection {
   protocol: { era: 'legacy' | 'modern'; version: string | undefined };
 }
 
+/**
+ * The client capabilities `manifest init` declares: every one a host may declare (roots, sampling,
+ * form and URL elicitation, and tasks for both). Servers register some tools only for hosts that
+ * declare a capability (server-everything's `trigger-sampling-request` needs `sampling`,
+ * `get-roots-list` needs `roots`), so introspecting as a bare client would pin fewer tools than a
+ * capable host (VS Code, say) is shown, and `sigil run` would refuse that host with `TOOL_DRIFT`.
+ * Pinned this way, a host declaring less is shown a subset of the pin, which `sigil run` accepts.
+ */
+export const HOST_CAPABILITIES = {
+  roots: { listChanged: true },
+  sampling: { context: {}, tools: {} },
+  elicitation: { form: {}, url: {} },
+  tasks: { list: {}, cancel: {}, requests: { sampling: { createMessage: {} }, elicitation: { create: {} } } },
+};
+
 /** Most bytes of a child's stderr kept for the error message. */
 const STDERR_TAIL = 4096;
 
@@ -30,7 +46,13 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   // 'auto': server/discover first, the 2025 handshake when the server does not offer 2026-07-28. On
   // stdio the SDK probes on a short-lived sibling of the server, so a server that exits on an
   // unknown first request is simply a 2025 server.
-  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(100, Math.min(5000, Math.floor(timeoutMs / 3))) } } });
+  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: HOST_CAPABILITIES, versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(100, Math.min(5000, Math.floor(timeoutMs / 3))) } } });
+  // Declared, so answered, harmlessly: no roots, no sampling, every elicitation declined.
+  client.setRequestHandler('roots/list', () => ({ roots: [] }));
+  client.setRequestHandler('sampling/createMessage', () => {
+    throw new Error('sigil manifest init does not sample');
+  });
+  client.setRequestHandler('elicitation/create', () => ({ action: 'decline' as const }));
   let stderrTail = '';
   let transport: Transport;
   if ('url' in target) {
@@ -44,8 +66,8 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     transport = new StreamableHTTPClientTransport(url);
   } else {
     const stdio = new StdioClientTransport({
-      command: target.command,
-      args: target.args,
+      // In a process group of its own, so closing stops a server started through npx too, not only npx.
+      ...inOwnProcessGroup(target.command, target.args),
       // The SDK passes only a few "safe" variables by default; the person running init expects
       // the server to see their environment (API keys, config), as when they run it themselves.
       env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),

@@ -1,5 +1,5 @@
 export { ResolveError, type Refusal, type ResolveErrorCode } from './errors.js';
-export { compareLiveTools, driftSentence, listLiveTools, verifyLiveTools, type LiveTools, type LiveToolsOptions, type ToolListingClient } from './live-tools.js';
+export { compareLiveTools, driftSentence, listLiveTools, missingTools, verifyLiveTools, type LiveTools, type LiveToolsOptions, type ToolListingClient } from './live-tools.js';
 export { collectToolPages, MAX_TOOL_PAGES, type CollectedTools, type ToolsPage } from './tools-paging.js';
 export { emptyLockfile, LockEntry, Lockfile, MAX_LOCKFILE_BYTES, readLockfile, stableStringify, writeJsonAtomic, writeLockfile, writeTextAtomic } from './lockfile.js';
 export { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal, type FetchLimits, type JsonResponse } from './http.js';

@@ -1,4 +1,4 @@
-import { diffTools, pinnedServerInfo, serverInfoDrift, toolsSetDigest, type Manifest, type Tool, type ToolsDiff } from '@sigil/manifest';
+import { diffTools, pinnedServerInfo, serverInfoDrift, toolDigest, toolsSetDigest, type Manifest, type Tool, type ToolsDiff } from '@sigil/manifest';
 import { ResolveError } from './errors.js';
 import { collectToolPages } from './tools-paging.js';
 
@@ -37,6 +37,8 @@ export interface LiveTools {
   protocol?: { era: 'legacy' | 'modern'; version: string | undefined };
   /** The identity the server gave, when the client says. */
   serverInfo?: { name: string; version: string; title?: string | undefined } | undefined;
+  /** From {@link verifyLiveTools}: pinned tools this server left out (it may show some only to hosts declaring a capability). */
+  missing?: string[];
 }
 
 /**
@@ -65,22 +67,53 @@ export async function listLiveTools(client: ToolListingClient, options: LiveTool
   return { instructions: client.getInstructions(), tools, ...(era ? { protocol: { era, version: client.getNegotiatedProtocolVersion?.() } } : {}), ...(serverInfo ? { serverInfo } : {}) };
 }
 
-/** Compares live tools and instructions with the pinned manifest; `undefined` when they match. */
+/**
+ * Compares live tools and instructions with the pinned manifest; `undefined` when they match.
+ * They match when the instructions are the pinned ones and every live tool is a pinned tool,
+ * exactly and once: a live set that leaves pinned tools out matches (see {@link missingTools}),
+ * since servers show some tools only to hosts that declare a capability (`sampling`, `roots`,
+ * `elicitation`), and a host shown fewer pinned tools is shown nothing that was not reviewed.
+ * An added, changed or renamed tool, or a tool listed twice, is drift.
+ */
 export function compareLiveTools(manifest: Manifest, live: LiveTools): { diff: ToolsDiff; instructions?: { pinned: string | undefined; live: string | undefined } } | undefined {
-  const sameTools = toolsSetDigest(live.tools) === toolsSetDigest(manifest.tools) && live.tools.length === manifest.tools.length;
+  const sameTools = isPinnedSubset(manifest, live.tools);
   const sameInstructions = (live.instructions ?? undefined) === (manifest.instructions ?? undefined);
   if (sameTools && sameInstructions) return undefined;
+  const diff = diffTools(manifest.tools, live.tools);
   return {
-    diff: diffTools(manifest.tools, live.tools),
+    // Left-out tools are not what drifted; the diff names what did.
+    diff: sameTools ? { ...diff, removed: [] } : diff,
     ...(sameInstructions ? {} : { instructions: { pinned: manifest.instructions, live: live.instructions } }),
   };
+}
+
+/** Whether every live tool is a pinned tool, exactly (by canonical digest), and none is listed twice. */
+function isPinnedSubset(manifest: Manifest, tools: readonly Tool[]): boolean {
+  if (tools.length > manifest.tools.length) return false;
+  // The common case, the whole pinned set: one digest over each side.
+  if (tools.length === manifest.tools.length && toolsSetDigest(tools) === toolsSetDigest(manifest.tools)) return true;
+  const pinned = new Map(manifest.tools.map((t) => [t.name, toolDigest(t)]));
+  const seen = new Set<string>();
+  for (const tool of tools) {
+    if (seen.has(tool.name) || pinned.get(tool.name) !== toolDigest(tool)) return false;
+    seen.add(tool.name);
+  }
+  return true;
+}
+
+/** The pinned tools a live listing left out (sorted by name); empty for the whole set. */
+export function missingTools(manifest: Manifest, tools: readonly Tool[]): string[] {
+  const live = new Set(tools.map((t) => t.name));
+  return manifest.tools.map((t) => t.name).filter((n) => !live.has(n)).sort();
 }
 
 /**
  * Checks a live MCP server against its pinned manifest: the instructions (from `initialize`, or
  * from `server/discover` with a 2026-07-28 client) and every page of `tools/list`, compared by
- * canonical digests. Any added, removed, renamed or changed tool, or changed instructions, is
- * refused with `TOOL_DRIFT` and the diff in `details`. Returns what it saw, protocol included.
+ * canonical digests. Any added, renamed or changed tool, or changed instructions, is refused
+ * with `TOOL_DRIFT` and the diff in `details`; pinned tools the server left out (it shows some
+ * only to hosts declaring a capability) are not drift, and are named in `missing`. Returns what
+ * it saw, protocol included.
  * @example
  * const client = new Client({ name: 'host', version: '1.0.0' });
  * await client.connect(transport);
@@ -105,7 +138,7 @@ export async function verifyLiveTools(client: ToolListingClient, manifest: Manif
   }
   const drift = compareLiveTools(manifest, live);
   if (drift) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', driftSentence(drift.diff, drift.instructions !== undefined), drift);
-  return live;
+  return { ...live, missing: missingTools(manifest, live.tools) };
 }
 
 /** One sentence naming what drifted. */

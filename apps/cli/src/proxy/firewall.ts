@@ -121,6 +121,8 @@ export class Firewall {
   private readonly tasks = new Map<string, string>();
   /** Legacy era: the proxy sent `notifications/initialized` itself, so the host's copy is dropped. */
   private dropHostInitialized = false;
+  /** What the last whole check listed: how many tools, and which pinned ones the server left out. */
+  private listed: { tools: number; missing: string[] } = { tools: 0, missing: [] };
 
   constructor(private readonly options: FirewallOptions) {
     this.check = new ToolsCheck(options.manifest);
@@ -513,7 +515,8 @@ export class Firewall {
     const result = cappedTtl(checked.result);
     void this.verifyTools(result.instructions as string | undefined).then((ok) => {
       if (!ok) return;
-      this.options.log({ level: 'info', event: 'sigil.run.verified', server: this.options.manifest.name, version: this.options.manifest.version, tools: this.options.manifest.tools.length, era: this.era });
+      // `missing`: pinned tools this server does not show this host (some servers show a tool only to a host declaring a capability).
+      this.options.log({ level: 'info', event: 'sigil.run.verified', server: this.options.manifest.name, version: this.options.manifest.version, tools: this.listed.tools, ...(this.listed.missing.length ? { pinned: this.options.manifest.tools.length, missing: this.listed.missing } : {}), era: this.era });
       this.opening = undefined;
       if (host) this.sendHost({ jsonrpc: '2.0', id: host.id, result });
       this.openUp();
@@ -579,9 +582,13 @@ export class Firewall {
       listing.catch(() => undefined);
       const { tools } = await Promise.race([listing, late]);
       if (this.state === 'closed') return false;
-      const drift = this.check.whole(tools, instructions);
-      if (drift) this.refuse('TOOL_DRIFT', drift);
-      return !drift;
+      const checked = this.check.whole(tools, instructions);
+      if ('drift' in checked) {
+        this.refuse('TOOL_DRIFT', checked.drift);
+        return false;
+      }
+      this.listed = { tools: tools.length, missing: checked.missing };
+      return true;
     } catch (e) {
       this.refuse('TOOL_DRIFT', { reason: `the tools could not be checked: ${(e as Error).message}`, details: {} });
       return false;

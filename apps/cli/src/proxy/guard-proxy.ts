@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Manifest } from '@sigil/manifest';
+import { signalGroup, USE_PROCESS_GROUPS } from '../process-group.js';
 import { Firewall } from './firewall.js';
 import { onLines } from './lines.js';
 
@@ -47,7 +48,10 @@ export interface GuardProxyOptions {
  */
 export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   const { manifest, input, output, log } = options;
-  const child: ChildProcess = spawn(options.command, [...options.args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // In a process group of its own (POSIX), signalled as a group: a server started through a launcher
+  // (npx, sh -c) is stopped with it, not left running orphaned (process-group.ts).
+  const child: ChildProcess = spawn(options.command, [...options.args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
+  const kill = (signal: NodeJS.Signals): void => signalGroup(child.pid, signal);
   const timers: NodeJS.Timeout[] = [];
   const later = (ms: number, fn: () => void): void => {
     timers.push(setTimeout(fn, ms));
@@ -97,8 +101,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     const stopChild = (graceMs: number): void => {
       toServer.flush();
       child.stdin?.end();
-      later(graceMs, () => !childGone && child.kill('SIGTERM'));
-      later(graceMs * 2, () => !childGone && child.kill('SIGKILL'));
+      later(graceMs, () => !childGone && kill('SIGTERM'));
+      later(graceMs * 2, () => !childGone && kill('SIGKILL'));
     };
     // A host stops a server that does not leave after its stdin closed by signalling it (the SDKs
     // send SIGTERM, then SIGKILL); here it signals `sigil run`, which passes the signal on and
@@ -106,8 +110,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     const onSignal = (signal: NodeJS.Signals): void => {
       hostGone = true;
       if (childGone) return maybeFinish();
-      child.kill(signal);
-      later(SIGNAL_GRACE_MS, () => !childGone && child.kill('SIGKILL'));
+      kill(signal);
+      later(SIGNAL_GRACE_MS, () => !childGone && kill('SIGKILL'));
     };
     for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
     const maybeFinish = (): void => {
@@ -176,6 +180,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
         if (hostFull) return closeStdout();
         child.stdout?.destroy();
         child.stderr?.destroy();
+        // And what it left running in its group is stopped, not left behind unparented.
+        kill('SIGTERM');
       });
     child.on('exit', closeStdout);
     child.on('close', (code, signal) => {

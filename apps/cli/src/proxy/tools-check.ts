@@ -1,5 +1,5 @@
 import { normalizeTool, toolDigest, type Manifest, type Tool } from '@sigil/manifest';
-import { compareLiveTools, driftSentence } from '@sigil/resolver';
+import { compareLiveTools, driftSentence, missingTools } from '@sigil/resolver';
 
 /** Why what the server showed is not what was pinned. */
 export interface Drift {
@@ -60,10 +60,14 @@ export class ToolsCheck {
     return { reason: "the live server's instructions differ from the pinned manifest", details: { instructions: { pinned: this.manifest.instructions, live } } };
   }
 
-  /** Compares a whole listing (every page) and the instructions with the pin. */
-  whole(tools: Tool[], instructions: string | undefined): Drift | undefined {
+  /**
+   * Compares a whole listing (every page) and the instructions with the pin. A listing that leaves
+   * pinned tools out matches (servers show some tools only to hosts declaring a capability); the
+   * left-out names are returned for the log.
+   */
+  whole(tools: Tool[], instructions: string | undefined): { drift: Drift } | { missing: string[] } {
     const found = compareLiveTools(this.manifest, { instructions, tools });
-    if (!found) return undefined;
-    return { reason: driftSentence(found.diff, found.instructions !== undefined), details: { diff: found.diff, ...(found.instructions ? { instructions: found.instructions } : {}) } };
+    if (!found) return { missing: missingTools(this.manifest, tools) };
+    return { drift: { reason: driftSentence(found.diff, found.instructions !== undefined), details: { diff: found.diff, ...(found.instructions ? { instructions: found.instructions } : {}) } } };
   }
 }
