@@ -163,6 +163,15 @@ describe('sigil manifest init against a test server', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
+  it('says the server answered tools/list with an error (SERVER_ERROR), not that it could not be reached', async () => {
+    // As @supabase/mcp-server-supabase does without network: its tools/list fetches from a service.
+    const run = await init({ TOOL_COUNT: '2', LIST_ERROR: 'fetch failed' }, ['--json']);
+    expect(run.code).toBe(1);
+    const body = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('SERVER_ERROR');
+    expect(body.error.message).toMatch(/answered tools\/list with error -32603: fetch failed/);
+  });
+
   it('refuses a command that does not exist', async () => {
     const run = await sigilInProcess(['manifest', 'init', '--name', 'io.github.acme/x', '--version', '1.0.0', '--timeout', '5000', '--', join(dir, 'no-such-command')]);
     expect(run.code).toBe(1);

@@ -1,4 +1,4 @@
-import { Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
 import { collectToolPages, ResolveError } from '@sigil/resolver';
@@ -90,8 +90,11 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const remaining = () => Math.max(1, deadline - Date.now());
   const where = 'url' in target ? target.url : [target.command, ...target.args].join(' ');
+  // Which request a JSON-RPC error answered, for the message.
+  let asking = 'the opening (server/discover or initialize)';
   try {
     await client.connect(transport, { signal: controller.signal, timeout: remaining() });
+    asking = 'tools/list';
     const serverInfo = client.getServerVersion();
     const instructions = client.getInstructions();
     // Page by page with the client's plain request, not listTools(): a 2.x client's listTools() walks
@@ -106,14 +109,23 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     if (transportError && /ReadBuffer exceeded/i.test(transportError.message)) {
       throw new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
     }
+    // The server is there and answered, with an error: say so, rather than "could not introspect: fetch
+    // failed", which reads as Sigil's own failure (@supabase/mcp-server-supabase fetches its tools).
+    if (cause instanceof ProtocolError) {
+      throw new CliError('SERVER_ERROR', `the MCP server at ${where} answered ${asking} with error ${cause.code}: ${cause.message.replace(/^MCP error -?\d+: /, '')}${detail(stderrTail)}`, [], 1, { cause });
+    }
     const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
-    const detail = stderrTail.trim() ? `; the server said: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}` : '';
-    if (timedOut) throw new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail}`, [], 1, { cause });
-    throw new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail}`, [], 1, { cause });
+    if (timedOut) throw new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail(stderrTail)}`, [], 1, { cause });
+    throw new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail(stderrTail)}`, [], 1, { cause });
   } finally {
     clearTimeout(timer);
     await client.close().catch(() => undefined);
     // Client.close() closes the transport it holds; closing ours too covers a failed connect.
     await transport.close().catch(() => undefined);
   }
+}
+
+/** The last lines the server wrote to stderr, for an error message. */
+function detail(stderrTail: string): string {
+  return stderrTail.trim() ? `; the server said: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}` : '';
 }
