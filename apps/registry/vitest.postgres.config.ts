@@ -12,5 +12,7 @@ export default defineProject({
     env: { SIGIL_TEST_DIALECT: 'postgres' },
     // Each file creates, migrates and seeds a database of its own before its first test.
     hookTimeout: 60_000,
+    // Real databases and processes: on a machine shared with other work a test's reads can pass 5 s.
+    testTimeout: 30_000,
   },
 });
