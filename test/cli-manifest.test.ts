@@ -70,24 +70,31 @@ describe('sigil manifest init against @modelcontextprotocol/server-everything', 
     expect(digest.stdout.trim()).toBe(manifestDigest(manifest));
   });
 
-  describe('when the server speaks streamable HTTP', () => {
+  // server-everything serves both: streamable HTTP, and the older HTTP+SSE transport (MCP
+  // 2024-11-05), whose endpoint answers the streamable POST with 404: init falls back to it.
+  describe.each([
+    ['streamable HTTP', 'streamableHttp', '/mcp', 'streamable-http'],
+    ['the older HTTP+SSE transport', 'sse', '/sse', 'sse'],
+  ])('when the server speaks %s', (_label, mode, path, remote) => {
     let server: ChildProcess;
     let url: string;
     beforeAll(async () => {
       const port = await freePort();
-      url = `http://127.0.0.1:${port}/mcp`;
-      server = spawn(process.execPath, [join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'], {
+      url = `http://127.0.0.1:${port}${path}`;
+      server = spawn(process.execPath, [join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), mode], {
         env: { ...process.env, PORT: String(port) },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
-        server.stderr!.on('data', (d: Buffer) => {
-          if (d.toString().includes('listening')) {
+        const ready = (d: Buffer): void => {
+          if (/listening|running on port/i.test(d.toString())) {
             clearTimeout(timer);
             resolve();
           }
-        });
+        };
+        server.stdout!.on('data', ready);
+        server.stderr!.on('data', ready);
       });
     });
     afterAll(() => {
@@ -96,9 +103,9 @@ describe('sigil manifest init against @modelcontextprotocol/server-everything', 
 
     it('introspects it with --url and records the remote', async () => {
       const run = await sigilInProcess(['manifest', 'init', '--name', 'io.github.acme/everything-http', '--version', '2.0.0', '--url', url, '--json']);
-      expect(run.code).toBe(0);
+      expect(run.code, run.stderr).toBe(0);
       const manifest = JSON.parse(run.stdout) as Manifest;
-      expect(manifest.remotes).toEqual([{ type: 'streamable-http', url }]);
+      expect(manifest.remotes).toEqual([{ type: remote, url }]);
       expect(manifest.tools.length).toBeGreaterThan(5);
       expect(parseManifest(JSON.stringify(manifest)).version).toBe('2.0.0');
     });

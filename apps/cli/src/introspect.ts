@@ -1,11 +1,12 @@
-import { Client, ProtocolError, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
 import { collectToolPages, ResolveError } from '@sigil/resolver';
 import { CliError } from './errors.js';
 import { inOwnProcessGroup } from './process-group.js';
 
-export type ServerTarget = { command: string; args: string[] } | { url: string };
+/** A stdio command, or a URL: streamable HTTP, or the older HTTP+SSE transport (`sse`, which `introspect` falls back to by itself). */
+export type ServerTarget = { command: string; args: string[] } | { url: string; sse?: boolean };
 
 export interface Introspection {
   /** The identity the server gave (`undefined` when a modern server gave none: it is a SHOULD there). */
@@ -14,6 +15,8 @@ export interface Introspection {
   tools: Tool[];
   /** Tool fields outside the manifest format that were left out, as `tool.field`. */
   dropped: string[];
+  /** For a URL: the transport the server answered on (`sse`: the HTTP+SSE transport of MCP 2024-11-05). */
+  remote?: 'streamable-http' | 'sse';
   /** The protocol era and revision the server spoke: `modern` when it answered `server/discover`. */
   protocol: { era: 'legacy' | 'modern'; version: string | undefined };
 }
@@ -37,7 +40,8 @@ export const HOST_CAPABILITIES = {
 const STDERR_TAIL = 4096;
 
 /**
- * Connects to a real MCP server (a child over stdio, or a streamable-HTTP URL), probes it with
+ * Connects to a real MCP server (a child over stdio, or a URL: streamable HTTP, falling back to
+ * the older HTTP+SSE transport on a 4xx as MCP says), probes it with
  * `server/discover` (MCP 2026-07-28) and falls back to the 2025 `initialize` handshake when it does
  * not offer the modern era, reads every page of `tools/list`, and disconnects. The whole exchange is bounded by
  * `timeoutMs`; the child is closed on every path, success or failure.
@@ -63,7 +67,7 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
       throw new CliError('URL_INVALID', `${JSON.stringify(target.url)} is not a URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('URL_INVALID', `the URL must be http or https, not ${url.protocol}`);
-    transport = new StreamableHTTPClientTransport(url);
+    transport = target.sse ? new SSEClientTransport(url) : new StreamableHTTPClientTransport(url);
   } else {
     const stdio = new StdioClientTransport({
       // In a process group of its own, so closing stops a server started through npx too, not only npx.
@@ -102,26 +106,38 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     // shared helper's bounds (pages, tools, cursor loops and lengths) would never see the pages.
     const { tools, dropped } = await collectToolPages((cursor) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { signal: controller.signal, timeout: remaining() }));
     const protocol = { era: client.getProtocolEra() ?? 'legacy', version: client.getNegotiatedProtocolVersion() };
-    return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol };
+    const remote = 'url' in target ? { remote: target.sse ? ('sse' as const) : ('streamable-http' as const) } : {};
+    return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol, ...remote };
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
-    if (cause instanceof ResolveError) throw new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
-    if (transportError && /ReadBuffer exceeded/i.test(transportError.message)) {
-      throw new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
-    }
-    // The server is there and answered, with an error: say so, rather than "could not introspect: fetch
-    // failed", which reads as Sigil's own failure (@supabase/mcp-server-supabase fetches its tools).
-    if (cause instanceof ProtocolError) {
-      throw new CliError('SERVER_ERROR', `the MCP server at ${where} answered ${asking} with error ${cause.code}: ${cause.message.replace(/^MCP error -?\d+: /, '')}${detail(stderrTail)}`, [], 1, { cause });
-    }
-    const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
-    if (timedOut) throw new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail(stderrTail)}`, [], 1, { cause });
-    throw new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail(stderrTail)}`, [], 1, { cause });
+    // A server of the older HTTP+SSE transport answers the streamable-HTTP POST with a 4xx (404 or
+    // 405): as MCP's backwards-compatibility section says, try a GET for its event stream instead.
+    // Not on 401 or 403, which are about credentials.
+    const status = cause instanceof SdkHttpError ? (cause.data as { status?: unknown } | undefined)?.status : undefined;
+    const olderTransport = 'url' in target && !target.sse && typeof status === 'number' && status >= 400 && status < 500 && status !== 401 && status !== 403;
+    if (!olderTransport) throw failure(cause);
   } finally {
     clearTimeout(timer);
     await client.close().catch(() => undefined);
     // Client.close() closes the transport it holds; closing ours too covers a failed connect.
     await transport.close().catch(() => undefined);
+  }
+  // Only the fall back to HTTP+SSE gets here, within what is left of the same time.
+  return introspect({ url: (target as { url: string }).url, sse: true }, remaining(), env);
+
+  function failure(cause: unknown): Error {
+    if (cause instanceof ResolveError) return new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
+    if (transportError && /ReadBuffer exceeded/i.test(transportError.message)) {
+      return new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
+    }
+    // The server is there and answered, with an error: say so, rather than "could not introspect: fetch
+    // failed", which reads as Sigil's own failure (@supabase/mcp-server-supabase fetches its tools).
+    if (cause instanceof ProtocolError) {
+      return new CliError('SERVER_ERROR', `the MCP server at ${where} answered ${asking} with error ${cause.code}: ${cause.message.replace(/^MCP error -?\d+: /, '')}${detail(stderrTail)}`, [], 1, { cause });
+    }
+    const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
+    if (timedOut) return new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail(stderrTail)}`, [], 1, { cause });
+    return new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail(stderrTail)}`, [], 1, { cause });
   }
 }
 

@@ -68,7 +68,7 @@ export function registerManifest(program: Command, ctx: Context): void {
     .requiredOption('--name <name>', 'server name <namespace>/<name>, e.g. io.github.acme/weather')
     .requiredOption('--version <version>', 'exact SemVer version of this manifest')
     .option('--description <text>', 'one-line description (at most 100 characters)')
-    .option('--url <url>', 'streamable-HTTP URL of a running MCP server, instead of a command')
+    .option('--url <url>', 'URL of a running MCP server (streamable HTTP, or the older HTTP+SSE), instead of a command')
     .option('--out <file>', 'write the manifest here instead of standard output')
     .addOption(new Option('--timeout <ms>', 'longest wait for the server, in milliseconds').default(30_000).argParser(positiveInt))
     .argument('[command...]', 'stdio server command and its arguments, after --')
@@ -101,7 +101,7 @@ export function registerManifest(program: Command, ctx: Context): void {
         name: opts.name,
         description,
         version: opts.version,
-        ...(opts.url ? { remotes: [{ type: 'streamable-http', url: opts.url }] } : {}),
+        ...(opts.url ? { remotes: [{ type: seen.remote ?? 'streamable-http', url: opts.url }] } : {}),
         // The identity the server gave, pinned: `sigil run` holds the live server to it.
         ...(seen.serverInfo ? { _meta: { [SERVER_INFO_META_KEY]: seen.serverInfo } } : {}),
         ...(seen.instructions !== undefined ? { instructions: seen.instructions } : {}),
