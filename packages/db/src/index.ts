@@ -81,6 +81,7 @@ export {
 export {
   readApprovalDigests,
   readApprovalDigestsOf,
+  readListedVersions,
   readApprovals,
   readApprovedPage,
   readApprovedVersions,
@@ -88,7 +89,6 @@ export {
   readServerPage,
   readVersion,
   readVersionById,
-  readVersionsByIds,
   readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
@@ -102,6 +102,7 @@ export {
   type ServerPageRow,
   type TokenAuthRow,
   type VersionRecordRow,
+  type ListedVersionRow,
   type VersionWithApprovals,
   type VersionText,
   type VersionSummaryRow,

@@ -20,6 +20,16 @@ const VERSION_COLUMNS = `id, server, version, digest, tools_digest AS toolsDiges
   rejection_reason AS rejectionReason, rejected_by AS rejectedBy, rejected_at AS rejectedAt,
   revocation_reason AS revocationReason, revoked_by AS revokedBy, revoked_at AS revokedAt`;
 
+/**
+ * What a v0.1 answer is made of (readListedVersions): VERSION_COLUMNS without the bundle, and
+ * the provenance only as whether there is one. Those two texts can be most of a row, and a page of
+ * the v0.1 listing read them for every version it served, to use neither.
+ * On SQLite a text provenance gives 1 or 0 and null gives null, as JavaScript takes the text
+ * or null; any other value is returned as it is, so its truthiness is still JavaScript's.
+ */
+const LISTED_COLUMNS = VERSION_COLUMNS.replace('bundle, provenance,', `CASE WHEN typeof(provenance) IN ('text', 'null') THEN provenance <> '' ELSE provenance END AS hasProvenance,`);
+const PG_LISTED_COLUMNS = VERSION_COLUMNS.replace('bundle, provenance,', `(provenance <> '') AS "hasProvenance",`).replace(/ AS (\w+)/g, ' AS "$1"');
+
 /** VERSION_COLUMNS of the table aliased `v` (in statements that join it). */
 const V_VERSION_COLUMNS = VERSION_COLUMNS.replace(/(^|, |\n\s*)(\w+)/g, '$1v.$2');
 /** What authenticating a request reads of its token, from the table aliased `t` (the first six columns of the joined reads). */
@@ -32,7 +42,7 @@ const SERVER_PAGE = `SELECT s.name AS name, v.version AS version, v.status AS st
   WHERE s.name > ?`;
 
 // A page of server names with each one's approved versions (a row with null id and version for a
-// server without one), in one statement.
+// server without one), in one statement (PostgreSQL's).
 const APPROVED_PAGE = (search: string) => `SELECT s.name AS name, v.id AS id, v.version AS version
   FROM (SELECT name FROM servers WHERE name > ? ${search} ORDER BY name LIMIT ?) s
   LEFT JOIN versions v INDEXED BY versions_server_status_idx ON v.server = s.name AND v.status = 'approved'`;
@@ -45,6 +55,15 @@ const APPROVED_PAGE = (search: string) => `SELECT s.name AS name, v.id AS id, v.
 const TRIGRAM_NAMES = `SELECT t.name AS name FROM server_trigrams t
   WHERE t.trigram = (SELECT j.value FROM json_each(?) j LEFT JOIN server_trigram_counts c ON c.trigram = j.value ORDER BY coalesce(c.n, 0) LIMIT 1)
     AND t.name > ? AND t.name LIKE ? ESCAPE '\\' ORDER BY t.name LIMIT ?`;
+
+/**
+ * On SQLite a page of server names with each one's approved versions as one JSON array of
+ * [id, version] (empty for none), from versions_server_status_idx alone: a row per server, not
+ * per version, and no sort (a joined row per version, sorted by name and version, cost twice as
+ * much). `names` is a statement giving the page's names in order, as `name`.
+ */
+const APPROVED_AGGREGATE = (names: string) => `SELECT p.name, (SELECT json_group_array(json_array(v.id, v.version)) FROM versions v INDEXED BY versions_server_status_idx
+  WHERE v.server = p.name AND v.status = 'approved') FROM (${names}) p`;
 
 /** `x` as JSON text, escaped as JSON.stringify escapes a string (SQLite's json_quote, the same for every valid text). */
 const q = (x: string) => `json_quote(${x})`;
@@ -95,7 +114,7 @@ function prepare(sqlite: Database.Database) {
     versionById: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id = ?`).raw(true),
     approvals: sqlite.prepare('SELECT digest, reviewer, bundle, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id').raw(true),
     // The ids as one JSON array parameter: one prepared statement whatever their number.
-    versionsByIds: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
+    listedByIds: sqlite.prepare(`SELECT ${LISTED_COLUMNS} FROM versions WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
     approvalDigestsOf: sqlite.prepare('SELECT version_id AS versionId, digest, created_at AS createdAt FROM approvals WHERE version_id IN (SELECT value FROM json_each(?)) ORDER BY id'),
     approvalDigests: sqlite.prepare('SELECT digest, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
     serverExists: sqlite.prepare('SELECT 1 FROM servers WHERE name = ?').pluck(),
@@ -129,12 +148,9 @@ function prepare(sqlite: Database.Database) {
       `SELECT s.name AS name, v.version AS version, v.status AS status, v.digest AS digest FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name
       LEFT JOIN versions v ON v.id = (SELECT max(l.id) FROM versions l INDEXED BY versions_server_version_idx WHERE l.server = s.name) ORDER BY s.name`,
     ),
-    approvedPage: sqlite.prepare(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`),
-    approvedPageSearch: sqlite.prepare(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`),
-    approvedPageTrigrams: sqlite.prepare(
-      `SELECT s.name AS name, v.id AS id, v.version AS version FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name
-      LEFT JOIN versions v INDEXED BY versions_server_status_idx ON v.server = s.name AND v.status = 'approved' ORDER BY s.name, v.version`,
-    ),
+    approvedPage: sqlite.prepare(APPROVED_AGGREGATE('SELECT name FROM servers WHERE name > ? ORDER BY name LIMIT ?')).raw(true),
+    approvedPageSearch: sqlite.prepare(APPROVED_AGGREGATE("SELECT name FROM servers WHERE name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?")).raw(true),
+    approvedPageTrigrams: sqlite.prepare(APPROVED_AGGREGATE(`SELECT s.name FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name ORDER BY s.name`)).raw(true),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     tokenAuth: sqlite.prepare('SELECT id, principal, role, namespaces, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?'),
     // An authenticated GET version in one statement (one read transaction, one consistent
@@ -187,7 +203,7 @@ const PG = {
     pipelined: true,
   },
   versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1`, pipelined: true },
-  versionsByIds: { name: 'sigil_read_versions_by_ids', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = ANY($1::bigint[])` },
+  listedByIds: { name: 'sigil_read_listed_by_ids', text: `SELECT ${PG_LISTED_COLUMNS} FROM versions WHERE id = ANY($1::bigint[])` },
   approvalDigestsOf: { name: 'sigil_read_approval_digests_of', text: 'SELECT version_id AS "versionId", digest, created_at AS "createdAt" FROM approvals WHERE version_id = ANY($1::bigint[]) ORDER BY id' },
   approvalDigests: { name: 'sigil_read_approval_digests', text: 'SELECT digest, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id', pipelined: true },
   // The listing pages: SQLite's statements without its index hints (PostgreSQL's planner takes the
@@ -341,6 +357,14 @@ function versionRow(r: Raw): VersionRecordRow | undefined {
     id: r[0], server: r[1], version: r[2], digest: r[3], toolsDigest: r[4], manifest: r[5], bundle: r[6], provenance: r[7], signerKind: r[8], signerFingerprint: r[9], signerIdentity: r[10],
     publisher: r[11], status: r[12], risk: r[13], publishedAt: r[14], rejectionReason: r[15], rejectedBy: r[16], rejectedAt: r[17], revocationReason: r[18], revokedBy: r[19], revokedAt: r[20],
   } as VersionRecordRow;
+}
+
+/** A raw row of LISTED_COLUMNS, named (as versionRow: objects built by better-sqlite3 cost more than half of the statement). */
+function listedRow(r: unknown[]): ListedVersionRow {
+  return {
+    id: r[0], server: r[1], version: r[2], digest: r[3], toolsDigest: r[4], manifest: r[5], hasProvenance: r[6], signerKind: r[7], signerFingerprint: r[8], signerIdentity: r[9],
+    publisher: r[10], status: r[11], risk: r[12], publishedAt: r[13], rejectionReason: r[14], rejectedBy: r[15], rejectedAt: r[16], revocationReason: r[17], revokedBy: r[18], revokedAt: r[19],
+  } as ListedVersionRow;
 }
 
 function approvalRows(rows: unknown[]): ApprovalRecordRow[] {
@@ -695,14 +719,20 @@ export function readApprovals(db: Executor, versionId: number): Promise<Approval
   );
 }
 
-/** The versions with these ids (without their findings), in no particular order; ids not found are left out. */
-export function readVersionsByIds(db: Executor, ids: readonly number[]): Promise<VersionRecordRow[]> {
+/** A stored version as a v0.1 answer is made of: without its findings and bundle, and with whether it has a provenance (its truthiness) for the provenance itself. */
+export type ListedVersionRow = Omit<VersionRecordRow, 'bundle' | 'provenance'> & { hasProvenance: unknown };
+
+/** The versions with these ids as {@link ListedVersionRow}s, in no particular order; ids not found are left out. */
+export function readListedVersions(db: Executor, ids: readonly number[]): Promise<ListedVersionRow[]> {
   if (ids.length === 0) return Promise.resolve([]);
   return read(
     db,
-    (s) => (s.versionsByIds.all(JSON.stringify(ids)) as unknown[][]).map((r) => versionRow(r)!),
-    (q) => q.select(recordColumns).from(versions).where(inArray(versions.id, [...ids])).execute(),
-    () => readPg<VersionRecordRow>(db, PG.versionsByIds, [ids]),
+    (s) => (s.listedByIds.all(JSON.stringify(ids)) as unknown[][]).map(listedRow),
+    async (q) => {
+      const { bundle: _bundle, provenance, ...columns } = recordColumns;
+      return q.select({ ...columns, hasProvenance: sql<unknown>`(${provenance} <> '')` }).from(versions).where(inArray(versions.id, [...ids])).execute();
+    },
+    () => readPg<ListedVersionRow>(db, PG.listedByIds, [ids]),
   );
 }
 
@@ -847,9 +877,22 @@ export function readApprovedPage(db: Executor, search: string | undefined, after
   return read(
     db,
     (s) => {
-      if (!search) return s.approvedPage.all(after ?? '', limit) as ApprovedPageRow[];
-      const trigrams = searchTrigrams(search);
-      return (trigrams ? s.approvedPageTrigrams.all(trigrams, after ?? '', containsPattern(search), limit) : s.approvedPageSearch.all(after ?? '', containsPattern(search), limit)) as ApprovedPageRow[];
+      const trigrams = search ? searchTrigrams(search) : undefined;
+      const rows = (
+        !search
+          ? s.approvedPage.all(after ?? '', limit)
+          : trigrams
+            ? s.approvedPageTrigrams.all(trigrams, after ?? '', containsPattern(search), limit)
+            : s.approvedPageSearch.all(after ?? '', containsPattern(search), limit)
+      ) as Array<[string, string]>;
+      const out: ApprovedPageRow[] = [];
+      for (const [name, json] of rows) {
+        const approved = JSON.parse(json) as Array<[number, string]>;
+        if (approved.length === 0) out.push({ name, id: null, version: null });
+        // By version text, as PostgreSQL's statement orders them (versions are ASCII: UTF-16 order is byte order).
+        else for (const [id, version] of approved.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))) out.push({ name, id, version });
+      }
+      return out;
     },
     (q) => {
       const page = q

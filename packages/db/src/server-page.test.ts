@@ -23,7 +23,7 @@ import {
   readTokenAndSummaries,
   readTokenAndVersion,
   readVersionById,
-  readVersionsByIds,
+  readListedVersions,
   readVersionSummaries,
   readVersionWithApprovalDigests,
   readVersionWithApprovals,
@@ -51,6 +51,8 @@ async function fill(db: Db) {
       const v = await insertVersion(db, {
         server: name, version, digest: `sha256:${String(i).repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{}', bundle: '{}',
         signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: name.endsWith('b') && version !== '1.1.0' ? 'approved' : 'pending', risk: 'low', publishedAt: at,
+        // A provenance on two approved versions, one of them an empty text (no provenance to serve).
+        ...(name === 'io.github.acme/axb' && version !== '1.1.0' ? { provenance: version === '1.0.0' ? '{"kind":"slsa"}' : '' } : {}),
       });
       // Two approvals of each approved version of one server (each with its audit event), the
       // later one by the reviewer first by name: approvals are served by id, not by reviewer.
@@ -127,15 +129,20 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     expect(await readServerPage(db(), search, after, limit)).toEqual(await oneByOne(db(), search, after, limit));
   });
 
-  it('reads versions and their approval digests by ids as one by one', async () => {
+  it('reads versions as listed (no bundle; whether there is a provenance) and their approval digests by ids as one by one', async () => {
     const ids = (await readApprovedPage(db(), undefined, undefined, 100)).flatMap((r) => (r.id === null ? [] : [r.id]));
     expect(ids.length).toBeGreaterThan(3);
-    const rows = await readVersionsByIds(db(), [...ids, 999_999]);
-    expect(rows.sort((a, b) => a.id - b.id)).toEqual(await Promise.all([...ids].sort((a, b) => a - b).map(async (id) => (await readVersionById(db(), id))!)));
+    const rows = await readListedVersions(db(), [...ids, 999_999]);
+    const listed = async (id: number) => {
+      const { bundle: _bundle, provenance, ...row } = (await readVersionById(db(), id))!;
+      return { ...row, hasProvenance: Boolean(provenance) };
+    };
+    expect(rows.map((r) => ({ ...r, hasProvenance: Boolean(r.hasProvenance) })).sort((a, b) => a.id - b.id)).toEqual(await Promise.all([...ids].sort((a, b) => a - b).map(listed)));
+    expect(rows.filter((r) => r.hasProvenance).map((r) => `${r.server}@${r.version}`)).toEqual(['io.github.acme/axb@1.0.0']);
     const digests = await readApprovalDigestsOf(db(), ids);
     expect(digests.length).toBe(4);
     for (const id of ids) expect(digests.filter((d) => d.versionId === id).map(({ digest, createdAt }) => ({ digest, createdAt }))).toEqual(await readApprovalDigests(db(), id));
-    expect(await readVersionsByIds(db(), [])).toEqual([]);
+    expect(await readListedVersions(db(), [])).toEqual([]);
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import compare from 'semver/functions/compare.js';
 import valid from 'semver/functions/valid.js';
 import { describe, expect, it } from 'vitest';
 import { compareVersions, ManifestError, parseReference, serverNameProblem, versionProblem } from './index.js';
@@ -31,6 +32,12 @@ describe('versions', () => {
   it('orders by SemVer precedence', () => {
     expect(compareVersions('1.10.0', '1.9.0')).toBeGreaterThan(0);
     expect(compareVersions('1.0.0-rc.1', '1.0.0')).toBeLessThan(0);
+  });
+  it('orders plain versions as semver does (the numeric shortcut), and mixed ones by semver', () => {
+    const parts = ['0', '1', '2', '9', '10', '11', '99', '100', '999999999999999'];
+    const versions = ['1.0.0-rc.1', '1.0.0-alpha', '2.0.0-0', '10.0.0-beta.2'];
+    for (let i = 0; i < 300; i++) versions.push(Array.from({ length: 3 }, (_, k) => parts[(i * 7 + k * 13 + i * k) % parts.length]).join('.'));
+    for (const a of versions) for (const b of versions) expect(compareVersions(a, b)).toBe(compare(a, b));
   });
 });
 

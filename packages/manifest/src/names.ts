@@ -117,7 +117,22 @@ export function formatReference(ref: Reference): string {
   return `${ref.name}@${ref.version}`;
 }
 
-/** SemVer precedence of two exact versions: negative, zero or positive. */
+/**
+ * SemVer precedence of two exact versions: negative, zero or positive. Two plain
+ * MAJOR.MINOR.PATCH versions (PLAIN_VERSION: at most 15 digits a number, exact as doubles) are
+ * compared as numbers, without semver's parse, which built two SemVer objects per comparison (the
+ * v0.1 listing and POST /v1/status sort every server's approved versions); semver's compare
+ * decides anything else, and its sign is the same (names.test.ts compares both).
+ */
 export function compareVersions(a: string, b: string): number {
+  if (PLAIN_VERSION.test(a) && PLAIN_VERSION.test(b)) {
+    const x = a.split('.');
+    const y = b.split('.');
+    for (let i = 0; i < 3; i++) {
+      const d = Number(x[i]) - Number(y[i]);
+      if (d !== 0) return d < 0 ? -1 : 1;
+    }
+    return 0;
+  }
   return compare(a, b);
 }

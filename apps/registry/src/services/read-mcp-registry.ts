@@ -1,4 +1,4 @@
-import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readTokenAndApproved, readVersionsByIds, readVersionWithApprovalDigests, type TokenAuthRow, type VersionRecordRow } from '@sigil/db';
+import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readListedVersions, readTokenAndApproved, readVersionWithApprovalDigests, type ListedVersionRow, type TokenAuthRow } from '@sigil/db';
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -29,7 +29,8 @@ function newestFirst(versions: Array<{ id: number; version: string }>): Array<{ 
 async function answer(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string): Promise<McpServerResponse | undefined> {
   const found = await readVersionWithApprovalDigests(deps.db, v.id);
   if (!found) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
-  return response(deps, found.row, latest, origin, found.approvals);
+  const { bundle: _bundle, provenance, ...row } = found.row;
+  return response(deps, { ...row, hasProvenance: provenance }, latest, origin, found.approvals);
 }
 
 /** Within one snapshot a version listed as approved is read as approved: anything else is a bug here, never served. */
@@ -47,7 +48,7 @@ const servedServers = new WeakMap<Deps, Map<number, { manifest: string; server: 
  * database still answers every read; a manifest changed behind the registry's back is served as
  * it now is). Frozen, since answers share it. Bounded: cleared at 5,000 versions.
  */
-function serverPart(deps: Deps, row: VersionRecordRow): McpServerResponse['server'] {
+function serverPart(deps: Deps, row: ListedVersionRow): McpServerResponse['server'] {
   let kept = servedServers.get(deps);
   if (!kept) servedServers.set(deps, (kept = new Map()));
   const hit = kept.get(row.id);
@@ -69,7 +70,7 @@ function deepFreeze<T>(value: T): T {
 
 type ApprovalDigest = { digest: string; createdAt: string };
 
-async function response(deps: Deps, row: VersionRecordRow, latest: boolean, origin: string, approvalDigests?: readonly ApprovalDigest[]): Promise<McpServerResponse | undefined> {
+async function response(deps: Deps, row: ListedVersionRow, latest: boolean, origin: string, approvalDigests?: readonly ApprovalDigest[]): Promise<McpServerResponse | undefined> {
   if (row.status !== 'approved') return undefined;
   const server = serverPart(deps, row);
   const approvals = approvalDigests ?? (await readApprovalDigests(deps.db, row.id));
@@ -88,7 +89,7 @@ async function response(deps: Deps, row: VersionRecordRow, latest: boolean, orig
         signer: { kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
         approvals: approvals.map((a) => a.digest),
         record,
-        bundles: { manifest: `${record}#/bundle`, approvals: `${record}#/approvals`, ...(row.provenance ? { provenance: `${record}#/provenance` } : {}) },
+        bundles: { manifest: `${record}#/bundle`, approvals: `${record}#/approvals`, ...(row.hasProvenance ? { provenance: `${record}#/provenance` } : {}) },
         statusUrl: `${origin}/v1/status`,
       },
     },
@@ -123,9 +124,9 @@ async function listPage(
   const choose = (versions: Array<{ id: number; version: string }>) => (q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version));
   // The rows and approval digests of the versions a round will serve, read together (two
   // statements for the page, not two per version); a version not read ahead is read on its own.
-  const ahead = new Map<number, { row: VersionRecordRow; approvals: ApprovalDigest[] }>();
+  const ahead = new Map<number, { row: ListedVersionRow; approvals: ApprovalDigest[] }>();
   const readAhead = async (ids: number[]) => {
-    const [rows, digests] = await Promise.all([readVersionsByIds(deps.db, ids), readApprovalDigestsOf(deps.db, ids)]);
+    const [rows, digests] = await Promise.all([readListedVersions(deps.db, ids), readApprovalDigestsOf(deps.db, ids)]);
     for (const row of rows) ahead.set(row.id, { row, approvals: [] });
     for (const d of digests) ahead.get(d.versionId)?.approvals.push({ digest: d.digest, createdAt: d.createdAt });
   };
