@@ -36,8 +36,10 @@ describe('versions', () => {
   it('orders plain versions as semver does (the numeric shortcut), and mixed ones by semver', () => {
     const parts = ['0', '1', '2', '9', '10', '11', '99', '100', '999999999999999'];
     const versions = ['1.0.0-rc.1', '1.0.0-alpha', '2.0.0-0', '10.0.0-beta.2'];
-    for (let i = 0; i < 300; i++) versions.push(Array.from({ length: 3 }, (_, k) => parts[(i * 7 + k * 13 + i * k) % parts.length]).join('.'));
-    for (const a of versions) for (const b of versions) expect(compareVersions(a, b)).toBe(compare(a, b));
+    for (let i = 0; i < 60; i++) versions.push(Array.from({ length: 3 }, (_, k) => parts[(i * 7 + k * 13 + i * k) % parts.length]).join('.'));
+    const differ = [];
+    for (const a of versions) for (const b of versions) if (compareVersions(a, b) !== compare(a, b)) differ.push(`${a} ${b}`);
+    expect(differ).toEqual([]);
   });
 });
 
