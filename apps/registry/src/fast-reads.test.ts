@@ -63,6 +63,10 @@ const answered = [
   ['a search, a later page', `/v1/servers?search=weath&limit=100&cursor=${Buffer.from('io.github.acme/a').toString('base64url')}`, reader],
   ['the v0.1 listing', '/v0.1/servers', () => ({ ...reader(), host: 'registry.example:8443' })],
   ['the v0.1 listing, latest, a page of one, a search', '/v0.1/servers?version=latest&limit=1&search=weather', () => ({ ...reader(), host: 'registry.example' })],
+  ['a page of servers from an empty cursor', '/v1/servers?cursor=&limit=1', reader],
+  ['a page of servers after a 200-character name', `/v1/servers?cursor=${Buffer.from(`io.github.acme/${'z'.repeat(185)}`).toString('base64url')}`, reader],
+  ['the v0.1 listing from an empty cursor', '/v0.1/servers?cursor=', () => ({ ...reader(), host: 'registry.example' })],
+  ['the v0.1 listing after a 200-character name', `/v0.1/servers?cursor=${Buffer.from(`io.github.acme/${'a'.repeat(185)}\n999999999`).toString('base64url')}`, () => ({ ...reader(), host: 'registry.example' })],
   ['the v0.1 listing, one version, a later page', `/v0.1/servers?version=1.0.0&limit=1&cursor=${Buffer.from(`${NAME}\n0`).toString('base64url')}`, () => ({ ...reader(), host: 'registry.example' })],
 ] as const;
 const passedOn = [

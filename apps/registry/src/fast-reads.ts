@@ -6,6 +6,7 @@ import type { Deps, Principal } from './deps.js';
 import { repeatsFirstLineHeader, requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { READ_ROLES } from './http.js';
 import { authenticate } from './services/authenticate.js';
+import { MAX_CURSOR_LENGTH } from './services/cursor.js';
 import { listServers } from './services/list-servers.js';
 import { listMcpServers, mcpVersionWithToken } from './services/read-mcp-registry.js';
 import { serverWithToken, versionWithToken } from './services/views.js';
@@ -96,22 +97,22 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
 
   async function answer(req: IncomingMessage, path: string, query: string, point: ReturnType<typeof pointRead>): Promise<Answer | undefined> {
     if (path === '/v1/servers') {
-      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ 256, limit 1-100).
+      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100).
       const q = plainQuery(query, LIST_KEYS);
       if (!q) return undefined;
       const search = q.get('search');
       const cursor = q.get('cursor');
       const limit = q.get('limit');
-      if ((search !== undefined && search.length > 200) || (cursor !== undefined && cursor.length > 256) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
+      if ((search !== undefined && search.length > 200) || (cursor !== undefined && cursor.length > MAX_CURSOR_LENGTH) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
       return { route: '/v1/servers', body: JSON.stringify(await listServers(deps, search, cursor, limit === undefined ? 30 : Number(limit))), cors: false };
     }
     if (path === '/v0.1/servers') {
-      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ 512, limit 1-100, version ≤ 255).
+      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100, version ≤ 255).
       const q = plainQuery(query, MCP_LIST_KEYS);
       const origin = q && originOf(req);
       if (!q || origin === undefined) return undefined;
       const [search, cursor, limit, version] = [q.get('search'), q.get('cursor'), q.get('limit'), q.get('version')];
-      if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > 512 || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
+      if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > MAX_CURSOR_LENGTH || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
       const list = await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin);
       return { route: '/v0.1/servers', body: JSON.stringify(list), cors: true };
     }

@@ -371,3 +371,38 @@ describe('when real server.json documents are published into Sigil and read back
     }
   });
 });
+
+describe('when server names are as long as names go (200 characters)', () => {
+  // Names far apart, each word different (a name one edit or so from another is confusable: high risk).
+  const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'november', 'oscar', 'papa'];
+  const LONG = [0, 1, 2].map((n) => `io.github.acme/long-${Array.from({ length: 40 }, (_, i) => WORDS[(i * (n + 3) + n) % WORDS.length]).join('-')}`.slice(0, 200));
+
+  it('pages through them with the cursors it gave, on /v1/servers and /v0.1/servers', async () => {
+    // Read-only tools named apart (a tool named as an approved server's is a warning: high risk, two reviews).
+    for (const [i, name] of LONG.entries()) await publishApproved(weatherManifest({ name, version: '1.0.0', tools: manyTools(1).map((t) => ({ ...t, name: `long_${i}_${t.name}` })) }));
+    expect(LONG.every((name) => name.length === 200)).toBe(true);
+    const walk = async (first: string, next: (body: Record<string, unknown>) => string | undefined, names: (body: Record<string, unknown>) => string[]) => {
+      const seen: string[] = [];
+      for (let path: string | undefined = first; path !== undefined; ) {
+        const page = await get(path);
+        expect([path, page.status]).toEqual([path, 200]);
+        seen.push(...names(page.body));
+        const cursor = next(page.body);
+        if (cursor !== undefined) expect(cursor.length).toBeGreaterThan(256);
+        path = cursor === undefined ? undefined : `${first}&cursor=${cursor}`;
+      }
+      return seen;
+    };
+    expect(await walk('/v1/servers?search=long-&limit=1', (b) => (b.next as string | null) ?? undefined, (b) => (b.servers as Array<{ name: string }>).map((s) => s.name))).toEqual(LONG);
+    expect(
+      await walk('/v0.1/servers?search=long-&limit=1', (b) => (b.metadata as { nextCursor?: string }).nextCursor, (b) => (b.servers as Array<{ server: { name: string } }>).map((s) => s.server.name)),
+    ).toEqual(LONG);
+  });
+
+  it('reads an empty cursor as none (the first page), on both listings', async () => {
+    const v1 = await get('/v1/servers?search=long-&cursor=');
+    expect([v1.status, (v1.body.servers as Array<{ name: string }>).map((s) => s.name)]).toEqual([200, LONG]);
+    const v01 = await get('/v0.1/servers?search=long-&cursor=');
+    expect([v01.status, (v01.body.servers as Array<{ server: { name: string } }>).map((s) => s.server.name)]).toEqual([200, LONG]);
+  });
+});

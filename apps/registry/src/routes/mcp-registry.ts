@@ -3,13 +3,14 @@ import { McpServerList, McpServerResponse } from '@sigil/manifest';
 import { cors } from 'hono/cors';
 import type { Deps } from '../deps.js';
 import { READ_ROLES } from '../http.js';
+import { MAX_CURSOR_LENGTH } from '../services/cursor.js';
 import { getMcpVersion, listMcpServers, listMcpVersions } from '../services/read-mcp-registry.js';
 import { authorize, BEARER_OR_ANONYMOUS, json, problems, router } from './kit.js';
 import { nameOf, versionOf } from './servers.js';
 
 const ServerNameParam = z.string().max(300).openapi({ description: 'The server name, URL-encoded ("/" as %2F)', example: 'io.github.acme%2Fweather' });
 const ListQuery = z.object({
-  cursor: z.string().max(512).optional().openapi({ description: 'The `metadata.nextCursor` of the previous page' }),
+  cursor: z.string().max(MAX_CURSOR_LENGTH).optional().openapi({ description: 'The `metadata.nextCursor` of the previous page (empty: the first page)' }),
   limit: z.coerce.number().int().min(1).max(100).default(30).openapi({ description: 'Items per page (1-100)', example: 30 }),
   search: z.string().max(200).optional().openapi({ description: 'Substring of the server name', example: 'weather' }),
   updated_since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Only versions approved at or after this RFC 3339 time' }),

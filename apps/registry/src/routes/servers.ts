@@ -5,6 +5,7 @@ import { ServiceError } from '../errors.js';
 import { READ_ROLES } from '../http.js';
 import { approveVersion } from '../services/approve-version.js';
 import { requireNamespace } from '../services/authenticate.js';
+import { MAX_CURSOR_LENGTH } from '../services/cursor.js';
 import { listServers } from '../services/list-servers.js';
 import { rejectVersion } from '../services/reject-version.js';
 import { reviewVersion } from '../services/review-version.js';
@@ -15,7 +16,7 @@ import { authorize, BEARER, BEARER_OR_ANONYMOUS, json, jsonBody, principalOf, pr
 
 export const ListQuery = z.object({
   search: z.string().max(200).optional().openapi({ description: 'Substring of the server name', example: 'weather' }),
-  cursor: z.string().max(256).optional().openapi({ description: 'The `next` value of the previous page' }),
+  cursor: z.string().max(MAX_CURSOR_LENGTH).optional().openapi({ description: 'The `next` value of the previous page (empty: the first page)' }),
   limit: z.coerce.number().int().min(1).max(100).default(30).openapi({ description: 'Servers per page (1-100)', example: 30 }),
 });
 

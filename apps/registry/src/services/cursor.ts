@@ -1,5 +1,18 @@
-import { isServerName } from '@sigil/manifest';
+import { isServerName, MAX_NAME_LENGTH } from '@sigil/manifest';
 import { ServiceError } from '../errors.js';
+
+/**
+ * The longest cursor the registry gives: base64url of the longest name (names are ASCII), a
+ * newline and a skip of up to 9 digits (v0.1). Both listings take cursors up to this length, so a
+ * cursor of theirs is never refused by their own query schema (a 200-character name gives a
+ * 267-character cursor, over the 256 /v1/servers once allowed).
+ */
+export const MAX_CURSOR_LENGTH = Math.ceil(((MAX_NAME_LENGTH + 1 + 9) * 4) / 3);
+
+/** An empty cursor (`?cursor=`) is no cursor: the first page, on both listings. */
+export function cursorGiven(cursor: string | undefined): string | undefined {
+  return cursor === undefined || cursor === '' ? undefined : cursor;
+}
 
 /**
  * A listing cursor as the registry wrote it: base64url of a server name, and for the v0.1 listing

@@ -1,10 +1,11 @@
 import { readServerPage } from '@sigil/db';
 import type { Deps } from '../deps.js';
-import { decodeCursor } from './cursor.js';
+import { cursorGiven, decodeCursor } from './cursor.js';
 
 /** A page of servers by name, with their latest version and its status; `next` continues. */
 export async function listServers(deps: Deps, search: string | undefined, cursor: string | undefined, limit: number) {
-  const after = cursor ? decodeCursor(cursor, false).name : undefined;
+  const given = cursorGiven(cursor);
+  const after = given === undefined ? undefined : decodeCursor(given, false).name;
   const rows = await readServerPage(deps.db, search, after, limit + 1);
   const page = rows.slice(0, limit);
   return {

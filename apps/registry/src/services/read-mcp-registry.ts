@@ -2,7 +2,7 @@ import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readAppro
 import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
-import { decodeCursor } from './cursor.js';
+import { cursorGiven, decodeCursor } from './cursor.js';
 
 /** The `_meta` key under which Sigil's own facts about a version travel in the v0.1 API. */
 export const SIGIL_META_KEY = 'dev.sigil.registry/verification';
@@ -118,7 +118,8 @@ async function listPage(
 ): Promise<McpServerList> {
   const out: McpServerResponse[] = [];
   // The cursor is `<server name>\n<versions of it already served>`, so a page may end inside a server.
-  const resume = q.cursor === undefined ? undefined : decodeCursor(q.cursor, true);
+  const cursor = cursorGiven(q.cursor);
+  const resume = cursor === undefined ? undefined : decodeCursor(cursor, true);
   const resumeName = resume?.name;
   let next: string | undefined;
   const choose = (versions: Array<{ id: number; version: string }>) => (q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version));
