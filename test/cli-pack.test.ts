@@ -112,6 +112,21 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(bundle.every((byte) => byte < 0x80)).toBe(true);
   });
 
+  it('starts sigil resolve --offline without loading child_process (commander\'s is lazy in the bundle) or perf_hooks', async () => {
+    const pinned = parseManifest(JSON.stringify({ name: 'io.github.acme/notes', description: 'Notes.', version: '1.0.0', tools: [{ name: 'save', description: 'Saves a note.', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } }] }));
+    const world = await buildHostWorld(join(work, 'lazy-host'), [pinned]);
+    // Node's own list of the built-in modules the process loaded, written as it exits.
+    const list = join(work, 'loaded-modules.txt');
+    const preload = join(work, 'loaded-modules.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    const resolved = await runProcess(sigil, ['resolve', '--offline', '--json'], { cwd: world.dir, env: { ...env, NODE_OPTIONS: `--require ${preload}` } });
+    expect(resolved.code, resolved.stderr).toBe(0);
+    const loaded = readFileSync(list, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule crypto');
+    expect(loaded).not.toContain('NativeModule child_process');
+    expect(loaded).not.toContain('NativeModule perf_hooks');
+  });
+
   it('runs sigil run as a host would start it, and the host lists and calls the pinned tools', async () => {
     const out = join(work, 'everything.json');
     const init = await runProcess(sigil, ['manifest', 'init', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', out, '--', process.execPath, everything, 'stdio'], { cwd: work, env });

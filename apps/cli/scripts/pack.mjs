@@ -35,6 +35,29 @@ const withoutZodLocales = {
 };
 
 /**
+ * commander requires `node:child_process` when it loads, for `spawn` alone, which it calls only
+ * to run an executable subcommand (sigil has none); loading it brings child_process, dgram and
+ * their wrappers into every start of every command (most of the rest it needs, net and streams,
+ * a start whose stdout is a pipe loads anyway). In the bundle, commander gets an object whose
+ * `spawn` loads `node:child_process` when first read; our own commands that start processes
+ * (`run`, `manifest init`) still require it themselves. Measured (callgrind, node --predictable,
+ * warm code cache, stdout a pipe): a 1-server `sigil resolve --offline` 799.5 M -> 796.8 M
+ * instructions. `node:fs/promises` made lazy the same way (a warm offline start calls none of it)
+ * cost more than it saved (798.1 M: the getters, copied into every module importing it), so it
+ * stays. The pack test checks that `sigil resolve --offline` loads no child_process.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'sigil-lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'sigil-lazy' }, () => ({
+      contents: "'use strict'; module.exports = { get spawn() { return require('node:child_process').spawn; } };",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * esbuild writes non-ASCII characters as escapes everywhere but in String.raw templates, which
  * it must keep as they are; @sigil/lint's multilingual patterns are such templates. A bundle with
  * one non-ASCII character must be decoded as UTF-8 at every start (40 M instructions for 2.9 MB,
@@ -116,7 +139,7 @@ try {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [withoutZodLocales, asciiRawTemplates],
+    plugins: [withoutZodLocales, lazyChildProcessForCommander, asciiRawTemplates],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.
