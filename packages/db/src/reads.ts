@@ -209,9 +209,10 @@ const PG = {
   // The listing pages: SQLite's statements without its index hints (PostgreSQL's planner takes the
   // server's index by itself), with numbered parameters.
   serverPage: { name: 'sigil_read_server_page', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} ORDER BY s.name LIMIT ?`)) },
-  serverPageSearch: { name: 'sigil_read_server_page_search', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name LIMIT ?`)) },
+  // lower(name) against a pattern lowered for A-Z (foldedPattern): LIKE on PostgreSQL is case-sensitive, on SQLite it folds ASCII.
+  serverPageSearch: { name: 'sigil_read_server_page_search', text: numberedPlaceholders(pgListing(`${SERVER_PAGE} AND lower(s.name) LIKE ? ESCAPE '\\' ORDER BY s.name LIMIT ?`)) },
   approvedPage: { name: 'sigil_read_approved_page', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE('')} ORDER BY s.name, v.version`)) },
-  approvedPageSearch: { name: 'sigil_read_approved_page_search', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE("AND name LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`)) },
+  approvedPageSearch: { name: 'sigil_read_approved_page_search', text: numberedPlaceholders(pgListing(`${APPROVED_PAGE("AND lower(name) LIKE ? ESCAPE '\\'")} ORDER BY s.name, v.version`)) },
   approvals: { name: 'sigil_read_approvals', text: 'SELECT digest, reviewer, bundle, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id', pipelined: true },
   serverExists: { name: 'sigil_read_server_exists', text: 'SELECT 1 AS one FROM servers WHERE name = $1', pipelined: true },
   summaries: { name: 'sigil_read_summaries', text: 'SELECT id, version, digest, status, risk, published_at AS "publishedAt" FROM versions WHERE server = $1 ORDER BY id DESC', pipelined: true },
@@ -829,9 +830,19 @@ export function searchTrigrams(search: string): string | undefined {
   return JSON.stringify([...trigrams]);
 }
 
-/** The condition "the server's name contains `search`" ({@link containsPattern}). */
+/**
+ * {@link containsPattern} of `search` with A-Z lowered and no other letter, for `lower(name) LIKE`:
+ * a search whatever its ASCII case, on PostgreSQL (whose LIKE is case-sensitive) as on SQLite
+ * (whose LIKE folds ASCII letters, and no other). Not ILIKE, which folds letters beyond ASCII too
+ * (names are ASCII; a search beyond it matches no name on either database).
+ */
+export function foldedPattern(search: string): string {
+  return containsPattern(search.replace(/[A-Z]+/g, (c) => c.toLowerCase()));
+}
+
+/** The condition "the server's name contains `search`", ASCII case aside ({@link foldedPattern}), on either database. */
 export function nameContains(search: string): SQL {
-  return sql`${servers.name} LIKE ${containsPattern(search)} ESCAPE '\\'`;
+  return sql`lower(${servers.name}) LIKE ${foldedPattern(search)} ESCAPE '\\'`;
 }
 
 /**
@@ -857,7 +868,7 @@ export function readServerPage(db: Executor, search: string | undefined, after: 
         .orderBy(asc(servers.name))
         .limit(limit)
         .execute(),
-    () => (search ? readPg<ServerPageRow>(db, PG.serverPageSearch, [after ?? '', containsPattern(search), limit]) : readPg<ServerPageRow>(db, PG.serverPage, [after ?? '', limit])),
+    () => (search ? readPg<ServerPageRow>(db, PG.serverPageSearch, [after ?? '', foldedPattern(search), limit]) : readPg<ServerPageRow>(db, PG.serverPage, [after ?? '', limit])),
   );
 }
 
@@ -909,6 +920,6 @@ export function readApprovedPage(db: Executor, search: string | undefined, after
         .orderBy(asc(page.name), asc(versions.version))
         .execute();
     },
-    () => (search ? readPg<ApprovedPageRow>(db, PG.approvedPageSearch, [after ?? '', containsPattern(search), limit]) : readPg<ApprovedPageRow>(db, PG.approvedPage, [after ?? '', limit])),
+    () => (search ? readPg<ApprovedPageRow>(db, PG.approvedPageSearch, [after ?? '', foldedPattern(search), limit]) : readPg<ApprovedPageRow>(db, PG.approvedPage, [after ?? '', limit])),
   );
 }

@@ -266,3 +266,28 @@ describe('the trigram index of server names (SQLite)', () => {
     }
   });
 });
+
+describe('a search, whatever its ASCII case, on SQLite and PostgreSQL alike', () => {
+  const MIXED = ['io.github.ChromeDevTools/chrome-devtools-mcp', 'io.github.Zeta/Weather-Kit', 'io.github.zeta/b'];
+
+  it('finds the same names on both (/v1 and /v0.1 pages, and the names alone)', async () => {
+    for (const [, db] of dbs) for (const name of MIXED) await insertServer(db, { name, namespace: name.split('/')[0]!, owner: 'zeta', createdAt: at });
+    const found: Record<string, Record<string, string[]>> = {};
+    for (const [label, db] of dbs) {
+      const out: Record<string, string[]> = {};
+      for (const search of ['devtools', 'DEVTOOLS', 'ChromeDevTools/Chrome', 'Ch', 'zeta/', 'ZETA/W', 'weather-KIT', 'É', 'chromédevtools', 'A_B']) {
+        out[`${search} /v1`] = (await readServerPage(db, search, undefined, 100)).map((r) => r.name);
+        out[`${search} /v0.1`] = [...new Set((await readApprovedPage(db, search, undefined, 100)).map((r) => r.name))];
+        out[`${search} names`] = (await searchServers(db, search, undefined, 100)).map((r) => r.name);
+      }
+      found[label] = out;
+    }
+    expect(found.PostgreSQL).toEqual(found.SQLite);
+    expect(found.SQLite!['DEVTOOLS /v1']).toEqual(['io.github.ChromeDevTools/chrome-devtools-mcp']);
+    expect(found.SQLite!['ZETA/W /v0.1']).toEqual(['io.github.Zeta/Weather-Kit']);
+    expect(found.SQLite!['zeta/ names']).toEqual(['io.github.Zeta/Weather-Kit', 'io.github.zeta/b']);
+    // Only A-Z fold: a letter beyond ASCII matches itself alone, and no name holds one.
+    expect(found.SQLite!['É /v1']).toEqual([]);
+    expect(found.SQLite!['chromédevtools /v1']).toEqual([]);
+  });
+});
