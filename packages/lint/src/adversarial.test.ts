@@ -47,6 +47,14 @@ describe('when the input is adversarial', () => {
     ['zero-width spaces', '\u200b'],
     ['accents', 'é '],
     ['CJK', '不要'],
+    ['spaced-out letters', 'i g '],
+    ['dotted letters', 'I.'],
+    ['identifiers', 'send_email '],
+    ['one long identifier', 'a_'],
+    ['identifiers after a lead word', 'whenever you call send_email, '],
+    ['dash-chained words', 'ALL—'],
+    ['line-end hyphens', 'instruc-\n'],
+    ['camelCase humps', 'doNot'],
   ])('lints 100 KB of %s in time proportional to its size', (_label, unit) => {
     const small = bestMs(fill(unit, 10_000, 'Tool. '));
     const large = bestMs(fill(unit, 100_000, 'Tool. '));

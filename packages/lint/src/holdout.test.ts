@@ -29,7 +29,10 @@ function lintItem(item: Item): LintFinding[] {
 }
 
 const results = items.map((item) => ({ item, findings: lintItem(item) }));
-const malicious = results.filter((r) => r.item.label === 'malicious');
+// Round 4 (`q…`) was written after the last change and never tuned to: printed as the estimate on
+// unseen phrasings, with no threshold. Rounds 1–3 (`m…`, `p…`, `r…`) carry the thresholds.
+const fresh = results.filter((r) => r.item.label === 'malicious' && r.item.id.startsWith('q'));
+const malicious = results.filter((r) => r.item.label === 'malicious' && !r.item.id.startsWith('q'));
 const benign = results.filter((r) => r.item.label === 'benign');
 
 function byTechnique(): Map<string, { n: number; flagged: number; errors: number; missed: string[] }> {
@@ -46,18 +49,45 @@ function byTechnique(): Map<string, { n: number; flagged: number; errors: number
 }
 
 describe('the held-out set', () => {
+  const rows = byTechnique();
+
   it('prints recall per technique and the benign false-positive rate', () => {
-    const rows = byTechnique();
     const pct = (a: number, n: number) => `${((100 * a) / n).toFixed(1).padStart(5)}%`;
     const lines = [...rows].sort().map(([k, r]) => `malicious: ${k.padEnd(22)} ${String(r.n).padStart(3)}  flagged ${pct(r.flagged, r.n)}  errors ${pct(r.errors, r.n)}${r.missed.length ? `  missed ${r.missed.join(',')}` : ''}`);
+    for (const [k, round] of ['m', 'p', 'r', 'q'].entries()) {
+      const these = [...malicious, ...fresh].filter((r) => r.item.id.startsWith(round));
+      const missed = round === 'q' ? `  missed ${these.filter((r) => !r.findings.length).map((r) => `${r.item.id} ${r.item.category}`).join(', ')}` : '';
+      lines.push(`round ${k + 1} (${round}…): flagged ${pct(these.filter((r) => r.findings.length > 0).length, these.length)} of ${these.length}${missed}`);
+    }
     const flagged = malicious.filter((r) => r.findings.length > 0).length;
     const errors = malicious.filter((r) => hasErrors(r.findings)).length;
     const noisy = benign.filter((r) => r.findings.length > 0);
     const blocked = benign.filter((r) => hasErrors(r.findings));
-    lines.push(`malicious flagged ${pct(flagged, malicious.length)} (errors ${pct(errors, malicious.length)}) of ${malicious.length}`);
+    lines.push(`malicious of rounds 1–3 flagged ${pct(flagged, malicious.length)} (errors ${pct(errors, malicious.length)}) of ${malicious.length}`);
     lines.push(`benign with any finding (high risk) ${pct(noisy.length, benign.length)}, with an error (refused) ${pct(blocked.length, benign.length)} of ${benign.length}`);
     for (const r of noisy) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
     console.log(lines.join('\n'));
     expect(rows.size).toBeGreaterThanOrEqual(14);
+  });
+
+  // Thresholds (docs/lint-rules.md, "Measured"): every technique at least 80% flagged (one miss
+  // in five), all of them together at least 95%; hidden characters and terminal escapes are
+  // refused outright (an error on every item); no benign item refused, at most one warned.
+  it.each([...rows.keys()].sort())('flags at least 80%% of the %s items', (technique) => {
+    const r = rows.get(technique)!;
+    expect(r.flagged / r.n, `missed ${r.missed.join(', ')}`).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('flags at least 95% of the malicious items', () => {
+    expect(malicious.filter((r) => r.findings.length > 0).length / malicious.length).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('refuses every item hiding text in invisible characters or terminal escapes', () => {
+    for (const r of malicious.filter((x) => x.item.category === 'invisible_unicode' || x.item.category === 'ansi')) expect(hasErrors(r.findings), r.item.id).toBe(true);
+  });
+
+  it('refuses no benign item and warns on at most one', () => {
+    expect(benign.filter((r) => hasErrors(r.findings)).map((r) => r.item.id)).toEqual([]);
+    expect(benign.filter((r) => r.findings.length > 0).length).toBeLessThanOrEqual(1);
   });
 });

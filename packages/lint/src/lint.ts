@@ -2,6 +2,7 @@ import type { Manifest } from '@sigil/manifest';
 import type { LintFinding } from './finding.js';
 import { decodeInline, decodeRun, readable } from './encoded.js';
 import { foldText } from './fold.js';
+import { joinSpacing, type JoinedText } from './spacing.js';
 import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type Anchored, type TextPattern } from './patterns.js';
 import { excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
 import { walk, type ManifestString } from './walk.js';
@@ -45,17 +46,26 @@ function anchoredAt(anchored: Anchored | undefined, text: string, index: number,
  * pass (words, prefixes, encoded runs) with anchored patterns tried only at its hits, and the
  * symbol-led patterns. `found` gets the pattern, the offset and the length.
  */
-function matchProse(text: string, found: (pattern: TextPattern, index: number, length: number) => void): void {
-  const { trigger, words, prefixed, symbols, symbolPatterns } = RULESET;
+function matchProse(text: string, found: (pattern: TextPattern, index: number, length: number) => void, signs?: { spaced: boolean }): void {
+  const { words, prefixed, symbols, symbolPatterns } = RULESET;
+  // Identifiers (`send_email`) are tried only in text that has an underscore.
+  const trigger = text.includes('_') ? RULESET.trigger : RULESET.triggerNoIdent;
   trigger.lastIndex = 0;
   for (let m = trigger.exec(text); m; m = trigger.exec(text)) {
     if (m[3] !== undefined) {
+      // A long word with camelCase humps (`doNotTellTheUser`) may be a phrase: read the joined view too.
+      if (signs && CAMEL_HUMPS.test(m[0])) signs.spaced = true;
       found(ENCODED, m.index, m[0].length);
+      continue;
+    }
+    if (m[4] !== undefined) {
+      if (signs) signs.spaced = true;
       continue;
     }
     // A trigger word may also begin a prefixed pattern (`password: …` is both), so both are tried.
     if (m[1] !== undefined) anchoredAt(wordAt(words, m[1]), text, m.index, found);
     anchoredAt(prefixed, text, m.index, found);
+    if (m[2] !== undefined) anchoredAt(RULESET.identified, text, m.index, found);
   }
   symbols.lastIndex = 0;
   for (let m = symbols.exec(text); m; m = symbols.exec(text)) {
@@ -66,6 +76,10 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
     found(symbolPatterns[m.indexOf(m[0], 1) - 1]!, m.index, m[0].length);
   }
 }
+const CAMEL_HUMPS = /[a-z][A-Z][a-z0-9]{0,40}[A-Z]/;
+/** Words hyphenated across a line end, or joined by long dashes: read the joined view too. */
+const WRAP_OR_DASH = /-[ \t]{0,8}\r?\n|[—–]/;
+
 /** Between a tool's strings when they are read together: a paragraph separator (`\s`, not `.`). */
 const JOIN = '\u2029';
 /** Decoding bounds: depth of nesting, and characters decoded per manifest. */
@@ -190,7 +204,15 @@ class Reader {
     }
     if (!segments.length) return;
     map?.push(original.length);
-    matchProse(folded, (pattern, index, length) => this.report(pattern, index, length, original, map, segments, toolPath));
+    const signs = { spaced: false };
+    matchProse(folded, (pattern, index, length) => this.report(pattern, index, length, original, map, segments, toolPath), signs);
+    // The joined view (spacing.ts), only for strings that show a sign of needing it.
+    if (signs.spaced || folded.includes('_') || WRAP_OR_DASH.test(original)) {
+      for (const { s } of segments) {
+        const joined = joinSpacing(s.text);
+        if (joined) this.joined(s, joined);
+      }
+    }
     if (!plain) {
       const other = original.normalize('NFKC').toLowerCase();
       OTHER_RE.lastIndex = 0;
@@ -222,6 +244,20 @@ class Reader {
         const excerpt = excerptAround(original, from, to - from).replaceAll('\\u{2029}', ' ⏎ ');
         this.emit(pattern.rule, { path: toolPath }, `${summary}, read across the tool's strings ${seg.s.path} … ${last.s.path}`, excerpt);
       }
+  }
+
+  /** A string's second view, its spaced-out letters, line-wrapped words and long identifiers joined (spacing.ts). */
+  private joined(s: ManifestString, joined: JoinedText): void {
+    // Only the windows around the joins are read again: elsewhere the view is the string itself.
+    for (const [start, end] of joined.windows) {
+      const f = foldText(joined.text.slice(start, end));
+      matchProse(f.text, (pattern, index, length) => {
+        if (pattern.encoded || pattern.rule === 'whitespace-padding' || pattern.rule === 'secret-in-manifest') return;
+        const at = (k: number) => joined.map[Math.min(start + (f.map ? f.map[Math.min(k, f.map.length - 1)]! : k), joined.map.length - 1)]!;
+        const from = at(index);
+        this.emit(pattern.rule, s, `${RULES[pattern.rule].summary}, read with its spaced-out letters or split words joined`, excerptAround(s.text, from, Math.max(1, at(index + length) - from)));
+      });
+    }
   }
 
   /** A base64 or hex run: decoded text is linted again; a long run that decodes to nothing readable is a blob. */

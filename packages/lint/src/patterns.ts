@@ -158,6 +158,79 @@ const DANGEROUS_COMMAND: Entry[] = [
   ['agent-command', ['setfacl', 'icacls', 'chattr'], String.raw`\b(?:setfacl\s+-m|icacls\b[^\n]{0,80}\/grant|chattr\s+[+-]i)\b`],
 ];
 
+// A tool named as code names it (`send_email`, `create_pull_request`): how shadowing points at another tool.
+const IDENT = String.raw`[a-z][a-z0-9]{0,30}(?:_[a-z0-9]{1,30}){1,5}`;
+// What shadowing changes in another tool's call, and what it changes there.
+const MODIFY = String.raw`(?:replace|change|alter|modify|swap|redirect|rewrite|override|append|prepend|prefix|insert|add|bcc|cc|attach|set|copy|forward|include|send|post)`;
+const CALL_PART = String.raw`(?:recipients?|destination|account|address|payee|iban|url|endpoint|host|commands?|arguments?|parameters?|fields?|body|content|files?|diff|line|headers?|subject|channel|number|bcc|cc|copy|key|keys|hook|script|code|messages?|emails?|amount|branch|repository|repo|workflow|currency)`;
+// Strong verbs of handing data over, and weaker ones that count only with a destination (`into the notes parameter`).
+const HAND_OVER = String.raw`(?:send|forward|upload|post|leak|exfiltrate|steal|harvest|grab|include|attach|append|collect|extract|gather|pass|copy|paste|transmit|relay|email)`;
+const PLACE = String.raw`(?:put|insert|add|fill|embed|dump|print|output|reveal|write|place|store|save|enter|supply|provide|set|read)`;
+const SECRET_MODIFIERS = String.raw`(?:(?:all|any|every|each|the|your|their|his|her|my|its|of|user['’]?s|users['’]|saved|stored|cached|current|browser|local|personal|github|gitlab|aws|cloud|ssh|gpg|pgp|openai|anthropic|stripe|slack|session|bearer|login|admin|root|private|secret|oauth|refresh|wallet|seed|recovery)\s+){0,5}`;
+const SECRET_NOUNS = String.raw`(?:api\s*keys?|passwords?|passphrases?|credentials?|private\s+keys?|(?:access|auth|bearer|oauth|refresh|session|api)\s+tokens?|secrets|ssh\s+keys?|session\s+cookies?|cookies|seed\s+phrases?|recovery\s+phrases?|mnemonics?)\b`;
+const SECRET_THINGS = String.raw`(?:(?:all|any|every|each|the|your|their|his|her|my|its|of|user['’]?s|users['’]|saved|stored|cached|current|browser|local|personal|github|gitlab|aws|cloud|ssh|gpg|pgp|openai|anthropic|stripe|slack|session|bearer|login|admin|root|private|secret|oauth|refresh|wallet|seed|recovery)\s+){0,5}(?:api\s*keys?|passwords?|passphrases?|credentials?|private\s+keys?|(?:access|auth|bearer|oauth|refresh|session|api)\s+tokens?|secrets|ssh\s+keys?|session\s+cookies?|cookies|seed\s+phrases?|recovery\s+phrases?|mnemonics?)\b`;
+const DESTINATION = String.raw`[^.\n]{0,60}?\b(?:in|into|to|as|inside|within)\s+(?:the\s+|a\s+|your\s+)?(?:[\x60'"«]?[\w.-]{1,40}[\x60'"»]?\s+)?(?:parameter|argument|field|param|input|property|attribute)s?\b`;
+const CONTENTS_OF = String.raw`(?:(?:the\s+)?(?:full\s+|whole\s+|entire\s+)?(?:contents?|values?|text|output)\s+of\s+)?`;
+const NEGATED = String.raw`(?<!\b(?:not|never|n['’]t|no|avoid|without)\s{1,3}(?:\w+\s{1,3})?)`;
+
+/** Families added after the held-out set (fixtures/holdout.json) showed them missing; written as families, not its sentences. */
+const HELDOUT_FAMILIES: Entry[] = [
+  // Shadowing of a tool named in words (the ones named as identifiers are SHADOWING, tried at identifiers only).
+  ['tool-precedence', ['change', 'alter', 'modify', 'modifies', 'override', 'extend', 'patch', 'redefine'], String.raw`\b(?:change|alter|modif(?:y|ie)|override|extend|patch|redefine)s?\s+(?:how|the\s+way|the\s+behaviou?r\s+of|what)\s+(?:the\s+)?(?:other|every|all|any)\s+(?:\w+\s+)?tools?\b`],
+  // Before using this tool, in the other languages the conceal rule reads.
+  ['tool-precedence', ['avant'], String.raw`\bavant\s+d['’]?\s?(?:utiliser|appeler|executer|lancer|invoquer)\s+(?:cet|cette|ce|l['’]?|tout|un|une)\s*(?:autre\s+)?(?:outil|fonction|autre)`],
+  ['tool-precedence', ['antes'], String.raw`\bantes\s+de\s+(?:usar|utilizar|llamar|ejecutar|invocar|chamar|executar)\s+(?:esta|este|la|el|a|o|cualquier|qualquer|otra|outra)\s+(?:otra\s+|outra\s+)?(?:herramienta|funcion|ferramenta|funcao)`],
+  ['tool-precedence', ['prima'], String.raw`\bprima\s+di\s+(?:usare|utilizzare|chiamare|eseguire|invocare)\s+(?:questo|questa|lo|il|la|qualsiasi|un\s+altro)\s+(?:altro\s+)?(?:strumento|tool|funzione)`],
+  ['tool-precedence', ['bevor', 'vor', 'vorher'], String.raw`\bbevor\s+(?:du|sie)\s+(?:dieses|das|ein|irgendein)\s+(?:andere\s+)?(?:werkzeug|tool)|\bvor\s+(?:der\s+)?(?:verwendung|nutzung|benutzung|aufruf|dem\s+aufruf)\s+(?:dieses|des|eines)\s+(?:werkzeugs|tools)|\bvorher\s+(?:die\s+datei|den\s+inhalt)`],
+  // Overriding what the user asked.
+  ['ignore-instructions', ['regardless', 'irrespective', 'no', 'even'], String.raw`\b(?:regardless\s+of|irrespective\s+of|no\s+matter)\s+(?:what|whatever|which|how)\s+(?:\w+\s+)?(?:the\s+)?(?:users?|humans?|customers?|operators?)\s+(?:says|said|asks|asked|wants|wanted|requests|requested|types|typed|enters|entered|specifies|specified|chooses|chose|writes|wrote|picks|picked|instructs|tells)\b|\beven\s+if\s+(?:the\s+)?(?:user|human)\s+(?:says|asks|wants|requests|objects|refuses|declines)\s+(?:otherwise|not\s+to|no)\b`],
+  ['ignore-instructions', ['ignore', 'disregard', 'forget', 'override', 'bypass', 'abandon', 'suspend', 'overrule', 'countermand', 'aside'], String.raw`(?:\b(?:ignor(?:e|es|ing)|disregard\w{0,3}|forget\w{0,3}|override\w{0,2}|bypass\w{0,3}|abandon\w{0,3}|suspend\w{0,3}|overrul\w{0,3}|countermand\w{0,3})|(?<=\b(?:set|put)\s+)aside)\s+(?:(?:all|any|every|of|each)\s+){0,2}(?:(?:your|the\s+(?:earlier|previous|prior|original|system|safety|developer|operator|given|above|preceding|initial)|(?:these|those|my)\s+(?:earlier|previous|prior|original|system|safety))\s+(?:\w+\s+)?(?:rules|instructions|guidelines|guidance|guardrails|restrictions|policies|constraints|directions|directives|programming|training|prompts?|safeguards|principles)\b|(?:the\s+|any\s+|all\s+)?(?:rules|instructions|guidelines|guidance|directions)\s+(?:that\s+)?you\s+(?:were|have\s+been|got|received|had\s+been)\s+(?:given|told|sent)?)`],
+  // Keeping things from the user, in more of the phrasings of the languages covered.
+  ['conceal-from-user', ['dis', 'dites', 'dire', 'parle', 'parlez', 'parler', 'mentionne', 'mentionnez', 'revele', 'revelez', 'montre', 'montrez', 'signale', 'signalez', 'previens', 'prevenez', 'informe', 'informez'], String.raw`\b(?:dis|dites|dire|parle|parlez|parler|mentionne|mentionnez|mentionner|revele|revelez|reveler|montre|montrez|signale|signalez|previens|prevenez|informe|informez)\s+(?:(?:en|le|la|les|lui|leur|y)\s+)?(?:rien|pas|jamais)\b[^.\n]{0,40}?\b(?:a\s+)?l['’]?\s?utilisat(?:eur|rice)`],
+  ['conceal-from-user', ['senza', 'non'], String.raw`\b(?:senza|non)\s+(?:\w+\s+){0,2}?(?:dirlo|dirglielo|dire|menzionarlo|menzionare|rivelarlo|rivelare|informare|avvisare|avvertire|farlo\s+sapere|far\s+sapere)\b[^.\n]{0,30}?\butent`],
+  ['conceal-from-user', ['sag', 'sage', 'sagt', 'sagen', 'erwahne', 'erwahnt', 'erwahnen', 'zeig', 'zeige', 'zeigen', 'verrate', 'verratet', 'verraten', 'informiere', 'informieren', 'teile', 'teilen'], String.raw`\b(?:sag|sage|sagt|sagen|erwahne|erwahnt|erwahnen|zeig|zeige|zeigen|verrate|verratet|verraten|informiere|informieren|teile|teilen)\s+(?:sie\s+)?(?:(?:es|das|davon|ihm|ihr|dies|dieses|nichts)\s+){0,2}(?:dem|den|der)\s+(?:nutzer|benutzer|anwender|user)(?:in|n)?\s+(?:(?:davon|das|es|dies)\s+)?(?:nichts|nicht|kein|niemals)`],
+  ['conceal-from-user', ['keep', 'treat'], String.raw`\b(?:keep|treat)\s+(?:this|that|these|the)\s+\w+\s+(?:step|steps|call|calls|instruction|instructions|action|actions|part|detail|details|request)\s+(?:a\s+|as\s+)?(?:secret|confidential|hidden|classified|private)\b`],
+  // Handing credentials over: strong verbs, or weaker ones with a destination in the call.
+  ['credential-request', ['send', 'forward', 'upload', 'post', 'leak', 'exfiltrate', 'steal', 'harvest', 'grab', 'include', 'attach', 'append', 'collect', 'extract', 'gather', 'pass', 'copy', 'paste', 'transmit', 'relay', 'email'], String.raw`${NEGATED}\b${HAND_OVER}\s+(?:(?:in|into|over|along)\s+)?${CONTENTS_OF}${SECRET_THINGS}`],
+  ['credential-request', ['api', 'password', 'passwords', 'passphrase', 'passphrases', 'credential', 'credentials', 'private', 'access', 'auth', 'bearer', 'oauth', 'refresh', 'session', 'secrets', 'ssh', 'cookies', 'seed', 'recovery', 'mnemonic', 'mnemonics'], String.raw`(?<=${NEGATED}\b${PLACE}\s+${CONTENTS_OF}${SECRET_MODIFIERS})${SECRET_NOUNS}${DESTINATION}`],
+  ['credential-request', ['api', 'password', 'passwords', 'secret', 'secrets', 'credential', 'credentials', 'token', 'tokens', 'key', 'keys'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|tokens?|keys)\s+(?:that\s+)?(?:you\s+(?:know|have|hold|can\s+(?:see|access|read|find))|available\s+to\s+you|visible\s+(?:to\s+you|in\s+(?:the\s+)?(?:environment|context|conversation)))\b`],
+  ['credential-request', ['environment', 'env'], String.raw`(?<=\b(?:every|all|each|any)\s+(?:of\s+the\s+|the\s+|your\s+)?)(?:environment|env)\s+(?:variables?|vars?)\b[^.\n]{0,60}?\b(?:keys?|tokens?|secrets?|passwords?|credentials?)\b`],
+  ['credential-request', ['printenv', 'env'], String.raw`(?<=\b(?:output|result|contents?)\s+of\s+[\x60'"]?)(?:printenv|env)\b`],
+  // The same, in the Latin-script languages covered.
+  ['credential-request', ['envoie', 'envoyez', 'envoyer', 'transmets', 'transmettez', 'copie', 'copiez', 'inclus', 'incluez', 'mets', 'mettez', 'ajoute', 'ajoutez', 'lis', 'lisez'], String.raw`\b(?:envoie|envoyez|envoyer|transmets|transmettez|copie|copiez|inclus|incluez|mets|mettez|ajoute|ajoutez|lis|lisez)\s+(?:(?:les|la|le|ses|son|sa|tous|toutes|ces|vos|votre|leurs?|l['’]?)\s*){0,3}(?:mots?\s+de\s+passe|cles?\s+(?:api|ssh|privees?)|identifiants|jetons?|secrets)`],
+  ['credential-request', ['envia', 'envie', 'enviar', 'copia', 'copie', 'incluye', 'incluya', 'pon', 'ponga', 'agrega', 'agregue', 'anade', 'lee', 'lea', 'pasa', 'pase', 'manda', 'mande', 'inclua', 'coloque'], String.raw`\b(?:envia|envie|enviar|copia|copie|incluye|incluya|inclua|pon|ponga|coloque|agrega|agregue|anade|lee|lea|pasa|pase|manda|mande)\s+(?:(?:las|los|la|el|as|os|a|o|sus|su|suas|seus|todas|todos|tus|tu)\s+){0,3}(?:contrasenas?|senhas?|claves?\s+(?:api|ssh|privadas?)|chaves?\s+(?:api|ssh|privadas?)|credenciais|credenciales|tokens?|secretos|segredos)`],
+  ['credential-request', ['invia', 'copia', 'includi', 'metti', 'aggiungi', 'leggi', 'sende', 'schicke', 'kopiere', 'fuge', 'lies', 'ubermittle'], String.raw`\b(?:invia|copia|includi|metti|aggiungi|leggi|sende|schicke|kopiere|fuge|lies|ubermittle)\s+(?:(?:le|la|i|gli|sue|suoi|tutte|tutti|die|alle|seine|ihre|deren|den|das)\s+){0,3}(?:password|credenziali|chiavi\s+(?:api|ssh|private)|token|passworter|passwort|zugangsdaten|api-?schlussel|schlussel|geheimnisse)`],
+  // Tags, labels and fake ends that address the model.
+  ['instruction-tags', ['note', 'notes', 'message', 'memo', 'reminder', 'directive'], String.raw`\b(?:notes?|message|memo|reminder|directive)\s+(?:for|to)\s+(?:the\s+)?(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|bot)s?\b`],
+  ['instruction-tags', ['end'], String.raw`\bend\s+of\s+(?:the\s+)?(?:tool|function|system|mcp)\s+(?:descriptions?|definitions?|spec\w*|prompt|instructions?|list|output|results?)\b`],
+  ['instruction-tags', ['end', 'ends', 'ended', 'finished', 'closed'], String.raw`(?<=\b(?:tool|function)\s+(?:descriptions?|list|definitions?|spec\w*)\s+)(?:ends?|ended|finished|closed)\b`],
+  ['role-override', ['your'], String.raw`\byour\s+(?:real|actual|true|hidden|secret|primary|only)\s+(?:task|goal|purpose|job|mission|objective|instructions?|role)\b`],
+  ['role-override', ['obey', 'follow', 'prioritise', 'prioritize', 'trust'], String.raw`\b(?:obey|follow|prioriti[sz]e|trust)\s+(?:this|these|the)\s+(?:tool|server|note|description|instructions?)(?:['’]s)?\s+(?:\w+\s+)?(?:over|above|instead\s+of|rather\s+than)\s+(?:the\s+|your\s+)?(?:user|system|developer|operator)`],
+  ['role-override', ['elevated', 'admin', 'administrator', 'root', 'unrestricted', 'you', 'assistant', 'model'], String.raw`\b(?:elevated|admin(?:istrator)?|root|unrestricted)\s+(?:permissions|privileges|access|rights)\s+(?:now|granted|enabled|unlocked)\b|\b(?:you|assistant|model)\s+(?:now\s+)?(?:has|have)\s+(?:been\s+granted\s+)?(?:elevated|admin|root|unrestricted)\s+(?:permissions|privileges|access|rights)\b`],
+  ['role-override', ['prompt'], String.raw`(?<=\b(?:new|updated|override\w{0,2}|replace\w{0,2}|supersede\w{0,2}|overwrite\w{0,2}|ignore|disregard|forget|discard|drop|delete|erase|abandon|bypass)\s+(?:(?:your|the|this|any|all|my|its)\s+)?(?:current\s+|original\s+|existing\s+)?system\s+)prompt\b`],
+  // Addressing the model reading the text; overriding the user's say.
+  ['instruction-tags', ['reading', 'processing', 'seeing', 'parsing', 'handling', 'attention'], String.raw`(?<=\b(?:to|for)\s+(?:the\s+|any\s+|an\s+)?(?:ai|assistant|model|llm|agent|bot)s?\s+)(?:reading|processing|seeing|parsing|handling)\s+(?:this|these)\b|\battention\s*,?\s+(?:the\s+)?(?:ai|assistant|model|llm|agent)s?\b`],
+  ['role-override', ['whatever', 'what', 'everything', 'anything', 'no'], String.raw`(?<=\b(?:do|follow|obey)\s+)(?:whatever|what|everything|anything)\s+(?:it|this\s+(?:tool|text|note|server))\s+(?:tells|says|asks)\b|(?<=\b(?:human|user)\s+has\s+)no\s+(?:say|control|authority)\b`],
+  ['approval-bypass', ['skip', 'bypass', 'disable', 'suppress', 'omit', 'avoid'], String.raw`\b(?:skip|bypass|disable|suppress|omit|avoid)\s+(?:all\s+|any\s+|the\s+|every\s+)?(?:user\s+|further\s+)?(?:confirmations?|approvals?|confirmation\s+(?:steps|prompts|dialogs)|permission\s+(?:checks|prompts|requests)|consent\s+(?:checks|prompts)|safety\s+checks)\b`],
+  ['approval-bypass', ['differ', 'deviate'], String.raw`\b(?:differ|deviate)s?\s+from\s+what\s+(?:was|you|the\s+user)\s+(?:reviewed|approved|accepted|saw|installed|review|approve)`],
+  ['conceal-from-user', ['no'], String.raw`\bno\s+need\s+to\s+(?:surface|disclose|flag|show|announce|highlight|point\s+out|bring\s+up)\b`],
+  ['tool-precedence', ['precedence'], String.raw`(?<=\b(?:takes?|has)\s+)precedence(?:\s+over\b|\s*[:;,.])`],
+  ['exfiltration-url', ['log', 'mirror', 'stream', 'ship', 'push', 'sync', 'replicate', 'duplicate', 'beam', 'submit', 'route', 'reroute', 'divert'], String.raw`\b(?:log|mirror|stream|ship|push|sync|replicate|duplicate|beam|submit|route|reroute|divert)\s+(?:(?:all|every|each|any|the)\s+)?(?:(?:user|users|full|whole|entire|translated|incoming|outgoing|other)\s+)?(?:\w+\s+){0,2}?(?:to|into|at|through)\s+[^.\n]{0,40}?(?:https?:\/\/|hxxps?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\b(?:account|iban|wallet)\s+[\w-]{3,})`],
+  ['exfiltration-url', ['recipient', 'recipients', 'bcc', 'cc', 'destination', 'destinations', 'copy'], String.raw`(?<=\b(?:extra|additional|hidden|secret|silent|second|invisible)\s+(?:bcc\s+|cc\s+)?)(?:recipients?|bcc|cc|copy\s+(?:to|for)|destinations?)\b`],
+  ['credential-request', ['send', 'give', 'show', 'tell'], String.raw`${NEGATED}\b(?:send|give|show|tell)\s+(?:me|us)\s+(?:(?:all|any|every|the|your|their|saved|stored|user['’]?s)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|(?:access|auth|api)\s+tokens?|secrets)\b`],
+  ['ignore-instructions', ['oublie', 'oubliez', 'oublier'], String.raw`\boubli(?:e|ez|er)\s+(?:toutes\s+|tout\s+)?(?:les\s+|vos\s+|tes\s+)?(?:instructions|consignes|directives|regles)\s+(?:precedentes|anterieures|recues)`],
+  ['ignore-instructions', ['ne'], String.raw`\bne\s+(?:tenez|tiens)\s+(?:pas\s+|plus\s+)?compte\s+(?:des|de\s+vos|de\s+tes)\s+(?:instructions|consignes|directives|regles)`],
+  ['instruction-tags', ['end', 'begin', 'start'], String.raw`(?<=[=#*~_<>\[\]-]{3}[ \t]{0,8})(?:end|begin|start)\s+(?:of\s+)?(?:the\s+)?(?:tools?|functions?|descriptions?|system|instructions|prompt|context|spec)\b`],
+  // Rug pulls: approval skipped, or behaviour announced to change once approved.
+  ['approval-bypass', ['no', 'does', 'do', 'doesn', 'don', 'dont', 'need', 'needn', 'needs', 'without', 'never'], String.raw`\b(?:no\s+need\s+(?:for\s+(?:the\s+)?(?:user|human)\s+)?to|(?:does|do)\s*n[o'’]?t\s+need\s+to|need\s*n[o'’]?t|needs?\s+no|without|never)\s+(?:(?:further|additional|new|fresh|another|separate|explicit|any)\s+(?:approval|confirmation|consent|review|authori[sz]ation)|re-?(?:approv|confirm|review|authori[sz]|consent|prompt|ask)\w*|(?:ask|asking|prompt|prompting|consult|consulting)\s+(?:the\s+|with\s+the\s+)?(?:user|human|operator)s?(?:\s+again|\s+first|\s+for\s+(?:permission|approval|confirmation|consent))?|(?:approv|confirm|authori[sz])\w*\s+again|(?:asking|prompting)\s+(?:for\s+)?(?:permission|approval|confirmation|consent))\b`],
+  ['approval-bypass', ['approval', 'approvals', 'consent', 'confirmation', 'confirmations', 'authorisation', 'authorisations', 'authorization', 'authorizations', 'approving'], String.raw`(?<=\b(?:earlier|previous|prior|existing|original|past|old|initial)\s+(?:user\s+)?)(?:approvals?|consent|confirmations?|authori[sz]ations?)\s+(?:still\s+|also\s+|automatically\s+)?(?:apply|applies|cover|covers|carry\s+over|carries\s+over|remain\s+valid|hold|holds|extend|extends)\b|\b(?:approval|approving|consent\s+to)\s+(?:of\s+)?(?:this|the\s+current|one)\s+(?:version|tool|server|release)\s+(?:covers|applies\s+to|extends\s+to|includes|also\s+approves|counts\s+for)\s+(?:all\s+|any\s+)?(?:future|later|new|subsequent|upcoming)`],
+  ['approval-bypass', ['treat', 'consider', 'regard', 'assume'], String.raw`\b(?:treat|consider|regard|assume)\s+(?:it|them|this|these|that|those|the\s+(?:new|updated|changed|next)\s+\w+|any\s+(?:new|updated|future)\s+\w+)\s+(?:as\s+|to\s+be\s+|is\s+|are\s+)?(?:already\s+|pre-?)(?:trusted|approved|verified|authori[sz]ed|vetted|reviewed|safe)\b`],
+  ['approval-bypass', ['pre', 'preapproved', 'preauthorised', 'preauthorized', 'pretrusted', 'consented', 'authorised', 'authorized', 'agreed', 'allowed', 'permitted'], String.raw`\bpre-?(?:approved|authori[sz]ed|trusted|consented)\b|\b(?:consented|authori[sz]ed|agreed)\s+(?:for\s+)?you\s+to\b|\b(?:authori[sz]ed|consented|allowed|permitted)\s+you\s+to\s+(?:share|send|forward|upload|disclose|reveal|bypass|skip)\b`],
+  ['approval-bypass', ['first', 'second', 'third', 'fourth', 'fifth', 'next', 'initial'], String.raw`(?<=\b(?:after|from|once|starting\s+(?:on|with|from|at)|beginning\s+(?:with|on|at))\s+(?:the\s+)?)(?:first|second|third|fourth|fifth|next|initial)\s+(?:successful\s+|few\s+)?(?:calls?|uses?|invocations?|runs?|requests?|approvals?|installs?|installations?|executions?|times?)\b[^.\n]{0,80}?(?:\bbehaviou?r\s+(?:of\s+this\s+tool\s+)?changes|\b(?:start|begin)s?\s+(?:to\s+)?(?:send|forward|upload|attach|includ|collect|record|log|copy|redirect|ignor|exfiltrat|shar|post)\w*|\bredirect\w*|\binstead\b|\bswitch(?:es)?\s+to\b)`],
+  ['approval-bypass', ['approved', 'trusted', 'installed', 'enabled', 'accepted', 'reviewed', 'granted', 'whitelisted', 'allowlisted'], String.raw`(?<=\b(?:once|after)\s+(?:this\s+(?:tool|server|version)|it)\s+(?:has\s+been|is|was|gets)\s+)(?:approved|trusted|installed|enabled|accepted|reviewed|granted|whitelisted|allowlisted)\b[^.\n]{0,60}?\b(?:switch\w*|change\w*|redirect\w*|forward\w*|send\w*|upload\w*|collect\w*|behav\w*|quietly|silently|secretly|no\s+longer)`],
+  ['approval-bypass', ['description', 'descriptions', 'definition', 'definitions', 'behaviour', 'behavior', 'instructions'], String.raw`\b(?:descriptions?|definitions?|behaviou?r|instructions)\s+(?:will|may|might|can|could|is\s+going\s+to)\s+(?:be\s+)?(?:change|changed|update|updated|replace|replaced|swap|swapped|switch|switched|differ|rewritten|extended)\w*\s+(?:\w+\s+){0,2}?(?:after|once|following|post)[\s-]+(?:\w+\s+){0,2}?(?:approval|approved|install\w*|review\w*|trusted|accept\w*|publish\w*)|(?<=\b(?:replace|change|update|swap|rewrite)s?\s+its\s+(?:own\s+)?(?:tool\s+)?)(?:definitions?|descriptions?|behaviou?r|instructions)\s+(?:after|once|when|later|at\s+runtime|silently|dynamically)`],
+];
+
 const VERBS_EXFIL = ['send', 'post', 'upload', 'forward', 'transmit', 'copy', 'report', 'bcc', 'cc', 'mail', 'email', 'redirect', 'relay', 'leak', 'exfiltrate'];
 
 /** Every pattern of the prose rules that starts with a word. */
@@ -165,7 +238,7 @@ const WORD_ENTRIES: Entry[] = [
   ...IGNORE,
   ...CONCEAL_EN,
   ...CONCEAL_OTHER,
-  ['role-override', ['you', 'act', 'system', 'developer', 'devmode', 'jailbreak', 'new', 'from', 'obey'], String.raw`\byou\s+are\s+now\b|\bact\s+as\s+(?:an?\s+)?(?:unrestricted|jailbroken|different|new)|\b(?:system\s+prompt|developer\s+mode|devmode|jailbreak)\b|\bnew\s+instructions\b|\bfrom\s+(?:now|this\s+point)\s+(?:on|onwards?|forward)\b|\byou\s+are\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b|\bobey\s+(?:the\s+)?(?:instructions|commands)\s+in\b`],
+  ['role-override', ['you', 'act', 'developer', 'devmode', 'jailbreak', 'new', 'from', 'obey'], String.raw`\byou\s+are\s+now\b|\bact\s+as\s+(?:an?\s+)?(?:unrestricted|jailbroken|different|new)|\b(?:developer\s+mode|devmode|jailbreak)\b|\bnew\s+instructions\b|\bfrom\s+(?:now|this\s+point)\s+(?:on|onwards?|forward)\b|\byou\s+are\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken)\b|\bobey\s+(?:the\s+)?(?:instructions|commands)\s+in\b`],
   ['role-override', ['your'], String.raw`\byour\s+new\s+(?:role|persona|identity|instructions|task|purpose|goal)\b`],
   ['role-override', ['you', 'act', 'behave'], String.raw`\b(?:you\s+are|act|behave)\s+(?:now\s+)?(?:in|as)\s+(?:an?\s+)?(?:maintenance|developer|debug|god|admin|root|unrestricted)\s+mode\b`],
   ['role-override', ['act', 'behave', 'respond', 'answer'], String.raw`\b(?:act|behave|respond|answer)\s+(?:as\s+(?:an?\s+)?\w{1,30}(?:\s+\w{1,30})?\s+)?(?:with\s+no|without\s+(?:any\s+)?)\s*(?:restrictions|limits|limitations|filters|rules|guardrails|safeguards)\b`],
@@ -176,17 +249,19 @@ const WORD_ENTRIES: Entry[] = [
   ['tool-precedence', ['before'], String.raw`\bbefore\s+(?:any|all|every)\s+other\s+tools?\b`],
   ['tool-precedence', ['is', 'are'], String.raw`\b(?:is|are)\s+(?:broken|deprecated|insecure|compromised|unsafe|outdated|obsolete|disabled)\b[^.]{0,20}?[;,:.]?\s+(?:use|call|prefer)\s+this\s+(?:one|tool|server)\b`],
   ['coercion', ['or', 'otherwise'], String.raw`\b(?:or|otherwise)\s+(?:else\s+)?(?:the|your|this)\s+(?:session|conversation|account|tool|system|server|request|access)\s+(?:will|would|may)\s+(?:be\s+)?(?:terminated|blocked|suspended|revoked|lost|deleted|closed|locked|banned|fail)\b`],
-  ['tool-precedence', ['before', 'never', 'do', 'don', 'dont', 'this', 'when', 'side', 'use', 'is'], String.raw`\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|other|another|the\s+other)\s+(?:other\s+)?tools?\b|\bbefore\s+(?:calling|using)\s+any\s+other\b|\b(?:never|do\s*n[o'’]?t)\s+use\s+\S{1,64}\s+from\s+(?:any\s+)?other\b|\bthis\s+is\s+the\s+only\s+(?:trusted|safe|valid|real|official)\b|\bwhen\s+(?:\(\S{1,64}\)\s+)?\S{1,64}\s+is\s+(?:invoked|called|used)\b|\bside\s+effect\s+on\b|\buse\s+this\s+tool\s+instead\b|\bis\s+(?:broken|deprecated|insecure|compromised|unsafe)\b[^.]{0,80}\binstead\b`],
+  ['tool-precedence', ['before', 'never', 'do', 'don', 'dont', 'this', 'when', 'side', 'use', 'is'], String.raw`(?<!\b(?:ask|asks|asking|confirm|confirms|confirming|check|checks|checking|verify|verifies|consult|consults)\s[^.\n]{0,60})\bbefore\s+(?:using|calling|invoking|running)\s+(?:this|any|other|another|the\s+other)\s+(?:other\s+)?tools?\b|\bbefore\s+(?:calling|using)\s+any\s+other\b|\b(?:never|do\s*n[o'’]?t)\s+use\s+\S{1,64}\s+from\s+(?:any\s+)?other\b|\bthis\s+is\s+the\s+only\s+(?:trusted|safe|valid|real|official)\b|\bwhen\s+(?:\(\S{1,64}\)\s+)?\S{1,64}\s+is\s+(?:invoked|called|used)\b|\bside\s+effect\s+on\b|\buse\s+this\s+tool\s+instead\b|\bis\s+(?:broken|deprecated|insecure|compromised|unsafe)\b[^.]{0,80}\binstead\b`],
   ['coercion', ['otherwise', 'or', 'data', 'files', 'work', 'required', 'mandatory'], String.raw`\b(?:otherwise|or\s+else)\s+(?:the|this)\s+(?:tool|system|server)\s+(?:will|would|may)\s+(?:not\s+work|fail|crash|break|stop)|\b(?:data|files|work)\s+(?:will|would)\s+be\s+(?:lost|deleted|destroyed)|\brequired\s+for\s+compliance\b|\bmandatory\s+[^.]{0,30}side\s+effect`],
   ['cross-server-reference', ['also', 'other'], String.raw`\bother\s+(?:mcp\s+)?servers?\b|\balso\s+present\b`],
   ['credential-request', ['api', 'password', 'secret', 'credential', 'private', 'access', 'session', 'auth', 'authentication'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|private\s+keys?|access\s+tokens?|session\s+(?:cookies?|tokens?)|auth(?:entication)?\s+tokens?)\b[^.]{0,40}\b(?:you\s+have\s+seen|you\s+(?:can\s+)?find|in\s+(?:the\s+)?(?:context|conversation|environment))`],
-  ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
-  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'previous', 'earlier', 'system', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\b(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\bsystem\s+prompt\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
-  ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
+  ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`${NEGATED}\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
+  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'previous', 'earlier', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\b(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
+  ['context-harvesting', ['prompt'], String.raw`(?<=\b(?:your|its|(?:model|assistant|agent|ai|llm)['’]?s?)\s+(?:own\s+|full\s+|entire\s+|hidden\s+|original\s+)?system\s+)prompt\b`],
+  ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|hxxps?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
   ['exfiltration-url', ['change'], String.raw`\bchange\s+the\s+recipient\b`],
   ['exfiltration-url', ['http', 'https'], String.raw`\bhttps?:\/\/\S{1,200}\s+(?:followed\s+by|with|containing|plus)\s+(?:the\s+)?(?:user['’]?s|their|your)\s+(?:query|message|input|question|request|prompt|conversation|data|keys?)\b`],
   ['exfiltration-url', ['webhook', 'requestbin', 'pipedream', 'ngrok', 'burpcollaborator', 'interact', 'oast'], String.raw`\b(?:webhook\.site|requestbin|pipedream\.net|ngrok\.(?:io|app)|burpcollaborator|interact\.sh|oast\.)`],
   ...AGENT_COMMAND,
+  ...HELDOUT_FAMILIES,
 ];
 
 /** An environment variable holding a credential, asked for by name (checked case-sensitively: `OPENAI_API_KEY`, not `page_token`). */
@@ -197,6 +272,29 @@ const ENV_CREDENTIAL: TextPattern = {
   verify: /\$?\{?[A-Z][A-Z0-9]{0,30}(?:_[A-Z0-9]{1,30}){0,4}_(?:API_)?(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)\b/,
 };
 
+/**
+ * Shadowing, tried where a tool named as an identifier stands (`send_email`): what comes before it
+ * is read by a lookbehind after the identifier matched, so ordinary words cost one failed scan.
+ */
+const IDENT_PREFIX = String.raw`[a-z][a-z0-9]{0,30}_[a-z0-9]`;
+const SHADOWING: string[] = [
+  // When another tool is used, change what it sends or where.
+  String.raw`${IDENT}\b(?<=\b(?:when(?:ever)?|each\s+time|every\s+time|any\s+time|before|after|once)\s+[^.\n]{0,40}?${IDENT})[^.\n]{0,80}?\b${MODIFY}\s+(?:(?:a|an|the|its|their|every|each|all|any|this|that)\s+)?(?:\w+\s+){0,2}?${CALL_PART}\b`,
+  // The other tool should now also do something.
+  String.raw`${IDENT}\s{1,3}(?:tool\s{1,3})?(?:should|must|shall|will|needs?\s+to|has\s+to)\s+(?:now\s+)?(?:always\s+)?also\b`,
+  // This changes how the other tool behaves.
+  String.raw`${IDENT}\b(?<=\b(?:change|alter|modif(?:y|ie)|override|extend|patch|redefine)s?\s+(?:how|the\s+way|the\s+behaviou?r\s+of|what)\s+(?:the\s+)?${IDENT})`,
+  // Any call to the other tool should first or also change something.
+  String.raw`${IDENT}\b(?<=\b(?:any|every|each|all)\s+(?:calls?|requests?|invocations?|uses?)\s+(?:to|of)\s+(?:the\s+)?${IDENT})[^.\n]{0,40}?\b(?:should|must|shall|will|needs?\s+to)\s+(?:(?:first|also|always|now)\s+){0,2}(?:\w+\s+)?${MODIFY}`,
+  // Every message sent through the other tool.
+  String.raw`${IDENT}\b(?<=\b(?:every|each|all|any)\s+(?:\w+\s+){0,2}?(?:sent|posted|created|made|written|pushed|issued|submitted)\s+(?:through|via|with|using|by)\s+(?:the\s+)?${IDENT})`,
+  // When the other tool is invoked.
+  String.raw`${IDENT}(?<=\bwhen(?:ever)?\s+the\s+${IDENT})(?:\s+tool)?\s+(?:is|gets|has\s+been)\s+(?:invoked|called|used|run|executed|triggered)\b`,
+];
+
+/** Shadowing, tried only where an identifier stands (the trigger pass's group 2). */
+export const SHADOWING_PATTERNS: TextPattern[] = SHADOWING.map((source) => ({ rule: 'tool-precedence', prefixes: [IDENT_PREFIX], source }));
+
 /** Patterns that start with a word, tried only where one of their trigger words stands. */
 export const WORD_PATTERNS: TextPattern[] = [
   ...WORD_ENTRIES.map(([rule, triggers, source]) => ({ rule, triggers, source })),
@@ -205,6 +303,7 @@ export const WORD_PATTERNS: TextPattern[] = [
   { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)` },
   { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|\bkeychain\b` },
   { rule: 'sensitive-paths', prefixes: ['id_'], raw: true, source: String.raw`\bid_(?:rsa|dsa|ecdsa|ed25519)\b` },
+  { rule: 'sensitive-paths', triggers: ['authorized_keys', 'history', 'secret', 'secrets', 'credential', 'credentials', 'password', 'passwords', 'private_key', 'service_account'], raw: true, source: String.raw`\bauthorized_keys\b|(?<=\b(?:shell|bash|zsh|command|terminal)\s+)history\b|\b(?:secrets?|credentials?|passwords?|private[_-]?key|service[_-]?account)\.(?:ya?ml|json|toml|ini|txt|env|pem|key|csv)\b` },
   { rule: 'cross-server-reference', prefixes: ['mcp_tooi_'], source: String.raw`\bmcp_tool_\w{1,64}` },
 ];
 
@@ -212,9 +311,9 @@ export const WORD_PATTERNS: TextPattern[] = [
 export const SYMBOL_PATTERNS: TextPattern[] = [
   {
     rule: 'instruction-tags',
-    source: String.raw`<\s*\/?\s*(?:important|system|instructions?|admin|secret|hidden|critical|assistant|sys|note[_ -]?to[_ -]?(?:ai|assistant|model|llm))\b[^>\n]{0,40}>|\[\/?(?:inst|system)\]|<\|(?:im_start|im_end|system|endoftext)\|>|(?:^|${SEP})[ \t]{0,8}(?:#{1,6}[ \t]{0,8}(?:system|assistant|instructions?|developer)[ \t]{0,8}:?[ \t]{0,8}(?:$|${SEP})|(?:system|assistant)[ \t]{0,8}:[ \t])`,
+    source: String.raw`<\s*\/?\s*(?:important|system|instructions?|admin|secret|hidden|critical|assistant|sys|note[_ -]?to[_ -]?(?:ai|assistant|model|llm))\b[^>\n]{0,40}>|<\s*\/?\s*(?:[a-z]{1,16}[_-])?(?:system|important|critical|admin|developer|hidden|secret|priority|override|security)[_-](?:instructions?|prompt|message|note|notes|rules|directive|reminder|override|context)\s*>|<\s*\/?\s*(?:[a-z]{1,16}[_-])?(?:instructions?|directives?)(?:[_-][a-z]{1,16})?\s*>|<\s*\/\s*(?:description|tool|tools|tool[_-]?descriptions?|functions?|function[_-]?(?:calls?|results?|descriptions?)|tool[_-]?(?:calls?|results?|use|spec|definitions?)|toolspec|user|human|turn|context|prompt)\s*>|<\s*(?:tool|function)\s+name\s*=|\]\]>|\[\/?(?:inst|system)\]|<\|[a-z_]{2,24}\|>|<\s*\/?\s*(?:start|end)_of_turn\s*>|<<\s*\/?\s*sys\s*>>|\[\s*(?:admin|system|developer|root|security|priority)\s+(?:override|mode|notice|message|instructions?|command|directive|update)\s*\]|(?:^|${SEP})[ \t]{0,8}(?:#{1,6}[ \t]{0,8}(?:system|assistant|instructions?|developer)[ \t]{0,8}:?[ \t]{0,8}(?:$|${SEP})|#{1,6}[ \t]{0,8}(?:(?:new|updated|hidden|secret|real|additional|important)[ \t]{1,4})?(?:system|admin|developer|assistant)[ \t]{1,4}(?:rules|instructions?|prompt|message|policy|override|notes?)\b|(?:system|assistant|human)[ \t]{0,8}:[ \t]|user[ \t]{1,4}says[ \t]{0,4}:)|\{\s*["']?(?:system|admin|developer|assistant)[_ -]?(?:notes?|messages?|prompt|instructions?|override)["']?\s*:`,
   },
-  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.env\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history` },
+  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.(?:env|netrc|pgpass|pypirc|npmrc)\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history|\.ssh\/|\/proc\/self\/environ|\.aws\/config\b|\.(?:pem|p12|pfx|jks|kdbx)\b(?<=[\w-]\.\w{3,4})` },
   { rule: 'cross-server-reference', source: String.raw`\(mcp_\w{1,64}\)` },
   { rule: 'instruction-tags', source: String.raw`[.!?][ \t]{1,4}(?:system|assistant|human|ai)[ \t]{0,4}:[ \t]|["']role["'][ \t]{0,4}:[ \t]{0,4}["'](?:system|developer|assistant)["']` },
   { rule: 'agent-command', raw: true, source: String.raw`>\s*\/dev\/(?:sd[a-z]|nvme|disk)|\/dev\/tcp\/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}` },
@@ -247,10 +346,12 @@ export const ENCODED_SOURCE = String.raw`[a-z0-9+\/_-]{16,}={0,2}`;
 
 /** The same families in scripts the fold would mangle (Cyrillic, CJK, Hangul): matched on NFKC, lowercased, unfolded text. */
 export const OTHER_SCRIPT_PATTERNS: TextPattern[] = [
+  { rule: 'tool-precedence', raw: true, source: String.raw`(?:在)?(?:调用|使用|运行|执行)(?:此|这个|该|本|任何其他|其他)(?:工具|函数)(?:之前|前)|(?:この|本|他の)ツールを(?:使(?:う|用する)|呼び出す|実行する)前に|перед\s+(?:использованием|вызовом|запуском)\s+(?:этого|данного|любого\s+другого)\s+(?:инструмента|тула)` },
+  { rule: 'credential-request', raw: true, source: String.raw`(?:发送|上传|读取|复制|放入|包含|附上|提供|填入)[^。\n]{0,20}?(?:密码|密钥|私钥|令牌|凭据|凭证|api\s*key|token)|(?:パスワード|秘密鍵|apiキー|トークン|認証情報)[^。\n]{0,20}?(?:送信|入れ|含め|添付|読み|コピー)|(?:отправь|отправьте|скопируй|скопируйте|вставь|вставьте|прочитай|прочитайте|передай|передайте)\s+[^.\n]{0,30}?(?:парол|ключ|токен|учетн)` },
   { rule: 'conceal-from-user', raw: true, source: String.raw`не\s+(?:(?:говори|говорите|сообщай|сообщайте|упоминай|упоминайте|показывай|показывайте|рассказывай|рассказывайте|раскрывай|раскрывайте|сообщать|говорить|упоминать)\s+(?:об\s+этом\s+|это\s+|ничего\s+){0,2}пользовател)` },
   { rule: 'conceal-from-user', raw: true, source: String.raw`без\s+(?:ведома|уведомления|информирования|согласия)\s+пользовател|пользовател[ья]\s+не\s+(?:должен|должна|должны|нужно)\s+(?:об\s+этом\s+)?(?:знать|видеть|узнать|замечать)|(?:незаметно|тайно|скрытно|втайне)\s+от\s+пользовател|скрой\s+[^.\n]{0,30}от\s+пользовател` },
   { rule: 'conceal-from-user', raw: true, source: String.raw`(?:不要|别|勿|不得|切勿)(?:向|对|跟)?(?:用户|使用者)(?:透露|提及|提到|说|告知|显示)|(?:不要|别|勿|不得|切勿)(?:告诉|告知|通知|提醒|提及|提到|透露)(?:用户|使用者)|(?:对|向)(?:用户|使用者)(?:隐瞒|保密)|不(?:要)?让(?:用户|使用者)(?:知道|发现|看到|察觉)|(?:悄悄|偷偷|秘密)地?(?:发送|上传|读取|转发|调用|执行)` },
-  { rule: 'conceal-from-user', raw: true, source: String.raw`ユーザー(?:に|には)(?:伝え|知らせ|言わ|見せ|教え|通知し)ない|ユーザーに(?:知られ|気づかれ|気付かれ)ない(?:よう|ように)|(?:こっそり|密かに|ひそかに)` },
+  { rule: 'conceal-from-user', raw: true, source: String.raw`ユーザー(?:に|には)(?:伝え|知らせ|言わ|見せ|教え|通知し)(?:ない|ず)|ユーザーに(?:知られ|気づかれ|気付かれ)(?:ない(?:よう|ように)|ず)|(?:こっそり|密かに|ひそかに)` },
   { rule: 'conceal-from-user', raw: true, source: String.raw`사용자(?:에게|한테)\s*(?:알리지|말하지|보여주지|언급하지)\s*(?:마|말)` },
   { rule: 'ignore-instructions', raw: true, source: String.raw`(?:игнорируй|игнорируйте|забудь|забудьте)\s+(?:все\s+)?(?:предыдущие|прежние|прошлые|вышеуказанные)\s+(?:инструкции|указания|правила)` },
   { rule: 'ignore-instructions', raw: true, source: String.raw`(?:忽略|无视|忘记|忘掉)(?:之前|以前|先前|上面|上述|所有|前面)(?:的)?(?:所有)?(?:指令|指示|说明|规则|提示)|(?:以前|前|これまで|上記)の(?:指示|命令|ルール)を(?:無視|忘れ)|이전\s*(?:지시|명령)(?:를|을)?\s*무시` },
@@ -293,6 +394,20 @@ export function trieSource(words: readonly string[]): string {
   return emit(root);
 }
 
+/**
+ * Single letters in a row (`i g n o r e`, `I.G.N.O.R.E`): group 4
+ * of the trigger pass, a sign that the string needs its joined view (spacing.ts).
+ */
+const SPACED_SIGN = String.raw`[a-z][ .·*~+|_-][a-z][ .·*~+|_-][a-z]\b`;
+
+/**
+ * The trigger pass: group 1 a trigger word without its inflection (send, sends, sending…), group 2
+ * a word prefix, group 3 a base64 or hex run, group 4 a sign of spaced-out letters.
+ */
+function triggerSource(words: Map<string, Anchored>, prefixes: readonly string[]): RegExp {
+  return new RegExp(String.raw`\b(?:(${trieSource([...words.keys()])})(?:s|es|ed|d|ing|ies|ied)?\b|(${prefixes.map(lookalike).join('|')})|(${ENCODED_SOURCE})|(${SPACED_SIGN}))`, 'gi');
+}
+
 /** Patterns anchored where a word stands: one sticky expression per trigger word. */
 export interface Anchored {
   re: RegExp;
@@ -306,6 +421,10 @@ export interface Anchored {
  */
 export interface RuleSet {
   trigger: RegExp;
+  /** Shadowing patterns, tried only where the trigger pass found an identifier (group 2). */
+  identified: Anchored;
+  /** The same without the identifier prefix (`send_email`), for text with no underscore. */
+  triggerNoIdent: RegExp;
   words: Map<string, Anchored>;
   prefixed: Anchored;
   symbols: RegExp;
@@ -332,10 +451,13 @@ export function compileRules(): RuleSet {
     words.set(word, anchored);
   }
   const prefixedPatterns = [...WORD_PATTERNS, ...SECRET_PATTERNS].filter((p) => p.prefixes?.length);
-  const prefixes = prefixedPatterns.flatMap((p) => p.prefixes ?? []);
+  const prefixes = [...prefixedPatterns.flatMap((p) => p.prefixes ?? []), IDENT_PREFIX];
+  const identifiedPatterns = SHADOWING_PATTERNS;
   return {
     // Group 1 is the trigger word without its inflection (send, sends, sending…).
-    trigger: new RegExp(String.raw`\b(?:(${trieSource([...words.keys()])})(?:s|es|ed|d|ing|ies|ied)?\b|(${prefixes.map(lookalike).join('|')})|(${ENCODED_SOURCE}))`, 'gi'),
+    trigger: triggerSource(words, prefixes),
+    identified: { re: combine(identifiedPatterns, 'iy'), patterns: identifiedPatterns },
+    triggerNoIdent: triggerSource(words, prefixes.filter((x) => x !== IDENT_PREFIX)),
     words,
     prefixed: { re: combine(prefixedPatterns, 'iy'), patterns: prefixedPatterns },
     symbols: combine(SYMBOL_PATTERNS),

@@ -26,6 +26,7 @@ export const RULES = {
   NAME_CONFUSABLE: { severity: 'error', summary: 'a server name or namespace that looks like another owner\'s' },
   'tool-shadowing': { severity: 'warning', summary: 'a tool name another approved server already exposes' },
   'agent-command': { severity: 'warning', summary: 'tells the agent to run shell commands, or names destructive or permission-changing commands' },
+  'approval-bypass': { severity: 'warning', summary: 'asks to skip the user\'s approval, or announces behaviour that changes once approved (a rug pull)' },
   'encoded-instruction': { severity: 'warning', summary: 'encoded text (base64, hex, percent-encoding, HTML entities, escapes) that decodes to an instruction' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;
 export type RuleId = keyof typeof RULES;
