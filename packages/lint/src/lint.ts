@@ -77,8 +77,9 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
   }
 }
 const CAMEL_HUMPS = /[a-z][A-Z][a-z0-9]{0,40}[A-Z]/;
-/** Words hyphenated across a line end, or joined by long dashes: read the joined view too. */
-const WRAP_OR_DASH = /-[ \t]{0,8}\r?\n|[—–]/;
+/** Words hyphenated across a line end, or joined by long dashes: read the joined view too (plain searches, then one led by a hyphen). */
+const WRAPPED_LINE = /-[ \t]{0,8}\r?\n/;
+const wrapOrDash = (text: string): boolean => (text.includes('-') && WRAPPED_LINE.test(text)) || text.includes('—') || text.includes('–');
 
 /** Between a tool's strings when they are read together: a paragraph separator (`\s`, not `.`). */
 const JOIN = '\u2029';
@@ -207,7 +208,7 @@ class Reader {
     const signs = { spaced: false };
     matchProse(folded, (pattern, index, length) => this.report(pattern, index, length, original, map, segments, toolPath), signs);
     // The joined view (spacing.ts), only for strings that show a sign of needing it.
-    if (signs.spaced || folded.includes('_') || WRAP_OR_DASH.test(original)) {
+    if (signs.spaced || folded.includes('_') || wrapOrDash(original)) {
       for (const { s } of segments) {
         const joined = joinSpacing(s.text);
         if (joined) this.joined(s, joined);
