@@ -50,18 +50,22 @@ describe('sigil manifest init against @modelcontextprotocol/server-everything', 
     expect(run.code).toBe(0);
     const manifest = parseManifest(readFileSync(out));
     expect(manifest.name).toBe('io.github.acme/everything');
-    // init introspects as a host declaring every capability: server-everything shows its sampling,
-    // elicitation and roots tools only to such a host, and a bare host a subset of them.
+    // By default init introspects as a host declaring nothing (as SDK clients do unless told), and
+    // pins what such a host is shown; --capable-host pins what a host declaring every capability is
+    // shown: server-everything adds its sampling, elicitation and roots tools for such a host.
     // Listed from the installed package, not through npx again: each npx start costs seconds.
     const installed = [join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
     const capable = await listToolNames(process.execPath, installed, { roots: { listChanged: true }, sampling: {}, elicitation: { form: {}, url: {} }, tasks: { requests: { sampling: { createMessage: {} }, elicitation: { create: {} } } } });
     const bare = await listToolNames(process.execPath, installed);
     expect(bare.length).toBeGreaterThan(5);
-    const pinned = manifest.tools.map((t) => t.name).sort();
-    expect(pinned).toEqual([...capable].sort());
-    expect(pinned).toEqual(expect.arrayContaining(bare));
-    expect(pinned).toEqual(expect.arrayContaining(['get-roots-list', 'trigger-sampling-request', 'trigger-elicitation-request']));
+    expect(manifest.tools.map((t) => t.name).sort()).toEqual([...bare].sort());
     expect(bare).not.toContain('trigger-sampling-request');
+    const capableOut = join(dir, 'everything-capable.json');
+    const capableRun = await runSigil(['manifest', 'init', '--capable-host', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', capableOut, '--', ...[process.execPath, ...installed]], { timeoutMs: 60_000 });
+    expect(capableRun.code, capableRun.stderr).toBe(0);
+    const capablePinned = parseManifest(readFileSync(capableOut)).tools.map((t) => t.name).sort();
+    expect(capablePinned).toEqual([...capable].sort());
+    expect(capablePinned).toEqual(expect.arrayContaining(['get-roots-list', 'trigger-sampling-request', 'trigger-elicitation-request']));
 
     const check = await runSigil(['manifest', 'check', out]);
     expect(check.code).toBe(0);

@@ -17,12 +17,18 @@ const root = mkdtempSync(join(tmpdir(), 'sigil-host-offline-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const everything = join(repoRoot(), 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 let pinned: Manifest;
+/** The same server as a host declaring every capability is shown it (`manifest init --capable-host`). */
+let pinnedCapable: Manifest;
 
 beforeAll(async () => {
   const out = join(root, 'everything.json');
   const init = await sigilInProcess(['manifest', 'init', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', out, '--', process.execPath, everything, 'stdio']);
   expect(init.code).toBe(0);
   pinned = parseManifest(readFileSync(out));
+  const capableOut = join(root, 'everything-capable.json');
+  const capable = await sigilInProcess(['manifest', 'init', '--capable-host', '--name', 'io.github.acme/everything', '--version', '1.0.0', '--out', capableOut, '--', process.execPath, everything, 'stdio']);
+  expect(capable.code).toBe(0);
+  pinnedCapable = parseManifest(readFileSync(capableOut));
 });
 
 function host(world: { dir: string }, name: string, server: string[], env: Record<string, string> = {}, capabilities: Record<string, unknown> = {}): { client: Client; transport: StdioClientTransport } {
@@ -34,6 +40,11 @@ function host(world: { dir: string }, name: string, server: string[], env: Recor
     stderr: 'pipe',
   });
   return { client: new Client({ name: 'sdk-host', version: '1.0.0' }, { capabilities }), transport };
+}
+
+/** The policy of `world` with `liveTools: "pinned-subset"`: live servers may leave pinned tools out. */
+function allowPinnedSubset(world: { policyPath: string }): void {
+  writeFileSync(world.policyPath, JSON.stringify({ ...(JSON.parse(readFileSync(world.policyPath, 'utf8')) as object), liveTools: 'pinned-subset' }));
 }
 
 /** server-everything's tools that it shows only to a host declaring sampling, elicitation, roots or tasks. */
@@ -144,25 +155,51 @@ describe('sigil run in front of @modelcontextprotocol/server-everything', () => 
   it('lets an SDK host list the tools and call one through the proxy', async () => {
     const world = await buildHostWorld(join(root, 'run-ok'), [pinned]);
     const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio']);
+    await client.connect(transport);
+    const tools = await client.listTools();
+    // manifest init pinned what a host declaring no capability is shown, as this host declares none.
+    expect(pinned.tools.map((t) => t.name)).not.toEqual(expect.arrayContaining(CAPABILITY_TOOLS));
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).sort());
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'hello through sigil run' } });
+    expect(JSON.stringify(result.content)).toContain('hello through sigil run');
+    await client.close();
+  });
+
+  it('refuses TOOL_DRIFT, naming the tools left out, when a host declaring nothing runs a pin made with --capable-host', async () => {
+    // The live check is exact: a server that shows this host fewer tools than were pinned differs from the pin.
+    expect(pinnedCapable.tools.map((t) => t.name)).toEqual(expect.arrayContaining(CAPABILITY_TOOLS));
+    const world = await buildHostWorld(join(root, 'run-capable-pin-bare-host'), [pinnedCapable]);
+    const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio']);
+    let log = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    await expect(client.connect(transport)).rejects.toThrow(/TOOL_DRIFT/);
+    await client.close().catch(() => undefined);
+    const drift = log.split('\n').find((l) => l.includes('TOOL_DRIFT'));
+    expect(drift).toBeDefined();
+    for (const name of CAPABILITY_TOOLS) expect(drift).toContain(name);
+  });
+
+  it('shows that host the tools its server gives it when the policy says liveTools: pinned-subset, and logs the ones left out', async () => {
+    const world = await buildHostWorld(join(root, 'run-capable-pin-subset'), [pinnedCapable]);
+    allowPinnedSubset(world);
+    const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio']);
     let log = '';
     transport.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
     await client.connect(transport);
     const tools = await client.listTools();
-    // manifest init pinned what a host declaring every capability is shown; this host declares none,
-    // and the server shows it the rest: a subset of the pin, which is no drift.
-    expect(pinned.tools.map((t) => t.name)).toEqual(expect.arrayContaining(CAPABILITY_TOOLS));
-    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).filter((n) => !CAPABILITY_TOOLS.includes(n)).sort());
-    const result = await client.callTool({ name: 'echo', arguments: { message: 'hello through sigil run' } });
-    expect(JSON.stringify(result.content)).toContain('hello through sigil run');
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(pinnedCapable.tools.map((t) => t.name).filter((n) => !CAPABILITY_TOOLS.includes(n)).sort());
+    expect(JSON.stringify((await client.callTool({ name: 'echo', arguments: { message: 'a subset' } })).content)).toContain('a subset');
     await client.close();
     const verified = log.split('\n').find((l) => l.includes('"sigil.run.verified"'));
-    expect(JSON.parse(verified!)).toMatchObject({ tools: pinned.tools.length - CAPABILITY_TOOLS.length, pinned: pinned.tools.length, missing: CAPABILITY_TOOLS });
+    expect(JSON.parse(verified!)).toMatchObject({ tools: pinnedCapable.tools.length - CAPABILITY_TOOLS.length, pinned: pinnedCapable.tools.length, missing: CAPABILITY_TOOLS });
   });
 
   it('shows a host declaring sampling, elicitation and roots the tools the server gives such a host, and carries their requests both ways', async () => {
     // As VS Code declares them: server-everything then registers get-roots-list, trigger-sampling-request
     // and trigger-elicitation-request, which a pin made by a bare client lacked (TOOL_DRIFT at connect).
-    const world = await buildHostWorld(join(root, 'run-capable'), [pinned]);
+    const world = await buildHostWorld(join(root, 'run-capable'), [pinnedCapable]);
+    // It declares no tasks and no URL elicitation, so it is shown fewer tools than --capable-host pinned.
+    allowPinnedSubset(world);
     const { client, transport } = host(world, 'io.github.acme/everything', [everything, 'stdio'], {}, { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } });
     client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///srv/project', name: 'project' }] }));
     client.setRequestHandler(CreateMessageRequestSchema, () => ({ role: 'assistant', content: { type: 'text', text: 'sampled by the host' }, model: 'host-model' }));
@@ -170,7 +207,7 @@ describe('sigil run in front of @modelcontextprotocol/server-everything', () => 
     await client.connect(transport);
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining(['get-roots-list', 'trigger-sampling-request', 'trigger-elicitation-request', 'echo']));
-    expect(pinned.tools.map((t) => t.name)).toEqual(expect.arrayContaining(names));
+    expect(pinnedCapable.tools.map((t) => t.name)).toEqual(expect.arrayContaining(names));
     expect(JSON.stringify((await client.callTool({ name: 'get-roots-list', arguments: {} })).content)).toContain('file:///srv/project');
     expect(JSON.stringify((await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 10 } })).content)).toContain('sampled by the host');
     expect(JSON.stringify((await client.callTool({ name: 'trigger-elicitation-request', arguments: {} })).content)).toContain('Ada');

@@ -22,12 +22,13 @@ export interface Introspection {
 }
 
 /**
- * The client capabilities `manifest init` declares: every one a host may declare (roots, sampling,
- * form and URL elicitation, and tasks for both). Servers register some tools only for hosts that
- * declare a capability (server-everything's `trigger-sampling-request` needs `sampling`,
- * `get-roots-list` needs `roots`), so introspecting as a bare client would pin fewer tools than a
- * capable host (VS Code, say) is shown, and `sigil run` would refuse that host with `TOOL_DRIFT`.
- * Pinned this way, a host declaring less is shown a subset of the pin, which `sigil run` accepts.
+ * The client capabilities `manifest init --capable-host` declares: every one a host may declare
+ * (roots, sampling, form and URL elicitation, and tasks for both). Servers register some tools only
+ * for hosts that declare a capability (server-everything's `trigger-sampling-request` needs
+ * `sampling`, `get-roots-list` needs `roots`), so the tools a host is shown depend on what it
+ * declares, and the live check is exact (docs/resolver.md): a manifest pins what one kind of host
+ * is shown. By default that is a host declaring nothing (as the SDKs' clients do unless told);
+ * with `--capable-host`, one declaring everything (VS Code, say), which a bare host then is not.
  */
 export const HOST_CAPABILITIES = {
   roots: { listChanged: true },
@@ -46,17 +47,19 @@ const STDERR_TAIL = 4096;
  * not offer the modern era, reads every page of `tools/list`, and disconnects. The whole exchange is bounded by
  * `timeoutMs`; the child is closed on every path, success or failure.
  */
-export async function introspect(target: ServerTarget, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Introspection> {
+export async function introspect(target: ServerTarget, timeoutMs: number, env: NodeJS.ProcessEnv = process.env, capableHost = false): Promise<Introspection> {
   // 'auto': server/discover first, the 2025 handshake when the server does not offer 2026-07-28. On
   // stdio the SDK probes on a short-lived sibling of the server, so a server that exits on an
   // unknown first request is simply a 2025 server.
-  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: HOST_CAPABILITIES, versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(100, Math.min(5000, Math.floor(timeoutMs / 3))) } } });
-  // Declared, so answered, harmlessly: no roots, no sampling, every elicitation declined.
-  client.setRequestHandler('roots/list', () => ({ roots: [] }));
-  client.setRequestHandler('sampling/createMessage', () => {
-    throw new Error('sigil manifest init does not sample');
-  });
-  client.setRequestHandler('elicitation/create', () => ({ action: 'decline' as const }));
+  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: capableHost ? HOST_CAPABILITIES : {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(100, Math.min(5000, Math.floor(timeoutMs / 3))) } } });
+  if (capableHost) {
+    // Declared, so answered, harmlessly: no roots, no sampling, every elicitation declined.
+    client.setRequestHandler('roots/list', () => ({ roots: [] }));
+    client.setRequestHandler('sampling/createMessage', () => {
+      throw new Error('sigil manifest init does not sample');
+    });
+    client.setRequestHandler('elicitation/create', () => ({ action: 'decline' as const }));
+  }
   let stderrTail = '';
   let transport: Transport;
   if ('url' in target) {
@@ -123,7 +126,7 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     await transport.close().catch(() => undefined);
   }
   // Only the fall back to HTTP+SSE gets here, within what is left of the same time.
-  return introspect({ url: (target as { url: string }).url, sse: true }, remaining(), env);
+  return introspect({ url: (target as { url: string }).url, sse: true }, remaining(), env, capableHost);
 
   function failure(cause: unknown): Error {
     if (cause instanceof ResolveError) return new CliError('SERVER_INVALID', cause.message, [], 1, { cause });

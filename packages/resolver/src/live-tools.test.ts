@@ -53,20 +53,29 @@ describe('verifyLiveTools', () => {
       expect(error.refusals[0]!.details).toMatchObject({ diff: { changed: [{ name: 'tool_1', fields: ['description'] }], added: [], removed: [] } });
     });
 
-    it('refuses an added tool and a rename, and passes pinned tools the server leaves out, naming them', async () => {
+    it('refuses an added tool, a removed tool and a rename', async () => {
       const client = await connect({ TOOL_COUNT: '3' });
       const manifest = await pinnedFrom(client);
       const fewer = { ...manifest, tools: manifest.tools.slice(0, 2) };
       await expect(verifyLiveTools(client, fewer)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { added: ['tool_2'] } } }] });
-      // A server shows some tools only to hosts declaring a capability: a subset of the pin is not drift.
       const more = { ...manifest, tools: [...manifest.tools, { ...manifest.tools[0]!, name: 'tool_x', description: 'x' }] };
-      await expect(verifyLiveTools(client, more)).resolves.toMatchObject({ missing: ['tool_x'] });
-      await expect(verifyLiveTools(client, manifest)).resolves.toMatchObject({ missing: [] });
-      // Left out beside a change: the change is refused, and the diff names only what drifted.
-      const both = { ...more, tools: more.tools.map((t, i) => (i === 1 ? { ...t, description: 'What was reviewed.' } : t)) };
-      await expect(verifyLiveTools(client, both)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { changed: [{ name: 'tool_1' }], removed: ['tool_x'] } } }] });
+      await expect(verifyLiveTools(client, more)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { removed: ['tool_x'] } } }] });
       const renamed = { ...manifest, tools: manifest.tools.map((t, i) => (i === 0 ? { ...t, name: 'get_item' } : t)) };
       await expect(verifyLiveTools(client, renamed)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { renamed: [{ from: 'get_item', to: 'tool_0' }] } } }] });
+    });
+
+    it('with allowMissing (the policy\'s liveTools: pinned-subset), passes pinned tools the server leaves out and names them, and still refuses the rest', async () => {
+      const client = await connect({ TOOL_COUNT: '3' });
+      const manifest = await pinnedFrom(client);
+      const more = { ...manifest, tools: [...manifest.tools, { ...manifest.tools[0]!, name: 'tool_x', description: 'x' }] };
+      await expect(verifyLiveTools(client, more)).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { removed: ['tool_x'] } } }] });
+      await expect(verifyLiveTools(client, more, { allowMissing: true })).resolves.toMatchObject({ missing: ['tool_x'] });
+      await expect(verifyLiveTools(client, manifest, { allowMissing: true })).resolves.toMatchObject({ missing: [] });
+      const fewer = { ...manifest, tools: manifest.tools.slice(0, 2) };
+      await expect(verifyLiveTools(client, fewer, { allowMissing: true })).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { added: ['tool_2'] } } }] });
+      // Left out beside a change: the change is refused, and the diff names what drifted.
+      const both = { ...more, tools: more.tools.map((t, i) => (i === 1 ? { ...t, description: 'What was reviewed.' } : t)) };
+      await expect(verifyLiveTools(client, both, { allowMissing: true })).rejects.toMatchObject({ code: 'TOOL_DRIFT', refusals: [{ details: { diff: { changed: [{ name: 'tool_1' }] } } }] });
     });
 
     it('refuses a server that names itself otherwise than the pinned serverInfo, and accepts the pinned one', async () => {

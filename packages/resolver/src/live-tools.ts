@@ -27,6 +27,11 @@ export interface LiveToolsOptions {
    * would otherwise hold the host for 64 of them.
    */
   deadlineMs?: number;
+  /**
+   * Let the server leave pinned tools out (the policy's `liveTools: "pinned-subset"`): each tool it
+   * shows must still be exactly its pinned form, once. Default: the live set must be the pin.
+   */
+  allowMissing?: boolean;
 }
 
 /** What the live server showed, normalised to the manifest's form. */
@@ -37,7 +42,7 @@ export interface LiveTools {
   protocol?: { era: 'legacy' | 'modern'; version: string | undefined };
   /** The identity the server gave, when the client says. */
   serverInfo?: { name: string; version: string; title?: string | undefined } | undefined;
-  /** From {@link verifyLiveTools}: pinned tools this server left out (it may show some only to hosts declaring a capability). */
+  /** From {@link verifyLiveTools} with `allowMissing`: the pinned tools this server left out. */
   missing?: string[];
 }
 
@@ -68,20 +73,18 @@ export async function listLiveTools(client: ToolListingClient, options: LiveTool
 }
 
 /**
- * Compares live tools and instructions with the pinned manifest; `undefined` when they match.
- * They match when the instructions are the pinned ones and every live tool is a pinned tool,
- * exactly and once: a live set that leaves pinned tools out matches (see {@link missingTools}),
- * since servers show some tools only to hosts that declare a capability (`sampling`, `roots`,
- * `elicitation`), and a host shown fewer pinned tools is shown nothing that was not reviewed.
- * An added, changed or renamed tool, or a tool listed twice, is drift.
+ * Compares live tools and instructions with the pinned manifest; `undefined` when they match:
+ * the pinned instructions and exactly the pinned tools, or with `allowMissing` any of the pinned
+ * tools, each exactly and once (see {@link LiveToolsOptions.allowMissing}).
  */
-export function compareLiveTools(manifest: Manifest, live: LiveTools): { diff: ToolsDiff; instructions?: { pinned: string | undefined; live: string | undefined } } | undefined {
-  const sameTools = isPinnedSubset(manifest, live.tools);
+export function compareLiveTools(manifest: Manifest, live: LiveTools, allowMissing = false): { diff: ToolsDiff; instructions?: { pinned: string | undefined; live: string | undefined } } | undefined {
+  const exact = toolsSetDigest(live.tools) === toolsSetDigest(manifest.tools) && live.tools.length === manifest.tools.length;
+  const sameTools = exact || (allowMissing && isPinnedSubset(manifest, live.tools));
   const sameInstructions = (live.instructions ?? undefined) === (manifest.instructions ?? undefined);
   if (sameTools && sameInstructions) return undefined;
   const diff = diffTools(manifest.tools, live.tools);
   return {
-    // Left-out tools are not what drifted; the diff names what did.
+    // Tools left out under allowMissing are not what drifted; the diff names what did.
     diff: sameTools ? { ...diff, removed: [] } : diff,
     ...(sameInstructions ? {} : { instructions: { pinned: manifest.instructions, live: live.instructions } }),
   };
@@ -90,8 +93,6 @@ export function compareLiveTools(manifest: Manifest, live: LiveTools): { diff: T
 /** Whether every live tool is a pinned tool, exactly (by canonical digest), and none is listed twice. */
 function isPinnedSubset(manifest: Manifest, tools: readonly Tool[]): boolean {
   if (tools.length > manifest.tools.length) return false;
-  // The common case, the whole pinned set: one digest over each side.
-  if (tools.length === manifest.tools.length && toolsSetDigest(tools) === toolsSetDigest(manifest.tools)) return true;
   const pinned = new Map(manifest.tools.map((t) => [t.name, toolDigest(t)]));
   const seen = new Set<string>();
   for (const tool of tools) {
@@ -110,10 +111,8 @@ export function missingTools(manifest: Manifest, tools: readonly Tool[]): string
 /**
  * Checks a live MCP server against its pinned manifest: the instructions (from `initialize`, or
  * from `server/discover` with a 2026-07-28 client) and every page of `tools/list`, compared by
- * canonical digests. Any added, renamed or changed tool, or changed instructions, is refused
- * with `TOOL_DRIFT` and the diff in `details`; pinned tools the server left out (it shows some
- * only to hosts declaring a capability) are not drift, and are named in `missing`. Returns what
- * it saw, protocol included.
+ * canonical digests. Any added, removed, renamed or changed tool, or changed instructions, is
+ * refused with `TOOL_DRIFT` and the diff in `details`. Returns what it saw, protocol included.
  * @example
  * const client = new Client({ name: 'host', version: '1.0.0' });
  * await client.connect(transport);
@@ -136,9 +135,9 @@ export async function verifyLiveTools(client: ToolListingClient, manifest: Manif
         : serverInfoDrift(pinned, live.serverInfo);
     if (problem) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', problem, { serverInfo: { pinned, live: live.serverInfo ?? null } });
   }
-  const drift = compareLiveTools(manifest, live);
+  const drift = compareLiveTools(manifest, live, options.allowMissing === true);
   if (drift) throw ResolveError.of(manifest.name, 'TOOL_DRIFT', driftSentence(drift.diff, drift.instructions !== undefined), drift);
-  return { ...live, missing: missingTools(manifest, live.tools) };
+  return options.allowMissing ? { ...live, missing: missingTools(manifest, live.tools) } : live;
 }
 
 /** One sentence naming what drifted. */

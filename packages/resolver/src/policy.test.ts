@@ -44,6 +44,15 @@ describe('when a policy opts in to the offline fallback', () => {
   });
 });
 
+describe('how live tools are held to the pin', () => {
+  it('is exact by default, pinned-subset when the policy says so, and nothing else', async () => {
+    expect((await loadPolicy(write(base))).liveTools).toBe('exact');
+    expect((await loadPolicy(write({ ...base, liveTools: 'pinned-subset' }))).liveTools).toBe('pinned-subset');
+    expect(await code(loadPolicy(write({ ...base, liveTools: 'subset' })))).toBe('POLICY_INVALID');
+    expect(await code(loadPolicy(write({ ...base, liveTools: true })))).toBe('POLICY_INVALID');
+  });
+});
+
 describe('when sigil verify reads the publisher part', () => {
   it('reads a publisher-only policy with the same fields', async () => {
     const publishers = await loadPublisherPolicy(write({ policyVersion: 1, publishers: base.publishers }));

@@ -74,6 +74,13 @@ const PolicyFields = {
    * An HTTP answer (401, 403, 429, 5xx) never falls back.
    */
   offline: z.strictObject({ maxStatusAgeSeconds: z.number().int().min(1).max(MAX_OFFLINE_FALLBACK_SECONDS) }).optional(),
+  /**
+   * How the live tools are held to the pin (`sigil run`, `verifyLiveTools`): `exact` (the default)
+   * refuses any added, removed, renamed or changed tool; `pinned-subset` also lets a server leave
+   * pinned tools out (each tool shown must still be its pinned form, once), for hosts whose
+   * servers show some tools only to hosts declaring a capability (docs/resolver.md).
+   */
+  liveTools: z.enum(['exact', 'pinned-subset']).default('exact'),
 };
 
 /**
@@ -103,6 +110,8 @@ export interface TrustPolicy {
   maxStatusAgeMs: number;
   /** Opt-in age for the network-failure fallback (`offline.maxStatusAgeSeconds`); absent: no fallback. */
   offlineFallbackMaxAgeMs?: number;
+  /** `pinned-subset` when the policy lets live servers leave pinned tools out; absent: exact. */
+  liveTools?: 'exact' | 'pinned-subset';
 }
 
 /**
@@ -146,6 +155,7 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
     highRiskThreshold: file.reviewers.highRiskThreshold,
     maxStatusAgeMs: file.maxStatusAgeSeconds * 1000,
     ...(file.offline ? { offlineFallbackMaxAgeMs: file.offline.maxStatusAgeSeconds * 1000 } : {}),
+    liveTools: file.liveTools,
   };
 }
 

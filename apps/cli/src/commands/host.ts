@@ -81,6 +81,8 @@ export function registerHost(program: Command, ctx: Context): void {
         reviewers,
         maxStatusAgeSeconds: opts.maxStatusAge,
         ...(opts.offlineMaxStatusAge !== undefined ? { offline: { maxStatusAgeSeconds: opts.offlineMaxStatusAge } } : {}),
+        // Written out, so whoever reviews the policy sees the choice (docs/resolver.md).
+        liveTools: 'exact',
       };
       // An empty trust policy is valid but refuses everything: say so rather than let lock fail later.
       if (publishers.size === 0) ctx.out.note('warning: the policy trusts no publisher, so every server will be refused (SIGNER_UNTRUSTED); add --publisher <namespace>=<file.pub|identity>');
@@ -168,11 +170,14 @@ export function registerHost(program: Command, ctx: Context): void {
     .action(async (name: string, command: string[], opts: { policy: string; lockfile: string; offline: boolean }) => {
       const log = (event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
       let manifest: Manifest;
+      let allowMissingTools = false;
       try {
         requireLockfile(opts.lockfile);
         // The store decides about the registry being down: a fallback to the stored status only on
         // a network failure, only when the policy opts in, and with one warning line.
-        const store = new HostTrustStore({ policy: await load(opts.policy), lockfile: opts.lockfile, token: ctx.globals().token, onWarning: (line) => log({ level: 'warn', event: 'sigil.run.offline', message: line }) });
+        const policy = await load(opts.policy);
+        allowMissingTools = policy.liveTools === 'pinned-subset';
+        const store = new HostTrustStore({ policy, lockfile: opts.lockfile, token: ctx.globals().token, onWarning: (line) => log({ level: 'warn', event: 'sigil.run.offline', message: line }) });
         const { servers } = await store.resolve({ names: [name], offline: opts.offline });
         manifest = servers[0]!.manifest;
       } catch (e) {
@@ -184,7 +189,7 @@ export function registerHost(program: Command, ctx: Context): void {
       }
       // Loaded only here: resolve and lock at host start-up do not pay for the proxy.
       const { runGuardProxy } = await import('../proxy/guard-proxy.js');
-      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input: process.stdin, output: process.stdout, log });
+      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input: process.stdin, output: process.stdout, log, allowMissingTools });
     });
 }
 

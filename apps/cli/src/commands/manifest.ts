@@ -70,9 +70,10 @@ export function registerManifest(program: Command, ctx: Context): void {
     .option('--description <text>', 'one-line description (at most 100 characters)')
     .option('--url <url>', 'URL of a running MCP server (streamable HTTP, or the older HTTP+SSE), instead of a command')
     .option('--out <file>', 'write the manifest here instead of standard output')
+    .option('--capable-host', 'introspect as a host declaring every capability (roots, sampling, elicitation, tasks): pins the tools such a host is shown, which a host declaring none is then not')
     .addOption(new Option('--timeout <ms>', 'longest wait for the server, in milliseconds').default(30_000).argParser(positiveInt))
     .argument('[command...]', 'stdio server command and its arguments, after --')
-    .action(async (command: string[], opts: { name: string; version: string; description?: string; url?: string; out?: string; timeout: number }) => {
+    .action(async (command: string[], opts: { name: string; version: string; description?: string; url?: string; out?: string; timeout: number; capableHost?: boolean }) => {
       if (opts.url && command.length > 0) throw new UsageError('give either --url or a command after --, not both');
       if (!opts.url && command.length === 0) throw new UsageError('give the server command after -- (e.g. -- npx -y @modelcontextprotocol/server-everything), or --url');
       const nameProblem = serverNameProblem(opts.name);
@@ -82,7 +83,7 @@ export function registerManifest(program: Command, ctx: Context): void {
 
       const target: ServerTarget = opts.url ? { url: opts.url } : { command: command[0]!, args: command.slice(1) };
       const stop = ctx.out.progress(`waiting for the MCP server (${opts.url ?? command[0]}): initialize and tools/list`);
-      const seen = await introspect(target, opts.timeout, ctx.env).finally(stop);
+      const seen = await introspect(target, opts.timeout, ctx.env, opts.capableHost === true).finally(stop);
       // One line per dropped field, not per tool: `execution` from 13 tools reads as one fact.
       const byField = new Map<string, string[]>();
       for (const d of seen.dropped) {

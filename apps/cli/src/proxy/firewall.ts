@@ -83,6 +83,8 @@ export interface FirewallOptions {
    * would otherwise hold the host's traffic for 64 of them.
    */
   checkDeadlineMs?: number;
+  /** The policy's `liveTools: "pinned-subset"`: the opening check lets the server leave pinned tools out. */
+  allowMissingTools?: boolean;
 }
 
 /**
@@ -125,7 +127,7 @@ export class Firewall {
   private listed: { tools: number; missing: string[] } = { tools: 0, missing: [] };
 
   constructor(private readonly options: FirewallOptions) {
-    this.check = new ToolsCheck(options.manifest);
+    this.check = new ToolsCheck(options.manifest, options.allowMissingTools === true);
     this.identity = new IdentityCheck(options.manifest);
   }
 
@@ -515,7 +517,7 @@ export class Firewall {
     const result = cappedTtl(checked.result);
     void this.verifyTools(result.instructions as string | undefined).then((ok) => {
       if (!ok) return;
-      // `missing`: pinned tools this server does not show this host (some servers show a tool only to a host declaring a capability).
+      // `missing`: pinned tools left out, under the policy's `liveTools: "pinned-subset"` only.
       this.options.log({ level: 'info', event: 'sigil.run.verified', server: this.options.manifest.name, version: this.options.manifest.version, tools: this.listed.tools, ...(this.listed.missing.length ? { pinned: this.options.manifest.tools.length, missing: this.listed.missing } : {}), era: this.era });
       this.opening = undefined;
       if (host) this.sendHost({ jsonrpc: '2.0', id: host.id, result });

@@ -36,6 +36,8 @@ export interface GuardProxyOptions {
   checkTimeoutMs?: number;
   /** Longest a whole tools check may take (default 60 s). */
   checkDeadlineMs?: number;
+  /** The policy's `liveTools: "pinned-subset"` (docs/resolver.md): the server may leave pinned tools out. */
+  allowMissingTools?: boolean;
 }
 
 /**
@@ -124,6 +126,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       log,
       checkTimeoutMs: options.checkTimeoutMs ?? 30_000,
       ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
+      allowMissingTools: options.allowMissingTools === true,
       toHost: (text) => {
         if (outputOpen) toHost.write(`${text}\n`);
       },

@@ -18,7 +18,11 @@ export class ToolsCheck {
   /** Pinned tools that declare an outputSchema (their results must carry structuredContent). */
   private readonly structured: ReadonlySet<string>;
 
-  constructor(private readonly manifest: Manifest) {
+  /** `allowMissing`: the policy's `liveTools: "pinned-subset"` (a whole listing may leave pinned tools out). */
+  constructor(
+    private readonly manifest: Manifest,
+    private readonly allowMissing = false,
+  ) {
     this.pinned = new Map(manifest.tools.map((t) => [t.name, toolDigest(t)]));
     this.structured = new Set(manifest.tools.filter((t) => t.outputSchema !== undefined).map((t) => t.name));
   }
@@ -61,13 +65,12 @@ export class ToolsCheck {
   }
 
   /**
-   * Compares a whole listing (every page) and the instructions with the pin. A listing that leaves
-   * pinned tools out matches (servers show some tools only to hosts declaring a capability); the
-   * left-out names are returned for the log.
+   * Compares a whole listing (every page) and the instructions with the pin: exactly, or with
+   * `allowMissing` a listing that leaves pinned tools out, whose names are returned for the log.
    */
   whole(tools: Tool[], instructions: string | undefined): { drift: Drift } | { missing: string[] } {
-    const found = compareLiveTools(this.manifest, { instructions, tools });
-    if (!found) return { missing: missingTools(this.manifest, tools) };
+    const found = compareLiveTools(this.manifest, { instructions, tools }, this.allowMissing);
+    if (!found) return { missing: this.allowMissing ? missingTools(this.manifest, tools) : [] };
     return { drift: { reason: driftSentence(found.diff, found.instructions !== undefined), details: { diff: found.diff, ...(found.instructions ? { instructions: found.instructions } : {}) } } };
   }
 }
