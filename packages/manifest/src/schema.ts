@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { NAME_RULE, serverNameProblem, VERSION_RULE, versionProblem } from './names.js';
-import { parseUri } from './uri.js';
+import { httpHostProblem, parseUri } from './uri.js';
 
 /**
  * Wire schemas. The manifest is a superset of the official MCP registry's server.json
@@ -57,7 +57,13 @@ function uri(schemes?: readonly string[]) {
       if (!parsed) ctx.addIssue({ code: 'custom', message: `expected ${expected} (ASCII only, no spaces)` });
       else if (parsed.badPort) ctx.addIssue({ code: 'custom', message: `expected ${expected}: the port after the host is not a number` });
       else if (schemes && !schemes.includes(parsed.scheme)) ctx.addIssue({ code: 'custom', message: `expected ${expected}, not "${parsed.scheme}:"` });
+      else if (parsed.scheme === 'http' || parsed.scheme === 'https') hostRule(value, ctx);
     });
+}
+/** Sigil's stricter rule for every http(s) URL (docs/manifest.md): a plain host, no userinfo ({@link httpHostProblem}). */
+function hostRule(value: string, ctx: z.RefinementCtx): void {
+  const problem = httpHostProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: ${JSON.stringify(value.slice(0, 80))}` });
 }
 /** http(s) only: `websiteUrl` and `registryBaseUrl` are links a reviewer or a client opens. */
 const HttpUrl = uri(['https', 'http']);
@@ -123,7 +129,12 @@ export const NamedArgument = z.strictObject({
 export const Argument = z.union([PositionalArgument, NamedArgument]);
 
 /** As the official server.json schema (2025-12-11): an http(s) URL without spaces; `{variables}` may follow the scheme and host part, not replace it. */
-const TransportUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL without spaces (a "{base_url}/mcp" template is refused, as by the official schema)');
+const TransportUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL without spaces (a "{base_url}/mcp" template is refused, as by the official schema)')
+  .superRefine((value, ctx) => {
+    if (/^https?:\/\/[^\s]+$/.test(value)) hostRule(value, ctx);
+  });
 
 export const StdioTransport = z.strictObject({ type: z.literal('stdio') });
 export const StreamableHttpTransport = z.strictObject({

@@ -54,7 +54,21 @@ const STRICTER: Array<[string, Record<string, unknown>]> = [
   ['a javascript: website URL', { ...base, name: 'io.github.acme/probe', websiteUrl: 'javascript:alert(1)' }],
   ['an http icon', { ...base, name: 'io.github.acme/probe', icons: [{ src: 'http://example.com/icon.png' }] }],
   ['a non-numeric port', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://example.com:port/' }],
+  ['a website URL with userinfo before the host', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://github.com@evil.example/' }],
+  ['a website URL without "//" and a host', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https:evil.example/x' }],
+  ['a website URL with a percent-encoded host', { ...base, name: 'io.github.acme/probe', websiteUrl: 'https://%00/' }],
+  ['a remote URL with userinfo before the host', remote('https://github.com@evil.example/mcp')],
 ];
+
+/** Sigil's rule for http(s) URLs (docs/manifest.md): a host, not percent-encoded, and no userinfo. */
+const HOSTLESS = ['https://', 'https:evil.example/x', 'https:///x', 'https://%00/', 'https://github.com%2Facme%2Fx.evil.example/', 'https://github.com@evil.example/', 'http://user:pw@localhost:8080/'];
+const AT: Array<[string, (url: string) => Record<string, unknown>]> = [
+  ['/websiteUrl', (url) => ({ websiteUrl: url })],
+  ['/repository/url', (url) => ({ repository: { url, source: 'github' } })],
+  ['/remotes/0/url', (url) => ({ remotes: [{ type: 'streamable-http', url }] })],
+  ['/icons/0/src', (url) => ({ icons: [{ src: url.replace(/^http:/, 'https:') }] })],
+];
+
 
 describe('when a server.json is checked by the official schema and by Sigil', () => {
   it('reads every real server.json of the official registry seed', () => {
@@ -81,5 +95,15 @@ describe('when a server.json is checked by the official schema and by Sigil', ()
   it.each(STRICTER)('refuses %s, a documented stricter rule', (_label, doc) => {
     expect(official(doc)).toBe(true);
     expect(sigil(doc)).toBe(false);
+  });
+  it.each(AT)('refuses an http(s) URL at %s without a plain host, or with userinfo, saying why (MANIFEST_INVALID)', (path, at) => {
+    for (const url of HOSTLESS) {
+      const { findings } = checkManifestValue({ ...base, name: 'io.github.acme/probe', tools: [], ...at(url) });
+      expect([url, findings.map((f) => [f.path, f.rule])]).toEqual([url, [[path, 'MANIFEST_INVALID']]]);
+      expect(findings[0]!.message).toMatch(/^(an http\(s\) URL|expected)/);
+    }
+    const { findings } = checkManifestValue({ ...base, name: 'io.github.acme/probe', tools: [], ...at('https://github.com@evil.example/') });
+    expect(findings[0]!.message).toContain('names no user or password before its host');
+    expect(checkManifestValue({ ...base, name: 'io.github.acme/probe', tools: [], ...at('https://example.com:8443/a@b') }).findings).toEqual([]);
   });
 });

@@ -63,7 +63,7 @@ const URIS = [
   'https://example.com', 'http://example.com/x?y=1#z', 'HTTPS://EXAMPLE.COM/', 'https://example.com/a b', 'https://例え.jp/', 'https://xn--r8jz45g.jp/',
   'https://example.com/<a>', 'https://example.com/a|b', 'https://example.com/a\\b', 'https://example.com/a^b', 'https://example.com/`', 'https://example.com/%zz', 'https://example.com/%20',
   'https://[::1]/x', 'https://[2001:db8::8a2e:370:7334]:8443/', 'https://[::1', 'https://[v1.x]/', 'https://[1:2:3:4:5:6:7:8:9]/', 'https://a.b:99999/', 'https://a.b:port/',
-  'https://user:pw@a.b/', 'https:///x', 'https:x', 'ftp://example.com/x', 'javascript:alert(1)', 'data:image/png;base64,iVBORw0KGgo=', 'file:///etc/passwd',
+  'https://user:pw@a.b/', 'https:///x', 'https:x', 'https://', 'https://%00/', 'https://github.com@evil.example/', 'ftp://example.com/x', 'javascript:alert(1)', 'data:image/png;base64,iVBORw0KGgo=', 'file:///etc/passwd',
   'mailto:a@example.com', 'urn:isbn:0451450523', 'git+https://github.com/a/b.git', 'ssh://git@github.com/a/b', 'git://github.com/a/b', '//example.com/x', '/relative', 'example.com',
   '{base_url}/mcp', 'https://api.example.com/{tenant}/mcp', 'https://example.com/?q={x}', 'https://exa_mple.com/', 'http://localhost:3000/mcp', 'https://example.com/\u0000', 'https://example.com/\t',
   `https://example.com/${'a'.repeat(240)}`, `https://example.com/${'a'.repeat(2100)}`, '',
@@ -155,6 +155,7 @@ const STRICTER: Array<{ row: string; finding: (f: Finding) => boolean }> = [
   { row: 'Server part starts with a letter or digit', finding: (f) => f.rule === 'NAME_INVALID' && f.message.includes('server name') },
   { row: 'Objects are strict', finding: (f) => f.rule === 'KEY_UNKNOWN' },
   { row: 'URL schemes', finding: (f) => f.rule === 'MANIFEST_INVALID' && /with scheme .*, not "/.test(f.message) },
+  { row: 'An http(s) URL has a host, not percent-encoded, and no userinfo', finding: (f) => f.rule === 'MANIFEST_INVALID' && f.message.startsWith('an http(s) URL') },
   { row: 'A URI\'s port is a number', finding: (f) => f.rule === 'MANIFEST_INVALID' && f.message.endsWith('the port after the host is not a number') },
   { row: 'Bounds on counts and sizes', finding: (f) => f.rule === 'MANIFEST_INVALID' && f.message.startsWith('Too big') },
 ];

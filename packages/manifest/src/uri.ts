@@ -93,3 +93,24 @@ export function isUri(text: string): boolean {
   const parsed = parseUri(text);
   return parsed !== undefined && !parsed.badPort;
 }
+
+/**
+ * Why an http(s) URL's host is not one a reader can trust at a glance, or undefined when it is.
+ * Stricter than RFC 3986 and the official schema: the host is there (not `https:evil.example/x`
+ * or `https:///x`), not percent-encoded (`https://%00/`, `https://github.com%2Facme.evil.example/`:
+ * DNS names are ASCII, internationalised ones punycode), and no userinfo precedes it
+ * (`https://github.com@evil.example/` reads as github.com and opens evil.example). Template
+ * variables (`{port}`) may stand after the host, as in a transport URL.
+ */
+export function httpHostProblem(text: string): string | undefined {
+  const m = /^https?:\/\/([^/?#]*)/i.exec(text);
+  if (!m) return 'an http(s) URL has "//" and a host after the scheme';
+  const authority = m[1]!;
+  if (authority.includes('@')) return 'an http(s) URL names no user or password before its host (after "@" is the host it opens)';
+  const close = authority.lastIndexOf(']');
+  const portColon = authority.indexOf(':', close + 1);
+  const host = portColon >= 0 ? authority.slice(0, portColon) : authority;
+  if (host === '') return 'an http(s) URL has a host (it is empty)';
+  if (host.includes('%')) return 'an http(s) URL\'s host is not percent-encoded (a DNS name is ASCII; an internationalised one is written in punycode, "xn--")';
+  return undefined;
+}
