@@ -322,6 +322,18 @@ describe('when the record is stored as canonical JSON (texts hashed as they are)
     expect(v.approvals).toEqual(approved.approvals.map((a) => a.digest));
   });
 
+  it('carries onward the bundles whose bytes verified, not the parsed fields beside them (what the log check proves)', () => {
+    const texts = recordTexts(stored(), weather.name, approved.toolsDigest)!;
+    // An edited store: the parsed record's fields are other bundles than the bytes cut out of it (as a
+    // record with a second "bundle" key gives: the cut takes one, JSON.parse the other).
+    const other = JSON.parse(stored()) as typeof approved;
+    other.bundle = { ...other.bundle, verificationMaterial: { ...(other.bundle as { verificationMaterial: object }).verificationMaterial, tlogEntries: [] } } as typeof approved.bundle;
+    other.approvals = other.approvals.map((a) => ({ ...a, bundle: { ...a.bundle, planted: true } as typeof a.bundle }));
+    const v = verifyVersion(weather.name, weather.version, other, policy(), entryFor(approved), pins(), undefined, texts);
+    expect(v.record.bundle).toEqual(JSON.parse(texts.bundle!));
+    expect(v.record.approvals.map((a) => a.bundle)).toEqual(texts.approvals!.map((t) => JSON.parse(t)));
+  });
+
   it('still refuses a bundle signed by another key when its bytes are the canonical cut (SIGNER_UNTRUSTED)', async () => {
     const resigned = await record(weather, [[alice, 'alice']], mallory);
     const text = canonicalJson(resigned);

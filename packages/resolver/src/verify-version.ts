@@ -212,7 +212,7 @@ export function proveRecord(
   // checkManifestValue returns the value it checked unless zod rebuilt it: the bytes' digests are
   // then not the digests of what it returned.
   if (manifest !== manifestValue) canonical = undefined;
-  const record: VersionRecord = { ...envelope, manifest };
+  let record: VersionRecord = { ...envelope, manifest };
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 
   // Both digests once, from the manifest parsed above; the signature check below compares the
@@ -242,28 +242,39 @@ export function proveRecord(
       }
     }
     signer = viaText ?? verifyManifestSubject(record.bundle, subject, publishers!, { cache }).signer;
+    // What is checked later (its log entry, the checkpoint it carries) is the bundle whose signature
+    // verified, not the record's parsed field, which an edited store could make another one (a
+    // second "bundle" key: the cut takes one, JSON.parse the other).
+    if (viaText) record = { ...record, bundle: JSON.parse(texts!.bundle!) as VersionRecord['bundle'] };
   } catch (e) {
     return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
   }
   const publisher = signerId(signer);
   const approvals: RecordProof['approvals'] = [];
   const ignored: string[] = [];
+  /** Approvals counted from their bytes: the record carries those bytes' bundle onward (the log check proves it). */
+  const fromText = new Map<number, VersionRecord['approvals'][number]['bundle']>();
   record.approvals.forEach((approval, i) => {
     // An approval's bytes only when they hash to the digest the record states for it: the digest
     // counted is then that of the very bytes verified, and a bundle stored in another form is
     // verified as before (from its parsed value, under its canonical digest).
     const text = canonical ? texts?.approvals?.[i] : undefined;
-    const input = text !== undefined && sha256(text) === approval.digest ? text : approval.bundle;
+    const useText = text !== undefined && sha256(text) === approval.digest;
+    const input = useText ? text : approval.bundle;
     try {
       const verified = verifyApprovalBundle(input, { name, version, digest }, policy.reviewers, { cache });
       const who = signerId(verified.signer);
       if (verified.predicate.decision !== 'approved') ignored.push(`${who}: decision ${verified.predicate.decision}`);
       else if (verified.signer.keyFingerprint === signer.keyFingerprint || who === publisher) ignored.push(`${who}: the publisher cannot approve its own manifest`);
-      else approvals.push({ who, digest: verified.bundleDigest as Digest });
+      else {
+        approvals.push({ who, digest: verified.bundleDigest as Digest });
+        if (useText) fromText.set(i, JSON.parse(text) as VersionRecord['approvals'][number]['bundle']);
+      }
     } catch (e) {
       ignored.push(`${approval.reviewer}: ${e instanceof SigningError ? e.code : 'invalid'}`);
     }
   });
+  if (fromText.size > 0) record = { ...record, approvals: record.approvals.map((a, i) => (fromText.has(i) ? { ...a, bundle: fromText.get(i)! } : a)) };
   const proof: RecordProof = {
     digest,
     toolsDigest,
