@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Db, openStore, type Store } from '@sigil/db';
+import { type Db, insertServer, openStore, type Store } from '@sigil/db';
 import { checkManifestValue, manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { createTestStore, manyTools, type TestStore, weatherManifest } from '@sigil/testing';
@@ -405,4 +405,26 @@ describe('when server names are as long as names go (200 characters)', () => {
     const v01 = await get('/v0.1/servers?search=long-&cursor=');
     expect([v01.status, (v01.body.servers as Array<{ server: { name: string } }>).map((s) => s.server.name)]).toEqual([200, LONG]);
   });
+});
+
+describe('when thousands of servers have nothing approved before one that has', () => {
+  it('ends a page the read rounds cut short with a cursor, so a client following cursors finds the server', async () => {
+    // More servers without an approved version than one request walks (50 rounds, ~8,900 at limit=1).
+    await deps.db.transaction(async (tx) => {
+      for (let i = 0; i < 9_500; i++) await insertServer(tx, { name: `io.github.acme/gap-${String(i).padStart(5, '0')}`, namespace: 'io.github.acme', owner: 'acme-ci', createdAt: '2026-01-01T00:00:00.000Z' });
+    });
+    const LAST = 'io.github.acme/gapz-last-one';
+    await publishApproved(weatherManifest({ name: LAST, version: '1.0.0', tools: manyTools(1).map((t) => ({ ...t, name: `gapz_${t.name}` })) }));
+    const found: string[] = [];
+    let pages = 0;
+    for (let cursor: string | undefined = ''; cursor !== undefined; pages++) {
+      const page = await get(`/v0.1/servers?search=acme/gap&limit=1&cursor=${cursor}`);
+      expect(page.status).toBe(200);
+      expect(serverList(page.body)).toBe(true);
+      found.push(...(page.body.servers as Array<{ server: { name: string } }>).map((s) => s.server.name));
+      cursor = (page.body.metadata as { nextCursor?: string }).nextCursor;
+    }
+    expect(found).toEqual([LAST]);
+    expect(pages).toBeGreaterThan(1);
+  }, 120_000);
 });

@@ -96,6 +96,9 @@ async function response(deps: Deps, row: ListedVersionRow, latest: boolean, orig
   };
 }
 
+/** Rounds of reads one page makes at most (bounding a request); a page cut short by them still ends with a cursor. */
+const MAX_ROUNDS = 50;
+
 /**
  * `GET /v0.1/servers`: servers by name with their approved versions (only the newest with
  * `version=latest`). Every read of a page (the servers and their approved versions, then the
@@ -146,11 +149,14 @@ async function listPage(
     return true;
   };
   let after = resumeName;
+  // How many of `after`'s chosen versions were walked (all of them, once it is passed).
+  let walked = resume?.skip ?? 0;
   if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), resume!.skip))) return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
   // Servers without an approved version are skipped, so read pages of servers (each with its
   // approved versions, one statement a page) until the page fills: as many as the page could
   // use first, more each round after.
-  for (let round = 0; round < 50 && next === undefined; round++) {
+  let round = 0;
+  for (; round < MAX_ROUNDS && next === undefined; round++) {
     const size = Math.min(200, (q.limit + 1) * 2 ** round);
     const rows = await readApprovedPage(deps.db, q.search, after, size);
     const servers = new Map<string, Array<{ id: number; version: string }>>();
@@ -166,9 +172,14 @@ async function listPage(
     for (const [name, versions] of servers) {
       if (!(await take(name, versions, 0))) break;
       after = name;
+      walked = choose(versions).length;
     }
     if (servers.size < size) break;
   }
+  // The rounds ran out before the list did (a filter dropped most versions, or a long run of
+  // servers has none approved): the page, even empty, ends with a cursor after the last server
+  // walked, never without one, which a client reads as the end of the list.
+  if (round === MAX_ROUNDS && next === undefined && after !== undefined) next = Buffer.from(`${after}\n${walked}`, 'utf8').toString('base64url');
   return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
 }
 
