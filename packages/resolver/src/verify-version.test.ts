@@ -331,7 +331,7 @@ describe('when the record is stored as canonical JSON (texts hashed as they are)
     other.approvals = other.approvals.map((a) => ({ ...a, bundle: { ...a.bundle, planted: true } as typeof a.bundle }));
     const v = verifyVersion(weather.name, weather.version, other, policy(), entryFor(approved), pins(), undefined, texts);
     expect(v.record.bundle).toEqual(JSON.parse(texts.bundle!));
-    expect(v.record.approvals.map((a) => a.bundle)).toEqual(texts.approvals!.map((t) => JSON.parse(t)));
+    expect(v.record.approvals.map((a) => a.bundle)).toEqual(texts.approvals!.map((t) => JSON.parse(t!) as unknown));
   });
 
   it('still refuses a bundle signed by another key when its bytes are the canonical cut (SIGNER_UNTRUSTED)', async () => {
