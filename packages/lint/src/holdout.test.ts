@@ -31,8 +31,8 @@ function lintItem(item: Item): LintFinding[] {
 const results = items.map((item) => ({ item, findings: lintItem(item) }));
 // Round 4 (`q…`) was written after the last change and never tuned to: printed as the estimate on
 // unseen phrasings, with no threshold. Rounds 1–3 (`m…`, `p…`, `r…`) carry the thresholds.
-const fresh = results.filter((r) => r.item.label === 'malicious' && r.item.id.startsWith('q'));
-const malicious = results.filter((r) => r.item.label === 'malicious' && !r.item.id.startsWith('q'));
+const fresh = results.filter((r) => r.item.label === 'malicious' && (r.item.id.startsWith('q') || r.item.id.startsWith('s')));
+const malicious = results.filter((r) => r.item.label === 'malicious' && !(r.item.id.startsWith('q') || r.item.id.startsWith('s')));
 const benign = results.filter((r) => r.item.label === 'benign');
 
 function byTechnique(): Map<string, { n: number; flagged: number; errors: number; missed: string[] }> {
@@ -54,9 +54,9 @@ describe('the held-out set', () => {
   it('prints recall per technique and the benign false-positive rate', () => {
     const pct = (a: number, n: number) => `${((100 * a) / n).toFixed(1).padStart(5)}%`;
     const lines = [...rows].sort().map(([k, r]) => `malicious: ${k.padEnd(22)} ${String(r.n).padStart(3)}  flagged ${pct(r.flagged, r.n)}  errors ${pct(r.errors, r.n)}${r.missed.length ? `  missed ${r.missed.join(',')}` : ''}`);
-    for (const [k, round] of ['m', 'p', 'r', 'q'].entries()) {
+    for (const [k, round] of ['m', 'p', 'r', 'q', 's'].entries()) {
       const these = [...malicious, ...fresh].filter((r) => r.item.id.startsWith(round));
-      const missed = round === 'q' ? `  missed ${these.filter((r) => !r.findings.length).map((r) => `${r.item.id} ${r.item.category}`).join(', ')}` : '';
+      const missed = round === 'q' || round === 's' ? `  missed ${these.filter((r) => !r.findings.length).map((r) => `${r.item.id} ${r.item.category}`).join(', ')}` : '';
       lines.push(`round ${k + 1} (${round}…): flagged ${pct(these.filter((r) => r.findings.length > 0).length, these.length)} of ${these.length}${missed}`);
     }
     const flagged = malicious.filter((r) => r.findings.length > 0).length;
