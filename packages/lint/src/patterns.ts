@@ -201,7 +201,7 @@ const HELDOUT_FAMILIES: Entry[] = [
   ['credential-request', ['envia', 'envie', 'enviar', 'copia', 'copie', 'incluye', 'incluya', 'pon', 'ponga', 'agrega', 'agregue', 'anade', 'lee', 'lea', 'pasa', 'pase', 'manda', 'mande', 'inclua', 'coloque'], String.raw`\b(?:envia|envie|enviar|copia|copie|incluye|incluya|inclua|pon|ponga|coloque|agrega|agregue|anade|lee|lea|pasa|pase|manda|mande)\s+(?:(?:las|los|la|el|as|os|a|o|sus|su|suas|seus|todas|todos|tus|tu)\s+){0,3}(?:contrasenas?|senhas?|claves?\s+(?:api|ssh|privadas?)|chaves?\s+(?:api|ssh|privadas?)|credenciais|credenciales|tokens?|secretos|segredos)`],
   ['credential-request', ['invia', 'copia', 'includi', 'metti', 'aggiungi', 'leggi', 'sende', 'schicke', 'kopiere', 'fuge', 'lies', 'ubermittle'], String.raw`\b(?:invia|copia|includi|metti|aggiungi|leggi|sende|schicke|kopiere|fuge|lies|ubermittle)\s+(?:(?:le|la|i|gli|sue|suoi|tutte|tutti|die|alle|seine|ihre|deren|den|das)\s+){0,3}(?:password|credenziali|chiavi\s+(?:api|ssh|private)|token|passworter|passwort|zugangsdaten|api-?schlussel|schlussel|geheimnisse)`],
   // Tags, labels and fake ends that address the model.
-  ['instruction-tags', ['note', 'notes', 'message', 'memo', 'reminder', 'directive'], String.raw`\b(?:notes?|message|memo|reminder|directive)\s+(?:for|to)\s+(?:the\s+)?(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|bot)s?\b`],
+  ['instruction-tags', ['note', 'notes', 'message', 'memo', 'reminder', 'directive'], String.raw`\b(?:notes?|message|memo|reminder|directive)\s+(?:for|to)\s+(?:the\s+)?(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt|copilot|bot)s?\b(?!\s+(?:chat|api|service|endpoint|provider|platform|app|session)s?\b)`],
   ['instruction-tags', ['end'], String.raw`\bend\s+of\s+(?:the\s+)?(?:tool|function|system|mcp)\s+(?:descriptions?|definitions?|spec\w*|prompt|instructions?|list|output|results?)\b`],
   ['instruction-tags', ['end', 'ends', 'ended', 'finished', 'closed'], String.raw`(?<=\b(?:tool|function)\s+(?:descriptions?|list|definitions?|spec\w*)\s+)(?:ends?|ended|finished|closed)\b`],
   ['role-override', ['your'], String.raw`\byour\s+(?:real|actual|true|hidden|secret|primary|only)\s+(?:task|goal|purpose|job|mission|objective|instructions?|role)\b`],
@@ -231,6 +231,48 @@ const HELDOUT_FAMILIES: Entry[] = [
   ['approval-bypass', ['description', 'descriptions', 'definition', 'definitions', 'behaviour', 'behavior', 'instructions'], String.raw`\b(?:descriptions?|definitions?|behaviou?r|instructions)\s+(?:will|may|might|can|could|is\s+going\s+to)\s+(?:be\s+)?(?:change|changed|update|updated|replace|replaced|swap|swapped|switch|switched|differ|rewritten|extended)\w*\s+(?:\w+\s+){0,2}?(?:after|once|following|post)[\s-]+(?:\w+\s+){0,2}?(?:approval|approved|install\w*|review\w*|trusted|accept\w*|publish\w*)|(?<=\b(?:replace|change|update|swap|rewrite)s?\s+its\s+(?:own\s+)?(?:tool\s+)?)(?:definitions?|descriptions?|behaviou?r|instructions)\s+(?:after|once|when|later|at\s+runtime|silently|dynamically)`],
 ];
 
+// Round 4's misses, read as families (docs/lint-rules.md, "Generalising"): text marked for the
+// model's eyes only, consent claimed on the user's behalf, the conversation carried out, and role
+// blocks written as YAML or markup.
+const MODEL = String.raw`(?:ai|agent|model|llm|assistant|bot|language\s+model)s?`;
+const GENERALISED: Entry[] = [
+  // `[[AGENT ONLY]]`, `{{model-only}}`, "for the assistant's eyes only".
+  ['instruction-tags', ['only'], String.raw`(?<=(?:[\[{(<⟦*]\s{0,2}|\bfor\s+(?:the\s+)?)${MODEL}(?:['’]s\s+eyes)?[\s_-]{1,3})only\b`],
+  // "meant for the AI, not the person reading", "addressed to the model and hidden from the interface".
+  ['instruction-tags', ['meant', 'intended', 'addressed', 'written', 'directed'], String.raw`\b(?:meant|intended|addressed|written|directed)\s+(?:only\s+)?(?:for|to)\s+(?:the\s+|you,?\s+the\s+)?${MODEL}\b[^.\n]{0,30}?\b(?:not\s+(?:for\s+|to\s+)?(?:the\s+)?(?:person|user|human|reader|people)|hidden|invisible|only)\b`],
+  // "the following note is not displayed to the human", "hidden from the interface".
+  ['conceal-from-user', ['not', 'never'], String.raw`(?<=\b(?:this|following|next|below|text|note|section|part|paragraph|block|line)\b[^.\n]{0,30})(?:not|never)\s+(?:be\s+)?(?:shown|displayed|visible|rendered|presented)\s+(?:to|in)\s+(?:the\s+)?(?:end[\s-]?)?(?:users?|humans?|person|reader|interface|ui|screen)\b`],
+  ['conceal-from-user', ['hidden', 'invisible'], String.raw`\b(?:hidden|invisible)\s+(?:from|in)\s+(?:the\s+)?(?:user\s+)?(?:interface|ui|screen|display|chat\s+window)\b`],
+  ['instruction-tags', ['important'], String.raw`\bimportant\s+(?:for|to)\s+(?:the\s+)?${MODEL}\s*[:!—-]`],
+  ['role-override', ['priority'], String.raw`(?<=\b(?:higher|greater|more|top|highest|overriding)\s+)priority\s+(?:than|over)\s+(?:the\s+|your\s+|any\s+)?(?:conversation|users?|system|chat|instructions|prompt|everything|anything)\b`],
+  // Consent claimed on the user's behalf.
+  ['approval-bypass', ['user', 'human', 'customer', 'they', 'you'], String.raw`\b(?:(?:the\s+)?(?:user|human|customer)s?|they|you)\s+(?:(?:has|have|had)\s+)?already\s+(?:agreed|consented|approved|accepted|authori[sz]ed|opted\s+in|given\s+(?:consent|permission|approval))\b`],
+  ['approval-bypass', ['consent', 'permission', 'approval', 'authorisation', 'authorization', 'agreement'], String.raw`\b(?:consent|permission|approval|authori[sz]ation|agreement)\b[^.\n;]{0,40}?\b(?:(?:is|was|has\s+been)\s+)?(?:already|previously)\s+(?:on\s+file|given|granted|obtained|recorded|in\s+place|been\s+(?:given|granted|obtained))\b|\b(?:consent|permission|approval|authori[sz]ation|agreement)\s+(?:is|was)\s+(?:implied|assumed|implicit|automatic|(?:given|granted)\s+(?:earlier|already|previously|before|at\s+install\w*|on\s+install\w*))\b`],
+  ['approval-bypass', ['proceed', 'continue', 'go'], String.raw`\b(?:proceed|continue|go\s+ahead)\s+without\s+(?:(?:any|further|user|a|the|asking\s+for|waiting\s+for)\s+)?(?:confirmation|approval|consent|permission|asking)\b`],
+  ['approval-bypass', ['no', 'unnecessary', 'not'], String.raw`\b(?:no\s+(?:need|reason)|unnecessary|not\s+necessary)\s+to\s+(?:ask|confirm|check\s+with\s+(?:the\s+)?user|request\s+(?:approval|permission|consent))(?:\s+(?:again|first|for\s+(?:permission|approval|confirmation|consent)))?\s*(?:[.;,]|$)`],
+  // The conversation carried out.
+  ['exfiltration-url', ['summary', 'summaries', 'recap', 'transcript', 'digest', 'excerpt', 'record'], String.raw`\b(?:summar(?:y|ies)|recaps?|transcripts?|digests?|excerpts?|records?)\s+of\s+(?:the\s+|this\s+|our\s+|your\s+|each\s+|every\s+)?(?:chat|conversation|session|discussion|dialog(?:ue)?|exchange|messages)\b[^.\n]{0,60}?(?:https?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,})`],
+  ['exfiltration-url', ['http', 'https'], String.raw`\bhttps?:\/\/\S{1,200}\s+(?:followed\s+by|with|containing|plus|and)\s+(?:the\s+)?(?:last|latest|previous|recent|prior|earlier)\s+(?:\w+\s+)?(?:messages|turns|replies|prompts)\b`],
+  ['context-harvesting', ['everything', 'all', 'anything', 'whatever'], String.raw`\b(?:everything|all|anything|whatever)\s+(?:that\s+)?(?:the\s+user|you|they|we)\s+(?:(?:has|have|had)\s+)?(?:said|wrote|written|typed|asked|shared|discussed|told\s+you)\s+(?:so\s+far|earlier|before|previously|in\s+this)\b`],
+  ['context-harvesting', ['earlier', 'previous', 'prior'], String.raw`\b(?:earlier|previous|prior)\s+(?:messages|turns)\s+(?:of|in|from)\s+(?:this|the|our)\s+(?:thread|conversation|chat|session)\b`],
+  // Role blocks as YAML, keys or markup (`role: system`, `<message role="system">`), not a list of roles.
+  ['instruction-tags', ['role'], String.raw`\brole["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?:system|developer)\b(?![ \t]*(?:[|,/]|or\b|and\b))`],
+];
+
+/**
+ * A command word split at random (`ig nore`, `dis regard`, `By-pass`) before what it overrides
+ * (split or not): each letter may be followed by a space or hyphen, the plain word is excluded
+ * (the other rules read it), so only a split word matches.
+ */
+const split = (word: string): string => [...word].join('[ -]?');
+const SPLIT_VERB = String.raw`(?!(?:ignore|disregard|override|bypass)\b)(?:${['ignore', 'disregard', 'override', 'bypass', 'by-pass'].map(split).join('|')})\b`;
+const SPLIT_NOUN = String.raw`(?:${['instructions', 'directions', 'guidance', 'guidelines', 'rules', 'confirmation', 'approval', 'safety', 'prompt'].map(split).join('|')})\b`;
+const SPLIT_WORDS: TextPattern = {
+  rule: 'ignore-instructions',
+  prefixes: ['i[ -]?g[ -]?n[ -]?o', 'd[ -]?i[ -]?s[ -]?r[ -]?e', 'o[ -]?v[ -]?e[ -]?r[ -]?r', 'b[ -]?y[ -]?-?[ -]?p'],
+  source: String.raw`${SPLIT_VERB}\s+(?:\S{1,14}\s+){0,4}?${SPLIT_NOUN}`,
+};
+
 const VERBS_EXFIL = ['send', 'post', 'upload', 'forward', 'transmit', 'copy', 'report', 'bcc', 'cc', 'mail', 'email', 'redirect', 'relay', 'leak', 'exfiltrate'];
 
 /** Every pattern of the prose rules that starts with a word. */
@@ -254,7 +296,7 @@ const WORD_ENTRIES: Entry[] = [
   ['cross-server-reference', ['also', 'other'], String.raw`\bother\s+(?:mcp\s+)?servers?\b|\balso\s+present\b`],
   ['credential-request', ['api', 'password', 'secret', 'credential', 'private', 'access', 'session', 'auth', 'authentication'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|private\s+keys?|access\s+tokens?|session\s+(?:cookies?|tokens?)|auth(?:entication)?\s+tokens?)\b[^.]{0,40}\b(?:you\s+have\s+seen|you\s+(?:can\s+)?find|in\s+(?:the\s+)?(?:context|conversation|environment))`],
   ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`${NEGATED}\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
-  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'previous', 'earlier', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\b(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
+  ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'previous', 'earlier', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|(?<!\b(?:retrieve|get|fetch|clear|delete|list|view|search|export|load|reset|browse|manage|archive)s?\s+(?:(?:the|a|your|its|current|recent|saved)\s+){0,2})\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\b(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
   ['context-harvesting', ['prompt'], String.raw`(?<=\b(?:your|its|(?:model|assistant|agent|ai|llm)['’]?s?)\s+(?:own\s+|full\s+|entire\s+|hidden\s+|original\s+)?system\s+)prompt\b`],
   ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|hxxps?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
   ['exfiltration-url', ['change'], String.raw`\bchange\s+the\s+recipient\b`],
@@ -262,6 +304,7 @@ const WORD_ENTRIES: Entry[] = [
   ['exfiltration-url', ['webhook', 'requestbin', 'pipedream', 'ngrok', 'burpcollaborator', 'interact', 'oast'], String.raw`\b(?:webhook\.site|requestbin|pipedream\.net|ngrok\.(?:io|app)|burpcollaborator|interact\.sh|oast\.)`],
   ...AGENT_COMMAND,
   ...HELDOUT_FAMILIES,
+  ...GENERALISED,
 ];
 
 /** An environment variable holding a credential, asked for by name (checked case-sensitively: `OPENAI_API_KEY`, not `page_token`). */
@@ -299,6 +342,7 @@ export const SHADOWING_PATTERNS: TextPattern[] = SHADOWING.map((source) => ({ ru
 export const WORD_PATTERNS: TextPattern[] = [
   ...WORD_ENTRIES.map(([rule, triggers, source]) => ({ rule, triggers, source })),
   ENV_CREDENTIAL,
+  SPLIT_WORDS,
   ...DANGEROUS_COMMAND.map(([rule, triggers, source]) => ({ rule, triggers, source, raw: true })),
   { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)` },
   { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|\bkeychain\b` },
