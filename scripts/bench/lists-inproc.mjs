@@ -18,7 +18,7 @@ import { getRequestListener } from '@hono/node-server';
 import { openStore } from '@sigil/db';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { connect } from './lib/inproc-connection.mjs';
+import { cpuPerRequest } from './lib/inproc-connection.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const total = Number(process.argv[2] ?? 100_000);
@@ -66,30 +66,7 @@ const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(
 const request = (path) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\n\r\n`);
 
 /** CPU µs per request answering `count` requests for `path`, 16 in flight; every answer must be a 200. */
-async function measure(path, count) {
-  let pending = 0;
-  let batchDone;
-  const send = connect(sigil, (chunk) => {
-    for (let i = chunk.indexOf('HTTP/1.1 '); i >= 0; i = chunk.indexOf('HTTP/1.1 ', i + 1)) {
-      if (chunk.indexOf('HTTP/1.1 200', i) !== i) throw new Error(`${path}: ${String(chunk).slice(i, i + 120)}`);
-      if (--pending === 0) batchDone();
-    }
-  });
-  const batch = Buffer.concat(Array.from({ length: 16 }, () => request(path)));
-  const run = async (n) => {
-    for (let k = 0; k < n / 16; k++) {
-      pending = 16;
-      const done = new Promise((r) => (batchDone = r));
-      send(batch);
-      await done;
-    }
-  };
-  await run(Math.min(count, 320));
-  const before = process.cpuUsage();
-  await run(count);
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / count;
-}
+const measure = (path, count) => cpuPerRequest(sigil, request, path, count, 320);
 
 const rows = [
   ['GET version', '/v1/servers/io.github.acme/weather/versions/1.0.0'],
