@@ -14,16 +14,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
-import { openStore } from '@sigil/db';
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
 import { cpuPerRequest } from './lib/inproc-connection.mjs';
+import { openRegistryListener } from './lib/inproc-registry.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const total = Number(process.argv[2] ?? 100_000);
 const perRow = Number(process.argv[3] ?? 2000);
-const registryDist = new URL('../../apps/registry/dist/', import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-lists-'));
 process.on('exit', () => (process.env.SIGIL_BENCH_KEEP ? console.log(`kept ${work}`) : rmSync(work, { recursive: true, force: true })));
 
@@ -50,19 +47,7 @@ seedDb.pragma('wal_checkpoint(TRUNCATE)');
 seedDb.close();
 
 // 2. The same data dir, opened here, with the listener main.ts builds.
-const { loadEnv, settingsFrom } = await import(new URL('config.js', registryDist));
-const { loadRegistryKeys } = await import(new URL('keys.js', registryDist));
-const { createMetrics } = await import(new URL('metrics.js', registryDist));
-const { createLinter } = await import(new URL('linter.js', registryDist));
-const { createApp } = await import(new URL('app.js', registryDist));
-const { createFront } = await import(new URL('front.js', registryDist));
-const { fastReads } = await import(new URL('fast-reads.js', registryDist));
-const { fastStatus } = await import(new URL('fast-status.js', registryDist));
-const env = loadEnv({ ...NO_RATE_LIMITS, SIGIL_DATA_DIR: join(work, 'data'), SIGIL_LOG_LEVEL: 'silent' });
-const store = await openStore({ path: join(work, 'data', 'registry.db') });
-const deps = { db: store.db, keys: await loadRegistryKeys(join(work, 'data', 'keys')), settings: settingsFrom(env), logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-const front = createFront(deps);
-const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(createApp(deps, front).fetch)));
+const { listener: sigil, store } = await openRegistryListener(join(work, 'data'), NO_RATE_LIMITS);
 const request = (path) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\n\r\n`);
 
 /** CPU µs per request answering `count` requests for `path`, 16 in flight; every answer must be a 200. */

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from './lib/inproc-connection.mjs';
+import { openRegistryListener } from './lib/inproc-registry.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const ROWS = [
@@ -63,17 +64,7 @@ async function main(requests, warmup) {
 
 /** One side under callgrind: the registry's listener on the seeded data dir (or a bare one with the bytes it answers), `warmup` then `count` requests. */
 async function serve(dataDir, reader, port, side, path, warmup, count) {
-  const [{ getRequestListener }, { openStore }, { pino }] = await Promise.all([import('@hono/node-server'), import('@sigil/db'), import('pino')]);
-  const dist = new URL('../../apps/registry/dist/', import.meta.url);
-  const load = (file) => import(new URL(file, dist));
-  const [{ loadEnv, settingsFrom }, { loadRegistryKeys }, { createMetrics }, { createLinter }, { createApp }, { createFront }, { fastReads }, { fastStatus }] = await Promise.all(
-    ['config.js', 'keys.js', 'metrics.js', 'linter.js', 'app.js', 'front.js', 'fast-reads.js', 'fast-status.js'].map(load),
-  );
-  const env = loadEnv({ ...NO_RATE_LIMITS, SIGIL_DATA_DIR: dataDir, SIGIL_LOG_LEVEL: 'silent' });
-  const store = await openStore({ path: join(dataDir, 'registry.db') });
-  const deps = { db: store.db, keys: await loadRegistryKeys(join(dataDir, 'keys')), settings: settingsFrom(env), logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-  const front = createFront(deps);
-  const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(createApp(deps, front).fetch)));
+  const { listener: sigil, store } = await openRegistryListener(dataDir, NO_RATE_LIMITS);
   const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${reader}\r\n\r\n`);
   // The bytes the registry answers, for the bare listener.
   const chunks = [];

@@ -12,15 +12,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
-import { openStore } from '@sigil/db';
-import { pino } from 'pino';
 import { connect, cpuPerRequest } from './lib/inproc-connection.mjs';
+import { openRegistryListener } from './lib/inproc-registry.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
 const perRound = Number(process.argv[2] ?? 60_000);
 const rounds = Number(process.argv[3] ?? 3);
-const registryDist = new URL('../../apps/registry/dist/', import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-inproc-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const limits = NO_RATE_LIMITS;
@@ -33,19 +30,7 @@ registry.kill('SIGTERM');
 await new Promise((r) => registry.once('exit', r));
 
 // 2. The same data dir, opened here, with the listener main.ts builds.
-const { loadEnv, settingsFrom } = await import(new URL('config.js', registryDist));
-const { loadRegistryKeys } = await import(new URL('keys.js', registryDist));
-const { createMetrics } = await import(new URL('metrics.js', registryDist));
-const { createLinter } = await import(new URL('linter.js', registryDist));
-const { createApp } = await import(new URL('app.js', registryDist));
-const { createFront } = await import(new URL('front.js', registryDist));
-const { fastReads } = await import(new URL('fast-reads.js', registryDist));
-const { fastStatus } = await import(new URL('fast-status.js', registryDist));
-const env = loadEnv({ ...limits, SIGIL_DATA_DIR: join(work, 'data'), SIGIL_LOG_LEVEL: 'silent' });
-const store = await openStore({ path: join(work, 'data', 'registry.db') });
-const deps = { db: store.db, keys: await loadRegistryKeys(join(work, 'data', 'keys')), settings: settingsFrom(env), logger: pino({ level: 'silent' }), metrics: createMetrics(), linter: createLinter() };
-const front = createFront(deps);
-const sigil = fastStatus(deps, front, fastReads(deps, front, getRequestListener(createApp(deps, front).fetch)));
+const { listener: sigil, store } = await openRegistryListener(join(work, 'data'), limits);
 
 // POST /v1/status as hosts ask it (batched, with a nonce), the body registry.mjs sends.
 const statusBody = JSON.stringify({ refs: ['io.github.acme/weather@1.0.0'], nonce: 'YmVuY2gtbm9uY2UtMDAwMDAx', batch: true });
