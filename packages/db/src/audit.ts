@@ -3,6 +3,7 @@ import { asc, desc, gt } from 'drizzle-orm';
 import { canonicalJson } from '@sigil/manifest';
 import { type Executor, query } from './database.js';
 import { readAuditTip } from './reads.js';
+import { direct, insertOf } from './sqlite-direct.js';
 import { auditEvents } from './schema.js';
 
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -49,7 +50,17 @@ export async function appendAudit(tx: Executor, input: AuditInput): Promise<Audi
     prevHash: last?.hash ?? GENESIS_HASH,
   };
   const hash = auditHash(event);
-  await query(tx, (q) => q.insert(auditEvents).values({ ...event, details: JSON.stringify(event.details), hash }));
+  const row = { ...event, details: JSON.stringify(event.details), hash };
+  await direct(
+    tx,
+    (c) => {
+      const insert = insertOf(auditEvents, row);
+      c.prepare(insert.sql).run(...insert.params);
+    },
+    async (q) => {
+      await q.insert(auditEvents).values(row);
+    },
+  );
   return { ...event, hash };
 }
 
@@ -59,7 +70,11 @@ export async function auditHead(db: Executor): Promise<number> {
 }
 
 async function auditTipRow(db: Executor): Promise<{ seq: number; hash: string } | undefined> {
-  return (await query(db, (q) => q.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1)))[0];
+  return direct(
+    db,
+    (c) => c.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
+    async (q) => (await q.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.seq)).limit(1))[0],
+  );
 }
 
 /** The newest event's sequence number and hash: what a signed status carries (0 and the genesis hash when empty). */

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { appendLeafHashes, type Hash, type HashReader, hashLeaf, type NodeId, treeRootNodes } from '@sigil/tlog';
 import { type Executor, query } from './database.js';
+import { direct } from './sqlite-direct.js';
 import { logCheckpoints, logEntries, logNodes } from './schema.js';
 
 /** One entry to append: what it records, about what, in which body form, and its exact body. */
@@ -30,7 +31,11 @@ export interface CheckpointRow {
 
 /** The number of leaves in the log. */
 export async function logSize(db: Executor): Promise<number> {
-  const [last] = await query(db, (q) => q.select({ idx: logEntries.idx }).from(logEntries).orderBy(desc(logEntries.idx)).limit(1));
+  const last = await direct(
+    db,
+    (c) => c.prepare('SELECT idx FROM log_entries ORDER BY idx DESC LIMIT 1').get() as { idx: number } | undefined,
+    async (q) => (await q.select({ idx: logEntries.idx }).from(logEntries).orderBy(desc(logEntries.idx)).limit(1))[0],
+  );
   return last ? last.idx + 1 : 0;
 }
 
@@ -43,10 +48,24 @@ export async function logSize(db: Executor): Promise<number> {
  */
 export async function logHashes(db: Executor, ids: readonly NodeId[]): Promise<HashReader> {
   const found = new Map<string, Hash>();
+  if (db.dialect === 'sqlite') {
+    // A point read per node on SQLite (an append reads one per set bit of the size), its text the same whatever the nodes.
+    await direct(
+      db,
+      (c) => {
+        const node = c.prepare('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?');
+        for (const id of ids) {
+          const row = node.get(id.level, id.index) as { hash: Buffer } | undefined;
+          if (row) found.set(`${id.level}/${id.index}`, new Uint8Array(row.hash));
+        }
+      },
+      () => Promise.resolve(),
+    );
+  }
   // One statement for every node, whatever its level (a row-value IN list: SQLite 3.15+ and
   // PostgreSQL): an append reads the tree's frontier, one node per set bit of its size. The casts:
   // PostgreSQL types a bare parameter in VALUES as text, and bigint = text does not exist.
-  for (let i = 0; i < ids.length; i += 200) {
+  for (let i = 0; db.dialect !== 'sqlite' && i < ids.length; i += 200) {
     const batch = ids.slice(i, i + 200);
     const rows = await query(db, (q) =>
       q
@@ -81,9 +100,22 @@ export async function appendLogEntries(tx: Executor, entries: readonly LogEntryI
   const size = await logSize(tx);
   const leafHashes = entries.map((e) => hashLeaf(e.body));
   const nodes = appendLeafHashes(size, leafHashes, await logHashes(tx, treeRootNodes(size)));
-  await query(tx, (q) =>
-    q.insert(logEntries).values(entries.map((e, i) => ({ idx: size + i, kind: e.kind, subject: e.subject, form: e.form, body: Buffer.from(e.body), leafHash: Buffer.from(leafHashes[i]!), createdAt: at }))),
-  );
+  const rows = entries.map((e, i) => ({ idx: size + i, kind: e.kind, subject: e.subject, form: e.form, body: Buffer.from(e.body), leafHash: Buffer.from(leafHashes[i]!), createdAt: at }));
+  if (tx.dialect === 'sqlite') {
+    // Row by row on SQLite, each statement's text the same whatever the number (sqlite-direct.ts).
+    await direct(
+      tx,
+      (c) => {
+        const entry = c.prepare('INSERT INTO log_entries (idx, kind, subject, form, body, leaf_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+        for (const r of rows) entry.run(r.idx, r.kind, r.subject, r.form, r.body, r.leafHash, r.createdAt);
+        const node = c.prepare('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)');
+        for (const n of nodes) node.run(n.level, n.index, Buffer.from(n.hash));
+      },
+      () => Promise.resolve(),
+    );
+    return leafHashes.map((leafHash, i) => ({ idx: size + i, leafHash }));
+  }
+  await query(tx, (q) => q.insert(logEntries).values(rows));
   for (let i = 0; i < nodes.length; i += 200) {
     const batch = nodes.slice(i, i + 200);
     await query(tx, (q) => q.insert(logNodes).values(batch.map((n) => ({ level: n.level, idx: n.index, hash: Buffer.from(n.hash) }))));

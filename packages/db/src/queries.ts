@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type Drizzle, type Executor, query } from './database.js';
 import { nameContains, readToken } from './reads.js';
+import { columnsOf, direct, insertOf } from './sqlite-direct.js';
 import { allowlist, allowlistBuilders, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
@@ -109,9 +110,10 @@ export async function deleteAllowlist(db: Executor, pattern: string): Promise<bo
 }
 
 export async function listAllowlist(db: Executor): Promise<Array<{ pattern: string; createdAt: string; updatedAt: string; signers: AllowlistSignerRow[]; builders: AllowlistBuilderRow[] }>> {
-  const entries = await query(db, (q) => q.select().from(allowlist).orderBy(asc(allowlist.pattern)));
-  const signers = await query(db, (q) => q.select().from(allowlistSigners).orderBy(asc(allowlistSigners.id)));
-  const builders = await query(db, (q) => q.select().from(allowlistBuilders).orderBy(asc(allowlistBuilders.id)));
+  // Every publish reads it (sqlite-direct.ts: plain SQL on SQLite).
+  const entries = await direct(db, (c) => c.prepare(`SELECT ${columnsOf(allowlist)} FROM allowlist ORDER BY pattern`).all() as Array<typeof allowlist.$inferSelect>, (q) => q.select().from(allowlist).orderBy(asc(allowlist.pattern)).execute());
+  const signers = await direct(db, (c) => c.prepare(`SELECT ${columnsOf(allowlistSigners)} FROM allowlist_signers ORDER BY id`).all() as AllowlistSignerRow[], (q) => q.select().from(allowlistSigners).orderBy(asc(allowlistSigners.id)).execute());
+  const builders = await direct(db, (c) => c.prepare(`SELECT ${columnsOf(allowlistBuilders)} FROM allowlist_builders ORDER BY id`).all() as AllowlistBuilderRow[], (q) => q.select().from(allowlistBuilders).orderBy(asc(allowlistBuilders.id)).execute());
   return entries.map((e) => ({ ...e, signers: signers.filter((s) => s.pattern === e.pattern), builders: builders.filter((b) => b.pattern === e.pattern) }));
 }
 
@@ -181,13 +183,21 @@ export async function insertCertificateAuthority(db: Executor, row: typeof certi
 }
 
 export function listCertificateAuthorities(db: Executor): Promise<Array<typeof certificateAuthorities.$inferSelect>> {
-  return query(db, (q) => q.select().from(certificateAuthorities).orderBy(asc(certificateAuthorities.createdAt), asc(certificateAuthorities.fingerprint)));
+  return direct(
+    db,
+    (c) => c.prepare(`SELECT ${columnsOf(certificateAuthorities)} FROM certificate_authorities ORDER BY created_at, fingerprint`).all() as Array<typeof certificateAuthorities.$inferSelect>,
+    (q) => q.select().from(certificateAuthorities).orderBy(asc(certificateAuthorities.createdAt), asc(certificateAuthorities.fingerprint)).execute(),
+  );
 }
 
 // Servers and versions
 
 export async function serverByName(db: Executor, name: string): Promise<ServerRow | undefined> {
-  return (await query(db, (q) => q.select().from(servers).where(eq(servers.name, name)).limit(1)))[0];
+  return direct(
+    db,
+    (c) => c.prepare(`SELECT ${columnsOf(servers)} FROM servers WHERE name = ? LIMIT 1`).get(name) as ServerRow | undefined,
+    async (q) => (await q.select().from(servers).where(eq(servers.name, name)).limit(1))[0],
+  );
 }
 
 /** The server whose name equals `name` ignoring case (names are ASCII), through `servers_name_lower_idx`. */
@@ -228,14 +238,18 @@ export async function versionOf(db: Executor, server: string, version: string): 
 }
 
 export async function isTombstoned(db: Executor, server: string, version: string): Promise<boolean> {
-  const found = await query(db, (q) =>
-    q
-      .select({ server: tombstones.server })
-      .from(tombstones)
-      .where(and(eq(tombstones.server, server), eq(tombstones.version, version)))
-      .limit(1),
+  return direct(
+    db,
+    (c) => c.prepare('SELECT 1 FROM tombstones WHERE server = ? AND version = ? LIMIT 1').get(server, version) !== undefined,
+    async (q) =>
+      (
+        await q
+          .select({ server: tombstones.server })
+          .from(tombstones)
+          .where(and(eq(tombstones.server, server), eq(tombstones.version, version)))
+          .limit(1)
+      ).length > 0,
   );
-  return found.length > 0;
 }
 
 export function versionsOf(db: Executor, server: string): Promise<VersionRow[]> {
@@ -244,11 +258,29 @@ export function versionsOf(db: Executor, server: string): Promise<VersionRow[]> 
 
 /** Inserts a version and indexes its tool names (for the shadowing check). */
 export async function insertVersion(db: Executor, row: typeof versions.$inferInsert): Promise<VersionRow> {
-  const [inserted] = await query(db, (q) => q.insert(versions).values(row).returning());
+  const [inserted] = await direct(
+    db,
+    (c) => {
+      const insert = insertOf(versions, row);
+      return c.prepare(`${insert.sql} RETURNING ${columnsOf(versions)}`).all(...insert.params) as VersionRow[];
+    },
+    (q) => q.insert(versions).values(row).returning().execute(),
+  );
   if (!inserted) throw new Error('an insert returning no row');
   const tools = (JSON.parse(row.manifest) as { tools?: Array<{ name?: unknown }> }).tools ?? [];
   const names = [...new Set(tools.map((t) => t.name).filter((n): n is string => typeof n === 'string'))];
-  if (names.length) await query(db, (q) => q.insert(versionTools).values(names.map((tool) => ({ versionId: inserted.id, server: inserted.server, tool }))));
+  if (names.length) {
+    await direct(
+      db,
+      (c) => {
+        // One statement for every name (a JSON array parameter), whatever their number.
+        c.prepare('INSERT INTO version_tools (version_id, server, tool) SELECT ?, ?, value FROM json_each(?)').run(inserted.id, inserted.server, JSON.stringify(names));
+      },
+      async (q) => {
+        await q.insert(versionTools).values(names.map((tool) => ({ versionId: inserted.id, server: inserted.server, tool })));
+      },
+    );
+  }
   return inserted;
 }
 
@@ -258,13 +290,22 @@ export async function insertVersion(db: Executor, row: typeof versions.$inferIns
  */
 export async function approvedToolOwners(db: Executor, tools: readonly string[], server: string): Promise<Array<{ server: string; tools: string[] }>> {
   if (tools.length === 0) return [];
-  const found = await query(db, (q) =>
-    q
-      .selectDistinct({ server: versionTools.server, tool: versionTools.tool })
-      .from(versionTools)
-      .innerJoin(versions, eq(versions.id, versionTools.versionId))
-      .where(and(inArray(versionTools.tool, [...tools]), eq(versions.status, 'approved'), ne(versionTools.server, server)))
-      .orderBy(asc(versionTools.server), asc(versionTools.tool)),
+  const found = await direct(
+    db,
+    (c) =>
+      c
+        .prepare(
+          "SELECT DISTINCT version_tools.server AS server, version_tools.tool AS tool FROM version_tools INNER JOIN versions ON versions.id = version_tools.version_id WHERE version_tools.tool IN (SELECT value FROM json_each(?)) AND versions.status = 'approved' AND version_tools.server <> ? ORDER BY version_tools.server, version_tools.tool",
+        )
+        .all(JSON.stringify(tools), server) as Array<{ server: string; tool: string }>,
+    (q) =>
+      q
+        .selectDistinct({ server: versionTools.server, tool: versionTools.tool })
+        .from(versionTools)
+        .innerJoin(versions, eq(versions.id, versionTools.versionId))
+        .where(and(inArray(versionTools.tool, [...tools]), eq(versions.status, 'approved'), ne(versionTools.server, server)))
+        .orderBy(asc(versionTools.server), asc(versionTools.tool))
+        .execute(),
   );
   const owners = new Map<string, string[]>();
   for (const r of found) owners.set(r.server, [...(owners.get(r.server) ?? []), r.tool]);
@@ -316,11 +357,15 @@ function inNamespace(namespace: string): SQL {
 
 /** How many versions of the namespace's servers wait for review (whatever the case of its name). */
 export async function countPending(db: Executor, namespace: string): Promise<number> {
-  const [row] = await query(db, (q) =>
-    q
-      .select({ n: sql<number>`count(*)` })
-      .from(versions)
-      .where(and(eq(versions.status, 'pending'), inNamespace(namespace))),
+  const [row] = await direct(
+    db,
+    (c) => c.prepare("SELECT count(*) AS n FROM versions WHERE status = 'pending' AND lower(substr(server, 1, ?)) = ?").all(namespace.length + 1, `${namespace.toLowerCase()}/`) as Array<{ n: number }>,
+    (q) =>
+      q
+        .select({ n: sql<number>`count(*)` })
+        .from(versions)
+        .where(and(eq(versions.status, 'pending'), inNamespace(namespace)))
+        .execute(),
   );
   // PostgreSQL's count(*) is a bigint, which its driver hands over as a string.
   return Number(row?.n ?? 0);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CanonicalJsonError, canonicalJson, canonicalManifestDigests, manifestDigest, manifestDigests, parseManifest, sha256, toolDigest, toolsSetDigest, type Manifest } from './index.js';
+import { CanonicalJsonError, canonicalJson, canonicalManifest, canonicalManifestDigests, manifestDigest, manifestDigests, parseManifest, sha256, toolDigest, toolsSetDigest, type Manifest } from './index.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 
@@ -146,5 +146,18 @@ describe('canonicalManifestDigests (a stored canonical text, hashed as it is)', 
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('canonicalManifest', () => {
+  const manifest = parseManifest(vectorText);
+  it('gives canonicalJson and both digests of the manifest from one serialisation', () => {
+    for (const m of [manifest, { ...manifest, tools: [...manifest.tools].reverse(), description: 'Ünïcode \u2028 "quoted"' }]) {
+      const c = canonicalManifest(m);
+      expect(c.text).toBe(canonicalJson(m));
+      expect(c.digest).toBe(manifestDigest(m));
+      expect(c.toolsDigest).toBe(toolsSetDigest(m.tools));
+      expect(manifestDigests(m)).toEqual({ digest: c.digest, toolsDigest: c.toolsDigest });
+    }
   });
 });

@@ -129,10 +129,26 @@ export function toolsSetDigest(tools: readonly Tool[]): Digest {
  * @example const { digest, toolsDigest } = manifestDigests(manifest);
  */
 export function manifestDigests(manifest: Manifest): ManifestDigests {
+  const { digest, toolsDigest } = canonicalManifest(manifest);
+  return { digest, toolsDigest };
+}
+
+/** A manifest's RFC 8785 canonical JSON text (what {@link canonicalJson} gives) with its two digests. */
+export interface CanonicalManifest extends ManifestDigests {
+  text: string;
+}
+
+/**
+ * {@link canonicalJson} of a manifest and {@link manifestDigests}, from one serialisation: a
+ * registry stores the text and checks the signed digests at each publish.
+ * @example const { text, digest, toolsDigest } = canonicalManifest(manifest);
+ */
+export function canonicalManifest(manifest: Manifest): CanonicalManifest {
   const open = new Set<object>([manifest, manifest.tools]);
   const tools = manifest.tools.map((tool) => serialise(tool, open));
   const toolsDigest = sha256(canonicalJson(tools.map((text) => sha256(text)).sort()));
-  return { digest: sha256(serialise(manifest, new Set(), `[${tools.join(',')}]`)), toolsDigest };
+  const text = serialise(manifest, new Set(), `[${tools.join(',')}]`);
+  return { text, digest: sha256(text), toolsDigest };
 }
 
 /** Where one tool of a canonical tools array ends and the next begins: a tool's first key (sorted) is one of these. */

@@ -42,7 +42,7 @@ export {
 } from './schema.js';
 export { checkManifest, checkManifestValue, MAX_FINDINGS, parseManifest, type ManifestCheck } from './parse.js';
 export { scanJson, utf8Length } from './json-scan.js';
-export { CanonicalJsonError, canonicalJson, canonicalManifestDigests, digestHex, manifestDigest, manifestDigests, sha256, toolDigest, toolsSetDigest, type ManifestDigests } from './digest.js';
+export { CanonicalJsonError, canonicalJson, canonicalManifest, canonicalManifestDigests, digestHex, manifestDigest, manifestDigests, sha256, toolDigest, toolsSetDigest, type CanonicalManifest, type ManifestDigests } from './digest.js';
 export { normalizeTool } from './normalize.js';
 export { pinnedServerInfo, SERVER_INFO_META_KEY, serverInfoDrift, serverInfoProblem, type PinnedServerInfo } from './server-info.js';
 export { matchesNamespace, mostSpecificPattern, NAMESPACE_PATTERN_RULE, namespacePatternProblem } from './namespace-pattern.js';

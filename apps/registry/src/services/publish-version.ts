@@ -1,6 +1,6 @@
 import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, listCertificateAuthorities, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
-import { canonicalJson, checkManifestValue, manifestDigest, mostSpecificPattern, nameKey, refusalCode, splitServerName, toolsSetDigest, type Manifest, type VersionRecord } from '@sigil/manifest';
-import { SignerPolicy, SigningError, verifyManifestBundle, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
+import { canonicalManifest, checkManifestValue, mostSpecificPattern, nameKey, refusalCode, splitServerName, type Manifest, type VersionRecord } from '@sigil/manifest';
+import { SignerPolicy, SigningError, verifyManifestSubject, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { appendLog, bundleLogEntries, logAppended } from './append-log.js';
@@ -30,7 +30,9 @@ export async function publishVersion(deps: Deps, actor: Principal, input: Publis
   }
   const manifest = check.manifest;
   await requireNamespace(deps, actor, manifest.name);
-  const digest = manifestDigest(manifest);
+  // The canonical text (stored) and both digests (signed) from one serialisation of the manifest.
+  const canonical = canonicalManifest(manifest);
+  const digest = canonical.digest;
 
   // Idempotent replays and conflicts are answered before any verification cost.
   const existing = await versionOf(deps.db, manifest.name, manifest.version);
@@ -43,7 +45,8 @@ export async function publishVersion(deps: Deps, actor: Principal, input: Publis
   const { signers, builders } = await namespacePolicy(deps, manifest.name);
   let signer: VerifiedSigner;
   try {
-    signer = verifyManifestBundle(input.bundle, manifest, signers).signer;
+    // verifyManifestBundle with the digests computed above from this manifest.
+    signer = verifyManifestSubject(input.bundle, { name: manifest.name, version: manifest.version, digest, toolsDigest: canonical.toolsDigest }, signers).signer;
   } catch (e) {
     throw signingRefusal(e, 'the manifest signature');
   }
@@ -84,8 +87,8 @@ export async function publishVersion(deps: Deps, actor: Principal, input: Publis
       server: manifest.name,
       version: manifest.version,
       digest,
-      toolsDigest: toolsSetDigest(manifest.tools),
-      manifest: canonicalJson(manifest),
+      toolsDigest: canonical.toolsDigest,
+      manifest: canonical.text,
       bundle: JSON.stringify(input.bundle),
       provenance: input.provenance === undefined ? null : JSON.stringify(input.provenance),
       signerKind: signer.kind,
