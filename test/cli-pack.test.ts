@@ -55,7 +55,8 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(build).toMatch(new RegExp(`^[0-9a-f]{32}-node${process.version.replace(/\./g, '\\.')}-${process.arch}$`));
     expect(statSync(join(codeCache, build!)).mode & 0o777).toBe(0o700);
     const [cached] = readdirSync(join(codeCache, build!));
-    expect(cached).toMatch(/^_\.\d+\.\d+\.\d+\.\d+\.v8$/);
+    // `sigil --version` names no command group: the whole bundle (`all`) started.
+    expect(cached).toMatch(/^_\.all\.\d+\.\d+\.\d+\.\d+\.v8$/);
     expect(statSync(join(codeCache, build!, cached!)).mode & 0o777).toBe(0o600);
     const keygen = await runProcess(sigil, ['keygen', '--out', join(work, 'host.key'), '--json'], { cwd: work, env });
     expect(keygen.code, keygen.stderr).toBe(0);
@@ -108,8 +109,9 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const check = await runProcess(sigil, ['manifest', 'check', file, '--json'], { cwd: work, env });
     const flagged = (JSON.parse(check.stdout) as { lint: { rule: string; path: string }[] }).lint.filter((f) => f.rule === 'conceal-from-user').map((f) => f.path);
     expect(flagged.sort()).toEqual(descriptions.map((_, i) => `/tools/${i}/description`));
-    const bundle = readFileSync(join(prefix, 'lib/node_modules/@sigil/cli/dist/sigil.bundle.js'));
-    expect(bundle.every((byte) => byte < 0x80)).toBe(true);
+    const dist = join(prefix, 'lib/node_modules/@sigil/cli/dist');
+    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.bundle.js']);
+    for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name)).every((byte) => byte < 0x80)).toBe(true);
   });
 
   it('starts sigil resolve --offline without loading child_process (commander\'s is lazy in the bundle) or perf_hooks', async () => {
@@ -125,6 +127,34 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(loaded).toContain('NativeModule crypto');
     expect(loaded).not.toContain('NativeModule child_process');
     expect(loaded).not.toContain('NativeModule perf_hooks');
+  });
+
+  it('starts the host commands from the host bundle and anything else from the whole one, each command as from source', async () => {
+    const pinned = parseManifest(JSON.stringify({ name: 'io.github.acme/notes', description: 'Notes.', version: '1.0.0', tools: [{ name: 'save', description: 'Saves a note.', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } }] }));
+    const world = await buildHostWorld(join(work, 'bundles-host'), [pinned]);
+    const home = join(dir, 'home-bundles');
+    const codeCache = join(home, '.cache', 'sigil', 'code-cache');
+    const cached = () => readdirSync(join(codeCache, readdirSync(codeCache)[0]!)).map((f) => f.split('.').slice(0, 2).join('.')).sort();
+    // A global option (and its value) before the command does not hide the command from the bin.
+    for (const args of [['--json', 'resolve', '--offline'], ['--field', 'ok', 'resolve', '--offline', '--json']]) {
+      const resolved = await runProcess(sigil, args, { cwd: world.dir, env: { ...env, HOME: home } });
+      expect(resolved.code, resolved.stderr).toBe(0);
+    }
+    expect(cached()).toEqual(['resolve.host']);
+    // Help lists every group's commands, so it starts the whole bundle.
+    const help = await runProcess(sigil, ['resolve', '--help'], { cwd: world.dir, env: { ...env, HOME: home } });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain('--offline');
+    const all = await runProcess(sigil, ['--help'], { cwd: world.dir, env: { ...env, HOME: home } });
+    expect(all.code, all.stderr).toBe(0);
+    for (const command of ['keygen', 'manifest', 'publish', 'resolve', 'log']) expect(all.stdout).toContain(command);
+    // A command of another group starts the whole bundle: the registry group answers, not INTERNAL.
+    const whoami = await runProcess(sigil, ['whoami', '--json'], { cwd: work, env: { ...env, HOME: home, SIGIL_REGISTRY: 'http://127.0.0.1:9', SIGIL_TOKEN: 'sigil_unused' } });
+    expect(whoami.code).toBe(1);
+    expect((JSON.parse(whoami.stdout) as { error: { code: string } }).error.code).toBe('REGISTRY_UNREACHABLE');
+    const unknown = await runProcess(sigil, ['resolv'], { cwd: work, env: { ...env, HOME: home } });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('resolve');
   });
 
   it('runs sigil run as a host would start it, and the host lists and calls the pinned tools', async () => {

@@ -2,7 +2,8 @@
 // `npm run pack:cli`: one installable tarball of the `sigil` command, sigil-cli-<version>.tgz.
 //
 // The CLI and everything it imports (our workspace packages and their npm dependencies) are
-// bundled by esbuild into one file, dist/sigil.bundle.js, so the tarball declares no
+// bundled by esbuild into one file, dist/sigil.bundle.js (and the host commands alone into
+// dist/sigil.host.bundle.js, see SEPARATE_GROUPS), so the tarball declares no
 // dependencies: `npm install -g ./sigil-cli-<version>.tgz` needs Node.js alone and no registry,
 // and never resolves a name on npm (the unscoped `sigil` is someone else's). The bundle is a
 // classic script (one function taking CommonJS's arguments), not ES modules: bin/sigil.js
@@ -17,7 +18,7 @@ import { hash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 /**
@@ -123,11 +124,46 @@ const outDir = resolve(outAt > 0 ? process.argv[outAt + 1] : root);
 const cli = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-const stage = mkdtempSync(join(tmpdir(), 'sigil-cli-pack-'));
-try {
+/**
+ * The host commands (`resolve`, `run`, `lock`, `policy`: what a host starts at every launch) get
+ * a bundle of their own beside the whole one, 0.76 MB instead of 3.07 MB to read, decode and keep
+ * in memory at each start: without the signing side, node-forge, the MCP SDK or the registry
+ * client. In it the other groups' modules become a stub that throws; bin/sigil.js never starts it
+ * for a command line that loads another group, because it picks the bundle with main.ts's own
+ * rule (dist/command-groups.js, copied into the bin below); help, no command or an unknown one
+ * start the whole bundle. The other groups would save less (signing 2.6 MB, registry 2.5 MB) for
+ * commands no host runs at start-up, so they start the whole bundle.
+ */
+const SEPARATE_GROUPS = ['host'];
+
+function onlyGroup(keep) {
+  return {
+    name: 'only-group',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) => {
+        const group = /([a-z-]+)\.js$/.exec(args.path)[1];
+        if (!/[\\/]apps[\\/]cli[\\/]dist[\\/]main\.js$/.test(args.importer) || group === keep) return undefined;
+        if (!COMMAND_GROUPS.includes(group)) throw new Error(`pack: main.js imports ./commands/${group}.js, which is not a group of command-groups.ts`);
+        return { path: group, namespace: 'sigil-absent-group' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'sigil-absent-group' }, (args) => ({
+        contents: `export function register${args.path[0].toUpperCase()}${args.path.slice(1)}() { throw new Error('this bundle of the packed sigil has no ${args.path} commands'); }`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+const { COMMAND_GROUPS } = await import(pathToFileURL(join(cliDir, 'dist/command-groups.js')).href);
+
+/** The bundle of `group`'s commands (every group's when undefined), checked. */
+async function bundleOf(group) {
   const result = await build({
-    entryPoints: { 'sigil.bundle': join(cliDir, 'dist/main.js') },
-    outdir: join(stage, 'dist'),
+    entryPoints: [join(cliDir, 'dist/main.js')],
+    // The metafile's input paths (read for the notices) are relative to this.
+    absWorkingDir: root,
+    write: false,
+    outfile: join(stage, 'dist/sigil.bundle.js'),
     bundle: true,
     format: 'cjs',
     platform: 'node',
@@ -139,14 +175,14 @@ try {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [withoutZodLocales, lazyChildProcessForCommander, asciiRawTemplates],
+    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutZodLocales, lazyChildProcessForCommander, asciiRawTemplates],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.
     banner: { js: "(function (exports, require, module, __filename, __dirname, __sigilImportMetaUrl) {'use strict';" },
     footer: { js: '})' },
   });
-  const bundle = readFileSync(join(stage, 'dist/sigil.bundle.js'));
+  const bundle = Buffer.from(result.outputFiles[0].contents);
   // A dynamic import() left in the bundle (esbuild keeps Node built-ins external) fails once the
   // bundle runs from V8's code cache: the compiled script no longer carries bin/sigil.js's
   // importModuleDynamically ('A dynamic import callback was not specified', seen as INTERNAL on
@@ -155,11 +191,34 @@ try {
   const dynamicImports = bundle.toString('latin1').split('import("').length - 1;
   const unreachable = bundle.toString('latin1').split('globalThis.crypto??import("node:crypto")').length - 1;
   if (dynamicImports !== unreachable) throw new Error(`pack: the bundle has ${dynamicImports - unreachable} dynamic import() call(s), which fail when it runs from the code cache; import them statically`);
-  const ascii = bundle.every((byte) => byte < 0x80);
-  if (!ascii) process.stderr.write('pack: the bundle is not all ASCII, so every start decodes it as UTF-8 (slower); see asciiRawTemplates\n');
-  const bin = readFileSync(join(cliDir, 'scripts/packed-bin.cjs'), 'utf8')
-    .replace('@@BUNDLE_SHA256@@', hash('sha256', bundle))
-    .replace('@@BUNDLE_ENCODING@@', ascii ? 'latin1' : 'utf8');
+  return { bundle, metafile: result.metafile, ascii: bundle.every((byte) => byte < 0x80) };
+}
+
+const stage = mkdtempSync(join(tmpdir(), 'sigil-cli-pack-'));
+try {
+  mkdirSync(join(stage, 'dist'));
+  const whole = await bundleOf(undefined);
+  writeFileSync(join(stage, 'dist/sigil.bundle.js'), whole.bundle);
+  // The bin reads every bundle as Latin-1 only if all are ASCII.
+  let ascii = whole.ascii;
+  const digests = [hash('sha256', whole.bundle)];
+  for (const group of SEPARATE_GROUPS) {
+    if (!COMMAND_GROUPS.includes(group)) throw new Error(`pack: ${group} is not a group of command-groups.ts`);
+    const one = await bundleOf(group);
+    writeFileSync(join(stage, `dist/sigil.${group}.bundle.js`), one.bundle);
+    ascii &&= one.ascii;
+    digests.push(hash('sha256', one.bundle));
+  }
+  if (!ascii) process.stderr.write('pack: a bundle is not all ASCII, so every start decodes it as UTF-8 (slower); see asciiRawTemplates\n');
+  // The rule main.ts loads groups by, as a CommonJS snippet that sets module.exports.
+  const groupsRule = await build({ entryPoints: [join(cliDir, 'dist/command-groups.js')], write: false, bundle: true, format: 'cjs', platform: 'node', target: 'node20.19', minifyWhitespace: true, logLevel: 'warning' });
+  const fill = { '@@BUNDLE_SHA256@@': hash('sha256', digests.join('\n')), '@@BUNDLE_ENCODING@@': ascii ? 'latin1' : 'utf8', '/* @@COMMAND_GROUPS@@ */': groupsRule.outputFiles[0].text, '[/* @@SEPARATE_GROUPS@@ */]': JSON.stringify(SEPARATE_GROUPS) };
+  let bin = readFileSync(join(cliDir, 'scripts/packed-bin.cjs'), 'utf8');
+  for (const [placeholder, value] of Object.entries(fill)) {
+    if (!bin.includes(placeholder)) throw new Error(`pack: packed-bin.cjs has no ${placeholder}`);
+    // A function, so that `$&` and the like in the value are not replacement patterns.
+    bin = bin.replace(placeholder, () => value);
+  }
   mkdirSync(join(stage, 'bin'));
   writeFileSync(join(stage, 'bin/sigil.js'), bin, { mode: 0o755 });
   const manifest = {
@@ -177,7 +236,7 @@ try {
     join(stage, 'README.md'),
     `# sigil ${cli.version}\n\nThe Sigil command line: sign, publish and review MCP tool manifests, and pin, verify and run them in agent hosts.\nRun \`sigil --help\`. Host configurations call the installed \`sigil run\` by name or absolute path, never through npx.\n`,
   );
-  writeFileSync(join(stage, 'THIRD-PARTY-NOTICES.txt'), notices(result.metafile));
+  writeFileSync(join(stage, 'THIRD-PARTY-NOTICES.txt'), notices(whole.metafile));
   execFileSync('npm', ['pack', '--pack-destination', outDir, '--silent'], { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
   const tarball = join(outDir, `${cli.name.replace(/^@/, '').replace('/', '-')}-${cli.version}.tgz`);
   process.stdout.write(`wrote ${tarball}\ninstall: npm install -g ${tarball}\n`);

@@ -4,6 +4,7 @@ import { Command, CommanderError, Help, Option } from 'commander';
 import { ManifestError } from '@sigil/manifest';
 import { ResolveError } from '@sigil/resolver';
 import { SigningError } from '@sigil/signing/verify';
+import { commandGroupsFor, type CommandGroup } from './command-groups.js';
 import type { Context } from './context.js';
 import { decorateHelp } from './help.js';
 import { CliError, EXIT, UsageError } from './errors.js';
@@ -173,35 +174,13 @@ function commandPath(cmd: Command): string {
 
 type Register = (program: Command, ctx: Context) => void;
 
-/** Which module registers each top-level command. */
-const GROUPS: Record<string, () => Promise<Register>> = {
+/** The module that registers each group's commands (see command-groups.ts for which command is in which). */
+const GROUPS: Record<CommandGroup, () => Promise<Register>> = {
   manifest: async () => (await import('./commands/manifest.js')).registerManifest,
   signing: async () => (await import('./commands/signing.js')).registerSigning,
   registry: async () => (await import('./commands/registry.js')).registerRegistry,
   host: async () => (await import('./commands/host.js')).registerHost,
   log: async () => (await import('./commands/log.js')).registerLog,
-};
-const GROUP_OF: Record<string, keyof typeof GROUPS> = {
-  manifest: 'manifest',
-  keygen: 'signing',
-  ca: 'signing',
-  sign: 'signing',
-  verify: 'signing',
-  provenance: 'signing',
-  policy: 'host',
-  lock: 'host',
-  resolve: 'host',
-  run: 'host',
-  publish: 'registry',
-  review: 'registry',
-  revoke: 'registry',
-  allowlist: 'registry',
-  reviewer: 'registry',
-  token: 'registry',
-  whoami: 'registry',
-  search: 'registry',
-  audit: 'registry',
-  log: 'log',
 };
 
 /**
@@ -209,19 +188,7 @@ const GROUP_OF: Record<string, keyof typeof GROUPS> = {
  * pay for the signing side, node-forge or the registry client; help and unknown commands load all.
  */
 async function commandGroups(argv: readonly string[]): Promise<Register[]> {
-  let first: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') break;
-    if (a === '--registry' || a === '--token' || a === '--token-file' || a === '--field') i++; // the option's value
-    else if (!a.startsWith('-')) {
-      first = a;
-      break;
-    }
-  }
-  const group = first === undefined ? undefined : GROUP_OF[first];
-  const wanted = group && !argv.includes('--help') && !argv.includes('-h') ? [group] : (Object.keys(GROUPS) as Array<keyof typeof GROUPS>);
-  return Promise.all(wanted.map((g) => GROUPS[g]!()));
+  return Promise.all(commandGroupsFor(argv).map((g) => GROUPS[g]()));
 }
 
 function* allCommands(cmd: Command): Generator<Command> {
