@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { appendLeafHashes, type Hash, type HashReader, hashLeaf, type NodeId, treeRootNodes } from '@sigil/tlog';
 import { type Executor, query } from './database.js';
-import { direct } from './sqlite-direct.js';
+import { columnsOf, direct } from './sqlite-direct.js';
 import { logCheckpoints, logEntries, logNodes } from './schema.js';
 
 /** One entry to append: what it records, about what, in which body form, and its exact body. */
@@ -157,12 +157,17 @@ export async function newestLoggedAuditSeq(db: Executor): Promise<number> {
 
 /** The entries about `subject` of `kind`, oldest first. */
 export function logEntriesFor(db: Executor, subject: string, kind: string): Promise<LogEntryRow[]> {
-  return query(db, (q) =>
-    q
-      .select()
-      .from(logEntries)
-      .where(and(eq(logEntries.subject, subject), eq(logEntries.kind, kind)))
-      .orderBy(asc(logEntries.idx)),
+  // Every publish, approval and version record reads it (sqlite-direct.ts: plain SQL on SQLite).
+  return direct(
+    db,
+    (c) => c.prepare(`SELECT ${columnsOf(logEntries)} FROM log_entries WHERE subject = ? AND kind = ? ORDER BY idx`).all(subject, kind) as LogEntryRow[],
+    (q) =>
+      q
+        .select()
+        .from(logEntries)
+        .where(and(eq(logEntries.subject, subject), eq(logEntries.kind, kind)))
+        .orderBy(asc(logEntries.idx))
+        .execute(),
   );
 }
 
@@ -201,5 +206,9 @@ export async function checkpointAt(db: Executor, size: number): Promise<Checkpoi
  * is given against in the bundles the registry serves, so that proof never changes once signed.
  */
 export async function checkpointCovering(db: Executor, size: number): Promise<CheckpointRow | undefined> {
-  return (await query(db, (q) => q.select().from(logCheckpoints).where(gte(logCheckpoints.size, size)).orderBy(asc(logCheckpoints.size)).limit(1)))[0];
+  return direct(
+    db,
+    (c) => c.prepare(`SELECT ${columnsOf(logCheckpoints)} FROM log_checkpoints WHERE size >= ? ORDER BY size LIMIT 1`).get(size) as CheckpointRow | undefined,
+    async (q) => (await q.select().from(logCheckpoints).where(gte(logCheckpoints.size, size)).orderBy(asc(logCheckpoints.size)).limit(1))[0],
+  );
 }

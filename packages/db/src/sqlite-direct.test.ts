@@ -4,16 +4,19 @@ import { join } from 'node:path';
 import { asc, desc, eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { query } from './database.js';
-import { allowlistSigners, auditEvents, logEntries, logNodes, servers, versions, versionTools } from './schema.js';
+import { allowlistSigners, auditEvents, logCheckpoints, logEntries, logNodes, servers, versions, versionTools } from './schema.js';
 import {
   appendAudit,
   appendLogEntries,
   approvedToolOwners,
+  checkpointCovering,
   countPending,
+  insertCheckpoint,
   insertServer,
   insertVersion,
   isTombstoned,
   listAllowlist,
+  logEntriesFor,
   logSize,
   openDatabase,
   serverByName,
@@ -94,5 +97,13 @@ describe('the publish path in plain SQL on SQLite', () => {
     // Complete subtrees of 5 leaves: 5 leaves, 2 pairs, 1 of four.
     const nodes = await query(o.db, (q) => q.select().from(logNodes));
     expect(nodes.map((n) => n.level).sort()).toEqual([0, 0, 0, 0, 0, 1, 1, 2]);
+    expect(await logEntriesFor(o.db, 's3', 'k')).toEqual(entries.filter((e) => e.subject === 's3'));
+    expect(await logEntriesFor(o.db, 's3', 'other')).toEqual([]);
+    await insertCheckpoint(o.db, { size: 2, root: new Uint8Array(32), envelope: 'two', signedAt: at });
+    await insertCheckpoint(o.db, { size: 5, root: new Uint8Array(32).fill(1), envelope: 'five', signedAt: at });
+    const checkpoints = await query(o.db, (q) => q.select().from(logCheckpoints).orderBy(asc(logCheckpoints.size)));
+    expect(await checkpointCovering(o.db, 1)).toEqual(checkpoints[0]);
+    expect(await checkpointCovering(o.db, 3)).toEqual(checkpoints[1]);
+    expect(await checkpointCovering(o.db, 6)).toBeUndefined();
   });
 });
