@@ -10,13 +10,18 @@ export default class SummaryReporter implements Reporter {
     let failed = unhandledErrors.length;
     let skipped = 0;
     for (const module of testModules) {
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      let testFailed = false;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
+        else if (state === 'failed') {
+          failed++;
+          testFailed = true;
+        } else skipped++;
       }
+      // A file that failed outside its tests (it did not load, or a beforeAll/afterAll hook threw,
+      // which leaves its tests skipped) counts as one failure, never as 0 failed.
+      if (module.state() === 'failed' && !testFailed) failed++;
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
