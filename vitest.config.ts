@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -5,5 +6,9 @@ export default defineConfig({
     // The *.postgres.config.ts projects run the registry's suites again on PostgreSQL.
     projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'test/vitest.config.ts', 'apps/registry/vitest.postgres.config.ts', 'test/vitest.postgres.config.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
+    // Vitest runs one file per core less one: a single file at a time on CI's 2 cores, which
+    // leaves a core idle while that file waits on its child processes (sigil, registries, MCP
+    // servers), PostgreSQL and timers. Two files at a time there; the default above that.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
