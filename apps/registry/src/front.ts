@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AuthFailureLog } from './auth-failures.js';
 import { TrustedProxies } from './client-address.js';
 import type { Deps } from './deps.js';
-import { PROBLEM_TYPE_BASE } from './errors.js';
+import { ERROR_STATUS, PROBLEM_TYPE_BASE } from './errors.js';
 import { RateLimiter, type Limiter } from './rate-limit.js';
 
 /**
@@ -90,6 +91,16 @@ export function repeatsFirstLineHeader(rawHeaders: readonly string[]): boolean {
   return false;
 }
 
+/** A refusal made before any route saw the request: problem+json with a new request id and the security headers, counted and logged. */
+function transportRefusal(deps: Deps, code: 'BAD_REQUEST' | 'HEADERS_TOO_LARGE' | 'PAYLOAD_TOO_LARGE', detail: string, reason: string): { status: number; body: string; headers: Array<[string, string]> } {
+  const requestId = randomUUID();
+  const status = ERROR_STATUS[code];
+  const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`, title: code, status, detail, code, requestId });
+  deps.metrics.refusals.inc({ code });
+  if (deps.logger.isLevelEnabled('info')) deps.logger.info({ requestId, status, route: 'unmatched', reason }, 'request');
+  return { status, body, headers: [['content-type', 'application/problem+json'], ...SECURITY_HEADERS.map(([name, value]): [string, string] => [name, value]), ['x-request-id', requestId]] };
+}
+
 /**
  * The answer to a request @hono/node-server cannot make a URL of, so the app never sees it (a
  * Host header such as `user@host` or with a port over 65535, a backslash in the path, an
@@ -100,11 +111,43 @@ export function repeatsFirstLineHeader(rawHeaders: readonly string[]): boolean {
  */
 export function unreadableRequest(deps: Deps): (error: unknown) => Response {
   return (error) => {
-    const requestId = randomUUID();
-    const detail = 'the request target or its Host header is not a URL this registry can read';
-    const body = { type: `${PROBLEM_TYPE_BASE}bad-request`, title: 'BAD_REQUEST', status: 400, detail, code: 'BAD_REQUEST', requestId };
-    deps.metrics.refusals.inc({ code: 'BAD_REQUEST' });
-    if (deps.logger.isLevelEnabled('info')) deps.logger.info({ requestId, status: 400, route: 'unmatched', reason: error instanceof Error ? error.message : String(error) }, 'request');
-    return new Response(JSON.stringify(body), { status: 400, headers: [['content-type', 'application/problem+json'], ...SECURITY_HEADERS.map(([name, value]): [string, string] => [name, value]), ['x-request-id', requestId]] });
+    const r = transportRefusal(deps, 'BAD_REQUEST', 'the request target or its Host header is not a URL this registry can read', error instanceof Error ? error.message : String(error));
+    return new Response(r.body, { status: r.status, headers: r.headers });
+  };
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+
+/**
+ * The server's `clientError` handler: a request Node's HTTP parser refuses before any listener
+ * runs (a byte outside ASCII or a space in the target, a malformed header line, a request line
+ * and headers over Node's 16 KiB, a chunk extension too long). Node's own handler answers those
+ * with a bare 400 or 431, with no body, request id or security headers; here they are refusals
+ * like the app's: 431 HEADERS_TOO_LARGE, 413 PAYLOAD_TOO_LARGE, else 400 BAD_REQUEST. As in
+ * Node's handler, a socket already reset or answering is closed without a word, and a request
+ * timeout keeps Node's 408.
+ */
+export function unparsableRequest(deps: Deps): (error: Error & { code?: string }, socket: Duplex) => void {
+  return (error, socket) => {
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (error.code === 'ECONNRESET' || !socket.writable || answering) {
+      socket.destroy();
+      return;
+    }
+    // Written, then the connection closed once it is flushed, as Node's handler does: a client
+    // still sending (a slow one past the header timeout) cannot hold the socket open.
+    const close = (text: string) => socket.end(text, () => socket.destroy());
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      close('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const r =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? transportRefusal(deps, 'HEADERS_TOO_LARGE', 'the request line and headers are larger than this registry reads (16 KiB)', error.code)
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? transportRefusal(deps, 'PAYLOAD_TOO_LARGE', 'a chunk extension of the body is longer than this registry reads', error.code)
+          : transportRefusal(deps, 'BAD_REQUEST', 'the request is not HTTP/1.1 this registry can parse (its target, a header line or its framing)', error.code ?? error.message);
+    const head = [`HTTP/1.1 ${r.status} ${REASONS[r.status]}`, ...r.headers.map(([name, value]) => `${name}: ${value}`), `content-length: ${Buffer.byteLength(r.body)}`, 'connection: close'];
+    close(`${head.join('\r\n')}\r\n\r\n${r.body}`);
   };
 }

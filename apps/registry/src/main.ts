@@ -17,7 +17,7 @@ import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
 import { fastStatus } from './fast-status.js';
-import { createFront, unreadableRequest } from './front.js';
+import { createFront, unparsableRequest, unreadableRequest } from './front.js';
 import { createMetrics } from './metrics.js';
 import type { Limiter } from './rate-limit.js';
 import { connectRedisCounters, type RedisCounters } from './shared-rate-limit.js';
@@ -80,6 +80,8 @@ async function start(): Promise<void> {
   // Slow clients cannot hold a connection: Node checks these timeouts every
   // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, listener);
+  // A request Node's parser refuses is answered as a refusal (problem+json, request id), not Node's bare 400.
+  server.on('clientError', unparsableRequest(deps));
   server.listen(env.PORT, env.HOST);
   limitConnections(server, env, new TrustedProxies(deps.settings.trustedProxies));
   await new Promise<void>((ok, fail) => {

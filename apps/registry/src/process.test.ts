@@ -199,6 +199,25 @@ databaseFree('when a request has a Host header or target no URL can be made of',
     // Counted with the other refusals.
     expect(await (await fetch(`${r.url}/metrics`)).text()).toMatch(/sigil_refusals_total\{code="BAD_REQUEST"\} 3/);
   }, 40_000);
+
+  it('refuses a request Node’s HTTP parser cannot read the same way: 400 BAD_REQUEST, or 431 HEADERS_TOO_LARGE', async () => {
+    const r = await start();
+    const cases: Array<[string, number, string]> = [
+      ['GET /v1/servers?search=\u00e9 HTTP/1.1\r\nHost: 127.0.0.1\r\n', 400, 'BAD_REQUEST'], // raw UTF-8 in the target
+      ['GET /v1/servers/a b HTTP/1.1\r\nHost: 127.0.0.1\r\n', 400, 'BAD_REQUEST'],
+      ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nbad header line\r\n', 400, 'BAD_REQUEST'],
+      [`GET /v1/servers/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      [`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nx-long: ${'y'.repeat(20_000)}\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ];
+    for (const [head, status, code] of cases) {
+      const a = await send(r.url, head);
+      expect([head.slice(0, 60), a.status, a.headers['content-type']]).toEqual([head.slice(0, 60), status, 'application/problem+json']);
+      expect(a.headers['x-request-id']).toMatch(/^[\w-]{36}$/);
+      expect(a.headers['x-content-type-options']).toBe('nosniff');
+      expect(JSON.parse(a.body)).toMatchObject({ code, status, requestId: a.headers['x-request-id'] });
+    }
+    expect(await (await fetch(`${r.url}/metrics`)).text()).toMatch(/sigil_refusals_total\{code="HEADERS_TOO_LARGE"\} 2/);
+  }, 40_000);
 });
 
 databaseFree('when the port is taken', () => {

@@ -69,17 +69,22 @@ const PROBLEM_TEXT: Record<number, string> = {
   415: 'Body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
   422: 'Refused content, with a stable code (REQUEST_INVALID, NAME_INVALID, MANIFEST_INVALID, SIGNATURE_INVALID, LINT_BLOCKED, NAME_CONFUSABLE, …)',
   429: 'Rate limited (RATE_LIMITED); see Retry-After',
+  431: 'The request line and headers are over 16 KiB (HEADERS_TOO_LARGE)',
   500: 'The registry failed (INTERNAL); quote the requestId',
   503: 'Not ready: the database does not answer or lacks a migration (NOT_READY), or the shared rate-limit store does not answer (RATE_LIMIT_UNAVAILABLE; see Retry-After)',
 };
 
 const problemContent = { 'application/problem+json': { schema: Problem } };
 
-/** The refusals an operation can answer with, each an RFC 9457 problem with a stable `code`. */
+/**
+ * The refusals an operation can answer with, each an RFC 9457 problem with a stable `code`. Every
+ * operation can be refused 400 and 431 before any route runs (a request HTTP cannot parse, or
+ * whose headers are too large: front.ts), 429, 500 and 503.
+ */
 export function problems(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 503>) {
   const out: Record<string, { description: string; content: typeof problemContent }> = {};
-  for (const s of [...new Set([...statuses, 429, 500, 503])].sort()) out[String(s)] = { description: PROBLEM_TEXT[s]!, content: problemContent };
-  return out as Record<'429' | '500' | '503', { description: string; content: typeof problemContent }>;
+  for (const s of [...new Set([...statuses, 400, 429, 431, 500, 503])].sort()) out[String(s)] = { description: PROBLEM_TEXT[s]!, content: problemContent };
+  return out as Record<'400' | '429' | '431' | '500' | '503', { description: string; content: typeof problemContent }>;
 }
 
 /** Security requirements: a bearer token, or anonymous when the registry allows anonymous reads. */
