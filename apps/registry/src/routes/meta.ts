@@ -85,7 +85,7 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
         },
       },
     },
-    responses: { 200: { description: 'A DER TimeStampResp', content: { 'application/timestamp-reply': { schema: { type: 'string', format: 'binary' } } } }, ...problems(400) },
+    responses: { 200: { description: 'A DER TimeStampResp', content: { 'application/timestamp-reply': { schema: { type: 'string', format: 'binary' } } } }, ...problems(400, 413) },
   });
 
   return router()
