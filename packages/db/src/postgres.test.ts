@@ -22,13 +22,14 @@ import {
   readVersion,
   readVersionWithApprovalDigests,
   readVersionWithApprovals,
+  readStatusSnapshot,
   serverExists,
   setVersionStatus,
   verifyAuditChain,
   versionOf,
   type OpenPostgres,
 } from './index.js';
-import { PIPELINED_READS } from './database.js';
+import { PIPELINED_READS, type PgQueryable } from './database.js';
 
 // The same query functions over a real PostgreSQL server (a database of this file's own).
 let pgdb: TestDatabase;
@@ -316,6 +317,50 @@ describe('PostgreSQL', () => {
       expect((await readVersion(o.db, 'io.github.acme/stuck', '1.0.0'))?.server).toBe('io.github.acme/stuck');
     } finally {
       await locker.end();
+      await o.close();
+    }
+  }, 60_000);
+  it('plans the array reads of a pipelined connection once, not at every batch', async () => {
+    const o = await openPostgres(pgdb.url, { pipelines: 1 });
+    const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
+    try {
+      await publish(o, 'io.github.acme/planned');
+      for (let i = 0; (await pipelined()) < 1; i++) {
+        expect(i).toBeLessThan(200);
+        await readVersion(o.db, 'io.github.acme/planned', '1.0.0');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // One question per turn: the custom plan of a one-element array looks cheaper than the
+      // generic one, so the default plan cache mode would plan every one of these again.
+      for (let i = 0; i < 8; i++) {
+        expect((await readTokenAndVersionText(o.db, 'no-such-token', 'io.github.acme/planned', '1.0.0')).found).toBeTruthy();
+        expect((await readStatusSnapshot(o.db, [['io.github.acme/planned', '1.0.0']])).versions.get('io.github.acme/planned')?.get('1.0.0')?.status).toBe('pending');
+      }
+      const client = (o.db as unknown as { pipelined(): PgQueryable | undefined }).pipelined();
+      expect(client).toBeDefined();
+      const plans = await client!.query({
+        name: 'test_plans',
+        text: "SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name IN ('sigil_read_token_and_version_text_batch', 'sigil_status_snapshot') ORDER BY name",
+        values: [],
+      });
+      // Most reads went on this connection (one may have gone to the pool while it was corked by another).
+      const rows = plans.rows as Array<{ name: string; generic: number; custom: number }>;
+      expect(rows.map((r) => r.name)).toEqual(['sigil_read_token_and_version_text_batch', 'sigil_status_snapshot']);
+      for (const r of rows) {
+        expect(r.custom).toBe(0);
+        expect(r.generic).toBeGreaterThanOrEqual(6);
+      }
+      // The plan kept is a nested loop of lookups, as the custom plans were, not a hash of the
+      // questions against a scan of a table (which version lookup it uses is the planner's, by the table's size).
+      const plan = await client!.query({
+        name: 'test_plan',
+        text: "EXPLAIN EXECUTE sigil_read_token_and_version_text_batch('{no-such-token}', '{io.github.acme/planned}', '{1.0.0}')",
+        values: [],
+      });
+      const text = (plan.rows as Array<{ 'QUERY PLAN': string }>).map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toMatch(/^Nested Loop/);
+      expect(text).not.toMatch(/Hash|Merge/);
+    } finally {
       await o.close();
     }
   }, 60_000);
