@@ -605,6 +605,22 @@ describe('when a request passes a documented limit', () => {
     }
   });
 
+  it('a path parameter past its maxLength is 422 REQUEST_INVALID, a status each such operation documents', async () => {
+    let checked = 0;
+    for (const o of operations())
+      for (const p of (o.op.parameters ?? []).filter((x) => x.in === 'path' && typeof resolve(x.schema).maxLength === 'number')) {
+        const target = o.template.replace(`{${p.name}}`, 'a'.repeat((resolve(p.schema).maxLength as number) + 1)).replace(/\{(\w+)\}/g, 'x');
+        let a: Answer | undefined;
+        for (const role of ['admin', 'security', 'publisher', 'reader']) {
+          a = await check(o, { method: o.method.toUpperCase(), target, headers: [['authorization', `Bearer ${tokens[role]}`], ['content-type', 'application/json']], body: o.method === 'get' ? undefined : Buffer.from('{}') });
+          if (a.status !== 403) break;
+        }
+        expect(checkProblem(a!, `${o.method} ${o.template} ${p.name}`).code).toBe('REQUEST_INVALID');
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it('past the rate limit every operation answers 429 RATE_LIMITED with Retry-After', async () => {
     const limitedPort = Number(new URL(limited.url).port);
     for (const o of operations()) {

@@ -38,7 +38,7 @@ export function allowlistRoutes(deps: Deps) {
   const remove = createRoute({
     method: 'delete', path: '/{pattern}', operationId: 'deleteAllowlistEntry', tags: ['governance'], summary: 'Remove a namespace pattern',
     description: 'Roles: admin.', security: BEARER, middleware: [writer()] as const, request: { params: PatternParams },
-    responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404, 413) },
+    responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404, 413, 422) },
   });
   return router()
     .openapi(list, async (c) => c.json({ entries: await allowlistEntries(deps) }, 200))
@@ -131,7 +131,7 @@ export function tokenRoutes(deps: Deps) {
     method: 'delete', path: '/{id}', operationId: 'revokeToken', tags: ['governance'], summary: 'Revoke a token',
     description: 'Refused on its next request. Roles: admin.', security: BEARER, middleware: [authorize(deps, ['admin'], 'revoking a token')] as const,
     request: { params: z.object({ id: z.string().max(128).openapi({ description: 'The token id from POST /v1/tokens' }) }) },
-    responses: { 200: json(TokenRevoked, 'Revoked'), ...problems(401, 403, 404, 409, 413) },
+    responses: { 200: json(TokenRevoked, 'Revoked'), ...problems(401, 403, 404, 409, 413, 422) },
   });
   return router()
     .openapi(list, async (c) => c.json(await listTokens(deps), 200))
