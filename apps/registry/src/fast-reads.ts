@@ -113,8 +113,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       if (!q || origin === undefined) return undefined;
       const [search, cursor, limit, version] = [q.get('search'), q.get('cursor'), q.get('limit'), q.get('version')];
       if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > MAX_CURSOR_LENGTH || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
-      const list = await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin);
-      return { route: '/v0.1/servers', body: JSON.stringify(list), cors: true };
+      return { route: '/v0.1/servers', body: await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin), cors: true };
     }
     // The point reads asked plainly were read with the token (pointRead); any other is Hono's to refuse.
     return point?.answer();

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Db, insertServer, openStore, type Store } from '@sigil/db';
-import { checkManifestValue, manifestDigest } from '@sigil/manifest';
+import { checkManifestValue, manifestDigest, type McpServerList } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
 import { createTestStore, manyTools, type TestStore, weatherManifest } from '@sigil/testing';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -258,6 +258,58 @@ describe('when a name differs from a stored one only in case', () => {
   });
 });
 
+describe('when the listings splice answers made by the database', () => {
+  /** Every listing of NAME's approved versions, as served, and as JSON.stringify writes the answers GET version makes from the rows. */
+  async function listings() {
+    const paths = ['/v0.1/servers', '/v0.1/servers?version=latest', '/v0.1/servers?limit=1', `/v0.1/servers/${ENCODED}/versions`];
+    return Promise.all(
+      paths.map(async (path) => {
+        const served = await (await app.request(path)).text();
+        const page = JSON.parse(served) as McpServerList;
+        // The row's name and version, from the record URL (a manifest changed behind the registry's back may name others).
+        const rows = page.servers.map((s) => /\/v1\/servers\/(.+)\/versions\/([^/]+)$/.exec((s._meta![SIGIL_META_KEY] as { record: string }).record)!);
+        const made = await Promise.all(rows.map((m) => getMcpVersion(deps, m[1]!, decodeURIComponent(m[2]!), 'http://localhost')));
+        return { path, served, expected: JSON.stringify({ servers: made, metadata: page.metadata }), versions: rows.map((m) => decodeURIComponent(m[2]!)) };
+      }),
+    );
+  }
+
+  it('serves the bytes JSON.stringify writes for the same answers, for rows as the registry wrote them and rows changed behind its back', async () => {
+    for (const l of await listings()) expect(l.served, l.path).toBe(l.expected);
+    const sqlite = database.dialect === 'sqlite';
+    const triggers = sqlite ? await database.raw.all<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name IN ('versions_content_immutable', 'approvals_immutable')") : [];
+    const columns = 'id, version, manifest, publisher, signer_identity, provenance, risk';
+    const stored = await database.raw.all<Record<string, unknown>>(`SELECT ${columns} FROM versions WHERE server = ? AND version IN ('1.0.0', '1.2.0') ORDER BY version`, [NAME]);
+    const [old, newest] = stored as [{ id: number; manifest: string }, { id: number; manifest: string }];
+    const approvals = await database.raw.all<{ id: number; created_at: string }>('SELECT id, created_at FROM approvals WHERE version_id = ?', [old.id]);
+    const off = sqlite ? ['DROP TRIGGER versions_content_immutable', 'DROP TRIGGER approvals_immutable'] : ['ALTER TABLE versions DISABLE TRIGGER versions_guard', 'ALTER TABLE approvals DISABLE TRIGGER approvals_immutable'];
+    for (const statement of off) await database.raw.run(statement);
+    try {
+      // Not as JSON.stringify writes it: other escapes and number forms, keys out of order and
+      // keys that are array indices (JavaScript puts them first); texts JSON escapes.
+      const manifest = newest.manifest.replace('{', '{"_meta":{"10":1,"9":[2.50,1e2]},"z\\u0041\\/":"caf\\u00e9",');
+      await database.raw.run('UPDATE versions SET manifest = ?, publisher = ?, signer_identity = ? WHERE id = ?', [manifest, 'a "quoted"\n\u2028 publisher \u2713', 'https://ci.example/w\u00e9', newest.id]);
+      // A build in the version (percent-encoded in the record URL), a provenance.
+      await database.raw.run("UPDATE versions SET version = '1.0.0+build.7', provenance = '{}' WHERE id = ?", [old.id]);
+      const changed = await listings();
+      expect(changed[0]!.versions.sort()).toEqual(['1.0.0+build.7', '1.2.0']);
+      for (const l of changed) expect(l.served, l.path).toBe(l.expected);
+      expect(changed[0]!.served).toContain('/versions/1.0.0%2Bbuild.7#/provenance');
+      // An approval time beyond ASCII (ordered by code point in SQL, by UTF-16 unit in JavaScript);
+      // SQLite keeps a BLOB in a text column, and JSON.stringify writes the Buffer it is read as.
+      await database.raw.run("UPDATE approvals SET created_at = created_at || '\u00e9' WHERE version_id = ?", [old.id]);
+      if (sqlite) await database.raw.run("UPDATE versions SET risk = CAST('low' AS BLOB) WHERE id = ?", [newest.id]);
+      for (const l of await listings()) expect(l.served, l.path).toBe(l.expected);
+    } finally {
+      for (const row of stored) await database.raw.run('UPDATE versions SET version = ?, manifest = ?, publisher = ?, signer_identity = ?, provenance = ?, risk = ? WHERE id = ?', [row.version, row.manifest, row.publisher, row.signer_identity, row.provenance, row.risk, row.id]);
+      for (const a of approvals) await database.raw.run('UPDATE approvals SET created_at = ? WHERE id = ?', [a.created_at, a.id]);
+      if (sqlite) for (const t of triggers) await database.raw.run(t.sql);
+      else for (const statement of ['ALTER TABLE versions ENABLE TRIGGER versions_guard', 'ALTER TABLE approvals ENABLE TRIGGER approvals_immutable']) await database.raw.run(statement);
+    }
+    for (const l of await listings()) expect(l.served, l.path).toBe(l.expected);
+  });
+});
+
 describe('when a version is revoked while a page of servers is read', () => {
   it('serves the page as one snapshot (the state before the revocation, whole), and GET latest never the revoked one', async () => {
     // A server of its own (last in this file), so the pages above are unchanged.
@@ -265,7 +317,7 @@ describe('when a version is revoked while a page of servers is read', () => {
     // Tools of its own: the weather server's would shadow an approved server's and make it high-risk.
     for (const version of ['1.0.0', '2.0.0']) await publishApproved(weatherManifest({ name: FORECAST, version, tools: manyTools(2) }));
     const q = { limit: 30, search: 'forecast', version: 'latest' };
-    const before = await listMcpServers(deps, q, 'http://localhost');
+    const before = JSON.parse(await listMcpServers(deps, q, 'http://localhost')) as McpServerList;
     expect(before.servers.map((s) => s.server.version)).toEqual(['2.0.0']);
     // Deterministically between the page's first read (the servers and their approved versions)
     // and its second (the rows of those served), another connection to the same database revokes
@@ -293,12 +345,12 @@ describe('when a version is revoked while a page of servers is read', () => {
       };
     };
     try {
-      const during = await listMcpServers({ ...deps, db: pausing('2.0.0') }, q, 'http://localhost');
+      const during = JSON.parse(await listMcpServers({ ...deps, db: pausing('2.0.0') }, q, 'http://localhost')) as McpServerList;
       expect(revoked).toBe(true);
       expect(reads).toBeGreaterThan(2);
       expect(during).toEqual(before);
       // Read after the revocation committed, the page no longer holds it.
-      expect((await listMcpServers(deps, q, 'http://localhost')).servers.map((s) => [s.server.version, s._meta?.['io.modelcontextprotocol.registry/official']])).toEqual([
+      expect((JSON.parse(await listMcpServers(deps, q, 'http://localhost')) as McpServerList).servers.map((s) => [s.server.version, s._meta?.['io.modelcontextprotocol.registry/official']])).toEqual([
         ['1.0.0', expect.objectContaining({ isLatest: true })],
       ]);
       // GET …/versions/latest reads its list and the row without a snapshot: the newest, revoked

@@ -65,6 +65,39 @@ const TRIGRAM_NAMES = `SELECT t.name AS name FROM server_trigrams t
 const APPROVED_AGGREGATE = (names: string) => `SELECT p.name, (SELECT json_group_array(json_array(v.id, v.version)) FROM versions v INDEXED BY versions_server_status_idx
   WHERE v.server = p.name AND v.status = 'approved') FROM (${names}) p`;
 
+/**
+ * The v0.1 answers of some versions as JSON text, made by SQLite (readMcpItems): parameters the
+ * origin, then a JSON array of [id, 1 when the server's latest else 0]. Per version: its id,
+ * status, updatedAt (the newest approval's time, else its publishing time), its manifest (the
+ * registry cuts the server.json part from it: parsing it in SQL cost more than the rest of the
+ * answer) and the rest of the answer after the server part. Both texts are null unless every
+ * column they use is text (the nullable ones text or null), the version needs no
+ * percent-encoding but `+` (encodeURIComponent's) and the approval times are printable ASCII
+ * (SQLite's max compares code points, JavaScript's sort UTF-16 units): such a row is answered by
+ * the registry as before.
+ */
+const MCP_ITEMS = `WITH p AS (SELECT ? AS origin), j AS (SELECT value ->> 0 AS id, value ->> 1 AS latest FROM json_each(?)),
+  a AS (SELECT version_id, json_group_array(digest ORDER BY id) AS digests, max(created_at) AS at,
+      min(typeof(digest) = 'text' AND typeof(created_at) = 'text' AND created_at NOT GLOB '*[^ -~]*') AS plain
+    FROM approvals WHERE version_id IN (SELECT id FROM j) GROUP BY version_id),
+  r AS (SELECT v.id, v.status, v.server, v.version, v.digest, v.tools_digest, v.manifest, v.signer_kind, v.signer_fingerprint, v.signer_identity, v.publisher, v.risk, v.published_at,
+      v.provenance <> '' AS has_provenance, j.latest, a.digests, coalesce(a.at, v.published_at) AS updated_at,
+      ${['server', 'version', 'digest', 'tools_digest', 'manifest', 'signer_kind', 'signer_fingerprint', 'publisher', 'risk', 'published_at'].map((c) => `typeof(v.${c}) = 'text'`).join(' AND ')}
+      AND ${['provenance', 'signer_identity'].map((c) => `typeof(v.${c}) IN ('text', 'null')`).join(' AND ')}
+      AND coalesce(a.plain, 1) AND v.version NOT GLOB '*[^0-9A-Za-z.+-]*' AS plain,
+      concat(p.origin, '/v1/servers/', v.server, '/versions/', replace(v.version, '+', '%2B')) AS record
+    FROM p, j JOIN versions v ON v.id = j.id LEFT JOIN a ON a.version_id = v.id)
+  SELECT r.id, r.status, r.updated_at, CASE WHEN r.plain THEN r.manifest END,
+    CASE WHEN r.plain THEN concat(',"_meta":{"io.modelcontextprotocol.registry/official":{"status":"active","publishedAt":', json_quote(r.published_at),
+      ',"updatedAt":', json_quote(r.updated_at), ',"isLatest":', CASE WHEN r.latest THEN 'true' ELSE 'false' END,
+      '},"dev.sigil.registry/verification":{"status":"approved","digest":', json_quote(r.digest), ',"toolsDigest":', json_quote(r.tools_digest),
+      ',"risk":', json_quote(r.risk), ',"publisher":', json_quote(r.publisher), ',"signer":{"kind":', json_quote(r.signer_kind), ',"keyFingerprint":', json_quote(r.signer_fingerprint),
+      CASE WHEN r.signer_identity <> '' THEN concat(',"identity":', json_quote(r.signer_identity)) ELSE '' END,
+      '},"approvals":', coalesce(r.digests, '[]'), ',"record":', json_quote(r.record), ',"bundles":{"manifest":', json_quote(concat(r.record, '#/bundle')),
+      ',"approvals":', json_quote(concat(r.record, '#/approvals')), CASE WHEN r.has_provenance THEN concat(',"provenance":', json_quote(concat(r.record, '#/provenance'))) ELSE '' END,
+      '},"statusUrl":', json_quote(concat((SELECT origin FROM p), '/v1/status')), '}}}') END
+  FROM r`;
+
 /** `x` as JSON text, escaped as JSON.stringify escapes a string (SQLite's json_quote, the same for every valid text). */
 const q = (x: string) => `json_quote(${x})`;
 /**
@@ -115,6 +148,7 @@ function prepare(sqlite: Database.Database) {
     approvals: sqlite.prepare('SELECT digest, reviewer, bundle, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id').raw(true),
     // The ids as one JSON array parameter: one prepared statement whatever their number.
     listedByIds: sqlite.prepare(`SELECT ${LISTED_COLUMNS} FROM versions WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
+    mcpItems: sqlite.prepare(MCP_ITEMS).raw(true),
     approvalDigestsOf: sqlite.prepare('SELECT version_id AS versionId, digest, created_at AS createdAt FROM approvals WHERE version_id IN (SELECT value FROM json_each(?)) ORDER BY id'),
     approvalDigests: sqlite.prepare('SELECT digest, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
     serverExists: sqlite.prepare('SELECT 1 FROM servers WHERE name = ?').pluck(),
@@ -734,6 +768,32 @@ export function readListedVersions(db: Executor, ids: readonly number[]): Promis
       return q.select({ ...columns, hasProvenance: sql<unknown>`(${provenance} <> '')` }).from(versions).where(inArray(versions.id, [...ids])).execute();
     },
     () => readPg<ListedVersionRow>(db, PG.listedByIds, [ids]),
+  );
+}
+
+/** A version's v0.1 answer as made by SQLite ({@link readMcpItems}); `manifest` and `rest` null when the registry should make it from the row. */
+export interface McpItemRow {
+  id: number;
+  status: unknown;
+  updatedAt: unknown;
+  /** The stored manifest (the registry cuts the server.json part from it). */
+  manifest: string | null;
+  /** The answer after `{"server":<server>`. */
+  rest: string | null;
+}
+
+/**
+ * The v0.1 answers of these versions (`latest`: the server's newest approved version) as JSON
+ * text, one statement for all of them, read from the database now; in no particular order, ids
+ * not found left out. Undefined on PostgreSQL, where the registry makes them from the rows.
+ */
+export function readMcpItems(db: Executor, items: ReadonlyArray<{ id: number; latest: boolean }>, origin: string): Promise<McpItemRow[]> | undefined {
+  if (db.dialect !== 'sqlite') return undefined;
+  const wanted = JSON.stringify(items.map((i) => [i.id, i.latest ? 1 : 0]));
+  return read(
+    db,
+    (s) => (s.mcpItems.all(origin, wanted) as unknown[][]).map((r) => ({ id: r[0], status: r[1], updatedAt: r[2], manifest: r[3], rest: r[4] }) as McpItemRow),
+    () => Promise.reject(new Error('readMcpItems is for SQLite')),
   );
 }
 

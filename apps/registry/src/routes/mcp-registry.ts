@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js';
 import { READ_ROLES } from '../http.js';
 import { MAX_CURSOR_LENGTH } from '../services/cursor.js';
 import { getMcpVersion, listMcpServers, listMcpVersions } from '../services/read-mcp-registry.js';
-import { authorize, BEARER_OR_ANONYMOUS, json, problems, router } from './kit.js';
+import { authorize, BEARER_OR_ANONYMOUS, json, problems, rawJson, router } from './kit.js';
 import { nameOf, versionOf } from './servers.js';
 
 const ServerNameParam = z.string().max(300).openapi({ description: 'The server name, URL-encoded ("/" as %2F)', example: 'io.github.acme%2Fweather' });
@@ -70,9 +70,9 @@ export function mcpRegistryRoutes(deps: Deps) {
     .openapi(list, async (c) => {
       const q = c.req.valid('query');
       const since = q.updated_since === undefined ? undefined : new Date(q.updated_since).toISOString();
-      return c.json(await listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, new URL(c.req.url).origin), 200);
+      return rawJson(await listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, new URL(c.req.url).origin));
     })
-    .openapi(versions, async (c) => c.json(await listMcpVersions(deps, serverName(c.req.valid('param').serverName), new URL(c.req.url).origin), 200))
+    .openapi(versions, async (c) => rawJson(await listMcpVersions(deps, serverName(c.req.valid('param').serverName), new URL(c.req.url).origin)))
     .openapi(version, async (c) => {
       const p = c.req.valid('param');
       const v = p.version === 'latest' ? 'latest' : versionOf(p.version);

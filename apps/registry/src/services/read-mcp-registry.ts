@@ -1,5 +1,17 @@
-import { readApprovalDigests, readApprovalDigestsOf, readApprovedPage, readApprovedVersions, readListedVersions, readTokenAndApproved, readVersionWithApprovalDigests, type ListedVersionRow, type TokenAuthRow } from '@sigil/db';
-import { compareVersions, type McpServerList, type McpServerResponse } from '@sigil/manifest';
+import {
+  readApprovalDigests,
+  readApprovalDigestsOf,
+  readApprovedPage,
+  readApprovedVersions,
+  readListedVersions,
+  readMcpItems,
+  readTokenAndApproved,
+  readVersionWithApprovalDigests,
+  type ListedVersionRow,
+  type McpItemRow,
+  type TokenAuthRow,
+} from '@sigil/db';
+import { compareVersions, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { cursorGiven, decodeCursor } from './cursor.js';
@@ -96,21 +108,88 @@ async function response(deps: Deps, row: ListedVersionRow, latest: boolean, orig
   };
 }
 
+/** A version's answer as JSON text, with its updatedAt (what `updated_since` compares); undefined when it is not approved. */
+type Item = { text: string; updatedAt: string } | undefined;
+
+const servedTexts = new WeakMap<Deps, Map<number, { manifest: string; server: string }>>();
+
+/**
+ * The server.json part of a version's answer as JSON text: the manifest without its tools and
+ * instructions, as JSON.stringify writes it. Parsing the manifest was most of a page's cost, so
+ * the text is kept per version beside the stored manifest text it was made from, and made again
+ * whenever the text just read differs: the database still answers every read, and a manifest
+ * changed behind the registry's back is served as it now is (serverPart keeps the object the
+ * same way). Bounded: cleared at 5,000 versions.
+ */
+function serverText(deps: Deps, id: number, manifest: string): string {
+  let kept = servedTexts.get(deps);
+  if (!kept) servedTexts.set(deps, (kept = new Map()));
+  const hit = kept.get(id);
+  if (hit && hit.manifest === manifest) return hit.server;
+  const { tools: _tools, instructions: _instructions, ...server } = JSON.parse(manifest) as Record<string, unknown>;
+  const text = JSON.stringify(server);
+  if (kept.size >= 5_000) kept.clear();
+  kept.set(id, { manifest, server: text });
+  return text;
+}
+
+/**
+ * The answers of these versions (within one snapshot, or a version revoked meanwhile is read as
+ * not approved). On SQLite made by one statement (readMcpItems) and spliced with the
+ * server part ({@link serverText}); a version whose text SQLite does not make, and every version
+ * on PostgreSQL, is answered from its row by {@link response}. Either way the
+ * text is what JSON.stringify writes for {@link response}'s object (a test holds them together).
+ */
+async function readItems(deps: Deps, wanted: ReadonlyArray<{ id: number; latest: boolean }>, origin: string, into: Map<number, Item>): Promise<void> {
+  if (wanted.length === 0) return;
+  const latest = new Map(wanted.map((w) => [w.id, w.latest]));
+  const texts = readMcpItems(deps.db, wanted, origin);
+  let rest: number[] = [];
+  if (texts) {
+    for (const row of (await texts) as McpItemRow[]) {
+      if (row.status !== 'approved') into.set(row.id, undefined);
+      else if (row.manifest !== null && row.rest !== null) into.set(row.id, { text: `{"server":${serverText(deps, row.id, row.manifest)}${row.rest}`, updatedAt: row.updatedAt as string });
+      else rest.push(row.id);
+    }
+  } else rest = wanted.map((w) => w.id);
+  if (rest.length === 0) return;
+  // The rows and approval digests of the others, read together (two statements, not two per version).
+  const [rows, digests] = await Promise.all([readListedVersions(deps.db, rest), readApprovalDigestsOf(deps.db, rest)]);
+  const approvals = new Map<number, ApprovalDigest[]>(rows.map((r) => [r.id, []]));
+  for (const d of digests) approvals.get(d.versionId)?.push({ digest: d.digest, createdAt: d.createdAt });
+  for (const row of rows) {
+    const item = await response(deps, row, latest.get(row.id)!, origin, approvals.get(row.id));
+    into.set(row.id, item && { text: JSON.stringify(item), updatedAt: (item._meta?.[OFFICIAL_META_KEY] as { updatedAt: string }).updatedAt });
+  }
+}
+
+/** The item of a version listed as approved, read into `items` now unless it was read ahead. */
+async function itemOf(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string, items: Map<number, Item>): Promise<NonNullable<Item>> {
+  if (!items.has(v.id)) await readItems(deps, [{ id: v.id, latest }], origin, items);
+  if (!items.has(v.id)) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
+  return listed(items.get(v.id), name);
+}
+
+/** A page of answers as the JSON text JSON.stringify writes for the McpServerList shape. */
+function pageText(items: readonly string[], next?: string): string {
+  return `{"servers":[${items.join(',')}],"metadata":{"count":${items.length}${next ? `,"nextCursor":${JSON.stringify(next)}` : ''}}}`;
+}
+
 /** Rounds of reads one page makes at most (bounding a request); a page cut short by them still ends with a cursor. */
 const MAX_ROUNDS = 50;
 
 /**
  * `GET /v0.1/servers`: servers by name with their approved versions (only the newest with
- * `version=latest`). Every read of a page (the servers and their approved versions, then the
- * rows and approvals of those served, in one round or several) is made on one snapshot
- * (Db.snapshot): a version revoked while the page is read is either listed and read as
- * approved, or neither; never listed by one read and served from a later one that saw it revoked.
+ * `version=latest`), as JSON text (the McpServerList shape). Every read of a page (the servers and
+ * their approved versions, then the answers of those served, in one round or several) is made on
+ * one snapshot (Db.snapshot): a version revoked while the page is read is either listed and read
+ * as approved, or neither; never listed by one read and served from a later one that saw it revoked.
  */
 export function listMcpServers(
   deps: Deps,
   q: { cursor?: string | undefined; limit: number; search?: string | undefined; updatedSince?: string | undefined; version?: string | undefined },
   origin: string,
-): Promise<McpServerList> {
+): Promise<string> {
   return deps.db.snapshot(() => listPage(deps, q, origin));
 }
 
@@ -118,22 +197,17 @@ async function listPage(
   deps: Deps,
   q: { cursor?: string | undefined; limit: number; search?: string | undefined; updatedSince?: string | undefined; version?: string | undefined },
   origin: string,
-): Promise<McpServerList> {
-  const out: McpServerResponse[] = [];
+): Promise<string> {
+  const out: string[] = [];
   // The cursor is `<server name>\n<versions of it already served>`, so a page may end inside a server.
   const cursor = cursorGiven(q.cursor);
   const resume = cursor === undefined ? undefined : decodeCursor(cursor, true);
   const resumeName = resume?.name;
   let next: string | undefined;
   const choose = (versions: Array<{ id: number; version: string }>) => (q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version));
-  // The rows and approval digests of the versions a round will serve, read together (two
-  // statements for the page, not two per version); a version not read ahead is read on its own.
-  const ahead = new Map<number, { row: ListedVersionRow; approvals: ApprovalDigest[] }>();
-  const readAhead = async (ids: number[]) => {
-    const [rows, digests] = await Promise.all([readListedVersions(deps.db, ids), readApprovalDigestsOf(deps.db, ids)]);
-    for (const row of rows) ahead.set(row.id, { row, approvals: [] });
-    for (const d of digests) ahead.get(d.versionId)?.approvals.push({ digest: d.digest, createdAt: d.createdAt });
-  };
+  // The answers of the versions a round will serve, read together (one statement for the page
+  // on SQLite, not one per version); a version not read ahead is read on its own.
+  const items = new Map<number, Item>();
   const take = async (name: string, versions: Array<{ id: number; version: string }>, skip: number): Promise<boolean> => {
     const chosen = choose(versions);
     for (let i = skip; i < chosen.length; i++) {
@@ -141,17 +215,15 @@ async function listPage(
         next = Buffer.from(`${name}\n${i}`, 'utf8').toString('base64url');
         return false;
       }
-      const read = ahead.get(chosen[i]!.id);
-      const item = listed(read ? await response(deps, read.row, chosen[i] === versions[0], origin, read.approvals) : await answer(deps, name, chosen[i]!, chosen[i] === versions[0], origin), name);
-      const updated = (item._meta?.[OFFICIAL_META_KEY] as { updatedAt: string }).updatedAt;
-      if (q.updatedSince === undefined || updated >= q.updatedSince) out.push(item);
+      const item = await itemOf(deps, name, chosen[i]!, chosen[i] === versions[0], origin, items);
+      if (q.updatedSince === undefined || item.updatedAt >= q.updatedSince) out.push(item.text);
     }
     return true;
   };
   let after = resumeName;
   // How many of `after`'s chosen versions were walked (all of them, once it is passed).
   let walked = resume?.skip ?? 0;
-  if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), resume!.skip))) return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
+  if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), resume!.skip))) return pageText(out, next);
   // Servers without an approved version are skipped, so read pages of servers (each with its
   // approved versions, one statement a page) until the page fills: as many as the page could
   // use first, more each round after.
@@ -167,8 +239,8 @@ async function listPage(
     }
     for (const versions of servers.values()) versions.sort((a, b) => compareVersions(b.version, a.version));
     // As many as the page still has room for (fewer are served when updated_since drops some).
-    const wanted = [...servers.values()].flatMap((versions) => choose(versions)).slice(0, q.limit - out.length);
-    await readAhead(wanted.map((v) => v.id));
+    const wanted = [...servers.values()].flatMap((versions) => choose(versions).map((v) => ({ id: v.id, latest: v === versions[0] }))).slice(0, q.limit - out.length);
+    await readItems(deps, wanted, origin, items);
     for (const [name, versions] of servers) {
       if (!(await take(name, versions, 0))) break;
       after = name;
@@ -180,18 +252,20 @@ async function listPage(
   // servers has none approved): the page, even empty, ends with a cursor after the last server
   // walked, never without one, which a client reads as the end of the list.
   if (round === MAX_ROUNDS && next === undefined && after !== undefined) next = Buffer.from(`${after}\n${walked}`, 'utf8').toString('base64url');
-  return { servers: out, metadata: { count: out.length, ...(next ? { nextCursor: next } : {}) } };
+  return pageText(out, next);
 }
 
-/** `GET /v0.1/servers/{serverName}/versions`: every approved version, newest first; 404 when none. */
-export function listMcpVersions(deps: Deps, name: string, origin: string): Promise<McpServerList> {
+/** `GET /v0.1/servers/{serverName}/versions`: every approved version, newest first, as JSON text (the McpServerList shape); 404 when none. */
+export function listMcpVersions(deps: Deps, name: string, origin: string): Promise<string> {
   // One snapshot, as a page of servers (listMcpServers).
   return deps.db.snapshot(async () => {
     const versions = await approved(deps, name);
     if (!versions.length) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
-    const servers: McpServerResponse[] = [];
-    for (const [i, v] of versions.entries()) servers.push(listed(await answer(deps, name, v, i === 0, origin), name));
-    return { servers, metadata: { count: servers.length } };
+    const items = new Map<number, Item>();
+    await readItems(deps, versions.map((v, i) => ({ id: v.id, latest: i === 0 })), origin, items);
+    const out: string[] = [];
+    for (const [i, v] of versions.entries()) out.push((await itemOf(deps, name, v, i === 0, origin, items)).text);
+    return pageText(out);
   });
 }
 
