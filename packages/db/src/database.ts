@@ -778,10 +778,11 @@ class Pipelines {
       // The batched GET version (unnest of the turn's questions) and the status reads have array
       // parameters, whose custom plans (sized to each array) look cheaper than a generic plan, so
       // the default mode planned every batch again: about half of the server's work per
-      // statement (callgrind of a backend). Hash and merge joins are off here so the generic plan
-      // is the custom one's nested loop of index lookups: the generic plan with them (a hash of the
-      // questions and a scan of tokens) cost more per GET than planning each batch.
-      options: '-c plan_cache_mode=force_generic_plan -c enable_hashjoin=off -c enable_mergejoin=off',
+      // statement (callgrind of a backend). Hash joins, merge joins and sequential scans are off
+      // here so the generic plan is the custom one's nested loop of index lookups whatever the
+      // tables' statistics when it is made: with hash joins it hashed the questions against a
+      // scan of tokens, and one made on a new, small table scanned versions for every question.
+      options: '-c plan_cache_mode=force_generic_plan -c enable_hashjoin=off -c enable_mergejoin=off -c enable_seqscan=off',
       query_timeout: this.timeoutMs,
       connectionTimeoutMillis: this.timeoutMs,
       keepAlive: true,
