@@ -92,7 +92,7 @@ export function repeatsFirstLineHeader(rawHeaders: readonly string[]): boolean {
 }
 
 /** A refusal made before any route saw the request: problem+json with a new request id and the security headers, counted and logged. */
-function transportRefusal(deps: Deps, code: 'BAD_REQUEST' | 'HEADERS_TOO_LARGE' | 'PAYLOAD_TOO_LARGE', detail: string, reason: string): { status: number; body: string; headers: Array<[string, string]> } {
+function transportRefusal(deps: Deps, code: 'BAD_REQUEST' | 'HEADERS_TOO_LARGE', detail: string, reason: string): { status: number; body: string; headers: Array<[string, string]> } {
   const requestId = randomUUID();
   const status = ERROR_STATUS[code];
   const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`, title: code, status, detail, code, requestId });
@@ -123,7 +123,9 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too 
  * runs (a byte outside ASCII or a space in the target, a malformed header line, a request line
  * and headers over Node's 16 KiB, a chunk extension too long). Node's own handler answers those
  * with a bare 400 or 431, with no body, request id or security headers; here they are refusals
- * like the app's: 431 HEADERS_TOO_LARGE, 413 PAYLOAD_TOO_LARGE, else 400 BAD_REQUEST. As in
+ * like the app's: 431 HEADERS_TOO_LARGE, else 400 BAD_REQUEST (a chunk extension too long too,
+ * where Node says 413: it is framing, and 400 is a status every operation documents, a GET
+ * with a chunked body included). As in
  * Node's handler, a socket already reset or answering is closed without a word, and a request
  * timeout keeps Node's 408.
  */
@@ -145,7 +147,7 @@ export function unparsableRequest(deps: Deps): (error: Error & { code?: string }
       error.code === 'HPE_HEADER_OVERFLOW'
         ? transportRefusal(deps, 'HEADERS_TOO_LARGE', 'the request line and headers are larger than this registry reads (16 KiB)', error.code)
         : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
-          ? transportRefusal(deps, 'PAYLOAD_TOO_LARGE', 'a chunk extension of the body is longer than this registry reads', error.code)
+          ? transportRefusal(deps, 'BAD_REQUEST', 'a chunk extension of the body is longer than this registry reads (16 KiB)', error.code)
           : transportRefusal(deps, 'BAD_REQUEST', 'the request is not HTTP/1.1 this registry can parse (its target, a header line or its framing)', error.code ?? error.message);
     const head = [`HTTP/1.1 ${r.status} ${REASONS[r.status]}`, ...r.headers.map(([name, value]) => `${name}: ${value}`), `content-length: ${Buffer.byteLength(r.body)}`, 'connection: close'];
     close(`${head.join('\r\n')}\r\n\r\n${r.body}`);
