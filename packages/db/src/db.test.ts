@@ -1,25 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { desc, eq } from 'drizzle-orm';
+import { freshDatabases } from './fresh-database.fixture.js';
 import { numberedPlaceholders, query } from './database.js';
 import { auditEvents, tokens } from './schema.js';
-import { appendAudit, approvalsOf, ensurePrincipal, insertToken, tokenBySecretHash, auditTip, insertApproval, insertServer, insertVersion, openDatabase, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
+import { appendAudit, approvalsOf, ensurePrincipal, insertToken, tokenBySecretHash, auditTip, insertApproval, insertServer, insertVersion, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
 
-const dirs: string[] = [];
-const opened: OpenDatabase[] = [];
-afterEach(() => {
-  opened.splice(0).forEach((o) => o.close());
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-function fresh(): OpenDatabase {
-  const dir = mkdtempSync(join(tmpdir(), 'sigil-db-'));
-  dirs.push(dir);
-  const o = openDatabase(join(dir, 'registry.db'));
-  opened.push(o);
-  return o;
-}
+const fresh = freshDatabases('sigil-db-');
 const at = '2026-11-24T00:00:00.000Z';
 async function publish(o: OpenDatabase, version = '1.0.0') {
   await insertServer(o.db, { name: 'io.github.acme/weather', namespace: 'io.github.acme', owner: 'acme', createdAt: at });

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { asc, desc, eq } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { freshDatabases } from './fresh-database.fixture.js';
 import { query } from './database.js';
 import { allowlistSigners, auditEvents, logCheckpoints, logEntries, logNodes, servers, versions, versionTools } from './schema.js';
 import {
@@ -18,27 +16,13 @@ import {
   listAllowlist,
   logEntriesFor,
   logSize,
-  openDatabase,
   serverByName,
   setVersionStatus,
   upsertAllowlist,
   verifyAuditChain,
-  type OpenDatabase,
 } from './index.js';
 
-const dirs: string[] = [];
-const opened: OpenDatabase[] = [];
-afterEach(() => {
-  opened.splice(0).forEach((o) => o.close());
-  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
-function fresh(): OpenDatabase {
-  const dir = mkdtempSync(join(tmpdir(), 'sigil-direct-'));
-  dirs.push(dir);
-  const o = openDatabase(join(dir, 'registry.db'));
-  opened.push(o);
-  return o;
-}
+const fresh = freshDatabases('sigil-direct-');
 const at = '2026-11-24T00:00:00.000Z';
 
 describe('the publish path in plain SQL on SQLite', () => {
