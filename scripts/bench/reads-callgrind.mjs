@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from './lib/inproc-connection.mjs';
+import { connect, pipelined } from './lib/inproc-connection.mjs';
 import { openRegistryListener } from './lib/inproc-registry.mjs';
 import { NO_RATE_LIMITS, seedWeather, startRegistry } from './lib/registry-world.mjs';
 
@@ -82,23 +82,7 @@ async function serve(dataDir, reader, port, side, path, warmup, count) {
     });
   };
   const listener = side === 'bare' ? bare : sigil;
-  let pending = 0;
-  let batchDone;
-  const send = connect(listener, (chunk) => {
-    for (let i = chunk.indexOf('HTTP/1.1 '); i >= 0; i = chunk.indexOf('HTTP/1.1 ', i + 1)) {
-      if (chunk.indexOf('HTTP/1.1 200', i) !== i) throw new Error(`${path}: ${String(chunk).slice(i, i + 120)}`);
-      if (--pending === 0) batchDone();
-    }
-  });
-  const batch = Buffer.concat(Array.from({ length: 16 }, () => request));
-  const run = async (n) => {
-    for (let k = 0; k < n / 16; k++) {
-      pending = 16;
-      const done = new Promise((r) => (batchDone = r));
-      send(batch);
-      await done;
-    }
-  };
+  const run = pipelined(listener, request, path);
   await run(Number(warmup));
   await run(Number(count));
   await store.close();

@@ -55,6 +55,16 @@ async function publish(o: OpenPostgres, server: string, version = '1.0.0') {
   });
 }
 const raw = (sql: string, params: unknown[] = []) => a.pool.query(sql, params);
+/** How many pipelined read connections are open to the test database now. */
+const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
+/** Reads `name`@1.0.0 until `count` pipelined connections are open (the first reads open them, answered on the pool meanwhile). */
+async function awaitPipelined(db: Parameters<typeof readVersion>[0], name: string, count: number): Promise<void> {
+  for (let i = 0; (await pipelined()) < count; i++) {
+    expect(i).toBeLessThan(200);
+    await readVersion(db, name, '1.0.0');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('PostgreSQL', () => {
   it('reads one state in a snapshot: a write another instance commits during it stays unseen until it ends', async () => {
@@ -201,16 +211,11 @@ describe('PostgreSQL', () => {
 
   it('answers the short reads of one turn on pipelined connections, each with its own row, and replaces a connection the server ends', async () => {
     const o = await openPostgres(pgdb.url);
-    const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
     try {
       const names = Array.from({ length: 40 }, (_, i) => `io.github.acme/pipe-${i}`);
       for (const name of names.slice(0, 20)) await publish(o, name);
       // The first reads open the connections (answered on the pool meanwhile).
-      for (let i = 0; (await pipelined()) < 2; i++) {
-        expect(i).toBeLessThan(200);
-        await readVersion(o.db, names[0]!, '1.0.0');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await awaitPipelined(o.db, names[0]!, 2);
       // Forty reads in one turn, half of versions that exist: each answer is its own.
       const read = await Promise.all(names.map((name) => readVersion(o.db, name, '1.0.0')));
       expect(read.map((r) => r?.server)).toEqual(names.map((name, i) => (i < 20 ? name : undefined)));
@@ -293,16 +298,11 @@ describe('PostgreSQL', () => {
 
   it('ends a pipelined connection whose read goes unanswered, and reads on a new one', async () => {
     const o = await openPostgres(pgdb.url, { pipelines: 1, pipelinedReadTimeoutMs: 300 });
-    const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
     const locker = new pg.Client({ connectionString: pgdb.url });
     await locker.connect();
     try {
       await publish(o, 'io.github.acme/stuck');
-      for (let i = 0; (await pipelined()) < 1; i++) {
-        expect(i).toBeLessThan(200);
-        await readVersion(o.db, 'io.github.acme/stuck', '1.0.0');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await awaitPipelined(o.db, 'io.github.acme/stuck', 1);
       // Another session holds the table: the pipelined read waits unanswered, then fails (never hangs).
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE versions IN ACCESS EXCLUSIVE MODE');
@@ -322,14 +322,9 @@ describe('PostgreSQL', () => {
   }, 60_000);
   it('plans the array reads of a pipelined connection once, not at every batch', async () => {
     const o = await openPostgres(pgdb.url, { pipelines: 1 });
-    const pipelined = async () => Number((await raw('select count(*) as n from pg_stat_activity where datname = $1 and application_name = $2', [pgdb.name, PIPELINED_READS])).rows[0].n);
     try {
       await publish(o, 'io.github.acme/planned');
-      for (let i = 0; (await pipelined()) < 1; i++) {
-        expect(i).toBeLessThan(200);
-        await readVersion(o.db, 'io.github.acme/planned', '1.0.0');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await awaitPipelined(o.db, 'io.github.acme/planned', 1);
       // One question per turn: the custom plan of a one-element array looks cheaper than the
       // generic one, so the default plan cache mode would plan every one of these again.
       for (let i = 0; i < 8; i++) {

@@ -25,21 +25,21 @@ export function connect(listener, onData) {
 }
 
 /**
- * CPU µs per request of this process answering `count` requests made by `request(path)` (raw
- * bytes), 16 in flight over one in-memory connection to `listener`, after up to `warmup` of them
- * untimed; every answer must be a 200.
+ * `run(n)`: `n` requests of the raw bytes `request`, sent 16 at a time (pipelined) over one
+ * in-memory connection to `listener`, each batch after the last one's 16 answers; every answer
+ * must be a 200 (`label` names the request when one is not).
  */
-export async function cpuPerRequest(listener, request, path, count, warmup) {
+export function pipelined(listener, request, label) {
   let pending = 0;
   let batchDone;
   const send = connect(listener, (chunk) => {
     for (let i = chunk.indexOf('HTTP/1.1 '); i >= 0; i = chunk.indexOf('HTTP/1.1 ', i + 1)) {
-      if (chunk.indexOf('HTTP/1.1 200', i) !== i) throw new Error(`${path}: ${String(chunk).slice(i, i + 120)}`);
+      if (chunk.indexOf('HTTP/1.1 200', i) !== i) throw new Error(`${label}: ${String(chunk).slice(i, i + 120)}`);
       if (--pending === 0) batchDone();
     }
   });
-  const batch = Buffer.concat(Array.from({ length: 16 }, () => request(path)));
-  const run = async (n) => {
+  const batch = Buffer.concat(Array.from({ length: 16 }, () => request));
+  return async (n) => {
     for (let k = 0; k < n / 16; k++) {
       pending = 16;
       const done = new Promise((r) => (batchDone = r));
@@ -47,6 +47,15 @@ export async function cpuPerRequest(listener, request, path, count, warmup) {
       await done;
     }
   };
+}
+
+/**
+ * CPU µs per request of this process answering `count` requests made by `request(path)` (raw
+ * bytes), 16 in flight over one in-memory connection to `listener` ({@link pipelined}), after up
+ * to `warmup` of them untimed; every answer must be a 200.
+ */
+export async function cpuPerRequest(listener, request, path, count, warmup) {
+  const run = pipelined(listener, request(path), path);
   await run(Math.min(count, warmup));
   const before = process.cpuUsage();
   await run(count);
