@@ -605,6 +605,31 @@ describe('when a request passes a documented limit', () => {
     }
   });
 
+  it('the timestamp route (JSON or DER, not the shared JSON gate) holds the same JSON limits and its own size, with documented codes', async () => {
+    const o = operations().find((x) => x.template === '/api/v1/timestamp')!;
+    const post = (body: string | Buffer, type?: string) => check(o, { method: 'POST', target: '/api/v1/timestamp', headers: type === undefined ? [] : [['content-type', type]], body: Buffer.from(body) });
+    const hash = Buffer.alloc(32, 7).toString('base64');
+    const code = (a: Answer, what: string) => checkProblem(a, what).code;
+    // Answered: a well-formed request, as JSON (with or without a type) and as DER.
+    expect((await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }), 'application/json')).status).toBe(200);
+    expect((await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }))).status).toBe(200);
+    // TimeStampReq { version 1, messageImprint { sha256 AlgorithmIdentifier, 32-byte OCTET STRING } }
+    const der = Buffer.concat([Buffer.from('30360201013031300d060960864801650304020105000420', 'hex'), Buffer.alloc(32, 7)]);
+    expect((await post(der, 'application/timestamp-query')).status).toBe(200);
+    // A key twice: JSON.parse keeps the last, another reader the first (as on every JSON route).
+    expect(code(await post(`{"artifactHash":"${hash}","hashAlgorithm":"sha512","hashAlgorithm":"sha256"}`, 'application/json'), 'duplicate key')).toBe('REQUEST_INVALID');
+    expect(code(await post(`{"artifactHash":"${hash}","hashAlgorithm":"sha256","nonce":1,"nonce":2}`), 'duplicate key, no type')).toBe('REQUEST_INVALID');
+    // Nested deeper than 64, inside the route's own 4096-byte bound: 413 as on every JSON route.
+    expect(code(await post(`{"artifactHash":${'['.repeat(70)}${']'.repeat(70)}}`, 'application/json'), 'deep')).toBe('PAYLOAD_TOO_LARGE');
+    // Over the route's 4096 bytes (less than SIGIL_BODY_LIMIT): 413, JSON or DER.
+    expect(code(await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256', pad: 'x'.repeat(4100) }), 'application/json'), 'large JSON')).toBe('PAYLOAD_TOO_LARGE');
+    expect(code(await post(Buffer.alloc(4097, 0x30), 'application/timestamp-query'), 'large DER')).toBe('PAYLOAD_TOO_LARGE');
+    // Broken syntax is 400; a type that is neither JSON nor a TimeStampReq is 415, as documented.
+    expect(code(await post('{"artifactHash":', 'application/json'), 'syntax')).toBe('BAD_REQUEST');
+    expect(code(await post(der, 'text/plain'), 'text/plain')).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(code(await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }), 'application/json ; charset=utf-8'), 'loose JSON type')).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
   it('a path parameter past its maxLength is 422 REQUEST_INVALID, a status each such operation documents', async () => {
     let checked = 0;
     for (const o of operations())

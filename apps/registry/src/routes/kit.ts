@@ -44,7 +44,15 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
  */
 export const jsonBody: MiddlewareHandler<Env> = async (c, next) => {
   if (!isJsonMediaType(c.req.header('content-type'))) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
-  const text = await c.req.text();
+  checkJsonText(await c.req.text());
+  await next();
+};
+
+/**
+ * The checks of `jsonBody` on JSON text already read: nesting depth (413), duplicate keys (422),
+ * syntax (400). For a route that reads its own body (the timestamp route takes JSON or DER).
+ */
+export function checkJsonText(text: string): void {
   const scan = scanJson(text, MAX_BODY_DEPTH);
   const deep = scan.find((f) => f.rule === 'JSON_TOO_DEEP');
   if (deep) throw new ServiceError('PAYLOAD_TOO_LARGE', `the body nests deeper than ${MAX_BODY_DEPTH} levels`, { findings: [deep] });
@@ -56,8 +64,7 @@ export const jsonBody: MiddlewareHandler<Env> = async (c, next) => {
   } catch {
     throw new ServiceError('BAD_REQUEST', 'the body is not valid JSON');
   }
-  await next();
-};
+}
 
 const PROBLEM_TEXT: Record<number, string> = {
   400: 'Malformed request (BAD_REQUEST, TIMESTAMP_INVALID)',

@@ -3,11 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
 import { Health, KeysResponse, TrustedRootView } from '@sigil/manifest';
+import { MAX_TIMESTAMP_REQUEST_BYTES, TIMESTAMP_QUERY_CONTENT_TYPE } from '@sigil/signing/sign';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { checkReady } from '../services/check-ready.js';
 import { trustedRoot } from '../services/register-ca.js';
-import { json, NO_AUTH, problems, router } from './kit.js';
+import { checkJsonText, isJsonMediaType, json, NO_AUTH, problems, router } from './kit.js';
 
 /** The Swagger UI page: its scripts and styles come from the swagger-ui-dist package, served here (no CDN). */
 const DOCS_HTML = `<!doctype html>
@@ -34,6 +35,9 @@ function asset(name: string): string {
   }
   return text;
 }
+
+/** `application/timestamp-query`, any case, then only `;name=value` parameters (as JSON types are matched in kit.ts). */
+const TIMESTAMP_QUERY_TYPE = /^application\/timestamp-query(;\s*[a-z0-9-]+=[^;]+)*$/i;
 
 const OpenApiDocument = z.looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });
 
@@ -74,7 +78,7 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
     operationId: 'timestamp',
     tags: ['trust'],
     summary: 'RFC 3161 timestamp',
-    description: 'The Sigstore timestamp-authority request format (JSON) or a DER TimeStampReq.',
+    description: `The Sigstore timestamp-authority request format (JSON; also when no Content-Type is sent) or a DER TimeStampReq (application/timestamp-query), at most ${MAX_TIMESTAMP_REQUEST_BYTES} bytes (413 PAYLOAD_TOO_LARGE). A JSON request is held to the limits of every JSON body: nested deeper than 64 is 413, a repeated key 422 REQUEST_INVALID, broken syntax 400 BAD_REQUEST; any other Content-Type is 415.`,
     security: NO_AUTH,
     request: {
       body: {
@@ -85,7 +89,7 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
         },
       },
     },
-    responses: { 200: { description: 'A DER TimeStampResp', content: { 'application/timestamp-reply': { schema: { type: 'string', format: 'binary' } } } }, ...problems(400, 413) },
+    responses: { 200: { description: 'A DER TimeStampResp', content: { 'application/timestamp-reply': { schema: { type: 'string', format: 'binary' } } } }, ...problems(400, 413, 415, 422) },
   });
 
   return router()
@@ -107,11 +111,17 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
     .openapi(keys, (c) => c.json({ keys: [{ use: 'status' as const, publicKey: deps.keys.statusPublicKey, fingerprint: deps.keys.statusFingerprint, createdAt: deps.keys.statusCreatedAt }] }, 200))
     .openapi(root, async (c) => c.json(await trustedRoot(deps), 200))
     .openapi(timestamp, async (c) => {
-      const type = c.req.header('content-type') ?? 'application/json';
+      // JSON or DER is decided once, here, and the responder is told which: a type it would read as
+      // JSON must not step around the JSON checks below (depth, repeated keys: kit.ts jsonBody).
+      const type = c.req.header('content-type') ?? '';
+      const isJson = type === '' || isJsonMediaType(type);
+      if (!isJson && !TIMESTAMP_QUERY_TYPE.test(type)) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', `send the timestamp request as application/json or ${TIMESTAMP_QUERY_CONTENT_TYPE}`);
       const body = new Uint8Array(await c.req.arrayBuffer());
+      if (body.byteLength > MAX_TIMESTAMP_REQUEST_BYTES) throw new ServiceError('PAYLOAD_TOO_LARGE', `a timestamp request is at most ${MAX_TIMESTAMP_REQUEST_BYTES} bytes`);
+      if (isJson) checkJsonText(Buffer.from(body).toString('utf8'));
       let reply: Uint8Array;
       try {
-        reply = await deps.keys.timestamp(body, type);
+        reply = await deps.keys.timestamp(body, isJson ? 'application/json' : TIMESTAMP_QUERY_CONTENT_TYPE);
       } catch (e) {
         throw new ServiceError('TIMESTAMP_INVALID', `the timestamp request is not valid: ${(e as Error).message}`, {}, { cause: e });
       }
