@@ -14,6 +14,7 @@ export {
   type Store,
   type Tx,
 } from './database.js';
+export { DbError, storedBytes, type DbErrorCode } from './errors.js';
 export { appendAudit, auditHash, auditHead, auditTip, GENESIS_HASH, listAudit, verifyAuditChain, type AuditEvent, type AuditInput } from './audit.js';
 export {
   appendLogEntries,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consistencyProof, hashLeaf, type NodeId, inclusionProof, merkleTreeHash, readTile, treeRoot, verifyConsistency, verifyInclusion } from '@sigil/tlog';
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendLogEntries, checkpointAt, insertCheckpoint, latestCheckpoint, logEntriesFor, logEntriesForAny, logEntriesRange, logEntryByLeafHash, logHashes, logSize, openDatabase, type OpenDatabase } from './index.js';
+import { appendLogEntries, checkpointAt, checkpointCovering, insertCheckpoint, latestCheckpoint, logEntriesFor, logEntriesForAny, logEntriesRange, logEntryAt, logEntryByLeafHash, logHashes, logSize, openDatabase, type OpenDatabase } from './index.js';
 
 const dirs: string[] = [];
 const opened: OpenDatabase[] = [];
@@ -97,5 +97,38 @@ describe('the log tables', () => {
     expect((await latestCheckpoint(o.db))?.size).toBe(2);
     expect((await checkpointAt(o.db, 2))?.envelope).toBe('cp\n');
     expect(await checkpointAt(o.db, 1)).toBeUndefined();
+  });
+
+  describe('when a hash or body column holds text where bytes were written (a restore through a tool that turned blobs to text)', () => {
+    // SQLite keeps whatever type a value had; a text hash read as bytes would be the wrong hash
+    // (drizzle turns text into its UTF-8 bytes; new Uint8Array(text) into zeros or nothing).
+    it('every read of the log fails closed with STORED_VALUE_INVALID, on plain SQL and on drizzle', async () => {
+      const o = open(freshPath());
+      await o.db.transaction(async (tx) => await appendLogEntries(tx, [{ kind: 'manifest', subject: 'x', form: 'sigil-event', body: body(0) }], at));
+      const leaf = Buffer.from(hashLeaf(body(1)));
+      // Rows appended as the next leaf would be, but each bytes column written as its hex text.
+      o.sqlite.prepare("insert into log_entries (idx, kind, subject, form, body, leaf_hash, created_at) values (1, 'manifest', 'y', 'sigil-event', ?, ?, ?)").run(body(1).toString('utf8'), leaf.toString('hex'), at);
+      o.sqlite.prepare('insert into log_nodes (level, idx, hash) values (0, 1, ?)').run(leaf.toString('hex'));
+      o.sqlite.prepare("insert into log_checkpoints (size, root, envelope, signed_at) values (2, ?, 'cp', ?)").run('1'.repeat(64), at);
+      const code = async (read: () => Promise<unknown>) => (await read().then(() => undefined, (e: unknown) => e)) as { code?: string } | undefined;
+      expect((await code(async () => (await logHashes(o.db, [{ level: 0, index: 1 }])).readHashes([{ level: 0, index: 1 }])))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => logEntriesFor(o.db, 'y', 'manifest')))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => logEntryAt(o.db, 1)))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => logEntriesRange(o.db, 0, 2)))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => logEntriesForAny(o.db, ['y'], ['manifest'])))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => checkpointCovering(o.db, 2)))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => latestCheckpoint(o.db)))?.code).toBe('STORED_VALUE_INVALID');
+      expect((await code(() => checkpointAt(o.db, 2)))?.code).toBe('STORED_VALUE_INVALID');
+      // The rows written as bytes still read.
+      expect((await logEntryAt(o.db, 0))?.leafHash).toEqual(Buffer.from(hashLeaf(body(0))));
+      expect((await logHashes(o.db, [{ level: 0, index: 0 }])).readHashes([{ level: 0, index: 0 }])).toHaveLength(1);
+    });
+
+    it('a hash of the wrong length fails closed too', async () => {
+      const o = open(freshPath());
+      await o.db.transaction(async (tx) => await appendLogEntries(tx, [{ kind: 'manifest', subject: 'x', form: 'sigil-event', body: body(0) }], at));
+      o.sqlite.prepare('insert into log_nodes (level, idx, hash) values (0, 1, ?)').run(Buffer.alloc(31));
+      await expect(logHashes(o.db, [{ level: 0, index: 1 }])).rejects.toMatchObject({ code: 'STORED_VALUE_INVALID' });
+    });
   });
 });

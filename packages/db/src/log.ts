@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { appendLeafHashes, type Hash, type HashReader, hashLeaf, type NodeId, treeRootNodes } from '@sigil/tlog';
 import { type Executor, query } from './database.js';
+import { storedBytes } from './errors.js';
 import { columnsOf, direct } from './sqlite-direct.js';
 import { logCheckpoints, logEntries, logNodes } from './schema.js';
 
@@ -29,6 +30,17 @@ export interface CheckpointRow {
   signedAt: string;
 }
 
+/**
+ * A row read by plain SQL, its bytes checked as drizzle's reads check them (schema.ts `bytes`): a
+ * text value where a blob was written fails closed (STORED_VALUE_INVALID), never a wrong hash.
+ */
+function checkedEntry(row: LogEntryRow): LogEntryRow {
+  // better-sqlite3 reads a blob as a Buffer, which storedBytes hands back as it is: no copy.
+  row.body = storedBytes(row.body, 'log_entries.body');
+  row.leafHash = storedBytes(row.leafHash, 'log_entries.leaf_hash', 32);
+  return row;
+}
+
 /** The number of leaves in the log. */
 export async function logSize(db: Executor): Promise<number> {
   const last = await direct(
@@ -55,8 +67,8 @@ export async function logHashes(db: Executor, ids: readonly NodeId[]): Promise<H
       (c) => {
         const node = c.prepare('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?');
         for (const id of ids) {
-          const row = node.get(id.level, id.index) as { hash: Buffer } | undefined;
-          if (row) found.set(`${id.level}/${id.index}`, new Uint8Array(row.hash));
+          const row = node.get(id.level, id.index) as { hash: unknown } | undefined;
+          if (row) found.set(`${id.level}/${id.index}`, new Uint8Array(storedBytes(row.hash, 'log_nodes.hash', 32)));
         }
       },
       () => Promise.resolve(),
@@ -160,7 +172,7 @@ export function logEntriesFor(db: Executor, subject: string, kind: string): Prom
   // Every publish, approval and version record reads it (sqlite-direct.ts: plain SQL on SQLite).
   return direct(
     db,
-    (c) => c.prepare(`SELECT ${columnsOf(logEntries)} FROM log_entries WHERE subject = ? AND kind = ? ORDER BY idx`).all(subject, kind) as LogEntryRow[],
+    (c) => (c.prepare(`SELECT ${columnsOf(logEntries)} FROM log_entries WHERE subject = ? AND kind = ? ORDER BY idx`).all(subject, kind) as LogEntryRow[]).map(checkedEntry),
     (q) =>
       q
         .select()
@@ -208,7 +220,11 @@ export async function checkpointAt(db: Executor, size: number): Promise<Checkpoi
 export async function checkpointCovering(db: Executor, size: number): Promise<CheckpointRow | undefined> {
   return direct(
     db,
-    (c) => c.prepare(`SELECT ${columnsOf(logCheckpoints)} FROM log_checkpoints WHERE size >= ? ORDER BY size LIMIT 1`).get(size) as CheckpointRow | undefined,
+    (c) => {
+      const row = c.prepare(`SELECT ${columnsOf(logCheckpoints)} FROM log_checkpoints WHERE size >= ? ORDER BY size LIMIT 1`).get(size) as CheckpointRow | undefined;
+      if (row) row.root = storedBytes(row.root, 'log_checkpoints.root', 32);
+      return row;
+    },
     async (q) => (await q.select().from(logCheckpoints).where(gte(logCheckpoints.size, size)).orderBy(asc(logCheckpoints.size)).limit(1))[0],
   );
 }

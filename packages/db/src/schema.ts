@@ -1,6 +1,7 @@
 
 import { sql } from 'drizzle-orm';
-import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { customType, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { storedBytes } from './errors.js';
 
 /** People and machines that hold tokens. */
 export const principals = sqliteTable('principals', {
@@ -216,6 +217,15 @@ export const auditEvents = sqliteTable('audit_events', {
 
 
 /**
+ * A blob column (bytea on PostgreSQL) whose every read through drizzle is checked to be bytes, of
+ * `length` bytes when given: SQLite keeps text written into a blob column as text, and drizzle's
+ * own blob column would hand its UTF-8 bytes over as the value (a wrong hash, silently). The
+ * plain SQL reads of log.ts check with the same `storedBytes`.
+ */
+const bytes = (column: string, length?: number) =>
+  customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'blob', fromDriver: (value) => storedBytes(value, column, length) })(column.slice(column.indexOf('.') + 1));
+
+/**
  * The transparency log's leaves (issue 15): entry `idx` of the RFC 6962 tree, its exact body
  * (the bundle's `canonicalizedBody`) and leaf hash. Written in the same transaction as the
  * record it logs; never updated nor deleted (triggers in the migration).
@@ -230,8 +240,8 @@ export const logEntries = sqliteTable(
     subject: text('subject').notNull(),
     /** Which form the body is: `dsse`, `hashedrekord` (Rekor v2 0.0.2) or `sigil-event`. */
     form: text('form').notNull(),
-    body: blob('body', { mode: 'buffer' }).notNull(),
-    leafHash: blob('leaf_hash', { mode: 'buffer' }).notNull(),
+    body: bytes('log_entries.body').notNull(),
+    leafHash: bytes('log_entries.leaf_hash', 32).notNull(),
     createdAt: text('created_at').notNull(),
   },
   (t) => [index('log_entries_subject_idx').on(t.subject, t.kind), index('log_entries_leaf_hash_idx').on(t.leafHash)],
@@ -246,7 +256,7 @@ export const logNodes = sqliteTable(
   {
     level: integer('level').notNull(),
     idx: integer('idx').notNull(),
-    hash: blob('hash', { mode: 'buffer' }).notNull(),
+    hash: bytes('log_nodes.hash', 32).notNull(),
   },
   (t) => [primaryKey({ columns: [t.level, t.idx] })],
 );
@@ -254,7 +264,7 @@ export const logNodes = sqliteTable(
 /** Every checkpoint the registry signed: the exact C2SP signed-note envelope, by tree size. */
 export const logCheckpoints = sqliteTable('log_checkpoints', {
   size: integer('size').primaryKey(),
-  root: blob('root', { mode: 'buffer' }).notNull(),
+  root: bytes('log_checkpoints.root', 32).notNull(),
   envelope: text('envelope').notNull(),
   signedAt: text('signed_at').notNull(),
 });
