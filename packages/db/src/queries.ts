@@ -355,16 +355,24 @@ function inNamespace(namespace: string): SQL {
   return sql`lower(substr(${versions.server}, 1, ${namespace.length + 1})) = ${`${namespace.toLowerCase()}/`}`;
 }
 
-/** How many versions of the namespace's servers wait for review (whatever the case of its name). */
+/**
+ * How many versions of the namespace's servers wait for review (whatever the case of its name).
+ * Every publish asks, so it is one range of versions_status_server_idx (status, lower(server)):
+ * the names from `ns/` up to `ns0` ('0' follows '/'), exactly those starting `ns/`, in byte order
+ * (COLLATE "C" on PostgreSQL, as the index is there: schema-pg.ts). Names are ASCII, where both
+ * dialects' `lower` agree with JavaScript's.
+ */
 export async function countPending(db: Executor, namespace: string): Promise<number> {
+  const from = `${namespace.toLowerCase()}/`;
+  const to = `${namespace.toLowerCase()}0`;
   const [row] = await direct(
     db,
-    (c) => c.prepare("SELECT count(*) AS n FROM versions WHERE status = 'pending' AND lower(substr(server, 1, ?)) = ?").all(namespace.length + 1, `${namespace.toLowerCase()}/`) as Array<{ n: number }>,
+    (c) => c.prepare("SELECT count(*) AS n FROM versions WHERE status = 'pending' AND lower(server) >= ? AND lower(server) < ?").all(from, to) as Array<{ n: number }>,
     (q) =>
       q
         .select({ n: sql<number>`count(*)` })
         .from(versions)
-        .where(and(eq(versions.status, 'pending'), inNamespace(namespace)))
+        .where(and(eq(versions.status, 'pending'), sql`lower(${versions.server}) COLLATE "C" >= ${from}`, sql`lower(${versions.server}) COLLATE "C" < ${to}`))
         .execute(),
   );
   // PostgreSQL's count(*) is a bigint, which its driver hands over as a string.

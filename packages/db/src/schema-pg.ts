@@ -1,4 +1,4 @@
-import { getTableColumns, is, SQL } from 'drizzle-orm';
+import { getTableColumns, is, sql, SQL } from 'drizzle-orm';
 import { bigint, customType, foreignKey, index, pgTable, type PgColumnBuilderBase, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { getTableConfig, type SQLiteColumn, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as sqlite from './schema.js';
@@ -26,6 +26,16 @@ function column(c: SQLiteColumn): PgColumnBuilderBase {
   return b;
 }
 
+/**
+ * Expression index columns PostgreSQL needs written otherwise, by index name. A range over text
+ * (versions_status_server_idx: a namespace's names, `ns/` up to `ns0`) holds only in byte order;
+ * PostgreSQL orders text by the database's collation, where punctuation may weigh nothing
+ * (en_US), so that index and its query say COLLATE "C". SQLite compares text bytewise already.
+ */
+const PG_INDEX_EXPRESSIONS: Record<string, (t: Record<string, never>) => unknown[]> = {
+  versions_status_server_idx: (t) => [t.status, sql`lower(${t.server}) COLLATE "C"`],
+};
+
 const converted = new Map<string, ReturnType<typeof pgTable>>();
 function convert(table: SQLiteTable) {
   const config = getTableConfig(table);
@@ -36,7 +46,7 @@ function convert(table: SQLiteTable) {
     const extras: unknown[] = [];
     for (const pk of config.primaryKeys) extras.push(primaryKey({ columns: pk.columns.map(col) as never }));
     for (const i of config.indexes) {
-      const on = i.config.columns.map((c) => (is(c, SQL) ? c : col(c as { name: string })));
+      const on = PG_INDEX_EXPRESSIONS[i.config.name]?.(t as Record<string, never>) ?? i.config.columns.map((c) => (is(c, SQL) ? c : col(c as { name: string })));
       extras.push((i.config.unique ? uniqueIndex(i.config.name) : index(i.config.name)).on(...(on as [never])));
     }
     for (const fk of config.foreignKeys) {

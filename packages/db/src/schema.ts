@@ -155,7 +155,15 @@ export const versions = sqliteTable(
   },
   // versions_server_status_idx: a server's approved versions (the v0.1 API's listings and reads)
   // from the index alone, never from the rows, whose manifests and bundles fill a page each.
-  (t) => [uniqueIndex('versions_server_version_idx').on(t.server, t.version), index('versions_status_idx').on(t.status), index('versions_server_status_idx').on(t.server, t.status, t.version)],
+  // versions_status_server_idx: a namespace's pending versions (countPending, every publish) as
+  // one range of the index, `lower(server)` from `ns/` up to `ns0`, whatever the number of
+  // versions; in byte order on PostgreSQL too (schema-pg.ts gives it COLLATE "C").
+  (t) => [
+    uniqueIndex('versions_server_version_idx').on(t.server, t.version),
+    index('versions_status_idx').on(t.status),
+    index('versions_server_status_idx').on(t.server, t.status, t.version),
+    index('versions_status_server_idx').on(t.status, sql`lower(${t.server})`),
+  ],
 );
 
 export const approvals = sqliteTable(

@@ -69,6 +69,26 @@ describe('the publish path in plain SQL on SQLite', () => {
     expect(entry!.signers).toEqual(await query(o.db, (q) => q.select().from(allowlistSigners)));
   });
 
+  it('counts a namespace\'s pending versions from one range of versions_status_server_idx, neighbours excluded', async () => {
+    const o = fresh();
+    // Names that sort beside io.github.acme/…: '-' and '.' before '/', '0' right after it, a longer namespace.
+    const names = ['io.github.acme/a', 'io.github.ACME/b', 'io.github.acme-x/c', 'io.github.acme.sub/d', 'io.github.acme0/e', 'io.github.acmez/f', 'io.github.acm/g'];
+    for (const name of names) {
+      await insertServer(o.db, { name, namespace: name.split('/')[0]!, owner: 'acme', createdAt: at });
+      for (const [version, status] of [['1.0.0', 'pending'], ['1.1.0', 'approved']] as const)
+        await insertVersion(o.db, { server: name, version, digest: `sha256:${'a'.repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{}', bundle: '{}', signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status, risk: 'low', publishedAt: at });
+    }
+    expect(await countPending(o.db, 'io.github.acme')).toBe(2);
+    expect(await countPending(o.db, 'IO.GITHUB.ACME')).toBe(2);
+    expect(await countPending(o.db, 'io.github.acme-x')).toBe(1);
+    expect(await countPending(o.db, 'io.github.acme0')).toBe(1);
+    expect(await countPending(o.db, 'io.github.acm')).toBe(1);
+    expect(await countPending(o.db, 'io.github')).toBe(0);
+    // An index range, not a row per pending version (the plan is the same with no statistics, as a new database has).
+    const plan = o.sqlite.prepare("EXPLAIN QUERY PLAN SELECT count(*) AS n FROM versions WHERE status = 'pending' AND lower(server) >= ? AND lower(server) < ?").all('a/', 'a0') as Array<{ detail: string }>;
+    expect(plan.map((r) => r.detail)).toEqual(['SEARCH versions USING COVERING INDEX versions_status_server_idx (status=? AND <expr>>? AND <expr><?)']);
+  });
+
   it('chains audit events and appends log entries and nodes as before', async () => {
     const o = fresh();
     for (let i = 0; i < 3; i++) await o.db.transaction(async (tx) => void (await appendAudit(tx, { actor: 'alice', action: 'x', subject: `s${i}`, details: { i } })));

@@ -1,0 +1,1 @@
+CREATE INDEX `versions_status_server_idx` ON `versions` (`status`,lower("server"));
