@@ -172,6 +172,63 @@ describe('when the host sends lines a lenient server could read another way', ()
   });
 });
 
+describe('when a number literal would not read as what it says (an integer past 2^53, an underflow)', () => {
+  // 2^53 + 1, the first integer a double cannot hold: JSON.parse reads it as 2^53, so forwarding
+  // what was checked would hand the other side a number its peer never wrote (a 64-bit row id).
+  const BIG = '9007199254740993';
+  const ROUNDED = '9007199254740992';
+
+  it.each([
+    ['a tool argument past 2^53', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"delete row","row":${BIG}}}}`],
+    ['a negative one, spaced (not the hot path)', `{"jsonrpc":"2.0", "id":1, "method":"tools/call", "params":{"name":"echo","arguments":{"message":"delete row","row":-${BIG}}}}`],
+    ['a non-zero argument that underflows to 0', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"delete row","row":1e-400}}}'],
+  ])('refuses %s with -32700: the server never receives another number', async (_label, line) => {
+    const received = file('received');
+    const calls = file('calls');
+    const h = lenient({ RECEIVED_LOG: received, CALL_LOG: calls });
+    await open(h);
+    h.send(line);
+    const refused = await h.waitFor((m) => m.id === null && m.error !== undefined);
+    expect(refused.error?.code).toBe(-32700);
+    expect(errorCode(refused)).toBe('MESSAGE_INVALID');
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(lines(calls)).toEqual([]);
+    expect(lines(received).some((l) => l.includes('delete row'))).toBe(false);
+  });
+
+  it('refuses host ids past the safe integers, so two requests never share one answer', async () => {
+    const calls = file('calls');
+    const h = hostile({}, { CALL_LOG: calls });
+    await open(h);
+    // Two ids a double cannot tell apart: 2^53 (exact, but not a safe integer) and 2^53 + 1.
+    h.send(`{"jsonrpc":"2.0","id":${ROUNDED},"method":"ping"}`);
+    h.send(`{"jsonrpc":"2.0","id":${BIG},"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}`);
+    h.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    await h.waitFor(answerTo(2));
+    h.close();
+    expect(await h.exit).toBe(0);
+    const refused = h.received.filter((m) => m.id === null);
+    expect(refused.map((m) => [m.error?.code, errorCode(m)])).toEqual([
+      [-32600, 'MESSAGE_INVALID'],
+      [-32700, 'MESSAGE_INVALID'],
+    ]);
+    expect(h.lines.some((l) => l.includes(ROUNDED) || l.includes('"content"'))).toBe(false);
+    expect(lines(calls)).toEqual([]);
+  });
+
+  it('refuses the session when the server answers with an integer past 2^53', async () => {
+    const h = hostile({ on: { 'tools/call': [`{"jsonrpc":"2.0","id":$ID,"result":{"content":[{"type":"text","text":"created"}],"structuredContent":{"row":${BIG}}}}`] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' } } });
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('MESSAGE_INVALID');
+    h.close();
+    expect(await h.exit).toBe(1);
+    expect(h.lines.some((l) => l.includes(ROUNDED) || l.includes(BIG) || l.includes('created'))).toBe(false);
+    expect(refusals(h)).toEqual([expect.objectContaining({ code: 'MESSAGE_INVALID' })]);
+  });
+});
+
 describe('when either side sends a JSON-RPC batch', () => {
   it('refuses a host batch with -32600 and forwards none of it', async () => {
     const received = file('received');
@@ -263,10 +320,11 @@ describe('what is forwarded, in whatever form a peer wrote it', () => {
   // The firewall forwards a line as it came only when its text is exactly JSON.stringify of what
   // was checked (the wire fast path); any other form is serialised again. Either way every line a
   // peer reads is JSON.stringify of the checked message, and a server's answer carries no member
-  // beyond jsonrpc, id and result or error.
+  // beyond jsonrpc, id and result or error. (Digits past double precision are written as a float:
+  // an integer literal a double does not hold is refused, see above.)
   const canonical = (line: string): boolean => line === JSON.stringify(JSON.parse(line));
   const forms = [
-    '{"jsonrpc":"2.0","id":$ID,"result":{"content":[{"type":"text","text":"plain \\/ \\u0041 \\u001F"}],"n":1.0,"m":1e2,"big":12345678901234567890}}',
+    '{"jsonrpc":"2.0","id":$ID,"result":{"content":[{"type":"text","text":"plain \\/ \\u0041 \\u001F"}],"n":1.0,"m":1e2,"big":1.2345678901234567890e19}}',
     '{ "result" : { "content" : [ ] } , "jsonrpc" : "2.0" , "id" : $ID }',
     '{"jsonrpc":"2.0","id":$ID,"result":{"content":[]},"extra":"POISON"}',
     '{"result":{"content":[],"x":"\\u001f"},"id":$ID,"jsonrpc":"2.0"}',

@@ -1,4 +1,4 @@
-import { MAX_DEPTH, type JsonRpcId, type Wire } from './message.js';
+import { exactInteger, MAX_DEPTH, type JsonRpcId, type Wire } from './message.js';
 
 /**
  * The two messages an open session is made of, read without `JSON.parse`: a host request, and a
@@ -196,6 +196,9 @@ export function readHot(text: string): Hot | undefined {
       if (!(digits === end - i - (c === 0x2d ? 1 : 0) && digits > 0 && digits <= 15 && (first !== 0x30 || (digits === 1 && c !== 0x2d)))) {
         const token = text.slice(i, end);
         if (String(Number(token)) !== token) return undefined;
+        // An integer literal past 15 digits may be shortest and still not what it says (a double
+        // holds 1152921504606846976 and prints it 1152921504606847000): parseStrict refuses it.
+        if (digits > 15 && digits === end - i - (c === 0x2d ? 1 : 0) && !exactInteger(token)) return undefined;
       }
       i = end;
     } else {
@@ -260,6 +263,8 @@ export function readHot(text: string): Hot | undefined {
     if (resultAt >= 0 || text.charCodeAt(methodStart) !== QUOTE || escaped(text, methodStart, methodEnd)) return undefined;
     if (paramsAt >= 0 && text.charCodeAt(paramsAt) !== LBRACE) return undefined;
     const id = quotedId ? text.slice(idStart + 1, idEnd - 1) : Number(text.slice(idStart, idEnd));
+    // A number id is a safe integer, as classify takes it (1.5 or 1e+21: the full path refuses).
+    if (typeof id === 'number' && !Number.isSafeInteger(id)) return undefined;
     const name = nameStart >= 0 && text.charCodeAt(nameStart) === QUOTE && !escaped(text, nameStart, nameEnd) ? text.slice(nameStart + 1, nameEnd - 1) : undefined;
     return { kind: 'request', id, method: text.slice(methodStart + 1, methodEnd - 1), name, wire };
   }

@@ -5,7 +5,8 @@ import { MAX_DEPTH, parseStrict } from './message.js';
 /**
  * An independent oracle for the strict reading, written the slow and obvious way: a recursive-descent
  * JSON parser (RFC 8259) over the decoded text that refuses duplicate keys as it meets them, checks
- * every string and key for lone surrogates and every number for overflow, and bounds the depth.
+ * every string and key for lone surrogates and every number for overflow (and an integer literal for a value a double does not hold, a non-zero
+ * literal for underflow to zero), and bounds the depth.
  * parseStrict must agree with it on every input; it takes shortcuts (JSON.parse, one walk, a key
  * count, the surrogate check only where the text has a `\u` escape) that this one does not.
  */
@@ -89,7 +90,11 @@ function referenceStrict(bytes: Uint8Array): boolean {
     }
     const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
     if (!number) fail();
-    if (!Number.isFinite(Number(number![0]))) fail();
+    const literal = number![0];
+    if (!Number.isFinite(Number(literal))) fail();
+    // An integer literal reads as exactly its value, and a non-zero literal never as zero.
+    if (number![2] === undefined && number![3] === undefined && BigInt(literal) !== BigInt(Number(literal))) fail();
+    if (/[1-9]/.test(literal.split(/[eE]/)[0]!) && Number(literal) === 0) fail();
     i += number![0].length;
   };
   try {
@@ -132,7 +137,7 @@ describe('parseStrict agrees with the reference strict reading', () => {
   });
 
   it('on arbitrary short texts over a JSON-ish alphabet', () => {
-    const token = fc.constantFrom('{', '}', '[', ']', ',', ':', '"a"', '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '1', '1e400', '-0', '1.5', 'null', 'true', ' ', '"\\u0061"', '"\\\\u0061"', '1.0', '1E+21', '"\\/"', '"\\u001f"', '"\\u001F"', '"1"', '"id"');
+    const token = fc.constantFrom('{', '}', '[', ']', ',', ':', '"a"', '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '1', '1e400', '-0', '1.5', 'null', 'true', ' ', '"\\u0061"', '"\\\\u0061"', '1.0', '1E+21', '"\\/"', '"\\u001f"', '"\\u001F"', '"1"', '"id"', '9007199254740993', '9007199254740994', '1e-400', '0e-400', '-12345678901234567890');
     fc.assert(
       fc.property(fc.array(token, { maxLength: 12 }), (tokens) => {
         const text = tokens.join('');

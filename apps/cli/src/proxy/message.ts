@@ -69,13 +69,19 @@ export function parseText(text: string): { ok: true; value: unknown; wire: Wire 
   }
   // The fatal decoder refused raw surrogates (UTF-8 cannot hold them), so a lone surrogate can only
   // come from a `\u` escape: without one in the text, no string needs the check.
-  const scan = { keys: 0, strings: text.includes('\\u') };
+  const scan = { keys: 0, strings: text.includes('\\u'), big: false, zero: false };
   const problem = walk(value, 0, scan);
   if (problem) return { ok: false, reason: problem };
   // JSON.parse keeps the last of duplicate keys silently; the text holds more keys than the value then.
   // The wire scan counts keys as countKeys does, in the same pass that finds the text canonical.
   const wire = wireOf(text);
   if ((wire === undefined ? countKeys(text) : wire.keys) !== scan.keys) return { ok: false, reason: 'an object holds the same key twice' };
+  // A literal the parse changed can only have read as a value past the safe integers or as zero,
+  // and a canonical text writes zero only as `0`: only such lines have their literals read again.
+  if (scan.big || (scan.zero && wire === undefined)) {
+    const changed = changedLiteral(text);
+    if (changed) return { ok: false, reason: changed };
+  }
   return { ok: true, value, wire: wire === undefined ? undefined : { text, idStart: wire.idStart, idEnd: wire.idEnd, members: wire.members } };
 }
 
@@ -178,7 +184,7 @@ function wireOf(text: string): { keys: number; members: number; idStart: number;
 }
 
 /** One pass over a parsed value: counts its keys, and finds what the strict reading refuses. */
-function walk(value: unknown, depth: number, scan: { keys: number; strings: boolean }): string | undefined {
+function walk(value: unknown, depth: number, scan: { keys: number; strings: boolean; big: boolean; zero: boolean }): string | undefined {
   if (typeof value === 'object') {
     if (value === null) return undefined;
     if (depth >= MAX_DEPTH) return `the message is nested deeper than ${MAX_DEPTH}`;
@@ -199,10 +205,68 @@ function walk(value: unknown, depth: number, scan: { keys: number; strings: bool
     }
     return undefined;
   }
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'a number is not finite';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'a number is not finite';
+    if (value === 0) scan.zero = true;
+    else if (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER) scan.big = true;
+    return undefined;
+  }
   if (typeof value === 'string' && scan.strings && !wellFormed(value)) return 'a string holds a lone surrogate';
   return undefined;
 }
+
+/**
+ * Why a number literal in a JSON text (already parsed) does not read as what it says, or undefined:
+ * an integer literal (no fraction, no exponent: every parser that has integers reads it as one, e.g.
+ * Python's `json.loads`, Go's int64, a 64-bit row id) whose value a double does not hold exactly
+ * (9007199254740993 reads as ...992, so it would reach the other side as another number, and two
+ * ids past 2^53 could be one), or a literal with a non-zero digit that underflows to zero (`1e-400`),
+ * refused like `1e400`. A fraction or an exponent is a float's notation and reads as the nearest
+ * double in every parser, as the proxy reads it. Integer literals of at most 15 digits are exact
+ * and skipped unread.
+ */
+export function changedLiteral(text: string): string | undefined {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // Skip the string: its closing quote is the first one not escaped.
+      let end = i + 1;
+      for (;;) {
+        end = text.indexOf('"', end);
+        let backslashes = 0;
+        for (let j = end - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end++;
+      }
+      i = end + 1;
+      continue;
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    let integer = true;
+    let mantissa = c >= 0x31 && c <= 0x39;
+    let inMantissa = true;
+    for (let d = text.charCodeAt(end); (d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d; d = text.charCodeAt(++end)) {
+      if (d === 0x2e) integer = false;
+      else if (d === 0x65 || d === 0x45) integer = inMantissa = false;
+      else if (inMantissa && d >= 0x31 && d <= 0x39) mantissa = true;
+    }
+    const digits = end - i - (c === 0x2d ? 1 : 0);
+    if (integer ? digits > 15 && !exactInteger(text.slice(i, end)) : mantissa && Number(text.slice(i, end)) === 0) {
+      return integer ? 'an integer is past what a double holds exactly (2^53)' : 'a non-zero number underflows to zero';
+    }
+    i = end;
+  }
+  return undefined;
+}
+
+/** Whether an integer literal's value is exactly the double it parses to. */
+export const exactInteger = (token: string): boolean => BigInt(token) === BigInt(Number(token));
 
 /** Counts the keys written in a JSON text already known to parse: every string followed by `:`. */
 function countKeys(text: string): number {
@@ -227,7 +291,9 @@ function countKeys(text: string): number {
 }
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isId = (v: unknown): v is JsonRpcId => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+// A number id is a safe integer (as the MCP SDKs type it): any other number is not the same id on
+// both sides of a parse (1.5 or 2^53 + 1 read two ways).
+const isId = (v: unknown): v is JsonRpcId => typeof v === 'string' || Number.isSafeInteger(v);
 
 /** Classifies a parsed message as JSON-RPC 2.0 (MCP uses no batches since 2025-06-18). */
 export function classify(value: unknown, wire?: Wire): Classified {
@@ -236,7 +302,7 @@ export function classify(value: unknown, wire?: Wire): Classified {
   const id = isId(value.id) ? value.id : null;
   if (value.jsonrpc !== '2.0') return { kind: 'invalid', reason: 'the message is not JSON-RPC 2.0', id };
   // MCP: a request id is a string or a number, never null.
-  if ('id' in value && id === null) return { kind: 'invalid', reason: 'the id is neither a string nor a number', id: null };
+  if ('id' in value && id === null) return { kind: 'invalid', reason: 'the id is neither a string nor a safe integer', id: null };
   if ('method' in value) {
     if (typeof value.method !== 'string') return { kind: 'invalid', reason: 'the method is not a string', id };
     if ('result' in value || 'error' in value) return { kind: 'invalid', reason: 'a request carries a result or an error', id };
