@@ -16,5 +16,12 @@ if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE
   }
 }
 
-const { main } = await import('../dist/main.js');
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// `sigil --version` without loading main.ts's libraries (dist/version.js); anything else: main.
+const { versionOnly } = await import('../dist/version.js');
+const answered = versionOnly(argv);
+if (answered !== undefined) process.exitCode = answered;
+else {
+  const { main } = await import('../dist/main.js');
+  process.exitCode = await main(argv);
+}

@@ -33,7 +33,7 @@ const BUNDLE_ENCODING = '@@BUNDLE_ENCODING@@';
 
 // apps/cli/src/command-groups.ts, compiled (scripts/pack.mjs puts it here): the rule by which
 // main.ts loads command groups, so the bundle started holds every group the command line loads.
-const { commandGroupsFor, commandOf } = (() => {
+const { asksVersion, commandGroupsFor, commandOf } = (() => {
   const module = { exports: {} };
   /* @@COMMAND_GROUPS@@ */
   return module.exports;
@@ -44,7 +44,8 @@ const argv = process.argv.slice(2);
 const SEPARATE_GROUPS = [/* @@SEPARATE_GROUPS@@ */];
 // A command of such a group starts that group's bundle (`resolve` reads 0.76 MB, not 3 MB);
 // any other command line (help, no command, an unknown one) the whole bundle, `all`.
-const groups = commandGroupsFor(argv);
+// `--version` loads no group at all (main answers it first), so the smallest bundle serves it.
+const groups = asksVersion(argv) ? SEPARATE_GROUPS.slice(0, 1) : commandGroupsFor(argv);
 const bundleName = groups.length === 1 && SEPARATE_GROUPS.includes(groups[0]) ? groups[0] : 'all';
 const file = join(__dirname, '..', 'dist', bundleName === 'all' ? 'sigil.bundle.js' : `sigil.${bundleName}.bundle.js`);
 const fd = openSync(file, 'r');

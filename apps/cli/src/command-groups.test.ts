@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMMAND_GROUPS, commandGroupsFor, commandOf } from './command-groups.js';
+import { asksVersion, COMMAND_GROUPS, commandGroupsFor, commandOf } from './command-groups.js';
 
 describe('when a command line names a command', () => {
   it('needs that command\'s group only, after global options and their values', () => {
@@ -17,5 +17,12 @@ describe('when a command line asks for help or names no known command', () => {
     for (const argv of [[], ['--help'], ['resolve', '--help'], ['lock', '-h'], ['resolv'], ['constructor'], ['__proto__'], ['--', 'resolve'], ['--token', 'resolve']]) {
       expect(commandGroupsFor(argv)).toEqual([...COMMAND_GROUPS]);
     }
+  });
+});
+
+describe('when a command line asks for the version', () => {
+  it('is --version or -V before the first argument that is not an option', () => {
+    for (const argv of [['--version'], ['-V'], ['--json', '--version'], ['--field', '--version', 'x']]) expect(asksVersion(argv)).toBe(true);
+    for (const argv of [[], ['manifest', 'init', '--version', '1.0.0'], ['resolve', '-V'], ['--help']]) expect(asksVersion(argv)).toBe(false);
   });
 });

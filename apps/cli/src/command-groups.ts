@@ -49,6 +49,19 @@ export function commandOf(argv: readonly string[]): string | undefined {
 }
 
 /**
+ * True when `argv` asks for sigil's version: `--version` or `-V` before its first argument that
+ * is not an option (so `manifest init --version 1.0.0` is not). main.ts answers it before it loads
+ * any command group.
+ *
+ * @example
+ * asksVersion(['--json', '--version']); // true
+ */
+export function asksVersion(argv: readonly string[]): boolean {
+  const first = argv.findIndex((a) => !a.startsWith('-'));
+  return argv.slice(0, first < 0 ? argv.length : first).some((a) => a === '--version' || a === '-V');
+}
+
+/**
  * The groups `argv` needs: the one group of the command it names, or every group for help, no
  * command or an unknown one (commander then lists or suggests commands of all groups).
  *

@@ -1,15 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { ManifestError } from '@sigil/manifest';
 import { ResolveError } from '@sigil/resolver';
 import { SigningError } from '@sigil/signing/verify';
-import { commandGroupsFor, type CommandGroup } from './command-groups.js';
+import { asksVersion, commandGroupsFor, type CommandGroup } from './command-groups.js';
 import type { Context } from './context.js';
 import { decorateHelp } from './help.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { createOutput, formatFindings, safeText, type Output } from './output.js';
 import { readTokenFile, TOKEN_FLAG_WARNING } from './token-source.js';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 /** Where `main` reads and writes: the process's own streams and environment unless a test gives its own. */
 export interface MainIo {
@@ -19,15 +21,6 @@ export interface MainIo {
   /** Reads all of stdin, for `--token-file -` (process stdin unless a test gives its own). */
   stdin?: () => string;
 }
-
-/** The CLI's version, from the package.json beside dist/ (in the checkout and in the packed tarball). */
-export const VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 const EXAMPLES = `
 Examples:
@@ -108,8 +101,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   // `--version` before any command: commander's own version option would also take
   // `manifest init --version 1.0.0`, so it is handled here,
   // before any command group is loaded (it needs none).
-  const first = argv.findIndex((a) => !a.startsWith('-'));
-  if (argv.slice(0, first < 0 ? argv.length : first).some((a) => a === '--version' || a === '-V')) {
+  if (asksVersion(argv)) {
     out.result({ version: VERSION }, VERSION);
     return EXIT.ok;
   }
