@@ -116,7 +116,15 @@ await monitor?.connect();
 const backends = async () => (monitor ? (await monitor.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [pgdb.name])).rows.map((r) => r.pid) : []);
 // A process gone (its /proc entry with it) is left out.
 const cpuOfAll = (pids) => new Map(pids.flatMap((p) => { try { return [[p, cpuOf(p)]]; } catch { return []; } }));
+// Statements the registry's database ran (pg_stat_database's transactions: a batch of GET
+// versions, or any read on a pipelined connection, is one), after the backends have reported
+// them (within a second): how many requests one statement answered says which batches a run had.
+const statements = async () => {
+  await new Promise((r) => setTimeout(r, 1200));
+  return Number((await monitor.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [pgdb.name])).rows[0].n);
+};
 async function wrk(url, post, pid) {
+  const xacts = monitor ? await statements() : 0;
   const before = cpuOfAll(await backends());
   const cpu = cpuOf(pid);
   const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Authorization: Bearer ${reader}`, ...(post ? ['-s', { single: singleLua, distinct: distinctLua }[post] ?? lua] : []), url], { encoding: 'utf8' });
@@ -130,7 +138,7 @@ async function wrk(url, post, pid) {
   // A backend that ended during the run is left out; one that began counts from zero.
   let db = 0;
   for (const [p, after] of cpuOfAll([...before.keys(), ...(await backends())])) db += after - (before.get(p) ?? 0);
-  return { rps, p99, cpuUs, dbUs: (db / requests) * 1e6 };
+  return { rps, p99, cpuUs, dbUs: (db / requests) * 1e6, perStatement: monitor ? requests / ((await statements()) - xacts) : NaN };
 }
 
 // Warm both servers up first (JIT, caches), so the first endpoint measured is not the cold one.
@@ -269,10 +277,10 @@ function printReads() {
   // Goals (issue 12): GET version and GET server at least 0.6x bare's req/s with p99 at most 2x;
   // POST /v1/status at least 0.3x; 200 publishes/s with 8 concurrent clients.
   const goal = { 'GET version': 0.6, 'GET 200 versions': 0.6, 'GET server': 0.6, 'GET v0.1 latest': 0.6, 'POST /v1/status': 0.3, 'POST status 1 sig': '-' };
-  console.log(`endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil${pgdb ? ' | PostgreSQL CPU µs/req' : ''}`);
+  console.log(`endpoint          | sigil req/s | p99 ms | bare node:http req/s | p99 ms | req/s ratio (goal) | p99 ratio (goal) | CPU µs/req sigil, bare, bare/sigil${pgdb ? ' | PostgreSQL CPU µs/req | requests per statement' : ''}`);
   for (const r of rows) {
     console.log(
-      `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}${pgdb ? ` | ${r.sigil.dbUs.toFixed(0)}` : ''}`,
+      `${r.label.padEnd(17)} | ${r.sigil.rps.toFixed(0).padStart(11)} | ${r.sigil.p99.toFixed(2).padStart(6)} | ${r.floor.rps.toFixed(0).padStart(20)} | ${r.floor.p99.toFixed(2).padStart(6)} | ${(r.sigil.rps / r.floor.rps).toFixed(2).padStart(11)} (${goal[r.label]}) | ${(r.sigil.p99 / r.floor.p99).toFixed(1).padStart(9)} (${r.label.startsWith('GET') ? 2 : '-'})    | ${r.sigil.cpuUs.toFixed(0)}, ${r.floor.cpuUs.toFixed(0)}, ${(r.floor.cpuUs / r.sigil.cpuUs).toFixed(2)}${pgdb ? ` | ${r.sigil.dbUs.toFixed(0).padEnd(21)} | ${r.sigil.perStatement.toFixed(1)}` : ''}`,
     );
   }
 }
