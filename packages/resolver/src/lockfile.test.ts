@@ -41,12 +41,16 @@ describe('the lockfile', () => {
     ['a range for a version', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': { ...lock.servers['io.github.acme/a'], version: '^2.1.0' } } })],
     ['a bad digest', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': { ...lock.servers['io.github.acme/a'], digest: 'sha256:xyz' } } })],
     ['an invalid name', JSON.stringify({ lockfileVersion: 1, servers: { 'Acme/a': lock.servers['io.github.acme/a'] } })],
+    // A reviewer reading the file sees the first pin; JSON.parse keeps the last (an older version, say).
+    ['one server pinned twice', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': lock.servers['io.github.acme/a'], SECOND: { ...lock.servers['io.github.acme/a'], version: '1.0.0' } } }).replace('"SECOND"', '"io.github.acme/a"')],
+    ['a key twice in one entry', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': { FIRST: '1.0.0', ...lock.servers['io.github.acme/a'] } } }).replace('"FIRST"', '"version"')],
   ])('refuses %s with LOCKFILE_INVALID', async (label, text) => {
     const path = join(dir, `${label.replaceAll(' ', '-')}.json`);
     writeFileSync(path, text);
     const error = await readLockfile(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResolveError);
     expect((error as ResolveError).code).toBe('LOCKFILE_INVALID');
+    if (label.includes('twice')) expect((error as Error).message).toMatch(/"(io\.github\.acme\/a|version)" appears twice/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, rename, writeFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Digest, ServerName, serverNameProblem, Version } from '@sigil/manifest';
+import { Digest, scanJson, ServerName, serverNameProblem, Version } from '@sigil/manifest';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { boundedText, hasOnlyKeys, isDigest, isDigestList, isRecordObject, isVersion } from './plain.js';
@@ -92,6 +92,8 @@ export async function readLockfile(path: string, options: { allowMissing?: boole
   } catch (e) {
     throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is not valid JSON`, undefined, e);
   }
+  const twice = jsonTextProblem(text);
+  if (twice) throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} ${twice}`);
   if (plainLockfile(value)) return value;
   // Once per start: zod's compiled fast path would cost more than it saves (see policy.ts).
   const parsed = Lockfile.safeParse(value, { jitless: true });
@@ -166,6 +168,20 @@ export async function readBoundedText(path: string, limit: number, check?: StatC
   } finally {
     await handle.close();
   }
+}
+
+/** Deepest nesting accepted in a trust file the host reads (the policy, the lockfile). */
+const MAX_TRUST_FILE_DEPTH = 64;
+
+/**
+ * Why a trust file's JSON text (already parsed) may read two ways, or undefined: a key given twice
+ * in one object (JSON.parse keeps the last, a reviewer reading the file sees the first, so a pin or
+ * a threshold could hide under another), or nesting past the bound. The same scan manifests get
+ * (`scanJson`, `JSON_DUPLICATE_KEY`). Phrased to follow the file's name.
+ */
+export function jsonTextProblem(text: string): string | undefined {
+  const finding = scanJson(text, MAX_TRUST_FILE_DEPTH)[0];
+  return finding && `is refused at ${finding.path === '' ? '/' : finding.path}: ${finding.message}`;
 }
 
 /**

@@ -78,3 +78,15 @@ describe('when a namespace pattern is listed twice', () => {
     expect(await code(loadPublisherPolicy(write(twice)))).toBe('POLICY_INVALID');
   });
 });
+
+describe('when a policy holds the same key twice (a reviewer reads the first, JSON.parse keeps the last)', () => {
+  it('refuses it (POLICY_INVALID) naming the key, as a manifest is refused (JSON_DUPLICATE_KEY)', async () => {
+    // A reviewed change that shows "threshold": 2 first; the policy's own "threshold": 1 lower down wins.
+    const file = join(dir, `policy-${n++}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, reviewers: { FIRST: 2, ...base.reviewers, threshold: 1 } }, null, 2).replace('"FIRST"', '"threshold"'));
+    const error = await loadPolicy(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'POLICY_INVALID' });
+    expect((error as Error).message).toContain('/reviewers/threshold');
+    expect(await code(loadPublisherPolicy(file))).toBe('POLICY_INVALID');
+  });
+});

@@ -3,7 +3,7 @@ import { mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
 import { AllowedIdentity, SignerPolicy, TrustedRootJson, publicKeyFingerprint } from '@sigil/signing/verify';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
-import { readBoundedTextSync } from './lockfile.js';
+import { jsonTextProblem, readBoundedTextSync } from './lockfile.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
 // Parsed once per start: zod's compiled fast path (built with new Function on a schema's first
@@ -209,6 +209,8 @@ async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Pr
   } catch (e) {
     throw invalid(`the policy ${path} is not valid JSON`, e);
   }
+  const twice = jsonTextProblem(text);
+  if (twice) throw invalid(`the policy ${path} ${twice}`);
   const parsed = schema.safeParse(json, ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
