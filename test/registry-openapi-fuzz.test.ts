@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { openStore, type Store } from '@sigil/db';
 import { manifestDigest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, signApprovalStatement, signManifestStatement } from '@sigil/signing/sign';
-import { createTestStore, startRegistry, weatherManifest, type RegistryProcess, type TestStore } from '@sigil/testing';
+import { createTestStore, startRegistry, weatherManifest, type RegistryProcess, type TestDialect, type TestStore } from '@sigil/testing';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The registry's whole REST surface against hostile input, driven by its own /openapi.json: the
-// real registry process on a real SQLite file, spoken to over raw TCP on 127.0.0.1 (so a request
+// real registry process on a real SQLite file and again on a real PostgreSQL database of its own, spoken to over raw TCP on 127.0.0.1 (so a request
 // can carry what no HTTP client would send: raw bytes in the target, a header twice, a body with
 // a lying type). For every operation, generated requests (schema-valid and schema-violating) and
 // every role's token; each answer is held to the contract of docs/api.md: never a 5xx; a refusal
@@ -21,12 +21,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // validates against the documented schema; a refused request changes no row. Seeded and bounded:
 // the seed is printed with any counterexample (SIGIL_FUZZ_SEED=<n> runs another, SIGIL_FUZZ_RUNS=<n>
 // more per operation, SIGIL_FUZZ_OP='put /v1/allowlist' only the operations whose method and path hold it).
+// PostgreSQL runs the same properties with fewer runs per operation (SIGIL_FUZZ_PG_RUNS, 10 unless
+// set), to keep the file's time small in CI: the dialect changes the queries, not the routes.
 const SEED = Number(process.env.SIGIL_FUZZ_SEED ?? 20261130);
 const RUNS = Number(process.env.SIGIL_FUZZ_RUNS ?? 40);
+const PG_RUNS = Number(process.env.SIGIL_FUZZ_PG_RUNS ?? 10);
 const BODY_LIMIT = 64 * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-fuzz-'));
 let store: TestStore;
+let limitedStore: TestStore;
 let registry: RegistryProcess;
 let limited: RegistryProcess;
 let db: Store;
@@ -76,7 +80,11 @@ function send(req: Request, to = port): Promise<Answer> {
     // Chunked: one chunk, then the last (an empty body is the last chunk alone).
     const chunk = req.body?.length ? [Buffer.from(`${req.body.length.toString(16)}\r\n`), req.body, Buffer.from('\r\n')] : [];
     const body = req.body === undefined ? [] : req.chunked ? [...chunk, Buffer.from('0\r\n\r\n')] : [req.body];
-    socket.end(Buffer.concat([head, ...body]));
+    // Written, not ended: a client that half-closes its side is answered only if the answer is
+    // ready before Node reads the FIN (Node's HTTP server aborts a request whose client ended,
+    // httpAllowHalfOpen false), which an answer waiting on PostgreSQL is not. `connection: close`
+    // has the server close once it has answered.
+    socket.write(Buffer.concat([head, ...body]));
   });
 }
 
@@ -411,10 +419,15 @@ function validator(schema: Schema): ValidateFunction {
 let countAll: string | undefined;
 async function counts(): Promise<Record<string, number>> {
   if (!countAll) {
-    const tables = await db.raw.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'log\\_%' ESCAPE '\\' ORDER BY name");
+    const tables = await db.raw.all<{ name: string }>(
+      db.raw.dialect === 'sqlite'
+        ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'log\\_%' ESCAPE '\\' ORDER BY name"
+        : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'log\\_%' ESCAPE '\\' ORDER BY table_name",
+    );
     countAll = `SELECT ${tables.map(({ name }) => `(SELECT count(*) FROM "${name}") AS "${name}"`).join(', ')}`;
   }
-  return (await db.raw.get<Record<string, number>>(countAll))!;
+  // PostgreSQL's count(*) is a bigint, which its driver hands over as a string.
+  return Object.fromEntries(Object.entries((await db.raw.get<Record<string, number | string>>(countAll))!).map(([k, v]) => [k, Number(v)]));
 }
 
 function describeRequest(req: Request): string {
@@ -489,12 +502,15 @@ async function ok(method: string, path: string, token: string | undefined, paylo
   return a.status === 204 ? undefined : json(a);
 }
 
-beforeAll(async () => {
-  store = await createTestStore(join(dir, 'registry'), 'sqlite');
+/** A registry on `dialect` with a version in each state, a registered reviewer and a token for every role; and a rate-limited one. */
+async function setup(dialect: TestDialect): Promise<void> {
+  countAll = undefined;
+  for (const k of Object.keys(tokens)) delete tokens[k];
+  [store, limitedStore] = await Promise.all([createTestStore(join(dir, dialect, 'registry'), dialect), createTestStore(join(dir, dialect, 'limited'), dialect)]);
   const fast = { SIGIL_RATE_LIMIT_TOKEN: '100000000', SIGIL_RATE_LIMIT_ADDRESS: '100000000', SIGIL_BODY_LIMIT: String(BODY_LIMIT) };
   [registry, limited] = await Promise.all([
-    startRegistry({ dataDir: join(dir, 'registry'), env: { ...store.env, ...fast } }),
-    startRegistry({ dataDir: join(dir, 'limited'), env: { SIGIL_RATE_LIMIT_TOKEN: '5', SIGIL_RATE_LIMIT_ADDRESS: '8' } }),
+    startRegistry({ dataDir: join(dir, dialect, 'registry'), env: { ...store.env, ...fast } }),
+    startRegistry({ dataDir: join(dir, dialect, 'limited'), env: { ...limitedStore.env, SIGIL_RATE_LIMIT_TOKEN: '5', SIGIL_RATE_LIMIT_ADDRESS: '8' } }),
   ]);
   port = Number(new URL(registry.url).port);
   db = await openStore(store);
@@ -532,129 +548,138 @@ beforeAll(async () => {
   // The log signs its checkpoint on its own schedule: wait until it covers the entries.
   for (let i = 0; i < 50 && (await api('GET', '/v1/log/proof?leaf=0', tokens.reader)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   before = await counts();
-}, 120_000);
+}
 
-afterAll(async () => {
+async function teardown(): Promise<void> {
   await Promise.all([registry?.stop(), limited?.stop()]);
   await db?.close();
-  await store?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  await Promise.all([store?.drop(), limitedStore?.drop()]);
+}
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const operations = (): Op[] => Object.entries(doc.paths).flatMap(([template, ops]) => Object.entries(ops).map(([method, op]) => ({ method, template, op })));
 
-describe('when every operation of /openapi.json gets generated hostile requests', () => {
-  it('answers each within the documented contract, and a refusal changes nothing', async () => {
-    expect(operations().length).toBeGreaterThan(30);
-    // Every operation runs its own seeded property; the failures of all of them are reported together.
-    const failures: string[] = [];
-    for (const o of operations().filter((x) => !process.env.SIGIL_FUZZ_OP || `${x.method} ${x.template}`.includes(process.env.SIGIL_FUZZ_OP))) {
-      const result = await fc.check(
-        fc.asyncProperty(request(o), async (req) => {
-          await check(o, req);
-        }),
-        { seed: SEED, numRuns: RUNS, endOnFailure: true },
-      );
-      if (result.failed) failures.push(`${o.method.toUpperCase()} ${o.template} (seed ${SEED}, path ${result.counterexamplePath}): ${String((result.errorInstance as Error | undefined)?.message ?? result.errorInstance).split('\n')[0]}`);
-      before = await counts();
-    }
-    expect(failures).toEqual([]);
-    // The audit chain still verifies from its first event.
-    const verify = json(await api('GET', '/v1/audit/verify', tokens.admin)) as { ok: boolean };
-    expect(verify.ok).toBe(true);
-  }, 300_000);
-});
+/** Every case below, against a registry on `dialect`, `runs` generated requests per operation. */
+function suite(dialect: TestDialect, runs: number): void {
+  beforeAll(() => setup(dialect), 120_000);
+  afterAll(teardown);
 
-describe('when a request passes a documented limit', () => {
-  const bodies = () => operations().filter((o) => o.op.requestBody?.content['application/json']);
-  // Operations that take JSON and nothing else read it through the one JSON gate (kit.ts jsonBody).
-  const jsonOnly = () => bodies().filter((o) => Object.keys(o.op.requestBody!.content).length === 1);
-
-  it('a body over SIGIL_BODY_LIMIT is 413 PAYLOAD_TOO_LARGE, with a length or chunked', async () => {
-    for (const o of bodies())
-      for (const chunked of [false, true]) {
-        const target = o.template.replace(/\{(\w+)\}/g, (_m, n: string) => ({ namespace: 'io.github.acme', name: 'weather', version: '1.1.0', pattern: 'io.github.acme' })[n] ?? 'x');
-        const big = Buffer.from(JSON.stringify({ pad: 'x'.repeat(BODY_LIMIT) }));
-        const a = await check(o, { method: o.method.toUpperCase(), target, headers: [['authorization', `Bearer ${tokens.admin}`], ['content-type', 'application/json']], body: big, chunked });
-        expect(checkProblem(a, `${o.method} ${o.template}`).code).toBe('PAYLOAD_TOO_LARGE');
+  describe('when every operation of /openapi.json gets generated hostile requests', () => {
+    it('answers each within the documented contract, and a refusal changes nothing', async () => {
+      expect(operations().length).toBeGreaterThan(30);
+      // Every operation runs its own seeded property; the failures of all of them are reported together.
+      const failures: string[] = [];
+      for (const o of operations().filter((x) => !process.env.SIGIL_FUZZ_OP || `${x.method} ${x.template}`.includes(process.env.SIGIL_FUZZ_OP))) {
+        const result = await fc.check(
+          fc.asyncProperty(request(o), async (req) => {
+            await check(o, req);
+          }),
+          { seed: SEED, numRuns: runs, endOnFailure: true },
+        );
+        if (result.failed) failures.push(`${o.method.toUpperCase()} ${o.template} (${dialect}, seed ${SEED}, runs ${runs}, path ${result.counterexamplePath}): ${String((result.errorInstance as Error | undefined)?.message ?? result.errorInstance).split('\n')[0]}`);
+        before = await counts();
       }
+      expect(failures).toEqual([]);
+      // The audit chain still verifies from its first event.
+      const verify = json(await api('GET', '/v1/audit/verify', tokens.admin)) as { ok: boolean };
+      expect(verify.ok).toBe(true);
+    }, 300_000);
   });
 
-  it('a body nested deeper than 64 is 413 PAYLOAD_TOO_LARGE; an array past maxItems or a string past maxLength is 422', async () => {
-    for (const o of jsonOnly()) {
-      const target = o.template.replace(/\{(\w+)\}/g, (_m, n: string) => ({ namespace: 'io.github.acme', name: 'weather', version: '1.1.0', pattern: 'io.github.acme' })[n] ?? 'x');
-      // Authentication and role come before the body is read: the first role the operation lets in.
-      let headers: Array<[string, string]> = [];
-      let deep: Answer | undefined;
-      for (const role of ['admin', 'security', 'publisher', 'reader']) {
-        headers = [['authorization', `Bearer ${tokens[role]}`], ['content-type', 'application/json']];
-        deep = await check(o, { method: o.method.toUpperCase(), target, headers, body: Buffer.from(`{"a":${'['.repeat(70)}${']'.repeat(70)}}`) });
-        if (deep.status !== 403) break;
-      }
-      expect(checkProblem(deep!, `${o.method} ${o.template}`).code).toBe('PAYLOAD_TOO_LARGE');
-      const schema = resolve(o.op.requestBody!.content['application/json']!.schema!);
-      for (const [key, property] of Object.entries((schema.properties as Record<string, Schema> | undefined) ?? {})) {
-        const p = resolve(property);
-        if (typeof p.maxItems !== 'number' && typeof p.maxLength !== 'number') continue;
-        const sample = fc.sample(valid(schema), { seed: SEED, numRuns: 1 })[0] as Record<string, unknown>;
-        const payload = Buffer.from(JSON.stringify({ ...sample, [key]: beyond(p) }));
-        const a = await check(o, { method: o.method.toUpperCase(), target, headers, body: payload });
-        // A bound larger than the body limit meets the body limit first.
-        expect(checkProblem(a, `${o.method} ${o.template} ${key}`).code).toBe(payload.length > BODY_LIMIT ? 'PAYLOAD_TOO_LARGE' : 'REQUEST_INVALID');
-      }
-    }
-  });
+  describe('when a request passes a documented limit', () => {
+    const bodies = () => operations().filter((o) => o.op.requestBody?.content['application/json']);
+    // Operations that take JSON and nothing else read it through the one JSON gate (kit.ts jsonBody).
+    const jsonOnly = () => bodies().filter((o) => Object.keys(o.op.requestBody!.content).length === 1);
 
-  it('the timestamp route (JSON or DER, not the shared JSON gate) holds the same JSON limits and its own size, with documented codes', async () => {
-    const o = operations().find((x) => x.template === '/api/v1/timestamp')!;
-    const post = (body: string | Buffer, type?: string) => check(o, { method: 'POST', target: '/api/v1/timestamp', headers: type === undefined ? [] : [['content-type', type]], body: Buffer.from(body) });
-    const hash = Buffer.alloc(32, 7).toString('base64');
-    const code = (a: Answer, what: string) => checkProblem(a, what).code;
-    // Answered: a well-formed request, as JSON (with or without a type) and as DER.
-    expect((await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }), 'application/json')).status).toBe(200);
-    expect((await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }))).status).toBe(200);
-    // TimeStampReq { version 1, messageImprint { sha256 AlgorithmIdentifier, 32-byte OCTET STRING } }
-    const der = Buffer.concat([Buffer.from('30360201013031300d060960864801650304020105000420', 'hex'), Buffer.alloc(32, 7)]);
-    expect((await post(der, 'application/timestamp-query')).status).toBe(200);
-    // A key twice: JSON.parse keeps the last, another reader the first (as on every JSON route).
-    expect(code(await post(`{"artifactHash":"${hash}","hashAlgorithm":"sha512","hashAlgorithm":"sha256"}`, 'application/json'), 'duplicate key')).toBe('REQUEST_INVALID');
-    expect(code(await post(`{"artifactHash":"${hash}","hashAlgorithm":"sha256","nonce":1,"nonce":2}`), 'duplicate key, no type')).toBe('REQUEST_INVALID');
-    // Nested deeper than 64, inside the route's own 4096-byte bound: 413 as on every JSON route.
-    expect(code(await post(`{"artifactHash":${'['.repeat(70)}${']'.repeat(70)}}`, 'application/json'), 'deep')).toBe('PAYLOAD_TOO_LARGE');
-    // Over the route's 4096 bytes (less than SIGIL_BODY_LIMIT): 413, JSON or DER.
-    expect(code(await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256', pad: 'x'.repeat(4100) }), 'application/json'), 'large JSON')).toBe('PAYLOAD_TOO_LARGE');
-    expect(code(await post(Buffer.alloc(4097, 0x30), 'application/timestamp-query'), 'large DER')).toBe('PAYLOAD_TOO_LARGE');
-    // Broken syntax is 400; a type that is neither JSON nor a TimeStampReq is 415, as documented.
-    expect(code(await post('{"artifactHash":', 'application/json'), 'syntax')).toBe('BAD_REQUEST');
-    expect(code(await post(der, 'text/plain'), 'text/plain')).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(code(await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }), 'application/json ; charset=utf-8'), 'loose JSON type')).toBe('UNSUPPORTED_MEDIA_TYPE');
-  });
-
-  it('a path parameter past its maxLength is 422 REQUEST_INVALID, a status each such operation documents', async () => {
-    let checked = 0;
-    for (const o of operations())
-      for (const p of (o.op.parameters ?? []).filter((x) => x.in === 'path' && typeof resolve(x.schema).maxLength === 'number')) {
-        const target = o.template.replace(`{${p.name}}`, 'a'.repeat((resolve(p.schema).maxLength as number) + 1)).replace(/\{(\w+)\}/g, 'x');
-        let a: Answer | undefined;
-        for (const role of ['admin', 'security', 'publisher', 'reader']) {
-          a = await check(o, { method: o.method.toUpperCase(), target, headers: [['authorization', `Bearer ${tokens[role]}`], ['content-type', 'application/json']], body: o.method === 'get' ? undefined : Buffer.from('{}') });
-          if (a.status !== 403) break;
+    it('a body over SIGIL_BODY_LIMIT is 413 PAYLOAD_TOO_LARGE, with a length or chunked', async () => {
+      for (const o of bodies())
+        for (const chunked of [false, true]) {
+          const target = o.template.replace(/\{(\w+)\}/g, (_m, n: string) => ({ namespace: 'io.github.acme', name: 'weather', version: '1.1.0', pattern: 'io.github.acme' })[n] ?? 'x');
+          const big = Buffer.from(JSON.stringify({ pad: 'x'.repeat(BODY_LIMIT) }));
+          const a = await check(o, { method: o.method.toUpperCase(), target, headers: [['authorization', `Bearer ${tokens.admin}`], ['content-type', 'application/json']], body: big, chunked });
+          expect(checkProblem(a, `${o.method} ${o.template}`).code).toBe('PAYLOAD_TOO_LARGE');
         }
-        expect(checkProblem(a!, `${o.method} ${o.template} ${p.name}`).code).toBe('REQUEST_INVALID');
-        checked++;
-      }
-    expect(checked).toBeGreaterThan(0);
-  });
+    });
 
-  it('past the rate limit every operation answers 429 RATE_LIMITED with Retry-After', async () => {
-    const limitedPort = Number(new URL(limited.url).port);
-    for (const o of operations()) {
-      const target = o.template.replace(/\{(\w+)\}/g, 'x');
-      let last: Answer | undefined;
-      for (let i = 0; i < 10 && last?.status !== 429; i++) last = await send({ method: o.method.toUpperCase(), target, headers: [] }, limitedPort);
-      expect(last!.status, `${o.method} ${o.template}`).toBe(429);
-      expect(checkProblem(last!, `${o.method} ${o.template}`).code).toBe('RATE_LIMITED');
-      expect(Number(header(last!, 'retry-after'))).toBeGreaterThan(0);
-    }
+    it('a body nested deeper than 64 is 413 PAYLOAD_TOO_LARGE; an array past maxItems or a string past maxLength is 422', async () => {
+      for (const o of jsonOnly()) {
+        const target = o.template.replace(/\{(\w+)\}/g, (_m, n: string) => ({ namespace: 'io.github.acme', name: 'weather', version: '1.1.0', pattern: 'io.github.acme' })[n] ?? 'x');
+        // Authentication and role come before the body is read: the first role the operation lets in.
+        let headers: Array<[string, string]> = [];
+        let deep: Answer | undefined;
+        for (const role of ['admin', 'security', 'publisher', 'reader']) {
+          headers = [['authorization', `Bearer ${tokens[role]}`], ['content-type', 'application/json']];
+          deep = await check(o, { method: o.method.toUpperCase(), target, headers, body: Buffer.from(`{"a":${'['.repeat(70)}${']'.repeat(70)}}`) });
+          if (deep.status !== 403) break;
+        }
+        expect(checkProblem(deep!, `${o.method} ${o.template}`).code).toBe('PAYLOAD_TOO_LARGE');
+        const schema = resolve(o.op.requestBody!.content['application/json']!.schema!);
+        for (const [key, property] of Object.entries((schema.properties as Record<string, Schema> | undefined) ?? {})) {
+          const p = resolve(property);
+          if (typeof p.maxItems !== 'number' && typeof p.maxLength !== 'number') continue;
+          const sample = fc.sample(valid(schema), { seed: SEED, numRuns: 1 })[0] as Record<string, unknown>;
+          const payload = Buffer.from(JSON.stringify({ ...sample, [key]: beyond(p) }));
+          const a = await check(o, { method: o.method.toUpperCase(), target, headers, body: payload });
+          // A bound larger than the body limit meets the body limit first.
+          expect(checkProblem(a, `${o.method} ${o.template} ${key}`).code).toBe(payload.length > BODY_LIMIT ? 'PAYLOAD_TOO_LARGE' : 'REQUEST_INVALID');
+        }
+      }
+    });
+
+    it('the timestamp route (JSON or DER, not the shared JSON gate) holds the same JSON limits and its own size, with documented codes', async () => {
+      const o = operations().find((x) => x.template === '/api/v1/timestamp')!;
+      const post = (body: string | Buffer, type?: string) => check(o, { method: 'POST', target: '/api/v1/timestamp', headers: type === undefined ? [] : [['content-type', type]], body: Buffer.from(body) });
+      const hash = Buffer.alloc(32, 7).toString('base64');
+      const code = (a: Answer, what: string) => checkProblem(a, what).code;
+      // Answered: a well-formed request, as JSON (with or without a type) and as DER.
+      expect((await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }), 'application/json')).status).toBe(200);
+      expect((await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }))).status).toBe(200);
+      // TimeStampReq { version 1, messageImprint { sha256 AlgorithmIdentifier, 32-byte OCTET STRING } }
+      const der = Buffer.concat([Buffer.from('30360201013031300d060960864801650304020105000420', 'hex'), Buffer.alloc(32, 7)]);
+      expect((await post(der, 'application/timestamp-query')).status).toBe(200);
+      // A key twice: JSON.parse keeps the last, another reader the first (as on every JSON route).
+      expect(code(await post(`{"artifactHash":"${hash}","hashAlgorithm":"sha512","hashAlgorithm":"sha256"}`, 'application/json'), 'duplicate key')).toBe('REQUEST_INVALID');
+      expect(code(await post(`{"artifactHash":"${hash}","hashAlgorithm":"sha256","nonce":1,"nonce":2}`), 'duplicate key, no type')).toBe('REQUEST_INVALID');
+      // Nested deeper than 64, inside the route's own 4096-byte bound: 413 as on every JSON route.
+      expect(code(await post(`{"artifactHash":${'['.repeat(70)}${']'.repeat(70)}}`, 'application/json'), 'deep')).toBe('PAYLOAD_TOO_LARGE');
+      // Over the route's 4096 bytes (less than SIGIL_BODY_LIMIT): 413, JSON or DER.
+      expect(code(await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256', pad: 'x'.repeat(4100) }), 'application/json'), 'large JSON')).toBe('PAYLOAD_TOO_LARGE');
+      expect(code(await post(Buffer.alloc(4097, 0x30), 'application/timestamp-query'), 'large DER')).toBe('PAYLOAD_TOO_LARGE');
+      // Broken syntax is 400; a type that is neither JSON nor a TimeStampReq is 415, as documented.
+      expect(code(await post('{"artifactHash":', 'application/json'), 'syntax')).toBe('BAD_REQUEST');
+      expect(code(await post(der, 'text/plain'), 'text/plain')).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(code(await post(JSON.stringify({ artifactHash: hash, hashAlgorithm: 'sha256' }), 'application/json ; charset=utf-8'), 'loose JSON type')).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it('a path parameter past its maxLength is 422 REQUEST_INVALID, a status each such operation documents', async () => {
+      let checked = 0;
+      for (const o of operations())
+        for (const p of (o.op.parameters ?? []).filter((x) => x.in === 'path' && typeof resolve(x.schema).maxLength === 'number')) {
+          const target = o.template.replace(`{${p.name}}`, 'a'.repeat((resolve(p.schema).maxLength as number) + 1)).replace(/\{(\w+)\}/g, 'x');
+          let a: Answer | undefined;
+          for (const role of ['admin', 'security', 'publisher', 'reader']) {
+            a = await check(o, { method: o.method.toUpperCase(), target, headers: [['authorization', `Bearer ${tokens[role]}`], ['content-type', 'application/json']], body: o.method === 'get' ? undefined : Buffer.from('{}') });
+            if (a.status !== 403) break;
+          }
+          expect(checkProblem(a!, `${o.method} ${o.template} ${p.name}`).code).toBe('REQUEST_INVALID');
+          checked++;
+        }
+      expect(checked).toBeGreaterThan(0);
+    });
+
+    it('past the rate limit every operation answers 429 RATE_LIMITED with Retry-After', async () => {
+      const limitedPort = Number(new URL(limited.url).port);
+      for (const o of operations()) {
+        const target = o.template.replace(/\{(\w+)\}/g, 'x');
+        let last: Answer | undefined;
+        for (let i = 0; i < 10 && last?.status !== 429; i++) last = await send({ method: o.method.toUpperCase(), target, headers: [] }, limitedPort);
+        expect(last!.status, `${o.method} ${o.template}`).toBe(429);
+        expect(checkProblem(last!, `${o.method} ${o.template}`).code).toBe('RATE_LIMITED');
+        expect(Number(header(last!, 'retry-after'))).toBeGreaterThan(0);
+      }
+    });
   });
-});
+}
+
+describe('on SQLite', () => suite('sqlite', RUNS));
+describe('on PostgreSQL', () => suite('postgres', PG_RUNS));
