@@ -37,6 +37,7 @@ let db: Store;
 let doc: OpenApi;
 let port: number;
 let codes: Map<string, number>;
+let publisherSigner: ReturnType<typeof createSigner>;
 const tokens: Record<string, string> = {};
 const ids: Record<string, string> = {};
 
@@ -537,6 +538,7 @@ async function setup(dialect: TestDialect): Promise<void> {
   await ok('PUT', '/v1/allowlist/io.github.acme', tokens.admin, { signers: [{ publicKey: publisherKey.publicKeyPem }] });
   await ok('POST', '/v1/reviewers', tokens.admin, { principal: 'alice', publicKey: aliceKey.publicKeyPem });
   const signer = createSigner({ privateKey: publisherKey.privateKeyPem });
+  publisherSigner = signer;
   for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
     const manifest = weatherManifest({ version });
     const published = (await ok('POST', '/v1/publish', tokens.publisher, { manifest, bundle: await signManifestStatement(manifest, signer) })) as { risk: 'low' | 'high' };
@@ -677,6 +679,47 @@ function suite(dialect: TestDialect, runs: number): void {
         expect(checkProblem(last!, `${o.method} ${o.template}`).code).toBe('RATE_LIMITED');
         expect(Number(header(last!, 'retry-after'))).toBeGreaterThan(0);
       }
+    });
+  });
+
+  describe('when the database races or refuses a write', () => {
+    it('concurrent publishes of one version: one 201, identical replays 200, another digest 409 VERSION_EXISTS, one row', async () => {
+      const same = weatherManifest({ version: '3.0.0' });
+      const other = weatherManifest({ version: '3.0.0', description: 'Another text under the same version' });
+      const bodies = await Promise.all([same, other].map(async (manifest) => ({ manifest, bundle: await signManifestStatement(manifest, publisherSigner) })));
+      const order = [0, 1, 0, 0, 1, 0, 0, 1, 0, 0];
+      const answers = await Promise.all(order.map((i) => api('POST', '/v1/publish', tokens.publisher, bodies[i])));
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+      const winner = order[answers.findIndex((a) => a.status === 201)]!;
+      answers.forEach((a, n) => {
+        const where = `publish ${n} (${order[n] === winner ? 'same digest' : 'other digest'}) -> ${a.status} ${a.body.toString().slice(0, 200)}`;
+        if (a.status === 201) return;
+        if (order[n] === winner) expect(a.status, where).toBe(200);
+        else expect(checkProblem(a, where).code).toBe('VERSION_EXISTS');
+      });
+      expect(Number((await db.raw.get<{ n: number | string }>("SELECT count(*) AS n FROM versions WHERE server = 'io.github.acme/weather' AND version = '3.0.0'"))!.n)).toBe(1);
+      before = await counts();
+    });
+
+    it('a write the database refuses (a trigger) is 500 INTERNAL with no database text, and changes no row', async () => {
+      const message = 'probe_refuse: tokens_secret_hash_idx violated in INSERT INTO tokens';
+      if (db.raw.dialect === 'sqlite') await db.raw.run(`CREATE TRIGGER probe_refuse BEFORE INSERT ON tokens BEGIN SELECT RAISE(ABORT, '${message}'); END`);
+      else {
+        await db.raw.run(`CREATE FUNCTION probe_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}' USING ERRCODE = '23505', CONSTRAINT = 'tokens_secret_hash_idx'; END $$`);
+        await db.raw.run('CREATE TRIGGER probe_refuse BEFORE INSERT ON tokens FOR EACH ROW EXECUTE FUNCTION probe_refuse()');
+      }
+      try {
+        const start = await counts();
+        const a = await api('POST', '/v1/tokens', tokens.admin, { principal: 'probe', role: 'reader', namespaces: [] });
+        expect(a.status).toBe(500);
+        expect(checkProblem(a, 'refused insert').code).toBe('INTERNAL');
+        expect(a.body.toString()).not.toMatch(/probe_refuse|tokens_secret_hash_idx|INSERT|SQLITE|constraint|violat/i);
+        expect(await counts()).toEqual(start);
+      } finally {
+        await db.raw.run(`DROP TRIGGER probe_refuse${db.raw.dialect === 'sqlite' ? '' : ' ON tokens'}`);
+        if (db.raw.dialect !== 'sqlite') await db.raw.run('DROP FUNCTION probe_refuse()');
+      }
+      before = await counts();
     });
   });
 }
