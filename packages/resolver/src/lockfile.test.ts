@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,21 @@ describe('the lockfile', () => {
     expect(error).toBeInstanceOf(ResolveError);
     expect((error as ResolveError).code).toBe('LOCKFILE_INVALID');
     if (label.includes('twice')) expect((error as Error).message).toMatch(/"(io\.github\.acme\/a|version)" appears twice/);
+  });
+});
+
+describe('when another local user can write the lockfile (the store\'s rule, StrictModes)', () => {
+  it('refuses it (STORE_UNSAFE) writable by its group or every user, and reads it at 0644', async () => {
+    const sub = mkdtempSync(join(dir, 'modes-'));
+    const path = join(sub, 'sigil.lock.json');
+    await writeLockfile(path, lock);
+    for (const mode of [0o666, 0o620]) {
+      chmodSync(path, mode);
+      await expect(readLockfile(path)).rejects.toMatchObject({ code: 'STORE_UNSAFE' });
+      await expect(readLockfile(path, { allowMissing: true })).rejects.toMatchObject({ code: 'STORE_UNSAFE' });
+    }
+    chmodSync(path, 0o644);
+    expect(await readLockfile(path)).toEqual(lock);
   });
 });
 

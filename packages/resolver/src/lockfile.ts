@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { Digest, scanJson, ServerName, serverNameProblem, Version } from '@sigil/manifest';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
+import { trustFileCheck } from './store-safety.js';
 import { boundedText, hasOnlyKeys, isDigest, isDigestList, isRecordObject, isVersion } from './plain.js';
 
 /** One pinned server: exactly what the host accepted, and nothing it did not verify. */
@@ -67,6 +68,8 @@ function regularFile(path: string, stat: { isFile(): boolean }): void {
  */
 export type StatCheck = (path: string, stat: Stats) => void;
 
+const LOCKFILE_CHECK = trustFileCheck('lockfile');
+
 /** Largest lockfile read. */
 export const MAX_LOCKFILE_BYTES = 4 * 1024 * 1024;
 
@@ -81,8 +84,9 @@ export function emptyLockfile(): Lockfile {
 export async function readLockfile(path: string, options: { allowMissing?: boolean } = {}): Promise<Lockfile> {
   let text: string;
   try {
-    text = readBoundedTextSync(path, MAX_LOCKFILE_BYTES);
+    text = readBoundedTextSync(path, MAX_LOCKFILE_BYTES, LOCKFILE_CHECK);
   } catch (e) {
+    if (e instanceof ResolveError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && options.allowMissing) return emptyLockfile();
     throw ResolveError.of('', 'LOCKFILE_INVALID', `cannot read the lockfile ${path}: ${(e as Error).message}`, undefined, e);
   }

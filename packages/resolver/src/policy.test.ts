@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '@sigil/signing/sign';
@@ -88,5 +88,27 @@ describe('when a policy holds the same key twice (a reviewer reads the first, JS
     expect(error).toMatchObject({ code: 'POLICY_INVALID' });
     expect((error as Error).message).toContain('/reviewers/threshold');
     expect(await code(loadPublisherPolicy(file))).toBe('POLICY_INVALID');
+  });
+});
+
+describe('when another local user can write the policy or a file it names (the store\'s rule, StrictModes)', () => {
+  // Whoever can rewrite the policy or a key it names decides what verifies: refused like a store
+  // file (STORE_UNSAFE); 0644, what a checkout under umask 022 makes, is read.
+  it('refuses one writable by its group or by every user, and reads it at 0644', async () => {
+    const file = write(base);
+    for (const [mode, expected] of [[0o666, 'STORE_UNSAFE'], [0o664, 'STORE_UNSAFE'], [0o644, 'none']] as const) {
+      chmodSync(file, mode);
+      expect(await code(loadPolicy(file))).toBe(expected);
+      expect(await code(loadPublisherPolicy(file))).toBe(expected);
+    }
+  });
+  it('refuses a key file the policy names that every user can write', async () => {
+    const keyFile = join(dir, 'writable.pub');
+    writeFileSync(keyFile, key.publicKeyPem);
+    chmodSync(keyFile, 0o646);
+    const file = write({ ...base, reviewers: { publicKeys: ['writable.pub'] } });
+    expect(await code(loadPolicy(file))).toBe('STORE_UNSAFE');
+    chmodSync(keyFile, 0o644);
+    expect(await code(loadPolicy(file))).toBe('none');
   });
 });

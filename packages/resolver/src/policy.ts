@@ -4,8 +4,10 @@ import { AllowedIdentity, SignerPolicy, TrustedRootJson, publicKeyFingerprint } 
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { jsonTextProblem, readBoundedTextSync } from './lockfile.js';
+import { trustFileCheck } from './store-safety.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
+const POLICY_CHECK = trustFileCheck('policy');
 // Parsed once per start: zod's compiled fast path (built with new Function on a schema's first
 // parse) costs more than it saves for a single parse, so it is skipped (\`jitless\`).
 const ONCE = { jitless: true } as const;
@@ -199,8 +201,9 @@ export async function loadPublisherPolicy(path: string): Promise<Array<{ namespa
 async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
   let text: string;
   try {
-    text = readBoundedTextSync(path, MAX_POLICY_BYTES);
+    text = readBoundedTextSync(path, MAX_POLICY_BYTES, POLICY_CHECK);
   } catch (e) {
+    if (e instanceof ResolveError) throw e;
     throw invalid(`cannot read the policy ${path}: ${(e as Error).message}`, e);
   }
   let json: unknown;
@@ -227,8 +230,9 @@ function referencedFileReader(policyPath: string): FileReader {
   return async (rel, at) => {
     const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
     try {
-      return readBoundedTextSync(target, MAX_REFERENCED_FILE_BYTES);
+      return readBoundedTextSync(target, MAX_REFERENCED_FILE_BYTES, trustFileCheck(`file the policy's ${at} names`));
     } catch (e) {
+      if (e instanceof ResolveError) throw e;
       throw invalid(`the policy's ${at} points to ${target}, which cannot be read: ${(e as Error).message}`, e);
     }
   };

@@ -64,6 +64,30 @@ export function storeFileCheck(storeDir: string): (path: string, stat: Stats) =>
 }
 
 /**
+ * The store's rule for the host's trust files beside it, checked on the descriptor they are read
+ * from: the policy (it names the status key and who may sign and approve), the key and root files
+ * it names, and the lockfile (what runs). Whoever can rewrite one of them decides what this host
+ * trusts, so a file writable by its group or by others, or owned by another user (root aside), is
+ * refused with `STORE_UNSAFE`, as a store file is. A checkout made under umask 022 (0644) passes.
+ */
+export function trustFileCheck(what: string): (path: string, stat: Stats) => void {
+  return (path, stat) => {
+    if (!CHECKED) return;
+    const euid = process.geteuid!();
+    const reason = unsafety(stat, euid);
+    if (!reason) return;
+    const mode = `0${(stat.mode & 0o777).toString(8).padStart(3, '0')}`;
+    const fix = stat.uid !== euid && stat.uid !== 0 ? `\`chown ${euid} ${shellWord(path)}\` after checking its content` : `\`chmod go-w ${shellWord(path)}\``;
+    throw ResolveError.of(
+      '',
+      'STORE_UNSAFE',
+      `the ${what} ${path} is ${reason} (mode ${mode}, owner uid ${stat.uid}): whoever can write it decides what this host trusts, so it is not read; fix it with ${fix}`,
+      { path, mode, uid: stat.uid, euid },
+    );
+  };
+}
+
+/**
  * The directories of one store already found safe (each checked once per store object: once safe,
  * only this user or root can change its mode or its entries).
  */
