@@ -229,6 +229,24 @@ describe('when a number literal would not read as what it says (an integer past 
   });
 });
 
+describe('when the guarded server reads its environment', () => {
+  it('finds none of Sigil\'s secrets (SIGIL_TOKEN, …), and every other variable as sigil run had it', async () => {
+    const seen = file('server-env');
+    // README's host configurations give `sigil run` the host's registry token in SIGIL_TOKEN.
+    const secrets = { SIGIL_TOKEN: 'sgl_host_reader_token_0123456789', SIGIL_BOOTSTRAP_TOKEN: 'boot', SIGIL_DATABASE_URL: 'postgres://u:pw@db/sigil', SIGIL_REDIS_URL: 'redis://:pw@r', SIGIL_STATUS_KEY: 'PEM', SIGIL_LOG_KEY: 'PEM', SIGIL_TSA_KEY: 'PEM' };
+    const server = ['/bin/sh', '-c', `env > '${seen}'; exec '${process.execPath}' '${hostileServer}'`];
+    const h = rawHost(world.dir, NAME, server, { ...secrets, SERVER_API_KEY: 'the server\'s own', HOSTILE: '{}' });
+    h.send(initialize(0));
+    await h.waitFor(answerTo(0));
+    h.close();
+    expect(await h.exit).toBe(0);
+    const env = Object.fromEntries(lines(seen).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    for (const name of Object.keys(secrets)) expect(env[name], name).toBeUndefined();
+    expect(env.SERVER_API_KEY).toBe('the server\'s own');
+    expect(env.HOSTILE).toBe('{}');
+  });
+});
+
 describe('when either side sends a JSON-RPC batch', () => {
   it('refuses a host batch with -32600 and forwards none of it', async () => {
     const received = file('received');

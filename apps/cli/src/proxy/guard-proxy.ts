@@ -5,6 +5,7 @@ import type { Manifest } from '@sigil/manifest';
 import { signalGroup, USE_PROCESS_GROUPS } from '../process-group.js';
 import { Firewall } from './firewall.js';
 import { onLines } from './lines.js';
+import { serverEnvironment } from './server-env.js';
 
 /** Largest single JSON-RPC message accepted in either direction. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -26,6 +27,7 @@ export interface GuardProxyOptions {
   manifest: Manifest;
   command: string;
   args: readonly string[];
+  /** The server's environment (default: this process's); Sigil's secrets are removed either way (server-env.ts). */
   env?: NodeJS.ProcessEnv;
   /** Host side: messages from the host, and where to write messages to it. */
   input: Readable;
@@ -52,7 +54,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   const { manifest, input, output, log } = options;
   // In a process group of its own (POSIX), signalled as a group: a server started through a launcher
   // (npx, sh -c) is stopped with it, not left running orphaned (process-group.ts).
-  const child: ChildProcess = spawn(options.command, [...options.args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
+  const child: ChildProcess = spawn(options.command, [...options.args], { env: serverEnvironment(options.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
   const kill = (signal: NodeJS.Signals): void => signalGroup(child.pid, signal);
   const timers: NodeJS.Timeout[] = [];
   const later = (ms: number, fn: () => void): void => {
