@@ -276,6 +276,25 @@ describe('when the lock moves (rollback, freeze, and the stored status)', () => 
     expect(resolution.servers.map((v) => `${v.name}@${v.version}`)).toEqual([`${FROZEN}@1.1.0`, `${WEATHER}@1.0.0`]);
   });
 
+  it('library: two overlapping lock runs never undo each other: the later writer refuses LOCKFILE_CHANGED', async () => {
+    const h = await host('race-lib');
+    const slow = async (): Promise<HostTrustStore> => new HostTrustStore({ policy: await loadPolicy(join(h, 'sigil.policy.json')), lockfile: join(h, 'sigil.lock.json'), token: tokens.reader!, limits: { timeoutMs: 120_000 } });
+    await (await slow()).lock([{ name: WEATHER, version: '1.0.0' }, { name: FROZEN, version: '1.0.0' }]);
+    // Run B (`sigil lock weather@1.0.0`) has read the lock and waits on its status.
+    const gate = relay.gate(/^\/v1\/status$/);
+    const b = codeOf((await slow()).lock([{ name: WEATHER, version: '1.0.0' }]));
+    await gate.arrived;
+    // Run A (`sigil lock --update frozen`, to leave a vulnerable 1.0.0) completes meanwhile.
+    expect((await (await slow()).update([FROZEN])).map((c) => `${c.name}@${c.version}`)).toEqual([`${FROZEN}@1.1.0`]);
+    // Then B's status (issued after A's) arrives: B must not write its stale view of the lock.
+    gate.open();
+    expect(await b).toBe('LOCKFILE_CHANGED');
+    expect(JSON.parse(readFileSync(join(h, 'sigil.lock.json'), 'utf8')).servers[FROZEN].version).toBe('1.1.0');
+    // The status A stored still covers the lock: offline resolve right after works.
+    const resolution = await (await slow()).resolve({ offline: true });
+    expect(resolution.servers.map((v) => `${v.name}@${v.version}`)).toEqual([`${FROZEN}@1.1.0`, `${WEATHER}@1.0.0`]);
+  });
+
   it('CLI: lock --update then resolve --offline succeeds', async () => {
     const h = await host('update-cli');
     await viaRelay(['lock', `${FROZEN}@1.0.0`], h);

@@ -10,6 +10,8 @@ export type ResolveErrorCode =
   | 'REVOKED'
   | 'ROLLBACK'
   | 'STATUS_STALE'
+  /** The lockfile changed while `lock` or `lock --update` ran (another run of this host wrote it): nothing of this run is written. */
+  | 'LOCKFILE_CHANGED'
   | 'RESPONSE_TOO_LARGE'
   | 'REGISTRY_UNREACHABLE'
   | 'UNAUTHENTICATED'

@@ -184,6 +184,7 @@ export class HostTrustStore {
 
   private async pin(wanted: ReadonlyArray<{ name: string; version: string }>, allowDowngrade: boolean, listed: Map<string, string> | undefined): Promise<LockChange[]> {
     const lock = await readLockfile(this.lockfile, { allowMissing: true });
+    const readAtStart = lockedVersions(lock);
     for (const { name, version } of wanted) {
       const locked = lock.servers[name];
       // TUF 5.3.5-style rollback rule, applied to the host's own pin: never move backwards unasked.
@@ -253,7 +254,19 @@ export class HostTrustStore {
     // finds everything it needs, and a crash in between leaves the old lock valid. The lock is
     // written only once the status is known not to move the floor back (advanceStatus).
     if (log) await this.writeLog(log, accepted.map((a) => a.verified), proofs);
-    const newer = await this.advanceStatus(bundle, status.predicate, () => writeLockfile(this.lockfile, lock));
+    const newer = await this.advanceStatus(bundle, status.predicate, async () => {
+      // Another run of this host (a second terminal, a CI job) may have written the lockfile since
+      // it was read above: writing ours would silently undo its pins (a rollback nobody asked for).
+      // Under status.lock, where every lock write happens, it is read again and must be as read;
+      // otherwise nothing is written (nor the status, which covers this run's view only) and the
+      // caller runs again on the new lock. Merging is not done: the status stored with the lock
+      // must cover every locked version, and this run's status covers only what it read.
+      const now = lockedVersions(await readLockfile(this.lockfile, { allowMissing: true }));
+      if (now !== readAtStart) {
+        throw ResolveError.of('', 'LOCKFILE_CHANGED', `${this.lockfile} changed while this run verified its pins (another lock of this host wrote it): nothing was written; run the command again on the new lock`, { lockfile: this.lockfile });
+      }
+      await writeLockfile(this.lockfile, lock);
+    });
     if (newer) {
       throw ResolveError.of('', 'STATUS_STALE', `another process of this host stored a signed status issued at ${newer.issuedAt}, after the one this lock was verified against (${status.predicate.issuedAt}): the lockfile is unchanged; run the command again`, { check: 'replay-floor', floor: newer.issuedAt });
     }
@@ -524,4 +537,12 @@ export interface ResolveOptions extends RegistryOptions {
 export async function resolve(options: ResolveOptions): Promise<ResolvedServer[]> {
   const store = new HostTrustStore(options);
   return (await store.resolve({ ...(options.names ? { names: options.names } : {}), ...(options.offline ? { offline: true } : {}) })).servers;
+}
+
+/** A lock's pins as one comparable text: every server's name, version and digest, in name order. */
+function lockedVersions(lock: Lockfile): string {
+  return Object.keys(lock.servers)
+    .sort()
+    .map((name) => `${name}@${lock.servers[name]!.version}#${lock.servers[name]!.digest}`)
+    .join('\n');
 }
