@@ -158,7 +158,8 @@ if (readsOnly) {
 // Scale: the same reads with the versions stored so far (the weather version and the 200
 // distinct ones: 201), then with 100,000 (goal: GET version p99 within 1.5x of the first case; listing and search paginated, p99 under 20 ms). The
 // versions are seeded by plain SQL inserts of realistic rows (the real version's manifest and
-// bundle texts under other names, 5 versions per server) through a second connection.
+// bundle texts, and the server object text stored with it, under other names, 5 versions per
+// server) through a second connection.
 const seedDb = pgdb ? undefined : new Database(join(work, 'data', 'registry.db'));
 seedDb?.pragma('busy_timeout = 10000');
 const model = seedDb?.prepare("SELECT * FROM versions WHERE server = 'io.github.acme/weather' AND version = '1.0.0'").get();
@@ -166,7 +167,7 @@ const seedPg = pgdb ? new pg.Client({ connectionString: pgdb.url }) : undefined;
 await seedPg?.connect();
 const addServer = seedDb?.prepare('INSERT INTO servers (name, namespace, owner, created_at) VALUES (?, ?, ?, ?)');
 const addVersion = seedDb?.prepare(
-  'INSERT INTO versions (server, version, digest, tools_digest, manifest, bundle, signer_kind, signer_fingerprint, publisher, status, risk, findings, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  'INSERT INTO versions (server, version, digest, tools_digest, manifest, bundle, signer_kind, signer_fingerprint, publisher, status, risk, findings, published_at, server_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 );
 let seeded = 0;
 // On PostgreSQL the same rows (names, versions, digests, statuses, the model's texts) in two
@@ -181,9 +182,9 @@ const seedToPostgres = async (total) => {
     await seedPg.query('BEGIN');
     await seedPg.query(`INSERT INTO servers (name, namespace, owner, created_at) SELECT ${server}, format('io.github.seed%s', i / 5000), 'seed', m.published_at FROM generate_series($1::int, $2::int - 1) AS i, versions m WHERE i % 5 = 0 AND m.server = 'io.github.acme/weather' AND m.version = '1.0.0'`, [from, to]);
     await seedPg.query(
-      `INSERT INTO versions (server, version, digest, tools_digest, manifest, bundle, signer_kind, signer_fingerprint, publisher, status, risk, findings, published_at)
+      `INSERT INTO versions (server, version, digest, tools_digest, manifest, bundle, signer_kind, signer_fingerprint, publisher, status, risk, findings, published_at, server_json)
        SELECT ${server}, '1.0.' || (i % 5), 'sha256:' || encode(sha256(convert_to(${server} || i, 'UTF8')), 'hex'), m.tools_digest, m.manifest, m.bundle, m.signer_kind, m.signer_fingerprint, 'seed',
-              CASE WHEN i % 5 = 4 THEN 'pending' ELSE 'approved' END, 'low', '[]', m.published_at
+              CASE WHEN i % 5 = 4 THEN 'pending' ELSE 'approved' END, 'low', '[]', m.published_at, m.server_json
        FROM generate_series($1::int, $2::int - 1) AS i, versions m WHERE m.server = 'io.github.acme/weather' AND m.version = '1.0.0'`,
       [from, to],
     );
@@ -202,7 +203,7 @@ const seedTo = (total) => {
     for (let i = from; stored + (i - from) < total; i++) {
       const server = `io.github.seed${Math.floor(i / 5000)}/server-${String(Math.floor(i / 5)).padStart(6, '0')}`;
       if (i % 5 === 0) addServer.run(server, server.split('/')[0], 'seed', model.published_at);
-      addVersion.run(server, `1.0.${i % 5}`, `sha256:${createHash('sha256').update(server + i).digest('hex')}`, model.tools_digest, model.manifest, model.bundle, model.signer_kind, model.signer_fingerprint, 'seed', i % 5 === 4 ? 'pending' : 'approved', 'low', '[]', model.published_at);
+      addVersion.run(server, `1.0.${i % 5}`, `sha256:${createHash('sha256').update(server + i).digest('hex')}`, model.tools_digest, model.manifest, model.bundle, model.signer_kind, model.signer_fingerprint, 'seed', i % 5 === 4 ? 'pending' : 'approved', 'low', '[]', model.published_at, model.server_json);
       seeded = i + 1;
     }
     // IMMEDIATE: take the write lock first (waiting out the registry's own writes), never

@@ -223,25 +223,36 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
   });
 
-  it('serves the manifest the database holds now, even one changed behind its back after a read', async () => {
+  it('serves the server object the database holds now (server_json), even one changed behind its back after a read, and one not stored yet from the manifest', async () => {
     const path = `/v0.1/servers/${ENCODED}/versions/1.0.0`;
     const description = async () => ((await get(path)).body.server as { description: string }).description;
-    const before = await description();
-    // Read once, so the answer's server part is kept; then change the stored manifest as a
-    // database thief would (the immutability trigger dropped or disabled), and put both back after.
+    const before = await (await app.request(path)).text();
+    // Change the stored text as a database thief would (the immutability triggers dropped or
+    // disabled), and put everything back after.
     const sqlite = database.dialect === 'sqlite';
-    const trigger = sqlite ? (await database.raw.get<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'versions_content_immutable'"))!.sql : '';
-    const stored = (await database.raw.get<{ manifest: string }>("SELECT manifest FROM versions WHERE server = ? AND version = '1.0.0'", [NAME]))!.manifest;
-    await database.raw.run(sqlite ? 'DROP TRIGGER versions_content_immutable' : 'ALTER TABLE versions DISABLE TRIGGER versions_guard');
+    const names = ['versions_content_immutable', 'versions_server_json_immutable'];
+    const triggers = sqlite ? await database.raw.all<{ sql: string }>(`SELECT sql FROM sqlite_master WHERE name IN ('${names.join("', '")}')`) : [];
+    expect(triggers.length).toBe(sqlite ? 2 : 0);
+    const stored = (await database.raw.get<{ manifest: string; server_json: string }>("SELECT manifest, server_json FROM versions WHERE server = ? AND version = '1.0.0'", [NAME]))!;
+    if (sqlite) for (const name of names) await database.raw.run(`DROP TRIGGER ${name}`);
+    else await database.raw.run('ALTER TABLE versions DISABLE TRIGGER versions_guard');
     try {
-      const tampered = JSON.stringify({ ...(JSON.parse(stored) as Record<string, unknown>), description: 'tampered' });
-      await database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'", [tampered, NAME]);
+      const tampered = JSON.stringify({ ...(JSON.parse(stored.server_json) as Record<string, unknown>), description: 'tampered' });
+      await database.raw.run("UPDATE versions SET server_json = ? WHERE server = ? AND version = '1.0.0'", [tampered, NAME]);
       expect(await description()).toBe('tampered');
-      await database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'", [stored, NAME]);
-      expect(await description()).toBe(before);
+      // A row stored before migration 0009 (server_json null until the store fills it): made from the manifest as it now is.
+      await database.raw.run("UPDATE versions SET server_json = NULL WHERE server = ? AND version = '1.0.0'", [NAME]);
+      expect(await (await app.request(path)).text()).toBe(before);
+      const manifest = JSON.stringify({ ...(JSON.parse(stored.manifest) as Record<string, unknown>), description: 'changed manifest' });
+      await database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.0.0'", [manifest, NAME]);
+      expect(await description()).toBe('changed manifest');
+      expect(JSON.parse(await (await app.request('/v0.1/servers?version=1.0.0')).text()).servers[0].server.description).toBe('changed manifest');
     } finally {
-      await database.raw.run(sqlite ? trigger : 'ALTER TABLE versions ENABLE TRIGGER versions_guard');
+      await database.raw.run("UPDATE versions SET manifest = ?, server_json = ? WHERE server = ? AND version = '1.0.0'", [stored.manifest, stored.server_json, NAME]);
+      if (sqlite) for (const t of triggers) await database.raw.run(t.sql);
+      else await database.raw.run('ALTER TABLE versions ENABLE TRIGGER versions_guard');
     }
+    expect(await (await app.request(path)).text()).toBe(before);
   });
 });
 

@@ -11,6 +11,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import * as schema from './schema.js';
+import { fillServerJsonPg, fillServerJsonSqlite } from './server-json.js';
 
 /**
  * The drizzle handle the query functions build on. Queries are written once, in the subset both
@@ -164,6 +165,8 @@ export function openDatabase(path: string, options: { migrationsFolder?: string 
   const drizzled = drizzle(withStatementCache(sqlite), { schema });
   const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder();
   migrate(drizzled, { migrationsFolder });
+  // Rows stored before migration 0009 get their server_json before anything reads them.
+  fillServerJsonSqlite(sqlite);
   const db = new SqliteDb(sqlite, drizzled, readMigrationFiles({ migrationsFolder }).length);
   // Outside anyone's open transaction (query()'s rule), then synchronously.
   const statement = async (sql: string) => {
@@ -476,6 +479,8 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await migratePg(drizzlePg(client), { migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') });
+      // Under the migration lock: one instance fills the rows stored before pg/0006.
+      await fillServerJsonPg(client);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }

@@ -3,7 +3,7 @@ import { desc, eq } from 'drizzle-orm';
 import { freshDatabases } from './fresh-database.fixture.js';
 import { numberedPlaceholders, query } from './database.js';
 import { auditEvents, tokens } from './schema.js';
-import { appendAudit, approvalsOf, ensurePrincipal, insertToken, tokenBySecretHash, auditTip, insertApproval, insertServer, insertVersion, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
+import { appendAudit, openDatabase, serverJsonOf, approvalsOf, ensurePrincipal, insertToken, tokenBySecretHash, auditTip, insertApproval, insertServer, insertVersion, readApprovals, readApprovedVersions, readLatestVersion, readVersion, readVersionById, readVersionSummaries, serverByFoldedName, serverExists, setVersionStatus, verifyAuditChain, versionOf, versionsOf, type OpenDatabase } from './index.js';
 
 const fresh = freshDatabases('sigil-db-');
 const at = '2026-11-24T00:00:00.000Z';
@@ -22,7 +22,7 @@ describe('the database', () => {
     await publish(o, '1.1.0');
     await appendAudit(o.db, { actor: 'alice', action: 'version.approve', subject: 'io.github.acme/weather@1.0.0', details: { approval: `sha256:${'c'.repeat(64)}` } });
     await insertApproval(o.db, { versionId: v.id, reviewer: 'alice', digest: `sha256:${'c'.repeat(64)}`, bundle: '{"b":1}', signerFingerprint: 'SHA256:y', createdAt: at });
-    const { findings: _f, ...row } = (await versionOf(o.db, 'io.github.acme/weather', '1.0.0'))!;
+    const { findings: _f, serverJson: _s, ...row } = (await versionOf(o.db, 'io.github.acme/weather', '1.0.0'))!;
     expect(await readVersion(o.db, 'io.github.acme/weather', '1.0.0')).toEqual(row);
     expect(await readVersionById(o.db, v.id)).toEqual(row);
     expect(await readVersion(o.db, 'io.github.acme/weather', '9.0.0')).toBeUndefined();
@@ -52,12 +52,42 @@ describe('the database', () => {
     it('refuses changes of content at the database level', async () => {
       const o = fresh();
       const v = await publish(o);
-      for (const column of ['manifest', 'digest', 'bundle', 'tools_digest', 'version']) {
+      for (const column of ['manifest', 'digest', 'bundle', 'tools_digest', 'version', 'server_json']) {
         expect(() => o.sqlite.prepare(`update versions set ${column} = 'x' where id = ?`).run(v.id)).toThrow(/VERSION_IMMUTABLE/);
       }
       await appendAudit(o.db, { actor: 'sec', action: 'version.approved', subject: 'io.github.acme/weather@1.0.0' });
       await setVersionStatus(o.db, v.id, { status: 'approved' });
       expect((await versionOf(o.db, 'io.github.acme/weather', '1.0.0'))?.status).toBe('approved');
+    });
+
+    it('stores the v0.1 server object text with the version, and fills it once for rows stored before migration 0009 when it opens', async () => {
+      const o = fresh();
+      await insertServer(o.db, { name: 'io.github.acme/weather', namespace: 'io.github.acme', owner: 'acme', createdAt: at });
+      const manifest = '{"description":"caf\\u00e9 \\"w\\"","instructions":"i","name":"io.github.acme/weather","tools":[{"name":"t"}],"version":"1.0.0"}';
+      const v = await insertVersion(o.db, {
+        server: 'io.github.acme/weather', version: '1.0.0', digest: `sha256:${'a'.repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest, bundle: '{}',
+        signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: 'pending', risk: 'low', publishedAt: at,
+      });
+      const stored = () => o.sqlite.prepare('select server_json from versions where id = ?').pluck().get(v.id);
+      expect(stored()).toBe('{"description":"café \\"w\\"","name":"io.github.acme/weather","version":"1.0.0"}');
+      expect(stored()).toBe(serverJsonOf(manifest));
+      // As a row stored before migration 0009 (the trigger out of the way for this), and one whose manifest is not JSON.
+      const trigger = o.sqlite.prepare("select sql from sqlite_master where name = 'versions_server_json_immutable'").pluck().get() as string;
+      o.sqlite.exec('drop trigger versions_server_json_immutable');
+      o.sqlite.prepare('update versions set server_json = null where id = ?').run(v.id);
+      o.sqlite.exec(trigger);
+      o.sqlite.prepare("insert into versions (server, version, digest, tools_digest, manifest, bundle, signer_kind, signer_fingerprint, publisher, status, risk, published_at) values ('io.github.acme/weather','1.0.1','d','t','not json','{}','key','f','p','pending','low','x')").run();
+      const path = o.sqlite.name;
+      o.close();
+      const again = openDatabase(path);
+      try {
+        const rows = again.sqlite.prepare('select version, server_json from versions order by id').raw().all();
+        expect(rows).toEqual([['1.0.0', serverJsonOf(manifest)], ['1.0.1', null]]);
+        // Filled once: changed no more.
+        expect(() => again.sqlite.prepare("update versions set server_json = '{}' where version = '1.0.0'").run()).toThrow(/VERSION_IMMUTABLE/);
+      } finally {
+        again.close();
+      }
     });
 
     it('keeps a rejection or revocation final', async () => {

@@ -81,9 +81,7 @@ export {
 } from './queries.js';
 export {
   readApprovalDigests,
-  readApprovalDigestsOf,
-  readListedVersions,
-  readMcpItems,
+  readMcpRows,
   readApprovals,
   readApprovedPage,
   readApprovedVersions,
@@ -104,10 +102,10 @@ export {
   type ServerPageRow,
   type TokenAuthRow,
   type VersionRecordRow,
-  type ListedVersionRow,
-  type McpItemRow,
+  type McpVersionRow,
   type VersionWithApprovals,
   type VersionText,
   type VersionSummaryRow,
 } from './reads.js';
+export { serverJsonOf } from './server-json.js';
 export { readStatusSnapshot, type StatusSnapshot, type StatusVersionRow } from './status-reads.js';

@@ -16,6 +16,7 @@ import {
   logHashes,
   logSize,
   openPostgres,
+  serverJsonOf,
   readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
@@ -141,6 +142,27 @@ describe('PostgreSQL', () => {
     await raw('delete from versions where id = $1', [other.id]);
     await expect(publish(a, 'io.github.acme/gone')).rejects.toThrow(/VERSION_EXISTS/);
     await expect(raw("insert into servers (name, namespace, owner, created_at) values ('io.github.acme/Weather', 'io.github.acme', 'm', 'x')")).rejects.toThrow(/servers_name_lower_idx/);
+  });
+
+  it('stores the v0.1 server object text with the version, immutable once set, and fills it for rows stored before pg/0006 when an instance opens', async () => {
+    const v = await publish(a, 'io.github.acme/server-json');
+    const stored = async () => (await raw('select server_json from versions where id = $1', [v.id])).rows[0].server_json as string | null;
+    expect(await stored()).toBe('{}');
+    await expect(raw("update versions set server_json = '{\"x\":1}' where id = $1", [v.id])).rejects.toThrow(/VERSION_IMMUTABLE/);
+    // As a row stored before pg/0006 (the guard out of the way for this): the next instance to open fills it, and it is then set.
+    await raw('alter table versions disable trigger versions_guard');
+    try {
+      await raw('update versions set server_json = null where id = $1', [v.id]);
+    } finally {
+      await raw('alter table versions enable trigger versions_guard');
+    }
+    const c = await openPostgres(pgdb.url);
+    try {
+      expect(await stored()).toBe(serverJsonOf('{"tools":[{"name":"t"}]}'));
+      await expect(raw("update versions set server_json = null where id = $1", [v.id])).rejects.toThrow(/VERSION_IMMUTABLE/);
+    } finally {
+      await c.close();
+    }
   });
 
   it('keeps the audit chain append-only and approvals with their audit event', async () => {

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, ne, or, type SQL, sql } from '
 import { type Drizzle, type Executor, query } from './database.js';
 import { nameContains, readToken } from './reads.js';
 import { columnsOf, direct, insertOf } from './sqlite-direct.js';
+import { serverJsonFrom } from './server-json.js';
 import { allowlist, allowlistBuilders, allowlistSigners, approvals, certificateAuthorities, principals, reviewers, servers, tokens, tombstones, versions, versionTools } from './schema.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
@@ -257,7 +258,10 @@ export function versionsOf(db: Executor, server: string): Promise<VersionRow[]> 
 }
 
 /** Inserts a version and indexes its tool names (for the shadowing check). */
-export async function insertVersion(db: Executor, row: typeof versions.$inferInsert): Promise<VersionRow> {
+export async function insertVersion(db: Executor, given: typeof versions.$inferInsert): Promise<VersionRow> {
+  const parsed = JSON.parse(given.manifest) as { tools?: Array<{ name?: unknown }> };
+  // The v0.1 server object's text, made here from the stored text so every insert has it.
+  const row = { ...given, serverJson: serverJsonFrom(parsed) };
   const [inserted] = await direct(
     db,
     (c) => {
@@ -267,7 +271,7 @@ export async function insertVersion(db: Executor, row: typeof versions.$inferIns
     (q) => q.insert(versions).values(row).returning().execute(),
   );
   if (!inserted) throw new Error('an insert returning no row');
-  const tools = (JSON.parse(row.manifest) as { tools?: Array<{ name?: unknown }> }).tools ?? [];
+  const tools = parsed.tools ?? [];
   const names = [...new Set(tools.map((t) => t.name).filter((n): n is string => typeof n === 'string'))];
   if (names.length) {
     await direct(

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { type Drizzle, type Executor, numberedPlaceholders, type PgQueryable, query, textRows } from './database.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
+import { serverJsonOf } from './server-json.js';
 
 type TokenRow = typeof tokens.$inferSelect;
 type VersionRow = typeof versions.$inferSelect;
@@ -19,16 +20,6 @@ const VERSION_COLUMNS = `id, server, version, digest, tools_digest AS toolsDiges
   signer_fingerprint AS signerFingerprint, signer_identity AS signerIdentity, publisher, status, risk, published_at AS publishedAt,
   rejection_reason AS rejectionReason, rejected_by AS rejectedBy, rejected_at AS rejectedAt,
   revocation_reason AS revocationReason, revoked_by AS revokedBy, revoked_at AS revokedAt`;
-
-/**
- * What a v0.1 answer is made of (readListedVersions): VERSION_COLUMNS without the bundle, and
- * the provenance only as whether there is one. Those two texts can be most of a row, and a page of
- * the v0.1 listing read them for every version it served, to use neither.
- * On SQLite a text provenance gives 1 or 0 and null gives null, as JavaScript takes the text
- * or null; any other value is returned as it is, so its truthiness is still JavaScript's.
- */
-const LISTED_COLUMNS = VERSION_COLUMNS.replace('bundle, provenance,', `CASE WHEN typeof(provenance) IN ('text', 'null') THEN provenance <> '' ELSE provenance END AS hasProvenance,`);
-const PG_LISTED_COLUMNS = VERSION_COLUMNS.replace('bundle, provenance,', `(provenance <> '') AS "hasProvenance",`).replace(/ AS (\w+)/g, ' AS "$1"');
 
 /** VERSION_COLUMNS of the table aliased `v` (in statements that join it). */
 const V_VERSION_COLUMNS = VERSION_COLUMNS.replace(/(^|, |\n\s*)(\w+)/g, '$1v.$2');
@@ -66,37 +57,22 @@ const APPROVED_AGGREGATE = (names: string) => `SELECT p.name, (SELECT json_group
   WHERE v.server = p.name AND v.status = 'approved') FROM (${names}) p`;
 
 /**
- * The v0.1 answers of some versions as JSON text, made by SQLite (readMcpItems): parameters the
- * origin, then a JSON array of [id, 1 when the server's latest else 0]. Per version: its id,
- * status, updatedAt (the newest approval's time, else its publishing time), its manifest (the
- * registry cuts the server.json part from it: parsing it in SQL cost more than the rest of the
- * answer) and the rest of the answer after the server part. Both texts are null unless every
- * column they use is text (the nullable ones text or null), the version needs no
- * percent-encoding but `+` (encodeURIComponent's) and the approval times are printable ASCII
- * (SQLite's max compares code points, JavaScript's sort UTF-16 units): such a row is answered by
- * the registry as before.
+ * What a v0.1 answer is made of (readMcpRows), per version and approval (one row per approval, a
+ * row with null approval columns for a version without one): the version's id and status, its
+ * stored server object text (server_json) and, only when that is null (a row not filled yet), the
+ * manifest to make it from; then the immutable columns the `_meta` part carries, whether it has a
+ * provenance (as JavaScript takes the text or null), and the approval's id, digest and time. The
+ * bundle, the provenance and (when server_json is set) the manifest are never read.
  */
-const MCP_ITEMS = `WITH p AS (SELECT ? AS origin), j AS (SELECT value ->> 0 AS id, value ->> 1 AS latest FROM json_each(?)),
-  a AS (SELECT version_id, json_group_array(digest ORDER BY id) AS digests, max(created_at) AS at,
-      min(typeof(digest) = 'text' AND typeof(created_at) = 'text' AND created_at NOT GLOB '*[^ -~]*') AS plain
-    FROM approvals WHERE version_id IN (SELECT id FROM j) GROUP BY version_id),
-  r AS (SELECT v.id, v.status, v.server, v.version, v.digest, v.tools_digest, v.manifest, v.signer_kind, v.signer_fingerprint, v.signer_identity, v.publisher, v.risk, v.published_at,
-      v.provenance <> '' AS has_provenance, j.latest, a.digests, coalesce(a.at, v.published_at) AS updated_at,
-      ${['server', 'version', 'digest', 'tools_digest', 'manifest', 'signer_kind', 'signer_fingerprint', 'publisher', 'risk', 'published_at'].map((c) => `typeof(v.${c}) = 'text'`).join(' AND ')}
-      AND ${['provenance', 'signer_identity'].map((c) => `typeof(v.${c}) IN ('text', 'null')`).join(' AND ')}
-      AND coalesce(a.plain, 1) AND v.version NOT GLOB '*[^0-9A-Za-z.+-]*' AS plain,
-      concat(p.origin, '/v1/servers/', v.server, '/versions/', replace(v.version, '+', '%2B')) AS record
-    FROM p, j JOIN versions v ON v.id = j.id LEFT JOIN a ON a.version_id = v.id)
-  SELECT r.id, r.status, r.updated_at, CASE WHEN r.plain THEN r.manifest END,
-    CASE WHEN r.plain THEN concat(',"_meta":{"io.modelcontextprotocol.registry/official":{"status":"active","publishedAt":', json_quote(r.published_at),
-      ',"updatedAt":', json_quote(r.updated_at), ',"isLatest":', CASE WHEN r.latest THEN 'true' ELSE 'false' END,
-      '},"dev.sigil.registry/verification":{"status":"approved","digest":', json_quote(r.digest), ',"toolsDigest":', json_quote(r.tools_digest),
-      ',"risk":', json_quote(r.risk), ',"publisher":', json_quote(r.publisher), ',"signer":{"kind":', json_quote(r.signer_kind), ',"keyFingerprint":', json_quote(r.signer_fingerprint),
-      CASE WHEN r.signer_identity <> '' THEN concat(',"identity":', json_quote(r.signer_identity)) ELSE '' END,
-      '},"approvals":', coalesce(r.digests, '[]'), ',"record":', json_quote(r.record), ',"bundles":{"manifest":', json_quote(concat(r.record, '#/bundle')),
-      ',"approvals":', json_quote(concat(r.record, '#/approvals')), CASE WHEN r.has_provenance THEN concat(',"provenance":', json_quote(concat(r.record, '#/provenance'))) ELSE '' END,
-      '},"statusUrl":', json_quote(concat((SELECT origin FROM p), '/v1/status')), '}}}') END
-  FROM r`;
+const mcpRowColumns = (hasProvenance: string) => `v.id, v.status, v.server_json, CASE WHEN v.server_json IS NULL THEN v.manifest END, v.server, v.version, v.digest, v.tools_digest, v.risk,
+  v.publisher, v.signer_kind, v.signer_fingerprint, v.signer_identity, ${hasProvenance}, v.published_at, a.id, a.digest, a.created_at`;
+// On SQLite a text provenance gives 1 or 0 and null gives null, as JavaScript takes the text or
+// null; any other value is returned as it is, so its truthiness is still JavaScript's. On
+// PostgreSQL (read as text on a pipelined connection) 1 or null.
+const MCP_ROWS = `SELECT ${mcpRowColumns("CASE WHEN typeof(v.provenance) IN ('text', 'null') THEN v.provenance <> '' ELSE v.provenance END")}
+  FROM versions v LEFT JOIN approvals a ON a.version_id = v.id WHERE v.id IN (SELECT value FROM json_each(?))`;
+const PG_MCP_ROWS = `SELECT ${mcpRowColumns("CASE WHEN v.provenance <> '' THEN 1 END")}
+  FROM versions v LEFT JOIN approvals a ON a.version_id = v.id WHERE v.id = ANY($1::bigint[])`;
 
 /** `x` as JSON text, escaped as JSON.stringify escapes a string (SQLite's json_quote, the same for every valid text). */
 const q = (x: string) => `json_quote(${x})`;
@@ -147,9 +123,9 @@ function prepare(sqlite: Database.Database) {
     versionById: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE id = ?`).raw(true),
     approvals: sqlite.prepare('SELECT digest, reviewer, bundle, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id').raw(true),
     // The ids as one JSON array parameter: one prepared statement whatever their number.
-    listedByIds: sqlite.prepare(`SELECT ${LISTED_COLUMNS} FROM versions WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
-    mcpItems: sqlite.prepare(MCP_ITEMS).raw(true),
-    approvalDigestsOf: sqlite.prepare('SELECT version_id AS versionId, digest, created_at AS createdAt FROM approvals WHERE version_id IN (SELECT value FROM json_each(?)) ORDER BY id'),
+    // The ids as one JSON array parameter: one prepared statement whatever their number.
+    mcpRows: sqlite.prepare(MCP_ROWS).raw(true),
+    mcpRow: sqlite.prepare(MCP_ROWS.replace('IN (SELECT value FROM json_each(?))', '= ?')).raw(true),
     approvalDigests: sqlite.prepare('SELECT digest, created_at AS createdAt FROM approvals WHERE version_id = ? ORDER BY id'),
     serverExists: sqlite.prepare('SELECT 1 FROM servers WHERE name = ?').pluck(),
     // By the server's own index: with many versions the planner would otherwise walk every row
@@ -237,8 +213,9 @@ const PG = {
     pipelined: true,
   },
   versionById: { name: 'sigil_read_version_by_id', text: `SELECT ${PG_VERSION_COLUMNS} FROM versions WHERE id = $1`, pipelined: true },
-  listedByIds: { name: 'sigil_read_listed_by_ids', text: `SELECT ${PG_LISTED_COLUMNS} FROM versions WHERE id = ANY($1::bigint[])` },
-  approvalDigestsOf: { name: 'sigil_read_approval_digests_of', text: 'SELECT version_id AS "versionId", digest, created_at AS "createdAt" FROM approvals WHERE version_id = ANY($1::bigint[]) ORDER BY id' },
+  // Short (a page's versions by id, their approvals by index): on a pipelined connection outside
+  // transactions, as text, the ids as numbers.
+  mcpRows: { name: 'sigil_read_mcp_rows', text: PG_MCP_ROWS, rowMode: 'array', pipelined: true, numbers: [0, 15] },
   approvalDigests: { name: 'sigil_read_approval_digests', text: 'SELECT digest, created_at AS "createdAt" FROM approvals WHERE version_id = $1 ORDER BY id', pipelined: true },
   // The listing pages: SQLite's statements without its index hints (PostgreSQL's planner takes the
   // server's index by itself), with numbered parameters.
@@ -392,14 +369,6 @@ function versionRow(r: Raw): VersionRecordRow | undefined {
     id: r[0], server: r[1], version: r[2], digest: r[3], toolsDigest: r[4], manifest: r[5], bundle: r[6], provenance: r[7], signerKind: r[8], signerFingerprint: r[9], signerIdentity: r[10],
     publisher: r[11], status: r[12], risk: r[13], publishedAt: r[14], rejectionReason: r[15], rejectedBy: r[16], rejectedAt: r[17], revocationReason: r[18], revokedBy: r[19], revokedAt: r[20],
   } as VersionRecordRow;
-}
-
-/** A raw row of LISTED_COLUMNS, named (as versionRow: objects built by better-sqlite3 cost more than half of the statement). */
-function listedRow(r: unknown[]): ListedVersionRow {
-  return {
-    id: r[0], server: r[1], version: r[2], digest: r[3], toolsDigest: r[4], manifest: r[5], hasProvenance: r[6], signerKind: r[7], signerFingerprint: r[8], signerIdentity: r[9],
-    publisher: r[10], status: r[11], risk: r[12], publishedAt: r[13], rejectionReason: r[14], rejectedBy: r[15], rejectedAt: r[16], revocationReason: r[17], revokedBy: r[18], revokedAt: r[19],
-  } as ListedVersionRow;
 }
 
 function approvalRows(rows: unknown[]): ApprovalRecordRow[] {
@@ -662,8 +631,8 @@ export function readAuditTip(db: Executor): Promise<{ seq: number; hash: string 
   );
 }
 
-/** A stored version without its lint findings (what a version record is made of). */
-export type VersionRecordRow = Omit<VersionRow, 'findings'>;
+/** A stored version without its lint findings and its v0.1 server text (what a version record is made of). */
+export type VersionRecordRow = Omit<VersionRow, 'findings' | 'serverJson'>;
 export interface ApprovalRecordRow {
   digest: string;
   reviewer: string;
@@ -754,59 +723,54 @@ export function readApprovals(db: Executor, versionId: number): Promise<Approval
   );
 }
 
-/** A stored version as a v0.1 answer is made of: without its findings and bundle, and with whether it has a provenance (its truthiness) for the provenance itself. */
-export type ListedVersionRow = Omit<VersionRecordRow, 'bundle' | 'provenance'> & { hasProvenance: unknown };
-
-/** The versions with these ids as {@link ListedVersionRow}s, in no particular order; ids not found are left out. */
-export function readListedVersions(db: Executor, ids: readonly number[]): Promise<ListedVersionRow[]> {
-  if (ids.length === 0) return Promise.resolve([]);
-  return read(
-    db,
-    (s) => (s.listedByIds.all(JSON.stringify(ids)) as unknown[][]).map(listedRow),
-    async (q) => {
-      const { bundle: _bundle, provenance, ...columns } = recordColumns;
-      return q.select({ ...columns, hasProvenance: sql<unknown>`(${provenance} <> '')` }).from(versions).where(inArray(versions.id, [...ids])).execute();
-    },
-    () => readPg<ListedVersionRow>(db, PG.listedByIds, [ids]),
-  );
-}
-
-/** A version's v0.1 answer as made by SQLite ({@link readMcpItems}); `manifest` and `rest` null when the registry should make it from the row. */
-export interface McpItemRow {
-  id: number;
-  status: unknown;
-  updatedAt: unknown;
-  /** The stored manifest (the registry cuts the server.json part from it). */
-  manifest: string | null;
-  /** The answer after `{"server":<server>`. */
-  rest: string | null;
+/**
+ * A version as a v0.1 answer is made of ({@link readMcpRows}), typed as the schema says; a value
+ * written behind the registry's back comes as stored (a BLOB as a Buffer), and JSON.stringify
+ * writes it as such.
+ */
+export interface McpVersionRow extends Pick<VersionRow, 'id' | 'status' | 'server' | 'version' | 'digest' | 'toolsDigest' | 'risk' | 'publisher' | 'signerKind' | 'signerFingerprint' | 'signerIdentity' | 'publishedAt'> {
+  /** The `server` object's JSON text: as stored (server_json), or made from the manifest when that is null. */
+  serverJson: string;
+  /** Whether it has a provenance, as JavaScript's truthiness of it. */
+  hasProvenance: unknown;
+  /** Its approvals' digests and times, oldest first. */
+  approvals: Array<{ digest: string; createdAt: string }>;
 }
 
 /**
- * The v0.1 answers of these versions (`latest`: the server's newest approved version) as JSON
- * text, one statement for all of them, read from the database now; in no particular order, ids
- * not found left out. Undefined on PostgreSQL, where the registry makes them from the rows.
+ * The versions with these ids as a v0.1 answer is made of, one statement for all of them (their
+ * approvals joined), read from the database now; in no particular order, ids not found left out.
+ * Columns come as stored (a value of another type than the schema's included), so the answer made
+ * of them is what JSON.stringify writes for them.
  */
-export function readMcpItems(db: Executor, items: ReadonlyArray<{ id: number; latest: boolean }>, origin: string): Promise<McpItemRow[]> | undefined {
-  if (db.dialect !== 'sqlite') return undefined;
-  const wanted = JSON.stringify(items.map((i) => [i.id, i.latest ? 1 : 0]));
+export function readMcpRows(db: Executor, ids: readonly number[]): Promise<McpVersionRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
   return read(
     db,
-    (s) => (s.mcpItems.all(origin, wanted) as unknown[][]).map((r) => ({ id: r[0], status: r[1], updatedAt: r[2], manifest: r[3], rest: r[4] }) as McpItemRow),
-    () => Promise.reject(new Error('readMcpItems is for SQLite')),
+    (s) => mcpRows((ids.length === 1 ? s.mcpRow.all(ids[0]) : s.mcpRows.all(JSON.stringify(ids))) as unknown[][]),
+    () => Promise.reject(new Error('readMcpRows has a statement per dialect')),
+    // The ids as an array literal: a pipelined connection sends every parameter as text.
+    async () => mcpRows(await readPg<unknown[]>(db, PG.mcpRows, [`{${ids.join(',')}}`])),
   );
 }
 
-/** The digests and times of the approvals of these versions, oldest first (without their bundles). */
-export function readApprovalDigestsOf(db: Executor, ids: readonly number[]): Promise<Array<{ versionId: number; digest: string; createdAt: string }>> {
-  if (ids.length === 0) return Promise.resolve([]);
-  type Row = { versionId: number; digest: string; createdAt: string };
-  return read(
-    db,
-    (s) => s.approvalDigestsOf.all(JSON.stringify(ids)) as Row[],
-    (q) => q.select({ versionId: approvals.versionId, digest: approvals.digest, createdAt: approvals.createdAt }).from(approvals).where(inArray(approvals.versionId, [...ids])).orderBy(asc(approvals.id)).execute(),
-    () => readPg<Row>(db, PG.approvalDigestsOf, [ids]),
-  );
+function mcpRows(raw: unknown[][]): McpVersionRow[] {
+  const byId = new Map<number, McpVersionRow>();
+  // Oldest approval first: the approvals' index is by reviewer, so the statement leaves them unordered.
+  if (raw.length > 1) raw.sort((x, y) => (x[15] as number) - (y[15] as number));
+  for (const r of raw) {
+    const id = r[0] as number;
+    let row = byId.get(id);
+    if (!row) {
+      row = {
+        id, status: r[1], serverJson: r[2] === null ? serverJsonOf(r[3]) : r[2], server: r[4], version: r[5], digest: r[6], toolsDigest: r[7], risk: r[8],
+        publisher: r[9], signerKind: r[10], signerFingerprint: r[11], signerIdentity: r[12], hasProvenance: r[13], publishedAt: r[14], approvals: [],
+      } as unknown as McpVersionRow;
+      byId.set(id, row);
+    }
+    if (r[15] !== null) row.approvals.push({ digest: r[16] as string, createdAt: r[17] as string });
+  }
+  return [...byId.values()];
 }
 
 /** The digests and times of a version's approvals, oldest first (without their bundles). */

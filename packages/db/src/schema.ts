@@ -152,6 +152,14 @@ export const versions = sqliteTable(
     revocationReason: text('revocation_reason'),
     revokedBy: text('revoked_by'),
     revokedAt: text('revoked_at'),
+    /**
+     * The v0.1 API's `server` object of this version as the exact JSON text served: the manifest
+     * without its tools and instructions, as JSON.stringify writes JSON.parse of the stored text
+     * (serverJsonOf). Made once when the version is inserted, immutable like the manifest it is
+     * cut from (migration 0009's trigger; pg/0006); null only for a row stored before migration
+     * 0009 and not yet filled (fillServerJson, when the store opens), and then made per read.
+     */
+    serverJson: text('server_json'),
   },
   // versions_server_status_idx: a server's approved versions (the v0.1 API's listings and reads)
   // from the index alone, never from the rows, whose manifests and bundles fill a page each.

@@ -14,21 +14,21 @@ import {
   openDatabase,
   openPostgres,
   readApprovalDigests,
-  readApprovalDigestsOf,
   readApprovedPage,
   readApprovedVersions,
   readLatestVersion,
+  readMcpRows,
   readServerPage,
   readTokenAndApproved,
   readTokenAndSummaries,
   readTokenAndVersion,
   readVersionById,
-  readListedVersions,
   readVersionSummaries,
   readVersionWithApprovalDigests,
   readVersionWithApprovals,
   revokeToken,
   searchServers,
+  serverJsonOf,
   tokenBySecretHash,
   type Db,
 } from './index.js';
@@ -49,7 +49,7 @@ async function fill(db: Db) {
     if (name.endsWith('/empty')) continue;
     for (const [i, version] of ['1.0.0', '1.2.0', '1.1.0'].entries()) {
       const v = await insertVersion(db, {
-        server: name, version, digest: `sha256:${String(i).repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{}', bundle: '{}',
+        server: name, version, digest: `sha256:${String(i).repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: JSON.stringify({ description: 'd', instructions: 'i', name, tools: [], version }), bundle: '{}',
         signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: name.endsWith('b') && version !== '1.1.0' ? 'approved' : 'pending', risk: 'low', publishedAt: at,
         // A provenance on two approved versions, one of them an empty text (no provenance to serve).
         ...(name === 'io.github.acme/axb' && version !== '1.1.0' ? { provenance: version === '1.0.0' ? '{"kind":"slsa"}' : '' } : {}),
@@ -129,20 +129,20 @@ describe.each(['SQLite', 'PostgreSQL'])('a page of servers on %s', (label) => {
     expect(await readServerPage(db(), search, after, limit)).toEqual(await oneByOne(db(), search, after, limit));
   });
 
-  it('reads versions as listed (no bundle; whether there is a provenance) and their approval digests by ids as one by one', async () => {
+  it('reads versions as a v0.1 answer is made of (the stored server object text, whether there is a provenance, the approvals) by ids as one by one', async () => {
     const ids = (await readApprovedPage(db(), undefined, undefined, 100)).flatMap((r) => (r.id === null ? [] : [r.id]));
     expect(ids.length).toBeGreaterThan(3);
-    const rows = await readListedVersions(db(), [...ids, 999_999]);
-    const listed = async (id: number) => {
-      const { bundle: _bundle, provenance, ...row } = (await readVersionById(db(), id))!;
-      return { ...row, hasProvenance: Boolean(provenance) };
+    const rows = await readMcpRows(db(), [...ids, 999_999]);
+    const made = async (id: number) => {
+      const { bundle: _bundle, provenance, manifest, rejectionReason: _1, rejectedBy: _2, rejectedAt: _3, revocationReason: _4, revokedBy: _5, revokedAt: _6, ...row } = (await readVersionById(db(), id))!;
+      return { ...row, serverJson: serverJsonOf(manifest), hasProvenance: Boolean(provenance), approvals: await readApprovalDigests(db(), id) };
     };
-    expect(rows.map((r) => ({ ...r, hasProvenance: Boolean(r.hasProvenance) })).sort((a, b) => a.id - b.id)).toEqual(await Promise.all([...ids].sort((a, b) => a - b).map(listed)));
-    expect(rows.filter((r) => r.hasProvenance).map((r) => `${r.server}@${r.version}`)).toEqual(['io.github.acme/axb@1.0.0']);
-    const digests = await readApprovalDigestsOf(db(), ids);
-    expect(digests.length).toBe(4);
-    for (const id of ids) expect(digests.filter((d) => d.versionId === id).map(({ digest, createdAt }) => ({ digest, createdAt }))).toEqual(await readApprovalDigests(db(), id));
-    expect(await readListedVersions(db(), [])).toEqual([]);
+    expect(rows.map((r) => ({ ...r, hasProvenance: Boolean(r.hasProvenance) })).sort((a, b) => a.id - b.id)).toEqual(await Promise.all([...ids].sort((a, b) => a - b).map(made)));
+    expect(rows.filter((r) => r.hasProvenance).map((r) => `${String(r.server)}@${String(r.version)}`)).toEqual(['io.github.acme/axb@1.0.0']);
+    // The manifest without its tools and instructions, as stored when the version was inserted.
+    expect(rows.find((r) => r.server === 'io.github.acme/ab' && r.version === '1.2.0')!.serverJson).toBe('{"description":"d","name":"io.github.acme/ab","version":"1.2.0"}');
+    expect(rows.filter((r) => r.server === 'io.github.acme/ab').map((r) => r.approvals.length)).toEqual([2, 2]);
+    expect(await readMcpRows(db(), [])).toEqual([]);
   });
 
   it.each([

@@ -1,16 +1,4 @@
-import {
-  readApprovalDigests,
-  readApprovalDigestsOf,
-  readApprovedPage,
-  readApprovedVersions,
-  readListedVersions,
-  readMcpItems,
-  readTokenAndApproved,
-  readVersionWithApprovalDigests,
-  type ListedVersionRow,
-  type McpItemRow,
-  type TokenAuthRow,
-} from '@sigil/db';
+import { readApprovedPage, readApprovedVersions, readMcpRows, readTokenAndApproved, type McpVersionRow, type TokenAuthRow } from '@sigil/db';
 import { compareVersions, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -33,16 +21,14 @@ function newestFirst(versions: Array<{ id: number; version: string }>): Array<{ 
 }
 
 /**
- * One approved version's answer: only the rows served are read in full (the row and its
- * approval digests, together). Inside a snapshot the row read is the approved one listed;
- * outside one it may have been revoked since, and then there is no answer (undefined) rather
- * than a revoked version served as approved.
+ * One approved version's answer, read now (the row and its approval digests, together). Inside a
+ * snapshot the row read is the approved one listed; outside one it may have been revoked since,
+ * and then there is no answer (undefined) rather than a revoked version served as approved.
  */
 async function answer(deps: Deps, name: string, v: { id: number }, latest: boolean, origin: string): Promise<McpServerResponse | undefined> {
-  const found = await readVersionWithApprovalDigests(deps.db, v.id);
+  const [found] = await readMcpRows(deps.db, [v.id]);
   if (!found) throw new ServiceError('NOT_FOUND', `no approved version of ${name}`);
-  const { bundle: _bundle, provenance, ...row } = found.row;
-  return response(deps, { ...row, hasProvenance: provenance }, latest, origin, found.approvals);
+  return response(found, latest, origin);
 }
 
 /** Within one snapshot a version listed as approved is read as approved: anything else is a bug here, never served. */
@@ -51,47 +37,28 @@ function listed<T>(item: T | undefined, name: string): T {
   return item;
 }
 
-const servedServers = new WeakMap<Deps, Map<number, { manifest: string; server: McpServerResponse['server'] }>>();
+/** When a version's answer last changed: its newest approval's time (as JavaScript sorts them), else its publishing time. */
+function updatedAtOf(row: McpVersionRow): string {
+  return row.approvals.map((a) => a.createdAt).sort().at(-1) ?? row.publishedAt;
+}
+
+/** A version's record URL: its GET /v1 version route at `origin`. */
+function recordOf(row: McpVersionRow, origin: string): string {
+  return `${origin}/v1/servers/${row.server}/versions/${encodeURIComponent(row.version)}`;
+}
 
 /**
- * The manifest without its tools and instructions: the server.json part a v0.1 answer carries.
- * Parsing the whole manifest was most of an answer's cost, so the part is kept per version beside
- * the stored text it was made from, and made again whenever the text just read differs (the
- * database still answers every read; a manifest changed behind the registry's back is served as
- * it now is). Frozen, since answers share it. Bounded: cleared at 5,000 versions.
+ * An approved version's v0.1 answer as an object (GET version), or undefined when it is not
+ * approved. The `server` object is the version's stored server_json parsed: {@link itemText}
+ * splices the same text, and writes what JSON.stringify writes for this object (a test holds them together).
  */
-function serverPart(deps: Deps, row: ListedVersionRow): McpServerResponse['server'] {
-  let kept = servedServers.get(deps);
-  if (!kept) servedServers.set(deps, (kept = new Map()));
-  const hit = kept.get(row.id);
-  if (hit && hit.manifest === row.manifest) return hit.server;
-  const { tools: _tools, instructions: _instructions, ...server } = JSON.parse(row.manifest) as Record<string, unknown>;
-  const frozen = deepFreeze(server) as McpServerResponse['server'];
-  if (kept.size >= 5_000) kept.clear();
-  kept.set(row.id, { manifest: row.manifest, server: frozen });
-  return frozen;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-type ApprovalDigest = { digest: string; createdAt: string };
-
-async function response(deps: Deps, row: ListedVersionRow, latest: boolean, origin: string, approvalDigests?: readonly ApprovalDigest[]): Promise<McpServerResponse | undefined> {
+function response(row: McpVersionRow, latest: boolean, origin: string): McpServerResponse | undefined {
   if (row.status !== 'approved') return undefined;
-  const server = serverPart(deps, row);
-  const approvals = approvalDigests ?? (await readApprovalDigests(deps.db, row.id));
-  const updatedAt = approvals.map((a) => a.createdAt).sort().at(-1) ?? row.publishedAt;
-  const record = `${origin}/v1/servers/${row.server}/versions/${encodeURIComponent(row.version)}`;
+  const record = recordOf(row, origin);
   return {
-    server,
+    server: JSON.parse(row.serverJson) as McpServerResponse['server'],
     _meta: {
-      [OFFICIAL_META_KEY]: { status: 'active', publishedAt: row.publishedAt, updatedAt, isLatest: latest },
+      [OFFICIAL_META_KEY]: { status: 'active', publishedAt: row.publishedAt, updatedAt: updatedAtOf(row), isLatest: latest },
       [SIGIL_META_KEY]: {
         status: 'approved',
         digest: row.digest,
@@ -99,7 +66,7 @@ async function response(deps: Deps, row: ListedVersionRow, latest: boolean, orig
         risk: row.risk,
         publisher: row.publisher,
         signer: { kind: row.signerKind, keyFingerprint: row.signerFingerprint, ...(row.signerIdentity ? { identity: row.signerIdentity } : {}) },
-        approvals: approvals.map((a) => a.digest),
+        approvals: row.approvals.map((a) => a.digest),
         record,
         bundles: { manifest: `${record}#/bundle`, approvals: `${record}#/approvals`, ...(row.hasProvenance ? { provenance: `${record}#/provenance` } : {}) },
         statusUrl: `${origin}/v1/status`,
@@ -111,55 +78,38 @@ async function response(deps: Deps, row: ListedVersionRow, latest: boolean, orig
 /** A version's answer as JSON text, with its updatedAt (what `updated_since` compares); undefined when it is not approved. */
 type Item = { text: string; updatedAt: string } | undefined;
 
-const servedTexts = new WeakMap<Deps, Map<number, { manifest: string; server: string }>>();
+const json = JSON.stringify;
 
 /**
- * The server.json part of a version's answer as JSON text: the manifest without its tools and
- * instructions, as JSON.stringify writes it. Parsing the manifest was most of a page's cost, so
- * the text is kept per version beside the stored manifest text it was made from, and made again
- * whenever the text just read differs: the database still answers every read, and a manifest
- * changed behind the registry's back is served as it now is (serverPart keeps the object the
- * same way). Bounded: cleared at 5,000 versions.
+ * {@link response} as the JSON text JSON.stringify writes for it, made without the object: the
+ * stored server_json spliced as it is (never parsed), every other value written by JSON.stringify
+ * on its own, in the object's key order.
  */
-function serverText(deps: Deps, id: number, manifest: string): string {
-  let kept = servedTexts.get(deps);
-  if (!kept) servedTexts.set(deps, (kept = new Map()));
-  const hit = kept.get(id);
-  if (hit && hit.manifest === manifest) return hit.server;
-  const { tools: _tools, instructions: _instructions, ...server } = JSON.parse(manifest) as Record<string, unknown>;
-  const text = JSON.stringify(server);
-  if (kept.size >= 5_000) kept.clear();
-  kept.set(id, { manifest, server: text });
-  return text;
+function itemText(row: McpVersionRow, latest: boolean, origin: string, updatedAt: string): string {
+  // The record URL as a JSON string without its closing quote: what follows it is plain ASCII.
+  const record = json(recordOf(row, origin)).slice(0, -1);
+  return (
+    `{"server":${row.serverJson},"_meta":{"${OFFICIAL_META_KEY}":{"status":"active","publishedAt":${json(row.publishedAt)},"updatedAt":${json(updatedAt)},"isLatest":${latest}},` +
+    `"${SIGIL_META_KEY}":{"status":"approved","digest":${json(row.digest)},"toolsDigest":${json(row.toolsDigest)},"risk":${json(row.risk)},"publisher":${json(row.publisher)},` +
+    `"signer":{"kind":${json(row.signerKind)},"keyFingerprint":${json(row.signerFingerprint)}${row.signerIdentity ? `,"identity":${json(row.signerIdentity)}` : ''}},` +
+    `"approvals":${json(row.approvals.map((a) => a.digest))},"record":${record}","bundles":{"manifest":${record}#/bundle","approvals":${record}#/approvals"` +
+    `${row.hasProvenance ? `,"provenance":${record}#/provenance"` : ''}},"statusUrl":${json(`${origin}/v1/status`)}}}}`
+  );
 }
 
 /**
  * The answers of these versions (within one snapshot, or a version revoked meanwhile is read as
- * not approved). On SQLite made by one statement (readMcpItems) and spliced with the
- * server part ({@link serverText}); a version whose text SQLite does not make, and every version
- * on PostgreSQL, is answered from its row by {@link response}. Either way the
- * text is what JSON.stringify writes for {@link response}'s object (a test holds them together).
+ * not approved), from one statement (readMcpRows), each spliced as text ({@link itemText}).
  */
 async function readItems(deps: Deps, wanted: ReadonlyArray<{ id: number; latest: boolean }>, origin: string, into: Map<number, Item>): Promise<void> {
   if (wanted.length === 0) return;
   const latest = new Map(wanted.map((w) => [w.id, w.latest]));
-  const texts = readMcpItems(deps.db, wanted, origin);
-  let rest: number[] = [];
-  if (texts) {
-    for (const row of (await texts) as McpItemRow[]) {
-      if (row.status !== 'approved') into.set(row.id, undefined);
-      else if (row.manifest !== null && row.rest !== null) into.set(row.id, { text: `{"server":${serverText(deps, row.id, row.manifest)}${row.rest}`, updatedAt: row.updatedAt as string });
-      else rest.push(row.id);
+  for (const row of await readMcpRows(deps.db, [...latest.keys()])) {
+    if (row.status !== 'approved') into.set(row.id, undefined);
+    else {
+      const updatedAt = updatedAtOf(row);
+      into.set(row.id, { text: itemText(row, latest.get(row.id)!, origin, updatedAt), updatedAt });
     }
-  } else rest = wanted.map((w) => w.id);
-  if (rest.length === 0) return;
-  // The rows and approval digests of the others, read together (two statements, not two per version).
-  const [rows, digests] = await Promise.all([readListedVersions(deps.db, rest), readApprovalDigestsOf(deps.db, rest)]);
-  const approvals = new Map<number, ApprovalDigest[]>(rows.map((r) => [r.id, []]));
-  for (const d of digests) approvals.get(d.versionId)?.push({ digest: d.digest, createdAt: d.createdAt });
-  for (const row of rows) {
-    const item = await response(deps, row, latest.get(row.id)!, origin, approvals.get(row.id));
-    into.set(row.id, item && { text: JSON.stringify(item), updatedAt: (item._meta?.[OFFICIAL_META_KEY] as { updatedAt: string }).updatedAt });
   }
 }
 
