@@ -29,10 +29,20 @@ const MCP_LIST_KEYS: ReadonlySet<string> = new Set(['search', 'cursor', 'limit',
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
-/** The headers before content-length, as the Hono app orders them; then the security headers. */
-const HEADERS: readonly string[] = ['content-type', 'application/json'];
+/**
+ * An answer's headers as the Hono app orders them (content-type, content-length, the security
+ * headers, the request id), with CORS's first on the v0.1 routes: one flat list per kind, whose
+ * content-length and x-request-id values (the two empty strings) are set per answer in a copy.
+ */
+const HEADERS: readonly string[] = ['content-type', 'application/json', 'content-length', '', ...SECURITY_HEADERS.flat(), 'x-request-id', ''];
 const CORS_HEADERS: readonly string[] = ['access-control-allow-origin', '*', ...HEADERS];
-const SECURITY_FLAT: readonly string[] = SECURITY_HEADERS.flat();
+
+/** The routes answered here, as Hono reports them (the metrics and log label). */
+const VERSION_ROUTE = '/v1/servers/:namespace/:name/versions/:version';
+const SERVER_ROUTE = '/v1/servers/:namespace/:name';
+const MCP_VERSION_ROUTE = '/v0.1/servers/:serverName/versions/:version';
+const LIST_ROUTE = '/v1/servers';
+const MCP_LIST_ROUTE = '/v0.1/servers';
 
 interface Answer {
   /** The route pattern Hono reports for the same request (the metrics label). */
@@ -58,6 +68,8 @@ interface Answer {
 export function fastReads(deps: Deps, front: Front, fallback: NodeListener): NodeListener {
   const corsConfigured = deps.settings.corsOrigins.length > 0;
   const notAuthenticated = new Error('not authenticated');
+  // Each route's label set looked up once (metrics.ts), not per request.
+  const observers = new Map([VERSION_ROUTE, SERVER_ROUTE, MCP_VERSION_ROUTE, LIST_ROUTE, MCP_LIST_ROUTE].map((route) => [route, deps.metrics.observer('GET', route, 200)]));
   const refuse = (): never => {
     throw notAuthenticated;
   };
@@ -74,14 +86,14 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const name = plainName(m[1]!, m[2]!);
       if (name === undefined || versionProblem(m[3]!)) return undefined;
       const read = versionWithToken(deps, name, m[3]!);
-      return { lookup: read.lookup, answer: async () => ({ route: '/v1/servers/:namespace/:name/versions/:version', body: await read.bytes(), cors: false }) };
+      return { lookup: read.lookup, answer: async () => ({ route: VERSION_ROUTE, body: await read.bytes(), cors: false }) };
     }
     m = SERVER_PATH.exec(path);
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       if (name === undefined) return undefined;
       const read = serverWithToken(deps, name);
-      return { lookup: read.lookup, answer: async () => ({ route: '/v1/servers/:namespace/:name', body: await read.json(), cors: false }) };
+      return { lookup: read.lookup, answer: async () => ({ route: SERVER_ROUTE, body: await read.json(), cors: false }) };
     }
     m = MCP_VERSION_PATH.exec(path);
     if (m) {
@@ -90,7 +102,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const origin = originOf(req);
       if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || origin === undefined) return undefined;
       const read = mcpVersionWithToken(deps, name, version, origin);
-      return { lookup: read.lookup, answer: async () => ({ route: '/v0.1/servers/:serverName/versions/:version', body: JSON.stringify(await read.response()), cors: true }) };
+      return { lookup: read.lookup, answer: async () => ({ route: MCP_VERSION_ROUTE, body: JSON.stringify(await read.response()), cors: true }) };
     }
     return undefined;
   }
@@ -104,7 +116,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const cursor = q.get('cursor');
       const limit = q.get('limit');
       if ((search !== undefined && search.length > 200) || (cursor !== undefined && cursor.length > MAX_CURSOR_LENGTH) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
-      return { route: '/v1/servers', body: JSON.stringify(await listServers(deps, search, cursor, limit === undefined ? 30 : Number(limit))), cors: false };
+      return { route: LIST_ROUTE, body: JSON.stringify(await listServers(deps, search, cursor, limit === undefined ? 30 : Number(limit))), cors: false };
     }
     if (path === '/v0.1/servers') {
       // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100, version ≤ 255).
@@ -113,7 +125,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       if (!q || origin === undefined) return undefined;
       const [search, cursor, limit, version] = [q.get('search'), q.get('cursor'), q.get('limit'), q.get('version')];
       if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > MAX_CURSOR_LENGTH || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
-      return { route: '/v0.1/servers', body: await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin), cors: true };
+      return { route: MCP_LIST_ROUTE, body: await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin), cors: true };
     }
     // The point reads asked plainly were read with the token (pointRead); any other is Hono's to refuse.
     return point?.answer();
@@ -163,11 +175,12 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
     const body = typeof found.body === 'string' ? Buffer.from(found.body, 'utf8') : found.body;
     const headers = (found.cors ? CORS_HEADERS : HEADERS).slice();
-    headers.push('content-length', String(body.length), ...SECURITY_FLAT, 'x-request-id', id);
+    headers[found.cors ? 5 : 3] = String(body.length);
+    headers[headers.length - 1] = id;
     res.writeHead(200, headers);
     res.end(body);
     const seconds = (performance.now() - started) / 1000;
-    deps.metrics.observeRequest('GET', found.route, 200, seconds);
+    observers.get(found.route)!(seconds);
     if (deps.logger.isLevelEnabled('info'))
       deps.logger.info(
         { requestId: id, method: 'GET', path, route: found.route, status: 200, ms: Math.round(seconds * 10_000) / 10, principal: principal.name, userAgent: req.headers['user-agent'] },

@@ -13,6 +13,8 @@ import { issueStatusText } from './services/issue-status.js';
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 const ROUTE = '/v1/status';
+/** The answer's headers as the Hono app orders them; the content-length and x-request-id values (the empty strings) are set per answer in a copy. */
+const HEADERS: readonly string[] = ['content-type', 'application/json', 'content-length', '', ...SECURITY_HEADERS.flat(), 'x-request-id', ''];
 
 /**
  * `POST /v1/status` answered before Hono builds its request objects (an undici Request, a web
@@ -30,6 +32,7 @@ const ROUTE = '/v1/status';
 export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): NodeListener {
   const corsConfigured = deps.settings.corsOrigins.length > 0;
   const notAuthenticated = new Error('not authenticated');
+  const observe = deps.metrics.observer('POST', ROUTE, 200);
   const refuse = (): never => {
     throw notAuthenticated;
   };
@@ -86,13 +89,13 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
         if (!found) return passOn(req, res, body);
         const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
         // The text itself, not a Buffer of it: Node then writes the head and the body as one string.
-        const headers: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(found.text, 'utf8'))];
-        for (const [name, value] of SECURITY_HEADERS) headers.push(name, value);
-        headers.push('x-request-id', id);
+        const headers = HEADERS.slice();
+        headers[3] = String(Buffer.byteLength(found.text, 'utf8'));
+        headers[headers.length - 1] = id;
         res.writeHead(200, headers);
         res.end(found.text, 'utf8');
         const seconds = (performance.now() - started) / 1000;
-        deps.metrics.observeRequest('POST', ROUTE, 200, seconds);
+        observe(seconds);
         if (deps.logger.isLevelEnabled('info'))
           deps.logger.info(
             { requestId: id, method: 'POST', path: ROUTE, route: ROUTE, status: 200, ms: Math.round(seconds * 10_000) / 10, principal: found.principal.name, userAgent: req.headers['user-agent'] },

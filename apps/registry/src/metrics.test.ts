@@ -50,4 +50,20 @@ describe('request metrics', () => {
     expect(whole.indexOf('sigil_http_requests_total')).toBeLessThan(whole.indexOf('sigil_http_request_duration_seconds'));
     expect(whole).toContain(await after.getSingleMetricAsString('sigil_http_request_duration_seconds'));
   });
+
+  it('adds the requests of an observer made once to the same lines as observeRequest', async () => {
+    const metrics = createMetrics();
+    // An observer made before and one after the label set was first seen, then both ways mixed.
+    const version = metrics.observer('GET', '/v1/servers/:namespace/:name/versions/:version', 200);
+    for (const [i, [method, route, status, seconds]] of OBSERVED.entries()) {
+      if (i % 2 === 0) metrics.observer(method, route, status)(seconds);
+      else metrics.observeRequest(method, route, status, seconds);
+    }
+    version(0.02);
+    metrics.observeRequest('GET', '/v1/servers/:namespace/:name/versions/:version', 200, 0.02);
+    const all = reference([...OBSERVED, ['GET', '/v1/servers/:namespace/:name/versions/:version', 200, 0.02], ['GET', '/v1/servers/:namespace/:name/versions/:version', 200, 0.02]]);
+    for (const name of ['sigil_http_requests_total', 'sigil_http_request_duration_seconds']) {
+      expect(await metrics.registry.getSingleMetricAsString(name)).toBe(await all.getSingleMetricAsString(name));
+    }
+  });
 });

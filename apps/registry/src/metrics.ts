@@ -11,6 +11,12 @@ export interface Metrics {
   authFailures: Counter<'reason'>;
   /** Counts one answered request and its latency (`sigil_http_requests_total`, `sigil_http_request_duration_seconds`). */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * {@link observeRequest} for one label set, looked up once: the hot paths make one per route
+   * they answer, so a request adds to plain numbers without making and hashing a key.
+   * @example const observe = metrics.observer('GET', '/v1/servers', 200); observe(0.0004);
+   */
+  observer(method: string, route: string, status: number): (seconds: number) => void;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
@@ -90,28 +96,40 @@ export function createMetrics(): Metrics {
     if (!l) latencies.set(key, (l = { labels: { method, route }, buckets: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 }));
     return l;
   };
+  const seenOf = (method: string, route: string, status: number): Seen => {
+    const key = `${method} ${status} ${route}`;
+    let s = seen.get(key);
+    if (!s) {
+      // One entry per label set, as prom-client keeps one per label set (the route is Hono's
+      // pattern, never the path).
+      s = { labels: { method, route, status: String(status) }, pending: 0, latency: latencyOf(method, route) };
+      seen.set(key, s);
+    }
+    return s;
+  };
   return {
     registry,
     requests,
     observeRequest(method, route, status, seconds) {
-      const key = `${method} ${status} ${route}`;
-      let s = seen.get(key);
-      if (!s) {
-        // One entry per label set, as prom-client keeps one per label set (the route is Hono's
-        // pattern, never the path).
-        s = { labels: { method, route, status: String(status) }, pending: 0, latency: latencyOf(method, route) };
-        seen.set(key, s);
-      }
-      s.pending++;
-      const l = s.latency;
-      let i = 0;
-      while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
-      l.buckets[i]!++;
-      l.sum += seconds;
-      l.count++;
+      observe(seenOf(method, route, status), seconds);
+    },
+    observer(method, route, status) {
+      const s = seenOf(method, route, status);
+      return (seconds) => observe(s, seconds);
     },
     publishes: new Counter({ name: 'sigil_publishes_total', help: 'Versions published', registers: [registry] }),
     refusals: new Counter({ name: 'sigil_refusals_total', help: 'Refused requests by error code', labelNames: ['code'], registers: [registry] }),
     authFailures: new Counter({ name: 'sigil_auth_failures_total', help: 'Failed authentications by reason', labelNames: ['reason'], registers: [registry] }),
   };
+}
+
+/** Adds one request of `seconds` to its label set's count and its route's histogram. */
+function observe(s: Seen, seconds: number): void {
+  s.pending++;
+  const l = s.latency;
+  let i = 0;
+  while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+  l.buckets[i]!++;
+  l.sum += seconds;
+  l.count++;
 }
