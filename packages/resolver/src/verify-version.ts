@@ -233,19 +233,20 @@ export function proveRecord(
     // signature results), parsed and verified from the same bytes. Any bundle that verifies is a
     // valid publisher signature over this very manifest; if the text cut out does not, the parsed
     // bundle decides, as without texts.
-    let viaText: VerifiedSigner | undefined;
+    let viaText: { signer: VerifiedSigner; bundle: unknown } | undefined;
     if (canonical && texts?.bundle !== undefined) {
       try {
-        viaText = verifyManifestSubject(texts.bundle, subject, publishers!, { cache }).signer;
+        viaText = verifyManifestSubject(texts.bundle, subject, publishers!, { cache });
       } catch {
         viaText = undefined;
       }
     }
-    signer = viaText ?? verifyManifestSubject(record.bundle, subject, publishers!, { cache }).signer;
+    signer = viaText?.signer ?? verifyManifestSubject(record.bundle, subject, publishers!, { cache }).signer;
     // What is checked later (its log entry, the checkpoint it carries) is the bundle whose signature
     // verified, not the record's parsed field, which an edited store could make another one (a
-    // second "bundle" key: the cut takes one, JSON.parse the other).
-    if (viaText) record = { ...record, bundle: JSON.parse(texts!.bundle!) as VersionRecord['bundle'] };
+    // second "bundle" key: the cut takes one, JSON.parse the other): the verifier's own parse of
+    // the bytes it verified, not a second parse of them.
+    if (viaText) record = { ...record, bundle: viaText.bundle as VersionRecord['bundle'] };
   } catch (e) {
     return refuse(fromSigning(e), `the publisher signature of ${name}@${version} does not hold: ${(e as Error).message}`, undefined, e);
   }
@@ -268,7 +269,7 @@ export function proveRecord(
       else if (verified.signer.keyFingerprint === signer.keyFingerprint || who === publisher) ignored.push(`${who}: the publisher cannot approve its own manifest`);
       else {
         approvals.push({ who, digest: verified.bundleDigest as Digest });
-        if (useText) fromText.set(i, JSON.parse(text) as VersionRecord['approvals'][number]['bundle']);
+        if (useText) fromText.set(i, verified.bundle as VersionRecord['approvals'][number]['bundle']);
       }
     } catch (e) {
       ignored.push(`${approval.reviewer}: ${e instanceof SigningError ? e.code : 'invalid'}`);

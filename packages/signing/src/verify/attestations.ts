@@ -17,7 +17,7 @@ import {
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
-import { verifyEnvelopeBundle, type BundleInput } from './bundle.js';
+import { verifyEnvelopeBundle, verifyEnvelopeBundleJson, type BundleInput } from './bundle.js';
 import type { VerifiedLogEntry } from './log.js';
 import type { VerifiedSigner } from './types.js';
 import type { VerificationCache } from './cache.js';
@@ -39,6 +39,8 @@ export interface VerifiedStatement<P> {
   bundleDigest: string;
   /** The bundle's transparency log entries that verified against the trusted root's logs, when any. */
   log?: VerifiedLogEntry[];
+  /** The bundle as JSON, parsed from the very bytes verified (the input itself when it was parsed JSON). */
+  bundle: unknown;
 }
 
 /**
@@ -153,7 +155,7 @@ function verifyAttestation<S extends z.ZodType>(
   predicateCode: SigningErrorCode,
   options: VerifyOptions,
 ): VerifiedStatement<z.infer<S>> {
-  const envelope = verifyEnvelopeBundle(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache);
+  const { verified: envelope, json } = verifyEnvelopeBundleJson(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache);
   // Parse only what the signature covers, exactly as signed.
   const statement = parseStatement(envelope.payload);
   checkSubject(statement, subject);
@@ -169,7 +171,7 @@ function verifyAttestation<S extends z.ZodType>(
     if (!parsed.success) throw new SigningError(predicateCode, `the predicate does not match ${predicateType}: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
     predicate = parsed.data as z.infer<S>;
   }
-  return { signer: envelope.signer, statement, predicate, bundleDigest: envelope.bundleDigest, ...(envelope.log ? { log: envelope.log } : {}) };
+  return { signer: envelope.signer, statement, predicate, bundleDigest: envelope.bundleDigest, ...(envelope.log ? { log: envelope.log } : {}), bundle: json };
 }
 
 const MANIFEST_PREDICATE_KEYS: ReadonlySet<string> = new Set(Object.keys(ManifestPredicate.shape));

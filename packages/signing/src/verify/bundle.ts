@@ -26,6 +26,15 @@ export type BundleInput = string | Uint8Array | Record<string, unknown>;
  * (timestamps, key or chain at the timestamp, signature) → signer allowed by the policy.
  */
 export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache): VerifiedEnvelope {
+  return verifyEnvelopeBundleJson(input, trust, payloadType, cache).verified;
+}
+
+/**
+ * {@link verifyEnvelopeBundle}, also giving the bundle's JSON as parsed from the very bytes
+ * verified (the input itself when it was parsed JSON), so a caller keeping the bundle does not
+ * parse its text again.
+ */
+export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache): { verified: VerifiedEnvelope; json: unknown } {
   const { json, digest } = readBundle(input);
   // Keyed by the verifier's version too: a check added later is never skipped by an older result.
   const key = `${VERIFIER_VERSION}:${trust.id}:${digest}`;
@@ -42,7 +51,7 @@ export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, p
     throw new SigningError('STATEMENT_INVALID', `the DSSE payload type is ${JSON.stringify(verified.payloadType.slice(0, 100))}, expected ${payloadType}`);
   }
   checkSignerAllowed(verified.signer, trust);
-  return verified;
+  return { verified, json };
 }
 
 /**
