@@ -188,8 +188,12 @@ export function registerHost(program: Command, ctx: Context): void {
         return;
       }
       // Loaded only here: resolve and lock at host start-up do not pay for the proxy.
-      const { runGuardProxy } = await import('../proxy/guard-proxy.js');
-      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input: process.stdin, output: process.stdout, log, allowMissingTools });
+      const [{ runGuardProxy }, { isPipeOrSocket }] = await Promise.all([import('../proxy/guard-proxy.js'), import('../proxy/fd-io.js')]);
+      // A host speaks to `sigil run` over pipes (or sockets): those are read and written directly,
+      // which costs the proxy less CPU per message than process.stdin and process.stdout.
+      const input = isPipeOrSocket(0) ? 0 : process.stdin;
+      const output = isPipeOrSocket(1) ? 1 : process.stdout;
+      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input, output, log, allowMissingTools });
     });
 }
 

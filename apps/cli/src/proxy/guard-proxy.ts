@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Manifest } from '@sigil/manifest';
 import { signalGroup, USE_PROCESS_GROUPS } from '../process-group.js';
+import { batchedWriter, fdReader, streamFd } from './fd-io.js';
 import { Firewall } from './firewall.js';
-import { onLines } from './lines.js';
+import { lineSplitter, onLines } from './lines.js';
 import { serverEnvironment } from './server-env.js';
 
 /** Largest single JSON-RPC message accepted in either direction. */
@@ -29,9 +31,13 @@ export interface GuardProxyOptions {
   args: readonly string[];
   /** The server's environment (default: this process's); Sigil's secrets are removed either way (server-env.ts). */
   env?: NodeJS.ProcessEnv;
-  /** Host side: messages from the host, and where to write messages to it. */
-  input: Readable;
-  output: Writable;
+  /**
+   * Host side: messages from the host, and where to write messages to it. A file descriptor (a
+   * pipe or a socket: fd-io.ts's isPipeOrSocket) is read and written directly, without Node's
+   * stream machinery per message.
+   */
+  input: Readable | number;
+  output: Writable | number;
   /** One structured log line (stderr in `sigil run`). */
   log: (event: Record<string, unknown>) => void;
   /** Longest wait for each server answer during a tools check (default 30 s). */
@@ -51,7 +57,12 @@ export interface GuardProxyOptions {
  *   line with its code.
  */
 export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
-  const { manifest, input, output, log } = options;
+  const { manifest, log } = options;
+  const outputFd = typeof options.output === 'number' ? options.output : undefined;
+  const output = outputFd === undefined ? (options.output as Writable) : new Socket({ fd: outputFd, readable: false, writable: true });
+  // Set once the firewall exists (below): the host's reader hands its chunks to it.
+  let fromHost: (chunk: Buffer) => void = () => undefined;
+  const input = typeof options.input === 'number' ? fdReader(options.input, (chunk) => fromHost(chunk)) : options.input;
   // In a process group of its own (POSIX), signalled as a group: a server started through a launcher
   // (npx, sh -c) is stopped with it, not left running orphaned (process-group.ts).
   const child: ChildProcess = spawn(options.command, [...options.args], { env: serverEnvironment(options.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
@@ -76,14 +87,22 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     if (serverFull) input.pause();
     else input.resume();
   };
-  const toHost = batchedWriter(output, (full) => {
-    hostFull = full;
-    flow();
-  });
-  const toServer = batchedWriter(child.stdin!, (full) => {
-    serverFull = full;
-    flow();
-  });
+  const toHost = batchedWriter(
+    output,
+    (full) => {
+      hostFull = full;
+      flow();
+    },
+    outputFd,
+  );
+  const toServer = batchedWriter(
+    child.stdin!,
+    (full) => {
+      serverFull = full;
+      flow();
+    },
+    streamFd(child.stdin!),
+  );
   let childGone = false;
   let hostGone = false;
   let status = 0;
@@ -152,7 +171,9 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       hostFull = false;
       flow();
     });
-    onLines(input, MAX_MESSAGE_BYTES, (line) => firewall.fromHost(line), () => firewall.hostOversize(MAX_MESSAGE_BYTES));
+    const hostLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromHost(line), () => firewall.hostOversize(MAX_MESSAGE_BYTES));
+    if (typeof options.input === 'number') fromHost = (chunk) => hostLines.push(chunk);
+    else input.on('data', (chunk: Buffer) => hostLines.push(chunk));
     // The server's stderr is not passed through to the log stream as it is: there it could write
     // lines that read as Sigil's own events (a forged `sigil.run.verified`), or an unfinished line
     // that Sigil's next line (a refusal) would be glued onto and lost. Each of its lines is logged
@@ -199,33 +220,4 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       maybeFinish();
     });
   });
-}
-
-/**
- * A writer that joins every message written in the same tick into one write: a burst of pipelined
- * answers then costs one pipe write, not one each. `flush` writes what waits at once (before end).
- * `onFull(true)` when the stream's buffer is past its high-water mark, `onFull(false)` at its drain.
- */
-function batchedWriter(stream: Writable, onFull: (full: boolean) => void): { write(text: string): void; flush(): void } {
-  let queued: string[] = [];
-  let full = false;
-  const drained = (): void => {
-    full = false;
-    onFull(false);
-  };
-  const flush = (): void => {
-    if (queued.length === 0) return;
-    const text = queued.length === 1 ? queued[0]! : queued.join('');
-    queued = [];
-    if (stream.writableEnded || stream.destroyed || stream.write(text) || full) return;
-    full = true;
-    stream.once('drain', drained);
-    onFull(true);
-  };
-  return {
-    write: (text) => {
-      if (queued.push(text) === 1) process.nextTick(flush);
-    },
-    flush,
-  };
 }

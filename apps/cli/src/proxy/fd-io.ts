@@ -1,0 +1,110 @@
+import { fstatSync, writeSync } from 'node:fs';
+import { Socket, type ConnectOpts, type SocketConstructorOpts } from 'node:net';
+import type { Writable } from 'node:stream';
+
+/** Bytes read from a descriptor at a time, into one buffer reused for every read. */
+const READ_BUFFER_BYTES = 64 * 1024;
+/** Largest joined write encoded into the writer's reused buffer (larger ones get a buffer of their own). */
+const WRITE_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Whether a file descriptor is a pipe or a socket: what `sigil run`'s host side reads and writes
+ * directly (fdReader, batchedWriter with an fd). A file or a terminal goes through process.stdin
+ * and process.stdout as before.
+ */
+export function isPipeOrSocket(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a pipe or socket descriptor without the stream machinery per read: each read lands in one
+ * buffer, reused, and is handed to `onChunk` synchronously (which must not keep it). The socket is
+ * returned for what a stream is still used for: pause/resume, 'end', 'error'. Node's `onread`
+ * option (documented for `new net.Socket`, typed only for connect).
+ */
+export function fdReader(fd: number, onChunk: (chunk: Buffer) => void): Socket {
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const onread: ConnectOpts['onread'] = {
+    buffer,
+    callback: (bytes) => {
+      onChunk(buffer.subarray(0, bytes));
+      return true;
+    },
+  };
+  return new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
+}
+
+/**
+ * The descriptor under a child process's stdio pipe, where Node has one (a POSIX pipe or socket:
+ * the handle's `fd`, not part of Node's documented API, so anything else gives undefined and the
+ * stream is used alone).
+ */
+export function streamFd(stream: Writable): number | undefined {
+  const fd = (stream as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd > 2 ? fd : undefined;
+}
+
+/** What every message for one peer is written through. */
+export interface BatchedWriter {
+  write(text: string): void;
+  /** Writes what waits at once (before the stream ends). */
+  flush(): void;
+}
+
+/**
+ * A writer that joins every message written in the same tick into one write: a burst of pipelined
+ * answers then costs one pipe write, not one each. `onFull(true)` when the stream's buffer is past
+ * its high-water mark, `onFull(false)` at its drain.
+ *
+ * With `fd` (the pipe or socket the stream writes to), the joined text is written with one
+ * write(2) at once while nothing waits in the stream, sparing the stream's machinery (its write
+ * request, callbacks and ticks), which cost the proxy more CPU per call than the system call
+ * itself. What the descriptor does not take at once (a full pipe: EAGAIN, or a partial write) goes
+ * through the stream, and so does everything after it until the stream has written all it holds,
+ * so the bytes stay in order; an error other than EAGAIN is left to the stream to report.
+ */
+export function batchedWriter(stream: Writable, onFull: (full: boolean) => void, fd?: number): BatchedWriter {
+  let queued: string[] = [];
+  let full = false;
+  let scratch = fd === undefined ? undefined : Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  const drained = (): void => {
+    full = false;
+    onFull(false);
+  };
+  /** Writes what the descriptor takes now; what it does not, as a buffer of its own (undefined: all written). */
+  const direct = (text: string): string | Buffer | undefined => {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, so a text that short fits the buffer whole.
+    const bytes = text.length * 3 <= scratch!.length ? scratch!.subarray(0, scratch!.write(text)) : Buffer.from(text);
+    let written: number;
+    try {
+      written = writeSync(fd!, bytes);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') scratch = undefined; // the stream reports it, and writes from now on
+      return text;
+    }
+    // A copy: the scratch buffer is written again by the next flush.
+    return written === bytes.length ? undefined : Buffer.from(bytes.subarray(written));
+  };
+  const flush = (): void => {
+    if (queued.length === 0) return;
+    const text = queued.length === 1 ? queued[0]! : queued.join('');
+    queued = [];
+    if (stream.writableEnded || stream.destroyed) return;
+    const rest = scratch !== undefined && stream.writableLength === 0 ? direct(text) : text;
+    if (rest === undefined || stream.write(rest) || full) return;
+    full = true;
+    stream.once('drain', drained);
+    onFull(true);
+  };
+  return {
+    write: (text) => {
+      if (queued.push(text) === 1) process.nextTick(flush);
+    },
+    flush,
+  };
+}
