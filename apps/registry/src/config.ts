@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cidrProblem } from './client-address.js';
+import { publicUrlProblem } from './public-origin.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -85,6 +86,18 @@ export const ConfigSchema = z.object({
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }
     }),
+  /**
+   * The registry's public origin (`https://registry.example`): the base of the URLs its answers
+   * name. Unset: the request's Host (and https from a trusted proxy's X-Forwarded-Proto).
+   */
+  SIGIL_PUBLIC_URL: z
+    .string()
+    .max(2048)
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? undefined : publicUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   /** Comma-separated origins allowed by CORS; none by default. */
   SIGIL_CORS_ORIGINS: z.string().optional(),
   /** Comma-separated lint rules raised from warning to error. */
@@ -117,6 +130,8 @@ export interface Settings {
   rateLimitPerAddress: number;
   /** Reverse proxies (CIDRs) whose X-Forwarded-For names the client. */
   trustedProxies: string[];
+  /** SIGIL_PUBLIC_URL as an origin (no trailing slash), or undefined: the request's own. */
+  publicOrigin: string | undefined;
   /** Pending versions a namespace may hold at once (PENDING_LIMIT beyond). */
   pendingLimit: number;
   corsOrigins: string[];
@@ -137,6 +152,7 @@ export function settingsFrom(env: Env): Settings {
     rateLimitPerToken: env.SIGIL_RATE_LIMIT_TOKEN,
     rateLimitPerAddress: env.SIGIL_RATE_LIMIT_ADDRESS,
     trustedProxies: list(env.SIGIL_TRUSTED_PROXIES),
+    publicOrigin: env.SIGIL_PUBLIC_URL === undefined ? undefined : new URL(env.SIGIL_PUBLIC_URL).origin,
     pendingLimit: env.SIGIL_PENDING_LIMIT,
     corsOrigins: list(env.SIGIL_CORS_ORIGINS),
     lintErrorRules: list(env.SIGIL_LINT_ERROR_RULES),

@@ -5,6 +5,7 @@ import { clientKey } from './client-address.js';
 import type { Deps, Principal } from './deps.js';
 import { repeatsFirstLineHeader, requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { READ_ROLES } from './http.js';
+import { publicOrigin } from './public-origin.js';
 import { authenticate } from './services/authenticate.js';
 import { MAX_CURSOR_LENGTH } from './services/cursor.js';
 import { listServers } from './services/list-servers.js';
@@ -99,7 +100,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (m) {
       const name = plainName(m[1]!, m[2]!);
       const version = m[3]!;
-      const origin = originOf(req);
+      const origin = originOf(deps, front, req);
       if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || origin === undefined) return undefined;
       const read = mcpVersionWithToken(deps, name, version, origin);
       return { lookup: read.lookup, answer: async () => ({ route: MCP_VERSION_ROUTE, body: JSON.stringify(await read.response()), cors: true }) };
@@ -121,7 +122,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
     if (path === '/v0.1/servers') {
       // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100, version ≤ 255).
       const q = plainQuery(query, MCP_LIST_KEYS);
-      const origin = q && originOf(req);
+      const origin = q && originOf(deps, front, req);
       if (!q || origin === undefined) return undefined;
       const [search, cursor, limit, version] = [q.get('search'), q.get('cursor'), q.get('limit'), q.get('version')];
       if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > MAX_CURSOR_LENGTH || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
@@ -206,12 +207,15 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
   };
 }
 
-/** The request's origin as the Hono app sees it (its Host header is one taken as it is: checked in tryAnswer). */
-function originOf(req: IncomingMessage): string | undefined {
+/**
+ * The origin the answer names, as the Hono route takes it (public-origin.ts): SIGIL_PUBLIC_URL,
+ * else the request's Host (one taken as it is: checked in tryAnswer) and scheme.
+ */
+function originOf(deps: Deps, front: Front, req: IncomingMessage): string | undefined {
   const host = req.headers.host;
   if (host === undefined) return undefined;
-  const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-  return new URL(`${scheme}://${host}`).origin;
+  const forwarded = req.headers['x-forwarded-proto'];
+  return publicOrigin(deps.settings.publicOrigin, front.trustedProxies, { address: req.socket.remoteAddress, encrypted: (req.socket as TLSSocket).encrypted === true }, host, typeof forwarded === 'string' ? forwarded : undefined);
 }
 
 /** The query's parameters when each is one of `keys`, given once, with a plain value; else undefined. */

@@ -2,7 +2,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { McpServerList, McpServerResponse } from '@sigil/manifest';
 import { cors } from 'hono/cors';
 import type { Deps } from '../deps.js';
-import { READ_ROLES } from '../http.js';
+import type { TLSSocket } from 'node:tls';
+import type { Context } from 'hono';
+import { TrustedProxies } from '../client-address.js';
+import { READ_ROLES, type Env } from '../http.js';
+import { publicOrigin } from '../public-origin.js';
 import { MAX_CURSOR_LENGTH } from '../services/cursor.js';
 import { getMcpVersion, listMcpServers, listMcpVersions } from '../services/read-mcp-registry.js';
 import { authorize, BEARER_OR_ANONYMOUS, json, problems, rawJson, router } from './kit.js';
@@ -64,18 +68,24 @@ export function mcpRegistryRoutes(deps: Deps) {
     request: { params: z.object({ serverName: ServerNameParam, version: z.string().max(255).openapi({ description: 'An exact version, or `latest`', example: 'latest' }) }) },
     responses: { 200: json(McpServerResponse, 'The version'), ...problems(401, 403, 404, 422) },
   });
+  const trusted = new TrustedProxies(deps.settings.trustedProxies);
+  /** The origin the answer's URLs name (public-origin.ts), as fast-reads.ts takes it too. */
+  const origin = (c: Context<Env>): string => {
+    const socket = c.env?.incoming?.socket;
+    return publicOrigin(deps.settings.publicOrigin, trusted, { address: socket?.remoteAddress, encrypted: (socket as TLSSocket | undefined)?.encrypted === true }, new URL(c.req.url).host, c.req.header('x-forwarded-proto'));
+  };
   const app = router();
   app.use('*', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
   return app
     .openapi(list, async (c) => {
       const q = c.req.valid('query');
       const since = q.updated_since === undefined ? undefined : new Date(q.updated_since).toISOString();
-      return rawJson(await listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, new URL(c.req.url).origin));
+      return rawJson(await listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, origin(c)));
     })
-    .openapi(versions, async (c) => rawJson(await listMcpVersions(deps, serverName(c.req.valid('param').serverName), new URL(c.req.url).origin)))
+    .openapi(versions, async (c) => rawJson(await listMcpVersions(deps, serverName(c.req.valid('param').serverName), origin(c))))
     .openapi(version, async (c) => {
       const p = c.req.valid('param');
       const v = p.version === 'latest' ? 'latest' : versionOf(p.version);
-      return c.json(await getMcpVersion(deps, serverName(p.serverName), v, new URL(c.req.url).origin), 200);
+      return c.json(await getMcpVersion(deps, serverName(p.serverName), v, origin(c)), 200);
     });
 }
