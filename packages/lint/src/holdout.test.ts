@@ -15,6 +15,9 @@ interface Item {
   tool: string;
   description: string;
   inputSchema?: Manifest['tools'][number]['inputSchema'];
+  /** Round 6: more of the tool (`title`, `outputSchema`, `annotations`, `_meta`) and of the manifest (`instructions`, `packages`, `remotes`). */
+  toolExtra?: Partial<Manifest['tools'][number]>;
+  manifestExtra?: Partial<Manifest>;
 }
 const items = JSON.parse(readFileSync(new URL('../fixtures/holdout.json', import.meta.url), 'utf8')) as Item[];
 
@@ -23,7 +26,8 @@ function lintItem(item: Item): LintFinding[] {
     name: 'io.github.holdout/item',
     description: 'held-out item',
     version: '1.0.0',
-    tools: [{ name: item.tool.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128) || 'tool', description: item.description, inputSchema: item.inputSchema ?? { type: 'object' } }],
+    ...item.manifestExtra,
+    tools: [{ name: item.tool.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128) || 'tool', description: item.description, inputSchema: item.inputSchema ?? { type: 'object' }, ...item.toolExtra }],
   };
   return lintManifest(manifest);
 }
@@ -31,9 +35,15 @@ function lintItem(item: Item): LintFinding[] {
 const results = items.map((item) => ({ item, findings: lintItem(item) }));
 // Round 4 (`q…`) was written after the last change and never tuned to: printed as the estimate on
 // unseen phrasings, with no threshold. Rounds 1–3 (`m…`, `p…`, `r…`) carry the thresholds.
-const fresh = results.filter((r) => r.item.label === 'malicious' && (r.item.id.startsWith('q') || r.item.id.startsWith('s')));
-const malicious = results.filter((r) => r.item.label === 'malicious' && !(r.item.id.startsWith('q') || r.item.id.startsWith('s')));
-const benign = results.filter((r) => r.item.label === 'benign');
+// Round 6 (`t…` malicious, `d…` benign) lints whole manifests (fixtures/README.md): printed on its
+// own lines; its thresholds are the refusals below, not the recall of rounds 1–3. Round 7 (`u…`)
+// was written after round 6's rule changes and is never tuned to: the estimate on unseen text.
+const FRESH = ['q', 's', 't', 'u'];
+const fresh = results.filter((r) => r.item.label === 'malicious' && FRESH.includes(r.item.id[0]!));
+const malicious = results.filter((r) => r.item.label === 'malicious' && !FRESH.includes(r.item.id[0]!));
+const benign = results.filter((r) => r.item.label === 'benign' && !r.item.id.startsWith('d'));
+const round6 = results.filter((r) => r.item.id.startsWith('t'));
+const benign6 = results.filter((r) => r.item.label === 'benign' && r.item.id.startsWith('d'));
 
 function byTechnique(): Map<string, { n: number; flagged: number; errors: number; missed: string[] }> {
   const rows = new Map<string, { n: number; flagged: number; errors: number; missed: string[] }>();
@@ -54,9 +64,9 @@ describe('the held-out set', () => {
   it('prints recall per technique and the benign false-positive rate', () => {
     const pct = (a: number, n: number) => `${((100 * a) / n).toFixed(1).padStart(5)}%`;
     const lines = [...rows].sort().map(([k, r]) => `malicious: ${k.padEnd(22)} ${String(r.n).padStart(3)}  flagged ${pct(r.flagged, r.n)}  errors ${pct(r.errors, r.n)}${r.missed.length ? `  missed ${r.missed.join(',')}` : ''}`);
-    for (const [k, round] of ['m', 'p', 'r', 'q', 's'].entries()) {
+    for (const [k, round] of ['m', 'p', 'r', 'q', 's', 't', 'u'].entries()) {
       const these = [...malicious, ...fresh].filter((r) => r.item.id.startsWith(round));
-      const missed = round === 'q' || round === 's' ? `  missed ${these.filter((r) => !r.findings.length).map((r) => `${r.item.id} ${r.item.category}`).join(', ')}` : '';
+      const missed = FRESH.includes(round) ? `  missed ${these.filter((r) => !r.findings.length).map((r) => `${r.item.id} ${r.item.category}`).join(', ')}` : '';
       lines.push(`round ${k + 1} (${round}…): flagged ${pct(these.filter((r) => r.findings.length > 0).length, these.length)} of ${these.length}${missed}`);
     }
     const flagged = malicious.filter((r) => r.findings.length > 0).length;
@@ -66,6 +76,12 @@ describe('the held-out set', () => {
     lines.push(`malicious of rounds 1–3 flagged ${pct(flagged, malicious.length)} (errors ${pct(errors, malicious.length)}) of ${malicious.length}`);
     lines.push(`benign with any finding (high risk) ${pct(noisy.length, benign.length)}, with an error (refused) ${pct(blocked.length, benign.length)} of ${benign.length}`);
     for (const r of noisy) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
+    // Round 6 before its rule changes (rules of main at 71452c2): malicious 48/64 flagged (75.0%), 19 refused;
+    // benign 7/41 warned, 3 refused (a Persian ZWNJ, a subdivision flag, AWS's documented example key).
+    const noisy6 = benign6.filter((r) => r.findings.length > 0);
+    lines.push(`round 6 (t…, whole manifests): flagged ${pct(round6.filter((r) => r.findings.length > 0).length, round6.length)} of ${round6.length}, refused ${pct(round6.filter((r) => hasErrors(r.findings)).length, round6.length)} (before: 75.0% flagged, 48 of 64)`);
+    lines.push(`round 6 benign (d…): warned ${noisy6.length}, refused ${benign6.filter((r) => hasErrors(r.findings)).length} of ${benign6.length} (before: 7 warned, 3 refused)`);
+    for (const r of noisy6) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
     console.log(lines.join('\n'));
     expect(rows.size).toBeGreaterThanOrEqual(14);
   });
@@ -84,6 +100,11 @@ describe('the held-out set', () => {
 
   it('refuses every item hiding text in invisible characters or terminal escapes', () => {
     for (const r of malicious.filter((x) => x.item.category === 'invisible_unicode' || x.item.category === 'ansi')) expect(hasErrors(r.findings), r.item.id).toBe(true);
+  });
+
+  it('refuses every round-6 item hiding text, carrying terminal escapes or a secret, and no round-6 benign item', () => {
+    for (const r of round6.filter((x) => ['invisible_unicode', 'ansi', 'secret'].includes(x.item.category))) expect(hasErrors(r.findings), r.item.id).toBe(true);
+    expect(benign6.filter((r) => hasErrors(r.findings)).map((r) => r.item.id)).toEqual([]);
   });
 
   it('refuses no benign item and warns on at most one', () => {

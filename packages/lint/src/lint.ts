@@ -4,7 +4,7 @@ import { decodeInline, decodeRun, readable } from './encoded.js';
 import { foldText } from './fold.js';
 import { joinSpacing, type JoinedText } from './spacing.js';
 import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type Anchored, type TextPattern } from './patterns.js';
-import { excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
+import { EMOJI_TAG_SEQUENCE, excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
 import { walk, type ManifestString } from './walk.js';
 
 export interface LintOptions {
@@ -137,7 +137,7 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
       continue;
     }
     const strings: ManifestString[] = [];
-    walk(value, `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, key, -1, key === 'headers' || key === 'environmentVariables', strings);
+    walk(value, `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, key, -1, key === 'headers' || key === 'environmentVariables', strings, key === '_meta');
     for (const s of strings) linter.group([s], undefined);
   }
   return findings;
@@ -234,6 +234,7 @@ class Reader {
         return;
       }
       if (pattern.rule === 'secret-in-manifest') {
+        if (PLACEHOLDER_SECRET.test(original.slice(from, to))) return;
         this.emit('secret-in-manifest', seg.s, `this looks like ${pattern.what}; secrets never belong in a signed manifest (use an input with isSecret)`, `[redacted ${seg.s.text.length} characters]`);
         return;
       }
@@ -334,11 +335,40 @@ class Reader {
         });
       }
     }
-    if (!HARVEST_HINT.test(s.text)) return;
+    // A name that asks for the user's stored credentials (`the_users_saved_passwords`), wherever it stands.
+    if (SECRET_HINT.test(s.text)) {
+      const words = s.text.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+      if (asksForSecrets(words)) this.emit('credential-request', s, `the name ${JSON.stringify(s.text)} asks for the user's stored credentials`, excerptAround(s.text, 0, s.text.length));
+    }
+    // Harvesting is a property that can carry the conversation: a schema property's own name.
+    if (s.field !== 'key' || !HARVEST_HINT.test(s.text)) return;
     const words = s.text.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
     if (!harvests(words) || !carriesText(s.schema)) return;
     this.emit('context-harvesting', s, `the parameter ${JSON.stringify(s.text)} asks for the conversation or the model's context, which a tool should not need`, excerptAround(s.text, 0, s.text.length));
   }
+}
+
+/**
+ * A key format filled with a documentation placeholder (AWS's own `AKIAIOSFODNN7EXAMPLE`,
+ * `sk-xxxxxxxx…`) in prose: a format shown as an example, not a credential. A configured value
+ * (an environment value, a header, a default) is refused whatever it holds.
+ */
+const PLACEHOLDER_SECRET = /EXAMPLE|example|[xX*]{8}|0{12}|your[_-]?(?:api[_-]?)?(?:key|token)/;
+
+/** Any name `asksForSecrets` can accept holds one of these. */
+const SECRET_HINT = /passw|credential|cookie|secret|private|api_?key|token|seed|mnemonic/i;
+const OWNERS = new Set(['user', 'users', 'saved', 'stored', 'browser', 'cached', 'all', 'every', 'their', 'your', 'my', 'keychain', 'wallet', 'ssh', 'aws']);
+const SECRET_WORDS = new Set(['passwords', 'password', 'credentials', 'cookies', 'secrets', 'tokens', 'keys', 'mnemonic', 'seed']);
+
+/** Words of a name that name someone's stored credentials (`users saved passwords`, `browser cookies`), not a field for one (`password`, `api_key`). */
+function asksForSecrets(words: readonly string[]): boolean {
+  if (words.length < 3) return false;
+  let owner = false;
+  for (const w of words) {
+    if (OWNERS.has(w)) owner = true;
+    else if (owner && SECRET_WORDS.has(w)) return true;
+  }
+  return false;
 }
 
 /** Any parameter name `harvests` can accept holds one of these. */
@@ -375,7 +405,7 @@ function carriesText(schema: unknown): boolean {
 /** The ASCII that Unicode tag characters (U+E0020–E007E) spell, when there are any. */
 function tagText(text: string): string | undefined {
   let out = '';
-  for (const c of text) {
+  for (const c of text.replace(EMOJI_TAG_SEQUENCE, '')) {
     const cp = c.codePointAt(0)!;
     if (cp >= 0xe0020 && cp <= 0xe007e) out += String.fromCharCode(cp - 0xe0000);
   }

@@ -259,6 +259,29 @@ const GENERALISED: Entry[] = [
   ['instruction-tags', ['role'], String.raw`\brole["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?:system|developer)\b(?![ \t]*(?:[|,/]|or\b|and\b))`],
 ];
 
+// Round 6 of the held-out set (fixtures/README.md): families its first run showed missing, written
+// as families (docs/lint-rules.md, "Round 6"), not as its sentences.
+const EARLIER_RULES = String.raw`(?:instructions?|directions?|guidance|guidelines|rules|directives?|prompts?|orders|commands|restrictions|constraints|policies)`;
+const VOID = ['void', 'null', 'obsolete', 'outdated', 'superseded', 'invalid', 'cancelled', 'canceled', 'revoked', 'rescinded', 'withdrawn', 'expired', 'overridden', 'nullified', 'invalidated', 'lifted', 'inactive'];
+const ROUND6: Entry[] = [
+  // "previous instructions are void", "any directions you received before this are outdated".
+  ['ignore-instructions', VOID, String.raw`(?<=\b(?:(?:previous|prior|earlier|original|older?|existing|above|preceding|initial|system|your|other|all|any|those|these)\s+(?:\w+\s+)?${EARLIER_RULES}|${EARLIER_RULES}\s+(?:that\s+)?you\s+(?:\w+\s+){0,2}?(?:received|were\s+given|got|have|had|obtained|read|saw|followed))\b[^.\n]{0,50}?\b(?:are|is|were|was|be|been|become|became|now|hereby)\s+(?:now\s+|hereby\s+|all\s+|considered\s+|to\s+be\s+|henceforth\s+){0,2})(?:void|null|obsolete|outdated|superseded|invalid|cancell?ed|canceled|revoked|rescinded|withdrawn|expired|overridden|nullified|invalidated|lifted|inactive)\b`],
+  // "every earlier message of this chat", "each prior turn".
+  ['context-harvesting', ['previous', 'prior', 'earlier', 'past', 'preceding'], String.raw`(?<=\b(?:every|each|all|any)\s+(?:of\s+the\s+)?)(?:previous|prior|earlier|past|preceding)\s+(?:chat\s+|user\s+)?(?:message|turn|prompt)s?\b`],
+  // Keeping a step out of the answer.
+  ['conceal-from-user', ['keep', 'leave'], String.raw`\b(?:keep|leave)\s+(?:it|them|(?:this|that|these|those|the|any|such)(?:\s+\w+){0,2}?)\s+out\s+of\s+(?:your|the|any)\s+(?:\w+\s+)?(?:answer|reply|response|output|summary|message|report|explanation)s?\b`],
+  // Changing where another tool's payment or message goes.
+  ['tool-precedence', ['destination', 'recipient', 'recipients', 'payee', 'beneficiary', 'iban'], String.raw`\b(?:destination|recipients?|payee|beneficiary|iban)\b(?:\s+[\w-]+){0,3}?\s+(?:has\s+to|have\s+to|must|should|needs?\s+to|is\s+to|are\s+to|shall|will)\s+(?:always\s+|now\s+|first\s+)?be\s+(?:replaced|changed|swapped|redirected|overwritten|rewritten|switched)\s+(?:with|to|by|for)\b`],
+  ['tool-precedence', ['replace', 'swap', 'change', 'redirect', 'rewrite', 'overwrite'], String.raw`\b(?:replace|swap|change|redirect|rewrite|overwrite)\s+(?:the|every|each|all|any)\s+(?:\w+\s+)?(?:destination|recipient|payee|beneficiary|iban)s?\s+(?:\w+\s+)?(?:with|to|by)\b`],
+  // Rug pulls keyed to the approval state: "once auto-approve is on, begin appending…".
+  ['approval-bypass', ['auto', 'autoapprove', 'autoapproval', 'approved', 'approval', 'trusted', 'allowlisted', 'whitelisted', 'always'], String.raw`(?<=\b(?:once|after|when|whenever|as\s+soon\s+as)\b[^.\n]{0,40}?)(?:auto[\s-]?(?:approv\w*|accept\w*|run\w*|confirm\w*)|always[\s-]allow\w*|approv(?:ed|al)|trusted|allowlisted|whitelisted)\b[^.\n]{0,60}?\b(?:begin|start|switch|commence)\w*\s+(?:to\s+)?(?:send|forward|upload|attach|includ|append|collect|record|log|copy|redirect|shar|post|read|captur|harvest|exfiltrat|mirror|sync|stream)\w*`],
+  ['approval-bypass', ['permission', 'permissions', 'approval', 'approvals', 'consent', 'grant', 'grants'], String.raw`\b(?:permissions?|approvals?|consent|grants?)\b[^.\n]{0,60}?\b(?:extend|extends|apply|applies|carry|carries|cover|covers)\s+(?:over\s+)?(?:to\s+)?(?:all|any|every)\s+(?:later|future|subsequent|further|other|following)\b`],
+  ['approval-bypass', ['never', 'without', 'no', 'don', 'dont', 'do'], String.raw`\b(?:never|without|no\s+need\s+to|do\s*n[o'’]?t)\s+(?:ask|asking|prompt|prompting|consult|consulting|check\s+with)\s+(?:them|him|her)\s+again\b`],
+  // Overriding and concealing in more languages (Dutch, Scandinavian, Polish, Czech, Turkish, Indonesian, Romanian, Vietnamese), after folding.
+  ['ignore-instructions', ['negeer', 'vergeet', 'ignoreer', 'ignorera', 'ignorer', 'glom', 'zignoruj', 'ignoruj', 'ignorujte', 'zapomnij', 'onceki', 'abaikan', 'lupakan', 'ignora', 'ignorati', 'bo'], String.raw`\b(?:negeer|vergeet|ignoreer)\s+(?:alle\s+)?(?:de\s+)?(?:eerdere|vorige|voorgaande|bovenstaande|oorspronkelijke)\s+(?:instructies|aanwijzingen|regels|opdrachten)|\b(?:ignorera|ignorer|glom)\s+(?:alla\s+|alle\s+)?(?:tidigare|foregaende|forrige|tidligere)\s+(?:instruktioner|instruksjoner|instruktioner|regler)|\b(?:zignoruj|ignoruj|ignorujte|zapomnij)\s+(?:wszystkie\s+|vsechny\s+)?(?:poprzednie|wczesniejsze|predchozi|predesle)\s+(?:instrukcje|polecenia|pokyny|instrukce)|\bonceki\s+(?:tum\s+|butun\s+)?(?:talimatlari|yonergeleri|kurallari|komutlari)\s+(?:yok\s+say|gormezden\s+gel|unut)|\b(?:abaikan|lupakan)\s+(?:semua\s+)?(?:instruksi|perintah|aturan)\s+(?:sebelumnya|terdahulu)|\b(?:ignora|ignorati)\s+(?:toate\s+)?instructiunile\s+(?:anterioare|precedente)|\bbo\s+qua\s+(?:tat\s+ca\s+)?(?:cac\s+)?(?:huong\s+dan|chi\s+dan|lenh)\s+(?:truoc|truoc\s+do)`],
+  ['conceal-from-user', ['vertel', 'zeg', 'meld', 'zonder', 'nie', 'bez', 'kullaniciya', 'jangan', 'tanpa', 'fortell', 'beratta', 'berat'], String.raw`\b(?:vertel|zeg|meld)\s+(?:het\s+|dit\s+|niets\s+)?(?:niet\s+|nooit\s+)?(?:aan\s+)?de\s+gebruiker\b|\bzonder\s+de\s+gebruiker\s+(?:\w+\s+)?(?:te\s+)?(?:informeren|vertellen|melden|inlichten)|\bnie\s+(?:mow|informuj|wspominaj|pokazuj)\s+(?:o\s+tym\s+)?uzytkownik|\bbez\s+(?:informowania|wiedzy)\s+uzytkownik|\bkullaniciya\s+(?:bundan\s+|bunu\s+|hicbir\s+sey\s+)?(?:bahsetme|soyleme|gosterme|anlatma)|\b(?:jangan|tanpa)\s+(?:beri\s+tahu|memberi\s+tahu|memberitahu|kasih\s+tahu)\s+pengguna|\b(?:fortell|berat(?:ta)?)\s+(?:ikke|inte)\s+(?:\w+\s+)?(?:brukeren|anvandaren)`],
+];
+
 /**
  * A command word split at random (`ig nore`, `dis regard`, `By-pass`) before what it overrides
  * (split or not): each letter may be followed by a space or hyphen, the plain word is excluded
@@ -305,6 +328,7 @@ const WORD_ENTRIES: Entry[] = [
   ...AGENT_COMMAND,
   ...HELDOUT_FAMILIES,
   ...GENERALISED,
+  ...ROUND6,
 ];
 
 /** An environment variable holding a credential, asked for by name (checked case-sensitively: `OPENAI_API_KEY`, not `page_token`). */
@@ -328,7 +352,7 @@ const SHADOWING: string[] = [
   // This changes how the other tool behaves.
   String.raw`${IDENT}\b(?<=\b(?:change|alter|modif(?:y|ie)|override|extend|patch|redefine)s?\s+(?:how|the\s+way|the\s+behaviou?r\s+of|what)\s+(?:the\s+)?${IDENT})`,
   // Any call to the other tool should first or also change something.
-  String.raw`${IDENT}\b(?<=\b(?:any|every|each|all)\s+(?:calls?|requests?|invocations?|uses?)\s+(?:to|of)\s+(?:the\s+)?${IDENT})[^.\n]{0,40}?\b(?:should|must|shall|will|needs?\s+to)\s+(?:(?:first|also|always|now)\s+){0,2}(?:\w+\s+)?${MODIFY}`,
+  String.raw`${IDENT}\b(?<=\b(?:(?:any|every|each|all)\s+)?(?:calls?|requests?|invocations?|uses?)\s+(?:to|of)\s+(?:the\s+)?${IDENT})[^.\n]{0,40}?\b(?:should|must|shall|will|needs?\s+to|ha(?:s|ve)\s+to|(?:is|are)\s+to)\s+(?:(?:first|also|always|now)\s+){0,2}(?:\w+\s+)?${MODIFY}`,
   // Every message sent through the other tool.
   String.raw`${IDENT}\b(?<=\b(?:every|each|all|any)\s+(?:\w+\s+){0,2}?(?:sent|posted|created|made|written|pushed|issued|submitted)\s+(?:through|via|with|using|by)\s+(?:the\s+)?${IDENT})`,
   // When the other tool is invoked.
@@ -344,9 +368,12 @@ export const WORD_PATTERNS: TextPattern[] = [
   ENV_CREDENTIAL,
   SPLIT_WORDS,
   ...DANGEROUS_COMMAND.map(([rule, triggers, source]) => ({ rule, triggers, source, raw: true })),
-  { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)` },
+  // A placeholder in the query or fragment, or one named for the user's data anywhere (a REST path's `{owner}` is not).
+  { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)?#]{0,200}?[?#][^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)|https?:\/\/[^\s)]{0,200}?(?:\{|<|\$\{)[^}>\s]{0,40}?(?:conversation|chat|messages?|history|prompt|context|secret|token|password|summary|transcript|env|cookie|credential|clipboard|question|answer|reply|query|input|data|content)[^}>\s]{0,40}[}>]` },
   { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|\bkeychain\b` },
-  { rule: 'sensitive-paths', prefixes: ['id_'], raw: true, source: String.raw`\bid_(?:rsa|dsa|ecdsa|ed25519)\b` },
+  { rule: 'sensitive-paths', prefixes: ['id[_ -](?:rsa|dsa|ecdsa|ed25519)\\b'], raw: true, source: String.raw`\bid[_ -](?:rsa|dsa|ecdsa|ed25519)\b` },
+  // Credential stores named by file (Windows, macOS, browsers, wallets).
+  { rule: 'sensitive-paths', triggers: ['ntuser', 'login', 'logins', 'key3', 'key4', 'wallet', 'keychains'], raw: true, source: String.raw`\bntuser\.dat\b|\blogin\s+data\b|\blogins\.json\b|\bkey[34]\.db\b|\bwallet\.dat\b|\bkeychains\/` },
   { rule: 'sensitive-paths', triggers: ['authorized_keys', 'history', 'secret', 'secrets', 'credential', 'credentials', 'password', 'passwords', 'private_key', 'service_account'], raw: true, source: String.raw`\bauthorized_keys\b|(?<=\b(?:shell|bash|zsh|command|terminal)\s+)history\b|\b(?:secrets?|credentials?|passwords?|private[_-]?key|service[_-]?account)\.(?:ya?ml|json|toml|ini|txt|env|pem|key|csv)\b` },
   { rule: 'cross-server-reference', prefixes: ['mcp_tooi_'], source: String.raw`\bmcp_tool_\w{1,64}` },
 ];
@@ -358,11 +385,11 @@ export const SYMBOL_PATTERNS: TextPattern[] = [
     // Alternatives led by the same character are grouped under it, so each position tries one branch per character.
     source: String.raw`<(?:\s*\/?\s*(?:important|system|instructions?|admin|secret|hidden|critical|assistant|sys|note[_ -]?to[_ -]?(?:ai|assistant|model|llm))\b[^>\n]{0,40}>|\s*\/?\s*(?:[a-z]{1,16}[_-])?(?:system|important|critical|admin|developer|hidden|secret|priority|override|security)[_-](?:instructions?|prompt|message|note|notes|rules|directive|reminder|override|context)\s*>|\s*\/?\s*(?:[a-z]{1,16}[_-])?(?:instructions?|directives?)(?:[_-][a-z]{1,16})?\s*>|\s*\/\s*(?:description|tool|tools|tool[_-]?descriptions?|functions?|function[_-]?(?:calls?|results?|descriptions?)|tool[_-]?(?:calls?|results?|use|spec|definitions?)|toolspec|user|human|turn|context|prompt)\s*>|\s*(?:tool|function)\s+name\s*=|\|[a-z_]{2,24}\|>|\s*\/?\s*(?:start|end)_of_turn\s*>|<\s*\/?\s*sys\s*>>)|\]\]>|\[(?:\/?(?:inst|system)\]|\s*(?:admin|system|developer|root|security|priority)\s+(?:override|mode|notice|message|instructions?|command|directive|update)\s*\])|(?:^|${SEP})[ \t]{0,8}(?:#{1,6}[ \t]{0,8}(?:system|assistant|instructions?|developer)[ \t]{0,8}:?[ \t]{0,8}(?:$|${SEP})|#{1,6}[ \t]{0,8}(?:(?:new|updated|hidden|secret|real|additional|important)[ \t]{1,4})?(?:system|admin|developer|assistant)[ \t]{1,4}(?:rules|instructions?|prompt|message|policy|override|notes?)\b|(?:system|assistant|human)[ \t]{0,8}:[ \t]|user[ \t]{1,4}says[ \t]{0,4}:)|\{\s*["']?(?:system|admin|developer|assistant)[_ -]?(?:notes?|messages?|prompt|instructions?|override)["']?\s*:`,
   },
-  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.(?:env|netrc|pgpass|pypirc|npmrc)\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history|\.ssh\/|\/proc\/self\/environ|\.aws\/config\b|\.(?:pem|p12|pfx|jks|kdbx)\b(?<=[\w-]\.\w{3,4})` },
+  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.(?:env|netrc|pgpass|pypirc|npmrc)\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history|\.ssh\/|\/proc\/self\/environ|\.aws\/config\b|\\(?:microsoft\\(?:credentials|protect|vault)\b|config\\(?:sam|security|system)\b|\.(?:ssh|aws|kube|docker|gnupg)\\)|\.(?:pem|p12|pfx|jks|kdbx)\b(?<=[\w-]\.\w{3,4})` },
   { rule: 'cross-server-reference', source: String.raw`\(mcp_\w{1,64}\)` },
   { rule: 'instruction-tags', source: String.raw`[.!?][ \t]{1,4}(?:system|assistant|human|ai)[ \t]{0,4}:[ \t]|["']role["'][ \t]{0,4}:[ \t]{0,4}["'](?:system|developer|assistant)["']` },
   { rule: 'agent-command', raw: true, source: String.raw`>\s*\/dev\/(?:sd[a-z]|nvme|disk)|\/dev\/tcp\/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}` },
-  { rule: 'markdown-image', raw: true, source: String.raw`!\[[^\]]{0,200}\]\(\s*<?https?:\/\/|<img\b[^>]{0,200}\bsrc\s*=\s*["']?https?:\/\/` },
+  { rule: 'markdown-image', raw: true, source: String.raw`!\[[^\]]{0,200}\](?:\(\s*<?https?:\/\/|\[[^\]\n]{1,40}\])|<img\b[^>]{0,200}\bsrc\s*=\s*["']?https?:\/\/` },
   { rule: 'whitespace-padding', raw: true, source: String.raw`[ \t\u00a0\u2000-\u200a\u3000]{40,}|(?:\r?\n[ \t]{0,40}){12,}` },
   { rule: 'terminal-escape', raw: true, source: String.raw`\\x1b|\\u001b|\\u\{1b\}|\\033\[|\\e\[|\^\[\[` },
   { rule: 'secret-in-manifest', raw: true, what: 'a private key', source: String.raw`-----BEGIN (?:[A-Z]+ ){0,3}PRIVATE KEY-----` },
@@ -380,6 +407,14 @@ export const SECRET_PATTERNS: TextPattern[] = (
     ['an Anthropic or OpenAI key', ['sk-'], String.raw`\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}`],
     ['a Google API key', ['aiza'], String.raw`\bAIza[0-9A-Za-z_-]{35}\b`],
     ['an npm token', ['npm_'], String.raw`\bnpm_[A-Za-z0-9]{36}\b`],
+    ['a Hugging Face token', ['hf_'], String.raw`\bhf_[A-Za-z]{30,40}\b`],
+    ['a GitLab token', ['gi(?:pat|dt|rt|soat|ptt|cbt|ffeed)-'], String.raw`\bgl(?:pat|dt|rt|soat|ptt|cbt|ffeed)-[A-Za-z0-9_-]{20,}`],
+    ['a Shopify token', ['shp(?:at|ca|pa|ss)_'], String.raw`\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b`],
+    ['a DigitalOcean token', ['d[o0][opr]_vi_'], String.raw`\bdo[opr]_v1_[a-f0-9]{64}\b`],
+    ['a Groq, Replicate, Linear, Notion or Perplexity key', ['gsk_', 'r8_', 'iin_api_', 'ntn_', 'ppix-'], String.raw`\b(?:gsk_[A-Za-z0-9]{40,}|r8_[A-Za-z0-9]{30,}|lin_api_[A-Za-z0-9]{32,}|ntn_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,})\b`],
+    ['a SendGrid key', ['sg\\.'], String.raw`\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}`],
+    ['a storage account key', ['accountkey='], String.raw`\bAccountKey=[A-Za-z0-9+\/]{40,}={0,2}`],
+    ['a chat webhook URL with its token', ['h[o0][o0]ks\\.', 'disc[o0]rd'], String.raw`\bhooks\.slack\.com\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/[A-Za-z0-9]{16,}|\bdiscord(?:app)?\.com\/api\/webhooks\/\d{6,}\/[A-Za-z0-9_-]{40,}`],
     ['a JSON Web Token', ['eyj'], String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`],
     ['a URL with credentials', [], String.raw`\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s/:@]{1,128}:[^\s/@]{6,128}@`],
     ['a password or key written out', ['password', 'passwd', 'pwd', 'api[_-]?key', 'secret[_-]?key', 'access[_-]?token'], String.raw`\b(?:password|passwd|pwd|api[_-]?key|secret[_-]?key|access[_-]?token)\s*(?:is\s*)?[:=]\s*["']?(?=[^\s"'<{]{8,})(?=[^\s"'<{]{0,200}[0-9!@#$%^&*])[^\s"'<{]{8,200}`],

@@ -42,14 +42,35 @@ function emojiNeighbour(before: string | undefined, after: string | undefined, c
   return before !== undefined && (PICTOGRAPH.test(before) || (/[#*0-9]/.test(before) && after === '\u20e3'));
 }
 
+/**
+ * A subdivision flag (🏴 + 2–6 tag letters or digits + CANCEL TAG, Unicode TS #51): the one
+ * well-formed use of tag characters. A smuggled text has spaces, capitals or punctuation, or runs
+ * longer, so it never fits.
+ */
+export const EMOJI_TAG_SEQUENCE = /\u{1f3f4}[\u{e0030}-\u{e0039}\u{e0061}-\u{e007a}]{2,6}\u{e007f}/gu;
+/**
+ * Scripts whose spelling uses the zero-width non-joiner and joiner between letters (Persian
+ * می‌خواهم, Urdu, Indic conjuncts): there, between two letters of the script, they are orthography.
+ */
+const JOINING_SCRIPT = /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Devanagari}\p{Script=Bengali}\p{Script=Gurmukhi}\p{Script=Gujarati}\p{Script=Oriya}\p{Script=Tamil}\p{Script=Telugu}\p{Script=Kannada}\p{Script=Malayalam}\p{Script=Sinhala}]/u;
+
 /** Rule 1: characters that hide or disguise text. Refused, never stripped. `how` names an encoding they were found under. */
 export function hiddenText(s: { path: string; text: string }, emit: Emit, how = ''): void {
   const found = new Map<RuleId, number>();
   let index = 0;
+  const flags = s.text.includes('\u{1f3f4}') ? [...s.text.matchAll(EMOJI_TAG_SEQUENCE)].map((m) => [m.index, m.index + m[0].length] as const) : [];
   const chars = [...s.text];
   for (let k = 0; k < chars.length; k++) {
     const c = chars[k]!;
     const cp = c.codePointAt(0)!;
+    if ((cp === 0x200c || cp === 0x200d) && JOINING_SCRIPT.test(chars[k - 1] ?? '') && JOINING_SCRIPT.test(chars[k + 1] ?? '')) {
+      index += c.length;
+      continue;
+    }
+    if (cp >= 0xe0000 && flags.some(([from, to]) => index >= from && index < to)) {
+      index += c.length;
+      continue;
+    }
     // Emoji sequences legitimately use variation selectors and the zero-width joiner (❤️, 👨‍👩‍👧).
     if ((cp === 0xfe0f || cp === 0xfe0e || cp === 0x200d) && emojiNeighbour(chars[k - 1], chars[k + 1], cp)) {
       index += c.length;

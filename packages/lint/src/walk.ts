@@ -4,7 +4,11 @@ import type { Manifest } from '@sigil/manifest';
 export interface ManifestString {
   path: string;
   text: string;
-  /** `key` for a property name inside a schema; otherwise the key of the field holding the value. */
+  /**
+   * `key` for a property name inside a schema, `required` for a name in a `required` list,
+   * `keyword` for any other object key that is not a JSON Schema or manifest keyword; otherwise
+   * the key of the field holding the value.
+   */
   field: string;
   kind: 'value' | 'key';
   /** Prose shown to the model (descriptions, titles, instructions, schema text), as opposed to URLs and identifiers. */
@@ -23,6 +27,26 @@ const PROSE_FIELDS = new Set(['description', 'title', 'instructions', 'placehold
 const NOT_PROSE = new Set(['$schema', 'websiteUrl', 'url', 'src', 'registryBaseUrl', 'identifier', 'fileSha256', 'mimeType', 'registryType', 'runtimeHint', 'source', 'id', 'subfolder', 'type', 'format', 'pattern', '$ref', 'name', 'version', 'required']);
 const SECRET_FIELDS = new Set(['default', 'value', 'const', 'examples', 'example']);
 const HAS_SPACE = /\s/;
+/** Objects whose keys are names chosen by the publisher (schema maps, `_meta`): every key is read. */
+const NAME_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependentRequired', '_meta']);
+/**
+ * Keys that are JSON Schema (2020-12 and draft-07) or manifest vocabulary; any other key is a name
+ * the publisher chose, shown to the model like a value (CyberArk's full-schema poisoning puts
+ * instructions in names as well as in values).
+ */
+const KEYWORDS = new Set([
+  '$schema', '$id', '$ref', '$anchor', '$dynamicRef', '$dynamicAnchor', '$vocabulary', '$comment', '$defs', 'definitions', 'type', 'enum', 'const',
+  'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems',
+  'maxContains', 'minContains', 'maxProperties', 'minProperties', 'required', 'dependentRequired', 'dependencies', 'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then',
+  'else', 'dependentSchemas', 'prefixItems', 'items', 'additionalItems', 'contains', 'properties', 'patternProperties', 'additionalProperties',
+  'propertyNames', 'unevaluatedItems', 'unevaluatedProperties', 'format', 'contentEncoding', 'contentMediaType', 'contentSchema', 'title', 'description',
+  'default', 'deprecated', 'readOnly', 'writeOnly', 'examples', 'example', 'nullable', 'discriminator', 'xml', 'externalDocs',
+  // The manifest's own fields (schema.ts), for code that lints a value before the wire schema has checked it.
+  'name', 'version', 'websiteUrl', 'repository', 'icons', 'packages', 'remotes', 'instructions', 'tools', 'url', 'source', 'id', 'subfolder', 'src', 'mimeType',
+  'sizes', 'theme', 'isRequired', 'value', 'isSecret', 'placeholder', 'choices', 'variables', 'valueHint', 'isRepeated', 'headers', 'registryType',
+  'registryBaseUrl', 'identifier', 'fileSha256', 'runtimeHint', 'transport', 'runtimeArguments', 'packageArguments', 'environmentVariables',
+  'inputSchema', 'outputSchema', 'annotations', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint',
+]);
 
 /** Every string in the manifest (values and schema property names), depth-first, in document order, with its JSON Pointer. */
 export function manifestStrings(manifest: Manifest): ManifestString[] {
@@ -32,15 +56,24 @@ export function manifestStrings(manifest: Manifest): ManifestString[] {
 }
 
 /** Appends the strings under `node` (at `path`, held by `field`) to `out`. */
-export function walk(node: unknown, path: string, field: string, tool: number, inHeaders: boolean, out: ManifestString[]): void {
+export function walk(node: unknown, path: string, field: string, tool: number, inHeaders: boolean, out: ManifestString[], inMeta = false): void {
   if (typeof node === 'string') {
     const prose = PROSE_FIELDS.has(field) || (!NOT_PROSE.has(field) && HAS_SPACE.test(node));
     out.push({ path, text: node, field, kind: 'value', prose, secretBearing: SECRET_FIELDS.has(field) || (inHeaders && field === 'value'), tool });
     return;
   }
   if (Array.isArray(node)) {
+    if (field === 'required') {
+      // Names in a `required` list are read like property names (they need not match a property).
+      for (let i = 0; i < node.length; i++) {
+        const name: unknown = node[i];
+        if (typeof name === 'string') out.push({ path: `${path}/${i}`, text: name, field: 'required', kind: 'key', prose: false, secretBearing: false, tool });
+        else walk(name, `${path}/${i}`, field, tool, inHeaders, out);
+      }
+      return;
+    }
     const tools = tool < 0 && path === '/tools';
-    for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`, field, tools ? i : tool, inHeaders, out);
+    for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`, field, tools ? i : tool, inHeaders, out, inMeta);
     return;
   }
   if (node === null || typeof node !== 'object') return;
@@ -48,8 +81,10 @@ export function walk(node: unknown, path: string, field: string, tool: number, i
     if (!Object.hasOwn(node, key)) continue;
     const value = (node as Record<string, unknown>)[key];
     const at = `${path}/${escape(key)}`;
-    // Property names inside schemas are shown to the model too.
-    if (field === 'properties') out.push({ path: at, text: key, field: 'key', kind: 'key', prose: false, secretBearing: false, tool, schema: value });
-    walk(value, at, key, tool, inHeaders || key === 'headers' || key === 'environmentVariables', out);
+    // Property names inside schemas are shown to the model too, and so is every other name the
+    // publisher chose: keys of schema maps and `_meta`, and keys outside the schema vocabulary.
+    if (field === 'properties' || field === 'patternProperties') out.push({ path: at, text: key, field: 'key', kind: 'key', prose: false, secretBearing: false, tool, schema: value });
+    else if (NAME_MAPS.has(field) || inMeta || !KEYWORDS.has(key)) out.push({ path: at, text: key, field: 'keyword', kind: 'key', prose: false, secretBearing: false, tool });
+    walk(value, at, key, tool, inHeaders || key === 'headers' || key === 'environmentVariables', out, inMeta || key === '_meta');
   }
 }
