@@ -129,7 +129,8 @@ describe('the wire text (a line forwarded as it is, or with its id replaced)', (
   it('replaces only the top-level id, giving the bytes of JSON.stringify after an in-place replacement', () => {
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string().filter((k) => !/^\d/.test(k) && k !== 'id'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+        // a value whose integer literal a double does not hold exactly is refused by design (above)
+        fc.dictionary(fc.string().filter((k) => !/^\d/.test(k) && k !== 'id'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }).filter((r) => !writesInexactInteger(r)),
         fc.nat(4),
         fc.oneof(fc.string(), fc.integer()),
         fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
