@@ -38,12 +38,16 @@ const results = items.map((item) => ({ item, findings: lintItem(item) }));
 // Round 6 (`t…` malicious, `d…` benign) lints whole manifests (fixtures/README.md): printed on its
 // own lines; its thresholds are the refusals below, not the recall of rounds 1–3. Round 7 (`u…`)
 // was written after round 6's rule changes and is never tuned to: the estimate on unseen text.
-const FRESH = ['q', 's', 't', 'u'];
+// Round 8 (`v…` malicious, `e…` benign) was written before reading the rules and run against them
+// before any change (fixtures/README.md): its own lines, with its before-figures.
+const FRESH = ['q', 's', 't', 'u', 'v'];
 const fresh = results.filter((r) => r.item.label === 'malicious' && FRESH.includes(r.item.id[0]!));
 const malicious = results.filter((r) => r.item.label === 'malicious' && !FRESH.includes(r.item.id[0]!));
-const benign = results.filter((r) => r.item.label === 'benign' && !r.item.id.startsWith('d'));
+const benign = results.filter((r) => r.item.label === 'benign' && !r.item.id.startsWith('d') && !r.item.id.startsWith('e'));
 const round6 = results.filter((r) => r.item.id.startsWith('t'));
 const benign6 = results.filter((r) => r.item.label === 'benign' && r.item.id.startsWith('d'));
+const round8 = results.filter((r) => r.item.id.startsWith('v'));
+const benign8 = results.filter((r) => r.item.label === 'benign' && r.item.id.startsWith('e'));
 
 function byTechnique(): Map<string, { n: number; flagged: number; errors: number; missed: string[] }> {
   const rows = new Map<string, { n: number; flagged: number; errors: number; missed: string[] }>();
@@ -64,7 +68,7 @@ describe('the held-out set', () => {
   it('prints recall per technique and the benign false-positive rate', () => {
     const pct = (a: number, n: number) => `${((100 * a) / n).toFixed(1).padStart(5)}%`;
     const lines = [...rows].sort().map(([k, r]) => `malicious: ${k.padEnd(22)} ${String(r.n).padStart(3)}  flagged ${pct(r.flagged, r.n)}  errors ${pct(r.errors, r.n)}${r.missed.length ? `  missed ${r.missed.join(',')}` : ''}`);
-    for (const [k, round] of ['m', 'p', 'r', 'q', 's', 't', 'u'].entries()) {
+    for (const [k, round] of ['m', 'p', 'r', 'q', 's', 't', 'u', 'v'].entries()) {
       const these = [...malicious, ...fresh].filter((r) => r.item.id.startsWith(round));
       const missed = FRESH.includes(round) ? `  missed ${these.filter((r) => !r.findings.length).map((r) => `${r.item.id} ${r.item.category}`).join(', ')}` : '';
       lines.push(`round ${k + 1} (${round}…): flagged ${pct(these.filter((r) => r.findings.length > 0).length, these.length)} of ${these.length}${missed}`);
@@ -82,6 +86,10 @@ describe('the held-out set', () => {
     lines.push(`round 6 (t…, whole manifests): flagged ${pct(round6.filter((r) => r.findings.length > 0).length, round6.length)} of ${round6.length}, refused ${pct(round6.filter((r) => hasErrors(r.findings)).length, round6.length)} (before: 75.0% flagged, 48 of 64)`);
     lines.push(`round 6 benign (d…): warned ${noisy6.length}, refused ${benign6.filter((r) => hasErrors(r.findings)).length} of ${benign6.length} (before: 7 warned, 3 refused)`);
     for (const r of noisy6) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
+    const noisy8 = benign8.filter((r) => r.findings.length > 0);
+    lines.push(`round 8 (v…): flagged ${pct(round8.filter((r) => r.findings.length > 0).length, round8.length)} of ${round8.length}, refused ${pct(round8.filter((r) => hasErrors(r.findings)).length, round8.length)}`);
+    lines.push(`round 8 benign (e…): warned ${noisy8.length}, refused ${benign8.filter((r) => hasErrors(r.findings)).length} of ${benign8.length}`);
+    for (const r of noisy8) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
     console.log(lines.join('\n'));
     expect(rows.size).toBeGreaterThanOrEqual(14);
   });
