@@ -97,6 +97,8 @@ export class Firewall {
   state: FirewallState = 'starting';
   /** Set when Sigil refused the session. */
   refusal: { code: FirewallCode; reason: string } | undefined;
+  /** Set when the server went away (exited, or stopped reading): what later host requests are answered. */
+  private ended: { code: FirewallCode; reason: string } | undefined;
   private era: 'legacy' | 'modern' | undefined;
   /** The modern per-request envelope the host opened with, reused on the proxy's own requests. */
   private envelope: Obj | undefined;
@@ -135,7 +137,6 @@ export class Firewall {
 
   /** One line from the host. */
   fromHost(bytes: Uint8Array): void {
-    if (this.state === 'closed' && !this.refusal) return;
     const text = decodeLine(bytes);
     if (text === undefined) return this.answerHost(null, 'MESSAGE_INVALID', NOT_UTF8, PARSE_ERROR);
     if (this.state === 'open') {
@@ -156,7 +157,10 @@ export class Firewall {
     if (m.kind === 'batch') return this.answerHost(null, 'BATCH_REFUSED', 'JSON-RPC batches are not part of MCP since revision 2025-06-18');
     if (m.kind === 'invalid') return this.answerHost(m.id, 'MESSAGE_INVALID', m.reason);
     if (this.state === 'closed') {
-      if (m.kind === 'request') this.answerHost(m.id, this.refusal!.code, this.refusal!.reason);
+      // Every request is answered, after a refusal and after the server went away alike: a host
+      // request left without an answer waits for ever.
+      const ended = this.refusal ?? this.ended!;
+      if (m.kind === 'request') this.answerHost(m.id, ended.code, ended.reason);
       return;
     }
     if (m.kind === 'response') return this.hostResponse(m);
@@ -655,11 +659,24 @@ export class Firewall {
     this.options.onRefused(code);
   }
 
-  /** The server went away by itself: answer whatever waits on it. */
+  /** The server went away by itself: answer whatever waits on it, and every later host request. */
   serverGone(description: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.ended = { code: 'SERVER_UNREACHABLE', reason: description };
     this.endWaiting('SERVER_UNREACHABLE', description);
+  }
+
+  /**
+   * The server stopped reading while still running (its stdin closed: a write failed with EPIPE).
+   * Nothing written to it since can be answered, and which of the requests before it read is
+   * unknowable, so the session ends as if it had exited: every outstanding host request is
+   * answered SERVER_UNREACHABLE, and so is every later one (guard-proxy.ts then stops the server).
+   */
+  serverInputClosed(): void {
+    if (this.state === 'closed') return;
+    this.options.log({ level: 'warn', event: 'sigil.run.server-input-closed', server: this.options.manifest.name, state: this.state });
+    this.serverGone(`the server closed its input (stdin) in state ${this.state}`);
   }
 
   private endWaiting(code: FirewallCode, reason: string): void {

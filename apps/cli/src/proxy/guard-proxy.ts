@@ -164,7 +164,14 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       },
     });
 
-    child.stdin?.on('error', () => undefined); // EPIPE once the server is gone: the exit event says the rest
+    // EPIPE: the server no longer reads. Once it has exited the exit event says the rest; while it
+    // runs it closed its stdin, and what was written to it is lost: the firewall answers every
+    // waiting host request, and the server is stopped as when the host leaves.
+    child.stdin?.on('error', () => {
+      if (childGone || finished) return;
+      firewall.serverInputClosed();
+      stopChild(EXIT_GRACE_MS);
+    });
     output.on('error', () => {
       outputOpen = false;
       // The host will never read again: nothing is held back for it any more.

@@ -22,15 +22,17 @@ export class IdentityCheck {
 
   /**
    * Checks the identity in an opening result (`initialize`: `serverInfo`, required by the 2025
-   * schema; `server/discover`: `_meta`, optional) and returns the result to forward, with only the
-   * pinned identity in it.
+   * schema, and `_meta` when present; `server/discover`: `_meta`, optional) and returns the result
+   * to forward, with only the pinned identity in it.
    */
   opening(method: string, result: Obj): { result: Obj } | { drift: Drift } {
     if (!this.pinned) return { result };
     if (method === 'initialize') {
       const problem = serverInfoDrift(this.pinned, result.serverInfo);
       if (problem) return { drift: this.drift(problem, result.serverInfo) };
-      return { result: { ...result, serverInfo: { ...this.pinned } } };
+      // A result of either era may name the server in `_meta` as well (a dual-era server stamps
+      // every result): that claim is held to the pin too, or it would reach the host unchecked.
+      return this.stamped({ ...result, serverInfo: { ...this.pinned } });
     }
     return this.stamped(result);
   }
