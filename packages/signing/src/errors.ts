@@ -15,6 +15,8 @@ export type SigningErrorCode =
   | 'SUBJECT_MISMATCH'
   /** The statement is about another server name or version. */
   | 'NAME_MISMATCH'
+  /** A reviewer named the digest they reviewed, and the version to approve now has another. */
+  | 'REVIEW_MISMATCH'
   /** The DSSE payload type, the statement or its predicate is not what was expected. */
   | 'STATEMENT_INVALID'
   /** SLSA provenance does not parse or does not satisfy the provenance policy. */

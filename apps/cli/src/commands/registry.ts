@@ -2,7 +2,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  manifestDigest,
   parseReference,
   VersionRecord,
   type AllowlistEntry,
@@ -20,7 +19,7 @@ import {
   type TokenRevoked,
   type Whoami,
 } from '@sigil/manifest';
-import { CA_FILES, certificateFingerprint, readPublicKey } from '@sigil/signing/sign';
+import { CA_FILES, certificateFingerprint, readPublicKey, type SubjectRef } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { MAKE_KEY, readBounded, requireFile } from '../files.js';
@@ -160,24 +159,32 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .requiredOption('--key <file>', 'your reviewer private key')
     .option('--cert <file.crt>', 'your short-lived certificate (timestamped by the registry TSA)')
     .option('--comment <text>', 'a comment recorded in the signed statement')
-    .action(async (ref: string, opts: { key: string; cert?: string; comment?: string }) => {
+    .option('--digest <sha256:hex>', 'the digest you reviewed (review show): refuse unless the version still has it')
+    .action(async (ref: string, opts: { key: string; cert?: string; comment?: string; digest?: string }) => {
       const { name, version } = parseReference(ref);
+      if (opts.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(opts.digest)) throw new UsageError(`--digest takes the digest review show prints, sha256:<64 lowercase hex>, not ${JSON.stringify(opts.digest.slice(0, 80))}`);
       await requireFile(opts.key, 'your reviewer key', MAKE_KEY);
       if (opts.cert) await requireFile(opts.cert, 'your certificate', 'ask your CA for one (sigil ca issue)');
       const { body: record } = await callRegistry<VersionRecord>(ctx, 'GET', versionPath(name, version));
-      // Sign only what was reviewed: the digest is recomputed from the manifest fetched, never
-      // taken on the registry's word (a swapped digest would approve another manifest).
+      // Sign only what was reviewed (approvalSubject): the digest recomputed from the manifest
+      // fetched, and with --digest the one the reviewer saw in review show.
       const parsed = VersionRecord.safeParse(record);
       if (!parsed.success || parsed.data.name !== name || parsed.data.version !== version) throw new CliError('RESPONSE_INVALID', `the registry's answer for ${name}@${version} is not its version record`);
-      const computed = manifestDigest(parsed.data.manifest);
-      if (computed !== parsed.data.digest) throw new CliError('DIGEST_MISMATCH', `the registry states digest ${parsed.data.digest} for ${name}@${version}, but the manifest it served has digest ${computed}: nothing was signed`);
-      const { loadSigner, signApprovalStatement } = await import('@sigil/signing/sign');
+      const { approvalSubject, loadSigner, signApprovalStatement, SigningError } = await import('@sigil/signing/sign');
+      let subject: SubjectRef;
+      try {
+        subject = approvalSubject(parsed.data, opts.digest);
+      } catch (e) {
+        // A stated digest that is not the manifest's keeps the code hosts know it by.
+        if (e instanceof SigningError && e.code === 'SUBJECT_MISMATCH') throw new CliError('DIGEST_MISMATCH', e.message, [], 1, { cause: e });
+        throw e;
+      }
       const signer = await loadSigner({ keyPath: opts.key, ...(opts.cert ? { certificatePath: opts.cert, tsaUrl: `${registryBase(ctx)}/api/v1/timestamp` } : {}) });
       // The statement names the reviewer; the registry checks it is the principal of the token.
       const { body: me } = await callRegistry<Whoami>(ctx, 'GET', '/v1/whoami');
       const principal = me.principal;
       const bundle = await signApprovalStatement(
-        { name, version, digest: computed },
+        subject,
         { decision: 'approved', reviewer: principal, risk: record.risk === 'high' ? 'high' : 'low', ...(opts.comment ? { comment: opts.comment } : {}) },
         signer,
       );

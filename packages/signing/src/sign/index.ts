@@ -8,7 +8,7 @@ export { certificateFingerprint, publicKeyFingerprint } from '../keys.js';
 export { generateKeyPair, parsePrivateKey, readPrivateKey, readPublicKey, writeKeyPair, type KeyPair } from './keys.js';
 export { CA_FILES, createCa, createIntermediateCa, createTsa, issueLeaf, readCa, VALIDITY_LIMITS, writeCa, type CaMaterial, type TsaMaterial } from './pki.js';
 export { createSigner, loadSigner, type BundleSigner, type SerializedBundle, type SignerOptions, type TimestampSource } from './signer.js';
-export { signApprovalStatement, signManifestStatement, signProvenance, signStatement, type ApprovalInput } from './statements.js';
+export { approvalSubject, signApprovalStatement, signManifestStatement, signProvenance, signStatement, type ApprovalInput, type ServedVersion } from './statements.js';
 export { GITHUB_ACTIONS_BUILD_TYPE, provenanceFromGitHubActions } from './provenance.js';
 export {
   createTimestampResponder,

@@ -79,6 +79,33 @@ export async function signApprovalStatement(subject: SubjectRef, approval: Appro
   return signStatement({ _type: STATEMENT_TYPE, subject: [statementSubject(subject)], predicateType: APPROVAL_PREDICATE_TYPE, predicate: predicate.data }, signer);
 }
 
+/** A version as the registry served it to a reviewer: what an approval is about. */
+export interface ServedVersion {
+  name: string;
+  version: string;
+  /** The digest the registry states for it. */
+  digest: string;
+  manifest: Manifest;
+}
+
+/**
+ * The subject a reviewer's approval signs, decided from what was served and never on the
+ * registry's word: the digest is recomputed from the manifest served (a swapped digest would
+ * approve another manifest), and when the reviewer names the digest they reviewed (`sigil review
+ * show`), the version must still have it (what the registry serves now may not be what was shown).
+ * @example const subject = approvalSubject(record, 'sha256:…'); await signApprovalStatement(subject, approval, signer);
+ * @throws SigningError `NAME_MISMATCH` (the manifest is of another version), `SUBJECT_MISMATCH` (the stated
+ *   digest is not the manifest's), `REVIEW_MISMATCH` (the manifest is not the one reviewed)
+ */
+export function approvalSubject(served: ServedVersion, reviewedDigest?: string): SubjectRef {
+  const { name, version } = served;
+  if (served.manifest.name !== name || served.manifest.version !== version) throw new SigningError('NAME_MISMATCH', `the registry served the manifest of ${served.manifest.name}@${served.manifest.version} as ${name}@${version}: nothing was signed`);
+  const digest = manifestDigest(served.manifest);
+  if (digest !== served.digest) throw new SigningError('SUBJECT_MISMATCH', `the registry states digest ${served.digest} for ${name}@${version}, but the manifest it served has digest ${digest}: nothing was signed`);
+  if (reviewedDigest !== undefined && reviewedDigest !== digest) throw new SigningError('REVIEW_MISMATCH', `you reviewed ${name}@${version} with digest ${reviewedDigest}, but the registry now serves it with digest ${digest}: nothing was signed; review what it serves (sigil review show) before approving`);
+  return { name, version, digest };
+}
+
 /**
  * Signs SLSA v1 provenance for a manifest (see `provenanceFromGitHubActions`).
  * @example const bundle = await signProvenance(manifest, provenanceFromGitHubActions(process.env), buildSigner);
