@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.js';
 import type { Limiter } from './rate-limit.js';
 import { connectRedisCounters, type RedisCounters } from './shared-rate-limit.js';
 import { bootstrapAdmin, needsBootstrap, newTokenSecret } from './services/create-token.js';
+import { flushForbidden } from './services/audit-forbidden.js';
 
 /** A start-up refusal: one line on stderr with a code and what to do, exit 1, no stack trace. */
 class StartError extends Error {
@@ -110,10 +111,13 @@ async function start(): Promise<void> {
     force.unref();
     // The database closes (PostgreSQL: every pooled connection ended) before the process exits.
     server.close(() => {
-      void closeDatabase().finally(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
+      // Refusals counted but not yet written (services/audit-forbidden.ts) go into the chain first.
+      void flushForbidden(deps)
+        .then(closeDatabase)
+        .finally(() => {
+          logger.info('stopped');
+          process.exit(0);
+        });
     });
     server.closeIdleConnections();
   };

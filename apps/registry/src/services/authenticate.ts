@@ -1,8 +1,9 @@
 import { hash } from 'node:crypto';
-import { appendAudit, tokenBySecretHash, type TokenAuthRow } from '@sigil/db';
+import { tokenBySecretHash, type TokenAuthRow } from '@sigil/db';
 import { matchesNamespace } from '@sigil/manifest';
 import { ANONYMOUS, nowIso, type Deps, type Principal, type Role } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import { auditForbidden } from './audit-forbidden.js';
 
 /**
  * Tokens are opaque: only this hash of the whole secret (as UTF-8) is stored. The one-shot
@@ -49,17 +50,17 @@ export async function authenticate(
   return { name: row.principal, role: row.role, namespaces: JSON.parse(row.namespaces) as string[], tokenId: row.id };
 }
 
-/** Refuses (and audits) a principal whose role is not one of `roles`. */
+/** Refuses (and audits, coalesced per principal: audit-forbidden.ts) a principal whose role is not one of `roles`. */
 export async function requireRole(deps: Deps, principal: Principal, roles: readonly Role[], action: string): Promise<void> {
   if (roles.includes(principal.role)) return;
-  await deps.db.transaction(async (tx) => await appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: action, details: { role: principal.role, needed: roles } }));
+  await auditForbidden(deps, principal, action, { role: principal.role, needed: roles });
   throw new ServiceError('FORBIDDEN', `${action} needs the role ${roles.join(' or ')}; this token has ${principal.role}`);
 }
 
-/** Refuses (and audits) a publisher token whose namespace patterns do not cover `name`. */
+/** Refuses (and audits, coalesced per principal) a publisher token whose namespace patterns do not cover `name`. */
 export async function requireNamespace(deps: Deps, principal: Principal, name: string): Promise<void> {
   if (principal.role !== 'publisher') return;
   if (principal.namespaces.some((p) => matchesNamespace(p, name))) return;
-  await deps.db.transaction(async (tx) => await appendAudit(tx, { actor: principal.name, action: 'auth.forbidden', subject: name, details: { reason: 'namespace', namespaces: principal.namespaces } }));
+  await auditForbidden(deps, principal, name, { reason: 'namespace', namespaces: principal.namespaces });
   throw new ServiceError('FORBIDDEN', `this token may publish only in ${principal.namespaces.join(', ') || 'no namespace'}, not ${name}`);
 }
