@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { type Drizzle, type Executor, numberedPlaceholders, type PgQueryable, query, textRows } from './database.js';
+import { remembered } from './read-memo.js';
 import { approvals, auditEvents, servers, tokens, versions } from './schema.js';
 import { serverJsonOf } from './server-json.js';
 
@@ -117,6 +118,8 @@ const PG_RECORD_TEXT = `v.id, v.bundle, ${recordHead(pq)}, ${RECORD_BEFORE_APPRO
 
 function prepare(sqlite: Database.Database) {
   return {
+    /** The connection these are prepared on (read-memo.ts keeps answers per connection). */
+    connection: sqlite,
     // Raw rows (arrays), named by versionRow(): better-sqlite3 builds each row object key by key,
     // which was a third of a version read's cost.
     version: sqlite.prepare(`SELECT ${VERSION_COLUMNS} FROM versions WHERE server = ? AND version = ?`).raw(true),
@@ -443,12 +446,21 @@ export interface TokenAndVersionText {
  * dialects). `found` is undefined when no such version is stored, null when a stored column is
  * not text (SQLite only, a row written behind the registry's back: read it as usual then, so it
  * is served as JSON.stringify writes it). On PostgreSQL the GET versions of one turn of the event
- * loop are one statement on a pipelined connection (batchedTokenAndVersion).
+ * loop are one statement on a pipelined connection (batchedTokenAndVersion). On SQLite the answer
+ * for a known token and a stored version is kept while the database's change stamp stays
+ * (read-memo.ts): the same question then gets the same object, without the statement.
  */
 export function readTokenAndVersionText(db: Executor, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
   return read(
     db,
-    (s) => tokenAndVersionTextOf(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
+    // Kept while the database's change stamp stays (read-memo.ts): a known token and a version stored.
+    (s) =>
+      remembered(
+        s.connection,
+        `version ${secretHash.length}:${secretHash}${server.length}:${server}${version}`,
+        () => tokenAndVersionTextOf(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
+        (read) => read.token !== undefined && read.found !== undefined,
+      ),
     () => Promise.reject(new Error('unreachable: PostgreSQL reads through its statement')),
     async () => {
       const client = (db as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
@@ -549,7 +561,8 @@ function arrayLiteral(items: readonly string[]): string {
 /**
  * The token whose secret hashes to `secretHash` and every version of `server`, newest first
  * (what {@link readVersionSummaries} gives), read together for an authenticated GET server: one
- * statement on either dialect.
+ * statement on either dialect. On SQLite the answer for a known token is kept while the
+ * database's change stamp stays (read-memo.ts).
  */
 export function readTokenAndSummaries(db: Executor, secretHash: string, server: string): Promise<{ token: TokenAuthRow | undefined; summaries: VersionSummaryRow[] }> {
   const apart = async () => {
@@ -566,7 +579,7 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
   };
   return read(
     db,
-    (s) => named(s.tokenAndSummaries.all(secretHash, server) as unknown[][]),
+    (s) => remembered(s.connection, `server ${secretHash.length}:${secretHash}${server}`, () => named(s.tokenAndSummaries.all(secretHash, server) as unknown[][]), (read) => read.token !== undefined),
     apart,
     async () => named(await readPg<unknown[]>(db, PG.tokenAndSummaries, [secretHash, server])),
   );

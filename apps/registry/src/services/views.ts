@@ -113,19 +113,29 @@ function spliced(head: string, bundle: Buffer, tail: string): Buffer {
   return out;
 }
 
-/** The bytes last made from a read (see {@link answerOf}). */
-let lastAnswer: { deps: Deps; found: VersionText; bytes: Promise<Buffer> } | undefined;
+/** The bytes made from each read (see {@link answerOf}), per registry (its log's origin and id are in them). */
+const answers = new WeakMap<Deps, WeakMap<VersionText, Promise<Buffer>>>();
 
 /**
- * {@link textBytes} of one read. On PostgreSQL the requests that asked the same question in one
- * turn of the event loop share one read (readTokenAndVersionText: one object for all of them), so
- * they share its bytes too: made once for the first and handed to the others. Only the same read
- * object matches: a request never gets bytes made from any read but its own.
+ * {@link textBytes} of one read, made once per read object. On PostgreSQL the requests that asked
+ * the same question in one turn of the event loop share one read (readTokenAndVersionText: one
+ * object for all of them); on SQLite the same question gets the same object while the database's
+ * change stamp stays (@sigil/db read-memo.ts: no row changed since it was read). Either way they
+ * share its bytes: made once for the first and handed to the others. Only the same read object
+ * matches: a request never gets bytes made from any read but its own. The bytes also hold the
+ * bundle's log entry, read after the record: on SQLite a checkpoint signed since changes the
+ * stamp, so the read and its bytes are made again; a read whose bytes failed is made again too.
  */
 function answerOf(deps: Deps, name: string, version: string, found: VersionText): Promise<Buffer> {
-  if (lastAnswer?.found === found && lastAnswer.deps === deps) return lastAnswer.bytes;
-  const bytes = textBytes(deps, name, version, found);
-  lastAnswer = { deps, found, bytes };
+  let made = answers.get(deps);
+  if (!made) answers.set(deps, (made = new WeakMap()));
+  let bytes = made.get(found);
+  if (!bytes) {
+    const kept = made;
+    bytes = textBytes(deps, name, version, found);
+    kept.set(found, bytes);
+    bytes.catch(() => kept.delete(found));
+  }
   return bytes;
 }
 
@@ -193,8 +203,22 @@ export function serverWithToken(deps: Deps, name: string): { lookup: (secretHash
       summaries = both.summaries;
       return both.token;
     },
-    json: () => (summaries ? serverJson(deps, name, summaries) : getServerJson(deps, name)),
+    json: () => (summaries ? serverTextOf(deps, name, summaries) : getServerJson(deps, name)),
   };
+}
+
+/** The text made from each read of a server's versions, as {@link answerOf} keeps a record's bytes (the same read object, on SQLite while no row changed). */
+const serverTexts = new WeakMap<readonly VersionSummaryRow[], Promise<string>>();
+
+function serverTextOf(deps: Deps, name: string, rows: readonly VersionSummaryRow[]): Promise<string> {
+  // An empty list asks the database whether the server exists: read now, never kept.
+  if (rows.length === 0) return serverJson(deps, name, rows);
+  let text = serverTexts.get(rows);
+  if (!text) {
+    text = serverJson(deps, name, rows);
+    serverTexts.set(rows, text);
+  }
+  return text;
 }
 
 async function serverJson(deps: Deps, name: string, rows: readonly VersionSummaryRow[]): Promise<string> {

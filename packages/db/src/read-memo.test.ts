@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { freshDatabases } from './fresh-database.fixture.js';
+import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndSummaries, readTokenAndVersionText, appendAudit, type OpenDatabase } from './index.js';
+
+/**
+ * The point reads kept per connection (read-memo.ts) against real SQLite files: the same
+ * question gets the same answer object while no row changed, and a change made any way there
+ * is (this connection's write, a second connection, the sqlite3 CLI in another process) is read
+ * at the next ask; nothing read inside a transaction is kept, so a rolled-back write is never served.
+ */
+const fresh = freshDatabases('sigil-memo-');
+const at = '2026-11-24T00:00:00.000Z';
+const NAME = 'io.github.acme/weather';
+const HASH = 'sha256:reader';
+
+async function world(): Promise<OpenDatabase> {
+  const o = fresh();
+  await insertServer(o.db, { name: NAME, namespace: 'io.github.acme', owner: 'acme', createdAt: at });
+  const v = await insertVersion(o.db, {
+    server: NAME, version: '1.0.0', digest: `sha256:${'a'.repeat(64)}`, toolsDigest: `sha256:${'b'.repeat(64)}`, manifest: '{"description":"as published"}', bundle: '{}',
+    signerKind: 'key', signerFingerprint: 'SHA256:x', publisher: 'acme', status: 'pending', risk: 'low', publishedAt: at,
+  });
+  await appendAudit(o.db, { actor: 'alice', action: 'version.approve', subject: `${NAME}@1.0.0`, details: { approval: `sha256:${'c'.repeat(64)}` } });
+  await insertApproval(o.db, { versionId: v.id, reviewer: 'alice', digest: `sha256:${'c'.repeat(64)}`, bundle: '{"b":1}', signerFingerprint: 'SHA256:y', createdAt: at });
+  await ensurePrincipal(o.db, 'host', at);
+  await insertToken(o.db, { id: 't1', principal: 'host', secretHash: HASH, role: 'reader', createdAt: at, expiresAt: '2099-01-01T00:00:00.000Z' });
+  return o;
+}
+
+const version = (o: OpenDatabase) => readTokenAndVersionText(o.db, HASH, NAME, '1.0.0');
+const server = (o: OpenDatabase) => readTokenAndSummaries(o.db, HASH, NAME);
+
+describe('when the same point read is asked again', () => {
+  it('gives the answer read before, while no row changed', async () => {
+    const o = await world();
+    const first = await version(o);
+    expect(first.found?.head).toContain('as published');
+    expect(await version(o)).toBe(first);
+    const summaries = await server(o);
+    expect(summaries.summaries.map((s) => s.version)).toEqual(['1.0.0']);
+    expect(await server(o)).toBe(summaries);
+    // Another question is its own entry.
+    expect(await readTokenAndVersionText(o.db, HASH, NAME, '9.9.9')).not.toBe(first);
+  });
+
+  it('keeps no answer for an unknown token or version: each ask reads', async () => {
+    const o = await world();
+    const unknown = await readTokenAndVersionText(o.db, 'sha256:nobody', NAME, '1.0.0');
+    expect(unknown.token).toBeUndefined();
+    expect(await readTokenAndVersionText(o.db, 'sha256:nobody', NAME, '1.0.0')).not.toBe(unknown);
+    const missing = await readTokenAndVersionText(o.db, HASH, NAME, '9.9.9');
+    expect(missing.found).toBeUndefined();
+    expect(await readTokenAndVersionText(o.db, HASH, NAME, '9.9.9')).not.toBe(missing);
+  });
+
+  it('reads a row changed through this connection as it now is', async () => {
+    const o = await world();
+    expect((await version(o)).found?.head).toContain('as published');
+    await o.raw.run('DROP TRIGGER versions_content_immutable');
+    await o.raw.run("UPDATE versions SET manifest = '{\"description\":\"changed here\"}' WHERE server = ?", [NAME]);
+    expect((await version(o)).found?.head).toContain('changed here');
+    await server(o);
+    await o.raw.run('UPDATE tokens SET revoked_at = ? WHERE id = ?', [at, 't1']);
+    expect((await server(o)).token?.revokedAt).toBe(at);
+    expect((await version(o)).token?.revokedAt).toBe(at);
+  });
+
+  it('reads a row changed by another connection, and by the sqlite3 CLI in another process, as it now is', async () => {
+    const o = await world();
+    const path = o.sqlite.name;
+    expect((await version(o)).found?.head).toContain('as published');
+    const other = new Database(path);
+    other.exec('DROP TRIGGER versions_content_immutable');
+    other.prepare("UPDATE versions SET manifest = '{\"description\":\"changed by a second connection\"}' WHERE server = ?").run(NAME);
+    other.close();
+    expect((await version(o)).found?.head).toContain('changed by a second connection');
+    expect((await server(o)).token?.revokedAt).toBeNull();
+    execFileSync('sqlite3', [path, `UPDATE tokens SET revoked_at = '${at}' WHERE id = 't1'; UPDATE versions SET manifest = '{"description":"changed by the CLI"}' WHERE server = '${NAME}';`]);
+    const now = await version(o);
+    expect(now.token?.revokedAt).toBe(at);
+    expect(now.found?.head).toContain('changed by the CLI');
+    expect((await server(o)).token?.revokedAt).toBe(at);
+  });
+
+  it('keeps nothing read inside a transaction: a write rolled back is never served', async () => {
+    const o = await world();
+    const before = await version(o);
+    await expect(
+      o.db.transaction(async (tx) => {
+        // A write of this transaction, read inside it, then undone.
+        await readTokenAndVersionText(tx, HASH, NAME, '1.0.0');
+        (tx.handle() as unknown as { $client: Database.Database }).$client.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(at, 't1');
+        expect((await readTokenAndVersionText(tx, HASH, NAME, '1.0.0')).token?.revokedAt).toBe(at);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    const after = await version(o);
+    expect(after.token?.revokedAt).toBeNull();
+    expect(after).toEqual(before);
+  });
+});

@@ -1,0 +1,61 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Answers of the hottest point reads on SQLite (GET a version, GET a server), kept per
+ * connection only while the database provably holds what they were read from. Before each read
+ * one statement reads the connection's change stamp: `PRAGMA data_version`, which changes
+ * whenever another connection (another process, the sqlite3 CLI, a second handle in this one)
+ * has committed since this connection last read, with `total_changes()`, which counts every row
+ * this connection has inserted, updated or deleted since it opened (its own writes, the registry's
+ * and any made through `raw` alike; a rolled-back one too, which only makes the stamp move more
+ * often). Both only grow, so a stamp equal to the one an answer was read under means no row
+ * changed since that read: the answer is what the read would give now. Any other stamp drops
+ * every kept answer. The stamp is read first, then the answer, in one synchronous run: a commit
+ * between the two gives an answer newer than its stamp, never older, and the next stamp differs.
+ *
+ * Inside a transaction (a write's, which may still roll back, or a snapshot's) nothing is kept or
+ * served: the read runs. The kept answers are the read functions' own objects, handed to every
+ * caller that asks the same question: read them, never change them. Bounded: cleared at
+ * {@link MOST} entries. Schema changes on this connection (not row changes) do not move the stamp;
+ * the registry makes them only while it opens the database, before any read.
+ */
+interface Memo {
+  stamp: Database.Statement;
+  dataVersion: number;
+  changes: number;
+  entries: Map<string, unknown>;
+}
+
+const memos = new WeakMap<Database.Database, Memo>();
+
+/** Most answers kept per connection (a flood of distinct questions only clears them). */
+export const MOST = 4096;
+
+/**
+ * `read()`'s answer to the question `key` (one string naming the read and its parameters), kept
+ * while the stamp stays (see above) when `keep(answer)`; run as it is inside a transaction.
+ * @example const found = remembered(sqlite, `token\0${hash}`, () => statement.get(hash), (row) => row !== undefined);
+ */
+export function remembered<T>(connection: Database.Database, key: string, read: () => T, keep: (answer: T) => boolean): T {
+  if (connection.inTransaction) return read();
+  let memo = memos.get(connection);
+  if (!memo) {
+    memo = { stamp: connection.prepare('SELECT d.data_version, total_changes() FROM pragma_data_version AS d').raw(true), dataVersion: -1, changes: -1, entries: new Map() };
+    memos.set(connection, memo);
+  }
+  const [dataVersion, changes] = memo.stamp.get() as [number, number];
+  if (dataVersion !== memo.dataVersion || changes !== memo.changes) {
+    memo.entries.clear();
+    memo.dataVersion = dataVersion;
+    memo.changes = changes;
+  } else {
+    const hit = memo.entries.get(key);
+    if (hit !== undefined) return hit as T;
+  }
+  const answer = read();
+  if (keep(answer)) {
+    if (memo.entries.size >= MOST) memo.entries.clear();
+    memo.entries.set(key, answer);
+  }
+  return answer;
+}
