@@ -36,6 +36,9 @@ if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 1_000_000)) throw new
 const WINDOW = 32;
 // BENCH_SIGIL=<path to bin/sigil.js>: measure another build of the CLI (another checkout) the same way.
 const sigil = process.env.BENCH_SIGIL ?? fileURLToPath(new URL('../../apps/cli/bin/sigil.js', import.meta.url));
+// BENCH_SIGIL_B=<path to another bin/sigil.js>: a fourth path, that build's `sigil run`, interleaved with the
+// others in the same rounds: a wall-time A/B of two builds under the same machine load.
+const sigilB = process.env.BENCH_SIGIL_B;
 const relay = fileURLToPath(new URL('./guard-relay.mjs', import.meta.url));
 // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each `sigil run` process there (to find where its time goes).
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
@@ -133,6 +136,7 @@ try {
       direct: () => session(process.execPath, [server.path], world.dir),
       relay: () => session(process.execPath, [relay, process.execPath, server.path], world.dir),
       'sigil run': () => session(process.execPath, [...profile, sigil, 'run', server.name, '--offline', '--', process.execPath, server.path], world.dir),
+      ...(sigilB ? { 'sigil B': () => session(process.execPath, [...profile, sigilB, 'run', server.name, '--offline', '--', process.execPath, server.path], world.dir) } : {}),
     };
     const names = Object.keys(paths);
     const runs = Object.fromEntries(names.map((n) => [n, []]));
@@ -162,6 +166,11 @@ try {
     console.log(`  a bare relay process (no checks) adds: p50 ${floor.p50.toFixed(3)} ms, p99 ${floor.p99.toFixed(3)} ms; throughput ${floor.ratio.toFixed(2)}x direct`);
     const a = added('sigil run');
     console.log(`  added by the firewall: p50 ${a.p50.toFixed(3)} ms, p99 ${a.p99.toFixed(3)} ms (goal < 1 ms: ${a.p99 < 1 ? 'met' : 'NOT met'}); throughput ${a.ratio.toFixed(2)}x direct (goal >= 0.8x: ${a.ratio >= 0.8 ? 'met' : 'NOT met'})`);
+    if (sigilB) {
+      const b = added('sigil B');
+      const perRound = runs['sigil run'].map((x, r) => x.rate / runs['sigil B'][r].rate);
+      console.log(`  sigil B (${sigilB}): p50 ${b.p50.toFixed(3)} ms, p99 ${b.p99.toFixed(3)} ms added; throughput ${b.ratio.toFixed(2)}x direct; sigil run / sigil B throughput, same round: median ${median(perRound).toFixed(2)} (rounds: ${perRound.map((x) => x.toFixed(2)).join(' ')})`);
+    }
   }
 } finally {
   if (process.env.BENCH_KEEP) console.log(`kept ${work}`);

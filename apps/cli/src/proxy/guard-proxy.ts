@@ -4,9 +4,9 @@ import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Manifest } from '@sigil/manifest';
 import { signalGroup, USE_PROCESS_GROUPS } from '../process-group.js';
-import { batchedWriter, fdReader, streamFd } from './fd-io.js';
+import { adoptReader, batchedWriter, fdReader, streamFd } from './fd-io.js';
 import { Firewall } from './firewall.js';
-import { lineSplitter, onLines } from './lines.js';
+import { lineSplitter, onLines, type LineSplitter } from './lines.js';
 import { serverEnvironment } from './server-env.js';
 
 /** Largest single JSON-RPC message accepted in either direction. */
@@ -60,12 +60,17 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   const { manifest, log } = options;
   const outputFd = typeof options.output === 'number' ? options.output : undefined;
   const output = outputFd === undefined ? (options.output as Writable) : new Socket({ fd: outputFd, readable: false, writable: true });
-  // Set once the firewall exists (below): the host's reader hands its chunks to it.
-  let fromHost: (chunk: Buffer) => void = () => undefined;
-  const input = typeof options.input === 'number' ? fdReader(options.input, (chunk) => fromHost(chunk)) : options.input;
+  // Set once the firewall exists (below): the readers hand their chunks to it.
+  let hostLines: LineSplitter | undefined;
+  let serverLines: LineSplitter | undefined;
+  const input = typeof options.input === 'number' ? fdReader(options.input, (chunk) => chunkOf(hostLines, chunk)) : options.input;
   // In a process group of its own (POSIX), signalled as a group: a server started through a launcher
   // (npx, sh -c) is stopped with it, not left running orphaned (process-group.ts).
   const child: ChildProcess = spawn(options.command, [...options.args], { env: serverEnvironment(options.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
+  // The server's stdout read without a stream per read where Node allows it (fd-io.ts), in this tick,
+  // before the event loop reads it; otherwise as the stream.
+  const adopted = child.stdout ? adoptReader(child.stdout, (chunk) => chunkOf(serverLines, chunk)) : undefined;
+  const serverOut: Readable | null = adopted ?? child.stdout;
   const kill = (signal: NodeJS.Signals): void => signalGroup(child.pid, signal);
   const timers: NodeJS.Timeout[] = [];
   const later = (ms: number, fn: () => void): void => {
@@ -82,8 +87,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   let flowing = true;
   const flow = (): void => {
     if (!flowing) return;
-    if (hostFull) child.stdout?.pause();
-    else child.stdout?.resume();
+    if (hostFull) serverOut?.pause();
+    else serverOut?.resume();
     if (serverFull) input.pause();
     else input.resume();
   };
@@ -103,6 +108,21 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     },
     streamFd(child.stdin!),
   );
+  /**
+   * One read chunk's lines through the firewall, then what they made written: one write per peer
+   * per chunk, without a tick scheduled for it (the writers' tick stays for writes made elsewhere,
+   * by timers and the tools check).
+   */
+  const chunkOf = (lines: LineSplitter | undefined, chunk: Buffer): void => {
+    toHost.hold();
+    toServer.hold();
+    try {
+      lines?.push(chunk);
+    } finally {
+      toHost.flush();
+      toServer.flush();
+    }
+  };
   let childGone = false;
   let hostGone = false;
   let status = 0;
@@ -149,10 +169,10 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
       allowMissingTools: options.allowMissingTools === true,
       toHost: (text) => {
-        if (outputOpen) toHost.write(`${text}\n`);
+        if (outputOpen) toHost.line(text);
       },
       toServer: (text) => {
-        if (!childGone && child.stdin?.writable) toServer.write(`${text}\n`);
+        if (!childGone && child.stdin?.writable) toServer.line(text);
       },
       onRefused: () => {
         stopChild(1000);
@@ -178,9 +198,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       hostFull = false;
       flow();
     });
-    const hostLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromHost(line), () => firewall.hostOversize(MAX_MESSAGE_BYTES));
-    if (typeof options.input === 'number') fromHost = (chunk) => hostLines.push(chunk);
-    else input.on('data', (chunk: Buffer) => hostLines.push(chunk));
+    hostLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromHost(line), () => firewall.hostOversize(MAX_MESSAGE_BYTES));
+    if (typeof options.input !== 'number') input.on('data', (chunk: Buffer) => chunkOf(hostLines, chunk));
     // The server's stderr is not passed through to the log stream as it is: there it could write
     // lines that read as Sigil's own events (a forged `sigil.run.verified`), or an unfinished line
     // that Sigil's next line (a refusal) would be glued onto and lost. Each of its lines is logged
@@ -192,7 +211,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       () => log({ level: 'warn', event: 'sigil.run.server-stderr', server: manifest.name, text: null, reason: `a line over ${MAX_STDERR_LINE_BYTES} bytes was left out` }),
       true,
     );
-    onLines(child.stdout!, MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
+    serverLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
+    if (!adopted) child.stdout?.on('data', (chunk: Buffer) => chunkOf(serverLines, chunk));
     input.on('end', () => {
       hostGone = true;
       if (!childGone) stopChild(EXIT_GRACE_MS);
@@ -211,13 +231,26 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     const closeStdout = (): void =>
       later(STDOUT_GRACE_MS, () => {
         if (hostFull) return closeStdout();
-        child.stdout?.destroy();
+        serverOut?.destroy();
         child.stderr?.destroy();
         // And what it left running in its group is stopped, not left behind unparented.
         kill('SIGTERM');
       });
     child.on('exit', closeStdout);
+    // The session's end on the server's side: it exited and its stdout and stderr closed. An adopted
+    // stdout is not among what the child's 'close' waits for (fd-io.ts), so its own 'close' is too.
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let stdoutOpen = adopted !== undefined;
+    adopted?.on('error', () => undefined); // a read error destroys it: its 'close' follows
+    adopted?.on('close', () => {
+      stdoutOpen = false;
+      if (exited) serverEnded(exited.code, exited.signal);
+    });
     child.on('close', (code, signal) => {
+      exited = { code, signal };
+      if (!stdoutOpen) serverEnded(code, signal);
+    });
+    const serverEnded = (code: number | null, signal: NodeJS.Signals | null): void => {
       childGone = true;
       status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       if (!firewall.refusal) {
@@ -225,6 +258,6 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
         firewall.serverGone(`the server exited (${signal ?? `code ${code}`}) in state ${firewall.state}`);
       }
       maybeFinish();
-    });
+    };
   });
 }
