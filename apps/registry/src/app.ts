@@ -3,7 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { clientKey } from './client-address.js';
-import type { Deps } from './deps.js';
+import type { Deps, Principal } from './deps.js';
 import { ERROR_STATUS, problem, ServiceError } from './errors.js';
 import { createFront, requestIdOf, SECURITY_HEADERS, type Front } from './front.js';
 import type { Env } from './http.js';
@@ -18,6 +18,7 @@ import { reviewRoutes } from './routes/reviews.js';
 import { serverRoutes } from './routes/servers.js';
 import { statusRoutes } from './routes/status.js';
 import { auditSince, currentAuditHead } from './services/read-audit.js';
+import { authenticate, type AuthFailure } from './services/authenticate.js';
 
 /**
  * Builds the registry's HTTP app over its dependencies. Pure: no I/O at import or build time, so
@@ -89,6 +90,16 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
     );
   });
   if (deps.settings.corsOrigins.length) app.use(cors({ origin: deps.settings.corsOrigins, allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
+  /** The token's principal when an Authorization header names a token that authenticates (never anonymous). */
+  const tokenPrincipal = async (authorization: string | undefined, onFailure: (reason: AuthFailure) => void): Promise<Principal | undefined> => {
+    if (authorization === undefined) return undefined;
+    try {
+      const principal = await authenticate(deps, authorization, false, onFailure);
+      return principal.tokenId === null ? undefined : principal;
+    } catch {
+      return undefined;
+    }
+  };
   app.use(async (c, next) => {
     // The client is the socket peer, or the right-most untrusted X-Forwarded-For hop when the
     // peer is a configured reverse proxy; a header from anyone else is ignored (issue 11, 1).
@@ -97,7 +108,20 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
     const counted = c.env?.incoming ? front.counted.get(c.env.incoming) : undefined;
     const hit = counted ? counted.address : perAddress.hit(address);
     const wait = typeof hit === 'number' ? hit : await hit;
-    if (wait > 0) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
+    if (wait > 0) {
+      // Over the address's limit, a request whose bearer token holds still goes on, limited by
+      // that token's own bucket, counted here (whatever the route) and not again by caller():
+      // hosts behind one NAT share an address, and one client among them (without a token, or
+      // with a bad one) must not be able to lock out every other. Only then is the token looked
+      // up here, and a failure counts as one (auth-failures.ts).
+      const principal = await tokenPrincipal(c.req.header('authorization'), c.get('authFailed'));
+      if (!principal) throw new ServiceError('RATE_LIMITED', `too many requests from this address; retry in ${wait} s`, { retryAfter: wait });
+      const tokenHit = c.get('limitToken')(principal.tokenId!);
+      const tokenWait = typeof tokenHit === 'number' ? tokenHit : await tokenHit;
+      if (tokenWait > 0) throw new ServiceError('RATE_LIMITED', `too many requests for this token; retry in ${tokenWait} s`, { retryAfter: tokenWait });
+      const limitToken = c.get('limitToken');
+      c.set('limitToken', (key) => (key === principal.tokenId ? 0 : limitToken(key)));
+    }
     await next();
   });
   const limitBody = bodyLimit({

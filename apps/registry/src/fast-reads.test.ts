@@ -143,10 +143,14 @@ describe('the read hot path', () => {
     expect((await get(path, reader())).status).toBe(200);
     expect((await get(`${limited.url}/v1/servers/${NAME}/versions/9.9.9`, reader())).status).toBe(404);
     expect(limited.fallbacks).toBe(1);
-    const over = await get(path, reader());
+    // Over the address's limit, a request without a token that holds is refused by the Hono app...
+    const over = await get(path, { authorization: 'Bearer sigil_0000000000000000_not-a-token-at-all-0000' });
     expect(over.status).toBe(429);
     expect(JSON.parse(over.body)).toMatchObject({ code: 'RATE_LIMITED' });
     expect(limited.fallbacks).toBe(2);
+    // ...and a valid token goes on under its own limit (hosts behind one NAT share the address).
+    expect((await get(path, reader())).status).toBe(200);
+    expect(limited.fallbacks).toBe(3);
   });
 
   it('counts each request of a concurrent burst once, before any await: exactly the limit is answered', async () => {
@@ -155,7 +159,8 @@ describe('the read hot path', () => {
     // are in flight at once (as on PostgreSQL, where every read is a round trip).
     let release!: () => void;
     const held = limited.deps.db.transaction(() => new Promise<void>((resolve) => (release = resolve)));
-    const burst = Promise.all(Array.from({ length: 12 }, (_, i) => get(`${limited.url}/v1/servers/${NAME}/versions/${i % 4 === 3 ? '9.9.9' : '1.0.0'}`, reader())));
+    // Anonymous reads, which the address limit is for.
+    const burst = Promise.all(Array.from({ length: 12 }, (_, i) => get(`${limited.url}/v1/servers/${NAME}/versions/${i % 4 === 3 ? '9.9.9' : '1.0.0'}`, {})));
     await new Promise((resolve) => setTimeout(resolve, 300));
     release();
     await held;

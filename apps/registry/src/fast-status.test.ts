@@ -227,10 +227,14 @@ describe('the status hot path', () => {
     const text = body([`${NAME}@1.0.0`]);
     expect((await post(`${limited.url}/v1/status`, text, reader())).status).toBe(200);
     expect((await post(`${limited.url}/v1/status`, '{', reader())).status).toBe(400);
-    const over = await post(`${limited.url}/v1/status`, text, reader());
+    // Over the address's limit, a request without a token that holds is refused by the Hono app...
+    const over = await post(`${limited.url}/v1/status`, text, { ...json, authorization: 'Bearer sigil_0000000000000000_not-a-token-at-all-0000' });
     expect(over.status).toBe(429);
     expect(JSON.parse(over.body)).toMatchObject({ code: 'RATE_LIMITED' });
     expect(limited.fallbacks).toBe(2);
+    // ...and a valid token goes on under its own limit (hosts behind one NAT share the address).
+    expect((await post(`${limited.url}/v1/status`, text, reader())).status).toBe(200);
+    expect(limited.fallbacks).toBe(3);
   });
 
   it('steps aside when CORS origins are configured (the Hono app negotiates them)', async () => {
