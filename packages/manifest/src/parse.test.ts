@@ -5,6 +5,11 @@ import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 const base = (): Record<string, unknown> => JSON.parse(vectorText) as Record<string, unknown>;
+/** The test vector without its packages: a manifest the plain manifest test reads in full. */
+const bare = (): Record<string, unknown> => {
+  const { packages: _packages, ...rest } = base();
+  return rest;
+};
 const tool = (i: number, description = `Tool number ${i}.`) => ({
   name: `tool_${i}`,
   description,
@@ -279,6 +284,41 @@ describe('when a manifest is checked as a value (checkManifestValue)', () => {
     ['a string hint', () => ({ ...base(), tools: [{ ...tool(1), annotations: { readOnlyHint: 'yes' } }] })],
     ['a tool that is not an object', () => ({ ...base(), tools: [tool(1), 'tool'] })],
     ['tools that are not an array', () => ({ ...base(), tools: { a: tool(1) } })],
+    // Manifests the plain manifest test takes (no packages, remotes or icons), and fields it must leave to zod.
+    ['no packages: every field the plain test reads', () => ({ ...bare(), _meta: { k: [1] }, repository: { url: 'git+ssh://git@github.com/acme/w.git', source: 'github', id: 'x', subfolder: 'a/b' } })],
+    ['no packages, only the required fields', () => ({ name: 'io.github.acme/w', description: 'd', version: '1.0.0', tools: [] })],
+    ['no packages, a bad name', () => ({ ...bare(), name: 'io.github.acme/' })],
+    ['no packages, a name that is not a string', () => ({ ...bare(), name: 7 })],
+    ['no packages, a bad version', () => ({ ...bare(), version: '01.0.0' })],
+    ['no packages, no description', () => ({ ...bare(), description: undefined })],
+    ['no packages, an empty description', () => ({ ...bare(), description: '' })],
+    ['no packages, a description of 100 code points in 200 UTF-16 units', () => ({ ...bare(), description: '\u{1F600}'.repeat(100) })],
+    ['no packages, a description of 101 code points', () => ({ ...bare(), description: 'é'.repeat(101) })],
+    ['no packages, an empty title', () => ({ ...bare(), title: '' })],
+    ['no packages, a title that is not a string', () => ({ ...bare(), title: ['t'] })],
+    ['no packages, a $schema with a space', () => ({ ...bare(), $schema: 'https://a.example/x y' })],
+    ['no packages, a $schema of another scheme', () => ({ ...bare(), $schema: 'urn:example:schema' })],
+    ['no packages, a websiteUrl of scheme ftp', () => ({ ...bare(), websiteUrl: 'ftp://acme.example/' })],
+    ['no packages, a websiteUrl with userinfo', () => ({ ...bare(), websiteUrl: 'https://github.com@evil.example/' })],
+    ['no packages, a websiteUrl with a bad port', () => ({ ...bare(), websiteUrl: 'https://acme.example:port/' })],
+    ['no packages, a websiteUrl past 2,048 characters', () => ({ ...bare(), websiteUrl: `https://acme.example/${'a'.repeat(2048)}` })],
+    ['no packages, a repository without source', () => ({ ...bare(), repository: { url: 'https://github.com/acme/w' } })],
+    ['no packages, a repository with an unknown key', () => ({ ...bare(), repository: { url: 'https://github.com/acme/w', source: 'github', branch: 'main' } })],
+    ['no packages, a repository source past 64', () => ({ ...bare(), repository: { url: 'https://github.com/acme/w', source: 's'.repeat(65) } })],
+    ['no packages, a repository id past 255', () => ({ ...bare(), repository: { url: 'https://github.com/acme/w', source: 'github', id: 'i'.repeat(256) } })],
+    ['no packages, a repository url of scheme javascript', () => ({ ...bare(), repository: { url: 'javascript:alert(1)', source: 'github' } })],
+    ['no packages, a repository that is an array', () => ({ ...bare(), repository: [] })],
+    ['no packages, _meta that is an array', () => ({ ...bare(), _meta: [] })],
+    ['no packages, _meta with a constructor key', () => ({ ...bare(), _meta: { constructor: 1 } })],
+    ['no packages, instructions that are not a string', () => ({ ...bare(), instructions: 1 })],
+    ['no packages, instructions past their limit', () => ({ ...bare(), instructions: 'i'.repeat(LIMITS.instructionsBytes + 1) })],
+    ['no packages, an unknown key', () => ({ ...bare(), extra: true })],
+    ['no packages, a remote', () => ({ ...bare(), remotes: [{ type: 'streamable-http', url: 'https://acme.example/mcp' }] })],
+    ['no packages, an icon', () => ({ ...bare(), icons: [{ src: 'https://acme.example/i.png' }] })],
+    ['no packages, too many tools', () => ({ ...bare(), tools: Array.from({ length: LIMITS.tools + 1 }, (_, i) => tool(i)) })],
+    ['no packages, a long tool description in a small manifest', () => ({ ...bare(), tools: [tool(1, 'é'.repeat(4097))] })],
+    ['no packages, a long schema description', () => ({ ...bare(), tools: [{ ...tool(1), inputSchema: { type: 'object', properties: { a: { description: '\u0001'.repeat(1400) } } } }] })],
+    ['no packages, a tool named twice', () => ({ ...bare(), tools: [tool(1), tool(1)] })],
   ];
   it.each(cases)('finds what the text path finds: %s', (_label, make) => {
     const value = make();

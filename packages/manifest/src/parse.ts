@@ -3,7 +3,8 @@ import { ManifestError } from './errors.js';
 import { hasErrors, pointer, refusalCode, type Finding, type FindingCode } from './findings.js';
 import { scanJson, utf8Length } from './json-scan.js';
 import { LIMITS, type Limits } from './limits.js';
-import { Manifest, Tool, TOOL_NAME_PATTERN, ToolJsonSchema } from './schema.js';
+import { serverNameProblem, versionProblem } from './names.js';
+import { HTTP_URL_SCHEMES, Manifest, REPOSITORY_URL_SCHEMES, Tool, TOOL_NAME_PATTERN, ToolJsonSchema, uriProblem } from './schema.js';
 import { SERVER_INFO_META_KEY, serverInfoProblem } from './server-info.js';
 
 /** The publisher's own metadata for downstream registries, in the official server.json schema. */
@@ -52,7 +53,7 @@ export function checkManifest(input: string | Uint8Array, limits: Limits = LIMIT
     } catch (cause) {
       return fail([...scan, error('', 'JSON_INVALID', `the manifest is not valid JSON: ${(cause as Error).message}`)]);
     }
-    return finish([...scan, ...checkValue(value, limits)], value);
+    return finish([...scan, ...checkValue(value, limits, Manifest, true, size)], value);
   } catch (cause) {
     // Fail closed: an unexpected failure in a check is a refusal, never an acceptance.
     return fail([error('', 'MANIFEST_INVALID', `the manifest could not be checked: ${String((cause as Error)?.message ?? cause)}`)]);
@@ -90,7 +91,10 @@ export function checkManifestValue(value: unknown, limits: Limits = LIMITS, cano
     const walked = plainJson(value, limits.depth, ESCAPED_SURROGATE.test(text));
     if (walked === undefined) return checkManifest(text, limits);
     if (walked.some((f) => f.rule === 'JSON_TOO_DEEP')) return fail(walked);
-    return finish([...walked, ...checkValue(value, limits, plainTools(value) ? ManifestOfPlainTools : FastManifest, false)], value);
+    // The schema only when a plain test is unsure: a manifest whose every field plainManifest and
+    // plainTools have checked as the schema checks it has nothing left for zod to find.
+    const schema = !plainTools(value) ? FastManifest : plainManifest(value) ? null : ManifestOfPlainTools;
+    return finish([...walked, ...checkValue(value, limits, schema, false, size)], value);
   } catch (cause) {
     return fail([error('', 'MANIFEST_INVALID', `the manifest could not be checked: ${String((cause as Error)?.message ?? cause)}`)]);
   }
@@ -117,6 +121,53 @@ const FastManifest = Manifest.extend({
  * manifest through FastManifest, for its findings.
  */
 const ManifestOfPlainTools = FastManifest.extend({ tools: z.array(z.unknown()).max(LIMITS.tools) });
+
+const MANIFEST_KEYS: ReadonlySet<string> = new Set(['$schema', 'name', 'title', 'description', 'version', 'websiteUrl', 'repository', '_meta', 'instructions', 'tools']);
+const REPOSITORY_KEYS: ReadonlySet<string> = new Set(['url', 'source', 'id', 'subfolder']);
+
+/**
+ * True only when ManifestOfPlainTools accepts `value` as it is, for a value whose tools
+ * `plainTools` has accepted: every key one of the fields below, each checked by the schema's own
+ * rule functions and bounds (`serverNameProblem`, `versionProblem`, `uriProblem`, the lengths of
+ * `text()`, the repository's strict keys, `_meta` a plain object, at most LIMITS.tools tools).
+ * zod's parse of the manifest's own fields costs a host about as much per locked server as its
+ * verdict is worth; a manifest with `icons`, `packages` or `remotes`, or anything this test is
+ * unsure of, goes through zod, which decides and words the findings.
+ */
+function plainManifest(value: unknown): boolean {
+  if (!isRecordObject(value)) return false;
+  for (const key of Object.keys(value)) if (!MANIFEST_KEYS.has(key)) return false;
+  const { $schema, name, title, description, version, websiteUrl, repository, _meta, instructions, tools } = value;
+  if (typeof name !== 'string' || serverNameProblem(name) !== undefined) return false;
+  if (typeof version !== 'string' || versionProblem(version) !== undefined) return false;
+  if (!plainText(description, 1, 100) || (title !== undefined && !plainText(title, 1, 100))) return false;
+  if ($schema !== undefined && !plainUri($schema)) return false;
+  if (websiteUrl !== undefined && !plainUri(websiteUrl, HTTP_URL_SCHEMES)) return false;
+  if (repository !== undefined) {
+    if (!isRecordObject(repository)) return false;
+    for (const key of Object.keys(repository)) if (!REPOSITORY_KEYS.has(key)) return false;
+    const { url, source, id, subfolder } = repository;
+    if (!plainUri(url, REPOSITORY_URL_SCHEMES) || !boundedString(source, 64)) return false;
+    if ((id !== undefined && !boundedString(id, 255)) || (subfolder !== undefined && !boundedString(subfolder, 255))) return false;
+  }
+  if (_meta !== undefined && !isRecordObject(_meta)) return false;
+  if (instructions !== undefined && typeof instructions !== 'string') return false;
+  return Array.isArray(tools) && tools.length <= LIMITS.tools;
+}
+
+/** schema.ts's `text(min, max)`: at least `min` UTF-16 units, at most `max` code points. */
+function plainText(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'string' && value.length >= min && (value.length <= max || [...value].length <= max);
+}
+
+/** schema.ts's `uri(schemes)`: at most 2,048 characters, and no `uriProblem`. */
+function plainUri(value: unknown, schemes?: readonly string[]): boolean {
+  return boundedString(value, 2048) && uriProblem(value, schemes) === undefined;
+}
+
+function boundedString(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max;
+}
 
 const TOOL_KEYS: ReadonlySet<string> = new Set(Object.keys(Tool.shape));
 const ANNOTATION_KEYS: ReadonlySet<string> = new Set(['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']);
@@ -241,15 +292,20 @@ export function parseManifest(input: string | Uint8Array, limits: Limits = LIMIT
   return manifest;
 }
 
-function checkValue(value: unknown, limits: Limits, schema: z.ZodType = Manifest, strings = true): Finding[] {
+/**
+ * The schema's findings (none asked when `schema` is null: a plain test has shown it would find
+ * none), the limits' and, with `strings`, lone surrogates. `textBytes`: the UTF-8 size of the
+ * manifest's JSON text, when the caller has it (see limitFindings).
+ */
+function checkValue(value: unknown, limits: Limits, schema: z.ZodType | null = Manifest, strings = true, textBytes?: number): Finding[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return [error('', 'MANIFEST_INVALID', `the manifest must be a JSON object, not ${describe(value)}`)];
   }
   const findings: Finding[] = [];
-  const parsed = schema.safeParse(value);
+  const parsed = schema?.safeParse(value);
   const missingTools = (value as { tools?: unknown }).tools === undefined;
-  if (!parsed.success) findings.push(...parsed.error.issues.flatMap((issue) => issueFindings(issue, missingTools)));
-  findings.push(...limitFindings(value as Record<string, unknown>, limits));
+  if (parsed && !parsed.success) findings.push(...parsed.error.issues.flatMap((issue) => issueFindings(issue, missingTools)));
+  findings.push(...limitFindings(value as Record<string, unknown>, limits, textBytes));
   if (strings) findings.push(...stringFindings(value));
   return findings;
 }
@@ -277,7 +333,12 @@ function issueFindings(issue: z.core.$ZodIssue, missingTools = false): Finding[]
   return [error(path, code, issue.message)];
 }
 
-function limitFindings(manifest: Record<string, unknown>, limits: Limits): Finding[] {
+/**
+ * `textBytes`: the UTF-8 size of the manifest's JSON text. No string inside the manifest has more
+ * UTF-8 bytes than that text (JSON writes a string's characters as they are or as longer escapes),
+ * so when it is within the description limit no tool is looked into for a long description.
+ */
+function limitFindings(manifest: Record<string, unknown>, limits: Limits, textBytes?: number): Finding[] {
   const findings: Finding[] = [];
   const { tools, instructions, _meta } = manifest;
   if (typeof instructions === 'string' && utf8Length(instructions) > limits.instructionsBytes) {
@@ -309,7 +370,7 @@ function limitFindings(manifest: Record<string, unknown>, limits: Limits): Findi
     // Every string inside the tool is shorter than the tool's JSON text, so when that text
     // times 3 (the most UTF-8 bytes per UTF-16 unit) is within the limit no description can
     // pass it: one native serialisation instead of a walk over every schema.
-    if (jsonLength(t) * 3 <= limits.descriptionBytes) return;
+    if ((textBytes !== undefined && textBytes <= limits.descriptionBytes) || jsonLength(t) * 3 <= limits.descriptionBytes) return;
     for (const [at, bytes] of longDescriptions(t, ['tools', i], limits.descriptionBytes)) {
       findings.push(error(pointer(at), 'DESCRIPTION_TOO_LONG', `the description is ${bytes} bytes; the limit is ${limits.descriptionBytes} bytes (${limits.descriptionBytes / 1024} KiB)`));
     }

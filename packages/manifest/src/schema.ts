@@ -48,27 +48,44 @@ export const Meta = z.record(z.string(), JsonValue);
  * `javascript:`, `data:` or `file:`.
  */
 function uri(schemes?: readonly string[]) {
-  const expected = schemes ? `an RFC 3986 URI with scheme ${schemes.map((s) => `"${s}"`).join(', ')}` : 'an RFC 3986 URI';
   return z
     .string()
     .max(2048)
     .superRefine((value, ctx) => {
-      const parsed = parseUri(value);
-      if (!parsed) ctx.addIssue({ code: 'custom', message: `expected ${expected} (ASCII only, no spaces)` });
-      else if (parsed.badPort) ctx.addIssue({ code: 'custom', message: `expected ${expected}: the port after the host is not a number` });
-      else if (schemes && !schemes.includes(parsed.scheme)) ctx.addIssue({ code: 'custom', message: `expected ${expected}, not "${parsed.scheme}:"` });
-      else if (parsed.scheme === 'http' || parsed.scheme === 'https') hostRule(value, ctx);
+      const problem = uriProblem(value, schemes);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
     });
+}
+/**
+ * @internal Why `value` is not a URI that `uri(schemes)` takes (its 2,048-character bound aside),
+ * or undefined: the schema's refinement, and the manifest check's plain test (parse.ts), which
+ * must accept exactly what the schema accepts.
+ */
+export function uriProblem(value: string, schemes?: readonly string[]): string | undefined {
+  const expected = () => (schemes ? `an RFC 3986 URI with scheme ${schemes.map((s) => `"${s}"`).join(', ')}` : 'an RFC 3986 URI');
+  const parsed = parseUri(value);
+  if (!parsed) return `expected ${expected()} (ASCII only, no spaces)`;
+  if (parsed.badPort) return `expected ${expected()}: the port after the host is not a number`;
+  if (schemes && !schemes.includes(parsed.scheme)) return `expected ${expected()}, not "${parsed.scheme}:"`;
+  if (parsed.scheme === 'http' || parsed.scheme === 'https') {
+    const problem = httpHostProblem(value);
+    if (problem) return `${problem}: ${JSON.stringify(value.slice(0, 80))}`;
+  }
+  return undefined;
 }
 /** Sigil's stricter rule for every http(s) URL (docs/manifest.md): a plain host, no userinfo ({@link httpHostProblem}). */
 function hostRule(value: string, ctx: z.RefinementCtx): void {
   const problem = httpHostProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: ${JSON.stringify(value.slice(0, 80))}` });
 }
+/** @internal The schemes of `websiteUrl` and `registryBaseUrl` (shared with parse.ts's plain test). */
+export const HTTP_URL_SCHEMES: readonly string[] = ['https', 'http'];
+/** @internal The schemes of `repository.url` (shared with parse.ts's plain test). */
+export const REPOSITORY_URL_SCHEMES: readonly string[] = ['https', 'http', 'git', 'ssh', 'git+https', 'git+ssh'];
 /** http(s) only: `websiteUrl` and `registryBaseUrl` are links a reviewer or a client opens. */
-const HttpUrl = uri(['https', 'http']);
+const HttpUrl = uri(HTTP_URL_SCHEMES);
 /** Where source can be browsed or cloned: http(s) and git's own transports. */
-const RepositoryUrl = uri(['https', 'http', 'git', 'ssh', 'git+https', 'git+ssh']);
+const RepositoryUrl = uri(REPOSITORY_URL_SCHEMES);
 
 /** At most `max` Unicode code points, as JSON Schema's maxLength counts (not UTF-16 units). */
 function text(min: number, max: number) {
