@@ -37,6 +37,8 @@ export {
 export { recordRegistryKey, registryKey, type RegistryKeyRow, type RegistryKeyUse } from './registry-keys.js';
 export {
   allServers,
+  holdsName,
+  nameHoldingServers,
   approvalByReviewerOrKey,
   approvalsOf,
   approvedToolOwners,

@@ -210,6 +210,24 @@ export function allServers(db: Executor): Promise<ServerRow[]> {
   return query(db, (q) => q.select().from(servers));
 }
 
+/** A version of the server that is not rejected (pending, approved or revoked), through `versions_server_status_idx`. */
+const holdsItsName = sql`exists (select 1 from ${versions} where ${versions.server} = ${servers.name} and ${versions.status} <> 'rejected')`;
+
+/**
+ * The servers that hold their name against look-alikes (the publish's NAME_CONFUSABLE check):
+ * those with a version pending review, approved, or revoked (hosts trusted it once). A server
+ * whose every version was rejected was never trusted by anyone and holds nothing, so a reviewer
+ * rejecting a squatted look-alike frees the real name.
+ */
+export function nameHoldingServers(db: Executor): Promise<ServerRow[]> {
+  return query(db, (q) => q.select().from(servers).where(holdsItsName));
+}
+
+/** Whether the server `name` exists and holds its name ({@link nameHoldingServers}). */
+export async function holdsName(db: Executor, name: string): Promise<boolean> {
+  return (await query(db, (q) => q.select({ name: servers.name }).from(servers).where(and(eq(servers.name, name), holdsItsName)).limit(1))).length > 0;
+}
+
 export async function insertServer(db: Executor, row: typeof servers.$inferInsert): Promise<void> {
   await query(db, (q) => q.insert(servers).values(row).onConflictDoNothing());
 }

@@ -1,4 +1,4 @@
-import { allServers, appendAudit, approvedToolOwners, countPending, insertServer, insertVersion, isTombstoned, listAllowlist, listCertificateAuthorities, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
+import { allServers, appendAudit, approvedToolOwners, countPending, holdsName, insertServer, insertVersion, isTombstoned, listAllowlist, listCertificateAuthorities, nameHoldingServers, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
 import { canonicalManifest, checkManifestValue, mostSpecificPattern, nameKey, refusalCode, splitServerName, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, SigningError, verifyManifestSubject, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
@@ -205,11 +205,19 @@ export function signingRefusal(e: unknown, what: string): ServiceError {
 async function lintFindings(deps: Deps, manifest: Manifest, actor: Principal): Promise<LintFinding[]> {
   const linter = deps.linter;
   const findings = linter.lintManifest(manifest, { errorRules: deps.settings.lintErrorRules });
-  if (!(await serverByName(deps.db, manifest.name))) {
+  // A new name, or one whose every version was rejected (it holds nothing, and is checked again
+  // like a new one: a rejected squat cannot come back once the real name exists).
+  if (!(await holdsName(deps.db, manifest.name))) {
     // Without the name itself: a concurrent publish (another request or instance) may have
     // stored it since the check above, and a name is no twin of itself.
     const existing = (await allServers(deps.db)).filter((s) => s.name !== manifest.name);
-    findings.push(...linter.checkName({ name: manifest.name, owner: actor.name }, existing.map((s) => ({ name: s.name, owner: s.owner }))));
+    const held = new Set((await nameHoldingServers(deps.db)).map((s) => s.name));
+    for (const f of linter.checkName({ name: manifest.name, owner: actor.name }, existing.map((s) => ({ name: s.name, owner: s.owner })))) {
+      // A server whose every version was rejected blocks no look-alike (reviewers free a squatted
+      // name by rejecting the squat); the resemblance is still shown for review, as a warning.
+      if (f.rule === 'NAME_CONFUSABLE' && f.excerpt !== undefined && !held.has(f.excerpt)) findings.push({ ...f, severity: 'warning', message: `${f.message} (every version of ${f.excerpt} was rejected, so it holds no name)` });
+      else findings.push(f);
+    }
     // Names are unique case-insensitively: a case-only variant is refused whoever holds the other.
     const twin = existing.find((s) => nameKey(s.name) === nameKey(manifest.name));
     if (twin) findings.push(caseTwin(manifest.name, twin.name));
