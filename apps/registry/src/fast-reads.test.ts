@@ -206,5 +206,21 @@ describe('the read hot path', () => {
     await world.database.raw.run("UPDATE versions SET manifest = ? WHERE server = ? AND version = '1.2.0'", [JSON.stringify(changed), NAME]);
     const after = JSON.parse((await get(`${fast.url}${path}`, reader())).body) as { manifest: { description: string } };
     expect(after.manifest.description).toBe('Changed in the database');
+    // GET a server and v0.1 GET version too, each asked before the change (so kept, on SQLite: read-memo.ts).
+    type Versions = { versions: Array<{ version: string; risk: string }> };
+    const riskOf = async () => (JSON.parse((await get(`${fast.url}/v1/servers/${NAME}`, reader())).body) as Versions).versions.find((v) => v.version === '1.2.0')?.risk;
+    const mcpPath = `/v0.1/servers/${encodeURIComponent(NAME)}/versions/1.0.0`;
+    const mcp = async () => JSON.parse((await get(`${fast.url}${mcpPath}`, reader())).body) as { server: { description: string } };
+    const risk = await riskOf();
+    const served = await mcp();
+    const stored = (await world.database.raw.get<{ s: string }>("SELECT server_json AS s FROM versions WHERE server = ? AND version = '1.0.0'", [NAME]))!.s;
+    if (world.database.dialect === 'sqlite') await world.database.raw.run('DROP TRIGGER versions_server_json_immutable');
+    await world.database.raw.run("UPDATE versions SET risk = ? WHERE server = ? AND version = '1.2.0'", [risk === 'high' ? 'low' : 'high', NAME]);
+    await world.database.raw.run("UPDATE versions SET server_json = ? WHERE server = ? AND version = '1.0.0'", [JSON.stringify({ ...served.server, description: 'Changed in the database' }), NAME]);
+    expect(await riskOf()).toBe(risk === 'high' ? 'low' : 'high');
+    expect((await mcp()).server.description).toBe('Changed in the database');
+    await world.database.raw.run("UPDATE versions SET risk = ? WHERE server = ? AND version = '1.2.0'", [risk, NAME]);
+    await world.database.raw.run("UPDATE versions SET server_json = ? WHERE server = ? AND version = '1.0.0'", [stored, NAME]);
+    expect(await mcp()).toEqual(served);
   });
 });

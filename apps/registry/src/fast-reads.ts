@@ -103,7 +103,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const origin = originOf(deps, front, req);
       if (name === undefined || name.length > 300 || version.length > 255 || (version !== 'latest' && versionProblem(version)) || origin === undefined) return undefined;
       const read = mcpVersionWithToken(deps, name, version, origin);
-      return { lookup: read.lookup, answer: async () => ({ route: MCP_VERSION_ROUTE, body: JSON.stringify(await read.response()), cors: true }) };
+      return { lookup: read.lookup, answer: async () => ({ route: MCP_VERSION_ROUTE, body: await read.text(), cors: true }) };
     }
     return undefined;
   }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { freshDatabases } from './fresh-database.fixture.js';
-import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndSummaries, readTokenAndVersionText, appendAudit, type OpenDatabase } from './index.js';
+import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndApproved, readTokenAndSummaries, readTokenAndVersionText, appendAudit, type OpenDatabase } from './index.js';
 
 /**
  * The point reads kept per connection (read-memo.ts) against real SQLite files: the same
@@ -31,6 +31,7 @@ async function world(): Promise<OpenDatabase> {
 
 const version = (o: OpenDatabase) => readTokenAndVersionText(o.db, HASH, NAME, '1.0.0');
 const server = (o: OpenDatabase) => readTokenAndSummaries(o.db, HASH, NAME);
+const approved = (o: OpenDatabase) => readTokenAndApproved(o.db, HASH, NAME);
 
 describe('when the same point read is asked again', () => {
   it('gives the answer read before, while no row changed', async () => {
@@ -41,6 +42,9 @@ describe('when the same point read is asked again', () => {
     const summaries = await server(o);
     expect(summaries.summaries.map((s) => s.version)).toEqual(['1.0.0']);
     expect(await server(o)).toBe(summaries);
+    const list = await approved(o);
+    expect(list.token?.principal).toBe('host');
+    expect(await approved(o)).toBe(list);
     // Another question is its own entry.
     expect(await readTokenAndVersionText(o.db, HASH, NAME, '9.9.9')).not.toBe(first);
   });
@@ -62,8 +66,10 @@ describe('when the same point read is asked again', () => {
     await o.raw.run("UPDATE versions SET manifest = '{\"description\":\"changed here\"}' WHERE server = ?", [NAME]);
     expect((await version(o)).found?.head).toContain('changed here');
     await server(o);
+    await approved(o);
     await o.raw.run('UPDATE tokens SET revoked_at = ? WHERE id = ?', [at, 't1']);
     expect((await server(o)).token?.revokedAt).toBe(at);
+    expect((await approved(o)).token?.revokedAt).toBe(at);
     expect((await version(o)).token?.revokedAt).toBe(at);
   });
 
@@ -77,11 +83,13 @@ describe('when the same point read is asked again', () => {
     other.close();
     expect((await version(o)).found?.head).toContain('changed by a second connection');
     expect((await server(o)).token?.revokedAt).toBeNull();
+    expect((await approved(o)).token?.revokedAt).toBeNull();
     execFileSync('sqlite3', [path, `UPDATE tokens SET revoked_at = '${at}' WHERE id = 't1'; UPDATE versions SET manifest = '{"description":"changed by the CLI"}' WHERE server = '${NAME}';`]);
     const now = await version(o);
     expect(now.token?.revokedAt).toBe(at);
     expect(now.found?.head).toContain('changed by the CLI');
     expect((await server(o)).token?.revokedAt).toBe(at);
+    expect((await approved(o)).token?.revokedAt).toBe(at);
   });
 
   it('keeps nothing read inside a transaction: a write rolled back is never served', async () => {

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 
 /**
- * Answers of the hottest point reads on SQLite (GET a version, GET a server), kept per
+ * Answers of the hottest point reads on SQLite (GET a version, GET a server, the token and approved
+ * versions of v0.1 GET version), kept per
  * connection only while the database provably holds what they were read from. Before each read
  * one statement reads the connection's change stamp: `PRAGMA data_version`, which changes
  * whenever another connection (another process, the sqlite3 CLI, a second handle in this one)

@@ -588,7 +588,8 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
 /**
  * The token whose secret hashes to `secretHash` and the ids and versions of `server`'s approved
  * versions (what {@link readApprovedVersions} gives), read together for an authenticated v0.1
- * GET version: one statement on either dialect.
+ * GET version: one statement on either dialect. On SQLite the answer for a known token is kept
+ * while the database's change stamp stays (read-memo.ts): read it, never change it.
  */
 export function readTokenAndApproved(db: Executor, secretHash: string, server: string): Promise<{ token: TokenAuthRow | undefined; approved: Array<{ id: number; version: string }> }> {
   const apart = async () => {
@@ -603,7 +604,7 @@ export function readTokenAndApproved(db: Executor, secretHash: string, server: s
   };
   return read(
     db,
-    (s) => named(s.tokenAndApproved.all(secretHash, server) as unknown[][]),
+    (s) => remembered(s.connection, `approved ${secretHash.length}:${secretHash}${server}`, () => named(s.tokenAndApproved.all(secretHash, server) as unknown[][]), (read) => read.token !== undefined),
     apart,
     async () => named(await readPg<unknown[]>(db, PG.tokenAndApproved, [secretHash, server])),
   );

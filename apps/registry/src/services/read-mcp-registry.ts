@@ -233,16 +233,16 @@ export async function getMcpVersion(deps: Deps, name: string, version: string, o
 /**
  * An authenticated v0.1 GET version with fewer reads: `lookup` is the token lookup for
  * `authenticate`, which reads the server's approved versions in the same statement as the token
- * (on SQLite); `response()` then answers {@link getMcpVersion} from that read, or reads now when
- * no token was looked up (an anonymous read).
+ * (on SQLite); `text()` then answers {@link getMcpVersion} from that read as JSON text, or reads
+ * now when no token was looked up (an anonymous read).
  */
 export function mcpVersionWithToken(
   deps: Deps,
   name: string,
   version: string,
   origin: string,
-): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; response: () => Promise<McpServerResponse> } {
-  let read: Array<{ id: number; version: string }> | undefined;
+): { lookup: (secretHash: string) => Promise<TokenAuthRow | undefined>; text: () => Promise<string> } {
+  let read: ReadonlyArray<{ id: number; version: string }> | undefined;
   return {
     lookup: async (secretHash) => {
       const both = await readTokenAndApproved(deps.db, secretHash, name);
@@ -250,8 +250,40 @@ export function mcpVersionWithToken(
       return both.token;
     },
     // A version revoked since the token's statement read the list: read again (getMcpVersion).
-    response: async () => (read && (await chosen(deps, name, newestFirst(read), version, origin))) || getMcpVersion(deps, name, version, origin),
+    text: async () => (read && (await keptText(deps, name, read, version, origin))) ?? JSON.stringify(await getMcpVersion(deps, name, version, origin)),
   };
+}
+
+/** Most answers kept per read of a server's approved versions (one per version asked and origin). */
+const TEXTS_PER_READ = 16;
+/** The answer texts made from each read of a server's approved versions, per registry: see {@link keptText}. */
+const mcpTexts = new WeakMap<Deps, WeakMap<object, Map<string, Promise<string | undefined>>>>();
+
+/**
+ * The v0.1 answer to `version` at `origin` as JSON text, made from `read` (the server's approved
+ * versions) once per read object. On SQLite the same question gets the same read object while no
+ * row changed since it was read (@sigil/db read-memo.ts), so the version's row, read after it,
+ * is as it was then too; any change gives a new read object and a new answer. Undefined when the
+ * version is no longer approved (the caller reads again).
+ */
+function keptText(deps: Deps, name: string, read: ReadonlyArray<{ id: number; version: string }>, version: string, origin: string): Promise<string | undefined> {
+  let byRead = mcpTexts.get(deps);
+  if (!byRead) mcpTexts.set(deps, (byRead = new WeakMap()));
+  let texts = byRead.get(read);
+  if (!texts) byRead.set(read, (texts = new Map()));
+  const key = `${origin} ${version}`;
+  let text = texts.get(key);
+  if (!text) {
+    // A copy sorted: the read is shared, never changed.
+    text = chosen(deps, name, newestFirst([...read]), version, origin).then((r) => r && JSON.stringify(r));
+    // Bounded per read (the origin follows the request's Host): past it, made per request.
+    if (texts.size < TEXTS_PER_READ) {
+      const kept = texts;
+      kept.set(key, text);
+      text.catch(() => kept.delete(key));
+    }
+  }
+  return text;
 }
 
 /** The chosen version's answer, or undefined when its row no longer says approved (revoked after `versions` was read). */
