@@ -491,3 +491,36 @@ describe('when thousands of servers have nothing approved before one that has', 
     expect(pages).toBeGreaterThan(1);
   }, 120_000);
 });
+
+describe('when a listing asks for versions updated since a time', () => {
+  /** Every server object a listing serves, following its cursors (`limit` a page). */
+  async function all(query: string, limit: number): Promise<string[]> {
+    const served: string[] = [];
+    for (let cursor: string | undefined = '', pages = 0; cursor !== undefined; pages++) {
+      expect(pages).toBeLessThan(200);
+      const page = await get(`/v0.1/servers?${query}&limit=${limit}&cursor=${cursor}`);
+      expect(page.status).toBe(200);
+      served.push(...(page.body.servers as unknown[]).map((s) => JSON.stringify(s)));
+      cursor = (page.body.metadata as { nextCursor?: string }).nextCursor;
+    }
+    return served;
+  }
+
+  it('serves exactly the versions of the unfiltered listing changed at or after it, in order, across pages', async () => {
+    // Servers with several approved versions, approved one after another (distinct times).
+    for (const [i, name] of ['io.github.acme/since-a', 'io.github.acme/since-b', 'io.github.acme/since-c'].entries()) {
+      for (const version of ['1.0.0', '1.10.0', '1.9.0'].slice(0, i + 1)) {
+        await publishApproved(weatherManifest({ name, version, tools: manyTools(1).map((t) => ({ ...t, name: `since_${i}_${version.replace(/\./g, '_')}_${t.name}` })) }));
+      }
+    }
+    for (const version of ['', '&version=latest']) {
+      const everything = await all(`search=acme/since${version}`, 100);
+      const times = everything.map((s) => (JSON.parse(s) as { _meta: Record<string, { updatedAt: string }> })._meta['io.modelcontextprotocol.registry/official']!.updatedAt);
+      expect(new Set(times).size).toBe(times.length);
+      for (const since of [...times, '2000-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z']) {
+        const expected = everything.filter((_, i) => times[i]! >= since);
+        for (const limit of [1, 2, 30]) expect(await all(`search=acme/since${version}&updated_since=${since}`, limit), `${version} ${since} ${limit}`).toEqual(expected);
+      }
+    }
+  }, 60_000);
+});

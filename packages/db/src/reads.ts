@@ -58,6 +58,21 @@ const APPROVED_AGGREGATE = (names: string) => `SELECT p.name, (SELECT json_group
   WHERE v.server = p.name AND v.status = 'approved') FROM (${names}) p`;
 
 /**
+ * Whether a version's answer may have changed at or after the time given twice as parameters
+ * (an ASCII text: then SQLite's byte order of texts is JavaScript's order of them): an approval
+ * created then, or with no approval its publishing then; a time stored as anything but text
+ * counts as changed. 0 means the listing's own test (updatedAt, the newest approval's time, else
+ * the publishing time, compared in JavaScript) would leave the version out: 1 is a superset of
+ * what it keeps.
+ */
+const MAY_BE_UPDATED = `CASE WHEN EXISTS (SELECT 1 FROM approvals a WHERE a.version_id = v.id AND (typeof(a.created_at) <> 'text' OR a.created_at >= ?))
+  OR (NOT EXISTS (SELECT 1 FROM approvals a WHERE a.version_id = v.id) AND (typeof(v.published_at) <> 'text' OR v.published_at >= ?)) THEN 1 ELSE 0 END`;
+
+/** {@link APPROVED_AGGREGATE} with each version's {@link MAY_BE_UPDATED} third: [id, version, 0 or 1]. Parameters: the time twice, then `names`'. */
+const APPROVED_AGGREGATE_SINCE = (names: string) => `SELECT p.name, (SELECT json_group_array(json_array(v.id, v.version, ${MAY_BE_UPDATED})) FROM versions v INDEXED BY versions_server_status_idx
+  WHERE v.server = p.name AND v.status = 'approved') FROM (${names}) p`;
+
+/**
  * What a v0.1 answer is made of (readMcpRows), per version and approval (one row per approval, a
  * row with null approval columns for a version without one): the version's id and status, its
  * stored server object text (server_json) and, only when that is null (a row not filled yet), the
@@ -164,6 +179,9 @@ function prepare(sqlite: Database.Database) {
     approvedPage: sqlite.prepare(APPROVED_AGGREGATE('SELECT name FROM servers WHERE name > ? ORDER BY name LIMIT ?')).raw(true),
     approvedPageSearch: sqlite.prepare(APPROVED_AGGREGATE("SELECT name FROM servers WHERE name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?")).raw(true),
     approvedPageTrigrams: sqlite.prepare(APPROVED_AGGREGATE(`SELECT s.name FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name ORDER BY s.name`)).raw(true),
+    approvedPageSince: sqlite.prepare(APPROVED_AGGREGATE_SINCE('SELECT name FROM servers WHERE name > ? ORDER BY name LIMIT ?')).raw(true),
+    approvedPageSearchSince: sqlite.prepare(APPROVED_AGGREGATE_SINCE("SELECT name FROM servers WHERE name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?")).raw(true),
+    approvedPageTrigramsSince: sqlite.prepare(APPROVED_AGGREGATE_SINCE(`SELECT s.name FROM (${TRIGRAM_NAMES}) w JOIN servers s ON s.name = w.name ORDER BY s.name`)).raw(true),
     auditTip: sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     tokenAuth: sqlite.prepare('SELECT id, principal, role, namespaces, expires_at AS expiresAt, revoked_at AS revokedAt FROM tokens WHERE secret_hash = ?'),
     // An authenticated GET version in one statement (one read transaction, one consistent
@@ -917,32 +935,78 @@ export interface ApprovedPageRow {
   version: string | null;
 }
 
+/** A server of a page with its approved versions (none, or several), by version text. */
+export interface ApprovedGroup {
+  name: string;
+  /** `stale` (only when a time was given): last changed before it, for certain (see readApprovedGroups). */
+  versions: Array<{ id: number; version: string; stale?: true }>;
+}
+
+/** Whether SQLite compares `time` with texts as JavaScript does: ASCII without NUL (toISOString's, for one). */
+function comparableTime(time: string): boolean {
+  for (let i = 0; i < time.length; i++) {
+    const c = time.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return false;
+  }
+  return true;
+}
+
+/**
+ * Up to `limit` servers by name after `after` (exclusive), whose names contain `search` when
+ * given, each with its approved versions (an empty list for a server with none) by version text:
+ * one statement for the page. On SQLite a row per server (the versions as one JSON array), taken
+ * as it comes: no row per version made and grouped again. With `updatedSince` (an ASCII time),
+ * on SQLite a version whose newest approval (else its publishing) is certainly older is marked
+ * `stale`, so a listing with `updated_since` need not read its answer to leave it out; a version
+ * not marked may still be older (a time stored as other than text), and is tested as before.
+ */
+export function readApprovedGroups(db: Executor, search: string | undefined, after: string | undefined, limit: number, updatedSince?: string): Promise<ApprovedGroup[]> {
+  if (db.dialect === 'sqlite') {
+    return read(
+      db,
+      (s) => {
+        const trigrams = search ? searchTrigrams(search) : undefined;
+        const since = updatedSince !== undefined && comparableTime(updatedSince) ? [updatedSince, updatedSince] : undefined;
+        const names = !search ? [after ?? '', limit] : trigrams ? [trigrams, after ?? '', containsPattern(search), limit] : [after ?? '', containsPattern(search), limit];
+        const statement = since
+          ? !search ? s.approvedPageSince : trigrams ? s.approvedPageTrigramsSince : s.approvedPageSearchSince
+          : !search ? s.approvedPage : trigrams ? s.approvedPageTrigrams : s.approvedPageSearch;
+        const rows = statement.all(...(since ?? []), ...names) as Array<[string, string]>;
+        return rows.map(([name, json]) => {
+          const approved = JSON.parse(json) as Array<[number, string, (0 | 1)?]>;
+          // By version text, as PostgreSQL's statement orders them (versions are ASCII: UTF-16 order is byte order).
+          if (approved.length > 1) approved.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+          return { name, versions: approved.map(([id, version, updated]) => (updated === 0 ? { id, version, stale: true as const } : { id, version })) };
+        });
+      },
+      () => Promise.reject(new Error('readApprovedGroups reads SQLite by its statement')),
+    );
+  }
+  return readApprovedPage(db, search, after, limit).then((rows) => {
+    const groups: ApprovedGroup[] = [];
+    for (const r of rows) {
+      let last = groups.at(-1);
+      if (last?.name !== r.name) groups.push((last = { name: r.name, versions: [] }));
+      if (r.id !== null && r.version !== null) last.versions.push({ id: r.id, version: r.version });
+    }
+    return groups;
+  });
+}
+
 /**
  * The approved versions of up to `limit` servers by name after `after` (exclusive), whose names
  * contain `search` when given: one row per approved version, one with null id and version for a
  * server that has none, by name then version text. One statement for the page.
  */
 export function readApprovedPage(db: Executor, search: string | undefined, after: string | undefined, limit: number): Promise<ApprovedPageRow[]> {
+  if (db.dialect === 'sqlite') {
+    return readApprovedGroups(db, search, after, limit).then((groups) =>
+      groups.flatMap(({ name, versions }): ApprovedPageRow[] => (versions.length === 0 ? [{ name, id: null, version: null }] : versions.map((v) => ({ name, id: v.id, version: v.version })))),
+    );
+  }
   return read(
     db,
-    (s) => {
-      const trigrams = search ? searchTrigrams(search) : undefined;
-      const rows = (
-        !search
-          ? s.approvedPage.all(after ?? '', limit)
-          : trigrams
-            ? s.approvedPageTrigrams.all(trigrams, after ?? '', containsPattern(search), limit)
-            : s.approvedPageSearch.all(after ?? '', containsPattern(search), limit)
-      ) as Array<[string, string]>;
-      const out: ApprovedPageRow[] = [];
-      for (const [name, json] of rows) {
-        const approved = JSON.parse(json) as Array<[number, string]>;
-        if (approved.length === 0) out.push({ name, id: null, version: null });
-        // By version text, as PostgreSQL's statement orders them (versions are ASCII: UTF-16 order is byte order).
-        else for (const [id, version] of approved.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))) out.push({ name, id, version });
-      }
-      return out;
-    },
+    () => [],
     (q) => {
       const page = q
         .select({ name: servers.name })

@@ -1,7 +1,8 @@
 import compare from 'semver/functions/compare.js';
 import valid from 'semver/functions/valid.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareVersions, ManifestError, parseReference, serverNameProblem, versionProblem } from './index.js';
+import { compareVersions, ManifestError, newestVersion, parseReference, serverNameProblem, sortNewestFirst, versionProblem } from './index.js';
 
 describe('server names', () => {
   // Mixed case as the official server.json schema allows, in names published on the official registry.
@@ -40,6 +41,35 @@ describe('versions', () => {
     const differ = [];
     for (const a of versions) for (const b of versions) if (compareVersions(a, b) !== compare(a, b)) differ.push(`${a} ${b}`);
     expect(differ).toEqual([]);
+  });
+});
+
+describe('newest first', () => {
+  // Plain versions near the shortcut's edges (15 digits, leading zeros, other characters) and
+  // SemVer versions it leaves to semver (pre-releases, build metadata, which ties in precedence).
+  const part = fc.constantFrom('0', '1', '2', '9', '10', '01', '00', '999999999999999', '1000000000000000', '9007199254740991', 'a', '', ' 1', '1 ', '1e1', '٣');
+  const plainish = fc.tuple(part, part, part).map((p) => p.join('.'));
+  const semverTail = fc.constantFrom('', '', '', '-rc.1', '-alpha', '-0', '+build.5', '+b', '-rc.1+x', '.0', '\n');
+  const version = fc.tuple(plainish, semverTail).map(([a, b]) => a + b).filter((v) => valid(v) === v);
+  const list = fc.array(version, { maxLength: 12 }).map((l) => l.map((v, i) => ({ version: v, i })));
+
+  it('orders as a stable sort by compareVersions does, ties in the order given', () => {
+    fc.assert(
+      fc.property(list, (items) => {
+        const expected = [...items].sort((a, b) => compareVersions(b.version, a.version));
+        expect(sortNewestFirst([...items])).toEqual(expected);
+        expect(newestVersion(items)).toBe(expected[0]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+  it('takes the first of equal precedence, and nothing from an empty list', () => {
+    const a = { version: '1.0.0+a' };
+    const b = { version: '1.0.0+b' };
+    expect(newestVersion([a, b])).toBe(a);
+    expect(newestVersion([b, a])).toBe(b);
+    expect(newestVersion([])).toBeUndefined();
+    expect(sortNewestFirst([{ version: '1.9.0' }, { version: '1.10.0-rc.1' }, { version: '1.10.0' }])).toEqual([{ version: '1.10.0' }, { version: '1.10.0-rc.1' }, { version: '1.9.0' }]);
   });
 });
 

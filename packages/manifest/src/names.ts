@@ -136,3 +136,68 @@ export function compareVersions(a: string, b: string): number {
   }
   return compare(a, b);
 }
+
+/**
+ * The three numbers of a plain version (what PLAIN_VERSION matches), read in one pass over its
+ * characters; undefined for anything else (a pre-release, build metadata, not a string).
+ */
+function plainParts(version: unknown): [number, number, number] | undefined {
+  if (typeof version !== 'string') return undefined;
+  const parts: [number, number, number] = [0, 0, 0];
+  let i = 0;
+  for (let p = 0; p < 3; p++) {
+    if (p > 0 && version.charCodeAt(i++) !== 46) return undefined; // '.'
+    const start = i;
+    let n = 0;
+    for (let c = version.charCodeAt(i); c >= 48 && c <= 57; c = version.charCodeAt(++i)) n = n * 10 + (c - 48);
+    // 1 to 15 digits (exact as a double), no leading zero.
+    if (i === start || i - start > 15 || (i - start > 1 && version.charCodeAt(start) === 48)) return undefined;
+    parts[p] = n;
+  }
+  return i === version.length ? parts : undefined;
+}
+
+/** An item with its version's plain parts read once, for comparisons that do not read them again. */
+interface Keyed<T> {
+  item: T;
+  parts: [number, number, number] | undefined;
+}
+
+/** {@link compareVersions} of two keyed items: numbers compared when both are plain, semver's compare otherwise (as compareVersions does). */
+function compareKeyed<T extends { version: string }>(a: Keyed<T>, b: Keyed<T>): number {
+  if (a.parts !== undefined && b.parts !== undefined) {
+    for (let i = 0; i < 3; i++) if (a.parts[i] !== b.parts[i]) return a.parts[i]! < b.parts[i]! ? -1 : 1;
+    return 0;
+  }
+  return compareVersions(a.item.version, b.item.version);
+}
+
+/**
+ * The item with the newest version (SemVer precedence), the first of them in `items`' order when
+ * several have the same precedence: the first item of {@link sortNewestFirst}, with one pass and
+ * each version read once (not a sort with two reads per comparison).
+ * @example newestVersion([{ version: '1.9.0' }, { version: '1.10.0' }]) // { version: '1.10.0' }
+ */
+export function newestVersion<T extends { version: string }>(items: readonly T[]): T | undefined {
+  if (items.length === 0) return undefined;
+  let best: Keyed<T> = { item: items[0]!, parts: plainParts(items[0]!.version) };
+  for (let i = 1; i < items.length; i++) {
+    const next = { item: items[i]!, parts: plainParts(items[i]!.version) };
+    if (compareKeyed(next, best) > 0) best = next;
+  }
+  return best.item;
+}
+
+/**
+ * `items` sorted newest version first, in place (a stable sort: items of the same precedence keep
+ * their order), as `items.sort((a, b) => compareVersions(b.version, a.version))` sorts them, with
+ * each version read once.
+ * @example sortNewestFirst([{ version: '1.9.0' }, { version: '1.10.0' }]) // [{ version: '1.10.0' }, { version: '1.9.0' }]
+ */
+export function sortNewestFirst<T extends { version: string }>(items: T[]): T[] {
+  if (items.length < 2) return items;
+  const keyed = items.map((item) => ({ item, parts: plainParts(item.version) }));
+  keyed.sort((a, b) => compareKeyed(b, a));
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item;
+  return items;
+}

@@ -1,5 +1,5 @@
-import { readApprovedPage, readApprovedVersions, readMcpRows, readTokenAndApproved, type McpVersionRow, type TokenAuthRow } from '@sigil/db';
-import { compareVersions, type McpServerResponse } from '@sigil/manifest';
+import { readApprovedGroups, readApprovedVersions, readMcpRows, readTokenAndApproved, type McpVersionRow, type TokenAuthRow } from '@sigil/db';
+import { newestVersion, sortNewestFirst, type McpServerResponse } from '@sigil/manifest';
 import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { cursorGiven, decodeCursor } from './cursor.js';
@@ -17,7 +17,7 @@ async function approved(deps: Deps, name: string): Promise<Array<{ id: number; v
 }
 
 function newestFirst(versions: Array<{ id: number; version: string }>): Array<{ id: number; version: string }> {
-  return versions.sort((a, b) => compareVersions(b.version, a.version));
+  return sortNewestFirst(versions);
 }
 
 /**
@@ -154,18 +154,30 @@ async function listPage(
   const resume = cursor === undefined ? undefined : decodeCursor(cursor, true);
   const resumeName = resume?.name;
   let next: string | undefined;
-  const choose = (versions: Array<{ id: number; version: string }>) => (q.version === undefined ? versions : q.version === 'latest' ? versions.slice(0, 1) : versions.filter((v) => v.version === q.version));
+  // The versions of a server the page serves, newest first, and its newest: with
+  // `version=latest` only the newest, found in one pass (no sort), as with the others the first
+  // of the sorted list (sortNewestFirst and newestVersion agree, ties included).
+  type Listed = { id: number; version: string; stale?: true };
+  const choose = (versions: Listed[]): { chosen: Listed[]; newest: Listed | undefined } => {
+    if (q.version === undefined) {
+      const sorted = sortNewestFirst(versions);
+      return { chosen: sorted, newest: sorted[0] };
+    }
+    const newest = newestVersion(versions);
+    return { chosen: q.version === 'latest' ? (newest ? [newest] : []) : versions.filter((v) => v.version === q.version), newest };
+  };
   // The answers of the versions a round will serve, read together (one statement for the page
   // on SQLite, not one per version); a version not read ahead is read on its own.
   const items = new Map<number, Item>();
-  const take = async (name: string, versions: Array<{ id: number; version: string }>, skip: number): Promise<boolean> => {
-    const chosen = choose(versions);
+  const take = async (name: string, { chosen, newest }: ReturnType<typeof choose>, skip: number): Promise<boolean> => {
     for (let i = skip; i < chosen.length; i++) {
       if (out.length >= q.limit) {
         next = Buffer.from(`${name}\n${i}`, 'utf8').toString('base64url');
         return false;
       }
-      const item = await itemOf(deps, name, chosen[i]!, chosen[i] === versions[0], origin, items);
+      // Certainly older than updated_since (readApprovedGroups): left out unread, as the test below would.
+      if (chosen[i]!.stale) continue;
+      const item = await itemOf(deps, name, chosen[i]!, chosen[i] === newest, origin, items);
       if (q.updatedSince === undefined || item.updatedAt >= q.updatedSince) out.push(item.text);
     }
     return true;
@@ -173,30 +185,24 @@ async function listPage(
   let after = resumeName;
   // How many of `after`'s chosen versions were walked (all of them, once it is passed).
   let walked = resume?.skip ?? 0;
-  if (resumeName !== undefined && !(await take(resumeName, await approved(deps, resumeName), resume!.skip))) return pageText(out, next);
+  if (resumeName !== undefined && !(await take(resumeName, choose(await readApprovedVersions(deps.db, resumeName)), resume!.skip))) return pageText(out, next);
   // Servers without an approved version are skipped, so read pages of servers (each with its
   // approved versions, one statement a page) until the page fills: as many as the page could
   // use first, more each round after.
   let round = 0;
   for (; round < MAX_ROUNDS && next === undefined; round++) {
     const size = Math.min(200, (q.limit + 1) * 2 ** round);
-    const rows = await readApprovedPage(deps.db, q.search, after, size);
-    const servers = new Map<string, Array<{ id: number; version: string }>>();
-    for (const r of rows) {
-      let versions = servers.get(r.name);
-      if (!versions) servers.set(r.name, (versions = []));
-      if (r.id !== null && r.version !== null) versions.push({ id: r.id, version: r.version });
-    }
-    for (const versions of servers.values()) versions.sort((a, b) => compareVersions(b.version, a.version));
+    const groups = await readApprovedGroups(deps.db, q.search, after, size, q.updatedSince);
+    const servers = groups.map((g) => ({ name: g.name, ...choose(g.versions) }));
     // As many as the page still has room for (fewer are served when updated_since drops some).
-    const wanted = [...servers.values()].flatMap((versions) => choose(versions).map((v) => ({ id: v.id, latest: v === versions[0] }))).slice(0, q.limit - out.length);
+    const wanted = servers.flatMap(({ chosen, newest }) => chosen.filter((v) => !v.stale).map((v) => ({ id: v.id, latest: v === newest }))).slice(0, q.limit - out.length);
     await readItems(deps, wanted, origin, items);
-    for (const [name, versions] of servers) {
-      if (!(await take(name, versions, 0))) break;
-      after = name;
-      walked = choose(versions).length;
+    for (const server of servers) {
+      if (!(await take(server.name, server, 0))) break;
+      after = server.name;
+      walked = server.chosen.length;
     }
-    if (servers.size < size) break;
+    if (groups.length < size) break;
   }
   // The rounds ran out before the list did (a filter dropped most versions, or a long run of
   // servers has none approved): the page, even empty, ends with a cursor after the last server
