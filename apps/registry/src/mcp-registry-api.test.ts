@@ -472,7 +472,7 @@ describe('when server names are as long as names go (200 characters)', () => {
 
 describe('when thousands of servers have nothing approved before one that has', () => {
   it('ends a page the read rounds cut short with a cursor, so a client following cursors finds the server', async () => {
-    // More servers without an approved version than one request walks (50 rounds, ~8,900 at limit=1).
+    // More servers without an approved version than one request walks (12 rounds, 1,254 at limit=1): several pages.
     await deps.db.transaction(async (tx) => {
       for (let i = 0; i < 9_500; i++) await insertServer(tx, { name: `io.github.acme/gap-${String(i).padStart(5, '0')}`, namespace: 'io.github.acme', owner: 'acme-ci', createdAt: '2026-01-01T00:00:00.000Z' });
     });
