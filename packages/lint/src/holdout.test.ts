@@ -87,8 +87,9 @@ describe('the held-out set', () => {
     lines.push(`round 6 benign (d…): warned ${noisy6.length}, refused ${benign6.filter((r) => hasErrors(r.findings)).length} of ${benign6.length} (before: 7 warned, 3 refused)`);
     for (const r of noisy6) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
     const noisy8 = benign8.filter((r) => r.findings.length > 0);
-    lines.push(`round 8 (v…): flagged ${pct(round8.filter((r) => r.findings.length > 0).length, round8.length)} of ${round8.length}, refused ${pct(round8.filter((r) => hasErrors(r.findings)).length, round8.length)}`);
-    lines.push(`round 8 benign (e…): warned ${noisy8.length}, refused ${benign8.filter((r) => hasErrors(r.findings)).length} of ${benign8.length}`);
+    // Round 8 before its rule changes (rules of main at 17974c4): 34 of 47 flagged (72.3%), 3 refused; benign 6 of 40 warned, none refused.
+    lines.push(`round 8 (v…): flagged ${pct(round8.filter((r) => r.findings.length > 0).length, round8.length)} of ${round8.length}, refused ${pct(round8.filter((r) => hasErrors(r.findings)).length, round8.length)} (before: 72.3% flagged, 34 of 47)`);
+    lines.push(`round 8 benign (e…): warned ${noisy8.length}, refused ${benign8.filter((r) => hasErrors(r.findings)).length} of ${benign8.length} (before: 6 warned, 0 refused)`);
     for (const r of noisy8) lines.push(`  benign ${r.item.id} ${r.item.tool}: ${r.findings.map((f) => `${f.rule}${f.severity === 'error' ? '!' : ''} ${f.path}`).join('; ')}`);
     console.log(lines.join('\n'));
     expect(rows.size).toBeGreaterThanOrEqual(14);
@@ -113,6 +114,11 @@ describe('the held-out set', () => {
   it('refuses every round-6 item hiding text, carrying terminal escapes or a secret, and no round-6 benign item', () => {
     for (const r of round6.filter((x) => ['invisible_unicode', 'ansi', 'secret'].includes(x.item.category))) expect(hasErrors(r.findings), r.item.id).toBe(true);
     expect(benign6.filter((r) => hasErrors(r.findings)).map((r) => r.item.id)).toEqual([]);
+  });
+
+  it('refuses every round-7 and round-8 item carrying a secret, and no round-8 benign item', () => {
+    for (const r of results.filter((x) => 'uv'.includes(x.item.id[0]!) && x.item.category === 'secret')) expect(hasErrors(r.findings), r.item.id).toBe(true);
+    expect(benign8.filter((r) => hasErrors(r.findings)).map((r) => r.item.id)).toEqual([]);
   });
 
   it('refuses no benign item and warns on at most one', () => {

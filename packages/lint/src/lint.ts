@@ -20,6 +20,8 @@ const RULESET = compileRules();
 const SECRET_RE = combine(SECRET_PATTERNS);
 const OTHER_RE = combine(OTHER_SCRIPT_PATTERNS);
 const ENCODED: TextPattern = { rule: 'encoded-blob', raw: true, encoded: true, source: '' };
+/** A parameter's description or title: where a `parameterOnly` pattern is reported. */
+const PARAMETER_TEXT = /\/(?:properties|patternProperties)\/[^/]+\/(?:description|title)$/;
 
 const folds = new Map<string, string>();
 /** The anchored patterns of a trigger word as written (`Silently`, `si1ently`), its fold cached. */
@@ -132,12 +134,14 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
       for (let i = 0; i < value.length; i++) {
         const strings: ManifestString[] = [];
         walk(value[i], `/tools/${i}`, 'tools', i, false, strings);
+        linter.namedSecrets(strings);
         linter.group(strings, `/tools/${i}`);
       }
       continue;
     }
     const strings: ManifestString[] = [];
     walk(value, `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, key, -1, key === 'headers' || key === 'environmentVariables', strings, key === '_meta');
+    linter.namedSecrets(strings);
     for (const s of strings) linter.group([s], undefined);
   }
   return findings;
@@ -153,6 +157,30 @@ interface Segment {
 class Reader {
   private decoded = 0;
   constructor(private readonly emit: Emit) {}
+
+  /**
+   * A configured value (an environment variable's or a header's `value`, a parameter's default or
+   * example) under a name that says it holds a credential (`MAILGUN_KEY`, `Authorization`, a
+   * `token` property), when it looks like a key: hex of 32+ characters, or 20+ mixing both cases
+   * and digits with high entropy. Catches keys of vendors no format in SECRET_PATTERNS knows; a
+   * template (`Bearer {api_key}`, `${TOKEN}`) or a documentation placeholder is not one.
+   */
+  namedSecrets(strings: readonly ManifestString[]): void {
+    let name: ManifestString | undefined;
+    for (const s of strings) {
+      if (s.kind === 'key') continue;
+      if (s.field === 'name') {
+        name = s;
+        continue;
+      }
+      if (!s.secretBearing || s.text.length < 16) continue;
+      const parent = s.path.slice(0, s.path.lastIndexOf('/'));
+      const label = name && name.path === `${parent}/name` ? name.text : PROPERTY_OF.exec(parent.replace(/\/(?:enum|examples)$/, ''))?.[1];
+      if (label && CREDENTIAL_NAME.test(label) && keyLike(s.text)) {
+        this.emit('secret-in-manifest', s, `this value of ${JSON.stringify(label)} looks like a key; secrets never belong in a signed manifest (use an input with isSecret)`, `[redacted ${s.text.length} characters]`);
+      }
+    }
+  }
 
   group(strings: readonly ManifestString[], toolPath: string | undefined): void {
     const segments: Segment[] = [];
@@ -229,6 +257,7 @@ class Reader {
       const to = Math.min(original.length, map ? map[Math.min(index + length, map.length - 1)]! : index + length);
       const seg = segmentAt(segments, from);
       const inOne = to <= seg.start + seg.s.text.length;
+      if (pattern.parameterOnly && !(inOne && PARAMETER_TEXT.test(seg.s.path))) return;
       if (pattern.encoded) {
         if (inOne) this.run(seg.s, original.slice(from, to), 1);
         return;
@@ -254,7 +283,7 @@ class Reader {
     for (const [start, end] of joined.windows) {
       const f = foldText(joined.text.slice(start, end));
       matchProse(f.text, (pattern, index, length) => {
-        if (pattern.encoded || pattern.rule === 'whitespace-padding' || pattern.rule === 'secret-in-manifest') return;
+        if (pattern.encoded || pattern.parameterOnly || pattern.rule === 'whitespace-padding' || pattern.rule === 'secret-in-manifest') return;
         const at = (k: number) => joined.map[Math.min(start + (f.map ? f.map[Math.min(k, f.map.length - 1)]! : k), joined.map.length - 1)]!;
         const from = at(index);
         this.emit(pattern.rule, s, `${RULES[pattern.rule].summary}, read with its spaced-out letters or split words joined`, excerptAround(s.text, from, Math.max(1, at(index + length) - from)));
@@ -293,7 +322,7 @@ class Reader {
         }
         return;
       }
-      if (pattern.rule === 'whitespace-padding') return;
+      if (pattern.rule === 'whitespace-padding' || pattern.parameterOnly) return;
       found = true;
       if (pattern.rule === 'secret-in-manifest' || pattern.rule === 'terminal-escape') {
         this.emit(pattern.rule, s, `${RULES[pattern.rule].summary}${how}`, pattern.rule === 'secret-in-manifest' ? `[redacted ${s.text.length} characters]` : undefined);
@@ -325,7 +354,7 @@ class Reader {
   private key(s: ManifestString): void {
     // A parameter name is shown to the model too: read as written and with its words spaced
     // (`ignore_previous_instructions`, `readSshIdRsaFirst`), every prose rule applies.
-    if (s.text.length >= 12) {
+    if (s.text.length >= 11) {
       const spaced = s.text.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ');
       for (const text of spaced === s.text ? [s.text] : [s.text, spaced]) {
         matchProse(text, (pattern) => {
@@ -354,6 +383,27 @@ class Reader {
  * (an environment value, a header, a default) is refused whatever it holds.
  */
 const PLACEHOLDER_SECRET = /EXAMPLE|example|[xX*]{8}|0{12}|your[_-]?(?:api[_-]?)?(?:key|token)/;
+
+const PROPERTY_OF = /\/(?:properties|patternProperties)\/([^/]+)$/;
+/** A name for a credential: `MAILGUN_KEY`, `X-Api-Key`, `Authorization`, `accessToken`, `client_secret`. */
+const CREDENTIAL_NAME = /key|token|secret|passw|pwd|auth|credential|bearer|cookie/i;
+const TEMPLATE = /[{}<>$%]|^https?:/;
+const HEX_KEY = /^[0-9a-f]{32,}$/i;
+
+/** One of the value's words looks like a key (see Reader.namedSecrets). */
+function keyLike(text: string): boolean {
+  for (const token of text.split(/\s+/)) {
+    if (token.length < 20 || TEMPLATE.test(token) || PLACEHOLDER_SECRET.test(token)) continue;
+    if (HEX_KEY.test(token) && /\d/.test(token) && /[a-f]/i.test(token)) return true;
+    if (!/\d/.test(token) || !/[a-z]/.test(token) || !/[A-Z]/.test(token)) continue;
+    const counts = new Map<string, number>();
+    for (const c of token) counts.set(c, (counts.get(c) ?? 0) + 1);
+    let h = 0;
+    for (const n of counts.values()) h -= (n / token.length) * Math.log2(n / token.length);
+    if (h >= 3.5) return true;
+  }
+  return false;
+}
 
 /** Any name `asksForSecrets` can accept holds one of these. */
 const SECRET_HINT = /passw|credential|cookie|secret|private|api_?key|token|seed|mnemonic/i;

@@ -31,6 +31,8 @@ export interface TextPattern {
   prefixes?: readonly string[];
   /** A case-sensitive test the matched text must also pass (the patterns match case-insensitively). */
   verify?: RegExp;
+  /** Reported only in a parameter's name, description or title: there the words alone are the request. */
+  parameterOnly?: boolean;
 }
 
 // Whoever the model answers to.
@@ -43,6 +45,9 @@ const ADMIT = String.raw`(?:mention|reveal|disclose|divulge|admit|acknowledge|sa
 const ACT = String.raw`(?:send|post|upload|copy|cop(?:y|ie)|forward|add|include|call|run|execute|change|append|bcc|cc|email|transmit|read|fetch|collect|save|store|record|log|write|share|attach|submit|sync|replace|redirect|modify|delete|remove|exfiltrate|pass|invoke|use|install|download|grant|create|report|leak|insert|overwrite|set|enable|disable)(?:s|es|ed|d|ing)?\b`;
 const COVERTLY = String.raw`(?:silently|secretly|covertly|quietly|discreetly|stealthily|surreptitiously|invisibly|unobtrusively)`;
 const PEOPLE = String.raw`(?:the\s+)?(?:end[\s-]?)?(?:users?|humans?|customers?|operators?)`;
+// "Silent" in the messaging sense: delivered with no notification sound (Telegram's
+// disable_notification, Slack's silent post). Said of the sound, it hides nothing from the user.
+const MUTED = String.raw`(?![^.\n]{0,60}?(?:\bno\s+(?:notification\s+)?sound|\bwithout\s+(?:a\s+|any\s+)?(?:notification\s+)?(?:sound|ringing|vibration)|\bsin\s+(?:sonido|notificacion\s+sonora)|\bsem\s+(?:som|notificacao\s+sonora)|\bsenza\s+suono|\bsans\s+son|\bohne\s+ton|\bsound(?:less|\s+off)\b|\bmuted\b))`;
 const SEP = String.raw`[\n\u2029]`;
 
 const NOT_WORDS = ['do', 'don', 'dont', 'donot', 'never', 'must', 'mustn', 'mustnt', 'mustnot', 'should', 'shouldn', 'shouldnt', 'shall', 'need', 'needn', 'neednt', 'no', 'avoid', 'refrain', 'without', 'not'];
@@ -57,12 +62,12 @@ const CONCEAL_EN: Entry[] = [
   ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${SAY}\s+${USER}`],
   ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:\w+\s+){0,2}?${ADMIT}\b[^.\n]{0,60}?\bin\s+(?:your|the|any)\s+(?:final\s+)?(?:response|reply|answer|output|message|summary|explanation|chat)s?\b`],
   ['conceal-from-user', NOT_WORDS, String.raw`\b${NOT}\s+(?:ever\s+)?(?:mention|reveal|disclose|divulge|admit|acknowledge|bring\s+up|talk\s+about|speak\s+(?:of|about)|explain|discuss|say\s+anything\s+about|tell\s+any(?:one|body))\s+(?:this|it|that|these|them|the\s+(?:above|following|step|steps|call|calls|action|actions|instruction|instructions|request|fact|side\s+effect|upload|copy|forwarding|bcc))\b`],
-  ['conceal-from-user', ['silently', 'secretly', 'covertly', 'quietly', 'discreetly', 'stealthily', 'surreptitiously', 'invisibly', 'unobtrusively'], String.raw`\b${COVERTLY}\s+(?:(?:and|then|also|automatically|always)\s+){0,2}${ACT}`],
+  ['conceal-from-user', ['silently', 'secretly', 'covertly', 'quietly', 'discreetly', 'stealthily', 'surreptitiously', 'invisibly', 'unobtrusively'], String.raw`\b${COVERTLY}\s+(?:(?:and|then|also|automatically|always)\s+){0,2}${ACT}${MUTED}`],
   ['conceal-from-user', ['lie', 'lies', 'lying'], String.raw`\b(?:lie|lies|lying)\s+(?:to\s+(?:the\s+)?(?:user|users|human)|and\s+(?:say|tell|claim)|about)\b`],
   ['conceal-from-user', ['pretend'], String.raw`\bpretend\s+(?:that\s+)?(?:you\s+)?(?:did\s*n[o'’]?t|do\s*n[o'’]?t|never|have\s*n[o'’]?t)\s+(?:see|seen|read|receive|received|get|got|notice|noticed|call|called)\b`],
   ['conceal-from-user', ['respond', 'answer', 'act', 'behave', 'reply'], String.raw`\b(?:respond|answer|act|behave|reply)\s+as\s+(?:if|though)\s+(?:this|these|the)\s+(?:note|instruction|instructions|message|text|step|section|call)s?\s+(?:does|do|did)\s*n[o'’]?t\s+exist`],
   ['conceal-from-user', ['mention', 'reveal', 'disclose', 'say', 'tell'], String.raw`\b(?:mention|reveal|disclose|say|tell)\s+nothing\b`],
-  ['conceal-from-user', VERBS_OUT, String.raw`\b(?:send|post|upload|copy|cop(?:ie|y)|forward|bcc|email|transmit|exfiltrate|leak|share|report|log|record|collect)\w{0,3}\b[^.\n]{0,40}?\b(?:silently|secretly|covertly|discreetly|stealthily|surreptitiously|without\s+(?:notice|a\s+trace|telling|asking))\b`],
+  ['conceal-from-user', VERBS_OUT, String.raw`\b(?:send|post|upload|copy|cop(?:ie|y)|forward|bcc|email|transmit|exfiltrate|leak|share|report|log|record|collect)\w{0,3}\b[^.\n]{0,40}?\b(?:silently|secretly|covertly|discreetly|stealthily|surreptitiously|without\s+(?:notice|a\s+trace|telling|asking))\b${MUTED}`],
   ['conceal-from-user', ['without'], String.raw`\bwithout\s+(?:\w+\s+)?(?:informing|telling|notifying|alerting|mentioning\s+it|letting\s+(?:the\s+)?(?:user|them)\s+know)\b`],
   ['conceal-from-user', ['without'], String.raw`\bwithout\s+(?:the\s+)?(?:user(?:['’]s|s['’])?|their|his|her)\s+(?:consent|knowledge|knowing|noticing|awareness|approval|permission)\b`],
   ['conceal-from-user', PEOPLE_WORDS, String.raw`\b${PEOPLE}\s+(?:(?:must|should|shall|need|needs|will|would|does|do|is|are|may|can|could|was|were)\s*)?(?:n[o'’]?t|never)\s+(?:\w+\s+){0,2}?(?:know|see|notice|learn|find\s+out|discover|hear|suspect|realize|realise|be\s+(?:told|informed|aware|notified|shown|alerted|bothered)|become\s+aware|told|informed|notified|aware|shown|alerted|bothered)\b`],
@@ -166,12 +171,14 @@ const CALL_PART = String.raw`(?:recipients?|destination|account|address|payee|ib
 // Strong verbs of handing data over, and weaker ones that count only with a destination (`into the notes parameter`).
 const HAND_OVER = String.raw`(?:send|forward|upload|post|leak|exfiltrate|steal|harvest|grab|include|attach|append|collect|extract|gather|pass|copy|paste|transmit|relay|email)`;
 const PLACE = String.raw`(?:put|insert|add|fill|embed|dump|print|output|reveal|write|place|store|save|enter|supply|provide|set|read)`;
-const SECRET_MODIFIERS = String.raw`(?:(?:all|any|every|each|the|your|their|his|her|my|its|of|user['’]?s|users['’]|saved|stored|cached|current|browser|local|personal|github|gitlab|aws|cloud|ssh|gpg|pgp|openai|anthropic|stripe|slack|session|bearer|login|admin|root|private|secret|oauth|refresh|wallet|seed|recovery)\s+){0,5}`;
-const SECRET_NOUNS = String.raw`(?:api\s*keys?|passwords?|passphrases?|credentials?|private\s+keys?|(?:access|auth|bearer|oauth|refresh|session|api)\s+tokens?|secrets|ssh\s+keys?|session\s+cookies?|cookies|seed\s+phrases?|recovery\s+phrases?|mnemonics?)\b`;
-const SECRET_THINGS = String.raw`(?:(?:all|any|every|each|the|your|their|his|her|my|its|of|user['’]?s|users['’]|saved|stored|cached|current|browser|local|personal|github|gitlab|aws|cloud|ssh|gpg|pgp|openai|anthropic|stripe|slack|session|bearer|login|admin|root|private|secret|oauth|refresh|wallet|seed|recovery)\s+){0,5}(?:api\s*keys?|passwords?|passphrases?|credentials?|private\s+keys?|(?:access|auth|bearer|oauth|refresh|session|api)\s+tokens?|secrets|ssh\s+keys?|session\s+cookies?|cookies|seed\s+phrases?|recovery\s+phrases?|mnemonics?)\b`;
+const SECRET_MODIFIERS = String.raw`(?:(?:all|any|every|each|the|your|their|his|her|my|its|of|user['’]?s|users['’]|[a-z]{2,20}['’]s|saved|stored|cached|current|browser|local|personal|github|gitlab|aws|cloud|ssh|gpg|pgp|openai|anthropic|stripe|slack|session|bearer|login|admin|root|private|secret|oauth|refresh|wallet|seed|recovery)\s+){0,5}`;
+const SECRET_NOUNS = String.raw`(?:api\s*keys?|passwords?|passphrases?|credentials?|private\s+keys?|secret\s+(?:access\s+)?keys?|(?:access|auth|bearer|oauth|refresh|session|api)\s+tokens?|secrets|ssh\s+keys?|session\s+cookies?|cookies|seed\s+phrases?|recovery\s+phrases?|mnemonics?)\b`;
+const SECRET_THINGS = String.raw`(?:(?:all|any|every|each|the|your|their|his|her|my|its|of|user['’]?s|users['’]|[a-z]{2,20}['’]s|saved|stored|cached|current|browser|local|personal|github|gitlab|aws|cloud|ssh|gpg|pgp|openai|anthropic|stripe|slack|session|bearer|login|admin|root|private|secret|oauth|refresh|wallet|seed|recovery)\s+){0,5}(?:api\s*keys?|passwords?|passphrases?|credentials?|private\s+keys?|secret\s+(?:access\s+)?keys?|(?:access|auth|bearer|oauth|refresh|session|api)\s+tokens?|secrets|ssh\s+keys?|session\s+cookies?|cookies|seed\s+phrases?|recovery\s+phrases?|mnemonics?)\b`;
 const DESTINATION = String.raw`[^.\n]{0,60}?\b(?:in|into|to|as|inside|within)\s+(?:the\s+|a\s+|your\s+)?(?:[\x60'"«]?[\w.-]{1,40}[\x60'"»]?\s+)?(?:parameter|argument|field|param|input|property|attribute)s?\b`;
 const CONTENTS_OF = String.raw`(?:(?:the\s+)?(?:full\s+|whole\s+|entire\s+)?(?:contents?|values?|text|output)\s+of\s+)?`;
 const NEGATED = String.raw`(?<!\b(?:not|never|n['’]t|no|avoid|without)\s{1,3}(?:\w+\s{1,3})?)`;
+// A verb after an article or a possessive is a noun ("the user's pass password store", "a copy").
+const NOUN_USE = String.raw`(?<!(?:\b(?:the|a|an|this|that|your|my|their|its)|['’]s)\s{1,3})`;
 
 /** Families added after the held-out set (fixtures/holdout.json) showed them missing; written as families, not its sentences. */
 const HELDOUT_FAMILIES: Entry[] = [
@@ -191,7 +198,7 @@ const HELDOUT_FAMILIES: Entry[] = [
   ['conceal-from-user', ['sag', 'sage', 'sagt', 'sagen', 'erwahne', 'erwahnt', 'erwahnen', 'zeig', 'zeige', 'zeigen', 'verrate', 'verratet', 'verraten', 'informiere', 'informieren', 'teile', 'teilen'], String.raw`\b(?:sag|sage|sagt|sagen|erwahne|erwahnt|erwahnen|zeig|zeige|zeigen|verrate|verratet|verraten|informiere|informieren|teile|teilen)\s+(?:sie\s+)?(?:(?:es|das|davon|ihm|ihr|dies|dieses|nichts)\s+){0,2}(?:dem|den|der)\s+(?:nutzer|benutzer|anwender|user)(?:in|n)?\s+(?:(?:davon|das|es|dies)\s+)?(?:nichts|nicht|kein|niemals)`],
   ['conceal-from-user', ['keep', 'treat'], String.raw`\b(?:keep|treat)\s+(?:this|that|these|the)\s+\w+\s+(?:step|steps|call|calls|instruction|instructions|action|actions|part|detail|details|request)\s+(?:a\s+|as\s+)?(?:secret|confidential|hidden|classified|private)\b`],
   // Handing credentials over: strong verbs, or weaker ones with a destination in the call.
-  ['credential-request', ['send', 'forward', 'upload', 'post', 'leak', 'exfiltrate', 'steal', 'harvest', 'grab', 'include', 'attach', 'append', 'collect', 'extract', 'gather', 'pass', 'copy', 'paste', 'transmit', 'relay', 'email'], String.raw`${NEGATED}\b${HAND_OVER}\s+(?:(?:in|into|over|along)\s+)?${CONTENTS_OF}${SECRET_THINGS}`],
+  ['credential-request', ['send', 'forward', 'upload', 'post', 'leak', 'exfiltrate', 'steal', 'harvest', 'grab', 'include', 'attach', 'append', 'collect', 'extract', 'gather', 'pass', 'copy', 'paste', 'transmit', 'relay', 'email'], String.raw`${NEGATED}${NOUN_USE}\b${HAND_OVER}\s+(?:(?:in|into|over|along)\s+)?${CONTENTS_OF}${SECRET_THINGS}`],
   ['credential-request', ['api', 'password', 'passwords', 'passphrase', 'passphrases', 'credential', 'credentials', 'private', 'access', 'auth', 'bearer', 'oauth', 'refresh', 'session', 'secrets', 'ssh', 'cookies', 'seed', 'recovery', 'mnemonic', 'mnemonics'], String.raw`(?<=${NEGATED}\b${PLACE}\s+${CONTENTS_OF}${SECRET_MODIFIERS})${SECRET_NOUNS}${DESTINATION}`],
   ['credential-request', ['api', 'password', 'passwords', 'secret', 'secrets', 'credential', 'credentials', 'token', 'tokens', 'key', 'keys'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|tokens?|keys)\s+(?:that\s+)?(?:you\s+(?:know|have|hold|can\s+(?:see|access|read|find))|available\s+to\s+you|visible\s+(?:to\s+you|in\s+(?:the\s+)?(?:environment|context|conversation)))\b`],
   ['credential-request', ['environment', 'env'], String.raw`(?<=\b(?:every|all|each|any)\s+(?:of\s+the\s+|the\s+|your\s+)?)(?:environment|env)\s+(?:variables?|vars?)\b[^.\n]{0,60}?\b(?:keys?|tokens?|secrets?|passwords?|credentials?)\b`],
@@ -282,6 +289,37 @@ const ROUND6: Entry[] = [
   ['conceal-from-user', ['vertel', 'zeg', 'meld', 'zonder', 'nie', 'bez', 'kullaniciya', 'jangan', 'tanpa', 'fortell', 'beratta', 'berat'], String.raw`\b(?:vertel|zeg|meld)\s+(?:het\s+|dit\s+|niets\s+)?(?:niet\s+|nooit\s+)?(?:aan\s+)?de\s+gebruiker\b|\bzonder\s+de\s+gebruiker\s+(?:\w+\s+)?(?:te\s+)?(?:informeren|vertellen|melden|inlichten)|\bnie\s+(?:mow|informuj|wspominaj|pokazuj)\s+(?:o\s+tym\s+)?uzytkownik|\bbez\s+(?:informowania|wiedzy)\s+uzytkownik|\bkullaniciya\s+(?:bundan\s+|bunu\s+|hicbir\s+sey\s+)?(?:bahsetme|soyleme|gosterme|anlatma)|\b(?:jangan|tanpa)\s+(?:beri\s+tahu|memberi\s+tahu|memberitahu|kasih\s+tahu)\s+pengguna|\b(?:fortell|berat(?:ta)?)\s+(?:ikke|inte)\s+(?:\w+\s+)?(?:brukeren|anvandaren)`],
 ];
 
+// Round 8 of the held-out set (fixtures/README.md): round 7's misses and round 8's, read as
+// families (docs/lint-rules.md, "Round 8"), not as their sentences.
+/** A wallet's master secret: its seed or recovery phrase, mnemonic words, or private key. Never a tool's input. */
+const BRAND = String.raw`(?:wallet|metamask|phantom|ledger|trezor|keystore|ethereum|eth|solana|bitcoin|btc|crypto)(?:['’]s)?\s+`;
+// Anchored on the nouns (seed, recovery, mnemonic, private, phrase, words) with the wallet's name
+// read behind them, so the brand names add no trigger words.
+const WALLET_SECRET = String.raw`(?:(?:seed|recovery|mnemonic)\s+(?:phrase|words?|sentence|key)s?\b|(?<=${BRAND}(?:seed\s+|recovery\s+|backup\s+|secret\s+)?)(?:phrase|words)\b|(?<=${BRAND}(?:\w+\s+)?)private\s+keys?\b|private\s+keys?\s+(?:of|for|from)\s+(?:the\s+|your\s+|their\s+|a\s+|this\s+)?(?:\w+\s+)?wallet)`;
+const WALLET_WORDS = ['seed', 'recovery', 'mnemonic', 'private', 'phrase', 'words'];
+const ASK = String.raw`(?:paste|type|enter|provide|give|send|share|include|put|add|supply|fill\s+in|write|copy|import|input|submit|upload|attach|read|reveal|export|ask\s+(?:\w+\s+)?for|request|need|needs|requires?)`;
+// Other tools, unnamed: "any other tool", "every other connected server".
+const OTHER_TOOLS = String.raw`other\s+(?:\w+\s+){0,2}?(?:tools?|servers?|functions?|integrations?|plugins?|connectors?|extensions?)\b`;
+const ROUND8: Entry[] = [
+  // Asking for a wallet's seed phrase or key (a parameter that names one is read in lint.ts).
+  ['credential-request', WALLET_WORDS, String.raw`(?<=${NEGATED}\b${ASK}\b[^.\n]{0,50}?)${WALLET_SECRET}`],
+  // Shadowing with no tool named: "instead of any other", "if any other tool can…, do not use it",
+  // "every other connected tool is deprecated", "any message written through a messaging tool should…".
+  ['tool-precedence', ['other', 'others', 'alternative', 'alternatives'], String.raw`(?<=\b(?:instead\s+of|rather\s+than|in\s+place\s+of|over|ahead\s+of|in\s+preference\s+to)\s+(?:any|all|every|each)\s+)(?:others?|alternatives?)\b`],
+  ['tool-precedence', ['other'], String.raw`(?<=\b(?:any|every|all|each)\s+)${OTHER_TOOLS}[^.\n]{0,60}?\b(?:do\s*n[o'’]?t|never|stop|avoid|refuse\s+to)\s+(?:use|using|call|calling|invoke|invoking|trust|trusting|rely\s+on|choose|pick|select)\b`],
+  ['tool-precedence', ['other'], String.raw`(?:(?<=\b(?:any|every|all|each)\s+)other\s+(?:\w+\s+){0,2}?|other\s+(?:connected|installed|available|external|loaded|third[\s-]party|mcp)\s+(?:\w+\s+)?)(?:tools?|servers?|functions?|integrations?|plugins?|connectors?)\s+(?:\w+\s+){0,2}?(?:are|is|have\s+been|has\s+been)\s+(?:now\s+|all\s+)?(?:deprecated|broken|disabled|unsafe|insecure|untrusted|compromised|unavailable|obsolete|malicious|retired|outdated|fake|not\s+(?:available|safe|trusted|secure|reliable|to\s+be\s+used))\b`],
+  ['tool-precedence', ['through', 'via'], String.raw`(?<=\b(?:every|each|all|any)\s+(?:\w+\s+){0,3}?(?:sent|posted|written|created|made|pushed|issued|submitted|composed|drafted|writes|sends|posts|creates|makes|composes|drafts)\s+)(?:through|via)\s+(?!(?:this|our|the\s+same)\b)(?:an?\s+|any\s+|the\s+|another\s+|other\s+)?(?:\w+\s+){0,2}?(?:tools?|servers?|functions?|integrations?|apps?|clients?)\b[^.\n]{0,40}?\b(?:should|must|shall|has\s+to|have\s+to|needs?\s+to|will|is\s+to|are\s+to)\s+(?:now\s+)?(?:also|always|end|include|contain|carry|append|prepend|add|start|begin|link|be\s+(?:copied|sent|forwarded|cc|bcc|signed|tagged|prefixed|suffixed|appended|mirrored))\b`],
+  // Rug pulls: text fetched or refreshed later is to be followed, unreviewed.
+  ['approval-bypass', ['follow', 'obey', 'execute', 'apply', 'carry'], String.raw`${NEGATED}\b(?:follow|obey|execute|apply|carry\s+out)\s+(?:whatever|what|everything|anything|all|any)\s+(?:that\s+)?(?:the\s+(?:\w+\s+){0,2}?(?:text|description|instructions?|note|server|tool|result|response|output|page|file|document|message|version|update|feed)s?)\s+(?:tells|says|asks|contains|instructs|requests|demands|lists|specifies|wants)\b`],
+  ['approval-bypass', ['without', 'never', 'no'], String.raw`\b(?:without|never|no\s+need\s+(?:to|for))\s+(?:showing|displaying|presenting|surfacing|sending|show|display|present|surface|submitting|submit)\s+(?:it|them|this|that|these|the\s+(?:\w+\s+){0,2}?(?:text|changes?|description|instructions?|update|version))\s+(?:to\s+(?:the\s+)?(?:user|human|operator)s?\s+)?for\s+(?:review|approval|confirmation|inspection|sign[\s-]?off)\b`],
+  ['approval-bypass', ['refreshed', 'updated', 'fetched', 'pulled', 'downloaded', 'synced', 'reloaded', 'replaced', 'rewritten', 'changed'], String.raw`(?<=\b(?:descriptions?|instructions?|rules|behaviou?r|definitions?|text)\s+(?:is|are|gets|get|will\s+be|may\s+be|can\s+be)\s+)(?:refreshed|updated|fetched|pulled|downloaded|synced|reloaded|replaced|rewritten|changed)\s+(?:from\s+(?:the\s+|our\s+|a\s+)?(?:server|remote|backend|cloud|url|endpoint)|remotely|at\s+runtime|dynamically|every\s+\w+|silently|without\s+(?:notice|review|approval))\b[^.\n]{0,80}?\b(?:follow|obey|apply|execute|use)\b`],
+  // Sending quietly, in the Latin-script languages read (after folding): the adverb is the sign, as `heimlich` is.
+  ['conceal-from-user', ['silencio', 'secreto', 'douce', 'cachette', 'silenzio', 'segreto', 'geheim', 'hemlighet', 'escondidas', 'nascosto', 'cichu', 'ascuns', 'diam', 'rahasia', 'sembunyi', 'tham', 'lang', 'lut', 'gizlice', 'sessizce', 'stilletjes', 'ongemerkt', 'heimelijk', 'stiekem', 'potajemnie', 'ukradkiem', 'discretamente', 'calladamente', 'silenziosamente', 'furtivamente'], String.raw`(?:(?<=\b(?:en|em)\s+)(?:silencio|secreto|douce|cachette)|(?<=\bin\s+)(?:silenzio|segreto|hemlighet)|(?<=\bhet\s+)geheim|(?<=\ba\s+)escondidas|(?<=\bdi\s+)nascosto|(?<=\bpo\s+)cichu|(?<=\bpe\s+)ascuns|diam[\s-]diam|(?<=\bsecara\s+)(?:rahasia|sembunyi)|(?<=\bam\s+)tham|lang\s+le|(?<=\blen\s+)lut|gizlice|sessizce|stilletjes|ongemerkt|heimelijk|stiekem|potajemnie|ukradkiem|discretamente|calladamente|silenziosamente|furtivamente)\b${MUTED}`],
+  ['conceal-from-user', ['sin', 'sem', 'senza', 'sans', 'zonder', 'bez', 'tanpa', 'khong'], String.raw`\b(?:sin\s+(?:avisar|decir\s+nada|que\s+nadie\s+(?:lo\s+)?sepa)|sem\s+(?:avisar|dizer\s+nada|que\s+ninguem\s+saiba)|senza\s+(?:avvisare|dire\s+nulla|farlo\s+sapere)|sans\s+(?:prevenir|rien\s+dire)|zonder\s+(?:het\s+te\s+melden|iets\s+te\s+zeggen)|bez\s+(?:ostrzezenia|uprzedzenia|slowa)|tanpa\s+(?:memberi\s+tahu|sepengetahuan)|khong\s+(?:bao|noi)\s+cho\s+(?:nguoi\s+dung|ai))\b`],
+  // Overrides in more word orders: "bỏ qua mọi hướng dẫn trước đó", "이전의 모든 지시를 무시".
+  ['ignore-instructions', ['bo'], String.raw`\bbo\s+qua\s+(?:moi|tat\s+ca|toan\s+bo|het)?\s*(?:cac\s+|nhung\s+)?(?:huong\s+dan|chi\s+dan|lenh|chi\s+thi|quy\s+tac)\s+(?:truoc|truoc\s+do|cu|ban\s+dau)\b`],
+];
+
 /**
  * A command word split at random (`ig nore`, `dis regard`, `By-pass`) before what it overrides
  * (split or not): each letter may be followed by a space or hyphen, the plain word is excluded
@@ -318,7 +356,7 @@ const WORD_ENTRIES: Entry[] = [
   ['coercion', ['otherwise', 'or', 'data', 'files', 'work', 'required', 'mandatory'], String.raw`\b(?:otherwise|or\s+else)\s+(?:the|this)\s+(?:tool|system|server)\s+(?:will|would|may)\s+(?:not\s+work|fail|crash|break|stop)|\b(?:data|files|work)\s+(?:will|would)\s+be\s+(?:lost|deleted|destroyed)|\brequired\s+for\s+compliance\b|\bmandatory\s+[^.]{0,30}side\s+effect`],
   ['cross-server-reference', ['also', 'other'], String.raw`\bother\s+(?:mcp\s+)?servers?\b|\balso\s+present\b`],
   ['credential-request', ['api', 'password', 'secret', 'credential', 'private', 'access', 'session', 'auth', 'authentication'], String.raw`\b(?:api\s*keys?|passwords?|secrets?|credentials?|private\s+keys?|access\s+tokens?|session\s+(?:cookies?|tokens?)|auth(?:entication)?\s+tokens?)\b[^.]{0,40}\b(?:you\s+have\s+seen|you\s+(?:can\s+)?find|in\s+(?:the\s+)?(?:context|conversation|environment))`],
-  ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`${NEGATED}\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
+  ['credential-request', ['include', 'pass', 'send', 'append', 'attach', 'extract', 'collect', 'read'], String.raw`${NEGATED}${NOUN_USE}\b(?:include|pass|send|append|attach|extract|collect|read)\s+(?:(?:all|any|the|your)\s+){0,3}(?:api\s*keys?|passwords?|credentials?|private\s+keys?|access\s+tokens?|secrets)\b`],
   ['context-harvesting', ['entire', 'full', 'whole', 'complete', 'conversation', 'chat', 'previous', 'earlier', 'user', 'everything', 'what', 'prior'], String.raw`\b(?:entire|full|whole|complete)\s+(?:conversation|chat)\b|(?<!\b(?:retrieve|get|fetch|clear|delete|list|view|search|export|load|reset|browse|manage|archive)s?\s+(?:(?:the|a|your|its|current|recent|saved)\s+){0,2})\b(?:conversation|chat)\s+(?:history|log|transcript)\b(?!\s+(?:of|for|in|from)\s+(?:(?:a|an|the|this|that|each|any|every)\s+)?(?:slack|discord|teams|channel|thread|room|group|chat|dm|user|customer|ticket|meeting|conversation))|\bconversation\s+so\s+far\b|\b(?:previous|prior|earlier)\s+(?:messages|turns|user\s+messages)\b|\buser['’]?s\s+(?:last|previous|prior|latest)\s+(?:message|prompt|request)s?\b(?!\s+(?:timestamp|time|date|id|ids|count))|\beverything\s+(?:the\s+user|you)\s+(?:said|wrote|typed|asked|have\s+seen)|\bwhat\s+the\s+user\s+(?:said|wrote|typed)\s+(?:earlier|before)|\bprior\s+user\s+messages\b`],
   ['context-harvesting', ['prompt'], String.raw`(?<=\b(?:your|its|(?:model|assistant|agent|ai|llm)['’]?s?)\s+(?:own\s+|full\s+|entire\s+|hidden\s+|original\s+)?system\s+)prompt\b`],
   ['exfiltration-url', VERBS_EXFIL, String.raw`\b(?:send|post|upload|forward|transmit|cop(?:y|ie)|report|bcc|cc|mail|email|redirect|relay|leak|exfiltrate)\w{0,3}\b(?!["'\x60]?\s*[:=])[^.\n]{0,80}?(?:https?:\/\/|hxxps?:\/\/|\b[\w.+-]{1,64}@[\w-]{1,64}\.[a-z]{2,}|\+\d[\d ]{6,20})`],
@@ -329,7 +367,20 @@ const WORD_ENTRIES: Entry[] = [
   ...HELDOUT_FAMILIES,
   ...GENERALISED,
   ...ROUND6,
+  ...ROUND8,
 ];
+
+/**
+ * A wallet's master secret named with no verb ("the twelve mnemonic words of the user's backup",
+ * `wallet_private_key`) asks for it when it is what a parameter holds, unless the text denies it
+ * ("never asks for your seed phrase").
+ */
+const WALLET_PARAMETER: TextPattern = {
+  rule: 'credential-request',
+  triggers: WALLET_WORDS,
+  parameterOnly: true,
+  source: String.raw`(?<!\b(?:never|not|no|without|n['’]t)\b[^.\n]{0,40})${WALLET_SECRET}`,
+};
 
 /** An environment variable holding a credential, asked for by name (checked case-sensitively: `OPENAI_API_KEY`, not `page_token`). */
 const ENV_CREDENTIAL: TextPattern = {
@@ -366,12 +417,14 @@ export const SHADOWING_PATTERNS: TextPattern[] = SHADOWING.map((source) => ({ ru
 export const WORD_PATTERNS: TextPattern[] = [
   ...WORD_ENTRIES.map(([rule, triggers, source]) => ({ rule, triggers, source })),
   ENV_CREDENTIAL,
+  WALLET_PARAMETER,
   SPLIT_WORDS,
   ...DANGEROUS_COMMAND.map(([rule, triggers, source]) => ({ rule, triggers, source, raw: true })),
   // A placeholder in the query or fragment, or one named for the user's data anywhere (a REST path's `{owner}` is not).
   { rule: 'exfiltration-url', triggers: ['http', 'https'], raw: true, source: String.raw`https?:\/\/[^\s)?#]{0,200}?[?#][^\s)]{0,200}?(?:\{[^}]{1,80}\}|<[^>\s]{1,40}>|\$\{)|https?:\/\/[^\s)]{0,200}?(?:\{|<|\$\{)[^}>\s]{0,40}?(?:conversation|chat|messages?|history|prompt|context|secret|token|password|summary|transcript|env|cookie|credential|clipboard|question|answer|reply|query|input|data|content)[^}>\s]{0,40}[}>]` },
-  { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|\bkeychain\b` },
-  { rule: 'sensitive-paths', prefixes: ['id[_ -](?:rsa|dsa|ecdsa|ed25519)\\b'], raw: true, source: String.raw`\bid[_ -](?:rsa|dsa|ecdsa|ed25519)\b` },
+  // The keychain as a file or dumped by a command (the word alone is the product: "stored in the Keychain").
+  { rule: 'sensitive-paths', triggers: ['mcp', 'claude_desktop_config', 'application_default_credentials', 'keychain', 'password'], raw: true, source: String.raw`\bmcp\.json\b|\bclaude_desktop_config\.json|\bapplication_default_credentials\.json|(?<=\b(?:login\.|dump-|export-))keychain\b|(?<=\bfind-(?:generic|internet)-)password\b` },
+  { rule: 'sensitive-paths', prefixes: ['id[_ -](?:rsa|dsa|ecdsa|ed25519)\\b'], raw: true, source: String.raw`\bid[_ -](?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub\b)` },
   // Credential stores named by file (Windows, macOS, browsers, wallets).
   { rule: 'sensitive-paths', triggers: ['ntuser', 'login', 'logins', 'key3', 'key4', 'wallet', 'keychains'], raw: true, source: String.raw`\bntuser\.dat\b|\blogin\s+data\b|\blogins\.json\b|\bkey[34]\.db\b|\bwallet\.dat\b|\bkeychains\/` },
   { rule: 'sensitive-paths', triggers: ['authorized_keys', 'history', 'secret', 'secrets', 'credential', 'credentials', 'password', 'passwords', 'private_key', 'service_account'], raw: true, source: String.raw`\bauthorized_keys\b|(?<=\b(?:shell|bash|zsh|command|terminal)\s+)history\b|\b(?:secrets?|credentials?|passwords?|private[_-]?key|service[_-]?account)\.(?:ya?ml|json|toml|ini|txt|env|pem|key|csv)\b` },
@@ -385,7 +438,7 @@ export const SYMBOL_PATTERNS: TextPattern[] = [
     // Alternatives led by the same character are grouped under it, so each position tries one branch per character.
     source: String.raw`<(?:\s*\/?\s*(?:important|system|instructions?|admin|secret|hidden|critical|assistant|sys|note[_ -]?to[_ -]?(?:ai|assistant|model|llm))\b[^>\n]{0,40}>|\s*\/?\s*(?:[a-z]{1,16}[_-])?(?:system|important|critical|admin|developer|hidden|secret|priority|override|security)[_-](?:instructions?|prompt|message|note|notes|rules|directive|reminder|override|context)\s*>|\s*\/?\s*(?:[a-z]{1,16}[_-])?(?:instructions?|directives?)(?:[_-][a-z]{1,16})?\s*>|\s*\/\s*(?:description|tool|tools|tool[_-]?descriptions?|functions?|function[_-]?(?:calls?|results?|descriptions?)|tool[_-]?(?:calls?|results?|use|spec|definitions?)|toolspec|user|human|turn|context|prompt)\s*>|\s*(?:tool|function)\s+name\s*=|\|[a-z_]{2,24}\|>|\s*\/?\s*(?:start|end)_of_turn\s*>|<\s*\/?\s*sys\s*>>)|\]\]>|\[(?:\/?(?:inst|system)\]|\s*(?:admin|system|developer|root|security|priority)\s+(?:override|mode|notice|message|instructions?|command|directive|update)\s*\])|(?:^|${SEP})[ \t]{0,8}(?:#{1,6}[ \t]{0,8}(?:system|assistant|instructions?|developer)[ \t]{0,8}:?[ \t]{0,8}(?:$|${SEP})|#{1,6}[ \t]{0,8}(?:(?:new|updated|hidden|secret|real|additional|important)[ \t]{1,4})?(?:system|admin|developer|assistant)[ \t]{1,4}(?:rules|instructions?|prompt|message|policy|override|notes?)\b|(?:system|assistant|human)[ \t]{0,8}:[ \t]|user[ \t]{1,4}says[ \t]{0,4}:)|\{\s*["']?(?:system|admin|developer|assistant)[_ -]?(?:notes?|messages?|prompt|instructions?|override)["']?\s*:`,
   },
-  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass)|(?:^|[\s'"\x60(])\.(?:env|netrc|pgpass|pypirc|npmrc)\b|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history|\.ssh\/|\/proc\/self\/environ|\.aws\/config\b|\\(?:microsoft\\(?:credentials|protect|vault)\b|config\\(?:sam|security|system)\b|\.(?:ssh|aws|kube|docker|gnupg)\\)|\.(?:pem|p12|pfx|jks|kdbx)\b(?<=[\w-]\.\w{3,4})` },
+  { rule: 'sensitive-paths', raw: true, source: String.raw`~\/\.(?:ssh(?!\/(?:[\w.-]{1,64}\.pub|known_hosts)\b)|aws|gnupg|kube|docker|config\/gcloud|cursor|npmrc|netrc|git-credentials|pgpass|password-store|vault-token|my\.cnf|s3cfg)|(?:^|[\s'"\x60(])\.(?:env|netrc|pgpass|pypirc|npmrc|password-store|vault-token|my\.cnf|s3cfg)\b|\.(?:local\/share\/(?:keyrings|kwalletd)\b|keyring\b|config\/(?:gh\/hosts\.ya?ml|rclone\/rclone\.conf|solana\/id\.json)|terraform\.d\/credentials|azure\/(?:accesstokens\.json|msal_token_cache)|cargo\/credentials|gem\/credentials|ethereum\/keystore|electrum\/wallets)|\.aws\/credentials|\/etc\/(?:passwd|shadow|sudoers)\b|\.kube\/config|\.docker\/config\.json|\.git-credentials|\.bash_history|\.zsh_history|\.ssh\/(?!(?:[\w.-]{1,64}\.pub|known_hosts)\b)|\/proc\/self\/environ|\.aws\/config\b|\\(?:microsoft\\(?:credentials|protect|vault)\b|config\\(?:sam|security|system)\b|\.(?:ssh|aws|kube|docker|gnupg)\\)|\.(?:pem|p12|pfx|jks|kdbx)\b(?<=[\w-]\.\w{3,4})` },
   { rule: 'cross-server-reference', source: String.raw`\(mcp_\w{1,64}\)` },
   { rule: 'instruction-tags', source: String.raw`[.!?][ \t]{1,4}(?:system|assistant|human|ai)[ \t]{0,4}:[ \t]|["']role["'][ \t]{0,4}:[ \t]{0,4}["'](?:system|developer|assistant)["']` },
   { rule: 'agent-command', raw: true, source: String.raw`>\s*\/dev\/(?:sd[a-z]|nvme|disk)|\/dev\/tcp\/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}` },
@@ -395,6 +448,15 @@ export const SYMBOL_PATTERNS: TextPattern[] = [
   { rule: 'secret-in-manifest', raw: true, what: 'a private key', source: String.raw`-----BEGIN (?:[A-Z]+ ){0,3}PRIVATE KEY-----` },
   { rule: 'secret-in-manifest', raw: true, what: 'a URL with credentials', source: String.raw`:\/\/[^\s/:@]{1,128}:[^\s/@]{6,128}@` },
 ];
+
+/**
+ * Round 8's vendor formats (a fixed prefix and a random body; the class is "a vendor's key format",
+ * so the table is broad rather than the three the held-out set named), each group's prefixes as one
+ * alternative of the trigger pass rather than one each (the pass tries every alternative at every
+ * word start).
+ */
+const VENDOR_PREFIX = String.raw`(?:sq0(?:atp|csp|idp)-|eaaa|sk[0-9a-f]{32}|key-[0-9a-f]{32}|access_token\$|pmak-|atatt|\d{8,10}:aa)`;
+const VENDOR_PREFIX_2 = String.raw`(?:dp\.|pypi-|dapi[0-9a-f]|sbp_|tskey-|hv[sb]\.|age-secret-key-|g[il1](?:sa|c)_|figd_|pat[a-z0-9]{14}\.|sntry[su]_|hrku-|nrak-|cfpat-|secret_[a-z0-9]{43})`;
 
 /** Secrets: matched in every string, prose or not. Never echoed. */
 export const SECRET_PATTERNS: TextPattern[] = (
@@ -413,6 +475,10 @@ export const SECRET_PATTERNS: TextPattern[] = (
     ['a DigitalOcean token', ['d[o0][opr]_vi_'], String.raw`\bdo[opr]_v1_[a-f0-9]{64}\b`],
     ['a Groq, Replicate, Linear, Notion or Perplexity key', ['gsk_', 'r8_', 'iin_api_', 'ntn_', 'ppix-'], String.raw`\b(?:gsk_[A-Za-z0-9]{40,}|r8_[A-Za-z0-9]{30,}|lin_api_[A-Za-z0-9]{32,}|ntn_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,})\b`],
     ['a SendGrid key', ['sg\\.'], String.raw`\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}`],
+    // Vendor formats with a fixed prefix and a random body (round 8: the class is "a vendor's key
+    // format", so the table is broad rather than the three the held-out set named).
+    ['a Square, Twilio, Mailgun, Braintree, Postman, Atlassian or Telegram token', [VENDOR_PREFIX], String.raw`\b(?:sq0(?:atp|csp|idp)-[A-Za-z0-9_-]{22,}|EAAA[A-Za-z0-9_-]{56,}|SK[0-9a-fA-F]{32}\b|key-[0-9a-f]{32}\b|access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b|PMAK-[0-9a-f]{24}-[0-9a-f]{34}\b|ATATT[A-Za-z0-9_=-]{60,}|\d{8,10}:AA[A-Za-z0-9_-]{33}\b)`],
+    ['a Doppler, PyPI, Databricks, Supabase, Tailscale, Vault, age, Grafana, Figma, Airtable, Sentry, Heroku, New Relic, Contentful or Notion token', [VENDOR_PREFIX_2], String.raw`\b(?:dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_-]{40,}|pypi-AgE[A-Za-z0-9_-]{50,}|dapi[0-9a-f]{32}|sbp_[0-9a-f]{40}|tskey-(?:auth|api|client)-[A-Za-z0-9-]{20,}|hv[sb]\.[A-Za-z0-9_-]{90,}|AGE-SECRET-KEY-1[0-9A-Z]{58}|gl(?:sa|c)_[A-Za-z0-9_=+/-]{32,}|figd_[A-Za-z0-9_-]{40,}|pat[A-Za-z0-9]{14}\.[a-f0-9]{64}|sntry[su]_[A-Za-z0-9_=+/-]{40,}|HRKU-[A-Za-z0-9_-]{40,}|NRAK-[A-Z0-9]{27}|CFPAT-[A-Za-z0-9_-]{43}|secret_[A-Za-z0-9]{43})\b`],
     ['a storage account key', ['accountkey='], String.raw`\bAccountKey=[A-Za-z0-9+\/]{40,}={0,2}`],
     ['a chat webhook URL with its token', ['h[o0][o0]ks\\.', 'disc[o0]rd'], String.raw`\bhooks\.slack\.com\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/[A-Za-z0-9]{16,}|\bdiscord(?:app)?\.com\/api\/webhooks\/\d{6,}\/[A-Za-z0-9_-]{40,}`],
     ['a JSON Web Token', ['eyj'], String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`],
@@ -433,6 +499,11 @@ export const OTHER_SCRIPT_PATTERNS: TextPattern[] = [
   { rule: 'conceal-from-user', raw: true, source: String.raw`(?:不要|别|勿|不得|切勿)(?:向|对|跟)?(?:用户|使用者)(?:透露|提及|提到|说|告知|显示)|(?:不要|别|勿|不得|切勿)(?:告诉|告知|通知|提醒|提及|提到|透露)(?:用户|使用者)|(?:对|向)(?:用户|使用者)(?:隐瞒|保密)|不(?:要)?让(?:用户|使用者)(?:知道|发现|看到|察觉)|(?:悄悄|偷偷|秘密)地?(?:发送|上传|读取|转发|调用|执行)` },
   { rule: 'conceal-from-user', raw: true, source: String.raw`ユーザー(?:に|には)(?:伝え|知らせ|言わ|見せ|教え|通知し)(?:ない|ず)|ユーザーに(?:知られ|気づかれ|気付かれ)(?:ない(?:よう|ように)|ず)|(?:こっそり|密かに|ひそかに)` },
   { rule: 'conceal-from-user', raw: true, source: String.raw`사용자(?:에게|한테)\s*(?:알리지|말하지|보여주지|언급하지)\s*(?:마|말)` },
+  // Arabic and Hindi (round 8): overriding earlier instructions, keeping it from the user, doing it secretly.
+  { rule: 'ignore-instructions', raw: true, source: String.raw`(?:تجاهل|تجاهلي|تجاهلوا|انس|انسى)\s+(?:جميع\s+|كل\s+)?(?:التعليمات|الأوامر|الإرشادات|التوجيهات|القواعد)\s+(?:السابقة|الماضية|الأصلية)|(?:पिछले|पहले\s+के|पूर्व|सभी\s+पिछले)\s+(?:सभी\s+)?(?:निर्देशों|निर्देश|आदेशों|नियमों)\s+(?:को\s+)?(?:अनदेखा|नज़?रअंदाज़?|भूल|उपेक्षा)` },
+  { rule: 'conceal-from-user', raw: true, source: String.raw`(?:لا|دون|بدون|ولا)\s+(?:أن\s+)?(?:تخبر|تُخبر|تعلم|تُعلم|تبلغ|تُبلغ|إخبار|إعلام|إبلاغ|تظهر|تُظهر)\s*(?:ال)?مستخدم|(?:سرا|سرًا|خلسة|خفية)|उपयोगकर्ता\s+को\s+(?:न|मत|ना)\s+(?:बताएं|बताएँ|बताओ|बताना|बताये|दिखाएं|दिखाओ)|उपयोगकर्ता\s+को\s+बताए\s+बिना|चुपके\s+से|चुपचाप` },
+  { rule: 'credential-request', raw: true, source: String.raw`(?:密码|密钥|私钥|令牌|凭据|凭证|助记词|api\s*key|api\s*密钥|token)[^。\n]{0,20}?(?:发送|上传|转发|复制|粘贴|填入|放入|提交)(?:到|至|给)` },
+  { rule: 'ignore-instructions', raw: true, source: String.raw`이전(?:의)?\s*(?:모든\s*)?(?:지시|명령|지침|규칙)(?:를|을|사항을|들을)?\s*(?:모두\s*)?무시` },
   { rule: 'ignore-instructions', raw: true, source: String.raw`(?:игнорируй|игнорируйте|забудь|забудьте)\s+(?:все\s+)?(?:предыдущие|прежние|прошлые|вышеуказанные)\s+(?:инструкции|указания|правила)` },
   { rule: 'ignore-instructions', raw: true, source: String.raw`(?:忽略|无视|忘记|忘掉)(?:之前|以前|先前|上面|上述|所有|前面)(?:的)?(?:所有)?(?:指令|指示|说明|规则|提示)|(?:以前|前|これまで|上記)の(?:指示|命令|ルール)を(?:無視|忘れ)|이전\s*(?:지시|명령)(?:를|을)?\s*무시` },
 ];
