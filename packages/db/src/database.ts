@@ -10,6 +10,7 @@ import pg from 'pg';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { rememberedText } from './read-memo.js';
 import * as schema from './schema.js';
 import { fillServerJsonPg, fillServerJsonSqlite } from './server-json.js';
 
@@ -48,6 +49,14 @@ export interface Db {
    * @example const page = await db.snapshot(async () => { const ids = await listIds(db); return readRows(db, ids); });
    */
   snapshot<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * {@link snapshot} of a read whose answer is text (a page of a listing), named by `key` (the
+   * read and every parameter it depends on). SQLite: the answer is kept while the database's
+   * change stamp stays (read-memo.ts: no row changed since, by this connection, another one or
+   * another process), so the same question is answered without reading again. PostgreSQL (several
+   * instances write; no cheap stamp): read every time.
+   */
+  keptSnapshot(key: string, fn: () => Promise<string>): Promise<string>;
   /**
    * Resolves when the database answers and holds every migration this build knows (what
    * `/readyz` reports); rejects with the reason otherwise.
@@ -293,6 +302,10 @@ class SqliteDb implements Db {
       // join this group.
       setImmediate(() => void this.drain());
     });
+  }
+
+  keptSnapshot(key: string, fn: () => Promise<string>): Promise<string> {
+    return rememberedText(this.sqlite, key, () => this.snapshot(fn));
   }
 
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {
@@ -588,6 +601,10 @@ class PostgresDb implements Db {
 
   idle(): Promise<void> {
     return Promise.resolve();
+  }
+
+  keptSnapshot(_key: string, fn: () => Promise<string>): Promise<string> {
+    return this.snapshot(fn);
   }
 
   async snapshot<T>(fn: () => Promise<T>): Promise<T> {

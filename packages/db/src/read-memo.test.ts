@@ -109,3 +109,67 @@ describe('when the same point read is asked again', () => {
     expect(after).toEqual(before);
   });
 });
+
+describe('when the same page is asked again (Db.keptSnapshot)', () => {
+  /** A page read as the listings read it: in a snapshot, from the rows as they are; counts its reads. */
+  function pages(o: OpenDatabase) {
+    let reads = 0;
+    const page = () =>
+      o.db.keptSnapshot('page', async () => {
+        reads++;
+        const rows = await o.raw.all<{ manifest: string }>('SELECT manifest FROM versions WHERE server = ?', [NAME]);
+        return JSON.stringify(rows);
+      });
+    return { page, reads: () => reads };
+  }
+
+  it('answers from the page read before while no row changed, and reads again after any change', async () => {
+    const o = await world();
+    const { page, reads } = pages(o);
+    expect(await page()).toContain('as published');
+    expect(await page()).toContain('as published');
+    expect(reads()).toBe(1);
+    // Another key is its own entry.
+    expect(await o.db.keptSnapshot('other page', async () => 'other')).toBe('other');
+    await o.raw.run('DROP TRIGGER versions_content_immutable');
+    await o.raw.run("UPDATE versions SET manifest = '{\"description\":\"changed here\"}' WHERE server = ?", [NAME]);
+    expect(await page()).toContain('changed here');
+    expect(reads()).toBe(2);
+    execFileSync('sqlite3', [o.sqlite.name, `UPDATE versions SET manifest = '{"description":"changed by the CLI"}' WHERE server = '${NAME}';`]);
+    expect(await page()).toContain('changed by the CLI');
+    expect(reads()).toBe(3);
+  });
+
+  it('never serves a page read before another process committed, once it has: the next ask reads again', async () => {
+    const o = await world();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // A page read that sees the rows, then waits; meanwhile another process commits and another ask sees it.
+    const slow = o.db.keptSnapshot('page', async () => {
+      const rows = await o.raw.all<{ manifest: string }>('SELECT manifest FROM versions WHERE server = ?', [NAME]);
+      await gate;
+      return JSON.stringify(rows);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const other = new Database(o.sqlite.name);
+    other.exec('DROP TRIGGER versions_content_immutable');
+    other.prepare("UPDATE versions SET manifest = '{\"description\":\"changed meanwhile\"}' WHERE server = ?").run(NAME);
+    other.close();
+    // An ask while the slow page's read transaction is open reads on it and keeps nothing.
+    expect(await o.db.keptSnapshot('another', async () => 'x')).toBe('x');
+    release();
+    expect(await slow).toContain('as published');
+    expect(await o.db.keptSnapshot('page', async () => JSON.stringify(await o.raw.all('SELECT manifest FROM versions WHERE server = ?', [NAME])))).toContain('changed meanwhile');
+  });
+
+  it('keeps nothing asked inside a write transaction', async () => {
+    const o = await world();
+    let reads = 0;
+    const ask = () => o.db.keptSnapshot('page', async () => String(++reads));
+    await o.db.transaction(async () => {
+      expect(await ask()).toBe('1');
+    });
+    expect(await ask()).toBe('2');
+    expect(await ask()).toBe('2');
+  });
+});

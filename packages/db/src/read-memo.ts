@@ -25,6 +25,8 @@ interface Memo {
   dataVersion: number;
   changes: number;
   entries: Map<string, unknown>;
+  /** The UTF-8 bytes of the kept texts ({@link rememberedText}), bounded by {@link MOST_TEXT_BYTES}. */
+  textBytes: number;
 }
 
 const memos = new WeakMap<Database.Database, Memo>();
@@ -39,24 +41,61 @@ export const MOST = 4096;
  */
 export function remembered<T>(connection: Database.Database, key: string, read: () => T, keep: (answer: T) => boolean): T {
   if (connection.inTransaction) return read();
+  const memo = stamped(connection);
+  const hit = memo.entries.get(key);
+  if (hit !== undefined) return hit as T;
+  const answer = read();
+  if (keep(answer)) {
+    if (memo.entries.size >= MOST) clear(memo);
+    memo.entries.set(key, answer);
+  }
+  return answer;
+}
+
+/** Most UTF-8 bytes of text answers kept per connection ({@link rememberedText}). */
+export const MOST_TEXT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * {@link remembered} for a read that awaits (a page read in one snapshot: Db.snapshot), whose
+ * answer is text. The stamp is read outside any transaction, before `read` starts one, so what
+ * `read` sees is at least as new as the stamp. The answer is kept only if no other read saw the
+ * stamp move meanwhile (it would then be kept under a newer stamp than the state it may have
+ * read); a commit during the read that no one saw yet moves the stamp at the next ask, which
+ * drops it. Inside a transaction the read runs and nothing is kept.
+ */
+export async function rememberedText(connection: Database.Database, key: string, read: () => Promise<string>): Promise<string> {
+  if (connection.inTransaction) return read();
+  const memo = stamped(connection);
+  const hit = memo.entries.get(key);
+  if (typeof hit === 'string') return hit;
+  const { dataVersion, changes } = memo;
+  const answer = await read();
+  const bytes = Buffer.byteLength(answer, 'utf8');
+  if (memo.dataVersion === dataVersion && memo.changes === changes && bytes <= MOST_TEXT_BYTES / 16) {
+    if (memo.entries.size >= MOST || memo.textBytes + bytes > MOST_TEXT_BYTES) clear(memo);
+    memo.entries.set(key, answer);
+    memo.textBytes += bytes;
+  }
+  return answer;
+}
+
+/** The connection's memo with the stamp read now: every kept answer dropped if the stamp moved. */
+function stamped(connection: Database.Database): Memo {
   let memo = memos.get(connection);
   if (!memo) {
-    memo = { stamp: connection.prepare('SELECT d.data_version, total_changes() FROM pragma_data_version AS d').raw(true), dataVersion: -1, changes: -1, entries: new Map() };
+    memo = { stamp: connection.prepare('SELECT d.data_version, total_changes() FROM pragma_data_version AS d').raw(true), dataVersion: -1, changes: -1, entries: new Map(), textBytes: 0 };
     memos.set(connection, memo);
   }
   const [dataVersion, changes] = memo.stamp.get() as [number, number];
   if (dataVersion !== memo.dataVersion || changes !== memo.changes) {
-    memo.entries.clear();
+    clear(memo);
     memo.dataVersion = dataVersion;
     memo.changes = changes;
-  } else {
-    const hit = memo.entries.get(key);
-    if (hit !== undefined) return hit as T;
   }
-  const answer = read();
-  if (keep(answer)) {
-    if (memo.entries.size >= MOST) memo.entries.clear();
-    memo.entries.set(key, answer);
-  }
-  return answer;
+  return memo;
+}
+
+function clear(memo: Memo): void {
+  memo.entries.clear();
+  memo.textBytes = 0;
 }

@@ -4,21 +4,26 @@ import { lintManifest } from './index.js';
 
 // Inputs built to make a backtracking pattern go quadratic: the lint must take time in
 // proportion to their size. Each input is linted at 10 KB and at 100 KB; ten times the text may
-// cost about ten times the time (allowed: 30x, far below the 100x of a quadratic pattern, with
-// room for a loaded machine), and never more than a few seconds.
+// cost about ten times the time (allowed: 30x, far below the 100x of a quadratic pattern), and
+// never more than a few seconds. Time here is this process's CPU time (vitest runs each file in
+// its own process), not the wall clock: a shared machine's load deschedules the process, which
+// the wall clock counts and CPU time does not, so the ratio stays the lint's own.
 const manifestWith = (description: string): Manifest => ({ name: 'io.github.acme/x', description: 'x', version: '1.0.0', tools: [{ name: 'tool', description, inputSchema: { type: 'object' } }] });
 const fill = (unit: string, size: number, prefix = ''): string => prefix + unit.repeat(Math.ceil((size - prefix.length) / unit.length)).slice(0, size - prefix.length);
 
-function bestMs(text: string): number {
-  const m = manifestWith(text);
+/** The least CPU time (ms, user + system) of three lints of `m`. */
+function bestCpuMs(m: Manifest): number {
   let best = Infinity;
   for (let i = 0; i < 3; i++) {
-    const start = performance.now();
+    const start = process.cpuUsage();
     lintManifest(m);
-    best = Math.min(best, performance.now() - start);
+    const used = process.cpuUsage(start);
+    best = Math.min(best, (used.user + used.system) / 1000);
   }
   return best;
 }
+
+const bestMs = (text: string): number => bestCpuMs(manifestWith(text));
 
 describe('when the input is adversarial', () => {
   it.each([
@@ -67,17 +72,8 @@ describe('when the input is adversarial', () => {
       ...manifestWith('Do not'),
       tools: [{ name: 'tool', description: 'Do not', inputSchema: { type: 'object', properties: Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, { type: 'string', description: 'tell', enum: ['do not', 'send to'] }])) } }],
     });
-    const time = (m: Manifest) => {
-      let best = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const start = performance.now();
-        lintManifest(m);
-        best = Math.min(best, performance.now() - start);
-      }
-      return best;
-    };
-    const small = time(tool(200));
-    const large = time(tool(2_000));
+    const small = bestCpuMs(tool(200));
+    const large = bestCpuMs(tool(2_000));
     expect(large).toBeLessThan(30 * small + 100);
   });
 });

@@ -146,7 +146,9 @@ export function listMcpServers(
   q: { cursor?: string | undefined; limit: number; search?: string | undefined; updatedSince?: string | undefined; version?: string | undefined },
   origin: string,
 ): Promise<string> {
-  return deps.db.snapshot(() => listPage(deps, q, origin));
+  // The same page asked again while no row changed is answered as it was read (SQLite: Db.keptSnapshot).
+  const key = `v0.1 servers ${JSON.stringify([origin, q.cursor ?? null, q.limit, q.search ?? null, q.updatedSince ?? null, q.version ?? null])}`;
+  return deps.db.keptSnapshot(key, () => listPage(deps, q, origin));
 }
 
 async function listPage(
