@@ -211,6 +211,12 @@ describe('the read hot path', () => {
     const riskOf = async () => (JSON.parse((await get(`${fast.url}/v1/servers/${NAME}`, reader())).body) as Versions).versions.find((v) => v.version === '1.2.0')?.risk;
     const mcpPath = `/v0.1/servers/${encodeURIComponent(NAME)}/versions/1.0.0`;
     const mcp = async () => JSON.parse((await get(`${fast.url}${mcpPath}`, reader())).body) as { server: { description: string } };
+    // The listings too (pages kept on SQLite: Db.keptSnapshot).
+    const mcpList = async () => (await get(`${fast.url}/v0.1/servers?limit=100`, reader())).body;
+    type Page = { servers: Array<{ name: string; latest: { version: string; digest: string } | null }> };
+    const latestOf = async () => (JSON.parse((await get(`${fast.url}/v1/servers?limit=100`, reader())).body) as Page).servers.find((s) => s.name === NAME)!.latest!;
+    const listed = await mcpList();
+    const latest = await latestOf();
     const risk = await riskOf();
     const served = await mcp();
     const stored = (await world.database.raw.get<{ s: string }>("SELECT server_json AS s FROM versions WHERE server = ? AND version = '1.0.0'", [NAME]))!.s;
@@ -219,8 +225,15 @@ describe('the read hot path', () => {
     await world.database.raw.run("UPDATE versions SET server_json = ? WHERE server = ? AND version = '1.0.0'", [JSON.stringify({ ...served.server, description: 'Changed in the database' }), NAME]);
     expect(await riskOf()).toBe(risk === 'high' ? 'low' : 'high');
     expect((await mcp()).server.description).toBe('Changed in the database');
+    expect(listed).not.toContain('Changed in the database');
+    expect(await mcpList()).toContain('Changed in the database');
+    await world.database.raw.run('UPDATE versions SET digest = ? WHERE server = ? AND version = ?', [`sha256:${'f'.repeat(64)}`, NAME, latest.version]);
+    expect((await latestOf()).digest).toBe(`sha256:${'f'.repeat(64)}`);
+    await world.database.raw.run('UPDATE versions SET digest = ? WHERE server = ? AND version = ?', [latest.digest, NAME, latest.version]);
+    expect(await latestOf()).toEqual(latest);
     await world.database.raw.run("UPDATE versions SET risk = ? WHERE server = ? AND version = '1.2.0'", [risk, NAME]);
     await world.database.raw.run("UPDATE versions SET server_json = ? WHERE server = ? AND version = '1.0.0'", [stored, NAME]);
     expect(await mcp()).toEqual(served);
+    expect(await mcpList()).toBe(listed);
   });
 });

@@ -8,7 +8,7 @@ import { READ_ROLES } from './http.js';
 import { publicOrigin } from './public-origin.js';
 import { authenticate } from './services/authenticate.js';
 import { MAX_CURSOR_LENGTH } from './services/cursor.js';
-import { listServers } from './services/list-servers.js';
+import { listServersText } from './services/list-servers.js';
 import { listMcpServers, mcpVersionWithToken } from './services/read-mcp-registry.js';
 import { serverWithToken, versionWithToken } from './services/views.js';
 
@@ -117,7 +117,7 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       const cursor = q.get('cursor');
       const limit = q.get('limit');
       if ((search !== undefined && search.length > 200) || (cursor !== undefined && cursor.length > MAX_CURSOR_LENGTH) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
-      return { route: LIST_ROUTE, body: JSON.stringify(await listServers(deps, search, cursor, limit === undefined ? 30 : Number(limit))), cors: false };
+      return { route: LIST_ROUTE, body: await listServersText(deps, search, cursor, limit === undefined ? 30 : Number(limit)), cors: false };
     }
     if (path === '/v0.1/servers') {
       // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100, version ≤ 255).

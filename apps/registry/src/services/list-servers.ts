@@ -13,3 +13,11 @@ export async function listServers(deps: Deps, search: string | undefined, cursor
     next: rows.length > limit ? Buffer.from(page.at(-1)!.name, 'utf8').toString('base64url') : null,
   };
 }
+
+/**
+ * {@link listServers}'s page as the JSON text served: on SQLite kept while no row changed since it
+ * was read (Db.keptSnapshot, read-memo.ts), by every parameter it depends on.
+ */
+export function listServersText(deps: Deps, search: string | undefined, cursor: string | undefined, limit: number): Promise<string> {
+  return deps.db.keptSnapshot(`v1 servers ${JSON.stringify([search ?? null, cursor ?? null, limit])}`, async () => JSON.stringify(await listServers(deps, search, cursor, limit)));
+}
