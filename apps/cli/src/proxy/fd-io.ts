@@ -28,15 +28,20 @@ export function isPipeOrSocket(fd: number): boolean {
  * option (documented for `new net.Socket`, typed only for connect).
  */
 export function fdReader(fd: number, onChunk: (chunk: Buffer) => void): Socket {
+  const onread = reusedBuffer(onChunk);
+  return new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
+}
+
+/** Node's `onread` option: every read into one buffer, reused, handed to `onChunk` at once (which must not keep it). */
+function reusedBuffer(onChunk: (chunk: Buffer) => void): ConnectOpts['onread'] {
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  const onread: ConnectOpts['onread'] = {
+  return {
     buffer,
     callback: (bytes) => {
       onChunk(buffer.subarray(0, bytes));
       return true;
     },
   };
-  return new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
 }
 
 /** A Node stream's libuv handle (undocumented: `_handle`), as far as {@link adoptReader} relies on it. */
@@ -60,14 +65,7 @@ export function adoptReader(stream: Readable, onChunk: (chunk: Buffer) => void):
   const owner = stream as Readable & { _handle?: StreamHandle | null };
   const handle = owner._handle;
   if (!(stream instanceof Socket) || handle == null || typeof handle.readStart !== 'function' || typeof handle.readStop !== 'function' || stream.readableLength > 0 || stream.destroyed) return undefined;
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  const onread: ConnectOpts['onread'] = {
-    buffer,
-    callback: (bytes) => {
-      onChunk(buffer.subarray(0, bytes));
-      return true;
-    },
-  };
+  const onread = reusedBuffer(onChunk);
   const socket = new Socket({ handle, readable: true, writable: false, onread } as SocketConstructorOpts);
   if ((socket as unknown as { _handle?: unknown })._handle !== handle) {
     socket.destroy();
