@@ -67,6 +67,22 @@ describe('when the server closes its stdin and stays alive', () => {
     expect(refusals(h)).toEqual([]);
     expect(h.logs().some((l) => l.event === 'sigil.run.server-input-closed')).toBe(true);
   });
+
+  it('answers a host request that arrives after the failed write, in a read of its own', async () => {
+    // The failed write left the server's pipe "full" (it never drains): the host's input must not
+    // stay paused behind it, or this request is never read (seen in CI).
+    const mark = join(root, `closed-${++seq}`);
+    const h = hostile({ onTerm: 9, on: { 'tools/call#1': ['#closein', `#mark:${mark}`] } });
+    await open(h);
+    h.send(call(1));
+    await until(mark);
+    h.send(call(2));
+    expect(errorCode(await h.waitFor(answerTo(2)))).toBe('SERVER_UNREACHABLE');
+    h.send(call(3));
+    expect(errorCode(await h.waitFor(answerTo(3), 4000))).toBe('SERVER_UNREACHABLE');
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('SERVER_UNREACHABLE');
+    expect(await h.exit).toBe(9);
+  });
 });
 
 /** Where a result carries the server's identity (MCP spec PR #3002), not the manifest's pin key. */

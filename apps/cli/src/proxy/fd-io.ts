@@ -104,7 +104,7 @@ export interface BatchedWriter {
  * write: a burst of pipelined answers then costs one pipe write, not one each. The newlines are
  * added as the lines are joined (and the last one written into the buffer), not concatenated to
  * each message, which would copy each message once more. `onFull(true)` when the stream's buffer is past
- * its high-water mark, `onFull(false)` at its drain.
+ * its high-water mark, `onFull(false)` at its drain or its close (a failed stream never drains).
  *
  * With `fd` (the pipe or socket the stream writes to), the joined text is written with one
  * write(2) at once while nothing waits in the stream, sparing the stream's machinery (its write
@@ -118,7 +118,12 @@ export function batchedWriter(stream: Writable, onFull: (full: boolean) => void,
   let full = false;
   let held = false;
   let scratch = fd === undefined ? undefined : Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  // A full pipe is released by its 'drain', or by its end: a stream that failed (EPIPE: the reader
+  // went away) or closed never drains, and what waits on it (the other side's reading) must go on.
   const drained = (): void => {
+    stream.off('drain', drained);
+    stream.off('close', drained);
+    if (!full) return;
     full = false;
     onFull(false);
   };
@@ -152,6 +157,7 @@ export function batchedWriter(stream: Writable, onFull: (full: boolean) => void,
     if (rest === undefined || stream.write(rest) || full) return;
     full = true;
     stream.once('drain', drained);
+    stream.once('close', drained);
     onFull(true);
   };
   return {
