@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DrizzleQueryError } from 'drizzle-orm';
@@ -10,7 +10,7 @@ import pg from 'pg';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import { rememberedText } from './read-memo.js';
+import { rememberedText, unwatchWalIndex, watchWalIndex } from './read-memo.js';
 import * as schema from './schema.js';
 import { fillServerJsonPg, fillServerJsonSqlite } from './server-json.js';
 
@@ -171,12 +171,16 @@ export function openDatabase(path: string, options: { migrationsFolder?: string 
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const drizzled = drizzle(withStatementCache(sqlite), { schema });
+  const cached = withStatementCache(sqlite);
+  const drizzled = drizzle(cached, { schema });
   const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder();
   migrate(drizzled, { migrationsFolder });
   // Rows stored before migration 0009 get their server_json before anything reads them.
   fillServerJsonSqlite(sqlite);
   const db = new SqliteDb(sqlite, drizzled, readMigrationFiles({ migrationsFolder }).length);
+  // Other connections' commits read off the WAL-index header, not a statement per read (read-memo.ts).
+  // The point reads keep their answers on the proxy drizzle reads through, the pages on the connection.
+  if (path !== ':memory:') watchWalIndex([sqlite, cached], resolve(path));
   // Outside anyone's open transaction (query()'s rule), then synchronously.
   const statement = async (sql: string) => {
     while (!db.handle()) await db.idle();
@@ -192,6 +196,7 @@ export function openDatabase(path: string, options: { migrationsFolder?: string 
       run: async (sql: string, params: readonly unknown[] = []) => (await statement(sql)).run(...params).changes,
     },
     close: () => {
+      unwatchWalIndex([sqlite, cached]);
       if (sqlite.open) sqlite.close();
     },
   };

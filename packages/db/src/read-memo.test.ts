@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { freshDatabases } from './fresh-database.fixture.js';
+import { remembered, watchesWalIndex } from './read-memo.js';
 import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndApproved, readTokenAndSummaries, readTokenAndVersionText, appendAudit, type OpenDatabase } from './index.js';
 
 /**
@@ -90,6 +91,41 @@ describe('when the same point read is asked again', () => {
     expect(now.found?.head).toContain('changed by the CLI');
     expect((await server(o)).token?.revokedAt).toBe(at);
     expect((await approved(o)).token?.revokedAt).toBe(at);
+  });
+
+  it('sees every commit of another process off the WAL-index header, across checkpoints and log restarts', async () => {
+    const o = await world();
+    // openDatabase watches the header, for the connection and the proxy the point reads go through: no statement per stamp.
+    expect(watchesWalIndex(o.sqlite)).toBe(true);
+    expect(watchesWalIndex((o.db.handle() as unknown as { $client: Database.Database }).$client)).toBe(true);
+    const path = o.sqlite.name;
+    execFileSync('sqlite3', [path, 'DROP TRIGGER versions_content_immutable;']);
+    for (let i = 0; i < 12; i++) {
+      expect((await version(o)).found?.head).toContain(i === 0 ? 'as published' : `"n${i - 1}"`);
+      // Every third commit after a full checkpoint, so the log restarts (new salts, frame count from 0).
+      const checkpoint = i % 3 === 0 ? 'PRAGMA wal_checkpoint(TRUNCATE);' : '';
+      execFileSync('sqlite3', [path, `${checkpoint}UPDATE versions SET manifest = '{"description":"n${i}"}' WHERE server = '${NAME}';`]);
+    }
+    expect((await version(o)).found?.head).toContain('"n11"');
+  });
+
+  it('reads PRAGMA data_version for a connection whose WAL index is not watched', () => {
+    const o = fresh();
+    const path = o.sqlite.name;
+    o.close();
+    const mine = new Database(path);
+    const other = new Database(path);
+    try {
+      expect(watchesWalIndex(mine)).toBe(false);
+      const ask = () => remembered(mine, 'principals', () => mine.prepare('SELECT count(*) AS n FROM principals').get() as { n: number }, () => true);
+      const first = ask();
+      expect(ask()).toBe(first);
+      other.prepare('INSERT INTO principals (name, created_at) VALUES (?, ?)').run('bob', at);
+      expect(ask().n).toBe(first.n + 1);
+    } finally {
+      mine.close();
+      other.close();
+    }
   });
 
   it('keeps nothing read inside a transaction: a write rolled back is never served', async () => {
