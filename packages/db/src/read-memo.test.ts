@@ -109,7 +109,7 @@ describe('when the same point read is asked again', () => {
     expect((await version(o)).found?.head).toContain('"n11"');
   });
 
-  it('reads PRAGMA data_version for a connection whose WAL index is not watched', () => {
+  it('reads PRAGMA data_version for a connection whose WAL index is not watched', async () => {
     const o = fresh();
     const path = o.sqlite.name;
     o.close();
@@ -117,15 +117,57 @@ describe('when the same point read is asked again', () => {
     const other = new Database(path);
     try {
       expect(watchesWalIndex(mine)).toBe(false);
-      const ask = () => remembered(mine, 'principals', () => mine.prepare('SELECT count(*) AS n FROM principals').get() as { n: number }, () => true);
-      const first = ask();
-      expect(ask()).toBe(first);
+      const count = () => mine.prepare('SELECT count(*) AS n FROM principals').get() as { n: number };
+      const ask = () => remembered(mine, 'principals', count, () => true, async () => count());
+      const first = await ask();
+      expect(await ask()).toBe(first);
       other.prepare('INSERT INTO principals (name, created_at) VALUES (?, ?)').run('bob', at);
-      expect(ask().n).toBe(first.n + 1);
+      expect((await ask()).n).toBe(first.n + 1);
     } finally {
       mine.close();
       other.close();
     }
+  });
+
+  it('answers the asks of a turn at its end: a commit made before then is read, by every ask of the turn', async () => {
+    const o = await world();
+    await version(o);
+    // Asked, then (in the same turn) another process revokes the token: the answers are read after it.
+    const asks = [version(o), version(o), server(o), approved(o)];
+    execFileSync('sqlite3', [o.sqlite.name, `UPDATE tokens SET revoked_at = '${at}' WHERE id = 't1';`]);
+    const [a, b, s, p] = await Promise.all(asks);
+    expect(a.token?.revokedAt).toBe(at);
+    expect(b).toBe(a);
+    expect(s.token?.revokedAt).toBe(at);
+    expect(p.token?.revokedAt).toBe(at);
+  });
+
+  it('reads through the writer when a write transaction is open at the end of the turn, and keeps nothing it read', async () => {
+    const o = await world();
+    const before = await version(o);
+    let wrote!: () => void;
+    const written = new Promise<void>((resolve) => (wrote = resolve));
+    // The write group starts at the end of this turn, before the asks below are answered, and stays open across an await.
+    const writing = o.db.transaction(async (tx) => {
+      (tx.handle() as unknown as { $client: Database.Database }).$client.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(at, 't1');
+      wrote();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    });
+    const asked = version(o);
+    await written;
+    const answer = await asked;
+    await writing;
+    // Not the kept answer, nor the uncommitted write: the committed one, read once the writer was done.
+    expect(answer).not.toBe(before);
+    expect(answer.token?.revokedAt).toBe(at);
+    expect(await version(o)).not.toBe(answer);
+  });
+
+  it('refuses the asks of a turn whose connection closed before its end, and the process goes on', async () => {
+    const o = await world();
+    const asked = version(o);
+    o.close();
+    await expect(asked).rejects.toThrow(/not open/);
   });
 
   it('keeps nothing read inside a transaction: a write rolled back is never served', async () => {

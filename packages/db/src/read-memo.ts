@@ -44,6 +44,8 @@ interface Memo {
   entries: Map<string, unknown>;
   /** The UTF-8 bytes of the kept texts ({@link rememberedText}), bounded by {@link MOST_TEXT_BYTES}. */
   textBytes: number;
+  /** The point reads asked in this turn of the event loop, answered at its end ({@link remembered}). */
+  asks: Ask[];
 }
 
 /** A database's `-shm` file, open for reading its header. */
@@ -112,22 +114,71 @@ const memos = new WeakMap<Database.Database, Memo>();
 /** Most answers kept per connection (a flood of distinct questions only clears them). */
 export const MOST = 4096;
 
+/** A point read waiting for the end of its turn of the event loop ({@link remembered}). */
+interface Ask {
+  key: string;
+  read: () => unknown;
+  keep: (answer: unknown) => boolean;
+  busy: () => Promise<unknown>;
+  resolve: (answer: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * `read()`'s answer to the question `key` (one string naming the read and its parameters), kept
- * while the stamp stays (see above) when `keep(answer)`; run as it is inside a transaction.
- * @example const found = remembered(sqlite, `token\0${hash}`, () => statement.get(hash), (row) => row !== undefined);
+ * while the stamp stays (see above) when `keep(answer)`; read now, and never kept, inside a
+ * transaction (the caller's own).
+ *
+ * Otherwise the ask waits for the end of this turn of the event loop (setImmediate, after the I/O
+ * callbacks that made the turn's requests), where one stamp is read for every ask of the turn,
+ * then each is answered, kept or read, in the same synchronous run. Each request that asked was
+ * read off its socket before that stamp, so its answer is at least as new as the database was when
+ * it arrived; under load a turn holds many requests (15 a turn with 16 clients), which share one
+ * stamp read instead of one each. If a transaction is open at the turn's end (a write group's, or
+ * a page's snapshot), the asks read through `busy` (the query path, which waits for the writer).
+ * @example const found = await remembered(sqlite, `token\0${hash}`, () => statement.get(hash), (row) => row !== undefined, () => query(...));
  */
-export function remembered<T>(connection: Database.Database, key: string, read: () => T, keep: (answer: T) => boolean): T {
+export function remembered<T>(connection: Database.Database, key: string, read: () => T, keep: (answer: T) => boolean, busy: () => Promise<T>): T | Promise<T> {
   if (connection.inTransaction) return read();
-  const memo = stamped(connection);
-  const hit = memo.entries.get(key);
-  if (hit !== undefined) return hit as T;
-  const answer = read();
-  if (keep(answer)) {
-    if (memo.entries.size >= MOST) clear(memo);
-    memo.entries.set(key, answer);
+  const memo = memoOf(connection);
+  return new Promise<T>((resolve, reject) => {
+    const ask: Ask = { key, read, keep: keep as (answer: unknown) => boolean, busy, resolve: resolve as (answer: unknown) => void, reject };
+    if (memo.asks.push(ask) === 1) setImmediate(answerAsks, connection, memo);
+  });
+}
+
+/** The turn's asks ({@link remembered}): one stamp, then each answered in the same synchronous run. */
+function answerAsks(connection: Database.Database, memo: Memo): void {
+  const asks = memo.asks;
+  memo.asks = [];
+  if (connection.inTransaction) {
+    for (const ask of asks) ask.busy().then(ask.resolve, ask.reject);
+    return;
   }
-  return answer;
+  try {
+    stamp(connection, memo);
+  } catch (e) {
+    // The connection closed, or its stamp cannot be read: no ask is answered from what is kept.
+    for (const ask of asks) ask.reject(e);
+    return;
+  }
+  for (const ask of asks) {
+    const hit = memo.entries.get(ask.key);
+    if (hit !== undefined) {
+      ask.resolve(hit);
+      continue;
+    }
+    try {
+      const answer = ask.read();
+      if (ask.keep(answer)) {
+        if (memo.entries.size >= MOST) clear(memo);
+        memo.entries.set(ask.key, answer);
+      }
+      ask.resolve(answer);
+    } catch (e) {
+      ask.reject(e);
+    }
+  }
 }
 
 /** Most UTF-8 bytes of text answers kept per connection ({@link rememberedText}). */
@@ -159,18 +210,28 @@ export async function rememberedText(connection: Database.Database, key: string,
 
 /** The connection's memo with the stamp read now: every kept answer dropped if the stamp moved. */
 function stamped(connection: Database.Database): Memo {
+  const memo = memoOf(connection);
+  stamp(connection, memo);
+  return memo;
+}
+
+function memoOf(connection: Database.Database): Memo {
   let memo = memos.get(connection);
   if (!memo) {
-    memo = { walIndex: walIndexes.get(connection), header: Buffer.alloc(HEADER_BYTES), whole: false, dataVersionOf: undefined, dataVersion: -1, changesOf: connection.prepare('SELECT total_changes()').pluck(true), changes: -1, generation: 0, entries: new Map(), textBytes: 0 };
+    memo = { walIndex: walIndexes.get(connection), header: Buffer.alloc(HEADER_BYTES), whole: false, dataVersionOf: undefined, dataVersion: -1, changesOf: connection.prepare('SELECT total_changes()').pluck(true), changes: -1, generation: 0, entries: new Map(), textBytes: 0, asks: [] };
     memos.set(connection, memo);
   }
+  return memo;
+}
+
+/** Reads the stamp: every kept answer dropped if it moved. */
+function stamp(connection: Database.Database, memo: Memo): void {
   const others = othersCommitted(connection, memo);
   const changes = memo.changesOf.get() as number;
   if (others || changes !== memo.changes) {
     clear(memo);
     memo.changes = changes;
   }
-  return memo;
 }
 
 /** Whether another connection may have committed since the last stamp (see the top of this file). */

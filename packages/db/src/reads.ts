@@ -347,7 +347,7 @@ function typedRows(rows: Array<Array<unknown>>, numbers: readonly number[]): unk
  * the statement runs at once, checked and run in the same tick, without query()'s layers of
  * promises; otherwise it waits through query().
  */
-function read<T>(ex: Executor, sqlite: (s: Statements) => T, builder: (q: Drizzle) => Promise<T>, pg?: () => Promise<T>): Promise<T> {
+function read<T>(ex: Executor, sqlite: (s: Statements) => T | Promise<T>, builder: (q: Drizzle) => Promise<T>, pg?: () => Promise<T>): Promise<T> {
   if (ex.dialect !== 'sqlite') return pg ? pg() : query(ex, (q) => ({ execute: () => builder(q) }));
   const q = ex.handle();
   if (q) {
@@ -358,6 +358,20 @@ function read<T>(ex: Executor, sqlite: (s: Statements) => T, builder: (q: Drizzl
     }
   }
   return query(ex, (q) => ({ execute: async () => sqlite(statementsOf(q)) }));
+}
+
+/**
+ * {@link read} of a point read whose SQLite answer read-memo.ts keeps while the database's change
+ * stamp stays, under `key` when `keep(answer)`: checked at the end of the turn with the turn's
+ * other asks, or read through the query path when a transaction is open then.
+ */
+function keptRead<T>(ex: Executor, key: string, sqlite: (s: Statements) => T, keep: (answer: T) => boolean, builder: (q: Drizzle) => Promise<T>, pg: () => Promise<T>): Promise<T> {
+  return read(
+    ex,
+    (s) => remembered(s.connection, key, () => sqlite(s), keep, () => query(ex, (q) => ({ execute: async () => sqlite(statementsOf(q)) }))),
+    builder,
+    pg,
+  );
 }
 
 function statementsOf(q: Drizzle): Statements {
@@ -469,16 +483,12 @@ export interface TokenAndVersionText {
  * (read-memo.ts): the same question then gets the same object, without the statement.
  */
 export function readTokenAndVersionText(db: Executor, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
-  return read(
+  return keptRead(
     db,
     // Kept while the database's change stamp stays (read-memo.ts): a known token and a version stored.
-    (s) =>
-      remembered(
-        s.connection,
-        `version ${secretHash.length}:${secretHash}${server.length}:${server}${version}`,
-        () => tokenAndVersionTextOf(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
-        (read) => read.token !== undefined && read.found !== undefined,
-      ),
+    `version ${secretHash.length}:${secretHash}${server.length}:${server}${version}`,
+    (s) => tokenAndVersionTextOf(s.tokenAndVersionText.all(secretHash, server, version) as unknown[][]),
+    (read) => read.token !== undefined && read.found !== undefined,
     () => Promise.reject(new Error('unreachable: PostgreSQL reads through its statement')),
     async () => {
       const client = (db as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
@@ -595,9 +605,11 @@ export function readTokenAndSummaries(db: Executor, secretHash: string, server: 
     for (const v of rows) if (v[6] !== null) summaries.push({ id: v[6], version: v[7], digest: v[8], status: v[9], risk: v[10], publishedAt: v[11] } as VersionSummaryRow);
     return { token, summaries };
   };
-  return read(
+  return keptRead(
     db,
-    (s) => remembered(s.connection, `server ${secretHash.length}:${secretHash}${server}`, () => named(s.tokenAndSummaries.all(secretHash, server) as unknown[][]), (read) => read.token !== undefined),
+    `server ${secretHash.length}:${secretHash}${server}`,
+    (s) => named(s.tokenAndSummaries.all(secretHash, server) as unknown[][]),
+    (read) => read.token !== undefined,
     apart,
     async () => named(await readPg<unknown[]>(db, PG.tokenAndSummaries, [secretHash, server])),
   );
@@ -620,9 +632,11 @@ export function readTokenAndApproved(db: Executor, secretHash: string, server: s
     for (const v of rows) if (v[6] !== null) approved.push({ id: v[6] as number, version: v[7] as string });
     return { token: tokenAuthRow(rows[0]!), approved };
   };
-  return read(
+  return keptRead(
     db,
-    (s) => remembered(s.connection, `approved ${secretHash.length}:${secretHash}${server}`, () => named(s.tokenAndApproved.all(secretHash, server) as unknown[][]), (read) => read.token !== undefined),
+    `approved ${secretHash.length}:${secretHash}${server}`,
+    (s) => named(s.tokenAndApproved.all(secretHash, server) as unknown[][]),
+    (read) => read.token !== undefined,
     apart,
     async () => named(await readPg<unknown[]>(db, PG.tokenAndApproved, [secretHash, server])),
   );
