@@ -133,7 +133,7 @@ describe('when the same point read is asked again', () => {
     const o = await world();
     await version(o);
     // Asked, then (in the same turn) another process revokes the token: the answers are read after it.
-    const asks = [version(o), version(o), server(o), approved(o)];
+    const asks = [version(o), version(o), server(o), approved(o)] as const;
     execFileSync('sqlite3', [o.sqlite.name, `UPDATE tokens SET revoked_at = '${at}' WHERE id = 't1';`]);
     const [a, b, s, p] = await Promise.all(asks);
     expect(a.token?.revokedAt).toBe(at);
