@@ -8,7 +8,7 @@ import { repeatsFirstLineHeader, requestIdOf, SECURITY_HEADERS, type Counted, ty
 import { MAX_BODY_DEPTH, READ_ROLES } from './http.js';
 import { isJsonMediaType } from './routes/kit.js';
 import { authenticate } from './services/authenticate.js';
-import { issueStatusText } from './services/issue-status.js';
+import { expectStatusQuestions, issueStatusText } from './services/issue-status.js';
 
 /** A Host header @hono/node-server takes as it is (its own check), so the origin is the same. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
@@ -47,7 +47,10 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     if (host === undefined || !PLAIN_HOST.test(host)) return undefined;
     let principal: Principal;
     try {
-      principal = await authenticate(deps, req.headers.authorization, true, refuse);
+      const authenticating = authenticate(deps, req.headers.authorization, true, refuse);
+      // After the token is asked for: its answer, at the end of this turn, comes before the batch closes.
+      expectStatusQuestions(deps);
+      principal = await authenticating;
     } catch {
       return undefined;
     }

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { freshDatabases } from './fresh-database.fixture.js';
 import { remembered, watchesWalIndex } from './read-memo.js';
-import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndApproved, readTokenAndSummaries, readTokenAndVersionText, appendAudit, type OpenDatabase } from './index.js';
+import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndApproved, readTokenAndSummaries, readTokenAndVersionText, appendAudit, tokenBySecretHash, type OpenDatabase } from './index.js';
 
 /**
  * The point reads kept per connection (read-memo.ts) against real SQLite files: the same
@@ -48,6 +48,16 @@ describe('when the same point read is asked again', () => {
     expect(await approved(o)).toBe(list);
     // Another question is its own entry.
     expect(await readTokenAndVersionText(o.db, HASH, NAME, '9.9.9')).not.toBe(first);
+  });
+
+  it('keeps a known token (what every authenticated request reads), and reads its revocation by another process', async () => {
+    const o = await world();
+    const first = await tokenBySecretHash(o.db, HASH);
+    expect(first?.principal).toBe('host');
+    expect(await tokenBySecretHash(o.db, HASH)).toBe(first);
+    expect(await tokenBySecretHash(o.db, 'sha256:nobody')).toBeUndefined();
+    execFileSync('sqlite3', [o.sqlite.name, `UPDATE tokens SET revoked_at = '${at}' WHERE id = 't1';`]);
+    expect((await tokenBySecretHash(o.db, HASH))?.revokedAt).toBe(at);
   });
 
   it('keeps no answer for an unknown token or version: each ask reads', async () => {

@@ -410,11 +410,15 @@ function approvalRows(rows: unknown[]): ApprovalRecordRow[] {
   return (rows as unknown[][]).map((r) => ({ digest: r[0], reviewer: r[1], bundle: r[2], createdAt: r[3] }) as ApprovalRecordRow);
 }
 
-/** The token whose secret hashes to `secretHash` (what every authenticated request reads). */
+/** The token whose secret hashes to `secretHash` (what every authenticated request reads); on SQLite the same object while no row changed: read it, never change it. */
 export function readToken(db: Executor, secretHash: string): Promise<TokenRow | undefined> {
-  return read(
+  return keptRead(
     db,
+    // Kept while the database's change stamp stays (read-memo.ts), for a known token: every
+    // authenticated request reads it (POST /v1/status's one statement of its own).
+    `token ${secretHash}`,
     (s) => tokenRow(s.token.get(secretHash) as Raw),
+    (row) => row !== undefined,
     async (q) => (await q.select().from(tokens).where(eq(tokens.secretHash, secretHash)).limit(1))[0],
     async () => (await readPg<TokenRow>(db, PG.token, [secretHash]))[0],
   );

@@ -33,6 +33,11 @@ export async function issueStatus(deps: Deps, refs: readonly string[], nonce: st
   return { bundle: bundle as unknown as Record<string, unknown> };
 }
 
+/** A batch of status answers closes at the end of this turn (StatusBatcher.soon): call as a request that may ask begins. */
+export function expectStatusQuestions(deps: Deps): void {
+  statusBatcher(deps).soon();
+}
+
 /** {@link issueStatus}'s answer as the JSON text to send (a batched one spliced from its batch's parts). */
 export async function issueStatusText(deps: Deps, refs: readonly string[], nonce: string | undefined, registryUrl: string, batch = false): Promise<string> {
   if (batch) return (await statusBatcher(deps).answer({ refs, nonce, registryUrl })).text;

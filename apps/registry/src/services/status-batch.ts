@@ -92,13 +92,22 @@ export class StatusBatcher {
     return new Promise((resolve, reject) => {
       this.queue.push({ question, resolve, reject });
       if (this.queue.length >= MAX_STATUS_BATCH) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.flush();
-        });
-      }
+      else this.soon();
+    });
+  }
+
+  /**
+   * Makes sure a batch closes at the end of this turn: called as a request begins, after its token
+   * is asked for (on SQLite the token reads of a turn are answered at its end: @sigil/db
+   * read-memo.ts), so its question, asked once the token is read, joins this turn's batch and not
+   * the next turn's. A batch with no question does nothing.
+   */
+  soon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
     });
   }
 
