@@ -365,6 +365,47 @@ describe('PostgreSQL', () => {
       await o.close();
     }
   }, 60_000);
+  it('keeps a GET version answer while the snapshot stays, and reads a write of another instance, committed or not, as a fresh statement would', async () => {
+    const o = await openPostgres(pgdb.url);
+    try {
+      const name = 'io.github.acme/kept';
+      const v = await publish(o, name);
+      await ensurePrincipal(o.db, 'host', at);
+      await insertToken(o.db, { id: 'tok-kept', principal: 'host', secretHash: 'sha256:kept', role: 'reader', namespaces: '[]', createdAt: at, createdBy: null, expiresAt: '2099-01-01T00:00:00.000Z' });
+      await awaitPipelined(o.db, name, 2);
+      const ask = () => readTokenAndVersionText(o.db, 'sha256:kept', name, '1.0.0');
+      const first = await ask();
+      expect(first.found?.head).toContain('"status":"pending"');
+      // Nothing written since: the same answer object, on either pipelined connection.
+      for (let i = 0; i < 4; i++) expect(await ask()).toBe(first);
+      // Another instance (b) revokes the token in a transaction left open: unseen, as by any statement now.
+      const other = await b.pool.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2', [at, 'tok-kept']);
+        expect((await ask()).token?.revokedAt).toBeNull();
+        await other.query('COMMIT');
+      } finally {
+        other.release();
+      }
+      // Committed: the next ask reads it, and keeps that.
+      const revoked = await ask();
+      expect(revoked.token?.revokedAt).toBe(at);
+      expect(await ask()).toBe(revoked);
+      // The version approved through the other instance: read at once.
+      await b.db.transaction(async (tx) => {
+        await appendAudit(tx, { actor: 'alice', action: 'version.approved', subject: `${name}@1.0.0` });
+        await setVersionStatus(tx, v.id, { status: 'approved' });
+      });
+      expect((await ask()).found?.head).toContain('"status":"approved"');
+      // An unknown token is never kept.
+      const unknown = await readTokenAndVersionText(o.db, 'sha256:nobody', name, '1.0.0');
+      expect(await readTokenAndVersionText(o.db, 'sha256:nobody', name, '1.0.0')).not.toBe(unknown);
+    } finally {
+      await o.close();
+    }
+  });
+
   it('plans the array reads of a pipelined connection once, not at every batch', async () => {
     const o = await openPostgres(pgdb.url, { pipelines: 1 });
     try {

@@ -282,10 +282,16 @@ const PG = {
   // columns above); read by readTokenAndVersionText through batchedTokenAndVersion.
   tokenAndVersionBatch: {
     name: 'sigil_read_token_and_version_text_batch',
-    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${PG_RECORD_TEXT}
+    // The statement's own snapshot last (kept answers are kept under it: batchedTokenAndVersion).
+    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${PG_RECORD_TEXT}, pg_current_snapshot()::text
       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(secret_hash, server, version, i)
       LEFT JOIN tokens t ON t.secret_hash = q.secret_hash LEFT JOIN versions v ON v.server = q.server AND v.version = q.version LEFT JOIN approvals a ON a.version_id = v.id`,
     numbers: [0, 7, 12],
+  },
+  // The snapshot a statement sent now reads under: which transactions it sees (batchedTokenAndVersion's stamp).
+  snapshot: {
+    name: 'sigil_read_snapshot',
+    text: 'SELECT pg_current_snapshot()::text',
   },
   // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
   tokenAndSummaries: {
@@ -497,7 +503,7 @@ export function readTokenAndVersionText(db: Executor, secretHash: string, server
     async () => {
       const client = (db as Partial<{ pipelined(): PgQueryable | undefined }>).pipelined?.();
       if (!client) return tokenAndVersionTextOf(await readPg<unknown[]>(db, PG.tokenAndVersionText, [secretHash, server, version]));
-      return batchedTokenAndVersion(client, secretHash, server, version);
+      return batchedTokenAndVersion(db, client, secretHash, server, version);
     },
   );
 }
@@ -532,11 +538,32 @@ function tokenAndVersionOf(rows: unknown[][]): TokenAndVersion {
 
 /** Most distinct questions in one batched statement (a larger turn sends several). */
 const BATCH_MOST = 64;
+/** Most GET version answers kept per registry on PostgreSQL (past it, all are dropped). */
+const KEPT_MOST = 4096;
+
+type Waiting = Array<{ resolve: (read: TokenAndVersionText) => void; reject: (e: unknown) => void }>;
+type Question = { values: [string, string, string]; waiting: Waiting };
+
+/**
+ * The GET version answers kept on PostgreSQL for one registry (its Db), with the snapshot they
+ * were all read under (`pg_current_snapshot()`: the transactions a statement sees). Two snapshots
+ * with the same text see the same transactions, so the same rows: while a statement sent now reads
+ * under that snapshot, a kept answer is what reading it now would give. Any write anywhere on the
+ * server takes a transaction id and moves the snapshot of every later statement (xmax, or the
+ * in-progress list), on every instance, so a revocation made through another instance is read by
+ * the first statement after it commits; a read-only load keeps it still.
+ */
+interface PgKept {
+  snapshot: string | undefined;
+  entries: Map<string, TokenAndVersionText>;
+}
+const pgKept = new WeakMap<object, PgKept>();
 
 interface Batch {
   client: PgQueryable;
+  kept: PgKept;
   /** The questions, in order, by their key; each with the resolvers of everyone who asked it. */
-  asked: Map<string, { values: [string, string, string]; waiting: Array<{ resolve: (read: TokenAndVersionText) => void; reject: (e: unknown) => void }> }>;
+  asked: Map<string, Question>;
 }
 let open: Batch | undefined;
 
@@ -546,12 +573,18 @@ let open: Batch | undefined;
  * of the turn: the server starts one executor and answers one Sync for the batch instead of one
  * per read, and the driver handles one query. The same question asked twice in the turn (same
  * token, same version) is asked once and both get the same answer (one object: read it, never
- * change it); every question is read after it was asked (nothing is kept from one turn to the
- * next). A failed statement fails every read of it.
+ * change it). An answer for a known token and a stored version is kept with the snapshot it was
+ * read under ({@link PgKept}); a turn that asks a kept question first reads the snapshot a
+ * statement sent now sees (one short statement): the same, and the kept answers are served; another,
+ * and they are dropped and read. Either way each answer is at least as new as the database when
+ * its request arrived (the statements leave after the turn's requests were read). A failed
+ * statement fails every read of it.
  */
-function batchedTokenAndVersion(client: PgQueryable, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
+function batchedTokenAndVersion(db: object, client: PgQueryable, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
   if (!open || open.client !== client || open.asked.size >= BATCH_MOST) {
-    const batch: Batch = { client, asked: new Map() };
+    let kept = pgKept.get(db);
+    if (!kept) pgKept.set(db, (kept = { snapshot: undefined, entries: new Map() }));
+    const batch: Batch = { client, kept, asked: new Map() };
     open = batch;
     setImmediate(() => {
       if (open === batch) open = undefined;
@@ -567,22 +600,58 @@ function batchedTokenAndVersion(client: PgQueryable, secretHash: string, server:
 }
 
 function sendBatch(batch: Batch): void {
-  const questions = [...batch.asked.values()];
-  const column = (n: number) => arrayLiteral(questions.map((q) => q.values[n]!));
-  textRows(batch.client, PG.tokenAndVersionBatch, [column(0), column(1), column(2)]).then(
+  const { kept } = batch;
+  const questions = [...batch.asked];
+  const fail = (error: unknown) => {
+    for (const [, q] of questions) for (const w of q.waiting) w.reject(error);
+  };
+  if (kept.snapshot === undefined || !questions.some(([key]) => kept.entries.has(key))) return readBatch(batch.client, kept, questions);
+  textRows(batch.client, PG.snapshot, []).then((rows) => {
+    if (rows[0]?.[0] !== kept.snapshot) forget(kept);
+    const misses = questions.filter(([key, q]) => {
+      const hit = kept.entries.get(key);
+      if (hit === undefined) return true;
+      for (const w of q.waiting) w.resolve(hit);
+      return false;
+    });
+    if (misses.length > 0) readBatch(batch.client, kept, misses);
+  }, fail);
+}
+
+function readBatch(client: PgQueryable, kept: PgKept, questions: Array<[string, Question]>): void {
+  const column = (n: number) => arrayLiteral(questions.map(([, q]) => q.values[n]!));
+  textRows(client, PG.tokenAndVersionBatch, [column(0), column(1), column(2)]).then(
     (rows) => {
-      // Each question's rows (its ordinal first, from 1), without the ordinal: the single statement's rows.
+      // Each question's rows (its ordinal first, from 1), without the ordinal and the snapshot: the single statement's rows.
       const of: unknown[][][] = questions.map(() => []);
-      for (const row of typedRows(rows, PG.tokenAndVersionBatch.numbers)) of[(row[0] as number) - 1]!.push(row.slice(1));
-      questions.forEach((q, i) => {
+      let snapshot: string | undefined;
+      for (const row of typedRows(rows, PG.tokenAndVersionBatch.numbers)) {
+        snapshot = row[row.length - 1] as string;
+        of[(row[0] as number) - 1]!.push(row.slice(1, -1));
+      }
+      // All kept answers were read under one snapshot: answers of another replace them.
+      if (snapshot !== undefined && snapshot !== kept.snapshot) {
+        forget(kept);
+        kept.snapshot = snapshot;
+      }
+      questions.forEach(([key, q], i) => {
         const read = tokenAndVersionTextOf(of[i]!);
+        if (snapshot !== undefined && read.token !== undefined && read.found !== undefined) {
+          if (kept.entries.size >= KEPT_MOST) kept.entries.clear();
+          kept.entries.set(key, read);
+        }
         for (const w of q.waiting) w.resolve(read);
       });
     },
     (error: unknown) => {
-      for (const q of questions) for (const w of q.waiting) w.reject(error);
+      for (const [, q] of questions) for (const w of q.waiting) w.reject(error);
     },
   );
+}
+
+function forget(kept: PgKept): void {
+  kept.entries.clear();
+  kept.snapshot = undefined;
 }
 
 /** A PostgreSQL array literal of `items` (each quoted, its `"` and `\` escaped), for a text[] parameter sent as text. */
