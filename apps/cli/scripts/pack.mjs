@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -54,6 +54,30 @@ const lazyChildProcessForCommander = {
     b.onLoad({ filter: /.*/, namespace: 'sigil-lazy' }, () => ({
       contents: "'use strict'; module.exports = { get spawn() { return require('node:child_process').spawn; } };",
       loader: 'js',
+    }));
+  },
+};
+
+/**
+ * @sigil/manifest's names.ts imports semver's `valid` and `compare` for the versions its plain
+ * test cannot decide (a pre-release, anything not `MAJOR.MINOR.PATCH`): a warm host start with
+ * plain versions calls neither, but evaluating semver at load built its 40-odd regular
+ * expressions (`internal/re.js`) at every start. In the bundle, names.ts gets for each a function
+ * that requires the semver module when first called; esbuild evaluates a bundled CommonJS module
+ * at its first require, so semver loads only if a version needs it. Same functions, same
+ * answers; the pack test resolves a pre-release version (semver's path) with the packed CLI.
+ */
+const lazySemverForManifest = {
+  name: 'lazy-semver-for-manifest',
+  setup(b) {
+    b.onResolve({ filter: /^semver\/functions\/(valid|compare)\.js$/ }, (args) =>
+      /[\\/]packages[\\/]manifest[\\/]dist[\\/]names\.js$/.test(args.importer) ? { path: args.path, namespace: 'sigil-lazy-semver', pluginData: dirname(args.importer) } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'sigil-lazy-semver' }, (args) => ({
+      contents: `'use strict'; module.exports = function lazy(...args) { return require(${JSON.stringify(args.path)})(...args); };`,
+      loader: 'js',
+      // Resolved from @sigil/manifest's folder, as its own import was.
+      resolveDir: args.pluginData,
     }));
   },
 };
@@ -199,7 +223,7 @@ async function bundleOf(group) {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutZodLocales, lazyChildProcessForCommander, asciiRawTemplates, workspaceWithoutSideEffects],
+    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutZodLocales, lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.

@@ -1,4 +1,6 @@
-import { open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+// node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
+// Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
+import { promises as fsp, statSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { CliError } from './errors.js';
 
@@ -6,7 +8,7 @@ import { CliError } from './errors.js';
 export async function readBounded(path: string, limit: number, code = 'FILE_TOO_LARGE'): Promise<Uint8Array> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await fsp.open(path, 'r');
   } catch (cause) {
     throw fileError(path, cause);
   }
@@ -29,10 +31,10 @@ export async function readBounded(path: string, limit: number, code = 'FILE_TOO_
 export async function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    await writeFile(tmp, data, { mode, flag: 'wx' });
-    await rename(tmp, path);
+    await fsp.writeFile(tmp, data, { mode, flag: 'wx' });
+    await fsp.rename(tmp, path);
   } catch (cause) {
-    await unlink(tmp).catch(() => undefined);
+    await fsp.unlink(tmp).catch(() => undefined);
     // Name the file the person asked for, never the temporary one beside it.
     const errno = (cause as NodeJS.ErrnoException)?.code;
     const why = errno === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : errno === 'EACCES' || errno === 'EPERM' ? `no permission to write in ${dirname(path)}` : (errno ?? 'the write failed');
@@ -46,7 +48,9 @@ export async function writeAtomic(path: string, data: string | Uint8Array, mode 
  */
 export async function requireFile(path: string, what: string, howToMake = ''): Promise<void> {
   try {
-    const info = await stat(path);
+    // Synchronous: one system call, where the thread pool's round trip cost more and made a
+    // host's warm start load Node's fs/promises for this check alone.
+    const info = statSync(path);
     if (!info.isFile()) throw new CliError('FILE_UNREADABLE', `${what} ${path} is not a file`);
   } catch (cause) {
     if (cause instanceof CliError) throw cause;

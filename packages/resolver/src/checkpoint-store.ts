@@ -1,4 +1,6 @@
-import { mkdir, rm } from 'node:fs/promises';
+// node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
+// Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
 import type { TrustedLog } from '@sigil/signing/verify';
@@ -135,7 +137,7 @@ export class CheckpointStore {
   }
 
   async writeCheckpoint(envelope: string): Promise<void> {
-    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+    await fsp.mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
     await writeTextAtomic(this.checkpointPath, envelope, STORE_FILE_MODE);
   }
 
@@ -151,12 +153,12 @@ export class CheckpointStore {
   }
 
   async writeProof(digest: Digest, proof: StoredLogProof): Promise<void> {
-    await mkdir(join(this.cacheDir, 'proofs'), { recursive: true, mode: STORE_DIR_MODE });
+    await fsp.mkdir(join(this.cacheDir, 'proofs'), { recursive: true, mode: STORE_DIR_MODE });
     await writeJsonAtomic(this.proofPath(digest), proof, STORE_FILE_MODE);
   }
 
   async clear(): Promise<void> {
-    await rm(join(this.cacheDir, 'proofs'), { recursive: true, force: true });
+    await fsp.rm(join(this.cacheDir, 'proofs'), { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+// node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
+// Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ResolveError } from './errors.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE } from './store-safety.js';
@@ -16,29 +18,29 @@ const STALE_LOCK_MS = 30_000;
  * @throws ResolveError `STORE_INVALID` when the lock cannot be created
  */
 export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>): Promise<T> {
-  await mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
+  await fsp.mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
   const path = join(dir, name);
   const token = randomBytes(16).toString('hex');
-  const held = (): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
+  const held = (): Promise<string | undefined> => fsp.readFile(path, 'utf8').catch(() => undefined);
   for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
     try {
-      await writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
+      await fsp.writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
     }
     const holder = await held();
-    const age = await stat(path).then(
+    const age = await fsp.stat(path).then(
       (st) => Date.now() - st.mtimeMs,
       () => 0,
     );
     // The section only reads and renames local files: a lock this old belongs to a dead process.
-    if (age > STALE_LOCK_MS && (await held()) === holder) await unlink(path).catch(() => undefined);
+    if (age > STALE_LOCK_MS && (await held()) === holder) await fsp.unlink(path).catch(() => undefined);
     else await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
     return await section();
   } finally {
-    if ((await held()) === token) await unlink(path).catch(() => undefined);
+    if ((await held()) === token) await fsp.unlink(path).catch(() => undefined);
   }
 }

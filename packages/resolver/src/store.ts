@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+// node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
+// Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
+import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { canonicalJson, compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
-import { VerificationCache } from '@sigil/signing/verify';
+import { DeferredSignatures, VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
@@ -140,7 +142,7 @@ export class HostTrustStore {
     const log = logAnswers ? await settleLogView(this.options, logs, refs, logAnswers, logFloor) : undefined;
     const proofs = new Map<string, LogProofEntry[]>();
     const logCheck = log && ((v: VerifiedVersion) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId)));
-    let verified = this.judge(lock, names, records, status, logCheck);
+    let verified = await this.judge(lock, names, records, status, logCheck);
     // judge() returned every name, in order, or threw: each record text verified.
     await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
     if (log) await this.writeLog(log, verified, proofs);
@@ -148,7 +150,7 @@ export class HostTrustStore {
     // floor now, so the same records are judged again against that one (a revocation it carries
     // refuses them), never served on the older answer.
     const newer = await this.advanceStatus(bundle, status.predicate);
-    if (newer) verified = this.judge(lock, names, records, judgeStatus(newer, this.options.policy, { now: this.now() }), logCheck);
+    if (newer) verified = await this.judge(lock, names, records, judgeStatus(newer, this.options.policy, { now: this.now() }), logCheck);
     await this.saveCache();
     return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: (newer ?? status.predicate).issuedAt };
   }
@@ -317,36 +319,52 @@ export class HostTrustStore {
       const opened = new Map<string, LogCheckpoint>();
       logCheck = (v, i) => checkStoredProof(v, proofTexts[i], logFloor, logs, opened);
     }
-    const verified = this.judge(lock, names, records, status, logCheck);
+    const verified = await this.judge(lock, names, records, status, logCheck);
     await this.saveCache();
     return { servers: verified.map(publicView), statusSource: source, statusIssuedAt: status.predicate.issuedAt };
   }
 
-  /** Full verification of each record against the policy, the lock and the signed status. */
-  private judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError>, status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): VerifiedVersion[] {
+  /**
+   * Full verification of each record against the policy, the lock and the signed status. The
+   * signature checks of kept results (two per server) are collected while the servers are judged
+   * (`DeferredSignatures`, one per server) and run together after, half of them on the thread
+   * pool; each server's outcome stands only once its checks verified, and a server with a failed
+   * one is verified again from the start without deferral, so every outcome is the one a
+   * synchronous verification gives.
+   */
+  private async judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError>, status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): Promise<VerifiedVersion[]> {
+    const deferred = names.map(() => new DeferredSignatures());
+    const outcomes = names.map((name, i) => this.judgeOne(lock, name, i, records[i]!, status, logCheck, deferred[i]));
+    const settled = await Promise.all(deferred.map((d) => d.settle()));
     const refusals: Refusal[] = [];
     const verified: VerifiedVersion[] = [];
     names.forEach((name, i) => {
-      const entry = lock.servers[name]!;
-      const text = records[i]!;
-      if (text instanceof ResolveError) return void refusals.push(...text.refusals);
-      try {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(text);
-        } catch (e) {
-          throw ResolveError.of(name, 'RESPONSE_INVALID', `the record of ${name}@${entry.version} is not JSON`, undefined, e);
-        }
-        const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache, recordTexts(text, name, entry.toolsDigest));
-        if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
-        logCheck?.(v, i);
-        verified.push(v);
-      } catch (e) {
-        refusals.push(...asRefusals(name, e));
-      }
+      const outcome = settled[i] ? outcomes[i]! : this.judgeOne(lock, name, i, records[i]!, status, logCheck, undefined);
+      if (isRefusals(outcome)) refusals.push(...outcome);
+      else verified.push(outcome);
     });
     if (refusals.length) throw new ResolveError(refusals);
     return verified;
+  }
+
+  /** One server of {@link judge}: its verified version, or its refusals. */
+  private judgeOne(lock: Lockfile, name: string, i: number, text: string | ResolveError, status: VerifiedStatus, logCheck: ((v: VerifiedVersion, i: number) => void) | undefined, deferred: DeferredSignatures | undefined): VerifiedVersion | readonly Refusal[] {
+    const entry = lock.servers[name]!;
+    if (text instanceof ResolveError) return text.refusals;
+    try {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        throw ResolveError.of(name, 'RESPONSE_INVALID', `the record of ${name}@${entry.version} is not JSON`, undefined, e);
+      }
+      const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache, recordTexts(text, name, entry.toolsDigest), deferred);
+      if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
+      logCheck?.(v, i);
+      return v;
+    } catch (e) {
+      return asRefusals(name, e);
+    }
   }
 
   /**
@@ -424,7 +442,7 @@ export class HostTrustStore {
       checkStatusFloor(verified, stored?.issuedAt, stored?.audit);
       await alongside?.();
       if (stored === undefined || Date.parse(verified.issuedAt) > Date.parse(stored.issuedAt)) {
-        await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+        await fsp.mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
         await writeJsonAtomic(this.statusPath, bundle, STORE_FILE_MODE);
       }
       return undefined;
@@ -462,7 +480,7 @@ export class HostTrustStore {
     } catch {
       // kept as received: verified the same way, only without the shortcut
     }
-    await mkdir(join(this.cacheDir, 'records'), { recursive: true, mode: STORE_DIR_MODE });
+    await fsp.mkdir(join(this.cacheDir, 'records'), { recursive: true, mode: STORE_DIR_MODE });
     await writeTextAtomic(this.recordPath(digest), stored, STORE_FILE_MODE);
   }
 
@@ -493,15 +511,15 @@ export class HostTrustStore {
 
   private async saveCache(): Promise<void> {
     if (this.cache.misses === 0) return;
-    await mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
+    await fsp.mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
     await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON(), STORE_FILE_MODE);
   }
 
   /** Removes the stored records, log proofs and signature results (not the status nor the log checkpoint: they are floors). */
   async clearCache(): Promise<void> {
-    await rm(join(this.cacheDir, 'records'), { recursive: true, force: true });
+    await fsp.rm(join(this.cacheDir, 'records'), { recursive: true, force: true });
     await this.log.clear();
-    await rm(join(this.cacheDir, 'verified.json'), { force: true });
+    await fsp.rm(join(this.cacheDir, 'verified.json'), { force: true });
   }
 }
 
@@ -545,4 +563,8 @@ function lockedVersions(lock: Lockfile): string {
     .sort()
     .map((name) => `${name}@${lock.servers[name]!.version}#${lock.servers[name]!.digest}`)
     .join('\n');
+}
+
+function isRefusals(outcome: VerifiedVersion | readonly Refusal[]): outcome is readonly Refusal[] {
+  return Array.isArray(outcome);
 }

@@ -1,7 +1,7 @@
 import { canonicalJson, sha256 } from '@sigil/manifest';
 import { weatherManifest } from '@sigil/testing';
 import { buildTrustedRoot, createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, issueLeaf, signManifestStatement } from '@sigil/signing/sign';
-import { publicKeyFingerprint, SignerPolicy, VERIFIER_VERSION, VerificationCache, verifyManifestBundle, type SerializedCacheEntry, type SigningError } from '@sigil/signing/verify';
+import { DeferredSignatures, publicKeyFingerprint, SignerPolicy, VERIFIER_VERSION, VerificationCache, verifyManifestBundle, type SerializedCacheEntry, type SigningError } from '@sigil/signing/verify';
 import { describe, expect, it } from 'vitest';
 
 // The signature results a host keeps on disk (.sigil-cache/verified.json) are a cache, never a
@@ -100,5 +100,57 @@ describe('when signature results are read back from disk', () => {
       code = (e as SigningError).code;
     }
     expect(code).toBe('SIGNER_UNTRUSTED');
+  });
+});
+
+describe('when the signature checks of kept results are deferred to the thread pool', () => {
+  it('a genuine entry is a hit whose signature check is queued, and it settles true', async () => {
+    const { bundle, entries } = await warmEntries();
+    const cache = new VerificationCache();
+    cache.load(entries);
+    const deferred = new DeferredSignatures();
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache, deferred }).signer).toMatchObject({ identity });
+    expect(deferred.size).toBe(1);
+    expect(await deferred.settle()).toBe(true);
+    expect(cache.misses).toBe(0);
+  });
+
+  it('a planted entry for a bundle whose signature does not hold settles false, and the same call without deferral refuses it', async () => {
+    const { bundle, entries } = await warmEntries();
+    // The genuine bundle with one byte of its signature changed: same payload, same certificate,
+    // so every check of the kept result but the signature passes.
+    const tampered = structuredClone(bundle) as { dsseEnvelope: { signatures: Array<{ sig: string }> } };
+    const sig = Buffer.from(tampered.dsseEnvelope.signatures[0]!.sig, 'base64');
+    sig[sig.length - 1] = sig[sig.length - 1]! ^ 1;
+    tampered.dsseEnvelope.signatures[0]!.sig = sig.toString('base64');
+    const genuine = entries[0]!;
+    const original = sha256(canonicalJson(bundle));
+    const tamperedDigest = sha256(canonicalJson(tampered));
+    const cache = new VerificationCache();
+    cache.load([{ ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${tamperedDigest}`, bundleDigest: tamperedDigest }]);
+    const deferred = new DeferredSignatures();
+    // Provisional: only the queued check can tell.
+    verifyManifestBundle(tampered as unknown as Record<string, unknown>, manifest, policy, { cache, deferred });
+    expect(await deferred.settle()).toBe(false);
+    const refusal = (options: { cache?: VerificationCache }): string | undefined => {
+      try {
+        verifyManifestBundle(tampered as unknown as Record<string, unknown>, manifest, policy, options);
+      } catch (e) {
+        return (e as SigningError).code;
+      }
+      return undefined;
+    };
+    // The kept result is then a miss, and the full verification refuses as with no cache at all
+    // (the timestamp, which covers the signature, is checked first).
+    expect(refusal({ cache })).toBe('TIMESTAMP_INVALID');
+    expect(refusal({})).toBe('TIMESTAMP_INVALID');
+  });
+
+  it('a miss is verified in full at once, nothing queued', async () => {
+    const { bundle } = await warmEntries();
+    const deferred = new DeferredSignatures();
+    verifyManifestBundle(bundle, manifest, policy, { cache: new VerificationCache(), deferred });
+    expect(deferred.size).toBe(0);
+    expect(await deferred.settle()).toBe(true);
   });
 });

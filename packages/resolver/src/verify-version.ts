@@ -13,7 +13,7 @@ import {
   type VersionStatus,
 } from '@sigil/manifest';
 import { z } from 'zod';
-import { contractCode, SigningError, verifyApprovalBundle, verifyManifestSubject, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
+import { contractCode, SigningError, verifyApprovalBundle, verifyManifestSubject, type DeferredSignatures, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { boundedText, isDigest, isRecordObject, isTimestamp } from './plain.js';
 import { publishersFor, type TrustPolicy } from './policy.js';
@@ -162,7 +162,9 @@ export interface RecordProof {
  * the name and version asked (NAME_MISMATCH), its manifest digest equals the pin
  * (DIGEST_MISMATCH: the rug pull), a publisher signature exists (UNSIGNED) and verifies over
  * this manifest (SIGNATURE_INVALID) by a signer the policy allows (SIGNER_UNTRUSTED); approvals
- * are verified but not yet counted.
+ * are verified but not yet counted. With `deferred`, the signature checks of kept results are
+ * queued there and the proof stands only once `deferred.settle()` is true (see
+ * {@link verifyVersion}).
  */
 export function proveRecord(
   name: string,
@@ -172,6 +174,7 @@ export function proveRecord(
   expectDigest: Digest | undefined,
   cache?: VerificationCache,
   texts?: RecordTexts,
+  deferred?: DeferredSignatures,
 ): { proof: RecordProof; record: VersionRecord } {
   const refuse = (code: ResolveErrorCode, message: string, details?: unknown, cause?: unknown): never => {
     throw ResolveError.of(name, code, message, details, cause);
@@ -236,12 +239,12 @@ export function proveRecord(
     let viaText: { signer: VerifiedSigner; bundle: unknown } | undefined;
     if (canonical && texts?.bundle !== undefined) {
       try {
-        viaText = verifyManifestSubject(texts.bundle, subject, publishers!, { cache });
+        viaText = verifyManifestSubject(texts.bundle, subject, publishers!, { cache, deferred });
       } catch {
         viaText = undefined;
       }
     }
-    signer = viaText?.signer ?? verifyManifestSubject(record.bundle, subject, publishers!, { cache }).signer;
+    signer = viaText?.signer ?? verifyManifestSubject(record.bundle, subject, publishers!, { cache, deferred }).signer;
     // What is checked later (its log entry, the checkpoint it carries) is the bundle whose signature
     // verified, not the record's parsed field, which an edited store could make another one (a
     // second "bundle" key: the cut takes one, JSON.parse the other): the verifier's own parse of
@@ -263,7 +266,7 @@ export function proveRecord(
     const useText = text !== undefined && sha256(text) === approval.digest;
     const input = useText ? text : approval.bundle;
     try {
-      const verified = verifyApprovalBundle(input, { name, version, digest }, policy.reviewers, { cache });
+      const verified = verifyApprovalBundle(input, { name, version, digest }, policy.reviewers, { cache, deferred });
       const who = signerId(verified.signer);
       if (verified.predicate.decision !== 'approved') ignored.push(`${who}: decision ${verified.predicate.decision}`);
       else if (verified.signer.keyFingerprint === signer.keyFingerprint || who === publisher) ignored.push(`${who}: the publisher cannot approve its own manifest`);
@@ -332,9 +335,25 @@ export function judgeVersion(name: string, version: string, proof: RecordProof, 
  * 4. enough distinct policy reviewers approved this exact digest (NOT_APPROVED);
  * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED).
  * The status statement itself (signature, freshness) is checked once per resolution by the caller.
+ *
+ * With `deferred` (and a `cache`), the signature checks of kept results are queued there and run
+ * when it settles (partly on the thread pool): what this returns or throws is then provisional,
+ * and stands only when `await deferred.settle()` is true; when it is false, call this again
+ * without `deferred` and use that outcome instead (a failed check there is a cache miss, and the
+ * full verification decides).
  */
-export function verifyVersion(name: string, version: string, raw: unknown, policy: TrustPolicy, entry: StatusEntry | undefined, expect: Expectation, cache?: VerificationCache, texts?: RecordTexts): VerifiedVersion {
-  const { proof, record } = proveRecord(name, version, raw, policy, expect.digest, cache, texts);
+export function verifyVersion(
+  name: string,
+  version: string,
+  raw: unknown,
+  policy: TrustPolicy,
+  entry: StatusEntry | undefined,
+  expect: Expectation,
+  cache?: VerificationCache,
+  texts?: RecordTexts,
+  deferred?: DeferredSignatures,
+): VerifiedVersion {
+  const { proof, record } = proveRecord(name, version, raw, policy, expect.digest, cache, texts, deferred);
   return judgeVersion(name, version, proof, record, policy, entry, expect);
 }
 

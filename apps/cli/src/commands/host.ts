@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+// node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
+// Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
+import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
@@ -45,7 +46,7 @@ export function registerHost(program: Command, ctx: Context): void {
       if (fingerprint !== statusKey.fingerprint) throw new CliError('RESPONSE_INVALID', `the registry states fingerprint ${statusKey.fingerprint} for a key whose fingerprint is ${fingerprint}`);
 
       const dir = dirname(resolvePath(opts.out));
-      await mkdir(dir, { recursive: true });
+      await fsp.mkdir(dir, { recursive: true });
       const rootFile = resolvePath(dir, 'sigil.registry.trusted_root.json');
       const keyFile = resolvePath(dir, 'sigil.registry.status.pub');
       await writeJsonAtomic(rootFile, root.data);

@@ -21,6 +21,7 @@ import { verifyEnvelopeBundle, verifyEnvelopeBundleJson, type BundleInput } from
 import type { VerifiedLogEntry } from './log.js';
 import type { VerifiedSigner } from './types.js';
 import type { VerificationCache } from './cache.js';
+import type { DeferredSignatures } from './deferred.js';
 import { SignerPolicy, type ProvenancePolicy } from './policy.js';
 import { compileTrust } from './trust.js';
 
@@ -28,6 +29,12 @@ import { compileTrust } from './trust.js';
 export interface VerifyOptions {
   /** Reuse cryptographic results across calls (see {@link VerificationCache}). */
   cache?: VerificationCache;
+  /**
+   * Queue the signature check of a kept result (a `cache` hit) here instead of running it now
+   * (it runs, partly on the thread pool, at `deferred.settle()`): the result is then provisional
+   * until that is true (see {@link DeferredSignatures}).
+   */
+  deferred?: DeferredSignatures;
 }
 
 /** A verified statement: what was signed, by whom. */
@@ -128,7 +135,7 @@ export function verifyProvenanceBundle(bundle: BundleInput, manifest: Manifest, 
  */
 export function verifyStatementBundle(bundle: BundleInput, publicKey: string, expect: { predicateType: string }, options: VerifyOptions = {}): { statement: Statement; signer: VerifiedSigner; bundleDigest: string } {
   const policy = singleKeyPolicy(publicKey);
-  const envelope = verifyEnvelopeBundle(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache);
+  const envelope = verifyEnvelopeBundle(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache, options.deferred);
   const statement = parseStatement(envelope.payload);
   if (statement.predicateType !== expect.predicateType) throw new SigningError('STATEMENT_INVALID', `the predicate type is ${JSON.stringify(statement.predicateType.slice(0, 200))}, expected ${expect.predicateType}`);
   return { statement, signer: envelope.signer, bundleDigest: envelope.bundleDigest };
@@ -155,7 +162,7 @@ function verifyAttestation<S extends z.ZodType>(
   predicateCode: SigningErrorCode,
   options: VerifyOptions,
 ): VerifiedStatement<z.infer<S>> {
-  const { verified: envelope, json } = verifyEnvelopeBundleJson(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache);
+  const { verified: envelope, json } = verifyEnvelopeBundleJson(bundle, compileTrust(policy), IN_TOTO_PAYLOAD_TYPE, options.cache, options.deferred);
   // Parse only what the signature covers, exactly as signed.
   const statement = parseStatement(envelope.payload);
   checkSubject(statement, subject);

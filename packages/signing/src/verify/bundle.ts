@@ -8,11 +8,15 @@ import { SigningError } from '../errors.js';
 import { publicKeyFingerprint } from '../keys.js';
 import { STATEMENT_LIMITS } from '../statements.js';
 import type { VerificationCache } from './cache.js';
+import type { DeferredSignatures } from './deferred.js';
 import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 import { verifyLogEntries } from './log.js';
 import { exactIdentityPattern } from './policy.js';
 import { perCertificate, sharedCertificate } from './x509-memo.js';
 import type { CompiledTrust, TrustedCa } from './trust.js';
+
+/** String.prototype.isWellFormed (ES2024, Node 20+): false exactly when a lone surrogate is in it. */
+type WellFormedString = string & { isWellFormed(): boolean };
 
 /** Media types of a Sigstore bundle v0.3, the only version we accept for our own attestations. */
 export const BUNDLE_V03_MEDIA_TYPES: readonly string[] = ['application/vnd.dev.sigstore.bundle.v0.3+json', 'application/vnd.dev.sigstore.bundle+json;version=0.3'];
@@ -25,16 +29,17 @@ export type BundleInput = string | Uint8Array | Record<string, unknown>;
  * read (bounded) → shape (v0.3, one DSSE signature) → payload type → Sigstore verification
  * (timestamps, key or chain at the timestamp, signature) → signer allowed by the policy.
  */
-export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache): VerifiedEnvelope {
-  return verifyEnvelopeBundleJson(input, trust, payloadType, cache).verified;
+export function verifyEnvelopeBundle(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache, deferred?: DeferredSignatures): VerifiedEnvelope {
+  return verifyEnvelopeBundleJson(input, trust, payloadType, cache, deferred).verified;
 }
 
 /**
  * {@link verifyEnvelopeBundle}, also giving the bundle's JSON as parsed from the very bytes
  * verified (the input itself when it was parsed JSON), so a caller keeping the bundle does not
- * parse its text again.
+ * parse its text again. With `deferred`, a kept result's signature check is queued there and the
+ * result is provisional until it settles (see {@link DeferredSignatures}).
  */
-export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache): { verified: VerifiedEnvelope; json: unknown } {
+export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrust, payloadType: string, cache?: VerificationCache, deferred?: DeferredSignatures): { verified: VerifiedEnvelope; json: unknown } {
   const { json, digest } = readBundle(input);
   // Keyed by the verifier's version too: a check added later is never skipped by an older result.
   const key = `${VERIFIER_VERSION}:${trust.id}:${digest}`;
@@ -42,7 +47,7 @@ export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrus
   let verified = cache?.get(key);
   // The digest a result states is returned as the bundle's (an approval's digest, counted against
   // the lock and the signed status): one read from disk must state the digest it is keyed by.
-  if (verified && (verified.bundleDigest !== digest || !recheckCached(bundle, verified, trust))) verified = undefined;
+  if (verified && (verified.bundleDigest !== digest || !recheckCached(bundle, verified, trust, deferred))) verified = undefined;
   if (!verified) {
     verified = verifyCrypto(bundle, trust, digest, json);
     cache?.set(key, verified);
@@ -67,11 +72,15 @@ export const VERIFIER_VERSION = 'sigil-verify-3';
  * certificate, whose key fingerprint and identity must match the result). A leaf must also be a
  * signing certificate issued by the very CA of the trusted root the result names, and be valid at
  * the time the result names (checked once per certificate and process, so nearly free: a planted
- * result cannot vouch for a certificate from another CA). Any doubt is a miss.
+ * result cannot vouch for a certificate from another CA). Any doubt is a miss. With `deferred`,
+ * the signature check, last, is queued there instead of run here: true then means every other
+ * check held and the result stands only if that queued check verifies.
  */
-function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust): boolean {
+function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust, deferred?: DeferredSignatures): boolean {
   const envelope = bundle.content.dsseEnvelope;
-  if (envelope.payloadType !== cached.payloadType || !Buffer.from(envelope.payload).equals(cached.payload)) return false;
+  const payload = envelope.payload;
+  // Compared in place: a view of the decoded payload, not a copy.
+  if (envelope.payloadType !== cached.payloadType || !Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).equals(cached.payload)) return false;
   const signature = envelope.signatures[0]?.sig;
   const material = bundle.verificationMaterial.content;
   if (!signature) return false;
@@ -90,7 +99,13 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
       if (!ca || ca.fingerprints.join() !== cached.signer.caChain.join() || ca.fingerprints[0] !== cached.signer.ca || !leaf.validForDate(signedAt)) return false;
       key = leafKey(leaf);
     }
-    return key !== undefined && sigstoreCrypto.verify(dsse.preAuthEncoding(envelope.payloadType, envelope.payload), key, signature);
+    if (key === undefined) return false;
+    const signed = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
+    if (deferred) {
+      deferred.add(signed, key, signature);
+      return true;
+    }
+    return sigstoreCrypto.verify(signed, key, signature);
   } catch {
     return false;
   }
@@ -119,6 +134,21 @@ function leafBytes(bundle: BundleWithDsseEnvelope): Uint8Array | undefined {
 
 /** Step 1: the bundle's bytes, bounded, parsed as JSON; and its digest. */
 export function readBundle(input: BundleInput): { json: unknown; digest: string } {
+  // A text without a lone surrogate is parsed as it is and hashed as its UTF-8 bytes (what
+  // `crypto.hash` does with a string): the same JSON and digest as through a Buffer of it, without
+  // the Buffer and its decoding back to a second string (a host reads two bundles per locked
+  // server from the text of its stored record). A lone surrogate, which UTF-8 cannot hold, goes
+  // through the bytes as before (it becomes U+FFFD there).
+  if (typeof input === 'string' && (input as WellFormedString).isWellFormed()) {
+    if (Buffer.byteLength(input, 'utf8') > STATEMENT_LIMITS.bundleBytes) throw new SigningError('BUNDLE_INVALID', `the bundle is larger than ${STATEMENT_LIMITS.bundleBytes} bytes`);
+    let json: unknown;
+    try {
+      json = JSON.parse(input);
+    } catch (cause) {
+      throw new SigningError('BUNDLE_INVALID', 'the bundle is not JSON (malformed or truncated)', { cause });
+    }
+    return { json, digest: `sha256:${hash('sha256', input, 'hex')}` };
+  }
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     if (bytes.length > STATEMENT_LIMITS.bundleBytes) throw new SigningError('BUNDLE_INVALID', `the bundle is larger than ${STATEMENT_LIMITS.bundleBytes} bytes`);

@@ -32,6 +32,7 @@ export { BUNDLE_V03_MEDIA_TYPES, VERIFIER_VERSION, type BundleInput } from './bu
 export type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 export { MAX_LOG_ENTRIES, type TrustedLog, trustedLogs, type VerifiedLogEntry, verifyLogEntries } from './log.js';
 export { SerializedCacheEntry, VerificationCache } from './cache.js';
+export { DeferredSignatures } from './deferred.js';
 export {
   parseStatement,
   sameRepository,

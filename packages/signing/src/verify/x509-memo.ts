@@ -34,8 +34,22 @@ class MemoCertificate extends X509Certificate {
   readonly #verified = new WeakMap<X509Certificate, boolean>();
   #selfVerified: boolean | undefined;
 
+  #notBefore: number | undefined;
+  #notAfter: number | undefined;
+
   override get publicKey(): Buffer {
     return (this.#publicKey ??= super.publicKey);
+  }
+
+  // The validity dates, parsed from their ASN.1 time once (a kept result's re-check asks
+  // `validForDate` for every bundle a leaf signed); a new Date each time, so no caller can change
+  // the one kept.
+  override get notBefore(): Date {
+    return new Date((this.#notBefore ??= super.notBefore.getTime()));
+  }
+
+  override get notAfter(): Date {
+    return new Date((this.#notAfter ??= super.notAfter.getTime()));
   }
 
   override verify(issuerCertificate?: X509Certificate): boolean {
