@@ -3,7 +3,7 @@ import { canonicalJson } from '@sigil/manifest';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { SigningError } from '../errors.js';
 import { certificateFingerprint, publicKeyFingerprint, toPublicKey } from '../keys.js';
-import { parseTrustedRoot } from '../trusted-root.js';
+import { parseTrustedRoot, type TrustedRootJson } from '../trusted-root.js';
 import { type TrustedLog, trustedLogs } from './log.js';
 import type { AllowedIdentity, SignerPolicy } from './policy.js';
 import { memoTrustMaterial } from './x509-memo.js';
@@ -34,22 +34,31 @@ export interface CompiledTrust {
 
 const compiled = new WeakMap<SignerPolicy, CompiledTrust>();
 
+/** A trusted root compiled, whatever keys a policy adds to it: its certificates parsed and memoised, its CAs, its logs. */
+interface CompiledRoot {
+  json: TrustedRootJson | null;
+  material: Omit<TrustMaterial, 'publicKey'>;
+  cas: TrustedCa[];
+  logs: TrustedLog[];
+}
+
 /**
- * Compiles a policy (memoised per policy object, so build the policy once and reuse it).
- * @throws SigningError `KEY_INVALID` or `POLICY_INVALID`
+ * Roots compiled in this process, by their canonical JSON: a host's policy gives its publishers
+ * and its reviewers the same trusted root, which was parsed (X.509, fingerprints) once per signer
+ * set. Each result is a pure function of the root's content; the keys' part (`publicKey`) stays
+ * per policy. Bounded like the other per-process memos.
  */
-export function compileTrust(policy: SignerPolicy): CompiledTrust {
-  const hit = compiled.get(policy);
+const roots = new Map<string, CompiledRoot>();
+const MAX_ROOTS = 16;
+
+function compileRoot(value: unknown): CompiledRoot {
+  const text = value === undefined ? '' : canonicalJson(value);
+  const hit = roots.get(text);
   if (hit) return hit;
-  const keys = new Map<string, KeyObject>();
-  for (const pem of policy.publicKeys) {
-    const key = toPublicKey(pem);
-    keys.set(publicKeyFingerprint(key), key);
-  }
-  const root = policy.trustedRoot ? parseTrustedRoot(policy.trustedRoot) : undefined;
+  const root = value === undefined ? undefined : parseTrustedRoot(value);
   let material: TrustMaterial;
   try {
-    material = memoTrustMaterial(toTrustMaterial(root?.message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, findKey));
+    material = memoTrustMaterial(toTrustMaterial(root?.message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, noKeys));
   } catch (cause) {
     throw new SigningError('POLICY_INVALID', 'the trusted root holds a certificate or key that does not parse', { cause });
   }
@@ -63,10 +72,36 @@ export function compileTrust(policy: SignerPolicy): CompiledTrust {
       issuerKey: issuing.publicKey,
     };
   });
+  const { publicKey: _none, ...shared } = material;
+  const compiledRoot: CompiledRoot = { json: root?.json ?? null, material: shared, cas, logs: trustedLogs(root?.json) };
+  if (roots.size >= MAX_ROOTS) roots.clear();
+  roots.set(text, compiledRoot);
+  return compiledRoot;
+}
+
+/** Replaced by each policy's own key finder (compileTrust). */
+function noKeys(): never {
+  throw new SigningError('SIGNER_UNTRUSTED', 'the bundle was signed with a key that is not in the policy');
+}
+
+/**
+ * Compiles a policy (memoised per policy object, so build the policy once and reuse it).
+ * @throws SigningError `KEY_INVALID` or `POLICY_INVALID`
+ */
+export function compileTrust(policy: SignerPolicy): CompiledTrust {
+  const hit = compiled.get(policy);
+  if (hit) return hit;
+  const keys = new Map<string, KeyObject>();
+  for (const pem of policy.publicKeys) {
+    const key = toPublicKey(pem);
+    keys.set(publicKeyFingerprint(key), key);
+  }
+  const root = compileRoot(policy.trustedRoot);
+  const material: TrustMaterial = { ...root.material, publicKey: findKey };
   const id = createHash('sha256')
-    .update(canonicalJson({ keys: [...keys.keys()].sort(), root: root?.json ?? null }))
+    .update(canonicalJson({ keys: [...keys.keys()].sort(), root: root.json }))
     .digest('hex');
-  const trust: CompiledTrust = { id, material, keys, cas, identities: policy.identities, logs: trustedLogs(root?.json) };
+  const trust: CompiledTrust = { id, material, keys, cas: root.cas, identities: policy.identities, logs: root.logs };
   compiled.set(policy, trust);
   return trust;
 

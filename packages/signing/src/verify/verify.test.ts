@@ -277,6 +277,24 @@ describe('when one certificate signed many bundles in one process', () => {
   });
 });
 
+describe('when several policies name the same trusted root', () => {
+  // trust.ts compiles a root once per process for every policy naming it: each policy keeps its
+  // own keys and identities.
+  it('each trusts only its own keys and identities', async () => {
+    const other = generateKeyPair();
+    const mine = SignerPolicy.parse({ publicKeys: [keys.publicKeyPem], trustedRoot: pki.trustedRoot });
+    const theirs = SignerPolicy.parse({ publicKeys: [other.publicKeyPem], trustedRoot: pki.trustedRoot });
+    const byOther = (await signManifestStatement(manifest, createSigner({ privateKey: other.privateKeyPem }))) as unknown as Record<string, unknown>;
+    expect(verifyManifestBundle(JSON.stringify(keyBundle), manifest, mine).signer.kind).toBe('key');
+    expect(verifyManifestBundle(JSON.stringify(byOther), manifest, theirs).signer.kind).toBe('key');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(byOther), manifest, mine))).toBe('SIGNER_UNTRUSTED');
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(keyBundle), manifest, theirs))).toBe('SIGNER_UNTRUSTED');
+    // Neither names an identity: the certificate bundle chains to the shared root and is still refused.
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(certBundle), manifest, mine))).toBe('SIGNER_UNTRUSTED');
+    expect(verifyManifestBundle(JSON.stringify(certBundle), manifest, certPolicy).signer.kind).toBe('certificate');
+  });
+});
+
 describe('when verification results are cached', () => {
   it('reuses the cryptographic result but applies each policy afresh', () => {
     const cache = new VerificationCache({ maxEntries: 2 });
