@@ -90,37 +90,6 @@ export const ApprovalPredicate = z.strictObject({
 });
 export type ApprovalPredicate = z.infer<typeof ApprovalPredicate>;
 
-const ResourceDescriptor = z.object({
-  uri: z.string().max(2048).optional(),
-  digest: z.record(z.string().max(32), Hex).optional(),
-  name: z.string().max(512).optional(),
-});
-
-/**
- * SLSA provenance v1 predicate (https://slsa.dev/spec/v1.0/provenance). Not strict: SLSA lets
- * builders add fields; every field we rely on is typed and bounded.
- */
-export const SlsaProvenancePredicate = z.object({
-  buildDefinition: z.object({
-    buildType: z.string().min(1).max(512),
-    externalParameters: z.record(z.string(), z.unknown()),
-    internalParameters: z.record(z.string(), z.unknown()).optional(),
-    resolvedDependencies: z.array(ResourceDescriptor).max(256).optional(),
-  }),
-  runDetails: z.object({
-    builder: z.object({ id: z.string().min(1).max(2048), version: z.record(z.string(), z.string().max(256)).optional() }),
-    metadata: z
-      .object({
-        invocationId: z.string().max(2048).optional(),
-        startedOn: z.string().max(64).optional(),
-        finishedOn: z.string().max(64).optional(),
-      })
-      .optional(),
-    byproducts: z.array(ResourceDescriptor).max(256).optional(),
-  }),
-});
-export type SlsaProvenancePredicate = z.infer<typeof SlsaProvenancePredicate>;
-
 /** What a statement is about: one server version and its manifest digest. */
 export interface SubjectRef {
   name: string;

@@ -26,7 +26,6 @@ export {
   MANIFEST_PREDICATE_TYPE,
   ManifestPredicate,
   SLSA_PROVENANCE_PREDICATE_TYPE,
-  SlsaProvenancePredicate,
   Statement,
   STATEMENT_TYPE,
   STATUS_BATCH_PREDICATE_TYPE,
@@ -35,3 +34,4 @@ export {
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
+export { SlsaProvenancePredicate } from '../provenance-predicate.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SigningError } from '../errors.js';
-import type { SlsaProvenancePredicate } from '../statements.js';
+import type { SlsaProvenancePredicate } from '../provenance-predicate.js';
 
 /** The GitHub Actions build type of SLSA v1 (the one npm provenance uses). */
 export const GITHUB_ACTIONS_BUILD_TYPE = 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1';

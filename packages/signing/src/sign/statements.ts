@@ -7,7 +7,6 @@ import {
   IN_TOTO_PAYLOAD_TYPE,
   MANIFEST_PREDICATE_TYPE,
   SLSA_PROVENANCE_PREDICATE_TYPE,
-  SlsaProvenancePredicate,
   Statement,
   STATEMENT_LIMITS,
   STATEMENT_TYPE,
@@ -16,6 +15,7 @@ import {
   type RiskLevel,
   type SubjectRef,
 } from '../statements.js';
+import { SlsaProvenancePredicate } from '../provenance-predicate.js';
 import type { BundleSigner, SerializedBundle } from './signer.js';
 
 /**

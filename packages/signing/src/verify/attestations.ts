@@ -10,13 +10,13 @@ import {
   MANIFEST_PREDICATE_TYPE,
   ManifestPredicate,
   SLSA_PROVENANCE_PREDICATE_TYPE,
-  SlsaProvenancePredicate,
   Statement,
   STATEMENT_LIMITS,
   STATEMENT_TYPE,
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
+import { SlsaProvenancePredicate } from '../provenance-predicate.js';
 import { verifyEnvelopeBundle, verifyEnvelopeBundleJson, type BundleInput } from './bundle.js';
 import type { VerifiedLogEntry } from './log.js';
 import type { VerifiedSigner } from './types.js';

@@ -13,7 +13,6 @@ export {
   ManifestPredicate,
   RiskLevel,
   SLSA_PROVENANCE_PREDICATE_TYPE,
-  SlsaProvenancePredicate,
   Statement,
   STATEMENT_LIMITS,
   STATEMENT_TYPE,
@@ -26,6 +25,7 @@ export {
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
+export { SlsaProvenancePredicate } from '../provenance-predicate.js';
 export { buildTrustedRoot, parseTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, TrustedRootJson, type AuthorityInput } from '../trusted-root.js';
 export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint, ProvenancePolicy, SignerPolicy, type SignerPolicyInput } from './policy.js';
 export { BUNDLE_V03_MEDIA_TYPES, VERIFIER_VERSION, type BundleInput } from './bundle.js';
