@@ -10,7 +10,7 @@ import pg from 'pg';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import { rememberedText, unwatchWalIndex, watchWalIndex } from './read-memo.js';
+import { answerAsksNow, rememberedText, unwatchWalIndex, watchWalIndex } from './read-memo.js';
 import * as schema from './schema.js';
 import { fillServerJsonPg, fillServerJsonSqlite } from './server-json.js';
 
@@ -364,6 +364,8 @@ class SqliteDb implements Db {
     const done: Array<{ member: Queued; value: unknown }> = [];
     const failed: Array<{ member: Queued; error: unknown }> = [];
     try {
+      // Point reads asked before this group began are answered from the state before it (read-memo.ts).
+      answerAsksNow([this.sqlite, (this.drizzled as unknown as { $client: Database.Database }).$client]);
       // IMMEDIATE: take the write lock now, so another process's writer waits (busy_timeout)
       // at BEGIN rather than failing at the first write.
       this.sqlite.exec('BEGIN IMMEDIATE');

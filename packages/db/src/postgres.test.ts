@@ -374,10 +374,17 @@ describe('PostgreSQL', () => {
       await insertToken(o.db, { id: 'tok-kept', principal: 'host', secretHash: 'sha256:kept', role: 'reader', namespaces: '[]', createdAt: at, createdBy: null, expiresAt: '2099-01-01T00:00:00.000Z' });
       await awaitPipelined(o.db, name, 2);
       const ask = () => readTokenAndVersionText(o.db, 'sha256:kept', name, '1.0.0');
-      const first = await ask();
+      // Kept: two asks in a row give the same object. The snapshot is the whole server's, so a
+      // test writing in another database meanwhile moves it; a few tries find a quiet moment.
+      const keptAgain = async () => {
+        for (let i = 0; i < 50; i++) {
+          const one = await ask();
+          if ((await ask()) === one) return one;
+        }
+        throw new Error('never kept');
+      };
+      const first = await keptAgain();
       expect(first.found?.head).toContain('"status":"pending"');
-      // Nothing written since: the same answer object, on either pipelined connection.
-      for (let i = 0; i < 4; i++) expect(await ask()).toBe(first);
       // Another instance (b) revokes the token in a transaction left open: unseen, as by any statement now.
       const other = await b.pool.connect();
       try {
@@ -391,7 +398,7 @@ describe('PostgreSQL', () => {
       // Committed: the next ask reads it, and keeps that.
       const revoked = await ask();
       expect(revoked.token?.revokedAt).toBe(at);
-      expect(await ask()).toBe(revoked);
+      expect((await keptAgain()).token?.revokedAt).toBe(at);
       // The version approved through the other instance: read at once.
       await b.db.transaction(async (tx) => {
         await appendAudit(tx, { actor: 'alice', action: 'version.approved', subject: `${name}@1.0.0` });

@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { freshDatabases } from './fresh-database.fixture.js';
 import { remembered, watchesWalIndex } from './read-memo.js';
-import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndApproved, readTokenAndSummaries, readTokenAndVersionText, appendAudit, tokenBySecretHash, type OpenDatabase } from './index.js';
+import { ensurePrincipal, insertApproval, insertServer, insertToken, insertVersion, readTokenAndApproved, readTokenAndSummaries, readTokenAndVersionText, appendAudit, tokenBySecretHash, openDatabase, type OpenDatabase } from './index.js';
 
 /**
  * The point reads kept per connection (read-memo.ts) against real SQLite files: the same
@@ -119,6 +122,30 @@ describe('when the same point read is asked again', () => {
     expect((await version(o)).found?.head).toContain('"n11"');
   });
 
+  it('reads the -shm file SQLite uses when the database is opened through a symbolic link, never a stale one beside the link', async () => {
+    const made = await world();
+    const target = made.sqlite.name;
+    const linkDir = mkdtempSync(join(tmpdir(), 'sigil-memo-link-'));
+    const link = join(linkDir, 'registry.db');
+    // A -shm left beside the link (a crash, a moved database) that SQLite never writes: a valid header, for ever the same.
+    copyFileSync(`${target}-shm`, `${link}-shm`);
+    made.close();
+    try {
+      symlinkSync(target, link);
+      const o = openDatabase(link);
+      try {
+        expect(watchesWalIndex(o.sqlite)).toBe(true);
+        expect((await version(o)).token?.revokedAt).toBeNull();
+        execFileSync('sqlite3', [target, `UPDATE tokens SET revoked_at = '${at}' WHERE id = 't1';`]);
+        expect((await version(o)).token?.revokedAt).toBe(at);
+      } finally {
+        o.close();
+      }
+    } finally {
+      rmSync(linkDir, { recursive: true, force: true });
+    }
+  });
+
   it('reads PRAGMA data_version for a connection whose WAL index is not watched', async () => {
     const o = fresh();
     const path = o.sqlite.name;
@@ -152,25 +179,21 @@ describe('when the same point read is asked again', () => {
     expect(p.token?.revokedAt).toBe(at);
   });
 
-  it('reads through the writer when a write transaction is open at the end of the turn, and keeps nothing it read', async () => {
+  it('answers an ask made before a write group began from the state before it, so a member awaiting it does not wait for itself', async () => {
     const o = await world();
-    const before = await version(o);
-    let wrote!: () => void;
-    const written = new Promise<void>((resolve) => (wrote = resolve));
-    // The write group starts at the end of this turn, before the asks below are answered, and stays open across an await.
+    await version(o);
+    const asked: { read?: ReturnType<typeof version> } = {};
+    // The group is asked for first; the read is asked in the same turn, after it; the member awaits the read.
     const writing = o.db.transaction(async (tx) => {
+      const before = await asked.read!;
       (tx.handle() as unknown as { $client: Database.Database }).$client.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(at, 't1');
-      wrote();
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      return before;
     });
-    const asked = version(o);
-    await written;
-    const answer = await asked;
-    await writing;
-    // Not the kept answer, nor the uncommitted write: the committed one, read once the writer was done.
-    expect(answer).not.toBe(before);
-    expect(answer.token?.revokedAt).toBe(at);
-    expect(await version(o)).not.toBe(answer);
+    asked.read = version(o);
+    // Before the fix the ask waited for the writer, which waited for the ask: the write lock held for ever.
+    const before = await writing;
+    expect(before.token?.revokedAt).toBeNull();
+    expect((await version(o)).token?.revokedAt).toBe(at);
   });
 
   it('refuses the asks of a turn whose connection closed before its end, and the process goes on', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type Database from 'better-sqlite3';
 
@@ -72,9 +72,13 @@ const walIndexes = new WeakMap<Database.Database, WalIndex>();
 export function watchWalIndex(handles: readonly Database.Database[], databasePath: string): void {
   const connection = handles[0]!;
   if (walIndexes.has(connection) || connection.pragma('journal_mode', { simple: true }) !== 'wal') return;
+  // The file SQLite opened (it follows symbolic links, and keeps its -shm beside the target): a
+  // stale -shm beside a link would never change. Not watched unless both name the same file.
+  const main = (connection.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main')?.file;
   let fd: number;
   try {
-    fd = openSync(`${databasePath}-shm`, 'r');
+    if (!main || realpathSync(databasePath) !== realpathSync(main)) return;
+    fd = openSync(`${main}-shm`, 'r');
   } catch {
     return;
   }
@@ -147,9 +151,23 @@ export function remembered<T>(connection: Database.Database, key: string, read: 
   });
 }
 
+/**
+ * Answers now the asks waiting for the end of the turn on these `handles` (a connection and its
+ * proxy): Db calls it just before a write group's BEGIN. Asks made before a write transaction
+ * began are answered from the state before it, never made to wait for it (a member of the group
+ * awaiting one would wait for itself, holding the write lock for ever).
+ */
+export function answerAsksNow(handles: readonly Database.Database[]): void {
+  for (const handle of handles) {
+    const memo = memos.get(handle);
+    if (memo && memo.asks.length > 0 && !handle.inTransaction) answerAsks(handle, memo);
+  }
+}
+
 /** The turn's asks ({@link remembered}): one stamp, then each answered in the same synchronous run. */
 function answerAsks(connection: Database.Database, memo: Memo): void {
   const asks = memo.asks;
+  if (asks.length === 0) return;
   memo.asks = [];
   if (connection.inTransaction) {
     for (const ask of asks) ask.busy().then(ask.resolve, ask.reject);
@@ -226,11 +244,20 @@ function memoOf(connection: Database.Database): Memo {
 
 /** Reads the stamp: every kept answer dropped if it moved. */
 function stamp(connection: Database.Database, memo: Memo): void {
-  const others = othersCommitted(connection, memo);
-  const changes = memo.changesOf.get() as number;
-  if (others || changes !== memo.changes) {
+  try {
+    const others = othersCommitted(connection, memo);
+    const changes = memo.changesOf.get() as number;
+    if (others || changes !== memo.changes) {
+      clear(memo);
+      memo.changes = changes;
+    }
+  } catch (e) {
+    // Half read (the header taken, total_changes() not): the next stamp must not compare equal.
     clear(memo);
-    memo.changes = changes;
+    memo.whole = false;
+    memo.dataVersion = -1;
+    memo.changes = -1;
+    throw e;
   }
 }
 

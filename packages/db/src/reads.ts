@@ -131,6 +131,13 @@ const APPROVAL_TEXT = `CASE WHEN typeof(a.digest) = 'text' AND typeof(a.reviewer
  */
 const PG_RECORD_TEXT = `v.id, v.bundle, ${recordHead(pq)}, ${RECORD_BEFORE_APPROVALS}, ${recordEnd(pq)}, a.id, CASE WHEN a.id IS NOT NULL THEN ${approvalText(pq)} END`;
 
+/**
+ * The snapshot a statement reads under, as text (batchedTokenAndVersion's stamp); null on a hot
+ * standby, whose snapshot lists the primary's running transactions apart from its text (nothing
+ * is kept there).
+ */
+const PG_SNAPSHOT = 'CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_snapshot()::text END';
+
 function prepare(sqlite: Database.Database) {
   return {
     /** The connection these are prepared on (read-memo.ts keeps answers per connection). */
@@ -283,7 +290,7 @@ const PG = {
   tokenAndVersionBatch: {
     name: 'sigil_read_token_and_version_text_batch',
     // The statement's own snapshot last (kept answers are kept under it: batchedTokenAndVersion).
-    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${PG_RECORD_TEXT}, pg_current_snapshot()::text
+    text: `SELECT q.i, ${T_AUTH_COLUMNS}, ${PG_RECORD_TEXT}, ${PG_SNAPSHOT}
       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(secret_hash, server, version, i)
       LEFT JOIN tokens t ON t.secret_hash = q.secret_hash LEFT JOIN versions v ON v.server = q.server AND v.version = q.version LEFT JOIN approvals a ON a.version_id = v.id`,
     numbers: [0, 7, 12],
@@ -291,7 +298,7 @@ const PG = {
   // The snapshot a statement sent now reads under: which transactions it sees (batchedTokenAndVersion's stamp).
   snapshot: {
     name: 'sigil_read_snapshot',
-    text: 'SELECT pg_current_snapshot()::text',
+    text: `SELECT ${PG_SNAPSHOT}`,
   },
   // The token and every version of one server, newest first, in one statement (GET server), as SQLite's.
   tokenAndSummaries: {
@@ -540,6 +547,8 @@ function tokenAndVersionOf(rows: unknown[][]): TokenAndVersion {
 const BATCH_MOST = 64;
 /** Most GET version answers kept per registry on PostgreSQL (past it, all are dropped). */
 const KEPT_MOST = 4096;
+/** Most characters of record text kept per registry on PostgreSQL (past it, all are dropped). */
+const KEPT_MOST_CHARS = 32 * 1024 * 1024;
 
 type Waiting = Array<{ resolve: (read: TokenAndVersionText) => void; reject: (e: unknown) => void }>;
 type Question = { values: [string, string, string]; waiting: Waiting };
@@ -556,6 +565,8 @@ type Question = { values: [string, string, string]; waiting: Waiting };
 interface PgKept {
   snapshot: string | undefined;
   entries: Map<string, TokenAndVersionText>;
+  /** The characters of the kept records' text, bounded by {@link KEPT_MOST_CHARS}. */
+  chars: number;
 }
 const pgKept = new WeakMap<object, PgKept>();
 
@@ -583,7 +594,7 @@ let open: Batch | undefined;
 function batchedTokenAndVersion(db: object, client: PgQueryable, secretHash: string, server: string, version: string): Promise<TokenAndVersionText> {
   if (!open || open.client !== client || open.asked.size >= BATCH_MOST) {
     let kept = pgKept.get(db);
-    if (!kept) pgKept.set(db, (kept = { snapshot: undefined, entries: new Map() }));
+    if (!kept) pgKept.set(db, (kept = { snapshot: undefined, entries: new Map(), chars: 0 }));
     const batch: Batch = { client, kept, asked: new Map() };
     open = batch;
     setImmediate(() => {
@@ -607,7 +618,8 @@ function sendBatch(batch: Batch): void {
   };
   if (kept.snapshot === undefined || !questions.some(([key]) => kept.entries.has(key))) return readBatch(batch.client, kept, questions);
   textRows(batch.client, PG.snapshot, []).then((rows) => {
-    if (rows[0]?.[0] !== kept.snapshot) forget(kept);
+    const now = rows[0]?.[0];
+    if (now === null || now === undefined || now !== kept.snapshot) forget(kept);
     const misses = questions.filter(([key, q]) => {
       const hit = kept.entries.get(key);
       if (hit === undefined) return true;
@@ -624,21 +636,33 @@ function readBatch(client: PgQueryable, kept: PgKept, questions: Array<[string, 
     (rows) => {
       // Each question's rows (its ordinal first, from 1), without the ordinal and the snapshot: the single statement's rows.
       const of: unknown[][][] = questions.map(() => []);
-      let snapshot: string | undefined;
-      for (const row of typedRows(rows, PG.tokenAndVersionBatch.numbers)) {
-        snapshot = row[row.length - 1] as string;
-        of[(row[0] as number) - 1]!.push(row.slice(1, -1));
+      let snapshot: string | null | undefined;
+      let answers: TokenAndVersionText[];
+      try {
+        for (const row of typedRows(rows, PG.tokenAndVersionBatch.numbers)) {
+          snapshot = row[row.length - 1] as string | null;
+          of[(row[0] as number) - 1]!.push(row.slice(1, -1));
+        }
+        answers = questions.map((_, i) => tokenAndVersionTextOf(of[i]!));
+      } catch (error) {
+        for (const [, q] of questions) for (const w of q.waiting) w.reject(error);
+        return;
       }
-      // All kept answers were read under one snapshot: answers of another replace them.
-      if (snapshot !== undefined && snapshot !== kept.snapshot) {
+      // All kept answers were read under one snapshot: answers of another replace them (none on a standby).
+      if (snapshot !== kept.snapshot) {
         forget(kept);
-        kept.snapshot = snapshot;
+        kept.snapshot = snapshot ?? undefined;
       }
       questions.forEach(([key, q], i) => {
-        const read = tokenAndVersionTextOf(of[i]!);
-        if (snapshot !== undefined && read.token !== undefined && read.found !== undefined) {
-          if (kept.entries.size >= KEPT_MOST) kept.entries.clear();
+        const read = answers[i]!;
+        if (kept.snapshot !== undefined && read.token !== undefined && read.found) {
+          const chars = read.found.head.length + read.found.bundle.length + read.found.tail.length;
+          if (kept.entries.size >= KEPT_MOST || kept.chars + chars > KEPT_MOST_CHARS) {
+            kept.entries.clear();
+            kept.chars = 0;
+          }
           kept.entries.set(key, read);
+          kept.chars += chars;
         }
         for (const w of q.waiting) w.resolve(read);
       });
@@ -651,6 +675,7 @@ function readBatch(client: PgQueryable, kept: PgKept, questions: Array<[string, 
 
 function forget(kept: PgKept): void {
   kept.entries.clear();
+  kept.chars = 0;
   kept.snapshot = undefined;
 }
 
