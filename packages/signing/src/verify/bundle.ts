@@ -1,11 +1,11 @@
-import { createHash, hash, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createHash, hash, type KeyObject } from 'node:crypto';
 import { assertBundleLatest, bundleFromJSON, type Bundle, type BundleWithDsseEnvelope } from '@sigstore/bundle';
-import type { RFC3161Timestamp, X509Certificate} from '@sigstore/core';
+import type { ASN1Obj, RFC3161Timestamp, X509Certificate } from '@sigstore/core';
 import { crypto as sigstoreCrypto, dsse } from '@sigstore/core';
 import { PolicyError, toSignedEntity, VerificationError, Verifier, type SignedEntity } from '@sigstore/verify';
 import { canonicalJson } from '@sigil/manifest';
 import { SigningError } from '../errors.js';
-import { publicKeyFingerprint } from '../keys.js';
+import { publicKeyFingerprint, spkiKey } from '../keys.js';
 import { STATEMENT_LIMITS } from '../statements.js';
 import type { VerificationCache } from './cache.js';
 import type { DeferredSignatures } from './deferred.js';
@@ -115,7 +115,7 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
 const leafSpkiFingerprint = perCertificate((leaf) => `SHA256:${createHash('sha256').update(leaf.publicKey).digest('base64').replace(/=+$/, '')}`);
 
 /** Public keys of leaf certificates (a host re-checks many bundles by few signers). */
-const leafKey = perCertificate((leaf): KeyObject => sigstoreCrypto.createPublicKey(leaf.publicKey));
+const leafKey = perCertificate((leaf): KeyObject => spkiKey(leaf.publicKey));
 
 const leafIssuers = new WeakMap<X509Certificate, Map<string, TrustedCa | undefined>>();
 /** The CA of `trust` whose key signed this shared leaf, once per leaf and trust material. */
@@ -311,14 +311,24 @@ function issuingCa(leaf: X509Certificate, cas: readonly TrustedCa[], verifySigna
   if (candidates.length === 1 && !verifySignature) return candidates[0];
   return candidates.find((ca) => {
     try {
-      return sigstoreCrypto.verify(leaf.tbsCertificate.toDER(), sigstoreCrypto.createPublicKey(ca.issuerKey), leaf.signatureValue, leaf.signatureAlgorithm);
+      return sigstoreCrypto.verify(leaf.tbsCertificate.toDER(), issuerKeyObject(ca), leaf.signatureValue, leaf.signatureAlgorithm);
     } catch {
       return false;
     }
   });
 }
 
+const issuerKeys = new WeakMap<TrustedCa, KeyObject>();
+/** A CA's public key as a key object, parsed once per compiled CA (every leaf it issued is checked with it). */
+function issuerKeyObject(ca: TrustedCa): KeyObject {
+  let key = issuerKeys.get(ca);
+  if (!key) issuerKeys.set(ca, (key = spkiKey(ca.issuerKey)));
+  return key;
+}
+
 const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
 
 /** The key fingerprint of a shared leaf instance, once per process. */
 const leafFingerprint = perCertificate((leaf) => publicKeyFingerprint(leafKey(leaf)));
@@ -326,15 +336,45 @@ const leafFingerprint = perCertificate((leaf) => publicKeyFingerprint(leafKey(le
 /** The leaf's identity: exactly one SAN, an email or URI; the leaf is no CA and may sign code. */
 const leafIdentity = perCertificate(checkLeafIdentity);
 
+/**
+ * Read from the certificate as @sigstore/core parsed it (the tree whose signature by the CA is
+ * checked), not through a second parse by OpenSSL, which cost as much as a signature check per
+ * leaf: an extension present twice (RFC 5280 4.2 forbids it, and parsers differ on which one
+ * counts) is refused, basicConstraints' cA must be absent or false, and the extended key usage
+ * must list codeSigning.
+ */
 function checkLeafIdentity(leaf: X509Certificate): string {
-  let node: NodeX509;
+  let ca: boolean;
+  let usages: string[] | undefined;
   try {
-    node = new NodeX509(leaf.root.toDER());
+    // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
+    // extnValue OCTET STRING }, the octet string holding the extension's own DER (parsed by
+    // @sigstore/core as the string's one child).
+    const values = new Map<string, ASN1Obj | undefined>();
+    for (const extension of leaf.extensions) {
+      const oid = extension.subs[0]!.toOID();
+      if (values.has(oid)) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate carries the extension ${oid} twice`);
+      const extnValue = extension.subs[extension.subs.length - 1]!;
+      values.set(oid, extnValue.tag.isOctetString() ? extnValue.subs[0] : undefined);
+    }
+    const sequence = (oid: string): ASN1Obj | undefined => {
+      if (!values.has(oid)) return undefined;
+      const value = values.get(oid);
+      // SEQUENCE: universal, constructed, number 16.
+      if (!(value?.tag.isUniversal() && value.tag.constructed && value.tag.number === 0x10)) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate's extension ${oid} does not parse`);
+      return value;
+    };
+    // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+    const first = sequence(OID_BASIC_CONSTRAINTS)?.subs[0];
+    ca = first !== undefined && first.tag.isBoolean() && first.toBoolean();
+    // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (an OBJECT IDENTIFIER)
+    usages = sequence(OID_EXTENDED_KEY_USAGE)?.subs.map((purpose) => purpose.toOID());
   } catch (cause) {
+    if (cause instanceof SigningError) throw cause;
     throw new SigningError('CERTIFICATE_INVALID', 'the certificate does not parse', { cause });
   }
-  if (node.ca) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate is a CA certificate');
-  if (!(node.keyUsage ?? []).includes(OID_CODE_SIGNING)) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
+  if (ca) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate is a CA certificate');
+  if (!(usages ?? []).includes(OID_CODE_SIGNING)) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
   return sanIdentity(leaf);
 }
 

@@ -19,8 +19,59 @@ import type { TrustMaterial } from '@sigstore/verify';
 class DerOnce extends ASN1Obj {
   #der: Buffer | undefined;
   override toDER(): Buffer {
-    return (this.#der ??= super.toDER());
+    return (this.#der ??= encodeDer(this));
   }
+}
+
+/**
+ * The DER encoding of an ASN.1 tree, byte for byte what `ASN1Obj.toDER` gives (the tag's one
+ * byte, the length in DER's shortest form, then the children's encodings or the value), written
+ * into one buffer sized first. @sigstore/core's own encoder grows a fresh stream in 1 KiB steps
+ * for every node, which made parsing a certificate's issuer, key and signed part cost about as
+ * much as checking its signature; a host sees one leaf certificate per signed release.
+ */
+export function encodeDer(node: ASN1Obj): Buffer {
+  const sizes = new Map<ASN1Obj, number>();
+  const total = encodedSize(node, sizes);
+  const out = Buffer.allocUnsafe(total);
+  const end = writeDer(node, sizes, out, 0);
+  if (end !== total) throw new Error('DER encoding size mismatch');
+  return out;
+}
+
+/** The whole encoded size of `node` (header and content); each node's content length kept in `sizes`. */
+function encodedSize(node: ASN1Obj, sizes: Map<ASN1Obj, number>): number {
+  let content = 0;
+  if (node.subs.length > 0) for (const sub of node.subs) content += encodedSize(sub, sizes);
+  else content = node.value.length;
+  sizes.set(node, content);
+  return 1 + lengthBytes(content) + content;
+}
+
+/** Bytes of a DER length: one below 128, else one more than the big-endian bytes of the length. */
+function lengthBytes(length: number): number {
+  if (length < 128) return 1;
+  let bytes = 1;
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes++;
+  return bytes;
+}
+
+function writeDer(node: ASN1Obj, sizes: Map<ASN1Obj, number>, out: Buffer, at: number): number {
+  const content = sizes.get(node)!;
+  out[at++] = node.tag.toDER();
+  if (content < 128) out[at++] = content;
+  else {
+    const count = lengthBytes(content) - 1;
+    out[at++] = 0x80 | count;
+    for (let i = count - 1, rest = content; i >= 0; i--, rest = Math.floor(rest / 256)) out[at + i] = rest % 256;
+    at += count;
+  }
+  if (node.subs.length > 0) for (const sub of node.subs) at = writeDer(sub, sizes, out, at);
+  else {
+    out.set(node.value, at);
+    at += node.value.length;
+  }
+  return at;
 }
 
 function derOnce(node: ASN1Obj): ASN1Obj {
@@ -83,11 +134,28 @@ export function sharedCertificate(raw: Uint8Array): X509Certificate {
   const id = bytes.toString('base64');
   let hit = leaves.get(id);
   if (!hit) {
-    hit = memoCertificate(X509Certificate.parse(Buffer.from(bytes)));
+    hit = memoCertificate(withoutStacks(() => X509Certificate.parse(Buffer.from(bytes))));
     if (leaves.size >= MAX_LEAVES) leaves.clear();
     leaves.set(id, hit);
   }
   return hit;
+}
+
+/**
+ * `fn()` with no stack traces captured. @sigstore/core's ASN.1 parser tries every OCTET STRING's
+ * content as nested DER and catches the error when it is not (a key identifier, a signed
+ * certificate timestamp list): several thrown errors per certificate, whose stack traces cost
+ * more than the rest of the parse when a process has just started. A parse error that escapes is
+ * still thrown, only without a stack.
+ */
+export function withoutStacks<T>(fn: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fn();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** `fn(cert)`, computed once per shared certificate instance (for pure functions of its bytes). */
