@@ -146,6 +146,81 @@ describe('when the signature checks of kept results are deferred to the thread p
     expect(refusal({})).toBe('TIMESTAMP_INVALID');
   });
 
+  /** A publisher with a leaf of its own, under `issuer` (a certificate no earlier test of this process has checked). */
+  function freshPublisher(issuer = ca) {
+    const leafKeys = generateKeyPair();
+    return {
+      leafKeys,
+      signer: createSigner({
+        privateKey: leafKeys.privateKeyPem,
+        certificate: issueLeaf(issuer, { publicKey: leafKeys.publicKeyPem, identity }),
+        timestamp: { responder: createTimestampResponder({ privateKey: tsa.privateKeyPem, certificateChain: tsa.chainPem }) },
+      }),
+    };
+  }
+
+  it("a new leaf's issuer check is queued once for all its bundles, and each settles true", async () => {
+    const { signer } = freshPublisher();
+    const bundles = [];
+    const entries: SerializedCacheEntry[] = [];
+    for (const version of ['1.0.0', '1.0.1']) {
+      const m = { ...manifest, version };
+      const bundle = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
+      const cache = new VerificationCache();
+      verifyManifestBundle(bundle, m, policy, { cache });
+      entries.push(...cache.toJSON());
+      bundles.push({ m, bundle });
+    }
+    const cache = new VerificationCache();
+    cache.load(entries);
+    const first = new DeferredSignatures();
+    const second = new DeferredSignatures();
+    verifyManifestBundle(bundles[0]!.bundle, bundles[0]!.m, policy, { cache, deferred: first });
+    verifyManifestBundle(bundles[1]!.bundle, bundles[1]!.m, policy, { cache, deferred: second });
+    // The first: its signature and the leaf's issuer; the second: its signature, relying on the first's issuer check.
+    expect(first.size).toBe(2);
+    expect(second.size).toBe(2);
+    expect(await first.settle()).toBe(true);
+    expect(await second.settle()).toBe(true);
+    expect(cache.misses).toBe(0);
+  });
+
+  it('a planted entry for a leaf of a rogue CA with the same name settles false for every bundle relying on it, and is refused without deferral', async () => {
+    // Someone who can write the cache makes a CA named as the trusted one, a leaf with the
+    // publisher's identity under it, signs two bundles and plants results copied from a genuine
+    // one with their leaf's key. The leaf's issuer name matches the trusted CA: only the CA's
+    // signature over the leaf, now checked on the thread pool, tells them apart.
+    const { bundle, entries } = await warmEntries();
+    const rogueCa = createCa({ name: 'Cache Test CA' });
+    const { leafKeys, signer } = freshPublisher(rogueCa);
+    const genuine = entries[0]!;
+    const original = sha256(canonicalJson(bundle));
+    const cache = new VerificationCache();
+    const forged = [];
+    for (const version of ['2.0.0', '2.0.1']) {
+      const m = { ...manifest, version };
+      const b = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
+      const digest = sha256(canonicalJson(b));
+      cache.load([{ ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${digest}`, bundleDigest: digest, payload: Buffer.from((b as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64').toString('base64'), signer: { ...genuine.signer, keyFingerprint: publicKeyFingerprint(leafKeys.publicKeyPem) } }]);
+      forged.push({ m, b });
+    }
+    const deferred = forged.map(() => new DeferredSignatures());
+    forged.forEach(({ m, b }, i) => verifyManifestBundle(b, m, policy, { cache, deferred: deferred[i]! }));
+    expect(cache.misses).toBe(0);
+    // Both provisional; the issuer check fails, and with it both.
+    expect(await deferred[0]!.settle()).toBe(false);
+    expect(await deferred[1]!.settle()).toBe(false);
+    for (const { m, b } of forged) {
+      let code: string | undefined;
+      try {
+        verifyManifestBundle(b, m, policy, { cache });
+      } catch (e) {
+        code = (e as SigningError).code;
+      }
+      expect(code).toBe('SIGNER_UNTRUSTED');
+    }
+  });
+
   it('a miss is verified in full at once, nothing queued', async () => {
     const { bundle } = await warmEntries();
     const deferred = new DeferredSignatures();

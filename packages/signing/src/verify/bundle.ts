@@ -94,7 +94,7 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
       if (!raw) return false;
       const leaf = sharedCertificate(raw);
       if (leafSpkiFingerprint(leaf) !== cached.signer.keyFingerprint || leafIdentity(leaf) !== cached.signer.identity) return false;
-      const ca = leafIssuer(leaf, trust);
+      const ca = deferred ? leafIssuerDeferred(leaf, trust, deferred) : leafIssuer(leaf, trust);
       const signedAt = new Date(cached.signer.signedAt);
       if (!ca || ca.fingerprints.join() !== cached.signer.caChain.join() || ca.fingerprints[0] !== cached.signer.ca || !leaf.validForDate(signedAt)) return false;
       key = leafKey(leaf);
@@ -124,6 +124,32 @@ function leafIssuer(leaf: X509Certificate, trust: CompiledTrust): TrustedCa | un
   if (!byTrust) leafIssuers.set(leaf, (byTrust = new Map()));
   if (!byTrust.has(trust.id)) byTrust.set(trust.id, issuingCa(leaf, trust.cas, true));
   return byTrust.get(trust.id);
+}
+
+const issuerChecks = new WeakMap<X509Certificate, Map<string, { ca: TrustedCa; check: Promise<boolean> }>>();
+/**
+ * {@link leafIssuer} with its signature check queued in `deferred` (the kept-result path): the
+ * one CA of `trust` whose subject is the leaf's issuer, provisional until the check of the CA's
+ * signature over the leaf settles. A leaf signs many bundles: its check is queued once per trust
+ * material and every bundle relying on it makes it its own (`rely`), so a failed check fails each
+ * of them, and they are judged again without deferral, where {@link leafIssuer} decides. A known
+ * answer, or several same-named CAs, take the synchronous path.
+ */
+function leafIssuerDeferred(leaf: X509Certificate, trust: CompiledTrust, deferred: DeferredSignatures): TrustedCa | undefined {
+  if (leafIssuers.get(leaf)?.has(trust.id)) return leafIssuer(leaf, trust);
+  let byTrust = issuerChecks.get(leaf);
+  if (!byTrust) issuerChecks.set(leaf, (byTrust = new Map()));
+  const queued = byTrust.get(trust.id);
+  if (queued) {
+    deferred.rely(queued.check);
+    return queued.ca;
+  }
+  const candidates = trust.cas.filter((ca) => ca.subjectDer.equals(leaf.issuer));
+  if (candidates.length !== 1) return leafIssuer(leaf, trust);
+  const ca = candidates[0]!;
+  const check = deferred.add(leaf.tbsCertificate.toDER(), issuerKeyObject(ca), leaf.signatureValue, leaf.signatureAlgorithm);
+  byTrust.set(trust.id, { ca, check });
+  return ca;
 }
 
 /** The leaf certificate's bytes as the bundle carries them (v0.3: one certificate; older: a chain, leaf first). */

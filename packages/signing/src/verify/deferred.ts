@@ -32,12 +32,24 @@ export class DeferredSignatures {
   }
 
   /**
-   * Queues one check: what `crypto.verify(undefined, data, key, signature)` answers (the same
+   * Queues one check: what `crypto.verify(algorithm, data, key, signature)` answers (the same
    * call @sigstore/core makes). Any error counts as a failed check.
    * @internal
    */
-  add(data: Buffer, key: KeyObject, signature: Uint8Array): void {
-    this.#pending.push(new Promise<boolean>((resolve) => void queued.push({ data, key, signature, resolve })));
+  add(data: Buffer, key: KeyObject, signature: Uint8Array, algorithm?: string): Promise<boolean> {
+    const check = new Promise<boolean>((resolve) => void queued.push({ data, key, signature, algorithm, resolve }));
+    this.#pending.push(check);
+    return check;
+  }
+
+  /**
+   * Makes a check queued by another instance (a certificate's issuer signature, which every
+   * bundle of that certificate relies on) one of this instance's own: its `settle()` is then
+   * false when that check fails, whichever instance queued it.
+   * @internal
+   */
+  rely(check: Promise<boolean>): void {
+    this.#pending.push(check);
   }
 
   /** True when every queued check verified (none queued: true); false when any did not. */
@@ -52,6 +64,8 @@ interface Check {
   data: Buffer;
   key: KeyObject;
   signature: Uint8Array;
+  /** The digest (`crypto.verify`'s first argument): a certificate's signature algorithm; undefined for DSSE, as @sigstore/core calls it. */
+  algorithm: string | undefined;
   resolve: (ok: boolean) => void;
 }
 
@@ -77,18 +91,18 @@ function runQueued(): void {
   const checks = queued.splice(0);
   const handed = Math.floor(checks.length * POOL_SHARE);
   for (let i = 0; i < handed; i++) {
-    const { data, key, signature, resolve } = checks[i]!;
+    const { data, key, signature, algorithm, resolve } = checks[i]!;
     try {
-      verify(undefined, data, key, signature, (error, ok) => resolve(error === null && ok === true));
+      verify(algorithm, data, key, signature, (error, ok) => resolve(error === null && ok === true));
     } catch {
       resolve(false);
     }
   }
   for (let i = handed; i < checks.length; i++) {
-    const { data, key, signature, resolve } = checks[i]!;
+    const { data, key, signature, algorithm, resolve } = checks[i]!;
     let ok = false;
     try {
-      ok = verify(undefined, data, key, signature);
+      ok = verify(algorithm, data, key, signature);
     } catch {
       ok = false;
     }
