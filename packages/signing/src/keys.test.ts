@@ -1,6 +1,6 @@
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { spkiKey } from './keys.js';
+import { publicKeyFingerprint, spkiKey, toPublicKey } from './keys.js';
 
 // spkiKey takes an uncompressed P-256 key through its coordinates (JWK) instead of OpenSSL's DER
 // decoder: it must give the very key the decoder gives, and refuse what the decoder refuses.
@@ -32,5 +32,27 @@ describe('when a public key is read from its SubjectPublicKeyInfo', () => {
   it('refuses bytes that are no key', () => {
     expect(() => spkiKey(Buffer.from('not a key'))).toThrow();
     expect(() => spkiKey(Buffer.alloc(0))).toThrow();
+  });
+});
+
+describe('when the same public key text is read again in a process', () => {
+  it('gives the same key object, and the fingerprint of the key itself', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(toPublicKey(pem)).toBe(toPublicKey(pem));
+    expect(toPublicKey(pem).equals(publicKey)).toBe(true);
+    const expected = `SHA256:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64').replace(/=+$/, '')}`;
+    expect(publicKeyFingerprint(pem)).toBe(expected);
+    expect(publicKeyFingerprint(publicKey)).toBe(expected);
+    // A private key's text gives its public half, and is not kept.
+    const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    expect(toPublicKey(privatePem).equals(publicKey)).toBe(true);
+    expect(toPublicKey(privatePem)).not.toBe(toPublicKey(privatePem));
+  });
+
+  it('still refuses a key that is not P-256, every time', () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(() => toPublicKey(pem)).toThrow(/P-256/);
+    expect(() => toPublicKey(pem)).toThrow(/P-256/);
   });
 });

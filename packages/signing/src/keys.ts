@@ -10,9 +10,26 @@ export const MAX_PEM_BYTES = 64 * 1024;
  * @example publicKeyFingerprint(readFileSync('acme.pub', 'utf8')) // 'SHA256:jl3bwswu80Pj…'
  */
 export function publicKeyFingerprint(key: string | KeyObject): string {
-  const spki = toPublicKey(key).export({ type: 'spki', format: 'der' });
-  return `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
+  const object = toPublicKey(key);
+  let fingerprint = fingerprints.get(object);
+  if (fingerprint === undefined) {
+    const spki = object.export({ type: 'spki', format: 'der' });
+    fingerprints.set(object, (fingerprint = `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`));
+  }
+  return fingerprint;
 }
+
+/** Fingerprints of the key objects met in this process (a key object never changes). */
+const fingerprints = new WeakMap<KeyObject, string>();
+
+/**
+ * Public keys parsed in this process, by their PEM text: a host start reads the same few keys
+ * (the status key, the reviewers') in its policy, its pinned keys and each signer set, and
+ * OpenSSL 3's decoder takes most of a millisecond a key when a process has just started. A key
+ * object is immutable, so sharing one changes nothing. Bounded, like the other per-process memos.
+ */
+const parsedKeys = new Map<string, KeyObject>();
+const MAX_PARSED_KEYS = 64;
 
 /**
  * `SHA256:<base64>` (unpadded) of a certificate's DER: how policies name a CA certificate.
@@ -27,12 +44,21 @@ export function certificateFingerprint(certificate: string | Uint8Array): string
 export function toPublicKey(key: string | KeyObject): KeyObject {
   let object: KeyObject;
   if (typeof key === 'string') {
+    const known = parsedKeys.get(key);
+    if (known) return known;
     if (key.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the key is longer than ${MAX_PEM_BYTES} bytes`);
     try {
       object = createPublicKey(key);
     } catch (cause) {
       throw new SigningError('KEY_INVALID', 'not a PEM public key', { cause });
     }
+    assertP256(object);
+    // Public keys only: a private key's text is not kept alive for the public half's sake.
+    if (!key.includes('PRIVATE KEY')) {
+      if (parsedKeys.size >= MAX_PARSED_KEYS) parsedKeys.clear();
+      parsedKeys.set(key, object);
+    }
+    return object;
   } else {
     object = key.type === 'public' ? key : createPublicKey(key);
   }
