@@ -352,9 +352,15 @@ function issuerKeyObject(ca: TrustedCa): KeyObject {
   return key;
 }
 
-const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
+// The DER content bytes of the object identifiers a leaf is read by.
+/** id-kp-codeSigning, 1.3.6.1.5.5.7.3.3 */
+const OID_CODE_SIGNING = Buffer.from('2b06010505070303', 'hex');
+/** id-ce-basicConstraints, 2.5.29.19 */
+const OID_BASIC_CONSTRAINTS = Buffer.from('551d13', 'hex');
+/** id-ce-extKeyUsage, 2.5.29.37 */
+const OID_EXTENDED_KEY_USAGE = Buffer.from('551d25', 'hex');
+/** id-ce-subjectAltName, 2.5.29.17 */
+const OID_SUBJECT_ALT_NAME = Buffer.from('551d11', 'hex');
 
 /** The key fingerprint of a shared leaf instance, once per process. */
 const leafFingerprint = perCertificate((leaf) => publicKeyFingerprint(leafKey(leaf)));
@@ -371,48 +377,52 @@ const leafIdentity = perCertificate(checkLeafIdentity);
  */
 function checkLeafIdentity(leaf: X509Certificate): string {
   let ca: boolean;
-  let usages: string[] | undefined;
+  let codeSigning: boolean;
+  let names: ASN1Obj[];
   try {
     // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
     // extnValue OCTET STRING }, the octet string holding the extension's own DER (parsed by
-    // @sigstore/core as the string's one child).
+    // @sigstore/core as the string's one child). Identifiers are compared as their DER content
+    // bytes, not decoded to dotted text.
     const values = new Map<string, ASN1Obj | undefined>();
     for (const extension of leaf.extensions) {
-      const oid = extension.subs[0]!.toOID();
-      if (values.has(oid)) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate carries the extension ${oid} twice`);
+      const id = extension.subs[0]!;
+      if (!id.tag.isOID()) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate has an extension without an identifier');
+      const key = id.value.toString('latin1');
+      if (values.has(key)) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate carries the extension ${id.toOID()} twice`);
       const extnValue = extension.subs[extension.subs.length - 1]!;
-      values.set(oid, extnValue.tag.isOctetString() ? extnValue.subs[0] : undefined);
+      values.set(key, extnValue.tag.isOctetString() ? extnValue.subs[0] : undefined);
     }
-    const sequence = (oid: string): ASN1Obj | undefined => {
-      if (!values.has(oid)) return undefined;
-      const value = values.get(oid);
+    const sequence = (oid: Buffer): ASN1Obj | undefined => {
+      const key = oid.toString('latin1');
+      if (!values.has(key)) return undefined;
+      const value = values.get(key);
       // SEQUENCE: universal, constructed, number 16.
-      if (!(value?.tag.isUniversal() && value.tag.constructed && value.tag.number === 0x10)) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate's extension ${oid} does not parse`);
+      if (!(value?.tag.isUniversal() && value.tag.constructed && value.tag.number === 0x10)) throw new SigningError('CERTIFICATE_INVALID', "a signing certificate's extension does not parse");
       return value;
     };
     // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
     const first = sequence(OID_BASIC_CONSTRAINTS)?.subs[0];
     ca = first !== undefined && first.tag.isBoolean() && first.toBoolean();
     // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (an OBJECT IDENTIFIER)
-    usages = sequence(OID_EXTENDED_KEY_USAGE)?.subs.map((purpose) => purpose.toOID());
+    codeSigning = false;
+    for (const purpose of sequence(OID_EXTENDED_KEY_USAGE)?.subs ?? []) {
+      if (!purpose.tag.isOID()) throw new SigningError('CERTIFICATE_INVALID', "the signing certificate's extended key usage lists something that is no identifier");
+      if (purpose.value.equals(OID_CODE_SIGNING)) codeSigning = true;
+    }
+    // SubjectAltName ::= GeneralNames ::= SEQUENCE OF GeneralName
+    names = sequence(OID_SUBJECT_ALT_NAME)?.subs ?? [];
   } catch (cause) {
     if (cause instanceof SigningError) throw cause;
     throw new SigningError('CERTIFICATE_INVALID', 'the certificate does not parse', { cause });
   }
   if (ca) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate is a CA certificate');
-  if (!(usages ?? []).includes(OID_CODE_SIGNING)) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
-  return sanIdentity(leaf);
+  if (!codeSigning) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
+  return sanIdentity(names);
 }
 
-/** The leaf's one SAN as an identity: `mailto:<email>` or a URI. */
-function sanIdentity(leaf: X509Certificate): string {
-  let names;
-  try {
-    // extnValue OCTET STRING > GeneralNames SEQUENCE > each GeneralName
-    names = leaf.extSubjectAltName?.valueObj.subs[0]?.subs ?? [];
-  } catch (cause) {
-    throw new SigningError('CERTIFICATE_INVALID', 'the certificate does not parse', { cause });
-  }
+/** The leaf's one SAN (its GeneralNames) as an identity: `mailto:<email>` or a URI. */
+function sanIdentity(names: ASN1Obj[]): string {
   if (names.length !== 1) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate must carry exactly one SAN, it carries ${names.length}`);
   const name = names[0]!;
   const value = name.value.toString('utf8');
