@@ -2,7 +2,7 @@ import { canonicalJson, sha256 } from '@sigil/manifest';
 import { weatherManifest } from '@sigil/testing';
 import { buildTrustedRoot, createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, issueLeaf, signManifestStatement } from '@sigil/signing/sign';
 import { DeferredSignatures, publicKeyFingerprint, SignerPolicy, VERIFIER_VERSION, VerificationCache, verifyManifestBundle, type SerializedCacheEntry, type SigningError } from '@sigil/signing/verify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 // The signature results a host keeps on disk (.sigil-cache/verified.json) are a cache, never a
 // verdict: a hit must re-check the bundle's own payload and signature, and an entry made by
@@ -175,8 +175,12 @@ describe('when the signature checks of kept results are deferred to the thread p
     cache.load(entries);
     const first = new DeferredSignatures();
     const second = new DeferredSignatures();
+    const queued = vi.spyOn(DeferredSignatures.prototype, 'add');
     verifyManifestBundle(bundles[0]!.bundle, bundles[0]!.m, policy, { cache, deferred: first });
     verifyManifestBundle(bundles[1]!.bundle, bundles[1]!.m, policy, { cache, deferred: second });
+    // Three checks queued, not four: the issuer's once.
+    expect(queued).toHaveBeenCalledTimes(3);
+    queued.mockRestore();
     // The first: its signature and the leaf's issuer; the second: its signature, relying on the first's issuer check.
     expect(first.size).toBe(2);
     expect(second.size).toBe(2);

@@ -73,8 +73,9 @@ export const VERIFIER_VERSION = 'sigil-verify-3';
  * signing certificate issued by the very CA of the trusted root the result names, and be valid at
  * the time the result names (checked once per certificate and process, so nearly free: a planted
  * result cannot vouch for a certificate from another CA). Any doubt is a miss. With `deferred`,
- * the signature check, last, is queued there instead of run here: true then means every other
- * check held and the result stands only if that queued check verifies.
+ * the signature check, last, and the CA's signature over a leaf not yet checked in this process
+ * are queued there instead of run here: true then means every other check held and the result
+ * stands only if those queued checks verify.
  */
 function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust, deferred?: DeferredSignatures): boolean {
   const envelope = bundle.content.dsseEnvelope;
@@ -380,34 +381,41 @@ function checkLeafIdentity(leaf: X509Certificate): string {
   let codeSigning: boolean;
   let names: ASN1Obj[];
   try {
-    // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
-    // extnValue OCTET STRING }, the octet string holding the extension's own DER (parsed by
-    // @sigstore/core as the string's one child). Identifiers are compared as their DER content
-    // bytes, not decoded to dotted text.
-    const values = new Map<string, ASN1Obj | undefined>();
-    for (const extension of leaf.extensions) {
-      const id = extension.subs[0]!;
-      if (!id.tag.isOID()) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate has an extension without an identifier');
+    const values = new Map<string, ASN1Obj>();
+    for (const extension of leafExtensions(leaf)) {
+      // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
+      // extnValue OCTET STRING }, and nothing else.
+      const [id, middle, last] = extension.subs;
+      const shape = extension.subs.length === 2 ? middle : extension.subs.length === 3 && middle!.tag.isBoolean() ? last : undefined;
+      if (!isSequence(extension) || !id?.tag.isOID() || !minimalOid(id.value) || shape === undefined || !shape.tag.isOctetString() || shape.tag.constructed) {
+        throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate has an extension that is not an identifier, an optional critical flag and a value');
+      }
+      // Compared as their DER content bytes (minimal, so one identifier has one form), not decoded to dotted text.
       const key = id.value.toString('latin1');
       if (values.has(key)) throw new SigningError('CERTIFICATE_INVALID', `the signing certificate carries the extension ${id.toOID()} twice`);
-      const extnValue = extension.subs[extension.subs.length - 1]!;
-      values.set(key, extnValue.tag.isOctetString() ? extnValue.subs[0] : undefined);
+      values.set(key, shape);
     }
+    /** The one DER element an extension's OCTET STRING holds (@sigstore/core parsed it as the string's children), a SEQUENCE. */
     const sequence = (oid: Buffer): ASN1Obj | undefined => {
-      const key = oid.toString('latin1');
-      if (!values.has(key)) return undefined;
-      const value = values.get(key);
-      // SEQUENCE: universal, constructed, number 16.
-      if (!(value?.tag.isUniversal() && value.tag.constructed && value.tag.number === 0x10)) throw new SigningError('CERTIFICATE_INVALID', "a signing certificate's extension does not parse");
-      return value;
+      const value = values.get(oid.toString('latin1'));
+      if (value === undefined) return undefined;
+      const inner = value.subs[0];
+      if (value.subs.length !== 1 || !isSequence(inner)) throw new SigningError('CERTIFICATE_INVALID', "a signing certificate's extension does not parse");
+      return inner;
     };
     // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
-    const first = sequence(OID_BASIC_CONSTRAINTS)?.subs[0];
-    ca = first !== undefined && first.tag.isBoolean() && first.toBoolean();
+    const constraints = sequence(OID_BASIC_CONSTRAINTS)?.subs ?? [];
+    const [first, second] = constraints;
+    const flag = first?.tag.isBoolean() ? first : undefined;
+    const pathLength = flag ? second : first;
+    if (constraints.length > (flag ? 1 : 0) + (pathLength ? 1 : 0) || (pathLength !== undefined && !pathLength.tag.isInteger())) {
+      throw new SigningError('CERTIFICATE_INVALID', "the signing certificate's basic constraints do not parse");
+    }
+    ca = flag !== undefined && flag.toBoolean();
     // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (an OBJECT IDENTIFIER)
     codeSigning = false;
     for (const purpose of sequence(OID_EXTENDED_KEY_USAGE)?.subs ?? []) {
-      if (!purpose.tag.isOID()) throw new SigningError('CERTIFICATE_INVALID', "the signing certificate's extended key usage lists something that is no identifier");
+      if (!purpose.tag.isOID() || !minimalOid(purpose.value)) throw new SigningError('CERTIFICATE_INVALID', "the signing certificate's extended key usage lists something that is no identifier");
       if (purpose.value.equals(OID_CODE_SIGNING)) codeSigning = true;
     }
     // SubjectAltName ::= GeneralNames ::= SEQUENCE OF GeneralName
@@ -419,6 +427,35 @@ function checkLeafIdentity(leaf: X509Certificate): string {
   if (ca) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate is a CA certificate');
   if (!codeSigning) throw new SigningError('CERTIFICATE_INVALID', 'the signing certificate lacks the codeSigning extended key usage');
   return sanIdentity(names);
+}
+
+/**
+ * The leaf's extensions: TBSCertificate's one `[3]` field, holding one SEQUENCE of them. Several
+ * `[3]` fields, or one holding more than the SEQUENCE, are refused (readers differ on which one
+ * counts); none gives no extensions.
+ */
+function leafExtensions(leaf: X509Certificate): ASN1Obj[] {
+  const fields = leaf.tbsCertificate.subs.filter((field) => field.tag.isContextSpecific(3));
+  if (fields.length === 0) return [];
+  const list = fields[0]!.subs[0];
+  if (fields.length !== 1 || fields[0]!.subs.length !== 1 || !isSequence(list)) throw new SigningError('CERTIFICATE_INVALID', "the signing certificate's extensions do not parse");
+  return list.subs;
+}
+
+/** A universal, constructed SEQUENCE (tag number 16). */
+function isSequence(node: ASN1Obj | undefined): node is ASN1Obj {
+  return node !== undefined && node.tag.isUniversal() && node.tag.constructed && node.tag.number === 0x10;
+}
+
+/**
+ * An OBJECT IDENTIFIER's content in DER's one form (X.690 8.19.2): not empty, the last byte ends
+ * its sub-identifier, and no sub-identifier starts with 0x80 (a padding @sigstore/core reads
+ * through and OpenSSL refuses, which would let one identifier pass as another here).
+ */
+function minimalOid(content: Buffer): boolean {
+  if (content.length === 0 || (content[content.length - 1]! & 0x80) !== 0) return false;
+  for (let i = 0; i < content.length; i++) if (content[i] === 0x80 && (i === 0 || (content[i - 1]! & 0x80) === 0)) return false;
+  return true;
 }
 
 /** The leaf's one SAN (its GeneralNames) as an identity: `mailto:<email>` or a URI. */

@@ -9,10 +9,12 @@ import { verify, type KeyObject } from 'node:crypto';
  * quarter of the per-server work, and none depends on another: on two cores both halves run at
  * once.
  *
- * Given to a verify function (`VerifyOptions.deferred`), only the last step of re-checking a kept
- * result, the signature over the bundle's own payload with the key the result names, is queued
- * here; everything else (the payload compared, the leaf's identity, CA and validity, the signer
- * allowed by the policy, subject and predicate) runs as before. A result so obtained is
+ * Given to a verify function (`VerifyOptions.deferred`), the signature checks of re-checking a
+ * kept result are queued here: the signature over the bundle's own payload with the key the
+ * result names, and, for a leaf certificate not yet checked in this process, its CA's signature
+ * over it (queued once per leaf and trust material; every other bundle of that leaf relies on the
+ * same check, `rely`). Everything else (the payload compared, the leaf's identity, CA name and
+ * validity, the signer allowed by the policy, subject and predicate) runs as before. A result so obtained is
  * provisional: the caller must `await settle()` before using it, and when that is false, set
  * every result obtained with this object aside and verify again without it (a failed check there
  * is then a miss, as without deferral, and the full verification decides). Full verifications

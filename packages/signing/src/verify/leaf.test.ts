@@ -1,9 +1,9 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { algorithm, bitString, bool, ecdsaSign, explicit, fromDer, implicitPrimitive, integer, octets, OID, oid, randomSerial, seq, time, toDer, type Asn1 } from '../sign/der.js';
-import { createSigner, generateKeyPair, signManifestStatement } from '../sign/index.js';
+import { createSigner, generateKeyPair, issueLeaf, signManifestStatement } from '../sign/index.js';
 import { makeManifest, makePki } from '../testkit.js';
-import { certificateFingerprint, SignerPolicy, SigningError, VerificationCache, verifyManifestBundle } from './index.js';
+import { certificateFingerprint, publicKeyFingerprint, SignerPolicy, SigningError, VerificationCache, verifyManifestBundle } from './index.js';
 
 // The signing certificate's own rules (bundle.ts checkLeafIdentity), read from the tree
 // @sigstore/core parsed: no CA, codeSigning in the extended key usage, each extension once. Each
@@ -19,9 +19,11 @@ const san = extension(OID.subjectAltName, true, seq([implicitPrimitive(1, Buffer
 const keyUsage = extension(OID.keyUsage, true, bitString(Buffer.from([0x80]), 7));
 const codeSigning = extension(OID.extKeyUsage, false, seq([oid(OID.codeSigning)]));
 const notCa = extension(OID.basicConstraints, true, seq([]));
+/** An extension under an identifier written by hand (its DER content bytes, in hex). */
+const rawExtension = (idHex: string, value: Asn1): Asn1 => seq([fromDer(Buffer.from(`06${(idHex.length / 2).toString(16).padStart(2, '0')}${idHex}`, 'hex')), octets(toDer(value))]);
 
 /** A leaf under the test CA with exactly these extensions, and a bundle it signed (timestamped). */
-async function signedBy(extensions: Asn1[]): Promise<string> {
+async function signedByLeaf(extensions: Asn1[], extraFields: Asn1[] = []): Promise<{ text: string; publicKeyPem: string }> {
   const keys = generateKeyPair();
   const issuer = new X509Certificate(pki.ca.certificatePem);
   const issuerTbs = (fromDer(issuer.raw).value as Asn1[])[0]!;
@@ -35,13 +37,22 @@ async function signedBy(extensions: Asn1[]): Promise<string> {
     seq([]),
     fromDer(publicSpki(keys.publicKeyPem)),
     explicit(3, seq(extensions)),
+    ...extraFields,
   ]);
   const tbsDer = toDer(tbs);
   const der = toDer(seq([fromDer(tbsDer), algorithm(OID.ecdsaWithSha256), bitString(ecdsaSign(tbsDer, createPrivateKey(pki.ca.privateKeyPem)))]));
-  const certificate = `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`;
-  const signer = createSigner({ privateKey: keys.privateKeyPem, certificate, timestamp: { responder: pki.respond } });
-  return JSON.stringify(await signManifestStatement(manifest, signer));
+  // Signed with an ordinary leaf for the same key (the signing side parses its certificate with
+  // OpenSSL, which refuses some of the leaves made here), then the hand-made leaf put in its place:
+  // the signature and the timestamp over it hold for either.
+  const ordinary = issueLeaf(pki.ca, { publicKey: keys.publicKeyPem, identity: IDENTITY });
+  const signer = createSigner({ privateKey: keys.privateKeyPem, certificate: ordinary, timestamp: { responder: pki.respond } });
+  const bundle = (await signManifestStatement(manifest, signer)) as unknown as { verificationMaterial: { certificate: { rawBytes: string } } };
+  bundle.verificationMaterial.certificate.rawBytes = der.toString('base64');
+  return { text: JSON.stringify(bundle), publicKeyPem: keys.publicKeyPem };
 }
+
+/** The bundle's text alone. */
+const signedBy = async (extensions: Asn1[], extraFields: Asn1[] = []): Promise<string> => (await signedByLeaf(extensions, extraFields)).text;
 
 function publicSpki(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
@@ -74,6 +85,14 @@ describe('when a bundle is signed by a certificate made by hand', () => {
     ['a basicConstraints that is no SEQUENCE', () => [keyUsage, codeSigning, extension(OID.basicConstraints, true, bool(false)), san]],
     ['an extended key usage that is no SEQUENCE', () => [keyUsage, extension(OID.extKeyUsage, false, oid(OID.codeSigning)), notCa, san]],
     ['an extended key usage listing something that is no OID', () => [keyUsage, extension(OID.extKeyUsage, false, seq([oid(OID.codeSigning), integer(1)])), notCa, san]],
+    ['the extended key usage twice, both harmless', () => [keyUsage, codeSigning, codeSigning, notCa, san]],
+    ['basicConstraints twice, both not a CA', () => [keyUsage, codeSigning, notCa, notCa, san]],
+    ['a CA flag under basicConstraints written with a padded identifier (55 1d 80 13)', () => [keyUsage, codeSigning, rawExtension('551d8013', seq([bool(true)])), san]],
+    ['a second SAN under a padded identifier (55 1d 80 11), before the real one', () => [keyUsage, codeSigning, notCa, rawExtension('551d8011', seq([implicitPrimitive(1, Buffer.from('evil@acme.example', 'ascii'))])), san]],
+    ['an extended key usage listing codeSigning under a padded identifier', () => [keyUsage, extension(OID.extKeyUsage, false, seq([fromDer(Buffer.from('06092b0601050507800303', 'hex'))])), notCa, san]],
+    ['an extension of three fields whose middle one is no critical flag', () => [keyUsage, codeSigning, seq([oid(OID.basicConstraints), octets(toDer(seq([bool(true)]))), octets(Buffer.alloc(0))]), san]],
+    ['an extension value holding two elements', () => [keyUsage, codeSigning, seq([oid(OID.basicConstraints), bool(true), octets(Buffer.concat([toDer(seq([])), toDer(seq([bool(true)]))]))]), san]],
+    ['basicConstraints whose fields are out of order', () => [keyUsage, codeSigning, extension(OID.basicConstraints, true, seq([integer(0), bool(false)])), san]],
     ['no subjectAltName', () => [keyUsage, codeSigning, notCa]],
     ['two names in the subjectAltName', () => [keyUsage, codeSigning, notCa, extension(OID.subjectAltName, true, seq([implicitPrimitive(1, Buffer.from('release@acme.example', 'ascii')), implicitPrimitive(1, Buffer.from('other@acme.example', 'ascii'))]))]],
     ['a DNS name as the subjectAltName', () => [keyUsage, codeSigning, notCa, extension(OID.subjectAltName, true, seq([implicitPrimitive(2, Buffer.from('acme.example', 'ascii'))]))]],
@@ -81,5 +100,23 @@ describe('when a bundle is signed by a certificate made by hand', () => {
   ])('refuses %s with CERTIFICATE_INVALID', async (_label, extensions) => {
     const bundle = await signedBy(extensions());
     expect(codeOf(() => verifyManifestBundle(bundle, manifest, policy))).toBe('CERTIFICATE_INVALID');
+  });
+
+  it('refuses a certificate with two extension fields, the second naming it a CA', async () => {
+    const bundle = await signedBy([keyUsage, codeSigning, notCa, san], [explicit(3, seq([extension(OID.basicConstraints, true, seq([bool(true)]))]))]);
+    expect(codeOf(() => verifyManifestBundle(bundle, manifest, policy))).toBe('CERTIFICATE_INVALID');
+  });
+
+  it('does not take a planted result for a leaf whose rules fail (a second SAN under a padded identifier): refused as without it', async () => {
+    const genuineBundle = await signedBy([keyUsage, codeSigning, notCa, san]);
+    const genuine = new VerificationCache();
+    verifyManifestBundle(genuineBundle, manifest, policy, { cache: genuine });
+    const [entry] = genuine.toJSON();
+    const { text: forged, publicKeyPem } = await signedByLeaf([keyUsage, codeSigning, notCa, rawExtension('551d8011', seq([implicitPrimitive(1, Buffer.from('evil@acme.example', 'ascii'))])), san]);
+    const parsed = JSON.parse(forged) as { dsseEnvelope: { payload: string } };
+    const digest = `sha256:${createHash('sha256').update(forged).digest('hex')}`;
+    const cache = new VerificationCache();
+    expect(cache.load([{ ...entry!, key: entry!.key.replace(entry!.bundleDigest, digest), bundleDigest: digest, payload: parsed.dsseEnvelope.payload, signer: { ...entry!.signer, keyFingerprint: publicKeyFingerprint(publicKeyPem) } }])).toBe(1);
+    expect(codeOf(() => verifyManifestBundle(forged, manifest, policy, { cache }))).toBe('CERTIFICATE_INVALID');
   });
 });
