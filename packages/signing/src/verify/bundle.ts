@@ -376,7 +376,8 @@ const leafIdentity = perCertificate(checkLeafIdentity);
  * counts) is refused, basicConstraints' cA must be absent or false, and the extended key usage
  * must list codeSigning.
  */
-function checkLeafIdentity(leaf: X509Certificate): string {
+/** @internal exported for its test (leaf.test.ts) */
+export function checkLeafIdentity(leaf: X509Certificate): string {
   let ca: boolean;
   let codeSigning: boolean;
   let names: ASN1Obj[];

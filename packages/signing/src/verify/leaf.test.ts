@@ -1,8 +1,13 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { X509Certificate as SigstoreX509 } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { algorithm, bitString, bool, ecdsaSign, explicit, fromDer, implicitPrimitive, integer, octets, OID, oid, randomSerial, seq, time, toDer, type Asn1 } from '../sign/der.js';
 import { createSigner, generateKeyPair, issueLeaf, signManifestStatement } from '../sign/index.js';
 import { makeManifest, makePki } from '../testkit.js';
+import { checkLeafIdentity } from './bundle.js';
 import { certificateFingerprint, publicKeyFingerprint, SignerPolicy, SigningError, VerificationCache, verifyManifestBundle } from './index.js';
 
 // The signing certificate's own rules (bundle.ts checkLeafIdentity), read from the tree
@@ -118,5 +123,55 @@ describe('when a bundle is signed by a certificate made by hand', () => {
     const cache = new VerificationCache();
     expect(cache.load([{ ...entry!, key: entry!.key.replace(entry!.bundleDigest, digest), bundleDigest: digest, payload: parsed.dsseEnvelope.payload, signer: { ...entry!.signer, keyFingerprint: publicKeyFingerprint(publicKeyPem) } }])).toBe(1);
     expect(codeOf(() => verifyManifestBundle(forged, manifest, policy, { cache }))).toBe('CERTIFICATE_INVALID');
+  });
+});
+
+describe('when the leaf rules read real certificates', () => {
+  // Every certificate in the real Sigstore material under fixtures/ (Fulcio leaves, CAs, TSAs,
+  // CT logs): the rules read from @sigstore/core's tree must judge each as OpenSSL reads it (not a
+  // CA, codeSigning in the extended key usage), and give the identity of its one SAN.
+  it('agree with OpenSSL on every one, and accept the Fulcio leaves', () => {
+    const root = fileURLToPath(new URL('../../fixtures', import.meta.url));
+    const found = new Set<string>();
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === 'object') for (const [key, v] of Object.entries(value)) (key === 'rawBytes' && typeof v === 'string' ? found.add(v) : walk(v));
+    };
+    for (const dir of ['npm', ...readdirSync(join(root, 'sigstore-conformance')).map((d) => join('sigstore-conformance', d))]) {
+      if (!statSync(join(root, dir)).isDirectory()) continue;
+      for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith('.json'))) {
+        try {
+          walk(JSON.parse(readFileSync(join(root, dir, file), 'utf8')));
+        } catch {
+          // a fixture that is deliberately not JSON
+        }
+      }
+    }
+    let accepted = 0;
+    let judged = 0;
+    for (const b64 of found) {
+      const der = Buffer.from(b64, 'base64');
+      let openssl: X509Certificate;
+      try {
+        openssl = new X509Certificate(der);
+      } catch {
+        continue; // not a certificate (a key, a timestamp)
+      }
+      judged++;
+      const leafByOpenSsl = !openssl.ca && (openssl.keyUsage ?? []).includes(OID.codeSigning);
+      let identity: string | undefined;
+      try {
+        identity = checkLeafIdentity(SigstoreX509.parse(der));
+      } catch (e) {
+        expect((e as SigningError).code).toBe('CERTIFICATE_INVALID');
+      }
+      expect(identity !== undefined).toBe(leafByOpenSsl);
+      if (identity !== undefined) {
+        accepted++;
+        expect(openssl.subjectAltName).toContain(identity.replace(/^mailto:/, ''));
+      }
+    }
+    expect(judged).toBeGreaterThanOrEqual(30);
+    expect(accepted).toBeGreaterThanOrEqual(20);
   });
 });
