@@ -135,7 +135,12 @@ describe('when the leaf rules read real certificates', () => {
     const found = new Set<string>();
     const walk = (value: unknown): void => {
       if (Array.isArray(value)) value.forEach(walk);
-      else if (value && typeof value === 'object') for (const [key, v] of Object.entries(value)) (key === 'rawBytes' && typeof v === 'string' ? found.add(v) : walk(v));
+      else if (value && typeof value === 'object') {
+        for (const [key, v] of Object.entries(value)) {
+          if (key === 'rawBytes' && typeof v === 'string') found.add(v);
+          else walk(v);
+        }
+      }
     };
     for (const dir of ['npm', ...readdirSync(join(root, 'sigstore-conformance')).map((d) => join('sigstore-conformance', d))]) {
       if (!statSync(join(root, dir)).isDirectory()) continue;
