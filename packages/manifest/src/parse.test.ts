@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest, refusalCode, SERVER_INFO_META_KEY } from './index.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
@@ -342,5 +342,25 @@ describe('when a manifest is checked as a value (checkManifestValue)', () => {
     const cyclic: Record<string, unknown> = base();
     cyclic.self = cyclic;
     expect(checkManifestValue(cyclic).findings).toEqual([expect.objectContaining({ rule: 'MANIFEST_INVALID' })]);
+  });
+});
+
+describe('when the module is loaded', () => {
+  // A host evaluates this module at every start, and its locked manifests are plain: the schemas
+  // derived for the value path (three `.extend()`s of the wire schemas) are built when first asked.
+  it('builds the value path\'s schemas at the first manifest the plain tests leave to zod, once', async () => {
+    vi.resetModules();
+    const { Manifest } = await import('./schema.js');
+    const extend = vi.spyOn(Manifest, 'extend');
+    const parse = await import('./parse.js');
+    expect(extend).not.toHaveBeenCalled();
+    expect(parse.checkManifestValue(bare()).findings).toEqual([]);
+    expect(extend).not.toHaveBeenCalled();
+    // Its packages: left to zod.
+    expect(parse.checkManifestValue(base()).findings).toEqual([]);
+    expect(extend).toHaveBeenCalledTimes(1);
+    expect(parse.checkManifestValue({ ...bare(), extra: 1 }).findings).toEqual([expect.objectContaining({ rule: 'KEY_UNKNOWN', path: '/extra' })]);
+    expect(extend).toHaveBeenCalledTimes(1);
+    extend.mockRestore();
   });
 });

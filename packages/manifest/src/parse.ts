@@ -93,34 +93,44 @@ export function checkManifestValue(value: unknown, limits: Limits = LIMITS, cano
     if (walked.some((f) => f.rule === 'JSON_TOO_DEEP')) return fail(walked);
     // The schema only when a plain test is unsure: a manifest whose every field plainManifest and
     // plainTools have checked as the schema checks it has nothing left for zod to find.
-    const schema = !plainTools(value) ? FastManifest : plainManifest(value) ? null : ManifestOfPlainTools;
+    const schema = !plainTools(value) ? fastSchemas().manifest : plainManifest(value) ? null : fastSchemas().ofPlainTools;
     return finish([...walked, ...checkValue(value, limits, schema, false, size)], value);
   } catch (cause) {
     return fail([error('', 'MANIFEST_INVALID', `the manifest could not be checked: ${String((cause as Error)?.message ?? cause)}`)]);
   }
 }
 
-/**
- * The manifest schema for a value already proven to be plain JSON: the same zod schema, with
- * only its JSON-value leaves (tool schema properties, `_meta`) taken as they are, since the walk
- * (`plainJson`) has checked every value in them. Everything else, strictness included, is the
- * wire schema's own.
- */
-const AnyJson = z.record(z.string(), z.unknown());
-const FastToolJsonSchema = ToolJsonSchema.extend({ properties: AnyJson.optional() });
-const FastManifest = Manifest.extend({
-  _meta: AnyJson.optional(),
-  tools: z.array(Tool.extend({ inputSchema: FastToolJsonSchema, outputSchema: FastToolJsonSchema.optional(), _meta: AnyJson.optional() })).max(LIMITS.tools),
-});
+let fast: { manifest: z.ZodType; ofPlainTools: z.ZodType } | undefined;
 
 /**
- * FastManifest with its tools taken as they are: only for a manifest whose every tool
- * `plainTools` has shown FastManifest's tool schema accepts. zod's parse of each tool costs more
- * than the manifest's other fields together (a host checks every tool of every locked manifest at
- * each start); the outcome is the same, since a tool the test is unsure of sends the whole
- * manifest through FastManifest, for its findings.
+ * The two manifest schemas of checkManifestValue, built at their first use: a host's locked
+ * manifests are plain (plainManifest and plainTools decide them without zod), so most starts
+ * never use them, and building them (three `.extend()`s of the wire schemas) was a visible share
+ * of evaluating this module at every start.
+ *
+ * `manifest` (FastManifest): the manifest schema for a value already proven to be plain JSON: the
+ * same zod schema, with only its JSON-value leaves (tool schema properties, `_meta`) taken as
+ * they are, since the walk (`plainJson`) has checked every value in them. Everything else,
+ * strictness included, is the wire schema's own.
+ *
+ * `ofPlainTools` (ManifestOfPlainTools): FastManifest with its tools taken as they are: only for a
+ * manifest whose every tool `plainTools` has shown FastManifest's tool schema accepts. zod's
+ * parse of each tool costs more than the manifest's other fields together (a host checks every
+ * tool of every locked manifest at each start); the outcome is the same, since a tool the test
+ * is unsure of sends the whole manifest through FastManifest, for its findings.
  */
-const ManifestOfPlainTools = FastManifest.extend({ tools: z.array(z.unknown()).max(LIMITS.tools) });
+function fastSchemas(): { manifest: z.ZodType; ofPlainTools: z.ZodType } {
+  if (fast === undefined) {
+    const AnyJson = z.record(z.string(), z.unknown());
+    const FastToolJsonSchema = ToolJsonSchema.extend({ properties: AnyJson.optional() });
+    const FastManifest = Manifest.extend({
+      _meta: AnyJson.optional(),
+      tools: z.array(Tool.extend({ inputSchema: FastToolJsonSchema, outputSchema: FastToolJsonSchema.optional(), _meta: AnyJson.optional() })).max(LIMITS.tools),
+    });
+    fast = { manifest: FastManifest, ofPlainTools: FastManifest.extend({ tools: z.array(z.unknown()).max(LIMITS.tools) }) };
+  }
+  return fast;
+}
 
 const MANIFEST_KEYS: ReadonlySet<string> = new Set(['$schema', 'name', 'title', 'description', 'version', 'websiteUrl', 'repository', '_meta', 'instructions', 'tools']);
 const REPOSITORY_KEYS: ReadonlySet<string> = new Set(['url', 'source', 'id', 'subfolder']);
