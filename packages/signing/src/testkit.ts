@@ -3,6 +3,8 @@
  * authority, and signers, all real keys and certificates made fresh for each suite.
  */
 import { parseManifest, type Manifest } from '@sigil/manifest';
+import { expect } from 'vitest';
+import { SigningError } from './errors.js';
 import { createCa, createSigner, createTimestampResponder, createTsa, generateKeyPair, issueLeaf, type CaMaterial, type KeyPair, type TsaMaterial } from './sign/index.js';
 import { buildTrustedRoot, type TrustedRootJson } from './trusted-root.js';
 
@@ -45,4 +47,15 @@ export function certSigner(pki: Pki, identity: string, options: { notBefore?: Da
   const respond = options.respond ?? (tsaNow ? createTimestampResponder({ privateKey: pki.tsa.privateKeyPem, certificateChain: pki.tsa.chainPem, now: () => tsaNow }) : pki.respond);
   const signer = createSigner({ privateKey: keys.privateKeyPem, certificate, timestamp: { responder: respond }, ...(tsaNow ? { now: tsaNow } : {}) });
   return { keys, certificate, signer };
+}
+
+/** The code of the SigningError `fn` throws (anything else thrown, or nothing, fails the test). */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SigningError);
+    return (e as SigningError).code;
+  }
+  throw new Error('expected a SigningError, nothing was thrown');
 }

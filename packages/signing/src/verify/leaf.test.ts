@@ -6,9 +6,9 @@ import { X509Certificate as SigstoreX509 } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { algorithm, bitString, bool, ecdsaSign, explicit, fromDer, implicitPrimitive, integer, octets, OID, oid, randomSerial, seq, time, toDer, type Asn1 } from '../sign/der.js';
 import { createSigner, generateKeyPair, issueLeaf, signManifestStatement } from '../sign/index.js';
-import { makeManifest, makePki } from '../testkit.js';
+import { codeOf, makeManifest, makePki } from '../testkit.js';
 import { checkLeafIdentity } from './bundle.js';
-import { certificateFingerprint, publicKeyFingerprint, SignerPolicy, SigningError, VerificationCache, verifyManifestBundle } from './index.js';
+import { certificateFingerprint, publicKeyFingerprint, SignerPolicy, type SigningError, VerificationCache, verifyManifestBundle } from './index.js';
 
 // The signing certificate's own rules (bundle.ts checkLeafIdentity), read from the tree
 // @sigstore/core parsed: no CA, codeSigning in the extended key usage, each extension once. Each
@@ -61,16 +61,6 @@ const signedBy = async (extensions: Asn1[], extraFields: Asn1[] = []): Promise<s
 
 function publicSpki(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SigningError);
-    return (e as SigningError).code;
-  }
-  throw new Error('expected a SigningError, nothing was thrown');
 }
 
 describe('when a bundle is signed by a certificate made by hand', () => {

@@ -15,8 +15,8 @@ import {
 } from '@sigil/tlog';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair, signManifestStatement } from '../sign/index.js';
-import { certSigner, makeManifest, makePki, type Pki } from '../testkit.js';
-import { certificateFingerprint, SignerPolicy, SigningError, verifyManifestBundle } from './index.js';
+import { certSigner, codeOf, makeManifest, makePki, type Pki } from '../testkit.js';
+import { certificateFingerprint, SignerPolicy, verifyManifestBundle } from './index.js';
 
 /**
  * Real bundles (organisation CA certificate + RFC 3161 timestamp, or a pinned key) given a real
@@ -32,16 +32,6 @@ type BundleJson = {
   verificationMaterial: Record<string, unknown> & { certificate?: { rawBytes: string }; tlogEntries?: unknown[] };
 };
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SigningError);
-    return (e as SigningError).code;
-  }
-  throw new Error('expected a SigningError, nothing was thrown');
-}
 
 interface Log {
   key: { publicKey: KeyObject; privateKey: KeyObject };

@@ -2,21 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../testkit.js';
 import { SigningError, verifyNpmProvenance, verifySigstoreBundle } from './index.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures');
 const read = (...p: string[]) => readFileSync(join(FIXTURES, ...p));
 const publicGood = JSON.parse(read('npm', 'public-good.trusted_root.json').toString()) as unknown;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SigningError);
-    return (e as SigningError).code;
-  }
-  throw new Error('expected a SigningError, nothing was thrown');
-}
 
 describe('when real npm provenance is verified offline', () => {
   const bundle = read('npm', 'sigstore-2.1.0.slsa-provenance-v1.sigstore.json');

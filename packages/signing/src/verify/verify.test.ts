@@ -6,7 +6,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { manifestDigest } from '@sigil/manifest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, signStatement } from '../sign/index.js';
-import { certSigner, makeManifest, makePki, type Pki } from '../testkit.js';
+import { certSigner, codeOf, makeManifest, makePki, type Pki } from '../testkit.js';
 import {
   APPROVAL_PREDICATE_TYPE,
   buildTrustedRoot,
@@ -15,7 +15,6 @@ import {
   publicKeyFingerprint,
   MANIFEST_PREDICATE_TYPE,
   SignerPolicy,
-  SigningError,
   STATEMENT_TYPE,
   STATUS_PREDICATE_TYPE,
   statementSubject,
@@ -28,16 +27,6 @@ import {
 
 const manifest = makeManifest();
 const IDENTITY = 'mailto:release@acme.example';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SigningError);
-    return (e as SigningError).code;
-  }
-  throw new Error('expected a SigningError, nothing was thrown');
-}
 
 const keys = generateKeyPair();
 const keyPolicy = SignerPolicy.parse({ publicKeys: [keys.publicKeyPem] });
