@@ -372,11 +372,11 @@ const leafIdentity = perCertificate(checkLeafIdentity);
 /**
  * Read from the certificate as @sigstore/core parsed it (the tree whose signature by the CA is
  * checked), not through a second parse by OpenSSL, which cost as much as a signature check per
- * leaf: an extension present twice (RFC 5280 4.2 forbids it, and parsers differ on which one
- * counts) is refused, basicConstraints' cA must be absent or false, and the extended key usage
- * must list codeSigning.
+ * leaf, and as strictly as OpenSSL read it: an extension present twice (RFC 5280 4.2 forbids it,
+ * and parsers differ on which one counts) is refused, basicConstraints' cA must be absent or
+ * false, and the extended key usage must list codeSigning.
+ * @internal exported for its test (leaf.test.ts)
  */
-/** @internal exported for its test (leaf.test.ts) */
 export function checkLeafIdentity(leaf: X509Certificate): string {
   let ca: boolean;
   let codeSigning: boolean;
