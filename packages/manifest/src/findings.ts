@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deferSchema } from './defer-schema.js';
 
 /** Rules of the manifest format check (the lint adds its own, such as `hidden-tag-characters`). */
 export type FindingCode =
@@ -16,7 +17,7 @@ export type FindingCode =
   | 'KEY_UNKNOWN'
   | 'TOOL_DUPLICATE';
 
-export const Severity = z.enum(['error', 'warning', 'info']);
+export const Severity = deferSchema(() => z.enum(['error', 'warning', 'info']));
 export type Severity = z.infer<typeof Severity>;
 
 /**
@@ -28,13 +29,13 @@ export type Severity = z.infer<typeof Severity>;
  * and control characters escaped (safe to print; never a secret).
  * @example { path: '/tools/0/description', rule: 'conceal-from-user', severity: 'warning', message: '…', excerpt: '…do not tell the user…' }
  */
-export const Finding = z.object({
+export const Finding = deferSchema(() => z.object({
   path: z.string().max(4096),
   rule: z.string().min(1).max(64),
   severity: Severity,
   message: z.string().max(4096),
   excerpt: z.string().max(1024).optional(),
-});
+}));
 export type Finding = z.infer<typeof Finding>;
 
 /** Builds a JSON Pointer from path segments, escaping `~` and `/` as RFC 6901 requires. */

@@ -1,6 +1,7 @@
 export { LIMITS, type Limits } from './limits.js';
 export { Finding, hasErrors, pointer, refusalCode, Severity, type FindingCode, type ManifestRefusalCode } from './findings.js';
 export { ManifestError } from './errors.js';
+export { deferSchema } from './defer-schema.js';
 export {
   compareVersions,
   formatReference,
@@ -99,6 +100,7 @@ export {
   StatusRequest,
   StatusResponse,
   Timestamp,
+  TIMESTAMP_PATTERN,
   VersionRecord,
   VersionStatus,
   VersionSummary,

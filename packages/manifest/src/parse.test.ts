@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest, refusalCode, SERVER_INFO_META_KEY } from './index.js';
+import { checkManifest, checkManifestValue, LIMITS, ManifestError, parseManifest, refusalCode, SERVER_INFO_META_KEY, Tool } from './index.js';
+import { TOOL_KEYS } from './parse.js';
 
 const vectorText = readFileSync(new URL('../test-vectors/weather.sigil.json', import.meta.url), 'utf8');
 const base = (): Record<string, unknown> => JSON.parse(vectorText) as Record<string, unknown>;
@@ -362,5 +363,11 @@ describe('when the module is loaded', () => {
     expect(parse.checkManifestValue({ ...bare(), extra: 1 }).findings).toEqual([expect.objectContaining({ rule: 'KEY_UNKNOWN', path: '/extra' })]);
     expect(extend).toHaveBeenCalledTimes(1);
     extend.mockRestore();
+  });
+});
+
+describe("the plain test's tool keys", () => {
+  it("are the tool schema's own", () => {
+    expect([...TOOL_KEYS].sort()).toEqual(Object.keys(Tool.shape).sort());
   });
 });

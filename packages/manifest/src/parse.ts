@@ -179,7 +179,11 @@ function boundedString(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length <= max;
 }
 
-const TOOL_KEYS: ReadonlySet<string> = new Set(Object.keys(Tool.shape));
+/**
+ * @internal The tool schema's keys, written out (as MANIFEST_KEYS) so that the plain test builds no
+ * zod schema; parse.test.ts checks they are `Tool.shape`'s.
+ */
+export const TOOL_KEYS: ReadonlySet<string> = new Set(['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', '_meta']);
 const ANNOTATION_KEYS: ReadonlySet<string> = new Set(['title', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']);
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { NAME_RULE, serverNameProblem, VERSION_RULE, versionProblem } from './names.js';
 import { httpHostProblem, parseUri } from './uri.js';
+import { deferSchema } from './defer-schema.js';
 
 /**
  * Wire schemas. The manifest is a superset of the official MCP registry's server.json
@@ -16,31 +17,31 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
  * Recursive, so it refers to itself by name: OpenAPI generators give it one named component
  * (`JsonValue`) instead of unrolling it forever or emitting dangling `$defs` references.
  */
-export const JsonValue: z.ZodType<JsonValue> = z
+export const JsonValue: z.ZodType<JsonValue> = deferSchema(() => z
   .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]))
-  .meta({ id: 'JsonValue', description: 'Any JSON value' });
+  .meta({ id: 'JsonValue', description: 'Any JSON value' }));
 
 /** Server name `<namespace>/<name>`. */
-export const ServerName = z.string().superRefine((value, ctx) => {
+export const ServerName = deferSchema(() => z.string().superRefine((value, ctx) => {
   const problem = serverNameProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { finding: 'NAME_INVALID' } });
-});
+}));
 export type ServerName = z.infer<typeof ServerName>;
 
 /** Exact SemVer 2.0.0 version. */
-export const Version = z.string().superRefine((value, ctx) => {
+export const Version = deferSchema(() => z.string().superRefine((value, ctx) => {
   const problem = versionProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { finding: 'VERSION_INVALID' } });
-});
+}));
 export type Version = z.infer<typeof Version>;
 
 /** @internal The digest rule, shared with the plain tests that spare zod (resolver, signing). */
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 /** `sha256:<64 lowercase hex>`. */
-export const Digest = z.string().regex(DIGEST_PATTERN, 'expected "sha256:" and 64 lowercase hex digits');
+export const Digest = deferSchema(() => z.string().regex(DIGEST_PATTERN, 'expected "sha256:" and 64 lowercase hex digits'));
 export type Digest = z.infer<typeof Digest>;
 
-export const Meta = z.record(z.string(), JsonValue);
+export const Meta = deferSchema(() => z.record(z.string(), JsonValue));
 
 /**
  * A URI as the official schema's `format: uri` (RFC 3986: ASCII, no spaces), at most 2,048
@@ -83,9 +84,9 @@ export const HTTP_URL_SCHEMES: readonly string[] = ['https', 'http'];
 /** @internal The schemes of `repository.url` (shared with parse.ts's plain test). */
 export const REPOSITORY_URL_SCHEMES: readonly string[] = ['https', 'http', 'git', 'ssh', 'git+https', 'git+ssh'];
 /** http(s) only: `websiteUrl` and `registryBaseUrl` are links a reviewer or a client opens. */
-const HttpUrl = uri(HTTP_URL_SCHEMES);
+const HttpUrl = deferSchema(() => uri(HTTP_URL_SCHEMES));
 /** Where source can be browsed or cloned: http(s) and git's own transports. */
-const RepositoryUrl = uri(REPOSITORY_URL_SCHEMES);
+const RepositoryUrl = deferSchema(() => uri(REPOSITORY_URL_SCHEMES));
 
 /** At most `max` Unicode code points, as JSON Schema's maxLength counts (not UTF-16 units). */
 function text(min: number, max: number) {
@@ -95,22 +96,25 @@ function text(min: number, max: number) {
     .refine((value) => value.length <= max || [...value].length <= max, `at most ${max} characters`);
 }
 
-export const Icon = z.strictObject({
+export const Icon = deferSchema(() => z.strictObject({
   // The official schema's description: "Must be an HTTPS URL". Clients fetch icons.
   src: uri(['https']).max(255),
   mimeType: z.enum(['image/png', 'image/jpeg', 'image/jpg', 'image/svg+xml', 'image/webp']).optional(),
   sizes: z.array(z.string().regex(/^(\d+x\d+|any)$/)).max(16).optional(),
   theme: z.enum(['light', 'dark']).optional(),
-});
+}));
 
-export const Repository = z.strictObject({
+export const Repository = deferSchema(() => z.strictObject({
   url: RepositoryUrl,
   source: z.string().max(64),
   id: z.string().max(255).optional(),
   subfolder: z.string().max(255).optional(),
-});
+}));
 
-const inputFields = {
+/** The fields every kind of input shares (the same schemas in each), built with the first of them. */
+let sharedInputFields: ReturnType<typeof buildInputFields> | undefined;
+const inputFields = () => (sharedInputFields ??= buildInputFields());
+const buildInputFields = () => ({
   description: z.string().optional(),
   isRequired: z.boolean().optional(),
   format: z.enum(['string', 'number', 'boolean', 'filepath']).optional(),
@@ -119,54 +123,54 @@ const inputFields = {
   default: z.string().optional(),
   placeholder: z.string().optional(),
   choices: z.array(z.string()).optional(),
-};
-export const Input = z.strictObject(inputFields);
-const variables = z.record(z.string(), Input).optional();
+});
+export const Input = deferSchema(() => z.strictObject(inputFields()));
+const variables = deferSchema(() => z.record(z.string(), Input).optional());
 
-export const KeyValueInput = z.strictObject({ ...inputFields, variables, name: z.string().max(1024) });
+export const KeyValueInput = deferSchema(() => z.strictObject({ ...inputFields(), variables, name: z.string().max(1024) }));
 
-export const PositionalArgument = z
+export const PositionalArgument = deferSchema(() => z
   .strictObject({
-    ...inputFields,
+    ...inputFields(),
     variables,
     type: z.literal('positional'),
     valueHint: z.string().optional(),
     isRepeated: z.boolean().optional(),
   })
-  .refine((a) => a.valueHint !== undefined || a.value !== undefined, 'a positional argument needs "valueHint" or "value"');
+  .refine((a) => a.valueHint !== undefined || a.value !== undefined, 'a positional argument needs "valueHint" or "value"'));
 
-export const NamedArgument = z.strictObject({
-  ...inputFields,
+export const NamedArgument = deferSchema(() => z.strictObject({
+  ...inputFields(),
   variables,
   type: z.literal('named'),
   name: z.string().max(1024),
   isRepeated: z.boolean().optional(),
-});
+}));
 
-export const Argument = z.union([PositionalArgument, NamedArgument]);
+export const Argument = deferSchema(() => z.union([PositionalArgument, NamedArgument]));
 
 /** As the official server.json schema (2025-12-11): an http(s) URL without spaces; `{variables}` may follow the scheme and host part, not replace it. */
-const TransportUrl = z
+const TransportUrl = deferSchema(() => z
   .string()
   .regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL without spaces (a "{base_url}/mcp" template is refused, as by the official schema)')
   .superRefine((value, ctx) => {
     if (/^https?:\/\/[^\s]+$/.test(value)) hostRule(value, ctx);
-  });
+  }));
 
-export const StdioTransport = z.strictObject({ type: z.literal('stdio') });
-export const StreamableHttpTransport = z.strictObject({
+export const StdioTransport = deferSchema(() => z.strictObject({ type: z.literal('stdio') }));
+export const StreamableHttpTransport = deferSchema(() => z.strictObject({
   type: z.literal('streamable-http'),
   url: TransportUrl,
   headers: z.array(KeyValueInput).optional(),
-});
-export const SseTransport = z.strictObject({ type: z.literal('sse'), url: TransportUrl, headers: z.array(KeyValueInput).optional() });
-export const LocalTransport = z.discriminatedUnion('type', [StdioTransport, StreamableHttpTransport, SseTransport]);
-export const RemoteTransport = z.discriminatedUnion('type', [
+}));
+export const SseTransport = deferSchema(() => z.strictObject({ type: z.literal('sse'), url: TransportUrl, headers: z.array(KeyValueInput).optional() }));
+export const LocalTransport = deferSchema(() => z.discriminatedUnion('type', [StdioTransport, StreamableHttpTransport, SseTransport]));
+export const RemoteTransport = deferSchema(() => z.discriminatedUnion('type', [
   StreamableHttpTransport.extend({ variables }),
   SseTransport.extend({ variables }),
-]);
+]));
 
-export const Package = z.strictObject({
+export const Package = deferSchema(() => z.strictObject({
   registryType: z.string().max(64),
   registryBaseUrl: HttpUrl.optional(),
   identifier: z.string().max(1024),
@@ -182,33 +186,33 @@ export const Package = z.strictObject({
   runtimeArguments: z.array(Argument).optional(),
   packageArguments: z.array(Argument).optional(),
   environmentVariables: z.array(KeyValueInput).optional(),
-});
+}));
 
 /** MCP tool annotations: hints only, but `readOnlyHint` drives the registry's risk level. */
-export const ToolAnnotations = z.strictObject({
+export const ToolAnnotations = deferSchema(() => z.strictObject({
   title: z.string().optional(),
   readOnlyHint: z.boolean().optional(),
   destructiveHint: z.boolean().optional(),
   idempotentHint: z.boolean().optional(),
   openWorldHint: z.boolean().optional(),
-});
+}));
 export type ToolAnnotations = z.infer<typeof ToolAnnotations>;
 
 /** A JSON Schema for a tool's input or output: an object schema, otherwise open. */
-export const ToolJsonSchema = z.looseObject({
+export const ToolJsonSchema = deferSchema(() => z.looseObject({
   type: z.literal('object'),
   properties: z.record(z.string(), JsonValue).optional(),
   required: z.array(z.string()).optional(),
-});
+}));
 export type ToolJsonSchema = z.infer<typeof ToolJsonSchema>;
 
 /** MCP tool names: 1-128 of A-Z a-z 0-9 _ - . (MCP specification 2025-11-25, "Tool names"). */
 /** @internal The tool-name rule, shared with the manifest check's plain-tool test (parse.ts). */
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
-export const ToolName = z.string().regex(TOOL_NAME_PATTERN, 'a tool name is 1 to 128 characters of A-Z, a-z, 0-9, "_", "-" and "."');
+export const ToolName = deferSchema(() => z.string().regex(TOOL_NAME_PATTERN, 'a tool name is 1 to 128 characters of A-Z, a-z, 0-9, "_", "-" and "."'));
 
 /** One MCP tool definition, as `tools/list` returns it. */
-export const Tool = z.strictObject({
+export const Tool = deferSchema(() => z.strictObject({
   name: ToolName,
   title: z.string().optional(),
   description: z.string(),
@@ -216,11 +220,11 @@ export const Tool = z.strictObject({
   outputSchema: ToolJsonSchema.optional(),
   annotations: ToolAnnotations.optional(),
   _meta: Meta.optional(),
-});
+}));
 export type Tool = z.infer<typeof Tool>;
 
 /** The Sigil manifest, `sigil.json`. */
-export const Manifest = z.strictObject({
+export const Manifest = deferSchema(() => z.strictObject({
   $schema: uri().optional(),
   name: ServerName,
   title: text(1, 100).optional(),
@@ -234,10 +238,10 @@ export const Manifest = z.strictObject({
   _meta: Meta.optional(),
   instructions: z.string().optional(),
   tools: z.array(Tool).max(LIMITS.tools),
-});
+}));
 export type Manifest = z.infer<typeof Manifest>;
 
 /** A reference `<name>@<version>` as a structured value. */
-export const ReferenceObject = z.strictObject({ name: ServerName, version: Version });
+export const ReferenceObject = deferSchema(() => z.strictObject({ name: ServerName, version: Version }));
 
 export { NAME_RULE, VERSION_RULE };

@@ -2,7 +2,7 @@
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
+import { deferSchema, digestHex, LogProofEntry, type Digest } from '@sigil/manifest';
 import type { TrustedLog } from '@sigil/signing/verify';
 import { checkLogExtension } from '@sigil/tlog';
 import { z } from 'zod';
@@ -28,11 +28,11 @@ function sameTree(a: LogCheckpoint, b: LogCheckpoint): boolean {
  * A locked version's log proofs as stored beside its record: the checkpoint they were verified
  * against online (exact signed note) and the entries used, each with its inclusion proof.
  */
-const StoredLogProof = z.strictObject({
+const StoredLogProof = deferSchema(() => z.strictObject({
   checkpoint: z.string().min(1).max(MAX_CHECKPOINT_BYTES),
   // The wire shape without its base64 patterns: checkLogged decodes every field strictly anyway.
   entries: z.array(LogProofEntry.extend({ body: z.string().max(87_384), hashes: z.array(z.string().max(44)).max(128) })).max(65),
-});
+}));
 type StoredLogProof = z.infer<typeof StoredLogProof>;
 
 /**

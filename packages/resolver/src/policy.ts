@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import { mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
+import { deferSchema, mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
 import { AllowedIdentity, SignerPolicy, TrustedRootJson, publicKeyFingerprint } from '@sigil/signing/verify';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
@@ -14,76 +14,86 @@ const ONCE = { jitless: true } as const;
 const MAX_REFERENCED_FILE_BYTES = 1024 * 1024;
 
 /** A path inside the policy, relative to the policy file. */
-const RelativePath = z.string().min(1).max(1024);
+const RelativePath = deferSchema(() => z.string().min(1).max(1024));
 
-const NamespacePatternString = z.string().superRefine((value, ctx) => {
+const NamespacePatternString = deferSchema(() => z.string().superRefine((value, ctx) => {
   const problem = namespacePatternProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-/** Who may sign: public key files, or exact certificate identities under the pinned trusted root. */
-const SignerSetFields = {
-  publicKeys: z.array(RelativePath).max(256).default([]),
-  identities: z.array(AllowedIdentity).max(256).default([]),
-};
-
-/** Where the registry is and the trust material pinned for it. */
-const RegistryFields = {
-  url: z.url({ protocol: /^https?$/ }),
-  /** The registry's Sigstore trusted_root.json (organisation CAs and its timestamp authority). */
-  trustedRoot: RelativePath,
-  /** The registry's status-signing public key (SPKI PEM). */
-  statusKey: RelativePath,
-  /** Fingerprint the status key must have: `sigil policy init` prints it to compare out of band. */
-  statusKeyFingerprint: z.string().optional(),
-  /**
-   * During a status-key rotation only: the announced next status key (SPKI PEM), accepted beside
-   * `statusKey` until the host pins it alone (docs/deploy.md, "Rotation").
-   */
-  nextStatusKey: RelativePath.optional(),
-  /** Fingerprint the next status key must have. */
-  nextStatusKeyFingerprint: z.string().optional(),
-};
+}));
 
 /** Longest age a host may opt in to for the network-failure fallback: much shorter than online. */
 export const MAX_OFFLINE_FALLBACK_SECONDS = 3600;
 
-const PolicyFields = {
-  policyVersion: z.literal(1),
-  registry: z.strictObject(RegistryFields),
-  /** Per namespace pattern, who may sign manifests; the most specific matching pattern applies. */
-  publishers: z
-    .array(z.strictObject({ namespace: NamespacePatternString, ...SignerSetFields }))
-    .max(256)
-    .default([])
-    // One entry per pattern: with two, the lookup took the first and silently ignored the other.
-    .refine((list) => new Set(list.map((p) => p.namespace)).size === list.length, 'a namespace pattern is listed twice: merge its signers into one entry'),
-  /** Whose approvals count, and how many distinct reviewers must approve. */
-  reviewers: z
-    .strictObject({
-      ...SignerSetFields,
-      /** Approvals needed for a low-risk version. */
-      threshold: z.number().int().min(1).max(16).default(1),
-      /** Approvals needed for a high-risk version (any tool not read-only, or flagged by the registry). */
-      highRiskThreshold: z.number().int().min(1).max(16).default(2),
-    })
-    .refine((r) => r.highRiskThreshold >= r.threshold, 'highRiskThreshold must be at least threshold'),
-  /** Longest accepted age of a signed status, in seconds (default 24 hours). */
-  maxStatusAgeSeconds: z.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
-  /**
-   * Opt-in fallback when the registry cannot be reached at all (connection refused, DNS, timeout):
-   * the stored signed status is then accepted up to this age, with a warning. Absent: no fallback.
-   * An HTTP answer (401, 403, 429, 5xx) never falls back.
-   */
-  offline: z.strictObject({ maxStatusAgeSeconds: z.number().int().min(1).max(MAX_OFFLINE_FALLBACK_SECONDS) }).optional(),
-  /**
-   * How the live tools are held to the pin (`sigil run`, `verifyLiveTools`): `exact` (the default)
-   * refuses any added, removed, renamed or changed tool; `pinned-subset` also lets a server leave
-   * pinned tools out (each tool shown must still be its pinned form, once), for hosts whose
-   * servers show some tools only to hosts declaring a capability (docs/resolver.md).
-   */
-  liveTools: z.enum(['exact', 'pinned-subset']).default('exact'),
-};
+/**
+ * The fields PolicyFile and PublisherPolicyFile share (the same schemas in both), built with the
+ * first of them: a module of deferred schemas builds none at load (see `deferSchema`).
+ */
+let sharedFields: ReturnType<typeof buildFields> | undefined;
+const fields = () => (sharedFields ??= buildFields());
+function buildFields() {
+  /** Who may sign: public key files, or exact certificate identities under the pinned trusted root. */
+  const SignerSetFields = {
+    publicKeys: z.array(RelativePath).max(256).default([]),
+    identities: z.array(AllowedIdentity).max(256).default([]),
+  };
+
+  /** Where the registry is and the trust material pinned for it. */
+  const RegistryFields = {
+    url: z.url({ protocol: /^https?$/ }),
+    /** The registry's Sigstore trusted_root.json (organisation CAs and its timestamp authority). */
+    trustedRoot: RelativePath,
+    /** The registry's status-signing public key (SPKI PEM). */
+    statusKey: RelativePath,
+    /** Fingerprint the status key must have: `sigil policy init` prints it to compare out of band. */
+    statusKeyFingerprint: z.string().optional(),
+    /**
+     * During a status-key rotation only: the announced next status key (SPKI PEM), accepted beside
+     * `statusKey` until the host pins it alone (docs/deploy.md, "Rotation").
+     */
+    nextStatusKey: RelativePath.optional(),
+    /** Fingerprint the next status key must have. */
+    nextStatusKeyFingerprint: z.string().optional(),
+  };
+
+
+  const PolicyFields = {
+    policyVersion: z.literal(1),
+    registry: z.strictObject(RegistryFields),
+    /** Per namespace pattern, who may sign manifests; the most specific matching pattern applies. */
+    publishers: z
+      .array(z.strictObject({ namespace: NamespacePatternString, ...SignerSetFields }))
+      .max(256)
+      .default([])
+      // One entry per pattern: with two, the lookup took the first and silently ignored the other.
+      .refine((list) => new Set(list.map((p) => p.namespace)).size === list.length, 'a namespace pattern is listed twice: merge its signers into one entry'),
+    /** Whose approvals count, and how many distinct reviewers must approve. */
+    reviewers: z
+      .strictObject({
+        ...SignerSetFields,
+        /** Approvals needed for a low-risk version. */
+        threshold: z.number().int().min(1).max(16).default(1),
+        /** Approvals needed for a high-risk version (any tool not read-only, or flagged by the registry). */
+        highRiskThreshold: z.number().int().min(1).max(16).default(2),
+      })
+      .refine((r) => r.highRiskThreshold >= r.threshold, 'highRiskThreshold must be at least threshold'),
+    /** Longest accepted age of a signed status, in seconds (default 24 hours). */
+    maxStatusAgeSeconds: z.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
+    /**
+     * Opt-in fallback when the registry cannot be reached at all (connection refused, DNS, timeout):
+     * the stored signed status is then accepted up to this age, with a warning. Absent: no fallback.
+     * An HTTP answer (401, 403, 429, 5xx) never falls back.
+     */
+    offline: z.strictObject({ maxStatusAgeSeconds: z.number().int().min(1).max(MAX_OFFLINE_FALLBACK_SECONDS) }).optional(),
+    /**
+     * How the live tools are held to the pin (`sigil run`, `verifyLiveTools`): `exact` (the default)
+     * refuses any added, removed, renamed or changed tool; `pinned-subset` also lets a server leave
+     * pinned tools out (each tool shown must still be its pinned form, once), for hosts whose
+     * servers show some tools only to hosts declaring a capability (docs/resolver.md).
+     */
+    liveTools: z.enum(['exact', 'pinned-subset']).default('exact'),
+  };
+  return { SignerSetFields, RegistryFields, PolicyFields };
+}
 
 /**
  * The trust policy file, `sigil.policy.json`. Paths are relative to the file. Everything a host
@@ -91,10 +101,10 @@ const PolicyFields = {
  * The one schema of this file: `sigil resolve|lock|run` read it whole, `sigil verify` reads its
  * publisher part through {@link PublisherPolicyFile}, derived from the same fields.
  */
-export const PolicyFile = z.strictObject(PolicyFields).refine((p) => p.offline === undefined || p.offline.maxStatusAgeSeconds <= p.maxStatusAgeSeconds, {
+export const PolicyFile = deferSchema(() => z.strictObject(fields().PolicyFields).refine((p) => p.offline === undefined || p.offline.maxStatusAgeSeconds <= p.maxStatusAgeSeconds, {
   message: 'offline.maxStatusAgeSeconds must not exceed maxStatusAgeSeconds',
   path: ['offline', 'maxStatusAgeSeconds'],
-});
+}));
 export type PolicyFile = z.infer<typeof PolicyFile>;
 
 /** A loaded trust policy: files read, keys parsed, ready for verification. */
@@ -166,11 +176,11 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
  * strictness as {@link PolicyFile}, but the registry's status key and the reviewers may be absent
  * (a publisher checking its own bundle pins no registry status).
  */
-export const PublisherPolicyFile = z.strictObject({
-  ...PolicyFields,
-  registry: z.strictObject({ ...RegistryFields, url: RegistryFields.url.optional(), trustedRoot: RegistryFields.trustedRoot.optional(), statusKey: RegistryFields.statusKey.optional() }).optional(),
-  reviewers: PolicyFields.reviewers.optional(),
-});
+export const PublisherPolicyFile = deferSchema(() => z.strictObject({
+  ...fields().PolicyFields,
+  registry: z.strictObject({ ...fields().RegistryFields, url: fields().RegistryFields.url.optional(), trustedRoot: fields().RegistryFields.trustedRoot.optional(), statusKey: fields().RegistryFields.statusKey.optional() }).optional(),
+  reviewers: fields().PolicyFields.reviewers.optional(),
+}));
 export type PublisherPolicyFile = z.infer<typeof PublisherPolicyFile>;
 
 /**

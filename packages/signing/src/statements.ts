@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Digest, ServerName, Version } from '@sigil/manifest';
+import { deferSchema, Digest, ServerName, Version } from '@sigil/manifest';
 
 /** DSSE payload type of every envelope we sign or accept (in-toto attestation framework). */
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -24,7 +24,7 @@ export const STATUS_BATCH_SUBJECT = 'status-batch';
 /** Most leaves one status batch signature covers, as a verifier accepts them. */
 export const MAX_STATUS_BATCH_LEAVES = 65_536;
 /** Predicate of a status batch statement. */
-export const StatusBatchPredicate = z.strictObject({ treeSize: z.number().int().min(1).max(MAX_STATUS_BATCH_LEAVES) });
+export const StatusBatchPredicate = deferSchema(() => z.strictObject({ treeSize: z.number().int().min(1).max(MAX_STATUS_BATCH_LEAVES) }));
 export type StatusBatchPredicate = z.infer<typeof StatusBatchPredicate>;
 /** SLSA provenance v1 (the standard predicate type, not ours). */
 export const SLSA_PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
@@ -41,53 +41,53 @@ export const STATEMENT_LIMITS = {
   text: 4096,
 } as const;
 
-const Text = z.string().min(1).max(STATEMENT_LIMITS.text);
+const Text = deferSchema(() => z.string().min(1).max(STATEMENT_LIMITS.text));
 /** @internal Shared with parseStatement's plain test (verify/attestations.ts). */
 export const HEX_PATTERN = /^[0-9a-f]+$/;
-const Hex = z.string().regex(HEX_PATTERN).max(256);
+const Hex = deferSchema(() => z.string().regex(HEX_PATTERN).max(256));
 
 /** One in-toto ResourceDescriptor as used for subjects: a name and its digests. */
-export const StatementSubject = z.object({
+export const StatementSubject = deferSchema(() => z.object({
   name: z.string().min(1).max(512),
   digest: z.record(z.string().max(32), Hex),
-});
+}));
 export type StatementSubject = z.infer<typeof StatementSubject>;
 
 /** An in-toto Statement v1 with any predicate (parsed after the signature over its exact bytes verified). */
-export const Statement = z.object({
+export const Statement = deferSchema(() => z.object({
   _type: z.literal(STATEMENT_TYPE),
   subject: z.array(StatementSubject).min(1).max(STATEMENT_LIMITS.subjects),
   predicateType: z.string().min(1).max(512),
   predicate: z.record(z.string(), z.unknown()),
-});
+}));
 export type Statement = z.infer<typeof Statement>;
 
 /**
  * Predicate of a manifest statement: the publisher vouches for the manifest whose canonical
  * digest is the subject's sha256, and restates its tools-set digest so hosts can pin it.
  */
-export const ManifestPredicate = z.strictObject({
+export const ManifestPredicate = deferSchema(() => z.strictObject({
   name: ServerName,
   version: Version,
   toolsDigest: Digest,
-});
+}));
 export type ManifestPredicate = z.infer<typeof ManifestPredicate>;
 
 /** Review outcome recorded by an approval statement. */
-export const ApprovalDecision = z.enum(['approved', 'rejected']);
+export const ApprovalDecision = deferSchema(() => z.enum(['approved', 'rejected']));
 export type ApprovalDecision = z.infer<typeof ApprovalDecision>;
 /** The reviewer's judgement of the risk of the version. */
-export const RiskLevel = z.enum(['low', 'medium', 'high', 'critical']);
+export const RiskLevel = deferSchema(() => z.enum(['low', 'medium', 'high', 'critical']));
 export type RiskLevel = z.infer<typeof RiskLevel>;
 
 /** Predicate of an approval statement: who decided what, at what risk, when. */
-export const ApprovalPredicate = z.strictObject({
+export const ApprovalPredicate = deferSchema(() => z.strictObject({
   decision: ApprovalDecision,
   reviewer: z.string().min(1).max(256),
   risk: RiskLevel,
   time: z.iso.datetime({ offset: false }),
   comment: Text.optional(),
-});
+}));
 export type ApprovalPredicate = z.infer<typeof ApprovalPredicate>;
 
 /** What a statement is about: one server version and its manifest digest. */

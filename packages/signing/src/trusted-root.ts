@@ -3,40 +3,41 @@ import { TrustedRoot as TrustedRootMessage } from '@sigstore/protobuf-specs';
 import { z } from 'zod';
 import { SigningError } from './errors.js';
 import { parseCertificate, splitPemCertificates } from './keys.js';
+import { deferSchema } from '@sigil/manifest';
 
 /** Media type we write (the one every Sigstore client reads). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
-const Base64 = z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const Base64 = deferSchema(() => z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/));
 // protobuf JSON writes absent fields as null as well as leaving them out: accept both.
-const ValidFor = z.object({ start: z.string().max(64).nullish(), end: z.string().max(64).nullish() });
-const CertChain = z.object({ certificates: z.array(z.object({ rawBytes: Base64 })).min(1).max(16) });
-const Authority = z.object({
+const ValidFor = deferSchema(() => z.object({ start: z.string().max(64).nullish(), end: z.string().max(64).nullish() }));
+const CertChain = deferSchema(() => z.object({ certificates: z.array(z.object({ rawBytes: Base64 })).min(1).max(16) }));
+const Authority = deferSchema(() => z.object({
   subject: z.object({ organization: z.string().max(256).nullish(), commonName: z.string().max(256).nullish() }).nullish(),
   uri: z.string().max(2048).nullish(),
   certChain: CertChain,
   validFor: ValidFor.nullish(),
-});
-const Log = z.object({
+}));
+const Log = deferSchema(() => z.object({
   baseUrl: z.string().max(2048).nullish(),
   hashAlgorithm: z.string().max(64).nullish(),
   publicKey: z.object({ rawBytes: Base64, keyDetails: z.string().max(64), validFor: ValidFor.nullish() }),
   logId: z.object({ keyId: Base64 }),
   checkpointKeyId: z.object({ keyId: Base64 }).nullish(),
   operator: z.string().max(256).nullish(),
-});
+}));
 
 /**
  * A Sigstore `trusted_root.json` document (protobuf-specs `TrustedRoot` in its JSON form),
  * bounded: at most 64 authorities of each kind. Extra fields are allowed, as the format grows.
  */
-export const TrustedRootJson = z.object({
+export const TrustedRootJson = deferSchema(() => z.object({
   mediaType: z.string().max(128),
   tlogs: z.array(Log).max(64).default([]),
   certificateAuthorities: z.array(Authority).max(64).default([]),
   ctlogs: z.array(Log).max(64).default([]),
   timestampAuthorities: z.array(Authority).max(64).default([]),
-});
+}));
 export type TrustedRootJson = z.infer<typeof TrustedRootJson>;
 
 /** One certificate authority or TSA for {@link buildTrustedRoot}. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Finding } from '../findings.js';
 import { Digest, JsonValue } from '../schema.js';
 import { RiskLevel, Timestamp, VersionStatus } from './common.js';
+import { deferSchema } from '../defer-schema.js';
 
 /**
  * Response bodies of the registry's governance and review endpoints. The registry validates its
@@ -13,29 +14,29 @@ import { RiskLevel, Timestamp, VersionStatus } from './common.js';
 export const LintFindingView = Finding;
 export type LintFindingView = Finding;
 
-const JsonChangeView = z.object({ path: z.string(), op: z.enum(['add', 'remove', 'replace']), before: z.unknown().optional(), after: z.unknown().optional() });
-const ToolChangeView = z.object({
+const JsonChangeView = deferSchema(() => z.object({ path: z.string(), op: z.enum(['add', 'remove', 'replace']), before: z.unknown().optional(), after: z.unknown().optional() }));
+const ToolChangeView = deferSchema(() => z.object({
   name: z.string(),
   before: Digest,
   after: Digest,
   fields: z.array(z.string()),
   description: z.object({ before: z.string(), after: z.string() }).optional(),
   changes: z.array(JsonChangeView),
-});
+}));
 
 /** The tool-level difference between two versions (see `diffTools`). */
-export const ToolsDiffView = z.object({
+export const ToolsDiffView = deferSchema(() => z.object({
   added: z.array(z.string()),
   removed: z.array(z.string()),
   renamed: z.array(z.object({ from: z.string(), to: z.string() })),
   changed: z.array(ToolChangeView),
-});
+}));
 
 /** `GET …/versions/{version}/review`: what a reviewer decides on. */
 /** A pinned server identity as `manifest init` recorded it (see server-info.ts). */
-export const PinnedServerInfoView = z.object({ name: z.string(), version: z.string(), title: z.string().optional() });
+export const PinnedServerInfoView = deferSchema(() => z.object({ name: z.string(), version: z.string(), title: z.string().optional() }));
 
-export const ReviewView = z.object({
+export const ReviewView = deferSchema(() => z.object({
   name: z.string(),
   version: z.string(),
   digest: Digest,
@@ -61,11 +62,11 @@ export const ReviewView = z.object({
   approvals: z.int().min(0).meta({ description: 'Approvals recorded so far' }),
   approvalsRequired: z.int().min(1).meta({ description: 'Distinct approvals this version needs before it is approved (high risk needs more)' }),
   riskReasons: z.array(z.string()).meta({ description: 'Why the version is high risk (empty when low): tools not marked read-only, lint warnings' }),
-});
+}));
 export type ReviewView = z.infer<typeof ReviewView>;
 
 /** One entry of `GET /v1/reviews`. */
-export const ReviewQueueItem = z.object({
+export const ReviewQueueItem = deferSchema(() => z.object({
   name: z.string(),
   version: z.string(),
   digest: Digest,
@@ -74,62 +75,62 @@ export const ReviewQueueItem = z.object({
   publisher: z.string(),
   publishedAt: Timestamp,
   findings: z.int().min(0).meta({ description: 'Number of lint findings' }),
-});
+}));
 export type ReviewQueueItem = z.infer<typeof ReviewQueueItem>;
-export const ReviewQueue = z.object({ reviews: z.array(ReviewQueueItem), next: z.string().nullable().meta({ description: 'Cursor of the next page, or null on the last' }) });
+export const ReviewQueue = deferSchema(() => z.object({ reviews: z.array(ReviewQueueItem), next: z.string().nullable().meta({ description: 'Cursor of the next page, or null on the last' }) }));
 export type ReviewQueue = z.infer<typeof ReviewQueue>;
 
 /** One entry of `GET /v1/servers`: a server and its newest version. */
-export const ServerListItem = z.object({
+export const ServerListItem = deferSchema(() => z.object({
   name: z.string(),
   latest: z.object({ version: z.string(), status: VersionStatus, digest: Digest }).nullable(),
-});
-export const ServerList = z.object({
+}));
+export const ServerList = deferSchema(() => z.object({
   servers: z.array(ServerListItem),
   next: z.string().nullable().meta({ description: 'Cursor for the next page, or null on the last page' }),
-});
+}));
 export type ServerList = z.infer<typeof ServerList>;
 
-const IdentityCa = z.string().optional().meta({ description: 'Identities only: the SHA256 fingerprint of the CA the signer’s certificate must chain to; absent on an identity stored unbound, which counts only while the registry trusts exactly one CA' });
-export const AllowlistSignerView = z.object({
+const IdentityCa = deferSchema(() => z.string().optional().meta({ description: 'Identities only: the SHA256 fingerprint of the CA the signer’s certificate must chain to; absent on an identity stored unbound, which counts only while the registry trusts exactly one CA' }));
+export const AllowlistSignerView = deferSchema(() => z.object({
   kind: z.enum(['key', 'identity']),
   fingerprint: z.string().meta({ description: 'A key’s SHA256 fingerprint; an identity, then a space and its CA when bound' }),
   publicKey: z.string().optional(),
   identity: z.string().optional(),
   ca: IdentityCa,
-});
-export const AllowlistEntry = z.object({
+}));
+export const AllowlistEntry = deferSchema(() => z.object({
   pattern: z.string(),
   signers: z.array(AllowlistSignerView),
   builders: z.array(AllowlistSignerView.extend({ builderId: z.string() })).meta({ description: 'Who may sign provenance for which SLSA builder id (none: provenance is refused)' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}));
 export type AllowlistEntry = z.infer<typeof AllowlistEntry>;
-export const AllowlistList = z.object({ entries: z.array(AllowlistEntry) });
+export const AllowlistList = deferSchema(() => z.object({ entries: z.array(AllowlistEntry) }));
 export type AllowlistList = z.infer<typeof AllowlistList>;
 
-export const ReviewerRecord = z.object({ principal: z.string(), kind: z.enum(['key', 'identity']), fingerprint: z.string(), ca: IdentityCa });
+export const ReviewerRecord = deferSchema(() => z.object({ principal: z.string(), kind: z.enum(['key', 'identity']), fingerprint: z.string(), ca: IdentityCa }));
 export type ReviewerRecord = z.infer<typeof ReviewerRecord>;
-export const ReviewerList = z.object({ reviewers: z.array(ReviewerRecord) });
+export const ReviewerList = deferSchema(() => z.object({ reviewers: z.array(ReviewerRecord) }));
 export type ReviewerList = z.infer<typeof ReviewerList>;
-export const ReviewerRemoved = z.object({ principal: z.string(), removed: z.array(ReviewerRecord) });
+export const ReviewerRemoved = deferSchema(() => z.object({ principal: z.string(), removed: z.array(ReviewerRecord) }));
 export type ReviewerRemoved = z.infer<typeof ReviewerRemoved>;
 
-export const CaRecord = z.object({ fingerprint: z.string() });
+export const CaRecord = deferSchema(() => z.object({ fingerprint: z.string() }));
 export type CaRecord = z.infer<typeof CaRecord>;
 
-export const TokenRole = z.enum(['admin', 'security', 'publisher', 'reader']);
-export const TokenCreated = z.object({
+export const TokenRole = deferSchema(() => z.enum(['admin', 'security', 'publisher', 'reader']));
+export const TokenCreated = deferSchema(() => z.object({
   id: z.string(),
   token: z.string().meta({ description: 'The secret, shown once' }),
   principal: z.string(),
   role: TokenRole,
   namespaces: z.array(z.string()),
   expiresAt: Timestamp,
-});
+}));
 export type TokenCreated = z.infer<typeof TokenCreated>;
-export const TokenSummary = z.object({
+export const TokenSummary = deferSchema(() => z.object({
   id: z.string(),
   principal: z.string(),
   role: TokenRole,
@@ -139,16 +140,16 @@ export const TokenSummary = z.object({
   expiresAt: Timestamp,
   revokedAt: Timestamp.nullable(),
   active: z.boolean(),
-});
-export const TokenList = z.object({ tokens: z.array(TokenSummary) });
+}));
+export const TokenList = deferSchema(() => z.object({ tokens: z.array(TokenSummary) }));
 export type TokenList = z.infer<typeof TokenList>;
-export const TokenRevoked = z.object({ id: z.string(), revokedAt: Timestamp });
+export const TokenRevoked = deferSchema(() => z.object({ id: z.string(), revokedAt: Timestamp }));
 export type TokenRevoked = z.infer<typeof TokenRevoked>;
 
-export const Whoami = z.object({ principal: z.string(), role: TokenRole, namespaces: z.array(z.string()) });
+export const Whoami = deferSchema(() => z.object({ principal: z.string(), role: TokenRole, namespaces: z.array(z.string()) }));
 export type Whoami = z.infer<typeof Whoami>;
 
-export const AuditEventView = z.object({
+export const AuditEventView = deferSchema(() => z.object({
   seq: z.int().min(1),
   at: Timestamp,
   actor: z.string(),
@@ -157,22 +158,22 @@ export const AuditEventView = z.object({
   details: z.record(z.string(), JsonValue),
   prevHash: Digest,
   hash: Digest,
-});
-export const AuditPage = z.object({ events: z.array(AuditEventView), next: z.int().nullable() });
+}));
+export const AuditPage = deferSchema(() => z.object({ events: z.array(AuditEventView), next: z.int().nullable() }));
 export type AuditPage = z.infer<typeof AuditPage>;
-export const AuditCheck = z.union([
+export const AuditCheck = deferSchema(() => z.union([
   z.object({ ok: z.literal(true), events: z.int().min(0), head: z.string() }),
   z.object({ ok: z.literal(false), brokenAt: z.int(), reason: z.string() }),
-]);
+]));
 export type AuditCheck = z.infer<typeof AuditCheck>;
 
-export const Health = z.object({ ok: z.literal(true) });
+export const Health = deferSchema(() => z.object({ ok: z.literal(true) }));
 
 /** A Sigstore `trusted_root.json` (protobuf-specs `TrustedRoot`, JSON form); read it with @sigil/signing. */
-export const TrustedRootView = z.looseObject({ mediaType: z.string() });
+export const TrustedRootView = deferSchema(() => z.looseObject({ mediaType: z.string() }));
 
 /** RFC 9457 problem details with Sigil's stable `code` and the request id. */
-export const Problem = z.looseObject({
+export const Problem = deferSchema(() => z.looseObject({
   type: z.string(),
   title: z.string(),
   status: z.int(),
@@ -182,7 +183,7 @@ export const Problem = z.looseObject({
   instance: z.string().optional(),
   findings: z.array(Finding).optional().meta({ description: 'What was refused, where, by which rule' }),
   error: z.string().optional().meta({ description: 'On /v0.1 paths only: `detail` again, under the key the official MCP registry API answers errors with' }),
-});
+}));
 export type Problem = z.infer<typeof Problem>;
 
 /**
@@ -190,7 +191,7 @@ export type Problem = z.infer<typeof Problem>;
  * `server` is the server.json part of a manifest (its tools and instructions stay Sigil's), and
  * `_meta` carries registry facts under reverse-DNS keys.
  */
-export const McpServerDetail = z.looseObject({
+export const McpServerDetail = deferSchema(() => z.looseObject({
   $schema: z.string().optional(),
   name: z.string().min(3).max(200),
   description: z.string().min(1).max(100),
@@ -202,11 +203,11 @@ export const McpServerDetail = z.looseObject({
   packages: z.array(z.record(z.string(), JsonValue)).optional(),
   remotes: z.array(z.record(z.string(), JsonValue)).optional(),
   _meta: z.record(z.string(), JsonValue).optional(),
-});
-export const McpServerResponse = z.object({ server: McpServerDetail, _meta: z.record(z.string(), z.record(z.string(), JsonValue)).optional() });
+}));
+export const McpServerResponse = deferSchema(() => z.object({ server: McpServerDetail, _meta: z.record(z.string(), z.record(z.string(), JsonValue)).optional() }));
 export type McpServerResponse = z.infer<typeof McpServerResponse>;
-export const McpServerList = z.object({
+export const McpServerList = deferSchema(() => z.object({
   servers: z.array(McpServerResponse),
   metadata: z.object({ nextCursor: z.string().optional(), count: z.int().min(0) }),
-});
+}));
 export type McpServerList = z.infer<typeof McpServerList>;

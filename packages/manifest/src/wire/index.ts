@@ -1,4 +1,4 @@
-export { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
+export { BundleJson, RiskLevel, Timestamp, TIMESTAMP_PATTERN, VersionStatus } from './common.js';
 export { ApprovalRecord, SignerRecord, VersionRecord } from './version.js';
 export { MAX_STATUS_BATCH, MAX_STATUS_REFS, StatusBatchProof, StatusEntry, StatusPredicate, StatusRequest, StatusResponse } from './status.js';
 export { KeysResponse, RegistryKey } from './keys.js';

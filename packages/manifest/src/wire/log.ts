@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deferSchema } from '../defer-schema.js';
 
 /** Most references in one `POST /v1/log/proofs` request (a host asks in chunks). */
 export const MAX_LOG_PROOF_REFS = 64;
@@ -14,10 +15,10 @@ const Base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}
  * proved in the log, and optionally the signed tree size to prove them in (default: the newest
  * checkpoint, after the one covering every entry of these versions is signed).
  */
-export const LogProofsRequest = z.strictObject({
+export const LogProofsRequest = deferSchema(() => z.strictObject({
   refs: z.array(z.string().min(3).max(512)).min(1).max(MAX_LOG_PROOF_REFS),
   size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-});
+}));
 export type LogProofsRequest = z.infer<typeof LogProofsRequest>;
 
 /**
@@ -26,7 +27,7 @@ export type LogProofsRequest = z.infer<typeof LogProofsRequest>;
  * reviewer's approval (`approval`), the bundle's `canonicalizedBody`; or a decision the
  * registry logged as a `sigil-event` (`revocation`, `rejection`).
  */
-export const LogProofEntry = z.strictObject({
+export const LogProofEntry = deferSchema(() => z.strictObject({
   ref: z.string().min(3).max(512),
   kind: z.enum(['manifest', 'approval', 'revocation', 'rejection']),
   logIndex: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -34,7 +35,7 @@ export const LogProofEntry = z.strictObject({
   body: Base64(87_384),
   /** base64 SHA-256 hashes, leaf to root. */
   hashes: z.array(Base64(44)).max(128),
-});
+}));
 export type LogProofEntry = z.infer<typeof LogProofEntry>;
 
 /**
@@ -43,11 +44,11 @@ export type LogProofEntry = z.infer<typeof LogProofEntry>;
  * their inclusion proofs in that checkpoint's tree. Nothing here is trusted before the
  * checkpoint verifies under the log key and each proof leads to its root.
  */
-export const LogProofsResponse = z.strictObject({
+export const LogProofsResponse = deferSchema(() => z.strictObject({
   checkpoint: z.string().min(1).max(256 * 1024),
   treeSize: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   entries: z.array(LogProofEntry).max(MAX_LOG_PROOF_ENTRIES),
-});
+}));
 export type LogProofsResponse = z.infer<typeof LogProofsResponse>;
 
 /**
@@ -55,11 +56,11 @@ export type LogProofsResponse = z.infer<typeof LogProofsResponse>;
  * `from` leaves to the one of `to`, the root of `to`, and its checkpoint when one was signed at
  * exactly that size.
  */
-export const LogConsistencyProof = z.strictObject({
+export const LogConsistencyProof = deferSchema(() => z.strictObject({
   from: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   to: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   hashes: z.array(Base64(44)).max(128),
   rootHash: Base64(44),
   checkpoint: z.string().min(1).max(256 * 1024).optional(),
-});
+}));
 export type LogConsistencyProof = z.infer<typeof LogConsistencyProof>;

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { Digest, Version } from '../schema.js';
 import { BundleJson, RiskLevel, Timestamp, VersionStatus } from './common.js';
+import { deferSchema } from '../defer-schema.js';
 
 /** Most references in one status request. */
 export const MAX_STATUS_REFS = 256;
 
 /** `POST /v1/status` request: the references to report on, and an optional nonce echoed in the signed answer. */
-export const StatusRequest = z.strictObject({
+export const StatusRequest = deferSchema(() => z.strictObject({
   refs: z.array(z.string().min(3).max(512)).min(1).max(MAX_STATUS_REFS),
   /** Random value from the host; the signed statement repeats it, so an old answer cannot be replayed to this request. */
   nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/).optional(),
@@ -21,11 +22,11 @@ export const StatusRequest = z.strictObject({
   // random nonce in it cannot be guessed from its hash, one without could be (who asked what, when).
   message: 'a batched status needs a nonce (the other answers of a batch see the hash of this one)',
   path: ['nonce'],
-});
+}));
 export type StatusRequest = z.infer<typeof StatusRequest>;
 
 /** One reference's status inside the signed statement. */
-export const StatusEntry = z.strictObject({
+export const StatusEntry = deferSchema(() => z.strictObject({
   ref: z.string().min(3).max(512),
   /** `unknown` when the registry has no such version. */
   status: z.union([VersionStatus, z.literal('unknown')]),
@@ -40,7 +41,7 @@ export const StatusEntry = z.strictObject({
    * has none): signed, so a host can tell a server listing that hides a newer version (a freeze).
    */
   newestApproved: Version.optional(),
-});
+}));
 export type StatusEntry = z.infer<typeof StatusEntry>;
 
 /**
@@ -48,7 +49,7 @@ export type StatusEntry = z.infer<typeof StatusEntry>;
  * in-toto Statement v1 signed with the registry's status key, whose subjects are the known
  * versions (`<name>@<version>`, sha256 of the manifest).
  */
-export const StatusPredicate = z.strictObject({
+export const StatusPredicate = deferSchema(() => z.strictObject({
   registry: z.string().min(1).max(2048),
   issuedAt: Timestamp,
   expiresAt: Timestamp,
@@ -60,7 +61,7 @@ export const StatusPredicate = z.strictObject({
    * at this one, shows the chain was cut back or rewritten.
    */
   audit: z.strictObject({ seq: z.number().int().min(0), hash: Digest }).optional(),
-});
+}));
 export type StatusPredicate = z.infer<typeof StatusPredicate>;
 
 /** Most answers one batch signature covers, as a host accepts them (the registry signs at most 256). */
@@ -73,11 +74,11 @@ const MAX_STATEMENT_BASE64 = 4 * Math.ceil((128 * 1024) / 3);
  * hash SHA-256(0x00 || statement bytes), interior SHA-256(0x01 || left || right)): its index,
  * the tree size the batch signature states, and the inclusion path, leaf to root.
  */
-export const StatusBatchProof = z.strictObject({
+export const StatusBatchProof = deferSchema(() => z.strictObject({
   index: z.number().int().min(0).max(MAX_STATUS_BATCH - 1),
   treeSize: z.number().int().min(1).max(MAX_STATUS_BATCH),
   hashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(16),
-});
+}));
 export type StatusBatchProof = z.infer<typeof StatusBatchProof>;
 
 /**
@@ -86,9 +87,9 @@ export type StatusBatchProof = z.infer<typeof StatusBatchProof>;
  * `https://sigil.dev/attestation/status-batch/v1`, subject the tree's root), `statement` is this
  * answer's status statement (base64 of its exact bytes) and `proof` leads it to that root.
  */
-export const StatusResponse = z.strictObject({
+export const StatusResponse = deferSchema(() => z.strictObject({
   bundle: BundleJson,
   statement: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(MAX_STATEMENT_BASE64).optional(),
   proof: StatusBatchProof.optional(),
-});
+}));
 export type StatusResponse = z.infer<typeof StatusResponse>;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { SigningError } from '../errors.js';
 import type { SlsaProvenancePredicate } from '../provenance-predicate.js';
+import { deferSchema } from '@sigil/manifest';
 
 /** The GitHub Actions build type of SLSA v1 (the one npm provenance uses). */
 export const GITHUB_ACTIONS_BUILD_TYPE = 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1';
 
-const Env = z.object({
+const Env = deferSchema(() => z.object({
   GITHUB_ACTIONS: z.literal('true'),
   GITHUB_SERVER_URL: z.url({ protocol: /^https$/ }).max(256),
   GITHUB_REPOSITORY: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/).max(256),
@@ -18,7 +19,7 @@ const Env = z.object({
   GITHUB_REPOSITORY_ID: z.string().regex(/^\d{1,20}$/).optional(),
   GITHUB_REPOSITORY_OWNER_ID: z.string().regex(/^\d{1,20}$/).optional(),
   RUNNER_ENVIRONMENT: z.enum(['github-hosted', 'self-hosted']).default('github-hosted'),
-});
+}));
 
 /**
  * SLSA provenance v1 for a build running in GitHub Actions, from its environment variables

@@ -5,6 +5,7 @@ import { SigningError } from '../errors.js';
 import { parseCertificate, splitPemCertificates } from '../keys.js';
 import { algorithm, ecdsaSign, explicit, fromDer, generalizedTime, integer, octets, oid, OID, randomSerial, seq, set, toDer, valueBytes, type Asn1 } from './der.js';
 import { parsePrivateKey } from './keys.js';
+import { deferSchema } from '@sigil/manifest';
 
 /**
  * Answers one timestamp request: the request body (JSON in the Sigstore timestamp-authority
@@ -26,13 +27,13 @@ const HASHES = { sha256: { oid: OID.sha256, length: 32 }, sha384: { oid: OID.sha
 type HashName = keyof typeof HASHES;
 
 /** The JSON request of Sigstore's timestamp-authority (`POST /api/v1/timestamp`). */
-const JsonRequest = z.object({
+const JsonRequest = deferSchema(() => z.object({
   artifactHash: z.string().max(128),
   hashAlgorithm: z.enum(['sha256', 'sha384', 'sha512']),
   nonce: z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,40}$/)]).optional(),
   certificates: z.boolean().optional(),
   tsaPolicyOID: z.string().regex(/^\d+(\.\d+)+$/).max(128).optional(),
-});
+}));
 
 interface ParsedRequest {
   hash: HashName;

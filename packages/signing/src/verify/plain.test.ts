@@ -1,8 +1,9 @@
+import { TIMESTAMP_PATTERN } from '@sigil/manifest';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { ApprovalPredicate, ManifestPredicate, Statement, STATEMENT_TYPE } from '../statements.js';
-import { plainPredicate, plainStatement } from './attestations.js';
-import { plainCacheEntry, SerializedCacheEntry } from './cache.js';
+import { PLAIN_PREDICATE, plainPredicate, plainStatement } from './attestations.js';
+import { ENTRY_KEYS, plainCacheEntry, SerializedCacheEntry } from './cache.js';
 
 // Whenever a plain test takes a value, zod must accept it and give back the same value;
 // every mutation below is either taken (then that holds) or left to zod.
@@ -139,5 +140,21 @@ describe('the predicate test that spares zod (plainPredicate)', () => {
       expect(parsed.success).toBe(true);
       expect(parsed.data).toEqual(p);
     }
+  });
+});
+
+// The plain tests' key and value lists are written out (a start builds no schema for them): they
+// must be the schemas' own.
+describe('the plain tests’ lists', () => {
+  it('are the keys and values of the schemas they stand for', () => {
+    const keys = (schema: { shape: object }) => Object.keys(schema.shape).sort();
+    expect([...PLAIN_PREDICATE.manifestKeys].sort()).toEqual(keys(ManifestPredicate));
+    expect([...PLAIN_PREDICATE.approvalKeys].sort()).toEqual(keys(ApprovalPredicate));
+    expect([...PLAIN_PREDICATE.decisions]).toEqual(ApprovalPredicate.shape.decision.options);
+    expect([...PLAIN_PREDICATE.risks]).toEqual(ApprovalPredicate.shape.risk.options);
+    expect([...PLAIN_PREDICATE.statementKeys].sort()).toEqual(keys(Statement));
+    expect([...ENTRY_KEYS].sort()).toEqual(keys(SerializedCacheEntry));
+    // The approval's time is tested with TIMESTAMP_PATTERN: the same zod date-time check.
+    expect((ApprovalPredicate.shape.time._zod.def as { pattern?: RegExp }).pattern?.source).toBe(TIMESTAMP_PATTERN.source);
   });
 });

@@ -9,6 +9,7 @@ import { parseTrustedRoot } from '../trusted-root.js';
 import { readBundle, type BundleInput } from './bundle.js';
 import { parseStatement } from './attestations.js';
 import { exactIdentityPattern } from './policy.js';
+import { deferSchema } from '@sigil/manifest';
 
 /** What general Sigstore verification proved. */
 export interface VerifiedSigstoreBundle {
@@ -90,9 +91,9 @@ export function verifySigstoreBundle(input: BundleInput, options: SigstoreVerify
 }
 
 /** npm published early attestations as in-toto Statement v0.1; the fields we read are the same. */
-const NpmStatement = Statement.extend({ _type: z.enum(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']) }) as unknown as z.ZodType<Statement>;
+const NpmStatement = deferSchema(() => Statement.extend({ _type: z.enum(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']) })) as unknown as z.ZodType<Statement>;
 
-const NpmIntegrity = z.string().regex(/^sha512-[A-Za-z0-9+/]{86}==$/, 'expected an npm sha512 integrity string');
+const NpmIntegrity = deferSchema(() => z.string().regex(/^sha512-[A-Za-z0-9+/]{86}==$/, 'expected an npm sha512 integrity string'));
 
 /**
  * Verifies npm provenance (or any in-toto attestation npm publishes) for one package version,
