@@ -1,9 +1,10 @@
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { deferSchema, mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
-import { AllowedIdentity, SignerPolicy, TrustedRootJson, publicKeyFingerprint } from '@sigil/signing/verify';
+import { AllowedIdentity, MAX_PEM_BYTES, plainTrustedRoot, SignerPolicy, TrustedRootJson, publicKeyFingerprint } from '@sigil/signing/verify';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { jsonTextProblem, readBoundedTextSync } from './lockfile.js';
+import { MAX_OFFLINE_FALLBACK_SECONDS, plainPolicyFile } from './plain-policy.js';
 import { trustFileCheck } from './store-safety.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
@@ -21,8 +22,7 @@ const NamespacePatternString = deferSchema(() => z.string().superRefine((value, 
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 }));
 
-/** Longest age a host may opt in to for the network-failure fallback: much shorter than online. */
-export const MAX_OFFLINE_FALLBACK_SECONDS = 3600;
+export { MAX_OFFLINE_FALLBACK_SECONDS };
 
 /**
  * The fields PolicyFile and PublisherPolicyFile share (the same schemas in both), built with the
@@ -136,7 +136,7 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
   const read = referencedFileReader(path);
   let trustedRoot: TrustedRootJson;
   try {
-    trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')), ONCE);
+    trustedRoot = parseRoot(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
   } catch (e) {
     if (e instanceof ResolveError) throw e;
     throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
@@ -194,7 +194,7 @@ export async function loadPublisherPolicy(path: string): Promise<Array<{ namespa
   let trustedRoot: TrustedRootJson | undefined;
   if (file.registry?.trustedRoot) {
     try {
-      trustedRoot = TrustedRootJson.parse(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')), ONCE);
+      trustedRoot = parseRoot(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
     } catch (e) {
       if (e instanceof ResolveError) throw e;
       throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
@@ -224,6 +224,11 @@ async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Pr
   }
   const twice = jsonTextProblem(text);
   if (twice) throw invalid(`the policy ${path} ${twice}`);
+  // The full policy schema only when the plain test is unsure (it never takes what zod refuses).
+  if ((schema as z.ZodType) === PolicyFile) {
+    const plain = plainPolicyFile(json);
+    if (plain) return plain as z.infer<S>;
+  }
   const parsed = schema.safeParse(json, ONCE);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -248,8 +253,19 @@ function referencedFileReader(policyPath: string): FileReader {
   };
 }
 
+/** TrustedRootJson's parse, by the plain test when it is sure (plainTrustedRoot), by zod otherwise. */
+function parseRoot(json: unknown): TrustedRootJson {
+  return plainTrustedRoot(json) ?? TrustedRootJson.parse(json, ONCE);
+}
+
 async function readSigners(read: FileReader, set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string, trustedRoot: TrustedRootJson | undefined): Promise<SignerPolicy> {
   const keys = await Promise.all(set.publicKeys.map((p, i) => read(p, `${at}/publicKeys/${i}`)));
+  // The identities were parsed with the policy and the root by TrustedRootJson: SignerPolicy would
+  // check again only the keys' count and lengths, so it is built only when one of those fails (for
+  // its message).
+  if (keys.length <= 256 && keys.every((k) => k.length >= 1 && k.length <= MAX_PEM_BYTES)) {
+    return { publicKeys: keys, identities: set.identities.map((i) => ({ ...i })), ...(trustedRoot ? { trustedRoot } : {}) };
+  }
   const policy = SignerPolicy.safeParse({ publicKeys: keys, identities: set.identities, ...(trustedRoot ? { trustedRoot } : {}) }, ONCE);
   if (!policy.success) throw invalid(`the signers at ${at} are invalid: ${policy.error.issues[0]?.message}`, policy.error);
   return policy.data;

@@ -3,12 +3,14 @@ import { TrustedRoot as TrustedRootMessage } from '@sigstore/protobuf-specs';
 import { z } from 'zod';
 import { SigningError } from './errors.js';
 import { parseCertificate, splitPemCertificates } from './keys.js';
+import { boundedText, hasOnlyKeys } from './plain.js';
 import { deferSchema } from '@sigil/manifest';
 
 /** Media type we write (the one every Sigstore client reads). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
-const Base64 = deferSchema(() => z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/));
+const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
+const Base64 = deferSchema(() => z.string().max(64 * 1024).regex(BASE64_PATTERN));
 // protobuf JSON writes absent fields as null as well as leaving them out: accept both.
 const ValidFor = deferSchema(() => z.object({ start: z.string().max(64).nullish(), end: z.string().max(64).nullish() }));
 const CertChain = deferSchema(() => z.object({ certificates: z.array(z.object({ rawBytes: Base64 })).min(1).max(16) }));
@@ -39,6 +41,65 @@ export const TrustedRootJson = deferSchema(() => z.object({
   timestampAuthorities: z.array(Authority).max(64).default([]),
 }));
 export type TrustedRootJson = z.infer<typeof TrustedRootJson>;
+
+/**
+ * A trusted root as TrustedRootJson parses it, without building the schema (a host reads its
+ * pinned root at every start): the value when zod would take it and give it back as it is (every
+ * key one the schema knows, none it would strip; its absent lists as the empty lists zod puts in
+ * their place), otherwise undefined, and zod decides. trusted-root.test.ts compares the two.
+ * @internal
+ */
+export function plainTrustedRoot(value: unknown): TrustedRootJson | undefined {
+  if (!hasOnlyKeys(value, ROOT_KEYS) || !boundedText(value.mediaType, 0, 128)) return undefined;
+  const lists: Partial<Record<(typeof ROOT_LISTS)[number], unknown[]>> = {};
+  for (const key of ROOT_LISTS) {
+    const list = Object.hasOwn(value, key) ? value[key] : [];
+    if (!Array.isArray(list) || list.length > 64) return undefined;
+    const item = key === 'certificateAuthorities' || key === 'timestampAuthorities' ? plainAuthority : plainLog;
+    for (let i = 0; i < list.length; i++) if (!item(list[i])) return undefined;
+    lists[key] = list;
+  }
+  return { ...value, ...lists } as TrustedRootJson;
+}
+
+const ROOT_LISTS = ['tlogs', 'certificateAuthorities', 'ctlogs', 'timestampAuthorities'] as const;
+const ROOT_KEYS: ReadonlySet<string> = new Set(['mediaType', ...ROOT_LISTS]);
+const AUTHORITY_KEYS: ReadonlySet<string> = new Set(['subject', 'uri', 'certChain', 'validFor']);
+const SUBJECT_KEYS: ReadonlySet<string> = new Set(['organization', 'commonName']);
+const CHAIN_KEYS: ReadonlySet<string> = new Set(['certificates']);
+const RAW_BYTES_KEYS: ReadonlySet<string> = new Set(['rawBytes']);
+const VALID_FOR_KEYS: ReadonlySet<string> = new Set(['start', 'end']);
+const LOG_KEYS: ReadonlySet<string> = new Set(['baseUrl', 'hashAlgorithm', 'publicKey', 'logId', 'checkpointKeyId', 'operator']);
+const PUBLIC_KEY_KEYS: ReadonlySet<string> = new Set(['rawBytes', 'keyDetails', 'validFor']);
+const KEY_ID_KEYS: ReadonlySet<string> = new Set(['keyId']);
+/** @internal The key lists above, for the test that holds them to the schema's shapes. */
+export const PLAIN_ROOT_KEYS = { root: ROOT_KEYS, authority: AUTHORITY_KEYS, subject: SUBJECT_KEYS, chain: CHAIN_KEYS, rawBytes: RAW_BYTES_KEYS, validFor: VALID_FOR_KEYS, log: LOG_KEYS, publicKey: PUBLIC_KEY_KEYS, keyId: KEY_ID_KEYS };
+
+/** `.nullish()` of a field: absent, null, or what `ok` takes. */
+const nullish = (o: Record<string, unknown>, key: string, ok: (v: unknown) => boolean): boolean => !Object.hasOwn(o, key) || o[key] === null || ok(o[key]);
+const text = (max: number) => (v: unknown) => boundedText(v, 0, max);
+const base64 = (v: unknown): boolean => typeof v === 'string' && v.length <= 64 * 1024 && BASE64_PATTERN.test(v);
+const validFor = (v: unknown): boolean => hasOnlyKeys(v, VALID_FOR_KEYS) && nullish(v, 'start', text(64)) && nullish(v, 'end', text(64));
+const keyId = (v: unknown): boolean => hasOnlyKeys(v, KEY_ID_KEYS) && base64(v.keyId);
+
+function plainAuthority(v: unknown): boolean {
+  if (!hasOnlyKeys(v, AUTHORITY_KEYS) || !nullish(v, 'uri', text(2048)) || !nullish(v, 'validFor', validFor)) return false;
+  if (!nullish(v, 'subject', (s) => hasOnlyKeys(s, SUBJECT_KEYS) && nullish(s, 'organization', text(256)) && nullish(s, 'commonName', text(256)))) return false;
+  const chain = v.certChain;
+  if (!hasOnlyKeys(chain, CHAIN_KEYS) || !Array.isArray(chain.certificates) || chain.certificates.length < 1 || chain.certificates.length > 16) return false;
+  for (let i = 0; i < chain.certificates.length; i++) {
+    const c: unknown = chain.certificates[i];
+    if (!hasOnlyKeys(c, RAW_BYTES_KEYS) || !base64(c.rawBytes)) return false;
+  }
+  return true;
+}
+
+function plainLog(v: unknown): boolean {
+  if (!hasOnlyKeys(v, LOG_KEYS) || !nullish(v, 'baseUrl', text(2048)) || !nullish(v, 'hashAlgorithm', text(64)) || !nullish(v, 'operator', text(256))) return false;
+  const key = v.publicKey;
+  if (!hasOnlyKeys(key, PUBLIC_KEY_KEYS) || !base64(key.rawBytes) || !boundedText(key.keyDetails, 0, 64) || !nullish(key, 'validFor', validFor)) return false;
+  return keyId(v.logId) && nullish(v, 'checkpointKeyId', keyId);
+}
 
 /** One certificate authority or TSA for {@link buildTrustedRoot}. */
 export interface AuthorityInput {
@@ -103,10 +164,14 @@ function distinguishedName(cert: X509Certificate): { organization?: string; comm
 export function parseTrustedRoot(value: unknown): { json: TrustedRootJson; message: TrustedRootMessage } {
   // Once per trusted root: zod's compiled fast path (new Function on the first parse) would cost
   // more than it saves.
-  const parsed = TrustedRootJson.safeParse(value, { jitless: true });
-  if (!parsed.success) throw new SigningError('POLICY_INVALID', `not a Sigstore trusted root: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+  let json = plainTrustedRoot(value);
+  if (!json) {
+    const parsed = TrustedRootJson.safeParse(value, { jitless: true });
+    if (!parsed.success) throw new SigningError('POLICY_INVALID', `not a Sigstore trusted root: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+    json = parsed.data;
+  }
   try {
-    return { json: parsed.data, message: TrustedRootMessage.fromJSON(parsed.data) };
+    return { json, message: TrustedRootMessage.fromJSON(json) };
   } catch (cause) {
     throw new SigningError('POLICY_INVALID', 'the trusted root does not decode', { cause });
   }

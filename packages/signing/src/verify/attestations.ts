@@ -1,7 +1,7 @@
 import { DIGEST_PATTERN, manifestDigest, TIMESTAMP_PATTERN, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from '../errors.js';
-import { toPublicKey } from '../keys.js';
+import { MAX_PEM_BYTES, toPublicKey } from '../keys.js';
 import {
   APPROVAL_PREDICATE_TYPE,
   ApprovalPredicate,
@@ -16,6 +16,7 @@ import {
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
+import { boundedText, hasOnlyKeys, isRecordObject } from '../plain.js';
 import { SlsaProvenancePredicate } from '../provenance-predicate.js';
 import { verifyEnvelopeBundle, verifyEnvelopeBundleJson, type BundleInput } from './bundle.js';
 import type { VerifiedLogEntry } from './log.js';
@@ -146,7 +147,9 @@ function singleKeyPolicy(publicKey: string): SignerPolicy {
   let policy = singleKeyPolicies.get(publicKey);
   if (!policy) {
     toPublicKey(publicKey);
-    policy = SignerPolicy.parse({ publicKeys: [publicKey] });
+    // What SignerPolicy.parse({ publicKeys: [publicKey] }) gives, without building the schema: a
+    // key toPublicKey took is a non-empty string of at most MAX_PEM_BYTES, the schema's bounds.
+    policy = publicKey.length >= 1 && publicKey.length <= MAX_PEM_BYTES ? { publicKeys: [publicKey], identities: [] } : SignerPolicy.parse({ publicKeys: [publicKey] });
     if (singleKeyPolicies.size >= 64) singleKeyPolicies.clear();
     singleKeyPolicies.set(publicKey, policy);
   }
@@ -222,18 +225,6 @@ export function plainPredicate(schema: z.ZodType, json: unknown): boolean {
   return false;
 }
 
-/** A plain record object (see isRecordObject) with no key outside `keys`. */
-function hasOnlyKeys(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
-  if (!isRecordObject(value)) return false;
-  for (const key of Object.keys(value)) if (!keys.has(key)) return false;
-  return true;
-}
-
-/** zod's `z.string().min(min).max(max)`: bounds in UTF-16 code units. */
-function boundedText(value: unknown, min: number, max: number): boolean {
-  return typeof value === 'string' && value.length >= min && value.length <= max;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses verified payload bytes as an in-toto Statement v1 (or with another statement schema). */
@@ -291,12 +282,6 @@ export function plainStatement(json: unknown): json is Statement {
   return true;
 }
 
-/** A plain object zod's object and record schemas both take as it is: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
-function isRecordObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
-}
 
 /** Exactly one subject, named `<name>@<version>`, with the manifest's sha256 and no other digest claims. */
 function checkSubject(statement: Statement, ref: SubjectRef): void {

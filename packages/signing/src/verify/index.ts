@@ -3,7 +3,7 @@
  * Loads no signing code and no node-forge.
  */
 export { SigningError, contractCode, type SigningErrorCode } from '../errors.js';
-export { certificateFingerprint, publicKeyFingerprint } from '../keys.js';
+export { certificateFingerprint, MAX_PEM_BYTES, publicKeyFingerprint } from '../keys.js';
 export {
   APPROVAL_PREDICATE_TYPE,
   ApprovalDecision,
@@ -26,8 +26,8 @@ export {
   type SubjectRef,
 } from '../statements.js';
 export { SlsaProvenancePredicate } from '../provenance-predicate.js';
-export { buildTrustedRoot, parseTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, TrustedRootJson, type AuthorityInput } from '../trusted-root.js';
-export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint, ProvenancePolicy, SignerPolicy, type SignerPolicyInput } from './policy.js';
+export { buildTrustedRoot, parseTrustedRoot, plainTrustedRoot, TRUSTED_ROOT_MEDIA_TYPE, TrustedRootJson, type AuthorityInput } from '../trusted-root.js';
+export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint, FINGERPRINT_PATTERN, IDENTITY_PATTERN, ProvenancePolicy, SignerPolicy, type SignerPolicyInput } from './policy.js';
 export { BUNDLE_V03_MEDIA_TYPES, VERIFIER_VERSION, type BundleInput } from './bundle.js';
 export type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 export { MAX_LOG_ENTRIES, type TrustedLog, trustedLogs, type VerifiedLogEntry, verifyLogEntries } from './log.js';

@@ -4,16 +4,17 @@ import { TrustedRootJson } from '../trusted-root.js';
 import { deferSchema } from '@sigil/manifest';
 
 /** A `SHA256:<base64>` fingerprint (unpadded), as made by `publicKeyFingerprint`/`certificateFingerprint`. */
-export const Fingerprint = deferSchema(() => z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'expected "SHA256:" and 43 base64 characters'));
+export const Fingerprint = deferSchema(() => z.string().regex(FINGERPRINT_PATTERN, 'expected "SHA256:" and 43 base64 characters'));
+/** @internal The Fingerprint rule, shared with the plain policy test (resolver). */
+export const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /**
  * A certificate identity: the one SAN of a leaf certificate, written `mailto:<email>` for an
  * email SAN or as the `https://` URI for a URI SAN. Matched exactly, never as a pattern.
  */
-export const CertificateIdentity = deferSchema(() => z
-  .string()
-  .max(1024)
-  .regex(/^(mailto:[^\s@/:]+@[A-Za-z0-9.-]+|https:\/\/[^\s]+)$/, 'expected mailto:<email> or an https:// URI'));
+export const CertificateIdentity = deferSchema(() => z.string().max(1024).regex(IDENTITY_PATTERN, 'expected mailto:<email> or an https:// URI'));
+/** @internal The CertificateIdentity rule (at most 1,024 characters besides), shared with the plain policy test (resolver). */
+export const IDENTITY_PATTERN = /^(mailto:[^\s@/:]+@[A-Za-z0-9.-]+|https:\/\/[^\s]+)$/;
 
 /** One allowed certificate signer: an exact identity, optionally only under one CA of the trusted root. */
 export const AllowedIdentity = deferSchema(() => z.strictObject({
