@@ -118,6 +118,14 @@ describe('when the packed CLI is installed outside the checkout', () => {
     // Nor does the host bundle build the SLSA provenance schemas (@sigil/signing's provenance-predicate.js), which only signing and provenance checks use.
     expect(readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1')).not.toMatch(/\bSlsaProvenancePredicate\b/);
     for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name)).every((byte) => byte < 0x80)).toBe(true);
+    // One zod per bundle (pack.mjs, lazyZodForWorkspace): the host bundle its CommonJS build only,
+    // the whole bundle its ES module build only (the one the MCP SDK there imports).
+    const host = readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1');
+    const whole = readFileSync(join(dist, 'sigil.bundle.js'), 'latin1');
+    expect(host).toContain('node_modules/zod/v4/core/core.cjs"');
+    expect(host).not.toContain('node_modules/zod/v4/core/core.js"');
+    expect(whole).toContain('node_modules/zod/v4/core/core.js"');
+    expect(whole).not.toContain('node_modules/zod/v4/core/core.cjs"');
   });
 
   it('starts sigil resolve --offline without loading child_process (commander\'s is lazy in the bundle), perf_hooks, or fs/promises once warm', async () => {
@@ -126,7 +134,8 @@ describe('when the packed CLI is installed outside the checkout', () => {
     // Node's own list of the built-in modules the process loaded, written as it exits.
     const list = join(work, 'loaded-modules.txt');
     const preload = join(work, 'loaded-modules.cjs');
-    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    // And whether zod was evaluated: its core sets globalThis.__zod_globalConfig when it loads.
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, [...process.moduleLoadList, 'zod loaded: ' + ('__zod_globalConfig' in globalThis)].join('\\n')));`);
     // Twice: the first start may write the store's kept signature results (a write, through
     // fs/promises); the second is a host's warm start, which writes nothing.
     for (let run = 0; run < 2; run++) {
@@ -139,6 +148,16 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(loaded).not.toContain('NativeModule perf_hooks');
     // node:fs's `promises` is read where a write needs it (see docs/resolver.md, "Speed").
     expect(loaded).not.toContain('NativeModule internal/fs/promises');
+    // A warm start builds no schema, so the bundle never evaluates zod (see scripts/pack.mjs).
+    expect(loaded).toContain('zod loaded: false');
+    // zod still judges what the plain tests leave to it: a policy with a key the schema does not
+    // know is refused with zod's own words.
+    const policy = JSON.parse(readFileSync(join(world.dir, 'sigil.policy.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(world.dir, 'sigil.policy.json'), JSON.stringify({ ...policy, surprise: true }));
+    const refused = await runProcess(sigil, ['resolve', '--offline', '--json'], { cwd: world.dir, env: { ...env, NODE_OPTIONS: `--require ${preload}` } });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(/POLICY_INVALID[\s\S]*Unrecognized key[\s\S]*surprise/);
+    expect(readFileSync(list, 'utf8')).toContain('zod loaded: true');
   });
 
   it('resolves a pre-release version offline (semver, which the bundle loads only when a version needs it)', async () => {

@@ -39,8 +39,9 @@ const withoutUnusedZod = {
   name: 'without-unused-zod',
   setup(b) {
     const inZod = (args) => /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer);
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (inZod(args) ? { path: 'zod-locales', namespace: 'sigil-zod' } : undefined));
-    b.onResolve({ filter: /^\.\/from-json-schema\.js$/ }, (args) => (inZod(args) ? { path: 'zod-from-json-schema', namespace: 'sigil-zod' } : undefined));
+    // The same in zod's CommonJS build (.cjs), which the host bundle takes (lazyZodForWorkspace).
+    b.onResolve({ filter: /^\.\.\/locales\/index\.c?js$/ }, (args) => (inZod(args) ? { path: 'zod-locales', namespace: 'sigil-zod' } : undefined));
+    b.onResolve({ filter: /^\.\/from-json-schema\.c?js$/ }, (args) => (inZod(args) ? { path: 'zod-from-json-schema', namespace: 'sigil-zod' } : undefined));
     b.onLoad({ filter: /^zod-locales$/, namespace: 'sigil-zod' }, () => ({ contents: 'export {};', loader: 'js' }));
     b.onLoad({ filter: /^zod-from-json-schema$/, namespace: 'sigil-zod' }, () => ({
       contents: "export function fromJSONSchema() { throw new Error('the packed sigil has no zod fromJSONSchema'); }",
@@ -48,6 +49,45 @@ const withoutUnusedZod = {
     }));
   },
 };
+
+/**
+ * zod evaluated when a schema is first built, not at every start. Our modules defer their schemas
+ * (deferSchema) and a warm host start takes its policy, trusted root, records and statuses by the
+ * plain tests, so it builds none; yet evaluating zod's modules (its classes, and the namespace
+ * objects esbuild makes for `z`) cost about 5 ms of each start. Our workspace modules all import
+ * it as `import { z } from 'zod'`; in the bundle they get a `z` whose every read loads zod (esbuild
+ * evaluates a module it reaches through `require` at that first call) and answers from zod's own.
+ * Nothing else changes: the schemas are the same objects, built by the same zod.
+ * - The host bundle, where our modules are zod's only importers, takes zod's CommonJS build:
+ *   esbuild wraps a CommonJS module whole, so nothing of zod runs until that first read, not
+ *   even the namespace objects it makes at start-up for an ES module's exports (10 M of a warm
+ *   1-server `sigil resolve --offline`'s 211 M instructions, callgrind).
+ * - The whole bundle takes zod's ES module build, the one the MCP SDK there imports (two zods
+ *   would each be evaluated, and schemas of one are not instances of the other's classes).
+ * The pack test checks that a warm `sigil resolve --offline` evaluates no zod, and that a policy
+ * only zod can judge is refused with zod's own words.
+ */
+function lazyZodForWorkspace(build) {
+  return {
+    name: 'lazy-zod-for-workspace',
+    setup(b) {
+      b.onResolve({ filter: /^zod$/ }, (args) => (/^(packages[\\/][a-z-]+|apps[\\/]cli)[\\/]dist[\\/]/.test(relative(root, args.importer)) ? { path: 'zod', namespace: 'sigil-lazy-zod' } : undefined));
+      b.onResolve({ filter: /^sigil-zod-build$/ }, async () => {
+        const found = await b.resolve('zod', { kind: build === 'esm' ? 'import-statement' : 'require-call', resolveDir: root });
+        return found.errors.length > 0 ? { errors: found.errors } : { path: found.path };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'sigil-lazy-zod' }, () => ({
+        contents: [
+          'let zod;',
+          "const real = () => (zod ??= require('sigil-zod-build').z);",
+          'export const z = new Proxy({}, { get: (_, key) => real()[key], has: (_, key) => key in real(), ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(real(), key); return d && { ...d, configurable: true }; } });',
+        ].join('\n'),
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
+}
 
 /**
  * commander requires `node:child_process` when it loads, for `spawn` alone, which it calls only
@@ -237,7 +277,7 @@ async function bundleOf(group) {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutUnusedZod, lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
+    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'cjs' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.
