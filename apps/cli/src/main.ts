@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { Command, CommanderError, Help, Option } from 'commander';
 import { ManifestError } from '@sigil/manifest';
 import { ResolveError } from '@sigil/resolver';
@@ -8,6 +7,7 @@ import type { Context } from './context.js';
 import { decorateHelp } from './help.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { createOutput, formatFindings, safeText, type Output } from './output.js';
+import { stdioSink, type TextSink } from './stdio.js';
 import { readTokenFile, TOKEN_FLAG_WARNING } from './token-source.js';
 import { VERSION } from './version.js';
 
@@ -51,8 +51,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   // Belt and braces: whatever a message echoes (a mistyped command, an option value), the token
   // in use is never printed; it reads [redacted] instead.
   const secrets = knownSecrets(argv, env);
-  const stdout = redacting(io.stdout ?? process.stdout, secrets);
-  const stderr = redacting(io.stderr ?? process.stderr, secrets);
+  const stdout = redacting(io.stdout ?? stdioSink(1), secrets);
+  const stderr = redacting(io.stderr ?? stdioSink(2), secrets);
   const json = argv.includes('--json');
   const fieldAt = argv.indexOf('--field');
   const field = fieldAt >= 0 && fieldAt < (argv.includes('--') ? argv.indexOf('--') : argv.length) ? argv[fieldAt + 1] : undefined;
@@ -130,18 +130,18 @@ function knownSecrets(argv: readonly string[], env: NodeJS.ProcessEnv): string[]
   return found.filter((t) => t.length >= 8);
 }
 
-/** A stream that writes through to `target` with every secret replaced by [redacted]. */
-function redacting(target: NodeJS.WritableStream, secrets: string[]): NodeJS.WritableStream {
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      let text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+/** A sink that writes through to `target` with every secret replaced by [redacted]. */
+function redacting(target: TextSink, secrets: string[]): TextSink {
+  return {
+    write(text: string) {
       for (const secret of secrets) text = text.split(secret).join('[redacted]');
-      target.write(text);
-      done();
+      return target.write(text);
     },
-  });
-  // Progress shows only on a terminal: keep the answer to "is this a terminal?".
-  return Object.assign(stream, { isTTY: (target as NodeJS.WriteStream).isTTY === true });
+    // Progress shows only on a terminal: the target's answer, asked when needed.
+    get isTTY() {
+      return target.isTTY === true;
+    },
+  };
 }
 
 /** Help that marks required options `(required)` and never shows an option's default taken from the environment. */

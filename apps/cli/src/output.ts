@@ -1,5 +1,6 @@
 import type { Finding } from '@sigil/manifest';
 import { CliError } from './errors.js';
+import type { TextSink } from './stdio.js';
 
 /** Where and how a command prints: human text, or one JSON document on stdout with `--json`. */
 export interface Output {
@@ -28,15 +29,14 @@ export interface OutputOptions {
   json: boolean;
   /** `--field a.b`: print only this field of the JSON result (strings bare), for shell scripts. */
   field?: string | undefined;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  stdout?: TextSink;
+  stderr?: TextSink;
 }
 
 export function createOutput(options: OutputOptions): Output {
   const { json, field } = options;
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  const tty = (stderr as NodeJS.WriteStream).isTTY === true;
   return {
     json: json || field !== undefined,
     jsonErrors: json,
@@ -56,7 +56,8 @@ export function createOutput(options: OutputOptions): Output {
       stderr.write(text);
     },
     progress(text) {
-      if (!tty || json || field !== undefined) return () => undefined;
+      // Asked only here: whether stderr is a terminal is known once its stream exists (stdio.ts).
+      if (stderr.isTTY !== true || json || field !== undefined) return () => undefined;
       const started = Date.now();
       const frames = ['|', '/', '-', '\\'];
       let i = 0;

@@ -1,7 +1,6 @@
 import { namespacePatternProblem } from '@sigil/manifest';
 import { FINGERPRINT_PATTERN, IDENTITY_PATTERN, type AllowedIdentity } from '@sigil/signing/verify';
 import { boundedText, hasOnlyKeys } from './plain.js';
-import type { PolicyFile } from './policy.js';
 
 /**
  * The policy file as PolicyFile parses it, without building the schema: a host reads its policy
@@ -13,7 +12,7 @@ import type { PolicyFile } from './policy.js';
  * mutations.
  * @internal
  */
-export function plainPolicyFile(value: unknown): PolicyFile | undefined {
+export function plainPolicyFile(value: unknown): PlainPolicyFile | undefined {
   if (!hasOnlyKeys(value, POLICY_KEYS) || value.policyVersion !== 1) return undefined;
   const registry = plainRegistry(value.registry);
   if (!registry) return undefined;
@@ -46,7 +45,31 @@ const OFFLINE_KEYS: ReadonlySet<string> = new Set(['maxStatusAgeSeconds']);
 /** @internal Every key list above, for the test that holds them to the schema's shapes. */
 export const PLAIN_POLICY_KEYS = { policy: POLICY_KEYS, registry: REGISTRY_KEYS, publisher: PUBLISHER_KEYS, reviewers: REVIEWER_KEYS, identity: IDENTITY_KEYS, offline: OFFLINE_KEYS };
 
-type Registry = PolicyFile['registry'];
+/**
+ * PolicyFile's output shape, written here so that this module needs nothing of policy.ts (which
+ * imports it); policy.ts checks at compile time that it is assignable to PolicyFile.
+ */
+export interface PlainPolicyFile {
+  policyVersion: 1;
+  registry: Registry;
+  publishers: Array<{ namespace: string } & Signers>;
+  reviewers: Signers & { threshold: number; highRiskThreshold: number };
+  maxStatusAgeSeconds: number;
+  offline?: { maxStatusAgeSeconds: number };
+  liveTools: 'exact' | 'pinned-subset';
+}
+interface Registry {
+  url: string;
+  trustedRoot: string;
+  statusKey: string;
+  statusKeyFingerprint?: string;
+  nextStatusKey?: string;
+  nextStatusKeyFingerprint?: string;
+}
+interface Signers {
+  publicKeys: string[];
+  identities: AllowedIdentity[];
+}
 
 function plainRegistry(r: unknown): Registry | undefined {
   if (!hasOnlyKeys(r, REGISTRY_KEYS) || !plainHttpUrl(r.url) || !relativePath(r.trustedRoot) || !relativePath(r.statusKey)) return undefined;
@@ -106,19 +129,19 @@ function plainIdentity(v: unknown): AllowedIdentity | undefined {
 }
 
 /** The signer set both publishers and reviewers carry: `publicKeys` and `identities`, each defaulting to []. */
-function plainSigners(v: Record<string, unknown>): { publicKeys: string[]; identities: AllowedIdentity[] } | undefined {
+function plainSigners(v: Record<string, unknown>): Signers | undefined {
   const publicKeys = Object.hasOwn(v, 'publicKeys') ? plainList(v.publicKeys, (k) => (relativePath(k) ? k : undefined)) : [];
   const identities = Object.hasOwn(v, 'identities') ? plainList(v.identities, plainIdentity) : [];
   return publicKeys && identities ? { publicKeys, identities } : undefined;
 }
 
-function plainPublisher(v: unknown): PolicyFile['publishers'][number] | undefined {
+function plainPublisher(v: unknown): PlainPolicyFile['publishers'][number] | undefined {
   if (!hasOnlyKeys(v, PUBLISHER_KEYS) || typeof v.namespace !== 'string' || namespacePatternProblem(v.namespace) !== undefined) return undefined;
   const signers = plainSigners(v);
   return signers ? { namespace: v.namespace, ...signers } : undefined;
 }
 
-function plainReviewers(v: unknown): PolicyFile['reviewers'] | undefined {
+function plainReviewers(v: unknown): PlainPolicyFile['reviewers'] | undefined {
   if (!hasOnlyKeys(v, REVIEWER_KEYS)) return undefined;
   const signers = plainSigners(v);
   const threshold = Object.hasOwn(v, 'threshold') ? v.threshold : 1;

@@ -226,7 +226,8 @@ async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Pr
   if (twice) throw invalid(`the policy ${path} ${twice}`);
   // The full policy schema only when the plain test is unsure (it never takes what zod refuses).
   if ((schema as z.ZodType) === PolicyFile) {
-    const plain = plainPolicyFile(json);
+    // Typed as PolicyFile: plain-policy.ts writes the output shape out, and must stay assignable.
+    const plain: PolicyFile | undefined = plainPolicyFile(json);
     if (plain) return plain as z.infer<S>;
   }
   const parsed = schema.safeParse(json, ONCE);

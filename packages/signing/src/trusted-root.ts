@@ -59,7 +59,8 @@ export function plainTrustedRoot(value: unknown): TrustedRootJson | undefined {
     for (let i = 0; i < list.length; i++) if (!item(list[i])) return undefined;
     lists[key] = list;
   }
-  return { ...value, ...lists } as TrustedRootJson;
+  // A copy, as zod's parse makes: nothing a caller later changes in its value reaches this one.
+  return structuredClone({ ...value, ...lists }) as TrustedRootJson;
 }
 
 const ROOT_LISTS = ['tlogs', 'certificateAuthorities', 'ctlogs', 'timestampAuthorities'] as const;

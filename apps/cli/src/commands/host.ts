@@ -169,7 +169,8 @@ export function registerHost(program: Command, ctx: Context): void {
     .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
     .option('--offline', 'verify from the local cache only', false)
     .action(async (name: string, command: string[], opts: { policy: string; lockfile: string; offline: boolean }) => {
-      const log = (event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+      // Through the command's own stderr (redacted, and in order with its other lines: stdio.ts).
+      const log = (event: Record<string, unknown>) => ctx.out.error(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
       let manifest: Manifest;
       let allowMissingTools = false;
       try {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTrustedRoot, createTimestampResponder, createTsa, readCa, TIMESTAMP_REPLY_CONTENT_TYPE } from '@sigil/signing/sign';
 import { main } from '../main.js';
@@ -18,17 +19,13 @@ const manifest = {
 /** Runs `sigil --json …` in-process; returns the exit code and the parsed JSON it printed. */
 async function sigil(...args: string[]): Promise<{ code: number; json: { error?: { code: string } } & Record<string, unknown> }> {
   const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  }) as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await main(['--json', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
+  const stdout = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const code = await main(['--json', ...args], { stdout });
   const text = chunks.join('');
   return { code, json: text ? (JSON.parse(text) as never) : ({} as never) };
 }

@@ -1,0 +1,58 @@
+import { writeSync } from 'node:fs';
+
+/** Where a command's text goes: what `Output` and commander need of a stream. */
+export interface TextSink {
+  write(text: string): unknown;
+  /** Whether the sink is a terminal (progress shows only there); read when first asked. */
+  readonly isTTY?: boolean | undefined;
+}
+
+/**
+ * The process's standard output (1) or error (2) for a command's text: written directly (fdSink)
+ * except on Windows, whose console takes text through its stream (a raw write would go out in
+ * the console's code page).
+ */
+export function stdioSink(fd: 1 | 2): TextSink {
+  const stream = () => (fd === 1 ? process.stdout : process.stderr);
+  if (process.platform !== 'win32') return fdSink(fd, stream);
+  return {
+    write: (text: string) => stream().write(text),
+    get isTTY() {
+      return stream().isTTY === true;
+    },
+  };
+}
+
+/**
+ * Standard output or error as a sink that writes each text at once with `write(2)`, falling back
+ * to `stream()` (process.stdout or process.stderr) only when it must. A host starts `sigil` at
+ * every launch with its stdout a pipe, and process.stdout for a pipe brings Node's net and stream
+ * modules with it: 24 M instructions to print one line (callgrind, `node` printing "x" into a
+ * pipe: 106.9 M through process.stdout, 88.2 M through fs.writeSync; `node` doing nothing, 82.7 M).
+ * A descriptor another part of the process made non-blocking (`sigil run` reads and writes fd 1
+ * through sockets) may refuse a write (EAGAIN): the rest of that text and everything after it then
+ * go through the stream, in order, as any other write error does (EPIPE then surfaces as it always
+ * did). Each text is written whole before `write` returns, so nothing is left to flush at exit.
+ * Every line a command prints goes through its Output (`sigil run`'s log lines too), so no text
+ * written through the stream can be left queued when a direct write follows it.
+ */
+export function fdSink(fd: number, stream: () => NodeJS.WriteStream): TextSink {
+  let fallback: NodeJS.WriteStream | undefined;
+  return {
+    write(text: string): boolean {
+      if (fallback) return fallback.write(text);
+      const bytes = Buffer.from(text, 'utf8');
+      let at = 0;
+      try {
+        while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+        return true;
+      } catch {
+        fallback = stream();
+        return fallback.write(bytes.subarray(at));
+      }
+    },
+    get isTTY() {
+      return stream().isTTY === true;
+    },
+  };
+}
