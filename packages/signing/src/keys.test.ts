@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { publicKeyFingerprint, spkiKey, toPublicKey } from './keys.js';
+import { p256FromPem, publicKeyFingerprint, spkiKey, toPublicKey } from './keys.js';
 
 // spkiKey takes an uncompressed P-256 key through its coordinates (JWK) instead of OpenSSL's DER
 // decoder: it must give the very key the decoder gives, and refuse what the decoder refuses.
@@ -54,5 +54,47 @@ describe('when the same public key text is read again in a process', () => {
     const pem = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
     expect(() => toPublicKey(pem)).toThrow(/P-256/);
     expect(() => toPublicKey(pem)).toThrow(/P-256/);
+  });
+});
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+describe('when a P-256 public key is read from PEM as OpenSSL writes it', () => {
+  const spki = (k: { export(o: { type: 'spki'; format: 'der' }): Buffer }) => k.export({ type: 'spki', format: 'der' }).toString('hex');
+  it('gives the key the PEM decoder gives', () => {
+    for (let i = 0; i < 20; i++) {
+      const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+      const key = p256FromPem(pem);
+      expect(key).toBeDefined();
+      expect(spki(key!)).toBe(spki(createPublicKey(pem)));
+      expect(spki(p256FromPem(pem.replace(/\n/g, '\r\n'))!)).toBe(spki(createPublicKey(pem)));
+    }
+  });
+
+  it('leaves anything else to the decoder: other layouts, other keys, non-canonical base64', () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const body = pem.split('\n').slice(1, -2).join('');
+    const others = [
+      pem.trimEnd() + '\n\n',
+      ` ${pem}`,
+      `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----\n`,
+      pem.replace('-----BEGIN PUBLIC KEY-----', '-----BEGIN EC PUBLIC KEY-----'),
+      // The last base64 digit carries two unused bits: another digit decodes to the same bytes.
+      pem.replace(/(.)(==\n)/, (_, c: string, end: string) => `${ALPHABET[ALPHABET.indexOf(c) ^ 1]}${end}`),
+      generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    ];
+    for (const text of others) expect(p256FromPem(text)).toBeUndefined();
+    // The decoder still reads those it reads: a one-line body, for one.
+    expect(spki(toPublicKey(others[2]!))).toBe(spki(createPublicKey(pem)));
+  });
+
+  it('refuses a point off the curve, as the decoder does', () => {
+    const der = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex'), Buffer.alloc(64, 1)]);
+    const b64 = der.toString('base64');
+    const pem = `-----BEGIN PUBLIC KEY-----\n${b64.slice(0, 64)}\n${b64.slice(64)}\n-----END PUBLIC KEY-----\n`;
+    expect(() => p256FromPem(pem)).toThrow();
+    expect(() => createPublicKey(pem)).toThrow();
   });
 });

@@ -48,7 +48,7 @@ export function toPublicKey(key: string | KeyObject): KeyObject {
     if (known) return known;
     if (key.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the key is longer than ${MAX_PEM_BYTES} bytes`);
     try {
-      object = createPublicKey(key);
+      object = p256FromPem(key) ?? createPublicKey(key);
     } catch (cause) {
       throw new SigningError('KEY_INVALID', 'not a PEM public key', { cause });
     }
@@ -87,6 +87,29 @@ export function spkiKey(spki: Uint8Array): KeyObject {
     return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: bytes.toString('base64url', at, at + 32), y: bytes.toString('base64url', at + 32, at + 64) }, format: 'jwk' });
   }
   return createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' });
+}
+
+/** A PEM public key block as OpenSSL and Node write one: 64-character lines of base64. */
+const PEM_PUBLIC_KEY = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]{1,256})-----END PUBLIC KEY-----\r?\n?$/;
+
+/**
+ * The key of a PEM P-256 public key as OpenSSL writes it, imported as its coordinates (spkiKey),
+ * or undefined for any other text, which then goes to OpenSSL's PEM decoder. A host start reads
+ * the registry's status key and its reviewers' keys, and the decoder's first use in a process
+ * costs more than a millisecond; this path takes only the exact text a P-256 key's PEM is (the
+ * base64 of the 91 bytes of its SubjectPublicKeyInfo, canonical, in lines), so every key it takes
+ * is the key the decoder would have given (keys.test.ts compares them).
+ * @internal exported for its test
+ */
+export function p256FromPem(pem: string): KeyObject | undefined {
+  const body = PEM_PUBLIC_KEY.exec(pem)?.[1];
+  if (body === undefined) return undefined;
+  const lines = body.split(/\r?\n/);
+  if (lines.pop() !== '' || lines.some((line, i) => line.length === 0 || line.length > 64 || (i < lines.length - 1 && line.length !== 64))) return undefined;
+  const base64 = lines.join('');
+  const der = Buffer.from(base64, 'base64');
+  if (der.length !== P256_SPKI_PREFIX.length + 64 || !der.subarray(0, P256_SPKI_PREFIX.length).equals(P256_SPKI_PREFIX) || der.toString('base64') !== base64) return undefined;
+  return spkiKey(der);
 }
 
 /** Refuses a key that is not ECDSA P-256. */
