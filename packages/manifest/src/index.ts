@@ -2,6 +2,7 @@ export { LIMITS, type Limits } from './limits.js';
 export { Finding, hasErrors, pointer, refusalCode, Severity, type FindingCode, type ManifestRefusalCode } from './findings.js';
 export { ManifestError } from './errors.js';
 export { deferSchema } from './defer-schema.js';
+export { boundedText, hasOnlyKeys, isRecordObject } from './plain.js';
 export {
   compareVersions,
   formatReference,

@@ -3,6 +3,7 @@ import { ManifestError } from './errors.js';
 import { hasErrors, pointer, refusalCode, type Finding, type FindingCode } from './findings.js';
 import { scanJson, utf8Length } from './json-scan.js';
 import { LIMITS, type Limits } from './limits.js';
+import { isRecordObject } from './plain.js';
 import { serverNameProblem, versionProblem } from './names.js';
 import { HTTP_URL_SCHEMES, Manifest, REPOSITORY_URL_SCHEMES, Tool, TOOL_NAME_PATTERN, ToolJsonSchema, uriProblem } from './schema.js';
 import { SERVER_INFO_META_KEY, serverInfoProblem } from './server-info.js';
@@ -231,13 +232,6 @@ function plainToolSchema(schema: unknown): boolean {
     for (const item of required) if (typeof item !== 'string') return false;
   }
   return true;
-}
-
-/** A plain JSON object both zod's object and record schemas take: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
-function isRecordObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return (proto === Object.prototype || proto === null) && !Object.hasOwn(value, 'constructor') && !Object.hasOwn(value, '__proto__');
 }
 
 /**

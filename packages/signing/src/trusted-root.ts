@@ -3,8 +3,7 @@ import { TrustedRoot as TrustedRootMessage } from '@sigstore/protobuf-specs';
 import { z } from 'zod';
 import { SigningError } from './errors.js';
 import { parseCertificate, splitPemCertificates } from './keys.js';
-import { boundedText, hasOnlyKeys } from './plain.js';
-import { deferSchema } from '@sigil/manifest';
+import { boundedText, deferSchema, hasOnlyKeys } from '@sigil/manifest';
 
 /** Media type we write (the one every Sigstore client reads). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';

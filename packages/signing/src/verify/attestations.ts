@@ -1,4 +1,4 @@
-import { DIGEST_PATTERN, manifestDigest, TIMESTAMP_PATTERN, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
+import { boundedText, DIGEST_PATTERN, hasOnlyKeys, isRecordObject, manifestDigest, TIMESTAMP_PATTERN, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from '../errors.js';
 import { MAX_PEM_BYTES, toPublicKey } from '../keys.js';
@@ -16,7 +16,6 @@ import {
   statementSubject,
   type SubjectRef,
 } from '../statements.js';
-import { boundedText, hasOnlyKeys, isRecordObject } from '../plain.js';
 import { SlsaProvenancePredicate } from '../provenance-predicate.js';
 import { verifyEnvelopeBundle, verifyEnvelopeBundleJson, type BundleInput } from './bundle.js';
 import type { VerifiedLogEntry } from './log.js';

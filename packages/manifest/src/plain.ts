@@ -1,8 +1,9 @@
 /**
- * Building blocks of the plain tests that spare zod (the statements and predicates of
- * verify/attestations.ts, the trusted root): each is true only when the zod schema it stands for
- * would accept the value and give it back as it is, so a test built from them may skip zod, never
- * overrule it.
+ * Building blocks of the plain tests that spare zod (the manifest's here, the statements, predicates
+ * and trusted root in @sigil/signing, the records, statuses, lockfile and policy in
+ * @sigil/resolver): each is true only when the zod schema it stands for would accept the value and
+ * give it back as it is, so a test built from them may skip zod, never overrule it.
+ * @internal
  */
 
 /** A plain object zod's object and record schemas both take as it is: no own `constructor` (zod's plain-object test reads it) nor `__proto__`. */
