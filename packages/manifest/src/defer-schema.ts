@@ -39,7 +39,7 @@ export function deferSchema<T extends z.core.$ZodType>(build: () => T): T {
   function materialized(): object {
     if (Object.getPrototypeOf(schema) !== trap) return schema;
     if (failure) throw failure.error;
-    if (building) throw new Error('a deferred zod schema was read while it was being built: a schema that refers to itself does so through z.lazy');
+    if (building) throw new Error('a deferred zod schema was read while it was being built: its builder (or one it started) calls a method of it; placing it as a child, or z.lazy, reads nothing');
     building = true;
     try {
       becomeCopyOf(schema, build());
