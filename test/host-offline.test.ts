@@ -72,6 +72,29 @@ describe('sigil resolve --offline', () => {
     expect(JSON.parse(run.stdout).error.code).toBe('DIGEST_MISMATCH');
   });
 
+  it("seals the signature results it verified with the user's key, and believes no other result", async () => {
+    const world = await buildHostWorld(join(root, 'sealed'), [pinned]);
+    const env = { XDG_STATE_HOME: join(root, 'sealed-state') };
+    expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir, env })).code).toBe(0);
+    const secret = readFileSync(join(env.XDG_STATE_HOME, 'sigil', 'seal.key'));
+    expect(secret.length).toBe(32);
+    const keptFile = join(world.dir, '.sigil-cache', 'verified.json');
+    const kept = JSON.parse(readFileSync(keptFile, 'utf8')) as Array<{ key: string; seal?: string; signer: Record<string, unknown> }>;
+    // The publisher's signature and the approval's, each sealed.
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    for (const entry of kept) expect(entry.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // A result altered in the store (its seal kept) is a miss: verified in full, and the genuine
+    // result is sealed again in its place.
+    writeFileSync(keptFile, JSON.stringify(kept.map((e) => ({ ...e, signer: { ...e.signer, keyFingerprint: 'SHA256:planted' } }))));
+    const run = await sigilInProcess(['resolve', '--offline', '--json'], { cwd: world.dir, env });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(readFileSync(keptFile, 'utf8'))).toEqual(kept);
+    // Under another secret (another user's, or after seal.key is removed) none of them is believed.
+    const other = await sigilInProcess(['resolve', '--offline', '--json'], { cwd: world.dir, env: { ...env, XDG_STATE_HOME: join(root, 'sealed-other-state') } });
+    expect(other.code).toBe(0);
+    expect((JSON.parse(readFileSync(keptFile, 'utf8')) as Array<{ seal: string }>).map((e) => e.seal)).not.toEqual(kept.map((e) => e.seal));
+  });
+
   it('refuses a revoked version with REVOKED and a pending one with NOT_APPROVED', async () => {
     const revoked = await buildHostWorld(join(root, 'revoked'), [pinned], { status: 'revoked' });
     const r1 = await sigilInProcess(['resolve', '--offline'], { cwd: revoked.dir });

@@ -16,9 +16,10 @@
 // also refuses code cached by another V8 or with other flags); its file name carries the
 // bundle file's size, inode and change times, so an edited bundle never runs cached code of its
 // former self (the way Python's .pyc files are checked, without hashing 3 MB at every start).
-// The cache holds compiled code only, never a trust decision: every check the resolver makes runs
-// again at every start. NODE_DISABLE_COMPILE_CACHE=1 turns it off; a cache that cannot be read or
-// written only costs speed.
+// The cache holds compiled code only, never a trust decision (the resolver's kept signature
+// results are sealed under a key of the user's own, in another folder).
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off; a cache that cannot be read or written only costs
+// speed.
 'use strict';
 const { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');

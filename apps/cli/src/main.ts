@@ -63,6 +63,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   const ctx: Context = {
     out,
     exitCode: EXIT.ok,
+    build: `sigil@${VERSION}`,
     // The token and registry come from the environment here, never as commander defaults:
     // a default is printed by --help, and a token must never be printed.
     globals: () => {

@@ -4,6 +4,7 @@ export { collectToolPages, MAX_TOOL_PAGES, type CollectedTools, type ToolsPage }
 export { emptyLockfile, LockEntry, Lockfile, MAX_LOCKFILE_BYTES, readLockfile, stableStringify, writeJsonAtomic, writeLockfile, writeTextAtomic } from './lockfile.js';
 export { DEFAULT_FETCH_LIMITS, fetchJson, httpRefusal, type FetchLimits, type JsonResponse } from './http.js';
 export { loadPolicy, loadPublisherPolicy, MAX_OFFLINE_FALLBACK_SECONDS, PolicyFile, PublisherPolicyFile, publishersFor, type TrustPolicy } from './policy.js';
+export { userSealKey, userSealKeyPath } from './seal-key.js';
 export { HostTrustStore, resolve, type HostTrustStoreOptions, type LockChange, type Resolution, type ResolveOptions } from './store.js';
 export { verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 export { recordTexts, signerId, verifyVersion, type Expectation, type RecordTexts, type VerifiedVersion } from './verify-version.js';

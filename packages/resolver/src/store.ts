@@ -27,6 +27,12 @@ export interface HostTrustStoreOptions extends RegistryOptions {
   cacheDir?: string;
   /** Receives the one warning line printed when a network failure falls back to the stored status. */
   onWarning?: (line: string) => void;
+  /**
+   * This host's secret for sealing the signature results it keeps (`userSealKey()` gives the
+   * user's own). With it, a kept result sealed under it is used without checking its signature
+   * again, and any other is verified in full; without it, every kept result is re-checked.
+   */
+  sealKey?: Uint8Array;
 }
 
 /** The outcome of a resolution: only verified servers, and where the signed status came from. */
@@ -53,7 +59,8 @@ export interface LockChange extends ResolvedServer {
  * last status bundle), and each is verified again when loaded: manifest digests recomputed
  * against the lock, the status signature checked against the pinned key. The stored status is
  * also the replay floor: a status issued before it is refused. A cache of signature results may
- * save crypto, but a miss only costs time and a hit still re-checks the signature.
+ * save crypto, but a miss only costs time, and a hit re-checks the signature unless it is sealed
+ * under this host's own key (`sealKey`).
  * @example
  * const store = new HostTrustStore({ policy: await loadPolicy('sigil.policy.json'), lockfile: 'sigil.lock.json' });
  * await store.lock([{ name: 'io.github.acme/weather', version: '1.2.0' }]);
@@ -62,7 +69,7 @@ export interface LockChange extends ResolvedServer {
 export class HostTrustStore {
   readonly lockfile: string;
   readonly cacheDir: string;
-  private readonly cache = new VerificationCache({ maxEntries: MAX_VERIFIED_ENTRIES });
+  private readonly cache: VerificationCache;
   private cacheLoaded = false;
   /** The stored log checkpoint and per-version log proofs (used when the pinned trusted root lists a log). */
   readonly log: CheckpointStore;
@@ -72,6 +79,7 @@ export class HostTrustStore {
   constructor(readonly options: HostTrustStoreOptions) {
     this.lockfile = options.lockfile;
     this.cacheDir = options.cacheDir ?? join(dirname(options.lockfile), '.sigil-cache');
+    this.cache = new VerificationCache({ maxEntries: MAX_VERIFIED_ENTRIES, ...(options.sealKey ? { sealKey: options.sealKey } : {}) });
     this.guard = new StoreGuard(this.cacheDir);
     this.log = new CheckpointStore(this.cacheDir, this.guard);
   }

@@ -233,3 +233,109 @@ describe('when the signature checks of kept results are deferred to the thread p
     expect(await deferred.settle()).toBe(true);
   });
 });
+
+// With this host's seal key (see VerificationCache and userSealKey), a kept result sealed under it
+// is this verifier's own answer for these very bytes and is used as it is; anything else written
+// in the store is a miss, verified in full.
+describe('when kept results are sealed under this host’s key', () => {
+  const sealKey = Buffer.alloc(32, 7);
+
+  async function sealedEntries(key: Uint8Array = sealKey) {
+    const bundle = (await signManifestStatement(manifest, publisher)) as unknown as Record<string, unknown>;
+    const cache = new VerificationCache({ sealKey: key });
+    verifyManifestBundle(bundle, manifest, policy, { cache });
+    return { bundle, entries: cache.toJSON() };
+  }
+
+  it('a result sealed under the key is a hit with no signature check queued or run', async () => {
+    const { bundle, entries } = await sealedEntries();
+    expect(entries[0]!.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const cache = new VerificationCache({ sealKey });
+    cache.load(entries);
+    const deferred = new DeferredSignatures();
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache, deferred }).signer).toMatchObject({ kind: 'certificate', identity });
+    expect(deferred.size).toBe(0);
+    expect(cache.misses).toBe(0);
+    // Written back with the same seal.
+    expect(cache.toJSON()).toEqual(entries);
+  });
+
+  it('without the key, the same sealed entry is only a claim: its signature is checked again', async () => {
+    const { bundle, entries } = await sealedEntries();
+    const cache = new VerificationCache();
+    cache.load(entries);
+    const deferred = new DeferredSignatures();
+    verifyManifestBundle(bundle, manifest, policy, { cache, deferred });
+    expect(deferred.size).toBe(1);
+    expect(await deferred.settle()).toBe(true);
+  });
+
+  type CertificateSigner = Extract<SerializedCacheEntry['signer'], { kind: 'certificate' }>;
+  const withSigner = (e: SerializedCacheEntry, change: Partial<CertificateSigner>): SerializedCacheEntry => ({ ...e, signer: { ...(e.signer as CertificateSigner), ...change } });
+  const altered: Array<[string, (e: SerializedCacheEntry) => SerializedCacheEntry]> = [
+    ['an unsealed entry (a store written by another host, or by sigil before seals)', ({ seal: _s, ...e }) => e],
+    ['an entry sealed under another key', (e) => e],
+    ['a sealed entry claiming another identity', (e) => withSigner(e, { identity: 'mailto:other@acme.example' })],
+    ['a sealed entry with another key fingerprint', (e) => withSigner(e, { keyFingerprint: 'SHA256:other' })],
+    ['a sealed entry naming another CA', (e) => withSigner(e, { ca: 'SHA256:other' })],
+    ['a sealed entry with another CA chain', (e) => withSigner(e, { caChain: [...(e.signer as CertificateSigner).caChain, 'SHA256:other'] })],
+    ['a sealed entry with another signing time', (e) => withSigner(e, { signedAt: '2020-01-01T00:00:00.000Z' })],
+    ['a sealed entry with another payload type', (e) => ({ ...e, payloadType: 'application/json' })],
+    ['a sealed entry stating another bundle digest', (e) => ({ ...e, bundleDigest: `sha256:${'0'.repeat(64)}` })],
+    ['a sealed entry with another payload', (e) => ({ ...e, payload: Buffer.from('{"forged":true}').toString('base64') })],
+    ['a sealed entry moved to another verifier version', (e) => ({ ...e, key: e.key.replace(`${VERIFIER_VERSION}:`, 'sigil-verify-1:') })],
+    // Its seal is then checked under the key it is looked up by: the genuine entry's seal does not hold there.
+    ['a sealed entry moved to another trust material, then found there', (e) => ({ ...e, key: e.key })],
+    ['a seal one character off', (e) => ({ ...e, seal: `${e.seal!.slice(0, -1)}${e.seal!.endsWith('A') ? 'B' : 'A'}` })],
+    ['a seal cut short', (e) => ({ ...e, seal: e.seal!.slice(0, 20) })],
+  ];
+
+  it.each(altered)('%s is a miss, and the bundle is verified in full', async (label, alter) => {
+    const otherKey = label.includes('another key');
+    const { bundle, entries } = await sealedEntries(otherKey ? Buffer.alloc(32, 9) : sealKey);
+    const cache = new VerificationCache({ sealKey });
+    let planted = entries.map(alter);
+    if (label.includes('another trust material')) {
+      // The genuine entry, sealed under its own key, planted under the key a host with another
+      // trust material looks the same bundle up by.
+      const other = SignerPolicy.parse({ ...policy, publicKeys: [generateKeyPair().publicKeyPem] });
+      const probe = new VerificationCache({ sealKey });
+      verifyManifestBundle(bundle, manifest, other, { cache: probe });
+      planted = [{ ...entries[0]!, key: probe.toJSON()[0]!.key }];
+      expect(planted[0]!.key).not.toBe(entries[0]!.key);
+      cache.load(planted);
+      verifyManifestBundle(bundle, manifest, other, { cache, deferred: new DeferredSignatures() });
+      expect(cache.misses).toBe(1);
+      return;
+    }
+    expect(cache.load(planted)).toBe(1);
+    const deferred = new DeferredSignatures();
+    const verified = verifyManifestBundle(bundle, manifest, policy, { cache, deferred });
+    expect(verified.signer).toMatchObject({ identity });
+    expect(deferred.size).toBe(0);
+    expect(cache.misses).toBe(1);
+    // The full verification's own result is what is kept and sealed now, under this host's key.
+    const [written] = cache.toJSON().filter((e) => e.key === entries[0]!.key);
+    if (otherKey) expect(written!.seal).not.toBe(entries[0]!.seal);
+    else expect(written).toEqual(entries[0]);
+    const again = new VerificationCache({ sealKey });
+    again.load(cache.toJSON());
+    verifyManifestBundle(bundle, manifest, policy, { cache: again });
+    expect(again.misses).toBe(0);
+  });
+
+  it('a result verified in this process is a hit with no check queued, with or without a key', async () => {
+    const bundle = (await signManifestStatement(manifest, publisher)) as unknown as Record<string, unknown>;
+    for (const cache of [new VerificationCache(), new VerificationCache({ sealKey })]) {
+      verifyManifestBundle(bundle, manifest, policy, { cache });
+      const deferred = new DeferredSignatures();
+      verifyManifestBundle(bundle, manifest, policy, { cache, deferred });
+      expect(deferred.size).toBe(0);
+      expect(cache.misses).toBe(1);
+    }
+  });
+
+  it('a seal key shorter than 32 bytes is refused', () => {
+    expect(() => new VerificationCache({ sealKey: Buffer.alloc(31) })).toThrow(RangeError);
+  });
+});

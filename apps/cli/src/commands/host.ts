@@ -4,7 +4,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
-import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolicy, ResolveError, writeJsonAtomic, type PolicyFile, type TrustPolicy } from '@sigil/resolver';
+import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolicy, ResolveError, userSealKey, writeJsonAtomic, type PolicyFile, type TrustPolicy } from '@sigil/resolver';
 import { certificateFingerprint, CertificateIdentity, Fingerprint, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -127,7 +127,7 @@ export function registerHost(program: Command, ctx: Context): void {
         }
       }
       const wanted = opts.update ? [] : refs.map((r) => parseReference(r));
-      const store = new HostTrustStore({ policy: await load(opts.policy), lockfile: opts.lockfile, token: ctx.globals().token });
+      const store = new HostTrustStore({ policy: await load(opts.policy), lockfile: opts.lockfile, token: ctx.globals().token, sealKey: userSealKey({ env: ctx.env, scope: ctx.build }) });
       const accepted = opts.update ? await store.update(refs, { allowDowngrade: opts.allowDowngrade }) : await store.lock(wanted, { allowDowngrade: opts.allowDowngrade });
       const described = accepted.map(({ previousManifest, ...a }) => ({ ...a, ...(previousManifest ? { diff: diffTools(previousManifest.tools, a.manifest.tools) } : {}) }));
       ctx.out.result(
@@ -149,7 +149,7 @@ export function registerHost(program: Command, ctx: Context): void {
       // process.hrtime, not performance.now(): the global `performance` loads perf_hooks and
       // eight more of Node's modules on first use, for one subtraction.
       const started = process.hrtime.bigint();
-      const store = new HostTrustStore({ policy: trust, lockfile: opts.lockfile, token: ctx.globals().token, limits: { timeoutMs: opts.timeout }, onWarning: (line) => ctx.out.error(`${line}\n`) });
+      const store = new HostTrustStore({ policy: trust, lockfile: opts.lockfile, token: ctx.globals().token, sealKey: userSealKey({ env: ctx.env, scope: ctx.build }), limits: { timeoutMs: opts.timeout }, onWarning: (line) => ctx.out.error(`${line}\n`) });
       const { servers, statusSource, statusIssuedAt } = await store.resolve({ offline: opts.offline });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       ctx.out.result(
@@ -179,7 +179,7 @@ export function registerHost(program: Command, ctx: Context): void {
         // a network failure, only when the policy opts in, and with one warning line.
         const policy = await load(opts.policy);
         allowMissingTools = policy.liveTools === 'pinned-subset';
-        const store = new HostTrustStore({ policy, lockfile: opts.lockfile, token: ctx.globals().token, onWarning: (line) => log({ level: 'warn', event: 'sigil.run.offline', message: line }) });
+        const store = new HostTrustStore({ policy, lockfile: opts.lockfile, token: ctx.globals().token, sealKey: userSealKey({ env: ctx.env, scope: ctx.build }), onWarning: (line) => log({ level: 'warn', event: 'sigil.run.offline', message: line }) });
         const { servers } = await store.resolve({ names: [name], offline: opts.offline });
         manifest = servers[0]!.manifest;
       } catch (e) {

@@ -44,10 +44,13 @@ export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrus
   // Keyed by the verifier's version too: a check added later is never skipped by an older result.
   const key = `${VERIFIER_VERSION}:${trust.id}:${digest}`;
   const bundle = checkShape(json);
-  let verified = cache?.get(key);
+  const hit = cache?.lookup(key);
+  let verified = hit?.value;
   // The digest a result states is returned as the bundle's (an approval's digest, counted against
-  // the lock and the signed status): one read from disk must state the digest it is keyed by.
-  if (verified && (verified.bundleDigest !== digest || !recheckCached(bundle, verified, trust, deferred))) verified = undefined;
+  // the lock and the signed status): one read from disk must state the digest it is keyed by. A
+  // result this host vouches for (verified in this process, or sealed under its key: see
+  // VerificationCache) is this verifier's own answer for these very bytes; any other is re-checked.
+  if (verified && (verified.bundleDigest !== digest || !(hit!.vouched ? samePayload(bundle, verified) : recheckCached(bundle, verified, trust, deferred)))) verified = undefined;
   if (!verified) {
     verified = verifyCrypto(bundle, trust, digest, json);
     cache?.set(key, verified);
@@ -78,10 +81,8 @@ export const VERIFIER_VERSION = 'sigil-verify-3';
  * stands only if those queued checks verify.
  */
 function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust, deferred?: DeferredSignatures): boolean {
+  if (!samePayload(bundle, cached)) return false;
   const envelope = bundle.content.dsseEnvelope;
-  const payload = envelope.payload;
-  // Compared in place: a view of the decoded payload, not a copy.
-  if (envelope.payloadType !== cached.payloadType || !Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).equals(cached.payload)) return false;
   const signature = envelope.signatures[0]?.sig;
   const material = bundle.verificationMaterial.content;
   if (!signature) return false;
@@ -110,6 +111,13 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
   } catch {
     return false;
   }
+}
+
+/** The bundle's own payload and payload type are the result's (compared in place: a view of the decoded payload, not a copy). */
+function samePayload(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope): boolean {
+  const envelope = bundle.content.dsseEnvelope;
+  const payload = envelope.payload;
+  return envelope.payloadType === cached.payloadType && Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).equals(cached.payload);
 }
 
 /** `SHA256:<base64>` of the leaf's SPKI DER bytes: the same as publicKeyFingerprint, without a key export. */

@@ -1,6 +1,19 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 import { deferSchema } from '@sigil/manifest';
+
+/** Shortest seal key accepted (bytes): HMAC-SHA256's own block of strength. */
+export const MIN_SEAL_KEY_BYTES = 32;
+
+/** One kept result: what was verified, and whether this host can vouch for it without checking again. */
+interface Entry {
+  value: VerifiedEnvelope;
+  /** The seal read from disk (base64url HMAC-SHA256), when the entry came with one. */
+  seal: string | undefined;
+  /** True: verified in this process, or its seal verified under this cache's key; undefined: not asked yet. */
+  vouched: boolean | undefined;
+}
 
 /**
  * A bounded cache of cryptographic verification results, keyed by the trust material and the
@@ -8,16 +21,37 @@ import { deferSchema } from '@sigil/manifest';
  * the signer, subject and predicate checks run on every call, so a cached bundle is never
  * accepted under a policy that would refuse it.
  * @example
+ *
+ * Sealed results. Kept on disk, a result is only a claim: without a seal key a hit re-checks the
+ * bundle's own payload and its signature (see `verifyEnvelopeBundle`), which costs most of a full
+ * verification's crypto. Given a `sealKey` (a secret of this host's, at least 32 bytes, kept where
+ * only its user can read it: see `@sigil/resolver`'s `userSealKey`), the cache writes with each
+ * result an HMAC-SHA256 of it under that key and its cache key (verifier version, trust material,
+ * bundle digest), and a result read back is then used only when its seal verifies: it is this
+ * host's own verifier's answer for exactly these bundle bytes under exactly this trust material,
+ * and it is used as it is (the payload is still compared with the bundle's own). Any other entry,
+ * unsealed, sealed under another key or altered, is a miss and the bundle is verified in full.
+ * @example
  * const cache = new VerificationCache({ maxEntries: 2048 });
  * for (const b of bundles) verifyManifestBundle(b.bundle, b.manifest, policy, { cache });
  */
 export class VerificationCache {
   readonly maxEntries: number;
-  private readonly entries = new Map<string, VerifiedEnvelope>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly sealKey: Buffer | undefined;
   private missCount = 0;
 
-  constructor(options: { maxEntries?: number } = {}) {
+  constructor(options: { maxEntries?: number; sealKey?: Uint8Array } = {}) {
     this.maxEntries = Math.max(1, Math.min(options.maxEntries ?? 1024, 1_000_000));
+    if (options.sealKey !== undefined) {
+      if (options.sealKey.byteLength < MIN_SEAL_KEY_BYTES) throw new RangeError(`a seal key has at least ${MIN_SEAL_KEY_BYTES} bytes`);
+      this.sealKey = Buffer.from(options.sealKey);
+    }
+  }
+
+  /** Whether results read back are trusted by their seal (a seal key was given). */
+  get sealed(): boolean {
+    return this.sealKey !== undefined;
   }
 
   get size(): number {
@@ -29,21 +63,40 @@ export class VerificationCache {
     return this.missCount;
   }
 
-  /** @internal */
+  /** @internal The kept result for `key` (with a seal key: only one this host vouches for). */
   get(key: string): VerifiedEnvelope | undefined {
+    return this.lookup(key)?.value;
+  }
+
+  /**
+   * @internal The kept result for `key` and whether it is vouched for: verified in this process,
+   * or sealed under this cache's key. With a seal key, an entry not vouched for is a miss.
+   */
+  lookup(key: string): { value: VerifiedEnvelope; vouched: boolean } | undefined {
     const hit = this.entries.get(key);
     if (hit) {
+      hit.vouched ??= this.sealKey !== undefined && hit.seal !== undefined && sealMatches(this.sealKey, key, hit.value, hit.seal);
+      if (this.sealKey !== undefined && !hit.vouched) {
+        this.missCount++;
+        return undefined;
+      }
       // Least recently used goes first: re-insert on every hit.
       this.entries.delete(key);
       this.entries.set(key, hit);
-    } else this.missCount++;
-    return hit;
+      return { value: hit.value, vouched: hit.vouched };
+    }
+    this.missCount++;
+    return undefined;
   }
 
-  /** @internal */
+  /** @internal A result this process verified in full. */
   set(key: string, value: VerifiedEnvelope): void {
+    this.put(key, { value: Object.freeze(value) as VerifiedEnvelope, seal: undefined, vouched: true });
+  }
+
+  private put(key: string, entry: Entry): void {
     this.entries.delete(key);
-    this.entries.set(key, Object.freeze(value) as VerifiedEnvelope);
+    this.entries.set(key, entry);
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
@@ -56,10 +109,16 @@ export class VerificationCache {
    * processes (verify chains and timestamps once per bundle, not once per start). Entries are
    * keyed by the verifier's version, the trust material's digest and the bundle's digest, so a
    * changed verifier, policy or bundle never hits; a hit still re-checks the payload against the
-   * bundle's own and the signature with the signer's key, so a forged entry is only a miss.
+   * bundle's own and the signature with the signer's key, so a forged entry is only a miss. With a
+   * seal key, each result this process vouches for is written with its seal; a result read without
+   * a valid one is written back as it was read (it stays a miss).
    */
   toJSON(): SerializedCacheEntry[] {
-    return [...this.entries].map(([key, v]) => ({ key, signer: v.signer, payload: v.payload.toString('base64'), payloadType: v.payloadType, bundleDigest: v.bundleDigest }));
+    return [...this.entries].map(([key, { value: v, seal, vouched }]) => {
+      const entry: SerializedCacheEntry = { key, signer: v.signer, payload: v.payload.toString('base64'), payloadType: v.payloadType, bundleDigest: v.bundleDigest };
+      const written = this.sealKey !== undefined && vouched === true ? sealOf(this.sealKey, key, v) : seal;
+      return written === undefined ? entry : { ...entry, seal: written };
+    });
   }
 
   /**
@@ -77,8 +136,9 @@ export class VerificationCache {
         if (!parsed.success) continue;
         entry = parsed.data;
       }
-      const { key, signer, payload, payloadType, bundleDigest } = entry;
-      this.set(key, { signer: signer as VerifiedSigner, payload: Buffer.from(payload, 'base64'), payloadType, bundleDigest });
+      const { key, signer, payload, payloadType, bundleDigest, seal } = entry;
+      const value = Object.freeze({ signer: signer as VerifiedSigner, payload: Buffer.from(payload, 'base64'), payloadType, bundleDigest }) as VerifiedEnvelope;
+      this.put(key, { value, seal, vouched: this.sealKey === undefined ? false : undefined });
       loaded++;
     }
     return loaded;
@@ -104,6 +164,7 @@ export const SerializedCacheEntry = deferSchema(() => z.strictObject({
   payload: z.string().max(256 * 1024),
   payloadType: z.string().max(256),
   bundleDigest: z.string().max(128),
+  seal: z.string().max(64).optional(),
 }));
 export type SerializedCacheEntry = z.infer<typeof SerializedCacheEntry>;
 
@@ -112,6 +173,8 @@ export type SerializedCacheEntry = z.infer<typeof SerializedCacheEntry>;
  * test (see `deferSchema`); a test checks them against the schema.
  */
 export const ENTRY_KEYS: ReadonlySet<string> = new Set(['key', 'signer', 'payload', 'payloadType', 'bundleDigest']);
+/** @internal SerializedCacheEntry's optional key (a test checks it against the schema). */
+export const ENTRY_SEAL_KEY = 'seal';
 const KEY_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'keyFingerprint']);
 const CERTIFICATE_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'identity', 'keyFingerprint', 'ca', 'caChain', 'signedAt']);
 
@@ -122,8 +185,9 @@ const CERTIFICATE_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'identity'
  * @internal exported for its test
  */
 export function plainCacheEntry(raw: unknown): raw is SerializedCacheEntry {
-  if (!hasExactly(raw, ENTRY_KEYS)) return false;
-  const { key, signer, payload, payloadType, bundleDigest } = raw;
+  if (!hasExactly(raw, ENTRY_KEYS, ENTRY_SEAL_KEY)) return false;
+  const { key, signer, payload, payloadType, bundleDigest, seal } = raw;
+  if (Object.hasOwn(raw, ENTRY_SEAL_KEY) && !bounded(seal, 64)) return false;
   if (!bounded(key, 256) || !bounded(payload, 256 * 1024) || !bounded(payloadType, 256) || !bounded(bundleDigest, 128)) return false;
   if (hasExactly(signer, KEY_SIGNER_KEYS)) return signer.kind === 'key' && bounded(signer.keyFingerprint, 128);
   if (!hasExactly(signer, CERTIFICATE_SIGNER_KEYS)) return false;
@@ -139,15 +203,46 @@ function bounded(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length <= max;
 }
 
-/** A plain object holding exactly these own keys (zod's strict objects: all required here). */
-function hasExactly(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
+/** A plain object holding exactly these own keys, and `optional` or not (zod's strict objects). */
+function hasExactly(value: unknown, keys: ReadonlySet<string>, optional?: string): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return false;
   let n = 0;
   for (const key of Object.keys(value)) {
+    if (key === optional) continue;
     if (!keys.has(key)) return false;
     n++;
   }
   return n === keys.size;
+}
+
+/**
+ * The libraries a verification runs on, at the versions this verifier was reviewed with (a test
+ * holds it to what is installed, so a dependency upgrade cannot land without changing it): part of
+ * what a seal covers, so an upgrade, which may fix a check, never believes what older code sealed.
+ */
+export const VERIFIER_DEPENDENCIES = '@sigstore/bundle@4.0.0 @sigstore/core@3.2.1 @sigstore/protobuf-specs@0.5.2 @sigstore/verify@3.1.1';
+
+/** The code whose answer a sealed result is: the runtime (Node and its OpenSSL) and the libraries above. */
+const VERIFIED_BY = `node ${process.version} openssl ${process.versions.openssl ?? ''} ${VERIFIER_DEPENDENCIES}`;
+
+/**
+ * What a seal covers, in a fixed order: a domain tag, the code that verified (Node, its OpenSSL and
+ * the Sigstore libraries: a result of other code is never believed), the cache key (verifier
+ * version, trust material, bundle digest) and every persisted field of the result, as a JSON
+ * array (no key order to agree on; its closing bracket ends it), then the payload's own bytes,
+ * whose length the array states.
+ */
+function sealOf(sealKey: Buffer, key: string, v: VerifiedEnvelope): string {
+  const s = v.signer;
+  const signer = s.kind === 'key' ? ['key', s.keyFingerprint] : ['certificate', s.identity, s.keyFingerprint, s.ca, s.caChain, s.signedAt];
+  const head = JSON.stringify(['sigil.verified.v1', VERIFIED_BY, key, v.bundleDigest, v.payloadType, signer, v.payload.length]);
+  return createHmac('sha256', sealKey).update(head).update(v.payload).digest('base64url');
+}
+
+function sealMatches(sealKey: Buffer, key: string, v: VerifiedEnvelope, seal: string): boolean {
+  const expected = Buffer.from(sealOf(sealKey, key, v));
+  const given = Buffer.from(seal);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -31,7 +31,7 @@ export { AllowedIdentity, CertificateIdentity, exactIdentityPattern, Fingerprint
 export { BUNDLE_V03_MEDIA_TYPES, VERIFIER_VERSION, type BundleInput } from './bundle.js';
 export type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 export { MAX_LOG_ENTRIES, type TrustedLog, trustedLogs, type VerifiedLogEntry, verifyLogEntries } from './log.js';
-export { SerializedCacheEntry, VerificationCache } from './cache.js';
+export { MIN_SEAL_KEY_BYTES, SerializedCacheEntry, VerificationCache, VERIFIER_DEPENDENCIES } from './cache.js';
 export { DeferredSignatures } from './deferred.js';
 export {
   parseStatement,
