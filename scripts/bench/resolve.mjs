@@ -8,7 +8,8 @@
 // the CLI as installed (`npm run pack:cli`'s tarball installed with npm into a prefix: the
 // bundled CLI a host runs); the workspace CLI (unbundled, as `npx sigil` in the checkout) beside
 // it. Also printed: what full re-verification costs (cold: no verified.json) next to the warm
-// run, whose kept signature results still re-check every signature (see docs/resolver.md).
+// run, whose kept signature results are sealed by this host (the bench's own XDG_STATE_HOME), so
+// they are not checked again (docs/resolver.md, "Sealed signature results").
 // Needs the workspaces built (scripts/bench/resolve does it) and npm (offline is enough).
 // Usage: node scripts/bench/resolve.mjs [runs per size, default 7]; BENCH_SIZES=1,100 to choose.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -119,7 +120,7 @@ function timeRun(args, cwd, file = process.execPath, extraEnv = {}) {
   const start = process.hrtime.bigint();
   // The bench's own cache folder: the installed CLI keeps V8's compiled code there (a warm start
   // is one after the first run of the command), apart from the user's and other runs' caches.
-  const env = { ...childEnv, ...extraEnv, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, XDG_CACHE_HOME: join(work, 'cache') };
+  const env = { ...childEnv, ...extraEnv, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state') };
   const r = spawnSync(file, args, { cwd, encoding: 'utf8', env });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);

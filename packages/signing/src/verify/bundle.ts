@@ -43,16 +43,18 @@ export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrus
   const { json, digest } = readBundle(input);
   // Keyed by the verifier's version too: a check added later is never skipped by an older result.
   const key = `${VERIFIER_VERSION}:${trust.id}:${digest}`;
-  const bundle = checkShape(json);
   const hit = cache?.lookup(key);
-  let verified = hit?.value;
+  let verified: VerifiedEnvelope | undefined;
   // The digest a result states is returned as the bundle's (an approval's digest, counted against
   // the lock and the signed status): one read from disk must state the digest it is keyed by. A
   // result this host vouches for (verified in this process, or sealed under its key: see
-  // VerificationCache) is this verifier's own answer for these very bytes; any other is re-checked.
-  if (verified && (verified.bundleDigest !== digest || !(hit!.vouched ? samePayload(bundle, verified) : recheckCached(bundle, verified, trust, deferred)))) verified = undefined;
+  // VerificationCache) is this verifier's own answer for these very bytes, whose shape it checked
+  // then: only the payload is compared with the bundle's own. Any other is re-checked.
+  if (hit && hit.value.bundleDigest === digest) {
+    if (hit.vouched ? sameJsonPayload(json, hit.value) : recheckCached(checkShape(json), hit.value, trust, deferred)) verified = hit.value;
+  }
   if (!verified) {
-    verified = verifyCrypto(bundle, trust, digest, json);
+    verified = verifyCrypto(checkShape(json), trust, digest, json);
     cache?.set(key, verified);
   }
   if (verified.payloadType !== payloadType) {
@@ -111,6 +113,16 @@ function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope,
   } catch {
     return false;
   }
+}
+
+/**
+ * The bundle's JSON carries the result's payload type and payload (base64, decoded strictly
+ * enough: the text must be the canonical base64 of the result's payload). Used for a vouched
+ * result, whose bundle bytes, and so whose JSON, are the very ones verified.
+ */
+function sameJsonPayload(json: unknown, cached: VerifiedEnvelope): boolean {
+  const envelope = (json as { dsseEnvelope?: { payload?: unknown; payloadType?: unknown } } | null)?.dsseEnvelope;
+  return typeof envelope === 'object' && envelope !== null && envelope.payloadType === cached.payloadType && typeof envelope.payload === 'string' && envelope.payload === cached.payload.toString('base64');
 }
 
 /** The bundle's own payload and payload type are the result's (compared in place: a view of the decoded payload, not a copy). */

@@ -24,9 +24,11 @@ export interface TrustedCa {
 export interface CompiledTrust {
   /** Identifies the trust material: cached verification results are keyed by it. */
   id: string;
-  material: TrustMaterial;
+  /** The Sigstore trust material (the root's certificates parsed on first read: see CompiledRoot). */
+  readonly material: TrustMaterial;
   keys: Map<string, KeyObject>;
-  cas: TrustedCa[];
+  /** The root's CAs (parsed on first read). */
+  readonly cas: TrustedCa[];
   identities: AllowedIdentity[];
   /** The trusted root's transparency logs Sigil checks entries against (none: entries are refused). */
   logs: TrustedLog[];
@@ -34,11 +36,18 @@ export interface CompiledTrust {
 
 const compiled = new WeakMap<SignerPolicy, CompiledTrust>();
 
-/** A trusted root compiled, whatever keys a policy adds to it: its certificates parsed and memoised, its CAs, its logs. */
+/**
+ * A trusted root compiled, whatever keys a policy adds to it: its JSON and logs at once; its
+ * certificates parsed and memoised, and its CAs, on first use (`material()`, `cas()`). A start
+ * whose every signature result is sealed by this host (see VerificationCache) never parses them.
+ * Both are pure functions of the root's JSON, which the trust material's id covers, so when they
+ * are computed changes no outcome; a root whose certificates do not parse is refused
+ * (`POLICY_INVALID`) by the first verification that needs them.
+ */
 interface CompiledRoot {
   json: TrustedRootJson | null;
-  material: Omit<TrustMaterial, 'publicKey'>;
-  cas: TrustedCa[];
+  material: () => Omit<TrustMaterial, 'publicKey'>;
+  cas: () => TrustedCa[];
   logs: TrustedLog[];
 }
 
@@ -56,9 +65,19 @@ function compileRoot(value: unknown): CompiledRoot {
   const hit = roots.get(text);
   if (hit) return hit;
   const root = value === undefined ? undefined : parseTrustedRoot(value);
+  let parsed: { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } | undefined;
+  const certificates = () => (parsed ??= parseCertificates(root?.message));
+  const compiledRoot: CompiledRoot = { json: root?.json ?? null, material: () => certificates().material, cas: () => certificates().cas, logs: trustedLogs(root?.json) };
+  if (roots.size >= MAX_ROOTS) roots.clear();
+  roots.set(text, compiledRoot);
+  return compiledRoot;
+}
+
+/** The root's certificates parsed and memoised, and its CAs with their fingerprints. @throws SigningError `POLICY_INVALID` */
+function parseCertificates(message: ReturnType<typeof parseTrustedRoot>['message'] | undefined): { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } {
   let material: TrustMaterial;
   try {
-    material = memoTrustMaterial(toTrustMaterial(root?.message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, noKeys));
+    material = memoTrustMaterial(toTrustMaterial(message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, noKeys));
   } catch (cause) {
     throw new SigningError('POLICY_INVALID', 'the trusted root holds a certificate or key that does not parse', { cause });
   }
@@ -73,10 +92,7 @@ function compileRoot(value: unknown): CompiledRoot {
     };
   });
   const { publicKey: _none, ...shared } = material;
-  const compiledRoot: CompiledRoot = { json: root?.json ?? null, material: shared, cas, logs: trustedLogs(root?.json) };
-  if (roots.size >= MAX_ROOTS) roots.clear();
-  roots.set(text, compiledRoot);
-  return compiledRoot;
+  return { material: shared, cas };
 }
 
 /** Replaced by each policy's own key finder (compileTrust). */
@@ -97,11 +113,22 @@ export function compileTrust(policy: SignerPolicy): CompiledTrust {
     keys.set(publicKeyFingerprint(key), key);
   }
   const root = compileRoot(policy.trustedRoot);
-  const material: TrustMaterial = { ...root.material, publicKey: findKey };
   const id = createHash('sha256')
     .update(canonicalJson({ keys: [...keys.keys()].sort(), root: root.json }))
     .digest('hex');
-  const trust: CompiledTrust = { id, material, keys, cas: root.cas, identities: policy.identities, logs: root.logs };
+  let material: TrustMaterial | undefined;
+  const trust: CompiledTrust = {
+    id,
+    get material() {
+      return (material ??= { ...root.material(), publicKey: findKey });
+    },
+    keys,
+    get cas() {
+      return root.cas();
+    },
+    identities: policy.identities,
+    logs: root.logs,
+  };
   compiled.set(policy, trust);
   return trust;
 
