@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { parseManifest, type Manifest } from '@sigil/manifest';
+import { canonicalJson, parseManifest, type Manifest } from '@sigil/manifest';
 import { buildHostWorld, configurableServerPath, isAlive, repoRoot, runSigil, sigilBin } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
@@ -74,6 +74,9 @@ describe('sigil resolve --offline', () => {
 
   it("seals the signature results it verified with the user's key, and believes no other result", async () => {
     const world = await buildHostWorld(join(root, 'sealed'), [pinned]);
+    // Stored as the store stores a record it verified online: as canonical JSON.
+    const records = join(world.dir, '.sigil-cache', 'records');
+    for (const file of readdirSync(records)) writeFileSync(join(records, file), canonicalJson(JSON.parse(readFileSync(join(records, file), 'utf8'))), { mode: 0o600 });
     const env = { XDG_STATE_HOME: join(root, 'sealed-state') };
     expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir, env })).code).toBe(0);
     const secret = readFileSync(join(env.XDG_STATE_HOME, 'sigil', 'seal.key'));
@@ -83,6 +86,9 @@ describe('sigil resolve --offline', () => {
     // The publisher's signature and the approval's, each sealed.
     expect(kept.length).toBeGreaterThanOrEqual(2);
     for (const entry of kept) expect(entry.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // And that the pinned manifest's bytes passed its checks.
+    const checked = JSON.parse(readFileSync(join(world.dir, '.sigil-cache', 'checked.json'), 'utf8')) as Array<{ fact: string; seal: string }>;
+    expect(checked.map((c) => c.fact.replace(/^[^:]+:/, ''))).toEqual([`manifest-checked:${JSON.parse(readFileSync(world.lockfilePath, 'utf8')).servers['io.github.acme/everything'].digest}`]);
     // A result altered in the store (its seal kept) is a miss: verified in full, and the genuine
     // result is sealed again in its place.
     writeFileSync(keptFile, JSON.stringify(kept.map((e) => ({ ...e, signer: { ...e.signer, keyFingerprint: 'SHA256:planted' } }))));

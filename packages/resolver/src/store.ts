@@ -515,19 +515,30 @@ export class HostTrustStore {
       if (e instanceof ResolveError) throw e;
       // no cache yet, or unreadable: verify from scratch
     }
+    // Sealed outcomes of the manifest checks: believed only under this host's seal key.
+    if (!this.cache.sealed) return;
+    try {
+      this.cache.loadFacts(JSON.parse(readBoundedTextSync(join(this.cacheDir, 'checked.json'), MAX_CACHE_BYTES, this.guard.file)));
+    } catch (e) {
+      if (e instanceof ResolveError) throw e;
+      // none yet, or unreadable: every manifest is checked
+    }
   }
 
   private async saveCache(): Promise<void> {
-    if (this.cache.misses === 0) return;
+    const facts = this.cache.sealed && this.cache.factsAdded > 0;
+    if (this.cache.misses === 0 && !facts) return;
     await fsp.mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
-    await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON(), STORE_FILE_MODE);
+    if (this.cache.misses > 0) await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON(), STORE_FILE_MODE);
+    if (facts) await writeJsonAtomic(join(this.cacheDir, 'checked.json'), this.cache.factsToJSON(), STORE_FILE_MODE);
   }
 
-  /** Removes the stored records, log proofs and signature results (not the status nor the log checkpoint: they are floors). */
+  /** Removes the stored records, log proofs, signature results and checked manifests (not the status nor the log checkpoint: they are floors). */
   async clearCache(): Promise<void> {
     await fsp.rm(join(this.cacheDir, 'records'), { recursive: true, force: true });
     await this.log.clear();
     await fsp.rm(join(this.cacheDir, 'verified.json'), { force: true });
+    await fsp.rm(join(this.cacheDir, 'checked.json'), { force: true });
   }
 }
 

@@ -339,3 +339,44 @@ describe('when kept results are sealed under this host’s key', () => {
     expect(() => new VerificationCache({ sealKey: Buffer.alloc(31) })).toThrow(RangeError);
   });
 });
+
+// Facts: a check's outcome for what the fact's text names (see VerificationCache.hasFact).
+describe('facts this host vouches for', () => {
+  const sealKey = Buffer.alloc(32, 7);
+
+  it('are known in the process that recorded them, and across processes only sealed under the key', () => {
+    const first = new VerificationCache({ sealKey });
+    expect(first.hasFact('v:a')).toBe(false);
+    first.addFact('v:a');
+    first.addFact('v:a');
+    expect(first.hasFact('v:a')).toBe(true);
+    expect(first.factsAdded).toBe(1);
+    const written = first.factsToJSON();
+    expect(written).toEqual([{ fact: 'v:a', seal: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) }]);
+    const again = new VerificationCache({ sealKey });
+    expect(again.loadFacts(written)).toBe(1);
+    expect(again.hasFact('v:a')).toBe(true);
+    // A seal is for its own fact only, and a fact's seal is never a signature result's.
+    const moved = new VerificationCache({ sealKey });
+    moved.loadFacts([{ fact: 'v:b', seal: written[0]!.seal }]);
+    expect(moved.hasFact('v:b')).toBe(false);
+    // Without a key nothing is written, and nothing read back is believed.
+    const keyless = new VerificationCache();
+    keyless.addFact('v:a');
+    expect(keyless.hasFact('v:a')).toBe(true);
+    expect(keyless.factsToJSON()).toEqual([]);
+    const keylessRead = new VerificationCache();
+    keylessRead.loadFacts(written);
+    expect(keylessRead.hasFact('v:a')).toBe(false);
+  });
+
+  it('skips what is malformed, and writes back only what it read sealed or recorded itself', () => {
+    const cache = new VerificationCache({ sealKey });
+    expect(cache.loadFacts({ fact: 'v:a' })).toBe(0);
+    expect(cache.loadFacts([null, 1, { fact: 1, seal: 's' }, { fact: 'v:a' }, { fact: 'f'.repeat(513), seal: 's' }, { fact: 'v:a', seal: 's'.repeat(65) }])).toBe(0);
+    expect(cache.loadFacts([{ fact: 'v:forged', seal: 'A'.repeat(43) }])).toBe(1);
+    expect(cache.hasFact('v:forged')).toBe(false);
+    cache.addFact('v:mine');
+    expect(cache.factsToJSON().map((f) => f.fact)).toEqual(['v:mine']);
+  });
+});

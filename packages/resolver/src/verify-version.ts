@@ -14,7 +14,7 @@ import {
   type VersionStatus,
 } from '@sigil/manifest';
 import { z } from 'zod';
-import { contractCode, SigningError, verifyApprovalBundle, verifyManifestSubject, type DeferredSignatures, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
+import { contractCode, SigningError, VERIFIER_VERSION, verifyApprovalBundle, verifyManifestSubject, type DeferredSignatures, type VerificationCache, type VerifiedSigner } from '@sigil/signing/verify';
 import { ResolveError, type ResolveErrorCode } from './errors.js';
 import { boundedText, isDigest, isRecordObject, isTimestamp } from './plain.js';
 import { publishersFor, type TrustPolicy } from './policy.js';
@@ -214,12 +214,21 @@ export function proveRecord(
     canonical = Array.isArray(tools) ? canonicalManifestDigests(texts.manifest, tools.length, { digest: expectDigest, toolsDigest: texts.toolsDigest }) : undefined;
     if (canonical) manifestValue = parsed;
   }
-  const check = checkManifestValue(manifestValue, undefined, canonical ? texts!.manifest : undefined);
-  if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
-  const manifest = check.manifest!;
-  // checkManifestValue returns the value it checked unless zod rebuilt it: the bytes' digests are
-  // then not the digests of what it returned.
-  if (manifest !== manifestValue) canonical = undefined;
+  // The manifest's checks are a pure function of its bytes: when this host vouches that the bytes
+  // hashing to the pin passed them as they are (in this process, or sealed under its key: see
+  // VerificationCache.hasFact), the value parsed from those bytes is the manifest they returned.
+  const checkedFact = canonical ? `${VERIFIER_VERSION}:manifest-checked:${canonical.digest}` : undefined;
+  let manifest: Manifest;
+  if (checkedFact !== undefined && cache?.hasFact(checkedFact)) manifest = manifestValue as Manifest;
+  else {
+    const check = checkManifestValue(manifestValue, undefined, canonical ? texts!.manifest : undefined);
+    if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
+    manifest = check.manifest!;
+    // checkManifestValue returns the value it checked unless zod rebuilt it: the bytes' digests are
+    // then not the digests of what it returned.
+    if (manifest !== manifestValue) canonical = undefined;
+    else if (checkedFact !== undefined) cache?.addFact(checkedFact);
+  }
   let record: VersionRecord = { ...envelope, manifest };
   if (manifest.name !== name || manifest.version !== version) refuse('NAME_MISMATCH', `the manifest served for ${name}@${version} is for ${manifest.name}@${manifest.version}`);
 

@@ -40,6 +40,9 @@ export class VerificationCache {
   private readonly entries = new Map<string, Entry>();
   private readonly sealKey: Buffer | undefined;
   private missCount = 0;
+  /** Facts (see {@link hasFact}) by text: true once vouched for; a read seal is checked on first ask. */
+  private readonly facts = new Map<string, { seal: string | undefined; vouched: boolean | undefined }>();
+  private newFacts = 0;
 
   constructor(options: { maxEntries?: number; sealKey?: Uint8Array } = {}) {
     this.maxEntries = Math.max(1, Math.min(options.maxEntries ?? 1024, 1_000_000));
@@ -102,6 +105,65 @@ export class VerificationCache {
 
   clear(): void {
     this.entries.clear();
+    this.facts.clear();
+  }
+
+  /**
+   * @internal Whether this host vouches for `fact`, the text of a check's outcome that is a pure
+   * function of what the text names (a resolver records, for instance, that the manifest whose
+   * canonical bytes have a given SHA-256 passed its checks): recorded by this process
+   * ({@link addFact}), or read back with a seal under this cache's key. Never without a seal key
+   * for a fact read back: there is nothing else to check a fact against.
+   */
+  hasFact(fact: string): boolean {
+    const known = this.facts.get(fact);
+    if (!known) return false;
+    known.vouched ??= this.sealKey !== undefined && known.seal !== undefined && equalSeals(known.seal, factSeal(this.sealKey, fact));
+    return known.vouched;
+  }
+
+  /** @internal Records a fact this process established (kept across processes only with a seal key). */
+  addFact(fact: string): void {
+    const known = this.facts.get(fact);
+    if (known?.vouched) return;
+    this.facts.delete(fact);
+    this.facts.set(fact, { seal: undefined, vouched: true });
+    while (this.facts.size > this.maxEntries) this.facts.delete(this.facts.keys().next().value as string);
+    this.newFacts++;
+  }
+
+  /** Facts recorded since this cache was made: a caller persisting them saves only when this is non-zero. */
+  get factsAdded(): number {
+    return this.newFacts;
+  }
+
+  /** The facts this host vouches for, each with its seal (none without a seal key), most recent last. */
+  factsToJSON(): Array<{ fact: string; seal: string }> {
+    const key = this.sealKey;
+    if (key === undefined) return [];
+    const out: Array<{ fact: string; seal: string }> = [];
+    for (const [fact, known] of this.facts) {
+      if (known.vouched === true) out.push({ fact, seal: factSeal(key, fact) });
+      else if (known.seal !== undefined && known.vouched === undefined) out.push({ fact, seal: known.seal });
+    }
+    return out;
+  }
+
+  /** Loads facts written by {@link factsToJSON}; malformed ones are skipped (a fact not vouched for only costs its check). */
+  loadFacts(entries: unknown): number {
+    if (!Array.isArray(entries)) return 0;
+    let loaded = 0;
+    for (const raw of entries.slice(-this.maxEntries)) {
+      if (typeof raw !== 'object' || raw === null) continue;
+      const { fact, seal } = raw as { fact?: unknown; seal?: unknown };
+      if (typeof fact !== 'string' || fact.length > 512 || typeof seal !== 'string' || seal.length > 64) continue;
+      if (this.facts.get(fact)?.vouched === true) continue;
+      this.facts.delete(fact);
+      this.facts.set(fact, { seal, vouched: undefined });
+      loaded++;
+    }
+    while (this.facts.size > this.maxEntries) this.facts.delete(this.facts.keys().next().value as string);
+    return loaded;
   }
 
   /**
@@ -242,7 +304,17 @@ function sealOf(sealKey: Buffer, key: string, v: VerifiedEnvelope): string {
 }
 
 function sealMatches(sealKey: Buffer, key: string, v: VerifiedEnvelope, seal: string): boolean {
-  const expected = Buffer.from(sealOf(sealKey, key, v));
-  const given = Buffer.from(seal);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return equalSeals(seal, sealOf(sealKey, key, v));
+}
+
+/** A fact's seal: a domain tag of its own (no fact's seal is a result's), the code that checked, the fact. */
+function factSeal(sealKey: Buffer, fact: string): string {
+  return createHmac('sha256', sealKey).update(JSON.stringify(['sigil.fact.v1', VERIFIED_BY, fact])).digest('base64url');
+}
+
+/** Compared in constant time. */
+function equalSeals(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
