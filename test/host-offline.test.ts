@@ -82,23 +82,24 @@ describe('sigil resolve --offline', () => {
     const secret = readFileSync(join(env.XDG_STATE_HOME, 'sigil', 'seal.key'));
     expect(secret.length).toBe(32);
     const keptFile = join(world.dir, '.sigil-cache', 'verified.json');
-    const kept = JSON.parse(readFileSync(keptFile, 'utf8')) as Array<{ key: string; seal?: string; signer: Record<string, unknown> }>;
-    // The publisher's signature and the approval's, each sealed.
-    expect(kept.length).toBeGreaterThanOrEqual(2);
-    for (const entry of kept) expect(entry.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const keptText = readFileSync(keptFile, 'utf8');
+    const kept = JSON.parse(keptText) as { seal: string; entries: Array<{ key: string; signer: Record<string, unknown> }> };
+    // The publisher's signature and the approval's, in a file sealed under the user's key.
+    expect(kept.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(kept.entries.length).toBeGreaterThanOrEqual(2);
     // And that the pinned manifest's bytes passed its checks.
-    const checked = JSON.parse(readFileSync(join(world.dir, '.sigil-cache', 'checked.json'), 'utf8')) as Array<{ fact: string; seal: string }>;
-    expect(checked.map((c) => c.fact.replace(/^[^:]+:/, ''))).toEqual([`manifest-checked:${JSON.parse(readFileSync(world.lockfilePath, 'utf8')).servers['io.github.acme/everything'].digest}`]);
-    // A result altered in the store (its seal kept) is a miss: verified in full, and the genuine
-    // result is sealed again in its place.
-    writeFileSync(keptFile, JSON.stringify(kept.map((e) => ({ ...e, signer: { ...e.signer, keyFingerprint: 'SHA256:planted' } }))));
+    const checked = JSON.parse(readFileSync(join(world.dir, '.sigil-cache', 'checked.json'), 'utf8')) as { seal: string; facts: string[] };
+    expect(checked.facts.map((f) => f.replace(/^[^:]+:/, ''))).toEqual([`manifest-checked:${JSON.parse(readFileSync(world.lockfilePath, 'utf8')).servers['io.github.acme/everything'].digest}`]);
+    // A result altered in the store (the file's seal kept) is a miss: verified in full, and the
+    // genuine results are sealed again in its place.
+    writeFileSync(keptFile, JSON.stringify({ seal: kept.seal, entries: kept.entries.map((e) => ({ ...e, signer: { ...e.signer, keyFingerprint: 'SHA256:planted' } })) }));
     const run = await sigilInProcess(['resolve', '--offline', '--json'], { cwd: world.dir, env });
     expect(run.code).toBe(0);
-    expect(JSON.parse(readFileSync(keptFile, 'utf8'))).toEqual(kept);
+    expect(readFileSync(keptFile, 'utf8')).toBe(keptText);
     // Under another secret (another user's, or after seal.key is removed) none of them is believed.
     const other = await sigilInProcess(['resolve', '--offline', '--json'], { cwd: world.dir, env: { ...env, XDG_STATE_HOME: join(root, 'sealed-other-state') } });
     expect(other.code).toBe(0);
-    expect((JSON.parse(readFileSync(keptFile, 'utf8')) as Array<{ seal: string }>).map((e) => e.seal)).not.toEqual(kept.map((e) => e.seal));
+    expect((JSON.parse(readFileSync(keptFile, 'utf8')) as { seal: string }).seal).not.toBe(kept.seal);
   });
 
   it('refuses a revoked version with REVOKED and a pending one with NOT_APPROVED', async () => {

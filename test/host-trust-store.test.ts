@@ -83,13 +83,16 @@ async function tamper(h: string, how: 'edit' | 'resign'): Promise<void> {
   record.bundle = (await signManifestStatement(record.manifest, createSigner({ privateKey: attacker.privateKeyPem }))) as unknown as Record<string, unknown>;
   writeFileSync(file, JSON.stringify(record));
   const cacheFile = join(h, '.sigil-cache', 'verified.json');
-  const entries = JSON.parse(readFileSync(cacheFile, 'utf8')) as Array<{ key: string; payload: string; bundleDigest: string }>;
+  // Sealed under the host's key (the CLI's): the attacker, without it, keeps the seal it found.
+  type Entry = { key: string; payload: string; bundleDigest: string };
+  const kept = JSON.parse(readFileSync(cacheFile, 'utf8')) as Entry[] | { seal: string; entries: Entry[] };
+  const entries = Array.isArray(kept) ? kept : kept.entries;
   const genuine = entries.find((e) => e.bundleDigest === original)!;
   expect(genuine).toBeDefined();
   const forgedDigest = sha256(canonicalJson(record.bundle));
   const prefix = genuine.key.slice(0, genuine.key.length - original.length);
   entries.push({ ...genuine, key: `${prefix}${forgedDigest}`, bundleDigest: forgedDigest, payload: (record.bundle as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload });
-  writeFileSync(cacheFile, JSON.stringify(entries));
+  writeFileSync(cacheFile, JSON.stringify(Array.isArray(kept) ? entries : { seal: kept.seal, entries }));
 }
 
 beforeAll(async () => {

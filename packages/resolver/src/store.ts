@@ -510,7 +510,7 @@ export class HostTrustStore {
     this.cacheLoaded = true;
     this.guard.dirs();
     try {
-      this.cache.load(JSON.parse(readBoundedTextSync(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES, this.guard.file)));
+      this.cache.deserialize(readBoundedTextSync(join(this.cacheDir, 'verified.json'), MAX_CACHE_BYTES, this.guard.file));
     } catch (e) {
       if (e instanceof ResolveError) throw e;
       // no cache yet, or unreadable: verify from scratch
@@ -518,7 +518,7 @@ export class HostTrustStore {
     // Sealed outcomes of the manifest checks: believed only under this host's seal key.
     if (!this.cache.sealed) return;
     try {
-      this.cache.loadFacts(JSON.parse(readBoundedTextSync(join(this.cacheDir, 'checked.json'), MAX_CACHE_BYTES, this.guard.file)));
+      this.cache.deserializeFacts(readBoundedTextSync(join(this.cacheDir, 'checked.json'), MAX_CACHE_BYTES, this.guard.file));
     } catch (e) {
       if (e instanceof ResolveError) throw e;
       // none yet, or unreadable: every manifest is checked
@@ -526,11 +526,11 @@ export class HostTrustStore {
   }
 
   private async saveCache(): Promise<void> {
-    const facts = this.cache.sealed && this.cache.factsAdded > 0;
-    if (this.cache.misses === 0 && !facts) return;
+    const facts = this.cache.factsAdded > 0 ? this.cache.serializeFacts() : undefined;
+    if (this.cache.misses === 0 && facts === undefined) return;
     await fsp.mkdir(this.cacheDir, { recursive: true, mode: STORE_DIR_MODE });
-    if (this.cache.misses > 0) await writeJsonAtomic(join(this.cacheDir, 'verified.json'), this.cache.toJSON(), STORE_FILE_MODE);
-    if (facts) await writeJsonAtomic(join(this.cacheDir, 'checked.json'), this.cache.factsToJSON(), STORE_FILE_MODE);
+    if (this.cache.misses > 0) await writeTextAtomic(join(this.cacheDir, 'verified.json'), this.cache.serialize(), STORE_FILE_MODE);
+    if (facts !== undefined) await writeTextAtomic(join(this.cacheDir, 'checked.json'), facts, STORE_FILE_MODE);
   }
 
   /** Removes the stored records, log proofs, signature results and checked manifests (not the status nor the log checkpoint: they are floors). */

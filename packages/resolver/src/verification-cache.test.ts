@@ -234,36 +234,42 @@ describe('when the signature checks of kept results are deferred to the thread p
   });
 });
 
-// With this host's seal key (see VerificationCache and userSealKey), a kept result sealed under it
-// is this verifier's own answer for these very bytes and is used as it is; anything else written
-// in the store is a miss, verified in full.
+// With this host's seal key (see VerificationCache and userSealKey), a file of kept results sealed
+// under it holds this verifier's own answers for these very bytes, used as they are; any other
+// file gives only misses, each bundle verified in full.
 describe('when kept results are sealed under this host’s key', () => {
   const sealKey = Buffer.alloc(32, 7);
 
-  async function sealedEntries(key: Uint8Array = sealKey) {
+  async function sealedFile(key: Uint8Array = sealKey) {
     const bundle = (await signManifestStatement(manifest, publisher)) as unknown as Record<string, unknown>;
     const cache = new VerificationCache({ sealKey: key });
     verifyManifestBundle(bundle, manifest, policy, { cache });
-    return { bundle, entries: cache.toJSON() };
+    return { bundle, text: cache.serialize(), entries: cache.toJSON() };
   }
+  /** The file's entries, edited, under the file's own seal. */
+  const editBody = (text: string, edit: (e: SerializedCacheEntry[]) => SerializedCacheEntry[]) => {
+    const file = JSON.parse(text) as { seal: string; entries: SerializedCacheEntry[] };
+    return JSON.stringify({ seal: file.seal, entries: edit(file.entries) });
+  };
 
-  it('a result sealed under the key is a hit with no signature check queued or run', async () => {
-    const { bundle, entries } = await sealedEntries();
-    expect(entries[0]!.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  it('a file sealed under the key gives hits with no signature check queued or run', async () => {
+    const { bundle, text, entries } = await sealedFile();
+    // Valid JSON: the seal, then the results.
+    expect(JSON.parse(text)).toEqual({ seal: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), entries });
     const cache = new VerificationCache({ sealKey });
-    cache.load(entries);
+    expect(cache.deserialize(text)).toBe(1);
     const deferred = new DeferredSignatures();
     expect(verifyManifestBundle(bundle, manifest, policy, { cache, deferred }).signer).toMatchObject({ kind: 'certificate', identity });
     expect(deferred.size).toBe(0);
     expect(cache.misses).toBe(0);
-    // Written back with the same seal.
-    expect(cache.toJSON()).toEqual(entries);
+    // Written back the same.
+    expect(cache.serialize()).toBe(text);
   });
 
-  it('without the key, the same sealed entry is only a claim: its signature is checked again', async () => {
-    const { bundle, entries } = await sealedEntries();
+  it('without the key, the same file holds only claims: each signature is checked again', async () => {
+    const { bundle, text } = await sealedFile();
     const cache = new VerificationCache();
-    cache.load(entries);
+    expect(cache.deserialize(text)).toBe(1);
     const deferred = new DeferredSignatures();
     verifyManifestBundle(bundle, manifest, policy, { cache, deferred });
     expect(deferred.size).toBe(1);
@@ -272,56 +278,44 @@ describe('when kept results are sealed under this host’s key', () => {
 
   type CertificateSigner = Extract<SerializedCacheEntry['signer'], { kind: 'certificate' }>;
   const withSigner = (e: SerializedCacheEntry, change: Partial<CertificateSigner>): SerializedCacheEntry => ({ ...e, signer: { ...(e.signer as CertificateSigner), ...change } });
-  const altered: Array<[string, (e: SerializedCacheEntry) => SerializedCacheEntry]> = [
-    ['an unsealed entry (a store written by another host, or by sigil before seals)', ({ seal: _s, ...e }) => e],
-    ['an entry sealed under another key', (e) => e],
-    ['a sealed entry claiming another identity', (e) => withSigner(e, { identity: 'mailto:other@acme.example' })],
-    ['a sealed entry with another key fingerprint', (e) => withSigner(e, { keyFingerprint: 'SHA256:other' })],
-    ['a sealed entry naming another CA', (e) => withSigner(e, { ca: 'SHA256:other' })],
-    ['a sealed entry with another CA chain', (e) => withSigner(e, { caChain: [...(e.signer as CertificateSigner).caChain, 'SHA256:other'] })],
-    ['a sealed entry with another signing time', (e) => withSigner(e, { signedAt: '2020-01-01T00:00:00.000Z' })],
-    ['a sealed entry with another payload type', (e) => ({ ...e, payloadType: 'application/json' })],
-    ['a sealed entry stating another bundle digest', (e) => ({ ...e, bundleDigest: `sha256:${'0'.repeat(64)}` })],
-    ['a sealed entry with another payload', (e) => ({ ...e, payload: Buffer.from('{"forged":true}').toString('base64') })],
-    ['a sealed entry moved to another verifier version', (e) => ({ ...e, key: e.key.replace(`${VERIFIER_VERSION}:`, 'sigil-verify-1:') })],
-    // Its seal is then checked under the key it is looked up by: the genuine entry's seal does not hold there.
-    ['a sealed entry moved to another trust material, then found there', (e) => ({ ...e, key: e.key })],
-    ['a seal one character off', (e) => ({ ...e, seal: `${e.seal!.slice(0, -1)}${e.seal!.endsWith('A') ? 'B' : 'A'}` })],
-    ['a seal cut short', (e) => ({ ...e, seal: e.seal!.slice(0, 20) })],
+  const altered: Array<[string, (text: string) => string]> = [
+    ['an unsealed file (a store written by another host, or by sigil before seals)', (t) => JSON.stringify((JSON.parse(t) as { entries: unknown }).entries)],
+    ['a file sealed under another key', (t) => t],
+    ['a sealed file whose result claims another identity', (t) => editBody(t, (es) => es.map((e) => withSigner(e, { identity: 'mailto:other@acme.example' })))],
+    ['a sealed file whose result states another signing-key fingerprint', (t) => editBody(t, (es) => es.map((e) => withSigner(e, { keyFingerprint: 'SHA256:other' })))],
+    ['a sealed file whose result names another CA', (t) => editBody(t, (es) => es.map((e) => withSigner(e, { ca: 'SHA256:other' })))],
+    ['a sealed file whose result has another signing time', (t) => editBody(t, (es) => es.map((e) => withSigner(e, { signedAt: '2020-01-01T00:00:00.000Z' })))],
+    ['a sealed file whose result has another payload', (t) => editBody(t, (es) => es.map((e) => ({ ...e, payload: Buffer.from('{"forged":true}').toString('base64') })))],
+    ['a sealed file with a result added', (t) => editBody(t, (es) => [...es, { ...es[0]!, key: `${es[0]!.key}0` }])],
+    ['a sealed file re-spaced', (t) => t.replace('"entries":[', '"entries": [')],
+    ['a seal one character off', (t) => t.replace(/^\{"seal":"(.{42})(.)/, (_m, head: string, last: string) => `{"seal":"${head}${last === 'A' ? 'B' : 'A'}`)],
+    ['a results file presented as a facts file', (t) => t.replace('"entries":', '"facts":')],
   ];
 
-  it.each(altered)('%s is a miss, and the bundle is verified in full', async (label, alter) => {
-    const otherKey = label.includes('another key');
-    const { bundle, entries } = await sealedEntries(otherKey ? Buffer.alloc(32, 9) : sealKey);
+  it.each(altered)('%s gives only misses, and the bundle is verified in full', async (label, alter) => {
+    const otherKey = label === 'a file sealed under another key';
+    const { bundle, text } = await sealedFile(otherKey ? Buffer.alloc(32, 9) : sealKey);
+    const planted = alter(text);
+    expect(planted === text).toBe(otherKey);
     const cache = new VerificationCache({ sealKey });
-    let planted = entries.map(alter);
-    if (label.includes('another trust material')) {
-      // The genuine entry, sealed under its own key, planted under the key a host with another
-      // trust material looks the same bundle up by.
-      const other = SignerPolicy.parse({ ...policy, publicKeys: [generateKeyPair().publicKeyPem] });
-      const probe = new VerificationCache({ sealKey });
-      verifyManifestBundle(bundle, manifest, other, { cache: probe });
-      planted = [{ ...entries[0]!, key: probe.toJSON()[0]!.key }];
-      expect(planted[0]!.key).not.toBe(entries[0]!.key);
-      cache.load(planted);
-      verifyManifestBundle(bundle, manifest, other, { cache, deferred: new DeferredSignatures() });
-      expect(cache.misses).toBe(1);
-      return;
-    }
-    expect(cache.load(planted)).toBe(1);
+    expect(cache.deserialize(planted)).toBe(0);
     const deferred = new DeferredSignatures();
-    const verified = verifyManifestBundle(bundle, manifest, policy, { cache, deferred });
-    expect(verified.signer).toMatchObject({ identity });
+    expect(verifyManifestBundle(bundle, manifest, policy, { cache, deferred }).signer).toMatchObject({ identity });
     expect(deferred.size).toBe(0);
     expect(cache.misses).toBe(1);
     // The full verification's own result is what is kept and sealed now, under this host's key.
-    const [written] = cache.toJSON().filter((e) => e.key === entries[0]!.key);
-    if (otherKey) expect(written!.seal).not.toBe(entries[0]!.seal);
-    else expect(written).toEqual(entries[0]);
     const again = new VerificationCache({ sealKey });
-    again.load(cache.toJSON());
+    expect(again.deserialize(cache.serialize())).toBe(1);
     verifyManifestBundle(bundle, manifest, policy, { cache: again });
     expect(again.misses).toBe(0);
+    if (!otherKey) expect(cache.serialize()).toBe(text);
+  });
+
+  it('a result read as a claim is never written into a sealed file', async () => {
+    const { entries } = await sealedFile();
+    const cache = new VerificationCache({ sealKey });
+    cache.load(entries);
+    expect(JSON.parse(cache.serialize())).toEqual({ seal: expect.any(String), entries: [] });
   });
 
   it('a result verified in this process is a hit with no check queued, with or without a key', async () => {
@@ -344,39 +338,47 @@ describe('when kept results are sealed under this host’s key', () => {
 describe('facts this host vouches for', () => {
   const sealKey = Buffer.alloc(32, 7);
 
-  it('are known in the process that recorded them, and across processes only sealed under the key', () => {
+  it('are known in the process that recorded them, and across processes only from a file sealed under the key', () => {
     const first = new VerificationCache({ sealKey });
     expect(first.hasFact('v:a')).toBe(false);
     first.addFact('v:a');
     first.addFact('v:a');
     expect(first.hasFact('v:a')).toBe(true);
     expect(first.factsAdded).toBe(1);
-    const written = first.factsToJSON();
-    expect(written).toEqual([{ fact: 'v:a', seal: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) }]);
+    const text = first.serializeFacts()!;
+    expect(JSON.parse(text)).toEqual({ seal: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), facts: ['v:a'] });
     const again = new VerificationCache({ sealKey });
-    expect(again.loadFacts(written)).toBe(1);
+    expect(again.deserializeFacts(text)).toBe(1);
     expect(again.hasFact('v:a')).toBe(true);
-    // A seal is for its own fact only, and a fact's seal is never a signature result's.
-    const moved = new VerificationCache({ sealKey });
-    moved.loadFacts([{ fact: 'v:b', seal: written[0]!.seal }]);
-    expect(moved.hasFact('v:b')).toBe(false);
-    // Without a key nothing is written, and nothing read back is believed.
+    expect(again.factsAdded).toBe(0);
+    // Altered, under another key, as a results file, or without a key: nothing.
+    const planted: Array<[VerificationCache, string]> = [
+      [new VerificationCache({ sealKey }), text.replace('"v:a"', '"v:b"')],
+      [new VerificationCache({ sealKey: Buffer.alloc(32, 8) }), text],
+      [new VerificationCache({ sealKey }), text.replace('"facts":', '"entries":')],
+      [new VerificationCache(), text],
+    ];
+    for (const [cache, t] of planted) {
+      expect(cache.deserializeFacts(t)).toBe(0);
+      expect(cache.hasFact('v:a') || cache.hasFact('v:b')).toBe(false);
+    }
+    // A results file sealed under the key is not a facts file.
+    const results = new VerificationCache({ sealKey }).serialize();
+    expect(new VerificationCache({ sealKey }).deserializeFacts(results.replace('"entries":', '"facts":'))).toBe(0);
+    // Without a key nothing is kept across processes.
     const keyless = new VerificationCache();
     keyless.addFact('v:a');
     expect(keyless.hasFact('v:a')).toBe(true);
-    expect(keyless.factsToJSON()).toEqual([]);
-    const keylessRead = new VerificationCache();
-    keylessRead.loadFacts(written);
-    expect(keylessRead.hasFact('v:a')).toBe(false);
+    expect(keyless.serializeFacts()).toBeUndefined();
   });
 
-  it('skips what is malformed, and writes back only what it read sealed or recorded itself', () => {
+  it('skips what is not a fact in a sealed file', () => {
     const cache = new VerificationCache({ sealKey });
-    expect(cache.loadFacts({ fact: 'v:a' })).toBe(0);
-    expect(cache.loadFacts([null, 1, { fact: 1, seal: 's' }, { fact: 'v:a' }, { fact: 'f'.repeat(513), seal: 's' }, { fact: 'v:a', seal: 's'.repeat(65) }])).toBe(0);
-    expect(cache.loadFacts([{ fact: 'v:forged', seal: 'A'.repeat(43) }])).toBe(1);
-    expect(cache.hasFact('v:forged')).toBe(false);
     cache.addFact('v:mine');
-    expect(cache.factsToJSON().map((f) => f.fact)).toEqual(['v:mine']);
+    const text = cache.serializeFacts()!;
+    const other = new VerificationCache({ sealKey });
+    expect(other.deserializeFacts('not json')).toBe(0);
+    expect(other.deserializeFacts(text)).toBe(1);
+    expect(other.hasFact('v:mine')).toBe(true);
   });
 });

@@ -6,13 +6,11 @@ import { deferSchema } from '@sigil/manifest';
 /** Shortest seal key accepted (bytes): HMAC-SHA256's own block of strength. */
 export const MIN_SEAL_KEY_BYTES = 32;
 
-/** One kept result: what was verified, and whether this host can vouch for it without checking again. */
+/** One kept result: what was verified, and whether this host vouches for it (see {@link VerificationCache}). */
 interface Entry {
   value: VerifiedEnvelope;
-  /** The seal read from disk (base64url HMAC-SHA256), when the entry came with one. */
-  seal: string | undefined;
-  /** True: verified in this process, or its seal verified under this cache's key; undefined: not asked yet. */
-  vouched: boolean | undefined;
+  /** True: verified in this process, or read from a file sealed under this cache's key. */
+  vouched: boolean;
 }
 
 /**
@@ -20,17 +18,17 @@ interface Entry {
  * bundle's digest. Only the policy-independent part is cached (signature, chain, timestamps):
  * the signer, subject and predicate checks run on every call, so a cached bundle is never
  * accepted under a policy that would refuse it.
- * @example
  *
- * Sealed results. Kept on disk, a result is only a claim: without a seal key a hit re-checks the
+ * Sealed files. Kept on disk, a result is only a claim: without a seal key a hit re-checks the
  * bundle's own payload and its signature (see `verifyEnvelopeBundle`), which costs most of a full
  * verification's crypto. Given a `sealKey` (a secret of this host's, at least 32 bytes, kept where
- * only its user can read it: see `@sigil/resolver`'s `userSealKey`), the cache writes with each
- * result an HMAC-SHA256 of it under that key and its cache key (verifier version, trust material,
- * bundle digest), and a result read back is then used only when its seal verifies: it is this
- * host's own verifier's answer for exactly these bundle bytes under exactly this trust material,
- * and it is used as it is (the payload is still compared with the bundle's own). Any other entry,
- * unsealed, sealed under another key or altered, is a miss and the bundle is verified in full.
+ * only its user can read it: see `@sigil/resolver`'s `userSealKey`), {@link serialize} writes only
+ * the results this host vouches for, with an HMAC-SHA256 under that key of the exact text that
+ * holds them, and {@link deserialize} vouches for what it reads only when that seal verifies: each
+ * result is then this host's own verifier's answer for exactly the bundle bytes and trust material
+ * its key names, and it is used as it is (the payload is still compared with the bundle's own).
+ * A file unsealed, sealed under another key or altered anywhere gives nothing but misses, and
+ * each bundle is verified in full. The same holds for facts ({@link hasFact}).
  * @example
  * const cache = new VerificationCache({ maxEntries: 2048 });
  * for (const b of bundles) verifyManifestBundle(b.bundle, b.manifest, policy, { cache });
@@ -40,8 +38,8 @@ export class VerificationCache {
   private readonly entries = new Map<string, Entry>();
   private readonly sealKey: Buffer | undefined;
   private missCount = 0;
-  /** Facts (see {@link hasFact}) by text: true once vouched for; a read seal is checked on first ask. */
-  private readonly facts = new Map<string, { seal: string | undefined; vouched: boolean | undefined }>();
+  /** Facts this host vouches for (see {@link hasFact}), least recently recorded first. */
+  private readonly facts = new Set<string>();
   private newFacts = 0;
 
   constructor(options: { maxEntries?: number; sealKey?: Uint8Array } = {}) {
@@ -73,16 +71,12 @@ export class VerificationCache {
 
   /**
    * @internal The kept result for `key` and whether it is vouched for: verified in this process,
-   * or sealed under this cache's key. With a seal key, an entry not vouched for is a miss.
+   * or read from a file sealed under this cache's key. With a seal key, an entry not vouched for
+   * is a miss.
    */
   lookup(key: string): { value: VerifiedEnvelope; vouched: boolean } | undefined {
     const hit = this.entries.get(key);
-    if (hit) {
-      hit.vouched ??= this.sealKey !== undefined && hit.seal !== undefined && sealMatches(this.sealKey, key, hit.value, hit.seal);
-      if (this.sealKey !== undefined && !hit.vouched) {
-        this.missCount++;
-        return undefined;
-      }
+    if (hit && (hit.vouched || this.sealKey === undefined)) {
       // Least recently used goes first: re-insert on every hit.
       this.entries.delete(key);
       this.entries.set(key, hit);
@@ -94,7 +88,7 @@ export class VerificationCache {
 
   /** @internal A result this process verified in full. */
   set(key: string, value: VerifiedEnvelope): void {
-    this.put(key, { value: Object.freeze(value) as VerifiedEnvelope, seal: undefined, vouched: true });
+    this.put(key, { value: Object.freeze(value) as VerifiedEnvelope, vouched: true });
   }
 
   private put(key: string, entry: Entry): void {
@@ -112,23 +106,17 @@ export class VerificationCache {
    * @internal Whether this host vouches for `fact`, the text of a check's outcome that is a pure
    * function of what the text names (a resolver records, for instance, that the manifest whose
    * canonical bytes have a given SHA-256 passed its checks): recorded by this process
-   * ({@link addFact}), or read back with a seal under this cache's key. Never without a seal key
-   * for a fact read back: there is nothing else to check a fact against.
+   * ({@link addFact}), or read from a file sealed under this cache's key ({@link deserializeFacts}).
    */
   hasFact(fact: string): boolean {
-    const known = this.facts.get(fact);
-    if (!known) return false;
-    known.vouched ??= this.sealKey !== undefined && known.seal !== undefined && equalSeals(known.seal, factSeal(this.sealKey, fact));
-    return known.vouched;
+    return this.facts.has(fact);
   }
 
   /** @internal Records a fact this process established (kept across processes only with a seal key). */
   addFact(fact: string): void {
-    const known = this.facts.get(fact);
-    if (known?.vouched) return;
-    this.facts.delete(fact);
-    this.facts.set(fact, { seal: undefined, vouched: true });
-    while (this.facts.size > this.maxEntries) this.facts.delete(this.facts.keys().next().value as string);
+    if (this.facts.has(fact)) return;
+    this.facts.add(fact);
+    while (this.facts.size > this.maxEntries) this.facts.delete(this.facts.values().next().value as string);
     this.newFacts++;
   }
 
@@ -137,32 +125,33 @@ export class VerificationCache {
     return this.newFacts;
   }
 
-  /** The facts this host vouches for, each with its seal (none without a seal key), most recent last. */
-  factsToJSON(): Array<{ fact: string; seal: string }> {
-    const key = this.sealKey;
-    if (key === undefined) return [];
-    const out: Array<{ fact: string; seal: string }> = [];
-    for (const [fact, known] of this.facts) {
-      if (known.vouched === true) out.push({ fact, seal: factSeal(key, fact) });
-      else if (known.seal !== undefined && known.vouched === undefined) out.push({ fact, seal: known.seal });
-    }
-    return out;
+  /**
+   * The facts this host vouches for as the text of a sealed file, or undefined without a seal key
+   * (a fact read back is believed for its seal alone, so none is kept unsealed).
+   */
+  serializeFacts(): string | undefined {
+    if (this.sealKey === undefined) return undefined;
+    return sealedFile(this.sealKey, FACTS_FILE, JSON.stringify([...this.facts]));
   }
 
-  /** Loads facts written by {@link factsToJSON}; malformed ones are skipped (a fact not vouched for only costs its check). */
-  loadFacts(entries: unknown): number {
-    if (!Array.isArray(entries)) return 0;
+  /** Loads facts from a text written by {@link serializeFacts}: all of them when its seal verifies under this cache's key, else none. */
+  deserializeFacts(text: string): number {
+    const body = this.sealKey === undefined ? undefined : openSealedFile(this.sealKey, FACTS_FILE, text);
+    if (body === undefined) return 0;
+    let facts: unknown;
+    try {
+      facts = JSON.parse(body);
+    } catch {
+      return 0;
+    }
+    if (!Array.isArray(facts)) return 0;
     let loaded = 0;
-    for (const raw of entries.slice(-this.maxEntries)) {
-      if (typeof raw !== 'object' || raw === null) continue;
-      const { fact, seal } = raw as { fact?: unknown; seal?: unknown };
-      if (typeof fact !== 'string' || fact.length > 512 || typeof seal !== 'string' || seal.length > 64) continue;
-      if (this.facts.get(fact)?.vouched === true) continue;
-      this.facts.delete(fact);
-      this.facts.set(fact, { seal, vouched: undefined });
+    for (const fact of facts.slice(-this.maxEntries)) {
+      if (typeof fact !== 'string' || this.facts.has(fact)) continue;
+      this.facts.add(fact);
       loaded++;
     }
-    while (this.facts.size > this.maxEntries) this.facts.delete(this.facts.keys().next().value as string);
+    while (this.facts.size > this.maxEntries) this.facts.delete(this.facts.values().next().value as string);
     return loaded;
   }
 
@@ -170,24 +159,52 @@ export class VerificationCache {
    * The cached results as plain JSON, most recently used last, so a host can keep them across
    * processes (verify chains and timestamps once per bundle, not once per start). Entries are
    * keyed by the verifier's version, the trust material's digest and the bundle's digest, so a
-   * changed verifier, policy or bundle never hits; a hit still re-checks the payload against the
-   * bundle's own and the signature with the signer's key, so a forged entry is only a miss. With a
-   * seal key, each result this process vouches for is written with its seal; a result read without
-   * a valid one is written back as it was read (it stays a miss).
+   * changed verifier, policy or bundle never hits; read back with {@link load}, a hit still
+   * re-checks the payload against the bundle's own and the signature with the signer's key, so a
+   * forged entry is only a miss.
    */
   toJSON(): SerializedCacheEntry[] {
-    return [...this.entries].map(([key, { value: v, seal, vouched }]) => {
-      const entry: SerializedCacheEntry = { key, signer: v.signer, payload: v.payload.toString('base64'), payloadType: v.payloadType, bundleDigest: v.bundleDigest };
-      const written = this.sealKey !== undefined && vouched === true ? sealOf(this.sealKey, key, v) : seal;
-      return written === undefined ? entry : { ...entry, seal: written };
-    });
+    return [...this.entries].map(([key, { value }]) => serializedEntry(key, value));
   }
 
   /**
-   * Loads entries written by {@link toJSON}. Malformed entries are skipped: the cache only
-   * ever saves work, a miss costs a full verification.
+   * The kept results as the text of a file: with a seal key, only those this host vouches for,
+   * sealed (see the class); without one, the JSON of {@link toJSON}.
+   */
+  serialize(): string {
+    if (this.sealKey === undefined) return JSON.stringify(this.toJSON());
+    const vouched: SerializedCacheEntry[] = [];
+    for (const [key, { value, vouched: ok }] of this.entries) if (ok) vouched.push(serializedEntry(key, value));
+    return sealedFile(this.sealKey, RESULTS_FILE, JSON.stringify(vouched));
+  }
+
+  /**
+   * Loads a text written by {@link serialize} (or {@link toJSON}'s JSON). A file sealed under this
+   * cache's key gives results vouched for; any other text gives claims, which without a seal key
+   * are re-checked on use and with one are not used at all (so they are not even read).
+   */
+  deserialize(text: string): number {
+    const sealed = text.startsWith(SEAL_PREFIX);
+    const body = this.sealKey !== undefined ? openSealedFile(this.sealKey, RESULTS_FILE, text) : sealed ? sealedBody(text) : text;
+    if (body === undefined) return 0;
+    let entries: unknown;
+    try {
+      entries = JSON.parse(body);
+    } catch {
+      return 0;
+    }
+    return this.loadEntries(entries, this.sealKey !== undefined);
+  }
+
+  /**
+   * Loads entries written by {@link toJSON}, as claims (see {@link deserialize}). Malformed entries
+   * are skipped: the cache only ever saves work, a miss costs a full verification.
    */
   load(entries: unknown): number {
+    return this.loadEntries(entries, false);
+  }
+
+  private loadEntries(entries: unknown, vouched: boolean): number {
     if (!Array.isArray(entries)) return 0;
     let loaded = 0;
     for (const raw of entries.slice(-this.maxEntries)) {
@@ -198,13 +215,19 @@ export class VerificationCache {
         if (!parsed.success) continue;
         entry = parsed.data;
       }
-      const { key, signer, payload, payloadType, bundleDigest, seal } = entry;
+      const { key, signer, payload, payloadType, bundleDigest } = entry;
+      // A result this process verified stands over anything read.
+      if (this.entries.get(key)?.vouched && !vouched) continue;
       const value = Object.freeze({ signer: signer as VerifiedSigner, payload: Buffer.from(payload, 'base64'), payloadType, bundleDigest }) as VerifiedEnvelope;
-      this.put(key, { value, seal, vouched: this.sealKey === undefined ? false : undefined });
+      this.put(key, { value, vouched });
       loaded++;
     }
     return loaded;
   }
+}
+
+function serializedEntry(key: string, v: VerifiedEnvelope): SerializedCacheEntry {
+  return { key, signer: v.signer, payload: v.payload.toString('base64'), payloadType: v.payloadType, bundleDigest: v.bundleDigest };
 }
 
 const SerializedSigner = deferSchema(() => z.union([
@@ -226,7 +249,6 @@ export const SerializedCacheEntry = deferSchema(() => z.strictObject({
   payload: z.string().max(256 * 1024),
   payloadType: z.string().max(256),
   bundleDigest: z.string().max(128),
-  seal: z.string().max(64).optional(),
 }));
 export type SerializedCacheEntry = z.infer<typeof SerializedCacheEntry>;
 
@@ -235,8 +257,6 @@ export type SerializedCacheEntry = z.infer<typeof SerializedCacheEntry>;
  * test (see `deferSchema`); a test checks them against the schema.
  */
 export const ENTRY_KEYS: ReadonlySet<string> = new Set(['key', 'signer', 'payload', 'payloadType', 'bundleDigest']);
-/** @internal SerializedCacheEntry's optional key (a test checks it against the schema). */
-export const ENTRY_SEAL_KEY = 'seal';
 const KEY_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'keyFingerprint']);
 const CERTIFICATE_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'identity', 'keyFingerprint', 'ca', 'caChain', 'signedAt']);
 
@@ -247,9 +267,8 @@ const CERTIFICATE_SIGNER_KEYS: ReadonlySet<string> = new Set(['kind', 'identity'
  * @internal exported for its test
  */
 export function plainCacheEntry(raw: unknown): raw is SerializedCacheEntry {
-  if (!hasExactly(raw, ENTRY_KEYS, ENTRY_SEAL_KEY)) return false;
-  const { key, signer, payload, payloadType, bundleDigest, seal } = raw;
-  if (Object.hasOwn(raw, ENTRY_SEAL_KEY) && !bounded(seal, 64)) return false;
+  if (!hasExactly(raw, ENTRY_KEYS)) return false;
+  const { key, signer, payload, payloadType, bundleDigest } = raw;
   if (!bounded(key, 256) || !bounded(payload, 256 * 1024) || !bounded(payloadType, 256) || !bounded(bundleDigest, 128)) return false;
   if (hasExactly(signer, KEY_SIGNER_KEYS)) return signer.kind === 'key' && bounded(signer.keyFingerprint, 128);
   if (!hasExactly(signer, CERTIFICATE_SIGNER_KEYS)) return false;
@@ -265,14 +284,13 @@ function bounded(value: unknown, max: number): value is string {
   return typeof value === 'string' && value.length <= max;
 }
 
-/** A plain object holding exactly these own keys, and `optional` or not (zod's strict objects). */
-function hasExactly(value: unknown, keys: ReadonlySet<string>, optional?: string): value is Record<string, unknown> {
+/** A plain object holding exactly these own keys (zod's strict objects: all required here). */
+function hasExactly(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return false;
   let n = 0;
   for (const key of Object.keys(value)) {
-    if (key === optional) continue;
     if (!keys.has(key)) return false;
     n++;
   }
@@ -289,32 +307,41 @@ export const VERIFIER_DEPENDENCIES = '@sigstore/bundle@4.0.0 @sigstore/core@3.2.
 /** The code whose answer a sealed result is: the runtime (Node and its OpenSSL) and the libraries above. */
 const VERIFIED_BY = `node ${process.version} openssl ${process.versions.openssl ?? ''} ${VERIFIER_DEPENDENCIES}`;
 
+/** How a sealed file starts: `{"seal":"<43 characters of base64url>","<what>":`, then the body, then `}`. */
+const SEAL_PREFIX = '{"seal":"';
+const SEAL_LENGTH = 43;
+/** The two kinds of sealed file, each with its own domain tag (a file of one kind never opens as the other). */
+const RESULTS_FILE = { tag: 'sigil.verified.v2', field: 'entries' } as const;
+const FACTS_FILE = { tag: 'sigil.facts.v1', field: 'facts' } as const;
+type SealedKind = typeof RESULTS_FILE | typeof FACTS_FILE;
+
 /**
- * What a seal covers, in a fixed order: a domain tag, the code that verified (Node, its OpenSSL and
- * the Sigstore libraries: a result of other code is never believed), the cache key (verifier
- * version, trust material, bundle digest) and every persisted field of the result, as a JSON
- * array (no key order to agree on; its closing bracket ends it), then the payload's own bytes,
- * whose length the array states.
+ * The seal of a file's body: HMAC-SHA256 under the seal key of the file's domain tag, the code that
+ * verified (Node, its OpenSSL and the Sigstore libraries: what other code wrote is never believed)
+ * and the body's exact text. The body is JSON, so its text ends it: nothing can be appended.
  */
-function sealOf(sealKey: Buffer, key: string, v: VerifiedEnvelope): string {
-  const s = v.signer;
-  const signer = s.kind === 'key' ? ['key', s.keyFingerprint] : ['certificate', s.identity, s.keyFingerprint, s.ca, s.caChain, s.signedAt];
-  const head = JSON.stringify(['sigil.verified.v1', VERIFIED_BY, key, v.bundleDigest, v.payloadType, signer, v.payload.length]);
-  return createHmac('sha256', sealKey).update(head).update(v.payload).digest('base64url');
+function sealOf(sealKey: Buffer, kind: SealedKind, body: string): string {
+  return createHmac('sha256', sealKey).update(`${JSON.stringify([kind.tag, VERIFIED_BY])}\n`).update(body).digest('base64url');
 }
 
-function sealMatches(sealKey: Buffer, key: string, v: VerifiedEnvelope, seal: string): boolean {
-  return equalSeals(seal, sealOf(sealKey, key, v));
+/** A sealed file's whole text: valid JSON, `{"seal": …, "<field>": <body>}`. */
+function sealedFile(sealKey: Buffer, kind: SealedKind, body: string): string {
+  return `${SEAL_PREFIX}${sealOf(sealKey, kind, body)}","${kind.field}":${body}}`;
 }
 
-/** A fact's seal: a domain tag of its own (no fact's seal is a result's), the code that checked, the fact. */
-function factSeal(sealKey: Buffer, fact: string): string {
-  return createHmac('sha256', sealKey).update(JSON.stringify(['sigil.fact.v1', VERIFIED_BY, fact])).digest('base64url');
+/** The body of a sealed file of this kind whose seal verifies under the key (compared in constant time), or undefined. */
+function openSealedFile(sealKey: Buffer, kind: SealedKind, text: string): string | undefined {
+  const body = sealedBody(text, kind);
+  if (body === undefined) return undefined;
+  const given = Buffer.from(text.slice(SEAL_PREFIX.length, SEAL_PREFIX.length + SEAL_LENGTH));
+  const expected = Buffer.from(sealOf(sealKey, kind, body));
+  return given.length === expected.length && timingSafeEqual(given, expected) ? body : undefined;
 }
 
-/** Compared in constant time. */
-function equalSeals(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** The body of a text laid out as a sealed file of this kind (default: of results), its seal not checked. */
+function sealedBody(text: string, kind: SealedKind = RESULTS_FILE): string | undefined {
+  const field = `","${kind.field}":`;
+  const at = SEAL_PREFIX.length + SEAL_LENGTH;
+  if (!text.startsWith(SEAL_PREFIX) || text.slice(at, at + field.length) !== field || !text.endsWith('}')) return undefined;
+  return text.slice(at + field.length, -1);
 }
