@@ -1,5 +1,12 @@
-import { availableParallelism } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// A host's seal key lives in the user's state folder (docs/resolver.md, "Sealed signature
+// results"): the tests, and every sigil they start, keep theirs in a fresh folder of the run,
+// never in the runner's own.
+process.env.XDG_STATE_HOME = mkdtempSync(join(tmpdir(), 'sigil-test-state-'));
 
 export default defineConfig({
   test: {

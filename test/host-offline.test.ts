@@ -102,6 +102,37 @@ describe('sigil resolve --offline', () => {
     expect((JSON.parse(readFileSync(keptFile, 'utf8')) as { seal: string }).seal).not.toBe(kept.seal);
   });
 
+  it('refuses on a warm, sealed store exactly as on a cold one when the policy changes: a publisher removed, the approval threshold raised', async () => {
+    const world = await buildHostWorld(join(root, 'sealed-policy'), [pinned]);
+    const records = join(world.dir, '.sigil-cache', 'records');
+    for (const file of readdirSync(records)) writeFileSync(join(records, file), canonicalJson(JSON.parse(readFileSync(join(records, file), 'utf8'))), { mode: 0o600 });
+    const env = { XDG_STATE_HOME: join(root, 'sealed-policy-state') };
+    expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir, env })).code).toBe(0);
+    expect(readdirSync(join(world.dir, '.sigil-cache'))).toEqual(expect.arrayContaining(['verified.json', 'checked.json']));
+    const original = readFileSync(world.policyPath, 'utf8');
+    const refusalCode = async () => {
+      const run = await sigilInProcess(['resolve', '--offline', '--json'], { cwd: world.dir, env });
+      expect(run.code).toBe(1);
+      return (JSON.parse(run.stdout) as { error: { code: string } }).error.code;
+    };
+    const changes: Array<(p: { publishers: Array<{ namespace: string }>; reviewers: { threshold?: number; highRiskThreshold?: number } }) => void> = [
+      (p) => (p.publishers = p.publishers.map((x) => ({ ...x, namespace: 'io.github.other' }))),
+      (p) => Object.assign(p.reviewers, { threshold: 2, highRiskThreshold: 2 }),
+    ];
+    for (const change of changes) {
+      const policy = JSON.parse(original) as Parameters<typeof change>[0];
+      change(policy);
+      writeFileSync(world.policyPath, JSON.stringify(policy));
+      const warm = await refusalCode();
+      const kept = ['verified.json', 'checked.json'].map((f) => [f, readFileSync(join(world.dir, '.sigil-cache', f))] as const);
+      for (const [f] of kept) rmSync(join(world.dir, '.sigil-cache', f));
+      expect(await refusalCode()).toBe(warm);
+      for (const [f, bytes] of kept) writeFileSync(join(world.dir, '.sigil-cache', f), bytes, { mode: 0o600 });
+    }
+    writeFileSync(world.policyPath, original);
+    expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir, env })).code).toBe(0);
+  });
+
   it('refuses a revoked version with REVOKED and a pending one with NOT_APPROVED', async () => {
     const revoked = await buildHostWorld(join(root, 'revoked'), [pinned], { status: 'revoked' });
     const r1 = await sigilInProcess(['resolve', '--offline'], { cwd: revoked.dir });

@@ -57,7 +57,7 @@ describe('userSealKey', () => {
   it('is refused, never replaced, when the file is not exactly 32 bytes', () => {
     for (const size of [0, 31, 33]) {
       const path = secretFile(Buffer.alloc(size, 1));
-      expect(userSealKey({ path })).toBeUndefined();
+      expect(userSealKey({ path, scope: 's' })).toBeUndefined();
       expect(readFileSync(path).length).toBe(size);
     }
   });
@@ -66,7 +66,7 @@ describe('userSealKey', () => {
     for (const mode of [0o640, 0o604, 0o620, 0o602, 0o644]) {
       const path = secretFile(Buffer.alloc(32, 5));
       chmodSync(path, mode);
-      expect(userSealKey({ path })).toBeUndefined();
+      expect(userSealKey({ path, scope: 's' })).toBeUndefined();
     }
   });
 
@@ -74,7 +74,7 @@ describe('userSealKey', () => {
     for (const mode of [0o770, 0o707, 0o775]) {
       const path = secretFile(Buffer.alloc(32, 5));
       chmodSync(join(path, '..'), mode);
-      expect(userSealKey({ path })).toBeUndefined();
+      expect(userSealKey({ path, scope: 's' })).toBeUndefined();
     }
   });
 
@@ -82,28 +82,28 @@ describe('userSealKey', () => {
     const path = secretFile(Buffer.alloc(32, 5));
     const dir = join(path, '..');
     symlinkSync(path, join(dir, 'linked.key'));
-    expect(userSealKey({ path: join(dir, 'linked.key') })).toBeUndefined();
+    expect(userSealKey({ path: join(dir, 'linked.key'), scope: 's' })).toBeUndefined();
     linkSync(path, join(dir, 'other.key'));
-    expect(userSealKey({ path })).toBeUndefined();
+    expect(userSealKey({ path, scope: 's' })).toBeUndefined();
   });
 
   it('is refused when it is not a regular file', () => {
     const dir = join(scratch(), 'sigil');
     mkdirSync(join(dir, 'seal.key'), { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    expect(userSealKey({ path: join(dir, 'seal.key') })).toBeUndefined();
+    expect(userSealKey({ path: join(dir, 'seal.key'), scope: 's' })).toBeUndefined();
   });
 
   it.runIf(posix)('a FIFO in its place is refused at once, not a start that hangs', () => {
     const dir = join(scratch(), 'sigil');
     mkdirSync(dir, { mode: 0o700 });
     execFileSync('mkfifo', ['-m', '600', join(dir, 'seal.key')]);
-    expect(userSealKey({ path: join(dir, 'seal.key') })).toBeUndefined();
+    expect(userSealKey({ path: join(dir, 'seal.key'), scope: 's' })).toBeUndefined();
   });
 
   it('is undefined when it cannot be made (its folder would be under a file)', () => {
     const file = join(scratch(), 'not-a-folder');
     writeFileSync(file, 'x');
-    expect(userSealKey({ path: join(file, 'sigil', 'seal.key') })).toBeUndefined();
+    expect(userSealKey({ path: join(file, 'sigil', 'seal.key'), scope: 's' })).toBeUndefined();
   });
 });

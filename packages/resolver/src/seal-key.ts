@@ -15,8 +15,9 @@ import { MIN_SEAL_KEY_BYTES } from '@sigil/signing/verify';
  * The key returned is derived (HMAC-SHA256) from a 32-byte secret kept in the user's state folder,
  * `$XDG_STATE_HOME/sigil/seal.key`, else `~/.local/state/sigil/seal.key` (a relative
  * `XDG_STATE_HOME` is ignored, as the XDG specification says), and from `scope`: name the build
- * of the host there (the CLI gives its bundles' SHA-256), so a new build, whose verifier or
- * dependencies may have changed, never believes what an older one sealed.
+ * of the host there, with the versions of the `@sigil/*` libraries it ships (the CLI gives
+ * `sigil@<version>`), so a new build, whose checks may have changed, never believes what an older
+ * one sealed.
  *
  * The secret is read only when its folder is this user's (or root's) and writable by no one
  * else, and it is a regular file of exactly 32 bytes with one link, opened without following a
@@ -26,9 +27,9 @@ import { MIN_SEAL_KEY_BYTES } from '@sigil/signing/verify';
  * made 0700), published with `link(2)` so that two starts at once agree on one. Any problem gives
  * `undefined`: the host then re-checks every kept result, which costs time only.
  * @example
- * const store = new HostTrustStore({ policy, lockfile: 'sigil.lock.json', sealKey: userSealKey({ scope: 'my-host 1.4.2' }) });
+ * const store = new HostTrustStore({ policy, lockfile: 'sigil.lock.json', sealKey: userSealKey({ scope: 'my-host 1.4.2 (@sigil/resolver 0.1.0)' }) });
  */
-export function userSealKey(options: { path?: string; env?: NodeJS.ProcessEnv; scope?: string } = {}): Buffer | undefined {
+export function userSealKey(options: { scope: string; path?: string; env?: NodeJS.ProcessEnv }): Buffer | undefined {
   const path = options.path ?? userSealKeyPath(options.env);
   let secret = readSecret(path);
   if (secret === 'missing') {
@@ -36,7 +37,7 @@ export function userSealKey(options: { path?: string; env?: NodeJS.ProcessEnv; s
     secret = readSecret(path);
   }
   if (secret === undefined || secret === 'missing') return undefined;
-  return createHmac('sha256', secret).update(`sigil.seal-key.v1\n${options.scope ?? ''}`).digest();
+  return createHmac('sha256', secret).update(`sigil.seal-key.v1\n${options.scope}`).digest();
 }
 
 /** Where {@link userSealKey} keeps the secret. */

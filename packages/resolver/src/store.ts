@@ -28,8 +28,8 @@ export interface HostTrustStoreOptions extends RegistryOptions {
   /** Receives the one warning line printed when a network failure falls back to the stored status. */
   onWarning?: (line: string) => void;
   /**
-   * This host's secret for sealing the signature results it keeps (`userSealKey()` gives the
-   * user's own). With it, a kept result sealed under it is used without checking its signature
+   * This host's secret for sealing the signature results it keeps (`userSealKey({ scope })` gives
+   * the user's own, scoped by the host's build). With it, a kept result sealed under it is used without checking its signature
    * again, and any other is verified in full; without it, every kept result is re-checked.
    */
   sealKey?: Uint8Array;

@@ -83,6 +83,11 @@ export const VERIFIER_VERSION = 'sigil-verify-3';
  * stands only if those queued checks verify.
  */
 function recheckCached(bundle: BundleWithDsseEnvelope, cached: VerifiedEnvelope, trust: CompiledTrust, deferred?: DeferredSignatures): boolean {
+  // The root's certificates, parsed on first read: a root whose certificates do not parse is
+  // refused (POLICY_INVALID) here as by a full verification, whoever signed (a key-signed result's
+  // re-check uses none of them). A vouched result needs no such read: it was verified under this
+  // very root, whose certificates parsed then.
+  void trust.material;
   if (!samePayload(bundle, cached)) return false;
   const envelope = bundle.content.dsseEnvelope;
   const signature = envelope.signatures[0]?.sig;

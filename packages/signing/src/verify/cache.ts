@@ -298,11 +298,12 @@ function hasExactly(value: unknown, keys: ReadonlySet<string>): value is Record<
 }
 
 /**
- * The libraries a verification runs on, at the versions this verifier was reviewed with (a test
+ * The libraries a verification and the manifest checks run on (zod decides where a plain test is
+ * unsure), at the versions this verifier was reviewed with (a test
  * holds it to what is installed, so a dependency upgrade cannot land without changing it): part of
  * what a seal covers, so an upgrade, which may fix a check, never believes what older code sealed.
  */
-export const VERIFIER_DEPENDENCIES = '@sigstore/bundle@4.0.0 @sigstore/core@3.2.1 @sigstore/protobuf-specs@0.5.2 @sigstore/verify@3.1.1';
+export const VERIFIER_DEPENDENCIES = '@sigstore/bundle@4.0.0 @sigstore/core@3.2.1 @sigstore/protobuf-specs@0.5.2 @sigstore/verify@3.1.1 zod@4.6.7';
 
 /** The code whose answer a sealed result is: the runtime (Node and its OpenSSL) and the libraries above. */
 const VERIFIED_BY = `node ${process.version} openssl ${process.versions.openssl ?? ''} ${VERIFIER_DEPENDENCIES}`;

@@ -40,9 +40,10 @@ const compiled = new WeakMap<SignerPolicy, CompiledTrust>();
  * A trusted root compiled, whatever keys a policy adds to it: its JSON and logs at once; its
  * certificates parsed and memoised, and its CAs, on first use (`material()`, `cas()`). A start
  * whose every signature result is sealed by this host (see VerificationCache) never parses them.
- * Both are pure functions of the root's JSON, which the trust material's id covers, so when they
- * are computed changes no outcome; a root whose certificates do not parse is refused
- * (`POLICY_INVALID`) by the first verification that needs them.
+ * Both are pure functions of the root's JSON, which the trust material's id covers; a root whose
+ * certificates do not parse is refused (`POLICY_INVALID`) by the first full verification or
+ * re-check of a kept claim (which reads them first), and a result this host sealed was verified
+ * under the very same root, so none vouches for a root that does not parse.
  */
 interface CompiledRoot {
   json: TrustedRootJson | null;

@@ -23,9 +23,9 @@ function installedVersion(name: string): string {
 }
 
 describe('VERIFIER_DEPENDENCIES', () => {
-  it('names the Sigstore libraries verification runs on, at their installed versions', () => {
+  it('names the libraries verification and the manifest checks run on, at their installed versions', () => {
     const named = VERIFIER_DEPENDENCIES.split(' ').map((d) => [d.slice(0, d.lastIndexOf('@')), d.slice(d.lastIndexOf('@') + 1)] as const);
-    expect(named.map(([n]) => n)).toEqual(['@sigstore/bundle', '@sigstore/core', '@sigstore/protobuf-specs', '@sigstore/verify']);
+    expect(named.map(([n]) => n)).toEqual(['@sigstore/bundle', '@sigstore/core', '@sigstore/protobuf-specs', '@sigstore/verify', 'zod']);
     for (const [name, version] of named) expect(`${name}@${installedVersion(name)}`).toBe(`${name}@${version}`);
   });
 });
