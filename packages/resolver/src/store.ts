@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 // node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { canonicalJson, compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
 import { DeferredSignatures, VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
@@ -457,13 +457,20 @@ export class HostTrustStore {
     });
   }
 
+  /** The records folder, joined once (a start names one record per locked server). */
+  private get recordsDir(): string {
+    return (this.recordsDirPath ??= join(this.cacheDir, 'records'));
+  }
+  private recordsDirPath: string | undefined;
+
   private recordPath(digest: Digest): string {
-    return join(this.cacheDir, 'records', `${digestHex(digest)}.json`);
+    // digestHex is 64 hexadecimal digits: nothing for path.join to normalise.
+    return `${this.recordsDir}${sep}${digestHex(digest)}.json`;
   }
 
   /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable, `STORE_UNSAFE` when others could have written it. */
   private async readRecordText(digest: Digest): Promise<string | undefined> {
-    this.guard.dirs(join(this.cacheDir, 'records'));
+    this.guard.dirs(this.recordsDir);
     try {
       // Synchronous: a start reads every locked record, and the thread pool's round trips cost
       // more CPU than the reads themselves (see readBoundedTextSync).
