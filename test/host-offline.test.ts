@@ -42,6 +42,13 @@ function host(world: { dir: string }, name: string, server: string[], env: Recor
   return { client: new Client({ name: 'sdk-host', version: '1.0.0' }, { capabilities }), transport };
 }
 
+/** `world` with its records stored as the store stores a record it verified online: as canonical JSON. */
+function canonicalStore<W extends { dir: string }>(world: W): W {
+  const records = join(world.dir, '.sigil-cache', 'records');
+  for (const file of readdirSync(records)) writeFileSync(join(records, file), canonicalJson(JSON.parse(readFileSync(join(records, file), 'utf8'))), { mode: 0o600 });
+  return world;
+}
+
 /** The policy of `world` with `liveTools: "pinned-subset"`: live servers may leave pinned tools out. */
 function allowPinnedSubset(world: { policyPath: string }): void {
   writeFileSync(world.policyPath, JSON.stringify({ ...(JSON.parse(readFileSync(world.policyPath, 'utf8')) as object), liveTools: 'pinned-subset' }));
@@ -73,10 +80,7 @@ describe('sigil resolve --offline', () => {
   });
 
   it("seals the signature results it verified with the user's key, and believes no other result", async () => {
-    const world = await buildHostWorld(join(root, 'sealed'), [pinned]);
-    // Stored as the store stores a record it verified online: as canonical JSON.
-    const records = join(world.dir, '.sigil-cache', 'records');
-    for (const file of readdirSync(records)) writeFileSync(join(records, file), canonicalJson(JSON.parse(readFileSync(join(records, file), 'utf8'))), { mode: 0o600 });
+    const world = canonicalStore(await buildHostWorld(join(root, 'sealed'), [pinned]));
     const env = { XDG_STATE_HOME: join(root, 'sealed-state') };
     expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir, env })).code).toBe(0);
     const secret = readFileSync(join(env.XDG_STATE_HOME, 'sigil', 'seal.key'));
@@ -103,9 +107,7 @@ describe('sigil resolve --offline', () => {
   });
 
   it('refuses on a warm, sealed store exactly as on a cold one when the policy changes: a publisher removed, the approval threshold raised', async () => {
-    const world = await buildHostWorld(join(root, 'sealed-policy'), [pinned]);
-    const records = join(world.dir, '.sigil-cache', 'records');
-    for (const file of readdirSync(records)) writeFileSync(join(records, file), canonicalJson(JSON.parse(readFileSync(join(records, file), 'utf8'))), { mode: 0o600 });
+    const world = canonicalStore(await buildHostWorld(join(root, 'sealed-policy'), [pinned]));
     const env = { XDG_STATE_HOME: join(root, 'sealed-policy-state') };
     expect((await sigilInProcess(['resolve', '--offline'], { cwd: world.dir, env })).code).toBe(0);
     expect(readdirSync(join(world.dir, '.sigil-cache'))).toEqual(expect.arrayContaining(['verified.json', 'checked.json']));

@@ -136,14 +136,7 @@ export class VerificationCache {
 
   /** Loads facts from a text written by {@link serializeFacts}: all of them when its seal verifies under this cache's key, else none. */
   deserializeFacts(text: string): number {
-    const body = this.sealKey === undefined ? undefined : openSealedFile(this.sealKey, FACTS_FILE, text);
-    if (body === undefined) return 0;
-    let facts: unknown;
-    try {
-      facts = JSON.parse(body);
-    } catch {
-      return 0;
-    }
+    const facts = jsonOf(this.sealKey === undefined ? undefined : openSealedFile(this.sealKey, FACTS_FILE, text));
     if (!Array.isArray(facts)) return 0;
     let loaded = 0;
     for (const fact of facts.slice(-this.maxEntries)) {
@@ -186,14 +179,7 @@ export class VerificationCache {
   deserialize(text: string): number {
     const sealed = text.startsWith(SEAL_PREFIX);
     const body = this.sealKey !== undefined ? openSealedFile(this.sealKey, RESULTS_FILE, text) : sealed ? sealedBody(text) : text;
-    if (body === undefined) return 0;
-    let entries: unknown;
-    try {
-      entries = JSON.parse(body);
-    } catch {
-      return 0;
-    }
-    return this.loadEntries(entries, this.sealKey !== undefined);
+    return this.loadEntries(jsonOf(body), this.sealKey !== undefined);
   }
 
   /**
@@ -223,6 +209,16 @@ export class VerificationCache {
       loaded++;
     }
     return loaded;
+  }
+}
+
+/** The JSON value of `text`, or undefined when there is none or it is not JSON (a file that only costs its checks). */
+function jsonOf(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }
 
