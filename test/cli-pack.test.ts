@@ -19,7 +19,8 @@ const everything = join(root, 'node_modules/@modelcontextprotocol/server-everyth
 let sigil: string;
 let tarball: string;
 // Only Node and the installed prefix on PATH; no NODE_PATH, and a cwd outside the checkout.
-const env = { PATH: [join(prefix, 'bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: join(dir, 'home'), NODE_PATH: '' };
+// XDG_STATE_HOME empty: the state folder (compiled code, seal key) is the one under each test's HOME.
+const env = { PATH: [join(prefix, 'bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: join(dir, 'home'), NODE_PATH: '', XDG_STATE_HOME: '' };
 
 beforeAll(() => {
   mkdirSync(work, { recursive: true });
@@ -48,9 +49,10 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(version.code, version.stderr).toBe(0);
     const cliVersion = (JSON.parse(readFileSync(join(root, 'apps/cli/package.json'), 'utf8')) as { version: string }).version;
     expect(version.stdout.trim()).toBe(cliVersion);
-    // V8's compiled code for the bundle is kept per command in the user's own cache folder
-    // (never a shared temporary one), readable and writable by the user alone.
-    const codeCache = join(dir, 'home', '.cache', 'sigil', 'code-cache');
+    // V8's compiled code for the bundle is kept per command in the user's own state folder
+    // (never a shared temporary one, nor the cache folder CI restores), readable and writable by
+    // the user alone.
+    const codeCache = join(dir, 'home', '.local', 'state', 'sigil', 'code-cache');
     const [build] = readdirSync(codeCache);
     expect(build).toMatch(new RegExp(`^[0-9a-f]{32}-node${process.version.replace(/\./g, '\\.')}-${process.arch}$`));
     expect(statSync(join(codeCache, build!)).mode & 0o777).toBe(0o700);
@@ -69,7 +71,7 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const ca = join(work, 'cached-ca');
     const init = await runProcess(sigil, ['ca', 'init', '--out', ca], { cwd: work, env });
     expect(init.code, init.stderr).toBe(0);
-    const codeCache = join(dir, 'home', '.cache', 'sigil', 'code-cache');
+    const codeCache = join(dir, 'home', '.local', 'state', 'sigil', 'code-cache');
     expect(readdirSync(join(codeCache, readdirSync(codeCache)[0]!)).some((f) => f.startsWith('ca.'))).toBe(true);
     const register = await runProcess(sigil, ['ca', 'register', '--ca', ca, '--json'], { cwd: work, env: { ...env, SIGIL_REGISTRY: 'http://127.0.0.1:9', SIGIL_TOKEN: 'sigil_unused' } });
     expect(register.code).toBe(1);
@@ -79,7 +81,7 @@ describe('when the packed CLI is installed outside the checkout', () => {
 
   it('runs from its own source when the code cache is damaged or others may write it, and writes a good one again; NODE_DISABLE_COMPILE_CACHE=1 writes none', async () => {
     const home = join(dir, 'home-cache');
-    const codeCache = join(home, '.cache', 'sigil', 'code-cache');
+    const codeCache = join(home, '.local', 'state', 'sigil', 'code-cache');
     const first = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: home } });
     expect(first.code, first.stderr).toBe(0);
     const [build] = readdirSync(codeCache);
@@ -98,7 +100,7 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const bare = join(dir, 'home-nocache');
     const off = await runProcess(sigil, ['--version'], { cwd: work, env: { ...env, HOME: bare, NODE_DISABLE_COMPILE_CACHE: '1' } });
     expect(off.code, off.stderr).toBe(0);
-    expect(existsSync(join(bare, '.cache', 'sigil'))).toBe(false);
+    expect(existsSync(join(bare, '.local', 'state', 'sigil'))).toBe(false);
   });
 
   it('lints text in other scripts as the workspace does (the bundle is ASCII, its multilingual patterns written as escapes)', async () => {
@@ -172,7 +174,7 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const pinned = parseManifest(JSON.stringify({ name: 'io.github.acme/notes', description: 'Notes.', version: '1.0.0', tools: [{ name: 'save', description: 'Saves a note.', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } }] }));
     const world = await buildHostWorld(join(work, 'bundles-host'), [pinned]);
     const home = join(dir, 'home-bundles');
-    const codeCache = join(home, '.cache', 'sigil', 'code-cache');
+    const codeCache = join(home, '.local', 'state', 'sigil', 'code-cache');
     const cached = () => readdirSync(join(codeCache, readdirSync(codeCache)[0]!)).map((f) => f.split('.').slice(0, 2).join('.')).sort();
     // A global option (and its value) before the command does not hide the command from the bin.
     for (const args of [['--json', 'resolve', '--offline'], ['--field', 'ok', 'resolve', '--offline', '--json']]) {

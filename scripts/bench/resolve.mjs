@@ -120,7 +120,7 @@ function timeRun(args, cwd, file = process.execPath, extraEnv = {}) {
   const start = process.hrtime.bigint();
   // The bench's own cache folder: the installed CLI keeps V8's compiled code there (a warm start
   // is one after the first run of the command), apart from the user's and other runs' caches.
-  const env = { ...childEnv, ...extraEnv, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, XDG_CACHE_HOME: join(work, 'cache'), XDG_STATE_HOME: join(work, 'state') };
+  const env = { ...childEnv, ...extraEnv, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, XDG_STATE_HOME: join(work, 'state') };
   const r = spawnSync(file, args, { cwd, encoding: 'utf8', env });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);

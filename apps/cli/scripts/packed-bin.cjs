@@ -8,10 +8,12 @@
 // whole one, and a command starts the bundle of its group.
 //
 // The cache: one file per command (`resolve`, `run`, ...) and bundle holding V8's compiled code
-// for what that command ran, written after its first successful run. It lives in the user's own
-// cache folder ($XDG_CACHE_HOME or ~/.cache, then sigil/code-cache), never a shared temporary one
-// where another local user could plant code, and a file there is used only if it is this user's
-// and no one else may write it. Its folder is named by the bundles' SHA-256 (taken at pack time),
+// for what that command ran, written after its first successful run. Compiled code is code: it
+// lives in the user's own state folder ($XDG_STATE_HOME if absolute, else ~/.local/state, then
+// sigil/code-cache, beside the resolver's seal key), never a shared temporary one where another
+// local user could plant it, nor the cache folder, which CI systems save and restore (a restored
+// cache would be this user's files); a file there is used only if it is this user's and no one
+// else may write it. Its folder is named by the bundles' SHA-256 (taken at pack time),
 // Node's version and the CPU architecture, so an upgrade of either never reads an old cache (V8
 // also refuses code cached by another V8 or with other flags); its file name carries the
 // bundle file's size, inode and change times, so an edited bundle never runs cached code of its
@@ -24,7 +26,7 @@
 const { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { homedir } = require('node:os');
-const { join } = require('node:path');
+const { isAbsolute, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const vm = require('node:vm');
 
@@ -53,7 +55,8 @@ const fd = openSync(file, 'r');
 const stat = fstatSync(fd, { bigint: true });
 const source = readFileSync(fd).toString(BUNDLE_ENCODING);
 closeSync(fd);
-const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sigil', 'code-cache');
+const stateHome = process.env.XDG_STATE_HOME;
+const cacheRoot = join(stateHome && isAbsolute(stateHome) ? stateHome : join(homedir(), '.local', 'state'), 'sigil', 'code-cache');
 const build = `${BUNDLE_SHA256.slice(0, 32)}-node${process.version}-${process.arch}`;
 const named = commandOf(argv);
 const command = named !== undefined && /^[a-z][a-z-]{0,31}$/.test(named) ? named : '_';
