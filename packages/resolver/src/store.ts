@@ -28,9 +28,10 @@ export interface HostTrustStoreOptions extends RegistryOptions {
   /** Receives the one warning line printed when a network failure falls back to the stored status. */
   onWarning?: (line: string) => void;
   /**
-   * This host's secret for sealing the signature results it keeps (`userSealKey({ scope })` gives
-   * the user's own, scoped by the host's build). With it, a kept result sealed under it is used without checking its signature
-   * again, and any other is verified in full; without it, every kept result is re-checked.
+   * This host's key for sealing the signature results and manifest checks it keeps
+   * (`userSealKey({ scope })` gives the user's own, scoped by the host's build). With it, what is
+   * sealed under it is used without checking it again, and anything else is verified in full;
+   * without it, every kept signature result is re-checked and every manifest checked.
    */
   sealKey?: Uint8Array;
 }

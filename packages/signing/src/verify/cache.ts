@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { VerifiedEnvelope, VerifiedSigner } from './types.js';
 import { deferSchema } from '@sigil/manifest';
 
-/** Shortest seal key accepted (bytes): HMAC-SHA256's own block of strength. */
+/** Shortest seal key accepted (bytes): as long as HMAC-SHA256's output, and the secret userSealKey makes. */
 export const MIN_SEAL_KEY_BYTES = 32;
 
 /** One kept result: what was verified, and whether this host vouches for it (see {@link VerificationCache}). */
@@ -295,9 +295,9 @@ function hasExactly(value: unknown, keys: ReadonlySet<string>): value is Record<
 
 /**
  * The libraries a verification and the manifest checks run on (zod decides where a plain test is
- * unsure), at the versions this verifier was reviewed with (a test
- * holds it to what is installed, so a dependency upgrade cannot land without changing it): part of
- * what a seal covers, so an upgrade, which may fix a check, never believes what older code sealed.
+ * unsure), at the versions this verifier was reviewed with (a test holds it to what is installed,
+ * so a dependency upgrade cannot land without changing it): part of what a seal covers, so an
+ * upgrade, which may fix a check, never believes what older code sealed.
  */
 export const VERIFIER_DEPENDENCIES = '@sigstore/bundle@4.0.0 @sigstore/core@3.2.1 @sigstore/protobuf-specs@0.5.2 @sigstore/verify@3.1.1 zod@4.6.7';
 
