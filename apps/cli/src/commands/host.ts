@@ -173,6 +173,9 @@ export function registerHost(program: Command, ctx: Context): void {
       const log = (event: Record<string, unknown>) => ctx.out.error(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
       let manifest: Manifest;
       let allowMissingTools = false;
+      // The server's FIFOs (server-pipes.ts) are made while the pin is verified: `mkfifo` runs as
+      // a child process, a few milliseconds that need not add to the start.
+      const pipesMade = import('../proxy/server-pipes.js').then(({ serverPipes }) => serverPipes());
       try {
         requireLockfile(opts.lockfile);
         // The store decides about the registry being down: a fallback to the stored status only on
@@ -186,16 +189,17 @@ export function registerHost(program: Command, ctx: Context): void {
         const code = e instanceof ResolveError || e instanceof CliError ? e.code : 'INTERNAL';
         const message = (e as Error).message;
         log({ level: 'error', event: 'sigil.run.refused', code, server: name, message, ...(e instanceof ResolveError ? { refusals: e.refusals } : {}) });
+        void pipesMade.then((pipes) => pipes?.close());
         ctx.exitCode = await refuseHost(code, `${name} was refused: ${message}`);
         return;
       }
       // Loaded only here: resolve and lock at host start-up do not pay for the proxy.
-      const [{ runGuardProxy }, { isPipeOrSocket }] = await Promise.all([import('../proxy/guard-proxy.js'), import('../proxy/fd-io.js')]);
+      const [{ runGuardProxy }, { isPipeOrSocket }, pipes] = await Promise.all([import('../proxy/guard-proxy.js'), import('../proxy/fd-io.js'), pipesMade]);
       // A host speaks to `sigil run` over pipes (or sockets): those are read and written directly,
       // which costs the proxy less CPU per message than process.stdin and process.stdout.
       const input = isPipeOrSocket(0) ? 0 : process.stdin;
       const output = isPipeOrSocket(1) ? 1 : process.stdout;
-      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input, output, log, allowMissingTools });
+      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input, output, log, allowMissingTools, ...(pipes ? { pipes } : {}) });
     });
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { introspect } from '../introspect.js';
 import { onLines } from './lines.js';
 import { runGuardProxy } from './guard-proxy.js';
+import { serverPipes } from './server-pipes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-proxy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,4 +170,44 @@ describe('when the server drip-feeds the proxy’s own listing', () => {
     expect(logs.filter((l) => l.event === 'sigil.run.refused')).toEqual([expect.objectContaining({ code: 'TOOL_DRIFT', reason: expect.stringContaining('longer than 1000 ms') })]);
     expect(readFileSync(received, 'utf8').split('\n').filter((l) => l.includes('"tools/list"')).length).toBeLessThan(64);
   }, 30_000);
+});
+
+describe('when the server’s stdio are FIFOs (server-pipes.ts, as `sigil run` makes them)', SERVERS, () => {
+  // The hostile fixture in its honest mode, after saying on stderr what its stdin and stdout are.
+  const hostile = join(repoRoot(), 'test/fixtures/guard/hostile-server.mjs');
+  const reporting = ['-e', "const { fstatSync } = require('node:fs'); process.stderr.write(JSON.stringify({ fifo: [fstatSync(0).isFIFO(), fstatSync(1).isFIFO()] }) + '\\n'); import(process.argv[1]);", hostile];
+  const manifest: Manifest = { name: 'io.github.acme/fifo', description: 'fifo', version: '1.0.0', tools: JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/guard/tools.json'), 'utf8')) };
+
+  for (const fifo of [true, false]) {
+    it(`lists, calls, and ends with the server’s status ${fifo ? 'over FIFOs' : 'over the socket pairs spawn makes, without them'}`, async () => {
+      const pipes = fifo ? await serverPipes() : undefined;
+      if (fifo) expect(pipes).toBeDefined();
+      const toProxy = new PassThrough();
+      const fromProxy = new PassThrough();
+      const logs: Array<Record<string, unknown>> = [];
+      const exit = runGuardProxy({ manifest, command: process.execPath, args: reporting, env: { ...process.env, HOSTILE: JSON.stringify({ exitOnEof: 3 }) }, input: toProxy, output: fromProxy, log: (e) => logs.push(e), checkTimeoutMs: 15_000, ...(pipes ? { pipes } : {}) });
+      const client = new Client({ name: 'test-host', version: '1.0.0' });
+      await client.connect(new StreamTransport(toProxy, fromProxy));
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(manifest.tools.map((t) => t.name).sort());
+      expect(JSON.stringify((await client.callTool({ name: 'echo', arguments: { message: 'over a FIFO' } })).content)).toContain('over a FIFO');
+      await client.close();
+      expect(await exit).toBe(3);
+      const said = logs.find((l) => l.event === 'sigil.run.server-stderr' && String(l.text).includes('fifo'));
+      expect(JSON.parse(String(said?.text))).toEqual({ fifo: [fifo, fifo] });
+      // The proxy's own ends are closed with the session.
+      if (pipes) for (const fd of [pipes.toServer, pipes.fromServer]) expect(() => fstatSync(fd)).toThrow();
+    });
+  }
+
+  it('refuses a server that cannot start, and closes the FIFOs', async () => {
+    const pipes = (await serverPipes())!;
+    const toProxy = new PassThrough();
+    const fromProxy = new PassThrough();
+    const exit = runGuardProxy({ manifest, command: join(dir, 'no-such-server'), args: [], input: toProxy, output: fromProxy, log: () => undefined, pipes });
+    const client = new Client({ name: 'test-host', version: '1.0.0' });
+    await expect(client.connect(new StreamTransport(toProxy, fromProxy))).rejects.toThrow();
+    await client.close().catch(() => undefined);
+    expect(await exit).toBe(1);
+    for (const fd of [pipes.childIn, pipes.childOut, pipes.toServer, pipes.fromServer]) expect(() => fstatSync(fd)).toThrow();
+  });
 });

@@ -8,6 +8,7 @@ import { adoptReader, batchedWriter, fdReader, streamFd } from './fd-io.js';
 import { Firewall } from './firewall.js';
 import { lineSplitter, onLines, type LineSplitter } from './lines.js';
 import { serverEnvironment } from './server-env.js';
+import type { ServerPipes } from './server-pipes.js';
 
 /** Largest single JSON-RPC message accepted in either direction. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -46,6 +47,12 @@ export interface GuardProxyOptions {
   checkDeadlineMs?: number;
   /** The policy's `liveTools: "pinned-subset"` (docs/resolver.md): the server may leave pinned tools out. */
   allowMissingTools?: boolean;
+  /**
+   * The server's stdin and stdout as FIFOs (server-pipes.ts), which the proxy then owns and closes;
+   * without them, Node's socket pairs. The same bytes either way: FIFOs cost the kernel less per
+   * message.
+   */
+  pipes?: ServerPipes;
 }
 
 /**
@@ -66,10 +73,22 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   const input = typeof options.input === 'number' ? fdReader(options.input, (chunk) => chunkOf(hostLines, chunk)) : options.input;
   // In a process group of its own (POSIX), signalled as a group: a server started through a launcher
   // (npx, sh -c) is stopped with it, not left running orphaned (process-group.ts).
-  const child: ChildProcess = spawn(options.command, [...options.args], { env: serverEnvironment(options.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
-  // The server's stdout read without a stream per read where Node allows it (fd-io.ts), in this tick,
-  // before the event loop reads it; otherwise as the stream.
-  const adopted = child.stdout ? adoptReader(child.stdout, (chunk) => chunkOf(serverLines, chunk)) : undefined;
+  const pipes = options.pipes;
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, [...options.args], { env: serverEnvironment(options.env ?? process.env), stdio: pipes ? [pipes.childIn, pipes.childOut, 'pipe'] : ['pipe', 'pipe', 'pipe'], detached: USE_PROCESS_GROUPS });
+  } catch (e) {
+    pipes?.close();
+    throw e;
+  }
+  // The child has its own copies: this process keeps only its own ends.
+  pipes?.release();
+  // The server's stdin: the FIFO's write end as a stream (for what the writer's direct write does
+  // not take at once, and for its errors), or the socket pair spawn made.
+  const serverIn: Writable = pipes ? new Socket({ fd: pipes.toServer, readable: false, writable: true }) : child.stdin!;
+  // The server's stdout read without a stream per read (fd-io.ts): the FIFO's read end, or the
+  // socket pair's handle adopted in this tick, before the event loop reads it; otherwise the stream.
+  const adopted = pipes ? fdReader(pipes.fromServer, (chunk) => chunkOf(serverLines, chunk)) : child.stdout ? adoptReader(child.stdout, (chunk) => chunkOf(serverLines, chunk)) : undefined;
   const serverOut: Readable | null = adopted ?? child.stdout;
   const kill = (signal: NodeJS.Signals): void => signalGroup(child.pid, signal);
   const timers: NodeJS.Timeout[] = [];
@@ -101,12 +120,12 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     outputFd,
   );
   const toServer = batchedWriter(
-    child.stdin!,
+    serverIn,
     (full) => {
       serverFull = full;
       flow();
     },
-    streamFd(child.stdin!),
+    pipes ? pipes.toServer : streamFd(serverIn),
   );
   /**
    * One read chunk's lines through the firewall, then what they made written: one write per peer
@@ -139,11 +158,16 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       outputOpen = false;
       output.end();
       input.pause();
+      // The FIFOs' ends are this process's own (a socket pair's go with the child).
+      if (pipes) {
+        serverIn.destroy();
+        serverOut?.destroy();
+      }
       resolveExit(firewall.refusal ? 1 : status);
     };
     const stopChild = (graceMs: number): void => {
       toServer.flush();
-      child.stdin?.end();
+      serverIn.end();
       later(graceMs, () => !childGone && kill('SIGTERM'));
       later(graceMs * 2, () => !childGone && kill('SIGKILL'));
     };
@@ -172,7 +196,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
         if (outputOpen) toHost.line(text);
       },
       toServer: (text) => {
-        if (!childGone && child.stdin?.writable) toServer.line(text);
+        if (!childGone && serverIn.writable) toServer.line(text);
       },
       onRefused: () => {
         stopChild(1000);
@@ -187,7 +211,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // EPIPE: the server no longer reads. Once it has exited the exit event says the rest; while it
     // runs it closed its stdin, and what was written to it is lost: the firewall answers every
     // waiting host request, and the server is stopped as when the host leaves.
-    child.stdin?.on('error', () => {
+    serverIn.on('error', () => {
       if (childGone || finished) return;
       firewall.serverInputClosed();
       stopChild(EXIT_GRACE_MS);
