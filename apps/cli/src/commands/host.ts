@@ -175,7 +175,10 @@ export function registerHost(program: Command, ctx: Context): void {
       let allowMissingTools = false;
       // The server's FIFOs (server-pipes.ts) are made while the pin is verified: `mkfifo` runs as
       // a child process, a few milliseconds that need not add to the start.
-      const pipesMade = import('../proxy/server-pipes.js').then(({ serverPipes }) => serverPipes());
+      const pipesMade = import('../proxy/server-pipes.js').then(
+        ({ serverPipes }) => serverPipes(),
+        () => undefined,
+      );
       try {
         requireLockfile(opts.lockfile);
         // The store decides about the registry being down: a fallback to the stored status only on

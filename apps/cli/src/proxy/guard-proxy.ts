@@ -228,8 +228,9 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // lines that read as Sigil's own events (a forged `sigil.run.verified`), or an unfinished line
     // that Sigil's next line (a refusal) would be glued onto and lost. Each of its lines is logged
     // as one event of its own instead.
-    onLines(
-      child.stderr!,
+    // No stderr when the spawn failed before making any stdio (EMFILE): its 'error' ends the session.
+    if (child.stderr) onLines(
+      child.stderr,
       MAX_STDERR_LINE_BYTES,
       (line) => log({ level: 'info', event: 'sigil.run.server-stderr', server: manifest.name, text: line.toString('utf8') }),
       () => log({ level: 'warn', event: 'sigil.run.server-stderr', server: manifest.name, text: null, reason: `a line over ${MAX_STDERR_LINE_BYTES} bytes was left out` }),

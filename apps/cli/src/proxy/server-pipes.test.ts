@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdtempSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, readdirSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -86,7 +86,38 @@ describe('when FIFOs cannot be made', () => {
 
   it('gives undefined, and leaves no folder behind, when there is no mkfifo', async () => {
     const tmp = mkdtempSync(join(dir, 'nomkfifo-'));
-    expect(await withEnv({ TMPDIR: tmp, PATH: join(dir, 'empty-path') }, () => serverPipes())).toBeUndefined();
+    expect(await withEnv({ TMPDIR: tmp }, () => serverPipes({ mkfifo: [join(dir, 'no-such-mkfifo')] }))).toBeUndefined();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('gives undefined at its deadline when mkfifo hangs, and leaves no folder behind', async () => {
+    const tmp = mkdtempSync(join(dir, 'slow-'));
+    const slow = join(dir, 'slow-mkfifo');
+    writeFileSync(slow, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+    const started = Date.now();
+    expect(await withEnv({ TMPDIR: tmp }, () => serverPipes({ mkfifo: [slow], deadlineMs: 300 }))).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The hung mkfifo is killed at the same deadline and its folder removed.
+    for (let i = 0; i < 50 && readdirSync(tmp).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('refuses FIFOs that a substitute mkfifo made another way (a regular file is not a FIFO)', async () => {
+    const tmp = mkdtempSync(join(dir, 'fake-'));
+    const fake = join(dir, 'fake-mkfifo');
+    // Called as mkfifo -m 600 -- <in> <out>: makes plain files instead.
+    writeFileSync(fake, '#!/bin/sh\nshift 3\nfor f in "$@"; do : > "$f"; done\n', { mode: 0o755 });
+    expect(await withEnv({ TMPDIR: tmp }, () => serverPipes({ mkfifo: [fake] }))).toBeUndefined();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('refuses a FIFO that is a symbolic link (opened with O_NOFOLLOW)', async () => {
+    const tmp = mkdtempSync(join(dir, 'link-'));
+    const target = join(dir, 'elsewhere');
+    const linking = join(dir, 'link-mkfifo');
+    // A real FIFO elsewhere, and symbolic links to it where the FIFOs are expected.
+    writeFileSync(linking, `#!/bin/sh\nshift 3\nfor f in "$@"; do /usr/bin/mkfifo "${target}-$(basename "$f")" && ln -s "${target}-$(basename "$f")" "$f"; done\n`, { mode: 0o755 });
+    expect(await withEnv({ TMPDIR: tmp }, () => serverPipes({ mkfifo: [linking] }))).toBeUndefined();
     expect(readdirSync(tmp)).toEqual([]);
   });
 });

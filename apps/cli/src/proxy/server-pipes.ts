@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync, rmSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, rmSync, type Stats } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Longest `mkfifo` may take; past it the server gets Node's socket pairs, as without FIFOs. */
-const MKFIFO_TIMEOUT_MS = 2000;
+/** Longest the FIFOs may take to make (a slow `mkfifo`, a hung temporary folder); past it the server gets Node's socket pairs, as without FIFOs. */
+const DEADLINE_MS = 2000;
+/** Where `mkfifo` is looked for: by absolute path, never through the inherited PATH (a relative entry would run one from the working folder). */
+const MKFIFO = ['/usr/bin/mkfifo', '/bin/mkfifo'];
+/** Every end is opened non-blocking (no open can wait for a peer) and never through a symbolic link. */
+const OPEN_FLAGS = constants.O_NONBLOCK | (constants.O_NOFOLLOW ?? 0);
 
 /**
  * The server's stdin and stdout as two FIFOs (pipe(7)): the ends the proxy keeps (non-blocking)
@@ -35,10 +39,40 @@ export interface ServerPipes {
  * left on disk, and no other user could have reached them.
  *
  * Undefined where that is not possible (Windows, no `mkfifo`, no writable temporary folder, any
- * check failing): the caller then spawns with socket pairs, as before. Nothing here is a security
- * decision; it only changes how the same bytes travel.
+ * check failing): the caller then spawns with socket pairs, as before; the firewall's rules are the
+ * same either way.
+ *
+ * What a pipe allows that a socket pair does not: a process of the same user can open another's
+ * pipe again through `/proc/<pid>/fd/<n>` (a socket refuses that open), so a server that runs code
+ * as the user could read or write a sibling session's server pipes. That is no new power over what
+ * such a process already has as the user (it can edit the host's configuration, the lockfile and
+ * policy, or `sigil` itself); `sigil run` is a boundary for MCP messages, not between processes of
+ * one user (docs/resolver.md, the firewall's transport).
  */
-export async function serverPipes(): Promise<ServerPipes | undefined> {
+export function serverPipes(options: { mkfifo?: readonly string[]; deadlineMs?: number } = {}): Promise<ServerPipes | undefined> {
+  const deadlineMs = options.deadlineMs ?? DEADLINE_MS;
+  return new Promise((resolve) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      resolve(undefined);
+    }, deadlineMs);
+    void makePipes(options.mkfifo ?? MKFIFO, deadlineMs).then(
+      (pipes) => {
+        clearTimeout(timer);
+        // Made after the deadline: the caller has gone on with socket pairs.
+        if (late) pipes?.close();
+        else resolve(pipes);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  });
+}
+
+async function makePipes(candidates: readonly string[], timeoutMs: number): Promise<ServerPipes | undefined> {
   if (process.platform === 'win32') return undefined;
   let dir: string | undefined;
   const open: number[] = [];
@@ -51,23 +85,25 @@ export async function serverPipes(): Promise<ServerPipes | undefined> {
     dir = await mkdtemp(join(tmpdir(), 'sigil-run-'));
     const inPath = join(dir, 'in');
     const outPath = join(dir, 'out');
+    const mkfifo = candidates.find((path) => existsSync(path));
+    if (mkfifo === undefined) return undefined;
     await new Promise<void>((done, fail) => {
-      execFile('mkfifo', ['-m', '600', '--', inPath, outPath], { timeout: MKFIFO_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (error) => (error ? fail(error) : done()));
+      execFile(mkfifo, ['-m', '600', '--', inPath, outPath], { timeout: timeoutMs, killSignal: 'SIGKILL', env: {} }, (error) => (error ? fail(error) : done()));
     });
-    // The order makes every open return at once: a FIFO's blocking open for reading waits for a
-    // writer, for writing waits for a reader, and a non-blocking open for writing fails without one.
-    // The server's stdin: a reader held only while the proxy's write end opens.
-    const probe = openFd(inPath, constants.O_RDONLY | constants.O_NONBLOCK);
-    const toServer = openFd(inPath, constants.O_WRONLY | constants.O_NONBLOCK);
-    const childIn = openFd(inPath, constants.O_RDONLY);
-    closeSync(open.splice(open.indexOf(probe), 1)[0]!);
-    // The server's stdout.
-    const fromServer = openFd(outPath, constants.O_RDONLY | constants.O_NONBLOCK);
-    const childOut = openFd(outPath, constants.O_WRONLY);
+    // Each FIFO's read end first: a non-blocking open for writing fails (ENXIO) without a reader.
+    // The server's ends are opened non-blocking too, as their own open file descriptions, and
+    // libuv makes a child's descriptors 0 to 2 blocking as it starts it (uv__process_child_init),
+    // so the server reads and writes blocking ends, as from a shell pipeline; the proxy's stay
+    // non-blocking.
+    const childIn = openFd(inPath, constants.O_RDONLY | OPEN_FLAGS);
+    const toServer = openFd(inPath, constants.O_WRONLY | OPEN_FLAGS);
+    const fromServer = openFd(outPath, constants.O_RDONLY | OPEN_FLAGS);
+    const childOut = openFd(outPath, constants.O_WRONLY | OPEN_FLAGS);
     const stats = [toServer, childIn, fromServer, childOut].map((fd) => fstatSync(fd));
     const euid = process.geteuid?.();
     const sane = (s: Stats): boolean => s.isFIFO() && s.nlink === 1 && (euid === undefined || s.uid === euid);
-    if (!stats.every(sane) || stats[0]!.ino !== stats[1]!.ino || stats[2]!.ino !== stats[3]!.ino || stats[0]!.ino === stats[2]!.ino) throw new Error('not the FIFOs made');
+    const same = (a: Stats, b: Stats): boolean => a.dev === b.dev && a.ino === b.ino;
+    if (!stats.every(sane) || !same(stats[0]!, stats[1]!) || !same(stats[2]!, stats[3]!) || same(stats[0]!, stats[2]!)) throw new Error('not the FIFOs made');
     let serverEnds = [childIn, childOut];
     const closeAll = (fds: number[]): void => {
       for (const fd of fds) {
@@ -98,6 +134,10 @@ export async function serverPipes(): Promise<ServerPipes | undefined> {
     return undefined;
   } finally {
     // The FIFOs are unlinked as soon as they are open (or failed): only the descriptors remain.
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    try {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A folder left in the temporary folder, empty of anything open: not worth the session.
+    }
   }
 }
