@@ -430,3 +430,18 @@ describe('when a modern result asks the host for input (input_required)', () => 
     expect(await h.exit).toBe(0);
   });
 });
+
+describe('when `sigil run` starts the server', () => {
+  it('gives it FIFOs for stdin and stdout (docs/resolver.md), unlinked, and the session works over them', async () => {
+    // The honest hostile server, after saying on stderr what its stdin and stdout are.
+    const report = "const { fstatSync } = require('node:fs'); const s = [0, 1].map((fd) => fstatSync(fd)); process.stderr.write(JSON.stringify({ fifo: s.map((x) => x.isFIFO()), links: s.map((x) => x.nlink) }) + '\\n'); import(process.argv[1]);";
+    const h = rawHost(world.dir, NAME, [process.execPath, '-e', report, hostileServer], { HOSTILE: JSON.stringify({ exitOnEof: 4 }) });
+    await open(h);
+    h.send(call(1));
+    expect((await h.waitFor(answerTo(1))).result).toBeDefined();
+    h.close();
+    expect(await h.exit).toBe(4);
+    const said = h.logs().find((l) => l.event === 'sigil.run.server-stderr' && String(l.text).includes('fifo'));
+    expect(JSON.parse(String(said?.text))).toEqual({ fifo: [true, true], links: [0, 0] });
+  });
+});
