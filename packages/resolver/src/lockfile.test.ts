@@ -84,6 +84,15 @@ describe('bounded reads, asynchronous and synchronous alike', () => {
     expect(readBoundedTextSync(empty, 20)).toBe('');
   });
 
+  it('read on past the size fstat gave when the file holds more, within the limit (a /proc file claims 0 bytes)', async () => {
+    // Linux: /proc/self/status is a regular file whose fstat size is 0 and whose text is not.
+    const status = readFileSync('/proc/self/status', 'utf8');
+    expect(status.length).toBeGreaterThan(100);
+    expect(readBoundedTextSync('/proc/self/status', 64 * 1024)).toMatch(/^Name:[^]*\nVmPeak:/);
+    expect(await readBoundedText('/proc/self/status', 64 * 1024)).toMatch(/^Name:[^]*\nVmPeak:/);
+    expect(() => readBoundedTextSync('/proc/self/status', 10)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+  });
+
   it('refuse a file larger than the limit (EFBIG) and bytes that are not UTF-8', async () => {
     const big = file('big.txt', 'x'.repeat(21));
     expect(() => readBoundedTextSync(big, 20)).toThrow(expect.objectContaining({ code: 'EFBIG' }));

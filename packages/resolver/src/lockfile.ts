@@ -170,12 +170,14 @@ export async function readBoundedText(path: string, limit: number, check?: StatC
   const handle = await fsp.open(path, READ_FLAGS);
   try {
     let buffer = firstBuffer(path, await handle.stat(), limit, check);
+    const claimed = buffer.length - 1;
     let size = 0;
     for (;;) {
       buffer = roomIn(path, buffer, size, limit);
       const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
+      if (size === claimed) break; // the whole file as fstat gave it (firstBuffer)
     }
     return decoded(path, buffer, size, limit);
   } finally {
@@ -201,7 +203,8 @@ export function jsonTextProblem(text: string): string | undefined {
  * {@link readBoundedText} with synchronous calls, for the small local files a start reads one
  * after the other (the store's records, the lockfile, the policy and the files it names, the
  * stored status and kept results): through the thread pool each costs five round trips (open,
- * fstat, read, read at EOF, close), about 0.13 ms of CPU per file against 0.02 ms here, measured
+ * fstat, read, read at EOF, close; the read at EOF is now spared when the first read returns the
+ * size fstat gave), about 0.13 ms of CPU per file against 0.02 ms here, measured
  * on 100 stored records, and on a busy machine each round trip waits for a thread to be
  * scheduled. It holds the event loop for the read, so it is for local files of bounded size only.
  */
@@ -209,12 +212,14 @@ export function readBoundedTextSync(path: string, limit: number, check?: StatChe
   const fd = openSync(path, READ_FLAGS);
   try {
     let buffer = firstBuffer(path, fstatSync(fd), limit, check);
+    const claimed = buffer.length - 1;
     let size = 0;
     for (;;) {
       buffer = roomIn(path, buffer, size, limit);
       const bytesRead = readSync(fd, buffer, size, buffer.length - size, size);
       if (bytesRead === 0) break;
       size += bytesRead;
+      if (size === claimed) break; // the whole file as fstat gave it (firstBuffer)
     }
     return decoded(path, buffer, size, limit);
   } finally {
@@ -225,7 +230,14 @@ export function readBoundedTextSync(path: string, limit: number, check?: StatChe
 // The steps both bounded readers share, around their one difference (how they read).
 const tooLarge = (path: string, limit: number): Error => Object.assign(new Error(`${path} is larger than ${limit} bytes`), { code: 'EFBIG' });
 
-/** After the checks of the open file (a regular file, `check`, its size), a buffer one byte larger than it claims. */
+/**
+ * After the checks of the open file (a regular file, `check`, its size), a buffer one byte larger
+ * than it claims. Reading exactly the claimed size into it leaves that byte of room, so the read
+ * stopped at the end: the readers stop there, sparing the read that would return 0 (one system
+ * call per file; a start reads one record per locked server). A file that grew after the fstat
+ * fills the byte and is read on to its end, within the limit; a short read before the end (a
+ * network file system) leaves fewer bytes than claimed and reads on.
+ */
 function firstBuffer(path: string, stat: Stats, limit: number, check: StatCheck | undefined): Buffer {
   regularFile(path, stat);
   check?.(path, stat);
