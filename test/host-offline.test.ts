@@ -91,9 +91,10 @@ describe('sigil resolve --offline', () => {
     // The publisher's signature and the approval's, in a file sealed under the user's key.
     expect(kept.seal).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(kept.entries.length).toBeGreaterThanOrEqual(2);
-    // And that the pinned manifest's bytes passed its checks.
+    // And that the pinned manifest's bytes passed its checks and have the pinned tools-set digest.
     const checked = JSON.parse(readFileSync(join(world.dir, '.sigil-cache', 'checked.json'), 'utf8')) as { seal: string; facts: string[] };
-    expect(checked.facts.map((f) => f.replace(/^[^:]+:/, ''))).toEqual([`manifest-checked:${JSON.parse(readFileSync(world.lockfilePath, 'utf8')).servers['io.github.acme/everything'].digest}`]);
+    const locked = JSON.parse(readFileSync(world.lockfilePath, 'utf8')).servers['io.github.acme/everything'] as { digest: string; toolsDigest: string };
+    expect(checked.facts.map((f) => f.replace(/^[^:]+:/, ''))).toEqual([`manifest-checked:${locked.digest}:${locked.toolsDigest}`]);
     // A result altered in the store (the file's seal kept) is a miss: verified in full, and the
     // genuine results are sealed again in its place.
     writeFileSync(keptFile, JSON.stringify({ seal: kept.seal, entries: kept.entries.map((e) => ({ ...e, signer: { ...e.signer, keyFingerprint: 'SHA256:planted' } })) }));

@@ -203,6 +203,13 @@ export function proveRecord(
   // registry sent it, an edited one) is digested from the parsed manifest, as without texts.
   let canonical: ManifestDigests | undefined;
   let manifestValue: unknown = envelope.manifest;
+  // The manifest's checks and its tools-set digest are pure functions of its bytes: when this host
+  // vouches (in this process, or sealed under its key: see VerificationCache.hasFact) that the bytes
+  // hashing to the pinned digest passed the checks as they are and have the pinned tools-set digest,
+  // only the bytes' own digest is computed again (against the pin, as always), and the value parsed
+  // from those bytes is the manifest the checks returned.
+  let checkedFact: string | undefined;
+  let vouched = false;
   if (texts?.manifest !== undefined && texts.toolsDigest !== undefined && expectDigest !== undefined) {
     let parsed: unknown;
     try {
@@ -211,15 +218,18 @@ export function proveRecord(
       parsed = undefined;
     }
     const tools = (parsed as { tools?: unknown } | undefined)?.tools;
-    canonical = Array.isArray(tools) ? canonicalManifestDigests(texts.manifest, tools.length, { digest: expectDigest, toolsDigest: texts.toolsDigest }) : undefined;
-    if (canonical) manifestValue = parsed;
+    const fact = `${VERIFIER_VERSION}:manifest-checked:${expectDigest}:${texts.toolsDigest}`;
+    if (Array.isArray(tools) && cache?.hasFact(fact) && sha256(texts.manifest) === expectDigest) {
+      canonical = { digest: expectDigest, toolsDigest: texts.toolsDigest };
+      vouched = true;
+    } else canonical = Array.isArray(tools) ? canonicalManifestDigests(texts.manifest, tools.length, { digest: expectDigest, toolsDigest: texts.toolsDigest }) : undefined;
+    if (canonical) {
+      manifestValue = parsed;
+      checkedFact = fact;
+    }
   }
-  // The manifest's checks are a pure function of its bytes: when this host vouches that the bytes
-  // hashing to the pin passed them as they are (in this process, or sealed under its key: see
-  // VerificationCache.hasFact), the value parsed from those bytes is the manifest they returned.
-  const checkedFact = canonical ? `${VERIFIER_VERSION}:manifest-checked:${canonical.digest}` : undefined;
   let manifest: Manifest;
-  if (checkedFact !== undefined && cache?.hasFact(checkedFact)) manifest = manifestValue as Manifest;
+  if (vouched) manifest = manifestValue as Manifest;
   else {
     const check = checkManifestValue(manifestValue, undefined, canonical ? texts!.manifest : undefined);
     if (!check.manifest) refuse('RESPONSE_INVALID', `the manifest served for ${name}@${version} is not a valid manifest`, check.findings);
