@@ -98,3 +98,76 @@ describe('when a P-256 public key is read from PEM as OpenSSL writes it', () => 
     expect(() => createPublicKey(pem)).toThrow();
   });
 });
+
+describe('when a fingerprint is taken of a P-256 key in PEM as OpenSSL writes it', () => {
+  const prefix = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
+  const pemOf = (der: Buffer) => {
+    const b64 = der.toString('base64');
+    return `-----BEGIN PUBLIC KEY-----\n${b64.slice(0, 64)}\n${b64.slice(64)}\n-----END PUBLIC KEY-----\n`;
+  };
+  const openssl = (pem: string) => {
+    try {
+      const spki = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+      return `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
+    } catch {
+      return 'refused';
+    }
+  };
+  const ours = (pem: string) => {
+    try {
+      return publicKeyFingerprint(pem);
+    } catch {
+      return 'refused';
+    }
+  };
+
+  it('gives the fingerprint of the key OpenSSL imports, for genuine keys', () => {
+    for (let i = 0; i < 50; i++) {
+      const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+      expect(ours(pem)).toBe(openssl(pem));
+      expect(ours(pem)).not.toBe('refused');
+    }
+  });
+
+  it('refuses what OpenSSL refuses: points off the curve, coordinates past the field prime', () => {
+    const p = Buffer.from('ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 'hex');
+    const genuine = () => Buffer.from(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }));
+    const cases: Buffer[] = [Buffer.concat([prefix, Buffer.alloc(64, 1)]), Buffer.concat([prefix, Buffer.alloc(64)]), Buffer.concat([prefix, p, p]), Buffer.concat([prefix, Buffer.alloc(64, 0xff)])];
+    for (let i = 0; i < 30; i++) {
+      const der = genuine();
+      der[prefix.length + (i % 64)]! ^= 1 << i % 8;
+      cases.push(der);
+    }
+    // A genuine key's x with y replaced by p + y (the same value modulo p, not a valid encoding).
+    const der = genuine();
+    const y = BigInt(`0x${der.subarray(prefix.length + 32).toString('hex')}`);
+    const pPlusY = BigInt(`0x${p.toString('hex')}`) + y;
+    if (pPlusY < 2n ** 256n) cases.push(Buffer.concat([der.subarray(0, prefix.length + 32), Buffer.from(pPlusY.toString(16).padStart(64, '0'), 'hex')]));
+    // A point of the curve with a small x, written also with x + p (the same value modulo p, not
+    // a valid encoding): p is 3 modulo 4, so a square root is a power.
+    const P = BigInt(`0x${p.toString('hex')}`);
+    const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+    const pow = (base: bigint, exp: bigint): bigint => {
+      let result = 1n;
+      for (let b = base % P, e = exp; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) result = (result * b) % P;
+      return result;
+    };
+    const hex = (n: bigint) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
+    let small: { x: bigint; y: bigint } | undefined;
+    for (let x = 1n; !small; x++) {
+      const rhs = (((x * x * x - 3n * x + B) % P) + P) % P;
+      const y = pow(rhs, (P + 1n) / 4n);
+      if ((y * y) % P === rhs) small = { x, y };
+    }
+    const onCurve = Buffer.concat([prefix, hex(small.x), hex(small.y)]);
+    expect(ours(pemOf(onCurve))).toBe(openssl(pemOf(onCurve)));
+    expect(ours(pemOf(onCurve))).not.toBe('refused');
+    cases.push(Buffer.concat([prefix, hex(small.x + P), hex(small.y)]));
+    for (const bad of cases) {
+      const pem = pemOf(bad);
+      expect(ours(pem)).toBe(openssl(pem));
+    }
+    expect(ours(pemOf(Buffer.concat([prefix, hex(small.x + P), hex(small.y)])))).toBe('refused');
+    expect(cases.filter((bad) => ours(pemOf(bad)) === 'refused').length).toBeGreaterThanOrEqual(30);
+  });
+});

@@ -10,6 +10,21 @@ export const MAX_PEM_BYTES = 64 * 1024;
  * @example publicKeyFingerprint(readFileSync('acme.pub', 'utf8')) // 'SHA256:jl3bwswu80Pj…'
  */
 export function publicKeyFingerprint(key: string | KeyObject): string {
+  if (typeof key === 'string') {
+    const known = pemFingerprints.get(key);
+    if (known !== undefined) return known;
+    // A P-256 key in the exact PEM OpenSSL writes, its point on the curve: its DER is what the
+    // imported key would export, so it is hashed as it is, without asking OpenSSL to import a key
+    // (the first import in a process costs more than a millisecond; a host start that believes
+    // its sealed results verifies no signature with it).
+    const der = canonicalP256Der(key);
+    if (der !== undefined && onP256(der)) {
+      const fingerprint = `SHA256:${createHash('sha256').update(der).digest('base64').replace(/=+$/, '')}`;
+      if (pemFingerprints.size >= MAX_PARSED_KEYS) pemFingerprints.clear();
+      pemFingerprints.set(key, fingerprint);
+      return fingerprint;
+    }
+  }
   const object = toPublicKey(key);
   let fingerprint = fingerprints.get(object);
   if (fingerprint === undefined) {
@@ -21,6 +36,8 @@ export function publicKeyFingerprint(key: string | KeyObject): string {
 
 /** Fingerprints of the key objects met in this process (a key object never changes). */
 const fingerprints = new WeakMap<KeyObject, string>();
+/** Fingerprints of the canonical P-256 PEM texts met in this process, by their text. */
+const pemFingerprints = new Map<string, string>();
 
 /**
  * Public keys parsed in this process, by their PEM text: a host start reads the same few keys
@@ -102,6 +119,12 @@ const PEM_PUBLIC_KEY = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]{1,25
  * @internal exported for its test
  */
 export function p256FromPem(pem: string): KeyObject | undefined {
+  const der = canonicalP256Der(pem);
+  return der === undefined ? undefined : spkiKey(der);
+}
+
+/** The 91 bytes of an uncompressed P-256 SubjectPublicKeyInfo that `pem` is exactly the PEM of, as OpenSSL writes it; undefined for any other text. */
+function canonicalP256Der(pem: string): Buffer | undefined {
   const body = PEM_PUBLIC_KEY.exec(pem)?.[1];
   if (body === undefined) return undefined;
   const lines = body.split(/\r?\n/);
@@ -109,7 +132,28 @@ export function p256FromPem(pem: string): KeyObject | undefined {
   const base64 = lines.join('');
   const der = Buffer.from(base64, 'base64');
   if (der.length !== P256_SPKI_PREFIX.length + 64 || !der.subarray(0, P256_SPKI_PREFIX.length).equals(P256_SPKI_PREFIX) || der.toString('base64') !== base64) return undefined;
-  return spkiKey(der);
+  return der;
+}
+
+// NIST P-256 (FIPS 186-4, D.1.2.3; SEC 2, 2.4.2): y^2 = x^3 - 3x + b over GF(p).
+const P256_P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/**
+ * Whether the uncompressed point of a canonical P-256 SubjectPublicKeyInfo (canonicalP256Der) is
+ * a point of the curve: both coordinates below p and the curve equation holding. P-256 has
+ * cofactor 1, so that is the whole public-key validation OpenSSL's import does
+ * (EC_KEY_check_key: on the curve, not the point at infinity, which the uncompressed form cannot
+ * write, and of the group's order); keys.test.ts holds it to OpenSSL's verdict.
+ */
+function onP256(der: Buffer): boolean {
+  const at = P256_SPKI_PREFIX.length;
+  const x = BigInt(`0x${der.toString('hex', at, at + 32)}`);
+  const y = BigInt(`0x${der.toString('hex', at + 32, at + 64)}`);
+  if (x >= P256_P || y >= P256_P) return false;
+  const p = P256_P;
+  const rhs = (((((x * x) % p) * x) % p) - ((3n * x) % p) + P256_B + 2n * p) % p;
+  return (y * y) % p === rhs;
 }
 
 /** Refuses a key that is not ECDSA P-256. */
