@@ -329,6 +329,34 @@ describe('when the stored status is the replay floor', () => {
     expect(await codeOf(s.resolve({ offline: true }))).toBe('STORE_INVALID');
   });
 
+  it('library, with a seal key: the stored status verified once is believed under the seal, and an altered one still is STORE_INVALID', async () => {
+    const h = await host('floor-sealed');
+    const sealed = async () => new HostTrustStore({ policy: await loadPolicy(join(h, 'sigil.policy.json')), lockfile: join(h, 'sigil.lock.json'), token: tokens.reader, limits: { timeoutMs: 5000 }, sealKey: Buffer.alloc(32, 7) });
+    await (await sealed()).lock([{ name: WEATHER, version: '1.0.0' }]);
+    // The status's signature result is kept and sealed with the others.
+    expect((await (await sealed()).resolve({ offline: true })).servers.map((v) => v.name)).toEqual([WEATHER]);
+    const keptText = readFileSync(join(h, '.sigil-cache', 'verified.json'), 'utf8');
+    const file = join(h, '.sigil-cache', 'status.json');
+    const stored = readFileSync(file, 'utf8');
+    const answer = JSON.parse(stored) as { bundle: { dsseEnvelope: { signatures: Array<{ sig: string }> } }; statement: string };
+    expect(keptText).toContain(sha256(canonicalJson(answer.bundle)));
+    // The batch's bundle intact (its sealed result stands), the statement changed: its proof no
+    // longer leads to the signed root, and a sealed result never spares that.
+    const leaf = JSON.parse(stored) as { statement: string };
+    leaf.statement = Buffer.from(Buffer.from(leaf.statement, 'base64').toString().replace('"approved"', '"pending"')).toString('base64');
+    writeFileSync(file, JSON.stringify(leaf));
+    expect(await codeOf((await sealed()).resolve({ offline: true }))).toBe('STORE_INVALID');
+    // The signature changed: another bundle, no sealed result, verified in full and refused.
+    const sig = Buffer.from(answer.bundle.dsseEnvelope.signatures[0]!.sig, 'base64');
+    sig[sig.length - 1]! ^= 1;
+    answer.bundle.dsseEnvelope.signatures[0]!.sig = sig.toString('base64');
+    writeFileSync(file, JSON.stringify(answer));
+    expect(await codeOf((await sealed()).resolve({ offline: true }))).toBe('STORE_INVALID');
+    // Put back as it was, it verifies again.
+    writeFileSync(file, stored);
+    expect((await (await sealed()).resolve({ offline: true })).servers.map((v) => v.name)).toEqual([WEATHER]);
+  });
+
   it('CLI: a status older than the stored one is STATUS_STALE (replay floor), and a corrupt store is STORE_INVALID', async () => {
     const h = await host('floor-cli');
     await viaRelay(['lock', `${WEATHER}@1.0.0`], h);

@@ -82,8 +82,10 @@ export function checkStatusFloor(status: StatusPredicate, lastIssuedAt: string |
  * `{bundle, statement, proof}` whose statement is a leaf of a Merkle tree whose root the bundle
  * signs (docs/resolver.md, "Batched status"): the proof must lead the exact statement bytes to
  * the signed root, of the signed tree size, or it is SIGNATURE_INVALID like a bad signature.
+ * `text`: the exact text `bundle` was parsed from, when it was read from disk (the stored status);
+ * with `cache`, a result this host sealed for those very bytes stands for the signature check.
  */
-export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cache?: VerificationCache): StatusPredicate {
+export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cache?: VerificationCache, text?: string): StatusPredicate {
   const refuse = (code: 'SIGNATURE_INVALID' | 'RESPONSE_INVALID', message: string, cause?: unknown): never => {
     throw ResolveError.of('', code, message, undefined, cause);
   };
@@ -95,7 +97,9 @@ export function verifyStatusSignature(bundle: unknown, policy: TrustPolicy, cach
     const batched = answer.data as BatchedStatement;
     verify = (key) => verifyBatchedStatement(batched, key, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
   } else {
-    verify = (key) => verifyStatementBundle(bundle as Record<string, unknown>, key, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
+    // `text`, the exact bytes `bundle` was parsed from (a stored status): verified as they are,
+    // and their digest keys the kept result, without serialising the parsed bundle again.
+    verify = (key) => verifyStatementBundle(text ?? (bundle as Record<string, unknown>), key, { predicateType: STATUS_PREDICATE_TYPE }, { cache }).statement.predicate;
   }
   let predicate: unknown;
   try {

@@ -381,10 +381,13 @@ export class HostTrustStore {
    * Absent: no floor yet. Present but not verifiable: `STORE_INVALID`, never silently reset.
    */
   async storedStatus(): Promise<StatusPredicate | undefined> {
-    const bundle = await this.readStatusBundle();
-    if (bundle === undefined) return undefined;
+    const stored = await this.readStatusBundle();
+    if (stored === undefined) return undefined;
+    // With the kept signature results: a result this host sealed for these very bytes under this
+    // very key stands for the signature check (VerificationCache), as for every other bundle.
+    await this.loadCache();
     try {
-      return verifyStatusSignature(bundle, this.options.policy);
+      return verifyStatusSignature(stored.json, this.options.policy, this.cache, stored.text);
     } catch (e) {
       throw ResolveError.of(
         '',
@@ -396,7 +399,7 @@ export class HostTrustStore {
     }
   }
 
-  private async readStatusBundle(): Promise<unknown> {
+  private async readStatusBundle(): Promise<{ text: string; json: unknown } | undefined> {
     // The first read of every operation: the store's directories are checked here, all of them,
     // so a lock that only writes records/ later does not write into a directory others can change.
     this.guard.dirs(join(this.cacheDir, 'records'), join(this.cacheDir, 'proofs'));
@@ -409,7 +412,7 @@ export class HostTrustStore {
       throw ResolveError.of('', 'STORE_INVALID', `cannot read the stored status ${this.statusPath}: ${(e as Error).message}`, undefined, e);
     }
     try {
-      return JSON.parse(text) as unknown;
+      return { text, json: JSON.parse(text) as unknown };
     } catch (e) {
       throw ResolveError.of('', 'STORE_INVALID', `the stored status ${this.statusPath} is not JSON`, undefined, e);
     }

@@ -1,7 +1,7 @@
 import { boundedText, DIGEST_PATTERN, hasOnlyKeys, isRecordObject, manifestDigest, TIMESTAMP_PATTERN, manifestDigests, serverNameProblem, versionProblem, type Digest, type Manifest } from '@sigil/manifest';
 import { z } from 'zod';
 import { SigningError, type SigningErrorCode } from '../errors.js';
-import { MAX_PEM_BYTES, toPublicKey } from '../keys.js';
+import { MAX_PEM_BYTES, publicKeyFingerprint } from '../keys.js';
 import {
   APPROVAL_PREDICATE_TYPE,
   ApprovalPredicate,
@@ -145,9 +145,11 @@ const singleKeyPolicies = new Map<string, SignerPolicy>();
 function singleKeyPolicy(publicKey: string): SignerPolicy {
   let policy = singleKeyPolicies.get(publicKey);
   if (!policy) {
-    toPublicKey(publicKey);
+    // Refuses what is no P-256 public key (KEY_INVALID), without importing one that is in
+    // OpenSSL's PEM (its point checked on the curve): compileTrust imports it on first use.
+    publicKeyFingerprint(publicKey);
     // What SignerPolicy.parse({ publicKeys: [publicKey] }) gives, without building the schema: a
-    // key toPublicKey took is a non-empty string of at most MAX_PEM_BYTES, the schema's bounds.
+    // key publicKeyFingerprint took is a non-empty string of at most MAX_PEM_BYTES, the schema's bounds.
     policy = publicKey.length >= 1 && publicKey.length <= MAX_PEM_BYTES ? { publicKeys: [publicKey], identities: [] } : SignerPolicy.parse({ publicKeys: [publicKey] });
     if (singleKeyPolicies.size >= 64) singleKeyPolicies.clear();
     singleKeyPolicies.set(publicKey, policy);

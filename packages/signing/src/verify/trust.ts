@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '@sigil/manifest';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { SigningError } from '../errors.js';
@@ -26,7 +26,8 @@ export interface CompiledTrust {
   id: string;
   /** The Sigstore trust material (the root's certificates parsed on first read: see CompiledRoot). */
   readonly material: TrustMaterial;
-  keys: Map<string, KeyObject>;
+  /** The policy's keys by fingerprint, each imported on first use (PolicyKeys). */
+  keys: PolicyKeys;
   /** The root's CAs (parsed on first read). */
   readonly cas: TrustedCa[];
   identities: AllowedIdentity[];
@@ -35,6 +36,37 @@ export interface CompiledTrust {
 }
 
 const compiled = new WeakMap<SignerPolicy, CompiledTrust>();
+
+/**
+ * A policy's public keys by fingerprint. The fingerprints are taken when the policy is compiled
+ * (publicKeyFingerprint: for a P-256 key in OpenSSL's PEM, from its bytes, its point checked on
+ * the curve, so a key that is no valid P-256 key is refused then, KEY_INVALID, as before); each key
+ * is imported into OpenSSL only when a signature is verified with it. A start whose every result
+ * is sealed by this host (VerificationCache) only asks whether a fingerprint is the policy's.
+ */
+export class PolicyKeys {
+  private readonly pems = new Map<string, string>();
+  private readonly imported = new Map<string, KeyObject>();
+  constructor(pems: readonly string[]) {
+    for (const pem of pems) this.pems.set(publicKeyFingerprint(pem), pem);
+  }
+  has(fingerprint: string): boolean {
+    return this.pems.has(fingerprint);
+  }
+  /** The key of this fingerprint, imported on first use; undefined when the policy has none. */
+  get(fingerprint: string): KeyObject | undefined {
+    let key = this.imported.get(fingerprint);
+    if (key !== undefined) return key;
+    const pem = this.pems.get(fingerprint);
+    if (pem === undefined) return undefined;
+    key = toPublicKey(pem);
+    this.imported.set(fingerprint, key);
+    return key;
+  }
+  fingerprints(): string[] {
+    return [...this.pems.keys()];
+  }
+}
 
 /**
  * A trusted root compiled, whatever keys a policy adds to it: its JSON and logs at once; its
@@ -108,15 +140,9 @@ function noKeys(): never {
 export function compileTrust(policy: SignerPolicy): CompiledTrust {
   const hit = compiled.get(policy);
   if (hit) return hit;
-  const keys = new Map<string, KeyObject>();
-  for (const pem of policy.publicKeys) {
-    const key = toPublicKey(pem);
-    keys.set(publicKeyFingerprint(key), key);
-  }
+  const keys = new PolicyKeys(policy.publicKeys);
   const root = compileRoot(policy.trustedRoot);
-  const id = createHash('sha256')
-    .update(canonicalJson({ keys: [...keys.keys()].sort(), root: root.json }))
-    .digest('hex');
+  const id = hash('sha256', canonicalJson({ keys: keys.fingerprints().sort(), root: root.json }), 'hex');
   let material: TrustMaterial | undefined;
   const trust: CompiledTrust = {
     id,
