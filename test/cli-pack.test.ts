@@ -204,7 +204,12 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(init.code, init.stderr).toBe(0);
     const pinned: Manifest = parseManifest(readFileSync(out));
     const world = await buildHostWorld(join(work, 'host'), [pinned]);
-    const transport = new StdioClientTransport({ command: sigil, args: ['run', 'io.github.acme/everything', '--offline', '--', process.execPath, everything, 'stdio'], cwd: world.dir, env, stderr: 'pipe' });
+    // The server says on stderr what its stdin and stdout are: the packed CLI gives it FIFOs too
+    // (its bundle holds server-pipes.ts, which a failed import would quietly replace with sockets).
+    const report = "const { fstatSync } = require('node:fs'); process.stderr.write(JSON.stringify({ fifo: [0, 1].map((fd) => fstatSync(fd).isFIFO()) }) + '\\n'); import(process.argv[1]);";
+    const transport = new StdioClientTransport({ command: sigil, args: ['run', 'io.github.acme/everything', '--offline', '--', process.execPath, '-e', report, everything, 'stdio'], cwd: world.dir, env, stderr: 'pipe' });
+    let logged = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (logged += chunk.toString('utf8')));
     const client = new Client({ name: 'packed-host', version: '1.0.0' });
     await client.connect(transport);
     const tools = await client.listTools();
@@ -212,5 +217,6 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const result = await client.callTool({ name: 'echo', arguments: { message: 'from the packed sigil' } });
     expect(JSON.stringify(result.content)).toContain('from the packed sigil');
     await client.close();
+    expect(logged).toContain('{\\"fifo\\":[true,true]}');
   });
 });
