@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@sigil/manifest';
 import { describe, expect, it } from 'vitest';
+import { publicKeyFingerprint } from '../keys.js';
+import { parseTrustedRoot } from '../trusted-root.js';
 import { createSigner, generateKeyPair, signManifestStatement } from '../sign/index.js';
 import { codeOf, makeManifest, makePki } from '../testkit.js';
 import { VERIFIER_VERSION } from './bundle.js';
@@ -39,5 +43,22 @@ describe('a trusted root whose certificate does not parse', () => {
     claims.load([{ ...entry!, key: `${VERIFIER_VERSION}:${compileTrust(policy).id}:${digest}` }]);
     expect(codeOf(() => verifyManifestBundle(bundle, manifest, policy, { cache: claims }))).toBe('POLICY_INVALID');
     expect(claims.misses).toBe(0);
+  });
+});
+
+// Kept results are keyed by the trust material's id: how it is computed may change only if every
+// host's kept results are meant to miss once. It is the SHA-256 of the canonical JSON of the
+// policy's key fingerprints (sorted) and its parsed trusted root.
+describe('the trust material id', () => {
+  it('is the SHA-256 of canonicalJson({ keys, root }), with or without a root, whatever the order of the keys', () => {
+    const a = generateKeyPair();
+    const b = generateKeyPair();
+    const root = makePki('Id CA').trustedRoot;
+    for (const [keys, trustedRoot] of [[[a.publicKeyPem, b.publicKeyPem], root], [[b.publicKeyPem, a.publicKeyPem], root], [[a.publicKeyPem], undefined]] as const) {
+      const policy = SignerPolicy.parse({ publicKeys: [...keys], ...(trustedRoot ? { trustedRoot } : {}) });
+      const fingerprints = keys.map((k) => publicKeyFingerprint(k)).sort();
+      const expected = createHash('sha256').update(canonicalJson({ keys: fingerprints, root: trustedRoot ? parseTrustedRoot(trustedRoot).json : null })).digest('hex');
+      expect(compileTrust(policy).id).toBe(expected);
+    }
   });
 });

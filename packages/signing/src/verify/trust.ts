@@ -79,6 +79,8 @@ export class PolicyKeys {
  */
 interface CompiledRoot {
   json: TrustedRootJson | null;
+  /** `canonicalJson(json)`, once (the trust material's id covers it). */
+  jsonText: string;
   material: () => Omit<TrustMaterial, 'publicKey'>;
   cas: () => TrustedCa[];
   logs: TrustedLog[];
@@ -95,14 +97,16 @@ const MAX_ROOTS = 16;
 
 function compileRoot(value: unknown): CompiledRoot {
   const text = value === undefined ? '' : canonicalJson(value);
-  const hit = roots.get(text);
-  if (hit) return hit;
-  const root = value === undefined ? undefined : parseTrustedRoot(value);
-  let parsed: { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } | undefined;
-  const certificates = () => (parsed ??= parseCertificates(root?.message));
-  const compiledRoot: CompiledRoot = { json: root?.json ?? null, material: () => certificates().material, cas: () => certificates().cas, logs: trustedLogs(root?.json) };
-  if (roots.size >= MAX_ROOTS) roots.clear();
-  roots.set(text, compiledRoot);
+  let compiledRoot = roots.get(text);
+  if (!compiledRoot) {
+    const root = value === undefined ? undefined : parseTrustedRoot(value);
+    let parsed: { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } | undefined;
+    const certificates = () => (parsed ??= parseCertificates(root?.message));
+    const json = root?.json ?? null;
+    compiledRoot = { json, jsonText: canonicalJson(json), material: () => certificates().material, cas: () => certificates().cas, logs: trustedLogs(root?.json) };
+    if (roots.size >= MAX_ROOTS) roots.clear();
+    roots.set(text, compiledRoot);
+  }
   return compiledRoot;
 }
 
@@ -142,7 +146,9 @@ export function compileTrust(policy: SignerPolicy): CompiledTrust {
   if (hit) return hit;
   const keys = new PolicyKeys(policy.publicKeys);
   const root = compileRoot(policy.trustedRoot);
-  const id = hash('sha256', canonicalJson({ keys: keys.fingerprints().sort(), root: root.json }), 'hex');
+  // canonicalJson({ keys, root: root.json }) (RFC 8785: "keys" sorts before "root"), with the
+  // root's canonical text made once per root rather than once per policy.
+  const id = hash('sha256', `{"keys":${canonicalJson(keys.fingerprints().sort())},"root":${root.jsonText}}`, 'hex');
   let material: TrustMaterial | undefined;
   const trust: CompiledTrust = {
     id,
