@@ -112,7 +112,8 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const flagged = (JSON.parse(check.stdout) as { lint: { rule: string; path: string }[] }).lint.filter((f) => f.rule === 'conceal-from-user').map((f) => f.path);
     expect(flagged.sort()).toEqual(descriptions.map((_, i) => `/tools/${i}/description`));
     const dist = join(prefix, 'lib/node_modules/@sigil/cli/dist');
-    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.bundle.js']);
+    // The host bundle's zod is a file of its own (pack.mjs, HOST_ZOD): a warm host start never reads it.
+    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.bundle.js', 'sigil.host.zod.js']);
     // Workspace modules a bundle uses nothing of are left out (pack.mjs): no command builds the registry API's response schemas (@sigil/manifest's wire/api.js) at start-up.
     for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name), 'latin1')).not.toMatch(/\bReviewQueueItem\b/);
     // zod's fromJSONSchema, which nothing in sigil calls, is left out of every bundle (pack.mjs): evaluating it cost every start.
@@ -121,11 +122,15 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1')).not.toMatch(/\bSlsaProvenancePredicate\b/);
     for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name)).every((byte) => byte < 0x80)).toBe(true);
     // One zod per bundle (pack.mjs, lazyZodForWorkspace): the host bundle its CommonJS build only,
-    // the whole bundle its ES module build only (the one the MCP SDK there imports).
+    // from the file beside it and none inside, the whole bundle its ES module build only (the one
+    // the MCP SDK there imports).
     const host = readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1');
+    const hostZod = readFileSync(join(dist, 'sigil.host.zod.js'), 'latin1');
     const whole = readFileSync(join(dist, 'sigil.bundle.js'), 'latin1');
-    expect(host).toContain('node_modules/zod/v4/core/core.cjs"');
-    expect(host).not.toContain('node_modules/zod/v4/core/core.js"');
+    expect(host).toContain('require("./sigil.host.zod.js")');
+    expect(host).not.toContain('node_modules/zod/');
+    expect(hostZod).toContain('node_modules/zod/v4/core/core.cjs"');
+    expect(hostZod).not.toContain('node_modules/zod/v4/core/core.js"');
     expect(whole).toContain('node_modules/zod/v4/core/core.js"');
     expect(whole).not.toContain('node_modules/zod/v4/core/core.cjs"');
   });

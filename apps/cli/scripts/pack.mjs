@@ -58,10 +58,11 @@ const withoutUnusedZod = {
  * it as `import { z } from 'zod'`; in the bundle they get a `z` whose every read loads zod (esbuild
  * evaluates a module it reaches through `require` at that first call) and answers from zod's own.
  * Nothing else changes: the schemas are the same objects, built by the same zod.
- * - The host bundle, where our modules are zod's only importers, takes zod's CommonJS build:
- *   esbuild wraps a CommonJS module whole, so nothing of zod runs until that first read, not
- *   even the namespace objects it makes at start-up for an ES module's exports (10 M of a warm
- *   1-server `sigil resolve --offline`'s 211 M instructions, callgrind).
+ * - The host bundle, where our modules are zod's only importers, takes zod's CommonJS build
+ *   from a file of its own beside it (HOST_ZOD), required at that first read: nothing of zod
+ *   runs until then, not even the namespace objects it makes at start-up for an ES module's
+ *   exports (10 M of a warm 1-server `sigil resolve --offline`'s 211 M instructions, callgrind),
+ *   and its text is not read at all.
  * - The whole bundle takes zod's ES module build, the one the MCP SDK there imports (two zods
  *   would each be evaluated, and schemas of one are not instances of the other's classes).
  * The pack test checks that a warm `sigil resolve --offline` evaluates no zod, and that a policy
@@ -73,6 +74,8 @@ function lazyZodForWorkspace(build) {
     setup(b) {
       b.onResolve({ filter: /^zod$/ }, (args) => (/^(packages[\\/][a-z-]+|apps[\\/]cli)[\\/]dist[\\/]/.test(relative(root, args.importer)) ? { path: 'zod', namespace: 'sigil-lazy-zod' } : undefined));
       b.onResolve({ filter: /^sigil-zod-build$/ }, async () => {
+        // The host bundle's zod is a file of its own beside it (HOST_ZOD), required at that first read.
+        if (build === 'side-file') return { path: `./${HOST_ZOD}`, external: true };
         const found = await b.resolve('zod', { kind: build === 'esm' ? 'import-statement' : 'require-call', resolveDir: root });
         return found.errors.length > 0 ? { errors: found.errors } : { path: found.path };
       });
@@ -238,6 +241,39 @@ const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  */
 const SEPARATE_GROUPS = ['host'];
 
+/**
+ * The host bundle's zod: its CommonJS build in a file of its own beside the bundle (dist/), which
+ * the bundle requires when a schema is first built (lazyZodForWorkspace). A warm host start
+ * builds none, and zod was 328 kB of the host bundle's 818 kB: text each start read, copied into
+ * a string on V8's young heap and handed to the compiler. A string that large fills most of the
+ * young generation's first megabyte by itself, so the start paid for a scavenge or two that
+ * copied everything the bundle had made so far (1 to 2 ms each, `node --trace-gc`). Required
+ * through Node's own loader, it is compiled without the code cache, only by the starts that
+ * build a schema (a cold store, a policy the plain tests leave to zod, a refusal's details).
+ */
+const HOST_ZOD = 'sigil.host.zod.js';
+
+/** zod's CommonJS build as one file (HOST_ZOD), checked like the bundles. */
+async function hostZod() {
+  const result = await build({
+    stdin: { contents: "module.exports = require('zod');", resolveDir: root, loader: 'js', sourcefile: 'host-zod.cjs' },
+    absWorkingDir: root,
+    write: false,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20.19',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    metafile: true,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    plugins: [withoutUnusedZod],
+  });
+  const bundle = Buffer.from(result.outputFiles[0].contents);
+  return { bundle, metafile: result.metafile, ascii: bundle.every((byte) => byte < 0x80) };
+}
+
 function onlyGroup(keep) {
   return {
     name: 'only-group',
@@ -277,7 +313,7 @@ async function bundleOf(group) {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'cjs' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
+    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'side-file' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.
@@ -311,6 +347,9 @@ try {
     ascii &&= one.ascii;
     digests.push(hash('sha256', one.bundle));
   }
+  const zod = await hostZod();
+  writeFileSync(join(stage, 'dist', HOST_ZOD), zod.bundle);
+  if (!zod.ascii) throw new Error(`pack: ${HOST_ZOD} is not all ASCII`);
   if (!ascii) process.stderr.write('pack: a bundle is not all ASCII, so every start decodes it as UTF-8 (slower); see asciiRawTemplates\n');
   // The rule main.ts loads groups by, as a CommonJS snippet that sets module.exports.
   const groupsRule = await build({ entryPoints: [join(cliDir, 'dist/command-groups.js')], write: false, bundle: true, format: 'cjs', platform: 'node', target: 'node20.19', minifyWhitespace: true, logLevel: 'warning' });
