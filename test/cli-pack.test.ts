@@ -167,6 +167,32 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(readFileSync(list, 'utf8')).toContain('zod loaded: true');
   });
 
+  it('verifies a cold store with sigstore-js loaded on first use, refusing a bad signature with the code and words of the workspace', async () => {
+    const pinned = parseManifest(JSON.stringify({ name: 'io.github.acme/notes', description: 'Notes.', version: '1.0.0', tools: [{ name: 'save', description: 'Saves a note.', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } }] }));
+    const world = await buildHostWorld(join(work, 'cold-host'), [pinned]);
+    // A fresh state folder: no result sealed under its key, so every signature is verified by
+    // @sigstore/verify (the trusted root decoded, the Verifier constructed, the key found).
+    const fresh = (name: string) => ({ ...env, HOME: join(dir, name) });
+    const cold = await runProcess(sigil, ['resolve', '--offline', '--json'], { cwd: world.dir, env: fresh('home-cold') });
+    expect(cold.code, cold.stderr).toBe(0);
+    expect((JSON.parse(cold.stdout) as { servers: Array<{ name: string }> }).servers.map((v) => v.name)).toEqual(['io.github.acme/notes']);
+    // The publisher's signature altered in its last byte (DER intact): @sigstore/verify throws its
+    // VerificationError (SIGNATURE_ERROR), which the bundle's `instanceof` must still recognise
+    // through the Proxy: otherwise the refusal would read "the bundle does not verify".
+    const records = join(world.dir, '.sigil-cache', 'records');
+    const file = join(records, readdirSync(records)[0]!);
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { bundle: { dsseEnvelope: { signatures: Array<{ sig: string }> } } };
+    const signature = Buffer.from(record.bundle.dsseEnvelope.signatures[0]!.sig, 'base64');
+    signature[signature.length - 1] ^= 0x01;
+    record.bundle.dsseEnvelope.signatures[0]!.sig = signature.toString('base64');
+    writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
+    const refused = await runProcess(sigil, ['resolve', '--offline', '--json'], { cwd: world.dir, env: fresh('home-cold-refused') });
+    expect(refused.code).toBe(1);
+    const error = (JSON.parse(refused.stdout) as { error: { refusals: Array<{ code: string; message: string }> } }).error;
+    expect(error.refusals.map((r) => r.code)).toEqual(['SIGNATURE_INVALID']);
+    expect(error.refusals[0]!.message).toContain('the signature does not verify');
+  });
+
   it('resolves a pre-release version offline (semver, which the bundle loads only when a version needs it)', async () => {
     const pinned = parseManifest(JSON.stringify({ name: 'io.github.acme/notes', description: 'Notes.', version: '1.0.0-rc.1', tools: [{ name: 'save', description: 'Saves a note.', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true } }] }));
     const world = await buildHostWorld(join(work, 'prerelease-host'), [pinned]);

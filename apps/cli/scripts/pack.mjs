@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -138,6 +139,67 @@ const lazySemverForManifest = {
     }));
   },
 };
+
+/**
+ * sigstore-js's verify side evaluated when a cold path first uses it, not at every start. A warm
+ * host start takes every signature result from the store's sealed results (docs/resolver.md) and
+ * parses its trusted root by the plain test, so it calls nothing of @sigstore/verify,
+ * @sigstore/bundle or @sigstore/protobuf-specs; yet our modules' static imports made the bundle
+ * evaluate all three (and protobuf-specs' 50-odd message codecs) at each start. In the host
+ * bundle, where @sigil/signing imports them, each becomes a module of the same names whose
+ * values load the real package at their first use (esbuild evaluates a bundled CommonJS module
+ * at its first require, as for zod above): a function or class is a Proxy that calls or
+ * constructs the real one (`instanceof` reads the real `prototype`), an object a Proxy that reads
+ * the real one's properties, a string the package's own constant. Properties that are functions
+ * are bound to the real owner, so a static method or a namespace's function runs with the real
+ * `this`. The names are the packages' own, read here with `require`. @sigstore/core stays as it
+ * is: @sigil/signing's memoised certificates extend its classes at load. The pack test runs a
+ * cold verification and a refusal mapped from @sigstore/verify's errors with the packed CLI.
+ */
+const LAZY_SIGSTORE = ['@sigstore/verify', '@sigstore/bundle', '@sigstore/protobuf-specs'];
+
+function lazySigstoreForWorkspace() {
+  const requireFromRoot = createRequire(join(root, 'package.json'));
+  return {
+    name: 'lazy-sigstore-for-workspace',
+    setup(b) {
+      b.onResolve({ filter: /^@sigstore\/(verify|bundle|protobuf-specs)$/ }, (args) =>
+        /^packages[\\/][a-z-]+[\\/]dist[\\/]/.test(relative(root, args.importer)) ? { path: args.path, namespace: 'sigil-lazy-sigstore' } : undefined,
+      );
+      b.onResolve({ filter: /^sigil-real:/ }, async (args) => {
+        const found = await b.resolve(args.path.slice('sigil-real:'.length), { kind: 'require-call', resolveDir: root });
+        return found.errors.length > 0 ? { errors: found.errors } : { path: found.path };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'sigil-lazy-sigstore' }, (args) => {
+        if (!LAZY_SIGSTORE.includes(args.path)) throw new Error(`pack: ${args.path} is not one of LAZY_SIGSTORE`);
+        const real = requireFromRoot(args.path);
+        const lines = [
+          'let real;',
+          `const load = () => (real ??= require(${JSON.stringify(`sigil-real:${args.path}`)}));`,
+          'const bound = new WeakMap();',
+          // A property that is a function, bound to its real owner once (one identity per property).
+          'const read = (owner, key) => { const value = Reflect.get(owner, key); if (typeof value !== "function" || key === "prototype" || key === "constructor") return value; let byKey = bound.get(owner); if (!byKey) bound.set(owner, (byKey = new Map())); let fn = byKey.get(key); if (!fn) byKey.set(key, (fn = value.bind(owner))); return fn; };',
+          'const lazy = (name, callable) => { let target; const it = () => (target ??= load()[name]); const proxy = new Proxy(callable ? function () {} : {}, {',
+          '  get: (_, key) => read(it(), key),',
+          '  has: (_, key) => Reflect.has(it(), key),',
+          '  set: (_, key, value) => Reflect.set(it(), key, value),',
+          '  getPrototypeOf: () => Reflect.getPrototypeOf(it()),',
+          '  apply: (_, self, args) => Reflect.apply(it(), self, args),',
+          '  construct: (_, args, newTarget) => Reflect.construct(it(), args, newTarget === proxy ? it() : newTarget),',
+          '}); return proxy; };',
+        ];
+        for (const name of Object.keys(real)) {
+          if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new Error(`pack: ${args.path} exports ${name}, which is not an identifier`);
+          const value = real[name];
+          if (typeof value === 'function' || (typeof value === 'object' && value !== null)) lines.push(`export const ${name} = lazy(${JSON.stringify(name)}, ${typeof value === 'function'});`);
+          else if (typeof value === 'string') lines.push(`export const ${name} = ${JSON.stringify(value)};`);
+          else throw new Error(`pack: ${args.path}'s ${name} is a ${typeof value}; extend lazySigstoreForWorkspace`);
+        }
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+}
 
 /**
  * esbuild writes non-ASCII characters as escapes everywhere but in String.raw templates, which
@@ -313,7 +375,7 @@ async function bundleOf(group) {
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
-    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'side-file' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
+    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), ...(group === 'host' ? [lazySigstoreForWorkspace()] : []), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'side-file' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.

@@ -162,16 +162,32 @@ function distinguishedName(cert: X509Certificate): { organization?: string; comm
  * @throws SigningError `POLICY_INVALID`
  */
 export function parseTrustedRoot(value: unknown): { json: TrustedRootJson; message: TrustedRootMessage } {
+  const json = readTrustedRoot(value);
+  return { json, message: decodeTrustedRoot(json) };
+}
+
+/**
+ * Parses and bounds a trusted root document (the first half of {@link parseTrustedRoot}).
+ * @throws SigningError `POLICY_INVALID`
+ */
+export function readTrustedRoot(value: unknown): TrustedRootJson {
   // Once per trusted root: zod's compiled fast path (new Function on the first parse) would cost
   // more than it saves.
-  let json = plainTrustedRoot(value);
-  if (!json) {
-    const parsed = TrustedRootJson.safeParse(value, { jitless: true });
-    if (!parsed.success) throw new SigningError('POLICY_INVALID', `not a Sigstore trusted root: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
-    json = parsed.data;
-  }
+  const json = plainTrustedRoot(value);
+  if (json) return json;
+  const parsed = TrustedRootJson.safeParse(value, { jitless: true });
+  if (!parsed.success) throw new SigningError('POLICY_INVALID', `not a Sigstore trusted root: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+  return parsed.data;
+}
+
+/**
+ * A trusted root read by {@link readTrustedRoot}, decoded into the protobuf-specs message the
+ * Sigstore libraries take (the second half of {@link parseTrustedRoot}).
+ * @throws SigningError `POLICY_INVALID`
+ */
+export function decodeTrustedRoot(json: TrustedRootJson): TrustedRootMessage {
   try {
-    return { json, message: TrustedRootMessage.fromJSON(json) };
+    return TrustedRootMessage.fromJSON(json);
   } catch (cause) {
     throw new SigningError('POLICY_INVALID', 'the trusted root does not decode', { cause });
   }

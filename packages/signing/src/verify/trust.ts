@@ -3,7 +3,7 @@ import { canonicalJson } from '@sigil/manifest';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { SigningError } from '../errors.js';
 import { certificateFingerprint, publicKeyFingerprint, toPublicKey } from '../keys.js';
-import { parseTrustedRoot, type TrustedRootJson } from '../trusted-root.js';
+import { decodeTrustedRoot, readTrustedRoot, type TrustedRootJson } from '../trusted-root.js';
 import { type TrustedLog, trustedLogs } from './log.js';
 import type { AllowedIdentity, SignerPolicy } from './policy.js';
 import { memoTrustMaterial } from './x509-memo.js';
@@ -70,12 +70,13 @@ export class PolicyKeys {
 
 /**
  * A trusted root compiled, whatever keys a policy adds to it: its JSON and logs at once; its
- * certificates parsed and memoised, and its CAs, on first use (`material()`, `cas()`). A start
- * whose every signature result is sealed by this host (see VerificationCache) never parses them.
- * Both are pure functions of the root's JSON, which the trust material's id covers; a root whose
- * certificates do not parse is refused (`POLICY_INVALID`) by the first full verification or
- * re-check of a kept claim (which reads them first), and a result this host sealed was verified
- * under the very same root, so none vouches for a root that does not parse.
+ * protobuf message decoded, its certificates parsed and memoised, and its CAs, on first use
+ * (`material()`, `cas()`). A start whose every signature result is sealed by this host (see
+ * VerificationCache) never decodes or parses them. Both are pure functions of the root's JSON,
+ * which the trust material's id covers; a root that does not decode or whose certificates do not
+ * parse is refused (`POLICY_INVALID`) by the first full verification or re-check of a kept claim
+ * (which reads them first), and a result this host sealed was verified under the very same root,
+ * so none vouches for a root that does not parse.
  */
 interface CompiledRoot {
   json: TrustedRootJson | null;
@@ -99,11 +100,11 @@ function compileRoot(value: unknown): CompiledRoot {
   const text = value === undefined ? '' : canonicalJson(value);
   let compiledRoot = roots.get(text);
   if (!compiledRoot) {
-    const root = value === undefined ? undefined : parseTrustedRoot(value);
+    const json = value === undefined ? null : readTrustedRoot(value);
     let parsed: { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } | undefined;
-    const certificates = () => (parsed ??= parseCertificates(root?.message));
-    const json = root?.json ?? null;
-    compiledRoot = { json, jsonText: canonicalJson(json), material: () => certificates().material, cas: () => certificates().cas, logs: trustedLogs(root?.json) };
+    // Decoded into protobuf-specs' message with the certificates, on first use (above).
+    const certificates = () => (parsed ??= parseCertificates(json === null ? undefined : decodeTrustedRoot(json)));
+    compiledRoot = { json, jsonText: canonicalJson(json), material: () => certificates().material, cas: () => certificates().cas, logs: trustedLogs(json ?? undefined) };
     if (roots.size >= MAX_ROOTS) roots.clear();
     roots.set(text, compiledRoot);
   }
@@ -111,7 +112,7 @@ function compileRoot(value: unknown): CompiledRoot {
 }
 
 /** The root's certificates parsed and memoised, and its CAs with their fingerprints. @throws SigningError `POLICY_INVALID` */
-function parseCertificates(message: ReturnType<typeof parseTrustedRoot>['message'] | undefined): { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } {
+function parseCertificates(message: ReturnType<typeof decodeTrustedRoot> | undefined): { material: Omit<TrustMaterial, 'publicKey'>; cas: TrustedCa[] } {
   let material: TrustMaterial;
   try {
     material = memoTrustMaterial(toTrustMaterial(message ?? { mediaType: '', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] }, noKeys));
