@@ -148,7 +148,7 @@ const leafIssuers = new WeakMap<X509Certificate, Map<string, TrustedCa | undefin
 function leafIssuer(leaf: X509Certificate, trust: CompiledTrust): TrustedCa | undefined {
   let byTrust = leafIssuers.get(leaf);
   if (!byTrust) leafIssuers.set(leaf, (byTrust = new Map()));
-  if (!byTrust.has(trust.id)) byTrust.set(trust.id, issuingCa(leaf, trust.cas, true));
+  if (!byTrust.has(trust.id)) byTrust.set(trust.id, issuingCa(leaf, trust.cas));
   return byTrust.get(trust.id);
 }
 
@@ -296,7 +296,11 @@ function verifyCrypto(bundle: BundleWithDsseEnvelope, trust: CompiledTrust, bund
   // Timestamps first: with timestampThreshold 1 the chain is judged at the TSA's time, so an
   // expired short-lived leaf still verifies when it was valid when it signed.
   runVerifier(entity, trust, { timestampThreshold: 1 }, leaf, allowed ? exactIdentityPattern(bareSan(identity)) : undefined);
-  const ca = issuingCa(leaf, trust.cas);
+  // The CA whose key signed the leaf, checked, never only the one named as its issuer: the stock
+  // verifier accepts a chain through any trusted certificate, and another CA of the root may
+  // bear this CA's name (one of its roots, say), so a name alone would credit this CA with a
+  // leaf the other issued (and pass identities pinned to it). Once per leaf and trust material.
+  const ca = leafIssuer(leaf, trust);
   if (!ca) throw new SigningError('SIGNER_UNTRUSTED', 'the certificate was not issued by a CA of the trusted root');
   const signedAt = timestamps
     .map((t) => (t.$case === 'timestamp-authority' ? (t.timestamp as RFC3161Timestamp).signingTime : new Date(0)))
@@ -336,7 +340,7 @@ function mapVerifierError(cause: unknown, trust: CompiledTrust, leaf?: X509Certi
       case 'CERTIFICATE_ERROR':
         // Either no trusted CA issued the leaf, or one did and the leaf (or its CA) was not valid
         // at the timestamp.
-        if (leaf && issuingCa(leaf, trust.cas, true)) {
+        if (leaf && issuingCa(leaf, trust.cas)) {
           return new SigningError('TIMESTAMP_INVALID', 'the certificate was not valid at the time of its timestamp (expired or not yet valid)', { cause });
         }
         return new SigningError('SIGNER_UNTRUSTED', 'the certificate does not chain to a CA of the trusted root', { cause });
@@ -355,12 +359,9 @@ function mapVerifierError(cause: unknown, trust: CompiledTrust, leaf?: X509Certi
   return new SigningError('SIGNATURE_INVALID', `the bundle does not verify: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
 
-/** The CA of the trusted root whose issuing certificate signed `leaf`. */
-function issuingCa(leaf: X509Certificate, cas: readonly TrustedCa[], verifySignature = false): TrustedCa | undefined {
+/** The CA of the trusted root whose issuing certificate signed `leaf`: named as its issuer, and its key verifies the leaf's signature. */
+function issuingCa(leaf: X509Certificate, cas: readonly TrustedCa[]): TrustedCa | undefined {
   const candidates = cas.filter((ca) => ca.subjectDer.equals(leaf.issuer));
-  // After a successful chain verification one candidate is the issuer; check signatures only to
-  // tell several same-named CAs apart, or when classifying a failure.
-  if (candidates.length === 1 && !verifySignature) return candidates[0];
   return candidates.find((ca) => {
     try {
       return sigstoreCrypto.verify(leaf.tbsCertificate.toDER(), issuerKeyObject(ca), leaf.signatureValue, leaf.signatureAlgorithm);

@@ -5,7 +5,7 @@ import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { manifestDigest } from '@sigil/manifest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, signStatement } from '../sign/index.js';
+import { createCa, createIntermediateCa, createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance, signStatement } from '../sign/index.js';
 import { certSigner, codeOf, makeManifest, makePki, type Pki } from '../testkit.js';
 import {
   APPROVAL_PREDICATE_TYPE,
@@ -219,6 +219,26 @@ describe('when a manifest is signed with a certificate and a timestamp', () => {
   it('refuses the right identity under another CA than the policy names', async () => {
     const policy = SignerPolicy.parse({ identities: [{ identity: IDENTITY, ca: certificateFingerprint(makePki().ca.certificatePem) }], trustedRoot: pki.trustedRoot });
     expect(codeOf(() => verifyManifestBundle(JSON.stringify(certBundle), manifest, policy))).toBe('SIGNER_UNTRUSTED');
+  });
+
+  // Two organisations' CAs in one trusted root, B's root certificate named exactly as A's issuing
+  // certificate: a leaf B's root signed names that issuer too, and the stock chain check accepts it
+  // through B's chain. The CA a result names is the one whose key signed the leaf, never one that
+  // merely bears the issuer's name; identities pinned to A's CA refuse it.
+  it('refuses a leaf whose issuer only bears the name of the CA the policy pins', async () => {
+    const rootA = createCa({ name: 'Acme Root CA' });
+    const issuingA = createIntermediateCa(rootA, { name: 'Acme Release CA' });
+    const rootB = createCa({ name: 'Acme Release CA' });
+    const issuingB = createIntermediateCa(rootB, { name: 'Other Issuing CA' });
+    const trustedRoot = buildTrustedRoot({ certificateAuthorities: [{ certificates: issuingA.chainPem }, { certificates: issuingB.chainPem }], timestampAuthorities: [{ certificates: pki.tsa.chainPem }] });
+    const pinnedToA = SignerPolicy.parse({ identities: [{ identity: IDENTITY, ca: certificateFingerprint(issuingA.certificatePem) }], trustedRoot });
+    const byA = await signManifestStatement(manifest, certSigner(pki, IDENTITY, { ca: issuingA }).signer);
+    expect(verifyManifestBundle(JSON.stringify(byA), manifest, pinnedToA).signer).toMatchObject({ kind: 'certificate', ca: certificateFingerprint(issuingA.certificatePem) });
+    const byRootB = await signManifestStatement(manifest, certSigner(pki, IDENTITY, { ca: rootB }).signer);
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(byRootB), manifest, pinnedToA))).toBe('SIGNER_UNTRUSTED');
+    // Pinned to no CA, it is B's chain that vouches for it, and the result does not name A.
+    const anyCa = SignerPolicy.parse({ identities: [{ identity: IDENTITY }], trustedRoot });
+    expect(codeOf(() => verifyManifestBundle(JSON.stringify(byRootB), manifest, anyCa))).toBe('SIGNER_UNTRUSTED');
   });
 
   it('refuses a certificate that may not sign code (a TSA certificate)', async () => {
