@@ -159,7 +159,7 @@ describe('when the signature checks of kept results are deferred to the thread p
     };
   }
 
-  it("a new leaf's issuer check is queued once for all its bundles, and each settles true", async () => {
+  it('a leaf whose issuer this process already checked queues only its signatures', async () => {
     const { signer } = freshPublisher();
     const bundles = [];
     const entries: SerializedCacheEntry[] = [];
@@ -167,6 +167,7 @@ describe('when the signature checks of kept results are deferred to the thread p
       const m = { ...manifest, version };
       const bundle = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
       const cache = new VerificationCache();
+      // A full verification checks the CA's signature over the leaf (once per leaf and trust).
       verifyManifestBundle(bundle, m, policy, { cache });
       entries.push(...cache.toJSON());
       bundles.push({ m, bundle });
@@ -178,14 +179,41 @@ describe('when the signature checks of kept results are deferred to the thread p
     const queued = vi.spyOn(DeferredSignatures.prototype, 'add');
     verifyManifestBundle(bundles[0]!.bundle, bundles[0]!.m, policy, { cache, deferred: first });
     verifyManifestBundle(bundles[1]!.bundle, bundles[1]!.m, policy, { cache, deferred: second });
+    expect(queued).toHaveBeenCalledTimes(2);
+    queued.mockRestore();
+    expect(await first.settle()).toBe(true);
+    expect(await second.settle()).toBe(true);
+    expect(cache.misses).toBe(0);
+  });
+
+  it("a leaf whose issuer this process has not checked has that check queued once for all its bundles, and each settles true", async () => {
+    // Kept results for a leaf this process never verified (as a host's next start finds them):
+    // made here from a genuine entry of another leaf, with this leaf's key and a signing time
+    // inside its validity.
+    const { bundle, entries } = await warmEntries();
+    const { leafKeys, signer } = freshPublisher();
+    const genuine = entries[0]!;
+    const original = sha256(canonicalJson(bundle));
+    const cache = new VerificationCache();
+    const kept = [];
+    for (const version of ['3.0.0', '3.0.1']) {
+      const m = { ...manifest, version };
+      const b = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
+      const digest = sha256(canonicalJson(b));
+      cache.load([{ ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${digest}`, bundleDigest: digest, payload: (b as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, signer: { ...genuine.signer, keyFingerprint: publicKeyFingerprint(leafKeys.publicKeyPem), signedAt: new Date().toISOString() } }]);
+      kept.push({ m, b });
+    }
+    const deferred = kept.map(() => new DeferredSignatures());
+    const queued = vi.spyOn(DeferredSignatures.prototype, 'add');
+    kept.forEach(({ m, b }, i) => verifyManifestBundle(b, m, policy, { cache, deferred: deferred[i]! }));
     // Three checks queued, not four: the issuer's once.
     expect(queued).toHaveBeenCalledTimes(3);
     queued.mockRestore();
     // The first: its signature and the leaf's issuer; the second: its signature, relying on the first's issuer check.
-    expect(first.size).toBe(2);
-    expect(second.size).toBe(2);
-    expect(await first.settle()).toBe(true);
-    expect(await second.settle()).toBe(true);
+    expect(deferred[0]!.size).toBe(2);
+    expect(deferred[1]!.size).toBe(2);
+    expect(await deferred[0]!.settle()).toBe(true);
+    expect(await deferred[1]!.settle()).toBe(true);
     expect(cache.misses).toBe(0);
   });
 
