@@ -240,6 +240,37 @@ describe('when the registry answers with an error (revocation cannot be suppress
   });
 });
 
+describe('when a revocation has been seen online (it is kept: no later start forgets it)', () => {
+  const REVOKED_LATER = 'io.github.acme/revoked-later';
+  it('library and CLI: the refused status is stored, so offline, the opt-in fallback and run --offline refuse REVOKED too', async () => {
+    await publish(REVOKED_LATER, '1.0.0', ['alice', 'bob']);
+    const h = await host('revoked-later', ['--offline-max-status-age', '600']);
+    await (await store(h)).lock([{ name: REVOKED_LATER, version: '1.0.0' }]);
+    expect((await (await store(h)).resolve({ offline: true })).servers.map((s) => s.name)).toEqual([REVOKED_LATER]);
+    await ok(['revoke', `${REVOKED_LATER}@1.0.0`, '--reason', 'the signing key leaked'], tokens.alice!);
+    // Online, the fresh signed status refuses it; that status is now this host's floor.
+    expect(await codeOf((await store(h)).resolve())).toBe('REVOKED');
+    expect(await codeOf((await store(h)).resolve({ offline: true }))).toBe('REVOKED');
+    await whileRefused(async () => {
+      expect(await codeOf((await store(h)).resolve())).toBe('REVOKED');
+    });
+    expect(await refusedVia(['resolve', '--offline'], h)).toBe('REVOKED');
+    const run = await sigil(['run', REVOKED_LATER, '--offline', '--json', '--', process.execPath, configurableServerPath()], tokens.reader, { cwd: h, registryUrl: relay.url });
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toContain('REVOKED');
+  });
+
+  it('library: a lock refused for a revocation stores the status when it covers the current lock', async () => {
+    const name = 'io.github.acme/revoked-relock';
+    await publish(name, '1.0.0', ['alice', 'bob']);
+    const h = await host('revoked-relock');
+    await (await store(h)).lock([{ name, version: '1.0.0' }]);
+    await ok(['revoke', `${name}@1.0.0`, '--reason', 'the signing key leaked'], tokens.alice!);
+    expect(await codeOf((await store(h)).lock([{ name, version: '1.0.0' }]))).toBe('REVOKED');
+    expect(await codeOf((await store(h)).resolve({ offline: true }))).toBe('REVOKED');
+  });
+});
+
 describe('when the lock moves (rollback, freeze, and the stored status)', () => {
   it('library: a lower version than the locked one is ROLLBACK unless allowed', async () => {
     const h = await host('rollback-lib');

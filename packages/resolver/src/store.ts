@@ -144,14 +144,25 @@ export class HostTrustStore {
       }
       await this.loadCache();
       const status = verifyStatus(fresh.answer, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
-      return this.fromStore(lock, names, status.predicate, fallbackMs, 'fallback', e.message, logFloor);
+      try {
+        return await this.fromStore(lock, names, status.predicate, fallbackMs, 'fallback', e.message, logFloor);
+      } catch (refusal) {
+        await this.keepRefusingStatus(fresh.answer, status, lock);
+        throw refusal;
+      }
     }
     await this.loadCache();
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
     const log = logAnswers ? await settleLogView(this.options, logs, refs, logAnswers, logFloor) : undefined;
     const proofs = new Map<string, LogProofEntry[]>();
     const logCheck = log && ((v: VerifiedVersion) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId)));
-    let verified = await this.judge(lock, names, records, status, logCheck);
+    let verified: VerifiedVersion[];
+    try {
+      verified = await this.judge(lock, names, records, status, logCheck);
+    } catch (refusal) {
+      await this.keepRefusingStatus(bundle, status, lock);
+      throw refusal;
+    }
     // judge() returned every name, in order, or threw: each record text verified.
     await Promise.all(verified.map((v, i) => this.writeRecordText(v.digest, records[i] as string)));
     if (log) await this.writeLog(log, verified, proofs);
@@ -244,7 +255,10 @@ export class HostTrustStore {
         refusals.push(...asRefusals(name, e));
       }
     });
-    if (refusals.length) throw new ResolveError(refusals);
+    if (refusals.length) {
+      await this.keepRefusingStatus(bundle, status, lock);
+      throw new ResolveError(refusals);
+    }
 
     const changes: LockChange[] = [];
     for (const { verified, text } of accepted) {
@@ -283,6 +297,24 @@ export class HostTrustStore {
     }
     await this.saveCache();
     return changes;
+  }
+
+  /**
+   * Stores `bundle`, a status verified fresh (signature, nonce, freshness, replay floor) whose
+   * judgement then refused something (a revocation, say), when it covers every version `lock`
+   * pins: this host has seen it, so no later start (offline, the opt-in fallback, `sigil run
+   * --offline`) may go on under the older stored status it replaces. A status that does not cover
+   * the lock as it stands (a `lock --update` refused before the lock moved to the versions it was
+   * asked about) is not stored: offline starts of that lock need a status that covers it. A
+   * failure to store leaves the refusal as it is.
+   */
+  private async keepRefusingStatus(bundle: unknown, status: VerifiedStatus, lock: Lockfile): Promise<void> {
+    if (!Object.entries(lock.servers).every(([name, entry]) => status.entries.has(`${name}@${entry.version}`))) return;
+    try {
+      await this.advanceStatus(bundle, status.predicate);
+    } catch {
+      // The refusal the caller throws is the answer; the floor stays where it was.
+    }
   }
 
   /** Judges the stored status (`floor`, verified when loaded) and records, as `--offline` or as the opt-in fallback. */
