@@ -12,16 +12,20 @@ const STALE_LOCK_MS = 30_000;
 /**
  * Runs `section` holding `<dir>/<name>`, a lock file between the processes of one host (the
  * floors' compare-then-write: the log checkpoint, the stored status). Created exclusively,
- * holding a random token. One older than {@link STALE_LOCK_MS} was left by a process that died
- * holding it and is removed, only if it still holds the token read when it was judged stale; a
- * holder removes only its own. A section only reads, verifies and renames local files.
+ * holding a random token. One left by a process that died holding it is removed, only if it
+ * still holds the token read when it was judged stale; a holder removes only its own. A section
+ * only reads, verifies and renames local files, so a lock is stale when its modification time is
+ * more than {@link STALE_LOCK_MS} (`staleMs`) away from now, in the past or in the future (a file
+ * dated ahead, planted or left across a clock change, would otherwise never age), or when this
+ * process has seen the same holder's token for that long by its own monotonic clock.
  * @throws ResolveError `STORE_INVALID` when the lock cannot be created
  */
-export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>): Promise<T> {
+export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>, staleMs = STALE_LOCK_MS): Promise<T> {
   await fsp.mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
   const path = join(dir, name);
   const token = randomBytes(16).toString('hex');
   const held = (): Promise<string | undefined> => fsp.readFile(path, 'utf8').catch(() => undefined);
+  let seen: { holder: string | undefined; since: number } | undefined;
   for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
     try {
       await fsp.writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
@@ -34,8 +38,10 @@ export async function withStoreLock<T>(dir: string, name: string, section: () =>
       (st) => Date.now() - st.mtimeMs,
       () => 0,
     );
-    // The section only reads and renames local files: a lock this old belongs to a dead process.
-    if (age > STALE_LOCK_MS && (await held()) === holder) await fsp.unlink(path).catch(() => undefined);
+    const now = performance.now();
+    if (seen === undefined || seen.holder !== holder) seen = { holder, since: now };
+    const stale = Math.abs(age) > staleMs || now - seen.since > staleMs;
+    if (stale && (await held()) === holder) await fsp.unlink(path).catch(() => undefined);
     else await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {

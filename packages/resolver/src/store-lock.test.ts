@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withStoreLock } from './store-lock.js';
+
+const root = mkdtempSync(join(tmpdir(), 'sigil-store-lock-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => join(root, `store-${n++}`);
+
+describe('withStoreLock', () => {
+  it('runs one section at a time, and leaves no lock behind', async () => {
+    const dir = fresh();
+    const order: string[] = [];
+    const section = (label: string) => async () => {
+      order.push(`${label} in`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      order.push(`${label} out`);
+    };
+    await Promise.all([withStoreLock(dir, 'status.lock', section('a')), withStoreLock(dir, 'status.lock', section('b'))]);
+    expect(order).toEqual(['a in', 'a out', 'b in', 'b out']);
+    expect(existsSync(join(dir, 'status.lock'))).toBe(false);
+  });
+
+  it('removes a lock dated far in the future (planted, or left across a clock change) instead of waiting for it forever', async () => {
+    const dir = fresh();
+    await withStoreLock(dir, 'status.lock', async () => undefined);
+    writeFileSync(join(dir, 'status.lock'), 'someone-else', { mode: 0o600 });
+    const tenYears = Date.now() / 1000 + 10 * 365 * 86400;
+    utimesSync(join(dir, 'status.lock'), tenYears, tenYears);
+    const started = performance.now();
+    expect(await withStoreLock(dir, 'status.lock', async () => 'ran', 2_000)).toBe('ran');
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("removes a lock whose holder this process has seen for longer than the stale age, whatever its date says", async () => {
+    const dir = fresh();
+    await withStoreLock(dir, 'status.lock', async () => undefined);
+    writeFileSync(join(dir, 'status.lock'), 'a-dead-holder', { mode: 0o600 });
+    // Touched all along, as if its date kept moving: only this process's own clock ages it.
+    const touch = setInterval(() => utimesSync(join(dir, 'status.lock'), new Date(), new Date()), 20);
+    try {
+      expect(await withStoreLock(dir, 'status.lock', async () => readFileSync(join(dir, 'status.lock'), 'utf8'), 300)).not.toBe('a-dead-holder');
+    } finally {
+      clearInterval(touch);
+    }
+  });
+
+  it('waits for a live holder that releases, and never removes another holder\'s fresh lock', async () => {
+    const dir = fresh();
+    let release!: () => void;
+    const holding = withStoreLock(dir, 'status.lock', () => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const held = readFileSync(join(dir, 'status.lock'), 'utf8');
+    let ran = false;
+    const waiting = withStoreLock(dir, 'status.lock', async () => {
+      ran = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(ran).toBe(false);
+    expect(readFileSync(join(dir, 'status.lock'), 'utf8')).toBe(held);
+    release();
+    await holding;
+    await waiting;
+    expect(ran).toBe(true);
+  });
+});
