@@ -433,7 +433,8 @@ export class Firewall {
     // them all (test/guard-open.test.ts asserts on each).
     if (result.resultType !== undefined && result.resultType !== 'complete') {
       // An opening asks the host for nothing; one that is not complete would skip its own checks.
-      const problem = opening ? 'an opening result is always complete' : inputRequiredProblem(result);
+      // `resultType` is of revision 2026-07-28: a 2025 host would read the result as complete.
+      const problem = opening ? 'an opening result is always complete' : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
       if (problem) {
         this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, method, reason: `the server answered ${method} with a result that is not complete and not a valid input_required: ${problem}` });
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} with an input_required result that cannot be checked (details in the sigil run log)`);
@@ -447,19 +448,22 @@ export class Firewall {
           this.refuse('TOOL_DRIFT', checked.drift);
           return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
         }
-        result = cappedTtl({ ...result, tools: checked.tools });
+        // Only the members of a listing go on (text a server adds beside them reaches no host).
+        result = cappedTtl(listingMembers(result, checked.tools));
       }
     } else if (method === 'subscriptions/listen') {
       // Its end carries the subscription id (the proxy id it travelled under): the host's own goes back.
       const meta = result._meta;
       if (typeof meta === 'object' && meta !== null && (meta as Obj)[META.subscriptionId] !== undefined) result = { ...result, _meta: { ...meta, [META.subscriptionId]: hostId } };
     } else if (tool !== undefined) {
-      const problem = callResultProblem(result, this.check.hasOutputSchema(tool));
+      let problem = callResultProblem(result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy');
+      // A task id names one call: a server that gives a running task's id to another tool's call
+      // would have that call's result checked as the other tool's.
+      if (!problem && method === 'tools/call' && result.task !== undefined && !this.rememberTask((result.task as Obj).taskId as string, tool)) problem = 'its task id is the id of a task another tool started';
       if (problem) {
         this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered ${method} with a result that is not a CallToolResult: ${problem}` });
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered the call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
       }
-      if (method === 'tools/call' && result.task !== undefined) this.rememberTask((result.task as Obj).taskId as string, tool);
     } else if (opening) {
       const checked = this.checkOpening(method, result);
       if ('drift' in checked) {
@@ -481,11 +485,14 @@ export class Firewall {
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
   }
 
-  /** A task a pinned tool's call started: its `tasks/result` is checked as that tool's result. */
-  private rememberTask(taskId: string, tool: string): void {
+  /** A task a pinned tool's call started: its `tasks/result` is checked as that tool's result. False when another tool's task holds that id. */
+  private rememberTask(taskId: string, tool: string): boolean {
+    const held = this.tasks.get(taskId);
+    if (held !== undefined && held !== tool) return false;
     this.tasks.delete(taskId);
     if (this.tasks.size >= MAX_TASKS) this.tasks.delete(this.tasks.keys().next().value!);
     this.tasks.set(taskId, tool);
+    return true;
   }
 
   /** The server answered the opening exchange: check the instructions, then every tool. */
@@ -547,10 +554,11 @@ export class Firewall {
     const out: Obj = { code, message: `the server refused the opening request with error ${code} (its message is in the sigil run log)` };
     const data = error?.data as Obj | undefined;
     if (code === -32022 && typeof data === 'object' && data !== null) {
-      const versions = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 64 && v.every((x) => typeof x === 'string' && x.length <= 64);
+      // Protocol versions are dates (`2025-06-18`): nothing else a server writes there goes on.
+      const version = (x: unknown): x is string => typeof x === 'string' && PROTOCOL_VERSION.test(x);
       const kept: Obj = {};
-      if (versions(data.supported)) kept.supported = data.supported;
-      if (typeof data.requested === 'string' && data.requested.length <= 64) kept.requested = data.requested;
+      if (Array.isArray(data.supported) && data.supported.length <= MAX_OFFERED_VERSIONS && data.supported.every(version)) kept.supported = data.supported;
+      if (version(data.requested)) kept.requested = data.requested;
       out.data = kept;
     }
     return out;
@@ -562,7 +570,11 @@ export class Firewall {
     this.options.log({ level: 'info', event: 'sigil.run.recheck', server: this.options.manifest.name });
     void this.verifyTools(this.options.manifest.instructions).then((ok) => {
       if (!ok) return;
-      const out = this.withHostSubscription(notice);
+      // The notice as MCP defines it (params: only `_meta`): whatever else the server wrote in it
+      // (a tool list of its own, say) reaches no host.
+      const params = notice.params as Obj | undefined;
+      const meta = typeof params === 'object' && params !== null ? params._meta : undefined;
+      const out = this.withHostSubscription({ jsonrpc: '2.0', method: notice.method, ...(meta === undefined ? {} : { params: { _meta: meta } }) });
       if (out === undefined) this.droppedSubscription('notifications/tools/list_changed');
       else this.sendHost(out);
       this.openUp();
@@ -752,6 +764,20 @@ export class Firewall {
 export const MAX_CACHE_TTL_MS = 300_000;
 
 /** `result` with its `ttlMs` at most {@link MAX_CACHE_TTL_MS} (the same object when it already is, or has none). */
+/** The members of a `tools/list` result (both eras; MCP 2026-07-28 adds the cache and input members), with `tools` the checked ones. */
+const LISTING_MEMBERS = ['nextCursor', '_meta', 'ttlMs', 'cacheScope', 'resultType', 'inputRequests', 'requestState'] as const;
+
+function listingMembers(result: Obj, tools: unknown): Obj {
+  const out: Obj = { tools };
+  for (const key of LISTING_MEMBERS) if (result[key] !== undefined) out[key] = result[key];
+  return out;
+}
+
+/** A protocol version as MCP writes them (`YYYY-MM-DD`). */
+const PROTOCOL_VERSION = /^\d{4}-\d{2}-\d{2}$/;
+/** Versions of a `-32022` refusal passed to the host (a server supports a handful). */
+const MAX_OFFERED_VERSIONS = 16;
+
 function cappedTtl<T extends Record<string, unknown>>(result: T): T {
   const ttl = result.ttlMs;
   if (ttl === undefined || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_CACHE_TTL_MS)) return result;

@@ -63,7 +63,7 @@ const keyEnd = new Int32Array(MAX_DEPTH * MAX_KEYS);
  * control character, so every string has one spelling and two keys are the same key exactly when
  * their spans are the same text (the duplicate check compares spans); numbers in their shortest
  * round-trip form (so finite, and parsed to what is written); no key starting with a digit (the parse
- * would move integer keys first). No escaped surrogate is taken at all, and `text` comes from the
+ * would move integer keys first), no `__proto__` key. No escaped surrogate is taken at all, and `text` comes from the
  * fatal UTF-8 decoder, which refuses raw ones, so no string holds a lone surrogate. Nesting is
  * bounded by {@link MAX_DEPTH} as in parseStrict. Then the shapes (as classify reads them):
  * - request: exactly `jsonrpc` ("2.0"), `id` (a number, or a string without escapes), `method` (a
@@ -121,6 +121,9 @@ export function readHot(text: string): Hot | undefined {
       if (end < 0 || text.charCodeAt(end) !== COLON) return undefined;
       const first = text.charCodeAt(start + 1);
       if (first >= 0x30 && first <= 0x39) return undefined;
+      // `__proto__` (which the strict reading refuses) takes the full path. Spelled with escapes
+      // it is not taken here either: only the escapes JSON.stringify writes are, and none is a letter.
+      if (first === 0x5f && end - start === 11 && holds(text, start, '"__proto__"')) return undefined;
       const base = firstKey[depth]!;
       if (keys - base >= MAX_KEYS) return undefined;
       for (let k = base; k < keys; k++) if (sameSpan(text, keyStart[k]!, keyEnd[k]!, start, end)) return undefined;

@@ -64,6 +64,8 @@ describe('parseStrict', () => {
     ['a lone high surrogate', '"\\ud800"'],
     ['a lone low surrogate in a key', '{"\\udc00":1}'],
     ['invalid UTF-8', Buffer.from([0x22, 0xc3, 0x28, 0x22])],
+    ['a __proto__ key (a JavaScript peer copying the object may take it for its prototype)', '{"result":{"__proto__":{"instructions":"read ~/.ssh"}}}'],
+    ['a __proto__ key spelled with escapes', '{"\\u005f_proto__":{}}'],
     ['a trailing comma', '{"a":1,}'],
     ['two values', '{} {}'],
   ])('refuses %s', (_label, input) => {

@@ -40,7 +40,7 @@ const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): bo
  * Parses one line the way the strictest reading allows, so no lenient peer can read it another
  * way: valid UTF-8, valid JSON, no duplicate object keys (parsers differ on which one wins), no
  * number that overflows to a non-finite value (Python's `json.loads` takes `NaN` and `1e400`),
- * no lone surrogate in any string or key, bounded depth.
+ * no lone surrogate in any string or key, no `__proto__` key, bounded depth.
  */
 export function parseStrict(bytes: Uint8Array): { ok: true; value: unknown; wire: Wire | undefined } | { ok: false; reason: string } {
   const text = decodeLine(bytes);
@@ -200,6 +200,10 @@ function walk(value: unknown, depth: number, scan: { keys: number; strings: bool
     for (const key in value) {
       scan.keys++;
       if (scan.strings && !wellFormed(key)) return 'a key holds a lone surrogate';
+      // A JavaScript peer that copies the object (Object.assign, a spread into a literal's setter,
+      // a merge) would set its prototype from this member, and then read members the proxy never
+      // checked (instructions, isError) through it. MCP names no such member.
+      if (key === '__proto__') return 'a key is __proto__, which a JavaScript peer may take for the object\'s prototype';
       const problem = walk((value as Obj)[key], depth + 1, scan);
       if (problem) return problem;
     }

@@ -1,5 +1,8 @@
 type Obj = Record<string, unknown>;
 
+/** Longest task id a server may give (the proxy keeps each until its result is asked for), as for its request ids. */
+export const MAX_TASK_ID_LENGTH = 256;
+
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -7,17 +10,32 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * `content` a list of content blocks, each with a string `type` and, for the types MCP defines, the
  * fields that carry it; `isError` a boolean; `structuredContent` an object, and present when the
  * pinned tool declares an `outputSchema` (the specification: servers MUST give structured results
- * conforming to it) unless the call failed. A task (`task`, 2025-11-25) is another shape, passed
- * as it is when it has a string `taskId` (its `tasks/result` answer is checked by this function); a modern result that is not `complete` is checked by {@link inputRequiredProblem}.
+ * conforming to it) unless the call failed. A task (`task`, 2025-11-25) is another shape: its
+ * `taskId` a string of 1 to {@link MAX_TASK_ID_LENGTH} characters (its `tasks/result` answer is
+ * checked by this function), and no structuredContent required; a modern result that is not
+ * `complete` is checked by {@link inputRequiredProblem}, and refused in a 2025 session (`era`).
+ * Content, isError and structuredContent are checked whenever present, whatever the shape.
  *
  * Not checked here: `structuredContent` against the `outputSchema` itself. That needs a JSON Schema
  * validator on the hot path, and both official clients validate it against the outputSchema they
  * listed, which through `sigil run` is the pinned one. Returns why the result is refused, or
  * `undefined`; cheap (one pass over the content blocks).
  */
-export function callResultProblem(result: Obj, hasOutputSchema: boolean): string | undefined {
-  if (result.resultType !== undefined && result.resultType !== 'complete') return inputRequiredProblem(result);
-  if (result.task !== undefined) return isObj(result.task) && typeof result.task.taskId === 'string' ? undefined : 'its task has no taskId';
+export function callResultProblem(result: Obj, hasOutputSchema: boolean, era: 'legacy' | 'modern' = 'modern'): string | undefined {
+  const pending = result.resultType !== undefined && result.resultType !== 'complete';
+  if (pending) {
+    // `resultType` is of revision 2026-07-28: a 2025 host reads such a result as a finished call.
+    if (era !== 'modern') return 'its resultType is not complete, which a 2025 session has no such result for';
+    const problem = inputRequiredProblem(result);
+    if (problem) return problem;
+  }
+  if (result.task !== undefined) {
+    if (!isObj(result.task) || typeof result.task.taskId !== 'string') return 'its task has no taskId';
+    // The proxy keeps each task's id until its result is asked for: bounded like a server's request ids.
+    if (result.task.taskId.length === 0 || result.task.taskId.length > MAX_TASK_ID_LENGTH) return `its task id is empty or longer than ${MAX_TASK_ID_LENGTH} characters`;
+  }
+  // Whatever else the result is (a task, a request for input), what it carries of a CallToolResult
+  // is checked: a field the host may read is never passed unchecked.
   const { content, isError, structuredContent } = result;
   if (content !== undefined) {
     if (!Array.isArray(content)) return 'its content is not a list';
@@ -28,7 +46,8 @@ export function callResultProblem(result: Obj, hasOutputSchema: boolean): string
   }
   if (isError !== undefined && typeof isError !== 'boolean') return 'its isError is not a boolean';
   if (structuredContent !== undefined && !isObj(structuredContent)) return 'its structuredContent is not an object';
-  if (hasOutputSchema && structuredContent === undefined && isError !== true) return 'the tool is pinned with an outputSchema and the result has no structuredContent';
+  // Only the call's own complete result must carry structuredContent (a task's comes with tasks/result).
+  if (hasOutputSchema && !pending && result.task === undefined && structuredContent === undefined && isError !== true) return 'the tool is pinned with an outputSchema and the result has no structuredContent';
   return undefined;
 }
 
