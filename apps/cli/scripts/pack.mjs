@@ -315,21 +315,31 @@ const SEPARATE_GROUPS = ['host'];
  */
 const HOST_ZOD = 'sigil.host.zod.js';
 
-/** zod's CommonJS build as one file (HOST_ZOD), checked like the bundles. */
-async function hostZod() {
-  const result = await build({
-    stdin: { contents: "module.exports = require('zod');", resolveDir: root, loader: 'js', sourcefile: 'host-zod.cjs' },
+/** What every file of the packed CLI is built with. */
+function commonOptions() {
+  return {
+    // The metafile's input paths (read for the notices) are relative to this.
     absWorkingDir: root,
     write: false,
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20.19',
+    // Whitespace and comments out, syntax shortened; names kept (messages and checks may read
+    // a function's or class's name). 4.2 MB -> 2.9 MB to read at every start.
     minifyWhitespace: true,
     minifySyntax: true,
     metafile: true,
     legalComments: 'eof',
     logLevel: 'warning',
+  };
+}
+
+/** zod's CommonJS build as one file (HOST_ZOD), checked like the bundles. */
+async function hostZod() {
+  const result = await build({
+    ...commonOptions(),
+    stdin: { contents: "module.exports = require('zod');", resolveDir: root, loader: 'js', sourcefile: 'host-zod.cjs' },
     plugins: [withoutUnusedZod],
   });
   const bundle = Buffer.from(result.outputFiles[0].contents);
@@ -359,22 +369,9 @@ const { COMMAND_GROUPS } = await import(pathToFileURL(join(cliDir, 'dist/command
 /** The bundle of `group`'s commands (every group's when undefined), checked. */
 async function bundleOf(group) {
   const result = await build({
+    ...commonOptions(),
     entryPoints: [join(cliDir, 'dist/main.js')],
-    // The metafile's input paths (read for the notices) are relative to this.
-    absWorkingDir: root,
-    write: false,
     outfile: join(stage, 'dist/sigil.bundle.js'),
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20.19',
-    // Whitespace and comments out, syntax shortened; names kept (messages and checks may read
-    // a function's or class's name). 4.2 MB -> 2.9 MB to read at every start.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    metafile: true,
-    legalComments: 'eof',
-    logLevel: 'warning',
     plugins: [...(group === undefined ? [] : [onlyGroup(group)]), ...(group === 'host' ? [lazySigstoreForWorkspace()] : []), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'side-file' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
