@@ -158,6 +158,24 @@ describe('when a modern server asks hosts to keep its answers for a long time', 
     h.close();
     expect(await h.exit).toBe(0);
   });
+
+  it('caps ttlMs on every other result a host may keep (a prompt listing), and a negative one to 0', async () => {
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
+    const h = hostile({
+      modern: true,
+      on: {
+        'prompts/list#1': ['{"jsonrpc":"2.0","id":$ID,"result":{"prompts":[],"resultType":"complete","ttlMs":86400000,"cacheScope":"public"}}'],
+        'prompts/list#2': ['{"jsonrpc":"2.0","id":$ID,"result":{"prompts":[],"ttlMs":-5}}'],
+      },
+    });
+    h.send({ jsonrpc: '2.0', id: 0, method: 'server/discover', params: { _meta: meta } });
+    await h.waitFor(answerTo(0));
+    for (const id of [1, 2]) h.send({ jsonrpc: '2.0', id, method: 'prompts/list', params: { _meta: meta } });
+    expect((await h.waitFor(answerTo(1))).result?.ttlMs).toBe(300_000);
+    expect((await h.waitFor(answerTo(2))).result?.ttlMs).toBe(0);
+    h.close();
+    expect(await h.exit).toBe(0);
+  });
 });
 
 describe('when the host goes away while the proxy holds the server back for it', () => {

@@ -383,7 +383,8 @@ export class Firewall {
    * checks as they stand: not a listing, an opening result or a listen's end (checked against the
    * pin, or rewritten); for a `tools/call`, a plain CallToolResult of text blocks for a tool
    * without an outputSchema (what callResultProblem passes; any other result goes to it); no
-   * `resultType` (a result that may not be complete goes to inputRequiredProblem); no `_meta` when
+   * `resultType` (a result that may not be complete goes to inputRequiredProblem) and no `ttlMs`
+   * (capped by deliver); no `_meta` when
    * the manifest pins the server's identity. Its own text goes to the host, under the host's id.
    * False, and nothing done, for anything else, which then takes the full path.
    */
@@ -391,7 +392,7 @@ export class Firewall {
     const entry = this.ids.peek(m.id);
     if (entry?.origin !== 'host' || CHECKED_RESULTS.has(entry.method) || this.opening?.proxyId === m.id) return false;
     if (entry.tool !== undefined && (!m.callResult || this.check.hasOutputSchema(entry.tool))) return false;
-    if (m.resultType || (m.meta && this.identity.pinned !== undefined)) return false;
+    if (m.resultType || m.ttl || (m.meta && this.identity.pinned !== undefined)) return false;
     this.ids.take(m.id);
     if (!entry.cancelled) this.options.toHost(withId(m.wire, entry.hostId)!);
     return true;
@@ -481,6 +482,9 @@ export class Firewall {
       }
       result = checked.result;
     }
+    // Every modern result a host may keep (a prompt or resource listing as well as the tools) is
+    // kept at most MAX_CACHE_TTL_MS, so a host asks again, and is answered through the checks.
+    result = cappedTtl(result);
     if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
   }

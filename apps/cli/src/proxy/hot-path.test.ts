@@ -45,6 +45,7 @@ function agrees(text: string): Hot | undefined {
     const result = m.result!;
     expect(hot.meta).toBe(result._meta !== undefined);
     expect(hot.resultType).toBe(result.resultType !== undefined);
+    expect(hot.ttl).toBe(result.ttlMs !== undefined);
     // A result the hot path calls a plain CallToolResult passes the check for a tool without an outputSchema.
     if (hot.callResult) {
       expect(callResultProblem(result, false)).toBeUndefined();
@@ -119,6 +120,7 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
         _meta: values,
         structuredContent: values,
         resultType: fc.oneof(fc.constantFrom('complete', 'input_required'), values),
+        ttlMs: fc.oneof(fc.nat(), values),
       },
       { requiredKeys: [] },
     );
@@ -145,7 +147,7 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
         const hot = agrees(text);
         expect(hot?.kind).toBe(request ? 'request' : 'answer');
         if (hot?.kind === 'request') expect(hot.name).toBe(name);
-        if (hot?.kind === 'answer') expect(hot).toMatchObject({ callResult: true, meta: false, resultType: false });
+        if (hot?.kind === 'answer') expect(hot).toMatchObject({ callResult: true, meta: false, resultType: false, ttl: false });
       }),
       { numRuns: 2000 },
     );

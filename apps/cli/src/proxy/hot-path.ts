@@ -7,12 +7,12 @@ import { exactInteger, MAX_DEPTH, type JsonRpcId, type Wire } from './message.js
  * an answer, whether its result is a plain `CallToolResult` (`content` a list of text blocks, each
  * with a string `text`, and a boolean `isError`, both optional, nothing else: what
  * `callResultProblem` passes for a tool without an outputSchema), whether it has a `_meta` (where
- * a modern result names the server) and whether it has a `resultType` (a modern result that may
+ * a modern result names the server), whether it has a `ttlMs` (a modern result a host may keep, whose time the firewall caps) and whether it has a `resultType` (a modern result that may
  * not be complete).
  */
 export type Hot =
   | { kind: 'request'; id: JsonRpcId; method: string; name: string | undefined; wire: Wire }
-  | { kind: 'answer'; id: string; wire: Wire; callResult: boolean; meta: boolean; resultType: boolean };
+  | { kind: 'answer'; id: string; wire: Wire; callResult: boolean; meta: boolean; resultType: boolean; ttl: boolean };
 
 // Top-level members the hot shapes are made of; any other member makes the line not hot.
 const OTHER = 0;
@@ -28,6 +28,7 @@ const META = 8;
 const TYPE = 9;
 const TEXT = 10;
 const RESULT_TYPE = 11;
+const TTL = 12;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -111,6 +112,7 @@ export function readHot(text: string): Hot | undefined {
   let callResult = true;
   let meta = false;
   let resultType = false;
+  let ttl = false;
   let expectKey = false;
   for (;;) {
     let c = text.charCodeAt(i);
@@ -140,6 +142,7 @@ export function readHot(text: string): Hot | undefined {
           resultMember = resultMemberOf(text, start, end);
           if (resultMember === META) meta = true;
           else if (resultMember === RESULT_TYPE) resultType = true;
+          else if (resultMember === TTL) ttl = true;
           if (resultMember !== CONTENT && resultMember !== IS_ERROR) callResult = false;
         }
       } else if (depth === 4 && inBlock) {
@@ -273,7 +276,7 @@ export function readHot(text: string): Hot | undefined {
   }
   // An answer: exactly jsonrpc, a string id and a result object.
   if (resultAt < 0 || paramsAt >= 0 || !quotedId || text.charCodeAt(resultAt) !== LBRACE) return undefined;
-  return { kind: 'answer', id: text.slice(idStart + 1, idEnd - 1), wire, callResult, meta, resultType };
+  return { kind: 'answer', id: text.slice(idStart + 1, idEnd - 1), wire, callResult, meta, resultType, ttl };
 }
 
 /** Whether a string's span holds an escape. */
@@ -342,7 +345,7 @@ function memberOf(text: string, start: number, end: number): number {
 function resultMemberOf(text: string, start: number, end: number): number {
   switch (end - start) {
     case 7:
-      return holds(text, start, '"_meta"') ? META : OTHER;
+      return holds(text, start, '"_meta"') ? META : holds(text, start, '"ttlMs"') ? TTL : OTHER;
     case 9:
       return holds(text, start, '"content"') ? CONTENT : holds(text, start, '"isError"') ? IS_ERROR : OTHER;
     case 12:
