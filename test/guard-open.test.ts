@@ -276,6 +276,7 @@ describe('when a tools/call is answered through a task (tasks/result)', () => {
   it.each([
     ['content that is not a list', NAME, '{"content":"POISON not a list","isError":"yes"}'],
     ['no structuredContent for a tool pinned with an outputSchema', STRUCTURED, '{"content":[{"type":"text","text":"POISON"}]}'],
+    ['another task in place of the result (which needs no structuredContent)', STRUCTURED, '{"task":{"taskId":"t2","status":"working"},"content":[{"type":"text","text":"POISON"}]}'],
   ])('checks the tool result it carries: RESULT_INVALID instead of %s', async (_, name, result) => {
     const h = hostile({ on: { 'tools/call': [task], 'tasks/result': [`{"jsonrpc":"2.0","id":$ID,"result":${result}}`] }, ...(name === STRUCTURED ? { tools: structuredTools } : {}) }, {}, name);
     await open(h);

@@ -15,9 +15,9 @@ const STALE_LOCK_MS = 30_000;
  * holding a random token. One left by a process that died holding it is removed, only if it
  * still holds the token read when it was judged stale; a holder removes only its own. A section
  * only reads, verifies and renames local files, so a lock is stale when its modification time is
- * more than {@link STALE_LOCK_MS} (`staleMs`) away from now, in the past or in the future (a file
- * dated ahead, planted or left across a clock change, would otherwise never age), or when this
- * process has seen the same holder's token for that long by its own monotonic clock.
+ * more than {@link STALE_LOCK_MS} (`staleMs`) in the past, or when this process has seen the same
+ * holder's token for that long by its own monotonic clock (so a file dated ahead, planted or left
+ * across a clock change, is stale after that long too, instead of never).
  * @throws ResolveError `STORE_INVALID` when the lock cannot be created
  */
 export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>, staleMs = STALE_LOCK_MS): Promise<T> {
@@ -40,7 +40,9 @@ export async function withStoreLock<T>(dir: string, name: string, section: () =>
     );
     const now = performance.now();
     if (seen === undefined || seen.holder !== holder) seen = { holder, since: now };
-    const stale = Math.abs(age) > staleMs || now - seen.since > staleMs;
+    // Not by a date in the future: a file system whose clock runs ahead of this one (a network
+    // share, a virtual machine's mount) would make every live lock look stale at once.
+    const stale = age > staleMs || now - seen.since > staleMs;
     if (stale && (await held()) === holder) await fsp.unlink(path).catch(() => undefined);
     else await new Promise((resolve) => setTimeout(resolve, wait));
   }

@@ -169,7 +169,14 @@ export class HostTrustStore {
     // Another process of this host stored a newer status meanwhile: this answer is older than the
     // floor now, so the same records are judged again against that one (a revocation it carries
     // refuses them), never served on the older answer.
-    const newer = await this.advanceStatus(bundle, status.predicate);
+    let newer: StatusPredicate | undefined;
+    try {
+      newer = await this.advanceStatus(bundle, status.predicate, this.coveringLock(status));
+    } catch (e) {
+      // Another lock of this host moved the lockfile past what this status covers: it is not
+      // stored (that lock stored its own), and this answer stands for the lock this run read.
+      if (!(e instanceof LockMoved)) throw e;
+    }
     if (newer) verified = await this.judge(lock, names, records, judgeStatus(newer, this.options.policy, { now: this.now() }), logCheck);
     await this.saveCache();
     return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: (newer ?? status.predicate).issuedAt };
@@ -309,12 +316,24 @@ export class HostTrustStore {
    * failure to store leaves the refusal as it is.
    */
   private async keepRefusingStatus(bundle: unknown, status: VerifiedStatus, lock: Lockfile): Promise<void> {
-    if (!Object.entries(lock.servers).every(([name, entry]) => status.entries.has(`${name}@${entry.version}`))) return;
+    if (!covers(status, lock)) return;
     try {
-      await this.advanceStatus(bundle, status.predicate);
+      await this.advanceStatus(bundle, status.predicate, this.coveringLock(status));
     } catch {
       // The refusal the caller throws is the answer; the floor stays where it was.
     }
+  }
+
+  /**
+   * For advanceStatus, under `status.lock` where every lockfile write happens: the lockfile read
+   * again must still be covered by `status`, else `LockMoved` and nothing is stored. Another lock
+   * of this host may have moved it since this run read it, and stored the status that covers it;
+   * a status of the older lock stored over that one would leave the lockfile without one.
+   */
+  private coveringLock(status: VerifiedStatus): () => Promise<void> {
+    return async () => {
+      if (!covers(status, await readLockfile(this.lockfile, { allowMissing: true }))) throw new LockMoved();
+    };
   }
 
   /** Judges the stored status (`floor`, verified when loaded) and records, as `--offline` or as the opt-in fallback. */
@@ -629,4 +648,12 @@ function lockedVersions(lock: Lockfile): string {
 
 function isRefusals(outcome: VerifiedVersion | readonly Refusal[]): outcome is readonly Refusal[] {
   return Array.isArray(outcome);
+}
+
+/** Thrown under `status.lock` when the lockfile no longer holds what a status covers (see `coveringLock`). */
+class LockMoved extends Error {}
+
+/** Whether `status` states an entry for every version `lock` pins. */
+function covers(status: VerifiedStatus, lock: Lockfile): boolean {
+  return Object.entries(lock.servers).every(([name, entry]) => status.entries.has(`${name}@${entry.version}`));
 }

@@ -457,7 +457,7 @@ export class Firewall {
       const meta = result._meta;
       if (typeof meta === 'object' && meta !== null && (meta as Obj)[META.subscriptionId] !== undefined) result = { ...result, _meta: { ...meta, [META.subscriptionId]: hostId } };
     } else if (tool !== undefined) {
-      let problem = callResultProblem(result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy');
+      let problem = callResultProblem(result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', method === 'tasks/result' ? 'tasks/result' : 'tools/call');
       // A task id names one call: a server that gives a running task's id to another tool's call
       // would have that call's result checked as the other tool's.
       if (!problem && method === 'tools/call' && result.task !== undefined && !this.rememberTask((result.task as Obj).taskId as string, tool)) problem = 'its task id is the id of a task another tool started';
@@ -561,7 +561,7 @@ export class Firewall {
       // Protocol versions are dates (`2025-06-18`): nothing else a server writes there goes on.
       const version = (x: unknown): x is string => typeof x === 'string' && PROTOCOL_VERSION.test(x);
       const kept: Obj = {};
-      if (Array.isArray(data.supported) && data.supported.length <= MAX_OFFERED_VERSIONS && data.supported.every(version)) kept.supported = data.supported;
+      if (Array.isArray(data.supported)) kept.supported = data.supported.filter(version).slice(0, MAX_OFFERED_VERSIONS);
       if (version(data.requested)) kept.requested = data.requested;
       out.data = kept;
     }

@@ -14,6 +14,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * `taskId` a string of 1 to {@link MAX_TASK_ID_LENGTH} characters (its `tasks/result` answer is
  * checked by this function), and no structuredContent required; a modern result that is not
  * `complete` is checked by {@link inputRequiredProblem}, and refused in a 2025 session (`era`).
+ * A `tasks/result` answer (`method`) is the call's own result: one naming a task is refused.
  * Content, isError and structuredContent are checked whenever present, whatever the shape.
  *
  * Not checked here: `structuredContent` against the `outputSchema` itself. That needs a JSON Schema
@@ -21,7 +22,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * listed, which through `sigil run` is the pinned one. Returns why the result is refused, or
  * `undefined`; cheap (one pass over the content blocks).
  */
-export function callResultProblem(result: Obj, hasOutputSchema: boolean, era: 'legacy' | 'modern' = 'modern'): string | undefined {
+export function callResultProblem(result: Obj, hasOutputSchema: boolean, era: 'legacy' | 'modern' = 'modern', method: 'tools/call' | 'tasks/result' = 'tools/call'): string | undefined {
   const pending = result.resultType !== undefined && result.resultType !== 'complete';
   if (pending) {
     // `resultType` is of revision 2026-07-28: a 2025 host reads such a result as a finished call.
@@ -30,6 +31,8 @@ export function callResultProblem(result: Obj, hasOutputSchema: boolean, era: 'l
     if (problem) return problem;
   }
   if (result.task !== undefined) {
+    // A task's own result (tasks/result) is the call's result, never another task.
+    if (method === 'tasks/result') return 'it is the result of a task and names a task';
     if (!isObj(result.task) || typeof result.task.taskId !== 'string') return 'its task has no taskId';
     // The proxy keeps each task's id until its result is asked for: bounded like a server's request ids.
     if (result.task.taskId.length === 0 || result.task.taskId.length > MAX_TASK_ID_LENGTH) return `its task id is empty or longer than ${MAX_TASK_ID_LENGTH} characters`;

@@ -68,7 +68,9 @@ export function verifyEnvelopeBundleJson(input: BundleInput, trust: CompiledTrus
  * Version of this verification pipeline, part of every cache key: bump it whenever a check is
  * added or changed, so results kept by an older verifier are never reused.
  */
-export const VERIFIER_VERSION = 'sigil-verify-3';
+// 4: a certificate signer's CA is the one whose key signed its leaf, never one only named as its
+// issuer (a result sealed by version 3 may credit a CA by name).
+export const VERIFIER_VERSION = 'sigil-verify-4';
 
 /**
  * A cached result (possibly read from disk, so possibly forged) saves only the timestamp check.

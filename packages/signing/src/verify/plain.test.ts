@@ -52,7 +52,7 @@ describe('the statement test that spares zod (plainStatement)', () => {
 });
 
 const entry = (): Record<string, unknown> => ({
-  key: 'sigil-verify-3:abc:sha256:00',
+  key: 'sigil-verify-4:abc:sha256:00',
   signer: { kind: 'certificate', identity: 'mailto:a@b.example', keyFingerprint: 'SHA256:x', ca: 'SHA256:c', caChain: ['SHA256:c', 'SHA256:r'], signedAt: '2026-11-24T09:00:00.000Z' },
   payload: 'eyJ9',
   payloadType: 'application/vnd.in-toto+json',
