@@ -183,7 +183,7 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const file = join(records, readdirSync(records)[0]!);
     const record = JSON.parse(readFileSync(file, 'utf8')) as { bundle: { dsseEnvelope: { signatures: Array<{ sig: string }> } } };
     const signature = Buffer.from(record.bundle.dsseEnvelope.signatures[0]!.sig, 'base64');
-    signature[signature.length - 1] ^= 0x01;
+    signature.writeUInt8(signature.readUInt8(signature.length - 1) ^ 0x01, signature.length - 1);
     record.bundle.dsseEnvelope.signatures[0]!.sig = signature.toString('base64');
     writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
     const refused = await runProcess(sigil, ['resolve', '--offline', '--json'], { cwd: world.dir, env: fresh('home-cold-refused') });
