@@ -329,6 +329,26 @@ describe('when the lock moves (rollback, freeze, and the stored status)', () => 
     expect(resolution.servers.map((v) => `${v.name}@${v.version}`)).toEqual([`${FROZEN}@1.1.0`, `${WEATHER}@1.0.0`]);
   });
 
+  it('library: an online resolve overtaken by a lock --update does not store its status over the one covering the new lock', async () => {
+    const h = await host('resolve-overtaken-lib');
+    const slow = async (): Promise<HostTrustStore> => new HostTrustStore({ policy: await loadPolicy(join(h, 'sigil.policy.json')), lockfile: join(h, 'sigil.lock.json'), token: tokens.reader!, limits: { timeoutMs: 120_000 } });
+    await (await slow()).lock([{ name: WEATHER, version: '1.0.0' }, { name: FROZEN, version: '1.0.0' }]);
+    // Run B (`sigil resolve`) has read the lock (frozen@1.0.0) and waits on its status.
+    const gate = relay.gate(/^\/v1\/status$/);
+    const b = (await slow()).resolve();
+    await gate.arrived;
+    // Run A (`sigil lock --update frozen`) moves the lock to 1.1.0 and stores the status covering it.
+    await (await slow()).update([FROZEN]);
+    const storedByA = readFileSync(join(h, '.sigil-cache', 'status.json'));
+    // B's status, issued after A's, covers the lock B read, not the lock on disk: B's answer
+    // stands for what it read, and A's status stays beside the lock it covers.
+    gate.open();
+    expect((await b).servers.map((v) => `${v.name}@${v.version}`)).toEqual([`${FROZEN}@1.0.0`, `${WEATHER}@1.0.0`]);
+    expect(readFileSync(join(h, '.sigil-cache', 'status.json')).equals(storedByA)).toBe(true);
+    const offline = await (await slow()).resolve({ offline: true });
+    expect(offline.servers.map((v) => `${v.name}@${v.version}`)).toEqual([`${FROZEN}@1.1.0`, `${WEATHER}@1.0.0`]);
+  });
+
   it('CLI: lock --update then resolve --offline succeeds', async () => {
     const h = await host('update-cli');
     await viaRelay(['lock', `${FROZEN}@1.0.0`], h);
