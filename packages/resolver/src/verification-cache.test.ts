@@ -159,6 +159,29 @@ describe('when the signature checks of kept results are deferred to the thread p
     };
   }
 
+  /**
+   * Kept results for bundles `issuer`'s fresh leaf signed (one per version), as a host's next
+   * start finds them or someone who can write the store plants them: made from a genuine entry of
+   * another leaf, with this leaf's key (and `signedAt`, when given).
+   */
+  async function keptForLeaf(issuer: typeof ca, versions: string[], signedAt?: string) {
+    const { bundle, entries } = await warmEntries();
+    const { leafKeys, signer } = freshPublisher(issuer);
+    const genuine = entries[0]!;
+    const original = sha256(canonicalJson(bundle));
+    const cache = new VerificationCache();
+    const kept = [];
+    for (const version of versions) {
+      const m = { ...manifest, version };
+      const b = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
+      const digest = sha256(canonicalJson(b));
+      const keySigner = { ...genuine.signer, keyFingerprint: publicKeyFingerprint(leafKeys.publicKeyPem), ...(signedAt ? { signedAt } : {}) };
+      cache.load([{ ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${digest}`, bundleDigest: digest, payload: (b as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, signer: keySigner }]);
+      kept.push({ m, b });
+    }
+    return { cache, kept };
+  }
+
   it('a leaf whose issuer this process already checked queues only its signatures', async () => {
     const { signer } = freshPublisher();
     const bundles = [];
@@ -190,19 +213,7 @@ describe('when the signature checks of kept results are deferred to the thread p
     // Kept results for a leaf this process never verified (as a host's next start finds them):
     // made here from a genuine entry of another leaf, with this leaf's key and a signing time
     // inside its validity.
-    const { bundle, entries } = await warmEntries();
-    const { leafKeys, signer } = freshPublisher();
-    const genuine = entries[0]!;
-    const original = sha256(canonicalJson(bundle));
-    const cache = new VerificationCache();
-    const kept = [];
-    for (const version of ['3.0.0', '3.0.1']) {
-      const m = { ...manifest, version };
-      const b = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
-      const digest = sha256(canonicalJson(b));
-      cache.load([{ ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${digest}`, bundleDigest: digest, payload: (b as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, signer: { ...genuine.signer, keyFingerprint: publicKeyFingerprint(leafKeys.publicKeyPem), signedAt: new Date().toISOString() } }]);
-      kept.push({ m, b });
-    }
+    const { cache, kept } = await keptForLeaf(ca, ['3.0.0', '3.0.1'], new Date().toISOString());
     const deferred = kept.map(() => new DeferredSignatures());
     const queued = vi.spyOn(DeferredSignatures.prototype, 'add');
     kept.forEach(({ m, b }, i) => verifyManifestBundle(b, m, policy, { cache, deferred: deferred[i]! }));
@@ -222,20 +233,7 @@ describe('when the signature checks of kept results are deferred to the thread p
     // publisher's identity under it, signs two bundles and plants results copied from a genuine
     // one with their leaf's key. The leaf's issuer name matches the trusted CA: only the CA's
     // signature over the leaf, now checked on the thread pool, tells them apart.
-    const { bundle, entries } = await warmEntries();
-    const rogueCa = createCa({ name: 'Cache Test CA' });
-    const { leafKeys, signer } = freshPublisher(rogueCa);
-    const genuine = entries[0]!;
-    const original = sha256(canonicalJson(bundle));
-    const cache = new VerificationCache();
-    const forged = [];
-    for (const version of ['2.0.0', '2.0.1']) {
-      const m = { ...manifest, version };
-      const b = (await signManifestStatement(m, signer)) as unknown as Record<string, unknown>;
-      const digest = sha256(canonicalJson(b));
-      cache.load([{ ...genuine, key: `${genuine.key.slice(0, genuine.key.length - original.length)}${digest}`, bundleDigest: digest, payload: Buffer.from((b as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64').toString('base64'), signer: { ...genuine.signer, keyFingerprint: publicKeyFingerprint(leafKeys.publicKeyPem) } }]);
-      forged.push({ m, b });
-    }
+    const { cache, kept: forged } = await keptForLeaf(createCa({ name: 'Cache Test CA' }), ['2.0.0', '2.0.1']);
     const deferred = forged.map(() => new DeferredSignatures());
     forged.forEach(({ m, b }, i) => verifyManifestBundle(b, m, policy, { cache, deferred: deferred[i]! }));
     expect(cache.misses).toBe(0);
