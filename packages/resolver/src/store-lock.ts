@@ -17,7 +17,9 @@ const STALE_LOCK_MS = 30_000;
  * only reads, verifies and renames local files, so a lock is stale when its modification time is
  * more than {@link STALE_LOCK_MS} (`staleMs`) in the past, or when this process has seen the same
  * holder's token for that long by its own monotonic clock (so a file dated ahead, planted or left
- * across a clock change, is stale after that long too, instead of never).
+ * across a clock change, is stale after that long too, instead of never). Waiters that find the
+ * same stale lock together remove it one at a time ({@link removeStale}), so none removes the
+ * lock another has just taken.
  * @throws ResolveError `STORE_INVALID` when the lock cannot be created
  */
 export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>, staleMs = STALE_LOCK_MS): Promise<T> {
@@ -43,12 +45,42 @@ export async function withStoreLock<T>(dir: string, name: string, section: () =>
     // Not by a date in the future: a file system whose clock runs ahead of this one (a network
     // share, a virtual machine's mount) would make every live lock look stale at once.
     const stale = age > staleMs || now - seen.since > staleMs;
-    if (stale && (await held()) === holder) await fsp.unlink(path).catch(() => undefined);
-    else await new Promise((resolve) => setTimeout(resolve, wait));
+    if (!stale || !(await removeStale(path, holder, token, staleMs))) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
     return await section();
   } finally {
     if ((await held()) === token) await fsp.unlink(path).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes the stale lock at `path` if it still holds `holder`'s token, holding `<path>.break`
+ * while it reads and removes: two waiters that judged the same dead holder stale would otherwise
+ * both read its token, and the slower one would remove the lock the faster one had just taken
+ * (both then ran the section at once). Only one waiter at a time reads then removes, so one that
+ * reads after a new lock was taken reads the new holder's token and leaves it. A `.break` file
+ * left by a process that died in these few steps is removed once older than `staleMs` by its
+ * date. True when the lock was removed (or already gone), false to wait and try again.
+ */
+async function removeStale(path: string, holder: string | undefined, token: string, staleMs: number): Promise<boolean> {
+  const breaker = `${path}.break`;
+  try {
+    await fsp.writeFile(breaker, token, { flag: 'wx', mode: STORE_FILE_MODE });
+  } catch {
+    const age = await fsp.stat(breaker).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    );
+    if (age > staleMs) await fsp.unlink(breaker).catch(() => undefined);
+    return false;
+  }
+  try {
+    const now = await fsp.readFile(path, 'utf8').catch(() => undefined);
+    if (now !== holder) return now === undefined;
+    await fsp.unlink(path).catch(() => undefined);
+    return true;
+  } finally {
+    await fsp.unlink(breaker).catch(() => undefined);
   }
 }
