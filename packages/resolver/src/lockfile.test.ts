@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ResolveError } from './errors.js';
-import { Lockfile as LockfileSchema, plainLockfile, readBoundedText, readBoundedTextSync, readLockfile, writeLockfile, type Lockfile } from './lockfile.js';
+import { jsonTextProblem, Lockfile as LockfileSchema, plainLockfile, readsOneWay, readBoundedText, readBoundedTextSync, readLockfile, writeLockfile, type Lockfile } from './lockfile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-lock-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,3 +151,42 @@ describe('the lockfile test that spares zod (plainLockfile)', () => {
     }
   });
 });
+
+describe('jsonTextProblem with the parsed value (the fast exact test), against the character scan alone', () => {
+  // Texts JSON.parse accepts, each judged both ways: with the parsed value (strings counted) and
+  // without it (scanJson alone). Every duplicate below hides under a string with escapes, a
+  // __proto__ key, an array, or a nesting level, where a counting shortcut could go wrong.
+  const deep = (levels: number, inner: string): string => '['.repeat(levels) + inner + ']'.repeat(levels);
+  const cases: Array<[string, string, boolean]> = [
+    ['flat', '{"a":1,"b":"x"}', false],
+    ['a key twice', '{"a":1,"a":2}', true],
+    ['a key twice, the first holding strings', '{"a":["x","y"],"a":"z"}', true],
+    ['a key twice under an array', '[{"k":"v"},{"k":"v","k":"w"}]', true],
+    ['a key twice deep inside', '{"s":{"t":{"u":{"v":1,"v":1}}}}', true],
+    ['escaped quotes and backslashes in keys and values', '{"a\\"":"b\\\\","\\\\":"\\"","c":"\\u0022"}', false],
+    ['the same key written once plainly and once escaped', '{"a":1,"\\u0061":2}', true],
+    ['a key that is an escaped quote, twice', '{"\\"":1,"\\"":2}', true],
+    ['a string ending in an escaped backslash', '{"a":"x\\\\","b":"y"}', false],
+    ['__proto__ once', '{"__proto__":{"x":1},"y":2}', false],
+    ['__proto__ twice', '{"__proto__":1,"__proto__":2}', true],
+    ['integer-like keys', '{"1":1,"01":2,"1.0":3}', false],
+    ['integer-like key twice', '{"1":1,"2":2,"1":3}', true],
+    ['strings only in arrays', '["a","b",["c",{"d":"e"}]]', false],
+    ['whitespace between tokens', ' { "a" : [ "b" , "c" ] ,\n "d" : { } } ', false],
+    ['nesting at the bound', deep(64, '1'), false],
+    ['nesting past the bound', deep(65, '1'), true],
+    ['a duplicate beside nesting past the bound', `{"a":${deep(70, '"x"')},"a":1}`, true],
+    ['no strings', '[1,2,{},[],true,null]', false],
+    ['a lone string', '"x"', false],
+  ];
+  it.each(cases)('%s', (_label, text, refused) => {
+    const parsed: unknown = JSON.parse(text);
+    const scanned = jsonTextProblem(text);
+    expect(scanned !== undefined).toBe(refused);
+    // With the value: the very same answer (the scan words every refusal), and the scan is left
+    // out exactly for the texts it would pass.
+    expect(jsonTextProblem(text, parsed)).toBe(scanned);
+    expect(readsOneWay(text, parsed)).toBe(!refused);
+  });
+});
+

@@ -222,7 +222,7 @@ async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Pr
   } catch (e) {
     throw invalid(`the policy ${path} is not valid JSON`, e);
   }
-  const twice = jsonTextProblem(text);
+  const twice = jsonTextProblem(text, json);
   if (twice) throw invalid(`the policy ${path} ${twice}`);
   // The full policy schema only when the plain test is unsure (it never takes what zod refuses).
   if ((schema as z.ZodType) === PolicyFile) {
