@@ -364,22 +364,17 @@ export class HostTrustStore {
     if (logs.length && !logFloor) {
       throw ResolveError.of('', 'REGISTRY_UNREACHABLE', `${reason ? `${reason}; ` : ''}the store holds no log checkpoint to verify offline: run \`sigil resolve\` or \`sigil lock\` once with the registry reachable`);
     }
-    const [records, proofTexts] = await Promise.all([
-      Promise.all(
-        names.map(async (name) => {
-          const entry = lock.servers[name]!;
-          const text = await this.readRecordText(entry.digest);
-          return text ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
-        }),
-      ),
-      logs.length ? Promise.all(names.map((name) => this.log.proofText(lock.servers[name]!.digest))) : undefined,
-    ]);
+    const proofTexts = logs.length ? await Promise.all(names.map((name) => this.log.proofText(lock.servers[name]!.digest))) : undefined;
     let logCheck: ((v: VerifiedVersion, i: number) => void) | undefined;
     if (logFloor && proofTexts) {
       const opened = new Map<string, LogCheckpoint>();
       logCheck = (v, i) => checkStoredProof(v, proofTexts[i], logFloor, logs, opened);
     }
-    const verified = await this.judge(lock, names, records, status, logCheck);
+    // Each record is read as its server is judged, not all of them first: a text is garbage once
+    // judged, so a start with many servers never holds every record at once, and the young
+    // generation's collections copy less (100 servers: 0.5 MB of record texts). A server judged
+    // again (its deferred checks failed) reads its record again and is verified in full.
+    const verified = await this.judge(lock, names, (i) => this.storedRecord(lock, names[i]!), status, logCheck);
     await this.saveCache();
     return { servers: verified.map(publicView), statusSource: source, statusIssuedAt: status.predicate.issuedAt };
   }
@@ -392,14 +387,15 @@ export class HostTrustStore {
    * one is verified again from the start without deferral, so every outcome is the one a
    * synchronous verification gives.
    */
-  private async judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError>, status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): Promise<VerifiedVersion[]> {
+  private async judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError> | ((i: number) => string | ResolveError), status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): Promise<VerifiedVersion[]> {
+    const record = typeof records === 'function' ? records : (i: number) => records[i]!;
     const deferred = names.map(() => new DeferredSignatures());
-    const outcomes = names.map((name, i) => this.judgeOne(lock, name, i, records[i]!, status, logCheck, deferred[i]));
+    const outcomes = names.map((name, i) => this.judgeOne(lock, name, i, record(i), status, logCheck, deferred[i]));
     const settled = await Promise.all(deferred.map((d) => d.settle()));
     const refusals: Refusal[] = [];
     const verified: VerifiedVersion[] = [];
     names.forEach((name, i) => {
-      const outcome = settled[i] ? outcomes[i]! : this.judgeOne(lock, name, i, records[i]!, status, logCheck, undefined);
+      const outcome = settled[i] ? outcomes[i]! : this.judgeOne(lock, name, i, record(i), status, logCheck, undefined);
       if (isRefusals(outcome)) refusals.push(...outcome);
       else verified.push(outcome);
     });
@@ -523,8 +519,18 @@ export class HostTrustStore {
     return `${this.recordsDir}${sep}${digestHex(digest)}.json`;
   }
 
+  /** The stored record of `name`'s locked version, as {@link judge} takes it: its text, or the refusal when the store holds none (`STORE_UNSAFE` is thrown). */
+  private storedRecord(lock: Lockfile, name: string): string | ResolveError {
+    const entry = lock.servers[name]!;
+    return this.readRecordTextSync(entry.digest) ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
+  }
+
   /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable, `STORE_UNSAFE` when others could have written it. */
   private async readRecordText(digest: Digest): Promise<string | undefined> {
+    return this.readRecordTextSync(digest);
+  }
+
+  private readRecordTextSync(digest: Digest): string | undefined {
     this.guard.dirs(this.recordsDir);
     try {
       // Synchronous: a start reads every locked record, and the thread pool's round trips cost
