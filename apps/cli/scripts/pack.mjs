@@ -191,7 +191,7 @@ function lazySigstoreForWorkspace() {
         for (const name of Object.keys(real)) {
           if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new Error(`pack: ${args.path} exports ${name}, which is not an identifier`);
           const value = real[name];
-          if (typeof value === 'function' || (typeof value === 'object' && value !== null)) lines.push(`export const ${name} = lazy(${JSON.stringify(name)}, ${typeof value === 'function'});`);
+          if (typeof value === 'function' || (typeof value === 'object' && value !== null)) lines.push(`export const ${name} = /* @__PURE__ */ lazy(${JSON.stringify(name)}, ${typeof value === 'function'});`);
           else if (typeof value === 'string') lines.push(`export const ${name} = ${JSON.stringify(value)};`);
           else throw new Error(`pack: ${args.path}'s ${name} is a ${typeof value}; extend lazySigstoreForWorkspace`);
         }
