@@ -112,8 +112,9 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const flagged = (JSON.parse(check.stdout) as { lint: { rule: string; path: string }[] }).lint.filter((f) => f.rule === 'conceal-from-user').map((f) => f.path);
     expect(flagged.sort()).toEqual(descriptions.map((_, i) => `/tools/${i}/description`));
     const dist = join(prefix, 'lib/node_modules/@sigil/cli/dist');
-    // The host bundle's zod is a file of its own (pack.mjs, HOST_ZOD): a warm host start never reads it.
-    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.bundle.js', 'sigil.host.zod.js']);
+    // The host bundle's zod and sigstore-js's verify side are files of their own (pack.mjs,
+    // HOST_ZOD, HOST_SIGSTORE): a warm host start never reads them.
+    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.bundle.js', 'sigil.host.sigstore.js', 'sigil.host.zod.js']);
     // Workspace modules a bundle uses nothing of are left out (pack.mjs): no command builds the registry API's response schemas (@sigil/manifest's wire/api.js) at start-up.
     for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name), 'latin1')).not.toMatch(/\bReviewQueueItem\b/);
     // zod's fromJSONSchema, which nothing in sigil calls, is left out of every bundle (pack.mjs): evaluating it cost every start.
@@ -133,6 +134,16 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(hostZod).not.toContain('node_modules/zod/v4/core/core.js"');
     expect(whole).toContain('node_modules/zod/v4/core/core.js"');
     expect(whole).not.toContain('node_modules/zod/v4/core/core.cjs"');
+    // @sigstore/verify, bundle and protobuf-specs: in the file beside the host bundle only, which
+    // takes the host bundle's @sigstore/core rather than a copy of its own (one set of classes).
+    const hostSigstore = readFileSync(join(dist, 'sigil.host.sigstore.js'), 'latin1');
+    expect(host).toContain('require("./sigil.host.sigstore.js")');
+    for (const name of ['verify', 'bundle', 'protobuf-specs']) {
+      expect(host).not.toContain(`node_modules/@sigstore/${name}/`);
+      expect(hostSigstore).toContain(`node_modules/@sigstore/${name}/`);
+    }
+    expect(host).toContain('node_modules/@sigstore/core/');
+    expect(hostSigstore).not.toContain('node_modules/@sigstore/core/');
   });
 
   it('starts sigil resolve --offline without loading child_process (commander\'s is lazy in the bundle), perf_hooks, or fs/promises once warm', async () => {
@@ -142,7 +153,8 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const list = join(work, 'loaded-modules.txt');
     const preload = join(work, 'loaded-modules.cjs');
     // And whether zod was evaluated: its core sets globalThis.__zod_globalConfig when it loads.
-    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, [...process.moduleLoadList, 'zod loaded: ' + ('__zod_globalConfig' in globalThis)].join('\\n')));`);
+    // And the files the process required (the bundles' side files among them).
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, [...process.moduleLoadList, ...Object.keys(require.cache), 'zod loaded: ' + ('__zod_globalConfig' in globalThis)].join('\\n')));`);
     // Twice: the first start may write the store's kept signature results (a write, through
     // fs/promises); the second is a host's warm start, which writes nothing.
     for (let run = 0; run < 2; run++) {
@@ -155,8 +167,10 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(loaded).not.toContain('NativeModule perf_hooks');
     // node:fs's `promises` is read where a write needs it (see docs/resolver.md, "Speed").
     expect(loaded).not.toContain('NativeModule internal/fs/promises');
-    // A warm start builds no schema, so the bundle never evaluates zod (see scripts/pack.mjs).
+    // A warm start builds no schema, so the bundle never evaluates zod (see scripts/pack.mjs), and
+    // it verifies no signature, so it never reads sigstore-js's verify side either.
     expect(loaded).toContain('zod loaded: false');
+    expect(loaded.filter((line) => line.endsWith('sigil.host.zod.js') || line.endsWith('sigil.host.sigstore.js'))).toEqual([]);
     // zod still judges what the plain tests leave to it: a policy with a key the schema does not
     // know is refused with zod's own words.
     const policy = JSON.parse(readFileSync(join(world.dir, 'sigil.policy.json'), 'utf8')) as Record<string, unknown>;

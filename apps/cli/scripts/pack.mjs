@@ -152,11 +152,21 @@ const lazySemverForManifest = {
  * constructs the real one (`instanceof` reads the real `prototype`), an object a Proxy that reads
  * the real one's properties, a string the package's own constant. Properties that are functions
  * are bound to the real owner, so a static method or a namespace's function runs with the real
- * `this`. The names are the packages' own, read here with `require`. @sigstore/core stays as it
- * is: @sigil/signing's memoised certificates extend its classes at load. The pack test runs a
- * cold verification and a refusal mapped from @sigstore/verify's errors with the packed CLI.
+ * `this`. The names are the packages' own, read here with `require`; the stand-ins are pure, so
+ * only those a module imports are made. @sigstore/core stays as it is: @sigil/signing's memoised
+ * certificates extend its classes at load.
+ *
+ * The three packages themselves are a file of their own beside the bundle (HOST_SIGSTORE), as zod
+ * is (HOST_ZOD): their 97 kB were read and copied into a string at every warm start for nothing.
+ * That file exports one function, given the host bundle's own @sigstore/core (the only package
+ * the three share with the rest: `instanceof` across them holds) and called once, at the first use.
+ * The pack test runs a cold verification and a refusal mapped from @sigstore/verify's errors with
+ * the packed CLI, and checks the host bundle holds none of the three.
  */
 const LAZY_SIGSTORE = ['@sigstore/verify', '@sigstore/bundle', '@sigstore/protobuf-specs'];
+
+/** The host bundle's sigstore verify side: LAZY_SIGSTORE's packages, in a file beside it (see above). */
+const HOST_SIGSTORE = 'sigil.host.sigstore.js';
 
 function lazySigstoreForWorkspace() {
   const requireFromRoot = createRequire(join(root, 'package.json'));
@@ -166,16 +176,20 @@ function lazySigstoreForWorkspace() {
       b.onResolve({ filter: /^@sigstore\/(verify|bundle|protobuf-specs)$/ }, (args) =>
         /^packages[\\/][a-z-]+[\\/]dist[\\/]/.test(relative(root, args.importer)) ? { path: args.path, namespace: 'sigil-lazy-sigstore' } : undefined,
       );
-      b.onResolve({ filter: /^sigil-real:/ }, async (args) => {
-        const found = await b.resolve(args.path.slice('sigil-real:'.length), { kind: 'require-call', resolveDir: root });
-        return found.errors.length > 0 ? { errors: found.errors } : { path: found.path };
-      });
+      // The three packages, from the side file, made once for all three stand-ins.
+      b.onResolve({ filter: /^sigil-sigstore-side$/ }, () => ({ path: 'side', namespace: 'sigil-sigstore-side' }));
+      b.onLoad({ filter: /.*/, namespace: 'sigil-sigstore-side' }, () => ({
+        contents: `let side; module.exports = () => (side ??= require(${JSON.stringify(`./${HOST_SIGSTORE}`)})(require('@sigstore/core')));`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+      b.onResolve({ filter: /^\.\/sigil\.host\.sigstore\.js$/ }, (args) => (args.namespace === 'sigil-sigstore-side' ? { path: args.path, external: true } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'sigil-lazy-sigstore' }, (args) => {
         if (!LAZY_SIGSTORE.includes(args.path)) throw new Error(`pack: ${args.path} is not one of LAZY_SIGSTORE`);
         const real = requireFromRoot(args.path);
         const lines = [
           'let real;',
-          `const load = () => (real ??= require(${JSON.stringify(`sigil-real:${args.path}`)}));`,
+          `const load = () => (real ??= require('sigil-sigstore-side')()[${JSON.stringify(args.path)}]);`,
           'const bound = new WeakMap();',
           // A property that is a function, bound to its real owner once (one identity per property).
           'const read = (owner, key) => { const value = Reflect.get(owner, key); if (typeof value !== "function" || key === "prototype" || key === "constructor") return value; let byKey = bound.get(owner); if (!byKey) bound.set(owner, (byKey = new Map())); let fn = byKey.get(key); if (!fn) byKey.set(key, (fn = value.bind(owner))); return fn; };',
@@ -335,6 +349,33 @@ function commonOptions() {
   };
 }
 
+/**
+ * HOST_SIGSTORE: LAZY_SIGSTORE's packages as one CommonJS file exporting a function that takes the
+ * host bundle's @sigstore/core and returns the three packages' exports by name.
+ */
+async function hostSigstore() {
+  const result = await build({
+    ...commonOptions(),
+    stdin: { contents: `module.exports = { ${LAZY_SIGSTORE.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(', ')} };`, resolveDir: root, loader: 'js', sourcefile: 'host-sigstore.cjs' },
+    plugins: [
+      {
+        name: 'core-from-host',
+        setup(b) {
+          b.onResolve({ filter: /^@sigstore\/core$/ }, () => ({ path: 'core', namespace: 'sigil-host-core' }));
+          b.onLoad({ filter: /.*/, namespace: 'sigil-host-core' }, () => ({ contents: 'module.exports = __sigilSigstoreCore;', loader: 'js' }));
+        },
+      },
+    ],
+    // One function: its own `module`, so that what esbuild assigns to module.exports is what it returns.
+    banner: { js: 'module.exports = function (__sigilSigstoreCore) { var module = { exports: {} }, exports = module.exports;' },
+    footer: { js: 'return module.exports; };' },
+  });
+  const bundle = Buffer.from(result.outputFiles[0].contents);
+  const inputs = Object.keys(result.metafile.inputs);
+  if (inputs.some((input) => /[\\/]node_modules[\\/]@sigstore[\\/]core[\\/]/.test(input))) throw new Error(`pack: ${HOST_SIGSTORE} holds a copy of @sigstore/core; it must take the host bundle's`);
+  return { bundle, ascii: bundle.every((byte) => byte < 0x80) };
+}
+
 /** zod's CommonJS build as one file (HOST_ZOD), checked like the bundles. */
 async function hostZod() {
   const result = await build({
@@ -406,6 +447,9 @@ try {
     ascii &&= one.ascii;
     digests.push(hash('sha256', one.bundle));
   }
+  const sigstore = await hostSigstore();
+  writeFileSync(join(stage, 'dist', HOST_SIGSTORE), sigstore.bundle);
+  if (!sigstore.ascii) throw new Error(`pack: ${HOST_SIGSTORE} is not all ASCII`);
   const zod = await hostZod();
   writeFileSync(join(stage, 'dist', HOST_ZOD), zod.bundle);
   if (!zod.ascii) throw new Error(`pack: ${HOST_ZOD} is not all ASCII`);
