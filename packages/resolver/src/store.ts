@@ -156,7 +156,7 @@ export class HostTrustStore {
     const log = logAnswers ? await settleLogView(this.options, logs, refs, logAnswers, logFloor) : undefined;
     const proofs = new Map<string, LogProofEntry[]>();
     const logCheck = log && ((v: VerifiedVersion) => void proofs.set(v.name, checkLogged(v, log.entries.get(`${v.name}@${v.version}`) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId)));
-    let verified: VerifiedVersion[];
+    let verified: ResolvedServer[];
     try {
       verified = await this.judge(lock, names, records, status, logCheck);
     } catch (refusal) {
@@ -179,7 +179,7 @@ export class HostTrustStore {
     }
     if (newer) verified = await this.judge(lock, names, records, judgeStatus(newer, this.options.policy, { now: this.now() }), logCheck);
     await this.saveCache();
-    return { servers: verified.map(publicView), statusSource: 'registry', statusIssuedAt: (newer ?? status.predicate).issuedAt };
+    return { servers: verified, statusSource: 'registry', statusIssuedAt: (newer ?? status.predicate).issuedAt };
   }
 
   /**
@@ -376,7 +376,7 @@ export class HostTrustStore {
     // again (its deferred checks failed) reads its record again and is verified in full.
     const verified = await this.judge(lock, names, (i) => this.storedRecord(lock, names[i]!), status, logCheck);
     await this.saveCache();
-    return { servers: verified.map(publicView), statusSource: source, statusIssuedAt: status.predicate.issuedAt };
+    return { servers: verified, statusSource: source, statusIssuedAt: status.predicate.issuedAt };
   }
 
   /**
@@ -387,13 +387,13 @@ export class HostTrustStore {
    * one is verified again from the start without deferral, so every outcome is the one a
    * synchronous verification gives.
    */
-  private async judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError> | ((i: number) => string | ResolveError), status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): Promise<VerifiedVersion[]> {
+  private async judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError> | ((i: number) => string | ResolveError), status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): Promise<ResolvedServer[]> {
     const record = typeof records === 'function' ? records : (i: number) => records[i]!;
     const deferred = names.map(() => new DeferredSignatures());
     const outcomes = names.map((name, i) => this.judgeOne(lock, name, i, record(i), status, logCheck, deferred[i]));
     const settled = await Promise.all(deferred.map((d) => d.settle()));
     const refusals: Refusal[] = [];
-    const verified: VerifiedVersion[] = [];
+    const verified: ResolvedServer[] = [];
     names.forEach((name, i) => {
       const outcome = settled[i] ? outcomes[i]! : this.judgeOne(lock, name, i, record(i), status, logCheck, undefined);
       if (isRefusals(outcome)) refusals.push(...outcome);
@@ -404,7 +404,7 @@ export class HostTrustStore {
   }
 
   /** One server of {@link judge}: its verified version, or its refusals. */
-  private judgeOne(lock: Lockfile, name: string, i: number, text: string | ResolveError, status: VerifiedStatus, logCheck: ((v: VerifiedVersion, i: number) => void) | undefined, deferred: DeferredSignatures | undefined): VerifiedVersion | readonly Refusal[] {
+  private judgeOne(lock: Lockfile, name: string, i: number, text: string | ResolveError, status: VerifiedStatus, logCheck: ((v: VerifiedVersion, i: number) => void) | undefined, deferred: DeferredSignatures | undefined): ResolvedServer | readonly Refusal[] {
     const entry = lock.servers[name]!;
     if (text instanceof ResolveError) return text.refusals;
     try {
@@ -417,7 +417,10 @@ export class HostTrustStore {
       const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache, recordTexts(text, name, entry.toolsDigest), deferred);
       if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
       logCheck?.(v, i);
-      return v;
+      // What the resolution returns, without the parsed record (its bundles and statements): nothing
+      // after the log check reads it, and a start judging many servers then keeps none of them
+      // alive through its young-generation collections.
+      return publicView(v);
     } catch (e) {
       return asRefusals(name, e);
     }
@@ -471,7 +474,7 @@ export class HostTrustStore {
    * meanwhile: `advance` relates the two with a consistency proof (a fork is `LOG_INCONSISTENT`)
    * and keeps the larger, so the floor never moves back and the proofs stay within it.
    */
-  private async writeLog(log: LogView, verified: readonly VerifiedVersion[], proofs: Map<string, LogProofEntry[]>): Promise<void> {
+  private async writeLog(log: LogView, verified: readonly ResolvedServer[], proofs: Map<string, LogProofEntry[]>): Promise<void> {
     const envelope = log.checkpoint.verified.envelope;
     await this.log.advance(log.checkpoint, log.floor, pinnedLogs(this.options.policy), (from, to) => fetchConsistency(this.options, from, to));
     await Promise.all(verified.map((v) => this.log.writeProof(v.digest, { checkpoint: envelope, entries: proofs.get(v.name) ?? [] })));
@@ -652,7 +655,7 @@ function lockedVersions(lock: Lockfile): string {
     .join('\n');
 }
 
-function isRefusals(outcome: VerifiedVersion | readonly Refusal[]): outcome is readonly Refusal[] {
+function isRefusals(outcome: ResolvedServer | readonly Refusal[]): outcome is readonly Refusal[] {
   return Array.isArray(outcome);
 }
 
