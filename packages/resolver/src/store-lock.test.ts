@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ResolveError } from './errors.js';
 import { withStoreLock } from './store-lock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sigil-store-lock-'));
@@ -43,7 +44,13 @@ describe('withStoreLock', () => {
     await withStoreLock(dir, 'status.lock', async () => undefined);
     writeFileSync(join(dir, 'status.lock'), 'a-dead-holder', { mode: 0o600 });
     // Touched all along, as if its date kept moving: only this process's own clock ages it.
-    const touch = setInterval(() => utimesSync(join(dir, 'status.lock'), new Date(), new Date()), 20);
+    const touch = setInterval(() => {
+      try {
+        utimesSync(join(dir, 'status.lock'), new Date(), new Date());
+      } catch {
+        // removed (taken over) between two touches
+      }
+    }, 20);
     try {
       expect(await withStoreLock(dir, 'status.lock', async () => readFileSync(join(dir, 'status.lock'), 'utf8'), 300)).not.toBe('a-dead-holder');
     } finally {
@@ -92,8 +99,51 @@ describe('withStoreLock', () => {
         inside--;
       };
       await Promise.all(Array.from({ length: 6 }, () => withStoreLock(dir, 'status.lock', section, 1_000)));
-      expect(existsSync(join(dir, 'status.lock'))).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
     }
     expect(most).toBe(1);
+  });
+
+  it.each([
+    ['dated an hour ago', -3600],
+    // Left across a clock change, or on a share whose clock runs ahead: only this process's clock ages it.
+    ['dated an hour ahead', 3600],
+  ])('takes a dead lock whose remover died too, leaving a .break %s, after the stale age', async (_label, seconds) => {
+    const dir = fresh();
+    await withStoreLock(dir, 'status.lock', async () => undefined);
+    const at = Date.now() / 1000;
+    writeFileSync(join(dir, 'status.lock'), 'a-dead-holder', { mode: 0o600 });
+    utimesSync(join(dir, 'status.lock'), at - 3600, at - 3600);
+    writeFileSync(join(dir, 'status.lock.break'), 'a-dead-remover', { mode: 0o600 });
+    utimesSync(join(dir, 'status.lock.break'), at + seconds, at + seconds);
+    let inside = 0;
+    let most = 0;
+    const section = async (): Promise<void> => {
+      most = Math.max(most, ++inside);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inside--;
+    };
+    // Several waiters at once, as the race with a left-over .break is among them.
+    await Promise.all(Array.from({ length: 4 }, () => withStoreLock(dir, 'status.lock', section, 300)));
+    expect(most).toBe(1);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['status.lock', 'a directory', (path: string) => mkdirSync(path)],
+    ['status.lock', 'a dangling symbolic link', (path: string) => symlinkSync(join(dirname(path), 'nowhere'), path)],
+    ['status.lock.break', 'a directory', (path: string) => mkdirSync(path)],
+  ])('refuses with STORE_INVALID, and never waits for ever, when %s is %s', async (file, _what, plant) => {
+    const dir = fresh();
+    await withStoreLock(dir, 'status.lock', async () => undefined);
+    if (file !== 'status.lock') {
+      writeFileSync(join(dir, 'status.lock'), 'a-dead-holder', { mode: 0o600 });
+      utimesSync(join(dir, 'status.lock'), Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
+    }
+    plant(join(dir, file));
+    const error = await withStoreLock(dir, 'status.lock', async () => 'ran', 300).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResolveError);
+    expect((error as ResolveError).code).toBe('STORE_INVALID');
+    expect((error as Error).message).toContain(join(dir, file));
   });
 });

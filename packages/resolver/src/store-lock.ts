@@ -20,67 +20,109 @@ const STALE_LOCK_MS = 30_000;
  * across a clock change, is stale after that long too, instead of never). Waiters that find the
  * same stale lock together remove it one at a time ({@link removeStale}), so none removes the
  * lock another has just taken.
- * @throws ResolveError `STORE_INVALID` when the lock cannot be created
+ * @throws ResolveError `STORE_INVALID` when the lock cannot be created, or its path (or that of
+ *   `<name>.break`) holds something other than a regular file
  */
 export async function withStoreLock<T>(dir: string, name: string, section: () => Promise<T>, staleMs = STALE_LOCK_MS): Promise<T> {
   await fsp.mkdir(dir, { recursive: true, mode: STORE_DIR_MODE });
   const path = join(dir, name);
   const token = randomBytes(16).toString('hex');
-  const held = (): Promise<string | undefined> => fsp.readFile(path, 'utf8').catch(() => undefined);
-  let seen: { holder: string | undefined; since: number } | undefined;
+  const lock = new LockWatch(path, staleMs);
+  const breaker = new LockWatch(`${path}.break`, staleMs);
   for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
-    try {
-      await fsp.writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
-    }
-    const holder = await held();
-    const age = await fsp.stat(path).then(
-      (st) => Date.now() - st.mtimeMs,
-      () => 0,
-    );
-    const now = performance.now();
-    if (seen === undefined || seen.holder !== holder) seen = { holder, since: now };
-    // Not by a date in the future: a file system whose clock runs ahead of this one (a network
-    // share, a virtual machine's mount) would make every live lock look stale at once.
-    const stale = age > staleMs || now - seen.since > staleMs;
-    if (!stale || !(await removeStale(path, holder, token, staleMs))) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (await createExclusive(path, token)) break;
+    const { holder, stale } = await lock.look();
+    if (!stale || !(await removeStale(path, holder, token, breaker))) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
     return await section();
   } finally {
-    if ((await held()) === token) await fsp.unlink(path).catch(() => undefined);
+    await removeOwn(path, token);
+  }
+}
+
+/** True when `path` was created holding `token`; false when something is there already. */
+async function createExclusive(path: string, token: string): Promise<boolean> {
+  try {
+    await fsp.writeFile(path, token, { flag: 'wx', mode: STORE_FILE_MODE });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ResolveError.of('', 'STORE_INVALID', `cannot lock ${path}: ${(e as Error).message}`, undefined, e);
+    return false;
+  }
+}
+
+/** Removes `path` only while it still holds `token` (this process's own lock). */
+async function removeOwn(path: string, token: string): Promise<void> {
+  if ((await fsp.readFile(path, 'utf8').catch(() => undefined)) === token) await fsp.unlink(path).catch(() => undefined);
+}
+
+/**
+ * A lock file as one waiting process sees it: who holds it (its token), and whether it is stale
+ * (see {@link withStoreLock}). Something other than a regular file there (a directory, a symbolic
+ * link) is no lock any process of ours made, and could never be taken: `STORE_INVALID`, with its
+ * path, rather than a wait that never ends.
+ */
+class LockWatch {
+  private seen: { holder: string | undefined; since: number } | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly staleMs: number,
+  ) {}
+
+  async look(): Promise<{ holder: string | undefined; stale: boolean }> {
+    const st = await fsp.lstat(this.path).catch(() => undefined);
+    if (st !== undefined && !st.isFile()) throw ResolveError.of('', 'STORE_INVALID', `${this.path} is not a regular file: remove it (a lock file of sigil is one)`);
+    const holder = await fsp.readFile(this.path, 'utf8').catch(() => undefined);
+    const now = performance.now();
+    if (this.seen === undefined || this.seen.holder !== holder) this.seen = { holder, since: now };
+    // Not by a date in the future: a file system whose clock runs ahead of this one (a network
+    // share, a virtual machine's mount) would make every live lock look stale at once.
+    const age = st === undefined ? 0 : Date.now() - st.mtimeMs;
+    return { holder, stale: age > this.staleMs || now - this.seen.since > this.staleMs };
   }
 }
 
 /**
  * Removes the stale lock at `path` if it still holds `holder`'s token, holding `<path>.break`
- * while it reads and removes: two waiters that judged the same dead holder stale would otherwise
- * both read its token, and the slower one would remove the lock the faster one had just taken
- * (both then ran the section at once). Only one waiter at a time reads then removes, so one that
- * reads after a new lock was taken reads the new holder's token and leaves it. A `.break` file
- * left by a process that died in these few steps is removed once older than `staleMs` by its
- * date. True when the lock was removed (or already gone), false to wait and try again.
+ * (`breaker`) while it reads and removes: two waiters that judged the same dead holder stale would
+ * otherwise both read its token, and the slower one would remove the lock the faster one had just
+ * taken (both then ran the section at once). Only one waiter at a time reads then removes, so one
+ * that reads after a new lock was taken reads the new holder's token and leaves it. True when the
+ * lock was removed, false to wait and try again.
+ *
+ * A `.break` left by a process that died in these few steps is stale by the same rule as a lock
+ * (its date, or this process's own clock), and is taken out of the way by renaming it to a name of
+ * this waiter's own: a rename moves exactly one file, so of two waiters that judged the same one
+ * stale, one moves it and the other finds nothing to move. The waiter then reads what it moved;
+ * should it be a live `.break` made meanwhile, it is linked back (unless yet another replaced it:
+ * that needs a process to die inside these steps and three waiters at once).
  */
-async function removeStale(path: string, holder: string | undefined, token: string, staleMs: number): Promise<boolean> {
-  const breaker = `${path}.break`;
-  try {
-    await fsp.writeFile(breaker, token, { flag: 'wx', mode: STORE_FILE_MODE });
-  } catch {
-    const age = await fsp.stat(breaker).then(
-      (st) => Date.now() - st.mtimeMs,
-      () => 0,
-    );
-    if (age > staleMs) await fsp.unlink(breaker).catch(() => undefined);
+async function removeStale(path: string, holder: string | undefined, token: string, breaker: LockWatch): Promise<boolean> {
+  if (!(await createExclusive(breaker.path, token))) {
+    const { holder: breaking, stale } = await breaker.look();
+    if (stale) {
+      const moved = `${breaker.path}.${token}`;
+      if (await fsp.rename(breaker.path, moved).then(
+        () => true,
+        () => false,
+      )) {
+        if ((await fsp.readFile(moved, 'utf8').catch(() => undefined)) !== breaking) await fsp.link(moved, breaker.path).catch(() => undefined);
+        await fsp.unlink(moved).catch(() => undefined);
+      }
+    }
     return false;
   }
   try {
-    const now = await fsp.readFile(path, 'utf8').catch(() => undefined);
-    if (now !== holder) return now === undefined;
-    await fsp.unlink(path).catch(() => undefined);
+    // Still what was judged stale (a file that cannot be read is judged by its date and this
+    // process's clock alike): removed; gone meanwhile: nothing to remove, try again at once.
+    if ((await fsp.readFile(path, 'utf8').catch(() => undefined)) !== holder) return false;
+    await fsp.unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw ResolveError.of('', 'STORE_INVALID', `cannot remove the stale lock ${path}: ${e.message}`, undefined, e);
+    });
     return true;
   } finally {
-    await fsp.unlink(breaker).catch(() => undefined);
+    await removeOwn(breaker.path, token);
   }
 }
