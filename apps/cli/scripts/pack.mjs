@@ -371,8 +371,9 @@ async function hostSigstore() {
     footer: { js: 'return module.exports; };' },
   });
   const bundle = Buffer.from(result.outputFiles[0].contents);
+  // The metafile's inputs are relative to the repository root (node_modules/@sigstore/core/…).
   const inputs = Object.keys(result.metafile.inputs);
-  if (inputs.some((input) => /[\\/]node_modules[\\/]@sigstore[\\/]core[\\/]/.test(input))) throw new Error(`pack: ${HOST_SIGSTORE} holds a copy of @sigstore/core; it must take the host bundle's`);
+  if (inputs.some((input) => /(?:^|[\\/])node_modules[\\/]@sigstore[\\/]core[\\/]/.test(input))) throw new Error(`pack: ${HOST_SIGSTORE} holds a copy of @sigstore/core; it must take the host bundle's`);
   return { bundle, ascii: bundle.every((byte) => byte < 0x80) };
 }
 
