@@ -212,8 +212,8 @@ export function jsonTextProblem(text: string, parsed?: unknown): string | undefi
  * searches and one walk of the value, where the character scan ({@link scanJson}) ran once per
  * character: a warm start reads the lockfile (100 servers: 34 kB) and the policy. When false (a
  * duplicate, or deeper than the bound), the scan finds and words the problem.
+ * @internal exported for its test
  */
-/** @internal exported for its test */
 export function readsOneWay(text: string, parsed: unknown): boolean {
   const unescaped = text.includes('\\') ? text.replace(/\\[^]/g, '') : text;
   let quotes = 0;
