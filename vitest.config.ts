@@ -12,7 +12,9 @@ export default defineConfig({
   test: {
     // The *.postgres.config.ts projects run the registry's suites again on PostgreSQL.
     projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'test/vitest.config.ts', 'apps/registry/vitest.postgres.config.ts', 'test/vitest.postgres.config.ts'],
-    reporters: ['default', './test/summary-reporter.ts'],
+    // The watchdog fails a run in which a file stops moving (test/watchdog-reporter.ts), rather than
+    // let it wait for ever.
+    reporters: ['default', './test/summary-reporter.ts', './test/watchdog-reporter.ts'],
     // Vitest runs one file per core less one: a single file at a time on CI's 2 cores, which
     // leaves a core idle while that file waits on its child processes (sigil, registries, MCP
     // servers), PostgreSQL and timers. Two files at a time there; the default above that.
