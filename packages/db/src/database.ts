@@ -4,8 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DrizzleQueryError } from 'drizzle-orm';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import type { drizzle as DrizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -494,6 +493,10 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
   // An idle connection the server ends (a restart, a terminated backend) is dropped by the pool,
   // and the next query opens another; unheard, the pool's 'error' would end the process.
   pool.on('error', () => {});
+  // drizzle's PostgreSQL driver only when PostgreSQL is used: its ~80 ES modules each make Node 22
+  // and 24 read drizzle-orm's 180 kB package.json again (nodejs/node#58126), which doubled the
+  // registry's start on SQLite there.
+  const [{ drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -510,7 +513,7 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
   const migrations = readMigrationFiles({ migrationsFolder: options.migrationsFolder ?? defaultMigrationsFolder('postgres') }).length;
   const stats = { retries: 0 };
   const pipelines = new Pipelines(url, options.pipelines ?? 2, options.pipelinedReadTimeoutMs ?? PIPELINED_READ_TIMEOUT_MS);
-  const db = new PostgresDb(pool, migrations, options.writes ?? 'advisory-lock', stats, pipelines);
+  const db = new PostgresDb(pool, migrations, options.writes ?? 'advisory-lock', stats, pipelines, drizzlePg);
   const rows = async <T>(sql: string, params: readonly unknown[]) => (await pool.query(numberedPlaceholders(sql), params as unknown[])) as unknown as pg.QueryResult<T & pg.QueryResultRow>;
   return {
     db,
@@ -576,6 +579,7 @@ class PostgresDb implements Db {
     private readonly writes: PostgresWrites,
     private readonly stats: { retries: number },
     private readonly pipelines: Pipelines,
+    private readonly drizzlePg: typeof DrizzlePg,
   ) {
     // The same table objects on both dialects: the queries use only what both builders share.
     this.drizzled = drizzlePg(pool) as unknown as Drizzle;
@@ -653,7 +657,7 @@ class PostgresDb implements Db {
     let broken = false;
     try {
       await begin(client);
-      const tx = new PostgresTx(drizzlePg(client) as unknown as Drizzle);
+      const tx = new PostgresTx(this.drizzlePg(client) as unknown as Drizzle);
       this.open++;
       try {
         const result = await this.inside.run(tx, () => fn(tx));

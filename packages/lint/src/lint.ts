@@ -3,7 +3,7 @@ import type { LintFinding } from './finding.js';
 import { decodeInline, decodeRun, readable } from './encoded.js';
 import { foldText } from './fold.js';
 import { joinSpacing, type JoinedText } from './spacing.js';
-import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type Anchored, type TextPattern } from './patterns.js';
+import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type Anchored, type RuleSet, type TextPattern } from './patterns.js';
 import { EMOJI_TAG_SEQUENCE, excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
 import { walk, type ManifestString } from './walk.js';
 
@@ -14,11 +14,11 @@ export interface LintOptions {
   maxFindings?: number;
 }
 
-// Compiled once: the trigger pass and its anchored patterns, the symbol-led patterns, secrets
-// for strings that are not prose, and scripts the fold would mangle.
-const RULESET = compileRules();
-const SECRET_RE = combine(SECRET_PATTERNS);
-const OTHER_RE = combine(OTHER_SCRIPT_PATTERNS);
+// Compiled once, at the first lint (not when the module loads: the registry and the CLI load it
+// on every start, and most starts lint nothing): the trigger pass and its anchored patterns, the
+// symbol-led patterns, secrets for strings that are not prose, and scripts the fold would mangle.
+let compiled: { rules: RuleSet; secret: RegExp; other: RegExp } | undefined;
+const patterns = (): { rules: RuleSet; secret: RegExp; other: RegExp } => (compiled ??= { rules: compileRules(), secret: combine(SECRET_PATTERNS), other: combine(OTHER_SCRIPT_PATTERNS) });
 const ENCODED: TextPattern = { rule: 'encoded-blob', raw: true, encoded: true, source: '' };
 /** A parameter's description or title: where a `parameterOnly` pattern is reported. */
 const PARAMETER_TEXT = /\/(?:properties|patternProperties)\/[^/]+\/(?:description|title)$/;
@@ -49,9 +49,10 @@ function anchoredAt(anchored: Anchored | undefined, text: string, index: number,
  * symbol-led patterns. `found` gets the pattern, the offset and the length.
  */
 function matchProse(text: string, found: (pattern: TextPattern, index: number, length: number) => void, signs?: { spaced: boolean }): void {
-  const { words, prefixed, symbols, symbolPatterns } = RULESET;
+  const ruleset = patterns().rules;
+  const { words, prefixed, symbols, symbolPatterns } = ruleset;
   // Identifiers (`send_email`) are tried only in text that has an underscore.
-  const trigger = text.includes('_') ? RULESET.trigger : RULESET.triggerNoIdent;
+  const trigger = text.includes('_') ? ruleset.trigger : ruleset.triggerNoIdent;
   trigger.lastIndex = 0;
   for (let m = trigger.exec(text); m; m = trigger.exec(text)) {
     if (m[3] !== undefined) {
@@ -67,7 +68,7 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
     // A trigger word may also begin a prefixed pattern (`password: …` is both), so both are tried.
     if (m[1] !== undefined) anchoredAt(wordAt(words, m[1]), text, m.index, found);
     anchoredAt(prefixed, text, m.index, found);
-    if (m[2] !== undefined) anchoredAt(RULESET.identified, text, m.index, found);
+    if (m[2] !== undefined) anchoredAt(ruleset.identified, text, m.index, found);
   }
   symbols.lastIndex = 0;
   for (let m = symbols.exec(text); m; m = symbols.exec(text)) {
@@ -244,8 +245,9 @@ class Reader {
     }
     if (!plain) {
       const other = original.normalize('NFKC').toLowerCase();
-      OTHER_RE.lastIndex = 0;
-      for (let m = OTHER_RE.exec(other); m; m = OTHER_RE.exec(other)) {
+      const otherRe = patterns().other;
+      otherRe.lastIndex = 0;
+      for (let m = otherRe.exec(other); m; m = otherRe.exec(other)) {
         this.report(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, original.length - 1), m[0].length, original, undefined, segments, toolPath);
       }
     }
@@ -334,16 +336,18 @@ class Reader {
     matchProse(f.text, hit);
     if (NOT_PLAIN.test(text)) {
       const other = text.normalize('NFKC').toLowerCase();
-      OTHER_RE.lastIndex = 0;
-      for (let m = OTHER_RE.exec(other); m; m = OTHER_RE.exec(other)) hit(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, text.length - 1), m[0].length);
+      const otherRe = patterns().other;
+      otherRe.lastIndex = 0;
+      for (let m = otherRe.exec(other); m; m = otherRe.exec(other)) hit(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, text.length - 1), m[0].length);
     }
     if (depth < MAX_DEPTH) for (const inline of decodeInline(text)) if (this.decodedText(s, inline.text, `${inline.encoding} inside ${encoding}`, depth + 1)) found = true;
     return found;
   }
 
   private secrets(s: ManifestString): void {
-    SECRET_RE.lastIndex = 0;
-    const m = SECRET_RE.exec(s.text);
+    const secretRe = patterns().secret;
+    secretRe.lastIndex = 0;
+    const m = secretRe.exec(s.text);
     if (m) {
       const pattern = SECRET_PATTERNS[m.indexOf(m[0], 1) - 1]!;
       this.emit('secret-in-manifest', s, `this looks like ${pattern.what}; secrets never belong in a signed manifest (use an input with isSecret)`, `[redacted ${s.text.length} characters]`);

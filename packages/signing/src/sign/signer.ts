@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
-import { DSSEBundleBuilder, TSAWitness, type Signature, type Signer, type Witness } from '@sigstore/sign';
+import type { DSSEBundleBuilder, Signature, Signer, Witness } from '@sigstore/sign';
 import { SigningError, wrapAsync } from '../errors.js';
 import { parseCertificate, publicKeyFingerprint } from '../keys.js';
 import { parsePrivateKey, readPem, readPrivateKey } from './keys.js';
@@ -56,6 +56,19 @@ export function createSigner(options: SignerOptions): BundleSigner {
     if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new SigningError('CERTIFICATE_INVALID', `the certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})`);
     if (!options.timestamp) throw new SigningError('TIMESTAMP_INVALID', 'signing with a certificate needs a timestamp authority (--tsa), or the bundle would not verify once the certificate expires');
   }
+  // A key-only signer needs no witness: its bundle is the envelope and the key's hint, built
+  // here in one step (the same JSON bundleToJSON writes for it; signer.test.ts holds them equal)
+  // instead of through the builder's promises and protobuf-shaped objects (the registry signs a
+  // status per request this way).
+  const timestamp = options.timestamp;
+  if (certificatePem === undefined && timestamp === undefined) {
+    return {
+      keyFingerprint,
+      async signDsse(payload, payloadType) {
+        return keyOnlyDsseBundle(payload, payloadType, key, keyFingerprint);
+      },
+    };
+  }
   const publicKeyPem = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
   const signer: Signer = {
     async sign(data: Buffer): Promise<Signature> {
@@ -65,30 +78,22 @@ export function createSigner(options: SignerOptions): BundleSigner {
       };
     },
   };
-  const witnesses: Witness[] = [];
-  if (options.timestamp && 'url' in options.timestamp) {
-    witnesses.push(new TSAWitness({ tsaBaseURL: options.timestamp.url, timeout: options.timestamp.timeoutMs ?? 10_000, retry: 1 }));
-  } else if (options.timestamp) {
-    witnesses.push(responderWitness(options.timestamp.responder));
-  }
-  const builder = new DSSEBundleBuilder({ signer, witnesses, certificateChain: false });
-  // A key-only signer needs no witness: its bundle is the envelope and the key's hint, built
-  // here in one step (the same JSON bundleToJSON writes for it; signer.test.ts holds them equal)
-  // instead of through the builder's promises and protobuf-shaped objects (the registry signs a
-  // status per request this way).
-  if (certificatePem === undefined && witnesses.length === 0) {
-    return {
-      keyFingerprint,
-      async signDsse(payload, payloadType) {
-        return keyOnlyDsseBundle(payload, payloadType, key, keyFingerprint);
-      },
-    };
-  }
+  // sigstore-js's builder (and its TSA client, Fulcio's and their HTTP stack) only for a bundle
+  // that needs it: loading @sigstore/sign was a twentieth of every registry start, which signs
+  // key-only.
+  let builder: Promise<DSSEBundleBuilder> | undefined;
+  const build = (): Promise<DSSEBundleBuilder> =>
+    (builder ??= import('@sigstore/sign').then(({ DSSEBundleBuilder, TSAWitness }) => {
+      const witnesses: Witness[] = [];
+      if (timestamp && 'url' in timestamp) witnesses.push(new TSAWitness({ tsaBaseURL: timestamp.url, timeout: timestamp.timeoutMs ?? 10_000, retry: 1 }));
+      else if (timestamp) witnesses.push(responderWitness(timestamp.responder));
+      return new DSSEBundleBuilder({ signer, witnesses, certificateChain: false });
+    }));
   return {
     keyFingerprint,
     ...(certificatePem !== undefined ? { certificatePem } : {}),
     async signDsse(payload, payloadType) {
-      const bundle = await wrapAsync('SIGNING_FAILED', 'signing failed', () => builder.create({ data: Buffer.from(payload), type: payloadType }));
+      const bundle = await wrapAsync('SIGNING_FAILED', 'signing failed', async () => (await build()).create({ data: Buffer.from(payload), type: payloadType }));
       return bundleToJSON(bundle);
     },
   };
