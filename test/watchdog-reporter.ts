@@ -2,55 +2,93 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ReportedHookContext, Reporter, TestCase, TestModule } from 'vitest/node';
 import { countModule, summaryLine, type TestCounts } from './summary-reporter.js';
 
-/** How long one test file may run before the run is judged stalled (`SIGIL_TEST_STALL_SECONDS`). */
-const STALL_MS = Number(process.env.SIGIL_TEST_STALL_SECONDS ?? 480) * 1000;
+/**
+ * How long a run may go without any progress before it is judged stalled
+ * (`SIGIL_TEST_STALL_SECONDS`, a positive number of seconds; 480 unless set).
+ */
+function stallMs(): number {
+  const text = process.env.SIGIL_TEST_STALL_SECONDS;
+  if (text === undefined) return 480_000;
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) throw new Error(`SIGIL_TEST_STALL_SECONDS must be a positive number of seconds, not ${JSON.stringify(text)}`);
+  return seconds * 1000;
+}
 
 /**
  * Ends a run that has stopped moving. Vitest times out a test or a hook that never settles, but
- * not a test file whose worker never reports back (its JavaScript in an endless loop, a
- * synchronous call that never returns, or a worker lost between the pool and the file): once, CI
- * waited its whole 90 minutes on a file whose tests take a tenth of a second. When a file has run
- * for longer than {@link STALL_MS} (the slowest takes about a minute), this prints each file still
- * running with how long it has run and the test or hook its worker last reported starting (a
- * worker reports in batches, so one that never returns to its event loop may not have reported
- * the test it is stuck in), and every process below the runner with its command line (a child
- * that a synchronous call waits on shows there); then it stops those processes and fails the run
- * with the closing line test/summary-reporter.ts prints, each file still running counted as one
- * failure.
+ * not a worker that never reports back (its JavaScript in an endless loop, a synchronous call that
+ * never returns, a hang in its set-up or tear-down around the tests): once, CI waited its whole 90
+ * minutes on a file whose tests take a tenth of a second. Every report of a worker is progress (a
+ * file queued or ended, a test or hook started or ended); when none has come for the stall time
+ * (the slowest file takes about a minute, each of its tests far less) and the run has not ended,
+ * this prints each file queued and not ended with how long ago it was queued and the test or hook
+ * its worker last reported starting (a worker reports in batches, so one that never returns to its
+ * event loop may not have reported the test it is stuck in), and every process below the runner
+ * with its command line (a child that a synchronous call waits on shows there); then it stops those
+ * processes and fails the run with the closing line test/summary-reporter.ts prints, each file not
+ * ended counted as one failure. A worker that crashed is no stall: Vitest reports it and goes on.
  */
 export default class WatchdogReporter implements Reporter {
-  /** Each running file: when it was queued, and the test or hook that started last in it. */
+  private readonly stallMs = stallMs();
+  /** Each file queued and not ended: when it was queued, and the test or hook that started last in it. */
   private readonly running = new Map<string, { since: number; doing: string }>();
   /** The tests of the files that ended. */
-  private readonly counts: TestCounts = { passed: 0, failed: 0, skipped: 0 };
+  private counts: TestCounts = { passed: 0, failed: 0, skipped: 0 };
+  private lastProgress = 0;
   private timer: NodeJS.Timeout | undefined;
 
   onTestRunStart(): void {
-    this.timer = setInterval(() => this.check(), Math.min(15_000, STALL_MS / 4));
+    // A run of its own each time (watch mode runs again in the same process).
+    this.running.clear();
+    this.counts = { passed: 0, failed: 0, skipped: 0 };
+    this.progress();
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.check(), Math.min(15_000, this.stallMs / 4));
     this.timer.unref();
   }
 
   onTestModuleQueued(module: TestModule): void {
+    this.progress();
     this.running.set(nameOf(module), { since: performance.now(), doing: 'its loading' });
   }
 
+  onTestModuleCollected(): void {
+    this.progress();
+  }
+
   onTestCaseReady(test: TestCase): void {
+    this.progress();
     this.doing(test.module, `test "${test.fullName}"`);
   }
 
+  onTestCaseResult(): void {
+    this.progress();
+  }
+
   onHookStart(hook: ReportedHookContext): void {
+    this.progress();
     const entity = hook.entity;
     const module = entity.type === 'module' ? entity : entity.module;
     this.doing(module, `${hook.name} hook of ${entity.type === 'module' ? 'the file' : `"${entity.fullName}"`}`);
   }
 
+  onHookEnd(): void {
+    this.progress();
+  }
+
   onTestModuleEnd(module: TestModule): void {
+    this.progress();
     this.running.delete(nameOf(module));
     countModule(module, this.counts);
   }
 
   onTestRunEnd(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private progress(): void {
+    this.lastProgress = performance.now();
   }
 
   private doing(module: TestModule, what: string): void {
@@ -60,25 +98,30 @@ export default class WatchdogReporter implements Reporter {
 
   private check(): void {
     const now = performance.now();
-    if (![...this.running.values()].some((r) => now - r.since > STALL_MS)) return;
+    if (this.timer === undefined || now - this.lastProgress <= this.stallMs) return;
     clearInterval(this.timer);
-    const out = [`\nwatchdog: a test file has run for more than ${STALL_MS / 1000} s; the files still running:`];
-    for (const [name, r] of this.running) out.push(`  ${name}: ${Math.round((now - r.since) / 1000)} s, last seen in ${r.doing}`);
+    const out = [`\nwatchdog: no progress for ${Math.round((now - this.lastProgress) / 1000)} s (the limit is ${this.stallMs / 1000} s); the files not ended:`];
+    for (const [name, r] of this.running) out.push(`  ${name}: queued ${Math.round((now - r.since) / 1000)} s ago, last seen in ${r.doing}`);
+    // Stopped first, parents before children, so none starts another process meanwhile; then
+    // looked up again (a child started between the two looks is below a stopped parent now), and killed.
+    for (const p of descendants(process.pid)) signal(p.pid, 'SIGSTOP');
     const tree = descendants(process.pid);
     out.push('the processes below the runner (pid, parent pid, command):');
     for (const p of tree) out.push(`  ${p.pid} ${p.ppid} ${p.cmd.slice(0, 400)}`);
     out.push('watchdog: stopping them and failing the run');
     process.stderr.write(`${out.join('\n')}\n`);
-    for (const p of tree.reverse()) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    // Each file still running counts as one failure, beside the tests of the files that ended.
-    process.stdout.write(summaryLine({ ...this.counts, failed: this.counts.failed + this.running.size }));
+    for (const p of tree) signal(p.pid, 'SIGKILL');
+    // Each file not ended counts as one failure, beside the tests of the files that ended.
+    process.stdout.write(summaryLine({ ...this.counts, failed: this.counts.failed + Math.max(1, this.running.size) }));
     process.exit(1);
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
   }
 }
 
