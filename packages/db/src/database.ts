@@ -493,9 +493,9 @@ export async function openPostgres(url: string, options: { migrationsFolder?: st
   // An idle connection the server ends (a restart, a terminated backend) is dropped by the pool,
   // and the next query opens another; unheard, the pool's 'error' would end the process.
   pool.on('error', () => {});
-  // drizzle's PostgreSQL driver only when PostgreSQL is used: its ~80 ES modules each make Node 22
-  // and 24 read drizzle-orm's 180 kB package.json again (nodejs/node#58126), which doubled the
-  // registry's start on SQLite there.
+  // drizzle's PostgreSQL driver only when PostgreSQL is used: a start on SQLite then loads about 30
+  // fewer of drizzle's ES modules, each of which makes Node 22 and 24 read drizzle-orm's 180 kB
+  // package.json again (nodejs/node#58126; docs/deploy.md, "Start-up").
   const [{ drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
   const client = await pool.connect();
   try {
