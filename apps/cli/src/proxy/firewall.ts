@@ -501,6 +501,10 @@ export class Firewall {
 
   /** The server answered the opening exchange: check the instructions, then every tool. */
   private openingAnswered(answer: Answer): void {
+    // A session that ended stays ended: the proxy's own discover, still outstanding when the session
+    // was refused or the server went away, is settled with an error by endWaiting, which must not
+    // read as a refused opening (that would start the session over, and re-send what was held).
+    if (this.state === 'closed') return;
     const host = this.opening?.host;
     if (answer.error || !answer.result) {
       // The server refused the opening (a 2025-only server answering `server/discover`): pass the
