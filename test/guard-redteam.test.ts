@@ -376,3 +376,32 @@ describe('when the session is refused while the proxy’s own server/discover is
     expect(h.logs().filter((e) => e.event === 'sigil.run.refused').map((e) => e.code)).toEqual(['BATCH_REFUSED']);
   }, 30_000);
 });
+
+describe('when the server floods requests the proxy answers itself and reads none of the answers', () => {
+  it('stops reading the server once the answers waiting for it pass the bound, instead of growing without one', async () => {
+    const pidfile = file('server-pid');
+    orphans.push(pidfile);
+    // 1,000,000 requests with a method no MCP server sends its host (38 MB): each is answered to
+    // the server by the proxy itself (-32601, about five times the bytes), into a pipe nobody reads.
+    const h = hostile({ on: { ping: [`#pid:${pidfile}`, '#honest', '#stall', '#times:1000000:{"jsonrpc":"2.0","id":1,"method":"x"}'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.waitFor(answerTo(1));
+    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
+    let peak = 0;
+    for (let i = 0; i < 40 && peak < 150; i++) {
+      peak = Math.max(peak, rss());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(peak).toBeLessThan(150);
+    process.kill(h.pid, 'SIGTERM');
+    expect(await h.exit).toBe(143);
+    expect(JSON.stringify(h.received.slice(1))).not.toContain('"method":"x"');
+    // Each dropped request is logged one line each for the first 100, then one line per 1000, counted.
+    const drops = h.logs().filter((e) => e.event === 'sigil.run.dropped');
+    expect(drops.length).toBeGreaterThan(101);
+    expect(drops.slice(0, 99).map((e) => e.dropped)).toEqual(Array(99).fill(undefined));
+    expect(drops.slice(99, 102).map((e) => e.dropped)).toEqual([100, 1100, 2100]);
+    expect(drops.every((e) => e.code === 'MESSAGE_INVALID' && typeof e.reason === 'string')).toBe(true);
+  }, 60_000);
+});

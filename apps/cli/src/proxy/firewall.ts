@@ -56,6 +56,10 @@ const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clien
 /** Methods whose results `deliver` checks, caps or rewrites before the host sees them. */
 const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen', 'tasks/result']);
 
+/** Dropped messages logged one line each in a session; past them, one line per {@link DROPPED_LOG_EVERY} (Firewall.dropped). */
+export const MAX_DROPPED_LOGS = 100;
+export const DROPPED_LOG_EVERY = 1000;
+
 /** Most tasks a session remembers (task id to the pinned tool whose call started it); past it, the oldest is forgotten. */
 export const MAX_TASKS = 1024;
 
@@ -128,6 +132,9 @@ export class Firewall {
   /** What the last whole check listed: how many tools, and which pinned ones the server left out. */
   private listed: { tools: number; missing: string[] } = { tools: 0, missing: [] };
 
+  /** Messages dropped (and answered or ignored) in this session: see {@link Firewall.dropped}. */
+  private droppedCount = 0;
+
   constructor(private readonly options: FirewallOptions) {
     this.check = new ToolsCheck(options.manifest, options.allowMissingTools === true);
     this.identity = new IdentityCheck(options.manifest);
@@ -196,7 +203,7 @@ export class Firewall {
   private hostResponse(m: Response): void {
     const serverId = this.serverRequests.take(m.id);
     if (serverId === undefined) {
-      this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the host answered a request the server has not sent (or no longer waits for)' });
+      this.dropped({ reason: 'the host answered a request the server has not sent (or no longer waits for)' });
       return;
     }
     const text = m.wire && withId(m.wire, serverId);
@@ -215,7 +222,7 @@ export class Firewall {
       // `tools/call`, say) is a request in disguise: a lenient server may run it all the same, and
       // the pin check below is for requests, so it is dropped here (a notification gets no answer).
       if (!m.method.startsWith('notifications/')) {
-        this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the host sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+        this.dropped({ reason: 'the host sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
         return;
       }
       if (m.method === 'notifications/cancelled') {
@@ -240,7 +247,7 @@ export class Firewall {
       const taskId = m.params?.taskId;
       tool = typeof taskId === 'string' ? this.tasks.get(taskId) : undefined;
       if (tool === undefined) {
-        this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the host asked tasks/result for a task no call of a pinned tool started in this session, or one already answered', method: m.method });
+        this.dropped({ reason: 'the host asked tasks/result for a task no call of a pinned tool started in this session, or one already answered', method: m.method });
         return this.answerHost(m.id, 'MESSAGE_INVALID', 'tasks/result names a task that no call of a pinned tool started in this session (or that was already answered)');
       }
       task = taskId as string;
@@ -342,7 +349,7 @@ export class Firewall {
     if (m.kind === 'request') return this.serverRequest(m);
     if (m.method === 'notifications/cancelled') return this.serverCancelled(m.message);
     if (!m.method.startsWith('notifications/')) {
-      this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the server sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+      this.dropped({ reason: 'the server sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
       return;
     }
     const message = this.withHostSubscription(m.message);
@@ -352,13 +359,13 @@ export class Firewall {
   }
 
   private droppedSubscription(method: string): void {
-    this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason: 'the server sent a notification for a subscription the host has not opened', method: method.slice(0, 200) });
+    this.dropped({ reason: 'the server sent a notification for a subscription the host has not opened', method: method.slice(0, 200) });
   }
 
   /** A server-to-host request, open state: an MCP one goes to the host under a proxy id; anything else is answered here. */
   private serverRequest(m: Request): void {
     const refuse = (reason: string, rpc: number): void => {
-      this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, reason, method: m.method.slice(0, 200) });
+      this.dropped({ reason, method: m.method.slice(0, 200) });
       this.sendServer({ jsonrpc: '2.0', id: m.id, error: { code: rpc, message: `MESSAGE_INVALID: ${reason}`, data: { code: 'MESSAGE_INVALID' } } });
     };
     if (!SERVER_REQUEST_METHODS.has(m.method)) return refuse('the server sent a request that is not one an MCP server sends its host', -32601);
@@ -658,6 +665,22 @@ export class Firewall {
     });
     this.sendServer({ jsonrpc: '2.0', id, method, params });
     return id;
+  }
+
+  /**
+   * Logs a message the firewall dropped (`sigil.run.dropped`, MESSAGE_INVALID): the first
+   * {@link MAX_DROPPED_LOGS} of a session one line each, then one line per
+   * {@link DROPPED_LOG_EVERY} more, with the count. A peer can send such messages as fast as it
+   * writes, each a few dozen bytes, and a log line is several times that: one each would let it
+   * grow the log (and, with a host that drains stderr slowly, this process's memory) faster than it
+   * writes.
+   */
+  private dropped(fields: Obj): void {
+    const n = ++this.droppedCount;
+    const over = n - MAX_DROPPED_LOGS;
+    if (over > 0 && over % DROPPED_LOG_EVERY !== 0) return;
+    const count = n < MAX_DROPPED_LOGS ? {} : { dropped: n, logged: `the first ${MAX_DROPPED_LOGS} dropped messages of a session one line each, then one line per ${DROPPED_LOG_EVERY}` };
+    this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, ...fields, ...count });
   }
 
   // ---- endings ------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ const SIGNAL_GRACE_MS = 1000;
 const MAX_STDERR_LINE_BYTES = 64 * 1024;
 /** After a refusal, how long the host may keep asking (each request answered with the code). */
 const REFUSED_LINGER_MS = 10_000;
+/**
+ * Most bytes waiting for a peer whose pipe is full before the proxy stops reading that same peer
+ * too (flow control in runGuardProxy): two of the largest messages.
+ */
+export const BACKLOG_BYTES = 2 * MAX_MESSAGE_BYTES;
 
 export interface GuardProxyOptions {
   /** The pinned, verified manifest the server must match. */
@@ -101,14 +106,18 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
   // talking to the host directly); while the server's pipe is full, the host's stdin is not read.
   // The host's stdin stays read while its own pipe is full: a host that writes a burst before it
   // reads must not deadlock on the proxy (what the firewall answers it itself is its own doing).
+  // Likewise the server's stdout while the server's pipe is full. But what a peer sends can make the
+  // proxy answer that peer itself (a refused server request, an unpinned call), several times the
+  // bytes it sent: once more than BACKLOG_BYTES wait for a peer that does not read, that peer is not
+  // read either, so no peer can grow the proxy's memory by writing without reading.
   let hostFull = false;
   let serverFull = false;
   let flowing = true;
   const flow = (): void => {
     if (!flowing) return;
-    if (hostFull) serverOut?.pause();
+    if (hostFull || (serverFull && serverIn.writableLength > BACKLOG_BYTES)) serverOut?.pause();
     else serverOut?.resume();
-    if (serverFull) input.pause();
+    if (serverFull || (hostFull && output.writableLength > BACKLOG_BYTES)) input.pause();
     else input.resume();
   };
   const toHost = batchedWriter(
@@ -140,6 +149,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     } finally {
       toHost.flush();
       toServer.flush();
+      // A backlog past its bound stops the reading that feeds it (above); only while a pipe is full.
+      if (hostFull || serverFull) flow();
     }
   };
   let childGone = false;
