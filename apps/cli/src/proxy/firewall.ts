@@ -371,10 +371,38 @@ export class Firewall {
     if (!SERVER_REQUEST_METHODS.has(m.method)) return refuse('the server sent a request that is not one an MCP server sends its host', -32601);
     if (typeof m.id === 'string' && m.id.length > MAX_SERVER_ID_LENGTH) return refuse(`the server sent a request id longer than ${MAX_SERVER_ID_LENGTH} characters`, -32600);
     if (this.serverRequests.size >= MAX_SERVER_REQUESTS) return refuse(`more than ${MAX_SERVER_REQUESTS} server requests are waiting for the host`, -32603);
+    const params = m.params;
+    let message = m.message;
+    if (m.method === 'sampling/createMessage' && params?.tools !== undefined) {
+      const checked = this.check.sampling(params);
+      if ('problem' in checked) return refuse(`the server offered the host's model a tool outside the pin in sampling/createMessage: ${checked.problem}`, -32602);
+      message = { ...message, params: checked.params };
+    }
     const proxyId = this.serverRequests.issue(m.id);
-    const text = m.wire && withId(m.wire, proxyId);
+    const text = message === m.message && m.wire ? withId(m.wire, proxyId) : undefined;
     if (text !== undefined) return this.options.toHost(text);
-    this.sendHost({ ...m.message, id: proxyId });
+    this.sendHost({ ...message, id: proxyId });
+  }
+
+  /**
+   * An input_required result's sampling requests with the tools they offer the model checked
+   * against the pin ({@link ToolsCheck.sampling}) and in their pinned forms; the same result when
+   * none offers any.
+   */
+  private pinnedInputRequests(result: Obj): { result: Obj } | { problem: string } {
+    const requests = result.inputRequests;
+    if (typeof requests !== 'object' || requests === null) return { result };
+    let out: Obj | undefined;
+    for (const key in requests as Obj) {
+      const request = (requests as Obj)[key] as Obj;
+      const params = request.params as Obj | undefined;
+      if (request.method !== 'sampling/createMessage' || params?.tools === undefined) continue;
+      const checked = this.check.sampling(params);
+      if ('problem' in checked) return checked;
+      out ??= { ...(requests as Obj) };
+      out[key] = { ...request, params: checked.params };
+    }
+    return out === undefined ? { result } : { result: { ...result, inputRequests: out } };
   }
 
   /** The server cancelled a request of its own: the host hears it under the id it knows, or not at all. */
@@ -442,7 +470,12 @@ export class Firewall {
     if (result.resultType !== undefined && result.resultType !== 'complete') {
       // An opening asks the host for nothing; one that is not complete would skip its own checks.
       // `resultType` is of revision 2026-07-28: a 2025 host would read the result as complete.
-      const problem = opening ? 'an opening result is always complete' : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
+      let problem = opening ? 'an opening result is always complete' : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
+      if (!problem) {
+        const checked = this.pinnedInputRequests(result);
+        if ('problem' in checked) problem = `one of its inputRequests offers the host's model a tool outside the pin: ${checked.problem}`;
+        else result = checked.result;
+      }
       if (problem) {
         this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, method, reason: `the server answered ${method} with a result that is not complete and not a valid input_required: ${problem}` });
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} with an input_required result that cannot be checked (details in the sigil run log)`);

@@ -56,6 +56,19 @@ export class ToolsCheck {
     return { tools: out };
   }
 
+  /**
+   * The tools a server offers the host's model in a sampling request (`sampling/createMessage`
+   * `params.tools`, MCP 2025-11-25, also inside a modern result's `inputRequests`): the model reads
+   * their names and descriptions as it reads a listing's, so each must be a pinned tool, unchanged,
+   * and the host receives the pinned forms, as from a listing. The same params when they offer none.
+   */
+  sampling(params: Record<string, unknown>): { params: Record<string, unknown> } | { problem: string } {
+    if (params.tools === undefined) return { params };
+    const checked = this.page(params.tools);
+    if ('drift' in checked) return { problem: checked.drift.reason.replace('the server listed', 'the server offered the model') };
+    return { params: { ...params, tools: checked.tools } };
+  }
+
   /** Checks instructions as they appear in an `initialize` or `server/discover` result. */
   instructions(result: Record<string, unknown>): Drift | undefined {
     const live = result.instructions;
