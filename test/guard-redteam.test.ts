@@ -452,3 +452,25 @@ describe('when the server offers the host’s model tools in a sampling request'
     await h.exit;
   });
 });
+
+describe('when the host cancels a request the server answers later', () => {
+  it('passes the cancellation on under the proxy id, drops the late answer quietly and goes on', async () => {
+    const received = file('received');
+    const h = hostile({ on: { 'tools/call#1': ['#sleep:400', '#honest'] } }, { RECEIVED_LOG: received });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'slow' } } });
+    h.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1, reason: 'timed out' } });
+    // A second cancellation of the same request goes nowhere (it is no longer outstanding).
+    h.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } });
+    await new Promise((r) => setTimeout(r, 800));
+    h.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'after' } } });
+    expect((await h.waitFor(answerTo(2))).result).toBeDefined();
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(h.received.filter((m) => m.id === 1)).toEqual([]);
+    const got = lines(received).map((l) => JSON.parse(l) as Message);
+    const call = got.find((m) => m.method === 'tools/call')!;
+    expect(got.filter((m) => m.method === 'notifications/cancelled').map((m) => m.params)).toEqual([{ requestId: call.id, reason: 'timed out' }]);
+    expect(h.logs().filter((e) => e.event === 'sigil.run.refused')).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdMap, type Outstanding } from './ids.js';
+import { CANCELLED, IdMap, type Outstanding } from './ids.js';
 
 const hostEntry = (hostId: string | number, method = 'tools/call'): Outstanding => ({ origin: 'host', hostId, method, cancelled: false });
 
@@ -60,12 +60,24 @@ describe('IdMap', () => {
     expect(ids.proxyIdOf(null)).toBeUndefined();
   });
 
-  it('marks a cancelled host request and leaves it outstanding until answered', () => {
+  it('forgets a cancelled host request but still knows its late answer, once, as one to drop', () => {
     const ids = new IdMap();
     const id = ids.issue(hostEntry('a'));
     expect(ids.cancel('a')).toBe(id);
-    expect(ids.peek(id)).toMatchObject({ cancelled: true });
+    expect(ids.peek(id)).toBe(CANCELLED);
+    expect(ids.proxyIdOf('a')).toBeUndefined();
+    expect(ids.cancel('a')).toBeUndefined();
     expect(ids.cancel('b')).toBeUndefined();
+    expect(ids.take(id)).toBe(CANCELLED);
+    expect(ids.take(id)).toBeUndefined(); // answered once: a second answer is drift
+    expect(ids.drain()).toEqual([]);
+  });
+
+  it('never lets a host cancel the proxy’s own requests', () => {
+    const ids = new IdMap();
+    const own = ids.issue({ origin: 'proxy', method: 'tools/list', settle: () => undefined });
+    expect(ids.cancel(own)).toBeUndefined();
+    expect(ids.peek(own)).toMatchObject({ origin: 'proxy' });
   });
 
   it('drains every outstanding request, the host ones and its own', () => {

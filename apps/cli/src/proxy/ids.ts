@@ -20,6 +20,12 @@ export class IdMap {
    * costs a fraction of a string key built by concatenation, on every request and every answer.
    */
   private readonly byProxy = new Map<number, Outstanding>();
+  /**
+   * Host requests cancelled before their answer came: only their sequence numbers, so a late answer
+   * is still known (and dropped quietly) while the entry itself is gone and no longer scanned by
+   * {@link IdMap.proxyIdOf}. Looked up only when a proxy id has no entry, never on the hot path.
+   */
+  private readonly cancelled = new Set<number>();
 
   /** A fresh proxy id for a request. */
   issue(entry: Outstanding): string {
@@ -46,19 +52,23 @@ export class IdMap {
     return Number.isSafeInteger(seq) ? seq : undefined;
   }
 
-  /** What an exact proxy id stands for, left outstanding; `undefined` for anything else. */
+  /** What an exact proxy id stands for, left outstanding ({@link CANCELLED} for a cancelled one); `undefined` for anything else. */
   peek(id: unknown): Outstanding | undefined {
     const seq = this.seqOf(id);
-    return seq === undefined ? undefined : this.byProxy.get(seq);
+    if (seq === undefined) return undefined;
+    return this.byProxy.get(seq) ?? (this.cancelled.has(seq) ? CANCELLED : undefined);
   }
 
-  /** Removes and returns what an exact proxy id stands for; `undefined` for anything else. */
+  /** Removes and returns what an exact proxy id stands for ({@link CANCELLED} for a cancelled one); `undefined` for anything else. */
   take(id: unknown): Outstanding | undefined {
     const seq = this.seqOf(id);
     if (seq === undefined) return undefined;
     const entry = this.byProxy.get(seq);
-    if (entry !== undefined) this.byProxy.delete(seq);
-    return entry;
+    if (entry !== undefined) {
+      this.byProxy.delete(seq);
+      return entry;
+    }
+    return this.cancelled.delete(seq) ? CANCELLED : undefined;
   }
 
   /**
@@ -72,18 +82,27 @@ export class IdMap {
     return found === undefined ? undefined : this.prefix + found;
   }
 
-  /** Marks a host request cancelled: its late answer is dropped quietly (MCP cancellation). */
+  /**
+   * Cancels a host request (MCP cancellation): its entry goes, and its late answer is dropped
+   * quietly ({@link CANCELLED}). Returns the proxy id it travelled under.
+   */
   cancel(hostId: unknown): string | undefined {
     const id = this.proxyIdOf(hostId);
-    const entry = this.peek(id);
-    if (entry?.origin === 'host') entry.cancelled = true;
+    const seq = this.seqOf(id);
+    if (seq === undefined || this.byProxy.get(seq)?.origin !== 'host') return undefined;
+    this.byProxy.delete(seq);
+    this.cancelled.add(seq);
     return id;
   }
 
-  /** Removes and returns every outstanding request (when the session ends). */
+  /** Removes and returns every outstanding request (when the session ends); cancelled ones are forgotten. */
   drain(): Outstanding[] {
     const all = [...this.byProxy.values()];
     this.byProxy.clear();
+    this.cancelled.clear();
     return all;
   }
 }
+
+/** What a cancelled host request's proxy id stands for until its late answer comes: nothing to deliver. */
+export const CANCELLED: Outstanding = Object.freeze({ origin: 'host', hostId: '', method: '', cancelled: true });
