@@ -474,3 +474,27 @@ describe('when the host cancels a request the server answers later', () => {
     expect(h.logs().filter((e) => e.event === 'sigil.run.refused')).toEqual([]);
   });
 });
+
+describe('when the server floods its stderr with short lines', () => {
+  // Each one-character line is a log line of about 150 bytes: with a reader slower than that (or
+  // than the proxy's own logging), the log text waited in memory without bound (1.2 GB in 10 s).
+  for (const reader of ['discard', 'slow'] as const) {
+    it(`stops reading the server's stderr while the log waits for its reader (${reader === 'slow' ? 'a slow' : 'a prompt'} one), instead of growing without bound`, async () => {
+      const h = rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify({ on: { ping: ['#honest', '#stderrlines:3000000'] } }) }, reader);
+      await open(h);
+      h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      await h.waitFor(answerTo(1));
+      const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
+      let peak = 0;
+      for (let i = 0; i < 30 && peak < 300; i++) {
+        peak = Math.max(peak, rss());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(peak).toBeLessThan(300);
+      // The log flows all the while: the stderr is read as fast as the log is.
+      expect(h.logBytes()).toBeGreaterThan(100_000);
+      process.kill(h.pid, 'SIGTERM');
+      expect(await h.exit).toBe(143);
+    }, 60_000);
+  }
+});

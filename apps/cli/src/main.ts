@@ -142,6 +142,7 @@ function redacting(target: TextSink, secrets: string[]): TextSink {
     get isTTY() {
       return target.isTTY === true;
     },
+    ...(target.backlogBytes && target.whenDrained ? { backlogBytes: () => target.backlogBytes!(), whenDrained: (callback: () => void) => target.whenDrained!(callback) } : {}),
   };
 }
 

@@ -5,6 +5,13 @@ export interface TextSink {
   write(text: string): unknown;
   /** Whether the sink is a terminal (progress shows only there); read when first asked. */
   readonly isTTY?: boolean | undefined;
+  /**
+   * Bytes written but not yet taken by the descriptor (its reader is slower than the writer), and
+   * a call once they are: what lets a producer that could outrun it (`sigil run` logging a server's
+   * stderr) stop reading meanwhile. Absent: the sink takes every write whole.
+   */
+  backlogBytes?(): number;
+  whenDrained?(callback: () => void): void;
 }
 
 /**
@@ -53,6 +60,18 @@ export function fdSink(fd: number, stream: () => NodeJS.WriteStream): TextSink {
     },
     get isTTY() {
       return stream().isTTY === true;
+    },
+    backlogBytes: () => fallback?.writableLength ?? 0,
+    whenDrained(callback) {
+      if (!fallback || fallback.writableLength === 0) return void setImmediate(callback);
+      // A stream that failed (EPIPE: the reader went away) never drains: its close releases too.
+      const done = (): void => {
+        fallback?.off('drain', done);
+        fallback?.off('close', done);
+        callback();
+      };
+      fallback.once('drain', done);
+      fallback.once('close', done);
     },
   };
 }

@@ -202,7 +202,7 @@ export function registerHost(program: Command, ctx: Context): void {
       // which costs the proxy less CPU per message than process.stdin and process.stdout.
       const input = isPipeOrSocket(0) ? 0 : process.stdin;
       const output = isPipeOrSocket(1) ? 1 : process.stdout;
-      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input, output, log, allowMissingTools, ...(pipes ? { pipes } : {}) });
+      ctx.exitCode = await runGuardProxy({ manifest, command: command[0]!, args: command.slice(1), input, output, log, logBacklog: ctx.out.errorBacklog, allowMissingTools, ...(pipes ? { pipes } : {}) });
     });
 }
 

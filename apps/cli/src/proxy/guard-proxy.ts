@@ -29,6 +29,8 @@ const REFUSED_LINGER_MS = 10_000;
  * too (flow control in runGuardProxy): two of the largest messages.
  */
 export const BACKLOG_BYTES = 2 * MAX_MESSAGE_BYTES;
+/** Most log text waiting for its reader before the server's stderr is no longer read (GuardProxyOptions.logBacklog). */
+export const LOG_BACKLOG_BYTES = 1024 * 1024;
 
 export interface GuardProxyOptions {
   /** The pinned, verified manifest the server must match. */
@@ -46,6 +48,12 @@ export interface GuardProxyOptions {
   output: Writable | number;
   /** One structured log line (stderr in `sigil run`). */
   log: (event: Record<string, unknown>) => void;
+  /**
+   * The log's backlog (Output.errorBacklog): while more than {@link LOG_BACKLOG_BYTES} of log text
+   * wait for a reader slower than the server's stderr, that stderr is not read, so a server cannot
+   * grow this process's memory by writing lines faster than the host reads the log.
+   */
+  logBacklog?: { pending(): number; onDrain(callback: () => void): void } | undefined;
   /** Longest wait for each server answer during a tools check (default 30 s). */
   checkTimeoutMs?: number;
   /** Longest a whole tools check may take (default 60 s). */
@@ -247,6 +255,17 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       () => log({ level: 'warn', event: 'sigil.run.server-stderr', server: manifest.name, text: null, reason: `a line over ${MAX_STDERR_LINE_BYTES} bytes was left out` }),
       true,
     );
+    // Each of the server's stderr lines is a log line several times its size (a line of one
+    // character, about a hundred and fifty bytes): the stderr waits while the log does.
+    const logBacklog = options.logBacklog;
+    const serverErr = child.stderr;
+    if (serverErr && logBacklog) {
+      serverErr.on('data', () => {
+        if (serverErr.isPaused() || logBacklog.pending() <= LOG_BACKLOG_BYTES) return;
+        serverErr.pause();
+        logBacklog.onDrain(() => serverErr.resume());
+      });
+    }
     serverLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
     if (!adopted) child.stdout?.on('data', (chunk: Buffer) => chunkOf(serverLines, chunk));
     input.on('end', () => {
