@@ -49,3 +49,33 @@ export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): vo
   }
 }
 
+
+/** Whether any process is left in the process group led by `pid` (signal 0: a check, nothing sent); false where there are no groups. */
+export function groupAlive(pid: number | undefined): boolean {
+  if (pid === undefined || !USE_PROCESS_GROUPS) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    // ESRCH: none left. EPERM: a process of another user took the group id (ours no longer).
+    return false;
+  }
+}
+
+/**
+ * Stops what is left in the process group led by `pid` once its leader has exited: SIGTERM, then
+ * SIGKILL after `graceMs` if anything is still there; `done` once the group is empty (at once when
+ * it already is, or where there are no groups).
+ */
+export function reapGroup(pid: number | undefined, graceMs: number, done: () => void): void {
+  if (!groupAlive(pid)) return done();
+  signalGroup(pid, 'SIGTERM');
+  const started = Date.now();
+  const poll = (): void => {
+    if (!groupAlive(pid)) return done();
+    if (Date.now() - started < graceMs) return void setTimeout(poll, 25);
+    signalGroup(pid, 'SIGKILL');
+    done();
+  };
+  setTimeout(poll, 25);
+}

@@ -38,8 +38,8 @@ export function stdioSink(fd: 1 | 2): TextSink {
  * pipe: 106.9 M through process.stdout, 88.2 M through fs.writeSync; `node` doing nothing, 82.7 M).
  * A descriptor another part of the process made non-blocking (`sigil run` reads and writes fd 1
  * through sockets) may refuse a write (EAGAIN): the rest of that text and everything after it then
- * go through the stream, in order, as any other write error does (EPIPE then surfaces as it always
- * did). Each text is written whole before `write` returns, so nothing is left to flush at exit.
+ * go through the stream, in order, as any other write error does (on standard output EPIPE then
+ * surfaces as it always did; on standard error it is ignored, below). Each text is written whole before `write` returns, so nothing is left to flush at exit.
  * Every line a command prints goes through its Output (`sigil run`'s log lines too), so no text
  * written through the stream can be left queued when a direct write follows it.
  */
@@ -55,6 +55,11 @@ export function fdSink(fd: number, stream: () => NodeJS.WriteStream): TextSink {
         return true;
       } catch {
         fallback = stream();
+        // Standard error whose reader went away (EPIPE) fails the stream, which would otherwise
+        // throw its error as an uncaught one and end the process mid-command (`sigil run`
+        // mid-session, its server left running): the diagnostics that cannot be written are lost,
+        // and the command goes on. Standard output's errors still surface: its text is the result.
+        if (fd === 2) fallback.on('error', () => undefined);
         return fallback.write(bytes.subarray(at));
       }
     },

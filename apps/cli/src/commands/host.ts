@@ -211,30 +211,51 @@ export function registerHost(program: Command, ctx: Context): void {
  * error naming the refusal code, so the host shows why, then exit 1 (after at most 10 s, or when
  * the host closes our input).
  */
-function refuseHost(code: string, message: string): Promise<number> {
+async function refuseHost(code: string, message: string): Promise<number> {
+  // A pipe or socket is written through a socket of our own, which (unlike process.stdout) can be
+  // closed with answers still waiting in it.
+  const { isPipeOrSocket } = await import('../proxy/fd-io.js');
+  const { Socket } = await import('node:net');
+  const out: NodeJS.WritableStream & { writableLength: number; destroy(): void } = isPipeOrSocket(1) ? new Socket({ fd: 1, readable: false, writable: true }) : process.stdout;
+  out.on('error', () => undefined);
   return new Promise((done) => {
     let buffered = '';
-    const finish = () => {
+    let finished = false;
+    const finish = (late: boolean) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      process.stdin.pause();
+      // Closed, not paused: a host still writing would keep an open stdin (and the process) alive.
+      process.stdin.destroy();
+      // At the 10 s end, answers a host has not read are dropped: the process would otherwise wait for it.
+      if (late && out.writableLength > 0) out.destroy();
       done(1);
     };
-    const timer = setTimeout(finish, 10_000);
+    const timer = setTimeout(() => finish(true), 10_000);
     process.stdin.on('data', (chunk: Buffer) => {
       buffered = (buffered + chunk.toString('utf8')).slice(-1024 * 1024);
       let nl: number;
+      let full = false;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         try {
           const m = JSON.parse(line) as { id?: unknown; method?: unknown };
-          if (m.method !== undefined && m.id !== undefined) process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32001, message: `${code}: ${message}`, data: { code } } })}\n`);
+          if (m.method !== undefined && m.id !== undefined) full = !out.write(`${JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32001, message: `${code}: ${message}`, data: { code } } })}\n`);
         } catch {
           // not JSON: nothing to answer
         }
       }
+      // A host that writes requests without reading the answers is not read either meanwhile, so
+      // the answers waiting for it stay bounded.
+      if (full && !finished) {
+        process.stdin.pause();
+        out.once('drain', () => finished || process.stdin.resume());
+      }
     });
-    process.stdin.on('end', finish);
+    process.stdin.on('end', () => finish(false));
+    process.stdin.on('error', () => finish(false));
+    out.on('error', () => finish(false));
   });
 }
 

@@ -3,9 +3,9 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Manifest } from '@sigil/manifest';
-import { signalGroup, USE_PROCESS_GROUPS } from '../process-group.js';
+import { reapGroup, signalGroup, USE_PROCESS_GROUPS } from '../process-group.js';
 import { adoptReader, batchedWriter, fdReader, streamFd } from './fd-io.js';
-import { Firewall } from './firewall.js';
+import { Firewall, MAX_HELD_BYTES } from './firewall.js';
 import { lineSplitter, onLines, type LineSplitter } from './lines.js';
 import { serverEnvironment } from './server-env.js';
 import type { ServerPipes } from './server-pipes.js';
@@ -24,13 +24,19 @@ const SIGNAL_GRACE_MS = 1000;
 const MAX_STDERR_LINE_BYTES = 64 * 1024;
 /** After a refusal, how long the host may keep asking (each request answered with the code). */
 const REFUSED_LINGER_MS = 10_000;
+/** How long what the server left in its process group has, after SIGTERM at the session's end, before SIGKILL. */
+const GROUP_GRACE_MS = 1000;
 /**
  * Most bytes waiting for a peer whose pipe is full before the proxy stops reading that same peer
- * too (flow control in runGuardProxy): two of the largest messages.
+ * too (flow control in runGuardProxy). Honest traffic stays below it: while a pipe is full the
+ * other side is not read, so what waits is at most the messages held during a check, released at
+ * once when it passes (MAX_HELD_BYTES), and one read's lines (one of them up to MAX_MESSAGE_BYTES).
  */
-export const BACKLOG_BYTES = 2 * MAX_MESSAGE_BYTES;
-/** Most log text waiting for its reader before the server's stderr is no longer read (GuardProxyOptions.logBacklog). */
+export const BACKLOG_BYTES = 2 * MAX_HELD_BYTES;
+/** Most log text waiting for its reader before the server's stderr is no longer read, and repeated events are counted instead (GuardProxyOptions.logBacklog). */
 export const LOG_BACKLOG_BYTES = 1024 * 1024;
+/** Firewall events a peer can repeat per message it sends. */
+const REPEATED_EVENTS: ReadonlySet<string> = new Set(['sigil.run.dropped', 'sigil.run.recheck', 'sigil.run.refused-call', 'sigil.run.refused-result', 'sigil.run.opening-refused']);
 
 export interface GuardProxyOptions {
   /** The pinned, verified manifest the server must match. */
@@ -77,7 +83,21 @@ export interface GuardProxyOptions {
  *   line with its code.
  */
 export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
-  const { manifest, log } = options;
+  const { manifest, log, logBacklog } = options;
+  // The firewall's events that a peer can make it repeat per message (a refused call or result, a
+  // dropped message, a re-check per list_changed notice): while more than LOG_BACKLOG_BYTES of log
+  // text wait for their reader, they are counted instead of written, and one line says how many
+  // once the log has drained. The session's own events (verified, refused, the server's exit) are
+  // always written.
+  let logSkipped = 0;
+  const firewallLog = (event: Record<string, unknown>): void => {
+    if (logBacklog === undefined || !REPEATED_EVENTS.has(event.event as string) || logBacklog.pending() <= LOG_BACKLOG_BYTES) return log(event);
+    if (logSkipped++ > 0) return;
+    logBacklog.onDrain(() => {
+      log({ level: 'warn', event: 'sigil.run.log-skipped', server: manifest.name, count: logSkipped, reason: `${logSkipped} repeated events were not logged while more than ${LOG_BACKLOG_BYTES} bytes of log waited for their reader` });
+      logSkipped = 0;
+    });
+  };
   const outputFd = typeof options.output === 'number' ? options.output : undefined;
   const output = outputFd === undefined ? (options.output as Writable) : new Socket({ fd: outputFd, readable: false, writable: true });
   // Set once the firewall exists (below): the readers hand their chunks to it.
@@ -182,7 +202,9 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
         serverIn.destroy();
         serverOut?.destroy();
       }
-      resolveExit(firewall.refusal ? 1 : status);
+      // Whatever the server left running in its process group (a helper, a worker) is stopped with
+      // the session, not left behind unparented: SIGTERM, then SIGKILL after a grace.
+      reapGroup(child.pid, GROUP_GRACE_MS, () => resolveExit(firewall.refusal ? 1 : status));
     };
     const stopChild = (graceMs: number): void => {
       toServer.flush();
@@ -207,7 +229,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
 
     const firewall = new Firewall({
       manifest,
-      log,
+      log: firewallLog,
       checkTimeoutMs: options.checkTimeoutMs ?? 30_000,
       ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
       allowMissingTools: options.allowMissingTools === true,
@@ -248,6 +270,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // that Sigil's next line (a refusal) would be glued onto and lost. Each of its lines is logged
     // as one event of its own instead.
     // No stderr when the spawn failed before making any stdio (EMFILE): its 'error' ends the session.
+    // A read error on the server's stderr ends it (its 'close' follows); it is no session's end.
+    child.stderr?.on('error', () => undefined);
     if (child.stderr) onLines(
       child.stderr,
       MAX_STDERR_LINE_BYTES,
@@ -257,7 +281,6 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     );
     // Each of the server's stderr lines is a log line several times its size (a line of one
     // character, about a hundred and fifty bytes): the stderr waits while the log does.
-    const logBacklog = options.logBacklog;
     const serverErr = child.stderr;
     if (serverErr && logBacklog) {
       serverErr.on('data', () => {
@@ -268,11 +291,18 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     }
     serverLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
     if (!adopted) child.stdout?.on('data', (chunk: Buffer) => chunkOf(serverLines, chunk));
-    input.on('end', () => {
+    // The host leaves: its stdin ends, or fails (a socket it shares for stdin and stdout, closed
+    // with our answers unread, resets: ECONNRESET), which is the same end, not a crash.
+    let hostLeft = false;
+    const onHostLeft = (): void => {
+      if (hostLeft) return;
+      hostLeft = true;
       hostGone = true;
       if (!childGone) stopChild(EXIT_GRACE_MS);
       maybeFinish();
-    });
+    };
+    input.on('end', onHostLeft);
+    input.on('error', onHostLeft);
     child.on('error', (e) => {
       firewall.refuse('SERVER_UNREACHABLE', { reason: `the server could not be started: ${e.message}`, details: {} });
       childGone = true;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CANCELLED, IdMap, type Outstanding } from './ids.js';
+import { CANCELLED, IdMap, MAX_CANCELLED, type Outstanding } from './ids.js';
 
 const hostEntry = (hostId: string | number, method = 'tools/call'): Outstanding => ({ origin: 'host', hostId, method, cancelled: false });
 
@@ -71,6 +71,15 @@ describe('IdMap', () => {
     expect(ids.take(id)).toBe(CANCELLED);
     expect(ids.take(id)).toBeUndefined(); // answered once: a second answer is drift
     expect(ids.drain()).toEqual([]);
+  });
+
+  it('remembers at most MAX_CANCELLED cancelled requests: an answer to an older one is then drift', () => {
+    const ids = new IdMap();
+    const proxyIds = Array.from({ length: MAX_CANCELLED + 1 }, (_, i) => ids.issue(hostEntry(i)));
+    for (let i = 0; i <= MAX_CANCELLED; i++) ids.cancel(i);
+    expect(ids.peek(proxyIds[0])).toBeUndefined();
+    expect(ids.peek(proxyIds[1])).toBe(CANCELLED);
+    expect(ids.take(proxyIds[MAX_CANCELLED])).toBe(CANCELLED);
   });
 
   it('never lets a host cancel the proxy’s own requests', () => {

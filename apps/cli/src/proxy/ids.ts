@@ -91,6 +91,10 @@ export class IdMap {
     const seq = this.seqOf(id);
     if (seq === undefined || this.byProxy.get(seq)?.origin !== 'host') return undefined;
     this.byProxy.delete(seq);
+    // Bounded: past MAX_CANCELLED, the oldest is forgotten, and an answer to it after all (after
+    // that many later cancellations, against MCP's advice not to answer a cancelled request) is
+    // then drift, as any answer to a request not outstanding.
+    if (this.cancelled.size >= MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value!);
     this.cancelled.add(seq);
     return id;
   }
@@ -103,6 +107,9 @@ export class IdMap {
     return all;
   }
 }
+
+/** Cancelled host requests whose late answer is still known (IdMap.cancel). */
+export const MAX_CANCELLED = 16_384;
 
 /** What a cancelled host request's proxy id stands for until its late answer comes: nothing to deliver. */
 export const CANCELLED: Outstanding = Object.freeze({ origin: 'host', hostId: '', method: '', cancelled: true });

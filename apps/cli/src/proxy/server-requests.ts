@@ -28,6 +28,13 @@ export class ServerRequests {
   private readonly prefix = `sigil-s-${randomBytes(6).toString('hex')}-`;
   private seq = 0;
   private readonly byProxy = new Map<number, JsonRpcId>();
+  /**
+   * The latest outstanding request under each server id, so a cancellation is one lookup: a scan
+   * per `notifications/cancelled` let a server flooding them for ids not outstanding cost the
+   * proxy tens of times its own effort with 1,024 long ids waiting. A server that reuses an id
+   * still outstanding has only the latest one cancellable.
+   */
+  private readonly latest = new Map<JsonRpcId, number>();
 
   get size(): number {
     return this.byProxy.size;
@@ -36,6 +43,7 @@ export class ServerRequests {
   /** The id the host sees for a server request. */
   issue(serverId: JsonRpcId): string {
     this.byProxy.set(++this.seq, serverId);
+    this.latest.set(serverId, this.seq);
     return this.prefix + this.seq;
   }
 
@@ -46,7 +54,9 @@ export class ServerRequests {
     const seq = Number(digits);
     if (!Number.isSafeInteger(seq) || String(seq) !== digits) return undefined;
     const serverId = this.byProxy.get(seq);
-    if (serverId !== undefined) this.byProxy.delete(seq);
+    if (serverId === undefined) return undefined;
+    this.byProxy.delete(seq);
+    if (this.latest.get(serverId) === seq) this.latest.delete(serverId);
     return serverId;
   }
 
@@ -55,14 +65,16 @@ export class ServerRequests {
    * outstanding one with that server id), removed, so a late answer from the host goes nowhere.
    */
   cancel(serverId: unknown): string | undefined {
-    let found: number | undefined;
-    for (const [seq, id] of this.byProxy) if (id === serverId) found = seq;
+    if (typeof serverId !== 'string' && typeof serverId !== 'number') return undefined;
+    const found = this.latest.get(serverId);
     if (found === undefined) return undefined;
+    this.latest.delete(serverId);
     this.byProxy.delete(found);
     return this.prefix + found;
   }
 
   clear(): void {
     this.byProxy.clear();
+    this.latest.clear();
   }
 }

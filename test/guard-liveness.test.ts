@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildHostWorld, sigilBin, type HostWorld } from '@sigil/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerTo, hostileServer, initialize, sharedSocketHost, initialized, pinnedManifest, rawHost, type LogReader, type Message, type RawHost } from './fixtures/guard/harness.js';
+
+
+// `sigil run` stays alive and bounded whatever its peers do with their ends (a fourth red-team
+// round, on resources and liveness): a host that drops the log or resets a shared socket, a host
+// that never reads, a server that leaves helpers behind or keeps the firewall logging.
+const root = mkdtempSync(join(tmpdir(), 'sigil-guard-live-'));
+const pidfiles: string[] = [];
+const NAME = 'io.github.acme/hostile';
+let world: HostWorld;
+let seq = 0;
+
+beforeAll(async () => {
+  world = await buildHostWorld(join(root, 'world'), [pinnedManifest()]);
+});
+afterAll(() => {
+  for (const file of pidfiles) {
+    if (!existsSync(file)) continue;
+    try {
+      process.kill(Number(readFileSync(file, 'utf8')), 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+const hostile = (script: Record<string, unknown>, logReader: LogReader = 'keep'): RawHost => rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify(script) }, logReader);
+const errorCode = (m: Message): string | undefined => m.error?.data?.code;
+const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function open(h: RawHost): Promise<void> {
+  h.send(initialize(0));
+  expect((await h.waitFor(answerTo(0))).result).toBeDefined();
+  h.send(initialized);
+}
+
+describe('when the host closes its end of the log', () => {
+  it('goes on without it: a log line that cannot be written is lost, not a crash', async () => {
+    const h = hostile({}, 'closed');
+    await open(h);
+    // A refused call is logged (sigil.run.refused-call): the write fails with EPIPE.
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'evil', arguments: {} } });
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('TOOL_NOT_PINNED');
+    for (let i = 2; i < 200; i++) h.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'evil', arguments: {} } });
+    await h.waitFor(answerTo(199));
+    h.send({ jsonrpc: '2.0', id: 200, method: 'tools/call', params: { name: 'echo', arguments: { message: 'still here' } } });
+    expect((await h.waitFor(answerTo(200))).result).toBeDefined();
+    h.close();
+    expect(await h.exit).toBe(0);
+  });
+});
+
+describe('when the host shares one socket for stdin and stdout and resets it', () => {
+  it('ends the session as when the host leaves, with the server stopped and its status', async () => {
+    // A Python host (Node cannot hand a socket pair to a child as its stdio): one socket as stdin
+    // and stdout, a call the server never answers, then closed unread, which resets it.
+    const pidfile = join(root, `server-${++seq}.pid`);
+    pidfiles.push(pidfile);
+    const out = await new Promise<string>((resolve, reject) => {
+      const py = spawn('python3', [sharedSocketHost, sigilBin(), world.dir, NAME, hostileServer, pidfile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      py.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      py.on('error', reject);
+      py.on('close', () => resolve(text));
+    });
+    // Not a crash (1, an uncaught ECONNRESET): the server is stopped (SIGTERM: 143).
+    expect(JSON.parse(out)).toEqual({ status: 143, serverGone: true, reset: false });
+  }, 30_000);
+});
+
+describe('when the server leaves processes in its group', () => {
+  it('stops them with the session, SIGKILL for one that ignores SIGTERM', async () => {
+    const pidfile = join(root, `helper-${++seq}.pid`);
+    pidfiles.push(pidfile);
+    const h = hostile({ on: { ping: [`#helper:${pidfile}`, '#honest'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.waitFor(answerTo(1));
+    const helper = Number(readFileSync(pidfile, 'utf8'));
+    expect(alive(helper)).toBe(true);
+    h.close();
+    // The server exits 0 as its stdin ends; the session's end stops what it left behind.
+    expect(await h.exit).toBe(0);
+    expect(alive(helper)).toBe(false);
+  }, 30_000);
+});
+
+describe('when a server keeps the firewall logging and the host does not read the log', () => {
+  it('counts the repeated events instead of holding their lines, and says how many once the log drains', async () => {
+    // Every listing the proxy asks for is followed by a tools/list_changed: re-check after re-check,
+    // each logged (sigil.run.recheck).
+    const notice = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}';
+    const h = hostile({ on: { 'tools/list': ['#honest', notice] } }, 'held');
+    await open(h);
+    let peak = 0;
+    for (let i = 0; i < 40; i++) {
+      peak = Math.max(peak, rss(h.pid));
+      await sleep(100);
+    }
+    h.resumeLogs();
+    await sleep(1000);
+    const skipped = h.logs().filter((e) => e.event === 'sigil.run.log-skipped');
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(skipped[0]!.count).toBeGreaterThan(0);
+    expect(peak).toBeLessThan(200);
+    h.close();
+    await h.exit;
+  }, 30_000);
+});
+
+describe('when the server is refused before the session starts and the host never reads', () => {
+  it('answers without holding more than its pipe can take, and ends after 10 s all the same', async () => {
+    // A name the lockfile does not hold: refused before any server starts, each request answered.
+    const child = spawn(process.execPath, [sigilBin(), 'run', 'io.github.acme/not-locked', '--offline', '--', process.execPath, hostileServer], { cwd: world.dir, env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdout.pause();
+    child.stdin.on('error', () => undefined);
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const started = Date.now();
+    const line = `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'x' })}\n`.repeat(10_000);
+    let peak = 0;
+    let ended = false;
+    void exit.then(() => (ended = true));
+    for (let i = 0; i < 40 && !ended; i++) {
+      child.stdin.write(line);
+      await sleep(100);
+      if (!ended) peak = Math.max(peak, rss(child.pid!));
+    }
+    expect(peak).toBeLessThan(200);
+    expect(await exit).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
+});
