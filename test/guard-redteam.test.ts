@@ -426,6 +426,19 @@ describe('when the server offers the host’s model tools in a sampling request'
     expect(h.logs().find((e) => e.event === 'sigil.run.dropped')?.reason).toContain('exfiltrate');
   });
 
+  it('logs the refusal even after a flood of other refused requests (drops are counted by kind)', async () => {
+    const h = hostile({ on: { ping: ['#times:300:{"jsonrpc":"2.0","id":1,"method":"x"}', sampling([poisoned]), '#honest'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await h.waitFor(answerTo(1));
+    await new Promise((r) => setTimeout(r, 200));
+    h.close();
+    await h.exit;
+    const drops = h.logs().filter((e) => e.event === 'sigil.run.dropped');
+    expect(drops.filter((e) => e.kind === 'server-request')).toHaveLength(100);
+    expect(drops.filter((e) => e.kind === 'server-sampling-tools').map((e) => e.reason)).toEqual([expect.stringContaining('exfiltrate')]);
+  });
+
   it('passes pinned tools on in their pinned form only (text a server adds beside them reaches no host)', async () => {
     const echo = { ...fixtureTools[0]!, icons: [{ src: 'https://evil.example/POISON.png' }], execution: { note: 'POISON beside a pinned tool' } };
     const h = hostile({ on: { ping: [sampling([echo]), '#honest'] } });
@@ -485,12 +498,14 @@ describe('when the server floods its stderr with short lines', () => {
       h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
       await h.waitFor(answerTo(1));
       const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
+      // Against its own size once open: the held log text grew about 100 MB a second here.
+      const base = rss();
       let peak = 0;
-      for (let i = 0; i < 30 && peak < 300; i++) {
+      for (let i = 0; i < 60 && peak - base < 200; i++) {
         peak = Math.max(peak, rss());
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(peak).toBeLessThan(300);
+      expect(peak - base).toBeLessThan(200);
       // The log flows all the while: the stderr is read as fast as the log is.
       expect(h.logBytes()).toBeGreaterThan(100_000);
       process.kill(h.pid, 'SIGTERM');

@@ -214,21 +214,26 @@ export function registerHost(program: Command, ctx: Context): void {
 async function refuseHost(code: string, message: string): Promise<number> {
   // A pipe or socket is written through a socket of our own, which (unlike process.stdout) can be
   // closed with answers still waiting in it.
-  const { isPipeOrSocket } = await import('../proxy/fd-io.js');
-  const { Socket } = await import('node:net');
-  const out: NodeJS.WritableStream & { writableLength: number; destroy(): void } = isPipeOrSocket(1) ? new Socket({ fd: 1, readable: false, writable: true }) : process.stdout;
+  const { fdWriter, isPipeOrSocket } = await import('../proxy/fd-io.js');
+  const out: NodeJS.WritableStream & { writableLength: number; destroy(): void } = isPipeOrSocket(1) ? fdWriter(1) : process.stdout;
   out.on('error', () => undefined);
   return new Promise((done) => {
     let buffered = '';
     let finished = false;
+    // At the 10 s end, answers the host has not read are dropped, whether or not it closed its
+    // input before: the process would otherwise wait for ever on a host that never reads.
+    const drop = (): void => {
+      if (out.writableLength > 0) out.destroy();
+    };
     const finish = (late: boolean) => {
+      if (late) drop();
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
       // Closed, not paused: a host still writing would keep an open stdin (and the process) alive.
       process.stdin.destroy();
-      // At the 10 s end, answers a host has not read are dropped: the process would otherwise wait for it.
-      if (late && out.writableLength > 0) out.destroy();
+      // The timer stays only while answers wait (it drops them at 10 s); once they are written, it goes.
+      if (late || out.writableLength === 0) clearTimeout(timer);
+      else out.once('drain', () => clearTimeout(timer));
       done(1);
     };
     const timer = setTimeout(() => finish(true), 10_000);

@@ -32,6 +32,11 @@ export function fdReader(fd: number, onChunk: (chunk: Buffer) => void): Socket {
   return new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
 }
 
+/** A pipe or socket descriptor as a writable socket of this process's own (which, unlike process.stdout, can be destroyed with writes waiting). */
+export function fdWriter(fd: number): Socket {
+  return new Socket({ fd, readable: false, writable: true });
+}
+
 /** Node's `onread` option: every read into one buffer, reused, handed to `onChunk` at once (which must not keep it). */
 function reusedBuffer(onChunk: (chunk: Buffer) => void): ConnectOpts['onread'] {
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);

@@ -132,8 +132,8 @@ export class Firewall {
   /** What the last whole check listed: how many tools, and which pinned ones the server left out. */
   private listed: { tools: number; missing: string[] } = { tools: 0, missing: [] };
 
-  /** Messages dropped (and answered or ignored) in this session: see {@link Firewall.dropped}. */
-  private droppedCount = 0;
+  /** Messages dropped (and answered or ignored) in this session, by kind: see {@link Firewall.dropped}. */
+  private readonly droppedCounts = new Map<string, number>();
 
   constructor(private readonly options: FirewallOptions) {
     this.check = new ToolsCheck(options.manifest, options.allowMissingTools === true);
@@ -203,7 +203,7 @@ export class Firewall {
   private hostResponse(m: Response): void {
     const serverId = this.serverRequests.take(m.id);
     if (serverId === undefined) {
-      this.dropped({ reason: 'the host answered a request the server has not sent (or no longer waits for)' });
+      this.dropped('host-answer', { reason: 'the host answered a request the server has not sent (or no longer waits for)' });
       return;
     }
     const text = m.wire && withId(m.wire, serverId);
@@ -222,7 +222,7 @@ export class Firewall {
       // `tools/call`, say) is a request in disguise: a lenient server may run it all the same, and
       // the pin check below is for requests, so it is dropped here (a notification gets no answer).
       if (!m.method.startsWith('notifications/')) {
-        this.dropped({ reason: 'the host sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+        this.dropped('host-notification', { reason: 'the host sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
         return;
       }
       if (m.method === 'notifications/cancelled') {
@@ -247,7 +247,7 @@ export class Firewall {
       const taskId = m.params?.taskId;
       tool = typeof taskId === 'string' ? this.tasks.get(taskId) : undefined;
       if (tool === undefined) {
-        this.dropped({ reason: 'the host asked tasks/result for a task no call of a pinned tool started in this session, or one already answered', method: m.method });
+        this.dropped('host-tasks-result', { reason: 'the host asked tasks/result for a task no call of a pinned tool started in this session, or one already answered', method: m.method });
         return this.answerHost(m.id, 'MESSAGE_INVALID', 'tasks/result names a task that no call of a pinned tool started in this session (or that was already answered)');
       }
       task = taskId as string;
@@ -349,7 +349,7 @@ export class Firewall {
     if (m.kind === 'request') return this.serverRequest(m);
     if (m.method === 'notifications/cancelled') return this.serverCancelled(m.message);
     if (!m.method.startsWith('notifications/')) {
-      this.dropped({ reason: 'the server sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+      this.dropped('server-notification', { reason: 'the server sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
       return;
     }
     const message = this.withHostSubscription(m.message);
@@ -359,13 +359,13 @@ export class Firewall {
   }
 
   private droppedSubscription(method: string): void {
-    this.dropped({ reason: 'the server sent a notification for a subscription the host has not opened', method: method.slice(0, 200) });
+    this.dropped('server-subscription', { reason: 'the server sent a notification for a subscription the host has not opened', method: method.slice(0, 200) });
   }
 
   /** A server-to-host request, open state: an MCP one goes to the host under a proxy id; anything else is answered here. */
   private serverRequest(m: Request): void {
-    const refuse = (reason: string, rpc: number): void => {
-      this.dropped({ reason, method: m.method.slice(0, 200) });
+    const refuse = (reason: string, rpc: number, kind = 'server-request'): void => {
+      this.dropped(kind, { reason, method: m.method.slice(0, 200) });
       this.sendServer({ jsonrpc: '2.0', id: m.id, error: { code: rpc, message: `MESSAGE_INVALID: ${reason}`, data: { code: 'MESSAGE_INVALID' } } });
     };
     if (!SERVER_REQUEST_METHODS.has(m.method)) return refuse('the server sent a request that is not one an MCP server sends its host', -32601);
@@ -375,7 +375,7 @@ export class Firewall {
     let message = m.message;
     if (m.method === 'sampling/createMessage' && params?.tools !== undefined) {
       const checked = this.check.sampling(params);
-      if ('problem' in checked) return refuse(`the server offered the host's model a tool outside the pin in sampling/createMessage: ${checked.problem}`, -32602);
+      if ('problem' in checked) return refuse(`the server offered the host's model a tool outside the pin in sampling/createMessage: ${checked.problem}`, -32602, 'server-sampling-tools');
       message = { ...message, params: checked.params };
     }
     const proxyId = this.serverRequests.issue(m.id);
@@ -701,19 +701,21 @@ export class Firewall {
   }
 
   /**
-   * Logs a message the firewall dropped (`sigil.run.dropped`, MESSAGE_INVALID): the first
-   * {@link MAX_DROPPED_LOGS} of a session one line each, then one line per
-   * {@link DROPPED_LOG_EVERY} more, with the count. A peer can send such messages as fast as it
-   * writes, each a few dozen bytes, and a log line is several times that: one each would let it
-   * grow the log (and, with a host that drains stderr slowly, this process's memory) faster than it
-   * writes.
+   * Logs a message the firewall dropped (`sigil.run.dropped`, MESSAGE_INVALID): of each kind (a
+   * fixed name per rule, never peer text), the first {@link MAX_DROPPED_LOGS} of a session one line
+   * each, then one line per {@link DROPPED_LOG_EVERY} more, with the count. A peer can send such
+   * messages as fast as it writes, each a few dozen bytes, and a log line is several times that:
+   * one each would let it grow the log (and, with a host that drains stderr slowly, this process's
+   * memory) faster than it writes. Counted by kind, so a flood of one kind does not thin out the
+   * log of another (a refused sampling tool after 100 junk requests is still logged).
    */
-  private dropped(fields: Obj): void {
-    const n = ++this.droppedCount;
+  private dropped(kind: string, fields: Obj): void {
+    const n = (this.droppedCounts.get(kind) ?? 0) + 1;
+    this.droppedCounts.set(kind, n);
     const over = n - MAX_DROPPED_LOGS;
     if (over > 0 && over % DROPPED_LOG_EVERY !== 0) return;
-    const count = n < MAX_DROPPED_LOGS ? {} : { dropped: n, logged: `the first ${MAX_DROPPED_LOGS} dropped messages of a session one line each, then one line per ${DROPPED_LOG_EVERY}` };
-    this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, ...fields, ...count });
+    const count = n < MAX_DROPPED_LOGS ? {} : { dropped: n, logged: `the first ${MAX_DROPPED_LOGS} dropped messages of this kind one line each, then one line per ${DROPPED_LOG_EVERY}` };
+    this.options.log({ level: 'warn', event: 'sigil.run.dropped', code: 'MESSAGE_INVALID', server: this.options.manifest.name, kind, ...fields, ...count });
   }
 
   // ---- endings ------------------------------------------------------------------------------

@@ -191,7 +191,6 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       if (finished) return;
       finished = true;
       flowing = false;
-      for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
       for (const t of timers) clearTimeout(t);
       toHost.flush();
       outputOpen = false;
@@ -204,7 +203,11 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       }
       // Whatever the server left running in its process group (a helper, a worker) is stopped with
       // the session, not left behind unparented: SIGTERM, then SIGKILL after a grace.
-      reapGroup(child.pid, GROUP_GRACE_MS, () => resolveExit(firewall.refusal ? 1 : status));
+      // The signal handlers stay meanwhile: a host's SIGTERM then waits for the reaping, not kills it.
+      reapGroup(child.pid, GROUP_GRACE_MS, () => {
+        for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+        resolveExit(firewall.refusal ? 1 : status);
+      });
     };
     const stopChild = (graceMs: number): void => {
       toServer.flush();

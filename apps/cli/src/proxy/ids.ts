@@ -27,6 +27,9 @@ export class IdMap {
    */
   private readonly cancelled = new Set<number>();
 
+  /** `maxCancelled`: most cancelled requests whose late answer is still known (MAX_CANCELLED). */
+  constructor(private readonly maxCancelled = MAX_CANCELLED) {}
+
   /** A fresh proxy id for a request. */
   issue(entry: Outstanding): string {
     this.byProxy.set(++this.seq, entry);
@@ -94,7 +97,7 @@ export class IdMap {
     // Bounded: past MAX_CANCELLED, the oldest is forgotten, and an answer to it after all (after
     // that many later cancellations, against MCP's advice not to answer a cancelled request) is
     // then drift, as any answer to a request not outstanding.
-    if (this.cancelled.size >= MAX_CANCELLED) this.cancelled.delete(this.cancelled.values().next().value!);
+    if (this.cancelled.size >= this.maxCancelled) this.cancelled.delete(this.cancelled.values().next().value!);
     this.cancelled.add(seq);
     return id;
   }

@@ -64,6 +64,7 @@ export class ToolsCheck {
    */
   sampling(params: Record<string, unknown>): { params: Record<string, unknown> } | { problem: string } {
     if (params.tools === undefined) return { params };
+    if (!Array.isArray(params.tools)) return { problem: 'its tools are not a list' };
     const checked = this.page(params.tools);
     if ('drift' in checked) return { problem: checked.drift.reason.replace('the server listed', 'the server offered the model') };
     return { params: { ...params, tools: checked.tools } };
