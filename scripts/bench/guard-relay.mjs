@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 // The floor for scripts/bench/guard.mjs: one more Node process between host and server that only
-// relays newline-delimited messages, unparsed and unchecked, with the same per-tick write joining
-// as `sigil run` and, like it, the server's stdin and stdout as FIFOs (apps/cli/src/proxy/server-pipes.ts;
-// socket pairs where they cannot be made). What `sigil run` costs beyond this row is the firewall's
-// own work; this row's cost over direct is what any stdio proxy process costs on the machine. Not a
-// security boundary.
+// relays newline-delimited messages, unchecked, through exactly the I/O `sigil run` uses (the CLI's
+// own modules, from its build: apps/cli/src/proxy/fd-io.ts, lines.ts, server-pipes.ts, message.ts):
+// the host's pipe read into one reused buffer, the server's stdin and stdout as FIFOs (socket pairs
+// where they cannot be made), each read chunk split into lines with the same size bound and decoded
+// by the same strict UTF-8 decoder, and each chunk's lines joined into one write(2) per peer. So its
+// row is `sigil run` without the firewall: what `sigil run` costs beyond it is the firewall's own
+// work (parse, checks, id mapping), and what it costs over direct is what any stdio proxy process
+// built this way costs on the machine. Not a security boundary (nothing is checked; a line that is
+// not UTF-8 is dropped).
 // Usage: node scripts/bench/guard-relay.mjs <command> [args...]
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
-// The CLI's own FIFO maker, from its build (the bench needs the workspaces built; guard.mjs says so).
+import { adoptReader, batchedWriter, fdReader, isPipeOrSocket, streamFd } from '../../apps/cli/dist/proxy/fd-io.js';
+import { MAX_MESSAGE_BYTES } from '../../apps/cli/dist/proxy/guard-proxy.js';
+import { lineSplitter } from '../../apps/cli/dist/proxy/lines.js';
+import { decodeLine } from '../../apps/cli/dist/proxy/message.js';
 import { serverPipes } from '../../apps/cli/dist/proxy/server-pipes.js';
 
 const [command, ...args] = process.argv.slice(2);
@@ -16,42 +23,42 @@ if (!command) throw new Error('usage: guard-relay.mjs <command> [args...]');
 const pipes = await serverPipes();
 const child = spawn(command, args, { stdio: pipes ? [pipes.childIn, pipes.childOut, 'inherit'] : ['pipe', 'pipe', 'inherit'] });
 pipes?.release();
-const toChild = pipes ? new Socket({ fd: pipes.toServer, readable: false, writable: true }) : child.stdin;
-const fromChild = pipes ? new Socket({ fd: pipes.fromServer, readable: true, writable: false }) : child.stdout;
-
-/** Joins what one tick writes into one write, as sigil run's writer does. */
-function writer(stream) {
-  let queued = [];
-  const flush = () => {
-    const text = queued.length === 1 ? queued[0] : queued.join('');
-    queued = [];
-    stream.write(text);
-  };
-  return (text) => {
-    if (queued.push(text) === 1) process.nextTick(flush);
-  };
-}
-
-/** Forwards whole lines only (a partial line waits for its end), as any message proxy must. */
-function relay(from, write) {
-  let rest = '';
-  from.on('data', (chunk) => {
-    const text = rest + chunk.toString('utf8');
-    const end = text.lastIndexOf('\n') + 1;
-    rest = text.slice(end);
-    if (end > 0) write(text.slice(0, end));
-  });
-}
-
-relay(process.stdin, writer(toChild));
-relay(fromChild, writer(process.stdout));
-process.stdin.on('end', () => toChild.end());
-toChild.on('error', () => undefined);
-// The FIFO's end is this process's own: the session is over when the server exited and its stdout ended.
+const serverIn = pipes ? new Socket({ fd: pipes.toServer, readable: false, writable: true }) : child.stdin;
+const output = isPipeOrSocket(1) ? new Socket({ fd: 1, readable: false, writable: true }) : process.stdout;
+const toHost = batchedWriter(output, () => undefined, isPipeOrSocket(1) ? 1 : undefined);
+const toServer = batchedWriter(serverIn, () => undefined, pipes ? pipes.toServer : streamFd(serverIn));
+const relayTo = (writer) => (line) => {
+  const text = decodeLine(line);
+  if (text !== undefined) writer.line(text);
+};
+const hostLines = lineSplitter(MAX_MESSAGE_BYTES, relayTo(toServer), () => undefined);
+const serverLines = lineSplitter(MAX_MESSAGE_BYTES, relayTo(toHost), () => undefined);
+/** One read chunk's lines, then one write per peer, as sigil run's chunkOf does. */
+const chunkOf = (lines, chunk) => {
+  toHost.hold();
+  toServer.hold();
+  lines.push(chunk);
+  toHost.flush();
+  toServer.flush();
+};
+const input = isPipeOrSocket(0) ? fdReader(0, (chunk) => chunkOf(hostLines, chunk)) : process.stdin.on('data', (chunk) => chunkOf(hostLines, chunk));
+const fromServer = pipes ? fdReader(pipes.fromServer, (chunk) => chunkOf(serverLines, chunk)) : adoptReader(child.stdout, (chunk) => chunkOf(serverLines, chunk));
+if (!fromServer) child.stdout.on('data', (chunk) => chunkOf(serverLines, chunk));
+input.on('end', () => {
+  toServer.flush();
+  serverIn.end();
+});
+serverIn.on('error', () => undefined);
+// The session is over when the server exited and its stdout ended (a FIFO's end, or an adopted
+// handle, is this process's own; the child's 'close' does not wait for it).
 let code;
-let ended = !pipes;
-const done = () => code !== undefined && ended && process.exit(code);
-fromChild.on('close', () => {
+let ended = !fromServer;
+const done = () => {
+  if (code === undefined || !ended) return;
+  toHost.flush();
+  process.exit(code);
+};
+fromServer?.on('close', () => {
   ended = true;
   done();
 });

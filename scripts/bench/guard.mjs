@@ -6,8 +6,10 @@
 // Two servers: the raw JSON fixture of the firewall tests (test/fixtures/guard/hostile-server.mjs,
 // honest mode), nearly free per call, so its ratio is the proxy's whole cost; and a server built
 // with @modelcontextprotocol/sdk 1.x, as servers are in practice. Goal (issue 9): added p99 under
-// 1 ms, throughput at least 0.8x direct. A third path, a bare line relay (guard-relay.mjs), shows
-// what one more process costs on this machine before any checking; the p99 through `sigil run`
+// 1 ms, throughput at least 0.8x direct. A third path, a bare line relay (guard-relay.mjs: `sigil
+// run`'s own I/O, framing and UTF-8 decoding, nothing checked), shows what one more process costs on
+// this machine before any checking: where the relay itself stays under 0.8x direct, no Node proxy
+// process can meet the throughput goal there, and the bench says so; the p99 through `sigil run`
 // over the p99 through the relay, round by round, is the firewall's own share of the tail. The CPU
 // time per call of each process (Linux /proc/<pid>/task/*/schedstat: nanoseconds, every thread,
 // so V8's compiler and GC threads count) shows each one's own cost, which machine load barely moves;
@@ -167,7 +169,7 @@ try {
     console.log(`  p99 through sigil run / p99 through the relay, same round: median ${median(tail).toFixed(2)} (rounds: ${tail.map((x) => x.toFixed(2)).join(' ')})`);
     const added = (n) => ({ p50: rows[n].p50 - rows.direct.p50, p99: rows[n].p99 - rows.direct.p99, ratio: rows[n].rate / rows.direct.rate });
     const floor = added('relay');
-    console.log(`  a bare relay process (no checks) adds: p50 ${floor.p50.toFixed(3)} ms, p99 ${floor.p99.toFixed(3)} ms; throughput ${floor.ratio.toFixed(2)}x direct`);
+    console.log(`  a bare relay process (sigil run's I/O, no checks) adds: p50 ${floor.p50.toFixed(3)} ms, p99 ${floor.p99.toFixed(3)} ms; throughput ${floor.ratio.toFixed(2)}x direct${floor.ratio < 0.8 ? ': below the 0.8x goal before any check, so with this server this machine leaves a Node proxy process no room to meet it (too few cores for three busy processes, or other work on them)' : ''}`);
     const a = added('sigil run');
     console.log(`  added by the firewall: p50 ${a.p50.toFixed(3)} ms, p99 ${a.p99.toFixed(3)} ms (goal < 1 ms: ${a.p99 < 1 ? 'met' : 'NOT met'}); throughput ${a.ratio.toFixed(2)}x direct (goal >= 0.8x: ${a.ratio >= 0.8 ? 'met' : 'NOT met'})`);
     if (sigilB) {
