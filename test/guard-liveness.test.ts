@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHostWorld, sigilBin, type HostWorld } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTo, hostileServer, initialize, sharedSocketHost, initialized, pinnedManifest, rawHost, type LogReader, type Message, type RawHost } from './fixtures/guard/harness.js';
+import { answerTo, hostileServer, initialize, rssMb, sharedSocketHost, initialized, pinnedManifest, rawHost, type LogReader, type Message, type RawHost } from './fixtures/guard/harness.js';
 
 
 // `sigil run` stays alive and bounded whatever its peers do with their ends (a fourth red-team
@@ -33,7 +33,6 @@ afterAll(() => {
 
 const hostile = (script: Record<string, unknown>, logReader: LogReader = 'keep'): RawHost => rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify(script) }, logReader);
 const errorCode = (m: Message): string | undefined => m.error?.data?.code;
-const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -125,12 +124,17 @@ describe('when a server keeps the firewall logging and the host does not read th
 });
 
 describe('when the server is refused before the session starts and the host never reads', () => {
-  it('answers without holding more than its pipe can take, and ends after 10 s all the same', async () => {
-    // A name the lockfile does not hold: refused before any server starts, each request answered.
+  /** `sigil run` for a name the lockfile does not hold (refused before any server starts), its answers never read. */
+  const refusedHostNeverReading = () => {
     const child = spawn(process.execPath, [sigilBin(), 'run', 'io.github.acme/not-locked', '--offline', '--', process.execPath, hostileServer], { cwd: world.dir, env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'ignore'] });
     child.stdout.pause();
     child.stdin.on('error', () => undefined);
-    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    return { child, exit: new Promise<number | null>((r) => child.on('close', (code) => r(code))) };
+  };
+
+  it('answers without holding more than its pipe can take, and ends after 10 s all the same', async () => {
+    // Each request is answered with the refusal code.
+    const { child, exit } = refusedHostNeverReading();
     const started = Date.now();
     const line = `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'x' })}\n`.repeat(10_000);
     let peak = 0;
@@ -139,7 +143,7 @@ describe('when the server is refused before the session starts and the host neve
     for (let i = 0; i < 40 && !ended; i++) {
       child.stdin.write(line);
       await sleep(100);
-      if (!ended) peak = Math.max(peak, rss(child.pid!));
+      if (!ended) peak = Math.max(peak, rssMb(child.pid!));
     }
     expect(peak).toBeLessThan(200);
     expect(await exit).toBe(1);
@@ -147,10 +151,7 @@ describe('when the server is refused before the session starts and the host neve
   }, 30_000);
 
   it('ends after 10 s also when the host closed its input without reading the answers', async () => {
-    const child = spawn(process.execPath, [sigilBin(), 'run', 'io.github.acme/not-locked', '--offline', '--', process.execPath, hostileServer], { cwd: world.dir, env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'ignore'] });
-    child.stdout.pause();
-    child.stdin.on('error', () => undefined);
-    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const { child, exit } = refusedHostNeverReading();
     const started = Date.now();
     // About 2 MB of answers, far more than the pipe holds, then the host's input ends.
     child.stdin.end(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'x' })}\n`.repeat(10_000));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHostWorld, type HostWorld } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTo, fixtureTools, hostileServer, initialize, initialized, pinnedManifest, rawHost, type Message, type RawHost } from './fixtures/guard/harness.js';
+import { answerTo, fixtureTools, hostileServer, initialize, initialized, peakRss, pinnedManifest, rawHost, rssMb, type Message, type RawHost } from './fixtures/guard/harness.js';
 
 // A second adversarial round on the `sigil run` firewall (a red-team pass after the first suite,
 // test/guard-adversarial.test.ts): the real `sigil` executable, the scriptable hostile server, and
@@ -96,12 +96,7 @@ describe('when the host reads slower than the server writes', () => {
     // ...and the proxy, whose host reads nothing, must not take it all in: its resident memory is
     // watched for a while (a proxy that buffers for the host passes 150 MB within it; a slow
     // machine can only make the old behaviour pass, never this one fail).
-    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
-    let peak = 0;
-    for (let i = 0; i < 30 && peak < 150; i++) {
-      peak = Math.max(peak, rss());
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const peak = await peakRss(h.pid, 30, 150);
     expect(peak).toBeLessThan(150);
     h.resume();
     await h.waitFor(answerTo(1), 120_000);
@@ -198,12 +193,7 @@ describe('when the server reads slower than the host writes', () => {
     // The server reads nothing more; the host sends 200 MB of pinned calls.
     const big = 'x'.repeat(1_000_000);
     for (let i = 0; i < 200; i++) h.send({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'echo', arguments: { message: big } } });
-    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
-    let peak = 0;
-    for (let i = 0; i < 30 && peak < 150; i++) {
-      peak = Math.max(peak, rss());
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const peak = await peakRss(h.pid, 30, 150);
     expect(peak).toBeLessThan(150);
     // Its stdin's end is behind 200 MB nobody reads: the host stops it as SDK hosts do.
     process.kill(h.pid, 'SIGTERM');
@@ -387,12 +377,7 @@ describe('when the server floods requests the proxy answers itself and reads non
     await open(h);
     h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
     await h.waitFor(answerTo(1));
-    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
-    let peak = 0;
-    for (let i = 0; i < 50 && peak < 200; i++) {
-      peak = Math.max(peak, rss());
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const peak = await peakRss(h.pid, 50, 200);
     expect(peak).toBeLessThan(200);
     process.kill(h.pid, 'SIGTERM');
     expect(await h.exit).toBe(143);
@@ -497,7 +482,7 @@ describe('when the server floods its stderr with short lines', () => {
       await open(h);
       h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
       await h.waitFor(answerTo(1));
-      const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))?.[1]) / 1024;
+      const rss = (): number => rssMb(h.pid);
       // The held log text grew about 100 MB a second, for as long as the flood lasted. Bounded, the
       // process levels off (where depends on V8's heap sizing: about +100 MB on Node 20, +220 MB
       // on Node 24): its size in the last 2 s of 6 is no more than in the 2 s before.
