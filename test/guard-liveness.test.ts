@@ -123,6 +123,37 @@ describe('when a server keeps the firewall logging and the host does not read th
   }, 30_000);
 });
 
+describe('when the server floods its stderr, then exits while the log waits for its reader', () => {
+  it('logs its last lines once the log drains, rather than closing its stderr unread', async () => {
+    // Eighty thousand one-character lines are about 10 MB of log: the server's stderr is not read
+    // meanwhile, so its last line (a crash message, say) is still in the pipe when it exits.
+    const h = hostile({ on: { 'tools/call': [...Array.from({ length: 4 }, () => '#stderrlines:20000'), '#stderr:the last words\n', '#exit:3'] } }, 'held');
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } });
+    // Past the second for which the server's stdout and stderr are read after it exits.
+    await sleep(2500);
+    h.resumeLogs();
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('SERVER_UNREACHABLE');
+    expect(await h.exit).toBe(3);
+    const logs = h.logs();
+    expect(logs.filter((e) => e.event === 'sigil.run.server-stderr' && e.text === 'x')).toHaveLength(80_000);
+    expect(logs.filter((e) => e.event === 'sigil.run.server-stderr' && e.text === 'the last words')).toHaveLength(1);
+    expect(logs.find((e) => e.event === 'sigil.run.server-exit')).toMatchObject({ code: 3 });
+  }, 30_000);
+
+  it('closes it unread 10 s after the server exited when the log is never read', async () => {
+    const h = hostile({ on: { 'tools/call': [...Array.from({ length: 4 }, () => '#stderrlines:20000'), '#exit:3'] } }, 'held');
+    await open(h);
+    const started = Date.now();
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } });
+    expect(errorCode(await h.waitFor(answerTo(1), 20_000))).toBe('SERVER_UNREACHABLE');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    h.close();
+    h.resumeLogs();
+    expect(await h.exit).toBe(3);
+  }, 30_000);
+});
+
 describe('when the server is refused before the session starts and the host never reads', () => {
   /** `sigil run` for a name the lockfile does not hold (refused before any server starts), its answers never read. */
   const refusedHostNeverReading = () => {

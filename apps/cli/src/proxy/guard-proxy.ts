@@ -16,6 +16,8 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const EXIT_GRACE_MS = 5000;
 /** After the server exits, how long its stdout and stderr may stay open (held by a process it left behind). */
 const STDOUT_GRACE_MS = 1000;
+/** After the server exits, how long more its stderr may wait for the log's reader (LOG_BACKLOG_BYTES) before it is closed unread. */
+const LOG_GRACE_MS = 10_000;
 /** Signals a host may stop `sigil run` with, passed on to the server. */
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** After passing a signal on, how long the server may take to exit before SIGKILL. */
@@ -316,9 +318,13 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // (holding the same pipe) can put off for ever: once the server itself has exited, what it
     // wrote is read for a short while, then its stdout and stderr are closed so the session ends.
     // (Not while the host's backpressure holds the pipe unread: what is in it is still to come.)
+    // Nor while its stderr waits for the log's reader (above): its last lines, a crash message
+    // often, are still in the pipe; they are waited for up to LOG_GRACE_MS in all.
+    let logWaited = 0;
     const closeStdout = (): void =>
       later(STDOUT_GRACE_MS, () => {
         if (hostFull) return closeStdout();
+        if (serverErr?.isPaused() && !serverErr.destroyed && (logWaited += STDOUT_GRACE_MS) <= LOG_GRACE_MS) return closeStdout();
         serverOut?.destroy();
         child.stderr?.destroy();
         // And what it left running in its group is stopped, not left behind unparented.
