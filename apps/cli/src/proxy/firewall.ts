@@ -4,7 +4,7 @@ import { readHot, type Hot } from './hot-path.js';
 import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
 import { classify, decodeLine, NOT_UTF8, parseText, withId, withProxyId, type Classified, type JsonRpcId } from './message.js';
-import { callResultProblem, inputRequiredProblem } from './result-check.js';
+import { callResultProblem, inputRequestsProblem, inputRequiredProblem, isObj } from './result-check.js';
 import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
@@ -54,7 +54,15 @@ export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clientInfo: 'io.modelcontextprotocol/clientInfo', clientCapabilities: 'io.modelcontextprotocol/clientCapabilities', subscriptionId: 'io.modelcontextprotocol/subscriptionId' } as const;
 
 /** Methods whose results `deliver` checks, caps or rewrites before the host sees them. */
-const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen', 'tasks/result']);
+const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen', 'tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update']);
+
+/**
+ * Host requests that name a task (`params.taskId`): `tasks/result` (2025-11-25) answers with the
+ * tool's result, and a 2026-07-28 task's `tasks/get` may carry it (`result`) or ask the host for
+ * input (`inputRequests`). Each must name a task a pinned tool's call started in this session,
+ * whose tool the answer is checked against.
+ */
+const TASK_REQUESTS = new Set(['tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update']);
 
 /** Dropped messages logged one line each in a session; past them, one line per {@link DROPPED_LOG_EVERY} (Firewall.dropped). */
 export const MAX_DROPPED_LOGS = 100;
@@ -240,15 +248,16 @@ export class Firewall {
     if (m.method === 'initialize') return this.answerHost(m.id, 'MESSAGE_INVALID', 'the session is already initialized');
     let tool = m.method === 'tools/call' ? (m.params!.name as string) : undefined;
     let task: string | undefined;
-    if (m.method === 'tasks/result') {
-      // Its answer is the result of the tool whose call started the task, and is checked as one: a
-      // task this session did not see started by a pinned tool's call (or already answered) has no
-      // tool to check it against, so the request is refused here and never reaches the server.
+    if (TASK_REQUESTS.has(m.method)) {
+      // Its answer may be (or carry) the result of the tool whose call started the task, and is
+      // checked as one: a task this session did not see started by a pinned tool's call (or already
+      // answered) has no tool to check it against, so the request is refused here and never
+      // reaches the server.
       const taskId = m.params?.taskId;
       tool = typeof taskId === 'string' ? this.tasks.get(taskId) : undefined;
       if (tool === undefined) {
-        this.dropped('host-tasks-result', { reason: 'the host asked tasks/result for a task no call of a pinned tool started in this session, or one already answered', method: m.method });
-        return this.answerHost(m.id, 'MESSAGE_INVALID', 'tasks/result names a task that no call of a pinned tool started in this session (or that was already answered)');
+        this.dropped('host-task', { reason: `the host asked ${m.method} for a task no call of a pinned tool started in this session, or one already answered`, method: m.method });
+        return this.answerHost(m.id, 'MESSAGE_INVALID', `${m.method} names a task that no call of a pinned tool started in this session (or that was already answered)`);
       }
       task = taskId as string;
     }
@@ -267,7 +276,7 @@ export class Firewall {
    * line then takes the full path.
    */
   private admitHot(m: Extract<Hot, { kind: 'request' }>): boolean {
-    if (m.method === 'initialize' || m.method === 'tasks/result' || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
+    if (m.method === 'initialize' || TASK_REQUESTS.has(m.method) || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
     const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? m.name : undefined });
     this.options.toServer(withProxyId(m.wire, proxyId)!);
     return true;
@@ -409,7 +418,15 @@ export class Firewall {
   private serverCancelled(notice: Obj): void {
     const params = notice.params as Obj | undefined;
     const proxyId = this.serverRequests.cancel(params?.requestId);
-    if (proxyId !== undefined) this.sendHost({ ...notice, params: { ...params, requestId: proxyId } });
+    if (proxyId !== undefined) return this.sendHost({ ...notice, params: { ...params, requestId: proxyId } });
+    // The server's end of a host's subscriptions/listen (how a listen ends on stdio): the host
+    // hears it under its own id, and the listen is forgotten. Any other is dropped.
+    const entry = this.ids.peek(params?.requestId);
+    if (entry?.origin === 'host' && !entry.cancelled && entry.method === 'subscriptions/listen') {
+      this.ids.take(params!.requestId);
+      return this.sendHost({ ...notice, params: { ...params, requestId: entry.hostId } });
+    }
+    this.dropped('server-cancelled', { reason: 'the server cancelled a request that is neither one of its own waiting for the host nor a subscriptions/listen of the host’s', method: 'notifications/cancelled' });
   }
 
   /**
@@ -418,8 +435,8 @@ export class Firewall {
    * checks as they stand: not a listing, an opening result or a listen's end (checked against the
    * pin, or rewritten); for a `tools/call`, a plain CallToolResult of text blocks for a tool
    * without an outputSchema (what callResultProblem passes; any other result goes to it); no
-   * `resultType` (a result that may not be complete goes to inputRequiredProblem) and no `ttlMs`
-   * (capped by deliver); no `_meta` when
+   * `resultType` (a result that may not be complete goes to inputRequiredProblem), no
+   * `inputRequests` (checked wherever they ride) and no `ttlMs` (capped by deliver); no `_meta` when
    * the manifest pins the server's identity. Its own text goes to the host, under the host's id.
    * False, and nothing done, for anything else, which then takes the full path.
    */
@@ -427,7 +444,7 @@ export class Firewall {
     const entry = this.ids.peek(m.id);
     if (entry?.origin !== 'host' || CHECKED_RESULTS.has(entry.method) || this.opening?.proxyId === m.id) return false;
     if (entry.tool !== undefined && (!m.callResult || this.check.hasOutputSchema(entry.tool))) return false;
-    if (m.resultType || m.ttl || (m.meta && this.identity.pinned !== undefined)) return false;
+    if (m.resultType || m.input || m.ttl || (m.meta && this.identity.pinned !== undefined)) return false;
     this.ids.take(m.id);
     if (!entry.cancelled) this.options.toHost(withId(m.wire, entry.hostId)!);
     return true;
@@ -457,7 +474,7 @@ export class Firewall {
     const opening = method === 'initialize' || method === 'server/discover';
     let result = m.result;
     // A task's result is answered once (tasks/result); a result still asking for input is not the end.
-    if (task !== undefined && (result === undefined || result.resultType === undefined || result.resultType === 'complete')) this.tasks.delete(task);
+    if (method === 'tasks/result' && task !== undefined && (result === undefined || result.resultType === undefined || result.resultType === 'complete')) this.tasks.delete(task);
     if (m.error || result === undefined) {
       if (!asIs()) this.sendHost({ jsonrpc: '2.0', id: hostId, error: m.error });
       return;
@@ -467,10 +484,13 @@ export class Firewall {
     // task's, through tasks/result), a listing, a listen's end, an opening's instructions and
     // identity, and every result's `_meta` identity below: a faster reading of answers must keep
     // them all (test/guard-open.test.ts asserts on each).
-    if (result.resultType !== undefined && result.resultType !== 'complete') {
+    // A complete result may carry input requests too (a 2026-07-28 task's tasks/get asks the host
+    // for input so): the same checks, whatever the method.
+    const incomplete = result.resultType !== undefined && result.resultType !== 'complete';
+    if (incomplete || result.inputRequests !== undefined) {
       // An opening asks the host for nothing; one that is not complete would skip its own checks.
       // `resultType` is of revision 2026-07-28: a 2025 host would read the result as complete.
-      let problem = opening ? 'an opening result is always complete' : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
+      let problem = !incomplete ? inputRequestsProblem(result.inputRequests) : opening ? 'an opening result is always complete' : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
       if (!problem) {
         const checked = this.pinnedInputRequests(result);
         if ('problem' in checked) problem = `one of its inputRequests offers the host's model a tool outside the pin: ${checked.problem}`;
@@ -491,11 +511,19 @@ export class Firewall {
         }
         // Only the members of a listing go on (text a server adds beside them reaches no host).
         result = cappedTtl(listingMembers(result, checked.tools));
-      }
+      } else result = cappedTtl(listingMembers(result, undefined));
     } else if (method === 'subscriptions/listen') {
       // Its end carries the subscription id (the proxy id it travelled under): the host's own goes back.
       const meta = result._meta;
       if (typeof meta === 'object' && meta !== null && (meta as Obj)[META.subscriptionId] !== undefined) result = { ...result, _meta: { ...meta, [META.subscriptionId]: hostId } };
+    } else if (tool !== undefined && method !== 'tools/call' && method !== 'tasks/result') {
+      // A task's status (tasks/get, tasks/cancel, tasks/update); a 2026-07-28 one carries the
+      // tool's result once the task is done (`result`), checked as the call's own.
+      const problem = result.result === undefined ? undefined : !isObj(result.result) ? 'the result it carries is not an object' : callResultProblem(result.result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', 'tasks/result');
+      if (problem) {
+        this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered ${method} with a task whose result is not a CallToolResult: ${problem}` });
+        return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} for a call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
+      }
     } else if (tool !== undefined) {
       let problem = callResultProblem(result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', method === 'tasks/result' ? 'tasks/result' : 'tools/call');
       // A task id names one call: a server that gives a running task's id to another tool's call
@@ -523,8 +551,9 @@ export class Firewall {
       result = checked.result;
     }
     // Every modern result a host may keep (a prompt or resource listing as well as the tools) is
-    // kept at most MAX_CACHE_TTL_MS, so a host asks again, and is answered through the checks.
-    result = cappedTtl(result);
+    // kept at most MAX_CACHE_TTL_MS, so a host asks again, and is answered through the checks. A
+    // task's `ttlMs` is how long the task lives, not a cache time, and stays as the server said.
+    if (!method.startsWith('tasks/')) result = cappedTtl(result);
     if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
   }
@@ -833,9 +862,22 @@ export const MAX_CACHE_TTL_MS = 300_000;
 /** The members of a `tools/list` result (both eras; MCP 2026-07-28 adds the cache and input members), with `tools` the checked ones. */
 const LISTING_MEMBERS = ['nextCursor', '_meta', 'ttlMs', 'cacheScope', 'resultType', 'inputRequests', 'requestState'] as const;
 
+/** Listing members a result that is not complete may carry (the 2026-07-28 input members), and no complete one. */
+const INPUT_MEMBERS: ReadonlySet<string> = new Set(['inputRequests', 'requestState']);
+/** The `_meta` keys a listing keeps: MCP's own (`io.modelcontextprotocol/…`, the server's identity among them, checked after). */
+const PROTOCOL_META = 'io.modelcontextprotocol/';
+
 function listingMembers(result: Obj, tools: unknown): Obj {
-  const out: Obj = { tools };
-  for (const key of LISTING_MEMBERS) if (result[key] !== undefined) out[key] = result[key];
+  const out: Obj = tools === undefined ? {} : { tools };
+  const complete = result.resultType === undefined || result.resultType === 'complete';
+  for (const key of LISTING_MEMBERS) {
+    if (result[key] === undefined || (complete && INPUT_MEMBERS.has(key))) continue;
+    if (key !== '_meta') out[key] = result[key];
+    else if (isObj(result._meta)) {
+      const meta = Object.fromEntries(Object.entries(result._meta).filter(([k]) => k.startsWith(PROTOCOL_META)));
+      if (Object.keys(meta).length > 0) out._meta = meta;
+    }
+  }
   return out;
 }
 

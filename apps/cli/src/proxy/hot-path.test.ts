@@ -46,6 +46,7 @@ function agrees(text: string): Hot | undefined {
     expect(hot.meta).toBe(result._meta !== undefined);
     expect(hot.resultType).toBe(result.resultType !== undefined);
     expect(hot.ttl).toBe(result.ttlMs !== undefined);
+    expect(hot.input).toBe(result.inputRequests !== undefined);
     // A result the hot path calls a plain CallToolResult passes the check for a tool without an outputSchema.
     if (hot.callResult) {
       expect(callResultProblem(result, false)).toBeUndefined();
@@ -80,7 +81,7 @@ const messages = fc
       id: ids,
       method: fc.oneof(fc.constantFrom('tools/call', 'ping', 'initialize'), tricky),
       params: fc.oneof(fc.record({ name: fc.oneof(safe, tricky, fc.integer()), arguments: values }, { requiredKeys: [] }), values),
-      result: fc.oneof(fc.record({ content: fc.oneof(fc.array(blocks, { maxLength: 3 }), values), isError: fc.oneof(fc.boolean(), values), _meta: values, structuredContent: values, resultType: fc.constantFrom('complete', 'input_required') }, { requiredKeys: [] }), values),
+      result: fc.oneof(fc.record({ content: fc.oneof(fc.array(blocks, { maxLength: 3 }), values), isError: fc.oneof(fc.boolean(), values), _meta: values, structuredContent: values, resultType: fc.constantFrom('complete', 'input_required'), inputRequests: values }, { requiredKeys: [] }), values),
       error: values,
       extra: values,
     },
@@ -121,6 +122,7 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
         structuredContent: values,
         resultType: fc.oneof(fc.constantFrom('complete', 'input_required'), values),
         ttlMs: fc.oneof(fc.nat(), values),
+        inputRequests: values,
       },
       { requiredKeys: [] },
     );
@@ -147,7 +149,7 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
         const hot = agrees(text);
         expect(hot?.kind).toBe(request ? 'request' : 'answer');
         if (hot?.kind === 'request') expect(hot.name).toBe(name);
-        if (hot?.kind === 'answer') expect(hot).toMatchObject({ callResult: true, meta: false, resultType: false, ttl: false });
+        if (hot?.kind === 'answer') expect(hot).toMatchObject({ callResult: true, meta: false, resultType: false, ttl: false, input: false });
       }),
       { numRuns: 2000 },
     );

@@ -3,7 +3,7 @@ type Obj = Record<string, unknown>;
 /** Longest task id a server may give (the proxy keeps each until its result is asked for), as for its request ids. */
 export const MAX_TASK_ID_LENGTH = 256;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The shape of a `tools/call` result for a pinned tool (MCP 2025-06-18 and later, `CallToolResult`):
@@ -84,8 +84,16 @@ const INPUT_REQUEST_METHODS: ReadonlySet<string> = new Set(['sampling/createMess
  */
 export function inputRequiredProblem(result: Obj): string | undefined {
   if (result.resultType !== 'input_required') return 'its resultType is neither complete nor input_required';
-  const { inputRequests, requestState } = result;
+  const { requestState } = result;
   if (requestState !== undefined && typeof requestState !== 'string') return 'its requestState is not a string';
+  return inputRequestsProblem(result.inputRequests);
+}
+
+/**
+ * The `inputRequests` of any result (an input_required one, or a 2026-07-28 task's `tasks/get`,
+ * which carries them in a complete result): each one of the requests a server may make of its host.
+ */
+export function inputRequestsProblem(inputRequests: unknown): string | undefined {
   if (inputRequests === undefined) return undefined;
   if (!isObj(inputRequests)) return 'its inputRequests is not an object';
   for (const key in inputRequests) {
