@@ -387,6 +387,39 @@ describe('what is forwarded, in whatever form a peer wrote it', () => {
   });
 });
 
+describe('when a line is JSON.stringify output behind an empty object (`{}],[{…}`), which is not JSON', () => {
+  // The fast reading of open-session lines once took the object after `{}],[` for the message and
+  // forwarded the whole line as checked; a lenient or recovering parser reads the part before it.
+  const call = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm","name":"echo","arguments":{"message":"hi"}}}';
+  it('refuses it from the host with -32700, never forwarded, and keeps the session', async () => {
+    const received = file('received');
+    const h = hostile({}, { RECEIVED_LOG: received });
+    await open(h);
+    // A first call so that the fast path has read lines before; then the line.
+    h.send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
+    await h.waitFor(answerTo(5));
+    h.send(`{}]],[[${call}`);
+    h.send(`{}],[${call.replace(',"name":"rm"', '')}`);
+    h.send({ jsonrpc: '2.0', id: 6, method: 'ping' });
+    await h.waitFor(answerTo(6));
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(h.received.filter((m) => m.error?.code === -32700)).toHaveLength(2);
+    expect(lines(received).filter((l) => l.startsWith('{}'))).toEqual([]);
+  });
+
+  it('refuses the session when the server answers so, and the host never sees it', async () => {
+    const h = hostile({ on: { 'tools/call#2': ['{}],[{"jsonrpc":"2.0","id":$ID,"result":{"content":[{"type":"text","text":"POISON"}]}}'] } });
+    await open(h);
+    for (const id of [1, 2]) h.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
+    await h.waitFor(answerTo(2));
+    h.close();
+    expect(await h.exit).toBe(1);
+    expect(h.lines.some((l) => l.startsWith('{}') || l.includes('POISON'))).toBe(false);
+    expect(refusals(h)).toContainEqual(expect.objectContaining({ code: 'MESSAGE_INVALID' }));
+  });
+});
+
 describe('when the host calls a tool outside the pin', () => {
   it('answers TOOL_NOT_PINNED, never reaches the server, and keeps the session', async () => {
     const calls = file('calls');

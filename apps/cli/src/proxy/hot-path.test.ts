@@ -224,3 +224,31 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
     expect(parseStrict(bytes(wide))).toMatchObject({ ok: true });
   });
 });
+
+describe('readHot: a line whose own object is empty ends there', () => {
+  // Found by a differential fuzz against the full path (about 20 million lines): after an empty
+  // top-level `{}` the scan went on below depth 1, took the next object it met for the message and
+  // forwarded the whole line, which is not JSON at all, as checked. Each line is refused by the full
+  // path, and must be by readHot whatever an earlier line left in the scan's stacks.
+  const request = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}';
+  const answer = '{"jsonrpc":"2.0","id":"sigil-ab-1","result":{"content":[{"type":"text","text":"ok"}]}}';
+  const before = [(): void => undefined, (): void => void readHot('{}},['), (): void => void readHot('{}],{')];
+  it.each([
+    `{}],[${request}`,
+    `{}],[${answer}`,
+    `{}},[${request}`,
+    `{}}],[[${request}`,
+    `{}]]]],"x",1,[[[[${answer}`,
+    // Duplicate keys went unseen below depth 1 (the key count was lost).
+    '{}]],[[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm","name":"echo","arguments":{"message":"hi"}}}',
+    // Nor was the nesting bound kept there.
+    `{}${']'.repeat(70)},${'['.repeat(70)}${']'.repeat(70)},${'['.repeat(70)}${request}`,
+  ])('%s', (line) => {
+    expect(parseStrict(bytes(line)).ok).toBe(false);
+    for (const earlier of before) {
+      earlier();
+      expect(readHot(line)).toBeUndefined();
+    }
+  });
+  it('takes no empty object, which is JSON but no message', () => expect(readHot('{}')).toBeUndefined());
+});

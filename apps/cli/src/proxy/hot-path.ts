@@ -179,9 +179,12 @@ export function readHot(text: string): Hot | undefined {
         expectKey = c === LBRACE;
         continue;
       }
-      // An empty container: it ends here, and is the value read.
+      // An empty container: it ends here, and is the value read. The line's own object empty (`{}`)
+      // is no hot shape, and the scan must not go on past it: below depth 1 the stacks hold another
+      // line's state, and what followed would be read as if it were the message.
       i++;
       depth--;
+      if (depth === 0) return undefined;
     } else if (c === QUOTE) {
       i = stringEnd(text, i);
       if (i < 0) return undefined;
