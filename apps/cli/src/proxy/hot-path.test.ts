@@ -182,6 +182,26 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
     );
   }, 60_000);
 
+  it('on every insertion and replacement of structural fragments, at every place of hot lines', () => {
+    // Exhaustive, not sampled: the fragments that make a line two values, or end one early.
+    const lines = ['{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"echo","arguments":{"message":"a\\"b","n":[1.5,{}]}}}', '{"jsonrpc":"2.0","id":"sigil-ab-1","result":{"content":[{"type":"text","text":"ok"}],"isError":false}}'];
+    const fragments = ['{}],[', '{}},[', '{}]],[[', '[]],[', '{},', '],[', '},{', '{}', '[]', ',"a":1', '"name":"rm",', '\\u006d', '1e400', '-0', '}', ']'];
+    let taken = 0;
+    for (const line of lines) {
+      for (let k = 0; k <= line.length; k++) {
+        for (const f of fragments) {
+          for (const text of [line.slice(0, k) + f + line.slice(k), line.slice(0, k) + f + line.slice(k + 1)]) {
+            // Whatever an earlier line left in the scan's stacks.
+            readHot('{}},[');
+            if (agrees(text)) taken++;
+          }
+        }
+      }
+    }
+    // Some edits keep a hot line hot (a member added inside the arguments, say): the check ran on them.
+    expect(taken).toBeGreaterThan(100);
+  });
+
   it.each([
     ['a duplicate top-level key', '{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping"}'],
     ['a duplicate key deep in the params', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1,"b":{"c":1,"c":2}}}}'],
