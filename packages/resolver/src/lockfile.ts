@@ -82,6 +82,15 @@ const LOCKFILE_CHECK = trustFileCheck('lockfile');
 /** Largest lockfile read. */
 export const MAX_LOCKFILE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The lock entry of a name, only when the lockfile holds that name itself: `servers` is a plain
+ * object, and a name such as `constructor` or `__proto__` would otherwise find what every object
+ * inherits, and be taken for locked.
+ */
+export function lockedEntry(lock: Lockfile, name: string): LockEntry | undefined {
+  return Object.hasOwn(lock.servers, name) ? lock.servers[name] : undefined;
+}
+
 export function emptyLockfile(): Lockfile {
   return { lockfileVersion: 1, servers: {} };
 }

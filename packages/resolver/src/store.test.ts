@@ -44,4 +44,12 @@ describe('when a name is not locked', () => {
     expect(await codeOf(store.update(['io.github.acme/other']))).toBe('NOT_LOCKED');
     expect(await codeOf(store.resolve({ offline: true }))).toBe('REGISTRY_UNREACHABLE');
   });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('refuses %s, a name every object inherits, with NOT_LOCKED too', async (name) => {
+    const lockfile = join(dir, 'small.lock.json');
+    writeFileSync(lockfile, JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/weather': entry } }));
+    const store = new HostTrustStore({ policy: await loadPolicy(join(dir, 'sigil.policy.json')), lockfile });
+    for (const offline of [true, false]) expect(await codeOf(store.resolve({ names: [name], offline }))).toBe('NOT_LOCKED');
+    expect(await codeOf(store.update([name]))).toBe('NOT_LOCKED');
+  });
 });

@@ -9,7 +9,7 @@ import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE, StoreGuard } from './store-safety.js';
 import { checkLogged, fetchConsistency, fetchLogProofs, pinnedLogs, settleLogView, type LogCheckpoint, type LogView } from './log-check.js';
-import { readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
+import { lockedEntry, readBoundedTextSync, readLockfile, writeJsonAtomic, writeLockfile, writeTextAtomic, type LockEntry, type Lockfile } from './lockfile.js';
 import { fetchRecords, fetchServer, fetchStatus, newestApproved, publicView, type RegistryOptions, type ResolvedServer } from './resolve.js';
 import { checkStatusFloor, judgeStatus, verifyStatus, verifyStatusSignature, type VerifiedStatus } from './status.js';
 import { withStoreLock } from './store-lock.js';
@@ -105,7 +105,7 @@ export class HostTrustStore {
   async resolve(request: { names?: readonly string[]; offline?: boolean } = {}): Promise<Resolution> {
     const lock = await readLockfile(this.lockfile);
     const names = request.names ?? Object.keys(lock.servers).sort();
-    for (const name of names) if (!lock.servers[name]) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in the lockfile ${this.lockfile}`);
+    for (const name of names) if (!lockedEntry(lock, name)) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in the lockfile ${this.lockfile}`);
     if (names.length === 0) return { servers: [], statusSource: request.offline ? 'offline' : 'registry' };
     const floor = await this.storedStatus();
     const logs = pinnedLogs(this.options.policy);
@@ -202,7 +202,7 @@ export class HostTrustStore {
     const wanted: Array<{ name: string; version: string }> = [];
     const listed = new Map<string, string>();
     for (const name of names) {
-      if (!lock.servers[name]) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in ${this.lockfile}; pin it first with a version`);
+      if (!lockedEntry(lock, name)) throw ResolveError.of(name, 'NOT_LOCKED', `${name} is not in ${this.lockfile}; pin it first with a version`);
       const newest = newestApproved(await fetchServer(this.options, name));
       if (!newest) throw ResolveError.of(name, 'NOT_APPROVED', `the registry lists no approved version of ${name}`);
       listed.set(name, newest);
@@ -215,7 +215,7 @@ export class HostTrustStore {
     const lock = await readLockfile(this.lockfile, { allowMissing: true });
     const readAtStart = lockedVersions(lock);
     for (const { name, version } of wanted) {
-      const locked = lock.servers[name];
+      const locked = lockedEntry(lock, name);
       // TUF 5.3.5-style rollback rule, applied to the host's own pin: never move backwards unasked.
       if (locked && compareVersions(version, locked.version) < 0 && !allowDowngrade) {
         throw ResolveError.of(name, 'ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; allow a downgrade explicitly if you mean it`);
@@ -252,7 +252,7 @@ export class HostTrustStore {
           });
         }
       }
-      const locked = lock.servers[name];
+      const locked = lockedEntry(lock, name);
       const same = locked !== undefined && locked.version === version;
       try {
         const v = verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest } : {}, this.cache);
@@ -269,7 +269,7 @@ export class HostTrustStore {
 
     const changes: LockChange[] = [];
     for (const { verified, text } of accepted) {
-      const locked = lock.servers[verified.name];
+      const locked = lockedEntry(lock, verified.name);
       const change: LockChange = publicView(verified);
       if (locked && locked.version !== verified.version) {
         change.previous = locked.version;
