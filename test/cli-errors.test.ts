@@ -1,6 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPair } from '@sigil/signing/sign';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
@@ -133,9 +137,40 @@ describe('policy init (item 11)', () => {
     expect(run.stdout).toContain('sigil.registry.status.pub');
     expect(run.stderr).toContain('trusts no publisher');
     expect(run.stderr).toContain('counts no reviewer');
+    // The transparency log's key is compared out of band like the rest: the root decides whether any log is checked.
+    const root = JSON.parse(readFileSync(p('empty/sigil.registry.trusted_root.json'), 'utf8')) as { tlogs: Array<{ baseUrl: string; publicKey: { rawBytes: string } }> };
+    expect(root.tlogs).toHaveLength(1);
+    const logKey = `SHA256:${createHash('sha256').update(Buffer.from(root.tlogs[0]!.publicKey.rawBytes, 'base64')).digest('base64').replace(/=+$/, '')}`;
+    expect(run.stdout).toContain(`log             ${logKey}  ${root.tlogs[0]!.baseUrl}\n`);
+    expect(run.stderr).not.toContain('no transparency log');
     const one = await sigil(['policy', 'init', '--out', p('one/sigil.policy.json'), '--publisher', `io.github.acme=${p('publisher.key.pub')}`, '--reviewer', p('alice.key.pub')], admin());
     expect(one.stderr).toContain('high-risk version needs 2 approvals');
     expect(one.stderr).not.toContain('trusts no publisher');
+  });
+});
+
+describe('policy init against a registry whose trusted root lists no transparency log', () => {
+  it('says that no log inclusion will be required, so a root stripped of its log shows', async () => {
+    // A registry of its own: the real one always lists its log. Real keys; no log in the root.
+    const key = generateKeyPair();
+    const root = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/v1/trusted-root') return void res.end(JSON.stringify(root));
+      if (req.url === '/v1/keys') return void res.end(JSON.stringify({ keys: [{ use: 'status', publicKey: key.publicKeyPem, fingerprint: key.fingerprint, createdAt: '2026-01-01T00:00:00Z' }] }));
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const run = await sigilInProcess(['policy', 'init', '--registry', url, '--out', p('nolog/sigil.policy.json')], { env: {} });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain('lists no transparency log');
+      expect(run.stdout).not.toMatch(/^log /m);
+    } finally {
+      server.close();
+    }
   });
 });
 

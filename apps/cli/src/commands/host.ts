@@ -1,11 +1,12 @@
 // node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
+import { createHash, createPublicKey } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, relative, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
 import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolicy, ResolveError, userSealKey, writeJsonAtomic, type PolicyFile, type TrustPolicy } from '@sigil/resolver';
-import { certificateFingerprint, CertificateIdentity, Fingerprint, publicKeyFingerprint, TrustedRootJson } from '@sigil/signing/verify';
+import { certificateFingerprint, CertificateIdentity, Fingerprint, publicKeyFingerprint, trustedLogs, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { requireFile, writeAtomic } from '../files.js';
@@ -95,8 +96,13 @@ export function registerHost(program: Command, ctx: Context): void {
       });
       const cas = (root.data.certificateAuthorities ?? []).flatMap((ca) => ca.certChain.certificates.slice(0, 1).map((c) => ({ subject: ca.subject?.commonName ?? '', fingerprint: certificateFingerprint(Buffer.from(c.rawBytes, 'base64')) })));
       const tsas = (root.data.timestampAuthorities ?? []).flatMap((ca) => ca.certChain.certificates.slice(0, 1).map((c) => ({ subject: ca.subject?.commonName ?? '', fingerprint: certificateFingerprint(Buffer.from(c.rawBytes, 'base64')) })));
+      // The transparency log: whether one is checked at all is the root's to say, so its key is
+      // compared out of band like the rest (a root that drops the log, or names another key, shows).
+      const checkable = new Set(trustedLogs(root.data).map((log) => log.logId.toString('base64')));
+      const logs = (root.data.tlogs ?? []).map((log) => ({ baseUrl: log.baseUrl ?? '', fingerprint: logKeyFingerprint(log.publicKey.rawBytes), checked: checkable.has(log.logId.keyId) }));
+      if (!logs.some((log) => log.checked)) ctx.out.note(`warning: the registry's trusted root lists ${logs.length === 0 ? 'no transparency log' : 'no transparency log Sigil can check (an Ed25519 key and a base URL)'}, so no log inclusion is required of its records; if the operator runs one, this root is not theirs`);
       ctx.out.result(
-        { policy: opts.out, registry, statusKey: { file: keyFile, fingerprint }, trustedRoot: { file: rootFile, certificateAuthorities: cas, timestampAuthorities: tsas } },
+        { policy: opts.out, registry, statusKey: { file: keyFile, fingerprint }, trustedRoot: { file: rootFile, certificateAuthorities: cas, timestampAuthorities: tsas, transparencyLogs: logs } },
         [
           `wrote ${opts.out}, pinning ${registry}, and beside it the two files it names:`,
           `  ${relative(process.cwd(), rootFile) || rootFile}  the registry's trusted root (CAs and timestamp authorities)`,
@@ -104,6 +110,7 @@ export function registerHost(program: Command, ctx: Context): void {
           `status key      ${fingerprint}`,
           ...cas.map((c) => `CA              ${c.fingerprint}  ${safeText(c.subject)}`),
           ...tsas.map((c) => `timestamp auth. ${c.fingerprint}  ${safeText(c.subject)}`),
+          ...logs.map((l) => `log             ${l.fingerprint}  ${safeText(l.baseUrl)}${l.checked ? '' : '  (not checked: Sigil checks Ed25519 logs with a base URL)'}`),
           'Compare these fingerprints with the registry operator through another channel before you trust them.',
         ].join('\n'),
       );
@@ -310,4 +317,14 @@ function int(min: number, max: number): (value: string) => number {
     if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return n;
   };
+}
+
+/** `SHA256:<base64>` of a log's public key (DER SubjectPublicKeyInfo, as a trusted root holds it), as `sigil keys init` prints it; `unreadable` when it is no key. */
+function logKeyFingerprint(rawBytes: string): string {
+  try {
+    const spki = createPublicKey({ key: Buffer.from(rawBytes, 'base64'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
+    return `SHA256:${createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')}`;
+  } catch {
+    return 'unreadable';
+  }
 }
