@@ -43,6 +43,8 @@ describe('the lockfile', () => {
     ['an invalid name', JSON.stringify({ lockfileVersion: 1, servers: { 'Acme/a': lock.servers['io.github.acme/a'] } })],
     // A reviewer reading the file sees the first pin; JSON.parse keeps the last (an older version, say).
     ['one server pinned twice', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': lock.servers['io.github.acme/a'], SECOND: { ...lock.servers['io.github.acme/a'], version: '1.0.0' } } }).replace('"SECOND"', '"io.github.acme/a"')],
+    // Case does not distinguish names: a second spelling would escape the rollback rule of the first.
+    ['one server under two spellings', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': lock.servers['io.github.acme/a'], 'io.github.ACME/a': { ...lock.servers['io.github.acme/a'], version: '1.0.0' } } })],
     ['a key twice in one entry', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': { FIRST: '1.0.0', ...lock.servers['io.github.acme/a'] } } }).replace('"FIRST"', '"version"')],
   ])('refuses %s with LOCKFILE_INVALID', async (label, text) => {
     const path = join(dir, `${label.replaceAll(' ', '-')}.json`);
@@ -51,6 +53,7 @@ describe('the lockfile', () => {
     expect(error).toBeInstanceOf(ResolveError);
     expect((error as ResolveError).code).toBe('LOCKFILE_INVALID');
     if (label.includes('twice')) expect((error as Error).message).toMatch(/"(io\.github\.acme\/a|version)" appears twice/);
+    if (label.includes('spellings')) expect((error as Error).message).toContain('case does not distinguish server names');
   });
 });
 

@@ -2,7 +2,7 @@
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { deferSchema, Digest, scanJson, ServerName, serverNameProblem, Version } from '@sigil/manifest';
+import { deferSchema, Digest, nameKey, scanJson, ServerName, serverNameProblem, Version } from '@sigil/manifest';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { trustFileCheck } from './store-safety.js';
@@ -116,14 +116,28 @@ export async function readLockfile(path: string, options: { allowMissing?: boole
   }
   const twice = jsonTextProblem(text, value);
   if (twice) throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} ${twice}`);
-  if (plainLockfile(value)) return value;
+  if (plainLockfile(value)) return oneEntryPerName(path, value);
   // Once per start: zod's compiled fast path would cost more than it saves (see policy.ts).
   const parsed = Lockfile.safeParse(value, { jitless: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error.issues);
   }
-  return parsed.data;
+  return oneEntryPerName(path, parsed.data);
+}
+
+/**
+ * Case does not distinguish server names (`nameKey`): a lock with two spellings of one name would
+ * pin it twice, and a pin of the other spelling would not see the first (a rollback unnoticed).
+ */
+function oneEntryPerName(path: string, lock: Lockfile): Lockfile {
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(lock.servers)) {
+    const other = seen.get(nameKey(name));
+    if (other !== undefined) throw ResolveError.of(name, 'LOCKFILE_INVALID', `the lockfile ${path} pins ${other} and ${name}, one name spelt twice (case does not distinguish server names)`);
+    seen.set(nameKey(name), name);
+  }
+  return lock;
 }
 
 /**
