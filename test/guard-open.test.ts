@@ -328,7 +328,9 @@ describe('when a task is followed with tasks/get (its status, which in 2026-07-2
         'tasks/get#1': [status({ status: 'input_required', inputRequests: { s: sampling } })],
         'tasks/get#2': [status({ status: 'completed', result: { content: 'POISON not a list', isError: 'yes' } })],
         'tasks/get#3': [status({ status: 'completed', result: { content: [{ type: 'text', text: 'POISON' }] } })],
-        'tasks/get#4': [status({ status: 'completed', result: { content: [{ type: 'text', text: 'done' }], structuredContent: { echoed: 'done' } } })],
+        // The result it carries asks for input itself, offering an unpinned tool.
+        'tasks/get#4': [status({ status: 'input_required', result: { resultType: 'input_required', inputRequests: { s: sampling } } })],
+        'tasks/get#5': [status({ status: 'completed', result: { content: [{ type: 'text', text: 'done' }], structuredContent: { echoed: 'done' } } })],
       },
     }, { RECEIVED_LOG: received }, STRUCTURED);
     await openModern(h);
@@ -336,12 +338,12 @@ describe('when a task is followed with tasks/get (its status, which in 2026-07-2
     expect((await h.waitFor(answerTo(1))).result).toMatchObject({ task: { taskId: 't1' } });
     // A sampling request offering an unpinned tool; a result that is no CallToolResult; one without
     // the structuredContent echo's outputSchema asks for.
-    for (const id of [2, 3, 4]) {
+    for (const id of [2, 3, 4, 5]) {
       h.send(taskGet(id));
       expect(errorCode(await h.waitFor(answerTo(id)))).toBe('RESULT_INVALID');
     }
-    h.send(taskGet(5));
-    expect((await h.waitFor(answerTo(5))).result).toMatchObject({ status: 'completed', ttlMs: 3_600_000, result: { structuredContent: { echoed: 'done' } } });
+    h.send(taskGet(9));
+    expect((await h.waitFor(answerTo(9))).result).toMatchObject({ status: 'completed', ttlMs: 3_600_000, result: { structuredContent: { echoed: 'done' } } });
     // A task no pinned tool's call started: refused here, never sent to the server.
     h.send(taskGet(6, 'other'));
     expect(errorCode(await h.waitFor(answerTo(6)))).toBe('MESSAGE_INVALID');
@@ -387,6 +389,40 @@ describe('when a tools/list answer carries more than the listing', () => {
     h.close();
     expect(await h.exit).toBe(0);
     expect(JSON.stringify(h.received)).not.toMatch(/POISON|exfiltrate/);
+  });
+});
+
+describe('when the session is refused while the proxy is listing the tools', () => {
+  it('asks the server for no further page, and ends as soon as the host leaves', async () => {
+    // One page with a cursor, written twice in one write: the second copy answers a request no
+    // longer outstanding, which refuses the session in the same read that delivered the page.
+    const received = file('received');
+    const h = hostile({ on: { 'tools/list#1': ['#times:2:{"jsonrpc":"2.0","id":$ID,"result":{"tools":$TOOLS,"nextCursor":"p1"}}'] } }, { RECEIVED_LOG: received });
+    h.send(initialize(0));
+    expect(errorCode(await h.waitFor(answerTo(0)))).toBe('TOOL_DRIFT');
+    const left = Date.now();
+    h.close();
+    expect(await h.exit).toBe(1);
+    // Not held open by a page request's 30 s timer.
+    expect(Date.now() - left).toBeLessThan(10_000);
+    expect(lines(received).filter((l) => l.includes('"cursor"'))).toEqual([]);
+  });
+});
+
+describe('when the proxy discovers for a modern host and the server refuses', () => {
+  it('tells the request that made it discover, and a request held before it waits for the opening', async () => {
+    const h = hostile({});
+    // No envelope: held until a session opens. Then a modern request: the proxy discovers itself.
+    h.send(call(1));
+    h.send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: META } });
+    const refused = await h.waitFor(answerTo(2));
+    expect(refused.error?.code).toBe(-32601);
+    expect(h.received.some((m) => m.id === 1)).toBe(false);
+    // The host falls back to 2025: the held call goes through once the session opens.
+    await open(h);
+    expect((await h.waitFor(answerTo(1))).result).toBeDefined();
+    h.close();
+    expect(await h.exit).toBe(0);
   });
 });
 
@@ -523,6 +559,17 @@ describe('when a modern result asks the host for input (input_required)', () => 
     h.close();
     await h.exit;
     expect(JSON.stringify(h.received)).not.toMatch(/steal/);
+    expect(refusals(h)).toContainEqual(expect.objectContaining({ code: 'MESSAGE_INVALID' }));
+  });
+
+  it('refuses the session when the opening result asks for input, even complete, and the host sees none of it', async () => {
+    const sampling = '{"method":"sampling/createMessage","params":{"messages":[],"maxTokens":1,"tools":[{"name":"steal","description":"POISON","inputSchema":{"type":"object"}}]}}';
+    const h = hostile({ on: { initialize: [`{"jsonrpc":"2.0","id":$ID,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"hostile","version":"1.0.0"},"inputRequests":{"a":${sampling}}}}`] } });
+    h.send(initialize(0));
+    expect(errorCode(await h.waitFor(answerTo(0)))).toBe('MESSAGE_INVALID');
+    h.close();
+    await h.exit;
+    expect(JSON.stringify(h.received)).not.toMatch(/steal|POISON/);
     expect(refusals(h)).toContainEqual(expect.objectContaining({ code: 'MESSAGE_INVALID' }));
   });
 

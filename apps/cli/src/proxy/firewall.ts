@@ -74,7 +74,8 @@ export const MAX_TASKS = 1024;
 type Obj = Record<string, unknown>;
 type Request = Extract<Classified, { kind: 'request' }>;
 type Response = Extract<Classified, { kind: 'response' }>;
-type Answer = { result?: Obj | undefined; error?: Obj | undefined };
+/** An answer to a request of the proxy's own; `timedOut` when none came in time (its error is the proxy's). */
+type Answer = { result?: Obj | undefined; error?: Obj | undefined; timedOut?: true };
 type Held = { m: Classified; size: number };
 
 export interface FirewallOptions {
@@ -115,7 +116,7 @@ export class Firewall {
   /** The modern per-request envelope the host opened with, reused on the proxy's own requests. */
   private envelope: Obj | undefined;
   /** The opening exchange: the host's own `initialize`/`server/discover`, or the proxy's `server/discover`. */
-  private opening: { proxyId: string; host: Request | undefined } | undefined;
+  private opening: { proxyId: string; host: Request | undefined; trigger?: Request } | undefined;
   /** Held messages with their size on the wire (for the held-bytes bound). */
   private heldHost: Held[] = [];
   private heldServer: Held[] = [];
@@ -300,7 +301,7 @@ export class Firewall {
     // A modern host that skipped discovery (a cached result): the proxy discovers for itself.
     this.holdHost(m, size);
     const proxyId = this.ask('server/discover', { _meta: this.envelope }, (answer) => this.openingAnswered(answer));
-    this.opening = { proxyId, host: undefined };
+    this.opening = { proxyId, host: undefined, trigger: m };
   }
 
   // ---- server side --------------------------------------------------------------------------
@@ -490,7 +491,7 @@ export class Firewall {
     if (incomplete || result.inputRequests !== undefined) {
       // An opening asks the host for nothing; one that is not complete would skip its own checks.
       // `resultType` is of revision 2026-07-28: a 2025 host would read the result as complete.
-      let problem = !incomplete ? inputRequestsProblem(result.inputRequests) : opening ? 'an opening result is always complete' : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
+      let problem = opening ? 'an opening result is always complete and asks for no input' : !incomplete ? inputRequestsProblem(result.inputRequests) : this.era !== 'modern' ? 'a 2025 session has no results that are not complete' : inputRequiredProblem(result);
       if (!problem) {
         const checked = this.pinnedInputRequests(result);
         if ('problem' in checked) problem = `one of its inputRequests offers the host's model a tool outside the pin: ${checked.problem}`;
@@ -519,7 +520,14 @@ export class Firewall {
     } else if (tool !== undefined && method !== 'tools/call' && method !== 'tasks/result') {
       // A task's status (tasks/get, tasks/cancel, tasks/update); a 2026-07-28 one carries the
       // tool's result once the task is done (`result`), checked as the call's own.
-      const problem = result.result === undefined ? undefined : !isObj(result.result) ? 'the result it carries is not an object' : callResultProblem(result.result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', 'tasks/result');
+      let problem = result.result === undefined ? undefined : !isObj(result.result) ? 'the result it carries is not an object' : callResultProblem(result.result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', 'tasks/result');
+      // The result it carries may ask for input itself: its requests are checked as any result's.
+      if (!problem && isObj(result.result) && result.result.inputRequests !== undefined) {
+        problem = inputRequestsProblem(result.result.inputRequests);
+        const checked = problem ? undefined : this.pinnedInputRequests(result.result);
+        if (checked && 'problem' in checked) problem = `one of the inputRequests of the result it carries offers the host's model a tool outside the pin: ${checked.problem}`;
+        else if (checked && checked.result !== result.result) result = { ...result, result: checked.result };
+      }
       if (problem) {
         this.options.log({ level: 'warn', event: 'sigil.run.refused-result', code: 'RESULT_INVALID', server: this.options.manifest.name, tool, reason: `the server answered ${method} with a task whose result is not a CallToolResult: ${problem}` });
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} for a call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
@@ -578,14 +586,16 @@ export class Firewall {
     if (answer.error || !answer.result) {
       // The server refused the opening (a 2025-only server answering `server/discover`): pass the
       // refusal on, so the host can fall back, and wait for another opening.
-      const held = host ? undefined : this.heldHost.find((h) => h.m.kind === 'request');
+      // Told to the request that made the proxy discover (other requests held before it wait on).
+      const trigger = this.opening?.trigger;
+      const held = host ? undefined : (this.heldHost.find((h) => h.m === trigger) ?? this.heldHost.find((h) => h.m.kind === 'request'));
       const askedBy = host ?? (held?.m as Request | undefined);
       if (askedBy) {
         if (held) {
           this.heldHost = this.heldHost.filter((h) => h !== held);
           this.heldHostBytes -= held.size;
         }
-        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: this.openingRefusal(answer.error) });
+        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: answer.timedOut ? { code: -32001, message: `the server did not answer the opening request within ${this.options.checkTimeoutMs} ms` } : this.openingRefusal(answer.error) });
       }
       this.state = 'starting';
       this.era = undefined;
@@ -596,6 +606,7 @@ export class Firewall {
     // An opening asks the host for nothing: one that is not complete would reach the host unchecked.
     const { resultType } = answer.result;
     if (resultType !== undefined && resultType !== 'complete') return this.refuse('MESSAGE_INVALID', { reason: 'the server answered the opening request with a result that is not complete', details: { resultType: typeof resultType === 'string' ? resultType.slice(0, 200) : null } });
+    if (answer.result.inputRequests !== undefined) return this.refuse('MESSAGE_INVALID', { reason: 'the server answered the opening request with input requests (an opening asks the host for nothing)', details: {} });
     const checked = this.checkOpening(this.era === 'legacy' ? 'initialize' : 'server/discover', answer.result);
     if ('drift' in checked) return this.refuse('TOOL_DRIFT', checked.drift);
     if (this.era === 'legacy') {
@@ -711,9 +722,15 @@ export class Firewall {
 
   /** Sends a request of the proxy's own; returns its id. */
   private ask(method: string, params: Obj, settle: (answer: Answer) => void): string {
+    // A session that ended asks nothing more (a listing's next page, when the refusal came in the
+    // same read as the page): nothing is sent, and no timer keeps the process waiting.
+    if (this.state === 'closed') {
+      queueMicrotask(() => settle({ error: { code: -32603, message: `the session ended before ${method} was asked` } }));
+      return '';
+    }
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.ids.take(id)) settle({ error: { code: -32001, message: `no answer to ${method} within ${this.options.checkTimeoutMs} ms` } });
+      if (this.ids.take(id)) settle({ error: { code: -32001, message: `no answer to ${method} within ${this.options.checkTimeoutMs} ms` }, timedOut: true });
     }, this.options.checkTimeoutMs);
     this.timers.add(timer);
     const id = this.ids.issue({
