@@ -98,7 +98,11 @@ describe('withStoreLock', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         inside--;
       };
-      await Promise.all(Array.from({ length: 6 }, () => withStoreLock(dir, 'status.lock', section, 1_000)));
+      // The dead holder's lock is an hour old, stale at once. The live one's staleness by this
+      // process's own clock takes staleMs of seeing one token: 10 s, not 1, since a loaded
+      // machine (the whole suite on two cores) stalled a 5 ms section past 1 s, and a waiter then
+      // rightly took the live lock for a dead one (the rule is for a holder that is gone).
+      await Promise.all(Array.from({ length: 6 }, () => withStoreLock(dir, 'status.lock', section, 10_000)));
       expect(readdirSync(dir)).toEqual([]);
     }
     expect(most).toBe(1);
