@@ -424,6 +424,21 @@ describe('when the proxy discovers for a modern host and the server refuses', ()
     h.close();
     expect(await h.exit).toBe(0);
   });
+
+  it('tells no other request when the one that made it discover was already refused (HELD_LIMIT)', async () => {
+    const h = hostile({});
+    // 1,024 requests without an envelope fill the held queue; the modern one is answered HELD_LIMIT.
+    for (let id = 1; id <= 1024; id++) h.send({ jsonrpc: '2.0', id, method: 'ping' });
+    h.send({ jsonrpc: '2.0', id: 'modern', method: 'tools/list', params: { _meta: META } });
+    expect(errorCode(await h.waitFor(answerTo('modern')))).toBe('HELD_LIMIT');
+    // The server refuses the proxy's discovery; the held pings wait for an opening, then pass.
+    for (let i = 0; i < 100 && !h.logs().some((l) => l.event === 'sigil.run.opening-refused'); i++) await new Promise((r) => setTimeout(r, 50));
+    await open(h);
+    await h.waitFor(answerTo(1024));
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(h.received.filter((m) => typeof m.id === 'number' && m.id >= 1 && m.id <= 1024).map((m) => (m.result ? 'ok' : m.error?.code))).toEqual(Array.from({ length: 1024 }, () => 'ok'));
+  });
 });
 
 describe('when sigil manifest init meets a hostile tools/list', () => {

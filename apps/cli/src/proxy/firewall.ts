@@ -586,16 +586,19 @@ export class Firewall {
     if (answer.error || !answer.result) {
       // The server refused the opening (a 2025-only server answering `server/discover`): pass the
       // refusal on, so the host can fall back, and wait for another opening.
-      // Told to the request that made the proxy discover (other requests held before it wait on).
+      // Told to the request that made the proxy discover (other requests held before it wait on),
+      // unless that one was answered already (HELD_LIMIT, when the held queue was full).
       const trigger = this.opening?.trigger;
-      const held = host ? undefined : (this.heldHost.find((h) => h.m === trigger) ?? this.heldHost.find((h) => h.m.kind === 'request'));
+      const held = host ? undefined : this.heldHost.find((h) => h.m === trigger);
       const askedBy = host ?? (held?.m as Request | undefined);
+      // Logged whether or not a host request is told (sigil.run.opening-refused).
+      const error = answer.timedOut ? { code: -32001, message: `the server did not answer the opening request within ${this.options.checkTimeoutMs} ms` } : this.openingRefusal(answer.error);
       if (askedBy) {
         if (held) {
           this.heldHost = this.heldHost.filter((h) => h !== held);
           this.heldHostBytes -= held.size;
         }
-        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error: answer.timedOut ? { code: -32001, message: `the server did not answer the opening request within ${this.options.checkTimeoutMs} ms` } : this.openingRefusal(answer.error) });
+        this.sendHost({ jsonrpc: '2.0', id: askedBy.id, error });
       }
       this.state = 'starting';
       this.era = undefined;
