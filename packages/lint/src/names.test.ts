@@ -14,6 +14,9 @@ describe('look-alike names of io.github.acme/filesystem', () => {
     ['io.github.acme/filesytsem', 'swapped characters'],
     ['io.github.acrne/filesystem', 'rn for m in the namespace'],
     ['io.github.acme/fi1esysten', 'two edits'],
+    // Case does not distinguish names: the namespace in capitals is the same namespace, held to its rule.
+    ['io.github.ACME/fylesistem', 'two edits, the namespace in capitals'],
+    ['io.github.Acme/file-sistem', 'a separator and an edit, the namespace capitalised'],
   ])('refuses %s (%s) from another publisher with NAME_CONFUSABLE', (name) => {
     const findings = checkNameConfusable({ name, owner: 'mallory' }, existing);
     expect(findings).toEqual([expect.objectContaining({ rule: 'NAME_CONFUSABLE', severity: 'error', excerpt: 'io.github.acme/filesystem' })]);

@@ -60,10 +60,14 @@ export function checkNameConfusable(candidate: { name: string; owner: string }, 
   for (const other of existing) {
     if (other.name === candidate.name) continue;
     const o = splitServerName(other.name);
-    const sameNamespace = c.namespace === o.namespace;
-    const namespaceAlike = sameNamespace || nameSkeleton(c.namespace) === nameSkeleton(o.namespace) || editDistance(c.namespace, o.namespace) <= 1;
+    // Case does not distinguish names (nameKey): `io.github.ACME` is the namespace `io.github.acme`,
+    // held to the same-namespace rule, not the looser one across namespaces.
+    const cNamespace = c.namespace.toLowerCase();
+    const oNamespace = o.namespace.toLowerCase();
+    const sameNamespace = cNamespace === oNamespace;
+    const namespaceAlike = sameNamespace || nameSkeleton(c.namespace) === nameSkeleton(o.namespace) || editDistance(cNamespace, oNamespace) <= 1;
     if (!namespaceAlike) continue;
-    const serverAlike = sameNamespace ? alike(c.server, o.server) : nameSkeleton(c.server) === nameSkeleton(o.server) || editDistance(c.server, o.server) <= 1;
+    const serverAlike = sameNamespace ? alike(c.server, o.server) : nameSkeleton(c.server) === nameSkeleton(o.server) || editDistance(c.server.toLowerCase(), o.server.toLowerCase()) <= 1;
     if (!serverAlike) continue;
     const sameOwner = other.owner === candidate.owner;
     findings.push({
