@@ -3,6 +3,20 @@ import type { DestinationStream } from 'pino';
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 /**
+ * Characters a terminal acts on or a reader cannot see: C0 and C1 controls (a newline would start
+ * a forged line, ESC a colour or a cleared line), DEL, the line and paragraph separators, and the
+ * bidirectional controls that reorder what is shown. A request path comes decoded (`%0A`, `%1B`),
+ * from anyone, token or not.
+ */
+// eslint-disable-next-line no-control-regex -- finding these characters is the point
+const UNSEEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with each such character written as `\uXXXX`, so one event stays one line that shows what it holds. */
+function visible(text: string): string {
+  return text.replace(UNSEEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * A pino destination that prints one readable line per event for a person at a terminal:
  * `12:00:01 info  request POST /v1/publish 201 3.2ms`, then the remaining fields as key=value.
  * Log collectors get the JSON lines instead (SIGIL_LOG_FORMAT=json, or whenever stdout is not a TTY).
@@ -26,7 +40,7 @@ export function prettyDestination(write: (line: string) => void): DestinationStr
       const fields = Object.entries(rest)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-      write(`${[...head, ...fields].join(' ')}\n`);
+      write(`${visible([...head, ...fields].join(' '))}\n`);
     },
   };
 }
