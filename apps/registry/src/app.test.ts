@@ -259,6 +259,18 @@ describe('publishing', () => {
     const other = await call('/v1/publish', auth(t.publisher, json(await publishBody(weatherManifest({ title: 'Other' })))));
     expect(other.status).toBe(409);
     expect(other.body.code).toBe('VERSION_EXISTS');
+    // The same manifest signed again (a retry that signs at every run): 200, the stored bundle kept.
+    const resigned = await publishBody();
+    expect(resigned.bundle).not.toEqual(body.bundle);
+    const again = await call('/v1/publish', auth(t.publisher, json(resigned)));
+    expect(again.status).toBe(200);
+    expect(again.body.bundle).toMatchObject(body.bundle);
+    // Signed by a key the namespace does not allow: refused as on a first publish, not answered 200.
+    const foreign = await call('/v1/publish', auth(t.publisher, json(await publishBody(weatherManifest(), generateKeyPair()))));
+    expect([foreign.status, foreign.body.code]).toEqual([403, 'SIGNER_NOT_ALLOWED']);
+    // Provenance cannot be attached to a published version.
+    const late = await call('/v1/publish', auth(t.publisher, json({ ...body, provenance: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' } })));
+    expect([late.status, late.body.code]).toEqual([409, 'VERSION_EXISTS']);
     expect(await snapshot()).toBe(before);
   });
 

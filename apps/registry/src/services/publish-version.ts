@@ -34,13 +34,16 @@ export async function publishVersion(deps: Deps, actor: Principal, input: Publis
   const canonical = canonicalManifest(manifest);
   const digest = canonical.digest;
 
-  // Idempotent replays and conflicts are answered before any verification cost.
+  // Conflicts are answered before any verification cost, and a replay of the very request too.
   const existing = await versionOf(deps.db, manifest.name, manifest.version);
   if (existing) {
-    if (existing.digest === digest) return { created: false, record: await versionRecord(deps, existing) };
-    throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest (${existing.digest}); versions are immutable: publish a new version`);
+    if (existing.digest !== digest) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published with another digest (${existing.digest}); versions are immutable: publish a new version`);
+    // Provenance is part of the version: none can be added later, nor other given.
+    if (input.provenance !== undefined && existing.provenance !== JSON.stringify(input.provenance)) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} is already published ${existing.provenance === null ? 'without provenance' : 'with other provenance'}; versions are immutable: publish a new version`);
   }
-  if (await isTombstoned(deps.db, manifest.name, manifest.version)) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} was published before and deleted; it is never reusable`);
+  if (!existing && (await isTombstoned(deps.db, manifest.name, manifest.version))) throw new ServiceError('VERSION_EXISTS', `${manifest.name}@${manifest.version} was published before and deleted; it is never reusable`);
+  // The same manifest with the same bundle: an idempotent replay, answered with the stored record.
+  if (existing && existing.bundle === JSON.stringify(input.bundle)) return { created: false, record: await versionRecord(deps, existing) };
 
   const { signers, builders } = await namespacePolicy(deps, manifest.name);
   let signer: VerifiedSigner;
@@ -50,6 +53,10 @@ export async function publishVersion(deps: Deps, actor: Principal, input: Publis
   } catch (e) {
     throw signingRefusal(e, 'the manifest signature');
   }
+  // The same manifest signed again (a retry that signs at every run, keyless signing always): the
+  // new bundle is held to the rules of a first publish, so a bundle the namespace would refuse is
+  // refused, not answered 200; the stored record, its bundle included, stays as it was.
+  if (existing) return { created: false, record: await versionRecord(deps, existing) };
   if (input.provenance !== undefined) await checkProvenance(deps, input.provenance, manifest, builders);
 
   const lint = await lintFindings(deps, manifest, actor);
