@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTip, insertServer, insertVersion, openStore, readVersion, verifyAuditChain, type Store } from '@sigil/db';
-import { manifestDigest, SERVER_INFO_META_KEY, StatusPredicate } from '@sigil/manifest';
+import { canonicalJson, manifestDigest, SERVER_INFO_META_KEY, StatusPredicate, type Manifest } from '@sigil/manifest';
 import { createSigner, generateKeyPair, provenanceFromGitHubActions, signApprovalStatement, signManifestStatement, signProvenance } from '@sigil/signing/sign';
 import { STATUS_PREDICATE_TYPE, verifyStatementBundle } from '@sigil/signing/verify';
 import { createTestStore, filesystemManifest, weatherManifest, type TestStore } from '@sigil/testing';
@@ -737,5 +737,34 @@ describe('the review of a version whose pinned server identity changed', () => {
     expect((await review(pinned('1.0.2', undefined))).serverInfoChanged).toEqual({ before: { name: 'weather', version: '1.0.0' }, after: null });
     // The same identity as the approved version: nothing to show.
     expect((await review(pinned('1.0.3', { name: 'weather', version: '1.0.0' }))).serverInfoChanged).toBeNull();
+  });
+});
+
+describe('the review of a version whose package or remote moved', () => {
+  it('shows what a host would install before and after, and makes it high risk; a release bump is neither', async () => {
+    const admin = { name: 'admin', role: 'admin' as const, namespaces: [], tokenId: null };
+    const key = generateKeyPair();
+    expect((await call('/v1/allowlist/io.github.moved', auth(ADMIN, { ...json({ signers: [{ publicKey: key.publicKeyPem }] }), method: 'PUT' }))).status).toBe(200);
+    const ci = (await createToken(deps, admin, { principal: 'moved-ci', role: 'publisher', namespaces: ['io.github.moved'] })).token;
+    // Read-only tools of its own, so only the move can make a version high risk.
+    const tools = weatherManifest().tools.map((tool) => ({ ...tool, name: `moved_${tool.name}`, annotations: { readOnlyHint: true } }));
+    const npm = weatherManifest().packages![0]!;
+    const at = (version: string, packages = [{ ...npm, version }]) => weatherManifest({ name: 'io.github.moved/weather', version, tools, packages });
+    const base = at('1.0.0');
+    expect((await call('/v1/publish', auth(ci, json(await publishBody(base, key))))).body.risk).toBe('low');
+    const approval = await signApprovalStatement({ name: base.name, version: base.version, digest: manifestDigest(base) }, { decision: 'approved', reviewer: 'alice', risk: 'low' }, createSigner({ privateKey: aliceKey.privateKeyPem }));
+    expect((await call('/v1/servers/io.github.moved/weather/versions/1.0.0/approvals', auth(t.alice, json({ bundle: approval })))).body.status).toBe('approved');
+    const review = async (m: Manifest) => {
+      expect((await call('/v1/publish', auth(ci, json(await publishBody(m, key))))).status).toBe(201);
+      return (await call(`/v1/servers/io.github.moved/weather/versions/${m.version}/review`, auth(t.alice))).body;
+    };
+    // The same tools, another package from another registry: the classic swap.
+    const swapped = { ...npm, identifier: '@evil-fork/weather-mcp', version: '6.6.6', registryBaseUrl: 'https://npm.evil.example' };
+    const moved = await review(at('1.0.1', [swapped]));
+    expect(moved.diff).toEqual({ added: [], removed: [], renamed: [], changed: [] });
+    expect(moved).toMatchObject({ risk: 'high', approvalsRequired: 2, deploymentChanged: { packages: { before: [canonicalJson({ ...npm, version: '1.0.0' })], after: [canonicalJson(swapped)] }, remotes: null } });
+    expect((moved.riskReasons as string[]).join()).toContain('packages differ from the approved 1.0.0');
+    // A release: only the package version moved with the manifest's.
+    expect(await review(at('1.0.2'))).toMatchObject({ risk: 'low', deploymentChanged: null, riskReasons: [] });
   });
 });

@@ -96,3 +96,49 @@ export function diffJson(before: unknown, after: unknown, path = ''): JsonChange
   if (after === undefined) return [{ path, op: 'remove', before }];
   return [{ path, op: 'replace', before, after }];
 }
+
+/** One side of a deployment change: the entries of a list, each as its canonical JSON (RFC 8785). */
+export interface DeploymentSide {
+  before: string[];
+  after: string[];
+}
+
+/**
+ * What a host installs or connects to (`packages`, `remotes`), where it differs between two
+ * versions in anything a release moves by itself: a package's `version` and `fileSha256`, and the
+ * server's own version where an identifier or URL spells it (`docker.io/acme/weather:1.2.0`,
+ * `…/download/v1.2.0/weather.mcpb`). Each list whole, its entries as canonical JSON, or null when
+ * that list is unchanged so; null when neither changed. Another package identifier or registry,
+ * other arguments or environment, another remote URL: the same reviewed tools would run other
+ * code, so review shows it and publish calls the version high risk.
+ */
+export function diffDeployment(base: Deployment, next: Deployment): { packages: DeploymentSide | null; remotes: DeploymentSide | null } | null {
+  const side = (a: Deployment, b: Deployment, list: 'packages' | 'remotes'): DeploymentSide | null => {
+    const x = (a[list] ?? []).map((entry) => releaseFree(entry, a.version, list === 'packages'));
+    const y = (b[list] ?? []).map((entry) => releaseFree(entry, b.version, list === 'packages'));
+    if (x.length === y.length && x.every((t, i) => t === y[i])) return null;
+    return { before: (a[list] ?? []).map(canonicalJson), after: (b[list] ?? []).map(canonicalJson) };
+  };
+  const packages = side(base, next, 'packages');
+  const remotes = side(base, next, 'remotes');
+  return packages || remotes ? { packages, remotes } : null;
+}
+
+/** What `diffDeployment` compares: a manifest's version and its packages and remotes. */
+export interface Deployment {
+  version?: string | undefined;
+  packages?: unknown[] | undefined;
+  remotes?: unknown[] | undefined;
+}
+
+/** An entry's canonical JSON without what a release moves by itself (see diffDeployment). */
+function releaseFree(entry: unknown, version: string | undefined, isPackage: boolean): string {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return canonicalJson(entry);
+  const { version: _version, fileSha256: _sha, ...rest } = entry as Record<string, unknown>;
+  const kept: Record<string, unknown> = isPackage ? rest : { ...(entry as Record<string, unknown>) };
+  for (const key of ['identifier', 'url']) {
+    const value = kept[key];
+    if (typeof value === 'string' && version) kept[key] = value.split(version).join('\u0000version\u0000');
+  }
+  return canonicalJson(kept);
+}

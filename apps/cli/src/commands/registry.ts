@@ -429,7 +429,7 @@ function describeReview(r: ReviewView): string {
   else {
     lines.push(`diff against approved ${r.baseline.version} (${r.baseline.digest}):`);
     const d = r.diff;
-    if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged && !r.serverInfoChanged) lines.push('  no tool changes');
+    if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged && !r.serverInfoChanged && !r.deploymentChanged) lines.push('  no tool changes');
     for (const t of d.added) lines.push(`  + tool ${t}`);
     for (const t of d.removed) lines.push(`  - tool ${t}`);
     for (const t of d.renamed) lines.push(`  ~ tool ${t.from} renamed to ${t.to}`);
@@ -440,6 +440,13 @@ function describeReview(r: ReviewView): string {
     }
     if (r.instructionsChanged) lines.push('  ~ instructions changed');
     if (r.serverInfoChanged) lines.push(`  ~ server identity ${serverIdentity(r.serverInfoChanged.before)} -> ${serverIdentity(r.serverInfoChanged.after)}`);
+    // What a host installs or connects to: the same tools can run other code.
+    for (const [kind, side] of [['packages', r.deploymentChanged?.packages], ['remotes', r.deploymentChanged?.remotes]] as const) {
+      if (!side) continue;
+      lines.push(`  ~ ${kind} changed (what a host installs or connects to):`);
+      for (const entry of side.before) lines.push(`      - ${safeText(entry)}`);
+      for (const entry of side.after) lines.push(`      + ${safeText(entry)}`);
+    }
   }
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
-import { allServers, appendAudit, approvedToolOwners, countPending, holdsName, insertServer, insertVersion, isTombstoned, listAllowlist, listCertificateAuthorities, nameHoldingServers, serverByFoldedName, serverByName, versionOf } from '@sigil/db';
-import { canonicalManifest, checkManifestValue, mostSpecificPattern, nameKey, refusalCode, splitServerName, type Manifest, type VersionRecord } from '@sigil/manifest';
+import { allServers, appendAudit, approvedToolOwners, countPending, holdsName, insertServer, insertVersion, isTombstoned, listAllowlist, listCertificateAuthorities, nameHoldingServers, serverByFoldedName, serverByName, versionOf, versionsOf } from '@sigil/db';
+import { canonicalManifest, checkManifestValue, diffDeployment, mostSpecificPattern, nameKey, refusalCode, splitServerName, type Manifest, type VersionRecord } from '@sigil/manifest';
 import { SignerPolicy, SigningError, verifyManifestSubject, verifyProvenanceBundle, type VerifiedSigner } from '@sigil/signing/verify';
 import { nowIso, type Deps, type LintFinding, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -65,7 +65,10 @@ export async function publishVersion(deps: Deps, actor: Principal, input: Publis
   if (confusable) throw new ServiceError('NAME_CONFUSABLE', confusable.message, { findings: errors });
   if (errors.length) throw new ServiceError('LINT_BLOCKED', `the manifest has ${errors.length} blocking lint finding(s): ${errors[0]!.rule} at ${errors[0]!.path}`, { findings: lint });
   const readOnly = manifest.tools.every((t) => t.annotations?.readOnlyHint === true);
-  const risk = !readOnly || lint.some((f) => f.severity === 'warning') ? 'high' : 'low';
+  // Other packages or remotes than the last approved version's run other code under the same tools.
+  const approved = (await versionsOf(deps.db, manifest.name)).find((v) => v.status === 'approved');
+  const moved = approved !== undefined && diffDeployment(JSON.parse(approved.manifest) as Manifest, manifest) !== null;
+  const risk = !readOnly || moved || lint.some((f) => f.severity === 'warning') ? 'high' : 'low';
 
   const now = nowIso(deps);
   const { namespace } = splitServerName(manifest.name);

@@ -1,5 +1,5 @@
 import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter } from '@sigil/db';
-import { diffTools, pinnedServerInfo, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
+import { diffDeployment, diffTools, pinnedServerInfo, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { trustedRoot } from './register-ca.js';
 import { manifestSignerChain } from './signer-spec.js';
@@ -30,9 +30,10 @@ export async function reviewVersion(deps: Deps, name: string, version: string): 
     diff: base ? diffTools(base.tools, manifest.tools) : null,
     instructionsChanged: base ? (base.instructions ?? null) !== (manifest.instructions ?? null) : false,
     serverInfoChanged: base ? serverInfoChange(base, manifest) : null,
+    deploymentChanged: base ? diffDeployment(base, manifest) : null,
     approvals: (await approvalsOf(deps.db, row.id)).length,
     approvalsRequired: row.risk === 'high' ? deps.settings.highRiskApprovals : 1,
-    riskReasons: row.risk === 'high' ? riskReasons(manifest, findings(row)) : [],
+    riskReasons: row.risk === 'high' ? riskReasons(manifest, findings(row), base && baseline ? { version: baseline.version, manifest: base } : undefined) : [],
   };
 }
 
@@ -44,8 +45,8 @@ function serverInfoChange(base: Manifest, manifest: Manifest): Review['serverInf
   return same ? null : { before, after };
 }
 
-/** The same two reasons publish uses to call a version high risk, spelled out for the reviewer. */
-function riskReasons(manifest: Manifest, lint: LintFinding[]): string[] {
+/** The reasons publish uses to call a version high risk, spelled out for the reviewer. */
+function riskReasons(manifest: Manifest, lint: LintFinding[], baseline: { version: string; manifest: Manifest } | undefined): string[] {
   const writers = manifest.tools.filter((t) => t.annotations?.readOnlyHint !== true).map((t) => t.name);
   const warnings = lint.filter((f) => f.severity === 'warning').length;
   const reasons: string[] = [];
@@ -54,6 +55,8 @@ function riskReasons(manifest: Manifest, lint: LintFinding[]): string[] {
     reasons.push(`${writers.length} of ${manifest.tools.length} tools are not marked read-only (readOnlyHint): ${shown}${writers.length > 8 ? ', …' : ''}`);
   }
   if (warnings) reasons.push(`${warnings} lint warning${warnings === 1 ? '' : 's'}`);
+  const moved = baseline ? diffDeployment(baseline.manifest, manifest) : null;
+  if (moved) reasons.push(`its ${[moved.packages ? 'packages' : '', moved.remotes ? 'remotes' : ''].filter(Boolean).join(' and ')} differ from the approved ${baseline!.version}'s: a host would install or reach other code under the same tools`);
   return reasons;
 }
 

@@ -59,9 +59,16 @@ export const ReviewView = deferSchema(() => z.object({
     .object({ before: PinnedServerInfoView.nullable(), after: PinnedServerInfoView.nullable() })
     .nullable()
     .meta({ description: "The server identity `sigil run` holds the live server to (`_meta['dev.sigil/serverInfo']`), before and after, when it differs from the baseline's (null: unchanged, or no baseline)" }),
+  deploymentChanged: z
+    .object({
+      packages: z.object({ before: z.array(z.string()), after: z.array(z.string()) }).nullable(),
+      remotes: z.object({ before: z.array(z.string()), after: z.array(z.string()) }).nullable(),
+    })
+    .nullable()
+    .meta({ description: 'What a host installs or connects to (`packages`, `remotes`), each list whole before and after, its entries as canonical JSON, when it differs from the baseline in anything but a package `version` or `fileSha256` (null: unchanged so, or no baseline). Such a change runs other code under the same tools, and makes the version high risk' }),
   approvals: z.int().min(0).meta({ description: 'Approvals recorded so far' }),
   approvalsRequired: z.int().min(1).meta({ description: 'Distinct approvals this version needs before it is approved (high risk needs more)' }),
-  riskReasons: z.array(z.string()).meta({ description: 'Why the version is high risk (empty when low): tools not marked read-only, lint warnings' }),
+  riskReasons: z.array(z.string()).meta({ description: 'Why the version is high risk (empty when low): tools not marked read-only, lint warnings, packages or remotes other than the baseline\'s' }),
 }));
 export type ReviewView = z.infer<typeof ReviewView>;
 
