@@ -174,6 +174,35 @@ describe('policy init against a registry whose trusted root lists no transparenc
   });
 });
 
+describe('review show of a version whose package moved', () => {
+  it('prints the packages before and after, not "no tool changes"', async () => {
+    // A registry of its own answering the review as the real one would for a package swap.
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const view = {
+      name: 'io.github.acme/weather', version: '1.0.1', digest, status: 'pending', risk: 'high', publisher: 'acme-ci',
+      signer: { kind: 'key', keyFingerprint: 'SHA256:x' }, provenance: false, findings: [],
+      baseline: { version: '1.0.0', digest }, diff: { added: [], removed: [], renamed: [], changed: [] }, instructionsChanged: false, serverInfoChanged: null,
+      deploymentChanged: { packages: { before: ['{"identifier":"@acme/weather-mcp","registryType":"npm"}'], after: ['{"identifier":"@evil-fork/weather-mcp","registryType":"npm"}'] }, remotes: null },
+      approvals: 0, approvalsRequired: 2, riskReasons: ["its packages differ from the approved 1.0.0's: a host would install or reach other code under the same tools"],
+    };
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(view));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const run = await sigilInProcess(['review', 'show', 'io.github.acme/weather@1.0.1'], { env: { SIGIL_REGISTRY: url, SIGIL_TOKEN: 'sgl_x' } });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).not.toContain('no tool changes');
+      expect(run.stdout).toContain('~ packages changed (what a host installs or connects to):\n      - {"identifier":"@acme/weather-mcp","registryType":"npm"}\n      + {"identifier":"@evil-fork/weather-mcp","registryType":"npm"}');
+      expect(run.stdout).toContain('high risk  its packages differ');
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('output (item 7)', () => {
   it('says "1 error", never "1 errors", and prints a refusal once', async () => {
     writeFileSync(p('bad.json'), JSON.stringify({ ...weatherManifest(), version: 'one' }));
