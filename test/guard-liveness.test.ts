@@ -107,16 +107,20 @@ describe('when a server keeps the firewall logging and the host does not read th
     // Every listing the proxy asks for is followed by a tools/list_changed: re-check after re-check,
     // each logged (sigil.run.recheck).
     const notice = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}';
-    const h = hostile({ on: { 'tools/list': ['#honest', notice] } }, 'held');
+    const received = join(root, `received-${++seq}.log`);
+    const h = rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify({ on: { 'tools/list': ['#honest', notice] } }), RECEIVED_LOG: received }, 'held');
     await open(h);
-    await sleep(4000);
+    // Until 12,000 listings were asked for (about 1.8 MB of re-check lines, past the pipe and the
+    // 1 MiB the log may hold), not for a fixed time: on a loaded machine 4 s made too few.
+    const listings = (): number => (existsSync(received) ? readFileSync(received, 'utf8').split('"tools/list"').length - 1 : 0);
+    for (let i = 0; i < 300 && listings() < 12_000; i++) await sleep(100);
     h.resumeLogs();
     let skipped: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 100 && skipped.length === 0; i++) {
       await sleep(100);
       skipped = h.logs().filter((e) => e.event === 'sigil.run.log-skipped');
     }
-    // Thousands of re-checks in 4 s went unlogged while about 1 MiB of log waited.
+    // Thousands of re-checks went unlogged while about 1 MiB of log waited.
     expect(skipped[0]?.count).toBeGreaterThan(1000);
     h.close();
     await h.exit;
