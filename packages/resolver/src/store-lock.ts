@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 // node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ResolveError } from './errors.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE } from './store-safety.js';
@@ -31,8 +31,8 @@ export async function withStoreLock<T>(dir: string, name: string, section: () =>
   const breaker = new LockWatch(`${path}.break`, staleMs);
   for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
     if (await createExclusive(path, token)) break;
-    const { holder, stale } = await lock.look();
-    if (!stale || !(await removeStale(path, holder, token, breaker))) await new Promise((resolve) => setTimeout(resolve, wait));
+    const judged = await lock.look();
+    if (!judged.stale || !(await removeStale(path, judged, token, breaker))) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   try {
     return await section();
@@ -57,12 +57,42 @@ async function removeOwn(path: string, token: string): Promise<void> {
   if ((await fsp.readFile(path, 'utf8').catch(() => undefined)) === token) await fsp.unlink(path).catch(() => undefined);
 }
 
+/** Opening a lock file never follows a symbolic link there, nor waits on a FIFO (where the platform has the flags). */
+const OPEN_LOCK = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
+
 /**
- * A lock file as one waiting process sees it: who holds it (its token), and whether it is stale
- * (see {@link withStoreLock}). Something other than a regular file there (a directory, a symbolic
- * link) is no lock any process of ours made, and could never be taken: `STORE_INVALID`, with its
- * path, rather than a wait that never ends.
+ * What the lock file at `path` holds and when it was last modified, read through one open
+ * descriptor, so both are of the same file: a path read twice (its date, then its token) may
+ * name two files in between, a dead holder's hour-old lock then a live holder's new one, and the
+ * live lock would be judged stale by the dead one's date (two waiters in the section at once,
+ * seen once in 3,000 races on a loaded machine). Undefined when there is none (or it cannot be
+ * read: its path's date alone). Something other than a regular file there (a directory, a symbolic link, a FIFO) is no
+ * lock any process of ours made, and could never be taken: `STORE_INVALID`, with its path,
+ * rather than a wait that never ends.
  */
+async function readLock(path: string): Promise<{ holder: string | undefined; mtimeMs: number; file: string | undefined } | undefined> {
+  const st = await fsp.lstat(path).catch(() => undefined);
+  if (st === undefined) return undefined;
+  if (!st.isFile()) throw notAFile(path);
+  const handle = await fsp.open(path, OPEN_LOCK).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ELOOP') throw notAFile(path);
+    return undefined;
+  });
+  // Gone meanwhile, or not readable by this user (judged by the date its path had, and this process's clock).
+  if (handle === undefined) return { holder: undefined, mtimeMs: st.mtimeMs, file: undefined };
+  try {
+    const held = await handle.stat();
+    if (!held.isFile()) throw notAFile(path);
+    const holder = await handle.readFile('utf8').catch(() => undefined);
+    return { holder, mtimeMs: held.mtimeMs, file: `${held.dev}:${held.ino}:${held.mtimeMs}` };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+const notAFile = (path: string): ResolveError => ResolveError.of('', 'STORE_INVALID', `${path} is not a regular file: remove it (a lock file of sigil is one)`);
+
+/** A lock file as one waiting process sees it: who holds it (its token, and which file), and whether it is stale (see {@link withStoreLock}). */
 class LockWatch {
   private seen: { holder: string | undefined; since: number } | undefined;
 
@@ -71,16 +101,15 @@ class LockWatch {
     private readonly staleMs: number,
   ) {}
 
-  async look(): Promise<{ holder: string | undefined; stale: boolean }> {
-    const st = await fsp.lstat(this.path).catch(() => undefined);
-    if (st !== undefined && !st.isFile()) throw ResolveError.of('', 'STORE_INVALID', `${this.path} is not a regular file: remove it (a lock file of sigil is one)`);
-    const holder = await fsp.readFile(this.path, 'utf8').catch(() => undefined);
+  async look(): Promise<{ holder: string | undefined; file: string | undefined; stale: boolean }> {
+    const lock = await readLock(this.path);
+    const holder = lock?.holder;
     const now = performance.now();
     if (this.seen === undefined || this.seen.holder !== holder) this.seen = { holder, since: now };
     // Not by a date in the future: a file system whose clock runs ahead of this one (a network
     // share, a virtual machine's mount) would make every live lock look stale at once.
-    const age = st === undefined ? 0 : Date.now() - st.mtimeMs;
-    return { holder, stale: age > this.staleMs || now - this.seen.since > this.staleMs };
+    const age = lock === undefined ? 0 : Date.now() - lock.mtimeMs;
+    return { holder, file: lock?.file, stale: age > this.staleMs || now - this.seen.since > this.staleMs };
   }
 }
 
@@ -99,7 +128,7 @@ class LockWatch {
  * should it be a live `.break` made meanwhile, it is linked back (unless yet another replaced it:
  * that needs a process to die inside these steps and three waiters at once).
  */
-async function removeStale(path: string, holder: string | undefined, token: string, breaker: LockWatch): Promise<boolean> {
+async function removeStale(path: string, judged: { holder: string | undefined; file: string | undefined }, token: string, breaker: LockWatch): Promise<boolean> {
   if (!(await createExclusive(breaker.path, token))) {
     const { holder: breaking, stale } = await breaker.look();
     if (stale) {
@@ -115,9 +144,12 @@ async function removeStale(path: string, holder: string | undefined, token: stri
     return false;
   }
   try {
-    // Still what was judged stale (a file that cannot be read is judged by its date and this
-    // process's clock alike): removed; gone meanwhile: nothing to remove, try again at once.
-    if ((await fsp.readFile(path, 'utf8').catch(() => undefined)) !== holder) return false;
+    // Still the file judged stale, holding the same token (one that cannot be read is judged by
+    // its date and this process's clock alike): removed; gone meanwhile: nothing to remove, try
+    // again at once. The same token in another file is a holder that died before writing its
+    // token (an empty file) and another that has just created its own.
+    const now = await readLock(path);
+    if (now?.holder !== judged.holder || now?.file !== judged.file) return false;
     await fsp.unlink(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw ResolveError.of('', 'STORE_INVALID', `cannot remove the stale lock ${path}: ${e.message}`, undefined, e);
     });
