@@ -16,8 +16,13 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const EXIT_GRACE_MS = 5000;
 /** After the server exits, how long its stdout and stderr may stay open (held by a process it left behind). */
 const STDOUT_GRACE_MS = 1000;
-/** After the server exits, how long more its stderr may wait for the log's reader (LOG_BACKLOG_BYTES) before it is closed unread. */
+/**
+ * After the server exits, how long its stderr may wait for the log's reader (LOG_BACKLOG_BYTES)
+ * with nothing read before it is closed unread; and how long its stdout and stderr may be read in
+ * all (something it left running, writing for ever, would otherwise hold the session for ever).
+ */
 const LOG_GRACE_MS = 10_000;
+const LOG_GRACE_TOTAL_MS = 60_000;
 /** Signals a host may stop `sigil run` with, passed on to the server. */
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** After passing a signal on, how long the server may take to exit before SIGKILL. */
@@ -172,6 +177,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
    * by timers and the tools check).
    */
   const chunkOf = (lines: LineSplitter | undefined, chunk: Buffer): void => {
+    if (lines === serverLines) serverReads++;
     toHost.hold();
     toServer.hold();
     try {
@@ -183,6 +189,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       if (hostFull || serverFull) flow();
     }
   };
+  /** Chunks read from the server's stdout and stderr: whether it still has something to say (closeStdout). */
+  let serverReads = 0;
   let childGone = false;
   let hostGone = false;
   let status = 0;
@@ -287,6 +295,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // Each of the server's stderr lines is a log line several times its size (a line of one
     // character, about a hundred and fifty bytes): the stderr waits while the log does.
     const serverErr = child.stderr;
+    serverErr?.on('data', () => serverReads++);
     if (serverErr && logBacklog) {
       serverErr.on('data', () => {
         if (serverErr.isPaused() || logBacklog.pending() <= LOG_BACKLOG_BYTES) return;
@@ -316,21 +325,37 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     });
     // 'close' waits for the server's stdout to end, which a process it started and left running
     // (holding the same pipe) can put off for ever: once the server itself has exited, what it
-    // wrote is read for a short while, then its stdout and stderr are closed so the session ends.
-    // (Not while the host's backpressure holds the pipe unread: what is in it is still to come.)
-    // Nor while its stderr waits for the log's reader (above): its last lines, a crash message
-    // often, are still in the pipe; they are waited for up to LOG_GRACE_MS in all.
-    let logWaited = 0;
+    // wrote is read, then its stdout and stderr are closed so the session ends, once a look
+    // (every STDOUT_GRACE_MS) finds nothing read since the last. (Not while the host's
+    // backpressure holds the pipe unread: what is in it is still to come.) Nor while its stderr
+    // waits for the log's reader (above): its last lines, a crash message often, are still in the
+    // pipe. A slow reader on a loaded machine takes many seconds for megabytes of log (and a
+    // blocking stderr stalls the whole process while it does, so a look comes late, after one
+    // chunk, with the next one still unread): the wait goes on while anything is read, up to
+    // LOG_GRACE_MS without (the log never read) and LOG_GRACE_TOTAL_MS in all (something left
+    // running writes for ever, faster than the log is read).
+    let idle = 0;
+    let waited = 0;
+    let readsSeen = 0;
     const closeStdout = (): void =>
       later(STDOUT_GRACE_MS, () => {
         if (hostFull) return closeStdout();
-        if (serverErr?.isPaused() && !serverErr.destroyed && (logWaited += STDOUT_GRACE_MS) <= LOG_GRACE_MS) return closeStdout();
+        const read = serverReads !== readsSeen;
+        readsSeen = serverReads;
+        const waiting = serverErr?.isPaused() === true && !serverErr.destroyed && !serverErr.readableEnded;
+        if (read || waiting) {
+          idle = read ? 0 : idle + STDOUT_GRACE_MS;
+          if (idle < LOG_GRACE_MS && (waited += STDOUT_GRACE_MS) < LOG_GRACE_TOTAL_MS) return closeStdout();
+        }
         serverOut?.destroy();
         child.stderr?.destroy();
         // And what it left running in its group is stopped, not left behind unparented.
         kill('SIGTERM');
       });
-    child.on('exit', closeStdout);
+    child.on('exit', () => {
+      readsSeen = serverReads;
+      closeStdout();
+    });
     // The session's end on the server's side: it exited and its stdout and stderr closed. An adopted
     // stdout is not among what the child's 'close' waits for (fd-io.ts), so its own 'close' is too.
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
