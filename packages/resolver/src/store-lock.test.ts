@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync, mkdirSync, mkdtempSync, promises as fsp, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -149,5 +150,95 @@ describe('withStoreLock', () => {
     expect(error).toBeInstanceOf(ResolveError);
     expect((error as ResolveError).code).toBe('STORE_INVALID');
     expect((error as Error).message).toContain(join(dir, file));
+  });
+});
+
+/**
+ * Two waiters, W1 and W2, on a dead holder's hour-old lock, their steps ordered by holding some of
+ * W2's calls to node:fs's promises until W1 got somewhere: each case is the one interleaving of a
+ * race (found under load in CI, and by review) in which both ran the section at once. store-lock.ts
+ * reads node:fs's promises where it uses them, so the held calls are its own.
+ */
+describe('withStoreLock, in the interleavings that let two waiters in', () => {
+  const who = new AsyncLocalStorage<string>();
+  type Op = 'lstat' | 'open' | 'readFile' | 'writeFile' | 'unlink';
+  const patched: Array<[Op, unknown]> = [];
+  /** Runs `before` ahead of each of `waiter`'s calls of `op` on `path`, and `after` once it returned (`n` counts them). */
+  const hold = (waiter: string, op: Op, path: string, rule: { before?: (n: number) => Promise<unknown> | void; after?: (n: number) => Promise<unknown> | void }): void => {
+    const original = fsp[op] as (...args: unknown[]) => Promise<unknown>;
+    patched.push([op, original]);
+    let n = 0;
+    (fsp as unknown as Record<Op, unknown>)[op] = async (...args: unknown[]) => {
+      const mine = who.getStore() === waiter && args[0] === path;
+      const call = mine ? ++n : 0;
+      if (mine) await rule.before?.(call);
+      try {
+        return await original(...args);
+      } finally {
+        if (mine) await rule.after?.(call);
+      }
+    };
+  };
+  const restore = (): void => {
+    for (const [op, original] of patched.splice(0).reverse()) (fsp as unknown as Record<Op, unknown>)[op] = original;
+  };
+  const signal = () => {
+    let fire!: () => void;
+    const fired = new Promise<void>((resolve) => (fire = resolve));
+    return { fire, fired };
+  };
+  /** `fired`, or after `ms` when it never comes (the fixed code takes another path). */
+  const orAfter = (fired: Promise<void>, ms: number): Promise<unknown> => Promise.race([fired, new Promise((resolve) => setTimeout(resolve, ms))]);
+
+  const race = async (arrange: (lock: string, w1In: Promise<void>) => void): Promise<number> => {
+    const dir = fresh();
+    const lock = join(dir, 'status.lock');
+    await withStoreLock(dir, 'status.lock', async () => undefined);
+    writeFileSync(lock, 'a-dead-holder', { mode: 0o600 });
+    utimesSync(lock, Date.now() / 1000 - 3600, Date.now() / 1000 - 3600);
+    const w1In = signal();
+    arrange(lock, w1In.fired);
+    let inside = 0;
+    let most = 0;
+    const section = (name: string) => async (): Promise<void> => {
+      most = Math.max(most, ++inside);
+      if (name === 'W1') w1In.fire();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      inside--;
+    };
+    try {
+      await Promise.all(['W1', 'W2'].map((name) => who.run(name, () => withStoreLock(dir, 'status.lock', section(name), 10_000))));
+    } finally {
+      restore();
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    return most;
+  };
+
+  it("does not judge a live holder's new lock by the dead one's date", async () => {
+    // W2 dates the dead lock, then W1 removes it and takes the lock: what W2 reads next is W1's.
+    const most = await race((lock, w1In) =>
+      hold('W2', 'lstat', lock, {
+        after: (n) => (n === 1 ? w1In : undefined),
+      }),
+    );
+    expect(most).toBe(1);
+  });
+
+  it('does not remove a live lock after the stale one it judged vanished', async () => {
+    // W2 dates the dead lock; W1 removes it before W2 reads it, and creates its own only once W2,
+    // having judged the vanished lock stale, looks again before removing it: W2 finds nothing
+    // there, and must not remove what W1 creates just then.
+    const w1Removed = signal();
+    const w2Looks = signal();
+    const most = await race((lock, w1In) => {
+      hold('W1', 'unlink', `${lock}.break`, { after: () => w1Removed.fire() });
+      for (const op of ['open', 'readFile'] as const) hold('W2', op, lock, { before: (n) => (n === 1 ? w1Removed.fired : undefined) });
+      hold('W2', 'lstat', lock, { after: (n) => (n === 2 ? w2Looks.fire() : undefined) });
+      hold('W1', 'writeFile', lock, { before: (n) => (n === 2 ? orAfter(w2Looks.fired, 1000) : undefined) });
+      // (Not for ever: where W2 takes the lock first, it removes its own after its section.)
+      hold('W2', 'unlink', lock, { before: () => orAfter(w1In, 1000) });
+    });
+    expect(most).toBe(1);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 // node:fs's `promises` read where used, not imported by name: a bundle (the packed CLI) then loads
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { constants as fsConstants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ResolveError } from './errors.js';
 import { STORE_DIR_MODE, STORE_FILE_MODE } from './store-safety.js';
@@ -70,16 +71,22 @@ const OPEN_LOCK = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsCons
  * lock any process of ours made, and could never be taken: `STORE_INVALID`, with its path,
  * rather than a wait that never ends.
  */
-async function readLock(path: string): Promise<{ holder: string | undefined; mtimeMs: number; file: string | undefined } | undefined> {
+async function readLock(path: string): Promise<{ holder: string | undefined; mtimeMs: number; file: string } | undefined> {
   const st = await fsp.lstat(path).catch(() => undefined);
   if (st === undefined) return undefined;
   if (!st.isFile()) throw notAFile(path);
-  const handle = await fsp.open(path, OPEN_LOCK).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ELOOP') throw notAFile(path);
-    return undefined;
-  });
-  // Gone meanwhile, or not readable by this user (judged by the date its path had, and this process's clock).
-  if (handle === undefined) return { holder: undefined, mtimeMs: st.mtimeMs, file: undefined };
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(path, OPEN_LOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Gone meanwhile: no lock (its date was the removed file's).
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw notAFile(path);
+    // Not readable by this user (nor, on some systems, a symbolic link put there meanwhile): judged
+    // by the date and identity its path had, and this process's clock.
+    return { holder: undefined, mtimeMs: st.mtimeMs, file: `${st.dev}:${st.ino}:${st.mtimeMs}` };
+  }
   try {
     const held = await handle.stat();
     if (!held.isFile()) throw notAFile(path);
@@ -149,7 +156,8 @@ async function removeStale(path: string, judged: { holder: string | undefined; f
     // again at once. The same token in another file is a holder that died before writing its
     // token (an empty file) and another that has just created its own.
     const now = await readLock(path);
-    if (now?.holder !== judged.holder || now?.file !== judged.file) return false;
+    if (now === undefined) return true;
+    if (now.holder !== judged.holder || now.file !== judged.file) return false;
     await fsp.unlink(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw ResolveError.of('', 'STORE_INVALID', `cannot remove the stale lock ${path}: ${e.message}`, undefined, e);
     });
