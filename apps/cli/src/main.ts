@@ -143,6 +143,7 @@ function redacting(target: TextSink, secrets: string[]): TextSink {
       return target.isTTY === true;
     },
     ...(target.backlogBytes && target.whenDrained ? { backlogBytes: () => target.backlogBytes!(), whenDrained: (callback: () => void) => target.whenDrained!(callback) } : {}),
+    ...(target.backlogMark ? { backlogMark: () => target.backlogMark!() } : {}),
   };
 }
 

@@ -18,8 +18,8 @@ export interface Output {
   raw(text: string): void;
   /** Text as is on standard error (error lines). */
   error(text: string): void;
-  /** Standard error's backlog (TextSink.backlogBytes and whenDrained), where the sink has one. */
-  errorBacklog?: { pending(): number; onDrain(callback: () => void): void } | undefined;
+  /** Standard error's backlog (TextSink.backlogBytes, whenDrained and backlogMark), where the sink has one. */
+  errorBacklog?: { pending(): number; onDrain(callback: () => void): void; mark?(): number } | undefined;
   /**
    * Progress for something that may take more than a second: on stderr, only when stderr is a
    * terminal, so logs and pipes stay clean. Returns the function that ends it.
@@ -57,7 +57,10 @@ export function createOutput(options: OutputOptions): Output {
     error(text) {
       stderr.write(text);
     },
-    errorBacklog: options.stderr?.backlogBytes && options.stderr.whenDrained ? { pending: () => options.stderr!.backlogBytes!(), onDrain: (callback) => options.stderr!.whenDrained!(callback) } : undefined,
+    errorBacklog:
+      options.stderr?.backlogBytes && options.stderr.whenDrained
+        ? { pending: () => options.stderr!.backlogBytes!(), onDrain: (callback) => options.stderr!.whenDrained!(callback), ...(options.stderr.backlogMark ? { mark: () => options.stderr!.backlogMark!() } : {}) }
+        : undefined,
     progress(text) {
       // Asked only here: whether stderr is a terminal is known once its stream exists (stdio.ts).
       if (stderr.isTTY !== true || json || field !== undefined) return () => undefined;

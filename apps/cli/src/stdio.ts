@@ -12,6 +12,14 @@ export interface TextSink {
    */
   backlogBytes?(): number;
   whenDrained?(callback: () => void): void;
+  /**
+   * A count that falls as the reader takes the backlog, for telling a slow reader from none:
+   * backlogBytes holds a write in flight whole until it completes, and the stream hands what
+   * waited to the descriptor as one write (of megabytes, behind a slow reader), so it can stand
+   * still for many seconds while the reader reads. This adds libuv's count of that write's bytes
+   * still to go, where Node's handle shows it (`writeQueueSize`).
+   */
+  backlogMark?(): number;
 }
 
 /**
@@ -67,6 +75,7 @@ export function fdSink(fd: number, stream: () => NodeJS.WriteStream): TextSink {
       return stream().isTTY === true;
     },
     backlogBytes: () => fallback?.writableLength ?? 0,
+    backlogMark: () => (fallback ? fallback.writableLength + ((fallback as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0) : 0),
     whenDrained(callback) {
       if (!fallback || fallback.writableLength === 0) return void setImmediate(callback);
       // A stream that failed (EPIPE: the reader went away) never drains: its close releases too.

@@ -18,8 +18,9 @@ const EXIT_GRACE_MS = 5000;
 const STDOUT_GRACE_MS = 1000;
 /**
  * After the server exits, how long its stderr may wait for the log's reader (LOG_BACKLOG_BYTES)
- * with nothing read before it is closed unread; and how long its stdout and stderr may be read in
- * all (something it left running, writing for ever, would otherwise hold the session for ever).
+ * with nothing moving (nothing read from the server, the log's backlog not going down) before it
+ * is closed unread; and how long after the exit, in all, it may wait so (something it left
+ * running, writing for ever, would otherwise hold the session for ever). See closeStdout.
  */
 const LOG_GRACE_MS = 10_000;
 const LOG_GRACE_TOTAL_MS = 60_000;
@@ -66,7 +67,7 @@ export interface GuardProxyOptions {
    * wait for a reader slower than the server's stderr, that stderr is not read, so a server cannot
    * grow this process's memory by writing lines faster than the host reads the log.
    */
-  logBacklog?: { pending(): number; onDrain(callback: () => void): void } | undefined;
+  logBacklog?: { pending(): number; onDrain(callback: () => void): void; mark?(): number } | undefined;
   /** Longest wait for each server answer during a tools check (default 30 s). */
   checkTimeoutMs?: number;
   /** Longest a whole tools check may take (default 60 s). */
@@ -296,9 +297,12 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // character, about a hundred and fifty bytes): the stderr waits while the log does.
     const serverErr = child.stderr;
     serverErr?.on('data', () => serverReads++);
+    // Whether the server's stderr ever waited for the log's reader (closeStdout).
+    let waitedForLog = false;
     if (serverErr && logBacklog) {
       serverErr.on('data', () => {
         if (serverErr.isPaused() || logBacklog.pending() <= LOG_BACKLOG_BYTES) return;
+        waitedForLog = true;
         serverErr.pause();
         logBacklog.onDrain(() => serverErr.resume());
       });
@@ -325,35 +329,44 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     });
     // 'close' waits for the server's stdout to end, which a process it started and left running
     // (holding the same pipe) can put off for ever: once the server itself has exited, what it
-    // wrote is read, then its stdout and stderr are closed so the session ends, once a look
-    // (every STDOUT_GRACE_MS) finds nothing read since the last. (Not while the host's
-    // backpressure holds the pipe unread: what is in it is still to come.) Nor while its stderr
-    // waits for the log's reader (above): its last lines, a crash message often, are still in the
-    // pipe. A slow reader on a loaded machine takes many seconds for megabytes of log (and a
-    // blocking stderr stalls the whole process while it does, so a look comes late, after one
-    // chunk, with the next one still unread): the wait goes on while anything is read, up to
-    // LOG_GRACE_MS without (the log never read) and LOG_GRACE_TOTAL_MS in all (something left
-    // running writes for ever, faster than the log is read).
-    let idle = 0;
-    let waited = 0;
+    // wrote is read for STDOUT_GRACE_MS more, then its stdout and stderr are closed so the session
+    // ends. (Not while the host's backpressure holds the pipe unread: what is in it is still to
+    // come.) Longer in two cases, while something moves (a read from the server, or the log's
+    // backlog going down), up to LOG_GRACE_MS with nothing moving and LOG_GRACE_TOTAL_MS after
+    // the exit in all:
+    // - its stderr waits, or waited, for the log's reader (above): its last lines, a crash message
+    //   often, are still in the pipe, and a slow reader on a loaded machine takes many seconds
+    //   for the megabytes of log one read of it makes;
+    // - the look came late: the process was stalled (a blocking stderr waits for its reader in a
+    //   write), so the pipes were not read meanwhile.
+    const logMark = (): number => logBacklog?.mark?.() ?? logBacklog?.pending() ?? 0;
+    let exitAt = 0;
+    let lastLook = 0;
+    let movedAt = 0;
     let readsSeen = 0;
+    let pendingSeen = 0;
     const closeStdout = (): void =>
       later(STDOUT_GRACE_MS, () => {
+        const now = performance.now();
+        const late = now - lastLook > 2 * STDOUT_GRACE_MS;
+        lastLook = now;
         if (hostFull) return closeStdout();
-        const read = serverReads !== readsSeen;
+        const pending = logMark();
+        const moved = serverReads !== readsSeen || pending < pendingSeen;
         readsSeen = serverReads;
-        const waiting = serverErr?.isPaused() === true && !serverErr.destroyed && !serverErr.readableEnded;
-        if (read || waiting) {
-          idle = read ? 0 : idle + STDOUT_GRACE_MS;
-          if (idle < LOG_GRACE_MS && (waited += STDOUT_GRACE_MS) < LOG_GRACE_TOTAL_MS) return closeStdout();
-        }
+        pendingSeen = pending;
+        if (moved) movedAt = now;
+        const forLog = serverErr !== null && !serverErr.destroyed && !serverErr.readableEnded && (serverErr.isPaused() || (waitedForLog && moved));
+        if ((late || forLog) && now - movedAt < LOG_GRACE_MS && now - exitAt < LOG_GRACE_TOTAL_MS) return closeStdout();
         serverOut?.destroy();
         child.stderr?.destroy();
         // And what it left running in its group is stopped, not left behind unparented.
         kill('SIGTERM');
       });
     child.on('exit', () => {
+      exitAt = lastLook = movedAt = performance.now();
       readsSeen = serverReads;
+      pendingSeen = logMark();
       closeStdout();
     });
     // The session's end on the server's side: it exited and its stdout and stderr closed. An adopted
