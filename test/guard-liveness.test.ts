@@ -151,6 +151,35 @@ describe('when the server floods its stderr, then exits while the log waits for 
     expect(logs.find((e) => e.event === 'sigil.run.server-exit')).toMatchObject({ code: 3 });
   }, 60_000);
 
+  it('closes it 1 s after the exit once the log caught up, though something the server left running writes on', async () => {
+    // The log backed up once, early on; the server then exits, leaving a process that writes a
+    // line to its stderr every 100 ms: once the log has caught up, that is no reason to wait.
+    const pidfile = join(root, `ticker-${++seq}.pid`);
+    const h = hostile({ on: { 'tools/call#1': ['#stderrlines:20000', '#honest'], 'tools/call#2': [`#ticker:${pidfile}`, '#exit:3'] } }, 'held');
+    try {
+      await open(h);
+      h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'a' } } });
+      await h.waitFor(answerTo(1));
+      await sleep(1500);
+      h.resumeLogs();
+      for (let i = 0; i < 100 && h.logs().filter((e) => e.text === 'x').length < 20_000; i++) await sleep(100);
+      const started = Date.now();
+      h.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'b' } } });
+      expect(errorCode(await h.waitFor(answerTo(2), 20_000))).toBe('SERVER_UNREACHABLE');
+      expect(await h.exit).toBe(3);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(h.logs().filter((e) => e.event === 'sigil.run.server-stderr' && e.text === 'x')).toHaveLength(20_000);
+    } finally {
+      if (existsSync(pidfile)) {
+        try {
+          process.kill(Number(readFileSync(pidfile, 'utf8')), 'SIGKILL');
+        } catch {
+          // stopped with the session, as it should be
+        }
+      }
+    }
+  }, 40_000);
+
   it('closes it unread 10 s after the server exited when the log is never read', async () => {
     const h = hostile({ on: { 'tools/call': [...Array.from({ length: 4 }, () => '#stderrlines:20000'), '#exit:3'] } }, 'held');
     await open(h);

@@ -19,11 +19,14 @@ const STDOUT_GRACE_MS = 1000;
 /**
  * After the server exits, how long its stderr may wait for the log's reader (LOG_BACKLOG_BYTES)
  * with nothing moving (nothing read from the server, the log's backlog not going down) before it
- * is closed unread; and how long after the exit, in all, it may wait so (something it left
- * running, writing for ever, would otherwise hold the session for ever). See closeStdout.
+ * is closed unread; and how long after the exit, in all, once more was read than the server can
+ * have left in its pipes (something it left running, writing for ever, would otherwise hold the
+ * session for ever). See closeStdout.
  */
 const LOG_GRACE_MS = 10_000;
 const LOG_GRACE_TOTAL_MS = 60_000;
+/** More than the server can have left in its pipes when it exits (Linux's largest default pipe, pipe-max-size, is 1 MiB). */
+const PIPE_LEFT_BYTES = 1024 * 1024;
 /** Signals a host may stop `sigil run` with, passed on to the server. */
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** After passing a signal on, how long the server may take to exit before SIGKILL. */
@@ -178,7 +181,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
    * by timers and the tools check).
    */
   const chunkOf = (lines: LineSplitter | undefined, chunk: Buffer): void => {
-    if (lines === serverLines) serverReads++;
+    if (lines === serverLines) serverBytes += chunk.length;
     toHost.hold();
     toServer.hold();
     try {
@@ -190,8 +193,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       if (hostFull || serverFull) flow();
     }
   };
-  /** Chunks read from the server's stdout and stderr: whether it still has something to say (closeStdout). */
-  let serverReads = 0;
+  /** Bytes read from the server's stdout and stderr: whether it still has something to say (closeStdout). */
+  let serverBytes = 0;
   let childGone = false;
   let hostGone = false;
   let status = 0;
@@ -296,8 +299,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // Each of the server's stderr lines is a log line several times its size (a line of one
     // character, about a hundred and fifty bytes): the stderr waits while the log does.
     const serverErr = child.stderr;
-    serverErr?.on('data', () => serverReads++);
-    // Whether the server's stderr ever waited for the log's reader (closeStdout).
+    serverErr?.on('data', (chunk: Buffer) => (serverBytes += chunk.length));
+    // Whether the server's stderr waited for the log's reader since closeStdout last looked.
     let waitedForLog = false;
     if (serverErr && logBacklog) {
       serverErr.on('data', () => {
@@ -332,32 +335,37 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     // wrote is read for STDOUT_GRACE_MS more, then its stdout and stderr are closed so the session
     // ends. (Not while the host's backpressure holds the pipe unread: what is in it is still to
     // come.) Longer in two cases, while something moves (a read from the server, or the log's
-    // backlog going down), up to LOG_GRACE_MS with nothing moving and LOG_GRACE_TOTAL_MS after
-    // the exit in all:
-    // - its stderr waits, or waited, for the log's reader (above): its last lines, a crash message
-    //   often, are still in the pipe, and a slow reader on a loaded machine takes many seconds
-    //   for the megabytes of log one read of it makes;
+    // backlog going down), up to LOG_GRACE_MS with nothing moving:
+    // - its stderr waits, or waited since the last look, for the log's reader (above): its last
+    //   lines, a crash message often, are still in the pipe, and a slow reader on a loaded
+    //   machine takes many seconds for the megabytes of log one read of it makes;
     // - the look came late: the process was stalled (a blocking stderr waits for its reader in a
     //   write), so the pipes were not read meanwhile.
+    // What the server left in its pipes is at most what a pipe holds; more read after its exit is
+    // written by something it left running, and is read up to LOG_GRACE_TOTAL_MS after the exit.
     const logMark = (): number => logBacklog?.mark?.() ?? logBacklog?.pending() ?? 0;
     let exitAt = 0;
     let lastLook = 0;
     let movedAt = 0;
-    let readsSeen = 0;
-    let pendingSeen = 0;
+    let bytesAtExit = 0;
+    let bytesSeen = 0;
+    let markSeen = 0;
     const closeStdout = (): void =>
       later(STDOUT_GRACE_MS, () => {
         const now = performance.now();
         const late = now - lastLook > 2 * STDOUT_GRACE_MS;
         lastLook = now;
         if (hostFull) return closeStdout();
-        const pending = logMark();
-        const moved = serverReads !== readsSeen || pending < pendingSeen;
-        readsSeen = serverReads;
-        pendingSeen = pending;
+        const mark = logMark();
+        const moved = serverBytes !== bytesSeen || mark !== markSeen;
+        bytesSeen = serverBytes;
+        markSeen = mark;
         if (moved) movedAt = now;
-        const forLog = serverErr !== null && !serverErr.destroyed && !serverErr.readableEnded && (serverErr.isPaused() || (waitedForLog && moved));
-        if ((late || forLog) && now - movedAt < LOG_GRACE_MS && now - exitAt < LOG_GRACE_TOTAL_MS) return closeStdout();
+        const paused = serverErr?.isPaused() === true;
+        const forLog = serverErr !== null && !serverErr.destroyed && !serverErr.readableEnded && (paused || (waitedForLog && moved));
+        waitedForLog = paused;
+        const leftRunning = serverBytes - bytesAtExit > PIPE_LEFT_BYTES;
+        if ((late || forLog) && now - movedAt < LOG_GRACE_MS && (!leftRunning || now - exitAt < LOG_GRACE_TOTAL_MS)) return closeStdout();
         serverOut?.destroy();
         child.stderr?.destroy();
         // And what it left running in its group is stopped, not left behind unparented.
@@ -365,8 +373,8 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       });
     child.on('exit', () => {
       exitAt = lastLook = movedAt = performance.now();
-      readsSeen = serverReads;
-      pendingSeen = logMark();
+      bytesAtExit = bytesSeen = serverBytes;
+      markSeen = logMark();
       closeStdout();
     });
     // The session's end on the server's side: it exited and its stdout and stderr closed. An adopted
