@@ -1,11 +1,11 @@
-import type { Manifest } from '@sigil/manifest';
+import { normalizeTool, type Manifest, type Tool } from '@sigil/manifest';
 import { collectToolPages } from '@sigil/resolver';
 import { readHot, type Hot } from './hot-path.js';
 import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
 import { classify, decodeLine, NOT_UTF8, parseText, withId, withProxyId, type Classified, type JsonRpcId } from './message.js';
-import { callResultProblem, inputRequestsProblem, inputRequiredProblem, isObj } from './result-check.js';
-import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_REQUEST_METHODS, ServerRequests } from './server-requests.js';
+import { callResultProblem, inputRequestsProblem, inputRequiredProblem, isDiscoverResult, isObj } from './result-check.js';
+import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_NOTIFICATION_METHODS, SERVER_REQUEST_METHODS, ServerRequests, TASK_STATUS_MEMBERS } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
 /**
@@ -74,6 +74,13 @@ export const MAX_TASKS = 1024;
 type Obj = Record<string, unknown>;
 type Request = Extract<Classified, { kind: 'request' }>;
 type Response = Extract<Classified, { kind: 'response' }>;
+/** A page of the proxy's own listing that already differs from the pin. */
+class PageDrift extends Error {
+  constructor(readonly drift: Drift) {
+    super(drift.reason);
+  }
+}
+
 /** An answer to a request of the proxy's own; `timedOut` when none came in time (its error is the proxy's). */
 type Answer = { result?: Obj | undefined; error?: Obj | undefined; timedOut?: true };
 type Held = { m: Classified; size: number };
@@ -116,7 +123,7 @@ export class Firewall {
   /** The modern per-request envelope the host opened with, reused on the proxy's own requests. */
   private envelope: Obj | undefined;
   /** The opening exchange: the host's own `initialize`/`server/discover`, or the proxy's `server/discover`. */
-  private opening: { proxyId: string; host: Request | undefined; trigger?: Request } | undefined;
+  private opening: { proxyId: string; host: Request | undefined; trigger?: Request; /** The server answered it (the tools check runs). */ answered?: true } | undefined;
   /** Held messages with their size on the wire (for the held-bytes bound). */
   private heldHost: Held[] = [];
   private heldServer: Held[] = [];
@@ -181,6 +188,7 @@ export class Firewall {
     }
     if (m.kind === 'response') return this.hostResponse(m);
     if (this.state === 'open') return this.admit(m);
+    if (this.state === 'verifying' && m.kind === 'request' && m.method === 'initialize' && this.era === 'modern' && this.opening !== undefined && this.opening.answered !== true) this.fallBack();
     if (this.state === 'starting' && m.kind === 'request') {
       if (m.method === 'initialize') return this.begin('legacy', m, size);
       if (m.method === 'server/discover' || typeof m.params?._meta === 'object') {
@@ -283,6 +291,26 @@ export class Firewall {
     return true;
   }
 
+  /**
+   * The host gave up on a modern opening the server has not answered (a 2025-only server that
+   * ignores `server/discover`: the host's probe timed out) and falls back to `initialize`, on the
+   * same connection, as the 2.x client does on stdio: the discover is abandoned (its late answer
+   * dropped quietly, the server told) and the session starts again from `initialize`; what the host
+   * sent meanwhile waits for that opening; the host's discover is answered `-32001`.
+   */
+  private fallBack(): void {
+    const opening = this.opening!;
+    this.ids.abandon(opening.proxyId);
+    this.sendServer({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: opening.proxyId, reason: 'the host fell back to initialize' } });
+    // Every host request is answered, this one too (a host that gave up on it ignores the answer).
+    if (opening.host) this.sendHost({ jsonrpc: '2.0', id: opening.host.id, error: { code: -32001, message: 'the server did not answer server/discover before the host sent initialize' } });
+    this.options.log({ level: 'info', event: 'sigil.run.fallback', server: this.options.manifest.name, reason: 'the host sent initialize before the server answered server/discover' });
+    this.state = 'starting';
+    this.era = undefined;
+    this.opening = undefined;
+    this.envelope = undefined;
+  }
+
   /** The host's opening request: start verifying. */
   private begin(era: 'legacy' | 'modern', m: Request, size: number): void {
     this.state = 'verifying';
@@ -358,14 +386,32 @@ export class Firewall {
     if (this.state !== 'open') return this.holdServer(m, size);
     if (m.kind === 'request') return this.serverRequest(m);
     if (m.method === 'notifications/cancelled') return this.serverCancelled(m.message);
-    if (!m.method.startsWith('notifications/')) {
-      this.dropped('server-notification', { reason: 'the server sent a notification whose method is not a notification', method: m.method.slice(0, 200) });
+    if (!SERVER_NOTIFICATION_METHODS.has(m.method)) {
+      this.dropped('server-notification', { reason: 'the server sent a notification that is not one an MCP server sends its host', method: m.method.slice(0, 200) });
       return;
     }
+    if (m.method === 'notifications/tasks/status') return this.serverTaskStatus(m);
     const message = this.withHostSubscription(m.message);
     if (message === m.message) return this.forwardHost(m);
     if (message === undefined) return this.droppedSubscription(m.method);
     this.sendHost(message);
+  }
+
+  /**
+   * A task's status, pushed (2025-11-25): only for a task a pinned tool's call started in this
+   * session, and with a task's own members only, so no result or input request rides in it past
+   * the checks `tasks/get` and `tasks/result` answers get.
+   */
+  private serverTaskStatus(m: Extract<Classified, { kind: 'notification' }>): void {
+    const params = m.params ?? {};
+    if (typeof params.taskId !== 'string' || !this.tasks.has(params.taskId)) {
+      this.dropped('server-task', { reason: 'the server sent the status of a task no call of a pinned tool started in this session (or one already answered)', method: m.method });
+      return;
+    }
+    const kept = Object.fromEntries(TASK_STATUS_MEMBERS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]]));
+    const out = this.withHostSubscription({ jsonrpc: '2.0', method: m.method, params: kept });
+    if (out === undefined) return this.droppedSubscription(m.method);
+    this.sendHost(out);
   }
 
   private droppedSubscription(method: string): void {
@@ -606,6 +652,10 @@ export class Firewall {
       for (const h of this.takeHeldHost()) this.hostMessage(h.m, h.size);
       return;
     }
+    // A discover result the 2.x client would not read as one (it then falls back to initialize) is
+    // no modern opening: taken as a refusal, so the host falls back through the proxy too.
+    if (this.era === 'modern' && !isDiscoverResult(answer.result)) return this.openingAnswered({ error: { code: -32603, message: 'the server answered server/discover with a result that is not a discover result (supportedVersions a list of strings, capabilities an object)' } });
+    this.opening!.answered = true;
     // An opening asks the host for nothing: one that is not complete would reach the host unchecked.
     const { resultType } = answer.result;
     if (resultType !== undefined && resultType !== 'complete') return this.refuse('MESSAGE_INVALID', { reason: 'the server answered the opening request with a result that is not complete', details: { resultType: typeof resultType === 'string' ? resultType.slice(0, 200) : null } });
@@ -680,11 +730,31 @@ export class Firewall {
       deadline = setTimeout(() => reject(new Error(`the listing took longer than ${ms} ms`)), ms);
       this.timers.add(deadline);
     });
+    const soFar: Tool[] = [];
+    const names = new Set<unknown>();
     try {
       const listing = collectToolPages(async (cursor) => {
         const params: Obj = { ...(cursor === undefined ? {} : { cursor }), ...(this.era === 'modern' ? { _meta: this.envelope } : {}) };
         const answer = await new Promise<Answer>((settle) => this.ask('tools/list', params, settle));
         if (answer.error || !answer.result) throw new Error(`the server answered tools/list with ${JSON.stringify(answer.error ?? null).slice(0, 200)}`);
+        // Each page is checked as it comes: a tool outside the pin (or changed) refuses the session
+        // at once, so what the listing holds is never more than the pinned tools and one page.
+        // A tool listed again (a cursor loop, say) is compared on its own: the whole check and the
+        // paging loop name what is wrong with the listing then.
+        if (Array.isArray(answer.result.tools)) {
+          const again: Tool[] = [];
+          for (const live of answer.result.tools as unknown[]) {
+            if (!isObj(live)) continue;
+            const tool = normalizeTool(live).tool;
+            if (names.has(tool.name)) again.push(tool);
+            else {
+              names.add(tool.name);
+              soFar.push(tool);
+            }
+          }
+          const drift = this.check.partial(soFar) ?? (again.length > 0 ? this.check.partial(again) : undefined);
+          if (drift) throw new PageDrift(drift);
+        }
         return answer.result as { tools: unknown; nextCursor?: unknown };
       });
       // The listing goes on in the background after the deadline; the refusal below ends what it waits on.
@@ -699,7 +769,7 @@ export class Firewall {
       this.listed = { tools: tools.length, missing: checked.missing };
       return true;
     } catch (e) {
-      this.refuse('TOOL_DRIFT', { reason: `the tools could not be checked: ${(e as Error).message}`, details: {} });
+      this.refuse('TOOL_DRIFT', e instanceof PageDrift ? e.drift : { reason: `the tools could not be checked: ${(e as Error).message}`, details: {} });
       return false;
     } finally {
       clearTimeout(deadline);
@@ -733,7 +803,10 @@ export class Firewall {
     }
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.ids.take(id)) settle({ error: { code: -32001, message: `no answer to ${method} within ${this.options.checkTimeoutMs} ms` }, timedOut: true });
+      // A slow server's late answer is then dropped quietly, not taken for drift; the server is told.
+      if (!this.ids.abandon(id)) return;
+      this.sendServer({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: `no answer within ${this.options.checkTimeoutMs} ms` } });
+      settle({ error: { code: -32001, message: `no answer to ${method} within ${this.options.checkTimeoutMs} ms` }, timedOut: true });
     }, this.options.checkTimeoutMs);
     this.timers.add(timer);
     const id = this.ids.issue({
@@ -804,6 +877,13 @@ export class Firewall {
     if (this.state === 'closed') return;
     this.options.log({ level: 'warn', event: 'sigil.run.server-input-closed', server: this.options.manifest.name, state: this.state });
     this.serverGone(`the server closed its input (stdin) in state ${this.state}`);
+  }
+
+  /** The server closed its output (stdout) while still running: as {@link Firewall.serverInputClosed}, nothing more can be answered. */
+  serverOutputClosed(): void {
+    if (this.state === 'closed') return;
+    this.options.log({ level: 'warn', event: 'sigil.run.server-output-closed', server: this.options.manifest.name, state: this.state });
+    this.serverGone(`the server closed its output (stdout) in state ${this.state}`);
   }
 
   private endWaiting(code: FirewallCode, reason: string): void {

@@ -211,3 +211,38 @@ describe('when the server’s stdio are FIFOs (server-pipes.ts, as `sigil run` m
     for (const fd of [pipes.childIn, pipes.childOut, pipes.toServer, pipes.fromServer]) expect(() => fstatSync(fd)).toThrow();
   });
 });
+
+describe('when a server answers the proxy’s own request after its timeout', () => {
+  it('drops the late answer quietly (a slow start is no drift), and opens once the server answers again', async () => {
+    const hostile = join(repoRoot(), 'test/fixtures/guard/hostile-server.mjs');
+    const received = join(dir, 'slow.log');
+    // A modern server busy for 1.5 s at its start (an npx download, a JVM warming up), then honest.
+    const script = { modern: true, on: { 'server/discover#1': ['#sleep:1500', '#honest'] } };
+    const toProxy = new PassThrough();
+    const fromProxy = new PassThrough();
+    const got: Array<Record<string, unknown> & { id?: unknown; result?: { tools?: unknown[] }; error?: { code: number } }> = [];
+    onLines(fromProxy, 1 << 24, (line) => got.push(JSON.parse(line.toString('utf8'))), () => undefined);
+    const logs: Array<Record<string, unknown>> = [];
+    const manifest: Manifest = { name: 'io.github.acme/slow', description: 'slow', version: '1.0.0', tools: JSON.parse(readFileSync(join(repoRoot(), 'test/fixtures/guard/tools.json'), 'utf8')) };
+    const exit = runGuardProxy({ manifest, command: process.execPath, args: [hostile], env: { ...process.env, HOSTILE: JSON.stringify(script), RECEIVED_LOG: received }, input: toProxy, output: fromProxy, log: (e) => logs.push(e), checkTimeoutMs: 1000 });
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+    const answerOf = async (id: number): Promise<(typeof got)[number]> => {
+      for (let t = 0; t < 200; t++) {
+        const found = got.find((m) => m.id === id);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no answer to ${id}: ${JSON.stringify(got)}`);
+    };
+    // A modern host that skipped discovery (a cached result): the proxy discovers for itself.
+    toProxy.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } })}\n`);
+    expect((await answerOf(1)).error?.code).toBe(-32001);
+    toProxy.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: meta } })}\n`);
+    expect((await answerOf(2)).result?.tools).toHaveLength(2);
+    toProxy.end();
+    expect(await exit).toBe(0);
+    expect(logs.filter((l) => l.event === 'sigil.run.refused')).toEqual([]);
+    // The server was told the first discover was given up on.
+    expect(readFileSync(received, 'utf8')).toContain('"notifications/cancelled"');
+  }, 30_000);
+});

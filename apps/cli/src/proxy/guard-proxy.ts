@@ -371,6 +371,17 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
         // And what it left running in its group is stopped, not left behind unparented.
         kill('SIGTERM');
       });
+    // The server closed its stdout and runs on: nothing it answers can arrive any more (a host
+    // connected directly would see the stream end). Unless it exits within STDOUT_GRACE_MS (the
+    // usual order of a process's end), every waiting host request is answered SERVER_UNREACHABLE,
+    // and so is every later one, and the server is stopped as when the host leaves.
+    serverOut?.on('end', () =>
+      later(STDOUT_GRACE_MS, () => {
+        if (childGone || finished || exitAt !== 0) return;
+        firewall.serverOutputClosed();
+        stopChild(EXIT_GRACE_MS);
+      }),
+    );
     child.on('exit', () => {
       exitAt = lastLook = movedAt = performance.now();
       bytesAtExit = bytesSeen = serverBytes;

@@ -229,6 +229,10 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
     ['text after the object', '{"jsonrpc":"2.0","id":"a","result":{}}{}'],
     ['an unterminated string', '{"jsonrpc":"2.0","id":"a","result":{"t":"abc}}'],
     ['a key the parse would move first', '{"jsonrpc":"2.0","id":"a","result":{"b":1,"1":2}}'],
+    ['a params key a Go server reads as name', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","Name":"rm"}}'],
+    ['a params key folding to name (long s, Kelvin sign)', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},"Kind":1,"nAmE":"rm"}}'],
+    ['a result key a Go client reads as isError', '{"jsonrpc":"2.0","id":"a","result":{"content":[],"iserror":true}}'],
+    ['a content block key a Go client reads as text', '{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"text","text":"a","Text":"b"}]}}'],
   ])('leaves %s to the full path', (_label, text) => {
     expect(readHot(text)).toBeUndefined();
   });

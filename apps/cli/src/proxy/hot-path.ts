@@ -1,4 +1,5 @@
-import { exactInteger, MAX_DEPTH, type JsonRpcId, type Wire } from './message.js';
+import { isVariantKey } from './member-names.js';
+import { MAX_DEPTH, type JsonRpcId, type Wire } from './message.js';
 
 /**
  * The two messages an open session is made of, read without `JSON.parse`: a host request, and a
@@ -139,9 +140,13 @@ export function readHot(text: string): Hot | undefined {
         member = memberOf(text, start, end);
         if (member === OTHER) other = true;
       } else if (depth === 2) {
-        if (inParams) isName = end - start === 6 && holds(text, start, '"name"');
-        else if (inResult) {
+        // A key read case-insensitively as a member (member-names.ts) takes the full path, which refuses it.
+        if (inParams) {
+          isName = end - start === 6 && holds(text, start, '"name"');
+          if (!isName && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
+        } else if (inResult) {
           resultMember = resultMemberOf(text, start, end);
+          if (resultMember === OTHER && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
           if (resultMember === META) meta = true;
           else if (resultMember === RESULT_TYPE) resultType = true;
           else if (resultMember === TTL) ttl = true;
@@ -150,6 +155,7 @@ export function readHot(text: string): Hot | undefined {
         }
       } else if (depth === 4 && inBlock) {
         blockMember = end - start === 6 ? (holds(text, start, '"type"') ? TYPE : holds(text, start, '"text"') ? TEXT : OTHER) : OTHER;
+        if (blockMember === OTHER && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
       }
       i = end + 1;
       expectKey = false;
@@ -207,10 +213,8 @@ export function readHot(text: string): Hot | undefined {
       const first = c === 0x2d ? text.charCodeAt(i + 1) : c;
       if (!(digits === end - i - (c === 0x2d ? 1 : 0) && digits > 0 && digits <= 15 && (first !== 0x30 || (digits === 1 && c !== 0x2d)))) {
         const token = text.slice(i, end);
+        // (An integer past 15 digits is taken only so: as JSON.stringify writes it, as parseStrict asks.)
         if (String(Number(token)) !== token) return undefined;
-        // An integer literal past 15 digits may be shortest and still not what it says (a double
-        // holds 1152921504606846976 and prints it 1152921504606847000): parseStrict refuses it.
-        if (digits > 15 && digits === end - i - (c === 0x2d ? 1 : 0) && !exactInteger(token)) return undefined;
       }
       i = end;
     } else {

@@ -94,12 +94,30 @@ export class IdMap {
     const seq = this.seqOf(id);
     if (seq === undefined || this.byProxy.get(seq)?.origin !== 'host') return undefined;
     this.byProxy.delete(seq);
-    // Bounded: past MAX_CANCELLED, the oldest is forgotten, and an answer to it after all (after
-    // that many later cancellations, against MCP's advice not to answer a cancelled request) is
-    // then drift, as any answer to a request not outstanding.
+    // Bounded: an answer after all (after MAX_CANCELLED later cancellations, against MCP's advice
+    // not to answer a cancelled request) is then drift, as any answer to a request not outstanding.
+    this.tombstone(seq);
+    return id;
+  }
+
+  /**
+   * Gives up on a request (the proxy's own that timed out, or an opening the host replaced): its
+   * entry goes, and its late answer is dropped quietly ({@link CANCELLED}) rather than taken for
+   * drift, as for a cancelled host request. Returns what it stood for.
+   */
+  abandon(id: string): Outstanding | undefined {
+    const seq = this.seqOf(id);
+    const entry = seq === undefined ? undefined : this.byProxy.get(seq);
+    if (entry === undefined) return undefined;
+    this.byProxy.delete(seq!);
+    this.tombstone(seq!);
+    return entry;
+  }
+
+  /** Bounded: past MAX_CANCELLED, the oldest is forgotten, and a late answer to it is then drift. */
+  private tombstone(seq: number): void {
     if (this.cancelled.size >= this.maxCancelled) this.cancelled.delete(this.cancelled.values().next().value!);
     this.cancelled.add(seq);
-    return id;
   }
 
   /** Removes and returns every outstanding request (when the session ends); cancelled ones are forgotten. */

@@ -5,7 +5,7 @@ import { MAX_DEPTH, parseStrict } from './message.js';
 /**
  * An independent oracle for the strict reading, written the slow and obvious way: a recursive-descent
  * JSON parser (RFC 8259) over the decoded text that refuses duplicate keys as it meets them, checks
- * every string and key for lone surrogates and every number for overflow (and an integer literal for a value a double does not hold, a non-zero
+ * every string and key for lone surrogates and every number for overflow (and an integer literal for one it would go on as another, a non-zero
  * literal for underflow to zero), and bounds the depth.
  * parseStrict must agree with it on every input; it takes shortcuts (JSON.parse, one walk, a key
  * count, the surrogate check only where the text has a `\u` escape) that this one does not.
@@ -92,8 +92,12 @@ function referenceStrict(bytes: Uint8Array): boolean {
     if (!number) fail();
     const literal = number![0];
     if (!Number.isFinite(Number(literal))) fail();
-    // An integer literal reads as exactly its value, and a non-zero literal never as zero.
-    if (number![2] === undefined && number![3] === undefined && BigInt(literal) !== BigInt(Number(literal))) fail();
+    // An integer literal goes on (as JSON.stringify writes the double it reads as) as the integer
+    // it says, and a non-zero literal never reads as zero.
+    if (number![2] === undefined && number![3] === undefined) {
+      const forwarded = JSON.stringify(Number(literal));
+      if (!/^-?\d+$/.test(forwarded) || BigInt(forwarded) !== BigInt(literal)) fail();
+    }
     if (/[1-9]/.test(literal.split(/[eE]/)[0]!) && Number(literal) === 0) fail();
     i += number![0].length;
   };

@@ -4,6 +4,8 @@
  * raw line, so the peer on the other side parses exactly what was checked.
  */
 
+import { variantKeyProblem } from './member-names.js';
+
 export type JsonRpcId = string | number;
 type Obj = Record<string, unknown>;
 
@@ -78,7 +80,7 @@ export function parseText(text: string): { ok: true; value: unknown; wire: Wire 
   if ((wire === undefined ? countKeys(text) : wire.keys) !== scan.keys) return { ok: false, reason: 'an object holds the same key twice' };
   // A literal the parse changed can only have read as a value past the safe integers or as zero,
   // and a canonical text writes zero only as `0`: only such lines have their literals read again.
-  if (scan.big || (scan.zero && wire === undefined)) {
+  if ((scan.big || scan.zero) && wire === undefined) {
     const changed = changedLiteral(text);
     if (changed) return { ok: false, reason: changed };
   }
@@ -222,12 +224,14 @@ function walk(value: unknown, depth: number, scan: { keys: number; strings: bool
 /**
  * Why a number literal in a JSON text (already parsed) does not read as what it says, or undefined:
  * an integer literal (no fraction, no exponent: every parser that has integers reads it as one, e.g.
- * Python's `json.loads`, Go's int64, a 64-bit row id) whose value a double does not hold exactly
- * (9007199254740993 reads as ...992, so it would reach the other side as another number, and two
- * ids past 2^53 could be one), or a literal with a non-zero digit that underflows to zero (`1e-400`),
- * refused like `1e400`. A fraction or an exponent is a float's notation and reads as the nearest
- * double in every parser, as the proxy reads it. Integer literals of at most 15 digits are exact
- * and skipped unread.
+ * Python's `json.loads`, Go's int64, a 64-bit row id) that the proxy would forward as another
+ * integer, being not written as JSON.stringify writes the double it parses to (9007199254740993
+ * would go on as ...992, 2^60 written 1152921504606846976 as 1152921504606847000, 10^21 as `1e+21`,
+ * a float; two ids past 2^53 could be one); or a literal with a non-zero digit that underflows to
+ * zero (`1e-400`), refused like `1e400`. So an integer goes on exactly as written, or not at all;
+ * one written as JSON.stringify writes it (a JavaScript peer's 2^60) is taken. A fraction or an
+ * exponent is a float's notation and reads as the nearest double in every parser, as the proxy reads
+ * it. Integer literals of at most 15 digits are their own shortest form and skipped unread.
  */
 export function changedLiteral(text: string): string | undefined {
   const n = text.length;
@@ -261,16 +265,16 @@ export function changedLiteral(text: string): string | undefined {
       else if (inMantissa && d >= 0x31 && d <= 0x39) mantissa = true;
     }
     const digits = end - i - (c === 0x2d ? 1 : 0);
-    if (integer ? digits > 15 && !exactInteger(text.slice(i, end)) : mantissa && Number(text.slice(i, end)) === 0) {
-      return integer ? 'an integer is past what a double holds exactly (2^53)' : 'a non-zero number underflows to zero';
+    if (integer ? digits > 15 && !shortestInteger(text.slice(i, end)) : mantissa && Number(text.slice(i, end)) === 0) {
+      return integer ? 'an integer past 2^53 is not written as the double it reads as (it would go on as another number)' : 'a non-zero number underflows to zero';
     }
     i = end;
   }
   return undefined;
 }
 
-/** Whether an integer literal's value is exactly the double it parses to. */
-export const exactInteger = (token: string): boolean => BigInt(token) === BigInt(Number(token));
+/** Whether an integer literal is written as JSON.stringify writes the double it parses to (so it goes on unchanged). */
+const shortestInteger = (token: string): boolean => String(Number(token)) === token;
 
 /** Counts the keys written in a JSON text already known to parse: every string followed by `:`. */
 function countKeys(text: string): number {
@@ -305,6 +309,8 @@ export function classify(value: unknown, wire?: Wire): Classified {
   if (!isObj(value)) return { kind: 'invalid', reason: 'the message is not a JSON object', id: null };
   const id = isId(value.id) ? value.id : null;
   if (value.jsonrpc !== '2.0') return { kind: 'invalid', reason: 'the message is not JSON-RPC 2.0', id };
+  const variant = variantKeyProblem(value);
+  if (variant) return { kind: 'invalid', reason: variant, id };
   // MCP: a request id is a string or a number, never null.
   if ('id' in value && id === null) return { kind: 'invalid', reason: 'the id is neither a string nor a safe integer', id: null };
   if ('method' in value) {

@@ -72,6 +72,13 @@ function blockProblem(block: unknown): string | undefined {
   }
 }
 
+/**
+ * Whether a `server/discover` answer is a discover result as the 2.x client reads one
+ * (`supportedVersions` a list of strings, `capabilities` an object); the client falls back to
+ * `initialize` on anything else.
+ */
+export const isDiscoverResult = (result: Obj): boolean => Array.isArray(result.supportedVersions) && result.supportedVersions.every((v) => typeof v === 'string') && isObj(result.capabilities);
+
 /** What a 2026-07-28 `input_required` result may ask the host for (the InputRequest union). */
 const INPUT_REQUEST_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 

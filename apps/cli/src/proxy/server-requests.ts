@@ -2,6 +2,28 @@ import { randomBytes } from 'node:crypto';
 import type { JsonRpcId } from './message.js';
 
 /**
+ * The notifications an MCP server sends its host (2025-03-26 to 2026-07-28, as the official SDKs
+ * define them). Any other (a client's own, `notifications/initialized`; one of a later revision or
+ * an extension, `notifications/tasks`, whose payload the firewall cannot check) is dropped: a
+ * notification the proxy cannot name is one it cannot check. `tools/list_changed` starts a re-check.
+ */
+export const SERVER_NOTIFICATION_METHODS: ReadonlySet<string> = new Set([
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/message',
+  'notifications/resources/updated',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/tools/list_changed',
+  'notifications/tasks/status',
+  'notifications/elicitation/complete',
+  'notifications/subscriptions/acknowledged',
+]);
+
+/** The members of a task's status (MCP 2025-11-25 `Task`): a `notifications/tasks/status` carries these only. */
+export const TASK_STATUS_MEMBERS: readonly string[] = ['taskId', 'status', 'statusMessage', 'createdAt', 'lastUpdatedAt', 'ttl', 'pollInterval', '_meta'];
+
+/**
  * Requests an MCP server may send to its host (MCP 2025-11-25, "Client features", and the tasks a
  * host runs for it). Anything else the server asks is answered `-32601` by the proxy and never
  * reaches the host: a host that answers whatever it is asked (a hand-written one, say) must not be

@@ -79,6 +79,17 @@ export class ToolsCheck {
   }
 
   /**
+   * The first pages of a listing: drift when they hold a tool outside the pin or a changed one, with
+   * the diff the whole check gives (pinned tools not listed yet are not missing yet).
+   */
+  partial(tools: Tool[]): Drift | undefined {
+    const found = compareLiveTools(this.manifest, { instructions: this.manifest.instructions, tools }, true);
+    if (!found) return undefined;
+    const diff = { ...found.diff, removed: [] };
+    return { reason: driftSentence(diff, false), details: { diff } };
+  }
+
+  /**
    * Compares a whole listing (every page) and the instructions with the pin: exactly, or with
    * `allowMissing` a listing that leaves pinned tools out, whose names are returned for the log.
    */
