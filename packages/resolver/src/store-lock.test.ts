@@ -67,9 +67,12 @@ describe('withStoreLock', () => {
     const dir = fresh();
     let release!: () => void;
     const holding = withStoreLock(dir, 'status.lock', () => new Promise<void>((resolve) => (release = resolve)));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The holder is in its section once `release` is set; its lock file holds its token by then
+    // (a fixed 20 ms wait read the file empty once on a loaded machine, before the token was written).
+    while (release === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
     if (aheadSeconds > 0) utimesSync(join(dir, 'status.lock'), Date.now() / 1000 + aheadSeconds, Date.now() / 1000 + aheadSeconds);
     const held = readFileSync(join(dir, 'status.lock'), 'utf8');
+    expect(held).not.toBe('');
     let ran = false;
     const waiting = withStoreLock(dir, 'status.lock', async () => {
       ran = true;
