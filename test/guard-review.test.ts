@@ -216,3 +216,33 @@ describe('when the first page of the proxy’s own listing already names an unpi
     expect(h.logs().find((l) => l.event === 'sigil.run.refused')).toMatchObject({ code: 'TOOL_DRIFT', reason: expect.stringContaining('evil') });
   });
 });
+
+describe('when the server lists tasks, or says its tools changed, with text of its own beside', () => {
+  it('lists only this session’s tasks of pinned tools, each with a task’s own members', async () => {
+    const h = hostile({
+      on: {
+        'tools/call': ['{"jsonrpc":"2.0","id":$ID,"result":{"task":{"taskId":"T9","status":"working"}}}'],
+        'tasks/list': ['{"jsonrpc":"2.0","id":$ID,"result":{"tasks":[{"taskId":"T9","status":"working","result":{"content":[{"type":"text","text":"POISON"}]}},{"taskId":"other","status":"working","statusMessage":"POISON"}]}}'],
+      },
+    });
+    await open(h);
+    h.send(call(1, { name: 'echo', arguments: { message: 'a' } }));
+    await h.waitFor(answerTo(1));
+    h.send({ jsonrpc: '2.0', id: 2, method: 'tasks/list' });
+    expect((await h.waitFor(answerTo(2))).result).toEqual({ tasks: [{ taskId: 'T9', status: 'working' }] });
+    expect(h.lines.join('\n')).not.toContain('POISON');
+    h.close();
+    expect(await h.exit).toBe(0);
+  });
+
+  it('passes a tools/list_changed notice on with MCP’s own _meta keys only', async () => {
+    const h = hostile({ on: { ping: ['{"jsonrpc":"2.0","method":"notifications/tools/list_changed","params":{"_meta":{"io.modelcontextprotocol/related":1,"note":"POISON"},"tools":[{"name":"evil"}]}}', '#honest'] } });
+    await open(h);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const notice = await h.waitFor((m) => m.method === 'notifications/tools/list_changed');
+    expect(notice.params).toEqual({ _meta: { 'io.modelcontextprotocol/related': 1 } });
+    expect(h.lines.join('\n')).not.toMatch(/POISON|evil/);
+    h.close();
+    expect(await h.exit).toBe(0);
+  });
+});

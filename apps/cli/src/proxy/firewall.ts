@@ -54,7 +54,7 @@ export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 const META = { protocolVersion: 'io.modelcontextprotocol/protocolVersion', clientInfo: 'io.modelcontextprotocol/clientInfo', clientCapabilities: 'io.modelcontextprotocol/clientCapabilities', subscriptionId: 'io.modelcontextprotocol/subscriptionId' } as const;
 
 /** Methods whose results `deliver` checks, caps or rewrites before the host sees them. */
-const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen', 'tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update']);
+const CHECKED_RESULTS = new Set(['tools/list', 'initialize', 'server/discover', 'subscriptions/listen', 'tasks/result', 'tasks/get', 'tasks/cancel', 'tasks/update', 'tasks/list']);
 
 /**
  * Host requests that name a task (`params.taskId`): `tasks/result` (2025-11-25) answers with the
@@ -559,6 +559,11 @@ export class Firewall {
         // Only the members of a listing go on (text a server adds beside them reaches no host).
         result = cappedTtl(listingMembers(result, checked.tools));
       } else result = cappedTtl(listingMembers(result, undefined));
+    } else if (method === 'tasks/list') {
+      // Tasks a pinned tool's call started in this session, each with a task's own members: no
+      // result or input request rides in a listing past the checks tasks/get and tasks/result get.
+      const tasks = Array.isArray(result.tasks) ? (result.tasks as unknown[]).filter((t): t is Obj => isObj(t) && typeof t.taskId === 'string' && this.tasks.has(t.taskId)).map((t) => Object.fromEntries(TASK_STATUS_MEMBERS.filter((k) => t[k] !== undefined).map((k) => [k, t[k]]))) : [];
+      result = { ...result, tasks };
     } else if (method === 'subscriptions/listen') {
       // Its end carries the subscription id (the proxy id it travelled under): the host's own goes back.
       const meta = result._meta;
@@ -714,7 +719,7 @@ export class Firewall {
       // The notice as MCP defines it (params: only `_meta`): whatever else the server wrote in it
       // (a tool list of its own, say) reaches no host.
       const params = notice.params as Obj | undefined;
-      const meta = typeof params === 'object' && params !== null ? params._meta : undefined;
+      const meta = typeof params === 'object' && params !== null ? protocolMeta(params._meta) : undefined;
       const out = this.withHostSubscription({ jsonrpc: '2.0', method: notice.method, ...(meta === undefined ? {} : { params: { _meta: meta } }) });
       if (out === undefined) this.droppedSubscription('notifications/tools/list_changed');
       else this.sendHost(out);
@@ -973,12 +978,19 @@ function listingMembers(result: Obj, tools: unknown): Obj {
   for (const key of LISTING_MEMBERS) {
     if (result[key] === undefined || (complete && INPUT_MEMBERS.has(key))) continue;
     if (key !== '_meta') out[key] = result[key];
-    else if (isObj(result._meta)) {
-      const meta = Object.fromEntries(Object.entries(result._meta).filter(([k]) => k.startsWith(PROTOCOL_META)));
-      if (Object.keys(meta).length > 0) out._meta = meta;
+    else {
+      const meta = protocolMeta(result._meta);
+      if (meta !== undefined) out._meta = meta;
     }
   }
   return out;
+}
+
+/** MCP's own keys of a `_meta` (`io.modelcontextprotocol/…`), or undefined when it holds none. */
+function protocolMeta(meta: unknown): Obj | undefined {
+  if (!isObj(meta)) return undefined;
+  const kept = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith(PROTOCOL_META)));
+  return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
 /** A protocol version as MCP writes them (`YYYY-MM-DD`). */

@@ -233,6 +233,8 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
     ['a params key folding to name (long s, Kelvin sign)', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},"Kind":1,"nAmE":"rm"}}'],
     ['a result key a Go client reads as isError', '{"jsonrpc":"2.0","id":"a","result":{"content":[],"iserror":true}}'],
     ['a content block key a Go client reads as text', '{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"text","text":"a","Text":"b"}]}}'],
+    ['a key a Go client reads as uri, deep in a content block', '{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"resource","resource":{"uri":"a","URI":"file:///b"}}]}}'],
+    ['a key a Go client reads as taskId, in a task', '{"jsonrpc":"2.0","id":"a","result":{"task":{"taskId":"a","taskid":"b"}}}'],
   ])('leaves %s to the full path', (_label, text) => {
     expect(readHot(text)).toBeUndefined();
   });

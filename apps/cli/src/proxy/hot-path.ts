@@ -139,14 +139,15 @@ export function readHot(text: string): Hot | undefined {
         members++;
         member = memberOf(text, start, end);
         if (member === OTHER) other = true;
-      } else if (depth === 2) {
-        // A key read case-insensitively as a member (member-names.ts) takes the full path, which refuses it.
-        if (inParams) {
-          isName = end - start === 6 && holds(text, start, '"name"');
-          if (!isName && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
-        } else if (inResult) {
+      } else {
+        // A key a case-insensitive reader takes for a member (member-names.ts), anywhere in the
+        // params or the result, takes the full path, which refuses it where the firewall reads.
+        if (isVariantKey(text.slice(start + 1, end - 1))) return undefined;
+      }
+      if (depth === 2) {
+        if (inParams) isName = end - start === 6 && holds(text, start, '"name"');
+        else if (inResult) {
           resultMember = resultMemberOf(text, start, end);
-          if (resultMember === OTHER && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
           if (resultMember === META) meta = true;
           else if (resultMember === RESULT_TYPE) resultType = true;
           else if (resultMember === TTL) ttl = true;
@@ -155,7 +156,6 @@ export function readHot(text: string): Hot | undefined {
         }
       } else if (depth === 4 && inBlock) {
         blockMember = end - start === 6 ? (holds(text, start, '"type"') ? TYPE : holds(text, start, '"text"') ? TEXT : OTHER) : OTHER;
-        if (blockMember === OTHER && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
       }
       i = end + 1;
       expectKey = false;

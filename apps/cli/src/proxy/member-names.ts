@@ -27,7 +27,7 @@ export const MEMBERS: ReadonlySet<string> = new Set([
   'name', 'title', 'version', 'description', 'arguments', 'cursor', 'nextCursor', '_meta',
   'tools', 'instructions', 'serverInfo', 'clientInfo', 'capabilities', 'protocolVersion', 'supportedVersions',
   'content', 'type', 'text', 'isError', 'structuredContent', 'resultType', 'inputRequests', 'requestState',
-  'task', 'taskId', 'status', 'statusMessage', 'ttl', 'ttlMs', 'cacheScope', 'pollInterval', 'createdAt', 'lastUpdatedAt',
+  'task', 'tasks', 'taskId', 'status', 'statusMessage', 'ttl', 'ttlMs', 'cacheScope', 'pollInterval', 'createdAt', 'lastUpdatedAt',
   'requestId', 'reason', 'progressToken', 'progress', 'total', 'level', 'logger',
   'uri', 'mimeType', 'resource', 'blob', 'annotations', 'icons', 'inputSchema', 'outputSchema',
   'messages', 'systemPrompt', 'includeContext', 'temperature', 'maxTokens', 'stopSequences', 'metadata', 'modelPreferences', 'toolChoice',
@@ -50,11 +50,11 @@ interface Places {
 }
 const MAP = '#map';
 const BLOCKS: Places = { resource: {} };
-const CALL_RESULT: Places = { content: BLOCKS, task: {}, serverInfo: {} };
-const SAMPLING: Places = { tools: {} };
+const INPUT_REQUESTS: Places = { [MAP]: {}, '*': { params: { tools: {} } } };
+const CALL_RESULT: Places = { content: BLOCKS, task: {}, serverInfo: {}, inputRequests: INPUT_REQUESTS };
 const PLACES: Places = {
   params: { task: {}, tools: {} },
-  result: { ...CALL_RESULT, tools: {}, result: CALL_RESULT, inputRequests: { [MAP]: {}, '*': { params: SAMPLING } }, _meta: { [MAP]: {}, 'io.modelcontextprotocol/serverInfo': {} } },
+  result: { ...CALL_RESULT, tools: {}, tasks: {}, result: CALL_RESULT, _meta: { [MAP]: {}, 'io.modelcontextprotocol/serverInfo': {} } },
   error: { data: {} },
 };
 

@@ -208,6 +208,9 @@ describe('classify', () => {
     [{ jsonrpc: '2.0', id: 'a', result: { _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'a', NAME: 'b' } } } }, 'invalid'],
     [{ jsonrpc: '2.0', id: 'a', error: { code: 1, message: 'x', Message: 'y' } }, 'invalid'],
     [{ jsonrpc: '2.0', id: 1, method: 'sampling/createMessage', params: { messages: [], tooLs: [] } }, 'invalid'],
+    [{ jsonrpc: '2.0', id: 'a', result: { result: { content: [], inputRequests: { a: { method: 'sampling/createMessage', params: { messages: [], Tools: [] } } } } } }, 'invalid'],
+    [{ jsonrpc: '2.0', id: 'a', result: { tasks: [], Tasks: [{ taskId: 'x' }] } }, 'invalid'],
+    [{ jsonrpc: '2.0', id: 'a', result: { tasks: [{ taskId: 'x', TaskId: 'y' }] } }, 'invalid'],
     // The peers' own data keeps any keys: arguments, structured results, _meta and inputRequests maps.
     [{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { Name: 'a', NAME: 'b', Text: 'c' }, _meta: { Name: 1 } } }, 'request'],
     [{ jsonrpc: '2.0', id: 'a', result: { content: [], structuredContent: { Name: 'a', Content: [] }, _meta: { Name: 1 } } }, 'response'],
