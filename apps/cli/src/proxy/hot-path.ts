@@ -140,22 +140,26 @@ export function readHot(text: string): Hot | undefined {
         member = memberOf(text, start, end);
         if (member === OTHER) other = true;
       } else {
-        // A key a case-insensitive reader takes for a member (member-names.ts), anywhere in the
-        // params or the result, takes the full path, which refuses it where the firewall reads.
-        if (isVariantKey(text.slice(start + 1, end - 1))) return undefined;
-      }
-      if (depth === 2) {
-        if (inParams) isName = end - start === 6 && holds(text, start, '"name"');
-        else if (inResult) {
-          resultMember = resultMemberOf(text, start, end);
-          if (resultMember === META) meta = true;
-          else if (resultMember === RESULT_TYPE) resultType = true;
-          else if (resultMember === TTL) ttl = true;
-          else if (resultMember === INPUT_REQUESTS) input = true;
-          if (resultMember !== CONTENT && resultMember !== IS_ERROR) callResult = false;
+        // Whether the key is one of the members read here, by its exact name.
+        let known = false;
+        if (depth === 2) {
+          if (inParams) known = isName = end - start === 6 && holds(text, start, '"name"');
+          else if (inResult) {
+            resultMember = resultMemberOf(text, start, end);
+            known = resultMember !== OTHER;
+            if (resultMember === META) meta = true;
+            else if (resultMember === RESULT_TYPE) resultType = true;
+            else if (resultMember === TTL) ttl = true;
+            else if (resultMember === INPUT_REQUESTS) input = true;
+            if (resultMember !== CONTENT && resultMember !== IS_ERROR) callResult = false;
+          }
+        } else if (depth === 4 && inBlock) {
+          blockMember = end - start === 6 ? (holds(text, start, '"type"') ? TYPE : holds(text, start, '"text"') ? TEXT : OTHER) : OTHER;
+          known = blockMember !== OTHER;
         }
-      } else if (depth === 4 && inBlock) {
-        blockMember = end - start === 6 ? (holds(text, start, '"type"') ? TYPE : holds(text, start, '"text"') ? TEXT : OTHER) : OTHER;
+        // Any other key a case-insensitive reader takes for a member (member-names.ts), anywhere in
+        // the params or the result, takes the full path, which refuses it where the firewall reads.
+        if (!known && isVariantKey(text.slice(start + 1, end - 1))) return undefined;
       }
       i = end + 1;
       expectKey = false;
