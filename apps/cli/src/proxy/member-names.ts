@@ -2,12 +2,14 @@
  * Member names read one way only. The firewall reads a message's members by their exact names, as
  * JavaScript does; Go's `encoding/json` (and so MCP servers and clients built on it) and .NET with
  * `PropertyNameCaseInsensitive` match a key to a member case-insensitively, with Unicode folding
- * (`Name`, `NAME`, `ſ` for `s`, the Kelvin sign for `k`). A key the firewall skips as unknown (`Name`
+ * (`Name`, `NAME`, `ſ` for `s`, the Kelvin sign for `k`), and a Python model may take a snake_case
+ * spelling for its camelCase alias (`input_requests`). A key the firewall skips as unknown (`Name`
  * beside a checked `name`, `Instructions` in an opening result, `paramſ` beside `params`) would be
  * read there as the member itself: a call of an unpinned tool, instructions nobody pinned. So in
  * every object whose members the firewall reads (the message, its `params`, `result` and `error`,
  * and the objects inside them it checks), a key that folds to the name of a member MCP defines but
- * is not that name exactly is refused, as a duplicate key is (docs/resolver.md, "Message rules").
+ * is not that name exactly is refused, as a duplicate key is (docs/resolver.md, "`sigil run`: the
+ * message firewall").
  * Payloads the firewall does not read (a call's `arguments`, `structuredContent`, `_meta` maps,
  * schemas) are the peers' own data and keep any keys.
  */
@@ -34,8 +36,12 @@ export const MEMBERS: ReadonlySet<string> = new Set([
   'roots', 'mode', 'requestedSchema', 'elicitationId', 'url', 'subscriptionId', 'taskIds', 'ref', 'argument', 'context',
 ]);
 
-/** Simple case folding as Go's `strings.EqualFold` compares (and more: folding more only refuses more). */
-export const fold = (key: string): string => key.toUpperCase().toLowerCase();
+/**
+ * Simple case folding as Go's `strings.EqualFold` compares (and more: folding more only refuses
+ * more), and without underscores: a Python model that takes a field by its snake_case name as well
+ * as by its alias (pydantic's `populate_by_name`) reads `is_error` as `isError`, `meta` as `_meta`.
+ */
+export const fold = (key: string): string => key.replaceAll('_', '').toUpperCase().toLowerCase();
 
 const FOLDED: ReadonlyMap<string, string> = new Map([...MEMBERS].map((name) => [fold(name), name]));
 

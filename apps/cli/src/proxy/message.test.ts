@@ -211,6 +211,11 @@ describe('classify', () => {
     [{ jsonrpc: '2.0', id: 'a', result: { result: { content: [], inputRequests: { a: { method: 'sampling/createMessage', params: { messages: [], Tools: [] } } } } } }, 'invalid'],
     [{ jsonrpc: '2.0', id: 'a', result: { tasks: [], Tasks: [{ taskId: 'x' }] } }, 'invalid'],
     [{ jsonrpc: '2.0', id: 'a', result: { tasks: [{ taskId: 'x', TaskId: 'y' }] } }, 'invalid'],
+    // A snake_case spelling a Python model takes for its camelCase alias.
+    [{ jsonrpc: '2.0', id: 'a', result: { resultType: 'input_required', input_requests: { a: { method: 'sampling/createMessage', params: { messages: [], tools: [] } } } } }, 'invalid'],
+    [{ jsonrpc: '2.0', id: 'a', result: { content: [], is_error: true } }, 'invalid'],
+    [{ jsonrpc: '2.0', id: 'a', result: { meta: { 'io.modelcontextprotocol/serverInfo': { name: 'other' } } } }, 'invalid'],
+    [{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { file_path: 'a', is_error: true } } }, 'request'],
     // The peers' own data keeps any keys: arguments, structured results, _meta and inputRequests maps.
     [{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { Name: 'a', NAME: 'b', Text: 'c' }, _meta: { Name: 1 } } }, 'request'],
     [{ jsonrpc: '2.0', id: 'a', result: { content: [], structuredContent: { Name: 'a', Content: [] }, _meta: { Name: 1 } } }, 'response'],
