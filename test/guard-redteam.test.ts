@@ -1,16 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildHostWorld, type HostWorld } from '@sigil/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTo, fixtureTools, hostileServer, initialize, initialized, peakRss, pinnedManifest, rawHost, rssMb, type Message, type RawHost } from './fixtures/guard/harness.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { answerTo, fixtureTools, hostileServer, initialize, peakRss, rawHost, rssMb, type Message, type RawHost } from './fixtures/guard/harness.js';
+import { fileLines as lines, HOSTILE_NAME, hostileWorld, openSession as open } from './fixtures/guard/hostile-world.js';
 
 // A second adversarial round on the `sigil run` firewall (a red-team pass after the first suite,
 // test/guard-adversarial.test.ts): the real `sigil` executable, the scriptable hostile server, and
 // assertions on what each side actually received.
-const root = mkdtempSync(join(tmpdir(), 'sigil-guard-rt-'));
 const orphans: string[] = [];
-afterAll(() => {
+// Processes a server left running (their pids in the world's folder) are killed before it goes.
+const { world: built, file, hostile } = hostileWorld('sigil-guard-rt-', () => {
   for (const pidfile of orphans) {
     if (!existsSync(pidfile)) continue;
     try {
@@ -19,27 +17,9 @@ afterAll(() => {
       // already gone
     }
   }
-  rmSync(root, { recursive: true, force: true });
 });
-const NAME = 'io.github.acme/hostile';
-let world: HostWorld;
-let seq = 0;
-
-beforeAll(async () => {
-  world = await buildHostWorld(join(root, 'world'), [pinnedManifest()]);
-});
-
-const file = (label: string): string => join(root, `${label}-${++seq}.log`);
-const lines = (path: string): string[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : []);
-const hostile = (script: Record<string, unknown>, env: Record<string, string> = {}): RawHost => rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify(script), ...env });
+const NAME = HOSTILE_NAME;
 const errorCode = (m: Message): string | undefined => m.error?.data?.code;
-
-async function open(h: RawHost): Promise<void> {
-  h.send(initialize(0));
-  const answer = await h.waitFor(answerTo(0));
-  expect(answer.result).toBeDefined();
-  h.send(initialized);
-}
 
 /** An open session whose server answered one ping and then reads nothing more (its pid in `pidfile`). */
 async function stalledServer(): Promise<{ h: RawHost; pidfile: string }> {
@@ -478,7 +458,7 @@ describe('when the server floods its stderr with short lines', () => {
   // than the proxy's own logging), the log text waited in memory without bound (1.2 GB in 10 s).
   for (const reader of ['discard', 'slow'] as const) {
     it(`stops reading the server's stderr while the log waits for its reader (${reader === 'slow' ? 'a slow' : 'a prompt'} one), instead of growing without bound`, async () => {
-      const h = rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify({ on: { ping: ['#honest', '#stderrlines:3000000'] } }) }, reader);
+      const h = rawHost(built().dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify({ on: { ping: ['#honest', '#stderrlines:3000000'] } }) }, reader);
       await open(h);
       h.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
       await h.waitFor(answerTo(1));

@@ -1,9 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildHostWorld, type HostWorld } from '@sigil/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTo, hostileServer, initialize, initialized, pinnedManifest, rawHost, type Message, type RawHost } from './fixtures/guard/harness.js';
+import { describe, expect, it } from 'vitest';
+import { answerTo, initialize, initialized, type Message } from './fixtures/guard/harness.js';
+import { fileLines as lines, hostileWorld, openSession as open } from './fixtures/guard/hostile-world.js';
 
 // A third adversarial round on the `sigil run` firewall (after guard-adversarial and
 // guard-redteam): peers that read JSON otherwise than JavaScript does (keys matched
@@ -12,29 +9,10 @@ import { answerTo, hostileServer, initialize, initialized, pinnedManifest, rawHo
 // server's lifecycle edges (ignoring server/discover, a discover result that is none, a closed
 // stdout, a listing that goes wrong on its first page). The real `sigil` executable, the
 // scriptable hostile server, and assertions on what each side actually received.
-const root = mkdtempSync(join(tmpdir(), 'sigil-guard-review-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-const NAME = 'io.github.acme/hostile';
-let world: HostWorld;
-let seq = 0;
-
-beforeAll(async () => {
-  world = await buildHostWorld(join(root, 'world'), [pinnedManifest()]);
-});
-
-const file = (label: string): string => join(root, `${label}-${++seq}.log`);
-const lines = (path: string): string[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : []);
-const hostile = (script: Record<string, unknown>, env: Record<string, string> = {}): RawHost => rawHost(world.dir, NAME, [process.execPath, hostileServer], { HOSTILE: JSON.stringify(script), ...env });
+const { file, hostile } = hostileWorld('sigil-guard-review-');
 const errorCode = (m: Message): string | undefined => m.error?.data?.code;
 const call = (id: number, params: Record<string, unknown>): Record<string, unknown> => ({ jsonrpc: '2.0', id, method: 'tools/call', params });
 const modernMeta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
-
-async function open(h: RawHost): Promise<void> {
-  h.send(initialize(0));
-  const answer = await h.waitFor(answerTo(0));
-  expect(answer.result).toBeDefined();
-  h.send(initialized);
-}
 
 describe('when a key differs from a member only in case (a Go or .NET peer reads it as the member)', () => {
   it('never forwards a host request whose params, method or envelope hold such a key', async () => {
