@@ -169,7 +169,9 @@ describe('when a 2025-only server ignores server/discover and the host falls bac
 
 describe('when the server closes its stdout and stays alive', () => {
   it('answers what waits, and every later request, SERVER_UNREACHABLE, and stops the server', async () => {
-    const h = hostile({ on: { 'tools/call': ['#closeout'] }, exitOnEof: 4 });
+    // The server takes 1.5 s to exit once its stdin ends, so a request sent after the first answer
+    // meets a live proxy (without it, the proxy may end with the server before reading the ping).
+    const h = hostile({ on: { 'tools/call': ['#closeout'] }, exitOnEof: 4, exitDelayMs: 1500 });
     await open(h);
     h.send(call(1, { name: 'echo', arguments: { message: 'a' } }));
     const answer = await h.waitFor(answerTo(1), 10_000);
