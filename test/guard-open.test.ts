@@ -541,6 +541,33 @@ describe('when a modern server ends a subscription the host opened', () => {
   });
 });
 
+describe('when a modern server’s notifications/cancelled carries a subscription id', () => {
+  it('passes it on only for an outstanding listen, under the host’s id, and drops it otherwise', async () => {
+    const cancel = (id: string, subscription: string): string =>
+      `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":${id},"_meta":{"io.modelcontextprotocol/subscriptionId":${subscription}}}}`;
+    // The server's own roots/list, cancelled under a forged subscription id (the host's 7); then the
+    // end of the host's listen under another forged one, and under its own proxy id ($ID).
+    const h = hostile({
+      modern: true,
+      on: {
+        ping: ['{"jsonrpc":"2.0","id":"r1","method":"roots/list","params":{}}', cancel('"r1"', '7'), '#honest'],
+        'subscriptions/listen': [cancel('$ID', '"sigil-forged-1"'), cancel('$ID', '$ID')],
+      },
+    });
+    await openModern(h);
+    h.send({ jsonrpc: '2.0', id: 8, method: 'ping', params: { _meta: META } });
+    await h.waitFor(answerTo(8));
+    h.send({ jsonrpc: '2.0', id: 7, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: META } });
+    await h.waitFor((m) => m.method === 'notifications/cancelled');
+    h.close();
+    expect(await h.exit).toBe(0);
+    expect(h.received.filter((m) => m.method === 'notifications/cancelled')).toEqual([
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, _meta: { 'io.modelcontextprotocol/subscriptionId': 7 } } },
+    ]);
+    expect(h.logs().filter((l) => l.event === 'sigil.run.dropped' && l.kind === 'server-subscription')).toHaveLength(2);
+  });
+});
+
 describe('when a modern result asks the host for input (input_required)', () => {
   const inputRequired = (requests: string): string => `{"jsonrpc":"2.0","id":$ID,"result":{"resultType":"input_required","inputRequests":${requests},"requestState":"s1"}}`;
 

@@ -5,7 +5,7 @@ import { IdentityCheck } from './identity-check.js';
 import { IdMap } from './ids.js';
 import { classify, decodeLine, NOT_UTF8, parseText, withId, withProxyId, type Classified, type JsonRpcId } from './message.js';
 import { callResultProblem, inputRequestsProblem, inputRequiredProblem, isDiscoverResult, isObj } from './result-check.js';
-import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_NOTIFICATION_METHODS, SERVER_REQUEST_METHODS, ServerRequests, TASK_STATUS_MEMBERS } from './server-requests.js';
+import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_NOTIFICATION_METHODS, SERVER_REQUEST_METHODS, ServerRequests, taskStatus } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
 /**
@@ -408,8 +408,7 @@ export class Firewall {
       this.dropped('server-task', { reason: 'the server sent the status of a task no call of a pinned tool started in this session (or one already answered)', method: m.method });
       return;
     }
-    const kept = Object.fromEntries(TASK_STATUS_MEMBERS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]]));
-    const out = this.withHostSubscription({ jsonrpc: '2.0', method: m.method, params: kept });
+    const out = this.withHostSubscription({ jsonrpc: '2.0', method: m.method, params: taskStatus(params) });
     if (out === undefined) return this.droppedSubscription(m.method);
     this.sendHost(out);
   }
@@ -462,7 +461,12 @@ export class Firewall {
   }
 
   /** The server cancelled a request of its own: the host hears it under the id it knows, or not at all. */
-  private serverCancelled(notice: Obj): void {
+  private serverCancelled(message: Obj): void {
+    // A subscription id it carries is held to the rule of every server notification: an
+    // outstanding listen's, passed on as the host's id; any other drops it (before anything is
+    // forgotten).
+    const notice = this.withHostSubscription(message);
+    if (notice === undefined) return this.droppedSubscription('notifications/cancelled');
     const params = notice.params as Obj | undefined;
     const proxyId = this.serverRequests.cancel(params?.requestId);
     if (proxyId !== undefined) return this.sendHost({ ...notice, params: { ...params, requestId: proxyId } });
@@ -562,7 +566,7 @@ export class Firewall {
     } else if (method === 'tasks/list') {
       // Tasks a pinned tool's call started in this session, each with a task's own members: no
       // result or input request rides in a listing past the checks tasks/get and tasks/result get.
-      const tasks = Array.isArray(result.tasks) ? (result.tasks as unknown[]).filter((t): t is Obj => isObj(t) && typeof t.taskId === 'string' && this.tasks.has(t.taskId)).map((t) => Object.fromEntries(TASK_STATUS_MEMBERS.filter((k) => t[k] !== undefined).map((k) => [k, t[k]]))) : [];
+      const tasks = Array.isArray(result.tasks) ? (result.tasks as unknown[]).filter((t): t is Obj => isObj(t) && typeof t.taskId === 'string' && this.tasks.has(t.taskId)).map(taskStatus) : [];
       result = { ...result, tasks };
     } else if (method === 'subscriptions/listen') {
       // Its end carries the subscription id (the proxy id it travelled under): the host's own goes back.

@@ -21,7 +21,12 @@ export const SERVER_NOTIFICATION_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** The members of a task's status (MCP 2025-11-25 `Task`): a `notifications/tasks/status` carries these only. */
-export const TASK_STATUS_MEMBERS: readonly string[] = ['taskId', 'status', 'statusMessage', 'createdAt', 'lastUpdatedAt', 'ttl', 'pollInterval', '_meta'];
+const TASK_STATUS_MEMBERS: readonly string[] = ['taskId', 'status', 'statusMessage', 'createdAt', 'lastUpdatedAt', 'ttl', 'pollInterval', '_meta'];
+
+/** A task's status with a task's own members only: no result or input request rides in it. */
+export function taskStatus(task: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(TASK_STATUS_MEMBERS.filter((k) => task[k] !== undefined).map((k) => [k, task[k]]));
+}
 
 /**
  * Requests an MCP server may send to its host (MCP 2025-11-25, "Client features", and the tasks a
