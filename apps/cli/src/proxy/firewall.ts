@@ -495,7 +495,7 @@ export class Firewall {
     const entry = this.ids.peek(m.id);
     if (entry?.origin !== 'host' || CHECKED_RESULTS.has(entry.method) || this.opening?.proxyId === m.id) return false;
     if (entry.tool !== undefined && (!m.callResult || this.check.hasOutputSchema(entry.tool))) return false;
-    if (m.resultType || m.input || m.ttl || (m.meta && this.identity.pinned !== undefined)) return false;
+    if (m.resultType || m.input || m.cache || (m.meta && this.identity.pinned !== undefined)) return false;
     this.ids.take(m.id);
     if (!entry.cancelled) this.options.toHost(withId(m.wire, entry.hostId)!);
     return true;
@@ -561,8 +561,8 @@ export class Firewall {
           return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
         }
         // Only the members of a listing go on (text a server adds beside them reaches no host).
-        result = cappedTtl(listingMembers(result, checked.tools));
-      } else result = cappedTtl(listingMembers(result, undefined));
+        result = cacheable(listingMembers(result, checked.tools));
+      } else result = cacheable(listingMembers(result, undefined));
     } else if (method === 'tasks/list') {
       // Tasks a pinned tool's call started in this session, each with a task's own members: no
       // result or input request rides in a listing past the checks tasks/get and tasks/result get.
@@ -602,7 +602,7 @@ export class Firewall {
         this.refuse('TOOL_DRIFT', checked.drift);
         return this.answerHost(hostId, 'TOOL_DRIFT', this.refusal!.reason);
       }
-      result = cappedTtl(checked.result);
+      result = cacheable(checked.result);
     }
     // A modern result may name the server in its `_meta`: checked only when the manifest pins a name.
     if (this.identity.pinned !== undefined && result._meta !== undefined && !opening) {
@@ -616,7 +616,7 @@ export class Firewall {
     // Every modern result a host may keep (a prompt or resource listing as well as the tools) is
     // kept at most MAX_CACHE_TTL_MS, so a host asks again, and is answered through the checks. A
     // task's `ttlMs` is how long the task lives, not a cache time, and stays as the server said.
-    if (!method.startsWith('tasks/')) result = cappedTtl(result);
+    if (!method.startsWith('tasks/')) result = cacheable(result);
     if (result === m.result && asIs()) return;
     this.sendHost({ jsonrpc: '2.0', id: hostId, result });
   }
@@ -675,7 +675,7 @@ export class Firewall {
       this.sendServer({ jsonrpc: '2.0', method: 'notifications/initialized' });
       this.dropHostInitialized = true;
     }
-    const result = cappedTtl(checked.result);
+    const result = cacheable(checked.result);
     void this.verifyTools(result.instructions as string | undefined).then((ok) => {
       if (!ok) return;
       // `missing`: pinned tools left out, under the policy's `liveTools: "pinned-subset"` only.
@@ -967,7 +967,6 @@ export class Firewall {
  */
 export const MAX_CACHE_TTL_MS = 300_000;
 
-/** `result` with its `ttlMs` at most {@link MAX_CACHE_TTL_MS} (the same object when it already is, or has none). */
 /** The members of a `tools/list` result (both eras; MCP 2026-07-28 adds the cache and input members), with `tools` the checked ones. */
 const LISTING_MEMBERS = ['nextCursor', '_meta', 'ttlMs', 'cacheScope', 'resultType', 'inputRequests', 'requestState'] as const;
 
@@ -1002,8 +1001,22 @@ const PROTOCOL_VERSION = /^\d{4}-\d{2}-\d{2}$/;
 /** Versions of a `-32022` refusal passed to the host (a server supports a handful). */
 const MAX_OFFERED_VERSIONS = 16;
 
-function cappedTtl<T extends Record<string, unknown>>(result: T): T {
+/** The cache scopes of MCP 2026-07-28 (`cacheScope`): `private` keeps an answer to the one user's cache. */
+const CACHE_SCOPES: ReadonlySet<unknown> = new Set(['public', 'private']);
+
+/**
+ * `result` as a host may cache it: its `ttlMs` at most {@link MAX_CACHE_TTL_MS} (0 when it is not
+ * a number of 0 or more), and a `cacheScope` MCP does not have (free text a server put there, say)
+ * as `private`, the narrower; the same object when both already are, or it has neither.
+ */
+function cacheable<T extends Record<string, unknown>>(result: T): T {
   const ttl = result.ttlMs;
-  if (ttl === undefined || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_CACHE_TTL_MS)) return result;
-  return { ...result, ttlMs: typeof ttl === 'number' && ttl > MAX_CACHE_TTL_MS ? MAX_CACHE_TTL_MS : 0 };
+  const ttlOk = ttl === undefined || (typeof ttl === 'number' && ttl >= 0 && ttl <= MAX_CACHE_TTL_MS);
+  const scopeOk = result.cacheScope === undefined || CACHE_SCOPES.has(result.cacheScope);
+  if (ttlOk && scopeOk) return result;
+  return {
+    ...result,
+    ...(ttlOk ? {} : { ttlMs: typeof ttl === 'number' && ttl > MAX_CACHE_TTL_MS ? MAX_CACHE_TTL_MS : 0 }),
+    ...(scopeOk ? {} : { cacheScope: 'private' }),
+  };
 }

@@ -45,7 +45,7 @@ function agrees(text: string): Hot | undefined {
     const result = m.result!;
     expect(hot.meta).toBe(result._meta !== undefined);
     expect(hot.resultType).toBe(result.resultType !== undefined);
-    expect(hot.ttl).toBe(result.ttlMs !== undefined);
+    expect(hot.cache).toBe(result.ttlMs !== undefined || result.cacheScope !== undefined);
     expect(hot.input).toBe(result.inputRequests !== undefined);
     // A result the hot path calls a plain CallToolResult passes the check for a tool without an outputSchema.
     if (hot.callResult) {
@@ -122,6 +122,7 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
         structuredContent: values,
         resultType: fc.oneof(fc.constantFrom('complete', 'input_required'), values),
         ttlMs: fc.oneof(fc.nat(), values),
+        cacheScope: fc.oneof(fc.constantFrom('public', 'private'), values),
         inputRequests: values,
       },
       { requiredKeys: [] },
@@ -149,7 +150,7 @@ describe('readHot agrees with the full path (parseStrict, classify)', () => {
         const hot = agrees(text);
         expect(hot?.kind).toBe(request ? 'request' : 'answer');
         if (hot?.kind === 'request') expect(hot.name).toBe(name);
-        if (hot?.kind === 'answer') expect(hot).toMatchObject({ callResult: true, meta: false, resultType: false, ttl: false, input: false });
+        if (hot?.kind === 'answer') expect(hot).toMatchObject({ callResult: true, meta: false, resultType: false, cache: false, input: false });
       }),
       { numRuns: 2000 },
     );

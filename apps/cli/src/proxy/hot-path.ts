@@ -8,12 +8,12 @@ import { MAX_DEPTH, type JsonRpcId, type Wire } from './message.js';
  * an answer, whether its result is a plain `CallToolResult` (`content` a list of text blocks, each
  * with a string `text`, and a boolean `isError`, both optional, nothing else: what
  * `callResultProblem` passes for a tool without an outputSchema), whether it has a `_meta` (where
- * a modern result names the server), whether it has a `ttlMs` (a modern result a host may keep, whose time the firewall caps), whether it has a `resultType` (a modern result that may
+ * a modern result names the server), whether it has a `ttlMs` or a `cacheScope` (a modern result a host may keep, whose time and scope the firewall holds to MCP's), whether it has a `resultType` (a modern result that may
  * not be complete) and whether it has `inputRequests` (requests of the server's riding in a result).
  */
 export type Hot =
   | { kind: 'request'; id: JsonRpcId; method: string; name: string | undefined; wire: Wire }
-  | { kind: 'answer'; id: string; wire: Wire; callResult: boolean; meta: boolean; resultType: boolean; ttl: boolean; input: boolean };
+  | { kind: 'answer'; id: string; wire: Wire; callResult: boolean; meta: boolean; resultType: boolean; cache: boolean; input: boolean };
 
 // Top-level members the hot shapes are made of; any other member makes the line not hot.
 const OTHER = 0;
@@ -29,7 +29,7 @@ const META = 8;
 const TYPE = 9;
 const TEXT = 10;
 const RESULT_TYPE = 11;
-const TTL = 12;
+const CACHE = 12;
 const INPUT_REQUESTS = 13;
 
 const QUOTE = 0x22;
@@ -114,7 +114,7 @@ export function readHot(text: string): Hot | undefined {
   let callResult = true;
   let meta = false;
   let resultType = false;
-  let ttl = false;
+  let cache = false;
   let input = false;
   let expectKey = false;
   for (;;) {
@@ -149,7 +149,7 @@ export function readHot(text: string): Hot | undefined {
             known = resultMember !== OTHER;
             if (resultMember === META) meta = true;
             else if (resultMember === RESULT_TYPE) resultType = true;
-            else if (resultMember === TTL) ttl = true;
+            else if (resultMember === CACHE) cache = true;
             else if (resultMember === INPUT_REQUESTS) input = true;
             if (resultMember !== CONTENT && resultMember !== IS_ERROR) callResult = false;
           }
@@ -290,7 +290,7 @@ export function readHot(text: string): Hot | undefined {
   }
   // An answer: exactly jsonrpc, a string id and a result object.
   if (resultAt < 0 || paramsAt >= 0 || !quotedId || text.charCodeAt(resultAt) !== LBRACE) return undefined;
-  return { kind: 'answer', id: text.slice(idStart + 1, idEnd - 1), wire, callResult, meta, resultType, ttl, input };
+  return { kind: 'answer', id: text.slice(idStart + 1, idEnd - 1), wire, callResult, meta, resultType, cache, input };
 }
 
 /** Whether a string's span holds an escape. */
@@ -359,11 +359,11 @@ function memberOf(text: string, start: number, end: number): number {
 function resultMemberOf(text: string, start: number, end: number): number {
   switch (end - start) {
     case 7:
-      return holds(text, start, '"_meta"') ? META : holds(text, start, '"ttlMs"') ? TTL : OTHER;
+      return holds(text, start, '"_meta"') ? META : holds(text, start, '"ttlMs"') ? CACHE : OTHER;
     case 9:
       return holds(text, start, '"content"') ? CONTENT : holds(text, start, '"isError"') ? IS_ERROR : OTHER;
     case 12:
-      return holds(text, start, '"resultType"') ? RESULT_TYPE : OTHER;
+      return holds(text, start, '"resultType"') ? RESULT_TYPE : holds(text, start, '"cacheScope"') ? CACHE : OTHER;
     case 15:
       return holds(text, start, '"inputRequests"') ? INPUT_REQUESTS : OTHER;
     default:
