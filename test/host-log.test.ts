@@ -284,6 +284,27 @@ describe('when the pinned trusted root lists the registry log', () => {
     }
   });
 
+  it('stores the fresh status a fallback start of one server verified, so a revocation it carries for another locked server is kept offline (REVOKED)', async () => {
+    const other = 'io.github.acme/fallbackpeer';
+    await publish(registry, '7.0.0', ['alice']);
+    await publish(registry, '1.0.0', ['alice'], other);
+    const h = path('revoked-beside-fallback');
+    await ok(['policy', 'init', '--out', join(h, 'sigil.policy.json'), '--publisher', `io.github.acme=${path('publisher.key.pub')}`, '--reviewer', path('alice.key.pub'), '--offline-max-status-age', '600'], tokens.reader!, { registryUrl: relay.url });
+    await (await store(h)).lock([{ name: WEATHER, version: '7.0.0' }, { name: other, version: '1.0.0' }]);
+    await ok(['revoke', `${WEATHER}@7.0.0`, '--reason', 'the signing key leaked'], tokens.alice!);
+    // One server started (as `sigil run` does) while only the log proofs fail on the network: it is
+    // served on the fallback, under the fresh status, which says the other one is revoked.
+    relay.mode = { kind: 'drop', prefix: '/v1/log/' };
+    try {
+      const started = await (await store(h)).resolve({ names: [other] });
+      expect(started.statusSource).toBe('fallback');
+    } finally {
+      relay.mode = { kind: 'forward' };
+    }
+    expect(await codeOf((await store(h)).resolve({ names: [WEATHER], offline: true }))).toBe('REVOKED');
+    expect(await refusedVia(['resolve', '--offline'], h)).toBe('REVOKED');
+  });
+
   // Last: it drops the registry database's status triggers, as a thief with the database would.
   it('refuses a version whose revocation was dropped from the database behind the registry, from the log (REVOKED)', async () => {
     await publish(registry, '5.0.0', ['alice']);

@@ -280,6 +280,29 @@ describe('when the lock moves (rollback, freeze, and the stored status)', () => 
     expect((await s.lock([{ name: FROZEN, version: '1.0.0' }], { allowDowngrade: true }))[0]).toMatchObject({ version: '1.0.0', previous: '1.1.0' });
   });
 
+  it('library: a pin asked under another spelling of a locked name is that name’s: ROLLBACK, and never a second entry', async () => {
+    const h = await host('rollback-case');
+    const s = await store(h);
+    await s.lock([{ name: FROZEN, version: '1.1.0' }]);
+    // Case does not distinguish server names (docs/resolver.md): the rollback rule is the locked one's.
+    expect(await codeOf(s.lock([{ name: FROZEN.toUpperCase(), version: '1.0.0' }]))).toBe('ROLLBACK');
+    expect(Object.keys(JSON.parse(readFileSync(join(h, 'sigil.lock.json'), 'utf8')).servers)).toEqual([FROZEN]);
+  });
+
+  it('library: the same version again, signed by another key the policy allows, keeps the pinned signer (SIGNER_UNTRUSTED)', async () => {
+    const other = generateKeyPair();
+    const otherPub = path('other-publisher.key.pub');
+    writeFileSync(otherPub, other.publicKeyPem);
+    const h = await host('same-version-signer', ['--publisher', `io.github.acme=${otherPub}`]);
+    const s = await store(h);
+    await s.lock([{ name: FROZEN, version: '1.0.0' }]);
+    const pinned = JSON.parse(readFileSync(join(h, 'sigil.lock.json'), 'utf8')).servers[FROZEN];
+    const resigned = await signManifestStatement(weatherManifest({ name: FROZEN, version: '1.0.0' }), createSigner({ privateKey: other.privateKeyPem }));
+    const relocked = withMode({ kind: 'rewrite', path: /\/frozen\/versions\/1\.0\.0$/, rewrite: (json) => ({ ...(json as Record<string, unknown>), bundle: resigned }) }, () => codeOf(s.lock([{ name: FROZEN, version: '1.0.0' }])));
+    expect(await relocked).toBe('SIGNER_UNTRUSTED');
+    expect(JSON.parse(readFileSync(join(h, 'sigil.lock.json'), 'utf8')).servers[FROZEN]).toEqual(pinned);
+  });
+
   it('CLI: a lower version than the locked one is ROLLBACK', async () => {
     const h = await host('rollback-cli');
     await viaRelay(['lock', `${FROZEN}@1.1.0`], h);

@@ -30,6 +30,15 @@ describe('the lockfile', () => {
     expect(readdirSync(dir)).toEqual(['sigil.lock.json']);
   });
 
+  it('is never written as it would be refused: one server under two spellings is LOCKFILE_INVALID, the file as it was', async () => {
+    const path = join(dir, 'spellings.lock.json');
+    await writeLockfile(path, lock);
+    const before = readFileSync(path, 'utf8');
+    const twice = { ...lock, servers: { ...lock.servers, 'io.github.ACME/a': { ...lock.servers['io.github.acme/a']!, version: '1.0.0' } } };
+    await expect(writeLockfile(path, twice)).rejects.toMatchObject({ code: 'LOCKFILE_INVALID' });
+    expect(readFileSync(path, 'utf8')).toBe(before);
+  });
+
   it('is empty when missing and allowed, refused otherwise', async () => {
     expect((await readLockfile(join(dir, 'none.json'), { allowMissing: true })).servers).toEqual({});
     await expect(readLockfile(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'LOCKFILE_INVALID' });

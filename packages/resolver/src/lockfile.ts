@@ -145,7 +145,8 @@ function oneEntryPerName(path: string, lock: Lockfile): Lockfile {
  * a stable order, so diffs of it are reviewable and a crash never leaves half a lock.
  */
 export async function writeLockfile(path: string, lock: Lockfile): Promise<void> {
-  await writeJsonAtomic(path, Lockfile.parse(lock));
+  // Never written as readLockfile would refuse it.
+  await writeJsonAtomic(path, oneEntryPerName(path, Lockfile.parse(lock)));
 }
 
 /** Stable, indented JSON: object keys sorted at every level. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { promises as fsp } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { canonicalJson, compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
+import { canonicalJson, compareVersions, digestHex, manifestDigest, MAX_STATUS_REFS, nameKey, VersionRecord, type Digest, type LogProofEntry, type LogProofsResponse, type Manifest, type StatusPredicate } from '@sigil/manifest';
 import { DeferredSignatures, VerificationCache } from '@sigil/signing/verify';
 import { checkStoredProof, CheckpointStore } from './checkpoint-store.js';
 import { ResolveError, type Refusal } from './errors.js';
@@ -144,12 +144,25 @@ export class HostTrustStore {
       }
       await this.loadCache();
       const status = verifyStatus(fresh.answer, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
+      let served: Resolution;
       try {
-        return await this.fromStore(lock, names, status.predicate, fallbackMs, 'fallback', e.message, logFloor);
+        served = await this.fromStore(lock, names, status.predicate, fallbackMs, 'fallback', e.message, logFloor);
       } catch (refusal) {
         await this.keepRefusingStatus(fresh.answer, status, lock);
         throw refusal;
       }
+      // Accepted or not, this host has now seen the fresh status: it is stored as on the online
+      // path, so no later start (`--offline`, the fallback) of another locked server goes on
+      // under the older stored one (a revocation it carries would otherwise be set aside there).
+      // A newer one another process stored meanwhile is judged against instead.
+      let newer: StatusPredicate | undefined;
+      try {
+        newer = await this.advanceStatus(fresh.answer, status.predicate, this.coveringLock(status));
+      } catch (stored) {
+        if (!(stored instanceof LockMoved)) throw stored;
+      }
+      await this.saveCache();
+      return newer ? this.fromStore(lock, names, newer, fallbackMs, 'fallback', e.message, logFloor) : served;
     }
     await this.loadCache();
     const status = verifyStatus(bundle, this.options.policy, { now: this.now(), nonce, lastIssuedAt: floor?.issuedAt, lastAudit: floor?.audit, cache: this.cache });
@@ -214,8 +227,12 @@ export class HostTrustStore {
   private async pin(wanted: ReadonlyArray<{ name: string; version: string }>, allowDowngrade: boolean, listed: Map<string, string> | undefined): Promise<LockChange[]> {
     const lock = await readLockfile(this.lockfile, { allowMissing: true });
     const readAtStart = lockedVersions(lock);
+    // Case does not distinguish server names: a pin asked under another spelling of a locked name
+    // is that name's (its rollback rule, its pinned signer), and replaces its entry.
+    const spelling = new Map(Object.keys(lock.servers).map((n) => [nameKey(n), n]));
+    const lockedAs = (name: string): LockEntry | undefined => lockedEntry(lock, spelling.get(nameKey(name)) ?? name);
     for (const { name, version } of wanted) {
-      const locked = lockedEntry(lock, name);
+      const locked = lockedAs(name);
       // TUF 5.3.5-style rollback rule, applied to the host's own pin: never move backwards unasked.
       if (locked && compareVersions(version, locked.version) < 0 && !allowDowngrade) {
         throw ResolveError.of(name, 'ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; allow a downgrade explicitly if you mean it`);
@@ -223,7 +240,10 @@ export class HostTrustStore {
     }
     const floor = await this.storedStatus();
     const next = new Map(Object.entries(lock.servers).map(([n, e]) => [n, e.version]));
-    for (const w of wanted) next.set(w.name, w.version);
+    for (const w of wanted) {
+      next.delete(spelling.get(nameKey(w.name)) ?? w.name);
+      next.set(w.name, w.version);
+    }
     const refs = coveredRefs([...next].map(([n, v]) => `${n}@${v}`));
     const logs = pinnedLogs(this.options.policy);
     const logFloor = logs.length ? await this.log.checkpoint(logs) : undefined;
@@ -252,10 +272,12 @@ export class HostTrustStore {
           });
         }
       }
-      const locked = lockedEntry(lock, name);
+      const locked = lockedAs(name);
       const same = locked !== undefined && locked.version === version;
       try {
-        const v = verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest } : {}, this.cache);
+        // The same version again: the pin stands as it was (its digest, and its signer: another
+        // key the policy allows does not take it over unseen).
+        const v = verifyVersion(name, version, JSON.parse(text), this.options.policy, entry, same ? { digest: locked.digest, signer: locked.signer } : {}, this.cache);
         if (log) proofs.set(name, checkLogged(v, log.entries.get(ref) ?? [], log.checkpoint.verified.checkpoint, log.checkpoint.log.logId));
         accepted.push({ verified: v, text });
       } catch (e) {
@@ -269,7 +291,8 @@ export class HostTrustStore {
 
     const changes: LockChange[] = [];
     for (const { verified, text } of accepted) {
-      const locked = lockedEntry(lock, verified.name);
+      const lockedName = spelling.get(nameKey(verified.name)) ?? verified.name;
+      const locked = lockedEntry(lock, lockedName);
       const change: LockChange = publicView(verified);
       if (locked && locked.version !== verified.version) {
         change.previous = locked.version;
@@ -277,6 +300,7 @@ export class HostTrustStore {
         if (before) change.previousManifest = before;
       }
       const entry: LockEntry = { version: verified.version, digest: verified.digest, toolsDigest: verified.toolsDigest, signer: verified.signer, approvals: [...verified.approvals].sort() };
+      if (lockedName !== verified.name) delete lock.servers[lockedName];
       lock.servers[verified.name] = entry;
       await this.writeRecordText(verified.digest, text);
       changes.push(change);
