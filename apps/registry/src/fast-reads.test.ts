@@ -88,6 +88,7 @@ const passedOn = [
   ['a search too long', `/v1/servers?search=${'a'.repeat(201)}`, reader],
   ['the v0.1 listing since a time', '/v0.1/servers?updated_since=2026-01-01T00:00:00Z', () => ({ ...reader(), host: 'registry.example' })],
   ['the v0.1 listing with a limit out of range', '/v0.1/servers?limit=101', () => ({ ...reader(), host: 'registry.example' })],
+  ['the v0.1 listing of a version that is not one (VERSION_INVALID)', '/v0.1/servers?version=1.x', () => ({ ...reader(), host: 'registry.example' })],
   ['the v0.1 listing with an unusual Host header', '/v0.1/servers', () => ({ ...reader(), host: 'Registry.Example' })],
   ['a v0.1 read with an unusual Host header', `/v0.1/servers/${encodeURIComponent(NAME)}/versions/latest`, () => ({ ...reader(), host: 'Registry.Example' })],
   // Node keeps the first line of these (req.headers); the app reads every line, joined.

@@ -120,12 +120,12 @@ export function fastReads(deps: Deps, front: Front, fallback: NodeListener): Nod
       return { route: LIST_ROUTE, body: await listServersText(deps, search, cursor, limit === undefined ? 30 : Number(limit)), cors: false };
     }
     if (path === '/v0.1/servers') {
-      // Only a query the route's schema takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100, version ≤ 255).
+      // Only a query the route takes as it is (search ≤ 200, cursor ≤ MAX_CURSOR_LENGTH, limit 1-100, version `latest` or an exact one).
       const q = plainQuery(query, MCP_LIST_KEYS);
       const origin = q && originOf(deps, front, req);
       if (!q || origin === undefined) return undefined;
       const [search, cursor, limit, version] = [q.get('search'), q.get('cursor'), q.get('limit'), q.get('version')];
-      if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > MAX_CURSOR_LENGTH || (version?.length ?? 0) > 255 || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
+      if ((search?.length ?? 0) > 200 || (cursor?.length ?? 0) > MAX_CURSOR_LENGTH || (version !== undefined && version !== 'latest' && versionProblem(version)) || (limit !== undefined && !PLAIN_LIMIT.test(limit))) return undefined;
       return { route: MCP_LIST_ROUTE, body: await listMcpServers(deps, { cursor, limit: limit === undefined ? 30 : Number(limit), search, version }, origin), cors: true };
     }
     // The point reads asked plainly were read with the token (pointRead); any other is Hono's to refuse.

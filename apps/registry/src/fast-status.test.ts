@@ -94,6 +94,7 @@ const passedOn: Array<readonly [string, number, string, Headers]> = [
   ['a body with a repeated key', 422, `{"refs":["${NAME}@1.0.0"],"refs":["${NAME}@1.1.0"]}`, reader],
   ['a body nested too deep', 413, `{"refs":["${NAME}@1.0.0"],"x":${'['.repeat(70)}${']'.repeat(70)}}`, reader],
   ['an unknown field', 422, JSON.stringify({ refs: [`${NAME}@1.0.0`], extra: 1 }), reader],
+  ['a reference with a lone surrogate', 422, `{"refs":["${NAME}@1.0.0","\\ud800@1.0.0"]}`, reader],
   ['no references', 422, body([]), reader],
   ['a nonce too short', 422, body([`${NAME}@1.0.0`], 'short'), reader],
   ['a batched question without a nonce', 422, body([`${NAME}@1.0.0`], undefined, true), reader],
@@ -203,6 +204,23 @@ describe('the status hot path', () => {
     const key = fast.deps.keys.statusPublicKey;
     expect(a.status).toBe(200);
     expect(comparable(a, key)).toEqual(comparable(b, key));
+  });
+
+  it('names the registry SIGIL_PUBLIC_URL when it is set, whatever Host the client sends, on the hot path and the Hono route alike', async () => {
+    const side = await world.side({ publicOrigin: 'https://registry.example' });
+    const key = side.deps.keys.statusPublicKey;
+    const named = (r: Answer): unknown => {
+      expect(r.status, r.body).toBe(200);
+      return verifyStatementBundle((JSON.parse(r.body) as { bundle: Record<string, unknown> }).bundle, key, { predicateType: STATUS_PREDICATE_TYPE }).statement.predicate.registry;
+    };
+    for (const host of ['attacker.example', 'registry.example:8443']) {
+      const before = side.fallbacks;
+      expect(named(await post(`${side.url}/v1/status`, body([`${NAME}@1.0.0`]), { ...reader(), host }))).toBe('https://registry.example');
+      expect(side.fallbacks).toBe(before);
+      // Chunked: passed on to the Hono route.
+      expect(named(await post(`${side.url}/v1/status`, body([`${NAME}@1.0.0`]), { ...reader(), host }, true))).toBe('https://registry.example');
+      expect(side.fallbacks).toBe(before + 1);
+    }
   });
 
   it('passes a body over the limit to the Hono app, which refuses it', async () => {

@@ -6,6 +6,7 @@ import type { Deps, Principal } from './deps.js';
 import type { NodeListener } from './fast-reads.js';
 import { repeatsFirstLineHeader, requestIdOf, SECURITY_HEADERS, type Counted, type Front } from './front.js';
 import { MAX_BODY_DEPTH, READ_ROLES } from './http.js';
+import { publicScheme } from './public-origin.js';
 import { isJsonMediaType } from './routes/kit.js';
 import { authenticate } from './services/authenticate.js';
 import { expectStatusQuestions, issueStatusText } from './services/issue-status.js';
@@ -63,8 +64,9 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
     if (!READ_ROLES.includes(principal.role)) return undefined;
     const request = statusRequestOf(body.toString('utf8'));
     if (!request) return undefined;
-    const scheme = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-    const origin = originOf(`${scheme}://${host}`);
+    // As the Hono route names it (public-origin.ts): SIGIL_PUBLIC_URL when set, else this request's.
+    const forwarded = req.headers['x-forwarded-proto'];
+    const origin = deps.settings.publicOrigin ?? originOf(`${publicScheme(front.trustedProxies, { address: req.socket.remoteAddress, encrypted: (req.socket as TLSSocket).encrypted === true }, typeof forwarded === 'string' ? forwarded : undefined)}://${host}`);
     return { text: await issueStatusText(deps, request.refs, request.nonce, origin, request.batch === true), principal };
   }
 
@@ -151,6 +153,9 @@ const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
 /** A reference JSON writes as it is: printable ASCII but `"` and `\`, within the schema's bounds. */
 const PLAIN_REF = /^[\x20\x21\x23-\x5b\x5d-\x7e]{3,512}$/;
 
+/** A `\u` escape of a UTF-16 surrogate in JSON text. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
 /**
  * The status request in `text`, or undefined when the Hono route must answer (and refuse): the
  * checks of kit.ts `jsonBody` (nesting depth, duplicate keys, syntax), then the route's schema.
@@ -170,6 +175,8 @@ export function statusRequestOf(text: string): StatusRequest | undefined {
   }
   if (text.length === plainStatusRequestLength(parsed)) return parsed as StatusRequest;
   if (scanJson(text, MAX_BODY_DEPTH).length > 0) return undefined;
+  // A surrogate escape (a lone one is refused by checkJsonText, routes/kit.ts): the Hono app's.
+  if (SURROGATE_ESCAPE.test(text)) return undefined;
   const request = StatusRequest.safeParse(parsed);
   return request.success ? request.data : undefined;
 }

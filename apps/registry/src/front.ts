@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AuthFailureLog } from './auth-failures.js';
 import { TrustedProxies } from './client-address.js';
@@ -113,6 +113,22 @@ export function unreadableRequest(deps: Deps): (error: unknown) => Response {
   return (error) => {
     const r = transportRefusal(deps, 'BAD_REQUEST', 'the request target or its Host header is not a URL this registry can read', error instanceof Error ? error.message : String(error));
     return new Response(r.body, { status: r.status, headers: r.headers });
+  };
+}
+
+/**
+ * HTTP/1.1 requires a Host header (RFC 9112, section 3.2: a server answers 400 to a request
+ * without one). Node checks it before any listener and answers a bare 400 (`requireHostHeader`,
+ * turned off in main.ts, where this wraps the listener); here it is refused as every other
+ * request no URL can be made of. HTTP/1.0 may leave it out.
+ */
+export function hostRequired(deps: Deps, listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor === 0) return listener(req, res);
+    const r = transportRefusal(deps, 'BAD_REQUEST', 'an HTTP/1.1 request names the host it is for in a Host header (RFC 9112); this one has none', 'no Host header');
+    for (const [name, value] of r.headers) res.setHeader(name, value);
+    res.setHeader('content-length', Buffer.byteLength(r.body));
+    res.writeHead(r.status).end(r.body);
   };
 }
 

@@ -17,7 +17,7 @@ import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
 import { fastStatus } from './fast-status.js';
-import { createFront, unparsableRequest, unreadableRequest } from './front.js';
+import { createFront, hostRequired, unparsableRequest, unreadableRequest } from './front.js';
 import { createMetrics } from './metrics.js';
 import type { Limiter } from './rate-limit.js';
 import { connectRedisCounters, type RedisCounters } from './shared-rate-limit.js';
@@ -80,7 +80,10 @@ async function start(): Promise<void> {
   const listener = fastStatus(deps, front, fastReads(deps, front, getRequestListener(app.fetch, { hostname: env.HOST, errorHandler: unreadableRequest(deps) })));
   // Slow clients cannot hold a connection: Node checks these timeouts every
   // connectionsCheckingInterval, so a 10 s header timeout is enforced within about 11 s.
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, listener);
+  // requireHostHeader off: Node would answer an HTTP/1.1 request without Host with its own bare
+  // 400, before any listener; hostRequired (front.ts) refuses it as every refusal is
+  // (problem+json, request id, counted).
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000, requireHostHeader: false }, hostRequired(deps, listener));
   // A request Node's parser refuses is answered as a refusal (problem+json, request id), not Node's bare 400.
   server.on('clientError', unparsableRequest(deps));
   server.listen(env.PORT, env.HOST);

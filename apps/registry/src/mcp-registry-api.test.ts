@@ -178,6 +178,9 @@ describe('when a host reads the official MCP registry API (v0.1)', () => {
       [`/v0.1/servers?cursor=${Buffer.from('not a name\n0').toString('base64url')}`, '/v0.1/servers', 422],
       [`/v0.1/servers/${encodeURIComponent('not a name')}/versions`, '/v0.1/servers/{serverName}/versions', 422],
       [`/v0.1/servers/${ENCODED}/versions/v1.0.0`, '/v0.1/servers/{serverName}/versions/{version}', 422],
+      // `latest` or an exact version: anything else is refused, never an empty page.
+      ['/v0.1/servers?version=1.x', '/v0.1/servers', 422],
+      ['/v0.1/servers?version=v1.0.0', '/v0.1/servers', 422],
     ];
     for (const [path, template, status] of cases) {
       const r = await get(path);

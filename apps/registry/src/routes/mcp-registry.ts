@@ -2,11 +2,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { McpServerList, McpServerResponse } from '@sigil/manifest';
 import { cors } from 'hono/cors';
 import type { Deps } from '../deps.js';
-import type { TLSSocket } from 'node:tls';
 import type { Context } from 'hono';
 import { TrustedProxies } from '../client-address.js';
 import { READ_ROLES, type Env } from '../http.js';
-import { publicOrigin } from '../public-origin.js';
+import { requestOrigin } from '../public-origin.js';
 import { MAX_CURSOR_LENGTH } from '../services/cursor.js';
 import { getMcpVersion, listMcpServers, listMcpVersions } from '../services/read-mcp-registry.js';
 import { authorize, BEARER_OR_ANONYMOUS, json, problems, rawJson, router } from './kit.js';
@@ -70,16 +69,15 @@ export function mcpRegistryRoutes(deps: Deps) {
   });
   const trusted = new TrustedProxies(deps.settings.trustedProxies);
   /** The origin the answer's URLs name (public-origin.ts), as fast-reads.ts takes it too. */
-  const origin = (c: Context<Env>): string => {
-    const socket = c.env?.incoming?.socket;
-    return publicOrigin(deps.settings.publicOrigin, trusted, { address: socket?.remoteAddress, encrypted: (socket as TLSSocket | undefined)?.encrypted === true }, new URL(c.req.url).host, c.req.header('x-forwarded-proto'));
-  };
+  const origin = (c: Context<Env>): string => requestOrigin(deps.settings.publicOrigin, trusted, c);
   const app = router();
   app.use('*', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
   return app
     .openapi(list, async (c) => {
       const q = c.req.valid('query');
       const since = q.updated_since === undefined ? undefined : new Date(q.updated_since).toISOString();
+      // `latest` or an exact version (docs/api.md): anything else is VERSION_INVALID, not an empty page.
+      if (q.version !== undefined && q.version !== 'latest') versionOf(q.version);
       return rawJson(await listMcpServers(deps, { cursor: q.cursor, limit: q.limit, search: q.search, updatedSince: since, version: q.version }, origin(c)));
     })
     .openapi(versions, async (c) => rawJson(await listMcpVersions(deps, serverName(c.req.valid('param').serverName), origin(c))))

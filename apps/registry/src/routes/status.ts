@@ -1,7 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { StatusResponse } from '@sigil/manifest';
+import { TrustedProxies } from '../client-address.js';
 import type { Deps } from '../deps.js';
 import { READ_ROLES } from '../http.js';
+import { requestOrigin } from '../public-origin.js';
 import { issueStatus } from '../services/issue-status.js';
 import { StatusRequest } from '../schemas.js';
 import { authorize, BEARER_OR_ANONYMOUS, json, jsonBody, problems, router } from './kit.js';
@@ -21,8 +23,10 @@ export function statusRoutes(deps: Deps) {
     request: { body: { required: true, content: { 'application/json': { schema: StatusRequest.meta({ example: { refs: ['io.github.acme/weather@1.2.0'], nonce: 'c2lnaWwtbm9uY2UtMDAwMQ', batch: true } }) } } } },
     responses: { 200: json(StatusResponse, 'A Sigstore bundle of the signed status statement'), ...problems(400, 401, 403, 413, 415, 422) },
   });
+  const trusted = new TrustedProxies(deps.settings.trustedProxies);
   return router().openapi(status, async (c) => {
     const body = c.req.valid('json');
-    return c.json(await issueStatus(deps, body.refs, body.nonce, new URL(c.req.url).origin, body.batch === true), 200);
+    // The registry the statement names: SIGIL_PUBLIC_URL when set, never a Host the client chose (public-origin.ts).
+    return c.json(await issueStatus(deps, body.refs, body.nonce, requestOrigin(deps.settings.publicOrigin, trusted, c), body.batch === true), 200);
   });
 }
