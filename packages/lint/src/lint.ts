@@ -49,6 +49,15 @@ function anchoredAt(anchored: Anchored | undefined, text: string, index: number,
  * symbol-led patterns. `found` gets the pattern, the offset and the length.
  */
 function matchProse(text: string, found: (pattern: TextPattern, index: number, length: number) => void, signs?: { spaced: boolean }): void {
+  // The searches below are shared (global regular expressions, their place in lastIndex), and
+  // `found` may read decoded text with them again (an encoded run): the hits are collected first
+  // and handed over once both passes are done, so no inner reading moves an outer one back.
+  const hits: Array<[TextPattern, number, number]> = [];
+  collectProse(text, (pattern, index, length) => void hits.push([pattern, index, length]), signs);
+  for (const [pattern, index, length] of hits) found(pattern, index, length);
+}
+
+function collectProse(text: string, found: (pattern: TextPattern, index: number, length: number) => void, signs?: { spaced: boolean }): void {
   const ruleset = patterns().rules;
   const { words, prefixed, symbols, symbolPatterns } = ruleset;
   // Identifiers (`send_email`) are tried only in text that has an underscore.
@@ -78,6 +87,14 @@ function matchProse(text: string, found: (pattern: TextPattern, index: number, l
     }
     found(symbolPatterns[m.indexOf(m[0], 1) - 1]!, m.index, m[0].length);
   }
+}
+/** The other-script patterns' matches in `text`, all found before any is handed on (see matchProse). */
+function otherScriptHits(text: string): Array<[TextPattern, number, number]> {
+  const re = patterns().other;
+  const hits: Array<[TextPattern, number, number]> = [];
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) hits.push([OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, m.index, m[0].length]);
+  return hits;
 }
 const CAMEL_HUMPS = /[a-z][A-Z][a-z0-9]{0,40}[A-Z]/;
 /** Words hyphenated across a line end, or joined by long dashes: read the joined view too (plain searches, then one led by a hyphen). */
@@ -120,9 +137,16 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
   const seen = new Set<string>();
   const emit: Emit = (rule, s, message, excerpt) => {
     const key = `${rule} ${s.path}`;
-    if (seen.has(key) || findings.length >= max) return;
-    seen.add(key);
+    if (seen.has(key)) return;
     const severity = RULES[rule].severity === 'error' || raised.has(rule) ? 'error' : 'warning';
+    if (findings.length >= max) {
+      // Past the cap an error still counts: it takes the place of the latest warning, so a
+      // manifest cannot push its errors out with warnings it put first (and be published).
+      const last = severity === 'error' ? findings.findLastIndex((f) => f.severity === 'warning') : -1;
+      if (last < 0) return;
+      findings.splice(last, 1);
+    }
+    seen.add(key);
     findings.push({ path: s.path, rule, severity, message, ...(excerpt ? { excerpt } : {}) });
   };
   const linter = new Reader(emit);
@@ -245,11 +269,7 @@ class Reader {
     }
     if (!plain) {
       const other = original.normalize('NFKC').toLowerCase();
-      const otherRe = patterns().other;
-      otherRe.lastIndex = 0;
-      for (let m = otherRe.exec(other); m; m = otherRe.exec(other)) {
-        this.report(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, original.length - 1), m[0].length, original, undefined, segments, toolPath);
-      }
+      for (const [pattern, index, length] of otherScriptHits(other)) this.report(pattern, Math.min(index, original.length - 1), length, original, undefined, segments, toolPath);
     }
   }
 
@@ -335,10 +355,7 @@ class Reader {
     };
     matchProse(f.text, hit);
     if (NOT_PLAIN.test(text)) {
-      const other = text.normalize('NFKC').toLowerCase();
-      const otherRe = patterns().other;
-      otherRe.lastIndex = 0;
-      for (let m = otherRe.exec(other); m; m = otherRe.exec(other)) hit(OTHER_SCRIPT_PATTERNS[m.indexOf(m[0], 1) - 1]!, Math.min(m.index, text.length - 1), m[0].length);
+      for (const [pattern, index, length] of otherScriptHits(text.normalize('NFKC').toLowerCase())) hit(pattern, Math.min(index, text.length - 1), length);
     }
     if (depth < MAX_DEPTH) for (const inline of decodeInline(text)) if (this.decodedText(s, inline.text, `${inline.encoding} inside ${encoding}`, depth + 1)) found = true;
     return found;

@@ -48,6 +48,17 @@ const KEYWORDS = new Set([
   'inputSchema', 'outputSchema', 'annotations', 'readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint',
 ]);
 
+/**
+ * A tool's fields in the order a model is shown them (its name, title and description, then its
+ * schemas: as LLM APIs take a tool), whatever order its JSON has them in, so text split over the
+ * description and a schema is read as the model reads it (the manifest digest ignores key order).
+ */
+const TOOL_READING_ORDER = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations', '_meta'];
+function toolKeys(tool: object): string[] {
+  const own = Object.keys(tool);
+  return [...TOOL_READING_ORDER.filter((k) => Object.hasOwn(tool, k)), ...own.filter((k) => !TOOL_READING_ORDER.includes(k))];
+}
+
 /** Every string in the manifest (values and schema property names), depth-first, in document order, with its JSON Pointer. */
 export function manifestStrings(manifest: Manifest): ManifestString[] {
   const out: ManifestString[] = [];
@@ -77,8 +88,7 @@ export function walk(node: unknown, path: string, field: string, tool: number, i
     return;
   }
   if (node === null || typeof node !== 'object') return;
-  for (const key in node) {
-    if (!Object.hasOwn(node, key)) continue;
+  for (const key of tool >= 0 && field === 'tools' ? toolKeys(node) : Object.keys(node)) {
     const value = (node as Record<string, unknown>)[key];
     const at = `${path}/${escape(key)}`;
     // Property names inside schemas are shown to the model too, and so is every other name the
