@@ -382,11 +382,15 @@ const WALLET_PARAMETER: TextPattern = {
   source: String.raw`(?<!\b(?:never|not|no|without|n['’]t)\b[^.\n]{0,40})${WALLET_SECRET}`,
 };
 
-/** An environment variable holding a credential, asked for by name (checked case-sensitively: `OPENAI_API_KEY`, not `page_token`). */
+/**
+ * An environment variable holding a credential, asked for by name (checked case-sensitively:
+ * `OPENAI_API_KEY`, not `page_token`), also as code or a shell writes it (`$X`, `${X}`,
+ * `process.env.X`, `os.environ["X"]`, `%X%`, `$env:X`).
+ */
 const ENV_CREDENTIAL: TextPattern = {
   rule: 'credential-request',
-  triggers: ['include', 'pass', 'send', 'append', 'attach', 'contain', 'put', 'insert', 'copy', 'paste', 'add', 'provide', 'read', 'print', 'echo'],
-  source: String.raw`\b(?:include|pass|send|append|attach|contain|put|insert|copy|paste|add|provide|read|print|echo)\w{0,3}\s+(?:the\s+)?(?:(?:value|contents?)\s+of\s+)?(?:the\s+|your\s+)?\$?\{?[a-z][a-z0-9]{0,30}(?:_[a-z0-9]{1,30}){0,4}_(?:api_)?(?:key|token|secret|password|passwd|credentials?)\b`,
+  triggers: ['include', 'pass', 'send', 'append', 'attach', 'contain', 'put', 'insert', 'copy', 'paste', 'add', 'provide', 'read', 'print', 'echo', 'supply', 'forward', 'give', 'share', 'upload'],
+  source: String.raw`\b(?:include|pass|send|append|attach|contain|put|insert|copy|paste|add|provide|read|print|echo|supply|supplie|forward|give|share|upload)\w{0,3}\s+(?:the\s+)?(?:(?:value|contents?)\s+of\s+)?(?:the\s+|your\s+)?(?:process\.env\.|os\.environ(?:\.get\(|\[)?['"]?|%|\$env:)?\$?\{?[a-z][a-z0-9]{0,30}(?:_[a-z0-9]{1,30}){0,4}_(?:api_)?(?:key|token|secret|password|passwd|credentials?)\b`,
   verify: /\$?\{?[A-Z][A-Z0-9]{0,30}(?:_[A-Z0-9]{1,30}){0,4}_(?:API_)?(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)\b/,
 };
 
