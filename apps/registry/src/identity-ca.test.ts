@@ -152,6 +152,20 @@ describe('when two CAs are registered', () => {
     expect(await counts()).toBe(before);
   });
 
+  it('takes a CA or a reviewer registered again as it is, writing nothing, and refuses another chain for a registered CA (409 CONFLICT)', async () => {
+    const before = await counts();
+    const again = await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: caA.chainPem });
+    expect([again.status, again.body]).toEqual([201, { fingerprint: A }]);
+    const other = await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: `${caA.chainPem.trim()}\n${caB.certificatePem}` });
+    expect([other.status, other.body.code]).toEqual([409, 'CONFLICT']);
+    // erin, bound to CA A since the first CA was registered: the same binding again.
+    const twice = await call('/v1/reviewers', ADMIN, 'POST', { principal: 'erin', identity: ERIN, ca: A });
+    expect([twice.status, twice.body]).toEqual([201, { principal: 'erin', kind: 'identity', fingerprint: `${ERIN} ${A}`, ca: A }]);
+    expect(await counts()).toBe(before);
+    expect((await auditOf('ca.register')).filter((e) => e.subject === A)).toHaveLength(1);
+    expect((await auditOf('reviewer.add')).filter((e) => e.subject === 'erin')).toHaveLength(1);
+  });
+
   it('stores the same identity under two CAs as two signers', async () => {
     const put = await call('/v1/allowlist/io.github.both', ADMIN, 'PUT', { signers: [{ identity: RELEASE, ca: A }, { identity: RELEASE, ca: B }, { identity: RELEASE, ca: A }] });
     expect(put.status).toBe(200);

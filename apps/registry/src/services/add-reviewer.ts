@@ -25,13 +25,17 @@ export async function addReviewer(deps: Deps, actor: Principal, principal: strin
   return deps.db.transaction(async (tx) => {
     const cas = trustedCas(await listCertificateAuthorities(tx));
     const signer = normalizeSigner(spec, cas);
-    if ((await listReviewers(tx)).some((r) => r.principal !== principal && sameSigner(r, signer, cas))) {
+    const bound = (await listReviewers(tx)).filter((r) => sameSigner(r, signer, cas));
+    if (bound.some((r) => r.principal !== principal)) {
       throw new ServiceError('CONFLICT', 'this key or identity (under this CA) is already bound to another reviewer');
     }
+    const binding = { principal, kind: signer.kind, fingerprint: signer.fingerprint, ...(signer.ca ? { ca: signer.ca } : {}) };
+    // Bound already (`sigil reviewer add` run twice): nothing changes, so nothing is written or audited.
+    if (bound.length > 0) return binding;
     await ensurePrincipal(tx, principal, now);
     await insertReviewer(tx, { principal, kind: signer.kind, value: signer.value, fingerprint: signer.fingerprint, ca: signer.ca, createdAt: now });
     await appendAudit(tx, { actor: actor.name, action: 'reviewer.add', subject: principal, details: { kind: signer.kind, fingerprint: signer.fingerprint, ...(signer.ca ? { ca: signer.ca } : {}) } });
-    return { principal, kind: signer.kind, fingerprint: signer.fingerprint, ...(signer.ca ? { ca: signer.ca } : {}) };
+    return binding;
   });
 }
 

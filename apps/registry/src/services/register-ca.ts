@@ -23,12 +23,24 @@ export async function registerCa(deps: Deps, actor: Principal, chainPem: string)
   const now = nowIso(deps);
   await deps.db.transaction(async (tx) => {
     const before = await listCertificateAuthorities(tx);
+    const same = before.find((ca) => ca.fingerprint === fingerprint);
+    if (same) {
+      // Registered already (`sigil ca register` run twice): nothing changes, nothing is audited. The
+      // same issuing CA under another chain would silently keep the first one: refused.
+      if (chainFingerprints(same.chainPem).join() === chainFingerprints(chainPem).join()) return;
+      throw new ServiceError('CONFLICT', `the CA ${fingerprint} is registered already, with another chain; its chain is not replaced`);
+    }
     const only = before.length === 1 && before[0]!.fingerprint !== fingerprint ? before[0]!.fingerprint : undefined;
     const bound = only ? await bindUnboundIdentities(tx, only) : 0;
     await insertCertificateAuthority(tx, { fingerprint, chainPem, createdAt: now });
     await appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint, ...(bound > 0 ? { details: { boundTo: only, identities: bound } } : {}) });
   });
   return { fingerprint };
+}
+
+/** The fingerprint of each certificate of a PEM chain, in order. */
+function chainFingerprints(chainPem: string): string[] {
+  return (chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => certificateFingerprint(pem));
 }
 
 /** The registry's Sigstore trusted root: registered organisation CAs, its own TSA and its transparency log. */
