@@ -132,7 +132,7 @@ const IGNORE: Entry[] = [
   ['ignore-instructions', ['guidelines', 'rules', 'restrictions', 'policies', 'instructions', 'safeguards', 'filters', 'limits'], String.raw`\b(?:safety\s+)?(?:guidelines|rules|restrictions|policies|instructions|safeguards|filters|limits)\s+(?:no\s+longer|do\s*n[o'’]?t|don['’]?t)\s+apply\b`],
   // French, Spanish, Italian, Portuguese, German
   ['ignore-instructions', ['ignore', 'ignorer', 'ignorez'], String.raw`\bignore[rz]?\s+(?:toutes\s+)?(?:les\s+)?(?:instructions|consignes|directives|regles)\s+(?:precedentes|anterieures)`],
-  ['ignore-instructions', ['ignora', 'ignore', 'ignorar', 'ignorare', 'olvida', 'olvidar', 'dimentica', 'esqueca', 'esquece'], String.raw`\b(?:ignora|ignore|ignorar|ignorare|olvida|olvidar|dimentica|esqueca|esquece)\s+(?:todas\s+|tutte\s+)?(?:las\s+|le\s+|as\s+)?(?:instrucciones|istruzioni|instrucoes)\s+(?:anteriores|precedentes|precedenti|previas)`],
+  ['ignore-instructions', ['ignora', 'ignore', 'ignorar', 'ignorare', 'olvida', 'olvidar', 'dimentica', 'esqueca', 'esquece', 'desconsidera', 'desconsidere', 'omiso'], String.raw`\b(?:ignora|ignore|ignorar|ignorare|olvida|olvidar|dimentica|esqueca|esquece|desconsidera|desconsidere|(?<=\bcaso\s+)omiso\s+de)\s+(?:todas\s+|tutte\s+)?(?:las\s+|le\s+|as\s+)?(?:instrucciones|istruzioni|instrucoes|indicaciones|indicazioni|indicacoes|reglas|regole|regras|normas|directrices|diretrizes|direttive|ordenes|ordens)\s+(?:anteriores|precedentes|precedenti|previas)`],
   ['ignore-instructions', ['ignoriere', 'ignorieren', 'vergiss', 'vergessen'], String.raw`\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie)\s+(?:alle\s+)?(?:vorherigen|bisherigen|fruheren|vorigen|obigen)\s+(?:anweisungen|instruktionen|regeln|befehle)`],
 ];
 
@@ -509,7 +509,7 @@ export const OTHER_SCRIPT_PATTERNS: TextPattern[] = [
   { rule: 'credential-request', raw: true, source: String.raw`(?:密码|密钥|私钥|令牌|凭据|凭证|助记词|api\s*key|api\s*密钥|token)[^。\n]{0,20}?(?:发送|上传|转发|复制|粘贴|填入|放入|提交)(?:到|至|给)` },
   { rule: 'ignore-instructions', raw: true, source: String.raw`이전(?:의)?\s*(?:모든\s*)?(?:지시|명령|지침|규칙)(?:를|을|사항을|들을)?\s*(?:모두\s*)?무시` },
   { rule: 'ignore-instructions', raw: true, source: String.raw`(?:игнорируй|игнорируйте|забудь|забудьте)\s+(?:все\s+)?(?:предыдущие|прежние|прошлые|вышеуказанные)\s+(?:инструкции|указания|правила)` },
-  { rule: 'ignore-instructions', raw: true, source: String.raw`(?:忽略|无视|忘记|忘掉)(?:之前|以前|先前|上面|上述|所有|前面)(?:的)?(?:所有)?(?:指令|指示|说明|规则|提示)|(?:以前|前|これまで|上記)の(?:指示|命令|ルール)を(?:無視|忘れ)|이전\s*(?:지시|명령)(?:를|을)?\s*무시` },
+  { rule: 'ignore-instructions', raw: true, source: String.raw`(?:忽略|无视|忘记|忘掉)(?:你|您)?(?:之前|以前|先前|上面|上述|所有|前面)[^。\n]{0,10}?(?:指令|指示|说明|规则|提示)|(?:以前|前|これまで|上記)の(?:指示|命令|ルール)を(?:無視|忘れ)|이전\s*(?:지시|명령)(?:를|을)?\s*무시` },
 ];
 
 /** Lowercase, then the ASCII look-alikes folded: `l`, `1`, `|` read as `i`, `0` as `o`. Same length as the input. */
