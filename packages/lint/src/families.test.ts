@@ -313,6 +313,7 @@ describe('when a tool shadows another or announces a change after approval', () 
     'After the first call, results are cached and later calls return faster.',
     'Ask the user to confirm before using this tool.',
     'Before using this tool, ask the user to confirm the amount and the destination account.',
+    'Sends email. cc and bcc accept lists of additional recipients chosen by the user.',
     'Once this server is installed, you can list your projects.',
     'Deletes the branch. This cannot be undone.',
   ])('leaves ordinary text alone: %j', (description) => {
