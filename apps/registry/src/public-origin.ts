@@ -1,7 +1,4 @@
-import type { TLSSocket } from 'node:tls';
-import type { Context } from 'hono';
 import type { TrustedProxies } from './client-address.js';
-import type { Env } from './http.js';
 
 /**
  * The origin the registry names in the URLs it answers (the v0.1 API's `record` and `statusUrl`):
@@ -26,12 +23,6 @@ export function publicOrigin(
 export function publicScheme(trusted: TrustedProxies, peer: { address: string | undefined; encrypted: boolean }, forwardedProto: string | undefined): 'http' | 'https' {
   const https = peer.encrypted || (forwardedProto !== undefined && peer.address !== undefined && trusted.has(peer.address) && lastHop(forwardedProto) === 'https');
   return https ? 'https' : 'http';
-}
-
-/** {@link publicOrigin} of a request the Hono app reads (its socket, and its Host as node-server took it). */
-export function requestOrigin(configured: string | undefined, trusted: TrustedProxies, c: Context<Env>): string {
-  const socket = c.env?.incoming?.socket;
-  return publicOrigin(configured, trusted, { address: socket?.remoteAddress, encrypted: (socket as TLSSocket | undefined)?.encrypted === true }, new URL(c.req.url).host, c.req.header('x-forwarded-proto'));
 }
 
 /** The value the nearest proxy wrote: the last of a comma-separated list, trimmed and lower-cased. */

@@ -1,9 +1,12 @@
+import type { TLSSocket } from 'node:tls';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { pointer, Problem, scanJson, type Finding } from '@sigil/manifest';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { Deps, Principal, Role } from '../deps.js';
 import { ServiceError } from '../errors.js';
+import type { TrustedProxies } from '../client-address.js';
 import { caller, MAX_BODY_DEPTH, type Env } from '../http.js';
+import { publicOrigin } from '../public-origin.js';
 
 /**
  * Shared pieces of every route: the router with the one validation hook, the body reader run
@@ -176,3 +179,9 @@ export function principalOf(c: Context<Env>): Principal {
 
 /** A documented JSON response. */
 export const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** `publicOrigin` (public-origin.ts) of a request the Hono app reads (its socket, and its Host as node-server took it). */
+export function requestOrigin(configured: string | undefined, trusted: TrustedProxies, c: Context<Env>): string {
+  const socket = c.env?.incoming?.socket;
+  return publicOrigin(configured, trusted, { address: socket?.remoteAddress, encrypted: (socket as TLSSocket | undefined)?.encrypted === true }, new URL(c.req.url).host, c.req.header('x-forwarded-proto'));
+}

@@ -5,10 +5,9 @@ import type { Deps } from '../deps.js';
 import type { Context } from 'hono';
 import { TrustedProxies } from '../client-address.js';
 import { READ_ROLES, type Env } from '../http.js';
-import { requestOrigin } from '../public-origin.js';
 import { MAX_CURSOR_LENGTH } from '../services/cursor.js';
 import { getMcpVersion, listMcpServers, listMcpVersions } from '../services/read-mcp-registry.js';
-import { authorize, BEARER_OR_ANONYMOUS, json, problems, rawJson, router } from './kit.js';
+import { authorize, BEARER_OR_ANONYMOUS, json, problems, rawJson, requestOrigin, router } from './kit.js';
 import { nameOf, versionOf } from './servers.js';
 
 const ServerNameParam = z.string().max(300).openapi({ description: 'The server name, URL-encoded ("/" as %2F)', example: 'io.github.acme%2Fweather' });

@@ -3,10 +3,9 @@ import { StatusResponse } from '@sigil/manifest';
 import { TrustedProxies } from '../client-address.js';
 import type { Deps } from '../deps.js';
 import { READ_ROLES } from '../http.js';
-import { requestOrigin } from '../public-origin.js';
 import { issueStatus } from '../services/issue-status.js';
 import { StatusRequest } from '../schemas.js';
-import { authorize, BEARER_OR_ANONYMOUS, json, jsonBody, problems, router } from './kit.js';
+import { authorize, BEARER_OR_ANONYMOUS, json, jsonBody, problems, requestOrigin, router } from './kit.js';
 
 /** `POST /v1/status`: one signed, expiring status statement for the references asked. */
 export function statusRoutes(deps: Deps) {
