@@ -174,6 +174,40 @@ describe('policy init against a registry whose trusted root lists no transparenc
   });
 });
 
+describe('a registry (or someone on the way) answering with text that drives terminals', () => {
+  it('never gets it to the terminal raw: a review shown, and a refusal whose code is not one (RESPONSE_INVALID)', async () => {
+    const esc = '\u001b]0;PWNED\u0007\u001b[41m\u009b\u202e';
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const view = {
+      name: `io.github.acme/weather${esc}`, version: '1.0.1', digest, status: 'pending', risk: 'high', publisher: `acme${esc}`,
+      signer: { kind: 'key', keyFingerprint: `SHA256:${esc}` }, provenance: false, findings: [],
+      baseline: { version: `1.0.0${esc}`, digest }, diff: { added: [`tool${esc}`], removed: [], renamed: [], changed: [] }, instructionsChanged: false, serverInfoChanged: null,
+      deploymentChanged: null, approvals: 0, approvalsRequired: 2, riskReasons: [`reason${esc}`],
+    };
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', req.url?.includes('1.0.2') ? 'application/problem+json' : 'application/json');
+      if (req.url?.includes('1.0.2')) {
+        res.statusCode = 404;
+        return void res.end(JSON.stringify({ code: `BAD${esc}`, detail: `gone${esc}`, status: 404 }));
+      }
+      res.end(JSON.stringify(view));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const env = { SIGIL_REGISTRY: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, SIGIL_TOKEN: 'sgl_x' };
+      const shown = await sigilInProcess(['review', 'show', 'io.github.acme/weather@1.0.1'], { env });
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toContain('tool\\u001b]0;PWNED');
+      const refused = await sigilInProcess(['review', 'show', 'io.github.acme/weather@1.0.2'], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error RESPONSE_INVALID: gone/m);
+      for (const run of [shown, refused]) expect(run.stdout + run.stderr).not.toMatch(/(?![\n\t])[\p{Cc}\p{Cf}]/u);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('review show of a version whose package moved', () => {
   it('prints the packages before and after, not "no tool changes"', async () => {
     // A registry of its own answering the review as the real one would for a package swap.

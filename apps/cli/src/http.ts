@@ -56,7 +56,8 @@ export function problemError(ctx: Context, status: number, json: unknown, header
   // Findings are data from the network: parsed, never cast; a malformed list is dropped, not printed.
   const parsed = z.array(Finding).max(1000).safeParse(problem.findings ?? []);
   const findings = parsed.success ? parsed.data : [];
-  const code = typeof problem.code === 'string' ? problem.code : `HTTP_${status}`;
+  // A code is an identifier (`NOT_FOUND`): anything else a registry sends there is not one.
+  const code = typeof problem.code === 'string' ? (PROBLEM_CODE.test(problem.code) ? problem.code : 'RESPONSE_INVALID') : `HTTP_${status}`;
   let detail = typeof problem.detail === 'string' ? problem.detail : `the registry answered HTTP ${status}`;
   if (code === 'UNAUTHENTICATED') {
     detail = ctx.globals().token
@@ -69,6 +70,8 @@ export function problemError(ctx: Context, status: number, json: unknown, header
   const requestId = typeof problem.requestId === 'string' ? problem.requestId : headerRequestId;
   return new CliError(code, detail, findings, 1, requestId ? { requestId: safeId(requestId) } : {});
 }
+
+const PROBLEM_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** A request id as printed: short, and only characters that cannot drive a terminal. */
 function safeId(id: string): string {

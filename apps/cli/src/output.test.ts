@@ -58,3 +58,31 @@ describe('plural', () => {
     expect(plural(2, 'approval')).toBe('2 approvals');
   });
 });
+
+describe('text from elsewhere on its way to the terminal', () => {
+  // What a hostile registry or server may put in any field: CSI, OSC (sets the window title),
+  // C1 CSI, a bidi override, a zero-width space, a line separator, a tag character.
+  const hostile = 'a\u001b[41mb\u001b]0;PWNED\u0007c\u009bd\u202ee\u200bf\u2028g\u{E0041}h';
+  const drives = /(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+  it('never reaches it raw: human lines, notes, errors, raw text, --field and --json alike', () => {
+    const stdout = sink(false);
+    const stderr = sink(false);
+    const out = createOutput({ json: false, stdout, stderr });
+    out.result({ name: hostile }, `name ${hostile}\ttab\nnext line`);
+    out.note(`note ${hostile}`);
+    out.error(`error ${hostile}\n`);
+    out.raw(`${JSON.stringify({ raw: hostile })}\n`);
+    expect(stdout.text + stderr.text).not.toMatch(drives);
+    // Newlines and tabs are the CLI's own layout and stay.
+    expect(stdout.text).toContain('\ttab\nnext line');
+    // JSON stays JSON, with the same value: the escape means the same character.
+    expect(JSON.parse(stdout.text.split('\n').at(-2)!)).toEqual({ raw: hostile });
+    for (const options of [{ json: true }, { json: false, field: 'name' }]) {
+      const s = sink(false);
+      createOutput({ ...options, stdout: s, stderr: sink(false) }).result({ name: hostile }, 'unused');
+      expect(s.text).not.toMatch(drives);
+      if (options.json) expect(JSON.parse(s.text)).toEqual({ name: hostile });
+    }
+  });
+});

@@ -45,17 +45,17 @@ export function createOutput(options: OutputOptions): Output {
     result(value, human) {
       if (field !== undefined) {
         const picked = pickField(value, field);
-        stdout.write(`${typeof picked === 'string' ? picked : JSON.stringify(picked)}\n`);
-      } else stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith('\n') || human === '' ? human : `${human}\n`);
+        stdout.write(inertText(`${typeof picked === 'string' ? picked : JSON.stringify(picked)}\n`));
+      } else stdout.write(inertText(json ? `${JSON.stringify(value, null, 2)}\n` : human.endsWith('\n') || human === '' ? human : `${human}\n`));
     },
     note(text) {
-      stderr.write(`${text}\n`);
+      stderr.write(inertText(`${text}\n`));
     },
     raw(text) {
-      stdout.write(text);
+      stdout.write(inertText(text));
     },
     error(text) {
-      stderr.write(text);
+      stderr.write(inertText(text));
     },
     errorBacklog:
       options.stderr?.backlogBytes && options.stderr.whenDrained
@@ -98,6 +98,22 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** Shows a string with control and invisible characters escaped, so printing it cannot drive the terminal. */
+/**
+ * Text about to reach a terminal or a JSON reader, with every character that could drive the
+ * terminal (C0 and C1 controls: ESC, CSI, OSC…; format characters: bidi overrides, zero-width;
+ * line and paragraph separators; tag characters) written as a JSON escape (`\\u009b`), newlines and
+ * tabs kept. In JSON text these can stand only inside strings, where the escape means the same
+ * character; in human text a registry's or a server's words cannot rewrite the terminal. Every
+ * line the CLI prints goes through it (createOutput), whoever's text it carries.
+ */
+export function inertText(text: string): string {
+  return DRIVES_TERMINAL.test(text) ? text.replace(DRIVES_TERMINAL_ALL, jsonEscape) : text;
+}
+const DRIVES = String.raw`(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}]`;
+const DRIVES_TERMINAL = new RegExp(DRIVES, 'u');
+const DRIVES_TERMINAL_ALL = new RegExp(DRIVES, 'gu');
+const jsonEscape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+
 export function safeText(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
