@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { answerTo, initialize, initialized, type Message } from './fixtures/guard/harness.js';
-import { fileLines as lines, hostileWorld, openSession as open } from './fixtures/guard/hostile-world.js';
+import { answerTo, initialize, initialized, rawHost, type Message } from './fixtures/guard/harness.js';
+import { HOSTILE_NAME, fileLines as lines, hostileWorld, openSession as open } from './fixtures/guard/hostile-world.js';
 
 // A third adversarial round on the `sigil run` firewall (after guard-adversarial and
 // guard-redteam): peers that read JSON otherwise than JavaScript does (keys matched
@@ -9,7 +9,7 @@ import { fileLines as lines, hostileWorld, openSession as open } from './fixture
 // server's lifecycle edges (ignoring server/discover, a discover result that is none, a closed
 // stdout, a listing that goes wrong on its first page). The real `sigil` executable, the
 // scriptable hostile server, and assertions on what each side actually received.
-const { file, hostile } = hostileWorld('sigil-guard-review-');
+const { file, hostile, world } = hostileWorld('sigil-guard-review-');
 const errorCode = (m: Message): string | undefined => m.error?.data?.code;
 const call = (id: number, params: Record<string, unknown>): Record<string, unknown> => ({ jsonrpc: '2.0', id, method: 'tools/call', params });
 const modernMeta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -224,5 +224,18 @@ describe('when the server lists tasks, or says its tools changed, with text of i
     expect(h.lines.join('\n')).not.toMatch(/POISON|evil/);
     h.close();
     expect(await h.exit).toBe(0);
+  });
+});
+
+describe('when the server command cannot be started (a host without the PATH of a shell)', () => {
+  it('answers the host SERVER_UNREACHABLE, the opening and every later request, then ends with status 1', async () => {
+    const h = rawHost(world().dir, HOSTILE_NAME, ['sigil-test-no-such-server-command']);
+    h.send(initialize(0));
+    expect(errorCode(await h.waitFor(answerTo(0)))).toBe('SERVER_UNREACHABLE');
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('SERVER_UNREACHABLE');
+    h.close();
+    expect(await h.exit).toBe(1);
+    expect(h.logs().find((l) => l.event === 'sigil.run.refused')).toMatchObject({ code: 'SERVER_UNREACHABLE', reason: expect.stringContaining('ENOENT') });
   });
 });

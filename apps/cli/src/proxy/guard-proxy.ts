@@ -325,9 +325,11 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
     input.on('end', onHostLeft);
     input.on('error', onHostLeft);
     child.on('error', (e) => {
+      // A refusal like any other: the host's requests, the opening first, are answered
+      // SERVER_UNREACHABLE until it leaves, or for REFUSED_LINGER_MS (a host would otherwise see
+      // its server end without a word, the likeliest failure of a host without a shell's PATH).
       firewall.refuse('SERVER_UNREACHABLE', { reason: `the server could not be started: ${e.message}`, details: {} });
       childGone = true;
-      hostGone = true;
       maybeFinish();
     });
     // 'close' waits for the server's stdout to end, which a process it started and left running
