@@ -1,4 +1,6 @@
-import { runSigil } from '@sigil/testing';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot, runSigil } from '@sigil/testing';
 import { describe, expect, it } from 'vitest';
 import { sigilInProcess } from './sigil-in-process.js';
 
@@ -87,5 +89,18 @@ describe('help', () => {
         expect(subHelp.stdout.split('\n')[2]?.trim(), `${c} ${sub.name} description`).not.toBe('');
       }
     }
+  });
+});
+
+describe('when the reader of standard output goes away (sigil … | head -1)', () => {
+  it('ends as SIGPIPE would end a Unix tool (status 141), with no stack trace', async () => {
+    // A pipe whose read end is closed before sigil writes: every write of the help fails (EPIPE).
+    const child = spawn(process.execPath, [join(repoRoot(), 'apps/cli/bin/sigil.js'), 'review', 'list', '--help'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIGIL_TOKEN: '' } });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at /);
+    expect(code).toBe(141);
   });
 });

@@ -38,7 +38,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'sigil token create --principal my-laptop --role reader --ttl 30d --field token    # a host reader token',
   ],
   'token list': ['sigil token list', 'sigil token list --all --json'],
-  'token revoke': ['sigil token revoke tok_0123456789abcdef    # the id from token create or token list'],
+  'token revoke': ['sigil token revoke 0123456789abcdef    # the id from token create or token list'],
   whoami: ['sigil whoami'],
   search: ['sigil search weather', 'sigil search io.github.acme --json'],
   'audit list': ['sigil audit list', 'sigil audit list --after 100 --limit 50'],

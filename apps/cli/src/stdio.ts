@@ -47,7 +47,7 @@ export function stdioSink(fd: 1 | 2): TextSink {
  * A descriptor another part of the process made non-blocking (`sigil run` reads and writes fd 1
  * through sockets) may refuse a write (EAGAIN): the rest of that text and everything after it then
  * go through the stream, in order, as any other write error does (on standard output EPIPE then
- * surfaces as it always did; on standard error it is ignored, below). Each text is written whole before `write` returns, so nothing is left to flush at exit.
+ * ends the command with status 141, as SIGPIPE would; on standard error it is ignored, below). Each text is written whole before `write` returns, so nothing is left to flush at exit.
  * Every line a command prints goes through its Output (`sigil run`'s log lines too), so no text
  * written through the stream can be left queued when a direct write follows it.
  */
@@ -68,6 +68,13 @@ export function fdSink(fd: number, stream: () => NodeJS.WriteStream): TextSink {
         // mid-session, its server left running): the diagnostics that cannot be written are lost,
         // and the command goes on. Standard output's errors still surface: its text is the result.
         if (fd === 2) fallback.on('error', () => undefined);
+        // Standard output whose reader went away (`sigil … | head -1`): the rest cannot be
+        // delivered, so the command ends as a Unix tool killed by SIGPIPE would (status 141), not
+        // with an uncaught error's stack trace. Any other error still surfaces.
+        else fallback.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE') throw e;
+          process.exit(128 + 13);
+        });
         return fallback.write(bytes.subarray(at));
       }
     },

@@ -351,7 +351,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
     });
   tokens
     .command('revoke')
-    .description('revoke a token by its id (tok_…, printed by token create); it stops working at once (admin)')
+    .description('revoke a token by its id (16 hexadecimal digits, printed by token create and token list); it stops working at once (admin)')
     .argument('<id>', 'the token id, not the token itself')
     .action(async (id: string) => {
       const { body } = await callRegistry<TokenRevoked>(ctx, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
