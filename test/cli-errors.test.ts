@@ -1,5 +1,6 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,21 @@ describe('when a file the command needs is missing (item 5)', () => {
       expect(run.error?.message).toContain(p('missing').slice(0, -'missing'.length));
       expect(run.error?.message).not.toMatch(/\.tmp\b|ENOENT|unexpected failure/);
     }
+  });
+
+  it('reads a manifest from a pipe (a FIFO, as <(…) gives), and a folder given as a file is FILE_UNREADABLE, never INTERNAL', async () => {
+    const fifo = p('manifest.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // The writer of the FIFO: the manifest, as `<(cat weather.json)` would give it.
+    const writer = spawn('sh', ['-c', `cat '${p('weather.json')}' > '${fifo}'`]);
+    const written = new Promise((r) => writer.on('close', r));
+    const piped = await sigil(['manifest', 'check', fifo, '--json']);
+    await written;
+    expect(piped.code, piped.stdout + piped.stderr).toBe(0);
+    mkdirSync(p('a-folder'), { recursive: true });
+    const folder = await sigil(['manifest', 'check', p('a-folder'), '--json']);
+    expect([folder.code, folder.error?.code]).toEqual([1, 'FILE_UNREADABLE']);
+    expect(folder.error?.message).toContain('EISDIR');
   });
 
   it('an output file in a folder that does not exist is FILE_UNWRITABLE naming that file, not a temporary one', async () => {

@@ -16,7 +16,15 @@ export async function readBounded(path: string, limit: number, code = 'FILE_TOO_
     const buffer = Buffer.alloc(limit + 1);
     let size = 0;
     while (size <= limit) {
-      const { bytesRead } = await handle.read(buffer, size, limit + 1 - size, size);
+      // Read on from where the last read ended (no position): a pipe, a FIFO or /dev/stdin
+      // (`sigil manifest check <(…)`) cannot seek. A directory or a failing device is the
+      // file's error, with its code, never an unexpected failure.
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, size, limit + 1 - size, null));
+      } catch (cause) {
+        throw fileError(path, cause);
+      }
       if (bytesRead === 0) break;
       size += bytesRead;
     }
