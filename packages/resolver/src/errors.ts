@@ -14,6 +14,8 @@ export type ResolveErrorCode =
   | 'LOCKFILE_CHANGED'
   | 'RESPONSE_TOO_LARGE'
   | 'REGISTRY_UNREACHABLE'
+  /** A token would go in clear text: plain http to a host that is not this machine's loopback. Nothing was sent. */
+  | 'TOKEN_INSECURE'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'

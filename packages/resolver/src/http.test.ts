@@ -92,6 +92,15 @@ describe('fetchJson', () => {
     expect(r.requestId).toBe('req-307');
   });
 
+  it('never sends a token in clear text to another machine (TOKEN_INSECURE), and sends it to a loopback address', async () => {
+    // 192.0.2.1 (TEST-NET-1) would never answer: the refusal comes before any connection.
+    for (const url of ['http://192.0.2.1:8787/v1/keys', 'http://registry.example/v1/keys', 'http://127.0.0.1.example/v1/keys']) {
+      expect(await codeOf(fetchJson(url, { token: 'sgl_secret' }, { maxBytes: 1024, timeoutMs: 60_000 }))).toBe('TOKEN_INSECURE');
+    }
+    expect((await fetchJson(`${base}/ok`, { token: 'sgl_secret' })).status).toBe(200);
+    expect((await fetchJson(`${base.replace('127.0.0.1', 'localhost')}/ok`, { token: 'sgl_secret' })).status).toBe(200);
+  });
+
   it('does not parse an answer nested past the bound', async () => {
     const r = await fetchJson(`${base}/deep`, {});
     expect(r.json).toBeUndefined();

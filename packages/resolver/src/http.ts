@@ -28,8 +28,25 @@ export interface JsonResponse {
  * network failure is `REGISTRY_UNREACHABLE`. Never follows redirects: a 3xx is returned as the
  * answer it is (and refused by the caller like any other unexpected status).
  */
+/** Plain http to a host that is not a loopback name or address (where a token would travel in clear text). */
+function clearToHost(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false; // fetch refuses it on its own
+  }
+  return u.protocol === 'http:' && !LOOPBACK.test(u.hostname);
+}
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
 export async function fetchJson(url: string, init: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown; token?: string; name?: string }, limits: FetchLimits = DEFAULT_FETCH_LIMITS): Promise<JsonResponse> {
   const name = init.name ?? '';
+  // A bearer token over plain http can be read, and replayed, by anyone on the path: only to
+  // this machine's loopback, never elsewhere (the registry's own rule for the URLs it names).
+  if (init.token && clearToHost(url)) {
+    throw ResolveError.of(name, 'TOKEN_INSECURE', `${url.split('?')[0]} is plain http to another machine: the token would travel in clear text, so nothing was sent; use the registry's https URL (http is for localhost and loopback addresses only)`);
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), limits.timeoutMs);
   try {
