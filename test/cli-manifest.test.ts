@@ -128,6 +128,14 @@ describe('sigil manifest init against a test server', () => {
     expect(manifest.instructions).toBe('Call tool_0 first.');
   });
 
+  it('says which tool fields outside the format it left out, those MCP does not know either', async () => {
+    const run = await init({ TOOL_COUNT: '2', EXTRA_FIELDS: '1' }, ['--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('note: left out the hiddenInstructions field of 2 tools (tool_0, tool_1)');
+    expect(run.stderr).toContain('note: left out the evilHint field of 2 tools (tool_0.annotations, tool_1.annotations)');
+    expect(run.stdout).not.toMatch(/hiddenInstructions|evilHint/);
+  });
+
   it('refuses a server with 129 tools with the finding, and writes nothing', async () => {
     const out = join(dir, 'too-many.json');
     const run = await init({ TOOL_COUNT: '129', PAGE_SIZE: '50' }, ['--out', out]);

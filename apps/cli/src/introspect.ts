@@ -2,8 +2,12 @@ import { Client, ProtocolError, SdkHttpError, SSEClientTransport, StreamableHTTP
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
 import { collectToolPages, ResolveError } from '@sigil/resolver';
+import { z } from 'zod';
 import { CliError } from './errors.js';
 import { inOwnProcessGroup } from './process-group.js';
+
+/** A `tools/list` page as the server wrote it: every field kept, for collectToolPages to check and normalizeTool to sort. */
+const LISTING = z.looseObject({ tools: z.unknown(), nextCursor: z.unknown().optional() });
 
 /** A stdio command, or a URL: streamable HTTP, or the older HTTP+SSE transport (`sse`, which `introspect` falls back to by itself). */
 export type ServerTarget = { command: string; args: string[] } | { url: string; sse?: boolean };
@@ -107,7 +111,10 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     // Page by page with the client's plain request, not listTools(): a 2.x client's listTools() walks
     // every page itself (silently stopping where a cursor repeats with the same page), so the
     // shared helper's bounds (pages, tools, cursor loops and lengths) would never see the pages.
-    const { tools, dropped } = await collectToolPages((cursor) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, { signal: controller.signal, timeout: remaining() }));
+    // Read with a loose schema, not the method's own: the SDK's would strip the fields a tool has
+    // outside MCP's format before normalizeTool sees them, and `manifest init` says which it left
+    // out (docs/manifest.md). The shared helper checks the shape itself.
+    const { tools, dropped } = await collectToolPages((cursor) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, LISTING, { signal: controller.signal, timeout: remaining() }));
     const protocol = { era: client.getProtocolEra() ?? 'legacy', version: client.getNegotiatedProtocolVersion() };
     const remote = 'url' in target ? { remote: target.sse ? ('sse' as const) : ('streamable-http' as const) } : {};
     return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol, ...remote };
