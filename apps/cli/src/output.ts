@@ -97,7 +97,6 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Shows a string with control and invisible characters escaped, so printing it cannot drive the terminal. */
 /**
  * Text about to reach a terminal or a JSON reader, with every character that could drive the
  * terminal (C0 and C1 controls: ESC, CSI, OSC…; format characters: bidi overrides, zero-width;
@@ -107,15 +106,23 @@ export function plural(n: number, one: string, many = `${one}s`): string {
  * line the CLI prints goes through it (createOutput), whoever's text it carries.
  */
 export function inertText(text: string): string {
-  return DRIVES_TERMINAL.test(text) ? text.replace(DRIVES_TERMINAL_ALL, jsonEscape) : text;
+  // Printable ASCII, newlines and tabs (most of what the CLI prints) need no look at Unicode's
+  // properties, whose tables V8 loads the first time a `\p{…}` expression runs.
+  if (PLAIN.test(text)) return text;
+  drives ??= new RegExp(`(?![\\n\\t])[${DRIVING}]`, 'gu');
+  return text.replace(drives, jsonEscape);
 }
-const DRIVES = String.raw`(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}]`;
-const DRIVES_TERMINAL = new RegExp(DRIVES, 'u');
-const DRIVES_TERMINAL_ALL = new RegExp(DRIVES, 'gu');
+const PLAIN = /^[\n\t\x20-\x7e]*$/;
+/** Characters that can drive a terminal: controls, format characters, line and paragraph separators, tags. */
+const DRIVING = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}`;
+let drives: RegExp | undefined;
+let safe: RegExp | undefined;
 const jsonEscape = (c: string): string => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
+/** Shows a string with control and invisible characters escaped, so printing it cannot drive the terminal. */
 export function safeText(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u{E0000}-\u{E007F}]/gu, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+  safe ??= new RegExp(`[${DRIVING}]`, 'gu');
+  return text.replace(safe, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u{${c.codePointAt(0)!.toString(16)}}`));
 }
 
 /** One line per finding: severity, path, rule, message, and the excerpt of the original text when there is one. */

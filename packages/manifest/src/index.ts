@@ -44,7 +44,7 @@ export {
   ToolName,
   Version,
 } from './schema.js';
-export { checkManifest, checkManifestValue, MAX_FINDINGS, parseManifest, type ManifestCheck } from './parse.js';
+export { checkManifest, checkManifestValue, MAX_FINDINGS, parseManifest, stringFindings, type ManifestCheck } from './parse.js';
 export { scanJson, utf8Length } from './json-scan.js';
 export { CanonicalJsonError, canonicalJson, canonicalManifest, canonicalManifestDigests, digestHex, manifestDigest, manifestDigests, sha256, toolDigest, toolsSetDigest, type CanonicalManifest, type ManifestDigests } from './digest.js';
 export { normalizeTool } from './normalize.js';

@@ -450,8 +450,11 @@ function hasLoneSurrogate(text: string): boolean {
   return !(text as WellFormedString).isWellFormed();
 }
 
-/** RFC 8785 canonicalisation is defined only for well-formed Unicode: lone surrogates are refused. */
-function stringFindings(value: unknown): Finding[] {
+/**
+ * RFC 8785 canonicalisation is defined only for well-formed Unicode: a `STRING_INVALID` finding
+ * for every string and key of `value` holding a lone surrogate (a manifest's, a request body's).
+ */
+export function stringFindings(value: unknown): Finding[] {
   const findings: Finding[] = [];
   const walk = (node: unknown, at: Array<string | number>): void => {
     if (typeof node === 'string') {

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { pointer, Problem, scanJson, type Finding } from '@sigil/manifest';
+import { Problem, scanJson, stringFindings } from '@sigil/manifest';
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import type { Deps, Principal, Role } from '../deps.js';
 import { ServiceError } from '../errors.js';
@@ -72,42 +72,12 @@ export function checkJsonText(text: string): void {
   // canonicalise it, and what the registry signs and audits is canonical JSON. Refused here, for
   // every field of every body, rather than found by the first canonicalisation (a 500).
   if (SURROGATE_ESCAPE.test(text)) {
-    const lone = loneSurrogates(value);
-    if (lone.length) throw new ServiceError('REQUEST_INVALID', `the body holds a lone UTF-16 surrogate at ${lone[0]!.path || '/'}; every string must be well-formed Unicode`, { findings: lone });
+    const lone = stringFindings(value);
+    if (lone.length) throw new ServiceError('REQUEST_INVALID', `the body holds a lone UTF-16 surrogate at ${lone[0]!.path || '/'}; every string must be well-formed Unicode`, { findings: lone.slice(0, 20) });
   }
 }
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-/** String.prototype.isWellFormed (ES2024, Node 20+): false exactly when a lone surrogate is in it. */
-const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
-
-/** `STRING_INVALID` findings for every string and key of `value` holding a lone surrogate (at most 20). */
-function loneSurrogates(value: unknown): Finding[] {
-  const findings: Finding[] = [];
-  const at: Array<string | number> = [];
-  const found = (what: string): void => void findings.push({ path: pointer(at), rule: 'STRING_INVALID', severity: 'error', message: `the ${what} holds a lone UTF-16 surrogate` });
-  const walk = (node: unknown): void => {
-    if (findings.length >= 20) return;
-    if (typeof node === 'string') {
-      if (!wellFormed(node)) found('string');
-    } else if (Array.isArray(node)) {
-      node.forEach((item, i) => {
-        at.push(i);
-        walk(item);
-        at.pop();
-      });
-    } else if (typeof node === 'object' && node !== null) {
-      for (const [key, item] of Object.entries(node)) {
-        at.push(key);
-        if (!wellFormed(key)) found('key');
-        walk(item);
-        at.pop();
-      }
-    }
-  };
-  walk(value);
-  return findings;
-}
 
 const PROBLEM_TEXT: Record<number, string> = {
   400: 'Malformed request (BAD_REQUEST, TIMESTAMP_INVALID)',
