@@ -104,3 +104,16 @@ describe('when the reader of standard output goes away (sigil … | head -1)', (
     expect(code).toBe(141);
   });
 });
+
+describe('when the usage is wrong (an unknown command, a missing option or argument)', () => {
+  it('says error USAGE: sentence, as every refusal does, and exits 2; with --json the sentence alone', async () => {
+    for (const args of [['frobnicate'], ['keygen'], ['token', 'revoke']]) {
+      const run = await sigil(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/^error USAGE: \S/m);
+      expect(run.stderr).not.toMatch(/^error: /m);
+      const json = await sigil([...args, '--json']);
+      expect(JSON.parse(json.stdout).error).toEqual({ code: 'USAGE', message: expect.not.stringMatching(/^error/) });
+    }
+  });
+});

@@ -98,7 +98,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     .showHelpAfterError('(run sigil --help, or sigil <command> --help, for usage and examples)')
     .exitOverride()
     .configureHelp(HELP)
-    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s), outputError: (s, write) => write(s) });
+    .configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s), outputError: (s, write) => write(usageLine(s)) });
   // `--version` before any command: commander's own version option would also take
   // `manifest init --version 1.0.0`, so it is handled here,
   // before any command group is loaded (it needs none).
@@ -109,7 +109,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   for (const register of await commandGroups(argv)) register(program, ctx);
   for (const cmd of allCommands(program)) {
     decorateHelp(cmd);
-    cmd.exitOverride().showHelpAfterError(`(run ${commandPath(cmd)} --help for usage and examples)`).configureHelp(HELP).configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s) });
+    cmd.exitOverride().showHelpAfterError(`(run ${commandPath(cmd)} --help for usage and examples)`).configureHelp(HELP).configureOutput({ writeErr: (s) => stderr.write(s), writeOut: (s) => stdout.write(s), outputError: (s, write) => write(usageLine(s)) });
   }
 
   try {
@@ -209,12 +209,17 @@ function reportRefusals(e: ResolveError, out: Output): number {
   return EXIT.refused;
 }
 
+/** Commander's own usage errors (`error: unknown command 'x'`) in the CLI's form: `error USAGE: sentence`. */
+function usageLine(text: string): string {
+  return text.replace(/^error: /, 'error USAGE: ');
+}
+
 function report(e: unknown, out: Output): number {
   if (e instanceof CommanderError) {
     // Help and version are successes; everything else commander throws is wrong usage (bare
     // `sigil` shows the help on stderr and is wrong usage too).
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || (e.code === 'commander.help' && e.exitCode === 0)) return EXIT.ok;
-    if (out.jsonErrors) out.raw(`${JSON.stringify({ error: { code: 'USAGE', message: e.message } }, null, 2)}\n`);
+    if (out.jsonErrors) out.raw(`${JSON.stringify({ error: { code: 'USAGE', message: e.message.replace(/^error: /, '') } }, null, 2)}\n`);
     return EXIT.usage;
   }
   let err: CliError;
