@@ -230,7 +230,8 @@ export class HostTrustStore {
     // Case does not distinguish server names: a pin asked under another spelling of a locked name
     // is that name's (its rollback rule, its pinned signer), and replaces its entry.
     const spelling = new Map(Object.keys(lock.servers).map((n) => [nameKey(n), n]));
-    const lockedAs = (name: string): LockEntry | undefined => lockedEntry(lock, spelling.get(nameKey(name)) ?? name);
+    const lockedName = (name: string): string => spelling.get(nameKey(name)) ?? name;
+    const lockedAs = (name: string): LockEntry | undefined => lockedEntry(lock, lockedName(name));
     for (const { name, version } of wanted) {
       const locked = lockedAs(name);
       // TUF 5.3.5-style rollback rule, applied to the host's own pin: never move backwards unasked.
@@ -241,7 +242,7 @@ export class HostTrustStore {
     const floor = await this.storedStatus();
     const next = new Map(Object.entries(lock.servers).map(([n, e]) => [n, e.version]));
     for (const w of wanted) {
-      next.delete(spelling.get(nameKey(w.name)) ?? w.name);
+      next.delete(lockedName(w.name));
       next.set(w.name, w.version);
     }
     const refs = coveredRefs([...next].map(([n, v]) => `${n}@${v}`));
@@ -291,8 +292,8 @@ export class HostTrustStore {
 
     const changes: LockChange[] = [];
     for (const { verified, text } of accepted) {
-      const lockedName = spelling.get(nameKey(verified.name)) ?? verified.name;
-      const locked = lockedEntry(lock, lockedName);
+      const spelt = lockedName(verified.name);
+      const locked = lockedEntry(lock, spelt);
       const change: LockChange = publicView(verified);
       if (locked && locked.version !== verified.version) {
         change.previous = locked.version;
@@ -300,7 +301,7 @@ export class HostTrustStore {
         if (before) change.previousManifest = before;
       }
       const entry: LockEntry = { version: verified.version, digest: verified.digest, toolsDigest: verified.toolsDigest, signer: verified.signer, approvals: [...verified.approvals].sort() };
-      if (lockedName !== verified.name) delete lock.servers[lockedName];
+      if (spelt !== verified.name) delete lock.servers[spelt];
       lock.servers[verified.name] = entry;
       await this.writeRecordText(verified.digest, text);
       changes.push(change);

@@ -3,6 +3,7 @@ import { buildTrustedRoot, certificateFingerprint, type TrustedRootJson } from '
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { logInstance } from './read-log.js';
+import { trustedCas } from './signer-spec.js';
 
 /**
  * Registers an organisation CA (admin only): its PEM chain, issuing CA first and root last.
@@ -27,7 +28,8 @@ export async function registerCa(deps: Deps, actor: Principal, chainPem: string)
     if (same) {
       // Registered already (`sigil ca register` run twice): nothing changes, nothing is audited. The
       // same issuing CA under another chain would silently keep the first one: refused.
-      if (chainFingerprints(same.chainPem).join() === chainFingerprints(chainPem).join()) return;
+      const chainOf = (pem: string): string | undefined => trustedCas([{ fingerprint, chainPem: pem }]).chains.get(fingerprint)?.join();
+      if (chainOf(same.chainPem) === chainOf(chainPem)) return;
       throw new ServiceError('CONFLICT', `the CA ${fingerprint} is registered already, with another chain; its chain is not replaced`);
     }
     const only = before.length === 1 && before[0]!.fingerprint !== fingerprint ? before[0]!.fingerprint : undefined;
@@ -36,11 +38,6 @@ export async function registerCa(deps: Deps, actor: Principal, chainPem: string)
     await appendAudit(tx, { actor: actor.name, action: 'ca.register', subject: fingerprint, ...(bound > 0 ? { details: { boundTo: only, identities: bound } } : {}) });
   });
   return { fingerprint };
-}
-
-/** The fingerprint of each certificate of a PEM chain, in order. */
-function chainFingerprints(chainPem: string): string[] {
-  return (chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => certificateFingerprint(pem));
 }
 
 /** The registry's Sigstore trusted root: registered organisation CAs, its own TSA and its transparency log. */
