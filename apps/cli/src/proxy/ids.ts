@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonRpcId } from './message.js';
+import { SeqTable } from './seq-table.js';
 
 /** What a proxy-owned request id stands for. */
 export type Outstanding =
@@ -16,10 +17,10 @@ export class IdMap {
   private readonly prefix = `sigil-${randomBytes(6).toString('hex')}-`;
   private seq = 0;
   /**
-   * Keyed by the sequence number, in the order issued (a Map keeps insertion order). A number key
-   * costs a fraction of a string key built by concatenation, on every request and every answer.
+   * Keyed by the sequence number (seq-table.ts). A number key costs a fraction of a string key
+   * built by concatenation, on every request and every answer.
    */
-  private readonly byProxy = new Map<number, Outstanding>();
+  private readonly byProxy = new SeqTable<Outstanding>();
   /**
    * Host requests cancelled before their answer came: only their sequence numbers, so a late answer
    * is still known (and dropped quietly) while the entry itself is gone and no longer scanned by
@@ -81,7 +82,7 @@ export class IdMap {
   proxyIdOf(hostId: unknown): string | undefined {
     if (typeof hostId !== 'string' && typeof hostId !== 'number') return undefined;
     let found: number | undefined;
-    for (const [seq, entry] of this.byProxy) if (entry.origin === 'host' && entry.hostId === hostId) found = seq;
+    for (const [seq, entry] of this.byProxy.entries()) if (entry.origin === 'host' && entry.hostId === hostId) found = seq;
     return found === undefined ? undefined : this.prefix + found;
   }
 
@@ -122,7 +123,7 @@ export class IdMap {
 
   /** Removes and returns every outstanding request (when the session ends); cancelled ones are forgotten. */
   drain(): Outstanding[] {
-    const all = [...this.byProxy.values()];
+    const all = this.byProxy.entries().map(([, entry]) => entry);
     this.byProxy.clear();
     this.cancelled.clear();
     return all;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonRpcId } from './message.js';
+import { SeqTable } from './seq-table.js';
 
 /**
  * The notifications an MCP server sends its host (2025-03-26 to 2026-07-28, as the official SDKs
@@ -54,7 +55,7 @@ export const MAX_SERVER_ID_LENGTH = 256;
 export class ServerRequests {
   private readonly prefix = `sigil-s-${randomBytes(6).toString('hex')}-`;
   private seq = 0;
-  private readonly byProxy = new Map<number, JsonRpcId>();
+  private readonly byProxy = new SeqTable<JsonRpcId>();
   /**
    * The latest outstanding request under each server id, so a cancellation is one lookup: a scan
    * per `notifications/cancelled` let a server flooding them for ids not outstanding cost the
