@@ -14,6 +14,9 @@
 // time per call of each process (Linux /proc/<pid>/task/*/schedstat: nanoseconds, every thread,
 // so V8's compiler and GC threads count) shows each one's own cost, which machine load barely moves;
 // their sum per path gives the throughput ratio the paths can reach when no core is spare.
+// A fourth path, where the machine has a C compiler (`cc`): the same relay in C (guard-relay.c:
+// poll, read, write, no runtime), the floor of any proxy process at all. Where even it stays under
+// 0.8x direct, the goal is out of reach on the machine for a proxy in any language.
 // Steady state: every session first makes `warm-up` calls (two thirds sequential, one third 32 in
 // flight) before anything is timed. V8 optimises the proxy's hot path only after about 3300
 // round trips and its writer after about 5800 (--trace-opt); a 2000-call warm-up left those
@@ -24,6 +27,7 @@
 // calls last 15 to 40 ms, shorter than this machine's own swings in speed.
 // Usage: node scripts/bench/guard.mjs [rounds, default 3] [calls per round, default 2000] [warm-up calls, default 12000]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +53,12 @@ const relay = fileURLToPath(new URL('./guard-relay.mjs', import.meta.url));
 // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each `sigil run` process there (to find where its time goes).
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
 const work = mkdtempSync(join(tmpdir(), 'sigil-bench-guard-'));
+/** guard-relay.c compiled for this run, or undefined where the machine cannot compile it. */
+const cRelay = (() => {
+  const out = join(work, 'guard-relay-c');
+  const built = spawnSync('cc', ['-O2', '-o', out, fileURLToPath(new URL('./guard-relay.c', import.meta.url))], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return built.status === 0 ? out : undefined;
+})();
 
 const call = (s, i) => s.request('tools/call', { name: 'echo', arguments: { message: `message ${i}` } });
 
@@ -141,6 +151,7 @@ try {
     const paths = {
       direct: () => session(process.execPath, [server.path], world.dir),
       relay: () => session(process.execPath, [relay, process.execPath, server.path], world.dir),
+      ...(cRelay ? { 'C relay': () => session(cRelay, [process.execPath, server.path], world.dir) } : {}),
       'sigil run': () => session(process.execPath, [...profile, sigil, 'run', server.name, '--offline', '--', process.execPath, server.path], world.dir),
       ...(sigilB ? { 'sigil B': () => session(process.execPath, [...profile, sigilB, 'run', server.name, '--offline', '--', process.execPath, server.path], world.dir) } : {}),
     };
@@ -170,6 +181,10 @@ try {
     const added = (n) => ({ p50: rows[n].p50 - rows.direct.p50, p99: rows[n].p99 - rows.direct.p99, ratio: rows[n].rate / rows.direct.rate });
     const floor = added('relay');
     console.log(`  a bare relay process (sigil run's I/O, no checks) adds: p50 ${floor.p50.toFixed(3)} ms, p99 ${floor.p99.toFixed(3)} ms; throughput ${floor.ratio.toFixed(2)}x direct${floor.ratio < 0.8 ? ': below the 0.8x goal before any check, so with this server this machine leaves a Node proxy process no room to meet it (too few cores for three busy processes, or other work on them)' : ''}`);
+    if (cRelay) {
+      const c = added('C relay');
+      console.log(`  a relay in C (bytes only, no runtime: the floor of any proxy process) adds: p50 ${c.p50.toFixed(3)} ms, p99 ${c.p99.toFixed(3)} ms; throughput ${c.ratio.toFixed(2)}x direct${c.ratio < 0.8 ? ': below 0.8x, so with this server no proxy process in any language meets the goal on this machine' : ''}`);
+    } else console.log('  (no C compiler: the C relay row, the floor of any proxy process, is left out)');
     const a = added('sigil run');
     console.log(`  added by the firewall: p50 ${a.p50.toFixed(3)} ms, p99 ${a.p99.toFixed(3)} ms (goal < 1 ms: ${a.p99 < 1 ? 'met' : 'NOT met'}); throughput ${a.ratio.toFixed(2)}x direct (goal >= 0.8x: ${a.ratio >= 0.8 ? 'met' : 'NOT met'})`);
     if (sigilB) {
