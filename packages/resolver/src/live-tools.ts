@@ -9,7 +9,7 @@ import { collectToolPages } from './tools-paging.js';
  * structurally, so the resolver does not load either SDK.
  */
 export interface ToolListingClient {
-  listTools(params?: { cursor?: string }, options?: { timeout?: number; signal?: AbortSignal }): Promise<{ tools: Array<Record<string, unknown>>; nextCursor?: string | undefined }>;
+  listTools(params?: { cursor?: string }, options?: { timeout?: number; signal?: AbortSignal; cacheMode?: 'bypass' }): Promise<{ tools: Array<Record<string, unknown>>; nextCursor?: string | undefined }>;
   getInstructions(): string | undefined;
   /** 2.x clients: `modern` when the server answered `server/discover`. */
   getProtocolEra?(): 'legacy' | 'modern' | undefined;
@@ -59,7 +59,10 @@ export async function listLiveTools(client: ToolListingClient, options: LiveTool
   const timer = setTimeout(() => controller.abort(), deadline);
   let tools: Tool[];
   try {
-    ({ tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout, signal: controller.signal })));
+    // `bypass`: a 2.x client otherwise answers from its own cache while the server's `ttlMs` lasts,
+    // and the check would compare the pin with what the server said then, not what it says now (1.x
+    // clients have no cache and ignore the option).
+    ({ tools } = await collectToolPages((cursor) => client.listTools(cursor === undefined ? {} : { cursor }, { timeout, signal: controller.signal, cacheMode: 'bypass' })));
   } catch (cause) {
     if (cause instanceof ResolveError) throw cause;
     const why = controller.signal.aborted ? `the listing took longer than ${deadline} ms` : String((cause as Error)?.message ?? cause).slice(0, 200);
