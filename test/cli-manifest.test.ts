@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -180,6 +180,42 @@ describe('sigil manifest init against a test server', () => {
     const pid = Number(readFileSync(pidFile, 'utf8'));
     for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     expect(isAlive(pid)).toBe(false);
+  });
+
+  /** The pids of the helpers a run started (one per server process: the 2.x SDK probes on a sibling). */
+  const helperPids = (pidDir: string): number[] => (existsSync(pidDir) ? readdirSync(pidDir).map(Number) : []);
+
+  it('stops a helper left in the server’s process group that ignores SIGTERM (SIGKILL after a grace)', async () => {
+    // The launcher signalled the group once the server ended and exited at once: a helper that
+    // ignores SIGTERM outlived init, holding the server's stdio.
+    const pidDir = mkdtempSync(join(dir, 'group-helpers-'));
+    const run = await runSigil(['manifest', 'init', '--name', 'io.github.acme/configurable', '--version', '1.0.0', '--json', '--timeout', '10000', '--', process.execPath, configurableServerPath()], { env: { TOOL_COUNT: '2', HELPER: 'group', HELPER_PID_DIR: pidDir }, timeoutMs: 30_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const pids = helperPids(pidDir);
+    expect(pids.length).toBeGreaterThan(0);
+    for (let i = 0; i < 50 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('does not wait for a helper that left the server’s process group (setsid) and holds its stdio', async () => {
+    // Out of reach of any group signal, the helper kept sigil's pipe ends open: init printed the
+    // manifest, then waited out the helper's whole life (60 s here) before exiting.
+    const pidDir = mkdtempSync(join(dir, 'session-helpers-'));
+    const started = Date.now();
+    try {
+      const run = await runSigil(['manifest', 'init', '--name', 'io.github.acme/configurable', '--version', '1.0.0', '--json', '--timeout', '10000', '--', process.execPath, configurableServerPath()], { env: { TOOL_COUNT: '2', HELPER: 'session', HELPER_PID_DIR: pidDir }, timeoutMs: 45_000 });
+      expect(run.code, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as { tools: Array<{ name: string }> }).tools.map((t) => t.name)).toEqual(['tool_0', 'tool_1']);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      for (const pid of helperPids(pidDir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
   });
 
   it('says the server answered tools/list with an error (SERVER_ERROR), not that it could not be reached', async () => {

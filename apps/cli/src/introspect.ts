@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { Client, ProtocolError, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
@@ -87,6 +88,7 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     stdio.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
+    closePipesOnExit(stdio);
     transport = stdio;
   }
 
@@ -149,6 +151,33 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     if (timedOut) return new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail(stderrTail)}`, [], 1, { cause });
     return new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail(stderrTail)}`, [], 1, { cause });
   }
+}
+
+/** How long after the server's process exits its pipes are read before they are closed. */
+const PIPE_DRAIN_MS = 100;
+
+/**
+ * Closes sigil's ends of the server's pipes once the process it started (the launcher) has exited.
+ * The SDK's stdio transport waits for them to close ('close'), which they never do while a helper
+ * the server started in a session of its own (setsid, out of reach of any group signal) holds
+ * them: `manifest init` had its answer, then waited out the helper's whole life. Its connection
+ * now ends as it ends when the server exits alone, without waiting for the helper. The SDK keeps
+ * the process private (`_process`, set by `start()`): it is read there, and
+ * test/cli-manifest.test.ts fails if it cannot be.
+ */
+function closePipesOnExit(stdio: StdioClientTransport): void {
+  const start = stdio.start.bind(stdio);
+  stdio.start = async () => {
+    await start();
+    const child = (stdio as unknown as { _process?: ChildProcess })._process;
+    child?.once('exit', () => {
+      setTimeout(() => {
+        child.stdin?.destroy();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, PIPE_DRAIN_MS).unref();
+    });
+  };
 }
 
 /** The last lines the server wrote to stderr, for an error message. */

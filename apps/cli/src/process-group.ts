@@ -14,13 +14,20 @@
 /** Whether servers are started in a process group of their own here. */
 export const USE_PROCESS_GROUPS = process.platform !== 'win32';
 
+/** After a signal the launcher passed on, how long the group has before SIGKILL: under the 1 s the 2.x SDK gives a probe sibling before it kills the launcher itself. */
+const SIGNAL_GRACE_MS = 800;
+/** After the command ended, how long what it left in its group has before SIGKILL. */
+const LEFTOVER_GRACE_MS = 500;
+
 /**
  * A small launcher run by `node -e` for spawners we do not control (the MCP SDK's stdio transport,
  * also for its probe sibling): it starts the command in a new process group with the same stdio,
- * passes SIGTERM, SIGINT and SIGHUP on to the whole group (SIGKILL to the group 1 s later), and
- * ends with the command's status; when the command ends, whatever it left running in its group is
- * sent SIGTERM. Kept as CommonJS source: `node -e` needs no file, so it also works from the packed
- * single-file CLI.
+ * passes SIGTERM, SIGINT and SIGHUP on to the whole group (SIGKILL to the group SIGNAL_GRACE_MS
+ * later), and ends with the command's status once the group is empty: when the command ends,
+ * whatever it left running in its group is sent SIGTERM, and SIGKILL LEFTOVER_GRACE_MS later (a helper that ignores SIGTERM outlived the launcher, holding the
+ * server's stdio). The launcher must outlive the group for that: a launcher that exits, or is
+ * killed, first leaves the rest to no one. Kept as CommonJS source: `node -e` needs no file, so it
+ * also works from the packed single-file CLI.
  */
 const LAUNCHER = `
 const { spawn } = require('node:child_process');
@@ -28,9 +35,19 @@ const { constants } = require('node:os');
 const [command, ...args] = process.argv.slice(1);
 const child = spawn(command, args, { stdio: 'inherit', detached: true });
 const group = (signal) => { try { process.kill(-child.pid, signal); } catch {} };
+const alive = () => { try { process.kill(-child.pid, 0); return true; } catch { return false; } };
+let status;
+let killAt = Infinity;
+let polling = false;
+const poll = () => {
+  if (status !== undefined && !alive()) process.exit(status);
+  if (Date.now() >= killAt) { group('SIGKILL'); if (status !== undefined) process.exit(status); killAt = Infinity; }
+  setTimeout(poll, 20);
+};
+const stopBy = (ms) => { killAt = Math.min(killAt, Date.now() + ms); if (!polling) { polling = true; poll(); } };
 child.on('error', (e) => { process.stderr.write('could not start ' + command + ': ' + e.message + '\\n'); process.exit(127); });
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => { group(signal); setTimeout(() => { group('SIGKILL'); process.exit(128 + constants.signals[signal]); }, 1000).unref(); });
-child.on('exit', (code, signal) => { group('SIGTERM'); process.exit(code ?? 128 + (constants.signals[signal] ?? 0)); });
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => { group(signal); stopBy(${SIGNAL_GRACE_MS}); });
+child.on('exit', (code, signal) => { status = code ?? 128 + (constants.signals[signal] ?? 0); group('SIGTERM'); stopBy(${LEFTOVER_GRACE_MS}); });
 `;
 
 /** The command and arguments that start `command args` in a process group of its own (as they are on Windows). */
