@@ -247,6 +247,82 @@ describe('sigil manifest init against a test server', () => {
   });
 });
 
+describe('sigil manifest init against servers that do not speak MCP', () => {
+  const fixture = new URL('./fixtures/init/not-mcp-server.mjs', import.meta.url).pathname;
+  const initArgs = ['manifest', 'init', '--name', 'io.github.acme/not-mcp', '--version', '1.0.0', '--json'];
+  const errorOf = (stdout: string) => (JSON.parse(stdout) as { error: { code: string; message: string } }).error;
+
+  /** The fixture over HTTP in `mode`, for one test; its URL. */
+  async function httpServer(mode: string): Promise<{ url: string; stop: () => void }> {
+    const child = spawn(process.execPath, [fixture], { env: { ...process.env, MODE: mode, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        const m = /listening (\d+)/.exec(d.toString());
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', () => reject(new Error('the fixture server exited')));
+    });
+    return { url: `http://127.0.0.1:${port}/mcp`, stop: () => child.kill('SIGKILL') };
+  }
+
+  it('refuses an HTTP answer past 10 MiB as SERVER_INVALID, without reading the rest', async () => {
+    // The SDK reads a JSON answer whole: a server sending an endless body was read until
+    // --timeout, every byte held in memory, and the refusal said only that it timed out.
+    const server = await httpServer('huge');
+    try {
+      const started = Date.now();
+      const run = await sigilInProcess([...initArgs, '--timeout', '20000', '--url', server.url]);
+      expect(run.code).toBe(1);
+      expect(errorOf(run.stdout)).toEqual({ code: 'SERVER_INVALID', message: `the MCP server at ${server.url} sent a message larger than the client reads (10 MiB)` });
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('refuses an invalid initialize result as SERVER_INVALID, naming the method and the fields (stdio and HTTP)', async () => {
+    const server = await httpServer('badinit');
+    try {
+      for (const target of [['--url', server.url], ['--', process.execPath, fixture]]) {
+        const run = await sigilInProcess([...initArgs, '--timeout', '10000', ...target], { env: { MODE: 'badinit' } });
+        expect(run.code).toBe(1);
+        const error = errorOf(run.stdout);
+        expect(error.code).toBe('SERVER_INVALID');
+        expect(error.message).toMatch(/answered initialize with a result that is not valid MCP: protocolVersion: [^;]*expected string/);
+        expect(error.message).not.toContain('\n');
+      }
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('refuses JSON that is not JSON-RPC as SERVER_INVALID (stdio: at --timeout, since the client waits on past it)', async () => {
+    const server = await httpServer('jsonjunk');
+    try {
+      const http = await sigilInProcess([...initArgs, '--timeout', '10000', '--url', server.url]);
+      expect(http.code).toBe(1);
+      expect(errorOf(http.stdout)).toEqual({ code: 'SERVER_INVALID', message: `the MCP server at ${server.url} sent a message that is not JSON-RPC: the message: Invalid input` });
+    } finally {
+      server.stop();
+    }
+    const stdio = await sigilInProcess([...initArgs, '--timeout', '3000', '--', process.execPath, fixture], { env: { MODE: 'jsonjunk' } });
+    expect(stdio.code).toBe(1);
+    expect(errorOf(stdio.stdout).code).toBe('SERVER_INVALID');
+    expect(errorOf(stdio.stdout).message).toMatch(/gave no valid answer within 3000 ms; it wrote a message that is not MCP: the message: Invalid input/);
+  });
+
+  it('refuses an HTML page as SERVER_INVALID, naming its content type', async () => {
+    const server = await httpServer('html');
+    try {
+      const run = await sigilInProcess([...initArgs, '--timeout', '10000', '--url', server.url]);
+      expect(run.code).toBe(1);
+      expect(errorOf(run.stdout)).toEqual({ code: 'SERVER_INVALID', message: `the MCP server at ${server.url} answered with text/html, not MCP (application/json or text/event-stream)` });
+    } finally {
+      server.stop();
+    }
+  });
+});
+
 describe('sigil manifest check and digest on bad input', () => {
   const cases: Array<[string, string, string]> = [
     ['an invalid name', JSON.stringify({ ...vector(), name: 'io.github.acme/weather/extra' }), 'NAME_INVALID'],

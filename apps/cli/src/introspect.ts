@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { Client, ProtocolError, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, SdkError, SdkErrorCode, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Tool } from '@sigil/manifest';
 import { collectToolPages, ResolveError } from '@sigil/resolver';
 import { z } from 'zod';
+import { type BodyTooLargeError, cappedFetch } from './capped-fetch.js';
 import { CliError } from './errors.js';
 import { inOwnProcessGroup } from './process-group.js';
 
@@ -45,6 +46,9 @@ export const HOST_CAPABILITIES = {
 /** Most bytes of a child's stderr kept for the error message. */
 const STDERR_TAIL = 4096;
 
+/** Largest HTTP response body init reads: the 2.x client's stdio read buffer (10 MiB), the same bound over HTTP. */
+const MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024;
+
 /**
  * Connects to a real MCP server (a child over stdio, or a URL: streamable HTTP, falling back to
  * the older HTTP+SSE transport on a 4xx as MCP says), probes it with
@@ -66,6 +70,7 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     client.setRequestHandler('elicitation/create', () => ({ action: 'decline' as const }));
   }
   let stderrTail = '';
+  let tooLarge: BodyTooLargeError | undefined;
   let transport: Transport;
   if ('url' in target) {
     let url: URL;
@@ -75,7 +80,10 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
       throw new CliError('URL_INVALID', `${JSON.stringify(target.url)} is not a URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('URL_INVALID', `the URL must be http or https, not ${url.protocol}`);
-    transport = target.sse ? new SSEClientTransport(url) : new StreamableHTTPClientTransport(url);
+    const fetch = cappedFetch(MAX_HTTP_BODY_BYTES, (e) => {
+      tooLarge ??= e;
+    });
+    transport = target.sse ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
   } else {
     const stdio = new StdioClientTransport({
       // In a process group of its own, so closing stops a server started through npx too, not only npx.
@@ -139,8 +147,20 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
 
   function failure(cause: unknown): Error {
     if (cause instanceof ResolveError) return new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
-    if (transportError && /ReadBuffer exceeded/i.test(transportError.message)) {
+    if ((transportError && /ReadBuffer exceeded/i.test(transportError.message)) || tooLarge) {
       return new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
+    }
+    // An answer that is not the method's result (the SDK checks each against MCP's schema).
+    if (cause instanceof SdkError && cause.code === SdkErrorCode.InvalidResult) {
+      const method = /^Invalid result for ([^:\s]+):/.exec(cause.message)?.[1];
+      return new CliError('SERVER_INVALID', `the MCP server at ${where} answered ${method ?? asking} with a result that is not valid MCP: ${issuesText(cause.message.replace(/^Invalid result for [^:]*: /, ''))}`, [], 1, { cause });
+    }
+    // A message that is not JSON-RPC at all (the SDK's schema refused it; its error lists the issues).
+    const issues = schemaIssues(cause);
+    if (issues !== undefined) return new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message that is not JSON-RPC: ${issues}`, [], 1, { cause });
+    // An HTTP answer that is neither JSON nor an event stream (a proxy's login page, say).
+    if (cause instanceof SdkError && cause.code === SdkErrorCode.ClientHttpUnexpectedContent) {
+      return new CliError('SERVER_INVALID', `the MCP server at ${where} answered with ${excerpt(String((cause.data as { contentType?: unknown } | undefined)?.contentType ?? 'no content type'))}, not MCP (application/json or text/event-stream)`, [], 1, { cause });
     }
     // The server is there and answered, with an error: say so, rather than "could not introspect: fetch
     // failed", which reads as Sigil's own failure (@supabase/mcp-server-supabase fetches its tools).
@@ -148,6 +168,12 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
       return new CliError('SERVER_ERROR', `the MCP server at ${where} answered ${asking} with error ${cause.code}: ${cause.message.replace(/^MCP error -?\d+: /, '')}${detail(stderrTail)}`, [], 1, { cause });
     }
     const timedOut = controller.signal.aborted || /timed out|timeout/i.test(String((cause as Error)?.message));
+    // No answer in time, but messages the client could not read (a line that is not JSON-RPC, say):
+    // the server spoke, not MCP. The SDK skips such a message and waits on, as a host does, so a
+    // server that only prints a banner before it answers is still read.
+    if (timedOut && transportError) {
+      return new CliError('SERVER_INVALID', `the MCP server at ${where} gave no valid answer within ${timeoutMs} ms; it wrote a message that is not MCP: ${schemaIssues(transportError) ?? excerpt(transportError.message)}${detail(stderrTail)}`, [], 1, { cause });
+    }
     if (timedOut) return new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail(stderrTail)}`, [], 1, { cause });
     return new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail(stderrTail)}`, [], 1, { cause });
   }
@@ -178,6 +204,33 @@ function closePipesOnExit(stdio: StdioClientTransport): void {
       }, PIPE_DRAIN_MS).unref();
     });
   };
+}
+
+/** At most 300 characters of a message, on one line. */
+function excerpt(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/**
+ * A schema's issues as the SDK words them (zod's, as JSON) in one line: each issue's path and
+ * message (the first three); the text itself when it holds no issue list. An issue of a union
+ * (JSON-RPC's message kinds) is named by the union, not by each of its branches.
+ */
+export function issuesText(text: string): string {
+  try {
+    const issues = z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).min(1).parse(JSON.parse(text));
+    const shown = issues.slice(0, 3).map((i) => `${i.path.length > 0 ? i.path.join('.') : 'the message'}: ${i.message}`);
+    return excerpt(`${shown.join('; ')}${issues.length > 3 ? `; and ${issues.length - 3} more` : ''}`);
+  } catch {
+    return excerpt(text);
+  }
+}
+
+/** A schema error's issues in one line ({@link issuesText}); `undefined` for any other error. */
+function schemaIssues(error: unknown): string | undefined {
+  const issues = (error as { issues?: unknown } | undefined)?.issues;
+  return Array.isArray(issues) ? issuesText(JSON.stringify(issues)) : undefined;
 }
 
 /** The last lines the server wrote to stderr, for an error message. */
