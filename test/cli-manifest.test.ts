@@ -218,6 +218,22 @@ describe('sigil manifest init against a test server', () => {
     }
   });
 
+  it('reads a dual-era server in the modern era, and says when a slow start made its probe time out', async () => {
+    // Over stdio a probe that times out falls back to the 2025 era, silently until now: a dual-era
+    // server slow to start (npx on its first run) was pinned as a 2025 server, and nothing said why.
+    const dual = new URL('./fixtures/guard/dual-server.mjs', import.meta.url).pathname;
+    const args = ['manifest', 'init', '--name', 'io.github.acme/dual-fixture', '--version', '1.0.0', '--out', join(dir, 'dual.json'), '--json', '--timeout', '8000', '--', process.execPath, dual];
+    const quick = await runSigil(args, { timeoutMs: 30_000 });
+    expect(quick.code, quick.stderr).toBe(0);
+    expect((JSON.parse(quick.stdout) as { protocol: { era: string } }).protocol.era).toBe('modern');
+    expect(quick.stderr).not.toContain('server/discover');
+    // The first process (the probe's) takes 5 s to start, over the probe's 4 s; the session's starts at once.
+    const slow = await runSigil(args, { env: { SLOW_START_MS: '5000', SLOW_MARKER: join(dir, 'dual-slow.marker') }, timeoutMs: 30_000 });
+    expect(slow.code, slow.stderr).toBe(0);
+    expect((JSON.parse(slow.stdout) as { protocol: { era: string } }).protocol.era).toBe('legacy');
+    expect(slow.stderr).toContain('did not answer server/discover (MCP 2026-07-28) within 4000 ms (half of --timeout, at most 15 s), so it was read in the 2025 era');
+  });
+
   it('says the server answered tools/list with an error (SERVER_ERROR), not that it could not be reached', async () => {
     // As @supabase/mcp-server-supabase does without network: its tools/list fetches from a service.
     const run = await init({ TOOL_COUNT: '2', LIST_ERROR: 'fetch failed' }, ['--json']);
@@ -253,8 +269,8 @@ describe('sigil manifest init against servers that do not speak MCP', () => {
   const errorOf = (stdout: string) => (JSON.parse(stdout) as { error: { code: string; message: string } }).error;
 
   /** The fixture over HTTP in `mode`, for one test; its URL. */
-  async function httpServer(mode: string): Promise<{ url: string; stop: () => void }> {
-    const child = spawn(process.execPath, [fixture], { env: { ...process.env, MODE: mode, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  async function httpServer(mode: string, env: Record<string, string> = {}): Promise<{ url: string; stop: () => void }> {
+    const child = spawn(process.execPath, [fixture], { env: { ...process.env, ...env, MODE: mode, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
         const m = /listening (\d+)/.exec(d.toString());
@@ -309,6 +325,19 @@ describe('sigil manifest init against servers that do not speak MCP', () => {
     expect(stdio.code).toBe(1);
     expect(errorOf(stdio.stdout).code).toBe('SERVER_INVALID');
     expect(errorOf(stdio.stdout).message).toMatch(/gave no valid answer within 3000 ms; it wrote a message that is not MCP: the message: Invalid input/);
+  });
+
+  it('gives the HTTP era probe the whole --timeout (a timed-out probe does not fall back there)', async () => {
+    // The probe had a third of --timeout: a 2025 server answering server/discover in 4 s was
+    // refused under --timeout 9000 with SERVER_TIMEOUT, as if it had not answered in 9 s.
+    const server = await httpServer('slow2025', { DELAY_MS: '4000' });
+    try {
+      const run = await sigilInProcess([...initArgs, '--timeout', '9000', '--url', server.url]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as Manifest).tools.map((t) => t.name)).toEqual(['echo']);
+    } finally {
+      server.stop();
+    }
   });
 
   it('refuses an HTML page as SERVER_INVALID, naming its content type', async () => {

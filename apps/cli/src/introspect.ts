@@ -25,6 +25,8 @@ export interface Introspection {
   remote?: 'streamable-http' | 'sse';
   /** The protocol era and revision the server spoke: `modern` when it answered `server/discover`. */
   protocol: { era: 'legacy' | 'modern'; version: string | undefined };
+  /** Set when a stdio server did not answer `server/discover` within this many ms, so it was read in the 2025 era. */
+  probeTimedOutMs?: number;
 }
 
 /**
@@ -46,6 +48,9 @@ export const HOST_CAPABILITIES = {
 /** Most bytes of a child's stderr kept for the error message. */
 const STDERR_TAIL = 4096;
 
+/** Longest a stdio server/discover probe waits (half of --timeout up to this). */
+const STDIO_PROBE_MAX_MS = 15_000;
+
 /** Largest HTTP response body init reads: the 2.x client's stdio read buffer (10 MiB), the same bound over HTTP. */
 const MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -58,9 +63,13 @@ const MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024;
  */
 export async function introspect(target: ServerTarget, timeoutMs: number, env: NodeJS.ProcessEnv = process.env, capableHost = false): Promise<Introspection> {
   // 'auto': server/discover first, the 2025 handshake when the server does not offer 2026-07-28. On
-  // stdio the SDK probes on a short-lived sibling of the server, so a server that exits on an
-  // unknown first request is simply a 2025 server.
-  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: capableHost ? HOST_CAPABILITIES : {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(100, Math.min(5000, Math.floor(timeoutMs / 3))) } } });
+  // stdio the SDK probes on a short-lived sibling of the server (the server is started twice), so
+  // a server that exits on an unknown first request is simply a 2025 server; and a probe that times
+  // out there falls back to the 2025 era too, so it gets half the time (a 2025 server that ignores
+  // the request costs no more), and init says when it ran out. Over HTTP a probe that times out is
+  // the end (the SDK does not fall back), so it gets all of it.
+  const probeMs = 'url' in target ? timeoutMs : Math.max(100, Math.min(STDIO_PROBE_MAX_MS, Math.floor(timeoutMs / 2)));
+  const client = new Client({ name: 'sigil', version: '0.1.0' }, { capabilities: capableHost ? HOST_CAPABILITIES : {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: probeMs } } });
   if (capableHost) {
     // Declared, so answered, harmlessly: no roots, no sampling, every elicitation declined.
     client.setRequestHandler('roots/list', () => ({ roots: [] }));
@@ -71,6 +80,9 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   }
   let stderrTail = '';
   let tooLarge: BodyTooLargeError | undefined;
+  const connectingAt = Date.now();
+  /** On stdio, how long the era probe took (until the session's own server was started). */
+  let probedMs: number | undefined;
   let transport: Transport;
   if ('url' in target) {
     let url: URL;
@@ -96,7 +108,10 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     stdio.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
-    closePipesOnExit(stdio);
+    // The SDK starts this transport once the probe (on a sibling) has its verdict.
+    closePipesOnExit(stdio, () => {
+      probedMs = Date.now() - connectingAt;
+    });
     transport = stdio;
   }
 
@@ -127,7 +142,9 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     const { tools, dropped } = await collectToolPages((cursor) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, LISTING, { signal: controller.signal, timeout: remaining() }));
     const protocol = { era: client.getProtocolEra() ?? 'legacy', version: client.getNegotiatedProtocolVersion() };
     const remote = 'url' in target ? { remote: target.sse ? ('sse' as const) : ('streamable-http' as const) } : {};
-    return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol, ...remote };
+    // A stdio probe that took all its time timed out (the SDK then reads the server in the 2025 era).
+    const probeTimedOut = protocol.era === 'legacy' && probedMs !== undefined && probedMs >= probeMs ? { probeTimedOutMs: probeMs } : {};
+    return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol, ...remote, ...probeTimedOut };
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
     // A server of the older HTTP+SSE transport answers the streamable-HTTP POST with a 4xx (404 or
@@ -189,11 +206,12 @@ const PIPE_DRAIN_MS = 100;
  * them: `manifest init` had its answer, then waited out the helper's whole life. Its connection
  * now ends as it ends when the server exits alone, without waiting for the helper. The SDK keeps
  * the process private (`_process`, set by `start()`): it is read there, and
- * test/cli-manifest.test.ts fails if it cannot be.
+ * test/cli-manifest.test.ts fails if it cannot be. `onStart` is called as the SDK starts it.
  */
-function closePipesOnExit(stdio: StdioClientTransport): void {
+function closePipesOnExit(stdio: StdioClientTransport, onStart: () => void): void {
   const start = stdio.start.bind(stdio);
   stdio.start = async () => {
+    onStart();
     await start();
     const child = (stdio as unknown as { _process?: ChildProcess })._process;
     child?.once('exit', () => {
