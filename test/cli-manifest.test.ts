@@ -260,6 +260,12 @@ describe('sigil manifest init against a test server', () => {
     expect((await runSigil(['manifest', 'init', '--name', 'io.github.acme/x', '--version', '1.0.0'])).code).toBe(2);
     expect((await runSigil(['manifest', 'frobnicate'])).code).toBe(2);
     expect((await runSigil(['manifest', 'check'])).code).toBe(2);
+    // A timeout Node's timers cannot hold (2^31 ms or more fires at once) is wrong usage, not an instant SERVER_TIMEOUT.
+    for (const timeout of ['2147483648', '0', '1.5', '']) {
+      const run = await sigilInProcess(['manifest', 'init', '--name', 'io.github.acme/x', '--version', '1.0.0', '--timeout', timeout, '--', 'true']);
+      expect(run.code, timeout).toBe(2);
+      expect(run.stderr).toContain(`--timeout takes a whole number from 1 to 86400000, not ${JSON.stringify(timeout)}`);
+    }
   });
 });
 

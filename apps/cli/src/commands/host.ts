@@ -9,6 +9,7 @@ import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolic
 import { certificateFingerprint, CertificateIdentity, Fingerprint, publicKeyFingerprint, trustedLogs, TrustedRootJson } from '@sigil/signing/verify';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { wholeNumber } from '../whole-number.js';
 import { requireFile, writeAtomic } from '../files.js';
 import { registryBase } from '../http.js';
 import { plural, safeText } from '../output.js';
@@ -24,10 +25,10 @@ export function registerHost(program: Command, ctx: Context): void {
     .requiredOption('--out <file>', 'policy file to write (the pinned files go beside it)')
     .option('--publisher <pattern=signer>', 'allow a signer for a namespace pattern: <pattern>=<file.pub> or <pattern>=<mailto:…|https://…> (repeatable)', collect, [])
     .option('--reviewer <signer>', 'count approvals by this reviewer: <file.pub> or <mailto:…|https://…> (repeatable)', collect, [])
-    .addOption(new Option('--threshold <n>', 'approvals needed for a low-risk version').default(1).argParser(int(1, 16)))
-    .addOption(new Option('--high-risk-threshold <n>', 'approvals needed for a high-risk version').default(2).argParser(int(1, 16)))
-    .addOption(new Option('--max-status-age <seconds>', 'longest accepted age of a signed status').default(86_400).argParser(int(1, 30 * 86_400)))
-    .addOption(new Option('--offline-max-status-age <seconds>', 'opt in to a fallback on the stored status when the registry cannot be reached, up to this age (at most 3600)').argParser(int(1, 3600)))
+    .addOption(new Option('--threshold <n>', 'approvals needed for a low-risk version').default(1).argParser(wholeNumber('--threshold', 1, 16)))
+    .addOption(new Option('--high-risk-threshold <n>', 'approvals needed for a high-risk version').default(2).argParser(wholeNumber('--high-risk-threshold', 1, 16)))
+    .addOption(new Option('--max-status-age <seconds>', 'longest accepted age of a signed status').default(86_400).argParser(wholeNumber('--max-status-age', 1, 30 * 86_400)))
+    .addOption(new Option('--offline-max-status-age <seconds>', 'opt in to a fallback on the stored status when the registry cannot be reached, up to this age (at most 3600)').argParser(wholeNumber('--offline-max-status-age', 1, 3600)))
     .option('--force', 'overwrite an existing policy file', false)
     .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; offlineMaxStatusAge?: number; force: boolean }) => {
       const registry = registryBase(ctx);
@@ -149,7 +150,7 @@ export function registerHost(program: Command, ctx: Context): void {
     .option('--policy <file>', 'trust policy', DEFAULT_POLICY)
     .option('--lockfile <file>', 'lockfile', DEFAULT_LOCKFILE)
     .option('--offline', 'verify from the local cache only, without the network', false)
-    .addOption(new Option('--timeout <ms>', 'longest wait for the registry').default(10_000).argParser(int(100, 300_000)))
+    .addOption(new Option('--timeout <ms>', 'longest wait for the registry').default(10_000).argParser(wholeNumber('--timeout', 100, 300_000)))
     .action(async (opts: { policy: string; lockfile: string; offline: boolean; timeout: number }) => {
       const trust = await load(opts.policy);
       requireLockfile(opts.lockfile);
@@ -311,13 +312,6 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function int(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 /** `SHA256:<base64>` of a log's public key (DER SubjectPublicKeyInfo, as a trusted root holds it), as `sigil keys init` prints it; `unreadable` when it is no key. */
 function logKeyFingerprint(rawBytes: string): string {

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { checkManifest, checkManifestValue, LIMITS, manifestDigest, refusalCode, SERVER_INFO_META_KEY, serverNameProblem, toolsSetDigest, versionProblem, type Finding, type Manifest } from '@sigil/manifest';
 import { CliError, UsageError } from '../errors.js';
+import { wholeNumber } from '../whole-number.js';
 import { readBounded, writeAtomic } from '../files.js';
 import { introspect, type ServerTarget } from '../introspect.js';
 import { formatFindings, plural, safeText } from '../output.js';
@@ -71,7 +72,7 @@ export function registerManifest(program: Command, ctx: Context): void {
     .option('--url <url>', 'URL of a running MCP server (streamable HTTP, or the older HTTP+SSE), instead of a command')
     .option('--out <file>', 'write the manifest here instead of standard output')
     .option('--capable-host', 'introspect as a host declaring every capability (roots, sampling, elicitation, tasks): pins the tools such a host is shown, which a host declaring none is then not')
-    .addOption(new Option('--timeout <ms>', 'longest wait for the server, in milliseconds').default(30_000).argParser(positiveInt))
+    .addOption(new Option('--timeout <ms>', 'longest wait for the server, in milliseconds (at most a day)').default(30_000).argParser(wholeNumber('--timeout', 1, 86_400_000)))
     .argument('[command...]', 'stdio server command and its arguments, after --')
     .action(async (command: string[], opts: { name: string; version: string; description?: string; url?: string; out?: string; timeout: number; capableHost?: boolean }) => {
       if (opts.url && command.length > 0) throw new UsageError('give either --url or a command after --, not both');
@@ -126,10 +127,4 @@ export function registerManifest(program: Command, ctx: Context): void {
         ctx.out.raw(text);
       }
     });
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`expected a positive whole number, got ${JSON.stringify(value)}`);
-  return n;
 }

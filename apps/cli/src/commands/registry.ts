@@ -22,6 +22,7 @@ import {
 import { CA_FILES, certificateFingerprint, readPublicKey, type SubjectRef } from '@sigil/signing/sign';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { wholeNumber } from '../whole-number.js';
 import { MAKE_KEY, readBounded, requireFile } from '../files.js';
 import { callRegistry, registryBase, versionPath } from '../http.js';
 import { formatFindings, plural, safeText } from '../output.js';
@@ -456,10 +457,3 @@ function serverIdentity(info: { name: string; version: string; title?: string | 
   return info ? safeText(`${info.name}@${info.version}${info.title !== undefined ? ` ${JSON.stringify(info.title)}` : ''}`) : '(none pinned)';
 }
 
-function wholeNumber(flag: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-    return n;
-  };
-}
