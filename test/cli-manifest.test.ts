@@ -379,9 +379,12 @@ describe('sigil manifest check and digest on bad input', () => {
     expect(run.stdout + run.stderr).not.toMatch(/^\s+at /m);
     const json = await sigilInProcess(['manifest', 'check', path, '--json']);
     expect(json.code).toBe(1);
-    const body = JSON.parse(json.stdout) as { ok: boolean; findings: Array<{ rule: string; path: string }> };
+    const body = JSON.parse(json.stdout) as { ok: boolean; code: string; error: { code: string; message: string }; findings: Array<{ rule: string; path: string }> };
     expect(body.ok).toBe(false);
     expect(body.findings.map((f) => f.rule)).toContain(code);
+    // The README's shape of every refusal under --json, beside the report.
+    expect(body.error.code).toBe(body.code);
+    expect(body.error.message).toMatch(/^\S+ is not a valid manifest \(\d+ errors?\)$/);
   });
 
   it.each(cases)('digest refuses %s with exit 1', async (label, text, code) => {
@@ -413,8 +416,9 @@ describe('sigil manifest check runs the descriptor lint', () => {
     expect(run.stdout).toContain('hidden-bidi-controls');
     expect(run.stdout).toContain('\\u{202e}');
     expect(run.stdout).not.toContain('\u202e');
-    const json = JSON.parse((await sigilInProcess(['manifest', 'check', path, '--json'])).stdout) as { code: string; lint: Array<{ rule: string }> };
+    const json = JSON.parse((await sigilInProcess(['manifest', 'check', path, '--json'])).stdout) as { code: string; error: { code: string; message: string }; lint: Array<{ rule: string }> };
     expect(json.code).toBe('LINT_BLOCKED');
+    expect(json.error).toEqual({ code: 'LINT_BLOCKED', message: `${path} has lint findings that block publishing (1 error)` });
     expect(json.lint.map((f) => f.rule)).toContain('hidden-bidi-controls');
   });
 

@@ -48,7 +48,9 @@ export function registerManifest(program: Command, ctx: Context): void {
       const ok = errors === 0;
       const summary = `${file}: ${ok ? 'ok' : 'refused'} (${plural(errors, 'error')}, ${plural(warnings, 'warning')})`;
       const code = ok ? undefined : check.manifest ? 'LINT_BLOCKED' : refusalCode(findings);
-      const result = { file, ok, code, digest: check.manifest ? manifestDigest(check.manifest) : undefined, findings, lint };
+      // A refusal also carries the shape every refusal has under --json (README: `{"error":{"code","message"}}`).
+      const error = code === undefined ? undefined : { code, message: check.manifest ? `${file} has lint findings that block publishing (${plural(errors, 'error')})` : `${file} is not a valid manifest (${plural(errors, 'error')})` };
+      const result = { file, ok, code, ...(error ? { error } : {}), digest: check.manifest ? manifestDigest(check.manifest) : undefined, findings, lint };
       ctx.out.result(result, findings.length ? `${formatFindings(findings)}\n${summary}` : summary);
       ctx.exitCode = ok ? 0 : 1;
     });
