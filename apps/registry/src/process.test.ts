@@ -263,6 +263,45 @@ async function firstStart(env: NodeJS.ProcessEnv): Promise<{ stdout: string; std
   return { stdout, stderr, dataDir };
 }
 
+databaseFree('the command line', () => {
+  const bin = fileURLToPath(new URL('../bin/sigil-registry.js', import.meta.url));
+  /** Runs the bin with `args` in an empty data directory on a free port: whatever it does, within 10 s. */
+  async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; dataDir: string }> {
+    const dataDir = tempDir();
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, HOST: '127.0.0.1', PORT: String(await freePort()), SIGIL_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    return { code, stdout, stderr, dataDir };
+  }
+
+  it('prints its usage for --help and its version for --version, and starts nothing', async () => {
+    // `sigil-registry --help` started a registry (and made its keys and admin token).
+    for (const flag of ['--help', '-h']) {
+      const help = await run([flag]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('usage: sigil-registry');
+      expect(help.stdout).toContain('sigil-registry keys init <dir>');
+      expect(help.stderr).not.toContain('listening on');
+      expect(existsSync(join(help.dataDir, 'bootstrap-token'))).toBe(false);
+    }
+    const version = await run(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  }, 30_000);
+
+  it('refuses an argument it does not know with exit 2, and starts nothing', async () => {
+    const wrong = await run(['--port', '9999']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('sigil-registry: error USAGE: unknown argument "--port 9999": the registry takes its settings from its environment');
+    expect(existsSync(join(wrong.dataDir, 'bootstrap-token'))).toBe(false);
+  }, 30_000);
+});
+
 describe('the first start', () => {
   it('says where the admin token is written, never that it is shown', async () => {
     const { stderr, dataDir } = await firstStart({});
