@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { manifestDigest, toolsSetDigest, type Manifest } from '@sigil/manifest';
 import { generateKeyPair } from '@sigil/signing/sign';
 import { startRegistry, weatherManifest, type RegistryProcess } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,10 +191,19 @@ describe('policy init against a registry whose trusted root lists no transparenc
   });
 });
 
+/** The version record a registry of a test's own answers for `manifest` (review show reads the manifest from it). */
+function versionRecord(manifest: Manifest): Record<string, unknown> {
+  return {
+    name: manifest.name, version: manifest.version, digest: manifestDigest(manifest), toolsDigest: toolsSetDigest(manifest.tools), manifest, status: 'pending', risk: 'high',
+    publisher: 'acme-ci', signer: { kind: 'key', keyFingerprint: 'SHA256:x' }, publishedAt: '2026-01-01T00:00:00Z', bundle: {}, approvals: [],
+  };
+}
+
 describe('a registry (or someone on the way) answering with text that drives terminals', () => {
   it('never gets it to the terminal raw: a review shown, and a refusal whose code is not one (RESPONSE_INVALID)', async () => {
     const esc = '\u001b]0;PWNED\u0007\u001b[41m\u009b\u202e';
-    const digest = `sha256:${'a'.repeat(64)}`;
+    const manifest = weatherManifest({ name: 'io.github.acme/weather', version: '1.0.1' });
+    const digest = manifestDigest(manifest);
     const view = {
       name: `io.github.acme/weather${esc}`, version: '1.0.1', digest, status: 'pending', risk: 'high', publisher: `acme${esc}`,
       signer: { kind: 'key', keyFingerprint: `SHA256:${esc}` }, provenance: false, findings: [],
@@ -206,7 +216,7 @@ describe('a registry (or someone on the way) answering with text that drives ter
         res.statusCode = 404;
         return void res.end(JSON.stringify({ code: `BAD${esc}`, detail: `gone${esc}`, status: 404 }));
       }
-      res.end(JSON.stringify(view));
+      res.end(JSON.stringify(req.url?.endsWith('/review') ? view : versionRecord(manifest)));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
@@ -227,7 +237,8 @@ describe('a registry (or someone on the way) answering with text that drives ter
 describe('review show of a version whose package moved', () => {
   it('prints the packages before and after, not "no tool changes"', async () => {
     // A registry of its own answering the review as the real one would for a package swap.
-    const digest = `sha256:${'a'.repeat(64)}`;
+    const manifest = weatherManifest({ name: 'io.github.acme/weather', version: '1.0.1' });
+    const digest = manifestDigest(manifest);
     const view = {
       name: 'io.github.acme/weather', version: '1.0.1', digest, status: 'pending', risk: 'high', publisher: 'acme-ci',
       signer: { kind: 'key', keyFingerprint: 'SHA256:x' }, provenance: false, findings: [],
@@ -237,7 +248,7 @@ describe('review show of a version whose package moved', () => {
     };
     const server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(view));
+      res.end(JSON.stringify(req.url?.endsWith('/review') ? view : versionRecord(manifest)));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
@@ -247,6 +258,32 @@ describe('review show of a version whose package moved', () => {
       expect(run.stdout).not.toContain('no tool changes');
       expect(run.stdout).toContain('~ packages changed (what a host installs or connects to):\n      - {"identifier":"@acme/weather-mcp","registryType":"npm"}\n      + {"identifier":"@evil-fork/weather-mcp","registryType":"npm"}');
       expect(run.stdout).toContain('high risk  its packages differ');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('review show of a version whose record is not the manifest reviewed', () => {
+  it('refuses (RESPONSE_INVALID) rather than show tools in full that are not the ones the digest names', async () => {
+    const reviewed = weatherManifest({ name: 'io.github.acme/weather', version: '1.0.1' });
+    const swapped = weatherManifest({ name: 'io.github.acme/weather', version: '1.0.1', description: 'Another manifest under the same version.' });
+    const view = {
+      name: 'io.github.acme/weather', version: '1.0.1', digest: manifestDigest(reviewed), status: 'pending', risk: 'low', publisher: 'acme-ci',
+      signer: { kind: 'key', keyFingerprint: 'SHA256:x' }, provenance: false, findings: [], baseline: null, diff: null, instructionsChanged: false, serverInfoChanged: null,
+      deploymentChanged: null, approvals: 0, approvalsRequired: 1, riskReasons: [],
+    };
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url?.endsWith('/review') ? view : { ...versionRecord(swapped), digest: manifestDigest(reviewed) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const run = await sigilInProcess(['review', 'show', 'io.github.acme/weather@1.0.1'], { env: { SIGIL_REGISTRY: url, SIGIL_TOKEN: 'sgl_x' } });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`error RESPONSE_INVALID: the registry's version record for io.github.acme/weather@1.0.1 is not the manifest its review names (${manifestDigest(reviewed)})`);
+      expect(run.stdout).toBe('');
     } finally {
       server.close();
     }

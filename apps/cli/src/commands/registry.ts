@@ -2,9 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
+  manifestDigest,
   parseReference,
   VersionRecord,
   type AllowlistEntry,
+  type Manifest,
   type AllowlistList,
   type AuditCheck,
   type AuditPage,
@@ -151,7 +153,12 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .action(async (ref: string) => {
       const { name, version } = parseReference(ref);
       const { body } = await callRegistry<ReviewView>(ctx, 'GET', `${versionPath(name, version)}/review`);
-      ctx.out.result(body, describeReview(body));
+      if (ctx.out.json) return ctx.out.result(body, '');
+      // What the reviewer approves, in full: the tools the diff names as added (every tool of a
+      // first version) and the instructions, from the version itself, held to the digest reviewed.
+      const manifest = await reviewedManifest(ctx, name, version, body.digest);
+      const baseline = body.baseline && body.instructionsChanged ? await reviewedManifest(ctx, name, body.baseline.version, body.baseline.digest) : undefined;
+      ctx.out.result(body, describeReview(body, manifest, baseline));
     });
   review
     .command('approve')
@@ -413,7 +420,24 @@ function approvalLine(status: string, approvals: number, view: Pick<ReviewView, 
   return `${have}, status pending: needs ${missing} more from ${missing === 1 ? 'another reviewer' : 'other reviewers'}${view.risk === 'high' ? ' (high risk)' : ''}`;
 }
 
-function describeReview(r: ReviewView): string {
+/** The manifest of `name@version` from its version record, refused unless it hashes to `digest` (the one the review view names). */
+async function reviewedManifest(ctx: Context, name: string, version: string, digest: string): Promise<Manifest> {
+  const { body } = await callRegistry<VersionRecord>(ctx, 'GET', versionPath(name, version));
+  const parsed = VersionRecord.safeParse(body);
+  if (!parsed.success || parsed.data.name !== name || parsed.data.version !== version || manifestDigest(parsed.data.manifest) !== digest) {
+    throw new CliError('RESPONSE_INVALID', `the registry's version record for ${name}@${version} is not the manifest its review names (${digest})`);
+  }
+  return parsed.data.manifest;
+}
+
+/** A tool in full, every field but its name on a line of its own (what reaches a model: descriptions, schemas, annotations). */
+function toolLines(tool: Record<string, unknown>, indent: string): string[] {
+  return Object.entries(tool)
+    .filter(([field]) => field !== 'name')
+    .map(([field, value]) => `${indent}${field}: ${safeText(typeof value === 'string' ? value : JSON.stringify(value))}`);
+}
+
+function describeReview(r: ReviewView, manifest?: Manifest, baseline?: Manifest): string {
   const lines = [
     `${r.name}@${r.version}  ${r.status}  ${r.risk} risk`,
     `approvals  ${approvalLine(r.status, r.approvals, r)}`,
@@ -426,12 +450,23 @@ function describeReview(r: ReviewView): string {
     r.findings.length ? `findings (${r.findings.length}):\n${formatFindings(r.findings)}` : 'findings: none',
     '',
   ];
-  if (!r.baseline || !r.diff) lines.push('diff: no earlier approved version to compare with');
-  else {
+  const toolNamed = (name: string) => manifest?.tools.find((t) => t.name === name) as Record<string, unknown> | undefined;
+  if (!r.baseline || !r.diff) {
+    lines.push('diff: no earlier approved version to compare with');
+    if (manifest) {
+      lines.push(`tools (${manifest.tools.length}), in full:`);
+      for (const tool of manifest.tools) lines.push(`  tool ${safeText(tool.name)}`, ...toolLines(tool as Record<string, unknown>, '      '));
+      if (manifest.instructions !== undefined) lines.push(`instructions: ${safeText(manifest.instructions)}`);
+    }
+  } else {
     lines.push(`diff against approved ${r.baseline.version} (${r.baseline.digest}):`);
     const d = r.diff;
     if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged && !r.serverInfoChanged && !r.deploymentChanged) lines.push('  no tool changes');
-    for (const t of d.added) lines.push(`  + tool ${t}`);
+    for (const t of d.added) {
+      lines.push(`  + tool ${t}`);
+      const tool = toolNamed(t);
+      if (tool) lines.push(...toolLines(tool, '      '));
+    }
     for (const t of d.removed) lines.push(`  - tool ${t}`);
     for (const t of d.renamed) lines.push(`  ~ tool ${t.from} renamed to ${t.to}`);
     for (const c of d.changed) {
@@ -439,7 +474,10 @@ function describeReview(r: ReviewView): string {
       if (c.description) lines.push(`      - ${safeText(c.description.before)}`, `      + ${safeText(c.description.after)}`);
       for (const ch of c.changes.slice(0, 20)) lines.push(`      ${ch.op} ${ch.path}${ch.after !== undefined ? ` = ${safeText(JSON.stringify(ch.after)).slice(0, 200)}` : ''}`);
     }
-    if (r.instructionsChanged) lines.push('  ~ instructions changed');
+    if (r.instructionsChanged) {
+      lines.push('  ~ instructions changed');
+      if (manifest) lines.push(`      - ${baseline?.instructions === undefined ? '(none)' : safeText(baseline.instructions)}`, `      + ${manifest.instructions === undefined ? '(none)' : safeText(manifest.instructions)}`);
+    }
     if (r.serverInfoChanged) lines.push(`  ~ server identity ${serverIdentity(r.serverInfoChanged.before)} -> ${serverIdentity(r.serverInfoChanged.after)}`);
     // What a host installs or connects to: the same tools can run other code.
     for (const [kind, side] of [['packages', r.deploymentChanged?.packages], ['remotes', r.deploymentChanged?.remotes]] as const) {
