@@ -196,8 +196,9 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   }
 }
 
-/** How long after the server's process exits its pipes are read before they are closed. */
+/** Once the server's process has exited, how long its pipes are read after the last read brought something, and at most. */
 const PIPE_DRAIN_MS = 100;
+const PIPE_DRAIN_MAX_MS = 2000;
 
 /**
  * Closes sigil's ends of the server's pipes once the process it started (the launcher) has exited.
@@ -215,11 +216,24 @@ function closePipesOnExit(stdio: StdioClientTransport, onStart: () => void): voi
     await start();
     const child = (stdio as unknown as { _process?: ChildProcess })._process;
     child?.once('exit', () => {
-      setTimeout(() => {
+      // Read on while the pipe still brings something (what the server wrote before it exited),
+      // then close: PIPE_DRAIN_MS after the last read, at most PIPE_DRAIN_MAX_MS after the exit (a
+      // helper writing on forever does not hold init).
+      const deadline = Date.now() + PIPE_DRAIN_MAX_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const close = (): void => {
+        child.stdout?.off('data', later);
         child.stdin?.destroy();
         child.stdout?.destroy();
         child.stderr?.destroy();
-      }, PIPE_DRAIN_MS).unref();
+      };
+      function later(): void {
+        clearTimeout(timer);
+        timer = setTimeout(close, Math.max(0, Math.min(PIPE_DRAIN_MS, deadline - Date.now())));
+        timer.unref();
+      }
+      child.stdout?.on('data', later);
+      later();
     });
   };
 }
