@@ -222,16 +222,17 @@ describe('sigil manifest init against a test server', () => {
     // Over stdio a probe that times out falls back to the 2025 era, silently until now: a dual-era
     // server slow to start (npx on its first run) was pinned as a 2025 server, and nothing said why.
     const dual = new URL('./fixtures/guard/dual-server.mjs', import.meta.url).pathname;
-    const args = ['manifest', 'init', '--name', 'io.github.acme/dual-fixture', '--version', '1.0.0', '--out', join(dir, 'dual.json'), '--json', '--timeout', '8000', '--', process.execPath, dual];
-    const quick = await runSigil(args, { timeoutMs: 30_000 });
+    const args = (timeout: string) => ['manifest', 'init', '--name', 'io.github.acme/dual-fixture', '--version', '1.0.0', '--out', join(dir, 'dual.json'), '--json', '--timeout', timeout, '--', process.execPath, dual];
+    // A probe of 10 s, far over this server's start even on a loaded machine.
+    const quick = await runSigil(args('20000'), { timeoutMs: 40_000 });
     expect(quick.code, quick.stderr).toBe(0);
     expect((JSON.parse(quick.stdout) as { protocol: { era: string } }).protocol.era).toBe('modern');
     expect(quick.stderr).not.toContain('server/discover');
     // The first process (the probe's) takes 5 s to start, over the probe's 4 s; the session's starts at once.
-    const slow = await runSigil(args, { env: { SLOW_START_MS: '5000', SLOW_MARKER: join(dir, 'dual-slow.marker') }, timeoutMs: 30_000 });
+    const slow = await runSigil(args('8000'), { env: { SLOW_START_MS: '5000', SLOW_MARKER: join(dir, 'dual-slow.marker') }, timeoutMs: 30_000 });
     expect(slow.code, slow.stderr).toBe(0);
     expect((JSON.parse(slow.stdout) as { protocol: { era: string } }).protocol.era).toBe('legacy');
-    expect(slow.stderr).toContain('did not answer server/discover (MCP 2026-07-28) within 4000 ms (half of --timeout, at most 15 s), so it was read in the 2025 era');
+    expect(slow.stderr).toMatch(/note: the server was read in the 2025 era after its server\/discover probe \(MCP 2026-07-28\) ran for \d+ ms, all of the 4000 ms it may take \(half of --timeout, at most 15 s\)/);
   });
 
   it('says the server answered tools/list with an error (SERVER_ERROR), not that it could not be reached', async () => {
@@ -275,16 +276,18 @@ describe('sigil manifest init against servers that do not speak MCP', () => {
   const errorOf = (stdout: string) => (JSON.parse(stdout) as { error: { code: string; message: string } }).error;
 
   /** The fixture over HTTP in `mode`, for one test; its URL. */
-  async function httpServer(mode: string, env: Record<string, string> = {}): Promise<{ url: string; stop: () => void }> {
+  async function httpServer(mode: string, env: Record<string, string> = {}): Promise<{ url: string; stop: () => void; output: () => string }> {
     const child = spawn(process.execPath, [fixture], { env: { ...process.env, ...env, MODE: mode, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
-        const m = /listening (\d+)/.exec(d.toString());
+        output += d.toString();
+        const m = /listening (\d+)/.exec(output);
         if (m) resolve(Number(m[1]));
       });
       child.on('exit', () => reject(new Error('the fixture server exited')));
     });
-    return { url: `http://127.0.0.1:${port}/mcp`, stop: () => child.kill('SIGKILL') };
+    return { url: `http://127.0.0.1:${port}/mcp`, stop: () => child.kill('SIGKILL'), output: () => output };
   }
 
   it('refuses an HTTP answer past 10 MiB as SERVER_INVALID, without reading the rest', async () => {
@@ -341,6 +344,52 @@ describe('sigil manifest init against servers that do not speak MCP', () => {
       const run = await sigilInProcess([...initArgs, '--timeout', '9000', '--url', server.url]);
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect((JSON.parse(run.stdout) as Manifest).tools.map((t) => t.name)).toEqual(['echo']);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('refuses a server that is not MCP from its first answer (server/discover) as SERVER_INVALID, not SERVER_UNREACHABLE', async () => {
+    // The era probe wraps what went wrong with the first request in an error of its own: a login
+    // page answering every request was "could not introspect … unusable reply", JSON junk a 5 KB
+    // schema dump, both SERVER_UNREACHABLE.
+    for (const [mode, message] of [
+      ['html-all', 'answered with text/html, not MCP (application/json or text/event-stream)'],
+      ['junk-all', 'sent a message that is not JSON-RPC: the message: Invalid input'],
+    ] as const) {
+      const server = await httpServer(mode);
+      try {
+        const run = await sigilInProcess([...initArgs, '--timeout', '10000', '--url', server.url]);
+        expect(run.code).toBe(1);
+        expect(errorOf(run.stdout)).toEqual({ code: 'SERVER_INVALID', message: `the MCP server at ${server.url} ${message}` });
+      } finally {
+        server.stop();
+      }
+    }
+  });
+
+  it('says SERVER_TIMEOUT for a valid server that does not answer in time, whatever its optional event stream did', async () => {
+    // A 404 for the optional GET event stream is a transport error: taken for an unreadable
+    // message, it turned a plain timeout into SERVER_INVALID.
+    const server = await httpServer('hanglist');
+    try {
+      const run = await sigilInProcess([...initArgs, '--timeout', '3000', '--url', server.url]);
+      expect(run.code).toBe(1);
+      expect(errorOf(run.stdout)).toEqual({ code: 'SERVER_TIMEOUT', message: `the MCP server at ${server.url} did not answer within 3000 ms` });
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('ends the session when an event stream passes 10 MiB, rather than opening it again until --timeout', async () => {
+    const server = await httpServer('flood');
+    try {
+      const started = Date.now();
+      const run = await sigilInProcess([...initArgs, '--timeout', '15000', '--url', server.url]);
+      expect(run.code).toBe(1);
+      expect(errorOf(run.stdout)).toEqual({ code: 'SERVER_INVALID', message: `the MCP server at ${server.url} sent a message larger than the client reads (10 MiB)` });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(server.output()).not.toContain('get 2');
     } finally {
       server.stop();
     }

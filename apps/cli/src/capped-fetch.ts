@@ -22,7 +22,9 @@ export class BodyTooLargeError extends Error {
 export function cappedFetch(maxBytes: number, onTooLarge: (error: BodyTooLargeError) => void, base: FetchLike = fetch): FetchLike {
   return async (url, init) => {
     const response = await base(url, init);
-    if (response.body === null || NULL_BODY.has(response.status)) return response;
+    // A status a Response cannot be built with (outside 200 to 599: fetch gives 1xx and 6xx+ as
+    // they came) has its body left unread by the SDK, which refuses such an answer.
+    if (response.body === null || NULL_BODY.has(response.status) || response.status < 200 || response.status > 599) return response;
     let seen = 0;
     const reader = response.body.getReader();
     const body = new ReadableStream<Uint8Array>({

@@ -25,8 +25,12 @@ export interface Introspection {
   remote?: 'streamable-http' | 'sse';
   /** The protocol era and revision the server spoke: `modern` when it answered `server/discover`. */
   protocol: { era: 'legacy' | 'modern'; version: string | undefined };
-  /** Set when a stdio server did not answer `server/discover` within this many ms, so it was read in the 2025 era. */
-  probeTimedOutMs?: number;
+  /**
+   * Set when a stdio server read in the 2025 era had its era probe run for all the time it may
+   * take (`limitMs`) or longer (`ms`, the probe's process stopped included): it may not have
+   * answered `server/discover` in time, or answered and was slow to stop.
+   */
+  probeRanOut?: { ms: number; limitMs: number };
 }
 
 /**
@@ -94,6 +98,9 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError('URL_INVALID', `the URL must be http or https, not ${url.protocol}`);
     const fetch = cappedFetch(MAX_HTTP_BODY_BYTES, (e) => {
       tooLarge ??= e;
+      // The end: an event stream cut at the cap would otherwise be opened again (the SDK
+      // reconnects), and read to the cap again, until --timeout.
+      controller.abort(e);
     });
     transport = target.sse ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
   } else {
@@ -117,9 +124,14 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
 
   // The transport's own errors (a message over the SDK's 10 MiB read buffer closes the connection,
   // which the pending request only sees as "Connection closed"): the first one names the cause.
+  // And the first message it could not read as JSON-RPC (a schema error, with its issues), apart:
+  // other transport errors (an optional event stream the server does not offer) say nothing of
+  // what the server wrote.
   let transportError: Error | undefined;
+  let unreadable: string | undefined;
   client.onerror = (e: Error) => {
     transportError ??= e;
+    unreadable ??= schemaIssues(e);
   };
   const controller = new AbortController();
   const deadline = Date.now() + timeoutMs;
@@ -142,8 +154,10 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     const { tools, dropped } = await collectToolPages((cursor) => client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, LISTING, { signal: controller.signal, timeout: remaining() }));
     const protocol = { era: client.getProtocolEra() ?? 'legacy', version: client.getNegotiatedProtocolVersion() };
     const remote = 'url' in target ? { remote: target.sse ? ('sse' as const) : ('streamable-http' as const) } : {};
-    // A stdio probe that took all its time timed out (the SDK then reads the server in the 2025 era).
-    const probeTimedOut = protocol.era === 'legacy' && probedMs !== undefined && probedMs >= probeMs ? { probeTimedOutMs: probeMs } : {};
+    // A stdio probe that ran for all its time may have timed out (the SDK then reads the server in
+    // the 2025 era); the time counts the probe's process being stopped too, so it may also have
+    // answered at once and been slow to stop: the note says what is known.
+    const probeTimedOut = protocol.era === 'legacy' && probedMs !== undefined && probedMs >= probeMs ? { probeRanOut: { ms: probedMs, limitMs: probeMs } } : {};
     return { serverInfo: serverInfo && { name: serverInfo.name, version: serverInfo.version, ...(serverInfo.title !== undefined ? { title: serverInfo.title } : {}) }, instructions, tools, dropped, protocol, ...remote, ...probeTimedOut };
   } catch (cause) {
     if (cause instanceof CliError) throw cause;
@@ -162,7 +176,11 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
   // Only the fall back to HTTP+SSE gets here, within what is left of the same time.
   return introspect({ url: (target as { url: string }).url, sse: true }, remaining(), env, capableHost);
 
-  function failure(cause: unknown): Error {
+  function failure(outer: unknown): Error {
+    // The era probe wraps what went wrong with the first request (a login page, JSON that is not
+    // JSON-RPC) in an error of its own: the inner one says what the server did.
+    let cause = outer;
+    while (cause instanceof SdkError && cause.code === SdkErrorCode.EraNegotiationFailed && cause.cause !== undefined) cause = cause.cause;
     if (cause instanceof ResolveError) return new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
     if ((transportError && /ReadBuffer exceeded/i.test(transportError.message)) || tooLarge) {
       return new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
@@ -188,8 +206,8 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     // No answer in time, but messages the client could not read (a line that is not JSON-RPC, say):
     // the server spoke, not MCP. The SDK skips such a message and waits on, as a host does, so a
     // server that only prints a banner before it answers is still read.
-    if (timedOut && transportError) {
-      return new CliError('SERVER_INVALID', `the MCP server at ${where} gave no valid answer within ${timeoutMs} ms; it wrote a message that is not MCP: ${schemaIssues(transportError) ?? excerpt(transportError.message)}${detail(stderrTail)}`, [], 1, { cause });
+    if (timedOut && unreadable !== undefined) {
+      return new CliError('SERVER_INVALID', `the MCP server at ${where} gave no valid answer within ${timeoutMs} ms; it wrote a message that is not MCP: ${unreadable}${detail(stderrTail)}`, [], 1, { cause });
     }
     if (timedOut) return new CliError('SERVER_TIMEOUT', `the MCP server at ${where} did not answer within ${timeoutMs} ms${detail(stderrTail)}`, [], 1, { cause });
     return new CliError('SERVER_UNREACHABLE', `could not introspect the MCP server at ${where}: ${(cause as Error)?.message ?? String(cause)}${detail(stderrTail)}`, [], 1, { cause });

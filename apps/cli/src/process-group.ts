@@ -35,7 +35,7 @@ const { constants } = require('node:os');
 const [command, ...args] = process.argv.slice(1);
 const child = spawn(command, args, { stdio: 'inherit', detached: true });
 const group = (signal) => { try { process.kill(-child.pid, signal); } catch {} };
-const alive = () => { try { process.kill(-child.pid, 0); return true; } catch { return false; } };
+const alive = () => { try { process.kill(-child.pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
 let status;
 let killAt = Infinity;
 let polling = false;

@@ -299,6 +299,11 @@ databaseFree('the command line', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('sigil-registry: error USAGE: unknown argument "--port 9999": the registry takes its settings from its environment');
     expect(existsSync(join(wrong.dataDir, 'bootstrap-token'))).toBe(false);
+    // What it repeats of the argument reaches the terminal inert.
+    const bidi = await run(['\u202e\u001b[31mx\u{e0041}']);
+    expect(bidi.code).toBe(2);
+    expect(bidi.stderr).toContain('unknown argument "\\u202e\\u001b[31mx\\u{e0041}"');
+    expect(bidi.stderr).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}]/u);
   }, 30_000);
 });
 

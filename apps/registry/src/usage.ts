@@ -24,5 +24,13 @@ export function invocation(args: readonly string[]): Invocation {
   if (first === 'keys') return { run: 'keys' };
   if (args.length === 1 && (first === '--help' || first === '-h' || first === 'help')) return { run: 'help' };
   if (args.length === 1 && (first === '--version' || first === '-V')) return { run: 'version' };
-  return { run: 'usage-error', message: `unknown argument ${JSON.stringify(args.join(' ')).slice(0, 200)}: the registry takes its settings from its environment (sigil-registry --help)` };
+  return { run: 'usage-error', message: `unknown argument ${quoted(args.join(' ').slice(0, 200))}: the registry takes its settings from its environment (sigil-registry --help)` };
+}
+
+/** `text` as a JSON string with every control, format and bidi character escaped (JSON escapes only C0), for a terminal. */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
+    const code = c.codePointAt(0)!;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }

@@ -99,8 +99,8 @@ export function registerManifest(program: Command, ctx: Context): void {
         const shown = tools.slice(0, 3).map(safeText).join(', ');
         ctx.out.note(`note: left out the ${safeText(field)} field of ${plural(tools.length, 'tool')} (${shown}${tools.length > 3 ? ', …' : ''}): not part of the manifest format`);
       }
-      if (seen.probeTimedOutMs !== undefined) {
-        ctx.out.note(`note: the server did not answer server/discover (MCP 2026-07-28) within ${seen.probeTimedOutMs} ms (half of --timeout, at most 15 s), so it was read in the 2025 era; a server that offers 2026-07-28 but starts slowly needs a longer --timeout`);
+      if (seen.probeRanOut !== undefined) {
+        ctx.out.note(`note: the server was read in the 2025 era after its server/discover probe (MCP 2026-07-28) ran for ${seen.probeRanOut.ms} ms, all of the ${seen.probeRanOut.limitMs} ms it may take (half of --timeout, at most 15 s); a server that offers 2026-07-28 but starts slowly is read in the 2025 era so: if this one does, run init again with a longer --timeout`);
       }
       const description = (opts.description ?? (seen.serverInfo?.title || (seen.serverInfo ? `MCP server ${seen.serverInfo.name} ${seen.serverInfo.version}` : `MCP server ${opts.name}`))).slice(0, 100);
       const doc: Record<string, unknown> = {
