@@ -2,8 +2,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
+  diffDeployment,
+  diffTools,
   manifestDigest,
   parseReference,
+  pinnedServerInfo,
+  ReviewView,
   VersionRecord,
   type AllowlistEntry,
   type Manifest,
@@ -14,7 +18,6 @@ import {
   type ReviewerRecord,
   type ReviewerRemoved,
   type ReviewQueue,
-  type ReviewView,
   type ServerList,
   type TokenCreated,
   type TokenList,
@@ -152,13 +155,16 @@ export function registerRegistry(program: Command, ctx: Context): void {
     .argument('<ref>', '<name>@<version>')
     .action(async (ref: string) => {
       const { name, version } = parseReference(ref);
-      const { body } = await callRegistry<ReviewView>(ctx, 'GET', `${versionPath(name, version)}/review`);
-      if (ctx.out.json) return ctx.out.result(body, '');
-      // What the reviewer approves, in full: the tools the diff names as added (every tool of a
-      // first version) and the instructions, from the version itself, held to the digest reviewed.
-      const manifest = await reviewedManifest(ctx, name, version, body.digest);
-      const baseline = body.baseline && body.instructionsChanged ? await reviewedManifest(ctx, name, body.baseline.version, body.baseline.digest) : undefined;
-      ctx.out.result(body, describeReview(body, manifest, baseline));
+      const { body } = await callRegistry<unknown>(ctx, 'GET', `${versionPath(name, version)}/review`);
+      const view = ReviewView.safeParse(body);
+      if (!view.success || view.data.name !== name || view.data.version !== version) throw new CliError('RESPONSE_INVALID', `the registry's answer for the review of ${name}@${version} is not a review of that version`);
+      if (ctx.out.json) return ctx.out.result(view.data, '');
+      // What the reviewer approves, shown from what the digests name, not from the registry's
+      // words: the version's manifest and the approved one it is compared with, each held to its
+      // digest (and the latter to being approved), and the diff between them computed here.
+      const manifest = await reviewedManifest(ctx, name, version, view.data.digest);
+      const baseline = view.data.baseline ? await reviewedManifest(ctx, name, view.data.baseline.version, view.data.baseline.digest, 'approved') : undefined;
+      ctx.out.result(view.data, describeReview(view.data, manifest, baseline));
     });
   review
     .command('approve')
@@ -420,12 +426,19 @@ function approvalLine(status: string, approvals: number, view: Pick<ReviewView, 
   return `${have}, status pending: needs ${missing} more from ${missing === 1 ? 'another reviewer' : 'other reviewers'}${view.risk === 'high' ? ' (high risk)' : ''}`;
 }
 
-/** The manifest of `name@version` from its version record, refused unless it hashes to `digest` (the one the review view names). */
-async function reviewedManifest(ctx: Context, name: string, version: string, digest: string): Promise<Manifest> {
+/**
+ * The manifest of `name@version` from its version record, refused unless it hashes to `digest` (the
+ * one the review view names) and, with `status`, the version has that status (the version a review
+ * compares with is the last approved one).
+ */
+async function reviewedManifest(ctx: Context, name: string, version: string, digest: string, status?: 'approved'): Promise<Manifest> {
   const { body } = await callRegistry<VersionRecord>(ctx, 'GET', versionPath(name, version));
   const parsed = VersionRecord.safeParse(body);
   if (!parsed.success || parsed.data.name !== name || parsed.data.version !== version || manifestDigest(parsed.data.manifest) !== digest) {
     throw new CliError('RESPONSE_INVALID', `the registry's version record for ${name}@${version} is not the manifest its review names (${digest})`);
+  }
+  if (status !== undefined && parsed.data.status !== status) {
+    throw new CliError('RESPONSE_INVALID', `the review compares with ${name}@${version}, which is ${parsed.data.status}, not approved: run review show again`);
   }
   return parsed.data.manifest;
 }
@@ -437,55 +450,71 @@ function toolLines(tool: Record<string, unknown>, indent: string): string[] {
     .map(([field, value]) => `${indent}${field}: ${safeText(typeof value === 'string' ? value : JSON.stringify(value))}`);
 }
 
-function describeReview(r: ReviewView, manifest?: Manifest, baseline?: Manifest): string {
+/**
+ * The review for people: the registry's account of the version (status, risk, approvals, signer,
+ * provenance, lint findings), then what changed, computed here from `manifest` and `baseline` (the
+ * checked manifests of the version and of the approved version it is compared with), every change
+ * whole: added tools in full, every field and schema change of a changed tool, the instructions,
+ * the pinned identity and what a host installs or connects to, before and after.
+ */
+function describeReview(r: ReviewView, manifest: Manifest, baseline: Manifest | undefined): string {
   const lines = [
     `${r.name}@${r.version}  ${r.status}  ${r.risk} risk`,
     `approvals  ${approvalLine(r.status, r.approvals, r)}`,
     ...r.riskReasons.map((reason) => `high risk  ${safeText(reason)}`),
     `digest     ${r.digest}`,
-    `publisher  ${r.publisher}`,
-    `signer     ${r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint}, CA ${r.signer.ca ?? 'unknown'})` : r.signer.keyFingerprint}`,
+    `publisher  ${safeText(r.publisher)}`,
+    `signer     ${safeText(r.signer.kind === 'certificate' ? `${r.signer.identity} (key ${r.signer.keyFingerprint}, CA ${r.signer.ca ?? 'unknown'})` : r.signer.keyFingerprint)}`,
     `provenance ${r.provenance ? 'attached and verified at publish' : 'none'}`,
     '',
     r.findings.length ? `findings (${r.findings.length}):\n${formatFindings(r.findings)}` : 'findings: none',
     '',
   ];
-  const toolNamed = (name: string) => manifest?.tools.find((t) => t.name === name) as Record<string, unknown> | undefined;
-  if (!r.baseline || !r.diff) {
+  if (!r.baseline || !baseline) {
     lines.push('diff: no earlier approved version to compare with');
-    if (manifest) {
-      lines.push(`tools (${manifest.tools.length}), in full:`);
-      for (const tool of manifest.tools) lines.push(`  tool ${safeText(tool.name)}`, ...toolLines(tool as Record<string, unknown>, '      '));
-      if (manifest.instructions !== undefined) lines.push(`instructions: ${safeText(manifest.instructions)}`);
+    lines.push(`tools (${manifest.tools.length}), in full:`);
+    for (const tool of manifest.tools) lines.push(`  tool ${safeText(tool.name)}`, ...toolLines(tool as Record<string, unknown>, '      '));
+    if (manifest.instructions !== undefined) lines.push(`instructions: ${safeText(manifest.instructions)}`);
+    return lines.join('\n');
+  }
+  lines.push(`diff against approved ${safeText(r.baseline.version)} (${r.baseline.digest}):`);
+  const d = diffTools(baseline.tools, manifest.tools);
+  const instructionsChanged = (baseline.instructions ?? null) !== (manifest.instructions ?? null);
+  const before = pinnedServerInfo(baseline) ?? null;
+  const after = pinnedServerInfo(manifest) ?? null;
+  const identityChanged = before?.name !== after?.name || before?.version !== after?.version || before?.title !== after?.title;
+  const moved = diffDeployment(baseline, manifest);
+  if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !instructionsChanged && !identityChanged && !moved) lines.push('  no tool changes');
+  for (const t of d.added) {
+    lines.push(`  + tool ${safeText(t)}`);
+    const tool = manifest.tools.find((x) => x.name === t);
+    if (tool) lines.push(...toolLines(tool as Record<string, unknown>, '      '));
+  }
+  for (const t of d.removed) lines.push(`  - tool ${safeText(t)}`);
+  for (const t of d.renamed) lines.push(`  ~ tool ${safeText(t.from)} renamed to ${safeText(t.to)}`);
+  for (const c of d.changed) {
+    lines.push(`  ~ tool ${safeText(c.name)}: ${c.fields.map(safeText).join(', ')} changed`);
+    if (c.description) lines.push(`      - ${safeText(c.description.before)}`, `      + ${safeText(c.description.after)}`);
+    // Every change, whole: a cut value or a dropped change is text a model reads that no one saw.
+    for (const ch of c.changes) lines.push(`      ${ch.op} ${safeText(ch.path)}${ch.after !== undefined ? ` = ${safeText(JSON.stringify(ch.after))}` : ''}`);
+    // Fields outside the description and the schemas and annotations (a title, say): before and after whole.
+    const old = baseline.tools.find((x) => x.name === c.name) as Record<string, unknown> | undefined;
+    const cur = manifest.tools.find((x) => x.name === c.name) as Record<string, unknown> | undefined;
+    for (const field of c.fields.filter((f) => !['description', 'inputSchema', 'outputSchema', 'annotations'].includes(f))) {
+      lines.push(`      - ${safeText(field)}: ${old?.[field] === undefined ? '(none)' : safeText(JSON.stringify(old[field]))}`, `      + ${safeText(field)}: ${cur?.[field] === undefined ? '(none)' : safeText(JSON.stringify(cur[field]))}`);
     }
-  } else {
-    lines.push(`diff against approved ${r.baseline.version} (${r.baseline.digest}):`);
-    const d = r.diff;
-    if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !r.instructionsChanged && !r.serverInfoChanged && !r.deploymentChanged) lines.push('  no tool changes');
-    for (const t of d.added) {
-      lines.push(`  + tool ${t}`);
-      const tool = toolNamed(t);
-      if (tool) lines.push(...toolLines(tool, '      '));
-    }
-    for (const t of d.removed) lines.push(`  - tool ${t}`);
-    for (const t of d.renamed) lines.push(`  ~ tool ${t.from} renamed to ${t.to}`);
-    for (const c of d.changed) {
-      lines.push(`  ~ tool ${c.name}: ${c.fields.join(', ')} changed`);
-      if (c.description) lines.push(`      - ${safeText(c.description.before)}`, `      + ${safeText(c.description.after)}`);
-      for (const ch of c.changes.slice(0, 20)) lines.push(`      ${ch.op} ${ch.path}${ch.after !== undefined ? ` = ${safeText(JSON.stringify(ch.after)).slice(0, 200)}` : ''}`);
-    }
-    if (r.instructionsChanged) {
-      lines.push('  ~ instructions changed');
-      if (manifest) lines.push(`      - ${baseline?.instructions === undefined ? '(none)' : safeText(baseline.instructions)}`, `      + ${manifest.instructions === undefined ? '(none)' : safeText(manifest.instructions)}`);
-    }
-    if (r.serverInfoChanged) lines.push(`  ~ server identity ${serverIdentity(r.serverInfoChanged.before)} -> ${serverIdentity(r.serverInfoChanged.after)}`);
-    // What a host installs or connects to: the same tools can run other code.
-    for (const [kind, side] of [['packages', r.deploymentChanged?.packages], ['remotes', r.deploymentChanged?.remotes]] as const) {
-      if (!side) continue;
-      lines.push(`  ~ ${kind} changed (what a host installs or connects to):`);
-      for (const entry of side.before) lines.push(`      - ${safeText(entry)}`);
-      for (const entry of side.after) lines.push(`      + ${safeText(entry)}`);
-    }
+  }
+  if (instructionsChanged) {
+    lines.push('  ~ instructions changed');
+    lines.push(`      - ${baseline.instructions === undefined ? '(none)' : safeText(baseline.instructions)}`, `      + ${manifest.instructions === undefined ? '(none)' : safeText(manifest.instructions)}`);
+  }
+  if (identityChanged) lines.push(`  ~ server identity ${serverIdentity(before)} -> ${serverIdentity(after)}`);
+  // What a host installs or connects to: the same tools can run other code.
+  for (const [kind, side] of [['packages', moved?.packages], ['remotes', moved?.remotes]] as const) {
+    if (!side) continue;
+    lines.push(`  ~ ${kind} changed (what a host installs or connects to):`);
+    for (const entry of side.before) lines.push(`      - ${safeText(entry)}`);
+    for (const entry of side.after) lines.push(`      + ${safeText(entry)}`);
   }
   return lines.join('\n');
 }
