@@ -71,24 +71,24 @@ describe('help', () => {
     expect(init.stderr).toContain('give the server command after --');
   });
 
-  it('gives every command a description and examples', async () => {
-    const root = await sigil(['--help']);
-    const commands = [...root.stdout.matchAll(/^ {2}([a-z]+)\b.*$/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-    expect(commands).toEqual(expect.arrayContaining(['whoami', 'search', 'audit', 'token', 'reviewer']));
-    for (const c of commands) {
-      const help = await sigil([c, '--help']);
-      expect(help.code, c).toBe(0);
-      const subs = [...help.stdout.matchAll(/^Commands:\n([\s\S]*?)(\n\n|$)/gm)].flatMap((m) => [...m[1]!.matchAll(/^ {2}([a-z]+)\b(.*)$/gm)].map((s) => ({ name: s[1]!, description: s[2]!.trim() })));
-      if (subs.length === 0) {
-        expect(help.stdout, c).toContain('Examples:');
-        continue;
-      }
-      for (const sub of subs.filter((s) => s.name !== 'help')) {
-        const subHelp = await sigil([c, sub.name, '--help']);
-        expect(subHelp.stdout, `${c} ${sub.name}`).toContain('Examples:');
-        expect(subHelp.stdout.split('\n')[2]?.trim(), `${c} ${sub.name} description`).not.toBe('');
-      }
-    }
+  it('gives every command a description and examples, a group of commands and each level below it too', async () => {
+    // Walked down the whole tree: a group's own --help (sigil manifest --help) had none.
+    const seen: string[] = [];
+    const walk = async (path: string[]): Promise<void> => {
+      const help = await sigil([...path, '--help']);
+      const where = path.join(' ') || '(root)';
+      expect(help.code, where).toBe(0);
+      expect(help.stdout, where).toContain('Examples:');
+      seen.push(where);
+      // The block after "Commands:" up to the next blank line (a multiline `$` would end it at its first line).
+      const after = help.stdout.split('\nCommands:\n')[1];
+      const block = after === undefined ? '' : after.split('\n\n')[0]!;
+      const subs = [...block.matchAll(/^ {2}([a-z][a-z-]*)\b(.*)$/gm)].map((s) => ({ name: s[1]!, description: s[2]!.trim() })).filter((s) => s.name !== 'help');
+      if (path.length > 0) expect(help.stdout.split('\n')[2]?.trim(), `${where} description`).not.toBe('');
+      for (const sub of subs) await walk([...path, sub.name]);
+    };
+    await walk([]);
+    expect(seen).toEqual(expect.arrayContaining(['whoami', 'search', 'audit', 'token', 'token create', 'reviewer', 'manifest', 'manifest init']));
   });
 });
 

@@ -28,6 +28,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'sigil allowlist add io.github.acme --public-key publisher.key.pub',
     "sigil allowlist add 'com.example.*' --identity mailto:release@example.com --ca example-ca    # or --ca SHA256:… as sigil ca register printed",
   ],
+  'allowlist add-builder': ['sigil allowlist add-builder io.github.acme --builder https://github.com/actions/runner/github-hosted --public-key build.key.pub'],
   'allowlist list': ['sigil allowlist list'],
   'allowlist remove': ['sigil allowlist remove io.github.acme'],
   'reviewer add': ['sigil reviewer add alice --public-key alice.key.pub', 'sigil reviewer add erin --identity mailto:erin@acme.example --ca acme-ca'],
@@ -45,6 +46,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'audit verify': ['sigil audit verify'],
   log: ['sigil log verify', 'sigil log proof io.github.acme/weather@1.2.0'],
   'log verify': ['sigil log verify', 'sigil log verify --trusted-root trusted_root.json'],
+  'log monitor': ['sigil log monitor --namespace io.github.acme --checkpoint acme.checkpoint    # in CI, on a schedule'],
   'log proof': ['sigil log proof io.github.acme/weather@1.2.0', 'sigil log proof io.github.acme/weather@1.2.0 --bundle-out weather.bundle.json'],
   'policy init': ['sigil policy init --out sigil.policy.json --publisher io.github.acme=publisher.key.pub --reviewer alice.key.pub --reviewer bob.key.pub'],
   lock: ['sigil lock io.github.acme/everything@1.0.0', 'sigil lock --update io.github.acme/everything'],
@@ -69,6 +71,7 @@ export function commandKey(cmd: Command): string {
 export function decorateHelp(cmd: Command): void {
   const key = commandKey(cmd);
   if (!cmd.description() && DESCRIPTIONS[key]) cmd.description(DESCRIPTIONS[key]);
-  const examples = EXAMPLES[key];
-  if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+  // A group without examples of its own shows the first of each of its commands'.
+  const examples = EXAMPLES[key] ?? cmd.commands.flatMap((sub) => EXAMPLES[commandKey(sub)]?.slice(0, 1) ?? []);
+  if (examples.length > 0) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
 }
