@@ -114,9 +114,14 @@ describe('when the packed CLI is installed outside the checkout', () => {
     const dist = join(prefix, 'lib/node_modules/@sigil/cli/dist');
     // The host bundle's zod and sigstore-js's verify side are files of their own (pack.mjs,
     // HOST_ZOD, HOST_SIGSTORE): a warm host start never reads them.
-    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.bundle.js', 'sigil.host.sigstore.js', 'sigil.host.zod.js']);
-    // Workspace modules a bundle uses nothing of are left out (pack.mjs): no command builds the registry API's response schemas (@sigil/manifest's wire/api.js) at start-up.
-    for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name), 'latin1')).not.toMatch(/\bReviewQueueItem\b/);
+    expect(readdirSync(dist).sort()).toEqual(['sigil.bundle.js', 'sigil.host.ajv.js', 'sigil.host.bundle.js', 'sigil.host.sigstore.js', 'sigil.host.zod.js']);
+    // Workspace modules a bundle uses nothing of are left out (pack.mjs): no host command builds the
+    // registry API's response schemas (@sigil/manifest's wire/api.js) at start-up (review show,
+    // in the whole bundle, reads a review with its schema).
+    expect(readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1')).not.toMatch(/\bReviewQueueItem\b/);
+    // Nor does it hold the JSON Schema validator sigil run checks structured results with: a file beside it (HOST_AJV).
+    expect(readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1')).not.toContain('node_modules/ajv/');
+    expect(readFileSync(join(dist, 'sigil.host.bundle.js'), 'latin1')).toContain('require("./sigil.host.ajv.js")');
     // zod's fromJSONSchema, which nothing in sigil calls, is left out of every bundle (pack.mjs): evaluating it cost every start.
     for (const name of readdirSync(dist)) expect(readFileSync(join(dist, name), 'latin1')).not.toContain('fromJSONSchema input is not valid JSON');
     // Nor does the host bundle build the SLSA provenance schemas (@sigil/signing's provenance-predicate.js), which only signing and provenance checks use.
@@ -261,6 +266,10 @@ describe('when the packed CLI is installed outside the checkout', () => {
     expect(tools.tools.map((t) => t.name).sort()).toEqual(pinned.tools.map((t) => t.name).sort());
     const result = await client.callTool({ name: 'echo', arguments: { message: 'from the packed sigil' } });
     expect(JSON.stringify(result.content)).toContain('from the packed sigil');
+    // A tool pinned with an outputSchema: its result passes the proxy's own check, with the
+    // validator from the file beside the host bundle (HOST_AJV).
+    const structured = await client.callTool({ name: 'get-structured-content', arguments: { location: 'Chicago' } });
+    expect(structured.structuredContent).toMatchObject({ temperature: expect.any(Number), conditions: expect.any(String) });
     await client.close();
     expect(logged).toContain('{\\"fifo\\":[true,true]}');
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Firewall } from '../apps/cli/src/proxy/firewall.js';
+import { loadSchemaValidator, type SchemaValidator } from '../apps/cli/src/proxy/output-check.js';
 import { genSession, prng, report, runSession, shrink, type Action, type ActionKind, type MakeFirewall, type SessionConfig } from './fixtures/guard/firewall-model.js';
 
 // A model-based regression test of the `sigil run` firewall (apps/cli/src/proxy/firewall.ts),
@@ -13,7 +14,12 @@ const SEEDS = [1, 2, 3, 4, 5, 6];
 const SESSIONS = 300;
 const MAX_STEPS = 40;
 
-const makeFirewall: MakeFirewall = (options) => new Firewall(options);
+// The validator `sigil run` loads for a manifest pinning an outputSchema (the model's `struct` tool).
+let schemaValidator: SchemaValidator;
+beforeAll(async () => {
+  schemaValidator = await loadSchemaValidator();
+});
+const makeFirewall: MakeFirewall = (options) => new Firewall({ ...options, schemaValidator });
 
 interface Exploration {
   /** The first failing session of the seed, shrunk and formatted; undefined when none failed. */
@@ -132,7 +138,7 @@ describe('when the firewall under the model breaks a rule', () => {
   // `edits` makes one edit per session (it may keep state of its own): none or another line instead of each.
   const tampered = (edits: () => (text: string) => string | undefined): MakeFirewall => (options) => {
     const edit = edits();
-    return new Firewall({ ...options, toHost: (text) => {
+    return new Firewall({ ...options, schemaValidator, toHost: (text) => {
       const out = edit(text);
       if (out !== undefined) options.toHost(out);
     } });

@@ -329,6 +329,34 @@ const SEPARATE_GROUPS = ['host'];
  */
 const HOST_ZOD = 'sigil.host.zod.js';
 
+/**
+ * The host bundle's JSON Schema validator (the 2.x MCP client's, `validators/ajv`: ajv and its
+ * formats, 0.3 MB), with which `sigil run` holds a pinned tool's structured results to its
+ * outputSchema: a file of its own beside the bundle, as zod is, required only by a `sigil run` whose
+ * manifest pins an outputSchema (proxy/output-check.ts imports it dynamically; here that import is
+ * of a small module the bundle holds, which requires the side file, so no `import()` is left).
+ */
+const HOST_AJV = 'sigil.host.ajv.js';
+
+const lazyAjvForHost = {
+  name: 'lazy-ajv-for-host',
+  setup(b) {
+    b.onResolve({ filter: /^@modelcontextprotocol\/client\/validators\/ajv$/ }, () => ({ path: 'ajv', namespace: 'sigil-ajv-side' }));
+    b.onLoad({ filter: /.*/, namespace: 'sigil-ajv-side' }, () => ({ contents: `module.exports = require(${JSON.stringify(`./${HOST_AJV}`)});`, loader: 'js', resolveDir: root }));
+    b.onResolve({ filter: /^\.\/sigil\.host\.ajv\.js$/ }, (args) => (args.namespace === 'sigil-ajv-side' ? { path: args.path, external: true } : undefined));
+  },
+};
+
+/** HOST_AJV: the 2.x client's ajv validator module as one CommonJS file, checked like the bundles. */
+async function hostAjv() {
+  const result = await build({
+    ...commonOptions(),
+    stdin: { contents: "module.exports = require('@modelcontextprotocol/client/validators/ajv');", resolveDir: root, loader: 'js', sourcefile: 'host-ajv.cjs' },
+  });
+  const bundle = Buffer.from(result.outputFiles[0].contents);
+  return { bundle, ascii: bundle.every((byte) => byte < 0x80) };
+}
+
 /** What every file of the packed CLI is built with. */
 function commonOptions() {
   return {
@@ -414,7 +442,7 @@ async function bundleOf(group) {
     ...commonOptions(),
     entryPoints: [join(cliDir, 'dist/main.js')],
     outfile: join(stage, 'dist/sigil.bundle.js'),
-    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), ...(group === 'host' ? [lazySigstoreForWorkspace()] : []), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'side-file' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
+    plugins: [...(group === undefined ? [] : [onlyGroup(group)]), ...(group === 'host' ? [lazySigstoreForWorkspace(), lazyAjvForHost] : []), withoutUnusedZod, lazyZodForWorkspace(group === 'host' ? 'side-file' : 'esm'), lazyChildProcessForCommander, lazySemverForManifest, asciiRawTemplates, workspaceWithoutSideEffects],
     // main.js reads ../package.json beside dist/ for --version through import.meta.url.
     define: { 'import.meta.url': '__sigilImportMetaUrl' },
     // One function, strict like the ES modules it was made from; bin/sigil.js calls it.
@@ -451,6 +479,9 @@ try {
   const sigstore = await hostSigstore();
   writeFileSync(join(stage, 'dist', HOST_SIGSTORE), sigstore.bundle);
   if (!sigstore.ascii) throw new Error(`pack: ${HOST_SIGSTORE} is not all ASCII`);
+  const ajv = await hostAjv();
+  writeFileSync(join(stage, 'dist', HOST_AJV), ajv.bundle);
+  if (!ajv.ascii) throw new Error(`pack: ${HOST_AJV} is not all ASCII`);
   const zod = await hostZod();
   writeFileSync(join(stage, 'dist', HOST_ZOD), zod.bundle);
   if (!zod.ascii) throw new Error(`pack: ${HOST_ZOD} is not all ASCII`);

@@ -2,9 +2,11 @@ import { normalizeTool, type Manifest, type Tool } from '@sigil/manifest';
 import { collectToolPages } from '@sigil/resolver';
 import { readHot, type Hot } from './hot-path.js';
 import { IdentityCheck } from './identity-check.js';
+import { HOST_REQUEST_METHODS } from './host-requests.js';
 import { IdMap } from './ids.js';
 import { classify, decodeLine, NOT_UTF8, parseText, withId, withProxyId, type Classified, type JsonRpcId } from './message.js';
 import { callResultProblem, inputRequestsProblem, inputRequiredProblem, isDiscoverResult, isObj } from './result-check.js';
+import { OutputCheck, type SchemaValidator } from './output-check.js';
 import { MAX_SERVER_ID_LENGTH, MAX_SERVER_REQUESTS, SERVER_NOTIFICATION_METHODS, SERVER_REQUEST_METHODS, ServerRequests, taskStatus } from './server-requests.js';
 import { ToolsCheck, type Drift } from './tools-check.js';
 
@@ -34,6 +36,7 @@ const RPC: Record<FirewallCode, number> = {
   RESULT_INVALID: -32006,
 };
 const PARSE_ERROR = -32700;
+const METHOD_NOT_FOUND = -32601;
 
 /** What the host is told for each refusal of the whole session. */
 const REFUSED: Record<FirewallCode, string> = {
@@ -105,6 +108,12 @@ export interface FirewallOptions {
   checkDeadlineMs?: number;
   /** The policy's `liveTools: "pinned-subset"`: the opening check lets the server leave pinned tools out. */
   allowMissingTools?: boolean;
+  /**
+   * The JSON Schema validator structured results are held to their pinned outputSchema with
+   * (loadSchemaValidator, output-check.ts). Without it, structured content of a tool pinned with an
+   * outputSchema is refused.
+   */
+  schemaValidator?: SchemaValidator;
 }
 
 /**
@@ -136,6 +145,7 @@ export class Firewall {
   private pendingListChanged: Obj | undefined;
   private readonly check: ToolsCheck;
   private readonly identity: IdentityCheck;
+  private readonly output: OutputCheck;
   private readonly timers = new Set<NodeJS.Timeout>();
   /**
    * Tasks started by a `tools/call` (its result was a task), by task id, to the pinned tool called:
@@ -154,6 +164,7 @@ export class Firewall {
   constructor(private readonly options: FirewallOptions) {
     this.check = new ToolsCheck(options.manifest, options.allowMissingTools === true);
     this.identity = new IdentityCheck(options.manifest);
+    this.output = new OutputCheck(options.manifest, options.schemaValidator);
   }
 
   // ---- host side ----------------------------------------------------------------------------
@@ -249,6 +260,10 @@ export class Firewall {
       }
       return this.forwardServer(m);
     }
+    if (!HOST_REQUEST_METHODS.has(m.method)) {
+      this.dropped('host-request', { reason: 'the host sent a request that is not one of MCP’s that sigil run checks', method: m.method.slice(0, 200) });
+      return this.answerHost(m.id, 'MESSAGE_INVALID', `${m.method.slice(0, 200)} is not an MCP request sigil run checks; it is not forwarded`, METHOD_NOT_FOUND);
+    }
     if (m.method === 'tools/call' && !this.check.allows(m.params?.name)) {
       const name = m.params?.name;
       this.options.log({ level: 'warn', event: 'sigil.run.refused-call', code: 'TOOL_NOT_PINNED', server: this.options.manifest.name, tool: typeof name === 'string' ? name : null });
@@ -285,7 +300,7 @@ export class Firewall {
    * line then takes the full path.
    */
   private admitHot(m: Extract<Hot, { kind: 'request' }>): boolean {
-    if (m.method === 'initialize' || TASK_REQUESTS.has(m.method) || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
+    if (m.method === 'initialize' || TASK_REQUESTS.has(m.method) || !HOST_REQUEST_METHODS.has(m.method) || (m.method === 'tools/call' && !this.check.allows(m.name))) return false;
     const proxyId = this.ids.issue({ origin: 'host', hostId: m.id, method: m.method, cancelled: false, tool: m.method === 'tools/call' ? m.name : undefined });
     this.options.toServer(withProxyId(m.wire, proxyId)!);
     return true;
@@ -575,7 +590,7 @@ export class Firewall {
     } else if (tool !== undefined && method !== 'tools/call' && method !== 'tasks/result') {
       // A task's status (tasks/get, tasks/cancel, tasks/update); a 2026-07-28 one carries the
       // tool's result once the task is done (`result`), checked as the call's own.
-      let problem = result.result === undefined ? undefined : !isObj(result.result) ? 'the result it carries is not an object' : callResultProblem(result.result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', 'tasks/result');
+      let problem = result.result === undefined ? undefined : !isObj(result.result) ? 'the result it carries is not an object' : (callResultProblem(result.result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', 'tasks/result') ?? this.output.problem(tool, result.result.structuredContent));
       // The result it carries may ask for input itself: its requests are checked as any result's.
       if (!problem && isObj(result.result) && result.result.inputRequests !== undefined) {
         problem = inputRequestsProblem(result.result.inputRequests);
@@ -588,7 +603,7 @@ export class Firewall {
         return this.answerHost(hostId, 'RESULT_INVALID', `the server answered ${method} for a call of ${tool} with a result that is not a CallToolResult (details in the sigil run log)`);
       }
     } else if (tool !== undefined) {
-      let problem = callResultProblem(result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', method === 'tasks/result' ? 'tasks/result' : 'tools/call');
+      let problem = callResultProblem(result, this.check.hasOutputSchema(tool), this.era === 'modern' ? 'modern' : 'legacy', method === 'tasks/result' ? 'tasks/result' : 'tools/call') ?? this.output.problem(tool, result.structuredContent);
       // A task id names one call: a server that gives a running task's id to another tool's call
       // would have that call's result checked as the other tool's.
       if (!problem && method === 'tools/call' && result.task !== undefined && !this.rememberTask((result.task as Obj).taskId as string, tool)) problem = 'its task id is the id of a task another tool started';

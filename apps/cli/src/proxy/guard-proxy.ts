@@ -7,6 +7,7 @@ import { reapGroup, signalGroup, USE_PROCESS_GROUPS } from '../process-group.js'
 import { adoptReader, batchedWriter, fdReader, streamFd } from './fd-io.js';
 import { Firewall, MAX_HELD_BYTES } from './firewall.js';
 import { lineSplitter, onLines, type LineSplitter } from './lines.js';
+import { loadSchemaValidator, type SchemaValidator } from './output-check.js';
 import { serverEnvironment } from './server-env.js';
 import type { ServerPipes } from './server-pipes.js';
 
@@ -93,7 +94,13 @@ export interface GuardProxyOptions {
  * - 1 only when Sigil refused the session, which the firewall logged as one `sigil.run.refused`
  *   line with its code.
  */
-export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
+export async function runGuardProxy(options: GuardProxyOptions): Promise<number> {
+  // Loaded before the server starts, and only for a manifest that pins an outputSchema.
+  const schemaValidator = options.manifest.tools.some((t) => t.outputSchema !== undefined) ? await loadSchemaValidator() : undefined;
+  return guard(options, schemaValidator);
+}
+
+function guard(options: GuardProxyOptions, schemaValidator: SchemaValidator | undefined): Promise<number> {
   const { manifest, log, logBacklog } = options;
   // The firewall's events that a peer can make it repeat per message (a refused call or result, a
   // dropped message, a re-check per list_changed notice): while more than LOG_BACKLOG_BYTES of log
@@ -250,6 +257,7 @@ export function runGuardProxy(options: GuardProxyOptions): Promise<number> {
       checkTimeoutMs: options.checkTimeoutMs ?? 30_000,
       ...(options.checkDeadlineMs === undefined ? {} : { checkDeadlineMs: options.checkDeadlineMs }),
       allowMissingTools: options.allowMissingTools === true,
+      ...(schemaValidator ? { schemaValidator } : {}),
       toHost: (text) => {
         if (outputOpen) toHost.line(text);
       },

@@ -17,10 +17,9 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
  * A `tasks/result` answer (`method`) is the call's own result: one naming a task is refused.
  * Content, isError and structuredContent are checked whenever present, whatever the shape.
  *
- * Not checked here: `structuredContent` against the `outputSchema` itself. That needs a JSON Schema
- * validator on the hot path, and both official clients validate it against the outputSchema they
- * listed, which through `sigil run` is the pinned one. Returns why the result is refused, or
- * `undefined`; cheap (one pass over the content blocks).
+ * Not checked here: `structuredContent` against the `outputSchema` itself, which output-check.ts
+ * does (the firewall asks it after this). Returns why the result is refused, or `undefined`; cheap
+ * (one pass over the content blocks).
  */
 export function callResultProblem(result: Obj, hasOutputSchema: boolean, era: 'legacy' | 'modern' = 'modern', method: 'tools/call' | 'tasks/result' = 'tools/call'): string | undefined {
   const pending = result.resultType !== undefined && result.resultType !== 'complete';
