@@ -180,7 +180,7 @@ export async function introspect(target: ServerTarget, timeoutMs: number, env: N
     // The era probe wraps what went wrong with the first request (a login page, JSON that is not
     // JSON-RPC) in an error of its own: the inner one says what the server did.
     let cause = outer;
-    while (cause instanceof SdkError && cause.code === SdkErrorCode.EraNegotiationFailed && cause.cause !== undefined) cause = cause.cause;
+    for (let depth = 0; depth < 4 && cause instanceof SdkError && cause.code === SdkErrorCode.EraNegotiationFailed && cause.cause !== undefined; depth++) cause = cause.cause;
     if (cause instanceof ResolveError) return new CliError('SERVER_INVALID', cause.message, [], 1, { cause });
     if ((transportError && /ReadBuffer exceeded/i.test(transportError.message)) || tooLarge) {
       return new CliError('SERVER_INVALID', `the MCP server at ${where} sent a message larger than the client reads (10 MiB)`, [], 1, { cause });
