@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, diffDeployment, diffTools, isEmptyDiff, type Tool } from './index.js';
+import { canonicalJson, diffDeployment, diffManifests, diffTools, isEmptyDiff, SERVER_INFO_META_KEY, type Tool } from './index.js';
 
 const t = (name: string, description: string, props: Tool['inputSchema']['properties'] = {}): Tool => ({
   name,
@@ -53,5 +53,22 @@ describe('diffDeployment: what a host installs or connects to', () => {
     expect(diffDeployment({ packages: [npm] }, { packages: [{ ...npm, transport: { type: 'stdio' }, runtimeArguments: [{ type: 'positional', value: '--unsafe' }] }] })?.packages).not.toBeNull();
     expect(diffDeployment({ remotes: [remote] }, { remotes: [{ ...remote, url: 'https://weather.acme.example.evil/mcp' }] })).toMatchObject({ packages: null, remotes: { before: [canonicalJson(remote)] } });
     expect(diffDeployment({ packages: [npm] }, {})).toMatchObject({ packages: { after: [] } });
+  });
+});
+
+describe('diffManifests: everything a review shows changed', () => {
+  const tool: Tool = { name: 'get', description: 'Gets it.', inputSchema: { type: 'object' } };
+  const base = { version: '1.0.0', tools: [tool], instructions: 'Use get.', _meta: { [SERVER_INFO_META_KEY]: { name: 'srv', version: '1.0.0' } } };
+
+  it('finds nothing between a manifest and its next release that changes nothing a host sees', () => {
+    expect(diffManifests(base, { ...base, version: '1.0.1' })).toEqual({ tools: { added: [], removed: [], renamed: [], changed: [] }, instructionsChanged: false, serverInfoChanged: null, deploymentChanged: null });
+  });
+
+  it('names new instructions, a new pinned identity and an added tool', () => {
+    const next = { ...base, tools: [tool, { ...tool, name: 'put' }], instructions: undefined, _meta: { [SERVER_INFO_META_KEY]: { name: 'srv', version: '1.0.0', title: 'Other' } } };
+    const changes = diffManifests(base, next);
+    expect(changes.tools.added).toEqual(['put']);
+    expect(changes.instructionsChanged).toBe(true);
+    expect(changes.serverInfoChanged).toEqual({ before: { name: 'srv', version: '1.0.0' }, after: { name: 'srv', version: '1.0.0', title: 'Other' } });
   });
 });

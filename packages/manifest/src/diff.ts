@@ -1,5 +1,6 @@
 import { canonicalJson, toolDigest } from './digest.js';
 import type { Digest, Tool } from './schema.js';
+import { pinnedServerInfo, type PinnedServerInfo } from './server-info.js';
 
 /** One difference between two JSON values, at a JSON Pointer path. */
 export interface JsonChange {
@@ -122,6 +123,40 @@ export function diffDeployment(base: Deployment, next: Deployment): { packages: 
   const packages = side(base, next, 'packages');
   const remotes = side(base, next, 'remotes');
   return packages || remotes ? { packages, remotes } : null;
+}
+
+/** What `diffManifests` compares: the parts of a manifest a review shows the changes of. */
+export interface Reviewed extends Deployment {
+  tools: readonly Tool[];
+  instructions?: string | undefined;
+  _meta?: Record<string, unknown> | undefined;
+}
+
+/** Everything a review shows of what changed from an approved version to the next (`diffManifests`). */
+export interface ManifestChanges {
+  tools: ToolsDiff;
+  instructionsChanged: boolean;
+  /** The pinned server identities before and after (`pinnedServerInfo`), when they differ; null when not. */
+  serverInfoChanged: { before: PinnedServerInfo | null; after: PinnedServerInfo | null } | null;
+  deploymentChanged: ReturnType<typeof diffDeployment>;
+}
+
+/**
+ * What changed from `base` (the last approved version) to `next`: the tools, the instructions,
+ * the pinned server identity and what a host installs or connects to. One computation for the
+ * registry's review view and for `sigil review show`, which computes it again from the manifests
+ * the digests name rather than take the registry's word.
+ */
+export function diffManifests(base: Reviewed, next: Reviewed): ManifestChanges {
+  const before = pinnedServerInfo(base) ?? null;
+  const after = pinnedServerInfo(next) ?? null;
+  const sameIdentity = before?.name === after?.name && before?.version === after?.version && before?.title === after?.title;
+  return {
+    tools: diffTools(base.tools, next.tools),
+    instructionsChanged: (base.instructions ?? null) !== (next.instructions ?? null),
+    serverInfoChanged: sameIdentity ? null : { before, after },
+    deploymentChanged: diffDeployment(base, next),
+  };
 }
 
 /** What `diffDeployment` compares: a manifest's version and its packages and remotes. */

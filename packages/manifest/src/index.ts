@@ -50,7 +50,7 @@ export { CanonicalJsonError, canonicalJson, canonicalManifest, canonicalManifest
 export { normalizeTool } from './normalize.js';
 export { pinnedServerInfo, SERVER_INFO_META_KEY, serverInfoDrift, serverInfoProblem, type PinnedServerInfo } from './server-info.js';
 export { matchesNamespace, mostSpecificPattern, NAMESPACE_PATTERN_RULE, namespacePatternProblem } from './namespace-pattern.js';
-export { diffDeployment, diffJson, diffTools, isEmptyDiff, type Deployment, type DeploymentSide, type JsonChange, type ToolChange, type ToolsDiff } from './diff.js';
+export { diffDeployment, diffJson, diffManifests, diffTools, isEmptyDiff, type Deployment, type DeploymentSide, type JsonChange, type ManifestChanges, type Reviewed, type ToolChange, type ToolsDiff } from './diff.js';
 export {
   AllowlistEntry,
   AllowlistList,

@@ -2,11 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  diffDeployment,
-  diffTools,
+  diffManifests,
   manifestDigest,
   parseReference,
-  pinnedServerInfo,
   ReviewView,
   VersionRecord,
   type AllowlistEntry,
@@ -478,13 +476,8 @@ function describeReview(r: ReviewView, manifest: Manifest, baseline: Manifest | 
     return lines.join('\n');
   }
   lines.push(`diff against approved ${safeText(r.baseline.version)} (${r.baseline.digest}):`);
-  const d = diffTools(baseline.tools, manifest.tools);
-  const instructionsChanged = (baseline.instructions ?? null) !== (manifest.instructions ?? null);
-  const before = pinnedServerInfo(baseline) ?? null;
-  const after = pinnedServerInfo(manifest) ?? null;
-  const identityChanged = before?.name !== after?.name || before?.version !== after?.version || before?.title !== after?.title;
-  const moved = diffDeployment(baseline, manifest);
-  if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !instructionsChanged && !identityChanged && !moved) lines.push('  no tool changes');
+  const { tools: d, instructionsChanged, serverInfoChanged, deploymentChanged: moved } = diffManifests(baseline, manifest);
+  if (!d.added.length && !d.removed.length && !d.renamed.length && !d.changed.length && !instructionsChanged && !serverInfoChanged && !moved) lines.push('  no tool changes');
   for (const t of d.added) {
     lines.push(`  + tool ${safeText(t)}`);
     const tool = manifest.tools.find((x) => x.name === t);
@@ -508,7 +501,7 @@ function describeReview(r: ReviewView, manifest: Manifest, baseline: Manifest | 
     lines.push('  ~ instructions changed');
     lines.push(`      - ${baseline.instructions === undefined ? '(none)' : safeText(baseline.instructions)}`, `      + ${manifest.instructions === undefined ? '(none)' : safeText(manifest.instructions)}`);
   }
-  if (identityChanged) lines.push(`  ~ server identity ${serverIdentity(before)} -> ${serverIdentity(after)}`);
+  if (serverInfoChanged) lines.push(`  ~ server identity ${serverIdentity(serverInfoChanged.before)} -> ${serverIdentity(serverInfoChanged.after)}`);
   // What a host installs or connects to: the same tools can run other code.
   for (const [kind, side] of [['packages', moved?.packages], ['remotes', moved?.remotes]] as const) {
     if (!side) continue;

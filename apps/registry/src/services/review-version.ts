@@ -1,5 +1,5 @@
 import { approvalsOf, versionsOf, versionsByStatus, type VersionFilter } from '@sigil/db';
-import { diffDeployment, diffTools, pinnedServerInfo, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
+import { diffDeployment, diffManifests, type Manifest, type ReviewQueue, type ReviewView } from '@sigil/manifest';
 import type { Deps, LintFinding } from '../deps.js';
 import { trustedRoot } from './register-ca.js';
 import { manifestSignerChain } from './signer-spec.js';
@@ -14,6 +14,7 @@ export async function reviewVersion(deps: Deps, name: string, version: string): 
   const manifest = JSON.parse(row.manifest) as Manifest;
   const baseline = (await versionsOf(deps.db, name)).find((v) => v.status === 'approved' && v.id !== row.id && v.id < row.id) ?? (await versionsOf(deps.db, name)).find((v) => v.status === 'approved' && v.id !== row.id);
   const base = baseline ? (JSON.parse(baseline.manifest) as Manifest) : undefined;
+  const changes = base ? diffManifests(base, manifest) : undefined;
   // Which CA issued the signer's certificate: the identity alone does not say who vouched for it.
   const ca = row.signerKind === 'certificate' ? manifestSignerChain(row, manifest, await trustedRoot(deps))[0] : undefined;
   return {
@@ -27,22 +28,14 @@ export async function reviewVersion(deps: Deps, name: string, version: string): 
     provenance: row.provenance !== null,
     findings: findings(row),
     baseline: baseline ? { version: baseline.version, digest: baseline.digest } : null,
-    diff: base ? diffTools(base.tools, manifest.tools) : null,
-    instructionsChanged: base ? (base.instructions ?? null) !== (manifest.instructions ?? null) : false,
-    serverInfoChanged: base ? serverInfoChange(base, manifest) : null,
-    deploymentChanged: base ? diffDeployment(base, manifest) : null,
+    diff: changes ? changes.tools : null,
+    instructionsChanged: changes ? changes.instructionsChanged : false,
+    serverInfoChanged: changes ? changes.serverInfoChanged : null,
+    deploymentChanged: changes ? changes.deploymentChanged : null,
     approvals: (await approvalsOf(deps.db, row.id)).length,
     approvalsRequired: row.risk === 'high' ? deps.settings.highRiskApprovals : 1,
     riskReasons: row.risk === 'high' ? riskReasons(manifest, findings(row), base && baseline ? { version: baseline.version, manifest: base } : undefined) : [],
   };
-}
-
-/** The pinned server identities of `base` and `manifest` when they differ (a new name or version is what a host's `sigil run` will hold the server to), else null. */
-function serverInfoChange(base: Manifest, manifest: Manifest): Review['serverInfoChanged'] {
-  const before = pinnedServerInfo(base) ?? null;
-  const after = pinnedServerInfo(manifest) ?? null;
-  const same = before?.name === after?.name && before?.version === after?.version && before?.title === after?.title;
-  return same ? null : { before, after };
 }
 
 /** The reasons publish uses to call a version high risk, spelled out for the reviewer. */
