@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHostWorld, sigilBin, type HostWorld } from '@sigil/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerTo, hostileServer, initialize, rssMb, sharedSocketHost, initialized, pinnedManifest, rawHost, type LogReader, type Message, type RawHost } from './fixtures/guard/harness.js';
+import { answerTo, fixtureTools, hostileServer, initialize, rssMb, sharedSocketHost, initialized, pinnedManifest, rawHost, type LogReader, type Message, type RawHost } from './fixtures/guard/harness.js';
 
 
 // `sigil run` stays alive and bounded whatever its peers do with their ends (a fourth red-team
@@ -230,4 +230,37 @@ describe('when the server is refused before the session starts and the host neve
     expect(await exit).toBe(1);
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 30_000);
+});
+
+describe('when the host writes its whole session and closes its input before the check ends', () => {
+  // A script host (`printf … | sigil run …`): its input ends while its requests still wait for the
+  // tools check. The server's input ends only after they went to it, as with the server directly.
+  const oneShot = (script: Record<string, unknown>): RawHost => {
+    const h = hostile(script);
+    h.send(initialize(0));
+    h.send(initialized);
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    h.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'once' } } });
+    h.close();
+    return h;
+  };
+
+  it('answers every request, then ends with the server and its status', async () => {
+    const h = oneShot({ exitOnEof: 7 });
+    expect((await h.waitFor(answerTo(0))).result).toBeDefined();
+    const listed = await h.waitFor(answerTo(1));
+    expect(listed.error).toBeUndefined();
+    expect((listed.result as { tools: unknown[] }).tools.length).toBeGreaterThan(0);
+    const called = await h.waitFor(answerTo(2));
+    expect(called.error).toBeUndefined();
+    expect(JSON.stringify(called.result)).toContain('once');
+    expect(await h.exit).toBe(7);
+  });
+
+  it('still refuses a drifted server, with exit status 1', async () => {
+    const h = oneShot({ tools: [...fixtureTools, { name: 'evil', description: 'not pinned', inputSchema: { type: 'object' } }] });
+    expect(errorCode(await h.waitFor(answerTo(1)))).toBe('TOOL_DRIFT');
+    expect(errorCode(await h.waitFor(answerTo(2)))).toBe('TOOL_DRIFT');
+    expect(await h.exit).toBe(1);
+  });
 });

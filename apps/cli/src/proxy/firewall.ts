@@ -155,6 +155,8 @@ export class Firewall {
   private readonly tasks = new Map<string, string>();
   /** Legacy era: the proxy sent `notifications/initialized` itself, so the host's copy is dropped. */
   private dropHostInitialized = false;
+  /** Waiting for the firewall to leave `verifying`: see {@link Firewall.afterVerifying}. */
+  private verifyingWaiters: Array<() => void> = [];
   /** What the last whole check listed: how many tools, and which pinned ones the server left out. */
   private listed: { tools: number; missing: string[] } = { tools: 0, missing: [] };
 
@@ -815,6 +817,26 @@ export class Firewall {
       this.pendingListChanged = undefined;
       this.recheck(notice);
     }
+    this.settled();
+  }
+
+  /**
+   * Runs `then` once no tools check runs: at once, or when the check opens the session (after the
+   * host messages it held went on to the server, and any re-check they started ended too) or when
+   * the session closes. A host whose input ends while its requests wait for the check (a script
+   * piping its whole session in) leaves the server's input open until then, as the server's own
+   * input would be, so those requests reach it and are answered.
+   */
+  afterVerifying(then: () => void): void {
+    if (this.state === 'verifying') this.verifyingWaiters.push(then);
+    else then();
+  }
+
+  private settled(): void {
+    if (this.state === 'verifying') return;
+    const waiters = this.verifyingWaiters;
+    this.verifyingWaiters = [];
+    for (const then of waiters) then();
   }
 
   /** Sends a request of the proxy's own; returns its id. */
@@ -881,6 +903,7 @@ export class Firewall {
     this.options.log({ level: 'error', event: 'sigil.run.refused', code, server: manifest.name, version: manifest.version, reason: drift.reason, ...drift.details });
     this.endWaiting(code, reason);
     this.options.onRefused(code);
+    this.settled();
   }
 
   /** The server went away by itself: answer whatever waits on it, and every later host request. */
@@ -889,6 +912,7 @@ export class Firewall {
     this.state = 'closed';
     this.ended = { code: 'SERVER_UNREACHABLE', reason: description };
     this.endWaiting('SERVER_UNREACHABLE', description);
+    this.settled();
   }
 
   /**

@@ -321,17 +321,23 @@ function guard(options: GuardProxyOptions, schemaValidator: SchemaValidator | un
     serverLines = lineSplitter(MAX_MESSAGE_BYTES, (line) => firewall.fromServer(line), () => firewall.serverOversize(MAX_MESSAGE_BYTES));
     if (!adopted) child.stdout?.on('data', (chunk: Buffer) => chunkOf(serverLines, chunk));
     // The host leaves: its stdin ends, or fails (a socket it shares for stdin and stdout, closed
-    // with our answers unread, resets: ECONNRESET), which is the same end, not a crash.
+    // with our answers unread, resets: ECONNRESET), which is the same end, not a crash. The server's
+    // input ends once the tools check no longer holds what the host sent before it left.
     let hostLeft = false;
-    const onHostLeft = (): void => {
+    const onHostLeft = (end: boolean): void => {
       if (hostLeft) return;
       hostLeft = true;
       hostGone = true;
-      if (!childGone) stopChild(EXIT_GRACE_MS);
+      const stop = (): void => {
+        if (!childGone && !firewall.refusal) stopChild(EXIT_GRACE_MS);
+      };
+      // A failed input (a reset socket) cannot read the answers: nothing is worth waiting for.
+      if (end) firewall.afterVerifying(stop);
+      else stop();
       maybeFinish();
     };
-    input.on('end', onHostLeft);
-    input.on('error', onHostLeft);
+    input.on('end', () => onHostLeft(true));
+    input.on('error', () => onHostLeft(false));
     child.on('error', (e) => {
       // A refusal like any other: the host's requests, the opening first, are answered
       // SERVER_UNREACHABLE until it leaves, or for REFUSED_LINGER_MS (a host would otherwise see
