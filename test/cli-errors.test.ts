@@ -388,3 +388,37 @@ describe('an answer that redirects (a captive portal, a proxy, a man in the midd
     }
   });
 });
+
+describe('a private key given where a public key or a CA chain goes', () => {
+  it('is refused before anything is sent: allowlist add, reviewer add, ca register', async () => {
+    // A registry that records every request it gets: none may reach it.
+    const received: string[] = [];
+    const sink = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    try {
+      const run = (args: string[]) => sigilInProcess([...args, '--json'], { env: { SIGIL_REGISTRY: url, SIGIL_TOKEN: 'sigil_test_token' } });
+      expect((await sigil(['ca', 'init', '--name', 'Leaky CA', '--out', p('leaky-ca')])).code).toBe(0);
+      writeFileSync(p('leaky-ca/chain.pem'), `${readFileSync(p('leaky-ca/chain.pem'), 'utf8')}${readFileSync(p('leaky-ca/ca.key'), 'utf8')}`);
+      for (const args of [
+        ['allowlist', 'add', 'io.github.acme', '--public-key', p('publisher.key')],
+        ['allowlist', 'add-builder', 'io.github.acme', '--builder', 'https://github.com/actions/runner/github-hosted', '--public-key', p('publisher.key')],
+        ['reviewer', 'add', 'alice', '--public-key', p('alice.key')],
+        ['ca', 'register', '--ca', p('leaky-ca')],
+      ]) {
+        const out = await run(args);
+        expect(out.code, args.join(' ')).toBe(1);
+        const error = (JSON.parse(out.stdout) as { error: { code: string; message: string } }).error;
+        expect(error.code, args.join(' ')).toBe('KEY_INVALID');
+        expect(error.message).toContain('private key');
+        expect(out.stdout + out.stderr).not.toContain('PRIVATE KEY-----');
+      }
+      expect(received).toEqual([]);
+    } finally {
+      sink.close();
+    }
+  });
+});

@@ -152,6 +152,30 @@ describe('when two CAs are registered', () => {
     expect(await counts()).toBe(before);
   });
 
+  it('refuses a private key wherever a public key or a chain goes, writing nothing, and stores a public key as its canonical PEM', async () => {
+    const before = await counts();
+    const keys = generateKeyPair();
+    const allowlistBefore = await call('/v1/allowlist', ADMIN, 'GET');
+    for (const body of [{ signers: [{ publicKey: keys.privateKeyPem }] }, { signers: [{ publicKey: `${keys.publicKeyPem}${keys.privateKeyPem}` }] }, { signers: [{ identity: RELEASE, ca: A }], builders: [{ builderId, publicKey: keys.privateKeyPem }] }]) {
+      const r = await call('/v1/allowlist/io.github.teamkey', ADMIN, 'PUT', body);
+      expect([r.status, r.body.code]).toEqual([422, 'REQUEST_INVALID']);
+      expect(r.body.detail).toContain('private key');
+    }
+    const reviewer = await call('/v1/reviewers', ADMIN, 'POST', { principal: 'gina', publicKey: keys.privateKeyPem });
+    expect([reviewer.status, reviewer.body.code]).toEqual([422, 'REQUEST_INVALID']);
+    const ca = await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: `${caC.chainPem}${caC.privateKeyPem}` });
+    expect([ca.status, ca.body.code]).toEqual([422, 'REQUEST_INVALID']);
+    expect(ca.body.detail).toContain('private key');
+    expect(await counts()).toBe(before);
+    expect(JSON.stringify((await call('/v1/allowlist', ADMIN, 'GET')).body)).toBe(JSON.stringify(allowlistBefore.body));
+    // The same public key in other line endings is the one canonical PEM, as stored and served.
+    const put = await call('/v1/allowlist/io.github.teamkey', ADMIN, 'PUT', { signers: [{ publicKey: `\n${keys.publicKeyPem.replace(/\n/g, '\r\n')}\n` }] });
+    expect(put.status).toBe(200);
+    const served = await call('/v1/allowlist/io.github.teamkey', ADMIN, 'GET');
+    expect((served.body.signers as Array<{ publicKey: string }>)[0]!.publicKey).toBe(keys.publicKeyPem);
+    expect(JSON.stringify(served.body)).not.toContain('PRIVATE');
+  });
+
   it('takes a CA or a reviewer registered again as it is, writing nothing, and refuses another chain for a registered CA (409 CONFLICT)', async () => {
     const before = await counts();
     const again = await call('/v1/certificate-authorities', ADMIN, 'POST', { certificates: caA.chainPem });

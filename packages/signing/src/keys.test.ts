@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { p256FromPem, publicKeyFingerprint, spkiKey, toPublicKey } from './keys.js';
+import { certificateChainPem, p256FromPem, publicKeyFingerprint, publicKeyPem, spkiKey, toPublicKey } from './keys.js';
 
 // spkiKey takes an uncompressed P-256 key through its coordinates (JWK) instead of OpenSSL's DER
 // decoder: it must give the very key the decoder gives, and refuse what the decoder refuses.
@@ -169,5 +169,31 @@ describe('when a fingerprint is taken of a P-256 key in PEM as OpenSSL writes it
     }
     expect(ours(pemOf(Buffer.concat([prefix, hex(small.x + P), hex(small.y)])))).toBe('refused');
     expect(cases.filter((bad) => ours(pemOf(bad)) === 'refused').length).toBeGreaterThanOrEqual(30);
+  });
+});
+
+// What a registry stores and a CLI sends where a public key goes: the public key alone, never
+// a private key (toPublicKey takes one for its public half), never other text around it.
+describe('when a public key is taken where one is stored or sent (publicKeyPem, certificateChainPem)', () => {
+  const pair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+  it('gives the canonical SPKI PEM of one public key, whatever its line endings', () => {
+    const { publicKey } = pair();
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(publicKeyPem(pem)).toBe(pem);
+    expect(publicKeyPem(`\n${pem.replace(/\n/g, '\r\n')}\n\n`)).toBe(pem);
+  });
+
+  it('refuses a private key of every kind, saying so, and a public key with anything else beside it', () => {
+    const { privateKey, publicKey } = pair();
+    const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const privates = [privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), privateKey.export({ type: 'sec1', format: 'pem' }).toString(), privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }).toString()];
+    for (const key of privates) {
+      expect(() => publicKeyPem(key)).toThrow(/private key/);
+      expect(() => publicKeyPem(`${pub}${key}`)).toThrow(/private key/);
+      expect(() => certificateChainPem(key)).toThrow(/private key/);
+    }
+    for (const text of [`${pub}${pub}`, `comment\n${pub}`, `${pub}trailing`, '', 'not a key']) expect(() => publicKeyPem(text), text).toThrow(/not one PEM public key/);
+    expect(() => certificateChainPem(pub)).toThrow(/CERTIFICATE blocks only, not PUBLIC KEY/);
   });
 });

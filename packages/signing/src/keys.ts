@@ -174,6 +174,56 @@ export function parseCertificate(pem: string): X509Certificate {
   }
 }
 
+/** PEM armour around a private key of any kind (PKCS#8, SEC 1, PKCS#1, encrypted). */
+const PRIVATE_KEY_ARMOUR = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+/** Every PEM block of a text, and its label. */
+const PEM_BLOCKS = /-----BEGIN ([A-Z0-9 ]{1,64})-----[A-Za-z0-9+/=\s]*?-----END \1-----/g;
+
+/** The PEM blocks of `text` with their labels, or undefined when anything but whitespace stands between or around them. */
+function pemBlocks(text: string): Array<{ label: string; pem: string }> | undefined {
+  const blocks: Array<{ label: string; pem: string }> = [];
+  let at = 0;
+  for (const match of text.matchAll(PEM_BLOCKS)) {
+    if (text.slice(at, match.index).trim() !== '') return undefined;
+    blocks.push({ label: match[1]!, pem: match[0] });
+    at = match.index + match[0].length;
+  }
+  return text.slice(at).trim() === '' ? blocks : undefined;
+}
+
+const PRIVATE_KEY_GIVEN = 'this text holds a private key; give its public half (the .pub file sigil keygen writes beside it)';
+
+/**
+ * The canonical SPKI PEM of the one ECDSA P-256 public key `text` is: exactly one `PUBLIC KEY`
+ * block and nothing else. What a registry stores and a CLI sends where a public key goes: a private
+ * key, which {@link toPublicKey} takes (for its public half), is refused here, so its text is never
+ * sent, stored, or served back as a signer's key.
+ * @example publicKeyPem(readFileSync('acme.key.pub', 'utf8')) // '-----BEGIN PUBLIC KEY-----\nMFkw…'
+ * @throws SigningError `KEY_INVALID`
+ */
+export function publicKeyPem(text: string): string {
+  if (text.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the key is longer than ${MAX_PEM_BYTES} bytes`);
+  if (PRIVATE_KEY_ARMOUR.test(text)) throw new SigningError('KEY_INVALID', PRIVATE_KEY_GIVEN);
+  const blocks = pemBlocks(text);
+  if (blocks?.length !== 1 || blocks[0]!.label !== 'PUBLIC KEY') throw new SigningError('KEY_INVALID', 'not one PEM public key (a single -----BEGIN PUBLIC KEY----- block and nothing else)');
+  return toPublicKey(blocks[0]!.pem).export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/**
+ * The CERTIFICATE blocks of a PEM certificate chain, alone: what a registry stores and serves. The
+ * text between blocks (the subject and issuer lines `openssl s_client -showcerts` writes) is left
+ * out; a block of any other kind, above all a private key appended to the chain, is refused rather
+ * than carried along into what is stored.
+ * @throws SigningError `KEY_INVALID`
+ */
+export function certificateChainPem(text: string): string {
+  if (text.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the certificate chain is longer than ${MAX_PEM_BYTES} bytes`);
+  if (PRIVATE_KEY_ARMOUR.test(text)) throw new SigningError('KEY_INVALID', 'this text holds a private key; give the certificate chain alone');
+  const other = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]{1,64})-----/g)].find((m) => m[1] !== 'CERTIFICATE');
+  if (other) throw new SigningError('KEY_INVALID', `a certificate chain holds CERTIFICATE blocks only, not ${other[1]}`);
+  return splitPemCertificates(text).join('');
+}
+
 /** Splits PEM text into its CERTIFICATE blocks (at most 16), in order. */
 export function splitPemCertificates(pem: string): string[] {
   if (pem.length > MAX_PEM_BYTES) throw new SigningError('KEY_INVALID', `the certificate chain is longer than ${MAX_PEM_BYTES} bytes`);

@@ -59,7 +59,15 @@ async function signerOf(opts: SignerOptions): Promise<SignerBody> {
   if (opts.publicKey !== undefined) {
     if (opts.ca !== undefined) throw new UsageError('--ca binds a certificate identity to its CA; it does not go with --public-key');
     await requireFile(opts.publicKey, 'the public key', MAKE_KEY);
-    return { publicKey: await readPublicKey(opts.publicKey).catch(() => readFile(opts.publicKey!, 'utf8')) };
+    // A key this CLI cannot read goes to the registry as it is, for the registry's own refusal,
+    // unless it holds a private key: that is refused here, and never leaves the machine.
+    return {
+      publicKey: await readPublicKey(opts.publicKey).catch(async (e: unknown) => {
+        const text = await readFile(opts.publicKey!, 'utf8');
+        if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) throw e;
+        return text;
+      }),
+    };
   }
   return { identity: opts.identity!, ...(opts.ca !== undefined ? { ca: await caFingerprint(opts.ca) } : {}) };
 }

@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { manifestDigest, mostSpecificPattern, type CaRecord } from '@sigil/manifest';
 import {
   certificateFingerprint,
+  certificateChainPem,
   createCa,
   generateKeyPair,
   issueLeaf,
@@ -77,7 +78,8 @@ export function registerSigning(program: Command, ctx: Context): void {
     .action(async (opts: { ca: string }) => {
       const { callRegistry } = await import('../http.js');
       await requireFile(resolvePath(opts.ca, 'chain.pem'), 'the CA chain', 'create the CA with sigil ca init --out <dir>');
-      const chain = await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8');
+      // Certificates only: a chain file with a private key pasted in is refused here, not sent.
+      const chain = await signing(async () => certificateChainPem(await readFile(resolvePath(opts.ca, 'chain.pem'), 'utf8')));
       const { body } = await callRegistry<CaRecord>(ctx, 'POST', '/v1/certificate-authorities', { certificates: chain });
       ctx.out.result(body, `registered CA ${body.fingerprint}\nidentities it issues are bound to it with --ca ${opts.ca} (or --ca ${body.fingerprint}) on sigil allowlist add, allowlist add-builder and reviewer add`);
     });

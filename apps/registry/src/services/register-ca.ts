@@ -1,5 +1,5 @@
 import { appendAudit, bindUnboundIdentities, insertCertificateAuthority, listCertificateAuthorities } from '@sigil/db';
-import { buildTrustedRoot, certificateFingerprint, type TrustedRootJson } from '@sigil/signing/verify';
+import { buildTrustedRoot, certificateChainPem, certificateFingerprint, type TrustedRootJson } from '@sigil/signing/verify';
 import { nowIso, type Deps, type Principal } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { logInstance } from './read-log.js';
@@ -11,15 +11,20 @@ import { trustedCas } from './signer-spec.js';
  * stored without a CA meant the registry's only CA; registering a second one binds every such
  * identity to the first in the same transaction (audited), so the new CA never gains them.
  */
-export async function registerCa(deps: Deps, actor: Principal, chainPem: string): Promise<{ fingerprint: string }> {
+export async function registerCa(deps: Deps, actor: Principal, given: string): Promise<{ fingerprint: string }> {
   let fingerprint: string;
+  let chainPem: string;
   try {
+    // Certificates only, stored as their blocks: a private key pasted after the chain is refused,
+    // never stored beside it.
+    chainPem = certificateChainPem(given);
     buildTrustedRoot({ certificateAuthorities: [{ certificates: chainPem }] });
     const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem)?.[0];
     if (!first) throw new Error('no certificate');
     fingerprint = certificateFingerprint(first);
   } catch (cause) {
-    throw new ServiceError('REQUEST_INVALID', 'certificates must be a PEM chain of CA certificates, issuing CA first', {}, { cause });
+    const privateKey = /PRIVATE KEY-----/.test(given) ? ': the text holds a private key, which is never taken; send the certificates alone' : '';
+    throw new ServiceError('REQUEST_INVALID', `certificates must be a PEM chain of CA certificates, issuing CA first${privateKey}`, {}, { cause });
   }
   const now = nowIso(deps);
   await deps.db.transaction(async (tx) => {

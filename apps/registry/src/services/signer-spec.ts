@@ -1,6 +1,6 @@
 import { identityFingerprint } from '@sigil/db';
 import type { Manifest } from '@sigil/manifest';
-import { CertificateIdentity, certificateFingerprint, Fingerprint, publicKeyFingerprint, SignerPolicy, verifyManifestBundle, type AllowedIdentity, type TrustedRootJson } from '@sigil/signing/verify';
+import { CertificateIdentity, certificateFingerprint, Fingerprint, publicKeyFingerprint, publicKeyPem, SignerPolicy, verifyManifestBundle, type AllowedIdentity, type TrustedRootJson } from '@sigil/signing/verify';
 import { ServiceError } from '../errors.js';
 
 /**
@@ -61,12 +61,16 @@ export function normalizeSigner(spec: SignerSpec, cas: TrustedCas): StoredSigner
   if ((spec.publicKey === undefined) === (spec.identity === undefined)) throw new ServiceError('REQUEST_INVALID', 'give exactly one of publicKey and identity');
   if (spec.publicKey !== undefined) {
     if (spec.ca !== undefined) throw new ServiceError('REQUEST_INVALID', 'ca binds a certificate identity to its CA; a publicKey takes none');
+    // Stored and served as its canonical SPKI PEM: never the text as given, which could hold a
+    // private key (whose public half a key parser would take) or anything else around the key.
+    let value: string;
     try {
-      const fingerprint = publicKeyFingerprint(spec.publicKey);
-      return { kind: 'key', value: spec.publicKey, fingerprint, ca: null };
+      value = publicKeyPem(spec.publicKey);
     } catch (cause) {
-      throw new ServiceError('REQUEST_INVALID', 'publicKey is not an ECDSA P-256 public key (SPKI PEM)', {}, { cause });
+      const privateKey = /PRIVATE KEY-----/.test(spec.publicKey) ? ': the text holds a private key, which is never taken; send its public half' : '';
+      throw new ServiceError('REQUEST_INVALID', `publicKey is not an ECDSA P-256 public key (SPKI PEM)${privateKey}`, {}, { cause });
     }
+    return { kind: 'key', value, fingerprint: publicKeyFingerprint(value), ca: null };
   }
   const identity = CertificateIdentity.safeParse(spec.identity);
   if (!identity.success) throw new ServiceError('REQUEST_INVALID', 'identity must be mailto:<email> or an https:// URI');

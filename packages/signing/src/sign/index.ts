@@ -4,7 +4,7 @@
  * bundles. Hosts import `@sigil/signing/verify` only.
  */
 export { SigningError, contractCode, type SigningErrorCode } from '../errors.js';
-export { certificateFingerprint, publicKeyFingerprint } from '../keys.js';
+export { certificateChainPem, certificateFingerprint, publicKeyFingerprint, publicKeyPem } from '../keys.js';
 export { generateKeyPair, parsePrivateKey, readPrivateKey, readPublicKey, writeKeyPair, type KeyPair } from './keys.js';
 export { CA_FILES, createCa, createIntermediateCa, createTsa, issueLeaf, readCa, VALIDITY_LIMITS, writeCa, type CaMaterial, type TsaMaterial } from './pki.js';
 export { createSigner, loadSigner, type BundleSigner, type SerializedBundle, type SignerOptions, type TimestampSource } from './signer.js';

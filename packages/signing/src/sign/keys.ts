@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { SigningError } from '../errors.js';
-import { assertP256, MAX_PEM_BYTES, publicKeyFingerprint, toPublicKey } from '../keys.js';
+import { assertP256, MAX_PEM_BYTES, publicKeyFingerprint, publicKeyPem } from '../keys.js';
 
 /** An ECDSA P-256 key pair in PEM: PKCS#8 private, SPKI public, and the public key's fingerprint. */
 export interface KeyPair {
@@ -51,9 +51,7 @@ export async function readPrivateKey(path: string): Promise<KeyObject> {
  * @throws SigningError `KEY_INVALID` or `IO_FAILED`
  */
 export async function readPublicKey(path: string): Promise<string> {
-  const pem = await readPem(path);
-  toPublicKey(pem);
-  return pem;
+  return publicKeyPem(await readPem(path));
 }
 
 /** Parses a PEM private key, refusing anything but ECDSA P-256. */

@@ -3,7 +3,7 @@
  * Loads no signing code and no node-forge.
  */
 export { SigningError, contractCode, type SigningErrorCode } from '../errors.js';
-export { certificateFingerprint, MAX_PEM_BYTES, publicKeyFingerprint } from '../keys.js';
+export { certificateChainPem, certificateFingerprint, MAX_PEM_BYTES, publicKeyFingerprint, publicKeyPem } from '../keys.js';
 export {
   APPROVAL_PREDICATE_TYPE,
   ApprovalDecision,
