@@ -422,3 +422,32 @@ describe('a private key given where a public key or a CA chain goes', () => {
     }
   });
 });
+
+describe('a whole token given where its id goes (token revoke)', () => {
+  it('revokes that token by the id it carries, and its secret is never sent, logged or printed', async () => {
+    const logged = await startRegistry({ dataDir: p('registry-info-log'), env: { SIGIL_LOG_LEVEL: 'info' } });
+    try {
+      const create = async () => (await sigilInProcess(['token', 'create', '--principal', 'laptop', '--role', 'reader', '--json'], { env: { SIGIL_REGISTRY: logged.url, SIGIL_TOKEN: logged.adminToken } })).stdout;
+      const made = JSON.parse(await create()) as { id: string; token: string };
+      const secret = made.token.split('_').slice(2).join('_');
+      // Sent as it is (curl, or an older CLI), the registry refuses it as no id, and logs no secret.
+      const raw = await fetch(`${logged.url}/v1/tokens/${made.token}`, { method: 'DELETE', headers: { authorization: `Bearer ${logged.adminToken}` } });
+      expect([raw.status, ((await raw.json()) as { code: string }).code]).toEqual([422, 'REQUEST_INVALID']);
+      const whoami = () => sigilInProcess(['whoami', '--json'], { env: { SIGIL_REGISTRY: logged.url, SIGIL_TOKEN: made.token } });
+      expect((await whoami()).code).toBe(0);
+      // Through the CLI: the id it carries is revoked.
+      const revoke = await sigilInProcess(['token', 'revoke', made.token], { env: { SIGIL_REGISTRY: logged.url, SIGIL_TOKEN: logged.adminToken } });
+      expect(revoke.code, revoke.stderr).toBe(0);
+      expect(revoke.stdout).toContain(`revoked token ${made.id}`);
+      expect(revoke.stdout + revoke.stderr).not.toContain(secret);
+      const after = await whoami();
+      expect(after.code).toBe(1);
+      expect(after.stdout).toContain('UNAUTHENTICATED');
+      const log = logged.stdout();
+      expect(log).toContain(`sigil_${made.id}_…`);
+      expect(log).not.toContain(secret);
+    } finally {
+      await logged.stop();
+    }
+  });
+});

@@ -19,6 +19,7 @@ import { serverRoutes } from './routes/servers.js';
 import { statusRoutes } from './routes/status.js';
 import { auditSince, currentAuditHead } from './services/read-audit.js';
 import { authenticate, type AuthFailure } from './services/authenticate.js';
+import { withoutTokenSecrets } from './services/create-token.js';
 
 /**
  * Builds the registry's HTTP app over its dependencies. Pure: no I/O at import or build time, so
@@ -78,7 +79,8 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
       {
         requestId: c.get('requestId'),
         method: c.req.method,
-        path: c.req.path,
+        // A token pasted into a path (DELETE /v1/tokens/<the token> for its id) keeps its id only.
+        path: withoutTokenSecrets(c.req.path),
         route,
         status: c.res.status,
         ms: Math.round(seconds * 10_000) / 10,

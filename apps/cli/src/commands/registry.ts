@@ -372,9 +372,13 @@ export function registerRegistry(program: Command, ctx: Context): void {
   tokens
     .command('revoke')
     .description('revoke a token by its id (16 hexadecimal digits, printed by token create and token list); it stops working at once (admin)')
-    .argument('<id>', 'the token id, not the token itself')
-    .action(async (id: string) => {
-      const { body } = await callRegistry<TokenRevoked>(ctx, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+    .argument('<id>', 'the token id (a whole token is taken for its id; its secret is never sent)')
+    .action(async (given: string) => {
+      // A whole token pasted in its place: its id, which it carries, is what is revoked, and its
+      // secret is neither sent (a registry logs request paths) nor printed.
+      const id = /^sigil_([0-9a-f]{16})_/.exec(given)?.[1] ?? given;
+      if (!/^[0-9a-f]{16}$/.test(id)) throw new UsageError(`a token id is 16 hexadecimal digits (token create and token list print it)${given.startsWith('sigil_') ? '' : `, not ${safeText(given)}`}`);
+      const { body } = await callRegistry<TokenRevoked>(ctx, 'DELETE', `/v1/tokens/${id}`);
       ctx.out.result(body, `revoked token ${body.id} at ${body.revokedAt}`);
     });
 

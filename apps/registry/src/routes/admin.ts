@@ -130,7 +130,7 @@ export function tokenRoutes(deps: Deps) {
   const revoke = createRoute({
     method: 'delete', path: '/{id}', operationId: 'revokeToken', tags: ['governance'], summary: 'Revoke a token',
     description: 'Refused on its next request. Roles: admin.', security: BEARER, middleware: [authorize(deps, ['admin'], 'revoking a token')] as const,
-    request: { params: z.object({ id: z.string().max(128).openapi({ description: 'The token id from POST /v1/tokens' }) }) },
+    request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a token id is 16 hexadecimal digits (POST /v1/tokens and GET /v1/tokens give it), not the token itself').openapi({ description: 'The token id from POST /v1/tokens (16 hexadecimal digits)' }) }) },
     responses: { 200: json(TokenRevoked, 'Revoked'), ...problems(401, 403, 404, 409, 413, 422) },
   });
   return router()

@@ -21,6 +21,14 @@ export function newTokenSecret(): { id: string; secret: string } {
   return { id, secret: `sigil_${id}_${randomBytes(32).toString('base64url')}` };
 }
 
+/** A token's text: `sigil_`, its id, `_`, its secret (newTokenSecret). */
+const TOKEN_TEXT = /sigil_([0-9a-f]{16})_[A-Za-z0-9_-]+/g;
+
+/** `text` with every token in it cut to its id (`sigil_<id>_…`): what may be logged of a text a caller wrote a token into. */
+export function withoutTokenSecrets(text: string): string {
+  return text.includes('sigil_') ? text.replace(TOKEN_TEXT, 'sigil_$1_…') : text;
+}
+
 /**
  * Creates a token for a principal (admin only). Publisher tokens must name the namespace
  * patterns they may publish in; the lifetime is bounded by the registry setting.
