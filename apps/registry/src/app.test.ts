@@ -533,6 +533,29 @@ describe('when a body holds a lone UTF-16 surrogate', () => {
   });
 });
 
+describe('when a body is not UTF-8', () => {
+  it('refuses it with REQUEST_INVALID rather than storing U+FFFD in place of its bytes, writing nothing; U+FFFD itself, sent as UTF-8, is no such refusal', async () => {
+    const before = await snapshot();
+    const bytes = (text: string, bad: number[]) => {
+      const [head, tail] = text.split('@@') as [string, string];
+      return Buffer.concat([Buffer.from(head), Buffer.from(bad), Buffer.from(tail)]);
+    };
+    for (const [path, method, body] of [
+      ['/v1/tokens', 'POST', bytes('{"principal":"dave@@","role":"reader"}', [0xff, 0xfe])],
+      ['/v1/reviewers', 'POST', bytes('{"principal":"dave@@","identity":"mailto:dave@x.example"}', [0xc3])],
+      ['/v1/allowlist/io.github.zed', 'PUT', bytes('{"signers":[{"identity":"mailto:a@@@x.example"}]}', [0xed, 0xa0, 0x80])],
+      ['/v1/status', 'POST', bytes('{"refs":["io.github.acme/weather@@@1.2.0"]}', [0x80])],
+    ] as Array<[string, string, Buffer]>) {
+      const r = await call(path, auth(ADMIN, { method, headers: { 'content-type': 'application/json' }, body }));
+      expect([path, r.status, r.body.code]).toEqual([path, 422, 'REQUEST_INVALID']);
+      expect(r.body.detail).toContain('not UTF-8');
+    }
+    expect(await snapshot()).toBe(before);
+    const fffd = await call('/v1/tokens', auth(ADMIN, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"principal":"dave\ufffd","role":"reader"}') }));
+    expect(JSON.stringify(fffd.body)).not.toContain('UTF-8');
+  });
+});
+
 describe('when an allowlist entry is put twice with the same signer', () => {
   it('keeps one signer and answers 200 (sigil allowlist add run twice)', async () => {
     const key = generateKeyPair().publicKeyPem;

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { MAX_STATUS_REFS, scanJson, StatusRequest } from '@sigil/manifest';
@@ -62,7 +63,8 @@ export function fastStatus(deps: Deps, front: Front, fallback: NodeListener): No
       if ((typeof wait === 'number' ? wait : await wait) > 0) return undefined;
     }
     if (!READ_ROLES.includes(principal.role)) return undefined;
-    const request = statusRequestOf(body.toString('utf8'));
+    // Bytes that are not UTF-8 go to the route, which refuses them (kit.ts bodyText).
+    const request = isUtf8(body) ? statusRequestOf(body.toString('utf8')) : undefined;
     if (!request) return undefined;
     // As the Hono route names it (public-origin.ts): SIGIL_PUBLIC_URL when set, else this request's.
     const forwarded = req.headers['x-forwarded-proto'];

@@ -47,9 +47,25 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
  */
 export const jsonBody: MiddlewareHandler<Env> = async (c, next) => {
   if (!isJsonMediaType(c.req.header('content-type'))) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
-  checkJsonText(await c.req.text());
+  // The bytes, decoded here strictly; Hono keeps them for the validator, which reads them again.
+  checkJsonText(bodyText(new Uint8Array(await c.req.arrayBuffer())));
   await next();
 };
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A JSON body's bytes as text, refusing bytes that are not UTF-8 (422 `REQUEST_INVALID`): a
+ * lenient decoder would store U+FFFD in their place, so what was signed, audited or shown would not
+ * be what was sent, and JSON exchanged between systems is UTF-8 (RFC 8259, 8.1).
+ */
+export function bodyText(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new ServiceError('REQUEST_INVALID', 'the body is not UTF-8; JSON is exchanged as UTF-8 (RFC 8259), and bytes that are not would be stored as something else');
+  }
+}
 
 /**
  * The checks of `jsonBody` on JSON text already read: nesting depth (413), duplicate keys (422),

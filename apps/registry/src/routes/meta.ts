@@ -8,7 +8,7 @@ import type { Deps } from '../deps.js';
 import { ServiceError } from '../errors.js';
 import { checkReady } from '../services/check-ready.js';
 import { trustedRoot } from '../services/register-ca.js';
-import { checkJsonText, isJsonMediaType, json, NO_AUTH, problems, router } from './kit.js';
+import { bodyText, checkJsonText, isJsonMediaType, json, NO_AUTH, problems, router } from './kit.js';
 
 /** The Swagger UI page: its scripts and styles come from the swagger-ui-dist package, served here (no CDN). */
 const DOCS_HTML = `<!doctype html>
@@ -118,7 +118,7 @@ export function metaRoutes(deps: Deps, document: (origin: string) => Record<stri
       if (!isJson && !TIMESTAMP_QUERY_TYPE.test(type)) throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', `send the timestamp request as application/json or ${TIMESTAMP_QUERY_CONTENT_TYPE}`);
       const body = new Uint8Array(await c.req.arrayBuffer());
       if (body.byteLength > MAX_TIMESTAMP_REQUEST_BYTES) throw new ServiceError('PAYLOAD_TOO_LARGE', `a timestamp request is at most ${MAX_TIMESTAMP_REQUEST_BYTES} bytes`);
-      if (isJson) checkJsonText(Buffer.from(body).toString('utf8'));
+      if (isJson) checkJsonText(bodyText(body));
       let reply: Uint8Array;
       try {
         reply = await deps.keys.timestamp(body, isJson ? 'application/json' : TIMESTAMP_QUERY_CONTENT_TYPE);
