@@ -337,6 +337,23 @@ describe('three registry instances on one PostgreSQL behind a round-robin balanc
     expect((JSON.parse(revoked.stdout) as { error: { code: string } }).error.code).toBe('REVOKED');
   }, 120_000);
 
+  it('signs what an instance appended and never signed (killed before its interval ended) from another instance, idle, within an interval', async () => {
+    // A fourth instance on the same database whose checkpoints wait ten minutes after its first.
+    const late = await startRegistry({ dataDir: path('registry-late'), env: { ...ENV, SIGIL_LOG_CHECKPOINT_MS: '600000' } });
+    try {
+      for (const version of ['5.0.0', '5.0.1']) {
+        const r = await fetch(`${late.url}/v1/publish`, { method: 'POST', headers: { authorization: `Bearer ${tokens.publisher}`, 'content-type': 'application/json' }, body: JSON.stringify(await publishBody(manifestOf(SERVERS[0]!, version))) });
+        expect(r.status).toBe(201);
+      }
+    } finally {
+      await late.stop('SIGKILL');
+    }
+    const newest = Number((await sql.query<{ n: number }>('select max(size) as n from log_checkpoints')).rows[0]!.n);
+    expect(newest).toBeLessThan(await count('select idx from log_entries'));
+    // Nothing is written meanwhile: the three others, idle, sign it all the same.
+    await settledCheckpoint();
+  }, 60_000);
+
   it('loses no acknowledged write when an instance is killed with SIGKILL in the middle of a burst', async () => {
     const victim = instances[1]!;
     const victimBackend = balancer.backends[1]!;

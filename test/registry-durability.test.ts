@@ -74,3 +74,57 @@ describe('when the registry is killed with SIGKILL during a burst of concurrent 
     for (const v of acknowledged.keys()) expect(versions).toContain(v);
   });
 });
+
+describe('when the registry stops with a log checkpoint still owed', () => {
+  // A long interval: after the first signature, the next publishes wait for it to end.
+  const slow = { SIGIL_LOG_CHECKPOINT_MS: '600000' };
+  const covered = async (store: Awaited<ReturnType<typeof createTestStore>>): Promise<[number, number]> => {
+    const db = await openStore(store);
+    try {
+      const [leaves] = await db.raw.all<{ n: number }>('select count(*) as n from log_entries');
+      const [newest] = await db.raw.all<{ n: number | null }>('select max(size) as n from log_checkpoints');
+      return [Number(leaves!.n), Number(newest!.n ?? 0)];
+    } finally {
+      await db.close();
+    }
+  };
+  const publishTwo = async (url: string, admin: string, from: number): Promise<void> => {
+    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const key = generateKeyPair();
+    expect((await fetch(`${url}/v1/allowlist/io.github.acme`, { method: 'PUT', headers, body: JSON.stringify({ signers: [{ publicKey: key.publicKeyPem }] }) })).status).toBe(200);
+    const signer = createSigner({ privateKey: key.privateKeyPem });
+    for (let i = from; i < from + 2; i++) {
+      const manifest = weatherManifest({ version: `4.0.${i}` });
+      const res = await fetch(`${url}/v1/publish`, { method: 'POST', headers, body: JSON.stringify({ manifest, bundle: await signManifestStatement(manifest, signer) }) });
+      expect(res.status).toBe(201);
+    }
+  };
+
+  it('signs it before it exits on SIGTERM, and a restart signs at once what an instance killed with SIGKILL left unsigned', async () => {
+    const dataDir = join(dir, 'owed');
+    const store = await createTestStore(dataDir);
+    const port = await freePort();
+    try {
+      let registry = await startRegistry({ dataDir, port, env: { ...store.env, ...slow } });
+      await publishTwo(registry.url, registry.adminToken, 0);
+      expect(await registry.stop('SIGTERM')).toBe(0);
+      const [leaves, size] = await covered(store);
+      expect(size).toBe(leaves);
+
+      registry = await startRegistry({ dataDir, port, env: { ...store.env, ...slow } });
+      await publishTwo(registry.url, registry.adminToken, 2);
+      await registry.stop('SIGKILL');
+      const [more, before] = await covered(store);
+      expect(before).toBeLessThan(more);
+      registry = await startRegistry({ dataDir, port, env: { ...store.env, ...slow } });
+      try {
+        const checkpoint = await (await fetch(`${registry.url}/v1/log/checkpoint`, { headers: { authorization: `Bearer ${registry.adminToken}` } })).text();
+        expect(Number(checkpoint.split('\n')[1])).toBeGreaterThanOrEqual(more);
+      } finally {
+        await registry.stop();
+      }
+    } finally {
+      await store.drop();
+    }
+  });
+});

@@ -13,6 +13,7 @@ import { givenKeys, KeyError, loadRegistryKeys } from './keys.js';
 import { logRegistryKeys } from './services/append-log.js';
 import { checkRegistryKeys } from './services/check-registry-keys.js';
 import { backfillLog } from './services/backfill-log.js';
+import { checkpointer } from './services/sign-checkpoint.js';
 import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
@@ -71,6 +72,9 @@ async function start(): Promise<void> {
   logger.info({ logged: backfilled.logged, unlogged: backfilled.unlogged.length, afterAuditSeq: backfilled.after }, 'log backfill: logged the accepted records that had no log entry');
   if (backfilled.unlogged.length > 0) logger.warn({ unlogged: backfilled.unlogged }, 'log backfill: these records could not be logged (a key-signed bundle whose key the registry no longer lists); hosts pinning the log refuse them with LOG_ENTRY_MISSING');
   await logRegistryKeys(deps, new Date().toISOString());
+  // What the log holds beyond its newest checkpoint (appended by an instance stopped before it
+  // signed) is signed now and, while this instance runs, within an interval of being appended.
+  await checkpointer(deps).start();
 
   const front = createFront(deps, await rateLimiters(env, deps));
   const app = createApp(deps, front);
@@ -116,6 +120,9 @@ async function start(): Promise<void> {
     server.close(() => {
       // Refusals counted but not yet written (services/audit-forbidden.ts) go into the chain first.
       void flushForbidden(deps)
+        // A checkpoint waiting for its interval is signed before the database closes.
+        .then(() => checkpointer(deps).stop())
+        .catch((err: unknown) => logger.error({ err }, 'signing the last log checkpoint failed'))
         .then(closeDatabase)
         .finally(() => {
           logger.info('stopped');

@@ -3,6 +3,9 @@ import { ed25519NoteSigner, logOrigin, signCheckpoint, treeRoot, treeRootNodes }
 import type { Deps } from '../deps.js';
 import { eventLogEntry } from './log-event.js';
 
+/** The least time between two looks for leaves no checkpoint covers (Checkpointer.start). */
+const MIN_CATCH_UP_MS = 1000;
+
 /**
  * Signs the log's checkpoints: at once when the log has been idle for the interval
  * (`SIGIL_LOG_CHECKPOINT_MS`), otherwise at most once per interval, so a burst of publishes
@@ -11,9 +14,43 @@ import { eventLogEntry } from './log-event.js';
 export class Checkpointer {
   private lastSignedAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private catchUp: NodeJS.Timeout | undefined;
   private waiters: { size: number; resolve: (cp: CheckpointRow) => void }[] = [];
 
   constructor(private readonly deps: Deps) {}
+
+  /**
+   * For a running registry (main.ts): signs at once what the log holds beyond its newest
+   * checkpoint, then looks again every interval (at least {@link MIN_CATCH_UP_MS}). Leaves another
+   * instance on the same database appended and never signed (it was stopped or killed before its
+   * interval ended) are then covered by any instance still running, not only at the next write.
+   */
+  async start(): Promise<void> {
+    if (this.catchUp) return;
+    const look = (): void => {
+      this.signIfBehind().catch((err: unknown) => this.deps.logger.error({ err }, 'signing a log checkpoint failed'));
+    };
+    await this.signIfBehind();
+    this.catchUp = setInterval(look, Math.max(this.deps.settings.logCheckpointMs, MIN_CATCH_UP_MS));
+    this.catchUp.unref();
+  }
+
+  /** Before the database closes (shutdown): no more looking, and what waits for the interval is signed now. */
+  async stop(): Promise<void> {
+    clearInterval(this.catchUp);
+    this.catchUp = undefined;
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.signNow();
+  }
+
+  /** Signs unless the newest checkpoint covers the log: two indexed reads when it does. */
+  private async signIfBehind(): Promise<void> {
+    if (this.timer) return;
+    const [size, newest] = await Promise.all([logSize(this.deps.db), latestCheckpoint(this.deps.db)]);
+    if (size > (newest?.size ?? 0)) await this.signNow();
+  }
 
   /** Called after a transaction that appended to the log has committed. */
   async appended(): Promise<void> {
