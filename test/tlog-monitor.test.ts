@@ -174,3 +174,54 @@ describe('when a key the publisher never held signs in its namespace (a compromi
     expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe('LOG_ROLLBACK');
   });
 });
+
+describe('when the registry hides a logged revocation from the lookup hosts use (POST /v1/log/proofs)', () => {
+  // The lookup finds entries by columns outside the leaf hash: a database rewrite of them, or a
+  // relay, leaves the tree as it was while no host is shown the revocation. The monitor reads the
+  // log itself and asks the lookup for each refusal it read.
+  let hiding: Server;
+  let hidingUrl: string;
+  /** The log's size before the revocation: the runs below start there (the compromise above is reported before any hidden entry). */
+  let before: number;
+  beforeAll(async () => {
+    before = (await monitor(['--namespace', 'io.github.acme'])).out!.size;
+    const made = await fetch(`${registry.url}/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${registry.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ principal: 'sec', role: 'security' }) });
+    const { token } = (await made.json()) as { token: string };
+    const revoked = await fetch(`${registry.url}/v1/servers/io.github.acme/weather/versions/1.0.0/revocations`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'key compromise' }) });
+    expect(revoked.status).toBe(201);
+    await settle();
+    hiding = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void (async () => {
+          const body = chunks.length ? Buffer.concat(chunks) : undefined;
+          const upstream = await fetch(`${registry.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '', ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) });
+          let bytes = Buffer.from(await upstream.arrayBuffer());
+          if (req.url === '/v1/log/proofs' && upstream.ok) {
+            const proofs = JSON.parse(bytes.toString('utf8')) as { entries: Array<{ kind: string }> };
+            bytes = Buffer.from(JSON.stringify({ ...proofs, entries: proofs.entries.filter((e) => e.kind !== 'revocation') }));
+          }
+          res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+          res.end(bytes);
+        })();
+      });
+    });
+    await new Promise<void>((r) => hiding.listen(0, '127.0.0.1', r));
+    hidingUrl = `http://127.0.0.1:${(hiding.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => hiding.close(() => r()));
+  });
+
+  it('passes while the lookup shows it, and exits 1 naming it (LOG_ENTRY_HIDDEN) when it does not', async () => {
+    const honest = await monitor(['--namespace', 'io.github.acme', '--policy', policyFile, '--since', String(before)]);
+    const revocation = honest.out!.entries.find((e) => e.kind === 'revocation');
+    expect(revocation?.subject).toBe('io.github.acme/weather@1.0.0');
+    expect([honest.code, honest.out!.ok]).toEqual([0, true]);
+    const hidden = await monitor(['--namespace', 'io.github.acme', '--policy', policyFile, '--since', String(before)], hidingUrl);
+    expect(hidden.code).toBe(1);
+    expect(hidden.out!.code).toBe('LOG_ENTRY_HIDDEN');
+    expect((hidden.out as unknown as { hidden: Array<{ logIndex: number }> }).hidden.map((e) => e.logIndex)).toEqual([revocation!.logIndex]);
+  });
+});

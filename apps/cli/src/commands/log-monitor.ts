@@ -206,21 +206,47 @@ export function registerLogMonitor(log: Command, ctx: Context): void {
         );
       }
       found.sort((a, b) => a.logIndex - b.logIndex);
+      const hidden = await hiddenRefusals(ctx, found, cp.size);
       const refused = found.filter((e) => e.allowed === false);
-      const ok = refused.length === 0 && unattributed.length === 0;
-      const code = refused.length ? 'SIGNER_NOT_ALLOWED' : unattributed.length ? 'LOG_ENTRY_UNKNOWN' : undefined;
+      const ok = refused.length === 0 && unattributed.length === 0 && hidden.length === 0;
+      const code = refused.length ? 'SIGNER_NOT_ALLOWED' : unattributed.length ? 'LOG_ENTRY_UNKNOWN' : hidden.length ? 'LOG_ENTRY_HIDDEN' : undefined;
       // With --checkpoint the file is the next run's start (moved only when this run passed); without it, --since is.
       const next = opts.checkpoint === undefined ? `next: --since ${cp.size}` : ok ? `checkpoint kept in ${opts.checkpoint}` : `${opts.checkpoint} left at size ${since}`;
       const lines = [
         ...found.map((e) => `${e.logIndex}\t${e.kind}\t${e.form}\t${e.subject}${e.signer ? `\t${e.signer}` : ''}${e.allowed === false ? `\tNOT ALLOWED: ${e.reason ?? ''}` : ''}`),
         ...unattributed.map((e) => `${e.logIndex}\t${e.kind}\t${e.form}\t${e.subject}\tUNATTRIBUTED: ${e.reason ?? ''}`),
-        `${cp.origin}: ${found.length} entr${found.length === 1 ? 'y' : 'ies'} of ${opts.namespace} in [${since}, ${cp.size}), root ${b64(cp.root)} re-derived; ${ok ? 'every manifest signer is allowed' : `${code}: ${refused.length} signer(s) not allowed, ${unattributed.length} entr(ies) not attributable`}; ${next}`,
+        ...hidden.map((e) => `${e.logIndex}\t${e.kind}\t${e.form}\t${e.subject}\tHIDDEN: ${e.reason ?? ''}`),
+        `${cp.origin}: ${found.length} entr${found.length === 1 ? 'y' : 'ies'} of ${opts.namespace} in [${since}, ${cp.size}), root ${b64(cp.root)} re-derived; ${ok ? 'every manifest signer is allowed' : `${code}: ${refused.length} signer(s) not allowed, ${unattributed.length} entr(ies) not attributable, ${hidden.length} refusal(s) hidden from hosts`}; ${next}`,
       ];
       // The floor moves only on a run that passed: a refused entry is reported again next time.
       if (ok && opts.checkpoint !== undefined) await floorFile.write(opts.checkpoint, latest.envelope);
-      ctx.out.result({ ok, ...(code ? { code } : {}), origin: cp.origin, namespace: opts.namespace, since, size: cp.size, root: b64(cp.root), entries: found, unattributed }, lines.join('\n'));
+      ctx.out.result({ ok, ...(code ? { code } : {}), origin: cp.origin, namespace: opts.namespace, since, size: cp.size, root: b64(cp.root), entries: found, unattributed, hidden }, lines.join('\n'));
       ctx.exitCode = ok ? 0 : 1;
     });
+}
+
+/** Refs asked of `POST /v1/log/proofs` at a time (its limit is larger). */
+const PROOF_REFS_PER_CALL = 100;
+
+/**
+ * The logged revocations and rejections that the registry's lookup for their version leaves out.
+ * A host learns of a version's logged refusals only through that lookup (`POST /v1/log/proofs`),
+ * which finds entries by columns outside the leaf hash: rewriting them hides a revocation from
+ * every host without touching the tree. The monitor reads the log itself, so it asks the lookup,
+ * in the tree it verified, for each refusal it read, and reports each one not shown.
+ */
+async function hiddenRefusals(ctx: Context, found: MonitoredEntry[], size: number): Promise<MonitoredEntry[]> {
+  const refusals = found.filter((e) => e.form === 'sigil-event' && (e.kind === 'revocation' || e.kind === 'rejection'));
+  const refs = [...new Set(refusals.map((e) => e.subject))];
+  const shown = new Set<string>();
+  for (let i = 0; i < refs.length; i += PROOF_REFS_PER_CALL) {
+    type Proofs = { entries: Array<{ ref: string; kind: string; logIndex: number }> };
+    const { body } = await callRegistry<Proofs>(ctx, 'POST', '/v1/log/proofs', { refs: refs.slice(i, i + PROOF_REFS_PER_CALL), size });
+    for (const e of body.entries) shown.add(`${e.logIndex} ${e.kind} ${e.ref}`);
+  }
+  return refusals
+    .filter((e) => !shown.has(`${e.logIndex} ${e.kind} ${e.subject}`))
+    .map((e) => ({ ...e, reason: `the registry's log lookup for ${e.subject} leaves out this ${e.kind}, so hosts are not shown it` }));
 }
 
 function isEvent(body: Uint8Array): boolean {
