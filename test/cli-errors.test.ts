@@ -288,6 +288,21 @@ describe('review show computes what changed from the manifests the digests name'
     expect(run.stdout).not.toMatch(/^review: nothing else changed/m);
   });
 
+  it("prints a first version's pinned identity, packages and remotes, and instructions of several lines as lines no one can forge", async () => {
+    const manifest = v('1.0.1', {
+      instructions: 'Use get_forecast for future days.\nreview: nothing else to see, safe to approve',
+      remotes: [{ type: 'streamable-http', url: 'https://mcp.acme.example/weather' }],
+      _meta: { 'dev.sigil/serverInfo': { name: 'acme-weather', version: '1.0.1' } },
+    });
+    const run = await showAgainst('io.github.acme/weather@1.0.1', registryOf(reviewOf(manifest, null), versionRecord(manifest)));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('server identity acme-weather@1.0.1\n');
+    expect(run.stdout).toMatch(/\npackages \(what a host installs or connects to\):\n {2}\{[^\n]*"identifier":"@acme\/weather-mcp"/);
+    expect(run.stdout).toMatch(/\nremotes \(what a host installs or connects to\):\n {2}\{[^\n]*"url":"https:\/\/mcp\.acme\.example\/weather"/);
+    expect(run.stdout).toContain('instructions:\n  | Use get_forecast for future days.\n  | review: nothing else to see, safe to approve\n');
+    expect(run.stdout).not.toMatch(/^review:/m);
+  });
+
   it('refuses a review compared with a version that is not approved, or whose record is not the manifest reviewed (RESPONSE_INVALID)', async () => {
     const base = v('1.0.0');
     const manifest = v('1.0.1', { instructions: 'New instructions.' });

@@ -2,9 +2,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
+  canonicalJson,
   diffManifests,
   manifestDigest,
   parseReference,
+  pinnedServerInfo,
   ReviewView,
   VersionRecord,
   type AllowlistEntry,
@@ -457,7 +459,22 @@ async function reviewedManifest(ctx: Context, name: string, version: string, dig
 function toolLines(tool: Record<string, unknown>, indent: string): string[] {
   return Object.entries(tool)
     .filter(([field]) => field !== 'name')
-    .map(([field, value]) => `${indent}${field}: ${safeText(typeof value === 'string' ? value : JSON.stringify(value))}`);
+    .flatMap(([field, value]) => (typeof value === 'string' && /[\r\n]/.test(value) ? [`${indent}${field}:`, ...textBlock(value, `${indent}  `)] : [`${indent}${field}: ${safeText(typeof value === 'string' ? value : JSON.stringify(value))}`]));
+}
+
+/**
+ * Text of several lines (instructions, a description) as a reviewer reads it: one printed line per
+ * line of the text, each behind `indent` and a bar, so none can pass for a line of the review's own.
+ */
+function textBlock(text: string, indent: string): string[] {
+  return text.split(/\r\n|\r|\n/).map((line) => `${indent}| ${safeText(line)}`);
+}
+
+/** Text of one line or several: `label: text` (`- text` for a diff's side) on one line, or the label, then the text as a block. */
+function labelled(label: string, text: string | undefined, indent: string): string[] {
+  const head = label === '-' || label === '+' ? `${indent}${label}` : `${indent}${label}:`;
+  if (text === undefined) return [`${head} (none)`];
+  return /[\r\n]/.test(text) ? [head, ...textBlock(text, `${indent}  `)] : [`${head} ${safeText(text)}`];
 }
 
 /**
@@ -484,7 +501,14 @@ function describeReview(r: ReviewView, manifest: Manifest, baseline: Manifest | 
     lines.push('diff: no earlier approved version to compare with');
     lines.push(`tools (${manifest.tools.length}), in full:`);
     for (const tool of manifest.tools) lines.push(`  tool ${safeText(tool.name)}`, ...toolLines(tool as Record<string, unknown>, '      '));
-    if (manifest.instructions !== undefined) lines.push(`instructions: ${safeText(manifest.instructions)}`);
+    if (manifest.instructions !== undefined) lines.push(...labelled('instructions', manifest.instructions, ''));
+    // What a host holds the live server to, and what it installs or connects to.
+    lines.push(`server identity ${serverIdentity(pinnedServerInfo(manifest) ?? null)}`);
+    for (const [kind, list] of [['packages', manifest.packages], ['remotes', manifest.remotes]] as const) {
+      if (!list?.length) continue;
+      lines.push(`${kind} (what a host installs or connects to):`);
+      for (const entry of list) lines.push(`  ${safeText(canonicalJson(entry))}`);
+    }
     return lines.join('\n');
   }
   lines.push(`diff against approved ${safeText(r.baseline.version)} (${r.baseline.digest}):`);
@@ -499,7 +523,7 @@ function describeReview(r: ReviewView, manifest: Manifest, baseline: Manifest | 
   for (const t of d.renamed) lines.push(`  ~ tool ${safeText(t.from)} renamed to ${safeText(t.to)}`);
   for (const c of d.changed) {
     lines.push(`  ~ tool ${safeText(c.name)}: ${c.fields.map(safeText).join(', ')} changed`);
-    if (c.description) lines.push(`      - ${safeText(c.description.before)}`, `      + ${safeText(c.description.after)}`);
+    if (c.description) lines.push(...labelled('-', c.description.before, '      '), ...labelled('+', c.description.after, '      '));
     // Every change, whole: a cut value or a dropped change is text a model reads that no one saw.
     for (const ch of c.changes) lines.push(`      ${ch.op} ${safeText(ch.path)}${ch.after !== undefined ? ` = ${safeText(JSON.stringify(ch.after))}` : ''}`);
     // Fields outside the description and the schemas and annotations (a title, say): before and after whole.
@@ -511,7 +535,7 @@ function describeReview(r: ReviewView, manifest: Manifest, baseline: Manifest | 
   }
   if (instructionsChanged) {
     lines.push('  ~ instructions changed');
-    lines.push(`      - ${baseline.instructions === undefined ? '(none)' : safeText(baseline.instructions)}`, `      + ${manifest.instructions === undefined ? '(none)' : safeText(manifest.instructions)}`);
+    lines.push(...labelled('-', baseline.instructions, '      '), ...labelled('+', manifest.instructions, '      '));
   }
   if (serverInfoChanged) lines.push(`  ~ server identity ${serverIdentity(serverInfoChanged.before)} -> ${serverIdentity(serverInfoChanged.after)}`);
   // What a host installs or connects to: the same tools can run other code.
