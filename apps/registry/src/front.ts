@@ -124,13 +124,21 @@ export function unreadableRequest(deps: Deps): (error: unknown) => Response {
  */
 export function hostRequired(deps: Deps, listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor === 0) return listener(req, res);
-    const r = transportRefusal(deps, 'BAD_REQUEST', 'an HTTP/1.1 request names the host it is for in a Host header (RFC 9112); this one has none', 'no Host header');
+    // Node keeps the first `maxHeadersCount` header lines (main.ts: MAX_HEADER_FIELDS + 1) and drops
+    // the rest without a word: an Authorization after them was read as no token at all.
+    const tooMany = req.rawHeaders.length / 2 > MAX_HEADER_FIELDS;
+    if (!tooMany && (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor === 0)) return listener(req, res);
+    const r = tooMany
+      ? transportRefusal(deps, 'HEADERS_TOO_LARGE', `the request has more than ${MAX_HEADER_FIELDS} header fields; this registry reads at most ${MAX_HEADER_FIELDS}`, 'too many header fields')
+      : transportRefusal(deps, 'BAD_REQUEST', 'an HTTP/1.1 request names the host it is for in a Host header (RFC 9112); this one has none', 'no Host header');
     for (const [name, value] of r.headers) res.setHeader(name, value);
     res.setHeader('content-length', Buffer.byteLength(r.body));
     res.writeHead(r.status).end(r.body);
   };
 }
+
+/** Most header fields a request may have (Node's `maxHeadersCount` is set one above, so one more shows). */
+export const MAX_HEADER_FIELDS = 100;
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
 

@@ -18,7 +18,7 @@ import { createLinter } from './linter.js';
 import { prettyDestination } from './log-format.js';
 import { fastReads } from './fast-reads.js';
 import { fastStatus } from './fast-status.js';
-import { createFront, hostRequired, unparsableRequest, unreadableRequest } from './front.js';
+import { createFront, hostRequired, MAX_HEADER_FIELDS, unparsableRequest, unreadableRequest } from './front.js';
 import { createMetrics } from './metrics.js';
 import type { Limiter } from './rate-limit.js';
 import { connectRedisCounters, type RedisCounters } from './shared-rate-limit.js';
@@ -88,6 +88,8 @@ async function start(): Promise<void> {
   // 400, before any listener; hostRequired (front.ts) refuses it as every refusal is
   // (problem+json, request id, counted).
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000, requireHostHeader: false }, hostRequired(deps, listener));
+  // One more than the registry reads, so that a request with too many is seen and refused (front.ts).
+  server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
   // A request Node's parser refuses is answered as a refusal (problem+json, request id), not Node's bare 400.
   server.on('clientError', unparsableRequest(deps));
   server.listen(env.PORT, env.HOST);

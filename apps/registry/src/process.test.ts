@@ -221,6 +221,17 @@ databaseFree('when a request has a Host header or target no URL can be made of',
     }
     expect(await (await fetch(`${r.url}/metrics`)).text()).toMatch(/sigil_refusals_total\{code="HEADERS_TOO_LARGE"\} 2/);
   }, 40_000);
+
+  it('refuses a request with more header fields than it reads (431 HEADERS_TOO_LARGE), where Node would drop the rest, an Authorization among them', async () => {
+    const r = await start();
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => `x-h${i}: a\r\n`).join('');
+    const many = await send(r.url, `GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n${filler(150)}authorization: Bearer ${r.adminToken}\r\n`);
+    expect([many.status, JSON.parse(many.body).code]).toEqual([431, 'HEADERS_TOO_LARGE']);
+    expect(JSON.parse(many.body).detail).toContain('more than 100 header fields');
+    // Up to the limit, the request is read whole: the Authorization after 90 others counts.
+    const enough = await send(r.url, `GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n${filler(90)}authorization: Bearer ${r.adminToken}\r\n`);
+    expect(enough.status).toBe(200);
+  }, 40_000);
 });
 
 databaseFree('when the port is taken', () => {

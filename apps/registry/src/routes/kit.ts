@@ -105,7 +105,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   415: 'Body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
   422: 'Refused content, with a stable code (REQUEST_INVALID, NAME_INVALID, MANIFEST_INVALID, SIGNATURE_INVALID, LINT_BLOCKED, NAME_CONFUSABLE, …)',
   429: 'Rate limited (RATE_LIMITED); see Retry-After',
-  431: 'The request line and headers are over 16 KiB (HEADERS_TOO_LARGE)',
+  431: 'The request line and headers are over 16 KiB, or there are more than 100 header fields (HEADERS_TOO_LARGE)',
   500: 'The registry failed (INTERNAL); quote the requestId',
   503: 'Not ready: the database does not answer or lacks a migration (NOT_READY), or the shared rate-limit store does not answer (RATE_LIMIT_UNAVAILABLE; see Retry-After)',
 };
