@@ -533,6 +533,24 @@ describe('when a body holds a lone UTF-16 surrogate', () => {
   });
 });
 
+describe('when a path the registry serves is asked with another method', () => {
+  it('answers 405 METHOD_NOT_ALLOWED with the methods it takes in Allow, and 404 for a path it does not serve', async () => {
+    for (const [method, path, allow] of [
+      ['DELETE', '/v1/publish', 'POST'],
+      ['PUT', '/v1/tokens/0123456789abcdef', 'DELETE'],
+      ['PATCH', '/v1/allowlist/io.github.acme', 'GET, PUT, DELETE'],
+      ['POST', '/v1/log/tile/0/000', 'GET'],
+      ['DELETE', '/v1/servers/io.github.acme/weather/versions/1.2.0', 'GET'],
+    ] as const) {
+      const r = await call(path, auth(ADMIN, { method }));
+      expect([method, path, r.status, r.body.code]).toEqual([method, path, 405, 'METHOD_NOT_ALLOWED']);
+      expect(r.headers.get('allow')?.split(', ').sort()).toEqual(allow.split(', ').sort());
+    }
+    const unknown = await call('/v1/nothing-here', auth(ADMIN, { method: 'DELETE' }));
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'NOT_FOUND']);
+  });
+});
+
 describe('when a body is not UTF-8', () => {
   it('refuses it with REQUEST_INVALID rather than storing U+FFFD in place of its bytes, writing nothing; U+FFFD itself, sent as UTF-8, is no such refusal', async () => {
     const before = await snapshot();

@@ -150,7 +150,14 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
   app.route('/v1/log', logRoutes(deps));
   app.route('/v0.1', mcpRegistryRoutes(deps));
 
-  app.notFound((c) => problem(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  // A path the registry serves, asked with a method it does not take, is 405 with the methods it takes.
+  let routes: Array<{ pattern: RegExp; method: string }> | undefined;
+  app.notFound((c) => {
+    routes ??= app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ pattern: routePattern(r.path), method: r.method }));
+    const allow = [...new Set(routes.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
+    if (allow.length && !allow.includes(c.req.method)) return problem(c, 'METHOD_NOT_ALLOWED', `${c.req.path} takes ${allow.join(', ')}, not ${c.req.method}`, {}, { allow: allow.join(', ') });
+    return problem(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+  });
   app.onError((err, c) => {
     if (err instanceof ServiceError) {
       deps.metrics.refusals.inc({ code: err.code });
@@ -168,3 +175,16 @@ export function createApp(deps: Deps, front: Front = createFront(deps)) {
 
 export type App = ReturnType<typeof createApp>;
 export { ERROR_STATUS };
+
+/** A Hono route path (`/v1/log/tile/:tilePath{.+}`, `/v1/tokens/:id`) as an anchored regular expression of the paths it matches. */
+function routePattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => {
+      const param = /^:\w+(?:\{(.+)\})?$/.exec(segment);
+      if (param) return param[1] ?? '[^/]+';
+      return segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
