@@ -29,7 +29,7 @@ const tokens = {} as { publisher: string; alice: string; reader: string; spare: 
 const publisherKey = generateKeyPair();
 const aliceKey = generateKeyPair();
 
-type Answer = { method: string; template: string; status: number; type: string; body: unknown };
+type Answer = { method: string; template: string; status: number; type: string; body: unknown; retryAfter: boolean };
 const answers: Answer[] = [];
 
 /** Calls the app and keeps the answer for the type check, keyed by the documented path template. */
@@ -41,7 +41,7 @@ async function record(method: string, template: string, path: string, token: str
   });
   const type = res.headers.get('content-type') ?? '';
   const text = await res.text();
-  const answer = { method, template, status: res.status, type, body: type.includes('json') && text ? (JSON.parse(text) as unknown) : text };
+  const answer = { method, template, status: res.status, type, body: type.includes('json') && text ? (JSON.parse(text) as unknown) : text, retryAfter: res.headers.has('retry-after') };
   answers.push(answer);
   return answer;
 }
@@ -189,6 +189,13 @@ describe('when stock OpenAPI tools read /openapi.json', () => {
       expect(documented, `${a.method} ${a.template} answered ${a.status}`).toBeDefined();
       if (a.status === 204) continue;
       expect(Object.keys(documented!.content ?? {}), `${a.method} ${a.template} ${a.status}`).toContain(a.type.split(';')[0]);
+      // A header the answer carries for the client to act on is in the document too.
+      if (a.retryAfter) expect(Object.keys((documented as { headers?: object }).headers ?? {}), `${a.method} ${a.template} ${a.status}`).toContain('Retry-After');
+    }
+    // Every refusal that says "see Retry-After" declares it, on every operation.
+    for (const { path, method } of operations()) {
+      const responses = (doc.paths as Record<string, Record<string, Operation>>)[path]![method]!.responses as Record<string, { headers?: object }>;
+      for (const status of ['429', '503']) expect(Object.keys(responses[status]?.headers ?? {}), `${method} ${path} ${status}`).toContain('Retry-After');
     }
     // Every documented operation was called at least once.
     const called = new Set(answers.map((a) => `${a.method} ${a.template}`));

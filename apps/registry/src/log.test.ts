@@ -265,7 +265,10 @@ describe('when a host reads the log', () => {
     for (const e of atOlder.entries) verifyInclusion(e.logIndex, older, hashLeaf(Buffer.from(e.body, 'base64')), e.hashes.map((h) => Buffer.from(h, 'base64')), olderRoot);
     const unsigned = [...Array(cp.size).keys()].find((size) => size > 0 && !signed.includes(size));
     if (unsigned !== undefined) expect((await call('/v1/log/proofs', auth(t.reader, json({ refs: [ref], size: unsigned })))).body.code).toBe('NOT_FOUND');
-    expect((await call('/v1/log/proofs', auth(t.reader, json({ refs: Array.from({ length: 65 }, () => ref) })))).body.code).toBe('REQUEST_INVALID');
+    const tooMany = (await call('/v1/log/proofs', auth(t.reader, json({ refs: Array.from({ length: 65 }, () => ref) })))).body;
+    expect(tooMany.code).toBe('REQUEST_INVALID');
+    // A body's field, said to be one: not "invalid query".
+    expect(tooMany.detail).toMatch(/^invalid body: refs /);
     expect((await call('/v1/log/proofs', json({ refs: [ref] }))).status).toBe(401);
   });
 

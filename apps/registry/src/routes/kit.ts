@@ -118,10 +118,13 @@ const problemContent = { 'application/problem+json': { schema: Problem } };
  * whose headers are too large: front.ts), 429, 500 and 503.
  */
 export function problems(...statuses: Array<400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 503>) {
-  const out: Record<string, { description: string; content: typeof problemContent }> = {};
-  for (const s of [...new Set([...statuses, 400, 429, 431, 500, 503])].sort()) out[String(s)] = { description: PROBLEM_TEXT[s]!, content: problemContent };
+  const out: Record<string, { description: string; content: typeof problemContent; headers?: typeof retryAfter }> = {};
+  for (const s of [...new Set([...statuses, 400, 429, 431, 500, 503])].sort()) out[String(s)] = { description: PROBLEM_TEXT[s]!, content: problemContent, ...(s === 429 || s === 503 ? { headers: retryAfter } : {}) };
   return out as Record<'400' | '429' | '431' | '500' | '503', { description: string; content: typeof problemContent }>;
 }
+
+/** The header a 429 or 503 carries: seconds to wait before asking again (RFC 9110, 10.2.3). */
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before asking again', schema: { type: 'integer' as const, minimum: 0 } } };
 
 /** Security requirements: a bearer token, or anonymous when the registry allows anonymous reads. */
 type Security = Array<Record<string, string[]>>;

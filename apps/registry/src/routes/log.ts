@@ -104,8 +104,9 @@ const tileRoute = createRoute({
  */
 export function logRoutes(deps: Deps) {
   const app = new OpenAPIHono<Env>({
-    defaultHook: (result) => {
-      if (!result.success) throw new ServiceError('REQUEST_INVALID', `invalid query: ${result.error.issues[0]?.path.join('.') ?? ''} ${result.error.issues[0]?.message ?? ''}`.trim());
+    defaultHook: (result, c) => {
+      // The proofs route's request is a body; every other route here reads a query.
+      if (!result.success) throw new ServiceError('REQUEST_INVALID', `invalid ${c.req.method === 'POST' ? 'body' : 'query'}: ${result.error.issues[0]?.path.join('.') ?? ''} ${result.error.issues[0]?.message ?? ''}`.trim());
     },
   });
   // Authentication before query validation: no token is 401 whatever the query.
