@@ -45,7 +45,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'audit list': ['sigil audit list', 'sigil audit list --after 100 --limit 50'],
   'audit verify': ['sigil audit verify'],
   log: ['sigil log verify', 'sigil log proof io.github.acme/weather@1.2.0'],
-  'log verify': ['sigil log verify', 'sigil log verify --trusted-root trusted_root.json'],
+  'log verify': ['sigil log verify', 'sigil log verify --trusted-root sigil.registry.trusted_root.json'],
   'log monitor': ['sigil log monitor --namespace io.github.acme --checkpoint acme.checkpoint    # in CI, on a schedule'],
   'log proof': ['sigil log proof io.github.acme/weather@1.2.0', 'sigil log proof io.github.acme/weather@1.2.0 --bundle-out weather.bundle.json'],
   'policy init': ['sigil policy init --out sigil.policy.json --publisher io.github.acme=publisher.key.pub --reviewer alice.key.pub --reviewer bob.key.pub'],

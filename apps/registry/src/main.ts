@@ -172,7 +172,7 @@ async function bootstrap(deps: Deps, env: Env, dataDir: string): Promise<void> {
   } finally {
     if (!created) unlinkSync(file);
   }
-  if (created) process.stderr.write(`sigil-registry: created the admin principal; its token is in ${file} (mode 0600): keep it somewhere safe, then delete the file\n`);
+  if (created) process.stderr.write(`sigil-registry: created the admin principal; its token is in ${file} (mode 0600): keep it somewhere safe, and delete the file once nothing reads it there (the README's round does)\n`);
 }
 
 /**

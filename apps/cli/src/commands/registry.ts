@@ -154,7 +154,7 @@ export function registerRegistry(program: Command, ctx: Context): void {
       const lines = reviews.map((r) => `${r.name}@${r.version}  ${r.status}  ${r.risk} risk  ${r.findings} findings  by ${safeText(r.publisher)}  ${r.digest}`);
       ctx.out.result(
         { reviews, next },
-        lines.length || next !== null ? `${lines.join('\n')}\n${plural(lines.length, 'version')}${next !== null ? `; more with --all or --cursor ${next}` : ''}` : `no ${opts.status} versions${opts.namespace || opts.publisher || opts.risk ? ' match the filters' : ''}`,
+        lines.length || next !== null ? `${lines.join('\n')}\n${plural(lines.length, 'version')}${next !== null ? `; more with --all or --cursor ${next}` : ''}` : `no ${opts.status} versions${opts.namespace || opts.publisher || opts.risk ? ' match the filters' : ''}${opts.cursor !== undefined ? ` after cursor ${safeText(opts.cursor)} (leave --cursor out to start from the first)` : ''}`,
       );
     });
   review

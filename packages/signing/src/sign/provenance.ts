@@ -30,7 +30,13 @@ const Env = deferSchema(() => z.object({
  */
 export function provenanceFromGitHubActions(env: Record<string, string | undefined>, options: { startedOn?: Date } = {}): SlsaProvenancePredicate {
   const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new SigningError('PROVENANCE_INVALID', `not a GitHub Actions build environment: ${z.prettifyError(parsed.error).slice(0, 500)}`, { cause: parsed.error });
+  if (!parsed.success) {
+    // One sentence naming the variables: missing ones, then malformed ones (never their values).
+    const names = (missing: boolean) => [...new Set(parsed.error.issues.filter((i) => (env[String(i.path[0])] === undefined) === missing).map((i) => String(i.path[0])))];
+    const [absent, malformed] = [names(true), names(false)];
+    const parts = [absent.length ? `${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} not set` : '', malformed.length ? `${malformed.join(', ')} ${malformed.length === 1 ? 'is' : 'are'} malformed` : ''].filter(Boolean);
+    throw new SigningError('PROVENANCE_INVALID', `not a GitHub Actions build environment (provenance is made inside a GitHub Actions job): ${parts.join('; ')}`, { cause: parsed.error });
+  }
   const e = parsed.data;
   const server = e.GITHUB_SERVER_URL.replace(/\/+$/, '');
   const repository = `${server}/${e.GITHUB_REPOSITORY}`;

@@ -386,6 +386,18 @@ describe('when a build signs provenance', () => {
 
   it('refuses to make provenance outside GitHub Actions', () => {
     expect(codeOf(() => provenanceFromGitHubActions({}))).toBe('PROVENANCE_INVALID');
+    // One sentence naming the variables, not a schema dump with their values.
+    const message = (() => {
+      try {
+        provenanceFromGitHubActions({ ...env, GITHUB_ACTIONS: undefined, GITHUB_SHA: 'not-a-sha', GITHUB_RUN_ID: undefined });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(message).toMatch(/: GITHUB_ACTIONS, GITHUB_RUN_ID are not set; GITHUB_SHA is malformed$/);
+    expect(message).not.toContain('not-a-sha');
+    expect(message).not.toContain('\n');
     expect(codeOf(() => provenanceFromGitHubActions({ ...env, GITHUB_WORKFLOW_REF: 'other/repo/.github/workflows/x.yml@refs/heads/main' }))).toBe('PROVENANCE_INVALID');
   });
 });
