@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResolveError } from './errors.js';
 import { fetchJson } from './http.js';
+import type { TrustPolicy } from './policy.js';
+import { fetchRecords } from './resolve.js';
 
 let server: Server;
 let base: string;
@@ -32,6 +34,9 @@ beforeAll(async () => {
       // Another origin, as a captive portal or a man in the middle would send.
       res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere', 'x-request-id': 'req-307' });
       res.end(JSON.stringify({ code: 'MOVED' }));
+    } else if (req.url === '/v1/servers/io.github.acme/twice/versions/1.0.0') {
+      // A record whose two "name" keys read two ways (JSON.parse keeps the last).
+      res.end('{"name":"io.github.acme/twice","version":"1.0.0","name":"io.github.acme/other"}');
     } else if (req.url === '/deep') {
       res.end('['.repeat(10_000) + ']'.repeat(10_000));
     }
@@ -104,5 +109,16 @@ describe('fetchJson', () => {
   it('does not parse an answer nested past the bound', async () => {
     const r = await fetchJson(`${base}/deep`, {});
     expect(r.json).toBeUndefined();
+  });
+
+  it('says why an answer was not parsed: a key given twice is named, with where it is', async () => {
+    const r = await fetchJson(`${base}/v1/servers/io.github.acme/twice/versions/1.0.0`, {});
+    expect(r.json).toBeUndefined();
+    const [record] = await fetchRecords({ policy: { registryUrl: base } as TrustPolicy }, [{ name: 'io.github.acme/twice', version: '1.0.0' }]);
+    expect(record).toBeInstanceOf(ResolveError);
+    expect((record as ResolveError).code).toBe('RESPONSE_INVALID');
+    expect((record as ResolveError).message).toContain('/name');
+    expect((record as ResolveError).message).toContain('"name" appears twice');
+    expect((record as ResolveError).message).not.toContain('nesting bound');
   });
 });

@@ -18,6 +18,11 @@ export interface JsonResponse {
   /** The exact bytes received (verify these, then parse). */
   bytes: Uint8Array;
   json: unknown;
+  /**
+   * Why `json` is undefined for a body that is not empty, phrased to follow "the answer …": not
+   * UTF-8, not JSON, a key given twice (named, with where it is) or nesting past the bound.
+   */
+  problem?: string;
   /** The registry's `x-request-id` header, to quote in refusals. */
   requestId?: string;
 }
@@ -100,14 +105,28 @@ export async function fetchJson(url: string, init: { method?: 'GET' | 'POST' | '
       offset += c.byteLength;
     }
     let json: unknown = undefined;
-    try {
-      const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      json = bytes.byteLength && !scanJson(text, MAX_DEPTH).some((f) => f.severity === 'error') ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
+    let problem: string | undefined;
+    if (bytes.byteLength) {
+      let text: string | undefined;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        problem = 'is not UTF-8';
+      }
+      // The scan that guards the parse names what it refuses: a duplicate key (which JSON.parse
+      // would settle by keeping the last) or nesting past the bound.
+      const finding = text === undefined ? undefined : scanJson(text, MAX_DEPTH).find((f) => f.severity === 'error');
+      if (finding) problem = `is refused at ${finding.path === '' ? '/' : finding.path}: ${finding.message}`;
+      else if (text !== undefined) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          problem = 'is not JSON';
+        }
+      }
     }
     const requestId = response.headers.get('x-request-id')?.slice(0, 64);
-    return { status: response.status, bytes, json, ...(requestId ? { requestId } : {}) };
+    return { status: response.status, bytes, json, ...(problem ? { problem } : {}), ...(requestId ? { requestId } : {}) };
   } finally {
     clearTimeout(timer);
   }

@@ -55,6 +55,13 @@ describe('the lockfile', () => {
     // Case does not distinguish names: a second spelling would escape the rollback rule of the first.
     ['one server under two spellings', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': lock.servers['io.github.acme/a'], 'io.github.ACME/a': { ...lock.servers['io.github.acme/a'], version: '1.0.0' } } })],
     ['a key twice in one entry', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': { FIRST: '1.0.0', ...lock.servers['io.github.acme/a'] } } }).replace('"FIRST"', '"version"')],
+    // JSON.parse keeps "__proto__" as a key of its own, which a record schema silently drops: a
+    // reader of the file sees a pin the host never reads. Refused like "constructor".
+    ['a __proto__ key under servers', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': lock.servers['io.github.acme/a'], PROTO: lock.servers['io.github.zeta/b'] } }).replace('"PROTO"', '"__proto__"')],
+    ['a __proto__ key under servers, escaped', JSON.stringify({ lockfileVersion: 1, servers: { PROTO: lock.servers['io.github.zeta/b'] } }).replace('"PROTO"', '"\\u005f_proto__"')],
+    // Each is the digest of one counted approval, held to those counted at every start.
+    ['one approval listed two times', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.zeta/b': { ...lock.servers['io.github.zeta/b'], approvals: [d('d'), d('e'), d('d')] } } })],
+    ['a constructor key under servers', JSON.stringify({ lockfileVersion: 1, servers: { 'io.github.acme/a': lock.servers['io.github.acme/a'], PROTO: lock.servers['io.github.zeta/b'] } }).replace('"PROTO"', '"constructor"')],
   ])('refuses %s with LOCKFILE_INVALID', async (label, text) => {
     const path = join(dir, `${label.replaceAll(' ', '-')}.json`);
     writeFileSync(path, text);
@@ -63,6 +70,26 @@ describe('the lockfile', () => {
     expect((error as ResolveError).code).toBe('LOCKFILE_INVALID');
     if (label.includes('twice')) expect((error as Error).message).toMatch(/"(io\.github\.acme\/a|version)" appears twice/);
     if (label.includes('spellings')) expect((error as Error).message).toContain('case does not distinguish server names');
+    if (label.includes('__proto__')) expect((error as Error).message).toContain('/servers/__proto__');
+  });
+});
+
+describe('when a lockfile pins more servers than one signed status covers (256)', () => {
+  // The limit held online only (the status asked for covers the whole lock): `resolve --offline`
+  // and `run --offline` went on with a lock no online start would take. It is the lockfile's rule,
+  // so whoever reads or writes one applies it.
+  const many = (count: number): Lockfile => ({
+    lockfileVersion: 1,
+    servers: Object.fromEntries(Array.from({ length: count }, (_, i) => [`io.github.acme/s${i}`, lock.servers['io.github.acme/a']!])),
+  });
+  it('reads 256, and refuses 257 when read (LOCKFILE_INVALID) and when written (the file as it was)', async () => {
+    const path = join(dir, 'many.lock.json');
+    await writeLockfile(path, many(256));
+    expect(Object.keys((await readLockfile(path)).servers)).toHaveLength(256);
+    await expect(writeLockfile(path, many(257))).rejects.toMatchObject({ code: 'LOCKFILE_INVALID' });
+    expect(Object.keys((await readLockfile(path)).servers)).toHaveLength(256);
+    writeFileSync(path, JSON.stringify(many(257)));
+    await expect(readLockfile(path)).rejects.toMatchObject({ code: 'LOCKFILE_INVALID' });
   });
 });
 
@@ -179,7 +206,9 @@ describe('jsonTextProblem with the parsed value (the fast exact test), against t
     ['the same key written once plainly and once escaped', '{"a":1,"\\u0061":2}', true],
     ['a key that is an escaped quote, twice', '{"\\"":1,"\\"":2}', true],
     ['a string ending in an escaped backslash', '{"a":"x\\\\","b":"y"}', false],
-    ['__proto__ once', '{"__proto__":{"x":1},"y":2}', false],
+    // Refused even once: JSON.parse keeps it as a key, an object built from the value drops it.
+    ['__proto__ once', '{"__proto__":{"x":1},"y":2}', true],
+    ['__proto__ once, deep inside an array', '[{"a":{"__proto__":1}}]', true],
     ['__proto__ twice', '{"__proto__":1,"__proto__":2}', true],
     ['integer-like keys', '{"1":1,"01":2,"1.0":3}', false],
     ['integer-like key twice', '{"1":1,"2":2,"1":3}', true],

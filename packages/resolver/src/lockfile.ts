@@ -2,7 +2,7 @@
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { deferSchema, Digest, nameKey, scanJson, ServerName, serverNameProblem, Version } from '@sigil/manifest';
+import { deferSchema, Digest, MAX_STATUS_REFS, nameKey, pointer, scanJson, ServerName, serverNameProblem, Version } from '@sigil/manifest';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { trustFileCheck } from './store-safety.js';
@@ -116,26 +116,36 @@ export async function readLockfile(path: string, options: { allowMissing?: boole
   }
   const twice = jsonTextProblem(text, value);
   if (twice) throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} ${twice}`);
-  if (plainLockfile(value)) return oneEntryPerName(path, value);
+  if (plainLockfile(value)) return checkedLock(path, value);
   // Once per start: zod's compiled fast path would cost more than it saves (see policy.ts).
   const parsed = Lockfile.safeParse(value, { jitless: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} is invalid at /${issue.path.join('/')}: ${issue.message}`, parsed.error.issues);
   }
-  return oneEntryPerName(path, parsed.data);
+  return checkedLock(path, parsed.data);
 }
 
 /**
- * Case does not distinguish server names (`nameKey`): a lock with two spellings of one name would
- * pin it twice, and a pin of the other spelling would not see the first (a rollback unnoticed).
+ * The lockfile's rules beyond its schema, held wherever a lockfile is read or written (online,
+ * offline, `lock`), each refused with `LOCKFILE_INVALID`:
+ * - at most 256 servers (`MAX_STATUS_REFS`), the most one signed status covers: the status stored
+ *   beside the lock must cover all of it, or no offline start of it could be judged;
+ * - case does not distinguish server names (`nameKey`): a lock with two spellings of one name would
+ *   pin it twice, and a pin of the other spelling would not see the first (a rollback unnoticed);
+ * - an entry's approvals are distinct: each is the digest of one counted approval bundle, and every
+ *   resolution holds them to the approvals it counts (`judgeVersion`).
  */
-function oneEntryPerName(path: string, lock: Lockfile): Lockfile {
+function checkedLock(path: string, lock: Lockfile): Lockfile {
+  const names = Object.keys(lock.servers);
+  if (names.length > MAX_STATUS_REFS) throw ResolveError.of('', 'LOCKFILE_INVALID', `the lockfile ${path} pins ${names.length} servers; one signed status covers at most ${MAX_STATUS_REFS}: split the host's servers across lockfiles`);
   const seen = new Map<string, string>();
-  for (const name of Object.keys(lock.servers)) {
+  for (const name of names) {
     const other = seen.get(nameKey(name));
     if (other !== undefined) throw ResolveError.of(name, 'LOCKFILE_INVALID', `the lockfile ${path} pins ${other} and ${name}, one name spelt twice (case does not distinguish server names)`);
     seen.set(nameKey(name), name);
+    const approvals = lock.servers[name]!.approvals;
+    if (approvals.length > 1 && new Set(approvals).size !== approvals.length) throw ResolveError.of(name, 'LOCKFILE_INVALID', `the lockfile ${path} lists an approval of ${name} twice; each is the digest of one counted approval`);
   }
   return lock;
 }
@@ -146,7 +156,7 @@ function oneEntryPerName(path: string, lock: Lockfile): Lockfile {
  */
 export async function writeLockfile(path: string, lock: Lockfile): Promise<void> {
   // Never written as readLockfile would refuse it.
-  await writeJsonAtomic(path, oneEntryPerName(path, Lockfile.parse(lock)));
+  await writeJsonAtomic(path, checkedLock(path, Lockfile.parse(lock)));
 }
 
 /** Stable, indented JSON: object keys sorted at every level. */
@@ -215,19 +225,50 @@ const MAX_TRUST_FILE_DEPTH = 64;
 /**
  * Why a trust file's JSON text (already parsed) may read two ways, or undefined: a key given twice
  * in one object (JSON.parse keeps the last, a reviewer reading the file sees the first, so a pin or
- * a threshold could hide under another), or nesting past the bound. The same scan manifests get
- * (`scanJson`, `JSON_DUPLICATE_KEY`). Phrased to follow the file's name.
+ * a threshold could hide under another), nesting past the bound, or a `"__proto__"` key anywhere
+ * (JSON.parse keeps it as a key of its own, but an object built from the value, as zod's record
+ * builds the lock's `servers`, drops it: a pin a reviewer sees and the host never reads; neither
+ * file's schema has a place for such a key). The same scan manifests get (`scanJson`,
+ * `JSON_DUPLICATE_KEY`). Phrased to follow the file's name.
  */
 export function jsonTextProblem(text: string, parsed?: unknown): string | undefined {
-  // JSON.parse never gives undefined: without the parsed value, the scan alone decides.
+  // JSON.parse never gives undefined: without the parsed value, the scan decides, and the text is parsed for the last check.
   if (parsed !== undefined && readsOneWay(text, parsed)) return undefined;
   const finding = scanJson(text, MAX_TRUST_FILE_DEPTH)[0];
-  return finding && `is refused at ${finding.path === '' ? '/' : finding.path}: ${finding.message}`;
+  if (finding) return `is refused at ${finding.path === '' ? '/' : finding.path}: ${finding.message}`;
+  const at = protoKeyAt(parsed === undefined ? parsedOrUndefined(text) : parsed, []);
+  return at && `is refused at ${at}: the key "__proto__" is not accepted (JSON.parse keeps it as a key, but the value checked from it would leave it out, so what a reader of the file sees would not be what is read)`;
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JSON pointer of the first own `__proto__` key in a parsed value (nesting within the bound: the scan ran first), or undefined. */
+function protoKeyAt(value: unknown, at: Array<string | number>): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = protoKeyAt(value[i], [...at, i]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return pointer([...at, key]);
+    const found = protoKeyAt((value as Record<string, unknown>)[key], [...at, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
- * Whether `parsed`, what JSON.parse made of `text` (valid JSON), is all of it: no key given twice
- * and nesting within the bound. Exact: JSON.parse keeps one member per key and drops nothing else,
+ * Whether `parsed`, what JSON.parse made of `text` (valid JSON), is all of it: no key given twice,
+ * no `__proto__` key and nesting within the bound. Exact: JSON.parse keeps one member per key and drops nothing else,
  * so the value holds as many strings (keys and string values) as the text has string tokens, unless
  * a key was given twice, whose first member (its key at least) is then gone; and the value's
  * nesting is the text's. The string tokens are counted by their quotes: outside strings valid JSON
@@ -235,7 +276,7 @@ export function jsonTextProblem(text: string, parsed?: unknown): string | undefi
  * taken out, left to right as a parser reads them, each string has exactly two. Native string
  * searches and one walk of the value, where the character scan ({@link scanJson}) ran once per
  * character: a warm start reads the lockfile (100 servers: 34 kB) and the policy. When false (a
- * duplicate, or deeper than the bound), the scan finds and words the problem.
+ * duplicate, deeper than the bound, or a `__proto__` key), {@link jsonTextProblem} words it.
  * @internal exported for its test
  */
 export function readsOneWay(text: string, parsed: unknown): boolean {
@@ -246,7 +287,7 @@ export function readsOneWay(text: string, parsed: unknown): boolean {
   return strings >= 0 && quotes === 2 * strings;
 }
 
-/** The strings (object keys and string values) in a parsed JSON value, or -1 when it nests deeper than `maxDepth` objects and arrays. */
+/** The strings (object keys and string values) in a parsed JSON value, or -1 when it nests deeper than `maxDepth` objects and arrays or holds a `__proto__` key. */
 function stringsWithin(root: unknown, maxDepth: number): number {
   let strings = 0;
   const values: unknown[] = [root];
@@ -264,6 +305,8 @@ function stringsWithin(root: unknown, maxDepth: number): number {
         }
       } else {
         for (const key of Object.keys(value)) {
+          // Not a value read one way: see jsonTextProblem.
+          if (key === '__proto__') return -1;
           strings++;
           values.push((value as Record<string, unknown>)[key]);
           depths.push(depth + 1);

@@ -96,6 +96,7 @@ async function postProofs(options: RegistryOptions, refs: readonly string[], siz
   const url = `${options.policy.registryUrl}/v1/log/proofs`;
   const response = await fetchJson(url, { method: 'POST', body: { refs, ...(size === undefined ? {} : { size }) }, token: options.token }, { ...DEFAULT_FETCH_LIMITS, ...options.limits });
   if (response.status !== 200) throw httpRefusal('', url, response);
+  if (response.problem) throw ResolveError.of('', 'RESPONSE_INVALID', `the registry's log proofs answer ${response.problem}`);
   const parsed = LogProofsResponse.safeParse(response.json);
   if (!parsed.success) throw ResolveError.of('', 'RESPONSE_INVALID', `the registry's log proofs are malformed at /${parsed.error.issues[0]?.path.join('/')}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
@@ -111,6 +112,7 @@ export async function fetchConsistency(options: RegistryOptions, from: number, t
     throw ResolveError.of('', 'LOG_INCONSISTENT', `the transparency log: the registry gives no consistency proof from its tree of size ${from} to its tree of size ${to} (HTTP ${response.status}), though its log key signed both`, { status: response.status });
   }
   if (response.status !== 200) throw httpRefusal('', url, response);
+  if (response.problem) throw ResolveError.of('', 'RESPONSE_INVALID', `the registry's consistency proof from ${from} to ${to} ${response.problem}`);
   const parsed = LogConsistencyProof.safeParse(response.json);
   if (!parsed.success || parsed.data.from !== from || parsed.data.to !== to) {
     throw ResolveError.of('', 'RESPONSE_INVALID', `the registry's consistency proof from ${from} to ${to} is malformed or for other sizes`);

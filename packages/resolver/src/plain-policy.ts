@@ -71,8 +71,22 @@ interface Signers {
   identities: AllowedIdentity[];
 }
 
+/**
+ * Why a registry URL (an http or https URL) cannot be the base of the host's requests, or
+ * undefined: each request is the URL with its own path appended, so it is an origin and a path
+ * only. Credentials (`user:pw@`, even an empty `@`) make every request fail in fetch, which would
+ * read as an unreachable registry (and so as the opt-in fallback); a query or a fragment (even an
+ * empty `?` or `#`, which WHATWG URL drops from `search` and `hash`) swallows the path appended.
+ * Checked on the text: outside the authority, these characters mean nothing else.
+ */
+export function registryUrlProblem(url: string): string | undefined {
+  if (url.includes('@')) return 'the registry URL must not carry credentials (user:password@): give its origin and path only, and the token with --token or SIGIL_TOKEN';
+  if (url.includes('?') || url.includes('#')) return 'the registry URL must not carry a query or a fragment (? or #): each request appends its own path to it';
+  return undefined;
+}
+
 function plainRegistry(r: unknown): Registry | undefined {
-  if (!hasOnlyKeys(r, REGISTRY_KEYS) || !plainHttpUrl(r.url) || !relativePath(r.trustedRoot) || !relativePath(r.statusKey)) return undefined;
+  if (!hasOnlyKeys(r, REGISTRY_KEYS) || !plainHttpUrl(r.url) || registryUrlProblem(r.url) !== undefined || !relativePath(r.trustedRoot) || !relativePath(r.statusKey)) return undefined;
   const out: Registry = { url: r.url, trustedRoot: r.trustedRoot, statusKey: r.statusKey };
   for (const key of ['statusKeyFingerprint', 'nextStatusKeyFingerprint'] as const) {
     if (!Object.hasOwn(r, key)) continue;

@@ -1,3 +1,4 @@
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,5 +111,66 @@ describe('when another local user can write the policy or a file it names (the s
     expect(await code(loadPolicy(file))).toBe('STORE_UNSAFE');
     chmodSync(keyFile, 0o644);
     expect(await code(loadPolicy(file))).toBe('none');
+  });
+});
+
+describe('when a publisher or reviewer key file holds no valid P-256 public key', () => {
+  // One bad reviewer key made every approval uncounted (KEY_INVALID for each, the good keys'
+  // too), and a bad publisher key read as SIGNATURE_INVALID at every start: the policy is the
+  // file at fault, so reading it is refused, naming the key file.
+  const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
+  const pem = (der: Buffer) => `-----BEGIN PUBLIC KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PUBLIC KEY-----\n`;
+  // The canonical form of a P-256 key (the fast path's), its point moved off the curve.
+  const der = createPublicKey(key.publicKeyPem).export({ type: 'spki', format: 'der' });
+  der.writeUInt8(der.readUInt8(der.length - 1) ^ 1, der.length - 1);
+  const bad: Array<[string, string]> = [
+    ['junk text', 'not a key\n'],
+    ['an Ed25519 key', spki(generateKeyPairSync('ed25519').publicKey)],
+    ['a P-384 key', spki(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey)],
+    ['an RSA key', spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey)],
+    ['a P-256 point off the curve, in the form OpenSSL writes', pem(der)],
+    ['a private key (its public half would verify, but the secret does not belong in a policy)', key.privateKeyPem],
+    ['two public keys in one file', key.publicKeyPem + key.publicKeyPem],
+  ];
+  it.each(bad)('refuses %s as a reviewer key and as a publisher key (POLICY_INVALID naming the file)', async (label, text) => {
+    const keyFile = `bad-${label.replace(/\W+/g, '-')}.pub`;
+    writeFileSync(join(dir, keyFile), text);
+    for (const policy of [{ ...base, reviewers: { publicKeys: ['publisher.pub', keyFile] } }, { ...base, publishers: [{ namespace: 'io.github.acme', publicKeys: [keyFile] }] }]) {
+      const error = await loadPolicy(write(policy)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'POLICY_INVALID' });
+      expect((error as Error).message).toContain(join(dir, keyFile));
+    }
+    expect(await code(loadPublisherPolicy(write({ policyVersion: 1, publishers: [{ namespace: 'io.github.acme', publicKeys: [keyFile] }] })))).toBe('POLICY_INVALID');
+    expect(await code(loadPolicy(write({ ...base, registry: { ...base.registry, statusKey: keyFile } })))).toBe('POLICY_INVALID');
+  });
+  it('reads a P-256 public key in another PEM layout than OpenSSL writes (CRLF line ends)', async () => {
+    writeFileSync(join(dir, 'crlf.pub'), key.publicKeyPem.replaceAll('\n', '\r\n'));
+    expect(await code(loadPolicy(write({ ...base, reviewers: { publicKeys: ['crlf.pub'] } })))).toBe('none');
+  });
+});
+
+describe('when a policy holds a "__proto__" key (JSON.parse keeps it, an object built from the value drops it)', () => {
+  it('refuses it (POLICY_INVALID) naming where it is', async () => {
+    const file = join(dir, `policy-${n++}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, reviewers: { ...base.reviewers, PROTO: { threshold: 2 } } }).replace('"PROTO"', '"__proto__"'));
+    const error = await loadPolicy(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'POLICY_INVALID' });
+    expect((error as Error).message).toContain('/reviewers/__proto__');
+    expect(await code(loadPublisherPolicy(file))).toBe('POLICY_INVALID');
+  });
+});
+
+describe('when the registry URL carries credentials, a query or a fragment', () => {
+  // Each request URL is the registry URL with a path appended: credentials made every request fail
+  // (REGISTRY_UNREACHABLE, so the opt-in fallback), a fragment or a query swallowed the path (404).
+  it.each(['http://user:pw@127.0.0.1:9', 'http://@127.0.0.1:9', 'http://127.0.0.1:9/#', 'http://127.0.0.1:9/#x', 'http://127.0.0.1:9/?', 'http://127.0.0.1:9/base?x=1'])('refuses %s when the policy is read (POLICY_INVALID)', async (url) => {
+    const policy = { ...base, registry: { ...base.registry, url } };
+    const error = await loadPolicy(write(policy)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'POLICY_INVALID' });
+    expect((error as Error).message).toContain('/registry/url');
+    expect(await code(loadPublisherPolicy(write(policy)))).toBe('POLICY_INVALID');
+  });
+  it('reads an origin with a path below it', async () => {
+    expect((await loadPolicy(write({ ...base, registry: { ...base.registry, url: 'https://registry.example:8443/base/' } }))).registryUrl).toBe('https://registry.example:8443/base');
   });
 });

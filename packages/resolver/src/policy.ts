@@ -1,10 +1,10 @@
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { deferSchema, mostSpecificPattern, namespacePatternProblem } from '@sigil/manifest';
-import { AllowedIdentity, MAX_PEM_BYTES, plainTrustedRoot, SignerPolicy, TrustedRootJson, publicKeyFingerprint } from '@sigil/signing/verify';
+import { AllowedIdentity, MAX_PEM_BYTES, plainTrustedRoot, SignerPolicy, TrustedRootJson, publicKeyFingerprint, publicKeyPem } from '@sigil/signing/verify';
 import { z } from 'zod';
 import { ResolveError } from './errors.js';
 import { jsonTextProblem, readBoundedTextSync } from './lockfile.js';
-import { MAX_OFFLINE_FALLBACK_SECONDS, plainPolicyFile } from './plain-policy.js';
+import { MAX_OFFLINE_FALLBACK_SECONDS, plainPolicyFile, registryUrlProblem } from './plain-policy.js';
 import { trustFileCheck } from './store-safety.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
@@ -39,7 +39,10 @@ function buildFields() {
 
   /** Where the registry is and the trust material pinned for it. */
   const RegistryFields = {
-    url: z.url({ protocol: /^https?$/ }),
+    url: z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
+      const problem = registryUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     /** The registry's Sigstore trusted_root.json (organisation CAs and its timestamp authority). */
     trustedRoot: RelativePath,
     /** The registry's status-signing public key (SPKI PEM). */
@@ -136,25 +139,19 @@ export async function loadPolicy(path: string): Promise<TrustPolicy> {
   const read = referencedFileReader(path);
   let trustedRoot: TrustedRootJson;
   try {
-    trustedRoot = parseRoot(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
+    trustedRoot = parseRoot(JSON.parse((await read(file.registry.trustedRoot, '/registry/trustedRoot')).text));
   } catch (e) {
     if (e instanceof ResolveError) throw e;
     throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
   }
   const pinnedKey = async (file: string, at: string, what: string, pinned: string | undefined): Promise<string> => {
-    const key = await read(file, at);
-    let fingerprint: string;
-    try {
-      fingerprint = publicKeyFingerprint(key);
-    } catch (e) {
-      throw invalid(`the registry ${what} named by the policy is not a P-256 public key`, e);
-    }
+    const { pem, fingerprint } = publicKeyAt(path, at, await read(file, at), `registry ${what}`);
     if (pinned && pinned !== fingerprint) throw invalid(`the registry ${what} has fingerprint ${fingerprint}, but the policy pins ${pinned}`);
-    return key;
+    return pem;
   };
   const statusKey = await pinnedKey(file.registry.statusKey, '/registry/statusKey', 'status key', file.registry.statusKeyFingerprint);
   const nextStatusKey = file.registry.nextStatusKey === undefined ? undefined : await pinnedKey(file.registry.nextStatusKey, '/registry/nextStatusKey', 'next status key', file.registry.nextStatusKeyFingerprint);
-  const signers = (set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string) => readSigners(read, set, at, trustedRoot);
+  const signers = (set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string) => readSigners(path, read, set, at, trustedRoot);
   return {
     path,
     registryUrl: file.registry.url.replace(/\/+$/, ''),
@@ -194,7 +191,7 @@ export async function loadPublisherPolicy(path: string): Promise<Array<{ namespa
   let trustedRoot: TrustedRootJson | undefined;
   if (file.registry?.trustedRoot) {
     try {
-      trustedRoot = parseRoot(JSON.parse(await read(file.registry.trustedRoot, '/registry/trustedRoot')));
+      trustedRoot = parseRoot(JSON.parse((await read(file.registry.trustedRoot, '/registry/trustedRoot')).text));
     } catch (e) {
       if (e instanceof ResolveError) throw e;
       throw invalid(`the registry trusted root named by the policy is not a Sigstore trusted_root.json`, e);
@@ -203,7 +200,7 @@ export async function loadPublisherPolicy(path: string): Promise<Array<{ namespa
   return Promise.all(
     file.publishers.map(async (p, i) => {
       if (p.identities.length > 0 && !trustedRoot) throw invalid(`/publishers/${i} names certificate identities but the policy pins no registry.trustedRoot`);
-      return { namespace: p.namespace, signers: await readSigners(read, p, `/publishers/${i}`, trustedRoot) };
+      return { namespace: p.namespace, signers: await readSigners(path, read, p, `/publishers/${i}`, trustedRoot) };
     }),
   );
 }
@@ -238,7 +235,12 @@ async function parsePolicyFile<S extends z.ZodType>(path: string, schema: S): Pr
   return parsed.data;
 }
 
-type FileReader = (rel: string, at: string) => Promise<string>;
+/** A file the policy names: its path (absolute, or relative to the working directory) and its text. */
+interface NamedFile {
+  target: string;
+  text: string;
+}
+type FileReader = (rel: string, at: string) => Promise<NamedFile>;
 
 /** Reads a file the policy names, relative to the policy, bounded. */
 function referencedFileReader(policyPath: string): FileReader {
@@ -246,7 +248,7 @@ function referencedFileReader(policyPath: string): FileReader {
   return async (rel, at) => {
     const target = isAbsolute(rel) ? rel : resolvePath(base, rel);
     try {
-      return readBoundedTextSync(target, MAX_REFERENCED_FILE_BYTES, trustFileCheck(`file the policy's ${at} names`));
+      return { target, text: readBoundedTextSync(target, MAX_REFERENCED_FILE_BYTES, trustFileCheck(`file the policy's ${at} names`)) };
     } catch (e) {
       if (e instanceof ResolveError) throw e;
       throw invalid(`the policy's ${at} points to ${target}, which cannot be read: ${(e as Error).message}`, e);
@@ -254,13 +256,37 @@ function referencedFileReader(policyPath: string): FileReader {
   };
 }
 
+/** One PUBLIC KEY block and nothing else, as OpenSSL and Node write one (keys.ts's PEM_PUBLIC_KEY). */
+const ONE_PUBLIC_KEY_BLOCK = /^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]{1,256}-----END PUBLIC KEY-----\r?\n?$/;
+
+/**
+ * The key of a file the policy names, refused (`POLICY_INVALID`, naming the policy, the place in it
+ * and the file) unless it is one ECDSA P-256 public key: otherwise every signature checked with the
+ * policy's keys would fail at each start, a bad reviewer key leaving every approval uncounted
+ * (`NOT_APPROVED`) and a bad publisher key reading as `SIGNATURE_INVALID`, the registry blamed
+ * for the policy's fault. Kept cheap at start-up: a key in the form OpenSSL writes is fingerprinted
+ * from its own bytes, its point checked on the curve (`publicKeyFingerprint`, memoised by text, so
+ * the verifier's own fingerprinting of the policy's keys later costs a lookup); only other text is
+ * parsed in full: one PUBLIC KEY block laid out otherwise (CRLF line ends, say) by that same
+ * function, anything else by `publicKeyPem` (one PUBLIC KEY block of a P-256 key and nothing else,
+ * never a private key), then kept in the canonical form it gives, the next fingerprint cheap too.
+ */
+function publicKeyAt(policyPath: string, at: string, file: NamedFile, what: string): { pem: string; fingerprint: string } {
+  try {
+    const pem = ONE_PUBLIC_KEY_BLOCK.test(file.text) ? file.text : publicKeyPem(file.text);
+    return { pem, fingerprint: publicKeyFingerprint(pem) };
+  } catch (e) {
+    throw invalid(`the policy ${policyPath}: the ${what} at ${at}, ${file.target}, is not an ECDSA P-256 public key (${(e as Error).message}); name the .pub file of a P-256 key pair (sigil keygen writes one)`, e);
+  }
+}
+
 /** TrustedRootJson's parse, by the plain test when it is sure (plainTrustedRoot), by zod otherwise. */
 function parseRoot(json: unknown): TrustedRootJson {
   return plainTrustedRoot(json) ?? TrustedRootJson.parse(json, ONCE);
 }
 
-async function readSigners(read: FileReader, set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string, trustedRoot: TrustedRootJson | undefined): Promise<SignerPolicy> {
-  const keys = await Promise.all(set.publicKeys.map((p, i) => read(p, `${at}/publicKeys/${i}`)));
+async function readSigners(policyPath: string, read: FileReader, set: { publicKeys: string[]; identities: AllowedIdentity[] }, at: string, trustedRoot: TrustedRootJson | undefined): Promise<SignerPolicy> {
+  const keys = await Promise.all(set.publicKeys.map(async (p, i) => publicKeyAt(policyPath, `${at}/publicKeys/${i}`, await read(p, `${at}/publicKeys/${i}`), at === '/reviewers' ? 'reviewer key' : 'publisher key').pem));
   // The identities were parsed with the policy and the root by TrustedRootJson: SignerPolicy would
   // check again only the keys' count and lengths, so it is built only when one of those fails (for
   // its message).

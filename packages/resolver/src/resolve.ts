@@ -59,6 +59,7 @@ export async function fetchStatus(options: RegistryOptions, refs: string[], nonc
   const url = `${options.policy.registryUrl}/v1/status`;
   const response = await fetchJson(url, { method: 'POST', body: { refs, nonce, batch: true }, token: options.token }, limitsOf(options));
   if (response.status !== 200) throw httpRefusal('', url, response);
+  if (response.problem) throw ResolveError.of('', 'RESPONSE_INVALID', `the registry's status answer ${response.problem}`);
   const answer = response.json as { bundle?: unknown; statement?: unknown; proof?: unknown } | undefined;
   if (answer !== null && typeof answer === 'object' && 'proof' in answer) return { bundle: answer.bundle, statement: answer.statement, proof: answer.proof };
   return answer?.bundle;
@@ -81,8 +82,8 @@ export async function fetchRecords(options: RegistryOptions, wanted: ReadonlyArr
         const response = await fetchJson(url, { token: options.token, name }, limitsOf(options));
         if (response.status === 404) out[i] = ResolveError.of(name, 'NOT_FOUND', `the registry has no ${name}@${version}; check the name and version (sigil search <part of the name>)`);
         else if (response.status !== 200) out[i] = httpRefusal(name, url, response);
-        // fetchJson parsed it only if it is JSON within the depth bound; keep the exact text.
-        else if (response.json === undefined) out[i] = ResolveError.of(name, 'RESPONSE_INVALID', `the registry's answer for ${name}@${version} is not JSON within the nesting bound`);
+        // fetchJson parsed it only if it is JSON that reads one way, within the depth bound; keep the exact text.
+        else if (response.json === undefined) out[i] = ResolveError.of(name, 'RESPONSE_INVALID', `the registry's answer for ${name}@${version} ${response.problem ?? 'is empty'}`);
         else out[i] = new TextDecoder('utf-8', { fatal: true }).decode(response.bytes);
       } catch (e) {
         out[i] = e instanceof ResolveError ? e : ResolveError.of(name, 'REGISTRY_UNREACHABLE', (e as Error).message, undefined, e);

@@ -52,6 +52,22 @@ describe('StoreGuard', () => {
     expect(codeOf(() => new StoreGuard(link).dirs())).toBe('STORE_UNSAFE');
   });
 
+  it('names the fix for a store owned by another user in a sentence of its own (remove it, or chown), not as a chmod', () => {
+    const dir = join(root, 'theirs');
+    mkdirSync(dir, { mode: 0o700 });
+    lchownSync(dir, 65534, 65534);
+    try {
+      new StoreGuard(dir).dirs();
+      expect.unreachable();
+    } catch (e) {
+      const message = (e as ResolveError).message;
+      expect(message).toContain(`so the store is not read: if you did not expect this owner, remove the store (\`rm -r ${dir}\`) and resolve once online; otherwise \`chown ${process.geteuid!()} ${dir}\``);
+      expect(message).not.toContain('fix it with if');
+      // The umask hint is for modes, not for another owner.
+      expect(message).not.toContain('umask');
+    }
+  });
+
   it('quotes a path with spaces or quotes in the command it names', () => {
     const dir = join(root, "it's a store");
     mkdirSync(dir, { mode: 0o700 });

@@ -38,14 +38,12 @@ function refusal(path: string, kind: 'directory' | 'file' | 'symbolic link', sta
   const mode = `0${(stat.mode & 0o777).toString(8).padStart(3, '0')}`;
   const fix =
     stat.uid !== euid && stat.uid !== 0
-      ? `if you did not expect it, remove the store (\`rm -r ${dir}\`) and resolve once online; otherwise \`chown ${euid} ${p}\``
-      : kind === 'directory'
-        ? `\`chmod 700 ${p}\``
-        : `\`chmod 600 ${p}\``;
+      ? `: if you did not expect this owner, remove the store (\`rm -r ${dir}\`) and resolve once online; otherwise \`chown ${euid} ${p}\``
+      : `; fix it with \`chmod ${kind === 'directory' ? 700 : 600} ${p}\` (a whole store made under umask 002 by an older sigil: \`chmod -R go-w ${dir}\`)`;
   return ResolveError.of(
     '',
     'STORE_UNSAFE',
-    `the host store ${kind} ${path} is ${reason} (mode ${mode}, owner uid ${stat.uid}): whoever can write there can swap in an older signed status and keep a revoked version running offline, so the store is not read; fix it with ${fix} (a whole store made under umask 002 by an older sigil: \`chmod -R go-w ${dir}\`)`,
+    `the host store ${kind} ${path} is ${reason} (mode ${mode}, owner uid ${stat.uid}): whoever can write there can swap in an older signed status and keep a revoked version running offline, so the store is not read${fix}`,
     { path, mode, uid: stat.uid, euid },
   );
 }

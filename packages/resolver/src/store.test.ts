@@ -26,11 +26,13 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('when the lock is larger than one signed status covers', () => {
-  it('resolve and lock refuse it with LOCKFILE_INVALID', async () => {
+  it('resolve (online and offline) and lock refuse it with LOCKFILE_INVALID', async () => {
     const lockfile = join(dir, 'sigil.lock.json');
     writeFileSync(lockfile, JSON.stringify({ lockfileVersion: 1, servers: Object.fromEntries(Array.from({ length: MAX_STATUS_REFS + 1 }, (_, i) => [`io.github.acme/server-${i}`, entry])) }));
     const store = new HostTrustStore({ policy: await loadPolicy(join(dir, 'sigil.policy.json')), lockfile });
     expect(await codeOf(store.resolve())).toBe('LOCKFILE_INVALID');
+    // Offline too (`resolve --offline`, `run --offline`): no online start would take this lock.
+    expect(await codeOf(store.resolve({ offline: true }))).toBe('LOCKFILE_INVALID');
     expect(await codeOf(store.lock([{ name: 'io.github.acme/one-more', version: '1.0.0' }]))).toBe('LOCKFILE_INVALID');
   });
 });

@@ -120,20 +120,28 @@ export class HostTrustStore {
     let records: Array<string | ResolveError>;
     let logAnswers: LogProofsResponse[] | undefined;
     const fetchingStatus = fetchStatus(this.options, allRefs, nonce);
+    const fallbackMs = this.options.policy.offlineFallbackMaxAgeMs;
     try {
       [bundle, records, logAnswers] = await Promise.all([
         fetchingStatus,
         fetchRecords(this.options, names.map((n) => ({ name: n, version: lock.servers[n]!.version }))),
         logs.length ? fetchLogProofs(this.options, refs) : undefined,
       ]);
+      // fetchRecords gives each failure in place: records not reached on the network (and no record
+      // refused by an answer, which never falls back) are the fallback's case as much as log proofs
+      // not reached, the status having been answered.
+      if (fallbackMs !== undefined) {
+        const failures = records.filter((r): r is ResolveError => r instanceof ResolveError);
+        if (failures.length > 0 && failures.every((r) => r.code === 'REGISTRY_UNREACHABLE')) throw failures[0]!;
+      }
     } catch (e) {
-      const fallbackMs = this.options.policy.offlineFallbackMaxAgeMs;
       // Only a failure to reach the registry at all may fall back, and only by the host's choice.
       if (!(e instanceof ResolveError) || e.code !== 'REGISTRY_UNREACHABLE' || fallbackMs === undefined) throw e;
-      // The failure may have been another request's (the log proofs): a status the registry did
-      // answer is verified and judged against, never set aside for the older stored one (it may
-      // revoke what the stored one approved). Only the records and log proofs come from the store.
-      // A status refused by an HTTP answer (401, 429, 5xx) keeps its own code, whichever failed first.
+      // The failure may have been another request's (the records, the log proofs): a status the
+      // registry did answer is verified and judged against, never set aside for the older stored one
+      // (it may revoke what the stored one approved). Only the records and log proofs come from the
+      // store. A status refused by an HTTP answer (401, 429, 5xx) keeps its own code, whichever
+      // failed first.
       const fresh = await fetchingStatus.then(
         (answer) => ({ answer }),
         (error: unknown) => ({ error }),
@@ -414,13 +422,15 @@ export class HostTrustStore {
    */
   private async judge(lock: Lockfile, names: readonly string[], records: ReadonlyArray<string | ResolveError> | ((i: number) => string | ResolveError), status: VerifiedStatus, logCheck?: (v: VerifiedVersion, i: number) => void): Promise<ResolvedServer[]> {
     const record = typeof records === 'function' ? records : (i: number) => records[i]!;
+    // A function reads the store's records (fromStore); an array holds the registry's answers.
+    const stored = typeof records === 'function';
     const deferred = names.map(() => new DeferredSignatures());
-    const outcomes = names.map((name, i) => this.judgeOne(lock, name, i, record(i), status, logCheck, deferred[i]));
+    const outcomes = names.map((name, i) => this.judgeOne(lock, name, i, record(i), status, logCheck, deferred[i], stored));
     const settled = await Promise.all(deferred.map((d) => d.settle()));
     const refusals: Refusal[] = [];
     const verified: ResolvedServer[] = [];
     names.forEach((name, i) => {
-      const outcome = settled[i] ? outcomes[i]! : this.judgeOne(lock, name, i, record(i), status, logCheck, undefined);
+      const outcome = settled[i] ? outcomes[i]! : this.judgeOne(lock, name, i, record(i), status, logCheck, undefined, stored);
       if (isRefusals(outcome)) refusals.push(...outcome);
       else verified.push(outcome);
     });
@@ -428,8 +438,13 @@ export class HostTrustStore {
     return verified;
   }
 
-  /** One server of {@link judge}: its verified version, or its refusals. */
-  private judgeOne(lock: Lockfile, name: string, i: number, text: string | ResolveError, status: VerifiedStatus, logCheck: ((v: VerifiedVersion, i: number) => void) | undefined, deferred: DeferredSignatures | undefined): ResolvedServer | readonly Refusal[] {
+  /**
+   * One server of {@link judge}: its verified version, or its refusals. A `stored` record is the
+   * store's copy, verified before it was stored: one that is no JSON, no record, or the record of
+   * another server or version is the store's fault, not an answer of the registry's, so it is
+   * `STORE_INVALID` naming the file (see {@link storeFault}).
+   */
+  private judgeOne(lock: Lockfile, name: string, i: number, text: string | ResolveError, status: VerifiedStatus, logCheck: ((v: VerifiedVersion, i: number) => void) | undefined, deferred: DeferredSignatures | undefined, stored = false): ResolvedServer | readonly Refusal[] {
     const entry = lock.servers[name]!;
     if (text instanceof ResolveError) return text.refusals;
     try {
@@ -439,7 +454,7 @@ export class HostTrustStore {
       } catch (e) {
         throw ResolveError.of(name, 'RESPONSE_INVALID', `the record of ${name}@${entry.version} is not JSON`, undefined, e);
       }
-      const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer }, this.cache, recordTexts(text, name, entry.toolsDigest), deferred);
+      const v = verifyVersion(name, entry.version, raw, this.options.policy, status.entries.get(`${name}@${entry.version}`), { digest: entry.digest, signer: entry.signer, approvals: entry.approvals }, this.cache, recordTexts(text, name, entry.toolsDigest), deferred);
       if (v.toolsDigest !== entry.toolsDigest) throw ResolveError.of(name, 'DIGEST_MISMATCH', `the tools-set digest ${v.toolsDigest} differs from the lock's ${entry.toolsDigest}`);
       logCheck?.(v, i);
       // What the resolution returns, without the parsed record (its bundles and statements): nothing
@@ -447,8 +462,22 @@ export class HostTrustStore {
       // alive through its young-generation collections.
       return publicView(v);
     } catch (e) {
-      return asRefusals(name, e);
+      const refusals = asRefusals(name, e);
+      return stored ? refusals.map((r) => this.storeFault(r, entry)) : refusals;
     }
+  }
+
+  /**
+   * A refusal of a stored record in the store's words: what reads as a wrong answer of the
+   * registry's (`RESPONSE_INVALID`: not JSON, no record, a malformed one; `NAME_MISMATCH`: another
+   * server's or version's) cannot be one offline. The record was verified before it was stored, so
+   * the file was changed since (truncated, swapped): `STORE_INVALID`, naming the file. Every other
+   * refusal (an edited manifest's `DIGEST_MISMATCH`, a re-signed one's `SIGNER_UNTRUSTED`, a
+   * revocation) keeps its code.
+   */
+  private storeFault(refusal: Refusal, entry: LockEntry): Refusal {
+    if (refusal.code !== 'RESPONSE_INVALID' && refusal.code !== 'NAME_MISMATCH') return refusal;
+    return { ...refusal, code: 'STORE_INVALID', message: `the stored record ${this.recordPath(entry.digest)} of ${refusal.name}@${entry.version} is not the record this host stored (${refusal.message}): remove it and resolve once with the registry reachable` };
   }
 
   /**
@@ -547,10 +576,27 @@ export class HostTrustStore {
     return `${this.recordsDir}${sep}${digestHex(digest)}.json`;
   }
 
-  /** The stored record of `name`'s locked version, as {@link judge} takes it: its text, or the refusal when the store holds none (`STORE_UNSAFE` is thrown). */
+  /**
+   * The stored record of `name`'s locked version, as {@link judge} takes it: its text, or the
+   * refusal: `REGISTRY_UNREACHABLE` when the store holds none (nothing there, or no regular file:
+   * a FIFO or a directory holds no copy), `STORE_INVALID` naming the file when a file is there but
+   * cannot be read as one (larger than the bound, not UTF-8). Others able to write the store are
+   * `STORE_UNSAFE`, thrown.
+   */
   private storedRecord(lock: Lockfile, name: string): string | ResolveError {
     const entry = lock.servers[name]!;
-    return this.readRecordTextSync(entry.digest) ?? ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
+    this.guard.dirs(this.recordsDir);
+    const path = this.recordPath(entry.digest);
+    try {
+      // Synchronous: a start reads every locked record, and the thread pool's round trips cost
+      // more CPU than the reads themselves (see readBoundedTextSync).
+      return readBoundedTextSync(path, MAX_RECORD_BYTES, this.guard.file);
+    } catch (e) {
+      if (e instanceof ResolveError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENOTREG') return ResolveError.of(name, 'REGISTRY_UNREACHABLE', `the store holds no copy of ${name}@${entry.version}: resolve once with the registry reachable`);
+      return ResolveError.of(name, 'STORE_INVALID', `the stored record ${path} of ${name}@${entry.version} cannot be read (${(e as Error).message}): remove it and resolve once with the registry reachable`, undefined, e);
+    }
   }
 
   /** The exact text of a stored record (verified again by whoever uses it); undefined when absent or unreadable, `STORE_UNSAFE` when others could have written it. */

@@ -192,6 +192,34 @@ describe('when approvals do not suffice', () => {
   });
 });
 
+describe('when the lock pins approvals (the digests of the approvals counted when it was locked)', () => {
+  // A lock entry's approvals were written and never read back: each must still be among the
+  // approvals counted now (verified, by a policy reviewer, listed by the signed status).
+  it('accepts the pinned approvals in any order, or some of those counted', async () => {
+    const both = await record(weather, [[alice, 'alice'], [bob, 'bob']]);
+    const [a, b] = both.approvals.map((x) => x.digest);
+    expect(refusal(() => verifyVersion(weather.name, weather.version, both, policy(), entryFor(both), { approvals: [b!, a!] }))).toBe('accepted');
+    expect(refusal(() => verifyVersion(weather.name, weather.version, both, policy(), entryFor(both), { approvals: [b!] }))).toBe('accepted');
+  });
+
+  it('refuses a pinned approval that is no approval of the record (NOT_APPROVED)', () => {
+    expect(refusal(() => verifyVersion(weather.name, weather.version, approved, policy(), entryFor(approved), { approvals: [`sha256:${'a'.repeat(64)}`] }))).toBe('NOT_APPROVED');
+  });
+
+  it('refuses a pinned approval no longer counted, though enough others are: the status no longer lists it, or its reviewer left the policy', async () => {
+    const both = await record(weather, [[alice, 'alice'], [bob, 'bob']]);
+    const [a, b] = both.approvals.map((x) => x.digest);
+    expect(refusal(() => verifyVersion(weather.name, weather.version, both, policy(), entryFor(both, { approvals: [a!] }), { approvals: [a!, b!] }))).toBe('NOT_APPROVED');
+    const aliceOnly = policy({ reviewers: SignerPolicy.parse({ publicKeys: [alice.publicKeyPem] }) });
+    expect(refusal(() => verifyVersion(weather.name, weather.version, both, aliceOnly, entryFor(both), { approvals: [a!, b!] }))).toBe('NOT_APPROVED');
+    expect(refusal(() => verifyVersion(weather.name, weather.version, both, aliceOnly, entryFor(both), { approvals: [a!] }))).toBe('accepted');
+  });
+
+  it('still refuses a revoked version with REVOKED first', () => {
+    expect(refusal(() => verifyVersion(weather.name, weather.version, approved, policy(), entryFor(approved, { status: 'revoked' }), { approvals: [`sha256:${'a'.repeat(64)}`] }))).toBe('REVOKED');
+  });
+});
+
 describe('when the status says no', () => {
   it('refuses a revoked version with REVOKED', () => {
     expect(refusal(() => verifyVersion(weather.name, weather.version, approved, policy(), entryFor(approved, { status: 'revoked', reason: 'exfiltrates' }), {}))).toBe('REVOKED');

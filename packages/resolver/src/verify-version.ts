@@ -138,6 +138,8 @@ export interface VerifiedVersion {
 export interface Expectation {
   digest?: Digest;
   signer?: string;
+  /** The lock entry's approvals: each must be among the approvals counted now (`NOT_APPROVED`). */
+  approvals?: readonly string[];
 }
 
 /** The identity by which a verified signer is pinned and compared. */
@@ -317,8 +319,9 @@ export function proveRecord(
 
 /**
  * The rest of {@link verifyVersion}, cheap and applied on every resolution: the pins (digest,
- * signer), enough distinct approvals the signed status also counts (NOT_APPROVED), and the
- * status itself (REVOKED, NOT_APPROVED, DIGEST_MISMATCH).
+ * signer), enough distinct approvals the signed status also counts (NOT_APPROVED), the status
+ * itself (REVOKED, NOT_APPROVED, DIGEST_MISMATCH), and the approvals the lock pins, each still
+ * counted (NOT_APPROVED).
  */
 export function judgeVersion(name: string, version: string, proof: RecordProof, record: VersionRecord, policy: TrustPolicy, entry: StatusEntry | undefined, expect: Expectation): VerifiedVersion {
   const refuse = (code: ResolveErrorCode, message: string, details?: unknown): never => {
@@ -345,6 +348,22 @@ export function judgeVersion(name: string, version: string, proof: RecordProof, 
   if (entry!.digest !== proof.digest) refuse('DIGEST_MISMATCH', `the registry's signed status is for digest ${entry!.digest}, not ${proof.digest}`);
   if (entry!.status === 'revoked') refuse('REVOKED', `${name}@${version} was revoked${entry!.reason ? `: ${entry!.reason}` : ''}`);
   if (entry!.status !== 'approved') refuse('NOT_APPROVED', `${name}@${version} is ${entry!.status} in the registry`);
+  // The lock names the approvals it was locked on: each must still count (verified over this digest,
+  // by a reviewer of this policy, listed by this signed status), any of a reviewer's approvals, not
+  // only the one counted first. One that no longer counts (withdrawn from the status, its reviewer
+  // removed from the policy, or never an approval of this record) refuses the pin, even when enough
+  // others count: lock it again to pin the approvals that count now.
+  if (expect.approvals !== undefined && expect.approvals.length > 0) {
+    const countable = new Set(proof.approvals.filter((a) => entry!.approvals.includes(a.digest)).map((a) => a.digest as string));
+    const gone = expect.approvals.filter((d) => !countable.has(d));
+    if (gone.length > 0) {
+      refuse(
+        'NOT_APPROVED',
+        `the lock pins ${gone.length === 1 ? 'an approval' : `${gone.length} approvals`} of ${name}@${version} that no longer ${gone.length === 1 ? 'counts' : 'count'} (${gone.join(', ')}): not a verified approval of this record by a reviewer of the policy that the signed status lists; lock it again (sigil lock ${name}@${version}) to pin the approvals that count`,
+        { notCounted: gone, counted: [...countable] },
+      );
+    }
+  }
   return { name, version, digest: proof.digest, toolsDigest: proof.toolsDigest, manifest: record.manifest, signer: proof.signer, approvals: [...counted.values()].sort(), risk, status: 'approved', record };
 }
 
@@ -357,7 +376,8 @@ export function judgeVersion(name: string, version: string, proof: RecordProof, 
  *    NAME_MISMATCH inside the statement) and comes from a signer the policy allows for the
  *    namespace and the lock pinned (SIGNER_UNTRUSTED);
  * 4. enough distinct policy reviewers approved this exact digest (NOT_APPROVED);
- * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED).
+ * 5. the signed status covers this digest, is approved and not revoked (REVOKED, NOT_APPROVED);
+ * 6. every approval the lock pins is among those counted now (NOT_APPROVED).
  * The status statement itself (signature, freshness) is checked once per resolution by the caller.
  *
  * With `deferred` (and a `cache`), the signature checks of kept results are queued there and run
