@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -163,6 +163,23 @@ describe('policy init (item 11)', () => {
     const one = await sigil(['policy', 'init', '--out', p('one/sigil.policy.json'), '--publisher', `io.github.acme=${p('publisher.key.pub')}`, '--reviewer', p('alice.key.pub')], admin());
     expect(one.stderr).toContain('high-risk version needs 2 approvals');
     expect(one.stderr).not.toContain('trusts no publisher');
+  });
+
+  it('writes the --live-tools choice, and a policy it refuses leaves no file behind nor replaces the one --force names', async () => {
+    const subset = await sigil(['policy', 'init', '--out', p('subset/sigil.policy.json'), '--publisher', `io.github.acme=${p('publisher.key.pub')}`, '--reviewer', p('alice.key.pub'), '--live-tools', 'pinned-subset'], admin());
+    expect(subset.code, subset.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(p('subset/sigil.policy.json'), 'utf8')) as { liveTools: string }).liveTools).toBe('pinned-subset');
+    expect((await sigil(['policy', 'init', '--out', p('subset/other.json'), '--live-tools', 'loose'], admin())).code).toBe(2);
+    // A reviewer "key" that is no public key: refused, and nothing is written in its place.
+    writeFileSync(p('not-a-key.pub'), 'not a key\n');
+    const before = readFileSync(p('subset/sigil.policy.json'), 'utf8');
+    const refused = await sigil(['policy', 'init', '--force', '--out', p('subset/sigil.policy.json'), '--reviewer', p('not-a-key.pub'), '--json'], admin());
+    expect([refused.code, refused.error?.code]).toEqual([1, 'POLICY_INVALID']);
+    expect(refused.error?.message).toContain(p('subset/sigil.policy.json'));
+    expect(readFileSync(p('subset/sigil.policy.json'), 'utf8')).toBe(before);
+    const fresh = await sigil(['policy', 'init', '--out', p('refused/sigil.policy.json'), '--reviewer', p('not-a-key.pub')], admin());
+    expect(fresh.code).toBe(1);
+    expect(readdirSync(p('refused')).filter((f) => f.includes('policy'))).toEqual([]);
   });
 });
 

@@ -111,6 +111,46 @@ describe("when a new user runs the README's round as written", () => {
     expect(stdout).not.toMatch(/sigil_[A-Za-z0-9_-]{20,}/);
   }, 180_000);
 
+  it('serves hosts that declare capabilities (VS Code and Claude Desktop do), to which server-everything shows other tools', async () => {
+    // The round's host folder, offline from the store the round's resolve kept: each host gets
+    // the tools the server shows it, every one held to its pin, none refused as drift.
+    for (const capabilities of [{}, { roots: {} }, { sampling: {} }, { roots: { listChanged: true }, sampling: {}, elicitation: {} }]) {
+      const tools = await new Promise<string[]>((resolve, reject) => {
+        const child = spawn(join(dir, '.bin', 'sigil'), ['run', 'io.github.acme/everything', '--offline', '--', 'mcp-server-everything'], {
+          cwd: dir,
+          env: { PATH: [join(dir, '.bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: join(dir, '.home') },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+          if (jsonLines(out).some((m) => m.id === 2)) child.stdin.end();
+        });
+        child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+        child.on('error', reject);
+        child.on('close', () => {
+          clearTimeout(timer);
+          const answer = jsonLines(out).find((m) => m.id === 2) as { result?: { tools?: Array<{ name: string }> }; error?: unknown } | undefined;
+          if (!answer?.result) reject(new Error(`${JSON.stringify(capabilities)}: ${JSON.stringify(answer)}\n${err}`));
+          else resolve(answer.result.tools!.map((t) => t.name));
+        });
+        child.stdin.write(
+          [
+            { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'capable-host', version: '1.0.0' } } },
+            { jsonrpc: '2.0', method: 'notifications/initialized' },
+            { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+          ]
+            .map((m) => `${JSON.stringify(m)}\n`)
+            .join(''),
+        );
+      });
+      expect(tools).toContain('echo');
+      if ('roots' in capabilities) expect(tools).toContain('get-roots-list');
+    }
+  }, 180_000);
+
   it('leaves nothing that git would pick up if it ran in the checkout (private keys above all)', () => {
     // Directories with a trailing slash, as git matches them.
     const written = readdirSync(dir, { withFileTypes: true })

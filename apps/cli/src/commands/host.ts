@@ -2,7 +2,7 @@
 // Node's fs/promises only when a write happens, never on a warm offline start (see docs/resolver.md).
 import { createHash, createPublicKey } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
-import { dirname, relative, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { diffTools, isEmptyDiff, KeysResponse, parseReference, serverNameProblem, type Manifest, type ToolsDiff } from '@sigil/manifest';
 import { DEFAULT_FETCH_LIMITS, fetchJson, HostTrustStore, httpRefusal, loadPolicy, ResolveError, userSealKey, writeJsonAtomic, type PolicyFile, type TrustPolicy } from '@sigil/resolver';
@@ -29,8 +29,9 @@ export function registerHost(program: Command, ctx: Context): void {
     .addOption(new Option('--high-risk-threshold <n>', 'approvals needed for a high-risk version').default(2).argParser(wholeNumber('--high-risk-threshold', 1, 16)))
     .addOption(new Option('--max-status-age <seconds>', 'longest accepted age of a signed status').default(86_400).argParser(wholeNumber('--max-status-age', 1, 30 * 86_400)))
     .addOption(new Option('--offline-max-status-age <seconds>', 'opt in to a fallback on the stored status when the registry cannot be reached, up to this age (at most 3600)').argParser(wholeNumber('--offline-max-status-age', 1, 3600)))
+    .addOption(new Option('--live-tools <mode>', "how sigil run holds a live server's tools to the pin: exact, or pinned-subset (it may leave pinned tools out, for servers that show a host tools by its capabilities; every tool shown is still held exactly)").choices(['exact', 'pinned-subset']).default('exact'))
     .option('--force', 'overwrite an existing policy file', false)
-    .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; offlineMaxStatusAge?: number; force: boolean }) => {
+    .action(async (opts: { out: string; publisher: string[]; reviewer: string[]; threshold: number; highRiskThreshold: number; maxStatusAge: number; offlineMaxStatusAge?: number; liveTools: 'exact' | 'pinned-subset'; force: boolean }) => {
       const registry = registryBase(ctx);
       if (existsSync(opts.out) && !opts.force) throw new CliError('FILE_EXISTS', `${opts.out} exists; pass --force to overwrite it`);
       if (opts.highRiskThreshold < opts.threshold) throw new UsageError('--high-risk-threshold must be at least --threshold');
@@ -85,16 +86,24 @@ export function registerHost(program: Command, ctx: Context): void {
         maxStatusAgeSeconds: opts.maxStatusAge,
         ...(opts.offlineMaxStatusAge !== undefined ? { offline: { maxStatusAgeSeconds: opts.offlineMaxStatusAge } } : {}),
         // Written out, so whoever reviews the policy sees the choice (docs/resolver.md).
-        liveTools: 'exact',
+        liveTools: opts.liveTools,
       };
       // An empty trust policy is valid but refuses everything: say so rather than let lock fail later.
       if (publishers.size === 0) ctx.out.note('warning: the policy trusts no publisher, so every server will be refused (SIGNER_UNTRUSTED); add --publisher <namespace>=<file.pub|identity>');
       if (reviewers.publicKeys.length === 0 && reviewers.identities.length === 0) ctx.out.note('warning: the policy counts no reviewer, so every server will be refused (NOT_APPROVED); add --reviewer <file.pub|identity>');
       else if (reviewers.publicKeys.length + reviewers.identities.length < opts.highRiskThreshold) ctx.out.note(`warning: the policy counts ${plural(reviewers.publicKeys.length + reviewers.identities.length, 'reviewer')} but a high-risk version needs ${opts.highRiskThreshold} approvals (--high-risk-threshold), so high-risk servers will be refused (NOT_APPROVED)`);
-      await writeJsonAtomic(resolvePath(opts.out), file);
-      await loadPolicy(opts.out).catch((e: unknown) => {
-        throw e instanceof ResolveError ? new CliError(e.code, e.message) : e;
-      });
+      // Read back through the resolver before it takes the policy's place: a refused policy (a key
+      // file that is no P-256 public key) leaves no file behind, nor replaces the one --force names.
+      const out = resolvePath(opts.out);
+      const draft = join(dir, `.${basename(out)}.${process.pid}.draft`);
+      await writeJsonAtomic(draft, file);
+      try {
+        await loadPolicy(draft);
+      } catch (e) {
+        await fsp.rm(draft, { force: true });
+        throw e instanceof ResolveError ? new CliError(e.code, e.message.replaceAll(draft, out)) : e;
+      }
+      await fsp.rename(draft, out);
       const cas = (root.data.certificateAuthorities ?? []).flatMap((ca) => ca.certChain.certificates.slice(0, 1).map((c) => ({ subject: ca.subject?.commonName ?? '', fingerprint: certificateFingerprint(Buffer.from(c.rawBytes, 'base64')) })));
       const tsas = (root.data.timestampAuthorities ?? []).flatMap((ca) => ca.certChain.certificates.slice(0, 1).map((c) => ({ subject: ca.subject?.commonName ?? '', fingerprint: certificateFingerprint(Buffer.from(c.rawBytes, 'base64')) })));
       // The transparency log: whether one is checked at all is the root's to say, so its key is
