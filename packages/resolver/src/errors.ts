@@ -58,7 +58,8 @@ export class ResolveError extends Error {
 
   constructor(refusals: readonly Refusal[], options?: { cause?: unknown }) {
     const first = refusals[0] ?? { name: '', code: 'POLICY_INVALID' as const, message: 'refused' };
-    const message = refusals.length === 1 ? `${first.name ? `${first.name}: ` : ''}${first.message}` : `${refusals.length} servers refused: ${refusals.map((r) => `${r.name} ${r.code}`).join(', ')}`;
+    // One refusal reads as its own sentence, led by the server's name unless the sentence names it already.
+    const message = refusals.length === 1 ? `${first.name && !first.message.includes(first.name) ? `${first.name}: ` : ''}${first.message}` : `${refusals.length} servers refused: ${refusals.map((r) => `${r.name} ${r.code}`).join(', ')}`;
     super(message, options);
     this.code = first.code;
     this.refusals = refusals;

@@ -244,7 +244,7 @@ export class HostTrustStore {
       const locked = lockedAs(name);
       // TUF 5.3.5-style rollback rule, applied to the host's own pin: never move backwards unasked.
       if (locked && compareVersions(version, locked.version) < 0 && !allowDowngrade) {
-        throw ResolveError.of(name, 'ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; allow a downgrade explicitly if you mean it`);
+        throw ResolveError.of(name, 'ROLLBACK', `${name}@${version} is lower than the locked ${locked.version}; allow a downgrade explicitly if you mean it (sigil lock --allow-downgrade, or allowDowngrade: true)`);
       }
     }
     const floor = await this.storedStatus();

@@ -210,7 +210,7 @@ export function registerHost(program: Command, ctx: Context): void {
         const message = (e as Error).message;
         log({ level: 'error', event: 'sigil.run.refused', code, server: name, message, ...(e instanceof ResolveError ? { refusals: e.refusals } : {}) });
         void pipesMade.then((pipes) => pipes?.close());
-        ctx.exitCode = await refuseHost(code, `${name} was refused: ${message}`);
+        ctx.exitCode = await refuseHost(code, message.includes(name) ? message : `${name} was refused: ${message}`);
         return;
       }
       // Loaded only here: resolve and lock at host start-up do not pay for the proxy.
