@@ -262,5 +262,10 @@ describe('when the host writes its whole session and closes its input before the
     expect(errorCode(await h.waitFor(answerTo(1)))).toBe('TOOL_DRIFT');
     expect(errorCode(await h.waitFor(answerTo(2)))).toBe('TOOL_DRIFT');
     expect(await h.exit).toBe(1);
+    // A tool the pin lacks, and nothing else: the log says what a capability-dependent server needs.
+    const refused = h.logs().find((l) => l.event === 'sigil.run.refused');
+    expect(refused).toMatchObject({ code: 'TOOL_DRIFT' });
+    expect(String(refused?.reason)).toContain('evil');
+    expect(refused?.hint).toContain('sigil manifest init --capable-host');
   });
 });

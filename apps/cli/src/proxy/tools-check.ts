@@ -47,7 +47,7 @@ export class ToolsCheck {
       const tool = normalizeTool(live as Record<string, unknown>).tool;
       const name = typeof tool.name === 'string' ? tool.name : JSON.stringify(tool.name);
       const digest = this.pinned.get(name);
-      if (digest === undefined) return { drift: { reason: `the server listed ${name}, which is not in the pinned manifest`, details: { tool: name } } };
+      if (digest === undefined) return { drift: { reason: `the server listed ${name}, which is not in the pinned manifest`, details: { tool: name, hint: HINT_ADDED } } };
       if (digest !== toolDigest(tool)) return { drift: { reason: `the server listed a changed definition of ${name}`, details: { tool: name } } };
       if (seen.has(name)) return { drift: { reason: `the server listed ${name} twice`, details: { tool: name } } };
       seen.add(name);
@@ -86,7 +86,7 @@ export class ToolsCheck {
     const found = compareLiveTools(this.manifest, { instructions: this.manifest.instructions, tools }, true);
     if (!found) return undefined;
     const diff = { ...found.diff, removed: [] };
-    return { reason: driftSentence(diff, false), details: { diff } };
+    return { reason: driftSentence(diff, false), details: { diff, ...hintFor(diff, false) } };
   }
 
   /**
@@ -96,6 +96,18 @@ export class ToolsCheck {
   whole(tools: Tool[], instructions: string | undefined): { drift: Drift } | { missing: string[] } {
     const found = compareLiveTools(this.manifest, { instructions, tools }, this.allowMissing);
     if (!found) return { missing: this.allowMissing ? missingTools(this.manifest, tools) : [] };
-    return { drift: { reason: driftSentence(found.diff, found.instructions !== undefined), details: { diff: found.diff, ...(found.instructions ? { instructions: found.instructions } : {}) } } };
+    return { drift: { reason: driftSentence(found.diff, found.instructions !== undefined), details: { diff: found.diff, ...(found.instructions ? { instructions: found.instructions } : {}), ...hintFor(found.diff, found.instructions !== undefined) } } };
   }
+}
+
+// What the log says beside a drift that only adds or leaves out whole tools, the likeliest cause
+// of which is a server that shows a host tools by the capabilities it declares (README, "A whole round").
+const HINT_ADDED = "if this server shows tools by the capabilities a host declares (roots, sampling, elicitation, tasks), pin it as a host declaring every one (sigil manifest init --capable-host) and let the host's policy leave pinned tools out (sigil policy init --live-tools pinned-subset)";
+const HINT_MISSING = "if this server shows tools by the capabilities a host declares, let the host's policy leave pinned tools out (sigil policy init --live-tools pinned-subset, or \"liveTools\": \"pinned-subset\" in sigil.policy.json)";
+
+/** The hint for a drift of whole tools added or left out, and nothing else; none for any other drift. */
+function hintFor(diff: { added: string[]; removed: string[]; renamed: unknown[]; changed: unknown[] }, instructionsChanged: boolean): { hint?: string } {
+  if (instructionsChanged || diff.renamed.length || diff.changed.length) return {};
+  if (diff.added.length) return { hint: HINT_ADDED };
+  return diff.removed.length ? { hint: HINT_MISSING } : {};
 }
