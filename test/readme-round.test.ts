@@ -38,25 +38,29 @@ afterAll(async () => {
 
 /** Runs the block with bash -e; feeds an MCP session to the last command (`sigil run`) and ends it once answered. */
 function runRound(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // A README that fell back to `npx sigil` must fail here, not download a stranger's package.
+  return hostSession('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], { SIGIL_REGISTRY: registry.url, npm_config_offline: 'true' }, {}, 150_000);
+}
+
+/**
+ * Starts `command` in the round's folder, with the round's PATH, as an MCP host declaring
+ * `capabilities` would: initialize, initialized, tools/list, its input ended once tools/list is
+ * answered through the guard.
+ */
+function hostSession(command: string, args: string[], env: Record<string, string>, capabilities: Record<string, unknown>, ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
+    const child = spawn(command, args, {
       cwd: dir,
-      env: {
-        PATH: [join(dir, '.bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'),
-        HOME: join(dir, '.home'),
-        SIGIL_REGISTRY: registry.url,
-        // A README that fell back to `npx sigil` must fail here, not download a stranger's package.
-        npm_config_offline: 'true',
-      },
+      env: { PATH: [join(dir, '.bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: join(dir, '.home'), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
       // The tools/list answer came back through the guard: the session is done.
-      if (jsonLines(stdout).some((m) => m.id === 2 && m.result !== undefined)) child.stdin.end();
+      if (jsonLines(stdout).some((m) => m.id === 2)) child.stdin.end();
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('error', reject);
@@ -66,7 +70,7 @@ function runRound(script: string): Promise<{ code: number | null; stdout: string
     });
     child.stdin.write(
       [
-        { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'readme-host', version: '1.0.0' } } },
+        { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'readme-host', version: '1.0.0' } } },
         { jsonrpc: '2.0', method: 'notifications/initialized' },
         { jsonrpc: '2.0', id: 2, method: 'tools/list' },
       ]
@@ -115,37 +119,10 @@ describe("when a new user runs the README's round as written", () => {
     // The round's host folder, offline from the store the round's resolve kept: each host gets
     // the tools the server shows it, every one held to its pin, none refused as drift.
     for (const capabilities of [{}, { roots: {} }, { sampling: {} }, { roots: { listChanged: true }, sampling: {}, elicitation: {} }]) {
-      const tools = await new Promise<string[]>((resolve, reject) => {
-        const child = spawn(join(dir, '.bin', 'sigil'), ['run', 'io.github.acme/everything', '--offline', '--', 'mcp-server-everything'], {
-          cwd: dir,
-          env: { PATH: [join(dir, '.bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: join(dir, '.home') },
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString('utf8');
-          if (jsonLines(out).some((m) => m.id === 2)) child.stdin.end();
-        });
-        child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-        child.on('error', reject);
-        child.on('close', () => {
-          clearTimeout(timer);
-          const answer = jsonLines(out).find((m) => m.id === 2) as { result?: { tools?: Array<{ name: string }> }; error?: unknown } | undefined;
-          if (!answer?.result) reject(new Error(`${JSON.stringify(capabilities)}: ${JSON.stringify(answer)}\n${err}`));
-          else resolve(answer.result.tools!.map((t) => t.name));
-        });
-        child.stdin.write(
-          [
-            { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities, clientInfo: { name: 'capable-host', version: '1.0.0' } } },
-            { jsonrpc: '2.0', method: 'notifications/initialized' },
-            { jsonrpc: '2.0', id: 2, method: 'tools/list' },
-          ]
-            .map((m) => `${JSON.stringify(m)}\n`)
-            .join(''),
-        );
-      });
+      const { stdout, stderr } = await hostSession(join(dir, '.bin', 'sigil'), ['run', 'io.github.acme/everything', '--offline', '--', 'mcp-server-everything'], {}, capabilities, 60_000);
+      const answer = jsonLines(stdout).find((m) => m.id === 2);
+      expect(answer?.result, `${JSON.stringify(capabilities)}: ${JSON.stringify(answer)}\n${stderr}`).toBeDefined();
+      const tools = answer!.result!.tools!.map((t) => t.name);
       expect(tools).toContain('echo');
       if ('roots' in capabilities) expect(tools).toContain('get-roots-list');
     }
