@@ -8,18 +8,25 @@ export function hasErrors(findings: readonly LintFinding[]): boolean {
   return findings.some((f) => f.severity === 'error');
 }
 
-/** Shows hidden, control and non-ASCII-space characters as `\u{…}` so an excerpt cannot drive a terminal or hide text. */
+const SPACE = /\p{Z}/u;
+
+/**
+ * Shows hidden, control and non-ASCII-space characters as `\u{…}` so an excerpt cannot drive a
+ * terminal or hide text. Reads only as far as the excerpt shows (`max` characters), whatever the
+ * length of `text`: a finding's excerpt is made for every hit, and a hit in a long string (a
+ * 256 KiB property name) must not cost the whole string each time.
+ */
 export function safeExcerpt(text: string, max = 160): string {
-  const shown = [...text]
-    .map((c) => {
-      const cp = c.codePointAt(0)!;
-      if (c === '\n') return '\\n';
-      if (c === '\t') return '\\t';
-      if (isHidden(cp) || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || /[\p{Z}]/u.test(c) && c !== ' ') return `\\u{${cp.toString(16)}}`;
-      return c;
-    })
-    .join('');
-  return shown.length > max ? `${shown.slice(0, max)}…` : shown;
+  let shown = '';
+  for (const c of text) {
+    const cp = c.codePointAt(0)!;
+    if (c === '\n') shown += '\\n';
+    else if (c === '\t') shown += '\\t';
+    else if (isHidden(cp) || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (c !== ' ' && SPACE.test(c))) shown += `\\u{${cp.toString(16)}}`;
+    else shown += c;
+    if (shown.length > max) return `${shown.slice(0, max)}…`;
+  }
+  return shown;
 }
 
 /** Unicode tag characters, default-ignorable and bidi formatting characters: invisible when rendered. */

@@ -63,9 +63,16 @@ export function fold(text: string): string {
 }
 
 /**
+ * The ASCII look-alikes a letter of a rule pattern also matches (`1gn0r3`, `pr3v10u5`, `n07`):
+ * `i` and `l` match `1`, `|`, `!` and each other, `o` matches `0`, and the digits read as letters
+ * in leetspeak match theirs: `3` for `e`, `4` for `a`, `5` for `s`, `7` for `t`.
+ */
+export const LOOKALIKES: Readonly<Record<string, string>> = { i: '[il1|!]', l: '[il1|!]', o: '[o0]', e: '[e3]', a: '[a4]', s: '[s5]', t: '[t7]' };
+
+/**
  * Builds a rule pattern in the folded alphabet from plain lowercase source: outside character
- * classes and escapes, `i` and `l` also match `1`, `|`, `!` and each other, `o` also matches
- * `0`, so `1gn0re` and `ignore` match alike. Quantifier braces and group syntax are kept.
+ * classes and escapes, each letter of LOOKALIKES also matches its look-alikes, so `1gn0r3` and
+ * `ignore` match alike. Quantifier braces and group syntax are kept.
  */
 export function lookalike(source: string): string {
   let out = '';
@@ -90,9 +97,7 @@ export function lookalike(source: string): string {
       const end = source.indexOf('}', k);
       out += source.slice(k, end + 1);
       k = end;
-    } else if (c === 'i' || c === 'l') out += '[il1|!]';
-    else if (c === 'o') out += '[o0]';
-    else out += c;
+    } else out += LOOKALIKES[c] ?? c;
   }
   return out;
 }

@@ -4,8 +4,8 @@ import { decodeInline, decodeRun, readable } from './encoded.js';
 import { foldText } from './fold.js';
 import { joinSpacing, type JoinedText } from './spacing.js';
 import { asciiFold, combine, compileRules, OTHER_SCRIPT_PATTERNS, SECRET_PATTERNS, type Anchored, type RuleSet, type TextPattern } from './patterns.js';
-import { EMOJI_TAG_SEQUENCE, excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, type Emit, type RuleId } from './rules.js';
-import { walk, type ManifestString } from './walk.js';
+import { excerptAround, hiddenText, looksRandom, mixedScriptWord, RULES, SUBDIVISION_FLAG, type Emit, type RuleId } from './rules.js';
+import { MAX_NESTING, walk, type ManifestString } from './walk.js';
 
 export interface LintOptions {
   /** Warning rules a registry raises to errors (a registry setting). */
@@ -134,10 +134,13 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
   const raised = new Set(options.errorRules ?? []);
   const max = options.maxFindings ?? 500;
   const findings: LintFinding[] = [];
-  const seen = new Set<string>();
+  // Rules already reported, by path. Keyed by the path string itself, whose hash the engine keeps:
+  // a key built as `${rule} ${path}` was a new string hashed in full on every hit, quadratic for a
+  // long property name with a hit every few characters (256 KiB of `sk-` as a name: 35 s).
+  const seen = new Map<string, Set<RuleId>>();
   const emit: Emit = (rule, s, message, excerpt) => {
-    const key = `${rule} ${s.path}`;
-    if (seen.has(key)) return;
+    const reported = seen.get(s.path);
+    if (reported?.has(rule)) return;
     const severity = RULES[rule].severity === 'error' || raised.has(rule) ? 'error' : 'warning';
     if (findings.length >= max) {
       // Past the cap an error still counts: it takes the place of the latest warning, so a
@@ -146,7 +149,8 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
       if (last < 0) return;
       findings.splice(last, 1);
     }
-    seen.add(key);
+    if (reported) reported.add(rule);
+    else seen.set(s.path, new Set([rule]));
     findings.push({ path: s.path, rule, severity, message, ...(excerpt ? { excerpt } : {}) });
   };
   const linter = new Reader(emit);
@@ -158,18 +162,26 @@ export function lintManifest(manifest: Manifest, options: LintOptions = {}): Lin
     if (key === 'tools' && Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const strings: ManifestString[] = [];
-        walk(value[i], `/tools/${i}`, 'tools', i, false, strings);
+        // Inside the manifest and its `tools` array: depth 2.
+        const tooDeep = walk(value[i], `/tools/${i}`, 'tools', i, false, strings, false, 2);
         linter.namedSecrets(strings);
         linter.group(strings, `/tools/${i}`);
+        if (tooDeep !== undefined) nestedTooDeep(emit, tooDeep);
       }
       continue;
     }
     const strings: ManifestString[] = [];
-    walk(value, `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, key, -1, key === 'headers' || key === 'environmentVariables', strings, key === '_meta');
+    const tooDeep = walk(value, `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, key, -1, key === 'headers' || key === 'environmentVariables', strings, key === '_meta', 1);
     linter.namedSecrets(strings);
     for (const s of strings) linter.group([s], undefined);
+    if (tooDeep !== undefined) nestedTooDeep(emit, tooDeep);
   }
   return findings;
+}
+
+/** Fail closed on what the walk did not read: an error, so the manifest is refused rather than passed half-read. */
+function nestedTooDeep(emit: Emit, path: string): void {
+  emit('nesting-depth', { path }, `${RULES['nesting-depth'].summary} (${MAX_NESTING} levels); what lies below is not read, so the manifest is refused`);
 }
 
 interface Segment {
@@ -476,7 +488,7 @@ function carriesText(schema: unknown): boolean {
 /** The ASCII that Unicode tag characters (U+E0020–E007E) spell, when there are any. */
 function tagText(text: string): string | undefined {
   let out = '';
-  for (const c of text.replace(EMOJI_TAG_SEQUENCE, '')) {
+  for (const c of text.replace(SUBDIVISION_FLAG, '')) {
     const cp = c.codePointAt(0)!;
     if (cp >= 0xe0020 && cp <= 0xe007e) out += String.fromCharCode(cp - 0xe0000);
   }

@@ -1,12 +1,12 @@
-import { lookalike } from './fold.js';
+import { LOOKALIKES, lookalike } from './fold.js';
 import type { RuleId } from './rules.js';
 
 /**
  * The text rules, written as one alternative each and compiled into a single regular
  * expression, so each string (and each tool's strings read together) is read in one pass.
  *
- * Written in plain lowercase English (or the language named); unless `raw`, the letters `i`, `l`
- * and `o` also match their ASCII look-alikes (see `lookalike`). Every repetition that can meet
+ * Written in plain lowercase English (or the language named); unless `raw`, the letters `i`, `l`,
+ * `o`, `e`, `a`, `s` and `t` also match their ASCII look-alikes (see `lookalike`). Every repetition that can meet
  * text it does not consume is bounded (`{0,60}`, never `*` or `+` before a fallible tail), so no
  * alternative backtracks more than a constant per starting position: the pass is linear in the
  * length of the text (test/lint-adversarial.test.ts checks it on 100 KB inputs).
@@ -251,6 +251,8 @@ const GENERALISED: Entry[] = [
   ['conceal-from-user', ['not', 'never'], String.raw`(?<=\b(?:this|following|next|below|text|note|section|part|paragraph|block|line)\b[^.\n]{0,30})(?:not|never)\s+(?:be\s+)?(?:shown|displayed|visible|rendered|presented)\s+(?:to|in)\s+(?:the\s+)?(?:end[\s-]?)?(?:users?|humans?|person|reader|interface|ui|screen)\b`],
   ['conceal-from-user', ['hidden', 'invisible'], String.raw`\b(?:hidden|invisible)\s+(?:from|in)\s+(?:the\s+)?(?:user\s+)?(?:interface|ui|screen|display|chat\s+window)\b`],
   ['instruction-tags', ['important'], String.raw`\bimportant\s+(?:for|to)\s+(?:the\s+)?${MODEL}\s*[:!—-]`],
+  // A label opening a sentence or line: "For the AI model:", "To the agent —" (not "Built for AI models:").
+  ['instruction-tags', ['ai', 'agent', 'model', 'llm', 'assistant', 'bot', 'language', 'claude', 'gpt', 'chatgpt', 'copilot'], String.raw`(?<=(?:^|[.!?;:\n\u2029*#>\[(])[ \t]{0,8}(?:for|to)\s+(?:the\s+|any\s+|an?\s+)?)(?:${MODEL}|claude|gpt|chatgpt|copilot)(?:\s+(?:model|assistant|agent)s?)?\s*[:—–-]`],
   ['role-override', ['priority'], String.raw`(?<=\b(?:higher|greater|more|top|highest|overriding)\s+)priority\s+(?:than|over)\s+(?:the\s+|your\s+|any\s+)?(?:conversation|users?|system|chat|instructions|prompt|everything|anything)\b`],
   // Consent claimed on the user's behalf.
   ['approval-bypass', ['user', 'human', 'customer', 'they', 'you'], String.raw`\b(?:(?:the\s+)?(?:user|human|customer)s?|they|you)\s+(?:(?:has|have|had)\s+)?already\s+(?:agreed|consented|approved|accepted|authori[sz]ed|opted\s+in|given\s+(?:consent|permission|approval))\b`],
@@ -447,7 +449,8 @@ export const SYMBOL_PATTERNS: TextPattern[] = [
   { rule: 'instruction-tags', source: String.raw`[.!?][ \t]{1,4}(?:system|assistant|human|ai)[ \t]{0,4}:[ \t]|["']role["'][ \t]{0,4}:[ \t]{0,4}["'](?:system|developer|assistant)["']` },
   { rule: 'agent-command', raw: true, source: String.raw`>\s*\/dev\/(?:sd[a-z]|nvme|disk)|\/dev\/tcp\/|:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}` },
   { rule: 'markdown-image', raw: true, source: String.raw`!\[[^\]]{0,200}\](?:\(\s*<?https?:\/\/|\[[^\]\n]{1,40}\])|<img\b[^>]{0,200}\bsrc\s*=\s*["']?https?:\/\/` },
-  { rule: 'whitespace-padding', raw: true, source: String.raw`[ \t\u00a0\u2000-\u200a\u3000]{40,}|(?:\r?\n[ \t]{0,40}){12,}` },
+  // Blank Braille cells (U+2800) look like spaces and survive the fold; other wide spaces fold to one.
+  { rule: 'whitespace-padding', raw: true, source: String.raw`[ \t\u00a0\u2000-\u200a\u2800\u3000]{40,}|(?:\r?\n[ \t\u2800]{0,40}){12,}` },
   { rule: 'terminal-escape', raw: true, source: String.raw`\\x1b|\\u001b|\\u\{1b\}|\\033\[|\\e\[|\^\[\[` },
   { rule: 'secret-in-manifest', raw: true, what: 'a private key', source: String.raw`-----BEGIN (?:[A-Z]+ ){0,3}PRIVATE KEY-----` },
   { rule: 'secret-in-manifest', raw: true, what: 'a URL with credentials', source: String.raw`:\/\/[^\s/:@]{1,128}:[^\s/@]{6,128}@` },
@@ -462,32 +465,44 @@ export const SYMBOL_PATTERNS: TextPattern[] = [
 const VENDOR_PREFIX = String.raw`(?:sq0(?:atp|csp|idp)-|eaaa|sk[0-9a-f]{32}|key-[0-9a-f]{32}|access_token\$|pmak-|atatt|\d{8,10}:aa)`;
 const VENDOR_PREFIX_2 = String.raw`(?:dp\.|pypi-|dapi[0-9a-f]|sbp_|tskey-|hv[sb]\.|age-secret-key-|g[il1](?:sa|c)_|figd_|pat[a-z0-9]{14}\.|sntry[su]_|hrku-|nrak-|cfpat-|secret_[a-z0-9]{43})`;
 
-/** Secrets: matched in every string, prose or not. Never echoed. */
+/**
+ * Secrets: matched in every string, prose or not. Never echoed.
+ *
+ * Every repetition is bounded (adversarial.test.ts checks it): a key's alphabet often holds a
+ * character of its own prefix (the `-` of `sk-`, the `/` of `glc_`), so the prefix repeated
+ * (`sk-sk-sk-…`) is one long run with a prefix at every step, and an unbounded run read from each
+ * of them made the lint quadratic (128 KB took 14.5 s). `KEY` is longer than any vendor's key, so
+ * the cap costs no detection and keeps the read from each prefix constant. A JSON Web Token's
+ * payload may be longer, so its segments have a larger cap, and it starts only where a run of its
+ * alphabet starts (not after a `-`): each run is then read from at most two starts.
+ */
+const KEY = 512;
+const JWT_SEGMENT = 8192;
 export const SECRET_PATTERNS: TextPattern[] = (
   [
-    ['a private key', [], String.raw`-----BEGIN (?:[A-Z]+ ){0,3}PRIVATE KEY-----`],
+    ['a private key', [], String.raw`-----BEGIN (?:[A-Z]{1,16} ){0,3}PRIVATE KEY-----`],
     ['an AWS access key id', ['akia', 'asia', 'agpa', 'aida', 'aroa'], String.raw`\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b`],
     ['a GitHub token', ['gh[pousr]_', 'github_pat_'], String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})\b`],
-    ['a Slack token', ['xox[abposr]-'], String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,}`],
-    ['a Stripe key', ['[sr]k_iive_'], String.raw`\b(?:sk|rk)_live_[0-9a-zA-Z]{20,}`],
-    ['an Anthropic or OpenAI key', ['sk-'], String.raw`\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}`],
+    ['a Slack token', ['xox[abposr]-'], String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,${KEY}}`],
+    ['a Stripe key', ['[sr]k_iive_'], String.raw`\b(?:sk|rk)_live_[0-9a-zA-Z]{20,${KEY}}`],
+    ['an Anthropic or OpenAI key', ['sk-'], String.raw`\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,${KEY}}`],
     ['a Google API key', ['aiza'], String.raw`\bAIza[0-9A-Za-z_-]{35}\b`],
     ['an npm token', ['npm_'], String.raw`\bnpm_[A-Za-z0-9]{36}\b`],
     ['a Hugging Face token', ['hf_'], String.raw`\bhf_[A-Za-z]{30,40}\b`],
-    ['a GitLab token', ['gi(?:pat|dt|rt|soat|ptt|cbt|ffeed)-'], String.raw`\bgl(?:pat|dt|rt|soat|ptt|cbt|ffeed)-[A-Za-z0-9_-]{20,}`],
+    ['a GitLab token', ['gi(?:pat|dt|rt|soat|ptt|cbt|ffeed)-'], String.raw`\bgl(?:pat|dt|rt|soat|ptt|cbt|ffeed)-[A-Za-z0-9_-]{20,${KEY}}`],
     ['a Shopify token', ['shp(?:at|ca|pa|ss)_'], String.raw`\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b`],
     ['a DigitalOcean token', ['d[o0][opr]_vi_'], String.raw`\bdo[opr]_v1_[a-f0-9]{64}\b`],
-    ['a Groq, Replicate, Linear, Notion or Perplexity key', ['gsk_', 'r8_', 'iin_api_', 'ntn_', 'ppix-'], String.raw`\b(?:gsk_[A-Za-z0-9]{40,}|r8_[A-Za-z0-9]{30,}|lin_api_[A-Za-z0-9]{32,}|ntn_[A-Za-z0-9]{40,}|pplx-[A-Za-z0-9]{40,})\b`],
+    ['a Groq, Replicate, Linear, Notion or Perplexity key', ['gsk_', 'r8_', 'iin_api_', 'ntn_', 'ppix-'], String.raw`\b(?:gsk_[A-Za-z0-9]{40,${KEY}}|r8_[A-Za-z0-9]{30,${KEY}}|lin_api_[A-Za-z0-9]{32,${KEY}}|ntn_[A-Za-z0-9]{40,${KEY}}|pplx-[A-Za-z0-9]{40,${KEY}})\b`],
     ['a SendGrid key', ['sg\\.'], String.raw`\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}`],
     // Vendor formats with a fixed prefix and a random body (round 8: the class is "a vendor's key
     // format", so the table is broad rather than the three the held-out set named).
-    ['a Square, Twilio, Mailgun, Braintree, Postman, Atlassian or Telegram token', [VENDOR_PREFIX], String.raw`\b(?:sq0(?:atp|csp|idp)-[A-Za-z0-9_-]{22,}|EAAA[A-Za-z0-9_-]{56,}|SK[0-9a-fA-F]{32}\b|key-[0-9a-f]{32}\b|access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b|PMAK-[0-9a-f]{24}-[0-9a-f]{34}\b|ATATT[A-Za-z0-9_=-]{60,}|\d{8,10}:AA[A-Za-z0-9_-]{33}\b)`],
-    ['a Doppler, PyPI, Databricks, Supabase, Tailscale, Vault, age, Grafana, Figma, Airtable, Sentry, Heroku, New Relic, Contentful or Notion token', [VENDOR_PREFIX_2], String.raw`\b(?:dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_-]{40,}|pypi-AgE[A-Za-z0-9_-]{50,}|dapi[0-9a-f]{32}|sbp_[0-9a-f]{40}|tskey-(?:auth|api|client)-[A-Za-z0-9-]{20,}|hv[sb]\.[A-Za-z0-9_-]{90,}|AGE-SECRET-KEY-1[0-9A-Z]{58}|gl(?:sa|c)_[A-Za-z0-9_=+/-]{32,}|figd_[A-Za-z0-9_-]{40,}|pat[A-Za-z0-9]{14}\.[a-f0-9]{64}|sntry[su]_[A-Za-z0-9_=+/-]{40,}|HRKU-[A-Za-z0-9_-]{40,}|NRAK-[A-Z0-9]{27}|CFPAT-[A-Za-z0-9_-]{43}|secret_[A-Za-z0-9]{43})\b`],
-    ['a storage account key', ['accountkey='], String.raw`\bAccountKey=[A-Za-z0-9+\/]{40,}={0,2}`],
-    ['a chat webhook URL with its token', ['h[o0][o0]ks\\.', 'disc[o0]rd'], String.raw`\bhooks\.slack\.com\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/[A-Za-z0-9]{16,}|\bdiscord(?:app)?\.com\/api\/webhooks\/\d{6,}\/[A-Za-z0-9_-]{40,}`],
-    ['a JSON Web Token', ['eyj'], String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`],
+    ['a Square, Twilio, Mailgun, Braintree, Postman, Atlassian or Telegram token', [VENDOR_PREFIX], String.raw`\b(?:sq0(?:atp|csp|idp)-[A-Za-z0-9_-]{22,${KEY}}|EAAA[A-Za-z0-9_-]{56,${KEY}}|SK[0-9a-fA-F]{32}\b|key-[0-9a-f]{32}\b|access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b|PMAK-[0-9a-f]{24}-[0-9a-f]{34}\b|ATATT[A-Za-z0-9_=-]{60,${KEY}}|\d{8,10}:AA[A-Za-z0-9_-]{33}\b)`],
+    ['a Doppler, PyPI, Databricks, Supabase, Tailscale, Vault, age, Grafana, Figma, Airtable, Sentry, Heroku, New Relic, Contentful or Notion token', [VENDOR_PREFIX_2], String.raw`\b(?:dp\.(?:st|pt|ct|sa|scim|audit)\.[A-Za-z0-9_-]{40,${KEY}}|pypi-AgE[A-Za-z0-9_-]{50,${KEY}}|dapi[0-9a-f]{32}|sbp_[0-9a-f]{40}|tskey-(?:auth|api|client)-[A-Za-z0-9-]{20,${KEY}}|hv[sb]\.[A-Za-z0-9_-]{90,${KEY}}|AGE-SECRET-KEY-1[0-9A-Z]{58}|gl(?:sa|c)_[A-Za-z0-9_=+/-]{32,${KEY}}|figd_[A-Za-z0-9_-]{40,${KEY}}|pat[A-Za-z0-9]{14}\.[a-f0-9]{64}|sntry[su]_[A-Za-z0-9_=+/-]{40,${KEY}}|HRKU-[A-Za-z0-9_-]{40,${KEY}}|NRAK-[A-Z0-9]{27}|CFPAT-[A-Za-z0-9_-]{43}|secret_[A-Za-z0-9]{43})\b`],
+    ['a storage account key', ['accountkey='], String.raw`\bAccountKey=[A-Za-z0-9+\/]{40,${KEY}}={0,2}`],
+    ['a chat webhook URL with its token', ['h[o0][o0]ks\\.', 'disc[o0]rd'], String.raw`\bhooks\.slack\.com\/services\/T[A-Z0-9]{6,32}\/B[A-Z0-9]{6,32}\/[A-Za-z0-9]{16,${KEY}}|\bdiscord(?:app)?\.com\/api\/webhooks\/\d{6,32}\/[A-Za-z0-9_-]{40,${KEY}}`],
+    ['a JSON Web Token', ['eyj'], String.raw`(?<![\w-])eyJ[A-Za-z0-9_-]{10,${JWT_SEGMENT}}\.eyJ[A-Za-z0-9_-]{10,${JWT_SEGMENT}}\.[A-Za-z0-9_-]{10,${KEY}}`],
     ['a URL with credentials', [], String.raw`\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s/:@]{1,128}:[^\s/@]{6,128}@`],
-    ['a password or key written out', ['password', 'passwd', 'pwd', 'api[_-]?key', 'secret[_-]?key', 'access[_-]?token'], String.raw`\b(?:password|passwd|pwd|api[_-]?key|secret[_-]?key|access[_-]?token)\s*(?:is\s*)?[:=]\s*["']?(?=[^\s"'<{]{8,})(?=[^\s"'<{]{0,200}[0-9!@#$%^&*])[^\s"'<{]{8,200}`],
+    ['a password or key written out', ['password', 'passwd', 'pwd', 'api[_-]?key', 'secret[_-]?key', 'access[_-]?token'], String.raw`\b(?:password|passwd|pwd|api[_-]?key|secret[_-]?key|access[_-]?token)\s{0,8}(?:is\s{0,8})?[:=]\s{0,8}["']?(?=[^\s"'<{]{8})(?=[^\s"'<{]{0,200}[0-9!@#$%^&*])[^\s"'<{]{8,200}`],
   ] as const
 ).map(([what, prefixes, source]) => ({ rule: 'secret-in-manifest' as const, raw: true, what, prefixes, source }));
 
@@ -512,9 +527,12 @@ export const OTHER_SCRIPT_PATTERNS: TextPattern[] = [
   { rule: 'ignore-instructions', raw: true, source: String.raw`(?:忽略|无视|忘记|忘掉)(?:你|您)?(?:之前|以前|先前|上面|上述|所有|前面)[^。\n]{0,10}?(?:指令|指示|说明|规则|提示)|(?:以前|前|これまで|上記)の(?:指示|命令|ルール)を(?:無視|忘れ)|이전\s*(?:지시|명령)(?:를|을)?\s*무시` },
 ];
 
-/** Lowercase, then the ASCII look-alikes folded: `l`, `1`, `|` read as `i`, `0` as `o`. Same length as the input. */
+/** Digits and symbols read as letters (`LOOKALIKES`), each to the letter trigger words are written with. */
+const FOLD: Readonly<Record<string, string>> = { l: 'i', '1': 'i', '|': 'i', '0': 'o', '3': 'e', '4': 'a', '5': 's', '7': 't' };
+
+/** Lowercase, then the ASCII look-alikes folded: `l`, `1`, `|` read as `i`, `0` as `o`, `3` as `e`, `4` as `a`, `5` as `s`, `7` as `t`. Same length as the input. */
 export function asciiFold(text: string): string {
-  return text.toLowerCase().replace(/[l1|]/g, 'i').replace(/0/g, 'o');
+  return text.toLowerCase().replace(/[l1|03457]/g, (c) => FOLD[c]!);
 }
 
 /** Compiles patterns into one case-insensitive expression, group k+1 being pattern k (patterns.test.ts checks no pattern captures). */
@@ -538,8 +556,8 @@ export function trieSource(words: readonly string[]): string {
     }
     n.end = true;
   }
-  // Words are in the folded alphabet; `i` and `o` stand for their look-alikes in the text.
-  const esc = (c: string) => (c === 'i' ? '[il1|!]' : c === 'o' ? '[o0]' : c.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
+  // Words are in the folded alphabet; its letters stand for their look-alikes in the text (`LOOKALIKES`).
+  const esc = (c: string) => LOOKALIKES[c] ?? c.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
   const emit = (n: Node): string => {
     const branches = [...n.next].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, child]) => esc(c) + emit(child));
     if (!branches.length) return '';

@@ -28,6 +28,7 @@ export const RULES = {
   'agent-command': { severity: 'warning', summary: 'tells the agent to run shell commands, or names destructive or permission-changing commands' },
   'approval-bypass': { severity: 'warning', summary: 'asks to skip the user\'s approval, or announces behaviour that changes once approved (a rug pull)' },
   'encoded-instruction': { severity: 'warning', summary: 'encoded text (base64, hex, percent-encoding, HTML entities, escapes) that decodes to an instruction' },
+  'nesting-depth': { severity: 'error', summary: 'objects or arrays nested deeper than the lint reads' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;
 export type RuleId = keyof typeof RULES;
 
@@ -43,11 +44,14 @@ function emojiNeighbour(before: string | undefined, after: string | undefined, c
 }
 
 /**
- * A subdivision flag (🏴 + 2–6 tag letters or digits + CANCEL TAG, Unicode TS #51): the one
- * well-formed use of tag characters. A smuggled text has spaces, capitals or punctuation, or runs
- * longer, so it never fits.
+ * The subdivision flags Unicode recommends (RGI, UTS #51 and emoji-sequences.txt): England, Scotland
+ * and Wales, as 🏴 + `gbeng`/`gbsct`/`gbwls` in tag letters + CANCEL TAG. Only these are accepted:
+ * any other tag sequence after 🏴, even a well-formed ISO 3166-2 one (`usca`), is drawn by no
+ * platform as a flag, so its tag letters are invisible and could spell anything (🏴 + `ignore` +
+ * CANCEL TAG, 🏴 + `allpre` + … read as an instruction). Three fixed spellings carry no text.
  */
-export const EMOJI_TAG_SEQUENCE = /\u{1f3f4}[\u{e0030}-\u{e0039}\u{e0061}-\u{e007a}]{2,6}\u{e007f}/gu;
+export const SUBDIVISION_FLAG = /\u{1f3f4}\u{e0067}\u{e0062}(?:\u{e0065}\u{e006e}\u{e0067}|\u{e0073}\u{e0063}\u{e0074}|\u{e0077}\u{e006c}\u{e0073})\u{e007f}/gu;
+const FLAG_AT = new RegExp(SUBDIVISION_FLAG.source, 'uy');
 /**
  * Scripts whose spelling uses the zero-width non-joiner and joiner between letters (Persian
  * می‌خواهم, Urdu, Indic conjuncts): there, between two letters of the script, they are orthography.
@@ -58,7 +62,9 @@ const JOINING_SCRIPT = /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Scri
 export function hiddenText(s: { path: string; text: string }, emit: Emit, how = ''): void {
   const found = new Map<RuleId, number>();
   let index = 0;
-  const flags = s.text.includes('\u{1f3f4}') ? [...s.text.matchAll(EMOJI_TAG_SEQUENCE)].map((m) => [m.index, m.index + m[0].length] as const) : [];
+  // Where the tag letters of the next subdivision flag end: they are skipped up to there. Each flag
+  // is recognised once, where its 🏴 stands, so the scan stays one pass.
+  let flagEnd = -1;
   const chars = [...s.text];
   for (let k = 0; k < chars.length; k++) {
     const c = chars[k]!;
@@ -67,7 +73,11 @@ export function hiddenText(s: { path: string; text: string }, emit: Emit, how = 
       index += c.length;
       continue;
     }
-    if (cp >= 0xe0000 && flags.some(([from, to]) => index >= from && index < to)) {
+    if (cp === 0x1f3f4) {
+      FLAG_AT.lastIndex = index;
+      if (FLAG_AT.test(s.text)) flagEnd = FLAG_AT.lastIndex;
+    }
+    if (cp >= 0xe0000 && index < flagEnd) {
       index += c.length;
       continue;
     }

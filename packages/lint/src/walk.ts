@@ -59,35 +59,55 @@ function toolKeys(tool: object): string[] {
   return [...TOOL_READING_ORDER.filter((k) => Object.hasOwn(tool, k)), ...own.filter((k) => !TOOL_READING_ORDER.includes(k))];
 }
 
+/**
+ * Objects and arrays nested deeper than this are not read (twice the manifest format's own bound
+ * of 32, which the registry and the CLI check first). The bound keeps the walk's recursion, and
+ * the JSON Pointers it builds, small for a value handed to the library directly, nested thousands
+ * deep or holding itself; the lint reports where it stopped (`nesting-depth`, an error).
+ */
+export const MAX_NESTING = 64;
+
 /** Every string in the manifest (values and schema property names), depth-first, in document order, with its JSON Pointer. */
 export function manifestStrings(manifest: Manifest): ManifestString[] {
   const out: ManifestString[] = [];
-  walk(manifest, '', '', -1, false, out);
+  walk(manifest, '', '', -1, false, out, false, 0);
   return out;
 }
 
-/** Appends the strings under `node` (at `path`, held by `field`) to `out`. */
-export function walk(node: unknown, path: string, field: string, tool: number, inHeaders: boolean, out: ManifestString[], inMeta = false): void {
+/**
+ * Appends the strings under `node` (at `path`, held by `field`, inside `depth` objects and arrays)
+ * to `out`. Answers the path of the first object or array it did not enter, past MAX_NESTING; what
+ * lies beside it is still read.
+ */
+export function walk(node: unknown, path: string, field: string, tool: number, inHeaders: boolean, out: ManifestString[], inMeta: boolean, depth: number): string | undefined {
   if (typeof node === 'string') {
     const prose = PROSE_FIELDS.has(field) || (!NOT_PROSE.has(field) && HAS_SPACE.test(node));
     out.push({ path, text: node, field, kind: 'value', prose, secretBearing: SECRET_FIELDS.has(field) || (inHeaders && field === 'value'), tool });
-    return;
+    return undefined;
   }
+  if (node === null || typeof node !== 'object') return undefined;
+  if (depth >= MAX_NESTING) return path;
+  let tooDeep: string | undefined;
   if (Array.isArray(node)) {
     if (field === 'required') {
       // Names in a `required` list are read like property names (they need not match a property).
       for (let i = 0; i < node.length; i++) {
         const name: unknown = node[i];
         if (typeof name === 'string') out.push({ path: `${path}/${i}`, text: name, field: 'required', kind: 'key', prose: false, secretBearing: false, tool });
-        else walk(name, `${path}/${i}`, field, tool, inHeaders, out);
+        else {
+          const deep = walk(name, `${path}/${i}`, field, tool, inHeaders, out, false, depth + 1);
+          tooDeep ??= deep;
+        }
       }
-      return;
+      return tooDeep;
     }
     const tools = tool < 0 && path === '/tools';
-    for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`, field, tools ? i : tool, inHeaders, out, inMeta);
-    return;
+    for (let i = 0; i < node.length; i++) {
+      const deep = walk(node[i], `${path}/${i}`, field, tools ? i : tool, inHeaders, out, inMeta, depth + 1);
+      tooDeep ??= deep;
+    }
+    return tooDeep;
   }
-  if (node === null || typeof node !== 'object') return;
   for (const key of tool >= 0 && field === 'tools' ? toolKeys(node) : Object.keys(node)) {
     const value = (node as Record<string, unknown>)[key];
     const at = `${path}/${escape(key)}`;
@@ -95,6 +115,8 @@ export function walk(node: unknown, path: string, field: string, tool: number, i
     // publisher chose: keys of schema maps and `_meta`, and keys outside the schema vocabulary.
     if (field === 'properties' || field === 'patternProperties') out.push({ path: at, text: key, field: 'key', kind: 'key', prose: false, secretBearing: false, tool, schema: value });
     else if (NAME_MAPS.has(field) || inMeta || !KEYWORDS.has(key)) out.push({ path: at, text: key, field: 'keyword', kind: 'key', prose: false, secretBearing: false, tool });
-    walk(value, at, key, tool, inHeaders || key === 'headers' || key === 'environmentVariables', out, inMeta || key === '_meta');
+    const deep = walk(value, at, key, tool, inHeaders || key === 'headers' || key === 'environmentVariables', out, inMeta || key === '_meta', depth + 1);
+    tooDeep ??= deep;
   }
+  return tooDeep;
 }
