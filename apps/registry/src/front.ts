@@ -169,7 +169,7 @@ export function unparsableRequest(deps: Deps): (error: Error & { code?: string }
     }
     const r =
       error.code === 'HPE_HEADER_OVERFLOW'
-        ? transportRefusal(deps, 'HEADERS_TOO_LARGE', 'the request line and headers are larger than this registry reads (16 KiB)', error.code)
+        ? transportRefusal(deps, 'HEADERS_TOO_LARGE', 'the request line and headers are larger than this registry reads (16 KiB, and at most 100 header fields)', error.code)
         : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
           ? transportRefusal(deps, 'BAD_REQUEST', 'a chunk extension of the body is longer than this registry reads (16 KiB)', error.code)
           : transportRefusal(deps, 'BAD_REQUEST', 'the request is not HTTP/1.1 this registry can parse (its target, a header line or its framing)', error.code ?? error.message);

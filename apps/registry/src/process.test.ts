@@ -227,7 +227,8 @@ databaseFree('when a request has a Host header or target no URL can be made of',
     const filler = (n: number) => Array.from({ length: n }, (_, i) => `x-h${i}: a\r\n`).join('');
     const many = await send(r.url, `GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n${filler(150)}authorization: Bearer ${r.adminToken}\r\n`);
     expect([many.status, JSON.parse(many.body).code]).toEqual([431, 'HEADERS_TOO_LARGE']);
-    expect(JSON.parse(many.body).detail).toContain('more than 100 header fields');
+    // Node 20 keeps the first 101 lines and the registry refuses; Node 24's parser refuses them itself.
+    expect(JSON.parse(many.body).detail).toMatch(/100 header fields/);
     // Up to the limit, the request is read whole: the Authorization after 90 others counts.
     const enough = await send(r.url, `GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n${filler(90)}authorization: Bearer ${r.adminToken}\r\n`);
     expect(enough.status).toBe(200);
