@@ -473,7 +473,9 @@ describe('when the server floods its stderr with short lines', () => {
       const rss = (): number => rssMb(h.pid);
       // The held log text grew about 100 MB a second, for as long as the flood lasted. Bounded, the
       // process levels off (where depends on V8's heap sizing: about +100 MB on Node 20, +220 MB
-      // on Node 24): its size in the last 2 s of 6 is no more than in the 2 s before.
+      // on Node 24): its size in the last 2 s of 6 grows less than 100 MB over the 2 s before (the
+      // unbounded log grew about 200 MB in 2 s; on a loaded two-core machine, Node 24's heap was
+      // seen still settling by 55 MB in that window).
       const base = rss();
       const samples: number[] = [];
       for (let i = 0; i < 60 && (samples.at(-1) ?? 0) - base < 600; i++) {
@@ -482,7 +484,7 @@ describe('when the server floods its stderr with short lines', () => {
       }
       const peakOf = (from: number, to: number): number => Math.max(...samples.slice(from, to));
       expect(samples).toHaveLength(60);
-      expect(peakOf(40, 60) - peakOf(20, 40)).toBeLessThan(50);
+      expect(peakOf(40, 60) - peakOf(20, 40)).toBeLessThan(100);
       expect(peakOf(0, 60) - base).toBeLessThan(400);
       // The log flows all the while: the stderr is read as fast as the log is.
       expect(h.logBytes()).toBeGreaterThan(100_000);
